@@ -1,0 +1,1 @@
+"""Command handlers, one module per family; see registry.py for the table."""

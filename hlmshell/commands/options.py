@@ -1,0 +1,46 @@
+"""Option parsing with Stata's abbreviations.
+
+    spec = OptionSpec("generate(gen) clear detail(d) covariance(cov) reml accumulate(acc)")
+    opts = spec.parse(cmd.options)      # {'generate': 'sized', 'clear': None}
+
+Each word is `fullname` or `fullname(minabbrev)`; a typed option resolves to the one full name
+it abbreviates (at least the minimum abbreviation). Unknown options raise Stata's
+`option foo not allowed` r(198). Options that take an argument are declared with a trailing
+`=`: "generate(gen)=" means generate(...) requires an argument.
+"""
+from __future__ import annotations
+
+import re
+
+from hlmshell.errors import StataError, option_not_allowed
+from hlmshell.syntax.ast import Option
+
+
+class OptionSpec:
+    def __init__(self, spec: str):
+        self.entries: list[tuple[str, str, bool]] = []  # (full, min, takes_arg)
+        for word in spec.split():
+            takes = word.endswith("=")
+            word = word.rstrip("=")
+            m = re.fullmatch(r"([A-Za-z_][\w]*)(?:\(([\w]+)\))?", word)
+            if not m:
+                raise ValueError(word)
+            full, mn = m.group(1), m.group(2) or m.group(1)
+            self.entries.append((full, mn, takes))
+
+    def resolve(self, typed: str) -> tuple[str, bool]:
+        for full, mn, takes in self.entries:
+            if full.startswith(typed) and len(typed) >= len(mn):
+                return full, takes
+        raise option_not_allowed(typed)
+
+    def parse(self, options: list[Option]) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for o in options:
+            full, takes = self.resolve(o.name)
+            if takes and not o.arg:
+                raise StataError(f"option {full}() required an argument" if False else "invalid syntax", 198)
+            if not takes and o.arg is not None and o.arg != "":
+                raise StataError(f"option {o.name} not allowed", 198)
+            out[full] = o.arg
+        return out

@@ -1,0 +1,107 @@
+"""Stata display formats: %w.dg, %w.0g, %w.df, %w.de, %w.dfc/%w.0gc, %ws, %-w..."""
+from __future__ import annotations
+
+import math
+import re
+
+from hlmshell.data.missing import missing_str
+
+_FMT = re.compile(r"%(-)?(0)?(\d+)(?:\.(\d+))?([gfe])(c)?$")
+
+
+def _strip0(s: str) -> str:
+    if "." in s and "e" not in s:
+        s = s.rstrip("0").rstrip(".")
+    return s
+
+
+def _lead(s: str) -> str:
+    """Stata drops the leading zero: 0.5 -> .5, -0.5 -> -.5."""
+    if s.startswith("0.") and len(s) > 2:
+        return s[1:]
+    if s.startswith("-0.") and len(s) > 3:
+        return "-" + s[2:]
+    return s
+
+
+def _commas(s: str) -> str:
+    neg = s.startswith("-")
+    body = s[1:] if neg else s
+    ip, dot, fp = body.partition(".")
+    ip = f"{int(ip):,}" if ip else ip
+    return ("-" if neg else "") + ip + dot + fp
+
+
+def fmt_g(x: float, width: int = 9, digits: int | None = None) -> str:
+    """Stata's %w.0g text (not padded): the most significant digits that fit in `width`."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return missing_str(x) if x is not None else "."
+    if x == 0:
+        return "0"
+    maxsig = digits if digits else max(width - 2, 1)
+    ax = abs(x)
+    neg = x < 0
+    room = width - (1 if neg else 0)
+    mag = math.floor(math.log10(ax))
+    # fixed notation
+    if mag >= 0:
+        intd = mag + 1
+        if intd <= min(room, maxsig):
+            dec = max(0, min(maxsig - intd, room - intd - 1))
+            s = _strip0(f"{ax:.{dec}f}")
+            if len(s.split(".")[0]) <= min(room, maxsig) and len(s) <= room:
+                return ("-" if neg else "") + s
+    else:
+        dec = room - 1  # '.ddd'
+        dec = min(dec, -mag - 1 + maxsig)
+        if dec >= -mag:  # at least one significant digit shows
+            s = _lead(_strip0(f"{ax:.{dec}f}"))
+            sig = len(s.lstrip(".").lstrip("0"))
+            if s not in ("0", ".") and (sig >= 3 or -mag - 1 <= 3):
+                return ("-" if neg else "") + s
+    # exponential
+    for d in range(max(maxsig - 1, 0), -1, -1):
+        s = f"{ax:.{d}e}"
+        mant, ex = s.split("e")
+        mant = _strip0(mant)
+        e = int(ex)
+        s = f"{mant}e{'-' if e < 0 else '+'}{abs(e):02d}"
+        if len(s) <= room:
+            return ("-" if neg else "") + s
+    return ("-" if neg else "") + s
+
+
+def fmt(x, spec: str) -> str:
+    """Format x with a Stata format spec, padded to its width (right-aligned unless %-)."""
+    if isinstance(x, str):
+        m = re.match(r"%(-)?(\d+)s$", spec)
+        if m:
+            w = int(m.group(2))
+            return x.ljust(w) if m.group(1) else x.rjust(w)
+        return x
+    m = _FMT.match(spec)
+    if not m:
+        raise ValueError(spec)
+    left, _zero, w, d, kind, comma = m.groups()
+    w = int(w)
+    d = int(d) if d is not None else 0
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        s = missing_str(x) if x is not None else "."
+    elif kind == "g":
+        s = fmt_g(float(x), w, d or None)
+        if comma and "e" not in s:
+            s = _commas(s)
+    elif kind == "f":
+        s = f"{float(x):.{d}f}"
+        if s.startswith("-") and float(s) == 0:
+            s = s[1:]
+        if comma:
+            s = _commas(s)
+    else:
+        s = f"{float(x):.{d}e}"
+    return s.ljust(w) if left else s.rjust(w)
+
+
+def fmt_count(n: int, width: int = 0) -> str:
+    """Counts with thousands separators: 7,185."""
+    return f"{int(n):,}".rjust(width)
