@@ -1,0 +1,1 @@
+"""Pure numerics for linear mixed models: no printing, no session. Usable as a library."""
