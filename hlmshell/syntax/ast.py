@@ -137,7 +137,9 @@ class Command:
     args      : command-specific AST when the grammar has a rule for the command
                 (MixedSpec for mixed/xtmixed/regress, Assignment for generate/replace/egen, ...);
                 None otherwise.
-    exp       : `= exp` when present (Expr)
+    exp       : `= exp` when present (Expr); exp_text the same as text. Commands registered
+                with extra exp=False keep '=...' inside `body` (test a=b); raw=True commands get the
+                whole text after the command word in `body`, nothing split (display, local).
     if_, in_, weight, options: the qualifiers; `options` in the order typed.
     prefixes  : outer to inner.
     text      : the whole command as executed (after macro expansion).
@@ -148,6 +150,7 @@ class Command:
     body: str = ""
     args: Any = None
     exp: Any = None
+    exp_text: str = ""          # the `= exp` part as typed (egen needs `mean(x)` verbatim)
     if_: Any = None
     in_: InRange | None = None
     weight: Weight | None = None
