@@ -1,0 +1,153 @@
+"""Command-line entry point: the REPL, a do-file, piped commands, or `hlmshell check`.
+
+Users never see a Python traceback: anything unexpected is reported in one line (set
+HLMSHELL_DEBUG=1 to get the traceback). The exit status is the Stata return code of the
+error that stopped a do-file, squeezed into 1..255 so a shell sees failure as failure.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from hlmshell import __version__
+
+USAGE = """\
+usage: hlmshell [FILE.do]
+       hlmshell check NOTES.do STATA.log [...]
+       hlmshell --version | -h
+
+  (no argument)     interactive shell on a terminal; commands piped on stdin run as a do-file
+  FILE.do           run the do-file (echoing commands, as Stata's `do`) and exit
+  -                 read the do-file from stdin
+  check ...         replay a do-file and compare its numbers with a Stata log
+  --version         print the version and exit
+  -h, --help        show this help and exit
+
+Environment: HLMSHELL_HISTORY (history file, default ~/.hlmshell_history),
+             HLMSHELL_DEBUG=1 (show Python tracebacks of internal errors)."""
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("HLMSHELL_DEBUG", "") not in ("", "0")
+
+
+def report_internal_error(exc: BaseException, out=None) -> None:
+    """One line for the user instead of a traceback (the traceback with HLMSHELL_DEBUG=1)."""
+    msg = f"hlmshell: internal error: {type(exc).__name__}: {exc}"
+    if debug_enabled():
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    else:
+        msg += " (set HLMSHELL_DEBUG=1 for details)"
+    try:
+        if out is not None:
+            out.flush()
+    except Exception:
+        pass
+    print(msg, file=sys.stderr)
+
+
+def exit_status(rc) -> int:
+    """Stata return code -> process exit status: 0 stays 0, errors map into 1..255."""
+    try:
+        rc = int(rc or 0)
+    except (TypeError, ValueError):
+        return 1
+    if rc == 0:
+        return 0
+    return min(max(rc, 1), 255)
+
+
+def _stata_error(message: str, rc: int) -> int:
+    print(message)
+    print(f"r({rc});")
+    return exit_status(rc)
+
+
+def _interpreter():
+    from hlmshell.interpreter import Interpreter
+    from hlmshell.session import Session
+
+    session = Session()
+    return Interpreter(session), session
+
+
+def run_file(path: str) -> int:
+    if not os.path.isfile(path):
+        return _stata_error(f"file {path} not found", 601)
+    interp, _ = _interpreter()
+    return exit_status(interp.run_dofile(path, echo=True))
+
+
+def run_stdin() -> int:
+    text = sys.stdin.read()
+    interp, _ = _interpreter()
+    return exit_status(interp.run_text(text, echo=True, name="stdin"))
+
+
+def run_check(argv: list[str]) -> int:
+    try:
+        from hlmshell import check
+    except ImportError as exc:
+        if getattr(exc, "name", "") in ("hlmshell.check",) or "hlmshell.check" in str(exc):
+            print("hlmshell: the `check` command is not available in this installation "
+                  "(hlmshell.check is missing)", file=sys.stderr)
+            return 2
+        raise
+    rc = check.main(argv)
+    return rc if isinstance(rc, int) else 0
+
+
+def run_interactive() -> int:
+    from hlmshell.repl.app import run_repl
+
+    return run_repl()
+
+
+def _dispatch(argv: list[str]) -> int:
+    if argv and argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
+    if argv and argv[0] == "--version":
+        print(f"hlmshell {__version__}")
+        return 0
+    if argv and argv[0] == "check":
+        return run_check(argv[1:])
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        if sys.stdin is not None and sys.stdin.isatty() and sys.stdout.isatty():
+            return run_interactive()
+        return run_stdin()
+    if len(argv) > 1:
+        print(f"hlmshell: unexpected argument {argv[1]!r}\n\n{USAGE}", file=sys.stderr)
+        return 2
+    if argv[0] == "-":
+        return run_stdin()
+    if argv[0].startswith("-"):
+        print(f"hlmshell: unknown option {argv[0]!r}\n\n{USAGE}", file=sys.stderr)
+        return 2
+    return run_file(argv[0])
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(argv)
+    except KeyboardInterrupt:
+        print("--Break--")
+        print("r(1);")
+        return 1
+    except BrokenPipeError:
+        # output piped into e.g. `head` that closed early: not an error worth a traceback
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except Exception:
+            pass
+        return 1
+    except SystemExit:
+        raise
+    except BaseException as exc:  # last line of defence: never a traceback for the user
+        report_internal_error(exc)
+        return 1

@@ -1,0 +1,1 @@
+"""The interactive `. ` prompt (prompt_toolkit): see app.run_repl."""
