@@ -33,42 +33,57 @@ def _commas(s: str) -> str:
 
 
 def fmt_g(x: float, width: int = 9, digits: int | None = None) -> str:
-    """Stata's %w.0g text (not padded): the most significant digits that fit in `width`."""
+    """Stata's %w.0g text (not padded).
+
+    The digits without the sign fit in width-1 characters (%9.0g: 2.906627, -1.283094,
+    .0111923, 12345678, 1.23e+08); fixed notation wins unless the exponential form shows
+    more significant digits (.0000492 but 6.64e-08). `digits` caps significant digits (%w.dg).
+    """
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return missing_str(x) if x is not None else "."
     if x == 0:
         return "0"
-    maxsig = digits if digits else max(width - 2, 1)
+    room = max(width - 1, 1)
     ax = abs(x)
-    neg = x < 0
-    room = width - (1 if neg else 0)
+    sign = "-" if x < 0 else ""
     mag = math.floor(math.log10(ax))
+    exp_sig = max(room - 5, 1)
+    if digits:
+        exp_sig = min(exp_sig, digits)
     # fixed notation
     if mag >= 0:
         intd = mag + 1
-        if intd <= min(room, maxsig):
-            dec = max(0, min(maxsig - intd, room - intd - 1))
-            s = _strip0(f"{ax:.{dec}f}")
-            if len(s.split(".")[0]) <= min(room, maxsig) and len(s) <= room:
-                return ("-" if neg else "") + s
+        if intd <= room and (not digits or intd <= digits):
+            dec = max(0, room - intd - 1)
+            if digits:
+                dec = min(dec, max(digits - intd, 0))
+            s = f"{ax:.{dec}f}"
+            if len(s.split(".")[0]) > intd:  # rounding carried into a new digit
+                dec = max(dec - 1, 0)
+                s = f"{ax:.{dec}f}"
+            s = _strip0(s)
+            if len(s) <= room:
+                return sign + s
     else:
-        dec = room - 1  # '.ddd'
-        dec = min(dec, -mag - 1 + maxsig)
-        if dec >= -mag:  # at least one significant digit shows
+        fixed_sig = room + mag  # '.' and -mag-1 leading zeros use the rest
+        if digits:
+            fixed_sig = min(fixed_sig, digits)
+        if fixed_sig >= 1 and fixed_sig >= exp_sig:
+            dec = -mag - 1 + fixed_sig
             s = _lead(_strip0(f"{ax:.{dec}f}"))
-            sig = len(s.lstrip(".").lstrip("0"))
-            if s not in ("0", ".") and (sig >= 3 or -mag - 1 <= 3):
-                return ("-" if neg else "") + s
+            if s not in ("0", ".", "") and len(s) <= room:
+                return sign + s
     # exponential
-    for d in range(max(maxsig - 1, 0), -1, -1):
+    s = ""
+    for d in range(max(exp_sig - 1, 0), -1, -1):
         s = f"{ax:.{d}e}"
         mant, ex = s.split("e")
         mant = _strip0(mant)
         e = int(ex)
         s = f"{mant}e{'-' if e < 0 else '+'}{abs(e):02d}"
         if len(s) <= room:
-            return ("-" if neg else "") + s
-    return ("-" if neg else "") + s
+            return sign + s
+    return sign + s
 
 
 def fmt(x, spec: str) -> str:
