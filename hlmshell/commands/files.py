@@ -1,0 +1,364 @@
+"""use, save, import/export delimited, log — moving data and output in and out of the session."""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+
+from hlmshell.commands.inspect import touse, value_text, varlist
+from hlmshell.commands.options import OptionSpec
+from hlmshell.commands.registry import command
+from hlmshell.data.dataset import INT_LIMITS, Dataset, Variable
+from hlmshell.data.dta import read_dta, write_dta
+from hlmshell.data.locate import find_data, target_path, unquote
+from hlmshell.data.missing import missing_code, missing_str
+from hlmshell.errors import StataError
+from hlmshell.output.numfmt import fmt_count
+
+_USING = re.compile(r"(?:^|\s)using\s+(.+)$", re.S)
+
+
+def split_using(body: str) -> tuple[str, str | None]:
+    """'a b using f.dta' -> ('a b', 'f.dta'); the file part may be quoted."""
+    m = _USING.search(body or "")
+    if not m:
+        return (body or "").strip(), None
+    return body[: m.start()].strip(), unquote(m.group(1).strip())
+
+
+def check_can_replace_data(session, clear: bool) -> None:
+    """Stata's r(4): refuse to discard unsaved changes unless `clear` was given."""
+    if not clear and session.data.changed and (session.data.names or session.data.n):
+        raise StataError("no; dataset in memory has changed since last saved", 4)
+
+
+# ----------------------------------------------------------------------------- use
+@command("use")
+def use_cmd(session, cmd):
+    opts = OptionSpec("clear nolabel").parse(cmd.options)
+    vars_text, fname = split_using(cmd.body)
+    if fname is None:
+        fname, vars_text = unquote(cmd.body.strip()), ""
+    if not fname:
+        raise StataError("invalid file specification", 198)
+    check_can_replace_data(session, "clear" in opts)
+    path = find_data(fname)
+    new = read_dta(path)
+    new.filename = fname if Path(fname).suffix else fname + ".dta"
+    if "nolabel" in opts:
+        new.value_labels = {}
+        for v in new.vars.values():
+            v.vallab = None
+    if vars_text or cmd.if_ is not None or cmd.in_ is not None:
+        old = session.data
+        session.data = new
+        try:
+            keep = varlist(session, vars_text) if vars_text else list(new.names)
+            mask = touse(session, cmd)
+        finally:
+            session.data = old
+        new.drop([n for n in new.names if n not in keep])
+        if not mask.all():
+            new.take(mask)
+        new.changed = False
+    session.data = new
+
+
+# ----------------------------------------------------------------------------- save
+@command("save", abbrev="sa")
+def save_cmd(session, cmd):
+    opts = OptionSpec("replace nolabel orphans emptyok").parse(cmd.options)
+    ds = session.data
+    fname = unquote(cmd.body.strip())
+    if not fname:
+        if not ds.filename:
+            raise StataError("invalid file specification", 198)
+        fname = ds.filename
+    if not ds.names and "emptyok" not in opts:
+        raise StataError("no variables defined", 111)
+    path = target_path(fname)
+    shown = str(path)
+    if path.exists() and "replace" not in opts:
+        raise StataError(f"file {shown} already exists", 602)
+    if "replace" in opts and not path.exists():
+        session.out.line(f"(file {shown} not found)")
+    out = ds
+    if "nolabel" in opts:
+        out = ds.copy()
+        out.value_labels = {}
+        for v in out.vars.values():
+            v.vallab = None
+    write_dta(out, path)
+    session.out.line(f"file {shown} saved")
+    ds.filename = shown
+    ds.changed = False
+
+
+# ----------------------------------------------------------------------------- import delimited
+def _infer_type(strings: list[str]) -> tuple[str, np.ndarray]:
+    """Column of CSV cells -> (storage type, values), as import delimited decides."""
+    vals = np.empty(len(strings), dtype=np.float64)
+    numeric = True
+    for i, s in enumerate(strings):
+        t = s.strip()
+        if t == "" or t == ".":
+            vals[i] = np.nan
+            continue
+        if len(t) == 2 and t[0] == "." and t[1].isalpha() and t[1].islower():
+            vals[i] = np.nan
+            continue
+        try:
+            vals[i] = float(t)
+        except ValueError:
+            numeric = False
+            break
+        if not np.isfinite(vals[i]):
+            numeric = False
+            break
+    if not numeric:
+        width = max((len(s.encode("utf-8")) for s in strings), default=1)
+        return f"str{max(1, min(width, 2045))}", np.array(strings, dtype=object)
+    ok = vals[~np.isnan(vals)]
+    if ok.size == 0:
+        return "byte", vals
+    if np.all(ok == np.round(ok)):
+        for t in ("byte", "int", "long"):
+            lo, hi = INT_LIMITS[t]
+            if ok.min() >= lo and ok.max() <= hi:
+                return t, vals
+        return "double", vals
+    return "float", vals.astype(np.float32).astype(np.float64)
+
+
+_NAME_BAD = re.compile(r"[^A-Za-z0-9_]")
+
+
+def _varname(raw: str, j: int, used: set[str], case: str) -> str:
+    nm = _NAME_BAD.sub("", raw.strip().replace(" ", "_"))
+    if case == "lower":
+        nm = nm.lower()
+    elif case == "upper":
+        nm = nm.upper()
+    if not nm or nm[0].isdigit():
+        nm = f"v{j + 1}"
+    nm = nm[:32]
+    base, k = nm, 1
+    while nm in used:
+        k += 1
+        nm = f"{base[:30]}{k}"
+    used.add(nm)
+    return nm
+
+
+@command("import")
+def import_cmd(session, cmd):
+    body = cmd.body.strip()
+    sub, _, rest = body.partition(" ")
+    if not "delimited".startswith(sub) or len(sub) < 5:
+        if sub in ("excel", "sas", "spss", "fred", "haver", "sasxport5", "sasxport8"):
+            raise StataError(f"import {sub} is not available in hlmshell", 199)
+        raise StataError("invalid syntax", 198)
+    opts = OptionSpec("clear varnames(varn)= delimiters(delim)= case= asdouble encoding= "
+                      "stringcols= numericcols=").parse(cmd.options)
+    rest = rest.strip()
+    if rest.startswith("using"):
+        rest = rest[5:].strip()
+    fname = unquote(rest)
+    if not fname:
+        raise StataError("invalid file specification", 198)
+    check_can_replace_data(session, "clear" in opts)
+    path = find_data(fname, ".csv")
+    delim = unquote(opts.get("delimiters") or "")
+    if delim in ("tab", "\\t"):
+        delim = "\t"
+    text = path.read_text(encoding=(opts.get("encoding") or "utf-8").strip('"'), errors="replace")
+    if not delim:
+        first = text.splitlines()[0] if text else ""
+        delim = "\t" if first.count("\t") > first.count(",") else ","
+    rows = list(csv.reader(io.StringIO(text), delimiter=delim[0]))
+    rows = [r for r in rows if r != []]
+    vn = (opts.get("varnames") or "1").strip()
+    header = vn != "nonames" and bool(rows)
+    if vn not in ("1", "nonames"):
+        raise StataError("option varnames() invalid", 198)
+    head = rows[0] if header else []
+    data = rows[1:] if header else rows
+    k = max([len(head)] + [len(r) for r in data]) if (head or data) else 0
+    case = (opts.get("case") or "lower").strip()
+    ds = Dataset()
+    used: set[str] = set()
+    for j in range(k):
+        raw = head[j] if j < len(head) else ""
+        name = _varname(raw, j, used, case) if raw.strip() else _varname("", j, used, case)
+        cells = [r[j] if j < len(r) else "" for r in data]
+        vtype, vals = _infer_type(cells)
+        if "asdouble" in opts and vtype == "float":
+            vals = np.array([float(c) if c.strip() not in ("", ".") else np.nan for c in cells])
+            vtype = "double"
+        label = raw.strip() if raw.strip() and raw.strip() != name else ""
+        ds.vars[name] = Variable(name, vals, vtype, label=label)
+    ds._n = len(data)
+    ds.changed = False
+    session.data = ds
+    session.out.line(f"({k} vars, {fmt_count(len(data))} obs)")
+
+
+def _csv_number(x: float, vtype: str) -> str:
+    if np.isnan(x):
+        c = int(missing_code(np.array([x]))[0])
+        return "" if c <= 0 else missing_str(x)
+    if vtype in ("byte", "int", "long") or float(x).is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    if vtype == "float":
+        return _lead0(repr(float(np.float32(x))))
+    return _lead0(repr(float(x)))
+
+
+def _lead0(s: str) -> str:
+    if s.startswith("0."):
+        return s[1:]
+    if s.startswith("-0."):
+        return "-" + s[2:]
+    return s
+
+
+@command("export")
+def export_cmd(session, cmd):
+    body = cmd.body.strip()
+    sub, _, rest = body.partition(" ")
+    if not "delimited".startswith(sub) or len(sub) < 5:
+        raise StataError("invalid syntax", 198)
+    opts = OptionSpec("replace nolabel delimiter(delim)= novarnames quote datafmt").parse(cmd.options)
+    vars_text, fname = split_using(rest)
+    if fname is None:
+        raise StataError("using required", 100)
+    names = varlist(session, vars_text)
+    mask = touse(session, cmd)
+    path = target_path(fname, ".csv")
+    if path.exists() and "replace" not in opts:
+        raise StataError(f"file {path} already exists", 602)
+    delim = unquote(opts.get("delimiter") or ",")
+    if delim == "tab":
+        delim = "\t"
+    ds = session.data
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=delim[0], lineterminator="\n",
+                   quoting=csv.QUOTE_ALL if "quote" in opts else csv.QUOTE_MINIMAL)
+    if "novarnames" not in opts:
+        w.writerow(names)
+    idx = np.flatnonzero(mask)
+    cols = []
+    for nm in names:
+        v = ds.vars[nm]
+        if v.is_string:
+            cols.append([v.values[i] for i in idx])
+        elif "nolabel" not in opts and v.vallab and v.vallab in ds.value_labels:
+            tab = ds.value_labels[v.vallab]
+            cols.append([tab.get(float(v.values[i]), None) or _csv_number(v.values[i], v.vtype)
+                         if not np.isnan(v.values[i]) else _csv_number(v.values[i], v.vtype)
+                         for i in idx])
+        elif "datafmt" in opts:
+            cols.append([value_text(ds, v, v.values[i], labels=False) if not np.isnan(v.values[i])
+                         else "" for i in idx])
+        else:
+            cols.append([_csv_number(v.values[i], v.vtype) for i in idx])
+    for row in zip(*cols) if cols else []:
+        w.writerow(row)
+    try:
+        path.write_text(buf.getvalue(), encoding="utf-8")
+    except OSError as exc:
+        raise StataError(f"file {path} could not be opened", 603) from exc
+    session.out.line(f"file {path} saved")
+
+
+# ----------------------------------------------------------------------------- log
+class LogFile:
+    """An open `log using` target; `log off` pauses it without closing."""
+
+    def __init__(self, path: Path, mode: str, kind: str, name: str):
+        self.path, self.kind, self.name = path, kind, name
+        self.fh = open(path, mode, encoding="utf-8")
+        self.on = True
+
+    def write(self, text: str) -> None:
+        if self.on:
+            self.fh.write(text)
+            self.fh.flush()
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def _logs(session) -> list:
+    return [f for f in session.out.logs if isinstance(f, LogFile)]
+
+
+def _log_banner(session, lf: LogFile, verb: str) -> None:
+    now = _dt.datetime.now().strftime("%d %b %Y, %H:%M:%S")
+    out = session.out
+    out.line("-" * 79)
+    out.line(f"      name:  {lf.name}")
+    out.line(f"       log:  {lf.path.resolve()}")
+    out.line(f"  log type:  {lf.kind}")
+    out.line(f" {verb} on:  {now}")
+    if verb == "opened":
+        out.line("-" * 79)
+
+
+@command("log")
+def log_cmd(session, cmd):
+    body = cmd.body.strip()
+    sub, _, rest = body.partition(" ")
+    rest = rest.strip()
+    if sub == "using":
+        opts = OptionSpec("replace append text smcl name=").parse(cmd.options)
+        name = (opts.get("name") or "<unnamed>").strip()
+        open_logs = _logs(session)
+        if any(lf.name == name for lf in open_logs):
+            raise StataError("log file already open", 604)
+        fname = unquote(rest)
+        if not fname:
+            raise StataError("invalid file specification", 198)
+        kind = "smcl" if "smcl" in opts and "text" not in opts else "text"
+        path = target_path(fname, ".smcl" if kind == "smcl" else ".log")
+        if "replace" in opts and "append" in opts:
+            raise StataError("options replace and append may not be combined", 198)
+        if path.exists() and not ("replace" in opts or "append" in opts):
+            raise StataError(f"file {path.resolve()} already exists", 602)
+        try:
+            lf = LogFile(path, "a" if "append" in opts else "w", kind, name)
+        except OSError as exc:
+            raise StataError(f"file {path} could not be opened", 603) from exc
+        session.out.logs.append(lf)
+        _log_banner(session, lf, "opened")
+        return
+    OptionSpec("").parse(cmd.options)
+    open_logs = _logs(session)
+    if sub in ("close", "off", "on", "query", ""):
+        target = [lf for lf in open_logs if rest in ("", "_all") or lf.name == rest]
+        if sub in ("query", ""):
+            if not open_logs:
+                session.out.line("no log file open")
+            for lf in open_logs:
+                session.out.line(f"      name:  {lf.name}")
+                session.out.line(f"       log:  {lf.path.resolve()}")
+                session.out.line(f"  log type:  {lf.kind}")
+                session.out.line(f"    status:  {'on' if lf.on else 'off'}")
+            return
+        if not target:
+            if sub == "close" and not open_logs:
+                raise StataError("no log file open", 606)
+            raise StataError(f"log {rest or ''} not found".replace("  ", " "), 111)
+        for lf in target:
+            if sub == "close":
+                _log_banner(session, lf, "closed")
+                session.out.logs.remove(lf)
+                lf.close()
+            else:
+                lf.on = sub == "on"
+        return
+    raise StataError("invalid syntax", 198)

@@ -1,0 +1,360 @@
+"""describe, summarize, list, count — and the small helpers the data commands share.
+
+Layouts follow Stata 17: summarize's `Variable | Obs Mean Std. dev. Min Max` table with
+%9.0g cells, the `, detail` block, describe's Contains-data header and variable table, list's
+boxed table (or `clean`).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hlmshell.commands.options import OptionSpec
+from hlmshell.commands.registry import command
+from hlmshell.data.missing import missing_str
+from hlmshell.errors import StataError
+from hlmshell.output.numfmt import fmt, fmt_count, fmt_g
+
+
+# ----------------------------------------------------------------------------- helpers
+def varlist(session, text: str, *, all_if_empty: bool = True, **kw) -> list[str]:
+    """Expand a varlist typed by the user; empty means every variable (Stata's _all)."""
+    text = (text or "").strip()
+    if not text:
+        return list(session.data.names) if all_if_empty else []
+    from hlmshell.syntax.varlist import expand_varlist
+
+    return list(expand_varlist(session.data, text, **kw))
+
+
+def touse(session, cmd, varnames=(), strok: bool = True) -> np.ndarray:
+    """Observations selected by if/in (and the by-group), nonmissing in `varnames`."""
+    if cmd.if_ is None and cmd.in_ is None and not varnames \
+            and getattr(session, "by_restrict", None) is None:
+        return np.ones(session.data.n, dtype=bool)
+    from hlmshell.syntax.evaluate import marksample
+
+    return np.asarray(marksample(session, cmd, list(varnames), strok=strok), dtype=bool)
+
+
+def weights(session, cmd, mask: np.ndarray, allowed=("fweight", "aweight", "iweight")):
+    """Weight values (None without weights); fweights must be integers."""
+    if cmd.weight is None:
+        return None
+    kind = cmd.weight.kind
+    if kind not in allowed:
+        raise StataError(f"{kind}s not allowed", 101)
+    from hlmshell.syntax.evaluate import evaluate
+
+    w = np.asarray(evaluate(cmd.weight.exp, session), dtype=np.float64)
+    if w.ndim == 0:
+        w = np.full(session.data.n, float(w))
+    if kind == "fweight":
+        ok = mask & ~np.isnan(w)
+        if np.any(w[ok] != np.round(w[ok])):
+            raise StataError("may not use noninteger frequency weights", 401)
+    if np.any(w[mask & ~np.isnan(w)] < 0):
+        raise StataError("negative weights encountered", 402)
+    return w
+
+
+def abbrev(name: str, width: int) -> str:
+    """Stata's abbreviation of a long name: displacement -> displa~t at width 8."""
+    if len(name) <= width:
+        return name
+    if width < 3:
+        return name[:width]
+    return name[: width - 2] + "~" + name[-1]
+
+
+def value_text(ds, var, x, *, labels: bool = True, format: str | None = None) -> str:
+    """A value as list/tabulate show it: its value label, else its display format, trimmed."""
+    if var.is_string:
+        return str(x)
+    if labels and var.vallab and var.vallab in ds.value_labels:
+        lab = ds.value_labels[var.vallab].get(float(x)) if not np.isnan(x) else None
+        if lab is not None:
+            return lab
+    if np.isnan(x):
+        return missing_str(x)
+    f = format or var.format
+    try:
+        return fmt(float(x), f).strip()
+    except ValueError:
+        return fmt_g(float(x), 9)
+
+
+def ensure_data(session) -> None:
+    if not session.data.names and session.data.n == 0:
+        raise StataError("no variables defined", 111)
+
+
+# ----------------------------------------------------------------------------- count
+@command("count", abbrev="cou")
+def count_cmd(session, cmd):
+    OptionSpec("").parse(cmd.options)
+    if cmd.body.strip():
+        raise StataError("varlist not allowed", 101)
+    n = int(np.count_nonzero(touse(session, cmd)))
+    session.r.scalars = {"N": float(n)}
+    session.r.macros = {}
+    session.out.line(f"  {fmt_count(n)}")
+
+
+# ----------------------------------------------------------------------------- summarize
+def _pctile(x: np.ndarray, p: float, w: np.ndarray | None = None) -> float:
+    """Stata's summarize percentiles (averaging at exact positions)."""
+    n = len(x)
+    if n == 0:
+        return math.nan
+    if w is None:
+        pos = n * p / 100.0
+        i = int(math.floor(pos))
+        if pos == i and i > 0:
+            return float((x[i - 1] + x[min(i, n - 1)]) / 2) if i < n else float(x[n - 1])
+        return float(x[min(i, n - 1)])
+    cw = np.cumsum(w)
+    tot = cw[-1]
+    target = tot * p / 100.0
+    j = int(np.searchsorted(cw, target, side="left"))
+    j = min(j, n - 1)
+    if math.isclose(cw[j], target, rel_tol=0, abs_tol=1e-12 * max(tot, 1)) and j + 1 < n:
+        return float((x[j] + x[j + 1]) / 2)
+    return float(x[j])
+
+
+def _moments(x: np.ndarray, w: np.ndarray | None, kind: str | None):
+    """N, sum of weights, mean, variance, sum — Stata's definitions per weight kind."""
+    n = len(x)
+    if w is None:
+        sw = float(n)
+        s = float(np.sum(x))
+        mean = s / n if n else math.nan
+        var = float(np.sum((x - mean) ** 2) / (n - 1)) if n > 1 else math.nan
+        return n, sw, mean, var, s
+    sw = float(np.sum(w))
+    mean = float(np.sum(w * x) / sw) if sw else math.nan
+    s = float(np.sum(w * x))
+    dev2 = float(np.sum(w * (x - mean) ** 2))
+    if kind == "fweight":
+        N = int(round(sw))
+        var = dev2 / (sw - 1) if sw > 1 else math.nan
+        return N, sw, mean, var, s
+    # aweight / iweight: weights rescaled to sum to the number of observations
+    var = dev2 / sw * n / (n - 1) if n > 1 else math.nan
+    if kind == "aweight":
+        s = float(np.sum(w * x) * n / sw)
+    return n, sw, mean, var, s
+
+
+@command("summarize", abbrev="su")
+def summarize_cmd(session, cmd):
+    opts = OptionSpec("detail(d) meanonly(mean) format separator(sep)= noheader(nohead)"
+                      ).parse(cmd.options)
+    names = varlist(session, cmd.body)
+    mask = touse(session, cmd)
+    kind = cmd.weight.kind if cmd.weight is not None else None
+    w = weights(session, cmd, mask)
+    if w is not None:
+        mask = mask & ~np.isnan(w) & (w != 0 if kind != "iweight" else True)
+    ds = session.data
+    detail, meanonly = "detail" in opts, "meanonly" in opts
+    if detail and meanonly:
+        raise StataError("options detail and meanonly may not be combined", 198)
+    sep = int(opts["separator"]) if opts.get("separator") not in (None, "") else 5
+    out = session.out
+    results = {}
+    rows = []
+    for nm in names:
+        var = ds.var(nm)
+        if var.is_string:
+            rows.append((nm, None))
+            results = {"N": 0.0, "sum_w": 0.0, "sum": 0.0}
+            continue
+        sel = mask & ~np.isnan(var.values)
+        x = var.values[sel]
+        ww = w[sel] if w is not None else None
+        n, sw, mean, v, s = _moments(x, ww, kind)
+        r = {"N": float(n), "sum_w": sw}
+        if n:
+            r["mean"] = mean
+        else:
+            r["mean"] = math.nan
+        if not meanonly:
+            r["Var"] = v
+            r["sd"] = math.sqrt(v) if not math.isnan(v) else math.nan
+        r["min"] = float(np.min(x)) if n else math.nan
+        r["max"] = float(np.max(x)) if n else math.nan
+        r["sum"] = s
+        if detail:
+            order = np.argsort(x, kind="stable")
+            xs = x[order]
+            wsort = ww[order] if ww is not None else None
+            for p in (1, 5, 10, 25, 50, 75, 90, 95, 99):
+                r[f"p{p}"] = _pctile(xs, p, wsort if kind in ("fweight", "aweight") else None)
+            if n > 0 and v and not math.isnan(v) and v > 0:
+                wt = ww if ww is not None else np.ones(len(x))
+                swt = float(np.sum(wt))
+                m2 = float(np.sum(wt * (x - mean) ** 2)) / swt
+                m3 = float(np.sum(wt * (x - mean) ** 3)) / swt
+                m4 = float(np.sum(wt * (x - mean) ** 4)) / swt
+                r["skewness"] = m3 / m2 ** 1.5
+                r["kurtosis"] = m4 / m2 ** 2
+            else:
+                r["skewness"] = math.nan
+                r["kurtosis"] = math.nan
+            r["_sorted"] = xs
+        rows.append((nm, r))
+        results = r
+    session.r.macros = {}
+    session.r.matrices = {}
+    session.r.scalars = {k: v for k, v in results.items() if not k.startswith("_")}
+    if meanonly:
+        return
+    if detail:
+        for nm, r in rows:
+            _print_detail(session, ds.var(nm), r, kind)
+        return
+    if "noheader" not in opts or True:
+        out.line()
+        out.line("    Variable |        Obs        Mean    Std. dev.       Min        Max")
+    for i, (nm, r) in enumerate(rows):
+        if i % sep == 0 and sep > 0 or i == 0:
+            out.line("-------------+---------------------------------------------------------")
+        label = abbrev(nm, 12).rjust(12)
+        if r is None:
+            out.line(f"{label} |{fmt_count(0, 11)}")
+            continue
+        cells = fmt_count(int(r["N"]), 11)
+        if r["N"] > 0:
+            cells += "   " + fmt_g(r["mean"], 9).rjust(9)
+            cells += "   " + fmt_g(r["sd"], 9).rjust(9) if not math.isnan(r["sd"]) else "            "
+            cells += "  " + fmt_g(r["min"], 9).rjust(9) + "  " + fmt_g(r["max"], 9).rjust(9)
+        out.line(f"{label} |{cells}".rstrip())
+
+
+def _print_detail(session, var, r, kind):
+    out = session.out
+    title = var.label or var.name
+    out.line()
+    out.line(" " * max(0, (61 - len(title)) // 2) + title)
+    out.line("-" * 61)
+    if r is None:
+        return
+    g = lambda v: fmt_g(v, 9)  # noqa: E731
+    xs = r.get("_sorted", np.array([]))
+    n = len(xs)
+    small = [g(xs[i]) if i < n else "" for i in range(4)]
+    large = [g(xs[n - 1 - i]) if i < n else "" for i in range(4)]
+    wlab = "Sum of wgt."
+    rt = lambda lab, val: "       " + lab.ljust(11) + val.rjust(12)  # noqa: E731
+    out.line("      Percentiles      Smallest")
+    out.line(f" 1%{g(r['p1']).rjust(13)}{small[0].rjust(15)}")
+    out.line(f" 5%{g(r['p5']).rjust(13)}{small[1].rjust(15)}")
+    out.line(f"10%{g(r['p10']).rjust(13)}{small[2].rjust(15)}{rt('Obs', fmt_count(int(r['N'])))}")
+    out.line(f"25%{g(r['p25']).rjust(13)}{small[3].rjust(15)}{rt(wlab, fmt_g(r['sum_w'], 9) if kind else fmt_count(int(r['sum_w'])))}")
+    out.line()
+    out.line(f"50%{g(r['p50']).rjust(13)}{'':15}{rt('Mean', g(r['mean']))}")
+    out.line(f"{'Largest'.rjust(31)}{rt('Std. dev.', g(r['sd']))}")
+    out.line(f"75%{g(r['p75']).rjust(13)}{large[3].rjust(15)}")
+    out.line(f"90%{g(r['p90']).rjust(13)}{large[2].rjust(15)}{rt('Variance', g(r['Var']))}")
+    out.line(f"95%{g(r['p95']).rjust(13)}{large[1].rjust(15)}{rt('Skewness', g(r['skewness']))}")
+    out.line(f"99%{g(r['p99']).rjust(13)}{large[0].rjust(15)}{rt('Kurtosis', g(r['kurtosis']))}")
+
+
+# ----------------------------------------------------------------------------- describe
+@command("describe", abbrev="d")
+def describe_cmd(session, cmd):
+    opts = OptionSpec("short(s) simple fullnames(f) numbers(n)").parse(cmd.options)
+    ds = session.data
+    out = session.out
+    names = varlist(session, cmd.body) if cmd.body.strip() else list(ds.names)
+    session.r.scalars = {"N": float(ds.n), "k": float(len(ds.names)),
+                         "changed": 1.0 if ds.changed else 0.0}
+    session.r.macros = {"varlist": " ".join(names)}
+    if ds.sortedby:
+        session.r.macros["sortlist"] = " ".join(ds.sortedby)
+    if "simple" in opts:
+        out.line("  ".join(names))
+        return
+    header = not cmd.body.strip()
+    out.line()
+    if header:
+        out.line(f"Contains data{' from ' + ds.filename if ds.filename else ''}")
+        out.line(f" Observations:{fmt_count(ds.n).rjust(14)}" + (" " * 18 + ds.label if ds.label else ""))
+        out.line(f"    Variables:{fmt_count(len(ds.names)).rjust(14)}")
+    if "short" not in opts:
+        if header or True:
+            out.line("-" * 79)
+        out.line("Variable      Storage   Display    Value")
+        out.line("    name         type    format    label      Variable label")
+        out.line("-" * 79)
+        for nm in names:
+            v = ds.vars[nm]
+            shown = nm if "fullnames" in opts else abbrev(nm, 15)
+            line = shown.ljust(16) + v.vtype.ljust(8) + v.format.ljust(11) + \
+                (v.vallab or "").ljust(11) + v.label
+            if len(shown) > 15 or len(v.format) > 10:
+                line = shown + " " + v.vtype.ljust(8) + v.format.ljust(11) + (v.vallab or "").ljust(11) + v.label
+            out.line(line.rstrip())
+        out.line("-" * 79)
+    if header:
+        out.line(f"Sorted by: {' '.join(ds.sortedby)}".rstrip())
+        if ds.changed:
+            out.line("     Note: Dataset has changed since last saved.")
+
+
+# ----------------------------------------------------------------------------- list
+@command("list", abbrev="l")
+def list_cmd(session, cmd):
+    opts = OptionSpec("clean noobs separator(sep)= nolabel noheader(nohead) abbreviate(ab)= "
+                      "compress nocompress fast table divider string(str)=").parse(cmd.options)
+    ds = session.data
+    names = varlist(session, cmd.body)
+    mask = touse(session, cmd)
+    idx = np.flatnonzero(mask)
+    labels = "nolabel" not in opts
+    ab = int(opts["abbreviate"]) if opts.get("abbreviate") else 8
+    sep = int(opts["separator"]) if opts.get("separator") not in (None, "") else 5
+    if len(idx) == 0 or not names:
+        return
+    cols = []
+    for nm in names:
+        v = ds.vars[nm]
+        vals = [value_text(ds, v, v.values[i], labels=labels) for i in idx]
+        left = v.is_string and v.format.startswith("%-")
+        if not v.is_string and labels and v.vallab and v.vallab in ds.value_labels:
+            left = False
+        head = abbrev(nm, max(ab, max((len(s) for s in vals), default=1)))
+        width = max(len(head), max((len(s) for s in vals), default=1))
+        cols.append((head, vals, width, left))
+    obsw = max(3, len(str(ds.n)) + 1)
+    out = session.out
+    noobs = "noobs" in opts
+    pad = "" if noobs else " " * (obsw + 2)
+
+    def cell(text, width, left):
+        return text.ljust(width) if left else text.rjust(width)
+
+    out.line()
+    if "clean" in opts:
+        if "noheader" not in opts:
+            out.line(("" if noobs else " " * (obsw + 1)) + "   " +
+                     "   ".join(cell(h, w, lf) for h, _, w, lf in cols))
+        for k, i in enumerate(idx):
+            num = "" if noobs else f"{i + 1}.".rjust(obsw + 1)
+            out.line((num + "   " + "   ".join(cell(vals[k], w, lf) for _, vals, w, lf in cols)).rstrip())
+        return
+    inner = "   ".join("-" * w for _, _, w, _ in cols)
+    bar = "-" * (len(inner) + 2)
+    out.line(f"{pad}+{bar}+")
+    if "noheader" not in opts:
+        out.line(f"{pad}| " + "   ".join(cell(h, w, lf) for h, _, w, lf in cols) + " |")
+        out.line(f"{pad}|{bar}|")
+    for k, i in enumerate(idx):
+        if k and sep and k % sep == 0:
+            out.line(f"{pad}|{bar}|")
+        num = "" if noobs else f"{i + 1}.".rjust(obsw + 1) + " "
+        out.line(f"{num}| " + "   ".join(cell(vals[k], w, lf) for _, vals, w, lf in cols) + " |")
+    out.line(f"{pad}+{bar}+")
