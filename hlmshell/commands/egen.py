@@ -1,0 +1,318 @@
+"""egen: Stata's extended generate functions (group statistics, ranks, row statistics, group ids).
+
+Each function works on numpy arrays: `values` (the evaluated argument), `touse` (observations
+selected by if/in) and `codes` (by-group code per observation), and returns the new values
+(missing outside touse unless the function says otherwise, as Stata's egen does).
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from hlmshell.commands import generate as g
+from hlmshell.commands.options import OptionSpec
+from hlmshell.commands.registry import command
+from hlmshell.data.dataset import Variable
+from hlmshell.errors import StataError, syntax_error
+
+_CALL = re.compile(r"\s*([A-Za-z_]\w*)\s*\((.*)\)\s*$", re.S)
+
+
+# --- grouping helpers -------------------------------------------------------------------
+def groups_from(ds, names: list[str], n: int) -> np.ndarray:
+    """Code per observation for the distinct value combinations of `names` (order irrelevant)."""
+    if not names:
+        return np.zeros(n, dtype=np.int64)
+    keys = g.sort_keys(ds, names)
+    stacked = np.column_stack(keys) if keys else np.zeros((n, 0))
+    _, inv = np.unique(stacked, axis=0, return_inverse=True)
+    return np.asarray(inv).reshape(-1).astype(np.int64)
+
+
+def combine_codes(a: np.ndarray | None, b: np.ndarray) -> np.ndarray:
+    if a is None:
+        return b
+    _, inv = np.unique(np.column_stack([a, b]), axis=0, return_inverse=True)
+    return np.asarray(inv).reshape(-1).astype(np.int64)
+
+
+def _per_group(codes, ok, values, fn):
+    """Apply fn to the ok values of each group; result broadcast to the group's members."""
+    out = np.full(len(values), np.nan)
+    if not ok.any():
+        return out
+    idx = np.flatnonzero(ok)
+    order = idx[np.argsort(codes[idx], kind="stable")]
+    c = codes[order]
+    starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+    ends = np.r_[starts[1:], len(order)]
+    res = {}
+    for s, e in zip(starts, ends):
+        res[c[s]] = fn(values[order[s:e]])
+    for code, val in res.items():
+        out[codes == code] = val
+    return out
+
+
+# --- statistics over groups -------------------------------------------------------------
+def pctile_of(x: np.ndarray, p: float) -> float:
+    """Stata's default (_pctile) percentile: average of two order statistics at exact cuts."""
+    x = np.sort(x)
+    n = len(x)
+    if n == 0:
+        return np.nan
+    pos = n * p / 100.0
+    k = int(np.floor(pos + 1e-12))
+    if abs(pos - round(pos)) < 1e-9 and 0 < round(pos) < n:
+        k = int(round(pos))
+        return (x[k - 1] + x[k]) / 2.0
+    k = int(np.ceil(pos - 1e-12))
+    return float(x[min(max(k, 1), n) - 1])
+
+
+def group_stat(kind: str, values, touse, codes, *, p: float = 50.0, missing: bool = False):
+    v = np.asarray(values, dtype=np.float64)
+    ok = touse & ~np.isnan(v)
+    fns = {
+        "mean": np.mean,
+        "sd": lambda x: float(np.std(x, ddof=1)) if len(x) > 1 else np.nan,
+        "total": np.sum,
+        "count": lambda x: float(len(x)),
+        "min": np.min,
+        "max": np.max,
+        "median": lambda x: pctile_of(x, 50.0),
+        "pctile": lambda x: pctile_of(x, p),
+    }
+    out = _per_group(codes, ok, v, fns[kind])
+    if kind in ("total", "count"):
+        # groups with no nonmissing values: 0 (total's `missing` option keeps missing)
+        in_grp = _per_group(codes, touse, np.zeros(len(v)), lambda x: 0.0)
+        fill = ~np.isnan(in_grp) & np.isnan(out)
+        if not (kind == "total" and missing):
+            out[fill] = 0.0
+    out[~touse] = np.nan
+    return out
+
+
+def std_values(values, touse, codes, mean=0.0, sd=1.0):
+    v = np.asarray(values, dtype=np.float64)
+    m = group_stat("mean", v, touse, codes)
+    s = group_stat("sd", v, touse, codes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (v - m) / s * sd + mean
+    out[~touse] = np.nan
+    return out
+
+
+def rank_values(values, touse, codes, how: str = "average"):
+    """Ranks within groups: average ties (default), field (1 = highest), track (1 = lowest,
+    ties share the lowest rank), unique (ties broken by observation order)."""
+    v = np.asarray(values, dtype=np.float64)
+    ok = touse & ~np.isnan(v)
+    out = np.full(len(v), np.nan)
+    for code in np.unique(codes[ok]):
+        idx = np.flatnonzero(ok & (codes == code))
+        x = v[idx]
+        if how == "unique":
+            order = np.argsort(x, kind="stable")
+            r = np.empty(len(x))
+            r[order] = np.arange(1, len(x) + 1)
+        elif how == "field":
+            r = np.array([np.sum(x > xi) + 1 for xi in x], dtype=float)
+        elif how == "track":
+            r = np.array([np.sum(x < xi) + 1 for xi in x], dtype=float)
+        else:
+            lt = np.array([np.sum(x < xi) for xi in x], dtype=float)
+            eq = np.array([np.sum(x == xi) for xi in x], dtype=float)
+            r = lt + (eq + 1) / 2.0
+        out[idx] = r
+    return out
+
+
+def row_stat(kind: str, mat: np.ndarray, touse, missing: bool = False):
+    """Row statistics over columns of mat (observations x variables), ignoring missing."""
+    nonmiss = (~np.isnan(mat)).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if kind == "rowtotal":
+            out = np.nansum(mat, axis=1)
+            if missing:
+                out = np.where(nonmiss == 0, np.nan, out)
+        elif kind == "rowmean":
+            out = np.where(nonmiss == 0, np.nan, np.nansum(mat, axis=1) / np.maximum(nonmiss, 1))
+        elif kind == "rowmin":
+            out = np.where(nonmiss == 0, np.nan, np.nanmin(np.where(np.isnan(mat), np.inf, mat), axis=1))
+        elif kind == "rowmax":
+            out = np.where(nonmiss == 0, np.nan, np.nanmax(np.where(np.isnan(mat), -np.inf, mat), axis=1))
+        elif kind == "rownonmiss":
+            out = nonmiss.astype(float)
+        elif kind == "rowmiss":
+            out = (mat.shape[1] - nonmiss).astype(float)
+        elif kind == "rowsd":
+            cnt = nonmiss.astype(float)
+            mean = np.nansum(mat, axis=1) / np.maximum(cnt, 1)
+            ss = np.nansum((mat - mean[:, None]) ** 2, axis=1)
+            out = np.where(cnt > 1, np.sqrt(ss / np.maximum(cnt - 1, 1)), np.nan)
+        else:  # pragma: no cover
+            raise ValueError(kind)
+    out = np.asarray(out, dtype=np.float64)
+    out[~touse] = np.nan
+    return out
+
+
+def _rows_missing(ds, names, n):
+    miss = np.zeros(n, dtype=bool)
+    for nm in names:
+        v = ds.var(nm)
+        miss |= (v.values == "") if v.is_string else np.isnan(v.values)
+    return miss
+
+
+def group_ids(ds, names, touse, missing=False):
+    """egen group(): 1, 2, ... in sort order of the variables' values."""
+    n = ds.n
+    ok = touse.copy()
+    if not missing:
+        ok &= ~_rows_missing(ds, names, n)
+    out = np.full(n, np.nan)
+    if ok.any():
+        keys = [k[ok] for k in g.sort_keys(ds, names)]
+        _, inv = np.unique(np.column_stack(keys), axis=0, return_inverse=True)
+        out[ok] = np.asarray(inv).reshape(-1) + 1
+    return out
+
+
+def tag_values(ds, names, touse, missing=False):
+    """egen tag(): 1 on the first observation of each distinct combination, else 0."""
+    n = ds.n
+    ok = touse.copy()
+    if not missing:
+        ok &= ~_rows_missing(ds, names, n)
+    out = np.zeros(n)
+    codes = groups_from(ds, names, n)
+    seen = set()
+    for i in np.flatnonzero(ok):
+        if codes[i] not in seen:
+            seen.add(codes[i])
+            out[i] = 1.0
+    return out
+
+
+def _value_text(ds, name, x):
+    var = ds.var(name)
+    if var.is_string:
+        return x
+    labs = ds.value_labels.get(var.vallab or "", {})
+    if x in labs:
+        return labs[x]
+    from hlmshell.output.numfmt import fmt_g
+
+    return fmt_g(float(x), 9)
+
+
+# --- the command -------------------------------------------------------------------------
+_GROUP_STATS = ("mean", "sd", "total", "count", "min", "max", "median", "pctile")
+_ROW = ("rowtotal", "rowmean", "rowmin", "rowmax", "rownonmiss", "rowmiss", "rowsd")
+_ALIASES = {"sum": "total", "rsum": "rowtotal", "rmean": "rowmean", "rmin": "rowmin",
+            "rmax": "rowmax", "rsd": "rowsd", "sd": "sd", "rownonmiss": "rownonmiss"}
+_OPTS = {
+    "mean": "", "sd": "", "count": "", "min": "", "max": "", "median": "",
+    "total": "missing", "pctile": "p=", "std": "mean= std=",
+    "rank": "field track unique", "group": "missing label= truncate=",
+    "tag": "missing", "rowtotal": "missing", "rowmean": "", "rowmin": "", "rowmax": "",
+    "rownonmiss": "strok", "rowmiss": "", "rowsd": "",
+}
+
+
+def _num(text, what="option"):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        raise syntax_error() from None
+
+
+@command("egen", byable="self")
+def egen(session, cmd):
+    ds = session.data
+    vtype, name, lbl = g.parse_target(cmd.body)
+    g.check_newname(session, name)
+    text = (cmd.exp_text or "").strip()
+    if text.startswith("="):
+        text = text[1:].strip()
+    if not text:
+        raise StataError("=exp required", 100)
+    m = _CALL.match(text)
+    if not m:
+        raise syntax_error()
+    fname, argtext = m.group(1), m.group(2).strip()
+    fname = _ALIASES.get(fname, fname)
+    if fname not in _OPTS:
+        raise StataError(f"unknown egen function {m.group(1)}()", 133)
+    spec = OptionSpec(("by= " + _OPTS[fname]).strip())
+    opts = spec.parse(cmd.options)
+
+    n = ds.n
+    prefix_codes = g.by_groups(session, cmd)
+    if prefix_codes is not None and cmd.in_ is not None:
+        raise StataError("in may not be combined with by", 190)
+    by_vars = g.varlist(session, opts["by"]) if opts.get("by") else []
+    codes = combine_codes(prefix_codes, groups_from(ds, by_vars, n))
+    touse = g.sample(session, cmd)
+
+    out_type = None
+    if fname in _GROUP_STATS or fname in ("std", "rank"):
+        if not argtext:
+            raise syntax_error()
+        vals = g.broadcast(g.evaluate(g.parse_expr(argtext), session), n)
+        if vals.dtype == object:
+            raise StataError("type mismatch", 109)
+        if fname == "std":
+            res = std_values(vals, touse, codes, _num(opts.get("mean", 0) or 0),
+                             _num(opts.get("std", 1) or 1))
+        elif fname == "rank":
+            how = next((h for h in ("field", "track", "unique") if h in opts), "average")
+            res = rank_values(vals, touse, codes, how)
+        else:
+            p = _num(opts["p"]) if opts.get("p") else 50.0
+            if not 0 < p < 100:
+                raise syntax_error()
+            res = group_stat(fname, vals, touse, codes, p=p, missing="missing" in opts)
+    elif fname in _ROW:
+        names = g.varlist(session, argtext)
+        cols = []
+        for nm in names:
+            v = ds.var(nm)
+            if v.is_string:
+                if fname == "rownonmiss" and "strok" in opts:
+                    cols.append(np.where(v.values == "", np.nan, 0.0))
+                    continue
+                raise StataError(f"string variables not allowed in varlist;\n{nm} is a string variable", 109)
+            cols.append(v.values)
+        res = row_stat(fname, np.column_stack(cols), touse, missing="missing" in opts)
+    else:  # group, tag
+        names = g.varlist(session, argtext)
+        if fname == "tag":
+            res = tag_values(ds, names, touse, "missing" in opts)
+            out_type = "byte"
+        else:
+            res = group_ids(ds, names, touse, "missing" in opts)
+            if "label" in opts:
+                lblname = opts.get("label") or name
+                lab = {}
+                first = {}
+                for i in np.flatnonzero(~np.isnan(res)):
+                    first.setdefault(res[i], i)
+                for code, i in first.items():
+                    parts = [str(_value_text(ds, nm, ds.var(nm).values[i])) for nm in names]
+                    lab[float(code)] = " ".join(parts)
+                ds.value_labels[lblname] = lab
+                lbl = lblname
+
+    if vtype is not None and g.is_string_type(vtype):
+        raise StataError("type mismatch", 109)
+    vtype = vtype or out_type or g.default_type(session)
+    vals = g.store(res, vtype)
+    var = Variable(name, vals, vtype, vallab=lbl)
+    ds.add(var)
+    ds.changed = True
+    g.missing_message(session, vals)

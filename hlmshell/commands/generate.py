@@ -1,0 +1,480 @@
+"""generate, replace, clonevar, assert: creating and changing variables the way Stata 17 does.
+
+Values are stored on their storage type's grid (a `float` variable holds float32-rounded
+numbers), so later comparisons agree with Stata's (`gen x = 0.1` then `count if x == 0.1`
+counts 0). The helpers at the top are shared with egen/recode/convert.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from hlmshell.commands.registry import command
+from hlmshell.data.dataset import INT_LIMITS, Variable, is_string_type, to_storage
+from hlmshell.data.missing import order_key
+from hlmshell.errors import StataError, syntax_error, var_not_found
+
+# Stata's largest storable magnitudes: beyond these a value is stored as missing.
+FLOAT_MAX = 1.70141173319e38
+DOUBLE_MAX = 8.988465674311579e307
+STR_MAX = 2045
+RESERVED = {"_all", "_b", "byte", "_coef", "_cons", "double", "float", "if", "in", "int",
+            "long", "_n", "_N", "_pi", "_pred", "_rc", "_se", "_skip", "strL", "using", "with"}
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+_TYPE = re.compile(r"(byte|int|long|float|double|strL|str\d*)$")
+
+
+# --- shared helpers -------------------------------------------------------------------
+def plural(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def check_newname(session, name: str) -> None:
+    """A new variable's name must be legal and unused (Stata: r(198) / r(110))."""
+    if (not _NAME.match(name) or len(name) > 32 or name in RESERVED
+            or re.fullmatch(r"str\d+", name)):
+        raise StataError(f"{name} invalid name", 198)
+    if name in session.data:
+        raise StataError(f"variable {name} already defined", 110)
+
+
+def is_str_values(values) -> bool:
+    if isinstance(values, np.ndarray):
+        return values.dtype == object
+    return isinstance(values, str)
+
+
+def broadcast(values, n: int) -> np.ndarray:
+    """Scalar results of observation-free expressions -> one value per observation."""
+    if isinstance(values, np.ndarray) and values.ndim == 1 and len(values) == n:
+        return values
+    if isinstance(values, np.ndarray) and values.ndim == 0:
+        values = values.item()
+    if isinstance(values, str):
+        return np.full(n, values, dtype=object)
+    return np.full(n, np.nan if values is None else float(values))
+
+
+def strwidth(values: np.ndarray) -> int:
+    return max((len(str(s).encode("utf-8")) for s in values), default=0)
+
+
+def str_type_for(values: np.ndarray) -> str:
+    w = strwidth(values)
+    return "strL" if w > STR_MAX else f"str{max(w, 1)}"
+
+
+def truncate_str(values: np.ndarray, width: int) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    for i, s in enumerate(values):
+        b = str(s).encode("utf-8")
+        out[i] = b[:width].decode("utf-8", errors="ignore") if len(b) > width else str(s)
+    return out
+
+
+def store(values: np.ndarray, vtype: str) -> np.ndarray:
+    """Values as a variable of type vtype holds them: grid rounding, out-of-range -> missing."""
+    if is_string_type(vtype):
+        vals = np.array(["" if v is None else str(v) for v in values], dtype=object)
+        if vtype != "strL" and vtype[3:].isdigit():
+            vals = truncate_str(vals, int(vtype[3:]))
+        return vals
+    v = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if vtype in INT_LIMITS:
+            lo, hi = INT_LIMITS[vtype]
+            t = np.trunc(v)
+            out = np.where((t < lo) | (t > hi), np.nan, t)
+            return np.where(np.isnan(v), v, out)
+        if vtype == "float":
+            out = np.where(np.abs(v) > FLOAT_MAX, np.nan, v)
+            return np.where(np.isnan(v), v, to_storage(out, "float"))
+        return np.where(np.abs(v) > DOUBLE_MAX, np.nan, v)
+
+
+def n_missing(values: np.ndarray) -> int:
+    if values.dtype == object:
+        return int(sum(1 for s in values if s == ""))
+    return int(np.isnan(values).sum())
+
+
+def missing_message(session, values: np.ndarray) -> None:
+    k = n_missing(values)
+    if k:
+        session.out.line(f"({plural(k, 'missing value', 'missing values')} generated)")
+
+
+def empty_like(values_or_type, n: int) -> np.ndarray:
+    string = values_or_type if isinstance(values_or_type, bool) else is_string_type(values_or_type)
+    return np.full(n, "", dtype=object) if string else np.full(n, np.nan)
+
+
+def default_type(session) -> str:
+    t = session.settings.get("type", "float")
+    return t if t in ("float", "double") else "float"
+
+
+def numeric_type_needed(cur: str, values: np.ndarray, session=None) -> str:
+    """The storage type `replace` promotes `cur` to so that `values` fit (Stata's rule)."""
+    v = values[~np.isnan(values)]
+    if cur in INT_LIMITS:
+        if v.size and np.any(v != np.trunc(v)):
+            return "double" if cur == "long" else "float"
+        order = ["byte", "int", "long"]
+        for t in order[order.index(cur):]:
+            lo, hi = INT_LIMITS[t]
+            if not v.size or (v.min() >= lo and v.max() <= hi):
+                return t
+        return "double"
+    return cur
+
+
+def int_type_for(values: np.ndarray) -> str | None:
+    """Smallest integer type holding all values, or None if some are not integers."""
+    v = values[~np.isnan(values)]
+    if v.size and np.any(v != np.trunc(v)):
+        return None
+    for t in ("byte", "int", "long"):
+        lo, hi = INT_LIMITS[t]
+        if not v.size or (v.min() >= lo and v.max() <= hi):
+            return t
+    return None
+
+
+def same_values(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elementwise equality that treats identical missing codes as equal."""
+    if a.dtype == object or b.dtype == object:
+        return np.array([x == y for x, y in zip(a, b)], dtype=bool)
+    return order_key(a) == order_key(b)
+
+
+# --- parsing and evaluation glue --------------------------------------------------------
+def parse_expr(text: str):
+    from hlmshell.syntax.parser import parse_expr as _pe
+
+    return _pe(text)
+
+
+def evaluate(expr, session, groups=None):
+    from hlmshell.syntax.evaluate import evaluate as _ev
+
+    if groups is None:
+        return _ev(expr, session)
+    return _ev(expr, session, groups=groups)
+
+
+def one_var(session, text: str) -> str:
+    """An existing variable named (or abbreviated) by text."""
+    text = text.strip()
+    if not text:
+        raise StataError("varlist required", 100)
+    try:
+        from hlmshell.syntax.varlist import expand_varlist
+    except ImportError:  # pragma: no cover - until the language helper lands
+        if text in session.data:
+            return text
+        raise var_not_found(text) from None
+    names = expand_varlist(session.data, text)
+    if len(names) != 1:
+        raise StataError("too many variables specified", 103)
+    return names[0]
+
+
+def varlist(session, text: str) -> list[str]:
+    if not text.strip():
+        raise StataError("varlist required", 100)
+    try:
+        from hlmshell.syntax.varlist import expand_varlist
+    except ImportError:  # pragma: no cover
+        out = []
+        for w in text.split():
+            if w not in session.data:
+                raise var_not_found(w)
+            out.append(w)
+        return out
+    return expand_varlist(session.data, text)
+
+
+def by_prefix(cmd):
+    for p in getattr(cmd, "prefixes", None) or []:
+        if p.kind in ("by", "bysort"):
+            return p
+    return None
+
+
+def sort_keys(ds, names: list[str]) -> list[np.ndarray]:
+    keys = []
+    for nm in names:
+        v = ds.var(nm)
+        if v.is_string:
+            # rank strings by byte order so they can go into lexsort
+            vals = v.values
+            uniq = sorted(set(vals), key=lambda s: s.encode("utf-8"))
+            pos = {s: i for i, s in enumerate(uniq)}
+            keys.append(np.array([pos[s] for s in vals], dtype=np.float64))
+        else:
+            keys.append(order_key(v.values))
+    return keys
+
+
+def group_codes(ds, names: list[str]) -> np.ndarray:
+    """Integer code per observation; a new code starts wherever any by-variable changes."""
+    n = ds.n
+    if n == 0 or not names:
+        return np.zeros(n, dtype=np.int64)
+    change = np.zeros(n, dtype=bool)
+    change[0] = True
+    for key in sort_keys(ds, names):
+        change[1:] |= key[1:] != key[:-1]
+    return np.cumsum(change) - 1
+
+
+def by_groups(session, cmd) -> np.ndarray | None:
+    """For byable='self' commands: sort for bysort, check the sort order for by, and
+    return the group code per observation (None without a by prefix)."""
+    p = by_prefix(cmd)
+    if p is None:
+        return None
+    ds = session.data
+    byv = [one_var(session, v) for v in p.by_vars] if p.by_vars else []
+    sortv = [one_var(session, v) for v in p.sort_vars] if p.sort_vars else []
+    allv = byv + sortv
+    if p.sort or p.kind == "bysort":
+        keys = sort_keys(ds, allv)
+        if ds.n and keys:
+            order = np.lexsort(keys[::-1])
+            if np.any(order != np.arange(ds.n)):
+                ds.take(order)
+        ds.sortedby = list(allv)
+    else:
+        keys = sort_keys(ds, allv)
+        if ds.n > 1 and keys:
+            idx = np.lexsort(keys[::-1])
+            if np.any(idx != np.arange(ds.n)):
+                # stable sort leaves sorted data in place, so any move means unsorted
+                raise StataError("not sorted", 5)
+    return group_codes(ds, byv)
+
+
+def in_mask(n: int, rng) -> np.ndarray:
+    m = np.zeros(n, dtype=bool)
+    if rng is None:
+        m[:] = True
+        return m
+
+    def pos(x, first):
+        if x in ("f", "F"):
+            return 1
+        if x in ("l", "L"):
+            return n
+        x = int(x)
+        return n + x + 1 if x < 0 else x
+
+    a, b = pos(rng.start, True), pos(rng.end, False)
+    if a < 1 or b > n or a > b:
+        if not (n == 0):
+            raise StataError("observation numbers out of range", 198)
+    m[max(a, 1) - 1:min(b, n)] = True
+    return m
+
+
+def sample(session, cmd, groups=None, varnames=(), strok=True) -> np.ndarray:
+    """Observations selected by if/in; under a by prefix `if` sees by-group _n/_N."""
+    if groups is None and cmd.if_ is None and not varnames:
+        # in-range only: no expression to evaluate
+        mask = in_mask(session.data.n, cmd.in_)
+        br = getattr(session, "by_restrict", None)
+        if br is not None:
+            mask &= np.asarray(br, dtype=bool)
+        return mask
+    if groups is None:
+        from hlmshell.syntax.evaluate import marksample
+
+        return np.asarray(marksample(session, cmd, varnames, strok=strok), dtype=bool)
+    if cmd.in_ is not None:
+        raise StataError("in may not be combined with by", 190)
+    n = session.data.n
+    mask = np.ones(n, dtype=bool)
+    if cmd.if_ is not None:
+        val = broadcast(evaluate(cmd.if_, session, groups), n)
+        if val.dtype == object:
+            raise StataError("type mismatch", 109)
+        mask &= val != 0  # missing counts as true, like Stata
+    for nm in varnames:
+        v = session.data.var(nm)
+        mask &= (v.values != "") if v.is_string else ~np.isnan(v.values)
+    return mask
+
+
+def get_exp(cmd):
+    if cmd.exp is None:
+        raise StataError("=exp required", 100)
+    return cmd.exp
+
+
+# --- generate -------------------------------------------------------------------------
+def parse_target(body: str) -> tuple[str | None, str, str | None]:
+    """'[type] newvar[:lblname]' -> (type, name, lblname)."""
+    words = body.replace(" :", ":").replace(": ", ":").split()
+    if not words:
+        raise StataError("varlist required", 100)
+    vtype = None
+    if len(words) == 2 and _TYPE.match(words[0]):
+        vtype = words[0]
+        words = words[1:]
+    if len(words) != 1:
+        raise syntax_error()
+    name, _, lbl = words[0].partition(":")
+    if ":" in words[0] and not _NAME.match(lbl or ""):
+        raise syntax_error()
+    return vtype, name, (lbl or None)
+
+
+def compute_new(session, values, vtype: str | None, mask: np.ndarray) -> tuple[np.ndarray, str]:
+    """generate's value and type rules (type mismatch, str# width, float default)."""
+    n = session.data.n
+    values = broadcast(values, n)
+    string = values.dtype == object
+    if vtype is not None and is_string_type(vtype) != string:
+        raise StataError("type mismatch", 109)
+    if string:
+        vals = np.where(mask, values, "").astype(object)
+        if vtype is None or vtype == "str":
+            vtype = str_type_for(vals)
+    else:
+        vals = np.where(mask, values.astype(np.float64), np.nan)
+        vtype = vtype or default_type(session)
+    return store(vals, vtype), vtype
+
+
+def generate_core(session, name, vtype, lbl, values, mask) -> Variable:
+    check_newname(session, name)
+    vals, vtype = compute_new(session, values, vtype, mask)
+    var = Variable(name, vals, vtype, vallab=lbl)
+    session.data.add(var)
+    session.data.changed = True
+    missing_message(session, vals)
+    return var
+
+
+@command("generate", abbrev="g", byable="self")
+def generate(session, cmd):
+    vtype, name, lbl = parse_target(cmd.body)
+    check_newname(session, name)
+    expr = get_exp(cmd)
+    groups = by_groups(session, cmd)
+    mask = sample(session, cmd, groups)
+    generate_core(session, name, vtype, lbl, evaluate(expr, session, groups), mask)
+
+
+# --- replace --------------------------------------------------------------------------
+def replace_core(session, name: str, values, mask: np.ndarray) -> tuple[int, int]:
+    """Stata's replace: promote storage as needed, report real changes. Returns (changes, to_missing)."""
+    ds = session.data
+    var = ds.var(name)
+    n = ds.n
+    values = broadcast(values, n)
+    string = values.dtype == object
+    if string != var.is_string:
+        raise StataError("type mismatch", 109)
+    old = var.values
+    if string:
+        newvals = np.where(mask, values, old).astype(object)
+        newtype = var.vtype
+        if var.vtype != "strL":
+            need = strwidth(newvals[mask]) if mask.any() else 0
+            cur = int(var.vtype[3:]) if var.vtype[3:].isdigit() else 0
+            if need > cur:
+                newtype = "strL" if need > STR_MAX else f"str{need}"
+    else:
+        newvals = np.where(mask, values.astype(np.float64), old)
+        newtype = numeric_type_needed(var.vtype, np.where(mask, newvals, np.nan))
+    stored = store(newvals, newtype)
+    changed = ~same_values(stored, old)
+    nchg = int(changed.sum())
+    if string:
+        nmiss = int(sum(1 for i in np.flatnonzero(changed) if stored[i] == ""))
+    else:
+        nmiss = int(np.isnan(stored[changed]).sum())
+    if newtype != var.vtype:
+        session.out.line(f"variable {name} was {var.vtype} now {newtype}")
+        var.vtype = newtype
+        if not string:
+            from hlmshell.data.dataset import DEFAULT_FORMATS
+
+            if var.format in DEFAULT_FORMATS.values():
+                var.format = DEFAULT_FORMATS[newtype]
+        else:
+            var.format = f"%{max(int(newtype[3:]) if newtype[3:].isdigit() else 9, 1)}s"
+    var.values = stored
+    ds.changed = True
+    if nchg and name in ds.sortedby:
+        ds.sortedby = ds.sortedby[:ds.sortedby.index(name)]
+    msg = plural(nchg, "real change", "real changes") + " made"
+    if nmiss:
+        msg += f", {nmiss:,} to missing"
+    session.out.line(f"({msg})")
+    return nchg, nmiss
+
+
+@command("replace", byable="self")
+def replace(session, cmd):
+    words = cmd.body.split()
+    if not words:
+        raise StataError("varlist required", 100)
+    if len(words) != 1:
+        raise syntax_error()
+    name = one_var(session, words[0])
+    expr = get_exp(cmd)
+    groups = by_groups(session, cmd)
+    mask = sample(session, cmd, groups)
+    replace_core(session, name, evaluate(expr, session, groups), mask)
+
+
+# --- clonevar ---------------------------------------------------------------------------
+@command("clonevar")
+def clonevar(session, cmd):
+    name = cmd.body.strip()
+    if not name:
+        raise StataError("varlist required", 100)
+    if len(name.split()) != 1:
+        raise syntax_error()
+    src_text = cmd.exp_text.strip().lstrip("=").strip() if cmd.exp_text else ""
+    if not src_text:
+        raise StataError("=exp required", 100)
+    check_newname(session, name)
+    src = session.data.var(one_var(session, src_text))
+    mask = sample(session, cmd)
+    vals = np.where(mask, src.values, "" if src.is_string else np.nan)
+    vals = vals.astype(object) if src.is_string else vals.astype(np.float64)
+    var = Variable(name, vals, src.vtype, src.format, src.label, src.vallab)
+    session.data.add(var)
+    session.data.changed = True
+    if cmd.if_ is not None or cmd.in_ is not None:
+        missing_message(session, vals)
+
+
+# --- assert -----------------------------------------------------------------------------
+@command("assert", exp=False)
+def assert_(session, cmd):
+    from hlmshell.commands.options import OptionSpec
+
+    opts = OptionSpec("rc0 null fast").parse(cmd.options)
+    text = cmd.body.strip()
+    if not text:
+        raise syntax_error()
+    expr = parse_expr(text)
+    mask = sample(session, cmd)
+    n = session.data.n
+    val = broadcast(evaluate(expr, session), n)
+    if val.dtype == object:
+        raise StataError("type mismatch", 109)
+    m = int(mask.sum())
+    bad = int(((val == 0) & mask).sum())
+    if bad:
+        if "fast" not in opts:
+            session.out.line(f"{plural(bad, 'contradiction', 'contradictions')} in "
+                             f"{plural(m, 'observation', 'observations')}")
+        if "rc0" not in opts:
+            raise StataError("assertion is false", 9)
