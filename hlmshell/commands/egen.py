@@ -218,7 +218,7 @@ _ALIASES = {"sum": "total", "rsum": "rowtotal", "rmean": "rowmean", "rmin": "row
 _OPTS = {
     "mean": "", "sd": "", "count": "", "min": "", "max": "", "median": "",
     "total": "missing", "pctile": "p=", "std": "mean= std=",
-    "rank": "field track unique", "group": "missing label= truncate=",
+    "rank": "field track unique", "group": "missing truncate=",
     "tag": "missing", "rowtotal": "missing", "rowmean": "", "rowmin": "", "rowmax": "",
     "rownonmiss": "strok", "rowmiss": "", "rowsd": "",
 }
@@ -249,7 +249,13 @@ def egen(session, cmd):
     if fname not in _OPTS:
         raise StataError(f"unknown egen function {m.group(1)}()", 133)
     spec = OptionSpec(("by= " + _OPTS[fname]).strip())
-    opts = spec.parse(cmd.options)
+    # group()'s label takes an optional argument, which OptionSpec cannot express
+    rest = [o for o in cmd.options if not (fname == "group" and "label".startswith(o.name)
+                                           and len(o.name) >= 3)]
+    opts = spec.parse(rest)
+    for o in cmd.options:
+        if o not in rest:
+            opts["label"] = (o.arg or "").strip()
 
     n = ds.n
     prefix_codes = g.by_groups(session, cmd)
