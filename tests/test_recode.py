@@ -1,0 +1,137 @@
+"""recode: rule parsing, first-match-wins, generate()/prefix(), messages, value labels."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from hlmshell.commands import recode as R
+from hlmshell.data.dataset import Variable
+from hlmshell.data.missing import ext_missing, missing_code
+from hlmshell.errors import StataError
+from hlmshell.output.writer import Capture
+from hlmshell.session import Session
+from hlmshell.syntax.ast import Command, InRange, Option
+
+nan = np.nan
+HSB = __import__("pathlib").Path(__file__).resolve().parents[1] / "hlmshell" / "sample_data" / "hsb.dta"
+
+
+def make_session(**cols):
+    s = Session(out=Capture())
+    for name, (vtype, vals) in cols.items():
+        arr = np.array(vals, dtype=object) if vtype.startswith("str") else np.array(vals, dtype=float)
+        s.data.add(Variable(name, arr, vtype))
+    s.data.changed = False
+    return s
+
+
+def recode(s, body, *opts, **kw):
+    options = []
+    for o in opts:
+        name, _, arg = o.partition("(")
+        options.append(Option(name, arg[:-1] if arg else None))
+    R.recode(s, Command("recode", body=body, options=options, **kw))
+
+
+def vals(s, name):
+    return list(s.data.var(name).values)
+
+
+def same(a, b):
+    return np.allclose(np.asarray(a, float), np.asarray(b, float), equal_nan=True)
+
+
+def test_notes_sized_from_hsb():
+    df = pd.read_stata(HSB, convert_categoricals=False)
+    s = Session(out=Capture())
+    s.data.add(Variable("size", df["size"].to_numpy(float), "long", label="school enrollment"))
+    recode(s, "size (min/499=1) (500/1199=2) (1200/max=3)", "generate(sized)")
+    v = s.data.var("sized")
+    assert v.label == "RECODE of size"
+    u, c = np.unique(v.values, return_counts=True)
+    assert list(u) == [1, 2, 3] and list(c) == [1524, 2984, 2677]
+    assert s.out.getvalue() == "(7,185 differences between size and sized)\n"
+    assert s.data.changed
+
+
+def test_first_matching_rule_wins_and_unmatched_kept():
+    s = make_session(x=("byte", [1, 2, 3, 4, 5, 6]))
+    recode(s, "x (1 2=10) (2/4=20) (6=.)")
+    assert same(vals(s, "x"), [10, 10, 20, 20, 5, nan])
+    assert s.out.getvalue() == "(x: 5 changes made)\n"
+    assert s.data.var("x").vtype == "byte"
+
+
+def test_missing_nonmissing_else():
+    a = ext_missing(1)
+    s = make_session(x=("double", [1, nan, a, 7]), y=("double", [1, nan, a, 7]))
+    recode(s, "x (missing=-1) (else=0)")
+    assert same(vals(s, "x"), [0, -1, -1, 0])
+    recode(s, "y (.a=99) (nonmissing=5)")
+    assert same(vals(s, "y"), [5, nan, 99, 5])
+
+
+def test_extended_missing_target():
+    s = make_session(x=("byte", [1, 9]))
+    recode(s, "x (9=.a)")
+    assert missing_code(s.data.var("x").values)[1] == 1
+
+
+def test_generate_copies_unmatched_and_if_gives_missing(monkeypatch):
+    s = make_session(x=("byte", [1, 2, 3, 4]))
+    recode(s, "x (1=5)", "gen(y)", in_=InRange(1, 3))
+    assert same(vals(s, "y"), [5, 2, 3, nan])
+    assert vals(s, "x") == [1, 2, 3, 4]
+    recode(s, "x (1=5)", "gen(z)", "copyrest", in_=InRange(1, 3))
+    assert same(vals(s, "z"), [5, 2, 3, 4])
+    assert s.out.getvalue().splitlines() == ["(2 differences between x and y)",
+                                             "(1 difference between x and z)"]
+
+
+def test_several_variables_prefix_and_old_syntax():
+    s = make_session(a=("byte", [1, 2]), b=("byte", [2, 2]))
+    recode(s, "a b (2=0)", "prefix(r_)")
+    assert vals(s, "r_a") == [1, 0] and vals(s, "r_b") == [0, 0]
+    assert s.data.var("r_b").label == "RECODE of b"
+    recode(s, "a 1=7 2=8")
+    assert vals(s, "a") == [7, 8]
+
+
+def test_promotes_storage_for_fractional_targets():
+    s = make_session(x=("byte", [1, 2]))
+    recode(s, "x (1=0.5)")
+    assert s.data.var("x").vtype == "float" and s.data.var("x").values[0] == 0.5
+
+
+def test_value_labels_from_rules():
+    s = make_session(x=("byte", [1, 2, 3]))
+    recode(s, 'x (1 2=1 "low (1-2)") (3=2 "high")', "gen(xr)")
+    assert s.data.var("xr").vallab == "xr"
+    assert s.data.value_labels["xr"] == {1.0: "low (1-2)", 2.0: "high"}
+
+
+def test_split_body_and_rule_parsing():
+    head, rules = R.split_body('x y (1 / 3 = 1) (4 5 = 2 "a b")')
+    assert head.split() == ["x", "y"] and rules == ["1 / 3 = 1", '4 5 = 2 "a b"']
+    r = R.parse_rule(rules[0])
+    assert r.items == [("range", 1.0, 3.0)] and r.target == 1.0
+    r = R.parse_rule(rules[1])
+    assert r.items == [("num", 4.0), ("num", 5.0)] and r.label == "a b"
+
+
+@pytest.mark.parametrize("body,opts,rc", [
+    ("x (1)", (), 198),
+    ("x (1=2", (), 198),
+    ("x (else=1) (2=3)", (), 198),
+    ("x (1=2)", ("gen(a b)",), 198),
+    ("x (1=2)", ("gen(x)",), 110),
+    ("x (1=2)", ("gen(1bad)",), 198),
+    ("s (1=2)", (), 109),
+    ("nosuch (1=2)", (), 111),
+    ("x (1=2)", ("bogus",), 198),
+])
+def test_errors_change_nothing(body, opts, rc):
+    s = make_session(x=("byte", [1, 2]), s=("str1", ["a", "b"]))
+    with pytest.raises(StataError) as e:
+        recode(s, body, *opts)
+    assert e.value.rc == rc
+    assert s.data.names == ["x", "s"] and vals(s, "x") == [1, 2] and not s.data.changed
