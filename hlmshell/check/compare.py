@@ -1,0 +1,104 @@
+"""Pair two transcripts command by command and number by number, and judge each pair.
+
+Stata's transcript is the reference: every number it printed must be reproduced to the
+precision it was printed with, i.e. within half a unit of its last digit (plus `rtol` times
+its size, for models whose likelihood is too flat for more). Numbers only the replay prints
+(an iteration log, a note Stata's log lacks) are not failures.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+
+from hlmshell.check.numbers import Num, Row, extract_rows
+from hlmshell.check.transcript import Block, split_blocks
+
+EPS = 1e-9
+
+
+def numbers_match(stata: Num, ours: Num, rtol: float = 0.0) -> bool:
+    if math.isnan(stata.value) or math.isnan(ours.value):
+        return math.isnan(stata.value) and math.isnan(ours.value)
+    tol = 0.5 * stata.unit + rtol * abs(stata.value) + EPS * max(1.0, abs(stata.value))
+    return abs(stata.value - ours.value) <= tol
+
+
+@dataclass
+class Pair:
+    command: str
+    label: str
+    stata: Num
+    ours: Num | None
+    ok: bool
+
+
+@dataclass
+class Report:
+    pairs: list[Pair] = field(default_factory=list)
+    commands: int = 0                                       # paired commands
+    unpaired_stata: list[Block] = field(default_factory=list)
+    unpaired_ours: list[Block] = field(default_factory=list)
+    renamed: list[tuple[Block, Block]] = field(default_factory=list)  # paired, text differs
+
+    @property
+    def total(self) -> int:
+        return len(self.pairs)
+
+    @property
+    def matched(self) -> int:
+        return sum(p.ok for p in self.pairs)
+
+    @property
+    def ok(self) -> bool:
+        return self.matched == self.total and not self.unpaired_stata and not self.unpaired_ours
+
+    def summary(self) -> str:
+        s = f"{self.commands} commands, {self.total} numbers, {self.matched} match"
+        extra = []
+        if self.unpaired_stata:
+            extra.append(f"{len(self.unpaired_stata)} Stata command(s) not replayed")
+        if self.unpaired_ours:
+            extra.append(f"{len(self.unpaired_ours)} replayed command(s) not in the Stata log")
+        return s + ("; " + ", ".join(extra) if extra else "")
+
+
+def _pair_rows(a: list[Row], b: list[Row]):
+    """Rows in the same order with the same labels pair up; a differing stretch of equal
+    length pairs position by position (a label printed slightly differently)."""
+    sm = SequenceMatcher(None, [r.key for r in a], [r.key for r in b], autojunk=False)
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        if op == "equal" or (op == "replace" and i2 - i1 == j2 - j1):
+            for k in range(i2 - i1):
+                yield a[i1 + k], b[j1 + k]
+        else:
+            for k in range(i1, i2):
+                yield a[k], None
+
+
+def compare_blocks(stata: Block, ours: Block, rtol: float, report: Report) -> None:
+    for srow, orow in _pair_rows(extract_rows(stata.lines), extract_rows(ours.lines)):
+        onums = orow.nums if orow is not None else []
+        for k, num in enumerate(srow.nums):
+            got = onums[k] if k < len(onums) else None
+            ok = got is not None and numbers_match(num, got, rtol)
+            report.pairs.append(Pair(stata.command, srow.label, num, got, ok))
+
+
+def compare_texts(stata_text: str, ours_text: str, rtol: float = 0.0) -> Report:
+    sb, ob = split_blocks(stata_text), split_blocks(ours_text)
+    report = Report()
+    sm = SequenceMatcher(None, [b.key for b in sb], [b.key for b in ob], autojunk=False)
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        n = min(i2 - i1, j2 - j1) if op == "replace" else (i2 - i1 if op == "equal" else 0)
+        for k in range(n):
+            s, o = sb[i1 + k], ob[j1 + k]
+            if op == "replace":
+                report.renamed.append((s, o))
+            report.commands += 1
+            compare_blocks(s, o, rtol, report)
+        for s in sb[i1 + n:i2]:
+            report.unpaired_stata.append(s)
+            compare_blocks(s, Block(s.command), rtol, report)  # its numbers are all missing
+        report.unpaired_ours.extend(ob[j1 + n:j2])
+    return report
