@@ -459,3 +459,14 @@ def test_highlighting_marks_keywords_strings_comments():
     assert any("comment" in cls for cls, _ in first)
     assert any("string" in cls for cls, _ in tokens(1))
     repl_style()  # the style builds
+
+
+def test_highlighting_knows_hlmshell_commands(monkeypatch):
+    from hlmshell.repl import highlight
+
+    monkeypatch.setattr(highlight, "_is_command", lambda w: w == "mixed")
+    tokens = stata_lexer().lex_document(Document('quietly mixed y x || id:\n di "mixed" // mixed'))
+    assert ("class:pygments.keyword", "mixed") in [(c, t.strip()) for c, t in tokens(0)]
+    second = tokens(1)
+    assert not any(t.strip() == "mixed" and "keyword" in c for c, t in second)
+    assert "".join(t for _, t in second) == ' di "mixed" // mixed'
