@@ -470,3 +470,58 @@ def test_highlighting_knows_hlmshell_commands(monkeypatch):
     second = tokens(1)
     assert not any(t.strip() == "mixed" and "keyword" in c for c, t in second)
     assert "".join(t for _, t in second) == ' di "mixed" // mixed'
+
+
+# -- a real terminal (pseudo-tty): Ctrl-C is a signal there, not a key ------------------------
+
+_PTY_SCRIPT = '''
+import sys, time
+from hlmshell.session import Session
+from hlmshell.repl.app import run_repl
+
+class Slow:
+    def __init__(self, s): self.session = s
+    def run_line(self, t):
+        if t == "sleep":
+            time.sleep(30)
+        self.session.out.line("<ran " + t + ">")
+        return 0
+    def run_text(self, t, echo=True, name=""):
+        self.session.out.line("<block>")
+        return 0
+
+s = Session()
+sys.exit(run_repl(s, Slow(s)))
+'''
+
+
+def test_ctrl_c_interrupts_running_command_in_a_terminal(tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "slow_repl.py"
+    script.write_text(_PTY_SCRIPT)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+               HLMSHELL_HISTORY=str(tmp_path / "h"), TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
+    child = pexpect.spawn(sys.executable, [str(script)], env=env, encoding="utf-8", timeout=15)
+    try:
+        child.expect("Type exit to quit")
+        child.send("display 1\r")
+        child.expect("<ran display 1>")
+        child.send("sleep\r")
+        time.sleep(0.7)
+        child.sendintr()
+        child.expect("--Break--")
+        child.expect(r"r\(1\);")
+        child.send("display 2\r")          # the session survived the break
+        child.expect("<ran display 2>")
+        child.send("foreach v in a {\r")
+        child.expect(r"2\.")               # Stata's numbered block prompt
+        child.send("}\r")
+        child.expect("<block>")
+        child.send("exit\r")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0

@@ -183,11 +183,17 @@ class Repl:
             self.out.line(BANNER)
             self.out.line()
         while True:
-            text = self.read()
-            if text is None:
-                break
-            if not self.execute(text):
-                break
+            try:
+                text = self.read()
+                if text is None:
+                    break
+                if not self.execute(text):
+                    break
+            except KeyboardInterrupt:
+                # Ctrl-C landing between prompt and command (or while printing): keep going
+                self.out.line("--Break--")
+                self.out.line("r(1);")
+                self.out.line()
         return self.exit_code
 
 
