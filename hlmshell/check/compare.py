@@ -51,11 +51,14 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return self.matched == self.total and not self.unpaired_stata and not self.unpaired_ours
+        return (self.matched == self.total and not self.unpaired_stata and not self.unpaired_ours
+                and not self.renamed)
 
     def summary(self) -> str:
         s = f"{self.commands} commands, {self.total} numbers, {self.matched} match"
         extra = []
+        if self.renamed:
+            extra.append(f"{len(self.renamed)} command(s) differ in text")
         if self.unpaired_stata:
             extra.append(f"{len(self.unpaired_stata)} Stata command(s) not replayed")
         if self.unpaired_ours:

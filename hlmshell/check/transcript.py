@@ -38,7 +38,7 @@ def strip_comments(cmd: str) -> str:
     """The command without Stata comments (`*` lines, `//`, `/* */`) and `///` joins."""
     text = re.sub(r"/\*.*?\*/", " ", cmd, flags=re.S)
     text = re.sub(r"///[^\n]*", " ", text)
-    text = re.sub(r"(^|\s)//.*$", " ", text)
+    text = re.sub(r"(^|\s)//.*$", " ", text, flags=re.M)
     text = text.strip()
     if text.startswith("*"):
         return ""
@@ -70,7 +70,10 @@ def split_blocks(text: str, *, keep_all: bool = False) -> list[Block]:
         if in_echo:
             c = _CONT.match(line)
             if c and line.startswith(">"):
-                cur.command += raw[2:] if raw.startswith("> ") else raw[1:]
+                # a `///` comment runs to the end of its physical line: keep that line end
+                last = cur.command.rsplit("\n", 1)[-1]
+                sep = "\n" if "///" in last or ("/*" in last and "*/" not in last) else ""
+                cur.command += sep + (raw[2:] if raw.startswith("> ") else raw[1:])
                 continue
             in_echo = False
         if cur is None:
