@@ -1,0 +1,208 @@
+"""label variable / define / values / list / drop / dir / data (abbreviated `la var`, `la def`, ...)."""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from hlmshell.commands.inspect import varlist
+from hlmshell.commands.options import OptionSpec
+from hlmshell.commands.registry import command
+from hlmshell.data.missing import missing_str, parse_missing
+from hlmshell.errors import StataError, syntax_error
+
+_SUBS = [("variable", "var"), ("define", "de"), ("values", "val"), ("list", "l"),
+         ("drop", "drop"), ("dir", "dir"), ("data", "da"), ("copy", "copy")]
+_TOKEN = re.compile(r'`"(.*?)"\'|"([^"]*)"|(\S+)', re.S)
+
+
+def tokens(text: str) -> list[tuple[str, bool]]:
+    """Split on blanks, keeping quoted strings whole: [(text, was_quoted)]."""
+    out = []
+    for m in _TOKEN.finditer(text):
+        if m.group(1) is not None:
+            out.append((m.group(1), True))
+        elif m.group(2) is not None:
+            out.append((m.group(2), True))
+        else:
+            out.append((m.group(3), False))
+    return out
+
+
+def _sub(word: str) -> str:
+    for full, mn in _SUBS:
+        if full.startswith(word) and len(word) >= len(mn):
+            return full
+    raise syntax_error()
+
+
+def _label_text(rest: str) -> str:
+    toks = tokens(rest)
+    if not toks:
+        return ""
+    if len(toks) > 1 and any(q for _, q in toks):
+        raise syntax_error()
+    if toks[0][1]:
+        return toks[0][0][:80]
+    return rest.strip()[:80]
+
+
+def _value(text: str) -> float:
+    t = text.strip()
+    if t.startswith("."):
+        try:
+            v = parse_missing(t)
+        except ValueError:
+            raise StataError(f"{t} invalid", 198) from None
+        if t == ".":
+            raise StataError("may not label .", 198)
+        return v
+    try:
+        v = float(t)
+    except ValueError:
+        raise StataError("invalid syntax", 198) from None
+    if v != math.floor(v):
+        raise StataError("may not label noninteger values", 198)
+    return v
+
+
+def _key(table: dict, v: float):
+    """Dict key for v; extended missing (NaN payloads) compare by code, not by ==."""
+    if not np.isnan(v):
+        return v
+    code = missing_str(v)
+    for k in table:
+        if isinstance(k, float) and np.isnan(k) and missing_str(k) == code:
+            return k
+    return v
+
+
+@command("label", abbrev="la", exp=False)
+def label_cmd(session, cmd):
+    body = cmd.body.strip()
+    if not body:
+        raise syntax_error()
+    word, _, rest = body.partition(" ")
+    sub = _sub(word)
+    rest = rest.strip()
+    ds = session.data
+    if sub == "variable":
+        OptionSpec("").parse(cmd.options)
+        name, _, text = rest.partition(" ")
+        if not name:
+            raise syntax_error()
+        nm = varlist(session, name)
+        if len(nm) != 1:
+            raise syntax_error()
+        ds.vars[nm[0]].label = _label_text(text)
+        ds.changed = True
+    elif sub == "data":
+        OptionSpec("").parse(cmd.options)
+        ds.label = _label_text(rest)
+        ds.changed = True
+    elif sub == "define":
+        _define(session, rest, OptionSpec("add modify replace nofix").parse(cmd.options))
+    elif sub == "values":
+        OptionSpec("nofix").parse(cmd.options)
+        parts = rest.split()
+        if not parts:
+            raise syntax_error()
+        # `label values varlist lblname`; a lone varlist (or `.`) detaches the labels
+        lab = None
+        if len(parts) > 1:
+            lab, parts = parts[-1], parts[:-1]
+        names = varlist(session, " ".join(parts), all_if_empty=False)
+        for nm in names:
+            if ds.vars[nm].is_string:
+                raise StataError("may not label strings", 181)
+        if lab is not None and lab != "." and not re.fullmatch(r"[A-Za-z_]\w{0,31}", lab):
+            raise StataError(f"{lab} invalid name", 198)
+        for nm in names:
+            ds.vars[nm].vallab = None if lab in (None, ".") else lab
+        ds.changed = True
+    elif sub == "list":
+        OptionSpec("").parse(cmd.options)
+        names = rest.split() or sorted(ds.value_labels)
+        for nm in names:
+            if nm not in ds.value_labels:
+                raise StataError(f"value label {nm} not found", 111)
+        for nm in names:
+            table = ds.value_labels[nm]
+            session.out.line(f"{nm}:")
+            items = sorted(table.items(), key=lambda kv: (np.isnan(kv[0]), missing_str(kv[0])
+                                                          if np.isnan(kv[0]) else "", kv[0]))
+            for v, t in items:
+                shown = missing_str(v) if np.isnan(v) else str(int(v))
+                session.out.line(f"{shown.rjust(12)} {t}")
+        session.r.scalars = {}
+        if names:
+            tab = ds.value_labels[names[-1]]
+            vals = [v for v in tab if not np.isnan(v)]
+            session.r.scalars = {"k": float(len(tab)), "min": float(min(vals)) if vals else math.nan,
+                                 "max": float(max(vals)) if vals else math.nan,
+                                 "hasemiss": float(any(np.isnan(v) for v in tab))}
+    elif sub == "drop":
+        OptionSpec("").parse(cmd.options)
+        names = rest.split()
+        if not names:
+            raise syntax_error()
+        if names == ["_all"]:
+            ds.value_labels = {}
+        else:
+            for nm in names:
+                if nm not in ds.value_labels:
+                    raise StataError(f"value label {nm} not found", 111)
+            for nm in names:
+                del ds.value_labels[nm]
+        ds.changed = True
+    elif sub == "dir":
+        for nm in sorted(ds.value_labels):
+            session.out.line(nm)
+        session.r.macros = {"names": " ".join(sorted(ds.value_labels))}
+    elif sub == "copy":
+        opts = OptionSpec("replace").parse(cmd.options)
+        parts = rest.split()
+        if len(parts) != 2:
+            raise syntax_error()
+        a, b = parts
+        if a not in ds.value_labels:
+            raise StataError(f"value label {a} not found", 111)
+        if b in ds.value_labels and "replace" not in opts:
+            raise StataError(f"label {b} already defined", 110)
+        ds.value_labels[b] = dict(ds.value_labels[a])
+        ds.changed = True
+
+
+def _define(session, rest: str, opts: dict) -> None:
+    ds = session.data
+    toks = tokens(rest)
+    if not toks or toks[0][1]:
+        raise syntax_error()
+    name = toks[0][0]
+    if not re.fullmatch(r"[A-Za-z_]\w{0,31}", name):
+        raise StataError(f"{name} invalid name", 198)
+    pairs = toks[1:]
+    if len(pairs) % 2:
+        raise syntax_error()
+    entries = []
+    for i in range(0, len(pairs), 2):
+        v, vq = pairs[i]
+        t, _ = pairs[i + 1]
+        if vq:
+            raise syntax_error()
+        entries.append((_value(v), t))
+    exists = name in ds.value_labels
+    if exists and not ({"add", "modify", "replace"} & set(opts)):
+        raise StataError(f"label {name} already defined", 110)
+    table = {} if (not exists or "replace" in opts) else dict(ds.value_labels[name])
+    for v, t in entries:
+        k = _key(table, v)
+        if k in table and "modify" not in opts and "replace" not in opts:
+            raise StataError("invalid attempt to modify label", 180)
+        if t == "" and "modify" in opts:
+            table.pop(k, None)
+        else:
+            table[k] = t[:32000]
+    ds.value_labels[name] = table
+    ds.changed = True

@@ -1,0 +1,414 @@
+"""keep/drop, sort/gsort, rename, order, clear, set, preserve/restore, compress.
+
+Every handler validates everything before it touches the data, so a failing command
+leaves the dataset as it was even without the interpreter's snapshot.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from hlmshell.commands.inspect import touse, varlist
+from hlmshell.commands.options import OptionSpec
+from hlmshell.commands.registry import command
+from hlmshell.data.dataset import INT_LIMITS
+from hlmshell.data.missing import order_key
+from hlmshell.errors import StataError, syntax_error
+from hlmshell.output.numfmt import fmt_count
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}$")
+RESERVED = {"_all", "_b", "byte", "_coef", "_cons", "double", "float", "if", "in", "int",
+            "long", "_n", "_N", "_pi", "_pred", "_rc", "_se", "_skip", "using", "with",
+            "strL", "str#"}
+
+
+def check_name(name: str) -> None:
+    """A legal new variable name, or Stata's r(198)."""
+    if not _NAME.match(name) or name in RESERVED or re.fullmatch(r"str\d+", name):
+        raise StataError(f"{name} invalid name", 198)
+
+
+def obs_message(session, n: int, what: str = "deleted") -> None:
+    session.out.line(f"({fmt_count(n)} observation{'' if n == 1 else 's'} {what})")
+
+
+def _sort_prefix_after_drop(ds, dropped) -> list[str]:
+    out = []
+    for s in ds.sortedby:
+        if s in dropped:
+            break
+        out.append(s)
+    return out
+
+
+# ----------------------------------------------------------------------------- keep / drop
+def _keep_drop(session, cmd, keep: bool):
+    OptionSpec("").parse(cmd.options)
+    ds = session.data
+    body = cmd.body.strip()
+    if body and (cmd.if_ is not None or cmd.in_ is not None):
+        raise syntax_error()
+    if body:
+        if body in ("_all", "*") and not keep:
+            names = list(ds.names)
+        else:
+            names = varlist(session, body)
+        gone = [n for n in ds.names if (n not in names if keep else n in names)]
+        sortedby = _sort_prefix_after_drop(ds, gone)
+        if gone:
+            ds.drop(gone)
+        ds.sortedby = sortedby
+        if keep or gone:
+            ds.changed = True
+        return
+    if cmd.if_ is None and cmd.in_ is None:
+        raise StataError("varlist required", 100)
+    mask = touse(session, cmd)
+    stay = mask if keep else ~mask
+    removed = int(np.count_nonzero(~stay))
+    if removed:
+        ds.take(stay)
+        ds.changed = True
+    obs_message(session, removed)
+
+
+@command("keep")
+def keep_cmd(session, cmd):
+    _keep_drop(session, cmd, True)
+
+
+@command("drop")
+def drop_cmd(session, cmd):
+    _keep_drop(session, cmd, False)
+
+
+# ----------------------------------------------------------------------------- sort
+def sort_keys(ds, names, descending=None, mfirst=False) -> np.ndarray:
+    """Stable permutation sorting by `names` in Stata's order (missing after numbers)."""
+    descending = descending or [False] * len(names)
+    keys = []
+    for nm, desc in zip(names, descending):
+        v = ds.vars[nm]
+        if v.is_string:
+            _, codes = np.unique(v.values.astype(str), return_inverse=True)
+            k = codes.astype(np.float64)
+            keys.append(-k if desc else k)
+        else:
+            vals = v.values
+            miss = np.isnan(vals)
+            k = order_key(vals)
+            if desc:
+                # largest first; missing values still last unless mfirst
+                flag = np.where(miss, 0.0, 1.0) if mfirst else np.where(miss, 1.0, 0.0)
+                keys.append(flag)
+                keys.append(-k)
+            else:
+                keys.append(k)
+    if not keys:
+        return np.arange(ds.n)
+    return np.lexsort(tuple(reversed(keys)))
+
+
+@command("sort", abbrev="so")
+def sort_cmd(session, cmd):
+    OptionSpec("stable").parse(cmd.options)
+    ds = session.data
+    names = varlist(session, cmd.body, all_if_empty=False)
+    if not names:
+        raise StataError("varlist required", 100)
+    if cmd.if_ is not None:
+        raise StataError("if not allowed", 101)
+    if cmd.in_ is not None:
+        mask = touse(session, cmd)
+        idx = np.flatnonzero(mask)
+        sub = ds.copy()
+        sub.take(mask)
+        perm = sort_keys(sub, names)
+        full = np.arange(ds.n)
+        full[idx] = idx[perm]
+        ds.take(full)
+        ds.sortedby = []
+    else:
+        ds.take(sort_keys(ds, names))
+        ds.sortedby = list(names)
+    ds.changed = True
+
+
+@command("gsort")
+def gsort_cmd(session, cmd):
+    opts = OptionSpec("generate(gen)= mfirst").parse(cmd.options)
+    ds = session.data
+    toks = cmd.body.replace("+", " + ").replace("-", " - ").split()
+    names, desc, sign = [], [], False
+    for t in toks:
+        if t == "-":
+            sign = True
+        elif t == "+":
+            sign = False
+        else:
+            for nm in varlist(session, t):
+                names.append(nm)
+                desc.append(sign)
+            sign = False
+    if not names:
+        raise StataError("varlist required", 100)
+    perm = sort_keys(ds, names, desc, "mfirst" in opts)
+    gen = opts.get("generate")
+    if gen:
+        check_name(gen)
+        if gen in ds:
+            raise StataError(f"variable {gen} already defined", 110)
+    ds.take(perm)
+    lead = []
+    for nm, d in zip(names, desc):
+        if d:
+            break
+        lead.append(nm)
+    ds.sortedby = lead
+    if gen:
+        from hlmshell.data.dataset import Variable
+
+        keys = [ds.vars[n].values for n in names]
+        new = np.ones(ds.n)
+        grp = 1
+        for i in range(1, ds.n):
+            if any(not (k[i] == k[i - 1] or (isinstance(k[i], float) and np.isnan(k[i]) and np.isnan(k[i - 1])))
+                   for k in keys):
+                grp += 1
+            new[i] = grp
+        vt = "byte" if grp <= 100 else "int" if grp <= 32740 else "long"
+        ds.add(Variable(gen, new, vt))
+    ds.changed = True
+
+
+# ----------------------------------------------------------------------------- rename / order
+def _rename_pairs(session, body: str) -> list[tuple[str, str]]:
+    body = body.strip()
+    m = re.fullmatch(r"\(([^)]*)\)\s*\(([^)]*)\)", body)
+    if m:
+        olds = varlist(session, m.group(1), all_if_empty=False)
+        news = m.group(2).split()
+        if len(olds) != len(news):
+            raise StataError("number of old and new names differ", 198)
+        return list(zip(olds, news))
+    parts = body.split()
+    if len(parts) != 2:
+        raise syntax_error()
+    old, new = parts
+    if old not in session.data:
+        old = varlist(session, old, all_if_empty=False)
+        if len(old) != 1:
+            raise syntax_error()
+        old = old[0]
+    return [(old, new)]
+
+
+@command("rename", abbrev="ren")
+def rename_cmd(session, cmd):
+    OptionSpec("").parse(cmd.options)
+    ds = session.data
+    pairs = _rename_pairs(session, cmd.body)
+    olds = {o for o, _ in pairs}
+    final = [n for n in ds.names if n not in olds]
+    for old, new in pairs:
+        check_name(new)
+        if new != old and new in final:
+            raise StataError(f"variable {new} already defined", 110)
+        final.append(new)
+    if len(set(n for _, n in pairs)) != len(pairs):
+        raise StataError("variable names not unique", 198)
+    mapping = dict(pairs)
+    ds.vars = {mapping.get(n, n): v for n, v in ds.vars.items()}
+    for n, v in ds.vars.items():
+        v.name = n
+    ds.sortedby = [mapping.get(s, s) for s in ds.sortedby]
+    ds.changed = True
+
+
+@command("order")
+def order_cmd(session, cmd):
+    opts = OptionSpec("first last before= after= alphabetic(alpha) sequential(seq)").parse(cmd.options)
+    ds = session.data
+    moving = varlist(session, cmd.body, all_if_empty=False)
+    if not moving:
+        raise StataError("varlist required", 100)
+    if "alphabetic" in opts:
+        moving = sorted(moving, key=str.lower)
+    rest = [n for n in ds.names if n not in moving]
+    if opts.get("before") or opts.get("after"):
+        anchor = varlist(session, opts.get("before") or opts.get("after"))[0]
+        if anchor in moving:
+            raise StataError(f"{anchor} may not be in the varlist", 198)
+        pos = rest.index(anchor) + (1 if opts.get("after") else 0)
+        new = rest[:pos] + moving + rest[pos:]
+    elif "last" in opts:
+        new = rest + moving
+    else:
+        new = moving + rest
+    ds.vars = {n: ds.vars[n] for n in new}
+    ds.changed = True
+
+
+# ----------------------------------------------------------------------------- clear
+@command("clear")
+def clear_cmd(session, cmd):
+    what = cmd.body.strip()
+    if what not in ("", "all", "*", "results", "matrix", "programs", "ado", "mata", "frames", "estimates"):
+        raise syntax_error()
+    from hlmshell.data.dataset import Dataset
+    from hlmshell.results import RResults
+
+    if what in ("", "all", "*", "frames"):
+        session.data = Dataset()
+    if what in ("all", "*", "results"):
+        session.r = RResults()
+        session.e = None
+        session.test_chain = None
+    if what in ("all", "*"):
+        session.estimates = {}
+        session.scalars = {}
+        session.matrices = {}
+        session.preserved = None
+    if what == "matrix":
+        session.matrices = {}
+
+
+# ----------------------------------------------------------------------------- set
+_IGNORED = {"more", "rmsg", "varabbrev", "matsize", "maxvar", "niceness", "output", "pagesize",
+            "graphics", "emptycells", "showbaselevels", "showomitted", "fvlabel", "fvwrap",
+            "cformat", "pformat", "sformat", "logtype", "trace", "tracedepth", "maxiter",
+            "autotabgraphs", "scheme", "printcolor", "notifyuser", "update_query", "processors",
+            "segmentsize", "dp", "coeftabresults", "showemptycells", "lstretch", "charset",
+            "locale_ui", "httpproxy", "include_bitmap", "min_memory", "max_memory", "haverdir"}
+
+
+@command("set", exp=False)
+def set_cmd(session, cmd):
+    parts = cmd.body.split(None, 1)
+    if not parts:
+        raise syntax_error()
+    sub, arg = parts[0], (parts[1].strip() if len(parts) > 1 else "")
+    ds = session.data
+    if sub == "obs":
+        try:
+            n = int(float(arg))
+        except ValueError:
+            raise StataError(f"'{arg}' found where integer expected", 198) from None
+        if n < 0:
+            raise StataError(f"'{arg}' found where integer expected", 198)
+        if n < ds.n:
+            raise StataError(f"observations must be >= {fmt_count(ds.n)}", 198)
+        old = ds.n
+        ds.set_obs(n)
+        if n != old:
+            ds.changed = True
+        session.out.line(f"Number of observations (_N) was {fmt_count(old)}, now {fmt_count(n)}.")
+        return
+    if sub == "seed":
+        try:
+            seed = int(float(arg))
+        except ValueError:
+            raise StataError(f"'{arg}' found where integer expected", 198) from None
+        if seed < 0 or seed > 2147483647:
+            raise StataError(f"seed must be between 0 and 2,147,483,647", 198)
+        session.rng = np.random.default_rng(seed)
+        session.settings["seed"] = seed
+        return
+    if sub == "level":
+        try:
+            lev = float(arg)
+        except ValueError:
+            raise StataError(f"'{arg}' found where number expected", 198) from None
+        if not 10 <= lev <= 99.99:
+            raise StataError("level() must be between 10 and 99.99 inclusive", 198)
+        session.settings["level"] = lev
+        return
+    if sub in ("linesize", "type"):
+        if sub == "linesize":
+            try:
+                v = int(arg)
+            except ValueError:
+                raise StataError(f"'{arg}' found where integer expected", 198) from None
+            if not 40 <= v <= 255:
+                raise StataError("linesize must be between 40 and 255", 198)
+            session.settings["linesize"] = v
+        else:
+            if arg.split(",")[0].strip() not in ("float", "double"):
+                raise syntax_error()
+            session.settings["type"] = arg.split(",")[0].strip()
+        return
+    if sub in _IGNORED or re.fullmatch(r"[a-z_]+", sub):
+        session.settings[sub] = arg
+        return
+    raise syntax_error()
+
+
+# ----------------------------------------------------------------------------- preserve / restore
+@command("preserve")
+def preserve_cmd(session, cmd):
+    OptionSpec("changed").parse(cmd.options)
+    if session.preserved is not None:
+        raise StataError("already preserved", 621)
+    session.preserved = session.data.copy()
+
+
+@command("restore")
+def restore_cmd(session, cmd):
+    opts = OptionSpec("not preserve").parse(cmd.options)
+    if session.preserved is None:
+        raise StataError("nothing to restore", 622)
+    if "not" in opts:
+        session.preserved = None
+        return
+    session.data = session.preserved.copy()
+    if "preserve" not in opts:
+        session.preserved = None
+
+
+# ----------------------------------------------------------------------------- compress
+_SIZE = {"byte": 1, "int": 2, "long": 4, "float": 4, "double": 8}
+
+
+@command("compress")
+def compress_cmd(session, cmd):
+    OptionSpec("nocoalesce").parse(cmd.options)
+    ds = session.data
+    names = varlist(session, cmd.body)
+    saved = 0
+    for nm in names:
+        v = ds.vars[nm]
+        if v.is_string:
+            w = max((len(s.encode("utf-8")) for s in v.values), default=1)
+            cur = int(v.vtype[3:]) if v.vtype[3:].isdigit() else None
+            if cur and max(w, 1) < cur:
+                new = f"str{max(w, 1)}"
+                session.out.line(f"  variable {nm} was {v.vtype} now {new}")
+                saved += (cur - max(w, 1)) * ds.n
+                v.vtype = new
+                if v.format == f"%{cur}s":
+                    v.format = f"%{max(w, 1)}s"
+                elif v.format == f"%-{cur}s":
+                    v.format = f"%-{max(w, 1)}s"
+            continue
+        x = v.values[~np.isnan(v.values)]
+        new = v.vtype
+        if x.size == 0 or np.all(x == np.round(x)):
+            for t in ("byte", "int", "long"):
+                lo, hi = INT_LIMITS[t]
+                if x.size == 0 or (x.min() >= lo and x.max() <= hi):
+                    new = t
+                    break
+        elif v.vtype == "double" and np.all(x.astype(np.float32).astype(np.float64) == x):
+            new = "float"
+        if _SIZE.get(new, 8) < _SIZE.get(v.vtype, 8):
+            session.out.line(f"  variable {nm} was {v.vtype} now {new}")
+            saved += (_SIZE[v.vtype] - _SIZE[new]) * ds.n
+            old_default = {"byte": "%8.0g", "int": "%8.0g", "long": "%12.0g", "float": "%9.0g",
+                           "double": "%10.0g"}
+            if v.format == old_default.get(v.vtype):
+                v.format = old_default[new]
+            v.vtype = new
+    if saved:
+        ds.changed = True
+    session.out.line(f"  ({fmt_count(saved)} bytes saved)")

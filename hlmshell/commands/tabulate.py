@@ -1,0 +1,298 @@
+"""tabulate (one- and two-way), tab1 — frequency tables in Stata 17's layout.
+
+One-way: the variable label heads the stub (wrapped onto several lines when it does not fit),
+Freq. with thousands separators, Percent and Cum. to two decimals. generate(stub) makes
+0/1 byte indicators labelled `var==1.0000` (or `var==label`).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hlmshell.commands.inspect import touse, value_text, varlist, weights
+from hlmshell.commands.manage import check_name
+from hlmshell.commands.options import OptionSpec
+from hlmshell.commands.registry import command
+from hlmshell.data.dataset import Variable
+from hlmshell.data.missing import missing_code, order_key
+from hlmshell.errors import StataError
+from hlmshell.output.numfmt import fmt_count
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Word-wrap a header; a word too long breaks after its last '=' that fits, else hard."""
+    words = text.split()
+    lines: list[str] = []
+    cur = ""
+    for w in words:
+        while len(w) > width:
+            if cur:
+                lines.append(cur)
+                cur = ""
+            cut = w.rfind("=", 0, width) + 1 or width
+            lines.append(w[:cut])
+            w = w[cut:]
+        if not cur:
+            cur = w
+        elif len(cur) + 1 + len(w) <= width:
+            cur += " " + w
+        else:
+            lines.append(cur)
+            cur = w
+    if cur or not lines:
+        lines.append(cur)
+    return lines
+
+
+def _levels(var, x: np.ndarray):
+    """Distinct values in Stata's order (numbers, then . .a ... .z; strings sorted)."""
+    if var.is_string:
+        return sorted(set(x.tolist()))
+    keys = order_key(x)
+    _, first = np.unique(keys, return_index=True)
+    return [float(x[i]) for i in sorted(first, key=lambda i: keys[i])]
+
+
+def _codes(var, x: np.ndarray, levels) -> np.ndarray:
+    if var.is_string:
+        pos = {v: i for i, v in enumerate(levels)}
+        return np.array([pos[v] for v in x], dtype=np.int64)
+    lk = order_key(np.array(levels, dtype=np.float64))
+    return np.searchsorted(lk, order_key(x))
+
+
+def _sample(session, cmd, names, missing: bool):
+    ds = session.data
+    mask = touse(session, cmd)
+    w = weights(session, cmd, mask, allowed=("fweight", "aweight", "iweight"))
+    if w is not None:
+        mask = mask & ~np.isnan(w)
+    if not missing:
+        for nm in names:
+            v = ds.vars[nm]
+            mask = mask & (v.values != "" if v.is_string else ~np.isnan(v.values))
+    return mask, w
+
+
+def _text(ds, var, v, labels: bool) -> str:
+    if var.is_string:
+        return v
+    return value_text(ds, var, v, labels=labels)
+
+
+# ----------------------------------------------------------------------------- one-way
+def oneway(session, cmd, name: str, opts: dict) -> None:
+    ds = session.data
+    var = ds.var(name)
+    missing = "missing" in opts
+    labels = "nolabel" not in opts
+    mask, w = _sample(session, cmd, [name], missing)
+    x = var.values[mask]
+    if len(x) == 0:
+        raise StataError("no observations", 2000)
+    levels = _levels(var, x)
+    codes = _codes(var, x, levels)
+    ww = w[mask] if w is not None else np.ones(len(x))
+    freq = np.bincount(codes, weights=ww, minlength=len(levels))
+    total = float(freq.sum())
+    gen = opts.get("generate")
+    if gen:
+        gen = gen.strip()
+        newnames = [f"{gen}{k + 1}" for k in range(len(levels))]
+        for nm in newnames:
+            check_name(nm)
+            if nm in ds:
+                raise StataError(f"variable {nm} already defined", 110)
+    order = list(range(len(levels)))
+    if "sort" in opts:
+        order = sorted(order, key=lambda k: -freq[k])
+    texts = [_text(ds, var, levels[k], labels) for k in range(len(levels))]
+    if "nofreq" not in opts or True:
+        title = var.label or var.name
+        stub = max(11, min(max((len(t) for t in texts), default=1), 32))
+        head = wrap(title, stub)
+        out = session.out
+        out.line()
+        for line in head[:-1]:
+            out.line(f"{line.rjust(stub)} |")
+        out.line(f"{head[-1].rjust(stub)} |      Freq.     Percent        Cum.")
+        out.line("-" * (stub + 1) + "+" + "-" * 35)
+        cum = 0.0
+        for k in order:
+            pct = 100.0 * freq[k] / total
+            cum += pct
+            out.line(f"{texts[k][:stub].rjust(stub)} |{_count(freq[k], w is not None, 11)}"
+                     f"{pct:12.2f}{cum:12.2f}")
+        out.line("-" * (stub + 1) + "+" + "-" * 35)
+        out.line(f"{'Total'.rjust(stub)} |{_count(total, w is not None, 11)}{100.0:12.2f}")
+    session.r.scalars = {"N": total, "r": float(len(levels))}
+    session.r.macros = {}
+    if gen:
+        full = var.values
+        for k, nm in enumerate(newnames):
+            lev = levels[k]
+            if var.is_string:
+                ind = (full == lev).astype(np.float64)
+                lab = f"{name}=={lev}"
+            else:
+                if np.isnan(lev):
+                    ind = (missing_code(full) == missing_code(np.array([lev]))[0]).astype(np.float64)
+                else:
+                    ind = (full == lev).astype(np.float64)
+                vl = ds.value_labels.get(var.vallab, {}) if var.vallab else {}
+                lt = vl.get(lev) if not np.isnan(lev) else None
+                lab = f"{name}=={lt}" if lt is not None else f"{name}=={_num4(lev)}"
+            ind[~mask] = np.nan
+            ds.add(Variable(nm, ind, "byte", label=lab[:80]))
+        ds.changed = True
+
+
+def _num4(v: float) -> str:
+    if np.isnan(v):
+        from hlmshell.data.missing import missing_str
+
+        return missing_str(v)
+    return f"{v:.4f}"
+
+
+def _count(v: float, weighted: bool, width: int) -> str:
+    if float(v).is_integer():
+        return fmt_count(int(v), width)
+    from hlmshell.output.numfmt import fmt_g
+
+    return fmt_g(v, 9).rjust(width)
+
+
+# ----------------------------------------------------------------------------- two-way
+_KEYS = {"freq": "frequency", "row": "row percentage", "column": "column percentage",
+         "cell": "cell percentage"}
+
+
+def twoway(session, cmd, rname: str, cname: str, opts: dict) -> None:
+    ds = session.data
+    rv, cv = ds.var(rname), ds.var(cname)
+    missing = "missing" in opts
+    labels = "nolabel" not in opts
+    mask, w = _sample(session, cmd, [rname, cname], missing)
+    rx, cx = rv.values[mask], cv.values[mask]
+    if len(rx) == 0:
+        raise StataError("no observations", 2000)
+    rl, cl = _levels(rv, rx), _levels(cv, cx)
+    ri, ci = _codes(rv, rx, rl), _codes(cv, cx, cl)
+    ww = w[mask] if w is not None else np.ones(len(rx))
+    tab = np.zeros((len(rl), len(cl)))
+    np.add.at(tab, (ri, ci), ww)
+    N = float(tab.sum())
+    rtot, ctot = tab.sum(axis=1), tab.sum(axis=0)
+    shows = []
+    if "nofreq" not in opts:
+        shows.append("freq")
+    for o in ("row", "column", "cell"):
+        if o in opts:
+            shows.append(o)
+    rtexts = [_text(ds, rv, v, labels) for v in rl]
+    ctexts = [_text(ds, cv, v, labels) for v in cl]
+    stub = max(10, min(max(len(t) for t in rtexts), 32))
+    cw = max(10, min(max(len(t) for t in ctexts), 32)) if ctexts else 10
+    out = session.out
+    out.line()
+    if len(shows) > 1 and "nokey" not in opts:
+        out.line("+-------------------+")
+        out.line("| Key               |")
+        out.line("|-------------------|")
+        for s in shows:
+            t = _KEYS[s]
+            left = (19 - len(t)) // 2
+            out.line(f"|{' ' * left}{t.ljust(19 - left)}|")
+        out.line("+-------------------+")
+        out.line()
+    block = (cw + 1) * len(cl)
+    rhead = wrap(rv.label or rname, stub)
+    ctitle = cv.label or cname
+    pad = max(0, (block - len(ctitle) + 1) // 2)
+    lines = [" " * stub] * max(0, 2 - len(rhead)) + [h.rjust(stub) for h in rhead]
+    for k, h in enumerate(lines[:-1]):
+        extra = " " * pad + ctitle if k == len(lines) - 2 else ""
+        out.line(f"{h} |{extra}".rstrip() if extra else f"{h} |")
+    out.line(f"{lines[-1]} |" + " ".join(t[:cw].rjust(cw) for t in ctexts) + " |" + "Total".rjust(10))
+    dash = "-" * (stub + 1) + "+" + "-" * block + "+" + "-" * 10
+    out.line(dash)
+
+    def cells(row_vals, row_total, kind, rtotal_val=None):
+        if kind == "freq":
+            return " ".join(_count(v, w is not None, cw) for v in row_vals), _count(row_total, w is not None, 10)
+        fmtp = lambda p: (f"{p:{cw}.2f}" if not math.isnan(p) else ".".rjust(cw))  # noqa: E731
+        return " ".join(fmtp(p) for p in row_vals), f"{row_total:10.2f}" if not math.isnan(row_total) else ".".rjust(10)
+
+    def pct(a, b):
+        return 100.0 * a / b if b else math.nan
+
+    def emit(label, counts, total, is_total_row):
+        for j, s in enumerate(shows):
+            if s == "freq":
+                vals, tot = counts, total
+            elif s == "row":
+                vals, tot = [pct(c, total) for c in counts], pct(total, total)
+            elif s == "column":
+                vals, tot = [pct(c, ctot[k]) for k, c in enumerate(counts)], pct(total, N)
+            else:
+                vals, tot = [pct(c, N) for c in counts], pct(total, N)
+            body, t = cells(vals, tot, s)
+            lab = label if j == 0 else ""
+            out.line(f"{lab[:stub].rjust(stub)} |{body} |{t} ")
+
+    for i, t in enumerate(rtexts):
+        if i and len(shows) > 1:
+            out.line(f"{' ' * stub} |{' ' * block}|{' ' * 10}")
+        emit(t, list(tab[i]), float(rtot[i]), False)
+    out.line(dash)
+    emit("Total", list(ctot), N, True)
+    session.r.scalars = {"N": N, "r": float(len(rl)), "c": float(len(cl))}
+    session.r.macros = {}
+    if "chi2" in opts:
+        from scipy.stats import chi2 as _chi2
+
+        exp = np.outer(rtot, ctot) / N
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stat = float(np.nansum(np.where(exp > 0, (tab - exp) ** 2 / exp, 0.0)))
+        df = (len(rl) - 1) * (len(cl) - 1)
+        p = float(_chi2.sf(stat, df)) if df > 0 else math.nan
+        out.line()
+        out.line(f"{'Pearson chi2(' + str(df) + ') = ':>28}{stat:8.4f}   Pr = {p:5.3f}")
+        session.r.scalars.update({"chi2": stat, "p": p})
+
+
+_SPEC = ("missing(m) nofreq nolabel generate(gen)= sort row column(col) cell chi2(ch) nokey "
+         "plot matcell= matrow= matcol= subpop= wrap nolog")
+
+
+@command("tabulate", abbrev="ta")
+def tabulate_cmd(session, cmd):
+    opts = OptionSpec(_SPEC).parse(cmd.options)
+    names = varlist(session, cmd.body, all_if_empty=False)
+    if len(names) == 1:
+        for o in ("row", "column", "cell", "chi2"):
+            if o in opts:
+                raise StataError(f"option {o} not allowed", 198)
+        oneway(session, cmd, names[0], opts)
+    elif len(names) == 2:
+        if opts.get("generate"):
+            raise StataError("option generate() not allowed", 198)
+        twoway(session, cmd, names[0], names[1], opts)
+    elif not names:
+        raise StataError("varlist required", 100)
+    else:
+        raise StataError("too many variables specified", 103)
+
+
+@command("tab1")
+def tab1_cmd(session, cmd):
+    opts = OptionSpec("missing(m) nofreq nolabel sort plot").parse(cmd.options)
+    names = varlist(session, cmd.body, all_if_empty=False)
+    if not names:
+        raise StataError("varlist required", 100)
+    for nm in names:
+        session.out.line()
+        session.out.line(f"-> tabulation of {nm}  ")
+        oneway(session, cmd, nm, opts)
