@@ -74,6 +74,8 @@ def _interpreter():
 
 
 def run_file(path: str) -> int:
+    if not os.path.isfile(path) and not os.path.splitext(path)[1] and os.path.isfile(path + ".do"):
+        path += ".do"   # as Stata's `do name` finds name.do
     if not os.path.isfile(path):
         return _stata_error(f"file {path} not found", 601)
     interp, _ = _interpreter()
@@ -117,7 +119,7 @@ def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] == "--":
         argv = argv[1:]
     if not argv:
-        if sys.stdin is not None and sys.stdin.isatty() and sys.stdout.isatty():
+        if sys.stdin is not None and sys.stdin.isatty():
             return run_interactive()
         return run_stdin()
     if len(argv) > 1:

@@ -525,3 +525,80 @@ def test_ctrl_c_interrupts_running_command_in_a_terminal(tmp_path):
     finally:
         child.close(force=True)
     assert child.exitstatus == 0
+
+
+# -- with the real interpreter (skipped until hlmshell.interpreter exists) ---------------------
+
+def _real_interpreter():
+    try:
+        from hlmshell.interpreter import Interpreter
+    except Exception:
+        pytest.skip("hlmshell.interpreter not available yet")
+    s = make_session()
+    return s, Interpreter(s)
+
+
+def test_real_interpreter_commands_blocks_and_exit(hist):
+    s, interp = _real_interpreter()
+    keys = ("set obs 3" + ENTER
+            + "generate x = _n ///" + ENTER + " * 2" + ENTER
+            + "forvalues i = 1/2 {" + ENTER + "display `i' * 10" + ENTER + "}" + ENTER
+            + "summarize x" + ENTER
+            + "exit" + ENTER
+            + "display 99" + ENTER
+            + "exit, clear" + ENTER)
+    rc, _, out = drive(keys, session=s, interp=interp)
+    assert rc == 0
+    assert list(s.data.values("x")) == [2.0, 4.0, 6.0]
+    lines = out.splitlines()
+    assert "10" in lines and "20" in lines
+    assert "no; dataset in memory has changed since last saved" in out
+    assert "99" in lines                    # the refused exit kept the session going
+
+
+def test_real_interpreter_error_keeps_session(hist):
+    s, interp = _real_interpreter()
+    rc, _, out = drive("nosuchcommand" + ENTER + "display 5" + ENTER + CTRL_D, session=s, interp=interp)
+    assert "r(199);" in out and "5" in out.splitlines()
+
+
+_PTY_LOOP = '''
+import sys
+from hlmshell.session import Session
+from hlmshell.interpreter import Interpreter
+from hlmshell.repl.app import run_repl
+
+s = Session()
+sys.exit(run_repl(s, Interpreter(s)))
+'''
+
+
+def test_ctrl_c_breaks_a_long_loop_with_real_interpreter(tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    _real_interpreter()
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "loop_repl.py"
+    script.write_text(_PTY_LOOP)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+               HLMSHELL_HISTORY=str(tmp_path / "h"), TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
+    child = pexpect.spawn(sys.executable, [str(script)], env=env, encoding="utf-8", timeout=20)
+    try:
+        child.expect("Type exit to quit")
+        child.send("local n = 0\r")
+        child.send("while 1 {\r")
+        child.send("local n = `n' + 1\r")
+        child.send("}\r")
+        import time as _t
+        _t.sleep(1.0)
+        child.sendintr()
+        child.expect("--Break--")
+        child.expect(r"r\(1\);")
+        child.send('display "alive"\r')
+        child.expect("alive")
+        child.send("exit\r")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
