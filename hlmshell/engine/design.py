@@ -1,0 +1,338 @@
+"""Design matrices with Stata's factor-variable rules (pure: arrays in, arrays out).
+
+Fixed part: `build_fixed(terms, column)` turns the parsed FVTerms into X with one column per
+Stata coefficient (base levels and collinear columns included, flagged), Stata's names
+(`2.sized#c.ses`), the `note: ... omitted because of collinearity.` lines and the display
+groups of the coefficient table. Random part: `build_random(...)` gives the RandomBlocks
+(Z, group codes; inner levels nested within outer ones).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from hlmshell.engine.types import RandomBlock
+from hlmshell.errors import StataError
+from hlmshell.syntax.ast import FVPart, FVTerm
+
+# a column is collinear with earlier ones when what is left after projecting it on them
+# has less than this share of its (centred) sum of squares
+COLLINEAR_TOL = 1e-13
+
+
+@dataclass
+class FixedColumn:
+    name: str                          # Stata name: 'ses', '2.sized#c.ses', '1.female#2.sized', '_cons'
+    term: int                          # index into Design.terms (-1 for _cons)
+    levels: tuple[int, ...] = ()       # level of each factor part, in display (factor-first) order
+    base: bool = False                 # a base level / base cell: b = 0, shown only with baselevels
+    omitted: bool = False              # collinear with earlier columns: `0  (omitted)` and a note
+    empty: bool = False                # an interaction cell with no observations: `0  (empty)`
+
+
+@dataclass
+class FixedTerm:
+    label: str                         # group header: 'sized', 'female#sized', 'sized#c.ses'
+    factors: list[FVPart]              # factor parts (display order)
+    continuous: list[str]              # continuous variables (display order)
+    columns: list[int] = field(default_factory=list)
+
+    @property
+    def is_factor(self) -> bool:
+        return bool(self.factors)
+
+    @property
+    def is_interaction(self) -> bool:
+        return len(self.factors) + len(self.continuous) > 1
+
+
+@dataclass
+class Design:
+    X: np.ndarray                      # n x k, every column (base/omitted/empty ones too)
+    columns: list[FixedColumn]
+    terms: list[FixedTerm]
+    constant: bool
+    notes: list[str]
+    value_labels: dict[str, dict[float, str]] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def base(self) -> np.ndarray:
+        return np.array([c.base for c in self.columns], dtype=bool)
+
+    @property
+    def omitted(self) -> np.ndarray:
+        """Columns that are not estimated (base, collinear or empty): b = 0."""
+        return np.array([c.base or c.omitted or c.empty for c in self.columns], dtype=bool)
+
+    @property
+    def keep(self) -> np.ndarray:
+        return ~self.omitted
+
+    @property
+    def X_keep(self) -> np.ndarray:
+        return self.X[:, self.keep]
+
+    def status(self, j: int) -> str | None:
+        c = self.columns[j]
+        if c.base:
+            return "base"
+        if c.empty:
+            return "empty"
+        if c.omitted:
+            return "omitted"
+        return None
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def factor_levels(name: str, values: np.ndarray) -> np.ndarray:
+    """Sorted distinct levels of a factor variable, with Stata's r(452) checks."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[~np.isnan(v)]
+    if v.size and np.any(v < 0):
+        raise StataError(f"{name}:  factor variables may not contain negative values", 452)
+    if v.size and np.any(v != np.floor(v)):
+        raise StataError(f"{name}:  factor variables may not contain noninteger values", 452)
+    return np.unique(v).astype(np.int64)
+
+
+def _base_level(part: FVPart, values: np.ndarray, levels: np.ndarray) -> int | None:
+    if part.levels is not None or part.base == "none":
+        return None
+    if levels.size == 0:
+        return None
+    b = part.base
+    if b is None or b == "first":
+        return int(levels[0])
+    if b == "last":
+        return int(levels[-1])
+    if b == "freq":
+        counts = [(int(np.sum(values == lv)), -int(lv)) for lv in levels]
+        return -max(counts)[1]
+    return int(b)
+
+
+def _term_key(term: FVTerm):
+    return tuple(sorted((p.name, p.factor, p.levels, p.base) for p in term.parts))
+
+
+def _cell_name(factors: list[FVPart], levels: tuple[int, ...], continuous: list[str]) -> str:
+    parts = [f"{lv}.{p.name}" for p, lv in zip(factors, levels)]
+    if len(factors) + len(continuous) == 1 and continuous:
+        return continuous[0]
+    parts += [f"c.{c}" for c in continuous]
+    return "#".join(parts)
+
+
+def _term_label(factors: list[FVPart], continuous: list[str]) -> str:
+    if not factors and len(continuous) == 1:
+        return continuous[0]
+    return "#".join([p.name for p in factors] + [f"c.{c}" for c in continuous])
+
+
+# --- fixed part ---------------------------------------------------------------------------------
+def build_fixed(terms: list[FVTerm], column: Callable[[str], np.ndarray], n: int, *,
+                constant: bool = True, value_labels: dict[str, dict[float, str]] | None = None) -> Design:
+    """X and Stata's coefficient list for `terms` on the estimation sample.
+
+    `column(name)` returns that variable's values on the estimation sample (float64, no missing);
+    n is the sample size.
+    A repeated factor term is dropped silently; a repeated continuous term stays and is
+    omitted as collinear, as Stata does.
+    """
+    cols: list[FixedColumn] = []
+    xs: list[np.ndarray] = []
+    fterms: list[FixedTerm] = []
+    seen: set = set()
+    for term in terms:
+        factors = [p for p in term.parts if p.factor]
+        continuous = [p.name for p in term.parts if not p.factor]
+        if factors:
+            key = _term_key(term)
+            if key in seen:
+                continue
+            seen.add(key)
+        ft = FixedTerm(_term_label(factors, continuous), factors, continuous)
+        ti = len(fterms)
+        fterms.append(ft)
+        cont = None
+        for c in continuous:
+            v = np.asarray(column(c), dtype=np.float64)
+            cont = v.copy() if cont is None else cont * v
+        level_sets, bases, fvals = [], [], []
+        for p in factors:
+            v = np.asarray(column(p.name), dtype=np.float64)
+            present = factor_levels(p.name, v)
+            levels = np.array(sorted(set(p.levels)), dtype=np.int64) if p.levels is not None else present
+            level_sets.append(levels)
+            bases.append(_base_level(p, v, present))
+            fvals.append(v)
+        if not factors:
+            cells = [()]
+        else:
+            grids = np.meshgrid(*level_sets, indexing="ij")
+            cells = list(zip(*[g.ravel().tolist() for g in grids])) if all(len(s) for s in level_sets) else []
+        for cell in cells:
+            x = np.ones(n) if cont is None else cont.copy()
+            for v, lv in zip(fvals, cell):
+                x = x * (v == lv)
+            is_base = any(b is not None and lv == b for b, lv in zip(bases, cell))
+            empty = bool(factors) and not is_base and not np.any(
+                np.logical_and.reduce([v == lv for v, lv in zip(fvals, cell)]))
+            ft.columns.append(len(cols))
+            cols.append(FixedColumn(_cell_name(factors, tuple(int(c) for c in cell), continuous), ti,
+                                    tuple(int(c) for c in cell), base=is_base, empty=empty))
+            xs.append(x)
+    if constant:
+        cols.append(FixedColumn("_cons", -1))
+        xs.append(np.ones(n))
+    X = np.column_stack(xs) if xs else np.zeros((n, 0))
+    notes = _mark_collinear(X, cols, constant)
+    return Design(X, cols, fterms, constant, notes, dict(value_labels or {}))
+
+
+def _mark_collinear(X: np.ndarray, cols: list[FixedColumn], constant: bool) -> list[str]:
+    """Stata's _rmcoll: in order (constant first), drop a column lying in the span of the
+    columns kept before it; returns the note lines."""
+    n = X.shape[0]
+    basis: list[np.ndarray] = []
+    if constant and n:
+        basis.append(np.ones(n) / np.sqrt(n))
+    notes = []
+    for j, c in enumerate(cols):
+        if c.name == "_cons" or c.base or c.empty:
+            continue
+        x = X[:, j].astype(np.float64)
+        r = x.copy()
+        for _ in range(2):
+            for q in basis:
+                r -= (q @ r) * q
+        ref = x - (x.mean() if constant else 0.0)
+        ss_ref = float(ref @ ref)
+        ss = float(r @ r)
+        if ss_ref <= 0 or ss <= COLLINEAR_TOL * max(ss_ref, 1e-300) or ss <= 1e-300:
+            c.omitted = True
+            notes.append(f"note: {c.name} omitted because of collinearity.")
+            continue
+        basis.append(r / np.sqrt(ss))
+    return notes
+
+
+# --- display structure ------------------------------------------------------------------------------
+@dataclass
+class DisplayRow:
+    label: str            # 'ses', '1.female', '2', '1 2', '_cons'
+    index: int            # column index
+    status: str | None    # None | 'omitted' | 'base' | 'empty'
+
+
+@dataclass
+class DisplayGroup:
+    header: str | None    # factor group header, None for a one-row item
+    rows: list[DisplayRow]
+
+
+def display_groups(design: Design, *, baselevels: bool = False) -> list[DisplayGroup]:
+    """How the coefficient table shows the design: term order, `_cons` last."""
+    out: list[DisplayGroup] = []
+    for term in design.terms:
+        rows = []
+        for j in term.columns:
+            st = design.status(j)
+            if st == "base" and not baselevels:
+                continue
+            rows.append((j, st))
+        if not rows:
+            continue
+        if not term.is_factor:
+            for j, st in rows:
+                out.append(DisplayGroup(None, [DisplayRow(design.columns[j].name, j, st)]))
+            continue
+        labels = design.value_labels
+        single = len(term.factors) == 1 and not term.continuous
+        if single and len(rows) == 1 and term.factors[0].name not in labels:
+            j, st = rows[0]
+            out.append(DisplayGroup(None, [DisplayRow(design.columns[j].name, j, st)]))
+            continue
+        grp = DisplayGroup(term.label, [])
+        for j, st in rows:
+            lv = design.columns[j].levels
+            if single and term.factors[0].name in labels:
+                text = labels[term.factors[0].name].get(float(lv[0]), str(lv[0]))
+            else:
+                text = " ".join(str(v) for v in lv)
+            grp.rows.append(DisplayRow(text, j, st))
+        out.append(grp)
+    for j, c in enumerate(design.columns):
+        if c.name == "_cons":
+            out.append(DisplayGroup(None, [DisplayRow("_cons", j, design.status(j))]))
+    return out
+
+
+# --- random part ----------------------------------------------------------------------------------
+@dataclass
+class RandomSpec:
+    """One `|| level:` after the handler has resolved names and options."""
+
+    group: str                      # variable name or '_all'
+    terms: list[FVTerm]             # slope terms (continuous or factor)
+    rterms: list[str] = field(default_factory=list)   # R.var names (crossed effects)
+    constant: bool = True
+    covariance: str | None = None   # None -> Stata's default
+
+
+def group_codes(keys: list[np.ndarray], n: int) -> np.ndarray:
+    """Codes 0..G-1 for the distinct combinations of `keys` (sorted, as Stata's egen group())."""
+    if not keys:
+        return np.zeros(n, dtype=np.int64)
+    arr = np.column_stack([np.asarray(k, dtype=np.float64) for k in keys])
+    _, inv = np.unique(arr, axis=0, return_inverse=True)
+    return inv.reshape(-1).astype(np.int64)
+
+
+def build_random(specs: list[RandomSpec], column: Callable[[str], np.ndarray], n: int) -> list[RandomBlock]:
+    blocks = []
+    keys: list[np.ndarray] = []
+    for depth, sp in enumerate(specs, start=1):
+        if sp.group != "_all":
+            keys = keys + [np.asarray(column(sp.group), dtype=np.float64)]
+        codes = group_codes(keys, n)
+        zs, names = [], []
+        for rv in sp.rterms:
+            v = np.asarray(column(rv), dtype=np.float64)
+            for lv in factor_levels(rv, v):
+                zs.append((v == lv).astype(np.float64))
+                names.append(f"R.{rv}")
+        for term in sp.terms:
+            factors = [p for p in term.parts if p.factor]
+            cont = None
+            for p in term.parts:
+                if not p.factor:
+                    v = np.asarray(column(p.name), dtype=np.float64)
+                    cont = v if cont is None else cont * v
+            if not factors:
+                zs.append(cont)
+                names.append("#".join(("c." + p.name) if term.is_interaction else p.name for p in term.parts))
+                continue
+            sub = build_fixed([term], column, n, constant=False)
+            for j, c in enumerate(sub.columns):
+                if not c.base and not c.empty:
+                    zs.append(sub.X[:, j])
+                    names.append(c.name)
+        if sp.constant and not sp.rterms:
+            zs.append(np.ones(n))
+            names.append("_cons")
+        if not zs:
+            raise StataError("invalid syntax", 198)
+        cov = sp.covariance
+        if sp.rterms:
+            cov = "identity"
+        elif cov is None:
+            cov = "identity" if names == ["_cons"] else "independent"
+        blocks.append(RandomBlock(codes, np.column_stack(zs), names, cov, sp.group, depth))
+    return blocks

@@ -1,0 +1,235 @@
+"""Stata's coefficient table (the `Coefficient  Std. err.  z  P>|z|  [95% conf. interval]` block).
+
+Used by mixed, regress and by post-estimation replays (lincom, estimates replay). Layout:
+a 12-character name column, ` |`, then b and se in %9.0g (11 wide each), z/t in %8.2f (9),
+P in %5.3f (8), the interval in %9.0g (13 and 12): 78 columns in all.
+
+    lines = coef_table(depvar, groups, b, se, stat="z")          # whole table, list of str
+    groups = groups_from_names(names, status)                      # rebuild groups from e(b) names
+
+`groups` is a list of objects with `.header` (factor group header or None) and `.rows`
+(objects with `.label`, `.index` into b/se, `.status` None|'omitted'|'base'|'empty').
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from hlmshell.output.numfmt import fmt, fmt_g
+
+WIDTH = 78
+NAME_W = 12
+
+
+@dataclass
+class Row:
+    label: str
+    index: int
+    status: str | None = None
+
+
+@dataclass
+class Group:
+    header: str | None
+    rows: list[Row]
+
+
+def abbrev(name: str, width: int = NAME_W) -> str:
+    """Stata's abbrev(): names longer than the column keep their ends around a `~`."""
+    if len(name) <= width:
+        return name
+    return name[: width - 3] + "~" + name[-2:]
+
+
+def _split_hash(text: str) -> list[str]:
+    pieces = re.findall(r"[^#]+#?", text)
+    out = []
+    for p in pieces:
+        # a piece too long by itself breaks after its `c.` / `1.` prefix as well
+        if len(p.rstrip("#")) > NAME_W and "." in p:
+            head, _, tail = p.partition(".")
+            out += [head + ".", tail]
+        else:
+            out.append(p)
+    return out
+
+
+def header_lines(header: str) -> list[str]:
+    """A factor group header row: right-aligned; an interaction too long breaks after each `#`,
+    the `#` hanging into the column before the bar (`      female#|`)."""
+    if len(header) <= NAME_W - 1 or ("#" not in header and len(header) <= NAME_W):
+        return [f"{header:>{NAME_W}} "]
+    if "#" not in header:
+        return [f"{abbrev(header):>{NAME_W}} "]
+    out = []
+    for piece in _split_hash(header):
+        if piece.endswith("#"):
+            out.append(f"{abbrev(piece[:-1], NAME_W):>{NAME_W}}#")
+        else:
+            out.append(f"{abbrev(piece):>{NAME_W}} ")
+    return out
+
+
+def name_lines(name: str) -> list[str]:
+    """Left column of a coefficient row; a long interaction name breaks after `#` into a
+    left-aligned block right-justified in the column (`    c.ses#   |` / `    c.sector |`)."""
+    if len(name) <= NAME_W:
+        return [f"{name:>{NAME_W}} "]
+    if "#" not in name:
+        return [f"{abbrev(name):>{NAME_W}} "]
+    pieces = [abbrev(p) for p in _split_hash(name)]
+    w = max(len(p) for p in pieces)
+    return [f"{p:<{w}}".rjust(NAME_W) + " " for p in pieces]
+
+
+def level_label(text: str) -> str:
+    """A level row under a group header: `          2  ` (right-aligned, two spaces)."""
+    return f"{abbrev(text, NAME_W - 1):>{NAME_W - 1}}  "
+
+
+def column_header(depvar: str, stat: str = "z", level: float = 95.0, first: str = "Coefficient") -> str:
+    ci = f"[{level:g}% conf. interval]"
+    return (f"{abbrev(depvar):>{NAME_W}} | {first:>11}  Std. err.{stat:>7}    P>|{stat}|"
+            f"{ci:>25}")
+
+
+def rule(kind: str = "top") -> str:
+    if kind == "mid":
+        return "-" * (NAME_W + 1) + "+" + "-" * (WIDTH - NAME_W - 2)
+    return "-" * WIDTH
+
+
+def coef_stats(b: float, se: float | None, *, stat: str = "z", df_r: float | None = None,
+               level: float = 95.0) -> tuple[float, float, float, float]:
+    """(z or t, p, lower, upper) of one coefficient; NaN when se is missing or zero."""
+    if se is None or not np.isfinite(se) or se <= 0:
+        nan = float("nan")
+        return nan, nan, nan, nan
+    q = b / se
+    a = (1 - level / 100) / 2
+    if stat == "t" and df_r:
+        p = 2 * stats.t.sf(abs(q), df_r)
+        crit = stats.t.isf(a, df_r)
+    else:
+        p = 2 * stats.norm.sf(abs(q))
+        crit = stats.norm.isf(a)
+    return q, p, b - crit * se, b + crit * se
+
+
+def number_cells(b: float, se: float | None, *, stat: str = "z", df_r: float | None = None,
+                 level: float = 95.0) -> str:
+    """The numeric part of a row after the bar (64 columns)."""
+    if se is None or (isinstance(se, float) and math.isnan(se)):
+        return f"  {fmt_g(b, 9):>9}"
+    q, p, lo, hi = coef_stats(b, se, stat=stat, df_r=df_r, level=level)
+    return (f"  {fmt_g(b, 9):>9}  {fmt_g(se, 9):>9} {fmt(q, '%8.2f')}   {fmt(p, '%5.3f')}"
+            f"    {fmt_g(lo, 9):>9}   {fmt_g(hi, 9):>9}")
+
+
+def status_cells(status: str) -> str:
+    return f"  {'0':>9}  ({status})"
+
+
+def coef_row(label_lines: list[str], cells: str) -> list[str]:
+    """Rows for one coefficient: all but the last label line carry an empty bar."""
+    out = [f"{ln}|" for ln in label_lines[:-1]]
+    out.append(f"{label_lines[-1]}|{cells}")
+    return out
+
+
+def body_lines(groups, b, se, *, stat: str = "z", df_r: float | None = None,
+               level: float = 95.0) -> list[str]:
+    """The rows between the header rule and the bottom rule, with Stata's blank `|` lines
+    around every item that takes more than one line."""
+    blank = " " * (NAME_W + 1) + "|"
+    items: list[list[str]] = []
+    for g in groups:
+        lines: list[str] = []
+        if g.header is not None:
+            lines += [f"{ln}|" for ln in header_lines(g.header)]
+        for r in g.rows:
+            labels = [level_label(r.label)] if g.header is not None else name_lines(r.label)
+            if r.status:
+                cells = status_cells(r.status)
+            else:
+                s = None if se is None else se[r.index]
+                cells = number_cells(float(b[r.index]), None if s is None else float(s),
+                                     stat=stat, df_r=df_r, level=level)
+            lines += coef_row(labels, cells)
+        items.append(lines)
+    out: list[str] = []
+    prev_multi = False
+    for k, lines in enumerate(items):
+        multi = len(lines) > 1
+        if k > 0 and (multi or prev_multi):
+            out.append(blank)
+        out += lines
+        prev_multi = multi
+    return out
+
+
+def coef_table(depvar: str, groups, b, se, *, stat: str = "z", df_r: float | None = None,
+               level: float = 95.0, first: str = "Coefficient") -> list[str]:
+    """The whole table: rule, column header, rule, rows, rule. se=None prints estimates only."""
+    return ([rule(), column_header(depvar, stat, level, first), rule("mid")]
+            + body_lines(groups, b, se, stat=stat, df_r=df_r, level=level) + [rule()])
+
+
+# --- rebuilding the display from e(b) names ---------------------------------------------------------
+_FACTOR = re.compile(r"^(\d+)[bon]*\.(\w+)$")
+
+
+def _parse_name(name: str):
+    """'1.female#2.sized' -> ([('female', 1), ('sized', 2)], []); 'c.ses#c.sector' -> ([], [ses, sector])."""
+    factors, cont = [], []
+    for part in name.split("#"):
+        m = _FACTOR.match(part)
+        if m:
+            factors.append((m.group(2), int(m.group(1))))
+        else:
+            cont.append(part[2:] if part.startswith("c.") else part)
+    return factors, cont
+
+
+def groups_from_names(names: list[str], status: list[str | None] | None = None, *,
+                      baselevels: bool = False, value_labels: dict | None = None) -> list[Group]:
+    """Display groups from Stata coefficient names alone (for replaying stored results).
+
+    Consecutive columns of the same term (same variables, same factor/continuous roles) form
+    one group; base columns are hidden unless `baselevels`.
+    """
+    status = list(status) if status is not None else [None] * len(names)
+    value_labels = value_labels or {}
+    out: list[Group] = []
+    k = 0
+    while k < len(names):
+        f, c = _parse_name(names[k])
+        sig = ([v for v, _ in f], c)
+        j = k
+        while j + 1 < len(names) and f and (lambda p: ([v for v, _ in p[0]], p[1]))(_parse_name(names[j + 1])) == sig:
+            j += 1
+        cols = [i for i in range(k, j + 1) if baselevels or status[i] != "base"]
+        if not f:
+            for i in cols:
+                out.append(Group(None, [Row(names[i], i, status[i])]))
+        elif cols:
+            single = len(f) == 1 and not c
+            if single and len(cols) == 1 and f[0][0] not in value_labels:
+                out.append(Group(None, [Row(names[cols[0]], cols[0], status[cols[0]])]))
+            else:
+                header = "#".join([v for v, _ in f] + [f"c.{x}" for x in c])
+                rows = []
+                for i in cols:
+                    fi, _ = _parse_name(names[i])
+                    if single and f[0][0] in value_labels:
+                        text = value_labels[f[0][0]].get(float(fi[0][1]), str(fi[0][1]))
+                    else:
+                        text = " ".join(str(lv) for _, lv in fi)
+                    rows.append(Row(text, i, status[i]))
+                out.append(Group(header, rows))
+        k = j + 1
+    return out

@@ -1,0 +1,137 @@
+"""What `mixed` prints (Stata 17): iteration log, header, fixed-effects table,
+random-effects table, LR test against the linear model, notes and warnings.
+
+Everything here formats numbers handed to it; nothing is estimated.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hlmshell.engine.types import RERow
+from hlmshell.output.numfmt import fmt, fmt_count, fmt_g
+
+WIDTH = 78
+RE_NAME_W = 28
+COV_TITLES = {"identity": "Identity", "independent": "Independent",
+              "exchangeable": "Exchangeable", "unstructured": "Unstructured"}
+
+
+@dataclass
+class LevelInfo:
+    """One grouping level for the header: variable, groups and observations per group."""
+
+    label: str
+    n_groups: int
+    g_min: int
+    g_avg: float
+    g_max: int
+
+
+# --- iteration log ----------------------------------------------------------------------------------
+def ll_label(reml: bool) -> str:
+    return "log restricted-likelihood" if reml else "log likelihood"
+
+
+def iteration_line(i: int, ll: float, reml: bool, note: str = "") -> str:
+    head = f"Iteration {i}:".ljust(15)
+    return f"{head}{ll_label(reml)} = {fmt_g(ll, 10)}  {note}"
+
+
+# --- header ---------------------------------------------------------------------------------------
+def _right(label: str, value: str) -> str:
+    return f"{label:<18}={value:>11}"
+
+
+def _stat_right(label: str, value: str) -> str:
+    return f"{label:>17} ={value:>11}"
+
+
+def header_lines(*, reml: bool, n_obs: int, levels: list[LevelInfo], wald_df: int,
+                 wald_chi2: float | None, wald_p: float | None, ll: float) -> list[str]:
+    title = f"Mixed-effects {'REML' if reml else 'ML'} regression"
+    llname = "Log restricted-likelihood" if reml else "Log likelihood"
+    ll_text = f"{llname} = {fmt(ll, '%10.0g')}"
+    chi = "." if wald_chi2 is None else fmt(wald_chi2, "%10.2f").strip()
+    pv = "." if wald_p is None else fmt(wald_p, "%10.4f").strip()
+    wald = _right(f"Wald chi2({wald_df})", chi)
+    prob = _right("Prob > chi2", pv)
+    if len(levels) == 1:
+        lv = levels[0]
+        left = [title, f"Group variable: {lv.label}", "", "", "", "", "", ll_text]
+        right = [_right("Number of obs", fmt_count(n_obs)), _right("Number of groups", fmt_count(lv.n_groups)),
+                 "Obs per group:", _stat_right("min", fmt_count(lv.g_min)),
+                 _stat_right("avg", f"{lv.g_avg:.1f}"), _stat_right("max", fmt_count(lv.g_max)),
+                 wald, prob]
+        return [(a.ljust(48) + b).rstrip() for a, b in zip(left, right)]
+    out = [(title.ljust(48) + _right("Number of obs", fmt_count(n_obs))).rstrip(), ""]
+    out += group_table_lines(levels)
+    out += ["", (" " * 48 + wald).rstrip(), (ll_text.ljust(48) + prob).rstrip()]
+    return out
+
+
+def group_table_lines(levels: list[LevelInfo]) -> list[str]:
+    out = ["-" * 61,
+           "                |     No. of       Observations per group",
+           " Group variable |     groups    Minimum    Average    Maximum",
+           "-" * 16 + "+" + "-" * 44]
+    for lv in levels:
+        out.append(f"{lv.label[:15]:>15} |{fmt_count(lv.n_groups):>11}{fmt_count(lv.g_min):>11}"
+                   f"{lv.g_avg:>11.1f}{fmt_count(lv.g_max):>11}")
+    out.append("-" * 61)
+    return out
+
+
+# --- random-effects table ---------------------------------------------------------------------------
+def re_rule(kind: str = "top") -> str:
+    if kind == "mid":
+        return "-" * (RE_NAME_W + 1) + "+" + "-" * (WIDTH - RE_NAME_W - 2)
+    return "-" * WIDTH
+
+
+def re_header(level: float = 95.0) -> str:
+    ci = f"[{level:g}% conf. interval]"
+    return f"  Random-effects parameters  |   Estimate   Std. err.{ci:>25}"
+
+
+def re_row(r: RERow) -> str:
+    label = r.label if len(r.label) <= RE_NAME_W else r.label[: RE_NAME_W - 1] + "~"
+    line = f"{label:>{RE_NAME_W}} |  {fmt_g(r.est, 9):>9}"
+    if r.se is not None:
+        line += f"  {fmt_g(r.se, 9):>9}"
+        if r.lo is not None and r.hi is not None:
+            line += f"     {fmt_g(r.lo, 9):>9}   {fmt_g(r.hi, 9):>9}"
+    return line
+
+
+def re_table_lines(levels: list[tuple[str, list[RERow]]], residual: list[RERow],
+                   level: float = 95.0) -> list[str]:
+    """levels: (title like 'id: Unstructured', rows) outermost first; residual: its row(s)."""
+    out = [re_rule(), re_header(level), re_rule("mid")]
+    for title, rows in levels:
+        out.append(f"{title:<{RE_NAME_W + 1}}|")
+        out += [re_row(r) for r in rows]
+        out.append(re_rule("mid"))
+    out += [re_row(r) for r in residual]
+    out.append(re_rule())
+    return out
+
+
+def level_title(label: str, covariance: str) -> str:
+    return f"{label}: {COV_TITLES.get(covariance, covariance.capitalize())}"
+
+
+# --- LR test versus the linear model ----------------------------------------------------------------
+def lr_lines(chi2: float, df: int, p: float) -> list[str]:
+    """`LR test vs. linear model: ...`; chibar2(01) with one variance component, else chi2(df)
+    and the conservative note."""
+    if df == 1:
+        left = f"LR test vs. linear model: chibar2(01) = {chi2:.2f}"
+        right = f"Prob >= chibar2 = {fmt(p, '%6.4f').strip()}"
+        return [left + right.rjust(max(WIDTH - len(left), len(right) + 1))]
+    left = f"LR test vs. linear model: chi2({df}) = {chi2:.2f}"
+    right = f"Prob > chi2 = {fmt(p, '%6.4f').strip()}"
+    return [left + right.rjust(max(WIDTH - len(left), len(right) + 1)), "",
+            "Note: LR test is conservative and provided only for reference."]
+
+
+SE_WARNING = "Warning: Standard-error calculation failed."
