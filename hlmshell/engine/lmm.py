@@ -1,0 +1,336 @@
+"""Linear mixed models by ML / REML, to the digits Stata's `mixed` prints.
+
+sigma^2 and beta are profiled out; each block's covariance relative to sigma^2 is Lambda Lambda'
+with Lambda unconstrained (vcparams). Quasi-Newton on the exact gradient, then Newton steps on a
+finite-difference Hessian of that gradient to polish (boundary fits need it). Standard errors of
+the variance part: inverse observed information in Stata's e(b) metric (ln sd, atanh corr,
+lnsig_e), from central differences of the analytic gradient in that metric.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+from scipy import optimize
+from scipy.stats import norm
+
+from . import linalg_core as core
+from .suffstats import SuffStats, build
+from .types import LmmFit, RandomBlock, RERow
+from .vcparams import STRUCT_TITLES
+
+
+class _Problem:
+    def __init__(self, ss: SuffStats, reml: bool):
+        self.ss = ss
+        self.reml = reml
+        self.sizes = [lev.structure.m for lev in ss.levels]
+        self.splits = np.cumsum(self.sizes)[:-1]
+        self.nfev = 0
+
+    def lams(self, theta):
+        parts = np.split(np.asarray(theta, dtype=float), self.splits)
+        return [lev.structure.lam(t) for lev, t in zip(self.ss.levels, parts)]
+
+    def dev(self, theta):
+        self.nfev += 1
+        try:
+            ev = core.forward(self.ss, self.lams(theta))
+            d, _ = core.profiled_terms(self.ss, ev, self.reml)
+        except np.linalg.LinAlgError:
+            return np.inf
+        return d
+
+    def dev_grad(self, theta):
+        self.nfev += 1
+        try:
+            ev = core.forward(self.ss, self.lams(theta))
+            d, M0bar = core.profiled_terms(self.ss, ev, self.reml)
+        except np.linalg.LinAlgError:
+            return np.inf, np.zeros(len(theta))
+        bars = core.backward(self.ss, ev, M0bar)
+        g = np.concatenate([lev.structure.theta_grad(b) for lev, b in zip(self.ss.levels, bars)])
+        return d, g
+
+    # ---- Stata metric ----------------------------------------------------------------
+    def stata_point(self, theta):
+        ev = core.forward(self.ss, self.lams(theta))
+        nu = self.ss.n - self.ss.p if self.reml else self.ss.n
+        sigma2 = ev.r2 / nu
+        s = []
+        for lev, lam in zip(self.ss.levels, ev.lams):
+            s.append(lev.structure.stata_from_cov(sigma2 * lam @ lam.T))
+        s.append(np.array([0.5 * math.log(sigma2)]))
+        return np.concatenate(s), ev, sigma2
+
+    def stata_grad(self, s):
+        """d(-2 ll)/d s at Stata-metric point s (beta at its GLS value)."""
+        sigma2 = math.exp(2 * s[-1])
+        lams, jacs, psis = [], [], []
+        pos = 0
+        for lev in self.ss.levels:
+            st = lev.structure
+            k = len(st.stata_names(1, 1))
+            psi, jac = st.cov_from_stata(s[pos:pos + k])
+            pos += k
+            rel = psi / sigma2
+            lams.append(st.lam(st.theta_from_relcov(rel)))
+            jacs.append(jac)
+            psis.append(rel)
+        ev = core.forward(self.ss, lams)
+        f, M0bar, dsig = core.unprofiled_terms(self.ss, ev, sigma2, self.reml)
+        bars = core.backward(self.ss, ev, M0bar)
+        g = []
+        glns = 2 * sigma2 * dsig
+        for lam, bar, jac, rel in zip(lams, bars, jacs, psis):
+            pb = 0.5 * bar @ np.linalg.inv(lam)
+            pb = 0.5 * (pb + pb.T)              # d f / d Psi_rel
+            for d in jac:
+                g.append(np.sum(pb * d) / sigma2)
+            glns += np.sum(pb * (-2.0 * rel))
+        g.append(glns)
+        return np.array(g)
+
+
+def _numgrad(fun, x, h):
+    g = np.empty_like(x)
+    for i in range(len(x)):
+        e = np.zeros_like(x)
+        e[i] = h
+        g[i] = (fun(x + e) - fun(x - e)) / (2 * h)
+    return g
+
+
+def _jac_of_grad(gradfun, x, h=1e-4):
+    d = len(x)
+    H = np.empty((d, d))
+    for i in range(d):
+        step = h * max(1.0, abs(x[i]))
+        e = np.zeros(d)
+        e[i] = step
+        H[:, i] = (gradfun(x + e) - gradfun(x - e)) / (2 * step)
+    return 0.5 * (H + H.T)
+
+
+def _newton_polish(prob: _Problem, theta, dev0, g0, report, maxsteps=20):
+    """Newton steps with a finite-difference Hessian of the exact gradient; keep only gains."""
+    theta, dev, g = theta.copy(), dev0, g0
+    for _ in range(maxsteps):
+        H = _jac_of_grad(lambda t: prob.dev_grad(t)[1], theta, 1e-5)
+        w, U = np.linalg.eigh(H)
+        floor = max(1e-8 * max(abs(w).max(), 1.0), 1e-10)
+        step = -U @ ((U.T @ g) / np.maximum(np.abs(w), floor))
+        improved = False
+        t = 1.0
+        for _ls in range(30):
+            cand = theta + t * step
+            dc, gc = prob.dev_grad(cand)
+            if dc < dev - 1e-13 * abs(dev) or (dc <= dev and np.abs(gc).max() < np.abs(g).max()):
+                improved = dev - dc
+                theta, dev, g = cand, dc, gc
+                report(dev)
+                break
+            t *= 0.5
+        if improved is False or improved < 1e-11:
+            break
+    return theta, dev, g
+
+
+def fit_lmm(y, X, blocks: list[RandomBlock], *, reml: bool = False, maxiter: int = 300,
+            tol: float = 1e-6, ltol: float = 1e-7, callback: Callable | None = None,
+            start=None) -> LmmFit:
+    """Fit y = X b + sum_k Z_k u_k + e by ML (or REML). `start`: optimiser-metric theta."""
+    ss = build(y, X, blocks)
+    prob = _Problem(ss, reml)
+    n, p = ss.n, ss.p
+    if not ss.levels:
+        raise ValueError("no random-effects equation")
+    blocks_sorted = sorted(blocks, key=lambda b: b.depth)
+
+    if start is None:
+        theta0 = np.concatenate([lev.structure.start(1.0) for lev in ss.levels])
+    else:
+        theta0 = np.asarray(start, dtype=float)
+    iteration = [0]
+
+    def report(dev):
+        if callback is not None:
+            callback("gradient", iteration[0], -0.5 * dev)
+        iteration[0] += 1
+
+    d0 = prob.dev(theta0)
+    if not np.isfinite(d0):
+        theta0 = np.concatenate([lev.structure.start(0.1) for lev in ss.levels])
+        d0 = prob.dev(theta0)
+    if callback is not None:
+        callback("em", 0, -0.5 * d0)
+    report(d0)
+    last = {"dev": d0}
+
+    def cb(xk, *args):
+        d = prob.dev(xk)
+        last["dev"] = d
+        report(d)
+
+    res = optimize.minimize(prob.dev_grad, theta0, jac=True, method="BFGS", callback=cb,
+                            options={"maxiter": maxiter, "gtol": 1e-7})
+    theta, dev = res.x, res.fun
+    dev, g = prob.dev_grad(theta)
+    theta, dev, g = _newton_polish(prob, theta, dev, g, report)
+    # relative gradient criterion, like Stata's nrtolerance on the scaled gradient
+    scale = max(1.0, abs(dev))
+    converged = bool(np.all(np.isfinite(g)) and np.abs(g).max() < 1e-4 * scale * max(tol, 1e-9) ** 0
+                     and np.abs(g).max() < 1e-3)
+    ev = core.forward(ss, prob.lams(theta))
+    nu = n - p if reml else n
+    sigma2 = ev.r2 / nu
+    Qinv = np.linalg.inv(ev.Q) if p else np.zeros((0, 0))
+    V_beta = sigma2 * Qinv
+    covs_sorted = [sigma2 * lam @ lam.T for lam in ev.lams]
+
+    # Stata metric and its observed information
+    s_hat, _, _ = prob.stata_point(theta)
+    vc_names = []
+    depth_count: dict[int, int] = {}
+    for blk, lev in zip(blocks_sorted, ss.levels):
+        depth_count[blk.depth] = depth_count.get(blk.depth, 0) + 1
+        for nm in lev.structure.stata_names(blk.depth, depth_count[blk.depth]):
+            vc_names.append((nm, "_cons"))
+    vc_names.append(("lnsig_e", "_cons"))
+    vc_V = None
+    try:
+        if np.all(np.isfinite(s_hat)):
+            H = _jac_of_grad(prob.stata_grad, s_hat, 1e-4)   # of -2 ll
+            info = 0.5 * H
+            w = np.linalg.eigvalsh(info)
+            if np.all(np.isfinite(info)) and w.min() > 1e-10 * max(w.max(), 1.0):
+                vc_V = np.linalg.inv(info)
+                vc_V = 0.5 * (vc_V + vc_V.T)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        vc_V = None
+
+    # report blocks in the caller's order
+    order = sorted(range(len(blocks)), key=lambda i: blocks[i].depth)
+    covs = [None] * len(blocks)
+    for pos, i in enumerate(order):
+        covs[i] = covs_sorted[pos]
+    return LmmFit(beta=ev.beta.copy(), V_beta=V_beta, ll=-0.5 * dev, reml=reml,
+                  converged=converged, iterations=max(iteration[0] - 1, 0), sigma2=sigma2,
+                  covs=covs, vc_names=vc_names, vc_theta=s_hat, vc_V=vc_V, n_obs=n,
+                  extra={"theta": theta, "lambdas": ev.lams, "block_order": order,
+                         "gradient": g, "nfev": prob.nfev})
+
+
+def linear_ll(y, X, reml: bool = False) -> float:
+    """Log likelihood of the OLS fit (ML, or REML on the same scale as fit_lmm's)."""
+    y = np.asarray(y, dtype=float).reshape(-1)
+    n = len(y)
+    X = np.asarray(X, dtype=float).reshape(n, -1)
+    p = X.shape[1]
+    if p:
+        b, *_ = np.linalg.lstsq(X, y, rcond=None)
+        rss = float(np.sum((y - X @ b) ** 2))
+    else:
+        rss = float(y @ y)
+    nu = n - p if reml else n
+    ll = -0.5 * nu * (1.0 + math.log(2 * math.pi * rss / nu))
+    if reml and p:
+        ll -= 0.5 * np.linalg.slogdet(X.T @ X)[1]
+    return ll
+
+
+def _identity_label(names: list[str]) -> str:
+    if len(names) > 1:
+        bases = {nm.split(".", 1)[1] for nm in names if "." in nm}
+        if len(bases) == 1 and all("." in nm for nm in names):
+            return "R." + bases.pop()
+    return " ".join(names)
+
+
+def re_table(fit: LmmFit, blocks: list[RandomBlock], *, metric: str = "variance", level: float = 95):
+    """Rows of Stata's random-effects table: [(title, [RERow...]), ...], residual RERow."""
+    z = norm.ppf(0.5 + level / 200.0)
+    V = fit.vc_V
+    s = fit.vc_theta
+
+    def se_of(i):
+        if V is None:
+            return None
+        v = V[i, i]
+        return math.sqrt(v) if v >= 0 else None
+
+    def var_row(label, i):
+        est_ln = s[i]
+        se = se_of(i)
+        if metric == "sd":
+            est = math.exp(est_ln)
+            if se is None:
+                return RERow(f"sd({label})", est, None, None, None)
+            return RERow(f"sd({label})", est, est * se, math.exp(est_ln - z * se), math.exp(est_ln + z * se))
+        est = math.exp(2 * est_ln)
+        if se is None:
+            return RERow(f"var({label})", est, None, None, None)
+        return RERow(f"var({label})", est, 2 * est * se, math.exp(2 * (est_ln - z * se)),
+                     math.exp(2 * (est_ln + z * se)))
+
+    def pair_row(label, ii, jj, ia):
+        a = s[ia]
+        r = math.tanh(a)
+        if metric == "sd":
+            se = se_of(ia)
+            if se is None:
+                return RERow(f"corr({label})", r, None, None, None)
+            return RERow(f"corr({label})", r, (1 - r * r) * se, math.tanh(a - z * se), math.tanh(a + z * se))
+        si, sj = math.exp(s[ii]), math.exp(s[jj])
+        cov = r * si * sj
+        if V is None:
+            return RERow(f"cov({label})", cov, None, None, None)
+        grad = np.zeros(len(s))
+        grad[ii] += cov
+        grad[jj] += cov
+        grad[ia] += si * sj * (1 - r * r)
+        var = float(grad @ V @ grad)
+        se = math.sqrt(var) if var >= 0 else None
+        if se is None:
+            return RERow(f"cov({label})", cov, None, None, None)
+        return RERow(f"cov({label})", cov, se, cov - z * se, cov + z * se)
+
+    out = []
+    order = sorted(range(len(blocks)), key=lambda i: blocks[i].depth)
+    pos = 0
+    from .vcparams import normalize_structure
+    for i in order:
+        blk = blocks[i]
+        names = list(blk.names)
+        q = len(names)
+        kind = normalize_structure(blk.covariance, q)
+        title = f"{blk.label}: {STRUCT_TITLES[kind]}"
+        rows = []
+        if kind == "identity":
+            rows.append(var_row(_identity_label(names), pos))
+            pos += 1
+        elif kind == "independent":
+            for j, nm in enumerate(names):
+                rows.append(var_row(nm, pos + j))
+            pos += q
+        elif kind == "exchangeable":
+            joined = " ".join(names)
+            rows.append(var_row(joined, pos))
+            if metric == "sd":
+                rows.append(pair_row(joined, pos, pos, pos + 1))
+            else:
+                rows.append(pair_row(joined, pos, pos, pos + 1))
+            pos += 2
+        else:
+            for j, nm in enumerate(names):
+                rows.append(var_row(nm, pos + j))
+            ia = pos + q
+            for a in range(q):
+                for b in range(a + 1, q):
+                    rows.append(pair_row(f"{names[a]},{names[b]}", pos + a, pos + b, ia))
+                    ia += 1
+            pos = ia
+        out.append((title, rows))
+    resid = var_row("Residual", len(s) - 1)
+    return out, resid
