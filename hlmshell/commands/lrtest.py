@@ -1,0 +1,138 @@
+"""lrtest: likelihood-ratio test of two fitted models (stored names or `.` for the active one).
+
+Follows Stata's lrtest.ado: the model with more parameters (e(rank)) is taken as the
+unrestricted one whatever the order typed; the checks (nesting of mixed models, ML against
+REML, REML with different fixed parts, sample size, estimator, depvar) run unless `force`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+from hlmshell.commands.estimates import expand_names, lookup, model_df, print_ic
+from hlmshell.commands.options import OptionSpec
+from hlmshell.commands.registry import command
+from hlmshell.errors import StataError
+from hlmshell.output import postest_output as po
+from hlmshell.results import EstimationResults, RResults
+
+_MIXED = ("mixed", "xtmixed")
+
+
+def _n_vc(res: EstimationResults) -> tuple[float, float]:
+    """(k_rs, k_rc): variance and covariance parameter counts of the random part."""
+    if "k_rs" in res.scalars and "k_rc" in res.scalars:
+        return float(res.scalars["k_rs"]), float(res.scalars["k_rc"])
+    blocks = getattr(res.model, "blocks", None) or []
+    krs = krc = 0
+    for b in blocks:
+        q = len(b.names)
+        cov = (b.covariance or "").lower()
+        if cov.startswith("un"):
+            krs += q
+            krc += q * (q - 1) // 2
+        elif cov.startswith("ex"):
+            krs += 1
+            krc += 1 if q > 1 else 0
+        elif cov.startswith("id"):
+            krs += 1
+        else:
+            krs += q
+    return float(krs), float(krc)
+
+
+def _method(res: EstimationResults) -> str:
+    return (res.macros.get("method") or "").upper()
+
+
+def _fmt_n(x: float) -> str:
+    return f"{x:g}" if x != int(x) else str(int(x))
+
+
+@command("lrtest")
+def lrtest_cmd(session, cmd) -> None:
+    opts = OptionSpec("df= force stats dir asis").parse(cmd.options)
+    words = (cmd.body or "").split()
+    if not words:
+        raise StataError("name(s) of estimation results expected", 198)
+    if len(words) > 2:
+        raise StataError(f"invalid input following specifications: {' '.join(words[2:])}", 198)
+    if len(words) == 1:
+        if session.e is None:
+            raise StataError("last estimates not found\nsecond specification expected", 301)
+        words.append(".")
+    m1 = expand_names(session, words[0])
+    m2 = expand_names(session, words[1])
+    if len(m1) != 1 or len(m2) != 1:
+        raise StataError("composite models not allowed after mixed", 498)
+    name1, name2 = m1[0], m2[0]
+    if name1 == name2:
+        raise StataError(f"models {name1} specified more than once", 198)
+    r1, r2 = lookup(session, name1), lookup(session, name2)
+    force = "force" in opts
+
+    for nm, r in ((name1, r1), (name2, r2)):
+        ll = r.scalars.get("ll")
+        if ll is None:
+            raise StataError(f"{nm} does not contain scalar e(ll)", 498)
+        if isinstance(ll, float) and math.isnan(ll):
+            raise StataError(f"{nm}: e(ll) is missing", 498)
+        if not force and (r.macros.get("vcetype") == "Robust"):
+            raise StataError("LR test likely invalid for models with robust vce", 498)
+
+    # guess: the first is unrestricted; swap when it has fewer parameters
+    u_name, u, r_name, rr = name1, r1, name2, r2
+    if model_df(u) < model_df(rr) and "asis" not in opts:
+        u_name, u, r_name, rr = name2, r2, name1, r1
+    df = model_df(u) - model_df(rr)
+    if opts.get("df"):
+        try:
+            df = float(opts["df"])
+        except ValueError:
+            raise StataError("invalid syntax", 198) from None
+        if df <= 0:
+            raise StataError("df() should be positive", 198)
+
+    conservative = False
+    reml = False
+    if not force:
+        if df < 0:
+            raise StataError(f"df(unrestricted) < df(restricted): {_fmt_n(model_df(u))} < "
+                             f"{_fmt_n(model_df(rr))}", 498)
+        if df == 0:
+            raise StataError(f"df(unrestricted) = df(restricted) = {_fmt_n(model_df(u))}", 498)
+        if u.cmd in _MIXED and rr.cmd in _MIXED:
+            u_rs, u_rc = _n_vc(u)
+            r_rs, r_rc = _n_vc(rr)
+            if u.k_f < rr.k_f or u_rc < r_rc or u_rs < r_rs:
+                raise StataError("Mixed models are not nested", 498)
+            if _method(u) != _method(rr):
+                raise StataError("cannot compare a REML model with an ML model", 498)
+            if _method(u) == "REML":
+                if u.k_f != rr.k_f:
+                    raise StataError("REML criterion is not comparable under different "
+                                     "fixed-effects specifications", 498)
+                reml = True
+            if u_rs != r_rs:
+                conservative = True
+        nu, nr = u.scalars.get("N"), rr.scalars.get("N")
+        if nu != nr:
+            raise StataError(f"observations differ: {_fmt_n(nu)} vs. {_fmt_n(nr)}", 498)
+        su, sr = u.sample, rr.sample
+        if su is not None and sr is not None and len(su) == len(sr):
+            if np.any(np.asarray(su, bool) != np.asarray(sr, bool)):
+                raise StataError("samples differ", 498)
+        if u.cmd != rr.cmd:
+            raise StataError(f"test involves different estimators: {u.cmd} vs. {rr.cmd}", 498)
+        if u.depvar and rr.depvar and u.depvar.split() != rr.depvar.split():
+            raise StataError(f"dependent variables differ: {u.depvar} vs. {rr.depvar}", 498)
+
+    chi2 = -2.0 * (float(rr.scalars["ll"]) - float(u.scalars["ll"]))
+    p = float(stats.chi2.sf(chi2, df)) if df > 0 else float("nan")
+    for line in po.lrtest_lines(r_name, u_name, df, chi2, p, conservative, reml):
+        session.out.line(line)
+    if "stats" in opts:
+        print_ic(session, [(r_name, rr), (u_name, u)])
+    session.r = RResults(scalars={"df": float(df), "chi2": chi2, "p": p})

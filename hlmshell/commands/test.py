@@ -1,0 +1,600 @@
+"""test, testparm, lincom: Wald tests and linear combinations of the active coefficients.
+
+Constraint expressions are parsed here by a small recursive-descent parser over coefficient
+names (never eval): `ses`, `2.sized`, `1.female#2.sized`, `_b[ses]`, `_b[mathach:ses]`,
+`[mathach]ses`, numbers, + - * / and parentheses. Every expression must be linear in the
+coefficients; it becomes a row of R and a right-hand side r, so `test` computes Stata's
+chi2 = (Rb - r)' (R V R')^-1 (Rb - r) after dropping constraints that are linearly dependent
+on earlier ones (or that only touch omitted coefficients).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from hlmshell.commands.options import OptionSpec
+from hlmshell.commands.registry import command
+from hlmshell.errors import StataError
+from hlmshell.output import postest_output as po
+from hlmshell.results import EstimationResults, RResults
+from hlmshell.session import TestChain
+
+
+# --------------------------------------------------------------------------- active results
+def active(session) -> EstimationResults:
+    if session.e is None:
+        raise StataError("last estimates not found", 301)
+    return session.e
+
+
+# --------------------------------------------------------------------------- name matching
+_LEVEL = re.compile(r"^(\d+)[bon]*\.(.+)$")
+
+
+def _norm_part(p: str) -> str:
+    p = p.strip()
+    if p.startswith("c."):
+        p = p[2:]
+    if p.startswith("o.") or p.startswith("b."):
+        p = p[2:]
+    m = _LEVEL.match(p)
+    if m:
+        return f"{m.group(1)}.{m.group(2)}"
+    return p
+
+
+def norm_name(name: str) -> str:
+    """Stata coefficient name without omitted/base markers and `c.` prefixes."""
+    return "#".join(_norm_part(p) for p in name.split("#"))
+
+
+def _sorted_parts(name: str) -> tuple:
+    return tuple(sorted(norm_name(name).split("#")))
+
+
+def equations(res: EstimationResults) -> list[str]:
+    seen: list[str] = []
+    for eq, _ in res.names:
+        if eq not in seen:
+            seen.append(eq)
+    return seen
+
+
+def multi_eq(res: EstimationResults) -> bool:
+    return len(equations(res)) > 1
+
+
+def coef_label(res: EstimationResults, j: int) -> str:
+    eq, name = res.names[j]
+    return f"[{eq}]{name}" if multi_eq(res) and eq else name
+
+
+def find_coef(res: EstimationResults, eq: str | None, name: str) -> int:
+    """Column of `name` in equation `eq` (first equation when None); StataError r(111)/r(303)."""
+    eqs = equations(res)
+    if eq is not None and eq not in eqs:
+        raise StataError(f"equation {eq} not found", 303)
+    target = eq if eq is not None else (eqs[0] if eqs else "")
+    cols = [j for j, (e, _) in enumerate(res.names) if e == target]
+    for j in cols:
+        if res.names[j][1] == name:
+            return j
+    nn = norm_name(name)
+    hits = [j for j in cols if norm_name(res.names[j][1]) == nn]
+    if not hits:
+        sp = _sorted_parts(name)
+        hits = [j for j in cols if _sorted_parts(res.names[j][1]) == sp]
+    if hits:
+        live = [j for j in hits if not res.omitted[j]]
+        return (live or hits)[0]
+    shown = f"[{target}]{name}" if multi_eq(res) and target else name
+    raise StataError(f"{shown} not found", 111)
+
+
+# --------------------------------------------------------------------------- the parser
+_TOKEN = re.compile(r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?![\w.#]))"
+                    r"|(?P<name>[A-Za-z0-9_.#]+)"
+                    r"|(?P<op>[-+*/()=\[\]:]))")
+
+
+def tokenize(text: str) -> list[tuple[str, str]]:
+    toks: list[tuple[str, str]] = []
+    pos = 0
+    text = text.rstrip()
+    while pos < len(text):
+        if text[pos].isspace():
+            pos += 1
+            continue
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise StataError("invalid syntax", 198)
+        kind = m.lastgroup
+        toks.append((kind, m.group(kind)))
+        pos = m.end()
+    return toks
+
+
+@dataclass
+class Linear:
+    """A linear form sum(coef[j] * b[j]) + const."""
+
+    coef: dict[int, float]
+    const: float = 0.0
+
+    @property
+    def is_const(self) -> bool:
+        return not any(v != 0 for v in self.coef.values())
+
+    def scaled(self, s: float) -> "Linear":
+        return Linear({j: v * s for j, v in self.coef.items()}, self.const * s)
+
+    def plus(self, other: "Linear", sign: float = 1.0) -> "Linear":
+        c = dict(self.coef)
+        for j, v in other.coef.items():
+            c[j] = c.get(j, 0.0) + sign * v
+        return Linear(c, self.const + sign * other.const)
+
+
+class _Parser:
+    def __init__(self, res: EstimationResults, toks: list[tuple[str, str]], what: str = "test"):
+        self.res = res
+        self.toks = toks
+        self.i = 0
+        self.what = what
+
+    def peek(self, k: int = 0):
+        j = self.i + k
+        return self.toks[j] if j < len(self.toks) else (None, None)
+
+    def take(self):
+        t = self.peek()
+        self.i += 1
+        return t
+
+    def expect(self, val: str):
+        kind, v = self.take()
+        if v != val:
+            raise StataError("invalid syntax", 198)
+
+    def at_end(self) -> bool:
+        return self.i >= len(self.toks)
+
+    # coefficient references ------------------------------------------------------
+    def _bracket_text(self) -> str:
+        """Tokens up to the matching ']' joined back into text."""
+        parts = []
+        while True:
+            kind, v = self.take()
+            if v is None:
+                raise StataError("invalid syntax", 198)
+            if v == "]":
+                return "".join(parts)
+            parts.append(v)
+
+    def coef_ref(self) -> int | None:
+        kind, v = self.peek()
+        if kind == "name" and v in ("_b", "_coef") and self.peek(1)[1] == "[":
+            self.i += 2
+            inner = self._bracket_text()
+            eq, _, nm = inner.rpartition(":")
+            return find_coef(self.res, eq or None, nm)
+        if v == "[":
+            self.i += 1
+            eq = self._bracket_text()
+            kind, v = self.peek()
+            if kind == "name" and v in ("_b", "_coef") and self.peek(1)[1] == "[":
+                self.i += 2
+                nm = self._bracket_text()
+            elif kind == "name":
+                self.i += 1
+                nm = v
+            else:
+                raise StataError("invalid syntax", 198)
+            return find_coef(self.res, eq.strip(), nm)
+        if kind == "name":
+            self.i += 1
+            return find_coef(self.res, None, v)
+        return None
+
+    # linear expressions ------------------------------------------------------------
+    def expr(self) -> Linear:
+        left = self.term()
+        while self.peek()[1] in ("+", "-"):
+            op = self.take()[1]
+            right = self.term()
+            left = left.plus(right, 1.0 if op == "+" else -1.0)
+        return left
+
+    def term(self) -> Linear:
+        left = self.factor()
+        while self.peek()[1] in ("*", "/"):
+            op = self.take()[1]
+            right = self.factor()
+            if op == "*":
+                if right.is_const:
+                    left = left.scaled(right.const)
+                elif left.is_const:
+                    left = right.scaled(left.const)
+                else:
+                    raise StataError(f"not possible with {self.what}", 131)
+            else:
+                if not right.is_const or right.const == 0:
+                    raise StataError(f"not possible with {self.what}", 131)
+                left = left.scaled(1.0 / right.const)
+        return left
+
+    def factor(self) -> Linear:
+        kind, v = self.peek()
+        if v in ("+", "-"):
+            self.i += 1
+            f = self.factor()
+            return f if v == "+" else f.scaled(-1.0)
+        if v == "(":
+            self.i += 1
+            e = self.expr()
+            self.expect(")")
+            return e
+        if kind == "num":
+            self.i += 1
+            return Linear({}, float(v))
+        j = self.coef_ref()
+        if j is None:
+            raise StataError("invalid syntax", 198)
+        return Linear({j: 1.0}, 0.0)
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """Split at `sep` outside parentheses and brackets."""
+    out, depth, cur = [], 0, []
+    for ch in text:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        if ch == sep and depth == 0:
+            out.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    out.append("".join(cur))
+    return out
+
+
+def _paren_groups(text: str) -> list[str] | None:
+    """`(a=0) (b=0)` -> ['a=0', 'b=0']; None when the text is not a run of groups."""
+    groups, i, n = [], 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        if text[i] != "(":
+            return None
+        depth, j = 0, i
+        while j < n:
+            if text[j] == "(":
+                depth += 1
+            elif text[j] == ")":
+                depth -= 1
+                if depth == 0:
+                    break
+            j += 1
+        if depth != 0:
+            raise StataError("unmatched parenthesis", 198) if False else StataError("invalid syntax", 198)
+        groups.append(text[i + 1:j])
+        i = j + 1
+    return groups
+
+
+def parse_spec(res: EstimationResults, spec: str) -> list[Linear]:
+    """One test specification -> constraints (Linear forms that must equal 0)."""
+    spec = spec.strip()
+    if not spec:
+        raise StataError("invalid syntax", 198)
+    sides = _split_top(spec, "=")
+    if len(sides) > 1:
+        forms = []
+        for s in sides:
+            p = _Parser(res, tokenize(s))
+            f = p.expr()
+            if not p.at_end():
+                raise StataError("invalid syntax", 198)
+            forms.append(f)
+        return [forms[0].plus(f, -1.0) for f in forms[1:]]
+    # coefficient list
+    p = _Parser(res, tokenize(spec))
+    out = []
+    while not p.at_end():
+        j = p.coef_ref()
+        if j is None:
+            raise StataError("invalid syntax", 198)
+        out.append(Linear({j: 1.0}, 0.0))
+    return out
+
+
+def parse_test_body(res: EstimationResults, body: str) -> list[Linear]:
+    groups = _paren_groups(body)
+    if groups is None:
+        return parse_spec(res, body)
+    out: list[Linear] = []
+    for g in groups:
+        out += parse_spec(res, g)
+    return out
+
+
+# --------------------------------------------------------------------------- Wald test
+@dataclass
+class Constraint:
+    row: np.ndarray     # length k
+    rhs: float
+
+
+def to_constraint(res: EstimationResults, lin: Linear) -> Constraint:
+    row = np.zeros(len(res.names))
+    for j, v in lin.coef.items():
+        row[j] += v
+    return Constraint(row, -lin.const)
+
+
+def constraint_display(res: EstimationResults, c: Constraint) -> str:
+    terms = [(float(c.row[j]), coef_label(res, j)) for j in range(len(c.row)) if c.row[j] != 0]
+    return po.constraint_text(terms, c.rhs)
+
+
+@dataclass
+class WaldResult:
+    stat: float
+    df: int
+    p: float
+    dropped: list[int]          # 1-based constraint numbers
+    df_r: float | None
+    chi2: float
+
+
+def wald(res: EstimationResults, cons: list[Constraint]) -> WaldResult:
+    k = len(res.names)
+    b = np.asarray(res.b, dtype=float).reshape(-1)
+    V = np.asarray(res.V, dtype=float).reshape(k, k)
+    om = np.asarray(res.omitted, dtype=bool)
+    if len(cons) == 0:
+        R = np.zeros((0, k))
+        r = np.zeros(0)
+    else:
+        R = np.vstack([c.row for c in cons]).astype(float)
+        r = np.array([c.rhs for c in cons], dtype=float)
+    R[:, om] = 0.0
+    M = R @ V @ R.T
+    kept: list[int] = []
+    dropped: list[int] = []
+    for i in range(R.shape[0]):
+        if not np.any(R[i] != 0):
+            dropped.append(i + 1)
+            continue
+        trial = kept + [i]
+        sub = M[np.ix_(trial, trial)]
+        scale = max(np.max(np.abs(np.diag(sub))), 1e-300)
+        rank = np.linalg.matrix_rank(sub / scale, tol=1e-10 * len(trial))
+        rank_r = np.linalg.matrix_rank(R[trial], tol=1e-12 * max(1.0, np.max(np.abs(R[trial]))))
+        if rank == len(trial) and rank_r == len(trial):
+            kept.append(i)
+        else:
+            dropped.append(i + 1)
+    df = len(kept)
+    df_r = res.scalars.get("df_r")
+    if df_r is not None and (df_r != df_r):
+        df_r = None
+    if df == 0:
+        nan = float("nan")
+        return WaldResult(nan, 0, nan, dropped, df_r, nan)
+    Rk, rk = R[kept], r[kept]
+    d = Rk @ b - rk
+    Mk = M[np.ix_(kept, kept)]
+    chi2 = float(d @ np.linalg.solve(Mk, d))
+    if df_r is None:
+        return WaldResult(chi2, df, float(stats.chi2.sf(chi2, df)), dropped, None, chi2)
+    F = chi2 / df
+    return WaldResult(F, df, float(stats.f.sf(F, df, df_r)), dropped, float(df_r), chi2)
+
+
+def _store_r(session, w: WaldResult) -> None:
+    sc = {"df": float(w.df), "p": w.p, "drop": float(bool(w.dropped))}
+    if w.df_r is None:
+        sc["chi2"] = w.stat
+    else:
+        sc["F"] = w.stat
+        sc["df_r"] = w.df_r
+    session.r = RResults(scalars=sc)
+
+
+def run_test(session, res: EstimationResults, cons: list[Constraint], *, notest: bool = False) -> None:
+    w = wald(res, cons)
+    texts = [constraint_display(res, c) for c in cons]
+    out = session.out
+    out.line()
+    for line in po.constraint_lines(texts, w.dropped):
+        out.line(line)
+    if not notest:
+        out.line()
+        for line in po.wald_lines(w.stat, w.df, w.p, w.df_r):
+            out.line(line)
+    _store_r(session, w)
+
+
+def _split_options(cmd) -> tuple[str, list]:
+    """Options come from cmd.options; a body that still holds `, opts` is split here."""
+    from hlmshell.syntax.ast import Option
+
+    body = cmd.body or ""
+    opts = list(cmd.options)
+    parts = _split_top(body, ",")
+    if len(parts) > 1:
+        body = parts[0]
+        for word in re.findall(r"[A-Za-z_]\w*(?:\([^)]*\))?", ",".join(parts[1:])):
+            m = re.fullmatch(r"([A-Za-z_]\w*)(?:\((.*)\))?", word)
+            opts.append(Option(m.group(1), m.group(2)))
+    return body.strip(), opts
+
+
+# --------------------------------------------------------------------------- test
+@command("test", exp=False)
+def test_cmd(session, cmd) -> None:
+    body, options = _split_options(cmd)
+    opts = OptionSpec("accumulate(a) notest coef mtest").parse(options)
+    res = active(session)
+    if not body:
+        raise StataError("invalid syntax", 198)
+    cons = [to_constraint(res, lin) for lin in parse_test_body(res, body)]
+    if "accumulate" in opts:
+        chain = session.test_chain
+        if chain is not None and chain.serial == res.serial:
+            cons = [Constraint(np.array(c[0]), c[1]) for c in chain.constraints] + cons
+    run_test(session, res, cons, notest="notest" in opts)
+    session.test_chain = TestChain(res.serial, [(c.row.tolist(), c.rhs) for c in cons])
+
+
+# --------------------------------------------------------------------------- testparm
+def _expand_fv_terms(text: str) -> list[list[str]]:
+    """'a##b c' -> [['a'], ['b'], ['a','b'], ['c']] (parts as typed)."""
+    terms: list[list[str]] = []
+    for word in text.split():
+        if "##" in word:
+            pieces = word.split("##")
+            from itertools import combinations
+            for r in range(1, len(pieces) + 1):
+                for combo in combinations(pieces, r):
+                    parts: list[str] = []
+                    for c in combo:
+                        parts += c.split("#")
+                    terms.append(parts)
+        else:
+            terms.append(word.split("#"))
+    return terms
+
+
+def _part_matches(spec: str, col: str) -> bool:
+    """Does a typed part (i.x, c.x, x, 2.x, i(1 2).x) match a column part (2.x, x)?"""
+    colp = _norm_part(col)
+    m = _LEVEL.match(colp)
+    col_level, col_var = (m.group(1), m.group(2)) if m else (None, colp)
+    s = spec.strip()
+    if s.startswith("i."):
+        return col_level is not None and col_var == s[2:]
+    if s.startswith("c."):
+        return col_level is None and col_var == s[2:]
+    m2 = re.match(r"^i\(([\d\s]+)\)\.(.+)$", s)
+    if m2:
+        return col_level is not None and col_var == m2.group(2) and col_level in m2.group(1).split()
+    m3 = _LEVEL.match(s)
+    if m3:
+        return col_level == m3.group(1) and col_var == m3.group(2)
+    return col_level is None and col_var == s
+
+
+def testparm_columns(res: EstimationResults, text: str) -> list[int]:
+    eqs = equations(res)
+    eq0 = eqs[0] if eqs else ""
+    cols: list[int] = []
+    for parts in _expand_fv_terms(text):
+        for j, (eq, name) in enumerate(res.names):
+            if eq != eq0 or res.omitted[j] or j in cols:
+                continue
+            cparts = name.split("#")
+            if len(cparts) != len(parts):
+                continue
+            used = [False] * len(cparts)
+            ok = True
+            for sp in parts:
+                hit = next((i for i, cp in enumerate(cparts) if not used[i] and _part_matches(sp, cp)), None)
+                if hit is None:
+                    ok = False
+                    break
+                used[hit] = True
+            if ok:
+                cols.append(j)
+    return sorted(cols)
+
+
+@command("testparm", exp=False)
+def testparm_cmd(session, cmd) -> None:
+    body, options = _split_options(cmd)
+    opts = OptionSpec("equal(eq) notest").parse(options)
+    res = active(session)
+    if not body:
+        raise StataError("varlist required", 100)
+    cols = testparm_columns(res, body)
+    if not cols:
+        raise StataError("no such variables;\nthe specified varlist does not identify any testable coefficients", 111)
+    k = len(res.names)
+    cons = []
+    if "equal" in opts:
+        if len(cols) < 2:
+            raise StataError("at least two coefficients required with option equal", 198)
+        for j in cols[1:]:
+            row = np.zeros(k)
+            row[cols[0]] = -1.0
+            row[j] = 1.0
+            cons.append(Constraint(row, 0.0))
+    else:
+        for j in cols:
+            row = np.zeros(k)
+            row[j] = 1.0
+            cons.append(Constraint(row, 0.0))
+    run_test(session, res, cons, notest="notest" in opts)
+    session.test_chain = TestChain(res.serial, [(c.row.tolist(), c.rhs) for c in cons])
+
+
+# --------------------------------------------------------------------------- lincom
+@command("lincom", exp=False)
+def lincom_cmd(session, cmd) -> None:
+    body, options = _split_options(cmd)
+    opts = OptionSpec("level=").parse(options)
+    res = active(session)
+    if not body or "=" in body:
+        raise StataError("invalid syntax", 198)
+    level = float(session.settings.get("level", 95.0))
+    if "level" in opts:
+        try:
+            level = float(opts["level"])
+        except (TypeError, ValueError):
+            raise StataError("invalid syntax", 198) from None
+        if not 10 <= level <= 99.99:
+            raise StataError("level() must be between 10 and 99.99 inclusive", 198)
+    p = _Parser(res, tokenize(body), what="lincom")
+    lin = p.expr()
+    if not p.at_end():
+        raise StataError("invalid syntax", 198)
+    k = len(res.names)
+    b = np.asarray(res.b, dtype=float).reshape(-1)
+    V = np.asarray(res.V, dtype=float).reshape(k, k)
+    c = to_constraint(res, lin)
+    row = c.row.copy()
+    row[np.asarray(res.omitted, dtype=bool)] = 0.0
+    est = float(row @ b + lin.const)
+    se = float(np.sqrt(max(row @ V @ row, 0.0)))
+    df_r = res.scalars.get("df_r")
+    tstat = df_r is not None and df_r == df_r
+    zval = est / se if se > 0 else float("nan")
+    if tstat:
+        p_val = float(2 * stats.t.sf(abs(zval), df_r)) if se > 0 else float("nan")
+        crit = float(stats.t.ppf(1 - (1 - level / 100) / 2, df_r))
+    else:
+        p_val = float(2 * stats.norm.sf(abs(zval))) if se > 0 else float("nan")
+        crit = float(stats.norm.ppf(1 - (1 - level / 100) / 2))
+    lo, hi = est - crit * se, est + crit * se
+    out = session.out
+    out.line()
+    out.line(f" ( 1)  {constraint_display(res, Constraint(c.row, 0.0))}")
+    out.line()
+    for line in po.coef_header(res.depvar or "", tstat, level):
+        out.line(line)
+    out.line(po.coef_row("(1)", est, se, zval, p_val, lo, hi))
+    out.line("-" * po.WIDE)
+    sc = {"estimate": est, "se": se, "p": p_val, "lb": lo, "ub": hi, "level": level}
+    if tstat:
+        sc["t"] = zval
+        sc["df"] = float(df_r)
+    else:
+        sc["z"] = zval
+    session.r = RResults(scalars=sc)
