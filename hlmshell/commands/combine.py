@@ -79,7 +79,7 @@ def _parse_keep(text: str | None) -> set[int] | None:
     return out
 
 
-@command("merge")
+@command("merge", byable=False)
 def merge_cmd(session, cmd):
     opts = OptionSpec("keep= nogenerate(nogen) generate(gen)= keepusing= update replace nolabel "
                       "nonotes noreport sorted assert=").parse(cmd.options)
@@ -252,7 +252,7 @@ def _report(session, code: np.ndarray, gen: str, update: bool) -> None:
 
 
 # ----------------------------------------------------------------------------- append
-@command("append")
+@command("append", byable=False)
 def append_cmd(session, cmd):
     opts = OptionSpec("generate(gen)= keep= nolabel nonotes force").parse(cmd.options)
     body, fname = split_using(cmd.body)
@@ -394,7 +394,7 @@ def _stat(stat: str, x: np.ndarray, w: np.ndarray | None) -> float:
     raise StataError(f"({stat}) invalid statistic", 198)
 
 
-@command("collapse", exp=False)
+@command("collapse", exp=False, byable=False)
 def collapse_cmd(session, cmd):
     opts = OptionSpec("by= cw fast").parse(cmd.options)
     ds = session.data

@@ -37,7 +37,7 @@ def check_can_replace_data(session, clear: bool) -> None:
 
 
 # ----------------------------------------------------------------------------- use
-@command("use")
+@command("use", byable=False)
 def use_cmd(session, cmd):
     opts = OptionSpec("clear nolabel").parse(cmd.options)
     vars_text, fname = split_using(cmd.body)
@@ -69,7 +69,7 @@ def use_cmd(session, cmd):
 
 
 # ----------------------------------------------------------------------------- save
-@command("save", abbrev="sa")
+@command("save", abbrev="sa", byable=False)
 def save_cmd(session, cmd):
     opts = OptionSpec("replace nolabel orphans emptyok").parse(cmd.options)
     ds = session.data
@@ -154,7 +154,7 @@ def _varname(raw: str, j: int, used: set[str], case: str) -> str:
     return nm
 
 
-@command("import")
+@command("import", byable=False)
 def import_cmd(session, cmd):
     body = cmd.body.strip()
     sub, _, rest = body.partition(" ")
@@ -226,7 +226,7 @@ def _lead0(s: str) -> str:
     return s
 
 
-@command("export")
+@command("export", byable=False)
 def export_cmd(session, cmd):
     body = cmd.body.strip()
     sub, _, rest = body.partition(" ")
@@ -309,7 +309,7 @@ def _log_banner(session, lf: LogFile, verb: str) -> None:
         out.line("-" * 79)
 
 
-@command("log")
+@command("log", byable=False)
 def log_cmd(session, cmd):
     body = cmd.body.strip()
     sub, _, rest = body.partition(" ")

@@ -264,7 +264,7 @@ def _print_detail(session, var, r, kind):
 
 
 # ----------------------------------------------------------------------------- describe
-@command("describe", abbrev="d")
+@command("describe", abbrev="d", byable=False)
 def describe_cmd(session, cmd):
     opts = OptionSpec("short(s) simple fullnames(f) numbers(n)").parse(cmd.options)
     ds = session.data

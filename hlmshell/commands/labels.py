@@ -78,7 +78,7 @@ def _key(table: dict, v: float):
     return v
 
 
-@command("label", abbrev="la", exp=False)
+@command("label", abbrev="la", exp=False, byable=False)
 def label_cmd(session, cmd):
     body = cmd.body.strip()
     if not body:

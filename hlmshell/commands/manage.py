@@ -62,9 +62,12 @@ def _keep_drop(session, cmd, keep: bool):
         if keep or gone:
             ds.changed = True
         return
+    by = [p for p in cmd.prefixes if p.kind == "by"]
+    if body and by:
+        raise StataError(f"{cmd.name} varlist may not be combined with by", 190)
     if cmd.if_ is None and cmd.in_ is None:
         raise StataError("varlist required", 100)
-    mask = touse(session, cmd)
+    mask = _by_if_mask(session, cmd, by[-1]) if by else touse(session, cmd)
     stay = mask if keep else ~mask
     removed = int(np.count_nonzero(~stay))
     if removed:
@@ -73,12 +76,25 @@ def _keep_drop(session, cmd, keep: bool):
     obs_message(session, removed)
 
 
-@command("keep")
+def _by_if_mask(session, cmd, prefix) -> np.ndarray:
+    """`by g: drop if _n > 1`: the condition sees _n/_N within each by-group."""
+    from hlmshell.syntax.evaluate import by_groups, evaluate
+
+    if cmd.in_ is not None:
+        raise StataError("in may not be combined with by", 190)
+    groups = by_groups(session, prefix)
+    v = evaluate(cmd.if_, session, groups=groups)
+    if isinstance(v, np.ndarray) and v.dtype == object or isinstance(v, str):
+        raise StataError("type mismatch", 109)
+    return np.broadcast_to(np.asarray(v, dtype=float) != 0, (session.data.n,)).copy()
+
+
+@command("keep", byable="self")
 def keep_cmd(session, cmd):
     _keep_drop(session, cmd, True)
 
 
-@command("drop")
+@command("drop", byable="self")
 def drop_cmd(session, cmd):
     _keep_drop(session, cmd, False)
 
@@ -110,7 +126,7 @@ def sort_keys(ds, names, descending=None, mfirst=False) -> np.ndarray:
     return np.lexsort(tuple(reversed(keys)))
 
 
-@command("sort", abbrev="so")
+@command("sort", abbrev="so", byable=False)
 def sort_cmd(session, cmd):
     OptionSpec("stable").parse(cmd.options)
     ds = session.data
@@ -135,7 +151,7 @@ def sort_cmd(session, cmd):
     ds.changed = True
 
 
-@command("gsort")
+@command("gsort", byable=False)
 def gsort_cmd(session, cmd):
     opts = OptionSpec("generate(gen)= mfirst").parse(cmd.options)
     ds = session.data
@@ -204,7 +220,7 @@ def _rename_pairs(session, body: str) -> list[tuple[str, str]]:
     return [(old, new)]
 
 
-@command("rename", abbrev="ren")
+@command("rename", abbrev="ren", byable=False)
 def rename_cmd(session, cmd):
     OptionSpec("").parse(cmd.options)
     ds = session.data
@@ -226,7 +242,7 @@ def rename_cmd(session, cmd):
     ds.changed = True
 
 
-@command("order")
+@command("order", byable=False)
 def order_cmd(session, cmd):
     opts = OptionSpec("first last before= after= alphabetic(alpha) sequential(seq)").parse(cmd.options)
     ds = session.data
@@ -251,7 +267,7 @@ def order_cmd(session, cmd):
 
 
 # ----------------------------------------------------------------------------- clear
-@command("clear")
+@command("clear", byable=False)
 def clear_cmd(session, cmd):
     what = cmd.body.strip()
     if what not in ("", "all", "*", "results", "matrix", "programs", "ado", "mata", "frames", "estimates"):
@@ -283,7 +299,7 @@ _IGNORED = {"more", "rmsg", "varabbrev", "matsize", "maxvar", "niceness", "outpu
             "locale_ui", "httpproxy", "include_bitmap", "min_memory", "max_memory", "haverdir"}
 
 
-@command("set", exp=False)
+@command("set", exp=False, byable=False)
 def set_cmd(session, cmd):
     parts = cmd.body.split(None, 1)
     if not parts:
@@ -345,7 +361,7 @@ def set_cmd(session, cmd):
 
 
 # ----------------------------------------------------------------------------- preserve / restore
-@command("preserve")
+@command("preserve", byable=False)
 def preserve_cmd(session, cmd):
     OptionSpec("changed").parse(cmd.options)
     if session.preserved is not None:
@@ -353,7 +369,7 @@ def preserve_cmd(session, cmd):
     session.preserved = session.data.copy()
 
 
-@command("restore")
+@command("restore", byable=False)
 def restore_cmd(session, cmd):
     opts = OptionSpec("not preserve").parse(cmd.options)
     if session.preserved is None:
@@ -370,7 +386,7 @@ def restore_cmd(session, cmd):
 _SIZE = {"byte": 1, "int": 2, "long": 4, "float": 4, "double": 8}
 
 
-@command("compress")
+@command("compress", byable=False)
 def compress_cmd(session, cmd):
     OptionSpec("nocoalesce").parse(cmd.options)
     ds = session.data

@@ -210,7 +210,7 @@ def twoway(session, cmd, rname: str, cname: str, opts: dict) -> None:
     block = (cw + 1) * len(cl)
     rhead = wrap(rv.label or rname, stub)
     ctitle = cv.label or cname
-    pad = max(0, (block - len(ctitle) + 1) // 2)
+    pad = max(1, (block - len(ctitle) + 1) // 2)
     lines = [" " * stub] * max(0, 2 - len(rhead)) + [h.rjust(stub) for h in rhead]
     for k, h in enumerate(lines[:-1]):
         extra = " " * pad + ctitle if k == len(lines) - 2 else ""
