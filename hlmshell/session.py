@@ -43,6 +43,7 @@ class Session:
         self.estimation_serial = 0
         self.settings: dict[str, Any] = {"level": 95.0}
         self.interpreter = None                     # set by the interpreter that drives it
+        self.by_restrict = None                     # bool mask of the by-group being run (interpreter)
 
     # -- macros -----------------------------------------------------------------------
     @property

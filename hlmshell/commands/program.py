@@ -1,0 +1,549 @@
+"""Programming commands: display, local/global, scalar, macro, return/ereturn list,
+matrix list, do/run/include, exit, continue, tempvar/tempname, version."""
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+
+from hlmshell.commands.registry import command
+from hlmshell.errors import ExitDo, StataError
+from hlmshell.output.numfmt import fmt, fmt_g
+from hlmshell.syntax.flow import BreakLoop, ContinueLoop
+from hlmshell.syntax.macros import extended_function, num_to_macro, value_to_text
+from hlmshell.syntax.scan import strip_quotes
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_FMT = re.compile(r"%-?0?\d+(\.\d+)?[gfe]c?|%-?\d+s")
+
+
+# ---- display ---------------------------------------------------------------------------------
+def display_number(x: float) -> str:
+    """display's default: integers whole (up to 9 digits), otherwise %10.0g."""
+    if isinstance(x, float) and math.isnan(x):
+        from hlmshell.data.missing import missing_str
+        return missing_str(x)
+    if float(x).is_integer() and abs(x) < 1e9:
+        return str(int(x))
+    return fmt_g(float(x), 10)
+
+
+_TOKEN = re.compile(r'"[^"]*"|`"(?:.|\n)*?"\'|%-?0?\d+(?:\.\d+)?[a-z]+|[A-Za-z_][A-Za-z0-9_]*|'
+                    r'\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\s+|.', re.S)
+_DIRECTIVES = {"_col", "_column", "_skip", "_n", "_newline", "_dup", "_char", "_continue",
+               "_request", "_c"}
+_STYLES = {"text", "txt", "result", "res", "error", "err", "input", "inp", "smcl", "as"}
+
+
+def _tokens(text: str) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text) if not m.group(0).isspace()]
+
+
+def _paren_arg(text: str, toks, k):
+    """If toks[k] is '(' return (content, index after ')')."""
+    if k < len(toks) and toks[k][2] == "(":
+        depth = 0
+        for j in range(k, len(toks)):
+            if toks[j][2] == "(":
+                depth += 1
+            elif toks[j][2] == ")":
+                depth -= 1
+                if depth == 0:
+                    return text[toks[k][1]:toks[j][0]], j + 1
+    return None, k
+
+
+def display_text(session, body: str) -> str:
+    """What `display body` prints (with its trailing newline unless _continue)."""
+    from hlmshell.syntax.evaluate import evaluate_scalar
+    from hlmshell.syntax.functions import is_str
+    from hlmshell.syntax.parser import try_parse_expr
+
+    toks = _tokens(body)
+    lines: list[str] = []
+    cur = ""
+    pending_fmt = None
+    dup = 1
+    newline_end = True
+    k = 0
+    while k < len(toks):
+        s, e, t = toks[k]
+        if t in _DIRECTIVES:
+            arg, k2 = _paren_arg(body, toks, k + 1)
+            n = 1
+            if arg is not None:
+                try:
+                    n = int(float(value_to_text(evaluate_scalar(arg, session))))
+                except (ValueError, StataError):
+                    raise StataError("invalid syntax", 198) from None
+            k = k2
+            if t in ("_col", "_column"):
+                if len(cur) < n - 1:
+                    cur += " " * (n - 1 - len(cur))
+            elif t == "_skip":
+                cur += " " * n
+            elif t in ("_n", "_newline"):
+                for _ in range(n):
+                    lines.append(cur)
+                    cur = ""
+            elif t == "_dup":
+                dup = n
+            elif t == "_char":
+                cur += chr(n)
+            elif t in ("_continue", "_c"):
+                newline_end = False
+            continue
+        if t == ",":
+            k += 1
+            continue
+        if t == "as" or t == "in":
+            if k + 1 < len(toks) and toks[k + 1][2] in _STYLES:
+                k += 2
+                continue
+        if _FMT.fullmatch(t):
+            pending_fmt = t
+            k += 1
+            continue
+        # longest run of tokens that parses as an expression
+        limit = k
+        while limit < len(toks) and toks[limit][2] not in _DIRECTIVES and toks[limit][2] != "," and not _FMT.fullmatch(toks[limit][2]) \
+                and not (toks[limit][2] == "as" and limit + 1 < len(toks) and toks[limit + 1][2] in _STYLES
+                         and limit > k):
+            limit += 1
+        found = None
+        for j in range(limit, k, -1):
+            ex = try_parse_expr(body[s:toks[j - 1][1]])
+            if ex is not None:
+                found = (ex, j)
+                break
+        if found is None:
+            raise StataError("invalid syntax", 198)
+        ex, k = found
+        v = evaluate_scalar(ex, session)
+        if is_str(v):
+            piece = fmt(v, pending_fmt) if pending_fmt and pending_fmt.endswith("s") else v
+        elif pending_fmt:
+            try:
+                piece = fmt(float(v), pending_fmt)
+            except ValueError:
+                raise StataError(f"invalid format {pending_fmt}" if False else "invalid syntax", 198) from None
+        else:
+            piece = display_number(float(v))
+        cur += piece * dup
+        dup = 1
+        pending_fmt = None
+    lines.append(cur)
+    return "\n".join(lines) + ("\n" if newline_end else "")
+
+
+@command("display", abbrev="di", raw=True, byable=True)
+def display(session, cmd):
+    session.out.write(display_text(session, cmd.body))
+
+
+# ---- macros -----------------------------------------------------------------------------------
+def _macro_value(session, rest: str) -> str:
+    """The value part of `local name ...`: text, `= exp`, or `: extended function`."""
+    from hlmshell.syntax.evaluate import evaluate
+
+    r = rest.strip()
+    if r.startswith("=") and not r.startswith("=="):
+        return value_to_text(evaluate(r[1:].strip(), session))
+    if r.startswith(":"):
+        return extended_function(session, r[1:].strip())
+    return strip_quotes(r) if _is_single_quoted(r) else r
+
+
+def _is_single_quoted(r: str) -> bool:
+    if r.startswith('`"') and r.endswith("\"'"):
+        return True
+    return len(r) >= 2 and r[0] == '"' and r[-1] == '"' and r.count('"') == 2
+
+
+def _assign(session, store: dict, body: str, what: str) -> None:
+    m = re.match(r"\s*(\+\+|--)?([A-Za-z_][A-Za-z0-9_]*)(\+\+|--)?", body)
+    if not m:
+        raise StataError("invalid syntax", 198)
+    name = m.group(2)
+    if len(name) > 31:
+        raise StataError(f"{name} invalid name", 198)
+    inc = m.group(1) or m.group(3)
+    if inc:
+        old = store.get(name, "")
+        try:
+            val = float(old) if old.strip() else 0.0
+        except ValueError:
+            raise StataError(f"{old} invalid", 198) from None
+        store[name] = num_to_macro(val + (1 if inc == "++" else -1))
+        return
+    store[name] = _macro_value(session, body[m.end():])
+
+
+@command("local", abbrev="loc", raw=True, byable=False)
+def local(session, cmd):
+    _assign(session, session.local, cmd.body, "local")
+
+
+@command("global", abbrev="gl", raw=True, byable=False)
+def global_(session, cmd):
+    _assign(session, session.globals, cmd.body, "global")
+
+
+_tmp_counter = [0]
+
+
+def _temp(session, cmd):
+    names = cmd.body.split()
+    if not names:
+        raise StataError("invalid syntax", 198)
+    for nm in names:
+        _tmp_counter[0] += 1
+        session.local[nm] = f"__{_tmp_counter[0]:06d}"
+
+
+command("tempvar", raw=True, byable=False)(_temp)
+command("tempname", raw=True, byable=False)(_temp)
+command("tempfile", raw=True, byable=False)(_temp)
+
+
+@command("macro", abbrev="ma", raw=True, byable=False)
+def macro(session, cmd):
+    words = cmd.body.split()
+    sub = words[0] if words else "list"
+    if "list".startswith(sub) or sub == "dir":
+        names = words[1:]
+        for k, v in session.globals.items():
+            if not names or k in names:
+                session.out.line(f"{k + ':':<16}{v}")
+        for k, v in session.local.items():
+            if not names or "_" + k in names:
+                session.out.line(f"{'_' + k + ':':<16}{v}")
+        return
+    if sub == "drop":
+        for nm in words[1:]:
+            if nm in ("_all", "*"):
+                session.globals.clear()
+            elif nm.startswith("_"):
+                session.local.pop(nm[1:], None)
+            else:
+                for k in [k for k in session.globals if re.fullmatch(nm.replace("*", ".*"), k)]:
+                    del session.globals[k]
+        return
+    raise StataError("invalid syntax", 198)
+
+
+# ---- scalars ----------------------------------------------------------------------------------
+def _scalar_text(v) -> str:
+    if isinstance(v, str):
+        return v
+    return fmt_g(float(v), 10) if not float(v).is_integer() or abs(v) >= 1e9 else str(int(v))
+
+
+@command("scalar", abbrev="sca", raw=True, byable=False)
+def scalar(session, cmd):
+    from hlmshell.syntax.evaluate import evaluate_scalar
+
+    body = cmd.body.strip()
+    m = re.match(r"(de|def|defi|defin|define)\s+", body)
+    if m:
+        body = body[m.end():]
+    words = body.split()
+    if not words:
+        raise StataError("invalid syntax", 198)
+    if words[0] in ("list", "li", "dir") and "=" not in body:
+        names = words[1:] or list(session.scalars)
+        if names == ["_all"]:
+            names = list(session.scalars)
+        for nm in names:
+            if nm not in session.scalars:
+                raise StataError(f"scalar {nm} not found", 111)
+            v = session.scalars[nm]
+            session.out.line(f"{nm:>10} = {_scalar_text(v):>10}")
+        return
+    if words[0] == "drop" and "=" not in body:
+        for nm in words[1:]:
+            if nm == "_all":
+                session.scalars.clear()
+            elif nm in session.scalars:
+                del session.scalars[nm]
+            else:
+                raise StataError(f"scalar {nm} not found", 111)
+        return
+    m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)", body, re.S)
+    if not m or not m.group(2).strip():
+        raise StataError("invalid syntax", 198)
+    v = evaluate_scalar(m.group(2).strip(), session)
+    session.scalars[m.group(1)] = v if isinstance(v, str) else float(v)
+
+
+# ---- r() and e() ---------------------------------------------------------------------------------
+def _val_text(v) -> str:
+    return num_to_macro(float(v))
+
+
+def _list_results(session, res, prefix: str, e=None) -> None:
+    out = session.out
+    if res is None:
+        return
+    if res.scalars:
+        out.line("")
+        out.line("scalars:")
+        for k, v in res.scalars.items():
+            out.line(f"{prefix}({k})".rjust(22) + " =  " + _val_text(v))
+    if res.macros:
+        out.line("")
+        out.line("macros:")
+        for k, v in res.macros.items():
+            out.line(f"{prefix}({k})".rjust(22) + f' : "{v}"')
+    mats = []
+    if e is not None:
+        k = len(np.asarray(e.b).ravel())
+        mats += [("b", (1, k)), ("V", (k, k))]
+    for k, v in res.matrices.items():
+        shape = np.atleast_2d(np.asarray(getattr(v, "values", v), dtype=float)).shape
+        mats.append((k, shape))
+    if mats:
+        out.line("")
+        out.line("matrices:")
+        for k, (r, c) in mats:
+            out.line(f"{prefix}({k})".rjust(22) + f" :  {r} x {c}")
+    if e is not None and e.sample is not None:
+        out.line("")
+        out.line("functions:")
+        out.line(f"{prefix}(sample)".rjust(22) + "   ")
+
+
+@command("return", abbrev="ret", raw=True, byable=False)
+def return_(session, cmd):
+    if cmd.body.split()[:1] not in (["list"], ["li"], ["l"]):
+        raise StataError("invalid syntax", 198)
+    _list_results(session, session.r, "r")
+
+
+@command("ereturn", abbrev="eret", raw=True, byable=False)
+def ereturn(session, cmd):
+    if cmd.body.split()[:1] not in (["list"], ["li"], ["l"]):
+        raise StataError("invalid syntax", 198)
+    _list_results(session, session.e, "e", e=session.e)
+
+
+# ---- matrices ---------------------------------------------------------------------------------
+def _get_matrix(session, name: str):
+    """name -> (values 2-D, row names, col names (eq:name), symmetric?)."""
+    e = session.e
+    if name in ("e(b)", "e(V)"):
+        if e is None:
+            raise StataError("last estimates not found", 301)
+        cols = [(q, n) for q, n in e.names]
+        if name == "e(b)":
+            return np.atleast_2d(np.asarray(e.b, dtype=float).ravel()), [("", "y1")], cols, False
+        return np.asarray(e.V, dtype=float), cols, cols, True
+    m = re.fullmatch(r"([er])\((\w+)\)", name)
+    if m:
+        res = session.e if m.group(1) == "e" else session.r
+        if res is None or m.group(2) not in res.matrices:
+            raise StataError(f"matrix {name} not found", 111)
+        obj = res.matrices[m.group(2)]
+    elif name in session.matrices:
+        obj = session.matrices[name]
+    else:
+        raise StataError(f"matrix {name} not found", 111)
+    vals = np.atleast_2d(np.asarray(getattr(obj, "values", obj), dtype=float))
+    rows = [("", str(r)) for r in getattr(obj, "rownames", [f"r{i + 1}" for i in range(vals.shape[0])])]
+    cols = [("", str(c)) for c in getattr(obj, "colnames", [f"c{i + 1}" for i in range(vals.shape[1])])]
+    sym = vals.shape[0] == vals.shape[1] and vals.shape[0] > 1 and np.allclose(vals, vals.T, equal_nan=True)
+    return vals, rows, cols, sym
+
+
+def matrix_list_text(session, name: str) -> list[str]:
+    vals, rows, cols, sym = _get_matrix(session, name)
+    r, c = vals.shape
+    out = [f"{'symmetric ' if sym else ''}{name}[{r},{c}]"]
+    has_eq = any(q for q, _ in cols)
+    rlab = [f"{q}:{n}" if q else n for q, n in rows]
+    lw = max([len(x) for x in rlab] + [2]) + 1
+    for start in range(0, c, 5):
+        block = list(range(start, min(start + 5, c)))
+        if has_eq:
+            out.append(" " * lw + "".join(f"{(cols[j][0] + ':')[-10:]:>11}" for j in block))
+        out.append(" " * lw + "".join(f"{cols[j][1][-10:]:>11}" for j in block))
+        for i in range(r):
+            cells = []
+            for j in block:
+                if sym and j > i:
+                    break
+                cells.append(f"{fmt_g(float(vals[i, j]), 10):>11}")
+            if cells or not sym:
+                out.append(f"{rlab[i]:<{lw}}" + "".join(cells))
+        if start + 5 < c:
+            out.append("")
+    return out
+
+
+@command("matrix", abbrev="mat", raw=True, byable=False)
+def matrix(session, cmd):
+    body = cmd.body.strip()
+    m = re.match(r"(\w+)\s*(.*)", body, re.S)
+    if not m:
+        raise StataError("invalid syntax", 198)
+    sub, rest = m.group(1), m.group(2).strip()
+    if sub in ("list", "li", "l"):
+        name = rest.split(",")[0].strip()
+        session.out.line("")
+        for ln in matrix_list_text(session, name):
+            session.out.line(ln)
+        return
+    if sub == "dir":
+        for k, v in session.matrices.items():
+            shape = np.atleast_2d(np.asarray(getattr(v, "values", v), dtype=float)).shape
+            session.out.line(f"{k:>12}[{shape[0]},{shape[1]}]")
+        return
+    if sub == "drop":
+        for nm in rest.split():
+            if nm == "_all":
+                session.matrices.clear()
+            elif nm in session.matrices:
+                del session.matrices[nm]
+            else:
+                raise StataError(f"matrix {nm} not found", 111)
+        return
+    if sub in ("define", "def", "defi", "defin"):
+        body = rest
+    m = re.fullmatch(r"([A-Za-z_]\w*)\s*=\s*(.+)", body, re.S)
+    if not m:
+        raise StataError("invalid syntax", 198)
+    src = m.group(2).strip()
+    if re.fullmatch(r"[er]\(\w+\)|[A-Za-z_]\w*", src):
+        vals = _get_matrix(session, src)[0]
+        session.matrices[m.group(1)] = vals.copy()
+        return
+    m2 = re.fullmatch(r"\((.*)\)", src, re.S)
+    if m2:
+        from hlmshell.syntax.evaluate import evaluate_scalar
+
+        rows = []
+        for row in m2.group(1).split("\\"):
+            rows.append([float(evaluate_scalar(x.strip(), session)) for x in row.split(",") if x.strip()])
+        if not rows or len({len(r) for r in rows}) != 1:
+            raise StataError("matrix not conformable", 503)
+        session.matrices[m.group(1)] = np.array(rows, dtype=float)
+        return
+    raise StataError("invalid syntax", 198)
+
+
+# ---- do-files and flow --------------------------------------------------------------------------
+def _find_dofile(word: str) -> Path:
+    p = Path(word)
+    cands = [p] if p.suffix else [p.with_suffix(".do"), p]
+    for c in cands:
+        if c.is_file():
+            return c
+    raise StataError(f"file {cands[0]} not found", 601)
+
+
+def _split_do_args(body: str) -> tuple[str, str]:
+    body = body.strip()
+    if not body:
+        raise StataError("invalid file specification", 198)
+    if body.startswith('"'):
+        end = body.find('"', 1)
+        if end < 0:
+            raise StataError("invalid file specification", 198)
+        return body[1:end], body[end + 1:].strip()
+    parts = body.split(None, 1)
+    return parts[0], parts[1] if len(parts) > 1 else ""
+
+
+def _run_file(session, cmd, echo: bool) -> None:
+    from hlmshell.interpreter import Interpreter
+
+    fname, args = _split_do_args(cmd.body)
+    path = _find_dofile(fname)
+    interp = session.interpreter or Interpreter(session)
+    if echo:
+        interp.run_dofile(path, echo=True, args=args)
+        return
+    q = session.out.quiet
+    session.out.quiet += 1
+    try:
+        interp.run_dofile(path, echo=False, args=args)
+    finally:
+        session.out.quiet = q
+
+
+@command("do", raw=True, transactional=False, byable=False)
+def do(session, cmd):
+    _run_file(session, cmd, echo=True)
+
+
+@command("run", raw=True, transactional=False, byable=False)
+def run(session, cmd):
+    _run_file(session, cmd, echo=False)
+
+
+@command("include", raw=True, transactional=False, byable=False)
+def include(session, cmd):
+    from hlmshell.interpreter import Interpreter
+    from hlmshell.syntax.preprocess import logical_lines
+
+    fname, _ = _split_do_args(cmd.body)
+    path = _find_dofile(fname)
+    interp = session.interpreter or Interpreter(session)
+    interp._exec_lines(logical_lines(path.read_text(encoding="utf-8", errors="replace")), echo="none",
+                       name=str(path))
+
+
+@command("exit", raw=True, transactional=False, byable=False)
+def exit_(session, cmd):
+    body = cmd.body.strip()
+    clear = False
+    if "," in body:
+        body, opts = body.split(",", 1)
+        clear = "clear".startswith(opts.strip()[:5] or "x") and opts.strip() != ""
+        body = body.strip()
+    rc = 0
+    if body:
+        from hlmshell.syntax.evaluate import evaluate_scalar
+
+        try:
+            rc = int(float(evaluate_scalar(body, session)))
+        except (TypeError, ValueError):
+            raise StataError("invalid syntax", 198) from None
+    raise ExitDo(rc, clear)
+
+
+@command("continue", raw=True, byable=False)
+def continue_(session, cmd):
+    body = cmd.body.strip().lstrip(",").strip()
+    if body and "break".startswith(body) and len(body) >= 1:
+        raise BreakLoop()
+    if body:
+        raise StataError(f"option {body} not allowed", 198)
+    raise ContinueLoop()
+
+
+@command("version", abbrev="vers", raw=True, byable=False)
+def version(session, cmd):
+    if not cmd.body.strip():
+        session.out.line("version 17.0")
+
+
+@command("error", raw=True, byable=False)
+def error(session, cmd):
+    from hlmshell.syntax.evaluate import evaluate_scalar
+
+    rc = int(float(evaluate_scalar(cmd.body, session)))
+    if rc:
+        raise StataError("", rc)
+
+
+@command("sleep", raw=True, byable=False)
+def sleep(session, cmd):
+    return None
+
+
+@command("pause", raw=True, byable=False)
+def pause(session, cmd):
+    return None

@@ -1,0 +1,662 @@
+"""Runs commands: macro expansion, prefixes, blocks and loops, do-files, errors.
+
+Every command runs inside session.snapshot(); a StataError (or any unexpected exception,
+turned into one) puts the snapshot back, prints Stata's message and `r(#);`. Loops and
+if-blocks work on the raw lines of their body, so macros are expanded again on every pass.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from hlmshell.commands import registry
+from hlmshell.errors import Break, ExitDo, StataError
+from hlmshell.syntax.flow import BreakLoop, ContinueLoop
+from hlmshell.syntax.macros import expand_macros, num_to_macro
+from hlmshell.syntax.preprocess import Line, logical_lines
+
+DASHES = "-" * 79
+_PREFIX_BLOCK = re.compile(
+    r"^((?:(?:qui|quie|quiet|quietl|quietly|n|no|noi|nois|noisi|noisil|noisily|cap|capt|captu|"
+    r"captur|capture)\s*:?\s+)*(?:qui|quie|quiet|quietl|quietly|n|no|noi|nois|noisi|noisil|noisily|"
+    r"cap|capt|captu|captur|capture))\s*:?\s*\{$")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("HLMSHELL_DEBUG", "") not in ("", "0")
+
+
+class _Printed(StataError):
+    """An error whose message (and r(#)) was already shown by an inner do-file."""
+
+
+class Interpreter:
+    def __init__(self, session):
+        self.session = session
+        session.interpreter = self
+        if not hasattr(session, "by_restrict"):
+            session.by_restrict = None
+        self.capture_depth = 0
+        self.depth = 0                  # nested do-files
+        self.loop_depth = 0
+        self.exit_requested = False     # `exit` typed at the top level
+        self.error_location: tuple[str, int] | None = None
+        self.current: tuple[str, int] = ("", 0)
+
+    @property
+    def out(self):
+        return self.session.out
+
+    # ---- entry points --------------------------------------------------------------------------
+    def run_line(self, text: str) -> int:
+        """REPL entry: run what the user typed (one command or a complete block); never raises."""
+        lines = logical_lines(text)
+        return self._top(lambda: self._exec_lines(lines, echo="none"))
+
+    def run_text(self, text: str, echo: bool = True, name: str = "") -> int:
+        """Run do-file text in its own local scope; errors stop it (`end of do-file`)."""
+        lines = logical_lines(text)
+        if self.depth == 0 and self.loop_depth == 0:
+            return self._top(lambda: self._run_do(lines, echo, name), dofile=True)
+        return self._run_do(lines, echo, name)
+
+    def run_dofile(self, path, echo: bool = True, args: str = "") -> int:
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            err = StataError(f"file {path} not found", 601)
+            if self.depth == 0:
+                return self._top(lambda: (_ for _ in ()).throw(err))
+            raise err
+        return self._run_with_args(text, echo, str(p), args)
+
+    def _run_with_args(self, text, echo, name, args):
+        lines = logical_lines(text)
+
+        def go():
+            return self._run_do(lines, echo, name, args)
+
+        if self.depth == 0 and self.loop_depth == 0:
+            return self._top(go, dofile=True)
+        return go()
+
+    # ---- top level: print errors, never raise ------------------------------------------------------
+    def _top(self, fn, dofile: bool = False) -> int:
+        quiet0 = self.out.quiet
+        try:
+            fn()
+            return 0
+        except _Printed as e:
+            if not dofile:
+                self._show(f"r({e.rc});")
+            return e.rc
+        except StataError as e:
+            self._show_error(e)
+            return e.rc
+        except ExitDo as e:
+            if not dofile:
+                self.exit_requested = True
+            return e.rc
+        except (Break, KeyboardInterrupt):
+            self.out.quiet = quiet0
+            self._show("--Break--")
+            self._show("r(1);")
+            return 1
+        except (ContinueLoop, BreakLoop):
+            return 0
+        finally:
+            self.out.quiet = quiet0
+
+    def _show(self, text: str) -> None:
+        """Print even under quietly (errors show through quietly, not through capture)."""
+        if self.capture_depth:
+            return
+        q = self.out.quiet
+        self.out.quiet = 0
+        try:
+            self.out.line(text)
+        finally:
+            self.out.quiet = q
+
+    def _show_error(self, e: StataError) -> None:
+        if e.message:
+            for ln in e.message.split("\n"):
+                self._show(ln)
+        self._show(f"r({e.rc});")
+
+    # ---- do-files -----------------------------------------------------------------------------------
+    def _run_do(self, lines: list[Line], echo: bool, name: str, args: str = "") -> int:
+        s = self.session
+        scope: dict[str, str] = {}
+        if args:
+            from hlmshell.syntax.scan import tokens
+
+            toks = tokens(args)
+            scope["0"] = args
+            for i, t in enumerate(toks, 1):
+                scope[str(i)] = t
+        s.locals.append(scope)
+        self.depth += 1
+        mode = "top" if echo else "none"
+        saved_loop = self.loop_depth
+        self.loop_depth = 0
+        try:
+            self._exec_lines(lines, echo=mode, name=name)
+        except ExitDo as e:
+            if e.rc:
+                self._do_error_tail(StataError("", e.rc), echo, printed=True)
+        except (ContinueLoop, BreakLoop):
+            pass
+        except _Printed as e:
+            self._do_error_tail(e, echo, printed=True)
+        except StataError as e:
+            self.error_location = (name or "do-file", self.current[1])
+            self._do_error_tail(e, echo, printed=False)
+        else:
+            if echo:
+                self.out.line("end of do-file")
+            return 0
+        finally:
+            self.depth -= 1
+            self.loop_depth = saved_loop
+            if len(s.locals) > 1:
+                s.locals.pop()
+        return 0
+
+    def _do_error_tail(self, e: StataError, echo: bool, printed: bool):
+        if printed:
+            if e.rc and e.message is not None and not isinstance(e, _Printed):
+                pass
+            self._show(f"r({e.rc});")
+        else:
+            self._show_error(e)
+        self._show("")
+        self._show("end of do-file")
+        if self.depth > 1:
+            raise _Printed("", e.rc)
+        self._show("")
+        self._show(f"r({e.rc});")
+        if self.error_location and not self.capture_depth:
+            where, line = self.error_location
+            sys.stderr.write(f"hlmshell: {where} stopped at line {line} with r({e.rc})\n")
+        raise _Printed("", e.rc)
+
+    # ---- executing lines -------------------------------------------------------------------------------
+    def _echo(self, line: Line, mode: str, number: int | None = None) -> None:
+        if mode == "none":
+            return
+        for k, raw in enumerate(line.echo or [line.text]):
+            if k == 0:
+                self.out.line(f". {raw}" if raw.strip() else ". ")
+            else:
+                self.out.line(f"> {raw}")
+
+    def _exec_lines(self, lines: list[Line], echo: str = "none", name: str = "") -> None:
+        i = 0
+        while i < len(lines):
+            i = self._exec_at(lines, i, echo, name)
+
+    def _exec_at(self, lines: list[Line], i: int, echo: str, name: str) -> int:
+        """Run the statement starting at lines[i]; return the index after it."""
+        line = lines[i]
+        self.current = (name, line.lineno)
+        if line.is_comment or not line.text.strip():
+            if echo != "none":
+                self._echo(line, echo)
+            return i + 1
+        raw = line.text.strip()
+        if raw.endswith("{") or raw == "}":
+            return self._exec_block(lines, i, echo, name)
+        self._echo(line, echo)
+        self.execute(raw)
+        if echo == "top":
+            self.out.line("")
+        return i + 1
+
+    # ---- blocks ------------------------------------------------------------------------------------------
+    @staticmethod
+    def _collect(lines: list[Line], i: int) -> tuple[list[Line], int, str]:
+        """Body of the block opened at lines[i]: (body, index of closing line, text after '}')."""
+        depth = 1
+        for k in range(i + 1, len(lines)):
+            t = lines[k].text.strip()
+            if lines[k].is_comment:
+                continue
+            if t.startswith("}"):
+                depth -= 1
+                if depth == 0:
+                    return lines[i + 1:k], k, t[1:].strip()
+                if t.endswith("{"):
+                    depth += 1
+            elif t.endswith("{"):
+                depth += 1
+        raise StataError("unexpected end of file" if False else "program error:  code follows on the same line as open brace" if False else "} expected", 198)
+
+    def _echo_block(self, lines, i, end, echo):
+        """Stata echoes a loop as typed: `. foreach ... {`, then `  2. body`, ... `  n. }`."""
+        if echo == "none":
+            return
+        self._echo(lines[i], echo)
+        for n, ln in enumerate(lines[i + 1:end + 1], start=2):
+            for k, raw in enumerate(ln.echo or [ln.text]):
+                self.out.line(f"{n:>3}. {raw}" if k == 0 else f"> {raw}")
+
+    def _exec_block(self, lines: list[Line], i: int, echo: str, name: str) -> int:
+        raw = lines[i].text.strip()
+        if raw.startswith("}"):
+            rest = raw[1:].strip()
+            if rest.startswith("else"):
+                raise StataError("else without if" if False else "invalid syntax", 198)
+            raise StataError("unexpected }" if False else "invalid syntax", 198)
+        body, end, after = self._collect(lines, i)
+        head = raw[:-1].rstrip()
+        word = head.split()[0] if head.split() else ""
+        if word in ("foreach", "forvalues", "forv", "forva", "forval", "forvalu", "forvalue", "while"):
+            self._echo_block(lines, i, end, echo)
+            self._run_loop(head, body, name)
+            if echo == "top":
+                self.out.line("")
+            return end + 1
+        if word == "if":
+            return self._run_if(lines, i, head, body, end, after, echo, name)
+        if _PREFIX_BLOCK.match(raw) or raw == "{":
+            self._echo(lines[i], echo)
+            inner = "none" if echo == "none" else "inner"
+            self._run_prefix_block(raw[:-1].strip(), body, inner, name)
+            if echo != "none":
+                self._echo(lines[end], inner)
+                if echo == "top":
+                    self.out.line("")
+            return end + 1
+        if word in ("program", "pr", "pro", "prog", "progr", "progra"):
+            raise StataError("program define not supported", 199)
+        raise StataError("invalid syntax" if head else "invalid syntax", 198)
+
+    def _run_prefix_block(self, prefix_text: str, body: list[Line], echo: str, name: str) -> None:
+        from hlmshell.syntax.parser import split_prefixes
+
+        prefixes, _ = split_prefixes(prefix_text + " x")
+        kinds = [p.kind for p in prefixes]
+        self._with_prefixes(kinds, lambda: self._exec_lines(body, echo=echo, name=name))
+
+    def _with_prefixes(self, kinds: list[str], fn) -> None:
+        """Apply quietly/noisily/capture (outer to inner) around fn()."""
+        if not kinds:
+            fn()
+            return
+        k, rest = kinds[0], kinds[1:]
+        out = self.out
+        if k == "quietly":
+            out.quiet += 1
+            try:
+                self._with_prefixes(rest, fn)
+            finally:
+                out.quiet -= 1
+        elif k == "noisily":
+            q = out.quiet
+            out.quiet = 0
+            try:
+                self._with_prefixes(rest, fn)
+            finally:
+                out.quiet = q
+        elif k == "capture":
+            noisy = "noisily" in rest
+            if not noisy:
+                out.quiet += 1
+            self.capture_depth += 1
+            try:
+                self._with_prefixes(rest, fn)
+                self.session.rc = 0
+            except _Printed as e:
+                self.session.rc = e.rc
+            except StataError as e:
+                self.session.rc = e.rc
+            finally:
+                self.capture_depth -= 1
+                if not noisy:
+                    out.quiet -= 1
+        else:
+            self._with_prefixes(rest, fn)
+
+    def _truth(self, cond_text: str) -> bool:
+        from hlmshell.syntax.evaluate import evaluate_scalar
+        from hlmshell.syntax.functions import is_str
+        from hlmshell.syntax.parser import parse_expr
+
+        v = evaluate_scalar(parse_expr(cond_text), self.session)
+        if is_str(v):
+            raise StataError("type mismatch", 109)
+        return float(v) != 0 or math.isnan(float(v))
+
+    def _run_if(self, lines, i, head, body, end, after, echo, name) -> int:
+        """if exp { } [else if exp { }] [else { }] -- `else` on the closing line or the next one."""
+        inner = "none" if echo == "none" else "inner"
+        branches = [(expand_macros(head, self.session)[2:].strip(), body)]
+        last = end
+        while True:
+            tail = after
+            if not tail:
+                if last + 1 < len(lines) and re.match(r"else\b", lines[last + 1].text.strip()):
+                    last += 1
+                    tail = lines[last].text.strip()
+                else:
+                    break
+            if not tail.startswith("else"):
+                raise StataError("invalid syntax", 198)
+            tail = tail[4:].strip()
+            if tail.endswith("{"):
+                b2, e2, after = self._collect(lines, last)
+                cond = tail[:-1].strip()
+                if cond.startswith("if"):
+                    branches.append((("deferred", cond[2:].strip()), b2))
+                elif cond == "":
+                    branches.append((None, b2))
+                else:
+                    raise StataError("invalid syntax", 198)
+                last = e2
+                if cond == "":
+                    break
+            else:
+                # one-line else command
+                branches.append((None, [Line(tail, lines[last].lineno, [tail])]))
+                break
+        if echo != "none":
+            self._echo(lines[i], echo)
+        chosen = None
+        for cond, b in branches:
+            if cond is None:
+                chosen = b
+                break
+            text = cond[1] if isinstance(cond, tuple) else cond
+            if isinstance(cond, tuple):
+                text = expand_macros(text, self.session)
+            if self._truth(text):
+                chosen = b
+                break
+        if chosen is not None:
+            self._exec_lines(chosen, echo=inner, name=name)
+        if echo != "none":
+            self.out.line(". }")
+            if echo == "top":
+                self.out.line("")
+        return last + 1
+
+    # ---- loops ------------------------------------------------------------------------------------------------
+    def _run_loop(self, head: str, body: list[Line], name: str) -> None:
+        s = self.session
+        word = head.split()[0]
+        self.loop_depth += 1
+        try:
+            if word == "while":
+                cond_raw = head[len("while"):].strip()
+                while self._truth(expand_macros(cond_raw, s)):
+                    if not self._body(body, name):
+                        break
+                return
+            h = expand_macros(head, s)
+            if word == "foreach":
+                lname, values = self._foreach_values(h)
+            else:
+                lname, values = self._forvalues_values(h)
+            for v in values:
+                s.local[lname] = v
+                if not self._body(body, name):
+                    break
+        finally:
+            self.loop_depth -= 1
+
+    def _body(self, body: list[Line], name: str) -> bool:
+        """One pass; False when `continue, break` asks to leave the loop."""
+        try:
+            self._exec_lines(body, echo="none", name=name)
+        except ContinueLoop:
+            return True
+        except BreakLoop:
+            return False
+        return True
+
+    def _foreach_values(self, head: str) -> tuple[str, list[str]]:
+        from hlmshell.syntax.scan import tokens
+
+        m = re.fullmatch(r"foreach\s+([A-Za-z_]\w*)\s+(in|of)\s*(.*)", head, re.S)
+        if not m:
+            raise StataError("invalid syntax", 198)
+        lname, kind, rest = m.group(1), m.group(2), m.group(3)
+        if kind == "in":
+            return lname, tokens(rest)
+        m2 = re.fullmatch(r"(\w+)\s*(.*)", rest, re.S)
+        if not m2:
+            raise StataError("invalid syntax", 198)
+        lt, lst = m2.group(1), m2.group(2)
+        s = self.session
+        if lt == "local":
+            return lname, tokens(s.local.get(lst.strip(), ""))
+        if lt == "global":
+            return lname, tokens(s.globals.get(lst.strip(), ""))
+        if "varlist".startswith(lt) and len(lt) >= 3:
+            from hlmshell.syntax.varlist import expand_varlist
+
+            return lname, expand_varlist(s.data, lst)
+        if "newlist".startswith(lt) and len(lt) >= 3:
+            from hlmshell.syntax.varlist import expand_varlist
+
+            return lname, expand_varlist(s.data, lst, new=True)
+        if "numlist".startswith(lt) and len(lt) >= 3:
+            return lname, [num_to_macro(x) for x in numlist(lst)]
+        raise StataError("invalid syntax", 198)
+
+    def _forvalues_values(self, head: str) -> tuple[str, list[str]]:
+        m = re.fullmatch(r"forv\w*\s+([A-Za-z_]\w*)\s*=\s*(.*)", head, re.S)
+        if not m:
+            raise StataError("invalid syntax", 198)
+        return m.group(1), [num_to_macro(x) for x in forvalues_range(m.group(2))]
+
+    # ---- one command ----------------------------------------------------------------------------------------------
+    def execute(self, raw: str) -> None:
+        """Expand macros, parse, run one command (with its prefixes); raises StataError."""
+        s = self.session
+        text = expand_macros(raw, s).strip()
+        if not text:
+            return
+        if text.startswith("#"):
+            self._hash_command(text)
+            return
+        from hlmshell.syntax.parser import split_prefixes
+
+        prefixes, rest = split_prefixes(text)
+        m = _WORD.match(rest)
+        word = m.group(0) if m else ""
+        if word == "if":
+            self._one_line_if(prefixes, text, rest)
+            return
+        if word == "else":
+            raise StataError("invalid syntax", 198)
+        kinds = [p.kind for p in prefixes if p.kind != "by"]
+        if not kinds:
+            self._run_command(text)
+            return
+        self._with_prefixes(kinds, lambda: self._run_command(text))
+
+    def _one_line_if(self, prefixes, text, rest):
+        """`if exp command`: the shortest leading expression followed by a command word."""
+        from hlmshell.syntax.parser import try_parse_expr
+        from hlmshell.syntax.scan import top_words
+
+        body = rest[2:]
+        spans = top_words(body)
+        for k in range(1, len(spans)):
+            cond = body[: spans[k - 1][1]]
+            cmd_text = body[spans[k][0]:]
+            m = _WORD.match(cmd_text)
+            if not m or try_parse_expr(cond) is None:
+                continue
+            try:
+                registry.resolve(m.group(0))
+            except StataError:
+                if m.group(0) not in ("if", "continue"):
+                    continue
+            kinds = [p.kind for p in prefixes if p.kind != "by"]
+
+            def go():
+                if self._truth(cond):
+                    self.execute(cmd_text)
+
+            self._with_prefixes(kinds, go)
+            return
+        raise StataError("invalid syntax", 198)
+
+    def _hash_command(self, text: str) -> None:
+        m = re.match(r"#d\w*\s*(.*)", text)
+        if m and "delimit".startswith(text.split()[0][1:]):
+            arg = m.group(1).strip().rstrip(";").strip()
+            if arg in ("", "cr"):
+                self.out.line("delimiter now cr")
+            elif arg == "" or arg.startswith(";"):
+                self.out.line("delimiter now ;")
+            else:
+                self.out.line("delimiter now ;")
+            return
+        if text.startswith("#r") or text.startswith("#q"):
+            return
+        raise StataError(f"command {text.split()[0]} is unrecognized", 199)
+
+    def _run_command(self, text: str) -> None:
+        from hlmshell.syntax.parser import parse_command
+
+        s = self.session
+        cmd = parse_command(text)
+        info = registry.COMMANDS.get(cmd.name) or registry.resolve(cmd.typed)
+        transactional = info.extra.get("transactional", True)
+        snap = s.snapshot() if transactional else None
+        try:
+            by = [p for p in cmd.prefixes if p.kind == "by"]
+            if by and info.extra.get("byable") != "self":
+                self._run_by(info, cmd, by[-1])
+            else:
+                info.handler(s, cmd)
+        except (ExitDo, ContinueLoop, BreakLoop):
+            raise
+        except StataError:
+            if snap is not None:
+                s.restore(snap)
+            raise
+        except (KeyboardInterrupt, Break):
+            if snap is not None:
+                s.restore(snap)
+            raise Break() from None
+        except Exception as exc:  # a bug in a handler must not show a traceback
+            if snap is not None:
+                s.restore(snap)
+            if debug_enabled():
+                raise
+            msg = str(exc).splitlines()[0] if str(exc) else ""
+            raise StataError(f"{cmd.name}: unexpected error ({type(exc).__name__}{': ' + msg if msg else ''})",
+                             9999) from None
+        finally:
+            s.by_restrict = None
+
+    def _run_by(self, info, cmd, prefix) -> None:
+        from hlmshell.syntax.evaluate import by_groups
+        from hlmshell.syntax.varlist import expand_varlist
+
+        s = self.session
+        if info.extra.get("byable") is False:
+            raise StataError(f"{cmd.name} may not be combined with by", 190)
+        codes = by_groups(s, prefix)
+        byv = expand_varlist(s.data, " ".join(prefix.by_vars))
+        if len(codes) == 0:
+            return
+        ngroups = int(codes[-1]) + 1
+        starts = np.searchsorted(codes, np.arange(ngroups))
+        for g in range(ngroups):
+            first = int(starts[g])
+            label = ", ".join(f"{v} = {self._by_value(v, first)}" for v in byv)
+            s.out.line("")
+            s.out.line(DASHES)
+            s.out.line(f"-> {label}")
+            s.by_restrict = codes == g
+            info.handler(s, cmd)
+        s.by_restrict = None
+
+    def _by_value(self, name: str, i: int) -> str:
+        from hlmshell.syntax.functions import num_text
+
+        var = self.session.data.var(name)
+        v = var.values[i]
+        if var.is_string:
+            return str(v)
+        if var.vallab:
+            lab = self.session.data.value_labels.get(var.vallab, {})
+            if float(v) in lab:
+                return lab[float(v)]
+        return num_text(float(v), 9)
+
+
+# ---- numlists -------------------------------------------------------------------------------------
+def _num(t: str) -> float:
+    try:
+        return float(t)
+    except ValueError:
+        raise StataError(f"invalid numlist", 121) from None
+
+
+def _steps(a: float, d: float, b: float) -> list[float]:
+    if d == 0:
+        raise StataError("invalid numlist", 121)
+    out = []
+    k = 0
+    tol = abs(d) * 1e-9
+    while True:
+        v = a + k * d
+        if (d > 0 and v > b + tol) or (d < 0 and v < b - tol):
+            break
+        out.append(round(v, 12))
+        k += 1
+        if k > 10_000_000:
+            raise StataError("invalid numlist has too many elements", 123)
+    return out
+
+
+def forvalues_range(spec: str) -> list[float]:
+    """`1/10`, `1(2)9`, `10(-1)1`, `1 3 to 9`, `1 3 : 9`."""
+    spec = spec.strip()
+    m = re.fullmatch(r"(\S+)\s*/\s*(\S+)", spec)
+    if m:
+        a, b = _num(m.group(1)), _num(m.group(2))
+        return _steps(a, 1.0, b)
+    m = re.fullmatch(r"(\S+)\s*\(\s*(\S+)\s*\)\s*(\S+)", spec)
+    if m:
+        return _steps(_num(m.group(1)), _num(m.group(2)), _num(m.group(3)))
+    m = re.fullmatch(r"(\S+)\s+(\S+)\s*(?:to|:)\s*(\S+)", spec)
+    if m:
+        a, a2, b = _num(m.group(1)), _num(m.group(2)), _num(m.group(3))
+        return _steps(a, a2 - a, b)
+    raise StataError("invalid syntax", 198)
+
+
+def numlist(text: str) -> list[float]:
+    """Stata numlist: `1 2 3`, `1/5`, `0(5)20`, `10(-2)2`, mixtures."""
+    out: list[float] = []
+    spec = re.sub(r"\s*/\s*", "/", text.strip())
+    spec = re.sub(r"\s*\(\s*", "(", spec)
+    spec = re.sub(r"\s*\)\s*", ")", spec)
+    for tok in spec.split():
+        if "/" in tok:
+            a, b = tok.split("/", 1)
+            a, b = _num(a), _num(b)
+            out.extend(_steps(a, 1.0 if b >= a else -1.0, b))
+        elif "(" in tok:
+            m = re.fullmatch(r"([^()]+)\(([^()]+)\)([^()]+)", tok)
+            if not m:
+                raise StataError("invalid numlist", 121)
+            out.extend(_steps(_num(m.group(1)), _num(m.group(2)), _num(m.group(3))))
+        else:
+            out.append(_num(tok))
+    return out

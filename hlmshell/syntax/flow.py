@@ -1,0 +1,9 @@
+"""Control-flow signals raised by `continue` and caught by the loops of the interpreter."""
+
+
+class ContinueLoop(Exception):
+    pass
+
+
+class BreakLoop(Exception):
+    pass

@@ -1,0 +1,318 @@
+"""Command-line parsing: prefixes, command word, body, =exp, if, in, weight, options.
+
+The line is split at top level (quotes and brackets respected, see scan.py); expressions,
+factor-variable lists, `in` ranges and weights go through the lark grammar
+(grammar/stata.lark). Macros are expanded before anything gets here.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from lark.exceptions import LarkError
+
+from hlmshell.commands import registry
+from hlmshell.errors import StataError, syntax_error
+from hlmshell.syntax.ast import (Command, FVTerm, InRange, MixedSpec, Option, Prefix,
+                                 RandomLevel, Weight)
+from hlmshell.syntax.grammar_loader import get_parser
+from hlmshell.syntax.scan import find_top, matching_paren, split_top, top_level_mask, top_words
+from hlmshell.syntax.transform import ExprTransformer, FVTransformer
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_EXPR_T = ExprTransformer()
+_FV_T = FVTransformer()
+
+PREFIX_WORDS = (("quietly", 3), ("noisily", 1), ("capture", 3))
+WEIGHT_KINDS = {"fw": "fweight", "fweight": "fweight", "frequency": "fweight",
+                "aw": "aweight", "aweight": "aweight", "cellsize": "aweight",
+                "pw": "pweight", "pweight": "pweight", "iw": "iweight", "iweight": "iweight",
+                "weight": "weight"}
+
+
+# ---- expressions ------------------------------------------------------------------------
+@lru_cache(maxsize=4096)
+def parse_expr(text: str):
+    """Expression text -> Expr; `invalid syntax` r(198) when it does not parse."""
+    if not text or not text.strip():
+        raise syntax_error()
+    try:
+        tree = get_parser().parse(text, start="expr")
+    except LarkError:
+        raise syntax_error() from None
+    return _EXPR_T.transform(tree)
+
+
+def try_parse_expr(text: str):
+    try:
+        return parse_expr(text)
+    except StataError:
+        return None
+
+
+@lru_cache(maxsize=1024)
+def _parse_fvlist(text: str) -> tuple[FVTerm, ...]:
+    try:
+        tree = get_parser().parse(text, start="fvlist")
+    except LarkError:
+        raise syntax_error() from None
+    return tuple(_FV_T.transform(tree))
+
+
+def parse_fvlist(text: str) -> list[FVTerm]:
+    """Factor-variable varlist -> terms (## expanded, i.(a b) distributed); names unexpanded."""
+    if not text.strip():
+        return []
+    return list(_parse_fvlist(text))
+
+
+def parse_inrange(text: str) -> InRange:
+    try:
+        tree = get_parser().parse(text, start="inrange")
+    except LarkError:
+        raise syntax_error() from None
+
+    def conv(t):
+        s = str(t)
+        return s.lower() if s in "fFlL" else int(s)
+
+    vals = [conv(t) for t in tree.children]
+    return InRange(vals[0], vals[-1])
+
+
+def parse_weight(text: str) -> Weight:
+    m = re.fullmatch(r"\s*([A-Za-z]+)\s*=(.*)", text, re.S)
+    if not m:
+        raise syntax_error()
+    word = m.group(1).lower()
+    kind = WEIGHT_KINDS.get(word)
+    if kind is None:
+        for k, v in WEIGHT_KINDS.items():
+            if len(word) >= 2 and k.startswith(word):
+                kind = v
+                break
+    if kind is None:
+        raise StataError(f"{m.group(1)} not allowed", 101)
+    return Weight(kind, parse_expr(m.group(2).strip()))
+
+
+# ---- options ------------------------------------------------------------------------------
+def parse_options(text: str) -> list[Option]:
+    """`a b(1 2) c("x, y")` -> [Option('a'), Option('b', '1 2'), Option('c', '"x, y"')]."""
+    out: list[Option] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        m = _WORD.match(text, i)
+        if not m:
+            raise syntax_error()
+        name = m.group(0)
+        i = m.end()
+        if i < n and text[i] == "(":
+            j = matching_paren(text, i)
+            if j < 0:
+                raise StataError("unmatched parenthesis" if False else "invalid syntax", 198)
+            out.append(Option(name, text[i + 1:j]))
+            i = j + 1
+        else:
+            out.append(Option(name))
+    return out
+
+
+# ---- prefixes -------------------------------------------------------------------------------
+def _prefix_kind(word: str) -> str | None:
+    for full, mn in PREFIX_WORDS:
+        if full.startswith(word) and len(word) >= mn:
+            return full
+    return None
+
+
+def _parse_by(spec: str, bysort: bool) -> Prefix:
+    """'g1 g2 (s)' or 'g, sort' -> Prefix('by', ...)."""
+    p = Prefix("by", sort=bysort)
+    if "," in spec:
+        spec, opts = spec.split(",", 1)
+        for o in parse_options(opts):
+            if "sort".startswith(o.name) and len(o.name) >= 1:
+                p.sort = True
+            elif "rc0".startswith(o.name):
+                pass
+            else:
+                raise StataError(f"option {o.name} not allowed", 198)
+    m = re.fullmatch(r"([^()]*)(?:\(([^()]*)\))?\s*", spec)
+    if not m:
+        raise syntax_error()
+    p.by_vars = m.group(1).split()
+    p.sort_vars = (m.group(2) or "").split()
+    if not p.by_vars:
+        raise StataError("varlist required", 100)
+    return p
+
+
+def split_prefixes(text: str) -> tuple[list[Prefix], str]:
+    """Peel quietly/noisily/capture/by prefixes off the front of a command."""
+    prefixes: list[Prefix] = []
+    rest = text.strip()
+    while True:
+        m = _WORD.match(rest)
+        if not m:
+            break
+        word = m.group(0)
+        after = rest[m.end():]
+        kind = _prefix_kind(word)
+        if kind and (not after or after[0].isspace() or after[0] in ":{"):
+            prefixes.append(Prefix(kind))
+            rest = after.lstrip()
+            if rest.startswith(":"):
+                rest = rest[1:].lstrip()
+            continue
+        if word in ("by", "bys", "byso", "bysor", "bysort") and (not after or after[0].isspace()):
+            colon = find_top(after, ":")
+            if colon < 0:
+                raise syntax_error()
+            prefixes.append(_parse_by(after[:colon], word != "by"))
+            rest = after[colon + 1:].lstrip()
+            continue
+        break
+    return prefixes, rest
+
+
+# ---- the generic command ----------------------------------------------------------------------
+def _is_eq(text: str, i: int) -> bool:
+    """A lone '=' (not part of ==, !=, ~=, <=, >=)."""
+    if text[i] != "=":
+        return False
+    if i + 1 < len(text) and text[i + 1] == "=":
+        return False
+    if i > 0 and text[i - 1] in "=!~<>":
+        return False
+    return True
+
+
+def _qualifier_marks(text: str, allow_exp: bool) -> dict[str, int]:
+    """Start positions of top-level `=`, `if`, `in`, `[weight]` in the part before the options."""
+    mask = top_level_mask(text)
+    marks: dict[str, int] = {}
+    for s, e in top_words(text):
+        w = text[s:e]
+        if w in ("if", "in"):
+            if w in marks:
+                raise syntax_error()
+            marks[w] = s
+        elif w.startswith("if") and w[2:3] in ("(", '"') or (w.startswith("in") and False):
+            marks["if"] = s
+    # weight: a top-level '[' that starts a word and holds `kind =`
+    for i, c in enumerate(text):
+        if c == "[" and mask[i] and (i == 0 or text[i - 1].isspace()):
+            close = text.find("]", i)
+            inner = text[i + 1:close] if close > 0 else ""
+            if close > 0 and re.match(r"\s*[A-Za-z]+\s*=[^=]", inner + " "):
+                marks["weight"] = i
+                break
+    if allow_exp:
+        first_q = min(marks.values()) if marks else len(text)
+        for i in range(first_q):
+            if mask[i] and _is_eq(text, i):
+                marks["exp"] = i
+                break
+    return marks
+
+
+def _segments(text: str, marks: dict[str, int]) -> dict[str, str]:
+    order = sorted(marks.items(), key=lambda kv: kv[1])
+    out = {"body": text[: order[0][1]] if order else text}
+    for k, (name, pos) in enumerate(order):
+        end = order[k + 1][1] if k + 1 < len(order) else len(text)
+        seg = text[pos:end]
+        if name in ("if", "in"):
+            seg = seg[2:]
+        elif name == "exp":
+            seg = seg[1:]
+        out[name] = seg
+    return out
+
+
+def fill_qualifiers(cmd: Command, text: str, *, allow_exp: bool = True, strict_exp: bool = True) -> None:
+    """Split `body [=exp] [if] [in] [weight] [, options]` into cmd's fields."""
+    comma = find_top(text, ",")
+    main, opts = (text, "") if comma < 0 else (text[:comma], text[comma + 1:])
+    cmd.options = parse_options(opts)
+    seg = _segments(main, _qualifier_marks(main, allow_exp))
+    cmd.body = seg["body"].strip()
+    if "exp" in seg:
+        cmd.exp_text = seg["exp"].strip()
+        if strict_exp:
+            cmd.exp = parse_expr(cmd.exp_text)
+        else:
+            cmd.exp = try_parse_expr(cmd.exp_text)
+    if "if" in seg:
+        cmd.if_ = parse_expr(seg["if"].strip())
+    if "in" in seg:
+        cmd.in_ = parse_inrange(seg["in"].strip())
+    if "weight" in seg:
+        w = seg["weight"].strip()
+        if not w.endswith("]"):
+            raise syntax_error()
+        cmd.weight = parse_weight(w[1:-1])
+
+
+def parse_command(text: str) -> Command:
+    """One command (macros already expanded) -> Command. Unknown words raise r(199)."""
+    full = text.strip()
+    prefixes, rest = split_prefixes(full)
+    m = _WORD.match(rest)
+    if not m:
+        if not rest:
+            raise syntax_error()
+        word = rest.split()[0]
+        raise StataError(f"command {word} is unrecognized", 199)
+    word = m.group(0)
+    info = registry.resolve(word)
+    after = rest[m.end():]
+    cmd = Command(name=info.name, typed=word, prefixes=prefixes, text=full)
+    if info.rule == "mixed":
+        cmd.args = parse_mixed(after, cmd)
+        return cmd
+    if info.raw:
+        cmd.body = after.strip()
+        return cmd
+    exp_flag = info.extra.get("exp", True)
+    fill_qualifiers(cmd, after, allow_exp=exp_flag is not False,
+                    strict_exp=not (exp_flag == "raw" or info.name == "egen"))
+    return cmd
+
+
+# ---- mixed ------------------------------------------------------------------------------------
+def parse_mixed(text: str, cmd: Command | None = None) -> MixedSpec:
+    """`depvar fe [if] [in] [wt] [, opts] || grp: [re] [, opts] || ...` -> MixedSpec."""
+    parts = split_top(text, "||")
+    head = Command(name="mixed")
+    fill_qualifiers(head, parts[0], allow_exp=False)
+    words = head.body.split()
+    if not words:
+        raise StataError("varlist required", 100)
+    depvar = words[0]
+    if not _WORD.fullmatch(depvar):
+        raise StataError("depvar may not be a factor variable", 198)
+    spec = MixedSpec(depvar=depvar, fixed=parse_fvlist(" ".join(words[1:])),
+                     fixed_options=head.options)
+    for seg in parts[1:]:
+        comma = find_top(seg, ",")
+        main, opts = (seg, "") if comma < 0 else (seg[:comma], seg[comma + 1:])
+        colon = find_top(main, ":")
+        if colon < 0:
+            raise syntax_error()
+        group = main[:colon].strip()
+        if not _WORD.fullmatch(group):
+            raise syntax_error()
+        raw = main[colon + 1:].split()
+        plain = [w for w in raw if not w.startswith("R.")]
+        level = RandomLevel(group=group, terms=parse_fvlist(" ".join(plain)), raw_terms=raw,
+                            options=parse_options(opts))
+        spec.levels.append(level)
+    if cmd is not None:
+        cmd.if_, cmd.in_, cmd.weight = head.if_, head.in_, head.weight
+        cmd.body = text.strip()
+    return spec

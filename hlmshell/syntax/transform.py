@@ -1,0 +1,158 @@
+"""lark trees -> expression nodes (expr_ast) and factor-variable terms (ast.FVTerm)."""
+from __future__ import annotations
+
+import re
+
+from lark import Token, Transformer
+
+from hlmshell.data.missing import parse_missing
+from hlmshell.syntax.ast import FVPart, FVTerm
+from hlmshell.syntax.expr_ast import Binary, Call, Coef, Name, Num, Str, Subscript, Unary
+
+_COEF = re.compile(r"(?:\[([^\]]*)\]\s*)?_(b|se|coef)\[([^\]]*)\]")
+
+
+def _bin(op):
+    def f(self, items):
+        return Binary(op, items[0], items[1])
+
+    return f
+
+
+class ExprTransformer(Transformer):
+    or_ = _bin("|")
+    and_ = _bin("&")
+    add = _bin("+")
+    sub = _bin("-")
+    mul = _bin("*")
+    div = _bin("/")
+    pow = _bin("^")
+
+    def compare(self, items):
+        op = str(items[1])
+        return Binary("!=" if op == "~=" else op, items[0], items[2])
+
+    def neg(self, items):
+        a = items[0]
+        if isinstance(a, Num) and not a.text.startswith("-"):
+            return Num(-a.value, "-" + a.text)
+        return Unary("-", a)
+
+    def pos(self, items):
+        return items[0]
+
+    def not_(self, items):
+        return Unary("!", items[1])
+
+    def number(self, items):
+        t = str(items[0])
+        return Num(float(t), t)
+
+    def missing(self, items):
+        t = str(items[0])
+        return Num(parse_missing(t), t)
+
+    def string(self, items):
+        return Str(str(items[0])[1:-1])
+
+    def cstring(self, items):
+        return Str(str(items[0])[2:-2])
+
+    def coef(self, items):
+        m = _COEF.fullmatch(str(items[0]).strip())
+        eq, kind, inner = m.group(1), m.group(2), m.group(3)
+        inner = re.sub(r"\s+", "", inner)
+        if ":" in inner and eq is None:
+            eq, inner = inner.split(":", 1)
+        return Coef("se" if kind == "se" else "b", eq.strip() if eq else None, inner)
+
+    def name(self, items):
+        return Name(str(items[0]))
+
+    def call(self, items):
+        fname = str(items[0])
+        args = tuple(a for a in items[1:] if a is not None)
+        return Call(fname, args)
+
+    def subscript(self, items):
+        return Subscript(str(items[0]), tuple(items[1:]))
+
+
+def _prefix_part(prefix: str | None, name: str, in_interaction: bool) -> FVPart:
+    if prefix is None:
+        return FVPart(name, factor=in_interaction)
+    p = prefix[:-1]  # drop the dot
+    if p == "c":
+        return FVPart(name, factor=False)
+    if p == "i":
+        return FVPart(name, factor=True)
+    if p == "ibn":
+        return FVPart(name, factor=True, base="none")
+    if p == "o":
+        return FVPart(name, factor=in_interaction)
+    if p == "R":
+        return FVPart("R." + name, factor=True)
+    m = re.fullmatch(r"ib(\d+)", p)
+    if m:
+        return FVPart(name, factor=True, base=int(m.group(1)))
+    m = re.fullmatch(r"ib\(\s*(first|last|freq|#?\d+)\s*\)", p)
+    if m:
+        b = m.group(1)
+        return FVPart(name, factor=True, base=int(b) if b.isdigit() else b)
+    m = re.fullmatch(r"i\(([\d\s]+)\)", p)
+    if m:
+        return FVPart(name, factor=True, levels=tuple(int(x) for x in m.group(1).split()))
+    m = re.fullmatch(r"(\d+)(bn|o)?", p)
+    if m:
+        return FVPart(name, factor=True, levels=(int(m.group(1)),))
+    return FVPart(name, factor=True)
+
+
+class FVTransformer(Transformer):
+    """fvlist -> list[FVTerm], with ## expanded into the full factorial in Stata's order."""
+
+    def fvsingle(self, items):
+        prefix = str(items[0]) if len(items) == 2 else None
+        return [(prefix, str(items[-1]))]
+
+    def fvgroup(self, items):
+        prefix = str(items[0])
+        return [(prefix, str(t)) for t in items[1:]]
+
+    def fvterm(self, items):
+        factors = items[0::2]
+        ops = [str(t) for t in items[1::2]]
+        inter = bool(ops)
+        # each factor may stand for several variables (i.(a b)); build term lists
+        groups = [[_prefix_part(p, n, inter) for (p, n) in f] for f in factors]
+        # start: the first factor's variables, each a term
+        terms: list[tuple[FVPart, ...]] = [(g,) for g in groups[0]]
+        for op, grp in zip(ops, groups[1:]):
+            new_terms: list[tuple[FVPart, ...]] = []
+            if op == "#":
+                for t in terms:
+                    for g in grp:
+                        new_terms.append(t + (g,))
+            else:  # ##: existing terms, the new main effects, then every interaction
+                new_terms = list(terms)
+                for g in grp:
+                    new_terms.append((g,))
+                    for t in terms:
+                        new_terms.append(t + (g,))
+            terms = new_terms
+        out = []
+        for t in terms:
+            if len(t) == 1 and inter:
+                # main effects of an interaction keep the factor default of a single term
+                out.append(FVTerm(t))
+            else:
+                out.append(FVTerm(t))
+        return out
+
+    def fvlist(self, items):
+        out: list[FVTerm] = []
+        for terms in items:
+            for t in terms:
+                if t not in out:
+                    out.append(t)
+        return out

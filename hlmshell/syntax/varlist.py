@@ -1,0 +1,115 @@
+"""Varlists: unique-prefix abbreviations, * ? ~ wildcards, a-b ranges, factor variables."""
+from __future__ import annotations
+
+import fnmatch
+import re
+
+from hlmshell.errors import StataError
+from hlmshell.syntax.ast import FVPart, FVTerm
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
+RESERVED = {"_all", "_b", "_coef", "_cons", "_n", "_N", "_pi", "_pred", "_rc", "_se", "_skip",
+            "byte", "double", "float", "if", "in", "int", "long", "using", "with", "str"}
+
+
+def unabbrev(names: list[str], word: str) -> str:
+    """One variable name or unique abbreviation -> the dataset's name."""
+    if word in names:
+        return word
+    hits = [n for n in names if n.startswith(word)]
+    if len(hits) == 1:
+        return hits[0]
+    if not hits:
+        raise StataError(f"variable {word} not found", 111)
+    raise StataError(f"{word} ambiguous abbreviation", 111)
+
+
+def _expand_word(names: list[str], word: str) -> list[str]:
+    if word in ("_all", "*"):
+        if not names:
+            raise StataError("no variables defined", 111)
+        return list(names)
+    if "-" in word:
+        a, b = word.split("-", 1)
+        if not a or not b:
+            raise StataError("invalid syntax" if not names else f"variable {word} not found", 198 if not names else 111)
+        ia, ib = names.index(unabbrev(names, a)), names.index(unabbrev(names, b))
+        if ia > ib:
+            raise StataError(f"{word}: variables out of order", 111)
+        return names[ia:ib + 1]
+    if any(c in word for c in "*?~"):
+        if "~" in word:
+            hits = [n for n in names if fnmatch.fnmatchcase(n, word.replace("~", "*"))]
+            if len(hits) > 1:
+                raise StataError(f"{word} ambiguous abbreviation", 111)
+        else:
+            hits = [n for n in names if fnmatch.fnmatchcase(n, word)]
+        if not hits:
+            raise StataError(f"variable {word} not found", 111)
+        return hits
+    if not _NAME.fullmatch(word):
+        raise StataError(f"{word} invalid name" if word[:1].isalpha() else "invalid syntax", 198)
+    return [unabbrev(names, word)]
+
+
+def _words(text: str) -> list[str]:
+    """Split a varlist, gluing `a - b` into one range word."""
+    text = re.sub(r"\s*-\s*", "-", text.strip())
+    return text.split()
+
+
+def expand_varlist(dataset, text: str, *, new: bool = False, fv: bool = False,
+                   maxvars: int | None = None):
+    """Varlist text -> dataset names (or FVTerms with fv=True), in the order typed.
+
+    new=True checks new variable names (no abbreviation; existing names are the caller's
+    business). Duplicates are dropped, as Stata's varlist parsing does.
+    """
+    names = list(dataset.names) if dataset is not None else []
+    if new:
+        out = []
+        for w in text.split():
+            if not _NAME.fullmatch(w) or w in RESERVED:
+                raise StataError(f"{w} invalid name" if w[:1].isalpha() or w[:1] == "_" else "invalid syntax", 198)
+            if w in out:
+                raise StataError(f"{w} mentioned twice" if False else "invalid syntax", 198)
+            out.append(w)
+        if maxvars is not None and len(out) > maxvars:
+            raise StataError("too many variables specified", 103)
+        return out
+    if fv:
+        from hlmshell.syntax.parser import parse_fvlist
+
+        terms: list[FVTerm] = []
+        for term in parse_fvlist(text):
+            expanded: list[list[FVPart]] = []
+            for part in term.parts:
+                if part.name.startswith("R."):
+                    expanded.append([part])
+                    continue
+                vs = _expand_word(names, part.name)
+                if len(vs) > 1 and term.is_interaction:
+                    raise StataError("invalid syntax", 198)
+                expanded.append([FVPart(v, part.factor, part.levels, part.base) for v in vs])
+            if term.is_interaction:
+                t = FVTerm(tuple(e[0] for e in expanded))
+                if t not in terms:
+                    terms.append(t)
+            else:
+                for p in expanded[0]:
+                    t = FVTerm((p,))
+                    if t not in terms:
+                        terms.append(t)
+        if maxvars is not None and len(terms) > maxvars:
+            raise StataError("too many variables specified", 103)
+        return terms
+    out: list[str] = []
+    for w in _words(text):
+        if re.match(r"^(i|c|ib\w*|\d+)\.", w) or "#" in w:
+            raise StataError("factor-variable and time-series operators not allowed", 101)
+        for v in _expand_word(names, w):
+            if v not in out:
+                out.append(v)
+    if maxvars is not None and len(out) > maxvars:
+        raise StataError("too many variables specified", 103)
+    return out
