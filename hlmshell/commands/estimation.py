@@ -377,7 +377,9 @@ def _iteration_printer(session, o: MixedOptions):
     return cb
 
 
-@command("mixed", abbrev="mixed", aliases=("xtmixed",), rule="mixed", raw=True)
+# raw: the handler parses the body itself (parser.parse_mixed) so that a bare `mixed` or
+# `mixed, stddev` can replay instead of failing as a model without a varlist
+@command("mixed", abbrev="mixed", aliases=("xtmixed",), raw=True)
 def mixed_cmd(session, cmd: Command) -> None:
     spec, fixed_raw = _split_spec(session, cmd)
     if spec is None:
@@ -423,7 +425,7 @@ def _mixed_results(session, cmd: Command, data: MixedData, fit, o: MixedOptions,
                    ll_c: float) -> EstimationResults:
     d = data.design
     keep = d.keep
-    names_f = d.names
+    names_f = d.stata_names
     kf = len(names_f)
     kv = len(fit.vc_names)
     b = np.zeros(kf + kv)
@@ -447,8 +449,9 @@ def _mixed_results(session, cmd: Command, data: MixedData, fit, o: MixedOptions,
     title = f"Mixed-effects {method} regression"
     n = int(data.mask.sum())
     k_rs = sum(1 for nm, _ in fit.vc_names if nm.startswith("lns"))
+    k_rc = sum(1 for nm, _ in fit.vc_names if nm.startswith("atr"))
     scalars = {
-        "N": n, "ll": fit.ll, "k": kf + kv, "k_f": kf, "k_r": kv, "k_rs": k_rs, "k_rc": kv - 1 - k_rs,
+        "N": n, "ll": fit.ll, "k": kf + kv, "k_f": kf, "k_r": kv, "k_rs": k_rs, "k_rc": k_rc,
         "k_res": 0, "df_m": wdf, "chi2": wchi2 if wchi2 is not None else float("nan"),
         "p": wp if wp is not None else float("nan"), "rank": int(keep.sum()) + kv,
         "ll_c": ll_c, "chi2_c": chi2_c, "df_c": df_c, "p_c": p_c,
@@ -517,7 +520,7 @@ def display_mixed(session, res: EstimationResults, o: MixedOptions) -> None:
 
 
 # --- regress -----------------------------------------------------------------------------------------
-@command("regress", abbrev="reg", rule="mixed", raw=True)
+@command("regress", abbrev="reg", raw=True)
 def regress_cmd(session, cmd: Command) -> None:
     spec, fixed_raw = _split_spec(session, cmd)
     if spec is None:
@@ -596,7 +599,7 @@ def regress_cmd(session, cmd: Command) -> None:
     macros = {"cmd": "regress", "cmdline": cmd.text, "depvar": depvar, "title": "Linear regression",
               "model": "ols", "vce": "ols", "properties": "b V", "predict": "regres_p",
               "estat_cmd": "regress_estat"}
-    res = EstimationResults(cmd="regress", names=[(depvar, nm) for nm in design.names], b=b, V=Vf,
+    res = EstimationResults(cmd="regress", names=[(depvar, nm) for nm in design.stata_names], b=b, V=Vf,
                             omitted=design.omitted, k_f=kf, scalars=scalars, macros=macros,
                             sample=mask.copy(),
                             model={"design": design, "y": y, "X": X, "pF": pF, "tss": tss,

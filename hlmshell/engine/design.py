@@ -38,6 +38,7 @@ class FixedTerm:
     factors: list[FVPart]              # factor parts (display order)
     continuous: list[str]              # continuous variables (display order)
     columns: list[int] = field(default_factory=list)
+    bases: list[int | None] = field(default_factory=list)   # base level of each factor part
 
     @property
     def is_factor(self) -> bool:
@@ -59,7 +60,29 @@ class Design:
 
     @property
     def names(self) -> list[str]:
+        """Plain names (`1.sector`, `ses`): what the table and the notes show."""
         return [c.name for c in self.columns]
+
+    @property
+    def stata_names(self) -> list[str]:
+        """e(b) names with Stata's markers: `1b.sized`, `o.ses`, `1o.sector`,
+        `0b.female#1o.sector`, `1b.sized#co.ses`."""
+        return [self.stata_name(j) for j in range(len(self.columns))]
+
+    def stata_name(self, j: int) -> str:
+        c = self.columns[j]
+        if not (c.base or c.omitted or c.empty):
+            return c.name
+        if c.term < 0:
+            return "o." + c.name
+        term = self.terms[c.term]
+        parts = []
+        for p, base, lv in zip(term.factors, term.bases, c.levels):
+            mark = "b" if c.base and base is not None and lv == base else "o"
+            parts.append(f"{lv}{mark}.{p.name}")
+        single = not term.factors and len(term.continuous) == 1
+        parts += [f"o.{v}" if single else f"co.{v}" for v in term.continuous]
+        return "#".join(parts)
 
     @property
     def base(self) -> np.ndarray:
@@ -172,6 +195,7 @@ def build_fixed(terms: list[FVTerm], column: Callable[[str], np.ndarray], n: int
             level_sets.append(levels)
             bases.append(_base_level(p, v, present))
             fvals.append(v)
+        ft.bases = list(bases)
         if not factors:
             cells = [()]
         else:

@@ -180,7 +180,7 @@ def coef_table(depvar: str, groups, b, se, *, stat: str = "z", df_r: float | Non
 
 
 # --- rebuilding the display from e(b) names ---------------------------------------------------------
-_FACTOR = re.compile(r"^(\d+)[bon]*\.(\w+)$")
+_FACTOR = re.compile(r"^(\d+)([bon]*)\.(\w+)$")
 
 
 def _parse_name(name: str):
@@ -189,10 +189,28 @@ def _parse_name(name: str):
     for part in name.split("#"):
         m = _FACTOR.match(part)
         if m:
-            factors.append((m.group(2), int(m.group(1))))
+            factors.append((m.group(3), int(m.group(1))))
         else:
-            cont.append(part[2:] if part.startswith("c.") else part)
+            cont.append(re.sub(r"^(c?o?b?)\.", "", part) if re.match(r"^c?o?b?\.", part) else part)
     return factors, cont
+
+
+def marker_status(name: str) -> str | None:
+    """'base' / 'omitted' from Stata's markers in an e(b) name (`1b.sized`, `o.ses`, `1o.x#co.y`)."""
+    parts = name.split("#")
+    marks = []
+    for part in parts:
+        m = _FACTOR.match(part)
+        if m:
+            marks.append(m.group(2))
+        else:
+            m2 = re.match(r"^(c?)([ob]*)\.", part)
+            marks.append(m2.group(2) if m2 else "")
+    if any("b" in mk for mk in marks):
+        return "base"
+    if any("o" in mk for mk in marks):
+        return "omitted"
+    return None
 
 
 def groups_from_names(names: list[str], status: list[str | None] | None = None, *,
@@ -202,7 +220,7 @@ def groups_from_names(names: list[str], status: list[str | None] | None = None, 
     Consecutive columns of the same term (same variables, same factor/continuous roles) form
     one group; base columns are hidden unless `baselevels`.
     """
-    status = list(status) if status is not None else [None] * len(names)
+    status = list(status) if status is not None else [marker_status(nm) for nm in names]
     value_labels = value_labels or {}
     out: list[Group] = []
     k = 0
@@ -215,11 +233,13 @@ def groups_from_names(names: list[str], status: list[str | None] | None = None, 
         cols = [i for i in range(k, j + 1) if baselevels or status[i] != "base"]
         if not f:
             for i in cols:
-                out.append(Group(None, [Row(names[i], i, status[i])]))
+                label = "#".join(("c." + x if len(c) > 1 else x) for x in _parse_name(names[i])[1])
+                out.append(Group(None, [Row(label, i, status[i])]))
         elif cols:
             single = len(f) == 1 and not c
             if single and len(cols) == 1 and f[0][0] not in value_labels:
-                out.append(Group(None, [Row(names[cols[0]], cols[0], status[cols[0]])]))
+                fi, _ = _parse_name(names[cols[0]])
+                out.append(Group(None, [Row(f"{fi[0][1]}.{fi[0][0]}", cols[0], status[cols[0]])]))
             else:
                 header = "#".join([v for v, _ in f] + [f"c.{x}" for x in c])
                 rows = []
