@@ -1,0 +1,197 @@
+"""The teaching do-files in sample_dofiles/ run to the end and print sound numbers.
+
+Where possible each key number is checked against something computed here independently
+of hlmshell's engine (numpy on the data file): the within-school slope, the random-intercept
+log likelihood at the printed estimates, the BLUPs, LR statistics from the printed
+likelihoods. The ICC is the classic Raudenbush & Bryk figure 8.614/(8.614+39.148) = .1803.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hlmshell.check.tables import parse_ic, parse_lrtest, parse_mixed, parse_test
+from hlmshell.check.transcript import split_blocks
+
+pytest.importorskip("hlmshell.interpreter")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLES = os.path.join(ROOT, "sample_dofiles")
+DATA = os.path.join(ROOT, "hlmshell", "sample_data", "hsb.dta")
+DOFILES = sorted(f for f in os.listdir(SAMPLES) if re.match(r"\d\d_.*\.do$", f))
+
+
+def run(name: str):
+    from hlmshell.interpreter import Interpreter
+    from hlmshell.output.writer import Capture
+    from hlmshell.session import Session
+
+    out = Capture()
+    session = Session(out=out)
+    rc = Interpreter(session).run_dofile(os.path.join(SAMPLES, name), echo=True)
+    return rc, out.getvalue(), session
+
+
+_CACHE: dict = {}
+
+
+def blocks_of(name: str):
+    if name not in _CACHE:
+        rc, text, session = run(name)
+        assert rc == 0, text
+        _CACHE[name] = (split_blocks(text), session, text)
+    return _CACHE[name][0]
+
+
+def block(name: str, command_start: str, nth: int = 0):
+    found = [b for b in blocks_of(name) if b.command.startswith(command_start)]
+    assert len(found) > nth, f"{command_start!r} not run in {name}"
+    return found[nth].lines
+
+
+@pytest.fixture(scope="module")
+def hsb():
+    return pd.read_stata(DATA, convert_categoricals=False)
+
+
+def test_all_six_teaching_files_exist():
+    assert [f[:2] for f in DOFILES] == ["01", "02", "03", "04", "05", "06"]
+
+
+@pytest.mark.parametrize("name", DOFILES)
+def test_runs_without_error(name):
+    _, _, text = (blocks_of(name), None, _CACHE[name][2])
+    assert not re.search(r"^r\(\d+\);", text, re.M), text
+    assert "Traceback" not in text
+
+
+def _icc(lines):
+    row = next(l for l in lines if re.match(r"^\s*id \|", l))
+    return [float(x) for x in row.split("|")[1].split()]
+
+
+def _ri_loglik(df: pd.DataFrame, beta0: float, tau2: float, sigma2: float) -> float:
+    """ML log likelihood of the empty random-intercept model, group by group (closed form)."""
+    ll = 0.0
+    for _, g in df.groupby("id"):
+        e = g["mathach"].to_numpy(float) - beta0
+        n = len(e)
+        d = sigma2 + n * tau2
+        logdet = (n - 1) * math.log(sigma2) + math.log(d)
+        quad = (e @ e - tau2 * e.sum() ** 2 / d) / sigma2
+        ll += -0.5 * (n * math.log(2 * math.pi) + logdet + quad)
+    return ll
+
+
+def test_01_empty_model_icc(hsb):
+    name = "01_empty_model_icc.do"
+    reml = parse_mixed(block(name, "mixed mathach || id:, reml"))
+    icc, se, lo, hi = _icc(block(name, "estat icc", 0))
+    assert icc == pytest.approx(8.614 / (8.614 + 39.148), abs=2e-5)  # R&B: .1803
+    tau, sig = reml["re"]["var(_cons)"][0], reml["re"]["var(Residual)"][0]
+    assert tau == pytest.approx(8.614, abs=5e-4) and sig == pytest.approx(39.148, abs=5e-4)
+    assert icc == pytest.approx(tau / (tau + sig), abs=1e-6)
+    assert lo < icc < hi and se > 0
+    # ML: the printed log likelihood is the likelihood at the printed estimates
+    ml = parse_mixed(block(name, "mixed mathach || id:", 1))
+    ll = _ri_loglik(hsb, ml["coef"]["_cons"][0], ml["re"]["var(_cons)"][0], ml["re"]["var(Residual)"][0])
+    assert ll == pytest.approx(ml["ll"], abs=2e-3)
+    assert _icc(block(name, "estat icc", 1))[0] == pytest.approx(
+        ml["re"]["var(_cons)"][0] / (ml["re"]["var(_cons)"][0] + ml["re"]["var(Residual)"][0]), abs=1e-6)
+
+
+def test_02_group_mean_centering(hsb):
+    name = "02_group_mean_centering.do"
+    m = parse_mixed(block(name, "mixed mathach ses_c meanses_g"))
+    # with the group mean in the model, the within slope is the fixed-effects (within) estimator
+    x, y = hsb["ses"].astype(float), hsb["mathach"].astype(float)
+    xc = x - x.groupby(hsb["id"]).transform("mean")
+    yc = y - y.groupby(hsb["id"]).transform("mean")
+    within = float((xc * yc).sum() / (xc * xc).sum())
+    assert m["coef"]["ses_c"][0] == pytest.approx(within, rel=1e-5)
+    assert m["coef"]["ses_c"][0] == pytest.approx(2.191, abs=6e-4)        # R&B: 2.191
+    assert m["coef"]["meanses_g"][0] == pytest.approx(5.866, abs=6e-4)    # R&B: 5.866
+    raw = parse_mixed(block(name, "mixed mathach ses ||"))
+    assert within < raw["coef"]["ses"][0] < m["coef"]["meanses_g"][0]
+
+
+def test_03_level2_and_cross_level():
+    name = "03_level2_cross_level.do"
+    l2 = parse_mixed(block(name, "mixed mathach ses sector meanses"))
+    cl = parse_mixed(block(name, "mixed mathach c.ses##c.sector meanses"))
+    b, se = cl["coef"]["c.ses#c.sector"][:2]
+    assert b < 0  # the ses slope is flatter in Catholic schools
+    wald = parse_test(block(name, "test c.ses#c.sector"))
+    assert wald["df"] == 1 and wald["chi2"] == pytest.approx((b / se) ** 2, abs=0.02)
+    lr = parse_lrtest(block(name, "lrtest crosslevel level2"))
+    assert lr["df"] == 1 and lr["chi2"] == pytest.approx(2 * (cl["ll"] - l2["ll"]), abs=0.006)
+    assert lr["assumption"] == "level2 nested within crosslevel"
+
+
+def test_04_random_slope_covariance_structures():
+    name = "04_random_slopes_covariances.do"
+    fits = {s: parse_mixed(block(name, f"mixed mathach ses || id: ses, covariance({s})"))
+            for s in ("independent", "exchangeable", "unstructured")}
+    ri = parse_mixed(block(name, "mixed mathach ses || id:"))
+    assert set(fits["independent"]["re_levels"]) == {"id: Independent"}
+    assert set(fits["exchangeable"]["re_levels"]) == {"id: Exchangeable"}
+    assert fits["unstructured"]["re_levels"]["id: Unstructured"] == ["var(ses)", "var(_cons)", "cov(ses,_cons)"]
+    # each structure contains the previous one: the likelihood can only go up
+    assert fits["unstructured"]["ll"] >= fits["independent"]["ll"] - 1e-3 >= ri["ll"] - 2e-3
+    assert fits["unstructured"]["ll"] >= fits["exchangeable"]["ll"] - 1e-3
+    for cmd, big, small in (("lrtest independent intercept", fits["independent"], ri),
+                            ("lrtest unstructured independent", fits["unstructured"], fits["independent"]),
+                            ("lrtest unstructured exchangeable", fits["unstructured"], fits["exchangeable"])):
+        lr = parse_lrtest(block(name, cmd))
+        assert lr["df"] == 1, cmd
+        assert lr["chi2"] == pytest.approx(2 * (big["ll"] - small["ll"]), abs=0.006), cmd
+    rows = {r["model"]: r for r in parse_ic(block(name, "estimates stats"))}
+    assert {k: r["df"] for k, r in rows.items()} == {"intercept": 4, "independent": 5, "exchangeable": 5,
+                                                     "unstructured": 6}
+    for r in rows.values():
+        assert r["AIC"] == pytest.approx(-2 * r["ll_model"] + 2 * r["df"], abs=0.02)
+        assert r["BIC"] == pytest.approx(-2 * r["ll_model"] + math.log(7185) * r["df"], abs=0.02)
+
+
+def test_05_ml_versus_reml():
+    name = "05_ml_vs_reml.do"
+    reml_lines = block(name, "mixed mathach ses sector || id:, reml")
+    reml, ml = parse_mixed(reml_lines), parse_mixed(block(name, "mixed mathach ses sector || id:, mle"))
+    assert any("Mixed-effects REML regression" in l for l in reml_lines)
+    assert any("Log restricted-likelihood" in l for l in reml_lines)
+    # REML's variance components are larger: it allows for the estimated fixed effects
+    assert reml["re"]["var(_cons)"][0] > ml["re"]["var(_cons)"][0]
+    assert reml["re"]["var(Residual)"][0] > ml["re"]["var(Residual)"][0]
+    red = parse_mixed(block(name, "mixed mathach ses || id:, mle"))
+    lr = parse_lrtest(block(name, "lrtest ml_full ml_reduced"))
+    assert lr["df"] == 1 and lr["chi2"] == pytest.approx(2 * (ml["ll"] - red["ll"]), abs=0.006)
+    shown = "\n".join(block(name, "display"))
+    m = re.search(r"return code (\d+)", shown)
+    assert m and int(m.group(1)) != 0  # ML against REML refused
+
+
+def test_06_blups_match_an_independent_computation(hsb):
+    name = "06_blups.do"
+    m = parse_mixed(block(name, "mixed mathach ses || id: ses"))
+    b_ses, b0 = m["coef"]["ses"][0], m["coef"]["_cons"][0]
+    v1, v0, c10 = (m["re"][k][0] for k in ("var(ses)", "var(_cons)", "cov(ses,_cons)"))
+    s2 = m["re"]["var(Residual)"][0]
+    G = np.array([[v1, c10], [c10, v0]])  # effects in the model's order: ses, _cons
+    rows = [l for l in block(name, "list id u0") if re.match(r"^\s*\|\s*\d", l)]
+    assert 3 <= len(rows) <= 12
+    for row in rows:
+        ident, u0, se0, u1, se1 = (float(x) for x in row.strip(" |").split())
+        g = hsb[hsb["id"] == ident]
+        x = g["ses"].to_numpy(float)
+        Z = np.column_stack([x, np.ones_like(x)])
+        r = g["mathach"].to_numpy(float) - b0 - b_ses * x
+        V = Z @ G @ Z.T + s2 * np.eye(len(x))
+        u = G @ Z.T @ np.linalg.solve(V, r)  # E[u | y] at the estimates
+        assert u1 == pytest.approx(u[0], abs=2e-5 + 2e-4 * abs(u[0])), ident
+        assert u0 == pytest.approx(u[1], abs=2e-5 + 2e-4 * abs(u[1])), ident
+        assert 0 < se0 < math.sqrt(v0) and 0 < se1 < math.sqrt(v1)
