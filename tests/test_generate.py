@@ -346,3 +346,50 @@ def test_interp_failing_generate_changes_nothing(monkeypatch):
     assert rc == 110
     s, rc = _interp('replace x = "a"')
     assert rc == 109 and list(s.data.var("x").values) == [1, 2, 3, 4, 5]
+
+
+# --- replace is sequential: x[_n-1] sees values already replaced -----------------------------
+def _reference_sequential(x, f, mask_fn):
+    """Plain loop over observations, the way Stata's replace works."""
+    x = list(x)
+    for i in range(len(x)):
+        if mask_fn(x, i):
+            x[i] = f(x, i)
+    return x
+
+
+@needs_interp
+@pytest.mark.parametrize("cmd,f,mask_fn", [
+    ("replace y = y[_n-1] if missing(y)",
+     lambda x, i: x[i - 1] if i > 0 else np.nan, lambda x, i: np.isnan(x[i])),
+    ("replace y = y + y[_n-1] in 2/l",
+     lambda x, i: x[i] + x[i - 1], lambda x, i: i >= 1),
+    ("replace y = y[9-_n]",                       # reads forward: the slow exact path
+     lambda x, i: x[7 - i], lambda x, i: True),
+    ("replace y = cond(missing(y[_n-2]), 0, y[_n-2]) + 1 if _n > 2",
+     lambda x, i: (0 if np.isnan(x[i - 2]) else x[i - 2]) + 1, lambda x, i: i >= 2),
+])
+def test_replace_sequential_semantics(monkeypatch, cmd, f, mask_fn):
+    monkeypatch.undo()
+    from hlmshell.interpreter import Interpreter
+
+    start = [1.0, np.nan, np.nan, 4.0, np.nan, 6.0, np.nan, np.nan]
+    s = make_session(y=("double", start))
+    assert Interpreter(s).run_text(cmd, echo=False) == 0
+    want = _reference_sequential(start, f, mask_fn)
+    assert np.allclose(s.data.var("y").values, want, equal_nan=True)
+
+
+@needs_interp
+def test_by_replace_carries_forward_within_groups(monkeypatch):
+    monkeypatch.undo()
+    from hlmshell.interpreter import Interpreter
+
+    s = make_session(id=("byte", [1, 1, 1, 2, 2, 2]), y=("float", [5, nan, nan, nan, 7, nan]))
+    rc = Interpreter(s).run_text("by id: replace y = y[_n-1] if missing(y)", echo=False)
+    assert rc == 0
+    assert np.allclose(s.data.var("y").values, [5, 5, 5, nan, 7, 7], equal_nan=True)
+    assert out(s) == "(3 real changes made)\n"
+
+
+nan = np.nan

@@ -204,11 +204,11 @@ def by_prefix(cmd):
 
 
 def sort_keys(ds, names: list[str]) -> list[np.ndarray]:
+    """Per-variable keys that order observations as Stata sorts them (missing last)."""
     keys = []
     for nm in names:
         v = ds.var(nm)
         if v.is_string:
-            # rank strings by byte order so they can go into lexsort
             vals = v.values
             uniq = sorted(set(vals), key=lambda s: s.encode("utf-8"))
             pos = {s: i for i, s in enumerate(uniq)}
@@ -218,76 +218,19 @@ def sort_keys(ds, names: list[str]) -> list[np.ndarray]:
     return keys
 
 
-def group_codes(ds, names: list[str]) -> np.ndarray:
-    """Integer code per observation; a new code starts wherever any by-variable changes."""
-    n = ds.n
-    if n == 0 or not names:
-        return np.zeros(n, dtype=np.int64)
-    change = np.zeros(n, dtype=bool)
-    change[0] = True
-    for key in sort_keys(ds, names):
-        change[1:] |= key[1:] != key[:-1]
-    return np.cumsum(change) - 1
-
-
 def by_groups(session, cmd) -> np.ndarray | None:
-    """For byable='self' commands: sort for bysort, check the sort order for by, and
-    return the group code per observation (None without a by prefix)."""
+    """For byable='self' commands: the group code per observation of the by prefix
+    (bysort sorts first; by on unsorted data is `not sorted` r(5)); None without by."""
     p = by_prefix(cmd)
     if p is None:
         return None
-    ds = session.data
-    byv = [one_var(session, v) for v in p.by_vars] if p.by_vars else []
-    sortv = [one_var(session, v) for v in p.sort_vars] if p.sort_vars else []
-    allv = byv + sortv
-    if p.sort or p.kind == "bysort":
-        keys = sort_keys(ds, allv)
-        if ds.n and keys:
-            order = np.lexsort(keys[::-1])
-            if np.any(order != np.arange(ds.n)):
-                ds.take(order)
-        ds.sortedby = list(allv)
-    else:
-        keys = sort_keys(ds, allv)
-        if ds.n > 1 and keys:
-            idx = np.lexsort(keys[::-1])
-            if np.any(idx != np.arange(ds.n)):
-                # stable sort leaves sorted data in place, so any move means unsorted
-                raise StataError("not sorted", 5)
-    return group_codes(ds, byv)
+    from hlmshell.syntax.evaluate import by_groups as _by_groups
 
-
-def in_mask(n: int, rng) -> np.ndarray:
-    m = np.zeros(n, dtype=bool)
-    if rng is None:
-        m[:] = True
-        return m
-
-    def pos(x, first):
-        if x in ("f", "F"):
-            return 1
-        if x in ("l", "L"):
-            return n
-        x = int(x)
-        return n + x + 1 if x < 0 else x
-
-    a, b = pos(rng.start, True), pos(rng.end, False)
-    if a < 1 or b > n or a > b:
-        if not (n == 0):
-            raise StataError("observation numbers out of range", 198)
-    m[max(a, 1) - 1:min(b, n)] = True
-    return m
+    return np.asarray(_by_groups(session, p))
 
 
 def sample(session, cmd, groups=None, varnames=(), strok=True) -> np.ndarray:
     """Observations selected by if/in; under a by prefix `if` sees by-group _n/_N."""
-    if groups is None and cmd.if_ is None and not varnames:
-        # in-range only: no expression to evaluate
-        mask = in_mask(session.data.n, cmd.in_)
-        br = getattr(session, "by_restrict", None)
-        if br is not None:
-            mask &= np.asarray(br, dtype=bool)
-        return mask
     if groups is None:
         from hlmshell.syntax.evaluate import marksample
 
@@ -418,6 +361,162 @@ def replace_core(session, name: str, values, mask: np.ndarray) -> tuple[int, int
     return nchg, nmiss
 
 
+def _subscripts_of(expr, session, name: str) -> bool:
+    """Does expr read `name[...]` (an explicit subscript on the variable being replaced)?"""
+    from dataclasses import fields, is_dataclass
+
+    from hlmshell.syntax.expr_ast import Expr, Subscript
+
+    if isinstance(expr, Subscript):
+        try:
+            from hlmshell.syntax.varlist import unabbrev
+
+            if unabbrev(session.data.names, expr.name) == name:
+                return True
+        except StataError:
+            pass
+    if is_dataclass(expr) and isinstance(expr, Expr):
+        for f in fields(expr):
+            val = getattr(expr, f.name)
+            items = val if isinstance(val, (tuple, list)) else (val,)
+            if any(isinstance(it, Expr) and _subscripts_of(it, session, name) for it in items):
+                return True
+    return False
+
+
+def sequential_values(session, cmd, name: str, expr, groups) -> np.ndarray:
+    """Stata's replace works one observation after the other, so `x[_n-1]` sees the value
+    already replaced (the carry-forward idiom). Evaluate vectorised, accept results up to and
+    including the first observation that changes, write it back, and go on from there."""
+    var = session.data.var(name)
+    old = var.values
+    work = old.copy()
+    n = len(work)
+    p = 0
+    try:
+        while p < n:
+            var.values = work
+            res = broadcast(evaluate(expr, session, groups), n)
+            if (res.dtype == object) != var.is_string:
+                raise StataError("type mismatch", 109)
+            mask = sample(session, cmd, groups)
+            new = np.where(mask, res, work)
+            if not var.is_string:
+                t = numeric_type_needed(var.vtype, np.where(mask, new.astype(float), np.nan))
+                new = store(new.astype(float), t)
+            diff = np.flatnonzero(~same_values(new[p:], work[p:]))
+            if diff.size == 0:
+                break
+            k = p + int(diff[0])
+            work = work.copy()
+            work[k] = new[k]
+            p = k + 1
+    finally:
+        var.values = old
+    return work
+
+
+_TMP = "__000seq"
+
+
+def _rewrite(expr, session, name: str):
+    """expr with every `name[...]` read redirected to the temporary variable _TMP."""
+    from dataclasses import fields, is_dataclass, replace as dc_replace
+
+    from hlmshell.syntax.expr_ast import Expr, Subscript
+
+    if expr is None or not (is_dataclass(expr) and isinstance(expr, Expr)):
+        return expr
+    changes = {}
+    for f in fields(expr):
+        val = getattr(expr, f.name)
+        if isinstance(val, tuple):
+            changes[f.name] = tuple(_rewrite(v, session, name) for v in val)
+        elif isinstance(val, Expr):
+            changes[f.name] = _rewrite(val, session, name)
+    if isinstance(expr, Subscript) and len(expr.index) == 1 and _subscripts_of(expr, session, name):
+        # only the outer name changes; the index was rewritten above
+        changes["name"] = _TMP
+    return dc_replace(expr, **changes) if changes else expr
+
+
+def _all_backward(session, name: str, exprs, groups) -> bool:
+    """True when every `name[k]` read points at an earlier observation (of the by-group)."""
+    from hlmshell.syntax.expr_ast import Name, Subscript, names_in
+    from hlmshell.syntax.varlist import unabbrev
+
+    subs = []
+
+    def walk(e):
+        from dataclasses import fields, is_dataclass
+
+        if isinstance(e, Subscript) and _subscripts_of(e, session, name):
+            subs.append(e)
+        if is_dataclass(e):
+            for f in fields(e):
+                val = getattr(e, f.name)
+                for v in (val if isinstance(val, tuple) else (val,)):
+                    walk(v)
+
+    for e in exprs:
+        if e is not None:
+            walk(e)
+    n = session.data.n
+    nn = broadcast(evaluate(Name("_n"), session, groups), n)
+    size = broadcast(evaluate(Name("_N"), session, groups), n)
+    for s in subs:
+        if len(s.index) != 1:
+            return False
+        for nm in names_in(s.index[0]):
+            try:
+                if unabbrev(session.data.names, nm) == name:
+                    return False
+            except StataError:
+                pass
+        k = broadcast(evaluate(s.index[0], session, groups), n)
+        if k.dtype == object:
+            return False
+        with np.errstate(invalid="ignore"):
+            k = np.trunc(k)
+            forward = ~np.isnan(k) & (k >= nn) & (k <= size) & (k >= 1)
+        if forward.any():
+            return False
+    return True
+
+
+def _jacobi_values(session, cmd, name: str, expr, groups) -> np.ndarray:
+    """Sequential replace when all self-references look backward: iterate whole-array passes
+    (plain `x` reads the old values, `x[k]` the current pass) until nothing moves; each pass
+    settles at least one more observation, so this ends at Stata's sequential result."""
+    from dataclasses import replace as dc_replace
+
+    ds = session.data
+    var = ds.var(name)
+    old = var.values
+    ex2 = _rewrite(expr, session, name)
+    cmd2 = dc_replace(cmd, if_=_rewrite(cmd.if_, session, name))
+    tmp = Variable(_TMP, old.copy(), var.vtype)
+    ds.vars[_TMP] = tmp
+    try:
+        work = old
+        for _ in range(ds.n + 1):
+            tmp.values = work
+            res = broadcast(evaluate(ex2, session, groups), ds.n)
+            if (res.dtype == object) != var.is_string:
+                raise StataError("type mismatch", 109)
+            mask = sample(session, cmd2, groups)
+            new = np.where(mask, res, old)
+            if not var.is_string:
+                t = numeric_type_needed(var.vtype, np.where(mask, new.astype(float), np.nan))
+                new = store(new.astype(float), t)
+            if np.all(same_values(new, work)):
+                break
+            work = new
+    finally:
+        ds.vars.pop(_TMP, None)
+    return work
+
+
 @command("replace", byable="self")
 def replace(session, cmd):
     words = cmd.body.split()
@@ -428,6 +527,13 @@ def replace(session, cmd):
     name = one_var(session, words[0])
     expr = get_exp(cmd)
     groups = by_groups(session, cmd)
+    if any(e is not None and _subscripts_of(e, session, name) for e in (expr, cmd.if_)):
+        if _all_backward(session, name, (expr, cmd.if_), groups):
+            values = _jacobi_values(session, cmd, name, expr, groups)
+        else:
+            values = sequential_values(session, cmd, name, expr, groups)
+        replace_core(session, name, values, np.ones(session.data.n, dtype=bool))
+        return
     mask = sample(session, cmd, groups)
     replace_core(session, name, evaluate(expr, session, groups), mask)
 
