@@ -393,3 +393,17 @@ def test_by_replace_carries_forward_within_groups(monkeypatch):
 
 
 nan = np.nan
+
+
+@needs_interp
+def test_running_sum_accumulates_over_selected_obs_only(monkeypatch):
+    monkeypatch.undo()
+    from hlmshell.interpreter import Interpreter
+
+    s = make_session(id=("byte", [1, 1, 1, 2, 2]), x=("float", [1, 2, 3, 4, 5]))
+    rc = Interpreter(s).run_text("gen s = sum(x) if x > 1\nby id: gen t = sum(x) if x != 2\n"
+                                 "gen k = _n if x > 3\n", echo=False)
+    assert rc == 0
+    assert np.allclose(s.data.var("s").values, [nan, 2, 5, 9, 14], equal_nan=True)
+    assert np.allclose(s.data.var("t").values, [1, nan, 4, 4, 9], equal_nan=True)
+    assert np.allclose(s.data.var("k").values, [nan, nan, nan, 4, 5], equal_nan=True)

@@ -250,6 +250,60 @@ def sample(session, cmd, groups=None, varnames=(), strok=True) -> np.ndarray:
     return mask
 
 
+_RUNNING = {"sum"}
+
+
+def _calls_and_positions(expr) -> tuple[set[str], bool]:
+    """Function names called in expr, and whether it reads _n/_N or subscripts."""
+    from dataclasses import fields, is_dataclass
+
+    from hlmshell.syntax.expr_ast import Call, Expr, Name, Subscript
+
+    calls: set[str] = set()
+    pos = False
+
+    def walk(e):
+        nonlocal pos
+        if isinstance(e, Call):
+            calls.add(e.func)
+        elif isinstance(e, Subscript):
+            pos = True
+        elif isinstance(e, Name) and e.name in ("_n", "_N"):
+            pos = True
+        if is_dataclass(e) and isinstance(e, Expr):
+            for f in fields(e):
+                val = getattr(e, f.name)
+                for v in (val if isinstance(val, tuple) else (val,)):
+                    walk(v)
+
+    walk(expr)
+    return calls, pos
+
+
+def evaluate_in(expr, session, mask: np.ndarray, groups=None):
+    """Evaluate expr where Stata would: only on the selected observations. That matters for
+    running sums (`gen s = sum(x) if f` accumulates over the f observations only); other
+    expressions are evaluated on all observations and masked by the caller."""
+    n = session.data.n
+    if mask.all() or not hasattr(expr, "__dataclass_fields__"):
+        return evaluate(expr, session, groups)
+    calls, positional = _calls_and_positions(expr)
+    if not (calls & _RUNNING) or positional:
+        return evaluate(expr, session, groups)
+    full = session.data
+    sub = full.copy()
+    sub.take(np.flatnonzero(mask))
+    session.data = sub
+    try:
+        res = evaluate(expr, session, None if groups is None else np.asarray(groups)[mask])
+    finally:
+        session.data = full
+    res = broadcast(res, int(mask.sum()))
+    out = np.full(n, "", dtype=object) if res.dtype == object else np.full(n, np.nan)
+    out[mask] = res
+    return out
+
+
 def get_exp(cmd):
     if cmd.exp is None:
         raise StataError("=exp required", 100)
@@ -308,7 +362,7 @@ def generate(session, cmd):
     expr = get_exp(cmd)
     groups = by_groups(session, cmd)
     mask = sample(session, cmd, groups)
-    generate_core(session, name, vtype, lbl, evaluate(expr, session, groups), mask)
+    generate_core(session, name, vtype, lbl, evaluate_in(expr, session, mask, groups), mask)
 
 
 # --- replace --------------------------------------------------------------------------
@@ -535,7 +589,7 @@ def replace(session, cmd):
         replace_core(session, name, values, np.ones(session.data.n, dtype=bool))
         return
     mask = sample(session, cmd, groups)
-    replace_core(session, name, evaluate(expr, session, groups), mask)
+    replace_core(session, name, evaluate_in(expr, session, mask, groups), mask)
 
 
 # --- clonevar ---------------------------------------------------------------------------
