@@ -122,6 +122,11 @@ def test_use_prints_nothing_and_subsets(s):
     assert s.data.names == ["id", "ses"] and s.data.n == 7185
     run(s, "use hsb in 1/10, clear")
     assert s.data.n == 10
+    run(s, "use id ses if sector==1 using hsb, clear")
+    assert s.data.names == ["id", "ses"] and s.data.n == 3543 and not s.data.changed
+    run(s, 'save "with space"')
+    run(s, 'use "with space.dta", clear')
+    assert s.data.n == 3543
 
 
 def test_save_messages_and_replace(s, tmp_path):

@@ -37,12 +37,39 @@ def check_can_replace_data(session, clear: bool) -> None:
 
 
 # ----------------------------------------------------------------------------- use
-@command("use", byable=False)
+def _parse_use(cmd) -> tuple[str, str]:
+    """`use [varlist] [if] [in] using file [, opts]` or `use file [, opts]` -> (varlist, file).
+
+    `use` takes its text raw: the generic parser would read `if x using f` as one expression.
+    """
+    from hlmshell.syntax.ast import Command
+    from hlmshell.syntax.parser import fill_qualifiers
+    from hlmshell.syntax.scan import top_words
+
+    text = cmd.body
+    at = next(((a, b) for a, b in top_words(text) if text[a:b] == "using"), None)
+    if at is None:
+        fill_qualifiers(cmd, text, allow_exp=False)
+        return "", unquote(cmd.body)
+    tail = Command("use")
+    fill_qualifiers(tail, text[at[1]:], allow_exp=False)
+    head = Command("use")
+    fill_qualifiers(head, text[: at[0]], allow_exp=False)
+    cmd.options, cmd.body = tail.options, head.body
+    cmd.if_ = head.if_ if head.if_ is not None else tail.if_
+    cmd.in_ = head.in_ if head.in_ is not None else tail.in_
+    return head.body, unquote(tail.body)
+
+
+@command("use", raw=True, byable=False)
 def use_cmd(session, cmd):
+    if cmd.if_ is None and cmd.in_ is None and not cmd.options:
+        vars_text, fname = _parse_use(cmd)
+    else:  # already split (a hand-built Command)
+        vars_text, fname = split_using(cmd.body)
+        if fname is None:
+            fname, vars_text = unquote(cmd.body.strip()), ""
     opts = OptionSpec("clear nolabel").parse(cmd.options)
-    vars_text, fname = split_using(cmd.body)
-    if fname is None:
-        fname, vars_text = unquote(cmd.body.strip()), ""
     if not fname:
         raise StataError("invalid file specification", 198)
     check_can_replace_data(session, "clear" in opts)
