@@ -257,22 +257,31 @@ def _table(session, rest: str, options) -> None:
         return [norm_name(w.split(":")[-1]) for w in (arg or "").split()]
 
     keep, drop = _sel(opts.get("keep")), _sel(opts.get("drop"))
+    from hlmshell.output import coeftable as ct
+
     rows = []
-    for eq, name in keys:
-        if keep and norm_name(name) not in keep:
-            continue
-        if drop and norm_name(name) in drop:
-            continue
-        cells = []
-        for c in allcells:
-            v = c.get((eq, name))
-            if v is None or v[4]:
-                cells.append(None)
-            else:
-                cells.append(v[:4])
-        if all(c is None for c in cells):
-            continue
-        rows.append((eq, name, cells))
+    for eq in eq_order:
+        names_eq, cells_eq = [], []
+        for e, name in keys:
+            if e != eq:
+                continue
+            if keep and norm_name(name) not in keep:
+                continue
+            if drop and norm_name(name) in drop:
+                continue
+            cells = []
+            for c in allcells:
+                v = c.get((eq, name))
+                cells.append(None if v is None or v[4] else v[:4])
+            names_eq.append(name)
+            cells_eq.append(cells)
+        status = ["base" if all(c is None for c in cells) else None for cells in cells_eq]
+        for g in ct.groups_from_names(names_eq, status):
+            if g.header is not None:
+                rows.append((eq, [ln for ln in ct.header_lines(g.header)], None))
+            for r in g.rows:
+                labels = [ct.level_label(r.label)] if g.header is not None else ct.name_lines(r.label)
+                rows.append((eq, labels, cells_eq[r.index]))
     stat_names = (opts.get("stats") or "") + " " + (opts.get("statistics") or "")
     stat_names = [s for s in stat_names.replace(",", " ").split() if s]
     stat_rows = [(s, [_stat_value(r, s) for r in results]) for s in dict.fromkeys(stat_names)]

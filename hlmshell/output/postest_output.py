@@ -185,10 +185,12 @@ def matrix_lines(title: str, names: list[str], M, lower: bool = True) -> list[st
 
 
 # --------------------------------------------------------------------------- estimates table
-def table_lines(models: list[str], rows: list[tuple[str, str, list]], stats: list[tuple[str, list]],
-                bfmt: str | None, se: bool, star: bool, equations_shown: bool) -> list[str]:
-    """rows: (equation, label, [(b, se, p, omitted) or None per model]); stats: (name, values)."""
-    has_omit = any(c is not None and c[3] for _, _, cells in rows for c in cells)
+def table_lines(models: list[str], rows: list[tuple[str, list[str], list | None]],
+                stats: list[tuple[str, list]], bfmt: str | None, se: bool, star: bool,
+                equations_shown: bool) -> list[str]:
+    """rows: (equation, label lines (13 wide, bar excluded), [(b, se, p, omitted) or None per
+    model], or None for a factor header row); stats: (name, values)."""
+    has_omit = any(c is not None and c[3] for _, _, cells in rows if cells for c in cells)
     if bfmt:
         m = fmt(1.0, bfmt)
         cw = max(9 if has_omit else 7, len(m))
@@ -212,14 +214,19 @@ def table_lines(models: list[str], rows: list[tuple[str, str, list]], stats: lis
         return " " + text.rjust(cwt) + " "
 
     last_eq = None
-    for eq, label, cells in rows:
+    for eq, label_lines, cells in rows:
         if equations_shown and eq != last_eq:
             if last_eq is not None:
                 out.append(center)
             out.append(f"{abbrev(eq, vw):<{vw}} |")
             last_eq = eq
-        line = f"{abbrev(label, vw):>{vw}} |"
+        for extra in label_lines[:-1]:
+            out.append(f"{extra}|")
+        line = f"{label_lines[-1]}|"
         seline = " " * vw + " |"
+        if cells is None:
+            out.append(line)
+            continue
         for c in cells:
             if c is None:
                 line += cell("")
