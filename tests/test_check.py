@@ -451,3 +451,45 @@ def test_check_finds_a_changed_coefficient_in_a_replay(tmp_path, capsys):
     rc, out = _run_main([DOFILE, str(altered)], capsys)
     assert rc == 1
     assert re.search(r"MISMATCH _cons\s+Stata\s+12\.62797\s+hlmshell\s+12\.62697", out), out
+
+
+def test_loop_body_echoes_are_not_output():
+    stata = """\
+. foreach v in 1 2 {
+  2.     display `v' * 10
+  3. }
+10
+20
+
+. list id in 1/2, clean
+
+          id
+  1.    1224
+  2.    1224
+"""
+    replay = """\
+. foreach v in 1 2 {
+10
+20
+
+. list id in 1/2, clean
+
+          id
+  1.    1224
+  2.    1224
+"""
+    blocks = split_blocks(stata)
+    assert [n.text for r in extract_rows(blocks[0].lines) for n in r.nums] == ["10", "20"]
+    # `list, clean` rows look like numbered echoes but are output
+    assert [n.text for r in extract_rows(blocks[1].lines) for n in r.nums] == ["1.", "1224", "2.", "1224"]
+    rep = compare_texts(stata, replay)
+    assert rep.ok and rep.total == 6
+
+
+def test_stata18_iteration_log_and_windows_line_ends():
+    stata = (". mixed mathach || id:\r\n\r\nIteration 0:  Log likelihood = -23557.905  \r\n"
+             "Obtaining starting values by EM:\r\n"
+             "Log likelihood = -23557.905                     Prob > chi2       =          .\r\n")
+    replay = ". mixed mathach || id:\n\nLog likelihood = -23557.905                     Prob > chi2       =          .\n"
+    rep = compare_texts(stata, replay)
+    assert rep.ok and rep.total == 2

@@ -21,7 +21,8 @@ _NUM = re.compile(
     r"|(?<!\S)(?P<m>\.[a-z]?)(?!\S)")
 _RULE = re.compile(r"^[\s\-+|=_]*$")
 _ITER = re.compile(r"^\s*(?:Iteration \d+:|Performing (?:EM|gradient)|Computing standard errors"
-                   r"|Refining starting values|Fitting (?:full|fixed|starting)|\(iteration log)", re.I)
+                   r"|Refining starting values|Obtaining starting values|Fitting (?:full|fixed|starting)"
+                   r"|\(iteration log)", re.I)
 _LEVEL = re.compile(r"^[\d ]+$")
 
 

@@ -16,6 +16,7 @@ _ECHO = re.compile(r"^\. ?(.*)$")
 _CONT = re.compile(r"^> ?(.*)$")
 _MORE = re.compile(r"^\s*-+\s*more\s*-+\s*$", re.I)
 _END_DO = re.compile(r"^\s*end of do-file\s*$")
+_BODY = re.compile(r"^\s*\d+\.(?: |$)")
 # commands that only manage the log or wrap the run: never compared
 _BOOKKEEPING = re.compile(
     r"^(?:(?:cap(?:t|tu|tur|ture)?|qui(?:e|et|etl|etly)?|noi(?:s|si|sil|sily)?)\s+)*"
@@ -80,6 +81,8 @@ def split_blocks(text: str, *, keep_all: bool = False) -> list[Block]:
             continue  # log header
         if _MORE.match(line) or _END_DO.match(line):
             continue
+        if cur.command.rstrip().endswith("{") and _BODY.match(line) and not any(x.strip() for x in cur.lines):
+            continue  # `  2. display x` echoes of a loop or program body typed after `{`
         cur.lines.append(line)
     out = []
     for b in blocks:
