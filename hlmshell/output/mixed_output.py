@@ -34,7 +34,7 @@ def ll_label(reml: bool) -> str:
 
 def iteration_line(i: int, ll: float, reml: bool, note: str = "") -> str:
     head = f"Iteration {i}:".ljust(15)
-    return f"{head}{ll_label(reml)} = {fmt_g(ll, 10)}  {note}"
+    return f"{head}{ll_label(reml)} = {fmt(ll, '%10.0g')}  {note}"
 
 
 # --- header ---------------------------------------------------------------------------------------
