@@ -92,3 +92,71 @@ def test_predict_and_estat_through_interpreter(df, fits):
     nmiss = int(np.count_nonzero(df["female"].to_numpy() != 1))
     assert f"({nmiss:,} missing values generated)" in out
     assert "             id |        160         14       44.9         67" in out
+
+
+NOTES_DO = """use "{hsb}", clear
+recode size (min/499=1) (500/1199=2) (1200/max=3), generate(sized)
+quietly mixed mathach c.ses##c.sector c.ses##i.sized i.female##i.sector i.female##i.sized || id: ses, cov(unstr)
+estimates store sesrandom
+quietly mixed mathach c.ses##c.sector c.ses##i.sized i.female##i.sector i.female##i.sized || id:
+estimates store noslope
+lrtest sesrandom noslope
+quietly mixed mathach c.ses##c.sector c.ses##i.sized i.female##i.sector i.female##i.sized || id: female, cov(unstr)
+estimates store femalerandom
+estat ic
+lrtest noslope femalerandom
+quietly mixed mathach c.ses##c.sector c.ses##i.sized i.female##i.sector i.female##i.sized || id:
+test 1.female#1.sector=0
+test 2.sized#c.ses=0, accumulate
+test 3.sized#c.ses=0, accumulate
+quietly mixed mathach c.ses##c.sector i.female##i.sized || id:
+test 2.sized=3.sized
+test 1.female#2.sized=1.female#3.sized, accumulate
+quietly tabulate sized, generate(sized_)
+quietly mixed mathach c.ses##c.sector i.female##i.sized_1 || id:
+lrtest . femalerandom
+lrtest . sesrandom
+"""
+
+
+def test_notes_with_the_mixed_command():
+    from hlmshell.commands import registry
+    from test_postest_fixtures import HSB
+
+    if "mixed" not in registry.names():
+        pytest.skip("mixed not registered yet")
+    from hlmshell.session import Session
+
+    s = Session(out=Capture())
+    rc = interp.Interpreter(s).run_text(NOTES_DO.format(hsb=HSB), echo=False)
+    out = s.out.getvalue()
+    assert rc == 0, out
+    for chi2, p in [("5.75", "0.0564"), ("4.56", "0.1022"), ("7.84", "0.3467"), ("9.03", "0.2504")]:
+        assert f"={float(chi2):7.2f}\nProb > chi2 = {p}\n" in out
+    assert "femalerandom |      7,185          .  -23249.27      16   46530.53   46640.61" in out
+    for chi2, p in [("0.15", "0.7017"), ("0.94", "0.6240"), ("1.01", "0.7990"), ("1.14", "0.2865"),
+                    ("2.27", "0.3212")]:
+        assert f" ={float(chi2):8.2f}\n         Prob > chi2 ={float(p):10.4f}\n" in out
+    assert " ( 2)  [mathach]1.female#2.sized - [mathach]1.female#3.sized = 0" in out
+
+
+def test_icc_and_predict_after_mixed_reml():
+    from hlmshell.commands import registry
+    from test_postest_fixtures import HSB
+
+    if "mixed" not in registry.names():
+        pytest.skip("mixed not registered yet")
+    from hlmshell.session import Session
+
+    s = Session(out=Capture())
+    rc = interp.Interpreter(s).run_text(
+        f'use "{HSB}", clear\nquietly mixed mathach || id:, reml\nestat icc\n'
+        "predict u, reffects\npredict fit, fitted\ntest 0.female", echo=False)
+    out = s.out.getvalue()
+    assert rc == 111 and "[mathach]0.female not found" in out      # no such coefficient
+    assert "Intraclass correlation" in out
+    assert "                          id |   .1803518" in out
+    assert s.data.var("u").label == "BLUP r.e. for id: _cons"
+    fit = s.data.values("fit")
+    y = s.data.values("mathach")
+    assert np.all(np.isfinite(fit)) and abs(np.corrcoef(fit, y)[0, 1]) > 0.3
