@@ -60,8 +60,14 @@ class Interpreter:
         return self._top(lambda: self._exec_lines(lines, echo="none"))
 
     def run_text(self, text: str, echo: bool = True, name: str = "") -> int:
-        """Run do-file text in its own local scope; errors stop it (`end of do-file`)."""
+        """Run do-file text in its own local scope; errors stop it (`end of do-file`).
+
+        With echo=False and no name at the top level the text runs as if typed at the prompt
+        (the REPL's multi-line blocks): current locals, no `end of do-file`.
+        """
         lines = logical_lines(text)
+        if not echo and not name and self.depth == 0 and self.loop_depth == 0:
+            return self._top(lambda: self._exec_lines(lines, echo="none"))
         if self.depth == 0 and self.loop_depth == 0:
             return self._top(lambda: self._run_do(lines, echo, name), dofile=True)
         return self._run_do(lines, echo, name)
@@ -103,6 +109,7 @@ class Interpreter:
         except ExitDo as e:
             if not dofile:
                 self.exit_requested = True
+                raise
             return e.rc
         except (Break, KeyboardInterrupt):
             self.out.quiet = quiet0

@@ -67,7 +67,7 @@ class Evaluator:
             if e.op == "!":
                 return _tofloat(np.asarray(num(v)) == 0)
             if e.op == "-":
-                return -num(v)
+                return clean(-num(v))
             return num(v)
         if isinstance(e, Call):
             return self.call(e)
@@ -152,7 +152,8 @@ class Evaluator:
                 ya = np.asarray(y, dtype=float)
                 r = np.where(ya == 0, np.nan, np.divide(x, np.where(ya == 0, 1.0, ya)))
             elif op == "^":
-                r = np.power(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+                xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+                r = np.where(np.isnan(xa) | np.isnan(ya), np.nan, np.power(xa, ya))
             else:
                 raise StataError("invalid syntax", 198)
         r = np.asarray(r, dtype=float)

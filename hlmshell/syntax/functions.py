@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from scipy import special, stats
@@ -32,11 +33,11 @@ def clean(x):
     """inf / -inf (overflow, x/0) become Stata's missing '.'."""
     if isinstance(x, np.ndarray):
         if x.dtype != object:
-            x = np.where(np.isinf(x), np.nan, x)
+            x = np.where(np.isfinite(x), x, np.nan)   # also drops .a-.z payloads: result is '.'
         return x
     if isinstance(x, (float, np.floating)):
         x = float(x)
-        return float("nan") if math.isinf(x) else x
+        return float("nan") if not math.isfinite(x) else x
     if isinstance(x, (np.bool_, bool, int, np.integer)):
         return float(x)
     return x
@@ -93,8 +94,8 @@ def _minmax(which):
         vals = [num(a) for a in args]
         arr = np.broadcast_arrays(*[np.asarray(v, dtype=float) for v in vals])
         st = np.vstack([a.reshape(1, -1) for a in arr]) if arr[0].ndim else np.array([[float(a)] for a in arr])
-        with np.errstate(all="ignore"), np.testing.suppress_warnings() as sup:
-            sup.filter(RuntimeWarning)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             r = np.nanmin(st, axis=0) if which == "min" else np.nanmax(st, axis=0)
         return r if arr[0].ndim else float(r[0])
 

@@ -34,7 +34,7 @@ class ExprTransformer(Transformer):
 
     def neg(self, items):
         a = items[0]
-        if isinstance(a, Num) and not a.text.startswith("-"):
+        if isinstance(a, Num) and not a.text.startswith("-") and a.value == a.value:
             return Num(-a.value, "-" + a.text)
         return Unary("-", a)
 
