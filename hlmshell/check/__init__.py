@@ -56,9 +56,9 @@ def format_report(report: Report, verbose: bool = False) -> list[str]:
     for p in report.pairs:
         if p.ok and not verbose:
             continue
-        if p.command != last:
-            lines.append(f". {_short(p.command, 76)}")
-            last = p.command
+        if (p.command, p.lineno) != last:
+            lines.append(f"log line {p.lineno}: . {_short(p.command, 62)}")
+            last = (p.command, p.lineno)
         mark = "ok      " if p.ok else "MISMATCH"
         lines.append(f"  {mark} {p.label[:34]:<34}  Stata {p.stata.text:>12}  hlmshell {_fmt_num(p.ours):>12}")
     lines.append(report.summary())

@@ -31,6 +31,7 @@ class Pair:
     stata: Num
     ours: Num | None
     ok: bool
+    lineno: int = 0      # line of the command's echo in the Stata log
 
 
 @dataclass
@@ -85,7 +86,7 @@ def compare_blocks(stata: Block, ours: Block, rtol: float, report: Report) -> No
         for k, num in enumerate(srow.nums):
             got = onums[k] if k < len(onums) else None
             ok = got is not None and numbers_match(num, got, rtol)
-            report.pairs.append(Pair(stata.command, srow.label, num, got, ok))
+            report.pairs.append(Pair(stata.command, srow.label, num, got, ok, stata.lineno))
 
 
 def compare_texts(stata_text: str, ours_text: str, rtol: float = 0.0) -> Report:
