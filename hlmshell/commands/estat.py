@@ -195,7 +195,7 @@ def estat_cmd(session, cmd) -> None:
     if sub == "ic":
         if len(words) > 1:
             raise StataError("invalid syntax", 198)
-        OptionSpec("n= df=").parse(cmd.options)
+        OptionSpec("").parse(cmd.options)
         print_ic(session, [(res.name or ".", res)])
     elif sub == "icc":
         _icc(session, res, cmd.options)

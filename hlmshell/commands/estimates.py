@@ -122,13 +122,37 @@ def _restore(session, rest: str, options) -> None:
         session.out.line(f"(results {name} are active now)")
 
 
+def _replayer():
+    """The estimation helper's replay(session, res); else re-run the command word with no
+    arguments (which replays e()) with `res` made active for the moment."""
+    try:
+        from hlmshell.commands.estimation import replay
+        return replay
+    except ImportError:
+        pass
+
+    def fallback(session, res):
+        from hlmshell.commands.registry import resolve
+        from hlmshell.syntax.ast import Command
+
+        try:
+            info = resolve(res.cmd)
+        except StataError:
+            raise StataError("impossible to replay estimation command", 198) from None
+        saved = session.e
+        session.e = res
+        try:
+            info.handler(session, Command(info.name, typed=res.cmd, text=res.cmd))
+        finally:
+            session.e = saved
+
+    return fallback
+
+
 def _replay(session, rest: str, options) -> None:
     OptionSpec("noheader").parse(options)
     names = expand_names(session, rest, default=".")
-    try:
-        from hlmshell.commands.estimation import replay
-    except ImportError:
-        raise StataError("impossible to replay estimation command", 198) from None
+    replay = _replayer()
     for name in names:
         res = lookup(session, name)
         if not any(o.name.startswith("nohe") for o in options):
@@ -140,7 +164,7 @@ def _replay(session, rest: str, options) -> None:
 
 
 def _dir(session, rest: str, options) -> None:
-    OptionSpec("width=").parse(options)
+    OptionSpec("").parse(options)
     names = expand_names(session, rest, default="_all")
     if not names:
         return
@@ -174,7 +198,7 @@ def _clear(session, rest: str, options) -> None:
 
 
 def _stats(session, rest: str, options) -> None:
-    OptionSpec("n= df= bicdetail").parse(options)
+    OptionSpec("").parse(options)
     names = expand_names(session, rest, default=".")
     print_ic(session, [(n, lookup(session, n)) for n in names])
 
@@ -185,7 +209,7 @@ _OMIT = re.compile(r"(^|#)(\d+)?o\.")
 
 
 def _table_options(options) -> dict:
-    spec = OptionSpec("b se star stats statistics keep drop t p varwidth modelwidth title")
+    spec = OptionSpec("b se star stats statistics keep drop")
     out: dict = {}
     for o in options:
         full, _ = spec.resolve(o.name)

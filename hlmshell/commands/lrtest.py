@@ -135,4 +135,9 @@ def lrtest_cmd(session, cmd) -> None:
         session.out.line(line)
     if "stats" in opts:
         print_ic(session, [(r_name, rr), (u_name, u)])
+    if "dir" in opts:
+        rows = [(nm, r.macros.get("cmd2") or r.cmd, r.depvar, len(r.names), r.macros.get("estimates_title", ""))
+                for nm, r in ((r_name, rr), (u_name, u))]
+        for line in po.dir_lines(rows):
+            session.out.line(line)
     session.r = RResults(scalars={"df": float(df), "chi2": chi2, "p": p})

@@ -441,7 +441,7 @@ def _split_options(cmd) -> tuple[str, list]:
 @command("test", exp=False)
 def test_cmd(session, cmd) -> None:
     body, options = _split_options(cmd)
-    opts = OptionSpec("accumulate(a) notest coef mtest").parse(options)
+    opts = OptionSpec("accumulate(a) notest").parse(options)
     res = active(session)
     if not body:
         raise StataError("invalid syntax", 198)
