@@ -159,3 +159,34 @@ def test_by_prefix_through_interpreter(s):
     out = s.out.getvalue()
     assert "-> sector = 0" in out and "-> sector = 1" in out
     assert out.count("    Variable |") == 2
+
+
+def test_levelsof_and_local(s):
+    assert run(s, "levelsof sector, local(secs)") == "0 1\n"
+    assert s.local["secs"] == "0 1" and s.r.scalars["r"] == 2
+    assert run(s, "levelsof id if _n < 100") == "1224 1288 1296\n"
+
+
+def test_isid(s):
+    with pytest.raises(StataError) as e:
+        run(s, "isid id")
+    assert e.value.rc == 459
+    run(s, "generate long obs = _n")
+    run(s, "isid id obs")
+
+
+def test_describe_using_does_not_load(s, tmp_path):
+    run(s, "keep in 1/5")
+    run(s, "save five")
+    run(s, "use hsb, clear")
+    out = run(s, "describe using five")
+    assert " Observations:             5" in out
+    assert s.data.n == 7185
+
+
+def test_sysuse_loads_packaged_data(s):
+    run(s, "sysuse hsb, clear")
+    assert s.data.n == 7185
+    with pytest.raises(StataError) as e:
+        run(s, "sysuse auto, clear")
+    assert e.value.rc == 601

@@ -147,3 +147,15 @@ def test_wrap():
     assert wrap("sized==1.0000", 11) == ["sized==", "1.0000"]
     assert wrap("short", 11) == ["short"]
     assert wrap("abcdefghijklmnop", 11) == ["abcdefghijk", "lmnop"]
+
+
+def test_tabulate_summarize(s):
+    out = run(s, "tab sector, summarize(mathach)")
+    df = s.data.to_frame(["sector", "mathach"])
+    g = df.groupby("sector").mathach
+    lines = out.splitlines()
+    assert "Summary of mathematics achievement score" in lines[1]
+    assert lines[4] == "          0 |   11.364073   7.0799196       3,642"
+    assert float(lines[4].split()[2]) == pytest.approx(g.mean()[0], rel=1e-7)
+    assert float(lines[5].split()[3]) == pytest.approx(g.std()[1], rel=1e-7)
+    assert lines[-1] == "      Total |   12.747853   6.8782457       7,185"

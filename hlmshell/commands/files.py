@@ -16,7 +16,7 @@ from hlmshell.data.dataset import INT_LIMITS, Dataset, Variable
 from hlmshell.data.dta import read_dta, write_dta
 from hlmshell.data.locate import find_data, target_path, unquote
 from hlmshell.data.missing import missing_code, missing_str
-from hlmshell.errors import StataError
+from hlmshell.errors import StataError, syntax_error
 from hlmshell.output.numfmt import fmt_count
 
 _USING = re.compile(r"(?:^|\s)using\s+(.+)$", re.S)
@@ -93,6 +93,31 @@ def use_cmd(session, cmd):
             new.take(mask)
         new.changed = False
     session.data = new
+
+
+@command("sysuse", raw=True, byable=False)
+def sysuse_cmd(session, cmd):
+    """`sysuse name` loads only the sample data shipped with hlmshell."""
+    from hlmshell.data.locate import sample_data_dir, with_ext
+
+    vars_text, fname = _parse_use(cmd)
+    opts = OptionSpec("clear").parse(cmd.options)
+    if vars_text or cmd.if_ is not None or cmd.in_ is not None or not fname:
+        raise syntax_error()
+    d = sample_data_dir()
+    name = with_ext(fname)
+    if d is None or not (d / name).is_file():
+        raise StataError(f"file \"{name}\" not found", 601)
+    check_can_replace_data(session, "clear" in opts)
+    new = read_dta(d / name)
+    new.filename = name
+    session.data = new
+
+
+@command("webuse", raw=True, byable=False)
+def webuse_cmd(session, cmd):
+    """No network: `webuse` finds the packaged copies (hsb) and nothing else."""
+    sysuse_cmd(session, cmd)
 
 
 # ----------------------------------------------------------------------------- save

@@ -269,6 +269,23 @@ def describe_cmd(session, cmd):
     opts = OptionSpec("short(s) simple fullnames(f) numbers(n)").parse(cmd.options)
     ds = session.data
     out = session.out
+    body = cmd.body.strip()
+    if body == "using" or body.startswith("using ") or body.startswith('using"'):
+        # describe using file: the file's contents without loading it
+        from hlmshell.data.dta import read_dta
+        from hlmshell.data.locate import find_data, unquote
+
+        path = find_data(unquote(body[5:].strip()))
+        saved = session.data
+        session.data = read_dta(path)
+        session.data.filename = str(path)
+        try:
+            from hlmshell.syntax.ast import Command
+
+            describe_cmd(session, Command("describe", options=cmd.options))
+        finally:
+            session.data = saved
+        return
     names = varlist(session, cmd.body) if cmd.body.strip() else list(ds.names)
     session.r.scalars = {"N": float(ds.n), "k": float(len(ds.names)),
                          "changed": 1.0 if ds.changed else 0.0}
@@ -358,3 +375,68 @@ def list_cmd(session, cmd):
         num = "" if noobs else f"{i + 1}.".rjust(obsw + 1) + " "
         out.line(f"{num}| " + "   ".join(cell(vals[k], w, lf) for _, vals, w, lf in cols) + " |")
     out.line(f"{pad}+{bar}+")
+
+
+# ----------------------------------------------------------------------------- levelsof / isid
+@command("levelsof")
+def levelsof_cmd(session, cmd):
+    opts = OptionSpec("clean local= missing separate= matcell= matrow= hexadecimal").parse(cmd.options)
+    names = varlist(session, cmd.body, all_if_empty=False)
+    if len(names) != 1:
+        raise StataError("too many variables specified" if names else "varlist required",
+                         103 if names else 100)
+    ds = session.data
+    var = ds.vars[names[0]]
+    mask = touse(session, cmd)
+    x = var.values[mask]
+    if var.is_string:
+        vals = sorted(set(v for v in x if v != "" or "missing" in opts))
+        words = [v if "clean" in opts else f'`"{v}"\'' if '"' in v else f'"{v}"' for v in vals]
+    else:
+        from hlmshell.data.missing import order_key
+
+        keep = x if "missing" in opts else x[~np.isnan(x)]
+        keys = order_key(keep)
+        _, first = np.unique(keys, return_index=True)
+        vals = [float(keep[i]) for i in sorted(first, key=lambda i: keys[i])]
+        words = [missing_str(v) if np.isnan(v) else fmt_g(v, 17) if not float(v).is_integer()
+                 else str(int(v)) for v in vals]
+    if not words and not len(x):
+        raise StataError("no observations", 2000)
+    sep = opts.get("separate")
+    text = (sep if sep is not None else " ").join(words)
+    session.out.line(text)
+    session.r.scalars = {"N": float(len(x)), "r": float(len(words))}
+    session.r.macros = {"levels": text}
+    session.r.matrices = {}
+    if opts.get("local"):
+        session.local[opts["local"].strip()] = text
+
+
+@command("isid")
+def isid_cmd(session, cmd):
+    opts = OptionSpec("sort missok").parse(cmd.options)
+    names = varlist(session, cmd.body, all_if_empty=False)
+    if not names:
+        raise StataError("varlist required", 100)
+    ds = session.data
+    cols = []
+    for nm in names:
+        v = ds.vars[nm]
+        if v.is_string:
+            cols.append(list(v.values))
+        else:
+            if "missok" not in opts and np.isnan(v.values).any():
+                raise StataError(f"variable {nm} should never be missing", 459)
+            from hlmshell.data.missing import order_key
+
+            cols.append(order_key(v.values).tolist())
+    keys = list(zip(*cols))
+    if len(set(keys)) != len(keys):
+        what = f"variable {names[0]} does" if len(names) == 1 else f"variables {' '.join(names)} do"
+        raise StataError(f"{what} not uniquely identify the observations", 459)
+    if "sort" in opts:
+        from hlmshell.commands.manage import sort_keys
+
+        ds.take(sort_keys(ds, names))
+        ds.sortedby = list(names)

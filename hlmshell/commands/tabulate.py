@@ -264,13 +264,70 @@ def twoway(session, cmd, rname: str, cname: str, opts: dict) -> None:
 
 
 _SPEC = ("missing(m) nofreq nolabel generate(gen)= sort row column(col) cell chi2(ch) nokey "
-         "plot matcell= matrow= matcol= subpop= wrap nolog")
+         "plot matcell= matrow= matcol= subpop= wrap nolog summarize(su)= means(mean) "
+         "standard(st) freq obs nomeans nostandard(nost)")
+
+
+def oneway_summary(session, cmd, name: str, opts: dict) -> None:
+    """`tabulate g, summarize(x)`: mean, sd and frequency of x within each level of g."""
+    from hlmshell.output.numfmt import fmt_g
+
+    ds = session.data
+    var = ds.var(name)
+    target = varlist(session, opts["summarize"], all_if_empty=False)
+    if len(target) != 1:
+        raise StataError("invalid syntax", 198)
+    y = ds.var(target[0])
+    if y.is_string:
+        raise StataError("type mismatch", 109)
+    mask, w = _sample(session, cmd, [name], "missing" in opts)
+    mask = mask & ~np.isnan(y.values)
+    x, yy = var.values[mask], y.values[mask]
+    if len(x) == 0:
+        raise StataError("no observations", 2000)
+    levels = _levels(var, x)
+    codes = _codes(var, x, levels)
+    texts = [_text(ds, var, v, "nolabel" not in opts) for v in levels]
+    stub = max(11, min(max(len(t) for t in texts), 32))
+    out = session.out
+
+    def stats(v):
+        n = len(v)
+        m = float(np.mean(v)) if n else math.nan
+        sd = float(np.std(v, ddof=1)) if n > 1 else 0.0 if n == 1 else math.nan
+        return m, sd, n
+
+    title = f"Summary of {y.label or y.name}"
+    out.line()
+    head = wrap(var.label or name, stub)
+    head = [""] * max(0, 2 - len(head)) + head
+    pad = max(1, (36 - len(title)) // 2)
+    for k, h in enumerate(head[:-1]):
+        out.line(f"{h.rjust(stub)} |" + (" " * pad + title if k == 0 else ""))
+    out.line(f"{head[-1].rjust(stub)} |        Mean   Std. dev.       Freq.")
+    out.line("-" * (stub + 1) + "+" + "-" * 36)
+
+    def row(label, v):
+        m, sd, n = stats(v)
+        out.line(f"{label[:stub].rjust(stub)} | {fmt_g(m, 10).rjust(11)} {fmt_g(sd, 10).rjust(11)}"
+                 f" {fmt_count(n, 11)}")
+
+    for k, t in enumerate(texts):
+        row(t, yy[codes == k])
+    out.line("-" * (stub + 1) + "+" + "-" * 36)
+    row("Total", yy)
+    session.r.scalars = {"N": float(len(yy)), "r": float(len(levels))}
 
 
 @command("tabulate", abbrev="ta")
 def tabulate_cmd(session, cmd):
     opts = OptionSpec(_SPEC).parse(cmd.options)
     names = varlist(session, cmd.body, all_if_empty=False)
+    if opts.get("summarize"):
+        if len(names) != 1:
+            raise StataError("two-way tabulate, summarize() is not available in hlmshell", 198)
+        oneway_summary(session, cmd, names[0], opts)
+        return
     if len(names) == 1:
         for o in ("row", "column", "cell", "chi2"):
             if o in opts:
