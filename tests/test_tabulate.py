@@ -155,7 +155,7 @@ def test_tabulate_summarize(s):
     g = df.groupby("sector").mathach
     lines = out.splitlines()
     assert "Summary of mathematics achievement score" in lines[1]
-    assert lines[4] == "          0 |   11.364073   7.0799196       3,642"
-    assert float(lines[4].split()[2]) == pytest.approx(g.mean()[0], rel=1e-7)
-    assert float(lines[5].split()[3]) == pytest.approx(g.std()[1], rel=1e-7)
+    assert lines[6] == "          0 |   11.364073   7.0799196       3,642"
+    assert float(lines[6].split()[2]) == pytest.approx(g.mean()[0], rel=1e-7)
+    assert float(lines[7].split()[3]) == pytest.approx(g.std()[1], rel=1e-7)
     assert lines[-1] == "      Total |   12.747853   6.8782457       7,185"
