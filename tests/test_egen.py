@@ -171,3 +171,54 @@ def test_interp_egen(monkeypatch):
     assert same(s.data.var("t").values, [6, 6, 4, 4])
     assert same(s.data.var("m").values, [6, 6, 4, 4])
     assert same(s.data.var("sm").values, [3, 3, nan, 3])
+
+
+def test_variable_labels_like_the_ado_files(s):
+    egen(s, "gr = group(g)")
+    egen(s, "t = tag(g)")
+    egen(s, "r = rank(x)", "by(g)")
+    egen(s, "rf = rank(x)", "field")
+    egen(s, "z = std(y)")
+    egen(s, "m = mean(x)")
+    lab = {nm: s.data.var(nm).label for nm in ("gr", "t", "r", "rf", "z", "m")}
+    assert lab == {"gr": "group(g)", "t": "tag(g)", "r": "rank of x by g", "rf": "field rank of x",
+                   "z": "Standardized values of y", "m": ""}
+
+
+@pytest.mark.parametrize("fn", ["group(g)", "tag(g)", "std(x)", "rowmean(x y)", "rowtotal(x y)"])
+def test_functions_that_refuse_by(s, fn):
+    with pytest.raises(StataError) as e:
+        egen(s, f"new = {fn}", "by(g)")
+    assert e.value.rc == 190
+    assert e.value.message == f"egen ... {fn.split('(')[0]}() may not be combined with by"
+    with pytest.raises(StataError) as e:
+        egen(s, f"new = {fn}", prefixes=[Prefix("by", ["g"])])
+    assert e.value.rc == 190
+    assert "new" not in s.data
+
+
+def test_pctile_range_message(s):
+    with pytest.raises(StataError) as e:
+        egen(s, "p = pctile(x)", "p(100)")
+    assert (e.value.message, e.value.rc) == ("p(100) must be between 0 and 100", 198)
+
+
+def test_missing_message_has_no_thousands_separator():
+    s = make_session(x=("double", [np.nan] * 1500 + [1.0]))
+    egen(s, "m = max(x)", in_=InRange(1500, 1501))
+    assert s.out.getvalue() == "(1499 missing values generated)\n"
+
+
+def test_rowtotal_accumulates_in_float_like_stata():
+    big = 16777216.0            # 2^24: adding 1 in float is lost
+    s = make_session(a=("double", [big]), b=("double", [1.0]), c=("double", [1.0]))
+    assert egen(s, "t = rowtotal(a b c)")[0] == big          # float: each step rounds
+    assert egen(s, "double td = rowtotal(a b c)")[0] == big + 2
+
+
+def test_mean_is_float_of_the_double_mean():
+    s = make_session(x=("double", [0.1, 0.2, 0.4]))
+    v = egen(s, "m = mean(x)")
+    assert v[0] == float(np.float32((0.1 + 0.2 + 0.4) / 3))
+    v = egen(s, "double md = mean(x)")
+    assert v[0] == ((0.1 + 0.2) + 0.4) / 3

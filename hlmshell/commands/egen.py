@@ -71,13 +71,25 @@ def pctile_of(x: np.ndarray, p: float) -> float:
     return float(x[min(max(k, 1), n) - 1])
 
 
+def _seqsum(x: np.ndarray) -> float:
+    """Stata's sum() adds in observation order in double; cumsum does the same."""
+    return float(np.cumsum(x)[-1]) if len(x) else 0.0
+
+
+def _sd(x: np.ndarray) -> float:
+    if len(x) < 2:
+        return np.nan
+    m = _seqsum(x) / len(x)
+    return float(np.sqrt(_seqsum((x - m) ** 2) / (len(x) - 1)))
+
+
 def group_stat(kind: str, values, touse, codes, *, p: float = 50.0, missing: bool = False):
     v = np.asarray(values, dtype=np.float64)
     ok = touse & ~np.isnan(v)
     fns = {
-        "mean": np.mean,
-        "sd": lambda x: float(np.std(x, ddof=1)) if len(x) > 1 else np.nan,
-        "total": np.sum,
+        "mean": lambda x: _seqsum(x) / len(x),
+        "sd": _sd,
+        "total": _seqsum,
         "count": lambda x: float(len(x)),
         "min": np.min,
         "max": np.max,
@@ -95,14 +107,17 @@ def group_stat(kind: str, values, touse, codes, *, p: float = 50.0, missing: boo
     return out
 
 
-def std_values(values, touse, codes, mean=0.0, sd=1.0):
-    v = np.asarray(values, dtype=np.float64)
-    m = group_stat("mean", v, touse, codes)
-    s = group_stat("sd", v, touse, codes)
+def std_values(values, touse, vtype: str = "double", mean=0.0, sd=1.0):
+    """egen std(): Stata stores exp in the new variable first, then standardises those values
+    with summarize's mean and sd over the sample."""
+    v = np.where(touse, g.store(np.asarray(values, dtype=np.float64), vtype), np.nan)
+    x = v[~np.isnan(v)]
+    if len(x) < 2:
+        return np.full(len(v), np.nan)
+    m = _seqsum(x) / len(x)
+    s = np.sqrt(_seqsum((x - m) ** 2) / (len(x) - 1))
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = (v - m) / s * sd + mean
-    out[~touse] = np.nan
-    return out
+        return (v - m) / s * sd + mean
 
 
 def rank_values(values, touse, codes, how: str = "average"):
@@ -130,28 +145,45 @@ def rank_values(values, touse, codes, how: str = "average"):
     return out
 
 
-def row_stat(kind: str, mat: np.ndarray, touse, missing: bool = False):
-    """Row statistics over columns of mat (observations x variables), ignoring missing."""
+def row_stat(kind: str, mat: np.ndarray, touse, missing: bool = False, vtype: str = "double"):
+    """Row statistics over columns of mat (observations x variables), ignoring missing,
+    accumulated column by column as _growmean/_growtotal do (rowtotal in the new type)."""
+    n, k = mat.shape
     nonmiss = (~np.isnan(mat)).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         if kind == "rowtotal":
-            out = np.nansum(mat, axis=1)
-            if missing:
-                out = np.where(nonmiss == 0, np.nan, out)
+            col = mat[:, 0]
+            out = g.store(np.where(np.isnan(col), np.nan if missing else 0.0, col), vtype)
+            for j in range(1, k):
+                col = mat[:, j]
+                if missing:
+                    out = np.where(np.isnan(out), col, np.where(np.isnan(col), out, out + col))
+                else:
+                    out = out + np.where(np.isnan(col), 0.0, col)
+                out = g.store(out, vtype)
         elif kind == "rowmean":
-            out = np.where(nonmiss == 0, np.nan, np.nansum(mat, axis=1) / np.maximum(nonmiss, 1))
+            acc = np.zeros(n)
+            for j in range(k):
+                acc = acc + np.where(np.isnan(mat[:, j]), 0.0, mat[:, j])
+            out = np.where(nonmiss == 0, np.nan, acc / np.maximum(nonmiss, 1))
         elif kind == "rowmin":
-            out = np.where(nonmiss == 0, np.nan, np.nanmin(np.where(np.isnan(mat), np.inf, mat), axis=1))
+            out = np.where(nonmiss == 0, np.nan, np.min(np.where(np.isnan(mat), np.inf, mat), axis=1))
         elif kind == "rowmax":
-            out = np.where(nonmiss == 0, np.nan, np.nanmax(np.where(np.isnan(mat), -np.inf, mat), axis=1))
+            out = np.where(nonmiss == 0, np.nan, np.max(np.where(np.isnan(mat), -np.inf, mat), axis=1))
         elif kind == "rownonmiss":
             out = nonmiss.astype(float)
         elif kind == "rowmiss":
-            out = (mat.shape[1] - nonmiss).astype(float)
+            out = (k - nonmiss).astype(float)
         elif kind == "rowsd":
             cnt = nonmiss.astype(float)
-            mean = np.nansum(mat, axis=1) / np.maximum(cnt, 1)
-            ss = np.nansum((mat - mean[:, None]) ** 2, axis=1)
+            acc = np.zeros(n)
+            for j in range(k):
+                acc = acc + np.where(np.isnan(mat[:, j]), 0.0, mat[:, j])
+            mean = acc / np.maximum(cnt, 1)
+            ss = np.zeros(n)
+            for j in range(k):
+                d = mat[:, j] - mean
+                ss = ss + np.where(np.isnan(d), 0.0, d * d)
             out = np.where(cnt > 1, np.sqrt(ss / np.maximum(cnt - 1, 1)), np.nan)
         else:  # pragma: no cover
             raise ValueError(kind)
@@ -213,6 +245,8 @@ def _value_text(ds, name, x):
 # --- the command -------------------------------------------------------------------------
 _GROUP_STATS = ("mean", "sd", "total", "count", "min", "max", "median", "pctile")
 _ROW = ("rowtotal", "rowmean", "rowmin", "rowmax", "rownonmiss", "rowmiss", "rowsd")
+_NOBY = ("group", "tag", "std", "rowtotal", "rowmean", "rowmin", "rowmax", "rownonmiss",
+         "rowmiss", "rowsd")
 _ALIASES = {"sum": "total", "rsum": "rowtotal", "rmean": "rowmean", "rmin": "rowmin",
             "rmax": "rowmax", "rsd": "rowsd", "sd": "sd", "rownonmiss": "rownonmiss"}
 _OPTS = {
@@ -261,27 +295,44 @@ def egen(session, cmd):
     prefix_codes = g.by_groups(session, cmd)
     if prefix_codes is not None and cmd.in_ is not None:
         raise StataError("in may not be combined with by", 190)
+    prefix = g.by_prefix(cmd)
     by_vars = g.varlist(session, opts["by"]) if opts.get("by") else []
+    if prefix is not None:
+        by_vars = g.varlist(session, " ".join(prefix.by_vars)) + by_vars
+    if by_vars and fname in _NOBY:
+        raise StataError(f"egen ... {fname}() may not be combined with by", 190)
+    if vtype is not None and g.is_string_type(vtype):
+        raise StataError("type mismatch", 109)
     codes = combine_codes(prefix_codes, groups_from(ds, by_vars, n))
     touse = g.sample(session, cmd)
+    vtype = vtype or ("byte" if fname == "tag" else g.default_type(session))
 
-    out_type = None
+    varlabel = ""
     if fname in _GROUP_STATS or fname in ("std", "rank"):
         if not argtext:
             raise syntax_error()
-        vals = g.broadcast(g.evaluate(g.parse_expr(argtext), session), n)
+        vals = g.broadcast(g.evaluate(g.parse_expr(argtext), session, prefix_codes), n)
         if vals.dtype == object:
             raise StataError("type mismatch", 109)
         if fname == "std":
-            res = std_values(vals, touse, codes, _num(opts.get("mean", 0) or 0),
-                             _num(opts.get("std", 1) or 1))
+            res = std_values(vals, touse, vtype, _num(opts.get("mean") or 0),
+                             _num(opts.get("std") or 1))
+            varlabel = f"Standardized values of {argtext}"
         elif fname == "rank":
-            how = next((h for h in ("field", "track", "unique") if h in opts), "average")
+            hows = [h for h in ("field", "track", "unique") if h in opts]
+            if len(hows) > 1:
+                raise StataError("only one of field, track, or unique may be specified", 198)
+            how = hows[0] if hows else "average"
             res = rank_values(vals, touse, codes, how)
+            varlabel = (f"{hows[0]} " if hows else "") + f"rank of {argtext}"
+            if by_vars:
+                varlabel += " by " + " ".join(by_vars)
         else:
-            p = _num(opts["p"]) if opts.get("p") else 50.0
-            if not 0 < p < 100:
-                raise syntax_error()
+            p = 50.0
+            if opts.get("p"):
+                p = _num(opts["p"])
+                if not 0 < p < 100:
+                    raise StataError(f"p({opts['p'].strip()}) must be between 0 and 100", 198)
             res = group_stat(fname, vals, touse, codes, p=p, missing="missing" in opts)
     elif fname in _ROW:
         names = g.varlist(session, argtext)
@@ -294,12 +345,14 @@ def egen(session, cmd):
                     continue
                 raise StataError(f"string variables not allowed in varlist;\n{nm} is a string variable", 109)
             cols.append(v.values)
-        res = row_stat(fname, np.column_stack(cols), touse, missing="missing" in opts)
+        res = row_stat(fname, np.column_stack(cols), touse, missing="missing" in opts, vtype=vtype)
     else:  # group, tag
         names = g.varlist(session, argtext)
+        varlabel = f"{fname}({' '.join(names)})"
+        if len(varlabel) > 80:
+            varlabel = "see notes" if fname == "group" else "tag: see notes"
         if fname == "tag":
             res = tag_values(ds, names, touse, "missing" in opts)
-            out_type = "byte"
         else:
             res = group_ids(ds, names, touse, "missing" in opts)
             if "label" in opts:
@@ -309,16 +362,16 @@ def egen(session, cmd):
                 for i in np.flatnonzero(~np.isnan(res)):
                     first.setdefault(res[i], i)
                 for code, i in first.items():
-                    parts = [str(_value_text(ds, nm, ds.var(nm).values[i])) for nm in names]
+                    parts = [str(_value_text(ds, nm, ds.var(nm).values[i])).strip() for nm in names]
                     lab[float(code)] = " ".join(parts)
                 ds.value_labels[lblname] = lab
                 lbl = lblname
 
-    if vtype is not None and g.is_string_type(vtype):
-        raise StataError("type mismatch", 109)
-    vtype = vtype or out_type or g.default_type(session)
     vals = g.store(res, vtype)
-    var = Variable(name, vals, vtype, vallab=lbl)
+    var = Variable(name, vals, vtype, label=varlabel, vallab=lbl)
     ds.add(var)
     ds.changed = True
-    g.missing_message(session, vals)
+    # egen.ado displays r(N) plainly: no thousands separator, unlike generate
+    k = g.n_missing(vals)
+    if k:
+        session.out.line(f"({k} missing value{'s' if k > 1 else ''} generated)")
