@@ -184,10 +184,14 @@ def test_group_and_recovariance(femalerandom):
     assert "             id |        160         14       44.9         67" in out
     out = estat(s, "recov")
     assert "Random-effects covariance matrix for level id" in out
-    M = s.r.matrices["Cov1"]
+    lines = out.splitlines()
+    assert lines[3] == "             |    female      _cons "
+    assert lines[4] == "-" * 13 + "+" + "-" * 23
+    assert lines[5].startswith("      female |  ") and lines[5].endswith(" " * 11)
+    M = s.r.matrices["cov"]
     assert M[0, 0] == pytest.approx(femalerandom.model.fit.covs[0][0, 0])
     estat(s, "recovariance", "correlation")
-    C = s.r.matrices["Corr1"]
+    C = s.r.matrices["corr"]
     assert C[0, 0] == pytest.approx(1.0) and -1 <= C[0, 1] <= 1
     with pytest.raises(StataError) as e:
         estat(s, "nonsense")

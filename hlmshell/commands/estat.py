@@ -168,7 +168,7 @@ def _recov(session, res, options) -> None:
     if want and want not in labels:
         raise StataError(f"{want} is not a level variable in this model", 198)
     corr = "correlation" in opts
-    mats = {}
+    mats: dict = {}
     for k, bi in enumerate(sorted(range(len(model.blocks)), key=lambda i: model.blocks[i].depth), 1):
         b = model.blocks[bi]
         if want and b.label != want:
@@ -181,8 +181,8 @@ def _recov(session, res, options) -> None:
         kind = "correlation" if corr else "covariance"
         for line in po.matrix_lines(f"Random-effects {kind} matrix for level {b.label}", b.names, M):
             session.out.line(line)
-        mats[f"{'Corr' if corr else 'Cov'}{k}"] = M
-    session.r = RResults(matrices=mats)
+        mats = {"corr" if corr else "cov": M}
+    session.r = RResults(scalars={"relevels": float(len(_levels(model)))}, matrices=mats)
 
 
 @command("estat")

@@ -169,18 +169,15 @@ def group_lines(rows: list[tuple[str, int, int, float, int]]) -> list[str]:
 
 # --------------------------------------------------------------------------- estat recovariance
 def matrix_lines(title: str, names: list[str], M, lower: bool = True) -> list[str]:
-    """A symmetric matrix the way matlist prints it (lower triangle)."""
-    w = 10
+    """A symmetric matrix the way matlist prints it: lower triangle, %9.0g cells 11 wide."""
+    q = len(names)
     out = ["", title, "",
-           " " * 13 + "|" + "".join(f" {abbrev(n, w):>{w}}" for n in names),
-           "-" * 13 + "+" + "-" * ((w + 1) * len(names) + 1)]
+           " " * 13 + "|" + "".join(f" {abbrev(n, 9):>9} " for n in names),
+           "-" * 13 + "+" + "-" * (11 * q + 1)]
     for i, rn in enumerate(names):
-        cells = []
-        for j in range(len(names)):
-            if lower and j > i:
-                break
-            cells.append(f" {fmt_g(float(M[i][j]), 9):>{w}}")
-        out.append(f"{abbrev(rn, 12):>12} |" + "".join(cells))
+        cells = "".join(f" {fmt_g(float(M[i][j]), 9):>9} " if (j <= i or not lower) else " " * 11
+                        for j in range(q))
+        out.append(f"{abbrev(rn, 12):>12} |" + cells)
     return out
 
 
