@@ -153,20 +153,37 @@ def test_explicit_levels(hsb):
 
 
 def test_interaction_columns_factor_first(hsb):
-    d = build(hsb, [T(c("ses"), i("sized"))])
-    assert d.names == ["1.sized#c.ses", "2.sized#c.ses", "3.sized#c.ses", "_cons"]
-    x = d.X[:, 1]
+    d = build(hsb, [T(c("ses")), T(c("ses"), i("sized"))])
+    assert d.names == ["ses", "1.sized#c.ses", "2.sized#c.ses", "3.sized#c.ses", "_cons"]
+    assert list(d.base) == [False, True, False, False, False]
+    x = d.X[:, 2]
     assert np.allclose(x, hsb["ses"] * (hsb["sized"] == 2))
-    assert d.terms[0].label == "sized#c.ses"
+    assert d.terms[1].label == "sized#c.ses"
+
+
+def test_base_only_when_the_lower_order_term_is_in_the_model(hsb):
+    # help fvvarlist: sex#c.age is age for males and age for females; only if age is also
+    # in the model is one of them a base
+    d = build(hsb, [T(c("ses"), i("sized"))])
+    assert not d.base.any() and d.notes == []
+    assert [g.rows[k].label for g in dz.display_groups(d)[:1] for k in range(3)] == ["1", "2", "3"]
+    # no constant: every level of a factor main effect is estimated
+    d = build(hsb, [T(i("sized"))], constant=False)
+    assert not d.base.any() and d.notes == []
+    # factor interaction without main effects: no bases, the constant makes one cell collinear
+    d = build(hsb, [T(i("female"), i("sector"))])
+    assert not d.base.any()
+    assert d.notes == ["note: 1.female#1.sector omitted because of collinearity."]
 
 
 def test_empty_cell():
     cols = {"a": np.array([0, 0, 1, 1, 2, 2.]), "b": np.array([0, 1, 0, 1, 0, 0.]),
             "y": np.arange(6.)}
-    d = build(cols, [T(i("a"), i("b"))])
+    d = build(cols, [T(i("a")), T(i("b")), T(i("a"), i("b"))])
     st = {c.name: d.status(j) for j, c in enumerate(d.columns)}
-    assert st["1.a#1.b"] is None and st["2.a#1.b"] == "empty"
-    assert d.notes == []
+    assert st["1.a#1.b"] is None and st["2.a#1.b"] == "empty" and st["0.a#1.b"] == "base"
+    assert d.notes == ["note: 2.a#1.b identifies no observations in the sample."]
+    assert "2o.a#1o.b" in d.stata_names
 
 
 def test_factor_values_must_be_nonnegative_integers():

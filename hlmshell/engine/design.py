@@ -140,6 +140,10 @@ def _base_level(part: FVPart, values: np.ndarray, levels: np.ndarray) -> int | N
     return int(b)
 
 
+def _vars_key(parts) -> frozenset:
+    return frozenset((p.name, p.factor) for p in parts)
+
+
 def _term_key(term: FVTerm):
     return tuple(sorted((p.name, p.factor, p.levels, p.base) for p in term.parts))
 
@@ -172,6 +176,12 @@ def build_fixed(terms: list[FVTerm], column: Callable[[str], np.ndarray], n: int
     xs: list[np.ndarray] = []
     fterms: list[FixedTerm] = []
     seen: set = set()
+    # Stata treats a factor's level as base inside a term only when the term without that
+    # factor is in the model too (the constant standing for the empty term): `i.g#c.x`
+    # alone gives a slope for every group, `c.x i.g#c.x` drops the base group's
+    present = {_vars_key(t.parts) for t in terms}
+    if constant:
+        present.add(frozenset())
     for term in terms:
         factors = [p for p in term.parts if p.factor]
         continuous = [p.name for p in term.parts if not p.factor]
@@ -190,10 +200,12 @@ def build_fixed(terms: list[FVTerm], column: Callable[[str], np.ndarray], n: int
         level_sets, bases, fvals = [], [], []
         for p in factors:
             v = np.asarray(column(p.name), dtype=np.float64)
-            present = factor_levels(p.name, v)
-            levels = np.array(sorted(set(p.levels)), dtype=np.int64) if p.levels is not None else present
+            present_levels = factor_levels(p.name, v)
+            levels = (np.array(sorted(set(p.levels)), dtype=np.int64) if p.levels is not None
+                      else present_levels)
             level_sets.append(levels)
-            bases.append(_base_level(p, v, present))
+            marginal = _vars_key([q for q in term.parts if q is not p])
+            bases.append(_base_level(p, v, present_levels) if marginal in present else None)
             fvals.append(v)
         ft.bases = list(bases)
         if not factors:
@@ -229,7 +241,10 @@ def _mark_collinear(X: np.ndarray, cols: list[FixedColumn], constant: bool) -> l
         basis.append(np.ones(n) / np.sqrt(n))
     notes = []
     for j, c in enumerate(cols):
-        if c.name == "_cons" or c.base or c.empty:
+        if c.empty:
+            notes.append(f"note: {c.name} identifies no observations in the sample.")
+            continue
+        if c.name == "_cons" or c.base:
             continue
         x = X[:, j].astype(np.float64)
         r = x.copy()
