@@ -495,3 +495,21 @@ def test_stata18_iteration_log_and_windows_line_ends():
     replay = ". mixed mathach || id:\n\nLog likelihood = -23557.905                     Prob > chi2       =          .\n"
     rep = compare_texts(stata, replay)
     assert rep.ok and rep.total == 2
+
+
+def test_command_line_dispatch(tmp_path):
+    """`hlmshell check` through the real entry point, on a saved transcript."""
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    ok = subprocess.run([sys.executable, "-m", "hlmshell", "check", DOFILE, REFLOG, "--transcript", REFLOG],
+                        capture_output=True, text=True, env=env, cwd=str(tmp_path))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert re.search(r"^27 commands, \d+ numbers, \d+ match$", ok.stdout, re.M)
+    near = tmp_path / "near.log"
+    near.write_text(open(REFLOG, encoding="utf-8").read().replace("36.43078", "36.43079"))
+    bad = subprocess.run([sys.executable, "-m", "hlmshell", "check", DOFILE, str(near), "--transcript", REFLOG],
+                         capture_output=True, text=True, env=env, cwd=str(tmp_path))
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert "note: 1 of the 1 differences are within 5e-4 relative" in bad.stdout
+    again = subprocess.run([sys.executable, "-m", "hlmshell", "check", DOFILE, str(near), "--transcript", REFLOG,
+                            "--rtol", "5e-4"], capture_output=True, text=True, env=env, cwd=str(tmp_path))
+    assert again.returncode == 0, again.stdout

@@ -65,6 +65,13 @@ def format_report(report: Report, verbose: bool = False) -> list[str]:
     return lines
 
 
+def _near_misses(report: Report, rtol: float = 5e-4) -> int:
+    """Mismatches that a relative tolerance would accept: a hint for flat-likelihood models."""
+    from hlmshell.check.compare import numbers_match
+
+    return sum(1 for p in report.pairs if not p.ok and p.ours is not None and numbers_match(p.stata, p.ours, rtol))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="hlmshell check", usage=USAGE,
@@ -100,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     report = compare_texts(stata_text, ours, rtol=a.rtol)
     for line in format_report(report, a.verbose):
         print(line)
+    bad = report.total - report.matched
+    if bad and a.rtol < 5e-4:
+        near = _near_misses(report)
+        if near:
+            print(f"note: {near} of the {bad} differences are within 5e-4 relative "
+                  f"(--rtol 5e-4 accepts them, for models whose likelihood is flat)")
     if rc:
         print(f"(the replay stopped with r({rc}))")
     return 0 if report.ok and report.commands > 0 else 1
