@@ -163,6 +163,8 @@ def test_export_import_delimited_roundtrip(s, tmp_path):
     assert s.data.var("id").vtype == "int"
     assert s.data.var("ses").vtype == "float"
     assert np.allclose(s.data.values("ses"), [-1.528, -0.588, -0.528, -0.668], atol=1e-6)
+    run(s, "export delimited using again.csv")
+    assert (tmp_path / "again.csv").read_text().splitlines()[1] == "1224,-1.528,5.876"
 
 
 def test_import_infers_types_and_missing(s, tmp_path):

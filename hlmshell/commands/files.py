@@ -266,7 +266,7 @@ def _csv_number(x: float, vtype: str) -> str:
     if vtype in ("byte", "int", "long") or float(x).is_integer() and abs(x) < 1e15:
         return str(int(x))
     if vtype == "float":
-        return _lead0(repr(float(np.float32(x))))
+        return _lead0(str(np.float32(x)))
     return _lead0(repr(float(x)))
 
 
