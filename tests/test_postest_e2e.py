@@ -160,3 +160,39 @@ def test_icc_and_predict_after_mixed_reml():
     fit = s.data.values("fit")
     y = s.data.values("mathach")
     assert np.all(np.isfinite(fit)) and abs(np.corrcoef(fit, y)[0, 1]) > 0.3
+
+
+def test_two_level_model_icc_group_and_relevel():
+    from hlmshell.commands import registry
+    from test_postest_fixtures import HSB
+
+    if "mixed" not in registry.names():
+        pytest.skip("mixed not registered yet")
+    from hlmshell.session import Session
+
+    s = Session(out=Capture())
+    rc = interp.Interpreter(s).run_text(
+        f'use "{HSB}", clear\ngenerate cls = mod(_n, 3) + 3*(female==1)\n'
+        "quietly mixed mathach || id: || cls:\nestat icc\nestat group\n"
+        "predict u*, reffects\npredict v, reffects relevel(cls)\n"
+        "predict f1, fitted relevel(id)\npredict f2, fitted\nestimates store two\nestimates dir",
+        echo=False)
+    out = s.out.getvalue()
+    assert rc == 0, out
+    lines = out.splitlines()
+    i = lines.index("Intraclass correlation")
+    assert lines[i + 5].startswith("                          id |")
+    assert lines[i + 6].startswith("                      cls|id |")
+    e = s.e
+    fit = e.model.fit
+    v1, v2 = fit.covs[0][0, 0], fit.covs[1][0, 0]
+    den = v1 + v2 + fit.sigma2
+    assert f"{v1 / den:.6f}"[1:7] in lines[i + 5]
+    assert "            cls |" in out
+    d = s.data
+    np.testing.assert_array_equal(d.values("v"), d.values("u2"))
+    assert d.var("u1").label == "BLUP r.e. for id: _cons"
+    assert d.var("u2").label == "BLUP r.e. for cls: _cons"
+    np.testing.assert_allclose(d.values("f2") - d.values("f1"), d.values("u2"), atol=1e-4)
+    assert d.var("f1").label == "Fitted values: xb + Zu, level(id)"
+    assert "         two | mixed        mathach" in out

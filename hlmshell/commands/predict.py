@@ -294,7 +294,7 @@ def predict_cmd(session, cmd) -> None:
         ok = c >= 0
         u[ok] = bl.u[c[ok]]
         fitted = fitted + np.sum(Z * u, axis=1)
-    suffix = f", relevel({relevel})" if relevel else ""
+    suffix = f", level({relevel})" if relevel else ""
     if stat == "fitted":
         _add(session, names, [fitted], [f"Fitted values: xb + Zu{suffix}"], vtype, touse)
         return
