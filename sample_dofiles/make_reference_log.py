@@ -342,7 +342,7 @@ def build(exp: dict) -> str:
     steps = exp["steps"]
     first_header = next(s["header"] for s in steps if "header" in s)
     by_name = {s["name"]: s for s in steps if "name" in s}
-    lines = ["-" * 80, "      name:  <unnamed>", f"       log:  {LOGPATH}", "  log type:  text",
+    lines = ["-" * 79, "      name:  <unnamed>", f"       log:  {LOGPATH}", "  log type:  text",
              f" opened on:  {OPENED}", ""]
     lines += echo("* reference log rebuilt from course_notes_expected.json by make_reference_log.py")
     active = None        # name of the active estimation step
@@ -376,7 +376,7 @@ def build(exp: dict) -> str:
         lines.append("")
     lines += echo("log close")
     lines += ["      name:  <unnamed>", f"       log:  {LOGPATH}", "  log type:  text",
-              f" closed on:  {CLOSED}", "-" * 80]
+              f" closed on:  {CLOSED}", "-" * 79]
     return "\n".join(lines) + "\n"
 
 
