@@ -23,14 +23,13 @@ from hlmshell.output.coeftable import coef_table
 from hlmshell.results import EstimationResults
 from hlmshell.syntax.ast import Command, FVPart, FVTerm, MixedSpec, Option
 
+# emiterate() is accepted for compatibility: the engine starts from its own values, no EM
 MIXED_OPTIONS = OptionSpec(
-    "reml mle variance(var) stddeviations(stddev) level(l)= noheader nogroup nofetable noretable "
-    "nolrtest nolog log iterate= tolerance(tol)= ltolerance(ltol)= nrtolerance(nrtol)= "
-    "nonrtolerance baselevels allbaselevels emiterate= emtolerance= emlog emdots emonly "
-    "nostderr difficult technique= noconstant(nocons) covariance(cov)= matsqrt matlog "
-    "showtolerance")
+    "reml mle variance(var) stddeviations(stddev) level(l)= noheader nofetable noretable "
+    "nolrtest nolog log iterate= tolerance(tol)= ltolerance(ltol)= baselevels allbaselevels "
+    "emiterate= noconstant(nocons) covariance(cov)=")
 REGRESS_OPTIONS = OptionSpec("noconstant(nocons) level(l)= baselevels allbaselevels noheader "
-                             "notable beta hascons tsscons")
+                             "notable")
 COVARIANCES = (("identity", "id"), ("independent", "ind"), ("exchangeable", "ex"),
                ("unstructured", "un"))
 
@@ -166,7 +165,6 @@ class MixedOptions:
     stddev: bool = False
     level: float = 95.0
     noheader: bool = False
-    nogroup: bool = False
     nofetable: bool = False
     noretable: bool = False
     nolrtest: bool = False
@@ -199,7 +197,7 @@ def _display_opts(session, opts: dict, o: MixedOptions | None = None) -> MixedOp
     if "variance" in opts:
         o.stddev = False
     o.level = _level(opts.get("level"), session)
-    for flag in ("noheader", "nogroup", "nofetable", "noretable", "nolrtest", "nolog", "baselevels"):
+    for flag in ("noheader", "nofetable", "noretable", "nolrtest", "nolog", "baselevels"):
         if flag in opts:
             setattr(o, flag, True)
     if "allbaselevels" in opts:
@@ -385,14 +383,12 @@ def mixed_cmd(session, cmd: Command) -> None:
     if spec is None:
         res = _replay_target(session, "mixed")
         opts = MIXED_OPTIONS.parse(cmd.options)
-        bad = [k for k in opts if k not in ("variance", "stddeviations", "level", "noheader", "nogroup",
+        bad = [k for k in opts if k not in ("variance", "stddeviations", "level", "noheader",
                                              "nofetable", "noretable", "nolrtest", "baselevels",
                                              "allbaselevels")]
         if bad:
             raise StataError(f"option {bad[0]} not allowed", 198)
-        o = _display_opts(session, opts)
-        o.reml = res.macros.get("method") == "REML"
-        display_mixed(session, res, o)
+        replay_results(session, res, cmd.options)
         return
     if not spec.levels:
         raise StataError("random-effects equation(s) required", 198)
@@ -628,3 +624,20 @@ def display_regress(session, res: EstimationResults, level: float, baselevels: b
         se = np.sqrt(np.clip(np.diag(res.V), 0, None))
         for line in coef_table(res.depvar, groups, res.b, se, stat="t", df_r=sc["df_r"], level=level):
             out.line(line)
+
+
+# --- replay for other commands (estimates replay, estimates restore + replay) -----------------------
+def replay_results(session, res: EstimationResults, options: list[Option] | None = None) -> None:
+    """Print stored `mixed` or `regress` results as the command itself would replay them."""
+    options = list(options or [])
+    if res.cmd == "mixed":
+        opts = MIXED_OPTIONS.parse(options)
+        o = _display_opts(session, opts)
+        o.reml = res.macros.get("method") == "REML"
+        display_mixed(session, res, o)
+    elif res.cmd == "regress":
+        opts = REGRESS_OPTIONS.parse(options)
+        display_regress(session, res, _level(opts.get("level"), session),
+                        "baselevels" in opts or "allbaselevels" in opts)
+    else:
+        raise StataError("last estimates not found", 301)
