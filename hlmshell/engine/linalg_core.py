@@ -21,6 +21,49 @@ def _T(a):
     return np.swapaxes(a, -1, -2)
 
 
+def inv_logdet(W: np.ndarray):
+    """Batched inverse and log-determinant of SPD matrices (G, q, q); closed forms for q <= 3,
+    where LAPACK's per-matrix overhead would dominate."""
+    q = W.shape[-1]
+    if q == 1:
+        w = W[:, 0, 0]
+        if np.any(w <= 0):
+            raise np.linalg.LinAlgError("not positive definite")
+        return (1.0 / w)[:, None, None], float(np.log(w).sum())
+    if q == 2:
+        a, b, d = W[:, 0, 0], W[:, 0, 1], W[:, 1, 1]
+        det = a * d - b * b
+        if np.any(det <= 0) or np.any(a <= 0):
+            raise np.linalg.LinAlgError("not positive definite")
+        inv = np.empty_like(W)
+        inv[:, 0, 0] = d / det
+        inv[:, 1, 1] = a / det
+        inv[:, 0, 1] = inv[:, 1, 0] = -b / det
+        return inv, float(np.log(det).sum())
+    if q == 3:
+        a, b, c = W[:, 0, 0], W[:, 0, 1], W[:, 0, 2]
+        d, e, f = W[:, 1, 1], W[:, 1, 2], W[:, 2, 2]
+        A = d * f - e * e
+        B = c * e - b * f
+        C = b * e - c * d
+        det = a * A + b * B + c * C
+        if np.any(det <= 0) or np.any(a <= 0) or np.any(a * d - b * b <= 0):
+            raise np.linalg.LinAlgError("not positive definite")
+        inv = np.empty_like(W)
+        inv[:, 0, 0] = A
+        inv[:, 0, 1] = inv[:, 1, 0] = B
+        inv[:, 0, 2] = inv[:, 2, 0] = C
+        inv[:, 1, 1] = a * f - c * c
+        inv[:, 1, 2] = inv[:, 2, 1] = b * c - a * e
+        inv[:, 2, 2] = a * d - b * b
+        inv /= det[:, None, None]
+        return inv, float(np.log(det).sum())
+    sign, ld = np.linalg.slogdet(W)
+    if np.any(sign <= 0):
+        raise np.linalg.LinAlgError("not positive definite")
+    return np.linalg.inv(W), float(ld.sum())
+
+
 class Evaluation:
     """Forward quantities at one Lambda (kept for the backward pass)."""
 
@@ -48,12 +91,13 @@ def forward(ss: SuffStats, lams: list[np.ndarray]) -> Evaluation:
             Ctt = corr[:, tail][:, :, tail]
         W = lam.T @ A @ lam
         W[:, range(q), range(q)] += 1.0
-        L = np.linalg.cholesky(W)
-        logdet += 2.0 * np.log(L[:, range(q), range(q)]).sum()
+        Winv, ld = inv_logdet(W)
+        logdet += ld
         E = lam.T @ B
-        WiE = np.linalg.solve(W, E)
+        WiE = Winv @ E
         if k == 0:
-            corr = np.einsum("gqt,gqs->ts", E, WiE)
+            t = E.shape[-1]
+            corr = E.reshape(-1, t).T @ WiE.reshape(-1, t)
             if Ctt is not None:
                 corr += Ctt.sum(axis=0)
         else:
@@ -61,7 +105,7 @@ def forward(ss: SuffStats, lams: list[np.ndarray]) -> Evaluation:
             if Ctt is not None:
                 K += Ctt
             corr = np.add.reduceat(K, lev.starts, axis=0)
-        ev.cache[k] = (A, B, W, E, WiE)
+        ev.cache[k] = (A, B, Winv, E, WiE)
     M0 = ss.R0 - corr if corr is not None else ss.R0.copy()
     M0 = 0.5 * (M0 + M0.T)
     ev.M0 = M0
@@ -91,14 +135,15 @@ def backward(ss: SuffStats, ev: Evaluation, M0bar: np.ndarray) -> list[np.ndarra
         lev = ss.levels[k]
         q, off = lev.q, lev.off
         lam = ev.lams[k]
-        A, B, W, E, WiE = ev.cache[k]
+        A, B, Winv, E, WiE = ev.cache[k]
         Kbar = Cbar if k == 0 else Cbar[lev.parent]
-        Winv = np.linalg.inv(W)
         WiEK = WiE @ Kbar
         Ebar = 2.0 * WiEK
         Wbar = Winv - WiEK @ _T(WiE)
         Bbar = lam @ Ebar
-        lam_bar = (B @ _T(Ebar)).sum(axis=0) + 2.0 * (A @ lam @ Wbar).sum(axis=0)
+        t = B.shape[-1]
+        lam_bar = (np.swapaxes(B, 0, 1).reshape(q, -1) @ np.swapaxes(Ebar, 0, 1).reshape(q, -1).T
+                   + 2.0 * np.swapaxes(A, 0, 1).reshape(q, -1) @ (lam @ Wbar).reshape(-1, q))
         lam_bars[k] = lam_bar
         if k + 1 < nlev:
             Abar = lam @ Wbar @ lam.T
