@@ -350,14 +350,16 @@ def _logs(session) -> list:
 
 
 def _log_banner(session, lf: LogFile, verb: str) -> None:
-    now = _dt.datetime.now().strftime("%d %b %Y, %H:%M:%S")
+    now = _dt.datetime.now()
+    stamp = f"{now.day:2d} {now:%b %Y, %H:%M:%S}"
     out = session.out
-    out.line("-" * 79)
+    if verb == "opened":
+        out.line("-" * 79)
     out.line(f"      name:  {lf.name}")
     out.line(f"       log:  {lf.path.resolve()}")
     out.line(f"  log type:  {lf.kind}")
-    out.line(f" {verb} on:  {now}")
-    if verb == "opened":
+    out.line(f" {verb} on:  {stamp}")
+    if verb == "closed":
         out.line("-" * 79)
 
 
