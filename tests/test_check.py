@@ -513,3 +513,17 @@ def test_command_line_dispatch(tmp_path):
     again = subprocess.run([sys.executable, "-m", "hlmshell", "check", DOFILE, str(near), "--transcript", REFLOG,
                             "--rtol", "5e-4"], capture_output=True, text=True, env=env, cwd=str(tmp_path))
     assert again.returncode == 0, again.stdout
+
+
+def test_abbreviated_commands_pair_with_their_full_form():
+    from hlmshell.check.compare import loosely_equal
+
+    assert loosely_equal("est sto noslope", "estimates store noslope")
+    assert loosely_equal("tab sized, gen(sized_)", "tabulate sized, generate(sized_)")
+    assert loosely_equal("mixed y x || id: x, cov(unstr)", "mixed y x || id: x, covariance(unstructured)")
+    assert not loosely_equal("test 2.sized=0", "test 3.sized=0")
+    assert not loosely_equal("estimates store a", "estimates store b")
+    stata = ". est sto empty\n\n. tab sized_1\n\n      Total |      7,185      100.00\n"
+    ours = ". estimates store empty\n\n. tabulate sized_1\n\n      Total |      7,185      100.00\n"
+    rep = compare_texts(stata, ours)
+    assert rep.ok and rep.commands == 2 and rep.total == 2

@@ -8,6 +8,7 @@ its size, for models whose likelihood is too flat for more). Numbers only the re
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
@@ -89,6 +90,27 @@ def compare_blocks(stata: Block, ours: Block, rtol: float, report: Report) -> No
             report.pairs.append(Pair(stata.command, srow.label, num, got, ok, stata.lineno))
 
 
+def _tokens(cmd: str) -> list[str]:
+    return re.findall(r"[A-Za-z_][A-Za-z_0-9]*|\d+|[^\sA-Za-z_0-9]", cmd)
+
+
+def loosely_equal(a: str, b: str) -> bool:
+    """The same command up to Stata abbreviations: `est sto x` = `estimates store x`,
+    `tab s, gen(d_)` = `tabulate s, generate(d_)`, `cov(unstr)` = `covariance(unstructured)`."""
+    ta, tb = _tokens(a), _tokens(b)
+    if len(ta) != len(tb):
+        return False
+    for x, y in zip(ta, tb):
+        if x == y:
+            continue
+        if not (x[0].isalpha() or x[0] == "_") or not (y[0].isalpha() or y[0] == "_"):
+            return False
+        short, long_ = sorted((x, y), key=len)
+        if len(short) < 3 or not long_.startswith(short):  # `ic` is not short for `icc`
+            return False
+    return True
+
+
 def compare_texts(stata_text: str, ours_text: str, rtol: float = 0.0) -> Report:
     sb, ob = split_blocks(stata_text), split_blocks(ours_text)
     report = Report()
@@ -97,7 +119,7 @@ def compare_texts(stata_text: str, ours_text: str, rtol: float = 0.0) -> Report:
         n = min(i2 - i1, j2 - j1) if op == "replace" else (i2 - i1 if op == "equal" else 0)
         for k in range(n):
             s, o = sb[i1 + k], ob[j1 + k]
-            if op == "replace":
+            if op == "replace" and not loosely_equal(s.command, o.command):
                 report.renamed.append((s, o))
             report.commands += 1
             compare_blocks(s, o, rtol, report)
