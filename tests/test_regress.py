@@ -123,3 +123,20 @@ def test_regress_errors(s, cmd, rc):
     got, out = run(s, cmd)
     assert got == rc, out
     assert s.e is None and "Traceback" not in out
+
+
+def test_value_labels_name_the_levels(s):
+    size = s.data.values("size")
+    s.data.add(Variable("sized", np.where(size <= 499, 1.0, np.where(size <= 1199, 2.0, 3.0)), "byte",
+                        vallab="szl"))
+    s.data.value_labels["szl"] = {1.0: "small", 2.0: "medium", 3.0: "large"}
+    s.data.vars["sector"].vallab = "sec"
+    s.data.value_labels["sec"] = {0.0: "Public", 1.0: "Catholic"}
+    rc, out = run(s, "regress mathach i.sized i.sector")
+    assert rc == 0, out
+    lines = out.splitlines()
+    i = lines.index("       sized |")
+    assert lines[i + 1].startswith("     medium  |") and lines[i + 2].startswith("      large  |")
+    j = lines.index("      sector |")
+    assert lines[j + 1].startswith("   Catholic  |")
+    assert [n for _, n in s.e.names][:3] == ["1b.sized", "2.sized", "3.sized"]

@@ -115,6 +115,16 @@ def _term_vars(terms: list[FVTerm]) -> list[str]:
     return out
 
 
+def _factor_labels(ds, terms: list[FVTerm]) -> dict:
+    """Value labels of the factor variables: Stata shows them for the levels."""
+    labels = {}
+    for p in (p for t in terms for p in t.parts if p.factor):
+        vl = ds.var(p.name).vallab
+        if vl and vl in ds.value_labels:
+            labels[p.name] = ds.value_labels[vl]
+    return labels
+
+
 def _check_numeric(ds, names: list[str]) -> None:
     for nm in names:
         if ds.var(nm).is_string:
@@ -313,12 +323,8 @@ def _prepare_mixed(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTer
             cache[nm] = np.asarray(v, dtype=np.float64)
         return cache[nm]
 
-    labels = {}
-    for p in (p for t in fixed for p in t.parts if p.factor):
-        vl = ds.var(p.name).vallab
-        if vl and vl in ds.value_labels:
-            labels[p.name] = ds.value_labels[vl]
-    design = dz.build_fixed(fixed, column, n, constant=not o.fixed_nocons, value_labels=labels)
+    design = dz.build_fixed(fixed, column, n, constant=not o.fixed_nocons,
+                            value_labels=_factor_labels(ds, fixed))
     blocks = dz.build_random(rspecs, column, n) if rspecs else []
     for b in blocks:
         if len(b.names) == 1 and b.covariance != "identity":
@@ -552,7 +558,8 @@ def regress_cmd(session, cmd: Command) -> None:
     def column(nm: str) -> np.ndarray:
         return np.asarray(ds.var(nm).values[mask], dtype=np.float64)
 
-    design = dz.build_fixed(fixed, column, n, constant="noconstant" not in opts)
+    design = dz.build_fixed(fixed, column, n, constant="noconstant" not in opts,
+                            value_labels=_factor_labels(ds, fixed))
     y = column(depvar)
     keep = design.keep
     X = design.X[:, keep]

@@ -39,10 +39,11 @@ class Group:
 
 
 def abbrev(name: str, width: int = NAME_W) -> str:
-    """Stata's abbrev(): names longer than the column keep their ends around a `~`."""
+    """Stata's abbrev(): a name longer than the column keeps its start and last character
+    around a `~` (`ln_price_metr` -> `ln_price_m~r`)."""
     if len(name) <= width:
         return name
-    return name[: width - 3] + "~" + name[-2:]
+    return name[: width - 2] + "~" + name[-1:]
 
 
 def _split_hash(text: str) -> list[str]:
