@@ -43,6 +43,7 @@ class Interpreter:
         if not hasattr(session, "by_restrict"):
             session.by_restrict = None
         self.capture_depth = 0
+        self.active = 0                 # entry points currently running (run_line/run_text)
         self.depth = 0                  # nested do-files
         self.loop_depth = 0
         self.exit_requested = False     # `exit` typed at the top level
@@ -66,21 +67,22 @@ class Interpreter:
         (the REPL's multi-line blocks): current locals, no `end of do-file`.
         """
         lines = logical_lines(text)
-        if not echo and not name and self.depth == 0 and self.loop_depth == 0:
+        if not echo and not name and self.active == 0:
             return self._top(lambda: self._exec_lines(lines, echo="none"))
-        if self.depth == 0 and self.loop_depth == 0:
+        if self.active == 0:
             return self._top(lambda: self._run_do(lines, echo, name), dofile=True)
         return self._run_do(lines, echo, name)
 
     def run_dofile(self, path, echo: bool = True, args: str = "") -> int:
         p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8", errors="replace")
-        except OSError:
+        if not p.is_file():
             err = StataError(f"file {path} not found", 601)
-            if self.depth == 0:
-                return self._top(lambda: (_ for _ in ()).throw(err))
+            if self.active == 0:
+                def fail():
+                    raise err
+                return self._top(fail)
             raise err
+        text = p.read_text(encoding="utf-8", errors="replace")
         return self._run_with_args(text, echo, str(p), args)
 
     def _run_with_args(self, text, echo, name, args):
@@ -89,19 +91,25 @@ class Interpreter:
         def go():
             return self._run_do(lines, echo, name, args)
 
-        if self.depth == 0 and self.loop_depth == 0:
+        if self.active == 0:
             return self._top(go, dofile=True)
         return go()
 
     # ---- top level: print errors, never raise ------------------------------------------------------
     def _top(self, fn, dofile: bool = False) -> int:
         quiet0 = self.out.quiet
+        if self.active == 0:
+            self.error_location = None
+        self.active += 1
         try:
             fn()
             return 0
         except _Printed as e:
-            if not dofile:
-                self._show(f"r({e.rc});")
+            self._show("")
+            self._show(f"r({e.rc});")
+            if self.error_location and not self.capture_depth:
+                where, line = self.error_location
+                sys.stderr.write(f"hlmshell: {where} stopped at line {line} with r({e.rc})\n")
             return e.rc
         except StataError as e:
             self._show_error(e)
@@ -119,6 +127,7 @@ class Interpreter:
         except (ContinueLoop, BreakLoop):
             return 0
         finally:
+            self.active -= 1
             self.out.quiet = quiet0
 
     def _show(self, text: str) -> None:
@@ -164,7 +173,8 @@ class Interpreter:
         except _Printed as e:
             self._do_error_tail(e, echo, printed=True)
         except StataError as e:
-            self.error_location = (name or "do-file", self.current[1])
+            if self.error_location is None:
+                self.error_location = (name or "do-file", self.current[1])
             self._do_error_tail(e, echo, printed=False)
         else:
             if echo:
@@ -178,21 +188,13 @@ class Interpreter:
         return 0
 
     def _do_error_tail(self, e: StataError, echo: bool, printed: bool):
+        """Stop a do-file: the error (or, for a failed nested `do`, its r(#)), `end of do-file`."""
         if printed:
-            if e.rc and e.message is not None and not isinstance(e, _Printed):
-                pass
             self._show(f"r({e.rc});")
         else:
             self._show_error(e)
         self._show("")
         self._show("end of do-file")
-        if self.depth > 1:
-            raise _Printed("", e.rc)
-        self._show("")
-        self._show(f"r({e.rc});")
-        if self.error_location and not self.capture_depth:
-            where, line = self.error_location
-            sys.stderr.write(f"hlmshell: {where} stopped at line {line} with r({e.rc})\n")
         raise _Printed("", e.rc)
 
     # ---- executing lines -------------------------------------------------------------------------------
@@ -522,13 +524,13 @@ class Interpreter:
     def _hash_command(self, text: str) -> None:
         m = re.match(r"#d\w*\s*(.*)", text)
         if m and "delimit".startswith(text.split()[0][1:]):
-            arg = m.group(1).strip().rstrip(";").strip()
-            if arg in ("", "cr"):
+            arg = m.group(1).strip()
+            if arg.startswith(";"):
+                self.out.line("delimiter now ;")
+            elif arg in ("", "cr"):
                 self.out.line("delimiter now cr")
-            elif arg == "" or arg.startswith(";"):
-                self.out.line("delimiter now ;")
             else:
-                self.out.line("delimiter now ;")
+                raise StataError("invalid syntax", 198)
             return
         if text.startswith("#r") or text.startswith("#q"):
             return

@@ -108,9 +108,12 @@ def display_text(session, body: str) -> str:
             continue
         # longest run of tokens that parses as an expression
         limit = k
-        while limit < len(toks) and toks[limit][2] not in _DIRECTIVES and toks[limit][2] != "," and not _FMT.fullmatch(toks[limit][2]) \
+        depth = 0
+        while limit < len(toks) and toks[limit][2] not in _DIRECTIVES and (toks[limit][2] != "," or depth > 0) and not _FMT.fullmatch(toks[limit][2]) \
                 and not (toks[limit][2] == "as" and limit + 1 < len(toks) and toks[limit + 1][2] in _STYLES
                          and limit > k):
+            depth += toks[limit][2] in "([" and 1 or 0
+            depth -= toks[limit][2] in ")]" and 1 or 0
             limit += 1
         found = None
         for j in range(limit, k, -1):
@@ -463,6 +466,7 @@ def _run_file(session, cmd, echo: bool) -> None:
     path = _find_dofile(fname)
     interp = session.interpreter or Interpreter(session)
     if echo:
+        session.out.line("")
         interp.run_dofile(path, echo=True, args=args)
         return
     q = session.out.quiet

@@ -1,0 +1,142 @@
+"""Do-files: echo as Stata's log shows it, errors stop with `end of do-file`, nesting, scope."""
+import pytest
+
+from hlmshell.interpreter import Interpreter
+from hlmshell.output.writer import Capture
+from hlmshell.session import Session
+
+
+@pytest.fixture
+def s():
+    sess = Session(Capture())
+    Interpreter(sess)
+    return sess
+
+
+def write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_echo_layout(s, tmp_path):
+    p = write(tmp_path, "a.do", '* a comment\ndisplay 1\nlocal x 2\ndisplay `x\' ///\n   + 1\n\ndisplay "done"\n')
+    rc = s.interpreter.run_dofile(p)
+    assert rc == 0
+    assert s.out.getvalue() == (
+        ". * a comment\n"
+        ". display 1\n1\n\n"
+        ". local x 2\n\n"
+        ". display `x' ///\n>    + 1\n3\n\n"
+        ". \n"
+        '. display "done"\ndone\n\n'
+        "end of do-file\n")
+
+
+def test_loop_echo_numbers_body_lines(s):
+    rc = s.interpreter.run_text("foreach v in a b {\n  display \"`v'\"\n}\n")
+    assert rc == 0
+    assert s.out.getvalue() == (". foreach v in a b {\n  2.   display \"`v'\"\n  3. }\na\nb\n\nend of do-file\n")
+
+
+def test_error_stops_with_end_of_dofile(s, tmp_path, capsys):
+    p = write(tmp_path, "err.do", "display 1\n\ndisplay nosuch\ndisplay 3\n")
+    rc = s.interpreter.run_dofile(p)
+    assert rc == 111
+    out = s.out.getvalue()
+    assert out == (". display 1\n1\n\n. \n. display nosuch\nvariable nosuch not found\nr(111);\n\n"
+                   "end of do-file\n\nr(111);\n")
+    assert "display 3" not in out
+    assert s.interpreter.error_location == (str(p), 3)
+    assert "line 3" in capsys.readouterr().err
+
+
+def test_error_line_number_inside_loop_and_continuation(s, tmp_path):
+    p = write(tmp_path, "e2.do", "display 1 ///\n + 1\nforvalues i = 1/2 {\n  display `i'\n  display nosuch`i'\n}\n")
+    rc = s.interpreter.run_dofile(p)
+    assert rc == 111
+    assert s.interpreter.error_location == (str(p), 5)
+    assert "variable nosuch1 not found" in s.out.getvalue()
+
+
+def test_capture_in_dofile_sets_rc_and_continues(s):
+    rc = s.interpreter.run_text("capture display nosuch\ndisplay _rc\n", echo=True)
+    assert rc == 0
+    assert "111\n" in s.out.getvalue() and "end of do-file" in s.out.getvalue()
+
+
+def test_nested_do_and_local_scope(s, tmp_path):
+    write(tmp_path, "inner.do", 'display "inner `x\' `1\' `2\'"\nlocal x changed\nglobal G set\n')
+    outer = write(tmp_path, "outer.do", f'local x outer\ndo "{tmp_path / "inner.do"}" a b\ndisplay "`x\'"\n')
+    rc = s.interpreter.run_dofile(outer)
+    assert rc == 0
+    out = s.out.getvalue()
+    assert "inner  a b" in out                 # caller's locals are not visible inside
+    assert "\nouter\n" in out                  # and the inner do-file's do not leak out
+    assert s.globals["G"] == "set"
+    assert out.count("end of do-file") == 2
+
+
+def test_nested_error_propagates(s, tmp_path):
+    write(tmp_path, "bad.do", "display nosuch\n")
+    outer = write(tmp_path, "outer.do", f'do "{tmp_path / "bad.do"}"\ndisplay "after"\n')
+    rc = s.interpreter.run_dofile(outer)
+    assert rc == 111
+    out = s.out.getvalue()
+    assert "after" not in out.replace('display "after"', "")
+    assert out.count("variable nosuch not found") == 1
+    assert out.count("end of do-file") == 2
+    assert out.rstrip().endswith("r(111);")
+
+
+def test_capture_do_and_run_is_silent(s, tmp_path):
+    bad = write(tmp_path, "bad.do", "display nosuch\n")
+    quiet = write(tmp_path, "q.do", 'display "hidden"\nglobal R ran\n')
+    rc = s.interpreter.run_line(f'capture do "{bad}"')
+    assert rc == 0 and s.rc == 111 and s.out.getvalue() == ""
+    rc = s.interpreter.run_line(f'run "{quiet}"')
+    assert rc == 0 and s.out.getvalue() == "" and s.globals["R"] == "ran"
+
+
+def test_do_missing_file(s):
+    rc = s.interpreter.run_line("do /no/such/file.do")
+    assert rc == 601 and "not found" in s.out.getvalue()
+
+
+def test_dofile_changes_survive_a_later_error(s, tmp_path):
+    p = write(tmp_path, "d.do", "global A 1\ndisplay nosuch\nglobal B 2\n")
+    s.interpreter.run_dofile(p)
+    assert s.globals.get("A") == "1" and "B" not in s.globals
+
+
+def test_exit_ends_dofile(s):
+    rc = s.interpreter.run_text('display 1\nexit\ndisplay 2\n')
+    assert rc == 0
+    assert "2\n" not in s.out.getvalue().replace("display 2", "")
+
+
+def test_delimit_and_comments(s):
+    text = ("#delimit ;\n"
+            "display 1\n  + 1;\n"
+            "* comment ;\n"
+            "display \"a\"; display \"b\";\n"
+            "#delimit cr\n"
+            "/* block\n comment */ display 5 // trailing\n")
+    rc = s.interpreter.run_text(text)
+    assert rc == 0
+    out = s.out.getvalue()
+    assert "delimiter now ;" in out and "delimiter now cr" in out
+    results = [ln for ln in out.splitlines() if ln and not ln.startswith((".", ">", " ")) and "delimiter" not in ln]
+    assert results == ["2", "a", "b", "5", "end of do-file"]
+
+
+def test_if_block_in_dofile(s):
+    rc = s.interpreter.run_text('local a 1\nif `a\' {\n  display "yes"\n}\nelse {\n  display "no"\n}\n')
+    assert rc == 0
+    out = s.out.getvalue()
+    assert "yes\n" in out and "\nno\n" not in out
+
+
+def test_unclosed_brace_is_an_error(s):
+    rc = s.interpreter.run_text("forvalues i = 1/2 {\n display `i'\n")
+    assert rc == 198
