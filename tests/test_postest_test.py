@@ -228,7 +228,7 @@ def test_lincom_layout_and_numbers(reduced):
 
 def test_lincom_t_based_after_regress_like_results():
     s = session_with(toy(df_r=47))
-    out = run(s, "lincom a + 2*b")
+    out = run(s, "lincom", "a + 2*b")
     est = 1.0 + 4.0
     se = np.sqrt(0.25 + 4 * 1.0 + 4 * 0.1)
     assert "           y | Coefficient  Std. err.      t    P>|t|     [95% conf. interval]" in out
@@ -237,5 +237,5 @@ def test_lincom_t_based_after_regress_like_results():
     assert s.r.scalars["ub"] == pytest.approx(est + stats.t.ppf(0.975, 47) * se)
     assert " ( 1)  a + 2*b = 0" in out
     with pytest.raises(StataError) as e:
-        run(s, "lincom a = b")
+        run(s, "lincom", "a = b")
     assert e.value.rc == 198
