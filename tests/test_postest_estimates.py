@@ -133,9 +133,9 @@ def test_estimates_table(femalerandom, noslope):
     assert "         ses |    3.0498     3.0727 " in lines
     assert "             |    0.2763     0.2757 " in lines
     assert any(l.startswith("           N |      7185       7185") for l in lines)
-    assert lines[-1].strip() == "legend: b/se"
+    assert lines[-1].strip() == "Legend: b/se"
     out = est(s, "table noslope femalerandom", "star")
-    assert "legend: * p<0.05; ** p<0.01; *** p<0.001" in out
+    assert "Legend: * p<0.05; ** p<0.01; *** p<0.001" in out
 
 
 # --------------------------------------------------------------------- icc / group / recovariance

@@ -129,7 +129,7 @@ def dir_lines(rows: list[tuple[str, str, str, int, str]]) -> list[str]:
     """rows: (name, cmd, depvar, npar, title)."""
     lent = 33 + min(80 - 47, max([8] + [len(r[4]) for r in rows]))
     out = ["", "-" * 13 + "-" + "-" * lent,
-           "        name | command      depvar       npar  title ",
+           "        Name | Command      Depvar       npar  Title ",
            "-" * 13 + "+" + "-" * lent]
     for name, cmd, depvar, npar, title in rows:
         dep = "no depvar" if not depvar else abbrev(depvar, 12)
@@ -257,7 +257,7 @@ def table_lines(models: list[str], rows: list[tuple[str, list[str], list | None]
     out.append(top)
     twidth = 1 + (vw + 1) + n * (cwt + 2)
     if star:
-        out.append("legend: * p<0.05; ** p<0.01; *** p<0.001".rjust(twidth))
+        out.append("Legend: * p<0.05; ** p<0.01; *** p<0.001".rjust(twidth))
     elif se:
-        out.append("legend: b/se".rjust(twidth))
+        out.append("Legend: b/se".rjust(twidth))
     return out
