@@ -515,6 +515,8 @@ def display_mixed(session, res: EstimationResults, o: MixedOptions) -> None:
         for line in mo.re_table_lines(levels, resid, o.level):
             out.line(line)
     if not o.nolrtest and res.scalars.get("df_c"):
+        if o.noretable:
+            out.line("")
         for line in mo.lr_lines(res.scalars["chi2_c"], int(res.scalars["df_c"]), res.scalars["p_c"]):
             out.line(line)
     if fit.vc_V is None:
