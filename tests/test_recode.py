@@ -43,14 +43,22 @@ def same(a, b):
 def test_notes_sized_from_hsb():
     df = pd.read_stata(HSB, convert_categoricals=False)
     s = Session(out=Capture())
-    s.data.add(Variable("size", df["size"].to_numpy(float), "long", label="school enrollment"))
+    s.data.add(Variable("size", df["size"].to_numpy(float), "long"))
     recode(s, "size (min/499=1) (500/1199=2) (1200/max=3)", "generate(sized)")
     v = s.data.var("sized")
-    assert v.label == "RECODE of size"
+    assert v.label == "RECODE of size" and v.vtype == "long"
     u, c = np.unique(v.values, return_counts=True)
     assert list(u) == [1, 2, 3] and list(c) == [1524, 2984, 2677]
-    assert s.out.getvalue() == "(7,185 differences between size and sized)\n"
+    # recode.ado prints the count from a local macro: no thousands separator
+    assert s.out.getvalue() == "(7185 differences between size and sized)\n"
     assert s.data.changed
+
+
+def test_generate_label_keeps_the_old_variable_label():
+    s = make_session(x=("byte", [1, 2]))
+    s.data.var("x").label = "the x"
+    recode(s, "x (1=0)", "gen(y)")
+    assert s.data.var("y").label == "RECODE of x (the x)"
 
 
 def test_first_matching_rule_wins_and_unmatched_kept():
@@ -58,16 +66,48 @@ def test_first_matching_rule_wins_and_unmatched_kept():
     recode(s, "x (1 2=10) (2/4=20) (6=.)")
     assert same(vals(s, "x"), [10, 10, 20, 20, 5, nan])
     assert s.out.getvalue() == "(x: 5 changes made)\n"
+    recode(s, "x (5=6)")
+    assert s.out.getvalue().splitlines()[-1] == "(x: 1 changes made)"   # recode.ado's wording
     assert s.data.var("x").vtype == "byte"
 
 
 def test_missing_nonmissing_else():
     a = ext_missing(1)
-    s = make_session(x=("double", [1, nan, a, 7]), y=("double", [1, nan, a, 7]))
-    recode(s, "x (missing=-1) (else=0)")
-    assert same(vals(s, "x"), [0, -1, -1, 0])
+    s = make_session(x=("double", [1, nan, a, 7]), y=("double", [1, nan, a, 7]),
+                     z=("double", [1, 2, 3, nan]))
+    recode(s, "x (1=5) (missing=-1)")
+    assert same(vals(s, "x"), [5, -1, -1, 7])
     recode(s, "y (.a=99) (nonmissing=5)")
     assert same(vals(s, "y"), [5, nan, 99, 5])
+    recode(s, "z (else=0) ")
+    assert same(vals(s, "z"), [0, 0, 0, 0])
+
+
+def test_otherwise_rules_apply_after_ordinary_rules():
+    s = make_session(x=("byte", [1, 2, 3]))
+    recode(s, "x (1=9) (* = 0)")
+    assert vals(s, "x") == [9, 0, 0]
+
+
+def test_float_variables_compare_in_float_precision():
+    s = make_session(x=("float", [float(np.float32(0.1)), 0.5]), d=("double", [0.1, 0.5]))
+    s.data.var("x").values = g_store([0.1, 0.5])
+    recode(s, "x (0.1=1)")
+    assert vals(s, "x") == [1, 0.5]
+    recode(s, "d (0.1=1)")
+    assert vals(s, "d") == [1, 0.5]
+
+
+def g_store(v):
+    from hlmshell.commands.generate import store
+
+    return store(np.array(v, float), "float")
+
+
+def test_min_max_as_targets_and_in_ranges():
+    s = make_session(x=("int", [5, 10, 15, nan]))
+    recode(s, "x (min=0) (max=99) (10=max)")
+    assert same(vals(s, "x"), [0, 15, 99, nan])
 
 
 def test_extended_missing_target():
@@ -76,15 +116,19 @@ def test_extended_missing_target():
     assert missing_code(s.data.var("x").values)[1] == 1
 
 
-def test_generate_copies_unmatched_and_if_gives_missing(monkeypatch):
+def test_generate_copies_unmatched_and_if_gives_missing():
     s = make_session(x=("byte", [1, 2, 3, 4]))
     recode(s, "x (1=5)", "gen(y)", in_=InRange(1, 3))
     assert same(vals(s, "y"), [5, 2, 3, nan])
     assert vals(s, "x") == [1, 2, 3, 4]
     recode(s, "x (1=5)", "gen(z)", "copyrest", in_=InRange(1, 3))
     assert same(vals(s, "z"), [5, 2, 3, 4])
-    assert s.out.getvalue().splitlines() == ["(2 differences between x and y)",
-                                             "(1 difference between x and z)"]
+    recode(s, "x (1=5) (4=0)", in_=InRange(1, 3))
+    assert vals(s, "x") == [5, 2, 3, 4]
+    # differences are counted over the sample only
+    assert s.out.getvalue().splitlines() == ["(1 differences between x and y)",
+                                             "(1 differences between x and z)",
+                                             "(x: 1 changes made)"]
 
 
 def test_several_variables_prefix_and_old_syntax():
@@ -107,25 +151,41 @@ def test_value_labels_from_rules():
     recode(s, 'x (1 2=1 "low (1-2)") (3=2 "high")', "gen(xr)")
     assert s.data.var("xr").vallab == "xr"
     assert s.data.value_labels["xr"] == {1.0: "low (1-2)", 2.0: "high"}
+    recode(s, 'x (1=1 "one") (else=0 "other")', "gen(xo)", "label(lo)")
+    assert s.data.value_labels["lo"] == {1.0: "one", 0.0: "other"}
+    assert s.data.var("xo").vallab == "lo"
 
 
-def test_split_body_and_rule_parsing():
-    head, rules = R.split_body('x y (1 / 3 = 1) (4 5 = 2 "a b")')
-    assert head.split() == ["x", "y"] and rules == ["1 / 3 = 1", '4 5 = 2 "a b"']
-    r = R.parse_rule(rules[0])
-    assert r.items == [("range", 1.0, 3.0)] and r.target == 1.0
-    r = R.parse_rule(rules[1])
-    assert r.items == [("num", 4.0), ("num", 5.0)] and r.label == "a b"
+def test_rule_parsing():
+    head, rules, parens = R.split_spec('x y (1 / 3 = 1) (4 5 = 2 "a b") (missing=9)')
+    assert head == "x y" and parens
+    r = R.parse_rules(rules, parens)
+    assert r.ordinary[0].items == [("range", "1", "3")] and r.ordinary[0].target == "1"
+    assert r.ordinary[1].items == [("num", "4"), ("num", "5")] and r.ordinary[1].label == "a b"
+    assert r.other["missing"].target == "9"
+    head, rules, parens = R.split_spec("x 1=2 2/3=4")
+    assert head == "x" and not parens
+    assert [rr.target for rr in R.parse_rules(rules, parens).ordinary] == ["2", "4"]
 
 
 @pytest.mark.parametrize("body,opts,rc", [
     ("x (1)", (), 198),
     ("x (1=2", (), 198),
     ("x (else=1) (2=3)", (), 198),
+    ("x (else=1) (missing=3)", (), 198),
+    ("x (=3)", (), 198),
+    ("x (a=3)", (), 198),
+    ("x", (), 198),
+    ("(1=2)", (), 102),
     ("x (1=2)", ("gen(a b)",), 198),
     ("x (1=2)", ("gen(x)",), 110),
     ("x (1=2)", ("gen(1bad)",), 198),
-    ("s (1=2)", (), 109),
+    ("x (1=2)", ("gen(y)", "prefix(r)"), 198),
+    ("x (1=2)", ("label(l)",), 198),
+    ('x (1=2 "two")', (), 198),
+    ('x (1=. "none")', ("gen(y)",), 198),
+    ('x (1=2.5 "x")', ("gen(y)",), 198),
+    ("s (1=2)", (), 108),
     ("nosuch (1=2)", (), 111),
     ("x (1=2)", ("bogus",), 198),
 ])

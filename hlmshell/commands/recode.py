@@ -1,8 +1,12 @@
 """recode: map values through rules like (1 2=1) (3/5=2) (min/499=1) (missing=.) (else=0).
 
-Rules are tried in order and the first one an observation matches wins; values no rule
-matches keep their value. With generate() the result goes to a new variable labelled
-`RECODE of x` and Stata reports `(N differences between x and newx)`.
+Follows Stata's recode.ado: ordinary rules are tried in order and the first match wins;
+the `else`/`*`, `missing`, `nonmissing` rules come last and apply to what no ordinary rule
+matched; values nothing matches keep their value. Variables stored as byte/int/float are
+compared in float precision. With generate() the new variable is labelled
+`RECODE of x` (plus ` (old label)` when x has one) and the report is
+`(N differences between x and newx)`; in place it is `(x: N changes made)`, N counted over
+the if/in sample and printed as recode.ado does, without a thousands separator.
 """
 from __future__ import annotations
 
@@ -14,206 +18,332 @@ import numpy as np
 from hlmshell.commands import generate as g
 from hlmshell.commands.options import OptionSpec
 from hlmshell.commands.registry import command
-from hlmshell.data.dataset import Variable
-from hlmshell.data.missing import missing_code, parse_missing
-from hlmshell.errors import StataError, syntax_error
+from hlmshell.data.dataset import DEFAULT_FORMATS, Variable
+from hlmshell.data.missing import order_key, parse_missing
+from hlmshell.errors import StataError
 
 _MISSTOK = re.compile(r"\.[a-z]?$")
+_TOKEN = re.compile(r'`"(.*?)"\'|"([^"]*)"|([()/=])|([^\s()/="]+)', re.S)
+_KEYS = ("else", "missing", "nonmissing")
+
+
+def _err(msg: str, rc: int = 198) -> StataError:
+    return StataError(msg, rc)
 
 
 @dataclass
 class Rule:
-    # each item: ('num', v) | ('range', lo, hi) | ('miss', code) | ('missing',) |
-    # ('nonmissing',) | ('else',)
-    items: list[tuple] = field(default_factory=list)
-    target: float = 0.0
+    items: list[tuple] = field(default_factory=list)   # ('num', el) | ('range', lo_el, hi_el)
+    target: str = ""                                    # a number, '.', '.a', 'min' or 'max'
     label: str | None = None
 
 
-def _number(tok: str) -> float:
-    if _MISSTOK.match(tok):
-        return parse_missing(tok)
+@dataclass
+class Rules:
+    ordinary: list[Rule] = field(default_factory=list)
+    other: dict[str, Rule] = field(default_factory=dict)   # else / missing / nonmissing
+
+    @property
+    def labels(self) -> list[tuple[str, str]]:
+        out = [(r.target, r.label) for r in self.ordinary if r.label is not None]
+        out += [(self.other[k].target, self.other[k].label) for k in _KEYS
+                if k in self.other and self.other[k].label is not None]
+        return out
+
+
+def _el(tok: str) -> str:
+    """recode.ado's GetEl: a number, a missing code, or min/max."""
+    if tok in ("min", "max") or _MISSTOK.match(tok):
+        return tok
     try:
-        return float(tok)
+        float(tok)
     except ValueError:
-        raise StataError(f"unknown el {tok} in rule", 198) from None
+        raise _err(f"unknown el {tok} in rule") from None
+    return tok
 
 
-def parse_rule(text: str) -> Rule:
-    """One rule's text (without parentheses): `1 2 3/5 = 9 "label"`."""
-    lhs, eq, rhs = text.partition("=")
-    if not eq or not lhs.strip() or not rhs.strip():
-        raise syntax_error()
-    rule = Rule()
-    m = re.match(r'\s*(\S+)\s*(?:"(.*)"|`"(.*)"\')?\s*$', rhs, re.S)
-    if not m:
-        raise syntax_error()
-    tok = m.group(1)
-    if tok in ("missing", "nonmissing", "else", "*", "min", "max"):
-        raise syntax_error()
-    rule.target = _number(tok)
-    rule.label = m.group(2) if m.group(2) is not None else m.group(3)
-    lhs = re.sub(r"\s*/\s*", "/", lhs.strip())
-    for w in lhs.split():
-        if w in ("missing", "nonmissing", "else", "*"):
-            rule.items.append(("else",) if w == "*" else (w,))
-        elif "/" in w:
-            a, b = w.split("/", 1)
-            lo = -np.inf if a == "min" else _number(a)
-            hi = np.inf if b == "max" else _number(b)
-            rule.items.append(("range", lo, hi))
-        elif w == "min":
-            rule.items.append(("range", -np.inf, -np.inf, "min"))
-        elif w == "max":
-            rule.items.append(("range", np.inf, np.inf, "max"))
-        elif _MISSTOK.match(w):
-            rule.items.append(("miss", int(missing_code(np.array([parse_missing(w)]))[0])))
+def _keyword(tok: str) -> str | None:
+    if tok in ("*", "else"):
+        return "else"
+    if len(tok) >= 3 and "missing".startswith(tok):
+        return "missing"
+    if len(tok) >= 4 and "nonmissing".startswith(tok):
+        return "nonmissing"
+    return None
+
+
+def tokenize(text: str) -> list[tuple[str, bool]]:
+    out = []
+    for m in _TOKEN.finditer(text):
+        if m.group(1) is not None:
+            out.append((m.group(1), True))
+        elif m.group(2) is not None:
+            out.append((m.group(2), True))
         else:
-            rule.items.append(("num", _number(w)))
-    return rule
+            out.append((m.group(3) or m.group(4), False))
+    return out
 
 
-def split_body(body: str) -> tuple[str, list[str]]:
-    """'x y (1=2) (2=1 "a (b)")' -> ('x y', ['1=2', '2=1 "a (b)"'])."""
+def parse_rules(text: str, parens: bool) -> Rules:
+    """The rules part of the command (after the varlist), parsed as recode.ado does."""
+    toks = tokenize(text)
+    rules = Rules()
+    i = 0
+    if parens:
+        if not toks or toks[0][0] != "(":
+            raise _err("rules expected")
+        i = 1
+
+    def tail(rule: Rule, j: int) -> int:
+        # optional "label", then ')' and '(' or the end
+        if not parens:
+            return j
+        if j < len(toks) and toks[j][0] != ")" and j + 1 < len(toks) and toks[j + 1][0] == ")":
+            rule.label = toks[j][0]
+            j += 1
+        got = toks[j][0] if j < len(toks) else ""
+        if got != ")":
+            raise _err(f') expected, "{got}" found')
+        nxt = toks[j + 1][0] if j + 1 < len(toks) else ""
+        if nxt not in ("", "("):
+            raise _err(f'( expected, "{nxt}" found')
+        return j + 2
+
+    cur = Rule()
+    while i < len(toks) and _keyword(toks[i][0]) is None:
+        tok = toks[i][0]
+        if tok == "=":
+            if not cur.items:
+                raise _err('transformation rule without "condition" part')
+            if i + 1 >= len(toks):
+                raise _err("invalid syntax")
+            cur.target = _el(toks[i + 1][0])
+            i = tail(cur, i + 2)
+            rules.ordinary.append(cur)
+            cur = Rule()
+            continue
+        if toks[i][1] or tok in ("(", ")", "/"):
+            raise _err("invalid syntax")
+        lo = _el(tok)
+        if i + 1 < len(toks) and toks[i + 1][0] == "/":
+            if i + 2 >= len(toks):
+                raise _err("invalid syntax")
+            cur.items.append(("range", lo, _el(toks[i + 2][0])))
+            i += 3
+        else:
+            cur.items.append(("num", lo))
+            i += 1
+    if cur.items:
+        raise _err("invalid syntax")
+    while i < len(toks):
+        key = _keyword(toks[i][0])
+        if key is None:
+            raise _err(f"unknown keyword {toks[i][0]}")
+        if key in rules.other:
+            raise _err(f"multiple specification of keyword {key}")
+        if i + 1 >= len(toks) or toks[i + 1][0] != "=":
+            raise _err("= expected")
+        if i + 2 >= len(toks):
+            raise _err("invalid syntax")
+        r = Rule(target=_el(toks[i + 2][0]))
+        i = tail(r, i + 3)
+        rules.other[key] = r
+    if "else" in rules.other and ("missing" in rules.other or "nonmissing" in rules.other):
+        raise _err("keywords else/* and missing/nonmissing may not be combined")
+    if not rules.ordinary and not rules.other:
+        raise _err("rules expected")
+    return rules
+
+
+def split_spec(body: str) -> tuple[str, str, bool]:
+    """'x y (1=2) (2=1)' -> ('x y', '(1=2) (2=1)', True); old syntax 'x 1=2 2=1' -> ('x', ..., False)."""
+    body = body.strip()
+    if body.startswith("("):
+        raise _err("too few variables specified", 102)
     i = body.find("(")
-    if i < 0:
-        # old syntax: recode x 1=2 2=3
-        words = body.split()
-        vars_ = [w for w in words if "=" not in w]
-        rules = [w for w in words if "=" in w]
-        return " ".join(vars_), rules
-    head, rest = body[:i], body[i:]
-    rules: list[str] = []
-    depth, buf, quote = 0, "", False
-    for ch in rest:
-        if ch == '"':
-            quote = not quote
-        if not quote and ch == "(":
-            depth += 1
-            if depth == 1:
-                buf = ""
-                continue
-        if not quote and ch == ")":
-            depth -= 1
-            if depth == 0:
-                rules.append(buf.strip())
-                continue
-        if depth >= 1:
-            buf += ch
-        elif not ch.isspace():
-            raise syntax_error()
-    if depth != 0 or quote:
-        raise syntax_error()
-    return head, rules
+    if i >= 0:
+        return body[:i].strip(), body[i:], True
+    words = body.split(None, 1)
+    if not words:
+        raise _err("varlist required", 100)
+    return words[0], (words[1] if len(words) > 1 else ""), False
 
 
-def apply_rules(values: np.ndarray, rules: list[Rule], touse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """New values and a mask of the observations some rule matched (first match wins)."""
+# --- applying the rules ----------------------------------------------------------------------
+def _value(el: str, stats: dict) -> float:
+    if el in ("min", "max"):
+        return stats[el]
+    if _MISSTOK.match(el):
+        return parse_missing(el)
+    return float(el)
+
+
+def _f(x):
+    """float() of Stata: round numbers to float precision, keep missing codes."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = x.astype(np.float32).astype(np.float64)
+    return np.where(np.isnan(x), x, r)
+
+
+def apply_rules(values: np.ndarray, rules: Rules, touse: np.ndarray, use_float: bool):
+    """(new values (double) over touse, number of changed obs in touse); None when min/max
+    rules meet a variable with no nonmissing value in the sample (Stata then changes nothing)."""
     v = np.asarray(values, dtype=np.float64)
-    nan = np.isnan(v)
-    code = missing_code(v)
-    ok = touse & ~nan
-    vmin = v[ok].min() if ok.any() else np.nan
-    vmax = v[ok].max() if ok.any() else np.nan
-    out = v.copy()
-    done = np.zeros(len(v), dtype=bool)
-    with np.errstate(invalid="ignore"):
-        for r in rules:
-            m = np.zeros(len(v), dtype=bool)
-            for it in r.items:
-                kind = it[0]
-                if kind == "num":
-                    m |= ~nan & (v == it[1])
-                elif kind == "range":
-                    lo, hi = it[1], it[2]
-                    if len(it) == 4:
-                        lo = hi = vmin if it[3] == "min" else vmax
-                    lo = vmin if lo == -np.inf else lo
-                    hi = vmax if hi == np.inf else hi
-                    m |= ~nan & (v >= lo) & (v <= hi)
-                elif kind == "miss":
-                    m |= code == it[1]
-                elif kind == "missing":
-                    m |= nan
-                elif kind == "nonmissing":
-                    m |= ~nan
-                else:  # else
-                    m |= True
-            m &= touse & ~done
-            out[m] = r.target
-            done |= m
-    return out, done
+    ok = touse & ~np.isnan(v)
+    stats = {}
+    uses_stats = any(el in ("min", "max") for r in rules.ordinary + list(rules.other.values())
+                     for el in [r.target] + [e for it in r.items for e in it[1:]])
+    if uses_stats:
+        if not ok.any():
+            return None
+        stats = {"min": float(v[ok].min()), "max": float(v[ok].max())}
+    cmp = _f(v) if use_float else v
+    key = order_key(cmp)
+    new = np.where(touse, v, np.nan)
+    other = touse.copy()
+    for r in rules.ordinary:
+        m = np.zeros(len(v), dtype=bool)
+        for it in r.items:
+            if it[0] == "num":
+                val = _value(it[1], stats)
+                m |= key == order_key(_f(val) if use_float else np.float64(val))
+            else:
+                lo, hi = (_value(e, stats) for e in it[1:])
+                if use_float:
+                    lo, hi = _f(lo), _f(hi)
+                m |= (key >= order_key(lo)) & (key <= order_key(hi))
+        m &= other
+        new[m] = _value(r.target, stats)
+        other &= ~m
+    miss = np.isnan(v)
+    for k, sel in (("else", other), ("missing", other & miss), ("nonmissing", other & ~miss)):
+        if k in rules.other:
+            new[sel] = _value(rules.other[k].target, stats)
+    if use_float:
+        diff = ~g.same_values(_f(v), _f(new))
+    else:
+        diff = ~g.same_values(v, new)
+    return new, int((diff & touse).sum())
 
 
 @command("recode", exp=False)
 def recode(session, cmd):
     ds = session.data
-    opts = OptionSpec("generate(g)= prefix(pre)= label= copyrest test").parse(cmd.options)
-    head, rule_texts = split_body(cmd.body)
+    opts = OptionSpec("copyrest(copy) debug generate(g)= into(in)= label(l)= prefix(pre)= "
+                      "test(t)").parse(cmd.options)
+    head, rule_text, parens = split_spec(cmd.body)
     names = g.varlist(session, head)
-    if not rule_texts:
-        raise syntax_error()
-    rules = [parse_rule(t) for t in rule_texts]
-    for r in rules[:-1]:
-        if any(it[0] == "else" for it in r.items):
-            raise StataError("rule else must be the last rule", 198)
+    if not parens and len(names) > 1:
+        raise _err("too many variables specified", 103)
     for nm in names:
         if ds.var(nm).is_string:
-            raise StataError(f"string variables not allowed in varlist;\n{nm} is a string variable", 109)
-    if opts.get("generate") and opts.get("prefix"):
-        raise StataError("options generate() and prefix() may not be combined", 198)
-    newnames = None
-    if opts.get("generate"):
-        newnames = opts["generate"].split()
-        if len(newnames) != len(names):
-            raise StataError("too few names specified" if len(newnames) < len(names)
-                             else "too many names specified", 198)
-    elif opts.get("prefix"):
-        newnames = [opts["prefix"] + nm for nm in names]
-    if newnames:
+            raise _err("recode only allows numeric variables", 108)
+    if not rule_text.strip():
+        raise _err("rules expected")
+
+    gen = (opts.get("generate") or "").strip()
+    into = (opts.get("into") or "").strip()
+    prefix = (opts.get("prefix") or "").strip()
+    if prefix:
+        if gen or into:
+            raise _err("option prefix() may not be combined with generate() or into()")
+        newnames = []
+        for nm in names:
+            nn = prefix + nm
+            if not g._NAME.match(nn) or len(nn) > 32:
+                raise _err(f"{nn} invalid variable name")
+            if nn in ds:
+                raise _err(f"variable {nn} already exists", 110)
+            newnames.append(nn)
+    else:
+        if gen and into:
+            raise _err("options generate() and into() are synonyms")
+        gen = gen or into
+        newnames = gen.split() if gen else []
         for nn in newnames:
             g.check_newname(session, nn)
         if len(set(newnames)) != len(newnames):
-            raise StataError(f"variable {newnames[0]} already defined", 110)
-    elif "copyrest" in opts:
-        raise StataError("option copyrest may only be specified with generate() or prefix()", 198)
+            raise _err("invalid syntax")
+        if newnames and len(newnames) != len(names):
+            raise _err("the number of new and transformed varnames should be the same")
 
-    labels = {r.target: r.label for r in rules if r.label is not None}
+    label = (opts.get("label") or "").strip()
+    if label:
+        if not newnames:
+            raise _err("option label() allowed only with generate()")
+        if not g._NAME.match(label):
+            raise _err(f"{label} invalid name")
+        disallowed = 0
+    elif newnames:
+        if len(names) == 1:
+            label = newnames[0]
+            disallowed = 3 if label in ds.value_labels else 0
+        else:
+            disallowed = 1
+    else:
+        disallowed = 2
+
+    rules = parse_rules(rule_text, parens)
+    for target, _ in rules.labels:
+        if disallowed == 1:
+            raise _err("Rules defining value labels not allowed with labeled recode of multiple "
+                       "vars, option label() required")
+        if disallowed == 2:
+            raise _err("Rules defining value labels not allowed when overwriting a variable")
+        if disallowed == 3:
+            raise _err("impossible to create label() named after variable")
+        if _MISSTOK.match(target):
+            raise _err(f"Value label not allowed for missing value code {target}")
+        if target not in ("min", "max") and float(target) != int(float(target)):
+            raise _err(f"Value label not allowed for noninteger {target}")
+
     touse = g.sample(session, cmd)
-    msgs = []
-    for i, nm in enumerate(names):
+    results = []
+    for nm in names:
         src = ds.var(nm)
-        new, _ = apply_rules(src.values, rules, touse)
+        use_float = src.vtype not in ("double", "long")
+        got = apply_rules(src.values, rules, touse, use_float)
+        if got is None:
+            new, nchg = src.values.astype(np.float64).copy(), 0
+        else:
+            new, nchg = got
+            if "copyrest" in opts or not newnames:
+                new = np.where(touse, new, src.values)
+        results.append((nm, new, nchg))
+
+    for i, (nm, new, nchg) in enumerate(results):
         if newnames:
-            if "copyrest" not in opts:
-                new = np.where(touse, new, np.nan)
-            vtype = g.numeric_type_needed(src.vtype, new)
+            session.out.line(f"({nchg} differences between {nm} and {newnames[i]})")
+        else:
+            session.out.line(f"({nm}: {nchg} changes made)")
+
+    if rules.labels:
+        lab = ds.value_labels.setdefault(label, {})
+        for target, text in rules.labels:
+            if target in ("min", "max"):
+                continue  # needs the per-variable statistic; rare enough to leave unlabelled
+            lab[float(target)] = text
+    for i, (nm, new, _) in enumerate(results):
+        src = ds.var(nm)
+        if newnames:
+            # gen newvar = NEW (default type), then recast to the old type when lossless
+            vtype = g.default_type(session)
             vals = g.store(new, vtype)
-            lblname = (opts.get("label") or newnames[i]) if labels else None
-            if lblname:
-                ds.value_labels.setdefault(lblname, {}).update(labels)
-            var = Variable(newnames[i], vals, vtype, label=f"RECODE of {nm}", vallab=lblname)
-            ds.add(var)
-            ndiff = int((~g.same_values(vals, src.values)).sum())
-            msgs.append(f"({g.plural(ndiff, 'difference', 'differences')} between {nm} and {newnames[i]})")
+            if src.vtype != vtype and np.all(g.same_values(g.store(vals, src.vtype), vals)):
+                vtype = src.vtype
+                vals = g.store(vals, vtype)
+            vlab = f"RECODE of {nm}" + (f" ({src.label})" if src.label else "")
+            ds.add(Variable(newnames[i], vals, vtype, label=vlab[:80],
+                            vallab=label if rules.labels else None))
         else:
             vtype = g.numeric_type_needed(src.vtype, new)
             vals = g.store(new, vtype)
-            nchg = int((~g.same_values(vals, src.values)).sum())
-            if labels:
-                lblname = opts.get("label") or src.vallab or nm
-                ds.value_labels.setdefault(lblname, {}).update(labels)
-                src.vallab = lblname
+            if not np.all(g.same_values(vals, src.values)) and nm in ds.sortedby:
+                ds.sortedby = ds.sortedby[:ds.sortedby.index(nm)]
             if vtype != src.vtype:
-                from hlmshell.data.dataset import DEFAULT_FORMATS
-
                 if src.format in DEFAULT_FORMATS.values():
                     src.format = DEFAULT_FORMATS[vtype]
                 src.vtype = vtype
             src.values = vals
-            if nchg and nm in ds.sortedby:
-                ds.sortedby = ds.sortedby[:ds.sortedby.index(nm)]
-            msgs.append(f"({nm}: {g.plural(nchg, 'change', 'changes')} made)")
     ds.changed = True
-    for m in msgs:
-        session.out.line(m)
