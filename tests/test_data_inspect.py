@@ -190,3 +190,16 @@ def test_sysuse_loads_packaged_data(s):
     with pytest.raises(StataError) as e:
         run(s, "sysuse auto, clear")
     assert e.value.rc == 601
+
+
+def test_summarize_aweight_table(s, ref):
+    out = run(s, "summarize ses [aweight=size]")
+    x, w = ref["ses"].to_numpy(), ref["size"].to_numpy().astype(float)
+    m = np.sum(w * x) / w.sum()
+    var = np.sum(w * (x - m) ** 2) / w.sum() * len(x) / (len(x) - 1)
+    assert s.r.scalars["mean"] == pytest.approx(m)
+    assert s.r.scalars["Var"] == pytest.approx(var)
+    assert s.r.scalars["sum_w"] == w.sum()
+    lines = out.splitlines()
+    assert lines[1] == "    Variable |     Obs      Weight        Mean   Std. dev.       Min        Max"
+    assert lines[3].startswith("         ses |   7,185     7593552")

@@ -216,11 +216,13 @@ def summarize_cmd(session, cmd):
         for nm, r in rows:
             _print_detail(session, ds.var(nm), r, kind)
         return
-    if "noheader" not in opts or True:
-        out.line()
-        out.line("    Variable |        Obs        Mean    Std. dev.       Min        Max")
+    if kind in ("aweight", "iweight"):
+        _print_weighted(out, rows, sep)
+        return
+    out.line()
+    out.line("    Variable |        Obs        Mean    Std. dev.       Min        Max")
     for i, (nm, r) in enumerate(rows):
-        if i % sep == 0 and sep > 0 or i == 0:
+        if sep > 0 and i % sep == 0 or i == 0:
             out.line("-------------+---------------------------------------------------------")
         label = abbrev(nm, 12).rjust(12)
         if r is None:
@@ -230,6 +232,26 @@ def summarize_cmd(session, cmd):
         if r["N"] > 0:
             cells += "   " + fmt_g(r["mean"], 9).rjust(9)
             cells += "   " + fmt_g(r["sd"], 9).rjust(9) if not math.isnan(r["sd"]) else "            "
+            cells += "  " + fmt_g(r["min"], 9).rjust(9) + "  " + fmt_g(r["max"], 9).rjust(9)
+        out.line(f"{label} |{cells}".rstrip())
+
+
+def _print_weighted(out, rows, sep):
+    """aweight/iweight table: an extra Weight column (sum of the weights)."""
+    out.line()
+    out.line("    Variable |     Obs      Weight        Mean   Std. dev.       Min        Max")
+    for i, (nm, r) in enumerate(rows):
+        if sep > 0 and i % sep == 0 or i == 0:
+            out.line("-------------+" + "-" * 65)
+        label = abbrev(nm, 12).rjust(12)
+        if r is None:
+            out.line(f"{label} |{fmt_count(0, 8)}")
+            continue
+        cells = fmt_count(int(r["N"]), 8)
+        if r["N"] > 0:
+            cells += "  " + fmt_g(r["sum_w"], 10).rjust(10)
+            cells += "   " + fmt_g(r["mean"], 9).rjust(9)
+            cells += "  " + (fmt_g(r["sd"], 9) if not math.isnan(r["sd"]) else "").rjust(9)
             cells += "  " + fmt_g(r["min"], 9).rjust(9) + "  " + fmt_g(r["max"], 9).rjust(9)
         out.line(f"{label} |{cells}".rstrip())
 
