@@ -393,3 +393,22 @@ def test_xtmixed_alias_reml_string_group_and_nested():
     assert "             id |        160         14       44.9         67" in out
     assert "         sector |        160         14       44.9         67" in out
     assert "sector: Identity" in out
+
+
+def test_mixed_without_random_part_is_the_linear_model():
+    s = _session_with_hsb()
+    it = Interpreter(s)
+    assert it.run_line("mixed mathach ses, nolog") == 0
+    out = s.out.getvalue().splitlines()
+    y, x = s.data.values("mathach"), s.data.values("ses")
+    X = np.column_stack([x, np.ones_like(x)])
+    b, *_ = np.linalg.lstsq(X, y, rcond=None)
+    rss = float(((y - X @ b) ** 2).sum())
+    ll = -0.5 * len(y) * (1 + math.log(2 * math.pi * rss / len(y)))
+    assert s.e.scalars["ll"] == pytest.approx(ll) and s.e.b[:2] == pytest.approx(b)
+    assert out[1] == "Mixed-effects ML regression                     Number of obs     =      7,185"
+    assert out[2].startswith("                                                Wald chi2(1)")
+    assert "Group variable" not in "\n".join(out) and "LR test" not in "\n".join(out)
+    i = out.index("  Random-effects parameters  |   Estimate   Std. err.     [95% conf. interval]")
+    assert out[i + 1].startswith("-----------------------------+")
+    assert out[i + 2].startswith("               var(Residual) |   41.14736")

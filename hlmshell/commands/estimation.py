@@ -15,7 +15,7 @@ from scipy import stats
 from hlmshell.commands.options import OptionSpec
 from hlmshell.commands.registry import command
 from hlmshell.engine import design as dz
-from hlmshell.engine.types import MixedModel
+from hlmshell.engine.types import LmmFit, MixedModel
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.output import mixed_output as mo
 from hlmshell.output import regress_output as ro
@@ -396,8 +396,6 @@ def mixed_cmd(session, cmd: Command) -> None:
             raise StataError(f"option {bad[0]} not allowed", 198)
         replay_results(session, res, cmd.options)
         return
-    if not spec.levels:
-        raise StataError("random-effects equation(s) required", 198)
     o = _mixed_options(session, spec, cmd)
     data = _prepare_mixed(session, cmd, spec, fixed_raw, o)
     from hlmshell.engine.lmm import fit_lmm, linear_ll
@@ -410,8 +408,11 @@ def mixed_cmd(session, cmd: Command) -> None:
         session.out.line("")
         session.out.line("Performing EM optimization ...")
     try:
-        fit = fit_lmm(data.y, Xk, data.blocks, reml=o.reml, maxiter=o.iterate, tol=o.tolerance,
-                      ltol=o.ltolerance, callback=_iteration_printer(session, o))
+        if data.blocks:
+            fit = fit_lmm(data.y, Xk, data.blocks, reml=o.reml, maxiter=o.iterate, tol=o.tolerance,
+                          ltol=o.ltolerance, callback=_iteration_printer(session, o))
+        else:
+            fit = _fit_linear(data.y, Xk, o.reml, _iteration_printer(session, o))
     except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
         raise StataError(f"could not fit the model: {exc}", 430) from None
     if not o.nolog:
@@ -421,6 +422,28 @@ def mixed_cmd(session, cmd: Command) -> None:
     res = _mixed_results(session, cmd, data, fit, o, ll_c)
     session.post_estimation(res)
     display_mixed(session, res, o)
+
+
+def _fit_linear(y: np.ndarray, X: np.ndarray, reml: bool, callback) -> LmmFit:
+    """`mixed` without a random-effects equation: the linear model by ML (or REML), in the
+    same metric as fit_lmm (only lnsig_e in the variance part)."""
+    from hlmshell.engine.lmm import linear_ll
+
+    n, p = X.shape
+    nu = n - p if reml else n
+    if nu <= 0:
+        raise StataError("insufficient observations", 2001)
+    XtXi = np.linalg.pinv(X.T @ X) if p else np.zeros((0, 0))
+    beta = XtXi @ (X.T @ y) if p else np.zeros(0)
+    r = y - X @ beta if p else y
+    sigma2 = float(r @ r) / nu
+    ll = float(linear_ll(y, X, reml))
+    callback("gradient", 0, ll)
+    callback("gradient", 1, ll)
+    return LmmFit(beta=beta, V_beta=sigma2 * XtXi, ll=ll, reml=reml, converged=True, iterations=1,
+                  sigma2=sigma2, covs=[], vc_names=[("lnsig_e", "_cons")],
+                  vc_theta=np.array([0.5 * math.log(sigma2)]), vc_V=np.array([[1.0 / (2 * nu)]]),
+                  n_obs=n)
 
 
 def _mixed_results(session, cmd: Command, data: MixedData, fit, o: MixedOptions,
@@ -442,6 +465,8 @@ def _mixed_results(session, cmd: Command, data: MixedData, fit, o: MixedOptions,
     wdf, wchi2, wp = _wald(np.asarray(fit.beta), np.asarray(fit.V_beta), kept_names)
     df_c = _n_re_params(data.blocks)
     chi2_c = max(2.0 * (fit.ll - ll_c), 0.0)
+    if not data.blocks:
+        chi2_c = 0.0
     p_c = float(stats.chi2.sf(chi2_c, df_c)) if df_c else float("nan")
     if df_c == 1:
         p_c = 0.5 * p_c if chi2_c > 0 else 1.0

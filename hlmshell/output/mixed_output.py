@@ -55,6 +55,9 @@ def header_lines(*, reml: bool, n_obs: int, levels: list[LevelInfo], wald_df: in
     pv = "." if wald_p is None else fmt(wald_p, "%10.4f").strip()
     wald = _right(f"Wald chi2({wald_df})", chi)
     prob = _right("Prob > chi2", pv)
+    if not levels:
+        return [(title.ljust(48) + _right("Number of obs", fmt_count(n_obs))).rstrip(),
+                (" " * 48 + wald).rstrip(), (ll_text.ljust(48) + prob).rstrip()]
     if len(levels) == 1:
         lv = levels[0]
         left = [title, f"Group variable: {lv.label}", "", "", "", "", "", ll_text]
