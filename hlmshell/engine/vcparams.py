@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+CMAX = 1.0 - 1e-15   # keeps atanh(corr) finite when a factor is exactly singular
+
 STRUCT_TITLES = {
     "identity": "Identity",
     "independent": "Independent",
@@ -117,8 +119,8 @@ class Structure:
                 return lns
             corr = psi / np.outer(sd, sd)
             if self.kind == "exchangeable":
-                return np.array([lns[0], np.arctanh(np.clip(corr[0, 1], -1, 1))])
-            atr = [np.arctanh(np.clip(corr[i, j], -1, 1)) for i in range(q) for j in range(i + 1, q)]
+                return np.array([lns[0], np.arctanh(np.clip(corr[0, 1], -CMAX, CMAX))])
+            atr = [np.arctanh(np.clip(corr[i, j], -CMAX, CMAX)) for i in range(q) for j in range(i + 1, q)]
         return np.concatenate([lns, atr])
 
     def cov_from_stata(self, s: np.ndarray):
