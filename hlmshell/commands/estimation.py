@@ -675,3 +675,6 @@ def replay_results(session, res: EstimationResults, options: list[Option] | None
                         "baselevels" in opts or "allbaselevels" in opts)
     else:
         raise StataError("last estimates not found", 301)
+
+
+replay = replay_results   # the name `estimates replay` looks for
