@@ -203,3 +203,13 @@ def test_summarize_aweight_table(s, ref):
     lines = out.splitlines()
     assert lines[1] == "    Variable |     Obs      Weight        Mean   Std. dev.       Min        Max"
     assert lines[3].startswith("         ses |   7,185     7593552")
+
+
+def test_list_too_wide_wraps_into_blocks(s):
+    out = run(s, "list in 1/2")
+    lines = out.splitlines()
+    assert max(len(x) for x in lines) <= 80
+    assert lines[2].startswith("    1. |   id | minority |")
+    assert "| 1224 |        0 |      1 | -1.528 |" in lines[3]
+    assert any("meanses" in x for x in lines) and any("-.428" in x for x in lines)
+    assert sum(1 for x in lines if x.startswith("    2. |")) == 1

@@ -387,6 +387,10 @@ def list_cmd(session, cmd):
         return
     inner = "   ".join("-" * w for _, _, w, _ in cols)
     bar = "-" * (len(inner) + 2)
+    linesize = int(session.settings.get("linesize", 80) or 80)
+    if len(pad) + len(bar) + 2 > linesize and len(cols) > 1:
+        _list_blocks(out, cols, idx, pad, noobs, obsw, linesize)
+        return
     out.line(f"{pad}+{bar}+")
     if "noheader" not in opts:
         out.line(f"{pad}| " + "   ".join(cell(h, w, lf) for h, _, w, lf in cols) + " |")
@@ -397,6 +401,39 @@ def list_cmd(session, cmd):
         num = "" if noobs else f"{i + 1}.".rjust(obsw + 1) + " "
         out.line(f"{num}| " + "   ".join(cell(vals[k], w, lf) for _, vals, w, lf in cols) + " |")
     out.line(f"{pad}+{bar}+")
+
+
+def _list_blocks(out, cols, idx, pad, noobs, obsw, linesize) -> None:
+    """A table too wide for the line: one block per observation, variables wrapped in rows."""
+    width = max(20, linesize - len(pad) - 2)
+    rows, cur, used = [], [], 0
+    for c in cols:
+        w = c[2] + 3
+        if cur and used + w > width - 1:
+            rows.append(cur)
+            cur, used = [], 0
+        cur.append(c)
+        used += w
+    if cur:
+        rows.append(cur)
+    inner = max(sum(c[2] + 3 for c in r) for r in rows) - 1
+
+    def cell(text, w, left):
+        return text.ljust(w) if left else text.rjust(w)
+
+    for k, i in enumerate(idx):
+        if k:
+            out.line()
+        out.line(f"{pad}+{'-' * inner}+")
+        for j, r in enumerate(rows):
+            if j:
+                out.line(f"{pad}|{'-' * inner}|")
+            head = " | ".join(cell(h, w, lf) for h, _, w, lf in r)
+            vals = " | ".join(cell(v[k], w, lf) for _, v, w, lf in r)
+            num = "" if noobs else f"{i + 1}.".rjust(obsw + 1) + " "
+            out.line(f"{num if j == 0 else pad}| {head.ljust(inner - 2)} |")
+            out.line(f"{pad}| {vals.ljust(inner - 2)} |")
+        out.line(f"{pad}+{'-' * inner}+")
 
 
 # ----------------------------------------------------------------------------- levelsof / isid
