@@ -140,3 +140,54 @@ def test_tostring_replace_and_generate():
     assert list(s.data.var("yf").values) == ["0.33", "2.00", "3.00"]
     run(C.tostring, s, "x", "replace")
     assert lines(s)[-1] == "x already string; no replace"
+
+
+def test_destring_generate_goes_after_source_and_reports_ignored_characters():
+    s = make_session(a=("str6", ["1,000", "2,500"]), z=("byte", [1, 2]))
+    run(C.destring, s, "a", "gen(an)", 'ignore(",")')
+    assert s.data.names == ["a", "an", "z"]
+    assert lines(s) == ["a: character , removed; an generated as int"]
+
+
+def test_destring_force_messages_and_percent():
+    s = make_session(a=("str4", ["1", "x", "3"]), p=("str4", ["50%", "5%", "100%"]))
+    run(C.destring, s, "a", "replace", "force")
+    run(C.destring, s, "p", "replace", "percent")
+    assert lines(s) == ["a: contains nonnumeric characters; replaced as byte",
+                        "(1 missing value generated)",
+                        "p: character % removed; replaced as double"]
+    assert same(s.data.var("p").values, [0.5, 0.05, 1.0])
+
+
+def test_destring_option_errors():
+    s = make_session(a=("str3", ["1"]))
+    for opts, msg in [((), "must specify either generate or replace option"),
+                      (("replace", "gen(b)"), "options generate and replace are mutually exclusive"),
+                      (("gen(b c)",), "number of variables in varlist must equal number of "
+                                      "variables in generate(newvarlist)"),
+                      (("gen(a)",), "generate() contains existing variable(s) and/or illegal "
+                                    "variable name(s)")]:
+        with pytest.raises(StataError) as e:
+            run(C.destring, s, "a", *opts)
+        assert e.value.message == msg
+    assert s.data.var("a").is_string and not s.data.changed
+
+
+def test_tostring_value_label_and_force_messages():
+    s = make_session(x=("byte", [1, 2]), y=("double", [0.1, 1 / 3]), w=("byte", [0, 0]))
+    s.data.var("x").vallab = "xl"
+    run(C.tostring, s, "x", "replace")
+    run(C.tostring, s, "y", "gen(ys)", "force", "format(%4.2f)")
+    assert lines(s) == ["x has value label; no replace", "ys generated as str4",
+                        "ys was forced to string; some loss of information"]
+    assert s.data.names == ["x", "y", "ys", "w"]
+    with pytest.raises(StataError) as e:
+        run(C.tostring, s, "x", "gen(xs)", "format(%9s)")
+    assert e.value.message == "use numeric format in format() option"
+
+
+def test_tostring_float_point_one_is_not_reversible():
+    s = make_session(x=("float", [0.1]))
+    s.data.var("x").values = np.array([float(np.float32(0.1))])
+    run(C.tostring, s, "x", "replace")
+    assert lines(s) == ["x cannot be converted reversibly; no replace"]

@@ -14,7 +14,7 @@ from hlmshell.data.missing import parse_missing
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.output.numfmt import fmt
 
-_NUM = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eEdD][+-]?\d+)?$")
+_NUM = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _MISS = re.compile(r"\.[a-z]?$")
 
 
@@ -93,76 +93,126 @@ def decode(session, cmd):
 
 
 # --- destring -----------------------------------------------------------------------------
+def insert_after(ds, var: Variable, after: str) -> None:
+    """Add var right after `after` in the variable order (destring/tostring generate())."""
+    ds.add(var)
+    names = list(ds.vars)
+    names.remove(var.name)
+    names.insert(names.index(after) + 1, var.name)
+    ds.vars = {nm: ds.vars[nm] for nm in names}
+
+
+def _plainplural(n: int, word: str) -> str:
+    """How the ado files print counts: `plural()`, no thousands separator."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def destring_values(strings, ignore: str = "", percent: bool = False, dpcomma: bool = False):
-    """Parse strings to numbers: returns (values, bad mask of nonnumeric nonempty strings)."""
-    vals = np.full(len(strings), np.nan)
-    bad = np.zeros(len(strings), dtype=bool)
-    for i, s in enumerate(strings):
+    """destring.ado's conversion: drop the ignore() characters, trim, real().
+    Returns (values, flag): flag when some nonmissing-looking string did not convert."""
+    out = []
+    for s in strings:
         t = str(s)
         for ch in ignore:
             t = t.replace(ch, "")
-        t = t.strip()
-        if percent and t.endswith("%"):
-            t = t[:-1].strip()
-            scale = 0.01
-        else:
-            scale = 1.0
-        if dpcomma:
-            t = t.replace(",", ".")
-        if t == "":
-            continue
+        out.append(t.strip())
+    ismissing = np.array([t == "" or bool(_MISS.match(t)) for t in out])
+    vals = np.full(len(out), np.nan)
+    for i, t in enumerate(out):
+        if dpcomma and not ismissing[i]:
+            t = t.replace(".", "X").replace(",", ".", 1)
         if _MISS.match(t):
             vals[i] = parse_missing(t)
-            continue
-        if _NUM.match(t):
-            vals[i] = float(t.replace("d", "e").replace("D", "e")) * scale
-        else:
-            bad[i] = True
-    return vals, bad
+        elif _NUM.match(t):
+            vals[i] = float(t)
+    flag = int(ismissing.sum()) != int(np.isnan(vals).sum())
+    if percent and any("%" in str(s) for s in strings):
+        vals = vals / 100.0
+    return vals, flag
+
+
+def _compress_type(vals: np.ndarray, gtype: str) -> str:
+    """`compress` after `gen double`: the smallest integer type that holds the values."""
+    return g.int_type_for(vals) or gtype
+
+
+def _newnames(session, opts, names, errmsg):
+    gen = (opts.get("generate") or "").strip()
+    if gen and "replace" in opts:
+        raise StataError("options generate and replace are mutually exclusive", 198)
+    if not gen and "replace" not in opts:
+        raise StataError("must specify either generate or replace option", 198)
+    if not gen:
+        return None
+    newnames = gen.split()
+    try:
+        for nn in newnames:
+            g.check_newname(session, nn)
+        if len(set(newnames)) != len(newnames):
+            raise syntax_error()
+    except StataError as e:
+        raise StataError(errmsg, e.rc) from None
+    if len(newnames) != len(names):
+        raise StataError("number of variables in varlist must equal number of variables in "
+                         "generate(newvarlist)", 198)
+    return newnames
 
 
 @command("destring")
 def destring(session, cmd):
     ds = session.data
-    opts = OptionSpec("generate(gen)= replace ignore= force float percent dpcomma").parse(cmd.options)
-    names = g.varlist(session, cmd.body)
-    if ("replace" in opts) == bool(opts.get("generate")):
-        raise StataError("must specify either generate or replace option", 198)
-    newnames = opts["generate"].split() if opts.get("generate") else None
-    if newnames is not None:
-        if len(newnames) != len(names):
-            raise StataError("too few names specified" if len(newnames) < len(names)
-                             else "too many names specified", 198)
-        for nn in newnames:
-            g.check_newname(session, nn)
-    ignore = (opts.get("ignore") or "").strip()
+    opts = OptionSpec("generate(g)= replace force float ignore(i)= percent dpcomma").parse(cmd.options)
+    names = g.varlist(session, cmd.body) if cmd.body.strip() else list(ds.names)
+    newnames = _newnames(session, opts, names,
+                         "generate() contains existing variable(s) and/or illegal variable name(s)")
+    ignore = opts.get("ignore") or ""
     if len(ignore) >= 2 and ignore[0] == '"' and ignore[-1] == '"':
         ignore = ignore[1:-1]
-    what = "generate" if newnames else "replace"
+    elif "," in ignore:
+        raise StataError("ignore string must be enclosed with quotes to ignore commas or use options", 198)
+    if "percent" in opts and "%" not in ignore:
+        ignore += "%"
+    gtype = "float" if "float" in opts else "double"
+    genrep = "generate" if newnames else "replace"
+    chars = list(dict.fromkeys(ignore))
     for i, nm in enumerate(names):
         var = ds.var(nm)
         if not var.is_string:
-            session.out.line(f"{nm} already numeric; no {what}")
+            session.out.line(f"{nm} already numeric; no {genrep}")
             continue
-        vals, bad = destring_values(var.values, ignore, "percent" in opts, "dpcomma" in opts)
-        if bad.any() and "force" not in opts:
-            session.out.line(f"{nm}: contains nonnumeric characters; no {what}")
+        vals, flag = destring_values(var.values, ignore, "percent" in opts, "dpcomma" in opts)
+        if flag and "force" not in opts:
+            what = ("characters not specified in ignore()" if ignore else "nonnumeric characters")
+            session.out.line(f"{nm}: contains {what}; no {genrep}")
             continue
-        vtype = g.int_type_for(vals) or ("float" if "float" in opts else "double")
-        stored = g.store(vals, vtype)
-        head = f"{nm}: contains nonnumeric characters; " if bad.any() else (
-            f"{nm}: character{'s' if len(ignore) > 1 else ''} {ignore} removed; " if ignore
-            else f"{nm}: all characters numeric; ")
+        removed = [("space" if ch == " " else ch) for ch in chars
+                   if any(ch in str(s) for s in var.values)]
+        vals = g.store(vals, gtype)
+        vtype = _compress_type(vals, gtype)
+        vals = g.store(vals, vtype)
+        final = f"{newnames[i]} " if newnames else ""
+        if flag:
+            line = f"{nm}: contains nonnumeric characters"
+            if ignore:
+                line += " not specified in ignore()"
+            if not removed:
+                line += f"; {final}{genrep}d as {vtype}"
+            session.out.line(line)
+        if removed:
+            word = "character" if len(removed) == 1 else "characters"
+            session.out.line(f"{nm}: {word} {' '.join(removed)} removed; {final}{genrep}d as {vtype}")
+        elif not flag:
+            session.out.line(f"{nm}: all characters numeric; {final}{genrep}d as {vtype}")
+        k = int(np.isnan(vals).sum())
+        if k:
+            session.out.line(f"({_plainplural(k, 'missing value')} generated)")
         if newnames:
-            ds.add(Variable(newnames[i], stored, vtype, label=var.label))
-            session.out.line(f"{head}{newnames[i]} generated as {vtype}")
+            insert_after(ds, Variable(newnames[i], vals, vtype, label=var.label), nm)
         else:
-            var.values = stored
+            var.values = vals
             var.vtype = vtype
             var.format = DEFAULT_FORMATS[vtype]
-            session.out.line(f"{head}replaced as {vtype}")
         ds.changed = True
-        g.missing_message(session, stored)
 
 
 # --- tostring ------------------------------------------------------------------------------
@@ -170,46 +220,50 @@ def _real(s: str) -> float:
     s = s.strip()
     if _MISS.match(s):
         return parse_missing(s)
-    try:
-        return float(s)
-    except ValueError:
-        return np.nan
+    return float(s) if _NUM.match(s) else np.nan
 
 
 @command("tostring")
 def tostring(session, cmd):
     ds = session.data
-    opts = OptionSpec("generate(gen)= replace format= force usedisplayformat").parse(cmd.options)
+    opts = OptionSpec("generate(g)= replace force format= usedisplayformat(u)").parse(cmd.options)
     names = g.varlist(session, cmd.body)
-    if ("replace" in opts) == bool(opts.get("generate")):
-        raise StataError("must specify either generate or replace option", 198)
-    newnames = opts["generate"].split() if opts.get("generate") else None
-    if newnames is not None:
-        if len(newnames) != len(names):
-            raise StataError("too few names specified" if len(newnames) < len(names)
-                             else "too many names specified", 198)
-        for nn in newnames:
-            g.check_newname(session, nn)
-    what = "generate" if newnames else "replace"
+    newnames = _newnames(session, opts, names, "generate(newvarlist) invalid")
+    spec = (opts.get("format") or "").strip()
+    if "usedisplayformat" in opts and spec:
+        raise StataError("must choose between usedisplayformat and format() options", 198)
+    if spec:
+        if "s" in spec:
+            raise StataError("use numeric format in format() option", 198)
+        try:
+            fmt(12345.6789, spec)
+        except ValueError:
+            raise StataError("format() option invalid", 198) from None
+    genrep = "generate" if newnames else "replace"
     for i, nm in enumerate(names):
         var = ds.var(nm)
         if var.is_string:
-            session.out.line(f"{nm} already string; no {what}")
+            session.out.line(f"{nm} already string; no {genrep}")
             continue
-        spec = opts.get("format") or (var.format if "usedisplayformat" in opts else "%12.0g")
+        if not newnames and var.vallab and "force" not in opts:
+            session.out.line(f"{nm} has value label; no replace")
+            continue
+        f = var.format if "usedisplayformat" in opts else (spec or "%12.0g")
         try:
-            strs = [fmt(float(v), spec).strip() for v in var.values]
+            strs = [fmt(float(v), f).strip() for v in var.values]
         except ValueError:
-            raise syntax_error() from None
+            raise StataError("format() option invalid", 198) from None
         out = np.array(strs, dtype=object)
         back = np.array([_real(s) for s in strs])
-        if not np.all(g.same_values(back, var.values)) and "force" not in opts:
-            session.out.line(f"{nm} cannot be converted reversibly; no {what}")
+        flag = not np.all(g.same_values(back, var.values))
+        if flag and "force" not in opts:
+            session.out.line(f"{nm} cannot be converted reversibly; no {genrep}")
             continue
         vtype = g.str_type_for(out)
         if newnames:
-            ds.add(Variable(newnames[i], out, vtype, label=var.label))
+            insert_after(ds, Variable(newnames[i], out, vtype, label=var.label), nm)
             session.out.line(f"{newnames[i]} generated as {vtype}")
+            shown = newnames[i]
         else:
             old = var.vtype
             var.values = out
@@ -217,4 +271,7 @@ def tostring(session, cmd):
             var.format = f"%{max(int(vtype[3:]) if vtype[3:].isdigit() else 9, 1)}s"
             var.vallab = None
             session.out.line(f"{nm} was {old} now {vtype}")
+            shown = nm
+        if flag:
+            session.out.line(f"{shown} was forced to string; some loss of information")
         ds.changed = True
