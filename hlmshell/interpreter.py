@@ -198,14 +198,24 @@ class Interpreter:
         raise _Printed("", e.rc)
 
     # ---- executing lines -------------------------------------------------------------------------------
+    def _echo_line(self, first: str, raw: str) -> None:
+        """One echoed line, wrapped at Stata's 79 columns with `> ` continuations."""
+        text = first + raw
+        width = 79
+        self.out.line(text[:width])
+        rest = text[width:]
+        while rest:
+            self.out.line("> " + rest[: width - 2])
+            rest = rest[width - 2:]
+
     def _echo(self, line: Line, mode: str, number: int | None = None) -> None:
         if mode == "none":
             return
         for k, raw in enumerate(line.echo or [line.text]):
             if k == 0:
-                self.out.line(f". {raw}" if raw.strip() else ". ")
+                self._echo_line(". ", raw) if raw.strip() else self.out.line(". ")
             else:
-                self.out.line(f"> {raw}")
+                self._echo_line("> ", raw)
 
     def _exec_lines(self, lines: list[Line], echo: str = "none", name: str = "") -> None:
         i = 0
@@ -255,7 +265,7 @@ class Interpreter:
         self._echo(lines[i], echo)
         for n, ln in enumerate(lines[i + 1:end + 1], start=2):
             for k, raw in enumerate(ln.echo or [ln.text]):
-                self.out.line(f"{n:>3}. {raw}" if k == 0 else f"> {raw}")
+                self._echo_line(f"{n:>3}. " if k == 0 else "> ", raw)
 
     def _exec_block(self, lines: list[Line], i: int, echo: str, name: str) -> int:
         raw = lines[i].text.strip()

@@ -140,3 +140,13 @@ def test_if_block_in_dofile(s):
 def test_unclosed_brace_is_an_error(s):
     rc = s.interpreter.run_text("forvalues i = 1/2 {\n display `i'\n")
     assert rc == 198
+
+
+def test_long_echo_lines_wrap_at_79_columns(s):
+    long = "display " + " + ".join(["1"] * 40)
+    s.interpreter.run_text(long + "\n")
+    lines = s.out.getvalue().splitlines()
+    assert lines[0] == (". " + long)[:79]
+    assert lines[1].startswith("> ") and len(lines[1]) <= 79
+    assert "".join([lines[0][2:]] + [ln[2:] for ln in lines[1:3] if ln.startswith("> ")]) == long
+    assert "40" in lines

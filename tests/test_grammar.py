@@ -260,3 +260,12 @@ def test_logical_lines_delimit():
     assert cmds[1].split() == ["display", "1", "+", "1"]
     assert cmds[2:4] == ["display 2", "display 3"]
     assert cmds[4] == "#delimit cr" and cmds[5] == "display 4"
+
+
+def test_weight_without_space_and_subscripts_are_not_weights():
+    c = parse_command("zzgeneric y x[aw=w]")
+    assert c.body == "y x" and c.weight.kind == "aweight"
+    c = parse_command("zzgeneric y if x[_n-1] == 1")
+    assert c.weight is None and c.if_.op == "=="
+    c = parse_command('zzgeneric y if(x > 1)')
+    assert c.body == "y" and c.if_.op == ">"

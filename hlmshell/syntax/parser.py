@@ -80,17 +80,21 @@ def parse_inrange(text: str) -> InRange:
     return InRange(vals[0], vals[-1])
 
 
-def parse_weight(text: str) -> Weight:
-    m = re.fullmatch(r"\s*([A-Za-z]+)\s*=(.*)", text, re.S)
-    if not m:
-        raise syntax_error()
-    word = m.group(1).lower()
+def _weight_kind(word: str) -> str | None:
+    word = word.lower()
     kind = WEIGHT_KINDS.get(word)
     if kind is None:
         for k, v in WEIGHT_KINDS.items():
             if len(word) >= 2 and k.startswith(word):
-                kind = v
-                break
+                return v
+    return kind
+
+
+def parse_weight(text: str) -> Weight:
+    m = re.fullmatch(r"\s*([A-Za-z]+)\s*=(.*)", text, re.S)
+    if not m:
+        raise syntax_error()
+    kind = _weight_kind(m.group(1))
     if kind is None:
         raise StataError(f"{m.group(1)} not allowed", 101)
     return Weight(kind, parse_expr(m.group(2).strip()))
@@ -197,18 +201,16 @@ def _qualifier_marks(text: str, allow_exp: bool) -> dict[str, int]:
     marks: dict[str, int] = {}
     for s, e in top_words(text):
         w = text[s:e]
-        if w in ("if", "in"):
-            if w in marks:
+        word = "if" if (w == "if" or (w.startswith("if") and w[2:3] in ("(", '"'))) else w
+        if word in ("if", "in"):
+            if word in marks:
                 raise syntax_error()
-            marks[w] = s
-        elif w.startswith("if") and w[2:3] in ("(", '"') or (w.startswith("in") and False):
-            marks["if"] = s
-    # weight: a top-level '[' that starts a word and holds `kind =`
+            marks[word] = s
+    # weight: a top-level '[' holding `kind = exp` (fw, aweight, pw, iw, weight, ...)
     for i, c in enumerate(text):
-        if c == "[" and mask[i] and (i == 0 or text[i - 1].isspace()):
-            close = text.find("]", i)
-            inner = text[i + 1:close] if close > 0 else ""
-            if close > 0 and re.match(r"\s*[A-Za-z]+\s*=[^=]", inner + " "):
+        if c == "[" and mask[i]:
+            m = re.match(r"\[\s*([A-Za-z]+)\s*=(?!=)", text[i:])
+            if m and _weight_kind(m.group(1)) is not None:
                 marks["weight"] = i
                 break
     if allow_exp:
