@@ -38,7 +38,7 @@ def encode(session, cmd):
     opts = OptionSpec("generate(gen)= label= noextend").parse(cmd.options)
     src = ds.var(g.one_var(session, cmd.body))
     if not src.is_string:
-        raise StataError("not possible with numeric variable", 108)
+        raise StataError("not possible with numeric variable", 107)
     new = _one_new(opts)
     g.check_newname(session, new)
     lblname = opts.get("label") or new
@@ -70,9 +70,9 @@ def decode(session, cmd):
     opts = OptionSpec("generate(gen)= maxlength(maxl)=").parse(cmd.options)
     src = ds.var(g.one_var(session, cmd.body))
     if src.is_string:
-        raise StataError("type mismatch", 109)
+        raise StataError("not possible with string variable", 108)
     if not src.vallab:
-        raise StataError(f"{src.name} not labeled", 181)
+        raise StataError(f"{src.name} not labeled", 182)
     new = _one_new(opts)
     g.check_newname(session, new)
     maxlen = 2045
