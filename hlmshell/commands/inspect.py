@@ -324,8 +324,7 @@ def describe_cmd(session, cmd):
         out.line(f" Observations:{fmt_count(ds.n).rjust(14)}" + (" " * 18 + ds.label if ds.label else ""))
         out.line(f"    Variables:{fmt_count(len(ds.names)).rjust(14)}")
     if "short" not in opts:
-        if header or True:
-            out.line("-" * 79)
+        out.line("-" * 79)
         out.line("Variable      Storage   Display    Value")
         out.line("    name         type    format    label      Variable label")
         out.line("-" * 79)

@@ -108,24 +108,24 @@ def oneway(session, cmd, name: str, opts: dict) -> None:
     if "sort" in opts:
         order = sorted(order, key=lambda k: -freq[k])
     texts = [_text(ds, var, levels[k], labels) for k in range(len(levels))]
-    if "nofreq" not in opts or True:
-        title = var.label or var.name
-        stub = max(11, min(max((len(t) for t in texts), default=1), 32))
-        head = wrap(title, stub)
-        out = session.out
-        out.line()
-        for line in head[:-1]:
-            out.line(f"{line.rjust(stub)} |")
-        out.line(f"{head[-1].rjust(stub)} |      Freq.     Percent        Cum.")
-        out.line("-" * (stub + 1) + "+" + "-" * 35)
-        cum = 0.0
-        for k in order:
-            pct = 100.0 * freq[k] / total
-            cum += pct
-            out.line(f"{texts[k][:stub].rjust(stub)} |{_count(freq[k], w is not None, 11)}"
-                     f"{pct:12.2f}{cum:12.2f}")
-        out.line("-" * (stub + 1) + "+" + "-" * 35)
-        out.line(f"{'Total'.rjust(stub)} |{_count(total, w is not None, 11)}{100.0:12.2f}")
+    title = var.label or var.name
+    stub = max(11, min(max((len(t) for t in texts), default=1), 32))
+    head = wrap(title, stub)
+    out = session.out
+    out.line()
+    for line in head[:-1]:
+        out.line(f"{line.rjust(stub)} |")
+    out.line(f"{head[-1].rjust(stub)} |      Freq.     Percent        Cum.")
+    out.line("-" * (stub + 1) + "+" + "-" * 35)
+    cumf = 0.0
+    for k in order:
+        pct = 100.0 * freq[k] / total
+        cumf += freq[k]
+        cum = 100.0 * cumf / total
+        out.line(f"{texts[k][:stub].rjust(stub)} |{_count(freq[k], w is not None, 11)}"
+                 f"{pct:12.2f}{cum:12.2f}")
+    out.line("-" * (stub + 1) + "+" + "-" * 35)
+    out.line(f"{'Total'.rjust(stub)} |{_count(total, w is not None, 11)}{100.0:12.2f}")
     session.r.scalars = {"N": total, "r": float(len(levels))}
     session.r.macros = {}
     if gen:
