@@ -407,3 +407,12 @@ def test_running_sum_accumulates_over_selected_obs_only(monkeypatch):
     assert np.allclose(s.data.var("s").values, [nan, 2, 5, 9, 14], equal_nan=True)
     assert np.allclose(s.data.var("t").values, [1, nan, 4, 4, 9], equal_nan=True)
     assert np.allclose(s.data.var("k").values, [nan, nan, nan, 4, 5], equal_nan=True)
+
+
+def test_clonevar_reports_missing_like_gen():
+    s = make_session(x=("float", [1, nan, 3]))
+    run(g.clonevar, s, body="y", exp_text="x")
+    assert out(s) == "(1 missing value generated)\n"
+    with pytest.raises(StataError) as e:
+        run(g.clonevar, s, body="z", exp_text="")
+    assert e.value.message == "syntax is clonevar newvar = varname ..."

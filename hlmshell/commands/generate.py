@@ -595,14 +595,11 @@ def replace(session, cmd):
 # --- clonevar ---------------------------------------------------------------------------
 @command("clonevar")
 def clonevar(session, cmd):
+    """clonevar.ado: `gen <type of x> new = x [if] [in]`, then copy label, value label, format."""
     name = cmd.body.strip()
-    if not name:
-        raise StataError("varlist required", 100)
-    if len(name.split()) != 1:
-        raise syntax_error()
-    src_text = cmd.exp_text.strip().lstrip("=").strip() if cmd.exp_text else ""
-    if not src_text:
-        raise StataError("=exp required", 100)
+    src_text = (cmd.exp_text or "").strip()
+    if not name or len(name.split()) != 1 or not src_text:
+        raise StataError("syntax is clonevar newvar = varname ...", 198)
     check_newname(session, name)
     src = session.data.var(one_var(session, src_text))
     mask = sample(session, cmd)
@@ -611,8 +608,7 @@ def clonevar(session, cmd):
     var = Variable(name, vals, src.vtype, src.format, src.label, src.vallab)
     session.data.add(var)
     session.data.changed = True
-    if cmd.if_ is not None or cmd.in_ is not None:
-        missing_message(session, vals)
+    missing_message(session, vals)
 
 
 # --- assert -----------------------------------------------------------------------------
