@@ -159,3 +159,12 @@ def test_tabulate_summarize(s):
     assert float(lines[6].split()[2]) == pytest.approx(g.mean()[0], rel=1e-7)
     assert float(lines[7].split()[3]) == pytest.approx(g.std()[1], rel=1e-7)
     assert lines[-1] == "      Total |   12.747853   6.8782457       7,185"
+
+
+def test_matcell_matrow(s):
+    run(s, "tab sized, matcell(F) matrow(V)")
+    assert s.matrices["F"].ravel().tolist() == [1524, 2984, 2677]
+    assert s.matrices["V"].ravel().tolist() == [1, 2, 3]
+    run(s, "tab female sector, matcell(T) matcol(C)")
+    assert s.matrices["T"].shape == (2, 2) and s.matrices["T"].sum() == 7185
+    assert s.matrices["C"].tolist() == [[0.0, 1.0]]

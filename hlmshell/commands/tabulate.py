@@ -128,6 +128,7 @@ def oneway(session, cmd, name: str, opts: dict) -> None:
     out.line(f"{'Total'.rjust(stub)} |{_count(total, w is not None, 11)}{100.0:12.2f}")
     session.r.scalars = {"N": total, "r": float(len(levels))}
     session.r.macros = {}
+    _store_matrices(session, opts, freq[order].reshape(-1, 1), var, [levels[k] for k in order], None, None)
     if gen:
         full = var.values
         for k, nm in enumerate(newnames):
@@ -162,6 +163,19 @@ def _count(v: float, weighted: bool, width: int) -> str:
     from hlmshell.output.numfmt import fmt_g
 
     return fmt_g(v, 9).rjust(width)
+
+
+def _store_matrices(session, opts, cells, rv, rl, cv, cl) -> None:
+    """matcell()/matrow()/matcol(): frequencies and the (numeric) row/column values."""
+    if opts.get("matcell"):
+        session.matrices[opts["matcell"].strip()] = np.array(cells, dtype=float)
+    for key, var, levels, shape in (("matrow", rv, rl, (-1, 1)), ("matcol", cv, cl, (1, -1))):
+        if opts.get(key):
+            if var is None:
+                raise StataError(f"option {key}() not allowed", 198)
+            if var.is_string:
+                raise StataError(f"{key}() not allowed with string variables", 109)
+            session.matrices[opts[key].strip()] = np.array(levels, dtype=float).reshape(shape)
 
 
 # ----------------------------------------------------------------------------- two-way
@@ -250,6 +264,7 @@ def twoway(session, cmd, rname: str, cname: str, opts: dict) -> None:
     emit("Total", list(ctot), N, True)
     session.r.scalars = {"N": N, "r": float(len(rl)), "c": float(len(cl))}
     session.r.macros = {}
+    _store_matrices(session, opts, tab, rv, rl, cv, cl)
     if "chi2" in opts:
         from scipy.stats import chi2 as _chi2
 
