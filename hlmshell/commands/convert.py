@@ -32,7 +32,7 @@ def _sortkey(s: str) -> bytes:
 
 
 # --- encode / decode ---------------------------------------------------------------------
-@command("encode")
+@command("encode", byable=False)
 def encode(session, cmd):
     ds = session.data
     opts = OptionSpec("generate(gen)= label= noextend").parse(cmd.options)
@@ -64,7 +64,7 @@ def encode(session, cmd):
     ds.changed = True
 
 
-@command("decode")
+@command("decode", byable=False)
 def decode(session, cmd):
     ds = session.data
     opts = OptionSpec("generate(gen)= maxlength(maxl)=").parse(cmd.options)
@@ -158,7 +158,7 @@ def _newnames(session, opts, names, errmsg):
     return newnames
 
 
-@command("destring")
+@command("destring", byable=False)
 def destring(session, cmd):
     ds = session.data
     opts = OptionSpec("generate(g)= replace force float ignore(i)= percent dpcomma").parse(cmd.options)
@@ -223,7 +223,7 @@ def _real(s: str) -> float:
     return float(s) if _NUM.match(s) else np.nan
 
 
-@command("tostring")
+@command("tostring", byable=False)
 def tostring(session, cmd):
     ds = session.data
     opts = OptionSpec("generate(g)= replace force format= usedisplayformat(u)").parse(cmd.options)

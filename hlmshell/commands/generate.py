@@ -593,7 +593,7 @@ def replace(session, cmd):
 
 
 # --- clonevar ---------------------------------------------------------------------------
-@command("clonevar")
+@command("clonevar", byable=False)
 def clonevar(session, cmd):
     """clonevar.ado: `gen <type of x> new = x [if] [in]`, then copy label, value label, format."""
     name = cmd.body.strip()

@@ -227,7 +227,7 @@ def apply_rules(values: np.ndarray, rules: Rules, touse: np.ndarray, use_float: 
     return new, int((diff & touse).sum())
 
 
-@command("recode", exp=False)
+@command("recode", exp=False, byable=False)
 def recode(session, cmd):
     ds = session.data
     opts = OptionSpec("copyrest(copy) debug generate(g)= into(in)= label(l)= prefix(pre)= "
