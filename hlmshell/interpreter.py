@@ -495,8 +495,8 @@ class Interpreter:
         if word == "if":
             self._one_line_if(prefixes, text, rest)
             return
-        if word == "else":
-            raise StataError("invalid syntax", 198)
+        if word in ("else", "foreach", "while") or (word.startswith("forv") and "forvalues".startswith(word)):
+            raise StataError("{ required" if word != "else" else "invalid syntax", 198 if word == "else" else 100)
         kinds = [p.kind for p in prefixes if p.kind != "by"]
         if not kinds:
             self._run_command(text)

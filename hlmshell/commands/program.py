@@ -22,9 +22,9 @@ _FMT = re.compile(r"%-?0?\d+(\.\d+)?[gfe]c?|%-?\d+s")
 # ---- display ---------------------------------------------------------------------------------
 def display_number(x: float) -> str:
     """display's default: integers whole (up to 9 digits), otherwise %10.0g."""
-    if isinstance(x, float) and math.isnan(x):
+    if not math.isfinite(x):
         from hlmshell.data.missing import missing_str
-        return missing_str(x)
+        return missing_str(x) if math.isnan(x) else "."
     if float(x).is_integer() and abs(x) < 1e9:
         return str(int(x))
     return fmt_g(float(x), 10)
@@ -394,8 +394,9 @@ def matrix(session, cmd):
     sub, rest = m.group(1), m.group(2).strip()
     if sub in ("list", "li", "l"):
         name = rest.split(",")[0].strip()
+        text = matrix_list_text(session, name)
         session.out.line("")
-        for ln in matrix_list_text(session, name):
+        for ln in text:
             session.out.line(ln)
         return
     if sub == "dir":

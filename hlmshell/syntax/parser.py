@@ -172,7 +172,7 @@ def split_prefixes(text: str) -> tuple[list[Prefix], str]:
             if rest.startswith(":"):
                 rest = rest[1:].lstrip()
             continue
-        if word in ("by", "bys", "byso", "bysor", "bysort") and (not after or after[0].isspace()):
+        if word in ("by", "bys", "byso", "bysor", "bysort") and (not after or after[0].isspace() or after[0] in ":,"):
             colon = find_top(after, ":")
             if colon < 0:
                 raise syntax_error()

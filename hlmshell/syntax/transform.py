@@ -46,7 +46,8 @@ class ExprTransformer(Transformer):
 
     def number(self, items):
         t = str(items[0])
-        return Num(float(t), t)
+        v = float(t)
+        return Num(v if v != float("inf") else float("nan"), t)
 
     def missing(self, items):
         t = str(items[0])
