@@ -225,3 +225,11 @@ def test_random_defaults_and_crossed(hsb):
     assert blocks[1].group.max() + 1 == 160
     blocks = dz.build_random([dz.RandomSpec("id", [T(c("ses"))], constant=False)], hsb.__getitem__, n)
     assert blocks[0].names == ["ses"]
+
+
+def test_random_factor_slope_drops_base_with_constant(hsb):
+    n = 7185
+    b = dz.build_random([dz.RandomSpec("id", [T(i("sized"))])], hsb.__getitem__, n)[0]
+    assert b.names == ["2.sized", "3.sized", "_cons"]
+    b = dz.build_random([dz.RandomSpec("id", [T(i("sized"))], constant=False)], hsb.__getitem__, n)[0]
+    assert b.names == ["1.sized", "2.sized", "3.sized"]

@@ -358,9 +358,10 @@ def build_random(specs: list[RandomSpec], column: Callable[[str], np.ndarray], n
                 zs.append(cont)
                 names.append("#".join(("c." + p.name) if term.is_interaction else p.name for p in term.parts))
                 continue
-            sub = build_fixed([term], column, n, constant=False)
+            # the level's own constant decides whether a base level drops out, as in the fixed part
+            sub = build_fixed([term], column, n, constant=sp.constant)
             for j, c in enumerate(sub.columns):
-                if not c.base and not c.empty:
+                if not c.base and not c.empty and c.name != "_cons":
                     zs.append(sub.X[:, j])
                     names.append(c.name)
         if sp.constant and not sp.rterms:
