@@ -305,7 +305,8 @@ def egen(session, cmd):
         raise StataError("type mismatch", 109)
     codes = combine_codes(prefix_codes, groups_from(ds, by_vars, n))
     touse = g.sample(session, cmd)
-    vtype = vtype or ("byte" if fname == "tag" else g.default_type(session))
+    # _gtag ignores the type it is given: a byte is enough for 0/1
+    vtype = "byte" if fname == "tag" else (vtype or g.default_type(session))
 
     varlabel = ""
     if fname in _GROUP_STATS or fname in ("std", "rank"):
