@@ -13,7 +13,7 @@ import numpy as np
 from hlmshell.commands.registry import command
 from hlmshell.data.dataset import INT_LIMITS, Variable, is_string_type, to_storage
 from hlmshell.data.missing import order_key
-from hlmshell.errors import StataError, syntax_error, var_not_found
+from hlmshell.errors import StataError, syntax_error
 
 # Stata's largest storable magnitudes: beyond these a value is stored as missing.
 FLOAT_MAX = 1.70141173319e38
@@ -37,12 +37,6 @@ def check_newname(session, name: str) -> None:
         raise StataError(f"{name} invalid name", 198)
     if name in session.data:
         raise StataError(f"variable {name} already defined", 110)
-
-
-def is_str_values(values) -> bool:
-    if isinstance(values, np.ndarray):
-        return values.dtype == object
-    return isinstance(values, str)
 
 
 def broadcast(values, n: int) -> np.ndarray:
@@ -105,17 +99,12 @@ def missing_message(session, values: np.ndarray) -> None:
         session.out.line(f"({plural(k, 'missing value', 'missing values')} generated)")
 
 
-def empty_like(values_or_type, n: int) -> np.ndarray:
-    string = values_or_type if isinstance(values_or_type, bool) else is_string_type(values_or_type)
-    return np.full(n, "", dtype=object) if string else np.full(n, np.nan)
-
-
 def default_type(session) -> str:
     t = session.settings.get("type", "float")
     return t if t in ("float", "double") else "float"
 
 
-def numeric_type_needed(cur: str, values: np.ndarray, session=None) -> str:
+def numeric_type_needed(cur: str, values: np.ndarray) -> str:
     """The storage type `replace` promotes `cur` to so that `values` fit (Stata's rule)."""
     v = values[~np.isnan(values)]
     if cur in INT_LIMITS:
@@ -166,15 +155,11 @@ def evaluate(expr, session, groups=None):
 
 def one_var(session, text: str) -> str:
     """An existing variable named (or abbreviated) by text."""
+    from hlmshell.syntax.varlist import expand_varlist
+
     text = text.strip()
     if not text:
         raise StataError("varlist required", 100)
-    try:
-        from hlmshell.syntax.varlist import expand_varlist
-    except ImportError:  # pragma: no cover - until the language helper lands
-        if text in session.data:
-            return text
-        raise var_not_found(text) from None
     names = expand_varlist(session.data, text)
     if len(names) != 1:
         raise StataError("too many variables specified", 103)
@@ -182,23 +167,16 @@ def one_var(session, text: str) -> str:
 
 
 def varlist(session, text: str) -> list[str]:
+    from hlmshell.syntax.varlist import expand_varlist
+
     if not text.strip():
         raise StataError("varlist required", 100)
-    try:
-        from hlmshell.syntax.varlist import expand_varlist
-    except ImportError:  # pragma: no cover
-        out = []
-        for w in text.split():
-            if w not in session.data:
-                raise var_not_found(w)
-            out.append(w)
-        return out
     return expand_varlist(session.data, text)
 
 
 def by_prefix(cmd):
     for p in getattr(cmd, "prefixes", None) or []:
-        if p.kind in ("by", "bysort"):
+        if p.kind == "by":
             return p
     return None
 
@@ -320,6 +298,8 @@ def parse_target(body: str) -> tuple[str | None, str, str | None]:
     if len(words) == 2 and _TYPE.match(words[0]):
         vtype = words[0]
         words = words[1:]
+        if vtype[3:].isdigit() and not 1 <= int(vtype[3:]) <= STR_MAX:
+            raise syntax_error()
     if len(words) != 1:
         raise syntax_error()
     name, _, lbl = words[0].partition(":")
