@@ -172,6 +172,8 @@ class Interpreter:
             pass
         except _Printed as e:
             self._do_error_tail(e, echo, printed=True)
+        except (Break, KeyboardInterrupt):
+            self._do_error_tail(StataError("--Break--", 1), echo, printed=False)
         except StataError as e:
             if self.error_location is None:
                 self.error_location = (name or "do-file", self.current[1])

@@ -150,3 +150,18 @@ def test_long_echo_lines_wrap_at_79_columns(s):
     assert lines[1].startswith("> ") and len(lines[1]) <= 79
     assert "".join([lines[0][2:]] + [ln[2:] for ln in lines[1:3] if ln.startswith("> ")]) == long
     assert "40" in lines
+
+
+def test_break_stops_dofile(s):
+    from hlmshell.commands.registry import command
+
+    @command("zzbrk2")
+    def _brk(session, cmd):
+        session.globals["half"] = "done"
+        raise KeyboardInterrupt
+
+    rc = s.interpreter.run_text("global a 1\nzzbrk2\nglobal b 2\n")
+    assert rc == 1
+    out = s.out.getvalue()
+    assert "--Break--\nr(1);\n\nend of do-file\n\nr(1);\n" in out
+    assert s.globals.get("a") == "1" and "b" not in s.globals and "half" not in s.globals
