@@ -261,3 +261,25 @@ def test_stored_names(fits):
     fit = fits["noslope"][0]
     assert [n for n, _ in fit.vc_names] == ["lns1_1_1", "lnsig_e"]
     assert fit.vc_theta[-1] == pytest.approx(0.5 * math.log(fit.sigma2))
+
+
+def test_crossed_indicator_block_equals_nested_level():
+    """`|| _all: R.id` (one group, 160 indicator columns) is the model `|| id:`."""
+    from bench.hsb_models import load_hsb
+    from hlmshell.engine.types import RandomBlock
+
+    df, _ = load_hsb()
+    y = df["mathach"].to_numpy(float)
+    n = len(y)
+    _, gid = np.unique(df["id"].to_numpy(), return_inverse=True)
+    X = np.column_stack([df["ses"].to_numpy(float), np.ones(n)])
+    G = gid.max() + 1
+    crossed = [RandomBlock(group=np.zeros(n, dtype=np.int64), Z=(gid[:, None] == np.arange(G)).astype(float),
+                           names=[f"{i}.id" for i in range(G)], covariance="identity", label="_all")]
+    nested = [RandomBlock(group=gid, Z=np.ones((n, 1)), names=["_cons"], covariance="identity", label="id")]
+    a, b = fit_lmm(y, X, crossed), fit_lmm(y, X, nested)
+    assert a.ll == pytest.approx(b.ll, abs=1e-8)
+    assert a.covs[0][0, 0] == pytest.approx(b.covs[0][0, 0], rel=1e-8)
+    ra, rb = re_table(a, crossed)[0][0][1][0], re_table(b, nested)[0][0][1][0]
+    assert ra.label == "var(R.id)" and rb.label == "var(_cons)"
+    assert ra.se == pytest.approx(rb.se, rel=1e-6)
