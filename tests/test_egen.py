@@ -222,3 +222,11 @@ def test_mean_is_float_of_the_double_mean():
     assert v[0] == float(np.float32((0.1 + 0.2 + 0.4) / 3))
     v = egen(s, "double md = mean(x)")
     assert v[0] == ((0.1 + 0.2) + 0.4) / 3
+
+
+def test_count_of_a_string_counts_nonempty():
+    s = make_session(g=("byte", [1, 1, 2]), t=("str1", ["a", "", "b"]))
+    assert same(egen(s, "c = count(t)", "by(g)"), [1, 1, 1])
+    with pytest.raises(StataError) as e:
+        egen(s, "m = mean(t)")
+    assert e.value.rc == 109

@@ -313,7 +313,10 @@ def egen(session, cmd):
         if not argtext:
             raise syntax_error()
         vals = g.broadcast(g.evaluate(g.parse_expr(argtext), session, prefix_codes), n)
-        if vals.dtype == object:
+        if vals.dtype == object and fname == "count":
+            # _gcount counts !missing(exp), which works for strings too
+            vals = np.where(vals == "", np.nan, 0.0)
+        elif vals.dtype == object:
             raise StataError("type mismatch", 109)
         if fname == "std":
             res = std_values(vals, touse, vtype, _num(opts.get("mean") or 0),
