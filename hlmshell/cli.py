@@ -12,12 +12,13 @@ import sys
 from hlmshell import __version__
 
 USAGE = """\
-usage: hlmshell [FILE.do]
+usage: hlmshell [FILE.do [ARG ...]]
        hlmshell check NOTES.do STATA.log [...]
        hlmshell --version | -h
 
   (no argument)     interactive shell on a terminal; commands piped on stdin run as a do-file
-  FILE.do           run the do-file (echoing commands, as Stata's `do`) and exit
+  FILE.do [ARG ...] run the do-file (echoing commands, as Stata's `do`; ARGs become
+                    its locals `1', `2', ...) and exit
   -                 read the do-file from stdin
   check ...         replay a do-file and compare its numbers with a Stata log
   --version         print the version and exit
@@ -73,12 +74,19 @@ def _interpreter():
     return Interpreter(session), session
 
 
-def run_file(path: str) -> int:
+def _do_args(args: list[str]) -> str:
+    """Shell words -> the argument text of Stata's `do file arg1 "arg 2"` (locals 0, 1, 2...)."""
+    return " ".join(f'"{a}"' if (not a or any(c.isspace() for c in a)) else a for a in args)
+
+
+def run_file(path: str, args: list[str] | None = None) -> int:
     if not os.path.isfile(path) and not os.path.splitext(path)[1] and os.path.isfile(path + ".do"):
         path += ".do"   # as Stata's `do name` finds name.do
     if not os.path.isfile(path):
         return _stata_error(f"file {path} not found", 601)
     interp, _ = _interpreter()
+    if args:
+        return exit_status(interp.run_dofile(path, echo=True, args=_do_args(args)))
     return exit_status(interp.run_dofile(path, echo=True))
 
 
@@ -122,15 +130,15 @@ def _dispatch(argv: list[str]) -> int:
         if sys.stdin is not None and sys.stdin.isatty():
             return run_interactive()
         return run_stdin()
-    if len(argv) > 1:
-        print(f"hlmshell: unexpected argument {argv[1]!r}\n\n{USAGE}", file=sys.stderr)
-        return 2
     if argv[0] == "-":
+        if len(argv) > 1:
+            print(f"hlmshell: unexpected argument {argv[1]!r}\n\n{USAGE}", file=sys.stderr)
+            return 2
         return run_stdin()
     if argv[0].startswith("-"):
         print(f"hlmshell: unknown option {argv[0]!r}\n\n{USAGE}", file=sys.stderr)
         return 2
-    return run_file(argv[0])
+    return run_file(argv[0], argv[1:])
 
 
 def main(argv: list[str] | None = None) -> int:

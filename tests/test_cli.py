@@ -50,6 +50,7 @@ def test_help(tmp_path, flag):
 
 
 def test_unknown_option_is_usage_error(tmp_path):
+    assert run(["-", "extra"], tmp_path).returncode == 2
     p = run(["--bogus"], tmp_path)
     assert p.returncode == 2
     assert "unknown option" in p.stderr and "Traceback" not in p.stderr
@@ -86,7 +87,7 @@ def test_check_dispatch(tmp_path, monkeypatch):
 
 
 def test_internal_error_shows_no_traceback(monkeypatch, capsys):
-    def boom(path):
+    def boom(path, args=None):
         raise RuntimeError("kaput")
 
     monkeypatch.setattr(cli, "run_file", boom)
@@ -100,7 +101,7 @@ def test_internal_error_shows_no_traceback(monkeypatch, capsys):
 
 
 def test_keyboard_interrupt_is_a_break(monkeypatch, capsys):
-    def interrupted(path):
+    def interrupted(path, args=None):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli, "run_file", interrupted)
@@ -158,3 +159,18 @@ def test_garbage_file_gives_stata_error_not_traceback(tmp_path):
     assert p.returncode != 0
     assert "Traceback" not in p.stdout + p.stderr
     assert "r(" in p.stdout
+
+
+@needs_interpreter
+def test_do_file_arguments_become_locals(tmp_path):
+    (tmp_path / "args.do").write_text("display `\"`1'|`2'|`0'\"'\n")
+    p = run(["args.do", "alpha", "two words"], tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert 'alpha|two words|alpha "two words"' in p.stdout.splitlines()
+
+
+@needs_interpreter
+def test_do_file_name_without_extension(tmp_path):
+    (tmp_path / "plain.do").write_text("display 40+2\n")
+    p = run(["plain"], tmp_path)
+    assert p.returncode == 0 and "42" in p.stdout.splitlines()
