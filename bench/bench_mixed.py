@@ -56,6 +56,23 @@ def synthetic(n=200_000, groups=2_000, seed=20240601):
     return y, X, Z, g
 
 
+def nested3(n=200_000, schools=400, classes_per=10, seed=7):
+    """Three levels: school (x and _cons, unstructured) > class (_cons)."""
+    rng = np.random.default_rng(seed)
+    cls = rng.integers(0, schools * classes_per, size=n)
+    sch = cls // classes_per
+    x = rng.normal(size=n)
+    u = rng.multivariate_normal([0, 0], [[0.3, 0.1], [0.1, 1.0]], size=schools)
+    v = rng.normal(scale=0.7, size=schools * classes_per)
+    y = 2 + 0.5 * x + u[sch, 0] * x + u[sch, 1] + v[cls] + rng.normal(size=n)
+    X = np.column_stack([x, np.ones(n)])
+    blocks = [RandomBlock(group=sch, Z=np.column_stack([x, np.ones(n)]), names=["x", "_cons"],
+                          covariance="unstructured", label="school", depth=1),
+              RandomBlock(group=cls, Z=np.ones((n, 1)), names=["_cons"], covariance="identity",
+                          label="class", depth=2)]
+    return y, X, blocks
+
+
 def run_statsmodels(y, X, Z, g):
     try:
         import statsmodels.api as sm
@@ -114,6 +131,10 @@ def main(argv=None):
     secs, fit = best_time(lambda: fit_lmm(y, X, blocks), 3)
     print(f"\nSynthetic: {len(y):,} obs, {g.max() + 1:,} groups, 3 correlated random effects")
     print(f"  hlmshell           {secs:8.3f} s    ll = {fit.ll:.3f}")
+    y3, X3, b3 = nested3()
+    secs3, fit3 = best_time(lambda: fit_lmm(y3, X3, b3), 3)
+    print(f"  hlmshell, 3 levels {secs3:8.3f} s    ll = {fit3.ll:.3f}  "
+          f"({len(y3):,} obs, 400 schools > 4,000 classes; no competitor run)")
     if args.quick:
         return
     for label, runner in (("statsmodels", run_statsmodels), ("lme4", run_lme4)):
