@@ -48,6 +48,8 @@ class Interpreter:
         self.loop_depth = 0
         self.exit_requested = False     # `exit` typed at the top level
         self.error_location: tuple[str, int] | None = None
+        self.programs: dict[str, Program] = {}
+        self.r_pending: list = []       # r() being built by running r-class programs
         self.current: tuple[str, int] = ("", 0)
 
     @property
@@ -235,11 +237,65 @@ class Interpreter:
         raw = line.text.strip()
         if raw.endswith("{") or raw == "}":
             return self._exec_block(lines, i, echo, name)
+        m = _PROGRAM_DEF.match(raw)
+        if m and m.group(1) not in ("drop", "dir", "list", "l", "li"):
+            return self._define_program(lines, i, m, echo)
         self._echo(line, echo)
         self.execute(raw)
         if echo == "top":
             self.out.line("")
         return i + 1
+
+    # ---- programs -----------------------------------------------------------------------------------------
+    def _define_program(self, lines: list[Line], i: int, m, echo: str) -> int:
+        """`program [define] name [, rclass]` ... `end`: keep the raw body for later calls."""
+        pname = m.group(1)
+        end = next((k for k in range(i + 1, len(lines)) if lines[k].text.strip() == "end"), None)
+        if end is None:
+            raise StataError("end of file reached without an end statement" if False else "unexpected end of file", 612)
+        if echo != "none":
+            self._echo(lines[i], echo)
+            for n, ln in enumerate(lines[i + 1:end + 1], start=1):
+                for k, raw in enumerate(ln.echo or [ln.text]):
+                    self._echo_line(f"{n:>3}. " if k == 0 else "> ", raw)
+        if pname in self.programs:
+            raise StataError(f"program {pname} already defined", 110)
+        try:
+            if registry.resolve(pname).name == pname:
+                raise StataError(f"program {pname} already defined", 110)
+        except StataError as err:
+            if err.rc == 110:
+                raise
+        opts = (m.group(2) or "").lower()
+        self.programs[pname] = Program(pname, lines[i + 1:end], "rclass" in opts, "eclass" in opts)
+        if echo == "top":
+            self.out.line("")
+        return end + 1
+
+    def call_program(self, prog: "Program", args: str) -> None:
+        """Run a user program: its own local scope with `0', `1', ...; r() posted at the end."""
+        from hlmshell.results import RResults
+        from hlmshell.syntax.scan import tokens
+
+        s = self.session
+        scope = {"0": args.strip()}
+        for k, t in enumerate(tokens(args), 1):
+            scope[str(k)] = t
+        s.locals.append(scope)
+        self.r_pending.append(RResults() if prog.rclass else None)
+        saved_loop = self.loop_depth
+        self.loop_depth = 0
+        try:
+            self._exec_lines(prog.body, echo="none", name=prog.name)
+        except ExitDo as e:
+            if e.rc:
+                raise StataError("", e.rc) from None
+        finally:
+            self.loop_depth = saved_loop
+            pending = self.r_pending.pop()
+            s.locals.pop()
+        if pending is not None:
+            s.r = pending
 
     # ---- blocks ------------------------------------------------------------------------------------------
     @staticmethod
@@ -500,6 +556,12 @@ class Interpreter:
         if word in ("else", "foreach", "while") or (word.startswith("forv") and "forvalues".startswith(word)):
             raise StataError("{ required" if word != "else" else "invalid syntax", 198 if word == "else" else 100)
         kinds = [p.kind for p in prefixes if p.kind != "by"]
+        if word in self.programs and not _is_builtin(word):
+            if any(p.kind == "by" for p in prefixes):
+                raise StataError(f"{word} may not be combined with by", 190)
+            prog = self.programs[word]
+            self._with_prefixes(kinds, lambda: self.call_program(prog, rest[len(word):]))
+            return
         if not kinds:
             self._run_command(text)
             return
@@ -618,6 +680,21 @@ class Interpreter:
             if float(v) in lab:
                 return lab[float(v)]
         return num_text(float(v), 9)
+
+
+class Program:
+    def __init__(self, name: str, body: list[Line], rclass: bool = False, eclass: bool = False):
+        self.name, self.body, self.rclass, self.eclass = name, body, rclass, eclass
+
+
+_PROGRAM_DEF = re.compile(r"^pr(?:o|og|ogr|ogra|ogram)?(?:\s+(?:de|def|defi|defin|define))?\s+([A-Za-z_]\w*)\s*(,.*)?$")
+
+
+def _is_builtin(word: str) -> bool:
+    try:
+        return registry.resolve(word).name == word
+    except StataError:
+        return False
 
 
 # ---- numlists -------------------------------------------------------------------------------------

@@ -267,3 +267,33 @@ def test_exit_at_prompt_raises_for_repl(s):
 
     with pytest.raises(ExitDo):
         s.interpreter.run_line("exit")
+
+
+def test_user_programs(s):
+    text = ("program define addup, rclass\n"
+            "  args a b\n"
+            "  local hidden 1\n"
+            "  return scalar sum = `a' + `b'\n"
+            "  return local words `0'\n"
+            "  display \"sum `a' `b'\"\n"
+            "end\n"
+            "addup 2 3\n"
+            "display r(sum)\n"
+            "display \"`r(words)'|`hidden'|\"\n")
+    assert s.interpreter.run_text(text, echo=False) == 0
+    assert s.out.getvalue() == "sum 2 3\n5\n2 3||\n"
+    rc, out = run(s, "program addup\n di 1\nend")
+    assert rc == 110
+    run(s, "program drop addup")
+    assert "addup" not in s.interpreter.programs
+    rc, out = run(s, "addup 1 2")
+    assert rc == 199
+    rc, out = run(s, "return scalar x = 1")
+    assert rc == 151
+
+
+def test_program_error_propagates(s):
+    text = "program bad\n  display nosuch\nend\nbad\n"
+    assert s.interpreter.run_text(text, echo=False) == 111
+    run(s, "capture bad")
+    assert s.rc == 111

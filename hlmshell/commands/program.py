@@ -320,9 +320,78 @@ def _list_results(session, res, prefix: str, e=None) -> None:
 
 @command("return", abbrev="ret", raw=True, byable=False)
 def return_(session, cmd):
-    if cmd.body.split()[:1] not in (["list"], ["li"], ["l"]):
+    words = cmd.body.split()
+    if words[:1] in (["list"], ["li"], ["l"]):
+        _list_results(session, session.r, "r")
+        return
+    interp = session.interpreter
+    pending = interp.r_pending[-1] if interp is not None and interp.r_pending else None
+    if pending is None:
+        raise StataError("non r-class program may not set r()", 151)
+    if words[:1] == ["clear"]:
+        pending.scalars.clear()
+        pending.macros.clear()
+        pending.matrices.clear()
+        return
+    m = re.fullmatch(r"(sca|scal|scala|scalar|local|loc|loca|matrix|mat|matr|matri)\s+([A-Za-z_]\w*)\s*(.*)",
+                     cmd.body.strip(), re.S)
+    if not m:
         raise StataError("invalid syntax", 198)
-    _list_results(session, session.r, "r")
+    kind, name, rest = m.groups()
+    if kind.startswith("sca"):
+        from hlmshell.syntax.evaluate import evaluate_scalar
+
+        if not rest.startswith("="):
+            rest = "=" + rest
+        v = evaluate_scalar(rest[1:].strip(), session)
+        if isinstance(v, str):
+            raise StataError("type mismatch", 109)
+        pending.scalars[name] = float(v)
+    elif kind.startswith("loc"):
+        pending.macros[name] = _macro_value(session, rest)
+    else:
+        src = rest.lstrip("=").strip()
+        pending.matrices[name] = _get_matrix(session, src)[0].copy()
+
+
+@command("args", raw=True, byable=False)
+def args(session, cmd):
+    """`args a b c`: name the program's positional arguments."""
+    for k, nm in enumerate(cmd.body.split(), 1):
+        if not _NAME.fullmatch(nm):
+            raise StataError(f"{nm} invalid name", 198)
+        session.local[nm] = session.local.get(str(k), "")
+
+
+@command("program", abbrev="pr", raw=True, byable=False)
+def program(session, cmd):
+    """program drop/dir/list (definitions are read by the interpreter, up to `end`)."""
+    interp = session.interpreter
+    progs = interp.programs if interp is not None else {}
+    words = cmd.body.split()
+    if not words:
+        raise StataError("invalid syntax", 198)
+    sub = words[0]
+    if sub == "drop":
+        for nm in words[1:]:
+            if nm == "_all":
+                progs.clear()
+            elif nm in progs:
+                del progs[nm]
+            else:
+                raise StataError(f"program {nm} not found", 111)
+        return
+    if sub in ("dir", "list", "li", "l"):
+        for nm, prog in progs.items():
+            if sub == "dir":
+                session.out.line(f"  ado {nm}")
+            elif len(words) == 1 or nm in words[1:]:
+                session.out.line("")
+                session.out.line(f"{nm}:")
+                for k, ln in enumerate(prog.body, 1):
+                    session.out.line(f"{k:>3}.  {ln.text}")
+        return
+    raise StataError("invalid syntax", 198)
 
 
 @command("ereturn", abbrev="eret", raw=True, byable=False)
