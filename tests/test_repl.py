@@ -318,7 +318,7 @@ def completer(tmp_path):
 
 def test_complete_command_names(completer):
     assert completions(completer, "su") == ["summarize"]
-    assert completions(completer, "e") == ["estimates", "exit"]
+    assert completions(completer, "e") == ["else", "estimates", "exit"]
     assert completions(completer, "quietly mi") == ["mixed"]
     assert completions(completer, "by id: su") == ["summarize"]
     assert completions(completer, "bysort id (mathach): ge") == ["generate"]
@@ -602,3 +602,15 @@ def test_ctrl_c_breaks_a_long_loop_with_real_interpreter(tmp_path):
     finally:
         child.close(force=True)
     assert child.exitstatus == 0
+
+
+def test_command_completion_from_real_table_and_interpreter_words():
+    s = make_session()
+    comp = StataCompleter(lambda: s)
+    assert "foreach" in completions(comp, "fore")
+    assert "forvalues" in completions(comp, "forv")
+    from hlmshell.commands import registry
+
+    if "mixed" in registry.names():
+        assert completions(comp, "mix") == ["mixed"]
+        assert "xtmixed" in completions(comp, "xtm")

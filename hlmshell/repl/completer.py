@@ -18,7 +18,9 @@ from prompt_toolkit.document import Document
 _PREFIXES = {"quietly", "noisily", "capture", "xi", "_"}
 _PREFIX_ABBREV = {"qui": "quietly", "n": "noisily", "noi": "noisily", "cap": "capture"}
 
-REPL_WORDS = ("exit",)
+# words the interpreter (not the command table) understands in command position
+REPL_WORDS = ("exit", "foreach", "forvalues", "while", "if", "else", "quietly", "noisily",
+              "capture", "by", "bysort")
 
 ESTIMATES_SUBCOMMANDS = ("clear", "describe", "dir", "drop", "replay", "restore", "stats",
                          "store", "table", "title")
@@ -212,7 +214,8 @@ def _registry_names() -> list[str]:
     try:
         from hlmshell.commands import registry
 
-        return registry.names()
+        names = registry.names()
+        return names + [a for info in registry.COMMANDS.values() for a in info.aliases]
     except Exception:
         try:
             from hlmshell.commands.registry import COMMANDS
