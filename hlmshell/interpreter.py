@@ -49,6 +49,7 @@ class Interpreter:
         self.exit_requested = False     # `exit` typed at the top level
         self.error_location: tuple[str, int] | None = None
         self.programs: dict[str, Program] = {}
+        self._if_taken: bool | None = None
         self.r_pending: list = []       # r() being built by running r-class programs
         self.current: tuple[str, int] = ("", 0)
 
@@ -241,10 +242,36 @@ class Interpreter:
         if m and m.group(1) not in ("drop", "dir", "list", "l", "li"):
             return self._define_program(lines, i, m, echo)
         self._echo(line, echo)
+        self._if_taken = None
         self.execute(raw)
+        taken, self._if_taken = self._if_taken, None
+        nxt = i + 1
+        if taken is not None and nxt < len(lines) and re.match(r"else\b", lines[nxt].text.strip()):
+            nxt = self._else_after_one_line_if(lines, nxt, taken, echo, name)
         if echo == "top":
             self.out.line("")
-        return i + 1
+        return nxt
+
+    def _else_after_one_line_if(self, lines, j, taken, echo, name) -> int:
+        """`if exp cmd` followed by `else cmd` or `else {`...`}`."""
+        text = lines[j].text.strip()[4:].strip()
+        inner = "none" if echo == "none" else "inner"
+        if text.endswith("{"):
+            if text[:-1].strip():
+                raise StataError("invalid syntax", 198)
+            body, end, _after = self._collect(lines, j)
+            self._echo(lines[j], inner)
+            if not taken:
+                self._exec_lines(body, echo=inner, name=name)
+            self._echo(lines[end], inner)
+            return end + 1
+        self._echo(lines[j], inner)
+        if not text:
+            raise StataError("invalid syntax", 198)
+        if not taken:
+            self.current = (name, lines[j].lineno)
+            self.execute(text)
+        return j + 1
 
     # ---- programs -----------------------------------------------------------------------------------------
     def _define_program(self, lines: list[Line], i: int, m, echo: str) -> int:
@@ -588,8 +615,10 @@ class Interpreter:
             kinds = [p.kind for p in prefixes if p.kind != "by"]
 
             def go():
-                if self._truth(cond):
+                taken = self._truth(cond)
+                if taken:
                     self.execute(cmd_text)
+                self._if_taken = taken
 
             self._with_prefixes(kinds, go)
             return

@@ -297,3 +297,13 @@ def test_program_error_propagates(s):
     assert s.interpreter.run_text(text, echo=False) == 111
     run(s, "capture bad")
     assert s.rc == 111
+
+
+def test_one_line_if_with_else(s):
+    text = 'local v 1\nif `v\' == 1 di "one"\nelse di "other"\nif `v\' == 2 di "two"\nelse di "not two"\n'
+    assert s.interpreter.run_text(text, echo=False) == 0
+    assert s.out.getvalue() == "one\nnot two\n"
+    start = len(s.out.getvalue())
+    text = 'if 0 di "a"\nelse {\n  di "b"\n  di "c"\n}\ndi "d"\n'
+    assert s.interpreter.run_text(text, echo=False) == 0
+    assert s.out.getvalue()[start:] == "b\nc\nd\n"

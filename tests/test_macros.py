@@ -132,3 +132,13 @@ def test_macro_list_and_drop(s):
 def test_tempvar_names_are_distinct(s):
     run(s, "tempvar a b")
     assert s.local["a"] != s.local["b"] and s.local["a"].startswith("__")
+
+
+def test_failed_macro_assignment_changes_nothing(s):
+    run(s, "local keep old\nglobal G old")
+    rc, out = run(s, "local keep = 1 + nosuch")
+    assert rc == 111 and s.local["keep"] == "old"
+    rc, out = run(s, "global G = substr(1, 2)")
+    assert rc == 109 and s.globals["G"] == "old"
+    rc, out = run(s, "forvalues i = 1/3 {\n local keep `i'\n global G = `i' / (`i' < 2) + \"x\"\n}")
+    assert rc == 109 and s.local["keep"] == "1" and s.globals["G"] == "old"
