@@ -138,7 +138,7 @@ def test_failed_macro_assignment_changes_nothing(s):
     run(s, "local keep old\nglobal G old")
     rc, out = run(s, "local keep = 1 + nosuch")
     assert rc == 111 and s.local["keep"] == "old"
-    rc, out = run(s, "global G = substr(1, 2)")
+    rc, out = run(s, "global G = substr(1, 2, 3)")
     assert rc == 109 and s.globals["G"] == "old"
     rc, out = run(s, "forvalues i = 1/3 {\n local keep `i'\n global G = `i' / (`i' < 2) + \"x\"\n}")
     assert rc == 109 and s.local["keep"] == "1" and s.globals["G"] == "old"
