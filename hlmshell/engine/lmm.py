@@ -160,7 +160,17 @@ def _newton_polish(prob: _Problem, theta, dev0, g0, report, maxsteps=20):
 def fit_lmm(y, X, blocks: list[RandomBlock], *, reml: bool = False, maxiter: int = 300,
             tol: float = 1e-6, ltol: float = 1e-7, callback: Callable | None = None,
             start=None) -> LmmFit:
-    """Fit y = X b + sum_k Z_k u_k + e by ML (or REML). `start`: optimiser-metric theta."""
+    """Fit y = X b + sum_k Z_k u_k + e by ML (or REML).
+
+    X: full-rank columns only. blocks: any order; nested levels by depth (see RandomBlock).
+    callback(kind, iteration, ll): once with kind 'em' at the starting values, then 'gradient'
+    for iteration 0, 1, ... of the quasi-Newton/Newton phase.
+    tol/ltol are accepted for Stata's options but the fit always runs to a vanishing exact
+    gradient (much tighter than Stata's defaults); maxiter bounds the quasi-Newton phase.
+    start: optimiser-metric parameters (concatenated Lambda parameters, blocks by depth).
+    extra: 'theta', 'lambdas' (relative factors, blocks by depth), 'block_order' (caller's block
+    index of each depth-sorted block), 'gradient', 'nfev'.
+    """
     ss = build(y, X, blocks)
     prob = _Problem(ss, reml)
     n, p = ss.n, ss.p
