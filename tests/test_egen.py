@@ -230,3 +230,28 @@ def test_count_of_a_string_counts_nonempty():
     with pytest.raises(StataError) as e:
         egen(s, "m = mean(t)")
     assert e.value.rc == 109
+
+
+def test_ranks_match_a_reference_on_many_groups():
+    rng = np.random.default_rng(7)
+    n = 3000
+    v = rng.integers(0, 12, n).astype(float)
+    v[::13] = np.nan
+    codes = rng.integers(0, 40, n)
+    touse = np.ones(n, bool)
+
+    def ref(how):
+        out = np.full(n, np.nan)
+        for i in range(n):
+            if np.isnan(v[i]):
+                continue
+            same = (codes == codes[i]) & ~np.isnan(v)
+            x = v[same]
+            lt, eq, gt = (x < v[i]).sum(), (x == v[i]).sum(), (x > v[i]).sum()
+            earlier = ((codes[:i] == codes[i]) & (v[:i] == v[i])).sum()
+            out[i] = {"average": lt + (eq + 1) / 2, "track": lt + 1, "field": gt + 1,
+                      "unique": lt + earlier + 1}[how]
+        return out
+
+    for how in ("average", "track", "field", "unique"):
+        assert same(E.rank_values(v, touse, codes, how), ref(how)), how

@@ -47,12 +47,10 @@ def _per_group(codes, ok, values, fn):
     c = codes[order]
     starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
     ends = np.r_[starts[1:], len(order)]
-    res = {}
+    res = np.full(int(codes.max()) + 1, np.nan)
     for s, e in zip(starts, ends):
         res[c[s]] = fn(values[order[s:e]])
-    for code, val in res.items():
-        out[codes == code] = val
-    return out
+    return res[codes]
 
 
 # --- statistics over groups -------------------------------------------------------------
@@ -120,28 +118,41 @@ def std_values(values, touse, vtype: str = "double", mean=0.0, sd=1.0):
         return (v - m) / s * sd + mean
 
 
+def _runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For sorted data with `flags` marking where a run starts: each position's run start
+    and run end index."""
+    n = len(flags)
+    pos = np.arange(n)
+    start = np.maximum.accumulate(np.where(flags, pos, 0))
+    ends_here = np.r_[flags[1:], True]
+    end = np.minimum.accumulate(np.where(ends_here, pos, n)[::-1])[::-1]
+    return start, end
+
+
 def rank_values(values, touse, codes, how: str = "average"):
     """Ranks within groups: average ties (default), field (1 = highest), track (1 = lowest,
     ties share the lowest rank), unique (ties broken by observation order)."""
     v = np.asarray(values, dtype=np.float64)
     ok = touse & ~np.isnan(v)
     out = np.full(len(v), np.nan)
-    for code in np.unique(codes[ok]):
-        idx = np.flatnonzero(ok & (codes == code))
-        x = v[idx]
-        if how == "unique":
-            order = np.argsort(x, kind="stable")
-            r = np.empty(len(x))
-            r[order] = np.arange(1, len(x) + 1)
-        elif how == "field":
-            r = np.array([np.sum(x > xi) + 1 for xi in x], dtype=float)
-        elif how == "track":
-            r = np.array([np.sum(x < xi) + 1 for xi in x], dtype=float)
-        else:
-            lt = np.array([np.sum(x < xi) for xi in x], dtype=float)
-            eq = np.array([np.sum(x == xi) for xi in x], dtype=float)
-            r = lt + (eq + 1) / 2.0
-        out[idx] = r
+    idx = np.flatnonzero(ok)
+    if not idx.size:
+        return out
+    order = idx[np.lexsort((v[idx], codes[idx]))]     # stable: ties keep observation order
+    c, x = codes[order], v[order]
+    newg = np.r_[True, c[1:] != c[:-1]]
+    gs, ge = _runs(newg)
+    rs, re_ = _runs(newg | np.r_[True, x[1:] != x[:-1]])
+    lo, hi = rs - gs + 1, re_ - gs + 1
+    if how == "unique":
+        r = np.arange(len(order)) - gs + 1
+    elif how == "field":
+        r = (ge - gs + 1) - hi + 1
+    elif how == "track":
+        r = lo
+    else:
+        r = (lo + hi) / 2.0
+    out[order] = r
     return out
 
 
@@ -221,12 +232,11 @@ def tag_values(ds, names, touse, missing=False):
     if not missing:
         ok &= ~_rows_missing(ds, names, n)
     out = np.zeros(n)
-    codes = groups_from(ds, names, n)
-    seen = set()
-    for i in np.flatnonzero(ok):
-        if codes[i] not in seen:
-            seen.add(codes[i])
-            out[i] = 1.0
+    idx = np.flatnonzero(ok)
+    if idx.size:
+        codes = groups_from(ds, names, n)
+        _, first = np.unique(codes[idx], return_index=True)
+        out[idx[first]] = 1.0
     return out
 
 
