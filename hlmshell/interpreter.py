@@ -422,6 +422,8 @@ class Interpreter:
                 self.session.rc = e.rc
             except StataError as e:
                 self.session.rc = e.rc
+                if noisy and e.message:
+                    out.line(e.message)     # capture noisily shows the message, not r(#)
             finally:
                 self.capture_depth -= 1
                 if not noisy:

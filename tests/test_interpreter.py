@@ -307,3 +307,8 @@ def test_one_line_if_with_else(s):
     text = 'if 0 di "a"\nelse {\n  di "b"\n  di "c"\n}\ndi "d"\n'
     assert s.interpreter.run_text(text, echo=False) == 0
     assert s.out.getvalue()[start:] == "b\nc\nd\n"
+
+
+def test_capture_noisily_shows_message_without_rc(s):
+    rc, out = run(s, "capture noisily display nosuch")
+    assert rc == 0 and out == "variable nosuch not found\n" and s.rc == 111
