@@ -131,15 +131,16 @@ def _fd_hessian(gradfun, x, g0, h=1e-6):
 
 def _newton_polish(prob: _Problem, theta, dev0, g0, report, maxsteps=20):
     """Newton steps with a finite-difference Hessian of the exact gradient; keep only gains.
-    Stops when the Newton decrement says less than 1e-10 of deviance is left to gain."""
+    Stops when the Newton decrement says nothing measurable is left to gain (after at least one
+    step, so the log shows an iteration 1 as Stata's does)."""
     theta, dev, g = theta.copy(), dev0, g0
-    for _ in range(maxsteps):
+    for it in range(maxsteps):
         H = _fd_hessian(lambda t: prob.dev_grad(t)[1], theta, g)
         w, U = np.linalg.eigh(H)
         floor = max(1e-8 * max(abs(w).max(), 1.0), 1e-10)
         step = -U @ ((U.T @ g) / np.maximum(np.abs(w), floor))
         decrement = -float(g @ step)
-        if not np.isfinite(decrement) or decrement < 1e-15 * max(1.0, abs(dev)):
+        if not np.isfinite(decrement) or (decrement < 1e-15 * max(1.0, abs(dev)) and it > 0):
             break
         t = 1.0
         improved = None
@@ -182,32 +183,39 @@ def fit_lmm(y, X, blocks: list[RandomBlock], *, reml: bool = False, maxiter: int
         theta0 = np.concatenate([lev.structure.start(1.0) for lev in ss.levels])
     else:
         theta0 = np.asarray(start, dtype=float)
-    iteration = [0]
+    em_it = [0]
+    newton_it = [0]
+
+    def report_em(dev):
+        if callback is not None:
+            callback("em", em_it[0], float(-0.5 * dev))
+        em_it[0] += 1
 
     def report(dev):
         if callback is not None:
-            callback("gradient", iteration[0], -0.5 * dev)
-        iteration[0] += 1
+            callback("gradient", newton_it[0], float(-0.5 * dev))
+        newton_it[0] += 1
 
     d0 = prob.dev(theta0)
     if not np.isfinite(d0):
         theta0 = np.concatenate([lev.structure.start(0.1) for lev in ss.levels])
         d0 = prob.dev(theta0)
-    if callback is not None:
-        callback("em", 0, -0.5 * d0)
-    report(d0)
-    last = {"dev": d0}
+    report_em(d0)
 
     def cb(xk, *args):
         lt = getattr(prob, "last", None)
         d = lt[1] if lt is not None and np.array_equal(lt[0], xk) else prob.dev(xk)
-        last["dev"] = d
-        report(d)
+        report_em(d)
 
+    # start-value phase (Stata: EM): quasi-Newton to a loose gradient, reported as 'em'
     res = optimize.minimize(prob.dev_grad, theta0, jac=True, method="BFGS", callback=cb,
-                            options={"maxiter": maxiter, "gtol": 1e-3})
-    theta, dev = res.x, res.fun
+                            options={"maxiter": maxiter, "gtol": 1e-2})
+    theta = res.x
     dev, g = prob.dev_grad(theta)
+    if not np.isfinite(dev):
+        theta, (dev, g) = theta0, prob.dev_grad(theta0)
+    # gradient-based phase: Newton on the exact gradient, iteration 0 at its starting point
+    report(dev)
     theta, dev, g = _newton_polish(prob, theta, dev, g, report)
     # converged when the exact gradient of the deviance is negligible on the ll's own scale
     converged = bool(np.all(np.isfinite(g)) and np.abs(g).max() < 1e-4 + 1e-8 * abs(dev))
@@ -251,8 +259,8 @@ def fit_lmm(y, X, blocks: list[RandomBlock], *, reml: bool = False, maxiter: int
     covs = [None] * len(blocks)
     for pos, i in enumerate(order):
         covs[i] = covs_sorted[pos]
-    return LmmFit(beta=ev.beta.copy(), V_beta=V_beta, ll=-0.5 * dev, reml=reml,
-                  converged=converged, iterations=max(iteration[0] - 1, 0), sigma2=sigma2,
+    return LmmFit(beta=ev.beta.copy(), V_beta=V_beta, ll=float(-0.5 * dev), reml=reml,
+                  converged=converged, iterations=max(newton_it[0] - 1, 0), sigma2=sigma2,
                   covs=covs, vc_names=vc_names, vc_theta=s_hat, vc_V=vc_V, n_obs=n,
                   extra={"theta": theta, "lambdas": ev.lams, "block_order": order,
                          "gradient": g, "nfev": prob.nfev})
