@@ -203,10 +203,10 @@ def test_pctile_range_message(s):
     assert (e.value.message, e.value.rc) == ("p(100) must be between 0 and 100", 198)
 
 
-def test_missing_message_has_no_thousands_separator():
+def test_missing_message_has_a_thousands_separator():
     s = make_session(x=("double", [np.nan] * 1500 + [1.0]))
     egen(s, "m = max(x)", in_=InRange(1500, 1501))
-    assert s.out.getvalue() == "(1499 missing values generated)\n"
+    assert s.out.getvalue() == "(1,499 missing values generated)\n"
 
 
 def test_rowtotal_accumulates_in_float_like_stata():

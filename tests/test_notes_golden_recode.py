@@ -9,9 +9,8 @@ import pytest
 HSB = Path(__file__).resolve().parents[1] / "hlmshell" / "sample_data" / "hsb.dta"
 
 RECODE = "recode size (min/499=1) (500/1199=2) (1200/max=3), generate(sized)"
-# recode.ado prints its count from a local macro, so no thousands separator here
 RECODE_OUT = """\
-(7185 differences between size and sized)
+(7,185 differences between size and sized)
 """
 
 TAB_SIZED = "tabulate sized, generate(sized_)"

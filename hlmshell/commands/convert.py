@@ -102,11 +102,6 @@ def insert_after(ds, var: Variable, after: str) -> None:
     ds.vars = {nm: ds.vars[nm] for nm in names}
 
 
-def _plainplural(n: int, word: str) -> str:
-    """How the ado files print counts: `plural()`, no thousands separator."""
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def destring_values(strings, ignore: str = "", percent: bool = False, dpcomma: bool = False):
     """destring.ado's conversion: drop the ignore() characters, trim, real().
     Returns (values, flag): flag when some nonmissing-looking string did not convert."""
@@ -203,9 +198,7 @@ def destring(session, cmd):
             session.out.line(f"{nm}: {word} {' '.join(removed)} removed; {final}{genrep}d as {vtype}")
         elif not flag:
             session.out.line(f"{nm}: all characters numeric; {final}{genrep}d as {vtype}")
-        k = int(np.isnan(vals).sum())
-        if k:
-            session.out.line(f"({_plainplural(k, 'missing value')} generated)")
+        g.missing_message(session, vals)
         if newnames:
             insert_after(ds, Variable(newnames[i], vals, vtype, label=var.label), nm)
         else:

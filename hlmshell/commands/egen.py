@@ -385,7 +385,4 @@ def egen(session, cmd):
     var = Variable(name, vals, vtype, label=varlabel, vallab=lbl)
     ds.add(var)
     ds.changed = True
-    # egen.ado displays r(N) plainly: no thousands separator, unlike generate
-    k = g.n_missing(vals)
-    if k:
-        session.out.line(f"({k} missing value{'s' if k > 1 else ''} generated)")
+    g.missing_message(session, vals)

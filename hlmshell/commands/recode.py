@@ -6,7 +6,7 @@ matched; values nothing matches keep their value. Variables stored as byte/int/f
 compared in float precision. With generate() the new variable is labelled
 `RECODE of x` (plus ` (old label)` when x has one) and the report is
 `(N differences between x and newx)`; in place it is `(x: N changes made)`, N counted over
-the if/in sample and printed as recode.ado does, without a thousands separator.
+the if/in sample (Stata 17 prints it with a thousands separator: `(7,185 differences ...)`).
 """
 from __future__ import annotations
 
@@ -314,9 +314,9 @@ def recode(session, cmd):
 
     for i, (nm, new, nchg) in enumerate(results):
         if newnames:
-            session.out.line(f"({nchg} differences between {nm} and {newnames[i]})")
+            session.out.line(f"({nchg:,} differences between {nm} and {newnames[i]})")
         else:
-            session.out.line(f"({nm}: {nchg} changes made)")
+            session.out.line(f"({nm}: {nchg:,} changes made)")
 
     if rules.labels:
         lab = ds.value_labels.setdefault(label, {})
