@@ -27,6 +27,12 @@ def _one_new(opts, key="generate") -> str:
     return name
 
 
+def _unsort(ds, name: str) -> None:
+    """A variable dropped and re-created (destring/tostring replace) ends the sort order there."""
+    if name in ds.sortedby:
+        ds.sortedby = ds.sortedby[:ds.sortedby.index(name)]
+
+
 def _sortkey(s: str) -> bytes:
     return s.encode("utf-8")
 
@@ -205,6 +211,7 @@ def destring(session, cmd):
             var.values = vals
             var.vtype = vtype
             var.format = DEFAULT_FORMATS[vtype]
+            _unsort(ds, nm)
         ds.changed = True
 
 
@@ -263,6 +270,7 @@ def tostring(session, cmd):
             var.vtype = vtype
             var.format = f"%{max(int(vtype[3:]) if vtype[3:].isdigit() else 9, 1)}s"
             var.vallab = None
+            _unsort(ds, nm)
             session.out.line(f"{nm} was {old} now {vtype}")
             shown = nm
         if flag:
