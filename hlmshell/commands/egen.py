@@ -257,8 +257,9 @@ _GROUP_STATS = ("mean", "sd", "total", "count", "min", "max", "median", "pctile"
 _ROW = ("rowtotal", "rowmean", "rowmin", "rowmax", "rownonmiss", "rowmiss", "rowsd")
 _NOBY = ("group", "tag", "std", "rowtotal", "rowmean", "rowmin", "rowmax", "rownonmiss",
          "rowmiss", "rowsd")
+# older names Stata still accepts
 _ALIASES = {"sum": "total", "rsum": "rowtotal", "rmean": "rowmean", "rmin": "rowmin",
-            "rmax": "rowmax", "rsd": "rowsd", "sd": "sd", "rownonmiss": "rownonmiss"}
+            "rmax": "rowmax", "rsd": "rowsd", "robs": "rownonmiss", "rmiss": "rowmiss"}
 _OPTS = {
     "mean": "", "sd": "", "count": "", "min": "", "max": "", "median": "",
     "total": "missing", "pctile": "p=", "std": "mean= std=",
@@ -268,7 +269,7 @@ _OPTS = {
 }
 
 
-def _num(text, what="option"):
+def _num(text):
     try:
         return float(text)
     except (TypeError, ValueError):
