@@ -255,3 +255,18 @@ def test_ranks_match_a_reference_on_many_groups():
 
     for how in ("average", "track", "field", "unique"):
         assert same(E.rank_values(v, touse, codes, how), ref(how)), how
+
+
+def test_spread_and_shape_functions():
+    x = np.array([1.0, 2, 4, 7, 11, 16, nan])
+    s = make_session(x=("double", list(x)))
+    xs = x[~np.isnan(x)]
+    m = xs.mean()
+    m2, m3, m4 = (((xs - m) ** k).mean() for k in (2, 3, 4))
+    assert np.isclose(egen(s, "double sk = skew(x)")[0], m3 / m2 ** 1.5)
+    assert np.isclose(egen(s, "double ku = kurt(x)")[0], m4 / m2 ** 2)
+    assert np.isclose(egen(s, "double md = mdev(x)")[0], np.abs(xs - m).mean())
+    # iqr: p75 = x(5) = 11 (n*p = 4.5), p25 = x(2) = 2 (n*p = 1.5)
+    assert egen(s, "double iq = iqr(x)")[0] == 9
+    # mad: median 5.5; deviations 4.5 3.5 1.5 1.5 5.5 10.5 -> median 4
+    assert egen(s, "double ma = mad(x)")[0] == 4

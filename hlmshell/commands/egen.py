@@ -81,6 +81,26 @@ def _sd(x: np.ndarray) -> float:
     return float(np.sqrt(_seqsum((x - m) ** 2) / (len(x) - 1)))
 
 
+def _moment_ratio(x: np.ndarray, k: int) -> float:
+    """summarize, detail's skewness (k=3) and kurtosis (k=4): m_k / m_2^(k/2)."""
+    n = len(x)
+    m = _seqsum(x) / n
+    m2 = _seqsum((x - m) ** 2) / n
+    if m2 <= 0:
+        return np.nan
+    return float(_seqsum((x - m) ** k) / n / m2 ** (k / 2))
+
+
+def mad_values(values, touse, codes):
+    """_gmad: the median absolute deviation from the median; the ado stores exp and the
+    deviations in float variables (plain `gen`) before taking medians."""
+    v = np.asarray(values, dtype=np.float64)
+    x = g.store(v, "float")
+    med = group_stat("median", x, touse, codes)
+    dev = g.store(np.abs(v - med), "float")
+    return group_stat("median", dev, touse, codes)
+
+
 def group_stat(kind: str, values, touse, codes, *, p: float = 50.0, missing: bool = False):
     v = np.asarray(values, dtype=np.float64)
     ok = touse & ~np.isnan(v)
@@ -93,6 +113,10 @@ def group_stat(kind: str, values, touse, codes, *, p: float = 50.0, missing: boo
         "max": np.max,
         "median": lambda x: pctile_of(x, 50.0),
         "pctile": lambda x: pctile_of(x, p),
+        "iqr": lambda x: pctile_of(x, 75.0) - pctile_of(x, 25.0),
+        "skew": lambda x: _moment_ratio(x, 3),
+        "kurt": lambda x: _moment_ratio(x, 4),
+        "mdev": lambda x: _seqsum(np.abs(x - _seqsum(x) / len(x))) / len(x),
     }
     out = _per_group(codes, ok, v, fns[kind])
     if kind in ("total", "count"):
@@ -253,7 +277,8 @@ def _value_text(ds, name, x):
 
 
 # --- the command -------------------------------------------------------------------------
-_GROUP_STATS = ("mean", "sd", "total", "count", "min", "max", "median", "pctile")
+_GROUP_STATS = ("mean", "sd", "total", "count", "min", "max", "median", "pctile", "iqr",
+                "skew", "kurt", "mdev", "mad")
 _ROW = ("rowtotal", "rowmean", "rowmin", "rowmax", "rownonmiss", "rowmiss", "rowsd")
 _NOBY = ("group", "tag", "std", "rowtotal", "rowmean", "rowmin", "rowmax", "rownonmiss",
          "rowmiss", "rowsd")
@@ -261,7 +286,8 @@ _NOBY = ("group", "tag", "std", "rowtotal", "rowmean", "rowmin", "rowmax", "rown
 _ALIASES = {"sum": "total", "rsum": "rowtotal", "rmean": "rowmean", "rmin": "rowmin",
             "rmax": "rowmax", "rsd": "rowsd", "robs": "rownonmiss", "rmiss": "rowmiss"}
 _OPTS = {
-    "mean": "", "sd": "", "count": "", "min": "", "max": "", "median": "",
+    "mean": "", "sd": "", "count": "", "min": "", "max": "", "median": "", "iqr": "",
+    "skew": "", "kurt": "", "mdev": "", "mad": "",
     "total": "missing", "pctile": "p=", "std": "mean= std=",
     "rank": "field track unique", "group": "missing truncate=",
     "tag": "missing", "rowtotal": "missing", "rowmean": "", "rowmin": "", "rowmax": "",
@@ -348,7 +374,10 @@ def egen(session, cmd):
                 p = _num(opts["p"])
                 if not 0 < p < 100:
                     raise StataError(f"p({opts['p'].strip()}) must be between 0 and 100", 198)
-            res = group_stat(fname, vals, touse, codes, p=p, missing="missing" in opts)
+            if fname == "mad":
+                res = mad_values(vals, touse, codes)
+            else:
+                res = group_stat(fname, vals, touse, codes, p=p, missing="missing" in opts)
     elif fname in _ROW:
         names = g.varlist(session, argtext)
         cols = []
