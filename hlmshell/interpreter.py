@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 import os
 import re
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +50,12 @@ class Interpreter:
         self.loop_depth = 0
         self.exit_requested = False     # `exit` typed at the top level
         self.error_location: tuple[str, int] | None = None
+        self._interrupted = False       # set by our SIGINT handler; checked between statements
+        try:
+            registry.load_all()         # import the command modules now, not inside a Ctrl-C window
+        except Exception:  # a broken command module must not stop the shell  # noqa: BLE001
+            if debug_enabled():
+                raise
         self.programs: dict[str, Program] = {}
         self._if_taken: bool | None = None
         self.r_pending: list = []       # r() being built by running r-class programs
@@ -101,8 +109,11 @@ class Interpreter:
     # ---- top level: print errors, never raise ------------------------------------------------------
     def _top(self, fn, dofile: bool = False) -> int:
         quiet0 = self.out.quiet
+        old_handler = None
         if self.active == 0:
             self.error_location = None
+            self._interrupted = False
+            old_handler = self._install_sigint()
         self.active += 1
         try:
             fn()
@@ -132,6 +143,32 @@ class Interpreter:
         finally:
             self.active -= 1
             self.out.quiet = quiet0
+            if old_handler is not None:
+                signal.signal(signal.SIGINT, old_handler)
+
+    def _install_sigint(self):
+        """Remember a Ctrl-C even when Python drops its KeyboardInterrupt (raised inside a
+        finalizer, say): statements and loop passes check the flag and stop with --Break--."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        current = signal.getsignal(signal.SIGINT)
+        if current is not signal.default_int_handler:
+            return None
+
+        def handler(signum, frame):
+            self._interrupted = True
+            raise KeyboardInterrupt
+
+        try:
+            signal.signal(signal.SIGINT, handler)
+        except (ValueError, OSError):
+            return None
+        return current
+
+    def _check_break(self) -> None:
+        if self._interrupted:
+            self._interrupted = False
+            raise Break()
 
     def _show(self, text: str) -> None:
         """Print even under quietly (errors show through quietly, not through capture)."""
@@ -229,6 +266,7 @@ class Interpreter:
 
     def _exec_at(self, lines: list[Line], i: int, echo: str, name: str) -> int:
         """Run the statement starting at lines[i]; return the index after it."""
+        self._check_break()
         line = lines[i]
         self.current = (name, line.lineno)
         if line.is_comment or not line.text.strip():
@@ -502,7 +540,7 @@ class Interpreter:
         try:
             if word == "while":
                 cond_raw = head[len("while"):].strip()
-                while self._truth(expand_macros(cond_raw, s)):
+                while not self._check_break() and self._truth(expand_macros(cond_raw, s)):
                     if not self._body(body, name):
                         break
                 return
@@ -520,6 +558,7 @@ class Interpreter:
 
     def _body(self, body: list[Line], name: str) -> bool:
         """One pass; False when `continue, break` asks to leave the loop."""
+        self._check_break()
         try:
             self._exec_lines(body, echo="none", name=name)
         except ContinueLoop:
