@@ -269,3 +269,10 @@ def test_weight_without_space_and_subscripts_are_not_weights():
     assert c.weight is None and c.if_.op == "=="
     c = parse_command('zzgeneric y if(x > 1)')
     assert c.body == "y" and c.if_.op == ">"
+
+
+def test_grammar_is_found_and_cached():
+    from hlmshell.syntax.grammar_loader import get_parser, grammar_text
+
+    assert "?expr" in grammar_text() and "fvlist" in grammar_text()
+    assert get_parser() is get_parser()

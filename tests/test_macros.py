@@ -142,3 +142,11 @@ def test_failed_macro_assignment_changes_nothing(s):
     assert rc == 109 and s.globals["G"] == "old"
     rc, out = run(s, "forvalues i = 1/3 {\n local keep `i'\n global G = `i' / (`i' < 2) + \"x\"\n}")
     assert rc == 109 and s.local["keep"] == "1" and s.globals["G"] == "old"
+
+
+def test_display_extended_function_and_inline_forms(s):
+    rc, _ = run(s, 'local f : display %9.2f 3.14159\nlocal w : word 2 of alpha beta')
+    assert rc == 0 and s.local["f"] == "     3.14" and s.local["w"] == "beta"
+    s.local["lst"] = "a b c"
+    assert expand_macros("`: word count `lst''", s) == "3"
+    assert expand_macros("`:list sizeof lst'", s) == "3"
