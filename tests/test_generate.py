@@ -416,3 +416,22 @@ def test_clonevar_reports_missing_like_gen():
     with pytest.raises(StataError) as e:
         run(g.clonevar, s, body="z", exp_text="")
     assert e.value.message == "syntax is clonevar newvar = varname ..."
+
+
+@needs_interp
+@pytest.mark.parametrize("cmd,start,f", [
+    # reads both directions: earlier values are already replaced, later ones are not
+    ("replace y = y[_n-1] + y[_n+1] in 2/7", [1, 2, 3, 4, 5, 6, 7, 8],
+     lambda x, i: x[i - 1] + x[i + 1] if 1 <= i <= 6 else x[i]),
+    # the index reads the variable itself: only the observation-by-observation path is exact
+    ("replace y = y[y] + 1", [2, 3, 1, 4],
+     lambda x, i: x[int(x[i]) - 1] + 1 if 1 <= x[i] <= 4 else np.nan),
+])
+def test_replace_sequential_mixed_reads(monkeypatch, cmd, start, f):
+    monkeypatch.undo()
+    from hlmshell.interpreter import Interpreter
+
+    s = make_session(y=("double", start))
+    assert Interpreter(s).run_text(cmd, echo=False) == 0
+    want = _reference_sequential([float(v) for v in start], f, lambda x, i: True)
+    assert np.allclose(s.data.var("y").values, want, equal_nan=True)

@@ -454,10 +454,12 @@ _TMP = "__000seq"
 
 
 def _rewrite(expr, session, name: str):
-    """expr with every `name[...]` read redirected to the temporary variable _TMP."""
+    """expr with every `name[k]` read turned into `cond(k < _n, TMP[k], name[k])`: earlier
+    observations come from the working copy _TMP, this and later ones keep the old values,
+    which is what each observation sees when Stata replaces one observation after the other."""
     from dataclasses import fields, is_dataclass, replace as dc_replace
 
-    from hlmshell.syntax.expr_ast import Expr, Subscript
+    from hlmshell.syntax.expr_ast import Binary, Call, Expr, Name, Subscript
 
     if expr is None or not (is_dataclass(expr) and isinstance(expr, Expr)):
         return expr
@@ -468,24 +470,33 @@ def _rewrite(expr, session, name: str):
             changes[f.name] = tuple(_rewrite(v, session, name) for v in val)
         elif isinstance(val, Expr):
             changes[f.name] = _rewrite(val, session, name)
+    new = dc_replace(expr, **changes) if changes else expr
     if isinstance(expr, Subscript) and len(expr.index) == 1 and _subscripts_of(expr, session, name):
-        # only the outer name changes; the index was rewritten above
-        changes["name"] = _TMP
-    return dc_replace(expr, **changes) if changes else expr
+        k = new.index[0]
+        return Call("cond", (Binary("<", k, Name("_n")), Subscript(_TMP, (k,)),
+                             Subscript(name, (k,))))
+    return new
 
 
-def _all_backward(session, name: str, exprs, groups) -> bool:
-    """True when every `name[k]` read points at an earlier observation (of the by-group)."""
-    from hlmshell.syntax.expr_ast import Name, Subscript, names_in
+def _index_reads_target(session, name: str, exprs) -> bool:
+    """Does some `name[k]` have an index k that itself reads `name`? (then only the
+    observation-by-observation path is exact)."""
+    from dataclasses import fields, is_dataclass
+
+    from hlmshell.syntax.expr_ast import Subscript, names_in
     from hlmshell.syntax.varlist import unabbrev
 
-    subs = []
+    found = False
 
     def walk(e):
-        from dataclasses import fields, is_dataclass
-
+        nonlocal found
         if isinstance(e, Subscript) and _subscripts_of(e, session, name):
-            subs.append(e)
+            for nm in set().union(*(names_in(i) for i in e.index)):
+                try:
+                    if unabbrev(session.data.names, nm) == name:
+                        found = True
+                except StataError:
+                    pass
         if is_dataclass(e):
             for f in fields(e):
                 val = getattr(e, f.name)
@@ -495,33 +506,13 @@ def _all_backward(session, name: str, exprs, groups) -> bool:
     for e in exprs:
         if e is not None:
             walk(e)
-    n = session.data.n
-    nn = broadcast(evaluate(Name("_n"), session, groups), n)
-    size = broadcast(evaluate(Name("_N"), session, groups), n)
-    for s in subs:
-        if len(s.index) != 1:
-            return False
-        for nm in names_in(s.index[0]):
-            try:
-                if unabbrev(session.data.names, nm) == name:
-                    return False
-            except StataError:
-                pass
-        k = broadcast(evaluate(s.index[0], session, groups), n)
-        if k.dtype == object:
-            return False
-        with np.errstate(invalid="ignore"):
-            k = np.trunc(k)
-            forward = ~np.isnan(k) & (k >= nn) & (k <= size) & (k >= 1)
-        if forward.any():
-            return False
-    return True
+    return found
 
 
-def _jacobi_values(session, cmd, name: str, expr, groups) -> np.ndarray:
-    """Sequential replace when all self-references look backward: iterate whole-array passes
-    (plain `x` reads the old values, `x[k]` the current pass) until nothing moves; each pass
-    settles at least one more observation, so this ends at Stata's sequential result."""
+def _jacobi_values(session, cmd, name: str, expr, groups) -> np.ndarray | None:
+    """Stata's sequential replace by whole-array passes: earlier observations are read from
+    the previous pass, so each pass settles at least one more observation; None if it does
+    not settle within _N + 1 passes (cannot happen when indexes do not read the variable)."""
     from dataclasses import replace as dc_replace
 
     ds = session.data
@@ -544,11 +535,11 @@ def _jacobi_values(session, cmd, name: str, expr, groups) -> np.ndarray:
                 t = numeric_type_needed(var.vtype, np.where(mask, new.astype(float), np.nan))
                 new = store(new.astype(float), t)
             if np.all(same_values(new, work)):
-                break
+                return work
             work = new
     finally:
         ds.vars.pop(_TMP, None)
-    return work
+    return None
 
 
 @command("replace", byable="self")
@@ -562,9 +553,10 @@ def replace(session, cmd):
     expr = get_exp(cmd)
     groups = by_groups(session, cmd)
     if any(e is not None and _subscripts_of(e, session, name) for e in (expr, cmd.if_)):
-        if _all_backward(session, name, (expr, cmd.if_), groups):
+        values = None
+        if not _index_reads_target(session, name, (expr, cmd.if_)):
             values = _jacobi_values(session, cmd, name, expr, groups)
-        else:
+        if values is None:
             values = sequential_values(session, cmd, name, expr, groups)
         replace_core(session, name, values, np.ones(session.data.n, dtype=bool))
         return
