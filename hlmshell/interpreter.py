@@ -317,7 +317,7 @@ class Interpreter:
         pname = m.group(1)
         end = next((k for k in range(i + 1, len(lines)) if lines[k].text.strip() == "end"), None)
         if end is None:
-            raise StataError("end of file reached without an end statement" if False else "unexpected end of file", 612)
+            raise StataError("unexpected end of file", 612)
         if echo != "none":
             self._echo(lines[i], echo)
             for n, ln in enumerate(lines[i + 1:end + 1], start=1):
@@ -379,7 +379,7 @@ class Interpreter:
                     depth += 1
             elif t.endswith("{"):
                 depth += 1
-        raise StataError("unexpected end of file" if False else "program error:  code follows on the same line as open brace" if False else "} expected", 198)
+        raise StataError("} expected", 198)
 
     def _echo_block(self, lines, i, end, echo):
         """Stata echoes a loop as typed: `. foreach ... {`, then `  2. body`, ... `  n. }`."""
@@ -395,8 +395,8 @@ class Interpreter:
         if raw.startswith("}"):
             rest = raw[1:].strip()
             if rest.startswith("else"):
-                raise StataError("else without if" if False else "invalid syntax", 198)
-            raise StataError("unexpected }" if False else "invalid syntax", 198)
+                raise StataError("invalid syntax", 198)
+            raise StataError("invalid syntax", 198)
         body, end, after = self._collect(lines, i)
         head = raw[:-1].rstrip()
         word = head.split()[0] if head.split() else ""

@@ -246,8 +246,7 @@ def test_logical_lines_comments_and_continuation():
             '  * indented star\n')
     lines = logical_lines(text)
     cmds = [ln.text for ln in lines if not ln.is_comment]
-    assert cmds == ["display 1", "display 2     + 3    + 4".replace("     ", "    ", 1) if False else cmds[1],
-                    'display "http://x/*y*/"']
+    assert cmds[0] == "display 1" and cmds[2] == 'display "http://x/*y*/"' and len(cmds) == 3
     assert cmds[1].split() == ["display", "2", "+", "3", "+", "4"]
     assert lines[2].lineno == 3 and len(lines[2].echo) == 3
     assert sum(ln.is_comment for ln in lines) == 2

@@ -131,7 +131,7 @@ def display_text(session, body: str) -> str:
             try:
                 piece = fmt(float(v), pending_fmt)
             except ValueError:
-                raise StataError(f"invalid format {pending_fmt}" if False else "invalid syntax", 198) from None
+                raise StataError("invalid syntax", 198) from None
         else:
             piece = display_number(float(v))
         cur += piece * dup

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -158,7 +159,6 @@ def _inrange(ev, args):
         lo = np.where(np.isnan(a), -np.inf, a)
         hi = np.where(np.isnan(b), np.inf, b)
         r = ~np.isnan(z) & (lo <= z) & (z <= hi)
-        r = r | (np.isnan(z) & np.isnan(b) & ~np.isnan(a) & False)
     r = np.asarray(r)
     return r.astype(float) if r.ndim else float(r)
 
@@ -404,7 +404,7 @@ FUNCTIONS = {
     "strltrim": _strfn(str.lstrip),
     "rtrim": _strfn(str.rstrip),
     "strrtrim": _strfn(str.rstrip),
-    "itrim": _strfn(lambda t: " ".join(t.split(" ")) if False else __import__("re").sub(" +", " ", t)),
+    "itrim": _strfn(lambda t: re.sub(" +", " ", t)),
     "strpos": _strpos,
     "subinstr": _subinstr,
     "word": _word,

@@ -117,7 +117,7 @@ def parse_options(text: str) -> list[Option]:
         if i < n and text[i] == "(":
             j = matching_paren(text, i)
             if j < 0:
-                raise StataError("unmatched parenthesis" if False else "invalid syntax", 198)
+                raise syntax_error()
             out.append(Option(name, text[i + 1:j]))
             i = j + 1
         else:

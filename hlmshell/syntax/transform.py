@@ -141,14 +141,7 @@ class FVTransformer(Transformer):
                     for t in terms:
                         new_terms.append(t + (g,))
             terms = new_terms
-        out = []
-        for t in terms:
-            if len(t) == 1 and inter:
-                # main effects of an interaction keep the factor default of a single term
-                out.append(FVTerm(t))
-            else:
-                out.append(FVTerm(t))
-        return out
+        return [FVTerm(t) for t in terms]
 
     def fvlist(self, items):
         out: list[FVTerm] = []

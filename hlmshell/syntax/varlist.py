@@ -72,7 +72,7 @@ def expand_varlist(dataset, text: str, *, new: bool = False, fv: bool = False,
             if not _NAME.fullmatch(w) or w in RESERVED:
                 raise StataError(f"{w} invalid name" if w[:1].isalpha() or w[:1] == "_" else "invalid syntax", 198)
             if w in out:
-                raise StataError(f"{w} mentioned twice" if False else "invalid syntax", 198)
+                raise StataError("invalid syntax", 198)
             out.append(w)
         if maxvars is not None and len(out) > maxvars:
             raise StataError("too many variables specified", 103)
