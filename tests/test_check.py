@@ -527,3 +527,27 @@ def test_abbreviated_commands_pair_with_their_full_form():
     ours = ". estimates store empty\n\n. tabulate sized_1\n\n      Total |      7,185      100.00\n"
     rep = compare_texts(stata, ours)
     assert rep.ok and rep.commands == 2 and rep.total == 2
+
+
+def _as_smcl(text: str) -> str:
+    """Write a text log the way Stata's SMCL log holds it (rules, bars, styles, columns)."""
+    out = ["{smcl}"]
+    for line in text.splitlines():
+        if line.startswith((". ", "> ")):
+            out.append("{com}" + line.replace("{", "{c -(}").replace("}", "{c )-}"))
+            continue
+        line = re.sub(r"-{2,}", lambda m: "{hline %d}" % len(m.group(0)), line)
+        line = line.replace("|", "{c |}").replace("+{hline", "{c +}{hline")
+        line = re.sub(r"^( +)", lambda m: "{space %d}" % len(m.group(1)), line)
+        line = re.sub(r"(?<=\S)( {2,})(?=[-.\d])", lambda m: "{res}" + m.group(1), line)
+        out.append("{txt}" + line)
+    return "\n".join(out) + "\n"
+
+
+def test_reference_log_as_smcl_reads_the_same():
+    text = open(REFLOG, encoding="utf-8").read()
+    smcl = _as_smcl(text)
+    assert "{hline 13}{c +}{hline 64}" in smcl and "{res}" in smcl
+    assert _numbers_by_command(smcl) == _numbers_by_command(text)
+    rep = compare_texts(smcl, text)
+    assert rep.ok and rep.commands == 27
