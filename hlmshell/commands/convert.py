@@ -40,6 +40,7 @@ def _sortkey(s: str) -> bytes:
 # --- encode / decode ---------------------------------------------------------------------
 @command("encode", byable=False)
 def encode(session, cmd):
+    g.no_weights(cmd)
     ds = session.data
     opts = OptionSpec("generate(gen)= label= noextend").parse(cmd.options)
     src = ds.var(g.one_var(session, cmd.body))
@@ -72,6 +73,7 @@ def encode(session, cmd):
 
 @command("decode", byable=False)
 def decode(session, cmd):
+    g.no_weights(cmd)
     ds = session.data
     opts = OptionSpec("generate(gen)= maxlength(maxl)=").parse(cmd.options)
     src = ds.var(g.one_var(session, cmd.body))
@@ -161,6 +163,7 @@ def _newnames(session, opts, names, errmsg):
 
 @command("destring", byable=False)
 def destring(session, cmd):
+    g.no_weights(cmd)
     ds = session.data
     opts = OptionSpec("generate(g)= replace force float ignore(i)= percent dpcomma").parse(cmd.options)
     names = g.varlist(session, cmd.body) if cmd.body.strip() else list(ds.names)
@@ -225,6 +228,7 @@ def _real(s: str) -> float:
 
 @command("tostring", byable=False)
 def tostring(session, cmd):
+    g.no_weights(cmd)
     ds = session.data
     opts = OptionSpec("generate(g)= replace force format= usedisplayformat(u)").parse(cmd.options)
     names = g.varlist(session, cmd.body)

@@ -304,6 +304,7 @@ def _num(text):
 
 @command("egen", byable="self")
 def egen(session, cmd):
+    g.no_weights(cmd)
     ds = session.data
     vtype, name, lbl = g.parse_target(cmd.body)
     g.check_newname(session, name)

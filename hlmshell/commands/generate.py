@@ -282,7 +282,13 @@ def evaluate_in(expr, session, mask: np.ndarray, groups=None):
     return out
 
 
+def no_weights(cmd) -> None:
+    if getattr(cmd, "weight", None) is not None:
+        raise StataError("weights not allowed", 101)
+
+
 def get_exp(cmd):
+    no_weights(cmd)
     if cmd.exp is None:
         raise StataError("=exp required", 100)
     return cmd.exp
@@ -568,6 +574,7 @@ def replace(session, cmd):
 @command("clonevar", byable=False)
 def clonevar(session, cmd):
     """clonevar.ado: `gen <type of x> new = x [if] [in]`, then copy label, value label, format."""
+    no_weights(cmd)
     name = cmd.body.strip()
     src_text = (cmd.exp_text or "").strip()
     if not name or len(name.split()) != 1 or not src_text:
@@ -588,6 +595,7 @@ def clonevar(session, cmd):
 def assert_(session, cmd):
     from hlmshell.commands.options import OptionSpec
 
+    no_weights(cmd)
     opts = OptionSpec("rc0 null fast").parse(cmd.options)
     text = cmd.body.strip()
     if not text:

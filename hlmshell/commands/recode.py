@@ -229,6 +229,7 @@ def apply_rules(values: np.ndarray, rules: Rules, touse: np.ndarray, use_float: 
 
 @command("recode", exp=False, byable=False)
 def recode(session, cmd):
+    g.no_weights(cmd)
     ds = session.data
     opts = OptionSpec("copyrest(copy) debug generate(g)= into(in)= label(l)= prefix(pre)= "
                       "test(t)").parse(cmd.options)
