@@ -325,12 +325,8 @@ class Interpreter:
                     self._echo_line(f"{n:>3}. " if k == 0 else "> ", raw)
         if pname in self.programs:
             raise StataError(f"program {pname} already defined", 110)
-        try:
-            if registry.resolve(pname).name == pname:
-                raise StataError(f"program {pname} already defined", 110)
-        except StataError as err:
-            if err.rc == 110:
-                raise
+        if _is_builtin(pname):
+            raise StataError(f"program {pname} already defined", 110)
         opts = (m.group(2) or "").lower()
         self.programs[pname] = Program(pname, lines[i + 1:end], "rclass" in opts, "eclass" in opts)
         if echo == "top":
@@ -761,8 +757,10 @@ _PROGRAM_DEF = re.compile(r"^pr(?:o|og|ogr|ogra|ogram)?(?:\s+(?:de|def|defi|defi
 
 
 def _is_builtin(word: str) -> bool:
+    """Built-in commands (and their abbreviations) win over user programs, as in Stata."""
     try:
-        return registry.resolve(word).name == word
+        registry.resolve(word)
+        return True
     except StataError:
         return False
 

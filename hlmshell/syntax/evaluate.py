@@ -341,7 +341,8 @@ def marksample(session, cmd, varnames=(), *, strok: bool = False) -> np.ndarray:
         w = evaluate(cmd.weight.exp, session)
         if is_str(w):
             raise StataError("type mismatch", 109)
-        mask &= ~np.isnan(np.broadcast_to(np.asarray(w, dtype=float), (n,)))
+        w = np.broadcast_to(np.asarray(w, dtype=float), (n,))
+        mask &= ~np.isnan(w) & (w != 0)     # marksample drops missing and zero weights
     for nm in varnames:
         var = data.var(nm)
         if var.is_string:
