@@ -235,8 +235,9 @@ class Interpreter:
             self._show(f"r({e.rc});")
         else:
             self._show_error(e)
-        self._show("")
-        self._show("end of do-file")
+        if echo:
+            self._show("")
+            self._show("end of do-file")
         raise _Printed("", e.rc)
 
     # ---- executing lines -------------------------------------------------------------------------------

@@ -165,3 +165,10 @@ def test_break_stops_dofile(s):
     out = s.out.getvalue()
     assert "--Break--\nr(1);\n\nend of do-file\n\nr(1);\n" in out
     assert s.globals.get("a") == "1" and "b" not in s.globals and "half" not in s.globals
+
+
+def test_run_shows_errors_but_not_the_echo(s, tmp_path):
+    p = write(tmp_path, "r.do", 'display "hidden"\ndisplay nosuch\n')
+    rc = s.interpreter.run_line(f'run "{p}"')
+    assert rc == 111
+    assert s.out.getvalue() == "variable nosuch not found\nr(111);\n\nr(111);\n"

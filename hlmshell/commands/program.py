@@ -34,7 +34,8 @@ _TOKEN = re.compile(r'"[^"]*"|`"(?:.|\n)*?"\'|%-?0?\d+(?:\.\d+)?[a-z]+|[A-Za-z_]
                     r'\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\s+|.', re.S)
 _DIRECTIVES = {"_col", "_column", "_skip", "_n", "_newline", "_dup", "_char", "_continue",
                "_request", "_c"}
-_STYLES = {"text", "txt", "result", "res", "error", "err", "input", "inp", "smcl", "as"}
+_STYLES = {"text", "txt", "result", "res", "error", "err", "input", "inp", "smcl", "as",
+           "red", "green", "yellow", "white", "blue"}
 
 
 def _tokens(text: str) -> list[tuple[int, int, str]]:
