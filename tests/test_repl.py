@@ -589,9 +589,11 @@ def test_ctrl_c_breaks_a_long_loop_with_real_interpreter(tmp_path):
         child.send("local n = 0\r")
         child.send("while 1 {\r")
         child.send("local n = `n' + 1\r")
+        child.send('if `n\' == 50 display "loop" + "ing"\r')
         child.send("}\r")
+        child.expect("looping")            # the loop is running (output, not the echo)
         import time as _t
-        _t.sleep(1.0)
+        _t.sleep(0.3)
         child.sendintr()
         child.expect("--Break--")
         child.expect(r"r\(1\);")
@@ -614,3 +616,30 @@ def test_command_completion_from_real_table_and_interpreter_words():
     if "mixed" in registry.names():
         assert completions(comp, "mix") == ["mixed"]
         assert "xtmixed" in completions(comp, "xtm")
+
+
+def test_sigint_inside_a_finalizer_is_redelivered():
+    """A KeyboardInterrupt raised in __del__ would be swallowed; the handler retries later."""
+    import signal
+
+    from hlmshell.repl import interrupt
+
+    fired = []
+
+    class Finalized:
+        def __del__(self):
+            # a signal arriving now: the handler must not raise here
+            try:
+                interrupt._handler(signal.SIGINT, __import__("sys")._getframe())
+                fired.append("deferred")
+            except KeyboardInterrupt:
+                fired.append("raised")
+
+    with pytest.raises(KeyboardInterrupt):
+        with interrupt.reliable_sigint():
+            Finalized()                  # __del__ runs at once (refcount), defers the signal
+            assert fired == ["deferred"]
+            t0 = time.time()
+            while time.time() - t0 < 5:  # the re-sent SIGINT interrupts ordinary code
+                time.sleep(0.01)
+    assert signal.getsignal(signal.SIGINT) is not interrupt._handler

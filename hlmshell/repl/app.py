@@ -19,6 +19,7 @@ from hlmshell.repl.completer import StataCompleter
 from hlmshell.repl.continuation import continuation_prompt, join_continuations
 from hlmshell.repl.highlight import repl_style, stata_lexer
 from hlmshell.repl.history import make_history
+from hlmshell.repl.interrupt import reliable_sigint
 from hlmshell.repl.keybindings import repl_key_bindings
 
 PROMPT = ". "
@@ -149,10 +150,11 @@ class Repl:
                 return True
             if request is not None:
                 return self._exit(request)
-            if "\n" in joined.strip():
-                self.interp.run_text(joined, echo=False)
-            else:
-                self.interp.run_line(joined.strip())
+            with reliable_sigint():
+                if "\n" in joined.strip():
+                    self.interp.run_text(joined, echo=False)
+                else:
+                    self.interp.run_line(joined.strip())
         except ExitDo as ex:
             return self._exit(ExitRequest(getattr(ex, "rc", 0) or 0, getattr(ex, "clear", False)))
         except (KeyboardInterrupt, Break):
