@@ -275,3 +275,23 @@ def test_grammar_is_found_and_cached():
 
     assert "?expr" in grammar_text() and "fvlist" in grammar_text()
     assert get_parser() is get_parser()
+
+
+def test_stata_operator_order():
+    """Each comparison has its own level (!= > < <= >= ==, tightest first)."""
+    e = parse_expr("a > b == c > d")
+    assert e.op == "==" and e.left.op == ">" and e.right.op == ">"
+    e = parse_expr("a != b > c")
+    assert e.op == ">" and e.left.op == "!="
+    e = parse_expr("a <= b == c")
+    assert e.op == "==" and e.left.op == "<="
+    e = parse_expr("a < b <= c")
+    assert e.op == "<=" and e.left.op == "<"
+    e = parse_expr("a - b - c")
+    assert e.op == "-" and e.left.op == "-"
+    e = parse_expr("a / b / c")
+    assert e.op == "/" and e.left.op == "/"
+    e = parse_expr("a + b - c")
+    assert e.op == "+" and e.right.op == "-"
+    e = parse_expr("a * b / c")
+    assert e.op == "*" and e.right.op == "/"

@@ -28,9 +28,14 @@ class ExprTransformer(Transformer):
     div = _bin("/")
     pow = _bin("^")
 
-    def compare(self, items):
-        op = str(items[1])
-        return Binary("!=" if op == "~=" else op, items[0], items[2])
+    eq = _bin("==")
+    ge = _bin(">=")
+    le = _bin("<=")
+    lt = _bin("<")
+    gt = _bin(">")
+
+    def ne(self, items):
+        return Binary("!=", items[0], items[2])
 
     def neg(self, items):
         a = items[0]
