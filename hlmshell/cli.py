@@ -84,16 +84,22 @@ def run_file(path: str, args: list[str] | None = None) -> int:
         path += ".do"   # as Stata's `do name` finds name.do
     if not os.path.isfile(path):
         return _stata_error(f"file {path} not found", 601)
+    from hlmshell.repl.interrupt import reliable_sigint
+
     interp, _ = _interpreter()
-    if args:
-        return exit_status(interp.run_dofile(path, echo=True, args=_do_args(args)))
-    return exit_status(interp.run_dofile(path, echo=True))
+    with reliable_sigint():
+        if args:
+            return exit_status(interp.run_dofile(path, echo=True, args=_do_args(args)))
+        return exit_status(interp.run_dofile(path, echo=True))
 
 
 def run_stdin() -> int:
+    from hlmshell.repl.interrupt import reliable_sigint
+
     text = sys.stdin.read()
     interp, _ = _interpreter()
-    return exit_status(interp.run_text(text, echo=True, name="stdin"))
+    with reliable_sigint():
+        return exit_status(interp.run_text(text, echo=True, name="stdin"))
 
 
 def run_check(argv: list[str]) -> int:

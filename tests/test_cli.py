@@ -174,3 +174,27 @@ def test_do_file_name_without_extension(tmp_path):
     (tmp_path / "plain.do").write_text("display 40+2\n")
     p = run(["plain"], tmp_path)
     assert p.returncode == 0 and "42" in p.stdout.splitlines()
+
+
+@needs_interpreter
+def test_ctrl_c_stops_a_do_file(tmp_path):
+    import signal
+    import time
+
+    (tmp_path / "loop.do").write_text('display "start" + "ed"\nwhile 1 {\n}\n')
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "hlmshell", "loop.do"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = ""
+        t0 = time.time()
+        while "started" not in line and time.time() - t0 < 30:
+            line = proc.stdout.readline()
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1
+    assert "--Break--" in out and "Traceback" not in out + err
