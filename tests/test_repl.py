@@ -643,3 +643,8 @@ def test_sigint_inside_a_finalizer_is_redelivered():
             while time.time() - t0 < 5:  # the re-sent SIGINT interrupts ordinary code
                 time.sleep(0.01)
     assert signal.getsignal(signal.SIGINT) is not interrupt._handler
+
+
+def test_complete_shipped_sample_data(completer):
+    assert completions(completer, "sysuse h") == ["hsb"]
+    assert "hsb" in completions(completer, "webuse ")

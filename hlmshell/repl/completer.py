@@ -57,7 +57,7 @@ def canonical(word: str) -> str:
     table = (("estimates", "est"), ("do", "do"), ("run", "run"), ("use", "use"),
              ("save", "save"), ("merge", "merge"), ("append", "append"), ("import", "import"),
              ("export", "export"), ("insheet", "insheet"), ("lrtest", "lrtest"),
-             ("describe", "d"), ("include", "include"), ("log", "log"), ("cd", "cd"),
+             ("describe", "d"), ("include", "include"), ("sysuse", "sysuse"), ("webuse", "webuse"), ("log", "log"), ("cd", "cd"),
              ("quietly", "qui"), ("noisily", "n"), ("capture", "cap"), ("bysort", "bys"),
              ("by", "by"), ("help", "h"))
     for full, minimum in table:
@@ -154,6 +154,8 @@ class StataCompleter(Completer):
             return "variable", current, ()
         if cmd in _EST_NAME_COMMANDS:
             return "estimate", current, ()
+        if cmd in ("sysuse", "webuse") and len(words) == 1:
+            return "sample", current, ()
         if cmd in ("import", "export") and len(words) >= 2 and "delimited".startswith(words[1]) \
                 and len(words[1]) >= 5:
             key = f"{cmd} delimited"
@@ -178,6 +180,8 @@ class StataCompleter(Completer):
             pool = self.commands()
         elif kind == "estimate":
             pool = self.estimates()
+        elif kind == "sample":
+            pool = _sample_names()
         elif kind == "estsub":
             pool = list(ESTIMATES_SUBCOMMANDS)
         else:
@@ -207,6 +211,19 @@ class StataCompleter(Completer):
             if quoted or " " in text:
                 text = '"' + text + ("" if is_dir else '"')
             yield Completion(text, start_position=-len(word), display=name + (os.sep if is_dir else ""))
+
+
+def _sample_names() -> list[str]:
+    """Datasets shipped with hlmshell (what `sysuse NAME` loads)."""
+    try:
+        from hlmshell.data.locate import sample_data_dir
+
+        d = sample_data_dir()
+        if d is None:
+            return []
+        return sorted(p.name[:-4] for p in d.iterdir() if p.name.endswith(".dta"))
+    except Exception:
+        return []
 
 
 def _registry_names() -> list[str]:
