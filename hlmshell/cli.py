@@ -118,7 +118,7 @@ def run_check(argv: list[str]) -> int:
 def run_interactive() -> int:
     from hlmshell.repl.app import run_repl
 
-    return run_repl()
+    return exit_status(run_repl())
 
 
 def _dispatch(argv: list[str]) -> int:

@@ -138,8 +138,12 @@ def test_parse_exit():
     assert parse_exit("exit, clear").clear is True
     assert parse_exit("exit , STATA clear").clear is True
     assert parse_exit("exit 3").code == 3
-    with pytest.raises(Exception):
+    from hlmshell.errors import StataError
+
+    with pytest.raises(StataError):
         parse_exit("exit, bogus")
+    with pytest.raises(StataError):
+        parse_exit("exit now")
 
 
 def test_data_changed_flag():

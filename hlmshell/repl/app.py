@@ -14,7 +14,7 @@ from prompt_toolkit import PromptSession
 from prompt_toolkit.application.current import get_app
 
 from hlmshell import __version__
-from hlmshell.errors import Break, ExitDo
+from hlmshell.errors import Break, ExitDo, StataError
 from hlmshell.repl.completer import StataCompleter
 from hlmshell.repl.continuation import continuation_prompt, join_continuations
 from hlmshell.repl.highlight import repl_style, stata_lexer
@@ -41,14 +41,14 @@ class ExitRequest:
 def parse_exit(line: str):
     """`exit ...` -> ExitRequest; None when the line is another command.
 
-    A malformed exit raises _ExitSyntax carrying Stata's message and return code.
+    A malformed exit raises StataError (invalid syntax / option not allowed, r(198)).
     """
     text = line.strip()
     if not _EXIT_WORD.match(text):
         return None
     m = _EXIT_RE.match(text)
     if not m:
-        raise _ExitSyntax("invalid syntax", 198)
+        raise StataError("invalid syntax", 198)
     clear = False
     for opt in (m.group("opts") or "").split():
         if opt == "clear":
@@ -56,14 +56,8 @@ def parse_exit(line: str):
         elif opt.lower() == "stata":
             pass
         else:
-            raise _ExitSyntax(f"option {opt} not allowed", 198)
+            raise StataError(f"option {opt} not allowed", 198)
     return ExitRequest(int(m.group("code") or 0), clear)
-
-
-class _ExitSyntax(Exception):
-    def __init__(self, message: str, rc: int):
-        super().__init__(message)
-        self.message, self.rc = message, rc
 
 
 def data_changed(session) -> bool:
@@ -145,7 +139,7 @@ class Repl:
         try:
             try:
                 request = parse_exit(joined) if "\n" not in joined.strip() else None
-            except _ExitSyntax as err:
+            except StataError as err:
                 self._error(err.message, err.rc)
                 return True
             if request is not None:
