@@ -12,6 +12,7 @@ import sys
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application.current import get_app
+from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 
 from hlmshell import __version__
 from hlmshell.errors import Break, ExitDo, StataError
@@ -83,6 +84,7 @@ class Repl:
             include_default_pygments_style=False,
             completer=StataCompleter(lambda: self.session),
             complete_while_typing=False,
+            auto_suggest=AutoSuggestFromHistory(),   # grey hint from history; -> accepts it
             history=history if history is not None else make_history(history_path),
             key_bindings=repl_key_bindings(),
             enable_open_in_editor=False,
