@@ -295,3 +295,9 @@ def test_stata_operator_order():
     assert e.op == "+" and e.right.op == "-"
     e = parse_expr("a * b / c")
     assert e.op == "*" and e.right.op == "/"
+
+
+def test_fv_repeats_are_kept():
+    """As in the notes: `c.ses##c.sector c.ses##i.sized` has ses twice (Stata omits the second)."""
+    terms = [str(t) for t in parse_fvlist("c.ses##c.sector c.ses##i.sized")]
+    assert terms == ["c.ses", "c.sector", "c.ses#c.sector", "c.ses", "i.sized", "c.ses#i.sized"]

@@ -149,9 +149,5 @@ class FVTransformer(Transformer):
         return [FVTerm(t) for t in terms]
 
     def fvlist(self, items):
-        out: list[FVTerm] = []
-        for terms in items:
-            for t in terms:
-                if t not in out:
-                    out.append(t)
-        return out
+        # repeats are kept: Stata keeps `regress y x x` and reports the second x as omitted
+        return [t for terms in items for t in terms]

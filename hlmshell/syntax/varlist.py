@@ -63,7 +63,8 @@ def expand_varlist(dataset, text: str, *, new: bool = False, fv: bool = False,
     """Varlist text -> dataset names (or FVTerms with fv=True), in the order typed.
 
     new=True checks new variable names (no abbreviation; existing names are the caller's
-    business). Duplicates are dropped, as Stata's varlist parsing does.
+    business). Plain varlists drop repeated names; factor-variable lists keep repeated terms
+    (Stata keeps `regress y x x` and notes the second x as omitted).
     """
     names = list(dataset.names) if dataset is not None else []
     if new:
@@ -92,14 +93,9 @@ def expand_varlist(dataset, text: str, *, new: bool = False, fv: bool = False,
                     raise StataError("invalid syntax", 198)
                 expanded.append([FVPart(v, part.factor, part.levels, part.base) for v in vs])
             if term.is_interaction:
-                t = FVTerm(tuple(e[0] for e in expanded))
-                if t not in terms:
-                    terms.append(t)
+                terms.append(FVTerm(tuple(e[0] for e in expanded)))
             else:
-                for p in expanded[0]:
-                    t = FVTerm((p,))
-                    if t not in terms:
-                        terms.append(t)
+                terms.extend(FVTerm((p,)) for p in expanded[0])
         if maxvars is not None and len(terms) > maxvars:
             raise StataError("too many variables specified", 103)
         return terms
