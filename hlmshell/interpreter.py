@@ -53,9 +53,10 @@ class Interpreter:
         self._interrupted = False       # set by our SIGINT handler; checked between statements
         try:
             registry.load_all()         # import the command modules now, not inside a Ctrl-C window
-        except Exception:  # a broken command module must not stop the shell  # noqa: BLE001
+        except Exception as exc:  # a broken command module must not stop the shell  # noqa: BLE001
             if debug_enabled():
                 raise
+            sys.stderr.write(f"hlmshell: some commands could not be loaded ({type(exc).__name__}: {exc})\n")
         self.programs: dict[str, Program] = {}
         self._if_taken: bool | None = None
         self.r_pending: list = []       # r() being built by running r-class programs
