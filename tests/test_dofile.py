@@ -172,3 +172,8 @@ def test_run_shows_errors_but_not_the_echo(s, tmp_path):
     rc = s.interpreter.run_line(f'run "{p}"')
     assert rc == 111
     assert s.out.getvalue() == "variable nosuch not found\nr(111);\n\nr(111);\n"
+
+
+def test_continue_outside_a_loop_does_not_end_the_dofile(s):
+    rc = s.interpreter.run_text("continue\ndisplay 42\n", echo=False, name="x")
+    assert rc == 0 and "42" in s.out.getvalue()

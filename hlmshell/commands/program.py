@@ -592,11 +592,12 @@ def exit_(session, cmd):
 @command("continue", raw=True, byable=False)
 def continue_(session, cmd):
     body = cmd.body.strip().lstrip(",").strip()
-    if body and "break".startswith(body) and len(body) >= 1:
-        raise BreakLoop()
-    if body:
+    if body and not "break".startswith(body):
         raise StataError(f"option {body} not allowed", 198)
-    raise ContinueLoop()
+    interp = session.interpreter
+    if interp is None or interp.loop_depth == 0:
+        return          # outside a loop there is nothing to continue or break
+    raise BreakLoop() if body else ContinueLoop()
 
 
 @command("version", abbrev="vers", raw=True, byable=False)
