@@ -21,12 +21,10 @@ _FMT = re.compile(r"%-?0?\d+(\.\d+)?[gfe]c?|%-?\d+s")
 
 # ---- display ---------------------------------------------------------------------------------
 def display_number(x: float) -> str:
-    """display's default: integers whole (up to 9 digits), otherwise %10.0g."""
+    """display's default format, %10.0g (without padding)."""
     if not math.isfinite(x):
         from hlmshell.data.missing import missing_str
         return missing_str(x) if math.isnan(x) else "."
-    if float(x).is_integer() and abs(x) < 1e9:
-        return str(int(x))
     return fmt_g(float(x), 10)
 
 
