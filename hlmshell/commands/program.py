@@ -240,7 +240,7 @@ def macro(session, cmd):
 def _scalar_text(v) -> str:
     if isinstance(v, str):
         return v
-    return fmt_g(float(v), 10) if not float(v).is_integer() or abs(v) >= 1e9 else str(int(v))
+    return display_number(float(v))
 
 
 @command("scalar", abbrev="sca", raw=True, byable=False)
