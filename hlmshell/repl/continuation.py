@@ -146,20 +146,13 @@ def continuation_prompt(text: str, line_index: int) -> str:
     lines = text.split("\n")
     in_comment = False
     continued = False
-    number = 1
-    for idx, line in enumerate(lines[:line_index]):
-        s = scan_line(line, in_comment, first=not continued)
-        in_comment = s.in_comment
-        continued = s.continued
-    if continued or in_comment:
-        return "> "
-    # count logical lines before this one
-    in_comment = False
-    continued = False
+    number = 1                      # logical lines finished before this one, plus one
     for line in lines[:line_index]:
         s = scan_line(line, in_comment, first=not continued)
         if not s.continued and not s.in_comment:
             number += 1
         in_comment = s.in_comment
         continued = s.continued
+    if continued or in_comment:
+        return "> "
     return f"{number:>3}. "
