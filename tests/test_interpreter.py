@@ -312,3 +312,14 @@ def test_one_line_if_with_else(s):
 def test_capture_noisily_shows_message_without_rc(s):
     rc, out = run(s, "capture noisily display nosuch")
     assert rc == 0 and out == "variable nosuch not found\n" and s.rc == 111
+
+
+def test_cd_and_pwd(s, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub dir").mkdir()
+    rc, out = run(s, 'cd "sub dir"')
+    assert rc == 0 and out.strip().endswith("sub dir")
+    rc, out = run(s, "pwd")
+    assert out.strip().endswith("sub dir")
+    rc, out = run(s, "cd /no/such/dir")
+    assert rc == 170

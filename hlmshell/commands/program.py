@@ -621,3 +621,24 @@ def sleep(session, cmd):
 @command("pause", raw=True, byable=False)
 def pause(session, cmd):
     return None
+
+
+# ---- working directory ------------------------------------------------------------------------
+@command("pwd", raw=True, byable=False)
+def pwd(session, cmd):
+    import os
+
+    session.out.line(os.getcwd())
+
+
+@command("cd", raw=True, byable=False)
+def cd(session, cmd):
+    """`cd dir` changes the working directory (data and do-file paths resolve from it)."""
+    import os
+
+    target = strip_quotes(cmd.body) if cmd.body.strip() else os.path.expanduser("~")
+    try:
+        os.chdir(os.path.expanduser(target))
+    except OSError:
+        raise StataError(f"unable to change to {target}", 170) from None
+    session.out.line(os.getcwd())
