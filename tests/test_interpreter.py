@@ -323,3 +323,17 @@ def test_cd_and_pwd(s, tmp_path, monkeypatch):
     assert out.strip().endswith("sub dir")
     rc, out = run(s, "cd /no/such/dir")
     assert rc == 170
+
+
+def test_confirm(s, tmp_path):
+    assert run(s, "confirm variable x g")[0] == 0
+    assert run(s, "confirm variable nosuch")[0] == 111
+    assert run(s, "confirm new variable x")[0] == 110
+    assert run(s, "confirm new variable brandnew")[0] == 0
+    assert run(s, "confirm numeric variable x")[0] == 0
+    assert run(s, "confirm string variable x")[0] == 7
+    assert run(s, "confirm number 3.5")[0] == 0
+    assert run(s, "confirm integer number 3.5")[0] == 7
+    assert run(s, "confirm number abc")[0] == 7
+    assert run(s, f'confirm file "{tmp_path}"')[0] == 0
+    assert run(s, "confirm file /no/such/file")[0] == 601

@@ -642,3 +642,52 @@ def cd(session, cmd):
     except OSError:
         raise StataError(f"unable to change to {target}", 170) from None
     session.out.line(os.getcwd())
+
+
+# ---- confirm ------------------------------------------------------------------------------------
+@command("confirm", raw=True, byable=False)
+def confirm(session, cmd):
+    """confirm [new|numeric|string] variable, confirm [new] file, confirm [integer] number."""
+    from hlmshell.syntax.varlist import expand_varlist
+
+    words = cmd.body.split(None, 1)
+    if not words:
+        raise StataError("invalid syntax", 198)
+    kind, rest = words[0], words[1] if len(words) > 1 else ""
+    if kind in ("new", "numeric", "string", "integer", "str"):
+        sub = rest.split(None, 1)
+        what, rest = (sub[0], sub[1] if len(sub) > 1 else "") if sub else ("", "")
+    else:
+        what, kind = kind, ""
+    if "variable".startswith(what) and len(what) >= 1:
+        if kind == "new":
+            for nm in expand_varlist(session.data, rest, new=True):
+                if nm in session.data.vars:
+                    raise StataError(f"variable {nm} already defined", 110)
+            return
+        names = expand_varlist(session.data, rest)
+        for nm in names:
+            v = session.data.var(nm)
+            if kind == "numeric" and v.is_string:
+                raise StataError(f"{nm} found where numeric variable expected", 7)
+            if kind in ("string", "str") and not v.is_string:
+                raise StataError(f"{nm} found where string variable expected", 7)
+        return
+    if what == "file":
+        target = strip_quotes(rest)
+        exists = Path(target).exists()
+        if kind == "new" and exists:
+            raise StataError(f"file {target} already exists", 602)
+        if kind != "new" and not exists:
+            raise StataError(f"file {target} not found", 601)
+        return
+    if what in ("number", "integer") or (kind == "integer" and what == "number"):
+        text = rest.strip()
+        try:
+            val = float(text)
+        except ValueError:
+            raise StataError(f"{text} found where number expected", 7) from None
+        if kind == "integer" and not val.is_integer():
+            raise StataError(f"{text} found where integer expected", 7)
+        return
+    raise StataError("invalid syntax", 198)
