@@ -185,6 +185,16 @@ class Evaluator:
                 return consts[key]
             if key == "filename":
                 return self.data.filename or ""
+            if key in ("current_date", "current_time", "pwd", "os", "dirsep"):
+                import datetime
+                import os
+
+                now = datetime.datetime.now()
+                return {"current_date": f"{now.day:>2} {now:%b %Y}", "current_time": f"{now:%H:%M:%S}",
+                        "pwd": os.getcwd(), "os": "Unix" if os.name == "posix" else "Windows",
+                        "dirsep": "/"}[key]
+            if key in ("version", "stata_version"):
+                return 17.0
             if key in s.settings:
                 v = s.settings[key]
                 return float(v) if isinstance(v, (int, float)) else str(v)
