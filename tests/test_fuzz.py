@@ -1,5 +1,8 @@
 """Junk input never shows a traceback: every failure is a Stata message and r(#)."""
+import contextlib
+import os
 import re
+import tempfile
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -15,6 +18,18 @@ WORDS = ["display", "di", "local", "global", "scalar", "foreach", "forvalues", "
          "1", "2.5", ".", ".a", "in", "1/2", "f/l", "_b[x]", "e(N)", "r(mean)", "abs(", "substr(",
          "///", "//", "/*", "*/", ":", ";", "#delimit", "continue", "exit 3", "matrix", "list", "return",
          "ereturn", "macro", "_col(3)", "%9.2f", "inlist(", "cond(", "runiform()", "#", "##", "i.", "c."]
+
+
+@contextlib.contextmanager
+def sandbox():
+    """Junk may spell `cd`, `log using`...: run it in a scratch directory, then come back."""
+    old = os.getcwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)
+        try:
+            yield
+        finally:
+            os.chdir(old)
 
 
 def make():
@@ -36,7 +51,8 @@ junk = st.one_of(
 def test_junk_lines_give_stata_errors(text):
     s = make()
     try:
-        rc = s.interpreter.run_line(text)
+        with sandbox():
+            rc = s.interpreter.run_line(text)
     except Exception as exc:  # only `exit` may leave run_line, as the REPL expects
         from hlmshell.errors import ExitDo
 
@@ -53,7 +69,8 @@ def test_junk_lines_give_stata_errors(text):
 @given(st.lists(junk, min_size=1, max_size=6).map("\n".join))
 def test_junk_dofiles_end_cleanly(text):
     s = make()
-    rc = s.interpreter.run_text(text, echo=True)
+    with sandbox():
+        rc = s.interpreter.run_text(text, echo=True)
     out = s.out.getvalue()
     assert "Traceback" not in out and "unexpected error" not in out, out
     if rc:
