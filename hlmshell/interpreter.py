@@ -602,10 +602,10 @@ class Interpreter:
         return m.group(1), [num_to_macro(x) for x in forvalues_range(m.group(2))]
 
     # ---- one command ----------------------------------------------------------------------------------------------
-    def execute(self, raw: str) -> None:
+    def execute(self, raw: str, expanded: bool = False) -> None:
         """Expand macros, parse, run one command (with its prefixes); raises StataError."""
         s = self.session
-        text = expand_macros(raw, s).strip()
+        text = (raw if expanded else expand_macros(raw, s)).strip()
         if not text:
             return
         if text.startswith("#"):
@@ -656,7 +656,7 @@ class Interpreter:
             def go():
                 taken = self._truth(cond)
                 if taken:
-                    self.execute(cmd_text)
+                    self.execute(cmd_text, expanded=True)   # the whole line was expanded once
                 self._if_taken = taken
 
             self._with_prefixes(kinds, go)

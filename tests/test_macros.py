@@ -150,3 +150,13 @@ def test_display_extended_function_and_inline_forms(s):
     s.local["lst"] = "a b c"
     assert expand_macros("`: word count `lst''", s) == "3"
     assert expand_macros("`:list sizeof lst'", s) == "3"
+
+
+def test_one_line_if_expands_macros_once(s):
+    s.local["v"] = "`" + "inner'"
+    s.local["inner"] = "SHOULD-NOT-APPEAR"
+    rc, out = run(s, 'if 1 display "`v\'"')
+    assert rc == 0 and out.strip() == "`inner'"
+    s.local["i"] = "0"
+    run(s, "if 0 display `++i'")
+    assert s.local["i"] == "1"          # as Stata: the line is expanded before the test
