@@ -645,7 +645,7 @@ def cd(session, cmd):
 
 
 # ---- confirm ------------------------------------------------------------------------------------
-@command("confirm", raw=True, byable=False)
+@command("confirm", abbrev="conf", raw=True, byable=False)
 def confirm(session, cmd):
     """confirm [new|numeric|string] variable, confirm [new] file, confirm [integer] number."""
     from hlmshell.syntax.varlist import expand_varlist
