@@ -1,8 +1,14 @@
 """Runs commands: macro expansion, prefixes, blocks and loops, do-files, errors.
 
 Every command runs inside session.snapshot(); a StataError (or any unexpected exception,
-turned into one) puts the snapshot back, prints Stata's message and `r(#);`. Loops and
-if-blocks work on the raw lines of their body, so macros are expanded again on every pass.
+turned into one, r(9999); HLMSHELL_DEBUG=1 re-raises it instead) puts the snapshot back and
+prints Stata's message and `r(#);`. Loops and if-blocks work on the raw lines of their body,
+so macros are expanded again on every pass.
+
+Registry flags read here (CommandInfo.extra): byable="self" (the handler does `by` itself),
+byable=False (`may not be combined with by` r(190)), otherwise the handler runs once per
+by-group with session.by_restrict set; transactional=False (do/run/include/exit: no
+snapshot, a failing do-file keeps what it did before the error, as in Stata).
 """
 from __future__ import annotations
 
