@@ -337,3 +337,16 @@ def test_confirm(s, tmp_path):
     assert run(s, "confirm number abc")[0] == 7
     assert run(s, f'confirm file "{tmp_path}"')[0] == 0
     assert run(s, "confirm file /no/such/file")[0] == 601
+
+
+def test_matrix_copy_keeps_names(s):
+    res = EstimationResults("mixed", [("mathach", "ses"), ("mathach", "_cons")], np.array([2.0, 12.5]),
+                            np.array([[0.04, 0.01], [0.01, 0.25]]), np.zeros(2, bool), 2)
+    s.post_estimation(res)
+    run(s, "matrix b = e(b)")
+    rc, out = run(s, "matrix list b")
+    lines = out.splitlines()
+    assert lines[1] == "b[1,2]" and lines[2].split() == ["mathach:", "mathach:"]
+    assert run(s, "di b[1,2]")[1] == "12.5\n"
+    run(s, "matrix V = e(V)")
+    assert run(s, "di sqrt(V[1,1])")[1] == ".2\n"

@@ -401,6 +401,19 @@ def ereturn(session, cmd):
 
 
 # ---- matrices ---------------------------------------------------------------------------------
+class NamedMatrix:
+    """A matrix with Stata row/column names ('eq:name' or 'name'); `.values` is the array."""
+
+    def __init__(self, values, rownames, colnames):
+        self.values = np.atleast_2d(np.asarray(values, dtype=float))
+        self.rownames = list(rownames)
+        self.colnames = list(colnames)
+
+
+def _split_name(n: str) -> tuple[str, str]:
+    return tuple(n.split(":", 1)) if ":" in n else ("", n)
+
+
 def _get_matrix(session, name: str):
     """name -> (values 2-D, row names, col names (eq:name), symmetric?)."""
     e = session.e
@@ -422,8 +435,8 @@ def _get_matrix(session, name: str):
     else:
         raise StataError(f"matrix {name} not found", 111)
     vals = np.atleast_2d(np.asarray(getattr(obj, "values", obj), dtype=float))
-    rows = [("", str(r)) for r in getattr(obj, "rownames", [f"r{i + 1}" for i in range(vals.shape[0])])]
-    cols = [("", str(c)) for c in getattr(obj, "colnames", [f"c{i + 1}" for i in range(vals.shape[1])])]
+    rows = [_split_name(str(r)) for r in getattr(obj, "rownames", [f"r{i + 1}" for i in range(vals.shape[0])])]
+    cols = [_split_name(str(c)) for c in getattr(obj, "colnames", [f"c{i + 1}" for i in range(vals.shape[1])])]
     sym = vals.shape[0] == vals.shape[1] and vals.shape[0] > 1 and np.allclose(vals, vals.T, equal_nan=True)
     return vals, rows, cols, sym
 
@@ -488,8 +501,10 @@ def matrix(session, cmd):
         raise StataError("invalid syntax", 198)
     src = m.group(2).strip()
     if re.fullmatch(r"[er]\(\w+\)|[A-Za-z_]\w*", src):
-        vals = _get_matrix(session, src)[0]
-        session.matrices[m.group(1)] = vals.copy()
+        vals, rows, cols, _sym = _get_matrix(session, src)
+        join = lambda q, n: f"{q}:{n}" if q else n  # noqa: E731
+        session.matrices[m.group(1)] = NamedMatrix(vals.copy(), [join(*r) for r in rows],
+                                                   [join(*c) for c in cols])
         return
     m2 = re.fullmatch(r"\((.*)\)", src, re.S)
     if m2:
