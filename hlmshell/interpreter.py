@@ -147,6 +147,12 @@ class Interpreter:
             return 1
         except (ContinueLoop, BreakLoop):
             return 0
+        except Exception as exc:  # never a traceback at the prompt  # noqa: BLE001
+            if debug_enabled():
+                raise
+            self._show(f"unexpected error ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
+            self._show("r(9999);")
+            return 9999
         finally:
             self.active -= 1
             self.out.quiet = quiet0
@@ -688,7 +694,10 @@ class Interpreter:
         from hlmshell.syntax.parser import parse_command
 
         s = self.session
-        cmd = parse_command(text)
+        try:
+            cmd = parse_command(text)
+        except RecursionError:
+            raise StataError("expression too long", 130) from None
         info = registry.COMMANDS.get(cmd.name) or registry.resolve(cmd.typed)
         transactional = info.extra.get("transactional", True)
         snap = s.snapshot() if transactional else None

@@ -76,3 +76,15 @@ def test_junk_dofiles_end_cleanly(text):
     if rc:
         assert out.rstrip().endswith(f"r({rc});")
     assert s.by_restrict is None and len(s.locals) == 1 and s.out.quiet == 0
+
+
+def test_very_long_expressions_are_stata_errors():
+    s = make()
+    long = "+".join(["1"] * 3000)
+    for text in (f"display {long}", f"local x = {long}", f"if {long} display 1", "display " + "(" * 600 + "1" + ")" * 600):
+        start = len(s.out.getvalue())
+        rc = s.interpreter.run_line(text)
+        out = s.out.getvalue()[start:]
+        assert rc in (0, 130) and "Traceback" not in out
+        if rc:
+            assert out == "expression too long\nr(130);\n"

@@ -350,3 +350,14 @@ def test_matrix_copy_keeps_names(s):
     assert run(s, "di b[1,2]")[1] == "12.5\n"
     run(s, "matrix V = e(V)")
     assert run(s, "di sqrt(V[1,1])")[1] == ".2\n"
+
+
+def test_display_item_splitting(s):
+    assert run(s, "di 2 -3")[1] == "-1\n"             # greedy, as Stata: 2-3
+    assert run(s, "di 2 3")[1] == "23\n"
+    assert run(s, 'di "a" (1+2)')[1] == "a3\n"
+    assert run(s, 'di "x" .a " " .a > .')[1] == "x.a 1\n"
+    assert run(s, 'di 1 != 0 "|" 1 !0')[1] == "1|11\n"
+    assert run(s, "di abs(-2) abs (-3)")[1] == "23\n"
+    long = " ".join(['"ab" 1+2'] * 200)
+    assert run(s, f"di {long}")[1] == "ab3" * 200 + "\n"

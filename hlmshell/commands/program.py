@@ -29,11 +29,42 @@ def display_number(x: float) -> str:
 
 
 _TOKEN = re.compile(r'"[^"]*"|`"(?:.|\n)*?"\'|%-?0?\d+(?:\.\d+)?[a-z]+|[A-Za-z_][A-Za-z0-9_]*|'
-                    r'\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\s+|.', re.S)
+                    r'\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\.[a-z](?![A-Za-z0-9_])|\s+|.', re.S)
 _DIRECTIVES = {"_col", "_column", "_skip", "_n", "_newline", "_dup", "_char", "_continue",
                "_request", "_c"}
 _STYLES = {"text", "txt", "result", "res", "error", "err", "input", "inp", "smcl", "as",
            "red", "green", "yellow", "white", "blue"}
+
+
+def _operand_end(t: str) -> bool:
+    return t[:1] in ('"', "`") or t[:1].isalnum() or t[:1] in "_.)]"
+
+
+def _operand_start(t: str, nxt: str | None) -> bool:
+    if t in ("!", "~"):
+        return nxt != "="
+    return t[:1] in ('"', "`", "(") or t[:1].isalnum() or t[:1] in "_."
+
+
+def _item_ends(toks, k: int, limit: int) -> list[int]:
+    """Where the expression starting at toks[k] may end: at a top-level place where an operand
+    is followed by another operand (`"a" x`, `1 2`), shortest first, then the end."""
+    ends = []
+    depth = 0
+    for j in range(k, limit):
+        t = toks[j][2]
+        if t in ("(", "["):
+            depth += 1
+        elif t in (")", "]"):
+            depth = max(depth - 1, 0)
+        if depth == 0 and j + 1 < limit:
+            nxt = toks[j + 1][2]
+            after = toks[j + 2][2] if j + 2 < len(toks) else None
+            call = t[:1].isalpha() or t[:1] == "_"
+            if _operand_end(t) and _operand_start(nxt, after) and not (call and nxt in ("(", "[")):
+                ends.append(j + 1)
+    ends.append(limit)
+    return ends
 
 
 def _tokens(text: str) -> list[tuple[int, int, str]]:
@@ -115,7 +146,7 @@ def display_text(session, body: str) -> str:
             depth -= toks[limit][2] in ")]" and 1 or 0
             limit += 1
         found = None
-        for j in range(limit, k, -1):
+        for j in _item_ends(toks, k, limit):
             ex = try_parse_expr(body[s:toks[j - 1][1]])
             if ex is not None:
                 found = (ex, j)

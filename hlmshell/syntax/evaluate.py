@@ -301,7 +301,10 @@ def evaluate(expr, session, *, groups=None):
         from hlmshell.syntax.parser import parse_expr
 
         expr = parse_expr(expr)
-    return Evaluator(session, groups).ev(expr)
+    try:
+        return Evaluator(session, groups).ev(expr)
+    except RecursionError:
+        raise StataError("expression too long", 130) from None
 
 
 def evaluate_scalar(expr, session):

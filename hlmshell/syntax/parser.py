@@ -38,15 +38,20 @@ def parse_expr(text: str):
         raise syntax_error()
     try:
         tree = get_parser().parse(text, start="expr")
+        return _EXPR_T.transform(tree)
     except LarkError:
         raise syntax_error() from None
-    return _EXPR_T.transform(tree)
+    except RecursionError:
+        raise StataError("expression too long", 130) from None
 
 
 def try_parse_expr(text: str):
+    """Expr, or None when the text is not an expression (too long is still an error)."""
     try:
         return parse_expr(text)
-    except StataError:
+    except StataError as err:
+        if err.rc == 130:
+            raise
         return None
 
 
