@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from lark import Token, Transformer
+from lark import Transformer
 
 from hlmshell.data.missing import parse_missing
 from hlmshell.syntax.ast import FVPart, FVTerm
