@@ -26,6 +26,7 @@ from hlmshell.commands import registry
 from hlmshell.errors import Break, ExitDo, StataError
 from hlmshell.syntax.flow import BreakLoop, ContinueLoop
 from hlmshell.syntax.macros import expand_macros, num_to_macro
+from hlmshell.syntax.numlist import forvalues_range, numlist
 from hlmshell.syntax.preprocess import Line, logical_lines
 
 DASHES = "-" * 79
@@ -780,66 +781,3 @@ def _is_builtin(word: str) -> bool:
         return True
     except StataError:
         return False
-
-
-# ---- numlists -------------------------------------------------------------------------------------
-def _num(t: str) -> float:
-    try:
-        return float(t)
-    except ValueError:
-        raise StataError(f"invalid numlist", 121) from None
-
-
-def _steps(a: float, d: float, b: float) -> list[float]:
-    if d == 0:
-        raise StataError("invalid numlist", 121)
-    out = []
-    k = 0
-    tol = abs(d) * 1e-9
-    while True:
-        v = a + k * d
-        if (d > 0 and v > b + tol) or (d < 0 and v < b - tol):
-            break
-        out.append(round(v, 12))
-        k += 1
-        if k > 10_000_000:
-            raise StataError("invalid numlist has too many elements", 123)
-    return out
-
-
-def forvalues_range(spec: str) -> list[float]:
-    """`1/10`, `1(2)9`, `10(-1)1`, `1 3 to 9`, `1 3 : 9`."""
-    spec = spec.strip()
-    m = re.fullmatch(r"(\S+)\s*/\s*(\S+)", spec)
-    if m:
-        a, b = _num(m.group(1)), _num(m.group(2))
-        return _steps(a, 1.0, b)
-    m = re.fullmatch(r"(\S+)\s*\(\s*(\S+)\s*\)\s*(\S+)", spec)
-    if m:
-        return _steps(_num(m.group(1)), _num(m.group(2)), _num(m.group(3)))
-    m = re.fullmatch(r"(\S+)\s+(\S+)\s*(?:to|:)\s*(\S+)", spec)
-    if m:
-        a, a2, b = _num(m.group(1)), _num(m.group(2)), _num(m.group(3))
-        return _steps(a, a2 - a, b)
-    raise StataError("invalid syntax", 198)
-
-
-def numlist(text: str) -> list[float]:
-    """Stata numlist: `1 2 3`, `1/5`, `0(5)20`, `10(-2)2`, mixtures."""
-    out: list[float] = []
-    spec = re.sub(r"\s*/\s*", "/", text.strip())
-    spec = re.sub(r"\s*\(\s*", "(", spec)
-    spec = re.sub(r"\s*\)\s*", ")", spec)
-    for tok in spec.split():
-        if "/" in tok:
-            a, b = tok.split("/", 1)
-            a, b = _num(a), _num(b)
-            out.extend(_steps(a, 1.0 if b >= a else -1.0, b))
-        elif "(" in tok:
-            m = re.fullmatch(r"([^()]+)\(([^()]+)\)([^()]+)", tok)
-            if not m:
-                raise StataError("invalid numlist", 121)
-            out.extend(_steps(_num(m.group(1)), _num(m.group(2)), _num(m.group(3))))
-        else:
-            out.append(_num(tok))
-    return out

@@ -232,7 +232,7 @@ def extended_function(session, spec: str) -> str:
         return v.vtype if m.group(1) == "type" else v.format
     m = re.fullmatch(r"(di|dis|disp|displ|displa|display)\s+(.*)", spec, re.S)
     if m:
-        from hlmshell.commands.program import display_text
+        from hlmshell.syntax.display import display_text
 
         return display_text(session, m.group(2)).rstrip("\n")
     m = re.fullmatch(r"subinstr\s+(local|global)\s+(\w+)\s+(\"[^\"]*\"|`\".*?\"')\s+(\"[^\"]*\"|`\"."
