@@ -160,3 +160,11 @@ def test_one_line_if_expands_macros_once(s):
     s.local["i"] = "0"
     run(s, "if 0 display `++i'")
     assert s.local["i"] == "1"          # as Stata: the line is expanded before the test
+
+
+def test_tempfile_is_a_path_in_the_temp_dir(s):
+    import os
+    import tempfile
+
+    run(s, "tempfile a b")
+    assert os.path.dirname(s.local["a"]) == tempfile.gettempdir() and s.local["a"] != s.local["b"]

@@ -88,7 +88,20 @@ def _temp(session, cmd):
 
 command("tempvar", raw=True, byable=False)(_temp)
 command("tempname", raw=True, byable=False)(_temp)
-command("tempfile", raw=True, byable=False)(_temp)
+
+
+@command("tempfile", raw=True, byable=False)
+def tempfile_(session, cmd):
+    """`tempfile f`: a path in the temporary directory, as Stata gives (St<pid>.<n>)."""
+    import os
+    import tempfile
+
+    names = cmd.body.split()
+    if not names:
+        raise StataError("invalid syntax", 198)
+    for nm in names:
+        _tmp_counter[0] += 1
+        session.local[nm] = os.path.join(tempfile.gettempdir(), f"St{os.getpid()}.{_tmp_counter[0]:06d}")
 
 
 @command("macro", abbrev="ma", raw=True, byable=False)
