@@ -404,19 +404,26 @@ class Interpreter:
     def _exec_block(self, lines: list[Line], i: int, echo: str, name: str) -> int:
         raw = lines[i].text.strip()
         if raw.startswith("}"):
-            rest = raw[1:].strip()
-            if rest.startswith("else"):
-                raise StataError("invalid syntax", 198)
-            raise StataError("invalid syntax", 198)
+            raise StataError("invalid syntax", 198)     # a `}` (or `} else`) without its block
         body, end, after = self._collect(lines, i)
         head = raw[:-1].rstrip()
         word = head.split()[0] if head.split() else ""
+        kinds: list[str] = []
+        if not _PREFIX_BLOCK.match(raw):
+            from hlmshell.syntax.parser import split_prefixes
+
+            prefixes, rest = split_prefixes(head)
+            if prefixes and rest and not any(p.kind == "by" for p in prefixes):
+                kinds, head = [p.kind for p in prefixes], rest      # capture noisily foreach ... {
+                word = head.split()[0]
         if word in ("foreach", "forvalues", "forv", "forva", "forval", "forvalu", "forvalue", "while"):
             self._echo_block(lines, i, end, echo)
-            self._run_loop(head, body, name)
+            self._with_prefixes(kinds, lambda: self._run_loop(head, body, name))
             if echo == "top":
                 self.out.line("")
             return end + 1
+        if kinds:
+            raise StataError("invalid syntax", 198)
         if word == "if":
             return self._run_if(lines, i, head, body, end, after, echo, name)
         if _PREFIX_BLOCK.match(raw) or raw == "{":
@@ -428,9 +435,7 @@ class Interpreter:
                 if echo == "top":
                     self.out.line("")
             return end + 1
-        if word in ("program", "pr", "pro", "prog", "progr", "progra"):
-            raise StataError("program define not supported", 199)
-        raise StataError("invalid syntax" if head else "invalid syntax", 198)
+        raise StataError("invalid syntax", 198)
 
     def _run_prefix_block(self, prefix_text: str, body: list[Line], echo: str, name: str) -> None:
         from hlmshell.syntax.parser import split_prefixes

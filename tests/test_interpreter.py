@@ -361,3 +361,10 @@ def test_display_item_splitting(s):
     assert run(s, "di abs(-2) abs (-3)")[1] == "23\n"
     long = " ".join(['"ab" 1+2'] * 200)
     assert run(s, f"di {long}")[1] == "ab3" * 200 + "\n"
+
+
+def test_prefixed_loops(s):
+    rc, out = run(s, "quietly forvalues i = 1/2 {\n di `i'\n noisily di \"n`i'\"\n}")
+    assert rc == 0 and out == "n1\nn2\n"
+    rc, out = run(s, "capture foreach v in a b {\n di nosuch`v'\n}")
+    assert rc == 0 and out == "" and s.rc == 111
