@@ -18,12 +18,7 @@ from hlmshell.syntax.parser import parse_command
 HSB = Path(__file__).resolve().parents[1] / "hlmshell" / "sample_data" / "hsb.dta"
 
 
-def run(s, text):
-    s.out.stream.seek(0)
-    s.out.stream.truncate()
-    cmd = parse_command(text)
-    COMMANDS[cmd.name].handler(s, cmd)
-    return s.out.getvalue()
+from datacmd import run
 
 
 @pytest.fixture

@@ -14,20 +14,9 @@ from hlmshell.syntax.parser import parse_command
 HSB = Path(__file__).resolve().parents[1] / "hlmshell" / "sample_data" / "hsb.dta"
 
 
-def run(s, text):
-    s.out.stream.seek(0)
-    s.out.stream.truncate()
-    cmd = parse_command(text)
-    COMMANDS[cmd.name].handler(s, cmd)
-    return s.out.getvalue()
+from datacmd import run, s  # noqa: F401 (fixture)
 
 
-@pytest.fixture
-def s(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    ses = Session(out=Capture())
-    run(ses, "use hsb")
-    return ses
 
 
 @pytest.fixture(scope="module")

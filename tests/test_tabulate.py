@@ -14,12 +14,7 @@ from hlmshell.session import Session
 from hlmshell.syntax.parser import parse_command
 
 
-def run(s, text):
-    s.out.stream.seek(0)
-    s.out.stream.truncate()
-    cmd = parse_command(text)
-    COMMANDS[cmd.name].handler(s, cmd)
-    return s.out.getvalue()
+from datacmd import run
 
 
 @pytest.fixture
