@@ -262,11 +262,8 @@ class MixedData:
     revars: list[list[str]]
 
 
-def _prepare_mixed(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTerm],
-                   o: MixedOptions) -> MixedData:
-    ds = session.data
-    if cmd.weight is not None:
-        raise StataError("weights not allowed", 101)
+def _resolve_fixed_part(ds, spec: MixedSpec, fixed_raw: list[FVTerm]):
+    """Depvar and fixed terms unabbreviated and checked numeric (shared by mixed and regress)."""
     dep = _resolve_var(ds, spec.depvar)
     if len(dep) != 1:
         raise syntax_error()
@@ -276,6 +273,15 @@ def _prepare_mixed(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTer
     fixed = _resolve_terms(ds, fixed_raw)
     fvars = _term_vars(fixed)
     _check_numeric(ds, fvars)
+    return depvar, fixed, fvars
+
+
+def _prepare_mixed(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTerm],
+                   o: MixedOptions) -> MixedData:
+    ds = session.data
+    if cmd.weight is not None:
+        raise StataError("weights not allowed", 101)
+    depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
     groups: list[str] = []
     rspecs: list[dz.RandomSpec] = []
     rvars: list[str] = []
@@ -566,15 +572,7 @@ def regress_cmd(session, cmd: Command) -> None:
     level = _level(opts.get("level"), session)
     if cmd.weight is not None:
         raise StataError("weights not allowed", 101)
-    dep = _resolve_var(ds, spec.depvar)
-    if len(dep) != 1:
-        raise syntax_error()
-    depvar = dep[0]
-    if ds.var(depvar).is_string:
-        raise StataError("type mismatch", 109)
-    fixed = _resolve_terms(ds, fixed_raw)
-    fvars = _term_vars(fixed)
-    _check_numeric(ds, fvars)
+    depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
     from hlmshell.syntax.evaluate import marksample
 
     mask = marksample(session, cmd, [depvar] + [v for v in fvars if v != depvar])
