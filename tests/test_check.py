@@ -441,8 +441,13 @@ def test_check_replays_the_notes_against_the_reference_log(capsys):
     # only the boundary model's random-effects estimates may differ: its likelihood is flat
     # near corr(ses,_cons) = 1 (the golden test checks it reaches Stata's log likelihood)
     first = "mixed mathach c.ses##c.sector c.ses##i.sized i.female##i.sector i.female##i.sized || id: ses female, cov(unstr)"
+    # and the sesrandom model's random-effects standard errors: its optimum is on the corr = 1
+    # boundary, where Stata stopped inside (see KNOWN_DEVIATIONS in test_golden_notes.py)
+    ses = "mixed mathach c.ses##c.sector c.ses##i.sized i.female##i.sector i.female##i.sized || id: ses, cov(unstr)"
+    ses_labels = ("var(ses)", "var(_cons)", "cov(ses,_cons)", "var(Residual)")
     bad = [(p.command, p.label) for p in rep.pairs if not p.ok]
-    assert all(c == first and (lab.startswith(("var(", "cov(")) or lab.startswith("LR test")) for c, lab in bad), bad
+    assert all((c == first and (lab.startswith(("var(", "cov(")) or lab.startswith("LR test")))
+               or (c == ses and lab in ses_labels) for c, lab in bad), bad
 
 
 @needs_replay
