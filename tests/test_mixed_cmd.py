@@ -412,3 +412,14 @@ def test_mixed_without_random_part_is_the_linear_model():
     i = out.index("  Random-effects parameters  |   Estimate   Std. err.     [95% conf. interval]")
     assert out[i + 1].startswith("-----------------------------+")
     assert out[i + 2].startswith("               var(Residual) |   41.14736")
+
+
+def test_iterate_limit_flags_nonconvergence():
+    s = _session_with_hsb()
+    out = s.out
+    it = Interpreter(s)
+    it.run_line("mixed mathach ses || id: ses, cov(un) iterate(1)")
+    assert "convergence not achieved" in out.getvalue()
+    assert s.e.scalars["converged"] == 0
+    it.run_line("mixed mathach ses || id: ses, cov(un) nolog")
+    assert s.e.scalars["converged"] == 1

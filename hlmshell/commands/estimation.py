@@ -421,6 +421,9 @@ def mixed_cmd(session, cmd: Command) -> None:
             fit = _fit_linear(data.y, Xk, o.reml, _iteration_printer(session, o))
     except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
         raise StataError(f"could not fit the model: {exc}", 430) from None
+    if not fit.converged:
+        # as Stata's ml: results are still posted and shown, flagged by e(converged) = 0
+        session.out.line("convergence not achieved")
     if not o.nolog:
         session.out.line("")
         session.out.line("Computing standard errors ...")

@@ -214,9 +214,12 @@ def fit_lmm(y, X, blocks: list[RandomBlock], *, reml: bool = False, maxiter: int
     dev, g = prob.dev_grad(theta)
     if not np.isfinite(dev):
         theta, (dev, g) = theta0, prob.dev_grad(theta0)
-    # gradient-based phase: Newton on the exact gradient, iteration 0 at its starting point
+    # gradient-based phase: Newton on the exact gradient, iteration 0 at its starting point;
+    # maxiter (Stata's iterate()) is one budget for both phases, so a small iterate() stops
+    # early and the fit is flagged not converged instead of being polished regardless
     report(dev)
-    theta, dev, g = _newton_polish(prob, theta, dev, g, report)
+    theta, dev, g = _newton_polish(prob, theta, dev, g, report,
+                                   maxsteps=max(0, min(20, maxiter - int(res.nit))))
     # converged when the exact gradient of the deviance is negligible on the ll's own scale
     converged = bool(np.all(np.isfinite(g)) and np.abs(g).max() < 1e-4 + 1e-8 * abs(dev))
     ev = core.forward(ss, prob.lams(theta))
