@@ -15,6 +15,7 @@ from hlmshell.commands.registry import command
 from hlmshell.data.missing import missing_str
 from hlmshell.errors import StataError
 from hlmshell.output.numfmt import fmt, fmt_count, fmt_g
+from hlmshell.output.text import abbrev
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -57,15 +58,6 @@ def weights(session, cmd, mask: np.ndarray, allowed=("fweight", "aweight", "iwei
     if np.any(w[mask & ~np.isnan(w)] < 0):
         raise StataError("negative weights encountered", 402)
     return w
-
-
-def abbrev(name: str, width: int) -> str:
-    """Stata's abbreviation of a long name: displacement -> displa~t at width 8."""
-    if len(name) <= width:
-        return name
-    if width < 3:
-        return name[:width]
-    return name[: width - 2] + "~" + name[-1]
 
 
 def value_text(ds, var, x, *, labels: bool = True, format: str | None = None) -> str:

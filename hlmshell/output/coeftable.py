@@ -20,6 +20,7 @@ import numpy as np
 from scipy import stats
 
 from hlmshell.output.numfmt import fmt, fmt_g
+from hlmshell.output.text import abbrev
 
 WIDTH = 78
 NAME_W = 12
@@ -36,14 +37,6 @@ class Row:
 class Group:
     header: str | None
     rows: list[Row]
-
-
-def abbrev(name: str, width: int = NAME_W) -> str:
-    """Stata's abbrev(): a name longer than the column keeps its start and last character
-    around a `~` (`ln_price_metr` -> `ln_price_m~r`)."""
-    if len(name) <= width:
-        return name
-    return name[: width - 2] + "~" + name[-1:]
 
 
 def _split_hash(text: str) -> list[str]:

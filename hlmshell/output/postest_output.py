@@ -8,17 +8,9 @@ from __future__ import annotations
 import math
 
 from hlmshell.output.numfmt import fmt, fmt_g
+from hlmshell.output.text import abbrev
 
 WIDE = 78  # the coefficient and random-effects tables
-
-
-def abbrev(name: str, width: int) -> str:
-    """Stata's abbrev(): too-long names keep their start and last character around a '~'."""
-    if len(name) <= width:
-        return name
-    if width < 3:
-        return name[:width]
-    return name[: width - 2] + "~" + name[-1]
 
 
 def g9(x) -> str:
