@@ -68,9 +68,6 @@ def run():
 
     rc, _, _ = _run(f'use "{HSB}", clear')
     assert rc == 0
-    # recode.ado labels the new variable `RECODE of size (<label of size>)`; the notes print
-    # `RECODE of size`, so the course's size had no variable label (the shipped hsb.dta has one)
-    session.data.var("size").label = ""
     return _run
 
 
