@@ -115,31 +115,30 @@ def parse_ic(lines: list[str]) -> list[dict]:
     return rows
 
 
+def _chi2_result(text: str, stat: str, out: dict) -> dict:
+    """df, chi2 and p of a `stat(df) = x` / `Prob > chi2 = p` pair (lrtest and test)."""
+    mm = re.search(stat + r"\(\s*(\d+)\)\s*=\s*(\S+)", text)
+    if mm:
+        out["df"], out["chi2"] = int(mm.group(1)), _num(mm.group(2))
+    mm = re.search(r"Prob > chi2\s*=\s*(\S+)", text)
+    if mm:
+        out["p"] = _num(mm.group(1))
+    return out
+
+
 def parse_lrtest(lines: list[str]) -> dict:
     text = "\n".join(lines)
     out: dict = {}
     mm = re.search(r"Assumption:\s*(.+)", text)
     if mm:
         out["assumption"] = mm.group(1).strip()
-    mm = re.search(r"LR chi2\(\s*(\d+)\)\s*=\s*(\S+)", text)
-    if mm:
-        out["df"], out["chi2"] = int(mm.group(1)), _num(mm.group(2))
-    mm = re.search(r"Prob > chi2\s*=\s*(\S+)", text)
-    if mm:
-        out["p"] = _num(mm.group(1))
-    return out
+    return _chi2_result(text, r"LR chi2", out)
 
 
 def parse_test(lines: list[str]) -> dict:
     text = "\n".join(lines)
     out: dict = {"constraints": [m.group(1).strip() for m in re.finditer(r"^\s*\(\s*\d+\)\s+(.+)$", text, re.M)]}
-    mm = re.search(r"(?<!LR )chi2\(\s*(\d+)\)\s*=\s*(\S+)", text)
-    if mm:
-        out["df"], out["chi2"] = int(mm.group(1)), _num(mm.group(2))
-    mm = re.search(r"Prob > chi2\s*=\s*(\S+)", text)
-    if mm:
-        out["p"] = _num(mm.group(1))
-    return out
+    return _chi2_result(text, r"(?<!LR )chi2", out)
 
 
 def parse_tab(lines: list[str]) -> dict:

@@ -17,16 +17,19 @@ _SUBS = [("variable", "var"), ("define", "de"), ("values", "val"), ("list", "l")
 _TOKEN = re.compile(r'`"(.*?)"\'|"([^"]*)"|(\S+)', re.S)
 
 
-def tokens(text: str) -> list[tuple[str, bool]]:
-    """Split on blanks, keeping quoted strings whole: [(text, was_quoted)]."""
+def tokens(text: str, pattern: re.Pattern = _TOKEN) -> list[tuple[str, bool]]:
+    """Split on blanks, keeping quoted strings whole: [(text, was_quoted)].
+
+    `pattern`'s groups 1 and 2 are the compound-quoted and quoted forms; any later group is an
+    unquoted token (recode adds its punctuation as one)."""
     out = []
-    for m in _TOKEN.finditer(text):
+    for m in pattern.finditer(text):
         if m.group(1) is not None:
             out.append((m.group(1), True))
         elif m.group(2) is not None:
             out.append((m.group(2), True))
         else:
-            out.append((m.group(3), False))
+            out.append((m.group(m.lastindex), False))
     return out
 
 

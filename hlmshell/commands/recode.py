@@ -21,6 +21,7 @@ from hlmshell.commands.registry import command
 from hlmshell.data.dataset import DEFAULT_FORMATS, Variable
 from hlmshell.data.missing import order_key, parse_missing
 from hlmshell.errors import StataError
+from hlmshell.commands.labels import tokens
 
 _MISSTOK = re.compile(r"\.[a-z]?$")
 _TOKEN = re.compile(r'`"(.*?)"\'|"([^"]*)"|([()/=])|([^\s()/="]+)', re.S)
@@ -73,15 +74,7 @@ def _keyword(tok: str) -> str | None:
 
 
 def tokenize(text: str) -> list[tuple[str, bool]]:
-    out = []
-    for m in _TOKEN.finditer(text):
-        if m.group(1) is not None:
-            out.append((m.group(1), True))
-        elif m.group(2) is not None:
-            out.append((m.group(2), True))
-        else:
-            out.append((m.group(3) or m.group(4), False))
-    return out
+    return tokens(text, _TOKEN)
 
 
 def parse_rules(text: str, parens: bool) -> Rules:
