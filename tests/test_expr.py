@@ -132,6 +132,7 @@ def test_subscripts_and_groups(s):
     ('real("3.5")', 3.5), ('strlen("abc")', 3), ('length("ab")', 2),
     ("normal(0)", 0.5), ("invnormal(0.975)", 1.959963984540054), ("chi2tail(1, 3.841458820694124)", 0.05),
     ("ttail(10, 0)", 0.5), ("sqrt(-1) == .", 1), ("ln(0) == .", 1),
+    ("float(1.1) == 1.1", 0), ("float(16777217)", 16777216), ("float(.) == .", 1),
 ])
 def test_functions(s, text, expected):
     assert ev(s, text) == pytest.approx(expected)
@@ -145,6 +146,12 @@ def test_functions(s, text, expected):
 ])
 def test_string_functions(s, text, expected):
     assert ev(s, text) == expected
+
+
+def test_float_matches_float_storage(s):
+    """float(x) is what a float variable holds: comparisons with a float variable then agree."""
+    assert ev(s, "float(1.1)") == float(np.float32(1.1))
+    assert ev(s, "float(1.1)") != 1.1
 
 
 def test_random_functions_use_session_rng(s):

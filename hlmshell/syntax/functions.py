@@ -79,6 +79,14 @@ def _int(ev, args):
     return clean(np.trunc(num(args[0])))
 
 
+def _float(ev, args):
+    """Stata's float(): the value rounded to float precision, as a float variable would hold it."""
+    _nargs(args, 1)
+    x = num(args[0])
+    with np.errstate(all="ignore"):
+        return clean(np.where(np.isnan(x), x, np.asarray(x, dtype=np.float32).astype(np.float64)))
+
+
 def _mod(ev, args):
     _nargs(args, 2)
     x, y = num(args[0]), num(args[1])
@@ -377,6 +385,7 @@ FUNCTIONS = {
     "int": _int,
     "trunc": _int,
     "round": _round,
+    "float": _float,
     "mod": _mod,
     "min": _minmax("min"),
     "max": _minmax("max"),
