@@ -1,14 +1,17 @@
 """When typed input is complete, and how its physical lines join into commands.
 
 The REPL keeps reading lines while the input is unfinished: a line ending in `///`, an
-unclosed `/* ... */` comment, or an open `{` block (foreach/forvalues/while/if/quietly {).
-The scanner knows Stata's strings ("..." and compound `"..."') so braces and comment
-markers inside quotes do not count.
+unclosed `/* ... */` comment, an open `{` block (foreach/forvalues/while/if/quietly {), or
+a `program define` still waiting for its `end` (see program_block.py; braces inside a
+program body do not decide anything, only `end` does). The scanner knows Stata's strings
+("..." and compound `"..."') so braces and comment markers inside quotes do not count.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from hlmshell.repl.program_block import split_program
 
 
 @dataclass
@@ -96,10 +99,26 @@ class InputState:
     depth: int            # open `{` blocks
     continued: bool       # last line ends in `///`
     in_comment: bool      # inside /* */
+    in_program: bool = False   # a `program define` has not reached its `end` yet
 
 
 def input_state(text: str) -> InputState:
     """Is `text` (possibly several lines) ready to run?"""
+    prog = split_program(text)
+    if prog is None:
+        return _brace_state(text)
+    closed, rest = prog
+    whole = _brace_state(text)      # only for a trailing `///` or an open /* comment
+    if not closed:
+        return InputState(complete=False, depth=whole.depth, continued=whole.continued,
+                          in_comment=whole.in_comment, in_program=True)
+    if whole.continued or whole.in_comment:
+        return InputState(complete=False, depth=0, continued=whole.continued,
+                          in_comment=whole.in_comment)
+    return input_state(rest)        # anything pasted after `end`
+
+
+def _brace_state(text: str) -> InputState:
     depth = 0
     in_comment = False
     continued = False
@@ -141,12 +160,15 @@ def continuation_prompt(text: str, line_index: int) -> str:
     """Prompt for physical line `line_index` (>0) of a multi-line input.
 
     `> ` after a `///` line or inside a comment (as Stata's logs show joined lines),
-    otherwise Stata's numbered block prompt `  2. `.
+    otherwise Stata's numbered block prompt `  2. `; a program body is numbered from
+    `  1. ` (the header is not line 1 of the program), as Stata echoes definitions.
     """
     lines = text.split("\n")
     in_comment = False
     continued = False
     number = 1                      # logical lines finished before this one, plus one
+    if split_program(text) is not None:
+        number = 0
     for line in lines[:line_index]:
         s = scan_line(line, in_comment, first=not continued)
         if not s.continued and not s.in_comment:
