@@ -291,8 +291,8 @@ class Interpreter:
         raw = line.text.strip()
         if raw.endswith("{") or raw == "}":
             return self._exec_block(lines, i, echo, name)
-        m = _PROGRAM_DEF.match(raw)
-        if m and m.group(1) not in ("drop", "dir", "list", "l", "li"):
+        m = program_header(raw)
+        if m:
             return self._define_program(lines, i, m, echo)
         self._echo(line, echo)
         self._if_taken = None
@@ -777,6 +777,16 @@ class Program:
 
 
 _PROGRAM_DEF = re.compile(r"^pr(?:o|og|ogr|ogra|ogram)?(?:\s+(?:de|def|defi|defin|define))?\s+([A-Za-z_]\w*)\s*(,.*)?$")
+# `program drop|dir|list ...` are ordinary one-line commands, not definitions
+_PROGRAM_SUBCOMMANDS = ("drop", "dir", "list", "l", "li")
+
+
+def program_header(line: str) -> re.Match | None:
+    """The match (group 1: name, 2: options) when `line` starts a program definition.
+
+    Shared with the REPL, which keeps reading a definition until its `end`."""
+    m = _PROGRAM_DEF.match(line.strip())
+    return m if m and m.group(1) not in _PROGRAM_SUBCOMMANDS else None
 
 
 def _is_builtin(word: str) -> bool:

@@ -9,19 +9,8 @@ and the lines are split by the same preprocessor (comments out, `///` joined).
 """
 from __future__ import annotations
 
-from hlmshell.interpreter import _PROGRAM_DEF
+from hlmshell.interpreter import program_header
 from hlmshell.syntax.preprocess import logical_lines
-
-# `program drop|dir|list ...` are ordinary one-line commands (as in Interpreter._exec_at)
-_SUBCOMMANDS = ("drop", "dir", "list", "l", "li")
-
-
-def program_header(line: str) -> str | None:
-    """Name of the program that `line` (one logical line) starts defining, else None."""
-    m = _PROGRAM_DEF.match(line.strip())
-    if not m or m.group(1) in _SUBCOMMANDS:
-        return None
-    return m.group(1)
 
 
 def split_program(text: str) -> tuple[bool, str] | None:
