@@ -5,8 +5,32 @@ import math
 import re
 
 from hlmshell.data.missing import missing_str
+from hlmshell.errors import StataError
 
 _FMT = re.compile(r"%(-)?(0)?(\d+)(?:\.(\d+))?([gfe])(c)?$")
+
+
+MAX_WIDTH = 2045                # the widest format Stata takes (its longest str#)
+
+
+class FormatError(StataError, ValueError):
+    """A format spec that is not a Stata %fmt: Stata's r(120) where it reaches the user; still a
+    ValueError for callers that fall back to a default format."""
+
+    def __init__(self, spec: str):
+        super().__init__("invalid %format", 120)
+        self.spec = spec
+
+
+def _not_finite(x) -> bool:
+    """NaN (missing) or +-inf: Stata has no infinities, a result that overflows is missing."""
+    return isinstance(x, float) and not math.isfinite(x)
+
+
+def _missing_text(x) -> str:
+    if x is None or (isinstance(x, float) and math.isinf(x)):
+        return "."
+    return missing_str(x)
 
 
 def _strip0(s: str) -> str:
@@ -39,8 +63,8 @@ def fmt_g(x: float, width: int = 9, digits: int | None = None) -> str:
     .0111923, 12345678, 1.23e+08); fixed notation wins unless the exponential form shows
     more significant digits (.0000492 but 6.64e-08). `digits` caps significant digits (%w.dg).
     """
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return missing_str(x) if x is not None else "."
+    if x is None or _not_finite(x):
+        return _missing_text(x)
     if x == 0:
         return "0"
     room = max(width - 1, 1)
@@ -92,16 +116,22 @@ def fmt(x, spec: str) -> str:
         m = re.match(r"%(-)?(\d+)s$", spec)
         if m:
             w = int(m.group(2))
+            if w > MAX_WIDTH:
+                raise FormatError(spec)
             return x.ljust(w) if m.group(1) else x.rjust(w)
         return x
     m = _FMT.match(spec)
     if not m:
-        raise ValueError(spec)
+        raise FormatError(spec)
     left, _zero, w, d, kind, comma = m.groups()
     w = int(w)
     d = int(d) if d is not None else 0
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        s = missing_str(x) if x is not None else "."
+    if w > MAX_WIDTH or (d and d >= w):     # %9.300f: more decimals than the width holds
+        raise FormatError(spec)
+    if x is not None and not isinstance(x, float):
+        x = float(x)
+    if x is None or _not_finite(x):
+        s = _missing_text(x)
     elif kind == "g":
         s = fmt_g(float(x), w, d or None)
         if comma and "e" not in s:
