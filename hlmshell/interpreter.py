@@ -8,7 +8,9 @@ so macros are expanded again on every pass.
 Registry flags read here (CommandInfo.extra): byable="self" (the handler does `by` itself),
 byable=False (`may not be combined with by` r(190)), otherwise the handler runs once per
 by-group with session.by_restrict set; transactional=False (do/run/include/exit: no
-snapshot, a failing do-file keeps what it did before the error, as in Stata).
+snapshot, a failing do-file keeps what it did before the error, as in Stata);
+qualifiers=/options=False (registry.check_qualifiers: if/in/weights/options the command does
+not take are Stata's r(101)/r(198) before the handler runs).
 """
 from __future__ import annotations
 
@@ -705,6 +707,7 @@ class Interpreter:
         except RecursionError:
             raise StataError("expression too long", 130) from None
         info = registry.COMMANDS.get(cmd.name) or registry.resolve(cmd.typed)
+        registry.check_qualifiers(info, cmd)
         transactional = info.extra.get("transactional", True)
         snap = s.snapshot() if transactional else None
         try:

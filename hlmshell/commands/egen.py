@@ -302,7 +302,7 @@ def _num(text):
         raise syntax_error() from None
 
 
-@command("egen", byable="self")
+@command("egen", byable="self", qualifiers="if in")
 def egen(session, cmd):
     g.no_weights(cmd)
     ds = session.data

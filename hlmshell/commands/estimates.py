@@ -349,7 +349,7 @@ def _query(session, rest, options) -> None:
     session.out.line(f"(active results produced by {session.e.cmd}{tail})")
 
 
-@command("estimates", abbrev="est")
+@command("estimates", abbrev="est", byable=False, qualifiers="")
 def estimates_cmd(session, cmd) -> None:
     body = (cmd.body or "").strip()
     if not body:

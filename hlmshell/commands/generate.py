@@ -341,7 +341,7 @@ def generate_core(session, name, vtype, lbl, values, mask) -> Variable:
     return var
 
 
-@command("generate", abbrev="g", byable="self")
+@command("generate", abbrev="g", byable="self", qualifiers="if in", options=False)
 def generate(session, cmd):
     vtype, name, lbl = parse_target(cmd.body)
     check_newname(session, name)
@@ -548,7 +548,7 @@ def _jacobi_values(session, cmd, name: str, expr, groups) -> np.ndarray | None:
     return None
 
 
-@command("replace", byable="self")
+@command("replace", byable="self", qualifiers="if in", options=False)
 def replace(session, cmd):
     words = cmd.body.split()
     if not words:
@@ -571,7 +571,7 @@ def replace(session, cmd):
 
 
 # --- clonevar ---------------------------------------------------------------------------
-@command("clonevar", byable=False)
+@command("clonevar", byable=False, qualifiers="if in", options=False)
 def clonevar(session, cmd):
     """clonevar.ado: `gen <type of x> new = x [if] [in]`, then copy label, value label, format."""
     no_weights(cmd)
@@ -591,7 +591,7 @@ def clonevar(session, cmd):
 
 
 # --- assert -----------------------------------------------------------------------------
-@command("assert", exp=False)
+@command("assert", exp=False, qualifiers="if in")
 def assert_(session, cmd):
     from hlmshell.commands.options import OptionSpec
 

@@ -51,7 +51,7 @@ def _fmt_n(x: float) -> str:
     return f"{x:g}" if x != int(x) else str(int(x))
 
 
-@command("lrtest")
+@command("lrtest", byable=False, qualifiers="")
 def lrtest_cmd(session, cmd) -> None:
     opts = OptionSpec("df= force stats dir asis").parse(cmd.options)
     words = (cmd.body or "").split()

@@ -177,7 +177,7 @@ def _add(session, names, columns, labels, vtype, touse) -> None:
 _STATS = ("xb", "stdp", "fitted", "residuals", "rstandard", "reffects")
 
 
-@command("predict")
+@command("predict", qualifiers="if in")
 def predict_cmd(session, cmd) -> None:
     res = active(session)
     spec = OptionSpec("xb stdp fitted(fit) residuals(r) rstandard(rsta) reffects(ref) "

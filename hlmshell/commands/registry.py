@@ -10,6 +10,11 @@ resolves to it ("su", "sum", "summ", ... "summarize"). Without `abbrev` only the
 works (Stata requires `replace`, `drop`, `use` ... in full). `aliases` are other full words
 (`xtmixed` for mixed). Modules under hlmshell.commands register on import; load_all()
 imports them all.
+
+Extras read by check_qualifiers() (the interpreter calls it before the handler, so a
+command never silently ignores what it does not take): qualifiers="if in weight" lists the
+qualifiers a non-raw command accepts (without the key nothing is checked; the handler
+does it), options=False says it takes no options at all.
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ import pkgutil
 from dataclasses import dataclass, field
 from typing import Callable
 
-from hlmshell.errors import StataError
+from hlmshell.errors import StataError, option_not_allowed
 
 
 @dataclass
@@ -59,6 +64,22 @@ def resolve(word: str) -> CommandInfo:
         if info.name.startswith(word) and len(word) >= len(info.abbrev):
             return info
     raise StataError(f"command {word} is unrecognized", 199)
+
+
+# Stata's messages when a command's syntax has no [if], [in] or [weight]
+_NOT_ALLOWED = {"if": "if not allowed", "in": "in range not allowed", "weight": "weights not allowed"}
+
+
+def check_qualifiers(info: CommandInfo, cmd) -> None:
+    """Reject an if/in/weight or option the command does not take (r(101), r(198))."""
+    allowed = info.extra.get("qualifiers")
+    if allowed is not None and not info.raw:
+        given = {"if": cmd.if_, "in": cmd.in_, "weight": cmd.weight}
+        for kind, value in given.items():
+            if value is not None and kind not in allowed.split():
+                raise StataError(_NOT_ALLOWED[kind], 101)
+    if info.extra.get("options") is False and not info.raw and cmd.options:
+        raise option_not_allowed(cmd.options[0].name)
 
 
 def names() -> list[str]:
