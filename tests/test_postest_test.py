@@ -192,14 +192,15 @@ def test_errors_leave_state_alone(reduced):
 
 
 # --------------------------------------------------------------------- testparm / lincom
-def test_testparm_terms(noslope):
+def test_testparm_terms(noslope, df):
     cols = tcmd.testparm_columns(noslope, "i.sized")
     assert [noslope.names[j][1] for j in cols] == ["2.sized", "3.sized"]
     cols = tcmd.testparm_columns(noslope, "c.ses#i.sized")
     assert [noslope.names[j][1] for j in cols] == ["2.sized#c.ses", "3.sized#c.ses"]
     cols = tcmd.testparm_columns(noslope, "i.female##i.sector")
     assert [noslope.names[j][1] for j in cols] == ["1.female", "1.female#1.sector"]
-    s = session_with(noslope)
+    s = hsb_session(df)             # testparm's varlist names variables of the data
+    s.post_estimation(noslope)
     out = run(s, "testparm", "i.sized")
     assert " ( 1)  [mathach]2.sized = 0\n ( 2)  [mathach]3.sized = 0\n" in out
     with pytest.raises(StataError) as e:

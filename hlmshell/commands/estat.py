@@ -13,7 +13,7 @@ import numpy as np
 from scipy import stats
 
 from hlmshell.commands.estimates import print_ic
-from hlmshell.commands.options import OptionSpec
+from hlmshell.commands.options import OptionSpec, level_option
 from hlmshell.commands.registry import command
 from hlmshell.commands.test import active
 from hlmshell.errors import StataError
@@ -123,7 +123,7 @@ def icc_table(res: EstimationResults, level: float = 95.0):
 
 def _icc(session, res, options) -> None:
     opts = OptionSpec("level=").parse(options)
-    level = float(opts.get("level") or session.settings.get("level", 95.0))
+    level = level_option(opts.get("level"), session)
     title, rows, cond = icc_table(res, level)
     for line in po.icc_lines(title, rows, level, cond):
         session.out.line(line)
@@ -185,16 +185,16 @@ def _recov(session, res, options) -> None:
     session.r = RResults(scalars={"relevels": float(len(_levels(model)))}, matrices=mats)
 
 
-@command("estat")
+@command("estat", byable=False, qualifiers="")
 def estat_cmd(session, cmd) -> None:
     words = (cmd.body or "").split()
     if not words:
         raise StataError("subcommand expected", 198)
     sub = _resolve(words[0])
     res = active(session)
+    if len(words) > 1 and sub in ("ic", "icc", "group", "recovariance"):
+        raise StataError("invalid syntax", 198)
     if sub == "ic":
-        if len(words) > 1:
-            raise StataError("invalid syntax", 198)
         OptionSpec("").parse(cmd.options)
         print_ic(session, [(res.name or ".", res)])
     elif sub == "icc":

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from hlmshell.commands.options import OptionSpec
+from hlmshell.commands.options import OptionSpec, level_option
 from hlmshell.commands.registry import command
 from hlmshell.engine import design as dz
 from hlmshell.engine.types import LmmFit, MixedModel
@@ -36,15 +36,7 @@ COVARIANCES = (("identity", "id"), ("independent", "ind"), ("exchangeable", "ex"
 
 # --- shared helpers ---------------------------------------------------------------------------------
 def _level(arg: str | None, session) -> float:
-    if arg is None:
-        return float(session.settings.get("level", 95.0))
-    try:
-        lv = float(arg)
-    except ValueError:
-        raise StataError("level() must be between 10 and 99.99 inclusive", 198) from None
-    if not 10 <= lv <= 99.99:
-        raise StataError("level() must be between 10 and 99.99 inclusive", 198)
-    return lv
+    return level_option(arg, session)
 
 
 def _int_opt(arg: str | None, default: int, name: str) -> int:
@@ -52,7 +44,7 @@ def _int_opt(arg: str | None, default: int, name: str) -> int:
         return default
     try:
         v = int(float(arg))
-    except ValueError:
+    except (ValueError, OverflowError):      # not a number, or 1e400 / nan
         raise StataError(f"option {name}() incorrectly specified", 198) from None
     if v < 0:
         raise StataError(f"option {name}() incorrectly specified", 198)
@@ -370,10 +362,19 @@ def _n_re_params(blocks) -> int:
     return k
 
 
+def _numeric_failure() -> StataError:
+    """Stata's ml message when the likelihood cannot be evaluated along the way."""
+    return StataError("could not calculate numerical derivatives -- discontinuous region with "
+                      "missing values encountered", 430)
+
+
 def _iteration_printer(session, o: MixedOptions):
     state = {"gradient": False}
 
     def cb(phase, it, ll, *rest):
+        if phase != "em" and not math.isfinite(ll):
+            # a log likelihood that overflows is Stata's missing: ml stops instead of iterating on
+            raise StataError("initial values not feasible", 1400) if it == 0 else _numeric_failure()
         if o.nolog:
             return
         if phase == "em":
@@ -410,6 +411,8 @@ def mixed_cmd(session, cmd: Command) -> None:
         session.out.line(note)
     keep = data.design.keep
     Xk = data.design.X[:, keep]
+    if len(data.y) <= Xk.shape[1]:
+        raise StataError("insufficient observations", 2001)
     if not o.nolog:
         session.out.line("")
         session.out.line("Performing EM optimization ...")
@@ -419,8 +422,8 @@ def mixed_cmd(session, cmd: Command) -> None:
                           ltol=o.ltolerance, callback=_iteration_printer(session, o))
         else:
             fit = _fit_linear(data.y, Xk, o.reml, _iteration_printer(session, o))
-    except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
-        raise StataError(f"could not fit the model: {exc}", 430) from None
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        raise _numeric_failure() from None
     if not fit.converged:
         # as Stata's ml: results are still posted and shown, flagged by e(converged) = 0
         session.out.line("convergence not achieved")

@@ -44,3 +44,31 @@ class OptionSpec:
                 raise StataError(f"option {o.name} not allowed", 198)
             out[full] = o.arg
         return out
+
+
+def level_option(arg: str | None, session) -> float:
+    """level(#) of a confidence interval (the session's `set level` without it), Stata's check."""
+    if arg is None:
+        return float(session.settings.get("level", 95.0))
+    try:
+        lv = float(arg)
+    except ValueError:
+        lv = float("nan")
+    if not 10 <= lv <= 99.99:
+        raise StataError("level() must be between 10 and 99.99 inclusive", 198)
+    return lv
+
+
+def int_option(opts: dict, name: str, default: int, *, minimum: int | None = None) -> int:
+    """An integer option such as separator(#): absent or empty -> default; anything that is not
+    an integer (abc, 2.5, 1e400, nan) or is below `minimum` is `option name() incorrectly specified`."""
+    arg = opts.get(name)
+    if arg is None or not str(arg).strip():
+        return default
+    try:
+        v = float(arg)
+    except ValueError:
+        v = float("nan")
+    if not (v == v and abs(v) < 2**53 and v == int(v)) or (minimum is not None and v < minimum):
+        raise StataError(f"option {name}() incorrectly specified", 198)
+    return int(v)

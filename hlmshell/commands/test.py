@@ -9,13 +9,14 @@ on earlier ones (or that only touch omitted coefficients).
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
-from hlmshell.commands.options import OptionSpec
+from hlmshell.commands.options import OptionSpec, level_option
 from hlmshell.commands.registry import command
 from hlmshell.errors import StataError
 from hlmshell.output import postest_output as po
@@ -335,7 +336,13 @@ def to_constraint(res: EstimationResults, lin: Linear) -> Constraint:
     row = np.zeros(len(res.names))
     for j, v in lin.coef.items():
         row[j] += v
+    if not (np.all(np.isfinite(row)) and math.isfinite(lin.const)):
+        raise _missing_values()     # a number beyond Stata's largest double is missing there
     return Constraint(row, -lin.const)
+
+
+def _missing_values() -> StataError:
+    return StataError("matrix has missing values", 504)
 
 
 def constraint_display(res: EstimationResults, c: Constraint) -> str:
@@ -365,7 +372,11 @@ def wald(res: EstimationResults, cons: list[Constraint]) -> WaldResult:
         R = np.vstack([c.row for c in cons]).astype(float)
         r = np.array([c.rhs for c in cons], dtype=float)
     R[:, om] = 0.0
-    M = R @ V @ R.T
+    used = np.flatnonzero(np.any(R != 0, axis=0))     # 0 * a missing variance is not missing
+    with np.errstate(over="ignore", invalid="ignore"):
+        M = R[:, used] @ V[np.ix_(used, used)] @ R[:, used].T
+    if not np.all(np.isfinite(M)):
+        raise _missing_values()
     kept: list[int] = []
     dropped: list[int] = []
     for i in range(R.shape[0]):
@@ -438,7 +449,7 @@ def _split_options(cmd) -> tuple[str, list]:
 
 
 # --------------------------------------------------------------------------- test
-@command("test", exp=False)
+@command("test", exp=False, byable=False, qualifiers="")
 def test_cmd(session, cmd) -> None:
     body, options = _split_options(cmd)
     opts = OptionSpec("accumulate(a) notest").parse(options)
@@ -516,13 +527,25 @@ def testparm_columns(res: EstimationResults, text: str) -> list[int]:
     return sorted(cols)
 
 
-@command("testparm", exp=False)
+def _check_varlist(session, text: str) -> None:
+    """testparm takes a (factor-variable) varlist of the data: junk is invalid syntax and a name
+    that is no variable is r(111), before looking for the model's coefficients."""
+    from hlmshell.syntax.parser import parse_fvlist
+    from hlmshell.syntax.varlist import expand_varlist
+
+    for term in parse_fvlist(text):
+        for part in term.parts:
+            expand_varlist(session.data, part.name)
+
+
+@command("testparm", exp=False, byable=False, qualifiers="")
 def testparm_cmd(session, cmd) -> None:
     body, options = _split_options(cmd)
     opts = OptionSpec("equal(eq) notest").parse(options)
     res = active(session)
     if not body:
         raise StataError("varlist required", 100)
+    _check_varlist(session, body)
     cols = testparm_columns(res, body)
     if not cols:
         raise StataError("no such variables;\nthe specified varlist does not identify any testable coefficients", 111)
@@ -546,21 +569,14 @@ def testparm_cmd(session, cmd) -> None:
 
 
 # --------------------------------------------------------------------------- lincom
-@command("lincom", exp=False)
+@command("lincom", exp=False, byable=False, qualifiers="")
 def lincom_cmd(session, cmd) -> None:
     body, options = _split_options(cmd)
     opts = OptionSpec("level=").parse(options)
     res = active(session)
     if not body or "=" in body:
         raise StataError("invalid syntax", 198)
-    level = float(session.settings.get("level", 95.0))
-    if "level" in opts:
-        try:
-            level = float(opts["level"])
-        except (TypeError, ValueError):
-            raise StataError("invalid syntax", 198) from None
-        if not 10 <= level <= 99.99:
-            raise StataError("level() must be between 10 and 99.99 inclusive", 198)
+    level = level_option(opts.get("level"), session)
     p = _Parser(res, tokenize(body), what="lincom")
     lin = p.expr()
     if not p.at_end():
@@ -571,8 +587,12 @@ def lincom_cmd(session, cmd) -> None:
     c = to_constraint(res, lin)
     row = c.row.copy()
     row[np.asarray(res.omitted, dtype=bool)] = 0.0
-    est = float(row @ b + lin.const)
-    se = float(np.sqrt(max(row @ V @ row, 0.0)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        est = float(row @ b + lin.const)
+        var = float(row @ V @ row)
+    # an estimate or variance beyond the largest double is Stata's missing
+    est = est if math.isfinite(est) else float("nan")
+    se = math.sqrt(max(var, 0.0)) if math.isfinite(var) else float("nan")
     df_r = res.scalars.get("df_r")
     tstat = df_r is not None and df_r == df_r
     zval = est / se if se > 0 else float("nan")
