@@ -5,6 +5,7 @@ leaves the dataset as it was even without the interpreter's snapshot.
 """
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -15,6 +16,7 @@ from hlmshell.commands.registry import command
 from hlmshell.data.dataset import INT_LIMITS
 from hlmshell.data.missing import order_key
 from hlmshell.errors import StataError, syntax_error
+from hlmshell.limits import check_memory, no_memory
 from hlmshell.output.numfmt import fmt_count
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}$")
@@ -89,12 +91,12 @@ def _by_if_mask(session, cmd, prefix) -> np.ndarray:
     return np.broadcast_to(np.asarray(v, dtype=float) != 0, (session.data.n,)).copy()
 
 
-@command("keep", byable="self")
+@command("keep", byable="self", qualifiers="if in")
 def keep_cmd(session, cmd):
     _keep_drop(session, cmd, True)
 
 
-@command("drop", byable="self")
+@command("drop", byable="self", qualifiers="if in")
 def drop_cmd(session, cmd):
     _keep_drop(session, cmd, False)
 
@@ -126,7 +128,7 @@ def sort_keys(ds, names, descending=None, mfirst=False) -> np.ndarray:
     return np.lexsort(tuple(reversed(keys)))
 
 
-@command("sort", abbrev="so", byable=False)
+@command("sort", abbrev="so", byable=False, qualifiers="in")
 def sort_cmd(session, cmd):
     OptionSpec("stable").parse(cmd.options)
     ds = session.data
@@ -151,7 +153,7 @@ def sort_cmd(session, cmd):
     ds.changed = True
 
 
-@command("gsort", byable=False)
+@command("gsort", byable=False, qualifiers="")
 def gsort_cmd(session, cmd):
     opts = OptionSpec("generate(gen)= mfirst").parse(cmd.options)
     ds = session.data
@@ -220,7 +222,7 @@ def _rename_pairs(session, body: str) -> list[tuple[str, str]]:
     return [(old, new)]
 
 
-@command("rename", abbrev="ren", byable=False)
+@command("rename", abbrev="ren", byable=False, qualifiers="")
 def rename_cmd(session, cmd):
     OptionSpec("").parse(cmd.options)
     ds = session.data
@@ -242,7 +244,7 @@ def rename_cmd(session, cmd):
     ds.changed = True
 
 
-@command("order", byable=False)
+@command("order", byable=False, qualifiers="")
 def order_cmd(session, cmd):
     opts = OptionSpec("first last before= after= alphabetic(alpha) sequential(seq)").parse(cmd.options)
     ds = session.data
@@ -267,7 +269,7 @@ def order_cmd(session, cmd):
 
 
 # ----------------------------------------------------------------------------- clear
-@command("clear", byable=False)
+@command("clear", byable=False, qualifiers="", options=False)
 def clear_cmd(session, cmd):
     what = cmd.body.strip()
     if what not in ("", "all", "*", "results", "matrix", "programs", "ado", "mata", "frames", "estimates"):
@@ -299,33 +301,42 @@ _IGNORED = {"more", "rmsg", "varabbrev", "matsize", "maxvar", "niceness", "outpu
             "locale_ui", "httpproxy", "include_bitmap", "min_memory", "max_memory", "haverdir"}
 
 
-@command("set", exp=False, byable=False)
+def _integer_arg(arg: str) -> int:
+    try:
+        v = float(arg)
+    except ValueError:
+        v = float("nan")
+    if not math.isfinite(v) or v != int(v):
+        raise StataError(f"'{arg}' found where integer expected", 198)
+    return int(v)
+
+
+@command("set", exp=False, byable=False, qualifiers="")
 def set_cmd(session, cmd):
+    OptionSpec("permanently(perm)").parse(cmd.options)
     parts = cmd.body.split(None, 1)
     if not parts:
         raise syntax_error()
     sub, arg = parts[0], (parts[1].strip() if len(parts) > 1 else "")
     ds = session.data
     if sub == "obs":
-        try:
-            n = int(float(arg))
-        except ValueError:
-            raise StataError(f"'{arg}' found where integer expected", 198) from None
+        n = _integer_arg(arg)
         if n < 0:
             raise StataError(f"'{arg}' found where integer expected", 198)
         if n < ds.n:
             raise StataError(f"observations must be >= {fmt_count(ds.n)}", 198)
         old = ds.n
-        ds.set_obs(n)
+        check_memory((n - old) * max(len(ds.vars), 1) * 8)
+        try:
+            ds.set_obs(n)
+        except MemoryError:
+            raise no_memory() from None
         if n != old:
             ds.changed = True
         session.out.line(f"Number of observations (_N) was {fmt_count(old)}, now {fmt_count(n)}.")
         return
     if sub == "seed":
-        try:
-            seed = int(float(arg))
-        except ValueError:
-            raise StataError(f"'{arg}' found where integer expected", 198) from None
+        seed = _integer_arg(arg)
         if seed < 0 or seed > 2147483647:
             raise StataError(f"seed must be between 0 and 2,147,483,647", 198)
         session.rng = np.random.default_rng(seed)
@@ -361,7 +372,7 @@ def set_cmd(session, cmd):
 
 
 # ----------------------------------------------------------------------------- preserve / restore
-@command("preserve", byable=False)
+@command("preserve", byable=False, qualifiers="")
 def preserve_cmd(session, cmd):
     OptionSpec("changed").parse(cmd.options)
     if session.preserved is not None:
@@ -369,7 +380,7 @@ def preserve_cmd(session, cmd):
     session.preserved = session.data.copy()
 
 
-@command("restore", byable=False)
+@command("restore", byable=False, qualifiers="")
 def restore_cmd(session, cmd):
     opts = OptionSpec("not preserve").parse(cmd.options)
     if session.preserved is None:
@@ -386,7 +397,7 @@ def restore_cmd(session, cmd):
 _SIZE = {"byte": 1, "int": 2, "long": 4, "float": 4, "double": 8}
 
 
-@command("compress", byable=False)
+@command("compress", byable=False, qualifiers="")
 def compress_cmd(session, cmd):
     OptionSpec("nocoalesce").parse(cmd.options)
     ds = session.data

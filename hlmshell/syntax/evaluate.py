@@ -13,6 +13,7 @@ import numpy as np
 
 from hlmshell.data.missing import order_key
 from hlmshell.errors import StataError
+from hlmshell.limits import MAX_STRLEN, check_memory, no_memory
 from hlmshell.syntax.expr_ast import Binary, Call, Coef, Expr, Name, Num, Str, Subscript, Unary
 from hlmshell.syntax.functions import FUNCTIONS, clean, is_str, num
 from hlmshell.syntax.varlist import unabbrev
@@ -137,8 +138,13 @@ class Evaluator:
                 raise StataError("type mismatch", 109)
             s, k = (a, b) if sa else (b, a)
             S, K = np.broadcast_arrays(np.asarray(s, dtype=object), np.asarray(k, dtype=float))
-            r = np.array([t * (0 if math.isnan(c) or c < 0 else int(c)) for t, c in
-                          zip(S.ravel(), K.ravel())], dtype=object).reshape(S.shape)
+            counts = [0 if math.isnan(c) or c < 0 or not t else c for t, c in zip(S.ravel(), K.ravel())]
+            sizes = [len(t) * c for t, c in zip(S.ravel(), counts)]
+            if sizes and (max(sizes) > MAX_STRLEN):
+                raise no_memory()           # longer than any string Stata can hold
+            check_memory(sum(sizes))
+            r = np.array([t * int(c) for t, c in zip(S.ravel(), counts)],
+                         dtype=object).reshape(S.shape)
             return r if r.ndim else str(r.item())
         x, y = num(a), num(b)
         with np.errstate(all="ignore"):
@@ -250,8 +256,13 @@ class Evaluator:
         if mat is None:
             raise StataError(f"matrix {nm} not found", 111)
         m = np.atleast_2d(np.asarray(getattr(mat, "values", mat), dtype=float))
-        ij = [self.ev(i) for i in index]
-        vals = [int(float(np.asarray(v).ravel()[0])) for v in ij]
+        ij = [np.asarray(self.ev(i)).ravel()[:1] for i in index]
+        if any(v.dtype == object or v.dtype.kind in "US" for v in ij):
+            raise StataError("type mismatch", 109)
+        first = [float(v[0]) if v.size else float("nan") for v in ij]
+        if not all(math.isfinite(v) for v in first):
+            raise StataError("subscript invalid", 503)
+        vals = [int(v) for v in first]
         if len(vals) == 1:
             vals = [1, vals[0]] if m.shape[0] == 1 else [vals[0], 1]
         i, j = vals

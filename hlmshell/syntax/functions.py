@@ -339,27 +339,35 @@ def _chi2tail(df, x):
     return np.where((df > 0) & (x >= 0), stats.chi2.sf(np.maximum(x, 0), df), np.where(x < 0, 1.0, np.nan))
 
 
+def _random(ev, draw, value, ok, *params):
+    """One draw per observation (or one for a scalar expression); parameters may be variables.
+    Outside the function's domain (ok false, or a missing parameter) the result is missing."""
+    with np.errstate(all="ignore"):
+        good = np.asarray(ok(*params), dtype=bool)
+    size = ev.n if ev.n > 0 else None
+    z = draw(ev.session.rng, size)
+    with np.errstate(all="ignore"):
+        r = np.where(good, value(z, *params), np.nan)
+    return clean(r) if size is not None else float(np.ravel(r)[0])
+
+
 def _runiform(ev, args):
     if len(args) == 2:
-        a, b = float(num(args[0])), float(num(args[1]))
+        a, b = np.asarray(num(args[0]), dtype=float), np.asarray(num(args[1]), dtype=float)
     elif not args:
-        a, b = 0.0, 1.0
+        a, b = np.float64(0.0), np.float64(1.0)
     else:
         raise StataError("invalid syntax", 198)
-    rng = ev.session.rng
-    if ev.n > 0:
-        return a + (b - a) * rng.random(ev.n)
-    return a + (b - a) * float(rng.random())
+    return _random(ev, lambda rng, n: rng.random(n), lambda u, a, b: a + (b - a) * u,
+                   lambda a, b: np.isfinite(a) & np.isfinite(b) & (a < b), a, b)
 
 
 def _rnormal(ev, args):
     _nargs(args, 0, 2)
-    m = float(num(args[0])) if args else 0.0
-    s = float(num(args[1])) if len(args) == 2 else 1.0
-    rng = ev.session.rng
-    if ev.n > 0:
-        return rng.normal(m, s, ev.n)
-    return float(rng.normal(m, s))
+    m = np.asarray(num(args[0]), dtype=float) if args else np.float64(0.0)
+    s = np.asarray(num(args[1]), dtype=float) if len(args) == 2 else np.float64(1.0)
+    return _random(ev, lambda rng, n: rng.standard_normal(n), lambda z, m, s: m + s * z,
+                   lambda m, s: np.isfinite(m) & np.isfinite(s) & (s >= 0), m, s)
 
 
 def _sign(ev, args):

@@ -1,21 +1,30 @@
 """Numeric lists: `numlist` (1/5 10(5)20 ...) and the ranges of `forvalues` (1(2)9, 1 3 to 9)."""
 from __future__ import annotations
 
+import math
 import re
 
 from hlmshell.errors import StataError
 
 
+_MAX_ELEMENTS = 10_000_000
+
+
 def _num(t: str) -> float:
     try:
-        return float(t)
+        v = float(t)
     except ValueError:
-        raise StataError(f"invalid numlist", 121) from None
+        raise StataError("invalid numlist", 121) from None
+    if not math.isfinite(v):        # 1e400, nan, inf: not numbers Stata can hold
+        raise StataError("invalid numlist", 121)
+    return v
 
 
 def _steps(a: float, d: float, b: float) -> list[float]:
     if d == 0:
         raise StataError("invalid numlist", 121)
+    if (b - a) / d >= _MAX_ELEMENTS:    # refuse before building a list that large
+        raise StataError("invalid numlist has too many elements", 123)
     out = []
     k = 0
     tol = abs(d) * 1e-9
@@ -25,7 +34,7 @@ def _steps(a: float, d: float, b: float) -> list[float]:
             break
         out.append(round(v, 12))
         k += 1
-        if k > 10_000_000:
+        if k > _MAX_ELEMENTS:
             raise StataError("invalid numlist has too many elements", 123)
     return out
 
