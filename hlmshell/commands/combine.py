@@ -79,7 +79,7 @@ def _parse_keep(text: str | None) -> set[int] | None:
     return out
 
 
-@command("merge", byable=False)
+@command("merge", byable=False, qualifiers="")
 def merge_cmd(session, cmd):
     opts = OptionSpec("keep= nogenerate(nogen) generate(gen)= keepusing= update replace nolabel "
                       "nonotes noreport sorted assert=").parse(cmd.options)
@@ -252,13 +252,12 @@ def _report(session, code: np.ndarray, gen: str, update: bool) -> None:
 
 
 # ----------------------------------------------------------------------------- append
-@command("append", byable=False)
+@command("append", byable=False, qualifiers="")
 def append_cmd(session, cmd):
     opts = OptionSpec("generate(gen)= keep= nolabel nonotes force").parse(cmd.options)
-    body, fname = split_using(cmd.body)
-    if fname is None or body:
-        raise StataError("using required", 100) if fname is None else syntax_error()
-    files = fname.split()
+    body, files = split_using(cmd.body, many=True)
+    if files is None or body or not files:
+        raise StataError("using required", 100) if not files else syntax_error()
     master = session.data
     gen = opts.get("generate")
     if gen:
@@ -441,7 +440,7 @@ def collapse_cmd(session, cmd):
         if wsub is not None:
             wsub = wsub[perm]
         tup = _key_tuples(sub, byv)
-        starts = [0] + [i for i in range(1, sub.n) if tup[i] != tup[i - 1]]
+        starts = [0] + [i for i in range(1, sub.n) if tup[i] != tup[i - 1]] if sub.n else []
     else:
         starts = [0] if sub.n else []
     if not starts:

@@ -7,7 +7,7 @@ import re
 import numpy as np
 
 from hlmshell.commands import generate as g
-from hlmshell.commands.options import OptionSpec
+from hlmshell.commands.options import OptionSpec, int_option
 from hlmshell.commands.registry import command
 from hlmshell.data.dataset import DEFAULT_FORMATS, Variable
 from hlmshell.data.missing import parse_missing
@@ -38,7 +38,7 @@ def _sortkey(s: str) -> bytes:
 
 
 # --- encode / decode ---------------------------------------------------------------------
-@command("encode", byable=False)
+@command("encode", byable=False, qualifiers="if in")
 def encode(session, cmd):
     g.no_weights(cmd)
     ds = session.data
@@ -48,7 +48,9 @@ def encode(session, cmd):
         raise StataError("not possible with numeric variable", 107)
     new = _one_new(opts)
     g.check_newname(session, new)
-    lblname = opts.get("label") or new
+    lblname = (opts.get("label") or new).strip()
+    if not re.fullmatch(r"[A-Za-z_]\w{0,31}", lblname):
+        raise StataError(f"{lblname} invalid name", 198)
     touse = g.sample(session, cmd)
     strings = src.values
     wanted = sorted({s for s, t in zip(strings, touse) if t and s != ""}, key=_sortkey)
@@ -71,7 +73,7 @@ def encode(session, cmd):
     ds.changed = True
 
 
-@command("decode", byable=False)
+@command("decode", byable=False, qualifiers="if in")
 def decode(session, cmd):
     g.no_weights(cmd)
     ds = session.data
@@ -83,12 +85,7 @@ def decode(session, cmd):
         raise StataError(f"{src.name} not labeled", 182)
     new = _one_new(opts)
     g.check_newname(session, new)
-    maxlen = 2045
-    if opts.get("maxlength"):
-        try:
-            maxlen = int(opts["maxlength"])
-        except ValueError:
-            raise syntax_error() from None
+    maxlen = int_option(opts, "maxlength", 2045, minimum=1)
     lab = ds.value_labels.get(src.vallab, {})
     touse = g.sample(session, cmd)
     out = np.array([lab.get(float(v), "") if (t and not np.isnan(v)) else ""
@@ -161,7 +158,7 @@ def _newnames(session, opts, names, errmsg):
     return newnames
 
 
-@command("destring", byable=False)
+@command("destring", byable=False, qualifiers="")
 def destring(session, cmd):
     g.no_weights(cmd)
     ds = session.data
@@ -226,7 +223,7 @@ def _real(s: str) -> float:
     return float(s) if _NUM.match(s) else np.nan
 
 
-@command("tostring", byable=False)
+@command("tostring", byable=False, qualifiers="")
 def tostring(session, cmd):
     g.no_weights(cmd)
     ds = session.data

@@ -186,7 +186,11 @@ def _level(text: str | None, name: str) -> float:
     try:
         v = float(text.strip())
     except ValueError:
-        raise StataError(f"option {name}() incorrectly specified", 198) from None
+        v = math.nan
+    if not math.isfinite(v):
+        raise StataError(f"option {name}() incorrectly specified", 198)
+    if v < 0:
+        raise StataError(f"{name}() out of range", 198)
     if v >= 1:
         v /= 100.0
         if v >= 1:

@@ -14,7 +14,7 @@ from hlmshell.commands.options import OptionSpec
 from hlmshell.commands.registry import command
 from hlmshell.data.dataset import INT_LIMITS, Dataset, Variable
 from hlmshell.data.dta import read_dta, write_dta
-from hlmshell.data.locate import find_data, target_path, unquote
+from hlmshell.data.locate import file_spec, file_specs, find_data, target_path, unquote
 from hlmshell.data.missing import missing_code, missing_str
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.output.numfmt import fmt_count
@@ -22,12 +22,14 @@ from hlmshell.output.numfmt import fmt_count
 _USING = re.compile(r"(?:^|\s)using\s+(.+)$", re.S)
 
 
-def split_using(body: str) -> tuple[str, str | None]:
-    """'a b using f.dta' -> ('a b', 'f.dta'); the file part may be quoted."""
+def split_using(body: str, many: bool = False):
+    """'a b using f.dta' -> ('a b', 'f.dta'); the file part may be quoted. With many=True the
+    file part is a list of names (`append using a b`)."""
     m = _USING.search(body or "")
     if not m:
         return (body or "").strip(), None
-    return body[: m.start()].strip(), unquote(m.group(1).strip())
+    files = m.group(1).strip()
+    return body[: m.start()].strip(), file_specs(files) if many else file_spec(files)
 
 
 def check_can_replace_data(session, clear: bool) -> None:
@@ -50,7 +52,7 @@ def _parse_use(cmd) -> tuple[str, str]:
     at = next(((a, b) for a, b in top_words(text) if text[a:b] == "using"), None)
     if at is None:
         fill_qualifiers(cmd, text, allow_exp=False)
-        return "", unquote(cmd.body)
+        return "", file_spec(cmd.body)
     tail = Command("use")
     fill_qualifiers(tail, text[at[1]:], allow_exp=False)
     head = Command("use")
@@ -58,7 +60,8 @@ def _parse_use(cmd) -> tuple[str, str]:
     cmd.options, cmd.body = tail.options, head.body
     cmd.if_ = head.if_ if head.if_ is not None else tail.if_
     cmd.in_ = head.in_ if head.in_ is not None else tail.in_
-    return head.body, unquote(tail.body)
+    cmd.weight = head.weight if head.weight is not None else tail.weight
+    return head.body, file_spec(tail.body)
 
 
 @command("use", raw=True, byable=False)
@@ -68,8 +71,10 @@ def use_cmd(session, cmd):
     else:  # already split (a hand-built Command)
         vars_text, fname = split_using(cmd.body)
         if fname is None:
-            fname, vars_text = unquote(cmd.body.strip()), ""
+            fname, vars_text = file_spec(cmd.body), ""
     opts = OptionSpec("clear nolabel").parse(cmd.options)
+    if cmd.weight is not None:
+        raise StataError("weights not allowed", 101)
     if not fname:
         raise StataError("invalid file specification", 198)
     check_can_replace_data(session, "clear" in opts)
@@ -121,11 +126,11 @@ def webuse_cmd(session, cmd):
 
 
 # ----------------------------------------------------------------------------- save
-@command("save", abbrev="sa", byable=False)
+@command("save", abbrev="sa", byable=False, qualifiers="")
 def save_cmd(session, cmd):
     opts = OptionSpec("replace nolabel orphans emptyok").parse(cmd.options)
     ds = session.data
-    fname = unquote(cmd.body.strip())
+    fname = file_spec(cmd.body)
     if not fname:
         if not ds.filename:
             raise StataError("invalid file specification", 198)
@@ -206,7 +211,7 @@ def _varname(raw: str, j: int, used: set[str], case: str) -> str:
     return nm
 
 
-@command("import", byable=False)
+@command("import", byable=False, qualifiers="")
 def import_cmd(session, cmd):
     body = cmd.body.strip()
     sub, _, rest = body.partition(" ")
@@ -219,7 +224,7 @@ def import_cmd(session, cmd):
     rest = rest.strip()
     if rest.startswith("using"):
         rest = rest[5:].strip()
-    fname = unquote(rest)
+    fname = file_spec(rest)
     if not fname:
         raise StataError("invalid file specification", 198)
     check_can_replace_data(session, "clear" in opts)
@@ -278,7 +283,7 @@ def _lead0(s: str) -> str:
     return s
 
 
-@command("export", byable=False)
+@command("export", byable=False, qualifiers="if in")
 def export_cmd(session, cmd):
     body = cmd.body.strip()
     sub, _, rest = body.partition(" ")
@@ -363,7 +368,7 @@ def _log_banner(session, lf: LogFile, verb: str) -> None:
         out.line("-" * 79)
 
 
-@command("log", byable=False)
+@command("log", byable=False, qualifiers="")
 def log_cmd(session, cmd):
     body = cmd.body.strip()
     sub, _, rest = body.partition(" ")
@@ -374,7 +379,7 @@ def log_cmd(session, cmd):
         open_logs = _logs(session)
         if any(lf.name == name for lf in open_logs):
             raise StataError("log file already open", 604)
-        fname = unquote(rest)
+        fname = file_spec(rest)
         if not fname:
             raise StataError("invalid file specification", 198)
         kind = "smcl" if "smcl" in opts and "text" not in opts else "text"

@@ -7,10 +7,11 @@ boxed table (or `clean`).
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
-from hlmshell.commands.options import OptionSpec
+from hlmshell.commands.options import OptionSpec, int_option
 from hlmshell.commands.registry import command
 from hlmshell.data.missing import missing_str
 from hlmshell.errors import StataError
@@ -48,7 +49,10 @@ def weights(session, cmd, mask: np.ndarray, allowed=("fweight", "aweight", "iwei
         raise StataError(f"{kind}s not allowed", 101)
     from hlmshell.syntax.evaluate import evaluate
 
-    w = np.asarray(evaluate(cmd.weight.exp, session), dtype=np.float64)
+    w = np.asarray(evaluate(cmd.weight.exp, session))
+    if w.dtype == object or w.dtype.kind in "US":    # a string variable or literal
+        raise StataError("type mismatch", 109)
+    w = w.astype(np.float64)
     if w.ndim == 0:
         w = np.full(session.data.n, float(w))
     if kind == "fweight":
@@ -83,7 +87,7 @@ def ensure_data(session) -> None:
 
 
 # ----------------------------------------------------------------------------- count
-@command("count", abbrev="cou")
+@command("count", abbrev="cou", qualifiers="if in")
 def count_cmd(session, cmd):
     OptionSpec("").parse(cmd.options)
     if cmd.body.strip():
@@ -154,7 +158,7 @@ def summarize_cmd(session, cmd):
     detail, meanonly = "detail" in opts, "meanonly" in opts
     if detail and meanonly:
         raise StataError("options detail and meanonly may not be combined", 198)
-    sep = int(opts["separator"]) if opts.get("separator") not in (None, "") else 5
+    sep = int_option(opts, "separator", 5)
     out = session.out
     results = {}
     rows = []
@@ -278,7 +282,7 @@ def _print_detail(session, var, r, kind):
 
 
 # ----------------------------------------------------------------------------- describe
-@command("describe", abbrev="d", byable=False)
+@command("describe", abbrev="d", byable=False, qualifiers="")
 def describe_cmd(session, cmd):
     opts = OptionSpec("short(s) simple fullnames(f) numbers(n)").parse(cmd.options)
     ds = session.data
@@ -287,9 +291,9 @@ def describe_cmd(session, cmd):
     if body == "using" or body.startswith("using ") or body.startswith('using"'):
         # describe using file: the file's contents without loading it
         from hlmshell.data.dta import read_dta
-        from hlmshell.data.locate import find_data, unquote
+        from hlmshell.data.locate import file_spec, find_data
 
-        path = find_data(unquote(body[5:].strip()))
+        path = find_data(file_spec(body[5:]))
         saved = session.data
         session.data = read_dta(path)
         session.data.filename = str(path)
@@ -336,7 +340,7 @@ def describe_cmd(session, cmd):
 
 
 # ----------------------------------------------------------------------------- list
-@command("list", abbrev="l")
+@command("list", abbrev="l", qualifiers="if in")
 def list_cmd(session, cmd):
     opts = OptionSpec("clean noobs separator(sep)= nolabel noheader(nohead) abbreviate(ab)= "
                       "compress nocompress fast table divider string(str)=").parse(cmd.options)
@@ -345,8 +349,8 @@ def list_cmd(session, cmd):
     mask = touse(session, cmd)
     idx = np.flatnonzero(mask)
     labels = "nolabel" not in opts
-    ab = int(opts["abbreviate"]) if opts.get("abbreviate") else 8
-    sep = int(opts["separator"]) if opts.get("separator") not in (None, "") else 5
+    ab = int_option(opts, "abbreviate", 8)
+    sep = int_option(opts, "separator", 5)
     if len(idx) == 0 or not names:
         return
     cols = []
@@ -428,9 +432,12 @@ def _list_blocks(out, cols, idx, pad, noobs, obsw, linesize) -> None:
 
 
 # ----------------------------------------------------------------------------- levelsof / isid
-@command("levelsof")
+@command("levelsof", qualifiers="if in")
 def levelsof_cmd(session, cmd):
-    opts = OptionSpec("clean local= missing separate= matcell= matrow= hexadecimal").parse(cmd.options)
+    opts = OptionSpec("clean local= missing separate= matcell= matrow=").parse(cmd.options)
+    lname = (opts.get("local") or "").strip()
+    if lname and not re.fullmatch(r"[A-Za-z_]\w{0,30}", lname):
+        raise StataError(f"{lname} invalid name", 198)
     names = varlist(session, cmd.body, all_if_empty=False)
     if len(names) != 1:
         raise StataError("too many variables specified" if names else "varlist required",
@@ -439,16 +446,25 @@ def levelsof_cmd(session, cmd):
     var = ds.vars[names[0]]
     mask = touse(session, cmd)
     x = var.values[mask]
+    mats = {k: opts[k].strip() for k in ("matcell", "matrow") if opts.get(k)}
+    for m in mats.values():
+        if not re.fullmatch(r"[A-Za-z_]\w{0,31}", m):
+            raise StataError(f"{m} invalid name", 198)
     if var.is_string:
+        if "matrow" in mats:
+            raise StataError("type mismatch", 109)     # a matrix cannot hold string levels
         vals = sorted(set(v for v in x if v != "" or "missing" in opts))
         words = [v if "clean" in opts else f'`"{v}"\'' if '"' in v else f'"{v}"' for v in vals]
+        freqs = [sum(1 for v in x if v == w) for w in vals]
     else:
         from hlmshell.data.missing import order_key
 
         keep = x if "missing" in opts else x[~np.isnan(x)]
         keys = order_key(keep)
-        _, first = np.unique(keys, return_index=True)
-        vals = [float(keep[i]) for i in sorted(first, key=lambda i: keys[i])]
+        uniq, first, counts = np.unique(keys, return_index=True, return_counts=True)
+        order = sorted(range(len(first)), key=lambda j: keys[first[j]])
+        vals = [float(keep[first[j]]) for j in order]
+        freqs = [int(counts[j]) for j in order]
         words = [missing_str(v) if np.isnan(v) else fmt_g(v, 17) if not float(v).is_integer()
                  else str(int(v)) for v in vals]
     if not words and not len(x):
@@ -459,11 +475,16 @@ def levelsof_cmd(session, cmd):
     session.r.scalars = {"N": float(len(x)), "r": float(len(words))}
     session.r.macros = {"levels": text}
     session.r.matrices = {}
-    if opts.get("local"):
-        session.local[opts["local"].strip()] = text
+    if lname:
+        session.local[lname] = text
+    # matcell(): the frequency of each level, matrow(): the (numeric) levels, as column vectors
+    if "matcell" in mats:
+        session.matrices[mats["matcell"]] = np.array(freqs, dtype=float).reshape(-1, 1)
+    if "matrow" in mats:
+        session.matrices[mats["matrow"]] = np.array(vals, dtype=float).reshape(-1, 1)
 
 
-@command("isid")
+@command("isid", qualifiers="")
 def isid_cmd(session, cmd):
     opts = OptionSpec("sort missok").parse(cmd.options)
     names = varlist(session, cmd.body, all_if_empty=False)

@@ -6,6 +6,7 @@ inside the package (hlmshell/sample_data), so the course notes run anywhere with
 from __future__ import annotations
 
 import os
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -19,6 +20,32 @@ def unquote(text: str) -> str:
     if len(t) >= 2 and t[0] == t[-1] == '"':
         return t[1:-1]
     return t
+
+
+_FILE_TOKEN = re.compile(r'\s*(`"(?:.*?)"\'|"[^"]*"|[^\s"`]+)')
+
+
+def file_specs(text: str) -> list[str]:
+    """Unquoted file names of a `using` list: each one quoted ("my data.dta") or one word.
+    An unbalanced quote or a stray quote is `invalid file specification` r(198)."""
+    out, pos, t = [], 0, text.strip()
+    while pos < len(t):
+        m = _FILE_TOKEN.match(t, pos)
+        if not m or m.end() == pos:
+            raise StataError("invalid file specification", 198)
+        out.append(unquote(m.group(1)))
+        pos = m.end()
+        while pos < len(t) and t[pos].isspace():
+            pos += 1
+    return out
+
+
+def file_spec(text: str) -> str:
+    """One file name ('' when none was typed); more than one is `invalid file specification`."""
+    names = file_specs(text)
+    if len(names) > 1:
+        raise StataError("invalid file specification", 198)
+    return names[0] if names else ""
 
 
 def with_ext(name: str, ext: str = ".dta") -> str:
