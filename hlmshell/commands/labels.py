@@ -64,7 +64,9 @@ def _value(text: str) -> float:
     try:
         v = float(t)
     except ValueError:
-        raise StataError("invalid syntax", 198) from None
+        v = math.nan
+    if not math.isfinite(v):        # `nan`, `inf`, 1e400: no Stata number
+        raise StataError("invalid syntax", 198)
     if v != math.floor(v):
         raise StataError("may not label noninteger values", 198)
     return v
@@ -81,7 +83,7 @@ def _key(table: dict, v: float):
     return v
 
 
-@command("label", abbrev="la", exp=False, byable=False)
+@command("label", abbrev="la", exp=False, byable=False, qualifiers="")
 def label_cmd(session, cmd):
     body = cmd.body.strip()
     if not body:

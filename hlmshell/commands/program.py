@@ -5,6 +5,7 @@ The display item parser lives in syntax/display.py; control flow (loops, if, blo
 program definitions are read by the interpreter."""
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -368,7 +369,14 @@ def matrix(session, cmd):
         raise StataError("invalid syntax", 198)
     sub, rest = m.group(1), m.group(2).strip()
     if sub in ("list", "li", "l"):
-        name = rest.split(",")[0].strip()
+        name, _, opts = rest.partition(",")
+        name = name.strip()
+        if not name or len(name.split()) > 1:
+            raise StataError("invalid syntax", 198)
+        if opts.strip():
+            from hlmshell.syntax.parser import parse_options
+
+            raise StataError(f"option {parse_options(opts)[0].name} not allowed", 198)
         text = matrix_list_text(session, name)
         session.out.line("")
         for ln in text:
@@ -406,7 +414,10 @@ def matrix(session, cmd):
 
         rows = []
         for row in m2.group(1).split("\\"):
-            rows.append([float(evaluate_scalar(x.strip(), session)) for x in row.split(",") if x.strip()])
+            cells = [evaluate_scalar(x.strip(), session) for x in row.split(",") if x.strip()]
+            if any(isinstance(c, str) for c in cells):
+                raise StataError("type mismatch", 109)
+            rows.append([float(c) for c in cells])
         if not rows or len({len(r) for r in rows}) != 1:
             raise StataError("matrix not conformable", 503)
         session.matrices[m.group(1)] = np.array(rows, dtype=float)
@@ -477,22 +488,32 @@ def include(session, cmd):
                        name=str(path))
 
 
+def _return_code(session, text: str) -> int:
+    """The `exp` of `error exp` / `exit exp`: a return code, an integer 0 to 32,767."""
+    from hlmshell.syntax.evaluate import evaluate_scalar
+
+    v = evaluate_scalar(text.strip().lstrip("=").strip(), session)
+    if isinstance(v, str):
+        raise StataError("type mismatch", 109)
+    v = float(v)
+    if not (math.isfinite(v) and v == int(v) and 0 <= v <= 32767):
+        raise StataError("invalid syntax", 198)
+    return int(v)
+
+
 @command("exit", raw=True, transactional=False, byable=False)
 def exit_(session, cmd):
     body = cmd.body.strip()
     clear = False
     if "," in body:
         body, opts = body.split(",", 1)
-        clear = "clear".startswith(opts.strip()[:5] or "x") and opts.strip() != ""
+        for o in opts.split():
+            if "clear".startswith(o) and len(o) >= 5:
+                clear = True
+            elif o.upper() != "STATA":
+                raise StataError(f"option {o} not allowed", 198)
         body = body.strip()
-    rc = 0
-    if body:
-        from hlmshell.syntax.evaluate import evaluate_scalar
-
-        try:
-            rc = int(float(evaluate_scalar(body, session)))
-        except (TypeError, ValueError):
-            raise StataError("invalid syntax", 198) from None
+    rc = _return_code(session, body) if body else 0
     raise ExitDo(rc, clear)
 
 
@@ -515,9 +536,9 @@ def version(session, cmd):
 
 @command("error", raw=True, byable=False)
 def error(session, cmd):
-    from hlmshell.syntax.evaluate import evaluate_scalar
-
-    rc = int(float(evaluate_scalar(cmd.body, session)))
+    if not cmd.body.strip():
+        raise StataError("invalid syntax", 198)
+    rc = _return_code(session, cmd.body)
     if rc:
         raise StataError("", rc)
 

@@ -10,6 +10,7 @@ the if/in sample (Stata 17 prints it with a thousands separator: `(7,185 differe
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -57,9 +58,11 @@ def _el(tok: str) -> str:
     if tok in ("min", "max") or _MISSTOK.match(tok):
         return tok
     try:
-        float(tok)
+        v = float(tok)
     except ValueError:
-        raise _err(f"unknown el {tok} in rule") from None
+        v = float("nan")
+    if not math.isfinite(v):    # also Python's 'nan'/'inf' spellings and 1e400, no Stata numbers
+        raise _err(f"unknown el {tok} in rule")
     return tok
 
 
@@ -220,7 +223,7 @@ def apply_rules(values: np.ndarray, rules: Rules, touse: np.ndarray, use_float: 
     return new, int((diff & touse).sum())
 
 
-@command("recode", exp=False, byable=False)
+@command("recode", exp=False, byable=False, qualifiers="if in")
 def recode(session, cmd):
     g.no_weights(cmd)
     ds = session.data
