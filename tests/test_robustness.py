@@ -440,6 +440,10 @@ MALFORMED = [
     ("collapse (foo) ses", 198, None),
     ("collapse (mean) x=ses x=mathach", 198, None),
     ("import delimited using nosuch.csv, clear", 601, None),
+    ("import delimited using hsb_s.csv, clear encoding(nosuch)", 198, "option encoding() invalid"),
+    ("import delimited using hsb_s.csv, clear case(foo)", 198, "option case() invalid"),
+    ("import delimited using hsb_s.csv, clear stringcols(abc)", 198, "option stringcols() invalid"),
+    ("import delimited using hsb_s.csv, clear numericcols(0)", 198, "option numericcols() invalid"),
     ("import excel using x.xlsx", 199, None),
     ("correlate name ses", 109, None),
     ("pwcorr ses mathach, bonferroni sidak", 198, None),
@@ -600,3 +604,11 @@ def test_infinite_values_print_as_missing():
             fmt(1.0, bad)
         assert (e.value.message, e.value.rc) == ("invalid %format", 120)
         assert isinstance(e.value, ValueError)
+
+
+def test_import_stringcols_numericcols(hsb):
+    """Accepted before but ignored: now they force a column's type."""
+    s = hsb.s
+    hsb.run("import delimited using hsb_s.csv, clear stringcols(1) numericcols(12) case(preserve)", {0})
+    assert s.data.vars["id"].is_string and s.data.vars["id"].values[0] == "1224"
+    assert not s.data.vars["name"].is_string and np.isnan(s.data.vars["name"].values).all()

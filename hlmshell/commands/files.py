@@ -1,9 +1,11 @@
 """use, save, import/export delimited, log — moving data and output in and out of the session."""
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as _dt
 import io
+import math
 import re
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from hlmshell.data.locate import file_spec, file_specs, find_data, target_path, 
 from hlmshell.data.missing import missing_code, missing_str
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.output.numfmt import fmt_count
+from hlmshell.syntax.numlist import numlist
 
 _USING = re.compile(r"(?:^|\s)using\s+(.+)$", re.S)
 
@@ -211,6 +214,28 @@ def _varname(raw: str, j: int, used: set[str], case: str) -> str:
     return nm
 
 
+def _is_number(cell: str) -> bool:
+    try:
+        return math.isfinite(float(cell))
+    except ValueError:
+        return False
+
+
+def _column_set(arg: str | None, k: int, name: str) -> set[int]:
+    """stringcols()/numericcols(): a numlist of column numbers or _all."""
+    if arg is None:
+        return set()
+    if arg.strip() == "_all":
+        return set(range(1, k + 1))
+    try:
+        cols = numlist(arg)
+    except StataError:
+        raise StataError(f"option {name}() invalid", 198) from None
+    if not cols or any(c != int(c) or c < 1 for c in cols):
+        raise StataError(f"option {name}() invalid", 198)
+    return {int(c) for c in cols}
+
+
 @command("import", byable=False, qualifiers="")
 def import_cmd(session, cmd):
     body = cmd.body.strip()
@@ -232,7 +257,15 @@ def import_cmd(session, cmd):
     delim = unquote(opts.get("delimiters") or "")
     if delim in ("tab", "\\t"):
         delim = "\t"
-    text = path.read_text(encoding=(opts.get("encoding") or "utf-8").strip('"'), errors="replace")
+    encoding = (opts.get("encoding") or "utf-8").strip().strip('"')
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise StataError("option encoding() invalid", 198) from None
+    case = (opts.get("case") or "lower").strip()
+    if case not in ("preserve", "lower", "upper"):
+        raise StataError("option case() invalid", 198)
+    text = path.read_text(encoding=encoding, errors="replace")
     if not delim:
         first = text.splitlines()[0] if text else ""
         delim = "\t" if first.count("\t") > first.count(",") else ","
@@ -245,14 +278,23 @@ def import_cmd(session, cmd):
     head = rows[0] if header else []
     data = rows[1:] if header else rows
     k = max([len(head)] + [len(r) for r in data]) if (head or data) else 0
-    case = (opts.get("case") or "lower").strip()
+    as_string = _column_set(opts.get("stringcols"), k, "stringcols")
+    as_number = _column_set(opts.get("numericcols"), k, "numericcols")
+    if as_string & as_number:
+        raise StataError("options stringcols() and numericcols() may not name the same column", 198)
     ds = Dataset()
     used: set[str] = set()
     for j in range(k):
         raw = head[j] if j < len(head) else ""
         name = _varname(raw, j, used, case) if raw.strip() else _varname("", j, used, case)
         cells = [r[j] if j < len(r) else "" for r in data]
-        vtype, vals = _infer_type(cells)
+        if j + 1 in as_string:
+            width = max((len(c.encode("utf-8")) for c in cells), default=1)
+            vtype, vals = f"str{max(1, min(width, 2045))}", np.array(cells, dtype=object)
+        elif j + 1 in as_number:
+            vtype, vals = _infer_type([c if _is_number(c) else "" for c in cells])
+        else:
+            vtype, vals = _infer_type(cells)
         if "asdouble" in opts and vtype == "float":
             vals = np.array([float(c) if c.strip() not in ("", ".") else np.nan for c in cells])
             vtype = "double"
