@@ -420,6 +420,10 @@ MALFORMED = [
     ("global x = nosuch", 111, "variable nosuch not found"),
     ("scalar x = (1", 198, "invalid syntax"),
     ("macro shift 5", 198, "invalid syntax"),
+    ("ereturn list foo", 198, "invalid syntax"),
+    ("return list foo", 198, "invalid syntax"),
+    ("program list nosuch", 111, "program nosuch not found"),
+    ("program dir foo", 198, "invalid syntax"),
     ("foreach x of varlist nosuch {\n display 1\n}", 111, "variable nosuch not found"),
     ("forvalues i = 1(0)5 {\n display 1\n}", 121, "invalid numlist"),
     ("forvalues i = a/b {\n display 1\n}", 121, "invalid numlist"),
@@ -612,3 +616,17 @@ def test_import_stringcols_numericcols(hsb):
     hsb.run("import delimited using hsb_s.csv, clear stringcols(1) numericcols(12) case(preserve)", {0})
     assert s.data.vars["id"].is_string and s.data.vars["id"].values[0] == "1224"
     assert not s.data.vars["name"].is_string and np.isnan(s.data.vars["name"].values).all()
+
+
+def test_program_drop_checks_every_name_first(hsb):
+    """Programs are outside the session snapshot: a failing drop must not drop the others."""
+    s = hsb.s
+    hsb.reset()
+    s.interpreter.run_text("program define zzrob1\n display 1\nend", echo=False)
+    try:
+        assert s.interpreter.run_line("program drop zzrob1 nosuch") == 111
+        assert "zzrob1" in s.interpreter.programs
+        assert s.interpreter.run_line("program drop zzrob1") == 0
+        assert "zzrob1" not in s.interpreter.programs
+    finally:
+        s.interpreter.programs.pop("zzrob1", None)

@@ -216,6 +216,8 @@ def _list_results(session, res, prefix: str, e=None) -> None:
 def return_(session, cmd):
     words = cmd.body.split()
     if words[:1] in (["list"], ["li"], ["l"]):
+        if len(words) > 1:
+            raise StataError("invalid syntax", 198)
         _list_results(session, session.r, "r")
         return
     interp = session.interpreter
@@ -266,20 +268,24 @@ def program(session, cmd):
     if not words:
         raise StataError("invalid syntax", 198)
     sub = words[0]
+    # programs live outside the session snapshot: check every name before changing anything
+    missing = [nm for nm in words[1:] if nm != "_all" and nm not in progs]
+    if sub in ("drop", "list", "li", "l") and missing:
+        raise StataError(f"program {missing[0]} not found", 111)
     if sub == "drop":
         for nm in words[1:]:
             if nm == "_all":
                 progs.clear()
-            elif nm in progs:
-                del progs[nm]
             else:
-                raise StataError(f"program {nm} not found", 111)
+                progs.pop(nm, None)
         return
+    if sub == "dir" and len(words) > 1:
+        raise StataError("invalid syntax", 198)
     if sub in ("dir", "list", "li", "l"):
         for nm, prog in progs.items():
             if sub == "dir":
                 session.out.line(f"  ado {nm}")
-            elif len(words) == 1 or nm in words[1:]:
+            elif len(words) == 1 or nm in words[1:] or "_all" in words[1:]:
                 session.out.line("")
                 session.out.line(f"{nm}:")
                 for k, ln in enumerate(prog.body, 1):
@@ -290,7 +296,7 @@ def program(session, cmd):
 
 @command("ereturn", abbrev="eret", raw=True, byable=False)
 def ereturn(session, cmd):
-    if cmd.body.split()[:1] not in (["list"], ["li"], ["l"]):
+    if cmd.body.split() not in (["list"], ["li"], ["l"]):
         raise StataError("invalid syntax", 198)
     _list_results(session, session.e, "e", e=session.e)
 
