@@ -208,7 +208,7 @@ TAKES = {
     "regress": "if in", "replace": "if in", "sort": "in", "summarize": "if in weight",
     "tab1": "if in weight", "tabulate": "if in weight", "use": "if in",
 }
-NO_OPTIONS = {"clear", "clonevar", "generate", "replace"}
+NO_OPTIONS = {"clear", "clonevar"}   # generate takes before()/after(), replace nopromote
 
 MUTATIONS = {
     "badopt": (", nosuchopt", {198}),

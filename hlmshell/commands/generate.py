@@ -10,6 +10,7 @@ import re
 
 import numpy as np
 
+from hlmshell.commands.options import OptionSpec
 from hlmshell.commands.registry import command
 from hlmshell.data.dataset import INT_LIMITS, Variable, is_string_type, to_storage
 from hlmshell.data.missing import order_key
@@ -341,19 +342,43 @@ def generate_core(session, name, vtype, lbl, values, mask) -> Variable:
     return var
 
 
-@command("generate", abbrev="g", byable="self", qualifiers="if in", options=False)
+@command("generate", abbrev="g", byable="self", qualifiers="if in")
 def generate(session, cmd):
+    opts = OptionSpec("before= after=").parse(cmd.options)
     vtype, name, lbl = parse_target(cmd.body)
     check_newname(session, name)
+    anchor = _placement(session, opts)
     expr = get_exp(cmd)
     groups = by_groups(session, cmd)
     mask = sample(session, cmd, groups)
     generate_core(session, name, vtype, lbl, evaluate_in(expr, session, mask, groups), mask)
+    if anchor:
+        ds = session.data
+        rest = [n for n in ds.names if n != name]
+        pos = rest.index(anchor[0]) + (1 if anchor[1] == "after" else 0)
+        ds.vars = {n: ds.vars[n] for n in rest[:pos] + [name] + rest[pos:]}
+
+
+def _placement(session, opts) -> tuple[str, str] | None:
+    """generate's before(varname)/after(varname): the anchor variable, checked up front."""
+    given = [k for k in ("before", "after") if opts.get(k)]
+    if not given:
+        return None
+    if len(given) == 2:
+        raise StataError("options before() and after() may not be combined", 198)
+    from hlmshell.syntax.varlist import expand_varlist
+
+    names = expand_varlist(session.data, opts[given[0]])
+    if len(names) != 1:
+        raise StataError("too many variables specified", 103)
+    return names[0], given[0]
 
 
 # --- replace --------------------------------------------------------------------------
-def replace_core(session, name: str, values, mask: np.ndarray) -> tuple[int, int]:
-    """Stata's replace: promote storage as needed, report real changes. Returns (changes, to_missing)."""
+def replace_core(session, name: str, values, mask: np.ndarray, promote: bool = True) -> tuple[int, int]:
+    """Stata's replace: promote storage as needed (not with nopromote: values are then held on the
+    variable's own type, too-large numbers becoming missing), report real changes.
+    Returns (changes, to_missing)."""
     ds = session.data
     var = ds.var(name)
     n = ds.n
@@ -368,11 +393,11 @@ def replace_core(session, name: str, values, mask: np.ndarray) -> tuple[int, int
         if var.vtype != "strL":
             need = strwidth(newvals[mask]) if mask.any() else 0
             cur = int(var.vtype[3:]) if var.vtype[3:].isdigit() else 0
-            if need > cur:
+            if need > cur and promote:
                 newtype = "strL" if need > STR_MAX else f"str{need}"
     else:
         newvals = np.where(mask, values.astype(np.float64), old)
-        newtype = numeric_type_needed(var.vtype, np.where(mask, newvals, np.nan))
+        newtype = numeric_type_needed(var.vtype, np.where(mask, newvals, np.nan)) if promote else var.vtype
     stored = store(newvals, newtype)
     changed = ~same_values(stored, old)
     nchg = int(changed.sum())
@@ -548,8 +573,9 @@ def _jacobi_values(session, cmd, name: str, expr, groups) -> np.ndarray | None:
     return None
 
 
-@command("replace", byable="self", qualifiers="if in", options=False)
+@command("replace", byable="self", qualifiers="if in")
 def replace(session, cmd):
+    promote = "nopromote" not in OptionSpec("nopromote").parse(cmd.options)
     words = cmd.body.split()
     if not words:
         raise StataError("varlist required", 100)
@@ -564,10 +590,10 @@ def replace(session, cmd):
             values = _jacobi_values(session, cmd, name, expr, groups)
         if values is None:
             values = sequential_values(session, cmd, name, expr, groups)
-        replace_core(session, name, values, np.ones(session.data.n, dtype=bool))
+        replace_core(session, name, values, np.ones(session.data.n, dtype=bool), promote)
         return
     mask = sample(session, cmd, groups)
-    replace_core(session, name, evaluate_in(expr, session, mask, groups), mask)
+    replace_core(session, name, evaluate_in(expr, session, mask, groups), mask, promote)
 
 
 # --- clonevar ---------------------------------------------------------------------------
@@ -593,8 +619,6 @@ def clonevar(session, cmd):
 # --- assert -----------------------------------------------------------------------------
 @command("assert", exp=False, qualifiers="if in")
 def assert_(session, cmd):
-    from hlmshell.commands.options import OptionSpec
-
     no_weights(cmd)
     opts = OptionSpec("rc0 null fast").parse(cmd.options)
     text = cmd.body.strip()
