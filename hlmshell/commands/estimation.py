@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from hlmshell.commands.options import OptionSpec, level_option
+from hlmshell.commands.options import OptionSpec, int_option, level_option
 from hlmshell.commands.registry import command
 from hlmshell.engine import design as dz
 from hlmshell.engine.types import LmmFit, MixedModel
@@ -35,22 +35,6 @@ COVARIANCES = (("identity", "id"), ("independent", "ind"), ("exchangeable", "ex"
 
 
 # --- shared helpers ---------------------------------------------------------------------------------
-def _level(arg: str | None, session) -> float:
-    return level_option(arg, session)
-
-
-def _int_opt(arg: str | None, default: int, name: str) -> int:
-    if arg is None:
-        return default
-    try:
-        v = int(float(arg))
-    except (ValueError, OverflowError):      # not a number, or 1e400 / nan
-        raise StataError(f"option {name}() incorrectly specified", 198) from None
-    if v < 0:
-        raise StataError(f"option {name}() incorrectly specified", 198)
-    return v
-
-
 def _float_opt(arg: str | None, default: float, name: str) -> float:
     if arg is None:
         return default
@@ -198,7 +182,7 @@ def _display_opts(session, opts: dict, o: MixedOptions | None = None) -> MixedOp
         o.stddev = True
     if "variance" in opts:
         o.stddev = False
-    o.level = _level(opts.get("level"), session)
+    o.level = level_option(opts.get("level"), session)
     for flag in ("noheader", "nofetable", "noretable", "nolrtest", "nolog", "baselevels"):
         if flag in opts:
             setattr(o, flag, True)
@@ -206,10 +190,10 @@ def _display_opts(session, opts: dict, o: MixedOptions | None = None) -> MixedOp
         o.baselevels = True
     if "log" in opts:
         o.nolog = False
-    o.iterate = _int_opt(opts.get("iterate"), o.iterate, "iterate")
+    o.iterate = int_option(opts, "iterate", o.iterate, minimum=0)
     o.tolerance = _float_opt(opts.get("tolerance"), o.tolerance, "tolerance")
     o.ltolerance = _float_opt(opts.get("ltolerance"), o.ltolerance, "ltolerance")
-    o.emiterate = _int_opt(opts.get("emiterate"), o.emiterate, "emiterate")
+    o.emiterate = int_option(opts, "emiterate", o.emiterate, minimum=0)
     return o
 
 
@@ -567,7 +551,7 @@ def regress_cmd(session, cmd: Command) -> None:
     if spec is None:
         res = _replay_target(session, "regress")
         opts = REGRESS_OPTIONS.parse(cmd.options)
-        display_regress(session, res, _level(opts.get("level"), session), "baselevels" in opts
+        display_regress(session, res, level_option(opts.get("level"), session), "baselevels" in opts
                         or "allbaselevels" in opts, header=True)
         return
     if spec.levels:
@@ -575,7 +559,7 @@ def regress_cmd(session, cmd: Command) -> None:
     ds = session.data
     opts = REGRESS_OPTIONS.parse(list(spec.fixed_options) + [op for op in cmd.options
                                                              if op not in spec.fixed_options])
-    level = _level(opts.get("level"), session)
+    level = level_option(opts.get("level"), session)
     if cmd.weight is not None:
         raise StataError("weights not allowed", 101)
     depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
@@ -675,7 +659,7 @@ def replay_results(session, res: EstimationResults, options: list[Option] | None
         display_mixed(session, res, o)
     elif res.cmd == "regress":
         opts = REGRESS_OPTIONS.parse(options)
-        display_regress(session, res, _level(opts.get("level"), session),
+        display_regress(session, res, level_option(opts.get("level"), session),
                         "baselevels" in opts or "allbaselevels" in opts)
     else:
         raise StataError("last estimates not found", 301)
