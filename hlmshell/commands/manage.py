@@ -11,7 +11,7 @@ import re
 import numpy as np
 
 from hlmshell.commands.inspect import touse, varlist
-from hlmshell.commands.options import OptionSpec
+from hlmshell.commands.options import OptionSpec, level_option
 from hlmshell.commands.registry import command
 from hlmshell.data.dataset import INT_LIMITS
 from hlmshell.data.missing import order_key
@@ -344,12 +344,10 @@ def set_cmd(session, cmd):
         return
     if sub == "level":
         try:
-            lev = float(arg)
+            float(arg)
         except ValueError:
             raise StataError(f"'{arg}' found where number expected", 198) from None
-        if not 10 <= lev <= 99.99:
-            raise StataError("level() must be between 10 and 99.99 inclusive", 198)
-        session.settings["level"] = lev
+        session.settings["level"] = level_option(arg, session)
         return
     if sub in ("linesize", "type"):
         if sub == "linesize":
