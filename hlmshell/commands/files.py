@@ -4,6 +4,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as _dt
+import functools
 import io
 import math
 import re
@@ -15,12 +16,29 @@ from hlmshell.commands.inspect import touse, value_text, varlist
 from hlmshell.commands.options import OptionSpec
 from hlmshell.commands.registry import command
 from hlmshell.data.dataset import INT_LIMITS, Dataset, Variable
-from hlmshell.data.dta import read_dta, write_dta
+from hlmshell.data.atomic import (atomic_write, create_replacing, fsync_file, open_append,
+                                  write_failed)
+from hlmshell.data.dta import STR_MAX, read_dta, write_dta
 from hlmshell.data.locate import file_spec, file_specs, find_data, target_path, unquote
 from hlmshell.data.missing import missing_code, missing_str
 from hlmshell.errors import StataError, syntax_error
+from hlmshell.limits import no_memory
 from hlmshell.output.numfmt import fmt_count
 from hlmshell.syntax.numlist import numlist
+
+
+def memory_guard(fn):
+    """Running out of memory while reading or writing a file is Stata's r(909) (the
+    interpreter puts the session back), not an internal error."""
+    @functools.wraps(fn)
+    def run(session, cmd):
+        try:
+            return fn(session, cmd)
+        except MemoryError:
+            raise no_memory() from None
+
+    return run
+
 
 _USING = re.compile(r"(?:^|\s)using\s+(.+)$", re.S)
 
@@ -68,6 +86,7 @@ def _parse_use(cmd) -> tuple[str, str]:
 
 
 @command("use", raw=True, byable=False)
+@memory_guard
 def use_cmd(session, cmd):
     if cmd.if_ is None and cmd.in_ is None and not cmd.options:
         vars_text, fname = _parse_use(cmd)
@@ -130,6 +149,7 @@ def webuse_cmd(session, cmd):
 
 # ----------------------------------------------------------------------------- save
 @command("save", abbrev="sa", byable=False, qualifiers="")
+@memory_guard
 def save_cmd(session, cmd):
     opts = OptionSpec("replace nolabel orphans emptyok").parse(cmd.options)
     ds = session.data
@@ -152,7 +172,7 @@ def save_cmd(session, cmd):
         out.value_labels = {}
         for v in out.vars.values():
             v.vallab = None
-    write_dta(out, path)
+    write_dta(out, path, shown=shown)
     session.out.line(f"file {shown} saved")
     ds.filename = shown
     ds.changed = False
@@ -181,7 +201,7 @@ def _infer_type(strings: list[str]) -> tuple[str, np.ndarray]:
             break
     if not numeric:
         width = max((len(s.encode("utf-8")) for s in strings), default=1)
-        return f"str{max(1, min(width, 2045))}", np.array(strings, dtype=object)
+        return _str_type(width), np.array(strings, dtype=object)
     ok = vals[~np.isnan(vals)]
     if ok.size == 0:
         return "byte", vals
@@ -192,6 +212,25 @@ def _infer_type(strings: list[str]) -> tuple[str, np.ndarray]:
                 return t, vals
         return "double", vals
     return "float", vals.astype(np.float32).astype(np.float64)
+
+
+def _str_type(width: int) -> str:
+    """str# up to Stata's str2045; a longer cell makes the column strL (as Stata's import
+    delimited does), so nothing is cut."""
+    return "strL" if width > STR_MAX else f"str{max(1, width)}"
+
+
+def _csv_rows(text: str, delim: str) -> list[list[str]]:
+    """All rows of the file; the csv module's 128 KB cell limit is lifted for the read
+    (Stata reads such a cell into a strL) and put back after, as it is process-wide."""
+    old = csv.field_size_limit()
+    csv.field_size_limit(max(old, len(text) + 1, 1 << 20))
+    try:
+        return list(csv.reader(io.StringIO(text), delimiter=delim))
+    except csv.Error as exc:
+        raise StataError(f"file could not be read as delimited text ({exc})", 692) from None
+    finally:
+        csv.field_size_limit(old)
 
 
 _NAME_BAD = re.compile(r"[^A-Za-z0-9_]")
@@ -237,6 +276,7 @@ def _column_set(arg: str | None, k: int, name: str) -> set[int]:
 
 
 @command("import", byable=False, qualifiers="")
+@memory_guard
 def import_cmd(session, cmd):
     body = cmd.body.strip()
     sub, _, rest = body.partition(" ")
@@ -269,7 +309,7 @@ def import_cmd(session, cmd):
     if not delim:
         first = text.splitlines()[0] if text else ""
         delim = "\t" if first.count("\t") > first.count(",") else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delim[0]))
+    rows = _csv_rows(text, delim[0])
     rows = [r for r in rows if r != []]
     vn = (opts.get("varnames") or "1").strip()
     header = vn != "nonames" and bool(rows)
@@ -290,7 +330,7 @@ def import_cmd(session, cmd):
         cells = [r[j] if j < len(r) else "" for r in data]
         if j + 1 in as_string:
             width = max((len(c.encode("utf-8")) for c in cells), default=1)
-            vtype, vals = f"str{max(1, min(width, 2045))}", np.array(cells, dtype=object)
+            vtype, vals = _str_type(width), np.array(cells, dtype=object)
         elif j + 1 in as_number:
             vtype, vals = _infer_type([c if _is_number(c) else "" for c in cells])
         else:
@@ -326,6 +366,7 @@ def _lead0(s: str) -> str:
 
 
 @command("export", byable=False, qualifiers="if in")
+@memory_guard
 def export_cmd(session, cmd):
     body = cmd.body.strip()
     sub, _, rest = body.partition(" ")
@@ -344,52 +385,78 @@ def export_cmd(session, cmd):
     if delim == "tab":
         delim = "\t"
     ds = session.data
-    buf = io.StringIO()
-    w = csv.writer(buf, delimiter=delim[0], lineterminator="\n",
-                   quoting=csv.QUOTE_ALL if "quote" in opts else csv.QUOTE_MINIMAL)
-    if "novarnames" not in opts:
-        w.writerow(names)
     idx = np.flatnonzero(mask)
-    cols = []
-    for nm in names:
-        v = ds.vars[nm]
-        if v.is_string:
-            cols.append([v.values[i] for i in idx])
-        elif "nolabel" not in opts and v.vallab and v.vallab in ds.value_labels:
-            tab = ds.value_labels[v.vallab]
-            cols.append([tab.get(float(v.values[i]), None) or _csv_number(v.values[i], v.vtype)
-                         if not np.isnan(v.values[i]) else _csv_number(v.values[i], v.vtype)
-                         for i in idx])
-        elif "datafmt" in opts:
-            cols.append([value_text(ds, v, v.values[i], labels=False) if not np.isnan(v.values[i])
-                         else "" for i in idx])
-        else:
-            cols.append([_csv_number(v.values[i], v.vtype) for i in idx])
-    for row in zip(*cols) if cols else []:
-        w.writerow(row)
-    try:
-        path.write_text(buf.getvalue(), encoding="utf-8")
-    except OSError as exc:
-        raise StataError(f"file {path} could not be opened", 603) from exc
+    cols = [_export_cells(ds, ds.vars[nm], idx, opts) for nm in names]
+    with atomic_write(path, shown=str(path), text=True) as fh:
+        w = csv.writer(fh, delimiter=delim[0], lineterminator="\n",
+                       quoting=csv.QUOTE_ALL if "quote" in opts else csv.QUOTE_MINIMAL)
+        if "novarnames" not in opts:
+            w.writerow(names)
+        w.writerows(zip(*cols) if cols else [])
     session.out.line(f"file {path} saved")
+
+
+def _export_cells(ds, v, idx, opts) -> list:
+    """One variable's cells as export delimited writes them (labels unless nolabel)."""
+    if v.is_string:
+        return [v.values[i] for i in idx]
+    if "nolabel" not in opts and v.vallab and v.vallab in ds.value_labels:
+        tab = ds.value_labels[v.vallab]
+        return [tab.get(float(v.values[i]), None) or _csv_number(v.values[i], v.vtype)
+                if not np.isnan(v.values[i]) else _csv_number(v.values[i], v.vtype)
+                for i in idx]
+    if "datafmt" in opts:
+        return [value_text(ds, v, v.values[i], labels=False) if not np.isnan(v.values[i])
+                else "" for i in idx]
+    return [_csv_number(v.values[i], v.vtype) for i in idx]
 
 
 # ----------------------------------------------------------------------------- log
 class LogFile:
-    """An open `log using` target; `log off` pauses it without closing."""
+    """An open `log using` target; `log off` pauses it without closing.
 
-    def __init__(self, path: Path, mode: str, kind: str, name: str):
+    The file is created through hlmshell.data.atomic: with `replace` the new log is made
+    beside the old one and renamed over it at open time, so a log that cannot be created
+    leaves the old one whole. A write that fails later (disk full) turns the log off, says
+    so once on the screen and keeps the session going: the log is not the user's data.
+    """
+
+    def __init__(self, path: Path, append: bool, kind: str, name: str, out=None):
         self.path, self.kind, self.name = path, kind, name
-        self.fh = open(path, mode, encoding="utf-8")
+        shown = str(path)
+        self.fh = open_append(path, shown=shown) if append else create_replacing(path, shown=shown)
         self.on = True
+        self.failed = False
+        self.out = out
 
     def write(self, text: str) -> None:
-        if self.on:
-            self.fh.write(text)
-            self.fh.flush()
+        if self.on and not self.failed:
+            try:
+                self.fh.write(text)
+                self.fh.flush()
+            except OSError:
+                self._fail()
+
+    def _fail(self) -> None:
+        self.failed = True
+        self.on = False
+        if self.out is not None:
+            err = write_failed(str(self.path))
+            self.out.line(f"{err.message}; log {self.name} turned off")
 
     def close(self) -> None:
-        self.fh.close()
+        """Flush, fsync and close; a failure here is r(693) (the log is closed either way)."""
+        try:
+            if not self.failed:
+                self.fh.flush()
+                fsync_file(self.fh.fileno())
+        except OSError:
+            self.failed = True
+        finally:
+            try:
+                self.fh.close()
+            except OSError:
+                self.failed = True
 
 
 def _logs(session) -> list:
@@ -430,10 +497,7 @@ def log_cmd(session, cmd):
             raise StataError("options replace and append may not be combined", 198)
         if path.exists() and not ("replace" in opts or "append" in opts):
             raise StataError(f"file {path.resolve()} already exists", 602)
-        try:
-            lf = LogFile(path, "a" if "append" in opts else "w", kind, name)
-        except OSError as exc:
-            raise StataError(f"file {path} could not be opened", 603) from exc
+        lf = LogFile(path, "append" in opts, kind, name, session.out)
         session.out.logs.append(lf)
         _log_banner(session, lf, "opened")
         return
@@ -448,7 +512,8 @@ def log_cmd(session, cmd):
                 session.out.line(f"      name:  {lf.name}")
                 session.out.line(f"       log:  {lf.path.resolve()}")
                 session.out.line(f"  log type:  {lf.kind}")
-                session.out.line(f"    status:  {'on' if lf.on else 'off'}")
+                session.out.line(f"    status:  {'on' if lf.on else 'off'}"
+                                 + ("  (file I/O error on write)" if lf.failed else ""))
             return
         if not target:
             if sub == "close" and not open_logs:
@@ -460,6 +525,9 @@ def log_cmd(session, cmd):
                 session.out.logs.remove(lf)
                 lf.close()
             else:
-                lf.on = sub == "on"
+                lf.on = sub == "on" and not lf.failed
+        failed = [lf for lf in target if sub == "close" and lf.failed]
+        if failed:
+            raise write_failed(str(failed[0].path))
         return
     raise StataError("invalid syntax", 198)

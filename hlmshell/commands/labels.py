@@ -9,6 +9,7 @@ import numpy as np
 from hlmshell.commands.inspect import varlist
 from hlmshell.commands.options import OptionSpec
 from hlmshell.commands.registry import command
+from hlmshell.data.dta import LABEL_MAX, LABEL_MIN, cut_utf8
 from hlmshell.data.missing import missing_str, parse_missing
 from hlmshell.errors import StataError, syntax_error
 
@@ -69,7 +70,17 @@ def _value(text: str) -> float:
         raise StataError("invalid syntax", 198)
     if v != math.floor(v):
         raise StataError("may not label noninteger values", 198)
+    if not LABEL_MIN <= v <= LABEL_MAX:
+        # a value label maps Stata longs: -2,147,483,647 .. 2,147,483,620 (above are the
+        # missing codes); anything else could never be saved
+        raise StataError(f"may not label {t}", 198)
     return v
+
+
+def _label_value_text(text: str) -> str:
+    """A value label's text holds at most 32,000 bytes of UTF-8 (what a .dta keeps), cut at a
+    character boundary, so the label in memory is exactly the one `save` writes."""
+    return cut_utf8(text.encode("utf-8"), 32000).decode("utf-8")
 
 
 def _key(table: dict, v: float):
@@ -90,93 +101,117 @@ def label_cmd(session, cmd):
         raise syntax_error()
     word, _, rest = body.partition(" ")
     sub = _sub(word)
-    rest = rest.strip()
+    _SUB_HANDLERS[sub](session, rest.strip(), cmd.options)
+
+
+def _variable(session, rest: str, options) -> None:
+    OptionSpec("").parse(options)
+    name, _, text = rest.partition(" ")
+    if not name:
+        raise syntax_error()
+    nm = varlist(session, name)
+    if len(nm) != 1:
+        raise syntax_error()
+    session.data.vars[nm[0]].label = _label_text(text)
+    session.data.changed = True
+
+
+def _data(session, rest: str, options) -> None:
+    OptionSpec("").parse(options)
+    session.data.label = _label_text(rest)
+    session.data.changed = True
+
+
+def _define_cmd(session, rest: str, options) -> None:
+    _define(session, rest, OptionSpec("add modify replace nofix").parse(options))
+
+
+def _values(session, rest: str, options) -> None:
     ds = session.data
-    if sub == "variable":
-        OptionSpec("").parse(cmd.options)
-        name, _, text = rest.partition(" ")
-        if not name:
-            raise syntax_error()
-        nm = varlist(session, name)
-        if len(nm) != 1:
-            raise syntax_error()
-        ds.vars[nm[0]].label = _label_text(text)
-        ds.changed = True
-    elif sub == "data":
-        OptionSpec("").parse(cmd.options)
-        ds.label = _label_text(rest)
-        ds.changed = True
-    elif sub == "define":
-        _define(session, rest, OptionSpec("add modify replace nofix").parse(cmd.options))
-    elif sub == "values":
-        OptionSpec("nofix").parse(cmd.options)
-        parts = rest.split()
-        if not parts:
-            raise syntax_error()
-        # `label values varlist lblname`; a lone varlist (or `.`) detaches the labels
-        lab = None
-        if len(parts) > 1:
-            lab, parts = parts[-1], parts[:-1]
-        names = varlist(session, " ".join(parts), all_if_empty=False)
-        for nm in names:
-            if ds.vars[nm].is_string:
-                raise StataError("may not label strings", 181)
-        if lab is not None and lab != "." and not re.fullmatch(r"[A-Za-z_]\w{0,31}", lab):
-            raise StataError(f"{lab} invalid name", 198)
-        for nm in names:
-            ds.vars[nm].vallab = None if lab in (None, ".") else lab
-        ds.changed = True
-    elif sub == "list":
-        OptionSpec("").parse(cmd.options)
-        names = rest.split() or sorted(ds.value_labels)
+    OptionSpec("nofix").parse(options)
+    parts = rest.split()
+    if not parts:
+        raise syntax_error()
+    # `label values varlist lblname`; a lone varlist (or `.`) detaches the labels
+    lab = None
+    if len(parts) > 1:
+        lab, parts = parts[-1], parts[:-1]
+    names = varlist(session, " ".join(parts), all_if_empty=False)
+    for nm in names:
+        if ds.vars[nm].is_string:
+            raise StataError("may not label strings", 181)
+    if lab is not None and lab != "." and not re.fullmatch(r"[A-Za-z_]\w{0,31}", lab):
+        raise StataError(f"{lab} invalid name", 198)
+    for nm in names:
+        ds.vars[nm].vallab = None if lab in (None, ".") else lab
+    ds.changed = True
+
+
+def _list(session, rest: str, options) -> None:
+    ds = session.data
+    OptionSpec("").parse(options)
+    names = rest.split() or sorted(ds.value_labels)
+    for nm in names:
+        if nm not in ds.value_labels:
+            raise StataError(f"value label {nm} not found", 111)
+    for nm in names:
+        table = ds.value_labels[nm]
+        session.out.line(f"{nm}:")
+        items = sorted(table.items(), key=lambda kv: (np.isnan(kv[0]), missing_str(kv[0])
+                                                      if np.isnan(kv[0]) else "", kv[0]))
+        for v, t in items:
+            shown = missing_str(v) if np.isnan(v) else str(int(v))
+            session.out.line(f"{shown.rjust(12)} {t}")
+    session.r.scalars = {}
+    if names:
+        tab = ds.value_labels[names[-1]]
+        vals = [v for v in tab if not np.isnan(v)]
+        session.r.scalars = {"k": float(len(tab)), "min": float(min(vals)) if vals else math.nan,
+                             "max": float(max(vals)) if vals else math.nan,
+                             "hasemiss": float(any(np.isnan(v) for v in tab))}
+
+
+def _drop(session, rest: str, options) -> None:
+    ds = session.data
+    OptionSpec("").parse(options)
+    names = rest.split()
+    if not names:
+        raise syntax_error()
+    if names == ["_all"]:
+        ds.value_labels = {}
+    else:
         for nm in names:
             if nm not in ds.value_labels:
                 raise StataError(f"value label {nm} not found", 111)
         for nm in names:
-            table = ds.value_labels[nm]
-            session.out.line(f"{nm}:")
-            items = sorted(table.items(), key=lambda kv: (np.isnan(kv[0]), missing_str(kv[0])
-                                                          if np.isnan(kv[0]) else "", kv[0]))
-            for v, t in items:
-                shown = missing_str(v) if np.isnan(v) else str(int(v))
-                session.out.line(f"{shown.rjust(12)} {t}")
-        session.r.scalars = {}
-        if names:
-            tab = ds.value_labels[names[-1]]
-            vals = [v for v in tab if not np.isnan(v)]
-            session.r.scalars = {"k": float(len(tab)), "min": float(min(vals)) if vals else math.nan,
-                                 "max": float(max(vals)) if vals else math.nan,
-                                 "hasemiss": float(any(np.isnan(v) for v in tab))}
-    elif sub == "drop":
-        OptionSpec("").parse(cmd.options)
-        names = rest.split()
-        if not names:
-            raise syntax_error()
-        if names == ["_all"]:
-            ds.value_labels = {}
-        else:
-            for nm in names:
-                if nm not in ds.value_labels:
-                    raise StataError(f"value label {nm} not found", 111)
-            for nm in names:
-                del ds.value_labels[nm]
-        ds.changed = True
-    elif sub == "dir":
-        for nm in sorted(ds.value_labels):
-            session.out.line(nm)
-        session.r.macros = {"names": " ".join(sorted(ds.value_labels))}
-    elif sub == "copy":
-        opts = OptionSpec("replace").parse(cmd.options)
-        parts = rest.split()
-        if len(parts) != 2:
-            raise syntax_error()
-        a, b = parts
-        if a not in ds.value_labels:
-            raise StataError(f"value label {a} not found", 111)
-        if b in ds.value_labels and "replace" not in opts:
-            raise StataError(f"label {b} already defined", 110)
-        ds.value_labels[b] = dict(ds.value_labels[a])
-        ds.changed = True
+            del ds.value_labels[nm]
+    ds.changed = True
+
+
+def _dir(session, rest: str, options) -> None:
+    ds = session.data
+    for nm in sorted(ds.value_labels):
+        session.out.line(nm)
+    session.r.macros = {"names": " ".join(sorted(ds.value_labels))}
+
+
+def _copy(session, rest: str, options) -> None:
+    ds = session.data
+    opts = OptionSpec("replace").parse(options)
+    parts = rest.split()
+    if len(parts) != 2:
+        raise syntax_error()
+    a, b = parts
+    if a not in ds.value_labels:
+        raise StataError(f"value label {a} not found", 111)
+    if b in ds.value_labels and "replace" not in opts:
+        raise StataError(f"label {b} already defined", 110)
+    ds.value_labels[b] = dict(ds.value_labels[a])
+    ds.changed = True
+
+
+_SUB_HANDLERS = {"variable": _variable, "data": _data, "define": _define_cmd, "values": _values,
+                 "list": _list, "drop": _drop, "dir": _dir, "copy": _copy}
 
 
 def _define(session, rest: str, opts: dict) -> None:
@@ -208,6 +243,6 @@ def _define(session, rest: str, opts: dict) -> None:
         if t == "" and "modify" in opts:
             table.pop(k, None)
         else:
-            table[k] = t[:32000]
+            table[k] = _label_value_text(t)
     ds.value_labels[name] = table
     ds.changed = True

@@ -4,6 +4,10 @@ Reading (prompt_toolkit) and running (the interpreter) are kept apart so tests c
 the real prompt through a pipe with a stand-in interpreter. The REPL itself handles only
 what Stata's console handles outside the language: `exit` (refused while the data in memory
 has unsaved changes), Ctrl-C at the prompt (drop the input) and Ctrl-D (quit).
+
+Ctrl-D is `exit` typed at the keyboard, so it must not throw away unsaved data either: with
+the dataset changed since it was last saved it is refused like `exit` (r(4)); `exit, clear`
+or a second Ctrl-D in a row (the user insisting) quits.
 """
 from __future__ import annotations
 
@@ -92,6 +96,7 @@ class Repl:
             output=output,
         )
         self.exit_code = 0
+        self._eof_refused = False      # the previous input was a refused Ctrl-D
 
     # -- reading -------------------------------------------------------------------------
     @staticmethod
@@ -176,6 +181,15 @@ class Repl:
         self.exit_code = request.code
         return False
 
+    def _refuse_eof(self) -> bool:
+        """True when this Ctrl-D must not end the session (unsaved data, first Ctrl-D)."""
+        if self._eof_refused or not data_changed(self.session):
+            return False
+        self._eof_refused = True
+        self._error("no; dataset in memory has changed since last saved", 4)
+        self.out.line()
+        return True
+
     def loop(self, banner: bool = True) -> int:
         if banner:
             self.out.line(BANNER)
@@ -184,7 +198,10 @@ class Repl:
             try:
                 text = self.read()
                 if text is None:
+                    if self._refuse_eof():
+                        continue
                     break
+                self._eof_refused = False
                 if not self.execute(text):
                     break
             except KeyboardInterrupt:
