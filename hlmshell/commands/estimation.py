@@ -423,21 +423,19 @@ def mixed_cmd(session, cmd: Command) -> None:
 def _fit_linear(y: np.ndarray, X: np.ndarray, reml: bool, callback) -> LmmFit:
     """`mixed` without a random-effects equation: the linear model by ML (or REML), in the
     same metric as fit_lmm (only lnsig_e in the variance part)."""
-    from hlmshell.engine.lmm import linear_ll
+    from hlmshell.engine import ols
 
     n, p = X.shape
     nu = n - p if reml else n
     if nu <= 0:
         raise StataError("insufficient observations", 2001)
-    XtXi = np.linalg.pinv(X.T @ X) if p else np.zeros((0, 0))
-    beta = XtXi @ (X.T @ y) if p else np.zeros(0)
-    r = y - X @ beta if p else y
-    sigma2 = float(r @ r) / nu
-    ll = float(linear_ll(y, X, reml))
+    f = ols.fit(y, X)
+    sigma2 = f.rss / nu
+    ll = float(ols.loglik(f.rss, n, p, reml, f.logdet_XtX))
     callback("gradient", 0, ll)
     callback("gradient", 1, ll)
-    return LmmFit(beta=beta, V_beta=sigma2 * XtXi, ll=ll, reml=reml, converged=True, iterations=1,
-                  sigma2=sigma2, covs=[], vc_names=[("lnsig_e", "_cons")],
+    return LmmFit(beta=f.beta, V_beta=sigma2 * f.XtX_inv, ll=ll, reml=reml, converged=True,
+                  iterations=1, sigma2=sigma2, covs=[], vc_names=[("lnsig_e", "_cons")],
                   vc_theta=np.array([0.5 * math.log(sigma2)]), vc_V=np.array([[1.0 / (2 * nu)]]),
                   n_obs=n)
 
@@ -579,48 +577,27 @@ def regress_cmd(session, cmd: Command) -> None:
     keep = design.keep
     X = design.X[:, keep]
     k = X.shape[1]
-    df_r = n - k
-    if df_r <= 0:
+    if n - k <= 0:
         raise StataError("insufficient observations", 2001)
-    if k:
-        XtX = X.T @ X
-        XtXi = np.linalg.inv(XtX)
-        beta = XtXi @ (X.T @ y)
-        resid = y - X @ beta
-    else:
-        XtXi = np.zeros((0, 0))
-        beta = np.zeros(0)
-        resid = y.copy()
-    rss = float(resid @ resid)
-    cons = design.constant
-    tss = float(((y - y.mean()) ** 2).sum()) if cons else float(y @ y)
-    mss = max(tss - rss, 0.0)
-    df_m = k - (1 if cons else 0)
-    s2 = rss / df_r
-    F = (mss / df_m) / s2 if df_m > 0 and s2 > 0 else (float("nan") if df_m > 0 else 0.0)
-    pF = float(stats.f.sf(F, df_m, df_r)) if df_m > 0 and np.isfinite(F) else float("nan")
-    r2 = mss / tss if tss > 0 else float("nan")
-    r2_a = 1 - (1 - r2) * (n - (1 if cons else 0)) / df_r if tss > 0 else float("nan")
-    rmse = math.sqrt(s2)
-    V = s2 * XtXi
-    ll = -0.5 * n * (math.log(2 * math.pi) + math.log(rss / n) + 1) if rss > 0 else float("nan")
-    tss0 = float(((y - y.mean()) ** 2).sum())
-    ll_0 = -0.5 * n * (math.log(2 * math.pi) + math.log(tss0 / n) + 1) if tss0 > 0 else float("nan")
+    from hlmshell.engine import ols
+
+    reg = ols.regress(y, X, constant=design.constant)
     kf = len(design.columns)
     b = np.zeros(kf)
     Vf = np.zeros((kf, kf))
     kidx = np.flatnonzero(keep)
-    b[kidx] = beta
-    Vf[np.ix_(kidx, kidx)] = V
-    scalars = {"N": n, "df_m": df_m, "df_r": df_r, "F": F, "r2": r2, "r2_a": r2_a, "rmse": rmse,
-               "mss": mss, "rss": rss, "ll": ll, "ll_0": ll_0, "rank": k, "k": kf}
+    b[kidx] = reg.beta
+    Vf[np.ix_(kidx, kidx)] = reg.V
+    scalars = {"N": n, "df_m": reg.df_m, "df_r": reg.df_r, "F": reg.F, "r2": reg.r2,
+               "r2_a": reg.r2_a, "rmse": reg.rmse, "mss": reg.mss, "rss": reg.rss, "ll": reg.ll,
+               "ll_0": reg.ll_0, "rank": k, "k": kf}
     macros = {"cmd": "regress", "cmdline": cmd.text, "depvar": depvar, "title": "Linear regression",
               "model": "ols", "vce": "ols", "properties": "b V", "predict": "regres_p",
               "estat_cmd": "regress_estat"}
     res = EstimationResults(cmd="regress", names=[(depvar, nm) for nm in design.stata_names], b=b, V=Vf,
                             omitted=design.omitted, k_f=kf, scalars=scalars, macros=macros,
                             sample=mask.copy(),
-                            model={"design": design, "y": y, "X": X, "pF": pF, "tss": tss,
+                            model={"design": design, "y": y, "X": X, "pF": reg.pF, "tss": reg.tss,
                                    "status": [design.status(j) for j in range(kf)]})
     for note in design.notes:
         session.out.line(note)

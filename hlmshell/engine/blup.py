@@ -58,6 +58,25 @@ def clusters(model: MixedModel) -> np.ndarray:
     return lab[:n]
 
 
+def _fixed_part(model: MixedModel, y: np.ndarray, X: np.ndarray):
+    """(y - X b, X, V_b) for the BLUPs, on the standardized fixed part when the fit carries
+    one (engine.standardize): y - X b of a covariate with mean 1e12 would cancel 1e12-sized
+    terms, and X V_b X' equals X~ V~ X~' c_y^2, whose terms are O(1)."""
+    fit = model.fit
+    p = X.shape[1]
+    extra = fit.extra if isinstance(fit.extra, dict) else {}
+    fm = extra.get("fixed_map")
+    if fm is not None and len(fm.scale) == p and "beta_std" in extra:
+        yt, Xt = fm.apply(y, X)
+        resid = fm.y_scale * (yt - (Xt @ extra["beta_std"] if p else 0.0))
+        Vb = fm.y_scale ** 2 * np.asarray(extra["V_beta_std"], dtype=float) if p else None
+        return resid, Xt, Vb
+    beta = np.asarray(fit.beta, dtype=float).reshape(-1)
+    resid = y - (X @ beta if p else 0.0)
+    Vb = np.asarray(fit.V_beta, dtype=float).reshape(p, p) if p else None
+    return resid, X, Vb
+
+
 def compute_blups(model: MixedModel, *, with_se: bool = True) -> list[BlockBlups]:
     fit = model.fit
     y = np.asarray(model.y, dtype=float)
@@ -65,10 +84,8 @@ def compute_blups(model: MixedModel, *, with_se: bool = True) -> list[BlockBlups
     n = len(y)
     if X.size == 0:
         X = np.zeros((n, 0))
-    beta = np.asarray(fit.beta, dtype=float).reshape(-1)
-    resid = y - (X @ beta if X.shape[1] else 0.0)
+    resid, X, Vb = _fixed_part(model, y, X)
     s2 = float(fit.sigma2)
-    Vb = np.asarray(fit.V_beta, dtype=float).reshape(X.shape[1], X.shape[1]) if X.shape[1] else None
     lams = [sqrt_psd(G) for G in fit.covs]
     blocks = model.blocks
     out = []

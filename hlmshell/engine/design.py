@@ -13,12 +13,14 @@ from typing import Callable
 
 import numpy as np
 
+from hlmshell.engine.standardize import centre_value
 from hlmshell.engine.types import RandomBlock
 from hlmshell.errors import StataError
 from hlmshell.syntax.ast import FVPart, FVTerm
 
 # a column is collinear with earlier ones when what is left after projecting it on them
-# has less than this share of its (centred) sum of squares
+# has less than this share of its (centred) sum of squares: a ratio, so the test does not
+# depend on the column's units or (after exact centring) its location
 COLLINEAR_TOL = 1e-13
 
 
@@ -193,43 +195,69 @@ def build_fixed(terms: list[FVTerm], column: Callable[[str], np.ndarray], n: int
         ft = FixedTerm(_term_label(factors, continuous), factors, continuous)
         ti = len(fterms)
         fterms.append(ft)
-        cont = None
-        for c in continuous:
-            v = np.asarray(column(c), dtype=np.float64)
-            cont = v.copy() if cont is None else cont * v
-        level_sets, bases, fvals = [], [], []
-        for p in factors:
-            v = np.asarray(column(p.name), dtype=np.float64)
-            present_levels = factor_levels(p.name, v)
-            levels = (np.array(sorted(set(p.levels)), dtype=np.int64) if p.levels is not None
-                      else present_levels)
-            level_sets.append(levels)
-            marginal = _vars_key([q for q in term.parts if q is not p])
-            bases.append(_base_level(p, v, present_levels) if marginal in present else None)
-            fvals.append(v)
+        level_sets, bases, fvals = _factor_parts(term, factors, column, present)
         ft.bases = list(bases)
-        if not factors:
-            cells = [()]
-        else:
-            grids = np.meshgrid(*level_sets, indexing="ij")
-            cells = list(zip(*[g.ravel().tolist() for g in grids])) if all(len(s) for s in level_sets) else []
-        for cell in cells:
-            x = np.ones(n) if cont is None else cont.copy()
-            for v, lv in zip(fvals, cell):
-                x = x * (v == lv)
-            is_base = any(b is not None and lv == b for b, lv in zip(bases, cell))
-            empty = bool(factors) and not is_base and not np.any(
-                np.logical_and.reduce([v == lv for v, lv in zip(fvals, cell)]))
-            ft.columns.append(len(cols))
-            cols.append(FixedColumn(_cell_name(factors, tuple(int(c) for c in cell), continuous), ti,
-                                    tuple(int(c) for c in cell), base=is_base, empty=empty))
-            xs.append(x)
+        _add_cells(ft, ti, n, _continuous_product(continuous, column), fvals, bases,
+                   _cells(level_sets), cols, xs)
     if constant:
         cols.append(FixedColumn("_cons", -1))
         xs.append(np.ones(n))
     X = np.column_stack(xs) if xs else np.zeros((n, 0))
     notes = _mark_collinear(X, cols, constant)
     return Design(X, cols, fterms, constant, notes, dict(value_labels or {}))
+
+
+def _continuous_product(continuous: list[str], column) -> np.ndarray | None:
+    """The product of a term's continuous variables (None when it has none)."""
+    cont = None
+    for c in continuous:
+        v = np.asarray(column(c), dtype=np.float64)
+        cont = v.copy() if cont is None else cont * v
+    return cont
+
+
+def _factor_parts(term: FVTerm, factors: list[FVPart], column, present: set):
+    """Per factor part of `term`: its levels, its base level (None when Stata keeps every level
+    because the term without this factor is not in the model) and its values."""
+    level_sets, bases, fvals = [], [], []
+    for p in factors:
+        v = np.asarray(column(p.name), dtype=np.float64)
+        present_levels = factor_levels(p.name, v)
+        levels = (np.array(sorted(set(p.levels)), dtype=np.int64) if p.levels is not None
+                  else present_levels)
+        level_sets.append(levels)
+        marginal = _vars_key([q for q in term.parts if q is not p])
+        bases.append(_base_level(p, v, present_levels) if marginal in present else None)
+        fvals.append(v)
+    return level_sets, bases, fvals
+
+
+def _cells(level_sets: list[np.ndarray]) -> list[tuple]:
+    """Every combination of levels, first factor slowest (Stata's column order); [()] for a
+    term without factors, [] when a factor has no levels."""
+    if not level_sets:
+        return [()]
+    if not all(len(s) for s in level_sets):
+        return []
+    grids = np.meshgrid(*level_sets, indexing="ij")
+    return list(zip(*[g.ravel().tolist() for g in grids]))
+
+
+def _add_cells(ft: FixedTerm, ti: int, n: int, cont, fvals, bases, cells, cols, xs) -> None:
+    """One column per cell of a term: the continuous product times the cell's indicator,
+    flagged base (a base level in it) or empty (no observations)."""
+    for cell in cells:
+        x = np.ones(n) if cont is None else cont.copy()
+        for v, lv in zip(fvals, cell):
+            x = x * (v == lv)
+        is_base = any(b is not None and lv == b for b, lv in zip(bases, cell))
+        empty = bool(ft.factors) and not is_base and not np.any(
+            np.logical_and.reduce([v == lv for v, lv in zip(fvals, cell)]))
+        levels = tuple(int(c) for c in cell)
+        ft.columns.append(len(cols))
+        cols.append(FixedColumn(_cell_name(ft.factors, levels, ft.continuous), ti, levels,
+                                base=is_base, empty=empty))
+        xs.append(x)
 
 
 def _mark_collinear(X: np.ndarray, cols: list[FixedColumn], constant: bool) -> list[str]:
@@ -247,11 +275,13 @@ def _mark_collinear(X: np.ndarray, cols: list[FixedColumn], constant: bool) -> l
         if c.name == "_cons" or c.base:
             continue
         x = X[:, j].astype(np.float64)
-        r = x.copy()
+        # centred first (exactly, see standardize.centre_value): a covariate with mean 1e9
+        # would otherwise carry the rounding error of projecting out its mean into r
+        ref = x - centre_value(x) if constant else x
+        r = ref.copy()
         for _ in range(2):
             for q in basis:
                 r -= (q @ r) * q
-        ref = x - (x.mean() if constant else 0.0)
         ss_ref = float(ref @ ref)
         ss = float(r @ r)
         if ss_ref <= 0 or ss <= COLLINEAR_TOL * max(ss_ref, 1e-300) or ss <= 1e-300:

@@ -1,5 +1,9 @@
 """Linear mixed models by ML / REML, to the digits Stata's `mixed` prints.
 
+The fit runs on data centred and scaled by engine.standardize (a reparametrisation that leaves
+the model unchanged), so that it does not depend on the units or location of y and X; results
+are mapped back to the data's units.
+
 sigma^2 and beta are profiled out; each block's covariance relative to sigma^2 is Lambda Lambda'
 with Lambda unconstrained (vcparams). Quasi-Newton on the exact gradient, then Newton steps on a
 finite-difference Hessian of that gradient to polish (boundary fits need it). Standard errors of
@@ -16,6 +20,7 @@ from scipy import optimize
 from scipy.stats import norm
 
 from . import linalg_core as core
+from . import ols, standardize
 from .suffstats import SuffStats, build
 from .types import LmmFit, RandomBlock, RERow
 from .vcparams import STRUCT_TITLES
@@ -170,13 +175,79 @@ def fit_lmm(y, X, blocks: list[RandomBlock], *, reml: bool = False, maxiter: int
     gradient (much tighter than Stata's defaults); maxiter bounds the quasi-Newton phase.
     start: optimiser-metric parameters (concatenated Lambda parameters, blocks by depth).
     extra: 'theta', 'lambdas' (relative factors, blocks by depth), 'block_order' (caller's block
-    index of each depth-sorted block), 'gradient', 'nfev'.
+    index of each depth-sorted block), 'gradient' (of the standardized problem), 'nfev',
+    'fixed_map' (the standardization of y and X), 'beta_std'/'V_beta_std' (its estimates).
+
+    The fit runs on centred and scaled data (engine.standardize) so that it does not depend on
+    the units or location of y and X; everything returned, the log likelihood and the iteration
+    log included, is in the data's own units.
     """
+    y = np.asarray(y, dtype=float).reshape(-1)
+    n = len(y)
+    X = np.asarray(X, dtype=float).reshape(n, -1)
+    if not blocks:
+        raise ValueError("no random-effects equation")
+    fm = standardize.fixed_map(y, X)
+    yt, Xt = fm.apply(y, X)
+    dscales = standardize.random_scales(blocks)
+    order = sorted(range(len(blocks)), key=lambda i: blocks[i].depth)
+    structures = [standardize.structure_of(blocks[i]) for i in order]
+    dsorted = [dscales[i] for i in order]
+    offset = fm.ll_offset(n, reml)
+    cb = None
+    if callback is not None:
+        def cb(kind, it, ll):
+            callback(kind, it, ll + offset)
+    start_t = None
+    if start is not None:
+        start_t = _rescale_theta(np.asarray(start, dtype=float), structures, dsorted, inverse=False)
+    fit = _fit_standardized(yt, Xt, standardize.scale_blocks(blocks, dscales), reml=reml,
+                            maxiter=maxiter, callback=cb, start=start_t)
+    return _to_data_units(fit, fm, structures, dsorted, order, offset)
+
+
+def _rescale_theta(theta: np.ndarray, structures, dsorted, *, inverse: bool) -> np.ndarray:
+    """Lambda parameters across Z~ = Z D^-1: Lambda = D^-1 Lambda~ (inverse=True: standardized
+    -> data units), Lambda~ = D Lambda otherwise."""
+    parts = np.split(theta, np.cumsum([st.m for st in structures])[:-1])
+    out = []
+    for st, t, d in zip(structures, parts, dsorted):
+        f = 1.0 / d if inverse else d
+        out.append(st.theta_of(f[:, None] * st.lam(t)))
+    return np.concatenate(out)
+
+
+def _to_data_units(fit: LmmFit, fm: standardize.FixedMap, structures, dsorted, order,
+                   offset: float) -> LmmFit:
+    """The standardized fit in the data's units (see engine.standardize for the maps). The
+    Stata-metric parameters move by a constant (ln sd by log c_y - log d_j), so their
+    covariance vc_V is the standardized fit's as it is."""
+    c = fm.y_scale
+    logc = math.log(c)
+    s_shift = np.concatenate([st.stata_shift(logc, np.log(d)) for st, d in zip(structures, dsorted)]
+                             + [np.array([logc])])
+    covs = [None] * len(fit.covs)            # caller's block order, as fit.covs
+    for pos, i in enumerate(order):
+        d = dsorted[pos]
+        covs[i] = (c * c) * fit.covs[i] / np.outer(d, d)
+    theta_t = fit.extra["theta"]
+    theta = _rescale_theta(theta_t, structures, dsorted, inverse=True)
+    lambdas = [lam / d[:, None] for lam, d in zip(fit.extra["lambdas"], dsorted)]
+    extra = dict(fit.extra, theta=theta, lambdas=lambdas, theta_std=theta_t, fixed_map=fm,
+                 beta_std=fit.beta, V_beta_std=fit.V_beta)
+    return LmmFit(beta=fm.beta(fit.beta), V_beta=fm.vbeta(fit.V_beta), ll=fit.ll + offset,
+                  reml=fit.reml, converged=fit.converged, iterations=fit.iterations,
+                  sigma2=c * c * fit.sigma2, covs=covs, vc_names=fit.vc_names,
+                  vc_theta=fit.vc_theta + s_shift, vc_V=fit.vc_V, n_obs=fit.n_obs,
+                  extra=extra)
+
+
+def _fit_standardized(y, X, blocks: list[RandomBlock], *, reml: bool, maxiter: int,
+                      callback: Callable | None, start) -> LmmFit:
+    """fit_lmm's optimisation on data that engine.standardize has made O(1)."""
     ss = build(y, X, blocks)
     prob = _Problem(ss, reml)
     n, p = ss.n, ss.p
-    if not ss.levels:
-        raise ValueError("no random-effects equation")
     blocks_sorted = sorted(blocks, key=lambda b: b.depth)
 
     if start is None:
@@ -238,24 +309,7 @@ def fit_lmm(y, X, blocks: list[RandomBlock], *, reml: bool = False, maxiter: int
         for nm in lev.structure.stata_names(blk.depth, depth_count[blk.depth]):
             vc_names.append((nm, "_cons"))
     vc_names.append(("lnsig_e", "_cons"))
-    vc_V = None
-    try:
-        if np.all(np.isfinite(s_hat)):
-            # A correlation at +-1 (a Cholesky factor reaching the boundary) leaves the ll flat in
-            # its atanh: take the information at |atanh r| = 7 (r = 0.9999983), which gives the
-            # limiting standard errors of the other parameters instead of a singular matrix.
-            s_eval = s_hat.copy()
-            for i, (nm, _) in enumerate(vc_names):
-                if nm.startswith("atr"):
-                    s_eval[i] = float(np.clip(s_eval[i], -ATR_CLIP, ATR_CLIP))
-            H = _jac_of_grad(prob.stata_grad, s_eval, 1e-4)   # of -2 ll
-            info = 0.5 * H
-            w = np.linalg.eigvalsh(info)
-            if np.all(np.isfinite(info)) and w.min() > 1e-10 * max(w.max(), 1.0):
-                vc_V = np.linalg.inv(info)
-                vc_V = 0.5 * (vc_V + vc_V.T)
-    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
-        vc_V = None
+    vc_V = _vc_covariance(prob, s_hat, vc_names)
 
     # report blocks in the caller's order
     order = sorted(range(len(blocks)), key=lambda i: blocks[i].depth)
@@ -269,22 +323,39 @@ def fit_lmm(y, X, blocks: list[RandomBlock], *, reml: bool = False, maxiter: int
                          "gradient": g, "nfev": prob.nfev})
 
 
+def _vc_covariance(prob: _Problem, s_hat: np.ndarray, vc_names) -> np.ndarray | None:
+    """Inverse observed information of the variance part in Stata's metric; None when the
+    Hessian cannot be inverted (Stata's 'standard-error calculation failed').
+
+    A numerical derivative of the exact gradient, taken on the standardized problem: its
+    steps (1e-4 max(1, |s|)) then do not depend on the data's units, and neither do these
+    standard errors (steps relative to ln sd in the data's units would grow with the units and
+    move them by up to 1e-5 between, say, dollars and cents)."""
+    try:
+        if not np.all(np.isfinite(s_hat)):
+            return None
+        # A correlation at +-1 (a Cholesky factor reaching the boundary) leaves the ll flat in
+        # its atanh: take the information at |atanh r| = 7 (r = 0.9999983), which gives the
+        # limiting standard errors of the other parameters instead of a singular matrix.
+        s_eval = s_hat.copy()
+        for i, (nm, _) in enumerate(vc_names):
+            if nm.startswith("atr"):
+                s_eval[i] = float(np.clip(s_eval[i], -ATR_CLIP, ATR_CLIP))
+        H = _jac_of_grad(prob.stata_grad, s_eval, 1e-4)   # of -2 ll
+        info = 0.5 * H
+        w = np.linalg.eigvalsh(info)
+        if np.all(np.isfinite(info)) and w.min() > 1e-10 * max(w.max(), 1.0):
+            vc_V = np.linalg.inv(info)
+            return 0.5 * (vc_V + vc_V.T)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        return None
+    return None
+
+
 def linear_ll(y, X, reml: bool = False) -> float:
-    """Log likelihood of the OLS fit (ML, or REML on the same scale as fit_lmm's)."""
-    y = np.asarray(y, dtype=float).reshape(-1)
-    n = len(y)
-    X = np.asarray(X, dtype=float).reshape(n, -1)
-    p = X.shape[1]
-    if p:
-        b, *_ = np.linalg.lstsq(X, y, rcond=None)
-        rss = float(np.sum((y - X @ b) ** 2))
-    else:
-        rss = float(y @ y)
-    nu = n - p if reml else n
-    ll = -0.5 * nu * (1.0 + math.log(2 * math.pi * rss / nu))
-    if reml and p:
-        ll -= 0.5 * np.linalg.slogdet(X.T @ X)[1]
-    return ll
+    """Log likelihood of the OLS fit (ML, or REML on the same scale as fit_lmm's); computed on
+    standardized data by engine.ols, so a covariate in any units keeps its column."""
+    return ols.linear_ll(y, X, reml)
 
 
 def _identity_label(names: list[str]) -> str:

@@ -4,6 +4,9 @@ Column order of the augmented design: [Z_1, ..., Z_K, X, y] (level 1 outermost).
 k only ever touches its own Z_k columns and the "tail" [Z_1..Z_{k-1}, X, y] (its ancestors' effects
 are one group each inside it), so per group we keep Z_k'Z_k and Z_k'[tail]; the tail x tail sums
 are recovered from the level above, down to X'X, X'y, y'y for the whole sample.
+
+fit_lmm hands it centred and scaled data (engine.standardize): sums of raw data with a large
+mean would keep only the mean's digits (y + 1e10 leaves y'y with none of y's spread).
 """
 from __future__ import annotations
 

@@ -71,6 +71,13 @@ class Structure:
     def theta_grad(self, lam_bar: np.ndarray) -> np.ndarray:
         return np.tensordot(self.basis, lam_bar, axes=([1, 2], [0, 1]))
 
+    def theta_of(self, lam: np.ndarray) -> np.ndarray:
+        """Parameters of a factor that lies in the structure's span (the basis matrices are
+        orthogonal in the Frobenius inner product, so each one's coefficient is a projection).
+        Used to carry a factor across a rescaling of Z, which keeps it in the span."""
+        norms = np.einsum("kij,kij->k", self.basis, self.basis)
+        return np.tensordot(self.basis, lam, axes=([1, 2], [0, 1])) / norms
+
     def start(self, scale: float = 1.0) -> np.ndarray:
         if self.kind == "exchangeable":
             return np.array([scale, scale])
@@ -106,6 +113,20 @@ class Structure:
         names = [f"lns{depth}_{k}_{j + 1}" for j in range(q)]
         names += [f"atr{depth}_{k}_{i + 1}_{j + 1}" for i in range(q) for j in range(i + 1, q)]
         return names
+
+    def stata_shift(self, log_c: float, log_d: np.ndarray) -> np.ndarray:
+        """Change of the Stata-metric parameters when the covariance becomes
+        c^2 D^-1 Psi D^-1 (outcome scaled by c, Z column j by d_j > 0): every ln sd_j moves by
+        log c - log d_j, correlations stay (identity/exchangeable blocks have one common d)."""
+        q = self.q
+        lns = log_c - np.asarray(log_d, dtype=float).reshape(q)
+        if self.kind == "identity":
+            return lns[:1]
+        if self.kind == "independent":
+            return lns
+        if self.kind == "exchangeable":
+            return np.array([lns[0], 0.0])
+        return np.concatenate([lns, np.zeros(q * (q - 1) // 2)])
 
     def stata_from_cov(self, psi: np.ndarray) -> np.ndarray:
         """Absolute covariance -> ln sd / atanh corr parameters."""

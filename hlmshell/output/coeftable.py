@@ -207,6 +207,32 @@ def marker_status(name: str) -> str | None:
     return None
 
 
+def _signature(name: str):
+    """What makes consecutive e(b) columns one term: its factor variables and continuous ones."""
+    f, c = _parse_name(name)
+    return [v for v, _ in f], c
+
+
+def _factor_group(names, cols, status, f, c, value_labels) -> Group:
+    """The group of a factor term's shown columns: a one-row item for a lone unlabelled level
+    (`1.female`), else a header (`female#sized`) over level rows (value labels when the term
+    is one labelled factor)."""
+    single = len(f) == 1 and not c
+    if single and len(cols) == 1 and f[0][0] not in value_labels:
+        fi, _ = _parse_name(names[cols[0]])
+        return Group(None, [Row(f"{fi[0][1]}.{fi[0][0]}", cols[0], status[cols[0]])])
+    header = "#".join([v for v, _ in f] + [f"c.{x}" for x in c])
+    rows = []
+    for i in cols:
+        fi, _ = _parse_name(names[i])
+        if single and f[0][0] in value_labels:
+            text = value_labels[f[0][0]].get(float(fi[0][1]), str(fi[0][1]))
+        else:
+            text = " ".join(str(lv) for _, lv in fi)
+        rows.append(Row(text, i, status[i]))
+    return Group(header, rows)
+
+
 def groups_from_names(names: list[str], status: list[str | None] | None = None, *,
                       baselevels: bool = False, value_labels: dict | None = None) -> list[Group]:
     """Display groups from Stata coefficient names alone (for replaying stored results).
@@ -220,9 +246,9 @@ def groups_from_names(names: list[str], status: list[str | None] | None = None, 
     k = 0
     while k < len(names):
         f, c = _parse_name(names[k])
-        sig = ([v for v, _ in f], c)
+        sig = _signature(names[k])
         j = k
-        while j + 1 < len(names) and f and (lambda p: ([v for v, _ in p[0]], p[1]))(_parse_name(names[j + 1])) == sig:
+        while j + 1 < len(names) and f and _signature(names[j + 1]) == sig:
             j += 1
         cols = [i for i in range(k, j + 1) if baselevels or status[i] != "base"]
         if not f:
@@ -230,20 +256,6 @@ def groups_from_names(names: list[str], status: list[str | None] | None = None, 
                 label = "#".join(("c." + x if len(c) > 1 else x) for x in _parse_name(names[i])[1])
                 out.append(Group(None, [Row(label, i, status[i])]))
         elif cols:
-            single = len(f) == 1 and not c
-            if single and len(cols) == 1 and f[0][0] not in value_labels:
-                fi, _ = _parse_name(names[cols[0]])
-                out.append(Group(None, [Row(f"{fi[0][1]}.{fi[0][0]}", cols[0], status[cols[0]])]))
-            else:
-                header = "#".join([v for v, _ in f] + [f"c.{x}" for x in c])
-                rows = []
-                for i in cols:
-                    fi, _ = _parse_name(names[i])
-                    if single and f[0][0] in value_labels:
-                        text = value_labels[f[0][0]].get(float(fi[0][1]), str(fi[0][1]))
-                    else:
-                        text = " ".join(str(lv) for _, lv in fi)
-                    rows.append(Row(text, i, status[i]))
-                out.append(Group(header, rows))
+            out.append(_factor_group(names, cols, status, f, c, value_labels))
         k = j + 1
     return out

@@ -127,11 +127,13 @@ def level_title(label: str, covariance: str) -> str:
 def lr_lines(chi2: float, df: int, p: float) -> list[str]:
     """`LR test vs. linear model: ...`; chibar2(01) with one variance component, else chi2(df)
     and the conservative note."""
+    # two decimals as %10.2f: e-notation only for a statistic too wide for that
+    stat = fmt(chi2, "%10.2f").strip()
     if df == 1:
-        left = f"LR test vs. linear model: chibar2(01) = {chi2:.2f}"
+        left = f"LR test vs. linear model: chibar2(01) = {stat}"
         right = f"Prob >= chibar2 = {fmt(p, '%6.4f').strip()}"
         return [left + right.rjust(max(WIDTH - len(left), len(right) + 1))]
-    left = f"LR test vs. linear model: chi2({df}) = {chi2:.2f}"
+    left = f"LR test vs. linear model: chi2({df}) = {stat}"
     right = f"Prob > chi2 = {fmt(p, '%6.4f').strip()}"
     return [left + right.rjust(max(WIDTH - len(left), len(right) + 1)), "",
             "Note: LR test is conservative and provided only for reference."]

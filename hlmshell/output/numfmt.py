@@ -110,6 +110,25 @@ def fmt_g(x: float, width: int = 9, digits: int | None = None) -> str:
     return sign + s
 
 
+def _fmt_f(x: float, w: int, d: int, comma: bool) -> str:
+    """%w.df / %w.dfc text (not padded). A number too wide for the format switches to
+    e-notation with d decimals, as Stata's does (`display %9.2fc 10000000` shows 1.00e+07),
+    with fewer decimals if even that is too wide: an oversized t or chi2 never pushes a
+    table's columns apart. Commas go only where they fit."""
+    s = f"{x:.{d}f}"
+    if s.startswith("-") and float(s) == 0:
+        s = s[1:]
+    if comma and len(_commas(s)) <= w:
+        s = _commas(s)
+    if len(s) <= w:
+        return s
+    for dd in range(d, -1, -1):
+        s = f"{x:.{dd}e}"
+        if len(s) <= w:
+            break
+    return s
+
+
 def fmt(x, spec: str) -> str:
     """Format x with a Stata format spec, padded to its width (right-aligned unless %-)."""
     if isinstance(x, str):
@@ -137,11 +156,7 @@ def fmt(x, spec: str) -> str:
         if comma and "e" not in s:
             s = _commas(s)
     elif kind == "f":
-        s = f"{float(x):.{d}f}"
-        if s.startswith("-") and float(s) == 0:
-            s = s[1:]
-        if comma:
-            s = _commas(s)
+        s = _fmt_f(float(x), w, d, bool(comma))
     else:
         s = f"{float(x):.{d}e}"
     return s.ljust(w) if left else s.rjust(w)

@@ -174,6 +174,47 @@ def matrix_lines(title: str, names: list[str], M, lower: bool = True) -> list[st
 
 
 # --------------------------------------------------------------------------- estimates table
+def _stars(p) -> str:
+    """Significance stars of `estimates table, star`."""
+    if p is None or math.isnan(p):
+        return ""
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+
+
+def _coef_cells(cells, cell, bfmt: str, star: bool) -> tuple[str, str]:
+    """A coefficient row's cells and its standard-error row's cells, model by model."""
+    line, seline = "", ""
+    for c in cells:
+        if c is None:
+            line += cell("")
+            seline += cell("")
+            continue
+        b, s, p, om = c
+        if om:
+            line += cell("(omitted)")
+            seline += cell("")
+            continue
+        line += cell(fmt(b, bfmt).strip(), _stars(p) if star else "")
+        seline += cell(fmt(s, bfmt).strip() if s is not None and not math.isnan(s) else "")
+    return line, seline
+
+
+def _stat_lines(stats, cell, vw: int, cw: int, bfmt: str) -> list[str]:
+    """The rows of the statistics block (N as an integer, the others in the table's format)."""
+    out = []
+    for sname, vals in stats:
+        line = f"{abbrev(sname, vw):>{vw}} |"
+        for v in vals:
+            if v is None:
+                line += cell("")
+            elif sname == "N":
+                line += cell(fmt(v, f"%{cw}.0f").strip())
+            else:
+                line += cell(fmt(v, bfmt).strip())
+        out.append(line)
+    return out
+
+
 def table_lines(models: list[str], rows: list[tuple[str, list[str], list | None]],
                 stats: list[tuple[str, list]], bfmt: str | None, se: bool, star: bool,
                 equations_shown: bool) -> list[str]:
@@ -211,41 +252,16 @@ def table_lines(models: list[str], rows: list[tuple[str, list[str], list | None]
             last_eq = eq
         for extra in label_lines[:-1]:
             out.append(f"{extra}|")
-        line = f"{label_lines[-1]}|"
-        seline = " " * vw + " |"
         if cells is None:
-            out.append(line)
+            out.append(f"{label_lines[-1]}|")
             continue
-        for c in cells:
-            if c is None:
-                line += cell("")
-                seline += cell("")
-                continue
-            b, s, p, om = c
-            if om:
-                line += cell("(omitted)")
-                seline += cell("")
-                continue
-            sym = ""
-            if star and p is not None and not math.isnan(p):
-                sym = "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
-            line += cell(fmt(b, bfmt).strip(), sym)
-            seline += cell(fmt(s, bfmt).strip() if s is not None and not math.isnan(s) else "")
-        out.append(line)
+        line, seline = _coef_cells(cells, cell, bfmt, star)
+        out.append(f"{label_lines[-1]}|" + line)
         if se:
-            out.append(seline)
+            out.append(" " * vw + " |" + seline)
     if stats:
         out.append(center)
-        for sname, vals in stats:
-            line = f"{abbrev(sname, vw):>{vw}} |"
-            for v in vals:
-                if v is None:
-                    line += cell("")
-                elif sname == "N":
-                    line += cell(fmt(v, f"%{cw}.0f").strip())
-                else:
-                    line += cell(fmt(v, bfmt).strip())
-            out.append(line)
+        out += _stat_lines(stats, cell, vw, cw, bfmt)
     out.append(top)
     twidth = 1 + (vw + 1) + n * (cwt + 2)
     if star:
