@@ -1,8 +1,9 @@
 """Command-line entry point: the REPL, a do-file, piped commands, or `hlmshell check`.
 
 Users never see a Python traceback: anything unexpected is reported in one line (set
-HLMSHELL_DEBUG=1 to get the traceback). The exit status is the Stata return code of the
-error that stopped a do-file, squeezed into 1..255 so a shell sees failure as failure.
+HLMSHELL_DEBUG=1 to get the traceback), nor a Python warning (quiet_warnings()). The exit
+status is the Stata return code of the error that stopped a do-file, squeezed into 1..255 so
+a shell sees failure as failure.
 """
 from __future__ import annotations
 
@@ -147,8 +148,21 @@ def _dispatch(argv: list[str]) -> int:
     return run_file(argv[0], argv[1:])
 
 
+def quiet_warnings() -> None:
+    """No Python warning (RuntimeWarning, FutureWarning, ...) reaches the user's terminal:
+    Stata reports numerical edge cases as missing values, and hlmshell handles them so, but a
+    library's warning must not leak into a do-file's output either. A developer who asks for
+    warnings (python -W ..., PYTHONWARNINGS, HLMSHELL_DEBUG=1) still gets them."""
+    if sys.warnoptions or debug_enabled():
+        return
+    import warnings
+
+    warnings.simplefilter("ignore")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    quiet_warnings()
     try:
         return _dispatch(argv)
     except KeyboardInterrupt:

@@ -2,15 +2,20 @@
 
 Every command runs inside session.snapshot(); a StataError (or any unexpected exception,
 turned into one, r(9999); HLMSHELL_DEBUG=1 re-raises it instead) puts the snapshot back and
-prints Stata's message and `r(#);`. Loops and if-blocks work on the raw lines of their body,
-so macros are expanded again on every pass.
+prints Stata's message and `r(#);`. Running out of memory is Stata's r(909) and a runaway
+recursion Stata's r(1000), both ordinary errors that `capture` catches: do-files, programs and
+blocks are counted as they nest (limits.py) instead of waiting for Python's RecursionError.
+Loops and if-blocks work on the raw lines of their body, so macros are expanded again on
+every pass.
 
 Registry flags read here (CommandInfo.extra): byable="self" (the handler does `by` itself),
 byable=False (`may not be combined with by` r(190)), otherwise the handler runs once per
 by-group with session.by_restrict set; transactional=False (do/run/include/exit: no
 snapshot, a failing do-file keeps what it did before the error, as in Stata);
 qualifiers=/options=False (registry.check_qualifiers: if/in/weights/options the command does
-not take are Stata's r(101)/r(198) before the handler runs).
+not take are Stata's r(101)/r(198) before the handler runs); changes_data=False (the command
+never changes the dataset in place, so its snapshot keeps the data by reference instead of
+copying it -- unless a `by` prefix, which may sort, is given).
 """
 from __future__ import annotations
 
@@ -20,12 +25,14 @@ import re
 import signal
 import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from hlmshell.commands import registry
 from hlmshell.errors import Break, ExitDo, StataError
+from hlmshell.limits import MAX_BLOCK_NESTING, MAX_NESTING, ensure_stack, no_memory, system_limit
 from hlmshell.syntax.flow import BreakLoop, ContinueLoop
 from hlmshell.syntax.macros import expand_macros, num_to_macro
 from hlmshell.syntax.numlist import forvalues_range, numlist
@@ -49,6 +56,7 @@ class _Printed(StataError):
 
 class Interpreter:
     def __init__(self, session):
+        ensure_stack()                  # room for the nesting hlmshell allows (limits.py)
         self.session = session
         session.interpreter = self
         if not hasattr(session, "by_restrict"):
@@ -56,6 +64,9 @@ class Interpreter:
         self.capture_depth = 0
         self.active = 0                 # entry points currently running (run_line/run_text)
         self.depth = 0                  # nested do-files
+        self.nesting = 0                # do-files + programs + includes running (Stata: 64 at most)
+        self.block_depth = 0            # { } blocks being run, across all levels
+        self.level_lines: dict[int, int] = {}   # nesting level -> line it is running
         self.loop_depth = 0
         self.exit_requested = False     # `exit` typed at the top level
         self.error_location: tuple[str, int] | None = None
@@ -150,6 +161,12 @@ class Interpreter:
             return 1
         except (ContinueLoop, BreakLoop):
             return 0
+        except (MemoryError, RecursionError) as exc:    # a backstop: _exec_at converts them first
+            if debug_enabled():
+                raise
+            self.out.quiet = quiet0
+            self._show_error(no_memory() if isinstance(exc, MemoryError) else system_limit())
+            return 909 if isinstance(exc, MemoryError) else 1000
         except Exception as exc:  # never a traceback at the prompt  # noqa: BLE001
             if debug_enabled():
                 raise
@@ -214,6 +231,7 @@ class Interpreter:
             scope["0"] = args
             for i, t in enumerate(toks, 1):
                 scope[str(i)] = t
+        self._enter_level()
         s.locals.append(scope)
         self.depth += 1
         mode = "top" if echo else "none"
@@ -232,7 +250,8 @@ class Interpreter:
             self._do_error_tail(StataError("--Break--", 1), echo, printed=False)
         except StataError as e:
             if self.error_location is None:
-                self.error_location = (name or "do-file", self.current[1])
+                # the do-file's own line, not one inside a program it called
+                self.error_location = (name or "do-file", self.level_lines.get(self.nesting, self.current[1]))
             self._do_error_tail(e, echo, printed=False)
         else:
             if echo:
@@ -240,10 +259,26 @@ class Interpreter:
             return 0
         finally:
             self.depth -= 1
+            self.nesting -= 1
             self.loop_depth = saved_loop
             if len(s.locals) > 1:
                 s.locals.pop()
         return 0
+
+    def _enter_level(self) -> None:
+        """One more do-file, program or include running: Stata's 65th is r(1000)."""
+        if self.nesting >= MAX_NESTING:
+            raise system_limit()
+        self.nesting += 1
+
+    def run_include(self, lines: list[Line], name: str) -> None:
+        """`include`: the file's lines run in the current scope, but as one more nesting level
+        (a file that includes itself stops with r(1000), not a Python RecursionError)."""
+        self._enter_level()
+        try:
+            self._exec_lines(lines, echo="none", name=name)
+        finally:
+            self.nesting -= 1
 
     def _do_error_tail(self, e: StataError, echo: bool, printed: bool):
         """Stop a do-file: the error (or, for a failed nested `do`, its r(#)), `end of do-file`."""
@@ -282,10 +317,27 @@ class Interpreter:
             i = self._exec_at(lines, i, echo, name)
 
     def _exec_at(self, lines: list[Line], i: int, echo: str, name: str) -> int:
-        """Run the statement starting at lines[i]; return the index after it."""
+        """Run the statement starting at lines[i]; return the index after it.
+
+        Memory running out outside a command's handler (expanding a macro, say) is r(909), and
+        a Python recursion overflow that the nesting counters did not prevent is r(1000): both
+        become StataErrors here, at the innermost statement, so `capture` sees them."""
+        try:
+            return self._exec_statement(lines, i, echo, name)
+        except MemoryError:
+            if debug_enabled():
+                raise
+            raise no_memory() from None
+        except RecursionError:
+            if debug_enabled():
+                raise
+            raise system_limit() from None
+
+    def _exec_statement(self, lines: list[Line], i: int, echo: str, name: str) -> int:
         self._check_break()
         line = lines[i]
         self.current = (name, line.lineno)
+        self.level_lines[self.nesting] = line.lineno
         if line.is_comment or not line.text.strip():
             if echo != "none":
                 self._echo(line, echo)
@@ -317,7 +369,8 @@ class Interpreter:
             body, end, _after = self._collect(lines, j)
             self._echo(lines[j], inner)
             if not taken:
-                self._exec_lines(body, echo=inner, name=name)
+                with self._in_block():
+                    self._exec_lines(body, echo=inner, name=name)
             self._echo(lines[end], inner)
             return end + 1
         self._echo(lines[j], inner)
@@ -325,6 +378,7 @@ class Interpreter:
             raise StataError("invalid syntax", 198)
         if not taken:
             self.current = (name, lines[j].lineno)
+            self.level_lines[self.nesting] = lines[j].lineno
             self.execute(text)
         return j + 1
 
@@ -359,6 +413,7 @@ class Interpreter:
         scope = {"0": args.strip()}
         for k, t in enumerate(tokens(args), 1):
             scope[str(k)] = t
+        self._enter_level()
         s.locals.append(scope)
         self.r_pending.append(RResults() if prog.rclass else None)
         saved_loop = self.loop_depth
@@ -369,6 +424,7 @@ class Interpreter:
             if e.rc:
                 raise StataError("", e.rc) from None
         finally:
+            self.nesting -= 1
             self.loop_depth = saved_loop
             pending = self.r_pending.pop()
             s.locals.pop()
@@ -404,6 +460,22 @@ class Interpreter:
                 self._echo_line(f"{n:>3}. " if k == 0 else "> ", raw)
 
     def _exec_block(self, lines: list[Line], i: int, echo: str, name: str) -> int:
+        """A `{`...`}` block (loop, if, prefix block); counted, so that blocks nested beyond
+        MAX_BLOCK_NESTING stop with r(1000) rather than overflowing Python's stack."""
+        with self._in_block():
+            return self._exec_block_body(lines, i, echo, name)
+
+    @contextmanager
+    def _in_block(self):
+        if self.block_depth >= MAX_BLOCK_NESTING:
+            raise system_limit()
+        self.block_depth += 1
+        try:
+            yield
+        finally:
+            self.block_depth -= 1
+
+    def _exec_block_body(self, lines: list[Line], i: int, echo: str, name: str) -> int:
         raw = lines[i].text.strip()
         if raw.startswith("}"):
             raise StataError("invalid syntax", 198)     # a `}` (or `} else`) without its block
@@ -708,14 +780,17 @@ class Interpreter:
             raise StataError("expression too long", 130) from None
         info = registry.COMMANDS.get(cmd.name) or registry.resolve(cmd.typed)
         registry.check_qualifiers(info, cmd)
-        transactional = info.extra.get("transactional", True)
-        snap = s.snapshot() if transactional else None
+        snap = self._snapshot_for(info, cmd)
+        failed = None
         try:
             by = [p for p in cmd.prefixes if p.kind == "by"]
-            if by and info.extra.get("byable") != "self":
-                self._run_by(info, cmd, by[-1])
-            else:
-                info.handler(s, cmd)
+            # numerical edge cases (x/0, overflow, the mean of nothing) are missing values in
+            # Stata, never warnings: no handler's numpy arithmetic prints a RuntimeWarning
+            with np.errstate(all="ignore"):
+                if by and info.extra.get("byable") != "self":
+                    self._run_by(info, cmd, by[-1])
+                else:
+                    info.handler(s, cmd)
         except (ExitDo, ContinueLoop, BreakLoop):
             raise
         except StataError:
@@ -726,6 +801,12 @@ class Interpreter:
             if snap is not None:
                 s.restore(snap)
             raise Break() from None
+        except (MemoryError, RecursionError) as exc:
+            if debug_enabled():
+                raise
+            # raised below, outside this handler: the MemoryError's traceback (and the big
+            # half-built arrays its frames hold) is released before the snapshot goes back
+            failed = no_memory() if isinstance(exc, MemoryError) else system_limit()
         except Exception as exc:  # a bug in a handler must not show a traceback
             if snap is not None:
                 s.restore(snap)
@@ -736,6 +817,29 @@ class Interpreter:
                              9999) from None
         finally:
             s.by_restrict = None
+        if failed is not None:
+            if snap is not None:
+                s.restore(snap)
+            raise failed
+
+    def _snapshot_for(self, info, cmd) -> dict | None:
+        """What a failure of this command puts back: nothing for the non-transactional ones
+        (do, run, exit), the data by reference for those that never change it."""
+        if not info.extra.get("transactional", True):
+            return None
+        # a `by` prefix may sort the data (bysort), whatever the command does
+        keeps_data = (info.extra.get("changes_data", True) is False
+                      and not any(p.kind == "by" for p in cmd.prefixes))
+        return self._snapshot(data=not keeps_data)
+
+    def _snapshot(self, data: bool = True) -> dict:
+        """session.snapshot(), or r(909) when even the copy does not fit (nothing changed yet)."""
+        try:
+            return self.session.snapshot(data=data)
+        except MemoryError:
+            if debug_enabled():
+                raise
+        raise no_memory()
 
     def _run_by(self, info, cmd, prefix) -> None:
         from hlmshell.syntax.evaluate import by_groups

@@ -59,9 +59,13 @@ class Session:
         self.test_chain = None
 
     # -- transactional safety ------------------------------------------------------------
-    def snapshot(self) -> dict:
+    def snapshot(self, data: bool = True) -> dict:
+        """What restore() puts back after a failed command. The dataset is copied (the one
+        big allocation) unless data=False: for a command that never changes the dataset in
+        place it is kept by reference, so that `display`, `local`, `summarize` ... neither
+        double the memory used nor fail for want of it after an r(909)."""
         return {
-            "data": self.data.copy(),
+            "data": self.data.copy() if data else self.data,
             "globals": dict(self.globals),
             "locals": [dict(d) for d in self.locals],
             "scalars": dict(self.scalars),
@@ -76,6 +80,8 @@ class Session:
         }
 
     def restore(self, snap: dict) -> None:
+        """Put a snapshot back: attribute assignments only, no allocation (it must work right
+        after a MemoryError)."""
         for k, v in snap.items():
             setattr(self, k, v)
 

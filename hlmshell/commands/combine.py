@@ -7,6 +7,7 @@ import re
 import numpy as np
 
 from hlmshell.commands.files import split_using
+from hlmshell.commands.generate import store
 from hlmshell.commands.inspect import _pctile, touse, varlist
 from hlmshell.commands.manage import check_name, sort_keys
 from hlmshell.commands.options import OptionSpec
@@ -393,14 +394,9 @@ def _stat(stat: str, x: np.ndarray, w: np.ndarray | None) -> float:
     raise StataError(f"({stat}) invalid statistic", 198)
 
 
-@command("collapse", exp=False, byable=False)
-def collapse_cmd(session, cmd):
-    opts = OptionSpec("by= cw fast").parse(cmd.options)
-    ds = session.data
-    specs = _parse_collapse(cmd.body)
-    if not specs:
-        raise StataError("varlist required", 100)
-    byv = varlist(session, opts.get("by") or "", all_if_empty=False)
+def _collapse_items(session, specs, byv: list[str]) -> list[tuple[str, str, str]]:
+    """(stat, target, source) for every result collapse makes; names checked (a target twice
+    is `name conflict`, a target among the by() variables r(110), a string source r(109))."""
     items = []
     for stat, target, src in specs:
         srcs = varlist(session, src, all_if_empty=False)
@@ -418,8 +414,38 @@ def collapse_cmd(session, cmd):
         if t in byv:
             raise StataError(f"variable {t} already defined", 110)
     for _, _, s in items:
-        if ds.vars[s].is_string:
+        if session.data.vars[s].is_string:
             raise StataError("type mismatch", 109)
+    return items
+
+
+_KEEPS_TYPE = ("min", "max", "first", "last", "firstnm", "lastnm")
+
+
+def _collapsed_var(stat: str, target: str, src: str, v: Variable, vals: np.ndarray,
+                   weighted: bool) -> Variable:
+    """The variable holding one statistic per group, in the storage type Stata gives it
+    (a value that overflows it, 1e308 summed, say, is missing)."""
+    if stat == "count":
+        vt = "double" if weighted else "long"
+    elif stat in _KEEPS_TYPE:
+        vt = v.vtype
+    else:
+        vt = "double" if v.vtype == "double" or stat in ("sum", "rawsum") and v.vtype != "float" else "float"
+    fmt = v.format if stat != "count" and vt == v.vtype else ""
+    return Variable(target, store(vals, vt), vt, fmt, f"({stat}) {v.label or src}"[:80],
+                    v.vallab if stat in _KEEPS_TYPE else None)
+
+
+@command("collapse", exp=False, byable=False)
+def collapse_cmd(session, cmd):
+    opts = OptionSpec("by= cw fast").parse(cmd.options)
+    ds = session.data
+    specs = _parse_collapse(cmd.body)
+    if not specs:
+        raise StataError("varlist required", 100)
+    byv = varlist(session, opts.get("by") or "", all_if_empty=False)
+    items = _collapse_items(session, specs, byv)
     mask = touse(session, cmd)
     w = None
     if cmd.weight is not None:
@@ -451,20 +477,9 @@ def collapse_cmd(session, cmd):
         v = sub.vars[b]
         res.vars[b] = Variable(b, v.values[[s for s, _ in bounds]], v.vtype, v.format, v.label, v.vallab)
     for stat, target, src in items:
-        v = sub.vars[src]
-        vals = np.array([_stat(stat, v.values[a:e], wsub[a:e] if wsub is not None else None)
+        vals = np.array([_stat(stat, sub.vars[src].values[a:e], wsub[a:e] if wsub is not None else None)
                          for a, e in bounds])
-        if stat == "count":
-            vt = "long" if w is None else "double"
-        elif stat in ("min", "max", "first", "last", "firstnm", "lastnm"):
-            vt = v.vtype
-        else:
-            vt = "double" if v.vtype == "double" or stat in ("sum", "rawsum") and v.vtype != "float" else "float"
-        fmt = v.format if stat not in ("count",) and vt == v.vtype else ""
-        res.vars[target] = Variable(target, to_storage(vals, vt), vt, fmt,
-                                    f"({stat}) {v.label or src}"[:80],
-                                    v.vallab if stat in ("min", "max", "first", "last", "firstnm",
-                                                         "lastnm") else None)
+        res.vars[target] = _collapsed_var(stat, target, src, sub.vars[src], vals, w is not None)
     res._n = len(bounds)
     res.sortedby = list(byv)
     res.changed = True

@@ -617,7 +617,7 @@ def clonevar(session, cmd):
 
 
 # --- assert -----------------------------------------------------------------------------
-@command("assert", exp=False, qualifiers="if in")
+@command("assert", exp=False, qualifiers="if in", changes_data=False)
 def assert_(session, cmd):
     no_weights(cmd)
     opts = OptionSpec("rc0 null fast").parse(cmd.options)

@@ -87,7 +87,7 @@ def ensure_data(session) -> None:
 
 
 # ----------------------------------------------------------------------------- count
-@command("count", abbrev="cou", qualifiers="if in")
+@command("count", abbrev="cou", qualifiers="if in", changes_data=False)
 def count_cmd(session, cmd):
     OptionSpec("").parse(cmd.options)
     if cmd.body.strip():
@@ -140,11 +140,48 @@ def _moments(x: np.ndarray, w: np.ndarray | None, kind: str | None):
     # aweight / iweight: weights rescaled to sum to the number of observations
     var = dev2 / sw * n / (n - 1) if n > 1 else math.nan
     if kind == "aweight":
-        s = float(np.sum(w * x) * n / sw)
+        s = float(np.sum(w * x)) * n / sw if sw else 0.0     # no observations: r(sum) is 0
     return n, sw, mean, var, s
 
 
-@command("summarize", abbrev="su")
+def _finite(stats: dict) -> dict:
+    """A statistic that overflowed (a sum of values near 1e308) is missing, as Stata has no
+    infinity; arrays (the sorted values kept for the detail table) pass through."""
+    return {k: math.nan if isinstance(v, float) and not math.isfinite(v) else v for k, v in stats.items()}
+
+
+def _var_stats(x: np.ndarray, ww: np.ndarray | None, kind: str | None, detail: bool,
+               meanonly: bool) -> dict:
+    """summarize's r() for one variable's nonmissing values x (weights ww); with detail the
+    percentiles, skewness and kurtosis, and the sorted values (_sorted) for the table."""
+    n, sw, mean, v, s = _moments(x, ww, kind)
+    r = {"N": float(n), "sum_w": sw, "mean": mean if n else math.nan}
+    if not meanonly:
+        r["Var"] = v
+        r["sd"] = math.sqrt(v) if not math.isnan(v) else math.nan
+    r["min"] = float(np.min(x)) if n else math.nan
+    r["max"] = float(np.max(x)) if n else math.nan
+    r["sum"] = s
+    if detail:
+        order = np.argsort(x, kind="stable")
+        xs = x[order]
+        wsort = ww[order] if ww is not None else None
+        for p in (1, 5, 10, 25, 50, 75, 90, 95, 99):
+            r[f"p{p}"] = _pctile(xs, p, wsort if kind in ("fweight", "aweight") else None)
+        r["skewness"] = r["kurtosis"] = math.nan
+        if n > 0 and v and not math.isnan(v) and v > 0:
+            wt = ww if ww is not None else np.ones(len(x))
+            swt = float(np.sum(wt))
+            m2 = float(np.sum(wt * (x - mean) ** 2)) / swt
+            m3 = float(np.sum(wt * (x - mean) ** 3)) / swt
+            m4 = float(np.sum(wt * (x - mean) ** 4)) / swt
+            r["skewness"] = m3 / m2 ** 1.5
+            r["kurtosis"] = m4 / m2 ** 2
+        r["_sorted"] = xs
+    return r
+
+
+@command("summarize", abbrev="su", changes_data=False)
 def summarize_cmd(session, cmd):
     opts = OptionSpec("detail(d) meanonly(mean) format separator(sep)= noheader(nohead)"
                       ).parse(cmd.options)
@@ -169,38 +206,9 @@ def summarize_cmd(session, cmd):
             results = {"N": 0.0, "sum_w": 0.0, "sum": 0.0}
             continue
         sel = mask & ~np.isnan(var.values)
-        x = var.values[sel]
         ww = w[sel] if w is not None else None
-        n, sw, mean, v, s = _moments(x, ww, kind)
-        r = {"N": float(n), "sum_w": sw}
-        if n:
-            r["mean"] = mean
-        else:
-            r["mean"] = math.nan
-        if not meanonly:
-            r["Var"] = v
-            r["sd"] = math.sqrt(v) if not math.isnan(v) else math.nan
-        r["min"] = float(np.min(x)) if n else math.nan
-        r["max"] = float(np.max(x)) if n else math.nan
-        r["sum"] = s
-        if detail:
-            order = np.argsort(x, kind="stable")
-            xs = x[order]
-            wsort = ww[order] if ww is not None else None
-            for p in (1, 5, 10, 25, 50, 75, 90, 95, 99):
-                r[f"p{p}"] = _pctile(xs, p, wsort if kind in ("fweight", "aweight") else None)
-            if n > 0 and v and not math.isnan(v) and v > 0:
-                wt = ww if ww is not None else np.ones(len(x))
-                swt = float(np.sum(wt))
-                m2 = float(np.sum(wt * (x - mean) ** 2)) / swt
-                m3 = float(np.sum(wt * (x - mean) ** 3)) / swt
-                m4 = float(np.sum(wt * (x - mean) ** 4)) / swt
-                r["skewness"] = m3 / m2 ** 1.5
-                r["kurtosis"] = m4 / m2 ** 2
-            else:
-                r["skewness"] = math.nan
-                r["kurtosis"] = math.nan
-            r["_sorted"] = xs
+        r = _var_stats(var.values[sel], ww, kind, detail, meanonly)
+        r = _finite(r)
         rows.append((nm, r))
         results = r
     session.r.macros = {}
@@ -282,7 +290,7 @@ def _print_detail(session, var, r, kind):
 
 
 # ----------------------------------------------------------------------------- describe
-@command("describe", abbrev="d", byable=False, qualifiers="")
+@command("describe", abbrev="d", byable=False, qualifiers="", changes_data=False)
 def describe_cmd(session, cmd):
     opts = OptionSpec("short(s) simple fullnames(f) numbers(n)").parse(cmd.options)
     ds = session.data
@@ -340,7 +348,7 @@ def describe_cmd(session, cmd):
 
 
 # ----------------------------------------------------------------------------- list
-@command("list", abbrev="l", qualifiers="if in")
+@command("list", abbrev="l", qualifiers="if in", changes_data=False)
 def list_cmd(session, cmd):
     opts = OptionSpec("clean noobs separator(sep)= nolabel noheader(nohead) abbreviate(ab)= "
                       "compress nocompress fast table divider string(str)=").parse(cmd.options)
@@ -432,7 +440,7 @@ def _list_blocks(out, cols, idx, pad, noobs, obsw, linesize) -> None:
 
 
 # ----------------------------------------------------------------------------- levelsof / isid
-@command("levelsof", qualifiers="if in")
+@command("levelsof", qualifiers="if in", changes_data=False)
 def levelsof_cmd(session, cmd):
     opts = OptionSpec("clean local= missing separate= matcell= matrow=").parse(cmd.options)
     lname = (opts.get("local") or "").strip()

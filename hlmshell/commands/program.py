@@ -22,7 +22,7 @@ from hlmshell.syntax.scan import strip_quotes
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-@command("display", abbrev="di", raw=True, byable=True)
+@command("display", abbrev="di", raw=True, byable=True, changes_data=False)
 def display(session, cmd):
     session.out.write(display_text(session, cmd.body))
 
@@ -65,12 +65,12 @@ def _assign(session, store: dict, body: str, what: str) -> None:
     store[name] = _macro_value(session, body[m.end():])
 
 
-@command("local", abbrev="loc", raw=True, byable=False)
+@command("local", abbrev="loc", raw=True, byable=False, changes_data=False)
 def local(session, cmd):
     _assign(session, session.local, cmd.body, "local")
 
 
-@command("global", abbrev="gl", raw=True, byable=False)
+@command("global", abbrev="gl", raw=True, byable=False, changes_data=False)
 def global_(session, cmd):
     _assign(session, session.globals, cmd.body, "global")
 
@@ -87,11 +87,11 @@ def _temp(session, cmd):
         session.local[nm] = f"__{_tmp_counter[0]:06d}"
 
 
-command("tempvar", raw=True, byable=False)(_temp)
-command("tempname", raw=True, byable=False)(_temp)
+command("tempvar", raw=True, byable=False, changes_data=False)(_temp)
+command("tempname", raw=True, byable=False, changes_data=False)(_temp)
 
 
-@command("tempfile", raw=True, byable=False)
+@command("tempfile", raw=True, byable=False, changes_data=False)
 def tempfile_(session, cmd):
     """`tempfile f`: a path in the temporary directory, as Stata gives (St<pid>.<n>)."""
     import os
@@ -105,7 +105,7 @@ def tempfile_(session, cmd):
         session.local[nm] = os.path.join(tempfile.gettempdir(), f"St{os.getpid()}.{_tmp_counter[0]:06d}")
 
 
-@command("macro", abbrev="ma", raw=True, byable=False)
+@command("macro", abbrev="ma", raw=True, byable=False, changes_data=False)
 def macro(session, cmd):
     words = cmd.body.split()
     sub = words[0] if words else "list"
@@ -138,7 +138,7 @@ def _scalar_text(v) -> str:
     return display_number(float(v))
 
 
-@command("scalar", abbrev="sca", raw=True, byable=False)
+@command("scalar", abbrev="sca", raw=True, byable=False, changes_data=False)
 def scalar(session, cmd):
     from hlmshell.syntax.evaluate import evaluate_scalar
 
@@ -212,7 +212,7 @@ def _list_results(session, res, prefix: str, e=None) -> None:
         out.line(f"{prefix}(sample)".rjust(22) + "   ")
 
 
-@command("return", abbrev="ret", raw=True, byable=False)
+@command("return", abbrev="ret", raw=True, byable=False, changes_data=False)
 def return_(session, cmd):
     words = cmd.body.split()
     if words[:1] in (["list"], ["li"], ["l"]):
@@ -250,7 +250,7 @@ def return_(session, cmd):
         pending.matrices[name] = _get_matrix(session, src)[0].copy()
 
 
-@command("args", raw=True, byable=False)
+@command("args", raw=True, byable=False, changes_data=False)
 def args(session, cmd):
     """`args a b c`: name the program's positional arguments."""
     for k, nm in enumerate(cmd.body.split(), 1):
@@ -259,7 +259,7 @@ def args(session, cmd):
         session.local[nm] = session.local.get(str(k), "")
 
 
-@command("program", abbrev="pr", raw=True, byable=False)
+@command("program", abbrev="pr", raw=True, byable=False, changes_data=False)
 def program(session, cmd):
     """program drop/dir/list (definitions are read by the interpreter, up to `end`)."""
     interp = session.interpreter
@@ -294,7 +294,7 @@ def program(session, cmd):
     raise StataError("invalid syntax", 198)
 
 
-@command("ereturn", abbrev="eret", raw=True, byable=False)
+@command("ereturn", abbrev="eret", raw=True, byable=False, changes_data=False)
 def ereturn(session, cmd):
     if cmd.body.split() not in (["list"], ["li"], ["l"]):
         raise StataError("invalid syntax", 198)
@@ -367,7 +367,7 @@ def matrix_list_text(session, name: str) -> list[str]:
     return out
 
 
-@command("matrix", abbrev="mat", raw=True, byable=False)
+@command("matrix", abbrev="mat", raw=True, byable=False, changes_data=False)
 def matrix(session, cmd):
     body = cmd.body.strip()
     m = re.match(r"(\w+)\s*(.*)", body, re.S)
@@ -490,8 +490,7 @@ def include(session, cmd):
     fname, _ = _split_do_args(cmd.body)
     path = _find_dofile(fname)
     interp = session.interpreter or Interpreter(session)
-    interp._exec_lines(logical_lines(path.read_text(encoding="utf-8", errors="replace")), echo="none",
-                       name=str(path))
+    interp.run_include(logical_lines(path.read_text(encoding="utf-8", errors="replace")), str(path))
 
 
 def _return_code(session, text: str) -> int:
@@ -523,7 +522,7 @@ def exit_(session, cmd):
     raise ExitDo(rc, clear)
 
 
-@command("continue", raw=True, byable=False)
+@command("continue", raw=True, byable=False, changes_data=False)
 def continue_(session, cmd):
     body = cmd.body.strip().lstrip(",").strip()
     if body and not "break".startswith(body):
@@ -534,13 +533,13 @@ def continue_(session, cmd):
     raise BreakLoop() if body else ContinueLoop()
 
 
-@command("version", abbrev="vers", raw=True, byable=False)
+@command("version", abbrev="vers", raw=True, byable=False, changes_data=False)
 def version(session, cmd):
     if not cmd.body.strip():
         session.out.line("version 17.0")
 
 
-@command("error", raw=True, byable=False)
+@command("error", raw=True, byable=False, changes_data=False)
 def error(session, cmd):
     if not cmd.body.strip():
         raise StataError("invalid syntax", 198)
@@ -549,25 +548,25 @@ def error(session, cmd):
         raise StataError("", rc)
 
 
-@command("sleep", raw=True, byable=False)
+@command("sleep", raw=True, byable=False, changes_data=False)
 def sleep(session, cmd):
     return None
 
 
-@command("pause", raw=True, byable=False)
+@command("pause", raw=True, byable=False, changes_data=False)
 def pause(session, cmd):
     return None
 
 
 # ---- working directory ------------------------------------------------------------------------
-@command("pwd", raw=True, byable=False)
+@command("pwd", raw=True, byable=False, changes_data=False)
 def pwd(session, cmd):
     import os
 
     session.out.line(os.getcwd())
 
 
-@command("cd", raw=True, byable=False)
+@command("cd", raw=True, byable=False, changes_data=False)
 def cd(session, cmd):
     """`cd dir` changes the working directory (data and do-file paths resolve from it)."""
     import os
@@ -581,7 +580,7 @@ def cd(session, cmd):
 
 
 # ---- confirm ------------------------------------------------------------------------------------
-@command("confirm", abbrev="conf", raw=True, byable=False)
+@command("confirm", abbrev="conf", raw=True, byable=False, changes_data=False)
 def confirm(session, cmd):
     """confirm [new|numeric|string] variable, confirm [new] file, confirm [integer] number."""
     from hlmshell.syntax.varlist import expand_varlist

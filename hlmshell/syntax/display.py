@@ -6,6 +6,7 @@ import math
 import re
 
 from hlmshell.errors import StataError
+from hlmshell.limits import check_text_size
 from hlmshell.output.numfmt import fmt, fmt_g
 from hlmshell.syntax.macros import value_to_text
 
@@ -20,7 +21,9 @@ def display_number(x: float) -> str:
     return fmt_g(float(x), 10)
 
 
-_TOKEN = re.compile(r'"[^"]*"|`"(?:.|\n)*?"\'|%-?0?\d+(?:\.\d+)?[a-z]+|[A-Za-z_][A-Za-z0-9_]*|'
+# a %format runs to the next blank, quote, bracket or comma: `%9.1e300f` is one (invalid) token,
+# not the format %9.1e followed by 300 and a variable f
+_TOKEN = re.compile(r'"[^"]*"|`"(?:.|\n)*?"\'|%[^\s"\'`()\[\],=]+|[A-Za-z_][A-Za-z0-9_]*|'
                     r'\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\.[a-z](?![A-Za-z0-9_])|\s+|.', re.S)
 _DIRECTIVES = {"_col", "_column", "_skip", "_n", "_newline", "_dup", "_char", "_continue",
                "_request", "_c"}
@@ -77,11 +80,82 @@ def _paren_arg(text: str, toks, k):
     return None, k
 
 
+def _directive_arg(session, arg: str | None) -> int:
+    """The # of _skip(#), _col(#), _dup(#), _n(#), _char(#): a whole number (1 when absent);
+    a missing value or text is invalid syntax. Huge values stay huge (the callers refuse to
+    build output that large with r(909)); they are capped so int() of 1e300 stays cheap."""
+    from hlmshell.syntax.evaluate import evaluate_scalar
+
+    if arg is None:
+        return 1
+    try:
+        v = float(value_to_text(evaluate_scalar(arg, session)))
+    except (ValueError, StataError):
+        raise StataError("invalid syntax", 198) from None
+    if not math.isfinite(v):
+        raise StataError("invalid syntax", 198)
+    return int(max(min(v, 1e15), -1e15))
+
+
+def _pad(cur: str, directive: str, n: int) -> str:
+    """_col(#) pads the line to column #, _skip(#) adds # blanks, _char(#) adds the character
+    with code # -- nothing outside 0-255, as Stata's char() gives "" outside its domain."""
+    if directive in ("_col", "_column"):
+        check_text_size(n)
+        return cur + " " * (n - 1 - len(cur)) if len(cur) < n - 1 else cur
+    if directive == "_skip":
+        check_text_size(len(cur) + max(n, 0))
+        return cur + " " * max(n, 0)
+    if directive == "_char":
+        return cur + chr(n) if 0 <= n <= 255 else cur
+    return cur      # _request(): no terminal input in a do-file
+
+
+def _item_limit(toks, k: int) -> int:
+    """Where the expression item starting at toks[k] must end at the latest: before the next
+    directive, top-level comma, %format or `as style`."""
+    limit = k
+    depth = 0
+    while limit < len(toks):
+        t = toks[limit][2]
+        if t in _DIRECTIVES or (t == "," and depth == 0) or _FMT.fullmatch(t):
+            break
+        if t == "as" and limit > k and limit + 1 < len(toks) and toks[limit + 1][2] in _STYLES:
+            break
+        depth += t in "(["
+        depth -= t in ")]"
+        limit += 1
+    return limit
+
+
+def _expression_item(body: str, toks, k: int):
+    """The expression item at toks[k]: (Expr, index after it), the shortest that parses."""
+    from hlmshell.syntax.parser import try_parse_expr
+
+    for j in _item_ends(toks, k, _item_limit(toks, k)):
+        ex = try_parse_expr(body[toks[k][0]:toks[j - 1][1]])
+        if ex is not None:
+            return ex, j
+    raise StataError("invalid syntax", 198)
+
+
+def _piece(v, pending_fmt: str | None) -> str:
+    """A value as display shows it: its %format, or display's default."""
+    from hlmshell.syntax.functions import is_str
+
+    if is_str(v):
+        return fmt(v, pending_fmt) if pending_fmt and pending_fmt.endswith("s") else v
+    if pending_fmt:
+        try:
+            return fmt(float(v), pending_fmt)
+        except ValueError:
+            raise StataError("invalid syntax", 198) from None
+    return display_number(float(v))
+
+
 def display_text(session, body: str) -> str:
     """What `display body` prints (with its trailing newline unless _continue)."""
     from hlmshell.syntax.evaluate import evaluate_scalar
-    from hlmshell.syntax.functions import is_str
-    from hlmshell.syntax.parser import try_parse_expr
 
     toks = _tokens(body)
     lines: list[str] = []
@@ -91,72 +165,35 @@ def display_text(session, body: str) -> str:
     newline_end = True
     k = 0
     while k < len(toks):
-        s, e, t = toks[k]
+        t = toks[k][2]
         if t in _DIRECTIVES:
-            arg, k2 = _paren_arg(body, toks, k + 1)
-            n = 1
-            if arg is not None:
-                try:
-                    n = int(float(value_to_text(evaluate_scalar(arg, session))))
-                except (ValueError, StataError):
-                    raise StataError("invalid syntax", 198) from None
-            k = k2
-            if t in ("_col", "_column"):
-                if len(cur) < n - 1:
-                    cur += " " * (n - 1 - len(cur))
-            elif t == "_skip":
-                cur += " " * n
-            elif t in ("_n", "_newline"):
-                for _ in range(n):
-                    lines.append(cur)
-                    cur = ""
+            arg, k = _paren_arg(body, toks, k + 1)
+            n = _directive_arg(session, arg)
+            if t in ("_n", "_newline"):
+                check_text_size(n)
+                lines.extend([cur] + [""] * (n - 1) if n > 0 else [])
+                cur = "" if n > 0 else cur
             elif t == "_dup":
                 dup = n
-            elif t == "_char":
-                cur += chr(n)
             elif t in ("_continue", "_c"):
                 newline_end = False
+            else:
+                cur = _pad(cur, t, n)
             continue
         if t == ",":
             k += 1
             continue
-        if t == "as" or t == "in":
-            if k + 1 < len(toks) and toks[k + 1][2] in _STYLES:
-                k += 2
-                continue
+        if t in ("as", "in") and k + 1 < len(toks) and toks[k + 1][2] in _STYLES:
+            k += 2
+            continue
         if _FMT.fullmatch(t):
             pending_fmt = t
             k += 1
             continue
-        # longest run of tokens that parses as an expression
-        limit = k
-        depth = 0
-        while limit < len(toks) and toks[limit][2] not in _DIRECTIVES and (toks[limit][2] != "," or depth > 0) and not _FMT.fullmatch(toks[limit][2]) \
-                and not (toks[limit][2] == "as" and limit + 1 < len(toks) and toks[limit + 1][2] in _STYLES
-                         and limit > k):
-            depth += toks[limit][2] in "([" and 1 or 0
-            depth -= toks[limit][2] in ")]" and 1 or 0
-            limit += 1
-        found = None
-        for j in _item_ends(toks, k, limit):
-            ex = try_parse_expr(body[s:toks[j - 1][1]])
-            if ex is not None:
-                found = (ex, j)
-                break
-        if found is None:
-            raise StataError("invalid syntax", 198)
-        ex, k = found
-        v = evaluate_scalar(ex, session)
-        if is_str(v):
-            piece = fmt(v, pending_fmt) if pending_fmt and pending_fmt.endswith("s") else v
-        elif pending_fmt:
-            try:
-                piece = fmt(float(v), pending_fmt)
-            except ValueError:
-                raise StataError("invalid syntax", 198) from None
-        else:
-            piece = display_number(float(v))
-        cur += piece * dup
+        ex, k = _expression_item(body, toks, k)
+        piece = _piece(evaluate_scalar(ex, session), pending_fmt)
+        check_text_size(len(piece) * max(dup, 0))
+        cur += piece * max(dup, 0)
         dup = 1
         pending_fmt = None
     lines.append(cur)

@@ -313,7 +313,8 @@ def evaluate(expr, session, *, groups=None):
 
         expr = parse_expr(expr)
     try:
-        return Evaluator(session, groups).ev(expr)
+        with np.errstate(all="ignore"):     # log(0), 0/0, exp(1000): missing, not a warning
+            return Evaluator(session, groups).ev(expr)
     except RecursionError:
         raise StataError("expression too long", 130) from None
 

@@ -10,6 +10,7 @@ from scipy import special, stats
 
 from hlmshell.data.missing import order_key
 from hlmshell.errors import StataError
+from hlmshell.limits import MAX_STRLEN
 
 
 def is_str(v) -> bool:
@@ -123,7 +124,7 @@ def _sum(ev, args):
         start = ev.group_start()
         before = np.where(start > 0, c[np.maximum(start - 1, 0)], 0.0)
         c = c - before
-    return c
+    return clean(c)     # a running sum past 1e308 is missing, not inf
 
 
 def _missing(ev, args):
@@ -199,7 +200,8 @@ def _real(ev, args):
             if s2.startswith(".") and len(s2) <= 2 and (len(s2) == 1 or s2[1].isalpha()):
                 from hlmshell.data.missing import parse_missing
                 return parse_missing(s2)
-            return float(s2)
+            v = float(s2)
+            return v if math.isfinite(v) else float("nan")     # "1e999": no number Stata holds
         except ValueError:
             return float("nan")
 
@@ -219,17 +221,21 @@ def num_text(x: float, width: int = 9) -> str:
 
 
 def _string(ev, args):
+    """string(n) / string(n, s): n as text, in %9.0g or in the format s; either may vary by
+    observation (s a string variable holding formats)."""
     _nargs(args, 1, 2)
     x = num(args[0])
     if len(args) == 2:
         from hlmshell.output.numfmt import fmt
         spec = sval(args[1])
-        f = lambda v: fmt(float(v), spec).strip()  # noqa: E731
+        f = lambda v, sp: fmt(float(v), sp).strip()  # noqa: E731
     else:
-        f = lambda v: num_text(float(v), 9)  # noqa: E731
-    if isinstance(x, np.ndarray):
-        return np.array([f(v) for v in x], dtype=object)
-    return f(x)
+        spec = ""
+        f = lambda v, sp: num_text(float(v), 9)  # noqa: E731
+    if isinstance(x, np.ndarray) or isinstance(spec, np.ndarray):
+        X, S = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(spec, dtype=object))
+        return np.array([f(v, sp) for v, sp in zip(X, S)], dtype=object)
+    return f(x, spec)
 
 
 def _substr(ev, args):
@@ -284,14 +290,25 @@ def _strpos(ev, args):
     return r if r.ndim else float(r)
 
 
+def _replace_count(n: float) -> int:
+    """subinstr()'s n as str.replace's count: missing (or more than any string holds) means
+    every occurrence, a fraction is truncated, and n <= 0 replaces none (the "first n")."""
+    if math.isnan(n) or n >= MAX_STRLEN:
+        return -1
+    return max(int(n), 0)
+
+
 def _subinstr(ev, args):
+    """subinstr(s1, s2, s3, n): s1 with its first n occurrences of s2 replaced by s3; any of
+    the four may vary by observation."""
     _nargs(args, 4)
     s, a, b = sval(args[0]), sval(args[1]), sval(args[2])
     cnt = num(args[3])
-    if isinstance(cnt, np.ndarray):
-        cnt = cnt[0] if cnt.size else float("nan")
-    k = -1 if math.isnan(cnt) else int(cnt)
-    return _str_map(lambda t: t.replace(a, b, k), s)
+    if not any(isinstance(v, np.ndarray) for v in (s, a, b, cnt)):
+        return s.replace(a, b, _replace_count(cnt))
+    S, A, B, K = np.broadcast_arrays(np.asarray(s, dtype=object), np.asarray(a, dtype=object),
+                                     np.asarray(b, dtype=object), np.asarray(cnt, dtype=float))
+    return np.array([t.replace(x, y, _replace_count(k)) for t, x, y, k in zip(S, A, B, K)], dtype=object)
 
 
 def _word(ev, args):

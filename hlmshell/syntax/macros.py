@@ -20,9 +20,9 @@ def num_to_macro(x: float) -> str:
     if isinstance(x, str):
         return x
     x = float(x)
-    if math.isnan(x):
+    if not math.isfinite(x):        # NaN (any missing) -- and +-inf, which Stata cannot hold: "."
         from hlmshell.data.missing import missing_str
-        return missing_str(x)
+        return missing_str(x) if math.isnan(x) else "."
     if x == int(x) and abs(x) < 1e15:
         return str(int(x))
     s = f"{x:.16g}"
@@ -46,56 +46,55 @@ def value_to_text(v) -> str:
 
 
 class _Expander:
+    """Expands one text. References nest to any depth (`` ``a'' `` is the local named by the
+    value of a); they are kept on an explicit stack rather than in Python's recursion, so 500
+    or 50,000 levels expand inside out, as in Stata, instead of overflowing Python's stack."""
+
     def __init__(self, session):
         self.s = session
 
     def run(self, text: str) -> str:
-        out, i = self._scan(text, 0, stop_at_quote=False)
-        return out
-
-    def _scan(self, text: str, i: int, stop_at_quote: bool):
-        """Expand from i; with stop_at_quote, stop at the "'" closing a reference."""
-        out = []
         n = len(text)
+        parts: list[list[str]] = [[]]   # parts[0]: the expansion; parts[k]: open reference k's name
+        opened: list[int] = []          # where each open reference's '`' is
+        i = 0
         while i < n:
             c = text[i]
             if c == "`":
                 if i + 1 < n and text[i + 1] == '"':
-                    out.append('`"')
+                    parts[-1].append('`"')
                     i += 2
                     continue
-                inner, j, closed = self._ref(text, i + 1)
-                if not closed:
-                    out.append(text[i:])
-                    return "".join(out), n
-                out.append(inner)
-                i = j
+                opened.append(i)
+                parts.append([])
+            elif c == "'" and opened:
+                name = "".join(parts.pop())
+                opened.pop()
+                parts[-1].append(self.lookup(name))
+            elif c == "$":
+                i = self._global(text, i, parts[-1])
                 continue
-            if c == "'" and stop_at_quote:
-                return "".join(out), i
-            if c == "$":
-                if i + 1 < n and text[i + 1] == "{":
-                    close = text.find("}", i + 2)
-                    if close > 0:
-                        name = self.run(text[i + 2:close]).strip()
-                        out.append(self.s.globals.get(name, ""))
-                        i = close + 1
-                        continue
-                m = _GNAME.match(text, i + 1)
-                if m:
-                    out.append(self.s.globals.get(m.group(0), ""))
-                    i = m.end()
-                    continue
-            out.append(c)
+            else:
+                parts[-1].append(c)
             i += 1
-        return "".join(out), n
+        if opened:      # a reference never closed: the text from its '`' on stays as typed
+            return "".join(parts[0]) + text[opened[0]:]
+        return "".join(parts[0])
 
-    def _ref(self, text: str, i: int):
-        """Parse a reference starting after '`'. Returns (value, index after "'", closed)."""
-        inner, j = self._scan(text, i, stop_at_quote=True)
-        if j >= len(text) or text[j] != "'":
-            return "", j, False
-        return self.lookup(inner), j + 1, True
+    def _global(self, text: str, i: int, out: list[str]) -> int:
+        """$name or ${name} at text[i] (a lone $ is kept); returns the index after it."""
+        if i + 1 < len(text) and text[i + 1] == "{":
+            close = text.find("}", i + 2)
+            if close > 0:
+                name = self.run(text[i + 2:close]).strip()
+                out.append(self.s.globals.get(name, ""))
+                return close + 1
+        m = _GNAME.match(text, i + 1)
+        if m:
+            out.append(self.s.globals.get(m.group(0), ""))
+            return m.end()
+        out.append("$")
+        return i + 1
 
     def lookup(self, name: str) -> str:
         s = self.s

@@ -13,6 +13,7 @@ from lark.exceptions import LarkError
 
 from hlmshell.commands import registry
 from hlmshell.errors import StataError, syntax_error
+from hlmshell.limits import MAX_DYADIC, MAX_EXPR_DEPTH
 from hlmshell.syntax.ast import (Command, FVTerm, InRange, MixedSpec, Option, Prefix,
                                  RandomLevel, Weight)
 from hlmshell.syntax.grammar_loader import get_parser
@@ -38,11 +39,33 @@ def parse_expr(text: str):
         raise syntax_error()
     try:
         tree = get_parser().parse(text, start="expr")
+        _check_expr_size(tree)
         return _EXPR_T.transform(tree)
     except LarkError:
         raise syntax_error() from None
     except RecursionError:
         raise StataError("expression too long", 130) from None
+
+
+_DYADIC = frozenset({"or_", "and_", "eq", "ge", "le", "lt", "gt", "ne", "add", "sub", "mul", "div", "pow"})
+
+
+def _check_expr_size(tree) -> None:
+    """Stata's limits on one expression, checked on the parse tree (walked without recursion)
+    before anything recursive touches it: more than 800 dyadic operators, or nesting deeper
+    than hlmshell evaluates safely, is `expression too long` r(130)."""
+    from lark import Tree
+
+    dyadic = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_EXPR_DEPTH:
+            raise StataError("expression too long", 130)
+        dyadic += node.data in _DYADIC
+        stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
+    if dyadic > MAX_DYADIC:
+        raise StataError("expression too long", 130)
 
 
 def try_parse_expr(text: str):
