@@ -11,6 +11,10 @@ import os
 import sys
 
 from hlmshell import __version__
+# the debug switch and the one-line report of an internal error are the errors module's, so
+# the REPL and the interpreter report crashes without importing the command-line front end
+from hlmshell.errors import debug_enabled, report_internal_error
+from hlmshell.repl.interrupt import reliable_sigint
 
 USAGE = """\
 usage: hlmshell [FILE.do [ARG ...]]
@@ -27,27 +31,6 @@ usage: hlmshell [FILE.do [ARG ...]]
 
 Environment: HLMSHELL_HISTORY (history file, default ~/.hlmshell_history),
              HLMSHELL_DEBUG=1 (show Python tracebacks of internal errors)."""
-
-
-def debug_enabled() -> bool:
-    return os.environ.get("HLMSHELL_DEBUG", "") not in ("", "0")
-
-
-def report_internal_error(exc: BaseException, out=None) -> None:
-    """One line for the user instead of a traceback (the traceback with HLMSHELL_DEBUG=1)."""
-    msg = f"hlmshell: internal error: {type(exc).__name__}: {exc}"
-    if debug_enabled():
-        import traceback
-
-        traceback.print_exception(exc, file=sys.stderr)
-    else:
-        msg += " (set HLMSHELL_DEBUG=1 for details)"
-    try:
-        if out is not None:
-            out.flush()
-    except Exception:
-        pass
-    print(msg, file=sys.stderr)
 
 
 def exit_status(rc) -> int:
@@ -68,6 +51,8 @@ def _stata_error(message: str, rc: int) -> int:
 
 
 def _interpreter():
+    """A fresh session and its interpreter. Imported here, not at the top, so that --help,
+    --version and `check`'s argument errors answer without loading the interpreter."""
     from hlmshell.interpreter import Interpreter
     from hlmshell.session import Session
 
@@ -85,8 +70,6 @@ def run_file(path: str, args: list[str] | None = None) -> int:
         path += ".do"   # as Stata's `do name` finds name.do
     if not os.path.isfile(path):
         return _stata_error(f"file {path} not found", 601)
-    from hlmshell.repl.interrupt import reliable_sigint
-
     interp, _ = _interpreter()
     with reliable_sigint():
         if args:
@@ -95,8 +78,6 @@ def run_file(path: str, args: list[str] | None = None) -> int:
 
 
 def run_stdin() -> int:
-    from hlmshell.repl.interrupt import reliable_sigint
-
     text = sys.stdin.read()
     interp, _ = _interpreter()
     with reliable_sigint():

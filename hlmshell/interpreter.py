@@ -1,12 +1,20 @@
 """Runs commands: macro expansion, prefixes, blocks and loops, do-files, errors.
 
+The pipeline (each stage a value handed to the next):
+
+    text --lexer.logical_lines--> [Line] --statements.parse_lines--> Block (tree, parsed once)
+         --Interpreter._exec (one visitor per statement kind)--> execute(command text)
+         --expand_macros--> parser.parse_command --> Command --> handler(session, cmd)
+
 Every command runs inside session.snapshot(); a StataError (or any unexpected exception,
 turned into one, r(9999); HLMSHELL_DEBUG=1 re-raises it instead) puts the snapshot back and
 prints Stata's message and `r(#);`. Running out of memory is Stata's r(909) and a runaway
 recursion Stata's r(1000), both ordinary errors that `capture` catches: do-files, programs and
 blocks are counted as they nest (limits.py) instead of waiting for Python's RecursionError.
-Loops and if-blocks work on the raw lines of their body, so macros are expanded again on
-every pass.
+Loop bodies, if-branches and program bodies are parsed once into statements; their command
+texts, loop heads and conditions keep their macros, expanded each time they run.
+What handlers may see of all this is session state (programs, loop depth, r() being built)
+and session.runner (run a do-file, include a file), never the interpreter.
 
 Registry flags read here (CommandInfo.extra): byable="self" (the handler does `by` itself),
 byable=False (`may not be combined with by` r(190)), otherwise the handler runs once per
@@ -36,13 +44,12 @@ from hlmshell.limits import MAX_BLOCK_NESTING, MAX_NESTING, ensure_stack, no_mem
 from hlmshell.syntax.flow import BreakLoop, ContinueLoop
 from hlmshell.syntax.macros import expand_macros, num_to_macro
 from hlmshell.syntax.numlist import forvalues_range, numlist
-from hlmshell.syntax.preprocess import Line, logical_lines
+from hlmshell.syntax.lexer import Line, logical_lines, tokens, top_words
+from hlmshell.syntax.statements import (Block, CommandStmt, Comment, ElseStmt, ErrorStmt, ForeachStmt,
+                                        ForvaluesStmt, IfStmt, PrefixBlock, ProgramDef, WhileStmt,
+                                        is_else, parse_lines)
 
 DASHES = "-" * 79
-_PREFIX_BLOCK = re.compile(
-    r"^((?:(?:qui|quie|quiet|quietl|quietly|n|no|noi|nois|noisi|noisil|noisily|cap|capt|captu|"
-    r"captur|capture)\s*:?\s+)*(?:qui|quie|quiet|quietl|quietly|n|no|noi|nois|noisi|noisil|noisily|"
-    r"cap|capt|captu|captur|capture))\s*:?\s*\{$")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -54,11 +61,37 @@ class _Printed(StataError):
     """An error whose message (and r(#)) was already shown by an inner do-file."""
 
 
+def _session_field(name: str) -> property:
+    """An attribute that lives in the session (the state handlers and snapshots see)."""
+    return property(lambda self: getattr(self.session, name),
+                    lambda self, value: setattr(self.session, name, value))
+
+
+class _Runner:
+    """The narrow interface handlers get (session.runner): run a do-file or include a file.
+    Everything else they need (programs, r() being built, loop depth) is session state."""
+
+    def __init__(self, interp: "Interpreter"):
+        self._interp = interp
+
+    def run_dofile(self, path, echo: bool = True, args: str = "") -> int:
+        return self._interp.run_dofile(path, echo=echo, args=args)
+
+    def run_include(self, path) -> None:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        self._interp.run_include(logical_lines(text), str(path))
+
+
 class Interpreter:
+    programs = _session_field("programs")
+    r_pending = _session_field("r_pending")
+    loop_depth = _session_field("loop_depth")
+    nesting = _session_field("nesting")
+
     def __init__(self, session):
         ensure_stack()                  # room for the nesting hlmshell allows (limits.py)
         self.session = session
-        session.interpreter = self
+        session.attach(self, _Runner(self))
         if not hasattr(session, "by_restrict"):
             session.by_restrict = None
         self.capture_depth = 0
@@ -77,9 +110,8 @@ class Interpreter:
             if debug_enabled():
                 raise
             sys.stderr.write(f"hlmshell: some commands could not be loaded ({type(exc).__name__}: {exc})\n")
-        self.programs: dict[str, Program] = {}
-        self._if_taken: bool | None = None
-        self.r_pending: list = []       # r() being built by running r-class programs
+        self.programs = {}
+        self.r_pending = []             # r() being built by running r-class programs
         self.current: tuple[str, int] = ("", 0)
 
     @property
@@ -225,8 +257,6 @@ class Interpreter:
         s = self.session
         scope: dict[str, str] = {}
         if args:
-            from hlmshell.syntax.scan import tokens
-
             toks = tokens(args)
             scope["0"] = args
             for i, t in enumerate(toks, 1):
@@ -312,18 +342,34 @@ class Interpreter:
                 self._echo_line("> ", raw)
 
     def _exec_lines(self, lines: list[Line], echo: str = "none", name: str = "") -> None:
-        i = 0
-        while i < len(lines):
-            i = self._exec_at(lines, i, echo, name)
+        """Parse `lines` into statements (once) and run them."""
+        self._exec(parse_lines(lines), echo, name)
 
-    def _exec_at(self, lines: list[Line], i: int, echo: str, name: str) -> int:
-        """Run the statement starting at lines[i]; return the index after it.
+    def _exec(self, block: Block, echo: str = "none", name: str = "") -> None:
+        stmts = block.statements
+        i = 0
+        while i < len(stmts):
+            i = self._exec_at(stmts, i, echo, name)
+
+    def _exec_at(self, stmts: tuple, i: int, echo: str, name: str) -> int:
+        """Run stmts[i]; return the index of the statement after it.
 
         Memory running out outside a command's handler (expanding a macro, say) is r(909), and
         a Python recursion overflow that the nesting counters did not prevent is r(1000): both
         become StataErrors here, at the innermost statement, so `capture` sees them."""
         try:
-            return self._exec_statement(lines, i, echo, name)
+            self._check_break()
+            st = stmts[i]
+            self.current = (name, st.line.lineno)
+            self.level_lines[self.nesting] = st.line.lineno
+            if isinstance(st, CommandStmt):
+                return self._visit_command(stmts, i, echo, name)
+            if isinstance(st, (Comment, ProgramDef, ErrorStmt)):
+                _VISIT[type(st)](self, st, echo, name)
+            else:
+                with self._in_block():
+                    _VISIT[type(st)](self, st, echo, name)
+            return i + 1
         except MemoryError:
             if debug_enabled():
                 raise
@@ -333,82 +379,118 @@ class Interpreter:
                 raise
             raise system_limit() from None
 
-    def _exec_statement(self, lines: list[Line], i: int, echo: str, name: str) -> int:
-        self._check_break()
-        line = lines[i]
-        self.current = (name, line.lineno)
-        self.level_lines[self.nesting] = line.lineno
-        if line.is_comment or not line.text.strip():
-            if echo != "none":
-                self._echo(line, echo)
-            return i + 1
-        raw = line.text.strip()
-        if raw.endswith("{") or raw == "}":
-            return self._exec_block(lines, i, echo, name)
-        m = program_header(raw)
-        if m:
-            return self._define_program(lines, i, m, echo)
-        self._echo(line, echo)
-        self._if_taken = None
-        self.execute(raw)
-        taken, self._if_taken = self._if_taken, None
+    # ---- visitors: one per statement kind ---------------------------------------------------------------
+    def _visit_comment(self, st: Comment, echo: str, name: str) -> None:
+        if echo != "none":
+            self._echo(st.line, echo)
+
+    def _visit_error(self, st: ErrorStmt, echo: str, name: str) -> None:
+        if not st.in_block:
+            raise st.error()
+        with self._in_block():
+            raise st.error()
+
+    def _visit_command(self, stmts: tuple, i: int, echo: str, name: str) -> int:
+        """A command; after a one-line `if exp cmd` (known only now, after macro expansion)
+        an `else` on the next line belongs to it."""
+        st = stmts[i]
+        self._echo(st.line, echo)
+        taken = self.execute(st.text)
         nxt = i + 1
-        if taken is not None and nxt < len(lines) and re.match(r"else\b", lines[nxt].text.strip()):
-            nxt = self._else_after_one_line_if(lines, nxt, taken, echo, name)
+        if taken is not None and nxt < len(stmts) and isinstance(stmts[nxt], (CommandStmt, ElseStmt)) \
+                and is_else(stmts[nxt].line.text):
+            self._else_after_one_line_if(stmts[nxt], taken, echo, name)
+            nxt += 1
         if echo == "top":
             self.out.line("")
         return nxt
 
-    def _else_after_one_line_if(self, lines, j, taken, echo, name) -> int:
+    def _else_after_one_line_if(self, st, taken: bool, echo: str, name: str) -> None:
         """`if exp cmd` followed by `else cmd` or `else {`...`}`."""
-        text = lines[j].text.strip()[4:].strip()
+        text = st.line.text.strip()[4:].strip()
         inner = "none" if echo == "none" else "inner"
-        if text.endswith("{"):
+        if isinstance(st, ElseStmt):
             if text[:-1].strip():
                 raise StataError("invalid syntax", 198)
-            body, end, _after = self._collect(lines, j)
-            self._echo(lines[j], inner)
+            if st.error is not None:
+                raise st.error()
+            self._echo(st.line, inner)
             if not taken:
                 with self._in_block():
-                    self._exec_lines(body, echo=inner, name=name)
-            self._echo(lines[end], inner)
-            return end + 1
-        self._echo(lines[j], inner)
+                    self._exec(st.body, echo=inner, name=name)
+            self._echo(st.close, inner)
+            return
+        self._echo(st.line, inner)
         if not text:
             raise StataError("invalid syntax", 198)
         if not taken:
-            self.current = (name, lines[j].lineno)
-            self.level_lines[self.nesting] = lines[j].lineno
+            self.current = (name, st.line.lineno)
+            self.level_lines[self.nesting] = st.line.lineno
             self.execute(text)
-        return j + 1
 
-    # ---- programs -----------------------------------------------------------------------------------------
-    def _define_program(self, lines: list[Line], i: int, m, echo: str) -> int:
-        """`program [define] name [, rclass]` ... `end`: keep the raw body for later calls."""
-        pname = m.group(1)
-        end = next((k for k in range(i + 1, len(lines)) if lines[k].text.strip() == "end"), None)
-        if end is None:
-            raise StataError("unexpected end of file", 612)
+    def _visit_else(self, st: ElseStmt, echo: str, name: str) -> None:
+        """An `else {` that follows no one-line `if`."""
+        if st.error is not None:
+            raise st.error()
+        raise StataError("invalid syntax", 198)
+
+    def _visit_program(self, st: ProgramDef, echo: str, name: str) -> None:
+        """`program [define] name [, rclass]` ... `end`: keep the parsed body for later calls."""
         if echo != "none":
-            self._echo(lines[i], echo)
-            for n, ln in enumerate(lines[i + 1:end + 1], start=1):
+            self._echo(st.line, echo)
+            for n, ln in enumerate(st.body_lines + (st.end,), start=1):
                 for k, raw in enumerate(ln.echo or [ln.text]):
                     self._echo_line(f"{n:>3}. " if k == 0 else "> ", raw)
-        if pname in self.programs:
-            raise StataError(f"program {pname} already defined", 110)
-        if _is_builtin(pname):
-            raise StataError(f"program {pname} already defined", 110)
-        opts = (m.group(2) or "").lower()
-        self.programs[pname] = Program(pname, lines[i + 1:end], "rclass" in opts, "eclass" in opts)
+        if st.name in self.programs or _is_builtin(st.name):
+            raise StataError(f"program {st.name} already defined", 110)
+        self.programs[st.name] = Program(st.name, list(st.body_lines), "rclass" in st.options,
+                                         "eclass" in st.options, st.body)
         if echo == "top":
             self.out.line("")
-        return end + 1
+
+    def _visit_loop(self, st, echo: str, name: str) -> None:
+        """Stata echoes a loop as typed: `. foreach ... {`, then `  2. body`, ... `  n. }`."""
+        if echo != "none":
+            self._echo(st.echo_lines[0], echo)
+            for n, ln in enumerate(st.echo_lines[1:], start=2):
+                for k, raw in enumerate(ln.echo or [ln.text]):
+                    self._echo_line(f"{n:>3}. " if k == 0 else "> ", raw)
+        self._with_prefixes(list(st.prefixes), lambda: self._run_loop(st, name))
+        if echo == "top":
+            self.out.line("")
+
+    def _visit_prefix_block(self, st: PrefixBlock, echo: str, name: str) -> None:
+        self._echo(st.line, echo)
+        inner = "none" if echo == "none" else "inner"
+        self._run_prefix_block(st.prefix, st.body, inner, name)
+        if echo != "none":
+            self._echo(st.close, inner)
+            if echo == "top":
+                self.out.line("")
+
+    def _visit_if(self, st: IfStmt, echo: str, name: str) -> None:
+        """if exp { } [else if exp { }] [else { }]: the first condition is expanded before the
+        echo, the others when they are evaluated."""
+        inner = "none" if echo == "none" else "inner"
+        first = expand_macros(st.branches[0][0], self.session)[2:].strip()
+        if echo != "none":
+            self._echo(st.line, echo)
+        chosen = st.else_block
+        for k, (cond, block) in enumerate(st.branches):
+            text = first if k == 0 else expand_macros(cond[2:].strip(), self.session)
+            if self._truth(text):
+                chosen = block
+                break
+        if chosen is not None:
+            self._exec(chosen, echo=inner, name=name)
+        if echo != "none":
+            self.out.line(". }")
+            if echo == "top":
+                self.out.line("")
 
     def call_program(self, prog: "Program", args: str) -> None:
         """Run a user program: its own local scope with `0', `1', ...; r() posted at the end."""
         from hlmshell.results import RResults
-        from hlmshell.syntax.scan import tokens
-
         s = self.session
         scope = {"0": args.strip()}
         for k, t in enumerate(tokens(args), 1):
@@ -419,7 +501,7 @@ class Interpreter:
         saved_loop = self.loop_depth
         self.loop_depth = 0
         try:
-            self._exec_lines(prog.body, echo="none", name=prog.name)
+            self._exec(prog.block, echo="none", name=prog.name)
         except ExitDo as e:
             if e.rc:
                 raise StataError("", e.rc) from None
@@ -431,42 +513,10 @@ class Interpreter:
         if pending is not None:
             s.r = pending
 
-    # ---- blocks ------------------------------------------------------------------------------------------
-    @staticmethod
-    def _collect(lines: list[Line], i: int) -> tuple[list[Line], int, str]:
-        """Body of the block opened at lines[i]: (body, index of closing line, text after '}')."""
-        depth = 1
-        for k in range(i + 1, len(lines)):
-            t = lines[k].text.strip()
-            if lines[k].is_comment:
-                continue
-            if t.startswith("}"):
-                depth -= 1
-                if depth == 0:
-                    return lines[i + 1:k], k, t[1:].strip()
-                if t.endswith("{"):
-                    depth += 1
-            elif t.endswith("{"):
-                depth += 1
-        raise StataError("} expected", 198)
-
-    def _echo_block(self, lines, i, end, echo):
-        """Stata echoes a loop as typed: `. foreach ... {`, then `  2. body`, ... `  n. }`."""
-        if echo == "none":
-            return
-        self._echo(lines[i], echo)
-        for n, ln in enumerate(lines[i + 1:end + 1], start=2):
-            for k, raw in enumerate(ln.echo or [ln.text]):
-                self._echo_line(f"{n:>3}. " if k == 0 else "> ", raw)
-
-    def _exec_block(self, lines: list[Line], i: int, echo: str, name: str) -> int:
-        """A `{`...`}` block (loop, if, prefix block); counted, so that blocks nested beyond
-        MAX_BLOCK_NESTING stop with r(1000) rather than overflowing Python's stack."""
-        with self._in_block():
-            return self._exec_block_body(lines, i, echo, name)
-
     @contextmanager
     def _in_block(self):
+        """{ } blocks are counted, so that blocks nested beyond MAX_BLOCK_NESTING stop with
+        r(1000) rather than overflowing Python's stack."""
         if self.block_depth >= MAX_BLOCK_NESTING:
             raise system_limit()
         self.block_depth += 1
@@ -475,48 +525,12 @@ class Interpreter:
         finally:
             self.block_depth -= 1
 
-    def _exec_block_body(self, lines: list[Line], i: int, echo: str, name: str) -> int:
-        raw = lines[i].text.strip()
-        if raw.startswith("}"):
-            raise StataError("invalid syntax", 198)     # a `}` (or `} else`) without its block
-        body, end, after = self._collect(lines, i)
-        head = raw[:-1].rstrip()
-        word = head.split()[0] if head.split() else ""
-        kinds: list[str] = []
-        if not _PREFIX_BLOCK.match(raw):
-            from hlmshell.syntax.parser import split_prefixes
-
-            prefixes, rest = split_prefixes(head)
-            if prefixes and rest and not any(p.kind == "by" for p in prefixes):
-                kinds, head = [p.kind for p in prefixes], rest      # capture noisily foreach ... {
-                word = head.split()[0]
-        if word in ("foreach", "forvalues", "forv", "forva", "forval", "forvalu", "forvalue", "while"):
-            self._echo_block(lines, i, end, echo)
-            self._with_prefixes(kinds, lambda: self._run_loop(head, body, name))
-            if echo == "top":
-                self.out.line("")
-            return end + 1
-        if kinds:
-            raise StataError("invalid syntax", 198)
-        if word == "if":
-            return self._run_if(lines, i, head, body, end, after, echo, name)
-        if _PREFIX_BLOCK.match(raw) or raw == "{":
-            self._echo(lines[i], echo)
-            inner = "none" if echo == "none" else "inner"
-            self._run_prefix_block(raw[:-1].strip(), body, inner, name)
-            if echo != "none":
-                self._echo(lines[end], inner)
-                if echo == "top":
-                    self.out.line("")
-            return end + 1
-        raise StataError("invalid syntax", 198)
-
-    def _run_prefix_block(self, prefix_text: str, body: list[Line], echo: str, name: str) -> None:
+    def _run_prefix_block(self, prefix_text: str, body: Block, echo: str, name: str) -> None:
         from hlmshell.syntax.parser import split_prefixes
 
         prefixes, _ = split_prefixes(prefix_text + " x")
         kinds = [p.kind for p in prefixes]
-        self._with_prefixes(kinds, lambda: self._exec_lines(body, echo=echo, name=name))
+        self._with_prefixes(kinds, lambda: self._exec(body, echo=echo, name=name))
 
     def _with_prefixes(self, kinds: list[str], fn) -> None:
         """Apply quietly/noisily/capture (outer to inner) around fn()."""
@@ -569,88 +583,34 @@ class Interpreter:
             raise StataError("type mismatch", 109)
         return float(v) != 0 or math.isnan(float(v))
 
-    def _run_if(self, lines, i, head, body, end, after, echo, name) -> int:
-        """if exp { } [else if exp { }] [else { }] -- `else` on the closing line or the next one."""
-        inner = "none" if echo == "none" else "inner"
-        branches = [(expand_macros(head, self.session)[2:].strip(), body)]
-        last = end
-        while True:
-            tail = after
-            if not tail:
-                if last + 1 < len(lines) and re.match(r"else\b", lines[last + 1].text.strip()):
-                    last += 1
-                    tail = lines[last].text.strip()
-                else:
-                    break
-            if not tail.startswith("else"):
-                raise StataError("invalid syntax", 198)
-            tail = tail[4:].strip()
-            if tail.endswith("{"):
-                b2, e2, after = self._collect(lines, last)
-                cond = tail[:-1].strip()
-                if cond.startswith("if"):
-                    branches.append((("deferred", cond[2:].strip()), b2))
-                elif cond == "":
-                    branches.append((None, b2))
-                else:
-                    raise StataError("invalid syntax", 198)
-                last = e2
-                if cond == "":
-                    break
-            else:
-                # one-line else command
-                branches.append((None, [Line(tail, lines[last].lineno, [tail])]))
-                break
-        if echo != "none":
-            self._echo(lines[i], echo)
-        chosen = None
-        for cond, b in branches:
-            if cond is None:
-                chosen = b
-                break
-            text = cond[1] if isinstance(cond, tuple) else cond
-            if isinstance(cond, tuple):
-                text = expand_macros(text, self.session)
-            if self._truth(text):
-                chosen = b
-                break
-        if chosen is not None:
-            self._exec_lines(chosen, echo=inner, name=name)
-        if echo != "none":
-            self.out.line(". }")
-            if echo == "top":
-                self.out.line("")
-        return last + 1
-
     # ---- loops ------------------------------------------------------------------------------------------------
-    def _run_loop(self, head: str, body: list[Line], name: str) -> None:
+    def _run_loop(self, st, name: str) -> None:
         s = self.session
-        word = head.split()[0]
         self.loop_depth += 1
         try:
-            if word == "while":
-                cond_raw = head[len("while"):].strip()
+            if isinstance(st, WhileStmt):
+                cond_raw = st.head[len("while"):].strip()
                 while not self._check_break() and self._truth(expand_macros(cond_raw, s)):
-                    if not self._body(body, name):
+                    if not self._body(st.body, name):
                         break
                 return
-            h = expand_macros(head, s)
-            if word == "foreach":
+            h = expand_macros(st.head, s)
+            if isinstance(st, ForeachStmt):
                 lname, values = self._foreach_values(h)
             else:
                 lname, values = self._forvalues_values(h)
             for v in values:
                 s.local[lname] = v
-                if not self._body(body, name):
+                if not self._body(st.body, name):
                     break
         finally:
             self.loop_depth -= 1
 
-    def _body(self, body: list[Line], name: str) -> bool:
+    def _body(self, body: Block, name: str) -> bool:
         """One pass; False when `continue, break` asks to leave the loop."""
         self._check_break()
         try:
-            self._exec_lines(body, echo="none", name=name)
+            self._exec(body, echo="none", name=name)
         except ContinueLoop:
             return True
         except BreakLoop:
@@ -658,8 +618,6 @@ class Interpreter:
         return True
 
     def _foreach_values(self, head: str) -> tuple[str, list[str]]:
-        from hlmshell.syntax.scan import tokens
-
         m = re.fullmatch(r"foreach\s+([A-Za-z_]\w*)\s+(in|of)\s*(.*)", head, re.S)
         if not m:
             raise StataError("invalid syntax", 198)
@@ -694,8 +652,9 @@ class Interpreter:
         return m.group(1), [num_to_macro(x) for x in forvalues_range(m.group(2))]
 
     # ---- one command ----------------------------------------------------------------------------------------------
-    def execute(self, raw: str, expanded: bool = False) -> None:
-        """Expand macros, parse, run one command (with its prefixes); raises StataError."""
+    def execute(self, raw: str, expanded: bool = False) -> bool | None:
+        """Expand macros, parse, run one command (with its prefixes); raises StataError.
+        For a one-line `if exp cmd`, returns whether exp held (else None)."""
         s = self.session
         text = (raw if expanded else expand_macros(raw, s)).strip()
         if not text:
@@ -709,8 +668,7 @@ class Interpreter:
         m = _WORD.match(rest)
         word = m.group(0) if m else ""
         if word == "if":
-            self._one_line_if(prefixes, text, rest)
-            return
+            return self._one_line_if(prefixes, text, rest)
         if word in ("else", "foreach", "while") or (word.startswith("forv") and "forvalues".startswith(word)):
             raise StataError("{ required" if word != "else" else "invalid syntax", 198 if word == "else" else 100)
         kinds = [p.kind for p in prefixes if p.kind != "by"]
@@ -725,10 +683,11 @@ class Interpreter:
             return
         self._with_prefixes(kinds, lambda: self._run_command(text))
 
-    def _one_line_if(self, prefixes, text, rest):
-        """`if exp command`: the shortest leading expression followed by a command word."""
+    def _one_line_if(self, prefixes, text, rest) -> bool | None:
+        """`if exp command`: the shortest leading expression followed by a command word.
+        Returns whether the condition held (None when capture swallowed an error first), so
+        that an `else` on the next line can follow it."""
         from hlmshell.syntax.parser import try_parse_expr
-        from hlmshell.syntax.scan import top_words
 
         body = rest[2:]
         spans = top_words(body)
@@ -745,14 +704,16 @@ class Interpreter:
                     continue
             kinds = [p.kind for p in prefixes if p.kind != "by"]
 
+            decided: list[bool] = []
+
             def go():
                 taken = self._truth(cond)
                 if taken:
                     self.execute(cmd_text, expanded=True)   # the whole line was expanded once
-                self._if_taken = taken
+                decided.append(taken)
 
             self._with_prefixes(kinds, go)
-            return
+            return decided[0] if decided else None
         raise StataError("invalid syntax", 198)
 
     def _hash_command(self, text: str) -> None:
@@ -879,21 +840,12 @@ class Interpreter:
 
 
 class Program:
-    def __init__(self, name: str, body: list[Line], rclass: bool = False, eclass: bool = False):
+    """A user program: its body as typed (program list) and parsed once (what runs)."""
+
+    def __init__(self, name: str, body: list[Line], rclass: bool = False, eclass: bool = False,
+                 block: Block | None = None):
         self.name, self.body, self.rclass, self.eclass = name, body, rclass, eclass
-
-
-_PROGRAM_DEF = re.compile(r"^pr(?:o|og|ogr|ogra|ogram)?(?:\s+(?:de|def|defi|defin|define))?\s+([A-Za-z_]\w*)\s*(,.*)?$")
-# `program drop|dir|list ...` are ordinary one-line commands, not definitions
-_PROGRAM_SUBCOMMANDS = ("drop", "dir", "list", "l", "li")
-
-
-def program_header(line: str) -> re.Match | None:
-    """The match (group 1: name, 2: options) when `line` starts a program definition.
-
-    Shared with the REPL, which keeps reading a definition until its `end`."""
-    m = _PROGRAM_DEF.match(line.strip())
-    return m if m and m.group(1) not in _PROGRAM_SUBCOMMANDS else None
+        self.block = block if block is not None else parse_lines(body)
 
 
 def _is_builtin(word: str) -> bool:
@@ -903,3 +855,12 @@ def _is_builtin(word: str) -> bool:
         return True
     except StataError:
         return False
+
+
+_VISIT = {
+    Comment: Interpreter._visit_comment, ErrorStmt: Interpreter._visit_error,
+    ProgramDef: Interpreter._visit_program, ElseStmt: Interpreter._visit_else,
+    IfStmt: Interpreter._visit_if, PrefixBlock: Interpreter._visit_prefix_block,
+    ForeachStmt: Interpreter._visit_loop, ForvaluesStmt: Interpreter._visit_loop,
+    WhileStmt: Interpreter._visit_loop,
+}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,6 +23,26 @@ class TestChain:
 
     serial: int
     constraints: list[Any] = field(default_factory=list)
+
+
+class Runner(Protocol):
+    """What a handler may ask of the interpreter: run more code (do, run, include)."""
+
+    def run_dofile(self, path, echo: bool = True, args: str = "") -> int: ...
+
+    def run_include(self, path) -> None: ...
+
+
+def _copy_results(obj):
+    """A copy of r() or the test chain deep enough for a snapshot: the object and its dict /
+    list fields are new (commands assign into them), the values (arrays, numbers) shared."""
+    if obj is None:
+        return None
+    new = copy.copy(obj)
+    for k, v in vars(new).items():
+        if isinstance(v, (dict, list)):
+            setattr(new, k, copy.copy(v))
+    return new
 
 
 class Session:
@@ -42,8 +62,19 @@ class Session:
         self.preserved: Dataset | None = None
         self.estimation_serial = 0
         self.settings: dict[str, Any] = {"level": 95.0}
-        self.interpreter = None                     # set by the interpreter that drives it
         self.by_restrict = None                     # bool mask of the by-group being run (interpreter)
+        # -- what is running (the interpreter keeps these up to date; handlers read them) --
+        self.programs: dict[str, Any] = {}          # user programs by name (interpreter.Program)
+        self.loop_depth = 0                         # loops running in the current do-file/program
+        self.nesting = 0                            # do-files + programs + includes running (max 64)
+        self.r_pending: list[RResults | None] = []  # r() being built by running r-class programs
+        self.runner: Runner | None = None           # runs code for handlers (do, run, include)
+        self.interpreter = None                     # the driving interpreter (tests, debugging only)
+
+    def attach(self, interpreter, runner: "Runner") -> None:
+        """Called by the interpreter that drives this session; handlers use `runner` only."""
+        self.interpreter = interpreter
+        self.runner = runner
 
     # -- macros -----------------------------------------------------------------------
     @property
@@ -60,23 +91,26 @@ class Session:
 
     # -- transactional safety ------------------------------------------------------------
     def snapshot(self, data: bool = True) -> dict:
-        """What restore() puts back after a failed command. The dataset is copied (the one
-        big allocation) unless data=False: for a command that never changes the dataset in
-        place it is kept by reference, so that `display`, `local`, `summarize` ... neither
-        double the memory used nor fail for want of it after an r(909)."""
+        """What restore() puts back after a failed command. Cheap, whatever the command:
+        stored columns are read-only (copy-on-write, data/dataset.py), so the data is a
+        shallow copy (new Variable objects sharing the arrays); matrices, r() and the test
+        chain are only ever replaced, never written into, so their containers are copied and
+        the arrays shared. `data` is accepted for old callers and ignored: the copy no longer
+        allocates array memory, so there is nothing to save by skipping it."""
         return {
-            "data": self.data.copy() if data else self.data,
+            "data": self.data.copy(),
             "globals": dict(self.globals),
             "locals": [dict(d) for d in self.locals],
             "scalars": dict(self.scalars),
-            "matrices": copy.deepcopy(self.matrices),
-            "r": copy.deepcopy(self.r),
+            "matrices": dict(self.matrices),
+            "r": _copy_results(self.r),
             "e": self.e,
             "estimates": dict(self.estimates),
-            "test_chain": copy.deepcopy(self.test_chain),
+            "test_chain": _copy_results(self.test_chain),
             "preserved": self.preserved,
             "estimation_serial": self.estimation_serial,
             "settings": dict(self.settings),
+            "programs": dict(self.programs),
         }
 
     def restore(self, snap: dict) -> None:

@@ -1,5 +1,6 @@
 """Factor-variable design matrices: Stata's names, base levels, collinearity notes, display
-groups and random-effects blocks (hlmshell.engine.design)."""
+groups and random-effects blocks (hlmshell.engine.design; display groups and term labels from
+hlmshell.output.labels; terms typed as the parser's and translated as the commands do)."""
 import os
 
 import numpy as np
@@ -7,8 +8,10 @@ import pytest
 
 import hlmshell
 from hlmshell.data.dta import read_dta
+from hlmshell.commands.model_terms import engine_term
 from hlmshell.engine import design as dz
 from hlmshell.errors import StataError
+from hlmshell.output import labels as shown
 from hlmshell.syntax.ast import FVPart, FVTerm
 
 HSB = os.path.join(os.path.dirname(hlmshell.__file__), "sample_data", "hsb.dta")
@@ -23,7 +26,7 @@ def i(name, **kw):
 
 
 def T(*parts):
-    return FVTerm(tuple(parts))
+    return engine_term(FVTerm(tuple(parts)))
 
 
 def cross(a, b):
@@ -78,7 +81,7 @@ def test_first_model_stata_names(hsb):
 
 def test_first_model_display_order(hsb):
     d = build(hsb, FIRST)
-    groups = dz.display_groups(d)
+    groups = shown.display_groups(d)
     got = [(g.header, [(r.label, r.status) for r in g.rows]) for g in groups]
     assert got == [
         (None, [("ses", None)]), (None, [("sector", None)]), (None, [("c.ses#c.sector", None)]),
@@ -94,7 +97,7 @@ def test_first_model_display_order(hsb):
 
 def test_baselevels_shows_base_rows(hsb):
     d = build(hsb, [T(i("female")), T(i("sized"))])
-    groups = dz.display_groups(d, baselevels=True)
+    groups = shown.display_groups(d, baselevels=True)
     assert groups[0].header == "female"
     assert [(r.label, r.status) for r in groups[0].rows] == [("0", "base"), ("1", None)]
     assert [(r.label, r.status) for r in groups[1].rows] == [("1", "base"), ("2", None), ("3", None)]
@@ -104,7 +107,7 @@ def test_baselevels_shows_base_rows(hsb):
 def test_final_model_single_dummy(hsb):
     terms = cross(c("ses"), c("sector")) + cross(i("female"), i("sized_1"))
     d = build(hsb, terms)
-    groups = dz.display_groups(d)
+    groups = shown.display_groups(d)
     labels = [(g.header, [r.label for r in g.rows]) for g in groups]
     assert labels[3:] == [(None, ["1.female"]), (None, ["1.sized_1"]), ("female#sized_1", ["1 1"]),
                           (None, ["_cons"])]
@@ -148,7 +151,7 @@ def test_base_level_choices(hsb):
 def test_explicit_levels(hsb):
     d = build(hsb, [T(i("sized", levels=(2,)))])
     assert d.names == ["2.sized", "_cons"]
-    groups = dz.display_groups(d)
+    groups = shown.display_groups(d)
     assert groups[0].rows[0].label == "2.sized"
 
 
@@ -158,7 +161,7 @@ def test_interaction_columns_factor_first(hsb):
     assert list(d.base) == [False, True, False, False, False]
     x = d.X[:, 2]
     assert np.allclose(x, hsb["ses"] * (hsb["sized"] == 2))
-    assert d.terms[1].label == "sized#c.ses"
+    assert shown.term_label(d.terms[1]) == "sized#c.ses"
 
 
 def test_base_only_when_the_lower_order_term_is_in_the_model(hsb):
@@ -166,7 +169,7 @@ def test_base_only_when_the_lower_order_term_is_in_the_model(hsb):
     # in the model is one of them a base
     d = build(hsb, [T(c("ses"), i("sized"))])
     assert not d.base.any() and d.notes == []
-    assert [g.rows[k].label for g in dz.display_groups(d)[:1] for k in range(3)] == ["1", "2", "3"]
+    assert [g.rows[k].label for g in shown.display_groups(d)[:1] for k in range(3)] == ["1", "2", "3"]
     # no constant: every level of a factor main effect is estimated
     d = build(hsb, [T(i("sized"))], constant=False)
     assert not d.base.any() and d.notes == []

@@ -22,7 +22,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.hsb_models import models  # noqa: E402
-from hlmshell.engine.lmm import fit_lmm, linear_ll, re_table  # noqa: E402
+from hlmshell.engine.lmm import fit_lmm, linear_ll  # noqa: E402
+from hlmshell.results.mixed import re_table  # noqa: E402
 
 Z975 = 1.959963984540054
 

@@ -1,12 +1,21 @@
 """Grammar and command-line parsing: every construct the interpreter hands to handlers."""
 import pytest
 
-from hlmshell.commands.registry import command
 from hlmshell.errors import StataError
+from hlmshell.registry import Registry
+from hlmshell.syntax import parser
 from hlmshell.syntax.ast import FVPart, FVTerm, InRange, MixedSpec, Option
 from hlmshell.syntax.expr_ast import Binary, Call, Coef, Name, Num, Str, Subscript, Unary
-from hlmshell.syntax.parser import parse_command, parse_expr, parse_fvlist, parse_options
+from hlmshell.syntax.parser import parse_expr, parse_fvlist, parse_options
 from hlmshell.syntax.preprocess import logical_lines
+
+# the test's own command table: the zz* stubs never enter the global registry
+REGISTRY = Registry()
+command = REGISTRY.command
+
+
+def parse_command(text):
+    return parser.parse_command(text, REGISTRY)
 
 
 @command("zzgeneric", abbrev="zzg")

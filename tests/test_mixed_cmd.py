@@ -12,7 +12,8 @@ import hlmshell
 from hlmshell.data.dataset import Variable
 from hlmshell.data.dta import read_dta
 from hlmshell.engine import design as dz
-from hlmshell.engine.types import LmmFit, RandomBlock, RERow
+from hlmshell.engine.types import LmmFit, RandomBlock
+from hlmshell.output.mixed_output import RERow
 from hlmshell.interpreter import Interpreter
 from hlmshell.output import mixed_output as mo
 from hlmshell.output.coeftable import Group, Row, coef_table, groups_from_names

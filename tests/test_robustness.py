@@ -197,7 +197,8 @@ BASE = {
 # hand-written cases and hypothesis below
 RAW = {"args", "cd", "confirm", "continue", "display", "do", "ereturn", "error", "exit", "global",
        "include", "local", "macro", "matrix", "pause", "program", "pwd", "return", "run", "scalar",
-       "sleep", "sysuse", "tempfile", "tempname", "tempvar", "version", "webuse"}
+       "sleep", "sysuse", "tempfile", "tempname", "tempvar", "version", "webuse",
+       "help"}   # help only prints text generated from the registry (tests/test_registry.py)
 
 # what each command accepts (Stata 17 syntax diagrams)
 TAKES = {

@@ -9,10 +9,13 @@ import argparse
 import os
 import sys
 
-from hlmshell.check.compare import Report, compare_texts
+from hlmshell.check.compare import Report, compare_texts, numbers_match
 from hlmshell.check.numbers import extract_rows, find_numbers
 from hlmshell.check.smcl import smcl_to_text
 from hlmshell.check.transcript import split_blocks
+from hlmshell.interpreter import Interpreter
+from hlmshell.output.writer import Capture
+from hlmshell.session import Session
 
 __all__ = ["main", "replay", "compare_texts", "Report", "split_blocks", "extract_rows",
            "find_numbers", "smcl_to_text"]
@@ -26,10 +29,6 @@ def replay(dofile: str) -> tuple[str, int]:
     The current directory is left alone, so data paths resolve exactly as `use` resolves
     them in an ordinary run (current directory first, then the sample data).
     """
-    from hlmshell.interpreter import Interpreter
-    from hlmshell.output.writer import Capture
-    from hlmshell.session import Session
-
     out = Capture()
     session = Session(out=out)
     rc = Interpreter(session).run_dofile(dofile, echo=True)
@@ -67,8 +66,6 @@ def format_report(report: Report, verbose: bool = False) -> list[str]:
 
 def _near_misses(report: Report, rtol: float = 5e-4) -> int:
     """Mismatches that a relative tolerance would accept: a hint for flat-likelihood models."""
-    from hlmshell.check.compare import numbers_match
-
     return sum(1 for p in report.pairs if not p.ok and p.ours is not None and numbers_match(p.stata, p.ours, rtol))
 
 

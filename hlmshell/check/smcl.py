@@ -17,38 +17,75 @@ _CHARS = {
 }
 
 
+def _number(args: list[str]) -> int | None:
+    """The directive's leading numeric argument (`{col 20}`), None without one."""
+    return int(args[0]) if args and args[0].isdigit() else None
+
+
+def _rule(args, colon, arg, line) -> str:
+    """{hline N}, or a rule to the end of the line ({hline})."""
+    n = _number(args)
+    return "-" * n if n is not None else _to_end(args, colon, arg, line)
+
+
+def _to_end(args, colon, arg, line) -> str:
+    """{.-}: a rule to the end of the line."""
+    return "-" * max(LINESIZE - len(line), 0)
+
+
+def _dup(args, colon, arg, line) -> str:
+    n = _number(args)
+    return render(arg) * n if n is not None and colon else ""
+
+
+def _char(args, colon, arg, line) -> str:
+    """{c |}, {c TLC}, {char 176}: line-drawing characters and character codes."""
+    key = " ".join(args)
+    if key.isdigit():
+        try:
+            return chr(int(key))
+        except ValueError:
+            return ""
+    return _CHARS.get(key, "")
+
+
+def _col(args, colon, arg, line) -> str:
+    n = _number(args)
+    return " " * max(n - 1 - len(line), 0) if n is not None else ""
+
+
+def _space(args, colon, arg, line) -> str:
+    n = _number(args)
+    return " " * n if n is not None else ""
+
+
+def _aligned(word: str):
+    """{ralign N:text}, {lalign N:text}, {center N:text}: the text padded to width N."""
+    def align(args, colon, arg, line) -> str:
+        w = _number(args)
+        text = render(arg) if colon else ""
+        if word == "ralign":
+            return text.rjust(w)
+        return text.ljust(w) if word == "lalign" else text.center(w)
+    return align
+
+
+_LAYOUT = {"hline": _rule, ".-": _to_end, "dup": _dup, "c": _char, "char": _char, "col": _col,
+           "space": _space, "ralign": _aligned("ralign"), "lalign": _aligned("lalign"),
+           "center": _aligned("center"), "centre": _aligned("centre")}
+
+
 def _directive(body: str, line: str) -> str:
     """Render one `{...}` directive (body without braces) given the line so far."""
     name, colon, arg = body.partition(":")
     parts = name.split()
     if not parts:
         return ""
-    word = parts[0]
-    args = parts[1:]
-    if word == "hline":
-        if args and args[0].isdigit():
-            return "-" * int(args[0])
-        return "-" * max(LINESIZE - len(line), 0)
-    if word == ".-":
-        return "-" * max(LINESIZE - len(line), 0)
-    if word == "dup" and args and args[0].isdigit():
-        return render(arg) * int(args[0]) if colon else ""
-    if word == "c" or word == "char":
-        key = " ".join(args)
-        if key.isdigit():
-            try:
-                return chr(int(key))
-            except ValueError:
-                return ""
-        return _CHARS.get(key, "")
-    if word == "col" and args and args[0].isdigit():
-        return " " * max(int(args[0]) - 1 - len(line), 0)
-    if word == "space" and args and args[0].isdigit():
-        return " " * int(args[0])
-    if word in ("ralign", "lalign", "center", "centre") and args and args[0].isdigit():
-        text = render(arg) if colon else ""
-        w = int(args[0])
-        return text.rjust(w) if word == "ralign" else text.ljust(w) if word == "lalign" else text.center(w)
+    word, args = parts[0], parts[1:]
+    handler = _LAYOUT.get(word)
+    # a layout directive needs its numeric argument, except for rules and characters
+    if handler is not None and (word in ("hline", ".-", "c", "char") or _number(args) is not None):
+        return handler(args, colon, arg, line)
     if colon:  # {res:3.14}, {bf:text}, {help mixed:mixed}: the text shows
         return render(arg)
     if word in ("help", "helpb", "manhelp") and args:

@@ -34,73 +34,104 @@ def coef_name(group: str | None, label: str) -> str:
     return "#".join(out)
 
 
-def parse_mixed(lines: list[str]) -> dict:
-    """Header, coefficient table, random-effects table and LR test of a `mixed` output."""
-    m: dict = {"coef": {}, "re": {}, "re_levels": {}, "notes": [], "warnings": []}
-    section, group, pending, level = None, None, "", None
-    for raw in lines:
+_HEADER = (("N", r"Number of obs\s*=\s*(\S+)"), ("groups", r"Number of groups\s*=\s*(\S+)"),
+           ("min", r"\bmin\s*=\s*(\S+)"), ("avg", r"\bavg\s*=\s*(\S+)"),
+           ("max", r"\bmax\s*=\s*(\S+)"),
+           ("ll", r"Log (?:restricted-)?likelihood\s*=\s*(\S+)"))
+_LR = re.compile(r"LR test vs\. linear (?:model|regression):\s*(chibar2|chi2)\((\d+)\)\s*=\s*(\S+)")
+
+
+class _MixedReader:
+    """Reads a `mixed` output line by line: header statistics anywhere, then the rows of
+    the coefficient table (section 'coef') and of the random-effects table ('re')."""
+
+    def __init__(self):
+        self.m: dict = {"coef": {}, "re": {}, "re_levels": {}, "notes": [], "warnings": []}
+        self.section: str | None = None
+        self.group: str | None = None      # factor header the level rows belong to
+        self.pending = ""                  # a long header broken after `#`
+        self.level: str | None = None      # random-effects level being read
+
+    def line(self, raw: str) -> None:
         line = raw.rstrip()
-        s = line.strip()
+        self._header(line)
+        if "|" in line:
+            self._table_row(line)
+
+    def _header(self, line: str) -> None:
+        m, s = self.m, line.strip()
         if s.startswith("note:"):
             m["notes"].append(s)
         if s.startswith("Warning:"):
             m["warnings"].append(s)
-        for key, pat in (("N", r"Number of obs\s*=\s*(\S+)"), ("groups", r"Number of groups\s*=\s*(\S+)"),
-                         ("min", r"\bmin\s*=\s*(\S+)"), ("avg", r"\bavg\s*=\s*(\S+)"),
-                         ("max", r"\bmax\s*=\s*(\S+)"),
-                         ("ll", r"Log (?:restricted-)?likelihood\s*=\s*(\S+)")):
+        for key, pat in _HEADER:
             mm = re.search(pat, line)
             if mm and "|" not in line and key not in m:
                 m[key] = _num(mm.group(1))
         mm = re.search(r"Wald chi2\((\d+)\)\s*=\s*(\S+)", line)
         if mm:
             m["wald_df"], m["wald_chi2"] = int(mm.group(1)), _num(mm.group(2))
-        mm = re.search(r"LR test vs\. linear (?:model|regression):\s*(chibar2|chi2)\((\d+)\)\s*=\s*(\S+)", line)
+        mm = _LR.search(line)
         if mm:
             m["lr"] = {"stat": mm.group(1), "df": int(mm.group(2)), "value": _num(mm.group(3))}
-        if "|" not in line:
-            continue
+
+    def _table_row(self, line: str) -> None:
         left, right = line.split("|", 1)
         label = " ".join(left.split())
+        s = line.strip()
         if "Coefficient" in right or re.search(r"\bCoef\.", right):
-            section, group, pending = "coef", None, ""
-            continue
+            self.section, self.group, self.pending = "coef", None, ""
+            return
         if "Random-effects parameters" in left:
-            section, level = "re", None
-            continue
-        if section is None or set(s) <= set("-+|"):
+            self.section, self.level = "re", None
+            return
+        if self.section is None or set(s) <= set("-+|"):
             if s == "|":
-                group = None
-            continue
-        nums = find_numbers(right)
-        if section == "coef":
-            omitted = re.search(r"\((omitted|base|empty)\)", right)
-            if not nums and not omitted:
-                if label.endswith("#"):
-                    pending += label
-                elif label:
-                    group, pending = pending + label, ""
-                continue
-            if pending:
-                label, pending = pending + label, ""
-            name = coef_name(group, label)
-            if name == label and not re.fullmatch(r"[\d ]+", label):
-                group = None
-            if name in m["coef"]:
-                name += " (second)"
-            m["coef"][name] = omitted.group(1) if omitted else [n.value for n in nums]
+                self.group = None
+            return
+        if self.section == "coef":
+            self._coef_row(label, right)
         else:
-            st = _STRUCT.match(label)
-            if st:
-                level = f"{st.group(1)}: {st.group(2)}"
-                m["re_levels"][level] = []
-                continue
-            if nums:
-                key = label.replace(" ", "")
-                m["re"][key] = [n.value for n in nums]
-                if key != "var(Residual)" and level:
-                    m["re_levels"][level].append(key)
-    return m
+            self._re_row(label, right)
+
+    def _coef_row(self, label: str, right: str) -> None:
+        nums = find_numbers(right)
+        omitted = re.search(r"\((omitted|base|empty)\)", right)
+        if not nums and not omitted:
+            if label.endswith("#"):
+                self.pending += label
+            elif label:
+                self.group, self.pending = self.pending + label, ""
+            return
+        if self.pending:
+            label, self.pending = self.pending + label, ""
+        name = coef_name(self.group, label)
+        if name == label and not re.fullmatch(r"[\d ]+", label):
+            self.group = None
+        if name in self.m["coef"]:
+            name += " (second)"
+        self.m["coef"][name] = omitted.group(1) if omitted else [n.value for n in nums]
+
+    def _re_row(self, label: str, right: str) -> None:
+        st = _STRUCT.match(label)
+        if st:
+            self.level = f"{st.group(1)}: {st.group(2)}"
+            self.m["re_levels"][self.level] = []
+            return
+        nums = find_numbers(right)
+        if nums:
+            key = label.replace(" ", "")
+            self.m["re"][key] = [n.value for n in nums]
+            if key != "var(Residual)" and self.level:
+                self.m["re_levels"][self.level].append(key)
+
+
+def parse_mixed(lines: list[str]) -> dict:
+    """Header, coefficient table, random-effects table and LR test of a `mixed` output."""
+    reader = _MixedReader()
+    for raw in lines:
+        reader.line(raw)
+    return reader.m
 
 
 def parse_ic(lines: list[str]) -> list[dict]:

@@ -8,10 +8,9 @@ import numpy as np
 
 from hlmshell.commands.files import split_using
 from hlmshell.commands.generate import store
-from hlmshell.commands.inspect import _pctile, touse, varlist
-from hlmshell.commands.manage import check_name, sort_keys
+from hlmshell.commands._toolkit import check_name, percentile, sort_keys, touse, varlist, weights
 from hlmshell.commands.options import OptionSpec
-from hlmshell.commands.registry import command
+from hlmshell.registry import abbrev_match, command
 from hlmshell.data.dataset import Dataset, Variable, to_storage
 from hlmshell.data.dta import read_dta
 from hlmshell.data.locate import find_data
@@ -71,7 +70,7 @@ def _parse_keep(text: str | None) -> set[int] | None:
             out.add(int(w))
             continue
         hit = [words[w]] if w in words else [v for k, v in words.items()
-                                              if k.startswith(w) and len(w) >= 3]
+                                              if abbrev_match(w, k, 3)]
         if len(hit) != 1:
             raise StataError(f"keep({text}) invalid", 198)
         out.add(hit[0])
@@ -80,54 +79,86 @@ def _parse_keep(text: str | None) -> set[int] | None:
     return out
 
 
-@command("merge", byable=False, qualifiers="")
+@command("merge", byable=False, qualifiers="",
+          family="Data management", body="anything", using="required", desc="merge datasets", example="merge m:1 id using schools",
+          options="keep= nogenerate(nogen) generate(gen)=name keepusing=varlist update replace nolabel nonotes noreport sorted assert=")
 def merge_cmd(session, cmd):
     opts = OptionSpec("keep= nogenerate(nogen) generate(gen)= keepusing= update replace nolabel "
                       "nonotes noreport sorted assert=").parse(cmd.options)
-    body, fname = split_using(cmd.body)
+    kind, keys, fname = _merge_spec(session, cmd.body)
+    master = session.data
+    using = read_dta(find_data(fname))
+    _check_keys(master, using, keys)
+    gen = _merge_variable(master, opts)
+    mkeys, ukeys = _key_tuples(master, keys), _key_tuples(using, keys)
+    _check_unique(kind, keys, mkeys, "master")
+    _check_unique(kind, keys, ukeys, "using")
+    uvars = _using_vars(session, using, keys, opts.get("keepusing"))
+    mi, ui = _pair_rows(mkeys, ukeys, using.n)
+    res, code = _merged(master, using, keys, uvars, mi, ui, opts)
+    code = _finish_merge(res, code, keys, gen, opts)
+    session.data = res
+    if "noreport" not in opts:
+        _report(session, code, gen or "_merge", "update" in opts)
+
+
+def _merge_spec(session, body_text: str) -> tuple[str, list[str], str]:
+    """`1:1|m:1|1:m keyvars using file` -> (kind, key variables, file)."""
+    body, fname = split_using(body_text)
     if fname is None:
         raise StataError("using required", 100)
     m = re.match(r"\s*(1:1|m:1|1:m|m:m)\s+(.*)$", body)
     if not m:
         raise StataError("invalid syntax", 198) if body else StataError("varlist required", 100)
-    kind, keytext = m.group(1), m.group(2)
-    master = session.data
-    keys = varlist(session, keytext, all_if_empty=False)
+    keys = varlist(session, m.group(2), all_if_empty=False)
     if not keys:
         raise StataError("varlist required", 100)
-    if kind == "m:m":
+    if m.group(1) == "m:m":
         raise StataError("merge m:m is not supported; use 1:1, m:1 or 1:m", 198)
-    using = read_dta(find_data(fname))
-    _check_keys(master, using, keys)
+    return m.group(1), keys, fname
+
+
+def _merge_variable(master: Dataset, opts: dict) -> str | None:
+    """The name of the _merge variable (None with nogenerate), checked new."""
     gen = "_merge" if "nogenerate" not in opts else None
     if opts.get("generate"):
         gen = opts["generate"].strip()
         check_name(gen)
     if gen and gen in master:
         raise StataError(f"variable {gen} already defined", 110)
-    mkeys, ukeys = _key_tuples(master, keys), _key_tuples(using, keys)
-    if kind in ("1:1", "1:m") and len(set(mkeys)) != len(mkeys):
+    return gen
+
+
+def _check_unique(kind: str, keys: list[str], tuples: list[tuple], side: str) -> None:
+    """The `1` side of 1:1/m:1/1:m: its keys must identify its observations."""
+    one_side = ("1:1", "1:m") if side == "master" else ("1:1", "m:1")
+    if kind in one_side and len(set(tuples)) != len(tuples):
         raise StataError(f"variable{'s' if len(keys) > 1 else ''} {' '.join(keys)} do"
                          f"{'' if len(keys) > 1 else 'es'} not uniquely identify observations "
-                         "in the master data", 459)
-    if kind in ("1:1", "m:1") and len(set(ukeys)) != len(ukeys):
-        raise StataError(f"variable{'s' if len(keys) > 1 else ''} {' '.join(keys)} do"
-                         f"{'' if len(keys) > 1 else 'es'} not uniquely identify observations "
-                         "in the using data", 459)
+                         f"in the {side} data", 459)
+
+
+def _using_vars(session, using: Dataset, keys: list[str], keepusing: str | None) -> list[str]:
+    """The using data's variables to bring in: all but the keys, or keepusing()'s."""
     uvars = [n for n in using.names if n not in keys]
-    if opts.get("keepusing"):
+    if keepusing:
         tmp = session.data
         session.data = using
         try:
-            wanted = varlist(session, opts["keepusing"])
+            wanted = varlist(session, keepusing)
         finally:
             session.data = tmp
         uvars = [n for n in uvars if n in wanted]
-    # pair observations
+    return uvars
+
+
+def _pair_rows(mkeys: list[tuple], ukeys: list[tuple], n_using: int):
+    """Row pairs of the result: (master row, using row), -1 where a side has none; master
+    order first, unmatched using rows after."""
     uindex: dict[tuple, list[int]] = {}
     for j, k in enumerate(ukeys):
         uindex.setdefault(k, []).append(j)
-    pairs: list[tuple[int, int]] = []       # (master row or -1, using row or -1)
+    pairs: list[tuple[int, int]] = []
     used = set()
     for i, k in enumerate(mkeys):
         js = uindex.get(k)
@@ -137,70 +168,81 @@ def merge_cmd(session, cmd):
                 used.add(j)
         else:
             pairs.append((i, -1))
-    for j in range(using.n):
-        if j not in used:
-            pairs.append((-1, j))
-    mi = np.array([p[0] for p in pairs], dtype=np.int64)
-    ui = np.array([p[1] for p in pairs], dtype=np.int64)
+    pairs += [(-1, j) for j in range(n_using) if j not in used]
+    return (np.array([p[0] for p in pairs], dtype=np.int64),
+            np.array([p[1] for p in pairs], dtype=np.int64))
+
+
+def _take(var: Variable, idx: np.ndarray) -> np.ndarray:
+    """var's values at rows idx (missing / "" where idx is -1)."""
+    src = var.values
+    if var.is_string:
+        return np.array([src[i] if i >= 0 else "" for i in idx], dtype=object)
+    return np.where(idx >= 0, src[np.maximum(idx, 0)] if len(src) else np.nan, np.nan)
+
+
+def _update(vals, other, string: bool, mi, ui, code, replace: bool):
+    """update: fill the master's missing values from using (code 4), note conflicts (code 5,
+    and take using's value with replace)."""
+    both = (mi >= 0) & (ui >= 0)
+    mmiss = (vals == "") if string else np.isnan(vals.astype(float))
+    umiss = (other == "") if string else np.isnan(other.astype(float))
+    fill = both & mmiss & ~umiss
+    differ = both & ~mmiss & ~umiss & (vals != other)
+    vals = np.where(fill, other, vals)
+    code = np.where(fill & (code == 3), 4.0, code)
+    code = np.where(differ, 5.0, code)
+    if replace:
+        vals = np.where(differ, other, vals)
+    return vals, code
+
+
+def _shared_var(nm, v, u, is_key: bool, mi, ui, code, opts):
+    """A variable in both datasets: master's values, using's where only using has the row
+    (and under update); returns the result's Variable and the updated codes."""
+    if v.is_string != u.is_string:
+        if is_key:
+            raise StataError(f"key variable {nm} is str in using data", 106)
+        vt = v.vtype
+    else:
+        vt = _str_type(v.vtype, u.vtype) if v.is_string else wider_type(v.vtype, u.vtype)
+    vals = _take(v, mi)
+    if v.is_string == u.is_string:
+        other = _take(u, ui)
+        vals = np.where(mi < 0, other, vals)
+        if not is_key and "update" in opts:
+            vals, code = _update(vals, other, v.is_string, mi, ui, code, "replace" in opts)
+    return Variable(nm, vals if v.is_string else to_storage(vals, vt), vt, v.format, v.label,
+                    v.vallab), code
+
+
+def _merged(master, using, keys, uvars, mi, ui, opts):
+    """The merged dataset (unsorted) and each row's _merge code."""
     code = np.where(mi < 0, 2.0, np.where(ui < 0, 1.0, 3.0))
-    # build the result
     res = Dataset(value_labels=dict(master.value_labels), label=master.label,
                   filename=master.filename)
     if "nolabel" not in opts:
         for k, t in using.value_labels.items():
             res.value_labels.setdefault(k, dict(t))
-
-    def take(var: Variable, idx: np.ndarray, vtype: str) -> np.ndarray:
-        src = var.values
-        if var.is_string:
-            out = np.array([src[i] if i >= 0 else "" for i in idx], dtype=object)
-        else:
-            out = np.where(idx >= 0, src[np.maximum(idx, 0)] if len(src) else np.nan, np.nan)
-        return out
-
     for nm in master.names:
         v = master.vars[nm]
         if nm in keys or nm in uvars:
-            u = using.vars[nm]
-            if v.is_string != u.is_string:
-                if nm in keys:
-                    raise StataError(f"key variable {nm} is str in using data", 106)
-                vt = v.vtype
-            else:
-                vt = _str_type(v.vtype, u.vtype) if v.is_string else wider_type(v.vtype, u.vtype)
-            vals = take(v, mi, vt)
-            other = take(u, ui, vt) if v.is_string == u.is_string else None
-            if other is not None:
-                from_using = mi < 0
-                if nm in keys:
-                    vals = np.where(from_using, other, vals)
-                else:
-                    vals = np.where(from_using, other, vals)
-                    if "update" in opts:
-                        both = (mi >= 0) & (ui >= 0)
-                        mmiss = (vals == "") if v.is_string else np.isnan(vals.astype(float))
-                        umiss = (other == "") if v.is_string else np.isnan(other.astype(float))
-                        fill = both & mmiss & ~umiss
-                        differ = both & ~mmiss & ~umiss & (vals != other)
-                        vals = np.where(fill, other, vals)
-                        code = np.where(fill & (code == 3), 4.0, code)
-                        code = np.where(differ, 5.0, code)
-                        if "replace" in opts:
-                            vals = np.where(differ, other, vals)
-            res.vars[nm] = Variable(nm, vals if v.is_string else to_storage(vals, vt), vt,
-                                    v.format, v.label, v.vallab)
+            res.vars[nm], code = _shared_var(nm, v, using.vars[nm], nm in keys, mi, ui, code, opts)
         else:
-            res.vars[nm] = Variable(nm, take(v, mi, v.vtype), v.vtype, v.format, v.label, v.vallab)
+            res.vars[nm] = Variable(nm, _take(v, mi), v.vtype, v.format, v.label, v.vallab)
     for nm in uvars:
-        if nm in res.vars:
-            continue
-        u = using.vars[nm]
-        res.vars[nm] = Variable(nm, take(u, ui, u.vtype), u.vtype, u.format, u.label,
-                                None if "nolabel" in opts else u.vallab)
-    if "update" in opts:
-        # code 3 stays 3 only where all shared variables agree; 4/5 already set
-        pass
-    res._n = len(pairs)
+        if nm not in res.vars:
+            u = using.vars[nm]
+            res.vars[nm] = Variable(nm, _take(u, ui), u.vtype, u.format, u.label,
+                                    None if "nolabel" in opts else u.vallab)
+    res._n = len(mi)
+    return res, code
+
+
+def _finish_merge(res: Dataset, code: np.ndarray, keys: list[str], gen: str | None,
+                  opts: dict) -> np.ndarray:
+    """assert() and keep() on the codes, the _merge variable, sorted by the keys; returns the
+    codes of the rows kept, in the final order."""
     keep = _parse_keep(opts.get("keep"))
     if opts.get("assert"):
         allowed = _parse_keep(opts["assert"])
@@ -208,23 +250,17 @@ def merge_cmd(session, cmd):
             raise StataError("merge:  after merge, not all observations from master or match", 9)
     if keep is not None:
         sel = np.isin(code.astype(int), list(keep))
-        for v in res.vars.values():
-            v.values = v.values[sel]
+        res.vars = {k: v.evolve(values=v.values[sel]) for k, v in res.vars.items()}
         code = code[sel]
         res._n = int(sel.sum())
     if gen:
-        res.vars[gen] = Variable(gen, code.copy(), "byte")
+        res.vars[gen] = Variable(gen, code.copy(), "byte", vallab=gen)
         res.value_labels[gen] = dict(_MERGE_LABELS)
-        res.vars[gen].vallab = gen
     perm = sort_keys(res, keys)
-    for v in res.vars.values():
-        v.values = v.values[perm]
-    code = code[perm]
+    res.vars = {k: v.evolve(values=v.values[perm]) for k, v in res.vars.items()}
     res.sortedby = list(keys)
     res.changed = True
-    session.data = res
-    if "noreport" not in opts:
-        _report(session, code, gen or "_merge", "update" in opts)
+    return code[perm]
 
 
 def _report(session, code: np.ndarray, gen: str, update: bool) -> None:
@@ -253,7 +289,8 @@ def _report(session, code: np.ndarray, gen: str, update: bool) -> None:
 
 
 # ----------------------------------------------------------------------------- append
-@command("append", byable=False, qualifiers="")
+@command("append", byable=False, qualifiers="",
+          family="Data management", body="anything", using="required", desc="append datasets", example="append using more", options="generate(gen)=name keep=varlist nolabel nonotes force")
 def append_cmd(session, cmd):
     opts = OptionSpec("generate(gen)= keep= nolabel nonotes force").parse(cmd.options)
     body, files = split_using(cmd.body, many=True)
@@ -267,58 +304,12 @@ def append_cmd(session, cmd):
         if gen in master:
             raise StataError(f"variable {gen} already defined", 110)
     res = master.copy()
-    msgs = []
+    msgs: list[str] = []
     source = [np.zeros(master.n)]
     for k, f in enumerate(files, start=1):
-        using = read_dta(find_data(f))
-        if opts.get("keep"):
-            tmp = session.data
-            session.data = using
-            try:
-                keepv = varlist(session, opts["keep"])
-            finally:
-                session.data = tmp
-            using.vars = {n: v for n, v in using.vars.items() if n in keepv}
-        n0, n1 = res.n, using.n
-        for nm in res.names:
-            v = res.vars[nm]
-            if nm in using:
-                u = using.vars[nm]
-                if v.is_string != u.is_string:
-                    if "force" not in opts:
-                        raise StataError(f"variable {nm} is {v.vtype} in master but {u.vtype} in "
-                                         "using data", 106)
-                    add = np.full(n1, "", dtype=object) if v.is_string else np.full(n1, np.nan)
-                else:
-                    add = u.values
-                    if v.is_string:
-                        nt = _str_type(v.vtype, u.vtype)
-                        if nt != v.vtype:
-                            msgs.append(f"(variable {nm} was {v.vtype}, now {nt} to accommodate "
-                                        "using data's values)")
-                            v.vtype = nt
-                    else:
-                        nt = wider_type(v.vtype, u.vtype)
-                        if nt != v.vtype:
-                            msgs.append(f"(variable {nm} was {v.vtype}, now {nt} to accommodate "
-                                        "using data's values)")
-                            v.vtype = nt
-                        add = to_storage(add, nt)
-            else:
-                add = np.full(n1, "", dtype=object) if v.is_string else np.full(n1, np.nan)
-            v.values = np.concatenate([v.values, add])
-        for nm in using.names:
-            if nm in res.vars:
-                continue
-            u = using.vars[nm]
-            pad = np.full(n0, "", dtype=object) if u.is_string else np.full(n0, np.nan)
-            res.vars[nm] = Variable(nm, np.concatenate([pad, u.values]), u.vtype, u.format,
-                                    u.label, None if "nolabel" in opts else u.vallab)
-        if "nolabel" not in opts:
-            for lk, t in using.value_labels.items():
-                res.value_labels.setdefault(lk, dict(t))
-        res._n = n0 + n1
-        source.append(np.full(n1, float(k)))
+        using = _appended_file(session, f, opts.get("keep"))
+        _append_one(res, using, opts, msgs)
+        source.append(np.full(using.n, float(k)))
     if gen:
         res.vars[gen] = Variable(gen, np.concatenate(source), "byte")
     res.sortedby = []
@@ -326,6 +317,61 @@ def append_cmd(session, cmd):
     session.data = res
     for m in msgs:
         session.out.line(m)
+
+
+def _appended_file(session, f, keep: str | None) -> Dataset:
+    """One using file, cut to keep()'s variables."""
+    using = read_dta(find_data(f))
+    if keep:
+        tmp = session.data
+        session.data = using
+        try:
+            keepv = varlist(session, keep)
+        finally:
+            session.data = tmp
+        using.vars = {n: v for n, v in using.vars.items() if n in keepv}
+    return using
+
+
+def _missing(n: int, string: bool) -> np.ndarray:
+    return np.full(n, "", dtype=object) if string else np.full(n, np.nan)
+
+
+def _appended_values(nm: str, v: Variable, u: Variable | None, n1: int, force: bool,
+                     msgs: list[str]) -> tuple[np.ndarray, str]:
+    """What one master variable gets below it from the using data (missing where using
+    lacks it), and its storage type widened to hold both (noted in msgs)."""
+    if u is None:
+        return _missing(n1, v.is_string), v.vtype
+    if v.is_string != u.is_string:
+        if not force:
+            raise StataError(f"variable {nm} is {v.vtype} in master but {u.vtype} in using data", 106)
+        return _missing(n1, v.is_string), v.vtype
+    nt = _str_type(v.vtype, u.vtype) if v.is_string else wider_type(v.vtype, u.vtype)
+    if nt != v.vtype:
+        msgs.append(f"(variable {nm} was {v.vtype}, now {nt} to accommodate using data's values)")
+    return (u.values if v.is_string else to_storage(u.values, nt)), nt
+
+
+def _append_one(res: Dataset, using: Dataset, opts: dict, msgs: list[str]) -> None:
+    """Add using's observations below res's (in place): shared variables widened, the
+    others padded with missing values, value labels merged unless nolabel."""
+    n0, n1 = res.n, using.n
+    for nm in res.names:
+        v = res.vars[nm]
+        add, vtype = _appended_values(nm, v, using.vars.get(nm) if nm in using else None, n1,
+                                      "force" in opts, msgs)
+        res.vars[nm] = v.evolve(values=np.concatenate([v.values, add]), vtype=vtype)
+    for nm in using.names:
+        if nm in res.vars:
+            continue
+        u = using.vars[nm]
+        res.vars[nm] = Variable(nm, np.concatenate([_missing(n0, u.is_string), u.values]), u.vtype,
+                                u.format, u.label, None if "nolabel" in opts else u.vallab)
+    if "nolabel" not in opts:
+        for lk, t in using.value_labels.items():
+            res.value_labels.setdefault(lk, dict(t))
+    res._n = n0 + n1
 
 
 # ----------------------------------------------------------------------------- collapse
@@ -352,10 +398,8 @@ def _parse_collapse(text: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def _stat(stat: str, x: np.ndarray, w: np.ndarray | None) -> float:
-    ok = ~np.isnan(x)
-    xv = x[ok]
-    wv = w[ok] if w is not None else None
+def _count_stat(stat: str, x, xv, wv) -> float:
+    """Statistics defined on an empty group too: count, first/last (nonmissing), sums."""
     n = len(xv)
     if stat == "count":
         return float(n if wv is None else wv.sum())
@@ -365,10 +409,12 @@ def _stat(stat: str, x: np.ndarray, w: np.ndarray | None) -> float:
         return float(xv[0]) if n else math.nan
     if stat == "lastnm":
         return float(xv[-1]) if n else math.nan
-    if stat in ("sum", "rawsum"):
-        return float(np.sum(xv * wv) if (wv is not None and stat == "sum") else np.sum(xv))
-    if n == 0:
-        return math.nan
+    return float(np.sum(xv * wv) if (wv is not None and stat == "sum") else np.sum(xv))
+
+
+def _moment_stat(stat: str, xv, wv) -> float:
+    """mean, sd, semean (weighted as Stata's collapse), min, max of nonmissing values."""
+    n = len(xv)
     if stat == "mean":
         return float(np.sum(xv * wv) / np.sum(wv)) if wv is not None else float(np.mean(xv))
     if stat in ("sd", "semean"):
@@ -380,17 +426,35 @@ def _stat(stat: str, x: np.ndarray, w: np.ndarray | None) -> float:
             m = np.sum(xv * wv) / np.sum(wv)
             sd = float(math.sqrt(np.sum(wv * (xv - m) ** 2) / np.sum(wv) * n / (n - 1)))
         return sd / math.sqrt(n) if stat == "semean" else sd
-    if stat == "min":
-        return float(np.min(xv))
-    if stat == "max":
-        return float(np.max(xv))
+    return float(np.min(xv) if stat == "min" else np.max(xv))
+
+
+def _order_stat(stat: str, xv) -> float:
+    """median, iqr and pNN (unweighted, as summarize's percentiles)."""
     xs = np.sort(xv)
     if stat == "median":
-        return _pctile(xs, 50)
+        return percentile(xs, 50)
     if stat == "iqr":
-        return _pctile(xs, 75) - _pctile(xs, 25)
-    if stat.startswith("p"):
-        return _pctile(xs, float(stat[1:]))
+        return percentile(xs, 75) - percentile(xs, 25)
+    return percentile(xs, float(stat[1:]))
+
+
+_COUNT_STATS = ("count", "first", "last", "firstnm", "lastnm", "sum", "rawsum")
+_MOMENT_STATS = ("mean", "sd", "semean", "min", "max")
+
+
+def _stat(stat: str, x: np.ndarray, w: np.ndarray | None) -> float:
+    ok = ~np.isnan(x)
+    xv = x[ok]
+    wv = w[ok] if w is not None else None
+    if stat in _COUNT_STATS:
+        return _count_stat(stat, x, xv, wv)
+    if len(xv) == 0:
+        return math.nan
+    if stat in _MOMENT_STATS:
+        return _moment_stat(stat, xv, wv)
+    if stat in ("median", "iqr") or stat.startswith("p"):
+        return _order_stat(stat, xv)
     raise StataError(f"({stat}) invalid statistic", 198)
 
 
@@ -437,7 +501,8 @@ def _collapsed_var(stat: str, target: str, src: str, v: Variable, vals: np.ndarr
                     v.vallab if stat in _KEEPS_TYPE else None)
 
 
-@command("collapse", exp=False, byable=False)
+@command("collapse", exp=False, byable=False,
+          family="Data management", body="anything", desc="make a dataset of summary statistics", example="collapse (mean) mathach ses, by(id)", options="by=varlist cw fast")
 def collapse_cmd(session, cmd):
     opts = OptionSpec("by= cw fast").parse(cmd.options)
     ds = session.data
@@ -449,8 +514,6 @@ def collapse_cmd(session, cmd):
     mask = touse(session, cmd)
     w = None
     if cmd.weight is not None:
-        from hlmshell.commands.inspect import weights
-
         w = weights(session, cmd, mask, allowed=("fweight", "aweight", "iweight", "pweight"))
         mask &= ~np.isnan(w)
     if "cw" in opts:

@@ -8,7 +8,7 @@ import numpy as np
 
 from hlmshell.commands import generate as g
 from hlmshell.commands.options import OptionSpec, int_option
-from hlmshell.commands.registry import command
+from hlmshell.registry import command
 from hlmshell.data.dataset import DEFAULT_FORMATS, Variable
 from hlmshell.data.missing import parse_missing
 from hlmshell.errors import StataError, syntax_error
@@ -38,7 +38,8 @@ def _sortkey(s: str) -> bytes:
 
 
 # --- encode / decode ---------------------------------------------------------------------
-@command("encode", byable=False, qualifiers="if in")
+@command("encode", byable=False, qualifiers="if in",
+          family="Data management", body="varname", desc="string variable to labelled numeric", example="encode region, generate(nregion)", options="generate(gen)=name label=name noextend")
 def encode(session, cmd):
     g.no_weights(cmd)
     ds = session.data
@@ -73,7 +74,8 @@ def encode(session, cmd):
     ds.changed = True
 
 
-@command("decode", byable=False, qualifiers="if in")
+@command("decode", byable=False, qualifiers="if in",
+          family="Data management", body="varname", desc="labelled numeric to string variable", example="decode sector, generate(ssector)", options="generate(gen)=name maxlength(maxl)=int")
 def decode(session, cmd):
     g.no_weights(cmd)
     ds = session.data
@@ -158,7 +160,8 @@ def _newnames(session, opts, names, errmsg):
     return newnames
 
 
-@command("destring", byable=False, qualifiers="")
+@command("destring", byable=False, qualifiers="",
+          family="Data management", body="varlist", desc="string variables to numeric", example="destring x, replace", options="generate(g)=varlist replace force float ignore(i)= percent dpcomma")
 def destring(session, cmd):
     g.no_weights(cmd)
     ds = session.data
@@ -166,16 +169,8 @@ def destring(session, cmd):
     names = g.varlist(session, cmd.body) if cmd.body.strip() else list(ds.names)
     newnames = _newnames(session, opts, names,
                          "generate() contains existing variable(s) and/or illegal variable name(s)")
-    ignore = opts.get("ignore") or ""
-    if len(ignore) >= 2 and ignore[0] == '"' and ignore[-1] == '"':
-        ignore = ignore[1:-1]
-    elif "," in ignore:
-        raise StataError("ignore string must be enclosed with quotes to ignore commas or use options", 198)
-    if "percent" in opts and "%" not in ignore:
-        ignore += "%"
-    gtype = "float" if "float" in opts else "double"
+    ignore = _ignore_chars(opts)
     genrep = "generate" if newnames else "replace"
-    chars = list(dict.fromkeys(ignore))
     for i, nm in enumerate(names):
         var = ds.var(nm)
         if not var.is_string:
@@ -186,33 +181,53 @@ def destring(session, cmd):
             what = ("characters not specified in ignore()" if ignore else "nonnumeric characters")
             session.out.line(f"{nm}: contains {what}; no {genrep}")
             continue
-        removed = [("space" if ch == " " else ch) for ch in chars
-                   if any(ch in str(s) for s in var.values)]
-        vals = g.store(vals, gtype)
-        vtype = _compress_type(vals, gtype)
+        vals = g.store(vals, "float" if "float" in opts else "double")
+        vtype = _compress_type(vals, "float" if "float" in opts else "double")
         vals = g.store(vals, vtype)
         final = f"{newnames[i]} " if newnames else ""
-        if flag:
-            line = f"{nm}: contains nonnumeric characters"
-            if ignore:
-                line += " not specified in ignore()"
-            if not removed:
-                line += f"; {final}{genrep}d as {vtype}"
+        for line in _destring_report(nm, var.values, ignore, flag, f"{final}{genrep}d as {vtype}"):
             session.out.line(line)
-        if removed:
-            word = "character" if len(removed) == 1 else "characters"
-            session.out.line(f"{nm}: {word} {' '.join(removed)} removed; {final}{genrep}d as {vtype}")
-        elif not flag:
-            session.out.line(f"{nm}: all characters numeric; {final}{genrep}d as {vtype}")
         g.missing_message(session, vals)
         if newnames:
             insert_after(ds, Variable(newnames[i], vals, vtype, label=var.label), nm)
         else:
-            var.values = vals
-            var.vtype = vtype
-            var.format = DEFAULT_FORMATS[vtype]
+            ds.update(nm, values=vals, vtype=vtype, format=DEFAULT_FORMATS[vtype])
             _unsort(ds, nm)
         ds.changed = True
+
+
+def _ignore_chars(opts: dict) -> str:
+    """ignore()'s characters: quoted to include a comma; `%` added by percent."""
+    ignore = opts.get("ignore") or ""
+    if len(ignore) >= 2 and ignore[0] == '"' and ignore[-1] == '"':
+        ignore = ignore[1:-1]
+    elif "," in ignore:
+        raise StataError("ignore string must be enclosed with quotes to ignore commas or use options", 198)
+    if "percent" in opts and "%" not in ignore:
+        ignore += "%"
+    return ignore
+
+
+def _destring_report(nm: str, strings, ignore: str, flag: bool, done: str) -> list[str]:
+    """destring.ado's lines for one converted variable: nonnumeric characters (with force),
+    the ignore() characters it removed, or `all characters numeric`; `done` is
+    `[newvar ]generated|replaced as type`."""
+    removed = [("space" if ch == " " else ch) for ch in dict.fromkeys(ignore)
+               if any(ch in str(s) for s in strings)]
+    out = []
+    if flag:
+        line = f"{nm}: contains nonnumeric characters"
+        if ignore:
+            line += " not specified in ignore()"
+        if not removed:
+            line += f"; {done}"
+        out.append(line)
+    if removed:
+        word = "character" if len(removed) == 1 else "characters"
+        out.append(f"{nm}: {word} {' '.join(removed)} removed; {done}")
+    elif not flag:
+        out.append(f"{nm}: all characters numeric; {done}")
+    return out
 
 
 # --- tostring ------------------------------------------------------------------------------
@@ -223,7 +238,8 @@ def _real(s: str) -> float:
     return float(s) if _NUM.match(s) else np.nan
 
 
-@command("tostring", byable=False, qualifiers="")
+@command("tostring", byable=False, qualifiers="",
+          family="Data management", body="varlist", desc="numeric variables to string", example="tostring id, replace", options="generate(g)=varlist replace force format= usedisplayformat(u)")
 def tostring(session, cmd):
     g.no_weights(cmd)
     ds = session.data
@@ -267,10 +283,8 @@ def tostring(session, cmd):
             shown = newnames[i]
         else:
             old = var.vtype
-            var.values = out
-            var.vtype = vtype
-            var.format = f"%{max(int(vtype[3:]) if vtype[3:].isdigit() else 9, 1)}s"
-            var.vallab = None
+            ds.update(nm, values=out, vtype=vtype, vallab=None,
+                      format=f"%{max(int(vtype[3:]) if vtype[3:].isdigit() else 9, 1)}s")
             _unsort(ds, nm)
             session.out.line(f"{nm} was {old} now {vtype}")
             shown = nm

@@ -18,10 +18,10 @@ import re
 import numpy as np
 from scipy import stats
 
-from hlmshell.commands.inspect import ensure_data, touse, varlist, weights
+from hlmshell.commands._toolkit import ensure_data, touse, varlist, weights
 from hlmshell.commands.options import OptionSpec
 from hlmshell.commands.program import NamedMatrix
-from hlmshell.commands.registry import command
+from hlmshell.registry import command
 from hlmshell.errors import StataError
 from hlmshell.output.numfmt import fmt, fmt_count, fmt_g
 from hlmshell.output.text import abbrev
@@ -138,7 +138,8 @@ def _means_table(out, ds, names, X, mean, cov, noformat) -> None:
     out.line()
 
 
-@command("correlate", abbrev="cor")
+@command("correlate", abbrev="cor",
+          family="Data inspection", body="varlist", desc="correlations (or covariances) of variables", example="correlate mathach ses", options="means(m) noformat(nof) covariance(c) wrap(w)")
 def correlate_cmd(session, cmd):
     opts = OptionSpec("means(m) noformat(nof) covariance(c) wrap(w)").parse(cmd.options)
     names = _numeric_names(session, cmd.body)
@@ -212,39 +213,58 @@ def pair_pvalue(rho: float, n: float, adj: float) -> float:
     return min(2 * adj * float(stats.t.sf(t, df)), 1.0)
 
 
-@command("pwcorr")
+@command("pwcorr",
+          family="Data inspection", body="varlist", desc="pairwise correlations", example="pwcorr mathach ses, sig", options="obs(o) sig listwise(list) casewise(case) print(p)=real star(st)=real bonferroni(b) sidak(sid)")
 def pwcorr_cmd(session, cmd):
     opts = OptionSpec("obs(o) sig listwise(list) casewise(case) print(p)= star(st)= "
                       "bonferroni(b) sidak(sid)").parse(cmd.options)
     ensure_data(session)
-    ds = session.data
-    out = session.out
-    given = varlist(session, cmd.body)
-    listwise = "listwise" in opts or "casewise" in opts
-    mask = touse(session, cmd, given if listwise else ())
-    names = []
-    for nm in given:
-        if ds.var(nm).is_string:
-            out.line(f"({nm} ignored because string variable)")
-        else:
-            names.append(nm)
-    k = len(names)
-    if k < 2:
-        raise StataError("too few variables specified", 102)
-    w, kind = _weighted(session, cmd, mask)
-    if w is not None:
-        mask &= ~np.isnan(w) & (w != 0)
-    cols = [ds.var(nm).values for nm in names]
-    if k == 2 and not np.any(mask & ~np.isnan(cols[0]) & ~np.isnan(cols[1])):
-        raise StataError("no observations", 2000)
+    names, cols, mask, w, kind = _pwcorr_data(session, cmd, "listwise" in opts or "casewise" in opts)
     bonf, sidak = "bonferroni" in opts, "sidak" in opts
     if bonf and sidak:
         raise StataError("invalid syntax", 198)
     star = _level(opts.get("star"), "star")
     prt = _level(opts.get("print"), "print")
+    k = len(names)
     nrho = k * (k - 1) / 2
-    adj = nrho if bonf else 1.0
+    C, Nm, P = _pairwise(cols, mask, w, kind, nrho if bonf else 1.0, nrho if sidak else None)
+    table = _PairTable(names, C, Nm, P, prt, star)
+    for j0 in range(0, k, 7):
+        for line in table.block_lines(list(range(j0, min(j0 + 7, k))), "sig" in opts, "obs" in opts):
+            session.out.line(line)
+    mats = {"C": _matrix(C, names)}
+    if "sig" in opts:
+        mats["sig"] = _matrix(table.shown_p(), names)
+    session.r = RResults(scalars={"rho": float(C[0, 1]), "N": float(Nm[0, 1])}, matrices=mats)
 
+
+def _pwcorr_data(session, cmd, listwise: bool):
+    """The numeric variables named (strings noted and skipped), their columns, the sample
+    (listwise: complete cases of every variable named) and the weights."""
+    ds = session.data
+    given = varlist(session, cmd.body)
+    mask = touse(session, cmd, given if listwise else ())
+    names = []
+    for nm in given:
+        if ds.var(nm).is_string:
+            session.out.line(f"({nm} ignored because string variable)")
+        else:
+            names.append(nm)
+    if len(names) < 2:
+        raise StataError("too few variables specified", 102)
+    w, kind = _weighted(session, cmd, mask)
+    if w is not None:
+        mask &= ~np.isnan(w) & (w != 0)
+    cols = [ds.var(nm).values for nm in names]
+    if len(names) == 2 and not np.any(mask & ~np.isnan(cols[0]) & ~np.isnan(cols[1])):
+        raise StataError("no observations", 2000)
+    return names, cols, mask, w, kind
+
+
+def _pairwise(cols, mask, w, kind, adj: float, sidak_n: float | None):
+    """Correlation, observation count and p-value of every pair on the pair's complete cases
+    (p multiplied by `adj` for Bonferroni, Sidak-adjusted over `sidak_n` tests)."""
+    k = len(cols)
     C = np.full((k, k), math.nan)
     Nm = np.zeros((k, k))
     P = np.full((k, k), math.nan)
@@ -257,54 +277,63 @@ def pwcorr_cmd(session, cmd):
             n, _sw, _mean, cov = moments(X, w[sel] if w is not None else None, kind)
             rho = float(corr_from_cov(cov)[0, 1])
             p = pair_pvalue(rho, n, adj)
-            if sidak and not math.isnan(p):
-                p = min(1.0, 1 - (1 - p) ** nrho)
+            if sidak_n is not None and not math.isnan(p):
+                p = min(1.0, 1 - (1 - p) ** sidak_n)
             C[i, j] = C[j, i] = rho
             Nm[i, j] = Nm[j, i] = n
             P[i, j] = P[j, i] = p
+    return C, Nm, P
 
-    def shown(i, j):
-        return prt == -1 or i == j or P[i, j] <= prt
 
-    S = np.zeros((k, k))
-    for j0 in range(0, k, 7):
-        block = list(range(j0, min(j0 + 7, k)))
-        out.line()
-        out.line(" " * 13 + "|" + "".join(abbrev(names[j], 8).rjust(9) for j in block))
-        out.line(_SEP13 + "+" + "-" * (9 * len(block)))
-        for i in range(j0, k):
-            row = f"{abbrev(names[i], 12).rjust(12)} | "
-            for j in block:
-                if j > i:
-                    break
-                if shown(i, j):
-                    ast = "*" if i != j and P[i, j] <= star else " "
-                    row += " " + fmt(float(C[i, j]), "%7.4f") + ast
-                else:
-                    row += " " * 9
-            out.line(row.rstrip())
-            if "sig" in opts:
-                row = " " * 13 + "|"
-                for j in block:
-                    if j >= i:
-                        break
-                    if shown(i, j):
-                        row += "  " + fmt(float(P[i, j]), "%7.4f")
-                        S[i, j] = S[j, i] = P[i, j]
-                    else:
-                        row += " " * 9
-                out.line(row.rstrip())
-            if "obs" in opts:
-                row = " " * 13 + "|"
-                for j in block:
-                    if j > i:
-                        break
-                    row += "  " + fmt(float(Nm[i, j]), "%7.0g") if shown(i, j) else " " * 9
-                out.line(row.rstrip())
-            if "sig" in opts or "obs" in opts:
-                out.line(" " * 13 + "|")
+class _PairTable:
+    """pwcorr's lower triangle, seven columns per block: rho (starred at star()), its
+    p-value under sig, the count under obs; print() blanks pairs less significant."""
 
-    mats = {"C": _matrix(C, names)}
-    if "sig" in opts:
-        mats["sig"] = _matrix(S, names)
-    session.r = RResults(scalars={"rho": float(C[0, 1]), "N": float(Nm[0, 1])}, matrices=mats)
+    def __init__(self, names, C, Nm, P, prt: float, star: float):
+        self.names, self.C, self.Nm, self.P = names, C, Nm, P
+        self.prt, self.star = prt, star
+
+    def shown(self, i: int, j: int) -> bool:
+        return self.prt == -1 or i == j or self.P[i, j] <= self.prt
+
+    def shown_p(self) -> np.ndarray:
+        """r(sig): the p-values printed (0 for pairs print() hides and on the diagonal)."""
+        k = len(self.names)
+        S = np.zeros((k, k))
+        for i in range(k):
+            for j in range(i):
+                if self.shown(i, j):
+                    S[i, j] = S[j, i] = self.P[i, j]
+        return S
+
+    def block_lines(self, block: list[int], sig: bool, obs: bool) -> list[str]:
+        out = ["", " " * 13 + "|" + "".join(abbrev(self.names[j], 8).rjust(9) for j in block),
+               _SEP13 + "+" + "-" * (9 * len(block))]
+        for i in range(block[0], len(self.names)):
+            out.append(self._rho_row(i, block))
+            if sig:
+                out.append(self._cells(i, [j for j in block if j < i], "  %7.4f", self.P))
+            if obs:
+                out.append(self._cells(i, [j for j in block if j <= i], "  %7.0g", self.Nm))
+            if sig or obs:
+                out.append(" " * 13 + "|")
+        return out
+
+    def _rho_row(self, i: int, block: list[int]) -> str:
+        row = f"{abbrev(self.names[i], 12).rjust(12)} | "
+        for j in block:
+            if j > i:
+                break
+            if self.shown(i, j):
+                ast = "*" if i != j and self.P[i, j] <= self.star else " "
+                row += " " + fmt(float(self.C[i, j]), "%7.4f") + ast
+            else:
+                row += " " * 9
+        return row.rstrip()
+
+    def _cells(self, i: int, cols: list[int], spec: str, M) -> str:
+        """A row of p-values or counts under row i's correlations."""
+        row = " " * 13 + "|"
+        for j in cols:
+            row += "  " + fmt(float(M[i, j]), spec[2:]) if self.shown(i, j) else " " * 9
+        return row.rstrip()

@@ -7,14 +7,16 @@ selected by if/in) and `codes` (by-group code per observation), and returns the 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
 from hlmshell.commands import generate as g
 from hlmshell.commands.options import OptionSpec
-from hlmshell.commands.registry import command
+from hlmshell.registry import command
 from hlmshell.data.dataset import Variable
 from hlmshell.errors import StataError, syntax_error
+from hlmshell.output.numfmt import fmt_g
 
 _CALL = re.compile(r"\s*([A-Za-z_]\w*)\s*\((.*)\)\s*$", re.S)
 
@@ -271,8 +273,6 @@ def _value_text(ds, name, x):
     labs = ds.value_labels.get(var.vallab or "", {})
     if x in labs:
         return labs[x]
-    from hlmshell.output.numfmt import fmt_g
-
     return fmt_g(float(x), 9)
 
 
@@ -302,13 +302,52 @@ def _num(text):
         raise syntax_error() from None
 
 
-@command("egen", byable="self", qualifiers="if in")
+@command("egen", byable="self", qualifiers="if in",
+          family="Data management", body="newvarlist", exp="text", desc="extended generate (functions of groups)", example="egen meanses_g = mean(ses), by(id)")
 def egen(session, cmd):
     g.no_weights(cmd)
     ds = session.data
     vtype, name, lbl = g.parse_target(cmd.body)
     g.check_newname(session, name)
-    text = (cmd.exp_text or "").strip()
+    fname, argtext = _parse_call(cmd.exp_text)
+    opts = _function_options(fname, cmd.options)
+    prefix_codes, by_vars = _by_groups(session, cmd, opts, fname)
+    if vtype is not None and g.is_string_type(vtype):
+        raise StataError("type mismatch", 109)
+    call = EgenCall(fname, argtext, opts, by_vars, prefix_codes,
+                    combine_codes(prefix_codes, groups_from(ds, by_vars, ds.n)),
+                    g.sample(session, cmd),
+                    # _gtag ignores the type it is given: a byte is enough for 0/1
+                    "byte" if fname == "tag" else (vtype or g.default_type(session)))
+    if fname in _GROUP_STATS or fname in ("std", "rank"):
+        res, varlabel = _expression_function(session, call)
+    elif fname in _ROW:
+        res, varlabel = _row_function(session, call), ""
+    else:
+        res, varlabel, lbl = _group_function(session, call, name, lbl)
+    vals = g.store(res, call.vtype)
+    ds.add(Variable(name, vals, call.vtype, label=varlabel, vallab=lbl))
+    ds.changed = True
+    g.missing_message(session, vals)
+
+
+@dataclass
+class EgenCall:
+    """One egen function call, parsed and checked: what the function computations read."""
+
+    fname: str                       # canonical function name
+    argtext: str                     # its argument as typed: an expression or a varlist
+    opts: dict                       # its options
+    by_vars: list[str]               # by() and by-prefix variables
+    prefix_codes: np.ndarray | None  # the by prefix's group per observation
+    codes: np.ndarray                # group per observation (prefix and by())
+    touse: np.ndarray                # if/in
+    vtype: str                       # storage type of the result
+
+
+def _parse_call(exp_text: str | None) -> tuple[str, str]:
+    """`= fname(args)` -> (canonical function name, argument text)."""
+    text = (exp_text or "").strip()
     if text.startswith("="):
         text = text[1:].strip()
     if not text:
@@ -316,20 +355,27 @@ def egen(session, cmd):
     m = _CALL.match(text)
     if not m:
         raise syntax_error()
-    fname, argtext = m.group(1), m.group(2).strip()
-    fname = _ALIASES.get(fname, fname)
+    fname = _ALIASES.get(m.group(1), m.group(1))
     if fname not in _OPTS:
         raise StataError(f"unknown egen function {m.group(1)}()", 133)
+    return fname, m.group(2).strip()
+
+
+def _function_options(fname: str, options) -> dict:
+    """The function's options plus by(); group()'s label takes an optional argument, which
+    OptionSpec cannot express, so it is read here."""
     spec = OptionSpec(("by= " + _OPTS[fname]).strip())
-    # group()'s label takes an optional argument, which OptionSpec cannot express
-    rest = [o for o in cmd.options if not (fname == "group" and "label".startswith(o.name)
-                                           and len(o.name) >= 3)]
+    rest = [o for o in options if not (fname == "group" and "label".startswith(o.name)
+                                       and len(o.name) >= 3)]
     opts = spec.parse(rest)
-    for o in cmd.options:
+    for o in options:
         if o not in rest:
             opts["label"] = (o.arg or "").strip()
+    return opts
 
-    n = ds.n
+
+def _by_groups(session, cmd, opts: dict, fname: str) -> tuple[np.ndarray | None, list[str]]:
+    """The by prefix's groups and the by variables (prefix first, then by())."""
     prefix_codes = g.by_groups(session, cmd)
     if prefix_codes is not None and cmd.in_ is not None:
         raise StataError("in may not be combined with by", 190)
@@ -339,81 +385,88 @@ def egen(session, cmd):
         by_vars = g.varlist(session, " ".join(prefix.by_vars)) + by_vars
     if by_vars and fname in _NOBY:
         raise StataError(f"egen ... {fname}() may not be combined with by", 190)
-    if vtype is not None and g.is_string_type(vtype):
+    return prefix_codes, by_vars
+
+
+def _argument_values(session, call: EgenCall) -> np.ndarray:
+    """The argument expression over every observation (count() also takes strings)."""
+    if not call.argtext:
+        raise syntax_error()
+    vals = g.broadcast(g.evaluate(g.parse_expr(call.argtext), session, call.prefix_codes),
+                       session.data.n)
+    if vals.dtype == object and call.fname == "count":
+        # _gcount counts !missing(exp), which works for strings too
+        return np.where(vals == "", np.nan, 0.0)
+    if vals.dtype == object:
         raise StataError("type mismatch", 109)
-    codes = combine_codes(prefix_codes, groups_from(ds, by_vars, n))
-    touse = g.sample(session, cmd)
-    # _gtag ignores the type it is given: a byte is enough for 0/1
-    vtype = "byte" if fname == "tag" else (vtype or g.default_type(session))
+    return vals
 
-    varlabel = ""
-    if fname in _GROUP_STATS or fname in ("std", "rank"):
-        if not argtext:
-            raise syntax_error()
-        vals = g.broadcast(g.evaluate(g.parse_expr(argtext), session, prefix_codes), n)
-        if vals.dtype == object and fname == "count":
-            # _gcount counts !missing(exp), which works for strings too
-            vals = np.where(vals == "", np.nan, 0.0)
-        elif vals.dtype == object:
-            raise StataError("type mismatch", 109)
-        if fname == "std":
-            res = std_values(vals, touse, vtype, _num(opts.get("mean") or 0),
-                             _num(opts.get("std") or 1))
-            varlabel = f"Standardized values of {argtext}"
-        elif fname == "rank":
-            hows = [h for h in ("field", "track", "unique") if h in opts]
-            if len(hows) > 1:
-                raise StataError("only one of field, track, or unique may be specified", 198)
-            how = hows[0] if hows else "average"
-            res = rank_values(vals, touse, codes, how)
-            varlabel = (f"{hows[0]} " if hows else "") + f"rank of {argtext}"
-            if by_vars:
-                varlabel += " by " + " ".join(by_vars)
-        else:
-            p = 50.0
-            if opts.get("p"):
-                p = _num(opts["p"])
-                if not 0 < p < 100:
-                    raise StataError(f"p({opts['p'].strip()}) must be between 0 and 100", 198)
-            if fname == "mad":
-                res = mad_values(vals, touse, codes)
-            else:
-                res = group_stat(fname, vals, touse, codes, p=p, missing="missing" in opts)
-    elif fname in _ROW:
-        names = g.varlist(session, argtext)
-        cols = []
-        for nm in names:
-            v = ds.var(nm)
-            if v.is_string:
-                if fname == "rownonmiss" and "strok" in opts:
-                    cols.append(np.where(v.values == "", np.nan, 0.0))
-                    continue
-                raise StataError(f"string variables not allowed in varlist;\n{nm} is a string variable", 109)
-            cols.append(v.values)
-        res = row_stat(fname, np.column_stack(cols), touse, missing="missing" in opts, vtype=vtype)
-    else:  # group, tag
-        names = g.varlist(session, argtext)
-        varlabel = f"{fname}({' '.join(names)})"
-        if len(varlabel) > 80:
-            varlabel = "see notes" if fname == "group" else "tag: see notes"
-        if fname == "tag":
-            res = tag_values(ds, names, touse, "missing" in opts)
-        else:
-            res = group_ids(ds, names, touse, "missing" in opts)
-            if "label" in opts:
-                lblname = opts.get("label") or name
-                lab = {}
-                first = {}
-                for i in np.flatnonzero(~np.isnan(res)):
-                    first.setdefault(res[i], i)
-                for code, i in first.items():
-                    parts = [str(_value_text(ds, nm, ds.var(nm).values[i])).strip() for nm in names]
-                    lab[float(code)] = " ".join(parts)
-                ds.value_labels[lblname] = lab
-                lbl = lblname
 
-    vals = g.store(res, vtype)
-    var = Variable(name, vals, vtype, label=varlabel, vallab=lbl)
-    ds.add(var)
-    ds.changed = True
-    g.missing_message(session, vals)
+def _expression_function(session, call: EgenCall) -> tuple[np.ndarray, str]:
+    """Group statistics, std() and rank() of an expression: (values, variable label)."""
+    vals = _argument_values(session, call)
+    opts = call.opts
+    if call.fname == "std":
+        res = std_values(vals, call.touse, call.vtype, _num(opts.get("mean") or 0),
+                         _num(opts.get("std") or 1))
+        return res, f"Standardized values of {call.argtext}"
+    if call.fname == "rank":
+        hows = [h for h in ("field", "track", "unique") if h in opts]
+        if len(hows) > 1:
+            raise StataError("only one of field, track, or unique may be specified", 198)
+        res = rank_values(vals, call.touse, call.codes, hows[0] if hows else "average")
+        varlabel = (f"{hows[0]} " if hows else "") + f"rank of {call.argtext}"
+        if call.by_vars:
+            varlabel += " by " + " ".join(call.by_vars)
+        return res, varlabel
+    p = 50.0
+    if opts.get("p"):
+        p = _num(opts["p"])
+        if not 0 < p < 100:
+            raise StataError(f"p({opts['p'].strip()}) must be between 0 and 100", 198)
+    if call.fname == "mad":
+        return mad_values(vals, call.touse, call.codes), ""
+    return group_stat(call.fname, vals, call.touse, call.codes, p=p, missing="missing" in opts), ""
+
+
+def _row_function(session, call: EgenCall) -> np.ndarray:
+    """rowtotal(), rowmean(), ... over a varlist (rownonmiss(), strok takes strings)."""
+    ds = session.data
+    cols = []
+    for nm in g.varlist(session, call.argtext):
+        v = ds.var(nm)
+        if v.is_string:
+            if call.fname == "rownonmiss" and "strok" in call.opts:
+                cols.append(np.where(v.values == "", np.nan, 0.0))
+                continue
+            raise StataError(f"string variables not allowed in varlist;\n{nm} is a string variable", 109)
+        cols.append(v.values)
+    return row_stat(call.fname, np.column_stack(cols), call.touse, missing="missing" in call.opts,
+                    vtype=call.vtype)
+
+
+def _group_function(session, call: EgenCall, name: str, lbl):
+    """group() and tag() of a varlist: (values, variable label, value label name); group's
+    label option defines a value label naming each group by its variables' values."""
+    ds = session.data
+    names = g.varlist(session, call.argtext)
+    varlabel = f"{call.fname}({' '.join(names)})"
+    if len(varlabel) > 80:
+        varlabel = "see notes" if call.fname == "group" else "tag: see notes"
+    if call.fname == "tag":
+        return tag_values(ds, names, call.touse, "missing" in call.opts), varlabel, lbl
+    res = group_ids(ds, names, call.touse, "missing" in call.opts)
+    if "label" in call.opts:
+        lbl = call.opts.get("label") or name
+        ds.value_labels[lbl] = _group_value_label(ds, names, res)
+    return res, varlabel, lbl
+
+
+def _group_value_label(ds, names: list[str], res: np.ndarray) -> dict[float, str]:
+    """Each group code -> its variables' values (as shown) in its first observation."""
+    first: dict = {}
+    for i in np.flatnonzero(~np.isnan(res)):
+        first.setdefault(res[i], i)
+    return {float(code): " ".join(str(_value_text(ds, nm, ds.var(nm).values[i])).strip()
+                                  for nm in names)
+            for code, i in first.items()}

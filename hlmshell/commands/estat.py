@@ -12,13 +12,13 @@ import math
 import numpy as np
 from scipy import stats
 
-from hlmshell.commands.estimates import print_ic
+from hlmshell.commands._postest import active, print_ic
 from hlmshell.commands.options import OptionSpec, level_option
-from hlmshell.commands.registry import command
-from hlmshell.commands.test import active
+from hlmshell.registry import Opt, Sub, abbrev_lookup, command
 from hlmshell.errors import StataError
 from hlmshell.output import postest_output as po
 from hlmshell.results import EstimationResults, RResults
+from hlmshell.results.mixed import MixedResults
 
 _SUBS = [("ic", 2), ("icc", 3), ("recovariance", 5), ("group", 2), ("summarize", 2), ("vce", 3)]
 
@@ -26,103 +26,90 @@ _SUBS = [("ic", 2), ("icc", 3), ("recovariance", 5), ("group", 2), ("summarize",
 def _resolve(word: str) -> str:
     if word in ("ic", "icc"):
         return word
-    for full, mn in _SUBS:
-        if full.startswith(word) and len(word) >= mn:
-            return full
-    raise StataError(f"invalid subcommand {word}", 321)
+    full = abbrev_lookup(word, _SUBS)
+    if full is None:
+        raise StataError(f"invalid subcommand {word}", 321)
+    return full
 
 
-def _need_mixed(res: EstimationResults):
+def _need_mixed(res: EstimationResults) -> MixedResults:
     if res.cmd not in ("mixed", "xtmixed") or res.model is None or not getattr(res.model, "blocks", None):
         raise StataError("requested action not valid after most recent estimation command", 321)
-    return res.model
-
-
-def _levels(model) -> list[tuple[str, list[int]]]:
-    """Distinct level variables, outermost first, with the blocks that belong to each."""
-    out: list[tuple[str, list[int]]] = []
-    order = sorted(range(len(model.blocks)), key=lambda i: model.blocks[i].depth)
-    for i in order:
-        lab = model.blocks[i].label
-        for name, idx in out:
-            if name == lab:
-                idx.append(i)
-                break
-        else:
-            out.append((lab, [i]))
-    return out
-
-
-def _theta_index(res: EstimationResults, model, bi: int) -> int:
-    """Column of e(b) holding ln sd of block bi's `_cons` (-1 when absent)."""
-    b = model.blocks[bi]
-    eqno = 1 + sum(1 for j in range(bi) if model.blocks[j].depth == b.depth)
-    cov = (b.covariance or "").lower()
-    k = 1 if cov.startswith(("id", "ex")) else b.names.index("_cons") + 1
-    return res.coef_index(f"lns{b.depth}_{eqno}_{k}", "_cons")
+    return MixedResults.of(res)
 
 
 # --------------------------------------------------------------------------- icc
-def icc_table(res: EstimationResults, level: float = 95.0):
-    model = _need_mixed(res)
-    if any(b.label == "_all" for b in model.blocks):
+def _icc_inputs(m: MixedResults) -> list:
+    """Each level's random-intercept variance, or Stata's refusal when a level has none or
+    the model has crossed effects."""
+    if any(b.label == "_all" for b in m.blocks):
         raise StataError("estat icc not allowed after crossed-effects models", 321)
-    levels = _levels(model)
-    fit = model.fit
-    variances, thetas = [], []
-    for name, idx in levels:
-        var, th = None, -1
-        for bi in idx:
-            b = model.blocks[bi]
-            if "_cons" in b.names:
-                j = b.names.index("_cons")
-                var = float(np.asarray(fit.covs[bi])[j, j])
-                th = _theta_index(res, model, bi)
-                break
-        if var is None:
-            raise StataError("estat icc not allowed after random-effects models with random-level "
-                             "specifications that do not contain random intercepts", 321)
-        variances.append(var)
-        thetas.append(th)
-    s2 = float(fit.sigma2)
-    th_e = res.coef_index("lnsig_e", "_cons")
-    V = np.asarray(res.V, dtype=float)
+    parts = m.intercept_variances
+    if any(p.variance is None for p in parts):
+        raise StataError("estat icc not allowed after random-effects models with random-level "
+                         "specifications that do not contain random intercepts", 321)
+    return parts
+
+
+def _icc_se_ci(m: MixedResults, variances: list[float], thetas: list[int], th_e: int, i: int,
+               icc: float, z: float) -> tuple[float, float, float]:
+    """Delta-method standard error of the level-i ICC in e(V)'s ln-sd metric, and its
+    interval computed on the logit scale (NaN when e(V) does not have the terms)."""
+    s2 = float(m.model.fit.sigma2)
+    den = sum(variances) + s2
+    idx = thetas + [th_e]
+    g = np.array([2 * v * ((1.0 if k <= i else 0.0) - icc) / den for k, v in enumerate(variances)]
+                 + [-2 * s2 * icc / den])
+    V = np.asarray(m.V, dtype=float)
+    se = float(math.sqrt(max(g @ V[np.ix_(idx, idx)] @ g, 0.0)))
+    lo = hi = float("nan")
+    if 0 < icc < 1:
+        k_est = math.log(icc / (1 - icc))
+        sek = se / (icc * (1 - icc))
+        lo = 1 / (1 + math.exp(-(k_est - z * sek)))
+        hi = 1 / (1 + math.exp(-(k_est + z * sek)))
+    return se, lo, hi
+
+
+def _icc_title(m: MixedResults) -> tuple[str, bool]:
+    """Stata's title, and whether random slopes make the ICC conditional on them."""
+    has_rcov = any(nm != "_cons" for b in m.blocks for nm in b.names)
+    has_fcov = any(n != "_cons" for _, n in m.names[: m.k_f])
+    if not has_rcov and not has_fcov:
+        return "Intraclass correlation", has_rcov
+    if not has_rcov:
+        return "Residual intraclass correlation", has_rcov
+    return "Conditional intraclass correlation", has_rcov
+
+
+def icc_table(res: EstimationResults, level: float = 95.0):
+    """(title, rows (label, icc, se, lo, hi) innermost-nesting last, conditional?) of estat icc:
+    for level i, the intercept variances of levels 1..i over all of them plus the residual's."""
+    m = _need_mixed(res)
+    parts = _icc_inputs(m)
+    variances = [p.variance for p in parts]
+    thetas = [p.theta for p in parts]
+    s2 = float(m.model.fit.sigma2)
+    th_e = m.coef_index("lnsig_e", "_cons")
+    V = np.asarray(m.V, dtype=float)
     have_v = th_e >= 0 and all(t >= 0 for t in thetas) and V.size and V[th_e, th_e] > 0
     den = sum(variances) + s2
     z = float(stats.norm.ppf(1 - (1 - level / 100) / 2))
     rows = []
-    labels = []
-    for i in range(len(levels)):
-        labels.insert(0, levels[i][0])
+    labels: list[str] = []
+    for i, p in enumerate(parts):
+        labels.insert(0, p.label)
         lab = "|".join(labels)
         icc = sum(variances[: i + 1]) / den
-        se = lo = hi = float("nan")
-        if have_v:
-            idx = thetas + [th_e]
-            g = np.array([2 * v * ((1.0 if k <= i else 0.0) - icc) / den for k, v in enumerate(variances)]
-                         + [-2 * s2 * icc / den])
-            Vs = V[np.ix_(idx, idx)]
-            se = float(math.sqrt(max(g @ Vs @ g, 0.0)))
-            if 0 < icc < 1:
-                k_est = math.log(icc / (1 - icc))
-                sek = se / (icc * (1 - icc))
-                lo = 1 / (1 + math.exp(-(k_est - z * sek)))
-                hi = 1 / (1 + math.exp(-(k_est + z * sek)))
-        rows.append((lab if len(lab) <= 28 else f"Level {len(levels) - i + 1}", icc, se, lo, hi))
-    has_rcov = any(nm != "_cons" for b in model.blocks for nm in b.names)
-    fixed = [n for (eq, n), om in zip(res.names[: res.k_f], res.omitted[: res.k_f]) if n != "_cons"]
-    has_fcov = len(fixed) > 0
-    if not has_rcov and not has_fcov:
-        title = "Intraclass correlation"
-    elif not has_rcov:
-        title = "Residual intraclass correlation"
-    else:
-        title = "Conditional intraclass correlation"
+        nan = float("nan")
+        se, lo, hi = _icc_se_ci(m, variances, thetas, th_e, i, icc, z) if have_v else (nan, nan, nan)
+        rows.append((lab if len(lab) <= 28 else f"Level {len(parts) - i + 1}", icc, se, lo, hi))
+    title, has_rcov = _icc_title(m)
     return title, rows, has_rcov
 
 
 def _icc(session, res, options) -> None:
-    opts = OptionSpec("level=").parse(options)
+    opts = OptionSpec(command="estat", sub="icc").parse(options)
     level = level_option(opts.get("level"), session)
     title, rows, cond = icc_table(res, level)
     for line in po.icc_lines(title, rows, level, cond):
@@ -141,39 +128,29 @@ def _icc(session, res, options) -> None:
 # --------------------------------------------------------------------------- group
 def _group(session, res, options) -> None:
     OptionSpec("").parse(options)
-    model = _need_mixed(res)
-    rows = []
-    N_g, mins, avgs, maxs = [], [], [], []
-    for name, idx in _levels(model):
-        g = np.asarray(model.blocks[idx[0]].group)
-        counts = np.bincount(g)
-        counts = counts[counts > 0]
-        rows.append((name, len(counts), int(counts.min()), float(counts.mean()), int(counts.max())))
-        N_g.append(len(counts))
-        mins.append(counts.min())
-        avgs.append(counts.mean())
-        maxs.append(counts.max())
-    for line in po.group_lines(rows):
+    groups = _need_mixed(res).level_groups
+    for line in po.group_lines([(g.label, g.n_groups, g.g_min, g.g_avg, g.g_max) for g in groups]):
         session.out.line(line)
-    session.r = RResults(matrices={"N_g": np.array([N_g], float), "g_min": np.array([mins], float),
-                                   "g_avg": np.array([avgs], float), "g_max": np.array([maxs], float)})
+    session.r = RResults(matrices={name: np.array([[getattr(g, attr) for g in groups]], float)
+                                   for name, attr in (("N_g", "n_groups"), ("g_min", "g_min"),
+                                                      ("g_avg", "g_avg"), ("g_max", "g_max"))})
 
 
 # --------------------------------------------------------------------------- recovariance
 def _recov(session, res, options) -> None:
-    opts = OptionSpec("relevel(relev)= correlation(corr) matlist").parse(options)
-    model = _need_mixed(res)
+    opts = OptionSpec(command="estat", sub="recovariance").parse(options)
+    m = _need_mixed(res)
+    blocks = m.blocks
     want = opts.get("relevel")
-    labels = [b.label for b in model.blocks]
-    if want and want not in labels:
+    if want and want not in [b.label for b in blocks]:
         raise StataError(f"{want} is not a level variable in this model", 198)
     corr = "correlation" in opts
     mats: dict = {}
-    for k, bi in enumerate(sorted(range(len(model.blocks)), key=lambda i: model.blocks[i].depth), 1):
-        b = model.blocks[bi]
+    for bi in sorted(range(len(blocks)), key=lambda i: blocks[i].depth):
+        b = blocks[bi]
         if want and b.label != want:
             continue
-        M = np.asarray(model.fit.covs[bi], dtype=float)
+        M = np.asarray(m.model.fit.covs[bi], dtype=float)
         if corr:
             d = np.sqrt(np.diag(M))
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -182,10 +159,19 @@ def _recov(session, res, options) -> None:
         for line in po.matrix_lines(f"Random-effects {kind} matrix for level {b.label}", b.names, M):
             session.out.line(line)
         mats = {"corr" if corr else "cov": M}
-    session.r = RResults(scalars={"relevels": float(len(_levels(model)))}, matrices=mats)
+    session.r = RResults(scalars={"relevels": float(len(m.levels))}, matrices=mats)
 
 
-@command("estat", byable=False, qualifiers="")
+@command("estat", byable=False, qualifiers="",
+          family="Postestimation", body="anything", desc="postestimation statistics",
+          example="estat icc",
+          subcommands=(Sub("ic", "ic", "Akaike's and Schwarz's Bayesian information criteria"),
+                       Sub("icc", "icc", "intraclass correlations", (Opt("level", "", "real", 95, "set confidence level; default is level(95)"),)),
+                       Sub("recovariance", "recov", "random-effects covariance matrices",
+                           (Opt("relevel", "relev", "name", None, "display the matrix of this level only"),
+                            Opt("correlation", "corr", desc="display correlations instead of covariances"),
+                            Opt("matlist", desc="accepted for compatibility"))),
+                       Sub("group", "gr", "summarize the groups of each level")))
 def estat_cmd(session, cmd) -> None:
     words = (cmd.body or "").split()
     if not words:

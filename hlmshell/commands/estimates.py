@@ -7,7 +7,6 @@ checks its input before touching the session.
 from __future__ import annotations
 
 import copy
-import fnmatch
 import math
 import re
 
@@ -15,10 +14,13 @@ import numpy as np
 from scipy import stats as sps
 
 from hlmshell.commands.options import OptionSpec
-from hlmshell.commands.registry import command
+from hlmshell.commands._postest import expand_names, ic_row, lookup, model_df, norm_name, print_ic
+from hlmshell.registry import Opt, REGISTRY, Sub, command, resolve
 from hlmshell.errors import StataError
+from hlmshell.output import coeftable as ct
 from hlmshell.output import postest_output as po
 from hlmshell.results import EstimationResults, RResults
+from hlmshell.syntax.ast import Command
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
 
@@ -31,69 +33,11 @@ def renamed(res: EstimationResults, name: str | None) -> EstimationResults:
     return out
 
 
-def expand_names(session, text: str, *, default: str | None = None) -> list[str]:
-    """Stata's est_expand: `.`, `_all`, `*`, wildcards, stored names -> names ('.' kept)."""
-    words = text.split() if text and text.strip() else ([default] if default else [])
-    out: list[str] = []
-    for w in words:
-        if w == "_all" or w == "*":
-            out += list(session.estimates)
-        elif w == ".":
-            if session.e is None:
-                raise StataError("last estimates not found", 301)
-            out.append(session.e.name if session.e.name in session.estimates else ".")
-        else:
-            hits = [n for n in session.estimates if fnmatch.fnmatchcase(n, w)]
-            if not hits:
-                raise StataError(f"estimation result {w} not found", 111)
-            out += hits
-    return out
-
-
-def lookup(session, name: str) -> EstimationResults:
-    if name == ".":
-        if session.e is None:
-            raise StataError("last estimates not found", 301)
-        return session.e
-    try:
-        return session.estimates[name]
-    except KeyError:
-        raise StataError(f"estimation result {name} not found", 111) from None
-
-
-# --------------------------------------------------------------------------- information criteria
-def model_df(res: EstimationResults) -> float:
-    """Parameter count for AIC/BIC and lrtest: e(df_ic), else e(rank), else non-omitted columns."""
-    for key in ("df_ic", "rank"):
-        v = res.scalars.get(key)
-        if v is not None and not (isinstance(v, float) and math.isnan(v)):
-            return float(v)
-    return float(np.count_nonzero(~np.asarray(res.omitted, dtype=bool)))
-
-
-def ic_row(res: EstimationResults, label: str):
-    n = float(res.scalars.get("N_ic", res.scalars.get("N", float("nan"))))
-    ll0 = float(res.scalars.get("ll_0", float("nan")))
-    ll = float(res.scalars.get("ll", float("nan")))
-    df = model_df(res)
-    aic = -2 * ll + 2 * df
-    bic = -2 * ll + math.log(n) * df if n > 0 else float("nan")
-    return (label, n, ll0, ll, df, aic, bic)
-
-
-def print_ic(session, items: list[tuple[str, EstimationResults]]) -> None:
-    rows = [ic_row(res, label) for label, res in items]
-    for line in po.ic_lines(rows):
-        session.out.line(line)
-    S = np.array([[r[1], r[2], r[3], r[4], r[5], r[6]] for r in rows], dtype=float)
-    session.r = RResults(matrices={"S": S})
-
-
 # --------------------------------------------------------------------------- subcommands
 def _store(session, rest: str, options) -> None:
     if session.e is None:
         raise StataError("last estimation results not found, nothing to store", 301)
-    OptionSpec("title= nocopy").parse(options)
+    OptionSpec(command="estimates", sub="store").parse(options)
     words = rest.split()
     if not words:
         raise StataError("invalid syntax", 198)
@@ -108,7 +52,7 @@ def _store(session, rest: str, options) -> None:
 
 
 def _restore(session, rest: str, options) -> None:
-    opts = OptionSpec("noheader drop").parse(options)
+    opts = OptionSpec(command="estimates", sub="restore").parse(options)
     names = expand_names(session, rest)
     if len(names) != 1:
         raise StataError("too few names specified" if not names else "too many names specified", 198)
@@ -122,37 +66,25 @@ def _restore(session, rest: str, options) -> None:
         session.out.line(f"(results {name} are active now)")
 
 
-def _replayer():
-    """The estimation helper's replay(session, res); else re-run the command word with no
-    arguments (which replays e()) with `res` made active for the moment."""
+def replay_stored(session, res: EstimationResults) -> None:
+    """Show stored results as their command replays them: run the command word with no
+    arguments (which replays e()) with `res` active for the moment. Going through the
+    command table keeps estimates independent of the estimation commands' modules."""
     try:
-        from hlmshell.commands.estimation import replay
-        return replay
-    except ImportError:
-        pass
-
-    def fallback(session, res):
-        from hlmshell.commands.registry import resolve
-        from hlmshell.syntax.ast import Command
-
-        try:
-            info = resolve(res.cmd)
-        except StataError:
-            raise StataError("impossible to replay estimation command", 198) from None
-        saved = session.e
-        session.e = res
-        try:
-            info.handler(session, Command(info.name, typed=res.cmd, text=res.cmd))
-        finally:
-            session.e = saved
-
-    return fallback
+        info = resolve(res.cmd)
+    except StataError:
+        raise StataError("impossible to replay estimation command", 198) from None
+    saved = session.e
+    session.e = res
+    try:
+        info.handler(session, Command(info.name, typed=res.cmd, text=res.cmd))
+    finally:
+        session.e = saved
 
 
 def _replay(session, rest: str, options) -> None:
-    OptionSpec("noheader").parse(options)
+    OptionSpec(command="estimates", sub="replay").parse(options)
     names = expand_names(session, rest, default=".")
-    replay = _replayer()
     for name in names:
         res = lookup(session, name)
         if not any(o.name.startswith("nohe") for o in options):
@@ -160,7 +92,7 @@ def _replay(session, rest: str, options) -> None:
             session.out.line("-" * 79)
             session.out.line(f"Model {name}" if name != "." else "active results")
             session.out.line("-" * 79)
-        replay(session, res)
+        replay_stored(session, res)
 
 
 def _dir(session, rest: str, options) -> None:
@@ -209,7 +141,7 @@ _OMIT = re.compile(r"(^|#)(\d+)?o\.")
 
 
 def _table_options(options) -> dict:
-    spec = OptionSpec("b se star stats statistics keep drop")
+    spec = OptionSpec(command="estimates", sub="table")
     out: dict = {}
     for o in options:
         full, _ = spec.resolve(o.name)
@@ -260,84 +192,82 @@ def _merge_order(seqs: list[list[str]]) -> list[str]:
     return out
 
 
-def _table(session, rest: str, options) -> None:
-    opts = _table_options(options)
-    names = expand_names(session, rest, default=".")
-    uniq: list[str] = []
-    for n in names:
-        if n not in uniq:
-            uniq.append(n)
-    results = [lookup(session, n) for n in uniq]
-    from hlmshell.commands.test import norm_name
+def _unique(seq) -> list:
+    return list(dict.fromkeys(seq))
 
-    allcells = [_coef_cells(res) for res in results]
+
+def _table_keys(results: list[EstimationResults]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Equations and (equation, coefficient) rows of the table: the union over the models,
+    each model's order kept."""
     eq_order = _merge_order([[eq for eq, _ in r.names] for r in results])
     keys: list[tuple[str, str]] = []
     for eq in eq_order:
         seqs = [[nm for e, nm in r.names if e == eq] for r in results]
         keys += [(eq, nm) for nm in _merge_order(seqs)]
+    return eq_order, keys
+
+
+def _selected(name: str, keep: list[str], drop: list[str]) -> bool:
+    n = norm_name(name)
+    return not (keep and n not in keep) and not (drop and n in drop)
+
+
+def _equation_rows(eq: str, keys, allcells, keep: list[str], drop: list[str]) -> list:
+    """Rows of one equation: a header row per factor group, then one row per coefficient with
+    each model's (b, se, p, omitted) or None where the model lacks it or has it as a base."""
+    names_eq, cells_eq = [], []
+    for e, name in keys:
+        if e != eq or not _selected(name, keep, drop):
+            continue
+        cells = []
+        for c in allcells:
+            v = c.get((eq, name))
+            cells.append(None if v is None or v[4] else v[:4])
+        names_eq.append(name)
+        cells_eq.append(cells)
+    status = ["base" if all(c is None for c in cells) else None for cells in cells_eq]
+    rows = []
+    for g in ct.groups_from_names(names_eq, status):
+        if g.header is not None:
+            rows.append((eq, list(ct.header_lines(g.header)), None))
+        for r in g.rows:
+            labels = [ct.level_label(r.label)] if g.header is not None else ct.name_lines(r.label)
+            rows.append((eq, labels, cells_eq[r.index]))
+    return rows
+
+
+def _table(session, rest: str, options) -> None:
+    opts = _table_options(options)
+    uniq = _unique(expand_names(session, rest, default="."))
+    results = [lookup(session, n) for n in uniq]
+    se, star = "se" in opts, "star" in opts
+    if star and se:
+        raise StataError("option star may not be combined with se, t, or p", 198)
 
     def _sel(arg: str | None) -> list[str]:
         return [norm_name(w.split(":")[-1]) for w in (arg or "").split()]
 
+    allcells = [_coef_cells(res) for res in results]
+    eq_order, keys = _table_keys(results)
     keep, drop = _sel(opts.get("keep")), _sel(opts.get("drop"))
-    from hlmshell.output import coeftable as ct
-
-    rows = []
-    for eq in eq_order:
-        names_eq, cells_eq = [], []
-        for e, name in keys:
-            if e != eq:
-                continue
-            if keep and norm_name(name) not in keep:
-                continue
-            if drop and norm_name(name) in drop:
-                continue
-            cells = []
-            for c in allcells:
-                v = c.get((eq, name))
-                cells.append(None if v is None or v[4] else v[:4])
-            names_eq.append(name)
-            cells_eq.append(cells)
-        status = ["base" if all(c is None for c in cells) else None for cells in cells_eq]
-        for g in ct.groups_from_names(names_eq, status):
-            if g.header is not None:
-                rows.append((eq, [ln for ln in ct.header_lines(g.header)], None))
-            for r in g.rows:
-                labels = [ct.level_label(r.label)] if g.header is not None else ct.name_lines(r.label)
-                rows.append((eq, labels, cells_eq[r.index]))
+    rows = [row for eq in eq_order for row in _equation_rows(eq, keys, allcells, keep, drop)]
     stat_names = (opts.get("stats") or "") + " " + (opts.get("statistics") or "")
     stat_names = [s for s in stat_names.replace(",", " ").split() if s]
     stat_rows = [(s, [_stat_value(r, s) for r in results]) for s in dict.fromkeys(stat_names)]
-    se = "se" in opts
-    star = "star" in opts
-    if star and se:
-        raise StataError("option star may not be combined with se, t, or p", 198)
-    bfmt = opts.get("b") or None
-    eqs = []
-    for r in results:
-        for eq, _ in r.names:
-            if eq not in eqs:
-                eqs.append(eq)
+    eqs = _unique(eq for r in results for eq, _ in r.names)
     labels = [n if n != "." else "active" for n in uniq]
-    for line in po.table_lines(labels, rows, stat_rows, bfmt, se, star, len(eqs) > 1):
+    for line in po.table_lines(labels, rows, stat_rows, opts.get("b") or None, se, star, len(eqs) > 1):
         session.out.line(line)
     session.r = RResults(macros={"names": " ".join(uniq)})
 
 
 # --------------------------------------------------------------------------- dispatcher
-_SUBCOMMANDS = [
-    # (full name, minimum abbreviation length)
-    ("store", 3), ("restore", 3), ("replay", 1), ("dir", 3), ("drop", 4), ("clear", 5),
-    ("table", 3), ("stats", 4), ("query", 1),
-]
-
-
 def _resolve_sub(word: str) -> str:
-    for full, mn in _SUBCOMMANDS:
-        if full.startswith(word) and len(word) >= mn:
-            return full
-    raise StataError(f"subcommand estimates {word} is unrecognized", 198)
+    """The subcommand the word abbreviates, from the spec on the registration line below."""
+    sub = REGISTRY.commands["estimates"].subcommand(word)
+    if sub is None:
+        raise StataError(f"subcommand estimates {word} is unrecognized", 198)
+    return sub.name
 
 
 def _query(session, rest, options) -> None:
@@ -349,7 +279,18 @@ def _query(session, rest, options) -> None:
     session.out.line(f"(active results produced by {session.e.cmd}{tail})")
 
 
-@command("estimates", abbrev="est", byable=False, qualifiers="")
+@command("estimates", abbrev="est", byable=False, qualifiers="",
+          family="Postestimation", body="anything", desc="save and manipulate estimation results",
+          example="estimates store ses_random",
+          subcommands=(Sub("store", "sto", "store the active results under a name", (Opt("title", "", "string", None, "title of the results"), Opt("nocopy", desc="accepted for compatibility")), "name"),
+                       Sub("restore", "res", "make stored results the active ones", "noheader drop", "name"),
+                       Sub("replay", "r", "redisplay stored results", (Opt("noheader", desc="suppress the header"),), "[namelist]"),
+                       Sub("dir", "dir", "list the stored results", (), "[namelist]"),
+                       Sub("drop", "drop", "drop stored results", (), "namelist"),
+                       Sub("clear", "clear", "drop all stored results"),
+                       Sub("table", "tab", "table of coefficients of stored results", "b se star stats statistics keep drop", "[namelist]"),
+                       Sub("stats", "stat", "AIC and BIC of stored results", (), "[namelist]"),
+                       Sub("query", "q", "which results are active")))
 def estimates_cmd(session, cmd) -> None:
     body = (cmd.body or "").strip()
     if not body:

@@ -12,24 +12,30 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from hlmshell.commands.model_terms import engine_terms
 from hlmshell.commands.options import OptionSpec, int_option, level_option
-from hlmshell.commands.registry import command
+from hlmshell.registry import Opt, abbrev_lookup, command
 from hlmshell.engine import design as dz
+from hlmshell.engine import lmm, ols
 from hlmshell.engine.types import LmmFit, MixedModel
+from hlmshell.engine.vcparams import normalize_structure
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.output import mixed_output as mo
 from hlmshell.output import regress_output as ro
-from hlmshell.output.coeftable import coef_table
+from hlmshell.output.coeftable import coef_table, groups_from_names
+from hlmshell.output.labels import display_groups
 from hlmshell.results import EstimationResults
+from hlmshell.results.mixed import MixedResults
+from hlmshell.results.regress import RegressResults
 from hlmshell.syntax.ast import Command, FVPart, FVTerm, MixedSpec, Option
+from hlmshell.syntax.evaluate import marksample
+from hlmshell.syntax.parser import parse_mixed, parse_options
+from hlmshell.syntax.varlist import expand_varlist
 
 # emiterate() is accepted for compatibility: the engine starts from its own values, no EM
-MIXED_OPTIONS = OptionSpec(
-    "reml mle variance(var) stddeviations(stddev) level(l)= noheader nofetable noretable "
-    "nolrtest nolog log iterate= tolerance(tol)= ltolerance(ltol)= baselevels allbaselevels "
-    "emiterate= noconstant(nocons) covariance(cov)=")
-REGRESS_OPTIONS = OptionSpec("noconstant(nocons) level(l)= baselevels allbaselevels noheader "
-                             "notable")
+# the options declared on the registration lines below (one place: help and Tab read them too)
+MIXED_OPTIONS = OptionSpec(command="mixed")
+REGRESS_OPTIONS = OptionSpec(command="regress")
 COVARIANCES = (("identity", "id"), ("independent", "ind"), ("exchangeable", "ex"),
                ("unstructured", "un"))
 
@@ -45,8 +51,6 @@ def _float_opt(arg: str | None, default: float, name: str) -> float:
 
 
 def _resolve_var(ds, name: str) -> list[str]:
-    from hlmshell.syntax.varlist import expand_varlist
-
     return expand_varlist(ds, name)
 
 
@@ -67,18 +71,6 @@ def _resolve_terms(ds, terms: list[FVTerm]) -> list[FVTerm]:
             p = t.parts[0]
             for v in _resolve_var(ds, p.name):
                 out.append(FVTerm((FVPart(v, p.factor, p.levels, p.base),)))
-    return out
-
-
-def _fixed_terms_from_text(varlist_text: str) -> list[FVTerm]:
-    """The fixed-part terms in the order typed. Each word is parsed by itself so that a
-    variable repeated across words (`c.ses##c.sector c.ses##i.sized`) stays repeated."""
-    from hlmshell.syntax.parser import parse_fvlist
-    from hlmshell.syntax.scan import top_words
-
-    out: list[FVTerm] = []
-    for a, b in top_words(varlist_text):
-        out += list(parse_fvlist(varlist_text[a:b]))
     return out
 
 
@@ -115,33 +107,18 @@ def _replay_target(session, cmdname: str) -> EstimationResults:
 
 
 def _split_spec(session, cmd: Command) -> tuple[MixedSpec | None, list[FVTerm] | None]:
-    """MixedSpec of the command (None for a replay) and the fixed terms with repeats kept."""
-    from hlmshell.syntax.parser import parse_mixed, parse_options
-    from hlmshell.syntax.scan import find_top, split_top
+    """MixedSpec of the command (None for a replay) and the fixed terms with repeats kept.
 
-    text = cmd.body
+    The parser fills cmd.args once (registry rule "mixed": parser.parse_mixed with the grammar's
+    re_equation rule); a Command built by hand (estimates replay) is parsed here the same way."""
     spec = cmd.args
-    if spec is None:
-        stripped = (text or "").strip()
-        if not stripped or stripped.startswith(","):
-            cmd.options = parse_options(stripped[1:]) if stripped else list(cmd.options)
-            return None, None
-        spec = parse_mixed(stripped, cmd)
-        cmd.args = spec
-    if not spec.depvar:
+    if spec is None and cmd.body.strip() and not cmd.body.strip().startswith(","):
+        spec = cmd.args = parse_mixed(cmd.body, cmd)
+    if spec is None or not spec.depvar:
+        if spec is None and cmd.body.strip().startswith(",") and not cmd.options:
+            cmd.options = parse_options(cmd.body.strip()[1:])
         return None, None
-    # the fixed part as typed: before the first ||, before if/in/weight/options
-    head = split_top(cmd.body or "", "||")[0] if cmd.body else ""
-    words = []
-    if head:
-        from hlmshell.syntax.parser import fill_qualifiers
-
-        scratch = Command(name=cmd.name)
-        comma = find_top(head, ",")
-        fill_qualifiers(scratch, head if comma < 0 else head[:comma], allow_exp=False)
-        words = scratch.body.split(None, 1)
-    fixed = _fixed_terms_from_text(words[1]) if len(words) > 1 else (list(spec.fixed) if not words else [])
-    return spec, fixed
+    return spec, list(spec.fixed)
 
 
 # --- mixed -------------------------------------------------------------------------------------------
@@ -166,10 +143,10 @@ class MixedOptions:
 
 def _norm_cov(arg: str | None) -> str:
     a = (arg or "").strip().lower()
-    for full, mn in COVARIANCES:
-        if len(a) >= len(mn) and full.startswith(a):
-            return full
-    raise StataError(f"{arg}:  invalid covariance structure", 198)
+    full = abbrev_lookup(a, COVARIANCES)
+    if full is None:
+        raise StataError(f"{arg}:  invalid covariance structure", 198)
+    return full
 
 
 def _display_opts(session, opts: dict, o: MixedOptions | None = None) -> MixedOptions:
@@ -227,15 +204,14 @@ def _mixed_options(session, spec: MixedSpec, cmd: Command) -> MixedOptions:
 
 @dataclass
 class MixedData:
+    """What `mixed` fits: the estimation sample and the model's arrays."""
+
     depvar: str
-    fixed: list[FVTerm]
     design: dz.Design
     blocks: list
     y: np.ndarray
     mask: np.ndarray
-    levels: list[mo.LevelInfo]
-    ivars: list[str]
-    revars: list[list[str]]
+    value_labels: dict
 
 
 def _resolve_fixed_part(ds, spec: MixedSpec, fixed_raw: list[FVTerm]):
@@ -252,48 +228,36 @@ def _resolve_fixed_part(ds, spec: MixedSpec, fixed_raw: list[FVTerm]):
     return depvar, fixed, fvars
 
 
-def _prepare_mixed(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTerm],
-                   o: MixedOptions) -> MixedData:
-    ds = session.data
-    if cmd.weight is not None:
-        raise StataError("weights not allowed", 101)
-    depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
-    groups: list[str] = []
-    rspecs: list[dz.RandomSpec] = []
-    rvars: list[str] = []
-    for lev, (nocons, cov) in zip(spec.levels, o.level_opts):
-        if lev.group == "_all":
-            g = "_all"
-        else:
-            gs = _resolve_var(ds, lev.group)
-            if len(gs) != 1:
-                raise syntax_error()
-            g = gs[0]
-            groups.append(g)
-        terms = _resolve_terms(ds, list(lev.terms))
-        rterms = []
-        for w in lev.raw_terms:
-            if w.startswith("R."):
-                vs = _resolve_var(ds, w[2:])
-                if len(vs) != 1:
-                    raise syntax_error()
-                rterms.append(vs[0])
-        tv = _term_vars(terms) + rterms
-        _check_numeric(ds, tv)
-        rvars += [v for v in tv if v not in rvars]
-        rspecs.append(dz.RandomSpec(g, terms, rterms, constant=not nocons, covariance=cov))
-    numeric = [depvar] + [v for v in fvars + rvars if v != depvar]
-    numeric += [g for g in groups if not ds.var(g).is_string and g not in numeric]
-    strgroups = [g for g in groups if ds.var(g).is_string]
-    from hlmshell.syntax.evaluate import marksample
+def _one_var(ds, name: str) -> str:
+    vs = _resolve_var(ds, name)
+    if len(vs) != 1:
+        raise syntax_error()
+    return vs[0]
 
+
+def _random_spec(ds, lev, nocons: bool, cov: str | None) -> tuple[dz.RandomSpec, list[str]]:
+    """One `|| level: terms, options` resolved and checked, and the variables it reads."""
+    g = "_all" if lev.group == "_all" else _one_var(ds, lev.group)
+    terms = _resolve_terms(ds, list(lev.terms))
+    rterms = [_one_var(ds, w[2:]) for w in lev.raw_terms if w.startswith("R.")]
+    tv = _term_vars(terms) + rterms
+    _check_numeric(ds, tv)
+    return dz.RandomSpec(g, engine_terms(terms), rterms, constant=not nocons, covariance=cov), tv
+
+
+def _mixed_sample(session, cmd: Command, numeric: list[str], strgroups: list[str]) -> np.ndarray:
+    """e(sample): nonmissing depvar, covariates and level variables, within if/in."""
     mask = marksample(session, cmd, numeric)
     if strgroups:
         mask &= marksample(session, None, strgroups, strok=True)
-    n = int(mask.sum())
-    if n == 0:
+    if not mask.any():
         raise StataError("no observations", 2000)
+    return mask
 
+
+def _sample_columns(ds, mask: np.ndarray):
+    """column(name) -> that variable on the sample as float64 (a string level variable as
+    codes of its sorted values), each read once."""
     cache: dict[str, np.ndarray] = {}
 
     def column(nm: str) -> np.ndarray:
@@ -305,39 +269,36 @@ def _prepare_mixed(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTer
             cache[nm] = np.asarray(v, dtype=np.float64)
         return cache[nm]
 
-    design = dz.build_fixed(fixed, column, n, constant=not o.fixed_nocons,
-                            value_labels=_factor_labels(ds, fixed))
+    return column
+
+
+def _prepare_mixed(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTerm],
+                   o: MixedOptions) -> MixedData:
+    ds = session.data
+    if cmd.weight is not None:
+        raise StataError("weights not allowed", 101)
+    depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
+    rspecs: list[dz.RandomSpec] = []
+    rvars: list[str] = []
+    for lev, (nocons, cov) in zip(spec.levels, o.level_opts):
+        rs, tv = _random_spec(ds, lev, nocons, cov)
+        rspecs.append(rs)
+        rvars += [v for v in tv if v not in rvars]
+    groups = [rs.group for rs in rspecs if rs.group != "_all"]
+    numeric = [depvar] + [v for v in fvars + rvars if v != depvar]
+    numeric += [g for g in groups if not ds.var(g).is_string and g not in numeric]
+    mask = _mixed_sample(session, cmd, numeric, [g for g in groups if ds.var(g).is_string])
+    n = int(mask.sum())
+    column = _sample_columns(ds, mask)
+    design = dz.build_fixed(engine_terms(fixed), column, n, constant=not o.fixed_nocons)
     blocks = dz.build_random(rspecs, column, n) if rspecs else []
     for b in blocks:
         if len(b.names) == 1 and b.covariance != "identity":
             b.covariance = "identity"
-    y = column(depvar)
-    levels = []
-    for b in blocks:
-        counts = np.bincount(b.group)
-        counts = counts[counts > 0]
-        levels.append(mo.LevelInfo(b.label, len(counts), int(counts.min()), float(counts.mean()),
-                                   int(counts.max())))
-    return MixedData(depvar, fixed, design, blocks, y, mask, levels, groups,
-                     [list(b.names) for b in blocks])
-
-
-def _wald(beta: np.ndarray, V: np.ndarray, names: list[str]) -> tuple[int, float | None, float | None]:
-    idx = [i for i, nm in enumerate(names) if nm != "_cons"]
-    if not idx:
-        return 0, None, None
-    b = beta[idx]
-    Vs = V[np.ix_(idx, idx)]
-    try:
-        chi2 = float(b @ np.linalg.solve(Vs, b))
-    except np.linalg.LinAlgError:
-        chi2 = float(b @ np.linalg.pinv(Vs) @ b)
-    return len(idx), chi2, float(stats.chi2.sf(chi2, len(idx)))
+    return MixedData(depvar, design, blocks, column(depvar), mask, _factor_labels(ds, fixed))
 
 
 def _n_re_params(blocks) -> int:
-    from hlmshell.engine.vcparams import normalize_structure
-
     k = 0
     for b in blocks:
         q = len(b.names)
@@ -372,29 +333,62 @@ def _iteration_printer(session, o: MixedOptions):
     return cb
 
 
-# raw: the handler parses the body itself (parser.parse_mixed) so that a bare `mixed` or
-# `mixed, stddev` can replay instead of failing as a model without a varlist
-@command("mixed", abbrev="mixed", aliases=("xtmixed",), raw=True)
+# rule "mixed": the parser fills cmd.args (MixedSpec) once; a bare `mixed` or `mixed, stddev`
+# is None (a replay) with the options on cmd.options
+@command("mixed", abbrev="mixed", aliases=("xtmixed",), rule="mixed",
+          family="Estimation", body="fvvarlist", qualifiers="if in weight", desc="multilevel mixed-effects linear regression",
+          example="mixed mathach ses || id: ses, covariance(unstructured) reml",
+          options=(Opt("reml", desc="fit by restricted maximum likelihood"),
+                   Opt("mle", desc="fit by maximum likelihood; the default"),
+                   Opt("covariance", "cov", "string", "independent", "variance-covariance structure of the random effects: identity, independent, exchangeable, unstructured"),
+                   Opt("noconstant", "nocons", desc="suppress the constant term (fixed part or a random-effects equation)"),
+                   Opt("variance", "var", desc="show random-effects parameters as variances and covariances; the default"),
+                   Opt("stddeviations", "stddev", desc="show random-effects parameters as standard deviations and correlations"),
+                   Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
+                   Opt("noheader", desc="suppress the output header"),
+                   Opt("nofetable", desc="suppress the fixed-effects table"),
+                   Opt("noretable", desc="suppress the random-effects table"),
+                   Opt("nolrtest", desc="do not perform the LR test comparing with linear regression"),
+                   Opt("nolog", desc="do not show the iteration log"),
+                   Opt("log", desc="show the iteration log; the default"),
+                   Opt("iterate", "", "int", 300, "maximum number of iterations"),
+                   Opt("tolerance", "tol", "real", 1e-6, "tolerance for the coefficient vector"),
+                   Opt("ltolerance", "ltol", "real", 1e-7, "tolerance for the log likelihood"),
+                   Opt("emiterate", "", "int", 20, "accepted for compatibility (no EM iterations)"),
+                   Opt("baselevels", desc="report base levels of factor variables"),
+                   Opt("allbaselevels", desc="display all base levels")))
 def mixed_cmd(session, cmd: Command) -> None:
     spec, fixed_raw = _split_spec(session, cmd)
     if spec is None:
-        res = _replay_target(session, "mixed")
-        opts = MIXED_OPTIONS.parse(cmd.options)
-        bad = [k for k in opts if k not in ("variance", "stddeviations", "level", "noheader",
-                                             "nofetable", "noretable", "nolrtest", "baselevels",
-                                             "allbaselevels")]
-        if bad:
-            raise StataError(f"option {bad[0]} not allowed", 198)
-        replay_results(session, res, cmd.options)
+        _replay_mixed(session, cmd)
         return
     o = _mixed_options(session, spec, cmd)
     data = _prepare_mixed(session, cmd, spec, fixed_raw, o)
-    from hlmshell.engine.lmm import fit_lmm, linear_ll
-
     for note in data.design.notes:
         session.out.line(note)
-    keep = data.design.keep
-    Xk = data.design.X[:, keep]
+    fit, ll_c = _fit_mixed(session, data, o)
+    res = _mixed_results(cmd, data, fit, o, ll_c)
+    session.post_estimation(res)
+    display_mixed(session, res, o)
+
+
+_MIXED_REPLAY_OPTIONS = ("variance", "stddeviations", "level", "noheader", "nofetable", "noretable",
+                         "nolrtest", "baselevels", "allbaselevels")
+
+
+def _replay_mixed(session, cmd: Command) -> None:
+    """`mixed` or `mixed, options` alone: show the active `mixed` results again."""
+    res = _replay_target(session, "mixed")
+    bad = [k for k in MIXED_OPTIONS.parse(cmd.options) if k not in _MIXED_REPLAY_OPTIONS]
+    if bad:
+        raise StataError(f"option {bad[0]} not allowed", 198)
+    replay_results(session, res, cmd.options)
+
+
+def _fit_mixed(session, data: MixedData, o: MixedOptions) -> tuple[LmmFit, float]:
+    """The fit (printing Stata's iteration log) and the linear model's log likelihood for the
+    LR test against it."""
+    Xk = data.design.X[:, data.design.keep]
     if len(data.y) <= Xk.shape[1]:
         raise StataError("insufficient observations", 2001)
     if not o.nolog:
@@ -402,8 +396,9 @@ def mixed_cmd(session, cmd: Command) -> None:
         session.out.line("Performing EM optimization ...")
     try:
         if data.blocks:
-            fit = fit_lmm(data.y, Xk, data.blocks, reml=o.reml, maxiter=o.iterate, tol=o.tolerance,
-                          ltol=o.ltolerance, callback=_iteration_printer(session, o))
+            fit = lmm.fit_lmm(data.y, Xk, data.blocks, reml=o.reml, maxiter=o.iterate,
+                              tol=o.tolerance, ltol=o.ltolerance,
+                              callback=_iteration_printer(session, o))
         else:
             fit = _fit_linear(data.y, Xk, o.reml, _iteration_printer(session, o))
     except (np.linalg.LinAlgError, ValueError, FloatingPointError):
@@ -414,17 +409,12 @@ def mixed_cmd(session, cmd: Command) -> None:
     if not o.nolog:
         session.out.line("")
         session.out.line("Computing standard errors ...")
-    ll_c = float(linear_ll(data.y, Xk, o.reml))
-    res = _mixed_results(session, cmd, data, fit, o, ll_c)
-    session.post_estimation(res)
-    display_mixed(session, res, o)
+    return fit, float(lmm.linear_ll(data.y, Xk, o.reml))
 
 
 def _fit_linear(y: np.ndarray, X: np.ndarray, reml: bool, callback) -> LmmFit:
     """`mixed` without a random-effects equation: the linear model by ML (or REML), in the
     same metric as fit_lmm (only lnsig_e in the variance part)."""
-    from hlmshell.engine import ols
-
     n, p = X.shape
     nu = n - p if reml else n
     if nu <= 0:
@@ -440,98 +430,122 @@ def _fit_linear(y: np.ndarray, X: np.ndarray, reml: bool, callback) -> LmmFit:
                   n_obs=n)
 
 
-def _mixed_results(session, cmd: Command, data: MixedData, fit, o: MixedOptions,
-                   ll_c: float) -> EstimationResults:
-    d = data.design
-    keep = d.keep
+def _coefficients(d: dz.Design, fit: LmmFit):
+    """e(b) names, e(b), e(V) and the omitted flags: every fixed column (zero where not
+    estimated), then the variance parameters in Stata's metric."""
     names_f = d.stata_names
-    kf = len(names_f)
-    kv = len(fit.vc_names)
+    kf, kv = len(names_f), len(fit.vc_names)
     b = np.zeros(kf + kv)
     V = np.zeros((kf + kv, kf + kv))
-    kidx = np.flatnonzero(keep)
+    kidx = np.flatnonzero(d.keep)
     b[kidx] = fit.beta
     V[np.ix_(kidx, kidx)] = fit.V_beta
     b[kf:] = fit.vc_theta
     if fit.vc_V is not None:
         V[kf:, kf:] = fit.vc_V
-    kept_names = [names_f[i] for i in kidx]
-    wdf, wchi2, wp = _wald(np.asarray(fit.beta), np.asarray(fit.V_beta), kept_names)
-    df_c = _n_re_params(data.blocks)
-    chi2_c = max(2.0 * (fit.ll - ll_c), 0.0)
-    if not data.blocks:
-        chi2_c = 0.0
+    omitted = np.concatenate([d.omitted, np.zeros(kv, dtype=bool)])
+    return names_f, b, V, omitted
+
+
+def _lr_vs_linear(blocks, fit: LmmFit, ll_c: float) -> tuple[float, int, float]:
+    """e(chi2_c), e(df_c), e(p_c): the LR test against the linear model, halved (chibar2(01))
+    for a single variance component on its boundary."""
+    df_c = _n_re_params(blocks)
+    chi2_c = max(2.0 * (fit.ll - ll_c), 0.0) if blocks else 0.0
     p_c = float(stats.chi2.sf(chi2_c, df_c)) if df_c else float("nan")
     if df_c == 1:
         p_c = 0.5 * p_c if chi2_c > 0 else 1.0
-    names = [(data.depvar, nm) for nm in names_f] + list(fit.vc_names)
-    omitted = np.concatenate([d.omitted, np.zeros(kv, dtype=bool)])
-    method = "REML" if o.reml else "ML"
-    title = f"Mixed-effects {method} regression"
-    n = int(data.mask.sum())
-    k_rs = sum(1 for nm, _ in fit.vc_names if nm.startswith("lns"))
-    k_rc = sum(1 for nm, _ in fit.vc_names if nm.startswith("atr"))
-    scalars = {
-        "N": n, "ll": fit.ll, "k": kf + kv, "k_f": kf, "k_r": kv, "k_rs": k_rs, "k_rc": k_rc,
+    return chi2_c, df_c, p_c
+
+
+def _mixed_scalars(res: MixedResults, fit: LmmFit, ll_c: float) -> dict:
+    d = res.design
+    kf, kv = res.k_f, len(fit.vc_names)
+    wdf, wchi2, wp = res.wald
+    chi2_c, df_c, p_c = _lr_vs_linear(res.blocks, fit, ll_c)
+    return {
+        "N": int(res.sample.sum()), "ll": fit.ll, "k": kf + kv, "k_f": kf, "k_r": kv,
+        "k_rs": sum(1 for nm, _ in fit.vc_names if nm.startswith("lns")),
+        "k_rc": sum(1 for nm, _ in fit.vc_names if nm.startswith("atr")),
         "k_res": 0, "df_m": wdf, "chi2": wchi2 if wchi2 is not None else float("nan"),
-        "p": wp if wp is not None else float("nan"), "rank": int(keep.sum()) + kv,
+        "p": wp if wp is not None else float("nan"), "rank": int(d.keep.sum()) + kv,
         "ll_c": ll_c, "chi2_c": chi2_c, "df_c": df_c, "p_c": p_c,
         "converged": 1.0 if fit.converged else 0.0, "ic": fit.iterations,
-        "nrgroups": len(data.blocks),
+        "nrgroups": len(res.blocks),
     }
+
+
+def _mixed_macros(cmd: Command, depvar: str, blocks, reml: bool) -> dict:
+    method = "REML" if reml else "ML"
     vartypes = " ".join(mo.COV_TITLES.get(bk.covariance, bk.covariance).replace(" ", "")
-                        for bk in data.blocks)
-    macros = {
-        "cmd": "mixed", "cmdline": cmd.text, "depvar": data.depvar, "title": title, "method": method,
-        "ivars": " ".join(bk.label for bk in data.blocks), "redim": " ".join(str(len(bk.names)) for bk in data.blocks),
-        "vartypes": vartypes, "revars": " ".join(" ".join(r) for r in data.revars),
+                        for bk in blocks)
+    return {
+        "cmd": "mixed", "cmdline": cmd.text, "depvar": depvar, "title": mo.title(method),
+        "method": method, "ivars": " ".join(bk.label for bk in blocks),
+        "redim": " ".join(str(len(bk.names)) for bk in blocks),
+        "vartypes": vartypes, "revars": " ".join(" ".join(bk.names) for bk in blocks),
         "chi2type": "Wald", "vce": "oim", "optmetric": "matsqrt", "properties": "b V",
         "predict": "mixed_p", "estat_cmd": "mixed_estat", "model": "lmm",
     }
-    lv = data.levels
-    matrices = {
-        "N_g": np.array([[L.n_groups for L in lv]], dtype=float),
-        "g_min": np.array([[L.g_min for L in lv]], dtype=float),
-        "g_avg": np.array([[L.g_avg for L in lv]], dtype=float),
-        "g_max": np.array([[L.g_max for L in lv]], dtype=float),
+
+
+def _group_matrices(groups: list[mo.LevelInfo]) -> dict:
+    """e(N_g), e(g_min), e(g_avg), e(g_max): one column per random-effects equation."""
+    return {
+        "N_g": np.array([[L.n_groups for L in groups]], dtype=float),
+        "g_min": np.array([[L.g_min for L in groups]], dtype=float),
+        "g_avg": np.array([[L.g_avg for L in groups]], dtype=float),
+        "g_max": np.array([[L.g_max for L in groups]], dtype=float),
     }
-    model = MixedModel(y=data.y, X=d.X[:, keep], blocks=data.blocks, fit=fit, fixed_names=names_f,
-                       omitted=d.omitted, fixed_terms=data.fixed,
-                       extra={"design": d, "levels": lv, "fixed_nocons": o.fixed_nocons,
-                              "wald": (wdf, wchi2, wp), "status": [d.status(j) for j in range(kf)]})
-    return EstimationResults(cmd="mixed", names=names, b=b, V=V, omitted=omitted, k_f=kf,
-                             scalars=scalars, macros=macros, matrices=matrices,
-                             sample=data.mask.copy(), model=model)
+
+
+def _mixed_results(cmd: Command, data: MixedData, fit: LmmFit, o: MixedOptions,
+                   ll_c: float) -> MixedResults:
+    d = data.design
+    names_f, b, V, omitted = _coefficients(d, fit)
+    model = MixedModel(y=data.y, X=d.X[:, d.keep], blocks=data.blocks, fit=fit, fixed_names=names_f,
+                       omitted=d.omitted)
+    res = MixedResults(cmd="mixed", names=[(data.depvar, nm) for nm in names_f] + list(fit.vc_names),
+                       b=b, V=V, omitted=omitted, k_f=len(names_f), sample=data.mask.copy(),
+                       model=model, design=d, value_labels=data.value_labels)
+    res.scalars = _mixed_scalars(res, fit, ll_c)
+    res.macros = _mixed_macros(cmd, data.depvar, data.blocks, o.reml)
+    res.matrices = _group_matrices(res.block_groups)
+    return res
+
+
+def _fixed_groups(res, baselevels: bool):
+    """The coefficient table's groups: from the design when the results carry one, else
+    rebuilt from the e(b) names."""
+    value_labels = getattr(res, "value_labels", None)
+    if getattr(res, "design", None) is None:
+        names = [nm for _, nm in res.names[: res.k_f]]
+        return groups_from_names(names, baselevels=baselevels, value_labels=value_labels)
+    return display_groups(res.design, baselevels=baselevels, value_labels=value_labels)
 
 
 def display_mixed(session, res: EstimationResults, o: MixedOptions) -> None:
     """The full `mixed` output from stored results (used by estimation and by replay)."""
-    from hlmshell.engine.lmm import re_table
-
-    model: MixedModel = res.model
-    fit = model.fit
-    d: dz.Design = model.extra["design"]
+    res = MixedResults.of(res)
+    fit = res.model.fit
     out = session.out
-    reml = res.macros.get("method") == "REML"
-    wdf, wchi2, wp = model.extra["wald"]
     if not o.noheader:
+        wdf, wchi2, wp = res.wald
         out.line("")
-        levels = model.extra["levels"]
-        for line in mo.header_lines(reml=reml, n_obs=int(res.scalars["N"]), levels=levels,
+        for line in mo.header_lines(reml=res.macros.get("method") == "REML",
+                                    n_obs=int(res.scalars["N"]), levels=res.block_groups,
                                     wald_df=wdf, wald_chi2=wchi2, wald_p=wp, ll=fit.ll):
             out.line(line)
     if not o.nofetable:
         out.line("")
-        groups = dz.display_groups(d, baselevels=o.baselevels)
         kf = res.k_f
-        se = np.sqrt(np.clip(np.diag(res.V)[:kf], 0, None))
-        for line in coef_table(res.depvar, groups, res.b[:kf], se, stat="z", level=o.level):
+        for line in coef_table(res.depvar, _fixed_groups(res, o.baselevels), res.b[:kf],
+                               res.se[:kf], stat="z", level=o.level):
             out.line(line)
     if not o.noretable:
         out.line("")
-        levels, resid = re_table(fit, model.blocks, metric="sd" if o.stddev else "variance", level=o.level)
-        resid = resid if isinstance(resid, list) else [resid]
-        for line in mo.re_table_lines(levels, resid, o.level):
+        levels, resid = res.re_table("sd" if o.stddev else "variance", o.level)
+        for line in mo.re_table_lines(levels, [resid], o.level):
             out.line(line)
     if not o.nolrtest and res.scalars.get("df_c"):
         if o.noretable:
@@ -543,7 +557,15 @@ def display_mixed(session, res: EstimationResults, o: MixedOptions) -> None:
 
 
 # --- regress -----------------------------------------------------------------------------------------
-@command("regress", abbrev="reg", raw=True)
+@command("regress", abbrev="reg", rule="mixed",
+          family="Estimation", body="fvvarlist", qualifiers="if in weight", desc="linear regression",
+          example="regress mathach ses i.sector",
+          options=(Opt("noconstant", "nocons", desc="suppress the constant term"),
+                   Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
+                   Opt("baselevels", desc="report base levels of factor variables"),
+                   Opt("allbaselevels", desc="display all base levels"),
+                   Opt("noheader", desc="suppress the output header"),
+                   Opt("notable", desc="suppress the coefficient table")))
 def regress_cmd(session, cmd: Command) -> None:
     spec, fixed_raw = _split_spec(session, cmd)
     if spec is None:
@@ -554,15 +576,24 @@ def regress_cmd(session, cmd: Command) -> None:
         return
     if spec.levels:
         raise syntax_error()
-    ds = session.data
     opts = REGRESS_OPTIONS.parse(list(spec.fixed_options) + [op for op in cmd.options
                                                              if op not in spec.fixed_options])
     level = level_option(opts.get("level"), session)
     if cmd.weight is not None:
         raise StataError("weights not allowed", 101)
-    depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
-    from hlmshell.syntax.evaluate import marksample
+    res = _regress(session, cmd, spec, fixed_raw, constant="noconstant" not in opts)
+    for note in res.design.notes:
+        session.out.line(note)
+    session.post_estimation(res)
+    display_regress(session, res, level, "baselevels" in opts or "allbaselevels" in opts,
+                    header="noheader" not in opts, table="notable" not in opts)
 
+
+def _regress(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTerm], *,
+             constant: bool) -> RegressResults:
+    """Sample, design and OLS fit of `regress`, packaged as its e()."""
+    ds = session.data
+    depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
     mask = marksample(session, cmd, [depvar] + [v for v in fvars if v != depvar])
     n = int(mask.sum())
     if n == 0:
@@ -571,21 +602,16 @@ def regress_cmd(session, cmd: Command) -> None:
     def column(nm: str) -> np.ndarray:
         return np.asarray(ds.var(nm).values[mask], dtype=np.float64)
 
-    design = dz.build_fixed(fixed, column, n, constant="noconstant" not in opts,
-                            value_labels=_factor_labels(ds, fixed))
-    y = column(depvar)
-    keep = design.keep
-    X = design.X[:, keep]
+    design = dz.build_fixed(engine_terms(fixed), column, n, constant=constant)
+    X = design.X[:, design.keep]
     k = X.shape[1]
     if n - k <= 0:
         raise StataError("insufficient observations", 2001)
-    from hlmshell.engine import ols
-
-    reg = ols.regress(y, X, constant=design.constant)
+    reg = ols.regress(column(depvar), X, constant=design.constant)
     kf = len(design.columns)
     b = np.zeros(kf)
     Vf = np.zeros((kf, kf))
-    kidx = np.flatnonzero(keep)
+    kidx = np.flatnonzero(design.keep)
     b[kidx] = reg.beta
     Vf[np.ix_(kidx, kidx)] = reg.V
     scalars = {"N": n, "df_m": reg.df_m, "df_r": reg.df_r, "F": reg.F, "r2": reg.r2,
@@ -594,38 +620,39 @@ def regress_cmd(session, cmd: Command) -> None:
     macros = {"cmd": "regress", "cmdline": cmd.text, "depvar": depvar, "title": "Linear regression",
               "model": "ols", "vce": "ols", "properties": "b V", "predict": "regres_p",
               "estat_cmd": "regress_estat"}
-    res = EstimationResults(cmd="regress", names=[(depvar, nm) for nm in design.stata_names], b=b, V=Vf,
-                            omitted=design.omitted, k_f=kf, scalars=scalars, macros=macros,
-                            sample=mask.copy(),
-                            model={"design": design, "y": y, "X": X, "pF": reg.pF, "tss": reg.tss,
-                                   "status": [design.status(j) for j in range(kf)]})
-    for note in design.notes:
-        session.out.line(note)
-    session.post_estimation(res)
-    display_regress(session, res, level, "baselevels" in opts or "allbaselevels" in opts,
-                    header="noheader" not in opts, table="notable" not in opts)
+    return RegressResults(cmd="regress", names=[(depvar, nm) for nm in design.stata_names], b=b,
+                          V=Vf, omitted=design.omitted, k_f=kf, scalars=scalars, macros=macros,
+                          sample=mask.copy(), model=reg, design=design,
+                          value_labels=_factor_labels(ds, fixed))
+
+
+def _regress_pF(res: EstimationResults) -> float:
+    """Prob > F: the fit's, or from e(F), e(df_m), e(df_r) for results that carry no fit."""
+    if res.model is not None:
+        return res.model.pF
+    sc = res.scalars
+    F, df_m, df_r = sc.get("F", math.nan), sc.get("df_m", 0), sc.get("df_r", 0)
+    return float(stats.f.sf(F, df_m, df_r)) if df_m > 0 and math.isfinite(F) else math.nan
 
 
 def display_regress(session, res: EstimationResults, level: float, baselevels: bool, *,
                     header: bool = True, table: bool = True) -> None:
     sc = res.scalars
-    m = res.model
     out = session.out
     if header:
         out.line("")
         for line in ro.anova_lines(mss=sc["mss"], rss=sc["rss"], df_m=int(sc["df_m"]), df_r=int(sc["df_r"]),
-                                   n=int(sc["N"]), F=sc["F"], pF=m["pF"], r2=sc["r2"], r2_a=sc["r2_a"],
-                                   rmse=sc["rmse"]):
+                                   n=int(sc["N"]), F=sc["F"], pF=_regress_pF(res), r2=sc["r2"],
+                                   r2_a=sc["r2_a"], rmse=sc["rmse"]):
             out.line(line)
     if table:
         out.line("")
-        groups = dz.display_groups(m["design"], baselevels=baselevels)
-        se = np.sqrt(np.clip(np.diag(res.V), 0, None))
-        for line in coef_table(res.depvar, groups, res.b, se, stat="t", df_r=sc["df_r"], level=level):
+        for line in coef_table(res.depvar, _fixed_groups(res, baselevels), res.b, res.se, stat="t",
+                               df_r=sc["df_r"], level=level):
             out.line(line)
 
 
-# --- replay for other commands (estimates replay, estimates restore + replay) -----------------------
+# --- replay: the command typed without a model (`estimates replay` runs it that way too) ----------
 def replay_results(session, res: EstimationResults, options: list[Option] | None = None) -> None:
     """Print stored `mixed` or `regress` results as the command itself would replay them."""
     options = list(options or [])
@@ -641,5 +668,3 @@ def replay_results(session, res: EstimationResults, options: list[Option] | None
     else:
         raise StataError("last estimates not found", 301)
 
-
-replay = replay_results   # the name `estimates replay` looks for

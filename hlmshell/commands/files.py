@@ -14,7 +14,7 @@ import numpy as np
 
 from hlmshell.commands.inspect import touse, value_text, varlist
 from hlmshell.commands.options import OptionSpec
-from hlmshell.commands.registry import command
+from hlmshell.registry import Sub, command
 from hlmshell.data.dataset import INT_LIMITS, Dataset, Variable
 from hlmshell.data.atomic import (atomic_write, create_replacing, fsync_file, open_append,
                                   write_failed)
@@ -85,7 +85,8 @@ def _parse_use(cmd) -> tuple[str, str]:
     return head.body, file_spec(tail.body)
 
 
-@command("use", raw=True, byable=False)
+@command("use", raw=True, byable=False,
+          family="Files", using="optional", desc="load a Stata dataset", example="use hsb, clear", options="clear nolabel")
 @memory_guard
 def use_cmd(session, cmd):
     if cmd.if_ is None and cmd.in_ is None and not cmd.options:
@@ -105,8 +106,7 @@ def use_cmd(session, cmd):
     new.filename = fname if Path(fname).suffix else fname + ".dta"
     if "nolabel" in opts:
         new.value_labels = {}
-        for v in new.vars.values():
-            v.vallab = None
+        new.vars = {k: v.evolve(vallab=None) for k, v in new.vars.items()}
     if vars_text or cmd.if_ is not None or cmd.in_ is not None:
         old = session.data
         session.data = new
@@ -122,7 +122,8 @@ def use_cmd(session, cmd):
     session.data = new
 
 
-@command("sysuse", raw=True, byable=False)
+@command("sysuse", raw=True, byable=False,
+          family="Files", desc="load a dataset shipped with hlmshell", example="sysuse hsb, clear", options="clear")
 def sysuse_cmd(session, cmd):
     """`sysuse name` loads only the sample data shipped with hlmshell."""
     from hlmshell.data.locate import sample_data_dir, with_ext
@@ -141,14 +142,16 @@ def sysuse_cmd(session, cmd):
     session.data = new
 
 
-@command("webuse", raw=True, byable=False)
+@command("webuse", raw=True, byable=False,
+          family="Files", desc="load a packaged copy of a Stata web dataset", example="webuse hsb, clear", options="clear")
 def webuse_cmd(session, cmd):
     """No network: `webuse` finds the packaged copies (hsb) and nothing else."""
     sysuse_cmd(session, cmd)
 
 
 # ----------------------------------------------------------------------------- save
-@command("save", abbrev="sa", byable=False, qualifiers="")
+@command("save", abbrev="sa", byable=False, qualifiers="",
+          family="Files", body="anything", desc="save the data in memory", example="save mydata, replace", options="replace nolabel orphans emptyok")
 @memory_guard
 def save_cmd(session, cmd):
     opts = OptionSpec("replace nolabel orphans emptyok").parse(cmd.options)
@@ -170,8 +173,7 @@ def save_cmd(session, cmd):
     if "nolabel" in opts:
         out = ds.copy()
         out.value_labels = {}
-        for v in out.vars.values():
-            v.vallab = None
+        out.vars = {k: v.evolve(vallab=None) for k, v in out.vars.items()}
     write_dta(out, path, shown=shown)
     session.out.line(f"file {shown} saved")
     ds.filename = shown
@@ -275,7 +277,9 @@ def _column_set(arg: str | None, k: int, name: str) -> set[int]:
     return {int(c) for c in cols}
 
 
-@command("import", byable=False, qualifiers="")
+@command("import", byable=False, qualifiers="",
+          family="Files", body="anything", using="optional", desc="import data (import delimited)", example="import delimited using hsb.csv, clear",
+          subcommands=(Sub("delimited", "delim", "import a delimited text file", "clear varnames(varn)= delimiters(delim)= case= asdouble encoding= stringcols=numlist numericcols=numlist", "using filename"),))
 @memory_guard
 def import_cmd(session, cmd):
     body = cmd.body.strip()
@@ -365,7 +369,9 @@ def _lead0(s: str) -> str:
     return s
 
 
-@command("export", byable=False, qualifiers="if in")
+@command("export", byable=False, qualifiers="if in",
+          family="Files", body="anything", using="required", desc="export data (export delimited)", example="export delimited using out.csv, replace",
+          subcommands=(Sub("delimited", "delim", "export a delimited text file", "replace nolabel delimiter(delim)= novarnames quote datafmt", "[varlist] using filename"),))
 @memory_guard
 def export_cmd(session, cmd):
     body = cmd.body.strip()
@@ -477,7 +483,11 @@ def _log_banner(session, lf: LogFile, verb: str) -> None:
         out.line("-" * 79)
 
 
-@command("log", byable=False, qualifiers="")
+@command("log", byable=False, qualifiers="",
+          family="Files", body="anything", desc="log the session to a file", example="log using session, replace text",
+          subcommands=(Sub("using", "using", "open a log file", "replace append text smcl name=name", "filename"),
+                       Sub("close", "close", "close a log"), Sub("off", "off", "suspend logging"),
+                       Sub("on", "on", "resume logging"), Sub("query", "query", "report the open logs")))
 def log_cmd(session, cmd):
     body = cmd.body.strip()
     sub, _, rest = body.partition(" ")

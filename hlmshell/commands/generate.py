@@ -11,7 +11,7 @@ import re
 import numpy as np
 
 from hlmshell.commands.options import OptionSpec
-from hlmshell.commands.registry import command
+from hlmshell.registry import command
 from hlmshell.data.dataset import INT_LIMITS, Variable, is_string_type, to_storage
 from hlmshell.data.missing import order_key
 from hlmshell.errors import StataError, syntax_error
@@ -342,7 +342,8 @@ def generate_core(session, name, vtype, lbl, values, mask) -> Variable:
     return var
 
 
-@command("generate", abbrev="g", byable="self", qualifiers="if in")
+@command("generate", abbrev="g", byable="self", qualifiers="if in",
+          family="Data management", body="newvarlist", exp="required", desc="create a new variable", example="generate ses2 = ses^2", options="before=name after=name")
 def generate(session, cmd):
     opts = OptionSpec("before= after=").parse(cmd.options)
     vtype, name, lbl = parse_target(cmd.body)
@@ -405,18 +406,17 @@ def replace_core(session, name: str, values, mask: np.ndarray, promote: bool = T
         nmiss = int(sum(1 for i in np.flatnonzero(changed) if stored[i] == ""))
     else:
         nmiss = int(np.isnan(stored[changed]).sum())
+    fmt = var.format
     if newtype != var.vtype:
         session.out.line(f"variable {name} was {var.vtype} now {newtype}")
-        var.vtype = newtype
         if not string:
             from hlmshell.data.dataset import DEFAULT_FORMATS
 
             if var.format in DEFAULT_FORMATS.values():
-                var.format = DEFAULT_FORMATS[newtype]
+                fmt = DEFAULT_FORMATS[newtype]
         else:
-            var.format = f"%{max(int(newtype[3:]) if newtype[3:].isdigit() else 9, 1)}s"
-    var.values = stored
-    ds.changed = True
+            fmt = f"%{max(int(newtype[3:]) if newtype[3:].isdigit() else 9, 1)}s"
+    ds.update(name, values=stored, vtype=newtype, format=fmt)
     if nchg and name in ds.sortedby:
         ds.sortedby = ds.sortedby[:ds.sortedby.index(name)]
     msg = plural(nchg, "real change", "real changes") + " made"
@@ -453,14 +453,15 @@ def sequential_values(session, cmd, name: str, expr, groups) -> np.ndarray:
     """Stata's replace works one observation after the other, so `x[_n-1]` sees the value
     already replaced (the carry-forward idiom). Evaluate vectorised, accept results up to and
     including the first observation that changes, write it back, and go on from there."""
-    var = session.data.var(name)
+    ds = session.data
+    var = ds.var(name)
     old = var.values
     work = old.copy()
     n = len(work)
     p = 0
     try:
         while p < n:
-            var.values = work
+            ds.vars[name] = var.evolve(values=work)
             res = broadcast(evaluate(expr, session, groups), n)
             if (res.dtype == object) != var.is_string:
                 raise StataError("type mismatch", 109)
@@ -477,7 +478,7 @@ def sequential_values(session, cmd, name: str, expr, groups) -> np.ndarray:
             work[k] = new[k]
             p = k + 1
     finally:
-        var.values = old
+        ds.vars[name] = var
     return work
 
 
@@ -551,12 +552,12 @@ def _jacobi_values(session, cmd, name: str, expr, groups) -> np.ndarray | None:
     old = var.values
     ex2 = _rewrite(expr, session, name)
     cmd2 = dc_replace(cmd, if_=_rewrite(cmd.if_, session, name))
-    tmp = Variable(_TMP, old.copy(), var.vtype)
+    tmp = Variable(_TMP, old, var.vtype)
     ds.vars[_TMP] = tmp
     try:
         work = old
         for _ in range(ds.n + 1):
-            tmp.values = work
+            ds.vars[_TMP] = tmp.evolve(values=work)
             res = broadcast(evaluate(ex2, session, groups), ds.n)
             if (res.dtype == object) != var.is_string:
                 raise StataError("type mismatch", 109)
@@ -573,7 +574,8 @@ def _jacobi_values(session, cmd, name: str, expr, groups) -> np.ndarray | None:
     return None
 
 
-@command("replace", byable="self", qualifiers="if in")
+@command("replace", byable="self", qualifiers="if in",
+          family="Data management", body="varname", exp="required", desc="replace the values of a variable", example="replace ses = 0 if missing(ses)", options="nopromote")
 def replace(session, cmd):
     promote = "nopromote" not in OptionSpec("nopromote").parse(cmd.options)
     words = cmd.body.split()
@@ -597,7 +599,8 @@ def replace(session, cmd):
 
 
 # --- clonevar ---------------------------------------------------------------------------
-@command("clonevar", byable=False, qualifiers="if in", options=False)
+@command("clonevar", byable=False, qualifiers="if in", options=False,
+          family="Data management", body="newvarlist", exp="required", desc="copy a variable with its labels and formats", example="clonevar ses2 = ses")
 def clonevar(session, cmd):
     """clonevar.ado: `gen <type of x> new = x [if] [in]`, then copy label, value label, format."""
     no_weights(cmd)
@@ -617,7 +620,8 @@ def clonevar(session, cmd):
 
 
 # --- assert -----------------------------------------------------------------------------
-@command("assert", exp=False, qualifiers="if in", changes_data=False)
+@command("assert", exp=False, qualifiers="if in", changes_data=False,
+          family="Data inspection", body="anything", desc="verify that an expression is true", example="assert mathach < 30", options="rc0 null fast")
 def assert_(session, cmd):
     no_weights(cmd)
     opts = OptionSpec("rc0 null fast").parse(cmd.options)

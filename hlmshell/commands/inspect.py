@@ -1,4 +1,7 @@
-"""describe, summarize, list, count — and the small helpers the data commands share.
+"""describe, summarize, list, count, levelsof, isid.
+
+The helpers the data commands share (varlist, touse, weights, value_text, ...) are in
+hlmshell.commands._toolkit; files.py and labels.py still import some of them from here.
 
 Layouts follow Stata 17: summarize's `Variable | Obs Mean Std. dev. Min Max` table with
 %9.0g cells, the `, detail` block, describe's Contains-data header and variable table, list's
@@ -11,83 +14,21 @@ import re
 
 import numpy as np
 
+from hlmshell.commands._toolkit import percentile, sort_keys, touse, value_text, varlist, weights
 from hlmshell.commands.options import OptionSpec, int_option
-from hlmshell.commands.registry import command
-from hlmshell.data.missing import missing_str
+from hlmshell.registry import Opt, args_of, command
+from hlmshell.data.dta import read_dta
+from hlmshell.data.locate import file_spec, find_data
+from hlmshell.data.missing import missing_str, order_key
 from hlmshell.errors import StataError
-from hlmshell.output.numfmt import fmt, fmt_count, fmt_g
+from hlmshell.output.numfmt import fmt_count, fmt_g
 from hlmshell.output.text import abbrev
-
-
-# ----------------------------------------------------------------------------- helpers
-def varlist(session, text: str, *, all_if_empty: bool = True, **kw) -> list[str]:
-    """Expand a varlist typed by the user; empty means every variable (Stata's _all)."""
-    text = (text or "").strip()
-    if not text:
-        return list(session.data.names) if all_if_empty else []
-    from hlmshell.syntax.varlist import expand_varlist
-
-    return list(expand_varlist(session.data, text, **kw))
-
-
-def touse(session, cmd, varnames=(), strok: bool = True) -> np.ndarray:
-    """Observations selected by if/in (and the by-group), nonmissing in `varnames`."""
-    if cmd.if_ is None and cmd.in_ is None and not varnames \
-            and getattr(session, "by_restrict", None) is None:
-        return np.ones(session.data.n, dtype=bool)
-    from hlmshell.syntax.evaluate import marksample
-
-    return np.asarray(marksample(session, cmd, list(varnames), strok=strok), dtype=bool)
-
-
-def weights(session, cmd, mask: np.ndarray, allowed=("fweight", "aweight", "iweight")):
-    """Weight values (None without weights); fweights must be integers."""
-    if cmd.weight is None:
-        return None
-    kind = cmd.weight.kind
-    if kind not in allowed:
-        raise StataError(f"{kind}s not allowed", 101)
-    from hlmshell.syntax.evaluate import evaluate
-
-    w = np.asarray(evaluate(cmd.weight.exp, session))
-    if w.dtype == object or w.dtype.kind in "US":    # a string variable or literal
-        raise StataError("type mismatch", 109)
-    w = w.astype(np.float64)
-    if w.ndim == 0:
-        w = np.full(session.data.n, float(w))
-    if kind == "fweight":
-        ok = mask & ~np.isnan(w)
-        if np.any(w[ok] != np.round(w[ok])):
-            raise StataError("may not use noninteger frequency weights", 401)
-    if np.any(w[mask & ~np.isnan(w)] < 0):
-        raise StataError("negative weights encountered", 402)
-    return w
-
-
-def value_text(ds, var, x, *, labels: bool = True, format: str | None = None) -> str:
-    """A value as list/tabulate show it: its value label, else its display format, trimmed."""
-    if var.is_string:
-        return str(x)
-    if labels and var.vallab and var.vallab in ds.value_labels:
-        lab = ds.value_labels[var.vallab].get(float(x)) if not np.isnan(x) else None
-        if lab is not None:
-            return lab
-    if np.isnan(x):
-        return missing_str(x)
-    f = format or var.format
-    try:
-        return fmt(float(x), f).strip()
-    except ValueError:
-        return fmt_g(float(x), 9)
-
-
-def ensure_data(session) -> None:
-    if not session.data.names and session.data.n == 0:
-        raise StataError("no variables defined", 111)
+from hlmshell.syntax.ast import Command
 
 
 # ----------------------------------------------------------------------------- count
-@command("count", abbrev="cou", qualifiers="if in", changes_data=False)
+@command("count", abbrev="cou", qualifiers="if in", changes_data=False,
+          family="Data inspection", body="none", desc="count observations satisfying a condition", example="count if sector == 1")
 def count_cmd(session, cmd):
     OptionSpec("").parse(cmd.options)
     if cmd.body.strip():
@@ -99,27 +40,6 @@ def count_cmd(session, cmd):
 
 
 # ----------------------------------------------------------------------------- summarize
-def _pctile(x: np.ndarray, p: float, w: np.ndarray | None = None) -> float:
-    """Stata's summarize percentiles (averaging at exact positions)."""
-    n = len(x)
-    if n == 0:
-        return math.nan
-    if w is None:
-        pos = n * p / 100.0
-        i = int(math.floor(pos))
-        if pos == i and i > 0:
-            return float((x[i - 1] + x[min(i, n - 1)]) / 2) if i < n else float(x[n - 1])
-        return float(x[min(i, n - 1)])
-    cw = np.cumsum(w)
-    tot = cw[-1]
-    target = tot * p / 100.0
-    j = int(np.searchsorted(cw, target, side="left"))
-    j = min(j, n - 1)
-    if math.isclose(cw[j], target, rel_tol=0, abs_tol=1e-12 * max(tot, 1)) and j + 1 < n:
-        return float((x[j] + x[j + 1]) / 2)
-    return float(x[j])
-
-
 def _moments(x: np.ndarray, w: np.ndarray | None, kind: str | None):
     """N, sum of weights, mean, variance, sum — Stata's definitions per weight kind."""
     n = len(x)
@@ -167,7 +87,7 @@ def _var_stats(x: np.ndarray, ww: np.ndarray | None, kind: str | None, detail: b
         xs = x[order]
         wsort = ww[order] if ww is not None else None
         for p in (1, 5, 10, 25, 50, 75, 90, 95, 99):
-            r[f"p{p}"] = _pctile(xs, p, wsort if kind in ("fweight", "aweight") else None)
+            r[f"p{p}"] = percentile(xs, p, wsort if kind in ("fweight", "aweight") else None)
         r["skewness"] = r["kurtosis"] = math.nan
         if n > 0 and v and not math.isnan(v) and v > 0:
             wt = ww if ww is not None else np.ones(len(x))
@@ -181,10 +101,15 @@ def _var_stats(x: np.ndarray, ww: np.ndarray | None, kind: str | None, detail: b
     return r
 
 
-@command("summarize", abbrev="su", changes_data=False)
+@command("summarize", abbrev="su", changes_data=False, qualifiers="if in weight", weights="aw fw iw",
+          family="Data inspection", body="varlist", desc="summary statistics", example="summarize mathach ses, detail",
+          options=(Opt("detail", "d", desc="display additional statistics"),
+                   Opt("meanonly", "mean", desc="compute the mean only, quietly (no output)"),
+                   Opt("format", desc="use each variable's display format"),
+                   Opt("separator", "sep", "int", 5, "draw a separator line every # variables"),
+                   Opt("noheader", "nohead", desc="suppress the header")))
 def summarize_cmd(session, cmd):
-    opts = OptionSpec("detail(d) meanonly(mean) format separator(sep)= noheader(nohead)"
-                      ).parse(cmd.options)
+    opts = args_of(cmd)          # typed options from the spec on the registration line
     names = varlist(session, cmd.body)
     mask = touse(session, cmd)
     kind = cmd.weight.kind if cmd.weight is not None else None
@@ -192,10 +117,10 @@ def summarize_cmd(session, cmd):
     if w is not None:
         mask = mask & ~np.isnan(w) & (w != 0 if kind != "iweight" else True)
     ds = session.data
-    detail, meanonly = "detail" in opts, "meanonly" in opts
+    detail, meanonly = opts.detail, opts.meanonly
     if detail and meanonly:
         raise StataError("options detail and meanonly may not be combined", 198)
-    sep = int_option(opts, "separator", 5)
+    sep = opts.separator
     out = session.out
     results = {}
     rows = []
@@ -207,7 +132,8 @@ def summarize_cmd(session, cmd):
             continue
         sel = mask & ~np.isnan(var.values)
         ww = w[sel] if w is not None else None
-        r = _var_stats(var.values[sel], ww, kind, detail, meanonly)
+        # the column itself (read-only, never copied) when every observation is used
+        r = _var_stats(var.values if sel.all() else var.values[sel], ww, kind, detail, meanonly)
         r = _finite(r)
         rows.append((nm, r))
         results = r
@@ -290,7 +216,8 @@ def _print_detail(session, var, r, kind):
 
 
 # ----------------------------------------------------------------------------- describe
-@command("describe", abbrev="d", byable=False, qualifiers="", changes_data=False)
+@command("describe", abbrev="d", byable=False, qualifiers="", changes_data=False,
+          family="Data inspection", body="varlist", desc="describe the data in memory", example="describe", options="short(s) simple fullnames(f) numbers(n)")
 def describe_cmd(session, cmd):
     opts = OptionSpec("short(s) simple fullnames(f) numbers(n)").parse(cmd.options)
     ds = session.data
@@ -298,16 +225,11 @@ def describe_cmd(session, cmd):
     body = cmd.body.strip()
     if body == "using" or body.startswith("using ") or body.startswith('using"'):
         # describe using file: the file's contents without loading it
-        from hlmshell.data.dta import read_dta
-        from hlmshell.data.locate import file_spec, find_data
-
         path = find_data(file_spec(body[5:]))
         saved = session.data
         session.data = read_dta(path)
         session.data.filename = str(path)
         try:
-            from hlmshell.syntax.ast import Command
-
             describe_cmd(session, Command("describe", options=cmd.options))
         finally:
             session.data = saved
@@ -348,7 +270,9 @@ def describe_cmd(session, cmd):
 
 
 # ----------------------------------------------------------------------------- list
-@command("list", abbrev="l", qualifiers="if in", changes_data=False)
+@command("list", abbrev="l", qualifiers="if in", changes_data=False,
+          family="Data inspection", body="varlist", desc="list values of variables", example="list id mathach in 1/5",
+          options="clean noobs separator(sep)=int nolabel noheader(nohead) abbreviate(ab)=int compress nocompress fast table divider string(str)=int")
 def list_cmd(session, cmd):
     opts = OptionSpec("clean noobs separator(sep)= nolabel noheader(nohead) abbreviate(ab)= "
                       "compress nocompress fast table divider string(str)=").parse(cmd.options)
@@ -361,49 +285,67 @@ def list_cmd(session, cmd):
     sep = int_option(opts, "separator", 5)
     if len(idx) == 0 or not names:
         return
-    cols = []
-    for nm in names:
-        v = ds.vars[nm]
-        vals = [value_text(ds, v, v.values[i], labels=labels) for i in idx]
-        left = v.is_string and v.format.startswith("%-")
-        if not v.is_string and labels and v.vallab and v.vallab in ds.value_labels:
-            left = False
-        head = abbrev(nm, max(ab, max((len(s) for s in vals), default=1)))
-        width = max(len(head), max((len(s) for s in vals), default=1))
-        cols.append((head, vals, width, left))
+    cols = [_list_column(ds, nm, idx, labels, ab) for nm in names]
     obsw = max(3, len(str(ds.n)) + 1)
     out = session.out
     noobs = "noobs" in opts
     pad = "" if noobs else " " * (obsw + 2)
-
-    def cell(text, width, left):
-        return text.ljust(width) if left else text.rjust(width)
-
     out.line()
     if "clean" in opts:
-        if "noheader" not in opts:
-            out.line(("" if noobs else " " * (obsw + 1)) + "   " +
-                     "   ".join(cell(h, w, lf) for h, _, w, lf in cols))
-        for k, i in enumerate(idx):
-            num = "" if noobs else f"{i + 1}.".rjust(obsw + 1)
-            out.line((num + "   " + "   ".join(cell(vals[k], w, lf) for _, vals, w, lf in cols)).rstrip())
+        for line in _clean_lines(cols, idx, noobs, obsw, "noheader" not in opts):
+            out.line(line)
         return
-    inner = "   ".join("-" * w for _, _, w, _ in cols)
-    bar = "-" * (len(inner) + 2)
+    bar = "-" * (len("   ".join("-" * w for _, _, w, _ in cols)) + 2)
     linesize = int(session.settings.get("linesize", 80) or 80)
     if len(pad) + len(bar) + 2 > linesize and len(cols) > 1:
         _list_blocks(out, cols, idx, pad, noobs, obsw, linesize)
         return
-    out.line(f"{pad}+{bar}+")
-    if "noheader" not in opts:
-        out.line(f"{pad}| " + "   ".join(cell(h, w, lf) for h, _, w, lf in cols) + " |")
-        out.line(f"{pad}|{bar}|")
+    for line in _boxed_lines(cols, idx, pad, bar, noobs, obsw, sep, "noheader" not in opts):
+        out.line(line)
+
+
+def _list_column(ds, nm: str, idx: np.ndarray, labels: bool, ab: int):
+    """(header, cell texts, width, left-aligned?) of one listed variable."""
+    v = ds.vars[nm]
+    vals = [value_text(ds, v, v.values[i], labels=labels) for i in idx]
+    left = v.is_string and v.format.startswith("%-")
+    if not v.is_string and labels and v.vallab and v.vallab in ds.value_labels:
+        left = False
+    head = abbrev(nm, max(ab, max((len(s) for s in vals), default=1)))
+    width = max(len(head), max((len(s) for s in vals), default=1))
+    return head, vals, width, left
+
+
+def _cell(text: str, width: int, left: bool) -> str:
+    return text.ljust(width) if left else text.rjust(width)
+
+
+def _clean_lines(cols, idx, noobs: bool, obsw: int, header: bool) -> list[str]:
+    """list, clean: columns three blanks apart, no box."""
+    out = []
+    if header:
+        out.append(("" if noobs else " " * (obsw + 1)) + "   " +
+                   "   ".join(_cell(h, w, lf) for h, _, w, lf in cols))
+    for k, i in enumerate(idx):
+        num = "" if noobs else f"{i + 1}.".rjust(obsw + 1)
+        out.append((num + "   " + "   ".join(_cell(vals[k], w, lf) for _, vals, w, lf in cols)).rstrip())
+    return out
+
+
+def _boxed_lines(cols, idx, pad: str, bar: str, noobs: bool, obsw: int, sep: int,
+                 header: bool) -> list[str]:
+    """list's box: header row, a rule every `sep` observations."""
+    out = [f"{pad}+{bar}+"]
+    if header:
+        out.append(f"{pad}| " + "   ".join(_cell(h, w, lf) for h, _, w, lf in cols) + " |")
+        out.append(f"{pad}|{bar}|")
     for k, i in enumerate(idx):
         if k and sep and k % sep == 0:
-            out.line(f"{pad}|{bar}|")
+            out.append(f"{pad}|{bar}|")
         num = "" if noobs else f"{i + 1}.".rjust(obsw + 1) + " "
-        out.line(f"{num}| " + "   ".join(cell(vals[k], w, lf) for _, vals, w, lf in cols) + " |")
-    out.line(f"{pad}+{bar}+")
+        out.append(f"{num}| " + "   ".join(_cell(vals[k], w, lf) for _, vals, w, lf in cols) + " |")
+    out.append(f"{pad}+{bar}+")
+    return out
 
 
 def _list_blocks(out, cols, idx, pad, noobs, obsw, linesize) -> None:
@@ -440,7 +382,8 @@ def _list_blocks(out, cols, idx, pad, noobs, obsw, linesize) -> None:
 
 
 # ----------------------------------------------------------------------------- levelsof / isid
-@command("levelsof", qualifiers="if in", changes_data=False)
+@command("levelsof", qualifiers="if in", changes_data=False,
+          family="Data inspection", body="varname", desc="distinct values of a variable", example="levelsof sector", options="clean local=name missing separate= matcell=name matrow=name")
 def levelsof_cmd(session, cmd):
     opts = OptionSpec("clean local= missing separate= matcell= matrow=").parse(cmd.options)
     lname = (opts.get("local") or "").strip()
@@ -450,31 +393,16 @@ def levelsof_cmd(session, cmd):
     if len(names) != 1:
         raise StataError("too many variables specified" if names else "varlist required",
                          103 if names else 100)
-    ds = session.data
-    var = ds.vars[names[0]]
-    mask = touse(session, cmd)
-    x = var.values[mask]
+    var = session.data.vars[names[0]]
+    x = var.values[touse(session, cmd)]
     mats = {k: opts[k].strip() for k in ("matcell", "matrow") if opts.get(k)}
     for m in mats.values():
         if not re.fullmatch(r"[A-Za-z_]\w{0,31}", m):
             raise StataError(f"{m} invalid name", 198)
-    if var.is_string:
-        if "matrow" in mats:
-            raise StataError("type mismatch", 109)     # a matrix cannot hold string levels
-        vals = sorted(set(v for v in x if v != "" or "missing" in opts))
-        words = [v if "clean" in opts else f'`"{v}"\'' if '"' in v else f'"{v}"' for v in vals]
-        freqs = [sum(1 for v in x if v == w) for w in vals]
-    else:
-        from hlmshell.data.missing import order_key
-
-        keep = x if "missing" in opts else x[~np.isnan(x)]
-        keys = order_key(keep)
-        uniq, first, counts = np.unique(keys, return_index=True, return_counts=True)
-        order = sorted(range(len(first)), key=lambda j: keys[first[j]])
-        vals = [float(keep[first[j]]) for j in order]
-        freqs = [int(counts[j]) for j in order]
-        words = [missing_str(v) if np.isnan(v) else fmt_g(v, 17) if not float(v).is_integer()
-                 else str(int(v)) for v in vals]
+    if var.is_string and "matrow" in mats:
+        raise StataError("type mismatch", 109)     # a matrix cannot hold string levels
+    levels = _string_levels if var.is_string else _numeric_levels
+    vals, words, freqs = levels(x, "missing" in opts, "clean" in opts)
     if not words and not len(x):
         raise StataError("no observations", 2000)
     sep = opts.get("separate")
@@ -492,7 +420,29 @@ def levelsof_cmd(session, cmd):
         session.matrices[mats["matrow"]] = np.array(vals, dtype=float).reshape(-1, 1)
 
 
-@command("isid", qualifiers="")
+def _string_levels(x, missing: bool, clean: bool):
+    """Distinct strings (sorted; "" only with missing), each quoted unless clean, and their
+    frequencies."""
+    vals = sorted(set(v for v in x if v != "" or missing))
+    words = [v if clean else f'`"{v}"\'' if '"' in v else f'"{v}"' for v in vals]
+    return vals, words, [sum(1 for v in x if v == w) for w in vals]
+
+
+def _numeric_levels(x, missing: bool, clean: bool):
+    """Distinct values in Stata's order (missing codes last, only with missing), as levelsof
+    writes them (integers plainly, others in %17g), and their frequencies."""
+    keep = x if missing else x[~np.isnan(x)]
+    keys = order_key(keep)
+    uniq, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    order = sorted(range(len(first)), key=lambda j: keys[first[j]])
+    vals = [float(keep[first[j]]) for j in order]
+    words = [missing_str(v) if np.isnan(v) else fmt_g(v, 17) if not float(v).is_integer()
+             else str(int(v)) for v in vals]
+    return vals, words, [int(counts[j]) for j in order]
+
+
+@command("isid", qualifiers="",
+          family="Data inspection", body="varlist", desc="check that variables uniquely identify observations", example="isid id", options="sort missok")
 def isid_cmd(session, cmd):
     opts = OptionSpec("sort missok").parse(cmd.options)
     names = varlist(session, cmd.body, all_if_empty=False)
@@ -507,15 +457,11 @@ def isid_cmd(session, cmd):
         else:
             if "missok" not in opts and np.isnan(v.values).any():
                 raise StataError(f"variable {nm} should never be missing", 459)
-            from hlmshell.data.missing import order_key
-
             cols.append(order_key(v.values).tolist())
     keys = list(zip(*cols))
     if len(set(keys)) != len(keys):
         what = f"variable {names[0]} does" if len(names) == 1 else f"variables {' '.join(names)} do"
         raise StataError(f"{what} not uniquely identify the observations", 459)
     if "sort" in opts:
-        from hlmshell.commands.manage import sort_keys
-
         ds.take(sort_keys(ds, names))
         ds.sortedby = list(names)

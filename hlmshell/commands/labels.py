@@ -8,13 +8,11 @@ import numpy as np
 
 from hlmshell.commands.inspect import varlist
 from hlmshell.commands.options import OptionSpec
-from hlmshell.commands.registry import command
+from hlmshell.registry import REGISTRY, Sub, command
 from hlmshell.data.dta import LABEL_MAX, LABEL_MIN, cut_utf8
 from hlmshell.data.missing import missing_str, parse_missing
 from hlmshell.errors import StataError, syntax_error
 
-_SUBS = [("variable", "var"), ("define", "de"), ("values", "val"), ("list", "l"),
-         ("drop", "drop"), ("dir", "dir"), ("data", "da"), ("copy", "copy")]
 _TOKEN = re.compile(r'`"(.*?)"\'|"([^"]*)"|(\S+)', re.S)
 
 
@@ -35,10 +33,11 @@ def tokens(text: str, pattern: re.Pattern = _TOKEN) -> list[tuple[str, bool]]:
 
 
 def _sub(word: str) -> str:
-    for full, mn in _SUBS:
-        if full.startswith(word) and len(word) >= len(mn):
-            return full
-    raise syntax_error()
+    """The subcommand the word abbreviates, from the spec on the registration line."""
+    sub = REGISTRY.commands["label"].subcommand(word)
+    if sub is None:
+        raise syntax_error()
+    return sub.name
 
 
 def _label_text(rest: str) -> str:
@@ -94,7 +93,16 @@ def _key(table: dict, v: float):
     return v
 
 
-@command("label", abbrev="la", exp=False, byable=False, qualifiers="")
+@command("label", abbrev="la", exp=False, byable=False, qualifiers="",
+          family="Labels", body="anything", desc="label the data, variables and values", example='label variable ses "socio-economic status"',
+          subcommands=(Sub("variable", "var", "attach a label to a variable", (), "varname \"label\""),
+                       Sub("define", "de", "define a value label", "add modify replace nofix", "lblname # \"label\" ..."),
+                       Sub("values", "val", "attach a value label to variables", "nofix", "varlist lblname"),
+                       Sub("list", "l", "list value labels", (), "[lblnames]"),
+                       Sub("drop", "drop", "drop value labels", (), "lblnames"),
+                       Sub("dir", "dir", "list names of value labels"),
+                       Sub("data", "da", "attach a label to the dataset", (), "\"label\""),
+                       Sub("copy", "copy", "copy a value label", "replace", "lblname lblname")))
 def label_cmd(session, cmd):
     body = cmd.body.strip()
     if not body:
@@ -112,8 +120,7 @@ def _variable(session, rest: str, options) -> None:
     nm = varlist(session, name)
     if len(nm) != 1:
         raise syntax_error()
-    session.data.vars[nm[0]].label = _label_text(text)
-    session.data.changed = True
+    session.data.update(nm[0], label=_label_text(text))
 
 
 def _data(session, rest: str, options) -> None:
@@ -143,7 +150,7 @@ def _values(session, rest: str, options) -> None:
     if lab is not None and lab != "." and not re.fullmatch(r"[A-Za-z_]\w{0,31}", lab):
         raise StataError(f"{lab} invalid name", 198)
     for nm in names:
-        ds.vars[nm].vallab = None if lab in (None, ".") else lab
+        ds.update(nm, vallab=None if lab in (None, ".") else lab)
     ds.changed = True
 
 

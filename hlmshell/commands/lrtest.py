@@ -11,9 +11,9 @@ import math
 import numpy as np
 from scipy import stats
 
-from hlmshell.commands.estimates import expand_names, lookup, model_df, print_ic
+from hlmshell.commands._postest import expand_names, lookup, model_df, print_ic
 from hlmshell.commands.options import OptionSpec
-from hlmshell.commands.registry import command
+from hlmshell.registry import Opt, command
 from hlmshell.errors import StataError
 from hlmshell.output import postest_output as po
 from hlmshell.results import EstimationResults, RResults
@@ -51,10 +51,9 @@ def _fmt_n(x: float) -> str:
     return f"{x:g}" if x != int(x) else str(int(x))
 
 
-@command("lrtest", byable=False, qualifiers="")
-def lrtest_cmd(session, cmd) -> None:
-    opts = OptionSpec("df= force stats dir asis").parse(cmd.options)
-    words = (cmd.body or "").split()
+def _model_names(session, body: str) -> tuple[str, str]:
+    """The two models named (`.` added when only one is): stored names or `.`."""
+    words = (body or "").split()
     if not words:
         raise StataError("name(s) of estimation results expected", 198)
     if len(words) > 2:
@@ -67,67 +66,105 @@ def lrtest_cmd(session, cmd) -> None:
     m2 = expand_names(session, words[1])
     if len(m1) != 1 or len(m2) != 1:
         raise StataError("composite models not allowed after mixed", 498)
-    name1, name2 = m1[0], m2[0]
-    if name1 == name2:
-        raise StataError(f"models {name1} specified more than once", 198)
+    if m1[0] == m2[0]:
+        raise StataError(f"models {m1[0]} specified more than once", 198)
+    return m1[0], m2[0]
+
+
+def _check_ll(nm: str, r: EstimationResults, force: bool) -> None:
+    ll = r.scalars.get("ll")
+    if ll is None:
+        raise StataError(f"{nm} does not contain scalar e(ll)", 498)
+    if isinstance(ll, float) and math.isnan(ll):
+        raise StataError(f"{nm}: e(ll) is missing", 498)
+    if not force and (r.macros.get("vcetype") == "Robust"):
+        raise StataError("LR test likely invalid for models with robust vce", 498)
+
+
+def _df_option(arg: str | None, df: float) -> float:
+    """df(#) replaces the difference in parameter counts."""
+    if not arg:
+        return df
+    try:
+        df = float(arg)
+    except ValueError:
+        raise StataError("invalid syntax", 198) from None
+    if df <= 0:
+        raise StataError("df() should be positive", 198)
+    return df
+
+
+def _check_df(u: EstimationResults, rr: EstimationResults, df: float) -> None:
+    if df < 0:
+        raise StataError(f"df(unrestricted) < df(restricted): {_fmt_n(model_df(u))} < "
+                         f"{_fmt_n(model_df(rr))}", 498)
+    if df == 0:
+        raise StataError(f"df(unrestricted) = df(restricted) = {_fmt_n(model_df(u))}", 498)
+
+
+def _check_mixed_pair(u: EstimationResults, rr: EstimationResults) -> tuple[bool, bool]:
+    """Nesting and estimator checks of two mixed models: (conservative, reml) -- the test is
+    conservative when they differ in variance components, a REML test needs the same fixed
+    part."""
+    u_rs, u_rc = _n_vc(u)
+    r_rs, r_rc = _n_vc(rr)
+    if u.k_f < rr.k_f or u_rc < r_rc or u_rs < r_rs:
+        raise StataError("Mixed models are not nested", 498)
+    if _method(u) != _method(rr):
+        raise StataError("cannot compare a REML model with an ML model", 498)
+    reml = _method(u) == "REML"
+    if reml and u.k_f != rr.k_f:
+        raise StataError("REML criterion is not comparable under different "
+                         "fixed-effects specifications", 498)
+    return u_rs != r_rs, reml
+
+
+def _check_same_data(u: EstimationResults, rr: EstimationResults) -> None:
+    """Same observations, sample, estimator and dependent variable."""
+    nu, nr = u.scalars.get("N"), rr.scalars.get("N")
+    if nu != nr:
+        raise StataError(f"observations differ: {_fmt_n(nu)} vs. {_fmt_n(nr)}", 498)
+    su, sr = u.sample, rr.sample
+    if su is not None and sr is not None and len(su) == len(sr):
+        if np.any(np.asarray(su, bool) != np.asarray(sr, bool)):
+            raise StataError("samples differ", 498)
+    if u.cmd != rr.cmd:
+        raise StataError(f"test involves different estimators: {u.cmd} vs. {rr.cmd}", 498)
+    if u.depvar and rr.depvar and u.depvar.split() != rr.depvar.split():
+        raise StataError(f"dependent variables differ: {u.depvar} vs. {rr.depvar}", 498)
+
+
+def _comparability(u: EstimationResults, rr: EstimationResults, df: float) -> tuple[bool, bool]:
+    """lrtest.ado's checks (skipped by `force`): (conservative, reml) for the output's notes."""
+    _check_df(u, rr, df)
+    conservative = reml = False
+    if u.cmd in _MIXED and rr.cmd in _MIXED:
+        conservative, reml = _check_mixed_pair(u, rr)
+    _check_same_data(u, rr)
+    return conservative, reml
+
+
+@command("lrtest", byable=False, qualifiers="",
+          family="Postestimation", body="anything", desc="likelihood-ratio test after estimation",
+          example="lrtest ses_random .",
+          options=(Opt("df", "", "int", None, "override the degrees of freedom"),
+                   Opt("force", desc="test even when the models are not nested or not comparable"),
+                   Opt("stats", desc="display AIC and BIC of the models"),
+                   Opt("dir", desc="display the descriptions of the models"),
+                   Opt("asis", desc="accepted for compatibility")))
+def lrtest_cmd(session, cmd) -> None:
+    opts = OptionSpec(command="lrtest").parse(cmd.options)     # the spec on the registration line
+    name1, name2 = _model_names(session, cmd.body)
     r1, r2 = lookup(session, name1), lookup(session, name2)
     force = "force" in opts
-
     for nm, r in ((name1, r1), (name2, r2)):
-        ll = r.scalars.get("ll")
-        if ll is None:
-            raise StataError(f"{nm} does not contain scalar e(ll)", 498)
-        if isinstance(ll, float) and math.isnan(ll):
-            raise StataError(f"{nm}: e(ll) is missing", 498)
-        if not force and (r.macros.get("vcetype") == "Robust"):
-            raise StataError("LR test likely invalid for models with robust vce", 498)
-
+        _check_ll(nm, r, force)
     # guess: the first is unrestricted; swap when it has fewer parameters
     u_name, u, r_name, rr = name1, r1, name2, r2
     if model_df(u) < model_df(rr) and "asis" not in opts:
         u_name, u, r_name, rr = name2, r2, name1, r1
-    df = model_df(u) - model_df(rr)
-    if opts.get("df"):
-        try:
-            df = float(opts["df"])
-        except ValueError:
-            raise StataError("invalid syntax", 198) from None
-        if df <= 0:
-            raise StataError("df() should be positive", 198)
-
-    conservative = False
-    reml = False
-    if not force:
-        if df < 0:
-            raise StataError(f"df(unrestricted) < df(restricted): {_fmt_n(model_df(u))} < "
-                             f"{_fmt_n(model_df(rr))}", 498)
-        if df == 0:
-            raise StataError(f"df(unrestricted) = df(restricted) = {_fmt_n(model_df(u))}", 498)
-        if u.cmd in _MIXED and rr.cmd in _MIXED:
-            u_rs, u_rc = _n_vc(u)
-            r_rs, r_rc = _n_vc(rr)
-            if u.k_f < rr.k_f or u_rc < r_rc or u_rs < r_rs:
-                raise StataError("Mixed models are not nested", 498)
-            if _method(u) != _method(rr):
-                raise StataError("cannot compare a REML model with an ML model", 498)
-            if _method(u) == "REML":
-                if u.k_f != rr.k_f:
-                    raise StataError("REML criterion is not comparable under different "
-                                     "fixed-effects specifications", 498)
-                reml = True
-            if u_rs != r_rs:
-                conservative = True
-        nu, nr = u.scalars.get("N"), rr.scalars.get("N")
-        if nu != nr:
-            raise StataError(f"observations differ: {_fmt_n(nu)} vs. {_fmt_n(nr)}", 498)
-        su, sr = u.sample, rr.sample
-        if su is not None and sr is not None and len(su) == len(sr):
-            if np.any(np.asarray(su, bool) != np.asarray(sr, bool)):
-                raise StataError("samples differ", 498)
-        if u.cmd != rr.cmd:
-            raise StataError(f"test involves different estimators: {u.cmd} vs. {rr.cmd}", 498)
-        if u.depvar and rr.depvar and u.depvar.split() != rr.depvar.split():
-            raise StataError(f"dependent variables differ: {u.depvar} vs. {rr.depvar}", 498)
+    df = _df_option(opts.get("df"), model_df(u) - model_df(rr))
+    conservative, reml = (False, False) if force else _comparability(u, rr, df)
 
     chi2 = -2.0 * (float(rr.scalars["ll"]) - float(u.scalars["ll"]))
     p = float(stats.chi2.sf(chi2, df)) if df > 0 else float("nan")

@@ -10,25 +10,15 @@ import re
 
 import numpy as np
 
-from hlmshell.commands.inspect import touse, varlist
+from hlmshell.commands._toolkit import check_name, sort_keys, touse, varlist
 from hlmshell.commands.options import OptionSpec, level_option
-from hlmshell.commands.registry import command
-from hlmshell.data.dataset import INT_LIMITS
-from hlmshell.data.missing import order_key
+from hlmshell.registry import command
+from hlmshell.data.dataset import INT_LIMITS, Dataset, Variable
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.limits import check_memory, no_memory
 from hlmshell.output.numfmt import fmt_count
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}$")
-RESERVED = {"_all", "_b", "byte", "_coef", "_cons", "double", "float", "if", "in", "int",
-            "long", "_n", "_N", "_pi", "_pred", "_rc", "_se", "_skip", "using", "with",
-            "strL", "str#"}
-
-
-def check_name(name: str) -> None:
-    """A legal new variable name, or Stata's r(198)."""
-    if not _NAME.match(name) or name in RESERVED or re.fullmatch(r"str\d+", name):
-        raise StataError(f"{name} invalid name", 198)
+from hlmshell.results import RResults
+from hlmshell.syntax.evaluate import by_groups, evaluate
 
 
 def obs_message(session, n: int, what: str = "deleted") -> None:
@@ -80,8 +70,6 @@ def _keep_drop(session, cmd, keep: bool):
 
 def _by_if_mask(session, cmd, prefix) -> np.ndarray:
     """`by g: drop if _n > 1`: the condition sees _n/_N within each by-group."""
-    from hlmshell.syntax.evaluate import by_groups, evaluate
-
     if cmd.in_ is not None:
         raise StataError("in may not be combined with by", 190)
     groups = by_groups(session, prefix)
@@ -91,44 +79,21 @@ def _by_if_mask(session, cmd, prefix) -> np.ndarray:
     return np.broadcast_to(np.asarray(v, dtype=float) != 0, (session.data.n,)).copy()
 
 
-@command("keep", byable="self", qualifiers="if in")
+@command("keep", byable="self", qualifiers="if in",
+          family="Data management", body="varlist", desc="keep variables or observations", example="keep if sector == 1", options=False)
 def keep_cmd(session, cmd):
     _keep_drop(session, cmd, True)
 
 
-@command("drop", byable="self", qualifiers="if in")
+@command("drop", byable="self", qualifiers="if in",
+          family="Data management", body="varlist", desc="drop variables or observations", example="drop if missing(ses)", options=False)
 def drop_cmd(session, cmd):
     _keep_drop(session, cmd, False)
 
 
 # ----------------------------------------------------------------------------- sort
-def sort_keys(ds, names, descending=None, mfirst=False) -> np.ndarray:
-    """Stable permutation sorting by `names` in Stata's order (missing after numbers)."""
-    descending = descending or [False] * len(names)
-    keys = []
-    for nm, desc in zip(names, descending):
-        v = ds.vars[nm]
-        if v.is_string:
-            _, codes = np.unique(v.values.astype(str), return_inverse=True)
-            k = codes.astype(np.float64)
-            keys.append(-k if desc else k)
-        else:
-            vals = v.values
-            miss = np.isnan(vals)
-            k = order_key(vals)
-            if desc:
-                # largest first; missing values still last unless mfirst
-                flag = np.where(miss, 0.0, 1.0) if mfirst else np.where(miss, 1.0, 0.0)
-                keys.append(flag)
-                keys.append(-k)
-            else:
-                keys.append(k)
-    if not keys:
-        return np.arange(ds.n)
-    return np.lexsort(tuple(reversed(keys)))
-
-
-@command("sort", abbrev="so", byable=False, qualifiers="in")
+@command("sort", abbrev="so", byable=False, qualifiers="in",
+          family="Data management", body="varlist", desc="sort the data", example="sort id", options="stable")
 def sort_cmd(session, cmd):
     OptionSpec("stable").parse(cmd.options)
     ds = session.data
@@ -153,7 +118,8 @@ def sort_cmd(session, cmd):
     ds.changed = True
 
 
-@command("gsort", byable=False, qualifiers="")
+@command("gsort", byable=False, qualifiers="",
+          family="Data management", body="anything", desc="ascending and descending sort", example="gsort -mathach", options="generate(gen)=name mfirst")
 def gsort_cmd(session, cmd):
     opts = OptionSpec("generate(gen)= mfirst").parse(cmd.options)
     ds = session.data
@@ -185,8 +151,6 @@ def gsort_cmd(session, cmd):
         lead.append(nm)
     ds.sortedby = lead
     if gen:
-        from hlmshell.data.dataset import Variable
-
         keys = [ds.vars[n].values for n in names]
         new = np.ones(ds.n)
         grp = 1
@@ -222,7 +186,8 @@ def _rename_pairs(session, body: str) -> list[tuple[str, str]]:
     return [(old, new)]
 
 
-@command("rename", abbrev="ren", byable=False, qualifiers="")
+@command("rename", abbrev="ren", byable=False, qualifiers="",
+          family="Data management", body="anything", desc="rename a variable", example="rename size schsize", options=False)
 def rename_cmd(session, cmd):
     OptionSpec("").parse(cmd.options)
     ds = session.data
@@ -237,14 +202,14 @@ def rename_cmd(session, cmd):
     if len(set(n for _, n in pairs)) != len(pairs):
         raise StataError("variable names not unique", 198)
     mapping = dict(pairs)
-    ds.vars = {mapping.get(n, n): v for n, v in ds.vars.items()}
-    for n, v in ds.vars.items():
-        v.name = n
+    ds.vars = {mapping.get(n, n): (v.evolve(name=mapping[n]) if n in mapping else v)
+               for n, v in ds.vars.items()}
     ds.sortedby = [mapping.get(s, s) for s in ds.sortedby]
     ds.changed = True
 
 
-@command("order", byable=False, qualifiers="")
+@command("order", byable=False, qualifiers="",
+          family="Data management", body="varlist", desc="reorder variables", example="order id", options="first last before=name after=name alphabetic(alpha) sequential(seq)")
 def order_cmd(session, cmd):
     opts = OptionSpec("first last before= after= alphabetic(alpha) sequential(seq)").parse(cmd.options)
     ds = session.data
@@ -269,14 +234,12 @@ def order_cmd(session, cmd):
 
 
 # ----------------------------------------------------------------------------- clear
-@command("clear", byable=False, qualifiers="", options=False)
+@command("clear", byable=False, qualifiers="", options=False,
+          family="Data management", body="anything", desc="clear the data in memory", example="clear")
 def clear_cmd(session, cmd):
     what = cmd.body.strip()
     if what not in ("", "all", "*", "results", "matrix", "programs", "ado", "mata", "frames", "estimates"):
         raise syntax_error()
-    from hlmshell.data.dataset import Dataset
-    from hlmshell.results import RResults
-
     if what in ("", "all", "*", "frames"):
         session.data = Dataset()
     if what in ("all", "*", "results"):
@@ -311,7 +274,8 @@ def _integer_arg(arg: str) -> int:
     return int(v)
 
 
-@command("set", exp=False, byable=False, qualifiers="")
+@command("set", exp=False, byable=False, qualifiers="",
+          family="Settings", body="anything", desc="change a setting", example="set level 90", options="permanently(perm)")
 def set_cmd(session, cmd):
     OptionSpec("permanently(perm)").parse(cmd.options)
     parts = cmd.body.split(None, 1)
@@ -338,7 +302,7 @@ def set_cmd(session, cmd):
     if sub == "seed":
         seed = _integer_arg(arg)
         if seed < 0 or seed > 2147483647:
-            raise StataError(f"seed must be between 0 and 2,147,483,647", 198)
+            raise StataError("seed must be between 0 and 2,147,483,647", 198)
         session.rng = np.random.default_rng(seed)
         session.settings["seed"] = seed
         return
@@ -370,7 +334,8 @@ def set_cmd(session, cmd):
 
 
 # ----------------------------------------------------------------------------- preserve / restore
-@command("preserve", byable=False, qualifiers="")
+@command("preserve", byable=False, qualifiers="",
+          family="Data management", body="none", desc="preserve the data", example="preserve", options="changed")
 def preserve_cmd(session, cmd):
     OptionSpec("changed").parse(cmd.options)
     if session.preserved is not None:
@@ -378,7 +343,8 @@ def preserve_cmd(session, cmd):
     session.preserved = session.data.copy()
 
 
-@command("restore", byable=False, qualifiers="")
+@command("restore", byable=False, qualifiers="",
+          family="Data management", body="none", desc="restore the preserved data", example="restore", options="not preserve")
 def restore_cmd(session, cmd):
     opts = OptionSpec("not preserve").parse(cmd.options)
     if session.preserved is None:
@@ -395,7 +361,8 @@ def restore_cmd(session, cmd):
 _SIZE = {"byte": 1, "int": 2, "long": 4, "float": 4, "double": 8}
 
 
-@command("compress", byable=False, qualifiers="")
+@command("compress", byable=False, qualifiers="",
+          family="Data management", body="varlist", desc="store variables in the smallest types", example="compress", options="nocoalesce")
 def compress_cmd(session, cmd):
     OptionSpec("nocoalesce").parse(cmd.options)
     ds = session.data
@@ -410,11 +377,12 @@ def compress_cmd(session, cmd):
                 new = f"str{max(w, 1)}"
                 session.out.line(f"  variable {nm} was {v.vtype} now {new}")
                 saved += (cur - max(w, 1)) * ds.n
-                v.vtype = new
+                fmt = v.format
                 if v.format == f"%{cur}s":
-                    v.format = f"%{max(w, 1)}s"
+                    fmt = f"%{max(w, 1)}s"
                 elif v.format == f"%-{cur}s":
-                    v.format = f"%-{max(w, 1)}s"
+                    fmt = f"%-{max(w, 1)}s"
+                ds.vars[nm] = v.evolve(vtype=new, format=fmt)
             continue
         x = v.values[~np.isnan(v.values)]
         new = v.vtype
@@ -431,9 +399,8 @@ def compress_cmd(session, cmd):
             saved += (_SIZE[v.vtype] - _SIZE[new]) * ds.n
             old_default = {"byte": "%8.0g", "int": "%8.0g", "long": "%12.0g", "float": "%9.0g",
                            "double": "%10.0g"}
-            if v.format == old_default.get(v.vtype):
-                v.format = old_default[new]
-            v.vtype = new
+            fmt = old_default[new] if v.format == old_default.get(v.vtype) else v.format
+            ds.vars[nm] = v.evolve(vtype=new, format=fmt)
     if saved:
         ds.changed = True
     session.out.line(f"  ({fmt_count(saved)} bytes saved)")

@@ -13,12 +13,17 @@ from __future__ import annotations
 import re
 
 from hlmshell.errors import StataError, option_not_allowed
+from hlmshell.registry import abbrev_match
 from hlmshell.syntax.ast import Option
 
 
 class OptionSpec:
-    def __init__(self, spec: str):
-        self.entries: list[tuple[str, str, bool]] = []  # (full, min, takes_arg)
+    """`OptionSpec("a(ab) b=")`, or `OptionSpec(command="mixed")`: the options declared in the
+    command's spec on its registration line (hlmshell/registry.py), read when first used."""
+
+    def __init__(self, spec: str = "", *, command: str | None = None, sub: str | None = None):
+        self._command, self._sub = command, sub
+        self._entries: list[tuple[str, str, bool]] | None = None if command else []
         for word in spec.split():
             takes = word.endswith("=")
             word = word.rstrip("=")
@@ -26,11 +31,22 @@ class OptionSpec:
             if not m:
                 raise ValueError(word)
             full, mn = m.group(1), m.group(2) or m.group(1)
-            self.entries.append((full, mn, takes))
+            self._entries.append((full, mn, takes))
+
+    @property
+    def entries(self) -> list[tuple[str, str, bool]]:
+        """(full, min, takes_arg) of each option."""
+        if self._entries is None:
+            from hlmshell.registry import REGISTRY
+
+            cspec = REGISTRY.resolve(self._command)
+            opts = cspec.subcommand(self._sub).options if self._sub else cspec.options or ()
+            self._entries = [(o.name, o.min, o.takes_arg) for o in opts]
+        return self._entries
 
     def resolve(self, typed: str) -> tuple[str, bool]:
         for full, mn, takes in self.entries:
-            if full.startswith(typed) and len(typed) >= len(mn):
+            if abbrev_match(typed, full, mn):
                 return full, takes
         raise option_not_allowed(typed)
 

@@ -8,16 +8,19 @@ carried to other observations of the same group (matched on the level variables'
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from hlmshell.commands.options import OptionSpec
-from hlmshell.commands.registry import command
-from hlmshell.commands.test import active
+from hlmshell.registry import Opt, command
+from hlmshell.commands._postest import active
 from hlmshell.data.dataset import Variable, to_storage
+from hlmshell.engine.blup import compute_blups
 from hlmshell.errors import StataError
 from hlmshell.results import EstimationResults
+from hlmshell.syntax.evaluate import marksample
 
 _LEVEL = re.compile(r"^(\d+)[bon]*\.(.+)$")
 _TYPES = ("byte", "int", "long", "float", "double")
@@ -154,7 +157,6 @@ def _touse(session, cmd) -> np.ndarray:
     n = session.data.n
     if cmd.if_ is None and cmd.in_ is None and getattr(session, "by_restrict", None) is None:
         return np.ones(n, dtype=bool)
-    from hlmshell.syntax.evaluate import marksample
     return np.asarray(marksample(session, cmd), dtype=bool)
 
 
@@ -175,16 +177,26 @@ def _add(session, names, columns, labels, vtype, touse) -> None:
 
 # --------------------------------------------------------------------------- predict
 _STATS = ("xb", "stdp", "fitted", "residuals", "rstandard", "reffects")
+_SPEC = OptionSpec(command="predict")     # the options on the registration line below
 
 
-@command("predict", qualifiers="if in")
-def predict_cmd(session, cmd) -> None:
-    res = active(session)
-    spec = OptionSpec("xb stdp fitted(fit) residuals(r) rstandard(rsta) reffects(ref) "
-                      "reses(rese) relevel(relev)= scores(sc)")
+@dataclass
+class PredictRequest:
+    """What `predict` was asked for: the statistic (None = the default xb), the reses() stub
+    list and the relevel() level, with the observations to fill."""
+
+    stat: str | None
+    reses: str | None
+    relevel: str | None
+    touse: np.ndarray
+
+
+def _parse_options(options) -> tuple[str | None, str | None, str | None, dict]:
+    """(statistic, reses() argument, relevel() argument, all options) with Stata's refusals of
+    arguments where none go, of two statistics, and of scores."""
     opts: dict = {}
-    for o in cmd.options:
-        full, _ = spec.resolve(o.name)
+    for o in options:
+        full, _ = _SPEC.resolve(o.name)
         if full not in ("reses", "relevel") and o.arg not in (None, ""):
             raise StataError(f"option {o.name} not allowed", 198)
         opts[full] = o.arg
@@ -199,94 +211,132 @@ def predict_cmd(session, cmd) -> None:
                          "or rstandard should be specified", 198)
     if "scores" in opts:
         raise StataError("option scores not allowed", 198)
-    stat = chosen[0] if chosen else None
-    data = session.data
+    return (chosen[0] if chosen else None), reses_arg, opts.get("relevel"), opts
+
+
+def _estimation_sample(res: EstimationResults, data) -> np.ndarray:
     sample = res.sample
     if sample is None or len(sample) != data.n:
         raise StataError("predict requires that the data used in estimation be in memory", 459)
-    sample = np.asarray(sample, dtype=bool)
-    touse = _touse(session, cmd)
+    return np.asarray(sample, dtype=bool)
 
-    if res.cmd not in ("mixed", "xtmixed"):
-        _predict_linear(session, cmd, res, stat, touse, opts)
-        return
 
-    model = res.model
-    if reses_arg and stat != "reffects":
+def _check_mixed_request(model, req: PredictRequest) -> None:
+    if req.reses and req.stat != "reffects":
         raise StataError("option reses() requires option reffects", 198)
-    relevel = opts.get("relevel")
-    if relevel:
-        labels = [b.label for b in model.blocks]
-        if relevel not in labels:
-            raise StataError(f"{relevel} is not a level variable in this model", 198)
-        if stat in (None, "xb", "stdp"):
-            what = "default statistic xb" if stat is None else f"statistic {stat}"
+    if req.relevel:
+        if req.relevel not in [b.label for b in model.blocks]:
+            raise StataError(f"{req.relevel} is not a level variable in this model", 198)
+        if req.stat in (None, "xb", "stdp"):
+            what = "default statistic xb" if req.stat is None else f"statistic {req.stat}"
             raise StataError(f"option relevel() not allowed with {what}", 198)
 
+
+@command("predict", qualifiers="if in",
+          family="Postestimation", body="newvarlist",  desc="predictions, residuals and random effects",
+          example="predict u1 u0, reffects reses(se_u1 se_u0)",
+          options=(Opt("xb", desc="linear prediction of the fixed part; the default"),
+                   Opt("stdp", desc="standard error of the fixed-part prediction"),
+                   Opt("fitted", "fit", desc="fixed plus random effects (fitted values)"),
+                   Opt("residuals", "r", desc="residuals (y minus fitted values)"),
+                   Opt("rstandard", "rsta", desc="standardized residuals"),
+                   Opt("reffects", "ref", desc="best linear unbiased predictions (BLUPs) of the random effects"),
+                   Opt("reses", "rese", "varlist", None, "standard errors of the BLUPs into these new variables"),
+                   Opt("relevel", "relev", "name", None, "random effects of this level only"),
+                   Opt("scores", "sc", desc="parameter-level scores")))
+def predict_cmd(session, cmd) -> None:
+    res = active(session)
+    stat, reses_arg, relevel, opts = _parse_options(cmd.options)
+    sample = _estimation_sample(res, session.data)
+    req = PredictRequest(stat, reses_arg, relevel, _touse(session, cmd))
+    if res.cmd not in ("mixed", "xtmixed"):
+        _predict_linear(session, cmd, res, stat, req.touse, opts)
+        return
+    _check_mixed_request(res.model, req)
     if stat in (None, "xb", "stdp"):
-        vtype, names = _new_names(cmd.body or "", None)
-        if stat is None:
-            session.out.line("(option xb assumed)")
-        if stat == "stdp":
-            col, lab = stdp_all(res, data), "S.E. of the linear prediction, fixed portion"
-        else:
-            col, lab = xb_all(res, data), "Linear prediction, fixed portion"
-        _add(session, names, [col], [lab], vtype, touse)
-        return
+        _predict_fixed(session, cmd, res, req)
+    elif stat in ("reffects", "reses"):
+        _predict_reffects(session, cmd, res, req, sample)
+    else:
+        _predict_fitted(session, cmd, res, req, sample)
 
-    from hlmshell.engine.blup import compute_blups
 
-    blocks = list(model.blocks)
-    if stat in ("reffects", "reses"):
-        sel = [i for i, b in enumerate(blocks) if not relevel or b.label == relevel]
-        count = sum(len(blocks[i].names) for i in sel)
-        if count == 0:
-            raise StataError("random-effects equation(s) empty; BLUPs of random effects not available", 459)
-        vtype, names = _new_names(cmd.body or "", count)
-        se_names = None
-        if reses_arg:
-            _, se_names = _new_names(reses_arg, count)
-        blups = compute_blups(model, with_se=(stat == "reses" or bool(reses_arg)))
-        codes = group_codes_all(model, data, sample)
-        cols, labs, se_cols, se_labs = [], [], [], []
-        for i in sel:
-            b = blocks[i]
-            c = codes[i]
-            ok = c >= 0
-            for j, nm in enumerate(b.names):
-                col = np.full(data.n, np.nan)
-                col[ok] = blups[i].u[c[ok], j]
-                cols.append(col)
-                labs.append(f"BLUP r.e. for {b.label}: {nm}")
-                if blups[i].se is not None:
-                    sc = np.full(data.n, np.nan)
-                    sc[ok] = blups[i].se[c[ok], j]
-                    se_cols.append(sc)
-                    se_labs.append(f"S.E. of BLUP r.e. for {b.label}: {nm}")
-        if stat == "reses":
-            _add(session, names, se_cols, se_labs, vtype, touse)
-            return
-        allnames = names + (se_names or [])
-        if len(set(allnames)) != len(allnames):
-            dup = next(nm for nm in allnames if allnames.count(nm) > 1)
-            raise StataError(f"variable {dup} already defined", 110)
-        for nm in allnames:
-            if nm in data:
-                raise StataError(f"variable {nm} already defined", 110)
-        _add(session, names, cols, labs, vtype, touse)
-        if se_names:
-            _add(session, se_names, se_cols, se_labs, vtype, touse)
-        return
-
-    # fitted / residuals / rstandard
+def _predict_fixed(session, cmd, res: EstimationResults, req: PredictRequest) -> None:
+    """xb or stdp of the fixed portion."""
     vtype, names = _new_names(cmd.body or "", None)
-    depth = None
-    if relevel:
-        depth = max(b.depth for b in blocks if b.label == relevel)
+    if req.stat is None:
+        session.out.line("(option xb assumed)")
+    if req.stat == "stdp":
+        col, lab = stdp_all(res, session.data), "S.E. of the linear prediction, fixed portion"
+    else:
+        col, lab = xb_all(res, session.data), "Linear prediction, fixed portion"
+    _add(session, names, [col], [lab], vtype, req.touse)
+
+
+def _blup_columns(model, data, sample, sel: list[int], with_se: bool):
+    """BLUPs (and their standard errors) of the selected blocks for every observation whose
+    group is in the sample, with their variable labels."""
+    blocks = list(model.blocks)
+    blups = compute_blups(model, with_se=with_se)
+    codes = group_codes_all(model, data, sample)
+    cols, labs, se_cols, se_labs = [], [], [], []
+    for i in sel:
+        b, c = blocks[i], codes[i]
+        ok = c >= 0
+        for j, nm in enumerate(b.names):
+            col = np.full(data.n, np.nan)
+            col[ok] = blups[i].u[c[ok], j]
+            cols.append(col)
+            labs.append(f"BLUP r.e. for {b.label}: {nm}")
+            if blups[i].se is not None:
+                sc = np.full(data.n, np.nan)
+                sc[ok] = blups[i].se[c[ok], j]
+                se_cols.append(sc)
+                se_labs.append(f"S.E. of BLUP r.e. for {b.label}: {nm}")
+    return cols, labs, se_cols, se_labs
+
+
+def _check_new(data, names: list[str]) -> None:
+    """Every new name is distinct and not yet a variable (before anything is added)."""
+    if len(set(names)) != len(names):
+        dup = next(nm for nm in names if names.count(nm) > 1)
+        raise StataError(f"variable {dup} already defined", 110)
+    for nm in names:
+        if nm in data:
+            raise StataError(f"variable {nm} already defined", 110)
+
+
+def _predict_reffects(session, cmd, res: EstimationResults, req: PredictRequest,
+                      sample: np.ndarray) -> None:
+    """reffects (with reses() stubs) or reses: one new variable per random effect of the
+    selected level(s)."""
+    model = res.model
+    blocks = list(model.blocks)
+    sel = [i for i, b in enumerate(blocks) if not req.relevel or b.label == req.relevel]
+    count = sum(len(blocks[i].names) for i in sel)
+    if count == 0:
+        raise StataError("random-effects equation(s) empty; BLUPs of random effects not available", 459)
+    vtype, names = _new_names(cmd.body or "", count)
+    se_names = _new_names(req.reses, count)[1] if req.reses else None
+    cols, labs, se_cols, se_labs = _blup_columns(model, session.data, sample, sel,
+                                                 with_se=(req.stat == "reses" or bool(req.reses)))
+    if req.stat == "reses":
+        _add(session, names, se_cols, se_labs, vtype, req.touse)
+        return
+    _check_new(session.data, names + (se_names or []))
+    _add(session, names, cols, labs, vtype, req.touse)
+    if se_names:
+        _add(session, se_names, se_cols, se_labs, vtype, req.touse)
+
+
+def _fitted_all(res: EstimationResults, data, sample: np.ndarray, depth: int | None) -> np.ndarray:
+    """xb + Zu over every observation, with the random effects of levels down to `depth`
+    (all when None)."""
+    model = res.model
     blups = compute_blups(model, with_se=False)
     codes = group_codes_all(model, data, sample)
     fitted = xb_all(res, data)
-    for b, bl, c in zip(blocks, blups, codes):
+    for b, bl, c in zip(model.blocks, blups, codes):
         if depth is not None and b.depth > depth:
             continue
         Z = z_values(b, data, sample)
@@ -294,17 +344,29 @@ def predict_cmd(session, cmd) -> None:
         ok = c >= 0
         u[ok] = bl.u[c[ok]]
         fitted = fitted + np.sum(Z * u, axis=1)
-    suffix = f", level({relevel})" if relevel else ""
-    if stat == "fitted":
-        _add(session, names, [fitted], [f"Fitted values: xb + Zu{suffix}"], vtype, touse)
+    return fitted
+
+
+def _predict_fitted(session, cmd, res: EstimationResults, req: PredictRequest,
+                    sample: np.ndarray) -> None:
+    """fitted, residuals or rstandard, to the level of relevel() when given."""
+    vtype, names = _new_names(cmd.body or "", None)
+    data = session.data
+    depth = None
+    if req.relevel:
+        depth = max(b.depth for b in res.model.blocks if b.label == req.relevel)
+    fitted = _fitted_all(res, data, sample, depth)
+    suffix = f", level({req.relevel})" if req.relevel else ""
+    if req.stat == "fitted":
+        _add(session, names, [fitted], [f"Fitted values: xb + Zu{suffix}"], vtype, req.touse)
         return
-    y = np.asarray(data.values(res.depvar), dtype=float)
-    resid = y - fitted
-    if stat == "residuals":
-        _add(session, names, [resid], [f"Residuals{suffix}"], vtype, touse)
+    resid = np.asarray(data.values(res.depvar), dtype=float) - fitted
+    if req.stat == "residuals":
+        _add(session, names, [resid], [f"Residuals{suffix}"], vtype, req.touse)
         return
-    sigma = float(np.sqrt(model.fit.sigma2))
-    _add(session, names, [resid / sigma], [f"Standardized residuals{suffix}"], vtype, touse & sample)
+    sigma = float(np.sqrt(res.model.fit.sigma2))
+    _add(session, names, [resid / sigma], [f"Standardized residuals{suffix}"], vtype,
+         req.touse & sample)
 
 
 def _predict_linear(session, cmd, res, stat, touse, opts) -> None:

@@ -11,18 +11,19 @@ from pathlib import Path
 
 import numpy as np
 
-from hlmshell.commands.registry import command
+from hlmshell.registry import Sub, abbrev_match, command
 from hlmshell.errors import ExitDo, StataError
 from hlmshell.output.numfmt import fmt_g
 from hlmshell.syntax.flow import BreakLoop, ContinueLoop
 from hlmshell.syntax.display import display_number, display_text
 from hlmshell.syntax.macros import extended_function, num_to_macro, value_to_text
-from hlmshell.syntax.scan import strip_quotes
+from hlmshell.syntax.lexer import strip_quotes
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-@command("display", abbrev="di", raw=True, byable=True, changes_data=False)
+@command("display", abbrev="di", raw=True, byable=True, changes_data=False,
+          family="Programming", desc="display strings and values of expressions", example='display "ICC = " %5.3f .1803')
 def display(session, cmd):
     session.out.write(display_text(session, cmd.body))
 
@@ -65,12 +66,14 @@ def _assign(session, store: dict, body: str, what: str) -> None:
     store[name] = _macro_value(session, body[m.end():])
 
 
-@command("local", abbrev="loc", raw=True, byable=False, changes_data=False)
+@command("local", abbrev="loc", raw=True, byable=False, changes_data=False,
+          family="Programming", desc="define a local macro", example="local vars ses meanses")
 def local(session, cmd):
     _assign(session, session.local, cmd.body, "local")
 
 
-@command("global", abbrev="gl", raw=True, byable=False, changes_data=False)
+@command("global", abbrev="gl", raw=True, byable=False, changes_data=False,
+          family="Programming", desc="define a global macro", example="global controls minority female")
 def global_(session, cmd):
     _assign(session, session.globals, cmd.body, "global")
 
@@ -87,11 +90,14 @@ def _temp(session, cmd):
         session.local[nm] = f"__{_tmp_counter[0]:06d}"
 
 
-command("tempvar", raw=True, byable=False, changes_data=False)(_temp)
-command("tempname", raw=True, byable=False, changes_data=False)(_temp)
+command("tempvar", raw=True, byable=False, changes_data=False, family="Programming",
+        desc="names of temporary variables", example="tempvar resid")(_temp)
+command("tempname", raw=True, byable=False, changes_data=False, family="Programming",
+        desc="names of temporary scalars and matrices", example="tempname b")(_temp)
 
 
-@command("tempfile", raw=True, byable=False, changes_data=False)
+@command("tempfile", raw=True, byable=False, changes_data=False,
+          family="Programming", desc="names of temporary files", example="tempfile t")
 def tempfile_(session, cmd):
     """`tempfile f`: a path in the temporary directory, as Stata gives (St<pid>.<n>)."""
     import os
@@ -105,7 +111,9 @@ def tempfile_(session, cmd):
         session.local[nm] = os.path.join(tempfile.gettempdir(), f"St{os.getpid()}.{_tmp_counter[0]:06d}")
 
 
-@command("macro", abbrev="ma", raw=True, byable=False, changes_data=False)
+@command("macro", abbrev="ma", raw=True, byable=False, changes_data=False,
+          family="Programming", desc="list or drop macros", example="macro list",
+          subcommands=(Sub("list", "l", "list macros"), Sub("drop", "drop", "drop macros"), Sub("dir", "dir", "list macros")))
 def macro(session, cmd):
     words = cmd.body.split()
     sub = words[0] if words else "list"
@@ -138,7 +146,9 @@ def _scalar_text(v) -> str:
     return display_number(float(v))
 
 
-@command("scalar", abbrev="sca", raw=True, byable=False, changes_data=False)
+@command("scalar", abbrev="sca", raw=True, byable=False, changes_data=False,
+          family="Programming", desc="define, list and drop scalars", example="scalar icc = .1803",
+          subcommands=(Sub("define", "de", "define a scalar"), Sub("list", "l", "list scalars"), Sub("drop", "drop", "drop scalars"), Sub("dir", "dir", "list scalars")))
 def scalar(session, cmd):
     from hlmshell.syntax.evaluate import evaluate_scalar
 
@@ -212,7 +222,9 @@ def _list_results(session, res, prefix: str, e=None) -> None:
         out.line(f"{prefix}(sample)".rjust(22) + "   ")
 
 
-@command("return", abbrev="ret", raw=True, byable=False, changes_data=False)
+@command("return", abbrev="ret", raw=True, byable=False, changes_data=False,
+          family="Programming", desc="list or set r() results", example="return list",
+          subcommands=(Sub("list", "li", "list r() results"), Sub("clear", "clear", "clear r() results"), Sub("scalar", "sca", "return a scalar"), Sub("local", "loc", "return a macro"), Sub("matrix", "mat", "return a matrix")))
 def return_(session, cmd):
     words = cmd.body.split()
     if words[:1] in (["list"], ["li"], ["l"]):
@@ -220,8 +232,7 @@ def return_(session, cmd):
             raise StataError("invalid syntax", 198)
         _list_results(session, session.r, "r")
         return
-    interp = session.interpreter
-    pending = interp.r_pending[-1] if interp is not None and interp.r_pending else None
+    pending = session.r_pending[-1] if session.r_pending else None
     if pending is None:
         raise StataError("non r-class program may not set r()", 151)
     if words[:1] == ["clear"]:
@@ -250,7 +261,8 @@ def return_(session, cmd):
         pending.matrices[name] = _get_matrix(session, src)[0].copy()
 
 
-@command("args", raw=True, byable=False, changes_data=False)
+@command("args", raw=True, byable=False, changes_data=False,
+          family="Programming", desc="name the arguments of a program", example="args y x")
 def args(session, cmd):
     """`args a b c`: name the program's positional arguments."""
     for k, nm in enumerate(cmd.body.split(), 1):
@@ -259,11 +271,12 @@ def args(session, cmd):
         session.local[nm] = session.local.get(str(k), "")
 
 
-@command("program", abbrev="pr", raw=True, byable=False, changes_data=False)
+@command("program", abbrev="pr", raw=True, byable=False, changes_data=False,
+          family="Programming", desc="define, list and drop programs", example="program define hello",
+          subcommands=(Sub("define", "de", "define a program"), Sub("list", "l", "list programs"), Sub("drop", "drop", "drop programs"), Sub("dir", "dir", "list programs")))
 def program(session, cmd):
     """program drop/dir/list (definitions are read by the interpreter, up to `end`)."""
-    interp = session.interpreter
-    progs = interp.programs if interp is not None else {}
+    progs = session.programs
     words = cmd.body.split()
     if not words:
         raise StataError("invalid syntax", 198)
@@ -294,7 +307,9 @@ def program(session, cmd):
     raise StataError("invalid syntax", 198)
 
 
-@command("ereturn", abbrev="eret", raw=True, byable=False, changes_data=False)
+@command("ereturn", abbrev="eret", raw=True, byable=False, changes_data=False,
+          family="Programming", desc="list e() results", example="ereturn list",
+          subcommands=(Sub("list", "li", "list e() results"), Sub("clear", "clear", "clear e() results")))
 def ereturn(session, cmd):
     if cmd.body.split() not in (["list"], ["li"], ["l"]):
         raise StataError("invalid syntax", 198)
@@ -367,43 +382,59 @@ def matrix_list_text(session, name: str) -> list[str]:
     return out
 
 
-@command("matrix", abbrev="mat", raw=True, byable=False, changes_data=False)
+@command("matrix", abbrev="mat", raw=True, byable=False, changes_data=False,
+          family="Programming", desc="define, list and drop matrices", example="matrix list e(b)",
+          subcommands=(Sub("define", "def", "define a matrix"), Sub("list", "l", "list a matrix"), Sub("drop", "drop", "drop matrices"), Sub("dir", "dir", "list matrices"), Sub("rownames", "rown", "set row names"), Sub("colnames", "coln", "set column names")))
 def matrix(session, cmd):
     body = cmd.body.strip()
     m = re.match(r"(\w+)\s*(.*)", body, re.S)
     if not m:
         raise StataError("invalid syntax", 198)
     sub, rest = m.group(1), m.group(2).strip()
-    if sub in ("list", "li", "l"):
-        name, _, opts = rest.partition(",")
-        name = name.strip()
-        if not name or len(name.split()) > 1:
-            raise StataError("invalid syntax", 198)
-        if opts.strip():
-            from hlmshell.syntax.parser import parse_options
+    handler = _MATRIX_SUBS.get(sub)
+    if handler is not None:
+        handler(session, rest)
+        return
+    _matrix_define(session, rest if sub in ("define", "def", "defi", "defin") else body)
 
-            raise StataError(f"option {parse_options(opts)[0].name} not allowed", 198)
-        text = matrix_list_text(session, name)
-        session.out.line("")
-        for ln in text:
-            session.out.line(ln)
-        return
-    if sub == "dir":
-        for k, v in session.matrices.items():
-            shape = np.atleast_2d(np.asarray(getattr(v, "values", v), dtype=float)).shape
-            session.out.line(f"{k:>12}[{shape[0]},{shape[1]}]")
-        return
-    if sub == "drop":
-        for nm in rest.split():
-            if nm == "_all":
-                session.matrices.clear()
-            elif nm in session.matrices:
-                del session.matrices[nm]
-            else:
-                raise StataError(f"matrix {nm} not found", 111)
-        return
-    if sub in ("define", "def", "defi", "defin"):
-        body = rest
+
+def _matrix_list(session, rest: str) -> None:
+    name, _, opts = rest.partition(",")
+    name = name.strip()
+    if not name or len(name.split()) > 1:
+        raise StataError("invalid syntax", 198)
+    if opts.strip():
+        from hlmshell.syntax.parser import parse_options
+
+        raise StataError(f"option {parse_options(opts)[0].name} not allowed", 198)
+    text = matrix_list_text(session, name)
+    session.out.line("")
+    for ln in text:
+        session.out.line(ln)
+
+
+def _matrix_dir(session, rest: str) -> None:
+    for k, v in session.matrices.items():
+        shape = np.atleast_2d(np.asarray(getattr(v, "values", v), dtype=float)).shape
+        session.out.line(f"{k:>12}[{shape[0]},{shape[1]}]")
+
+
+def _matrix_drop(session, rest: str) -> None:
+    for nm in rest.split():
+        if nm == "_all":
+            session.matrices.clear()
+        elif nm in session.matrices:
+            del session.matrices[nm]
+        else:
+            raise StataError(f"matrix {nm} not found", 111)
+
+
+_MATRIX_SUBS = {"list": _matrix_list, "li": _matrix_list, "l": _matrix_list, "dir": _matrix_dir,
+                "drop": _matrix_drop}
+
+
+def _matrix_define(session, body: str) -> None:
+    """`matrix name = othermatrix | e(b) | (1, 2 \\ 3, 4)`."""
     m = re.fullmatch(r"([A-Za-z_]\w*)\s*=\s*(.+)", body, re.S)
     if not m:
         raise StataError("invalid syntax", 198)
@@ -415,20 +446,19 @@ def matrix(session, cmd):
                                                    [join(*c) for c in cols])
         return
     m2 = re.fullmatch(r"\((.*)\)", src, re.S)
-    if m2:
-        from hlmshell.syntax.evaluate import evaluate_scalar
+    if not m2:
+        raise StataError("invalid syntax", 198)
+    from hlmshell.syntax.evaluate import evaluate_scalar
 
-        rows = []
-        for row in m2.group(1).split("\\"):
-            cells = [evaluate_scalar(x.strip(), session) for x in row.split(",") if x.strip()]
-            if any(isinstance(c, str) for c in cells):
-                raise StataError("type mismatch", 109)
-            rows.append([float(c) for c in cells])
-        if not rows or len({len(r) for r in rows}) != 1:
-            raise StataError("matrix not conformable", 503)
-        session.matrices[m.group(1)] = np.array(rows, dtype=float)
-        return
-    raise StataError("invalid syntax", 198)
+    rows = []
+    for row in m2.group(1).split("\\"):
+        cells = [evaluate_scalar(x.strip(), session) for x in row.split(",") if x.strip()]
+        if any(isinstance(c, str) for c in cells):
+            raise StataError("type mismatch", 109)
+        rows.append([float(c) for c in cells])
+    if not rows or len({len(r) for r in rows}) != 1:
+        raise StataError("matrix not conformable", 503)
+    session.matrices[m.group(1)] = np.array(rows, dtype=float)
 
 
 # ---- do-files and flow --------------------------------------------------------------------------
@@ -454,43 +484,48 @@ def _split_do_args(body: str) -> tuple[str, str]:
     return parts[0], parts[1] if len(parts) > 1 else ""
 
 
-def _run_file(session, cmd, echo: bool) -> None:
-    from hlmshell.interpreter import Interpreter
+def _runner(session):
+    """The interpreter's interface for running code (one is made for a bare session)."""
+    if session.runner is None:
+        from hlmshell.interpreter import Interpreter
 
+        Interpreter(session)
+    return session.runner
+
+
+def _run_file(session, cmd, echo: bool) -> None:
     fname, args = _split_do_args(cmd.body)
     path = _find_dofile(fname)
-    interp = session.interpreter or Interpreter(session)
+    runner = _runner(session)
     if echo:
         session.out.line("")
-        interp.run_dofile(path, echo=True, args=args)
+        runner.run_dofile(path, echo=True, args=args)
         return
     q = session.out.quiet
     session.out.quiet += 1
     try:
-        interp.run_dofile(path, echo=False, args=args)
+        runner.run_dofile(path, echo=False, args=args)
     finally:
         session.out.quiet = q
 
 
-@command("do", raw=True, transactional=False, byable=False)
+@command("do", raw=True, transactional=False, byable=False,
+          family="Programming", desc="run a do-file", example="do 01_empty_model_icc.do")
 def do(session, cmd):
     _run_file(session, cmd, echo=True)
 
 
-@command("run", raw=True, transactional=False, byable=False)
+@command("run", raw=True, transactional=False, byable=False,
+          family="Programming", desc="run a do-file quietly", example="run setup.do")
 def run(session, cmd):
     _run_file(session, cmd, echo=False)
 
 
-@command("include", raw=True, transactional=False, byable=False)
+@command("include", raw=True, transactional=False, byable=False,
+          family="Programming", desc="run a do-file in the current context", example="include settings.do")
 def include(session, cmd):
-    from hlmshell.interpreter import Interpreter
-    from hlmshell.syntax.preprocess import logical_lines
-
     fname, _ = _split_do_args(cmd.body)
-    path = _find_dofile(fname)
-    interp = session.interpreter or Interpreter(session)
-    interp.run_include(logical_lines(path.read_text(encoding="utf-8", errors="replace")), str(path))
+    _runner(session).run_include(_find_dofile(fname))
 
 
 def _return_code(session, text: str) -> int:
@@ -506,14 +541,15 @@ def _return_code(session, text: str) -> int:
     return int(v)
 
 
-@command("exit", raw=True, transactional=False, byable=False)
+@command("exit", raw=True, transactional=False, byable=False,
+          family="Programming", desc="leave a do-file, program or hlmshell", example="exit, clear")
 def exit_(session, cmd):
     body = cmd.body.strip()
     clear = False
     if "," in body:
         body, opts = body.split(",", 1)
         for o in opts.split():
-            if "clear".startswith(o) and len(o) >= 5:
+            if abbrev_match(o, "clear", 5):
                 clear = True
             elif o.upper() != "STATA":
                 raise StataError(f"option {o} not allowed", 198)
@@ -522,24 +558,26 @@ def exit_(session, cmd):
     raise ExitDo(rc, clear)
 
 
-@command("continue", raw=True, byable=False, changes_data=False)
+@command("continue", raw=True, byable=False, changes_data=False,
+          family="Programming", desc="skip to the next loop iteration (break: leave it)", example="continue, break")
 def continue_(session, cmd):
     body = cmd.body.strip().lstrip(",").strip()
     if body and not "break".startswith(body):
         raise StataError(f"option {body} not allowed", 198)
-    interp = session.interpreter
-    if interp is None or interp.loop_depth == 0:
+    if session.loop_depth == 0:
         return          # outside a loop there is nothing to continue or break
     raise BreakLoop() if body else ContinueLoop()
 
 
-@command("version", abbrev="vers", raw=True, byable=False, changes_data=False)
+@command("version", abbrev="vers", raw=True, byable=False, changes_data=False,
+          family="Programming", desc="set the command interpreter's version", example="version 17")
 def version(session, cmd):
     if not cmd.body.strip():
         session.out.line("version 17.0")
 
 
-@command("error", raw=True, byable=False, changes_data=False)
+@command("error", raw=True, byable=False, changes_data=False,
+          family="Programming", desc="exit with a return code", example="error 198")
 def error(session, cmd):
     if not cmd.body.strip():
         raise StataError("invalid syntax", 198)
@@ -548,25 +586,29 @@ def error(session, cmd):
         raise StataError("", rc)
 
 
-@command("sleep", raw=True, byable=False, changes_data=False)
+@command("sleep", raw=True, byable=False, changes_data=False,
+          family="Programming", desc="pause for # milliseconds", example="sleep 100")
 def sleep(session, cmd):
     return None
 
 
-@command("pause", raw=True, byable=False, changes_data=False)
+@command("pause", raw=True, byable=False, changes_data=False,
+          family="Programming", desc="pause a program (ignored unless pause on)", example="pause")
 def pause(session, cmd):
     return None
 
 
 # ---- working directory ------------------------------------------------------------------------
-@command("pwd", raw=True, byable=False, changes_data=False)
+@command("pwd", raw=True, byable=False, changes_data=False,
+          family="Files", desc="show the working directory", example="pwd")
 def pwd(session, cmd):
     import os
 
     session.out.line(os.getcwd())
 
 
-@command("cd", raw=True, byable=False, changes_data=False)
+@command("cd", raw=True, byable=False, changes_data=False,
+          family="Files", desc="change the working directory", example="cd mydata")
 def cd(session, cmd):
     """`cd dir` changes the working directory (data and do-file paths resolve from it)."""
     import os
@@ -580,11 +622,10 @@ def cd(session, cmd):
 
 
 # ---- confirm ------------------------------------------------------------------------------------
-@command("confirm", abbrev="conf", raw=True, byable=False, changes_data=False)
+@command("confirm", abbrev="conf", raw=True, byable=False, changes_data=False,
+          family="Programming", desc="verify that something is what it should be", example="confirm variable ses")
 def confirm(session, cmd):
     """confirm [new|numeric|string] variable, confirm [new] file, confirm [integer] number."""
-    from hlmshell.syntax.varlist import expand_varlist
-
     words = cmd.body.split(None, 1)
     if not words:
         raise StataError("invalid syntax", 198)
@@ -594,35 +635,46 @@ def confirm(session, cmd):
         what, rest = (sub[0], sub[1] if len(sub) > 1 else "") if sub else ("", "")
     else:
         what, kind = kind, ""
-    if "variable".startswith(what) and len(what) >= 1:
-        if kind == "new":
-            for nm in expand_varlist(session.data, rest, new=True):
-                if nm in session.data.vars:
-                    raise StataError(f"variable {nm} already defined", 110)
-            return
-        names = expand_varlist(session.data, rest)
-        for nm in names:
-            v = session.data.var(nm)
-            if kind == "numeric" and v.is_string:
-                raise StataError(f"{nm} found where numeric variable expected", 7)
-            if kind in ("string", "str") and not v.is_string:
-                raise StataError(f"{nm} found where string variable expected", 7)
+    if abbrev_match(what, "variable", 1):
+        _confirm_variables(session, kind, rest)
+    elif what == "file":
+        _confirm_file(kind, rest)
+    elif what in ("number", "integer") or (kind == "integer" and what == "number"):
+        _confirm_number(kind, rest)
+    else:
+        raise StataError("invalid syntax", 198)
+
+
+def _confirm_variables(session, kind: str, rest: str) -> None:
+    from hlmshell.syntax.varlist import expand_varlist
+
+    if kind == "new":
+        for nm in expand_varlist(session.data, rest, new=True):
+            if nm in session.data.vars:
+                raise StataError(f"variable {nm} already defined", 110)
         return
-    if what == "file":
-        target = strip_quotes(rest)
-        exists = Path(target).exists()
-        if kind == "new" and exists:
-            raise StataError(f"file {target} already exists", 602)
-        if kind != "new" and not exists:
-            raise StataError(f"file {target} not found", 601)
-        return
-    if what in ("number", "integer") or (kind == "integer" and what == "number"):
-        text = rest.strip()
-        try:
-            val = float(text)
-        except ValueError:
-            raise StataError(f"{text} found where number expected", 7) from None
-        if kind == "integer" and not val.is_integer():
-            raise StataError(f"{text} found where integer expected", 7)
-        return
-    raise StataError("invalid syntax", 198)
+    for nm in expand_varlist(session.data, rest):
+        v = session.data.var(nm)
+        if kind == "numeric" and v.is_string:
+            raise StataError(f"{nm} found where numeric variable expected", 7)
+        if kind in ("string", "str") and not v.is_string:
+            raise StataError(f"{nm} found where string variable expected", 7)
+
+
+def _confirm_file(kind: str, rest: str) -> None:
+    target = strip_quotes(rest)
+    exists = Path(target).exists()
+    if kind == "new" and exists:
+        raise StataError(f"file {target} already exists", 602)
+    if kind != "new" and not exists:
+        raise StataError(f"file {target} not found", 601)
+
+
+def _confirm_number(kind: str, rest: str) -> None:
+    text = rest.strip()
+    try:
+        val = float(text)
+    except ValueError:
+        raise StataError(f"{text} found where number expected", 7) from None
+    if kind == "integer" and not val.is_integer():
+        raise StataError(f"{text} found where integer expected", 7)

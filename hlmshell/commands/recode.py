@@ -18,7 +18,7 @@ import numpy as np
 
 from hlmshell.commands import generate as g
 from hlmshell.commands.options import OptionSpec
-from hlmshell.commands.registry import command
+from hlmshell.registry import command
 from hlmshell.data.dataset import DEFAULT_FORMATS, Variable
 from hlmshell.data.missing import order_key, parse_missing
 from hlmshell.errors import StataError
@@ -80,31 +80,26 @@ def tokenize(text: str) -> list[tuple[str, bool]]:
     return tokens(text, _TOKEN)
 
 
-def parse_rules(text: str, parens: bool) -> Rules:
-    """The rules part of the command (after the varlist), parsed as recode.ado does."""
-    toks = tokenize(text)
-    rules = Rules()
-    i = 0
-    if parens:
-        if not toks or toks[0][0] != "(":
-            raise _err("rules expected")
-        i = 1
+def _rule_tail(toks, parens: bool, rule: Rule, j: int) -> int:
+    """After a rule's target: an optional "label", then `)` and `(` or the end (parenthesized
+    rules only). Returns the index after them."""
+    if not parens:
+        return j
+    if j < len(toks) and toks[j][0] != ")" and j + 1 < len(toks) and toks[j + 1][0] == ")":
+        rule.label = toks[j][0]
+        j += 1
+    got = toks[j][0] if j < len(toks) else ""
+    if got != ")":
+        raise _err(f') expected, "{got}" found')
+    nxt = toks[j + 1][0] if j + 1 < len(toks) else ""
+    if nxt not in ("", "("):
+        raise _err(f'( expected, "{nxt}" found')
+    return j + 2
 
-    def tail(rule: Rule, j: int) -> int:
-        # optional "label", then ')' and '(' or the end
-        if not parens:
-            return j
-        if j < len(toks) and toks[j][0] != ")" and j + 1 < len(toks) and toks[j + 1][0] == ")":
-            rule.label = toks[j][0]
-            j += 1
-        got = toks[j][0] if j < len(toks) else ""
-        if got != ")":
-            raise _err(f') expected, "{got}" found')
-        nxt = toks[j + 1][0] if j + 1 < len(toks) else ""
-        if nxt not in ("", "("):
-            raise _err(f'( expected, "{nxt}" found')
-        return j + 2
 
+def _ordinary_rules(toks, i: int, parens: bool) -> tuple[list[Rule], int]:
+    """`numlist = el` rules up to the first keyword rule; returns them and where they end."""
+    out: list[Rule] = []
     cur = Rule()
     while i < len(toks) and _keyword(toks[i][0]) is None:
         tok = toks[i][0]
@@ -114,8 +109,8 @@ def parse_rules(text: str, parens: bool) -> Rules:
             if i + 1 >= len(toks):
                 raise _err("invalid syntax")
             cur.target = _el(toks[i + 1][0])
-            i = tail(cur, i + 2)
-            rules.ordinary.append(cur)
+            i = _rule_tail(toks, parens, cur, i + 2)
+            out.append(cur)
             cur = Rule()
             continue
         if toks[i][1] or tok in ("(", ")", "/"):
@@ -131,19 +126,38 @@ def parse_rules(text: str, parens: bool) -> Rules:
             i += 1
     if cur.items:
         raise _err("invalid syntax")
+    return out, i
+
+
+def _keyword_rules(toks, i: int, parens: bool) -> dict[str, Rule]:
+    """The `else`/`missing`/`nonmissing` rules that must close the list, each at most once."""
+    other: dict[str, Rule] = {}
     while i < len(toks):
         key = _keyword(toks[i][0])
         if key is None:
             raise _err(f"unknown keyword {toks[i][0]}")
-        if key in rules.other:
+        if key in other:
             raise _err(f"multiple specification of keyword {key}")
         if i + 1 >= len(toks) or toks[i + 1][0] != "=":
             raise _err("= expected")
         if i + 2 >= len(toks):
             raise _err("invalid syntax")
         r = Rule(target=_el(toks[i + 2][0]))
-        i = tail(r, i + 3)
-        rules.other[key] = r
+        i = _rule_tail(toks, parens, r, i + 3)
+        other[key] = r
+    return other
+
+
+def parse_rules(text: str, parens: bool) -> Rules:
+    """The rules part of the command (after the varlist), parsed as recode.ado does."""
+    toks = tokenize(text)
+    i = 0
+    if parens:
+        if not toks or toks[0][0] != "(":
+            raise _err("rules expected")
+        i = 1
+    ordinary, i = _ordinary_rules(toks, i, parens)
+    rules = Rules(ordinary, _keyword_rules(toks, i, parens))
     if "else" in rules.other and ("missing" in rules.other or "nonmissing" in rules.other):
         raise _err("keywords else/* and missing/nonmissing may not be combined")
     if not rules.ordinary and not rules.other:
@@ -223,124 +237,156 @@ def apply_rules(values: np.ndarray, rules: Rules, touse: np.ndarray, use_float: 
     return new, int((diff & touse).sum())
 
 
-@command("recode", exp=False, byable=False, qualifiers="if in")
+@command("recode", exp=False, byable=False, qualifiers="if in",
+          family="Data management", body="anything", desc="recode categorical variables", example="recode sector (0=1) (1=0), generate(sector2)",
+          options="copyrest(copy) debug generate(g)=varlist into(in)=varlist label(l)=name prefix(pre)=name test(t)")
 def recode(session, cmd):
     g.no_weights(cmd)
     ds = session.data
     opts = OptionSpec("copyrest(copy) debug generate(g)= into(in)= label(l)= prefix(pre)= "
                       "test(t)").parse(cmd.options)
     head, rule_text, parens = split_spec(cmd.body)
+    names = _source_vars(session, head, parens)
+    if not rule_text.strip():
+        raise _err("rules expected")
+    newnames = _target_names(session, names, opts)
+    label, disallowed = _label_plan(ds, names, newnames, (opts.get("label") or "").strip())
+    rules = parse_rules(rule_text, parens)
+    _check_label_rules(rules, disallowed)
+    touse = g.sample(session, cmd)
+    copy_rest = "copyrest" in opts or not newnames
+    results = [(nm, *_recoded(ds.var(nm), rules, touse, copy_rest)) for nm in names]
+    for i, (nm, _, nchg) in enumerate(results):
+        if newnames:
+            session.out.line(f"({nchg:,} differences between {nm} and {newnames[i]})")
+        else:
+            session.out.line(f"({nm}: {nchg:,} changes made)")
+    _define_labels(ds, rules, label)
+    for i, (nm, new, _) in enumerate(results):
+        if newnames:
+            _store_new(session, nm, newnames[i], new, label if rules.labels else None)
+        else:
+            _store_in_place(ds, nm, new)
+    ds.changed = True
+
+
+def _source_vars(session, head: str, parens: bool) -> list[str]:
+    """The variables to recode: numeric, and only one with the old (unparenthesized) syntax."""
     names = g.varlist(session, head)
     if not parens and len(names) > 1:
         raise _err("too many variables specified", 103)
     for nm in names:
-        if ds.var(nm).is_string:
+        if session.data.var(nm).is_string:
             raise _err("recode only allows numeric variables", 108)
-    if not rule_text.strip():
-        raise _err("rules expected")
+    return names
 
+
+def _target_names(session, names: list[str], opts: dict) -> list[str]:
+    """New variables from prefix() or generate()/into() (none: recode in place)."""
     gen = (opts.get("generate") or "").strip()
     into = (opts.get("into") or "").strip()
     prefix = (opts.get("prefix") or "").strip()
     if prefix:
         if gen or into:
             raise _err("option prefix() may not be combined with generate() or into()")
-        newnames = []
-        for nm in names:
-            nn = prefix + nm
-            if not g._NAME.match(nn) or len(nn) > 32:
-                raise _err(f"{nn} invalid variable name")
-            if nn in ds:
-                raise _err(f"variable {nn} already exists", 110)
-            newnames.append(nn)
-    else:
-        if gen and into:
-            raise _err("options generate() and into() are synonyms")
-        gen = gen or into
-        newnames = gen.split() if gen else []
-        for nn in newnames:
-            g.check_newname(session, nn)
-        if len(set(newnames)) != len(newnames):
-            raise _err("invalid syntax")
-        if newnames and len(newnames) != len(names):
-            raise _err("the number of new and transformed varnames should be the same")
+        return [_prefixed(session.data, prefix + nm) for nm in names]
+    if gen and into:
+        raise _err("options generate() and into() are synonyms")
+    newnames = (gen or into).split()
+    for nn in newnames:
+        g.check_newname(session, nn)
+    if len(set(newnames)) != len(newnames):
+        raise _err("invalid syntax")
+    if newnames and len(newnames) != len(names):
+        raise _err("the number of new and transformed varnames should be the same")
+    return newnames
 
-    label = (opts.get("label") or "").strip()
+
+def _prefixed(ds, nn: str) -> str:
+    if not g._NAME.match(nn) or len(nn) > 32:
+        raise _err(f"{nn} invalid variable name")
+    if nn in ds:
+        raise _err(f"variable {nn} already exists", 110)
+    return nn
+
+
+def _label_plan(ds, names: list[str], newnames: list[str], label: str) -> tuple[str, int]:
+    """The value label the rules' texts go into, and why rules may not define one:
+    0 allowed, 1 several variables without label(), 2 recoding in place, 3 a label already
+    named after the new variable."""
     if label:
         if not newnames:
             raise _err("option label() allowed only with generate()")
         if not g._NAME.match(label):
             raise _err(f"{label} invalid name")
-        disallowed = 0
-    elif newnames:
-        if len(names) == 1:
-            label = newnames[0]
-            disallowed = 3 if label in ds.value_labels else 0
-        else:
-            disallowed = 1
-    else:
-        disallowed = 2
+        return label, 0
+    if not newnames:
+        return label, 2
+    if len(names) == 1:
+        return newnames[0], (3 if newnames[0] in ds.value_labels else 0)
+    return label, 1
 
-    rules = parse_rules(rule_text, parens)
+
+_LABEL_REFUSALS = {
+    1: "Rules defining value labels not allowed with labeled recode of multiple vars, option "
+       "label() required",
+    2: "Rules defining value labels not allowed when overwriting a variable",
+    3: "impossible to create label() named after variable",
+}
+
+
+def _check_label_rules(rules: Rules, disallowed: int) -> None:
     for target, _ in rules.labels:
-        if disallowed == 1:
-            raise _err("Rules defining value labels not allowed with labeled recode of multiple "
-                       "vars, option label() required")
-        if disallowed == 2:
-            raise _err("Rules defining value labels not allowed when overwriting a variable")
-        if disallowed == 3:
-            raise _err("impossible to create label() named after variable")
+        if disallowed:
+            raise _err(_LABEL_REFUSALS[disallowed])
         if _MISSTOK.match(target):
             raise _err(f"Value label not allowed for missing value code {target}")
         if target not in ("min", "max") and float(target) != int(float(target)):
             raise _err(f"Value label not allowed for noninteger {target}")
 
-    touse = g.sample(session, cmd)
-    results = []
-    for nm in names:
-        src = ds.var(nm)
-        use_float = src.vtype not in ("double", "long")
-        got = apply_rules(src.values, rules, touse, use_float)
-        if got is None:
-            new, nchg = src.values.astype(np.float64).copy(), 0
-        else:
-            new, nchg = got
-            if "copyrest" in opts or not newnames:
-                new = np.where(touse, new, src.values)
-        results.append((nm, new, nchg))
 
-    for i, (nm, new, nchg) in enumerate(results):
-        if newnames:
-            session.out.line(f"({nchg:,} differences between {nm} and {newnames[i]})")
-        else:
-            session.out.line(f"({nm}: {nchg:,} changes made)")
+def _recoded(src, rules: Rules, touse: np.ndarray, copy_rest: bool) -> tuple[np.ndarray, int]:
+    """One variable's new values (outside the sample: its old ones when copying the rest)
+    and how many observations of the sample changed."""
+    got = apply_rules(src.values, rules, touse, src.vtype not in ("double", "long"))
+    if got is None:
+        return src.values.astype(np.float64).copy(), 0
+    new, nchg = got
+    if copy_rest:
+        new = np.where(touse, new, src.values)
+    return new, nchg
 
-    if rules.labels:
-        lab = ds.value_labels.setdefault(label, {})
-        for target, text in rules.labels:
-            if target in ("min", "max"):
-                continue  # needs the per-variable statistic; rare enough to leave unlabelled
-            lab[float(target)] = text
-    for i, (nm, new, _) in enumerate(results):
-        src = ds.var(nm)
-        if newnames:
-            # gen newvar = NEW (default type), then recast to the old type when lossless
-            vtype = g.default_type(session)
-            vals = g.store(new, vtype)
-            if src.vtype != vtype and np.all(g.same_values(g.store(vals, src.vtype), vals)):
-                vtype = src.vtype
-                vals = g.store(vals, vtype)
-            vlab = f"RECODE of {nm}" + (f" ({src.label})" if src.label else "")
-            ds.add(Variable(newnames[i], vals, vtype, label=vlab[:80],
-                            vallab=label if rules.labels else None))
-        else:
-            vtype = g.numeric_type_needed(src.vtype, new)
-            vals = g.store(new, vtype)
-            if not np.all(g.same_values(vals, src.values)) and nm in ds.sortedby:
-                ds.sortedby = ds.sortedby[:ds.sortedby.index(nm)]
-            if vtype != src.vtype:
-                if src.format in DEFAULT_FORMATS.values():
-                    src.format = DEFAULT_FORMATS[vtype]
-                src.vtype = vtype
-            src.values = vals
-    ds.changed = True
+
+def _define_labels(ds, rules: Rules, label: str) -> None:
+    if not rules.labels:
+        return
+    lab = ds.value_labels.setdefault(label, {})
+    for target, text in rules.labels:
+        if target in ("min", "max"):
+            continue  # needs the per-variable statistic; rare enough to leave unlabelled
+        lab[float(target)] = text
+
+
+def _store_new(session, nm: str, newname: str, new: np.ndarray, vallab: str | None) -> None:
+    """gen newvar = NEW (default type), then recast to the old type when lossless."""
+    ds = session.data
+    src = ds.var(nm)
+    vtype = g.default_type(session)
+    vals = g.store(new, vtype)
+    if src.vtype != vtype and np.all(g.same_values(g.store(vals, src.vtype), vals)):
+        vtype = src.vtype
+        vals = g.store(vals, vtype)
+    vlab = f"RECODE of {nm}" + (f" ({src.label})" if src.label else "")
+    ds.add(Variable(newname, vals, vtype, label=vlab[:80], vallab=vallab))
+
+
+def _store_in_place(ds, nm: str, new: np.ndarray) -> None:
+    src = ds.var(nm)
+    vtype = g.numeric_type_needed(src.vtype, new)
+    vals = g.store(new, vtype)
+    if not np.all(g.same_values(vals, src.values)) and nm in ds.sortedby:
+        ds.sortedby = ds.sortedby[:ds.sortedby.index(nm)]
+    fmt = src.format
+    if vtype != src.vtype and src.format in DEFAULT_FORMATS.values():
+        fmt = DEFAULT_FORMATS[vtype]
+    ds.update(nm, values=vals, vtype=vtype, format=fmt)

@@ -9,15 +9,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.stats import chi2 as chi2_dist
 
-from hlmshell.commands.inspect import touse, value_text, varlist, weights
-from hlmshell.commands.manage import check_name
+from hlmshell.commands._toolkit import check_name, touse, value_text, varlist, weights
 from hlmshell.commands.options import OptionSpec
-from hlmshell.commands.registry import command
+from hlmshell.registry import command
 from hlmshell.data.dataset import Variable
-from hlmshell.data.missing import missing_code, order_key
+from hlmshell.data.missing import missing_code, missing_str, order_key
 from hlmshell.errors import StataError
-from hlmshell.output.numfmt import fmt_count
+from hlmshell.output.numfmt import fmt_count, fmt_g
 
 
 def wrap(text: str, width: int) -> list[str]:
@@ -151,8 +151,6 @@ def oneway(session, cmd, name: str, opts: dict) -> None:
 
 def _num4(v: float) -> str:
     if np.isnan(v):
-        from hlmshell.data.missing import missing_str
-
         return missing_str(v)
     return f"{v:.4f}"
 
@@ -160,8 +158,6 @@ def _num4(v: float) -> str:
 def _count(v: float, weighted: bool, width: int) -> str:
     if float(v).is_integer():
         return fmt_count(int(v), width)
-    from hlmshell.output.numfmt import fmt_g
-
     return fmt_g(v, 9).rjust(width)
 
 
@@ -212,24 +208,11 @@ def twoway(session, cmd, rname: str, cname: str, opts: dict) -> None:
     out = session.out
     out.line()
     if len(shows) > 1 and "nokey" not in opts:
-        out.line("+-------------------+")
-        out.line("| Key               |")
-        out.line("|-------------------|")
-        for s in shows:
-            t = _KEYS[s]
-            left = (19 - len(t)) // 2
-            out.line(f"|{' ' * left}{t.ljust(19 - left)}|")
-        out.line("+-------------------+")
-        out.line()
+        for line in _key_lines(shows):
+            out.line(line)
     block = (cw + 1) * len(cl)
-    rhead = wrap(rv.label or rname, stub)
-    ctitle = cv.label or cname
-    pad = max(1, (block - len(ctitle) + 1) // 2)
-    lines = [" " * stub] * max(0, 2 - len(rhead)) + [h.rjust(stub) for h in rhead]
-    for k, h in enumerate(lines[:-1]):
-        extra = " " * pad + ctitle if k == len(lines) - 2 else ""
-        out.line(f"{h} |{extra}".rstrip() if extra else f"{h} |")
-    out.line(f"{lines[-1]} |" + " ".join(t[:cw].rjust(cw) for t in ctexts) + " |" + "Total".rjust(10))
+    for line in _twoway_head(rv.label or rname, cv.label or cname, ctexts, stub, cw):
+        out.line(line)
     dash = "-" * (stub + 1) + "+" + "-" * block + "+" + "-" * 10
     out.line(dash)
 
@@ -266,16 +249,46 @@ def twoway(session, cmd, rname: str, cname: str, opts: dict) -> None:
     session.r.macros = {}
     _store_matrices(session, opts, tab, rv, rl, cv, cl)
     if "chi2" in opts:
-        from scipy.stats import chi2 as _chi2
-
-        exp = np.outer(rtot, ctot) / N
-        with np.errstate(divide="ignore", invalid="ignore"):
-            stat = float(np.nansum(np.where(exp > 0, (tab - exp) ** 2 / exp, 0.0)))
-        df = (len(rl) - 1) * (len(cl) - 1)
-        p = float(_chi2.sf(stat, df)) if df > 0 else math.nan
+        stat, df, p = _pearson_chi2(tab)
         out.line()
         out.line(f"{'Pearson chi2(' + str(df) + ') = ':>28}{stat:8.4f}   Pr = {p:5.3f}")
         session.r.scalars.update({"chi2": stat, "p": p})
+
+
+def _key_lines(shows: list[str]) -> list[str]:
+    """The `Key` box naming what each line of a cell shows, and a blank line."""
+    out = ["+-------------------+", "| Key               |", "|-------------------|"]
+    for s in shows:
+        t = _KEYS[s]
+        left = (19 - len(t)) // 2
+        out.append(f"|{' ' * left}{t.ljust(19 - left)}|")
+    return out + ["+-------------------+", ""]
+
+
+def _twoway_head(rtitle: str, ctitle: str, ctexts: list[str], stub: int, cw: int) -> list[str]:
+    """The header rows: the row variable's title (wrapped to the stub) beside the column
+    variable's, centred over the columns, then the column values and `Total`."""
+    block = (cw + 1) * len(ctexts)
+    rhead = wrap(rtitle, stub)
+    pad = max(1, (block - len(ctitle) + 1) // 2)
+    lines = [" " * stub] * max(0, 2 - len(rhead)) + [h.rjust(stub) for h in rhead]
+    out = []
+    for k, h in enumerate(lines[:-1]):
+        extra = " " * pad + ctitle if k == len(lines) - 2 else ""
+        out.append(f"{h} |{extra}".rstrip() if extra else f"{h} |")
+    out.append(f"{lines[-1]} |" + " ".join(t[:cw].rjust(cw) for t in ctexts) + " |" + "Total".rjust(10))
+    return out
+
+
+def _pearson_chi2(tab: np.ndarray) -> tuple[float, int, float]:
+    """Pearson's chi2 of independence of a two-way table: (statistic, df, p)."""
+    rtot, ctot = tab.sum(axis=1), tab.sum(axis=0)
+    exp = np.outer(rtot, ctot) / float(tab.sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = float(np.nansum(np.where(exp > 0, (tab - exp) ** 2 / exp, 0.0)))
+    df = (tab.shape[0] - 1) * (tab.shape[1] - 1)
+    p = float(chi2_dist.sf(stat, df)) if df > 0 else math.nan
+    return stat, df, p
 
 
 _SPEC = ("missing(m) nofreq nolabel generate(gen)= sort row column(col) cell chi2(ch) nokey "
@@ -285,8 +298,6 @@ _SPEC = ("missing(m) nofreq nolabel generate(gen)= sort row column(col) cell chi
 
 def oneway_summary(session, cmd, name: str, opts: dict) -> None:
     """`tabulate g, summarize(x)`: mean, sd and frequency of x within each level of g."""
-    from hlmshell.output.numfmt import fmt_g
-
     ds = session.data
     var = ds.var(name)
     target = varlist(session, opts["summarize"], all_if_empty=False)
@@ -334,7 +345,8 @@ def oneway_summary(session, cmd, name: str, opts: dict) -> None:
     session.r.scalars = {"N": float(len(yy)), "r": float(len(levels))}
 
 
-@command("tabulate", abbrev="ta")
+@command("tabulate", abbrev="ta",
+          family="Data inspection", body="varlist", desc="one- and two-way tables of frequencies", example="tabulate sector", options=_SPEC)
 def tabulate_cmd(session, cmd):
     opts = OptionSpec(_SPEC).parse(cmd.options)
     names = varlist(session, cmd.body, all_if_empty=False)
@@ -358,7 +370,8 @@ def tabulate_cmd(session, cmd):
         raise StataError("too many variables specified", 103)
 
 
-@command("tab1")
+@command("tab1",
+          family="Data inspection", body="varlist", desc="one-way tables for each variable", example="tab1 sector minority", options="missing(m) nofreq nolabel sort plot")
 def tab1_cmd(session, cmd):
     opts = OptionSpec("missing(m) nofreq nolabel sort plot").parse(cmd.options)
     names = varlist(session, cmd.body, all_if_empty=False)

@@ -17,11 +17,12 @@ import numpy as np
 from scipy import stats
 
 from hlmshell.commands.options import OptionSpec, level_option
-from hlmshell.commands.registry import command
+from hlmshell.registry import Opt, command
 from hlmshell.errors import StataError
 from hlmshell.output import postest_output as po
 from hlmshell.results import EstimationResults, RResults
 from hlmshell.session import TestChain
+from hlmshell.syntax.lexer import paren_groups, split_top
 
 
 # --------------------------------------------------------------------------- active results
@@ -247,54 +248,12 @@ class _Parser:
         return Linear({j: 1.0}, 0.0)
 
 
-def _split_top(text: str, sep: str) -> list[str]:
-    """Split at `sep` outside parentheses and brackets."""
-    out, depth, cur = [], 0, []
-    for ch in text:
-        if ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        if ch == sep and depth == 0:
-            out.append("".join(cur))
-            cur = []
-        else:
-            cur.append(ch)
-    out.append("".join(cur))
-    return out
-
-
-def _paren_groups(text: str) -> list[str] | None:
-    """`(a=0) (b=0)` -> ['a=0', 'b=0']; None when the text is not a run of groups."""
-    groups, i, n = [], 0, len(text)
-    while i < n:
-        if text[i].isspace():
-            i += 1
-            continue
-        if text[i] != "(":
-            return None
-        depth, j = 0, i
-        while j < n:
-            if text[j] == "(":
-                depth += 1
-            elif text[j] == ")":
-                depth -= 1
-                if depth == 0:
-                    break
-            j += 1
-        if depth != 0:
-            raise StataError("unmatched parenthesis", 198) if False else StataError("invalid syntax", 198)
-        groups.append(text[i + 1:j])
-        i = j + 1
-    return groups
-
-
 def parse_spec(res: EstimationResults, spec: str) -> list[Linear]:
     """One test specification -> constraints (Linear forms that must equal 0)."""
     spec = spec.strip()
     if not spec:
         raise StataError("invalid syntax", 198)
-    sides = _split_top(spec, "=")
+    sides = split_top(spec, "=")
     if len(sides) > 1:
         forms = []
         for s in sides:
@@ -316,7 +275,7 @@ def parse_spec(res: EstimationResults, spec: str) -> list[Linear]:
 
 
 def parse_test_body(res: EstimationResults, body: str) -> list[Linear]:
-    groups = _paren_groups(body)
+    groups = paren_groups(body)
     if groups is None:
         return parse_spec(res, body)
     out: list[Linear] = []
@@ -439,7 +398,7 @@ def _split_options(cmd) -> tuple[str, list]:
 
     body = cmd.body or ""
     opts = list(cmd.options)
-    parts = _split_top(body, ",")
+    parts = split_top(body, ",")
     if len(parts) > 1:
         body = parts[0]
         for word in re.findall(r"[A-Za-z_]\w*(?:\([^)]*\))?", ",".join(parts[1:])):
@@ -449,10 +408,14 @@ def _split_options(cmd) -> tuple[str, list]:
 
 
 # --------------------------------------------------------------------------- test
-@command("test", exp=False, byable=False, qualifiers="")
+@command("test", exp=False, byable=False, qualifiers="",
+          family="Postestimation", body="anything", check_options=False, desc="Wald tests of linear hypotheses",
+          example="test ses meanses",
+          options=(Opt("accumulate", "a", desc="test jointly with the previous test"),
+                   Opt("notest", desc="do not display the test")))
 def test_cmd(session, cmd) -> None:
     body, options = _split_options(cmd)
-    opts = OptionSpec("accumulate(a) notest").parse(options)
+    opts = OptionSpec(command="test").parse(options)
     res = active(session)
     if not body:
         raise StataError("invalid syntax", 198)
@@ -538,10 +501,12 @@ def _check_varlist(session, text: str) -> None:
             expand_varlist(session.data, part.name)
 
 
-@command("testparm", exp=False, byable=False, qualifiers="")
+@command("testparm", exp=False, byable=False, qualifiers="",
+          family="Postestimation", body="anything", check_options=False, desc="Wald test that the coefficients of a varlist are zero",
+          example="testparm i.sector", options="equal(eq) notest")
 def testparm_cmd(session, cmd) -> None:
     body, options = _split_options(cmd)
-    opts = OptionSpec("equal(eq) notest").parse(options)
+    opts = OptionSpec(command="testparm").parse(options)
     res = active(session)
     if not body:
         raise StataError("varlist required", 100)
@@ -569,10 +534,12 @@ def testparm_cmd(session, cmd) -> None:
 
 
 # --------------------------------------------------------------------------- lincom
-@command("lincom", exp=False, byable=False, qualifiers="")
+@command("lincom", exp=False, byable=False, qualifiers="",
+          family="Postestimation", body="anything", check_options=False, desc="linear combination of coefficients",
+          example="lincom ses + meanses", options="level=real")
 def lincom_cmd(session, cmd) -> None:
     body, options = _split_options(cmd)
-    opts = OptionSpec("level=").parse(options)
+    opts = OptionSpec(command="lincom").parse(options)
     res = active(session)
     if not body or "=" in body:
         raise StataError("invalid syntax", 198)

@@ -4,11 +4,18 @@ Numeric variables are float64 arrays (missing = NaN, see missing.py) whose value
 on their storage type's grid: a `float` variable holds float32-rounded values, a `byte` holds
 integers, so results computed on generated variables match Stata's. String variables are
 numpy object arrays of str ('' is the missing string).
+
+Copy-on-write: a stored value array is read-only (Variable freezes every array assigned to
+`values`), so a command that changes a column builds a new array and replaces the column
+(Dataset.update / Dataset.put, or `var.values = new`), and any in-place write raises at once.
+That makes Dataset.copy() -- the snapshot the interpreter takes before every command, and
+`preserve` -- a shallow copy: new Variable objects (a few attributes each) sharing the same
+arrays, new small metadata containers; no array is copied.
 """
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -34,14 +41,31 @@ def to_storage(values: np.ndarray, vtype: str) -> np.ndarray:
     return v.copy()
 
 
+def freeze(values: np.ndarray) -> np.ndarray:
+    """Make a stored array read-only (no copy): stored columns are never written in place."""
+    if isinstance(values, np.ndarray) and values.flags.writeable:
+        values.flags.writeable = False
+    return values
+
+
 @dataclass
 class Variable:
+    """One column. Its value array is read-only once stored (assigning `values` freezes the
+    new array): change a column by giving it a new array, never by writing into the old one.
+    The metadata (name, label, format, vtype, vallab) may be assigned: Dataset.copy() gives
+    the snapshot its own Variable objects (sharing the arrays), so that cannot reach it."""
+
     name: str
     values: np.ndarray
     vtype: str = "float"
     format: str = ""
     label: str = ""
     vallab: str | None = None
+
+    def __setattr__(self, name, value):
+        if name == "values":
+            freeze(value)
+        object.__setattr__(self, name, value)
 
     def __post_init__(self):
         if not self.format:
@@ -56,7 +80,14 @@ class Variable:
         return is_string_type(self.vtype)
 
     def copy(self) -> "Variable":
-        return Variable(self.name, self.values.copy(), self.vtype, self.format, self.label, self.vallab)
+        """A new Variable with the same metadata and the same (read-only, shared) values."""
+        new = object.__new__(Variable)
+        new.__dict__.update(self.__dict__)
+        return new
+
+    def evolve(self, **changes) -> "Variable":
+        """A new Variable with some fields changed (dataclasses.replace)."""
+        return replace(self, **changes)
 
 
 @dataclass
@@ -79,11 +110,11 @@ class Dataset:
     def set_obs(self, n: int) -> None:
         """Grow to n observations (new rows missing), as `set obs` does."""
         old = self.n
-        for v in self.vars.values():
-            extra = n - old
+        extra = n - old
+        for name, v in list(self.vars.items()):
             if extra > 0:
                 pad = np.full(extra, "", dtype=object) if v.is_string else np.full(extra, np.nan)
-                v.values = np.concatenate([v.values, pad])
+                self.vars[name] = v.evolve(values=np.concatenate([v.values, pad]))
         self._n = n
 
     @property
@@ -116,6 +147,32 @@ class Dataset:
         self.vars[var.name] = var
         self.changed = True
 
+    def put(self, var: Variable) -> Variable:
+        """Store `var` under its name, replacing the variable of that name in place in the
+        order (or appending it). The copy-on-write way to change a column."""
+        if self.vars and var.name not in self.vars and len(var.values) != self.n:
+            raise ValueError("length mismatch")
+        if not self.vars:
+            self._n = len(var.values)
+        self.vars[var.name] = var
+        self.changed = True
+        return var
+
+    def update(self, name: str, **changes) -> Variable:
+        """Replace variable `name` by a copy with some fields changed (values=, vtype=,
+        format=, label=, vallab=); returns the new Variable."""
+        new = self.var(name).evolve(**changes)
+        self.vars[name] = new
+        self.changed = True
+        return new
+
+    def rename(self, old: str, new: str) -> None:
+        """Rename a variable, keeping its place in the order."""
+        self.vars = {(new if k == old else k): (v.evolve(name=new) if k == old else v)
+                     for k, v in self.vars.items()}
+        self.sortedby = [new if s == old else s for s in self.sortedby]
+        self.changed = True
+
     def drop(self, names) -> None:
         for nm in names:
             del self.vars[nm]
@@ -124,22 +181,20 @@ class Dataset:
 
     def take(self, index: np.ndarray) -> None:
         """Keep/reorder observations by an integer or boolean index."""
-        for v in self.vars.values():
-            v.values = v.values[index]
+        for name, v in list(self.vars.items()):
+            self.vars[name] = v.evolve(values=v.values[index])
         if not self.vars:
             self._n = int(np.count_nonzero(index)) if np.asarray(index).dtype == bool else len(index)
         self.changed = True
 
     def copy(self) -> "Dataset":
-        return Dataset(
-            vars={k: v.copy() for k, v in self.vars.items()},
-            value_labels=copy.deepcopy(self.value_labels),
-            sortedby=list(self.sortedby),
-            changed=self.changed,
-            filename=self.filename,
-            label=self.label,
-            _n=self._n,
-        )
+        """A snapshot: a new dict of the same (immutable) Variables and copies of the small
+        metadata; no value array is copied. Fields added later are carried over shallowly."""
+        new = copy.copy(self)
+        new.vars = {k: v.copy() for k, v in self.vars.items()}
+        new.value_labels = {k: dict(v) for k, v in self.value_labels.items()}
+        new.sortedby = list(self.sortedby)
+        return new
 
     def to_frame(self, names=None):
         """A pandas DataFrame view (copies) of some variables; numerics keep NaN missing."""

@@ -1,10 +1,12 @@
 """Design matrices with Stata's factor-variable rules (pure: arrays in, arrays out).
 
-Fixed part: `build_fixed(terms, column)` turns the parsed FVTerms into X with one column per
-Stata coefficient (base levels and collinear columns included, flagged), Stata's names
-(`2.sized#c.ses`), the `note: ... omitted because of collinearity.` lines and the display
-groups of the coefficient table. Random part: `build_random(...)` gives the RandomBlocks
-(Z, group codes; inner levels nested within outer ones).
+Fixed part: `build_fixed(terms, column)` turns engine Terms (hlmshell.engine.terms) into X with
+one column per Stata coefficient (base levels and collinear columns included, flagged), the
+names Stata gives those columns in e(b) (`2.sized#c.ses`, with markers `1b.sized`, `o.ses`)
+and the `note: ... omitted because of collinearity.` diagnostics Stata's _rmcoll emits.
+Random part: `build_random(...)` gives the RandomBlocks (Z, group codes; inner levels nested
+within outer ones). How the coefficient table groups and labels these columns is the output
+layer's business (hlmshell.output.labels).
 """
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ import numpy as np
 
 from hlmshell.engine.standardize import centre_value
 from hlmshell.engine.types import RandomBlock
+from hlmshell.engine.terms import FactorPart, Term
 from hlmshell.errors import StataError
-from hlmshell.syntax.ast import FVPart, FVTerm
 
 # a column is collinear with earlier ones when what is left after projecting it on them
 # has less than this share of its (centred) sum of squares: a ratio, so the test does not
@@ -26,7 +28,7 @@ COLLINEAR_TOL = 1e-13
 
 @dataclass
 class FixedColumn:
-    name: str                          # Stata name: 'ses', '2.sized#c.ses', '1.female#2.sized', '_cons'
+    name: str                          # e(b) name: 'ses', '2.sized#c.ses', '1.female#2.sized', '_cons'
     term: int                          # index into Design.terms (-1 for _cons)
     levels: tuple[int, ...] = ()       # level of each factor part, in display (factor-first) order
     base: bool = False                 # a base level / base cell: b = 0, shown only with baselevels
@@ -36,9 +38,10 @@ class FixedColumn:
 
 @dataclass
 class FixedTerm:
-    label: str                         # group header: 'sized', 'female#sized', 'sized#c.ses'
-    factors: list[FVPart]              # factor parts (display order)
-    continuous: list[str]              # continuous variables (display order)
+    """One term of the fixed part and the columns it produced."""
+
+    factors: list[FactorPart]          # factor parts (Stata's order: as typed)
+    continuous: list[str]              # continuous variables (as typed)
     columns: list[int] = field(default_factory=list)
     bases: list[int | None] = field(default_factory=list)   # base level of each factor part
 
@@ -57,12 +60,11 @@ class Design:
     columns: list[FixedColumn]
     terms: list[FixedTerm]
     constant: bool
-    notes: list[str]
-    value_labels: dict[str, dict[float, str]] = field(default_factory=dict)
+    notes: list[str]                   # _rmcoll's diagnostics, in column order
 
     @property
     def names(self) -> list[str]:
-        """Plain names (`1.sector`, `ses`): what the table and the notes show."""
+        """Plain names (`1.sector`, `ses`), without Stata's base/omitted markers."""
         return [c.name for c in self.columns]
 
     @property
@@ -126,8 +128,8 @@ def factor_levels(name: str, values: np.ndarray) -> np.ndarray:
     return np.unique(v).astype(np.int64)
 
 
-def _base_level(part: FVPart, values: np.ndarray, levels: np.ndarray) -> int | None:
-    if part.levels is not None or part.base == "none":
+def _base_level(part: FactorPart, values: np.ndarray, levels: np.ndarray) -> int | None:
+    if part.levels is not None or part.bn:
         return None
     if levels.size == 0:
         return None
@@ -142,15 +144,23 @@ def _base_level(part: FVPart, values: np.ndarray, levels: np.ndarray) -> int | N
     return int(b)
 
 
-def _vars_key(parts) -> frozenset:
-    return frozenset((p.name, p.factor) for p in parts)
+def _vars_key(factors, continuous) -> frozenset:
+    """Which variables a term has, and in which role: decides whether a term's marginal (the
+    term without one of its factors) is in the model."""
+    return frozenset([(p.name, True) for p in factors] + [(c, False) for c in continuous])
 
 
-def _term_key(term: FVTerm):
-    return tuple(sorted((p.name, p.factor, p.levels, p.base) for p in term.parts))
+def _term_key(term: Term):
+    """A factor term typed twice is one term (Stata drops the repeat silently)."""
+    return tuple(sorted([(p.name, True, p.levels, "none" if p.bn else p.base) for p in term.factors]
+                        + [(c, False, None, None) for c in term.continuous]))
 
 
-def _cell_name(factors: list[FVPart], levels: tuple[int, ...], continuous: list[str]) -> str:
+def column_name(factors, levels: tuple[int, ...], continuous) -> str:
+    """The e(b) name of one cell of a term: `2.sized#c.ses`, `1.female#2.sized`, `ses`.
+
+    These names identify coefficients for everything after the fit (test, lincom, predict,
+    e(b) column stripes), so they belong with the design, not with its display."""
     parts = [f"{lv}.{p.name}" for p, lv in zip(factors, levels)]
     if len(factors) + len(continuous) == 1 and continuous:
         return continuous[0]
@@ -158,15 +168,9 @@ def _cell_name(factors: list[FVPart], levels: tuple[int, ...], continuous: list[
     return "#".join(parts)
 
 
-def _term_label(factors: list[FVPart], continuous: list[str]) -> str:
-    if not factors and len(continuous) == 1:
-        return continuous[0]
-    return "#".join([p.name for p in factors] + [f"c.{c}" for c in continuous])
-
-
 # --- fixed part ---------------------------------------------------------------------------------
-def build_fixed(terms: list[FVTerm], column: Callable[[str], np.ndarray], n: int, *,
-                constant: bool = True, value_labels: dict[str, dict[float, str]] | None = None) -> Design:
+def build_fixed(terms: list[Term], column: Callable[[str], np.ndarray], n: int, *,
+                constant: bool = True) -> Design:
     """X and Stata's coefficient list for `terms` on the estimation sample.
 
     `column(name)` returns that variable's values on the estimation sample (float64, no missing);
@@ -181,21 +185,21 @@ def build_fixed(terms: list[FVTerm], column: Callable[[str], np.ndarray], n: int
     # Stata treats a factor's level as base inside a term only when the term without that
     # factor is in the model too (the constant standing for the empty term): `i.g#c.x`
     # alone gives a slope for every group, `c.x i.g#c.x` drops the base group's
-    present = {_vars_key(t.parts) for t in terms}
+    present = {_vars_key(t.factors, t.continuous) for t in terms}
     if constant:
         present.add(frozenset())
     for term in terms:
-        factors = [p for p in term.parts if p.factor]
-        continuous = [p.name for p in term.parts if not p.factor]
+        factors = list(term.factors)
+        continuous = list(term.continuous)
         if factors:
             key = _term_key(term)
             if key in seen:
                 continue
             seen.add(key)
-        ft = FixedTerm(_term_label(factors, continuous), factors, continuous)
+        ft = FixedTerm(factors, continuous)
         ti = len(fterms)
         fterms.append(ft)
-        level_sets, bases, fvals = _factor_parts(term, factors, column, present)
+        level_sets, bases, fvals = _factor_parts(term, column, present)
         ft.bases = list(bases)
         _add_cells(ft, ti, n, _continuous_product(continuous, column), fvals, bases,
                    _cells(level_sets), cols, xs)
@@ -204,7 +208,7 @@ def build_fixed(terms: list[FVTerm], column: Callable[[str], np.ndarray], n: int
         xs.append(np.ones(n))
     X = np.column_stack(xs) if xs else np.zeros((n, 0))
     notes = _mark_collinear(X, cols, constant)
-    return Design(X, cols, fterms, constant, notes, dict(value_labels or {}))
+    return Design(X, cols, fterms, constant, notes)
 
 
 def _continuous_product(continuous: list[str], column) -> np.ndarray | None:
@@ -216,17 +220,17 @@ def _continuous_product(continuous: list[str], column) -> np.ndarray | None:
     return cont
 
 
-def _factor_parts(term: FVTerm, factors: list[FVPart], column, present: set):
+def _factor_parts(term: Term, column, present: set):
     """Per factor part of `term`: its levels, its base level (None when Stata keeps every level
     because the term without this factor is not in the model) and its values."""
     level_sets, bases, fvals = [], [], []
-    for p in factors:
+    for k, p in enumerate(term.factors):
         v = np.asarray(column(p.name), dtype=np.float64)
         present_levels = factor_levels(p.name, v)
         levels = (np.array(sorted(set(p.levels)), dtype=np.int64) if p.levels is not None
                   else present_levels)
         level_sets.append(levels)
-        marginal = _vars_key([q for q in term.parts if q is not p])
+        marginal = _vars_key(term.factors[:k] + term.factors[k + 1:], term.continuous)
         bases.append(_base_level(p, v, present_levels) if marginal in present else None)
         fvals.append(v)
     return level_sets, bases, fvals
@@ -255,7 +259,7 @@ def _add_cells(ft: FixedTerm, ti: int, n: int, cont, fvals, bases, cells, cols, 
             np.logical_and.reduce([v == lv for v, lv in zip(fvals, cell)]))
         levels = tuple(int(c) for c in cell)
         ft.columns.append(len(cols))
-        cols.append(FixedColumn(_cell_name(ft.factors, levels, ft.continuous), ti, levels,
+        cols.append(FixedColumn(column_name(ft.factors, levels, ft.continuous), ti, levels,
                                 base=is_base, empty=empty))
         xs.append(x)
 
@@ -292,64 +296,13 @@ def _mark_collinear(X: np.ndarray, cols: list[FixedColumn], constant: bool) -> l
     return notes
 
 
-# --- display structure ------------------------------------------------------------------------------
-@dataclass
-class DisplayRow:
-    label: str            # 'ses', '1.female', '2', '1 2', '_cons'
-    index: int            # column index
-    status: str | None    # None | 'omitted' | 'base' | 'empty'
-
-
-@dataclass
-class DisplayGroup:
-    header: str | None    # factor group header, None for a one-row item
-    rows: list[DisplayRow]
-
-
-def display_groups(design: Design, *, baselevels: bool = False) -> list[DisplayGroup]:
-    """How the coefficient table shows the design: term order, `_cons` last."""
-    out: list[DisplayGroup] = []
-    for term in design.terms:
-        rows = []
-        for j in term.columns:
-            st = design.status(j)
-            if st == "base" and not baselevels:
-                continue
-            rows.append((j, st))
-        if not rows:
-            continue
-        if not term.is_factor:
-            for j, st in rows:
-                out.append(DisplayGroup(None, [DisplayRow(design.columns[j].name, j, st)]))
-            continue
-        labels = design.value_labels
-        single = len(term.factors) == 1 and not term.continuous
-        if single and len(rows) == 1 and term.factors[0].name not in labels:
-            j, st = rows[0]
-            out.append(DisplayGroup(None, [DisplayRow(design.columns[j].name, j, st)]))
-            continue
-        grp = DisplayGroup(term.label, [])
-        for j, st in rows:
-            lv = design.columns[j].levels
-            if single and term.factors[0].name in labels:
-                text = labels[term.factors[0].name].get(float(lv[0]), str(lv[0]))
-            else:
-                text = " ".join(str(v) for v in lv)
-            grp.rows.append(DisplayRow(text, j, st))
-        out.append(grp)
-    for j, c in enumerate(design.columns):
-        if c.name == "_cons":
-            out.append(DisplayGroup(None, [DisplayRow("_cons", j, design.status(j))]))
-    return out
-
-
 # --- random part ----------------------------------------------------------------------------------
 @dataclass
 class RandomSpec:
     """One `|| level:` after the handler has resolved names and options."""
 
     group: str                      # variable name or '_all'
-    terms: list[FVTerm]             # slope terms (continuous or factor)
+    terms: list[Term]               # slope terms (continuous or factor)
     rterms: list[str] = field(default_factory=list)   # R.var names (crossed effects)
     constant: bool = True
     covariance: str | None = None   # None -> Stata's default
@@ -378,15 +331,9 @@ def build_random(specs: list[RandomSpec], column: Callable[[str], np.ndarray], n
                 zs.append((v == lv).astype(np.float64))
                 names.append(f"R.{rv}")
         for term in sp.terms:
-            factors = [p for p in term.parts if p.factor]
-            cont = None
-            for p in term.parts:
-                if not p.factor:
-                    v = np.asarray(column(p.name), dtype=np.float64)
-                    cont = v if cont is None else cont * v
-            if not factors:
-                zs.append(cont)
-                names.append("#".join(("c." + p.name) if term.is_interaction else p.name for p in term.parts))
+            if not term.factors:
+                zs.append(_continuous_product(list(term.continuous), column))
+                names.append("#".join(("c." + c) if term.is_interaction else c for c in term.continuous))
                 continue
             # the level's own constant decides whether a base level drops out, as in the fixed part
             sub = build_fixed([term], column, n, constant=sp.constant)

@@ -22,8 +22,8 @@ from scipy.stats import norm
 from . import linalg_core as core
 from . import ols, standardize
 from .suffstats import SuffStats, build
-from .types import LmmFit, RandomBlock, RERow
-from .vcparams import STRUCT_TITLES
+from .types import BlockComponents, LmmFit, RandomBlock, VarComponent
+from .vcparams import normalize_structure
 
 
 ATR_CLIP = 7.0
@@ -358,16 +358,12 @@ def linear_ll(y, X, reml: bool = False) -> float:
     return ols.linear_ll(y, X, reml)
 
 
-def _identity_label(names: list[str]) -> str:
-    if len(names) > 1:
-        bases = {nm.split(".", 1)[1] for nm in names if "." in nm}
-        if len(bases) == 1 and all("." in nm for nm in names):
-            return "R." + bases.pop()
-    return " ".join(names)
-
-
-def re_table(fit: LmmFit, blocks: list[RandomBlock], *, metric: str = "variance", level: float = 95):
-    """Rows of Stata's random-effects table: [(title, [RERow...]), ...], residual RERow."""
+def variance_components(fit: LmmFit, blocks: list[RandomBlock], *, metric: str = "variance",
+                        level: float = 95) -> tuple[list[BlockComponents], VarComponent]:
+    """The random-effects parameters as Stata's table reports them, from e(b)'s metric
+    (ln sd, atanh corr, ln sigma_e) and e(V) by the delta method: per block (outermost level
+    first) its variances (or sds) and covariances (or correlations), then the residual's.
+    Numbers only; hlmshell.output.labels names the rows."""
     z = norm.ppf(0.5 + level / 200.0)
     V = fit.vc_V
     s = fit.vc_theta
@@ -378,32 +374,34 @@ def re_table(fit: LmmFit, blocks: list[RandomBlock], *, metric: str = "variance"
         v = V[i, i]
         return math.sqrt(v) if v >= 0 else None
 
-    def var_row(label, i):
+    def var_row(names, i):
         est_ln = s[i]
         se = se_of(i)
         if metric == "sd":
             est = math.exp(est_ln)
             if se is None:
-                return RERow(f"sd({label})", est, None, None, None)
-            return RERow(f"sd({label})", est, est * se, math.exp(est_ln - z * se), math.exp(est_ln + z * se))
+                return VarComponent("sd", names, est, None, None, None)
+            return VarComponent("sd", names, est, est * se, math.exp(est_ln - z * se),
+                                math.exp(est_ln + z * se))
         est = math.exp(2 * est_ln)
         if se is None:
-            return RERow(f"var({label})", est, None, None, None)
-        return RERow(f"var({label})", est, 2 * est * se, math.exp(2 * (est_ln - z * se)),
-                     math.exp(2 * (est_ln + z * se)))
+            return VarComponent("var", names, est, None, None, None)
+        return VarComponent("var", names, est, 2 * est * se, math.exp(2 * (est_ln - z * se)),
+                            math.exp(2 * (est_ln + z * se)))
 
-    def pair_row(label, ii, jj, ia):
+    def pair_row(names, ii, jj, ia):
         a = s[ia]
         r = math.tanh(a)
         if metric == "sd":
             se = se_of(ia)
             if se is None:
-                return RERow(f"corr({label})", r, None, None, None)
-            return RERow(f"corr({label})", r, (1 - r * r) * se, math.tanh(a - z * se), math.tanh(a + z * se))
+                return VarComponent("corr", names, r, None, None, None)
+            return VarComponent("corr", names, r, (1 - r * r) * se, math.tanh(a - z * se),
+                                math.tanh(a + z * se))
         si, sj = math.exp(s[ii]), math.exp(s[jj])
         cov = r * si * sj
         if V is None:
-            return RERow(f"cov({label})", cov, None, None, None)
+            return VarComponent("cov", names, cov, None, None, None)
         grad = np.zeros(len(s))
         grad[ii] += cov
         grad[jj] += cov
@@ -411,44 +409,38 @@ def re_table(fit: LmmFit, blocks: list[RandomBlock], *, metric: str = "variance"
         var = float(grad @ V @ grad)
         se = math.sqrt(var) if var >= 0 else None
         if se is None:
-            return RERow(f"cov({label})", cov, None, None, None)
-        return RERow(f"cov({label})", cov, se, cov - z * se, cov + z * se)
+            return VarComponent("cov", names, cov, None, None, None)
+        return VarComponent("cov", names, cov, se, cov - z * se, cov + z * se)
 
     out = []
     order = sorted(range(len(blocks)), key=lambda i: blocks[i].depth)
     pos = 0
-    from .vcparams import normalize_structure
     for i in order:
         blk = blocks[i]
-        names = list(blk.names)
+        names = tuple(blk.names)
         q = len(names)
         kind = normalize_structure(blk.covariance, q)
-        title = f"{blk.label}: {STRUCT_TITLES[kind]}"
         rows = []
         if kind == "identity":
-            rows.append(var_row(_identity_label(names), pos))
+            rows.append(var_row(names, pos))
             pos += 1
         elif kind == "independent":
             for j, nm in enumerate(names):
-                rows.append(var_row(nm, pos + j))
+                rows.append(var_row((nm,), pos + j))
             pos += q
         elif kind == "exchangeable":
-            joined = " ".join(names)
-            rows.append(var_row(joined, pos))
-            if metric == "sd":
-                rows.append(pair_row(joined, pos, pos, pos + 1))
-            else:
-                rows.append(pair_row(joined, pos, pos, pos + 1))
+            rows.append(var_row(names, pos))
+            rows.append(pair_row(names, pos, pos, pos + 1))
             pos += 2
         else:
             for j, nm in enumerate(names):
-                rows.append(var_row(nm, pos + j))
+                rows.append(var_row((nm,), pos + j))
             ia = pos + q
             for a in range(q):
                 for b in range(a + 1, q):
-                    rows.append(pair_row(f"{names[a]},{names[b]}", pos + a, pos + b, ia))
+                    rows.append(pair_row((names[a], names[b]), pos + a, pos + b, ia))
                     ia += 1
             pos = ia
-        out.append((title, rows))
-    resid = var_row("Residual", len(s) - 1)
+        out.append(BlockComponents(i, blk.label, kind, rows))
+    resid = var_row((), len(s) - 1)
     return out, resid

@@ -3,7 +3,8 @@
 Flow (after lme4's lFormula -> mkLmerDevfun -> optimizeLmer -> mkMerMod):
   design.build_design(...)  -> Design (X with names/omitted flags, y, RandomBlocks)
   lmm.fit_lmm(y, X, blocks)  -> LmmFit (estimates, VCEs, Stata-metric variance parameters)
-  commands/estimation.py packages Design + LmmFit into EstimationResults (model=MixedModel).
+  commands/estimation.py packages Design + LmmFit into MixedResults (model=MixedModel).
+  lmm.variance_components(fit, blocks) -> [BlockComponents], VarComponent (the residual)
 """
 from __future__ import annotations
 
@@ -36,15 +37,31 @@ class RandomBlock:
 
 
 @dataclass
-class RERow:
-    """One row of the random-effects table: label like 'var(ses)', 'cov(ses,_cons)',
-    'sd(_cons)', 'corr(ses,_cons)', 'var(Residual)'. se/lo/hi are None when unavailable."""
+class VarComponent:
+    """One random-effects parameter in the metric asked for, with its delta-method standard
+    error and confidence interval (None when e(V) is unavailable).
 
-    label: str
+    kind  : 'var' | 'sd' (a variance / standard deviation) or 'cov' | 'corr' (a pair's).
+    names : the random-effect columns it concerns: ('ses',), ('ses', '_cons'), every column of
+            an identity or exchangeable block; () for the residual.
+    """
+
+    kind: str
+    names: tuple[str, ...]
     est: float
     se: float | None
     lo: float | None
     hi: float | None
+
+
+@dataclass
+class BlockComponents:
+    """The parameters of one random-effects block, in Stata's order."""
+
+    block: int                       # index into the model's blocks
+    level: str                       # its level variable ('id'; '_all' for crossed effects)
+    structure: str                   # 'identity' | 'independent' | 'exchangeable' | 'unstructured'
+    rows: list[VarComponent]
 
 
 @dataclass
@@ -67,7 +84,7 @@ class LmmFit:
 
 @dataclass
 class MixedModel:
-    """What EstimationResults.model holds after `mixed`: enough to replay, predict and estat."""
+    """The fitted model behind `mixed`'s results: enough to predict (BLUPs) and for estat."""
 
     y: np.ndarray
     X: np.ndarray                    # n x p, non-omitted fixed columns only
@@ -75,5 +92,3 @@ class MixedModel:
     fit: LmmFit
     fixed_names: list[str]           # Stata names of all fixed columns, omitted ones included
     omitted: np.ndarray              # per fixed column
-    fixed_terms: Any = None          # whatever the design builder needs to rebuild X on new data
-    extra: dict[str, Any] = field(default_factory=dict)

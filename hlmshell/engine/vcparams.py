@@ -13,21 +13,17 @@ import numpy as np
 
 CMAX = 1.0 - 1e-15   # keeps atanh(corr) finite when a factor is exactly singular
 
-STRUCT_TITLES = {
-    "identity": "Identity",
-    "independent": "Independent",
-    "exchangeable": "Exchangeable",
-    "unstructured": "Unstructured",
-}
+# the covariance structures `mixed` fits (their titles are hlmshell.output.mixed_output's)
+STRUCTURES = ("identity", "independent", "exchangeable", "unstructured")
 
 
 def normalize_structure(cov: str, q: int) -> str:
     c = (cov or "").lower()
-    for full in STRUCT_TITLES:
+    for full in STRUCTURES:
         if c and full.startswith(c[:2]) and full.startswith(c):
             c = full
             break
-    if c not in STRUCT_TITLES:
+    if c not in STRUCTURES:
         raise ValueError(f"unknown covariance structure {cov!r}")
     if q == 1 and c != "identity":
         # one random effect: every structure is the identity one (Stata labels it Identity)

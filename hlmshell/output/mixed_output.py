@@ -7,13 +7,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hlmshell.engine.types import RERow
 from hlmshell.output.numfmt import fmt, fmt_count, fmt_g
 
 WIDTH = 78
 RE_NAME_W = 28
 COV_TITLES = {"identity": "Identity", "independent": "Independent",
               "exchangeable": "Exchangeable", "unstructured": "Unstructured"}
+
+
+@dataclass
+class RERow:
+    """One row of the random-effects table: label like 'var(ses)', 'cov(ses,_cons)',
+    'sd(_cons)', 'corr(ses,_cons)', 'var(Residual)'. se/lo/hi are None when unavailable."""
+
+    label: str
+    est: float
+    se: float | None
+    lo: float | None
+    hi: float | None
 
 
 @dataclass
@@ -46,9 +57,14 @@ def _stat_right(label: str, value: str) -> str:
     return f"{label:>17} ={value:>11}"
 
 
+def title(method: str) -> str:
+    """e(title) and the header's first line: method is 'ML' or 'REML'."""
+    return f"Mixed-effects {method} regression"
+
+
 def header_lines(*, reml: bool, n_obs: int, levels: list[LevelInfo], wald_df: int,
                  wald_chi2: float | None, wald_p: float | None, ll: float) -> list[str]:
-    title = f"Mixed-effects {'REML' if reml else 'ML'} regression"
+    title_text = title("REML" if reml else "ML")
     llname = "Log restricted-likelihood" if reml else "Log likelihood"
     ll_text = f"{llname} = {fmt(ll, '%10.0g')}"
     chi = "." if wald_chi2 is None else fmt(wald_chi2, "%10.2f").strip()
@@ -56,17 +72,17 @@ def header_lines(*, reml: bool, n_obs: int, levels: list[LevelInfo], wald_df: in
     wald = _right(f"Wald chi2({wald_df})", chi)
     prob = _right("Prob > chi2", pv)
     if not levels:
-        return [(title.ljust(48) + _right("Number of obs", fmt_count(n_obs))).rstrip(),
+        return [(title_text.ljust(48) + _right("Number of obs", fmt_count(n_obs))).rstrip(),
                 (" " * 48 + wald).rstrip(), (ll_text.ljust(48) + prob).rstrip()]
     if len(levels) == 1:
         lv = levels[0]
-        left = [title, f"Group variable: {lv.label}", "", "", "", "", "", ll_text]
+        left = [title_text, f"Group variable: {lv.label}", "", "", "", "", "", ll_text]
         right = [_right("Number of obs", fmt_count(n_obs)), _right("Number of groups", fmt_count(lv.n_groups)),
                  "Obs per group:", _stat_right("min", fmt_count(lv.g_min)),
                  _stat_right("avg", f"{lv.g_avg:.1f}"), _stat_right("max", fmt_count(lv.g_max)),
                  wald, prob]
         return [(a.ljust(48) + b).rstrip() for a, b in zip(left, right)]
-    out = [(title.ljust(48) + _right("Number of obs", fmt_count(n_obs))).rstrip(), ""]
+    out = [(title_text.ljust(48) + _right("Number of obs", fmt_count(n_obs))).rstrip(), ""]
     out += group_table_lines(levels)
     out += ["", (" " * 48 + wald).rstrip(), (ll_text.ljust(48) + prob).rstrip()]
     return out
@@ -110,8 +126,8 @@ def re_table_lines(levels: list[tuple[str, list[RERow]]], residual: list[RERow],
                    level: float = 95.0) -> list[str]:
     """levels: (title like 'id: Unstructured', rows) outermost first; residual: its row(s)."""
     out = [re_rule(), re_header(level), re_rule("mid")]
-    for title, rows in levels:
-        out.append(f"{title:<{RE_NAME_W + 1}}|")
+    for heading, rows in levels:
+        out.append(f"{heading:<{RE_NAME_W + 1}}|")
         out += [re_row(r) for r in rows]
         out.append(re_rule("mid"))
     out += [re_row(r) for r in residual]

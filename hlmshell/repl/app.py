@@ -21,7 +21,7 @@ from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from hlmshell import __version__
 from hlmshell.errors import Break, ExitDo, StataError
 from hlmshell.repl.completer import StataCompleter
-from hlmshell.repl.continuation import continuation_prompt, join_continuations
+from hlmshell.syntax.lexer import continuation_prompt, join_continuations
 from hlmshell.repl.highlight import repl_style, stata_lexer
 from hlmshell.repl.history import make_history
 from hlmshell.repl.interrupt import reliable_sigint

@@ -1,62 +1,36 @@
-"""Syntax colouring of the input: pygments' Stata lexer, in terminal-theme ANSI colours.
+"""Syntax colouring of the input, in terminal-theme ANSI colours.
 
-pygments' keyword list predates some commands (`mixed` among them), so a thin subclass
-also marks the word in command position as a keyword when hlmshell's command table knows it.
+The tokens come from hlmshell's own lexer (hlmshell/syntax/lexer.py, `pygments_tokens`), the
+same one the interpreter uses, so a `//` inside a compound quote is coloured as the string it
+is. A word in command position is a keyword when the registry knows it (commands, aliases,
+abbreviations, the interpreter's keywords): hlmshell/registry.py is the only vocabulary.
 """
 from __future__ import annotations
 
-import re
-
 from prompt_toolkit.lexers import PygmentsLexer
 from prompt_toolkit.styles import Style
-from pygments.lexers import StataLexer
-from pygments.token import Keyword, Text
+from pygments.lexer import Lexer
 
-# command position: line start, optionally after prefixes (quietly, by x:, ...) or `{`
-_COMMAND_WORD = re.compile(
-    r"(?m)^[ \t]*(?:\{[ \t]*)?"
-    r"(?:(?:qui(?:etly)?|n(?:oi(?:sily)?)?|cap(?:ture)?)[ \t]*:?[ \t]+"
-    r"|bys?(?:ort)?[ \t]+[^:\n]*:[ \t]*)*"
-    r"(?P<word>[A-Za-z_][A-Za-z0-9_]*)")
+from hlmshell import registry as reg
+from hlmshell.syntax.lexer import pygments_tokens
 
 
 def _is_command(word: str) -> bool:
-    if word == "exit":
+    if word in reg.INTERPRETER_KEYWORDS or word in reg.REPL_COMMANDS:
         return True
     try:
-        from hlmshell.commands.registry import resolve
-
-        resolve(word)
-        return True
+        return reg.REGISTRY.lookup(word) is not None
     except Exception:
         return False
 
 
-class HlmStataLexer(StataLexer):
-    """StataLexer plus hlmshell's own command names in command position."""
+class HlmStataLexer(Lexer):
+    """Stata tokens from hlmshell's lexer; registry words in command position are keywords."""
 
     name = "hlmshell-stata"
 
     def get_tokens_unprocessed(self, text, stack=("root",)):
-        base = list(super().get_tokens_unprocessed(text, stack))
-        spans = [(m.start("word"), m.end("word")) for m in _COMMAND_WORD.finditer(text)
-                 if _is_command(m.group("word"))]
-        if not spans:
-            yield from base
-            return
-        kinds = [None] * len(text)
-        for index, tok, value in base:
-            for k in range(index, min(index + len(value), len(text))):
-                kinds[k] = tok
-        for a, b in spans:
-            if all(kinds[k] is Text or kinds[k] is Keyword for k in range(a, b)):
-                for k in range(a, b):
-                    kinds[k] = Keyword
-        start = 0
-        for k in range(1, len(text) + 1):
-            if k == len(text) or kinds[k] is not kinds[start]:
-                yield start, kinds[start] or Text, text[start:k]
-                start = k
+        yield from pygments_tokens(text, is_command=lambda w: _is_command(w))
 
 
 def stata_lexer() -> PygmentsLexer:

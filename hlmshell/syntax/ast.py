@@ -82,8 +82,9 @@ class Weight:
 
 @dataclass(frozen=True)
 class Option:
-    """`name` or `name(arg)`; name as typed (the handler resolves abbreviations with
-    hlmshell.commands.options.OptionSpec), arg is the raw text inside the parentheses."""
+    """`name` or `name(arg)`; name as typed, arg is the raw text inside the parentheses. The
+    parser resolves them against the command's spec into Command.opts (hlmshell.registry.Args);
+    hlmshell.commands.options.OptionSpec does the same for code that still reads this list."""
 
     name: str
     arg: str | None = None
@@ -157,6 +158,9 @@ class Command:
     options: list[Option] = field(default_factory=list)
     prefixes: list[Prefix] = field(default_factory=list)
     text: str = ""
+    # options resolved against the command's spec (hlmshell.registry.Args: attribute access to
+    # typed values with defaults); None when the spec declares no options
+    opts: Any = None
 
     def option(self, *names: str) -> Option | None:
         for o in self.options:

@@ -8,6 +8,7 @@ import re
 from hlmshell.errors import StataError
 from hlmshell.limits import check_text_size
 from hlmshell.output.numfmt import fmt, fmt_g
+from hlmshell.syntax.lexer import matching_paren, string_spans, top_level_mask
 from hlmshell.syntax.macros import value_to_text
 
 _FMT = re.compile(r"%-?0?\d+(\.\d+)?[gfe]c?|%-?\d+s")
@@ -22,8 +23,9 @@ def display_number(x: float) -> str:
 
 
 # a %format runs to the next blank, quote, bracket or comma: `%9.1e300f` is one (invalid) token,
-# not the format %9.1e followed by 300 and a variable f
-_TOKEN = re.compile(r'"[^"]*"|`"(?:.|\n)*?"\'|%[^\s"\'`()\[\],=]+|[A-Za-z_][A-Za-z0-9_]*|'
+# not the format %9.1e followed by 300 and a variable f. Strings ("..." and nested compound
+# quotes) are the lexer's (string_spans); this pattern splits what lies between them.
+_TOKEN = re.compile(r'%[^\s"\'`()\[\],=]+|[A-Za-z_][A-Za-z0-9_]*|'
                     r'\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\.[a-z](?![A-Za-z0-9_])|\s+|.', re.S)
 _DIRECTIVES = {"_col", "_column", "_skip", "_n", "_newline", "_dup", "_char", "_continue",
                "_request", "_c"}
@@ -41,42 +43,45 @@ def _operand_start(t: str, nxt: str | None) -> bool:
     return t[:1] in ('"', "`", "(") or t[:1].isalnum() or t[:1] in "_."
 
 
-def _item_ends(toks, k: int, limit: int) -> list[int]:
-    """Where the expression starting at toks[k] may end: at a top-level place where an operand
-    is followed by another operand (`"a" x`, `1 2`), shortest first, then the end."""
+def _item_ends(text: str, toks, k: int, limit: int) -> list[int]:
+    """Where the expression starting at toks[k] may end: at a top-level place (the lexer's
+    mask: outside every bracket) where an operand is followed by another operand (`"a" x`,
+    `1 2`), shortest first, then the end."""
     ends = []
-    depth = 0
-    for j in range(k, limit):
+    mask = top_level_mask(text)
+    for j in range(k, limit - 1):
         t = toks[j][2]
-        if t in ("(", "["):
-            depth += 1
-        elif t in (")", "]"):
-            depth = max(depth - 1, 0)
-        if depth == 0 and j + 1 < limit:
-            nxt = toks[j + 1][2]
-            after = toks[j + 2][2] if j + 2 < len(toks) else None
-            call = t[:1].isalpha() or t[:1] == "_"
-            if _operand_end(t) and _operand_start(nxt, after) and not (call and nxt in ("(", "[")):
-                ends.append(j + 1)
+        if not mask[toks[j][0]] or t in ("(", "["):
+            continue                        # inside brackets after this token
+        nxt = toks[j + 1][2]
+        after = toks[j + 2][2] if j + 2 < len(toks) else None
+        call = t[:1].isalpha() or t[:1] == "_"
+        if _operand_end(t) and _operand_start(nxt, after) and not (call and nxt in ("(", "[")):
+            ends.append(j + 1)
     ends.append(limit)
     return ends
 
 
 def _tokens(text: str) -> list[tuple[int, int, str]]:
-    return [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text) if not m.group(0).isspace()]
+    """(start, end, text) of display's tokens: the lexer's strings whole, the rest by _TOKEN."""
+    out, pos = [], 0
+    for a, b in string_spans(text) + [(len(text), len(text))]:
+        out.extend((m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text, pos, a)
+                   if not m.group(0).isspace())
+        if b > a:
+            out.append((a, b, text[a:b]))
+        pos = b
+    return out
 
 
 def _paren_arg(text: str, toks, k):
-    """If toks[k] is '(' return (content, index after ')')."""
+    """If toks[k] is '(' return (content, index after its matching ')') -- lexer.matching_paren."""
     if k < len(toks) and toks[k][2] == "(":
-        depth = 0
-        for j in range(k, len(toks)):
-            if toks[j][2] == "(":
-                depth += 1
-            elif toks[j][2] == ")":
-                depth -= 1
-                if depth == 0:
-                    return text[toks[k][1]:toks[j][0]], j + 1
+        close = matching_paren(text, toks[k][0])
+        if close >= 0:
+            j = next((j for j in range(k, len(toks)) if toks[j][0] == close), None)
+            if j is not None:
+                return text[toks[k][1]:close], j + 1
     return None, k
 
 
@@ -132,11 +137,27 @@ def _expression_item(body: str, toks, k: int):
     """The expression item at toks[k]: (Expr, index after it), the shortest that parses."""
     from hlmshell.syntax.parser import try_parse_expr
 
-    for j in _item_ends(toks, k, _item_limit(toks, k)):
+    for j in _item_ends(body, toks, k, _item_limit(toks, k)):
         ex = try_parse_expr(body[toks[k][0]:toks[j - 1][1]])
         if ex is not None:
             return ex, j
     raise StataError("invalid syntax", 198)
+
+
+def _item_value(session, body: str, toks, k: int):
+    """The value of the item at toks[k] and the index after it. A string the expression
+    parser cannot read (compound quotes nested in a compound quote: `"x `"y"' z"') is shown
+    as its contents, as Stata does."""
+    from hlmshell.syntax.evaluate import evaluate_scalar
+
+    try:
+        ex, j = _expression_item(body, toks, k)
+    except StataError:
+        t = toks[k][2]
+        if t.startswith('`"') and t.endswith('"\'') and len(t) >= 4:
+            return t[2:-2], k + 1
+        raise
+    return evaluate_scalar(ex, session), j
 
 
 def _piece(v, pending_fmt: str | None) -> str:
@@ -155,8 +176,6 @@ def _piece(v, pending_fmt: str | None) -> str:
 
 def display_text(session, body: str) -> str:
     """What `display body` prints (with its trailing newline unless _continue)."""
-    from hlmshell.syntax.evaluate import evaluate_scalar
-
     toks = _tokens(body)
     lines: list[str] = []
     cur = ""
@@ -190,8 +209,8 @@ def display_text(session, body: str) -> str:
             pending_fmt = t
             k += 1
             continue
-        ex, k = _expression_item(body, toks, k)
-        piece = _piece(evaluate_scalar(ex, session), pending_fmt)
+        value, k = _item_value(session, body, toks, k)
+        piece = _piece(value, pending_fmt)
         check_text_size(len(piece) * max(dup, 0))
         cur += piece * max(dup, 0)
         dup = 1

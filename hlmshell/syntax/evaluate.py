@@ -93,7 +93,8 @@ class Evaluator:
         if nm == "_rc":
             return float(s.rc)
         if nm in self.data.vars:
-            return self.data.vars[nm].values.copy()
+            # the stored column itself, not a copy: it is read-only (copy-on-write columns)
+            return self.data.vars[nm].values
         if nm in s.scalars:
             return _scalar_value(s.scalars[nm])
         if nm == "_cons":
@@ -104,66 +105,24 @@ class Evaluator:
             if "ambiguous" in err.message:
                 raise
             raise StataError(f"variable {nm} not found", 111) from None
-        return self.data.vars[full].values.copy()
+        return self.data.vars[full].values
 
     def binary(self, e: Binary):
         op = e.op
         a = self.ev(e.left)
+        b = self.ev(e.right)
         if op in ("&", "|"):
-            b = self.ev(e.right)
             x = np.asarray(num(a)) != 0
             y = np.asarray(num(b)) != 0
             return _tofloat(x & y if op == "&" else x | y)
-        b = self.ev(e.right)
+        if op in _COMPARE:
+            return _compare(op, a, b)
         sa, sb = is_str(a), is_str(b)
-        if op in ("==", "!=", "<", "<=", ">", ">="):
-            if sa != sb:
-                raise StataError("type mismatch", 109)
-            if sa:
-                x, y = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
-            else:
-                x, y = order_key(num(a)), order_key(num(b))
-            r = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
-                 ">": np.greater, ">=": np.greater_equal}[op](x, y)
-            return _tofloat(np.asarray(r, dtype=bool))
         if op == "+" and (sa or sb):
-            if not (sa and sb):
-                raise StataError("type mismatch", 109)
-            if isinstance(a, str) and isinstance(b, str):
-                return a + b
-            A, B = np.broadcast_arrays(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
-            return np.array([x + y for x, y in zip(A.ravel(), B.ravel())], dtype=object).reshape(A.shape)
+            return _concat(a, b, sa, sb)
         if op == "*" and (sa or sb):
-            if sa and sb:
-                raise StataError("type mismatch", 109)
-            s, k = (a, b) if sa else (b, a)
-            S, K = np.broadcast_arrays(np.asarray(s, dtype=object), np.asarray(k, dtype=float))
-            counts = [0 if math.isnan(c) or c < 0 or not t else c for t, c in zip(S.ravel(), K.ravel())]
-            sizes = [len(t) * c for t, c in zip(S.ravel(), counts)]
-            if sizes and (max(sizes) > MAX_STRLEN):
-                raise no_memory()           # longer than any string Stata can hold
-            check_memory(sum(sizes))
-            r = np.array([t * int(c) for t, c in zip(S.ravel(), counts)],
-                         dtype=object).reshape(S.shape)
-            return r if r.ndim else str(r.item())
-        x, y = num(a), num(b)
-        with np.errstate(all="ignore"):
-            if op == "+":
-                r = np.add(x, y)
-            elif op == "-":
-                r = np.subtract(x, y)
-            elif op == "*":
-                r = np.multiply(x, y)
-            elif op == "/":
-                ya = np.asarray(y, dtype=float)
-                r = np.where(ya == 0, np.nan, np.divide(x, np.where(ya == 0, 1.0, ya)))
-            elif op == "^":
-                xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-                r = np.where(np.isnan(xa) | np.isnan(ya), np.nan, np.power(xa, ya))
-            else:
-                raise StataError("invalid syntax", 198)
-        r = np.asarray(r, dtype=float)
-        return clean(r if r.ndim else float(r))
+            return _repeat(a, b, sa, sb)
+        return _arith(op, num(a), num(b))
 
     def call(self, e: Call):
         f = e.func
@@ -438,3 +397,66 @@ def by_groups(session, prefix) -> np.ndarray:
     for k in _sort_keys(data, byv):
         change[1:] |= k[1:] != k[:-1]
     return np.cumsum(change).astype(np.int64)
+
+
+_COMPARE = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
+            ">": np.greater, ">=": np.greater_equal}
+
+
+def _compare(op: str, a, b):
+    """a op b for two strings or two numbers (missing values sort above every number)."""
+    sa = is_str(a)
+    if sa != is_str(b):
+        raise StataError("type mismatch", 109)
+    if sa:
+        x, y = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
+    else:
+        x, y = order_key(num(a)), order_key(num(b))
+    return _tofloat(np.asarray(_COMPARE[op](x, y), dtype=bool))
+
+
+def _concat(a, b, sa: bool, sb: bool):
+    """string + string."""
+    if not (sa and sb):
+        raise StataError("type mismatch", 109)
+    if isinstance(a, str) and isinstance(b, str):
+        return a + b
+    A, B = np.broadcast_arrays(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
+    return np.array([x + y for x, y in zip(A.ravel(), B.ravel())], dtype=object).reshape(A.shape)
+
+
+def _repeat(a, b, sa: bool, sb: bool):
+    """string * n (either order): the string n times; nothing for n missing or negative."""
+    if sa and sb:
+        raise StataError("type mismatch", 109)
+    s, k = (a, b) if sa else (b, a)
+    S, K = np.broadcast_arrays(np.asarray(s, dtype=object), np.asarray(k, dtype=float))
+    counts = [0 if math.isnan(c) or c < 0 or not t else c for t, c in zip(S.ravel(), K.ravel())]
+    sizes = [len(t) * c for t, c in zip(S.ravel(), counts)]
+    if sizes and (max(sizes) > MAX_STRLEN):
+        raise no_memory()           # longer than any string Stata can hold
+    check_memory(sum(sizes))
+    r = np.array([t * int(c) for t, c in zip(S.ravel(), counts)],
+                 dtype=object).reshape(S.shape)
+    return r if r.ndim else str(r.item())
+
+
+def _arith(op: str, x, y):
+    """Numeric + - * / ^ with Stata's missing values (x/0 is missing)."""
+    with np.errstate(all="ignore"):
+        if op == "+":
+            r = np.add(x, y)
+        elif op == "-":
+            r = np.subtract(x, y)
+        elif op == "*":
+            r = np.multiply(x, y)
+        elif op == "/":
+            ya = np.asarray(y, dtype=float)
+            r = np.where(ya == 0, np.nan, np.divide(x, np.where(ya == 0, 1.0, ya)))
+        elif op == "^":
+            xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+            r = np.where(np.isnan(xa) | np.isnan(ya), np.nan, np.power(xa, ya))
+        else:
+            raise StataError("invalid syntax", 198)
+    r = np.asarray(r, dtype=float)
+    return clean(r if r.ndim else float(r))

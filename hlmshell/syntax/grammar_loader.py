@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lark import Lark
 
-START_RULES = ["expr", "fvlist", "inrange", "weight"]
+START_RULES = ["expr", "fvlist", "inrange", "weight", "re_equation"]
 
 
 def grammar_text() -> str:

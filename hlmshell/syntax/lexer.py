@@ -636,8 +636,8 @@ def split_program(text: str) -> tuple[bool, str] | None:
     """For input that starts with a program definition: (closed by `end`, text after `end`).
 
     As repl/program_block.split_program, over this module's logical_lines; the header test is
-    the interpreter's (imported late: the interpreter imports the reader)."""
-    from hlmshell.interpreter import program_header
+    the statement parser's (imported late: statements imports the reader)."""
+    from hlmshell.syntax.statements import program_header
 
     lines = logical_lines(text)
     start = next((k for k, ln in enumerate(lines) if not ln.is_comment and ln.text.strip()), None)
@@ -906,31 +906,32 @@ def _scan_refs(text: str, i: int, n: int, inside: bool) -> tuple[list[MacroRef],
     """References in text[i:n] by the expander's rules: `" is plain text, ` opens a reference
     (nesting), ' closes the innermost one, $ starts a global. Inside a reference, returns at
     its closing ': (references, offset of the ', True); otherwise (references, n, False). An
-    unclosed reference ends the scan: everything from it on is left as typed."""
-    refs: list[MacroRef] = []
+    unclosed reference ends the scan: everything from it on is left as typed. Open references
+    are kept on an explicit stack, so nesting depth costs no Python recursion."""
+    frames: list[tuple[list[MacroRef], int]] = [([], -1)]    # (references found, ` offset)
     while True:
         m = _MACRO_ATOM.search(text, i, n)
         if m is None:
-            return refs, n, False
+            while len(frames) > 1:                           # every open reference: unclosed
+                kids, p = frames.pop()
+                frames[-1][0].append(MacroRef(LOCAL, p, n, p + 1, n, False, kids))
+            return frames[0][0], n, False
         a, p = m.group(), m.start()
+        i = p + 1
         if a == '`"':
             i = p + 2
-        elif a == "'":
-            if inside:
-                return refs, p, True
-            i = p + 1
         elif a == "`":
-            kids, j, closed = _scan_refs(text, p + 1, n, True)
-            if not closed:
-                refs.append(MacroRef(LOCAL, p, n, p + 1, n, False, kids))
-                return refs, n, False
-            refs.append(MacroRef(LOCAL, p, j + 1, p + 1, j, True, kids))
-            i = j + 1
-        else:
+            frames.append(([], p))
+        elif a == "'" and len(frames) > 1:
+            kids, p0 = frames.pop()
+            frames[-1][0].append(MacroRef(LOCAL, p0, p + 1, p0 + 1, p, True, kids))
+        elif a == "'" and inside:
+            return frames[0][0], p, True
+        elif a == "$":
             g = _global_ref(text, p, n)
             if g is not None:
-                refs.append(g)
-            i = g.end if g is not None else p + 1
+                frames[-1][0].append(g)
+                i = g.end
 
 
 def macro_refs(text: str) -> list[MacroRef]:
@@ -943,31 +944,57 @@ def macro_refs(text: str) -> list[MacroRef]:
 
 def expand_refs(text: str, local: Callable[[str], str], global_: Callable[[str], str]) -> str:
     """Expand `text` with `local(name)` / `global_(name)` giving values, inside out and left
-    to right (the order matters for `++i'): what macros._Expander.run computes."""
-    return _expand(text, macro_refs(text), 0, len(text), local, global_)
+    to right (the order matters for `++i'); the macro expander's (macros._Expander) engine.
 
-
-def _expand(text: str, refs: list[MacroRef], lo: int, hi: int,
-            local: Callable[[str], str], global_: Callable[[str], str]) -> str:
-    out, pos = [], lo
-    for r in refs:
-        out.append(text[pos:r.start])
-        if not r.closed:
-            # as the expander: the references inside are still looked up (side effects such
-            # as `++i' happen), but the text from the unclosed ` on stays as typed
-            _expand(text, r.children, r.name_start, r.name_end, local, global_)
-            out.append(text[r.start:hi])
-            return "".join(out)
-        name = _expand(text, r.children, r.name_start, r.name_end, local, global_)
-        if r.kind == LOCAL:
-            out.append(local(name))
-        elif text.startswith("${", r.start):
-            out.append(global_(name.strip()))
+    One pass with an explicit stack of open references (no recursion, so 50,000 levels
+    nest): ` opens a reference, ' closes the innermost one and is replaced by its value,
+    `" is plain text, $name and ${name} are globals. A reference never closed leaves the
+    text from its ` on as typed (the lookups inside it have still happened)."""
+    n = len(text)
+    parts: list[list[str]] = [[]]   # parts[0]: the expansion; parts[k]: open reference k's name
+    opened: list[int] = []          # where each open reference's ` is
+    i = 0
+    while True:
+        m = _MACRO_ATOM.search(text, i)
+        if m is None:
+            parts[-1].append(text[i:])
+            break
+        a, p = m.group(), m.start()
+        parts[-1].append(text[i:p])
+        i = p + 1
+        if a == '`"':
+            parts[-1].append(a)
+            i = p + 2
+        elif a == "`":
+            opened.append(p)
+            parts.append([])
+        elif a == "'" and opened:
+            name = "".join(parts.pop())
+            opened.pop()
+            parts[-1].append(local(name))
+        elif a == "'":
+            parts[-1].append(a)
         else:
-            out.append(global_(name))
-        pos = r.end
-    out.append(text[pos:hi])
-    return "".join(out)
+            i = _expand_global(text, p, n, parts[-1], local, global_)
+    if opened:
+        return "".join(parts[0]) + text[opened[0]:]
+    return "".join(parts[0])
+
+
+def _expand_global(text: str, p: int, n: int, out: list[str],
+                   local: Callable[[str], str], global_: Callable[[str], str]) -> int:
+    """$name or ${name} at text[p] (a lone $ is kept); returns the offset after it."""
+    if p + 1 < n and text[p + 1] == "{":
+        close = text.find("}", p + 2)
+        if close > 0:
+            out.append(global_(expand_refs(text[p + 2:close], local, global_).strip()))
+            return close + 1
+    m = _GNAME.match(text, p + 1)
+    if m:
+        out.append(global_(m.group(0)))
+        return m.end()
+    out.append("$")
+    return p + 1
 
 
 # ---- highlighting ----------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ import re
 import numpy as np
 
 from hlmshell.errors import StataError
+from hlmshell.syntax.lexer import expand_refs, strip_quotes, tokens
 
-_GNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
 
 
 def num_to_macro(x: float) -> str:
@@ -46,55 +46,15 @@ def value_to_text(v) -> str:
 
 
 class _Expander:
-    """Expands one text. References nest to any depth (`` ``a'' `` is the local named by the
-    value of a); they are kept on an explicit stack rather than in Python's recursion, so 500
-    or 50,000 levels expand inside out, as in Stata, instead of overflowing Python's stack."""
+    """Expands one text with the session's macros. Where the references are is the lexer's
+    business (lexer.expand_refs: references nest to any depth, kept on an explicit stack, so
+    50,000 levels expand inside out, as in Stata); this class only looks names up."""
 
     def __init__(self, session):
         self.s = session
 
     def run(self, text: str) -> str:
-        n = len(text)
-        parts: list[list[str]] = [[]]   # parts[0]: the expansion; parts[k]: open reference k's name
-        opened: list[int] = []          # where each open reference's '`' is
-        i = 0
-        while i < n:
-            c = text[i]
-            if c == "`":
-                if i + 1 < n and text[i + 1] == '"':
-                    parts[-1].append('`"')
-                    i += 2
-                    continue
-                opened.append(i)
-                parts.append([])
-            elif c == "'" and opened:
-                name = "".join(parts.pop())
-                opened.pop()
-                parts[-1].append(self.lookup(name))
-            elif c == "$":
-                i = self._global(text, i, parts[-1])
-                continue
-            else:
-                parts[-1].append(c)
-            i += 1
-        if opened:      # a reference never closed: the text from its '`' on stays as typed
-            return "".join(parts[0]) + text[opened[0]:]
-        return "".join(parts[0])
-
-    def _global(self, text: str, i: int, out: list[str]) -> int:
-        """$name or ${name} at text[i] (a lone $ is kept); returns the index after it."""
-        if i + 1 < len(text) and text[i + 1] == "{":
-            close = text.find("}", i + 2)
-            if close > 0:
-                name = self.run(text[i + 2:close]).strip()
-                out.append(self.s.globals.get(name, ""))
-                return close + 1
-        m = _GNAME.match(text, i + 1)
-        if m:
-            out.append(self.s.globals.get(m.group(0), ""))
-            return m.end()
-        out.append("$")
-        return i + 1
+        return expand_refs(text, self.lookup, lambda name: self.s.globals.get(name, ""))
 
     def lookup(self, name: str) -> str:
         s = self.s
@@ -136,14 +96,33 @@ def expand_macros(text: str, session) -> str:
 
 # ---- extended macro functions ----------------------------------------------------------------
 def _word_list(text: str) -> list[str]:
-    from hlmshell.syntax.scan import tokens
-
     return tokens(text)
 
 
-def _list_fn(session, spec: str) -> str:
-    from hlmshell.syntax.scan import strip_quotes
+def _dups(lst: list[str]) -> list[str]:
+    seen, out = set(), []
+    for w in lst:
+        if w in seen:
+            out.append(w)
+        seen.add(w)
+    return out
 
+
+# `: list op name` on one list
+_ONE_LIST = {"uniq": lambda lst: list(dict.fromkeys(lst)), "dups": _dups, "sort": sorted,
+             "reverse": lambda lst: lst[::-1], "retokenize": list, "clean": list}
+# `: list a op b` on two lists
+_TWO_LISTS = {
+    "|": lambda a, b: " ".join(list(dict.fromkeys(a + [w for w in b if w not in a]))),
+    "&": lambda a, b: " ".join(w for w in dict.fromkeys(a) if w in b),
+    "-": lambda a, b: " ".join(w for w in a if w not in b),
+    "==": lambda a, b: str(int(sorted(set(a)) == sorted(set(b)))),
+    "===": lambda a, b: str(int(a == b)),
+    "in": lambda a, b: str(int(all(w in b for w in a))),
+}
+
+
+def _list_fn(session, spec: str) -> str:
     words = spec.split(None, 1)
     if not words:
         raise StataError("invalid syntax", 198)
@@ -153,25 +132,10 @@ def _list_fn(session, spec: str) -> str:
     def get(name):
         return _word_list(session.local.get(name.strip(), ""))
 
-    if op in ("uniq", "dups", "sort", "sizeof", "retokenize", "clean", "reverse"):
-        lst = get(rest)
-        if op == "uniq":
-            out = list(dict.fromkeys(lst))
-        elif op == "dups":
-            seen, out = set(), []
-            for w in lst:
-                if w in seen:
-                    out.append(w)
-                seen.add(w)
-        elif op == "sort":
-            out = sorted(lst)
-        elif op == "reverse":
-            out = lst[::-1]
-        elif op == "sizeof":
-            return str(len(lst))
-        else:
-            out = lst
-        return " ".join(out)
+    if op == "sizeof":
+        return str(len(get(rest)))
+    if op in _ONE_LIST:
+        return " ".join(_ONE_LIST[op](get(rest)))
     if op == "posof":
         m = re.fullmatch(r"(.*)\s+in\s+(\w+)", rest.strip())
         if not m:
@@ -181,25 +145,12 @@ def _list_fn(session, spec: str) -> str:
         return str(lst.index(target) + 1 if target in lst else 0)
     m = re.fullmatch(r"\s*(\w+)\s*(\||&|-|==|===|in)\s*(\w+)\s*", spec)
     if m:
-        a, o, b = get(m.group(1)), m.group(2), get(m.group(3))
-        if o == "|":
-            return " ".join(list(dict.fromkeys(a + [w for w in b if w not in a])))
-        if o == "&":
-            return " ".join(w for w in dict.fromkeys(a) if w in b)
-        if o == "-":
-            return " ".join(w for w in a if w not in b)
-        if o == "==":
-            return str(int(sorted(set(a)) == sorted(set(b))))
-        if o == "===":
-            return str(int(a == b))
-        return str(int(all(w in b for w in a)))
+        return _TWO_LISTS[m.group(2)](get(m.group(1)), get(m.group(3)))
     raise StataError("invalid syntax", 198)
 
 
 def extended_function(session, spec: str) -> str:
     """`local x : word count ...`, `: word # of ...`, `: list ...`, `: variable label x`, ..."""
-    from hlmshell.syntax.scan import strip_quotes
-
     spec = spec.strip()
     m = re.fullmatch(r"word\s+count\s*(.*)", spec, re.S)
     if m:

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from lark.exceptions import LarkError
 
-from hlmshell.commands import registry
+from hlmshell import registry
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.limits import MAX_DYADIC, MAX_EXPR_DEPTH
 from hlmshell.syntax.ast import (Command, FVTerm, InRange, MixedSpec, Option, Prefix,
@@ -24,7 +24,7 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _EXPR_T = ExprTransformer()
 _FV_T = FVTransformer()
 
-PREFIX_WORDS = (("quietly", 3), ("noisily", 1), ("capture", 3))
+PREFIX_WORDS = registry.PREFIXES
 WEIGHT_KINDS = {"fw": "fweight", "fweight": "fweight", "frequency": "fweight",
                 "aw": "aweight", "aweight": "aweight", "cellsize": "aweight",
                 "pw": "pweight", "pweight": "pweight", "iw": "iweight", "iweight": "iweight",
@@ -113,7 +113,7 @@ def _weight_kind(word: str) -> str | None:
     kind = WEIGHT_KINDS.get(word)
     if kind is None:
         for k, v in WEIGHT_KINDS.items():
-            if len(word) >= 2 and k.startswith(word):
+            if registry.abbrev_match(word, k, 2):
                 return v
     return kind
 
@@ -155,10 +155,7 @@ def parse_options(text: str) -> list[Option]:
 
 # ---- prefixes -------------------------------------------------------------------------------
 def _prefix_kind(word: str) -> str | None:
-    for full, mn in PREFIX_WORDS:
-        if full.startswith(word) and len(word) >= mn:
-            return full
-    return None
+    return registry.abbrev_lookup(word, PREFIX_WORDS)
 
 
 def _parse_by(spec: str, bysort: bool) -> Prefix:
@@ -167,9 +164,9 @@ def _parse_by(spec: str, bysort: bool) -> Prefix:
     if "," in spec:
         spec, opts = spec.split(",", 1)
         for o in parse_options(opts):
-            if "sort".startswith(o.name) and len(o.name) >= 1:
+            if registry.abbrev_match(o.name, "sort", 1):
                 p.sort = True
-            elif "rc0".startswith(o.name):
+            elif registry.abbrev_match(o.name, "rc0", 1):
                 pass
             else:
                 raise StataError(f"option {o.name} not allowed", 198)
@@ -288,8 +285,10 @@ def fill_qualifiers(cmd: Command, text: str, *, allow_exp: bool = True, strict_e
         cmd.weight = parse_weight(w[1:-1])
 
 
-def parse_command(text: str) -> Command:
-    """One command (macros already expanded) -> Command. Unknown words raise r(199)."""
+def parse_command(text: str, table: "registry.Registry | None" = None) -> Command:
+    """One command (macros already expanded) -> Command, read against the command specs of
+    `table` (the global registry by default; tests may pass their own). Unknown words raise
+    r(199); options the spec does not declare r(198), the rest bound to cmd.opts."""
     full = text.strip()
     prefixes, rest = split_prefixes(full)
     m = _WORD.match(rest)
@@ -299,7 +298,7 @@ def parse_command(text: str) -> Command:
         word = rest.split()[0]
         raise StataError(f"command {word} is unrecognized", 199)
     word = m.group(0)
-    info = registry.resolve(word)
+    info = (table or registry.REGISTRY).resolve(word)
     after = rest[m.end():]
     cmd = Command(name=info.name, typed=word, prefixes=prefixes, text=full)
     if info.rule == "mixed":
@@ -308,15 +307,48 @@ def parse_command(text: str) -> Command:
     if info.raw:
         cmd.body = after.strip()
         return cmd
-    exp_flag = info.extra.get("exp", True)
-    fill_qualifiers(cmd, after, allow_exp=exp_flag is not False,
-                    strict_exp=not (exp_flag == "raw" or info.name == "egen"))
+    fill_qualifiers(cmd, after, allow_exp=info.exp != "none",
+                    strict_exp=info.exp != "text")     # egen: `= mean(x)` kept as text
+    if info.options is not None and info.check_options:
+        cmd.opts = registry.bind_options(info.options, cmd.options)
     return cmd
 
 
 # ---- mixed ------------------------------------------------------------------------------------
-def parse_mixed(text: str, cmd: Command | None = None) -> MixedSpec:
-    """`depvar fe [if] [in] [wt] [, opts] || grp: [re] [, opts] || ...` -> MixedSpec."""
+@lru_cache(maxsize=256)
+def _parse_re_equation(text: str) -> tuple[str, tuple[FVTerm, ...]]:
+    """`id: ses` -> ('id', terms) by the grammar's re_equation rule (R.var terms included)."""
+    try:
+        tree = get_parser().parse(text, start="re_equation")
+    except LarkError:
+        raise syntax_error() from None
+    group, terms = _FV_T.transform(tree)
+    return group, tuple(terms)
+
+
+def _random_level(seg: str) -> RandomLevel:
+    comma = find_top(seg, ",")
+    main, opts = (seg, "") if comma < 0 else (seg[:comma], seg[comma + 1:])
+    if find_top(main, ":") < 0:
+        raise syntax_error()
+    group, terms = _parse_re_equation(main.strip())
+    if not _WORD.fullmatch(group):
+        raise syntax_error()
+    raw = main[main.index(":") + 1:].split()
+    plain = [t for t in terms if not any(p.name.startswith("R.") for p in t.parts)]
+    return RandomLevel(group=group, terms=plain, raw_terms=raw, options=parse_options(opts))
+
+
+def parse_mixed(text: str, cmd: Command | None = None) -> MixedSpec | None:
+    """`depvar fe [if] [in] [wt] [, opts] || grp: [re] [, opts] || ...` -> MixedSpec, parsed once:
+    the command is split at top-level `||`, the fixed part by fill_qualifiers, each random-effects
+    equation by the grammar's re_equation rule. `mixed` alone or `mixed, opts` (a replay) is
+    None, with the options on cmd."""
+    stripped = text.strip()
+    if cmd is not None and (not stripped or stripped.startswith(",")):
+        cmd.options = parse_options(stripped[1:]) if stripped else []
+        cmd.body = stripped
+        return None
     parts = split_top(text, "||")
     head = Command(name="mixed")
     fill_qualifiers(head, parts[0], allow_exp=False)
@@ -328,21 +360,8 @@ def parse_mixed(text: str, cmd: Command | None = None) -> MixedSpec:
         raise StataError("depvar may not be a factor variable", 198)
     spec = MixedSpec(depvar=depvar, fixed=parse_fvlist(" ".join(words[1:])),
                      fixed_options=head.options)
-    for seg in parts[1:]:
-        comma = find_top(seg, ",")
-        main, opts = (seg, "") if comma < 0 else (seg[:comma], seg[comma + 1:])
-        colon = find_top(main, ":")
-        if colon < 0:
-            raise syntax_error()
-        group = main[:colon].strip()
-        if not _WORD.fullmatch(group):
-            raise syntax_error()
-        raw = main[colon + 1:].split()
-        plain = [w for w in raw if not w.startswith("R.")]
-        level = RandomLevel(group=group, terms=parse_fvlist(" ".join(plain)), raw_terms=raw,
-                            options=parse_options(opts))
-        spec.levels.append(level)
+    spec.levels = [_random_level(seg) for seg in parts[1:]]
     if cmd is not None:
         cmd.if_, cmd.in_, cmd.weight = head.if_, head.in_, head.weight
-        cmd.body = text.strip()
+        cmd.body = stripped
     return spec

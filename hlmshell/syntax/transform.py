@@ -151,3 +151,7 @@ class FVTransformer(Transformer):
     def fvlist(self, items):
         # repeats are kept: Stata keeps `regress y x x` and reports the second x as omitted
         return [t for terms in items for t in terms]
+
+    def re_equation(self, items):
+        """`group: terms` -> (group, terms); R.var terms are left to the caller."""
+        return str(items[0]), items[1]

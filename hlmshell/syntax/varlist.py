@@ -68,37 +68,53 @@ def expand_varlist(dataset, text: str, *, new: bool = False, fv: bool = False,
     """
     names = list(dataset.names) if dataset is not None else []
     if new:
-        out = []
-        for w in text.split():
-            if not _NAME.fullmatch(w) or w in RESERVED:
-                raise StataError(f"{w} invalid name" if w[:1].isalpha() or w[:1] == "_" else "invalid syntax", 198)
-            if w in out:
-                raise StataError("invalid syntax", 198)
-            out.append(w)
-        if maxvars is not None and len(out) > maxvars:
-            raise StataError("too many variables specified", 103)
-        return out
-    if fv:
-        from hlmshell.syntax.parser import parse_fvlist
+        out = _new_names(text)
+    elif fv:
+        out = _fv_terms(names, text)
+    else:
+        out = _plain_names(names, text)
+    if maxvars is not None and len(out) > maxvars:
+        raise StataError("too many variables specified", 103)
+    return out
 
-        terms: list[FVTerm] = []
-        for term in parse_fvlist(text):
-            expanded: list[list[FVPart]] = []
-            for part in term.parts:
-                if part.name.startswith("R."):
-                    expanded.append([part])
-                    continue
-                vs = _expand_word(names, part.name)
-                if len(vs) > 1 and term.is_interaction:
-                    raise StataError("invalid syntax", 198)
-                expanded.append([FVPart(v, part.factor, part.levels, part.base) for v in vs])
-            if term.is_interaction:
-                terms.append(FVTerm(tuple(e[0] for e in expanded)))
-            else:
-                terms.extend(FVTerm((p,)) for p in expanded[0])
-        if maxvars is not None and len(terms) > maxvars:
-            raise StataError("too many variables specified", 103)
-        return terms
+
+def _new_names(text: str) -> list[str]:
+    """New variable names: valid, not reserved, not repeated, never abbreviated."""
+    out: list[str] = []
+    for w in text.split():
+        if not _NAME.fullmatch(w) or w in RESERVED:
+            raise StataError(f"{w} invalid name" if w[:1].isalpha() or w[:1] == "_" else "invalid syntax", 198)
+        if w in out:
+            raise StataError("invalid syntax", 198)
+        out.append(w)
+    return out
+
+
+def _fv_terms(names: list[str], text: str) -> list[FVTerm]:
+    """A factor-variable list: every part's varlist expanded (one variable per part of an
+    interaction), repeated terms kept."""
+    from hlmshell.syntax.parser import parse_fvlist
+
+    terms: list[FVTerm] = []
+    for term in parse_fvlist(text):
+        expanded: list[list[FVPart]] = []
+        for part in term.parts:
+            if part.name.startswith("R."):
+                expanded.append([part])
+                continue
+            vs = _expand_word(names, part.name)
+            if len(vs) > 1 and term.is_interaction:
+                raise StataError("invalid syntax", 198)
+            expanded.append([FVPart(v, part.factor, part.levels, part.base) for v in vs])
+        if term.is_interaction:
+            terms.append(FVTerm(tuple(e[0] for e in expanded)))
+        else:
+            terms.extend(FVTerm((p,)) for p in expanded[0])
+    return terms
+
+
+def _plain_names(names: list[str], text: str) -> list[str]:
+    """A plain varlist: abbreviations, wildcards and ranges expanded, repeats dropped."""
     out: list[str] = []
     for w in _words(text):
         if re.match(r"^(i|c|ib\w*|\d+)\.", w) or "#" in w:
@@ -106,6 +122,4 @@ def expand_varlist(dataset, text: str, *, new: bool = False, fv: bool = False,
         for v in _expand_word(names, w):
             if v not in out:
                 out.append(v)
-    if maxvars is not None and len(out) > maxvars:
-        raise StataError("too many variables specified", 103)
     return out

@@ -1,15 +1,22 @@
-"""Result containers shared by commands: r() and e().
+"""r() and e() as Stata posts them: scalars, macros, matrices, and e(b)/e(V) with names.
 
 EstimationResults is what every estimation command leaves in session.e and what `estimates
-store` keeps. Post-estimation commands (test, lincom, lrtest, estat, predict) read only this
-object, never the command that made it.
+store` keeps; post-estimation commands (test, lincom, lrtest, estat, predict) read only this
+object, never the command that made it. Each estimation command has its own subclass
+(hlmshell.results.mixed, hlmshell.results.regress) with the fitted model typed and the
+quantities derived from it as read-only cached properties, after statsmodels' Results.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:   # for the annotation only: e() itself must not pull the engine (scipy) in
+    from hlmshell.engine.ols import Regression
+    from hlmshell.engine.types import MixedModel
 
 
 @dataclass
@@ -34,7 +41,8 @@ class EstimationResults:
     macros     : e(cmd), e(depvar), e(cmdline), e(title), e(method) ('ML'/'REML'), e(ivars), ...
     matrices   : e(N_g), e(g_min), e(g_avg), e(g_max) and any other matrices.
     sample     : e(sample), boolean per observation of the dataset the model was fitted on.
-    model      : engine objects needed by replay/predict/estat (the fit itself).
+    model      : the fitted model behind the numbers: the engine's MixedModel after `mixed`,
+                 its Regression after `regress` (None for results built from e() alone).
     """
 
     cmd: str
@@ -47,7 +55,7 @@ class EstimationResults:
     macros: dict[str, str] = field(default_factory=dict)
     matrices: dict[str, Any] = field(default_factory=dict)
     sample: np.ndarray | None = None
-    model: Any = None
+    model: MixedModel | Regression | None = None
     # set by `estimates store`; `.` in tables when None
     name: str | None = None
     # bumps on every new estimation; `test, accumulate` checks it to reset its chain
@@ -62,3 +70,9 @@ class EstimationResults:
             if n == name and (eq is None or e == eq):
                 return i
         return -1
+
+    @cached_property
+    def se(self) -> np.ndarray:
+        """Standard errors of e(b): the square roots of e(V)'s diagonal (0 where it is not
+        positive, as for omitted columns)."""
+        return np.sqrt(np.clip(np.diag(np.asarray(self.V, dtype=float)), 0, None))

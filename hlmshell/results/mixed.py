@@ -1,0 +1,147 @@
+"""`mixed`'s results: e() plus the fitted MixedModel, and what is derived from them.
+
+The derived quantities (the Wald test of the fixed part, the grouping structure, the
+random-effects table, the inputs of the intraclass correlations) are read-only cached
+properties computed from the model on first use, so replay, estat and predict share one
+definition of each and stored results carry no side dictionaries. Results built from e()
+and a model alone (as tests and `estimates restore` hand them around) become MixedResults
+through `MixedResults.of`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from functools import cached_property
+
+import numpy as np
+from scipy import stats
+
+from hlmshell.engine import lmm
+from hlmshell.engine.design import Design
+from hlmshell.engine.types import MixedModel, RandomBlock
+from hlmshell.output.labels import re_rows
+from hlmshell.output.mixed_output import LevelInfo, RERow
+from hlmshell.results.base import EstimationResults
+
+
+def group_sizes(label: str, codes: np.ndarray) -> LevelInfo:
+    """Number of groups and observations per group (min, average, max) of one grouping."""
+    counts = np.bincount(np.asarray(codes, dtype=np.int64))
+    counts = counts[counts > 0]
+    return LevelInfo(label, len(counts), int(counts.min()), float(counts.mean()), int(counts.max()))
+
+
+def wald_test(beta: np.ndarray, V: np.ndarray, names: list[str]) -> tuple[int, float | None, float | None]:
+    """Wald chi2 that every coefficient but `_cons` is zero: (df, chi2, p); chi2 and p are None
+    when there is nothing to test."""
+    idx = [i for i, nm in enumerate(names) if nm != "_cons"]
+    if not idx:
+        return 0, None, None
+    b = beta[idx]
+    Vs = V[np.ix_(idx, idx)]
+    try:
+        chi2 = float(b @ np.linalg.solve(Vs, b))
+    except np.linalg.LinAlgError:
+        chi2 = float(b @ np.linalg.pinv(Vs) @ b)
+    return len(idx), chi2, float(stats.chi2.sf(chi2, len(idx)))
+
+
+def re_table(fit, blocks: list[RandomBlock], *, metric: str = "variance",
+             level: float = 95) -> tuple[list[tuple[str, list[RERow]]], RERow]:
+    """Stata's random-effects table for a fit: [(title, rows)] outermost level first, and the
+    residual's row; the engine's numbers under the output layer's labels."""
+    components, residual = lmm.variance_components(fit, blocks, metric=metric, level=level)
+    return re_rows(components, residual)
+
+
+@dataclass
+class InterceptVariance:
+    """One level's random-intercept variance for the intraclass correlations."""
+
+    label: str              # the level variable
+    variance: float | None  # None when the level has no random intercept
+    theta: int              # e(b) column of its ln sd (-1 when absent)
+
+
+@dataclass
+class MixedResults(EstimationResults):
+    """e() of `mixed`, with the fit (model) and the fixed-part design (None for results built
+    without one: they cannot redisplay the coefficient table, everything else works)."""
+
+    model: MixedModel | None = None
+    design: Design | None = None
+    value_labels: dict[str, dict[float, str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, res: EstimationResults) -> MixedResults:
+        """`res` itself when it is MixedResults, else the same e() as MixedResults."""
+        if isinstance(res, cls):
+            return res
+        return cls(**{f.name: getattr(res, f.name) for f in fields(EstimationResults)})
+
+    @property
+    def blocks(self) -> list[RandomBlock]:
+        return list(self.model.blocks) if self.model is not None else []
+
+    @cached_property
+    def wald(self) -> tuple[int, float | None, float | None]:
+        """(df, chi2, p) of the Wald test of the fixed part (e(df_m), e(chi2), e(p))."""
+        m = self.model
+        kept = [nm for nm, om in zip(m.fixed_names, m.omitted) if not om]
+        return wald_test(np.asarray(m.fit.beta), np.asarray(m.fit.V_beta), kept)
+
+    @cached_property
+    def block_groups(self) -> list[LevelInfo]:
+        """Group counts per random-effects block (the header's table)."""
+        return [group_sizes(b.label, b.group) for b in self.blocks]
+
+    @cached_property
+    def levels(self) -> list[tuple[str, list[int]]]:
+        """Distinct level variables, outermost first, with the blocks that belong to each
+        (`|| _all: R.x || id:` and repeated `|| id:` equations share a level)."""
+        out: list[tuple[str, list[int]]] = []
+        blocks = self.blocks
+        for i in sorted(range(len(blocks)), key=lambda i: blocks[i].depth):
+            lab = blocks[i].label
+            for name, idx in out:
+                if name == lab:
+                    idx.append(i)
+                    break
+            else:
+                out.append((lab, [i]))
+        return out
+
+    @cached_property
+    def level_groups(self) -> list[LevelInfo]:
+        """Group counts per level variable (estat group)."""
+        return [group_sizes(name, self.blocks[idx[0]].group) for name, idx in self.levels]
+
+    def theta_index(self, bi: int) -> int:
+        """Column of e(b) holding ln sd of block bi's `_cons` (-1 when absent)."""
+        blocks = self.blocks
+        b = blocks[bi]
+        eqno = 1 + sum(1 for j in range(bi) if blocks[j].depth == b.depth)
+        cov = (b.covariance or "").lower()
+        k = 1 if cov.startswith(("id", "ex")) else b.names.index("_cons") + 1
+        return self.coef_index(f"lns{b.depth}_{eqno}_{k}", "_cons")
+
+    @cached_property
+    def intercept_variances(self) -> list[InterceptVariance]:
+        """Per level (outermost first): the variance of its random intercept, from the first of
+        its blocks that has one -- the inputs of estat icc."""
+        out = []
+        covs = self.model.fit.covs
+        for name, idx in self.levels:
+            var, theta = None, -1
+            for bi in idx:
+                b = self.blocks[bi]
+                if "_cons" in b.names:
+                    j = b.names.index("_cons")
+                    var = float(np.asarray(covs[bi])[j, j])
+                    theta = self.theta_index(bi)
+                    break
+            out.append(InterceptVariance(name, var, theta))
+        return out
+
+    def re_table(self, metric: str = "variance", level: float = 95.0):
+        """The random-effects table's rows in the metric asked for ('variance' or 'sd')."""
+        return re_table(self.model.fit, self.blocks, metric=metric, level=level)
