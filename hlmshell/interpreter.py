@@ -16,19 +16,18 @@ texts, loop heads and conditions keep their macros, expanded each time they run.
 What handlers may see of all this is session state (programs, loop depth, r() being built)
 and session.runner (run a do-file, include a file), never the interpreter.
 
-Registry flags read here (CommandInfo.extra): byable="self" (the handler does `by` itself),
-byable=False (`may not be combined with by` r(190)), otherwise the handler runs once per
-by-group with session.by_restrict set; transactional=False (do/run/include/exit: no
-snapshot, a failing do-file keeps what it did before the error, as in Stata);
-qualifiers=/options=False (registry.check_qualifiers: if/in/weights/options the command does
-not take are Stata's r(101)/r(198) before the handler runs); changes_data=False (the command
-never changes the dataset in place, so its snapshot keeps the data by reference instead of
-copying it -- unless a `by` prefix, which may sort, is given).
+Command specs read here (hlmshell/registry.py; the global REGISTRY unless the Interpreter is
+given its own): byable is Byable.SELF (the handler does `by` itself) or Byable.NO (`may not
+be combined with by` r(190)), otherwise the handler runs once per by-group with
+session.by_restrict set; transactional=False (do/run/include/exit: no snapshot, a failing
+do-file keeps what it did before the error, as in Stata); qualifiers/options
+(check_qualifiers: if/in/weights/options the command does not take are Stata's r(101)/r(198)
+before the handler runs). Every other command runs inside a snapshot, which costs
+microseconds whatever the data (copy-on-write columns, data/dataset.py).
 """
 from __future__ import annotations
 
 import math
-import os
 import re
 import signal
 import sys
@@ -38,23 +37,24 @@ from pathlib import Path
 
 import numpy as np
 
-from hlmshell.commands import registry
-from hlmshell.errors import Break, ExitDo, StataError
+from hlmshell.errors import Break, ExitDo, StataError, debug_enabled
 from hlmshell.limits import MAX_BLOCK_NESTING, MAX_NESTING, ensure_stack, no_memory, system_limit
+from hlmshell.registry import REGISTRY, Byable, Registry, abbrev_match, check_qualifiers
+from hlmshell.results import RResults
+from hlmshell.syntax.evaluate import by_groups, evaluate_scalar
 from hlmshell.syntax.flow import BreakLoop, ContinueLoop
+from hlmshell.syntax.functions import is_str, num_text
+from hlmshell.syntax.lexer import Line, logical_lines, tokens, top_words
 from hlmshell.syntax.macros import expand_macros, num_to_macro
 from hlmshell.syntax.numlist import forvalues_range, numlist
-from hlmshell.syntax.lexer import Line, logical_lines, tokens, top_words
-from hlmshell.syntax.statements import (Block, CommandStmt, Comment, ElseStmt, ErrorStmt, ForeachStmt,
-                                        ForvaluesStmt, IfStmt, PrefixBlock, ProgramDef, WhileStmt,
-                                        is_else, parse_lines)
+from hlmshell.syntax.parser import parse_command, parse_expr, split_prefixes, try_parse_expr
+from hlmshell.syntax.statements import (Block, CommandStmt, Comment, ElseStmt, ErrorStmt,
+                                        ForeachStmt, ForvaluesStmt, IfStmt, PrefixBlock,
+                                        ProgramDef, WhileStmt, is_else, parse_lines)
+from hlmshell.syntax.varlist import expand_varlist
 
 DASHES = "-" * 79
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def debug_enabled() -> bool:
-    return os.environ.get("HLMSHELL_DEBUG", "") not in ("", "0")
 
 
 class _Printed(StataError):
@@ -88,9 +88,10 @@ class Interpreter:
     loop_depth = _session_field("loop_depth")
     nesting = _session_field("nesting")
 
-    def __init__(self, session):
+    def __init__(self, session, registry: Registry | None = None):
         ensure_stack()                  # room for the nesting hlmshell allows (limits.py)
         self.session = session
+        self.registry = REGISTRY if registry is None else registry
         session.attach(self, _Runner(self))
         if not hasattr(session, "by_restrict"):
             session.by_restrict = None
@@ -105,7 +106,7 @@ class Interpreter:
         self.error_location: tuple[str, int] | None = None
         self._interrupted = False       # set by our SIGINT handler; checked between statements
         try:
-            registry.load_all()         # import the command modules now, not inside a Ctrl-C window
+            self.registry.load()        # import the command modules now, not inside a Ctrl-C window
         except Exception as exc:  # a broken command module must not stop the shell  # noqa: BLE001
             if debug_enabled():
                 raise
@@ -441,7 +442,7 @@ class Interpreter:
             for n, ln in enumerate(st.body_lines + (st.end,), start=1):
                 for k, raw in enumerate(ln.echo or [ln.text]):
                     self._echo_line(f"{n:>3}. " if k == 0 else "> ", raw)
-        if st.name in self.programs or _is_builtin(st.name):
+        if st.name in self.programs or self._is_builtin(st.name):
             raise StataError(f"program {st.name} already defined", 110)
         self.programs[st.name] = Program(st.name, list(st.body_lines), "rclass" in st.options,
                                          "eclass" in st.options, st.body)
@@ -490,7 +491,6 @@ class Interpreter:
 
     def call_program(self, prog: "Program", args: str) -> None:
         """Run a user program: its own local scope with `0', `1', ...; r() posted at the end."""
-        from hlmshell.results import RResults
         s = self.session
         scope = {"0": args.strip()}
         for k, t in enumerate(tokens(args), 1):
@@ -526,8 +526,6 @@ class Interpreter:
             self.block_depth -= 1
 
     def _run_prefix_block(self, prefix_text: str, body: Block, echo: str, name: str) -> None:
-        from hlmshell.syntax.parser import split_prefixes
-
         prefixes, _ = split_prefixes(prefix_text + " x")
         kinds = [p.kind for p in prefixes]
         self._with_prefixes(kinds, lambda: self._exec(body, echo=echo, name=name))
@@ -574,10 +572,6 @@ class Interpreter:
             self._with_prefixes(rest, fn)
 
     def _truth(self, cond_text: str) -> bool:
-        from hlmshell.syntax.evaluate import evaluate_scalar
-        from hlmshell.syntax.functions import is_str
-        from hlmshell.syntax.parser import parse_expr
-
         v = evaluate_scalar(parse_expr(cond_text), self.session)
         if is_str(v):
             raise StataError("type mismatch", 109)
@@ -633,15 +627,11 @@ class Interpreter:
             return lname, tokens(s.local.get(lst.strip(), ""))
         if lt == "global":
             return lname, tokens(s.globals.get(lst.strip(), ""))
-        if "varlist".startswith(lt) and len(lt) >= 3:
-            from hlmshell.syntax.varlist import expand_varlist
-
+        if abbrev_match(lt, "varlist", 3):
             return lname, expand_varlist(s.data, lst)
-        if "newlist".startswith(lt) and len(lt) >= 3:
-            from hlmshell.syntax.varlist import expand_varlist
-
+        if abbrev_match(lt, "newlist", 3):
             return lname, expand_varlist(s.data, lst, new=True)
-        if "numlist".startswith(lt) and len(lt) >= 3:
+        if abbrev_match(lt, "numlist", 3):
             return lname, [num_to_macro(x) for x in numlist(lst)]
         raise StataError("invalid syntax", 198)
 
@@ -662,17 +652,15 @@ class Interpreter:
         if text.startswith("#"):
             self._hash_command(text)
             return
-        from hlmshell.syntax.parser import split_prefixes
-
         prefixes, rest = split_prefixes(text)
         m = _WORD.match(rest)
         word = m.group(0) if m else ""
         if word == "if":
             return self._one_line_if(prefixes, text, rest)
-        if word in ("else", "foreach", "while") or (word.startswith("forv") and "forvalues".startswith(word)):
+        if word in ("else", "foreach", "while") or abbrev_match(word, "forvalues", 4):
             raise StataError("{ required" if word != "else" else "invalid syntax", 198 if word == "else" else 100)
         kinds = [p.kind for p in prefixes if p.kind != "by"]
-        if word in self.programs and not _is_builtin(word):
+        if word in self.programs and not self._is_builtin(word):
             if any(p.kind == "by" for p in prefixes):
                 raise StataError(f"{word} may not be combined with by", 190)
             prog = self.programs[word]
@@ -687,8 +675,6 @@ class Interpreter:
         """`if exp command`: the shortest leading expression followed by a command word.
         Returns whether the condition held (None when capture swallowed an error first), so
         that an `else` on the next line can follow it."""
-        from hlmshell.syntax.parser import try_parse_expr
-
         body = rest[2:]
         spans = top_words(body)
         for k in range(1, len(spans)):
@@ -697,11 +683,8 @@ class Interpreter:
             m = _WORD.match(cmd_text)
             if not m or try_parse_expr(cond) is None:
                 continue
-            try:
-                registry.resolve(m.group(0))
-            except StataError:
-                if m.group(0) not in ("if", "continue"):
-                    continue
+            if self.registry.lookup(m.group(0)) is None and m.group(0) not in ("if", "continue"):
+                continue
             kinds = [p.kind for p in prefixes if p.kind != "by"]
 
             decided: list[bool] = []
@@ -718,7 +701,7 @@ class Interpreter:
 
     def _hash_command(self, text: str) -> None:
         m = re.match(r"#d\w*\s*(.*)", text)
-        if m and "delimit".startswith(text.split()[0][1:]):
+        if m and abbrev_match(text.split()[0][1:], "delimit", 1):
             arg = m.group(1).strip()
             if arg.startswith(";"):
                 self.out.line("delimiter now ;")
@@ -732,26 +715,24 @@ class Interpreter:
         raise StataError(f"command {text.split()[0]} is unrecognized", 199)
 
     def _run_command(self, text: str) -> None:
-        from hlmshell.syntax.parser import parse_command
-
         s = self.session
         try:
-            cmd = parse_command(text)
+            cmd = parse_command(text, table=self.registry)
         except RecursionError:
             raise StataError("expression too long", 130) from None
-        info = registry.COMMANDS.get(cmd.name) or registry.resolve(cmd.typed)
-        registry.check_qualifiers(info, cmd)
-        snap = self._snapshot_for(info, cmd)
+        spec = self.registry.commands.get(cmd.name) or self.registry.resolve(cmd.typed)
+        check_qualifiers(spec, cmd)
+        snap = self._snapshot() if spec.transactional else None
         failed = None
         try:
             by = [p for p in cmd.prefixes if p.kind == "by"]
             # numerical edge cases (x/0, overflow, the mean of nothing) are missing values in
             # Stata, never warnings: no handler's numpy arithmetic prints a RuntimeWarning
             with np.errstate(all="ignore"):
-                if by and info.extra.get("byable") != "self":
-                    self._run_by(info, cmd, by[-1])
+                if by and spec.byable is not Byable.SELF:
+                    self._run_by(spec, cmd, by[-1])
                 else:
-                    info.handler(s, cmd)
+                    spec.handler(s, cmd)
         except (ExitDo, ContinueLoop, BreakLoop):
             raise
         except StataError:
@@ -783,31 +764,19 @@ class Interpreter:
                 s.restore(snap)
             raise failed
 
-    def _snapshot_for(self, info, cmd) -> dict | None:
-        """What a failure of this command puts back: nothing for the non-transactional ones
-        (do, run, exit), the data by reference for those that never change it."""
-        if not info.extra.get("transactional", True):
-            return None
-        # a `by` prefix may sort the data (bysort), whatever the command does
-        keeps_data = (info.extra.get("changes_data", True) is False
-                      and not any(p.kind == "by" for p in cmd.prefixes))
-        return self._snapshot(data=not keeps_data)
-
-    def _snapshot(self, data: bool = True) -> dict:
-        """session.snapshot(), or r(909) when even the copy does not fit (nothing changed yet)."""
+    def _snapshot(self) -> dict:
+        """What a failure of a transactional command puts back: session.snapshot(), or r(909)
+        when even that does not fit (nothing changed yet)."""
         try:
-            return self.session.snapshot(data=data)
+            return self.session.snapshot()
         except MemoryError:
             if debug_enabled():
                 raise
         raise no_memory()
 
-    def _run_by(self, info, cmd, prefix) -> None:
-        from hlmshell.syntax.evaluate import by_groups
-        from hlmshell.syntax.varlist import expand_varlist
-
+    def _run_by(self, spec, cmd, prefix) -> None:
         s = self.session
-        if info.extra.get("byable") is False:
+        if spec.byable is Byable.NO:
             raise StataError(f"{cmd.name} may not be combined with by", 190)
         codes = by_groups(s, prefix)
         byv = expand_varlist(s.data, " ".join(prefix.by_vars))
@@ -822,12 +791,14 @@ class Interpreter:
             s.out.line(DASHES)
             s.out.line(f"-> {label}")
             s.by_restrict = codes == g
-            info.handler(s, cmd)
+            spec.handler(s, cmd)
         s.by_restrict = None
 
-    def _by_value(self, name: str, i: int) -> str:
-        from hlmshell.syntax.functions import num_text
+    def _is_builtin(self, word: str) -> bool:
+        """Built-in commands (and their abbreviations) win over user programs, as in Stata."""
+        return self.registry.lookup(word) is not None
 
+    def _by_value(self, name: str, i: int) -> str:
         var = self.session.data.var(name)
         v = var.values[i]
         if var.is_string:
@@ -846,15 +817,6 @@ class Program:
                  block: Block | None = None):
         self.name, self.body, self.rclass, self.eclass = name, body, rclass, eclass
         self.block = block if block is not None else parse_lines(body)
-
-
-def _is_builtin(word: str) -> bool:
-    """Built-in commands (and their abbreviations) win over user programs, as in Stata."""
-    try:
-        registry.resolve(word)
-        return True
-    except StataError:
-        return False
 
 
 _VISIT = {

@@ -2,7 +2,7 @@
 
 Everything that needs to know what a command is reads this table: the parser (command word,
 `=exp`, qualifiers, options with their abbreviations and types), the interpreter (byable,
-changes_data, transactional), the REPL's completer and highlighter, and `help`.
+transactional), the REPL's completer and highlighter, and `help`.
 
     @command("summarize", abbrev="su", family="Data", body="varlist",
              qualifiers="if in weight", weights="aw fw iw",
@@ -168,7 +168,7 @@ class CommandSpec:
     options: tuple[OptionSpec, ...] | None = None   # None: not checked by the parser
     subcommands: tuple[SubcommandSpec, ...] = ()
     byable: Byable = Byable.YES
-    changes_data: bool = True
+    changes_data: bool = True         # False: never changes the data (declarative only)
     transactional: bool = True
     rule: str | None = None           # a start rule in grammar/stata.lark for the body
     raw: bool = False                 # body kept verbatim, nothing split (display, local, ...)
@@ -178,19 +178,6 @@ class CommandSpec:
         self.abbrev = self.abbrev or self.name
         if self.body not in BODY_KINDS:
             raise ValueError(f"body kind {self.body!r}")
-
-    # ---- compatibility with the old CommandInfo (interpreter.py reads these) -----------------
-    @property
-    def extra(self) -> dict:
-        """The old untyped bag, derived from the typed fields."""
-        d: dict = {"byable": {Byable.NO: False, Byable.YES: True, Byable.SELF: "self"}[self.byable],
-                   "exp": {"none": False, "text": "raw"}.get(self.exp, True),
-                   "transactional": self.transactional, "changes_data": self.changes_data}
-        if self.qualifiers is not None:
-            d["qualifiers"] = " ".join(sorted(self.qualifiers))
-        if self.options == ():
-            d["options"] = False
-        return d
 
     # ---- lookups --------------------------------------------------------------------------
     def option(self, typed: str) -> OptionSpec | None:
@@ -359,6 +346,14 @@ class Registry:
             return fn
 
         return deco
+
+    def extended(self) -> "Registry":
+        """A new table holding this one's commands (loaded now), to which a test can add stub
+        commands without changing this one: `Interpreter(session, registry=table)`."""
+        self.load()
+        table = Registry()
+        table.commands.update(self.commands)
+        return table
 
     def resolve(self, word: str) -> CommandSpec:
         """Command word as typed -> its spec, or Stata's `command xx is unrecognized` r(199)."""

@@ -90,13 +90,12 @@ class Session:
         self.test_chain = None
 
     # -- transactional safety ------------------------------------------------------------
-    def snapshot(self, data: bool = True) -> dict:
+    def snapshot(self) -> dict:
         """What restore() puts back after a failed command. Cheap, whatever the command:
         stored columns are read-only (copy-on-write, data/dataset.py), so the data is a
         shallow copy (new Variable objects sharing the arrays); matrices, r() and the test
         chain are only ever replaced, never written into, so their containers are copied and
-        the arrays shared. `data` is accepted for old callers and ignored: the copy no longer
-        allocates array memory, so there is nothing to save by skipping it."""
+        the arrays shared."""
         return {
             "data": self.data.copy(),
             "globals": dict(self.globals),

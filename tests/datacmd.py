@@ -2,7 +2,7 @@
 (no interpreter, so a StataError reaches the test) on a session holding hsb."""
 import pytest
 
-from hlmshell.commands.registry import COMMANDS
+from hlmshell.registry import REGISTRY
 from hlmshell.output.writer import Capture
 from hlmshell.session import Session
 from hlmshell.syntax.parser import parse_command
@@ -12,7 +12,7 @@ def run(s, text):
     s.out.stream.seek(0)
     s.out.stream.truncate()
     cmd = parse_command(text)
-    COMMANDS[cmd.name].handler(s, cmd)
+    REGISTRY.commands[cmd.name].handler(s, cmd)
     return s.out.getvalue()
 
 

@@ -20,13 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "hlmshell"
 MAX_COMPLEXITY = 25
 
-# Functions over the cap in modules other engineers are restructuring now (issue 10): each may
-# not grow past the value recorded; delete its entry once it is back under the cap.
-PENDING: dict[tuple[str, str], int] = {
-    ("hlmshell/commands/files.py", "import_cmd"): 42,   # files.py's owner
-    ("hlmshell/commands/files.py", "log_cmd"): 34,
-}
-
 
 def test_import_contracts():
     """pyproject.toml's contracts hold. Run as `lint-imports` would be, in a fresh interpreter
@@ -61,8 +54,7 @@ def _complexities():
 def test_complexity_cap():
     over = []
     for rel, name, cc in _complexities():
-        limit = max(MAX_COMPLEXITY, PENDING.get((rel, name), 0))
-        if cc > limit:
+        if cc > MAX_COMPLEXITY:
             over.append(f"{rel} {name}: {cc}")
     assert not over, f"cyclomatic complexity above {MAX_COMPLEXITY}:\n" + "\n".join(over)
 

@@ -418,7 +418,7 @@ def test_reference_log_is_rebuilt_from_the_expected_values(tmp_path):
 def _have_replay():
     try:
         import hlmshell.interpreter  # noqa: F401
-        from hlmshell.commands import registry
+        from hlmshell import registry
         registry.resolve("mixed")
     except Exception:
         return False

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from hlmshell.commands.registry import resolve
+from hlmshell.registry import resolve
 from hlmshell.errors import StataError
 from hlmshell.interpreter import Interpreter
 from hlmshell.output.writer import Capture

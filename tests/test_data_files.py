@@ -5,7 +5,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hlmshell.commands.registry import COMMANDS
 from hlmshell.data.dataset import Dataset, Variable, to_storage
 from hlmshell.data.dta import read_dta, write_dta
 from hlmshell.data.locate import find_data

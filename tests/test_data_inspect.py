@@ -4,7 +4,6 @@ import pandas as pd
 import pytest
 from pathlib import Path
 
-from hlmshell.commands.registry import COMMANDS
 from hlmshell.errors import StataError
 from hlmshell.interpreter import Interpreter
 from hlmshell.output.writer import Capture

@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-from hlmshell.commands.registry import COMMANDS
 from hlmshell.data.dataset import Variable
 from hlmshell.data.missing import ext_missing
 from hlmshell.errors import StataError

@@ -153,13 +153,16 @@ def test_long_echo_lines_wrap_at_79_columns(s):
 
 
 def test_break_stops_dofile(s):
-    from hlmshell.commands.registry import command
+    from hlmshell.registry import REGISTRY
 
-    @command("zzbrk2")
+    table = REGISTRY.extended()         # the stub stays out of the global table
+
+    @table.command("zzbrk2")
     def _brk(session, cmd):
         session.globals["half"] = "done"
         raise KeyboardInterrupt
 
+    Interpreter(s, registry=table)
     rc = s.interpreter.run_text("global a 1\nzzbrk2\nglobal b 2\n")
     assert rc == 1
     out = s.out.getvalue()

@@ -7,7 +7,7 @@ from hlmshell.syntax import parser
 from hlmshell.syntax.ast import FVPart, FVTerm, InRange, MixedSpec, Option
 from hlmshell.syntax.expr_ast import Binary, Call, Coef, Name, Num, Str, Subscript, Unary
 from hlmshell.syntax.parser import parse_expr, parse_fvlist, parse_options
-from hlmshell.syntax.preprocess import logical_lines
+from hlmshell.syntax.lexer import logical_lines
 
 # the test's own command table: the zz* stubs never enter the global registry
 REGISTRY = Registry()

@@ -2,17 +2,21 @@
 import numpy as np
 import pytest
 
-from hlmshell.commands.registry import command
 from hlmshell.data.dataset import Variable
 from hlmshell.errors import StataError
 from hlmshell.interpreter import Interpreter
 from hlmshell.output.writer import Capture
+from hlmshell.registry import REGISTRY
 from hlmshell.results import EstimationResults
 from hlmshell.session import Session
 from hlmshell.syntax.evaluate import evaluate, marksample
 
 
-# throwaway handlers -------------------------------------------------------------------------
+# throwaway handlers, in the test's own table (all commands plus these): the global one keeps none
+TABLE = REGISTRY.extended()
+command = TABLE.command
+
+
 @command("zzsetx")
 def _zz_setx(session, cmd):
     """Replace x with an expression, then fail if asked: tests the snapshot restore."""
@@ -54,7 +58,7 @@ def _zz_break(session, cmd):
 @pytest.fixture
 def s():
     sess = Session(Capture())
-    Interpreter(sess)
+    Interpreter(sess, registry=TABLE)
     sess.data.add(Variable("x", np.array([1.0, 2.0, 3.0, 4.0]), "double"))
     sess.data.add(Variable("g", np.array([1.0, 2.0, 1.0, 2.0]), "byte"))
     return sess

@@ -27,8 +27,11 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from hlmshell.errors import StataError
 from hlmshell.syntax import lexer as L
-from hlmshell.syntax import macros, preprocess, scan
-from hlmshell.repl import continuation
+from hlmshell.syntax import macros
+
+# preprocess.py and repl/continuation.py are gone: the lexer is the reader, so the differential
+# checks against them skip themselves (see _old)
+preprocess = continuation = scan = L
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

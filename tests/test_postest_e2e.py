@@ -120,10 +120,10 @@ lrtest . sesrandom
 
 
 def test_notes_with_the_mixed_command():
-    from hlmshell.commands import registry
+    from hlmshell.registry import REGISTRY
     from test_postest_fixtures import HSB
 
-    if "mixed" not in registry.names():
+    if "mixed" not in REGISTRY.names():
         pytest.skip("mixed not registered yet")
     from hlmshell.session import Session
 
@@ -141,10 +141,10 @@ def test_notes_with_the_mixed_command():
 
 
 def test_icc_and_predict_after_mixed_reml():
-    from hlmshell.commands import registry
+    from hlmshell.registry import REGISTRY
     from test_postest_fixtures import HSB
 
-    if "mixed" not in registry.names():
+    if "mixed" not in REGISTRY.names():
         pytest.skip("mixed not registered yet")
     from hlmshell.session import Session
 
@@ -163,10 +163,10 @@ def test_icc_and_predict_after_mixed_reml():
 
 
 def test_two_level_model_icc_group_and_relevel():
-    from hlmshell.commands import registry
+    from hlmshell.registry import REGISTRY
     from test_postest_fixtures import HSB
 
-    if "mixed" not in registry.names():
+    if "mixed" not in REGISTRY.names():
         pytest.skip("mixed not registered yet")
     from hlmshell.session import Session
 

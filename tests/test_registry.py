@@ -58,9 +58,9 @@ def test_every_registered_command_has_a_spec():
     assert {s.name for s in specs["estat"].subcommands} == {"ic", "icc", "recovariance", "group"}
     assert specs["mixed"].option("cov").name == "covariance"
     assert specs["keep"].byable is reg.Byable.SELF and specs["describe"].byable is reg.Byable.NO
-    # the old untyped bag, derived, for code not yet switched
-    assert specs["summarize"].extra["changes_data"] is False
-    assert specs["set"].extra["exp"] is False and specs["clear"].extra["options"] is False
+    # the typed fields that replaced the old untyped bag (extra)
+    assert specs["summarize"].changes_data is False
+    assert specs["set"].exp == "none" and specs["clear"].options == ()
 
 
 def test_parser_fills_typed_options():

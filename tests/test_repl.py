@@ -20,8 +20,7 @@ from hlmshell.data.dataset import Variable
 from hlmshell.output.writer import Capture
 from hlmshell.repl.app import Repl, data_changed, parse_exit, run_repl
 from hlmshell.repl.completer import StataCompleter
-from hlmshell.repl.continuation import (continuation_prompt, input_state, is_complete,
-                                        join_continuations)
+from hlmshell.syntax.lexer import continuation_prompt, input_state, is_complete, join_continuations
 from hlmshell.repl.highlight import repl_style, stata_lexer
 from hlmshell.repl.history import history_path, make_history
 from hlmshell.session import Session
@@ -434,9 +433,9 @@ def test_tab_key_cycles_and_completes_estimates(hist):
 
 
 def test_tab_key_completes_command_from_registry(hist):
-    from hlmshell.commands import registry
+    from hlmshell.registry import REGISTRY
 
-    names = registry.names()
+    names = REGISTRY.names()
     target = next((n for n in names if len(n) >= 5 and
                    sum(m.startswith(n[:4]) for m in names + ["exit"]) == 1), None)
     if target is None:
@@ -615,9 +614,9 @@ def test_command_completion_from_real_table_and_interpreter_words():
     comp = StataCompleter(lambda: s)
     assert "foreach" in completions(comp, "fore")
     assert "forvalues" in completions(comp, "forv")
-    from hlmshell.commands import registry
+    from hlmshell.registry import REGISTRY
 
-    if "mixed" in registry.names():
+    if "mixed" in REGISTRY.names():
         assert completions(comp, "mix") == ["mixed"]
         assert "xtmixed" in completions(comp, "xtm")
 

@@ -19,8 +19,8 @@ from prompt_toolkit.output import DummyOutput
 from hlmshell.interpreter import Interpreter
 from hlmshell.output.writer import Capture
 from hlmshell.repl.app import run_repl
-from hlmshell.repl.continuation import continuation_prompt, input_state, is_complete
-from hlmshell.repl.program_block import program_header, split_program
+from hlmshell.syntax.lexer import continuation_prompt, input_state, is_complete, split_program
+from hlmshell.syntax.statements import program_header
 from hlmshell.session import Session
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from hlmshell.commands import registry
+from hlmshell.registry import REGISTRY
 from hlmshell.interpreter import Interpreter
 from hlmshell.output.writer import Capture
 from hlmshell.session import Session
@@ -254,7 +254,7 @@ CASES = [(cmd, kind) for cmd in sorted(BASE) for kind in MUTATIONS
 
 
 def test_every_registered_command_is_swept():
-    names = {n for n in registry.names() if not n.startswith("zz")}    # test_interpreter's stubs
+    names = {n for n in REGISTRY.names() if not n.startswith("zz")}    # test_interpreter's stubs
     assert names <= set(BASE) | RAW, sorted(names - set(BASE) - RAW)
 
 
@@ -384,6 +384,13 @@ MALFORMED = [
     ("estimates restore nosuch", 111, "estimation result nosuch not found"),
     ("estimates store 1bad", 198, "1bad invalid name"),
     ("lrtest m1 nosuch", 111, "estimation result nosuch not found"),
+    # lrtest.ado expands _all/wildcards/(namelist) and refuses models named on both sides
+    # (r(198)) before it looks at any of them; the active results are m2, stored as m2
+    ("lrtest _all", 198, "models m2 specified more than once"),
+    ("lrtest m* m1", 198, "models m1 specified more than once"),
+    ("lrtest (m1 m2)", 198, "models m2 specified more than once"),
+    ("lrtest (m1", 198, "invalid syntax"),
+    ("lrtest m1 m2 m1", 198, "invalid input following specifications: m1"),
     ("predict x, xb reffects", 198, None),
     ("predict x y z, xb", 103, None),
     ("predict ses", 110, "variable ses already defined"),
@@ -548,14 +555,23 @@ random_line = st.builds(
 )
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                   HealthCheck.function_scoped_fixture])
+# derandomize: the same 250 lines on every run (a seed from the test's own source), so CI cannot
+# fail on a line drawn for the first time; widen the walk by editing FRAGMENTS/PREFIXES here
+@settings(max_examples=250, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(line=random_line)
 def test_random_lines_fail_like_stata(hsb, line):
     hsb.run(line)
 
 
 # ---- fixes whose right answer is a result, not an error -----------------------------------------------------
+def test_lrtest_modelspecs_in_parentheses(hsb):
+    """lrtest.ado reads a modelspec as a name, `.` or `(namelist)`: `(m1)` is m1."""
+    rc, out = hsb.run("lrtest (m1) (m2)")
+    assert rc == 0 and "m1 nested within m2" in out
+    assert hsb.s.r.scalars["df"] == 1
+
+
 def test_random_functions_take_variables(hsb):
     s = hsb.s
     hsb.run("set seed 7", {0})

@@ -68,7 +68,7 @@ def test_programs_are_session_state_in_the_snapshot():
     s = Session(out=Capture())
     it = Interpreter(s)
     it.run_text("program define a\n di 1\nend\n", echo=False)
-    assert "programs" in s.snapshot(data=False)
+    assert "programs" in s.snapshot()
     assert it.run_line("program drop a nosuch") == 111
     assert "a" in s.programs and it.programs is s.programs
 

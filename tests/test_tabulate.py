@@ -4,7 +4,6 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency
 
-from hlmshell.commands.registry import COMMANDS
 from hlmshell.commands.tabulate import wrap
 from hlmshell.data.dataset import Variable
 from hlmshell.errors import StataError

@@ -85,16 +85,17 @@ def print_ic(session, items: list[tuple[str, EstimationResults]]) -> None:
 
 
 # --------------------------------------------------------------------------- coefficient names
-_LEVEL = re.compile(r"^(\d+)[bon]*\.(.+)$")
+LEVEL_NAME = re.compile(r"^(\d+)[bon]*\.(.+)$")     # `2b.sector` -> 2, sector
 
 
-def _norm_part(p: str) -> str:
+def norm_part(p: str) -> str:
+    """One factor of a coefficient name without `c.`, `o.`/`b.` and base/omitted markers."""
     p = p.strip()
     if p.startswith("c."):
         p = p[2:]
     if p.startswith("o.") or p.startswith("b."):
         p = p[2:]
-    m = _LEVEL.match(p)
+    m = LEVEL_NAME.match(p)
     if m:
         return f"{m.group(1)}.{m.group(2)}"
     return p
@@ -102,4 +103,4 @@ def _norm_part(p: str) -> str:
 
 def norm_name(name: str) -> str:
     """Stata coefficient name without omitted/base markers and `c.` prefixes."""
-    return "#".join(_norm_part(p) for p in name.split("#"))
+    return "#".join(norm_part(p) for p in name.split("#"))

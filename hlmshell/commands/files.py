@@ -66,8 +66,8 @@ def _parse_use(cmd) -> tuple[str, str]:
     `use` takes its text raw: the generic parser would read `if x using f` as one expression.
     """
     from hlmshell.syntax.ast import Command
+    from hlmshell.syntax.lexer import top_words
     from hlmshell.syntax.parser import fill_qualifiers
-    from hlmshell.syntax.scan import top_words
 
     text = cmd.body
     at = next(((a, b) for a, b in top_words(text) if text[a:b] == "using"), None)
@@ -277,27 +277,33 @@ def _column_set(arg: str | None, k: int, name: str) -> set[int]:
     return {int(c) for c in cols}
 
 
-@command("import", byable=False, qualifiers="",
-          family="Files", body="anything", using="optional", desc="import data (import delimited)", example="import delimited using hsb.csv, clear",
-          subcommands=(Sub("delimited", "delim", "import a delimited text file", "clear varnames(varn)= delimiters(delim)= case= asdouble encoding= stringcols=numlist numericcols=numlist", "using filename"),))
-@memory_guard
-def import_cmd(session, cmd):
-    body = cmd.body.strip()
-    sub, _, rest = body.partition(" ")
+_IMPORT_OPTS = ("clear varnames(varn)= delimiters(delim)= case= asdouble encoding= "
+                "stringcols= numericcols=")
+_OTHER_IMPORTS = ("excel", "sas", "spss", "fred", "haver", "sasxport5", "sasxport8")
+
+
+def _import_subcommand(body: str) -> str:
+    """`import delimited ...` -> the text after the subcommand; other kinds are refused."""
+    sub, _, rest = body.strip().partition(" ")
     if not "delimited".startswith(sub) or len(sub) < 5:
-        if sub in ("excel", "sas", "spss", "fred", "haver", "sasxport5", "sasxport8"):
+        if sub in _OTHER_IMPORTS:
             raise StataError(f"import {sub} is not available in hlmshell", 199)
         raise StataError("invalid syntax", 198)
-    opts = OptionSpec("clear varnames(varn)= delimiters(delim)= case= asdouble encoding= "
-                      "stringcols= numericcols=").parse(cmd.options)
-    rest = rest.strip()
+    return rest.strip()
+
+
+def _import_filename(rest: str) -> str:
+    """`[using] filename` -> the file named."""
     if rest.startswith("using"):
         rest = rest[5:].strip()
     fname = file_spec(rest)
     if not fname:
         raise StataError("invalid file specification", 198)
-    check_can_replace_data(session, "clear" in opts)
-    path = find_data(fname, ".csv")
+    return fname
+
+
+def _import_settings(opts) -> tuple[str, str, str]:
+    """delimiters(), encoding() and case() -> (delimiter or "" to sniff, encoding, case)."""
     delim = unquote(opts.get("delimiters") or "")
     if delim in ("tab", "\\t"):
         delim = "\t"
@@ -309,44 +315,84 @@ def import_cmd(session, cmd):
     case = (opts.get("case") or "lower").strip()
     if case not in ("preserve", "lower", "upper"):
         raise StataError("option case() invalid", 198)
-    text = path.read_text(encoding=encoding, errors="replace")
-    if not delim:
-        first = text.splitlines()[0] if text else ""
-        delim = "\t" if first.count("\t") > first.count(",") else ","
-    rows = _csv_rows(text, delim[0])
-    rows = [r for r in rows if r != []]
-    vn = (opts.get("varnames") or "1").strip()
-    header = vn != "nonames" and bool(rows)
+    return delim, encoding, case
+
+
+def _sniff_delimiter(text: str) -> str:
+    """Tab when the first line has more tabs than commas, else comma."""
+    first = text.splitlines()[0] if text else ""
+    return "\t" if first.count("\t") > first.count(",") else ","
+
+
+def _import_rows(text: str, delim: str, varnames: str | None) -> tuple[list[str], list[list[str]]]:
+    """The file's non-empty rows split into (header cells, data rows) as varnames() says."""
+    rows = [r for r in _csv_rows(text, (delim or _sniff_delimiter(text))[0]) if r != []]
+    vn = (varnames or "1").strip()
     if vn not in ("1", "nonames"):
         raise StataError("option varnames() invalid", 198)
-    head = rows[0] if header else []
-    data = rows[1:] if header else rows
-    k = max([len(head)] + [len(r) for r in data]) if (head or data) else 0
+    if vn != "nonames" and rows:
+        return rows[0], rows[1:]
+    return [], rows
+
+
+def _import_column_sets(opts, k: int) -> tuple[set[int], set[int]]:
+    """stringcols() and numericcols() as sets of 1-based column numbers (disjoint)."""
     as_string = _column_set(opts.get("stringcols"), k, "stringcols")
     as_number = _column_set(opts.get("numericcols"), k, "numericcols")
     if as_string & as_number:
         raise StataError("options stringcols() and numericcols() may not name the same column", 198)
+    return as_string, as_number
+
+
+def _import_values(cells: list[str], col: int, as_string: set[int], as_number: set[int],
+                   asdouble: bool) -> tuple[str, np.ndarray]:
+    """One column's cells -> (storage type, values)."""
+    if col in as_string:
+        width = max((len(c.encode("utf-8")) for c in cells), default=1)
+        vtype, vals = _str_type(width), np.array(cells, dtype=object)
+    elif col in as_number:
+        vtype, vals = _infer_type([c if _is_number(c) else "" for c in cells])
+    else:
+        vtype, vals = _infer_type(cells)
+    if asdouble and vtype == "float":
+        vals = np.array([float(c) if c.strip() not in ("", ".") else np.nan for c in cells])
+        vtype = "double"
+    return vtype, vals
+
+
+def _import_dataset(head: list[str], data: list[list[str]], k: int, case: str,
+                    column_sets: tuple[set[int], set[int]], asdouble: bool) -> Dataset:
+    """The imported columns as a new (unchanged) dataset."""
     ds = Dataset()
     used: set[str] = set()
     for j in range(k):
         raw = head[j] if j < len(head) else ""
         name = _varname(raw, j, used, case) if raw.strip() else _varname("", j, used, case)
         cells = [r[j] if j < len(r) else "" for r in data]
-        if j + 1 in as_string:
-            width = max((len(c.encode("utf-8")) for c in cells), default=1)
-            vtype, vals = _str_type(width), np.array(cells, dtype=object)
-        elif j + 1 in as_number:
-            vtype, vals = _infer_type([c if _is_number(c) else "" for c in cells])
-        else:
-            vtype, vals = _infer_type(cells)
-        if "asdouble" in opts and vtype == "float":
-            vals = np.array([float(c) if c.strip() not in ("", ".") else np.nan for c in cells])
-            vtype = "double"
+        vtype, vals = _import_values(cells, j + 1, *column_sets, asdouble)
         label = raw.strip() if raw.strip() and raw.strip() != name else ""
         ds.vars[name] = Variable(name, vals, vtype, label=label)
     ds._n = len(data)
     ds.changed = False
-    session.data = ds
+    return ds
+
+
+@command("import", byable=False, qualifiers="",
+          family="Files", body="anything", using="optional", desc="import data (import delimited)", example="import delimited using hsb.csv, clear",
+          subcommands=(Sub("delimited", "delim", "import a delimited text file", "clear varnames(varn)= delimiters(delim)= case= asdouble encoding= stringcols=numlist numericcols=numlist", "using filename"),))
+@memory_guard
+def import_cmd(session, cmd):
+    rest = _import_subcommand(cmd.body)
+    opts = OptionSpec(_IMPORT_OPTS).parse(cmd.options)
+    fname = _import_filename(rest)
+    check_can_replace_data(session, "clear" in opts)
+    path = find_data(fname, ".csv")
+    delim, encoding, case = _import_settings(opts)
+    text = path.read_text(encoding=encoding, errors="replace")
+    head, data = _import_rows(text, delim, opts.get("varnames"))
+    k = max([len(head)] + [len(r) for r in data]) if (head or data) else 0
+    column_sets = _import_column_sets(opts, k)
+    session.data = _import_dataset(head, data, k, case, column_sets, "asdouble" in opts)
     session.out.line(f"({k} vars, {fmt_count(len(data))} obs)")
 
 
@@ -489,55 +535,73 @@ def _log_banner(session, lf: LogFile, verb: str) -> None:
                        Sub("close", "close", "close a log"), Sub("off", "off", "suspend logging"),
                        Sub("on", "on", "resume logging"), Sub("query", "query", "report the open logs")))
 def log_cmd(session, cmd):
-    body = cmd.body.strip()
-    sub, _, rest = body.partition(" ")
+    sub, _, rest = cmd.body.strip().partition(" ")
     rest = rest.strip()
     if sub == "using":
-        opts = OptionSpec("replace append text smcl name=").parse(cmd.options)
-        name = (opts.get("name") or "<unnamed>").strip()
-        open_logs = _logs(session)
-        if any(lf.name == name for lf in open_logs):
-            raise StataError("log file already open", 604)
-        fname = file_spec(rest)
-        if not fname:
-            raise StataError("invalid file specification", 198)
-        kind = "smcl" if "smcl" in opts and "text" not in opts else "text"
-        path = target_path(fname, ".smcl" if kind == "smcl" else ".log")
-        if "replace" in opts and "append" in opts:
-            raise StataError("options replace and append may not be combined", 198)
-        if path.exists() and not ("replace" in opts or "append" in opts):
-            raise StataError(f"file {path.resolve()} already exists", 602)
-        lf = LogFile(path, "append" in opts, kind, name, session.out)
-        session.out.logs.append(lf)
-        _log_banner(session, lf, "opened")
+        _log_using(session, rest, cmd.options)
         return
     OptionSpec("").parse(cmd.options)
+    if sub in ("query", ""):
+        _log_query(session)
+    elif sub in ("close", "off", "on"):
+        _log_switch(session, sub, rest)
+    else:
+        raise StataError("invalid syntax", 198)
+
+
+def _log_target(fname: str, opts) -> tuple[Path, str]:
+    """`log using` file and options -> (path, log type), refusing what Stata refuses."""
+    if not fname:
+        raise StataError("invalid file specification", 198)
+    kind = "smcl" if "smcl" in opts and "text" not in opts else "text"
+    path = target_path(fname, ".smcl" if kind == "smcl" else ".log")
+    if "replace" in opts and "append" in opts:
+        raise StataError("options replace and append may not be combined", 198)
+    if path.exists() and not ("replace" in opts or "append" in opts):
+        raise StataError(f"file {path.resolve()} already exists", 602)
+    return path, kind
+
+
+def _log_using(session, rest: str, options) -> None:
+    """`log using filename [, replace append text smcl name()]`: open a log and say so."""
+    opts = OptionSpec("replace append text smcl name=").parse(options)
+    name = (opts.get("name") or "<unnamed>").strip()
+    if any(lf.name == name for lf in _logs(session)):
+        raise StataError("log file already open", 604)
+    path, kind = _log_target(file_spec(rest), opts)
+    lf = LogFile(path, "append" in opts, kind, name, session.out)
+    session.out.logs.append(lf)
+    _log_banner(session, lf, "opened")
+
+
+def _log_query(session) -> None:
+    """`log` / `log query`: each open log's name, file, type and status."""
     open_logs = _logs(session)
-    if sub in ("close", "off", "on", "query", ""):
-        target = [lf for lf in open_logs if rest in ("", "_all") or lf.name == rest]
-        if sub in ("query", ""):
-            if not open_logs:
-                session.out.line("no log file open")
-            for lf in open_logs:
-                session.out.line(f"      name:  {lf.name}")
-                session.out.line(f"       log:  {lf.path.resolve()}")
-                session.out.line(f"  log type:  {lf.kind}")
-                session.out.line(f"    status:  {'on' if lf.on else 'off'}"
-                                 + ("  (file I/O error on write)" if lf.failed else ""))
-            return
-        if not target:
-            if sub == "close" and not open_logs:
-                raise StataError("no log file open", 606)
-            raise StataError(f"log {rest or ''} not found".replace("  ", " "), 111)
-        for lf in target:
-            if sub == "close":
-                _log_banner(session, lf, "closed")
-                session.out.logs.remove(lf)
-                lf.close()
-            else:
-                lf.on = sub == "on" and not lf.failed
-        failed = [lf for lf in target if sub == "close" and lf.failed]
-        if failed:
-            raise write_failed(str(failed[0].path))
-        return
-    raise StataError("invalid syntax", 198)
+    if not open_logs:
+        session.out.line("no log file open")
+    for lf in open_logs:
+        session.out.line(f"      name:  {lf.name}")
+        session.out.line(f"       log:  {lf.path.resolve()}")
+        session.out.line(f"  log type:  {lf.kind}")
+        session.out.line(f"    status:  {'on' if lf.on else 'off'}"
+                         + ("  (file I/O error on write)" if lf.failed else ""))
+
+
+def _log_switch(session, sub: str, rest: str) -> None:
+    """`log close|off|on [name|_all]`; a close whose final flush failed is r(693)."""
+    open_logs = _logs(session)
+    target = [lf for lf in open_logs if rest in ("", "_all") or lf.name == rest]
+    if not target:
+        if sub == "close" and not open_logs:
+            raise StataError("no log file open", 606)
+        raise StataError(f"log {rest or ''} not found".replace("  ", " "), 111)
+    for lf in target:
+        if sub == "close":
+            _log_banner(session, lf, "closed")
+            session.out.logs.remove(lf)
+            lf.close()
+        else:
+            lf.on = sub == "on" and not lf.failed
+    failed = [lf for lf in target if sub == "close" and lf.failed]
+    if failed:
+        raise write_failed(str(failed[0].path))

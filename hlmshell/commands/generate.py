@@ -12,9 +12,15 @@ import numpy as np
 
 from hlmshell.commands.options import OptionSpec
 from hlmshell.registry import command
-from hlmshell.data.dataset import INT_LIMITS, Variable, is_string_type, to_storage
+from hlmshell.data.dataset import DEFAULT_FORMATS, INT_LIMITS, Variable, is_string_type, to_storage
 from hlmshell.data.missing import order_key
 from hlmshell.errors import StataError, syntax_error
+from hlmshell.syntax.evaluate import by_groups as _by_groups
+from hlmshell.syntax.evaluate import evaluate as _ev
+from hlmshell.syntax.evaluate import marksample
+from hlmshell.syntax.expr_ast import Binary, Call, Expr, Name, Subscript, names_in
+from hlmshell.syntax.parser import parse_expr as _pe
+from hlmshell.syntax.varlist import expand_varlist, unabbrev
 
 # Stata's largest storable magnitudes: beyond these a value is stored as missing.
 FLOAT_MAX = 1.70141173319e38
@@ -141,14 +147,10 @@ def same_values(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 # --- parsing and evaluation glue --------------------------------------------------------
 def parse_expr(text: str):
-    from hlmshell.syntax.parser import parse_expr as _pe
-
     return _pe(text)
 
 
 def evaluate(expr, session, groups=None):
-    from hlmshell.syntax.evaluate import evaluate as _ev
-
     if groups is None:
         return _ev(expr, session)
     return _ev(expr, session, groups=groups)
@@ -156,8 +158,6 @@ def evaluate(expr, session, groups=None):
 
 def one_var(session, text: str) -> str:
     """An existing variable named (or abbreviated) by text."""
-    from hlmshell.syntax.varlist import expand_varlist
-
     text = text.strip()
     if not text:
         raise StataError("varlist required", 100)
@@ -168,8 +168,6 @@ def one_var(session, text: str) -> str:
 
 
 def varlist(session, text: str) -> list[str]:
-    from hlmshell.syntax.varlist import expand_varlist
-
     if not text.strip():
         raise StataError("varlist required", 100)
     return expand_varlist(session.data, text)
@@ -203,16 +201,12 @@ def by_groups(session, cmd) -> np.ndarray | None:
     p = by_prefix(cmd)
     if p is None:
         return None
-    from hlmshell.syntax.evaluate import by_groups as _by_groups
-
     return np.asarray(_by_groups(session, p))
 
 
 def sample(session, cmd, groups=None, varnames=(), strok=True) -> np.ndarray:
     """Observations selected by if/in; under a by prefix `if` sees by-group _n/_N."""
     if groups is None:
-        from hlmshell.syntax.evaluate import marksample
-
         return np.asarray(marksample(session, cmd, varnames, strok=strok), dtype=bool)
     if cmd.in_ is not None:
         raise StataError("in may not be combined with by", 190)
@@ -235,8 +229,6 @@ _RUNNING = {"sum"}
 def _calls_and_positions(expr) -> tuple[set[str], bool]:
     """Function names called in expr, and whether it reads _n/_N or subscripts."""
     from dataclasses import fields, is_dataclass
-
-    from hlmshell.syntax.expr_ast import Call, Expr, Name, Subscript
 
     calls: set[str] = set()
     pos = False
@@ -367,8 +359,6 @@ def _placement(session, opts) -> tuple[str, str] | None:
         return None
     if len(given) == 2:
         raise StataError("options before() and after() may not be combined", 198)
-    from hlmshell.syntax.varlist import expand_varlist
-
     names = expand_varlist(session.data, opts[given[0]])
     if len(names) != 1:
         raise StataError("too many variables specified", 103)
@@ -410,8 +400,6 @@ def replace_core(session, name: str, values, mask: np.ndarray, promote: bool = T
     if newtype != var.vtype:
         session.out.line(f"variable {name} was {var.vtype} now {newtype}")
         if not string:
-            from hlmshell.data.dataset import DEFAULT_FORMATS
-
             if var.format in DEFAULT_FORMATS.values():
                 fmt = DEFAULT_FORMATS[newtype]
         else:
@@ -430,12 +418,8 @@ def _subscripts_of(expr, session, name: str) -> bool:
     """Does expr read `name[...]` (an explicit subscript on the variable being replaced)?"""
     from dataclasses import fields, is_dataclass
 
-    from hlmshell.syntax.expr_ast import Expr, Subscript
-
     if isinstance(expr, Subscript):
         try:
-            from hlmshell.syntax.varlist import unabbrev
-
             if unabbrev(session.data.names, expr.name) == name:
                 return True
         except StataError:
@@ -491,8 +475,6 @@ def _rewrite(expr, session, name: str):
     which is what each observation sees when Stata replaces one observation after the other."""
     from dataclasses import fields, is_dataclass, replace as dc_replace
 
-    from hlmshell.syntax.expr_ast import Binary, Call, Expr, Name, Subscript
-
     if expr is None or not (is_dataclass(expr) and isinstance(expr, Expr)):
         return expr
     changes = {}
@@ -514,9 +496,6 @@ def _index_reads_target(session, name: str, exprs) -> bool:
     """Does some `name[k]` have an index k that itself reads `name`? (then only the
     observation-by-observation path is exact)."""
     from dataclasses import fields, is_dataclass
-
-    from hlmshell.syntax.expr_ast import Subscript, names_in
-    from hlmshell.syntax.varlist import unabbrev
 
     found = False
 

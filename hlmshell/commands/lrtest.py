@@ -14,7 +14,7 @@ from scipy import stats
 from hlmshell.commands._postest import expand_names, lookup, model_df, print_ic
 from hlmshell.commands.options import OptionSpec
 from hlmshell.registry import Opt, command
-from hlmshell.errors import StataError
+from hlmshell.errors import StataError, syntax_error
 from hlmshell.output import postest_output as po
 from hlmshell.results import EstimationResults, RResults
 
@@ -51,23 +51,62 @@ def _fmt_n(x: float) -> str:
     return f"{x:g}" if x != int(x) else str(int(x))
 
 
+def _modelspecs(body: str) -> tuple[list[str], str]:
+    """The modelspecs typed -- a name, `.` or `(namelist)` each, read as lrtest.ado's
+    `gettoken ..., match(parens)` does -- and the text after the second."""
+    text = (body or "").strip()
+    specs: list[str] = []
+    i = 0
+    while i < len(text) and len(specs) < 2:
+        if text[i].isspace():
+            i += 1
+            continue
+        if text[i] == "(":
+            j, depth = i, 0
+            while j < len(text):
+                depth += {"(": 1, ")": -1}.get(text[j], 0)
+                if depth == 0:
+                    break
+                j += 1
+            if depth:
+                raise syntax_error()
+            specs.append(text[i + 1:j])
+            i = j + 1
+        else:
+            j = i
+            while j < len(text) and not text[j].isspace():
+                j += 1
+            specs.append(text[i:j])
+            i = j
+    return specs, text[i:].strip()
+
+
 def _model_names(session, body: str) -> tuple[str, str]:
-    """The two models named (`.` added when only one is): stored names or `.`."""
-    words = (body or "").split()
-    if not words:
+    """The two models named (`.` added when only one is): stored names or `.`.
+
+    As lrtest.ado: each modelspec is expanded (`_all`, wildcards, a namelist); models named
+    in both are r(198) before anything is looked at, so `lrtest _all` -- the stored models
+    against the active one, itself stored -- is "models m2 specified more than once". A
+    composite model (several names) is r(498) after mixed, the only composite lrtest here.
+    """
+    specs, rest = _modelspecs(body)
+    if not specs or not specs[0].strip():
         raise StataError("name(s) of estimation results expected", 198)
-    if len(words) > 2:
-        raise StataError(f"invalid input following specifications: {' '.join(words[2:])}", 198)
-    if len(words) == 1:
+    if len(specs) == 2 and not specs[1].strip():    # `()` second: lrtest.ado reads no model2
+        rest = f"() {rest}"
+    if rest:
+        raise StataError(f"invalid input following specifications: {' '.join(rest.split())}", 198)
+    if len(specs) == 1:
         if session.e is None:
             raise StataError("last estimates not found\nsecond specification expected", 301)
-        words.append(".")
-    m1 = expand_names(session, words[0])
-    m2 = expand_names(session, words[1])
+        specs.append(".")
+    m1 = expand_names(session, specs[0])
+    m2 = expand_names(session, specs[1])
+    overlap = list(dict.fromkeys(n for n in m1 if n in m2))
+    if overlap:
+        raise StataError(f"models {' '.join(overlap)} specified more than once", 198)
     if len(m1) != 1 or len(m2) != 1:
         raise StataError("composite models not allowed after mixed", 498)
-    if m1[0] == m2[0]:
-        raise StataError(f"models {m1[0]} specified more than once", 198)
     return m1[0], m2[0]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from hlmshell.errors import StataError, option_not_allowed
-from hlmshell.registry import abbrev_match
+from hlmshell.registry import REGISTRY, abbrev_match
 from hlmshell.syntax.ast import Option
 
 
@@ -37,8 +37,6 @@ class OptionSpec:
     def entries(self) -> list[tuple[str, str, bool]]:
         """(full, min, takes_arg) of each option."""
         if self._entries is None:
-            from hlmshell.registry import REGISTRY
-
             cspec = REGISTRY.resolve(self._command)
             opts = cspec.subcommand(self._sub).options if self._sub else cspec.options or ()
             self._entries = [(o.name, o.min, o.takes_arg) for o in opts]

@@ -16,8 +16,11 @@ from hlmshell.errors import ExitDo, StataError
 from hlmshell.output.numfmt import fmt_g
 from hlmshell.syntax.flow import BreakLoop, ContinueLoop
 from hlmshell.syntax.display import display_number, display_text
+from hlmshell.syntax.evaluate import evaluate, evaluate_scalar
 from hlmshell.syntax.macros import extended_function, num_to_macro, value_to_text
 from hlmshell.syntax.lexer import strip_quotes
+from hlmshell.syntax.parser import parse_options
+from hlmshell.syntax.varlist import expand_varlist
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -31,8 +34,6 @@ def display(session, cmd):
 # ---- macros -----------------------------------------------------------------------------------
 def _macro_value(session, rest: str) -> str:
     """The value part of `local name ...`: text, `= exp`, or `: extended function`."""
-    from hlmshell.syntax.evaluate import evaluate
-
     r = rest.strip()
     if r.startswith("=") and not r.startswith("=="):
         return value_to_text(evaluate(r[1:].strip(), session))
@@ -150,8 +151,6 @@ def _scalar_text(v) -> str:
           family="Programming", desc="define, list and drop scalars", example="scalar icc = .1803",
           subcommands=(Sub("define", "de", "define a scalar"), Sub("list", "l", "list scalars"), Sub("drop", "drop", "drop scalars"), Sub("dir", "dir", "list scalars")))
 def scalar(session, cmd):
-    from hlmshell.syntax.evaluate import evaluate_scalar
-
     body = cmd.body.strip()
     m = re.match(r"(de|def|defi|defin|define)\s+", body)
     if m:
@@ -246,8 +245,6 @@ def return_(session, cmd):
         raise StataError("invalid syntax", 198)
     kind, name, rest = m.groups()
     if kind.startswith("sca"):
-        from hlmshell.syntax.evaluate import evaluate_scalar
-
         if not rest.startswith("="):
             rest = "=" + rest
         v = evaluate_scalar(rest[1:].strip(), session)
@@ -404,8 +401,6 @@ def _matrix_list(session, rest: str) -> None:
     if not name or len(name.split()) > 1:
         raise StataError("invalid syntax", 198)
     if opts.strip():
-        from hlmshell.syntax.parser import parse_options
-
         raise StataError(f"option {parse_options(opts)[0].name} not allowed", 198)
     text = matrix_list_text(session, name)
     session.out.line("")
@@ -448,8 +443,6 @@ def _matrix_define(session, body: str) -> None:
     m2 = re.fullmatch(r"\((.*)\)", src, re.S)
     if not m2:
         raise StataError("invalid syntax", 198)
-    from hlmshell.syntax.evaluate import evaluate_scalar
-
     rows = []
     for row in m2.group(1).split("\\"):
         cells = [evaluate_scalar(x.strip(), session) for x in row.split(",") if x.strip()]
@@ -485,11 +478,10 @@ def _split_do_args(body: str) -> tuple[str, str]:
 
 
 def _runner(session):
-    """The interpreter's interface for running code (one is made for a bare session)."""
+    """The interpreter's interface for running code, session.runner: the interpreter driving
+    the session sets it (a bare Session, its handlers called directly, runs no do-files)."""
     if session.runner is None:
-        from hlmshell.interpreter import Interpreter
-
-        Interpreter(session)
+        raise StataError("no interpreter is running this session; do-files cannot run", 9999)
     return session.runner
 
 
@@ -530,8 +522,6 @@ def include(session, cmd):
 
 def _return_code(session, text: str) -> int:
     """The `exp` of `error exp` / `exit exp`: a return code, an integer 0 to 32,767."""
-    from hlmshell.syntax.evaluate import evaluate_scalar
-
     v = evaluate_scalar(text.strip().lstrip("=").strip(), session)
     if isinstance(v, str):
         raise StataError("type mismatch", 109)
@@ -646,8 +636,6 @@ def confirm(session, cmd):
 
 
 def _confirm_variables(session, kind: str, rest: str) -> None:
-    from hlmshell.syntax.varlist import expand_varlist
-
     if kind == "new":
         for nm in expand_varlist(session.data, rest, new=True):
             if nm in session.data.vars:

@@ -16,43 +16,20 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from hlmshell.commands._postest import LEVEL_NAME, active, norm_name, norm_part
 from hlmshell.commands.options import OptionSpec, level_option
 from hlmshell.registry import Opt, command
 from hlmshell.errors import StataError
 from hlmshell.output import postest_output as po
 from hlmshell.results import EstimationResults, RResults
 from hlmshell.session import TestChain
+from hlmshell.syntax.ast import Option
 from hlmshell.syntax.lexer import paren_groups, split_top
-
-
-# --------------------------------------------------------------------------- active results
-def active(session) -> EstimationResults:
-    if session.e is None:
-        raise StataError("last estimates not found", 301)
-    return session.e
+from hlmshell.syntax.parser import parse_fvlist
+from hlmshell.syntax.varlist import expand_varlist
 
 
 # --------------------------------------------------------------------------- name matching
-_LEVEL = re.compile(r"^(\d+)[bon]*\.(.+)$")
-
-
-def _norm_part(p: str) -> str:
-    p = p.strip()
-    if p.startswith("c."):
-        p = p[2:]
-    if p.startswith("o.") or p.startswith("b."):
-        p = p[2:]
-    m = _LEVEL.match(p)
-    if m:
-        return f"{m.group(1)}.{m.group(2)}"
-    return p
-
-
-def norm_name(name: str) -> str:
-    """Stata coefficient name without omitted/base markers and `c.` prefixes."""
-    return "#".join(_norm_part(p) for p in name.split("#"))
-
-
 def _sorted_parts(name: str) -> tuple:
     return tuple(sorted(norm_name(name).split("#")))
 
@@ -394,8 +371,6 @@ def run_test(session, res: EstimationResults, cons: list[Constraint], *, notest:
 
 def _split_options(cmd) -> tuple[str, list]:
     """Options come from cmd.options; a body that still holds `, opts` is split here."""
-    from hlmshell.syntax.ast import Option
-
     body = cmd.body or ""
     opts = list(cmd.options)
     parts = split_top(body, ",")
@@ -449,8 +424,8 @@ def _expand_fv_terms(text: str) -> list[list[str]]:
 
 def _part_matches(spec: str, col: str) -> bool:
     """Does a typed part (i.x, c.x, x, 2.x, i(1 2).x) match a column part (2.x, x)?"""
-    colp = _norm_part(col)
-    m = _LEVEL.match(colp)
+    colp = norm_part(col)
+    m = LEVEL_NAME.match(colp)
     col_level, col_var = (m.group(1), m.group(2)) if m else (None, colp)
     s = spec.strip()
     if s.startswith("i."):
@@ -460,7 +435,7 @@ def _part_matches(spec: str, col: str) -> bool:
     m2 = re.match(r"^i\(([\d\s]+)\)\.(.+)$", s)
     if m2:
         return col_level is not None and col_var == m2.group(2) and col_level in m2.group(1).split()
-    m3 = _LEVEL.match(s)
+    m3 = LEVEL_NAME.match(s)
     if m3:
         return col_level == m3.group(1) and col_var == m3.group(2)
     return col_level is None and col_var == s
@@ -493,9 +468,6 @@ def testparm_columns(res: EstimationResults, text: str) -> list[int]:
 def _check_varlist(session, text: str) -> None:
     """testparm takes a (factor-variable) varlist of the data: junk is invalid syntax and a name
     that is no variable is r(111), before looking for the model's coefficients."""
-    from hlmshell.syntax.parser import parse_fvlist
-    from hlmshell.syntax.varlist import expand_varlist
-
     for term in parse_fvlist(text):
         for part in term.parts:
             expand_varlist(session.data, part.name)

@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 
 from hlmshell.errors import StataError
+from hlmshell.limits import no_memory
 
 # errno values that mean "the data could not be written" rather than "may not write here"
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EIO, getattr(errno, "EDQUOT", -1)}
@@ -182,8 +183,6 @@ def atomic_write(path: str | os.PathLike, *, shown: str | None = None, text: boo
     except OSError as exc:
         raise io_error(exc, shown, existed) from None
     except MemoryError:
-        from hlmshell.limits import no_memory
-
         raise no_memory() from None
     finally:
         if not done:

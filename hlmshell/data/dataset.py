@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from hlmshell.errors import StataError, var_not_found
+
 NUMERIC_TYPES = ("byte", "int", "long", "float", "double")
 DEFAULT_FORMATS = {"byte": "%8.0g", "int": "%8.0g", "long": "%12.0g", "float": "%9.0g", "double": "%10.0g"}
 # Stata's ranges for the integer storage types (values outside are stored as a wider type).
@@ -125,8 +127,6 @@ class Dataset:
         return name in self.vars
 
     def var(self, name: str) -> Variable:
-        from hlmshell.errors import var_not_found
-
         try:
             return self.vars[name]
         except KeyError:
@@ -136,8 +136,6 @@ class Dataset:
         return self.var(name).values
 
     def add(self, var: Variable) -> None:
-        from hlmshell.errors import StataError
-
         if var.name in self.vars:
             raise StataError(f"variable {var.name} already defined", 110)
         if self.vars and len(var.values) != self.n:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hlmshell.data.atomic import atomic_write
 from hlmshell.data.dataset import Dataset, Variable
 from hlmshell.data.missing import ext_missing, missing_code, parse_missing
 from hlmshell.errors import StataError
@@ -374,8 +375,6 @@ def write_dta(ds: Dataset, path: str | Path, *, shown: str | None = None,
               release: int | None = None) -> None:
     """Write a Stata 14+ file, atomically: format 118, or 119 (which Stata uses beyond 32,767
     variables) when there are that many or when release=119 asks for it."""
-    from hlmshell.data.atomic import atomic_write
-
     try:
         _write_dta(ds, path, atomic_write, shown, release)
     except MemoryError:

@@ -60,7 +60,7 @@ def fmt_g(x: float, width: int = 9, digits: int | None = None) -> str:
     """Stata's %w.0g text (not padded).
 
     The digits without the sign fit in width-1 characters (%9.0g: 2.906627, -1.283094,
-    .0111923, 12345678, 1.23e+08); fixed notation wins unless the exponential form shows
+    .0111923, 12345678, 1.23e+08, 1.00e+08); fixed notation wins unless the exponential form shows
     more significant digits (.0000492 but 6.64e-08). `digits` caps significant digits (%w.dg).
     """
     if x is None or _not_finite(x):
@@ -97,12 +97,12 @@ def fmt_g(x: float, width: int = 9, digits: int | None = None) -> str:
             s = _lead(_strip0(f"{ax:.{dec}f}"))
             if s not in ("0", ".", "") and len(s) <= room:
                 return sign + s
-    # exponential
+    # exponential: the mantissa keeps its trailing zeros (Stata's `display 1e10` is 1.000e+10,
+    # %9.0g of 1e8 is 1.00e+08); only a form too wide loses digits
     s = ""
     for d in range(max(exp_sig - 1, 0), -1, -1):
         s = f"{ax:.{d}e}"
         mant, ex = s.split("e")
-        mant = _strip0(mant)
         e = int(ex)
         s = f"{mant}e{'-' if e < 0 else '+'}{abs(e):02d}"
         if len(s) <= room:

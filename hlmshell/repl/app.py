@@ -19,20 +19,24 @@ from prompt_toolkit.application.current import get_app
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 
 from hlmshell import __version__
-from hlmshell.errors import Break, ExitDo, StataError
+from hlmshell.errors import Break, ExitDo, StataError, report_internal_error
+from hlmshell.interpreter import Interpreter
+from hlmshell.registry import REPL_COMMANDS
 from hlmshell.repl.completer import StataCompleter
-from hlmshell.syntax.lexer import continuation_prompt, join_continuations
 from hlmshell.repl.highlight import repl_style, stata_lexer
 from hlmshell.repl.history import make_history
 from hlmshell.repl.interrupt import reliable_sigint
 from hlmshell.repl.keybindings import repl_key_bindings
+from hlmshell.session import Session
+from hlmshell.syntax.lexer import continuation_prompt, join_continuations
 
 PROMPT = ". "
 BANNER = (f"hlmshell {__version__} - Stata-like shell for multilevel (mixed) models\n"
           "Type exit to quit.")
 
-_EXIT_RE = re.compile(r"^exit(?:\s+(?P<code>\d+))?\s*(?:,(?P<opts>.*))?$")
-_EXIT_WORD = re.compile(r"^exit\b")
+_EXIT = REPL_COMMANDS[0]        # `exit`: the registry's word the shell handles before the interpreter
+_EXIT_RE = re.compile(rf"^{_EXIT}(?:\s+(?P<code>\d+))?\s*(?:,(?P<opts>.*))?$")
+_EXIT_WORD = re.compile(rf"^{_EXIT}\b")
 
 
 class ExitRequest:
@@ -162,8 +166,6 @@ class Repl:
             self.out.line("--Break--")
             self.out.line("r(1);")
         except Exception as exc:  # an interpreter bug must not end the session
-            from hlmshell.cli import report_internal_error
-
             report_internal_error(exc, self.out)
         finally:
             try:
@@ -218,12 +220,8 @@ def run_repl(session=None, interpreter=None, *, input=None, output=None,
     if session is None:
         session = getattr(interpreter, "session", None)
     if session is None:
-        from hlmshell.session import Session
-
         session = Session()
     if interpreter is None:
-        from hlmshell.interpreter import Interpreter
-
         interpreter = Interpreter(session)
     repl = Repl(interpreter, session, input=input, output=output, history_path=history_path)
     return repl.loop(banner=banner)

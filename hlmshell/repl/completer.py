@@ -19,6 +19,8 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from hlmshell import registry as reg
+from hlmshell.data.locate import sample_data_dir
+from hlmshell.syntax.lexer import join_continuations
 
 DIRS_ONLY = ("\0dir",)   # no file name ends so: only directories are offered
 _DTA = (".dta",)
@@ -69,8 +71,6 @@ def _current_line(text: str) -> str:
     """The logical command being typed: after the last newline or `{`, `///` lines joined."""
     line = re.split(r"[\n{]", text)[-1]
     if "\n" in text:
-        from hlmshell.repl.continuation import join_continuations
-
         line = join_continuations(text).split("\n")[-1]
         line = line.rsplit("{", 1)[-1]
     return line
@@ -248,8 +248,6 @@ def _file_completion(path: str, name: str, is_dir: bool, quoted: bool, word: str
 def _sample_names() -> list[str]:
     """Datasets shipped with hlmshell (what `sysuse NAME` loads)."""
     try:
-        from hlmshell.data.locate import sample_data_dir
-
         d = sample_data_dir()
         if d is None:
             return []

@@ -1,6 +1,6 @@
 """Key bindings of the prompt.
 
-Enter runs the input only when it is complete (see continuation.py); otherwise it opens
+Enter runs the input only when it is complete (syntax/lexer.is_complete); otherwise it opens
 the next line, so `///` continuations and `{` blocks are typed and edited as one input and
 recalled from history as one entry. Ctrl-C (cancel input) and Ctrl-D (quit on an empty
 line) keep prompt_toolkit's behaviour; the REPL loop gives them their meaning.
@@ -11,7 +11,7 @@ from prompt_toolkit.filters import has_focus
 from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.enums import DEFAULT_BUFFER
 
-from hlmshell.repl.continuation import is_complete
+from hlmshell.syntax.lexer import is_complete
 
 
 def repl_key_bindings() -> KeyBindings:

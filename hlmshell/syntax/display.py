@@ -5,11 +5,15 @@ from __future__ import annotations
 import math
 import re
 
+from hlmshell.data.missing import missing_str
 from hlmshell.errors import StataError
 from hlmshell.limits import check_text_size
 from hlmshell.output.numfmt import fmt, fmt_g
+from hlmshell.syntax.evaluate import evaluate_scalar
+from hlmshell.syntax.functions import is_str
 from hlmshell.syntax.lexer import matching_paren, string_spans, top_level_mask
-from hlmshell.syntax.macros import value_to_text
+from hlmshell.syntax.macro_values import value_to_text
+from hlmshell.syntax.parser import try_parse_expr
 
 _FMT = re.compile(r"%-?0?\d+(\.\d+)?[gfe]c?|%-?\d+s")
 
@@ -17,7 +21,6 @@ _FMT = re.compile(r"%-?0?\d+(\.\d+)?[gfe]c?|%-?\d+s")
 def display_number(x: float) -> str:
     """display's default format, %10.0g (without padding)."""
     if not math.isfinite(x):
-        from hlmshell.data.missing import missing_str
         return missing_str(x) if math.isnan(x) else "."
     return fmt_g(float(x), 10)
 
@@ -89,8 +92,6 @@ def _directive_arg(session, arg: str | None) -> int:
     """The # of _skip(#), _col(#), _dup(#), _n(#), _char(#): a whole number (1 when absent);
     a missing value or text is invalid syntax. Huge values stay huge (the callers refuse to
     build output that large with r(909)); they are capped so int() of 1e300 stays cheap."""
-    from hlmshell.syntax.evaluate import evaluate_scalar
-
     if arg is None:
         return 1
     try:
@@ -135,8 +136,6 @@ def _item_limit(toks, k: int) -> int:
 
 def _expression_item(body: str, toks, k: int):
     """The expression item at toks[k]: (Expr, index after it), the shortest that parses."""
-    from hlmshell.syntax.parser import try_parse_expr
-
     for j in _item_ends(body, toks, k, _item_limit(toks, k)):
         ex = try_parse_expr(body[toks[k][0]:toks[j - 1][1]])
         if ex is not None:
@@ -148,8 +147,6 @@ def _item_value(session, body: str, toks, k: int):
     """The value of the item at toks[k] and the index after it. A string the expression
     parser cannot read (compound quotes nested in a compound quote: `"x `"y"' z"') is shown
     as its contents, as Stata does."""
-    from hlmshell.syntax.evaluate import evaluate_scalar
-
     try:
         ex, j = _expression_item(body, toks, k)
     except StataError:
@@ -162,8 +159,6 @@ def _item_value(session, body: str, toks, k: int):
 
 def _piece(v, pending_fmt: str | None) -> str:
     """A value as display shows it: its %format, or display's default."""
-    from hlmshell.syntax.functions import is_str
-
     if is_str(v):
         return fmt(v, pending_fmt) if pending_fmt and pending_fmt.endswith("s") else v
     if pending_fmt:

@@ -16,7 +16,8 @@ from hlmshell.errors import StataError
 from hlmshell.limits import MAX_STRLEN, check_memory, no_memory
 from hlmshell.syntax.expr_ast import Binary, Call, Coef, Expr, Name, Num, Str, Subscript, Unary
 from hlmshell.syntax.functions import FUNCTIONS, clean, is_str, num
-from hlmshell.syntax.varlist import unabbrev
+from hlmshell.syntax.parser import parse_expr
+from hlmshell.syntax.varlist import expand_varlist, unabbrev
 
 
 def _tofloat(b) -> float | np.ndarray:
@@ -268,8 +269,6 @@ def _scalar_value(v):
 def evaluate(expr, session, *, groups=None):
     """Expr (or expression text) -> array per observation, or a scalar when no variable is used."""
     if isinstance(expr, str):
-        from hlmshell.syntax.parser import parse_expr
-
         expr = parse_expr(expr)
     try:
         with np.errstate(all="ignore"):     # log(0), 0/0, exp(1000): missing, not a warning
@@ -382,8 +381,6 @@ def _is_sorted(data, names) -> bool:
 def by_groups(session, prefix) -> np.ndarray:
     """Integer group code per observation (0, 1, ...) for a `by` prefix; sorts for bysort."""
     data = session.data
-    from hlmshell.syntax.varlist import expand_varlist
-
     byv = expand_varlist(data, " ".join(prefix.by_vars))
     sv = expand_varlist(data, " ".join(prefix.sort_vars)) if prefix.sort_vars else []
     if prefix.sort:

@@ -8,9 +8,11 @@ import warnings
 import numpy as np
 from scipy import special, stats
 
-from hlmshell.data.missing import order_key
+from hlmshell.data.missing import missing_str, order_key, parse_missing
 from hlmshell.errors import StataError
 from hlmshell.limits import MAX_STRLEN
+from hlmshell.output.numfmt import fmt, fmt_g
+from hlmshell.syntax.lexer import tokens
 
 
 def is_str(v) -> bool:
@@ -198,7 +200,6 @@ def _real(ev, args):
             if s2 == "" or s2.lower() in ("nan", "inf", "-inf", "infinity"):
                 return float("nan")
             if s2.startswith(".") and len(s2) <= 2 and (len(s2) == 1 or s2[1].isalpha()):
-                from hlmshell.data.missing import parse_missing
                 return parse_missing(s2)
             v = float(s2)
             return v if math.isfinite(v) else float("nan")     # "1e999": no number Stata holds
@@ -212,10 +213,7 @@ def _real(ev, args):
 
 
 def num_text(x: float, width: int = 9) -> str:
-    from hlmshell.output.numfmt import fmt_g
-
     if isinstance(x, float) and math.isnan(x):
-        from hlmshell.data.missing import missing_str
         return missing_str(x)
     return fmt_g(float(x), width)
 
@@ -226,7 +224,6 @@ def _string(ev, args):
     _nargs(args, 1, 2)
     x = num(args[0])
     if len(args) == 2:
-        from hlmshell.output.numfmt import fmt
         spec = sval(args[1])
         f = lambda v, sp: fmt(float(v), sp).strip()  # noqa: E731
     else:
@@ -314,8 +311,6 @@ def _subinstr(ev, args):
 def _word(ev, args):
     _nargs(args, 2)
     s, k = sval(args[0]), num(args[1])
-    from hlmshell.syntax.scan import tokens
-
     def w(t, i):
         toks = tokens(t)
         if math.isnan(i):
@@ -333,7 +328,6 @@ def _word(ev, args):
 
 def _wordcount(ev, args):
     _nargs(args, 1)
-    from hlmshell.syntax.scan import tokens
     s = sval(args[0])
     if isinstance(s, np.ndarray):
         return np.array([float(len(tokens(t))) for t in s])

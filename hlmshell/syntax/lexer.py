@@ -47,6 +47,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, NamedTuple
 
+from hlmshell.errors import StataError
+
 # ---- token kinds ----------------------------------------------------------------------------
 WS = "ws"                        # blanks (never a line break in do-file text)
 NEWLINE = "newline"              # a line break that ends the statement
@@ -473,7 +475,7 @@ def tokenize_text(text: str, start: int = 0) -> list[Token]:
 # ---- statements and logical lines -------------------------------------------------------------------
 @dataclass
 class Line:
-    """A command as the interpreter runs it (same fields as preprocess.Line)."""
+    """A command as the interpreter runs it."""
 
     text: str                    # the command, comments removed ('' for blank/comment lines)
     lineno: int                  # first physical line (1-based)
@@ -562,7 +564,7 @@ def physical_lines(text: str) -> list[str]:
 
 
 def logical_lines(text: str) -> list[Line]:
-    """Split do-file text into commands (drop-in for preprocess.logical_lines).
+    """Split do-file text into commands.
 
     Without `#delimit ;` every physical line belongs to one Line (blank and comment lines
     too); under it, Lines are the `;`-separated statements and blank lines between them are
@@ -632,13 +634,22 @@ class InputState:
     in_program: bool = False   # a `program define` has not reached its `end` yet
 
 
+_PROGRAM_DEF = re.compile(
+    r"^pr(?:o|og|ogr|ogra|ogram)?(?:\s+(?:de|def|defi|defin|define))?\s+([A-Za-z_]\w*)\s*(,.*)?$")
+# `program drop|dir|list ...` are ordinary one-line commands, not definitions
+_PROGRAM_SUBCOMMANDS = ("drop", "dir", "list", "l", "li")
+
+
+def program_header(line: str) -> re.Match | None:
+    """The match (group 1: name, 2: options) when `line` starts a program definition (the
+    REPL keeps reading until its `end`; syntax/statements.py parses the body)."""
+    m = _PROGRAM_DEF.match(line.strip())
+    return m if m and m.group(1) not in _PROGRAM_SUBCOMMANDS else None
+
+
 def split_program(text: str) -> tuple[bool, str] | None:
-    """For input that starts with a program definition: (closed by `end`, text after `end`).
-
-    As repl/program_block.split_program, over this module's logical_lines; the header test is
-    the statement parser's (imported late: statements imports the reader)."""
-    from hlmshell.syntax.statements import program_header
-
+    """For input that starts with a program definition: (closed by `end`, text after `end`),
+    over this module's logical_lines."""
     lines = logical_lines(text)
     start = next((k for k, ln in enumerate(lines) if not ln.is_comment and ln.text.strip()), None)
     if start is None or program_header(lines[start].text) is None:
@@ -861,8 +872,6 @@ def paren_groups(text: str) -> list[str] | None:
             return None
         j = matching_paren(text, i)
         if j < 0:
-            from hlmshell.errors import StataError
-
             raise StataError("invalid syntax", 198)
         groups.append(text[i + 1:j])
         i = j + 1
@@ -1072,7 +1081,7 @@ __all__ = [
     "COMMENT", "CONTINUATION", "BLOCK_COMMENT", "STAR_COMMENT", "BRACKET", "OP", "SEMICOLON",
     "DELIMIT", "TRIVIA", "COMMENTS", "Token", "LexState", "Lexer", "tokenize", "tokenize_text",
     "Line", "Statement", "statements", "physical_lines", "logical_lines", "InputState",
-    "split_program", "input_state", "is_complete", "join_continuations", "continuation_prompt",
+    "program_header", "split_program", "input_state", "is_complete", "join_continuations", "continuation_prompt",
     "top_level_mask", "find_top", "split_top", "top_words", "tokens", "matching_paren",
     "strip_quotes", "paren_groups", "string_spans", "MacroRef", "macro_refs", "expand_refs",
     "highlight_kind", "command_positions", "pygments_tokens",

@@ -8,41 +8,12 @@ from __future__ import annotations
 import math
 import re
 
-import numpy as np
-
 from hlmshell.errors import StataError
+from hlmshell.syntax.display import display_text
+from hlmshell.syntax.evaluate import Evaluator, evaluate
 from hlmshell.syntax.lexer import expand_refs, strip_quotes, tokens
-
-
-
-def num_to_macro(x: float) -> str:
-    """Number -> macro text the way `local x = exp` stores it (%18.0g-like, no leading 0)."""
-    if isinstance(x, str):
-        return x
-    x = float(x)
-    if not math.isfinite(x):        # NaN (any missing) -- and +-inf, which Stata cannot hold: "."
-        from hlmshell.data.missing import missing_str
-        return missing_str(x) if math.isnan(x) else "."
-    if x == int(x) and abs(x) < 1e15:
-        return str(int(x))
-    s = f"{x:.16g}"
-    if "e" in s:
-        mant, ex = s.split("e")
-        e = int(ex)
-        s = f"{mant}e{'-' if e < 0 else '+'}{abs(e):02d}"
-    if s.startswith("0."):
-        s = s[1:]
-    elif s.startswith("-0."):
-        s = "-" + s[2:]
-    return s
-
-
-def value_to_text(v) -> str:
-    if isinstance(v, np.ndarray):
-        v = (v.ravel()[0] if v.size else ("" if v.dtype == object else float("nan")))
-    if isinstance(v, str):
-        return v
-    return num_to_macro(float(v))
+from hlmshell.syntax.macro_values import num_to_macro, value_to_text
+from hlmshell.syntax.varlist import unabbrev
 
 
 class _Expander:
@@ -59,8 +30,6 @@ class _Expander:
     def lookup(self, name: str) -> str:
         s = self.s
         if name.startswith("="):
-            from hlmshell.syntax.evaluate import evaluate
-
             return value_to_text(evaluate(name[1:].strip(), s))
         if name.startswith(":"):
             return extended_function(s, name[1:].strip())
@@ -78,8 +47,6 @@ class _Expander:
             return new if m.group(1) else num_to_macro(val)
         m = re.fullmatch(r"([erc])\((\w+)\)", name.strip())
         if m:
-            from hlmshell.syntax.evaluate import Evaluator
-
             v = Evaluator(s).result(m.group(1), m.group(2))
             if isinstance(v, float) and math.isnan(v):
                 return ""
@@ -169,21 +136,16 @@ def extended_function(session, spec: str) -> str:
         return str(len(src.get(m.group(2), "")))
     m = re.fullmatch(r"(var|vari|varia|variab|variabl|variable)\s+label\s+(\w+)", spec)
     if m:
-        from hlmshell.syntax.varlist import unabbrev
         return session.data.var(unabbrev(session.data.names, m.group(2))).label
     m = re.fullmatch(r"(val|valu|value)\s+label\s+(\w+)", spec)
     if m:
-        from hlmshell.syntax.varlist import unabbrev
         return session.data.var(unabbrev(session.data.names, m.group(2))).vallab or ""
     m = re.fullmatch(r"(type|format)\s+(\w+)", spec)
     if m:
-        from hlmshell.syntax.varlist import unabbrev
         v = session.data.var(unabbrev(session.data.names, m.group(2)))
         return v.vtype if m.group(1) == "type" else v.format
     m = re.fullmatch(r"(di|dis|disp|displ|displa|display)\s+(.*)", spec, re.S)
     if m:
-        from hlmshell.syntax.display import display_text
-
         return display_text(session, m.group(2)).rstrip("\n")
     m = re.fullmatch(r"subinstr\s+(local|global)\s+(\w+)\s+(\"[^\"]*\"|`\".*?\"')\s+(\"[^\"]*\"|`\"."
                      r"*?\"')\s*(,.*)?", spec, re.S)

@@ -1,6 +1,6 @@
 """Command-line parsing: prefixes, command word, body, =exp, if, in, weight, options.
 
-The line is split at top level (quotes and brackets respected, see scan.py); expressions,
+The line is split at top level (quotes and brackets respected, see lexer.py); expressions,
 factor-variable lists, `in` ranges and weights go through the lark grammar
 (grammar/stata.lark). Macros are expanded before anything gets here.
 """
@@ -17,7 +17,7 @@ from hlmshell.limits import MAX_DYADIC, MAX_EXPR_DEPTH
 from hlmshell.syntax.ast import (Command, FVTerm, InRange, MixedSpec, Option, Prefix,
                                  RandomLevel, Weight)
 from hlmshell.syntax.grammar_loader import get_parser
-from hlmshell.syntax.scan import find_top, matching_paren, split_top, top_level_mask, top_words
+from hlmshell.syntax.lexer import find_top, matching_paren, split_top, top_level_mask, top_words
 from hlmshell.syntax.transform import ExprTransformer, FVTransformer
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

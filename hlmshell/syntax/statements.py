@@ -22,23 +22,14 @@ from typing import Callable
 
 from hlmshell.errors import StataError
 from hlmshell.limits import MAX_BLOCK_NESTING, system_limit
-from hlmshell.syntax.lexer import Line, logical_lines
+from hlmshell.syntax.lexer import Line, logical_lines, program_header
+from hlmshell.syntax.parser import split_prefixes
 
-_PROGRAM_DEF = re.compile(
-    r"^pr(?:o|og|ogr|ogra|ogram)?(?:\s+(?:de|def|defi|defin|define))?\s+([A-Za-z_]\w*)\s*(,.*)?$")
-# `program drop|dir|list ...` are ordinary one-line commands, not definitions
-_PROGRAM_SUBCOMMANDS = ("drop", "dir", "list", "l", "li")
 _PREFIX_WORDS = (r"(?:qui|quie|quiet|quietl|quietly|n|no|noi|nois|noisi|noisil|noisily"
                  r"|cap|capt|captu|captur|capture)")
 PREFIX_BLOCK = re.compile(rf"^((?:{_PREFIX_WORDS}\s*:?\s+)*{_PREFIX_WORDS})\s*:?\s*\{{$")
 _ELSE = re.compile(r"else\b")
 LOOP_WORDS = ("foreach", "forvalues", "forv", "forva", "forval", "forvalu", "forvalue", "while")
-
-
-def program_header(line: str) -> re.Match | None:
-    """The match (group 1: name, 2: options) when `line` starts a program definition."""
-    m = _PROGRAM_DEF.match(line.strip())
-    return m if m and m.group(1) not in _PROGRAM_SUBCOMMANDS else None
 
 
 def is_else(text: str) -> bool:
@@ -225,8 +216,6 @@ def _parse_block(lines, i, body, end, after, depth):
     word = head.split()[0] if head.split() else ""
     kinds: tuple[str, ...] = ()
     if not PREFIX_BLOCK.match(raw):
-        from hlmshell.syntax.parser import split_prefixes
-
         try:
             prefixes, rest = split_prefixes(head)
         except StataError as e:

@@ -6,6 +6,7 @@ import re
 
 from hlmshell.errors import StataError
 from hlmshell.syntax.ast import FVPart, FVTerm
+from hlmshell.syntax.parser import parse_fvlist
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
 RESERVED = {"_all", "_b", "_coef", "_cons", "_n", "_N", "_pi", "_pred", "_rc", "_se", "_skip",
@@ -93,8 +94,6 @@ def _new_names(text: str) -> list[str]:
 def _fv_terms(names: list[str], text: str) -> list[FVTerm]:
     """A factor-variable list: every part's varlist expanded (one variable per part of an
     interaction), repeated terms kept."""
-    from hlmshell.syntax.parser import parse_fvlist
-
     terms: list[FVTerm] = []
     for term in parse_fvlist(text):
         expanded: list[list[FVPart]] = []

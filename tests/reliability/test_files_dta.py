@@ -279,8 +279,8 @@ import resource, sys
 from hlmshell.cli import main
 from hlmshell.interpreter import Interpreter   # everything loaded before the cap
 import pandas, numpy, scipy.stats              # noqa: F401
-import hlmshell.commands.registry as reg
-reg.load_all()
+from hlmshell.registry import REGISTRY
+REGISTRY.load()
 with open("/proc/self/status") as fh:
     vm = next(int(l.split()[1]) * 1024 for l in fh if l.startswith("VmSize:"))
 cap = vm + 120 * 2 ** 20

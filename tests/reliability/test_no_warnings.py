@@ -133,7 +133,7 @@ def test_cli_prints_no_warning(tmp_path):
 WARNER = textwrap.dedent("""\
     import sys, warnings
     import numpy as np
-    from hlmshell.commands.registry import command
+    from hlmshell.registry import command
     from hlmshell.cli import main
 
     @command("zzwarn")
