@@ -1,16 +1,13 @@
 """The one Stata lexer (hlmshell/syntax/lexer.py) and the functions derived from it.
 
-Three kinds of checks:
-* differential: the lexer's logical_lines / REPL completeness / top-level helpers give the
-  old scanners' results (preprocess.py, repl/continuation.py, scan.py) on every do-file we
-  have, on every string in the test suite and on generated Stata-ish text, except on the
-  inputs listed in DIFFERENT_ON_PURPOSE and DIFFERENT_REPL, where the old scanner was wrong;
+Checks:
+* pinned results: tricky lines (TRICKY), and the inputs where the lexer deliberately differs from
+  the scanners it replaced (DIFFERENT_ON_PURPOSE, DIFFERENT_REPL: compound quotes hide comment
+  markers, * comments after continued lines, ; in parentheses under #delimit), each with the
+  reason; the differential comparisons with the old scanners were retired with those scanners;
 * consistency: the REPL's completeness and logical_lines come from one token stream and agree;
 * the lexer itself: tokens cover the text, lexing line by line equals lexing the whole text,
   macro references are found exactly as the macro expander expands them, speed.
-
-Once the old scanners are replaced by the lexer (issue 10), the differential checks skip
-themselves; the expected results written out below keep the behaviour pinned.
 """
 from __future__ import annotations
 
@@ -23,42 +20,19 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hlmshell.errors import StataError
 from hlmshell.syntax import lexer as L
 from hlmshell.syntax import macros
 
-# preprocess.py and repl/continuation.py are gone: the lexer is the reader, so the differential
-# checks against them skip themselves (see _old)
-preprocess = continuation = scan = L
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _old(module, name):
-    """The old scanner function, or None once it is the lexer's (or gone)."""
-    f = getattr(module, name, None)
-    return None if f is None or f is getattr(L, name, None) else f
-
-
-OLD_LL = _old(preprocess, "logical_lines")
-OLD_IS = _old(continuation, "input_state")
-OLD_JC = _old(continuation, "join_continuations")
-OLD_CP = _old(continuation, "continuation_prompt")
-OLD_MASK = _old(scan, "top_level_mask")
-needs_old_reader = pytest.mark.skipif(OLD_LL is None, reason="preprocess now uses the lexer")
-needs_old_repl = pytest.mark.skipif(OLD_IS is None, reason="continuation now uses the lexer")
-needs_old_scan = pytest.mark.skipif(OLD_MASK is None, reason="scan now uses the lexer")
-
-
 def lines(text):
     return [astuple(x) for x in L.logical_lines(text)]
-
-
-def old_lines(text):
-    return [astuple(x) for x in OLD_LL(text)]
 
 
 # ---- corpus -------------------------------------------------------------------------------------
@@ -180,17 +154,9 @@ def test_tricky_lines(text, expected):
     assert lines(text) == [tuple(x) for x in expected]
 
 
-@needs_old_reader
-@pytest.mark.parametrize("text,expected", TRICKY)
-def test_tricky_lines_agree_with_old_reader(text, expected):
-    assert old_lines(text) == lines(text)
-
-
 @pytest.mark.parametrize("text,old,new,why", DIFFERENT_ON_PURPOSE)
 def test_differences_on_purpose(text, old, new, why):
     assert lines(text) == [tuple(x) for x in new], why
-    if OLD_LL is not None:
-        assert old_lines(text) == [tuple(x) for x in old], why
 
 
 def test_compound_quote_comment_bug_is_fixed():
@@ -199,42 +165,10 @@ def test_compound_quote_comment_bug_is_fixed():
     assert ln.text == "display `\"a \" // \" b\"'" and not ln.is_comment
 
 
-@needs_old_reader
-@pytest.mark.parametrize("name", sorted(DOFILE_TEXTS))
-def test_corpus_dofiles_agree_with_old_reader(name):
-    text = DOFILE_TEXTS[name] if name in DOFILES else name
-    assert old_lines(text) == lines(text)
-
-
-@needs_old_reader
-def test_every_test_string_agrees_with_old_reader():
-    bad = [(where, s) for s, where in TEST_STRINGS.items() if old_lines(s) != lines(s)]
-    assert bad == []
-
-
 CR_FRAGMENTS = ["x", "a b", " ", "\t", "\n", '"', "//", "///", "/*", "/* c */", "/* c\nd */", "{", "}",
                 "(", ")", "`", "'", "$g", "http://x", ";", "`x'", "#delimit", "display"]
 DELIMIT_FRAGMENTS = ["x", "a b", " ", "\n", '"s;t"', " //", " ///", " /* c */", " /* ;\n c */", ";",
                      "\n#delimit cr\n", "`x'", "$g", "\t"]
-
-
-@needs_old_reader
-@FAST
-@given(st.lists(st.sampled_from(CR_FRAGMENTS), max_size=14).map("".join))
-def test_generated_text_agrees_with_old_reader(text):
-    """No `*` (the * comment rules were fixed) and no compound quotes (the old reader did
-    not know them): then the old reader was right, and the lexer must agree."""
-    assume('`"' not in text)
-    assert old_lines(text) == lines(text)
-
-
-@needs_old_reader
-@FAST
-@given(st.lists(st.sampled_from(DELIMIT_FRAGMENTS), max_size=14).map("".join))
-def test_generated_delimit_text_agrees_with_old_reader(text):
-    """Under #delimit ;, with balanced strings, no brackets, no * and a final ;."""
-    text = "#delimit ;\n" + text + ";"
-    assert old_lines(text) == lines(text)
 
 
 # ---- (b) REPL completeness agrees with the statements ------------------------------------------------
@@ -302,37 +236,10 @@ DIFFERENT_REPL = [
 def test_repl_differences_on_purpose(fn, arg, old, new, why):
     args = arg if isinstance(arg, tuple) else (arg,)
     assert getattr(L, fn)(*args) == new, why
-    old_fn = _old(continuation, fn)
-    if old_fn is not None:
-        assert old_fn(*args) == old, why
 
 
 REPL_FRAGMENTS = ["x", "a b", " ", "\t", "\n", '"', "//", "///", "/* c */", "/* c\nd */", "{", "}", "(",
                   ")", "`", "'", "$g", "http://x", ";", "`x'", '`"', "\"'"]
-
-
-@needs_old_repl
-@FAST
-@given(st.lists(st.sampled_from(REPL_FRAGMENTS), max_size=10).map("".join))
-def test_generated_repl_input_agrees_with_old_scanner(text):
-    """No `*` comments, no nested or unclosed /*, no #delimit: the old REPL scanner was right."""
-    assert astuple(OLD_IS(text)) == astuple(L.input_state(text))
-    assert OLD_JC(text) == L.join_continuations(text)
-    for i in range(1, text.count("\n") + 1):
-        assert OLD_CP(text, i) == L.continuation_prompt(text, i)
-
-
-@needs_old_repl
-def test_repl_functions_agree_with_old_on_test_strings():
-    bad = []
-    for s, where in TEST_STRINGS.items():
-        if "#delimit" in s:
-            continue
-        if astuple(OLD_IS(s)) != astuple(L.input_state(s)) or OLD_JC(s) != L.join_continuations(s):
-            bad.append(where)
-        bad += [where for i in range(1, s.count("\n") + 1)
-                if OLD_CP(s, i) != L.continuation_prompt(s, i)]
-    assert bad == []
 
 
 def test_join_continuations_and_prompts():
@@ -351,35 +258,9 @@ TEXT_FRAGMENTS = ["x", " ", "\n", '"', '`"', "\"'", "`", "'", "(", ")", "[", "]"
                   ":", "a b", "\t", "//", "/*", ";", "=", "1"]
 
 
-@needs_old_scan
-@FAST
-@given(st.lists(st.sampled_from(TEXT_FRAGMENTS), max_size=16).map("".join))
-def test_top_level_helpers_equal_scan(text):
-    """scan.py knew compound quotes in its mask, so these agree on every input."""
-    assert scan.top_level_mask(text) == L.top_level_mask(text)
-    assert scan.top_words(text) == L.top_words(text)
-    assert scan.tokens(text) == L.tokens(text)
-    assert scan.strip_quotes(text) == L.strip_quotes(text)
-    for sep in (",", "||", ":", "="):
-        assert scan.split_top(text, sep) == L.split_top(text, sep)
-        assert scan.find_top(text, sep, 1) == L.find_top(text, sep, 1)
-
-
-@needs_old_scan
-@FAST
-@given(st.lists(st.sampled_from(TEXT_FRAGMENTS), max_size=16).map("".join))
-def test_matching_paren_equals_scan_without_compound_quotes(text):
-    assume('`"' not in text)
-    for i, c in enumerate(text):
-        if c == "(":
-            assert scan.matching_paren(text, i) == L.matching_paren(text, i)
-
-
 def test_matching_paren_knows_compound_quotes():
     text = 'f(`"a "x ) "y" b"\', 2) + 1'
     assert L.matching_paren(text, 1) == text.index(") +")
-    if OLD_MASK is not None:                   # the old one stopped inside the quote
-        assert scan.matching_paren(text, 1) == text.index(" )") + 1
 
 
 def test_top_level_examples():
