@@ -13,8 +13,41 @@ import re
 import numpy as np
 
 from hlmshell.errors import StataError
+from hlmshell.registry import REGISTRY, Args, bind_options
 from hlmshell.output import postest_output as po
 from hlmshell.results import EstimationResults, RResults
+
+
+# --------------------------------------------------------------------------- typed options
+def bind_spec(command: str, options, sub: str | None = None) -> Args:
+    """Options typed with a command (or one of its subcommands) bound to the spec on its
+    registration line: Stata's `option x not allowed`, `invalid syntax` for a missing argument;
+    values typed by convert_option when read."""
+    spec = REGISTRY.resolve(command)
+    specs = spec.subcommand(sub).options if sub else spec.options or ()
+    return bind_options(specs, options, strict=True)
+
+
+def confidence_level(session, opts: Args) -> float:
+    """level(#) of a confidence interval: the session's `set level` when not given; Stata's
+    check (10 to 99.99) when given, whatever was typed."""
+    if "level" not in opts:
+        return float(session.settings.get("level", 95.0))
+    try:
+        lv = float(opts.level)
+    except StataError:
+        lv = float("nan")
+    if not 10 <= lv <= 99.99:
+        raise StataError("level() must be between 10 and 99.99 inclusive", 198)
+    return lv
+
+
+def nonnegative_int(opts: Args, name: str) -> int:
+    """An int option (typed by its spec) that may not be negative: iterate(#), emiterate(#)."""
+    v = getattr(opts, name)
+    if v < 0:
+        raise StataError(f"option {name}() incorrectly specified", 198)
+    return v
 
 
 # --------------------------------------------------------------------------- results by name

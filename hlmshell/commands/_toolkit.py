@@ -15,8 +15,20 @@ import numpy as np
 from hlmshell.data.missing import missing_str, order_key
 from hlmshell.errors import StataError
 from hlmshell.output.numfmt import fmt, fmt_g
+from hlmshell.registry import REGISTRY, Args, bind_options
 from hlmshell.syntax.evaluate import evaluate, marksample
 from hlmshell.syntax.varlist import expand_varlist
+
+
+# ----------------------------------------------------------------------------- options
+def typed_args(cmd, options=None, *, sub: str | None = None) -> Args:
+    """The command's options as typed values (hlmshell.registry.Args), bound to the spec on
+    its registration line (a subcommand's with `sub`), strictly: an argument missing where
+    one is needed is `invalid syntax`, one given to a flag `option x not allowed` (r(198)).
+    Values are converted to the declared types in one place, registry.convert_option."""
+    spec = REGISTRY.resolve(cmd.name)
+    specs = spec.subcommand(sub).options if sub else spec.options or ()
+    return bind_options(specs, cmd.options if options is None else options, strict=True)
 
 
 # ----------------------------------------------------------------------------- variables

@@ -9,8 +9,8 @@ import numpy as np
 from hlmshell.commands.files import split_using
 from hlmshell.commands.generate import store
 from hlmshell.commands._toolkit import check_name, percentile, sort_keys, touse, varlist, weights
-from hlmshell.commands.options import OptionSpec
-from hlmshell.registry import abbrev_match, command
+from hlmshell.commands.generate import strict_args
+from hlmshell.registry import Args, Opt, abbrev_match, command
 from hlmshell.data.dataset import Dataset, Variable, to_storage
 from hlmshell.data.dta import read_dta
 from hlmshell.data.locate import find_data
@@ -81,10 +81,19 @@ def _parse_keep(text: str | None) -> set[int] | None:
 
 @command("merge", byable=False, qualifiers="",
           family="Data management", body="anything", using="required", desc="merge datasets", example="merge m:1 id using schools",
-          options="keep= nogenerate(nogen) generate(gen)=name keepusing=varlist update replace nolabel nonotes noreport sorted assert=")
+          options=(Opt("keep", type="string", desc="results to keep: master, using, match, match_update, match_conflict"),
+                   Opt("nogenerate", "nogen", desc="do not create the _merge variable"),
+                   Opt("generate", "gen", "name", desc="name of the variable marking the source of each observation"),
+                   Opt("keepusing", type="varlist", desc="variables to keep from the using data"),
+                   Opt("update", desc="update missing values of same-named variables"),
+                   Opt("replace", desc="with update, replace nonmissing values too"),
+                   Opt("nolabel", desc="do not copy value labels from the using data"),
+                   Opt("nonotes", desc="do not copy notes from the using data"),
+                   Opt("noreport", desc="do not display the match results table"),
+                   Opt("sorted", desc="accepted for compatibility (data are sorted as needed)"),
+                   Opt("assert", type="string", desc="require merge results (same words as keep())")))
 def merge_cmd(session, cmd):
-    opts = OptionSpec("keep= nogenerate(nogen) generate(gen)= keepusing= update replace nolabel "
-                      "nonotes noreport sorted assert=").parse(cmd.options)
+    opts = strict_args(cmd)
     kind, keys, fname = _merge_spec(session, cmd.body)
     master = session.data
     using = read_dta(find_data(fname))
@@ -93,13 +102,13 @@ def merge_cmd(session, cmd):
     mkeys, ukeys = _key_tuples(master, keys), _key_tuples(using, keys)
     _check_unique(kind, keys, mkeys, "master")
     _check_unique(kind, keys, ukeys, "using")
-    uvars = _using_vars(session, using, keys, opts.get("keepusing"))
+    uvars = _using_vars(session, using, keys, opts.keepusing)
     mi, ui = _pair_rows(mkeys, ukeys, using.n)
     res, code = _merged(master, using, keys, uvars, mi, ui, opts)
     code = _finish_merge(res, code, keys, gen, opts)
     session.data = res
-    if "noreport" not in opts:
-        _report(session, code, gen or "_merge", "update" in opts)
+    if not opts.noreport:
+        _report(session, code, gen or "_merge", opts.update)
 
 
 def _merge_spec(session, body_text: str) -> tuple[str, list[str], str]:
@@ -118,11 +127,11 @@ def _merge_spec(session, body_text: str) -> tuple[str, list[str], str]:
     return m.group(1), keys, fname
 
 
-def _merge_variable(master: Dataset, opts: dict) -> str | None:
+def _merge_variable(master: Dataset, opts: Args) -> str | None:
     """The name of the _merge variable (None with nogenerate), checked new."""
-    gen = "_merge" if "nogenerate" not in opts else None
-    if opts.get("generate"):
-        gen = opts["generate"].strip()
+    gen = None if opts.nogenerate else "_merge"
+    if opts.generate:
+        gen = opts.generate
         check_name(gen)
     if gen and gen in master:
         raise StataError(f"variable {gen} already defined", 110)
@@ -138,14 +147,14 @@ def _check_unique(kind: str, keys: list[str], tuples: list[tuple], side: str) ->
                          f"in the {side} data", 459)
 
 
-def _using_vars(session, using: Dataset, keys: list[str], keepusing: str | None) -> list[str]:
+def _using_vars(session, using: Dataset, keys: list[str], keepusing: list[str] | None) -> list[str]:
     """The using data's variables to bring in: all but the keys, or keepusing()'s."""
     uvars = [n for n in using.names if n not in keys]
     if keepusing:
         tmp = session.data
         session.data = using
         try:
-            wanted = varlist(session, keepusing)
+            wanted = varlist(session, " ".join(keepusing))
         finally:
             session.data = tmp
         uvars = [n for n in uvars if n in wanted]
@@ -210,18 +219,18 @@ def _shared_var(nm, v, u, is_key: bool, mi, ui, code, opts):
     if v.is_string == u.is_string:
         other = _take(u, ui)
         vals = np.where(mi < 0, other, vals)
-        if not is_key and "update" in opts:
-            vals, code = _update(vals, other, v.is_string, mi, ui, code, "replace" in opts)
+        if not is_key and opts.update:
+            vals, code = _update(vals, other, v.is_string, mi, ui, code, opts.replace)
     return Variable(nm, vals if v.is_string else to_storage(vals, vt), vt, v.format, v.label,
                     v.vallab), code
 
 
-def _merged(master, using, keys, uvars, mi, ui, opts):
+def _merged(master, using, keys, uvars, mi, ui, opts: Args):
     """The merged dataset (unsorted) and each row's _merge code."""
     code = np.where(mi < 0, 2.0, np.where(ui < 0, 1.0, 3.0))
     res = Dataset(value_labels=dict(master.value_labels), label=master.label,
                   filename=master.filename)
-    if "nolabel" not in opts:
+    if not opts.nolabel:
         for k, t in using.value_labels.items():
             res.value_labels.setdefault(k, dict(t))
     for nm in master.names:
@@ -234,18 +243,19 @@ def _merged(master, using, keys, uvars, mi, ui, opts):
         if nm not in res.vars:
             u = using.vars[nm]
             res.vars[nm] = Variable(nm, _take(u, ui), u.vtype, u.format, u.label,
-                                    None if "nolabel" in opts else u.vallab)
+                                    None if opts.nolabel else u.vallab)
     res._n = len(mi)
     return res, code
 
 
 def _finish_merge(res: Dataset, code: np.ndarray, keys: list[str], gen: str | None,
-                  opts: dict) -> np.ndarray:
+                  opts: Args) -> np.ndarray:
     """assert() and keep() on the codes, the _merge variable, sorted by the keys; returns the
     codes of the rows kept, in the final order."""
-    keep = _parse_keep(opts.get("keep"))
-    if opts.get("assert"):
-        allowed = _parse_keep(opts["assert"])
+    keep = _parse_keep(opts.keep)
+    required = getattr(opts, "assert")          # a Python keyword, so not opts.assert
+    if required:
+        allowed = _parse_keep(required)
         if not set(np.unique(code).astype(int)) <= allowed:
             raise StataError("merge:  after merge, not all observations from master or match", 9)
     if keep is not None:
@@ -290,16 +300,20 @@ def _report(session, code: np.ndarray, gen: str, update: bool) -> None:
 
 # ----------------------------------------------------------------------------- append
 @command("append", byable=False, qualifiers="",
-          family="Data management", body="anything", using="required", desc="append datasets", example="append using more", options="generate(gen)=name keep=varlist nolabel nonotes force")
+          family="Data management", body="anything", using="required", desc="append datasets", example="append using more",
+          options=(Opt("generate", "gen", "name", desc="new variable marking the source of each observation (0 = master)"),
+                   Opt("keep", type="varlist", desc="variables to keep from the using data"),
+                   Opt("nolabel", desc="do not copy value labels from the using data"),
+                   Opt("nonotes", desc="do not copy notes from the using data"),
+                   Opt("force", desc="append string to numeric or numeric to string without error")))
 def append_cmd(session, cmd):
-    opts = OptionSpec("generate(gen)= keep= nolabel nonotes force").parse(cmd.options)
+    opts = strict_args(cmd)
     body, files = split_using(cmd.body, many=True)
     if files is None or body or not files:
         raise StataError("using required", 100) if not files else syntax_error()
     master = session.data
-    gen = opts.get("generate")
+    gen = opts.generate
     if gen:
-        gen = gen.strip()
         check_name(gen)
         if gen in master:
             raise StataError(f"variable {gen} already defined", 110)
@@ -307,7 +321,7 @@ def append_cmd(session, cmd):
     msgs: list[str] = []
     source = [np.zeros(master.n)]
     for k, f in enumerate(files, start=1):
-        using = _appended_file(session, f, opts.get("keep"))
+        using = _appended_file(session, f, opts.keep)
         _append_one(res, using, opts, msgs)
         source.append(np.full(using.n, float(k)))
     if gen:
@@ -319,14 +333,14 @@ def append_cmd(session, cmd):
         session.out.line(m)
 
 
-def _appended_file(session, f, keep: str | None) -> Dataset:
+def _appended_file(session, f, keep: list[str] | None) -> Dataset:
     """One using file, cut to keep()'s variables."""
     using = read_dta(find_data(f))
     if keep:
         tmp = session.data
         session.data = using
         try:
-            keepv = varlist(session, keep)
+            keepv = varlist(session, " ".join(keep))
         finally:
             session.data = tmp
         using.vars = {n: v for n, v in using.vars.items() if n in keepv}
@@ -353,22 +367,22 @@ def _appended_values(nm: str, v: Variable, u: Variable | None, n1: int, force: b
     return (u.values if v.is_string else to_storage(u.values, nt)), nt
 
 
-def _append_one(res: Dataset, using: Dataset, opts: dict, msgs: list[str]) -> None:
+def _append_one(res: Dataset, using: Dataset, opts: Args, msgs: list[str]) -> None:
     """Add using's observations below res's (in place): shared variables widened, the
     others padded with missing values, value labels merged unless nolabel."""
     n0, n1 = res.n, using.n
     for nm in res.names:
         v = res.vars[nm]
         add, vtype = _appended_values(nm, v, using.vars.get(nm) if nm in using else None, n1,
-                                      "force" in opts, msgs)
+                                      opts.force, msgs)
         res.vars[nm] = v.evolve(values=np.concatenate([v.values, add]), vtype=vtype)
     for nm in using.names:
         if nm in res.vars:
             continue
         u = using.vars[nm]
         res.vars[nm] = Variable(nm, np.concatenate([_missing(n0, u.is_string), u.values]), u.vtype,
-                                u.format, u.label, None if "nolabel" in opts else u.vallab)
-    if "nolabel" not in opts:
+                                u.format, u.label, None if opts.nolabel else u.vallab)
+    if not opts.nolabel:
         for lk, t in using.value_labels.items():
             res.value_labels.setdefault(lk, dict(t))
     res._n = n0 + n1
@@ -502,23 +516,50 @@ def _collapsed_var(stat: str, target: str, src: str, v: Variable, vals: np.ndarr
 
 
 @command("collapse", exp=False, byable=False,
-          family="Data management", body="anything", desc="make a dataset of summary statistics", example="collapse (mean) mathach ses, by(id)", options="by=varlist cw fast")
+          family="Data management", body="anything", desc="make a dataset of summary statistics", example="collapse (mean) mathach ses, by(id)", options=(Opt("by", type="varlist", desc="groups over which the statistics are calculated"),
+                   Opt("cw", desc="casewise deletion: drop observations missing any source variable"),
+                   Opt("fast", desc="accepted for compatibility (no preserve is made)")))
 def collapse_cmd(session, cmd):
-    opts = OptionSpec("by= cw fast").parse(cmd.options)
+    opts = strict_args(cmd)
     ds = session.data
     specs = _parse_collapse(cmd.body)
     if not specs:
         raise StataError("varlist required", 100)
-    byv = varlist(session, opts.get("by") or "", all_if_empty=False)
+    byv = varlist(session, " ".join(opts.by or ()), all_if_empty=False)
     items = _collapse_items(session, specs, byv)
+    mask, w = _collapse_sample(session, cmd, items, opts.cw)
+    sub, wsub, bounds = _collapse_groups(ds, mask, w, byv)
+    res = Dataset(value_labels={k: dict(v) for k, v in ds.value_labels.items()}, label=ds.label)
+    for b in byv:
+        v = sub.vars[b]
+        res.vars[b] = Variable(b, v.values[[s for s, _ in bounds]], v.vtype, v.format, v.label, v.vallab)
+    for stat, target, src in items:
+        vals = np.array([_stat(stat, sub.vars[src].values[a:e], wsub[a:e] if wsub is not None else None)
+                         for a, e in bounds])
+        res.vars[target] = _collapsed_var(stat, target, src, sub.vars[src], vals, w is not None)
+    res._n = len(bounds)
+    res.sortedby = list(byv)
+    res.changed = True
+    session.data = res
+
+
+def _collapse_sample(session, cmd, items, cw: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """The observations collapse uses (if/in, nonmissing weights, with cw nonmissing sources)
+    and the weights."""
     mask = touse(session, cmd)
     w = None
     if cmd.weight is not None:
         w = weights(session, cmd, mask, allowed=("fweight", "aweight", "iweight", "pweight"))
         mask &= ~np.isnan(w)
-    if "cw" in opts:
+    if cw:
         for _, _, s in items:
-            mask &= ~np.isnan(ds.vars[s].values)
+            mask &= ~np.isnan(session.data.vars[s].values)
+    return mask, w
+
+
+def _collapse_groups(ds, mask, w, byv):
+    """The sample sorted by the by() variables: (data, weights, (start, end) of each group);
+    no observations is r(2000)."""
     idx = np.flatnonzero(mask)
     sub = ds.copy()
     sub.take(mask)
@@ -534,16 +575,4 @@ def collapse_cmd(session, cmd):
         starts = [0] if sub.n else []
     if not starts:
         raise StataError("no observations", 2000)
-    bounds = list(zip(starts, starts[1:] + [sub.n]))
-    res = Dataset(value_labels={k: dict(v) for k, v in ds.value_labels.items()}, label=ds.label)
-    for b in byv:
-        v = sub.vars[b]
-        res.vars[b] = Variable(b, v.values[[s for s, _ in bounds]], v.vtype, v.format, v.label, v.vallab)
-    for stat, target, src in items:
-        vals = np.array([_stat(stat, sub.vars[src].values[a:e], wsub[a:e] if wsub is not None else None)
-                         for a, e in bounds])
-        res.vars[target] = _collapsed_var(stat, target, src, sub.vars[src], vals, w is not None)
-    res._n = len(bounds)
-    res.sortedby = list(byv)
-    res.changed = True
-    session.data = res
+    return sub, wsub, list(zip(starts, starts[1:] + [sub.n]))

@@ -7,8 +7,8 @@ import re
 import numpy as np
 
 from hlmshell.commands import generate as g
-from hlmshell.commands.options import OptionSpec, int_option
-from hlmshell.registry import command
+from hlmshell.commands._toolkit import typed_args
+from hlmshell.registry import Opt, command
 from hlmshell.data.dataset import DEFAULT_FORMATS, Variable
 from hlmshell.data.missing import parse_missing
 from hlmshell.errors import StataError, syntax_error
@@ -19,11 +19,10 @@ _MISS = re.compile(r"\.[a-z]?$")
 
 
 def _one_new(opts, key="generate") -> str:
-    name = (opts.get(key) or "").strip()
+    """The new variable's name (a `name` option, so one word), required."""
+    name = getattr(opts, key)
     if not name:
         raise StataError(f"option {key}() required", 198)
-    if len(name.split()) != 1:
-        raise syntax_error()
     return name
 
 
@@ -39,17 +38,20 @@ def _sortkey(s: str) -> bytes:
 
 # --- encode / decode ---------------------------------------------------------------------
 @command("encode", byable=False, qualifiers="if in",
-          family="Data management", body="varname", desc="string variable to labelled numeric", example="encode region, generate(nregion)", options="generate(gen)=name label=name noextend")
+          family="Data management", body="varname", desc="string variable to labelled numeric", example="encode region, generate(nregion)",
+          options=(Opt("generate", "gen", "name", desc="create newvar holding the codes (required)"),
+                   Opt("label", type="name", desc="value label to use or create (default: newvar)"),
+                   Opt("noextend", desc="refuse values not in an existing label()")))
 def encode(session, cmd):
     g.no_weights(cmd)
     ds = session.data
-    opts = OptionSpec("generate(gen)= label= noextend").parse(cmd.options)
+    opts = typed_args(cmd)
     src = ds.var(g.one_var(session, cmd.body))
     if not src.is_string:
         raise StataError("not possible with numeric variable", 107)
     new = _one_new(opts)
     g.check_newname(session, new)
-    lblname = (opts.get("label") or new).strip()
+    lblname = opts.label or new
     if not re.fullmatch(r"[A-Za-z_]\w{0,31}", lblname):
         raise StataError(f"{lblname} invalid name", 198)
     touse = g.sample(session, cmd)
@@ -60,7 +62,7 @@ def encode(session, cmd):
     for code in sorted(lab):
         inv.setdefault(lab[code], code)
     missing_ones = [s for s in wanted if s not in inv]
-    if missing_ones and lblname in ds.value_labels and "noextend" in opts:
+    if missing_ones and lblname in ds.value_labels and opts.noextend:
         raise StataError(f"there are values of {src.name} not present in label {lblname}", 459)
     nxt = int(max(lab)) + 1 if lab else 1
     for s in missing_ones:
@@ -75,11 +77,13 @@ def encode(session, cmd):
 
 
 @command("decode", byable=False, qualifiers="if in",
-          family="Data management", body="varname", desc="labelled numeric to string variable", example="decode sector, generate(ssector)", options="generate(gen)=name maxlength(maxl)=int")
+          family="Data management", body="varname", desc="labelled numeric to string variable", example="decode sector, generate(ssector)",
+          options=(Opt("generate", "gen", "name", desc="create string newvar (required)"),
+                   Opt("maxlength", "maxl", "int", 2045, "keep at most # bytes of each label")))
 def decode(session, cmd):
     g.no_weights(cmd)
     ds = session.data
-    opts = OptionSpec("generate(gen)= maxlength(maxl)=").parse(cmd.options)
+    opts = typed_args(cmd)
     src = ds.var(g.one_var(session, cmd.body))
     if src.is_string:
         raise StataError("not possible with string variable", 108)
@@ -87,7 +91,9 @@ def decode(session, cmd):
         raise StataError(f"{src.name} not labeled", 182)
     new = _one_new(opts)
     g.check_newname(session, new)
-    maxlen = int_option(opts, "maxlength", 2045, minimum=1)
+    maxlen = opts.maxlength
+    if maxlen < 1:
+        raise StataError("option maxlength() incorrectly specified", 198)
     lab = ds.value_labels.get(src.vallab, {})
     touse = g.sample(session, cmd)
     out = np.array([lab.get(float(v), "") if (t and not np.isnan(v)) else ""
@@ -139,14 +145,14 @@ def _compress_type(vals: np.ndarray, gtype: str) -> str:
 
 
 def _newnames(session, opts, names, errmsg):
-    gen = (opts.get("generate") or "").strip()
-    if gen and "replace" in opts:
+    """generate(newvarlist) (a varlist option, one new name per variable) or replace."""
+    newnames = opts.generate
+    if newnames and opts.replace:
         raise StataError("options generate and replace are mutually exclusive", 198)
-    if not gen and "replace" not in opts:
+    if not newnames and not opts.replace:
         raise StataError("must specify either generate or replace option", 198)
-    if not gen:
+    if not newnames:
         return None
-    newnames = gen.split()
     try:
         for nn in newnames:
             g.check_newname(session, nn)
@@ -161,11 +167,18 @@ def _newnames(session, opts, names, errmsg):
 
 
 @command("destring", byable=False, qualifiers="",
-          family="Data management", body="varlist", desc="string variables to numeric", example="destring x, replace", options="generate(g)=varlist replace force float ignore(i)= percent dpcomma")
+          family="Data management", body="varlist", desc="string variables to numeric", example="destring x, replace",
+          options=(Opt("generate", "g", "varlist", desc="create newvarlist, one new variable for each variable"),
+                   Opt("replace", desc="replace the string variables by numeric ones"),
+                   Opt("force", desc="convert nonnumeric strings to missing values"),
+                   Opt("float", desc="create float rather than double variables"),
+                   Opt("ignore", "i", "string", desc='remove these characters first (quoted: ignore(",") )'),
+                   Opt("percent", desc="convert percentages to fractions"),
+                   Opt("dpcomma", desc="the decimal separator is a comma")))
 def destring(session, cmd):
     g.no_weights(cmd)
     ds = session.data
-    opts = OptionSpec("generate(g)= replace force float ignore(i)= percent dpcomma").parse(cmd.options)
+    opts = typed_args(cmd)
     names = g.varlist(session, cmd.body) if cmd.body.strip() else list(ds.names)
     newnames = _newnames(session, opts, names,
                          "generate() contains existing variable(s) and/or illegal variable name(s)")
@@ -176,13 +189,14 @@ def destring(session, cmd):
         if not var.is_string:
             session.out.line(f"{nm} already numeric; no {genrep}")
             continue
-        vals, flag = destring_values(var.values, ignore, "percent" in opts, "dpcomma" in opts)
-        if flag and "force" not in opts:
+        vals, flag = destring_values(var.values, ignore, opts.percent, opts.dpcomma)
+        if flag and not opts.force:
             what = ("characters not specified in ignore()" if ignore else "nonnumeric characters")
             session.out.line(f"{nm}: contains {what}; no {genrep}")
             continue
-        vals = g.store(vals, "float" if "float" in opts else "double")
-        vtype = _compress_type(vals, "float" if "float" in opts else "double")
+        gtype = "float" if opts.float else "double"
+        vals = g.store(vals, gtype)
+        vtype = _compress_type(vals, gtype)
         vals = g.store(vals, vtype)
         final = f"{newnames[i]} " if newnames else ""
         for line in _destring_report(nm, var.values, ignore, flag, f"{final}{genrep}d as {vtype}"):
@@ -196,14 +210,15 @@ def destring(session, cmd):
         ds.changed = True
 
 
-def _ignore_chars(opts: dict) -> str:
-    """ignore()'s characters: quoted to include a comma; `%` added by percent."""
-    ignore = opts.get("ignore") or ""
+def _ignore_chars(opts) -> str:
+    """ignore()'s characters: quoted to include a comma; `%` added by percent. The text is
+    read as typed (opts.raw): blanks are characters to ignore too."""
+    ignore = opts.raw("ignore") or ""
     if len(ignore) >= 2 and ignore[0] == '"' and ignore[-1] == '"':
         ignore = ignore[1:-1]
     elif "," in ignore:
         raise StataError("ignore string must be enclosed with quotes to ignore commas or use options", 198)
-    if "percent" in opts and "%" not in ignore:
+    if opts.percent and "%" not in ignore:
         ignore += "%"
     return ignore
 
@@ -239,15 +254,20 @@ def _real(s: str) -> float:
 
 
 @command("tostring", byable=False, qualifiers="",
-          family="Data management", body="varlist", desc="numeric variables to string", example="tostring id, replace", options="generate(g)=varlist replace force format= usedisplayformat(u)")
+          family="Data management", body="varlist", desc="numeric variables to string", example="tostring id, replace",
+          options=(Opt("generate", "g", "varlist", desc="create newvarlist, one new variable for each variable"),
+                   Opt("replace", desc="replace the numeric variables by string ones"),
+                   Opt("force", desc="convert even when information is lost"),
+                   Opt("format", type="string", desc="numeric display format used to convert (default %12.0g)"),
+                   Opt("usedisplayformat", "u", desc="convert with each variable's display format")))
 def tostring(session, cmd):
     g.no_weights(cmd)
     ds = session.data
-    opts = OptionSpec("generate(g)= replace force format= usedisplayformat(u)").parse(cmd.options)
+    opts = typed_args(cmd)
     names = g.varlist(session, cmd.body)
     newnames = _newnames(session, opts, names, "generate(newvarlist) invalid")
-    spec = (opts.get("format") or "").strip()
-    if "usedisplayformat" in opts and spec:
+    spec = opts.format or ""
+    if opts.usedisplayformat and spec:
         raise StataError("must choose between usedisplayformat and format() options", 198)
     if spec:
         if "s" in spec:
@@ -262,10 +282,10 @@ def tostring(session, cmd):
         if var.is_string:
             session.out.line(f"{nm} already string; no {genrep}")
             continue
-        if not newnames and var.vallab and "force" not in opts:
+        if not newnames and var.vallab and not opts.force:
             session.out.line(f"{nm} has value label; no replace")
             continue
-        f = var.format if "usedisplayformat" in opts else (spec or "%12.0g")
+        f = var.format if opts.usedisplayformat else (spec or "%12.0g")
         try:
             strs = [fmt(float(v), f).strip() for v in var.values]
         except ValueError:
@@ -273,7 +293,7 @@ def tostring(session, cmd):
         out = np.array(strs, dtype=object)
         back = np.array([_real(s) for s in strs])
         flag = not np.all(g.same_values(back, var.values))
-        if flag and "force" not in opts:
+        if flag and not opts.force:
             session.out.line(f"{nm} cannot be converted reversibly; no {genrep}")
             continue
         vtype = g.str_type_for(out)

@@ -18,10 +18,9 @@ import re
 import numpy as np
 from scipy import stats
 
-from hlmshell.commands._toolkit import ensure_data, touse, varlist, weights
-from hlmshell.commands.options import OptionSpec
+from hlmshell.commands._toolkit import ensure_data, touse, typed_args, varlist, weights
 from hlmshell.commands.program import NamedMatrix
-from hlmshell.registry import command
+from hlmshell.registry import Opt, command
 from hlmshell.errors import StataError
 from hlmshell.output.numfmt import fmt, fmt_count, fmt_g
 from hlmshell.output.text import abbrev
@@ -139,9 +138,13 @@ def _means_table(out, ds, names, X, mean, cov, noformat) -> None:
 
 
 @command("correlate", abbrev="cor",
-          family="Data inspection", body="varlist", desc="correlations (or covariances) of variables", example="correlate mathach ses", options="means(m) noformat(nof) covariance(c) wrap(w)")
+          family="Data inspection", body="varlist", desc="correlations (or covariances) of variables", example="correlate mathach ses",
+          options=(Opt("means", "m", desc="display means, standard deviations, minimums and maximums"),
+                   Opt("noformat", "nof", desc="ignore display formats in the means table"),
+                   Opt("covariance", "c", desc="display covariances instead of correlations"),
+                   Opt("wrap", "w", desc="do not split a wide matrix into blocks")))
 def correlate_cmd(session, cmd):
-    opts = OptionSpec("means(m) noformat(nof) covariance(c) wrap(w)").parse(cmd.options)
+    opts = typed_args(cmd)
     names = _numeric_names(session, cmd.body)
     ds = session.data
     mask = touse(session, cmd, names)
@@ -154,7 +157,7 @@ def correlate_cmd(session, cmd):
     ww = w[mask] if w is not None else None
     N, sw, mean, cov = moments(X, ww, kind)
     C = corr_from_cov(cov)
-    covariance = "covariance" in opts
+    covariance = opts.covariance
     M = cov if covariance else C
 
     sc: dict[str, float] = {"N": float(N)}
@@ -172,22 +175,19 @@ def correlate_cmd(session, cmd):
     if kind == "aweight":
         out.line(f"(sum of wgt is {fmt(sw, '%12.0gc').strip()})")
     out.line(f"(obs={fmt_count(N)})")
-    if "means" in opts:
-        _means_table(out, ds, names, X, mean, cov, "noformat" in opts)
+    if opts.means:
+        _means_table(out, ds, names, X, mean, cov, opts.noformat)
     out.line()
-    per = _columns_per_block(session, "wrap" in opts, len(names))
+    per = _columns_per_block(session, opts.wrap, len(names))
     _lower_triangle(out, names, M, _cov_cell if covariance else _corr_cell, per)
 
 
 # ----------------------------------------------------------------------------- pwcorr
-def _level(text: str | None, name: str) -> float:
-    """star()/print() level: .05 or 5 (percent) both mean 5%."""
-    if text is None:
+def _level(v: float | None, name: str) -> float:
+    """star()/print() level (a real, converted by the spec): .05 or 5 (percent) both mean 5%;
+    -1 when not given."""
+    if v is None:
         return -1.0
-    try:
-        v = float(text.strip())
-    except ValueError:
-        v = math.nan
     if not math.isfinite(v):
         raise StataError(f"option {name}() incorrectly specified", 198)
     if v < 0:
@@ -214,26 +214,33 @@ def pair_pvalue(rho: float, n: float, adj: float) -> float:
 
 
 @command("pwcorr",
-          family="Data inspection", body="varlist", desc="pairwise correlations", example="pwcorr mathach ses, sig", options="obs(o) sig listwise(list) casewise(case) print(p)=real star(st)=real bonferroni(b) sidak(sid)")
+          family="Data inspection", body="varlist", desc="pairwise correlations", example="pwcorr mathach ses, sig",
+          options=(Opt("obs", "o", desc="print the number of observations of each pair"),
+                   Opt("sig", desc="print the significance level of each correlation"),
+                   Opt("listwise", "list", desc="use complete cases of all variables (listwise deletion)"),
+                   Opt("casewise", "case", desc="synonym for listwise"),
+                   Opt("print", "p", "real", None, "print only correlations significant at level #"),
+                   Opt("star", "st", "real", None, "star correlations significant at level #"),
+                   Opt("bonferroni", "b", desc="Bonferroni-adjusted significance levels"),
+                   Opt("sidak", "sid", desc="Sidak-adjusted significance levels")))
 def pwcorr_cmd(session, cmd):
-    opts = OptionSpec("obs(o) sig listwise(list) casewise(case) print(p)= star(st)= "
-                      "bonferroni(b) sidak(sid)").parse(cmd.options)
+    opts = typed_args(cmd)
     ensure_data(session)
-    names, cols, mask, w, kind = _pwcorr_data(session, cmd, "listwise" in opts or "casewise" in opts)
-    bonf, sidak = "bonferroni" in opts, "sidak" in opts
+    names, cols, mask, w, kind = _pwcorr_data(session, cmd, opts.listwise or opts.casewise)
+    bonf, sidak = opts.bonferroni, opts.sidak
     if bonf and sidak:
         raise StataError("invalid syntax", 198)
-    star = _level(opts.get("star"), "star")
-    prt = _level(opts.get("print"), "print")
+    star = _level(opts.star, "star")
+    prt = _level(opts.print, "print")
     k = len(names)
     nrho = k * (k - 1) / 2
     C, Nm, P = _pairwise(cols, mask, w, kind, nrho if bonf else 1.0, nrho if sidak else None)
     table = _PairTable(names, C, Nm, P, prt, star)
     for j0 in range(0, k, 7):
-        for line in table.block_lines(list(range(j0, min(j0 + 7, k))), "sig" in opts, "obs" in opts):
+        for line in table.block_lines(list(range(j0, min(j0 + 7, k))), opts.sig, opts.obs):
             session.out.line(line)
     mats = {"C": _matrix(C, names)}
-    if "sig" in opts:
+    if opts.sig:
         mats["sig"] = _matrix(table.shown_p(), names)
     session.r = RResults(scalars={"rho": float(C[0, 1]), "N": float(Nm[0, 1])}, matrices=mats)
 

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hlmshell.commands import generate as g
-from hlmshell.commands.options import OptionSpec
-from hlmshell.registry import command
+from hlmshell.registry import Args, Opt, bind_options, command
 from hlmshell.data.dataset import Variable
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.output.numfmt import fmt_g
@@ -285,24 +284,34 @@ _NOBY = ("group", "tag", "std", "rowtotal", "rowmean", "rowmin", "rowmax", "rown
 # older names Stata still accepts
 _ALIASES = {"sum": "total", "rsum": "rowtotal", "rmean": "rowmean", "rmin": "rowmin",
             "rmax": "rowmax", "rsd": "rowsd", "robs": "rownonmiss", "rmiss": "rowmiss"}
+# every option of every function (help prints them); each function takes by() and its own
+EGEN_OPTIONS = (
+    Opt("by", type="varlist", desc="compute within groups of varlist (not group, tag, std, row*)"),
+    Opt("missing", desc="total, rowtotal: all missing gives missing; group, tag: missing is a group"),
+    Opt("p", type="real", default=50.0, desc="pctile: the percentile, strictly between 0 and 100"),
+    Opt("mean", type="real", default=0.0, desc="std: mean of the standardized values"),
+    Opt("std", type="real", default=1.0, desc="std: standard deviation of the standardized values"),
+    Opt("field", desc="rank: 1 = highest, ties share the best rank"),
+    Opt("track", desc="rank: 1 = lowest, ties share the lowest rank"),
+    Opt("unique", desc="rank: ties broken by observation order"),
+    Opt("truncate", type="int", desc="group: accepted for compatibility (no effect)"),
+    Opt("label", "lab", "string", desc="group: label or label(name): value label naming each group (default name: the new variable's)"),
+    Opt("strok", desc="rownonmiss: allow string variables"),
+)
+_LABEL = EGEN_OPTIONS[-2]
 _OPTS = {
-    "mean": "", "sd": "", "count": "", "min": "", "max": "", "median": "", "iqr": "",
-    "skew": "", "kurt": "", "mdev": "", "mad": "",
-    "total": "missing", "pctile": "p=", "std": "mean= std=",
-    "rank": "field track unique", "group": "missing truncate=",
-    "tag": "missing", "rowtotal": "missing", "rowmean": "", "rowmin": "", "rowmax": "",
-    "rownonmiss": "strok", "rowmiss": "", "rowsd": "",
+    "mean": (), "sd": (), "count": (), "min": (), "max": (), "median": (), "iqr": (),
+    "skew": (), "kurt": (), "mdev": (), "mad": (),
+    "total": ("missing",), "pctile": ("p",), "std": ("mean", "std"),
+    "rank": ("field", "track", "unique"), "group": ("missing", "truncate"),
+    "tag": ("missing",), "rowtotal": ("missing",), "rowmean": (), "rowmin": (), "rowmax": (),
+    "rownonmiss": ("strok",), "rowmiss": (), "rowsd": (),
 }
 
 
-def _num(text):
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        raise syntax_error() from None
-
-
-@command("egen", byable="self", qualifiers="if in",
+# options=EGEN_OPTIONS for help; check_options=False: which options are allowed depends on
+# the function, so the handler binds them (after `unknown egen function`, as Stata does)
+@command("egen", byable="self", qualifiers="if in", options=EGEN_OPTIONS, check_options=False,
           family="Data management", body="newvarlist", exp="text", desc="extended generate (functions of groups)", example="egen meanses_g = mean(ses), by(id)")
 def egen(session, cmd):
     g.no_weights(cmd)
@@ -310,7 +319,7 @@ def egen(session, cmd):
     vtype, name, lbl = g.parse_target(cmd.body)
     g.check_newname(session, name)
     fname, argtext = _parse_call(cmd.exp_text)
-    opts = _function_options(fname, cmd.options)
+    opts, label = _function_options(fname, cmd.options)
     prefix_codes, by_vars = _by_groups(session, cmd, opts, fname)
     if vtype is not None and g.is_string_type(vtype):
         raise StataError("type mismatch", 109)
@@ -318,7 +327,7 @@ def egen(session, cmd):
                     combine_codes(prefix_codes, groups_from(ds, by_vars, ds.n)),
                     g.sample(session, cmd),
                     # _gtag ignores the type it is given: a byte is enough for 0/1
-                    "byte" if fname == "tag" else (vtype or g.default_type(session)))
+                    "byte" if fname == "tag" else (vtype or g.default_type(session)), label)
     if fname in _GROUP_STATS or fname in ("std", "rank"):
         res, varlabel = _expression_function(session, call)
     elif fname in _ROW:
@@ -337,12 +346,13 @@ class EgenCall:
 
     fname: str                       # canonical function name
     argtext: str                     # its argument as typed: an expression or a varlist
-    opts: dict                       # its options
+    opts: Args                       # its options, typed
     by_vars: list[str]               # by() and by-prefix variables
     prefix_codes: np.ndarray | None  # the by prefix's group per observation
     codes: np.ndarray                # group per observation (prefix and by())
     touse: np.ndarray                # if/in
     vtype: str                       # storage type of the result
+    label: str | None = None         # group()'s label option ("" without a name), None if absent
 
 
 def _parse_call(exp_text: str | None) -> tuple[str, str]:
@@ -361,26 +371,26 @@ def _parse_call(exp_text: str | None) -> tuple[str, str]:
     return fname, m.group(2).strip()
 
 
-def _function_options(fname: str, options) -> dict:
-    """The function's options plus by(); group()'s label takes an optional argument, which
-    OptionSpec cannot express, so it is read here."""
-    spec = OptionSpec(("by= " + _OPTS[fname]).strip())
-    rest = [o for o in options if not (fname == "group" and "label".startswith(o.name)
-                                       and len(o.name) >= 3)]
-    opts = spec.parse(rest)
-    for o in options:
-        if o not in rest:
-            opts["label"] = (o.arg or "").strip()
-    return opts
+def _function_options(fname: str, options) -> tuple[Args, str | None]:
+    """The function's options plus by() (any other is `option x not allowed`), typed by
+    EGEN_OPTIONS; group()'s label takes an
+    optional argument, which a typed spec cannot express, so it is split off here:
+    (options, label name or "" or None)."""
+    allowed = ("by",) + _OPTS[fname]
+    specs = tuple(o for o in EGEN_OPTIONS if o.name in allowed)
+    labels = [o for o in options if fname == "group" and _LABEL.matches(o.name)]
+    given = bind_options(specs, [o for o in options if o not in labels], strict=True).given
+    label = (labels[-1].arg or "").strip() if labels else None
+    return Args(EGEN_OPTIONS, given), label        # every option readable (defaults if absent)
 
 
-def _by_groups(session, cmd, opts: dict, fname: str) -> tuple[np.ndarray | None, list[str]]:
+def _by_groups(session, cmd, opts: Args, fname: str) -> tuple[np.ndarray | None, list[str]]:
     """The by prefix's groups and the by variables (prefix first, then by())."""
     prefix_codes = g.by_groups(session, cmd)
     if prefix_codes is not None and cmd.in_ is not None:
         raise StataError("in may not be combined with by", 190)
     prefix = g.by_prefix(cmd)
-    by_vars = g.varlist(session, opts["by"]) if opts.get("by") else []
+    by_vars = g.varlist(session, " ".join(opts.by)) if opts.by else []
     if prefix is not None:
         by_vars = g.varlist(session, " ".join(prefix.by_vars)) + by_vars
     if by_vars and fname in _NOBY:
@@ -407,11 +417,10 @@ def _expression_function(session, call: EgenCall) -> tuple[np.ndarray, str]:
     vals = _argument_values(session, call)
     opts = call.opts
     if call.fname == "std":
-        res = std_values(vals, call.touse, call.vtype, _num(opts.get("mean") or 0),
-                         _num(opts.get("std") or 1))
+        res = std_values(vals, call.touse, call.vtype, opts.mean, opts.std)
         return res, f"Standardized values of {call.argtext}"
     if call.fname == "rank":
-        hows = [h for h in ("field", "track", "unique") if h in opts]
+        hows = [h for h in ("field", "track", "unique") if getattr(opts, h)]
         if len(hows) > 1:
             raise StataError("only one of field, track, or unique may be specified", 198)
         res = rank_values(vals, call.touse, call.codes, hows[0] if hows else "average")
@@ -419,14 +428,12 @@ def _expression_function(session, call: EgenCall) -> tuple[np.ndarray, str]:
         if call.by_vars:
             varlabel += " by " + " ".join(call.by_vars)
         return res, varlabel
-    p = 50.0
-    if opts.get("p"):
-        p = _num(opts["p"])
-        if not 0 < p < 100:
-            raise StataError(f"p({opts['p'].strip()}) must be between 0 and 100", 198)
+    p = opts.p
+    if not 0 < p < 100:
+        raise StataError(f"p({opts.raw('p').strip()}) must be between 0 and 100", 198)
     if call.fname == "mad":
         return mad_values(vals, call.touse, call.codes), ""
-    return group_stat(call.fname, vals, call.touse, call.codes, p=p, missing="missing" in opts), ""
+    return group_stat(call.fname, vals, call.touse, call.codes, p=p, missing=opts.missing), ""
 
 
 def _row_function(session, call: EgenCall) -> np.ndarray:
@@ -436,12 +443,12 @@ def _row_function(session, call: EgenCall) -> np.ndarray:
     for nm in g.varlist(session, call.argtext):
         v = ds.var(nm)
         if v.is_string:
-            if call.fname == "rownonmiss" and "strok" in call.opts:
+            if call.fname == "rownonmiss" and call.opts.strok:
                 cols.append(np.where(v.values == "", np.nan, 0.0))
                 continue
             raise StataError(f"string variables not allowed in varlist;\n{nm} is a string variable", 109)
         cols.append(v.values)
-    return row_stat(call.fname, np.column_stack(cols), call.touse, missing="missing" in call.opts,
+    return row_stat(call.fname, np.column_stack(cols), call.touse, missing=call.opts.missing,
                     vtype=call.vtype)
 
 
@@ -454,10 +461,10 @@ def _group_function(session, call: EgenCall, name: str, lbl):
     if len(varlabel) > 80:
         varlabel = "see notes" if call.fname == "group" else "tag: see notes"
     if call.fname == "tag":
-        return tag_values(ds, names, call.touse, "missing" in call.opts), varlabel, lbl
-    res = group_ids(ds, names, call.touse, "missing" in call.opts)
-    if "label" in call.opts:
-        lbl = call.opts.get("label") or name
+        return tag_values(ds, names, call.touse, call.opts.missing), varlabel, lbl
+    res = group_ids(ds, names, call.touse, call.opts.missing)
+    if call.label is not None:
+        lbl = call.label or name
         ds.value_labels[lbl] = _group_value_label(ds, names, res)
     return res, varlabel, lbl
 

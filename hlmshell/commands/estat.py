@@ -12,21 +12,21 @@ import math
 import numpy as np
 from scipy import stats
 
-from hlmshell.commands._postest import active, print_ic
-from hlmshell.commands.options import OptionSpec, level_option
-from hlmshell.registry import Opt, Sub, abbrev_lookup, command
+from hlmshell.commands._postest import active, bind_spec, confidence_level, print_ic
+from hlmshell.registry import REGISTRY, Opt, Sub, abbrev_lookup, command
 from hlmshell.errors import StataError
 from hlmshell.output import postest_output as po
 from hlmshell.results import EstimationResults, RResults
 from hlmshell.results.mixed import MixedResults
 
-_SUBS = [("ic", 2), ("icc", 3), ("recovariance", 5), ("group", 2), ("summarize", 2), ("vce", 3)]
+# Stata subcommands hlmshell knows but does not have (r(321) "not implemented")
+_NOT_IMPLEMENTED = (("summarize", 2), ("vce", 3))
 
 
 def _resolve(word: str) -> str:
-    if word in ("ic", "icc"):
-        return word
-    full = abbrev_lookup(word, _SUBS)
+    """The subcommand `word` abbreviates: from the spec on the registration line below."""
+    sub = REGISTRY.commands["estat"].subcommand(word)
+    full = sub.name if sub is not None else abbrev_lookup(word, _NOT_IMPLEMENTED)
     if full is None:
         raise StataError(f"invalid subcommand {word}", 321)
     return full
@@ -108,9 +108,8 @@ def icc_table(res: EstimationResults, level: float = 95.0):
     return title, rows, has_rcov
 
 
-def _icc(session, res, options) -> None:
-    opts = OptionSpec(command="estat", sub="icc").parse(options)
-    level = level_option(opts.get("level"), session)
+def _icc(session, res, opts) -> None:
+    level = confidence_level(session, opts)
     title, rows, cond = icc_table(res, level)
     for line in po.icc_lines(title, rows, level, cond):
         session.out.line(line)
@@ -126,8 +125,7 @@ def _icc(session, res, options) -> None:
 
 
 # --------------------------------------------------------------------------- group
-def _group(session, res, options) -> None:
-    OptionSpec("").parse(options)
+def _group(session, res, opts) -> None:
     groups = _need_mixed(res).level_groups
     for line in po.group_lines([(g.label, g.n_groups, g.g_min, g.g_avg, g.g_max) for g in groups]):
         session.out.line(line)
@@ -137,14 +135,13 @@ def _group(session, res, options) -> None:
 
 
 # --------------------------------------------------------------------------- recovariance
-def _recov(session, res, options) -> None:
-    opts = OptionSpec(command="estat", sub="recovariance").parse(options)
+def _recov(session, res, opts) -> None:
     m = _need_mixed(res)
     blocks = m.blocks
-    want = opts.get("relevel")
+    want = opts.relevel
     if want and want not in [b.label for b in blocks]:
         raise StataError(f"{want} is not a level variable in this model", 198)
-    corr = "correlation" in opts
+    corr = opts.correlation
     mats: dict = {}
     for bi in sorted(range(len(blocks)), key=lambda i: blocks[i].depth):
         b = blocks[bi]
@@ -170,7 +167,7 @@ def _recov(session, res, options) -> None:
                        Sub("recovariance", "recov", "random-effects covariance matrices",
                            (Opt("relevel", "relev", "name", None, "display the matrix of this level only"),
                             Opt("correlation", "corr", desc="display correlations instead of covariances"),
-                            Opt("matlist", desc="accepted for compatibility"))),
+                            Opt("matlist", desc="accepted for compatibility (display options are ignored)"))),
                        Sub("group", "gr", "summarize the groups of each level")))
 def estat_cmd(session, cmd) -> None:
     words = (cmd.body or "").split()
@@ -180,14 +177,10 @@ def estat_cmd(session, cmd) -> None:
     res = active(session)
     if len(words) > 1 and sub in ("ic", "icc", "group", "recovariance"):
         raise StataError("invalid syntax", 198)
-    if sub == "ic":
-        OptionSpec("").parse(cmd.options)
-        print_ic(session, [(res.name or ".", res)])
-    elif sub == "icc":
-        _icc(session, res, cmd.options)
-    elif sub == "group":
-        _group(session, res, cmd.options)
-    elif sub == "recovariance":
-        _recov(session, res, cmd.options)
-    else:
+    if sub not in ("ic", "icc", "group", "recovariance"):
         raise StataError(f"estat {sub} not implemented", 321)
+    opts = bind_spec("estat", cmd.options, sub)     # typed by the subcommand's spec below
+    if sub == "ic":
+        print_ic(session, [(res.name or ".", res)])
+    else:
+        {"icc": _icc, "group": _group, "recovariance": _recov}[sub](session, res, opts)

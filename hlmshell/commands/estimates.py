@@ -13,9 +13,8 @@ import re
 import numpy as np
 from scipy import stats as sps
 
-from hlmshell.commands.options import OptionSpec
-from hlmshell.commands._postest import expand_names, ic_row, lookup, model_df, norm_name, print_ic
-from hlmshell.registry import Opt, REGISTRY, Sub, command, resolve
+from hlmshell.commands._postest import bind_spec, expand_names, ic_row, lookup, model_df, norm_name, print_ic
+from hlmshell.registry import REGISTRY, Args, Opt, Sub, bind_options, command, resolve
 from hlmshell.errors import StataError
 from hlmshell.output import coeftable as ct
 from hlmshell.output import postest_output as po
@@ -34,10 +33,10 @@ def renamed(res: EstimationResults, name: str | None) -> EstimationResults:
 
 
 # --------------------------------------------------------------------------- subcommands
-def _store(session, rest: str, options) -> None:
+# Each subcommand receives its options typed by its spec on the registration line (Args).
+def _store(session, rest: str, opts: Args) -> None:
     if session.e is None:
         raise StataError("last estimation results not found, nothing to store", 301)
-    OptionSpec(command="estimates", sub="store").parse(options)
     words = rest.split()
     if not words:
         raise StataError("invalid syntax", 198)
@@ -51,18 +50,17 @@ def _store(session, rest: str, options) -> None:
     session.e = active
 
 
-def _restore(session, rest: str, options) -> None:
-    opts = OptionSpec(command="estimates", sub="restore").parse(options)
+def _restore(session, rest: str, opts: Args) -> None:
     names = expand_names(session, rest)
     if len(names) != 1:
         raise StataError("too few names specified" if not names else "too many names specified", 198)
     name = names[0]
     if name != ".":
         res = session.estimates[name]
-        if "drop" in opts:
+        if opts.drop:
             del session.estimates[name]
         session.e = renamed(res, name)
-    if "noheader" not in opts:
+    if not opts.noheader:
         session.out.line(f"(results {name} are active now)")
 
 
@@ -82,12 +80,11 @@ def replay_stored(session, res: EstimationResults) -> None:
         session.e = saved
 
 
-def _replay(session, rest: str, options) -> None:
-    OptionSpec(command="estimates", sub="replay").parse(options)
+def _replay(session, rest: str, opts: Args) -> None:
     names = expand_names(session, rest, default=".")
     for name in names:
         res = lookup(session, name)
-        if not any(o.name.startswith("nohe") for o in options):
+        if not opts.noheader:
             session.out.line()
             session.out.line("-" * 79)
             session.out.line(f"Model {name}" if name != "." else "active results")
@@ -95,8 +92,7 @@ def _replay(session, rest: str, options) -> None:
         replay_stored(session, res)
 
 
-def _dir(session, rest: str, options) -> None:
-    OptionSpec("").parse(options)
+def _dir(session, rest: str, opts: Args) -> None:
     names = expand_names(session, rest, default="_all")
     if not names:
         return
@@ -110,8 +106,7 @@ def _dir(session, rest: str, options) -> None:
     session.r = RResults(macros={"names": " ".join(names)})
 
 
-def _drop(session, rest: str, options) -> None:
-    OptionSpec("").parse(options)
+def _drop(session, rest: str, opts: Args) -> None:
     if not rest.strip():
         raise StataError("invalid syntax", 198)
     names = [n for n in expand_names(session, rest) if n != "."]
@@ -121,16 +116,15 @@ def _drop(session, rest: str, options) -> None:
             session.e = renamed(session.e, None)
 
 
-def _clear(session, rest: str, options) -> None:
-    if rest.strip() or options:
+def _clear(session, rest: str, opts: Args) -> None:
+    if rest.strip() or opts.given:
         raise StataError("invalid syntax", 198)
     if session.e is not None and session.e.name in session.estimates:
         session.e = renamed(session.e, None)
     session.estimates.clear()
 
 
-def _stats(session, rest: str, options) -> None:
-    OptionSpec("").parse(options)
+def _stats(session, rest: str, opts: Args) -> None:
     names = expand_names(session, rest, default=".")
     print_ic(session, [(n, lookup(session, n)) for n in names])
 
@@ -138,15 +132,6 @@ def _stats(session, rest: str, options) -> None:
 # --------------------------------------------------------------------------- estimates table
 _BASE = re.compile(r"(^|#)\d+b\.")
 _OMIT = re.compile(r"(^|#)(\d+)?o\.")
-
-
-def _table_options(options) -> dict:
-    spec = OptionSpec(command="estimates", sub="table")
-    out: dict = {}
-    for o in options:
-        full, _ = spec.resolve(o.name)
-        out[full] = o.arg
-    return out
 
 
 def _coef_cells(res: EstimationResults):
@@ -236,11 +221,10 @@ def _equation_rows(eq: str, keys, allcells, keep: list[str], drop: list[str]) ->
     return rows
 
 
-def _table(session, rest: str, options) -> None:
-    opts = _table_options(options)
+def _table(session, rest: str, opts: Args) -> None:
     uniq = _unique(expand_names(session, rest, default="."))
     results = [lookup(session, n) for n in uniq]
-    se, star = "se" in opts, "star" in opts
+    se, star = opts.se, opts.star
     if star and se:
         raise StataError("option star may not be combined with se, t, or p", 198)
 
@@ -249,19 +233,30 @@ def _table(session, rest: str, options) -> None:
 
     allcells = [_coef_cells(res) for res in results]
     eq_order, keys = _table_keys(results)
-    keep, drop = _sel(opts.get("keep")), _sel(opts.get("drop"))
+    keep, drop = _sel(opts.keep), _sel(opts.drop)
     rows = [row for eq in eq_order for row in _equation_rows(eq, keys, allcells, keep, drop)]
-    stat_names = (opts.get("stats") or "") + " " + (opts.get("statistics") or "")
+    stat_names = (opts.stats or "") + " " + (opts.statistics or "")
     stat_names = [s for s in stat_names.replace(",", " ").split() if s]
     stat_rows = [(s, [_stat_value(r, s) for r in results]) for s in dict.fromkeys(stat_names)]
     eqs = _unique(eq for r in results for eq, _ in r.names)
     labels = [n if n != "." else "active" for n in uniq]
-    for line in po.table_lines(labels, rows, stat_rows, opts.get("b") or None, se, star, len(eqs) > 1):
+    for line in po.table_lines(labels, rows, stat_rows, opts.b or None, se, star, len(eqs) > 1):
         session.out.line(line)
     session.r = RResults(macros={"names": " ".join(uniq)})
 
 
 # --------------------------------------------------------------------------- dispatcher
+_TABLE_OPTIONS = (
+    Opt("b", "b", "string", None, "display coefficients, optionally in a %format: b or b(%9.3f)"),
+    Opt("se", desc="display standard errors"),
+    Opt("star", desc="mark significance with stars (not with se)"),
+    Opt("stats", "stats", "anything", None, "display these scalars (N ll aic bic rank, any e() scalar)"),
+    Opt("statistics", "statistics", "anything", None, "same as stats()"),
+    Opt("keep", "keep", "anything", None, "display only these coefficients"),
+    Opt("drop", "drop", "anything", None, "do not display these coefficients"),
+)
+
+
 def _resolve_sub(word: str) -> str:
     """The subcommand the word abbreviates, from the spec on the registration line below."""
     sub = REGISTRY.commands["estimates"].subcommand(word)
@@ -270,7 +265,7 @@ def _resolve_sub(word: str) -> str:
     return sub.name
 
 
-def _query(session, rest, options) -> None:
+def _query(session, rest, opts: Args) -> None:
     if session.e is None:
         session.out.line("(no estimation results)")
         return
@@ -282,20 +277,24 @@ def _query(session, rest, options) -> None:
 @command("estimates", abbrev="est", byable=False, qualifiers="",
           family="Postestimation", body="anything", desc="save and manipulate estimation results",
           example="estimates store ses_random",
-          subcommands=(Sub("store", "sto", "store the active results under a name", (Opt("title", "", "string", None, "title of the results"), Opt("nocopy", desc="accepted for compatibility")), "name"),
-                       Sub("restore", "res", "make stored results the active ones", "noheader drop", "name"),
+          subcommands=(Sub("store", "sto", "store the active results under a name",
+                           (Opt("title", "", "string", None, "title of the results (accepted; not kept)"),
+                            Opt("nocopy", desc="accepted for compatibility")), "name"),
+                       Sub("restore", "res", "make stored results the active ones",
+                           (Opt("noheader", desc="do not say which results are active now"),
+                            Opt("drop", desc="drop the stored copy once restored")), "name"),
                        Sub("replay", "r", "redisplay stored results", (Opt("noheader", desc="suppress the header"),), "[namelist]"),
                        Sub("dir", "dir", "list the stored results", (), "[namelist]"),
                        Sub("drop", "drop", "drop stored results", (), "namelist"),
                        Sub("clear", "clear", "drop all stored results"),
-                       Sub("table", "tab", "table of coefficients of stored results", "b se star stats statistics keep drop", "[namelist]"),
+                       Sub("table", "tab", "table of coefficients of stored results", _TABLE_OPTIONS, "[namelist]"),
                        Sub("stats", "stat", "AIC and BIC of stored results", (), "[namelist]"),
                        Sub("query", "q", "which results are active")))
 def estimates_cmd(session, cmd) -> None:
     body = (cmd.body or "").strip()
     if not body:
         if session.e is not None:
-            _replay(session, "", cmd.options)
+            _replay(session, "", bind_spec("estimates", cmd.options, "replay"))
         return
     word, _, rest = body.partition(" ")
     sub = _resolve_sub(word)
@@ -303,4 +302,16 @@ def estimates_cmd(session, cmd) -> None:
         "store": _store, "restore": _restore, "replay": _replay, "dir": _dir, "drop": _drop,
         "clear": _clear, "table": _table, "stats": _stats, "query": _query,
     }[sub]
-    handler(session, rest.strip(), cmd.options)
+    handler(session, rest.strip(), _sub_options(sub, cmd.options))
+
+
+def _sub_options(sub: str, options) -> Args:
+    """The options typed with subcommand `sub`, bound to its spec: strictly (Stata's refusals
+    of a missing argument or one where none goes), except `clear`, which refuses any option
+    as invalid syntax itself, and `table`, whose b takes an optional format (`b` or `b(%9.3f)`)."""
+    specs = REGISTRY.commands["estimates"].subcommand(sub).options
+    if sub == "clear":
+        return Args((), {o.name: o.arg for o in options})
+    if sub == "table":
+        return bind_options(specs, options)
+    return bind_spec("estimates", options, sub)

@@ -13,8 +13,8 @@ import numpy as np
 from scipy import stats
 
 from hlmshell.commands.model_terms import engine_terms
-from hlmshell.commands.options import OptionSpec, int_option, level_option
-from hlmshell.registry import Opt, abbrev_lookup, command
+from hlmshell.commands._postest import bind_spec, confidence_level, nonnegative_int
+from hlmshell.registry import Args, Opt, abbrev_lookup, command
 from hlmshell.engine import design as dz
 from hlmshell.engine import lmm, ols
 from hlmshell.engine.types import LmmFit, MixedModel
@@ -32,24 +32,14 @@ from hlmshell.syntax.evaluate import marksample
 from hlmshell.syntax.parser import parse_mixed, parse_options
 from hlmshell.syntax.varlist import expand_varlist
 
-# emiterate() is accepted for compatibility: the engine starts from its own values, no EM
-# the options declared on the registration lines below (one place: help and Tab read them too)
-MIXED_OPTIONS = OptionSpec(command="mixed")
-REGRESS_OPTIONS = OptionSpec(command="regress")
+# emiterate() is accepted for compatibility: the engine starts from its own values, no EM.
+# Options are typed by the specs on the registration lines below (bind_spec; help and Tab read
+# the same specs); handlers read typed values only.
 COVARIANCES = (("identity", "id"), ("independent", "ind"), ("exchangeable", "ex"),
                ("unstructured", "un"))
 
 
 # --- shared helpers ---------------------------------------------------------------------------------
-def _float_opt(arg: str | None, default: float, name: str) -> float:
-    if arg is None:
-        return default
-    try:
-        return float(arg)
-    except ValueError:
-        raise StataError(f"option {name}() incorrectly specified", 198) from None
-
-
 def _resolve_var(ds, name: str) -> list[str]:
     return expand_varlist(ds, name)
 
@@ -141,65 +131,71 @@ class MixedOptions:
     level_opts: list[tuple[bool, str | None]] = field(default_factory=list)  # (nocons, cov)
 
 
-def _norm_cov(arg: str | None) -> str:
-    a = (arg or "").strip().lower()
-    full = abbrev_lookup(a, COVARIANCES)
+def _norm_cov(opts: Args) -> str:
+    """covariance(name) resolved by abbreviation to Stata's structure; anything else (also
+    more than one word) is `<text>:  invalid covariance structure`."""
+    arg = opts.raw("covariance")
+    try:
+        a = opts.covariance.lower()
+    except StataError:
+        a = None
+    full = abbrev_lookup(a, COVARIANCES) if a else None
     if full is None:
         raise StataError(f"{arg}:  invalid covariance structure", 198)
     return full
 
 
-def _display_opts(session, opts: dict, o: MixedOptions | None = None) -> MixedOptions:
+def _display_opts(session, opts: Args, o: MixedOptions | None = None) -> MixedOptions:
+    """Estimation and display options of `mixed` from its typed options."""
     o = o or MixedOptions()
-    if "reml" in opts:
-        o.reml = True
-    if "mle" in opts:
-        o.reml = False
-    if "stddeviations" in opts:
-        o.stddev = True
-    if "variance" in opts:
-        o.stddev = False
-    o.level = level_option(opts.get("level"), session)
-    for flag in ("noheader", "nofetable", "noretable", "nolrtest", "nolog", "baselevels"):
-        if flag in opts:
-            setattr(o, flag, True)
-    if "allbaselevels" in opts:
-        o.baselevels = True
-    if "log" in opts:
-        o.nolog = False
-    o.iterate = int_option(opts, "iterate", o.iterate, minimum=0)
-    o.tolerance = _float_opt(opts.get("tolerance"), o.tolerance, "tolerance")
-    o.ltolerance = _float_opt(opts.get("ltolerance"), o.ltolerance, "ltolerance")
-    o.emiterate = int_option(opts, "emiterate", o.emiterate, minimum=0)
+    o.reml = opts.reml and not opts.mle
+    o.stddev = opts.stddeviations and not opts.variance
+    o.level = confidence_level(session, opts)
+    o.noheader, o.nofetable, o.noretable = opts.noheader, opts.nofetable, opts.noretable
+    o.nolrtest = opts.nolrtest
+    o.nolog = opts.nolog and not opts.log
+    o.baselevels = opts.baselevels or opts.allbaselevels
+    o.iterate = nonnegative_int(opts, "iterate")
+    o.tolerance, o.ltolerance = opts.tolerance, opts.ltolerance
+    o.emiterate = nonnegative_int(opts, "emiterate")
     return o
+
+
+def _option_name(opt: Option) -> str:
+    """The full name of one typed option of `mixed` (`option x not allowed` otherwise)."""
+    return next(iter(bind_spec("mixed", [opt]).given))
+
+
+def _level_options(lev, glob: list[Option]) -> tuple[bool, str | None]:
+    """(noconstant, covariance) of one random-effects equation; its other options (Stata
+    takes estimation options anywhere) go to `glob`."""
+    nocons, cov = False, None
+    for opt in lev.options:
+        full = _option_name(opt)
+        if full == "noconstant":
+            nocons = True
+        elif full == "covariance":
+            cov = _norm_cov(bind_spec("mixed", [opt]))
+        else:
+            glob.append(opt)
+    return nocons, cov
 
 
 def _mixed_options(session, spec: MixedSpec, cmd: Command) -> MixedOptions:
     """Sort level options (covariance, noconstant) from estimation options."""
-    glob: dict = {}
+    glob: list[Option] = []
     o = MixedOptions()
     for opt in spec.fixed_options:
-        full, _ = MIXED_OPTIONS.resolve(opt.name)
+        full = _option_name(opt)
         if full == "noconstant":
             o.fixed_nocons = True
         elif full == "covariance":
             raise StataError("option covariance() not allowed", 198)
         else:
-            glob.update(MIXED_OPTIONS.parse([opt]))
-    for lev in spec.levels:
-        nocons, cov = False, None
-        for opt in lev.options:
-            full, _ = MIXED_OPTIONS.resolve(opt.name)
-            parsed = MIXED_OPTIONS.parse([opt])
-            if full == "noconstant":
-                nocons = True
-            elif full == "covariance":
-                cov = _norm_cov(parsed["covariance"])
-            else:
-                glob.update(parsed)
-        o.level_opts.append((nocons, cov))
-    glob.update(MIXED_OPTIONS.parse([op for op in cmd.options if op not in spec.fixed_options]))
-    return _display_opts(session, glob, o)
+            glob.append(opt)
+    o.level_opts = [_level_options(lev, glob) for lev in spec.levels]
+    glob += [op for op in cmd.options if op not in spec.fixed_options]
+    return _display_opts(session, bind_spec("mixed", glob), o)
 
 
 @dataclass
@@ -340,7 +336,7 @@ def _iteration_printer(session, o: MixedOptions):
           example="mixed mathach ses || id: ses, covariance(unstructured) reml",
           options=(Opt("reml", desc="fit by restricted maximum likelihood"),
                    Opt("mle", desc="fit by maximum likelihood; the default"),
-                   Opt("covariance", "cov", "string", "independent", "variance-covariance structure of the random effects: identity, independent, exchangeable, unstructured"),
+                   Opt("covariance", "cov", "name", "independent", "variance-covariance structure of the random effects: identity, independent, exchangeable, unstructured"),
                    Opt("noconstant", "nocons", desc="suppress the constant term (fixed part or a random-effects equation)"),
                    Opt("variance", "var", desc="show random-effects parameters as variances and covariances; the default"),
                    Opt("stddeviations", "stddev", desc="show random-effects parameters as standard deviations and correlations"),
@@ -351,7 +347,7 @@ def _iteration_printer(session, o: MixedOptions):
                    Opt("nolrtest", desc="do not perform the LR test comparing with linear regression"),
                    Opt("nolog", desc="do not show the iteration log"),
                    Opt("log", desc="show the iteration log; the default"),
-                   Opt("iterate", "", "int", 300, "maximum number of iterations"),
+                   Opt("iterate", "iter", "int", 300, "maximum number of iterations"),
                    Opt("tolerance", "tol", "real", 1e-6, "tolerance for the coefficient vector"),
                    Opt("ltolerance", "ltol", "real", 1e-7, "tolerance for the log likelihood"),
                    Opt("emiterate", "", "int", 20, "accepted for compatibility (no EM iterations)"),
@@ -379,7 +375,7 @@ _MIXED_REPLAY_OPTIONS = ("variance", "stddeviations", "level", "noheader", "nofe
 def _replay_mixed(session, cmd: Command) -> None:
     """`mixed` or `mixed, options` alone: show the active `mixed` results again."""
     res = _replay_target(session, "mixed")
-    bad = [k for k in MIXED_OPTIONS.parse(cmd.options) if k not in _MIXED_REPLAY_OPTIONS]
+    bad = [k for k in bind_spec("mixed", cmd.options).given if k not in _MIXED_REPLAY_OPTIONS]
     if bad:
         raise StataError(f"option {bad[0]} not allowed", 198)
     replay_results(session, res, cmd.options)
@@ -570,23 +566,23 @@ def regress_cmd(session, cmd: Command) -> None:
     spec, fixed_raw = _split_spec(session, cmd)
     if spec is None:
         res = _replay_target(session, "regress")
-        opts = REGRESS_OPTIONS.parse(cmd.options)
-        display_regress(session, res, level_option(opts.get("level"), session), "baselevels" in opts
-                        or "allbaselevels" in opts, header=True)
+        opts = bind_spec("regress", cmd.options)
+        display_regress(session, res, confidence_level(session, opts),
+                        opts.baselevels or opts.allbaselevels, header=True)
         return
     if spec.levels:
         raise syntax_error()
-    opts = REGRESS_OPTIONS.parse(list(spec.fixed_options) + [op for op in cmd.options
-                                                             if op not in spec.fixed_options])
-    level = level_option(opts.get("level"), session)
+    opts = bind_spec("regress", list(spec.fixed_options) + [op for op in cmd.options
+                                                            if op not in spec.fixed_options])
+    level = confidence_level(session, opts)
     if cmd.weight is not None:
         raise StataError("weights not allowed", 101)
-    res = _regress(session, cmd, spec, fixed_raw, constant="noconstant" not in opts)
+    res = _regress(session, cmd, spec, fixed_raw, constant=not opts.noconstant)
     for note in res.design.notes:
         session.out.line(note)
     session.post_estimation(res)
-    display_regress(session, res, level, "baselevels" in opts or "allbaselevels" in opts,
-                    header="noheader" not in opts, table="notable" not in opts)
+    display_regress(session, res, level, opts.baselevels or opts.allbaselevels,
+                    header=not opts.noheader, table=not opts.notable)
 
 
 def _regress(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTerm], *,
@@ -657,14 +653,13 @@ def replay_results(session, res: EstimationResults, options: list[Option] | None
     """Print stored `mixed` or `regress` results as the command itself would replay them."""
     options = list(options or [])
     if res.cmd == "mixed":
-        opts = MIXED_OPTIONS.parse(options)
-        o = _display_opts(session, opts)
+        o = _display_opts(session, bind_spec("mixed", options))
         o.reml = res.macros.get("method") == "REML"
         display_mixed(session, res, o)
     elif res.cmd == "regress":
-        opts = REGRESS_OPTIONS.parse(options)
-        display_regress(session, res, level_option(opts.get("level"), session),
-                        "baselevels" in opts or "allbaselevels" in opts)
+        opts = bind_spec("regress", options)
+        display_regress(session, res, confidence_level(session, opts),
+                        opts.baselevels or opts.allbaselevels)
     else:
         raise StataError("last estimates not found", 301)
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from hlmshell.commands.inspect import touse, value_text, varlist
-from hlmshell.commands.options import OptionSpec
-from hlmshell.registry import Sub, command
+from hlmshell.commands.generate import strict_args
+from hlmshell.registry import REGISTRY, Args, Opt, Sub, command
 from hlmshell.data.dataset import INT_LIMITS, Dataset, Variable
 from hlmshell.data.atomic import (atomic_write, create_replacing, fsync_file, open_append,
                                   write_failed)
@@ -86,7 +86,9 @@ def _parse_use(cmd) -> tuple[str, str]:
 
 
 @command("use", raw=True, byable=False,
-          family="Files", using="optional", desc="load a Stata dataset", example="use hsb, clear", options="clear nolabel")
+          family="Files", using="optional", desc="load a Stata dataset", example="use hsb, clear",
+          options=(Opt("clear", desc="replace the data in memory, even if changed"),
+                   Opt("nolabel", desc="do not load value labels")))
 @memory_guard
 def use_cmd(session, cmd):
     if cmd.if_ is None and cmd.in_ is None and not cmd.options:
@@ -95,55 +97,68 @@ def use_cmd(session, cmd):
         vars_text, fname = split_using(cmd.body)
         if fname is None:
             fname, vars_text = file_spec(cmd.body), ""
-    opts = OptionSpec("clear nolabel").parse(cmd.options)
+    opts = strict_args(cmd)
     if cmd.weight is not None:
         raise StataError("weights not allowed", 101)
     if not fname:
         raise StataError("invalid file specification", 198)
-    check_can_replace_data(session, "clear" in opts)
-    path = find_data(fname)
-    new = read_dta(path)
-    new.filename = fname if Path(fname).suffix else fname + ".dta"
-    if "nolabel" in opts:
-        new.value_labels = {}
-        new.vars = {k: v.evolve(vallab=None) for k, v in new.vars.items()}
+    check_can_replace_data(session, opts.clear)
+    new = _read_use(fname, opts.nolabel)
     if vars_text or cmd.if_ is not None or cmd.in_ is not None:
-        old = session.data
-        session.data = new
-        try:
-            keep = varlist(session, vars_text) if vars_text else list(new.names)
-            mask = touse(session, cmd)
-        finally:
-            session.data = old
-        new.drop([n for n in new.names if n not in keep])
-        if not mask.all():
-            new.take(mask)
-        new.changed = False
+        _use_subset(session, cmd, new, vars_text)
     session.data = new
 
 
+def _read_use(fname: str, nolabel: bool) -> Dataset:
+    """The dataset `use` loads (without its value labels with nolabel)."""
+    new = read_dta(find_data(fname))
+    new.filename = fname if Path(fname).suffix else fname + ".dta"
+    if nolabel:
+        new.value_labels = {}
+        new.vars = {k: v.evolve(vallab=None) for k, v in new.vars.items()}
+    return new
+
+
+def _use_subset(session, cmd, new: Dataset, vars_text: str) -> None:
+    """`use varlist if in using`: keep those variables and observations of the loaded data
+    (the varlist and if/in are read against it)."""
+    old = session.data
+    session.data = new
+    try:
+        keep = varlist(session, vars_text) if vars_text else list(new.names)
+        mask = touse(session, cmd)
+    finally:
+        session.data = old
+    new.drop([n for n in new.names if n not in keep])
+    if not mask.all():
+        new.take(mask)
+    new.changed = False
+
+
 @command("sysuse", raw=True, byable=False,
-          family="Files", desc="load a dataset shipped with hlmshell", example="sysuse hsb, clear", options="clear")
+          family="Files", desc="load a dataset shipped with hlmshell", example="sysuse hsb, clear",
+          options=(Opt("clear", desc="replace the data in memory, even if changed"),))
 def sysuse_cmd(session, cmd):
     """`sysuse name` loads only the sample data shipped with hlmshell."""
     from hlmshell.data.locate import sample_data_dir, with_ext
 
     vars_text, fname = _parse_use(cmd)
-    opts = OptionSpec("clear").parse(cmd.options)
+    opts = strict_args(cmd)
     if vars_text or cmd.if_ is not None or cmd.in_ is not None or not fname:
         raise syntax_error()
     d = sample_data_dir()
     name = with_ext(fname)
     if d is None or not (d / name).is_file():
         raise StataError(f"file \"{name}\" not found", 601)
-    check_can_replace_data(session, "clear" in opts)
+    check_can_replace_data(session, opts.clear)
     new = read_dta(d / name)
     new.filename = name
     session.data = new
 
 
 @command("webuse", raw=True, byable=False,
-          family="Files", desc="load a packaged copy of a Stata web dataset", example="webuse hsb, clear", options="clear")
+          family="Files", desc="load a packaged copy of a Stata web dataset", example="webuse hsb, clear",
+          options=(Opt("clear", desc="replace the data in memory, even if changed"),))
 def webuse_cmd(session, cmd):
     """No network: `webuse` finds the packaged copies (hsb) and nothing else."""
     sysuse_cmd(session, cmd)
@@ -151,26 +166,30 @@ def webuse_cmd(session, cmd):
 
 # ----------------------------------------------------------------------------- save
 @command("save", abbrev="sa", byable=False, qualifiers="",
-          family="Files", body="anything", desc="save the data in memory", example="save mydata, replace", options="replace nolabel orphans emptyok")
+          family="Files", body="anything", desc="save the data in memory", example="save mydata, replace",
+          options=(Opt("replace", desc="overwrite an existing file"),
+                   Opt("nolabel", desc="omit value labels from the saved dataset"),
+                   Opt("orphans", desc="save all value labels (accepted; all are saved)"),
+                   Opt("emptyok", desc="save even if there are no variables")))
 @memory_guard
 def save_cmd(session, cmd):
-    opts = OptionSpec("replace nolabel orphans emptyok").parse(cmd.options)
+    opts = strict_args(cmd)
     ds = session.data
     fname = file_spec(cmd.body)
     if not fname:
         if not ds.filename:
             raise StataError("invalid file specification", 198)
         fname = ds.filename
-    if not ds.names and "emptyok" not in opts:
+    if not ds.names and not opts.emptyok:
         raise StataError("no variables defined", 111)
     path = target_path(fname)
     shown = str(path)
-    if path.exists() and "replace" not in opts:
+    if path.exists() and not opts.replace:
         raise StataError(f"file {shown} already exists", 602)
-    if "replace" in opts and not path.exists():
+    if opts.replace and not path.exists():
         session.out.line(f"(file {shown} not found)")
     out = ds
-    if "nolabel" in opts:
+    if opts.nolabel:
         out = ds.copy()
         out.value_labels = {}
         out.vars = {k: v.evolve(vallab=None) for k, v in out.vars.items()}
@@ -262,14 +281,14 @@ def _is_number(cell: str) -> bool:
         return False
 
 
-def _column_set(arg: str | None, k: int, name: str) -> set[int]:
+def _column_set(words: list[str] | None, k: int, name: str) -> set[int]:
     """stringcols()/numericcols(): a numlist of column numbers or _all."""
-    if arg is None:
+    if words is None:
         return set()
-    if arg.strip() == "_all":
+    if words == ["_all"]:
         return set(range(1, k + 1))
     try:
-        cols = numlist(arg)
+        cols = numlist(" ".join(words))
     except StataError:
         raise StataError(f"option {name}() invalid", 198) from None
     if not cols or any(c != int(c) or c < 1 for c in cols):
@@ -277,19 +296,32 @@ def _column_set(arg: str | None, k: int, name: str) -> set[int]:
     return {int(c) for c in cols}
 
 
-_IMPORT_OPTS = ("clear varnames(varn)= delimiters(delim)= case= asdouble encoding= "
-                "stringcols= numericcols=")
+_IMPORT_OPTS = (Opt("clear", desc="replace the data in memory, even if changed"),
+                Opt("varnames", "varn", "string", desc="1: variable names in the first row; nonames: none"),
+                Opt("delimiters", "delim", "string", desc='column delimiter: a character, "tab" or "\\t" (default: sniffed)'),
+                Opt("case", type="string", desc="case of variable names: lower (default), upper or preserve"),
+                Opt("asdouble", desc="import floating-point columns as double"),
+                Opt("encoding", type="string", desc="text encoding of the file (default utf-8)"),
+                Opt("stringcols", type="numlist", desc="columns (numbers or _all) imported as strings"),
+                Opt("numericcols", type="numlist", desc="columns (numbers or _all) imported as numbers"))
+_EXPORT_OPTS = (Opt("replace", desc="overwrite an existing file"),
+                Opt("nolabel", desc="write values, not value labels"),
+                Opt("delimiter", "delim", "string", desc='column delimiter: a character or "tab" (default comma)'),
+                Opt("novarnames", desc="do not write variable names in the first row"),
+                Opt("quote", desc="quote every cell"),
+                Opt("datafmt", desc="write numbers in their display formats"))
 _OTHER_IMPORTS = ("excel", "sas", "spss", "fred", "haver", "sasxport5", "sasxport8")
 
 
-def _import_subcommand(body: str) -> str:
-    """`import delimited ...` -> the text after the subcommand; other kinds are refused."""
+def _import_subcommand(body: str) -> tuple[str, str]:
+    """`import delimited ...` -> (the subcommand as typed, the text after it); other kinds
+    are refused."""
     sub, _, rest = body.strip().partition(" ")
-    if not "delimited".startswith(sub) or len(sub) < 5:
+    if REGISTRY.resolve("import").subcommand(sub) is None:
         if sub in _OTHER_IMPORTS:
             raise StataError(f"import {sub} is not available in hlmshell", 199)
         raise StataError("invalid syntax", 198)
-    return rest.strip()
+    return sub, rest.strip()
 
 
 def _import_filename(rest: str) -> str:
@@ -302,17 +334,17 @@ def _import_filename(rest: str) -> str:
     return fname
 
 
-def _import_settings(opts) -> tuple[str, str, str]:
+def _import_settings(opts: Args) -> tuple[str, str, str]:
     """delimiters(), encoding() and case() -> (delimiter or "" to sniff, encoding, case)."""
-    delim = unquote(opts.get("delimiters") or "")
+    delim = unquote(opts.delimiters or "")
     if delim in ("tab", "\\t"):
         delim = "\t"
-    encoding = (opts.get("encoding") or "utf-8").strip().strip('"')
+    encoding = (opts.encoding or "utf-8").strip('"')
     try:
         codecs.lookup(encoding)
     except LookupError:
         raise StataError("option encoding() invalid", 198) from None
-    case = (opts.get("case") or "lower").strip()
+    case = opts.case or "lower"
     if case not in ("preserve", "lower", "upper"):
         raise StataError("option case() invalid", 198)
     return delim, encoding, case
@@ -327,7 +359,7 @@ def _sniff_delimiter(text: str) -> str:
 def _import_rows(text: str, delim: str, varnames: str | None) -> tuple[list[str], list[list[str]]]:
     """The file's non-empty rows split into (header cells, data rows) as varnames() says."""
     rows = [r for r in _csv_rows(text, (delim or _sniff_delimiter(text))[0]) if r != []]
-    vn = (varnames or "1").strip()
+    vn = varnames or "1"
     if vn not in ("1", "nonames"):
         raise StataError("option varnames() invalid", 198)
     if vn != "nonames" and rows:
@@ -335,10 +367,10 @@ def _import_rows(text: str, delim: str, varnames: str | None) -> tuple[list[str]
     return [], rows
 
 
-def _import_column_sets(opts, k: int) -> tuple[set[int], set[int]]:
+def _import_column_sets(opts: Args, k: int) -> tuple[set[int], set[int]]:
     """stringcols() and numericcols() as sets of 1-based column numbers (disjoint)."""
-    as_string = _column_set(opts.get("stringcols"), k, "stringcols")
-    as_number = _column_set(opts.get("numericcols"), k, "numericcols")
+    as_string = _column_set(opts.stringcols, k, "stringcols")
+    as_number = _column_set(opts.numericcols, k, "numericcols")
     if as_string & as_number:
         raise StataError("options stringcols() and numericcols() may not name the same column", 198)
     return as_string, as_number
@@ -379,20 +411,20 @@ def _import_dataset(head: list[str], data: list[list[str]], k: int, case: str,
 
 @command("import", byable=False, qualifiers="",
           family="Files", body="anything", using="optional", desc="import data (import delimited)", example="import delimited using hsb.csv, clear",
-          subcommands=(Sub("delimited", "delim", "import a delimited text file", "clear varnames(varn)= delimiters(delim)= case= asdouble encoding= stringcols=numlist numericcols=numlist", "using filename"),))
+          subcommands=(Sub("delimited", "delim", "import a delimited text file", _IMPORT_OPTS, "using filename"),))
 @memory_guard
 def import_cmd(session, cmd):
-    rest = _import_subcommand(cmd.body)
-    opts = OptionSpec(_IMPORT_OPTS).parse(cmd.options)
+    sub, rest = _import_subcommand(cmd.body)
+    opts = strict_args(cmd, sub)
     fname = _import_filename(rest)
-    check_can_replace_data(session, "clear" in opts)
+    check_can_replace_data(session, opts.clear)
     path = find_data(fname, ".csv")
     delim, encoding, case = _import_settings(opts)
     text = path.read_text(encoding=encoding, errors="replace")
-    head, data = _import_rows(text, delim, opts.get("varnames"))
+    head, data = _import_rows(text, delim, opts.varnames)
     k = max([len(head)] + [len(r) for r in data]) if (head or data) else 0
     column_sets = _import_column_sets(opts, k)
-    session.data = _import_dataset(head, data, k, case, column_sets, "asdouble" in opts)
+    session.data = _import_dataset(head, data, k, case, column_sets, opts.asdouble)
     session.out.line(f"({k} vars, {fmt_count(len(data))} obs)")
 
 
@@ -417,23 +449,23 @@ def _lead0(s: str) -> str:
 
 @command("export", byable=False, qualifiers="if in",
           family="Files", body="anything", using="required", desc="export data (export delimited)", example="export delimited using out.csv, replace",
-          subcommands=(Sub("delimited", "delim", "export a delimited text file", "replace nolabel delimiter(delim)= novarnames quote datafmt", "[varlist] using filename"),))
+          subcommands=(Sub("delimited", "delim", "export a delimited text file", _EXPORT_OPTS, "[varlist] using filename"),))
 @memory_guard
 def export_cmd(session, cmd):
     body = cmd.body.strip()
     sub, _, rest = body.partition(" ")
-    if not "delimited".startswith(sub) or len(sub) < 5:
+    if REGISTRY.resolve("export").subcommand(sub) is None:
         raise StataError("invalid syntax", 198)
-    opts = OptionSpec("replace nolabel delimiter(delim)= novarnames quote datafmt").parse(cmd.options)
+    opts = strict_args(cmd, sub)
     vars_text, fname = split_using(rest)
     if fname is None:
         raise StataError("using required", 100)
     names = varlist(session, vars_text)
     mask = touse(session, cmd)
     path = target_path(fname, ".csv")
-    if path.exists() and "replace" not in opts:
+    if path.exists() and not opts.replace:
         raise StataError(f"file {path} already exists", 602)
-    delim = unquote(opts.get("delimiter") or ",")
+    delim = unquote(opts.delimiter or ",")
     if delim == "tab":
         delim = "\t"
     ds = session.data
@@ -441,23 +473,23 @@ def export_cmd(session, cmd):
     cols = [_export_cells(ds, ds.vars[nm], idx, opts) for nm in names]
     with atomic_write(path, shown=str(path), text=True) as fh:
         w = csv.writer(fh, delimiter=delim[0], lineterminator="\n",
-                       quoting=csv.QUOTE_ALL if "quote" in opts else csv.QUOTE_MINIMAL)
-        if "novarnames" not in opts:
+                       quoting=csv.QUOTE_ALL if opts.quote else csv.QUOTE_MINIMAL)
+        if not opts.novarnames:
             w.writerow(names)
         w.writerows(zip(*cols) if cols else [])
     session.out.line(f"file {path} saved")
 
 
-def _export_cells(ds, v, idx, opts) -> list:
+def _export_cells(ds, v, idx, opts: Args) -> list:
     """One variable's cells as export delimited writes them (labels unless nolabel)."""
     if v.is_string:
         return [v.values[i] for i in idx]
-    if "nolabel" not in opts and v.vallab and v.vallab in ds.value_labels:
+    if not opts.nolabel and v.vallab and v.vallab in ds.value_labels:
         tab = ds.value_labels[v.vallab]
         return [tab.get(float(v.values[i]), None) or _csv_number(v.values[i], v.vtype)
                 if not np.isnan(v.values[i]) else _csv_number(v.values[i], v.vtype)
                 for i in idx]
-    if "datafmt" in opts:
+    if opts.datafmt:
         return [value_text(ds, v, v.values[i], labels=False) if not np.isnan(v.values[i])
                 else "" for i in idx]
     return [_csv_number(v.values[i], v.vtype) for i in idx]
@@ -531,16 +563,22 @@ def _log_banner(session, lf: LogFile, verb: str) -> None:
 
 @command("log", byable=False, qualifiers="",
           family="Files", body="anything", desc="log the session to a file", example="log using session, replace text",
-          subcommands=(Sub("using", "using", "open a log file", "replace append text smcl name=name", "filename"),
+          subcommands=(Sub("using", "using", "open a log file",
+                           (Opt("replace", desc="overwrite an existing log file"),
+                            Opt("append", desc="append to an existing log file"),
+                            Opt("text", desc="write the log as plain text (the default)"),
+                            Opt("smcl", desc="write the log as SMCL"),
+                            Opt("name", type="name", desc="name of the log (default <unnamed>)")),
+                           "filename"),
                        Sub("close", "close", "close a log"), Sub("off", "off", "suspend logging"),
                        Sub("on", "on", "resume logging"), Sub("query", "query", "report the open logs")))
 def log_cmd(session, cmd):
     sub, _, rest = cmd.body.strip().partition(" ")
     rest = rest.strip()
+    opts = strict_args(cmd, sub)
     if sub == "using":
-        _log_using(session, rest, cmd.options)
+        _log_using(session, rest, opts)
         return
-    OptionSpec("").parse(cmd.options)
     if sub in ("query", ""):
         _log_query(session)
     elif sub in ("close", "off", "on"):
@@ -549,27 +587,26 @@ def log_cmd(session, cmd):
         raise StataError("invalid syntax", 198)
 
 
-def _log_target(fname: str, opts) -> tuple[Path, str]:
+def _log_target(fname: str, opts: Args) -> tuple[Path, str]:
     """`log using` file and options -> (path, log type), refusing what Stata refuses."""
     if not fname:
         raise StataError("invalid file specification", 198)
-    kind = "smcl" if "smcl" in opts and "text" not in opts else "text"
+    kind = "smcl" if opts.smcl and not opts.text else "text"
     path = target_path(fname, ".smcl" if kind == "smcl" else ".log")
-    if "replace" in opts and "append" in opts:
+    if opts.replace and opts.append:
         raise StataError("options replace and append may not be combined", 198)
-    if path.exists() and not ("replace" in opts or "append" in opts):
+    if path.exists() and not (opts.replace or opts.append):
         raise StataError(f"file {path.resolve()} already exists", 602)
     return path, kind
 
 
-def _log_using(session, rest: str, options) -> None:
+def _log_using(session, rest: str, opts: Args) -> None:
     """`log using filename [, replace append text smcl name()]`: open a log and say so."""
-    opts = OptionSpec("replace append text smcl name=").parse(options)
-    name = (opts.get("name") or "<unnamed>").strip()
+    name = opts.name or "<unnamed>"
     if any(lf.name == name for lf in _logs(session)):
         raise StataError("log file already open", 604)
     path, kind = _log_target(file_spec(rest), opts)
-    lf = LogFile(path, "append" in opts, kind, name, session.out)
+    lf = LogFile(path, opts.append, kind, name, session.out)
     session.out.logs.append(lf)
     _log_banner(session, lf, "opened")
 

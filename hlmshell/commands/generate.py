@@ -10,8 +10,7 @@ import re
 
 import numpy as np
 
-from hlmshell.commands.options import OptionSpec
-from hlmshell.registry import command
+from hlmshell.registry import REGISTRY, Args, Opt, bind_options, command
 from hlmshell.data.dataset import DEFAULT_FORMATS, INT_LIMITS, Variable, is_string_type, to_storage
 from hlmshell.data.missing import order_key
 from hlmshell.errors import StataError, syntax_error
@@ -146,6 +145,21 @@ def same_values(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 # --- parsing and evaluation glue --------------------------------------------------------
+def strict_args(cmd, sub: str | None = None) -> Args:
+    """The command's options typed by its spec (what args_of gives; with `sub`, the options of
+    that subcommand, none for an unknown one), bound with the stricter checks Stata makes for
+    these commands: an option declared with an argument but typed without one is `invalid
+    syntax` r(198), an argument given to a flag `option x not allowed`."""
+    spec = REGISTRY.resolve(cmd.name)
+    if sub is None:
+        specs = spec.options or ()
+    else:
+        found = spec.subcommand(sub)
+        specs = found.options if found is not None else ()
+    cmd.opts = bind_options(specs, cmd.options, strict=True)
+    return cmd.opts
+
+
 def parse_expr(text: str):
     return _pe(text)
 
@@ -335,9 +349,12 @@ def generate_core(session, name, vtype, lbl, values, mask) -> Variable:
 
 
 @command("generate", abbrev="g", byable="self", qualifiers="if in",
-          family="Data management", body="newvarlist", exp="required", desc="create a new variable", example="generate ses2 = ses^2", options="before=name after=name")
+          family="Data management", body="newvarlist", exp="required", desc="create a new variable",
+          example="generate ses2 = ses^2",
+          options=(Opt("before", type="varlist", desc="place the new variable before varname"),
+                   Opt("after", type="varlist", desc="place the new variable after varname")))
 def generate(session, cmd):
-    opts = OptionSpec("before= after=").parse(cmd.options)
+    opts = strict_args(cmd)
     vtype, name, lbl = parse_target(cmd.body)
     check_newname(session, name)
     anchor = _placement(session, opts)
@@ -352,14 +369,14 @@ def generate(session, cmd):
         ds.vars = {n: ds.vars[n] for n in rest[:pos] + [name] + rest[pos:]}
 
 
-def _placement(session, opts) -> tuple[str, str] | None:
+def _placement(session, opts: Args) -> tuple[str, str] | None:
     """generate's before(varname)/after(varname): the anchor variable, checked up front."""
-    given = [k for k in ("before", "after") if opts.get(k)]
+    given = [k for k in ("before", "after") if getattr(opts, k)]
     if not given:
         return None
     if len(given) == 2:
         raise StataError("options before() and after() may not be combined", 198)
-    names = expand_varlist(session.data, opts[given[0]])
+    names = expand_varlist(session.data, " ".join(getattr(opts, given[0])))
     if len(names) != 1:
         raise StataError("too many variables specified", 103)
     return names[0], given[0]
@@ -554,9 +571,10 @@ def _jacobi_values(session, cmd, name: str, expr, groups) -> np.ndarray | None:
 
 
 @command("replace", byable="self", qualifiers="if in",
-          family="Data management", body="varname", exp="required", desc="replace the values of a variable", example="replace ses = 0 if missing(ses)", options="nopromote")
+          family="Data management", body="varname", exp="required", desc="replace the values of a variable", example="replace ses = 0 if missing(ses)",
+          options=(Opt("nopromote", desc="do not promote the storage type to hold the new values"),))
 def replace(session, cmd):
-    promote = "nopromote" not in OptionSpec("nopromote").parse(cmd.options)
+    promote = not strict_args(cmd).nopromote
     words = cmd.body.split()
     if not words:
         raise StataError("varlist required", 100)
@@ -600,10 +618,13 @@ def clonevar(session, cmd):
 
 # --- assert -----------------------------------------------------------------------------
 @command("assert", exp=False, qualifiers="if in", changes_data=False,
-          family="Data inspection", body="anything", desc="verify that an expression is true", example="assert mathach < 30", options="rc0 null fast")
+          family="Data inspection", body="anything", desc="verify that an expression is true", example="assert mathach < 30",
+          options=(Opt("rc0", desc="return code 0 even if the assertion is false"),
+                   Opt("null", desc="accepted for compatibility (no effect: no observations is not an error)"),
+                   Opt("fast", desc="stop at the first contradiction, without the count")))
 def assert_(session, cmd):
     no_weights(cmd)
-    opts = OptionSpec("rc0 null fast").parse(cmd.options)
+    opts = strict_args(cmd)
     text = cmd.body.strip()
     if not text:
         raise syntax_error()
@@ -616,8 +637,8 @@ def assert_(session, cmd):
     m = int(mask.sum())
     bad = int(((val == 0) & mask).sum())
     if bad:
-        if "fast" not in opts:
+        if not opts.fast:
             session.out.line(f"{plural(bad, 'contradiction', 'contradictions')} in "
                              f"{plural(m, 'observation', 'observations')}")
-        if "rc0" not in opts:
+        if not opts.rc0:
             raise StataError("assertion is false", 9)

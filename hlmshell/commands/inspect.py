@@ -14,8 +14,8 @@ import re
 
 import numpy as np
 
-from hlmshell.commands._toolkit import percentile, sort_keys, touse, value_text, varlist, weights
-from hlmshell.commands.options import OptionSpec, int_option
+from hlmshell.commands._toolkit import (percentile, sort_keys, touse, typed_args, value_text, varlist,
+                                        weights)
 from hlmshell.registry import Opt, args_of, command
 from hlmshell.data.dta import read_dta
 from hlmshell.data.locate import file_spec, find_data
@@ -27,10 +27,10 @@ from hlmshell.syntax.ast import Command
 
 
 # ----------------------------------------------------------------------------- count
-@command("count", abbrev="cou", qualifiers="if in", changes_data=False,
+@command("count", abbrev="cou", qualifiers="if in", changes_data=False, options=(),
           family="Data inspection", body="none", desc="count observations satisfying a condition", example="count if sector == 1")
 def count_cmd(session, cmd):
-    OptionSpec("").parse(cmd.options)
+    typed_args(cmd)
     if cmd.body.strip():
         raise StataError("varlist not allowed", 101)
     n = int(np.count_nonzero(touse(session, cmd)))
@@ -217,9 +217,13 @@ def _print_detail(session, var, r, kind):
 
 # ----------------------------------------------------------------------------- describe
 @command("describe", abbrev="d", byable=False, qualifiers="", changes_data=False,
-          family="Data inspection", body="varlist", desc="describe the data in memory", example="describe", options="short(s) simple fullnames(f) numbers(n)")
+          family="Data inspection", body="varlist", desc="describe the data in memory", example="describe",
+          options=(Opt("short", "s", desc="display only general information (no variable table)"),
+                   Opt("simple", desc="display only the variable names"),
+                   Opt("fullnames", "f", desc="do not abbreviate variable names"),
+                   Opt("numbers", "n", desc="accepted for Stata compatibility (variable numbers)")))
 def describe_cmd(session, cmd):
-    opts = OptionSpec("short(s) simple fullnames(f) numbers(n)").parse(cmd.options)
+    opts = typed_args(cmd)
     ds = session.data
     out = session.out
     body = cmd.body.strip()
@@ -240,7 +244,7 @@ def describe_cmd(session, cmd):
     session.r.macros = {"varlist": " ".join(names)}
     if ds.sortedby:
         session.r.macros["sortlist"] = " ".join(ds.sortedby)
-    if "simple" in opts:
+    if opts.simple:
         out.line("  ".join(names))
         return
     header = not cmd.body.strip()
@@ -249,14 +253,14 @@ def describe_cmd(session, cmd):
         out.line(f"Contains data{' from ' + ds.filename if ds.filename else ''}")
         out.line(f" Observations:{fmt_count(ds.n).rjust(14)}" + (" " * 18 + ds.label if ds.label else ""))
         out.line(f"    Variables:{fmt_count(len(ds.names)).rjust(14)}")
-    if "short" not in opts:
+    if not opts.short:
         out.line("-" * 79)
         out.line("Variable      Storage   Display    Value")
         out.line("    name         type    format    label      Variable label")
         out.line("-" * 79)
         for nm in names:
             v = ds.vars[nm]
-            shown = nm if "fullnames" in opts else abbrev(nm, 15)
+            shown = nm if opts.fullnames else abbrev(nm, 15)
             line = shown.ljust(16) + v.vtype.ljust(8) + v.format.ljust(11) + \
                 (v.vallab or "").ljust(11) + v.label
             if len(shown) > 15 or len(v.format) > 10:
@@ -272,27 +276,36 @@ def describe_cmd(session, cmd):
 # ----------------------------------------------------------------------------- list
 @command("list", abbrev="l", qualifiers="if in", changes_data=False,
           family="Data inspection", body="varlist", desc="list values of variables", example="list id mathach in 1/5",
-          options="clean noobs separator(sep)=int nolabel noheader(nohead) abbreviate(ab)=int compress nocompress fast table divider string(str)=int")
+          options=(Opt("clean", desc="list without boxes"),
+                   Opt("noobs", desc="do not list observation numbers"),
+                   Opt("separator", "sep", "int", 5, "draw a separator line every # observations; 0: none"),
+                   Opt("nolabel", desc="display numeric codes rather than value labels"),
+                   Opt("noheader", "nohead", desc="suppress the variable names at the top"),
+                   Opt("abbreviate", "ab", "int", 8, "abbreviate variable names to # characters"),
+                   Opt("compress", desc="accepted for Stata compatibility (columns are always compressed)"),
+                   Opt("nocompress", desc="accepted for Stata compatibility"),
+                   Opt("fast", desc="accepted for Stata compatibility"),
+                   Opt("table", desc="force the table format (the default)"),
+                   Opt("divider", desc="accepted for Stata compatibility (column dividers)"),
+                   Opt("string", "str", "int", None, "accepted for Stata compatibility (string width)")))
 def list_cmd(session, cmd):
-    opts = OptionSpec("clean noobs separator(sep)= nolabel noheader(nohead) abbreviate(ab)= "
-                      "compress nocompress fast table divider string(str)=").parse(cmd.options)
+    opts = typed_args(cmd)
     ds = session.data
     names = varlist(session, cmd.body)
     mask = touse(session, cmd)
     idx = np.flatnonzero(mask)
-    labels = "nolabel" not in opts
-    ab = int_option(opts, "abbreviate", 8)
-    sep = int_option(opts, "separator", 5)
+    labels = not opts.nolabel
+    ab, sep = opts.abbreviate, opts.separator
     if len(idx) == 0 or not names:
         return
     cols = [_list_column(ds, nm, idx, labels, ab) for nm in names]
     obsw = max(3, len(str(ds.n)) + 1)
     out = session.out
-    noobs = "noobs" in opts
+    noobs = opts.noobs
     pad = "" if noobs else " " * (obsw + 2)
     out.line()
-    if "clean" in opts:
-        for line in _clean_lines(cols, idx, noobs, obsw, "noheader" not in opts):
+    if opts.clean:
+        for line in _clean_lines(cols, idx, noobs, obsw, not opts.noheader):
             out.line(line)
         return
     bar = "-" * (len("   ".join("-" * w for _, _, w, _ in cols)) + 2)
@@ -300,7 +313,7 @@ def list_cmd(session, cmd):
     if len(pad) + len(bar) + 2 > linesize and len(cols) > 1:
         _list_blocks(out, cols, idx, pad, noobs, obsw, linesize)
         return
-    for line in _boxed_lines(cols, idx, pad, bar, noobs, obsw, sep, "noheader" not in opts):
+    for line in _boxed_lines(cols, idx, pad, bar, noobs, obsw, sep, not opts.noheader):
         out.line(line)
 
 
@@ -383,10 +396,16 @@ def _list_blocks(out, cols, idx, pad, noobs, obsw, linesize) -> None:
 
 # ----------------------------------------------------------------------------- levelsof / isid
 @command("levelsof", qualifiers="if in", changes_data=False,
-          family="Data inspection", body="varname", desc="distinct values of a variable", example="levelsof sector", options="clean local=name missing separate= matcell=name matrow=name")
+          family="Data inspection", body="varname", desc="distinct values of a variable", example="levelsof sector",
+          options=(Opt("clean", desc="display string values without quotes"),
+                   Opt("local", type="name", desc="put the list of values in local macro name"),
+                   Opt("missing", desc="include missing values"),
+                   Opt("separate", type="string", desc="separator between the values (default a blank)"),
+                   Opt("matcell", type="name", desc="save the frequencies in matrix name"),
+                   Opt("matrow", type="name", desc="save the (numeric) values in matrix name")))
 def levelsof_cmd(session, cmd):
-    opts = OptionSpec("clean local= missing separate= matcell= matrow=").parse(cmd.options)
-    lname = (opts.get("local") or "").strip()
+    opts = typed_args(cmd)
+    lname = opts.local or ""
     if lname and not re.fullmatch(r"[A-Za-z_]\w{0,30}", lname):
         raise StataError(f"{lname} invalid name", 198)
     names = varlist(session, cmd.body, all_if_empty=False)
@@ -395,17 +414,17 @@ def levelsof_cmd(session, cmd):
                          103 if names else 100)
     var = session.data.vars[names[0]]
     x = var.values[touse(session, cmd)]
-    mats = {k: opts[k].strip() for k in ("matcell", "matrow") if opts.get(k)}
+    mats = {k: getattr(opts, k) for k in ("matcell", "matrow") if k in opts}
     for m in mats.values():
         if not re.fullmatch(r"[A-Za-z_]\w{0,31}", m):
             raise StataError(f"{m} invalid name", 198)
     if var.is_string and "matrow" in mats:
         raise StataError("type mismatch", 109)     # a matrix cannot hold string levels
     levels = _string_levels if var.is_string else _numeric_levels
-    vals, words, freqs = levels(x, "missing" in opts, "clean" in opts)
+    vals, words, freqs = levels(x, opts.missing, opts.clean)
     if not words and not len(x):
         raise StataError("no observations", 2000)
-    sep = opts.get("separate")
+    sep = opts.raw("separate")      # the separator is text, kept exactly as typed
     text = (sep if sep is not None else " ").join(words)
     session.out.line(text)
     session.r.scalars = {"N": float(len(x)), "r": float(len(words))}
@@ -442,9 +461,11 @@ def _numeric_levels(x, missing: bool, clean: bool):
 
 
 @command("isid", qualifiers="",
-          family="Data inspection", body="varlist", desc="check that variables uniquely identify observations", example="isid id", options="sort missok")
+          family="Data inspection", body="varlist", desc="check that variables uniquely identify observations", example="isid id",
+          options=(Opt("sort", desc="sort the data by the varlist"),
+                   Opt("missok", desc="allow missing values in the variables")))
 def isid_cmd(session, cmd):
-    opts = OptionSpec("sort missok").parse(cmd.options)
+    opts = typed_args(cmd)
     names = varlist(session, cmd.body, all_if_empty=False)
     if not names:
         raise StataError("varlist required", 100)
@@ -455,13 +476,13 @@ def isid_cmd(session, cmd):
         if v.is_string:
             cols.append(list(v.values))
         else:
-            if "missok" not in opts and np.isnan(v.values).any():
+            if not opts.missok and np.isnan(v.values).any():
                 raise StataError(f"variable {nm} should never be missing", 459)
             cols.append(order_key(v.values).tolist())
     keys = list(zip(*cols))
     if len(set(keys)) != len(keys):
         what = f"variable {names[0]} does" if len(names) == 1 else f"variables {' '.join(names)} do"
         raise StataError(f"{what} not uniquely identify the observations", 459)
-    if "sort" in opts:
+    if opts.sort:
         ds.take(sort_keys(ds, names))
         ds.sortedby = list(names)

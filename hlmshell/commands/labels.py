@@ -6,9 +6,8 @@ import re
 
 import numpy as np
 
-from hlmshell.commands.inspect import varlist
-from hlmshell.commands.options import OptionSpec
-from hlmshell.registry import REGISTRY, Sub, command
+from hlmshell.commands._toolkit import typed_args, varlist
+from hlmshell.registry import REGISTRY, Args, Opt, Sub, command
 from hlmshell.data.dta import LABEL_MAX, LABEL_MIN, cut_utf8
 from hlmshell.data.missing import missing_str, parse_missing
 from hlmshell.errors import StataError, syntax_error
@@ -96,24 +95,32 @@ def _key(table: dict, v: float):
 @command("label", abbrev="la", exp=False, byable=False, qualifiers="",
           family="Labels", body="anything", desc="label the data, variables and values", example='label variable ses "socio-economic status"',
           subcommands=(Sub("variable", "var", "attach a label to a variable", (), "varname \"label\""),
-                       Sub("define", "de", "define a value label", "add modify replace nofix", "lblname # \"label\" ..."),
-                       Sub("values", "val", "attach a value label to variables", "nofix", "varlist lblname"),
+                       Sub("define", "de", "define a value label",
+                           (Opt("add", desc="add labels for values not yet labelled"),
+                            Opt("modify", desc="change or (with \"\") delete existing labels"),
+                            Opt("replace", desc="redefine the value label from scratch"),
+                            Opt("nofix", desc="accepted for Stata compatibility (display formats)")),
+                           "lblname # \"label\" ..."),
+                       Sub("values", "val", "attach a value label to variables",
+                           (Opt("nofix", desc="accepted for Stata compatibility (display formats)"),),
+                           "varlist lblname"),
                        Sub("list", "l", "list value labels", (), "[lblnames]"),
                        Sub("drop", "drop", "drop value labels", (), "lblnames"),
                        Sub("dir", "dir", "list names of value labels"),
                        Sub("data", "da", "attach a label to the dataset", (), "\"label\""),
-                       Sub("copy", "copy", "copy a value label", "replace", "lblname lblname")))
+                       Sub("copy", "copy", "copy a value label",
+                           (Opt("replace", desc="overwrite an existing value label"),), "lblname lblname")))
 def label_cmd(session, cmd):
     body = cmd.body.strip()
     if not body:
         raise syntax_error()
     word, _, rest = body.partition(" ")
     sub = _sub(word)
-    _SUB_HANDLERS[sub](session, rest.strip(), cmd.options)
+    opts = typed_args(cmd, sub=sub)      # the subcommand's options, typed (r(198) if not its own)
+    _SUB_HANDLERS[sub](session, rest.strip(), opts)
 
 
-def _variable(session, rest: str, options) -> None:
-    OptionSpec("").parse(options)
+def _variable(session, rest: str, opts: Args) -> None:
     name, _, text = rest.partition(" ")
     if not name:
         raise syntax_error()
@@ -123,19 +130,13 @@ def _variable(session, rest: str, options) -> None:
     session.data.update(nm[0], label=_label_text(text))
 
 
-def _data(session, rest: str, options) -> None:
-    OptionSpec("").parse(options)
+def _data(session, rest: str, opts: Args) -> None:
     session.data.label = _label_text(rest)
     session.data.changed = True
 
 
-def _define_cmd(session, rest: str, options) -> None:
-    _define(session, rest, OptionSpec("add modify replace nofix").parse(options))
-
-
-def _values(session, rest: str, options) -> None:
+def _values(session, rest: str, opts: Args) -> None:
     ds = session.data
-    OptionSpec("nofix").parse(options)
     parts = rest.split()
     if not parts:
         raise syntax_error()
@@ -154,9 +155,8 @@ def _values(session, rest: str, options) -> None:
     ds.changed = True
 
 
-def _list(session, rest: str, options) -> None:
+def _list(session, rest: str, opts: Args) -> None:
     ds = session.data
-    OptionSpec("").parse(options)
     names = rest.split() or sorted(ds.value_labels)
     for nm in names:
         if nm not in ds.value_labels:
@@ -178,9 +178,8 @@ def _list(session, rest: str, options) -> None:
                              "hasemiss": float(any(np.isnan(v) for v in tab))}
 
 
-def _drop(session, rest: str, options) -> None:
+def _drop(session, rest: str, opts: Args) -> None:
     ds = session.data
-    OptionSpec("").parse(options)
     names = rest.split()
     if not names:
         raise syntax_error()
@@ -195,33 +194,28 @@ def _drop(session, rest: str, options) -> None:
     ds.changed = True
 
 
-def _dir(session, rest: str, options) -> None:
+def _dir(session, rest: str, opts: Args) -> None:
     ds = session.data
     for nm in sorted(ds.value_labels):
         session.out.line(nm)
     session.r.macros = {"names": " ".join(sorted(ds.value_labels))}
 
 
-def _copy(session, rest: str, options) -> None:
+def _copy(session, rest: str, opts: Args) -> None:
     ds = session.data
-    opts = OptionSpec("replace").parse(options)
     parts = rest.split()
     if len(parts) != 2:
         raise syntax_error()
     a, b = parts
     if a not in ds.value_labels:
         raise StataError(f"value label {a} not found", 111)
-    if b in ds.value_labels and "replace" not in opts:
+    if b in ds.value_labels and not opts.replace:
         raise StataError(f"label {b} already defined", 110)
     ds.value_labels[b] = dict(ds.value_labels[a])
     ds.changed = True
 
 
-_SUB_HANDLERS = {"variable": _variable, "data": _data, "define": _define_cmd, "values": _values,
-                 "list": _list, "drop": _drop, "dir": _dir, "copy": _copy}
-
-
-def _define(session, rest: str, opts: dict) -> None:
+def _define(session, rest: str, opts: Args) -> None:
     ds = session.data
     toks = tokens(rest)
     if not toks or toks[0][1]:
@@ -240,16 +234,20 @@ def _define(session, rest: str, opts: dict) -> None:
             raise syntax_error()
         entries.append((_value(v), t))
     exists = name in ds.value_labels
-    if exists and not ({"add", "modify", "replace"} & set(opts)):
+    if exists and not (opts.add or opts.modify or opts.replace):
         raise StataError(f"label {name} already defined", 110)
-    table = {} if (not exists or "replace" in opts) else dict(ds.value_labels[name])
+    table = {} if (not exists or opts.replace) else dict(ds.value_labels[name])
     for v, t in entries:
         k = _key(table, v)
-        if k in table and "modify" not in opts and "replace" not in opts:
+        if k in table and not opts.modify and not opts.replace:
             raise StataError("invalid attempt to modify label", 180)
-        if t == "" and "modify" in opts:
+        if t == "" and opts.modify:
             table.pop(k, None)
         else:
             table[k] = _label_value_text(t)
     ds.value_labels[name] = table
     ds.changed = True
+
+
+_SUB_HANDLERS = {"variable": _variable, "data": _data, "define": _define, "values": _values,
+                 "list": _list, "drop": _drop, "dir": _dir, "copy": _copy}

@@ -11,8 +11,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from hlmshell.commands._postest import expand_names, lookup, model_df, print_ic
-from hlmshell.commands.options import OptionSpec
+from hlmshell.commands._postest import bind_spec, expand_names, lookup, model_df, print_ic
 from hlmshell.registry import Opt, command
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.output import postest_output as po
@@ -120,17 +119,13 @@ def _check_ll(nm: str, r: EstimationResults, force: bool) -> None:
         raise StataError("LR test likely invalid for models with robust vce", 498)
 
 
-def _df_option(arg: str | None, df: float) -> float:
-    """df(#) replaces the difference in parameter counts."""
-    if not arg:
+def _df_option(opts, df: float) -> float:
+    """df(#) (typed real by the spec) replaces the difference in parameter counts."""
+    if "df" not in opts:
         return df
-    try:
-        df = float(arg)
-    except ValueError:
-        raise StataError("invalid syntax", 198) from None
-    if df <= 0:
+    if opts.df <= 0:
         raise StataError("df() should be positive", 198)
-    return df
+    return opts.df
 
 
 def _check_df(u: EstimationResults, rr: EstimationResults, df: float) -> None:
@@ -186,32 +181,32 @@ def _comparability(u: EstimationResults, rr: EstimationResults, df: float) -> tu
 @command("lrtest", byable=False, qualifiers="",
           family="Postestimation", body="anything", desc="likelihood-ratio test after estimation",
           example="lrtest ses_random .",
-          options=(Opt("df", "", "int", None, "override the degrees of freedom"),
+          options=(Opt("df", "", "real", None, "override the degrees of freedom (a positive number)"),
                    Opt("force", desc="test even when the models are not nested or not comparable"),
                    Opt("stats", desc="display AIC and BIC of the models"),
                    Opt("dir", desc="display the descriptions of the models"),
-                   Opt("asis", desc="accepted for compatibility")))
+                   Opt("asis", desc="take the first model as the unrestricted one, as typed")))
 def lrtest_cmd(session, cmd) -> None:
-    opts = OptionSpec(command="lrtest").parse(cmd.options)     # the spec on the registration line
+    opts = bind_spec("lrtest", cmd.options)     # typed by the spec on the registration line
     name1, name2 = _model_names(session, cmd.body)
     r1, r2 = lookup(session, name1), lookup(session, name2)
-    force = "force" in opts
+    force = opts.force
     for nm, r in ((name1, r1), (name2, r2)):
         _check_ll(nm, r, force)
     # guess: the first is unrestricted; swap when it has fewer parameters
     u_name, u, r_name, rr = name1, r1, name2, r2
-    if model_df(u) < model_df(rr) and "asis" not in opts:
+    if model_df(u) < model_df(rr) and not opts.asis:
         u_name, u, r_name, rr = name2, r2, name1, r1
-    df = _df_option(opts.get("df"), model_df(u) - model_df(rr))
+    df = _df_option(opts, model_df(u) - model_df(rr))
     conservative, reml = (False, False) if force else _comparability(u, rr, df)
 
     chi2 = -2.0 * (float(rr.scalars["ll"]) - float(u.scalars["ll"]))
     p = float(stats.chi2.sf(chi2, df)) if df > 0 else float("nan")
     for line in po.lrtest_lines(r_name, u_name, df, chi2, p, conservative, reml):
         session.out.line(line)
-    if "stats" in opts:
+    if opts.stats:
         print_ic(session, [(r_name, rr), (u_name, u)])
-    if "dir" in opts:
+    if opts.dir:
         rows = [(nm, r.macros.get("cmd2") or r.cmd, r.depvar, len(r.names), r.macros.get("estimates_title", ""))
                 for nm, r in ((r_name, rr), (u_name, u))]
         for line in po.dir_lines(rows):

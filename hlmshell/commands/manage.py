@@ -10,9 +10,9 @@ import re
 
 import numpy as np
 
-from hlmshell.commands._toolkit import check_name, sort_keys, touse, varlist
-from hlmshell.commands.options import OptionSpec, level_option
-from hlmshell.registry import command
+from hlmshell.commands._toolkit import check_name, sort_keys, touse, typed_args, varlist
+from hlmshell.commands.options import level_option
+from hlmshell.registry import Opt, command
 from hlmshell.data.dataset import INT_LIMITS, Dataset, Variable
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.limits import check_memory, no_memory
@@ -36,7 +36,7 @@ def _sort_prefix_after_drop(ds, dropped) -> list[str]:
 
 # ----------------------------------------------------------------------------- keep / drop
 def _keep_drop(session, cmd, keep: bool):
-    OptionSpec("").parse(cmd.options)
+    typed_args(cmd)              # keep and drop take no options
     ds = session.data
     body = cmd.body.strip()
     if body and (cmd.if_ is not None or cmd.in_ is not None):
@@ -93,9 +93,10 @@ def drop_cmd(session, cmd):
 
 # ----------------------------------------------------------------------------- sort
 @command("sort", abbrev="so", byable=False, qualifiers="in",
-          family="Data management", body="varlist", desc="sort the data", example="sort id", options="stable")
+          family="Data management", body="varlist", desc="sort the data", example="sort id",
+          options=(Opt("stable", desc="keep the order of ties (sorting is always stable)"),))
 def sort_cmd(session, cmd):
-    OptionSpec("stable").parse(cmd.options)
+    typed_args(cmd)              # stable: the sort is stable anyway
     ds = session.data
     names = varlist(session, cmd.body, all_if_empty=False)
     if not names:
@@ -119,9 +120,11 @@ def sort_cmd(session, cmd):
 
 
 @command("gsort", byable=False, qualifiers="",
-          family="Data management", body="anything", desc="ascending and descending sort", example="gsort -mathach", options="generate(gen)=name mfirst")
+          family="Data management", body="anything", desc="ascending and descending sort", example="gsort -mathach",
+          options=(Opt("generate", "gen", "name", desc="create newvar numbering the groups of the sort keys"),
+                   Opt("mfirst", desc="place missing values first in descending orderings")))
 def gsort_cmd(session, cmd):
-    opts = OptionSpec("generate(gen)= mfirst").parse(cmd.options)
+    opts = typed_args(cmd)
     ds = session.data
     toks = cmd.body.replace("+", " + ").replace("-", " - ").split()
     names, desc, sign = [], [], False
@@ -137,8 +140,8 @@ def gsort_cmd(session, cmd):
             sign = False
     if not names:
         raise StataError("varlist required", 100)
-    perm = sort_keys(ds, names, desc, "mfirst" in opts)
-    gen = opts.get("generate")
+    perm = sort_keys(ds, names, desc, opts.mfirst)
+    gen = opts.generate
     if gen:
         check_name(gen)
         if gen in ds:
@@ -189,7 +192,7 @@ def _rename_pairs(session, body: str) -> list[tuple[str, str]]:
 @command("rename", abbrev="ren", byable=False, qualifiers="",
           family="Data management", body="anything", desc="rename a variable", example="rename size schsize", options=False)
 def rename_cmd(session, cmd):
-    OptionSpec("").parse(cmd.options)
+    typed_args(cmd)              # rename takes no options
     ds = session.data
     pairs = _rename_pairs(session, cmd.body)
     olds = {o for o, _ in pairs}
@@ -209,23 +212,30 @@ def rename_cmd(session, cmd):
 
 
 @command("order", byable=False, qualifiers="",
-          family="Data management", body="varlist", desc="reorder variables", example="order id", options="first last before=name after=name alphabetic(alpha) sequential(seq)")
+          family="Data management", body="varlist", desc="reorder variables", example="order id",
+          options=(Opt("first", desc="move the variables to the beginning (the default)"),
+                   Opt("last", desc="move the variables to the end"),
+                   Opt("before", type="name", desc="move the variables before varname"),
+                   Opt("after", type="name", desc="move the variables after varname"),
+                   Opt("alphabetic", "alpha", desc="move the variables in alphabetical order"),
+                   Opt("sequential", "seq", desc="accepted for Stata compatibility")))
 def order_cmd(session, cmd):
-    opts = OptionSpec("first last before= after= alphabetic(alpha) sequential(seq)").parse(cmd.options)
+    opts = typed_args(cmd)
     ds = session.data
     moving = varlist(session, cmd.body, all_if_empty=False)
     if not moving:
         raise StataError("varlist required", 100)
-    if "alphabetic" in opts:
+    if opts.alphabetic:
         moving = sorted(moving, key=str.lower)
     rest = [n for n in ds.names if n not in moving]
-    if opts.get("before") or opts.get("after"):
-        anchor = varlist(session, opts.get("before") or opts.get("after"))[0]
+    where = opts.before or opts.after
+    if where:
+        anchor = varlist(session, where)[0]
         if anchor in moving:
             raise StataError(f"{anchor} may not be in the varlist", 198)
-        pos = rest.index(anchor) + (1 if opts.get("after") else 0)
+        pos = rest.index(anchor) + (1 if opts.after else 0)
         new = rest[:pos] + moving + rest[pos:]
-    elif "last" in opts:
+    elif opts.last:
         new = rest + moving
     else:
         new = moving + rest
@@ -275,9 +285,10 @@ def _integer_arg(arg: str) -> int:
 
 
 @command("set", exp=False, byable=False, qualifiers="",
-          family="Settings", body="anything", desc="change a setting", example="set level 90", options="permanently(perm)")
+          family="Settings", body="anything", desc="change a setting", example="set level 90",
+          options=(Opt("permanently", "perm", desc="accepted for Stata compatibility (remember the setting)"),))
 def set_cmd(session, cmd):
-    OptionSpec("permanently(perm)").parse(cmd.options)
+    typed_args(cmd)              # permanently: nothing is remembered between sessions
     parts = cmd.body.split(None, 1)
     if not parts:
         raise syntax_error()
@@ -335,25 +346,28 @@ def set_cmd(session, cmd):
 
 # ----------------------------------------------------------------------------- preserve / restore
 @command("preserve", byable=False, qualifiers="",
-          family="Data management", body="none", desc="preserve the data", example="preserve", options="changed")
+          family="Data management", body="none", desc="preserve the data", example="preserve",
+          options=(Opt("changed", desc="accepted for Stata compatibility"),))
 def preserve_cmd(session, cmd):
-    OptionSpec("changed").parse(cmd.options)
+    typed_args(cmd)
     if session.preserved is not None:
         raise StataError("already preserved", 621)
     session.preserved = session.data.copy()
 
 
 @command("restore", byable=False, qualifiers="",
-          family="Data management", body="none", desc="restore the preserved data", example="restore", options="not preserve")
+          family="Data management", body="none", desc="restore the preserved data", example="restore",
+          options=(Opt("not", desc="cancel the preserve without restoring"),
+                   Opt("preserve", desc="restore the data and keep it preserved")))
 def restore_cmd(session, cmd):
-    opts = OptionSpec("not preserve").parse(cmd.options)
+    opts = typed_args(cmd)
     if session.preserved is None:
         raise StataError("nothing to restore", 622)
-    if "not" in opts:
+    if getattr(opts, "not"):       # `not` is a Python keyword
         session.preserved = None
         return
     session.data = session.preserved.copy()
-    if "preserve" not in opts:
+    if not opts.preserve:
         session.preserved = None
 
 
@@ -362,9 +376,10 @@ _SIZE = {"byte": 1, "int": 2, "long": 4, "float": 4, "double": 8}
 
 
 @command("compress", byable=False, qualifiers="",
-          family="Data management", body="varlist", desc="store variables in the smallest types", example="compress", options="nocoalesce")
+          family="Data management", body="varlist", desc="store variables in the smallest types", example="compress",
+          options=(Opt("nocoalesce", desc="accepted for Stata compatibility"),))
 def compress_cmd(session, cmd):
-    OptionSpec("nocoalesce").parse(cmd.options)
+    typed_args(cmd)
     ds = session.data
     names = varlist(session, cmd.body)
     saved = 0

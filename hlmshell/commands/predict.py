@@ -13,8 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from hlmshell.commands.options import OptionSpec
-from hlmshell.registry import Opt, command
+from hlmshell.registry import Args, Opt, args_of, command
 from hlmshell.commands._postest import active
 from hlmshell.data.dataset import Variable, to_storage
 from hlmshell.engine.blup import compute_blups
@@ -177,7 +176,6 @@ def _add(session, names, columns, labels, vtype, touse) -> None:
 
 # --------------------------------------------------------------------------- predict
 _STATS = ("xb", "stdp", "fitted", "residuals", "rstandard", "reffects")
-_SPEC = OptionSpec(command="predict")     # the options on the registration line below
 
 
 @dataclass
@@ -191,27 +189,25 @@ class PredictRequest:
     touse: np.ndarray
 
 
-def _parse_options(options) -> tuple[str | None, str | None, str | None, dict]:
-    """(statistic, reses() argument, relevel() argument, all options) with Stata's refusals of
-    arguments where none go, of two statistics, and of scores."""
-    opts: dict = {}
-    for o in options:
-        full, _ = _SPEC.resolve(o.name)
-        if full not in ("reses", "relevel") and o.arg not in (None, ""):
-            raise StataError(f"option {o.name} not allowed", 198)
-        opts[full] = o.arg
-    if "relevel" in opts and not opts["relevel"]:
+def _statistic(opts: Args) -> tuple[str | None, str | None, str | None]:
+    """(statistic, reses() stubs, relevel() level) from the typed options, with Stata's
+    refusals of arguments where none go, of two statistics, and of scores. `reses` is both a
+    statistic (bare) and reffects' option (with stubs), so it is bound without strictness."""
+    for name in _STATS + ("scores",):
+        if name in opts and opts.raw(name) not in (None, ""):
+            raise StataError(f"option {name} not allowed", 198)
+    if "relevel" in opts and not (opts.raw("relevel") or "").strip():
         raise StataError("invalid syntax", 198)
-    chosen = [s for s in _STATS if s in opts]
-    reses_arg = opts.get("reses")
-    if "reses" in opts and not reses_arg:
+    chosen = [s for s in _STATS if getattr(opts, s)]
+    reses = " ".join(opts.reses) if "reses" in opts and opts.reses else None
+    if "reses" in opts and not reses:
         chosen.append("reses")
     if len(chosen) > 1:
         raise StataError("only one of options xb, stdp, fitted, reffects, reses, scores, residuals, "
                          "or rstandard should be specified", 198)
-    if "scores" in opts:
+    if opts.scores:
         raise StataError("option scores not allowed", 198)
-    return (chosen[0] if chosen else None), reses_arg, opts.get("relevel"), opts
+    return (chosen[0] if chosen else None), reses, opts.relevel
 
 
 def _estimation_sample(res: EstimationResults, data) -> np.ndarray:
@@ -246,11 +242,11 @@ def _check_mixed_request(model, req: PredictRequest) -> None:
                    Opt("scores", "sc", desc="parameter-level scores")))
 def predict_cmd(session, cmd) -> None:
     res = active(session)
-    stat, reses_arg, relevel, opts = _parse_options(cmd.options)
+    stat, reses, relevel = _statistic(args_of(cmd))
     sample = _estimation_sample(res, session.data)
-    req = PredictRequest(stat, reses_arg, relevel, _touse(session, cmd))
+    req = PredictRequest(stat, reses, relevel, _touse(session, cmd))
     if res.cmd not in ("mixed", "xtmixed"):
-        _predict_linear(session, cmd, res, stat, req.touse, opts)
+        _predict_linear(session, cmd, res, stat, req.touse)
         return
     _check_mixed_request(res.model, req)
     if stat in (None, "xb", "stdp"):
@@ -369,7 +365,7 @@ def _predict_fitted(session, cmd, res: EstimationResults, req: PredictRequest,
          req.touse & sample)
 
 
-def _predict_linear(session, cmd, res, stat, touse, opts) -> None:
+def _predict_linear(session, cmd, res, stat, touse) -> None:
     """predict after regress: xb (fitted values), stdp, residuals."""
     if stat not in (None, "xb", "stdp", "residuals"):
         raise StataError(f"option {stat} not allowed", 198)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hlmshell.registry import Sub, abbrev_match, command
+from hlmshell.registry import REGISTRY, Args, Opt, Sub, abbrev_match, bind_options, command
 from hlmshell.errors import ExitDo, StataError
 from hlmshell.output.numfmt import fmt_g
 from hlmshell.syntax.flow import BreakLoop, ContinueLoop
@@ -395,13 +395,20 @@ def matrix(session, cmd):
     _matrix_define(session, rest if sub in ("define", "def", "defi", "defin") else body)
 
 
+def _raw_options(command: str, text: str, sub: str | None = None) -> Args:
+    """Options after the comma of a raw command's text, bound to the spec on its registration
+    line (raw commands keep their text verbatim, so the parser does not bind them)."""
+    spec = REGISTRY.resolve(command)
+    specs = spec.subcommand(sub).options if sub else spec.options or ()
+    return bind_options(specs, parse_options(text), strict=True)
+
+
 def _matrix_list(session, rest: str) -> None:
     name, _, opts = rest.partition(",")
     name = name.strip()
     if not name or len(name.split()) > 1:
         raise StataError("invalid syntax", 198)
-    if opts.strip():
-        raise StataError(f"option {parse_options(opts)[0].name} not allowed", 198)
+    _raw_options("matrix", opts, "list")        # matrix list takes no options
     text = matrix_list_text(session, name)
     session.out.line("")
     for ln in text:
@@ -532,31 +539,29 @@ def _return_code(session, text: str) -> int:
 
 
 @command("exit", raw=True, transactional=False, byable=False,
-          family="Programming", desc="leave a do-file, program or hlmshell", example="exit, clear")
+          family="Programming", desc="leave a do-file, program or hlmshell", example="exit, clear",
+          options=(Opt("clear", desc="exit even though the data have changed since last saved"),
+                   Opt("STATA", desc="leave hlmshell itself (as exiting Stata)")))
 def exit_(session, cmd):
-    body = cmd.body.strip()
-    clear = False
-    if "," in body:
-        body, opts = body.split(",", 1)
-        for o in opts.split():
-            if abbrev_match(o, "clear", 5):
-                clear = True
-            elif o.upper() != "STATA":
-                raise StataError(f"option {o} not allowed", 198)
-        body = body.strip()
-    rc = _return_code(session, body) if body else 0
-    raise ExitDo(rc, clear)
+    body, _, text = cmd.body.strip().partition(",")
+    # STATA is Stata's capitalised option; hlmshell has always taken it in any case
+    typed = [o if o.name.upper() != "STATA" else type(o)("STATA", o.arg) for o in parse_options(text)]
+    opts = bind_options(REGISTRY.resolve("exit").options, typed, strict=True)
+    rc = _return_code(session, body.strip()) if body.strip() else 0
+    raise ExitDo(rc, opts.clear)
 
 
 @command("continue", raw=True, byable=False, changes_data=False,
-          family="Programming", desc="skip to the next loop iteration (break: leave it)", example="continue, break")
+          family="Programming", desc="skip to the next loop iteration (break: leave it)", example="continue, break",
+          options=(Opt("break", "b", desc="leave the loop instead of going on to its next iteration"),))
 def continue_(session, cmd):
-    body = cmd.body.strip().lstrip(",").strip()
-    if body and not "break".startswith(body):
-        raise StataError(f"option {body} not allowed", 198)
+    before, _, text = cmd.body.strip().partition(",")
+    if before.strip():
+        raise StataError(f"option {before.strip()} not allowed", 198)
+    opts = _raw_options("continue", text)
     if session.loop_depth == 0:
         return          # outside a loop there is nothing to continue or break
-    raise BreakLoop() if body else ContinueLoop()
+    raise BreakLoop() if getattr(opts, "break") else ContinueLoop()
 
 
 @command("version", abbrev="vers", raw=True, byable=False, changes_data=False,

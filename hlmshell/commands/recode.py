@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hlmshell.commands import generate as g
-from hlmshell.commands.options import OptionSpec
-from hlmshell.registry import command
+from hlmshell.registry import Args, Opt, command
 from hlmshell.data.dataset import DEFAULT_FORMATS, Variable
 from hlmshell.data.missing import order_key, parse_missing
 from hlmshell.errors import StataError
@@ -239,22 +238,27 @@ def apply_rules(values: np.ndarray, rules: Rules, touse: np.ndarray, use_float: 
 
 @command("recode", exp=False, byable=False, qualifiers="if in",
           family="Data management", body="anything", desc="recode categorical variables", example="recode sector (0=1) (1=0), generate(sector2)",
-          options="copyrest(copy) debug generate(g)=varlist into(in)=varlist label(l)=name prefix(pre)=name test(t)")
+          options=(Opt("copyrest", "copy", desc="copy out-of-sample values from the original variables"),
+                   Opt("debug", desc="accepted for compatibility (no effect)"),
+                   Opt("generate", "g", "varlist", desc="new variables holding the recoded values"),
+                   Opt("into", "in", "varlist", desc="synonym for generate()"),
+                   Opt("label", "l", "string", desc="name of the value label the rules' texts define"),
+                   Opt("prefix", "pre", "string", desc="new variables named prefix plus the old names"),
+                   Opt("test", "t", desc="accepted for compatibility (no effect)")))
 def recode(session, cmd):
     g.no_weights(cmd)
     ds = session.data
-    opts = OptionSpec("copyrest(copy) debug generate(g)= into(in)= label(l)= prefix(pre)= "
-                      "test(t)").parse(cmd.options)
+    opts = g.strict_args(cmd)
     head, rule_text, parens = split_spec(cmd.body)
     names = _source_vars(session, head, parens)
     if not rule_text.strip():
         raise _err("rules expected")
     newnames = _target_names(session, names, opts)
-    label, disallowed = _label_plan(ds, names, newnames, (opts.get("label") or "").strip())
+    label, disallowed = _label_plan(ds, names, newnames, opts.label or "")
     rules = parse_rules(rule_text, parens)
     _check_label_rules(rules, disallowed)
     touse = g.sample(session, cmd)
-    copy_rest = "copyrest" in opts or not newnames
+    copy_rest = opts.copyrest or not newnames
     results = [(nm, *_recoded(ds.var(nm), rules, touse, copy_rest)) for nm in names]
     for i, (nm, _, nchg) in enumerate(results):
         if newnames:
@@ -281,18 +285,16 @@ def _source_vars(session, head: str, parens: bool) -> list[str]:
     return names
 
 
-def _target_names(session, names: list[str], opts: dict) -> list[str]:
+def _target_names(session, names: list[str], opts: Args) -> list[str]:
     """New variables from prefix() or generate()/into() (none: recode in place)."""
-    gen = (opts.get("generate") or "").strip()
-    into = (opts.get("into") or "").strip()
-    prefix = (opts.get("prefix") or "").strip()
+    gen, into, prefix = opts.generate or [], opts.into or [], opts.prefix or ""
     if prefix:
         if gen or into:
             raise _err("option prefix() may not be combined with generate() or into()")
         return [_prefixed(session.data, prefix + nm) for nm in names]
     if gen and into:
         raise _err("options generate() and into() are synonyms")
-    newnames = (gen or into).split()
+    newnames = list(gen or into)
     for nn in newnames:
         g.check_newname(session, nn)
     if len(set(newnames)) != len(newnames):

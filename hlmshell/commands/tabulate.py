@@ -7,13 +7,13 @@ Freq. with thousands separators, Percent and Cum. to two decimals. generate(stub
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import chi2 as chi2_dist
 
-from hlmshell.commands._toolkit import check_name, touse, value_text, varlist, weights
-from hlmshell.commands.options import OptionSpec
-from hlmshell.registry import command
+from hlmshell.commands._toolkit import check_name, touse, typed_args, value_text, varlist, weights
+from hlmshell.registry import Args, Opt, command
 from hlmshell.data.dataset import Variable
 from hlmshell.data.missing import missing_code, missing_str, order_key
 from hlmshell.errors import StataError
@@ -81,12 +81,48 @@ def _text(ds, var, v, labels: bool) -> str:
     return value_text(ds, var, v, labels=labels)
 
 
+@dataclass(frozen=True)
+class TabOptions:
+    """What tabulate and tab1 were asked for, typed once from their specs (an option the
+    command does not declare is its default here)."""
+
+    missing: bool = False
+    labels: bool = True
+    generate: str | None = None
+    sort: bool = False
+    nofreq: bool = False
+    row: bool = False
+    column: bool = False
+    cell: bool = False
+    chi2: bool = False
+    nokey: bool = False
+    matcell: str | None = None
+    matrow: str | None = None
+    matcol: str | None = None
+    summarize: str | None = None
+
+    @classmethod
+    def of(cls, opts: Args) -> TabOptions:
+        def flag(name: str) -> bool:
+            return bool(getattr(opts, name, False))
+
+        def value(name: str):
+            return getattr(opts, name, None)
+
+        summ = value("summarize")
+        return cls(missing=flag("missing"), labels=not flag("nolabel"), generate=value("generate"),
+                   sort=flag("sort"), nofreq=flag("nofreq"), row=flag("row"), column=flag("column"),
+                   cell=flag("cell"), chi2=flag("chi2"), nokey=flag("nokey"),
+                   matcell=value("matcell"), matrow=value("matrow"), matcol=value("matcol"),
+                   summarize=" ".join(summ) if summ is not None else None)
+
+
 # ----------------------------------------------------------------------------- one-way
-def oneway(session, cmd, name: str, opts: dict) -> None:
+def oneway(session, cmd, name: str, opts: TabOptions) -> None:
     ds = session.data
     var = ds.var(name)
-    missing = "missing" in opts
-    labels = "nolabel" not in opts
+    missing = opts.missing
+    labels = opts.labels
     mask, w = _sample(session, cmd, [name], missing)
     x = var.values[mask]
     if len(x) == 0:
@@ -96,16 +132,15 @@ def oneway(session, cmd, name: str, opts: dict) -> None:
     ww = w[mask] if w is not None else np.ones(len(x))
     freq = np.bincount(codes, weights=ww, minlength=len(levels))
     total = float(freq.sum())
-    gen = opts.get("generate")
+    gen = opts.generate
     if gen:
-        gen = gen.strip()
         newnames = [f"{gen}{k + 1}" for k in range(len(levels))]
         for nm in newnames:
             check_name(nm)
             if nm in ds:
                 raise StataError(f"variable {nm} already defined", 110)
     order = list(range(len(levels)))
-    if "sort" in opts:
+    if opts.sort:
         order = sorted(order, key=lambda k: -freq[k])
     texts = [_text(ds, var, levels[k], labels) for k in range(len(levels))]
     title = var.label or var.name
@@ -161,17 +196,18 @@ def _count(v: float, weighted: bool, width: int) -> str:
     return fmt_g(v, 9).rjust(width)
 
 
-def _store_matrices(session, opts, cells, rv, rl, cv, cl) -> None:
+def _store_matrices(session, opts: TabOptions, cells, rv, rl, cv, cl) -> None:
     """matcell()/matrow()/matcol(): frequencies and the (numeric) row/column values."""
-    if opts.get("matcell"):
-        session.matrices[opts["matcell"].strip()] = np.array(cells, dtype=float)
+    if opts.matcell:
+        session.matrices[opts.matcell] = np.array(cells, dtype=float)
     for key, var, levels, shape in (("matrow", rv, rl, (-1, 1)), ("matcol", cv, cl, (1, -1))):
-        if opts.get(key):
+        mname = getattr(opts, key)
+        if mname:
             if var is None:
                 raise StataError(f"option {key}() not allowed", 198)
             if var.is_string:
                 raise StataError(f"{key}() not allowed with string variables", 109)
-            session.matrices[opts[key].strip()] = np.array(levels, dtype=float).reshape(shape)
+            session.matrices[mname] = np.array(levels, dtype=float).reshape(shape)
 
 
 # ----------------------------------------------------------------------------- two-way
@@ -179,11 +215,11 @@ _KEYS = {"freq": "frequency", "row": "row percentage", "column": "column percent
          "cell": "cell percentage"}
 
 
-def twoway(session, cmd, rname: str, cname: str, opts: dict) -> None:
+def twoway(session, cmd, rname: str, cname: str, opts: TabOptions) -> None:
     ds = session.data
     rv, cv = ds.var(rname), ds.var(cname)
-    missing = "missing" in opts
-    labels = "nolabel" not in opts
+    missing = opts.missing
+    labels = opts.labels
     mask, w = _sample(session, cmd, [rname, cname], missing)
     rx, cx = rv.values[mask], cv.values[mask]
     if len(rx) == 0:
@@ -195,19 +231,15 @@ def twoway(session, cmd, rname: str, cname: str, opts: dict) -> None:
     np.add.at(tab, (ri, ci), ww)
     N = float(tab.sum())
     rtot, ctot = tab.sum(axis=1), tab.sum(axis=0)
-    shows = []
-    if "nofreq" not in opts:
-        shows.append("freq")
-    for o in ("row", "column", "cell"):
-        if o in opts:
-            shows.append(o)
+    shows = [] if opts.nofreq else ["freq"]
+    shows += [o for o in ("row", "column", "cell") if getattr(opts, o)]
     rtexts = [_text(ds, rv, v, labels) for v in rl]
     ctexts = [_text(ds, cv, v, labels) for v in cl]
     stub = max(10, min(max(len(t) for t in rtexts), 32))
     cw = max(10, min(max(len(t) for t in ctexts), 32)) if ctexts else 10
     out = session.out
     out.line()
-    if len(shows) > 1 and "nokey" not in opts:
+    if len(shows) > 1 and not opts.nokey:
         for line in _key_lines(shows):
             out.line(line)
     block = (cw + 1) * len(cl)
@@ -248,7 +280,7 @@ def twoway(session, cmd, rname: str, cname: str, opts: dict) -> None:
     session.r.scalars = {"N": N, "r": float(len(rl)), "c": float(len(cl))}
     session.r.macros = {}
     _store_matrices(session, opts, tab, rv, rl, cv, cl)
-    if "chi2" in opts:
+    if opts.chi2:
         stat, df, p = _pearson_chi2(tab)
         out.line()
         out.line(f"{'Pearson chi2(' + str(df) + ') = ':>28}{stat:8.4f}   Pr = {p:5.3f}")
@@ -291,29 +323,52 @@ def _pearson_chi2(tab: np.ndarray) -> tuple[float, int, float]:
     return stat, df, p
 
 
-_SPEC = ("missing(m) nofreq nolabel generate(gen)= sort row column(col) cell chi2(ch) nokey "
-         "plot matcell= matrow= matcol= subpop= wrap nolog summarize(su)= means(mean) "
-         "standard(st) freq obs nomeans nostandard(nost)")
+_COMMON = (Opt("missing", "m", desc="treat missing values like other values"),
+           Opt("nofreq", desc="do not display frequencies"),
+           Opt("nolabel", desc="display numeric codes rather than value labels"),
+           Opt("sort", desc="display the table in descending order of frequency"),
+           Opt("plot", desc="accepted for Stata compatibility (bar chart of frequencies)"))
+
+_SPEC = _COMMON + (
+    Opt("generate", "gen", "name", desc="create indicator variables stub1, stub2, ... (one-way)"),
+    Opt("row", desc="report relative frequency within its row of each cell (two-way)"),
+    Opt("column", "col", desc="report relative frequency within its column of each cell (two-way)"),
+    Opt("cell", desc="report the relative frequency of each cell (two-way)"),
+    Opt("chi2", "ch", desc="report Pearson's chi-squared (two-way)"),
+    Opt("nokey", desc="suppress the Key box (two-way)"),
+    Opt("matcell", type="name", desc="save the frequencies in matrix name"),
+    Opt("matrow", type="name", desc="save the row values in matrix name"),
+    Opt("matcol", type="name", desc="save the column values in matrix name (two-way)"),
+    Opt("subpop", type="varlist", desc="accepted for Stata compatibility (subpopulation)"),
+    Opt("wrap", desc="accepted for Stata compatibility (do not wrap wide tables)"),
+    Opt("nolog", desc="accepted for Stata compatibility"),
+    Opt("summarize", "su", "varlist", desc="mean, sd and frequency of varname within each level (one-way)"),
+    Opt("means", "mean", desc="accepted with summarize() (means are always shown)"),
+    Opt("standard", "st", desc="accepted with summarize() (standard deviations are always shown)"),
+    Opt("freq", desc="accepted with summarize() (frequencies are always shown)"),
+    Opt("obs", desc="accepted with summarize() for Stata compatibility"),
+    Opt("nomeans", desc="accepted with summarize() for Stata compatibility"),
+    Opt("nostandard", "nost", desc="accepted with summarize() for Stata compatibility"))
 
 
-def oneway_summary(session, cmd, name: str, opts: dict) -> None:
+def oneway_summary(session, cmd, name: str, opts: TabOptions) -> None:
     """`tabulate g, summarize(x)`: mean, sd and frequency of x within each level of g."""
     ds = session.data
     var = ds.var(name)
-    target = varlist(session, opts["summarize"], all_if_empty=False)
+    target = varlist(session, opts.summarize, all_if_empty=False)
     if len(target) != 1:
         raise StataError("invalid syntax", 198)
     y = ds.var(target[0])
     if y.is_string:
         raise StataError("type mismatch", 109)
-    mask, w = _sample(session, cmd, [name], "missing" in opts)
+    mask, w = _sample(session, cmd, [name], opts.missing)
     mask = mask & ~np.isnan(y.values)
     x, yy = var.values[mask], y.values[mask]
     if len(x) == 0:
         raise StataError("no observations", 2000)
     levels = _levels(var, x)
     codes = _codes(var, x, levels)
-    texts = [_text(ds, var, v, "nolabel" not in opts) for v in levels]
+    texts = [_text(ds, var, v, opts.labels) for v in levels]
     stub = max(11, min(max(len(t) for t in texts), 32))
     out = session.out
 
@@ -348,20 +403,20 @@ def oneway_summary(session, cmd, name: str, opts: dict) -> None:
 @command("tabulate", abbrev="ta",
           family="Data inspection", body="varlist", desc="one- and two-way tables of frequencies", example="tabulate sector", options=_SPEC)
 def tabulate_cmd(session, cmd):
-    opts = OptionSpec(_SPEC).parse(cmd.options)
+    opts = TabOptions.of(typed_args(cmd))
     names = varlist(session, cmd.body, all_if_empty=False)
-    if opts.get("summarize"):
+    if opts.summarize is not None:
         if len(names) != 1:
             raise StataError("two-way tabulate, summarize() is not available in hlmshell", 198)
         oneway_summary(session, cmd, names[0], opts)
         return
     if len(names) == 1:
         for o in ("row", "column", "cell", "chi2"):
-            if o in opts:
+            if getattr(opts, o):
                 raise StataError(f"option {o} not allowed", 198)
         oneway(session, cmd, names[0], opts)
     elif len(names) == 2:
-        if opts.get("generate"):
+        if opts.generate:
             raise StataError("option generate() not allowed", 198)
         twoway(session, cmd, names[0], names[1], opts)
     elif not names:
@@ -371,9 +426,9 @@ def tabulate_cmd(session, cmd):
 
 
 @command("tab1",
-          family="Data inspection", body="varlist", desc="one-way tables for each variable", example="tab1 sector minority", options="missing(m) nofreq nolabel sort plot")
+          family="Data inspection", body="varlist", desc="one-way tables for each variable", example="tab1 sector minority", options=_COMMON)
 def tab1_cmd(session, cmd):
-    opts = OptionSpec("missing(m) nofreq nolabel sort plot").parse(cmd.options)
+    opts = TabOptions.of(typed_args(cmd))
     names = varlist(session, cmd.body, all_if_empty=False)
     if not names:
         raise StataError("varlist required", 100)

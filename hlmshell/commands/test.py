@@ -16,14 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from hlmshell.commands._postest import LEVEL_NAME, active, norm_name, norm_part
-from hlmshell.commands.options import OptionSpec, level_option
+from hlmshell.commands._postest import LEVEL_NAME, active, bind_spec, confidence_level, norm_name, norm_part
 from hlmshell.registry import Opt, command
 from hlmshell.errors import StataError
 from hlmshell.output import postest_output as po
 from hlmshell.results import EstimationResults, RResults
 from hlmshell.session import TestChain
-from hlmshell.syntax.ast import Option
 from hlmshell.syntax.lexer import paren_groups, split_top
 from hlmshell.syntax.parser import parse_fvlist
 from hlmshell.syntax.varlist import expand_varlist
@@ -370,16 +368,9 @@ def run_test(session, res: EstimationResults, cons: list[Constraint], *, notest:
 
 
 def _split_options(cmd) -> tuple[str, list]:
-    """Options come from cmd.options; a body that still holds `, opts` is split here."""
-    body = cmd.body or ""
-    opts = list(cmd.options)
-    parts = split_top(body, ",")
-    if len(parts) > 1:
-        body = parts[0]
-        for word in re.findall(r"[A-Za-z_]\w*(?:\([^)]*\))?", ",".join(parts[1:])):
-            m = re.fullmatch(r"([A-Za-z_]\w*)(?:\((.*)\))?", word)
-            opts.append(Option(m.group(1), m.group(2)))
-    return body.strip(), opts
+    """The hypothesis text and the options: the parser has split `, options` off the body
+    (cmd.options); the handler binds them to the spec on its registration line."""
+    return (cmd.body or "").strip(), list(cmd.options)
 
 
 # --------------------------------------------------------------------------- test
@@ -390,16 +381,16 @@ def _split_options(cmd) -> tuple[str, list]:
                    Opt("notest", desc="do not display the test")))
 def test_cmd(session, cmd) -> None:
     body, options = _split_options(cmd)
-    opts = OptionSpec(command="test").parse(options)
+    opts = bind_spec("test", options)
     res = active(session)
     if not body:
         raise StataError("invalid syntax", 198)
     cons = [to_constraint(res, lin) for lin in parse_test_body(res, body)]
-    if "accumulate" in opts:
+    if opts.accumulate:
         chain = session.test_chain
         if chain is not None and chain.serial == res.serial:
             cons = [Constraint(np.array(c[0]), c[1]) for c in chain.constraints] + cons
-    run_test(session, res, cons, notest="notest" in opts)
+    run_test(session, res, cons, notest=opts.notest)
     session.test_chain = TestChain(res.serial, [(c.row.tolist(), c.rhs) for c in cons])
 
 
@@ -475,10 +466,12 @@ def _check_varlist(session, text: str) -> None:
 
 @command("testparm", exp=False, byable=False, qualifiers="",
           family="Postestimation", body="anything", check_options=False, desc="Wald test that the coefficients of a varlist are zero",
-          example="testparm i.sector", options="equal(eq) notest")
+          example="testparm i.sector",
+          options=(Opt("equal", "eq", desc="test that the coefficients are equal, not that they are zero"),
+                   Opt("notest", desc="do not display the test")))
 def testparm_cmd(session, cmd) -> None:
     body, options = _split_options(cmd)
-    opts = OptionSpec(command="testparm").parse(options)
+    opts = bind_spec("testparm", options)
     res = active(session)
     if not body:
         raise StataError("varlist required", 100)
@@ -488,7 +481,7 @@ def testparm_cmd(session, cmd) -> None:
         raise StataError("no such variables;\nthe specified varlist does not identify any testable coefficients", 111)
     k = len(res.names)
     cons = []
-    if "equal" in opts:
+    if opts.equal:
         if len(cols) < 2:
             raise StataError("at least two coefficients required with option equal", 198)
         for j in cols[1:]:
@@ -501,25 +494,36 @@ def testparm_cmd(session, cmd) -> None:
             row = np.zeros(k)
             row[j] = 1.0
             cons.append(Constraint(row, 0.0))
-    run_test(session, res, cons, notest="notest" in opts)
+    run_test(session, res, cons, notest=opts.notest)
     session.test_chain = TestChain(res.serial, [(c.row.tolist(), c.rhs) for c in cons])
 
 
 # --------------------------------------------------------------------------- lincom
 @command("lincom", exp=False, byable=False, qualifiers="",
           family="Postestimation", body="anything", check_options=False, desc="linear combination of coefficients",
-          example="lincom ses + meanses", options="level=real")
+          example="lincom ses + meanses",
+          options=(Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),))
 def lincom_cmd(session, cmd) -> None:
+    # parse -> validate
     body, options = _split_options(cmd)
-    opts = OptionSpec(command="lincom").parse(options)
+    opts = bind_spec("lincom", options)
     res = active(session)
     if not body or "=" in body:
         raise StataError("invalid syntax", 198)
-    level = level_option(opts.get("level"), session)
+    level = confidence_level(session, opts)
     p = _Parser(res, tokenize(body), what="lincom")
     lin = p.expr()
     if not p.at_end():
         raise StataError("invalid syntax", 198)
+    # compute -> report
+    c, sc, tstat = _lincom_estimate(res, lin, level)
+    _lincom_report(session, res, c, sc, tstat, level)
+    session.r = RResults(scalars=sc)
+
+
+def _lincom_estimate(res: EstimationResults, lin, level: float):
+    """The constraint row, r() of lincom (estimate, se, statistic, p, interval) and whether
+    the statistic is a t (the model has e(df_r))."""
     k = len(res.names)
     b = np.asarray(res.b, dtype=float).reshape(-1)
     V = np.asarray(res.V, dtype=float).reshape(k, k)
@@ -542,18 +546,23 @@ def lincom_cmd(session, cmd) -> None:
         p_val = float(2 * stats.norm.sf(abs(zval))) if se > 0 else float("nan")
         crit = float(stats.norm.ppf(1 - (1 - level / 100) / 2))
     lo, hi = est - crit * se, est + crit * se
-    out = session.out
-    out.line()
-    out.line(f" ( 1)  {constraint_display(res, Constraint(c.row, 0.0))}")
-    out.line()
-    for line in po.coef_header(res.depvar or "", tstat, level):
-        out.line(line)
-    out.line(po.coef_row("(1)", est, se, zval, p_val, lo, hi))
-    out.line("-" * po.WIDE)
     sc = {"estimate": est, "se": se, "p": p_val, "lb": lo, "ub": hi, "level": level}
     if tstat:
         sc["t"] = zval
         sc["df"] = float(df_r)
     else:
         sc["z"] = zval
-    session.r = RResults(scalars=sc)
+    return c, sc, tstat
+
+
+def _lincom_report(session, res: EstimationResults, c: Constraint, sc: dict, tstat: bool,
+                   level: float) -> None:
+    out = session.out
+    out.line()
+    out.line(f" ( 1)  {constraint_display(res, Constraint(c.row, 0.0))}")
+    out.line()
+    for line in po.coef_header(res.depvar or "", tstat, level):
+        out.line(line)
+    zval = sc["t"] if tstat else sc["z"]
+    out.line(po.coef_row("(1)", sc["estimate"], sc["se"], zval, sc["p"], sc["lb"], sc["ub"]))
+    out.line("-" * po.WIDE)
