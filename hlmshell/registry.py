@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable, Iterable
 
@@ -297,6 +297,21 @@ def bind_options(specs: tuple[OptionSpec, ...], options, *, strict: bool = False
             raise StataError(f"option {o.name} not allowed", 198)
         given[spec.name] = o.arg
     return Args(specs, given)
+
+
+def bind_command(command: str, options, sub: str | None = None,
+                 registry: "Registry | None" = None) -> Args:
+    """Options typed with a command (or one of its subcommands; none for an unknown one) bound
+    strictly to the spec on its registration line: an argument missing where one is needed is
+    `invalid syntax`, one given to a flag `option x not allowed` (r(198)); values are converted
+    when read, in convert_option. The one strict binding every handler uses."""
+    spec = (registry or REGISTRY).resolve(command)
+    if sub is None:
+        specs = spec.options or ()
+    else:
+        found = spec.subcommand(sub)
+        specs = found.options if found is not None else ()
+    return bind_options(specs, options, strict=True)
 
 
 def args_of(cmd, registry: "Registry | None" = None) -> Args:

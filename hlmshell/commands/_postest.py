@@ -13,19 +13,11 @@ import re
 import numpy as np
 
 from hlmshell.errors import StataError
-from hlmshell.registry import REGISTRY, Args, bind_options
 from hlmshell.output import postest_output as po
+from hlmshell.registry import Args
 from hlmshell.results import EstimationResults, RResults
 
-
 # --------------------------------------------------------------------------- typed options
-def bind_spec(command: str, options, sub: str | None = None) -> Args:
-    """Options typed with a command (or one of its subcommands) bound to the spec on its
-    registration line: Stata's `option x not allowed`, `invalid syntax` for a missing argument;
-    values typed by convert_option when read."""
-    spec = REGISTRY.resolve(command)
-    specs = spec.subcommand(sub).options if sub else spec.options or ()
-    return bind_options(specs, options, strict=True)
 
 
 def confidence_level(session, opts: Args) -> float:

@@ -15,7 +15,7 @@ import numpy as np
 from hlmshell.data.missing import missing_str, order_key
 from hlmshell.errors import StataError
 from hlmshell.output.numfmt import fmt, fmt_g
-from hlmshell.registry import REGISTRY, Args, bind_options
+from hlmshell.registry import Args, bind_command
 from hlmshell.syntax.evaluate import evaluate, marksample
 from hlmshell.syntax.varlist import expand_varlist
 
@@ -26,9 +26,7 @@ def typed_args(cmd, options=None, *, sub: str | None = None) -> Args:
     its registration line (a subcommand's with `sub`), strictly: an argument missing where
     one is needed is `invalid syntax`, one given to a flag `option x not allowed` (r(198)).
     Values are converted to the declared types in one place, registry.convert_option."""
-    spec = REGISTRY.resolve(cmd.name)
-    specs = spec.subcommand(sub).options if sub else spec.options or ()
-    return bind_options(specs, cmd.options if options is None else options, strict=True)
+    return bind_command(cmd.name, cmd.options if options is None else options, sub)
 
 
 # ----------------------------------------------------------------------------- variables

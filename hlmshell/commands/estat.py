@@ -12,10 +12,10 @@ import math
 import numpy as np
 from scipy import stats
 
-from hlmshell.commands._postest import active, bind_spec, confidence_level, print_ic
-from hlmshell.registry import REGISTRY, Opt, Sub, abbrev_lookup, command
+from hlmshell.commands._postest import active, confidence_level, print_ic
 from hlmshell.errors import StataError
 from hlmshell.output import postest_output as po
+from hlmshell.registry import REGISTRY, Opt, Sub, abbrev_lookup, bind_command, command
 from hlmshell.results import EstimationResults, RResults
 from hlmshell.results.mixed import MixedResults
 
@@ -179,7 +179,7 @@ def estat_cmd(session, cmd) -> None:
         raise StataError("invalid syntax", 198)
     if sub not in ("ic", "icc", "group", "recovariance"):
         raise StataError(f"estat {sub} not implemented", 321)
-    opts = bind_spec("estat", cmd.options, sub)     # typed by the subcommand's spec below
+    opts = bind_command("estat", cmd.options, sub)     # typed by the subcommand's spec below
     if sub == "ic":
         print_ic(session, [(res.name or ".", res)])
     else:

@@ -13,11 +13,27 @@ import re
 import numpy as np
 from scipy import stats as sps
 
-from hlmshell.commands._postest import bind_spec, expand_names, ic_row, lookup, model_df, norm_name, print_ic
-from hlmshell.registry import REGISTRY, Args, Opt, Sub, bind_options, command, resolve
+from hlmshell.commands._postest import (
+    expand_names,
+    ic_row,
+    lookup,
+    model_df,
+    norm_name,
+    print_ic,
+)
 from hlmshell.errors import StataError
 from hlmshell.output import coeftable as ct
 from hlmshell.output import postest_output as po
+from hlmshell.registry import (
+    REGISTRY,
+    Args,
+    Opt,
+    Sub,
+    bind_command,
+    bind_options,
+    command,
+    resolve,
+)
 from hlmshell.results import EstimationResults, RResults
 from hlmshell.syntax.ast import Command
 
@@ -294,7 +310,7 @@ def estimates_cmd(session, cmd) -> None:
     body = (cmd.body or "").strip()
     if not body:
         if session.e is not None:
-            _replay(session, "", bind_spec("estimates", cmd.options, "replay"))
+            _replay(session, "", bind_command("estimates", cmd.options, "replay"))
         return
     word, _, rest = body.partition(" ")
     sub = _resolve_sub(word)
@@ -314,4 +330,4 @@ def _sub_options(sub: str, options) -> Args:
         return Args((), {o.name: o.arg for o in options})
     if sub == "table":
         return bind_options(specs, options)
-    return bind_spec("estimates", options, sub)
+    return bind_command("estimates", options, sub)

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from hlmshell.commands._postest import confidence_level, nonnegative_int
 from hlmshell.commands.model_terms import engine_terms
-from hlmshell.commands._postest import bind_spec, confidence_level, nonnegative_int
-from hlmshell.registry import Args, Opt, abbrev_lookup, command
 from hlmshell.engine import design as dz
 from hlmshell.engine import lmm, ols
 from hlmshell.engine.types import LmmFit, MixedModel
@@ -24,6 +23,7 @@ from hlmshell.output import mixed_output as mo
 from hlmshell.output import regress_output as ro
 from hlmshell.output.coeftable import coef_table, groups_from_names
 from hlmshell.output.labels import display_groups
+from hlmshell.registry import Args, Opt, abbrev_lookup, bind_command, command
 from hlmshell.results import EstimationResults
 from hlmshell.results.mixed import MixedResults
 from hlmshell.results.regress import RegressResults
@@ -33,7 +33,7 @@ from hlmshell.syntax.parser import parse_mixed, parse_options
 from hlmshell.syntax.varlist import expand_varlist
 
 # emiterate() is accepted for compatibility: the engine starts from its own values, no EM.
-# Options are typed by the specs on the registration lines below (bind_spec; help and Tab read
+# Options are typed by the specs on the registration lines below (bind_command; help and Tab read
 # the same specs); handlers read typed values only.
 COVARIANCES = (("identity", "id"), ("independent", "ind"), ("exchangeable", "ex"),
                ("unstructured", "un"))
@@ -163,7 +163,7 @@ def _display_opts(session, opts: Args, o: MixedOptions | None = None) -> MixedOp
 
 def _option_name(opt: Option) -> str:
     """The full name of one typed option of `mixed` (`option x not allowed` otherwise)."""
-    return next(iter(bind_spec("mixed", [opt]).given))
+    return next(iter(bind_command("mixed", [opt]).given))
 
 
 def _level_options(lev, glob: list[Option]) -> tuple[bool, str | None]:
@@ -175,7 +175,7 @@ def _level_options(lev, glob: list[Option]) -> tuple[bool, str | None]:
         if full == "noconstant":
             nocons = True
         elif full == "covariance":
-            cov = _norm_cov(bind_spec("mixed", [opt]))
+            cov = _norm_cov(bind_command("mixed", [opt]))
         else:
             glob.append(opt)
     return nocons, cov
@@ -195,7 +195,7 @@ def _mixed_options(session, spec: MixedSpec, cmd: Command) -> MixedOptions:
             glob.append(opt)
     o.level_opts = [_level_options(lev, glob) for lev in spec.levels]
     glob += [op for op in cmd.options if op not in spec.fixed_options]
-    return _display_opts(session, bind_spec("mixed", glob), o)
+    return _display_opts(session, bind_command("mixed", glob), o)
 
 
 @dataclass
@@ -375,7 +375,7 @@ _MIXED_REPLAY_OPTIONS = ("variance", "stddeviations", "level", "noheader", "nofe
 def _replay_mixed(session, cmd: Command) -> None:
     """`mixed` or `mixed, options` alone: show the active `mixed` results again."""
     res = _replay_target(session, "mixed")
-    bad = [k for k in bind_spec("mixed", cmd.options).given if k not in _MIXED_REPLAY_OPTIONS]
+    bad = [k for k in bind_command("mixed", cmd.options).given if k not in _MIXED_REPLAY_OPTIONS]
     if bad:
         raise StataError(f"option {bad[0]} not allowed", 198)
     replay_results(session, res, cmd.options)
@@ -566,13 +566,13 @@ def regress_cmd(session, cmd: Command) -> None:
     spec, fixed_raw = _split_spec(session, cmd)
     if spec is None:
         res = _replay_target(session, "regress")
-        opts = bind_spec("regress", cmd.options)
+        opts = bind_command("regress", cmd.options)
         display_regress(session, res, confidence_level(session, opts),
                         opts.baselevels or opts.allbaselevels, header=True)
         return
     if spec.levels:
         raise syntax_error()
-    opts = bind_spec("regress", list(spec.fixed_options) + [op for op in cmd.options
+    opts = bind_command("regress", list(spec.fixed_options) + [op for op in cmd.options
                                                             if op not in spec.fixed_options])
     level = confidence_level(session, opts)
     if cmd.weight is not None:
@@ -653,11 +653,11 @@ def replay_results(session, res: EstimationResults, options: list[Option] | None
     """Print stored `mixed` or `regress` results as the command itself would replay them."""
     options = list(options or [])
     if res.cmd == "mixed":
-        o = _display_opts(session, bind_spec("mixed", options))
+        o = _display_opts(session, bind_command("mixed", options))
         o.reml = res.macros.get("method") == "REML"
         display_mixed(session, res, o)
     elif res.cmd == "regress":
-        opts = bind_spec("regress", options)
+        opts = bind_command("regress", options)
         display_regress(session, res, confidence_level(session, opts),
                         opts.baselevels or opts.allbaselevels)
     else:

@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 
-from hlmshell.registry import REGISTRY, Args, Opt, bind_options, command
+from hlmshell.registry import Args, Opt, bind_command, command
 from hlmshell.data.dataset import DEFAULT_FORMATS, INT_LIMITS, Variable, is_string_type, to_storage
 from hlmshell.data.missing import order_key
 from hlmshell.errors import StataError, syntax_error
@@ -150,13 +150,7 @@ def strict_args(cmd, sub: str | None = None) -> Args:
     that subcommand, none for an unknown one), bound with the stricter checks Stata makes for
     these commands: an option declared with an argument but typed without one is `invalid
     syntax` r(198), an argument given to a flag `option x not allowed`."""
-    spec = REGISTRY.resolve(cmd.name)
-    if sub is None:
-        specs = spec.options or ()
-    else:
-        found = spec.subcommand(sub)
-        specs = found.options if found is not None else ()
-    cmd.opts = bind_options(specs, cmd.options, strict=True)
+    cmd.opts = bind_command(cmd.name, cmd.options, sub)
     return cmd.opts
 
 

@@ -11,10 +11,10 @@ import math
 import numpy as np
 from scipy import stats
 
-from hlmshell.commands._postest import bind_spec, expand_names, lookup, model_df, print_ic
-from hlmshell.registry import Opt, command
+from hlmshell.commands._postest import expand_names, lookup, model_df, print_ic
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.output import postest_output as po
+from hlmshell.registry import Opt, bind_command, command
 from hlmshell.results import EstimationResults, RResults
 
 _MIXED = ("mixed", "xtmixed")
@@ -187,7 +187,7 @@ def _comparability(u: EstimationResults, rr: EstimationResults, df: float) -> tu
                    Opt("dir", desc="display the descriptions of the models"),
                    Opt("asis", desc="take the first model as the unrestricted one, as typed")))
 def lrtest_cmd(session, cmd) -> None:
-    opts = bind_spec("lrtest", cmd.options)     # typed by the spec on the registration line
+    opts = bind_command("lrtest", cmd.options)     # typed by the spec on the registration line
     name1, name2 = _model_names(session, cmd.body)
     r1, r2 = lookup(session, name1), lookup(session, name2)
     force = opts.force

@@ -16,10 +16,16 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from hlmshell.commands._postest import LEVEL_NAME, active, bind_spec, confidence_level, norm_name, norm_part
-from hlmshell.registry import Opt, command
+from hlmshell.commands._postest import (
+    LEVEL_NAME,
+    active,
+    confidence_level,
+    norm_name,
+    norm_part,
+)
 from hlmshell.errors import StataError
 from hlmshell.output import postest_output as po
+from hlmshell.registry import Opt, bind_command, command
 from hlmshell.results import EstimationResults, RResults
 from hlmshell.session import TestChain
 from hlmshell.syntax.lexer import paren_groups, split_top
@@ -381,7 +387,7 @@ def _split_options(cmd) -> tuple[str, list]:
                    Opt("notest", desc="do not display the test")))
 def test_cmd(session, cmd) -> None:
     body, options = _split_options(cmd)
-    opts = bind_spec("test", options)
+    opts = bind_command("test", options)
     res = active(session)
     if not body:
         raise StataError("invalid syntax", 198)
@@ -471,7 +477,7 @@ def _check_varlist(session, text: str) -> None:
                    Opt("notest", desc="do not display the test")))
 def testparm_cmd(session, cmd) -> None:
     body, options = _split_options(cmd)
-    opts = bind_spec("testparm", options)
+    opts = bind_command("testparm", options)
     res = active(session)
     if not body:
         raise StataError("varlist required", 100)
@@ -506,7 +512,7 @@ def testparm_cmd(session, cmd) -> None:
 def lincom_cmd(session, cmd) -> None:
     # parse -> validate
     body, options = _split_options(cmd)
-    opts = bind_spec("lincom", options)
+    opts = bind_command("lincom", options)
     res = active(session)
     if not body or "=" in body:
         raise StataError("invalid syntax", 198)
