@@ -94,8 +94,10 @@ class FixedMap:
     y_scale: float
 
     def apply(self, y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        yt = (np.asarray(y, dtype=np.float64) - self.y_shift) / self.y_scale
-        Xt = (np.asarray(X, dtype=np.float64) - self.shift[None, :]) / self.scale[None, :]
+        """The standardized y and X; a zero shift or unit scale costs no pass over the data
+        (subtracting 0 and dividing by 1 are exact, so skipping them changes no digit)."""
+        yt = _affine(np.asarray(y, dtype=np.float64), self.y_shift, self.y_scale)
+        Xt = _affine(np.asarray(X, dtype=np.float64), self.shift[None, :], self.scale[None, :])
         return yt, Xt
 
     def matrix(self) -> np.ndarray:
@@ -128,6 +130,15 @@ class FixedMap:
         if reml:
             return -(n - len(self.scale)) * logc + self.log_det
         return -n * logc
+
+
+def _affine(a: np.ndarray, shift, scale) -> np.ndarray:
+    """(a - shift) / scale, skipping whichever step is the identity."""
+    if np.any(shift != 0):
+        a = a - shift
+    if np.any(scale != 1):
+        a = a / scale
+    return a
 
 
 def fixed_map(y: np.ndarray, X: np.ndarray) -> FixedMap:
@@ -167,8 +178,10 @@ def random_scales(blocks: list[RandomBlock]) -> list[np.ndarray]:
 
 
 def scale_blocks(blocks: list[RandomBlock], scales: list[np.ndarray]) -> list[RandomBlock]:
-    """Copies of the blocks with Z~ = Z D^-1 (the caller's blocks are left alone)."""
-    return [replace(b, Z=np.asarray(b.Z, dtype=np.float64).reshape(len(b.group), -1) / d[None, :])
+    """Blocks with Z~ = Z D^-1: copies where some scale is not 1, the caller's block itself
+    where D = I (no pass over Z; the caller's blocks are never changed)."""
+    return [b if np.all(d == 1) else
+            replace(b, Z=np.asarray(b.Z, dtype=np.float64).reshape(len(b.group), -1) / d[None, :])
             for b, d in zip(blocks, scales)]
 
 
