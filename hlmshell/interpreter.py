@@ -61,6 +61,13 @@ class _Printed(StataError):
     """An error whose message (and r(#)) was already shown by an inner do-file."""
 
 
+def _no_memory_to_load(exc: ImportError) -> bool:
+    """The OS could not map a shared library of a module imported on first use (pandas,
+    scipy): out of memory, as a failed allocation is."""
+    text = str(exc).lower()
+    return "failed to map segment" in text or "cannot allocate memory" in text
+
+
 def _session_field(name: str) -> property:
     """An attribute that lives in the session (the state handlers and snapshots see)."""
     return property(lambda self: getattr(self.session, name),
@@ -754,6 +761,8 @@ class Interpreter:
                 s.restore(snap)
             if debug_enabled():
                 raise
+            if isinstance(exc, ImportError) and _no_memory_to_load(exc):
+                raise no_memory() from None     # a library loaded on first use did not fit
             msg = str(exc).splitlines()[0] if str(exc) else ""
             raise StataError(f"{cmd.name}: unexpected error ({type(exc).__name__}{': ' + msg if msg else ''})",
                              9999) from None

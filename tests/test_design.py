@@ -159,7 +159,7 @@ def test_interaction_columns_factor_first(hsb):
     d = build(hsb, [T(c("ses")), T(c("ses"), i("sized"))])
     assert d.names == ["ses", "1.sized#c.ses", "2.sized#c.ses", "3.sized#c.ses", "_cons"]
     assert list(d.base) == [False, True, False, False, False]
-    x = d.X[:, 2]
+    x = d.column(2)
     assert np.allclose(x, hsb["ses"] * (hsb["sized"] == 2))
     assert shown.term_label(d.terms[1]) == "sized#c.ses"
 

@@ -46,7 +46,7 @@ SETUP = [
 
 # return codes Stata uses for the failures these cases provoke
 STATA_CODES = {1, 4, 5, 7, 9, 100, 101, 102, 103, 107, 108, 109, 110, 111, 120, 121, 123, 130, 131,
-               133, 134, 151, 170, 181, 182, 190, 198, 199, 301, 303, 321, 402, 401, 430, 452, 459,
+               133, 134, 151, 170, 181, 182, 190, 198, 199, 301, 303, 321, 402, 401, 430, 451, 452, 459, 498,
                503, 504, 601, 602, 603, 606, 612, 621, 622, 909, 1400, 2000, 2001}
 
 
@@ -192,13 +192,18 @@ BASE = {
     "sort": "sort ses", "summarize": "summarize ses", "tab1": "tab1 female",
     "tabulate": "tabulate female", "test": "test ses", "testparm": "testparm ses",
     "tostring": "tostring ses, gen(x)", "use": "use hsb_s, clear",
+    "xtreg": "xtreg mathach ses, fe i(id)", "hausman": "hausman m2 m1",
+    "xtset": "xtset id", "tsset": "tsset, clear", "iis": "iis id", "tis": "tis female",
+    "xtsum": "xtsum ses, i(id)", "xttab": "xttab female, i(id)", "reshape": "reshape clear",
 }
 # raw commands whose text is theirs to read (display, macros, programs, ...): covered by the
 # hand-written cases and hypothesis below
 RAW = {"args", "cd", "confirm", "continue", "display", "do", "ereturn", "error", "exit", "global",
        "include", "local", "macro", "matrix", "pause", "program", "pwd", "return", "run", "scalar",
        "sleep", "sysuse", "tempfile", "tempname", "tempvar", "version", "webuse",
-       "help"}   # help only prints text generated from the registry (tests/test_registry.py)
+       "help",   # help only prints text generated from the registry (tests/test_registry.py)
+       "char",   # its text is the characteristic's (tests/test_characteristics.py)
+       "xtdescribe"}   # needs a time variable, which hsb has not (tests/test_panel_data.py)
 
 # what each command accepts (Stata 17 syntax diagrams)
 TAKES = {
@@ -207,7 +212,8 @@ TAKES = {
     "export": "if in", "generate": "if in", "keep": "if in", "levelsof": "if in", "list": "if in",
     "mixed": "if in", "predict": "if in", "pwcorr": "if in weight", "recode": "if in",
     "regress": "if in", "replace": "if in", "sort": "in", "summarize": "if in weight",
-    "tab1": "if in weight", "tabulate": "if in weight", "use": "if in",
+    "tab1": "if in weight", "tabulate": "if in weight", "use": "if in", "xtreg": "if in",
+    "xtsum": "if in", "xttab": "if in",
 }
 NO_OPTIONS = {"clear", "clonevar"}   # generate takes before()/after(), replace nopromote
 

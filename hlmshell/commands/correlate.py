@@ -16,8 +16,8 @@ import math
 import re
 
 import numpy as np
-from scipy import stats
 
+from hlmshell import distributions as dist
 from hlmshell.commands._toolkit import ensure_data, touse, typed_args, varlist, weights
 from hlmshell.commands.program import NamedMatrix
 from hlmshell.registry import Opt, command
@@ -69,7 +69,7 @@ def _numeric_names(session, text: str) -> list[str]:
     ds = session.data
     if not (text or "").strip():
         return [nm for nm in ds.names if not ds.var(nm).is_string]
-    names = varlist(session, text)
+    names = varlist(session, text, ts=True)
     for nm in names:
         if ds.var(nm).is_string:
             raise StataError(f"string variables not allowed in varlist;\n{nm} is a string variable", 109)
@@ -210,7 +210,7 @@ def pair_pvalue(rho: float, n: float, adj: float) -> float:
     if df <= 0 or rho <= -1:
         return 1.0
     t = abs(rho) * math.sqrt(df) / math.sqrt(1 - rho * rho)
-    return min(2 * adj * float(stats.t.sf(t, df)), 1.0)
+    return min(2 * adj * float(dist.t_sf(t, df)), 1.0)
 
 
 @command("pwcorr",

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
+from hlmshell import distributions as dist
 from hlmshell.commands._postest import active, confidence_level, print_ic
 from hlmshell.errors import StataError
 from hlmshell.output import postest_output as po
@@ -94,7 +94,7 @@ def icc_table(res: EstimationResults, level: float = 95.0):
     V = np.asarray(m.V, dtype=float)
     have_v = th_e >= 0 and all(t >= 0 for t in thetas) and V.size and V[th_e, th_e] > 0
     den = sum(variances) + s2
-    z = float(stats.norm.ppf(1 - (1 - level / 100) / 2))
+    z = float(dist.norm_ppf(1 - (1 - level / 100) / 2))
     rows = []
     labels: list[str] = []
     for i, p in enumerate(parts):

@@ -11,8 +11,8 @@ import math
 import re
 
 import numpy as np
-from scipy import stats as sps
 
+from hlmshell import distributions as dist
 from hlmshell.commands._postest import (
     expand_names,
     ic_row,
@@ -160,7 +160,7 @@ def _coef_cells(res: EstimationResults):
         se = math.sqrt(V[j, j]) if V[j, j] > 0 else float("nan")
         if se == se and se > 0:
             zz = abs(b[j]) / se
-            p = float(2 * sps.t.sf(zz, df_r)) if df_r is not None and df_r == df_r else float(2 * sps.norm.sf(zz))
+            p = float(2 * dist.t_sf(zz, df_r)) if df_r is not None and df_r == df_r else float(2 * dist.norm_sf(zz))
         else:
             p = float("nan")
         base = bool(_BASE.search(name))

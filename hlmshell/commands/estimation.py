@@ -10,8 +10,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
+from hlmshell import distributions as dist
 from hlmshell.commands._postest import confidence_level, nonnegative_int
 from hlmshell.commands.model_terms import engine_terms
 from hlmshell.engine import design as dz
@@ -41,7 +41,7 @@ COVARIANCES = (("identity", "id"), ("independent", "ind"), ("exchangeable", "ex"
 
 # --- shared helpers ---------------------------------------------------------------------------------
 def _resolve_var(ds, name: str) -> list[str]:
-    return expand_varlist(ds, name)
+    return expand_varlist(ds, name, ts=True)
 
 
 def _resolve_terms(ds, terms: list[FVTerm]) -> list[FVTerm]:
@@ -255,11 +255,12 @@ def _sample_columns(ds, mask: np.ndarray):
     """column(name) -> that variable on the sample as float64 (a string level variable as
     codes of its sorted values), each read once."""
     cache: dict[str, np.ndarray] = {}
+    whole = bool(mask.all())     # every row in the sample: the (read-only) column itself, no copy
 
     def column(nm: str) -> np.ndarray:
         if nm not in cache:
             var = ds.var(nm)
-            v = var.values[mask]
+            v = var.values if whole else var.values[mask]
             if var.is_string:
                 _, v = np.unique(v.astype(str), return_inverse=True)
             cache[nm] = np.asarray(v, dtype=np.float64)
@@ -384,7 +385,7 @@ def _replay_mixed(session, cmd: Command) -> None:
 def _fit_mixed(session, data: MixedData, o: MixedOptions) -> tuple[LmmFit, float]:
     """The fit (printing Stata's iteration log) and the linear model's log likelihood for the
     LR test against it."""
-    Xk = data.design.X[:, data.design.keep]
+    Xk = data.design.X_keep
     if len(data.y) <= Xk.shape[1]:
         raise StataError("insufficient observations", 2001)
     if not o.nolog:
@@ -405,7 +406,8 @@ def _fit_mixed(session, data: MixedData, o: MixedOptions) -> tuple[LmmFit, float
     if not o.nolog:
         session.out.line("")
         session.out.line("Computing standard errors ...")
-    return fit, float(lmm.linear_ll(data.y, Xk, o.reml))
+    ll_lin = fit.extra.get("ll_linear") if fit.extra else None
+    return fit, float(ll_lin if ll_lin is not None else lmm.linear_ll(data.y, Xk, o.reml))
 
 
 def _fit_linear(y: np.ndarray, X: np.ndarray, reml: bool, callback) -> LmmFit:
@@ -448,7 +450,7 @@ def _lr_vs_linear(blocks, fit: LmmFit, ll_c: float) -> tuple[float, int, float]:
     for a single variance component on its boundary."""
     df_c = _n_re_params(blocks)
     chi2_c = max(2.0 * (fit.ll - ll_c), 0.0) if blocks else 0.0
-    p_c = float(stats.chi2.sf(chi2_c, df_c)) if df_c else float("nan")
+    p_c = float(dist.chi2_sf(chi2_c, df_c)) if df_c else float("nan")
     if df_c == 1:
         p_c = 0.5 * p_c if chi2_c > 0 else 1.0
     return chi2_c, df_c, p_c
@@ -499,7 +501,7 @@ def _mixed_results(cmd: Command, data: MixedData, fit: LmmFit, o: MixedOptions,
                    ll_c: float) -> MixedResults:
     d = data.design
     names_f, b, V, omitted = _coefficients(d, fit)
-    model = MixedModel(y=data.y, X=d.X[:, d.keep], blocks=data.blocks, fit=fit, fixed_names=names_f,
+    model = MixedModel(y=data.y, X=d.X_keep, blocks=data.blocks, fit=fit, fixed_names=names_f,
                        omitted=d.omitted)
     res = MixedResults(cmd="mixed", names=[(data.depvar, nm) for nm in names_f] + list(fit.vc_names),
                        b=b, V=V, omitted=omitted, k_f=len(names_f), sample=data.mask.copy(),
@@ -599,7 +601,7 @@ def _regress(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTerm], *,
         return np.asarray(ds.var(nm).values[mask], dtype=np.float64)
 
     design = dz.build_fixed(engine_terms(fixed), column, n, constant=constant)
-    X = design.X[:, design.keep]
+    X = design.X_keep
     k = X.shape[1]
     if n - k <= 0:
         raise StataError("insufficient observations", 2001)
@@ -628,7 +630,7 @@ def _regress_pF(res: EstimationResults) -> float:
         return res.model.pF
     sc = res.scalars
     F, df_m, df_r = sc.get("F", math.nan), sc.get("df_m", 0), sc.get("df_r", 0)
-    return float(stats.f.sf(F, df_m, df_r)) if df_m > 0 and math.isfinite(F) else math.nan
+    return float(dist.f_sf(F, df_m, df_r)) if df_m > 0 and math.isfinite(F) else math.nan
 
 
 def display_regress(session, res: EstimationResults, level: float, baselevels: bool, *,

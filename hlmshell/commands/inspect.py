@@ -110,7 +110,7 @@ def _var_stats(x: np.ndarray, ww: np.ndarray | None, kind: str | None, detail: b
                    Opt("noheader", "nohead", desc="suppress the header")))
 def summarize_cmd(session, cmd):
     opts = args_of(cmd)          # typed options from the spec on the registration line
-    names = varlist(session, cmd.body)
+    names = varlist(session, cmd.body, ts=True)
     mask = touse(session, cmd)
     kind = cmd.weight.kind if cmd.weight is not None else None
     w = weights(session, cmd, mask)
@@ -291,7 +291,7 @@ def describe_cmd(session, cmd):
 def list_cmd(session, cmd):
     opts = typed_args(cmd)
     ds = session.data
-    names = varlist(session, cmd.body)
+    names = varlist(session, cmd.body, ts=True)
     mask = touse(session, cmd)
     idx = np.flatnonzero(mask)
     labels = not opts.nolabel
@@ -319,7 +319,7 @@ def list_cmd(session, cmd):
 
 def _list_column(ds, nm: str, idx: np.ndarray, labels: bool, ab: int):
     """(header, cell texts, width, left-aligned?) of one listed variable."""
-    v = ds.vars[nm]
+    v = ds.var(nm)
     vals = [value_text(ds, v, v.values[i], labels=labels) for i in idx]
     left = v.is_string and v.format.startswith("%-")
     if not v.is_string and labels and v.vallab and v.vallab in ds.value_labels:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
+from hlmshell import distributions as dist
 from hlmshell.commands._postest import expand_names, lookup, model_df, print_ic
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.output import postest_output as po
@@ -201,7 +201,7 @@ def lrtest_cmd(session, cmd) -> None:
     conservative, reml = (False, False) if force else _comparability(u, rr, df)
 
     chi2 = -2.0 * (float(rr.scalars["ll"]) - float(u.scalars["ll"]))
-    p = float(stats.chi2.sf(chi2, df)) if df > 0 else float("nan")
+    p = float(dist.chi2_sf(chi2, df)) if df > 0 else float("nan")
     for line in po.lrtest_lines(r_name, u_name, df, chi2, p, conservative, reml):
         session.out.line(line)
     if opts.stats:

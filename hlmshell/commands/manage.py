@@ -205,10 +205,7 @@ def rename_cmd(session, cmd):
     if len(set(n for _, n in pairs)) != len(pairs):
         raise StataError("variable names not unique", 198)
     mapping = dict(pairs)
-    ds.vars = {mapping.get(n, n): (v.evolve(name=mapping[n]) if n in mapping else v)
-               for n, v in ds.vars.items()}
-    ds.sortedby = [mapping.get(s, s) for s in ds.sortedby]
-    ds.changed = True
+    ds.rename_many(mapping)      # names, sort order, and the xtset/tsset characteristics
 
 
 @command("order", byable=False, qualifiers="",

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from hlmshell.registry import Args, Opt, args_of, command
 from hlmshell.commands._postest import active
@@ -95,6 +94,8 @@ def group_codes_all(model, data, sample: np.ndarray) -> list[np.ndarray]:
         if not keys:
             codes[:] = 0
         else:
+            import pandas as pd   # heavy import (~0.2 s): only predict's out-of-sample codes
+
             frame = pd.DataFrame({k: data.values(k) for k in keys})
             known = frame.iloc[pos].copy()
             known["_code"] = np.asarray(b.group, dtype=np.int64)
@@ -239,9 +240,17 @@ def _check_mixed_request(model, req: PredictRequest) -> None:
                    Opt("reffects", "ref", desc="best linear unbiased predictions (BLUPs) of the random effects"),
                    Opt("reses", "rese", "varlist", None, "standard errors of the BLUPs into these new variables"),
                    Opt("relevel", "relev", "name", None, "random effects of this level only"),
-                   Opt("scores", "sc", desc="parameter-level scores")))
+                   Opt("scores", "sc", desc="parameter-level scores"),
+                   Opt("u", desc="after xtreg: the panel effect u_i"),
+                   Opt("e", desc="after xtreg: the idiosyncratic error e_it"),
+                   Opt("ue", desc="after xtreg: u_i + e_it (y minus xb)"),
+                   Opt("xbu", desc="after xtreg: xb + u_i")))
 def predict_cmd(session, cmd) -> None:
     res = active(session)
+    if hasattr(res, "prediction"):      # xtreg's results compute u, e, ue and xbu themselves
+        _predict_panel(session, cmd, res, args_of(cmd))
+        return
+    _no_panel_statistic(args_of(cmd))
     stat, reses, relevel = _statistic(args_of(cmd))
     sample = _estimation_sample(res, session.data)
     req = PredictRequest(stat, reses, relevel, _touse(session, cmd))
@@ -255,6 +264,40 @@ def predict_cmd(session, cmd) -> None:
         _predict_reffects(session, cmd, res, req, sample)
     else:
         _predict_fitted(session, cmd, res, req, sample)
+
+
+_PANEL = ("xb", "stdp", "ue", "e", "u", "xbu")
+
+
+def _no_panel_statistic(opts: Args) -> None:
+    for name in _PANEL[2:]:
+        if name in opts:
+            raise StataError(f"option {name} not allowed", 198)
+
+
+def _predict_panel(session, cmd, res, opts: Args) -> None:
+    """predict after xtreg: xb (the default), stdp, ue, e, u, xbu (e, u, xbu in e(sample))."""
+    for name in ("fitted", "residuals", "rstandard", "reffects", "reses", "relevel", "scores"):
+        if name in opts:
+            raise StataError(f"option {name} not allowed", 198)
+    chosen = [s for s in _PANEL if s in opts]
+    if len(chosen) > 1:
+        raise StataError("only one statistic may be specified", 198)
+    stat = chosen[0] if chosen else None
+    vtype, names = _new_names(cmd.body or "", None)
+    data = session.data
+    touse = _touse(session, cmd)
+    if stat is None:
+        session.out.line("(option xb assumed; fitted values)")
+    if stat == "stdp":
+        col, lab = stdp_all(res, data), "S.E. of the prediction"
+    elif stat in (None, "xb"):
+        col, lab = xb_all(res, data), "Linear prediction"
+    else:
+        sample = _estimation_sample(res, data)
+        col, lab = res.prediction(stat, xb_all(res, data), np.asarray(data.values(res.depvar), dtype=float),
+                                  data.values(res.macros.get("ivar", "")), sample)
+    _add(session, names, [col], [lab], vtype, touse)
 
 
 def _predict_fixed(session, cmd, res: EstimationResults, req: PredictRequest) -> None:

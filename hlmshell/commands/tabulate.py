@@ -10,8 +10,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import chi2 as chi2_dist
 
+from hlmshell import distributions as dist
 from hlmshell.commands._toolkit import check_name, touse, typed_args, value_text, varlist, weights
 from hlmshell.registry import Args, Opt, command
 from hlmshell.data.dataset import Variable
@@ -319,7 +319,7 @@ def _pearson_chi2(tab: np.ndarray) -> tuple[float, int, float]:
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = float(np.nansum(np.where(exp > 0, (tab - exp) ** 2 / exp, 0.0)))
     df = (tab.shape[0] - 1) * (tab.shape[1] - 1)
-    p = float(chi2_dist.sf(stat, df)) if df > 0 else math.nan
+    p = float(dist.chi2_sf(stat, df)) if df > 0 else math.nan
     return stat, df, p
 
 

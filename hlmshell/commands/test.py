@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from hlmshell import distributions as dist
 from hlmshell.commands._postest import (
     LEVEL_NAME,
     active,
@@ -344,9 +344,9 @@ def wald(res: EstimationResults, cons: list[Constraint]) -> WaldResult:
     Mk = M[np.ix_(kept, kept)]
     chi2 = float(d @ np.linalg.solve(Mk, d))
     if df_r is None:
-        return WaldResult(chi2, df, float(stats.chi2.sf(chi2, df)), dropped, None, chi2)
+        return WaldResult(chi2, df, float(dist.chi2_sf(chi2, df)), dropped, None, chi2)
     F = chi2 / df
-    return WaldResult(F, df, float(stats.f.sf(F, df, df_r)), dropped, float(df_r), chi2)
+    return WaldResult(F, df, float(dist.f_sf(F, df, df_r)), dropped, float(df_r), chi2)
 
 
 def _store_r(session, w: WaldResult) -> None:
@@ -546,11 +546,11 @@ def _lincom_estimate(res: EstimationResults, lin, level: float):
     tstat = df_r is not None and df_r == df_r
     zval = est / se if se > 0 else float("nan")
     if tstat:
-        p_val = float(2 * stats.t.sf(abs(zval), df_r)) if se > 0 else float("nan")
-        crit = float(stats.t.ppf(1 - (1 - level / 100) / 2, df_r))
+        p_val = float(2 * dist.t_sf(abs(zval), df_r)) if se > 0 else float("nan")
+        crit = float(dist.t_ppf(1 - (1 - level / 100) / 2, df_r))
     else:
-        p_val = float(2 * stats.norm.sf(abs(zval))) if se > 0 else float("nan")
-        crit = float(stats.norm.ppf(1 - (1 - level / 100) / 2))
+        p_val = float(2 * dist.norm_sf(abs(zval))) if se > 0 else float("nan")
+        crit = float(dist.norm_ppf(1 - (1 - level / 100) / 2))
     lo, hi = est - crit * se, est + crit * se
     sc = {"estimate": est, "se": se, "p": p_val, "lb": lo, "ub": hi, "level": level}
     if tstat:

@@ -25,6 +25,10 @@ NUMERIC_TYPES = ("byte", "int", "long", "float", "double")
 DEFAULT_FORMATS = {"byte": "%8.0g", "int": "%8.0g", "long": "%12.0g", "float": "%9.0g", "double": "%10.0g"}
 # Stata's ranges for the integer storage types (values outside are stored as a wider type).
 INT_LIMITS = {"byte": (-127, 100), "int": (-32767, 32740), "long": (-2147483647, 2147483620)}
+# _dta characteristics xtset/tsset keep (cleared together when their variable is dropped),
+# and those whose text is a variable name (renamed with it)
+TS_CHARS = ("_TStvar", "_TSpanel", "_TSdelta", "_TSitrvl", "tis", "iis")
+VAR_NAMING_CHARS = ("_TStvar", "_TSpanel", "tis", "iis")
 
 
 def is_string_type(vtype: str) -> bool:
@@ -63,6 +67,8 @@ class Variable:
     format: str = ""
     label: str = ""
     vallab: str | None = None
+    # characteristics `varname[name]` (Stata's char); replaced, never changed in place
+    chars: dict[str, str] = field(default_factory=dict)
 
     def __setattr__(self, name, value):
         if name == "values":
@@ -101,6 +107,8 @@ class Dataset:
     filename: str | None = None
     label: str = ""
     _n: int = 0
+    # the dataset's characteristics, `_dta[name]` (Stata's char); a variable's are on it
+    dta_chars: dict[str, str] = field(default_factory=dict)
 
     # -- size -------------------------------------------------------------------------
     @property
@@ -130,7 +138,22 @@ class Dataset:
         try:
             return self.vars[name]
         except KeyError:
+            if "." in name:       # `L.x`, `LD.x`: a time-series operated variable (timeseries.py)
+                return self._ts_var(name)
             raise var_not_found(name) from None
+
+    def _ts_var(self, name: str) -> Variable:
+        """A time-series operated name as a transient variable (not stored in the data)."""
+        from hlmshell.data.timeseries import split_name, ts_values
+
+        sp = split_name(name)
+        if sp is None:
+            raise var_not_found(name)
+        op, base = sp
+        src = self.var(base)
+        vtype = src.vtype if op.is_shift else "double"
+        return Variable(name, ts_values(self, name), vtype, src.format,
+                        vallab=src.vallab if op.is_shift else None)
 
     def values(self, name: str) -> np.ndarray:
         return self.var(name).values
@@ -166,16 +189,58 @@ class Dataset:
 
     def rename(self, old: str, new: str) -> None:
         """Rename a variable, keeping its place in the order."""
-        self.vars = {(new if k == old else k): (v.evolve(name=new) if k == old else v)
+        self.rename_many({old: new})
+
+    def rename_many(self, mapping: dict[str, str]) -> None:
+        """Rename variables (old -> new, all at once), keeping their places in the order, the
+        sort order and their characteristics; the panel settings that name one follow it."""
+        self.vars = {mapping.get(k, k): (v.evolve(name=mapping[k]) if k in mapping else v)
                      for k, v in self.vars.items()}
-        self.sortedby = [new if s == old else s for s in self.sortedby]
+        self.sortedby = [mapping.get(s, s) for s in self.sortedby]
+        for key in VAR_NAMING_CHARS:
+            if self.dta_chars.get(key) in mapping:
+                self.dta_chars[key] = mapping[self.dta_chars[key]]
         self.changed = True
 
     def drop(self, names) -> None:
+        names = list(names)
         for nm in names:
             del self.vars[nm]
         self.sortedby = [s for s in self.sortedby if s in self.vars]
+        if any(self.dta_chars.get(key) in names for key in VAR_NAMING_CHARS):
+            for key in TS_CHARS:          # the panel settings name a variable that is gone
+                self.dta_chars.pop(key, None)
         self.changed = True
+
+    # -- characteristics ----------------------------------------------------------------
+    def char(self, owner: str, name: str) -> str:
+        """`owner[name]` ("_dta" or a variable), "" when not defined (`: char owner[name]`)."""
+        if owner == "_dta":
+            return self.dta_chars.get(name, "")
+        return self.var(owner).chars.get(name, "")
+
+    def set_char(self, owner: str, name: str, text: str) -> None:
+        """Define `owner[name]`; empty text deletes it, as `char define owner[name]` does.
+        A variable's characteristics are replaced (copy-on-write), never changed in place."""
+        table = dict(self.dta_chars if owner == "_dta" else self.var(owner).chars)
+        if text:
+            table[name] = text
+        elif name in table:
+            del table[name]
+        else:
+            return
+        if owner == "_dta":
+            self.dta_chars = table
+        else:
+            self.update(owner, chars=table)
+        self.changed = True
+
+    def characteristics(self) -> dict[str, dict[str, str]]:
+        """Every characteristic, `_dta` first, then the variables' in the order of the data:
+        {owner: {name: text}} (a copy)."""
+        out = {"_dta": dict(self.dta_chars)} if self.dta_chars else {}
+        out.update({nm: dict(v.chars) for nm, v in self.vars.items() if v.chars})
+        return out
 
     def take(self, index: np.ndarray) -> None:
         """Keep/reorder observations by an integer or boolean index."""
@@ -192,6 +257,7 @@ class Dataset:
         new.vars = {k: v.copy() for k, v in self.vars.items()}
         new.value_labels = {k: dict(v) for k, v in self.value_labels.items()}
         new.sortedby = list(self.sortedby)
+        new.dta_chars = dict(self.dta_chars)
         return new
 
     def to_frame(self, names=None):

@@ -1,7 +1,8 @@
 """Stata .dta files <-> Dataset.
 
-Reading goes through pandas' StataReader (every format 104-119) with missing-value conversion
-on, so .a-.z arrive as StataMissingValue objects and are mapped to the NaN payload codes of
+Formats 117-119 are read with numpy alone (hlmshell.data.dta_read, giving the same Dataset);
+the older ones (104-116), and any file that reader does not take, go through pandas'
+StataReader with missing-value conversion on, so .a-.z arrive as StataMissingValue objects and are mapped to the NaN payload codes of
 missing.py. Before any data is read the header's N x record width is checked against the size
 of the file, so a damaged or hostile header (2^40 observations) is `not Stata format` r(610)
 instead of an attempt to allocate terabytes; running out of memory is r(909).
@@ -25,6 +26,7 @@ import numpy as np
 
 from hlmshell.data.atomic import atomic_write
 from hlmshell.data.dataset import Dataset, Variable
+from hlmshell.data.dta_read import read_native
 from hlmshell.data.missing import ext_missing, missing_code, parse_missing
 from hlmshell.errors import StataError
 from hlmshell.limits import check_memory, no_memory
@@ -140,7 +142,8 @@ def read_dta(path: str | Path) -> Dataset:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")     # pandas' encoding notes must not reach stderr
-            parts = _read_parts(path)
+            ds = read_native(path, _check_size)     # formats 117-119, without pandas
+            parts = None if ds is not None else _read_parts(path)   # the others, and odd files
     except StataError:
         raise
     except MemoryError:
@@ -148,12 +151,114 @@ def read_dta(path: str | Path) -> Dataset:
     except PermissionError:
         raise StataError(f"file {path} could not be opened", 603) from None
     except (ValueError, OSError, struct.error, KeyError, IndexError, TypeError,
-            OverflowError, UnicodeError, EOFError) as exc:
+            OverflowError, UnicodeError, EOFError, StopIteration) as exc:
         raise not_stata_format(path) from exc
     try:
-        return _build(path, *parts)
+        ds = ds if parts is None else _build(path, *parts)
     except MemoryError:
         raise no_memory() from None
+    for owner, table in read_characteristics(path).items():
+        if owner == "_dta":
+            ds.dta_chars = table
+        elif owner in ds.vars:
+            ds.vars[owner] = ds.vars[owner].evolve(chars=table)
+    ds.changed = False
+    return ds
+
+
+# --------------------------------------------------------------------------- characteristics
+def read_characteristics(path) -> dict[str, dict[str, str]]:
+    """The characteristics of a .dta file (`_dta[name]`, `var[name]`): the <characteristics>
+    section of formats 117-119, the expansion fields of formats 110-115; {} for other formats.
+    A damaged section gives the characteristics read before the damage (the data is intact)."""
+    out: dict[str, dict[str, str]] = {}
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1)
+            fh.seek(0)
+            records = _chars_xml(fh) if head == b"<" else _chars_old(fh)
+            for owner, name, text in records:
+                out.setdefault(owner, {})[name] = text
+    except (OSError, struct.error, ValueError, IndexError):
+        pass
+    return out
+
+
+def _cstr(raw: bytes) -> str:
+    return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+def _chars_xml(fh):
+    """Formats 117-119: the map's 9th offset is <characteristics>; each <ch> holds a 4-byte
+    length, then the owner and name (33 bytes each in 117, 129 in 118/119) and the text."""
+    size = os.fstat(fh.fileno()).st_size
+    head = fh.read(min(size, 4096))
+    release = int(head[28:31])
+    if release not in (117, 118, 119):
+        return
+    order = ">" if head[52:55] == b"MSF" else "<"
+    width = 33 if release == 117 else 129
+    at = 70 + (4 if release == 119 else 2) + 7 + (4 if release == 117 else 8) + 11
+    if release == 117:
+        at += 1 + head[at]
+    else:
+        at += 2 + struct.unpack(order + "H", head[at:at + 2])[0]
+    at += 19
+    at += 1 + head[at] + 21
+    if head[at:at + 5] != b"<map>":
+        return
+    offsets = struct.unpack(order + "14Q", head[at + 5:at + 117])
+    start, stop = offsets[8], offsets[9]
+    if not 0 < start < stop <= size:
+        return
+    fh.seek(start)
+    body = fh.read(stop - start)
+    pos = len(b"<characteristics>")
+    while body.startswith(b"<ch>", pos):
+        (n,) = struct.unpack(order + "I", body[pos + 4:pos + 8])
+        rec = body[pos + 8:pos + 8 + n]
+        if len(rec) != n or n < 2 * width:
+            return
+        yield _cstr(rec[:width]), _cstr(rec[width:2 * width]), _cstr(rec[2 * width:])
+        pos += 8 + n + len(b"</ch>")
+
+
+def _chars_old(fh):
+    """Formats 110-115: expansion fields after the variable labels, each a type byte (1 for a
+    characteristic), a 4-byte length, the owner and name (33 bytes each) and the text."""
+    size = os.fstat(fh.fileno()).st_size
+    head = fh.read(6)
+    version = head[0]
+    if version not in (110, 111, 113, 114, 115):
+        return
+    order = "<" if head[1] == 2 else ">"
+    (nvar,) = struct.unpack(order + "H", head[4:6])
+    fmtw = 49 if version >= 114 else 12
+    fh.seek(109 + nvar * (1 + 33 + 2 + fmtw + 33 + 81) + 2)
+    while True:
+        kind = fh.read(1)
+        (n,) = struct.unpack(order + "i", fh.read(4))
+        if not kind or (kind == b"\0" and n == 0) or n < 0 or fh.tell() + n > size:
+            return
+        rec = fh.read(n)
+        if kind == b"\1" and n >= 66:
+            yield _cstr(rec[:33]), _cstr(rec[33:66]), _cstr(rec[66:])
+
+
+CHAR_MAX = 67784                # Stata's longest characteristic (bytes)
+
+
+def _characteristics_bytes(ds: Dataset) -> bytes:
+    """The <ch> records: `_dta` first, then the variables' in the order of the variables."""
+    out = bytearray()
+    for owner, table in ds.characteristics().items():
+        for name, text in table.items():
+            if not text:
+                continue
+            rec = _fixed(owner, 129) + _fixed(name, 129) \
+                + cut_utf8(text.encode("utf-8"), CHAR_MAX - 1) + b"\0"
+            out += b"<ch>" + struct.pack("<I", len(rec)) + rec + b"</ch>"
+    return bytes(out)
 
 
 def _build(path, df, varlabels, vallabs, typlist, fmtlist, lbllist, srt, data_label) -> Dataset:
@@ -352,7 +457,7 @@ def _descriptors(ds: Dataset, cols: list[_Column], release: int) -> list[tuple[s
         ("formats", b"".join(_fixed(ds.vars[nm].format, 57) for nm in names)),
         ("value_label_names", b"".join(_fixed(ds.vars[nm].vallab or "", 129) for nm in names)),
         ("variable_labels", b"".join(_fixed(ds.vars[nm].label, 321) for nm in names)),
-        ("characteristics", b""),
+        ("characteristics", _characteristics_bytes(ds)),
     ]
 
 
@@ -445,5 +550,5 @@ def _label_items(name: str, table: dict[float, str]) -> list[tuple[int, str]]:
     return sorted(out)
 
 
-__all__ = ["read_dta", "write_dta", "ext_missing", "cut_utf8", "STR_MAX", "LABEL_MIN",
+__all__ = ["read_dta", "write_dta", "read_characteristics", "ext_missing", "cut_utf8", "STR_MAX", "LABEL_MIN",
            "LABEL_MAX"]

@@ -1,27 +1,26 @@
 """BLUPs of the random effects and their standard errors from a fitted MixedModel.
 
-With G = Lambda Lambda' (Lambda a symmetric square root, so a singular G at the boundary is
-fine) and W = Z Lambda, Woodbury's identity gives, cluster by cluster (observations linked
-by any random effect; V is block-diagonal over them):
+With G = sigma2 Lambda Lambda' (any factor; a singular G at the boundary is fine) and
+A = Lambda'Z'Z Lambda + I, the blocked factorisation (engine.blocked) gives, level by level and
+group by group (nested, crossed or partially crossed effects alike, Z held as level codes):
 
-    M = W'W + sigma2 I
-    u_hat = G Z' V^-1 (y - X b) = Lambda M^-1 W' (y - X b)
+    u_hat = G Z' V^-1 (y - X b) = Lambda A^-1 Lambda'Z'(y - X b)
     Var(u_hat - u) = G - G Z' P Z G
-                   = Lambda [sigma2 M^-1 + K V_b K'] Lambda',   K = M^-1 W' X
+                   = sigma2 Lambda A^-1 Lambda' + K V_b K',   K = Lambda A^-1 Lambda'Z'X
 
 (P = V^-1 - V^-1 X (X'V^-1 X)^-1 X'V^-1; V_b = (X'V^-1 X)^-1 is the fitted VCE of the fixed
 effects), i.e. the standard errors count the uncertainty of the fixed effects, as Stata's
-`predict, reses` does. Only cluster-sized dense matrices are ever formed.
+`predict, reses` does. Only the diagonal of Lambda A^-1 Lambda' is formed (blocked.inverse_diag).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from hlmshell.engine.types import MixedModel
+from hlmshell.engine import blocked
+from hlmshell.engine.suffstats import build
+from hlmshell.engine.types import IndicatorMatrix, MixedModel
 
 
 @dataclass
@@ -39,23 +38,13 @@ def sqrt_psd(G: np.ndarray) -> np.ndarray:
     return (Q * np.sqrt(w)) @ Q.T
 
 
-def clusters(model: MixedModel) -> np.ndarray:
-    """Connected components of observations linked through shared groups (any block)."""
-    n = len(model.y)
-    if len(model.blocks) == 1:
-        return np.asarray(model.blocks[0].group, dtype=np.int64)
-    rows, cols = [], []
-    offset = n
-    for b in model.blocks:
-        g = np.asarray(b.group, dtype=np.int64)
-        rows.append(np.arange(n))
-        cols.append(offset + g)
-        offset += int(g.max()) + 1 if len(g) else 0
-    r = np.concatenate(rows)
-    c = np.concatenate(cols)
-    A = coo_matrix((np.ones(len(r)), (r, c)), shape=(offset, offset))
-    _, lab = connected_components(A, directed=False)
-    return lab[:n]
+def _relative_factor(block, cov, s2: float) -> np.ndarray:
+    """Lambda with Lambda Lambda' = cov / s2; 1 x 1 (lambda I) for an identity block, so that an
+    `R.var` block with L levels never needs an L x L matrix."""
+    cov = np.atleast_2d(np.asarray(cov, dtype=float))
+    if (block.covariance or "").lower().startswith("id") or isinstance(block.Z, IndicatorMatrix):
+        return np.array([[np.sqrt(max(float(cov[0, 0]), 0.0) / s2)]])
+    return sqrt_psd(cov / s2)
 
 
 def _fixed_part(model: MixedModel, y: np.ndarray, X: np.ndarray):
@@ -86,57 +75,56 @@ def compute_blups(model: MixedModel, *, with_se: bool = True) -> list[BlockBlups
         X = np.zeros((n, 0))
     resid, X, Vb = _fixed_part(model, y, X)
     s2 = float(fit.sigma2)
-    lams = [sqrt_psd(G) for G in fit.covs]
     blocks = model.blocks
-    out = []
-    for b in blocks:
-        G = int(np.max(b.group)) + 1 if len(b.group) else 0
-        q = len(b.names)
-        out.append(BlockBlups(np.full((G, q), np.nan),
-                              np.full((G, q), np.nan) if with_se else None))
-
-    lab = clusters(model)
-    order = np.argsort(lab, kind="stable")
-    bounds = np.flatnonzero(np.diff(lab[order])) + 1
-    for idx in np.split(order, bounds):
-        if len(idx) == 0:
-            continue
-        # columns of W for this cluster: (block, local group) pieces of width q_b
-        pieces = []      # (block index, group codes, start column)
-        ncol = 0
-        for bi, b in enumerate(blocks):
-            codes, inv = np.unique(np.asarray(b.group)[idx], return_inverse=True)
-            pieces.append((bi, codes, inv, ncol))
-            ncol += len(codes) * len(b.names)
-        W = np.zeros((len(idx), ncol))
-        for bi, codes, inv, start in pieces:
-            Zb = np.asarray(blocks[bi].Z, dtype=float)[idx] @ lams[bi]
-            q = Zb.shape[1]
-            for j in range(q):
-                W[np.arange(len(idx)), start + inv * q + j] = Zb[:, j]
-        M = W.T @ W + s2 * np.eye(ncol)
-        L = np.linalg.cholesky(M)
-
-        def msolve(B):
-            return np.linalg.solve(L.T, np.linalg.solve(L, B))
-
-        w = msolve(W.T @ resid[idx])
+    order = sorted(range(len(blocks)), key=lambda i: blocks[i].depth)   # build's level order
+    ss = build(resid, X, blocks)
+    ev = blocked.forward(ss, [_relative_factor(blocks[i], fit.covs[i], s2) for i in order])
+    p = X.shape[1]
+    V = np.zeros((p + 1, p + 1))
+    V[p, 0] = 1.0                                 # the residuals: u_hat
+    V[:p, 1:] = np.eye(p)                         # X: K
+    sol = blocked.solve(ss, ev, V)
+    var = blocked.inverse_diag(ss, ev) if with_se else None
+    out: list = [None] * len(blocks)
+    for pos, i in enumerate(order):
+        u = sol[pos][:, :, 0]
+        se = None
         if with_se:
-            Minv = msolve(np.eye(ncol))
-            C = s2 * Minv
+            K = sol[pos][:, :, 1:]
+            v = s2 * var[pos]
             if Vb is not None:
-                K = Minv @ (W.T @ X[idx])
-                C = C + K @ Vb @ K.T
-        for bi, codes, inv, start in pieces:
-            lam = lams[bi]
-            q = lam.shape[0]
-            for gi, g in enumerate(codes):
-                sl = slice(start + gi * q, start + (gi + 1) * q)
-                out[bi].u[g] = lam @ w[sl]
-                if with_se:
-                    var = lam @ C[sl, sl] @ lam.T
-                    out[bi].se[g] = np.sqrt(np.clip(np.diag(var), 0.0, None))
+                v = v + np.einsum("gaj,jk,gak->ga", K, Vb, K)
+            se = np.sqrt(np.clip(v, 0.0, None))
+        out[i] = _absent_nan(blocks[i], u, se)
     return out
+
+
+def _absent_nan(block, u: np.ndarray, se):
+    """Groups with no observations (codes not used) get missing BLUPs."""
+    g = np.asarray(block.group, dtype=np.int64)
+    absent = np.bincount(g, minlength=u.shape[0]) == 0 if len(g) else np.ones(u.shape[0], bool)
+    if absent.any():
+        u[absent] = np.nan
+        if se is not None:
+            se[absent] = np.nan
+    return BlockBlups(u, se)
+
+
+def _zu(block, u: np.ndarray) -> np.ndarray:
+    """Z_b u_b for every observation, Z_b as stored (R.var columns as level codes)."""
+    g = np.asarray(block.group)
+    Z = block.Z
+    if not isinstance(Z, IndicatorMatrix):
+        return np.sum(np.asarray(Z, dtype=float) * u[g], axis=1)
+    f = np.zeros(len(g))
+    col = 0
+    for codes, L, v in Z.factors:
+        part = u[g, col + codes]
+        f += part if v is None else part * v
+        col += L
+    if Z.dense is not None:
+        f += np.sum(Z.dense * u[g, col:], axis=1)
+    return f
 
 
 def fitted_values(model: MixedModel, blups: list[BlockBlups], upto_depth: int | None = None) -> np.ndarray:
@@ -147,5 +135,5 @@ def fitted_values(model: MixedModel, blups: list[BlockBlups], upto_depth: int | 
     for b, bl in zip(model.blocks, blups):
         if upto_depth is not None and b.depth > upto_depth:
             continue
-        f = f + np.sum(np.asarray(b.Z, dtype=float) * bl.u[np.asarray(b.group)], axis=1)
+        f = f + _zu(b, bl.u)
     return f

@@ -10,13 +10,15 @@ layer's business (hlmshell.output.labels).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
+from hlmshell.engine import factorize
 from hlmshell.engine.standardize import centre_value
-from hlmshell.engine.types import RandomBlock
+from hlmshell.engine.types import IndicatorMatrix, RandomBlock
 from hlmshell.engine.terms import FactorPart, Term
 from hlmshell.errors import StataError
 
@@ -56,11 +58,17 @@ class FixedTerm:
 
 @dataclass
 class Design:
-    X: np.ndarray                      # n x k, every column (base/omitted/empty ones too)
+    """The fixed part. X stores (Fortran order: each column contiguous, as the column-wise
+    statistics and BLAS want them) only the columns that can be estimated: base and empty
+    columns are all-zero in b and need no storage. slots[j] is column j's index in X, -1 when
+    it has none; X_keep is X itself (no copy) when no stored column is omitted."""
+
+    X: np.ndarray                      # n x (stored columns), Fortran order
     columns: list[FixedColumn]
     terms: list[FixedTerm]
     constant: bool
     notes: list[str]                   # _rmcoll's diagnostics, in column order
+    slots: list[int] = field(default_factory=list)
 
     @property
     def names(self) -> list[str]:
@@ -103,7 +111,16 @@ class Design:
 
     @property
     def X_keep(self) -> np.ndarray:
-        return self.X[:, self.keep]
+        """The estimated columns, in column order: X itself when none is omitted."""
+        idx = [self.slots[j] for j in np.flatnonzero(self.keep)]
+        if idx == list(range(self.X.shape[1])):
+            return self.X
+        return self.X[:, idx]
+
+    def column(self, j: int) -> np.ndarray:
+        """Column j's values (zeros for a base or empty column, which are not stored)."""
+        k = self.slots[j]
+        return self.X[:, k] if k >= 0 else np.zeros(self.X.shape[0])
 
     def status(self, j: int) -> str | None:
         c = self.columns[j]
@@ -125,7 +142,7 @@ def factor_levels(name: str, values: np.ndarray) -> np.ndarray:
         raise StataError(f"{name}:  factor variables may not contain negative values", 452)
     if v.size and np.any(v != np.floor(v)):
         raise StataError(f"{name}:  factor variables may not contain noninteger values", 452)
-    return np.unique(v).astype(np.int64)
+    return factorize.factorize(v)[0].astype(np.int64)
 
 
 def _base_level(part: FactorPart, values: np.ndarray, levels: np.ndarray) -> int | None:
@@ -179,7 +196,7 @@ def build_fixed(terms: list[Term], column: Callable[[str], np.ndarray], n: int, 
     omitted as collinear, as Stata does.
     """
     cols: list[FixedColumn] = []
-    xs: list[np.ndarray] = []
+    fills: list[tuple] = []            # per term: how to write its stored columns into X
     fterms: list[FixedTerm] = []
     seen: set = set()
     # Stata treats a factor's level as base inside a term only when the term without that
@@ -201,14 +218,39 @@ def build_fixed(terms: list[Term], column: Callable[[str], np.ndarray], n: int, 
         fterms.append(ft)
         level_sets, bases, fvals = _factor_parts(term, column, present)
         ft.bases = list(bases)
-        _add_cells(ft, ti, n, _continuous_product(continuous, column), fvals, bases,
-                   _cells(level_sets), cols, xs)
+        fills.append(_add_cells(ft, ti, fvals, level_sets, bases, cols) + (continuous,))
     if constant:
         cols.append(FixedColumn("_cons", -1))
-        xs.append(np.ones(n))
-    X = np.column_stack(xs) if xs else np.zeros((n, 0))
-    notes = _mark_collinear(X, cols, constant)
-    return Design(X, cols, fterms, constant, notes)
+    slots, nstored = [], 0
+    for c in cols:
+        stored = not (c.base or c.empty)
+        slots.append(nstored if stored else -1)
+        nstored += stored
+    X = np.zeros((n, nstored), order="F")
+    for ft, cell_of_row, continuous in fills:
+        _fill_term(X, ft, cell_of_row, continuous, column, slots)
+    if constant:
+        X[:, slots[-1]] = 1.0
+    notes = _mark_collinear(X, cols, slots, constant)
+    return Design(X, cols, fterms, constant, notes, slots)
+
+
+def _fill_term(X: np.ndarray, ft: FixedTerm, cell_of_row, continuous, column, slots) -> None:
+    """Write a term's stored columns into X in one pass: the continuous product (or 1) at each
+    row's own cell, zero elsewhere (X starts as zeros)."""
+    cont = _continuous_product(continuous, column)
+    targets = np.array([slots[j] for j in ft.columns], dtype=np.int64)
+    if cell_of_row is None:                      # no factor: one column
+        if len(targets) and targets[0] >= 0:
+            X[:, targets[0]] = cont
+        return
+    n = X.shape[0]
+    dest = np.full(len(targets) + 1, -1, dtype=np.int64)
+    dest[:-1] = targets                          # cell -1 (a level outside the term) -> -1
+    slot = dest[cell_of_row]
+    rows = np.flatnonzero(slot >= 0)
+    flat = X.reshape(-1, order="F")              # a view: X is Fortran-contiguous
+    flat[slot[rows] * n + rows] = 1.0 if cont is None else cont[rows]
 
 
 def _continuous_product(continuous: list[str], column) -> np.ndarray | None:
@@ -247,53 +289,120 @@ def _cells(level_sets: list[np.ndarray]) -> list[tuple]:
     return list(zip(*[g.ravel().tolist() for g in grids]))
 
 
-def _add_cells(ft: FixedTerm, ti: int, n: int, cont, fvals, bases, cells, cols, xs) -> None:
-    """One column per cell of a term: the continuous product times the cell's indicator,
-    flagged base (a base level in it) or empty (no observations)."""
-    for cell in cells:
-        x = np.ones(n) if cont is None else cont.copy()
-        for v, lv in zip(fvals, cell):
-            x = x * (v == lv)
+def _add_cells(ft: FixedTerm, ti: int, fvals, level_sets, bases, cols) -> tuple:
+    """One column per cell of a term (the continuous product times the cell's indicator),
+    flagged base (a base level in it) or empty (no observations). Returns (ft, the cell of
+    every row, -1 when a row's level is not in the term's level sets; None without factors)."""
+    cells = _cells(level_sets)
+    cell_of_row, counts = _cell_index(fvals, level_sets)
+    for ci, cell in enumerate(cells):
         is_base = any(b is not None and lv == b for b, lv in zip(bases, cell))
-        empty = bool(ft.factors) and not is_base and not np.any(
-            np.logical_and.reduce([v == lv for v, lv in zip(fvals, cell)]))
+        empty = bool(ft.factors) and not is_base and counts[ci] == 0
         levels = tuple(int(c) for c in cell)
         ft.columns.append(len(cols))
         cols.append(FixedColumn(column_name(ft.factors, levels, ft.continuous), ti, levels,
                                 base=is_base, empty=empty))
-        xs.append(x)
+    return ft, cell_of_row
 
 
-def _mark_collinear(X: np.ndarray, cols: list[FixedColumn], constant: bool) -> list[str]:
+def _cell_index(fvals, level_sets):
+    """Per row, the index of its cell in _cells' order (first factor slowest), -1 when one of
+    its levels is not in the term's set; and the number of rows in each cell. O(n) per factor
+    (engine.factorize), not a pass per cell."""
+    if not fvals:
+        return None, np.zeros(1, dtype=np.int64)
+    n = len(fvals[0])
+    idx = np.zeros(n, dtype=np.int64)
+    valid = np.ones(n, dtype=bool)
+    for v, levels in zip(fvals, level_sets):
+        lv = np.asarray(levels, dtype=np.float64)
+        pos = np.searchsorted(lv, v)
+        pos_c = np.minimum(pos, max(len(lv) - 1, 0))
+        valid &= (len(lv) > 0) & (lv[pos_c] == v) if len(lv) else np.zeros(n, dtype=bool)
+        idx = idx * len(lv) + pos_c
+    ncells = int(np.prod([len(lv) for lv in level_sets]))
+    idx = np.where(valid, idx, -1)
+    counts = np.bincount(idx[valid], minlength=ncells) if ncells else np.zeros(0, dtype=np.int64)
+    return idx, counts
+
+
+def _mark_collinear(X: np.ndarray, cols: list[FixedColumn], slots: list[int],
+                    constant: bool) -> list[str]:
     """Stata's _rmcoll: in order (constant first), drop a column lying in the span of the
-    columns kept before it; returns the note lines."""
-    n = X.shape[0]
-    basis: list[np.ndarray] = []
-    if constant and n:
-        basis.append(np.ones(n) / np.sqrt(n))
-    notes = []
+    columns kept before it; returns the note lines.
+
+    Decided on the cross-products of the candidate columns, centred (when there is a constant)
+    and scaled to unit length, by an incremental Cholesky factor in column order: a column is
+    omitted when its squared distance to the span of the kept ones is below COLLINEAR_TOL of
+    its own length. One pass of BLAS over X (in row chunks, so no copy of X is made) instead
+    of a Gram-Schmidt sweep per column."""
+    notes: list[str | None] = [None] * len(cols)
+    cand = []
     for j, c in enumerate(cols):
         if c.empty:
-            notes.append(f"note: {c.name} identifies no observations in the sample.")
+            notes[j] = f"note: {c.name} identifies no observations in the sample."
+        elif c.name != "_cons" and not c.base:
+            cand.append(j)
+    if cand:
+        by_slot = {slots[j]: j for j in cand}
+        for k in _collinear_columns(X, [slots[j] for j in cand], constant):
+            j = by_slot[k]
+            cols[j].omitted = True
+            notes[j] = f"note: {cols[j].name} omitted because of collinearity."
+    return [t for t in notes if t is not None]
+
+
+_CHUNK_ROWS = 1 << 16
+
+
+def _centred_cross(X: np.ndarray, cand: list[int], constant: bool) -> np.ndarray:
+    """(X_c - 1 m')'(X_c - 1 m') / (s s') for the candidate columns X_c, m their means (zero
+    without a constant) and s a power-of-two scale per column so that nothing overflows.
+
+    Three vectorised passes: the means, the largest deviations, and the chunked cross-products
+    about the first-pass means m1; the rounding error d = mean - m1 of the first pass is then
+    taken out exactly (sum (x - m1)(x - m1)' = sum (x - m)(x - m)' + n d d'), so a covariate
+    with mean 1e9 keeps all the digits of its spread. A constant column comes out as
+    exactly zero (its first-pass centre is its value)."""
+    n, k = X.shape
+    if not n:
+        return np.zeros((len(cand), len(cand)))
+    sub = X                      # all columns (no copy of a column subset); cand picked at the end
+    lo, hi = sub.min(axis=0), sub.max(axis=0)
+    m1 = np.where(lo == hi, lo, sub.mean(axis=0)) if constant else np.zeros(k)
+    top = np.maximum(hi - m1, m1 - lo) if constant else np.maximum(np.abs(lo), np.abs(hi))
+    s = np.array([math.ldexp(1.0, math.frexp(t)[1]) if 0 < t < math.inf else 1.0 for t in top])
+    C = np.zeros((k, k))
+    tot = np.zeros(k)
+    for a in range(0, n, _CHUNK_ROWS):
+        blk = (sub[a:a + _CHUNK_ROWS] - m1) / s
+        C += blk.T @ blk
+        tot += blk.sum(axis=0)
+    if constant:
+        d = tot / n
+        C -= n * np.outer(d, d)
+    return C[np.ix_(cand, cand)]
+
+
+def _collinear_columns(X: np.ndarray, cand: list[int], constant: bool) -> list[int]:
+    """The candidates to omit: a right-looking Cholesky of their unit-scaled cross-products in
+    column order, where a pivot (the squared distance to the span of the columns kept before,
+    relative to the column's own length) below COLLINEAR_TOL omits the column and is not
+    eliminated from the ones after it."""
+    C = _centred_cross(X, cand, constant)
+    d = np.diag(C).copy()
+    ok = (d > 0) & np.isfinite(d)
+    inv = np.where(ok, 1.0 / np.sqrt(np.where(ok, d, 1.0)), 0.0)
+    R = C * inv[:, None] * inv[None, :]          # unit diagonal where a column is not zero
+    out = []
+    for pos, j in enumerate(cand):
+        ss = float(R[pos, pos])
+        if not ok[pos] or ss <= COLLINEAR_TOL:
+            out.append(j)
             continue
-        if c.name == "_cons" or c.base:
-            continue
-        x = X[:, j].astype(np.float64)
-        # centred first (exactly, see standardize.centre_value): a covariate with mean 1e9
-        # would otherwise carry the rounding error of projecting out its mean into r
-        ref = x - centre_value(x) if constant else x
-        r = ref.copy()
-        for _ in range(2):
-            for q in basis:
-                r -= (q @ r) * q
-        ss_ref = float(ref @ ref)
-        ss = float(r @ r)
-        if ss_ref <= 0 or ss <= COLLINEAR_TOL * max(ss_ref, 1e-300) or ss <= 1e-300:
-            c.omitted = True
-            notes.append(f"note: {c.name} omitted because of collinearity.")
-            continue
-        basis.append(r / np.sqrt(ss))
-    return notes
+        li = R[pos, pos + 1:] / math.sqrt(ss)
+        R[pos + 1:, pos + 1:] -= np.outer(li, li)
+    return out
 
 
 # --- random part ----------------------------------------------------------------------------------
@@ -309,12 +418,9 @@ class RandomSpec:
 
 
 def group_codes(keys: list[np.ndarray], n: int) -> np.ndarray:
-    """Codes 0..G-1 for the distinct combinations of `keys` (sorted, as Stata's egen group())."""
-    if not keys:
-        return np.zeros(n, dtype=np.int64)
-    arr = np.column_stack([np.asarray(k, dtype=np.float64) for k in keys])
-    _, inv = np.unique(arr, axis=0, return_inverse=True)
-    return inv.reshape(-1).astype(np.int64)
+    """Codes 0..G-1 for the distinct combinations of `keys` (sorted, as Stata's egen group());
+    O(n), see engine.factorize."""
+    return factorize.group_codes(keys, n)
 
 
 def build_random(specs: list[RandomSpec], column: Callable[[str], np.ndarray], n: int) -> list[RandomBlock]:
@@ -324,12 +430,14 @@ def build_random(specs: list[RandomSpec], column: Callable[[str], np.ndarray], n
         if sp.group != "_all":
             keys = keys + [np.asarray(column(sp.group), dtype=np.float64)]
         codes = group_codes(keys, n)
-        zs, names = [], []
+        zs, names, factors = [], [], []
         for rv in sp.rterms:
+            # R.var: one identity-covariance effect per level, kept as level codes (an
+            # IndicatorMatrix), never as n x L dense indicator columns
             v = np.asarray(column(rv), dtype=np.float64)
-            for lv in factor_levels(rv, v):
-                zs.append((v == lv).astype(np.float64))
-                names.append(f"R.{rv}")
+            levels = factor_levels(rv, v)
+            factors.append((np.searchsorted(levels.astype(np.float64), v), len(levels), None))
+            names += [f"R.{rv}"] * len(levels)
         for term in sp.terms:
             if not term.factors:
                 zs.append(_continuous_product(list(term.continuous), column))
@@ -339,17 +447,19 @@ def build_random(specs: list[RandomSpec], column: Callable[[str], np.ndarray], n
             sub = build_fixed([term], column, n, constant=sp.constant)
             for j, c in enumerate(sub.columns):
                 if not c.base and not c.empty and c.name != "_cons":
-                    zs.append(sub.X[:, j])
+                    zs.append(sub.column(j))
                     names.append(c.name)
         if sp.constant and not sp.rterms:
             zs.append(np.ones(n))
             names.append("_cons")
-        if not zs:
+        if not zs and not factors:
             raise StataError("invalid syntax", 198)
         cov = sp.covariance
         if sp.rterms:
             cov = "identity"
         elif cov is None:
             cov = "identity" if names == ["_cons"] else "independent"
-        blocks.append(RandomBlock(codes, np.column_stack(zs), names, cov, sp.group, depth))
+        Z = (IndicatorMatrix(factors, np.column_stack(zs) if zs else None, n) if factors
+             else np.column_stack(zs))
+        blocks.append(RandomBlock(codes, Z, names, cov, sp.group, depth))
     return blocks

@@ -16,11 +16,12 @@ import math
 from typing import Callable
 
 import numpy as np
-from scipy import optimize
-from scipy.stats import norm
+
+from hlmshell.distributions import norm_ppf
 
 from . import linalg_core as core
 from . import ols, standardize
+from .quasi_newton import minimize_bfgs
 from .suffstats import SuffStats, build
 from .types import BlockComponents, LmmFit, RandomBlock, VarComponent
 from .vcparams import normalize_structure
@@ -134,17 +135,29 @@ def _fd_hessian(gradfun, x, g0, h=1e-6):
     return 0.5 * (H + H.T)
 
 
+def _decrement(w, U, g):
+    """Newton decrement g' |H|^-1 g and step -|H|^-1 g from H's eigen-decomposition (|H|:
+    eigenvalues by absolute value, floored, so the step always descends)."""
+    floor = max(1e-8 * max(abs(w).max(), 1.0), 1e-10)
+    step = -U @ ((U.T @ g) / np.maximum(np.abs(w), floor))
+    dec = -float(g @ step)
+    return (dec if np.isfinite(dec) else math.inf), step
+
+
 def _newton_polish(prob: _Problem, theta, dev0, g0, report, maxsteps=20):
     """Newton steps with a finite-difference Hessian of the exact gradient; keep only gains.
     Stops when the Newton decrement says nothing measurable is left to gain (after at least one
     step, so the log shows an iteration 1 as Stata's does)."""
     theta, dev, g = theta.copy(), dev0, g0
+    w = U = None
     for it in range(maxsteps):
+        # the previous step's Hessian first: when it already says nothing is left to gain, the
+        # m gradient evaluations of a fresh one would only confirm it
+        if it > 0 and _decrement(w, U, g)[0] < 1e-15 * max(1.0, abs(dev)):
+            break
         H = _fd_hessian(lambda t: prob.dev_grad(t)[1], theta, g)
         w, U = np.linalg.eigh(H)
-        floor = max(1e-8 * max(abs(w).max(), 1.0), 1e-10)
-        step = -U @ ((U.T @ g) / np.maximum(np.abs(w), floor))
-        decrement = -float(g @ step)
+        decrement, step = _decrement(w, U, g)
         if not np.isfinite(decrement) or (decrement < 1e-15 * max(1.0, abs(dev)) and it > 0):
             break
         t = 1.0
@@ -235,6 +248,8 @@ def _to_data_units(fit: LmmFit, fm: standardize.FixedMap, structures, dsorted, o
     lambdas = [lam / d[:, None] for lam, d in zip(fit.extra["lambdas"], dsorted)]
     extra = dict(fit.extra, theta=theta, lambdas=lambdas, theta_std=theta_t, fixed_map=fm,
                  beta_std=fit.beta, V_beta_std=fit.V_beta)
+    if extra.get("ll_linear") is not None:
+        extra["ll_linear"] += offset            # the same Jacobian as the mixed model's ll
     return LmmFit(beta=fm.beta(fit.beta), V_beta=fm.vbeta(fit.V_beta), ll=fit.ll + offset,
                   reml=fit.reml, converged=fit.converged, iterations=fit.iterations,
                   sigma2=c * c * fit.sigma2, covs=covs, vc_names=fit.vc_names,
@@ -279,8 +294,7 @@ def _fit_standardized(y, X, blocks: list[RandomBlock], *, reml: bool, maxiter: i
         report_em(d)
 
     # start-value phase (Stata: EM): quasi-Newton to a loose gradient, reported as 'em'
-    res = optimize.minimize(prob.dev_grad, theta0, jac=True, method="BFGS", callback=cb,
-                            options={"maxiter": maxiter, "gtol": 1e-2})
+    res = minimize_bfgs(prob.dev_grad, theta0, gtol=1e-2, maxiter=maxiter, callback=cb)
     theta = res.x
     dev, g = prob.dev_grad(theta)
     if not np.isfinite(dev):
@@ -320,7 +334,31 @@ def _fit_standardized(y, X, blocks: list[RandomBlock], *, reml: bool, maxiter: i
                   converged=converged, iterations=max(newton_it[0] - 1, 0), sigma2=sigma2,
                   covs=covs, vc_names=vc_names, vc_theta=s_hat, vc_V=vc_V, n_obs=n,
                   extra={"theta": theta, "lambdas": ev.lams, "block_order": order,
-                         "gradient": g, "nfev": prob.nfev})
+                         "gradient": g, "nfev": prob.nfev,
+                         "ll_linear": _linear_ll_from_cross(ss, reml)})
+
+
+def _linear_ll_from_cross(ss, reml: bool) -> float | None:
+    """The linear model's log likelihood (mixed's LR test) from [X y]'[X y] of the standardized
+    data, which the fit has already summed: no second pass over X. None when the outcome is so
+    nearly explained by X (residual below 1e-6 of y'y) that the cross-products would lose
+    digits of the residual sum of squares; the caller then fits the linear model on the data."""
+    p = ss.p
+    R0 = ss.R0
+    yy = float(R0[p, p])
+    try:
+        if p:
+            L = np.linalg.cholesky(R0[:p, :p])
+            w = np.linalg.solve(L, R0[:p, p])
+            rss = yy - float(w @ w)
+            logdet = 2.0 * float(np.log(np.diag(L)).sum())
+        else:
+            rss, logdet = yy, 0.0
+    except np.linalg.LinAlgError:
+        return None
+    if not (rss > 1e-6 * yy) or ss.n - (p if reml else 0) <= 0:
+        return None
+    return ols.loglik(rss, ss.n, p, reml, logdet)
 
 
 def _vc_covariance(prob: _Problem, s_hat: np.ndarray, vc_names) -> np.ndarray | None:
@@ -352,6 +390,10 @@ def _vc_covariance(prob: _Problem, s_hat: np.ndarray, vc_names) -> np.ndarray | 
     return None
 
 
+def _normal_quantile(p: float) -> float:
+    return float(norm_ppf(p))
+
+
 def linear_ll(y, X, reml: bool = False) -> float:
     """Log likelihood of the OLS fit (ML, or REML on the same scale as fit_lmm's); computed on
     standardized data by engine.ols, so a covariate in any units keeps its column."""
@@ -364,7 +406,7 @@ def variance_components(fit: LmmFit, blocks: list[RandomBlock], *, metric: str =
     (ln sd, atanh corr, ln sigma_e) and e(V) by the delta method: per block (outermost level
     first) its variances (or sds) and covariances (or correlations), then the residual's.
     Numbers only; hlmshell.output.labels names the rows."""
-    z = norm.ppf(0.5 + level / 200.0)
+    z = _normal_quantile(0.5 + level / 200.0)
     V = fit.vc_V
     s = fit.vc_theta
 

@@ -16,9 +16,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
-from scipy.linalg import solve_triangular
 
+from hlmshell import distributions as dist
 from . import standardize
 
 NAN = float("nan")
@@ -62,6 +61,8 @@ def _solve_standardized(yt: np.ndarray, Xt: np.ndarray):
     except np.linalg.LinAlgError:
         ok = False
     if ok:
+        from scipy.linalg import solve_triangular   # heavy import (~0.1 s): only when a fit runs
+
         def solve(v):
             return solve_triangular(L, solve_triangular(L, v, lower=True), lower=True, trans="T")
 
@@ -175,7 +176,7 @@ def regress(y, X, *, constant: bool) -> Regression:
     s2 = rss / df_r
     if df_m > 0:
         F = _ratio(mss / df_m, s2)
-        pF = float(stats.f.sf(F, df_m, df_r)) if math.isfinite(F) else NAN
+        pF = float(dist.f_sf(F, df_m, df_r)) if math.isfinite(F) else NAN
     else:
         F, pF = 0.0, NAN
     r2 = _ratio(mss, tss)

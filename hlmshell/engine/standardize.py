@@ -32,22 +32,29 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .types import RandomBlock
+from .types import IndicatorMatrix, RandomBlock
 from .vcparams import Structure, normalize_structure
 
 
 def pow2_scale(v) -> float:
     """The power of two nearest the root mean square of the nonzero entries of v (1 when there
     are none). Nonzero entries only, so a 0/1 indicator or a constant keeps scale 1 however
-    rare its ones are; the result is equivariant: pow2_scale(2^k v) = 2^k pow2_scale(v)."""
-    a = np.abs(np.asarray(v, dtype=np.float64).ravel())
-    a = a[a > 0]
+    rare its ones are; the result is equivariant: pow2_scale(2^k v) = 2^k pow2_scale(v).
+    Vectorised passes without temporaries (max, min, count, one dot product); the sum of squares
+    is taken on v / top only when v is so large or small that its squares would overflow or
+    underflow."""
+    a = np.asarray(v, dtype=np.float64).ravel()
     if a.size == 0:
         return 1.0
-    top = float(a.max())
-    if not math.isfinite(top):
+    top = max(float(a.max()), -float(a.min()))
+    if not (top > 0 and math.isfinite(top)):
         return 1.0
-    rms = top * math.sqrt(float(np.mean((a / top) ** 2)))   # no overflow for 1e200-sized data
+    k = int(np.count_nonzero(a))
+    if 1e-140 < top < 1e140:
+        rms = math.sqrt(float(a @ a) / k)
+    else:
+        b = a / top
+        rms = top * math.sqrt(float(b @ b) / k)   # no overflow for 1e200-sized data
     if not (rms > 0 and math.isfinite(rms)):
         return 1.0
     return math.ldexp(1.0, round(math.log2(rms)))
@@ -167,6 +174,10 @@ def random_scales(blocks: list[RandomBlock]) -> list[np.ndarray]:
     exchangeable blocks (their structure ties the variances together)."""
     out = []
     for b in blocks:
+        if isinstance(b.Z, IndicatorMatrix):      # R.var columns: scale their entries, no n x L copy
+            q = b.Z.shape[1]
+            out.append(np.full(q, pow2_scale(b.Z.nonzero_values())))
+            continue
         Z = np.asarray(b.Z, dtype=np.float64).reshape(len(b.group), -1)
         q = Z.shape[1]
         kind = normalize_structure(b.covariance, q)
@@ -181,6 +192,7 @@ def scale_blocks(blocks: list[RandomBlock], scales: list[np.ndarray]) -> list[Ra
     """Blocks with Z~ = Z D^-1: copies where some scale is not 1, the caller's block itself
     where D = I (no pass over Z; the caller's blocks are never changed)."""
     return [b if np.all(d == 1) else
+            replace(b, Z=b.Z.scaled(float(d[0]))) if isinstance(b.Z, IndicatorMatrix) else
             replace(b, Z=np.asarray(b.Z, dtype=np.float64).reshape(len(b.group), -1) / d[None, :])
             for b, d in zip(blocks, scales)]
 
@@ -188,6 +200,6 @@ def scale_blocks(blocks: list[RandomBlock], scales: list[np.ndarray]) -> list[Ra
 def structure_of(block: RandomBlock) -> Structure:
     """The block's covariance parametrisation (what the maps of Lambda and of the Stata-metric
     parameters need, before any sufficient statistics exist)."""
-    Z = np.asarray(block.Z)
+    Z = block.Z if isinstance(block.Z, IndicatorMatrix) else np.asarray(block.Z)
     q = Z.shape[1] if Z.ndim == 2 else 1
     return Structure(normalize_structure(block.covariance, q), q)

@@ -14,6 +14,64 @@ from typing import Any
 import numpy as np
 
 
+class IndicatorMatrix:
+    """Random-effect columns of `R.var` terms kept as level codes, never as dense n x L columns.
+
+    Column layout: for each factor in `factors` its L levels (indicator times the factor's
+    value column, 1 when None), then the `dense` columns (n x d, any other variables typed in
+    the same equation). Quacks enough like the dense matrix for code that only looks at
+    `shape`; `np.asarray(M)` materialises it (only small-data callers should). The engine
+    (suffstats, blocked, blup) reads `factors` and `dense` directly.
+
+    factors : list of (codes, nlevels, values): codes int64 0..L-1 per observation,
+              values None (pure indicators) or a float column (a slope per level).
+    """
+
+    ndim = 2
+    dtype = np.dtype(np.float64)
+
+    def __init__(self, factors: list, dense: np.ndarray | None, n: int):
+        self.factors = [(np.asarray(c, dtype=np.int64).reshape(-1), int(L),
+                         None if v is None else np.asarray(v, dtype=np.float64).reshape(-1))
+                        for c, L, v in factors]
+        self.dense = None if dense is None or np.size(dense) == 0 else \
+            np.asarray(dense, dtype=np.float64).reshape(n, -1)
+        self.n = int(n)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        d = 0 if self.dense is None else self.dense.shape[1]
+        return (self.n, sum(L for _, L, _ in self.factors) + d)
+
+    def nonzero_values(self) -> np.ndarray:
+        """Every stored entry (what a scale of the nonzero entries needs)."""
+        parts = [np.ones(self.n) if v is None else v for _, _, v in self.factors]
+        if self.dense is not None:
+            parts.append(self.dense.ravel())
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def scaled(self, d: float) -> "IndicatorMatrix":
+        """The columns divided by one common scale d (an identity block's)."""
+        if d == 1:
+            return self
+        f = [(c, L, (np.ones(self.n) if v is None else v) / d) for c, L, v in self.factors]
+        return IndicatorMatrix(f, None if self.dense is None else self.dense / d, self.n)
+
+    def __array__(self, dtype=None, copy=None):
+        out = np.zeros(self.shape)
+        col = 0
+        rows = np.arange(self.n)
+        for c, L, v in self.factors:
+            out[rows, col + c] = 1.0 if v is None else v
+            col += L
+        if self.dense is not None:
+            out[:, col:] = self.dense
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __getitem__(self, idx):
+        return np.asarray(self)[idx]
+
+
 @dataclass
 class RandomBlock:
     """One random-effects equation `|| group: vars, covariance(...)`.
@@ -21,7 +79,8 @@ class RandomBlock:
     group : int64 code 0..G-1 per observation of the estimation sample. For nested levels the
             codes of an inner level are unique across the whole sample (school/class pairs), and
             every inner group lies inside one group of the level above.
-    Z     : n x q, columns in Stata's order (slopes as typed, `_cons` last).
+    Z     : n x q, columns in Stata's order (slopes as typed, `_cons` last); for `R.var` terms
+            an IndicatorMatrix (level codes, never a dense n x L array).
     names : q column names, e.g. ['ses', '_cons'].
     covariance : 'identity' | 'independent' | 'exchangeable' | 'unstructured'.
     label : the level variable as typed ('id'; '_all' for crossed effects).

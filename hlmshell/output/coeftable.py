@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from hlmshell import distributions as dist
 from hlmshell.output.numfmt import fmt, fmt_g
 from hlmshell.output.text import abbrev
 
@@ -106,11 +106,11 @@ def coef_stats(b: float, se: float | None, *, stat: str = "z", df_r: float | Non
     q = b / se
     a = (1 - level / 100) / 2
     if stat == "t" and df_r:
-        p = 2 * stats.t.sf(abs(q), df_r)
-        crit = stats.t.isf(a, df_r)
+        p = 2 * dist.t_sf(abs(q), df_r)
+        crit = dist.t_isf(a, df_r)
     else:
-        p = 2 * stats.norm.sf(abs(q))
-        crit = stats.norm.isf(a)
+        p = 2 * dist.norm_sf(abs(q))
+        crit = dist.norm_isf(a)
     return q, p, b - crit * se, b + crit * se
 
 
@@ -146,7 +146,9 @@ def body_lines(groups, b, se, *, stat: str = "z", df_r: float | None = None,
         if g.header is not None:
             lines += [f"{ln}|" for ln in header_lines(g.header)]
         for r in g.rows:
-            labels = [level_label(r.label)] if g.header is not None else name_lines(r.label)
+            # a time-series group (`x |` over `L1. |`, labels.TsGroup) aligns its rows as names
+            level_rows = g.header is not None and not getattr(g, "plain_rows", False)
+            labels = [level_label(r.label)] if level_rows else name_lines(r.label)
             if r.status:
                 cells = status_cells(r.status)
             else:

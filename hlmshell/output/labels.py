@@ -10,6 +10,10 @@ attribute (design, terms, components), so this module imports nothing from the e
 """
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
+from hlmshell.data.timeseries import ts_label
 from hlmshell.output.coeftable import Group, Row
 from hlmshell.output.mixed_output import RERow, level_title
 
@@ -21,7 +25,56 @@ def term_label(term) -> str:
     factors, continuous = list(term.factors), list(term.continuous)
     if not factors and len(continuous) == 1:
         return continuous[0]
-    return "#".join([p.name for p in factors] + [f"c.{c}" for c in continuous])
+    return ts_spelling("#".join([p.name for p in factors] + [f"c.{c}" for c in continuous]))
+
+
+# --- time-series operators ---------------------------------------------------------------------
+_TS_IN_NAME = re.compile(r"(^|#)(\d*[bon]*|c|co)\.((?:[LFDS]\d*)+)\.")
+
+
+def ts_spelling(name: str) -> str:
+    """Stata's spelling of operated parts of an interaction: `c.L.x` -> `cL.x`, `1.L.f` ->
+    `1L.f` (the design names a lagged variable `L.x` and prefixes it like any other)."""
+    return _TS_IN_NAME.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}.", name)
+
+
+@dataclass
+class TsGroup(Group):
+    """A variable's operated terms, as Stata shows them: the variable as header, a row per
+    operator (`--.`, `L1.`, `LD.`) aligned as a name (coeftable.body_lines)."""
+
+    plain_rows: bool = True
+
+
+def _ts_key(g) -> tuple[str, str] | None:
+    """(variable, row label) of a one-row continuous item that is a variable, operated or
+    not; None for anything else."""
+    if g.header is not None or len(g.rows) != 1:
+        return None
+    name = g.rows[0].label
+    if "#" in name or name == "_cons":
+        return None
+    return ts_label(name) or (name, "--.")
+
+
+def ts_groups(groups: list[Group]) -> list[Group]:
+    """Consecutive items of one variable with at least one operator become one TsGroup
+    (`L(0/2).x` -> `x |` over `--. |`, `L1. |`, `L2. |`); the rest stays as it is."""
+    out: list[Group] = []
+    i = 0
+    while i < len(groups):
+        key = _ts_key(groups[i])
+        j = i + 1
+        while key is not None and j < len(groups) and (_ts_key(groups[j]) or ("",))[0] == key[0]:
+            j += 1
+        keys = [_ts_key(g) for g in groups[i:j]]
+        if key is None or all(k[1] == "--." for k in keys):
+            out += groups[i:j]
+        else:
+            rows = [Row(k[1], g.rows[0].index, g.rows[0].status) for k, g in zip(keys, groups[i:j])]
+            out.append(TsGroup(key[0], rows))
+        i = j
+    return out
 
 
 def _level_text(term, levels: tuple[int, ...], value_labels: dict) -> str:
@@ -37,11 +90,11 @@ def _term_groups(design, term, rows, value_labels: dict) -> list[Group]:
     """The group(s) one term shows: a row per column for a continuous term, a one-row item for a
     lone unlabelled factor level (`2.sized`), else a header over level rows."""
     if not term.is_factor:
-        return [Group(None, [Row(design.columns[j].name, j, st)]) for j, st in rows]
+        return [Group(None, [Row(ts_spelling(design.columns[j].name), j, st)]) for j, st in rows]
     single = len(term.factors) == 1 and not term.continuous
     if single and len(rows) == 1 and term.factors[0].name not in value_labels:
         j, st = rows[0]
-        return [Group(None, [Row(design.columns[j].name, j, st)])]
+        return [Group(None, [Row(ts_spelling(design.columns[j].name), j, st)])]
     return [Group(term_label(term), [Row(_level_text(term, design.columns[j].levels, value_labels), j, st)
                                      for j, st in rows])]
 
@@ -61,7 +114,7 @@ def display_groups(design, *, baselevels: bool = False,
     for j, c in enumerate(design.columns):
         if c.name == "_cons":
             out.append(Group(None, [Row("_cons", j, design.status(j))]))
-    return out
+    return ts_groups(out)
 
 
 # --- the random part ---------------------------------------------------------------------------

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, fields
 from functools import cached_property
 
 import numpy as np
-from scipy import stats
 
+from hlmshell import distributions as dist
 from hlmshell.engine import lmm
 from hlmshell.engine.design import Design
 from hlmshell.engine.types import MixedModel, RandomBlock
@@ -42,7 +42,7 @@ def wald_test(beta: np.ndarray, V: np.ndarray, names: list[str]) -> tuple[int, f
         chi2 = float(b @ np.linalg.solve(Vs, b))
     except np.linalg.LinAlgError:
         chi2 = float(b @ np.linalg.pinv(Vs) @ b)
-    return len(idx), chi2, float(stats.chi2.sf(chi2, len(idx)))
+    return len(idx), chi2, float(dist.chi2_sf(chi2, len(idx)))
 
 
 def re_table(fit, blocks: list[RandomBlock], *, metric: str = "variance",

@@ -8,10 +8,12 @@ operators treat any nonzero value, missing included, as true.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
 from hlmshell.data.missing import order_key
+from hlmshell.data.timeseries import canonical_name, split_name, ts_name, ts_values
 from hlmshell.errors import StataError
 from hlmshell.limits import MAX_STRLEN, check_memory, no_memory
 from hlmshell.syntax.expr_ast import Binary, Call, Coef, Expr, Name, Num, Str, Subscript, Unary
@@ -100,6 +102,8 @@ class Evaluator:
             return _scalar_value(s.scalars[nm])
         if nm == "_cons":
             return 1.0
+        if "." in nm:
+            return self.ts_name(nm)
         try:
             full = unabbrev(self.data.names, nm)
         except StataError as err:
@@ -107,6 +111,21 @@ class Evaluator:
                 raise
             raise StataError(f"variable {nm} not found", 111) from None
         return self.data.vars[full].values
+
+    def ts_name(self, nm: str):
+        """`L.x`, `D2.x`, `LD.x` (operators canonical from the parser; x may be abbreviated):
+        matched by panel and time, whatever the sort order and the by-groups."""
+        sp = split_name(nm)
+        if sp is None:
+            raise StataError("invalid syntax", 198)
+        op, base = sp
+        try:
+            full = unabbrev(self.data.names, base)
+        except StataError as err:
+            if "ambiguous" in err.message:
+                raise
+            raise StataError(f"variable {base} not found", 111) from None
+        return ts_values(self.data, ts_name(op, full))
 
     def binary(self, e: Binary):
         op = e.op
@@ -250,7 +269,11 @@ def _normalise_coef(name: str, res) -> str:
     known = {n for _, n in res.names}
     if name in known:
         return name
-    parts = name.split("#")
+    # time-series operators as Stata spells them: l.x -> L.x, DL.x -> LD.x, cL.x -> c.L.x
+    parts = [_ts_part(p) for p in name.split("#")]
+    name = "#".join(parts)
+    if name in known:
+        return name
     alt = "#".join(p[2:] if p.startswith("c.") else p for p in parts)
     if alt in known:
         return alt
@@ -258,6 +281,19 @@ def _normalise_coef(name: str, res) -> str:
     if alt2 in known:
         return alt2
     return name
+
+
+_FV_TS = re.compile(r"(\d*[bon]*|c|co)((?:[LFDSlfds]\d*)+)\.([A-Za-z_]\w*)")
+
+
+def _ts_part(part: str) -> str:
+    """One part of a coefficient name with its operators canonical: `l2.x` -> `L2.x`,
+    `cL.x` -> `c.L.x`, `1L.f` -> `1.L.f` (hlmshell's interaction names)."""
+    m = _FV_TS.fullmatch(part)
+    if not m:
+        return part
+    op = canonical_name(f"{m.group(2)}.{m.group(3)}")
+    return f"{m.group(1)}.{op}" if m.group(1) else op
 
 
 def _scalar_value(v):

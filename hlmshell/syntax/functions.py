@@ -6,8 +6,8 @@ import re
 import warnings
 
 import numpy as np
-from scipy import special, stats
 
+from hlmshell import distributions as dist
 from hlmshell.data.missing import missing_str, order_key, parse_missing
 from hlmshell.errors import StataError
 from hlmshell.limits import MAX_STRLEN
@@ -347,7 +347,7 @@ def _dist(fn, nargs):
 
 
 def _chi2tail(df, x):
-    return np.where((df > 0) & (x >= 0), stats.chi2.sf(np.maximum(x, 0), df), np.where(x < 0, 1.0, np.nan))
+    return np.where((df > 0) & (x >= 0), dist.chi2_sf(np.maximum(x, 0), df), np.where(x < 0, 1.0, np.nan))
 
 
 def _random(ev, draw, value, ok, *params):
@@ -438,22 +438,22 @@ FUNCTIONS = {
     "word": _word,
     "wordcount": _wordcount,
     "sign": _sign,
-    "normal": _dist(special.ndtr, 1),
-    "normalden": _dist(lambda x: stats.norm.pdf(x), 1),
-    "invnormal": _dist(lambda p: np.where((p > 0) & (p < 1), special.ndtri(np.clip(p, 1e-300, 1 - 1e-16)), np.nan), 1),
-    "chi2": _dist(lambda df, x: np.where((df > 0), stats.chi2.cdf(np.maximum(x, 0), df), np.nan), 2),
+    "normal": _dist(lambda x: dist.norm_cdf(x), 1),
+    "normalden": _dist(lambda x: dist.norm_pdf(x), 1),
+    "invnormal": _dist(lambda p: np.where((p > 0) & (p < 1), dist.ndtri(np.clip(p, 1e-300, 1 - 1e-16)), np.nan), 1),
+    "chi2": _dist(lambda df, x: np.where((df > 0), dist.chi2_cdf(np.maximum(x, 0), df), np.nan), 2),
     "chi2tail": _dist(_chi2tail, 2),
-    "invchi2": _dist(lambda df, p: stats.chi2.ppf(p, df), 2),
-    "invchi2tail": _dist(lambda df, p: stats.chi2.isf(p, df), 2),
-    "ttail": _dist(lambda df, t: np.where(df > 0, stats.t.sf(t, df), np.nan), 2),
-    "invttail": _dist(lambda df, p: stats.t.isf(p, df), 2),
-    "t": _dist(lambda df, t: stats.t.cdf(t, df), 2),
-    "F": _dist(lambda d1, d2, f: stats.f.cdf(f, d1, d2), 3),
-    "Ftail": _dist(lambda d1, d2, f: stats.f.sf(f, d1, d2), 3),
-    "lngamma": _dist(special.gammaln, 1),
+    "invchi2": _dist(lambda df, p: dist.chi2_ppf(p, df), 2),
+    "invchi2tail": _dist(lambda df, p: dist.chi2_isf(p, df), 2),
+    "ttail": _dist(lambda df, t: np.where(df > 0, dist.t_sf(t, df), np.nan), 2),
+    "invttail": _dist(lambda df, p: dist.t_isf(p, df), 2),
+    "t": _dist(lambda df, t: dist.t_cdf(t, df), 2),
+    "F": _dist(lambda d1, d2, f: dist.f_cdf(f, d1, d2), 3),
+    "Ftail": _dist(lambda d1, d2, f: dist.f_sf(f, d1, d2), 3),
+    "lngamma": _dist(lambda x: dist.gammaln(x), 1),
     "logit": _dist(lambda p: np.log(p / (1 - p)), 1),
-    "invlogit": _dist(lambda x: special.expit(x), 1),
-    "comb": _dist(lambda n, k: np.round(special.comb(n, k)), 2),
+    "invlogit": _dist(lambda x: dist.expit(x), 1),
+    "comb": _dist(lambda n, k: np.round(dist.comb(n, k)), 2),
     "runiform": _runiform,
     "uniform": _runiform,
     "rnormal": _rnormal,

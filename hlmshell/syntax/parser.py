@@ -9,14 +9,13 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from lark.exceptions import LarkError
-
 from hlmshell import registry
+from hlmshell.data.timeseries import TS_NAME, canonical_name
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.limits import MAX_DYADIC, MAX_EXPR_DEPTH
 from hlmshell.syntax.ast import (Command, FVTerm, InRange, MixedSpec, Option, Prefix,
                                  RandomLevel, Weight)
-from hlmshell.syntax.grammar_loader import get_parser
+from hlmshell.syntax.grammar_loader import LarkError, Tree, get_parser
 from hlmshell.syntax.lexer import find_top, matching_paren, split_top, top_level_mask, top_words
 from hlmshell.syntax.transform import ExprTransformer, FVTransformer
 
@@ -54,8 +53,6 @@ def _check_expr_size(tree) -> None:
     """Stata's limits on one expression, checked on the parse tree (walked without recursion)
     before anything recursive touches it: more than 800 dyadic operators, or nesting deeper
     than hlmshell evaluates safely, is `expression too long` r(130)."""
-    from lark import Tree
-
     dyadic = 0
     stack = [(tree, 1)]
     while stack:
@@ -357,7 +354,9 @@ def parse_mixed(text: str, cmd: Command | None = None) -> MixedSpec | None:
         raise StataError("varlist required", 100)
     depvar = words[0]
     if not _WORD.fullmatch(depvar):
-        raise StataError("depvar may not be a factor variable", 198)
+        if not TS_NAME.fullmatch(depvar):      # `regress D.y x`: an operated depvar is allowed
+            raise StataError("depvar may not be a factor variable", 198)
+        depvar = canonical_name(depvar)
     spec = MixedSpec(depvar=depvar, fixed=parse_fvlist(" ".join(words[1:])),
                      fixed_options=head.options)
     spec.levels = [_random_level(seg) for seg in parts[1:]]

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import re
 
-from lark import Transformer
-
 from hlmshell.data.missing import parse_missing
+from hlmshell.data.timeseries import canonical_name
 from hlmshell.syntax.ast import FVPart, FVTerm
 from hlmshell.syntax.expr_ast import Binary, Call, Coef, Name, Num, Str, Subscript, Unary
+from hlmshell.syntax.grammar_loader import Transformer
+from hlmshell.syntax.tsops import split_prefix, with_op
 
 _COEF = re.compile(r"(?:\[([^\]]*)\]\s*)?_(b|se|coef)\[([^\]]*)\]")
 
@@ -73,7 +74,8 @@ class ExprTransformer(Transformer):
         return Coef("se" if kind == "se" else "b", eq.strip() if eq else None, inner)
 
     def name(self, items):
-        return Name(str(items[0]))
+        # `l2d.x` -> Name('L2D.x'): a time-series operated variable, named as Stata does
+        return Name(canonical_name(str(items[0])))
 
     def call(self, items):
         fname = str(items[0])
@@ -114,6 +116,19 @@ def _prefix_part(prefix: str | None, name: str, in_interaction: bool) -> FVPart:
     return FVPart(name, factor=True)
 
 
+def _prefix_parts(prefix: str | None, name: str, in_interaction: bool) -> list[FVPart]:
+    """The parts one `prefix.name` stands for: one, or one per time-series operator of a
+    numlist (`L(1/2).x` -> L.x, L2.x; `cL(0/1).x` -> c.x, c.L.x); an operated variable is
+    named as Stata names it (`L.x`, `LD.x`), its factor-variable prefix applies to it."""
+    if prefix is None:
+        return [_prefix_part(None, name, in_interaction)]
+    fv, ops = split_prefix(prefix[:-1])
+    if ops is None:
+        return [_prefix_part(prefix, name, in_interaction)]
+    fvp = None if fv is None else fv + "."
+    return [_prefix_part(fvp, with_op(op, name), in_interaction) for op in ops]
+
+
 class FVTransformer(Transformer):
     """fvlist -> list[FVTerm], with ## expanded into the full factorial in Stata's order."""
 
@@ -129,8 +144,8 @@ class FVTransformer(Transformer):
         factors = items[0::2]
         ops = [str(t) for t in items[1::2]]
         inter = bool(ops)
-        # each factor may stand for several variables (i.(a b)); build term lists
-        groups = [[_prefix_part(p, n, inter) for (p, n) in f] for f in factors]
+        # each factor may stand for several variables (i.(a b), L(1/2).x); build term lists
+        groups = [[part for (p, n) in f for part in _prefix_parts(p, n, inter)] for f in factors]
         # start: the first factor's variables, each a term
         terms: list[tuple[FVPart, ...]] = [(g,) for g in groups[0]]
         for op, grp in zip(ops, groups[1:]):

@@ -4,9 +4,11 @@ from __future__ import annotations
 import fnmatch
 import re
 
+from hlmshell.data.timeseries import ts_settings
 from hlmshell.errors import StataError
 from hlmshell.syntax.ast import FVPart, FVTerm
 from hlmshell.syntax.parser import parse_fvlist
+from hlmshell.syntax.tsops import distribute_groups, split_ts_word, with_op
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
 RESERVED = {"_all", "_b", "_coef", "_cons", "_n", "_N", "_pi", "_pred", "_rc", "_se", "_skip",
@@ -60,20 +62,23 @@ def _words(text: str) -> list[str]:
 
 
 def expand_varlist(dataset, text: str, *, new: bool = False, fv: bool = False,
-                   maxvars: int | None = None):
+                   ts: bool = False, maxvars: int | None = None):
     """Varlist text -> dataset names (or FVTerms with fv=True), in the order typed.
 
     new=True checks new variable names (no abbreviation; existing names are the caller's
     business). Plain varlists drop repeated names; factor-variable lists keep repeated terms
     (Stata keeps `regress y x x` and notes the second x as omitted).
+    ts=True (Stata's varlist(ts)) allows time-series operators in a plain varlist: `L.x`,
+    `L(1/2).x`, `LD.(x y)` give Stata's names `L.x`, `L2.x`, `LD.x`, ... (the dataset's
+    Dataset.var() computes them); factor-variable lists always allow them.
     """
     names = list(dataset.names) if dataset is not None else []
     if new:
         out = _new_names(text)
     elif fv:
-        out = _fv_terms(names, text)
+        out = _fv_terms(names, text, dataset)
     else:
-        out = _plain_names(names, text)
+        out = _plain_names(names, text, dataset if ts else None, ts)
     if maxvars is not None and len(out) > maxvars:
         raise StataError("too many variables specified", 103)
     return out
@@ -91,7 +96,27 @@ def _new_names(text: str) -> list[str]:
     return out
 
 
-def _fv_terms(names: list[str], text: str) -> list[FVTerm]:
+def _check_time(dataset) -> None:
+    """Operators need a time variable: Stata's r(111) "time variable not set" otherwise."""
+    if dataset is None:
+        raise StataError("time variable not set, use tsset varname ...", 111)
+    ts_settings(dataset)
+
+
+def _expand_ts(names: list[str], word: str, dataset) -> list[str]:
+    """A word with or without operators (`L(1/2).x*`) -> Stata's names, variable by variable
+    (`L.x1 L2.x1 L.x2 L2.x2`)."""
+    sp = split_ts_word(word)
+    if sp is None:
+        return _expand_word(names, word)
+    ops, base = sp
+    vs = _expand_word(names, base)
+    if any(ops):
+        _check_time(dataset)
+    return [with_op(op, v) for v in vs for op in ops]
+
+
+def _fv_terms(names: list[str], text: str, dataset=None) -> list[FVTerm]:
     """A factor-variable list: every part's varlist expanded (one variable per part of an
     interaction), repeated terms kept."""
     terms: list[FVTerm] = []
@@ -101,7 +126,7 @@ def _fv_terms(names: list[str], text: str) -> list[FVTerm]:
             if part.name.startswith("R."):
                 expanded.append([part])
                 continue
-            vs = _expand_word(names, part.name)
+            vs = _expand_ts(names, part.name, dataset)
             if len(vs) > 1 and term.is_interaction:
                 raise StataError("invalid syntax", 198)
             expanded.append([FVPart(v, part.factor, part.levels, part.base) for v in vs])
@@ -112,13 +137,18 @@ def _fv_terms(names: list[str], text: str) -> list[FVTerm]:
     return terms
 
 
-def _plain_names(names: list[str], text: str) -> list[str]:
-    """A plain varlist: abbreviations, wildcards and ranges expanded, repeats dropped."""
+def _plain_names(names: list[str], text: str, dataset=None, ts: bool = False) -> list[str]:
+    """A plain varlist: abbreviations, wildcards and ranges expanded, repeats dropped;
+    with ts, time-series operators too (`L.x`, `L(1/2).(x y)`)."""
     out: list[str] = []
+    if ts:
+        text = distribute_groups(text)
     for w in _words(text):
         if re.match(r"^(i|c|ib\w*|\d+)\.", w) or "#" in w:
             raise StataError("factor-variable and time-series operators not allowed", 101)
-        for v in _expand_word(names, w):
+        if not ts and split_ts_word(w) is not None:
+            raise StataError("time-series operators not allowed", 101)
+        for v in (_expand_ts(names, w, dataset) if ts else _expand_word(names, w)):
             if v not in out:
                 out.append(v)
     return out
