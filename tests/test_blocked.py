@@ -39,7 +39,11 @@ def dense_parts(y, X, blocks, lams, w=None):
     Zs, Ls = [], []
     for b, lam in zip(blocks, lams):
         Zs.append(dense_Z(b, n))
-        Ls.append(np.kron(np.eye(int(b.group.max()) + 1), lam))
+        G = int(b.group.max()) + 1
+        q = Zs[-1].shape[1] // G
+        if lam.shape[0] == 1 and q > 1:          # a compact identity factor: lambda I_q
+            lam = lam[0, 0] * np.eye(q)
+        Ls.append(np.kron(np.eye(G), lam))
     Z = np.hstack(Zs)
     k = Z.shape[1]
     Lam = np.zeros((k, k))

@@ -52,6 +52,8 @@ def dense_dev(y, X, blocks, lams, reml):
     for b, lam in zip(sorted(blocks, key=lambda b: b.depth), lams):
         G = b.group.max() + 1
         psi = lam @ lam.T
+        if psi.shape[0] == 1 and b.Z.shape[1] > 1:     # a compact identity factor: lambda I
+            psi = psi[0, 0] * np.eye(b.Z.shape[1])
         for g in range(G):
             idx = np.flatnonzero(b.group == g)
             Zg = b.Z[idx]

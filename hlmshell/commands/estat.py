@@ -1,4 +1,11 @@
-"""estat ic / icc / recovariance / group after mixed (ic after any estimation).
+"""estat ic / icc / recovariance / group / sd after mixed (ic after any estimation).
+
+estat sd follows Stata's _xtme_estat: the random-effects table as standard deviations and
+correlations (`mixed, stddev noheader nogroup nolrtest nofetable`; `verbose` keeps the
+fixed-effects table), and r(b), r(V) (e(b_sd), e(V_sd) of _xtme_estatsd): e(b) with each ln sd
+replaced by the sd, each atanh correlation by the correlation, lnsig_e by sd(e), and e(V)
+carried by the delta method, columns named `id:sd(_cons)`, `id:corr(ses,_cons)`,
+`Residual:sd(e)`.
 
 ICC follows Stata's _estat_icc: for level i, the sum of the random-intercept variances of
 levels 1..i over the sum of all intercept variances plus the residual variance; its standard
@@ -13,6 +20,8 @@ import numpy as np
 
 from hlmshell import distributions as dist
 from hlmshell.commands._postest import active, confidence_level, print_ic
+from hlmshell.commands.program import NamedMatrix
+from hlmshell.engine.vcparams import normalize_structure
 from hlmshell.errors import StataError
 from hlmshell.output import postest_output as po
 from hlmshell.registry import REGISTRY, Opt, Sub, abbrev_lookup, bind_command, command
@@ -32,8 +41,11 @@ def _resolve(word: str) -> str:
     return full
 
 
-def _need_mixed(res: EstimationResults) -> MixedResults:
-    if res.cmd not in ("mixed", "xtmixed") or res.model is None or not getattr(res.model, "blocks", None):
+def _need_mixed(res: EstimationResults, *, linear_ok: bool = False) -> MixedResults:
+    """The active results as mixed's; `linear_ok`: also a mixed fit without random effects."""
+    if res.cmd not in ("mixed", "xtmixed") or res.model is None:
+        raise StataError("requested action not valid after most recent estimation command", 321)
+    if not linear_ok and not getattr(res.model, "blocks", None):
         raise StataError("requested action not valid after most recent estimation command", 321)
     return MixedResults.of(res)
 
@@ -126,7 +138,10 @@ def _icc(session, res, opts) -> None:
 
 # --------------------------------------------------------------------------- group
 def _group(session, res, opts) -> None:
-    groups = _need_mixed(res).level_groups
+    m = _need_mixed(res, linear_ok=True)
+    if not m.blocks:
+        raise StataError("model is linear regression; no group information available", 459)
+    groups = m.level_groups
     for line in po.group_lines([(g.label, g.n_groups, g.g_min, g.g_avg, g.g_max) for g in groups]):
         session.out.line(line)
     session.r = RResults(matrices={name: np.array([[getattr(g, attr) for g in groups]], float)
@@ -148,6 +163,8 @@ def _recov(session, res, opts) -> None:
         if want and b.label != want:
             continue
         M = np.asarray(m.model.fit.covs[bi], dtype=float)
+        if M.shape[0] != len(b.names):          # a compact v I of an R.var with many levels
+            M = float(M[0, 0]) * np.eye(len(b.names))
         if corr:
             d = np.sqrt(np.diag(M))
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -159,6 +176,62 @@ def _recov(session, res, opts) -> None:
     session.r = RResults(scalars={"relevels": float(len(m.levels))}, matrices=mats)
 
 
+# --------------------------------------------------------------------------- sd
+def _sd_labels(m: MixedResults) -> list[str]:
+    """Column names of r(b) after estat sd (Stata's _xtme_estatsd stripe)."""
+    out = [f"{m.depvar}:{nm}" for _, nm in m.names[: m.k_f]]
+    blocks = m.blocks
+    for bi in sorted(range(len(blocks)), key=lambda i: blocks[i].depth):
+        b = blocks[bi]
+        names = [nm.replace("R.", "R_") for nm in b.names]
+        q = len(names)
+        kind = normalize_structure(b.covariance, q)
+        lev = b.label
+        if kind in ("identity", "exchangeable"):
+            out.append(f"{lev}:sd({names[0]})")
+            if kind == "exchangeable":
+                out.append(f"{lev}:corr({names[0]},{names[1]})")
+            continue
+        out += [f"{lev}:sd({nm})" for nm in names]
+        if kind == "unstructured":
+            out += [f"{lev}:corr({names[i]},{names[j]})" for i in range(q) for j in range(i + 1, q)]
+    return out + ["Residual:sd(e)"]
+
+
+def sd_metric(m: MixedResults) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(b, V, column names) of estat sd: e(b) and e(V) with the variance parameters as
+    standard deviations and correlations (delta method)."""
+    b = np.asarray(m.b, dtype=float).copy()
+    V = np.asarray(m.V, dtype=float)
+    jac = np.ones(len(b))
+    for i, (eq, _) in enumerate(m.names[m.k_f:], start=m.k_f):
+        if eq.startswith("atr"):
+            b[i] = math.tanh(b[i])
+            jac[i] = 1.0 - b[i] * b[i]
+        else:                                   # lns#_#_#, lnsig_e
+            b[i] = math.exp(b[i])
+            jac[i] = b[i]
+    return b, V * np.outer(jac, jac), _sd_labels(m)
+
+
+def _sd(session, res, opts) -> None:
+    m = _need_mixed(res, linear_ok=True)
+    if opts.variance:
+        raise StataError("option variance not allowed", 198)
+    level = confidence_level(session, opts)
+    out = session.out
+    if opts.verbose:
+        out.line("")
+        for line in m.fe_table_lines(level):
+            out.line(line)
+    out.line("")
+    for line in m.re_table_lines("sd", level):
+        out.line(line)
+    b, V, names = sd_metric(m)
+    session.r = RResults(matrices={"b": NamedMatrix(b[None, :], ["y1"], names),
+                                   "V": NamedMatrix(V, names, names)})
+
+
 @command("estat", byable=False, qualifiers="",
           family="Postestimation", body="anything", desc="postestimation statistics",
           example="estat icc",
@@ -168,19 +241,28 @@ def _recov(session, res, opts) -> None:
                            (Opt("relevel", "relev", "name", None, "display the matrix of this level only"),
                             Opt("correlation", "corr", desc="display correlations instead of covariances"),
                             Opt("matlist", desc="accepted for compatibility (display options are ignored)"))),
-                       Sub("group", "gr", "summarize the groups of each level")))
+                       Sub("group", "gr", "summarize the groups of each level"),
+                       Sub("sd", "sd", "random-effects parameters as standard deviations and correlations",
+                           (Opt("verbose", desc="display the fixed-effects table as well"),
+                            Opt("level", "", "real", 95, "set confidence level; default is level(95)"),
+                            Opt("variance", "var", desc="not allowed (estat sd reports standard deviations)")))))
 def estat_cmd(session, cmd) -> None:
     words = (cmd.body or "").split()
     if not words:
         raise StataError("subcommand expected", 198)
     sub = _resolve(words[0])
     res = active(session)
-    if len(words) > 1 and sub in ("ic", "icc", "group", "recovariance"):
+    if len(words) > 1 and sub in _HANDLERS:
         raise StataError("invalid syntax", 198)
-    if sub not in ("ic", "icc", "group", "recovariance"):
+    if sub not in _HANDLERS:
         raise StataError(f"estat {sub} not implemented", 321)
+    if sub == "group" and cmd.options:
+        raise StataError("options not allowed with subcommand group", 198)
     opts = bind_command("estat", cmd.options, sub)     # typed by the subcommand's spec below
     if sub == "ic":
         print_ic(session, [(res.name or ".", res)])
     else:
-        {"icc": _icc, "group": _group, "recovariance": _recov}[sub](session, res, opts)
+        _HANDLERS[sub](session, res, opts)
+
+
+_HANDLERS = {"ic": None, "icc": _icc, "group": _group, "recovariance": _recov, "sd": _sd}

@@ -13,24 +13,23 @@ import numpy as np
 
 from hlmshell import distributions as dist
 from hlmshell.commands._postest import confidence_level, nonnegative_int
-from hlmshell.commands.model_terms import engine_terms
+from hlmshell.commands.model_terms import engine_terms, resolve_terms, resolve_var
 from hlmshell.engine import design as dz
-from hlmshell.engine import lmm, ols
+from hlmshell.engine import lmm, ols, sandwich
 from hlmshell.engine.types import LmmFit, MixedModel
 from hlmshell.engine.vcparams import normalize_structure
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.output import mixed_output as mo
 from hlmshell.output import regress_output as ro
-from hlmshell.output.coeftable import coef_table, groups_from_names
+from hlmshell.output.coeftable import cluster_note, coef_table, groups_from_names
 from hlmshell.output.labels import display_groups
 from hlmshell.registry import Args, Opt, abbrev_lookup, bind_command, command
 from hlmshell.results import EstimationResults
 from hlmshell.results.mixed import MixedResults
 from hlmshell.results.regress import RegressResults
-from hlmshell.syntax.ast import Command, FVPart, FVTerm, MixedSpec, Option
+from hlmshell.syntax.ast import Command, FVTerm, MixedSpec, Option
 from hlmshell.syntax.evaluate import marksample
 from hlmshell.syntax.parser import parse_mixed, parse_options
-from hlmshell.syntax.varlist import expand_varlist
 
 # emiterate() is accepted for compatibility: the engine starts from its own values, no EM.
 # Options are typed by the specs on the registration lines below (bind_command; help and Tab read
@@ -40,30 +39,6 @@ COVARIANCES = (("identity", "id"), ("independent", "ind"), ("exchangeable", "ex"
 
 
 # --- shared helpers ---------------------------------------------------------------------------------
-def _resolve_var(ds, name: str) -> list[str]:
-    return expand_varlist(ds, name, ts=True)
-
-
-def _resolve_terms(ds, terms: list[FVTerm]) -> list[FVTerm]:
-    """Unabbreviate the variable names of each term (keeping repeats: Stata keeps a repeated
-    continuous variable and notes it as omitted)."""
-    out = []
-    for t in terms:
-        if t.is_interaction:
-            parts = []
-            for p in t.parts:
-                vs = _resolve_var(ds, p.name)
-                if len(vs) != 1:
-                    raise syntax_error()
-                parts.append(FVPart(vs[0], p.factor, p.levels, p.base))
-            out.append(FVTerm(tuple(parts)))
-        else:
-            p = t.parts[0]
-            for v in _resolve_var(ds, p.name):
-                out.append(FVTerm((FVPart(v, p.factor, p.levels, p.base),)))
-    return out
-
-
 def _term_vars(terms: list[FVTerm]) -> list[str]:
     out = []
     for t in terms:
@@ -87,6 +62,63 @@ def _check_numeric(ds, names: list[str]) -> None:
     for nm in names:
         if ds.var(nm).is_string:
             raise StataError("type mismatch", 109)
+
+
+# --- vce(): robust and cluster-robust variance estimators -----------------------------------------
+_REGRESS_VCE = (("ols", "ols"), ("robust", "r"), ("cluster", "cl"), ("hc2", "hc2"), ("hc3", "hc3"))
+_MIXED_VCE = (("oim", "oim"), ("robust", "r"), ("cluster", "cl"))
+_VCETYPE = {"robust": "Robust", "cluster": "Robust", "hc2": "Robust HC2", "hc3": "Robust HC3"}
+
+
+@dataclass
+class VceRequest:
+    """What vce(), robust and cluster() asked for: kind '' (the default), 'ols'/'oim',
+    'robust', 'cluster', 'hc2' or 'hc3', and the cluster variable (unabbreviated)."""
+
+    kind: str = ""
+    clustvar: str | None = None
+
+    @property
+    def robust(self) -> bool:
+        return self.kind in ("robust", "cluster", "hc2", "hc3")
+
+
+def _one_cluster_var(ds, words: list[str]) -> str:
+    names = [v for w in words for v in resolve_var(ds, w)]     # `variable x not found` r(111)
+    if len(names) != 1:
+        raise StataError("invalid vce() option", 198)
+    return names[0]
+
+
+def parse_vce(ds, opts: Args, table) -> VceRequest:
+    """vce(vcetype [clustvar]) with the old `robust` and `cluster(varname)` options, checked as
+    Stata's _vce_parse checks them (its messages and return codes)."""
+    cluster = opts.raw("cluster") if "cluster" in opts else None
+    if cluster is not None and not cluster.strip():
+        raise syntax_error()
+    if "vce" not in opts:
+        if cluster is not None:
+            return VceRequest("cluster", _one_cluster_var(ds, cluster.split()))
+        return VceRequest("robust" if opts.robust else "")
+    words = (opts.raw("vce") or "").replace(",", " ").split()
+    name = words[0] if words else ""
+    kind = abbrev_lookup(name.lower(), table) if name else None
+    if kind is None:
+        raise StataError(f"vcetype '{name}' not allowed", 198)
+    if opts.robust and kind not in ("robust", "cluster", "oim"):
+        raise StataError(f"options robust and vce({kind}) may not be combined", 198)
+    if kind == "cluster":
+        if len(words) < 2:
+            raise StataError("invalid vce(cluster) option", 198)
+        clustvar = _one_cluster_var(ds, words[1:])
+        if cluster is not None and _one_cluster_var(ds, cluster.split()) != clustvar:
+            raise StataError("options cluster() and vce(cluster) are in conflict", 100)
+        return VceRequest(kind, clustvar)
+    if cluster is not None and kind != "oim":
+        raise StataError(f"options cluster() and vce({kind}) may not be combined", 198)
+    if len(words) > 1:
+        raise StataError("invalid vce() option", 198)
+    return VceRequest(kind)
 
 
 def _replay_target(session, cmdname: str) -> EstimationResults:
@@ -129,6 +161,8 @@ class MixedOptions:
     emiterate: int = 20
     fixed_nocons: bool = False
     level_opts: list[tuple[bool, str | None]] = field(default_factory=list)  # (nocons, cov)
+    vce: VceRequest = field(default_factory=lambda: VceRequest())
+    xtmixed: bool = False     # typed as xtmixed: REML and standard deviations by default
 
 
 def _norm_cov(opts: Args) -> str:
@@ -181,6 +215,16 @@ def _level_options(lev, glob: list[Option]) -> tuple[bool, str | None]:
     return nocons, cov
 
 
+def _xtmixed_defaults(o: MixedOptions, opts: Args) -> None:
+    """xtmixed as Stata's xtmixed before version 13 (published xtmixed output): REML unless
+    `mle` (ML with vce(robust), as the Stata 13+ xtmixed that allows it), standard deviations
+    unless `variance`."""
+    o.xtmixed = True
+    if not opts.mle and not o.vce.robust:
+        o.reml = True
+    o.stddev = not opts.variance
+
+
 def _mixed_options(session, spec: MixedSpec, cmd: Command) -> MixedOptions:
     """Sort level options (covariance, noconstant) from estimation options."""
     glob: list[Option] = []
@@ -195,7 +239,12 @@ def _mixed_options(session, spec: MixedSpec, cmd: Command) -> MixedOptions:
             glob.append(opt)
     o.level_opts = [_level_options(lev, glob) for lev in spec.levels]
     glob += [op for op in cmd.options if op not in spec.fixed_options]
-    return _display_opts(session, bind_command("mixed", glob), o)
+    opts = bind_command("mixed", glob)
+    o = _display_opts(session, opts, o)
+    o.vce = parse_vce(session.data, opts, _MIXED_VCE)
+    if (cmd.typed or "").lower() == "xtmixed":
+        _xtmixed_defaults(o, opts)
+    return o
 
 
 @dataclass
@@ -208,24 +257,25 @@ class MixedData:
     y: np.ndarray
     mask: np.ndarray
     value_labels: dict
+    clusters: np.ndarray | None = None     # vce(cluster var): its values (codes) on the sample
 
 
 def _resolve_fixed_part(ds, spec: MixedSpec, fixed_raw: list[FVTerm]):
     """Depvar and fixed terms unabbreviated and checked numeric (shared by mixed and regress)."""
-    dep = _resolve_var(ds, spec.depvar)
+    dep = resolve_var(ds, spec.depvar)
     if len(dep) != 1:
         raise syntax_error()
     depvar = dep[0]
     if ds.var(depvar).is_string:
         raise StataError("type mismatch", 109)
-    fixed = _resolve_terms(ds, fixed_raw)
+    fixed = resolve_terms(ds, fixed_raw)
     fvars = _term_vars(fixed)
     _check_numeric(ds, fvars)
     return depvar, fixed, fvars
 
 
 def _one_var(ds, name: str) -> str:
-    vs = _resolve_var(ds, name)
+    vs = resolve_var(ds, name)
     if len(vs) != 1:
         raise syntax_error()
     return vs[0]
@@ -234,7 +284,7 @@ def _one_var(ds, name: str) -> str:
 def _random_spec(ds, lev, nocons: bool, cov: str | None) -> tuple[dz.RandomSpec, list[str]]:
     """One `|| level: terms, options` resolved and checked, and the variables it reads."""
     g = "_all" if lev.group == "_all" else _one_var(ds, lev.group)
-    terms = _resolve_terms(ds, list(lev.terms))
+    terms = resolve_terms(ds, list(lev.terms))
     rterms = [_one_var(ds, w[2:]) for w in lev.raw_terms if w.startswith("R.")]
     tv = _term_vars(terms) + rterms
     _check_numeric(ds, tv)
@@ -282,6 +332,8 @@ def _prepare_mixed(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTer
         rspecs.append(rs)
         rvars += [v for v in tv if v not in rvars]
     groups = [rs.group for rs in rspecs if rs.group != "_all"]
+    if o.vce.clustvar:
+        groups.append(o.vce.clustvar)     # Stata's markout, strok
     numeric = [depvar] + [v for v in fvars + rvars if v != depvar]
     numeric += [g for g in groups if not ds.var(g).is_string and g not in numeric]
     mask = _mixed_sample(session, cmd, numeric, [g for g in groups if ds.var(g).is_string])
@@ -292,7 +344,26 @@ def _prepare_mixed(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTer
     for b in blocks:
         if len(b.names) == 1 and b.covariance != "identity":
             b.covariance = "identity"
-    return MixedData(depvar, design, blocks, column(depvar), mask, _factor_labels(ds, fixed))
+    clusters = column(o.vce.clustvar) if o.vce.clustvar else None
+    return MixedData(depvar, design, blocks, column(depvar), mask, _factor_labels(ds, fixed),
+                     clusters)
+
+
+def _check_robust(data: MixedData, o: MixedOptions) -> None:
+    """Stata's conditions on vce(robust | cluster) for mixed, in its order: the top-level
+    groups nested within the clusters, a top level other than _all, ML."""
+    top = min(data.blocks, key=lambda b: b.depth) if data.blocks else None
+    if data.clusters is not None and top is not None and top.label != "_all":
+        codes = np.asarray(top.group, dtype=np.int64)
+        first = np.full(int(codes.max()) + 1, np.nan)
+        first[codes] = data.clusters
+        if np.any(first[codes] != data.clusters):
+            raise StataError(f"highest-level groups are not nested within {o.vce.clustvar}", 459)
+    if top is not None and top.label == "_all":
+        raise StataError("robust variances and pweights not supported when highest-level group "
+                         "encompasses all the data", 498)
+    if o.reml:
+        raise StataError("REML not supported with robust variance estimation", 198)
 
 
 def _n_re_params(blocks) -> int:
@@ -325,7 +396,10 @@ def _iteration_printer(session, o: MixedOptions):
             state["gradient"] = True
             session.out.line("")
             session.out.line("Performing gradient-based optimization: ")
-        session.out.line(mo.iteration_line(it, ll, o.reml))
+        line = mo.iteration_line(it, ll, o.reml)
+        if o.vce.robust:
+            line = line.replace("log likelihood =", "log pseudolikelihood =", 1)
+        session.out.line(line)
 
     return cb
 
@@ -353,7 +427,10 @@ def _iteration_printer(session, o: MixedOptions):
                    Opt("ltolerance", "ltol", "real", 1e-7, "tolerance for the log likelihood"),
                    Opt("emiterate", "", "int", 20, "accepted for compatibility (no EM iterations)"),
                    Opt("baselevels", desc="report base levels of factor variables"),
-                   Opt("allbaselevels", desc="display all base levels")))
+                   Opt("allbaselevels", desc="display all base levels"),
+                   Opt("vce", "vce", "string", None, "vcetype: oim, robust or cluster clustvar (ML only)"),
+                   Opt("robust", "r", desc="old syntax of vce(robust)"),
+                   Opt("cluster", "cl", "string", None, "old syntax of vce(cluster clustvar)")))
 def mixed_cmd(session, cmd: Command) -> None:
     spec, fixed_raw = _split_spec(session, cmd)
     if spec is None:
@@ -361,12 +438,27 @@ def mixed_cmd(session, cmd: Command) -> None:
         return
     o = _mixed_options(session, spec, cmd)
     data = _prepare_mixed(session, cmd, spec, fixed_raw, o)
+    if o.vce.robust:
+        _check_robust(data, o)
     for note in data.design.notes:
         session.out.line(note)
     fit, ll_c = _fit_mixed(session, data, o)
-    res = _mixed_results(cmd, data, fit, o, ll_c)
+    robust = _robust_vce(data, fit) if o.vce.robust else None
+    res = _mixed_results(cmd, data, fit, o, ll_c, robust)
     session.post_estimation(res)
     display_mixed(session, res, o)
+
+
+def _robust_vce(data: MixedData, fit: LmmFit) -> sandwich.RobustVCE:
+    """The sandwich over the top-level groups (or the clusters of vce(cluster)); for the
+    linear model, over the observations (or the clusters)."""
+    Xk = data.design.X_keep
+    try:
+        if data.blocks:
+            return sandwich.lmm_robust(data.y, Xk, data.blocks, fit, data.clusters)
+        return sandwich.linear_robust(data.y, Xk, data.clusters)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        raise StataError("error calculating robust variance", 430) from None
 
 
 _MIXED_REPLAY_OPTIONS = ("variance", "stddeviations", "level", "noheader", "nofetable", "noretable",
@@ -374,8 +466,9 @@ _MIXED_REPLAY_OPTIONS = ("variance", "stddeviations", "level", "noheader", "nofe
 
 
 def _replay_mixed(session, cmd: Command) -> None:
-    """`mixed` or `mixed, options` alone: show the active `mixed` results again."""
-    res = _replay_target(session, "mixed")
+    """`mixed` or `mixed, options` alone: show the active `mixed` results again (`xtmixed`
+    alone: the active `xtmixed` results)."""
+    res = _replay_target(session, "xtmixed" if (cmd.typed or "").lower() == "xtmixed" else "mixed")
     bad = [k for k in bind_command("mixed", cmd.options).given if k not in _MIXED_REPLAY_OPTIONS]
     if bad:
         raise StataError(f"option {bad[0]} not allowed", 198)
@@ -473,18 +566,50 @@ def _mixed_scalars(res: MixedResults, fit: LmmFit, ll_c: float) -> dict:
     }
 
 
-def _mixed_macros(cmd: Command, depvar: str, blocks, reml: bool) -> dict:
+def _mixed_macros(cmd: Command, depvar: str, blocks, reml: bool, name: str = "mixed") -> dict:
     method = "REML" if reml else "ML"
     vartypes = " ".join(mo.COV_TITLES.get(bk.covariance, bk.covariance).replace(" ", "")
                         for bk in blocks)
     return {
-        "cmd": "mixed", "cmdline": cmd.text, "depvar": depvar, "title": mo.title(method),
+        "cmd": name, "cmdline": cmd.text, "depvar": depvar, "title": mo.title(method),
         "method": method, "ivars": " ".join(bk.label for bk in blocks),
         "redim": " ".join(str(len(bk.names)) for bk in blocks),
         "vartypes": vartypes, "revars": " ".join(" ".join(bk.names) for bk in blocks),
         "chi2type": "Wald", "vce": "oim", "optmetric": "matsqrt", "properties": "b V",
-        "predict": "mixed_p", "estat_cmd": "mixed_estat", "model": "lmm",
+        "predict": f"{name}_p", "estat_cmd": f"{name}_estat", "model": "lmm",
     }
+
+
+def _robust_full(V_rob: np.ndarray, d: dz.Design, kv: int) -> np.ndarray:
+    """The sandwich (estimated fixed columns, then the variance parameters) as e(V): zero rows
+    and columns for the omitted fixed columns."""
+    kf = len(d.columns)
+    idx = np.concatenate([np.flatnonzero(d.keep), kf + np.arange(kv)])
+    V = np.zeros((kf + kv, kf + kv))
+    V[np.ix_(idx, idx)] = V_rob
+    return V
+
+
+def _vce_results(res: MixedResults, o: MixedOptions, robust: sandwich.RobustVCE | None,
+                 V_model: np.ndarray) -> None:
+    """e() of vce(): Stata reports no LR test against the linear model once vce() is typed
+    (even vce(oim)); a robust VCE adds e(vce) cluster (robust for the linear model without
+    clusters), e(vcetype), e(clustvar), e(N_clust), e(V_modelbased) and the title of a
+    pseudolikelihood."""
+    for k in ("ll_c", "chi2_c", "df_c", "p_c"):
+        res.scalars.pop(k, None)
+    res.macros["vce"] = o.vce.kind
+    if robust is None:
+        return
+    blocks = res.blocks
+    clustvar = o.vce.clustvar or (min(blocks, key=lambda b: b.depth).label if blocks else None)
+    res.macros["vce"] = "cluster" if clustvar else "robust"
+    res.macros["vcetype"] = "Robust"
+    res.macros["title"] = "Mixed-effects regression"
+    if clustvar:
+        res.macros["clustvar"] = clustvar
+        res.scalars["N_clust"] = robust.n_clusters
+    res.matrices["V_modelbased"] = V_model
 
 
 def _group_matrices(groups: list[mo.LevelInfo]) -> dict:
@@ -498,17 +623,23 @@ def _group_matrices(groups: list[mo.LevelInfo]) -> dict:
 
 
 def _mixed_results(cmd: Command, data: MixedData, fit: LmmFit, o: MixedOptions,
-                   ll_c: float) -> MixedResults:
+                   ll_c: float, robust: sandwich.RobustVCE | None = None) -> MixedResults:
     d = data.design
     names_f, b, V, omitted = _coefficients(d, fit)
+    V_model = V
+    if robust is not None:
+        V = _robust_full(robust.V, d, len(fit.vc_names))
     model = MixedModel(y=data.y, X=d.X_keep, blocks=data.blocks, fit=fit, fixed_names=names_f,
                        omitted=d.omitted)
-    res = MixedResults(cmd="mixed", names=[(data.depvar, nm) for nm in names_f] + list(fit.vc_names),
+    name = "xtmixed" if o.xtmixed else "mixed"
+    res = MixedResults(cmd=name, names=[(data.depvar, nm) for nm in names_f] + list(fit.vc_names),
                        b=b, V=V, omitted=omitted, k_f=len(names_f), sample=data.mask.copy(),
                        model=model, design=d, value_labels=data.value_labels)
     res.scalars = _mixed_scalars(res, fit, ll_c)
-    res.macros = _mixed_macros(cmd, data.depvar, data.blocks, o.reml)
+    res.macros = _mixed_macros(cmd, data.depvar, data.blocks, o.reml, name)
     res.matrices = _group_matrices(res.block_groups)
+    if o.vce.kind:
+        _vce_results(res, o, robust, V_model)
     return res
 
 
@@ -527,23 +658,22 @@ def display_mixed(session, res: EstimationResults, o: MixedOptions) -> None:
     res = MixedResults.of(res)
     fit = res.model.fit
     out = session.out
+    vcetype = res.macros.get("vcetype") or None
     if not o.noheader:
         wdf, wchi2, wp = res.wald
         out.line("")
-        for line in mo.header_lines(reml=res.macros.get("method") == "REML",
-                                    n_obs=int(res.scalars["N"]), levels=res.block_groups,
-                                    wald_df=wdf, wald_chi2=wchi2, wald_p=wp, ll=fit.ll):
+        lines = mo.header_lines(reml=res.macros.get("method") == "REML",
+                                n_obs=int(res.scalars["N"]), levels=res.block_groups,
+                                wald_df=wdf, wald_chi2=wchi2, wald_p=wp, ll=fit.ll)
+        for line in (_pseudo_header(lines) if vcetype else lines):
             out.line(line)
     if not o.nofetable:
         out.line("")
-        kf = res.k_f
-        for line in coef_table(res.depvar, _fixed_groups(res, o.baselevels), res.b[:kf],
-                               res.se[:kf], stat="z", level=o.level):
+        for line in res.fe_table_lines(o.level, o.baselevels):
             out.line(line)
     if not o.noretable:
         out.line("")
-        levels, resid = res.re_table("sd" if o.stddev else "variance", o.level)
-        for line in mo.re_table_lines(levels, [resid], o.level):
+        for line in res.re_table_lines("sd" if o.stddev else "variance", o.level):
             out.line(line)
     if not o.nolrtest and res.scalars.get("df_c"):
         if o.noretable:
@@ -552,6 +682,20 @@ def display_mixed(session, res: EstimationResults, o: MixedOptions) -> None:
             out.line(line)
     if fit.vc_V is None:
         out.line(mo.SE_WARNING)
+
+
+def _pseudo_header(lines: list[str]) -> list[str]:
+    """The header of a fit with a robust VCE: Stata's title `Mixed-effects regression` and
+    `Log pseudolikelihood` (the right-hand column unchanged)."""
+    out = []
+    for ln in lines:
+        left, right = ln[:48], ln[48:]
+        if left.startswith("Mixed-effects "):
+            left = "Mixed-effects regression"
+        elif left.startswith("Log likelihood = "):
+            left = "Log pseudolikelihood = " + left[len("Log likelihood = "):]
+        out.append((left.rstrip().ljust(48) + right).rstrip() if right else left.rstrip())
+    return out
 
 
 # --- regress -----------------------------------------------------------------------------------------
@@ -563,7 +707,10 @@ def display_mixed(session, res: EstimationResults, o: MixedOptions) -> None:
                    Opt("baselevels", desc="report base levels of factor variables"),
                    Opt("allbaselevels", desc="display all base levels"),
                    Opt("noheader", desc="suppress the output header"),
-                   Opt("notable", desc="suppress the coefficient table")))
+                   Opt("notable", desc="suppress the coefficient table"),
+                   Opt("vce", "vce", "string", None, "vcetype: ols, robust, cluster clustvar, hc2 or hc3"),
+                   Opt("robust", "r", desc="old syntax of vce(robust)"),
+                   Opt("cluster", "cl", "string", None, "old syntax of vce(cluster clustvar)")))
 def regress_cmd(session, cmd: Command) -> None:
     spec, fixed_raw = _split_spec(session, cmd)
     if spec is None:
@@ -579,7 +726,8 @@ def regress_cmd(session, cmd: Command) -> None:
     level = confidence_level(session, opts)
     if cmd.weight is not None:
         raise StataError("weights not allowed", 101)
-    res = _regress(session, cmd, spec, fixed_raw, constant=not opts.noconstant)
+    vce = parse_vce(session.data, opts, _REGRESS_VCE)
+    res = _regress(session, cmd, spec, fixed_raw, constant=not opts.noconstant, vce=vce)
     for note in res.design.notes:
         session.out.line(note)
     session.post_estimation(res)
@@ -588,11 +736,14 @@ def regress_cmd(session, cmd: Command) -> None:
 
 
 def _regress(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTerm], *,
-             constant: bool) -> RegressResults:
+             constant: bool, vce: VceRequest | None = None) -> RegressResults:
     """Sample, design and OLS fit of `regress`, packaged as its e()."""
     ds = session.data
+    vce = vce or VceRequest()
     depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
     mask = marksample(session, cmd, [depvar] + [v for v in fvars if v != depvar])
+    if vce.clustvar:
+        mask &= marksample(session, None, [vce.clustvar], strok=True)
     n = int(mask.sum())
     if n == 0:
         raise StataError("no observations", 2000)
@@ -618,15 +769,52 @@ def _regress(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTerm], *,
     macros = {"cmd": "regress", "cmdline": cmd.text, "depvar": depvar, "title": "Linear regression",
               "model": "ols", "vce": "ols", "properties": "b V", "predict": "regres_p",
               "estat_cmd": "regress_estat"}
+    matrices = {}
+    if vce.kind not in ("", "ols"):
+        clusters = ds.var(vce.clustvar).values[mask] if vce.clustvar else None
+        _regress_robust(design, reg, X, column(depvar), vce, clusters, kidx, Vf, scalars, macros)
+        matrices["V_modelbased"] = _full_vce(reg.V, kidx, kf)
     return RegressResults(cmd="regress", names=[(depvar, nm) for nm in design.stata_names], b=b,
                           V=Vf, omitted=design.omitted, k_f=kf, scalars=scalars, macros=macros,
-                          sample=mask.copy(), model=reg, design=design,
+                          matrices=matrices, sample=mask.copy(), model=reg, design=design,
                           value_labels=_factor_labels(ds, fixed))
 
 
+def _full_vce(V: np.ndarray, kidx: np.ndarray, kf: int) -> np.ndarray:
+    out = np.zeros((kf, kf))
+    out[np.ix_(kidx, kidx)] = V
+    return out
+
+
+def _regress_robust(design: dz.Design, reg, X, y, vce: VceRequest, clusters, kidx, Vf,
+                    scalars: dict, macros: dict) -> None:
+    """Replace e(V) (in place) by the robust VCE and the model F test by its Wald form:
+    F = b'V^-1 b / df_m over every coefficient but _cons, on (df_m, df_r) degrees of freedom,
+    df_r = G - 1 with clusters; missing when V is singular there (too few clusters)."""
+    names = [design.names[j] for j in kidx]
+    test = [i for i, nm in enumerate(names) if nm != "_cons"]
+    try:
+        rv = sandwich.ols_robust(y, X, vce.kind, clusters, test)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        raise _numeric_failure() from None
+    Vf[np.ix_(kidx, kidx)] = rv.V
+    df_m = len(test)
+    if vce.kind == "cluster":
+        scalars["N_clust"] = rv.n_clusters
+        scalars["df_r"] = rv.n_clusters - 1
+        macros["clustvar"] = vce.clustvar
+    df_r = scalars["df_r"]
+    F = rv.wald / df_m if (rv.wald is not None and df_m and df_r > 0) else (0.0 if not df_m else math.nan)
+    scalars["F"] = F
+    scalars["df_m"] = df_m
+    macros["vce"] = vce.kind
+    macros["vcetype"] = _VCETYPE[vce.kind]
+
+
 def _regress_pF(res: EstimationResults) -> float:
-    """Prob > F: the fit's, or from e(F), e(df_m), e(df_r) for results that carry no fit."""
-    if res.model is not None:
+    """Prob > F: the fit's, or from e(F), e(df_m), e(df_r) for results that carry no fit or
+    whose F is the robust Wald test."""
+    if res.model is not None and not res.macros.get("vcetype"):
         return res.model.pF
     sc = res.scalars
     F, df_m, df_r = sc.get("F", math.nan), sc.get("df_m", 0), sc.get("df_r", 0)
@@ -637,16 +825,24 @@ def display_regress(session, res: EstimationResults, level: float, baselevels: b
                     header: bool = True, table: bool = True) -> None:
     sc = res.scalars
     out = session.out
+    vcetype = res.macros.get("vcetype") or None
     if header:
         out.line("")
-        for line in ro.anova_lines(mss=sc["mss"], rss=sc["rss"], df_m=int(sc["df_m"]), df_r=int(sc["df_r"]),
+        if vcetype:
+            lines = ro.robust_header_lines(n=int(sc["N"]), df_m=int(sc["df_m"]), df_r=int(sc["df_r"]),
+                                           F=sc["F"], pF=_regress_pF(res), r2=sc["r2"], rmse=sc["rmse"])
+        else:
+            lines = ro.anova_lines(mss=sc["mss"], rss=sc["rss"], df_m=int(sc["df_m"]), df_r=int(sc["df_r"]),
                                    n=int(sc["N"]), F=sc["F"], pF=_regress_pF(res), r2=sc["r2"],
-                                   r2_a=sc["r2_a"], rmse=sc["rmse"]):
+                                   r2_a=sc["r2_a"], rmse=sc["rmse"])
+        for line in lines:
             out.line(line)
     if table:
         out.line("")
+        if sc.get("N_clust") and res.macros.get("clustvar"):
+            out.line(cluster_note(int(sc["N_clust"]), res.macros["clustvar"]))
         for line in coef_table(res.depvar, _fixed_groups(res, baselevels), res.b, res.se, stat="t",
-                               df_r=sc["df_r"], level=level):
+                               df_r=sc["df_r"], level=level, vcetype=vcetype):
             out.line(line)
 
 
@@ -654,9 +850,12 @@ def display_regress(session, res: EstimationResults, level: float, baselevels: b
 def replay_results(session, res: EstimationResults, options: list[Option] | None = None) -> None:
     """Print stored `mixed` or `regress` results as the command itself would replay them."""
     options = list(options or [])
-    if res.cmd == "mixed":
-        o = _display_opts(session, bind_command("mixed", options))
+    if res.cmd in ("mixed", "xtmixed"):
+        opts = bind_command("mixed", options)
+        o = _display_opts(session, opts)
         o.reml = res.macros.get("method") == "REML"
+        if res.cmd == "xtmixed":
+            o.stddev = not opts.variance
         display_mixed(session, res, o)
     elif res.cmd == "regress":
         opts = bind_command("regress", options)

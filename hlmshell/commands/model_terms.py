@@ -7,7 +7,9 @@ the one place that knows both, so neither the parser nor the engine depends on t
 from __future__ import annotations
 
 from hlmshell.engine.terms import FactorPart, Term
+from hlmshell.errors import syntax_error
 from hlmshell.syntax.ast import FVPart, FVTerm
+from hlmshell.syntax.varlist import expand_varlist
 
 
 def factor_part(part: FVPart) -> FactorPart:
@@ -24,3 +26,27 @@ def engine_term(term: FVTerm) -> Term:
 
 def engine_terms(terms) -> list[Term]:
     return [engine_term(t) for t in terms]
+
+
+def resolve_var(ds, name: str) -> list[str]:
+    """A varlist word unabbreviated (time-series operators allowed: `L.x`)."""
+    return expand_varlist(ds, name, ts=True)
+
+
+def resolve_terms(ds, terms: list[FVTerm]) -> list[FVTerm]:
+    """Unabbreviate the variable names of each term (keeping repeats: Stata keeps a repeated
+    continuous variable and notes it as omitted); one interaction part must be one variable."""
+    out = []
+    for t in terms:
+        if t.is_interaction:
+            parts = []
+            for p in t.parts:
+                vs = resolve_var(ds, p.name)
+                if len(vs) != 1:
+                    raise syntax_error()
+                parts.append(FVPart(vs[0], p.factor, p.levels, p.base))
+            out.append(FVTerm(tuple(parts)))
+        else:
+            p = t.parts[0]
+            out += [FVTerm((FVPart(v, p.factor, p.levels, p.base),)) for v in resolve_var(ds, p.name)]
+    return out

@@ -19,7 +19,7 @@ from hlmshell import distributions as dist
 from hlmshell.commands._panel import current_settings, panel_settings
 from hlmshell.commands._postest import confidence_level
 from hlmshell.commands._toolkit import percentile
-from hlmshell.commands.model_terms import engine_terms
+from hlmshell.commands.model_terms import engine_terms, resolve_terms
 from hlmshell.engine import design as dz
 from hlmshell.engine import panel as pn
 from hlmshell.errors import StataError, syntax_error
@@ -29,7 +29,7 @@ from hlmshell.output import xtreg_output as xo
 from hlmshell.output.labels import display_groups
 from hlmshell.registry import Args, Opt, abbrev_lookup, bind_command, command
 from hlmshell.results.xtreg import TITLES, XtregResults
-from hlmshell.syntax.ast import Command, FVPart, FVTerm
+from hlmshell.syntax.ast import Command, FVTerm
 from hlmshell.syntax.evaluate import marksample
 from hlmshell.syntax.parser import parse_mixed, parse_options
 from hlmshell.syntax.varlist import expand_varlist
@@ -124,25 +124,6 @@ def _ivar(session, opts: Args) -> str:
 
 
 # --------------------------------------------------------------------------- data
-def _resolve_terms(ds, terms: list[FVTerm]) -> list[FVTerm]:
-    """The variable names of each term unabbreviated (repeats kept: Stata keeps a repeated
-    continuous variable and omits it as collinear)."""
-    out = []
-    for t in terms:
-        if t.is_interaction:
-            parts = []
-            for p in t.parts:
-                vs = expand_varlist(ds, p.name, ts=True)
-                if len(vs) != 1:
-                    raise syntax_error()
-                parts.append(FVPart(vs[0], p.factor, p.levels, p.base))
-            out.append(FVTerm(tuple(parts)))
-        else:
-            p = t.parts[0]
-            out += [FVTerm((FVPart(v, p.factor, p.levels, p.base),)) for v in expand_varlist(ds, p.name, ts=True)]
-    return out
-
-
 @dataclass
 class PanelData:
     depvar: str
@@ -164,7 +145,7 @@ def _variables(ds, spec) -> tuple[str, list[FVTerm], list[str]]:
     dep = expand_varlist(ds, spec.depvar, ts=True)
     if len(dep) != 1:
         raise syntax_error()
-    fixed = _resolve_terms(ds, list(spec.fixed))
+    fixed = resolve_terms(ds, list(spec.fixed))
     fvars = []
     for t in fixed:
         fvars += [p.name for p in t.parts if p.name not in fvars]

@@ -225,7 +225,7 @@ def _rescale_theta(theta: np.ndarray, structures, dsorted, *, inverse: bool) -> 
     parts = np.split(theta, np.cumsum([st.m for st in structures])[:-1])
     out = []
     for st, t, d in zip(structures, parts, dsorted):
-        f = 1.0 / d if inverse else d
+        f = (1.0 / d if inverse else d)[:st.dim]   # identity: one common scale, a 1 x 1 factor
         out.append(st.theta_of(f[:, None] * st.lam(t)))
     return np.concatenate(out)
 
@@ -242,10 +242,11 @@ def _to_data_units(fit: LmmFit, fm: standardize.FixedMap, structures, dsorted, o
     covs = [None] * len(fit.covs)            # caller's block order, as fit.covs
     for pos, i in enumerate(order):
         d = dsorted[pos]
-        covs[i] = (c * c) * fit.covs[i] / np.outer(d, d)
+        k = fit.covs[i].shape[0]                # 1 for a compact identity block
+        covs[i] = (c * c) * fit.covs[i] / np.outer(d[:k], d[:k])
     theta_t = fit.extra["theta"]
     theta = _rescale_theta(theta_t, structures, dsorted, inverse=True)
-    lambdas = [lam / d[:, None] for lam, d in zip(fit.extra["lambdas"], dsorted)]
+    lambdas = [lam / d[:lam.shape[0], None] for lam, d in zip(fit.extra["lambdas"], dsorted)]
     extra = dict(fit.extra, theta=theta, lambdas=lambdas, theta_std=theta_t, fixed_map=fm,
                  beta_std=fit.beta, V_beta_std=fit.V_beta)
     if extra.get("ll_linear") is not None:
@@ -312,7 +313,7 @@ def _fit_standardized(y, X, blocks: list[RandomBlock], *, reml: bool, maxiter: i
     sigma2 = ev.r2 / nu
     Qinv = np.linalg.inv(ev.Q) if p else np.zeros((0, 0))
     V_beta = sigma2 * Qinv
-    covs_sorted = [sigma2 * lam @ lam.T for lam in ev.lams]
+    covs_sorted = [_full_cov(sigma2 * lam @ lam.T, lev.structure.q) for lam, lev in zip(ev.lams, ss.levels)]
 
     # Stata metric and its observed information
     s_hat, _, _ = prob.stata_point(theta)
@@ -359,6 +360,18 @@ def _linear_ll_from_cross(ss, reml: bool) -> float | None:
     if not (rss > 1e-6 * yy) or ss.n - (p if reml else 0) <= 0:
         return None
     return ols.loglik(rss, ss.n, p, reml, logdet)
+
+
+COMPACT_COV_ABOVE = 1000
+
+
+def _full_cov(cov: np.ndarray, q: int) -> np.ndarray:
+    """A block's covariance as q x q (a compact identity factor gives 1 x 1: v I_q), except
+    for identity blocks of more than COMPACT_COV_ABOVE columns (an `R.var` with thousands of
+    levels), which stay 1 x 1 standing for v I_q: an L x L identity of 10^4 levels is 800 MB."""
+    if cov.shape[0] == 1 and 1 < q <= COMPACT_COV_ABOVE:
+        return cov[0, 0] * np.eye(q)
+    return cov
 
 
 def _vc_covariance(prob: _Problem, s_hat: np.ndarray, vc_names) -> np.ndarray | None:

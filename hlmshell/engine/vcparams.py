@@ -39,7 +39,10 @@ class Structure:
         self.q = q
         basis = []
         if kind == "identity":
-            basis.append(np.eye(q))
+            # compact: Lambda = theta I_q is passed to the engine as the 1 x 1 [[theta]] (engine.
+            # blocked reads a 1 x 1 factor as lambda I and returns the trace as its gradient), so
+            # an `R.var` block with 10^4 levels never builds a 10^4 x 10^4 matrix
+            basis.append(np.eye(1))
         elif kind == "independent":
             for i in range(q):
                 e = np.zeros((q, q))
@@ -74,9 +77,14 @@ class Structure:
         norms = np.einsum("kij,kij->k", self.basis, self.basis)
         return np.tensordot(self.basis, lam, axes=([1, 2], [0, 1])) / norms
 
+    @property
+    def dim(self) -> int:
+        """The side of the factor lam() returns: 1 for the compact identity, else q."""
+        return 1 if self.kind == "identity" else self.q
+
     def start(self, scale: float = 1.0) -> np.ndarray:
-        if self.kind == "exchangeable":
-            return np.array([scale, scale])
+        if self.kind in ("exchangeable", "identity"):
+            return np.array([scale] * self.m)
         return self.theta_from_relcov(np.eye(self.q) * scale * scale)
 
     def theta_from_relcov(self, psi: np.ndarray) -> np.ndarray:
@@ -143,9 +151,9 @@ class Structure:
     def cov_from_stata(self, s: np.ndarray):
         """ln sd / atanh corr -> (absolute covariance, list of d cov / d s_j)."""
         q = self.q
-        if self.kind == "identity":
+        if self.kind == "identity":                  # compact, as lam(): v I_q as [[v]]
             v = np.exp(2 * s[0])
-            psi = v * np.eye(q)
+            psi = np.array([[v]])
             return psi, [2 * psi]
         if self.kind == "independent":
             v = np.exp(2 * s)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hlmshell import distributions as dist
-from hlmshell.output.numfmt import fmt, fmt_g
+from hlmshell.output.numfmt import fmt, fmt_count, fmt_g
 from hlmshell.output.text import abbrev
 
 WIDTH = 78
@@ -85,10 +85,23 @@ def level_label(text: str) -> str:
     return f"{abbrev(text, NAME_W - 1):>{NAME_W - 1}}  "
 
 
-def column_header(depvar: str, stat: str = "z", level: float = 95.0, first: str = "Coefficient") -> str:
+def column_header(depvar: str, stat: str = "z", level: float = 95.0, first: str = "Coefficient",
+                  se_title: str = "Std. err.") -> str:
     ci = f"[{level:g}% conf. interval]"
-    return (f"{abbrev(depvar):>{NAME_W}} | {first:>11}  Std. err.{stat:>7}    P>|{stat}|"
+    return (f"{abbrev(depvar):>{NAME_W}} | {first:>11}  {se_title}{stat:>7}    P>|{stat}|"
             f"{ci:>25}")
+
+
+def vcetype_line(vcetype: str) -> str:
+    """The line above the column header naming a robust VCE (`Robust`, `Robust HC3`), centred
+    over `std. err.` (columns 28-36) as Stata's _coef_table does."""
+    start = NAME_W + 16 + (9 - len(vcetype)) // 2
+    return " " * (NAME_W + 1) + "|" + " " * (start - NAME_W - 2) + vcetype
+
+
+def cluster_note(n_clusters: int, clustvar: str, width: int = WIDTH) -> str:
+    """`(Std. err. adjusted for 160 clusters in id)`, right-aligned over the table."""
+    return f"(Std. err. adjusted for {fmt_count(n_clusters)} clusters in {clustvar})".rjust(width)
 
 
 def rule(kind: str = "top") -> str:
@@ -169,9 +182,15 @@ def body_lines(groups, b, se, *, stat: str = "z", df_r: float | None = None,
 
 
 def coef_table(depvar: str, groups, b, se, *, stat: str = "z", df_r: float | None = None,
-               level: float = 95.0, first: str = "Coefficient") -> list[str]:
-    """The whole table: rule, column header, rule, rows, rule. se=None prints estimates only."""
-    return ([rule(), column_header(depvar, stat, level, first), rule("mid")]
+               level: float = 95.0, first: str = "Coefficient", vcetype: str | None = None) -> list[str]:
+    """The whole table: rule, column header, rule, rows, rule. se=None prints estimates only.
+    vcetype (`Robust`): its line above the header, whose `Std. err.` becomes `std. err.`."""
+    head = [rule()]
+    if vcetype:
+        head += [vcetype_line(vcetype), column_header(depvar, stat, level, first, "std. err.")]
+    else:
+        head.append(column_header(depvar, stat, level, first))
+    return (head + [rule("mid")]
             + body_lines(groups, b, se, stat=stat, df_r=df_r, level=level) + [rule()])
 
 

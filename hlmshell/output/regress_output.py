@@ -45,3 +45,21 @@ def anova_lines(*, mss: float, rss: float, df_m: int, df_r: int, n: int, F: floa
         rule + _stat("Adj R-squared", _num(r2_a, "%10.4f")),
         "       Total |" + _ss(tss) + _df(df_t) + _ss(ms_t) + _stat("Root MSE", fmt_g(rmse, 10, 5)),
     ]
+
+
+def robust_header_lines(*, n: int, df_m: int, df_r: int, F: float, pF: float, r2: float,
+                        rmse: float) -> list[str]:
+    """The header of `regress` with a robust VCE (no ANOVA table; Stata 17):
+
+    Linear regression                               Number of obs     =      7,185
+                                                    F(3, 159)         =     263.63
+    """
+    def right(label: str, value: str) -> str:
+        return f"{label:<18}={value:>11}"
+
+    pad = " " * 48
+    return ["Linear regression".ljust(48) + right("Number of obs", fmt_count(n)),
+            pad + right(f"F({df_m}, {df_r})", _num(F, "%10.2f")),
+            pad + right("Prob > F", _num(pF, "%10.4f")),
+            pad + right("R-squared", _num(r2, "%10.4f")),
+            pad + right("Root MSE", fmt_g(rmse, 10, 5))]

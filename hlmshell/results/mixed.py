@@ -9,7 +9,7 @@ through `MixedResults.of`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 
 import numpy as np
@@ -18,7 +18,9 @@ from hlmshell import distributions as dist
 from hlmshell.engine import lmm
 from hlmshell.engine.design import Design
 from hlmshell.engine.types import MixedModel, RandomBlock
-from hlmshell.output.labels import re_rows
+from hlmshell.output import mixed_output as mo
+from hlmshell.output.coeftable import cluster_note, coef_table, groups_from_names
+from hlmshell.output.labels import display_groups, re_rows
 from hlmshell.output.mixed_output import LevelInfo, RERow
 from hlmshell.results.base import EstimationResults
 
@@ -82,12 +84,20 @@ class MixedResults(EstimationResults):
     def blocks(self) -> list[RandomBlock]:
         return list(self.model.blocks) if self.model is not None else []
 
+    @property
+    def robust(self) -> bool:
+        """e(vcetype) is Robust: e(V) is the sandwich, not the model's information."""
+        return bool(self.macros.get("vcetype"))
+
     @cached_property
     def wald(self) -> tuple[int, float | None, float | None]:
-        """(df, chi2, p) of the Wald test of the fixed part (e(df_m), e(chi2), e(p))."""
-        m = self.model
-        kept = [nm for nm, om in zip(m.fixed_names, m.omitted) if not om]
-        return wald_test(np.asarray(m.fit.beta), np.asarray(m.fit.V_beta), kept)
+        """(df, chi2, p) of the Wald test of the fixed part (e(df_m), e(chi2), e(p)), from e(V)
+        (the robust VCE after vce(robust))."""
+        kf = self.k_f
+        keep = np.flatnonzero(~np.asarray(self.omitted[:kf], dtype=bool))
+        kept = [self.names[i][1] for i in keep]
+        V = np.asarray(self.V, dtype=float)
+        return wald_test(np.asarray(self.b, dtype=float)[keep], V[np.ix_(keep, keep)], kept)
 
     @cached_property
     def block_groups(self) -> list[LevelInfo]:
@@ -142,6 +152,46 @@ class MixedResults(EstimationResults):
             out.append(InterceptVariance(name, var, theta))
         return out
 
+    def variance_fit(self):
+        """The fit whose vc_V the random-effects table reads: the model's, with the variance
+        block of e(V) (the sandwich) in place of the information's inverse when robust."""
+        fit = self.model.fit
+        if self.robust and fit.vc_V is not None:
+            kf = self.k_f
+            fit = replace(fit, vc_V=np.asarray(self.V, dtype=float)[kf:, kf:])
+        return fit
+
     def re_table(self, metric: str = "variance", level: float = 95.0):
         """The random-effects table's rows in the metric asked for ('variance' or 'sd')."""
-        return re_table(self.model.fit, self.blocks, metric=metric, level=level)
+        return re_table(self.variance_fit(), self.blocks, metric=metric, level=level)
+
+    # ---- the tables as `mixed` prints them (replay, estat sd) ------------------------------
+    def fixed_groups(self, baselevels: bool = False):
+        """The coefficient table's groups: from the design when the results carry one, else
+        rebuilt from the e(b) names."""
+        if self.design is None:
+            names = [nm for _, nm in self.names[: self.k_f]]
+            return groups_from_names(names, baselevels=baselevels, value_labels=self.value_labels)
+        return display_groups(self.design, baselevels=baselevels, value_labels=self.value_labels)
+
+    def fe_table_lines(self, level: float = 95.0, baselevels: bool = False) -> list[str]:
+        """The fixed-effects table; after vce(robust), `(Std. err. adjusted for G clusters in
+        id)` above it and `Robust` over its std. err. column."""
+        vcetype = self.macros.get("vcetype") or None
+        out = []
+        if self.scalars.get("N_clust") and self.macros.get("clustvar"):
+            out.append(cluster_note(int(self.scalars["N_clust"]), self.macros["clustvar"]))
+        kf = self.k_f
+        return out + coef_table(self.depvar, self.fixed_groups(baselevels), self.b[:kf],
+                                self.se[:kf], stat="z", level=level, vcetype=vcetype)
+
+    def re_table_lines(self, metric: str = "variance", level: float = 95.0) -> list[str]:
+        """The random-effects table (metric 'variance' or 'sd'); after vce(robust), Stata's
+        `Robust` line over its std. err. column."""
+        levels, resid = self.re_table(metric, level)
+        lines = mo.re_table_lines(levels, [resid], level)
+        vcetype = self.macros.get("vcetype") or None
+        if vcetype:
+            lines = [lines[0], " " * mo.RE_NAME_W + " |" + vcetype.rjust(21),
+                     lines[1].replace("Std. err.", "std. err.")] + lines[2:]
+        return lines
