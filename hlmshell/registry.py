@@ -462,10 +462,10 @@ def check_qualifiers(spec: CommandSpec, cmd) -> None:
 
 # ---- Stata commands hlmshell does not have (help says so; running them is still r(199)) ------
 STATA_ONLY = frozenset("""
-xtreg xtlogit xtpoisson xtset xtsum xtdescribe meglm melogit mepoisson menbreg meqrlogit
+xtlogit xtpoisson meglm melogit mepoisson menbreg meqrlogit
 gllamm logit logistic probit poisson nbreg glm anova manova ttest ranksum signrank kwallis
-ivregress areg reghdfe margins marginsplot contrast pwcompare nlcom suest hausman bootstrap
-jackknife simulate graph twoway scatter histogram kdensity reshape expand contract fillin
+ivregress areg reghdfe margins marginsplot contrast pwcompare nlcom suest bootstrap
+jackknife simulate graph twoway scatter histogram kdensity expand contract fillin
 xpose stack joinby cross egenmore outreg2 esttab estout putexcel tabstat table sem gsem
 ologit mlogit tobit heckman stcox streg stset sts mi xi xtile pctile centile ci mean
 proportion ratio total svyset svy oneway spearman ktau factor pca cluster
