@@ -15,9 +15,9 @@ import pytest
 
 import hlmshell
 from hlmshell.data.dta import read_dta
-from hlmshell.interpreter import Interpreter
 from hlmshell.output.writer import Capture
 from hlmshell.session import Session
+from session_run import run
 
 HSB = os.path.join(os.path.dirname(hlmshell.__file__), "sample_data", "hsb.dta")
 
@@ -27,12 +27,6 @@ def s():
     s = Session(out=Capture())
     s.data = read_dta(HSB)
     return s
-
-
-def run(s, text):
-    s.out = Capture()
-    rc = Interpreter(s).run_line(text)
-    return rc, s.out.getvalue()
 
 
 def test_estat_sd_table_and_results(s):

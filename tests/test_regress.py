@@ -10,10 +10,10 @@ from scipy import stats
 import hlmshell
 from hlmshell.data.dataset import Variable
 from hlmshell.data.dta import read_dta
-from hlmshell.interpreter import Interpreter
 from hlmshell.output.regress_output import anova_lines
 from hlmshell.output.writer import Capture
 from hlmshell.session import Session
+from session_run import run
 
 HSB = os.path.join(os.path.dirname(hlmshell.__file__), "sample_data", "hsb.dta")
 
@@ -25,12 +25,6 @@ def s():
     s.data.add(Variable("name", np.array(["a"] * s.data.n, dtype=object), "str1"))
     s.data.add(Variable("ses2", s.data.values("ses") * 2, "double"))
     return s
-
-
-def run(s, text):
-    s.out = Capture()
-    rc = Interpreter(s).run_line(text)
-    return rc, s.out.getvalue()
 
 
 def test_anova_header_layout_stata_example():

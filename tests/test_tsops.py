@@ -21,12 +21,12 @@ from hlmshell.data.dataset import Dataset, Variable
 from hlmshell.data.timeseries import (canonical_name, parse_delta, parse_ops, split_name, ts_label,
                                       ts_values)
 from hlmshell.errors import StataError
-from hlmshell.interpreter import Interpreter
 from hlmshell.output.writer import Capture
 from hlmshell.session import Session
 from hlmshell.syntax.parser import parse_expr, parse_fvlist, parse_mixed
 from hlmshell.syntax.tsops import expand_ops, split_prefix
 from hlmshell.syntax.varlist import expand_varlist
+from session_run import ok, run
 
 HERE = os.path.join(os.path.dirname(__file__), "data")
 TOL = 1e-5
@@ -53,18 +53,6 @@ def session_of(frame: pd.DataFrame, panel=("firm", "year")) -> Session:
     if panel:
         set_panel(s, *panel)
     return s
-
-
-def run(s, text):
-    s.out = Capture()
-    rc = Interpreter(s).run_line(text)
-    return rc, s.out.getvalue()
-
-
-def ok(s, text):
-    rc, out = run(s, text)
-    assert rc == 0, out
-    return out
 
 
 def fails(s, text, rc, message=None):

@@ -23,6 +23,7 @@ from hlmshell.engine import sandwich
 from hlmshell.interpreter import Interpreter
 from hlmshell.output.writer import Capture
 from hlmshell.session import Session
+from session_run import run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HSB = os.path.join(os.path.dirname(hlmshell.__file__), "sample_data", "hsb.dta")
@@ -36,12 +37,6 @@ def _session(path=HSB):
     else:
         Interpreter(s).run_line(f'import delimited using "{path}", clear asdouble')
     return s
-
-
-def run(s, text):
-    s.out = Capture()
-    rc = Interpreter(s).run_line(text)
-    return rc, s.out.getvalue()
 
 
 def se(s):

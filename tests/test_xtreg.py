@@ -18,9 +18,9 @@ import pytest
 from hlmshell.commands._panel import set_panel
 from hlmshell.data.dataset import Dataset, Variable
 from hlmshell.engine import panel as pn
-from hlmshell.interpreter import Interpreter
 from hlmshell.output.writer import Capture
 from hlmshell.session import Session
+from session_run import ok, run
 
 HERE = os.path.join(os.path.dirname(__file__), "data")
 TOL = 1e-5            # coefficients and standard errors, relative (the acceptance criterion)
@@ -84,18 +84,6 @@ def w(wages):
     s = session_of(wages, floats=("lwage",))
     set_panel(s, "id", "t")
     return s
-
-
-def run(s, text):
-    s.out = Capture()
-    rc = Interpreter(s).run_line(text)
-    return rc, s.out.getvalue()
-
-
-def ok(s, text):
-    rc, out = run(s, text)
-    assert rc == 0, out
-    return out
 
 
 def close(a, b, tol=TOL):
