@@ -209,3 +209,38 @@ def test_bfgs_backs_off_an_infinite_objective():
 
     res = minimize_bfgs(fg, [0.05], gtol=1e-10)
     assert res.x[0] == pytest.approx(1.0, abs=1e-8)
+
+
+# --- the standardization applied while the cross-products are gathered ------------------------
+@pytest.mark.parametrize("G", [1, 40])
+@pytest.mark.parametrize("crossed", [False, True])
+def test_build_with_fixed_map_is_build_on_standardized_data(G, crossed):
+    """suffstats.build(y, X, fixed_map=fm) makes no standardized copy of X, and gives bit for
+    bit what build(*fm.apply(y, X)) gives (the same operations on the same values)."""
+    from hlmshell.engine import standardize, suffstats
+
+    rng = np.random.default_rng(G + 7 * crossed)
+    n = 3000
+    g = rng.integers(0, G, n)
+    x = rng.normal(size=n) * 3e3 + 1e6
+    x2 = rng.normal(size=n)
+    y = 5e7 + 0.2 * x + rng.normal(size=G)[g] + rng.normal(size=n)
+    X = np.column_stack([x, x2, np.ones(n)])
+    blocks = [RandomBlock(group=g, Z=np.column_stack([x2, np.ones(n)]), names=["x2", "_cons"],
+                          covariance="unstructured", label="g", depth=1)]
+    if crossed:
+        item = rng.integers(0, 30, n)
+        blocks = [RandomBlock(group=np.zeros(n, dtype=np.int64),
+                              Z=(item[:, None] == np.arange(30)).astype(float),
+                              names=["R.item"] * 30, covariance="identity", label="_all",
+                              depth=1),
+                  RandomBlock(group=g, Z=np.ones((n, 1)), names=["_cons"],
+                              covariance="identity", label="g", depth=2)]
+    fm = standardize.fixed_map(y, X)
+    a = suffstats.build(*fm.apply(y, X), blocks)
+    b = suffstats.build(y, X, blocks, fixed_map=fm)
+    np.testing.assert_array_equal(a.R0, b.R0)
+    np.testing.assert_array_equal(a.Rgg, b.Rgg)
+    for la, lb in zip(a.chain, b.chain):
+        for name in ("Rww", "Rwa", "Rwg"):
+            np.testing.assert_array_equal(getattr(la, name), getattr(lb, name))

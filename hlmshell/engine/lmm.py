@@ -201,7 +201,6 @@ def fit_lmm(y, X, blocks: list[RandomBlock], *, reml: bool = False, maxiter: int
     if not blocks:
         raise ValueError("no random-effects equation")
     fm = standardize.fixed_map(y, X)
-    yt, Xt = fm.apply(y, X)
     dscales = standardize.random_scales(blocks)
     order = sorted(range(len(blocks)), key=lambda i: blocks[i].depth)
     structures = [standardize.structure_of(blocks[i]) for i in order]
@@ -214,8 +213,8 @@ def fit_lmm(y, X, blocks: list[RandomBlock], *, reml: bool = False, maxiter: int
     start_t = None
     if start is not None:
         start_t = _rescale_theta(np.asarray(start, dtype=float), structures, dsorted, inverse=False)
-    fit = _fit_standardized(yt, Xt, standardize.scale_blocks(blocks, dscales), reml=reml,
-                            maxiter=maxiter, callback=cb, start=start_t)
+    fit = _fit_standardized(y, X, standardize.scale_blocks(blocks, dscales), reml=reml,
+                            maxiter=maxiter, callback=cb, start=start_t, fixed_map=fm)
     return _to_data_units(fit, fm, structures, dsorted, order, offset)
 
 
@@ -259,9 +258,10 @@ def _to_data_units(fit: LmmFit, fm: standardize.FixedMap, structures, dsorted, o
 
 
 def _fit_standardized(y, X, blocks: list[RandomBlock], *, reml: bool, maxiter: int,
-                      callback: Callable | None, start) -> LmmFit:
-    """fit_lmm's optimisation on data that engine.standardize has made O(1)."""
-    ss = build(y, X, blocks)
+                      callback: Callable | None, start, fixed_map=None) -> LmmFit:
+    """fit_lmm's optimisation on data that engine.standardize has made O(1) (or that
+    fixed_map makes so as the cross products are summed)."""
+    ss = build(y, X, blocks, fixed_map=fixed_map)
     prob = _Problem(ss, reml)
     n, p = ss.n, ss.p
     blocks_sorted = sorted(blocks, key=lambda b: b.depth)

@@ -263,9 +263,13 @@ def _padded_order(codes: np.ndarray, G: int, counts: np.ndarray):
 
 
 def group_products(codes: np.ndarray, G: int, left: np.ndarray, rights: list[np.ndarray],
-                   counts: np.ndarray | None = None, left_is_first: bool = False) -> np.ndarray:
+                   counts: np.ndarray | None = None, left_is_first: bool = False,
+                   affine: list | None = None) -> np.ndarray:
     """sum over the rows of each group of left_i' [rights]_i -> (G, a, b), b the rights' total
-    width (left_is_first: left is rights[0], gathered once).
+    width (left_is_first: left is rights[0], gathered once). affine[j] = (shift, scale) or None:
+    rights[j] is used as (rights[j] - shift) / scale, applied in place on its gathered copy (the
+    same operations on the same values as standardizing first, without a standardized copy of
+    the whole array).
 
     One radix sort of the rows by (padded group size, group), one gather per array (padding
     rows: zeros on the left), then one batched matrix product per padded size and right-hand
@@ -274,12 +278,17 @@ def group_products(codes: np.ndarray, G: int, left: np.ndarray, rights: list[np.
     widths = [r.shape[1] for r in rights]
     cols = np.r_[0, np.cumsum(widths)].tolist()
     if G == 1:
-        return np.concatenate([left.T @ r for r in rights], axis=1)[None]
+        tfs = list(affine or []) + [None] * (len(rights) - len(affine or []))
+        return np.concatenate([left.T @ (r if tf is None else _affine_copy(r, *tf))
+                               for r, tf in zip(rights, tfs)], axis=1)[None]
     counts = np.bincount(codes, minlength=G) if counts is None else counts
     idx, perm, sz = _padded_order(codes, G, counts)
     L = np.take(np.concatenate([left, np.zeros((1, a))]), idx, axis=0)
     R = [L if (j == 0 and left_is_first) else np.take(r, idx, axis=0, mode="clip")
          for j, r in enumerate(rights)]
+    for j, tf in enumerate(affine or []):
+        if tf is not None:
+            _affine_inplace(R[j], *tf)
     out = np.empty((G, a, cols[-1]))
     edges = np.flatnonzero(np.r_[True, sz[1:] != sz[:-1], True]).tolist()
     row = 0
@@ -292,6 +301,21 @@ def group_products(codes: np.ndarray, G: int, left: np.ndarray, rights: list[np.
             out[dst, :, cols[j]:cols[j + 1]] = np.matmul(lt, r[row:row + k * m].reshape(k, m, widths[j]))
         row += k * m
     return out
+
+
+def _affine_copy(a: np.ndarray, shift, scale) -> np.ndarray:
+    out = np.array(a, dtype=np.float64)
+    _affine_inplace(out, shift, scale)
+    return out
+
+
+def _affine_inplace(a: np.ndarray, shift, scale) -> None:
+    """a = (a - shift) / scale in place, skipping a zero shift and a unit scale (both exact, as
+    standardize.FixedMap.apply skips them)."""
+    if np.any(shift != 0):
+        a -= shift
+    if np.any(scale != 1):
+        a /= scale
 
 
 def _bincount2(idx: np.ndarray, w: np.ndarray, size: int) -> np.ndarray:
@@ -417,16 +441,19 @@ def use_sparse(chain: list[ChainLevel], rterms: list[RTerm], m: int, n: int, p: 
 
 
 # --------------------------------------------------------------------------- build
-def _chain_products(chain: list[ChainLevel], X: np.ndarray, y: np.ndarray, w) -> None:
-    """Rww, Rwa and the [X y] part of Rwg of every chain level, from one pass by innermost group."""
+def _chain_products(chain: list[ChainLevel], X: np.ndarray, y: np.ndarray, w, fm=None) -> None:
+    """Rww, Rwa and the [X y] part of Rwg of every chain level, from one pass by innermost group
+    (fm: a standardize.FixedMap to apply to X and y as they are gathered)."""
     n = len(y)
     zs = [np.ones((n, 1)) if lev.term.Z is None else lev.term.Z for lev in chain]
     Zc = zs[0] if len(zs) == 1 else np.concatenate(zs, axis=1)
     s = Zc.shape[1]
     inner = chain[-1]
     left = Zc if w is None else Zc * w[:, None]
+    affine = None if fm is None else [None, (fm.shift[None, :], fm.scale[None, :]),
+                                      (fm.y_shift, fm.y_scale)]
     full = group_products(inner.codes, inner.G, left, [Zc, X, y[:, None]],
-                          left_is_first=w is None)                   # (G_inner, s, s+p+1)
+                          left_is_first=w is None, affine=affine)    # (G_inner, s, s+p+1)
     up = np.arange(inner.G)                                  # inner group -> level j group
     for j in range(len(chain) - 1, -1, -1):
         lev = chain[j]
@@ -444,13 +471,17 @@ def _chain_products(chain: list[ChainLevel], X: np.ndarray, y: np.ndarray, w) ->
 
 def build(y: np.ndarray, X: np.ndarray, blocks: list[RandomBlock], weights=None,
           max_chain: int | None = None, sparse: bool | None = None,
-          frequency: bool = True) -> SuffStats:
+          frequency: bool = True, fixed_map=None) -> SuffStats:
     """The cross products of y, X and the blocks' random effects (optionally weighted; with
     frequency weights SuffStats.n is their sum, otherwise (precision or working weights:
     frequency=False) the number of rows, the caller adding log|W| where its likelihood needs it).
     max_chain limits the nested chain (the other terms are eliminated as the dense remainder);
     sparse forces the chain's coupling to the remainder sparse or dense where both are possible
-    (None: by size). Both give the same numbers by another route (for tests)."""
+    (None: by size). Both give the same numbers by another route (for tests).
+    fixed_map (a standardize.FixedMap): y and X are given as the data are and the cross products
+    are those of the standardized y~, X~ -- bit for bit what building on fixed_map.apply(y, X)
+    gives, without holding a standardized copy of X beside the group-sorted one (issue 11:
+    memory of a 1,000,000-row fit)."""
     y = np.asarray(y, dtype=float).reshape(-1)
     n = len(y)
     X = np.asarray(X, dtype=float).reshape(n, -1)
@@ -470,7 +501,7 @@ def build(y: np.ndarray, X: np.ndarray, blocks: list[RandomBlock], weights=None,
     for i in ri:
         rterms.append(RTerm(terms[i], m))
         m += terms[i].G * terms[i].q
-    _chain_products(chain, X, y, w)
+    _chain_products(chain, X, y, w, fixed_map)
     auto = use_sparse(chain, rterms, m, n, p)
     sparse = auto if sparse is None else (bool(sparse) and use_sparse(chain, rterms, m, n, p, force=True))
     if sparse:
@@ -478,6 +509,8 @@ def build(y: np.ndarray, X: np.ndarray, blocks: list[RandomBlock], weights=None,
     elif m:
         for lev in chain:
             lev.Rwg = np.concatenate([_coupling(lev, rterms, m, w, n), lev.Rwg], axis=2)
+    if fixed_map is not None:          # the whole-sample products want X~ itself: made here,
+        y, X = fixed_map.apply(y, X)   # after the group-sorted copies above are gone
     Rgg = _global_products(rterms, m, X, y, w, n)
     return SuffStats(n=float(w.sum()) if (w is not None and frequency) else n, p=p, levels=levels, R0=Rgg[m:, m:],
                      chain=chain, rterms=rterms, m=m, Rgg=Rgg, weighted=w is not None, sparse=sparse)
