@@ -141,10 +141,15 @@ class FixedMap:
 
 def _affine(a: np.ndarray, shift, scale) -> np.ndarray:
     """(a - shift) / scale, skipping whichever step is the identity."""
+    copied = False
     if np.any(shift != 0):
         a = a - shift
+        copied = True
     if np.any(scale != 1):
-        a = a / scale
+        if copied:
+            a /= scale           # in place on our own copy: no second n x p array
+        else:
+            a = a / scale
     return a
 
 

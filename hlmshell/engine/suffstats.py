@@ -271,9 +271,10 @@ def group_products(codes: np.ndarray, G: int, left: np.ndarray, rights: list[np.
     same operations on the same values as standardizing first, without a standardized copy of
     the whole array).
 
-    One radix sort of the rows by (padded group size, group), one gather per array (padding
-    rows: zeros on the left), then one batched matrix product per padded size and right-hand
-    array on contiguous slices."""
+    One radix sort of the rows by (padded group size, group), then, batch by batch of whole
+    groups of one padded size (at most about _GATHER_ROWS rows), a gather of each array
+    (padding rows: zeros on the left) and one batched matrix product per right-hand array:
+    the gathered copies stay small however many rows the data have."""
     a = left.shape[1]
     widths = [r.shape[1] for r in rights]
     cols = np.r_[0, np.cumsum(widths)].tolist()
@@ -283,24 +284,42 @@ def group_products(codes: np.ndarray, G: int, left: np.ndarray, rights: list[np.
                                for r, tf in zip(rights, tfs)], axis=1)[None]
     counts = np.bincount(codes, minlength=G) if counts is None else counts
     idx, perm, sz = _padded_order(codes, G, counts)
-    L = np.take(np.concatenate([left, np.zeros((1, a))]), idx, axis=0)
-    R = [L if (j == 0 and left_is_first) else np.take(r, idx, axis=0, mode="clip")
-         for j, r in enumerate(rights)]
-    for j, tf in enumerate(affine or []):
-        if tf is not None:
-            _affine_inplace(R[j], *tf)
+    tfs = list(affine or []) + [None] * (len(rights) - len(affine or []))
     out = np.empty((G, a, cols[-1]))
     edges = np.flatnonzero(np.r_[True, sz[1:] != sz[:-1], True]).tolist()
     row = 0
     for s, e in zip(edges[:-1], edges[1:]):
         m = int(sz[s])
-        k = e - s
-        lt = L[row:row + k * m].reshape(k, m, a).transpose(0, 2, 1)
-        dst = perm[s:e]
-        for j, r in enumerate(R):
-            out[dst, :, cols[j]:cols[j + 1]] = np.matmul(lt, r[row:row + k * m].reshape(k, m, widths[j]))
-        row += k * m
+        per = max(1, _GATHER_ROWS // m)             # groups per batch: bounded gathers
+        for g0 in range(s, e, per):
+            g1 = min(e, g0 + per)
+            ix = idx[row + (g0 - s) * m:row + (g1 - s) * m]
+            Lb = _gather_rows(left, ix)
+            Lb[ix == len(codes)] = 0.0               # padding rows
+            lt = Lb.reshape(g1 - g0, m, a).transpose(0, 2, 1)
+            for j, (r, tf) in enumerate(zip(rights, tfs)):
+                Rb = Lb if (j == 0 and left_is_first) else _gather_rows(r, ix)
+                if tf is not None:
+                    _affine_inplace(Rb, *tf)
+                out[perm[g0:g1], :, cols[j]:cols[j + 1]] = np.matmul(
+                    lt, Rb.reshape(g1 - g0, m, widths[j]))
+        row += (e - s) * m
     return out
+
+
+_GATHER_ROWS = 1 << 16
+
+
+def _gather_rows(r: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """r[idx] (indices past the end clipped to the last row), C-ordered. A Fortran-ordered r (the
+    fixed design) is gathered column by column: np.take along rows of a Fortran array would
+    first make a C-ordered copy of all of it."""
+    if r.ndim == 2 and r.shape[1] > 1 and not r.flags["C_CONTIGUOUS"]:
+        out = np.empty((len(idx), r.shape[1]))
+        for j in range(r.shape[1]):
+            out[:, j] = np.take(r[:, j], idx, mode="clip")
+        return out
+    return np.take(r, idx, axis=0, mode="clip")
 
 
 def _affine_copy(a: np.ndarray, shift, scale) -> np.ndarray:
