@@ -311,14 +311,14 @@ _GATHER_ROWS = 1 << 16
 
 
 def _gather_rows(r: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """r[idx] (indices past the end clipped to the last row), C-ordered. A Fortran-ordered r (the
-    fixed design) is gathered column by column: np.take along rows of a Fortran array would
-    first make a C-ordered copy of all of it."""
+    """r[idx] (indices past the end clipped to the last row). A Fortran-ordered r (the fixed
+    design) is gathered column by column into a Fortran-ordered result: np.take along rows of
+    a Fortran array would first make a C-ordered copy of all of it."""
     if r.ndim == 2 and r.shape[1] > 1 and not r.flags["C_CONTIGUOUS"]:
-        out = np.empty((len(idx), r.shape[1]))
-        for j in range(r.shape[1]):
-            out[:, j] = np.take(r[:, j], idx, mode="clip")
-        return out
+        out = np.empty((r.shape[1], len(idx)))      # column j gathered into contiguous row j;
+        for j in range(r.shape[1]):                 # the transpose is the (rows x p) result,
+            np.take(r[:, j], idx, mode="clip", out=out[j])   # Fortran-ordered like r
+        return out.T
     return np.take(r, idx, axis=0, mode="clip")
 
 
