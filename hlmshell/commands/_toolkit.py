@@ -149,3 +149,22 @@ def sort_keys(ds, names, descending=None, mfirst=False) -> np.ndarray:
     if not keys:
         return np.arange(ds.n)
     return np.lexsort(tuple(reversed(keys)))
+
+
+def sample_columns(ds, mask: np.ndarray):
+    """column(name) -> that variable on the estimation sample as float64 (a string variable as
+    codes of its sorted values), each read once; every row in the sample: the (read-only)
+    column itself, no copy."""
+    cache: dict[str, np.ndarray] = {}
+    whole = bool(mask.all())
+
+    def column(nm: str) -> np.ndarray:
+        if nm not in cache:
+            var = ds.var(nm)
+            v = var.values if whole else var.values[mask]
+            if var.is_string:
+                _, v = np.unique(v.astype(str), return_inverse=True)
+            cache[nm] = np.asarray(v, dtype=np.float64)
+        return cache[nm]
+
+    return column

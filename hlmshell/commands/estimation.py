@@ -13,7 +13,8 @@ import numpy as np
 
 from hlmshell import distributions as dist
 from hlmshell.commands._postest import confidence_level, nonnegative_int
-from hlmshell.commands.model_terms import engine_terms, resolve_terms, resolve_var
+from hlmshell.commands._toolkit import sample_columns
+from hlmshell.commands.model_terms import engine_terms, factor_labels, resolve_terms, resolve_var
 from hlmshell.engine import design as dz
 from hlmshell.engine import lmm, ols, sandwich
 from hlmshell.engine.types import LmmFit, MixedModel
@@ -46,16 +47,6 @@ def _term_vars(terms: list[FVTerm]) -> list[str]:
             if p.name not in out:
                 out.append(p.name)
     return out
-
-
-def _factor_labels(ds, terms: list[FVTerm]) -> dict:
-    """Value labels of the factor variables: Stata shows them for the levels."""
-    labels = {}
-    for p in (p for t in terms for p in t.parts if p.factor):
-        vl = ds.var(p.name).vallab
-        if vl and vl in ds.value_labels:
-            labels[p.name] = ds.value_labels[vl]
-    return labels
 
 
 def _check_numeric(ds, names: list[str]) -> None:
@@ -301,24 +292,6 @@ def _mixed_sample(session, cmd: Command, numeric: list[str], strgroups: list[str
     return mask
 
 
-def _sample_columns(ds, mask: np.ndarray):
-    """column(name) -> that variable on the sample as float64 (a string level variable as
-    codes of its sorted values), each read once."""
-    cache: dict[str, np.ndarray] = {}
-    whole = bool(mask.all())     # every row in the sample: the (read-only) column itself, no copy
-
-    def column(nm: str) -> np.ndarray:
-        if nm not in cache:
-            var = ds.var(nm)
-            v = var.values if whole else var.values[mask]
-            if var.is_string:
-                _, v = np.unique(v.astype(str), return_inverse=True)
-            cache[nm] = np.asarray(v, dtype=np.float64)
-        return cache[nm]
-
-    return column
-
-
 def _prepare_mixed(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTerm],
                    o: MixedOptions) -> MixedData:
     ds = session.data
@@ -338,14 +311,14 @@ def _prepare_mixed(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTer
     numeric += [g for g in groups if not ds.var(g).is_string and g not in numeric]
     mask = _mixed_sample(session, cmd, numeric, [g for g in groups if ds.var(g).is_string])
     n = int(mask.sum())
-    column = _sample_columns(ds, mask)
+    column = sample_columns(ds, mask)
     design = dz.build_fixed(engine_terms(fixed), column, n, constant=not o.fixed_nocons)
     blocks = dz.build_random(rspecs, column, n) if rspecs else []
     for b in blocks:
         if len(b.names) == 1 and b.covariance != "identity":
             b.covariance = "identity"
     clusters = column(o.vce.clustvar) if o.vce.clustvar else None
-    return MixedData(depvar, design, blocks, column(depvar), mask, _factor_labels(ds, fixed),
+    return MixedData(depvar, design, blocks, column(depvar), mask, factor_labels(ds, fixed),
                      clusters)
 
 
@@ -748,9 +721,7 @@ def _regress(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTerm], *,
     if n == 0:
         raise StataError("no observations", 2000)
 
-    def column(nm: str) -> np.ndarray:
-        return np.asarray(ds.var(nm).values[mask], dtype=np.float64)
-
+    column = sample_columns(ds, mask)
     design = dz.build_fixed(engine_terms(fixed), column, n, constant=constant)
     X = design.X_keep
     k = X.shape[1]
@@ -777,7 +748,7 @@ def _regress(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTerm], *,
     return RegressResults(cmd="regress", names=[(depvar, nm) for nm in design.stata_names], b=b,
                           V=Vf, omitted=design.omitted, k_f=kf, scalars=scalars, macros=macros,
                           matrices=matrices, sample=mask.copy(), model=reg, design=design,
-                          value_labels=_factor_labels(ds, fixed))
+                          value_labels=factor_labels(ds, fixed))
 
 
 def _full_vce(V: np.ndarray, kidx: np.ndarray, kf: int) -> np.ndarray:

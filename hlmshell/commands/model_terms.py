@@ -50,3 +50,13 @@ def resolve_terms(ds, terms: list[FVTerm]) -> list[FVTerm]:
             p = t.parts[0]
             out += [FVTerm((FVPart(v, p.factor, p.levels, p.base),)) for v in resolve_var(ds, p.name)]
     return out
+
+
+def factor_labels(ds, terms: list[FVTerm]) -> dict:
+    """Value labels of the factor variables of `terms`: Stata shows them for the levels."""
+    labels = {}
+    for p in (p for t in terms for p in t.parts if p.factor):
+        vl = ds.var(p.name).vallab
+        if vl and vl in ds.value_labels:
+            labels[p.name] = ds.value_labels[vl]
+    return labels

@@ -18,10 +18,11 @@ import numpy as np
 from hlmshell import distributions as dist
 from hlmshell.commands._panel import current_settings, panel_settings
 from hlmshell.commands._postest import confidence_level
-from hlmshell.commands._toolkit import percentile
-from hlmshell.commands.model_terms import engine_terms, resolve_terms
+from hlmshell.commands._toolkit import percentile, sample_columns
+from hlmshell.commands.model_terms import engine_terms, factor_labels, resolve_terms
 from hlmshell.engine import design as dz
 from hlmshell.engine import panel as pn
+from hlmshell.engine.factorize import factorize
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.output import coeftable as ct
 from hlmshell.output import mixed_output as mo
@@ -153,15 +154,6 @@ def _variables(ds, spec) -> tuple[str, list[FVTerm], list[str]]:
     return dep[0], fixed, fvars
 
 
-def _labels(ds, terms: list[FVTerm]) -> dict:
-    labels = {}
-    for p in (p for t in terms for p in t.parts if p.factor):
-        vl = ds.var(p.name).vallab
-        if vl and vl in ds.value_labels:
-            labels[p.name] = ds.value_labels[vl]
-    return labels
-
-
 def _prepare(session, cmd: Command, spec, req: XtregRequest) -> PanelData:
     ds = session.data
     depvar, fixed, fvars = _variables(ds, spec)
@@ -180,19 +172,16 @@ def _prepare(session, cmd: Command, spec, req: XtregRequest) -> PanelData:
     if n < (2 if req.model == "fe" else 3):
         raise StataError("insufficient observations", 2001)
 
-    def column(nm: str) -> np.ndarray:
-        return np.asarray(ds.var(nm).values[mask], dtype=np.float64)
-
+    column = sample_columns(ds, mask)
     design = dz.build_fixed(engine_terms(fixed), column, n, constant=True)
-    _, codes = np.unique(column(req.ivar), return_inverse=True)
-    codes = codes.reshape(-1).astype(np.int64)
+    codes = factorize(column(req.ivar))[1]
     clusters = None
     if req.clustvar is not None:
         cvals = ds.var(req.clustvar).values[mask]
         clusters = pn.cluster_codes(cvals.astype(str) if ds.var(req.clustvar).is_string else cvals)
         if not pn.nested(pn.panels(codes), clusters):
             raise StataError("panels are not nested within clusters", 498)
-    return PanelData(depvar, design, column(depvar), mask, codes, clusters, _labels(ds, fixed))
+    return PanelData(depvar, design, column(depvar), mask, codes, clusters, factor_labels(ds, fixed))
 
 
 # --------------------------------------------------------------------------- fit
