@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from hlmshell import distributions as dist
+from hlmshell.commands import wcorrelation
 from hlmshell.commands._postest import active, confidence_level, print_ic
 from hlmshell.commands.program import NamedMatrix
 from hlmshell.engine.vcparams import normalize_structure
@@ -245,7 +246,15 @@ def _sd(session, res, opts) -> None:
                        Sub("sd", "sd", "random-effects parameters as standard deviations and correlations",
                            (Opt("verbose", desc="display the fixed-effects table as well"),
                             Opt("level", "", "real", 95, "set confidence level; default is level(95)"),
-                            Opt("variance", "var", desc="not allowed (estat sd reports standard deviations)")))))
+                            Opt("variance", "var", desc="not allowed (estat sd reports standard deviations)"))),
+                       Sub("wcorrelation", "wcor", "within-cluster correlations (or covariances) of the outcome",
+                           (Opt("covariance", "cov", desc="display covariances instead of correlations"),
+                            Opt("correlation", "corr", desc="display correlations; the default"),
+                            Opt("at", "at", "string", None, "the cluster: at(levelvar=# ...); default the first"),
+                            Opt("all", desc="accepted: every observation of the cluster is shown"),
+                            Opt("iis", desc="accepted for compatibility"),
+                            Opt("nosort", desc="accepted for compatibility"),
+                            Opt("format", "format", "string", None, "display format; default %6.3f")))))
 def estat_cmd(session, cmd) -> None:
     words = (cmd.body or "").split()
     if not words:
@@ -265,4 +274,9 @@ def estat_cmd(session, cmd) -> None:
         _HANDLERS[sub](session, res, opts)
 
 
-_HANDLERS = {"ic": None, "icc": _icc, "group": _group, "recovariance": _recov, "sd": _sd}
+def _wcorrelation(session, res, opts) -> None:
+    wcorrelation.wcorrelation(session, res, opts, _need_mixed)
+
+
+_HANDLERS = {"ic": None, "icc": _icc, "group": _group, "recovariance": _recov, "sd": _sd,
+             "wcorrelation": _wcorrelation}

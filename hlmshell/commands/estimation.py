@@ -16,7 +16,8 @@ from hlmshell.commands._postest import confidence_level, nonnegative_int
 from hlmshell.commands._toolkit import sample_columns
 from hlmshell.commands.model_terms import engine_terms, factor_labels, resolve_terms, resolve_var
 from hlmshell.engine import design as dz
-from hlmshell.engine import lmm, ols, sandwich
+from hlmshell.commands import mixed_residuals as mres
+from hlmshell.engine import lmm, marginal, ols, sandwich
 from hlmshell.engine.types import LmmFit, MixedModel
 from hlmshell.engine.vcparams import normalize_structure
 from hlmshell.errors import StataError, syntax_error
@@ -153,6 +154,7 @@ class MixedOptions:
     fixed_nocons: bool = False
     level_opts: list[tuple[bool, str | None]] = field(default_factory=list)  # (nocons, cov)
     vce: VceRequest = field(default_factory=lambda: VceRequest())
+    residuals: mres.ResidualRequest | None = None
     xtmixed: bool = False     # typed as xtmixed: REML and standard deviations by default
 
 
@@ -233,6 +235,8 @@ def _mixed_options(session, spec: MixedSpec, cmd: Command) -> MixedOptions:
     opts = bind_command("mixed", glob)
     o = _display_opts(session, opts, o)
     o.vce = parse_vce(session.data, opts, _MIXED_VCE)
+    o.residuals = mres.parse_residuals(session.data, opts.raw("residuals")) \
+        if "residuals" in opts else None
     if (cmd.typed or "").lower() == "xtmixed":
         _xtmixed_defaults(o, opts)
     return o
@@ -249,6 +253,8 @@ class MixedData:
     mask: np.ndarray
     value_labels: dict
     clusters: np.ndarray | None = None     # vce(cluster var): its values (codes) on the sample
+    resid: marginal.ResidualData | None = None   # residuals(): the structure and its codes
+    resid_labels: list[str] = field(default_factory=list)   # by() categories as shown
 
 
 def _resolve_fixed_part(ds, spec: MixedSpec, fixed_raw: list[FVTerm]):
@@ -307,19 +313,26 @@ def _prepare_mixed(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTer
     groups = [rs.group for rs in rspecs if rs.group != "_all"]
     if o.vce.clustvar:
         groups.append(o.vce.clustvar)     # Stata's markout, strok
+    rvars += o.residuals.numeric_vars() if o.residuals is not None else []
+    groups += o.residuals.group_vars() if o.residuals is not None else []
     numeric = [depvar] + [v for v in fvars + rvars if v != depvar]
     numeric += [g for g in groups if not ds.var(g).is_string and g not in numeric]
     mask = _mixed_sample(session, cmd, numeric, [g for g in groups if ds.var(g).is_string])
     n = int(mask.sum())
     column = sample_columns(ds, mask)
     design = dz.build_fixed(engine_terms(fixed), column, n, constant=not o.fixed_nocons)
-    blocks = dz.build_random(rspecs, column, n) if rspecs else []
+    blocks = dz.build_random(rspecs, column, n, allow_empty=o.residuals is not None) \
+        if rspecs else []
     for b in blocks:
         if len(b.names) == 1 and b.covariance != "identity":
             b.covariance = "identity"
     clusters = column(o.vce.clustvar) if o.vce.clustvar else None
-    return MixedData(depvar, design, blocks, column(depvar), mask, factor_labels(ds, fixed),
+    data = MixedData(depvar, design, blocks, column(depvar), mask, factor_labels(ds, fixed),
                      clusters)
+    if o.residuals is not None:
+        data.resid, data.resid_labels = mres.resolve(o.residuals, blocks, column,
+                                                     mres.by_value_labels(ds, o.residuals))
+    return data
 
 
 def _check_robust(data: MixedData, o: MixedOptions) -> None:
@@ -343,6 +356,8 @@ def _n_re_params(blocks) -> int:
     k = 0
     for b in blocks:
         q = len(b.names)
+        if q == 0:
+            continue
         kind = normalize_structure(b.covariance, q)
         k += {"identity": 1, "independent": q, "exchangeable": 2}.get(kind, q * (q + 1) // 2)
     return k
@@ -403,7 +418,8 @@ def _iteration_printer(session, o: MixedOptions):
                    Opt("allbaselevels", desc="display all base levels"),
                    Opt("vce", "vce", "string", None, "vcetype: oim, robust or cluster clustvar (ML only)"),
                    Opt("robust", "r", desc="old syntax of vce(robust)"),
-                   Opt("cluster", "cl", "string", None, "old syntax of vce(cluster clustvar)")))
+                   Opt("cluster", "cl", "string", None, "old syntax of vce(cluster clustvar)"),
+                   Opt("residuals", "res", "string", None, "structure of the residual errors: independent, exchangeable, ar #, ma #, unstructured, banded #, toeplitz #, exponential; t(varname) by(varname)")))
 def mixed_cmd(session, cmd: Command) -> None:
     spec, fixed_raw = _split_spec(session, cmd)
     if spec is None:
@@ -458,7 +474,10 @@ def _fit_mixed(session, data: MixedData, o: MixedOptions) -> tuple[LmmFit, float
         session.out.line("")
         session.out.line("Performing EM optimization ...")
     try:
-        if data.blocks:
+        if data.resid is not None:
+            fit = marginal.fit_marginal(data.y, Xk, data.blocks, data.resid, reml=o.reml,
+                                        maxiter=o.iterate, callback=_iteration_printer(session, o))
+        elif data.blocks:
             fit = lmm.fit_lmm(data.y, Xk, data.blocks, reml=o.reml, maxiter=o.iterate,
                               tol=o.tolerance, ltol=o.ltolerance,
                               callback=_iteration_printer(session, o))
@@ -466,6 +485,9 @@ def _fit_mixed(session, data: MixedData, o: MixedOptions) -> tuple[LmmFit, float
             fit = _fit_linear(data.y, Xk, o.reml, _iteration_printer(session, o))
     except (np.linalg.LinAlgError, ValueError, FloatingPointError):
         raise _numeric_failure() from None
+    except MemoryError:
+        raise StataError("insufficient memory: the outermost groups are too large for a "
+                         "residual structure", 909) from None
     if not fit.converged:
         # as Stata's ml: results are still posted and shown, flagged by e(converged) = 0
         session.out.line("convergence not achieved")
@@ -514,7 +536,8 @@ def _coefficients(d: dz.Design, fit: LmmFit):
 def _lr_vs_linear(blocks, fit: LmmFit, ll_c: float) -> tuple[float, int, float]:
     """e(chi2_c), e(df_c), e(p_c): the LR test against the linear model, halved (chibar2(01))
     for a single variance component on its boundary."""
-    df_c = _n_re_params(blocks)
+    rs = fit.extra.get("residual") if fit.extra else None
+    df_c = _n_re_params(blocks) + (rs.n_params if rs is not None else 0)
     chi2_c = max(2.0 * (fit.ll - ll_c), 0.0) if blocks else 0.0
     p_c = float(dist.chi2_sf(chi2_c, df_c)) if df_c else float("nan")
     if df_c == 1:
@@ -531,12 +554,40 @@ def _mixed_scalars(res: MixedResults, fit: LmmFit, ll_c: float) -> dict:
         "N": int(res.sample.sum()), "ll": fit.ll, "k": kf + kv, "k_f": kf, "k_r": kv,
         "k_rs": sum(1 for nm, _ in fit.vc_names if nm.startswith("lns")),
         "k_rc": sum(1 for nm, _ in fit.vc_names if nm.startswith("atr")),
-        "k_res": 0, "df_m": wdf, "chi2": wchi2 if wchi2 is not None else float("nan"),
+        "k_res": _k_res(fit), "df_m": wdf, "chi2": wchi2 if wchi2 is not None else float("nan"),
         "p": wp if wp is not None else float("nan"), "rank": int(d.keep.sum()) + kv,
         "ll_c": ll_c, "chi2_c": chi2_c, "df_c": df_c, "p_c": p_c,
         "converged": 1.0 if fit.converged else 0.0, "ic": fit.iterations,
         "nrgroups": len(res.blocks),
     }
+
+
+def _k_res(fit: LmmFit) -> int:
+    """e(k_res): the residual structure's parameters (0 for sigma^2 I errors)."""
+    rs = fit.extra.get("residual") if fit.extra else None
+    return rs.n_params if rs is not None else 0
+
+
+def _residual_macros(res: MixedResults, o: MixedOptions, data: MixedData) -> None:
+    """e(rstructure), e(rstructlab), e(timevar), e(rbyvar), e(rglabels), e(res_order)."""
+    r = o.residuals
+    if r is None:
+        res.macros["rstructure"] = "independent"
+        return
+    rs = data.resid.structure
+    res.macros["rstructure"] = {"ar": "ar", "ma": "ma"}.get(r.kind, r.kind)
+    res.macros["rstructlab"] = rs.title()
+    if r.tvar:
+        res.macros["timevar"] = r.tvar
+    if r.byvar:
+        res.macros["rbyvar"] = r.byvar
+        res.macros["rglabels"] = " ".join(data.resid_labels)
+    if r.kind == "ar":
+        res.scalars["ar_p"] = rs.order
+    elif r.kind == "ma":
+        res.scalars["ma_q"] = rs.order
+    elif r.kind in ("banded", "toeplitz"):
+        res.scalars["res_order"] = rs.order
 
 
 def _mixed_macros(cmd: Command, depvar: str, blocks, reml: bool, name: str = "mixed") -> dict:
@@ -611,6 +662,7 @@ def _mixed_results(cmd: Command, data: MixedData, fit: LmmFit, o: MixedOptions,
     res.scalars = _mixed_scalars(res, fit, ll_c)
     res.macros = _mixed_macros(cmd, data.depvar, data.blocks, o.reml, name)
     res.matrices = _group_matrices(res.block_groups)
+    _residual_macros(res, o, data)
     if o.vce.kind:
         _vce_results(res, o, robust, V_model)
     return res

@@ -20,15 +20,9 @@ import numpy as np
 
 from hlmshell.engine import blocked
 from hlmshell.engine.suffstats import build
-from hlmshell.engine.types import IndicatorMatrix, MixedModel
+from hlmshell.engine.types import BlockBlups, IndicatorMatrix, MixedModel
 
 
-@dataclass
-class BlockBlups:
-    """BLUPs of one random-effects block: row g = group code g, column = block.names."""
-
-    u: np.ndarray           # G x q
-    se: np.ndarray | None   # G x q, or None when not requested
 
 
 def sqrt_psd(G: np.ndarray) -> np.ndarray:
@@ -68,6 +62,9 @@ def _fixed_part(model: MixedModel, y: np.ndarray, X: np.ndarray):
 
 def compute_blups(model: MixedModel, *, with_se: bool = True) -> list[BlockBlups]:
     fit = model.fit
+    if isinstance(fit.extra, dict) and fit.extra.get("residual_data") is not None:
+        from hlmshell.engine import marginal       # a residual structure: V per group
+        return marginal.compute_blups(model, with_se=with_se)
     y = np.asarray(model.y, dtype=float)
     X = np.asarray(model.X, dtype=float)
     n = len(y)

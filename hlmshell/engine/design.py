@@ -423,7 +423,10 @@ def group_codes(keys: list[np.ndarray], n: int) -> np.ndarray:
     return factorize.group_codes(keys, n)
 
 
-def build_random(specs: list[RandomSpec], column: Callable[[str], np.ndarray], n: int) -> list[RandomBlock]:
+def build_random(specs: list[RandomSpec], column: Callable[[str], np.ndarray], n: int,
+                 allow_empty: bool = False) -> list[RandomBlock]:
+    """One RandomBlock per `||` equation; with allow_empty (a residual structure), an equation
+    with no random effects (`|| id:, noconstant`) only defines its groups (Z is n x 0)."""
     blocks = []
     keys: list[np.ndarray] = []
     for depth, sp in enumerate(specs, start=1):
@@ -453,7 +456,10 @@ def build_random(specs: list[RandomSpec], column: Callable[[str], np.ndarray], n
             zs.append(np.ones(n))
             names.append("_cons")
         if not zs and not factors:
-            raise StataError("invalid syntax", 198)
+            if not allow_empty:
+                raise StataError("invalid syntax", 198)
+            blocks.append(RandomBlock(codes, np.zeros((n, 0)), [], "identity", sp.group, depth))
+            continue
         cov = sp.covariance
         if sp.rterms:
             cov = "identity"

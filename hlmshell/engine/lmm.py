@@ -474,6 +474,8 @@ def variance_components(fit: LmmFit, blocks: list[RandomBlock], *, metric: str =
         blk = blocks[i]
         names = tuple(blk.names)
         q = len(names)
+        if q == 0:          # `|| id:, noconstant` beside a residual structure: no parameters
+            continue
         kind = normalize_structure(blk.covariance, q)
         rows = []
         if kind == "identity":

@@ -151,3 +151,11 @@ class MixedModel:
     fit: LmmFit
     fixed_names: list[str]           # Stata names of all fixed columns, omitted ones included
     omitted: np.ndarray              # per fixed column
+
+
+@dataclass
+class BlockBlups:
+    """BLUPs of one random-effects block: row g = group code g, column = block.names."""
+
+    u: np.ndarray           # G x q
+    se: np.ndarray | None   # G x q, or None when not requested

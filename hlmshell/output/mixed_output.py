@@ -123,16 +123,26 @@ def re_row(r: RERow) -> str:
 
 
 def re_table_lines(levels: list[tuple[str, list[RERow]]], residual: list[RERow],
-                   level: float = 95.0) -> list[str]:
-    """levels: (title like 'id: Unstructured', rows) outermost first; residual: its row(s)."""
+                   level: float = 95.0, residual_title: list[str] | None = None) -> list[str]:
+    """levels: (title like 'id: Unstructured', rows) outermost first; residual: its row(s),
+    under residual_title's lines (`Residual: AR(1)`) for a residual structure."""
     out = [re_rule(), re_header(level), re_rule("mid")]
     for heading, rows in levels:
         out.append(f"{heading:<{RE_NAME_W + 1}}|")
         out += [re_row(r) for r in rows]
         out.append(re_rule("mid"))
+    for heading in residual_title or []:
+        out.append(f"{heading:<{RE_NAME_W + 1}}|")
     out += [re_row(r) for r in residual]
     out.append(re_rule())
     return out
+
+
+def residual_title(structure_title: str, byvar: str | None) -> list[str]:
+    """`Residual: AR(1)`; with by(), `Residual: AR(1),` and `    by var` on the next line."""
+    if byvar:
+        return [f"Residual: {structure_title},", f"    by {byvar}"]
+    return [f"Residual: {structure_title}"]
 
 
 def level_title(label: str, covariance: str) -> str:

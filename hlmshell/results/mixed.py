@@ -165,6 +165,32 @@ class MixedResults(EstimationResults):
         """The random-effects table's rows in the metric asked for ('variance' or 'sd')."""
         return re_table(self.variance_fit(), self.blocks, metric=metric, level=level)
 
+    @property
+    def residual_structure(self):
+        """engine.residuals' structure of `residuals()`, None for sigma^2 I errors."""
+        fit = self.model.fit if self.model is not None else None
+        return fit.extra.get("residual") if fit is not None and fit.extra else None
+
+    def residual_section(self, metric: str = "variance", level: float = 95.0):
+        """(title lines, rows) of the residual structure's part of the table; None without one."""
+        rs = self.residual_structure
+        if rs is None:
+            return None
+        fit = self.variance_fit()
+        nv = len(fit.vc_names)
+        idx = list(range(nv - 1 - rs.n_params, nv))
+        s = np.asarray(fit.vc_theta, dtype=float)
+        V = None if fit.vc_V is None else np.asarray(fit.vc_V, dtype=float)[np.ix_(idx, idx)]
+        z = float(dist.norm_ppf(0.5 + level / 200.0))
+        byvar = self.macros.get("rbyvar") or None
+        labels = (self.macros.get("rglabels") or "").split() if byvar else []
+        rows = []
+        for r, label, est, se, lo, hi in rs.table(s[idx[:-1]], s[-1], V, metric=metric, z=z):
+            if byvar and r.by < len(labels):
+                label = f"{labels[r.by]}: {label}"
+            rows.append(RERow(label, est, se, lo, hi))
+        return mo.residual_title(rs.title(), byvar), rows
+
     # ---- the tables as `mixed` prints them (replay, estat sd) ------------------------------
     def fixed_groups(self, baselevels: bool = False):
         """The coefficient table's groups: from the design when the results carry one, else
@@ -189,7 +215,11 @@ class MixedResults(EstimationResults):
         """The random-effects table (metric 'variance' or 'sd'); after vce(robust), Stata's
         `Robust` line over its std. err. column."""
         levels, resid = self.re_table(metric, level)
-        lines = mo.re_table_lines(levels, [resid], level)
+        section = self.residual_section(metric, level)
+        if section is None:
+            lines = mo.re_table_lines(levels, [resid], level)
+        else:
+            lines = mo.re_table_lines(levels, section[1], level, residual_title=section[0])
         vcetype = self.macros.get("vcetype") or None
         if vcetype:
             lines = [lines[0], " " * mo.RE_NAME_W + " |" + vcetype.rjust(21),
