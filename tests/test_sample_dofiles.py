@@ -59,8 +59,8 @@ def hsb():
     return pd.read_stata(DATA, convert_categoricals=False)
 
 
-def test_all_six_teaching_files_exist():
-    assert [f[:2] for f in DOFILES] == ["01", "02", "03", "04", "05", "06"]
+def test_all_seven_teaching_files_exist():
+    assert [f[:2] for f in DOFILES] == ["01", "02", "03", "04", "05", "06", "07"]
 
 
 @pytest.mark.parametrize("name", DOFILES)
@@ -195,3 +195,23 @@ def test_06_blups_match_an_independent_computation(hsb):
         assert u1 == pytest.approx(u[0], abs=2e-5 + 2e-4 * abs(u[0])), ident
         assert u0 == pytest.approx(u[1], abs=2e-5 + 2e-4 * abs(u[1])), ident
         assert 0 < se0 < math.sqrt(v0) and 0 < se1 < math.sqrt(v1)
+
+
+def test_07_growth_curves():
+    """Orthodont reshaped to long; the unstructured marginal model is nlme's
+    gls(distance ~ age + female, corSymm + varIdent(~1|occ), REML) on the same data (its
+    log restricted-likelihood -214.34726060769836; tests/data/resid/nlme_reference.json)."""
+    name = "07_growth_curves.do"
+    reshape = "\n".join(block(name, "reshape long dist"))
+    assert "Number of observations               27   ->   108" in reshape
+    slope = parse_mixed(block(name, "mixed dist age11 female || subject: age11, covariance(unstructured) reml"))
+    ar1_lines = block(name, "mixed dist age11 female || subject: age11", nth=1)
+    ar1 = parse_mixed(ar1_lines)
+    assert any(l.startswith("Residual: AR(1)") for l in ar1_lines)
+    lr = parse_lrtest(block(name, "lrtest slope ar1"))
+    assert lr["df"] == 1 and lr["chi2"] == pytest.approx(2 * (ar1["ll"] - slope["ll"]), abs=0.006)
+    un = parse_mixed(block(name, "mixed dist age11 female || subject:, noconstant"))
+    assert un["ll"] == pytest.approx(-214.34726060769836, abs=1e-5)
+    cov = [l for l in block(name, "estat wcorrelation, covariance") if re.match(r"^\s+\d \|", l)]
+    diag = [float(l.split("|")[1].split()[-1]) for l in cov]
+    assert diag == pytest.approx([un["re"][f"var(e{a})"][0] for a in (8, 10, 12, 14)], rel=1e-6)
