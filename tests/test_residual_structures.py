@@ -222,3 +222,17 @@ def test_invariant_to_location_and_scale_of_y_and_t_units():
     assert abs(s.e.b[names.index("age")] - 1000 * b0[names.index("age")]) < 1e-6 * 1000
     rho_idx = [eq for eq, _ in s.e.names].index("r_atr1")
     assert abs(s.e.b[rho_idx] - b0[rho_idx]) < 1e-6
+
+
+def test_vce_robust_with_ar1_matches_clubsandwich():
+    """vce(robust) after an AR(1) fit: the fixed part's sandwich equals clubSandwich's
+    vcovCR(lme, type = "CR0") times G/(G-1) (Stata's small-sample factor), G = 16 rats:
+    SEs 30.948267615 (_cons) and 0.089600908 (time)."""
+    s = _session("a")
+    out = ok(s, REF["a"]["ML"]["stata"] + " nolog vce(robust)")
+    assert "(Std. err. adjusted for 16 clusters in rat)" in out
+    kf = s.e.k_f
+    se = dict(zip([nm for _, nm in s.e.names[:kf]], np.sqrt(np.diag(s.e.V))[:kf]))
+    assert _rel(se["_cons"], 30.948267615) < 1e-6
+    assert _rel(se["time"], 0.089600908) < 1e-6
+    assert s.e.macros["vcetype"] == "Robust" and "LR test" not in out

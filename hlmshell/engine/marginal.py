@@ -757,3 +757,63 @@ def marginal_covariance(model, rows: np.ndarray) -> np.ndarray:
     blk = np.asarray(rd.block, dtype=np.int64)[rows][None]
     lam = rd.structure.relcov(fit.extra["phi"], t, by, _pair_mask(blk))[0]
     return V + s2 * np.real(lam)
+
+
+def group_scores(y, X, blocks: list[RandomBlock], fit: LmmFit) -> tuple[np.ndarray, np.ndarray]:
+    """Per outermost group, the gradient of its log likelihood (ML) with respect to the fixed
+    effects and the variance parameters in e(b)'s metric (random effects, the residual
+    structure's, lnsig_e), at the estimates, in the data's units -- what vce(robust) sums:
+    s_b = X'V^-1 e, s_k = (e'V^-1 dV_k V^-1 e - tr(V^-1 dV_k)) / 2 with V the group's marginal
+    covariance. (G x (p + k) scores, outermost group code of each observation)."""
+    rd: ResidualData = fit.extra["residual_data"]
+    y = np.asarray(y, dtype=float).reshape(-1)
+    n = len(y)
+    X = np.asarray(X, dtype=float).reshape(n, -1)
+    order = [i for i in sorted(range(len(blocks)), key=lambda i: blocks[i].depth)
+             if _dense_z(blocks[i]).shape[1]]
+    re_blocks = [blocks[i] for i in order]
+    top = min(blocks, key=lambda b: b.depth)
+    s = np.asarray(fit.vc_theta, dtype=float)
+    s2 = math.exp(2 * s[-1])
+    psis, jacs, pos = [], [], 0
+    for b in re_blocks:
+        st = standardize.structure_of(b)
+        k = len(st.stata_names(1, 1))
+        psi, jac = st.cov_from_stata(s[pos:pos + k])
+        pos += k
+        q = len(b.names)
+        psis.append(_expand(psi, q))
+        jacs.append([_expand(j, q) for j in jac])
+    phi = s[pos:-1]
+    e = y - (X @ np.asarray(fit.beta, dtype=float) if X.shape[1] else 0.0)
+    Zs = [_dense_z(b) for b in re_blocks]
+    top_codes = (np.zeros(n, dtype=np.int64) if top.label == "_all"
+                 else np.asarray(top.group, dtype=np.int64))
+    _, tc = np.unique(top_codes, return_inverse=True)
+    tc = tc.reshape(-1)
+    G = int(tc.max()) + 1 if n else 0
+    S = np.zeros((G, X.shape[1] + len(s)))
+    for bt in layout(n, top, re_blocks, rd):
+        idx = bt.idx
+        lam, dlam = rd.structure.relcov_and_derivs(phi, bt.t, bt.by, bt.same)
+        lam = np.asarray(np.real(lam), dtype=float)
+        dVs = []
+        V = s2 * lam
+        for Z, psi, jac, mask in zip([Z[idx] for Z in Zs], psis, jacs, bt.masks):
+            Zt = np.swapaxes(Z, 1, 2)
+            V = V + _masked((Z @ psi) @ Zt, mask)
+            dVs += [_masked((Z @ j) @ Zt, mask) for j in jac]
+        dVs += [s2 * d for d in dlam] + [2.0 * s2 * lam]
+        Vinv = np.linalg.inv(V)
+        a = np.einsum("gab,gb->ga", Vinv, e[idx])
+        rows = [np.einsum("gai,ga->gi", X[idx], a)]
+        for dV in dVs:
+            quad = np.einsum("ga,gab,gb->g", a, dV, a)
+            tr = np.einsum("gab,gba->g", Vinv, dV)
+            rows.append((0.5 * (quad - tr))[:, None])
+        S[tc[idx[:, 0]]] = np.hstack(rows)
+    return S, tc
+
+
+def _masked(M, mask):
+    return M if mask is None else M * mask

@@ -372,7 +372,12 @@ def lmm_robust(y, X, blocks: list[RandomBlock], fit: LmmFit, clusters=None) -> R
     """mixed's vce(robust) (clusters None: the top-level groups) or vce(cluster): clusters
     holds the cluster variable's values per observation, constant within each top-level
     group (ValueError otherwise). ML fits only."""
-    S, top = group_scores(y, X, blocks, fit)
+    marginal_fit = isinstance(fit.extra, dict) and fit.extra.get("residual_data") is not None
+    if marginal_fit:                 # a residual structure: scores from V per group, data units
+        from . import marginal
+        S, top = marginal.group_scores(y, X, blocks, fit)
+    else:
+        S, top = group_scores(y, X, blocks, fit)
     if clusters is not None:
         codes, G = cluster_codes(clusters)
         first = np.zeros(S.shape[0], dtype=np.int64)
@@ -384,8 +389,8 @@ def lmm_robust(y, X, blocks: list[RandomBlock], fit: LmmFit, clusters=None) -> R
     p = len(fit.beta)
     kv = S.shape[1] - p
     bread = np.zeros((p + kv, p + kv))
-    bread[:p, :p] = np.asarray(fit.extra["V_beta_std"], dtype=float)
+    bread[:p, :p] = np.asarray(fit.V_beta if marginal_fit else fit.extra["V_beta_std"], dtype=float)
     if fit.vc_V is not None:
         bread[p:, p:] = fit.vc_V
     Vt = _sym(bread @ (S.T @ S) @ bread) * (G / (G - 1) if G > 1 else math.nan)
-    return RobustVCE(_to_data_units(Vt, fit.extra["fixed_map"], p), G)
+    return RobustVCE(Vt if marginal_fit else _to_data_units(Vt, fit.extra["fixed_map"], p), G)
