@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from hlmshell import distributions as dist
-from hlmshell.commands import wcorrelation
+from hlmshell.commands import mixed_dfmethod, wcorrelation
 from hlmshell.commands._postest import active, confidence_level, print_ic
 from hlmshell.commands.program import NamedMatrix
 from hlmshell.engine.vcparams import normalize_structure
@@ -254,7 +254,10 @@ def _sd(session, res, opts) -> None:
                             Opt("all", desc="accepted: every observation of the cluster is shown"),
                             Opt("iis", desc="accepted for compatibility"),
                             Opt("nosort", desc="accepted for compatibility"),
-                            Opt("format", "format", "string", None, "display format; default %6.3f")))))
+                            Opt("format", "format", "string", None, "display format; default %6.3f"))),
+                       Sub("df", "df", "degrees of freedom of the fixed effects (dfmethod())",
+                           (Opt("method", "method", "string", None, "residual, repeated, anova, satterthwaite or kroger (default: the fit's dfmethod())"),
+                            Opt("post", desc="accepted for compatibility (e() is not changed)")))))
 def estat_cmd(session, cmd) -> None:
     words = (cmd.body or "").split()
     if not words:
@@ -274,9 +277,13 @@ def estat_cmd(session, cmd) -> None:
         _HANDLERS[sub](session, res, opts)
 
 
+def _df(session, res, opts) -> None:
+    mixed_dfmethod.estat_df(session, res, opts, _need_mixed)
+
+
 def _wcorrelation(session, res, opts) -> None:
     wcorrelation.wcorrelation(session, res, opts, _need_mixed)
 
 
 _HANDLERS = {"ic": None, "icc": _icc, "group": _group, "recovariance": _recov, "sd": _sd,
-             "wcorrelation": _wcorrelation}
+             "wcorrelation": _wcorrelation, "df": _df}

@@ -16,6 +16,7 @@ from hlmshell.commands._postest import confidence_level, nonnegative_int
 from hlmshell.commands._toolkit import sample_columns
 from hlmshell.commands.model_terms import engine_terms, factor_labels, resolve_terms, resolve_var
 from hlmshell.engine import design as dz
+from hlmshell.commands import mixed_dfmethod as mdf
 from hlmshell.commands import mixed_residuals as mres
 from hlmshell.engine import lmm, marginal, ols, sandwich
 from hlmshell.engine.types import LmmFit, MixedModel
@@ -155,6 +156,7 @@ class MixedOptions:
     level_opts: list[tuple[bool, str | None]] = field(default_factory=list)  # (nocons, cov)
     vce: VceRequest = field(default_factory=lambda: VceRequest())
     residuals: mres.ResidualRequest | None = None
+    dfmethod: mdf.DfRequest | None = None
     xtmixed: bool = False     # typed as xtmixed: REML and standard deviations by default
 
 
@@ -237,6 +239,7 @@ def _mixed_options(session, spec: MixedSpec, cmd: Command) -> MixedOptions:
     o.vce = parse_vce(session.data, opts, _MIXED_VCE)
     o.residuals = mres.parse_residuals(session.data, opts.raw("residuals")) \
         if "residuals" in opts else None
+    o.dfmethod = mdf.parse_dfmethod(opts.raw("dfmethod")) if "dfmethod" in opts else None
     if (cmd.typed or "").lower() == "xtmixed":
         _xtmixed_defaults(o, opts)
     return o
@@ -419,7 +422,8 @@ def _iteration_printer(session, o: MixedOptions):
                    Opt("vce", "vce", "string", None, "vcetype: oim, robust or cluster clustvar (ML only)"),
                    Opt("robust", "r", desc="old syntax of vce(robust)"),
                    Opt("cluster", "cl", "string", None, "old syntax of vce(cluster clustvar)"),
-                   Opt("residuals", "res", "string", None, "structure of the residual errors: independent, exchangeable, ar #, ma #, unstructured, banded #, toeplitz #, exponential; t(varname) by(varname)")))
+                   Opt("residuals", "res", "string", None, "structure of the residual errors: independent, exchangeable, ar #, ma #, unstructured, banded #, toeplitz #, exponential; t(varname) by(varname)"),
+                   Opt("dfmethod", "dfm", "string", None, "small-sample degrees of freedom: residual, repeated, anova, satterthwaite [, eim|oim], kroger [, eim|oim]")))
 def mixed_cmd(session, cmd: Command) -> None:
     spec, fixed_raw = _split_spec(session, cmd)
     if spec is None:
@@ -429,13 +433,30 @@ def mixed_cmd(session, cmd: Command) -> None:
     data = _prepare_mixed(session, cmd, spec, fixed_raw, o)
     if o.vce.robust:
         _check_robust(data, o)
+    if o.dfmethod is not None:
+        mdf.check(o.dfmethod, reml=o.reml, robust=o.vce.robust, blocks=data.blocks,
+                  n_fixed=data.design.X_keep.shape[1])
     for note in data.design.notes:
         session.out.line(note)
     fit, ll_c = _fit_mixed(session, data, o)
     robust = _robust_vce(data, fit) if o.vce.robust else None
     res = _mixed_results(cmd, data, fit, o, ll_c, robust)
+    if o.dfmethod is not None:
+        _post_dfmethod(res, data, fit, o.dfmethod)
     session.post_estimation(res)
     display_mixed(session, res, o)
+
+
+def _post_dfmethod(res: MixedResults, data: MixedData, fit: LmmFit, req) -> None:
+    """The small-sample DFs of dfmethod() into e() (a failure is Stata's r(430))."""
+    d = data.design
+    keep = np.flatnonzero(d.keep)
+    names = [d.stata_names[j] for j in keep]
+    try:
+        dfr = mdf.compute(req, data.y, d.X_keep, data.blocks, fit, names)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        raise StataError("could not compute the degrees of freedom", 430) from None
+    mdf.post(res, dfr, keep, len(d.stata_names))
 
 
 def _robust_vce(data: MixedData, fit: LmmFit) -> sandwich.RobustVCE:
@@ -689,7 +710,8 @@ def display_mixed(session, res: EstimationResults, o: MixedOptions) -> None:
         out.line("")
         lines = mo.header_lines(reml=res.macros.get("method") == "REML",
                                 n_obs=int(res.scalars["N"]), levels=res.block_groups,
-                                wald_df=wdf, wald_chi2=wchi2, wald_p=wp, ll=fit.ll)
+                                wald_df=wdf, wald_chi2=wchi2, wald_p=wp, ll=fit.ll,
+                                df=res.df_header)
         for line in (_pseudo_header(lines) if vcetype else lines):
             out.line(line)
     if not o.nofetable:

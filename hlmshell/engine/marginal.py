@@ -817,3 +817,68 @@ def group_scores(y, X, blocks: list[RandomBlock], fit: LmmFit) -> tuple[np.ndarr
 
 def _masked(M, mask):
     return M if mask is None else M * mask
+
+
+def marginal_pieces(y, X, blocks: list[RandomBlock], fit: LmmFit):
+    """Per outermost group: X_g, V_g, dV_g and y_g - X_g b (lists), what engine.small_sample's
+    MarginalModel holds, with the variance parameters in their natural, near-linear metric:
+    each distinct variance and covariance of every random-effects block (one variance for an
+    identity block, a variance and a covariance for an exchangeable one), the residual
+    variance sigma^2 (V's Lambda term), then the residual structure's own parameters (d V /
+    d phi = sigma^2 d Lambda / d phi). Any fit, with or without a residual structure."""
+    from .vcparams import normalize_structure
+    y = np.asarray(y, dtype=float).reshape(-1)
+    n = len(y)
+    X = np.asarray(X, dtype=float).reshape(n, -1)
+    rd = fit.extra.get("residual_data") if isinstance(fit.extra, dict) else None
+    order = [i for i in sorted(range(len(blocks)), key=lambda i: blocks[i].depth)
+             if _dense_z(blocks[i]).shape[1]]
+    re_blocks = [blocks[i] for i in order]
+    top = min(blocks, key=lambda b: b.depth)
+    if rd is None:
+        from .residuals import make_structure
+        low = max(blocks, key=lambda b: b.depth)
+        rd = ResidualData(make_structure("independent", 0, None, 1),
+                          np.asarray(low.group, dtype=np.int64), None, None)
+        phi = np.zeros(0)
+    else:
+        phi = np.asarray(fit.extra["phi"], dtype=float)
+    s2 = float(fit.sigma2)
+    psis = [_expand(np.asarray(fit.covs[i], dtype=float), len(blocks[i].names)) for i in order]
+    kinds = [normalize_structure(blocks[i].covariance, len(blocks[i].names)) for i in order]
+    e = y - (X @ np.asarray(fit.beta, dtype=float) if X.shape[1] else 0.0)
+    Zs = [_dense_z(b) for b in re_blocks]
+    Xl, Vl, dVl, rl = [], [], [], []
+    for bt in layout(n, top, re_blocks, rd):
+        idx = bt.idx
+        lam, dlam = rd.structure.relcov_and_derivs(phi, bt.t, bt.by, bt.same)
+        lam = np.asarray(np.real(lam), dtype=float)
+        V = s2 * lam
+        dV = []
+        for Z, psi, kind, mask in zip([Z[idx] for Z in Zs], psis, kinds, bt.masks):
+            V = V + _masked((Z @ psi) @ np.swapaxes(Z, 1, 2), mask)
+            dV += [_masked(d, mask) for d in _natural_derivs(Z, kind)]
+        dV += [lam] + [s2 * d for d in dlam]
+        D = np.stack(dV, axis=1)                       # (G, K, m, m)
+        for g in range(len(idx)):
+            Xl.append(X[idx[g]])
+            Vl.append(V[g])
+            dVl.append(D[g])
+            rl.append(e[idx[g]])
+    return Xl, Vl, dVl, rl
+
+
+def _natural_derivs(Z, kind: str) -> list:
+    """d(Z Psi Z')/d(each distinct variance and covariance of Psi) for a stack Z (G, m, q)."""
+    q = Z.shape[2]
+    outer = [[Z[:, :, i][:, :, None] * Z[:, :, j][:, None, :] for j in range(q)] for i in range(q)]
+    if kind == "identity":
+        return [sum(outer[i][i] for i in range(q))]
+    if kind == "independent":
+        return [outer[i][i] for i in range(q)]
+    if kind == "exchangeable":
+        off = sum(outer[i][j] for i in range(q) for j in range(q) if i != j)
+        return [sum(outer[i][i] for i in range(q)), off]
+    out = [outer[i][i] for i in range(q)]
+    out += [outer[i][j] + outer[j][i] for i in range(q) for j in range(i + 1, q)]
+    return out

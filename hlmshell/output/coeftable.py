@@ -151,7 +151,8 @@ def coef_row(label_lines: list[str], cells: str) -> list[str]:
 def body_lines(groups, b, se, *, stat: str = "z", df_r: float | None = None,
                level: float = 95.0) -> list[str]:
     """The rows between the header rule and the bottom rule, with Stata's blank `|` lines
-    around every item that takes more than one line."""
+    around every item that takes more than one line. df_r: one residual DF for every row, or
+    one per coefficient (mixed's dfmethod()), indexed as b."""
     blank = " " * (NAME_W + 1) + "|"
     items: list[list[str]] = []
     for g in groups:
@@ -166,8 +167,9 @@ def body_lines(groups, b, se, *, stat: str = "z", df_r: float | None = None,
                 cells = status_cells(r.status)
             else:
                 s = None if se is None else se[r.index]
+                d = df_r[r.index] if isinstance(df_r, (list, tuple, np.ndarray)) else df_r
                 cells = number_cells(float(b[r.index]), None if s is None else float(s),
-                                     stat=stat, df_r=df_r, level=level)
+                                     stat=stat, df_r=None if d is None else float(d), level=level)
             lines += coef_row(labels, cells)
         items.append(lines)
     out: list[str] = []
@@ -280,3 +282,26 @@ def groups_from_names(names: list[str], status: list[str | None] | None = None, 
             out.append(_factor_group(names, cols, status, f, c, value_labels))
         k = j + 1
     return out
+
+
+def df_table(depvar: str, groups, df, *, title: str = "DF") -> list[str]:
+    """estat df's table: each fixed coefficient with its degrees of freedom (%10.2f), laid
+    out as the coefficient table's names (factor levels under their variable)."""
+    width = NAME_W + 1 + 13
+    out = [rule_w(width), f"{abbrev(depvar, NAME_W):>{NAME_W}} |{title:>12}",
+           "-" * NAME_W + "-+" + "-" * 12]
+    for g in groups:
+        if g.header is not None:
+            out += [f"{ln}|" for ln in header_lines(g.header)]
+        for r in g.rows:
+            level_rows = g.header is not None and not getattr(g, "plain_rows", False)
+            labels = [level_label(r.label)] if level_rows else name_lines(r.label)
+            d = df[r.index]
+            cell = "(omitted)" if r.status else fmt(float(d), "%10.2f")
+            out += [f"{lab}|" for lab in labels[:-1]] + [f"{labels[-1]}|  {cell:>10}"]
+    out.append(rule_w(width))
+    return out
+
+
+def rule_w(width: int) -> str:
+    return "-" * width

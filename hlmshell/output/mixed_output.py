@@ -62,8 +62,35 @@ def title(method: str) -> str:
     return f"Mixed-effects {method} regression"
 
 
+@dataclass
+class DfHeader:
+    """What dfmethod() adds to the header: the method's title, the DF range of the
+    coefficients and the model's F test (F None when there is nothing to test)."""
+
+    title: str
+    df_min: float
+    df_avg: float
+    df_max: float
+    F: float | None
+    df1: int
+    ddf: float | None
+    p: float | None
+
+
+def _df_block(d: DfHeader) -> tuple[list[str], list[str]]:
+    """(left, right) lines of the DF method block and of its F test."""
+    num = lambda x: "." if x is None or x != x else fmt(x, "%9.2f").strip()   # noqa: E731
+    left = [f"DF method: {d.title}", "", ""]
+    right = ["DF:" + _stat_right("min", num(d.df_min))[3:], _stat_right("avg", num(d.df_avg)),
+             _stat_right("max", num(d.df_max))]
+    fstat = "." if d.F is None else fmt(d.F, "%10.2f").strip()
+    right.append(_right(f"F({d.df1}, {num(d.ddf)})", fstat))
+    return left, right
+
+
 def header_lines(*, reml: bool, n_obs: int, levels: list[LevelInfo], wald_df: int,
-                 wald_chi2: float | None, wald_p: float | None, ll: float) -> list[str]:
+                 wald_chi2: float | None, wald_p: float | None, ll: float,
+                 df: DfHeader | None = None) -> list[str]:
     title_text = title("REML" if reml else "ML")
     llname = "Log restricted-likelihood" if reml else "Log likelihood"
     ll_text = f"{llname} = {fmt(ll, '%10.0g')}"
@@ -71,20 +98,27 @@ def header_lines(*, reml: bool, n_obs: int, levels: list[LevelInfo], wald_df: in
     pv = "." if wald_p is None else fmt(wald_p, "%10.4f").strip()
     wald = _right(f"Wald chi2({wald_df})", chi)
     prob = _right("Prob > chi2", pv)
+    dleft, dright = [], [wald]
+    if df is not None:
+        dleft, dright = _df_block(df)
+        prob = _right("Prob > F", "." if df.p is None else fmt(df.p, "%10.4f").strip())
+    dleft = dleft + [""] * (len(dright) - len(dleft))
     if not levels:
-        return [(title_text.ljust(48) + _right("Number of obs", fmt_count(n_obs))).rstrip(),
-                (" " * 48 + wald).rstrip(), (ll_text.ljust(48) + prob).rstrip()]
+        return ([(title_text.ljust(48) + _right("Number of obs", fmt_count(n_obs))).rstrip()]
+                + [(a.ljust(48) + b).rstrip() for a, b in zip(dleft, dright)]
+                + [(ll_text.ljust(48) + prob).rstrip()])
     if len(levels) == 1:
         lv = levels[0]
-        left = [title_text, f"Group variable: {lv.label}", "", "", "", "", "", ll_text]
+        left = [title_text, f"Group variable: {lv.label}", "", "", "", ""] + dleft + [ll_text]
         right = [_right("Number of obs", fmt_count(n_obs)), _right("Number of groups", fmt_count(lv.n_groups)),
                  "Obs per group:", _stat_right("min", fmt_count(lv.g_min)),
-                 _stat_right("avg", f"{lv.g_avg:.1f}"), _stat_right("max", fmt_count(lv.g_max)),
-                 wald, prob]
+                 _stat_right("avg", f"{lv.g_avg:.1f}"), _stat_right("max", fmt_count(lv.g_max))]
+        right += dright + [prob]
         return [(a.ljust(48) + b).rstrip() for a, b in zip(left, right)]
     out = [(title_text.ljust(48) + _right("Number of obs", fmt_count(n_obs))).rstrip(), ""]
     out += group_table_lines(levels)
-    out += ["", (" " * 48 + wald).rstrip(), (ll_text.ljust(48) + prob).rstrip()]
+    out += [""] + [(a.ljust(48) + b).rstrip() for a, b in zip(dleft, dright)]
+    out += [(ll_text.ljust(48) + prob).rstrip()]
     return out
 
 

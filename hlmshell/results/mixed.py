@@ -208,8 +208,26 @@ class MixedResults(EstimationResults):
         if self.scalars.get("N_clust") and self.macros.get("clustvar"):
             out.append(cluster_note(int(self.scalars["N_clust"]), self.macros["clustvar"]))
         kf = self.k_f
+        if self.macros.get("dfmethod"):
+            # dfmethod(): t tests on each coefficient's DF; Kenward-Roger's adjusted SEs
+            Vdf = self.matrices.get("V_df")
+            se = np.sqrt(np.clip(np.diag(np.asarray(Vdf, dtype=float)), 0, None)) \
+                if Vdf is not None else self.se[:kf]
+            df = np.asarray(self.matrices["df"], dtype=float).reshape(-1)
+            return out + coef_table(self.depvar, self.fixed_groups(baselevels), self.b[:kf],
+                                    se, stat="t", df_r=df, level=level, vcetype=vcetype)
         return out + coef_table(self.depvar, self.fixed_groups(baselevels), self.b[:kf],
                                 self.se[:kf], stat="z", level=level, vcetype=vcetype)
+
+    @property
+    def df_header(self) -> mo.DfHeader | None:
+        """The header's DF method block after dfmethod() (None otherwise)."""
+        if not self.macros.get("dfmethod"):
+            return None
+        sc = self.scalars
+        return mo.DfHeader(self.macros.get("dftitle", ""), sc.get("df_min"), sc.get("df_avg"),
+                           sc.get("df_max"), sc.get("F"), int(sc.get("df_m", 0) or 0),
+                           sc.get("ddf_m"), sc.get("p"))
 
     def re_table_lines(self, metric: str = "variance", level: float = 95.0) -> list[str]:
         """The random-effects table (metric 'variance' or 'sd'); after vce(robust), Stata's
