@@ -125,3 +125,23 @@ def test_estat_df_refuses_without_a_method(hsb):
     assert rc == 198
     rc, out = run(hsb, "estat df, method(kroger)")
     assert rc == 198 and "Kenward-Roger DF method is available only with REML estimation" in out
+
+
+def test_test_and_lincom_use_the_method(bw):
+    """test after dfmethod(): F on the method's DDF (lmerTest contestMD: Satterthwaite F
+    85.349858 on 12.999816; Kenward-Roger 73.969877 on 13); lincom: t on the row's DF."""
+    model = "mixed weight time i.diet || rat: time, cov(unstructured) reml nolog "
+    ok(bw, model + "dfmethod(satterthwaite, oim)")
+    out = ok(bw, "test 2.diet 3.diet")
+    assert "       F(  2,  13.00) =   85.35" in out
+    assert bw.r.scalars["F"] == pytest.approx(85.349858, rel=2e-5)
+    assert bw.r.scalars["df_r"] == pytest.approx(12.999816, rel=2e-5)
+    out = ok(bw, "lincom time")
+    assert bw.r.scalars["df"] == pytest.approx(15.000002, rel=1e-5) and "t    P>|t|" in out
+    ok(bw, model + "dfmethod(kroger)")
+    ok(bw, "test 2.diet 3.diet")
+    assert bw.r.scalars["F"] == pytest.approx(73.969877, rel=2e-5)
+    assert bw.r.scalars["df_r"] == pytest.approx(13.0, rel=1e-6)
+    ok(bw, "mixed weight time i.diet || rat:, nolog dfmethod(residual)")
+    out = ok(bw, "test 2.diet 3.diet")
+    assert "       F(  2, 172.00) =" in out

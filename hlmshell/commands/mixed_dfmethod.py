@@ -34,6 +34,7 @@ class DfResult:
     model test F(df1, ddf)."""
 
     method: str
+    info: str
     df: np.ndarray
     V: np.ndarray | None          # Kenward-Roger's adjusted covariance (None: e(V)'s)
     F: float | None
@@ -125,7 +126,7 @@ def compute(req: DfRequest, y, X, blocks, fit, names: list[str]) -> DfResult:
     pval = None
     if F is not None and ddf is not None and np.isfinite(ddf):
         pval = float(dist.f_sf(F, df1, ddf))
-    return DfResult(req.method, df, V, F, df1 or 0, ddf, pval)
+    return DfResult(req.method, req.info, df, V, F, df1 or 0, ddf, pval)
 
 
 def _exact_df(method: str, X, blocks, n: int) -> np.ndarray:
@@ -161,6 +162,7 @@ def post(res, dfr: DfResult, keep: np.ndarray, kf: int) -> None:
     df_full[keep] = dfr.df
     res.matrices["df"] = df_full[None, :]
     res.macros["dfmethod"] = dfr.method
+    res.macros["dfinfo"] = dfr.info
     res.macros["dftitle"] = TITLES[dfr.method]
     res.scalars["small"] = 1.0
     for k in ("chi2",):
@@ -220,3 +222,31 @@ def estat_df(session, res, opts, need_mixed) -> None:
     cols = [f"{m.depvar}:{nm}" for _, nm in m.names[:kf]]
     session.r = RResults(matrices={"df": NamedMatrix(df_full[None, :], ["df"], cols)},
                          macros={"dfmethod": method, "dftitle": TITLES[method]})
+
+
+def small_test(res, R: np.ndarray, r: np.ndarray) -> tuple[float, int, float, float]:
+    """`test` after dfmethod(): H0: R b = r on the fixed part (R over all e(b)'s fixed
+    columns). (F, numerator DF, denominator DF, Wald chi2 on e(V))."""
+    m = res
+    kf = m.k_f
+    keep = np.flatnonzero(~np.asarray(m.omitted[:kf], dtype=bool))
+    L = R[:, keep]
+    b = np.asarray(m.b, dtype=float)[keep]
+    V = np.asarray(m.V, dtype=float)[np.ix_(keep, keep)]
+    d = L @ b - r
+    chi2 = float(d @ np.linalg.solve(L @ V @ L.T, d))
+    method = m.macros["dfmethod"]
+    q = L.shape[0]
+    if method in ("satterthwaite", "kroger"):
+        info = m.macros.get("dfinfo", "eim")
+        Xl, Vl, dVl, rl = marginal.marginal_pieces(m.model.y, m.model.X, m.blocks, m.model.fit)
+        mm = ss.MarginalModel(Xl, Vl, dVl, None, rl)
+        fn = ss.satterthwaite if method == "satterthwaite" else ss.kenward_roger
+        t = fn(mm, L, info=info)
+        return float(t.f_stat(m.model.fit.beta, r)), int(t.num_df), float(t.den_df), chi2
+    col = np.asarray(m.matrices["df"], dtype=float).reshape(-1)[keep]
+    if method == "residual":
+        ddf = float(col[0])
+    else:
+        _, ddf = ss.exact_contrast_df(col, L)
+    return chi2 / q, q, float(ddf), chi2

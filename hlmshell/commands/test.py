@@ -340,6 +340,11 @@ def wald(res: EstimationResults, cons: list[Constraint]) -> WaldResult:
         nan = float("nan")
         return WaldResult(nan, 0, nan, dropped, df_r, nan)
     Rk, rk = R[kept], r[kept]
+    if res.macros.get("dfmethod"):
+        small = _small_sample(res, Rk, rk)
+        if small is not None:
+            small.dropped = dropped
+            return small
     d = Rk @ b - rk
     Mk = M[np.ix_(kept, kept)]
     chi2 = float(d @ np.linalg.solve(Mk, d))
@@ -347,6 +352,31 @@ def wald(res: EstimationResults, cons: list[Constraint]) -> WaldResult:
         return WaldResult(chi2, df, float(dist.chi2_sf(chi2, df)), dropped, None, chi2)
     F = chi2 / df
     return WaldResult(F, df, float(dist.f_sf(F, df, df_r)), dropped, float(df_r), chi2)
+
+
+def _small_sample(res: EstimationResults, R: np.ndarray, r: np.ndarray) -> WaldResult | None:
+    """After mixed's dfmethod(): the F test of fixed-effects constraints on the method's
+    denominator DF (None when a constraint involves a variance parameter: Wald chi2 then)."""
+    from hlmshell.commands import mixed_dfmethod
+    kf = res.k_f
+    if np.any(R[:, kf:] != 0):
+        return None
+    F, df1, ddf, chi2 = mixed_dfmethod.small_test(res, R[:, :kf], r)
+    p = float(dist.f_sf(F, df1, ddf)) if ddf == ddf else float("nan")
+    return WaldResult(F, df1, p, [], ddf, chi2)
+
+
+def _small_lincom(res: EstimationResults, row: np.ndarray, const: float, se: float):
+    """lincom after dfmethod(): (standard error -- Kenward-Roger's adjusted one -- and the
+    method's DF) of a combination of fixed effects."""
+    from hlmshell.commands import mixed_dfmethod
+    kf = res.k_f
+    Vdf = res.matrices.get("V_df")
+    if Vdf is not None:
+        v = float(row[:kf] @ np.asarray(Vdf, dtype=float) @ row[:kf])
+        se = math.sqrt(max(v, 0.0))
+    _, _, ddf, _ = mixed_dfmethod.small_test(res, row[None, :kf], np.zeros(1))
+    return se, ddf
 
 
 def _store_r(session, w: WaldResult) -> None:
@@ -368,7 +398,8 @@ def run_test(session, res: EstimationResults, cons: list[Constraint], *, notest:
         out.line(line)
     if not notest:
         out.line()
-        for line in po.wald_lines(w.stat, w.df, w.p, w.df_r):
+        for line in po.wald_lines(w.stat, w.df, w.p, w.df_r,
+                                  decimals=bool(res.macros.get("dfmethod"))):
             out.line(line)
     _store_r(session, w)
 
@@ -543,6 +574,8 @@ def _lincom_estimate(res: EstimationResults, lin, level: float):
     est = est if math.isfinite(est) else float("nan")
     se = math.sqrt(max(var, 0.0)) if math.isfinite(var) else float("nan")
     df_r = res.scalars.get("df_r")
+    if res.macros.get("dfmethod") and not np.any(row[res.k_f:] != 0):
+        se, df_r = _small_lincom(res, row, lin.const, se)
     tstat = df_r is not None and df_r == df_r
     zval = est / se if se > 0 else float("nan")
     if tstat:

@@ -48,11 +48,14 @@ def constraint_lines(texts: list[str], dropped: list[int]) -> list[str]:
     return out
 
 
-def wald_lines(stat: float, df: int, p: float, df_r: float | None = None) -> list[str]:
+def wald_lines(stat: float, df: int, p: float, df_r: float | None = None,
+               decimals: bool = False) -> list[str]:
+    """test's result lines; decimals: a small-sample DDF (mixed's dfmethod()) as %7.2f."""
     if df_r is None:
         return [f"           chi2({df:3d}) ={fmt(stat, '%8.2f')}",
                 f"         Prob > chi2 ={fmt(p, '%10.4f')}"]
-    return [f"       F({df:3d},{fmt(df_r, '%6.0f')}) ={fmt(stat, '%8.2f')}",
+    ddf = fmt(df_r, "%7.2f") if decimals else fmt(df_r, "%6.0f")
+    return [f"       F({df:3d},{ddf}) ={fmt(stat, '%8.2f')}",
             f"            Prob > F ={fmt(p, '%10.4f')}"]
 
 
