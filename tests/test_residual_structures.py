@@ -236,3 +236,100 @@ def test_vce_robust_with_ar1_matches_clubsandwich():
     assert _rel(se["_cons"], 30.948267615) < 1e-6
     assert _rel(se["time"], 0.089600908) < 1e-6
     assert s.e.macros["vcetype"] == "Robust" and "LR test" not in out
+
+
+# ---- structures nlme does not fit: the likelihood recomputed densely from the table's numbers,
+# and a local maximum in those numbers ---------------------------------------------------------
+def _resid_cov(kind, vals, t, by):
+    """R for one group from the table's rows (vals: label -> value; labels carry `k: ` by()
+    prefixes), written out per structure independently of engine.residuals."""
+    m = len(t)
+    lag = np.abs(t[:, None] - t[None, :])
+    pre = f"{int(by[0])}: " if by is not None else ""
+    if kind == "toeplitz":
+        R = np.eye(m)
+        for k in range(1, 10):
+            if f"{pre}rho{k}" in vals:
+                R[lag == k] = vals[f"{pre}rho{k}"]
+        return vals[f"{pre}var(e)"] * R
+    if kind == "ar1":
+        return vals[f"{pre}var(e)"] * vals[f"{pre}rho"] ** lag
+    if kind == "exchangeable":
+        return np.where(lag == 0, vals[f"{pre}var(e)"], vals[f"{pre}cov(e)"])
+    if kind == "banded":
+        R = np.zeros((m, m))
+        for a in range(m):
+            for b in range(m):
+                ta, tb = int(t[a]), int(t[b])
+                key = f"var(e{ta})" if a == b else f"cov(e{min(ta, tb)},e{max(ta, tb)})"
+                R[a, b] = vals.get(key, 0.0)
+        return R
+    raise ValueError(kind)
+
+
+def _dense_ll(y, X, Z, G, groups, Rs):
+    """ML log likelihood with beta at its GLS value, group by group."""
+    A = np.zeros((X.shape[1],) * 2)
+    c = np.zeros(X.shape[1])
+    parts = []
+    for g, R in zip(groups, Rs):
+        V = Z[g] @ G @ Z[g].T + R
+        Vi = np.linalg.inv(V)
+        A += X[g].T @ Vi @ X[g]
+        c += X[g].T @ Vi @ y[g]
+        parts.append((g, V, Vi))
+    beta = np.linalg.solve(A, c)
+    ll = 0.0
+    for g, V, Vi in parts:
+        e = y[g] - X[g] @ beta
+        ll -= 0.5 * (len(e) * math.log(2 * math.pi) + np.linalg.slogdet(V)[1] + e @ Vi @ e)
+    return ll
+
+
+@pytest.mark.parametrize("kind,opt", [
+    ("toeplitz", "residuals(toeplitz 2, t(occ))"),
+    ("banded", "residuals(banded 1, t(occ))"),
+    ("ar1", "residuals(ar 1, t(occ) by(female))"),
+    # beside a random intercept an exchangeable structure is not identified: marginal model
+    ("exchangeable", "noconstant residuals(exchangeable, by(female))"),
+])
+def test_structure_likelihood_recomputed_and_maximal(kind, opt):
+    s = _session("d")
+    ok(s, f"mixed distance age female || subject:, {opt} nolog")
+    fit = s.e.model.fit
+    assert fit.converged
+    rs = fit.extra["residual"]
+    rows = rs.rows()
+    vals = rs.row_values(fit.extra["phi"], math.log(math.sqrt(fit.sigma2)))
+    byvar = "female" if "by(" in opt else None
+
+    labels = [(f"{r.by}: " if byvar else "") + r.label for r in rows]
+    if byvar:     # the table's prefixes are the by() values: here 0 and 1, in that order
+        labels = [lab.replace(f"{r.by}: ", f"{[0, 1][r.by]}: ") for lab, r in zip(labels, rows)]
+    table = dict(zip(labels, vals))
+    y = np.asarray(s.data.values("distance"), dtype=float)
+    X = np.column_stack([s.data.values("age"), s.data.values("female"), np.ones(len(y))])
+    Z = np.ones((len(y), 1))
+    G = np.asarray(fit.covs[0], dtype=float).reshape(-1, 1)[:1, :1] if fit.covs[0].size \
+        else np.zeros((1, 1))
+    subj = np.asarray(s.data.values("subject"))
+    occ = np.asarray(s.data.values("occ"), dtype=float)
+    fem = np.asarray(s.data.values("female"))
+    groups = [np.flatnonzero(subj == v) for v in np.unique(subj)]
+
+    def ll_at(tab, Gm):
+        Rs = [_resid_cov(kind, tab, occ[g], fem[g] if byvar else None) for g in groups]
+        return _dense_ll(y, X, Z, Gm, groups, Rs)
+
+    ll = ll_at(table, G)
+    assert abs(ll - s.e.scalars["ll"]) < 1e-8 * abs(ll)
+    for key in table:                       # no table number can be moved to a better fit
+        for step in (-1e-3, 1e-3):
+            moved = dict(table)
+            moved[key] = table[key] * (1 + step) if table[key] else step
+            try:
+                assert ll_at(moved, G) <= ll + 1e-9
+            except np.linalg.LinAlgError:
+                pass
+    for step in (-1e-3, 1e-3):
+        assert ll_at(table, G * (1 + step)) <= ll + 1e-9
