@@ -333,3 +333,37 @@ def test_structure_likelihood_recomputed_and_maximal(kind, opt):
                 pass
     for step in (-1e-3, 1e-3):
         assert ll_at(table, G * (1 + step)) <= ll + 1e-9
+
+
+def test_postestimation_after_a_residual_structure():
+    """rstandard whitens each child's residuals by the Cholesky factor of its R (Stata's
+    definition under residuals()); estat icc refuses; estat sd names the structure's
+    parameters; estimates store/replay keep the Residual: rows."""
+    s = _session("d")
+    ok(s, "mixed distance age female || subject:, residuals(ar 1, t(occ)) nolog")
+    ok(s, "predict r, rstandard")
+    ok(s, "predict f, fitted")
+    fit = s.e.model.fit
+    rho = math.tanh(fit.extra["phi"][0])
+    y = np.asarray(s.data.values("distance"))
+    f = np.asarray(s.data.values("f"))
+    r = np.asarray(s.data.values("r"))
+    subj = np.asarray(s.data.values("subject"))
+    occ = np.asarray(s.data.values("occ"))
+    for v in np.unique(subj)[:5]:
+        g = np.flatnonzero(subj == v)
+        g = g[np.argsort(occ[g])]
+        R = fit.sigma2 * rho ** np.abs(occ[g][:, None] - occ[g][None, :])
+        w = np.linalg.solve(np.linalg.cholesky(R), y[g] - f[g])
+        assert np.allclose(r[g], w, rtol=1e-5, atol=1e-5)
+    rc, out = run(s, "estat icc")
+    assert rc == 321
+    ok(s, "estat sd")
+    cols = s.r.matrices["b"].colnames
+    assert cols[-2:] == ["Residual:atr1", "Residual:sd(e)"]
+    assert abs(s.r.matrices["b"].values[0, -2] - rho) < 1e-12
+    ok(s, "estimates store ar1")
+    ok(s, "mixed distance age || subject:, nolog")
+    ok(s, "estimates restore ar1")
+    out = ok(s, "mixed")
+    assert "Residual: AR(1)              |" in out

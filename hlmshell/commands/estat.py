@@ -57,6 +57,10 @@ def _icc_inputs(m: MixedResults) -> list:
     the model has crossed effects."""
     if any(b.label == "_all" for b in m.blocks):
         raise StataError("estat icc not allowed after crossed-effects models", 321)
+    if m.residual_structure is not None:
+        # the ICC's denominator is one residual variance: a residual structure has several
+        raise StataError("estat icc not allowed with residual-error structures other than "
+                         "independent homoskedastic", 321)
     parts = m.intercept_variances
     if any(p.variance is None for p in parts):
         raise StataError("estat icc not allowed after random-effects models with random-level "
@@ -186,6 +190,8 @@ def _sd_labels(m: MixedResults) -> list[str]:
         b = blocks[bi]
         names = [nm.replace("R.", "R_") for nm in b.names]
         q = len(names)
+        if q == 0:              # `|| id:, noconstant` beside a residual structure
+            continue
         kind = normalize_structure(b.covariance, q)
         lev = b.label
         if kind in ("identity", "exchangeable"):
@@ -196,6 +202,8 @@ def _sd_labels(m: MixedResults) -> list[str]:
         out += [f"{lev}:sd({nm})" for nm in names]
         if kind == "unstructured":
             out += [f"{lev}:corr({names[i]},{names[j]})" for i in range(q) for j in range(i + 1, q)]
+    # a residual structure's own parameters keep their e(b) names, in their natural metric
+    out += [f"Residual:{eq[2:]}" for eq, _ in m.names[m.k_f:] if eq.startswith("r_")]
     return out + ["Residual:sd(e)"]
 
 
@@ -206,10 +214,15 @@ def sd_metric(m: MixedResults) -> tuple[np.ndarray, np.ndarray, list[str]]:
     V = np.asarray(m.V, dtype=float)
     jac = np.ones(len(b))
     for i, (eq, _) in enumerate(m.names[m.k_f:], start=m.k_f):
-        if eq.startswith("atr"):
+        if eq.startswith(("atr", "r_atr")):
             b[i] = math.tanh(b[i])
             jac[i] = 1.0 - b[i] * b[i]
-        else:                                   # lns#_#_#, lnsig_e
+        elif eq.startswith("r_logitr"):
+            b[i] = 1.0 / (1.0 + math.exp(-b[i]))
+            jac[i] = b[i] * (1.0 - b[i])
+        elif eq.startswith("r_theta"):
+            jac[i] = 1.0
+        else:                                   # lns#_#_#, r_lns#ose, lnsig_e
             b[i] = math.exp(b[i])
             jac[i] = b[i]
     return b, V * np.outer(jac, jac), _sd_labels(m)

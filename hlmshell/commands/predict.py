@@ -15,6 +15,7 @@ import numpy as np
 from hlmshell.registry import Args, Opt, args_of, command
 from hlmshell.commands._postest import active
 from hlmshell.data.dataset import Variable, to_storage
+from hlmshell.engine import marginal
 from hlmshell.engine.blup import compute_blups
 from hlmshell.errors import StataError
 from hlmshell.results import EstimationResults
@@ -403,8 +404,15 @@ def _predict_fitted(session, cmd, res: EstimationResults, req: PredictRequest,
     if req.stat == "residuals":
         _add(session, names, [resid], [f"Residuals{suffix}"], vtype, req.touse)
         return
-    sigma = float(np.sqrt(res.model.fit.sigma2))
-    _add(session, names, [resid / sigma], [f"Standardized residuals{suffix}"], vtype,
+    fit = res.model.fit
+    if isinstance(fit.extra, dict) and fit.extra.get("residual_data") is not None:
+        # a residual structure: each group's residuals times R_g^-1/2 (Cholesky), as Stata's
+        std = np.full(data.n, np.nan)
+        rows = np.flatnonzero(sample)
+        std[rows] = marginal.whiten_residuals(res.model, resid[rows])
+    else:
+        std = resid / float(np.sqrt(fit.sigma2))
+    _add(session, names, [std], [f"Standardized residuals{suffix}"], vtype,
          req.touse & sample)
 
 

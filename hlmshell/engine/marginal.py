@@ -882,3 +882,22 @@ def _natural_derivs(Z, kind: str) -> list:
     out = [outer[i][i] for i in range(q)]
     out += [outer[i][j] + outer[j][i] for i in range(q) for j in range(i + 1, q)]
     return out
+
+
+def whiten_residuals(model, resid: np.ndarray) -> np.ndarray:
+    """Residuals of the estimation sample (model order) times R_g^-1/2 per lowest-level
+    group, R_g = sigma^2 Lambda_g and R_g^1/2 its Cholesky factor (observations sorted by t):
+    the standardized residuals of a residual structure."""
+    fit = model.fit
+    rd: ResidualData = fit.extra["residual_data"]
+    resid = np.asarray(resid, dtype=float)
+    n = len(resid)
+    out = np.empty(n)
+    low = max(model.blocks, key=lambda b: b.depth)
+    for bt in layout(n, low, [], ResidualData(rd.structure, rd.block, rd.t, rd.by)):
+        lam = np.asarray(np.real(rd.structure.relcov(fit.extra["phi"], bt.t, bt.by, bt.same)),
+                         dtype=float)
+        C = np.linalg.cholesky(float(fit.sigma2) * lam)
+        w = np.linalg.solve(C, resid[bt.idx][:, :, None])[:, :, 0]
+        out[bt.idx] = w
+    return out
