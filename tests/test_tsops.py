@@ -381,3 +381,27 @@ def test_lag_equals_brute_force_lookup(data, k):
     d = ts_values(ds, "D.x")
     prev = [lookup.get((r[0], (r[1] - 1) * delta), np.nan) for r in rows]
     np.testing.assert_array_equal(d, np.array(values, dtype=float) - np.array(prev, dtype=float))
+
+
+def test_testparm_takes_time_series_operators():
+    """testparm L.x and L(1/2).x find the lag columns of e(b); the test equals `test`'s."""
+    from hlmshell.output.writer import Capture
+    from hlmshell.session import Session
+    from session_run import ok, run
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    s = Session(out=Capture())
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        ok(s, "import delimited tests/data/resid/bodyweight.csv, clear asdouble")
+    finally:
+        os.chdir(cwd)
+    ok(s, "xtset rat wk")
+    ok(s, "regress weight L.weight L(1/2).time")
+    out = ok(s, "testparm L(1/2).time")
+    assert " ( 1)  L.time = 0" in out and " ( 2)  L2.time = 0" in out
+    F1 = s.r.scalars["F"]
+    ok(s, "test L.time L2.time")
+    assert s.r.scalars["F"] == pytest.approx(F1, rel=1e-12)
+    rc, out = run(s, "testparm L.nosuchvar")
+    assert rc == 111

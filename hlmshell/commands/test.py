@@ -493,6 +493,28 @@ def testparm_columns(res: EstimationResults, text: str) -> list[int]:
     return sorted(cols)
 
 
+def _expand_ts_words(text: str) -> str:
+    """`L(1/2).x` -> `L.x L2.x`: time-series operators as e(b) names them (tsops' canonical
+    strings), each its own term; other words as typed."""
+    from hlmshell.syntax.tsops import distribute_groups, split_ts_word
+    out = []
+    for word in distribute_groups(text).split():
+        sp = split_ts_word(word)
+        if sp is None:
+            out.append(word)
+        else:
+            ops, name = sp
+            out += [f"{op}.{name}" if op else name for op in ops]
+    return " ".join(out)
+
+
+def _strip_ops(word: str) -> str:
+    """The variable behind an operator-prefixed word (what must exist in the data)."""
+    from hlmshell.syntax.tsops import split_ts_word
+    sp = split_ts_word(word)
+    return word if sp is None else sp[1]
+
+
 def _check_varlist(session, text: str) -> None:
     """testparm takes a (factor-variable) varlist of the data: junk is invalid syntax and a name
     that is no variable is r(111), before looking for the model's coefficients."""
@@ -512,7 +534,8 @@ def testparm_cmd(session, cmd) -> None:
     res = active(session)
     if not body:
         raise StataError("varlist required", 100)
-    _check_varlist(session, body)
+    body = _expand_ts_words(body)
+    _check_varlist(session, " ".join(_strip_ops(w) for w in body.split()))
     cols = testparm_columns(res, body)
     if not cols:
         raise StataError("no such variables;\nthe specified varlist does not identify any testable coefficients", 111)
