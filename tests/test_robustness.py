@@ -217,6 +217,29 @@ TAKES = {
 }
 NO_OPTIONS = {"clear", "clonevar"}   # generate takes before()/after(), replace nopromote
 
+
+def _load_family_cases() -> None:
+    """Each command family's entries (BASE, RAW, TAKES, NO_OPTIONS) from
+    tests/robustness_cases/<family>.py, so families added in parallel never edit one table."""
+    import importlib.util
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "robustness_cases")
+    if not os.path.isdir(folder):
+        return
+    for fname in sorted(os.listdir(folder)):
+        if not fname.endswith(".py") or fname.startswith("_"):
+            continue
+        spec = importlib.util.spec_from_file_location(f"robustness_cases_{fname[:-3]}",
+                                                      os.path.join(folder, fname))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        BASE.update(getattr(mod, "BASE", {}))
+        RAW.update(getattr(mod, "RAW", ()))
+        TAKES.update(getattr(mod, "TAKES", {}))
+        NO_OPTIONS.update(getattr(mod, "NO_OPTIONS", ()))
+
+
+_load_family_cases()
+
 MUTATIONS = {
     "badopt": (", nosuchopt", {198}),
     "pweight": (" [pw=ses]", {101, 402}),
