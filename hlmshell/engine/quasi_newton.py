@@ -29,6 +29,7 @@ class Result:
     grad: np.ndarray
     nit: int
     success: bool
+    hess_inv: np.ndarray | None = None   # the final inverse-Hessian approximation
 
 
 def _cubic_min(a, fa, ga, b, fb, gb) -> float | None:
@@ -113,15 +114,18 @@ class _LineSearch:
 
 
 def minimize_bfgs(fg: Callable, x0, *, gtol: float = 1e-5, maxiter: int = 200,
-                  callback: Callable | None = None) -> Result:
+                  callback: Callable | None = None, H0: np.ndarray | None = None) -> Result:
     """Minimise f with gradient: fg(x) -> (f, g). Stops when max|g| <= gtol, after maxiter
     iterations, or when no step along the quasi-Newton direction decreases f (success False).
-    callback(x) after every iteration."""
+    callback(x) after every iteration. H0: a starting inverse Hessian (a previous run's
+    hess_inv, when a problem is solved again from nearby), else the identity sized by the first
+    step's curvature."""
     x = np.array(x0, dtype=float)
     f, g = fg(x)
     f, g = float(f), np.asarray(g, dtype=float)
     n = len(x)
-    H = np.eye(n)
+    warm = H0 is not None
+    H = np.array(H0, dtype=float) if warm else np.eye(n)
     f_before = f + 0.5 * float(np.linalg.norm(g))      # sizes the first step
     nit = 0
     success = True
@@ -132,7 +136,7 @@ def minimize_bfgs(fg: Callable, x0, *, gtol: float = 1e-5, maxiter: int = 200,
             H = np.eye(n)
             p, slope = -g, -float(g @ g)
         alpha1 = 1.0
-        if slope < 0 and math.isfinite(f_before):
+        if not warm and slope < 0 and math.isfinite(f_before):
             alpha1 = min(1.0, 1.01 * 2.0 * (f - f_before) / slope)
             if not alpha1 > 0:
                 alpha1 = 1.0
@@ -150,10 +154,10 @@ def minimize_bfgs(fg: Callable, x0, *, gtol: float = 1e-5, maxiter: int = 200,
             callback(x)
         sy = float(s @ yv)
         if sy > 1e-300:
-            if nit == 1:                               # size H0 by the curvature just seen
+            if nit == 1 and not warm:                  # size H0 by the curvature just seen
                 H = (sy / float(yv @ yv)) * np.eye(n)
             rho = 1.0 / sy
             Hy = H @ yv
             H = H + ((sy + yv @ Hy) * rho * rho) * np.outer(s, s) \
                 - rho * (np.outer(Hy, s) + np.outer(s, Hy))
-    return Result(x=x, fun=f, grad=g, nit=nit, success=success)
+    return Result(x=x, fun=f, grad=g, nit=nit, success=success, hess_inv=H)
