@@ -255,7 +255,7 @@ MUTATIONS = {
 
 def mutate(line: str, piece: str) -> str:
     """Put a qualifier before the options; an option after the existing ones."""
-    if line.startswith("mixed") and not piece.startswith(","):
+    if " ||" in line and not piece.startswith(","):       # mixed and the me* commands
         head, _, tail = line.partition(" ||")
         return f"{head}{piece} ||{tail}"
     if "," not in line:

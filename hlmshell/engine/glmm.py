@@ -241,6 +241,7 @@ class Problem:
             return np.inf, np.zeros(len(x))
         if not np.isfinite(ll) or not np.all(np.isfinite(g)):
             return np.inf, np.zeros(len(x))
+        self.last = (np.array(x, dtype=float), -2.0 * ll)
         return -2.0 * ll, -2.0 * g
 
     def loglik(self, x) -> float:
@@ -288,6 +289,29 @@ def _adaptive_outer(prob: Problem, x0, maxiter: int, callback):
     return x, nit
 
 
+def fit_problem(prob: Problem, x0, *, maxiter: int = 300, callback=None,
+                report=None) -> "GlmmFit":
+    """fit() on a prepared Problem from x0; report(x) is called at the start (iteration 0)
+    and callback(x) after every iteration (Problem.last holds the deviance there)."""
+    d0, _ = prob.dev_grad(np.asarray(x0, dtype=float))
+    if not np.isfinite(d0):
+        raise np.linalg.LinAlgError("initial values not feasible")
+    if report is not None:
+        report(x0)
+    if prob.method == "laplace":
+        res = minimize_bfgs(prob.dev_grad, x0, gtol=1e-6, maxiter=maxiter, callback=callback)
+        x, nit = res.x, res.nit
+    else:
+        x, nit = _adaptive_outer(prob, x0, maxiter, callback)
+    dev, g = prob.dev_grad(x)
+    p = prob.p
+    L = prob.lam(x[p:])
+    return GlmmFit(beta=x[:p].copy(), theta=x[p:].copy(), ll=float(-0.5 * dev),
+                   converged=bool(np.all(np.isfinite(g)) and np.abs(g).max() < 1e-3),
+                   iterations=nit, cov=L @ L.T, x=x, gradient=g,
+                   extra={"nfev": prob.nfev, "modes": prob.u, "problem": prob})
+
+
 @dataclass
 class GlmmFit:
     beta: np.ndarray
@@ -303,8 +327,17 @@ class GlmmFit:
 
 def glm_start(data: GlmmData, fam: Family, maxit: int = 50) -> np.ndarray:
     """The fixed-effects-only model by Newton (IRLS with observed weights): starting b."""
+    return glm_start_log(data, fam, [], maxit)[0]
+
+
+def glm_start_log(data: GlmmData, fam: Family, lines: list, maxit: int = 50):
+    """glm_start that also returns the model's log likelihood (constant included) and appends
+    the log likelihood of every iteration to `lines` (Stata's `Fitting fixed-effects model`)."""
+    const = fam.constant(data.y, data.trials)
     beta = np.zeros(data.X.shape[1])
     ll_old = -np.inf
+    ln = float(fam.derivs(data.y, data.offset + data.X @ beta, data.trials)[0].sum())
+    lines.append(ln + const)
     for _ in range(maxit):
         eta = data.X @ beta + data.offset
         l, l1, l2, _ = fam.derivs(data.y, eta, data.trials)
@@ -319,10 +352,11 @@ def glm_start(data: GlmmData, fam: Family, maxit: int = 50) -> np.ndarray:
                 break
             t *= 0.5
         beta = bn
+        lines.append(float(ln) + const)
         if abs(ln - ll_old) < 1e-12 * (1 + abs(ln)):
             break
         ll_old = ln
-    return beta
+    return beta, float(ln) + const
 
 
 def fit(data: GlmmData, fam: Family, structure: Structure, *, method: str = "laplace",
@@ -347,3 +381,57 @@ def fit(data: GlmmData, fam: Family, structure: Structure, *, method: str = "lap
                    converged=bool(np.all(np.isfinite(g)) and np.abs(g).max() < 1e-3),
                    iterations=nit, cov=L @ L.T, x=x, gradient=g,
                    extra={"nfev": prob.nfev, "modes": prob.u, "problem": prob})
+
+
+def _theta_of_stata(st: Structure, s: np.ndarray) -> np.ndarray:
+    """Lambda's parameters for Stata-metric s (ln sd, atanh corr): Psi, then its factor."""
+    psi, _ = st.cov_from_stata(s)
+    return st.theta_from_relcov(psi)
+
+
+def stata_point(fit: GlmmFit, st: Structure) -> np.ndarray:
+    """(b, s) with s the variance part in Stata's estimation metric."""
+    q = st.q
+    cov = fit.cov if st.kind != "identity" else fit.cov[:1, :1]
+    return np.concatenate([fit.beta, st.stata_from_cov(cov if q > 1 or st.kind == "identity"
+                                                       else cov)])
+
+
+def observed_vcov(fit: GlmmFit, st: Structure, h: float = 1e-4) -> np.ndarray | None:
+    """Inverse observed information of (b, s) (s: ln sd / atanh corr, Stata's metric), from
+    central differences of the exact (Laplace) or fixed-node (quadrature, nodes held at the
+    solution's adaptation) gradient mapped to s by the chain rule; None when singular."""
+    prob: Problem = fit.extra["problem"]
+    p = len(fit.beta)
+    x0 = stata_point(fit, st)
+    k = len(x0) - p
+
+    def grad(x):
+        s = x[p:]
+        th = _theta_of_stata(st, s)
+        J = np.empty((len(th), k))
+        for j in range(k):
+            e = np.zeros(k)
+            e[j] = 1e-6
+            J[:, j] = (_theta_of_stata(st, s + e) - _theta_of_stata(st, s - e)) / 2e-6
+        _, g = prob.dev_grad(np.concatenate([x[:p], th]))
+        return np.concatenate([g[:p], J.T @ g[p:]])
+
+    prob.freeze = prob.method != "laplace"
+    try:
+        Hm = np.empty((len(x0), len(x0)))
+        for i in range(len(x0)):
+            step = h * max(1.0, abs(x0[i]))
+            e = np.zeros(len(x0))
+            e[i] = step
+            Hm[:, i] = (grad(x0 + e) - grad(x0 - e)) / (2 * step)
+        info = 0.25 * (Hm + Hm.T)                  # of -ll: half the deviance's Hessian
+        w = np.linalg.eigvalsh(info)
+        if not (np.all(np.isfinite(info)) and w.min() > 1e-10 * max(w.max(), 1.0)):
+            return None
+        V = np.linalg.inv(info)
+        return 0.5 * (V + V.T)
+    except np.linalg.LinAlgError:
+        return None
+    finally:
+        prob.freeze = False

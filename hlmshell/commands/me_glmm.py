@@ -1,0 +1,390 @@
+"""melogit, meprobit, mecloglog, mepoisson and meglm: generalized linear mixed models with one
+level of random effects (engine.glmm), in Stata 17's layout.
+
+The log: the fixed-effects model's iterations, `Refining starting values` (the full model at
+the fixed-effects estimates and unit standard deviations), the full model's iterations. The
+table holds the fixed effects and, under the level's name, the random-effects variances and
+covariances (`var(_cons)`, `cov(x,_cons)`), then the LR test against the one-level model.
+e(b) is Stata's: the fixed part under the depvar, then `/:var(_cons[id])` and
+`/:cov(x[id],_cons[id])`; e(V) by the delta method from the observed information in the
+estimation metric (ln sd, atanh corr).
+
+Not yet: more than one random-effects level, crossed effects, `or`/`irr` (eform tables),
+ordinal and negative binomial families, predict and estat after these commands.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hlmshell import distributions as dist
+from hlmshell.commands._toolkit import sample_columns
+from hlmshell.commands.estimation import (_mixed_sample, _norm_cov, _random_spec,
+                                          _resolve_fixed_part, _split_spec)
+from hlmshell.commands.model_terms import engine_terms, factor_labels
+from hlmshell.engine import design as dz
+from hlmshell.engine import glmm
+from hlmshell.engine import glmm_families as gf
+from hlmshell.engine.vcparams import Structure, normalize_structure
+from hlmshell.errors import StataError
+from hlmshell.output import me_output as meo
+from hlmshell.output.coeftable import coef_table
+from hlmshell.output.labels import display_groups
+from hlmshell.registry import Opt, bind_command, command
+from hlmshell.results import EstimationResults
+
+TITLES = {("binomial", "logit"): ("Mixed-effects logistic regression", "logistic"),
+          ("binomial", "probit"): ("Mixed-effects probit regression", "probit"),
+          ("binomial", "cloglog"): ("Mixed-effects complementary log-log regression", "cloglog"),
+          ("poisson", "log"): ("Mixed-effects Poisson regression", "Poisson")}
+METHODS = (("mvaghermite", 3), ("mcaghermite", 3), ("ghermite", 2), ("laplace", 3))
+
+_OPTIONS = (
+    Opt("noconstant", "nocons", desc="suppress the constant term (fixed part or a random-effects equation)"),
+    Opt("covariance", "cov", "name", "independent", "variance-covariance structure of the random effects"),
+    Opt("binomial", "binomial", "string", None, "binomial trials: a variable or a number"),
+    Opt("offset", "offset", "string", None, "include varname in the model with coefficient 1"),
+    Opt("exposure", "exposure", "string", None, "include ln(varname) with coefficient 1 (count models)"),
+    Opt("intmethod", "intm", "string", "mvaghermite", "integration method: mvaghermite, mcaghermite, ghermite, laplace"),
+    Opt("intpoints", "intp", "int", 7, "number of integration points"),
+    Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
+    Opt("nolog", desc="do not show the iteration log"),
+    Opt("log", desc="show the iteration log; the default"),
+    Opt("nolrtest", desc="do not perform the LR test against the one-level model"),
+    Opt("iterate", "iter", "int", 300, "maximum number of iterations"),
+    Opt("tolerance", "tol", "real", 1e-6, "accepted: the fit runs to a vanishing gradient"),
+    Opt("ltolerance", "ltol", "real", 1e-7, "accepted: the fit runs to a vanishing gradient"),
+    Opt("difficult", desc="accepted for compatibility"),
+)
+
+
+def _family_of(cmdname: str, opts) -> tuple[str, str]:
+    if cmdname == "meglm":
+        fam = (opts.raw("family") or "gaussian").strip().lower()
+        link = (opts.raw("link") or "").strip().lower()
+        fam = {"bernoulli": "binomial"}.get(fam, fam)
+        link = link or {"binomial": "logit", "poisson": "log"}.get(fam, "")
+        if (fam, link) not in TITLES:
+            raise StataError(f"family({fam}) link({link}) not available", 198)
+        return fam, link
+    return {"melogit": ("binomial", "logit"), "meprobit": ("binomial", "probit"),
+            "mecloglog": ("binomial", "cloglog"), "mepoisson": ("poisson", "log")}[cmdname]
+
+
+def _method(opts) -> str:
+    w = (opts.intmethod or "mvaghermite").strip().lower()
+    for full, k in METHODS:
+        if len(w) >= k and full.startswith(w):
+            return full
+    raise StataError(f"intmethod({w}) invalid", 198)
+
+
+def _outcome(fam: str, y: np.ndarray, trials: np.ndarray, has_trials: bool) -> np.ndarray:
+    """Stata's reading of the outcome: Bernoulli 0/nonzero; counts checked."""
+    if fam == "binomial" and not has_trials:
+        out = (y != 0).astype(float)
+        if out.min() == out.max():
+            raise StataError("outcome does not vary", 2000)
+        return out
+    if np.any(y < 0):
+        raise StataError(f"{'negative counts' if fam == 'poisson' else 'outcome < 0'} "
+                         "not allowed", 459)
+    if fam == "binomial" and np.any(y > trials):
+        raise StataError("outcome cannot be greater than the number of trials", 459)
+    return y
+
+
+def _trials(opts, column, n: int) -> np.ndarray:
+    text = opts.raw("binomial")
+    if text is None:
+        return np.ones(n)
+    try:
+        return np.full(n, float(text))
+    except ValueError:
+        return np.asarray(column(text.strip()), dtype=float)
+
+
+def _offset(opts, column, n: int) -> np.ndarray:
+    off = np.zeros(n)
+    if opts.raw("offset"):
+        off = off + np.asarray(column(opts.raw("offset").strip()), dtype=float)
+    if opts.raw("exposure"):
+        ex = np.asarray(column(opts.raw("exposure").strip()), dtype=float)
+        if np.any(ex <= 0):
+            raise StataError("exposure() must be greater than zero", 459)
+        off = off + np.log(ex)
+    return off
+
+
+def _option_name(name: str, opt) -> str:
+    """The full name of one typed option of `name` (`option x not allowed` otherwise)."""
+    return next(iter(bind_command(name, [opt]).given))
+
+
+def _level_options(name: str, lev, glob: list) -> tuple[bool, str | None]:
+    """(noconstant, covariance) of the random-effects equation; its other options (Stata takes
+    estimation options anywhere) go to `glob`."""
+    nocons, cov = False, None
+    for opt in lev.options:
+        full = _option_name(name, opt)
+        if full == "noconstant":
+            nocons = True
+        elif full == "covariance":
+            cov = _norm_cov(bind_command(name, [opt]))
+        else:
+            glob.append(opt)
+    return nocons, cov
+
+
+def _prepare(session, cmd, name: str):
+    spec, fixed_raw = _split_spec(session, cmd)
+    if spec is None:
+        raise StataError("varlist required", 100)
+    glob, fixed_nocons = [], False
+    for opt in spec.fixed_options:
+        if _option_name(name, opt) == "noconstant":
+            fixed_nocons = True
+        else:
+            glob.append(opt)
+    level_opts = [_level_options(name, lev, glob) for lev in spec.levels]
+    glob += [op for op in cmd.options if op not in spec.fixed_options]
+    opts = bind_command(name, glob)
+    if len(spec.levels) != 1 or spec.levels[0].group == "_all":
+        raise StataError("only one random-effects level (no crossed effects) is available", 198)
+    ds = session.data
+    depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
+    rs, tv = _random_spec(ds, spec.levels[0], *level_opts[0])
+    extra = [v.strip() for v in (opts.raw("offset"), opts.raw("exposure")) if v]
+    bt = opts.raw("binomial")
+    if bt and not bt.strip().replace(".", "", 1).isdigit():
+        extra.append(bt.strip())
+    numeric = [depvar] + [v for v in fvars + tv + extra if v != depvar]
+    grp = rs.group
+    strg = [grp] if ds.var(grp).is_string else []
+    if not strg:
+        numeric.append(grp)
+    mask = _mixed_sample(session, cmd, numeric, strg)
+    column = sample_columns(ds, mask)
+    n = int(mask.sum())
+    design = dz.build_fixed(engine_terms(fixed), column, n, constant=not fixed_nocons)
+    block = dz.build_random([rs], column, n)[0]
+    return spec, opts, depvar, design, block, column, mask, factor_labels(ds, fixed)
+
+
+def _fit(session, opts, data, fam, st, method, points):
+    """The three phases with Stata's log; (fixed-effects ll, the fit)."""
+    out = session.out
+    log = not opts.nolog or opts.log
+    lines = []
+    b0, ll0 = glmm.glm_start_log(data, fam, lines)
+    if log:
+        out.line("")
+        out.line("Fitting fixed-effects model:")
+        out.line("")
+        for i, ll in enumerate(lines):
+            out.line(meo.iteration_line(i, ll))
+    x0 = np.concatenate([b0, st.start(1.0)])
+    prob = glmm.Problem(data, fam, st, "laplace" if method == "laplace" else "agq", points)
+    if log:
+        out.line("")
+        out.line("Refining starting values:")
+        out.line("")
+        out.line(meo.grid_line(0, prob.loglik(x0)))
+        out.line("")
+        out.line("Fitting full model:")
+        out.line("")
+    it = [0]
+
+    def cb(x):
+        if log:
+            out.line(meo.iteration_line(it[0], -0.5 * prob.last[1]))
+        it[0] += 1
+
+    fit = glmm.fit_problem(prob, x0, maxiter=opts.iterate, callback=cb, report=cb)
+    if not fit.converged:
+        out.line("convergence not achieved")
+    return ll0, fit
+
+
+def _names_and_values(depvar, design, block, fit, st, V_s):
+    """e(b)'s names and values and e(V) (variance part by the delta method)."""
+    lab = block.label
+    names = [(depvar, nm) for nm in design.stata_names]
+    kf = len(names)
+    keep = np.flatnonzero(design.keep)
+    q = len(block.names)
+    kind = st.kind
+    cov = fit.cov
+    rows, vals = [], []
+    if kind == "identity":
+        rows.append((f"var(_cons[{lab}])" if q == 1 else f"var({block.names[0]}[{lab}])", [(0, 0)]))
+    else:
+        for j, nm in enumerate(block.names):
+            rows.append((f"var({nm}[{lab}])", [(j, j)]))
+        if kind in ("unstructured", "exchangeable"):
+            for a in range(q):
+                for b in range(a + 1, q):
+                    rows.append((f"cov({block.names[a]}[{lab}],{block.names[b]}[{lab}])", [(a, b)]))
+                    if kind == "exchangeable":
+                        break
+                if kind == "exchangeable":
+                    break
+    for nm, ((a, b),) in rows:
+        names.append(("/", nm))
+        vals.append(float(cov[a, b]))
+    k = kf + len(rows)
+    bvec = np.zeros(k)
+    bvec[keep] = fit.beta
+    bvec[kf:] = vals
+    V = np.zeros((k, k))
+    if V_s is not None:
+        p = len(fit.beta)
+        J = _delta_jacobian(st, fit, rows, p)
+        Vf = J @ V_s @ J.T
+        idx = np.concatenate([keep, kf + np.arange(len(rows))])
+        V[np.ix_(idx, idx)] = Vf
+    return names, bvec, V, kf, rows
+
+
+def _delta_jacobian(st, fit, rows, p):
+    """d(b, variance entries)/d(b, s) for the delta method (numerical in s; smooth maps)."""
+    s0 = glmm.stata_point(fit, st)[p:]
+    k = len(s0)
+
+    def entries(s):
+        psi, _ = st.cov_from_stata(s)
+        psi = psi[0, 0] * np.eye(st.q) if psi.shape[0] == 1 and st.q > 1 else psi
+        return np.array([psi[a, b] for _, ((a, b),) in rows])
+
+    J = np.zeros((p + len(rows), p + k))
+    J[:p, :p] = np.eye(p)
+    for j in range(k):
+        e = np.zeros(k)
+        e[j] = 1e-6
+        J[p:, p + j] = (entries(s0 + e) - entries(s0 - e)) / 2e-6
+    return J
+
+
+def _run(session, cmd, name: str) -> None:
+    spec, opts, depvar, design, block, column, mask, vlabels = _prepare(session, cmd, name)
+    fam_name, link = _family_of(name, opts)
+    method = _method(opts)
+    points = 1 if method == "laplace" else opts.intpoints
+    if method != "laplace" and not 1 <= points <= 195:
+        raise StataError("intpoints() must be between 1 and 195", 198)
+    n = int(mask.sum())
+    trials = _trials(opts, column, n)
+    y = _outcome(fam_name, np.asarray(column(depvar), dtype=float), trials,
+                 opts.raw("binomial") is not None)
+    offset = _offset(opts, column, n)
+    X = design.X_keep
+    Z = np.asarray(block.Z, dtype=float)
+    q = Z.shape[1]
+    st = Structure(normalize_structure(block.covariance, q), q)
+    data = glmm.GlmmData.build(y, X, Z, block.group, offset=offset, trials=trials)
+    fam = gf.family(fam_name, link)
+    try:
+        ll0, fit = _fit(session, opts, data, fam, st, method, points)
+        V_s = glmm.observed_vcov(fit, st)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        raise StataError("could not calculate numerical derivatives -- discontinuous region "
+                         "with missing values encountered", 430) from None
+    names, b, V, kf, rows = _names_and_values(depvar, design, block, fit, st, V_s)
+    res = EstimationResults(cmd=name, names=names, b=b, V=V,
+                            omitted=np.concatenate([design.omitted, np.zeros(len(rows), bool)]),
+                            k_f=kf, sample=mask.copy())
+    title, base = TITLES[(fam_name, link)]
+    _post(res, cmd, fit, ll0, data, title, method, points, fam_name, link, block, len(rows), V_s)
+    session.post_estimation(res)
+    _display(session, res, design, vlabels, block, rows, opts, base)
+
+
+def _post(res, cmd, fit, ll0, data, title, method, points, fam, link, block, kr, V_s):
+    kf = res.k_f
+    keep = np.flatnonzero(~np.asarray(res.omitted[:kf], dtype=bool))
+    wt = [i for i in keep if res.names[i][1] != "_cons"]
+    chi2 = float("nan")
+    if wt and V_s is not None:
+        bb = res.b[wt]
+        chi2 = float(bb @ np.linalg.solve(res.V[np.ix_(wt, wt)], bb))
+    chi2_c = max(2.0 * (fit.ll - ll0), 0.0)
+    p_c = float(dist.chi2_sf(chi2_c, kr))
+    if kr == 1:
+        p_c = 0.5 * p_c if chi2_c > 0 else 1.0
+    counts = np.bincount(data.codes)
+    res.scalars = {"N": float(len(data.y)), "ll": fit.ll, "k": float(len(keep) + kr),
+                   "k_f": float(kf), "k_r": float(kr), "df_m": float(len(wt)), "chi2": chi2,
+                   "p": float(dist.chi2_sf(chi2, len(wt))) if wt and chi2 == chi2 else float("nan"),
+                   "ll_c": ll0, "chi2_c": chi2_c, "df_c": float(kr), "p_c": p_c,
+                   "converged": 1.0 if fit.converged else 0.0, "ic": float(fit.iterations),
+                   "rank": float(len(keep) + kr), "n_quad": float(points)}
+    res.macros = {"cmd": res.cmd, "cmdline": cmd.text, "depvar": res.names[0][0], "title": title,
+                  "family": "bernoulli" if fam == "binomial" and np.all(data.trials == 1) else fam,
+                  "link": link, "intmethod": method, "ivars": block.label, "chi2type": "Wald",
+                  "vce": "oim", "properties": "b V", "model": "glmm",
+                  "covariances": normalize_structure(block.covariance, len(block.names))}
+    res.matrices = {"N_g": np.array([[len(counts)]], dtype=float),
+                    "g_min": np.array([[counts.min()]], dtype=float),
+                    "g_avg": np.array([[counts.mean()]], dtype=float),
+                    "g_max": np.array([[counts.max()]], dtype=float)}
+
+
+def _display(session, res, design, vlabels, block, rows, opts, base) -> None:
+    out = session.out
+    sc = res.scalars
+    level = float(opts.level)
+    counts = res.matrices
+    head = meo.header_lines(title=res.macros["title"], n_obs=int(sc["N"]), group=block.label,
+                            n_groups=int(counts["N_g"][0, 0]), g_min=int(counts["g_min"][0, 0]),
+                            g_avg=float(counts["g_avg"][0, 0]), g_max=int(counts["g_max"][0, 0]),
+                            method=res.macros["intmethod"], points=int(sc["n_quad"]),
+                            wald_df=int(sc["df_m"]), wald_chi2=sc["chi2"], wald_p=sc["p"],
+                            ll=sc["ll"])
+    out.line("")
+    for line in head:
+        out.line(line)
+    kf = res.k_f
+    groups = display_groups(design, baselevels=False, value_labels=vlabels)
+    se = np.sqrt(np.clip(np.diag(res.V), 0, None))
+    table = coef_table(res.depvar, groups, res.b[:kf], se[:kf], stat="z", level=level)
+    z = float(dist.norm_ppf(0.5 + level / 200.0))
+    re_lines = meo.variance_rows(block.label, [(nm.split("[")[0] + ")" if nm.count("[") == 1
+                                                else _pair_label(nm),
+                                                res.b[kf + i], se[kf + i] if res.V[kf + i, kf + i] > 0 else None,
+                                                nm.startswith("var"))
+                                               for i, (nm, _) in enumerate(rows)], z)
+    for line in table[:-1] + re_lines + [table[-1]]:
+        out.line(line)
+    if not opts.nolrtest:
+        for line in meo.lr_lines(base, sc["chi2_c"], int(sc["df_c"]), sc["p_c"]):
+            out.line(line)
+
+
+def _pair_label(nm: str) -> str:
+    """`cov(x[id],_cons[id])` -> `cov(x,_cons)`."""
+    inner = nm[4:-1]
+    a, b = inner.split(",")
+    return f"cov({a.split('[')[0]},{b.split('[')[0]})"
+
+
+def _register(name: str, desc: str, example: str, extra=()):
+    @command(name, rule="mixed", family="Estimation", body="fvvarlist", qualifiers="if in",
+             desc=desc, example=example, options=_OPTIONS + tuple(extra))
+    def handler(session, cmd) -> None:
+        _run(session, cmd, name)
+    return handler
+
+
+melogit_cmd = _register("melogit", "multilevel mixed-effects logistic regression",
+                        "melogit use age urban || district:")
+meprobit_cmd = _register("meprobit", "multilevel mixed-effects probit regression",
+                         "meprobit use age urban || district:")
+mecloglog_cmd = _register("mecloglog", "multilevel mixed-effects complementary log-log regression",
+                          "mecloglog use age urban || district:")
+mepoisson_cmd = _register("mepoisson", "multilevel mixed-effects Poisson regression",
+                          "mepoisson ticks year96 year97 height || brood:")
+meglm_cmd = _register("meglm", "multilevel mixed-effects generalized linear model",
+                      "meglm use age urban || district:, family(bernoulli) link(logit)",
+                      (Opt("family", "f", "string", "gaussian", "distribution: bernoulli, binomial, poisson"),
+                       Opt("link", "li", "string", None, "link function: logit, probit, cloglog, log")))

@@ -1,0 +1,9 @@
+"""melogit and the other one-level GLMM commands (hlmshell/commands/me_glmm.py)."""
+BASE = {
+    "melogit": "melogit minority ses || id:, intmethod(laplace)",
+    "meprobit": "meprobit minority ses || id:, intmethod(laplace)",
+    "mecloglog": "mecloglog minority ses || id:, intmethod(laplace)",
+    "mepoisson": "mepoisson minority ses || id:, intmethod(laplace)",
+    "meglm": "meglm minority ses || id:, family(bernoulli) link(logit) intmethod(laplace)",
+}
+TAKES = {k: "if in" for k in BASE}

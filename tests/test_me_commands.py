@@ -1,0 +1,106 @@
+"""melogit / meprobit / mecloglog / mepoisson / meglm through the command line: the numbers are
+lme4::glmer's (tests/data/glmm/glmer_reference.json, tight PIRLS tolerance) with
+intmethod(laplace), Stata's layout of the table and the LR test, e(), and Stata's refusals."""
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+from hlmshell.output.writer import Capture
+from hlmshell.session import Session
+from session_run import ok, run
+
+HERE = os.path.dirname(__file__)
+ROOT = os.path.dirname(HERE)
+REF = json.load(open(os.path.join(HERE, "data", "glmm", "glmer_reference.json")))
+
+
+def _session(csv):
+    s = Session(out=Capture())
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        ok(s, f"import delimited tests/data/glmm/{csv}, clear")
+    finally:
+        os.chdir(cwd)
+    return s
+
+
+def _b(s):
+    return dict(zip([f"{e}:{n}" for e, n in s.e.names], s.e.b))
+
+
+def test_melogit_laplace_matches_glmer():
+    s = _session("contraception.csv")
+    out = ok(s, "melogit use age urban || district:, intmethod(laplace)")
+    ref = REF["ri_laplace"]
+    assert abs(s.e.scalars["ll"] - ref["logLik"]) < 1e-8 * abs(ref["logLik"])
+    b = _b(s)
+    assert b["use:_cons"] == pytest.approx(ref["fixef"][0], abs=1e-5)
+    assert b["use:age"] == pytest.approx(ref["fixef"][1], abs=1e-6)
+    assert b["use:urban"] == pytest.approx(ref["fixef"][2], abs=1e-5)
+    assert b["/:var(_cons[district])"] == pytest.approx(ref["theta"] ** 2, rel=1e-4)
+    se = dict(zip([n for _, n in s.e.names], np.sqrt(np.diag(s.e.V))))
+    assert se["age"] == pytest.approx(ref["se"][1], rel=1e-4)
+    assert se["urban"] == pytest.approx(ref["se"][2], rel=1e-4)
+    lines = out.splitlines()
+    assert "Mixed-effects logistic regression               Number of obs     =      1,934" in lines
+    assert "Integration method: laplace" in lines
+    assert any(ln.startswith("   var(_cons)|     .19153") for ln in lines)
+    assert any(ln.startswith("LR test vs. logistic model: chibar2(01) = 38.46") for ln in lines)
+    assert s.e.macros["cmd"] == "melogit" and s.e.scalars["k_r"] == 1
+
+
+def test_random_slope_and_default_quadrature():
+    s = _session("contraception.csv")
+    ok(s, "melogit use age urban || district: urban, covariance(unstructured) intmethod(laplace) nolog")
+    ref = REF["rs_laplace"]
+    assert abs(s.e.scalars["ll"] - ref["logLik"]) < 1e-8 * abs(ref["logLik"])
+    L = np.array([[ref["theta"][0], 0], [ref["theta"][1], ref["theta"][2]]])   # (Intercept), urban
+    P = L @ L.T
+    b = _b(s)
+    assert b["/:var(urban[district])"] == pytest.approx(P[1, 1], rel=1e-4)
+    assert b["/:var(_cons[district])"] == pytest.approx(P[0, 0], rel=1e-4)
+    assert b["/:cov(urban[district],_cons[district])"] == pytest.approx(P[0, 1], rel=1e-4)
+    out = ok(s, "melogit use age urban || district:")
+    ref7 = REF["ri_agq7"]          # the same integral with 7 points (adaptation differs a little)
+    assert abs(s.e.scalars["ll"] - ref7["logLik"]) < 1e-6 * abs(ref7["logLik"])
+    assert "Integration method: mvaghermite                 Integration pts.  =          7" in out
+    assert "Fitting fixed-effects model:" in out and "Refining starting values:" in out
+
+
+def test_mepoisson_and_meglm_binomial_trials():
+    s = _session("grouseticks.csv")
+    ok(s, "mepoisson ticks year96 year97 height || brood:, intmethod(laplace) nolog")
+    ref = REF["ticks_laplace"]
+    assert abs(s.e.scalars["ll"] - ref["logLik"]) < 1e-8 * abs(ref["logLik"])
+    s = _session("cbpp.csv")
+    out = ok(s, "meglm incidence i.period || herd:, family(binomial) link(logit) binomial(size) "
+                "intmethod(laplace) nolog")
+    ref = REF["cbpp_laplace"]
+    assert abs(s.e.scalars["ll"] - ref["logLik"]) < 1e-8 * abs(ref["logLik"])
+    assert "LR test vs. logistic model" in out
+
+
+@pytest.mark.parametrize("line,rc", [
+    ("melogit urban age || district:", 0),
+    ("generate one = 1", 0),
+    ("melogit one age || district:", 2000),
+    ("generate neg = -age", 0),
+    ("mepoisson neg urban || district:", 459),
+    ("generate two = 2", 0),
+    ("meglm two age || district:, family(binomial) binomial(one)", 459),
+    ("melogit use age || district: || urban:", 198),
+    ("melogit use age || district:, intmethod(foo)", 198),
+])
+def test_refusals_change_nothing(line, rc):
+    s = _session("contraception.csv")
+    if rc:
+        for pre in ("generate one = 1", "generate neg = -age", "generate two = 2"):
+            ok(s, pre)
+        n_before, e_before = s.data.n, s.e
+        r, out = run(s, line + " nolog" if "," in line else line + ", nolog")
+        assert r == rc, out
+        assert s.e is e_before and s.data.n == n_before
