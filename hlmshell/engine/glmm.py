@@ -114,42 +114,41 @@ class Problem:
         return d.X @ beta + np.einsum("nq,nq->n", A, u[d.codes]) + d.offset
 
     def modes(self, beta, L, maxit=50):
-        """Conditional modes u^ of all groups (Newton on f_g, step-halving per group), with
-        W, H^-1 and log|H| at the mode."""
+        """Conditional modes u^ of all groups (Newton on f_g, step-halving per group); returns
+        (u^, A, eta, the family's (l, l1, l2, l3) at the modes)."""
         d = self.d
         A = d.Z @ L                                          # rows a_i
         u = self.u.copy()
         eta = self._eta(beta, A, u)
-        l, l1, l2, _ = self.fam.derivs(d.y, eta, d.trials)
-        fg = d.gsum(l) - 0.5 * np.sum(u * u, axis=1)
+        ders = self.fam.derivs(d.y, eta, d.trials)
+        fg = d.gsum(ders[0]) - 0.5 * np.sum(u * u, axis=1)
+        eye = np.eye(self.q)
         for _ in range(maxit):
-            W = -l2
-            H = d.gsum(W[:, None, None] * A[:, :, None] * A[:, None, :])
-            H += np.eye(self.q)
+            l1, W = ders[1], -ders[2]
+            H = d.gsum(W[:, None, None] * A[:, :, None] * A[:, None, :]) + eye
             Hinv, _ = inv_logdet(H)
             step = _solve_small(Hinv, d.gsum(l1[:, None] * A) - u)
             t = np.ones(d.G)
             for _half in range(30):
                 un = u + t[:, None] * step
                 etan = self._eta(beta, A, un)
-                ln, l1n, l2n, _ = self.fam.derivs(d.y, etan, d.trials)
-                fn = d.gsum(ln) - 0.5 * np.sum(un * un, axis=1)
+                dn = self.fam.derivs(d.y, etan, d.trials)
+                fn = d.gsum(dn[0]) - 0.5 * np.sum(un * un, axis=1)
                 bad = ~(fn >= fg - 1e-12 * np.abs(fg))
                 if not bad.any():
                     break
                 t = np.where(bad, 0.5 * t, t)
-            u, l, l1, l2, fg = un, ln, l1n, l2n, fn
+            u, eta, ders, fg = un, etan, dn, fn
             if np.max(np.abs(t[:, None] * step), initial=0.0) < 1e-10:
                 break
         self.u = u
-        return u, A, eta_of(self, beta, A, u)
+        return u, A, eta, ders
 
     # ---- Laplace ---------------------------------------------------------------------------
     def laplace(self, beta, theta, want_grad=True):
         d = self.d
         L = self.lam(theta)
-        u, A, eta = self.modes(beta, L)
-        l, l1, l2, l3 = self.fam.derivs(d.y, eta, d.trials)
+        u, A, eta, (l, l1, l2, l3) = self.modes(beta, L)
         W = -l2
         H = d.gsum(W[:, None, None] * A[:, :, None] * A[:, None, :]) + np.eye(self.q)
         Hinv, logdet = inv_logdet(H)
@@ -199,8 +198,7 @@ class Problem:
         L = self.lam(theta)
         A = d.Z @ L
         if self.adapt is None:
-            u, _, eta = self.modes(beta, L)
-            _, _, l2, _ = self.fam.derivs(d.y, eta, d.trials)
+            u, _, eta, (_, _, l2, _) = self.modes(beta, L)
             H = d.gsum((-l2)[:, None, None] * A[:, :, None] * A[:, None, :]) + np.eye(self.q)
             self.adapt = (u, np.linalg.cholesky(np.linalg.inv(H)))
         mu, S = self.adapt
@@ -249,10 +247,6 @@ class Problem:
         with np.errstate(all="ignore"):
             fn = self.laplace if self.method == "laplace" else self.agq
             return fn(beta, theta, want_grad=False)[0]
-
-
-def eta_of(prob: Problem, beta, A, u):
-    return prob._eta(beta, A, u)
 
 
 def _basis(st: Structure, q: int):

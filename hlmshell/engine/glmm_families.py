@@ -45,10 +45,13 @@ class BinomialLogit(Family):
     name, link = "binomial", "logit"
 
     def derivs(self, y, eta, trials):
-        p = 0.5 * (1.0 + np.tanh(0.5 * eta))              # expit without overflow
-        l = y * eta - trials * np.logaddexp(0.0, eta)
+        e = np.exp(-np.abs(eta))                            # one exp: expit and log(1 + e^eta)
+        r = 1.0 / (1.0 + e)
+        p = np.where(eta >= 0, r, e * r)
+        l = y * eta - trials * (np.maximum(eta, 0.0) + np.log1p(e))
         v = p * (1.0 - p)
-        return l, y - trials * p, -trials * v, -trials * v * (1.0 - 2.0 * p)
+        tv = trials * v
+        return l, y - trials * p, -tv, -tv * (1.0 - 2.0 * p)
 
     def constant(self, y, trials) -> float:
         return _log_choose(trials, y) if np.any(trials != 1) else 0.0
