@@ -16,6 +16,9 @@ from hlmshell.check.numbers import Num, extract_rows, find_numbers
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOFILE = os.path.join(ROOT, "sample_dofiles", "course_notes.do")
 REFLOG = os.path.join(ROOT, "sample_dofiles", "course_notes_stata.log")
+# the summary line of the default (classifying) comparison; --strict keeps `N numbers, M match`
+SUMMARY = (r"^27 commands, (\d+) numbers: (\d+) exact, (\d+) within convergence tolerance, "
+           r"(\d+) not comparable \(boundary\), (\d+) differ$")
 
 SMALL_TEXT = """\
 -------------------------------------------------------------------------------
@@ -379,8 +382,8 @@ def _run_main(args, capsys):
 def test_reference_log_against_itself(capsys):
     rc, out = _run_main([DOFILE, REFLOG, "--transcript", REFLOG], capsys)
     assert rc == 0, out
-    m = re.search(r"^27 commands, (\d+) numbers, (\d+) match$", out, re.M)
-    assert m and m.group(1) == m.group(2) and int(m.group(1)) > 500
+    m = re.search(SUMMARY, out, re.M)
+    assert m and m.group(1) == m.group(2) and int(m.group(1)) > 500 and m.group(3, 4, 5) == ("0", "0", "0")
 
 
 def test_altered_reference_log_fails(tmp_path, capsys):
@@ -388,7 +391,7 @@ def test_altered_reference_log_fails(tmp_path, capsys):
     assert text.count("3.071058") == 1
     altered = tmp_path / "altered.log"
     altered.write_text(text.replace("3.071058", "3.071158").replace("Prob > chi2 = 0.0564", "Prob > chi2 = 0.0566"))
-    rc, out = _run_main([DOFILE, str(altered), "--transcript", REFLOG], capsys)
+    rc, out = _run_main([DOFILE, str(altered), "--transcript", REFLOG, "--strict"], capsys)
     assert rc == 1
     assert re.search(r"MISMATCH ses\s+Stata\s+3\.071158\s+hlmshell\s+3\.071058", out)
     assert re.search(r"MISMATCH Prob > chi2 = #\s+Stata\s+0\.0566\s+hlmshell\s+0\.0564", out)
@@ -432,7 +435,7 @@ needs_replay = pytest.mark.skipif(not _have_replay(), reason="interpreter or mix
 def test_check_replays_the_notes_against_the_reference_log(capsys):
     # the two random-slope models have a flat likelihood: 5e-4 relative, as the golden test
     rc, out = _run_main([DOFILE, REFLOG, "--rtol", "5e-4"], capsys)
-    assert re.search(r"^27 commands, (\d+) numbers, (\d+) match", out.strip().splitlines()[-1], re.M), out
+    assert re.search(SUMMARY, out.strip().splitlines()[-1], re.M), out
     from hlmshell.check import replay
     text, rc = replay(DOFILE)
     assert rc == 0
@@ -508,15 +511,16 @@ def test_command_line_dispatch(tmp_path):
     ok = subprocess.run([sys.executable, "-m", "hlmshell", "check", DOFILE, REFLOG, "--transcript", REFLOG],
                         capture_output=True, text=True, env=env, cwd=str(tmp_path))
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert re.search(r"^27 commands, \d+ numbers, \d+ match$", ok.stdout, re.M)
+    assert re.search(SUMMARY, ok.stdout, re.M)
     near = tmp_path / "near.log"
     near.write_text(open(REFLOG, encoding="utf-8").read().replace("36.43078", "36.43079"))
-    bad = subprocess.run([sys.executable, "-m", "hlmshell", "check", DOFILE, str(near), "--transcript", REFLOG],
+    bad = subprocess.run([sys.executable, "-m", "hlmshell", "check", DOFILE, str(near), "--transcript", REFLOG,
+                          "--strict"],
                          capture_output=True, text=True, env=env, cwd=str(tmp_path))
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
     assert "note: 1 of the 1 differences are within 5e-4 relative" in bad.stdout
     again = subprocess.run([sys.executable, "-m", "hlmshell", "check", DOFILE, str(near), "--transcript", REFLOG,
-                            "--rtol", "5e-4"], capture_output=True, text=True, env=env, cwd=str(tmp_path))
+                            "--strict", "--rtol", "5e-4"], capture_output=True, text=True, env=env, cwd=str(tmp_path))
     assert again.returncode == 0, again.stdout
 
 
