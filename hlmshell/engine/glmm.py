@@ -180,7 +180,7 @@ class Problem:
         U = mu[:, None, :] + np.einsum("gqr,kr->gkq", S, self.nodes)
         xb = d.X @ beta + d.offset
         eta = xb[:, None] + np.einsum("nq,nkq->nk", A, U[d.codes])
-        l, l1, _, _ = self.fam.derivs(d.y[:, None], eta, d.trials[:, None])
+        l, l1 = self.fam.first(d.y[:, None], eta, d.trials[:, None])
         f = d.gsum(l) - 0.5 * np.sum(U * U, axis=2) - 0.5 * self.q * LOG2PI
         return f, U, l1
 

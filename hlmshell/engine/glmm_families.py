@@ -29,6 +29,11 @@ class Family:
     def derivs(self, y, eta, trials):
         raise NotImplementedError
 
+    def first(self, y, eta, trials):
+        """(l, l1) only: what adaptive quadrature evaluates at every node."""
+        d = self.derivs(y, eta, trials)
+        return d[0], d[1]
+
     def constant(self, y, trials) -> float:
         return 0.0
 
@@ -52,6 +57,12 @@ class BinomialLogit(Family):
         v = p * (1.0 - p)
         tv = trials * v
         return l, y - trials * p, -tv, -tv * (1.0 - 2.0 * p)
+
+    def first(self, y, eta, trials):
+        e = np.exp(-np.abs(eta))
+        r = 1.0 / (1.0 + e)
+        p = np.where(eta >= 0, r, e * r)
+        return y * eta - trials * (np.maximum(eta, 0.0) + np.log1p(e)), y - trials * p
 
     def constant(self, y, trials) -> float:
         return _log_choose(trials, y) if np.any(trials != 1) else 0.0
@@ -118,6 +129,10 @@ class PoissonLog(Family):
     def derivs(self, y, eta, trials):
         mu = np.exp(eta)
         return y * eta - mu, y - mu, -mu, -mu
+
+    def first(self, y, eta, trials):
+        mu = np.exp(eta)
+        return y * eta - mu, y - mu
 
     def constant(self, y, trials) -> float:
         from scipy.special import gammaln
