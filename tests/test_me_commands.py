@@ -104,3 +104,21 @@ def test_refusals_change_nothing(line, rc):
         r, out = run(s, line + " nolog" if "," in line else line + ", nolog")
         assert r == rc, out
         assert s.e is e_before and s.data.n == n_before
+
+
+def test_estat_icc_latent_and_ic():
+    """ICC of the latent logistic response: var/(var + pi^2/3), delta-method SE from e(V)."""
+    s = _session("contraception.csv")
+    ok(s, "melogit use age urban || district:, intmethod(laplace) nolog")
+    names = [f"{e}:{n}" for e, n in s.e.names]
+    j = names.index("/:var(_cons[district])")
+    v, sv = s.e.b[j], math.sqrt(s.e.V[j, j])
+    c = math.pi ** 2 / 3
+    out = ok(s, "estat icc")
+    assert "Residual intraclass correlation" in out
+    assert s.r.scalars["icc2"] == pytest.approx(v / (v + c), rel=1e-12)
+    assert s.r.scalars["se2"] == pytest.approx(sv * c / (v + c) ** 2, rel=1e-12)
+    ok(s, "estat ic")
+    ok(s, "mepoisson use age || district:, intmethod(laplace) nolog")
+    rc, _ = run(s, "estat icc")
+    assert rc == 321

@@ -125,9 +125,48 @@ def icc_table(res: EstimationResults, level: float = 95.0):
     return title, rows, has_rcov
 
 
+_LATENT = {"logit": math.pi ** 2 / 3.0, "probit": 1.0}
+
+
+def glmm_icc_table(res: EstimationResults, level: float = 95.0):
+    """estat icc after melogit/meprobit (one level): the latent-response ICC
+    var(_cons) / (var(_cons) + pi^2/3) (logit) or + 1 (probit), its delta-method standard
+    error from e(V) and the interval on the logit scale, as after mixed."""
+    link = res.macros.get("link")
+    if res.macros.get("family") not in ("bernoulli", "binomial") or link not in _LATENT:
+        raise StataError("estat icc not valid after this model", 321)
+    j = next((i for i, (eq, nm) in enumerate(res.names)
+              if eq == "/" and nm.startswith("var(_cons[")), None)
+    if j is None:
+        raise StataError("estat icc not allowed after random-effects models with random-level "
+                         "specifications that do not contain random intercepts", 321)
+    if any(eq == "/" and nm.startswith("var(") and not nm.startswith("var(_cons[")
+           for eq, nm in res.names):
+        title = "Conditional intraclass correlation"
+    elif any(nm != "_cons" for _, nm in res.names[:res.k_f]):
+        title = "Residual intraclass correlation"
+    else:
+        title = "Intraclass correlation"
+    v = float(res.b[j])
+    c = _LATENT[link]
+    icc = v / (v + c)
+    se_v = math.sqrt(max(float(np.asarray(res.V)[j, j]), 0.0))
+    se = se_v * c / (v + c) ** 2
+    z = float(dist.norm_ppf(1 - (1 - level / 100) / 2))
+    lo = hi = float("nan")
+    if 0 < icc < 1:
+        k, sk = math.log(icc / (1 - icc)), se / (icc * (1 - icc))
+        lo, hi = 1 / (1 + math.exp(-(k - z * sk))), 1 / (1 + math.exp(-(k + z * sk)))
+    label = res.macros.get("ivars", "")
+    return title, [(label, icc, se, lo, hi)], title.startswith("Conditional")
+
+
 def _icc(session, res, opts) -> None:
     level = confidence_level(session, opts)
-    title, rows, cond = icc_table(res, level)
+    if res.cmd in ("melogit", "meprobit", "mecloglog", "mepoisson", "meglm"):
+        title, rows, cond = glmm_icc_table(res, level)
+    else:
+        title, rows, cond = icc_table(res, level)
     for line in po.icc_lines(title, rows, level, cond):
         session.out.line(line)
     n = len(rows)
