@@ -122,3 +122,31 @@ def test_estat_icc_latent_and_ic():
     ok(s, "mepoisson use age || district:, intmethod(laplace) nolog")
     rc, _ = run(s, "estat icc")
     assert rc == 321
+
+
+def test_predict_after_melogit():
+    """ebmodes are lme4's conditional modes (ranef) with their curvature SEs (condVar) --
+    district 1..3: -0.60303284154, 0.04600294899, 0.18393994145; SEs 0.1873251770,
+    0.3212350227, 0.4181107183 --; mu = expit(eta); fixedonly = expit(xb)."""
+    s = _session("contraception.csv")
+    ok(s, "melogit use age urban || district:, intmethod(laplace) nolog")
+    ok(s, "predict um, reffects ebmodes reses(sm)")
+    ok(s, "predict p")
+    ok(s, "predict pf, pr fixedonly")
+    ok(s, "predict e, eta")
+    ok(s, "predict xb, xb")
+    dist_ = np.asarray(s.data.values("district"))
+    um = np.asarray(s.data.values("um"))
+    sm = np.asarray(s.data.values("sm"))
+    for d, ref, sref in [(1, -0.60303284154, 0.1873251770), (2, 0.04600294899, 0.3212350227),
+                         (3, 0.18393994145, 0.4181107183)]:
+        i = np.flatnonzero(dist_ == d)[0]
+        assert um[i] == pytest.approx(ref, abs=2e-6)
+        assert sm[i] == pytest.approx(sref, rel=1e-5)
+    e = np.asarray(s.data.values("e"), dtype=float)
+    assert np.allclose(np.asarray(s.data.values("p")), 1 / (1 + np.exp(-e)), rtol=1e-6)
+    xb = np.asarray(s.data.values("xb"), dtype=float)
+    assert np.allclose(np.asarray(s.data.values("pf")), 1 / (1 + np.exp(-xb)), rtol=1e-6)
+    ok(s, "mixed age urban || district:, nolog")
+    rc, _ = run(s, "predict m, mu")
+    assert rc == 198

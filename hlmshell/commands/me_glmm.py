@@ -296,6 +296,10 @@ def _run(session, cmd, name: str) -> None:
                             k_f=kf, sample=mask.copy())
     title, base = TITLES[(fam_name, link)]
     _post(res, cmd, fit, ll0, data, title, method, points, fam_name, link, block, len(rows), V_s)
+    for key in ("offset", "exposure", "binomial"):
+        if opts.raw(key):
+            res.macros[key] = opts.raw(key).strip()
+    res.model = glmm.GlmmModel(data, fam, st, fit, [block])
     session.post_estimation(res)
     _display(session, res, design, vlabels, block, rows, opts, base)
 

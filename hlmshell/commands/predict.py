@@ -245,9 +245,25 @@ def _check_mixed_request(model, req: PredictRequest) -> None:
                    Opt("u", desc="after xtreg: the panel effect u_i"),
                    Opt("e", desc="after xtreg: the idiosyncratic error e_it"),
                    Opt("ue", desc="after xtreg: u_i + e_it (y minus xb)"),
-                   Opt("xbu", desc="after xtreg: xb + u_i")))
+                   Opt("xbu", desc="after xtreg: xb + u_i"),
+                   Opt("mu", desc="after me* models: the predicted mean (the default there)"),
+                   Opt("pr", desc="after me* binary models: the predicted probability"),
+                   Opt("eta", desc="after me* models: the linear predictor with the random effects"),
+                   Opt("ebmeans", desc="after me* models: random effects at their posterior means (default)"),
+                   Opt("ebmodes", desc="after me* models: random effects at their posterior modes"),
+                   Opt("fixedonly", desc="after me* models: random effects set to zero"),
+                   Opt("conditional", "cond", "string", None, "after me* models: ebmeans, ebmodes or fixedonly"),
+                   Opt("nooffset", desc="after me* models: ignore offset() or exposure()")))
 def predict_cmd(session, cmd) -> None:
     res = active(session)
+    opts = args_of(cmd)
+    if res.cmd in _GLMM_CMDS:
+        from hlmshell.commands import me_predict     # the me* families' own statistics
+        me_predict.predict(session, cmd, res, opts)
+        return
+    for name in _GLMM_ONLY:
+        if name in opts:
+            raise StataError(f"option {name} not allowed", 198)
     if hasattr(res, "prediction"):      # xtreg's results compute u, e, ue and xbu themselves
         _predict_panel(session, cmd, res, args_of(cmd))
         return
@@ -268,6 +284,8 @@ def predict_cmd(session, cmd) -> None:
 
 
 _PANEL = ("xb", "stdp", "ue", "e", "u", "xbu")
+_GLMM_CMDS = ("melogit", "meprobit", "mecloglog", "mepoisson", "meglm")
+_GLMM_ONLY = ("mu", "pr", "eta", "ebmeans", "ebmodes", "fixedonly", "conditional", "nooffset")
 
 
 def _no_panel_statistic(opts: Args) -> None:

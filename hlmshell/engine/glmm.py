@@ -429,3 +429,39 @@ def observed_vcov(fit: GlmmFit, st: Structure, h: float = 1e-4) -> np.ndarray | 
         return None
     finally:
         prob.freeze = False
+
+
+@dataclass
+class GlmmModel:
+    """What predict needs after a one-level GLMM: the sorted data, family, covariance
+    structure, the fit and the random-effects block (for the groups' codes and Z)."""
+
+    data: GlmmData
+    family: Family
+    structure: Structure
+    fit: GlmmFit
+    blocks: list
+
+
+def posterior(model: GlmmModel, *, modes: bool = False, points: int = 7):
+    """Empirical Bayes predictions of the random effects b_g = Lambda u_g per group (G, q) and
+    their standard errors: posterior means and SDs by mean-variance adaptive quadrature
+    (Stata's default ebmeans), or the posterior modes with the curvature's SEs (ebmodes)."""
+    fit = model.fit
+    p = model.data.X.shape[1]
+    beta, theta = fit.x[:p], fit.x[p:]
+    prob = Problem(model.data, model.family, model.structure, "agq", points)
+    L = prob.lam(theta)
+    with np.errstate(all="ignore"):
+        if modes:
+            u, A, eta, ders = prob.modes(beta, L)
+            W = -ders[2]
+            H = model.data.gsum(W[:, None, None] * A[:, :, None] * A[:, None, :]) + np.eye(prob.q)
+            cov_u = np.linalg.inv(H)
+        else:
+            prob.agq(beta, theta, want_grad=False)
+            u, S = prob.adapt
+            cov_u = S @ np.swapaxes(S, 1, 2)
+    b = u @ L.T
+    cov_b = L[None] @ cov_u @ L.T[None]
+    return b, np.sqrt(np.clip(np.diagonal(cov_b, axis1=1, axis2=2), 0.0, None))
