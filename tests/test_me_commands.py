@@ -22,7 +22,7 @@ def _session(csv):
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
-        ok(s, f"import delimited tests/data/glmm/{csv}, clear")
+        ok(s, f"import delimited tests/data/glmm/{csv}, clear asdouble")
     finally:
         os.chdir(cwd)
     return s

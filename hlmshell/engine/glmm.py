@@ -465,3 +465,31 @@ def posterior(model: GlmmModel, *, modes: bool = False, points: int = 7):
     b = u @ L.T
     cov_b = L[None] @ cov_u @ L.T[None]
     return b, np.sqrt(np.clip(np.diagonal(cov_b, axis1=1, axis2=2), 0.0, None))
+
+
+def glm_newton(data: GlmmData, fam: Family, beta0, lines: list, maxit: int = 100):
+    """A fixed-effects GLM by Newton with step halving from beta0: (b, log likelihood); the
+    log likelihood of the start and of every iteration is appended to `lines`."""
+    const = fam.constant(data.y, data.trials)
+    beta = np.asarray(beta0, dtype=float).copy()
+    eta = data.X @ beta + data.offset
+    l, l1, l2, _ = fam.derivs(data.y, eta, data.trials)
+    ll = float(l.sum())
+    lines.append(ll + const)
+    for _ in range(maxit):
+        Hm = data.X.T @ ((-l2)[:, None] * data.X)
+        step = np.linalg.solve(Hm, data.X.T @ l1)
+        t = 1.0
+        for _h in range(40):
+            bn = beta + t * step
+            dn = fam.derivs(data.y, data.X @ bn + data.offset, data.trials)
+            ln = float(dn[0].sum())
+            if ln >= ll - 1e-12 * abs(ll):
+                break
+            t *= 0.5
+        done = abs(ln - ll) < 1e-13 * (1.0 + abs(ln)) and np.max(np.abs(t * step)) < 1e-9
+        beta, ll, (l, l1, l2, _) = bn, ln, dn
+        lines.append(ll + const)
+        if done:
+            break
+    return beta, ll + const

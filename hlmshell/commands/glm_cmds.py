@@ -1,0 +1,247 @@
+"""logit, logistic, probit and poisson: the one-level models courses compare the me* GLMMs
+with (and that the LR test vs. the one-level model is about), in Stata 17's layout.
+
+Maximum likelihood by Newton on the observed information (engine.glmm.glm_start_log with the
+families of engine.glmm_families); the log starts at the constant-only model, as Stata's;
+LR chi2 against that model and McFadden's pseudo R2; `or` (logit; logistic always) and `irr`
+(poisson) show exponentiated coefficients; vce(robust) and vce(cluster var) give the sandwich
+with Stata's n/(n-1) or G/(G-1) factor and a Wald chi2 in the header."""
+from __future__ import annotations
+
+import numpy as np
+
+from hlmshell import distributions as dist
+from hlmshell.commands._toolkit import sample_columns
+from hlmshell.commands.estimation import _mixed_sample, _resolve_fixed_part, _split_spec, parse_vce
+from hlmshell.commands.model_terms import engine_terms, factor_labels
+from hlmshell.engine import design as dz
+from hlmshell.engine import glmm
+from hlmshell.engine import glmm_families as gf
+from hlmshell.errors import StataError
+from hlmshell.output import glm_output as go
+from hlmshell.output.coeftable import cluster_note, coef_table
+from hlmshell.output.eform_table import eform_table
+from hlmshell.output.labels import display_groups
+from hlmshell.registry import Opt, bind_command, command
+from hlmshell.results import EstimationResults
+
+SPECS = {"logit": ("binomial", "logit", "Logistic regression"),
+         "logistic": ("binomial", "logit", "Logistic regression"),
+         "probit": ("binomial", "probit", "Probit regression"),
+         "poisson": ("poisson", "log", "Poisson regression")}
+_VCE = (("oim", 3), ("robust", 1), ("cluster", 2))
+
+
+def _opts(name: str):
+    base = (Opt("noconstant", "nocons", desc="suppress the constant term"),
+            Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
+            Opt("nolog", desc="do not show the iteration log"),
+            Opt("log", desc="show the iteration log; the default"),
+            Opt("vce", "vce", "string", None, "vcetype: oim, robust or cluster clustvar"),
+            Opt("robust", "r", desc="old syntax of vce(robust)"),
+            Opt("cluster", "cl", "string", None, "old syntax of vce(cluster clustvar)"),
+            Opt("offset", "offset", "string", None, "include varname with coefficient 1"),
+            Opt("iterate", "iter", "int", 300, "maximum number of iterations"))
+    extra = {"logit": (Opt("or", desc="report odds ratios"),),
+             "logistic": (Opt("coef", desc="report coefficients instead of odds ratios"),),
+             "poisson": (Opt("irr", desc="report incidence-rate ratios"),
+                         Opt("exposure", "e", "string", None, "include ln(varname) with coefficient 1"))}
+    return base + extra.get(name, ())
+
+
+def _prepare(session, cmd, name):
+    spec, fixed_raw = _split_spec(session, cmd)
+    if spec is None:
+        raise StataError("varlist required", 100)
+    if spec.levels:
+        raise StataError("invalid syntax", 198)
+    opts = bind_command(name, list(spec.fixed_options) + [o for o in cmd.options
+                                                          if o not in spec.fixed_options])
+    ds = session.data
+    depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
+    vce = parse_vce(ds, opts, _VCE)
+    extra = [v.strip() for v in (opts.raw("offset"), opts.raw("exposure") if "exposure" in opts
+                                 else None) if v]
+    numeric = [depvar] + [v for v in fvars + extra if v != depvar]
+    strg = []
+    if vce.clustvar:
+        (strg if ds.var(vce.clustvar).is_string else numeric).append(vce.clustvar)
+    mask = _mixed_sample(session, cmd, numeric, strg)
+    column = sample_columns(ds, mask)
+    n = int(mask.sum())
+    design = dz.build_fixed(engine_terms(fixed), column, n, constant=not opts.noconstant)
+    return opts, depvar, design, column, mask, vce, factor_labels(ds, fixed)
+
+
+def _outcome(fam: str, y):
+    if fam == "binomial":
+        out = (y != 0).astype(float)
+        if out.min() == out.max():
+            raise StataError("outcome does not vary; remember:\n"
+                             "                                  0 = negative outcome,\n"
+                             "        all other nonmissing values = positive outcome", 2000)
+        return out
+    if np.any(y < 0):
+        raise StataError(f"{'negative values encountered in the dependent variable'}", 459)
+    return y
+
+
+def _offset(opts, column, n):
+    off = np.zeros(n)
+    if opts.raw("offset"):
+        off += np.asarray(column(opts.raw("offset").strip()), dtype=float)
+    if "exposure" in opts and opts.raw("exposure"):
+        ex = np.asarray(column(opts.raw("exposure").strip()), dtype=float)
+        if np.any(ex <= 0):
+            raise StataError("exposure() must be greater than zero", 459)
+        off += np.log(ex)
+    return off
+
+
+def _newton(y, X, off, fam, beta0, lines):
+    data = glmm.GlmmData.build(y, X, np.zeros((len(y), 0)), np.zeros(len(y), dtype=np.int64),
+                               offset=off)
+    beta, ll = glmm.glm_newton(data, fam, beta0, lines)
+    eta = data.X @ beta + data.offset
+    _, l1, l2, _ = fam.derivs(data.y, eta, data.trials)
+    info = data.X.T @ ((-l2)[:, None] * data.X)
+    scores = l1[:, None] * data.X
+    return beta, ll, info, scores[np.argsort(data.order)]
+
+
+def _run(session, cmd, name: str) -> None:
+    opts, depvar, design, column, mask, vce, vlabels = _prepare(session, cmd, name)
+    fam_name, link, title = SPECS[name]
+    fam = gf.family(fam_name, link)
+    n = int(mask.sum())
+    y = _outcome(fam_name, np.asarray(column(depvar), dtype=float))
+    off = _offset(opts, column, n)
+    X = design.X_keep
+    if n <= X.shape[1]:
+        raise StataError("insufficient observations", 2001)
+    cons = [j for j in range(X.shape[1]) if np.all(X[:, j] == 1.0)]
+    lines: list[float] = []
+    try:
+        ll0 = _null_ll(y, off, fam, bool(cons))
+        b0 = np.zeros(X.shape[1])
+        if cons:
+            b0[cons[0]] = _null_beta(y, off, fam)
+        beta, ll, info, scores = _newton(y, X, off, fam, b0, lines)
+        V = np.linalg.inv(info)
+    except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+        raise StataError("could not calculate numerical derivatives -- discontinuous region "
+                         "with missing values encountered", 430) from None
+    n_clust = None
+    if vce.robust:
+        V, n_clust = _sandwich(V, scores, column(vce.clustvar) if vce.clustvar else None)
+    if not opts.nolog or opts.log:
+        session.out.line("")
+        for i, v in enumerate([ll0] + lines[1:]):
+            session.out.line(go.iteration_line(i, v, vce.robust))
+    res = _results(cmd, name, depvar, design, mask, beta, V, ll, ll0, vce, n_clust, title, fam_name)
+    session.post_estimation(res)
+    eform = (name == "logistic" and not opts.coef) or getattr(opts, "or", False) or \
+        (name == "poisson" and opts.irr)
+    _display(session, res, design, vlabels, float(opts.level), eform, name)
+
+
+def _null_beta(y, off, fam) -> float:
+    m = float(np.mean(y))
+    if fam.name == "poisson":
+        return float(np.log(m) - np.log(np.mean(np.exp(off)))) if m > 0 else 0.0
+    return float(np.log(m / (1 - m))) if fam.link == "logit" else \
+        float(dist.norm_ppf(m))
+
+
+def _null_ll(y, off, fam, cons: bool) -> float:
+    X = np.ones((len(y), 1)) if cons else np.zeros((len(y), 0))
+    if not cons:
+        return float(fam.derivs(y, off, np.ones(len(y)))[0].sum() + fam.constant(y, np.ones(len(y))))
+    lines: list[float] = []
+    _, ll, _, _ = _newton(y, X, off, fam, np.array([_null_beta(y, off, fam)]), lines)
+    return ll
+
+
+def _sandwich(V, scores, clusters):
+    n = scores.shape[0]
+    if clusters is None:
+        meat = scores.T @ scores
+        return (n / (n - 1)) * V @ meat @ V, None
+    _, codes = np.unique(np.asarray(clusters), return_inverse=True)
+    G = int(codes.max()) + 1
+    S = np.zeros((G, scores.shape[1]))
+    np.add.at(S, codes.ravel(), scores)
+    return (G / (G - 1)) * V @ (S.T @ S) @ V, G
+
+
+def _results(cmd, name, depvar, design, mask, beta, V, ll, ll0, vce, n_clust, title, fam_name):
+    names = [(depvar, nm) for nm in design.stata_names]
+    k = len(names)
+    keep = np.flatnonzero(design.keep)
+    b = np.zeros(k)
+    b[keep] = beta
+    Vf = np.zeros((k, k))
+    Vf[np.ix_(keep, keep)] = V
+    res = EstimationResults(cmd=name, names=names, b=b, V=Vf, omitted=design.omitted.copy(),
+                            k_f=k, sample=mask.copy())
+    wt = [i for i in keep if names[i][1] != "_cons"]
+    if vce.robust:
+        bb = b[wt]
+        chi2 = float(bb @ np.linalg.solve(Vf[np.ix_(wt, wt)], bb)) if wt else 0.0
+        chi2type = "Wald"
+    else:
+        chi2 = max(2.0 * (ll - ll0), 0.0)
+        chi2type = "LR"
+    res.scalars = {"N": float(mask.sum()), "ll": ll, "ll_0": ll0, "k": float(len(keep)),
+                   "df_m": float(len(wt)), "chi2": chi2, "p": float(dist.chi2_sf(chi2, len(wt)))
+                   if wt else float("nan"), "r2_p": 1.0 - ll / ll0 if ll0 else float("nan"),
+                   "rank": float(len(keep)), "converged": 1.0}
+    res.macros = {"cmd": name, "cmdline": cmd.text, "depvar": depvar, "title": title,
+                  "chi2type": chi2type, "vce": vce.kind or "oim", "properties": "b V",
+                  "predict": f"{name}_p"}
+    if vce.robust:
+        res.macros["vcetype"] = "Robust"
+        if vce.clustvar:
+            res.macros["clustvar"] = vce.clustvar
+            res.scalars["N_clust"] = float(n_clust)
+    return res
+
+
+def _display(session, res, design, vlabels, level, eform, name) -> None:
+    out = session.out
+    sc = res.scalars
+    robust = bool(res.macros.get("vcetype"))
+    out.line("")
+    for line in go.header_lines(res.macros["title"], int(sc["N"]), int(sc["df_m"]), sc["chi2"],
+                                sc["p"], sc["ll"], sc["r2_p"], res.macros["chi2type"], robust):
+        out.line(line)
+    out.line("")
+    if sc.get("N_clust"):
+        out.line(cluster_note(int(sc["N_clust"]), res.macros["clustvar"]))
+    groups = display_groups(design, baselevels=False, value_labels=vlabels)
+    se = np.sqrt(np.clip(np.diag(res.V), 0, None))
+    vt = res.macros.get("vcetype") or None
+    if eform:
+        first = "Odds ratio" if name in ("logit", "logistic") else "IRR"
+        lines = eform_table(res.depvar, groups, res.b, se, title=first, level=level, vcetype=vt)
+    else:
+        lines = coef_table(res.depvar, groups, res.b, se, stat="z", level=level, vcetype=vt)
+    for line in lines:
+        out.line(line)
+    if eform and any(nm == "_cons" for _, nm in res.names):
+        what = "baseline odds" if name in ("logit", "logistic") else "baseline incidence rate"
+        out.line(f"Note: _cons estimates {what}.")
+
+
+def _register(name: str, desc: str, example: str):
+    @command(name, rule="mixed", family="Estimation", body="fvvarlist", qualifiers="if in",
+             desc=desc, example=example, options=_opts(name))
+    def handler(session, cmd) -> None:
+        _run(session, cmd, name)
+    return handler
+
+
+logit_cmd = _register("logit", "logistic regression (coefficients)", "logit minority ses")
+logistic_cmd = _register("logistic", "logistic regression (odds ratios)", "logistic minority ses")
+probit_cmd = _register("probit", "probit regression", "probit minority ses")
+poisson_cmd = _register("poisson", "Poisson regression", "poisson size sector")

@@ -1,0 +1,43 @@
+"""Coefficient tables with exponentiated coefficients (odds ratios, incidence-rate ratios):
+Stata shows exp(b), its delta-method standard error exp(b) se, the z test and p of b itself,
+and the interval exp(b -+ z se). Built from the coefficient table's own pieces
+(hlmshell.output.coeftable), so names and factor-variable layout are the same."""
+from __future__ import annotations
+
+import math
+
+from hlmshell.output import coeftable as ct
+from hlmshell.output.numfmt import fmt, fmt_g
+
+
+def eform_cells(b: float, se: float | None, level: float) -> str:
+    if se is None or not math.isfinite(se) or se <= 0:
+        return f"  {fmt_g(math.exp(b), 9):>9}"
+    q, p, lo, hi = ct.coef_stats(b, se, stat="z", level=level)
+    eb = math.exp(b)
+    return (f"  {fmt_g(eb, 9):>9}  {fmt_g(eb * se, 9):>9} {fmt(q, '%8.2f')}   {fmt(p, '%5.3f')}"
+            f"    {fmt_g(math.exp(lo), 9):>9}   {fmt_g(math.exp(hi), 9):>9}")
+
+
+def eform_table(depvar: str, groups, b, se, *, title: str, level: float = 95.0,
+                vcetype: str | None = None) -> list[str]:
+    head = [ct.rule()]
+    if vcetype:
+        head += [ct.vcetype_line(vcetype), ct.column_header(depvar, "z", level, title, "std. err.")]
+    else:
+        head.append(ct.column_header(depvar, "z", level, title))
+    body: list[str] = []
+    for g in groups:
+        lines: list[str] = []
+        if g.header is not None:
+            lines += [f"{ln}|" for ln in ct.header_lines(g.header)]
+        for r in g.rows:
+            level_rows = g.header is not None and not getattr(g, "plain_rows", False)
+            labels = [ct.level_label(r.label)] if level_rows else ct.name_lines(r.label)
+            cells = ct.status_cells(r.status) if r.status else \
+                eform_cells(float(b[r.index]), None if se is None else float(se[r.index]), level)
+            lines += ct.coef_row(labels, cells)
+        if body and (len(lines) > 1):
+            body.append(" " * (ct.NAME_W + 1) + "|")
+        body += lines
+    return head + [ct.rule("mid")] + body + [ct.rule()]

@@ -1,0 +1,25 @@
+"""What logit, logistic, probit and poisson print (Stata 17): the iteration log and the
+header (Number of obs, LR or Wald chi2, Prob > chi2, Pseudo R2)."""
+from __future__ import annotations
+
+from hlmshell.output.numfmt import fmt, fmt_count
+
+
+def iteration_line(i: int, ll: float, pseudo: bool = False) -> str:
+    what = "log pseudolikelihood" if pseudo else "log likelihood"
+    return f"{f'Iteration {i}:':<15}{what} = {fmt(ll, '%10.0g')}  "
+
+
+def _right(label: str, value: str) -> str:
+    return f"{label:<14}= {value:>6}"
+
+
+def header_lines(title: str, n: int, df: int, chi2: float, p: float, ll: float, r2p: float,
+                 chi2type: str, pseudo: bool) -> list[str]:
+    llname = "Log pseudolikelihood" if pseudo else "Log likelihood"
+    chi = "." if chi2 != chi2 else f"{chi2:.2f}"
+    pv = "." if p != p else fmt(p, "%6.4f").strip()
+    left = [title, "", "", f"{llname} = {fmt(ll, '%10.0g')}"]
+    right = [_right("Number of obs", fmt_count(n)), _right(f"{chi2type} chi2({df})", chi),
+             _right("Prob > chi2", pv), _right("Pseudo R2", fmt(r2p, "%6.4f").strip())]
+    return [(a.ljust(56) + b).rstrip() for a, b in zip(left, right)]

@@ -1,0 +1,4 @@
+"""logit, logistic, probit, poisson (hlmshell/commands/glm_cmds.py)."""
+BASE = {"logit": "logit minority ses", "logistic": "logistic minority ses",
+        "probit": "probit minority ses", "poisson": "poisson minority ses"}
+TAKES = {k: "if in" for k in BASE}
