@@ -150,3 +150,17 @@ def test_predict_after_melogit():
     ok(s, "mixed age urban || district:, nolog")
     rc, _ = run(s, "predict m, mu")
     assert rc == 198
+
+
+def test_odds_ratios():
+    s = _session("contraception.csv")
+    out = ok(s, "melogit use age urban || district:, or intmethod(laplace) nolog")
+    b, se = s.e.b, np.sqrt(np.diag(s.e.V))
+    names = [n for _, n in s.e.names]
+    j = names.index("urban")
+    row = next(ln for ln in out.splitlines() if ln.startswith("       urban |"))
+    assert f"{math.exp(b[j]):.6f}"[:6] in row and "Odds ratio" in out
+    assert "Note: _cons estimates baseline odds (conditional on zero random effects)." in out
+    before = s.e
+    rc, _ = run(s, "mepoisson use age || district:, or intmethod(laplace) nolog")
+    assert rc == 198 and s.e is before

@@ -30,6 +30,7 @@ from hlmshell.engine.vcparams import Structure, normalize_structure
 from hlmshell.errors import StataError
 from hlmshell.output import me_output as meo
 from hlmshell.output.coeftable import coef_table
+from hlmshell.output.eform_table import eform_table
 from hlmshell.output.labels import display_groups
 from hlmshell.registry import Opt, bind_command, command
 from hlmshell.results import EstimationResults
@@ -56,6 +57,9 @@ _OPTIONS = (
     Opt("tolerance", "tol", "real", 1e-6, "accepted: the fit runs to a vanishing gradient"),
     Opt("ltolerance", "ltol", "real", 1e-7, "accepted: the fit runs to a vanishing gradient"),
     Opt("difficult", desc="accepted for compatibility"),
+    Opt("or", desc="report fixed effects as odds ratios (logit models)"),
+    Opt("irr", desc="report fixed effects as incidence-rate ratios (Poisson models)"),
+    Opt("eform", desc="report exponentiated fixed effects"),
 )
 
 
@@ -269,6 +273,7 @@ def _delta_jacobian(st, fit, rows, p):
 def _run(session, cmd, name: str) -> None:
     spec, opts, depvar, design, block, column, mask, vlabels = _prepare(session, cmd, name)
     fam_name, link = _family_of(name, opts)
+    _eform_title(link, opts)                 # refused before anything is fitted
     method = _method(opts)
     points = 1 if method == "laplace" else opts.intpoints
     if method != "laplace" and not 1 <= points <= 195:
@@ -351,7 +356,11 @@ def _display(session, res, design, vlabels, block, rows, opts, base) -> None:
     kf = res.k_f
     groups = display_groups(design, baselevels=False, value_labels=vlabels)
     se = np.sqrt(np.clip(np.diag(res.V), 0, None))
-    table = coef_table(res.depvar, groups, res.b[:kf], se[:kf], stat="z", level=level)
+    eform = _eform_title(res.macros.get("link"), opts)
+    if eform:
+        table = eform_table(res.depvar, groups, res.b[:kf], se[:kf], title=eform, level=level)
+    else:
+        table = coef_table(res.depvar, groups, res.b[:kf], se[:kf], stat="z", level=level)
     z = float(dist.norm_ppf(0.5 + level / 200.0))
     re_lines = meo.variance_rows(block.label, [(nm.split("[")[0] + ")" if nm.count("[") == 1
                                                 else _pair_label(nm),
@@ -360,9 +369,29 @@ def _display(session, res, design, vlabels, block, rows, opts, base) -> None:
                                                for i, (nm, _) in enumerate(rows)], z)
     for line in table[:-1] + re_lines + [table[-1]]:
         out.line(line)
+    if eform and any(nm == "_cons" for _, nm in res.names[:kf]):
+        what = {"Odds ratio": "odds ratios", "IRR": "incidence-rate ratios"}.get(eform, "exp(b)")
+        base_what = {"Odds ratio": "baseline odds", "IRR": "baseline incidence rate"}.get(
+            eform, "baseline exp(b)")
+        out.line(f"Note: Estimates are transformed only in the first equation to {what}.")
+        out.line(f"Note: _cons estimates {base_what} (conditional on zero random effects).")
     if not opts.nolrtest:
         for line in meo.lr_lines(base, sc["chi2_c"], int(sc["df_c"]), sc["p_c"]):
             out.line(line)
+
+
+def _eform_title(link: str, opts) -> str | None:
+    """The first column's title of an exponentiated table, or None: or only with logit
+    models, irr only with Poisson models (Stata's refusals), eform with any."""
+    if getattr(opts, "or", False):
+        if link != "logit":
+            raise StataError("option or not allowed", 198)
+        return "Odds ratio"
+    if opts.irr:
+        if link != "log":
+            raise StataError("option irr not allowed", 198)
+        return "IRR"
+    return "exp(b)" if opts.eform else None
 
 
 def _pair_label(nm: str) -> str:
