@@ -141,6 +141,26 @@ def _level_options(name: str, lev, glob: list) -> tuple[bool, str | None]:
     return nocons, cov
 
 
+_REPLAY = ("or", "irr", "eform", "level", "nolrtest")
+
+
+def _replay(session, cmd, name: str) -> None:
+    """`melogit` or `melogit, or`: the active results of the same command shown again."""
+    from hlmshell.commands._postest import active
+    res = active(session)
+    if res.cmd != name or not isinstance(res.model, glmm.GlmmModel):
+        raise StataError("last estimates not found", 301)
+    opts = bind_command(name, cmd.options)
+    bad = [k for k in opts.given if k not in _REPLAY]
+    if bad:
+        raise StataError(f"option {bad[0]} not allowed", 198)
+    _eform_title(res.macros.get("link"), opts)
+    m = res.model
+    rows = [(nm, None) for eq, nm in res.names[res.k_f:]]
+    base = TITLES[(m.family.name, m.family.link)][1]
+    _display(session, res, m.design, m.value_labels, m.blocks[0], rows, opts, base)
+
+
 def _prepare(session, cmd, name: str):
     spec, fixed_raw = _split_spec(session, cmd)
     if spec is None:
@@ -271,6 +291,9 @@ def _delta_jacobian(st, fit, rows, p):
 
 
 def _run(session, cmd, name: str) -> None:
+    if _split_spec(session, cmd)[0] is None:
+        _replay(session, cmd, name)
+        return
     spec, opts, depvar, design, block, column, mask, vlabels = _prepare(session, cmd, name)
     fam_name, link = _family_of(name, opts)
     _eform_title(link, opts)                 # refused before anything is fitted
@@ -304,7 +327,7 @@ def _run(session, cmd, name: str) -> None:
     for key in ("offset", "exposure", "binomial"):
         if opts.raw(key):
             res.macros[key] = opts.raw(key).strip()
-    res.model = glmm.GlmmModel(data, fam, st, fit, [block])
+    res.model = glmm.GlmmModel(data, fam, st, fit, [block], design, vlabels)
     session.post_estimation(res)
     _display(session, res, design, vlabels, block, rows, opts, base)
 

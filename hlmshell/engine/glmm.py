@@ -258,29 +258,48 @@ def _basis(st: Structure, q: int):
 def _adaptive_outer(prob: Problem, x0, maxiter: int, callback):
     """Adaptive quadrature as Stata's ml runs it: with the adaptive parameters (posterior means
     and variances of u) held fixed the quadrature sum is a smooth function whose exact gradient
-    is the fixed-node one, so BFGS maximises it; the parameters are then updated at the new
-    estimates, until neither moves. The result is the fixed point where the score vanishes
-    with the nodes adapted to the estimates themselves."""
+    is the fixed-node one; each iteration is a Newton step on it (finite-difference Hessian of
+    that gradient, step halving) followed by re-adapting the parameters at the new estimates,
+    until the step and the gradient vanish: the fixed point where the score is zero with the
+    nodes adapted to the estimates themselves. One line of the log per iteration, as Stata's."""
     x = np.asarray(x0, dtype=float)
     prob.freeze = False
     prob.dev_grad(x)                      # adapt at the start
     nit = 0
-    H = None
-    for _outer in range(30):
+    for _it in range(min(maxiter, 100)):
         prob.freeze = True
-        res = minimize_bfgs(prob.dev_grad, x, gtol=1e-7, maxiter=maxiter, callback=callback, H0=H)
-        nit += res.nit
-        H = res.hess_inv
-        moved = np.max(np.abs(res.x - x))
-        x = res.x
+        d, g = prob.dev_grad(x)
+        Hm = _fd_hess(lambda z: prob.dev_grad(z)[1], x, g)
+        w, U = np.linalg.eigh(Hm)
+        step = -U @ ((U.T @ g) / np.maximum(np.abs(w), 1e-8 * max(1.0, np.abs(w).max())))
+        t = 1.0
+        for _h in range(30):
+            dn, _ = prob.dev_grad(x + t * step)
+            if dn <= d + 1e-12 * abs(d):
+                break
+            t *= 0.5
+        x = x + t * step
+        nit += 1
         prob.freeze = False
-        mu0, S0 = prob.adapt
-        prob.dev_grad(x)                  # re-adapt at the new estimates
-        mu1, S1 = prob.adapt
-        if moved < 1e-9 and np.max(np.abs(mu1 - mu0)) < 1e-9 and np.max(np.abs(S1 - S0)) < 1e-9:
+        prob.dev_grad(x)                  # re-adapt; also sets prob.last for the log
+        if callback is not None:
+            callback(x)
+        if np.max(np.abs(t * step)) < 1e-7 and np.max(np.abs(g)) < 1e-4:
             break
     prob.freeze = False
     return x, nit
+
+
+def _fd_hess(gradfun, x, g0, h=1e-6):
+    """Forward differences of the exact gradient (symmetrised)."""
+    k = len(x)
+    Hm = np.empty((k, k))
+    for i in range(k):
+        step = h * max(1.0, abs(x[i]))
+        e = np.zeros(k)
+        e[i] = step
+        Hm[:, i] = (gradfun(x + e) - g0) / step
+    return 0.5 * (Hm + Hm.T)
 
 
 def fit_problem(prob: Problem, x0, *, maxiter: int = 300, callback=None,
@@ -296,7 +315,14 @@ def fit_problem(prob: Problem, x0, *, maxiter: int = 300, callback=None,
         res = minimize_bfgs(prob.dev_grad, x0, gtol=1e-6, maxiter=maxiter, callback=callback)
         x, nit = res.x, res.nit
     else:
-        x, nit = _adaptive_outer(prob, x0, maxiter, callback)
+        # the Laplace solution first (cheap, and close): the quadrature's Newton iterations
+        # then start where the two approximations nearly agree
+        lap = Problem(prob.d, prob.fam, prob.st, "laplace")
+        res = minimize_bfgs(lap.dev_grad, x0, gtol=1e-4, maxiter=maxiter)
+        start = res.x if np.all(np.isfinite(res.x)) else np.asarray(x0, dtype=float)
+        prob.u = lap.u.copy()
+        prob.adapt = None
+        x, nit = _adaptive_outer(prob, start, maxiter, callback)
     dev, g = prob.dev_grad(x)
     p = prob.p
     L = prob.lam(x[p:])
@@ -363,18 +389,7 @@ def fit(data: GlmmData, fam: Family, structure: Structure, *, method: str = "lap
         x0 = np.concatenate([b0, structure.start(1.0)])
     else:
         x0 = np.asarray(start, dtype=float)
-    if method == "laplace":
-        res = minimize_bfgs(prob.dev_grad, x0, gtol=1e-6, maxiter=maxiter, callback=callback)
-        x, nit = res.x, res.nit
-    else:
-        x, nit = _adaptive_outer(prob, x0, maxiter, callback)
-    dev, g = prob.dev_grad(x)
-    p = data.X.shape[1]
-    L = prob.lam(x[p:])
-    return GlmmFit(beta=x[:p].copy(), theta=x[p:].copy(), ll=float(-0.5 * dev),
-                   converged=bool(np.all(np.isfinite(g)) and np.abs(g).max() < 1e-3),
-                   iterations=nit, cov=L @ L.T, x=x, gradient=g,
-                   extra={"nfev": prob.nfev, "modes": prob.u, "problem": prob})
+    return fit_problem(prob, x0, maxiter=maxiter, callback=callback)
 
 
 def _theta_of_stata(st: Structure, s: np.ndarray) -> np.ndarray:
@@ -433,14 +448,17 @@ def observed_vcov(fit: GlmmFit, st: Structure, h: float = 1e-4) -> np.ndarray | 
 
 @dataclass
 class GlmmModel:
-    """What predict needs after a one-level GLMM: the sorted data, family, covariance
-    structure, the fit and the random-effects block (for the groups' codes and Z)."""
+    """What predict and replay need after a one-level GLMM: the sorted data, family,
+    covariance structure, the fit, the random-effects block (for the groups' codes and Z),
+    the fixed part's design and its factors' value labels."""
 
     data: GlmmData
     family: Family
     structure: Structure
     fit: GlmmFit
     blocks: list
+    design: object = None
+    value_labels: dict = field(default_factory=dict)
 
 
 def posterior(model: GlmmModel, *, modes: bool = False, points: int = 7):
