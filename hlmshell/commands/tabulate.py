@@ -400,14 +400,87 @@ def oneway_summary(session, cmd, name: str, opts: TabOptions) -> None:
     session.r.scalars = {"N": float(len(yy)), "r": float(len(levels))}
 
 
+def _summary_parts(args) -> list[str]:
+    """What each cell of a two-way summary table shows (means standard freq obs; no- forms)."""
+    chosen = [k for k in ("means", "standard", "freq", "obs") if getattr(args, k, False)]
+    parts = chosen or ["means", "standard", "freq"]
+    if getattr(args, "nomeans", False):
+        parts = [p for p in parts if p != "means"]
+    if getattr(args, "nostandard", False):
+        parts = [p for p in parts if p != "standard"]
+    return parts
+
+
+_SUMMARY_TITLE = {"means": "Means", "standard": "Standard Deviations", "freq": "Frequencies",
+                  "obs": "Number of Obs"}
+
+
+def twoway_summary(session, cmd, rname: str, cname: str, opts: TabOptions, args) -> None:
+    """`tabulate r c, summarize(x)`: mean, sd and frequency of x in each cell, row and column."""
+    ds = session.data
+    rv, cv = ds.var(rname), ds.var(cname)
+    target = varlist(session, opts.summarize, all_if_empty=False)
+    if len(target) != 1:
+        raise StataError("invalid syntax", 198)
+    y = ds.var(target[0])
+    if y.is_string:
+        raise StataError("type mismatch", 109)
+    mask, w = _sample(session, cmd, [rname, cname], opts.missing)
+    mask = mask & ~np.isnan(y.values)
+    rx, cx, yy = rv.values[mask], cv.values[mask], y.values[mask]
+    if len(rx) == 0:
+        raise StataError("no observations", 2000)
+    rl, cl = _levels(rv, rx), _levels(cv, cx)
+    ri, ci = _codes(rv, rx, rl), _codes(cv, cx, cl)
+    parts = _summary_parts(args)
+    names = [_SUMMARY_TITLE[p] for p in parts]
+    title = (", ".join(names[:-1]) + " and " + names[-1]) if len(names) > 1 else names[0]
+    out = session.out
+    out.line()
+    out.line(f"{title} of {y.label or y.name}".center(79).rstrip())
+    rtexts = [_text(ds, rv, v, opts.labels) for v in rl]
+    ctexts = [_text(ds, cv, v, opts.labels) for v in cl]
+    stub = max(10, min(max(len(t) for t in rtexts), 32))
+    cw = 10
+    out.line()
+    for line in _twoway_head(rv.label or rname, cv.label or cname, ctexts, stub, cw):
+        out.line(line)
+    dash = "-" * (stub + 1) + "+" + "-" * ((cw + 1) * len(cl)) + "+" + "-" * 10
+    out.line(dash)
+
+    def cell(v, part):
+        n = len(v)
+        if part in ("freq", "obs"):
+            return str(n).rjust(cw)
+        if part == "means":
+            return (fmt_g(float(np.mean(v)), 9) if n else ".").rjust(cw)
+        return (fmt_g(float(np.std(v, ddof=1)), 9) if n > 1 else "0" if n == 1 else ".").rjust(cw)
+
+    def block(label, sels, tot):
+        for k, part in enumerate(parts):
+            body = " ".join(cell(yy[sel], part) for sel in sels)
+            out.line(f"{(label if k == 0 else '')[:stub].rjust(stub)} |{body} |{cell(yy[tot], part)}")
+
+    for i, t in enumerate(rtexts):
+        if i and len(parts) > 1:
+            out.line(f"{' ' * stub} |{' ' * ((cw + 1) * len(cl))}|")
+        block(t, [(ri == i) & (ci == j) for j in range(len(cl))], ri == i)
+    out.line(dash)
+    block("Total", [ci == j for j in range(len(cl))], np.ones(len(yy), dtype=bool))
+    session.r.scalars = {"N": float(len(yy)), "r": float(len(rl)), "c": float(len(cl))}
+
+
 @command("tabulate", abbrev="ta",
           family="Data inspection", body="varlist", desc="one- and two-way tables of frequencies", example="tabulate sector", options=_SPEC)
 def tabulate_cmd(session, cmd):
     opts = TabOptions.of(typed_args(cmd))
     names = varlist(session, cmd.body, all_if_empty=False)
     if opts.summarize is not None:
+        if len(names) == 2:
+            twoway_summary(session, cmd, names[0], names[1], opts, typed_args(cmd))
+            return
         if len(names) != 1:
-            raise StataError("two-way tabulate, summarize() is not available in hlmshell", 198)
+            raise StataError("too many variables specified", 103)
         oneway_summary(session, cmd, names[0], opts)
         return
     if len(names) == 1:
@@ -436,3 +509,21 @@ def tab1_cmd(session, cmd):
         session.out.line()
         session.out.line(f"-> tabulation of {nm}  ")
         oneway(session, cmd, nm, opts)
+
+
+_TAB2 = _COMMON + tuple(o for o in _SPEC if o.name in ("row", "column", "cell", "chi2", "nokey", "wrap"))
+
+
+@command("tab2", qualifiers="if in weight", weights="fw aw iw", changes_data=False,
+         family="Data inspection", body="varlist", desc="two-way tables of all pairs of variables",
+         example="tab2 sector female minority", options=_TAB2)
+def tab2_cmd(session, cmd):
+    opts = TabOptions.of(typed_args(cmd))
+    names = varlist(session, cmd.body, all_if_empty=False)
+    if len(names) < 2:
+        raise StataError("too few variables specified", 102)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            session.out.line()
+            session.out.line(f"-> tabulation of {a} by {b}  ")
+            twoway(session, cmd, a, b, opts)
