@@ -118,12 +118,15 @@ def test_poisson_laplace_and_quadrature():
 
 
 @pytest.mark.parametrize("fam", [("binomial", "logit"), ("binomial", "probit"),
-                                 ("binomial", "cloglog"), ("poisson", "log")])
+                                 ("binomial", "cloglog"), ("poisson", "log"),
+                                 ("nbinomial", "log")])
 @settings(max_examples=25, deadline=None)
 @given(eta=st.floats(-6, 6))
 def test_family_derivatives_are_the_density_s(fam, eta):
     f = gf.family(*fam)
-    y = np.array([0.0, 1.0, 3.0]) if fam[0] == "poisson" else np.array([0.0, 1.0, 2.0])
+    if f.n_extra:
+        f.extra = np.array([-0.7])
+    y = np.array([0.0, 1.0, 3.0]) if fam[0] != "binomial" else np.array([0.0, 1.0, 2.0])
     n = np.array([1.0, 1.0, 3.0])
     e = np.full(3, eta)
     h = 1e-5

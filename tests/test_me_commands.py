@@ -164,3 +164,24 @@ def test_odds_ratios():
     before = s.e
     rc, _ = run(s, "mepoisson use age || district:, or intmethod(laplace) nolog")
     assert rc == 198 and s.e is before
+
+
+def test_menbreg_matches_glmmtmb():
+    """menbreg with exposure on mlmRev's Mmmec: glmmTMB(deaths ~ uvb + (1|region) +
+    offset(log(expected)), family = nbinom2) gives logLik -1116.0796815685, uvb
+    -0.03938729738, _cons -0.13974106754, var(_cons) 0.1547542193, ln alpha -4.178857332;
+    the one-level model (MASS::glm.nb) -1202.5328694726."""
+    import hlmshell
+    from hlmshell.data.dta import read_dta
+    s = Session(out=Capture())
+    s.data = read_dta(os.path.join(os.path.dirname(hlmshell.__file__), "sample_data", "melanoma.dta"))
+    out = ok(s, "menbreg deaths uvb || region:, exposure(expected) intmethod(laplace) nolog")
+    b = _b(s)
+    assert s.e.scalars["ll"] == pytest.approx(-1116.0796815685, rel=1e-9)
+    assert b["deaths:uvb"] == pytest.approx(-0.03938729738, rel=1e-5)
+    assert b["deaths:_cons"] == pytest.approx(-0.13974106754, rel=1e-5)
+    assert b["/:lnalpha"] == pytest.approx(-4.178857332, rel=1e-5)
+    assert b["/:var(_cons[region])"] == pytest.approx(0.1547542193, rel=1e-4)
+    assert s.e.scalars["ll_c"] == pytest.approx(-1202.5328694726, rel=1e-9)
+    assert "    /lnalpha |  -4.17885" in out
+    assert "LR test vs. nbinomial model: chibar2(01) = 172.91" in out

@@ -163,7 +163,7 @@ def glmm_icc_table(res: EstimationResults, level: float = 95.0):
 
 def _icc(session, res, opts) -> None:
     level = confidence_level(session, opts)
-    if res.cmd in ("melogit", "meprobit", "mecloglog", "mepoisson", "meglm"):
+    if res.cmd in ("melogit", "meprobit", "mecloglog", "mepoisson", "menbreg", "meglm"):
         title, rows, cond = glmm_icc_table(res, level)
     else:
         title, rows, cond = icc_table(res, level)

@@ -38,7 +38,8 @@ from hlmshell.results import EstimationResults
 TITLES = {("binomial", "logit"): ("Mixed-effects logistic regression", "logistic"),
           ("binomial", "probit"): ("Mixed-effects probit regression", "probit"),
           ("binomial", "cloglog"): ("Mixed-effects complementary log-log regression", "cloglog"),
-          ("poisson", "log"): ("Mixed-effects Poisson regression", "Poisson")}
+          ("poisson", "log"): ("Mixed-effects Poisson regression", "Poisson"),
+          ("nbinomial", "log"): ("Mixed-effects negative binomial regression", "nbinomial")}
 METHODS = (("mvaghermite", 3), ("mcaghermite", 3), ("ghermite", 2), ("laplace", 3))
 
 _OPTIONS = (
@@ -69,9 +70,15 @@ def _family_of(cmdname: str, opts) -> tuple[str, str]:
         link = (opts.raw("link") or "").strip().lower()
         fam = {"bernoulli": "binomial"}.get(fam, fam)
         link = link or {"binomial": "logit", "poisson": "log"}.get(fam, "")
+        fam = {"nb": "nbinomial", "nbinom": "nbinomial"}.get(fam, fam)
         if (fam, link) not in TITLES:
             raise StataError(f"family({fam}) link({link}) not available", 198)
         return fam, link
+    if cmdname == "menbreg":
+        disp = (opts.raw("dispersion") or "mean").strip().lower()
+        if disp not in ("mean", "m", "me", "mea"):
+            raise StataError("dispersion(constant) is not available", 198)
+        return "nbinomial", "log"
     return {"melogit": ("binomial", "logit"), "meprobit": ("binomial", "probit"),
             "mecloglog": ("binomial", "cloglog"), "mepoisson": ("poisson", "log")}[cmdname]
 
@@ -156,7 +163,7 @@ def _replay(session, cmd, name: str) -> None:
         raise StataError(f"option {bad[0]} not allowed", 198)
     _eform_title(res.macros.get("link"), opts)
     m = res.model
-    rows = [(nm, None) for eq, nm in res.names[res.k_f:]]
+    rows = [(nm, None) for eq, nm in res.names[res.k_f:] if nm.startswith(("var(", "cov("))]
     base = TITLES[(m.family.name, m.family.link)][1]
     _display(session, res, m.design, m.value_labels, m.blocks[0], rows, opts, base)
 
@@ -202,13 +209,18 @@ def _fit(session, opts, data, fam, st, method, points):
     log = not opts.nolog or opts.log
     lines = []
     b0, ll0 = glmm.glm_start_log(data, fam, lines)
+    extra0 = np.zeros(fam.n_extra)
+    if fam.n_extra:                    # the one-level model with its own parameters (nbreg)
+        lines = []
+        xf, ll0 = glmm.glm_fit(data, fam, np.concatenate([b0, extra0]), lines)
+        b0, extra0 = xf[:len(b0)], xf[len(b0):]
     if log:
         out.line("")
         out.line("Fitting fixed-effects model:")
         out.line("")
         for i, ll in enumerate(lines):
             out.line(meo.iteration_line(i, ll))
-    x0 = np.concatenate([b0, st.start(1.0)])
+    x0 = np.concatenate([b0, st.start(1.0), extra0])
     prob = glmm.Problem(data, fam, st, "laplace" if method == "laplace" else "agq", points)
     if log:
         out.line("")
@@ -231,8 +243,12 @@ def _fit(session, opts, data, fam, st, method, points):
     return ll0, fit
 
 
-def _names_and_values(depvar, design, block, fit, st, V_s):
-    """e(b)'s names and values and e(V) (variance part by the delta method)."""
+EXTRA_NAMES = {"nbinomial": ["lnalpha"]}
+
+
+def _names_and_values(depvar, design, block, fit, st, V_s, fam):
+    """e(b)'s names and values and e(V) (variance part by the delta method): the fixed part,
+    the family's own parameters (/lnalpha), the random-effects variances and covariances."""
     lab = block.label
     names = [(depvar, nm) for nm in design.stata_names]
     kf = len(names)
@@ -254,26 +270,32 @@ def _names_and_values(depvar, design, block, fit, st, V_s):
                         break
                 if kind == "exchangeable":
                     break
+    ne = fam.n_extra
+    extra_names = EXTRA_NAMES.get(fam.name, [])[:ne]
+    names += [("/", nm) for nm in extra_names]
     for nm, ((a, b),) in rows:
         names.append(("/", nm))
         vals.append(float(cov[a, b]))
-    k = kf + len(rows)
+    k = kf + ne + len(rows)
     bvec = np.zeros(k)
     bvec[keep] = fit.beta
-    bvec[kf:] = vals
+    bvec[kf:kf + ne] = fit.x[len(fit.x) - ne:] if ne else []
+    bvec[kf + ne:] = vals
     V = np.zeros((k, k))
     if V_s is not None:
         p = len(fit.beta)
-        J = _delta_jacobian(st, fit, rows, p)
+        J = _delta_jacobian(st, fit, rows, p, ne)
         Vf = J @ V_s @ J.T
-        idx = np.concatenate([keep, kf + np.arange(len(rows))])
+        idx = np.concatenate([keep, kf + np.arange(ne + len(rows))])
         V[np.ix_(idx, idx)] = Vf
     return names, bvec, V, kf, rows
 
 
-def _delta_jacobian(st, fit, rows, p):
-    """d(b, variance entries)/d(b, s) for the delta method (numerical in s; smooth maps)."""
+def _delta_jacobian(st, fit, rows, p, ne=0):
+    """d(b, extra, variance entries)/d(b, s, extra) for the delta method (numerical in s;
+    smooth maps)."""
     s0 = glmm.stata_point(fit, st)[p:]
+    s0 = s0[:len(s0) - ne]
     k = len(s0)
 
     def entries(s):
@@ -281,12 +303,13 @@ def _delta_jacobian(st, fit, rows, p):
         psi = psi[0, 0] * np.eye(st.q) if psi.shape[0] == 1 and st.q > 1 else psi
         return np.array([psi[a, b] for _, ((a, b),) in rows])
 
-    J = np.zeros((p + len(rows), p + k))
+    J = np.zeros((p + ne + len(rows), p + k + ne))
     J[:p, :p] = np.eye(p)
+    J[p:p + ne, p + k:] = np.eye(ne)
     for j in range(k):
         e = np.zeros(k)
         e[j] = 1e-6
-        J[p:, p + j] = (entries(s0 + e) - entries(s0 - e)) / 2e-6
+        J[p + ne:, p + j] = (entries(s0 + e) - entries(s0 - e)) / 2e-6
     return J
 
 
@@ -318,9 +341,10 @@ def _run(session, cmd, name: str) -> None:
     except (np.linalg.LinAlgError, ValueError, FloatingPointError):
         raise StataError("could not calculate numerical derivatives -- discontinuous region "
                          "with missing values encountered", 430) from None
-    names, b, V, kf, rows = _names_and_values(depvar, design, block, fit, st, V_s)
+    names, b, V, kf, rows = _names_and_values(depvar, design, block, fit, st, V_s, fam)
     res = EstimationResults(cmd=name, names=names, b=b, V=V,
-                            omitted=np.concatenate([design.omitted, np.zeros(len(rows), bool)]),
+                            omitted=np.concatenate([design.omitted,
+                                                    np.zeros(len(names) - len(design.omitted), bool)]),
                             k_f=kf, sample=mask.copy())
     title, base = TITLES[(fam_name, link)]
     _post(res, cmd, fit, ll0, data, title, method, points, fam_name, link, block, len(rows), V_s)
@@ -345,12 +369,13 @@ def _post(res, cmd, fit, ll0, data, title, method, points, fam, link, block, kr,
     if kr == 1:
         p_c = 0.5 * p_c if chi2_c > 0 else 1.0
     counts = np.bincount(data.codes)
-    res.scalars = {"N": float(len(data.y)), "ll": fit.ll, "k": float(len(keep) + kr),
+    ne = len(res.names) - kf - kr
+    res.scalars = {"N": float(len(data.y)), "ll": fit.ll, "k": float(len(keep) + ne + kr),
                    "k_f": float(kf), "k_r": float(kr), "df_m": float(len(wt)), "chi2": chi2,
                    "p": float(dist.chi2_sf(chi2, len(wt))) if wt and chi2 == chi2 else float("nan"),
                    "ll_c": ll0, "chi2_c": chi2_c, "df_c": float(kr), "p_c": p_c,
                    "converged": 1.0 if fit.converged else 0.0, "ic": float(fit.iterations),
-                   "rank": float(len(keep) + kr), "n_quad": float(points)}
+                   "rank": float(len(keep) + ne + kr), "n_quad": float(points)}
     res.macros = {"cmd": res.cmd, "cmdline": cmd.text, "depvar": res.names[0][0], "title": title,
                   "family": "bernoulli" if fam == "binomial" and np.all(data.trials == 1) else fam,
                   "link": link, "intmethod": method, "ivars": block.label, "chi2type": "Wald",
@@ -385,12 +410,16 @@ def _display(session, res, design, vlabels, block, rows, opts, base) -> None:
     else:
         table = coef_table(res.depvar, groups, res.b[:kf], se[:kf], stat="z", level=level)
     z = float(dist.norm_ppf(0.5 + level / 200.0))
+    ne = len(res.names) - kf - len(rows)               # the family's own parameters
+    ex_lines = meo.extra_rows([(res.names[kf + i][1], res.b[kf + i], se[kf + i])
+                               for i in range(ne)], z)
+    off = kf + ne
     re_lines = meo.variance_rows(block.label, [(nm.split("[")[0] + ")" if nm.count("[") == 1
                                                 else _pair_label(nm),
-                                                res.b[kf + i], se[kf + i] if res.V[kf + i, kf + i] > 0 else None,
+                                                res.b[off + i], se[off + i] if res.V[off + i, off + i] > 0 else None,
                                                 nm.startswith("var"))
                                                for i, (nm, _) in enumerate(rows)], z)
-    for line in table[:-1] + re_lines + [table[-1]]:
+    for line in table[:-1] + ex_lines + re_lines + [table[-1]]:
         out.line(line)
     if eform and any(nm == "_cons" for _, nm in res.names[:kf]):
         what = {"Odds ratio": "odds ratios", "IRR": "incidence-rate ratios"}.get(eform, "exp(b)")
@@ -440,6 +469,9 @@ mecloglog_cmd = _register("mecloglog", "multilevel mixed-effects complementary l
                           "mecloglog use age urban || district:")
 mepoisson_cmd = _register("mepoisson", "multilevel mixed-effects Poisson regression",
                           "mepoisson ticks year96 year97 height || brood:")
+menbreg_cmd = _register("menbreg", "multilevel mixed-effects negative binomial regression",
+                        "menbreg deaths uvb || region:, exposure(expected)",
+                        (Opt("dispersion", "disp", "string", "mean", "mean (the default) or constant"),))
 meglm_cmd = _register("meglm", "multilevel mixed-effects generalized linear model",
                       "meglm use age urban || district:, family(bernoulli) link(logit)",
                       (Opt("family", "f", "string", "gaussian", "distribution: bernoulli, binomial, poisson"),

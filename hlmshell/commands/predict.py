@@ -284,7 +284,7 @@ def predict_cmd(session, cmd) -> None:
 
 
 _PANEL = ("xb", "stdp", "ue", "e", "u", "xbu")
-_GLMM_CMDS = ("melogit", "meprobit", "mecloglog", "mepoisson", "meglm")
+_GLMM_CMDS = ("melogit", "meprobit", "mecloglog", "mepoisson", "menbreg", "meglm")
 _GLMM_ONLY = ("mu", "pr", "eta", "ebmeans", "ebmodes", "fixedonly", "conditional", "nooffset")
 
 

@@ -229,12 +229,47 @@ class Problem:
         return ll, np.concatenate([g_beta, np.array(g_theta)])
 
     # ---- the objective ----------------------------------------------------------------------
+    def _split(self, x):
+        """(b, theta) with the family's own parameters (the tail of x) set on the family."""
+        x = np.asarray(x, dtype=float)
+        ne = self.fam.n_extra
+        if ne:
+            self.fam.extra = x[len(x) - ne:].copy()
+            x = x[:len(x) - ne]
+        return x[:self.p], x[self.p:]
+
+    def _value_grad(self, x, want_grad=True):
+        beta, theta = self._split(x)
+        fn = self.laplace if self.method == "laplace" else self.agq
+        ll, g = fn(beta, theta, want_grad)
+        ne = self.fam.n_extra
+        if not want_grad or not ne:
+            return ll, g
+        # the family's own parameters: central differences of the same objective (modes and
+        # adaptation held), one pair of evaluations each
+        u0, ad0 = self.u.copy(), self.adapt
+        frz = self.freeze
+        self.freeze = self.method != "laplace"
+        ge = []
+        for k in range(ne):
+            h = 1e-5 * max(1.0, abs(x[len(x) - ne + k]))
+            vals = []
+            for sgn in (1.0, -1.0):
+                xe = np.array(x, dtype=float)
+                xe[len(x) - ne + k] += sgn * h
+                self.u = u0.copy()
+                b2, t2 = self._split(xe)
+                vals.append(fn(b2, t2, False)[0])
+            ge.append((vals[0] - vals[1]) / (2 * h))
+        self.freeze, self.u, self.adapt = frz, u0, ad0
+        self._split(x)
+        return ll, np.concatenate([g, np.array(ge)])
+
     def dev_grad(self, x):
         self.nfev += 1
-        beta, theta = x[:self.p], x[self.p:]
         try:
             with np.errstate(all="ignore"):
-                ll, g = (self.laplace if self.method == "laplace" else self.agq)(beta, theta)
+                ll, g = self._value_grad(x)
         except np.linalg.LinAlgError:
             return np.inf, np.zeros(len(x))
         if not np.isfinite(ll) or not np.all(np.isfinite(g)):
@@ -243,10 +278,8 @@ class Problem:
         return -2.0 * ll, -2.0 * g
 
     def loglik(self, x) -> float:
-        beta, theta = x[:self.p], x[self.p:]
         with np.errstate(all="ignore"):
-            fn = self.laplace if self.method == "laplace" else self.agq
-            return fn(beta, theta, want_grad=False)[0]
+            return self._value_grad(x, want_grad=False)[0]
 
 
 def _basis(st: Structure, q: int):
@@ -325,8 +358,10 @@ def fit_problem(prob: Problem, x0, *, maxiter: int = 300, callback=None,
         x, nit = _adaptive_outer(prob, start, maxiter, callback)
     dev, g = prob.dev_grad(x)
     p = prob.p
-    L = prob.lam(x[p:])
-    return GlmmFit(beta=x[:p].copy(), theta=x[p:].copy(), ll=float(-0.5 * dev),
+    ne = prob.fam.n_extra
+    theta = x[p:len(x) - ne]
+    L = prob.lam(theta)
+    return GlmmFit(beta=x[:p].copy(), theta=theta.copy(), ll=float(-0.5 * dev),
                    converged=bool(np.all(np.isfinite(g)) and np.abs(g).max() < 1e-3),
                    iterations=nit, cov=L @ L.T, x=x, gradient=g,
                    extra={"nfev": prob.nfev, "modes": prob.u, "problem": prob})
@@ -399,11 +434,12 @@ def _theta_of_stata(st: Structure, s: np.ndarray) -> np.ndarray:
 
 
 def stata_point(fit: GlmmFit, st: Structure) -> np.ndarray:
-    """(b, s) with s the variance part in Stata's estimation metric."""
-    q = st.q
-    cov = fit.cov if st.kind != "identity" else fit.cov[:1, :1]
-    return np.concatenate([fit.beta, st.stata_from_cov(cov if q > 1 or st.kind == "identity"
-                                                       else cov)])
+    """(b, s, extra) with s the variance part in Stata's estimation metric (ln sd, atanh
+    corr) and extra the family's own parameters (ln alpha) as they are."""
+    cov = fit.cov[:1, :1] if st.kind == "identity" else fit.cov
+    ne = len(fit.x) - len(fit.beta) - len(fit.theta)
+    extra = fit.x[len(fit.x) - ne:] if ne else np.zeros(0)
+    return np.concatenate([fit.beta, st.stata_from_cov(cov), extra])
 
 
 def observed_vcov(fit: GlmmFit, st: Structure, h: float = 1e-4) -> np.ndarray | None:
@@ -412,19 +448,20 @@ def observed_vcov(fit: GlmmFit, st: Structure, h: float = 1e-4) -> np.ndarray | 
     solution's adaptation) gradient mapped to s by the chain rule; None when singular."""
     prob: Problem = fit.extra["problem"]
     p = len(fit.beta)
+    ne = prob.fam.n_extra
     x0 = stata_point(fit, st)
-    k = len(x0) - p
+    k = len(x0) - p - ne
 
     def grad(x):
-        s = x[p:]
+        s = x[p:p + k]
         th = _theta_of_stata(st, s)
         J = np.empty((len(th), k))
         for j in range(k):
             e = np.zeros(k)
             e[j] = 1e-6
             J[:, j] = (_theta_of_stata(st, s + e) - _theta_of_stata(st, s - e)) / 2e-6
-        _, g = prob.dev_grad(np.concatenate([x[:p], th]))
-        return np.concatenate([g[:p], J.T @ g[p:]])
+        _, g = prob.dev_grad(np.concatenate([x[:p], th, x[p + k:]]))
+        return np.concatenate([g[:p], J.T @ g[p:p + len(th)], g[p + len(th):]])
 
     prob.freeze = prob.method != "laplace"
     try:
@@ -467,8 +504,8 @@ def posterior(model: GlmmModel, *, modes: bool = False, points: int = 7):
     (Stata's default ebmeans), or the posterior modes with the curvature's SEs (ebmodes)."""
     fit = model.fit
     p = model.data.X.shape[1]
-    beta, theta = fit.x[:p], fit.x[p:]
     prob = Problem(model.data, model.family, model.structure, "agq", points)
+    beta, theta = prob._split(fit.x)
     L = prob.lam(theta)
     with np.errstate(all="ignore"):
         if modes:
@@ -511,3 +548,39 @@ def glm_newton(data: GlmmData, fam: Family, beta0, lines: list, maxit: int = 100
         if done:
             break
     return beta, ll + const
+
+
+def glm_fit(data: GlmmData, fam: Family, x0, lines: list, maxit: int = 200):
+    """A fixed-effects GLM with the family's own parameters (the negative binomial's ln alpha)
+    by BFGS: analytic gradient in b, central differences in the extra parameters; the log
+    likelihood of the start and of each iteration appended to `lines`. (b + extra, ll)."""
+    const = fam.constant(data.y, data.trials)
+    p = data.X.shape[1]
+    ne = fam.n_extra
+
+    def fg(x):
+        fam.extra = x[p:].copy()
+        with np.errstate(all="ignore"):
+            eta = data.X @ x[:p] + data.offset
+            l, l1, _, _ = fam.derivs(data.y, eta, data.trials)
+            f = -float(l.sum())
+            g = np.concatenate([-(data.X.T @ l1), np.zeros(ne)])
+            for k in range(ne):
+                h = 1e-6 * max(1.0, abs(x[p + k]))
+                vals = []
+                for sgn in (1.0, -1.0):
+                    fam.extra = x[p:].copy()
+                    fam.extra[k] += sgn * h
+                    vals.append(-float(fam.derivs(data.y, eta, data.trials)[0].sum()))
+                g[p + k] = (vals[0] - vals[1]) / (2 * h)
+            fam.extra = x[p:].copy()
+        if not np.isfinite(f):
+            return np.inf, np.zeros(len(x))
+        return f, g
+
+    x = np.asarray(x0, dtype=float)
+    lines.append(-fg(x)[0] + const)
+    res = minimize_bfgs(fg, x, gtol=1e-7, maxiter=maxit,
+                        callback=lambda xk: lines.append(-fg(xk)[0] + const))
+    fam.extra = res.x[p:].copy()
+    return res.x, -float(res.fun) + const

@@ -21,10 +21,14 @@ LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 class Family:
     """name, link, and derivs(y, eta, trials) -> (l, l1, l2, l3); `constant(y, trials)` is the
-    part of l free of eta (log binomial coefficients, -log y!), added once."""
+    part of l free of eta and of the family's own parameters (log binomial coefficients,
+    -log y!), added once. n_extra: parameters of the distribution itself (the negative
+    binomial's ln alpha), set by `extra`."""
 
     name = ""
     link = ""
+    n_extra = 0
+    extra = np.zeros(0)
 
     def derivs(self, y, eta, trials):
         raise NotImplementedError
@@ -142,8 +146,38 @@ class PoissonLog(Family):
         return np.exp(eta)
 
 
+class NegBinomialMean(Family):
+    """Negative binomial with mean dispersion (Stata's nbinomial mean, NB2): Var = mu(1 +
+    alpha mu), alpha = exp(extra[0]) (e(b)'s /lnalpha)."""
+
+    name, link = "nbinomial", "log"
+    n_extra = 1
+
+    def __init__(self):
+        self.extra = np.zeros(1)
+
+    def derivs(self, y, eta, trials):
+        from scipy.special import gammaln
+        r = math.exp(-float(self.extra[0]))                   # 1 / alpha
+        mu = np.exp(eta)
+        rm = r + mu
+        l = gammaln(y + r) - gammaln(r) + r * math.log(r) - (r + y) * np.log(rm) + y * eta
+        g1 = r * (y - mu) / rm
+        g2 = -(r + y) * r * mu / rm ** 2
+        g3 = -(r + y) * r * mu * (r - mu) / rm ** 3
+        return l, g1, g2, g3
+
+    def constant(self, y, trials) -> float:
+        from scipy.special import gammaln
+        return -float(np.sum(gammaln(y + 1.0)))
+
+    def mean(self, eta, trials):
+        return np.exp(eta)
+
+
 FAMILIES = {("binomial", "logit"): BinomialLogit, ("binomial", "probit"): BinomialProbit,
-            ("binomial", "cloglog"): BinomialCloglog, ("poisson", "log"): PoissonLog}
+            ("binomial", "cloglog"): BinomialCloglog, ("poisson", "log"): PoissonLog,
+            ("nbinomial", "log"): NegBinomialMean}
 
 
 def family(name: str, link: str) -> Family:

@@ -33,7 +33,10 @@ class Result:
 
 
 def _cubic_min(a, fa, ga, b, fb, gb) -> float | None:
-    """Minimiser of the cubic through (a, fa, ga) and (b, fb, gb), None when it has none."""
+    """Minimiser of the cubic through (a, fa, ga) and (b, fb, gb), None when it has none
+    (also when the bracket has collapsed to a point)."""
+    if a == b:
+        return None
     d1 = ga + gb - 3.0 * (fa - fb) / (a - b)
     disc = d1 * d1 - ga * gb
     if disc < 0 or not math.isfinite(disc):

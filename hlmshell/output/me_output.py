@@ -79,6 +79,21 @@ def variance_rows(level: str, rows, z: float) -> list[str]:
     return out
 
 
+def extra_rows(rows, z: float) -> list[str]:
+    """The family's own parameters under the fixed part: a mid rule, then `/lnalpha |` with
+    the estimate, its standard error and a symmetric interval (no test), as Stata's."""
+    if not rows:
+        return []
+    out = ["-" * 13 + "+" + "-" * 64]
+    for name, est, se in rows:
+        line = f"{'/' + name:>12} |  {fmt_g(est, 9):>9}"
+        if se and se > 0:
+            line += (f"  {fmt_g(se, 9):>9}{'':21}{fmt_g(est - z * se, 9):>9}   "
+                     f"{fmt_g(est + z * se, 9):>9}")
+        out.append(line)
+    return out
+
+
 def lr_lines(base: str, chi2: float, df: int, p: float) -> list[str]:
     """`LR test vs. logistic model: chibar2(01) = ...`: mixed's test line with the one-level
     model's name, the probability right-aligned at column 78 as there."""

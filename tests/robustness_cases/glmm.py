@@ -4,6 +4,7 @@ BASE = {
     "meprobit": "meprobit minority ses || id:, intmethod(laplace)",
     "mecloglog": "mecloglog minority ses || id:, intmethod(laplace)",
     "mepoisson": "mepoisson minority ses || id:, intmethod(laplace)",
+    "menbreg": "menbreg minority ses || id:, intmethod(laplace)",
     "meglm": "meglm minority ses || id:, family(bernoulli) link(logit) intmethod(laplace)",
 }
 TAKES = {k: "if in" for k in BASE}
