@@ -88,6 +88,11 @@ class _Runner:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
         self._interp.run_include(logical_lines(text), str(path))
 
+    # -- prefix commands (statsby): run one command line, already macro-expanded; raises
+    #    StataError like any command (hlmshell/commands/statsby.py)
+    def run_command(self, text: str) -> None:
+        self._interp.execute(text, expanded=True)
+
 
 class Interpreter:
     programs = _session_field("programs")
@@ -642,11 +647,13 @@ class Interpreter:
             return lname, [num_to_macro(x) for x in numlist(lst)]
         raise StataError("invalid syntax", 198)
 
-    def _forvalues_values(self, head: str) -> tuple[str, list[str]]:
+    def _forvalues_values(self, head: str):
+        """(local name, its values): a lazy sequence, so `forvalues i = 1/100000000` never
+        builds the list (a `continue, break` may leave it after a few passes)."""
         m = re.fullmatch(r"forv\w*\s+([A-Za-z_]\w*)\s*=\s*(.*)", head, re.S)
         if not m:
             raise StataError("invalid syntax", 198)
-        return m.group(1), [num_to_macro(x) for x in forvalues_range(m.group(2))]
+        return m.group(1), (num_to_macro(x) for x in forvalues_range(m.group(2)))
 
     # ---- one command ----------------------------------------------------------------------------------------------
     def execute(self, raw: str, expanded: bool = False) -> bool | None:
@@ -690,7 +697,8 @@ class Interpreter:
             m = _WORD.match(cmd_text)
             if not m or try_parse_expr(cond) is None:
                 continue
-            if self.registry.lookup(m.group(0)) is None and m.group(0) not in ("if", "continue"):
+            if (self.registry.lookup(m.group(0)) is None and m.group(0) not in ("if", "continue")
+                    and m.group(0) not in self.programs):
                 continue
             kinds = [p.kind for p in prefixes if p.kind != "by"]
 

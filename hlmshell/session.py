@@ -60,6 +60,7 @@ class Session:
         self.rc = 0                                 # _rc
         self.rng = np.random.default_rng(123456789)
         self.preserved: Dataset | None = None
+        self.data_snapshots: dict = {}              # snapshot save/restore: # -> (label, time, Dataset) (commands/snapshot.py)
         self.estimation_serial = 0
         self.settings: dict[str, Any] = {"level": 95.0}
         self.by_restrict = None                     # bool mask of the by-group being run (interpreter)
@@ -70,6 +71,7 @@ class Session:
         self.r_pending: list[RResults | None] = []  # r() being built by running r-class programs
         self.runner: Runner | None = None           # runs code for handlers (do, run, include)
         self.interpreter = None                     # the driving interpreter (tests, debugging only)
+        self.graphs = None                          # graphs in memory: hlmshell.graphics GraphStore
 
     def attach(self, interpreter, runner: "Runner") -> None:
         """Called by the interpreter that drives this session; handlers use `runner` only."""

@@ -485,7 +485,7 @@ MALFORMED = [
     ("import delimited using hsb_s.csv, clear case(foo)", 198, "option case() invalid"),
     ("import delimited using hsb_s.csv, clear stringcols(abc)", 198, "option stringcols() invalid"),
     ("import delimited using hsb_s.csv, clear numericcols(0)", 198, "option numericcols() invalid"),
-    ("import excel using x.xlsx", 199, None),
+    ("import excel using x.xlsx", 601, None),
     ("correlate name ses", 109, None),
     ("pwcorr ses mathach, bonferroni sidak", 198, None),
 ]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hlmshell.commands import generate as g
+from hlmshell.commands import _egen_extra as X
 from hlmshell.registry import Args, Opt, bind_options, command
 from hlmshell.data.dataset import Variable
 from hlmshell.errors import StataError, syntax_error
@@ -280,7 +281,9 @@ _GROUP_STATS = ("mean", "sd", "total", "count", "min", "max", "median", "pctile"
                 "skew", "kurt", "mdev", "mad")
 _ROW = ("rowtotal", "rowmean", "rowmin", "rowmax", "rownonmiss", "rowmiss", "rowsd")
 _NOBY = ("group", "tag", "std", "rowtotal", "rowmean", "rowmin", "rowmax", "rownonmiss",
-         "rowmiss", "rowsd")
+         "rowmiss", "rowsd", "concat", "anycount", "anymatch", "cut", "fill")
+# functions of _egen_extra.py (their own argument kinds and options)
+_EXTRA = ("concat", "anycount", "anymatch", "cut", "seq", "fill", "pc", "mode")
 # older names Stata still accepts
 _ALIASES = {"sum": "total", "rsum": "rowtotal", "rmean": "rowmean", "rmin": "rowmin",
             "rmax": "rowmax", "rsd": "rowsd", "robs": "rownonmiss", "rmiss": "rowmiss"}
@@ -297,8 +300,23 @@ EGEN_OPTIONS = (
     Opt("truncate", type="int", desc="group: accepted for compatibility (no effect)"),
     Opt("label", "lab", "string", desc="group: label or label(name): value label naming each group (default name: the new variable's)"),
     Opt("strok", desc="rownonmiss: allow string variables"),
+    Opt("format", type="string", desc="concat: display format used for numeric variables"),
+    Opt("decode", desc="concat: use value labels of numeric variables"),
+    Opt("maxlength", type="int", desc="concat: keep at most # bytes"),
+    Opt("punct", type="string", desc="concat: text put between the variables"),
+    Opt("values", type="numlist", desc="anycount, anymatch: the values counted"),
+    Opt("at", type="numlist", desc="cut: interval boundaries"),
+    Opt("group", type="int", desc="cut: number of equal-frequency groups"),
+    Opt("icodes", desc="cut: codes 0, 1, 2, ... instead of left ends"),
+    Opt("from", type="real", default=1.0, desc="seq: first value (default 1)"),
+    Opt("to", type="real", desc="seq: last value before starting again"),
+    Opt("block", type="int", default=1, desc="seq: times each value is repeated (default 1)"),
+    Opt("prop", desc="pc: proportions rather than percentages"),
+    Opt("minmode", desc="mode: the lowest of several modes"),
+    Opt("maxmode", desc="mode: the highest of several modes"),
+    Opt("nummode", type="int", desc="mode: the #th mode (ascending)"),
 )
-_LABEL = EGEN_OPTIONS[-2]
+_LABEL = next(o for o in EGEN_OPTIONS if o.name == "label")
 _OPTS = {
     "mean": (), "sd": (), "count": (), "min": (), "max": (), "median": (), "iqr": (),
     "skew": (), "kurt": (), "mdev": (), "mad": (),
@@ -306,6 +324,9 @@ _OPTS = {
     "rank": ("field", "track", "unique"), "group": ("missing", "truncate"),
     "tag": ("missing",), "rowtotal": ("missing",), "rowmean": (), "rowmin": (), "rowmax": (),
     "rownonmiss": ("strok",), "rowmiss": (), "rowsd": (),
+    "concat": ("format", "decode", "maxlength", "punct"), "anycount": ("values",),
+    "anymatch": ("values",), "cut": ("at", "group", "icodes"), "seq": ("from", "to", "block"),
+    "fill": (), "pc": ("prop",), "mode": ("minmode", "maxmode", "nummode", "missing"),
 }
 
 
@@ -321,14 +342,16 @@ def egen(session, cmd):
     fname, argtext = _parse_call(cmd.exp_text)
     opts, label = _function_options(fname, cmd.options)
     prefix_codes, by_vars = _by_groups(session, cmd, opts, fname)
-    if vtype is not None and g.is_string_type(vtype):
+    if vtype is not None and g.is_string_type(vtype) and fname not in ("concat", "mode"):
         raise StataError("type mismatch", 109)
     call = EgenCall(fname, argtext, opts, by_vars, prefix_codes,
                     combine_codes(prefix_codes, groups_from(ds, by_vars, ds.n)),
                     g.sample(session, cmd),
                     # _gtag ignores the type it is given: a byte is enough for 0/1
                     "byte" if fname == "tag" else (vtype or g.default_type(session)), label)
-    if fname in _GROUP_STATS or fname in ("std", "rank"):
+    if fname in _EXTRA:
+        res, varlabel, lbl, call.vtype = extra_function(session, call, name, lbl, vtype)
+    elif fname in _GROUP_STATS or fname in ("std", "rank"):
         res, varlabel = _expression_function(session, call)
     elif fname in _ROW:
         res, varlabel = _row_function(session, call), ""
@@ -378,7 +401,7 @@ def _function_options(fname: str, options) -> tuple[Args, str | None]:
     (options, label name or "" or None)."""
     allowed = ("by",) + _OPTS[fname]
     specs = tuple(o for o in EGEN_OPTIONS if o.name in allowed)
-    labels = [o for o in options if fname == "group" and _LABEL.matches(o.name)]
+    labels = [o for o in options if fname in ("group", "cut") and _LABEL.matches(o.name)]
     given = bind_options(specs, [o for o in options if o not in labels], strict=True).given
     label = (labels[-1].arg or "").strip() if labels else None
     return Args(EGEN_OPTIONS, given), label        # every option readable (defaults if absent)
@@ -477,3 +500,115 @@ def _group_value_label(ds, names: list[str], res: np.ndarray) -> dict[float, str
     return {float(code): " ".join(str(_value_text(ds, nm, ds.var(nm).values[i])).strip()
                                   for nm in names)
             for code, i in first.items()}
+
+
+# --- concat(), anycount(), anymatch(), cut(), seq(), fill(), pc(), mode() ------------------
+def extra_function(session, call: EgenCall, name: str, lbl, vtype: str | None):
+    """The functions of _egen_extra.py: (values, variable label, value label, storage type)."""
+    fn = {"concat": _concat, "anycount": _anycount, "anymatch": _anycount, "cut": _cut,
+          "seq": _seq, "fill": _fill, "pc": _pc, "mode": _mode}[call.fname]
+    return fn(session, call, name, lbl, vtype)
+
+
+def _concat(session, call, name, lbl, vtype):
+    ds = session.data
+    o = call.opts
+    if o.format:
+        try:
+            X.fmt(1.0, o.format)                  # validates the format
+        except ValueError:
+            raise StataError("invalid %format", 120) from None
+    cols = [X.concat_column(ds, ds.var(nm), o.format, o.decode)
+            for nm in g.varlist(session, call.argtext)]
+    punct = o.punct if o.punct is not None else ""
+    if len(punct) >= 2 and punct[0] == punct[-1] == '"':
+        punct = punct[1:-1]
+    res = X.concat_values(cols, call.touse, punct, o.maxlength)
+    st = vtype if vtype is not None and g.is_string_type(vtype) else g.str_type_for(res)
+    return res, "", lbl, st
+
+
+def _numeric_matrix(session, argtext: str) -> np.ndarray:
+    ds = session.data
+    cols = []
+    for nm in g.varlist(session, argtext):
+        v = ds.var(nm)
+        if v.is_string:
+            raise StataError(f"string variables not allowed in varlist;\n{nm} is a string variable", 109)
+        cols.append(v.values)
+    return np.column_stack(cols)
+
+
+def _anycount(session, call, name, lbl, vtype):
+    if not call.opts.values:
+        raise StataError("option values() required", 198)
+    from hlmshell.syntax.numlist import numlist
+    vals = numlist(" ".join(call.opts.values))
+    mat = _numeric_matrix(session, call.argtext)
+    if call.fname == "anymatch":
+        return X.anymatch_values(mat, vals, call.touse), "", lbl, vtype or "byte"
+    return X.anycount_values(mat, vals, call.touse), "", lbl, vtype or call.vtype
+
+
+def _cut(session, call, name, lbl, vtype):
+    o = call.opts
+    from hlmshell.syntax.numlist import numlist
+    nm = g.one_var(session, call.argtext)
+    var = session.data.var(nm)
+    if var.is_string:
+        raise StataError("type mismatch", 109)
+    at = numlist(" ".join(o.at)) if o.at else None
+    if at is None and o.group is None:
+        raise StataError("at() or group() must be specified", 198)
+    if at is not None and o.group is not None:
+        raise StataError("at() and group() may not be specified together", 198)
+    pts = X.cut_points(var.values, call.touse, at, o.group)
+    res = X.cut_values(var.values, call.touse, pts, bool(o.icodes))
+    if call.label is not None:
+        lbl = name
+        session.data.value_labels[lbl] = X.cut_labels(pts, bool(o.icodes))
+    return res, "", lbl, vtype or call.vtype
+
+
+def _seq(session, call, name, lbl, vtype):
+    o = call.opts
+    if call.argtext:
+        raise syntax_error()
+    if o.block is not None and o.block < 1:
+        raise StataError("block() must be a positive integer", 198)
+    res = X.seq_values(call.codes, call.touse, session.data.n, getattr(o, "from"),
+                       o.to, o.block or 1)
+    return res, "", lbl, vtype or call.vtype
+
+
+def _fill(session, call, name, lbl, vtype):
+    from hlmshell.syntax.numlist import numlist
+    res = X.fill_values(numlist(call.argtext), session.data.n)
+    res = np.where(call.touse, res, np.nan)
+    return res, "", lbl, vtype or call.vtype
+
+
+def _pc(session, call, name, lbl, vtype):
+    vals = _argument_values(session, call)
+    return X.pc_values(vals, call.touse, call.codes, bool(call.opts.prop)), "", lbl, vtype or call.vtype
+
+
+def _mode(session, call, name, lbl, vtype):
+    o = call.opts
+    hows = [h for h in ("minmode", "maxmode") if getattr(o, h)] + (["nummode"] if o.nummode is not None else [])
+    if len(hows) > 1:
+        raise StataError("only one of minmode, maxmode, and nummode() may be specified", 198)
+    nm = g.one_var(session, call.argtext)
+    var = session.data.var(nm)
+    res = X.mode_values(var.values, call.touse, call.codes, how=hows[0] if hows else "",
+                        nummode=o.nummode or 1, missing=bool(o.missing))
+    if var.is_string:
+        st = vtype if vtype is not None and g.is_string_type(vtype) else var.vtype
+        return res, "", lbl, st
+    if vtype is not None and g.is_string_type(vtype):
+        raise StataError("type mismatch", 109)
+    if not hows and not o.missing and np.isnan(res[call.touse]).any():
+        session.out.line("Warning: at least one group contains all missing values or contains multiple modes.")
+        session.out.line("         Generating missing values for the mode of these groups.  Use the missing,")
+        session.out.line("         maxmode, minmode, or nummode() options to control this behavior.")
+    return res, "", lbl, vtype or call.vtype

@@ -147,13 +147,36 @@ def sysuse_cmd(session, cmd):
     if vars_text or cmd.if_ is not None or cmd.in_ is not None or not fname:
         raise syntax_error()
     d = sample_data_dir()
+    if fname == "dir":
+        _sysuse_dir(session, d)
+        return
     name = with_ext(fname)
     if d is None or not (d / name).is_file():
-        raise StataError(f"file \"{name}\" not found", 601)
+        raise _not_offline(cmd.name, name, d)
     check_can_replace_data(session, opts.clear)
     new = read_dta(d / name)
     new.filename = name
     session.data = new
+
+
+def _shipped(d) -> list[str]:
+    return sorted(p.name for p in d.glob("*.dta")) if d is not None and d.is_dir() else []
+
+
+def _sysuse_dir(session, d) -> None:
+    """`sysuse dir`: the datasets shipped with hlmshell, in columns as Stata lists them."""
+    names = _shipped(d)
+    width = max((len(n) for n in names), default=0) + 2
+    per_line = max(1, 76 // max(width, 1))
+    for i in range(0, len(names), per_line):
+        session.out.line("  " + "".join(n.ljust(width) for n in names[i:i + per_line]).rstrip())
+
+
+def _not_offline(verb: str, name: str, d) -> StataError:
+    """r(601) saying plainly that only the shipped datasets exist here (no network)."""
+    have = ", ".join(_shipped(d)) or "none"
+    return StataError(f"file {name} not found\n{verb}: hlmshell works offline; only the datasets "
+                      f"shipped with it are available ({have}); type `sysuse dir`", 601)
 
 
 @command("webuse", raw=True, byable=False,
@@ -254,11 +277,28 @@ def _csv_rows(text: str, delim: str) -> list[list[str]]:
         csv.field_size_limit(old)
 
 
-_NAME_BAD = re.compile(r"[^A-Za-z0-9_]")
+_NAME_BAD = re.compile(r"\W")      # Unicode letters and digits stay (Stata 14+ names are Unicode)
+
+
+def _decode_file(session, path: Path, encoding: str) -> str:
+    """The file's text in `encoding`; byte sequences not valid in it become U+FFFD, with a
+    note saying how many (the rest of the file is still read)."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        pass
+    text = raw.decode(encoding, errors="replace")
+    bad = text.count("\ufffd") - raw.decode(encoding, errors="ignore").count("\ufffd")
+    session.out.line(f"(note: {bad} invalid byte sequence{'s' if bad != 1 else ''} in encoding "
+                     f"{encoding} replaced by U+FFFD; see the encoding() option)")
+    return text
 
 
 def _varname(raw: str, j: int, used: set[str], case: str) -> str:
     nm = _NAME_BAD.sub("", raw.strip().replace(" ", "_"))
+    if nm.encode("utf-8") and len(nm.encode("utf-8")) > 128:
+        nm = nm.encode("utf-8")[:128].decode("utf-8", errors="ignore")
     if case == "lower":
         nm = nm.lower()
     elif case == "upper":
@@ -310,7 +350,20 @@ _EXPORT_OPTS = (Opt("replace", desc="overwrite an existing file"),
                 Opt("novarnames", desc="do not write variable names in the first row"),
                 Opt("quote", desc="quote every cell"),
                 Opt("datafmt", desc="write numbers in their display formats"))
-_OTHER_IMPORTS = ("excel", "sas", "spss", "fred", "haver", "sasxport5", "sasxport8")
+_XL_IMPORT_OPTS = (Opt("clear", desc="replace the data in memory, even if changed"),
+                   Opt("sheet", type="string", desc="worksheet to read (default: the first)"),
+                   Opt("cellrange", type="string", desc="[start][:end] cells to read, e.g. A1:D20"),
+                   Opt("firstrow", desc="variable names from the first row"),
+                   Opt("case", type="string", desc="case of variable names: preserve (default), lower or upper"),
+                   Opt("allstring", desc="import all columns as strings"))
+_XL_EXPORT_OPTS = (Opt("replace", desc="overwrite an existing file"),
+                   Opt("sheet", type="string", desc='worksheet name ("Sheet1" by default)'),
+                   Opt("firstrow", type="string", desc="variables or varlabels: write names or labels in the first row"),
+                   Opt("sheetreplace", desc="replace the worksheet of an existing workbook"),
+                   Opt("sheetmodify", desc="write into the worksheet of an existing workbook"),
+                   Opt("cell", type="string", desc="upper-left cell to write to (default A1)"),
+                   Opt("nolabel", desc="write values, not value labels"))
+_OTHER_IMPORTS = ("sas", "spss", "fred", "haver", "sasxport5", "sasxport8")
 
 
 def _import_subcommand(body: str) -> tuple[str, str]:
@@ -411,16 +464,20 @@ def _import_dataset(head: list[str], data: list[list[str]], k: int, case: str,
 
 @command("import", byable=False, qualifiers="",
           family="Files", body="anything", using="optional", desc="import data (import delimited)", example="import delimited using hsb.csv, clear",
-          subcommands=(Sub("delimited", "delim", "import a delimited text file", _IMPORT_OPTS, "using filename"),))
+          subcommands=(Sub("delimited", "delim", "import a delimited text file", _IMPORT_OPTS, "using filename"),
+                       Sub("excel", "exc", "import an Excel .xlsx worksheet", _XL_IMPORT_OPTS, "[using] filename")))
 @memory_guard
 def import_cmd(session, cmd):
     sub, rest = _import_subcommand(cmd.body)
     opts = strict_args(cmd, sub)
     fname = _import_filename(rest)
+    if REGISTRY.resolve("import").subcommand(sub).name == "excel":
+        _import_excel(session, fname, opts)
+        return
     check_can_replace_data(session, opts.clear)
     path = find_data(fname, ".csv")
     delim, encoding, case = _import_settings(opts)
-    text = path.read_text(encoding=encoding, errors="replace")
+    text = _decode_file(session, path, encoding)
     head, data = _import_rows(text, delim, opts.varnames)
     k = max([len(head)] + [len(r) for r in data]) if (head or data) else 0
     column_sets = _import_column_sets(opts, k)
@@ -449,7 +506,8 @@ def _lead0(s: str) -> str:
 
 @command("export", byable=False, qualifiers="if in",
           family="Files", body="anything", using="required", desc="export data (export delimited)", example="export delimited using out.csv, replace",
-          subcommands=(Sub("delimited", "delim", "export a delimited text file", _EXPORT_OPTS, "[varlist] using filename"),))
+          subcommands=(Sub("delimited", "delim", "export a delimited text file", _EXPORT_OPTS, "[varlist] using filename"),
+                       Sub("excel", "exc", "export to an Excel .xlsx worksheet", _XL_EXPORT_OPTS, "[varlist] using filename")))
 @memory_guard
 def export_cmd(session, cmd):
     body = cmd.body.strip()
@@ -460,6 +518,9 @@ def export_cmd(session, cmd):
     vars_text, fname = split_using(rest)
     if fname is None:
         raise StataError("using required", 100)
+    if REGISTRY.resolve("export").subcommand(sub).name == "excel":
+        _export_excel(session, cmd, vars_text, fname, opts)
+        return
     names = varlist(session, vars_text)
     mask = touse(session, cmd)
     path = target_path(fname, ".csv")
@@ -493,6 +554,46 @@ def _export_cells(ds, v, idx, opts: Args) -> list:
         return [value_text(ds, v, v.values[i], labels=False) if not np.isnan(v.values[i])
                 else "" for i in idx]
     return [_csv_number(v.values[i], v.vtype) for i in idx]
+
+
+# ----------------------------------------------------------------------------- excel
+def _import_excel(session, fname: str, opts: Args) -> None:
+    from hlmshell.commands import _excel
+
+    check_can_replace_data(session, opts.clear)
+    path = find_data(fname, ".xlsx")
+    case = opts.case or "preserve"
+    if case not in ("preserve", "lower", "upper"):
+        raise StataError("option case() invalid", 198)
+    sheet = unquote(opts.sheet) if opts.sheet is not None else None
+    rows, c0 = _excel.read_sheet(path, sheet, opts.cellrange)
+    ds = _excel.excel_dataset(rows, c0, opts.firstrow, case, opts.allstring)
+    session.data = ds
+    session.out.line(f"({len(ds.names)} vars, {fmt_count(ds.n)} obs)")
+
+
+def _export_excel(session, cmd, vars_text: str, fname: str, opts: Args) -> None:
+    from hlmshell.commands import _excel
+
+    names = varlist(session, vars_text)
+    mask = touse(session, cmd)
+    path = target_path(fname, ".xlsx")
+    if opts.sheetreplace and opts.sheetmodify:
+        raise StataError("options sheetreplace and sheetmodify may not be combined", 198)
+    if opts.replace and (opts.sheetreplace or opts.sheetmodify):
+        raise StataError("option replace may not be combined with sheetreplace or sheetmodify", 198)
+    firstrow = opts.firstrow
+    if firstrow is not None and firstrow not in ("variables", "varlabels"):
+        raise StataError("option firstrow() invalid", 198)
+    exists = path.exists()
+    if exists and not (opts.replace or opts.sheetreplace or opts.sheetmodify):
+        raise StataError(f"file {path} already exists", 602)
+    mode = "new" if not exists or opts.replace else ("sheetreplace" if opts.sheetreplace else "sheetmodify")
+    sheet = unquote(opts.sheet) if opts.sheet else "Sheet1"
+    _excel.write_sheet(path, exists, session.data, names, np.flatnonzero(mask), sheet=sheet,
+                       mode=mode, firstrow=firstrow, cell=opts.cell, nolabel=opts.nolabel,
+                       shown=str(path))
+    session.out.line(f"file {path} saved")
 
 
 # ----------------------------------------------------------------------------- log

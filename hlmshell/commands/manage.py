@@ -335,10 +335,31 @@ def set_cmd(session, cmd):
                 raise syntax_error()
             session.settings["type"] = arg.split(",")[0].strip()
         return
+    if sub in _SWITCHES or sub == "rngstate":
+        _set_switch(session, sub, arg)
+        return
     if sub in _IGNORED or re.fullmatch(r"[a-z_]+", sub):
         session.settings[sub] = arg
         return
     raise syntax_error()
+
+
+_SWITCHES = {"more", "rmsg", "varabbrev", "dots", "fvlabel", "trace", "coeftabresults"}
+
+
+def _set_switch(session, sub: str, arg: str) -> None:
+    """`set more|rmsg|varabbrev|... on|off`, and `set rngstate` (the text c(rngstate) gave)."""
+    if sub == "rngstate":
+        from hlmshell.syntax.functions import rng_from_state
+
+        rng = rng_from_state(arg)
+        if rng is None:
+            raise StataError("rngstate invalid", 198)
+        session.rng = rng
+        return
+    if arg not in ("on", "off"):
+        raise syntax_error()
+    session.settings[sub] = arg
 
 
 # ----------------------------------------------------------------------------- preserve / restore

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hlmshell.commands.predict import (_add, _new_names, _touse, group_codes_all, stdp_all,
-                                       xb_all, z_values)
+from hlmshell.commands.predict import (PREDICTORS, _add, _new_names, _touse, group_codes_all,
+                                       stdp_all, xb_all, z_values)
 from hlmshell.engine import glmm
 from hlmshell.errors import StataError
 
@@ -111,3 +111,7 @@ def _reffects(session, cmd, opts, block, b, se, codes, known, touse, stat, modes
             se_cols.append(col)
         _add(session, se_names, se_cols,
              [f"S.E. of {what} for {nm}[{block.label}]" for nm in block.names], vtype, touse)
+
+
+for _name in ("melogit", "meprobit", "mecloglog", "mepoisson", "menbreg", "meglm"):
+    PREDICTORS[_name] = predict

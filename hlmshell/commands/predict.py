@@ -257,9 +257,8 @@ def _check_mixed_request(model, req: PredictRequest) -> None:
 def predict_cmd(session, cmd) -> None:
     res = active(session)
     opts = args_of(cmd)
-    if res.cmd in _GLMM_CMDS:
-        from hlmshell.commands import me_predict     # the me* families' own statistics
-        me_predict.predict(session, cmd, res, opts)
+    if res.cmd in PREDICTORS:           # commands with statistics of their own (the me* GLMMs)
+        PREDICTORS[res.cmd](session, cmd, res, opts)
         return
     for name in _GLMM_ONLY:
         if name in opts:
@@ -284,7 +283,9 @@ def predict_cmd(session, cmd) -> None:
 
 
 _PANEL = ("xb", "stdp", "ue", "e", "u", "xbu")
-_GLMM_CMDS = ("melogit", "meprobit", "mecloglog", "mepoisson", "menbreg", "meglm")
+# e(cmd) -> predict handler(session, cmd, res, opts), registered by the modules that own
+# those commands' statistics (commands.me_predict), so this module imports none of them
+PREDICTORS: dict = {}
 _GLMM_ONLY = ("mu", "pr", "eta", "ebmeans", "ebmodes", "fixedonly", "conditional", "nooffset")
 
 

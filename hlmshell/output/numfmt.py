@@ -141,7 +141,7 @@ def fmt(x, spec: str) -> str:
         return x
     m = _FMT.match(spec)
     if not m:
-        raise FormatError(spec)
+        return _fmt_time(x, spec)
     left, _zero, w, d, kind, comma = m.groups()
     w = int(w)
     d = int(d) if d is not None else 0
@@ -160,6 +160,22 @@ def fmt(x, spec: str) -> str:
     else:
         s = f"{float(x):.{d}e}"
     return s.ljust(w) if left else s.rjust(w)
+
+
+def _fmt_time(x, spec: str) -> str:
+    """%td, %tc, %tm, ... (hlmshell.output.datefmt); anything else is not a format."""
+    from hlmshell.output.datefmt import fmt_time, is_time_format
+
+    if not is_time_format(spec):
+        raise FormatError(spec)
+    if x is not None and not isinstance(x, float):
+        x = float(x)
+    try:
+        if x is None or _not_finite(x):
+            return _missing_text(x).rjust(len(fmt_time(0.0, spec)))
+        return fmt_time(x, spec)
+    except ValueError:
+        raise FormatError(spec) from None
 
 
 def fmt_count(n: int, width: int = 0) -> str:

@@ -23,10 +23,12 @@ from hlmshell.errors import Break, ExitDo, StataError, report_internal_error
 from hlmshell.interpreter import Interpreter
 from hlmshell.registry import REPL_COMMANDS
 from hlmshell.repl.completer import StataCompleter
+from hlmshell.repl.graph_window import install_graph_window
 from hlmshell.repl.highlight import repl_style, stata_lexer
 from hlmshell.repl.history import make_history
 from hlmshell.repl.interrupt import reliable_sigint
 from hlmshell.repl.keybindings import repl_key_bindings
+from hlmshell.repl.screen import Screen
 from hlmshell.session import Session
 from hlmshell.syntax.lexer import continuation_prompt, join_continuations
 
@@ -101,6 +103,7 @@ class Repl:
         )
         self.exit_code = 0
         self._eof_refused = False      # the previous input was a refused Ctrl-D
+        session.screen = Screen(input=input, output=output)   # cls, browse (commands/shell.py)
 
     # -- reading -------------------------------------------------------------------------
     @staticmethod
@@ -223,6 +226,7 @@ def run_repl(session=None, interpreter=None, *, input=None, output=None,
         session = Session()
     if interpreter is None:
         interpreter = Interpreter(session)
+    install_graph_window(session)
     repl = Repl(interpreter, session, input=input, output=output, history_path=history_path)
     return repl.loop(banner=banner)
 

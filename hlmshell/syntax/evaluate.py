@@ -17,7 +17,7 @@ from hlmshell.data.timeseries import canonical_name, split_name, ts_name, ts_val
 from hlmshell.errors import StataError
 from hlmshell.limits import MAX_STRLEN, check_memory, no_memory
 from hlmshell.syntax.expr_ast import Binary, Call, Coef, Expr, Name, Num, Str, Subscript, Unary
-from hlmshell.syntax.functions import FUNCTIONS, clean, is_str, num
+from hlmshell.syntax.functions import FUNCTIONS, clean, creturn_value, is_str, num
 from hlmshell.syntax.parser import parse_expr
 from hlmshell.syntax.varlist import expand_varlist, unabbrev
 
@@ -162,28 +162,7 @@ class Evaluator:
     def result(self, kind: str, key: str):
         s = self.session
         if kind == "c":
-            consts = {"pi": math.pi, "rc": float(s.rc), "N": float(self.n), "k": float(len(self.data.vars)),
-                      "level": float(s.settings.get("level", 95)), "maxdouble": 8.988465674311579e307,
-                      "mindouble": -8.988465674311579e307, "epsdouble": 2.220446049250313e-16,
-                      "changed": float(bool(self.data.changed))}
-            if key in consts:
-                return consts[key]
-            if key == "filename":
-                return self.data.filename or ""
-            if key in ("current_date", "current_time", "pwd", "os", "dirsep"):
-                import datetime
-                import os
-
-                now = datetime.datetime.now()
-                return {"current_date": f"{now.day:>2} {now:%b %Y}", "current_time": f"{now:%H:%M:%S}",
-                        "pwd": os.getcwd(), "os": "Unix" if os.name == "posix" else "Windows",
-                        "dirsep": "/"}[key]
-            if key in ("version", "stata_version"):
-                return 17.0
-            if key in s.settings:
-                v = s.settings[key]
-                return float(v) if isinstance(v, (int, float)) else str(v)
-            return float("nan")
+            return creturn_value(s, key)
         res = s.r if kind == "r" else s.e
         if res is None:
             return float("nan")
