@@ -121,7 +121,7 @@ def test_help_text_from_the_specs():
     assert "Estimation" in index and any(line.split()[:1] == ["mixed"] for line in index)
     mixed = "\n".join(help_lines("mixed"))
     assert "mixed depvar [indepvars] [if] [in] [weight] [, options]" in mixed
-    assert "cov(ariance)" in mixed and "nocons(tant)" in mixed and "Example" in mixed
+    assert "cov(ariance)" in mixed and "nocon(stant)" in mixed and "Example" in mixed
     assert "multilevel mixed-effects linear regression" in mixed
     estat = "\n".join(help_lines("estat"))
     assert "recov(ariance)" in estat and "icc" in estat

@@ -45,7 +45,7 @@ SETUP = [
 ]
 
 # return codes Stata uses for the failures these cases provoke
-STATA_CODES = {1, 4, 5, 7, 9, 100, 101, 102, 103, 107, 108, 109, 110, 111, 120, 121, 123, 130, 131,
+STATA_CODES = {1, 4, 5, 7, 9, 100, 101, 102, 103, 107, 108, 109, 110, 111, 120, 121, 123, 130, 131, 322,
                133, 134, 151, 170, 181, 182, 190, 198, 199, 301, 303, 321, 402, 401, 430, 451, 452, 459, 498,
                503, 504, 601, 602, 603, 606, 612, 621, 622, 909, 1400, 2000, 2001}
 
@@ -330,7 +330,7 @@ MALFORMED = [
     ("mixed mathach ses in 1/2 || id:", 2001, "insufficient observations"),
     ("mixed mathach in 1/1", 2001, "insufficient observations"),
     ("mixed mathach mathach || id:, nolog", 1400, "initial values not feasible"),
-    ("regress mathach ses in 1/2", 2001, "insufficient observations"),
+    ("regress mathach ses in 1/1", 2001, "insufficient observations"),
     # numbers beyond Stata's largest double, missing where a number is needed
     ("test 2*ses = 1e400", 504, "matrix has missing values"),
     ("test ses/1e-320 = 0", 504, "matrix has missing values"),

@@ -43,7 +43,7 @@ def ensure_data(session) -> None:
         raise StataError("no variables defined", 111)
 
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}$")
+_NAME = re.compile(r"[^\W\d]\w{0,31}$")   # Stata 14+: Unicode letters too
 RESERVED = {"_all", "_b", "byte", "_coef", "_cons", "double", "float", "if", "in", "int",
             "long", "_n", "_N", "_pi", "_pred", "_rc", "_se", "_skip", "using", "with",
             "strL", "str#"}

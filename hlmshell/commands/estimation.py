@@ -7,7 +7,7 @@ changes; the fit itself only reads the data.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -24,7 +24,8 @@ from hlmshell.engine.vcparams import normalize_structure
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.output import mixed_output as mo
 from hlmshell.output import regress_output as ro
-from hlmshell.output.coeftable import cluster_note, coef_table, groups_from_names
+from hlmshell.output.coeftable import (Group, Row, cluster_note, coef_table, equation_table,
+                                       groups_from_names)
 from hlmshell.output.labels import display_groups
 from hlmshell.registry import Args, Opt, abbrev_lookup, bind_command, command
 from hlmshell.results import EstimationResults
@@ -146,6 +147,9 @@ class MixedOptions:
     nofetable: bool = False
     noretable: bool = False
     nolrtest: bool = False
+    nogroup: bool = False
+    nostderr: bool = False
+    estmetric: bool = False
     nolog: bool = False
     iterate: int = 300
     tolerance: float = 1e-6
@@ -182,6 +186,7 @@ def _display_opts(session, opts: Args, o: MixedOptions | None = None) -> MixedOp
     o.level = confidence_level(session, opts)
     o.noheader, o.nofetable, o.noretable = opts.noheader, opts.nofetable, opts.noretable
     o.nolrtest = opts.nolrtest
+    o.nogroup, o.nostderr, o.estmetric = opts.nogroup, opts.nostderr, opts.estmetric
     o.nolog = opts.nolog and not opts.log
     o.baselevels = opts.baselevels or opts.allbaselevels
     o.iterate = nonnegative_int(opts, "iterate")
@@ -235,6 +240,8 @@ def _mixed_options(session, spec: MixedSpec, cmd: Command) -> MixedOptions:
     o.level_opts = [_level_options(lev, glob) for lev in spec.levels]
     glob += [op for op in cmd.options if op not in spec.fixed_options]
     opts = bind_command("mixed", glob)
+    if opts.reml and opts.mle:
+        raise StataError("options reml and mle may not be combined", 198)
     o = _display_opts(session, opts, o)
     o.vce = parse_vce(session.data, opts, _MIXED_VCE)
     o.residuals = mres.parse_residuals(session.data, opts.raw("residuals")) \
@@ -401,16 +408,19 @@ def _iteration_printer(session, o: MixedOptions):
           family="Estimation", body="fvvarlist", qualifiers="if in weight", desc="multilevel mixed-effects linear regression",
           example="mixed mathach ses || id: ses, covariance(unstructured) reml",
           options=(Opt("reml", desc="fit by restricted maximum likelihood"),
-                   Opt("mle", desc="fit by maximum likelihood; the default"),
+                   Opt("mle", "ml", desc="fit by maximum likelihood; the default"),
                    Opt("covariance", "cov", "name", "independent", "variance-covariance structure of the random effects: identity, independent, exchangeable, unstructured"),
-                   Opt("noconstant", "nocons", desc="suppress the constant term (fixed part or a random-effects equation)"),
+                   Opt("noconstant", "nocon", desc="suppress the constant term (fixed part or a random-effects equation)"),
                    Opt("variance", "var", desc="show random-effects parameters as variances and covariances; the default"),
                    Opt("stddeviations", "stddev", desc="show random-effects parameters as standard deviations and correlations"),
                    Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
                    Opt("noheader", desc="suppress the output header"),
                    Opt("nofetable", desc="suppress the fixed-effects table"),
                    Opt("noretable", desc="suppress the random-effects table"),
-                   Opt("nolrtest", desc="do not perform the LR test comparing with linear regression"),
+                   Opt("nolrtest", "nolr", desc="do not perform the LR test comparing with linear regression"),
+                   Opt("nogroup", "nogr", desc="suppress the group summary in the header"),
+                   Opt("nostderr", desc="do not show standard errors of the random-effects parameters"),
+                   Opt("estmetric", "estm", desc="show the parameters in their estimation metric (e(b))"),
                    Opt("nolog", desc="do not show the iteration log"),
                    Opt("log", desc="show the iteration log; the default"),
                    Opt("iterate", "iter", "int", 300, "maximum number of iterations"),
@@ -472,7 +482,8 @@ def _robust_vce(data: MixedData, fit: LmmFit) -> sandwich.RobustVCE:
 
 
 _MIXED_REPLAY_OPTIONS = ("variance", "stddeviations", "level", "noheader", "nofetable", "noretable",
-                         "nolrtest", "baselevels", "allbaselevels")
+                         "nolrtest", "baselevels", "allbaselevels", "nogroup", "nostderr",
+                         "estmetric")
 
 
 def _replay_mixed(session, cmd: Command) -> None:
@@ -706,29 +717,64 @@ def display_mixed(session, res: EstimationResults, o: MixedOptions) -> None:
     out = session.out
     vcetype = res.macros.get("vcetype") or None
     if not o.noheader:
-        wdf, wchi2, wp = res.wald
+        _mixed_header(out, res, fit, vcetype, o.nogroup)
+    if o.estmetric:
         out.line("")
-        lines = mo.header_lines(reml=res.macros.get("method") == "REML",
-                                n_obs=int(res.scalars["N"]), levels=res.block_groups,
-                                wald_df=wdf, wald_chi2=wchi2, wald_p=wp, ll=fit.ll,
-                                df=res.df_header)
-        for line in (_pseudo_header(lines) if vcetype else lines):
+        for line in _estmetric_lines(res, o):
             out.line(line)
-    if not o.nofetable:
+    if not o.nofetable and not o.estmetric:
         out.line("")
         for line in res.fe_table_lines(o.level, o.baselevels):
             out.line(line)
-    if not o.noretable:
+    if not o.noretable and not o.estmetric:
         out.line("")
-        for line in res.re_table_lines("sd" if o.stddev else "variance", o.level):
+        for line in _re_lines(res, o):
             out.line(line)
     if not o.nolrtest and res.scalars.get("df_c"):
-        if o.noretable:
+        if o.noretable and not o.estmetric:
             out.line("")
         for line in mo.lr_lines(res.scalars["chi2_c"], int(res.scalars["df_c"]), res.scalars["p_c"]):
             out.line(line)
     if fit.vc_V is None:
         out.line(mo.SE_WARNING)
+
+
+def _mixed_header(out, res, fit, vcetype, nogroup: bool) -> None:
+    """The header; `nogroup` leaves out the group summary (number of groups, sizes)."""
+    wdf, wchi2, wp = res.wald
+    out.line("")
+    lines = mo.header_lines(reml=res.macros.get("method") == "REML",
+                            n_obs=int(res.scalars["N"]), levels=[] if nogroup else res.block_groups,
+                            wald_df=wdf, wald_chi2=wchi2, wald_p=wp, ll=fit.ll,
+                            df=res.df_header)
+    if nogroup and res.block_groups:
+        lines = lines[:1] + [""] + lines[1:]
+    for line in (_pseudo_header(lines) if vcetype else lines):
+        out.line(line)
+
+
+def _re_lines(res: MixedResults, o: MixedOptions) -> list[str]:
+    """The random-effects table; `nostderr` shows the estimates only."""
+    metric = "sd" if o.stddev else "variance"
+    if not o.nostderr or res.residual_section(metric, o.level) is not None:
+        return res.re_table_lines(metric, o.level)
+    levels, resid = res.re_table(metric, o.level)
+    bare = lambda r: replace(r, se=None, lo=None, hi=None)   # noqa: E731
+    return mo.re_table_lines([(h, [bare(r) for r in rows]) for h, rows in levels], [bare(resid)],
+                             o.level)
+
+
+def _estmetric_lines(res: MixedResults, o: MixedOptions) -> list[str]:
+    """`estmetric`: one table of e(b) as estimated, an equation per block (the fixed part under
+    the dependent variable, then lns1_1_1, atr1_1_1_2, ..., lnsig_e) as Stata shows it."""
+    kf = res.k_f
+    sections = [(res.depvar, _fixed_groups(res, o.baselevels))]
+    for j in range(kf, len(res.names)):
+        eq, nm = res.names[j]
+        if not sections or sections[-1][0] != eq or j == kf:
+            sections.append((eq, []))
+        sections[-1][1].append(Group(None, [Row(nm, j, None)]))
+    return equation_table(res.depvar, sections, res.b, res.se, stat="z", level=o.level)
 
 
 def _pseudo_header(lines: list[str]) -> list[str]:
@@ -749,12 +795,13 @@ def _pseudo_header(lines: list[str]) -> list[str]:
 @command("regress", abbrev="reg", rule="mixed",
           family="Estimation", body="fvvarlist", qualifiers="if in weight", desc="linear regression",
           example="regress mathach ses i.sector",
-          options=(Opt("noconstant", "nocons", desc="suppress the constant term"),
+          options=(Opt("noconstant", "nocon", desc="suppress the constant term"),
                    Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
                    Opt("baselevels", desc="report base levels of factor variables"),
                    Opt("allbaselevels", desc="display all base levels"),
                    Opt("noheader", desc="suppress the output header"),
                    Opt("notable", desc="suppress the coefficient table"),
+                   Opt("beta", "b", desc="report standardized beta coefficients"),
                    Opt("vce", "vce", "string", None, "vcetype: ols, robust, cluster clustvar, hc2 or hc3"),
                    Opt("robust", "r", desc="old syntax of vce(robust)"),
                    Opt("cluster", "cl", "string", None, "old syntax of vce(cluster clustvar)")))
@@ -764,7 +811,8 @@ def regress_cmd(session, cmd: Command) -> None:
         res = _replay_target(session, "regress")
         opts = bind_command("regress", cmd.options)
         display_regress(session, res, confidence_level(session, opts),
-                        opts.baselevels or opts.allbaselevels, header=True)
+                        opts.baselevels or opts.allbaselevels, header=True,
+                        beta=_beta(session, res) if opts.beta else None)
         return
     if spec.levels:
         raise syntax_error()
@@ -775,11 +823,31 @@ def regress_cmd(session, cmd: Command) -> None:
         raise StataError("weights not allowed", 101)
     vce = parse_vce(session.data, opts, _REGRESS_VCE)
     res = _regress(session, cmd, spec, fixed_raw, constant=not opts.noconstant, vce=vce)
+    beta = _beta(session, res) if opts.beta else None
     for note in res.design.notes:
         session.out.line(note)
     session.post_estimation(res)
     display_regress(session, res, level, opts.baselevels or opts.allbaselevels,
-                    header=not opts.noheader, table=not opts.notable)
+                    header=not opts.noheader, table=not opts.notable, beta=beta)
+
+
+def _beta(session, res: EstimationResults) -> np.ndarray:
+    """Standardized coefficients b_j sd(x_j) / sd(y) on the estimation sample (`regress,
+    beta`); missing for _cons, zero for base and omitted columns."""
+    d = getattr(res, "design", None)
+    if d is None or session.data is None or res.sample is None:
+        raise StataError("beta not available", 198)
+    try:
+        y = session.data.var(res.depvar).values[res.sample].astype(float)
+    except (StataError, KeyError, ValueError):
+        raise StataError("beta not available", 198) from None
+    sy = float(np.std(y))
+    out = np.full(len(d.columns), np.nan)
+    for j, c in enumerate(d.columns):
+        if c.name != "_cons":
+            sx = float(np.std(d.column(j)))
+            out[j] = res.b[j] * sx / sy if sy > 0 else np.nan
+    return out
 
 
 def _regress(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTerm], *,
@@ -799,7 +867,7 @@ def _regress(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTerm], *,
     design = dz.build_fixed(engine_terms(fixed), column, n, constant=constant)
     X = design.X_keep
     k = X.shape[1]
-    if n - k <= 0:
+    if n - k < 0 or n < 2:         # n = k >= 2 fits, with zero residual degrees of freedom
         raise StataError("insufficient observations", 2001)
     reg = ols.regress(column(depvar), X, constant=design.constant)
     kf = len(design.columns)
@@ -815,7 +883,11 @@ def _regress(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTerm], *,
               "model": "ols", "vce": "ols", "properties": "b V", "predict": "regres_p",
               "estat_cmd": "regress_estat"}
     matrices = {}
-    if vce.kind not in ("", "ols"):
+    if vce.kind not in ("", "ols") and reg.df_r == 0:
+        # no residual degrees of freedom: no robust VCE either (missing, as the model one)
+        scalars["F"] = math.nan
+        macros["vce"], macros["vcetype"] = vce.kind, _VCETYPE[vce.kind]
+    elif vce.kind not in ("", "ols"):
         clusters = ds.var(vce.clustvar).values[mask] if vce.clustvar else None
         _regress_robust(design, reg, X, column(depvar), vce, clusters, kidx, Vf, scalars, macros)
         matrices["V_modelbased"] = _full_vce(reg.V, kidx, kf)
@@ -867,7 +939,7 @@ def _regress_pF(res: EstimationResults) -> float:
 
 
 def display_regress(session, res: EstimationResults, level: float, baselevels: bool, *,
-                    header: bool = True, table: bool = True) -> None:
+                    header: bool = True, table: bool = True, beta=None) -> None:
     sc = res.scalars
     out = session.out
     vcetype = res.macros.get("vcetype") or None
@@ -887,7 +959,8 @@ def display_regress(session, res: EstimationResults, level: float, baselevels: b
         if sc.get("N_clust") and res.macros.get("clustvar"):
             out.line(cluster_note(int(sc["N_clust"]), res.macros["clustvar"]))
         for line in coef_table(res.depvar, _fixed_groups(res, baselevels), res.b, res.se, stat="t",
-                               df_r=sc["df_r"], level=level, vcetype=vcetype):
+                               df_r=sc["df_r"], level=level, vcetype=vcetype, beta=beta,
+                               dots=sc["df_r"] == 0):
             out.line(line)
 
 

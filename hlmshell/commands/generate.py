@@ -27,7 +27,7 @@ DOUBLE_MAX = 8.988465674311579e307
 STR_MAX = 2045
 RESERVED = {"_all", "_b", "byte", "_coef", "_cons", "double", "float", "if", "in", "int",
             "long", "_n", "_N", "_pi", "_pred", "_rc", "_se", "_skip", "strL", "using", "with"}
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+_NAME = re.compile(r"[^\W\d]\w*$")   # Stata 14+: Unicode letters too
 _TYPE = re.compile(r"(byte|int|long|float|double|strL|str\d*)$")
 
 

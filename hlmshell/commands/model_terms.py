@@ -6,6 +6,8 @@ the one place that knows both, so neither the parser nor the engine depends on t
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hlmshell.engine.terms import FactorPart, Term
 from hlmshell.errors import syntax_error
 from hlmshell.syntax.ast import FVPart, FVTerm
@@ -20,8 +22,10 @@ def factor_part(part: FVPart) -> FactorPart:
 
 
 def engine_term(term: FVTerm) -> Term:
+    """`o.x` / `2o.g` (a part marked omitted) makes the whole term's columns omitted."""
     return Term(tuple(factor_part(p) for p in term.parts if p.factor),
-                tuple(p.name for p in term.parts if not p.factor))
+                tuple(p.name for p in term.parts if not p.factor),
+                omit=any(p.omit for p in term.parts))
 
 
 def engine_terms(terms) -> list[Term]:
@@ -44,11 +48,11 @@ def resolve_terms(ds, terms: list[FVTerm]) -> list[FVTerm]:
                 vs = resolve_var(ds, p.name)
                 if len(vs) != 1:
                     raise syntax_error()
-                parts.append(FVPart(vs[0], p.factor, p.levels, p.base))
+                parts.append(replace(p, name=vs[0]))
             out.append(FVTerm(tuple(parts)))
         else:
             p = t.parts[0]
-            out += [FVTerm((FVPart(v, p.factor, p.levels, p.base),)) for v in resolve_var(ds, p.name)]
+            out += [FVTerm((replace(p, name=v),)) for v in resolve_var(ds, p.name)]
     return out
 
 

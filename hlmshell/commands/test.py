@@ -79,7 +79,7 @@ def find_coef(res: EstimationResults, eq: str | None, name: str) -> int:
 
 # --------------------------------------------------------------------------- the parser
 _TOKEN = re.compile(r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?![\w.#]))"
-                    r"|(?P<name>[A-Za-z0-9_.#]+)"
+                    r"|(?P<name>[\w.#]+)"
                     r"|(?P<op>[-+*/()=\[\]:]))")
 
 
@@ -234,6 +234,7 @@ def parse_spec(res: EstimationResults, spec: str) -> list[Linear]:
     spec = spec.strip()
     if not spec:
         raise StataError("invalid syntax", 198)
+    spec = re.sub(r"(?<![=<>!~])==(?!=)", "=", spec)     # `test a == b` is `test a = b`
     sides = split_top(spec, "=")
     if len(sides) > 1:
         forms = []
@@ -460,6 +461,11 @@ def _part_matches(spec: str, col: str) -> bool:
         return col_level is not None and col_var == s[2:]
     if s.startswith("c."):
         return col_level is None and col_var == s[2:]
+    if s.startswith("o."):                               # o.x: the continuous x
+        return col_level is None and col_var == s[2:]
+    mb = re.match(r"^ib(n|\d+|\([^()]*\))\.(.+)$", s)    # ibn.x ib3.x ib(last).x: any level
+    if mb:
+        return col_level is not None and col_var == mb.group(2)
     m2 = re.match(r"^i\(([\d\s]+)\)\.(.+)$", s)
     if m2:
         return col_level is not None and col_var == m2.group(2) and col_level in m2.group(1).split()
@@ -469,11 +475,21 @@ def _part_matches(spec: str, col: str) -> bool:
     return col_level is None and col_var == s
 
 
+def _fv_term_parts(text: str) -> list[list[str]]:
+    """The terms of a factor-variable varlist, each as its parts' canonical spellings (`i.x`,
+    `c.x`, `2.x`, `i(2 3).x`, `ibn.x`): the grammar's expansion of ##, i.(a b), grouped
+    interactions `c.x#(c.a i.b)`, `i2.x`, `i(2/4).x`; the word-wise split as a fallback."""
+    try:
+        return [[str(p) for p in term.parts] for term in parse_fvlist(text)]
+    except StataError:
+        return _expand_fv_terms(text)
+
+
 def testparm_columns(res: EstimationResults, text: str) -> list[int]:
     eqs = equations(res)
     eq0 = eqs[0] if eqs else ""
     cols: list[int] = []
-    for parts in _expand_fv_terms(text):
+    for parts in _fv_term_parts(text):
         for j, (eq, name) in enumerate(res.names):
             if eq != eq0 or res.omitted[j] or j in cols:
                 continue
@@ -498,7 +514,7 @@ def _expand_ts_words(text: str) -> str:
     strings), each its own term; other words as typed."""
     from hlmshell.syntax.tsops import distribute_groups, split_ts_word
     out = []
-    for word in distribute_groups(text).split():
+    for word in _top_words(distribute_groups(text)):
         sp = split_ts_word(word)
         if sp is None:
             out.append(word)
@@ -506,6 +522,11 @@ def _expand_ts_words(text: str) -> str:
             ops, name = sp
             out += [f"{op}.{name}" if op else name for op in ops]
     return " ".join(out)
+
+
+def _top_words(text: str) -> list[str]:
+    """Blank-separated words, a parenthesised group (`c.x#(c.a i.b)`) kept inside its word."""
+    return re.findall(r"(?:[^\s()]|\([^()]*\))+", text)
 
 
 def _strip_ops(word: str) -> str:
@@ -535,7 +556,7 @@ def testparm_cmd(session, cmd) -> None:
     if not body:
         raise StataError("varlist required", 100)
     body = _expand_ts_words(body)
-    _check_varlist(session, " ".join(_strip_ops(w) for w in body.split()))
+    _check_varlist(session, " ".join(_strip_ops(w) for w in _top_words(body)))
     cols = testparm_columns(res, body)
     if not cols:
         raise StataError("no such variables;\nthe specified varlist does not identify any testable coefficients", 111)

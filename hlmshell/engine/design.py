@@ -158,6 +158,11 @@ def _base_level(part: FactorPart, values: np.ndarray, levels: np.ndarray) -> int
     if b == "freq":
         counts = [(int(np.sum(values == lv)), -int(lv)) for lv in levels]
         return -max(counts)[1]
+    if isinstance(b, str) and b.startswith("#"):        # ib(#2).x: the second level
+        k = int(b[1:])
+        if not 1 <= k <= levels.size:
+            raise StataError(f"{part.name}: level #{k} not found", 111)
+        return int(levels[k - 1])
     return int(b)
 
 
@@ -170,7 +175,7 @@ def _vars_key(factors, continuous) -> frozenset:
 def _term_key(term: Term):
     """A factor term typed twice is one term (Stata drops the repeat silently)."""
     return tuple(sorted([(p.name, True, p.levels, "none" if p.bn else p.base) for p in term.factors]
-                        + [(c, False, None, None) for c in term.continuous]))
+                        + [(c, False, None, None) for c in term.continuous])) + (term.omit,)
 
 
 def column_name(factors, levels: tuple[int, ...], continuous) -> str:
@@ -219,6 +224,9 @@ def build_fixed(terms: list[Term], column: Callable[[str], np.ndarray], n: int, 
         level_sets, bases, fvals = _factor_parts(term, column, present)
         ft.bases = list(bases)
         fills.append(_add_cells(ft, ti, fvals, level_sets, bases, cols) + (continuous,))
+        if term.omit:                  # `o.x`, `2o.g`: in e(b) as omitted, no note
+            for j in ft.columns:
+                cols[j].omitted = not (cols[j].base or cols[j].empty)
     if constant:
         cols.append(FixedColumn("_cons", -1))
     slots, nstored = [], 0
@@ -341,7 +349,7 @@ def _mark_collinear(X: np.ndarray, cols: list[FixedColumn], slots: list[int],
     for j, c in enumerate(cols):
         if c.empty:
             notes[j] = f"note: {c.name} identifies no observations in the sample."
-        elif c.name != "_cons" and not c.base:
+        elif c.name != "_cons" and not c.base and not c.omitted:
             cand.append(j)
     if cand:
         by_slot = {slots[j]: j for j in cand}

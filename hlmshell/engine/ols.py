@@ -173,6 +173,10 @@ def regress(y, X, *, constant: bool) -> Regression:
     rss = f.rss
     mss = f.mss_centred if constant else float(f.fitted @ f.fitted)
     tss = mss + rss
+    if df_r == 0:
+        # as many observations as parameters: Stata fits it, with the residual statistics
+        # (MS, F, adjusted R-squared, standard errors) missing and Root MSE 0
+        return _saturated(f, n, df_m, mss, rss, tss, constant, y)
     s2 = rss / df_r
     if df_m > 0:
         F = _ratio(mss / df_m, s2)
@@ -185,4 +189,15 @@ def regress(y, X, *, constant: bool) -> Regression:
     tss0 = float(np.sum((y - ym) ** 2))
     return Regression(beta=f.beta, V=s2 * f.XtX_inv, N=n, df_m=df_m, df_r=df_r, mss=mss, rss=rss,
                       tss=tss, F=F, pF=pF, r2=r2, r2_a=r2_a, rmse=math.sqrt(s2),
+                      ll=_gaussian_ll(rss, n), ll_0=_gaussian_ll(tss0, n))
+
+
+def _saturated(f: OlsFit, n: int, df_m: int, mss: float, rss: float, tss: float,
+               constant: bool, y: np.ndarray) -> Regression:
+    """A fit with zero residual degrees of freedom (n equal to the number of estimated
+    coefficients): coefficients only; V is zero (the standard errors are missing)."""
+    ym = standardize.centre_value(y)
+    tss0 = float(np.sum((y - ym) ** 2))
+    return Regression(beta=f.beta, V=np.zeros((f.p, f.p)), N=n, df_m=df_m, df_r=0, mss=mss,
+                      rss=rss, tss=tss, F=NAN, pF=NAN, r2=_ratio(mss, tss), r2_a=NAN, rmse=0.0,
                       ll=_gaussian_ll(rss, n), ll_0=_gaussian_ll(tss0, n))

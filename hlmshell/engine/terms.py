@@ -38,6 +38,7 @@ class Term:
 
     factors: tuple[FactorPart, ...] = ()
     continuous: tuple[str, ...] = ()
+    omit: bool = False        # typed with Stata's o. operator: every column kept, omitted (b = 0)
 
     @property
     def is_interaction(self) -> bool:

@@ -148,8 +148,29 @@ def coef_row(label_lines: list[str], cells: str) -> list[str]:
     return out
 
 
+def _beta_cells(cells: str, beta) -> str:
+    """`regress, beta`: the standardized coefficient (`.` for _cons) in place of the interval."""
+    v = "." if beta is None or not np.isfinite(beta) else fmt_g(float(beta), 9)
+    return cells[:39] + f"{v:>25}"
+
+
+def _row_cells(r, b, se, *, stat, df_r, level, beta, dots) -> str:
+    """The cells right of the bar for one row."""
+    if r.status:
+        return status_cells(r.status)
+    s = None if se is None else se[r.index]
+    if dots:
+        # no residual degrees of freedom (regress with n = k): the estimate, the rest missing
+        cells = f"  {fmt_g(float(b[r.index]), 9):>9}          .        .       .            .           ."
+        return cells if beta is None else _beta_cells(cells, beta[r.index])
+    d = df_r[r.index] if isinstance(df_r, (list, tuple, np.ndarray)) else df_r
+    cells = number_cells(float(b[r.index]), None if s is None else float(s),
+                         stat=stat, df_r=None if d is None else float(d), level=level)
+    return cells if beta is None else _beta_cells(cells, beta[r.index])
+
+
 def body_lines(groups, b, se, *, stat: str = "z", df_r: float | None = None,
-               level: float = 95.0) -> list[str]:
+               level: float = 95.0, beta=None, dots: bool = False) -> list[str]:
     """The rows between the header rule and the bottom rule, with Stata's blank `|` lines
     around every item that takes more than one line. df_r: one residual DF for every row, or
     one per coefficient (mixed's dfmethod()), indexed as b."""
@@ -163,13 +184,7 @@ def body_lines(groups, b, se, *, stat: str = "z", df_r: float | None = None,
             # a time-series group (`x |` over `L1. |`, labels.TsGroup) aligns its rows as names
             level_rows = g.header is not None and not getattr(g, "plain_rows", False)
             labels = [level_label(r.label)] if level_rows else name_lines(r.label)
-            if r.status:
-                cells = status_cells(r.status)
-            else:
-                s = None if se is None else se[r.index]
-                d = df_r[r.index] if isinstance(df_r, (list, tuple, np.ndarray)) else df_r
-                cells = number_cells(float(b[r.index]), None if s is None else float(s),
-                                     stat=stat, df_r=None if d is None else float(d), level=level)
+            cells = _row_cells(r, b, se, stat=stat, df_r=df_r, level=level, beta=beta, dots=dots)
             lines += coef_row(labels, cells)
         items.append(lines)
     out: list[str] = []
@@ -184,16 +199,34 @@ def body_lines(groups, b, se, *, stat: str = "z", df_r: float | None = None,
 
 
 def coef_table(depvar: str, groups, b, se, *, stat: str = "z", df_r: float | None = None,
-               level: float = 95.0, first: str = "Coefficient", vcetype: str | None = None) -> list[str]:
+               level: float = 95.0, first: str = "Coefficient", vcetype: str | None = None,
+               beta=None, dots: bool = False) -> list[str]:
     """The whole table: rule, column header, rule, rows, rule. se=None prints estimates only.
-    vcetype (`Robust`): its line above the header, whose `Std. err.` becomes `std. err.`."""
+    vcetype (`Robust`): its line above the header, whose `Std. err.` becomes `std. err.`.
+    beta (one value per coefficient, `regress, beta`): a `Beta` column replaces the interval.
+    dots: every statistic but the estimate is missing (no residual degrees of freedom)."""
     head = [rule()]
     if vcetype:
         head += [vcetype_line(vcetype), column_header(depvar, stat, level, first, "std. err.")]
     else:
         head.append(column_header(depvar, stat, level, first))
+    if beta is not None:
+        head[-1] = head[-1][:-25] + f"{'Beta':>25}"
     return (head + [rule("mid")]
-            + body_lines(groups, b, se, stat=stat, df_r=df_r, level=level) + [rule()])
+            + body_lines(groups, b, se, stat=stat, df_r=df_r, level=level, beta=beta, dots=dots)
+            + [rule()])
+
+
+def equation_table(depvar: str, sections, b, se, *, stat: str = "z", level: float = 95.0) -> list[str]:
+    """A table of several equations (`mixed, estmetric`): each equation's name left-aligned
+    over its rows, a rule between equations. sections: [(equation name, groups)]."""
+    out = [rule(), column_header(depvar, stat, level), rule("mid")]
+    for k, (eq, groups) in enumerate(sections):
+        if k:
+            out.append(rule("mid"))
+        out.append(f"{abbrev(eq, NAME_W):<{NAME_W}} |")
+        out += body_lines(groups, b, se, stat=stat, level=level)
+    return out + [rule()]
 
 
 # --- rebuilding the display from e(b) names ---------------------------------------------------------

@@ -23,6 +23,9 @@ class FVPart:
     'ib3.sized'          -> FVPart('sized', factor=True, base=3)
     'ib(first|last|freq).x' -> base='first' / 'last' / 'freq'
     'ibn.sized'          -> FVPart('sized', factor=True, base='none')
+    'i2.sized', 'i(2/4).sized' -> levels=(2,) / (2, 3, 4)
+    'o.ses', '2o.sized'  -> omit=True (kept in e(b) as `o.ses`, `2o.sized`, estimated as 0)
+    'ib(#2).sized'       -> base='#2' (the second level)
     `levels` given explicitly (a single '2.' or 'i(1 2).') means: exactly these levels, no base.
     """
 
@@ -30,10 +33,11 @@ class FVPart:
     factor: bool = False
     levels: tuple[int, ...] | None = None
     base: int | str | None = None
+    omit: bool = False        # `o.x`, `2o.x`: the column is kept in e(b) but omitted
 
     def __str__(self) -> str:
         if not self.factor:
-            return f"c.{self.name}"
+            return f"{'o' if self.omit else 'c'}.{self.name}"
         if self.levels is not None and len(self.levels) == 1:
             return f"{self.levels[0]}.{self.name}"
         if self.levels is not None:

@@ -28,7 +28,7 @@ def display_number(x: float) -> str:
 # a %format runs to the next blank, quote, bracket or comma: `%9.1e300f` is one (invalid) token,
 # not the format %9.1e followed by 300 and a variable f. Strings ("..." and nested compound
 # quotes) are the lexer's (string_spans); this pattern splits what lies between them.
-_TOKEN = re.compile(r'%[^\s"\'`()\[\],=]+|[A-Za-z_][A-Za-z0-9_]*|'
+_TOKEN = re.compile(r'%[^\s"\'`()\[\],=]+|[^\W\d]\w*|'
                     r'\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\.[a-z](?![A-Za-z0-9_])|\s+|.', re.S)
 _DIRECTIVES = {"_col", "_column", "_skip", "_n", "_newline", "_dup", "_char", "_continue",
                "_request", "_c"}
@@ -61,6 +61,9 @@ def _item_ends(text: str, toks, k: int, limit: int) -> list[int]:
         call = t[:1].isalpha() or t[:1] == "_"
         if _operand_end(t) and _operand_start(nxt, after) and not (call and nxt in ("(", "[")):
             ends.append(j + 1)
+        elif t[:1] in ('"', "`") and nxt == "-":
+            ends.append(j + 1)              # `"deviance = " -2*e(ll)`: a string minus is no
+                                            # expression, so the minus starts the next item
     ends.append(limit)
     return ends
 

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Iterator
 
 from hlmshell.errors import StataError
 
 
 _MAX_ELEMENTS = 10_000_000
+# forvalues iterates lazily (no list), so its only bound is the loop counter's: 2^31 - 1 passes
+_MAX_LOOP = 2_147_483_647
 
 
 def _num(t: str) -> float:
@@ -39,21 +42,40 @@ def _steps(a: float, d: float, b: float) -> list[float]:
     return out
 
 
-def forvalues_range(spec: str) -> list[float]:
-    """`1/10`, `1(2)9`, `10(-1)1`, `1 3 to 9`, `1 3 : 9`."""
+def _lazy_steps(a: float, d: float, b: float) -> Iterator[float]:
+    """The values a, a+d, ... up to b, one at a time (no list, no length limit)."""
+    k = 0
+    tol = abs(d) * 1e-9
+    while True:
+        v = a + k * d
+        if (d > 0 and v > b + tol) or (d < 0 and v < b - tol):
+            return
+        yield round(v, 12)
+        k += 1
+
+
+def forvalues_range(spec: str) -> Iterator[float]:
+    """`1/10`, `1(2)9`, `10(-1)1`, `1 3 to 9`, `1 3 : 9`: checked now, iterated lazily
+    (`forvalues i = 1/100000000` left by `continue, break` never builds its range)."""
     spec = spec.strip()
     m = re.fullmatch(r"(\S+)\s*/\s*(\S+)", spec)
     if m:
-        a, b = _num(m.group(1)), _num(m.group(2))
-        return _steps(a, 1.0, b)
-    m = re.fullmatch(r"(\S+)\s*\(\s*(\S+)\s*\)\s*(\S+)", spec)
-    if m:
-        return _steps(_num(m.group(1)), _num(m.group(2)), _num(m.group(3)))
-    m = re.fullmatch(r"(\S+)\s+(\S+)\s*(?:to|:)\s*(\S+)", spec)
-    if m:
-        a, a2, b = _num(m.group(1)), _num(m.group(2)), _num(m.group(3))
-        return _steps(a, a2 - a, b)
-    raise StataError("invalid syntax", 198)
+        a, d, b = _num(m.group(1)), 1.0, _num(m.group(2))
+    else:
+        m = re.fullmatch(r"(\S+)\s*\(\s*(\S+)\s*\)\s*(\S+)", spec)
+        m2 = None if m else re.fullmatch(r"(\S+)\s+(\S+)\s*(?:to|:)\s*(\S+)", spec)
+        if m:
+            a, d, b = _num(m.group(1)), _num(m.group(2)), _num(m.group(3))
+        elif m2:
+            a, b = _num(m2.group(1)), _num(m2.group(3))
+            d = _num(m2.group(2)) - a
+        else:
+            raise StataError("invalid syntax", 198)
+    if d == 0:
+        raise StataError("invalid numlist", 121)
+    if (b - a) / d >= _MAX_LOOP:          # a loop that could never finish is refused up front
+        raise StataError("invalid numlist has too many elements", 123)
+    return _lazy_steps(a, d, b)
 
 
 def numlist(text: str) -> list[float]:

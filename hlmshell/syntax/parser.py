@@ -36,6 +36,9 @@ def parse_expr(text: str):
     """Expression text -> Expr; `invalid syntax` r(198) when it does not parse."""
     if not text or not text.strip():
         raise syntax_error()
+    if "(" in text:                       # td(01jan2020) and its kin become their numbers
+        from hlmshell.syntax.functions import expand_date_literals
+        text = expand_date_literals(text)
     try:
         tree = get_parser().parse(text, start="expr")
         _check_expr_size(tree)
@@ -79,9 +82,10 @@ def try_parse_expr(text: str):
 def _parse_fvlist(text: str) -> tuple[FVTerm, ...]:
     try:
         tree = get_parser().parse(text, start="fvlist")
-    except LarkError:
-        raise syntax_error() from None
-    return tuple(_FV_T.transform(tree))
+        return tuple(_FV_T.transform(tree))
+    except LarkError as err:     # a transform's StataError comes wrapped (VisitError)
+        orig = getattr(err, "orig_exc", None)
+        raise (orig if isinstance(orig, StataError) else syntax_error()) from None
 
 
 def parse_fvlist(text: str) -> list[FVTerm]:

@@ -5,6 +5,7 @@ import re
 
 from hlmshell.data.missing import parse_missing
 from hlmshell.data.timeseries import canonical_name
+from hlmshell.errors import StataError
 from hlmshell.syntax.ast import FVPart, FVTerm
 from hlmshell.syntax.expr_ast import Binary, Call, Coef, Name, Num, Str, Subscript, Unary
 from hlmshell.syntax.grammar_loader import Transformer
@@ -97,7 +98,7 @@ def _prefix_part(prefix: str | None, name: str, in_interaction: bool) -> FVPart:
     if p == "ibn":
         return FVPart(name, factor=True, base="none")
     if p == "o":
-        return FVPart(name, factor=in_interaction)
+        return FVPart(name, factor=in_interaction, omit=True)
     if p == "R":
         return FVPart("R." + name, factor=True)
     m = re.fullmatch(r"ib(\d+)", p)
@@ -107,13 +108,25 @@ def _prefix_part(prefix: str | None, name: str, in_interaction: bool) -> FVPart:
     if m:
         b = m.group(1)
         return FVPart(name, factor=True, base=int(b) if b.isdigit() else b)
-    m = re.fullmatch(r"i\(([\d\s]+)\)", p)
+    m = re.fullmatch(r"i\(([\d\s/]+)\)", p)
     if m:
-        return FVPart(name, factor=True, levels=tuple(int(x) for x in m.group(1).split()))
-    m = re.fullmatch(r"(\d+)(bn|o)?", p)
+        return FVPart(name, factor=True, levels=_level_list(m.group(1)))
+    m = re.fullmatch(r"i?(\d+)(bn|o)?", p)
     if m:
-        return FVPart(name, factor=True, levels=(int(m.group(1)),))
+        return FVPart(name, factor=True, levels=(int(m.group(1)),), omit=m.group(2) == "o")
     return FVPart(name, factor=True)
+
+
+def _level_list(text: str) -> tuple[int, ...]:
+    """The levels of `i(1 3)` / `i(2/4)` / `i(1 3/5)`, in order, each once."""
+    out: list[int] = []
+    for tok in re.sub(r"\s*/\s*", "/", text.strip()).split():
+        a, _, b = tok.partition("/")
+        if not a or (_ and not b):
+            raise StataError("invalid numlist", 121)
+        lo, hi = int(a), int(b or a)
+        out += range(lo, hi + 1) if hi >= lo else range(lo, hi - 1, -1)
+    return tuple(dict.fromkeys(out))
 
 
 def _prefix_parts(prefix: str | None, name: str, in_interaction: bool) -> list[FVPart]:
@@ -129,6 +142,10 @@ def _prefix_parts(prefix: str | None, name: str, in_interaction: bool) -> list[F
     return [_prefix_part(fvp, with_op(op, name), in_interaction) for op in ops]
 
 
+class _Paren(list):
+    """The parts of a parenthesised group `(c.a i.b)` (valid only beside # or ##)."""
+
+
 class FVTransformer(Transformer):
     """fvlist -> list[FVTerm], with ## expanded into the full factorial in Stata's order."""
 
@@ -140,10 +157,16 @@ class FVTransformer(Transformer):
         prefix = str(items[0])
         return [(prefix, str(t)) for t in items[1:]]
 
+    def fvparen(self, items):
+        """`(c.a i.b)` after # or ##: the parts of every factor inside, as one group."""
+        return _Paren(pn for f in items for pn in f)
+
     def fvterm(self, items):
         factors = items[0::2]
         ops = [str(t) for t in items[1::2]]
         inter = bool(ops)
+        if not inter and isinstance(factors[0], _Paren):
+            raise StataError("invalid syntax", 198)     # `(a b)` only groups the terms of # / ##
         # each factor may stand for several variables (i.(a b), L(1/2).x); build term lists
         groups = [[part for (p, n) in f for part in _prefix_parts(p, n, inter)] for f in factors]
         # start: the first factor's variables, each a term

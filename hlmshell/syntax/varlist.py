@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from dataclasses import replace
 
 from hlmshell.data.timeseries import ts_settings
 from hlmshell.errors import StataError
@@ -10,7 +11,7 @@ from hlmshell.syntax.ast import FVPart, FVTerm
 from hlmshell.syntax.parser import parse_fvlist
 from hlmshell.syntax.tsops import distribute_groups, split_ts_word, with_op
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
+_NAME = re.compile(r"[^\W\d]\w{0,31}")   # Unicode letters allowed (Stata 14+)
 RESERVED = {"_all", "_b", "_coef", "_cons", "_n", "_N", "_pi", "_pred", "_rc", "_se", "_skip",
             "byte", "double", "float", "if", "in", "int", "long", "using", "with", "str"}
 
@@ -129,7 +130,7 @@ def _fv_terms(names: list[str], text: str, dataset=None) -> list[FVTerm]:
             vs = _expand_ts(names, part.name, dataset)
             if len(vs) > 1 and term.is_interaction:
                 raise StataError("invalid syntax", 198)
-            expanded.append([FVPart(v, part.factor, part.levels, part.base) for v in vs])
+            expanded.append([replace(part, name=v) for v in vs])
         if term.is_interaction:
             terms.append(FVTerm(tuple(e[0] for e in expanded)))
         else:

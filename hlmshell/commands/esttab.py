@@ -1,0 +1,655 @@
+"""eststo / esttab: the community estout package's table commands (Ben Jann's estout 2.x).
+
+    eststo [name] [, title(string) noesample esample] [: estimation_command]
+    eststo clear | eststo dir | eststo drop namelist
+    esttab [namelist] [using filename] [, b[(fmt)] se t p not z star[(* 0.05 ** 0.01 ...)]
+           nostar r2 ar2 aic bic scalars(names) label title(string) mtitles[(list)] nomtitles
+           nonumbers nodepvars nogaps compress noconstant nonotes keep() drop()
+           csv tex html md rtf fixed replace append]
+
+eststo runs the estimation command after its colon (through the session's interpreter, as
+Stata runs it: prefixes, errors and output as typed), then stores the active results as
+`name` or est1, est2, ... and keeps the list in the global macros eststo and eststo_counter
+(as eststo.ado does); esttab with no namelist tabulates those, or the active results.
+esttab's layout is esttab.ado's default (see output/paper_tables.esttab_lines): point
+estimates in estout's a3 format with stars (* p<0.05, ** p<0.01, *** p<0.001), t statistics
+(2 decimals) in parentheses below, blank lines between coefficients, N at the bottom, the
+notes under the table. Results of `mixed` are shown in e(b)'s metric, as esttab shows them
+(lns1_1_1:_cons, lnsig_e:_cons), each equation after a rule.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from dataclasses import dataclass
+
+from hlmshell.commands._postest import expand_names, lookup, norm_name
+from hlmshell.commands.estimates import renamed
+from hlmshell.commands.etable import coefficients, merge_order, stat_value, var_label
+from hlmshell.errors import StataError
+from hlmshell.output import paper_tables as pt
+from hlmshell.registry import Opt, command
+from hlmshell.results import EstimationResults
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
+
+
+# =========================================================================== eststo
+def _split_colon(text: str) -> tuple[str, str | None]:
+    """`name, opts : command` -> ("name, opts", "command"); the first colon outside quotes
+    and parentheses."""
+    depth, quote = 0, False
+    for i, ch in enumerate(text):
+        if ch == '"':
+            quote = not quote
+        elif not quote and ch == "(":
+            depth += 1
+        elif not quote and ch == ")":
+            depth -= 1
+        elif not quote and depth == 0 and ch == ":":
+            return text[:i], text[i + 1:]
+    return text, None
+
+
+def _eststo_names(session) -> list[str]:
+    """$eststo, without the names dropped since (eststo.ado's _eststo_cleanglobal)."""
+    return [n for n in session.globals.get("eststo", "").split() if n in session.estimates]
+
+
+def _set_globals(session, names: list[str], counter: int | None) -> None:
+    if names:
+        session.globals["eststo"] = " ".join(names)
+        session.globals["eststo_counter"] = str(counter or len(names))
+    else:
+        session.globals.pop("eststo", None)
+        session.globals.pop("eststo_counter", None)
+
+
+def _eststo_clear(session, rest: str) -> None:
+    if rest:
+        raise StataError("invalid syntax", 198)
+    for n in _eststo_names(session):
+        session.estimates.pop(n, None)
+        if session.e is not None and session.e.name == n:
+            session.e = renamed(session.e, None)
+    _set_globals(session, [], None)
+
+
+def _eststo_drop(session, rest: str) -> None:
+    words = rest.split()
+    if not words:
+        raise StataError("something required", 198)
+    names = _eststo_names(session)
+    for w in words:
+        target = f"est{w}" if w.isdigit() else w
+        hits = [n for n in names if re.fullmatch(re.escape(target).replace(r"\*", ".*"), n)]
+        for n in hits:
+            session.estimates.pop(n, None)
+            names.remove(n)
+            session.out.line(f"({n} dropped)")
+    _set_globals(session, names, int(session.globals.get("eststo_counter", "0") or 0))
+
+
+def _eststo_dir(session, rest: str) -> None:
+    if rest:
+        raise StataError("invalid syntax", 198)
+    from hlmshell.output import postest_output as po
+    names = _eststo_names(session)
+    if not names:
+        return
+    rows = []
+    for n in names:
+        res = session.estimates[n]
+        rows.append((n, res.macros.get("cmd2") or res.cmd, res.depvar, len(res.names),
+                     res.macros.get("estimates_title", "")))
+    for line in po.dir_lines(rows):
+        session.out.line(line)
+
+
+def _store_options(text: str) -> tuple[str | None, str | None]:
+    """`[name] [, title(..) noesample esample]` -> (name, title)."""
+    head, comma, opts = text.partition(",")
+    words = head.split()
+    if len(words) > 1:
+        raise StataError("invalid syntax", 198)
+    name = words[0] if words else None
+    if name is not None and (not _NAME.match(name) or name == "_all"):
+        raise StataError(f"{name} invalid name", 198)
+    title = None
+    for m in re.finditer(r"(\w+)(\(([^()]*)\))?", opts):
+        word, arg = m.group(1), m.group(3)
+        if "title".startswith(word.lower()) and len(word) >= 1 and word.lower().startswith("t") and arg is not None:
+            title = arg.strip().strip('"')
+        elif word in ("noesample", "esample", "nocopy", "copy") and arg is None:
+            continue
+        else:
+            raise StataError(f"option {word} not allowed", 198)
+    return name, title
+
+
+@command("eststo", raw=True, byable=False, family="Postestimation",
+          desc="store estimates (estout's eststo): eststo [name]: estimation command",
+          example="eststo m1: mixed mathach ses || id:")
+def eststo_cmd(session, cmd) -> None:
+    text = (cmd.body or "").strip()
+    first, _, rest = text.partition(" ")
+    sub = {"clear": _eststo_clear, "dir": _eststo_dir, "drop": _eststo_drop}.get(first)
+    if sub is not None:
+        sub(session, rest.strip())
+        return
+    before, command_text = _split_colon(text)
+    name, title = _store_options(before)
+    if command_text is not None:
+        if not command_text.strip():
+            raise StataError("invalid syntax", 198)
+        interp = getattr(session, "interpreter", None)
+        if interp is None or not hasattr(interp, "execute"):
+            raise StataError("eststo: no interpreter to run the command", 198)
+        interp.execute(command_text.strip(), expanded=True)
+    if session.e is None:
+        raise StataError("last estimation results not found, nothing to store", 301)
+    names = _eststo_names(session)
+    counter = int(session.globals.get("eststo_counter", "0") or 0) if names else 0
+    refresh = name is not None and name in names
+    if not refresh:
+        counter += 1
+    if name is None:
+        name = f"est{counter}"
+    res = renamed(session.e, name)
+    if title is not None:
+        res.macros = {**res.macros, "estimates_title": title}
+    session.estimates[name] = res
+    session.e = renamed(res, name)
+    if not refresh:
+        names = [n for n in names if n != name] + [name]
+    _set_globals(session, names, counter)
+    if not before.split(",")[0].strip():
+        session.out.line(f"({name} stored)")
+
+
+# =========================================================================== esttab
+_OPTS = (
+    Opt("b", "b", "anything", None, "point estimates, optionally in a format: b(%9.3f) b(3) b(a3)"),
+    Opt("se", "se", "anything", None, "standard errors in parentheses"),
+    Opt("t", "t", "anything", None, "t statistics in parentheses (the default)"),
+    Opt("z", "z", "anything", None, "z statistics in parentheses"),
+    Opt("p", "p", "anything", None, "p-values in parentheses"),
+    Opt("not", desc="no t statistics"),
+    Opt("star", "star", "anything", None, "stars: star(* 0.05 ** 0.01 *** 0.001)"),
+    Opt("nostar", desc="no stars"),
+    Opt("r2", "r2", "anything", None, "R-squared"), Opt("ar2", "ar2", "anything", None, "adjusted R-squared"),
+    Opt("aic", "aic", "anything", None, "AIC"), Opt("bic", "bic", "anything", None, "BIC"),
+    Opt("scalars", "sca", "anything", None, "e() scalars to show: scalars(ll \"label\" ...)"),
+    Opt("obslast", desc="N as the last statistic"),
+    Opt("noobs", desc="no N"),
+    Opt("label", "l", desc="variable labels"),
+    Opt("title", "ti", "string", None, "title of the table"),
+    Opt("mtitles", "mti", "anything", None, "model titles"),
+    Opt("nomtitles", "nomti", desc="no model titles"),
+    Opt("nonumbers", "nonum", desc="no model numbers"),
+    Opt("nodepvars", "nodep", desc="no dependent variables as model titles"),
+    Opt("nogaps", "nogap", desc="no blank lines between coefficients"),
+    Opt("compress", desc="narrower columns"),
+    Opt("noconstant", "nocon", desc="no constant"),
+    Opt("nonotes", desc="no notes"),
+    Opt("nobaselevels", "nobase", desc="no base levels of factor variables"),
+    Opt("noomitted", "noomit", desc="no omitted coefficients"),
+    Opt("keep", "keep", "anything", None, "coefficients to show"),
+    Opt("drop", "drop", "anything", None, "coefficients not to show"),
+    Opt("csv", desc="CSV"), Opt("tex", desc="LaTeX"), Opt("html", desc="HTML"), Opt("md", desc="Markdown"),
+    Opt("rtf", desc="RTF"), Opt("fixed", desc="plain text"), Opt("smcl", desc="plain text"),
+    Opt("replace", desc="overwrite the file"), Opt("append", desc="append to the file"),
+)
+_OPTIONAL_ARG = {"b", "se", "t", "z", "p", "star", "r2", "ar2", "aic", "bic", "mtitles"}
+_MODES = ("csv", "tex", "html", "md", "rtf", "fixed", "smcl")
+_SUFFIX = {".csv": "csv", ".tex": "tex", ".html": "html", ".htm": "html", ".md": "md", ".rtf": "rtf",
+           ".txt": "fixed", ".smcl": "fixed"}
+
+
+def _options(options) -> dict[str, str | None]:
+    given: dict[str, str | None] = {}
+    for o in options:
+        spec = next((s for s in _OPTS if s.matches(o.name)), None)
+        if spec is None:
+            raise StataError(f"option {o.name} not allowed", 198)
+        if spec.takes_arg and spec.name not in _OPTIONAL_ARG and not (o.arg or "").strip():
+            raise StataError(f"option {spec.name}() incorrectly specified", 198)
+        if not spec.takes_arg and o.arg is not None:
+            raise StataError(f"option {o.name} not allowed", 198)
+        given[spec.name] = o.arg
+    aux = [k for k in ("se", "t", "z", "p") if k in given]
+    if len(aux) > 1:
+        raise StataError("only one allowed of z, se, p, ci, and aux()", 198)
+    modes = [m for m in _MODES if m in given]
+    if len(modes) > 1:
+        raise StataError("only one allowed of smcl, fixed, tab, csv, scsv, rtf, html, tex, booktabs, md, or mmd", 198)
+    if "replace" in given and "append" in given:
+        raise StataError("replace and append not both allowed", 198)
+    return given
+
+
+def _words(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:
+        raise StataError("invalid syntax", 198) from None
+
+
+def _num_fmt(spec: str | None, default: str):
+    """estout's fmt(): a# (adaptive), # (decimals), %fmt."""
+    s = (spec or "").strip() or default
+    if re.fullmatch(r"a\d", s):
+        return lambda x, d=int(s[1]): pt.estout_a(x, d)
+    if s.isdigit():
+        return lambda x, d=int(s): pt.fixed(x, d)
+    if re.fullmatch(r"%-?\d+\.\d+[fgec]c?", s):
+        from hlmshell.output.numfmt import fmt as nfmt
+        return lambda x: "." if x is None or x != x else nfmt(float(x), s).strip()
+    raise StataError(f"{s}: invalid format", 198)
+
+
+def _star_levels(given) -> list[tuple[str, float, str]]:
+    if "nostar" in given:
+        return []
+    return _parse_star(given.get("star"))
+
+
+def _parse_star(text: str | None) -> list[tuple[str, float, str]]:
+    w = _words(text or "") or ["*", "0.05", "**", "0.01", "***", "0.001"]
+    if len(w) % 2:
+        raise StataError("unmatched list of significance symbols and levels", 198)
+    out, prev = [], 1.0
+    for sym, lev in zip(w[::2], w[1::2]):
+        try:
+            x = float(lev)
+        except ValueError:
+            raise StataError(f"'{lev}' found where number expected", 7) from None
+        if x > prev or x <= 0:
+            raise StataError("significance levels out of order or out of range (0,1]", 198)
+        prev = x
+        out.append((sym, x, lev))
+    return out
+
+
+@dataclass
+class Layout:
+    aux: str | None            # se t z p or None (not)
+    bfmt: object
+    auxfmt: object
+    stars: list[tuple[str, float, str]]
+    gaps: bool
+    label: bool
+
+
+def _layout(given) -> Layout:
+    aux = next((k for k in ("se", "z", "p", "t") if k in given), "t")
+    if "not" in given and aux == "t":
+        aux = None
+    bfmt = _num_fmt(given.get("b"), "a3")
+    auxfmt = _num_fmt(given.get(aux) if aux else None,
+                      {"t": "2", "z": "2", "p": "3"}.get(aux or "", given.get("b") or "a3"))
+    return Layout(aux, bfmt, auxfmt, _star_levels(given), "nogaps" not in given, "label" in given)
+
+
+def _coef_cells(c, lay: Layout):
+    if c is None:
+        return ("", ""), ("", "")
+    stars = pt.stars_for(c.p, [(s, lev) for s, lev, _ in lay.stars]) if lay.stars else ""
+    top = (lay.bfmt(c.b), stars)
+    if lay.aux is None:
+        return top, None
+    val = {"se": c.se, "t": c.z, "z": c.z, "p": c.p}[lay.aux]
+    return top, (f"({lay.auxfmt(val)})", "")
+
+
+def estout_name(name: str) -> str:
+    """A coefficient's name as estout shows base and omitted ones (estout.ado's
+    estout_omitted_and_base): `o.` markers and `b.` markers dropped (0b.sector -> 0.sector,
+    0b.female#co.ses -> 0.female#c.ses)."""
+    name = name.removeprefix("o.")
+    return name.replace("o.", ".").replace("b.", ".")
+
+
+def _eq_keys(results, given=None) -> tuple[list[str], list[dict]]:
+    """Equations across models: each model's first equation is the shared `main` one. Base
+    levels and omitted coefficients kept (b 0, se 0) unless nobaselevels / noomitted."""
+    given = given or {}
+    per_model, order = [], []
+    for r in results:
+        coefs = coefficients(r, omitted=True)
+        first = r.names[0][0] if r.names else ""
+        d = {}
+        for c in coefs:
+            if c.se == 0 and ("nobaselevels" in given and re.search(r"(^|#)\d+b\.", c.name)
+                              or "noomitted" in given and re.search(r"(^|#|\d)o\.", c.name)):
+                continue
+            eq = "" if c.eq == first else c.eq
+            d[(eq, estout_name(c.name))] = c
+            if eq not in order:
+                order.append(eq)
+        per_model.append(d)
+    return order, per_model
+
+
+def _keep(eq: str, name: str, given) -> bool:
+    keys = {name, norm_name(name), f"{eq}:{name}" if eq else name}
+    keep = _words(given.get("keep") or "")
+    drop = _words(given.get("drop") or "")
+    if "noconstant" in given:
+        drop.append("_cons")
+    if keep and not keys & set(keep):
+        return False
+    return not (drop and keys & set(drop))
+
+
+def _body_rows(session, results, given, lay: Layout) -> list[pt.PaperRow]:
+    order, per_model = _eq_keys(results, given)
+    first_eq = results[0].names[0][0] if results and results[0].names else ""
+    multi = len(order) > 1
+    rows: list[pt.PaperRow] = []
+    for i, eq in enumerate(order):
+        names = merge_order([[n for (e, n) in d if e == eq and _keep(e, n, given)] for d in per_model])
+        if not names:
+            continue
+        if multi:
+            if i:
+                rows.append(pt.PaperRow(kind="rule"))
+            rows.append(pt.PaperRow(eq or first_eq, [], "eq"))
+        for k, name in enumerate(names):
+            if k and lay.gaps:
+                rows.append(pt.PaperRow(kind="gap"))
+            label = var_label(session, name, lay.label, cons="Constant") if not eq else name
+            cells = [_coef_cells(d.get((eq, name)), lay) for d in per_model]
+            rows.append(pt.PaperRow(label, [c[0] for c in cells], "coef"))
+            if lay.aux is not None:
+                rows.append(pt.PaperRow("", [c[1] for c in cells], "aux"))
+    return rows
+
+
+_SSL = {"N": "N", "r2": "R-sq", "r2_a": "adj. R-sq", "aic": "AIC", "bic": "BIC"}
+_LSL = {"N": "Observations", "r2": "R-squared", "r2_a": "Adjusted R-squared", "aic": "AIC", "bic": "BIC"}
+
+
+def _stats(given) -> list[tuple[str, str, object]]:
+    """(e() name, label, formatter) of the statistics rows, in esttab's order."""
+    labels = _LSL if "label" in given else _SSL
+    bdef = given.get("b") or "a3"
+    out = []
+    if "noobs" not in given and "obslast" not in given:
+        out.append(("N", labels["N"], _int_fmt))
+    for opt, key, dflt in (("r2", "r2", "3"), ("ar2", "r2_a", "3"), ("aic", "aic", bdef), ("bic", "bic", bdef)):
+        if opt in given:
+            out.append((key, labels[key], _num_fmt(given[opt], dflt)))
+    for w in _words(given.get("scalars") or ""):
+        name, _, lab = w.partition(" ")
+        if name not in [s[0] for s in out]:
+            out.append((name, lab.strip() or name, _int_fmt if name == "N" else _num_fmt(None, bdef)))
+    if "obslast" in given and "noobs" not in given:
+        out.append(("N", labels["N"], _int_fmt))
+    return out
+
+
+def _int_fmt(x) -> str:
+    if x is None or x != x:
+        return "."
+    return str(int(x)) if x == int(x) else pt.fixed(x, 3)
+
+
+def _stat_rows(results, given) -> list[pt.PaperRow]:
+    rows = []
+    for key, lab, f in _stats(given):
+        cells = []
+        for r in results:
+            v = stat_value(r, key)
+            cells.append(("" if v is None else f(v), ""))
+        rows.append(pt.PaperRow(lab, cells, "stat"))
+    return rows
+
+
+def _headers(session, results, names, given) -> list[list[str]]:
+    heads = []
+    if "nonumbers" not in given:
+        heads.append([f"({i + 1})" for i in range(len(results))])
+    if "nomtitles" in given:
+        return heads
+    if "mtitles" in given:
+        words = _words(given["mtitles"] or "")
+        titles = [words[i] if i < len(words) else (r.macros.get("estimates_title") or n)
+                  for i, (r, n) in enumerate(zip(results, names))]
+        heads.append(titles)
+    elif "nodepvars" not in given:
+        heads.append([var_label(session, r.depvar, "label" in given) for r in results])
+    return heads
+
+
+def _notes(given, lay: Layout) -> list[str]:
+    if "nonotes" in given:
+        return []
+    notes = []
+    if lay.aux is not None:
+        what = {"t": "t statistics", "z": "z statistics", "se": "Standard errors", "p": "p-values"}[lay.aux]
+        notes.append(f"{what} in parentheses")
+    if lay.stars:
+        notes.append(", ".join(f"{s} p<{lev}" for s, _, lev in lay.stars))
+    return notes
+
+
+def build_esttab(session, results, names, given) -> tuple[pt.PaperTable, pt.FixedLayout]:
+    lay = _layout(given)
+    rows = _body_rows(session, results, given, lay)
+    stats = _stat_rows(results, given)
+    if stats:
+        rows += [pt.PaperRow(kind="rule")] + stats
+    title = given.get("title")
+    title = title.strip().strip('"') if title else ""
+    table = pt.PaperTable(_headers(session, results, names, given), rows, title, _notes(given, lay))
+    fixed = pt.FixedLayout(varwidth=20 if lay.label else 12, modelwidth=12,
+                           starwidth=max([len(s) for s, _, _ in lay.stars] + [0]))
+    if "compress" in given:
+        fixed.varwidth -= 4 if lay.label else 2
+        fixed.modelwidth -= 3
+    widest = max([len(c[0]) for r in table.rows for c in r.cells] + [0])
+    fixed.modelwidth = max(fixed.modelwidth, widest)
+    return table, fixed
+
+
+def _split_using(body: str) -> tuple[str, str | None]:
+    m = re.search(r'(?:^|\s)using\s+("[^"]*"|\S+)\s*$', body)
+    if not m:
+        if re.search(r"(?:^|\s)using(\s|$)", body):
+            raise StataError("invalid syntax", 198)
+        return body.strip(), None
+    return body[: m.start()].strip(), m.group(1).strip('"')
+
+
+def _which(session, text: str) -> list[str]:
+    if text:
+        return list(dict.fromkeys(expand_names(session, text)))
+    names = _eststo_names(session)
+    if names:
+        return names
+    if session.e is None:
+        raise StataError("last estimates not found", 301)
+    return ["."]
+
+
+def _render(table, fixed, mode: str, given) -> str:
+    if mode == "csv":
+        return pt.csv_text(table)
+    if mode == "tex":
+        return pt.latex_text(table, document=False)
+    if mode == "html":
+        return pt.html_text(table)
+    if mode == "md":
+        return pt.markdown_text(table)
+    if mode == "rtf":
+        return pt.rtf_text(table)
+    return "\n".join(pt.esttab_lines(table, fixed)) + "\n"
+
+
+def _target(fname: str, mode: str | None) -> tuple[str, str]:
+    ext = os.path.splitext(fname)[1].lower()
+    if mode is None:
+        mode = _SUFFIX.get(ext, "fixed")
+    if not ext:
+        fname += {"csv": ".csv", "tex": ".tex", "html": ".html", "md": ".md", "rtf": ".rtf"}.get(mode, ".txt")
+    return fname, mode
+
+
+@command("esttab", byable=False, qualifiers="", changes_data=False, family="Postestimation",
+          body="anything", using="optional", options=_OPTS, check_options=False,
+          desc="regression table of stored estimates (estout's esttab)",
+          example="esttab m1 m2, se r2 aic star(* 0.05 ** 0.01 *** 0.001)")
+def esttab_cmd(session, cmd) -> None:
+    text, fname = _split_using(cmd.body or "")
+    given = _options(cmd.options)
+    names = _which(session, text)
+    results: list[EstimationResults] = [lookup(session, n) for n in names]
+    table, fixed = build_esttab(session, results, names, given)
+    mode = next((m for m in _MODES if m in given), None)
+    if fname is None:
+        out = _render(table, fixed, mode or "fixed", given)
+        for line in out.rstrip("\n").split("\n"):
+            session.out.line(line)
+        return
+    path, mode = _target(fname, mode)
+    if os.path.exists(path) and "replace" not in given and "append" not in given:
+        raise StataError(f"file {path} already exists", 602)
+    pt.write_text(path, _render(table, fixed, mode, given), shown=path, append="append" in given)
+    session.out.line(f"(output written to {path})")
+
+
+# =========================================================================== estout
+_ESTOUT_OPTS = (
+    Opt("cells", "c", "anything", None, "elements of the cells: b se t p, each with (fmt(%fmt) par star)"),
+    Opt("stats", "s", "anything", None, "e() scalars below the table: N r2 ll aic bic ..."),
+    Opt("style", "sty", "name", None, "smcl (the default on screen), fixed or tab (the default in a file)"),
+    Opt("label", "l", desc="variable labels"),
+    Opt("keep", "keep", "anything", None, "coefficients to show"),
+    Opt("drop", "drop", "anything", None, "coefficients not to show"),
+    Opt("title", "ti", "string", None, "title of the table"),
+    Opt("replace", desc="overwrite the file"), Opt("append", desc="append to the file"),
+)
+_ELEMENT = re.compile(r"\s*(\w+)(?:\(((?:[^()]|\([^()]*\))*)\))?")
+
+
+@dataclass
+class Element:
+    name: str
+    fmt: object
+    par: bool
+    star: bool
+
+
+def _elements(text: str | None) -> list[Element]:
+    """cells(b se(par) t(fmt(2))) -> the elements, each stacked in its own row."""
+    text = (text or "b").strip().strip('"')
+    out, pos = [], 0
+    while pos < len(text.rstrip()):
+        m = _ELEMENT.match(text, pos)
+        if not m or m.end() == pos:
+            raise StataError("invalid cells()", 198)
+        name, sub = m.group(1), m.group(2) or ""
+        if name not in ("b", "se", "t", "z", "p"):
+            raise StataError(f"invalid cells(): {name} not allowed", 198)
+        f = re.search(r"fmt\(([^()]*)\)", sub)
+        rest = re.sub(r"fmt\([^()]*\)", "", sub).split()
+        if any(w not in ("par", "star") for w in rest):
+            raise StataError(f"invalid cells(): {sub}", 198)
+        out.append(Element(name, _num_fmt(f.group(1) if f else None, "%9.0g"), "par" in rest, "star" in rest))
+        pos = m.end()
+    return out
+
+
+def _estout_rows(session, results, given, elements) -> list[pt.PaperRow]:
+    order, per_model = _eq_keys(results)
+    first_eq = results[0].names[0][0] if results and results[0].names else ""
+    stars = [(s, lev) for s, lev, _ in _parse_star(None)]
+    rows: list[pt.PaperRow] = []
+    for i, eq in enumerate(order):
+        names = merge_order([[n for (e, n) in d if e == eq and _keep(e, n, given)] for d in per_model])
+        if not names:
+            continue
+        if len(order) > 1:
+            if i:
+                rows.append(pt.PaperRow(kind="rule"))
+            rows.append(pt.PaperRow(eq or first_eq, [], "eq"))
+        for name in names:
+            label = var_label(session, name, "label" in given, cons="_cons") if not eq else name
+            for k, el in enumerate(elements):
+                cells = []
+                for d in per_model:
+                    c = d.get((eq, name))
+                    if c is None:
+                        cells.append(("", ""))
+                        continue
+                    val = {"b": c.b, "se": c.se, "t": c.z, "z": c.z, "p": c.p}[el.name]
+                    text = el.fmt(val)
+                    cells.append((f"({text})" if el.par else text, pt.stars_for(c.p, stars) if el.star else ""))
+                rows.append(pt.PaperRow(label if k == 0 else "", cells, "coef" if k == 0 else "aux"))
+    return rows
+
+
+def build_estout(session, results, names, given) -> tuple[pt.PaperTable, pt.FixedLayout]:
+    elements = _elements(given.get("cells"))
+    rows = _estout_rows(session, results, given, elements)
+    fmt9 = _num_fmt(None, "%9.0g")
+    stats = []
+    for key in _words(given.get("stats") or ""):
+        stats.append(pt.PaperRow(key, [("" if (v := stat_value(r, key)) is None else fmt9(v), "")
+                                       for r in results], "stat"))
+    if stats:
+        rows += [pt.PaperRow(kind="rule")] + stats
+    heads = [[n for n in names], ["/".join(e.name for e in elements)] * len(names)]
+    title = (given.get("title") or "").strip().strip('"')
+    starw = 3 if any(e.star for e in elements) else 0
+    lay = pt.FixedLayout(varwidth=20 if "label" in given else 12, modelwidth=12, starwidth=starw)
+    lay.modelwidth = max([lay.modelwidth] + [len(c[0]) for r in rows for c in r.cells])
+    return pt.PaperTable(heads, rows, title), lay
+
+
+def _tab_text(t: pt.PaperTable) -> str:
+    lines = ([t.title] if t.title else []) + ["\t".join([""] + h) for h in t.headers]
+    lines += ["\t".join([r.label] + [pt.cell_text(c) for c in (r.cells or [("", "")] * t.ncols)])
+              for r in t.content_rows()]
+    return "\n".join(lines) + "\n"
+
+
+def _estout_options(options) -> dict[str, str | None]:
+    given: dict[str, str | None] = {}
+    for o in options:
+        spec = next((s for s in _ESTOUT_OPTS if s.matches(o.name)), None)
+        if spec is None:
+            raise StataError(f"option {o.name} not allowed", 198)
+        if spec.takes_arg and not (o.arg or "").strip():
+            raise StataError(f"option {spec.name}() incorrectly specified", 198)
+        if not spec.takes_arg and o.arg is not None:
+            raise StataError(f"option {o.name} not allowed", 198)
+        given[spec.name] = o.arg
+    if (given.get("style") or "smcl").strip() not in ("smcl", "fixed", "tab"):
+        raise StataError(f"{given['style'].strip()} style not available", 601)
+    return given
+
+
+@command("estout", byable=False, qualifiers="", changes_data=False, family="Postestimation",
+          body="anything", using="optional", options=_ESTOUT_OPTS, check_options=False,
+          desc="table of stored estimates (estout's estout; cells, stats, style smcl|fixed|tab)",
+          example="estout m1 m2, cells(b(fmt(3)) se(par fmt(3))) stats(N ll)")
+def estout_cmd(session, cmd) -> None:
+    text, fname = _split_using(cmd.body or "")
+    given = _estout_options(cmd.options)
+    names = list(dict.fromkeys(expand_names(session, text, default=".")))
+    results = [lookup(session, n) for n in names]
+    table, lay = build_estout(session, results, names, given)
+    style = (given.get("style") or ("smcl" if fname is None else "tab")).strip()
+    out = _tab_text(table) if style == "tab" else "\n".join(pt.esttab_lines(table, lay)) + "\n"
+    if fname is None:
+        for line in out.rstrip("\n").split("\n"):
+            session.out.line(line)
+        return
+    path = fname if os.path.splitext(fname)[1] else fname + ".txt"
+    if os.path.exists(path) and "replace" not in given and "append" not in given:
+        raise StataError(f"file {path} already exists", 602)
+    pt.write_text(path, out, shown=path, append="append" in given)
+    session.out.line(f"(output written to {path})")

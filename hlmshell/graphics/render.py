@@ -1,0 +1,419 @@
+"""Draw a Graph (hlmshell.graphics.model) as a matplotlib Figure, in Stata's look.
+
+matplotlib is imported here, inside the functions, and only when a graph is drawn; the
+figure is a bare matplotlib.figure.Figure on the Agg canvas (no pyplot, no GUI), so drawing
+works in batch runs and in threads. matplotlib's warnings are silenced.
+
+Scatter series are drawn as PathCollections (ax.collections), lines as Line2D (ax.lines);
+ranges and bars as collections/patches; the legend is a figure legend (fig.legends) or, with
+legend(ring(0)), the axes' legend.
+"""
+from __future__ import annotations
+
+import math
+import re
+import warnings
+
+import numpy as np
+
+from hlmshell.graphics import schemes
+from hlmshell.graphics.model import Axis, Graph, Panel, Series
+
+DEFAULT_WIDTH = 800          # pixels of an exported bitmap without width()/height()
+FONT = 9.0
+
+# clock position -> matplotlib loc, outside (figure legend) and inside (ring(0))
+_OUTSIDE = {12: "outside upper center", 1: "outside right upper", 2: "outside right upper",
+            3: "outside right center", 4: "outside right lower", 5: "outside right lower",
+            6: "outside lower center", 7: "outside left lower", 8: "outside left lower",
+            9: "outside left center", 10: "outside left upper", 11: "outside left upper",
+            0: "outside lower center"}
+_INSIDE = {12: "upper center", 1: "upper right", 2: "upper right", 3: "center right",
+           4: "lower right", 5: "lower right", 6: "lower center", 7: "lower left",
+           8: "lower left", 9: "center left", 10: "upper left", 11: "upper left", 0: "center"}
+
+
+def figure_size(graph: Graph, width: float | None = None, height: float | None = None):
+    """(figsize inches, dpi) so the canvas is width x height pixels (either may be None:
+    kept in the graph's proportions)."""
+    xs, ys = float(graph.xsize), float(graph.ysize)
+    if width is None and height is None:
+        width = DEFAULT_WIDTH
+    if width is None:
+        width = height * xs / ys
+    if height is None:
+        height = width * ys / xs
+    dpi = width / xs
+    eps = 1e-3                      # the canvas truncates: stay just above the integer
+    return ((round(width) + eps) / dpi, (round(height) + eps) / dpi), dpi
+
+
+def draw(graph: Graph, width: float | None = None, height: float | None = None):
+    """A matplotlib Figure of the graph."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _draw(graph, width, height)
+
+
+def _draw(graph: Graph, width, height):
+    from matplotlib.figure import Figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    sch = schemes.scheme(graph.scheme)
+    size, dpi = figure_size(graph, width, height)
+    fig = Figure(figsize=size, dpi=dpi, layout="constrained", facecolor=sch["graph_bg"])
+    FigureCanvasAgg(fig)
+    fig.get_layout_engine().set(w_pad=0.06, h_pad=0.06)
+    body = _footer(fig, graph, sch)
+    panels = graph.panels or [Panel()]
+    nrows, ncols = _grid(len(panels), graph.rows, graph.cols)
+    shared = len(panels) > 1 and graph.kind not in ("combine", "matrix")
+    axes = []
+    for k, panel in enumerate(panels):
+        ax = body.add_subplot(nrows, ncols, k + 1)
+        _draw_panel(ax, panel, graph, sch, titled=len(panels) > 1 or bool(panel.title))
+        axes.append(ax)
+    if shared:
+        _shared_titles(body, axes, nrows, ncols)
+    _titles(fig, graph, sch)
+    _legend(body, axes, graph, sch)
+    return fig
+
+
+def _footer(fig, graph: Graph, sch: dict):
+    """The figure itself, or (with a note or caption) its upper subfigure: the lower one holds
+    the note, below the plots and the legend, as Stata places it."""
+    foot = "\n".join(t for t in (graph.note, graph.caption) if t)
+    if not foot:
+        return fig
+    lines = foot.count("\n") + 1
+    h = min(0.3, (lines * FONT * 1.25 + 4) / 72 / fig.get_figheight())
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1 - h, h])
+    for sf in (top, bottom):
+        sf.set_facecolor(sch["graph_bg"])
+    bottom.text(0.01, 0.5, foot, fontsize=FONT * 0.8, color=sch["text"], ha="left",
+                va="center")
+    return top
+
+
+def _shared_titles(body, axes, nrows: int, ncols: int) -> None:
+    """by() graphs: x titles only under the bottom panel of each column, y titles only left
+    of the first column (the panels share them)."""
+    n = len(axes)
+    yt = axes[0].get_ylabel()
+    for k, ax in enumerate(axes):
+        if k + ncols < n:                       # a panel below this one
+            ax.set_xlabel("")
+        ax.set_ylabel("")
+    if yt:
+        body.supylabel(yt, fontsize=FONT)
+
+
+def _grid(n: int, rows: int | None, cols: int | None) -> tuple[int, int]:
+    if cols:
+        return max(1, math.ceil(n / cols)), cols
+    if rows:
+        return rows, max(1, math.ceil(n / rows))
+    if n <= 1:
+        return 1, 1
+    c = math.ceil(math.sqrt(n))
+    return math.ceil(n / c), c
+
+
+# ---- one panel ---------------------------------------------------------------------------
+def _draw_panel(ax, panel: Panel, graph: Graph, sch: dict, titled: bool) -> None:
+    ax.set_facecolor(sch["plot_bg"])
+    if panel.label:
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, panel.label, ha="center", va="center", transform=ax.transAxes,
+                fontsize=FONT * 1.1, color=sch["text"])
+        ax._hlm_keys = []
+        return
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_color(sch["axis"])
+        ax.spines[side].set_linewidth(0.6)
+    ax.tick_params(labelsize=FONT * 0.9, colors=sch["axis"], width=0.6, length=3)
+    handles = []
+    for k, s in enumerate(panel.series):
+        h = _draw_series(ax, s, sch, k)
+        if s.legend and h is not None:
+            handles.append((h, s.label))
+    ax._hlm_keys = handles                  # the legend keys, in plot order
+    for v in panel.xlines:
+        ax.axvline(v, color=sch["axis"], linewidth=0.6, zorder=1)
+    for v in panel.ylines:
+        ax.axhline(v, color=sch["axis"], linewidth=0.6, zorder=1)
+    hor = panel.horizontal
+    _axis(ax, "x", panel.yaxis if hor else panel.xaxis, sch, grid_default=hor)
+    _axis(ax, "y", panel.xaxis if hor else panel.yaxis, sch, grid_default=not hor)
+    if panel.xcategories is not None:
+        _categories(ax, "y" if hor else "x", panel.xcategories)
+    aspect = panel.aspect or graph.aspectratio
+    if aspect:
+        ax.set_box_aspect(aspect)
+    if titled and panel.title:
+        ax.set_title(panel.title, fontsize=FONT, color=sch["text"])
+
+
+def _style_color(s: Series, sch: dict, k: int, key: str = "color"):
+    c = s.style.get(key) or s.style.get("color")
+    if c is None:
+        return schemes.pcolor(sch, s.style.get("pstyle", k))
+    if c == "_hist":                        # the scheme's histogram bars
+        return sch["histfill"]
+    if c == "_histline":
+        return schemes.color(sch["hist"])
+    return schemes.color(c) if isinstance(c, str) else tuple(c)
+
+
+def _line_kw(s: Series, sch: dict, k: int) -> dict:
+    lp = s.style.get("lpattern")
+    if lp is None:
+        pats = sch["lpatterns"]
+        lp = pats[s.style.get("pstyle", k) % len(pats)]
+    return {"color": _style_color(s, sch, k, "lcolor"), "linestyle": schemes.lpattern(lp),
+            "linewidth": schemes.lwidth(s.style.get("lwidth", "medium"))}
+
+
+def _marker_kw(s: Series, sch: dict, k: int) -> dict:
+    sym = s.style.get("marker")
+    if sym is None:
+        syms = sch["symbols"]
+        sym = syms[s.style.get("pstyle", k) % len(syms)]
+    m, hollow = schemes.marker(sym)
+    c = _style_color(s, sch, k, "mcolor")
+    size = schemes.msize(s.style.get("msize", "medium"))
+    return {"marker": m or "o", "visible": bool(m), "color": c, "hollow": hollow, "size": size}
+
+
+def _draw_series(ax, s: Series, sch: dict, k: int):
+    fn = _DRAW.get(s.kind)
+    if fn is None or s.x is None:
+        return None
+    return fn(ax, s, sch, k)
+
+
+def _scatter(ax, s, sch, k):
+    mk = _marker_kw(s, sch, k)
+    ok = ~(np.isnan(s.x) | np.isnan(s.y))
+    face = "none" if mk["hollow"] else mk["color"]
+    h = ax.scatter(s.x[ok], s.y[ok], s=mk["size"] ** 2, marker=mk["marker"], facecolors=face,
+                   edgecolors=mk["color"], linewidths=0.7, zorder=3, visible=mk["visible"])
+    labels = s.style.get("mlabels")
+    if labels:
+        for xi, yi, t in zip(s.x[ok], s.y[ok], np.asarray(labels, dtype=object)[ok]):
+            ax.annotate(str(t), (xi, yi), xytext=(3, 0), textcoords="offset points",
+                        fontsize=FONT * 0.75, color=mk["color"], va="center")
+    return h
+
+
+def _line(ax, s, sch, k):
+    kw = _line_kw(s, sch, k)
+    (h,) = ax.plot(s.x, s.y, zorder=2, **kw)
+    return h
+
+
+def _connected(ax, s, sch, k):
+    kw = _line_kw(s, sch, k)
+    mk = _marker_kw(s, sch, k)
+    kw["color"] = mk["color"] if "mcolor" in s.style and "lcolor" not in s.style else kw["color"]
+    (h,) = ax.plot(s.x, s.y, marker=mk["marker"] if mk["visible"] else "",
+                   markersize=mk["size"], markerfacecolor="none" if mk["hollow"] else mk["color"],
+                   markeredgecolor=mk["color"], zorder=3, **kw)
+    return h
+
+
+def _area(ax, s, sch, k):
+    c = _style_color(s, sch, k, "fcolor")
+    h = ax.fill_between(s.x, s.base, s.y, color=c, alpha=s.style.get("alpha", 1.0),
+                        linewidth=0, zorder=1)
+    return h
+
+
+def _categories(ax, which: str, names: list) -> None:
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    axis.set_ticks(range(1, len(names) + 1))
+    axis.set_ticklabels([str(c) for c in names])
+    if which == "y":
+        ax.set_ylim(len(names) + 0.6, 0.4)          # the first category on top, as Stata
+    else:
+        ax.set_xlim(0.4, len(names) + 0.6)
+    ax.tick_params(axis=which, length=0)
+
+
+def _bar(ax, s, sch, k):
+    c = _style_color(s, sch, k, "fcolor")
+    width = s.style.get("barwidth")
+    if width is None:
+        xs = np.unique(s.x[~np.isnan(s.x)])
+        width = float(np.min(np.diff(xs))) if len(xs) > 1 else 1.0
+    edge = _style_color(s, sch, k, "lcolor")
+    if s.style.get("horizontal"):
+        return ax.barh(s.x, s.y - s.base, left=s.base, height=width, color=c, edgecolor=edge,
+                       linewidth=0.5, zorder=2, align="center")
+    return ax.bar(s.x, s.y - s.base, bottom=s.base, width=width, color=c, edgecolor=edge,
+                  linewidth=0.5, zorder=2, align="center")
+
+
+def _rspike(ax, s, sch, k):
+    kw = _line_kw(s, sch, k)
+    return ax.vlines(s.x, s.y, s.y2, colors=[kw["color"]], linestyles=kw["linestyle"],
+                     linewidths=kw["linewidth"], zorder=2)
+
+
+def _rcap(ax, s, sch, k):
+    h = _rspike(ax, s, sch, k)
+    kw = _line_kw(s, sch, k)
+    xs = s.x[~np.isnan(s.x)]
+    half = (float(np.min(np.diff(np.unique(xs)))) if len(np.unique(xs)) > 1 else 1.0) * 0.15
+    ax.hlines(np.concatenate([s.y, s.y2]), np.concatenate([s.x, s.x]) - half,
+              np.concatenate([s.x, s.x]) + half, colors=[kw["color"]],
+              linewidths=kw["linewidth"], zorder=2)
+    return h
+
+
+def _rarea(ax, s, sch, k):
+    c = _style_color(s, sch, k, "fcolor")
+    return ax.fill_between(s.x, s.y, s.y2, color=c, alpha=s.style.get("alpha", 1.0),
+                           linewidth=0, zorder=1)
+
+
+def _rconnected(ax, s, sch, k):
+    h = _connected(ax, Series("connected", s.x, s.y, style=s.style), sch, k)
+    _connected(ax, Series("connected", s.x, s.y2, style=s.style), sch, k)
+    return h
+
+
+def _box(ax, s, sch, k):
+    c = _style_color(s, sch, k, "fcolor")
+    stats = [{"med": b["med"], "q1": b["q1"], "q3": b["q3"], "whislo": b["lo"],
+              "whishi": b["hi"], "fliers": b.get("out", []), "label": b.get("label", "")}
+             for b in s.boxes]
+    pos = [b["pos"] for b in s.boxes]
+    art = ax.bxp(stats, positions=pos, widths=s.style.get("barwidth", 0.5), patch_artist=True,
+                 showfliers=True, manage_ticks=False,
+                 orientation="horizontal" if s.style.get("horizontal") else "vertical",
+                 boxprops={"facecolor": c, "edgecolor": c}, medianprops={"color": "white"},
+                 whiskerprops={"color": c}, capprops={"color": c},
+                 flierprops={"marker": "o", "markeredgecolor": c, "markerfacecolor": "none",
+                             "markersize": 4})
+    return art["boxes"][0] if art["boxes"] else None
+
+
+_DRAW = {"scatter": _scatter, "line": _line, "connected": _connected, "area": _area,
+         "bar": _bar, "rspike": _rspike, "rcap": _rcap, "rarea": _rarea,
+         "rconnected": _rconnected, "box": _box}
+
+
+# ---- axes -------------------------------------------------------------------------------------
+def stata_number(v: float, fmt: str | None = None) -> str:
+    """An axis label as Stata's %9.0g shows it: no trailing zeros, no leading 0 (.5, -.25)."""
+    if fmt:
+        m = re.fullmatch(r"%-?\d*\.(\d+)[fg]c?", fmt.strip())
+        if m and fmt.rstrip("c").endswith("f"):
+            return f"{v:.{int(m.group(1))}f}"
+    if v == 0:
+        return "0"
+    t = f"{v:.8g}"
+    if "e" not in t:
+        t = t.rstrip("0").rstrip(".") if "." in t else t
+        t = re.sub(r"^(-?)0\.", r"\1.", t)
+    return t
+
+
+def _axis(ax, which: str, axis: Axis, sch: dict, grid_default: bool = False) -> None:
+    setlabel = ax.set_xlabel if which == "x" else ax.set_ylabel
+    if axis.title:
+        setlabel(axis.title, fontsize=FONT, color=sch["text"])
+    if axis.log:
+        (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    _limits(ax, which, axis)
+    _ticks(ax, which, axis)
+    grid = axis.grid if axis.grid is not None else grid_default
+    if grid:
+        ax.grid(True, axis=which, color=sch["grid"] if sch["grid"] != sch["plot_bg"]
+                else (0.85, 0.85, 0.85), linewidth=0.8, zorder=0)
+    ax.set_axisbelow(True)
+    if axis.reverse:
+        (ax.invert_xaxis if which == "x" else ax.invert_yaxis)()
+    if axis.off:
+        ax.spines["bottom" if which == "x" else "left"].set_visible(False)
+        (ax.set_xticks if which == "x" else ax.set_yticks)([])
+
+
+def _limits(ax, which: str, axis: Axis) -> None:
+    want = [v for v in (axis.range or []) + (axis.ticks or []) if v is not None]
+    if not want:
+        return
+    lo, hi = (ax.get_xlim() if which == "x" else ax.get_ylim())
+    lo, hi = min([lo] + want), max([hi] + want)
+    if axis.ticks:
+        lo, hi = min([lo] + axis.ticks), max([hi] + axis.ticks)
+    (ax.set_xlim if which == "x" else ax.set_ylim)(lo, hi)
+
+
+def _ticks(ax, which: str, axis: Axis) -> None:
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    ticks_axis = ax.xaxis if which == "x" else ax.yaxis
+    if axis.ticks is not None:
+        ticks_axis.set_ticks(axis.ticks)
+        if axis.ticklabels:
+            ticks_axis.set_ticklabels([str(t) for t in axis.ticklabels])
+        else:
+            ticks_axis.set_ticklabels([stata_number(v, axis.fmt) for v in axis.ticks])
+    elif not axis.log:
+        ticks_axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+        ticks_axis.set_major_formatter(FuncFormatter(lambda v, _p: stata_number(v, axis.fmt)))
+    default = 0 if which == "y" else 0          # horizontal labels on both axes
+    angle = axis.angle if axis.angle is not None else default
+    for lab in ticks_axis.get_ticklabels():
+        lab.set_rotation(angle)
+
+
+# ---- text and legend -----------------------------------------------------------------------
+def _titles(fig, graph: Graph, sch: dict) -> None:
+    head = graph.title
+    if graph.subtitle:
+        head = (head + "\n" if head else "") + graph.subtitle
+    if head:
+        fig.suptitle(head, fontsize=FONT * 1.35, color=sch["text"])
+
+
+def legend_entries(graph: Graph, keys: list) -> list:
+    """(handle, text) in the legend's order: order() picks and orders keys (numbers from 1, a
+    number followed by text relabels it), label(# text) relabels."""
+    lg = graph.legend
+    out = []
+    order = lg.order if lg.order else list(range(1, len(keys) + 1))
+    for item in order:
+        num, text = (item if isinstance(item, (list, tuple)) else (item, None))
+        if not 1 <= int(num) <= len(keys):
+            continue
+        h, label = keys[int(num) - 1]
+        text = text if text is not None else lg.labels.get(int(num), label)
+        out.append((h, text))
+    return out
+
+
+def _legend(fig, axes, graph: Graph, sch: dict) -> None:
+    lg = graph.legend
+    keys = axes[0]._hlm_keys if axes else []
+    entries = legend_entries(graph, keys)
+    show = lg.show if lg.show is not None else len(keys) >= 2
+    if not show or not entries:
+        return
+    handles, texts = zip(*entries)
+    n = len(entries)
+    cols = lg.cols or (math.ceil(n / lg.rows) if lg.rows else min(n, 2))
+    kw = {"ncols": max(1, cols), "fontsize": FONT * 0.85, "frameon": True,
+          "facecolor": (1, 1, 1), "edgecolor": sch["axis"], "fancybox": False,
+          "title": lg.title or None}
+    if lg.ring == 0 and len(axes) == 1:
+        leg = axes[0].legend(handles, texts, loc=_INSIDE.get(lg.position, "best"), **kw)
+    else:
+        leg = fig.legend(handles, texts, loc=_OUTSIDE.get(lg.position, "outside lower center"),
+                         **kw)
+    leg.get_frame().set_linewidth(0.5)

@@ -1,0 +1,165 @@
+"""The graph store and files (issue 14): graph export (PNG size in pixels, SVG and PDF valid,
+replace, atomic), graph save/use (JSON, never pickle), display/dir/drop/rename/copy, the REPL's
+show hook, and that a do-file without exports never imports matplotlib."""
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from hlmshell.graphics.model import Graph
+from test_graph_helpers import G, scatter_points
+
+
+@pytest.fixture()
+def g(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return G()
+
+
+def png_size(path):
+    with open(path, "rb") as f:
+        head = f.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR"
+    return struct.unpack(">II", head[16:24])
+
+
+def test_export_png_size_and_formats(g, tmp_path):
+    g.ok("scatter mathach ses || lfit mathach ses, title(T)")
+    out = g.ok("graph export a.png, width(640)")
+    assert out.strip().endswith("file a.png saved as PNG format")
+    assert png_size("a.png") == (640, round(640 * 4 / 5.5))
+    g.ok("graph export b.png, width(500) height(500)")
+    assert png_size("b.png") == (500, 500)
+    g.ok("graph export c.png, height(300)")
+    assert png_size("c.png")[1] == 300
+    g.fails("graph export a.png", 602, "file a.png already exists")
+    g.ok("graph export a.png, replace width(100)")
+    assert png_size("a.png")[0] == 100
+    g.ok("graph export d.svg")
+    root = ET.parse("d.svg").getroot()
+    assert root.tag.endswith("svg")
+    texts = "".join(root.itertext())
+    assert "T" in texts or "<!--" in open("d.svg").read()
+    g.ok("graph export e.pdf")
+    assert open("e.pdf", "rb").read(5) == b"%PDF-"
+    g.ok("graph export f, as(svg)")
+    assert os.path.exists("f.svg")
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".hlmgraph")]     # atomic
+    g.fails("graph export g.xyz", 198)
+    g.fails("graph export h.png, width(0)", 198)
+    g.fails("graph export h.png, name(nosuch)", 111, "graph nosuch not found")
+    g.fails("graph export h.png, bogus", 198, "option bogus not allowed")
+    g.fails("graph export nodir/h.png", 603)
+    assert not os.path.exists("h.png")
+
+
+def test_export_without_graph():
+    g = G()
+    g.fails("graph export a.png", 111)
+
+
+def test_svg_holds_the_points(g):
+    g.ok("scatter mathach ses in 1/7, msymbol(S)")
+    g.ok("graph export p.svg")
+    svg = open("p.svg").read()
+    assert svg.count("<use ") >= 7          # one marker per point
+
+
+def test_save_use_roundtrip_is_json(g):
+    g.ok("twoway (scatter mathach ses in 1/40) (lfit mathach ses), title(Saved) name(k)")
+    out = g.ok("graph save k mine")
+    assert "mine.gph" in out
+    with open("mine.gph", encoding="utf-8") as f:
+        d = json.load(f)                       # JSON, not pickle
+    assert d["hlmshell_graph"] == 1
+    g.fails("graph save k mine", 602)
+    g.ok("graph drop _all")
+    g.ok("graph use mine")
+    back = g.graph()
+    assert back.title == "Saved" and g.s.graphs.current == "Graph"
+    pts = scatter_points(g.fig().axes[0])[0]
+    assert len(pts) == 40 and np.allclose(pts[:, 0], g.col("ses")[:40])
+    g.ok("scatter mathach ses in 1/5, saving(other)")
+    assert Graph.from_dict(json.load(open("other.gph"))).panels[0].series[0].x.shape == (5,)
+    g.fails("scatter mathach ses in 1/5, saving(other)", 602)
+    with open("bad.gph", "wb") as f:
+        f.write(b"\x80\x04pickle")
+    g.fails("graph use bad", 610)
+    g.fails("graph use nosuchfile", 601)
+
+
+def test_memory_commands(g):
+    g.ok("scatter mathach ses in 1/5, name(a)")
+    g.ok("graph copy a b")
+    g.ok("graph rename b c")
+    assert set(g.s.graphs.graphs) == {"a", "c"}
+    g.fails("graph rename a c", 110)
+    g.ok("graph close _all")
+    assert "command:" in g.ok("graph describe a")
+    g.ok("graph display c, scheme(s1mono)")
+    assert g.graph("c").scheme == "s1mono"
+    g.ok("graph drop a c")
+    assert g.s.graphs.graphs == {}
+    g.fails("graph nosuchsub", 198)
+    g.fails("graph display", 111)
+
+
+def test_repl_hook_writes_png_without_display(monkeypatch, tmp_path):
+    from hlmshell.repl import graph_window
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(graph_window.sys, "platform", "linux")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    g = G()
+    graph_window.install_graph_window(g.s)
+    out = g.ok("scatter mathach ses in 1/10")
+    line = [ln for ln in out.splitlines() if ln.startswith("(graph written to ")]
+    assert len(line) == 1
+    path = line[0][len("(graph written to "):-1]
+    assert png_size(path)[0] > 0
+    out = g.ok("scatter mathach ses in 1/10, nodraw")
+    assert "graph written" not in out
+
+
+def test_hook_receives_graphs():
+    g = G()
+    shown = []
+    g.ok("scatter mathach ses in 1/3")
+    g.s.graphs.show = lambda graph, name: shown.append((name, len(graph.panels)))
+    g.ok("scatter mathach ses in 1/3, name(x)")
+    g.ok("graph display Graph")
+    assert shown == [("x", 1), ("Graph", 1)]
+
+
+_PROBE = """
+import json, sys
+from hlmshell.cli import main
+rc = main(sys.argv[1:])
+json.dump({"rc": rc, "mpl": "matplotlib" in sys.modules}, open(sys.argv[0] + ".json", "w"))
+"""
+
+
+@pytest.mark.parametrize("text,mpl", [
+    ("display 1\n", False),
+    ("use hsb\nscatter mathach ses || lfit mathach ses\nhistogram ses\n", False),
+    ("use hsb\nscatter mathach ses in 1/10\ngraph export x.png\n", True),
+])
+def test_matplotlib_only_when_drawing(tmp_path, text, mpl):
+    (tmp_path / "t.do").write_text(text)
+    probe = tmp_path / "probe.py"
+    probe.write_text(_PROBE)
+    proc = subprocess.run([sys.executable, str(probe), "t.do"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stdout + proc.stderr
+    info = json.loads((tmp_path / "probe.py.json").read_text())
+    assert info == {"rc": 0, "mpl": mpl}, proc.stdout
