@@ -238,3 +238,29 @@ def test_10_binary_and_count():
     uvb = float(next(l for l in pois if l.strip().startswith("uvb |")).split("|")[1].split()[0])
     assert uvb == pytest.approx(-0.0344307411635, rel=2e-2)
     assert any("IRR" in l for l in block(name, "mepoisson, irr"))
+
+
+def test_08_simulate_and_describe(tmp_path, monkeypatch):
+    """The simulated schools: statsby's per-school OLS slopes equal numpy's least squares on
+    the students (kept in snapshot 1), the BLUP slopes are shrunk (smaller spread), and the
+    exported workbook holds the 50 schools' numbers."""
+    monkeypatch.chdir(tmp_path)
+    rc, text, session = run("08_simulate_and_describe.do")
+    assert rc == 0, text
+    assert not re.search(r"^r\(\d+\);", text, re.M) and "Traceback" not in text
+    students = session.data_snapshots[1][2]
+    sch = np.asarray(students.values("school"))
+    ses = np.asarray(students.values("ses"), dtype=float)
+    math_ = np.asarray(students.values("math"), dtype=float)
+    d = session.data
+    got = dict(zip(np.asarray(d.values("school")), np.asarray(d.values("b_ses"), dtype=float)))
+    for s_ in np.unique(sch)[:10]:
+        m = sch == s_
+        slope = np.polyfit(ses[m], math_[m], 1)[0]
+        assert got[s_] == pytest.approx(slope, rel=1e-5, abs=1e-5)
+    b = np.asarray(d.values("b_ses"), dtype=float)
+    blup = np.asarray(d.values("slope_blup"), dtype=float)
+    assert np.std(blup) < np.std(b)
+    x = pd.read_excel(tmp_path / "schools_slopes.xlsx")
+    assert list(x.columns) == ["school", "b_ses", "se_ses", "slope_blup"] and len(x) == 50
+    assert np.allclose(x["b_ses"].to_numpy(), b, rtol=1e-6)
