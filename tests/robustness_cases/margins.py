@@ -2,3 +2,4 @@
 female || id:) and the qualifiers it takes."""
 BASE = {"margins": "margins, at(ses=(-1 1))"}
 TAKES = {"margins": "if in"}
+RAW = set(globals().get("RAW", set())) | {"marginsplot"}   # needs a margins result first

@@ -1,0 +1,138 @@
+"""marginsplot: the graph of the last `margins` (r(), or e() after `margins, post`), drawn with
+hlmshell.graphics as the twoway plots are.
+
+Stata's defaults: the x axis is the first at() variable that takes several values (else the
+first factor of the marginlist); every other dimension makes one line per combination of its
+values; each margin is a connected point with a capped confidence interval; the title is
+`Predictive margins with 95% CIs` (`Adjusted predictions ...`, `Average marginal effects of x
+...`), the y title the prediction's label. Options: x() / xdimension(), noci, recast(plottype),
+recastci(plottype), plotopts(), ciopts() (styles), and the graph options (title(), xtitle(),
+legend(), name(), saving(), nodraw, ...)."""
+from __future__ import annotations
+
+import numpy as np
+
+from hlmshell.commands import graph_common as gc
+from hlmshell.errors import StataError
+from hlmshell.graphics.model import Graph, Panel, Series
+from hlmshell.registry import command
+from hlmshell.syntax.parser import parse_options
+
+OWN = {"noci": ("noci", False), "recast": ("recast", True), "recastci": ("recastci", True),
+       "x": ("x", True), "xdimension": ("xdim", True), "plotopts": ("plotopts", True),
+       "ciopts": ("ciopts", True), "allxlabels": ("allx", False)}
+LINE_KINDS = ("connected", "line", "scatter", "bar")
+CI_KINDS = ("rcap", "rarea", "rline", "rspike", "rconnected")
+
+
+def _table(session):
+    m = getattr(session.r, "margins", None) if session.r is not None else None
+    if m is None and session.e is not None:
+        m = getattr(session.e, "margins", None)
+    if m is None:
+        raise StataError("previous command was not margins", 301)
+    return m
+
+
+def _cell_values(m, j: int) -> dict:
+    """Per dimension of column j its value: an at() scenario becomes the values of its
+    variables (`ses` = -2), a factor its level."""
+    dims = m.all_dims[j] if m.all_dims else m.dims
+    out = {}
+    for d, v in zip(dims, m.cells[j]):
+        if d == "_at":
+            scen = int(v) - 1
+            for k, nm in enumerate(m.at_names):
+                v_at = float(m.at[scen, k])
+                if v_at != v_at:                 # as observed: not a dimension of the plot
+                    continue
+                head, dot, var = nm.partition(".")
+                if not dot:
+                    out[nm] = v_at
+                elif v_at == 1:                  # a factor's indicator (`1.sector`): its level
+                    out[var] = float(head.rstrip("bno") or 0)
+        else:
+            out[d] = float(v)
+    return out
+
+
+def _x_dimension(m, cells: list[dict], asked: str | None) -> str:
+    if asked:
+        if not cells or asked not in cells[0]:
+            raise StataError(f"variable {asked} not found in the margins", 111)
+        return asked
+    keys = [k for k in (cells[0] if cells else {}) if all(k in c for c in cells)]
+    varying = [k for k in keys if len({c[k] for c in cells}) > 1]
+    at_vars = [k for k in varying if k in (m.at_names or [])]
+    pick = at_vars[:1] or varying[:1] or keys[:1]
+    if not pick:
+        raise StataError("nothing to plot: margins has a single margin without dimensions", 198)
+    return pick[0]
+
+
+def _fmt(v: float) -> str:
+    """A level or value as Stata writes it in the legend."""
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+def _series(m, cols, cells, xdim, own, level):
+    """One line (and its CI) per combination of the other dimensions."""
+    others = [k for k in (cells[0] if cells else {}) if k != xdim
+              and all(k in c for c in cells) and len({c[k] for c in cells}) > 1]
+    groups: dict = {}
+    for j, c in zip(cols, cells):
+        key = tuple(c[k] for k in others)
+        groups.setdefault(key, []).append(j)
+    kind = (own.get("recast") or "connected").strip()
+    ci_kind = (own.get("recastci") or "rcap").strip()
+    if kind not in LINE_KINDS or ci_kind not in CI_KINDS:
+        raise StataError("invalid recast()", 198)
+    out = []
+    for g, (key, js) in enumerate(groups.items()):
+        order = sorted(js, key=lambda j: cells[cols.index(j)][xdim])
+        x = np.array([cells[cols.index(j)][xdim] for j in order])
+        b = m.table[0, order]
+        lo, hi = m.table[4, order], m.table[5, order]
+        label = ", ".join(f"{k}={_fmt(v)}" for k, v in zip(others, key)) or \
+            ("Margins" if len(groups) == 1 else "")
+        if "noci" not in own:
+            out.append(Series(ci_kind, x, lo, hi, label=f"{level:g}% CI", legend=False,
+                              style={"pstyle": g}))
+        out.append(Series(kind, x, b, label=label, legend=len(groups) > 1, style={"pstyle": g}))
+    return out
+
+
+def _titles(m, xdim: str) -> tuple[str, str]:
+    level = f"{m.level:g}%"
+    if m.deriv and any(m.deriv):
+        var = next(d for d in m.deriv if d)
+        title = f"Average marginal effects of {var.split('.')[-1]} with {level} CIs"
+        ytitle = f"Effects on {m.predict_label or 'Linear prediction'}"
+    elif "Adjusted" in (m.title or ""):
+        title, ytitle = f"Adjusted predictions with {level} CIs", m.predict_label or "Linear prediction"
+    else:
+        title, ytitle = f"Predictive margins with {level} CIs", m.predict_label or "Linear prediction"
+    return title, ytitle
+
+
+@command("marginsplot", abbrev="marginsplot", family="Graphics", raw=True, byable=False,
+         changes_data=False, desc="graph the results of the last margins",
+         example="marginsplot, noci")
+def marginsplot(session, cmd) -> None:
+    text = (cmd.body or "").strip()
+    if text and not text.startswith(","):
+        raise StataError("invalid syntax", 198)
+    own, gopts = gc.split_options(parse_options(text[1:] if text else ""), OWN)
+    gc.check_finish(session, gopts)
+    m = _table(session)
+    cols = [j for j in range(len(m.b)) if not (m.status and m.status[j] == "base")]
+    cells = [_cell_values(m, j) for j in cols]
+    xdim = _x_dimension(m, cells, (own.get("x") or own.get("xdimension") or "").strip() or None)
+    series = _series(m, cols, cells, xdim, own, m.level)
+    title, ytitle = _titles(m, xdim)
+    graph = Graph(kind="marginsplot", panels=[Panel(series=series)], title=title)
+    graph.legend.show = None
+    gc.apply_text(graph, gopts)
+    var = session.data.var(xdim) if session.data is not None and xdim in session.data else None
+    gc.apply_axes(graph, gopts, (xdim, var), (ytitle, None))
+    gc.finish(session, graph, gopts, cmd.text)

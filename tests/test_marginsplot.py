@@ -1,0 +1,65 @@
+"""marginsplot draws the last margins: one connected line per level of the other dimension,
+its points the margins of r(table), capped intervals at its ll/ul, Stata's titles."""
+import os
+
+import numpy as np
+import pytest
+
+import hlmshell
+from hlmshell.data.dta import read_dta
+from hlmshell.output.writer import Capture
+from hlmshell.session import Session
+from session_run import ok, run
+
+HSB = os.path.join(os.path.dirname(hlmshell.__file__), "sample_data", "hsb.dta")
+
+
+@pytest.fixture()
+def s():
+    s = Session(out=Capture())
+    s.data = read_dta(HSB)
+    ok(s, "mixed mathach c.ses##i.sector || id:, nolog")
+    return s
+
+
+def _graph(s):
+    st = s.graphs
+    return st.graphs[st.current] if hasattr(st, "graphs") else st.get("Graph")
+
+
+def test_lines_and_intervals_are_the_margins(s, tmp_path):
+    ok(s, "margins sector, at(ses=(-2(1)2))")
+    m = s.r.margins
+    ok(s, "marginsplot")
+    g = _graph(s)
+    assert g.title == "Adjusted predictions with 95% CIs"
+    lines = [se for se in g.panels[0].series if se.kind == "connected"]
+    cis = [se for se in g.panels[0].series if se.kind == "rcap"]
+    assert len(lines) == 2 and len(cis) == 2
+    assert sorted(se.label for se in lines) == ["sector=0", "sector=1"]
+    got = np.sort(np.concatenate([se.y for se in lines]))
+    assert np.allclose(got, np.sort(m.table[0]), rtol=1e-12)
+    assert np.allclose(np.sort(np.concatenate([se.y for se in cis])), np.sort(m.table[4]))
+    assert np.allclose(np.sort(np.concatenate([se.y2 for se in cis])), np.sort(m.table[5]))
+    assert all(np.array_equal(se.x, [-2, -1, 0, 1, 2]) for se in lines)
+    ok(s, f"graph export {tmp_path / 'm.png'}, width(600) replace")
+    assert (tmp_path / "m.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_options_and_derivatives(s):
+    ok(s, "margins, dydx(ses) at(sector=(0 1))")
+    ok(s, 'marginsplot, noci recast(line) title("slopes")')
+    g = _graph(s)
+    assert g.title == "slopes"
+    kinds = [se.kind for se in g.panels[0].series]
+    assert kinds == ["line"]
+    rc, _ = run(s, "marginsplot, recast(pie)")
+    assert rc == 198
+
+
+def test_needs_margins():
+    s = Session(out=Capture())
+    s.data = read_dta(HSB)
+    ok(s, "regress mathach ses")
+    rc, _ = run(s, "marginsplot")
+    assert rc == 301
