@@ -264,3 +264,25 @@ def test_08_simulate_and_describe(tmp_path, monkeypatch):
     x = pd.read_excel(tmp_path / "schools_slopes.xlsx")
     assert list(x.columns) == ["school", "b_ses", "se_ses", "slope_blup"] and len(x) == 50
     assert np.allclose(x["b_ses"].to_numpy(), b, rtol=1e-6)
+
+
+def test_09_pictures(tmp_path, monkeypatch):
+    """What 09 draws is what the models say: 20 school lines from the fitted values, the
+    marginsplot points equal margins' r(table), a density histogram with its normal curve,
+    and the etable exports hold the three models' coefficients."""
+    monkeypatch.chdir(tmp_path)
+    rc, text, session = run("09_pictures.do")
+    assert rc == 0, text
+    assert not re.search(r"^r\(\d+\);", text, re.M) and "Traceback" not in text
+    for f in ("school_lines.png", "blup_vs_ols.png", "margins_sector.png", "school_intercepts.png"):
+        assert (tmp_path / f).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    store = session.graphs
+    hist = store.graphs[store.current]
+    bars = [s for s in hist.panels[0].series if s.kind == "bar"]
+    assert bars and abs(float(np.sum(bars[0].y)) * float(np.diff(bars[0].x)[0]) - 1.0) < 1e-6
+    md = (tmp_path / "models.md").read_text()
+    html = (tmp_path / "models.html").read_text()
+    assert "12.637" in md and "2.395" in md and "<table" in html
+    kf = session.e.k_f
+    b = dict(zip([n for _, n in session.e.names[:kf]], session.e.b[:kf]))   # the empty model
+    assert f"{b['_cons']:.3f}" in md
