@@ -26,14 +26,21 @@ DATA = os.path.join(ROOT, "hlmshell", "sample_data", "hsb.dta")
 DOFILES = sorted(f for f in os.listdir(SAMPLES) if re.match(r"\d\d_.*\.do$", f))
 
 
-def run(name: str):
+def run(name: str, workdir=None):
     from hlmshell.interpreter import Interpreter
     from hlmshell.output.writer import Capture
     from hlmshell.session import Session
 
+    import tempfile
     out = Capture()
     session = Session(out=out)
-    rc = Interpreter(session).run_dofile(os.path.join(SAMPLES, name), echo=True)
+    cwd = os.getcwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(workdir or tmp)    # what a do-file exports goes there, not into the project
+        try:
+            rc = Interpreter(session).run_dofile(os.path.join(SAMPLES, name), echo=True)
+        finally:
+            os.chdir(cwd)
     return rc, out.getvalue(), session
 
 
@@ -244,8 +251,7 @@ def test_08_simulate_and_describe(tmp_path, monkeypatch):
     """The simulated schools: statsby's per-school OLS slopes equal numpy's least squares on
     the students (kept in snapshot 1), the BLUP slopes are shrunk (smaller spread), and the
     exported workbook holds the 50 schools' numbers."""
-    monkeypatch.chdir(tmp_path)
-    rc, text, session = run("08_simulate_and_describe.do")
+    rc, text, session = run("08_simulate_and_describe.do", workdir=tmp_path)
     assert rc == 0, text
     assert not re.search(r"^r\(\d+\);", text, re.M) and "Traceback" not in text
     students = session.data_snapshots[1][2]
@@ -270,8 +276,7 @@ def test_09_pictures(tmp_path, monkeypatch):
     """What 09 draws is what the models say: 20 school lines from the fitted values, the
     marginsplot points equal margins' r(table), a density histogram with its normal curve,
     and the etable exports hold the three models' coefficients."""
-    monkeypatch.chdir(tmp_path)
-    rc, text, session = run("09_pictures.do")
+    rc, text, session = run("09_pictures.do", workdir=tmp_path)
     assert rc == 0, text
     assert not re.search(r"^r\(\d+\);", text, re.M) and "Traceback" not in text
     for f in ("school_lines.png", "blup_vs_ols.png", "margins_sector.png", "school_intercepts.png"):
