@@ -16,3 +16,20 @@ def ok(s, text):
     rc, out = run(s, text)
     assert rc == 0, out
     return out
+
+
+def csv_session(relpath: str, options: str = "clear asdouble"):
+    """A fresh session with a CSV of the project's tests/data loaded by `import delimited`
+    (relpath relative to the project root; asdouble: the R references read doubles)."""
+    import os
+
+    from hlmshell.session import Session
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    s = Session(out=Capture())
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        ok(s, f"import delimited {relpath}, {options}")
+    finally:
+        os.chdir(cwd)
+    return s

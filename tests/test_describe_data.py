@@ -1,27 +1,8 @@
 """duplicates, misstable, ds, lookfor, notes, codebook: results checked against pandas/numpy."""
 import numpy as np
 import pandas as pd
-import pytest
-
-from hlmshell.data.dta import read_dta
-from hlmshell.output.writer import Capture
-from hlmshell.session import Session
+from hsb_fixtures import HSB, df, s  # noqa: F401  (fixtures)
 from session_run import ok, run
-
-HSB = "hlmshell/sample_data/hsb.dta"
-
-
-@pytest.fixture
-def s():
-    ses = Session(Capture())
-    ok(ses, f"use {HSB}")
-    return ses
-
-
-@pytest.fixture(scope="module")
-def df():
-    d = read_dta(HSB)
-    return pd.DataFrame({n: d.vars[n].values for n in d.names})
 
 
 # ---------------------------------------------------------------------------- duplicates

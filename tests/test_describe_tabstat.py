@@ -1,28 +1,8 @@
 """tabstat: statistics checked against pandas/numpy, layout, r() under save, errors."""
 import numpy as np
-import pandas as pd
-import pytest
+from hsb_fixtures import HSB, df, s  # noqa: F401  (fixtures)
 from scipy import stats as sps
-
-from hlmshell.data.dta import read_dta
-from hlmshell.output.writer import Capture
-from hlmshell.session import Session
 from session_run import ok, run
-
-HSB = "hlmshell/sample_data/hsb.dta"
-
-
-@pytest.fixture
-def s():
-    ses = Session(Capture())
-    ok(ses, f"use {HSB}")
-    return ses
-
-
-@pytest.fixture(scope="module")
-def df():
-    d = read_dta(HSB)
-    return pd.DataFrame({n: d.vars[n].values for n in d.names})
 
 
 def _r(s, name):

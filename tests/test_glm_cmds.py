@@ -11,20 +11,13 @@ from scipy.special import log_ndtr
 
 from hlmshell.output.writer import Capture
 from hlmshell.session import Session
-from session_run import ok, run
+from session_run import csv_session, ok, run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _session(csv):
-    s = Session(out=Capture())
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        ok(s, f"import delimited tests/data/glmm/{csv}, clear asdouble")
-    finally:
-        os.chdir(cwd)
-    return s
+    return csv_session(f"tests/data/glmm/{csv}")
 
 
 def _bse(s):

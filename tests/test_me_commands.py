@@ -10,7 +10,7 @@ import pytest
 
 from hlmshell.output.writer import Capture
 from hlmshell.session import Session
-from session_run import ok, run
+from session_run import csv_session, ok, run
 
 HERE = os.path.dirname(__file__)
 ROOT = os.path.dirname(HERE)
@@ -18,14 +18,7 @@ REF = json.load(open(os.path.join(HERE, "data", "glmm", "glmer_reference.json"))
 
 
 def _session(csv):
-    s = Session(out=Capture())
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        ok(s, f"import delimited tests/data/glmm/{csv}, clear asdouble")
-    finally:
-        os.chdir(cwd)
-    return s
+    return csv_session(f"tests/data/glmm/{csv}")
 
 
 def _b(s):

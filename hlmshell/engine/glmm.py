@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .blocked import inv_logdet
+from .lmm import _fd_hessian
 from .glmm_families import Family
 from .quasi_newton import minimize_bfgs
 from .vcparams import Structure
@@ -302,7 +303,7 @@ def _adaptive_outer(prob: Problem, x0, maxiter: int, callback):
     for _it in range(min(maxiter, 100)):
         prob.freeze = True
         d, g = prob.dev_grad(x)
-        Hm = _fd_hess(lambda z: prob.dev_grad(z)[1], x, g)
+        Hm = _fd_hessian(lambda z: prob.dev_grad(z)[1], x, g)
         w, U = np.linalg.eigh(Hm)
         step = -U @ ((U.T @ g) / np.maximum(np.abs(w), 1e-8 * max(1.0, np.abs(w).max())))
         t = 1.0
@@ -321,18 +322,6 @@ def _adaptive_outer(prob: Problem, x0, maxiter: int, callback):
             break
     prob.freeze = False
     return x, nit
-
-
-def _fd_hess(gradfun, x, g0, h=1e-6):
-    """Forward differences of the exact gradient (symmetrised)."""
-    k = len(x)
-    Hm = np.empty((k, k))
-    for i in range(k):
-        step = h * max(1.0, abs(x[i]))
-        e = np.zeros(k)
-        e[i] = step
-        Hm[:, i] = (gradfun(x + e) - g0) / step
-    return 0.5 * (Hm + Hm.T)
 
 
 def fit_problem(prob: Problem, x0, *, maxiter: int = 300, callback=None,
@@ -503,7 +492,6 @@ def posterior(model: GlmmModel, *, modes: bool = False, points: int = 7):
     their standard errors: posterior means and SDs by mean-variance adaptive quadrature
     (Stata's default ebmeans), or the posterior modes with the curvature's SEs (ebmodes)."""
     fit = model.fit
-    p = model.data.X.shape[1]
     prob = Problem(model.data, model.family, model.structure, "agq", points)
     beta, theta = prob._split(fit.x)
     L = prob.lam(theta)
