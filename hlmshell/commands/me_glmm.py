@@ -221,7 +221,8 @@ def _fit(session, opts, data, fam, st, method, points):
         for i, ll in enumerate(lines):
             out.line(meo.iteration_line(i, ll))
     x0 = np.concatenate([b0, st.start(1.0), extra0])
-    prob = glmm.Problem(data, fam, st, "laplace" if method == "laplace" else "agq", points)
+    prob = glmm.Problem(data, fam, st, "laplace" if method == "laplace" else "agq", points,
+                        adapt={"mcaghermite": "mc", "ghermite": "none"}.get(method, "mv"))
     if log:
         out.line("")
         out.line("Refining starting values:")

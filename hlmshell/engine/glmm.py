@@ -83,7 +83,7 @@ class Problem:
     """-2 log L of a one-level GLMM as a function of (b, theta), with its gradient."""
 
     def __init__(self, data: GlmmData, fam: Family, structure: Structure, method: str = "laplace",
-                 points: int = 7):
+                 points: int = 7, adapt: str = "mv"):
         self.d = data
         self.fam = fam
         self.st = structure
@@ -94,6 +94,9 @@ class Problem:
         self.u = np.zeros((data.G, self.q))               # warm start of the modes
         self.adapt = None                                   # (mu, S) of the quadrature
         self.freeze = False                                 # hold (mu, S) fixed (outer loop)
+        # quadrature nodes: "mv" posterior mean and variance (Stata's mvaghermite), "mc" the
+        # mode and curvature (mcaghermite, lme4's nAGQ), "none" the prior's (ghermite)
+        self.adapt_kind = adapt
         self.const = fam.constant(data.y, data.trials)
         self.nfev = 0
         if method != "laplace":
@@ -198,12 +201,14 @@ class Problem:
         d = self.d
         L = self.lam(theta)
         A = d.Z @ L
-        if self.adapt is None:
+        if self.adapt_kind == "none":
+            self.adapt = (np.zeros((d.G, self.q)), np.broadcast_to(np.eye(self.q), (d.G, self.q, self.q)).copy())
+        elif self.adapt is None or (self.adapt_kind == "mc" and not self.freeze):
             u, _, eta, (_, _, l2, _) = self.modes(beta, L)
             H = d.gsum((-l2)[:, None, None] * A[:, :, None] * A[:, None, :]) + np.eye(self.q)
             self.adapt = (u, np.linalg.cholesky(np.linalg.inv(H)))
         mu, S = self.adapt
-        for _ in range(0 if self.freeze else 50):
+        for _ in range(0 if self.freeze or self.adapt_kind != "mv" else 50):
             f, U, l1 = self._node_values(beta, A, mu, S)
             logL, pi = self._posterior(f, S)
             mu_n = np.einsum("gk,gkq->gq", pi, U)
@@ -340,6 +345,7 @@ def fit_problem(prob: Problem, x0, *, maxiter: int = 300, callback=None,
         # the Laplace solution first (cheap, and close): the quadrature's Newton iterations
         # then start where the two approximations nearly agree
         lap = Problem(prob.d, prob.fam, prob.st, "laplace")
+        # (the Laplace problem shares the family object, whose own parameters stay in step)
         res = minimize_bfgs(lap.dev_grad, x0, gtol=1e-4, maxiter=maxiter)
         start = res.x if np.all(np.isfinite(res.x)) else np.asarray(x0, dtype=float)
         prob.u = lap.u.copy()
