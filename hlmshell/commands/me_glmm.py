@@ -39,7 +39,9 @@ TITLES = {("binomial", "logit"): ("Mixed-effects logistic regression", "logistic
           ("binomial", "probit"): ("Mixed-effects probit regression", "probit"),
           ("binomial", "cloglog"): ("Mixed-effects complementary log-log regression", "cloglog"),
           ("poisson", "log"): ("Mixed-effects Poisson regression", "Poisson"),
-          ("nbinomial", "log"): ("Mixed-effects negative binomial regression", "nbinomial")}
+          ("nbinomial", "log"): ("Mixed-effects negative binomial regression", "nbinomial"),
+          ("ordinal", "logit"): ("Mixed-effects ologit regression", "ologit"),
+          ("ordinal", "probit"): ("Mixed-effects oprobit regression", "oprobit")}
 METHODS = (("mvaghermite", 3), ("mcaghermite", 3), ("ghermite", 2), ("laplace", 3))
 
 _OPTIONS = (
@@ -70,10 +72,12 @@ def _family_of(cmdname: str, opts) -> tuple[str, str]:
         link = (opts.raw("link") or "").strip().lower()
         fam = {"bernoulli": "binomial"}.get(fam, fam)
         link = link or {"binomial": "logit", "poisson": "log"}.get(fam, "")
-        fam = {"nb": "nbinomial", "nbinom": "nbinomial"}.get(fam, fam)
+        fam = {"nb": "nbinomial", "nbinom": "nbinomial", "ord": "ordinal"}.get(fam, fam)
         if (fam, link) not in TITLES:
             raise StataError(f"family({fam}) link({link}) not available", 198)
         return fam, link
+    if cmdname in ("meologit", "meoprobit"):
+        return "ordinal", cmdname[3:]
     if cmdname == "menbreg":
         disp = (opts.raw("dispersion") or "mean").strip().lower()
         if disp not in ("mean", "m", "me", "mea"):
@@ -104,6 +108,22 @@ def _outcome(fam: str, y: np.ndarray, trials: np.ndarray, has_trials: bool) -> n
     if fam == "binomial" and np.any(y > trials):
         raise StataError("outcome cannot be greater than the number of trials", 459)
     return y
+
+
+def _ordinal(y: np.ndarray, link: str):
+    """Category codes 0..K-1 of an ordinal outcome and its family, the cutpoints started at
+    the inverse link of the cumulative proportions (Stata's ologit without covariates)."""
+    levels, codes = np.unique(y, return_inverse=True)
+    if len(levels) < 2:
+        raise StataError("outcome does not vary", 2000)
+    if len(levels) > 100:
+        raise StataError("too many outcome categories", 149)
+    fam = gf.family("ordinal", link, len(levels))
+    cum = np.cumsum(np.bincount(codes))[:-1] / len(codes)
+    from hlmshell import distributions as d
+    fam.extra = (np.log(cum / (1 - cum)) if link == "logit"
+                 else np.array([float(d.norm_ppf(c)) for c in cum]))
+    return codes.astype(float), fam
 
 
 def _trials(opts, column, n: int) -> np.ndarray:
@@ -198,7 +218,9 @@ def _prepare(session, cmd, name: str):
     mask = _mixed_sample(session, cmd, numeric, strg)
     column = sample_columns(ds, mask)
     n = int(mask.sum())
-    design = dz.build_fixed(engine_terms(fixed), column, n, constant=not fixed_nocons)
+    ordinal = _family_of(name, opts)[0] == "ordinal"   # cutpoints instead of a constant
+    design = dz.build_fixed(engine_terms(fixed), column, n,
+                            constant=not fixed_nocons and not ordinal)
     block = dz.build_random([rs], column, n)[0]
     return spec, opts, depvar, design, block, column, mask, factor_labels(ds, fixed)
 
@@ -209,7 +231,7 @@ def _fit(session, opts, data, fam, st, method, points):
     log = not opts.nolog or opts.log
     lines = []
     b0, ll0 = glmm.glm_start_log(data, fam, lines)
-    extra0 = np.zeros(fam.n_extra)
+    extra0 = np.asarray(fam.extra, dtype=float).copy()   # the family's own start values
     if fam.n_extra:                    # the one-level model with its own parameters (nbreg)
         lines = []
         xf, ll0 = glmm.glm_fit(data, fam, np.concatenate([b0, extra0]), lines)
@@ -244,7 +266,7 @@ def _fit(session, opts, data, fam, st, method, points):
     return ll0, fit
 
 
-EXTRA_NAMES = {"nbinomial": ["lnalpha"]}
+EXTRA_NAMES = {"nbinomial": ["lnalpha"], "ordinal": [f"cut{j}" for j in range(1, 100)]}
 
 
 def _names_and_values(depvar, design, block, fit, st, V_s, fam):
@@ -327,15 +349,18 @@ def _run(session, cmd, name: str) -> None:
         raise StataError("intpoints() must be between 1 and 195", 198)
     n = int(mask.sum())
     trials = _trials(opts, column, n)
-    y = _outcome(fam_name, np.asarray(column(depvar), dtype=float), trials,
-                 opts.raw("binomial") is not None)
+    if fam_name == "ordinal":
+        y, fam = _ordinal(np.asarray(column(depvar), dtype=float), link)
+    else:
+        y = _outcome(fam_name, np.asarray(column(depvar), dtype=float), trials,
+                     opts.raw("binomial") is not None)
+        fam = gf.family(fam_name, link)
     offset = _offset(opts, column, n)
     X = design.X_keep
     Z = np.asarray(block.Z, dtype=float)
     q = Z.shape[1]
     st = Structure(normalize_structure(block.covariance, q), q)
     data = glmm.GlmmData.build(y, X, Z, block.group, offset=offset, trials=trials)
-    fam = gf.family(fam_name, link)
     try:
         ll0, fit = _fit(session, opts, data, fam, st, method, points)
         V_s = glmm.observed_vcov(fit, st)
@@ -470,6 +495,10 @@ mecloglog_cmd = _register("mecloglog", "multilevel mixed-effects complementary l
                           "mecloglog use age urban || district:")
 mepoisson_cmd = _register("mepoisson", "multilevel mixed-effects Poisson regression",
                           "mepoisson ticks year96 year97 height || brood:")
+meologit_cmd = _register("meologit", "multilevel mixed-effects ordered logistic regression",
+                          "meologit rating age || school:")
+meoprobit_cmd = _register("meoprobit", "multilevel mixed-effects ordered probit regression",
+                          "meoprobit rating age || school:")
 menbreg_cmd = _register("menbreg", "multilevel mixed-effects negative binomial regression",
                         "menbreg deaths uvb || region:, exposure(expected)",
                         (Opt("dispersion", "disp", "string", "mean", "mean (the default) or constant"),))

@@ -81,6 +81,9 @@ def predict(session, cmd, res, opts) -> None:
             trials = np.full(data.n, float(bt))
         except ValueError:
             trials = np.asarray(data.values(bt), dtype=float)
+    if model.family.name == "ordinal":
+        raise StataError(f"option {stat} after an ordinal model is not available yet "
+                         "(outcome())", 198)
     mu = model.family.mean(eta, trials)
     label = "Predicted mean" if stat == "mu" else "Predicted probability"
     if stat == "pr" and model.family.name != "binomial":
@@ -113,5 +116,6 @@ def _reffects(session, cmd, opts, block, b, se, codes, known, touse, stat, modes
              [f"S.E. of {what} for {nm}[{block.label}]" for nm in block.names], vtype, touse)
 
 
-for _name in ("melogit", "meprobit", "mecloglog", "mepoisson", "menbreg", "meglm"):
+for _name in ("melogit", "meprobit", "mecloglog", "mepoisson", "menbreg", "meologit",
+              "meoprobit", "meglm"):
     PREDICTORS[_name] = predict

@@ -467,10 +467,18 @@ def observed_vcov(fit: GlmmFit, st: Structure, h: float = 1e-4) -> np.ndarray | 
             e[i] = step
             Hm[:, i] = (grad(x0 + e) - grad(x0 - e)) / (2 * step)
         info = 0.25 * (Hm + Hm.T)                  # of -ll: half the deviance's Hessian
-        w = np.linalg.eigvalsh(info)
-        if not (np.all(np.isfinite(info)) and w.min() > 1e-10 * max(w.max(), 1.0)):
+        if not np.all(np.isfinite(info)):
             return None
-        V = np.linalg.inv(info)
+        w, U = np.linalg.eigh(info)
+        if w.min() > 1e-10 * max(w.max(), 1.0):
+            V = np.linalg.inv(info)
+        else:
+            # a variance at zero (its ln sd runs to -inf, where the likelihood is flat): the
+            # generalized inverse, which leaves the other parameters' variances finite
+            keep = w > 1e-10 * max(w.max(), 1.0)
+            if not keep.any():
+                return None
+            V = (U[:, keep] / w[keep]) @ U[:, keep].T
         return 0.5 * (V + V.T)
     except np.linalg.LinAlgError:
         return None

@@ -175,12 +175,62 @@ class NegBinomialMean(Family):
         return np.exp(eta)
 
 
+class Ordinal(Family):
+    """Ordered logit or probit: y holds category codes 0..K-1, extra the K-1 cutpoints
+    (increasing; e(b)'s /cut1 ...), Pr(y = k) = F(cut_k+1 - eta) - F(cut_k - eta) with
+    cut_0 = -inf, cut_K = +inf. A non-increasing set of cutpoints gives l = -inf (outside the
+    parameter space: the optimiser backs off)."""
+
+    name = "ordinal"
+
+    def __init__(self, link: str, ncat: int):
+        self.link = link
+        self.n_extra = ncat - 1
+        self.extra = np.zeros(ncat - 1)
+
+    def _pieces(self, x):
+        """F, its density f and the density's first two derivatives at x (+-inf allowed)."""
+        if self.link == "logit":
+            F = 0.5 * (1.0 + np.tanh(0.5 * np.where(np.isfinite(x), x, np.sign(x) * 800)))
+            f = F * (1.0 - F)
+            return F, f, f * (1.0 - 2.0 * F), f * (1.0 - 6.0 * F + 6.0 * F * F)
+        from scipy.special import ndtr
+        xf = np.where(np.isfinite(x), x, 0.0)
+        F = np.where(np.isfinite(x), ndtr(xf), (x > 0).astype(float))
+        f = np.where(np.isfinite(x), np.exp(-0.5 * xf * xf) / math.sqrt(2 * math.pi), 0.0)
+        return F, f, -xf * f, (xf * xf - 1.0) * f
+
+    def derivs(self, y, eta, trials):
+        cuts = np.concatenate([[-np.inf], np.asarray(self.extra, dtype=float), [np.inf]])
+        k = np.asarray(y, dtype=np.int64)
+        Fa, fa, ga, ha = self._pieces(cuts[k + 1] - eta)
+        Fb, fb, gb, hb = self._pieces(cuts[k] - eta)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            P = Fa - Fb
+            if np.any(np.diff(self.extra) <= 0):
+                P = np.full_like(P, -1.0)
+            l = np.where(P > 0, np.log(np.where(P > 0, P, 1.0)), -np.inf)
+            d1, d2, d3 = fa - fb, ga - gb, ha - hb       # differences of F's derivatives
+            r1, r2, r3 = -d1 / P, d2 / P, -d3 / P       # dP/P, d2P/P, d3P/P in eta
+            g1 = r1
+            g2 = r2 - r1 * r1
+            g3 = r3 - 3.0 * r2 * r1 + 2.0 * r1 ** 3
+        return l, g1, g2, g3
+
+    def mean(self, eta, trials):
+        raise ValueError("no mean for an ordinal outcome")
+
+
 FAMILIES = {("binomial", "logit"): BinomialLogit, ("binomial", "probit"): BinomialProbit,
             ("binomial", "cloglog"): BinomialCloglog, ("poisson", "log"): PoissonLog,
             ("nbinomial", "log"): NegBinomialMean}
 
 
-def family(name: str, link: str) -> Family:
+def family(name: str, link: str, ncat: int = 0) -> Family:
+    if name == "ordinal":
+        if link not in ("logit", "probit") or ncat < 2:
+            raise ValueError(f"family ordinal with link {link} not available")
+        return Ordinal(link, ncat)
     try:
         return FAMILIES[(name, link)]()
     except KeyError:

@@ -4,6 +4,8 @@ BASE = {
     "meprobit": "meprobit minority ses || id:, intmethod(laplace)",
     "mecloglog": "mecloglog minority ses || id:, intmethod(laplace)",
     "mepoisson": "mepoisson minority ses || id:, intmethod(laplace)",
+    "meologit": "meologit sector ses || id:, intmethod(laplace)",
+    "meoprobit": "meoprobit sector ses || id:, intmethod(laplace)",
     "menbreg": "menbreg minority ses || id:, intmethod(laplace)",
     "meglm": "meglm minority ses || id:, family(bernoulli) link(logit) intmethod(laplace)",
 }
