@@ -94,3 +94,28 @@ def test_refusals(line, rc):
         before = s.e
         r, _ = run(s, line)
         assert r == rc and s.e is before
+
+
+def test_ologit_oprobit_nbreg():
+    """ordinal::clm and MASS::glm.nb: ologit logLik -2060.6320383703, age 0.03766967204
+    (se 0.0047468203), cut1 -0.39067667005; oprobit -2060.4936852829, urban 0.19318765367;
+    nbreg on grouseticks -965.85797162735, height -2.4923348120, ln alpha 0.2490801121."""
+    s = _session("ordinal.csv")
+    out = ok(s, "ologit y age urban, nolog")
+    b, se = _bse(s)
+    assert s.e.scalars["ll"] == pytest.approx(-2060.6320383703, rel=1e-10)
+    assert b["age"] == pytest.approx(0.03766967204, rel=1e-6)
+    assert se["age"] == pytest.approx(0.0047468203, rel=1e-4)
+    assert b["cut1"] == pytest.approx(-0.39067667005, rel=1e-6)
+    assert "_cons" not in b and "       /cut1 |" in out
+    ok(s, "oprobit y age urban, nolog")
+    b, _ = _bse(s)
+    assert s.e.scalars["ll"] == pytest.approx(-2060.4936852829, rel=1e-10)
+    assert b["urban"] == pytest.approx(0.19318765367, rel=1e-6)
+    s = _session("grouseticks.csv")
+    out = ok(s, "nbreg ticks year96 year97 height, nolog")
+    b, _ = _bse(s)
+    assert s.e.scalars["ll"] == pytest.approx(-965.85797162735, rel=1e-10)
+    assert b["height"] == pytest.approx(-2.4923348120, rel=1e-6)
+    assert b["lnalpha"] == pytest.approx(0.2490801121, rel=1e-5)
+    assert "Dispersion: mean" in out and "LR test of alpha=0: chibar2(01) =" in out

@@ -2,3 +2,6 @@
 BASE = {"logit": "logit minority ses", "logistic": "logistic minority ses",
         "probit": "probit minority ses", "poisson": "poisson minority ses"}
 TAKES = {k: "if in" for k in BASE}
+BASE.update({"ologit": "ologit sector ses", "oprobit": "oprobit sector ses",
+             "nbreg": "nbreg minority ses"})
+TAKES.update({k: "if in" for k in ("ologit", "oprobit", "nbreg")})

@@ -1,0 +1,279 @@
+"""ologit, oprobit and nbreg: one-level models whose distribution has parameters of its own
+(cutpoints; the negative binomial's ln alpha), the partners of meologit, meoprobit and
+menbreg (issue 15).
+
+Maximum likelihood by BFGS (engine.glmm.glm_fit: analytic gradient in b, numerical in the own
+parameters), then the observed information from central differences of the log likelihood;
+vce(robust|cluster) from per-observation scores. Stata 17's layout: the header of logit's
+(LR chi2 against the model without covariates, pseudo R2; `Dispersion: mean` for nbreg), the
+coefficient table, /cut# rows (ologit: no constant), and for nbreg /lnalpha, alpha and the
+LR test of alpha = 0 against Poisson."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hlmshell import distributions as dist
+from hlmshell.commands.glm_cmds import _VCE, _offset, _prepare, _sandwich
+from hlmshell.engine import glmm
+from hlmshell.engine import glmm_families as gf
+from hlmshell.errors import StataError
+from hlmshell.output import glm_output as go
+from hlmshell.output import me_output as meo
+from hlmshell.output.coeftable import cluster_note, coef_table
+from hlmshell.output.labels import display_groups
+from hlmshell.output.numfmt import fmt_g
+from hlmshell.registry import Opt, command
+from hlmshell.results import EstimationResults
+
+TITLES = {"ologit": "Ordered logistic regression", "oprobit": "Ordered probit regression",
+          "nbreg": "Negative binomial regression"}
+assert _VCE
+
+
+def _family(name: str, y: np.ndarray):
+    if name == "nbreg":
+        if np.any(y < 0):
+            raise StataError("negative values encountered in the dependent variable", 459)
+        return y, gf.family("nbinomial", "log")
+    levels, codes = np.unique(y, return_inverse=True)
+    if len(levels) < 2:
+        raise StataError("outcome does not vary", 2000)
+    fam = gf.family("ordinal", name[1:], len(levels))
+    cum = np.cumsum(np.bincount(codes))[:-1] / len(codes)
+    fam.extra = (np.log(cum / (1 - cum)) if name == "ologit"
+                 else np.array([float(dist.norm_ppf(c)) for c in cum]))
+    return codes.astype(float), fam
+
+
+def _data(y, X, off):
+    n = len(y)
+    return glmm.GlmmData.build(y, X, np.zeros((n, 0)), np.zeros(n, dtype=np.int64), offset=off)
+
+
+def _per_obs(data, fam, x):
+    """Per-observation log likelihood (the family's constant included) at x = (b, extra)."""
+    p = data.X.shape[1]
+    fam.extra = np.asarray(x[p:], dtype=float).copy()
+    eta = data.X @ x[:p] + data.offset
+    return fam.derivs(data.y, eta, data.trials)[0]
+
+
+def _information(data, fam, x, h=1e-5):
+    """Observed information (central differences of the log likelihood) and the
+    per-observation scores (caller's order), both in (b, extra)."""
+    k = len(x)
+    H = np.empty((k, k))
+    S = np.empty((len(data.y), k))
+    f0 = _per_obs(data, fam, x).sum()
+    steps = [h * max(1.0, abs(v)) for v in x]
+    for i in range(k):
+        ei = np.zeros(k)
+        ei[i] = steps[i]
+        lp, lm = _per_obs(data, fam, x + ei), _per_obs(data, fam, x - ei)
+        S[:, i] = (lp - lm) / (2 * steps[i])
+        H[i, i] = (lp.sum() - 2 * f0 + lm.sum()) / steps[i] ** 2
+        for j in range(i):
+            ej = np.zeros(k)
+            ej[j] = steps[j]
+            fpp = _per_obs(data, fam, x + ei + ej).sum()
+            fpm = _per_obs(data, fam, x + ei - ej).sum()
+            fmp = _per_obs(data, fam, x - ei + ej).sum()
+            fmm = _per_obs(data, fam, x - ei - ej).sum()
+            H[i, j] = H[j, i] = (fpp - fpm - fmp + fmm) / (4 * steps[i] * steps[j])
+    _per_obs(data, fam, x)
+    return -H, S[np.argsort(data.order)]
+
+
+def _null(name, y, off, fam):
+    """The model without covariates: ordinal closed form; nbreg with a constant and ln alpha."""
+    if name != "nbreg":
+        counts = np.bincount(y.astype(np.int64))
+        return float(np.sum(counts * np.log(counts / counts.sum())))
+    d0 = _data(y, np.ones((len(y), 1)), off)
+    f0 = gf.family("nbinomial", "log")
+    m = float(np.mean(y))
+    x, ll = glmm.glm_fit(d0, f0, np.array([math.log(max(m, 1e-8)), 0.0]), [])
+    return ll
+
+
+def _run(session, cmd, name: str) -> None:
+    opts, depvar, design, column, mask, vce, vlabels = _prepare(session, cmd, name)
+    n = int(mask.sum())
+    y, fam = _family(name, np.asarray(column(depvar), dtype=float))
+    off = _offset(opts, column, n)
+    X = design.X_keep
+    if name != "nbreg":                   # the cutpoints take the constant's place
+        keep = [j for j, nm in enumerate(np.asarray(design.stata_names)[design.keep]) if nm != "_cons"]
+        X = X[:, keep]
+    if n <= X.shape[1] + fam.n_extra:
+        raise StataError("insufficient observations", 2001)
+    data = _data(y, X, off)
+    lines: list[float] = []
+    try:
+        ll0 = _null(name, y, off, fam)
+        b0 = np.zeros(X.shape[1])
+        if name == "nbreg":
+            cons = [j for j in range(X.shape[1]) if np.all(X[:, j] == 1.0)]
+            if cons:
+                b0[cons[0]] = math.log(max(float(np.mean(y)), 1e-8))
+        x, ll = glmm.glm_fit(data, fam, np.concatenate([b0, fam.extra]), lines)
+        info, scores = _information(data, fam, x)
+        V = np.linalg.inv(info)
+        ll_pois = _poisson_ll(data, x[:X.shape[1]]) if name == "nbreg" else None
+    except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+        raise StataError("could not calculate numerical derivatives -- discontinuous region "
+                         "with missing values encountered", 430) from None
+    n_clust = None
+    if vce.robust:
+        V, n_clust = _sandwich(V, scores, column(vce.clustvar) if vce.clustvar else None)
+    if not opts.nolog or opts.log:
+        session.out.line("")
+        for i, v in enumerate([ll0] + lines[1:]):
+            session.out.line(go.iteration_line(i, v, vce.robust))
+    res = _results(cmd, name, depvar, design, mask, x, V, ll, ll0, vce, n_clust, fam, X.shape[1])
+    if ll_pois is not None:
+        res.scalars["ll_c"] = ll_pois
+        res.scalars["chi2_c"] = max(2.0 * (ll - ll_pois), 0.0)
+        res.scalars["alpha"] = math.exp(float(x[-1]))
+    session.post_estimation(res)
+    _display(session, res, design, vlabels, float(opts.level), name)
+
+
+def _poisson_ll(data, beta0) -> float:
+    """The Poisson model's log likelihood (the LR test of alpha = 0)."""
+    b, ll = glmm.glm_newton(data, gf.family("poisson", "log"), beta0, [])
+    return ll
+
+
+def _results(cmd, name, depvar, design, mask, x, V, ll, ll0, vce, n_clust, fam, p):
+    names = [(depvar, nm) for nm, kp in zip(design.stata_names, design.keep)
+             if not (name != "nbreg" and nm == "_cons")]
+    omitted = [om for nm, om in zip(design.stata_names, design.omitted)
+               if not (name != "nbreg" and nm == "_cons")]
+    kf = len(names)
+    keep = np.flatnonzero(~np.asarray(omitted, dtype=bool))
+    extra = [f"cut{j + 1}" for j in range(fam.n_extra)] if name != "nbreg" else ["lnalpha"]
+    names += [("/", nm) for nm in extra]
+    k = len(names)
+    b = np.zeros(k)
+    b[keep] = x[:p]
+    b[kf:] = x[p:]
+    idx = np.concatenate([keep, kf + np.arange(len(extra))])
+    Vf = np.zeros((k, k))
+    Vf[np.ix_(idx, idx)] = V
+    res = EstimationResults(cmd=name, names=names, b=b, V=Vf,
+                            omitted=np.concatenate([omitted, np.zeros(len(extra), bool)]),
+                            k_f=kf, sample=mask.copy())
+    wt = [i for i in keep if names[i][1] != "_cons"]
+    if vce.robust:
+        bb = b[wt]
+        chi2 = float(bb @ np.linalg.solve(Vf[np.ix_(wt, wt)], bb)) if wt else 0.0
+    else:
+        chi2 = max(2.0 * (ll - ll0), 0.0)
+    res.scalars = {"N": float(mask.sum()), "ll": ll, "ll_0": ll0, "k": float(len(idx)),
+                   "df_m": float(len(wt)), "chi2": chi2,
+                   "p": float(dist.chi2_sf(chi2, len(wt))) if wt else float("nan"),
+                   "r2_p": 1.0 - ll / ll0 if ll0 else float("nan"), "rank": float(len(idx)),
+                   "converged": 1.0}
+    if name != "nbreg":
+        res.scalars["k_cat"] = float(fam.n_extra + 1)
+    res.macros = {"cmd": name, "cmdline": cmd.text, "depvar": depvar, "title": TITLES[name],
+                  "chi2type": "Wald" if vce.robust else "LR", "vce": vce.kind or "oim",
+                  "properties": "b V", "predict": f"{name}_p"}
+    if vce.robust:
+        res.macros["vcetype"] = "Robust"
+        if vce.clustvar:
+            res.macros["clustvar"] = vce.clustvar
+            res.scalars["N_clust"] = float(n_clust)
+    return res
+
+
+def _display(session, res, design, vlabels, level, name) -> None:
+    out = session.out
+    sc = res.scalars
+    robust = bool(res.macros.get("vcetype"))
+    head = go.header_lines(res.macros["title"], int(sc["N"]), int(sc["df_m"]), sc["chi2"],
+                           sc["p"], sc["ll"], sc["r2_p"], res.macros["chi2type"], robust)
+    if name == "nbreg":
+        head[2] = "Dispersion: mean".ljust(56) + head[2][56:]
+    out.line("")
+    for line in head:
+        out.line(line)
+    out.line("")
+    if sc.get("N_clust"):
+        out.line(cluster_note(int(sc["N_clust"]), res.macros["clustvar"]))
+    kf = res.k_f
+    groups = display_groups(design, baselevels=False, value_labels=vlabels)
+    if name != "nbreg":
+        groups = [g for g in groups if not (g.header is None and g.rows and
+                                            all(r.label == "_cons" for r in g.rows))]
+    se = np.sqrt(np.clip(np.diag(res.V), 0, None))
+    index = {nm: i for i, (eq, nm) in enumerate(res.names[:kf])}
+    table = coef_table(res.depvar, _reindex(groups, design, index), res.b, se, stat="z",
+                       level=level, vcetype=res.macros.get("vcetype") or None)
+    z = float(dist.norm_ppf(0.5 + level / 200.0))
+    extra = meo.extra_rows([(res.names[i][1], res.b[i], se[i]) for i in range(kf, len(res.names))], z)
+    if name == "nbreg":
+        a, sa = math.exp(res.b[-1]), se[-1]
+        extra.append(f"{'alpha':>12} |  {_g9(a)}  {_g9(a * sa)}{'':21}"
+                     f"{_g9(math.exp(res.b[-1] - z * sa))}   "
+                     f"{_g9(math.exp(res.b[-1] + z * sa))}")
+    for line in table[:-1] + extra + [table[-1]]:
+        out.line(line)
+    if name == "nbreg" and not robust:
+        chi2 = sc["chi2_c"]
+        p = 0.5 * float(dist.chi2_sf(chi2, 1)) if chi2 > 0 else 1.0
+        out.line(f"LR test of alpha=0: chibar2(01) = {chi2:.2f}".ljust(55)
+                 + f"Prob >= chibar2 = {p:.4f}".rjust(23))
+
+
+def _g9(v: float) -> str:
+    return f"{fmt_g(v, 9):>9}"
+
+
+def _reindex(groups, design, index):
+    """The design's display groups pointing at this model's e(b) columns (no _cons)."""
+    out = []
+    names = design.stata_names
+    for g in groups:
+        rows = []
+        for r in g.rows:
+            nm = names[r.index]
+            if nm in index:
+                r.index = index[nm]
+                rows.append(r)
+        if rows:
+            g.rows = rows
+            out.append(g)
+    return out
+
+
+def _opts(name: str):
+    base = (Opt("noconstant", "nocons", desc="suppress the constant term"),
+            Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
+            Opt("nolog", desc="do not show the iteration log"),
+            Opt("log", desc="show the iteration log; the default"),
+            Opt("vce", "vce", "string", None, "vcetype: oim, robust or cluster clustvar"),
+            Opt("robust", "r", desc="old syntax of vce(robust)"),
+            Opt("cluster", "cl", "string", None, "old syntax of vce(cluster clustvar)"),
+            Opt("offset", "offset", "string", None, "include varname with coefficient 1"),
+            Opt("iterate", "iter", "int", 300, "maximum number of iterations"))
+    if name == "nbreg":
+        return base + (Opt("exposure", "e", "string", None, "include ln(varname) with coefficient 1"),
+                       Opt("dispersion", "disp", "string", "mean", "mean (the default)"))
+    return base
+
+
+def _register(name: str, desc: str, example: str):
+    @command(name, rule="mixed", family="Estimation", body="fvvarlist", qualifiers="if in",
+             desc=desc, example=example, options=_opts(name))
+    def handler(session, cmd) -> None:
+        _run(session, cmd, name)
+    return handler
+
+
+ologit_cmd = _register("ologit", "ordered logistic regression", "ologit rating age urban")
+oprobit_cmd = _register("oprobit", "ordered probit regression", "oprobit rating age urban")
+nbreg_cmd = _register("nbreg", "negative binomial regression", "nbreg deaths uvb, exposure(expected)")
