@@ -212,3 +212,54 @@ def test_ordinal_models_match_clmm():
     assert "       /cut1 |" in out and "LR test vs. ologit model" in out
     ok(s, "meoprobit y age urban || district:, intmethod(mcaghermite) nolog")
     assert s.e.scalars["ll"] == pytest.approx(-1993.0592210805, rel=1e-10)
+
+
+def test_vce_robust_is_the_sandwich_of_the_groups_scores():
+    """melogit, vce(robust): the fixed part's sandwich recomputed here from an independent
+    likelihood -- each district's integral by 80-point Gauss-Hermite over u / sigma, its score
+    in (b, ln sigma) by central differences -- with Stata's G/(G-1) factor and the inverse
+    information of the same likelihood as the bread."""
+    from numpy.polynomial.hermite_e import hermegauss
+    s = _session("contraception.csv")
+    out = ok(s, "melogit use age urban || district:, vce(robust) nolog")
+    assert "(Std. err. adjusted for 60 clusters in district)" in out and "LR test" not in out
+    b = _b(s)
+    y = np.asarray(s.data.values("use"), float)
+    X = np.column_stack([s.data.values("age"), s.data.values("urban"), np.ones(len(y))])
+    g = np.asarray(s.data.values("district"))
+    t, w = hermegauss(80)
+    w = w / w.sum()
+
+    def group_ll(theta):
+        beta, lns = theta[:3], theta[3]
+        eta = (X @ beta)[:, None] + np.exp(lns) * t[None, :]
+        li = y[:, None] * eta - np.logaddexp(0, eta)
+        out = []
+        for gv in np.unique(g):
+            m = g == gv
+            out.append(np.log(np.sum(w * np.exp(li[m].sum(axis=0)))))
+        return np.array(out)
+
+    th = np.array([b["use:age"], b["use:urban"], b["use:_cons"],
+                   0.5 * math.log(b["/:var(_cons[district])"])])
+    k, h = len(th), 1e-5
+    S = np.empty((len(np.unique(g)), k))
+    H = np.empty((k, k))
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = h
+        S[:, i] = (group_ll(th + e) - group_ll(th - e)) / (2 * h)
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = 1e-4
+        gp = np.array([(group_ll(th + e + d) - group_ll(th + e - d)).sum() / (2 * h)
+                       for d in np.eye(k) * h])
+        gm = np.array([(group_ll(th - e + d) - group_ll(th - e - d)).sum() / (2 * h)
+                       for d in np.eye(k) * h])
+        H[:, i] = (gp - gm) / 2e-4
+    Vb = np.linalg.inv(-0.5 * (H + H.T))
+    G = S.shape[0]
+    Vr = Vb @ (S.T @ S) @ Vb * G / (G - 1)
+    se = dict(zip([n for _, n in s.e.names], np.sqrt(np.diag(s.e.V))))
+    assert se["age"] == pytest.approx(math.sqrt(Vr[0, 0]), rel=2e-3)
+    assert se["urban"] == pytest.approx(math.sqrt(Vr[1, 1]), rel=2e-3)

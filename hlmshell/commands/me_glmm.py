@@ -29,7 +29,7 @@ from hlmshell.engine import glmm_families as gf
 from hlmshell.engine.vcparams import Structure, normalize_structure
 from hlmshell.errors import StataError
 from hlmshell.output import me_output as meo
-from hlmshell.output.coeftable import coef_table
+from hlmshell.output.coeftable import cluster_note, coef_table
 from hlmshell.output.eform_table import eform_table
 from hlmshell.output.labels import display_groups
 from hlmshell.registry import Opt, bind_command, command
@@ -60,6 +60,9 @@ _OPTIONS = (
     Opt("tolerance", "tol", "real", 1e-6, "accepted: the fit runs to a vanishing gradient"),
     Opt("ltolerance", "ltol", "real", 1e-7, "accepted: the fit runs to a vanishing gradient"),
     Opt("difficult", desc="accepted for compatibility"),
+    Opt("vce", "vce", "string", None, "vcetype: oim, robust or cluster clustvar"),
+    Opt("robust", "r", desc="old syntax of vce(robust)"),
+    Opt("cluster", "cl", "string", None, "old syntax of vce(cluster clustvar)"),
     Opt("or", desc="report fixed effects as odds ratios (logit models)"),
     Opt("irr", desc="report fixed effects as incidence-rate ratios (Poisson models)"),
     Opt("eform", desc="report exponentiated fixed effects"),
@@ -124,6 +127,58 @@ def _ordinal(y: np.ndarray, link: str):
     fam.extra = (np.log(cum / (1 - cum)) if link == "logit"
                  else np.array([float(d.norm_ppf(c)) for c in cum]))
     return codes.astype(float), fam
+
+
+def _vce(session, opts, block, column):
+    """vce(robust) / vce(cluster var): None for the model-based VCE; (clustvar or None,
+    cluster codes per observation). The clusters must contain whole groups (r(459))."""
+    from hlmshell.commands.estimation import parse_vce
+    req = parse_vce(session.data, opts, (("oim", "oim"), ("robust", "r"), ("cluster", "cl")))
+    if not req.robust:
+        return None
+    if not req.clustvar:
+        return (None, np.asarray(block.group, dtype=np.int64))
+    vals = np.asarray(column(req.clustvar))
+    _, cl = np.unique(vals, return_inverse=True)
+    g = np.asarray(block.group, dtype=np.int64)
+    first = np.full(int(g.max()) + 1, -1)
+    first[g] = cl.ravel()
+    if np.any(first[g] != cl.ravel()):
+        raise StataError(f"highest-level groups are not nested within {req.clustvar}", 459)
+    return (req.clustvar, cl.ravel().astype(np.int64))
+
+
+def _robust(fit, st, V_s, data, vce):
+    """The sandwich V (sum_c S_c S_c') V x C/(C-1) over the clusters (groups by default), S
+    the groups' scores in the Stata metric (engine.glmm.group_scores)."""
+    S = glmm.group_scores(fit, st)
+    _, cl = vce
+    gcl = np.zeros(data.G, dtype=np.int64)
+    gcl[data.codes] = cl[data.order]
+    C = int(gcl.max()) + 1
+    Sc = np.zeros((C, S.shape[1]))
+    np.add.at(Sc, gcl, S)
+    if C < 2:
+        raise StataError("error calculating robust variance", 430)
+    V = V_s @ (Sc.T @ Sc) @ V_s * (C / (C - 1))
+    return 0.5 * (V + V.T), C
+
+
+def _pseudo(line: str) -> str:
+    """`Log likelihood = ...` as `Log pseudolikelihood = ...`, the right column kept at 48."""
+    if not line.startswith("Log likelihood ="):
+        return line
+    left, right = line[:48].rstrip(), line[48:]
+    return left.replace("Log likelihood", "Log pseudolikelihood", 1).ljust(48) + right
+
+
+def _post_robust(res, vce, n_clust) -> None:
+    res.macros["vce"] = "cluster" if vce[0] else "robust"
+    res.macros["vcetype"] = "Robust"
+    res.macros["clustvar"] = vce[0] or res.macros.get("ivars", "")
+    res.scalars["N_clust"] = float(n_clust)
+    for k in ("chi2_c", "p_c", "df_c"):
+        res.scalars.pop(k, None)
 
 
 def _trials(opts, column, n: int) -> np.ndarray:
@@ -349,6 +404,7 @@ def _run(session, cmd, name: str) -> None:
         raise StataError("intpoints() must be between 1 and 195", 198)
     n = int(mask.sum())
     trials = _trials(opts, column, n)
+    vce = _vce(session, opts, block, column)
     if fam_name == "ordinal":
         y, fam = _ordinal(np.asarray(column(depvar), dtype=float), link)
     else:
@@ -364,6 +420,9 @@ def _run(session, cmd, name: str) -> None:
     try:
         ll0, fit = _fit(session, opts, data, fam, st, method, points)
         V_s = glmm.observed_vcov(fit, st)
+        n_clust = None
+        if vce is not None and V_s is not None:
+            V_s, n_clust = _robust(fit, st, V_s, data, vce)
     except (np.linalg.LinAlgError, ValueError, FloatingPointError):
         raise StataError("could not calculate numerical derivatives -- discontinuous region "
                          "with missing values encountered", 430) from None
@@ -377,6 +436,8 @@ def _run(session, cmd, name: str) -> None:
     for key in ("offset", "exposure", "binomial"):
         if opts.raw(key):
             res.macros[key] = opts.raw(key).strip()
+    if vce is not None:
+        _post_robust(res, vce, n_clust)
     res.model = glmm.GlmmModel(data, fam, st, fit, [block], design, vlabels)
     session.post_estimation(res)
     _display(session, res, design, vlabels, block, rows, opts, base)
@@ -424,17 +485,24 @@ def _display(session, res, design, vlabels, block, rows, opts, base) -> None:
                             method=res.macros["intmethod"], points=int(sc["n_quad"]),
                             wald_df=int(sc["df_m"]), wald_chi2=sc["chi2"], wald_p=sc["p"],
                             ll=sc["ll"])
+    vt = res.macros.get("vcetype") or None
+    if vt:
+        head = [_pseudo(ln) for ln in head]
     out.line("")
     for line in head:
         out.line(line)
+    if vt:
+        out.line(cluster_note(int(sc["N_clust"]), res.macros["clustvar"]))
     kf = res.k_f
     groups = display_groups(design, baselevels=False, value_labels=vlabels)
     se = np.sqrt(np.clip(np.diag(res.V), 0, None))
     eform = _eform_title(res.macros.get("link"), opts)
     if eform:
-        table = eform_table(res.depvar, groups, res.b[:kf], se[:kf], title=eform, level=level)
+        table = eform_table(res.depvar, groups, res.b[:kf], se[:kf], title=eform, level=level,
+                            vcetype=vt)
     else:
-        table = coef_table(res.depvar, groups, res.b[:kf], se[:kf], stat="z", level=level)
+        table = coef_table(res.depvar, groups, res.b[:kf], se[:kf], stat="z", level=level,
+                           vcetype=vt)
     z = float(dist.norm_ppf(0.5 + level / 200.0))
     ne = len(res.names) - kf - len(rows)               # the family's own parameters
     ex_lines = meo.extra_rows([(res.names[kf + i][1], res.b[kf + i], se[kf + i])
@@ -453,7 +521,7 @@ def _display(session, res, design, vlabels, block, rows, opts, base) -> None:
             eform, "baseline exp(b)")
         out.line(f"Note: Estimates are transformed only in the first equation to {what}.")
         out.line(f"Note: _cons estimates {base_what} (conditional on zero random effects).")
-    if not opts.nolrtest:
+    if not opts.nolrtest and "chi2_c" in sc:
         for line in meo.lr_lines(base, sc["chi2_c"], int(sc["df_c"]), sc["p_c"]):
             out.line(line)
 
