@@ -263,3 +263,15 @@ def test_vce_robust_is_the_sandwich_of_the_groups_scores():
     se = dict(zip([n for _, n in s.e.names], np.sqrt(np.diag(s.e.V))))
     assert se["age"] == pytest.approx(math.sqrt(Vr[0, 0]), rel=2e-3)
     assert se["urban"] == pytest.approx(math.sqrt(Vr[1, 1]), rel=2e-3)
+
+
+def test_estat_group_and_recovariance_after_melogit():
+    s = _session("contraception.csv")
+    ok(s, "melogit use age urban || district: urban, covariance(unstructured) intmethod(laplace) nolog")
+    ok(s, "estat group")
+    assert s.r.matrices["N_g"][0, 0] == 60 and s.r.matrices["g_max"][0, 0] == 118
+    ok(s, "estat recovariance")
+    b = _b(s)
+    C = s.r.matrices["cov"]
+    assert C[0, 0] == pytest.approx(b["/:var(urban[district])"], rel=1e-12)
+    assert C[0, 1] == pytest.approx(b["/:cov(urban[district],_cons[district])"], rel=1e-12)

@@ -181,7 +181,28 @@ def _icc(session, res, opts) -> None:
 
 
 # --------------------------------------------------------------------------- group
+_GLMM_CMDS = ("melogit", "meprobit", "mecloglog", "mepoisson", "menbreg", "meologit",
+              "meoprobit", "meglm")
+
+
+def _glmm_block(res):
+    """The random-effects block and covariance of a one-level me* fit (None otherwise)."""
+    if res.cmd not in _GLMM_CMDS or res.model is None:
+        return None
+    return res.model.blocks[0], np.asarray(res.model.fit.cov, dtype=float)
+
+
 def _group(session, res, opts) -> None:
+    gb = _glmm_block(res)
+    if gb is not None:
+        counts = np.bincount(np.asarray(gb[0].group, dtype=np.int64))
+        counts = counts[counts > 0]
+        row = (gb[0].label, len(counts), int(counts.min()), float(counts.mean()), int(counts.max()))
+        for line in po.group_lines([row]):
+            session.out.line(line)
+        session.r = RResults(matrices={k: np.array([[v]], float) for k, v in
+                                       zip(("N_g", "g_min", "g_avg", "g_max"), row[1:])})
+        return
     m = _need_mixed(res, linear_ok=True)
     if not m.blocks:
         raise StataError("model is linear regression; no group information available", 459)
@@ -195,6 +216,21 @@ def _group(session, res, opts) -> None:
 
 # --------------------------------------------------------------------------- recovariance
 def _recov(session, res, opts) -> None:
+    gb = _glmm_block(res)
+    if gb is not None:
+        b, M = gb
+        if opts.relevel and opts.relevel != b.label:
+            raise StataError(f"{opts.relevel} is not a level variable in this model", 198)
+        if opts.correlation:
+            d = np.sqrt(np.diag(M))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                M = M / np.outer(d, d)
+        kind = "correlation" if opts.correlation else "covariance"
+        for line in po.matrix_lines(f"Random-effects {kind} matrix for level {b.label}", b.names, M):
+            session.out.line(line)
+        session.r = RResults(scalars={"relevels": 1.0},
+                             matrices={"corr" if opts.correlation else "cov": M})
+        return
     m = _need_mixed(res)
     blocks = m.blocks
     want = opts.relevel
