@@ -199,11 +199,7 @@ def _results(cmd, name, depvar, design, mask, beta, V, ll, ll0, vce, n_clust, ti
     res.macros = {"cmd": name, "cmdline": cmd.text, "depvar": depvar, "title": title,
                   "chi2type": chi2type, "vce": vce.kind or "oim", "properties": "b V",
                   "predict": f"{name}_p"}
-    if vce.robust:
-        res.macros["vcetype"] = "Robust"
-        if vce.clustvar:
-            res.macros["clustvar"] = vce.clustvar
-            res.scalars["N_clust"] = float(n_clust)
+    robust_macros(res, vce, n_clust)
     return res
 
 
@@ -233,15 +229,28 @@ def _display(session, res, design, vlabels, level, eform, name) -> None:
         out.line(f"Note: _cons estimates {what}.")
 
 
-def _register(name: str, desc: str, example: str):
+def register(name: str, desc: str, example: str, run=None, options=None):
+    """Register a one-level estimation command (this module's run and options by default;
+    commands.glm_extra passes its own)."""
+    run = run or _run
+
     @command(name, rule="mixed", family="Estimation", body="fvvarlist", qualifiers="if in",
-             desc=desc, example=example, options=_opts(name))
+             desc=desc, example=example, options=options or _opts(name))
     def handler(session, cmd) -> None:
-        _run(session, cmd, name)
+        run(session, cmd, name)
     return handler
 
 
-logit_cmd = _register("logit", "logistic regression (coefficients)", "logit minority ses")
-logistic_cmd = _register("logistic", "logistic regression (odds ratios)", "logistic minority ses")
-probit_cmd = _register("probit", "probit regression", "probit minority ses")
-poisson_cmd = _register("poisson", "Poisson regression", "poisson size sector")
+def robust_macros(res, vce, n_clust) -> None:
+    """e(vcetype), e(clustvar), e(N_clust) of vce(robust|cluster)."""
+    if vce.robust:
+        res.macros["vcetype"] = "Robust"
+        if vce.clustvar:
+            res.macros["clustvar"] = vce.clustvar
+            res.scalars["N_clust"] = float(n_clust)
+
+
+logit_cmd = register("logit", "logistic regression (coefficients)", "logit minority ses")
+logistic_cmd = register("logistic", "logistic regression (odds ratios)", "logistic minority ses")
+probit_cmd = register("probit", "probit regression", "probit minority ses")
+poisson_cmd = register("poisson", "Poisson regression", "poisson size sector")

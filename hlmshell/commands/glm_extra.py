@@ -15,7 +15,8 @@ import math
 import numpy as np
 
 from hlmshell import distributions as dist
-from hlmshell.commands.glm_cmds import _VCE, _offset, _prepare, _sandwich
+from hlmshell.commands import glm_cmds
+from hlmshell.commands.glm_cmds import _offset, _prepare, _sandwich
 from hlmshell.engine import glmm
 from hlmshell.engine import glmm_families as gf
 from hlmshell.errors import StataError
@@ -24,12 +25,11 @@ from hlmshell.output import me_output as meo
 from hlmshell.output.coeftable import cluster_note, coef_table
 from hlmshell.output.labels import display_groups
 from hlmshell.output.numfmt import fmt_g
-from hlmshell.registry import Opt, command
+from hlmshell.registry import Opt
 from hlmshell.results import EstimationResults
 
 TITLES = {"ologit": "Ordered logistic regression", "oprobit": "Ordered probit regression",
           "nbreg": "Negative binomial regression"}
-assert _VCE
 
 
 def _family(name: str, y: np.ndarray):
@@ -182,11 +182,7 @@ def _results(cmd, name, depvar, design, mask, x, V, ll, ll0, vce, n_clust, fam, 
     res.macros = {"cmd": name, "cmdline": cmd.text, "depvar": depvar, "title": TITLES[name],
                   "chi2type": "Wald" if vce.robust else "LR", "vce": vce.kind or "oim",
                   "properties": "b V", "predict": f"{name}_p"}
-    if vce.robust:
-        res.macros["vcetype"] = "Robust"
-        if vce.clustvar:
-            res.macros["clustvar"] = vce.clustvar
-            res.scalars["N_clust"] = float(n_clust)
+    glm_cmds.robust_macros(res, vce, n_clust)
     return res
 
 
@@ -251,29 +247,16 @@ def _reindex(groups, design, index):
 
 
 def _opts(name: str):
-    base = (Opt("noconstant", "nocons", desc="suppress the constant term"),
-            Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
-            Opt("nolog", desc="do not show the iteration log"),
-            Opt("log", desc="show the iteration log; the default"),
-            Opt("vce", "vce", "string", None, "vcetype: oim, robust or cluster clustvar"),
-            Opt("robust", "r", desc="old syntax of vce(robust)"),
-            Opt("cluster", "cl", "string", None, "old syntax of vce(cluster clustvar)"),
-            Opt("offset", "offset", "string", None, "include varname with coefficient 1"),
-            Opt("iterate", "iter", "int", 300, "maximum number of iterations"))
+    base = tuple(o for o in glm_cmds._opts("probit"))
     if name == "nbreg":
         return base + (Opt("exposure", "e", "string", None, "include ln(varname) with coefficient 1"),
                        Opt("dispersion", "disp", "string", "mean", "mean (the default)"))
     return base
 
 
-def _register(name: str, desc: str, example: str):
-    @command(name, rule="mixed", family="Estimation", body="fvvarlist", qualifiers="if in",
-             desc=desc, example=example, options=_opts(name))
-    def handler(session, cmd) -> None:
-        _run(session, cmd, name)
-    return handler
-
-
-ologit_cmd = _register("ologit", "ordered logistic regression", "ologit rating age urban")
-oprobit_cmd = _register("oprobit", "ordered probit regression", "oprobit rating age urban")
-nbreg_cmd = _register("nbreg", "negative binomial regression", "nbreg deaths uvb, exposure(expected)")
+ologit_cmd = glm_cmds.register("ologit", "ordered logistic regression", "ologit rating age urban",
+                               _run, _opts("ologit"))
+oprobit_cmd = glm_cmds.register("oprobit", "ordered probit regression", "oprobit rating age urban",
+                                _run, _opts("oprobit"))
+nbreg_cmd = glm_cmds.register("nbreg", "negative binomial regression",
+                              "nbreg deaths uvb, exposure(expected)", _run, _opts("nbreg"))
