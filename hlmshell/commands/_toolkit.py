@@ -168,3 +168,24 @@ def sample_columns(ds, mask: np.ndarray):
         return cache[nm]
 
     return column
+
+
+def collect_options(options, specs, repeatable) -> tuple[dict, dict]:
+    """Typed options against a command's OptionSpecs for commands whose options may repeat
+    (etable's cstat(), table's statistic()): (last value by name, every value of the
+    repeatable ones); Stata's messages for an unknown option, a missing argument or an
+    argument where none goes (r(198))."""
+    given: dict[str, str | None] = {}
+    rep: dict[str, list[str]] = {k: [] for k in repeatable}
+    for o in options:
+        spec = next((s for s in specs if s.matches(o.name)), None)
+        if spec is None:
+            raise StataError(f"option {o.name} not allowed", 198)
+        if spec.takes_arg and (o.arg is None or not o.arg.strip()):
+            raise StataError(f"option {spec.name}() incorrectly specified", 198)
+        if not spec.takes_arg and o.arg is not None:
+            raise StataError(f"option {o.name} not allowed", 198)
+        given[spec.name] = o.arg
+        if spec.name in rep:
+            rep[spec.name].append(o.arg)
+    return given, rep

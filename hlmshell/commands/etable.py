@@ -27,6 +27,7 @@ import numpy as np
 
 from hlmshell import distributions as dist
 from hlmshell.commands._postest import expand_names, ic_row, lookup, norm_name
+from hlmshell.commands._toolkit import collect_options
 from hlmshell.errors import StataError
 from hlmshell.output import paper_tables as pt
 from hlmshell.registry import Opt, command
@@ -192,22 +193,9 @@ def _words(text: str) -> list[str]:
         raise StataError("invalid syntax", 198) from None
 
 
-def _collect(options) -> tuple[dict[str, str | None], dict[str, list[str]]]:
+def _collect(options) -> tuple[dict, dict]:
     """Options typed -> (last value by name, all values of the repeatable ones)."""
-    given: dict[str, str | None] = {}
-    rep: dict[str, list[str]] = {k: [] for k in _REPEATABLE}
-    for o in options:
-        spec = next((s for s in _OPTS if s.matches(o.name)), None)
-        if spec is None:
-            raise StataError(f"option {o.name} not allowed", 198)
-        if spec.takes_arg and (o.arg is None or not o.arg.strip()):
-            raise StataError(f"option {spec.name}() incorrectly specified", 198)
-        if not spec.takes_arg and o.arg is not None:
-            raise StataError(f"option {o.name} not allowed", 198)
-        given[spec.name] = o.arg
-        if spec.name in rep:
-            rep[spec.name].append(o.arg)
-    return given, rep
+    return collect_options(options, _OPTS, _REPEATABLE)
 
 
 def _cstat(text: str) -> tuple[str, str]:

@@ -131,6 +131,17 @@ def _run(session, cmd, name: str) -> None:
     except (np.linalg.LinAlgError, FloatingPointError, ValueError):
         raise StataError("could not calculate numerical derivatives -- discontinuous region "
                          "with missing values encountered", 430) from None
+    V, n_clust = vce_and_log(session, opts, vce, V, scores, column, ll0, lines)
+    res = _results(cmd, name, depvar, design, mask, beta, V, ll, ll0, vce, n_clust, title, fam_name)
+    session.post_estimation(res)
+    eform = (name == "logistic" and not opts.coef) or getattr(opts, "or", False) or \
+        (name == "poisson" and opts.irr)
+    _display(session, res, design, vlabels, float(opts.level), eform, name)
+
+
+def vce_and_log(session, opts, vce, V, scores, column, ll0, lines):
+    """The robust VCE when asked for (V, number of clusters or None), and the iteration log
+    (the constant-only model's log likelihood first, as Stata's)."""
     n_clust = None
     if vce.robust:
         V, n_clust = _sandwich(V, scores, column(vce.clustvar) if vce.clustvar else None)
@@ -138,11 +149,7 @@ def _run(session, cmd, name: str) -> None:
         session.out.line("")
         for i, v in enumerate([ll0] + lines[1:]):
             session.out.line(go.iteration_line(i, v, vce.robust))
-    res = _results(cmd, name, depvar, design, mask, beta, V, ll, ll0, vce, n_clust, title, fam_name)
-    session.post_estimation(res)
-    eform = (name == "logistic" and not opts.coef) or getattr(opts, "or", False) or \
-        (name == "poisson" and opts.irr)
-    _display(session, res, design, vlabels, float(opts.level), eform, name)
+    return V, n_clust
 
 
 def _null_beta(y, off, fam) -> float:

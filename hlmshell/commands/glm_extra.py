@@ -16,7 +16,7 @@ import numpy as np
 
 from hlmshell import distributions as dist
 from hlmshell.commands import glm_cmds
-from hlmshell.commands.glm_cmds import _offset, _prepare, _sandwich
+from hlmshell.commands.glm_cmds import _offset, _prepare
 from hlmshell.engine import glmm
 from hlmshell.engine import glmm_families as gf
 from hlmshell.errors import StataError
@@ -125,13 +125,7 @@ def _run(session, cmd, name: str) -> None:
     except (np.linalg.LinAlgError, FloatingPointError, ValueError):
         raise StataError("could not calculate numerical derivatives -- discontinuous region "
                          "with missing values encountered", 430) from None
-    n_clust = None
-    if vce.robust:
-        V, n_clust = _sandwich(V, scores, column(vce.clustvar) if vce.clustvar else None)
-    if not opts.nolog or opts.log:
-        session.out.line("")
-        for i, v in enumerate([ll0] + lines[1:]):
-            session.out.line(go.iteration_line(i, v, vce.robust))
+    V, n_clust = glm_cmds.vce_and_log(session, opts, vce, V, scores, column, ll0, lines)
     res = _results(cmd, name, depvar, design, mask, x, V, ll, ll0, vce, n_clust, fam, X.shape[1])
     if ll_pois is not None:
         res.scalars["ll_c"] = ll_pois

@@ -17,7 +17,7 @@ import re
 
 import numpy as np
 
-from hlmshell.commands._toolkit import touse, value_text, varlist, weights
+from hlmshell.commands._toolkit import collect_options, touse, value_text, varlist, weights
 from hlmshell.data.missing import order_key
 from hlmshell.errors import StataError
 from hlmshell.output.numfmt import fmt
@@ -55,20 +55,8 @@ _REPEAT = ("statistic", "nformat")
 
 # ----------------------------------------------------------------------------- options
 def _collect(options) -> tuple[dict, dict]:
-    given: dict[str, str | None] = {}
-    rep: dict[str, list[str]] = {k: [] for k in _REPEAT}
-    for o in options:
-        spec = next((s for s in _OPTS if s.matches(o.name)), None)
-        if spec is None:
-            raise StataError(f"option {o.name} not allowed", 198)
-        if spec.takes_arg and (o.arg is None or not o.arg.strip()):
-            raise StataError(f"option {spec.name}() incorrectly specified", 198)
-        if not spec.takes_arg and o.arg is not None:
-            raise StataError(f"option {o.name} not allowed", 198)
-        given[spec.name] = o.arg
-        if spec.name in rep:
-            rep[spec.name].append(o.arg)
-    return given, rep
+    """Options typed -> (last value by name, all values of the repeatable ones)."""
+    return collect_options(options, _OPTS, _REPEAT)
 
 
 def _stat_name(word: str) -> str:
