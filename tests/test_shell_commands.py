@@ -105,6 +105,9 @@ def test_query_and_about(s):
     assert re.search(r"more\s+off", out) and re.search(r"type\s+float", out)
     assert "Output settings" not in ok(s, "query other")
     assert run(s, "query nonsense")[0] == 198
+    assert re.search(r"Memory settings\n\s+maxvar\s+5000", ok(s, "query memory"))
+    assert "Output settings" not in ok(s, "query memory")
+    assert ok(s, "query trace") == "(hlmshell has no trace settings)\n"
     assert "hlmshell" in ok(s, "about")
     assert run(s, "about x")[0] == 198
 

@@ -104,10 +104,14 @@ def edit_cmd(session, cmd):
 
 # ----------------------------------------------------------------------------- query / about
 _QUERY = (
+    ("Memory settings", ("maxvar",)),
     ("Output settings", ("more", "rmsg", "dp", "linesize", "pagesize", "logtype")),
     ("Interface settings", ("varabbrev",)),
     ("Other settings", ("type", "level", "maxiter", "seed", "emptycells", "fvlabel")),
 )
+# Stata's other query categories: accepted, but hlmshell has no settings of its own there
+_QUERY_EMPTY = ("graphics", "efficiency", "network", "update", "trace", "mata", "java",
+                "putdocx", "python", "rng", "sort", "unicode")
 
 
 def _setting_text(value) -> str:
@@ -121,9 +125,12 @@ def _setting_text(value) -> str:
 def query_cmd(session, cmd):
     want = cmd.body.strip().lower()
     sections = [s for s in _QUERY if not want or s[0].lower().startswith(want)]
+    out = session.out
+    if not sections and want in _QUERY_EMPTY:
+        out.line(f"(hlmshell has no {want} settings)")
+        return
     if not sections:
         raise StataError(f"{want} invalid", 198)
-    out = session.out
     for title, keys in sections:
         out.line("-" * 78)
         out.line(f"    {title}")
