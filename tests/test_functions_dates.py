@@ -173,3 +173,17 @@ def test_invalid_date_literal_is_an_error():
     with pytest.raises(StataError) as e:
         expand_date_literals("td(31feb2020)")
     assert e.value.rc == 198
+
+
+@settings(max_examples=60, deadline=None)
+@given(dates.filter(lambda d: d.year >= 1000))
+def test_display_shows_dates_in_time_formats(d):
+    """`display %td exp` and masks (%tdDD/NN/CCYY): the date datetime writes."""
+    from tests.session_run import ok
+
+    s = Session(out=Capture())
+    e = td(d)
+    assert ok(s, f"display %td {e}") == d.strftime("%d%b%Y").lower() + "\n"
+    assert ok(s, f'display %tdDD/NN/CCYY {e} " x"') == d.strftime("%d/%m/%Y") + " x\n"
+    assert ok(s, f"display %tc {e * 86400000}+3723000") == \
+        d.strftime("%d%b%Y").lower() + " 01:02:03\n"

@@ -15,7 +15,14 @@ from hlmshell.syntax.lexer import matching_paren, string_spans, top_level_mask
 from hlmshell.syntax.macro_values import value_to_text
 from hlmshell.syntax.parser import try_parse_expr
 
-_FMT = re.compile(r"%-?0?\d+(\.\d+)?[gfe]c?|%-?\d+s")
+_NUMFMT = re.compile(r"%-?0?\d+(\.\d+)?[gfe]c?|%-?\d+s")
+
+
+def _is_format(t: str) -> bool:
+    """display's %formats: numeric and string ones, and the date/time ones (%td, %tcHH:MM, ...)."""
+    from hlmshell.output.datefmt import is_time_format
+
+    return bool(_NUMFMT.fullmatch(t)) or (t.startswith("%") and is_time_format(t))
 
 
 def display_number(x: float) -> str:
@@ -127,7 +134,7 @@ def _item_limit(toks, k: int) -> int:
     depth = 0
     while limit < len(toks):
         t = toks[limit][2]
-        if t in _DIRECTIVES or (t == "," and depth == 0) or _FMT.fullmatch(t):
+        if t in _DIRECTIVES or (t == "," and depth == 0) or _is_format(t):
             break
         if t == "as" and limit > k and limit + 1 < len(toks) and toks[limit + 1][2] in _STYLES:
             break
@@ -203,7 +210,7 @@ def display_text(session, body: str) -> str:
         if t in ("as", "in") and k + 1 < len(toks) and toks[k + 1][2] in _STYLES:
             k += 2
             continue
-        if _FMT.fullmatch(t):
+        if _is_format(t):
             pending_fmt = t
             k += 1
             continue
