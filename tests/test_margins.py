@@ -332,7 +332,7 @@ def test_nose_and_level():
     ("margins ses", 322), ("margins nosuch", 111), ("margins, dydx(nosuch)", 111),
     ("margins, dydx(minority)", 322), ("margins, at(minority=1)", 322),
     ("margins, at(ses=(1 2)", 198), ("margins, at(ses)", 198), ("margins, predict(fitted)", 498),
-    ("margins, predict(reffects)", 498), ("margins, vce(unconditional)", 198),
+    ("margins, predict(reffects)", 498), ("margins, vce(uncondx)", 198),
     ("margins, nosuchopt", 198), ("margins, level(5)", 198), ("margins if ses > 100", 2000),
     ("margins, eyex(sector)", 198), ("margins, dydx(ses) eyex(ses)", 198),
     ("margins, at((foo) ses)", 198), ("margins c.ses", 198),

@@ -18,7 +18,7 @@ import re
 import numpy as np
 
 from hlmshell.commands import margins_build as mb
-from hlmshell.commands import margins_contrast, margins_pw
+from hlmshell.commands import margins_contrast, margins_pw, margins_uncond
 from hlmshell.commands._postest import active, confidence_level
 from hlmshell.commands.model_terms import resolve_var
 from hlmshell.commands.program import NamedMatrix
@@ -357,11 +357,7 @@ def margins_cmd(session, cmd) -> None:
     label, expression = _predict_label(res, opts)
     if "expression" in opts:
         label, expression, req.expr_fn = _expression(session, opts)
-    vce = (opts.raw("vce") or "delta").strip().lower() if "vce" in opts else "delta"
-    if vce not in ("delta", "delt", "del", "unconditional", "unc", "uncond"):
-        raise StataError(f"vce({vce}) invalid", 198)
-    if vce.startswith("unc"):
-        raise StataError("vce(unconditional) is not implemented; use vce(delta)", 198)
+    req.vce = _vce(opts)
     table = build_table(session, res, req, model, label, expression)
     pw = _pw_mode(opts)
     con = margins_contrast.apply(table, model) if req.contrast else None
@@ -369,6 +365,16 @@ def margins_cmd(session, cmd) -> None:
     store(session, res, table, cmd, pw, post=opts.post, con=con)
     if opts.post:
         session.e.margins_replay = (res, req, pw, con)
+
+
+def _vce(opts) -> str:
+    """vce(delta) (the default) or vce(unconditional), with Stata's abbreviations."""
+    vce = (opts.raw("vce") or "").strip().lower() if "vce" in opts else "delta"
+    if vce and "delta".startswith(vce) and len(vce) >= 3:
+        return "delta"
+    if vce and "unconditional".startswith(vce) and len(vce) >= 3:
+        return "unconditional"
+    raise StataError(f"vce({vce}) invalid" if vce else "option vce() incorrectly specified", 198)
 
 
 def _replay(session, posted: EstimationResults, cmd) -> None:
@@ -439,7 +445,10 @@ def build_table(session, res, req, model, label, expression) -> me.MarginsTable:
     k = len(lay.est)
     b = np.array(lay.est, dtype=float)
     J = np.vstack(lay.jac) if k else np.zeros((0, len(model.names)))
-    V = me.delta_vcov(J, model.V)
+    if getattr(req, "vce", "delta") == "unconditional" and k:
+        V = _unconditional(session, res, req, lay, J)
+    else:
+        V = me.delta_vcov(J, model.V)
     status = [None] * k
     for j, d in enumerate(lay.deriv):
         if d and re.match(r"^\d+b\.", d):
@@ -465,8 +474,19 @@ def build_table(session, res, req, model, label, expression) -> me.MarginsTable:
         expression=f"{label}, {expression}" if label else expression,
         predict_label=label, expr=expression,
         derivatives=mb.DERIV_LABEL.get(req.deriv or "", ""), N=int(np.count_nonzero(req.touse)),
-        jacobian=J, n_cells=list(lay.n), all_dims=lay.dims, over=list(req.over))
+        jacobian=J, n_cells=list(lay.n), all_dims=lay.dims, over=list(req.over),
+        vce=getattr(req, "vce", "delta"))
     return tbl
+
+
+def _unconditional(session, res, req, lay, J) -> np.ndarray:
+    """vce(unconditional): the margins' linearized variance over the sampled rows (and the
+    model's clusters); see margins_uncond."""
+    infl, units, srows = margins_uncond.influence(session, res)
+    pos = np.searchsorted(srows, np.flatnonzero(req.touse))
+    cells = [(pos[p], v) for p, v in zip(lay.rowpos, lay.rowvals)]
+    with np.errstate(invalid="ignore"):
+        return me.unconditional_vcov(np.nan_to_num(J), cells, infl, units)
 
 
 def _atstats(model, at_items, at_names) -> list[list[str]]:
@@ -607,6 +627,8 @@ def report(session, res, table: me.MarginsTable, req, opts, pw, con=None) -> Non
         lines = mo.table_lines(sections(session, table), table.b, table.table[1],
                                first=first, stat=table.stat, df_r=table.df_r,
                                level=table.level, nose=req.nose, vsquish=opts.vsquish)
+    if table.vce == "unconditional":
+        lines = [ln.replace("Delta-method", "Unconditional") for ln in lines]
     for line in lines:
         out.line(line)
     if req.deriv == "dydx" and any(v in model.levels for v in req.deriv_vars):
@@ -625,8 +647,8 @@ def store(session, res: EstimationResults, table: me.MarginsTable, cmd, pw, *, p
     mac = {"cmd": "margins", "cmdline": (cmd.text or "").strip() or "margins",
            "est_cmd": res.cmd, "est_cmdline": res.macros.get("cmdline", ""),
            "title": table.title, "model_vce": res.macros.get("vce", ""),
-           "model_vcetype": res.macros.get("vcetype", ""), "vce": "delta",
-           "vcetype": "Delta-method", "predict_label": table.predict_label, "expression": table.expr,
+           "model_vcetype": res.macros.get("vcetype", ""), "vce": table.vce,
+           "vcetype": "Unconditional" if table.vce == "unconditional" else "Delta-method", "predict_label": table.predict_label, "expression": table.expr,
            "xvars": " ".join(table.xvars), "derivatives": table.derivatives,
            "margins": " ".join("#".join(d) for d in _unique(table.all_dims) if d),
            "properties": "b V"}

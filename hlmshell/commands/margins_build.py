@@ -47,6 +47,7 @@ class MarginsRequest:
     # expression(): (covariates of the rows, their xb) -> the expression per row; None = xb
     expr_fn: Callable[[me.Covariates, np.ndarray], np.ndarray] | None = None
     contrast: bool = False                       # r. contrasts of the term margins
+    vce: str = "delta"                           # delta | unconditional
 
 
 @dataclass
@@ -182,27 +183,28 @@ class Cell:
     est: float
     jac: np.ndarray
     n: int
+    vals: np.ndarray | None = None      # the statistic of each row (vce(unconditional))
 
 
-def _expr_mean(model: Model, req: MarginsRequest, cov: me.Covariates, deriv: tuple | None,
-               b: np.ndarray) -> float:
-    """The average of expression() (or of its derivative: central differences in a
-    continuous x, the discrete change from the base for a factor) at coefficients b."""
+def _expr_rows(model: Model, req: MarginsRequest, cov: me.Covariates, deriv: tuple | None,
+               b: np.ndarray) -> np.ndarray:
+    """expression() of every row (or its derivative: central differences in a continuous
+    x, the discrete change from the base for a factor) at coefficients b."""
     def f(c: me.Covariates) -> np.ndarray:
         return np.asarray(req.expr_fn(c, me.design(model.cols, c) @ b), dtype=float) * np.ones(c.n)
 
     if deriv is None:
-        return float(np.mean(f(cov)))
+        return f(cov)
     var, level = deriv
     hi, lo = cov.copy(), cov.copy()
     if level is None:
         x = cov.cont[var]
         h = 1e-4 * (float(np.mean(np.abs(x))) + 1e-3)
         hi.cont[var], lo.cont[var] = x + h, x - h
-        return float(np.mean((f(hi) - f(lo)) / (2 * h)))
+        return (f(hi) - f(lo)) / (2 * h)
     hi.set_value(var, level)
     lo.set_value(var, model.bases[var])
-    return float(np.mean(f(hi)) - np.mean(f(lo)))
+    return f(hi) - f(lo)
 
 
 def _expr_cell(model: Model, req: MarginsRequest, cov: me.Covariates, deriv: tuple | None) -> Cell:
@@ -210,29 +212,31 @@ def _expr_cell(model: Model, req: MarginsRequest, cov: me.Covariates, deriv: tup
         return Cell(float("nan"), np.full(len(model.cols), np.nan), 0)
 
     def value(b):
-        return np.array([_expr_mean(model, req, cov, deriv, b)])
+        return np.array([float(np.mean(_expr_rows(model, req, cov, deriv, b)))])
 
-    est = float(value(model.b)[0])
+    vals = _expr_rows(model, req, cov, deriv, model.b)
     jac = me.numeric_jacobian(value, model.b, model.keep)[0]
-    return Cell(est, jac, cov.n)
+    return Cell(float(np.mean(vals)), jac, cov.n, vals)
 
 
 def _cell(model: Model, req: MarginsRequest, cov: me.Covariates, deriv: tuple | None) -> Cell:
     if req.expr_fn is not None:
         return _expr_cell(model, req, cov, deriv)
+    if cov.n == 0:
+        return Cell(float("nan"), np.full(len(model.cols), np.nan), 0, np.zeros(0))
     if deriv is None:
-        est, jac = me.statistic("xb", model.cols, model.b, cov)
+        vals, J = me.statistic_rows("xb", model.cols, model.b, cov)
     elif deriv[1] is None:
-        est, jac = me.statistic(req.deriv, model.cols, model.b, cov, deriv[0])
+        vals, J = me.statistic_rows(req.deriv, model.cols, model.b, cov, deriv[0])
     else:
         var, level = deriv
         hi, lo = cov.copy(), cov.copy()
         hi.set_value(var, level)
         lo.set_value(var, model.bases[var])
-        e1, j1 = me.statistic("xb", model.cols, model.b, hi)
-        e0, j0 = me.statistic("xb", model.cols, model.b, lo)
-        est, jac = e1 - e0, j1 - j0
-    return Cell(est, jac, cov.n)
+        v1, j1 = me.statistic_rows("xb", model.cols, model.b, hi)
+        v0, j0 = me.statistic_rows("xb", model.cols, model.b, lo)
+        vals, J = v1 - v0, j1 - j0
+    return Cell(float(np.mean(vals)), J.mean(axis=0), cov.n, vals)
 
 
 def deriv_list(req: MarginsRequest, model: Model) -> list[tuple | None]:
@@ -281,6 +285,8 @@ class Layout:
     est: list[float] = field(default_factory=list)
     jac: list[np.ndarray] = field(default_factory=list)
     n: list[int] = field(default_factory=list)
+    rowpos: list[np.ndarray] = field(default_factory=list)   # its rows among the touse rows
+    rowvals: list[np.ndarray] = field(default_factory=list)  # the statistic of those rows
 
 
 def compute(req: MarginsRequest, res: EstimationResults, data) -> tuple[Layout, list[dict], list[list[AtItem]]]:
@@ -304,13 +310,13 @@ def compute(req: MarginsRequest, res: EstimationResults, data) -> tuple[Layout, 
             cov = sub_raw.copy()
             for it in items:
                 record.update(_set_item(cov, model, it, sub_raw))
-            per_group.append((key, cov))
+            per_group.append((key, cov, np.flatnonzero(mask)))
         at_rows.append(record)
         prepared.append(per_group)
     for d in deriv_list(req, model):
         for term in (req.terms or [()]):
             for k, per_group in enumerate(prepared):
-                for key, cov in per_group:
+                for key, cov, pos in per_group:
                     for levels in _term_cells(model, term):
                         c = cov.copy()
                         for v, lv in zip(term, levels):
@@ -324,6 +330,8 @@ def compute(req: MarginsRequest, res: EstimationResults, data) -> tuple[Layout, 
                         out.est.append(cell.est)
                         out.jac.append(cell.jac)
                         out.n.append(cell.n)
+                        out.rowpos.append(pos)
+                        out.rowvals.append(cell.vals if cell.vals is not None else np.zeros(0))
     return out, at_rows, at_items
 
 

@@ -114,11 +114,18 @@ def statistic(kind: str, cols, b: np.ndarray, cov: Covariates, var: str | None =
     kind: 'xb' (the linear prediction), or for a continuous `var` 'dydx', 'eyex' (dy/dx x/y),
     'dyex' (dy/dx x), 'eydx' (dy/dx / y). The prediction is linear in b, so the jacobian
     is exact: d/db of the mean of the per-row statistic."""
-    X = design(cols, cov)
     if cov.n == 0:
         return float("nan"), np.full(len(cols), np.nan)
+    vals, J = statistic_rows(kind, cols, b, cov, var)
+    return float(np.mean(vals)), J.mean(axis=0)
+
+
+def statistic_rows(kind: str, cols, b: np.ndarray, cov: Covariates, var: str | None = None):
+    """(the statistic of every row, its n x k jacobian): what `statistic` averages, kept per
+    row for vce(unconditional), whose variance also counts the rows as sampled."""
+    X = design(cols, cov)
     if kind == "xb":
-        return float(np.mean(X @ b)), X.mean(axis=0)
+        return X @ b, X
     D = derivative(cols, cov, var)
     d = D @ b
     y = X @ b
@@ -134,13 +141,43 @@ def statistic(kind: str, cols, b: np.ndarray, cov: Covariates, var: str | None =
         else:   # eyex
             vals = d * x / y
             J = D * (x / y)[:, None] - (d * x / y ** 2)[:, None] * X
-    return float(np.mean(vals)), J.mean(axis=0)
+    return vals, J
 
 
 def delta_vcov(J: np.ndarray, V: np.ndarray) -> np.ndarray:
     """J V J' (the delta method), symmetrised."""
     out = J @ V @ J.T
     return (out + out.T) / 2
+
+
+def unconditional_vcov(J: np.ndarray, cells, infl: np.ndarray, units: np.ndarray | None) -> np.ndarray:
+    """vce(unconditional): the linearized variance of the margins when the rows they average
+    over are a sample too (Stata's [R] margins, Methods and formulas).
+
+    Each margin p_j = (1/N_j) sum over its rows i of f_ij(b) moves with the sample through its
+    rows and through b: its influence of estimation-sample row i is
+        phi_ij = [i in margin j] (f_ij - p_j) / N_j  +  J_j infl_i
+    with infl_i the influence of row i on b (b - beta ~ sum_i infl_i; for OLS
+    (X'X)^-1 x_i e_i). Rows are summed within their sampling units (clusters; each row its
+    own when `units` is None) and V = U/(U-1) sum_u phi_u phi_u'.
+
+    J: k x p; cells: per margin (positions of its rows among the estimation sample, f of
+    those rows); infl: n x p; units: n codes 0..U-1 or None."""
+    k = J.shape[0]
+    Phi = infl @ J.T
+    for j, (pos, vals) in enumerate(cells):
+        if j >= k or len(pos) == 0:
+            continue
+        vals = np.asarray(vals, dtype=float) * np.ones(len(pos))
+        Phi[pos, j] += (vals - vals.mean()) / len(pos)
+    if units is not None:
+        U = int(units.max()) + 1 if units.size else 0
+        S = np.zeros((U, k))
+        np.add.at(S, units, Phi)
+        Phi = S
+    U = Phi.shape[0]
+    V = Phi.T @ Phi * (U / (U - 1) if U > 1 else np.nan)
+    return (V + V.T) / 2
 
 
 def numeric_jacobian(fun, b: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -204,3 +241,4 @@ class MarginsTable:
     all_dims: list[list[str]] = field(default_factory=list)   # dims of every column
     over: list[str] = field(default_factory=list)         # the over() variables
     pw: dict | None = None                      # pwcompare: names, b, V, table, labels
+    vce: str = "delta"                          # delta | unconditional

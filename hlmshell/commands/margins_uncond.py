@@ -1,0 +1,98 @@
+"""What `margins, vce(unconditional)` needs from the model: how each row of the estimation
+sample moves the fixed coefficients (their influence), and the sampling units the rows are
+summed in. engine.margins.unconditional_vcov does the rest.
+
+Stata linearizes the margins with the model's scores (`predict, scores`) and its
+model-based VCE, so vce(unconditional) works whether or not the model was fit with
+vce(robust); the rows are independent units unless the model was fit with vce(cluster),
+whose clusters are then the units.
+
+    regress: infl_i = (X'X)^-1 x_i e_i (the OLS score e_i x_i / s^2 times s^2 (X'X)^-1)
+    mixed:   scores exist per top-level group, so the groups are the units (or the clusters
+             of vce(cluster), which contain whole groups): infl_g = V_b X_g'V_g^-1 r_g with
+             V_b the model-based VCE of the fixed effects (e(V) is block diagonal, so the
+             variance parameters do not enter the fixed effects' influence).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from hlmshell.engine import marginal, sandwich
+from hlmshell.errors import StataError
+
+
+def _clusters(session, res, rows: np.ndarray) -> np.ndarray | None:
+    var = res.macros.get("clustvar", "")
+    if not var or res.macros.get("vce") != "cluster":
+        return None
+    if var not in session.data:
+        raise StataError(f"variable {var} not found", 111)
+    codes, _ = sandwich.cluster_codes(np.asarray(session.data.var(var).values)[rows])
+    return codes
+
+
+def _regress(session, res, rows: np.ndarray, kf: int) -> np.ndarray:
+    depvar = res.macros.get("depvar", "")
+    if depvar not in session.data:
+        raise StataError(f"variable {depvar} not found", 111)
+    X = np.asarray(res.design.X_keep, dtype=float)
+    if X.shape[0] != rows.size:
+        raise StataError("estimation sample changed", 459)
+    y = np.asarray(session.data.var(depvar).values, dtype=float)[rows]
+    kidx = np.flatnonzero(~np.asarray(res.omitted, dtype=bool)[:kf])
+    b = np.asarray(res.b, dtype=float).reshape(-1)[kidx]
+    e = y - X @ b
+    if not np.all(np.isfinite(e)):
+        raise StataError("missing values encountered in the estimation sample", 459)
+    infl = np.zeros((rows.size, kf))
+    infl[:, kidx] = (X * e[:, None]) @ np.linalg.pinv(X.T @ X)
+    return infl
+
+
+def _mixed(res, rows: np.ndarray, kf: int) -> tuple[np.ndarray, np.ndarray]:
+    model = res.model
+    fit = model.fit
+    kidx = np.flatnonzero(~np.asarray(model.omitted, dtype=bool)[:kf])
+    if len(model.y) != rows.size:
+        raise StataError("estimation sample changed", 459)
+    if not model.blocks:
+        X = np.asarray(model.X, dtype=float)
+        e = np.asarray(model.y, dtype=float) - X @ np.asarray(fit.beta, dtype=float)
+        infl = np.zeros((rows.size, kf))
+        infl[:, kidx] = (X * e[:, None]) @ np.linalg.pinv(X.T @ X)
+        return infl, np.arange(rows.size)
+    marginal_fit = isinstance(fit.extra, dict) and fit.extra.get("residual_data") is not None
+    try:
+        if marginal_fit:
+            S, top = marginal.group_scores(model.y, model.X, model.blocks, fit)
+            p = len(fit.beta)
+            G = S[:, :p] @ np.asarray(fit.V_beta, dtype=float)
+        else:
+            S, top = sandwich.group_scores(model.y, model.X, model.blocks, fit)
+            p = len(fit.beta)
+            fm = fit.extra["fixed_map"]
+            Gt = S[:, :p] @ np.asarray(fit.extra["V_beta_std"], dtype=float)
+            G = Gt @ (fm.y_scale * fm.matrix()).T
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        raise StataError("could not compute the scores of the model", 498) from None
+    first = np.full(S.shape[0], -1)
+    for i in range(len(top) - 1, -1, -1):
+        first[top[i]] = i
+    infl = np.zeros((rows.size, kf))
+    infl[np.ix_(first, kidx)] = G
+    return infl, np.asarray(top, dtype=np.int64)
+
+
+def influence(session, res) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """(n x k_f influence of each estimation-sample row on the fixed coefficients, the rows'
+    sampling-unit codes or None, the estimation sample's row numbers)."""
+    if res.sample is None or len(res.sample) != session.data.n:
+        raise StataError("e(sample) does not identify the estimation sample", 322)
+    rows = np.flatnonzero(np.asarray(res.sample, dtype=bool))
+    kf = res.k_f
+    if res.cmd == "regress":
+        infl = _regress(session, res, rows, kf)
+        return infl, _clusters(session, res, rows), rows
+    infl, top = _mixed(res, rows, kf)
+    clusters = _clusters(session, res, rows)
+    return infl, (clusters if clusters is not None else top), rows
