@@ -28,6 +28,7 @@ from hlmshell.results import EstimationResults
 SPECS = {"logit": ("binomial", "logit", "Logistic regression"),
          "logistic": ("binomial", "logit", "Logistic regression"),
          "probit": ("binomial", "probit", "Probit regression"),
+         "cloglog": ("binomial", "cloglog", "Complementary log-log regression"),
          "poisson": ("poisson", "log", "Poisson regression")}
 _VCE = (("oim", 3), ("robust", 1), ("cluster", 2))
 
@@ -44,6 +45,7 @@ def _opts(name: str):
             Opt("iterate", "iter", "int", 300, "maximum number of iterations"))
     extra = {"logit": (Opt("or", desc="report odds ratios"),),
              "logistic": (Opt("coef", desc="report coefficients instead of odds ratios"),),
+             "cloglog": (Opt("eform", desc="report exponentiated coefficients"),),
              "poisson": (Opt("irr", desc="report incidence-rate ratios"),
                          Opt("exposure", "e", "string", None, "include ln(varname) with coefficient 1"))}
     return base + extra.get(name, ())
@@ -135,7 +137,11 @@ def _run(session, cmd, name: str) -> None:
     res = _results(cmd, name, depvar, design, mask, beta, V, ll, ll0, vce, n_clust, title, fam_name)
     session.post_estimation(res)
     eform = (name == "logistic" and not opts.coef) or getattr(opts, "or", False) or \
-        (name == "poisson" and opts.irr)
+        (name == "poisson" and opts.irr) or (name == "cloglog" and opts.eform)
+    if name == "cloglog":
+        res.scalars["N_s"] = float(np.sum(y != 0))
+        res.scalars["N_f"] = float(np.sum(y == 0))
+        res.scalars.pop("r2_p", None)
     _display(session, res, design, vlabels, float(opts.level), eform, name)
 
 
@@ -156,6 +162,8 @@ def _null_beta(y, off, fam) -> float:
     m = float(np.mean(y))
     if fam.name == "poisson":
         return float(np.log(m) - np.log(np.mean(np.exp(off)))) if m > 0 else 0.0
+    if fam.link == "cloglog":
+        return float(np.log(-np.log1p(-m)))
     return float(np.log(m / (1 - m))) if fam.link == "logit" else \
         float(dist.norm_ppf(m))
 
@@ -215,8 +223,10 @@ def _display(session, res, design, vlabels, level, eform, name) -> None:
     sc = res.scalars
     robust = bool(res.macros.get("vcetype"))
     out.line("")
-    for line in go.header_lines(res.macros["title"], int(sc["N"]), int(sc["df_m"]), sc["chi2"],
-                                sc["p"], sc["ll"], sc["r2_p"], res.macros["chi2type"], robust):
+    head = go.cloglog_header(sc, res.macros["chi2type"], robust) if name == "cloglog" else \
+        go.header_lines(res.macros["title"], int(sc["N"]), int(sc["df_m"]), sc["chi2"],
+                        sc["p"], sc["ll"], sc["r2_p"], res.macros["chi2type"], robust)
+    for line in head:
         out.line(line)
     out.line("")
     if sc.get("N_clust"):
@@ -225,13 +235,13 @@ def _display(session, res, design, vlabels, level, eform, name) -> None:
     se = np.sqrt(np.clip(np.diag(res.V), 0, None))
     vt = res.macros.get("vcetype") or None
     if eform:
-        first = "Odds ratio" if name in ("logit", "logistic") else "IRR"
+        first = {"logit": "Odds ratio", "logistic": "Odds ratio", "poisson": "IRR"}.get(name, "exp(b)")
         lines = eform_table(res.depvar, groups, res.b, se, title=first, level=level, vcetype=vt)
     else:
         lines = coef_table(res.depvar, groups, res.b, se, stat="z", level=level, vcetype=vt)
     for line in lines:
         out.line(line)
-    if eform and any(nm == "_cons" for _, nm in res.names):
+    if eform and name != "cloglog" and any(nm == "_cons" for _, nm in res.names):
         what = "baseline odds" if name in ("logit", "logistic") else "baseline incidence rate"
         out.line(f"Note: _cons estimates {what}.")
 
@@ -260,4 +270,5 @@ def robust_macros(res, vce, n_clust) -> None:
 logit_cmd = register("logit", "logistic regression (coefficients)", "logit minority ses")
 logistic_cmd = register("logistic", "logistic regression (odds ratios)", "logistic minority ses")
 probit_cmd = register("probit", "probit regression", "probit minority ses")
+cloglog_cmd = register("cloglog", "complementary log-log regression", "cloglog use age urban")
 poisson_cmd = register("poisson", "Poisson regression", "poisson size sector")

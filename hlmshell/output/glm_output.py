@@ -23,3 +23,19 @@ def header_lines(title: str, n: int, df: int, chi2: float, p: float, ll: float, 
     right = [_right("Number of obs", fmt_count(n)), _right(f"{chi2type} chi2({df})", chi),
              _right("Prob > chi2", pv), _right("Pseudo R2", fmt(r2p, "%6.4f").strip())]
     return [(a.ljust(56) + b).rstrip() for a, b in zip(left, right)]
+
+
+def cloglog_header(sc: dict, chi2type: str, pseudo: bool) -> list[str]:
+    """cloglog's header: observations split into zero and nonzero outcomes, no pseudo R2."""
+    def right(label, value):
+        return f"{label:<18}={value:>11}"
+    llname = "Log pseudolikelihood" if pseudo else "Log likelihood"
+    chi2, p = sc["chi2"], sc["p"]
+    rows = [("Complementary log-log regression", right("Number of obs", fmt_count(int(sc["N"])))),
+            ("", right("Zero outcomes", fmt_count(int(sc["N_f"])))),
+            ("", right("Nonzero outcomes", fmt_count(int(sc["N_s"])))),
+            ("", ""),
+            ("", right(f"{chi2type} chi2({int(sc['df_m'])})", "." if chi2 != chi2 else f"{chi2:.2f}")),
+            (f"{llname} = {fmt(sc['ll'], '%10.0g')}",
+             right("Prob > chi2", "." if p != p else fmt(p, "%6.4f").strip()))]
+    return [(a.ljust(48) + b).rstrip() for a, b in rows]
