@@ -5,3 +5,6 @@ TAKES = {k: "if in" for k in BASE}
 BASE.update({"ologit": "ologit sector ses", "oprobit": "oprobit sector ses",
              "nbreg": "nbreg minority ses"})
 TAKES.update({k: "if in" for k in ("ologit", "oprobit", "nbreg")})
+BASE.update({"cloglog": "cloglog minority ses",
+             "glm": "glm minority ses, family(binomial) link(cloglog)"})
+TAKES.update({"cloglog": "if in", "glm": "if in"})

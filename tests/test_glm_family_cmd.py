@@ -1,0 +1,246 @@
+"""glm (family x link) and cloglog against R: glm's coefficients, EIM standard errors,
+deviance, Pearson X2 and log likelihood; sandwich's HC0 and cluster sandwiches with Stata's
+n/(n-1) and G/(G-1); numerical observed information (optimHess) for non-canonical links;
+MASS's negative.binomial family. Reference numbers: tests/data/glm_family/reference.json
+(made by make_reference.R there; the optional test re-runs it when R is installed)."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from hlmshell.session import Session
+from session_run import csv_session, ok, run
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REF = json.load(open(os.path.join(HERE, "data", "glm_family", "reference.json")))
+
+
+def _res(s):
+    from hlmshell.commands._postest import active
+    return active(s)
+
+
+def _se(res):
+    return np.sqrt(np.diag(res.V))
+
+
+def _perm(res):
+    """e(b) order (covariates, _cons) -> R's order (intercept first)."""
+    k = len(res.b)
+    return [k - 1] + list(range(k - 1))
+
+
+@pytest.fixture(scope="module")
+def melanoma():
+    s = Session()
+    ok(s, "use melanoma")
+    return s
+
+
+@pytest.fixture(scope="module")
+def contraception():
+    s = Session()
+    ok(s, "use contraception")
+    return s
+
+
+@pytest.fixture(scope="module")
+def synth():
+    return csv_session("tests/data/glm_family/synth.csv")
+
+
+def _check(res, ref, *, se_key="se", rtol=1e-6):
+    p = _perm(res)
+    np.testing.assert_allclose(res.b[p], ref["b"], rtol=rtol, atol=1e-8)
+    np.testing.assert_allclose(_se(res)[p], ref[se_key], rtol=1e-5)
+    assert res.scalars["deviance"] == pytest.approx(ref["deviance"], rel=1e-8)
+    assert res.scalars["deviance_p"] == pytest.approx(ref["pearson"], rel=1e-6)
+
+
+def test_poisson_exposure_header_and_e(melanoma):
+    out = ok(melanoma, "glm deaths uvb, family(poisson) exposure(expected)")
+    res = _res(melanoma)
+    ref = REF["poisson"]
+    _check(res, ref)
+    sc = res.scalars
+    n, k = ref["n"], 2
+    assert sc["ll"] == pytest.approx(ref["ll"], rel=1e-10)
+    assert sc["aic"] == pytest.approx((-2 * ref["ll"] + 2 * k) / n, rel=1e-10)
+    assert sc["bic"] == pytest.approx(ref["deviance"] - (n - k) * math.log(n), rel=1e-8)
+    assert sc["df"] == n - k and sc["phi"] == 1
+    assert sc["dispers"] == pytest.approx(ref["deviance"] / (n - k))
+    assert res.macros["varfunct"] == "Poisson" and res.macros["linkt"] == "Log"
+    lines = out.splitlines()
+    start = lines.index(next(ln for ln in lines if ln.startswith("Generalized linear models")))
+    head = lines[start:start + 12]
+    assert head[0] == "Generalized linear models                         Number of obs   =        354"
+    assert head[1] == "Optimization     : ML                             Residual df     =        352"
+    assert head[2] == "                                                  Scale parameter =          1"
+    assert head[3].startswith("Deviance         =  1852.49788") and "(1/df) Deviance =   5.262778" in head[3]
+    assert head[6] == "Variance function: V(u) = u                       [Poisson]"
+    assert head[7] == "Link function    : g(u) = ln(u)                   [Log]"
+    assert head[10].startswith("Log likelihood   = -1723.7727") and head[10].endswith("BIC             =  -213.4946")
+    assert "                 OIM" in out
+
+
+def test_poisson_robust_and_cluster(melanoma):
+    ref = REF["poisson"]
+    ok(melanoma, "glm deaths uvb, family(poisson) exposure(expected) vce(robust)")
+    res = _res(melanoma)
+    np.testing.assert_allclose(_se(res)[_perm(res)], ref["se_robust"], rtol=1e-5)
+    out = ok(melanoma, "glm deaths uvb, f(p) exp(expected) vce(cluster region)")
+    res = _res(melanoma)
+    np.testing.assert_allclose(_se(res)[_perm(res)], ref["se_cluster"], rtol=1e-5)
+    assert res.scalars["N_clust"] == ref["n_clust"]
+    assert "Log pseudolikelihood" in out and "Robust" in out
+
+
+def test_scale_options(melanoma):
+    ref = REF["poisson"]
+    df = ref["n"] - 2
+    ok(melanoma, "glm deaths uvb, family(poisson) exposure(expected) scale(dev)")
+    res = _res(melanoma)
+    np.testing.assert_allclose(_se(res)[_perm(res)],
+                               np.array(ref["se"]) * math.sqrt(ref["deviance"] / df), rtol=1e-5)
+    out = ok(melanoma, "glm deaths uvb, family(poisson) exposure(expected) scale(x2)")
+    res = _res(melanoma)
+    np.testing.assert_allclose(_se(res)[_perm(res)],
+                               np.array(ref["se"]) * math.sqrt(ref["pearson"] / df), rtol=1e-5)
+    assert res.scalars["phi"] == pytest.approx(ref["pearson"] / df)
+    assert "(Standard errors scaled using square root of Pearson X2-based dispersion.)" in out
+    ok(melanoma, "glm deaths uvb, family(poisson) exposure(expected) scale(4)")
+    np.testing.assert_allclose(_se(_res(melanoma))[_perm(res)], np.array(ref["se"]) * 2, rtol=1e-5)
+
+
+def test_eform_and_irls(melanoma):
+    out = ok(melanoma, "glm deaths uvb, family(poisson) exposure(expected) irls eform")
+    res = _res(melanoma)
+    assert "IRR" in out and "EIM" in out and "MQL Fisher scoring" in out and "(IRLS EIM)" in out
+    assert "Log likelihood" not in out and "AIC" not in out
+    assert "ll" not in res.scalars
+    b = res.b[0]
+    assert f"{math.exp(b):.7f}"[1:] in out       # .9444134
+
+
+def test_cloglog_link_oim(contraception):
+    ref = REF["cloglog"]
+    ok(contraception, "glm use age urban, family(binomial) link(cloglog)")
+    res = _res(contraception)
+    _check(res, ref, se_key="se_oim")
+    assert res.scalars["ll"] == pytest.approx(ref["ll"], rel=1e-10)
+    ok(contraception, "glm use age urban, family(binomial) link(c) irls")
+    _check(_res(contraception), ref, se_key="se")
+
+
+def test_cloglog_command(contraception):
+    ref = REF["cloglog"]
+    out = ok(contraception, "cloglog use age urban")
+    res = _res(contraception)
+    p = _perm(res)
+    np.testing.assert_allclose(res.b[p], ref["b"], rtol=1e-6)
+    np.testing.assert_allclose(_se(res)[p], ref["se_oim"], rtol=1e-5)
+    assert res.scalars["ll"] == pytest.approx(ref["ll"], rel=1e-10)
+    assert res.scalars["ll_0"] == pytest.approx(ref["ll0"], rel=1e-10)
+    assert res.scalars["N_f"] == 1175 and res.scalars["N_s"] == 759
+    assert res.scalars["chi2"] == pytest.approx(2 * (ref["ll"] - ref["ll0"]), rel=1e-8)
+    assert "Complementary log-log regression                Number of obs     =      1,934" in out
+    assert "                                                Zero outcomes     =      1,175" in out
+    assert "Pseudo R2" not in out
+    out = ok(contraception, "cloglog use age urban, eform")
+    assert "exp(b)" in out
+
+
+def test_probit_link(contraception):
+    ref = REF["probit"]
+    ok(contraception, "glm use age urban, family(binomial) link(probit)")
+    res = _res(contraception)
+    assert res.scalars["ll"] == pytest.approx(ref["ll"], rel=1e-10)
+    np.testing.assert_allclose(res.b[_perm(res)], ref["b"], rtol=1e-6)
+    ok(contraception, "glm use age urban, family(binomial) link(probit) irls")
+    _check(_res(contraception), ref)
+
+
+def test_gaussian_is_regress(synth):
+    ref = REF["gaussian"]
+    out = ok(synth, "glm ynorm x1 x2")
+    res = _res(synth)
+    _check(res, ref)
+    assert res.scalars["ll"] == pytest.approx(ref["ll"], rel=1e-10)
+    assert res.scalars["phi"] == pytest.approx(ref["deviance"] / (ref["n"] - 3))
+    assert "V(u) = 1" in out and "[Gaussian]" in out and "[Identity]" in out
+
+
+def test_gamma_log(synth):
+    ref = REF["gamma_log"]
+    out = ok(synth, "glm ygam x1 x2, family(gamma) link(log)")
+    res = _res(synth)
+    _check(res, ref, se_key="se_oim", rtol=1e-6)
+    assert res.scalars["phi"] == pytest.approx(ref["phi"], rel=1e-6)
+    assert "V(u) = u^2" in out
+    ok(synth, "glm ygam x1 x2, family(gam) link(log) irls")
+    _check(_res(synth), ref, rtol=1e-6)
+
+
+def test_igaussian_log(synth):
+    ref = REF["igaussian"]
+    ok(synth, "glm yig x1 x2, family(igaussian) link(log) irls")
+    _check(_res(synth), ref, rtol=1e-6)
+
+
+def test_binomial_trials(synth):
+    ref = REF["binomial_m"]
+    out = ok(synth, "glm yb x1 x2, family(binomial m)")
+    res = _res(synth)
+    _check(res, ref)
+    assert res.scalars["ll"] == pytest.approx(ref["ll"], rel=1e-10)
+    assert "V(u) = u*(1-u/m)" in out and "[Binomial]" in out
+
+
+def test_nbinomial_fixed_alpha(synth):
+    ref = REF["nbinomial"]
+    out = ok(synth, "glm ycount x1 x2, family(nbinomial .5)")
+    res = _res(synth)
+    np.testing.assert_allclose(res.b[_perm(res)], ref["b"], rtol=1e-6)
+    assert res.scalars["ll"] == pytest.approx(ref["ll"], rel=1e-9)
+    assert "V(u) = u+(.5)u^2" in out
+    ok(synth, "glm ycount x1 x2, family(nbinomial .5) irls")    # log is not canonical: EIM = R's
+    _check(_res(synth), ref, rtol=1e-6)
+
+
+@pytest.mark.parametrize("line,rc", [
+    ("glm ynorm x1, family(foo)", 198), ("glm ynorm x1, link(foo)", 198),
+    ("glm ynorm x1, family(gaussian 3)", 198), ("glm ynorm x1, family(gamma)", 459),
+    ("glm ycount x1, family(binomial)", 459), ("glm yb x1, family(binomial 3)", 459),
+    ("glm ynorm x1, scale(foo)", 198), ("glm ynorm x1, link(power a)", 198),
+    ("glm ycount x1, family(nbinomial -1)", 198), ("glm ynorm nosuch", 111),
+    ("glm ynorm x1, vce(foo)", 198), ("glm ynorm x1 if x1 > 99", 2000),
+])
+def test_bad_input(synth, line, rc):
+    ok(synth, "quietly glm ynorm x1 x2")
+    before = _res(synth)
+    got, out = run(synth, line)
+    assert got == rc, out
+    assert "Traceback" not in out
+    assert _res(synth) is before
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="R not installed")
+def test_reference_reproducible(tmp_path):
+    """The stored references are what R gives (the script re-run on the same data)."""
+    import pandas as pd
+    for name in ("melanoma", "contraception"):
+        pd.read_stata(os.path.join(HERE, "..", "hlmshell", "sample_data", f"{name}.dta")) \
+            .to_csv(f"/tmp/{name}.csv", index=False)
+    folder = os.path.join(HERE, "data", "glm_family")
+    for f in ("make_reference.R", "synth.csv"):
+        shutil.copy(os.path.join(folder, f), tmp_path / f)
+    subprocess.run(["Rscript", "make_reference.R"], cwd=tmp_path, check=True, capture_output=True)
+    fresh = json.load(open(tmp_path / "reference.json"))
+    for key, ref in REF.items():
+        np.testing.assert_allclose(fresh[key]["b"], ref["b"], rtol=1e-9)
