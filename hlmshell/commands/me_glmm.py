@@ -82,12 +82,19 @@ def _family_of(cmdname: str, opts) -> tuple[str, str]:
     if cmdname in ("meologit", "meoprobit"):
         return "ordinal", cmdname[3:]
     if cmdname == "menbreg":
-        disp = (opts.raw("dispersion") or "mean").strip().lower()
-        if disp not in ("mean", "m", "me", "mea"):
-            raise StataError("dispersion(constant) is not available", 198)
+        _dispersion(opts)
         return "nbinomial", "log"
     return {"melogit": ("binomial", "logit"), "meprobit": ("binomial", "probit"),
             "mecloglog": ("binomial", "cloglog"), "mepoisson": ("poisson", "log")}[cmdname]
+
+
+def _dispersion(opts) -> str:
+    """menbreg's dispersion(mean|constant): NB2 (/lnalpha) or NB1 (/lndelta)."""
+    disp = (opts.raw("dispersion") or "mean").strip().lower() if "dispersion" in opts else "mean"
+    for full in ("mean", "constant"):
+        if disp and full.startswith(disp):
+            return full
+    raise StataError(f"dispersion({disp}) not allowed", 198)
 
 
 def _method(opts) -> str:
@@ -349,7 +356,7 @@ def _names_and_values(depvar, design, block, fit, st, V_s, fam):
                 if kind == "exchangeable":
                     break
     ne = fam.n_extra
-    extra_names = EXTRA_NAMES.get(fam.name, [])[:ne]
+    extra_names = (getattr(fam, "extra_names", None) or EXTRA_NAMES.get(fam.name, []))[:ne]
     names += [("/", nm) for nm in extra_names]
     for nm, ((a, b),) in rows:
         names.append(("/", nm))
@@ -410,7 +417,7 @@ def _run(session, cmd, name: str) -> None:
     else:
         y = _outcome(fam_name, np.asarray(column(depvar), dtype=float), trials,
                      opts.raw("binomial") is not None)
-        fam = gf.family(fam_name, link)
+        fam = gf.family(fam_name, link, dispersion=_dispersion(opts))
     offset = _offset(opts, column, n)
     X = design.X_keep
     Z = np.asarray(block.Z, dtype=float)
@@ -436,6 +443,8 @@ def _run(session, cmd, name: str) -> None:
     for key in ("offset", "exposure", "binomial"):
         if opts.raw(key):
             res.macros[key] = opts.raw(key).strip()
+    if fam_name == "nbinomial":
+        res.macros["dispersion"] = fam.dispersion
     if vce is not None:
         _post_robust(res, vce, n_clust)
     res.model = glmm.GlmmModel(data, fam, st, fit, [block], design, vlabels)

@@ -152,6 +152,8 @@ class NegBinomialMean(Family):
 
     name, link = "nbinomial", "log"
     n_extra = 1
+    extra_names = ["lnalpha"]
+    dispersion = "mean"
 
     def __init__(self):
         self.extra = np.zeros(1)
@@ -166,6 +168,43 @@ class NegBinomialMean(Family):
         g2 = -(r + y) * r * mu / rm ** 2
         g3 = -(r + y) * r * mu * (r - mu) / rm ** 3
         return l, g1, g2, g3
+
+    def constant(self, y, trials) -> float:
+        from scipy.special import gammaln
+        return -float(np.sum(gammaln(y + 1.0)))
+
+    def mean(self, eta, trials):
+        return np.exp(eta)
+
+
+class NegBinomialConstant(Family):
+    """Negative binomial with constant dispersion (Stata's dispersion(constant), NB1): Var =
+    mu(1 + delta), delta = exp(extra[0]) (e(b)'s /lndelta); y ~ NB(size r = mu/delta,
+    p = 1/(1 + delta)). With r = mu/delta, A = psi(y+r) - psi(r) - ln(1+delta), B and C the
+    same differences of trigamma and tetragamma: l' = rA, l'' = rA + r^2 B,
+    l3 = rA + 3 r^2 B + r^3 C (as dr/deta = r)."""
+
+    name, link = "nbinomial", "log"
+    n_extra = 1
+    extra_names = ["lndelta"]
+    dispersion = "constant"
+
+    def __init__(self):
+        self.extra = np.zeros(1)
+
+    def derivs(self, y, eta, trials):
+        from scipy.special import gammaln, polygamma, psi
+        ld = float(self.extra[0])
+        d = math.exp(ld)
+        l1pd = math.log1p(d)
+        r = np.exp(eta - ld)
+        yr = y + r
+        l = gammaln(yr) - gammaln(r) - r * l1pd + y * (ld - l1pd)
+        A = psi(yr) - psi(r) - l1pd
+        B = polygamma(1, yr) - polygamma(1, r)
+        C = polygamma(2, yr) - polygamma(2, r)
+        rA, r2B = r * A, r * r * B
+        return l, rA, rA + r2B, rA + 3.0 * r2B + r ** 3 * C
 
     def constant(self, y, trials) -> float:
         from scipy.special import gammaln
@@ -226,7 +265,10 @@ FAMILIES = {("binomial", "logit"): BinomialLogit, ("binomial", "probit"): Binomi
             ("nbinomial", "log"): NegBinomialMean}
 
 
-def family(name: str, link: str, ncat: int = 0) -> Family:
+def family(name: str, link: str, ncat: int = 0, dispersion: str = "mean") -> Family:
+    """The family object; dispersion="constant" gives the NB1 negative binomial."""
+    if name == "nbinomial" and link == "log" and dispersion == "constant":
+        return NegBinomialConstant()
     if name == "ordinal":
         if link not in ("logit", "probit") or ncat < 2:
             raise ValueError(f"family ordinal with link {link} not available")
