@@ -32,11 +32,20 @@ TITLES = {"ologit": "Ordered logistic regression", "oprobit": "Ordered probit re
           "nbreg": "Negative binomial regression"}
 
 
-def _family(name: str, y: np.ndarray):
+def _dispersion(opts) -> str:
+    """nbreg's dispersion(mean|constant): NB2 (/lnalpha) or NB1 (/lndelta)."""
+    disp = (opts.raw("dispersion") or "mean").strip().lower() if "dispersion" in opts else "mean"
+    for full in ("mean", "constant"):
+        if disp and full.startswith(disp):
+            return full
+    raise StataError(f"dispersion({disp}) not allowed", 198)
+
+
+def _family(name: str, y: np.ndarray, disp: str = "mean"):
     if name == "nbreg":
         if np.any(y < 0):
             raise StataError("negative values encountered in the dependent variable", 459)
-        return y, gf.family("nbinomial", "log")
+        return y, gf.family("nbinomial", "log", dispersion=disp)
     levels, codes = np.unique(y, return_inverse=True)
     if len(levels) < 2:
         raise StataError("outcome does not vary", 2000)
@@ -92,7 +101,7 @@ def _null(name, y, off, fam):
         counts = np.bincount(y.astype(np.int64))
         return float(np.sum(counts * np.log(counts / counts.sum())))
     d0 = _data(y, np.ones((len(y), 1)), off)
-    f0 = gf.family("nbinomial", "log")
+    f0 = gf.family("nbinomial", "log", dispersion=fam.dispersion)
     m = float(np.mean(y))
     x, ll = glmm.glm_fit(d0, f0, np.array([math.log(max(m, 1e-8)), 0.0]), [])
     return ll
@@ -101,7 +110,8 @@ def _null(name, y, off, fam):
 def _run(session, cmd, name: str) -> None:
     opts, depvar, design, column, mask, vce, vlabels = _prepare(session, cmd, name)
     n = int(mask.sum())
-    y, fam = _family(name, np.asarray(column(depvar), dtype=float))
+    y, fam = _family(name, np.asarray(column(depvar), dtype=float),
+                     _dispersion(opts) if name == "nbreg" else "mean")
     off = _offset(opts, column, n)
     X = design.X_keep
     if name != "nbreg":                   # the cutpoints take the constant's place
@@ -130,7 +140,8 @@ def _run(session, cmd, name: str) -> None:
     if ll_pois is not None:
         res.scalars["ll_c"] = ll_pois
         res.scalars["chi2_c"] = max(2.0 * (ll - ll_pois), 0.0)
-        res.scalars["alpha"] = math.exp(float(x[-1]))
+        res.scalars["alpha" if fam.dispersion == "mean" else "delta"] = math.exp(float(x[-1]))
+        res.macros["dispers"] = fam.dispersion
     session.post_estimation(res)
     _display(session, res, design, vlabels, float(opts.level), name)
 
@@ -148,7 +159,7 @@ def _results(cmd, name, depvar, design, mask, x, V, ll, ll0, vce, n_clust, fam, 
                if not (name != "nbreg" and nm == "_cons")]
     kf = len(names)
     keep = np.flatnonzero(~np.asarray(omitted, dtype=bool))
-    extra = [f"cut{j + 1}" for j in range(fam.n_extra)] if name != "nbreg" else ["lnalpha"]
+    extra = [f"cut{j + 1}" for j in range(fam.n_extra)] if name != "nbreg" else fam.extra_names
     names += [("/", nm) for nm in extra]
     k = len(names)
     b = np.zeros(k)
@@ -186,8 +197,9 @@ def _display(session, res, design, vlabels, level, name) -> None:
     robust = bool(res.macros.get("vcetype"))
     head = go.header_lines(res.macros["title"], int(sc["N"]), int(sc["df_m"]), sc["chi2"],
                            sc["p"], sc["ll"], sc["r2_p"], res.macros["chi2type"], robust)
+    par = "alpha" if res.macros.get("dispers", "mean") == "mean" else "delta"
     if name == "nbreg":
-        head[2] = "Dispersion: mean".ljust(56) + head[2][56:]
+        head[2] = f"Dispersion: {res.macros.get('dispers', 'mean')}".ljust(56) + head[2][56:]
     out.line("")
     for line in head:
         out.line(line)
@@ -207,7 +219,7 @@ def _display(session, res, design, vlabels, level, name) -> None:
     extra = meo.extra_rows([(res.names[i][1], res.b[i], se[i]) for i in range(kf, len(res.names))], z)
     if name == "nbreg":
         a, sa = math.exp(res.b[-1]), se[-1]
-        extra.append(f"{'alpha':>12} |  {_g9(a)}  {_g9(a * sa)}{'':21}"
+        extra.append(f"{par:>12} |  {_g9(a)}  {_g9(a * sa)}{'':21}"
                      f"{_g9(math.exp(res.b[-1] - z * sa))}   "
                      f"{_g9(math.exp(res.b[-1] + z * sa))}")
     for line in table[:-1] + extra + [table[-1]]:
@@ -215,7 +227,7 @@ def _display(session, res, design, vlabels, level, name) -> None:
     if name == "nbreg" and not robust:
         chi2 = sc["chi2_c"]
         p = 0.5 * float(dist.chi2_sf(chi2, 1)) if chi2 > 0 else 1.0
-        out.line(f"LR test of alpha=0: chibar2(01) = {chi2:.2f}".ljust(55)
+        out.line(f"LR test of {par}=0: chibar2(01) = {chi2:.2f}".ljust(55)
                  + f"Prob >= chibar2 = {p:.4f}".rjust(23))
 
 
@@ -244,7 +256,7 @@ def _opts(name: str):
     base = tuple(o for o in glm_cmds._opts("probit"))
     if name == "nbreg":
         return base + (Opt("exposure", "e", "string", None, "include ln(varname) with coefficient 1"),
-                       Opt("dispersion", "disp", "string", "mean", "mean (the default)"))
+                       Opt("dispersion", "disp", "string", "mean", "mean (the default) or constant"))
     return base
 
 
