@@ -18,7 +18,7 @@ import re
 import numpy as np
 
 from hlmshell.commands import margins_build as mb
-from hlmshell.commands import margins_contrast, margins_pw, margins_uncond
+from hlmshell.commands import margins_contrast, margins_pw, margins_response, margins_uncond
 from hlmshell.commands._postest import active, confidence_level
 from hlmshell.commands.model_terms import resolve_var
 from hlmshell.commands.program import NamedMatrix
@@ -305,6 +305,50 @@ def _expression(session, opts):
     return "", text, fn
 
 
+def _nonlinear(session, res, model, req, opts):
+    """(model, label, r(expression)) after logit, poisson, melogit ...: predict()'s statistic
+    or expression() over the predictions it names (margins_response)."""
+    if req.vce == "unconditional":
+        raise StataError(f"vce(unconditional) after {res.cmd} is not implemented", 198)
+    if "expression" not in opts:
+        text = (opts.raw("predict") or "").strip() if "predict" in opts else ""
+        model, label = margins_response.setup(session, res, model, req, text)
+        return model, label, f"predict({text})"
+    if "predict" in opts:
+        raise StataError("options predict() and expression() may not be combined", 198)
+    text = (opts.raw("expression") or "").strip()
+    if not text:
+        raise StataError("invalid syntax", 198)
+    fns, k = {}, 0
+
+    def placeholder(m):
+        nonlocal k
+        k += 1
+        name = f"{_PLACEHOLDER}{k}"
+        fns[name] = m.group(1) if m.group(0).lower().startswith("predict") else "xb"
+        return f" {name} "
+
+    body = re.sub(r"predict\(([^)]*)\)|xb\(\s*\)", placeholder, text, flags=re.IGNORECASE)
+    expr = parse_expr(body)
+    stats = {nm: margins_response.statistic(res, t) for nm, t in fns.items()}
+    needs = any(margins_response.uses_theta(res, st, fo) for st, fo in stats.values())
+    model, _ = margins_response.setup(session, res, model, req, "mu" if needs else "xb")
+    pieces = {nm: margins_response.response(res, st, fo, margins_response.z_value)
+              for nm, (st, fo) in stats.items()}
+
+    def fn(cov, xb, theta):
+        ds = _cov_data(cov, xb)
+        for nm, f in pieces.items():
+            ds.add(Variable(nm, np.asarray(f(cov, xb, theta), dtype=float) * np.ones(cov.n), "double"))
+        out = evaluate(expr, _Env(session, ds))
+        if isinstance(out, str) or (isinstance(out, np.ndarray) and out.dtype == object):
+            raise StataError("type mismatch", 109)
+        return np.asarray(out, dtype=float)
+
+    req.theta_fn = fn
+    return model, "", text
+
+
 def _predict_label(res: EstimationResults, opts) -> tuple[str, str]:
     """(r(predict_label), r(expression)) -- refusing what is not the fixed-part xb."""
     text = (opts.raw("predict") or "").strip() if "predict" in opts else ""
@@ -349,15 +393,19 @@ def margins_cmd(session, cmd) -> None:
     if res.cmd == "margins" and getattr(res, "margins_replay", None) is not None:
         _replay(session, res, cmd)
         return
-    if res.cmd not in ("regress", "mixed") or res.model is None:
+    linear = res.cmd in ("regress", "mixed") and res.model is not None
+    if not linear and not margins_response.handles(res):
         raise StataError(f"margins after {res.cmd} is not implemented", 198)
     ats, rest = _split_at(cmd.options)
     opts = bind_options(OPTIONS, rest, strict=True)
     req, model = _request(session, cmd, res, opts, ats)
-    label, expression = _predict_label(res, opts)
-    if "expression" in opts:
-        label, expression, req.expr_fn = _expression(session, opts)
     req.vce = _vce(opts)
+    if not linear:
+        model, label, expression = _nonlinear(session, res, model, req, opts)
+    else:
+        label, expression = _predict_label(res, opts)
+        if "expression" in opts:
+            label, expression, req.expr_fn = _expression(session, opts)
     table = build_table(session, res, req, model, label, expression)
     pw = _pw_mode(opts)
     con = margins_contrast.apply(table, model) if req.contrast else None
@@ -441,14 +489,14 @@ def _title(req: mb.MarginsRequest, model: mb.Model, at_items) -> str:
 
 
 def build_table(session, res, req, model, label, expression) -> me.MarginsTable:
-    lay, at_rows, at_items = mb.compute(req, res, session.data)
+    lay, at_rows, at_items = mb.compute(req, res, session.data, model)
     k = len(lay.est)
     b = np.array(lay.est, dtype=float)
-    J = np.vstack(lay.jac) if k else np.zeros((0, len(model.names)))
+    J = np.vstack(lay.jac) if k else np.zeros((0, len(model.names) + len(model.theta)))
     if getattr(req, "vce", "delta") == "unconditional" and k:
         V = _unconditional(session, res, req, lay, J)
     else:
-        V = me.delta_vcov(J, model.V)
+        V = me.delta_vcov(J, model.V_all if model.theta.size else model.V)
     status = [None] * k
     for j, d in enumerate(lay.deriv):
         if d and re.match(r"^\d+b\.", d):
@@ -661,7 +709,7 @@ def store(session, res: EstimationResults, table: me.MarginsTable, cmd, pw, *, p
             "table": NamedMatrix(table.table, ["b", "se", "z" if table.stat == "z" else "t",
                                                "pvalue", "ll", "ul", "df", "crit", "eform"], colnames),
             "Jacobian": NamedMatrix(table.jacobian, colnames,
-                                    [f"{res.names[j][0]}:{res.names[j][1]}" for j in range(res.k_f)]),
+                                    [f"{res.names[j][0]}:{res.names[j][1]}" for j in _jac_cols(res, table)]),
             "_N": NamedMatrix(np.array([table.n_cells], dtype=float), ["r1"], colnames)}
     if table.at.size:
         mats["at"] = NamedMatrix(table.at, [f"r{i + 1}" for i in range(table.at.shape[0])], table.at_names)
@@ -679,6 +727,16 @@ def store(session, res: EstimationResults, table: me.MarginsTable, cmd, pw, *, p
     if post:
         _post(session, table, cols, sc, mac, mats)
     session.r = rr
+
+
+def _jac_cols(res: EstimationResults, table: me.MarginsTable) -> list[int]:
+    """e(b)'s entries behind r(Jacobian)'s columns: the fixed part, then the random-effects
+    variances a marginal prediction uses."""
+    cols = list(range(res.k_f))
+    extra = table.jacobian.shape[1] - res.k_f if table.jacobian is not None else 0
+    if extra > 0:
+        cols += [j for j, *_ in margins_response.variance_terms(res)][:extra]
+    return cols
 
 
 def _over_key(cell, dims, table) -> tuple:

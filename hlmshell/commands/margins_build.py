@@ -48,6 +48,11 @@ class MarginsRequest:
     expr_fn: Callable[[me.Covariates, np.ndarray], np.ndarray] | None = None
     contrast: bool = False                       # r. contrasts of the term margins
     vce: str = "delta"                           # delta | unconditional
+    # nonlinear models: (covariates, xb, theta) -> the statistic per row, theta being e(b)'s
+    # entries at Model.theta_idx (random-effects variances) that the statistic also uses
+    theta_fn: Callable | None = None
+    extra_cols: dict = field(default_factory=dict)   # full-length columns the rows carry
+
 
 
 @dataclass
@@ -62,6 +67,9 @@ class Model:
     cont: list[str]                  # continuous covariates
     levels: dict[str, list[int]]     # factor covariates -> levels known to the model
     bases: dict[str, int]            # factor covariates -> base level
+    theta_idx: list[int] = field(default_factory=list)   # further e(b) entries the margins use
+    theta: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    V_all: np.ndarray | None = None  # e(V) over the fixed part and theta_idx
 
     @property
     def xvars(self) -> list[str]:
@@ -104,8 +112,27 @@ def model_of(res: EstimationResults) -> Model:
     return Model(names, cols, b, V, keep, cont, levels, bases)
 
 
-def base_covariates(model: Model, data, rows: np.ndarray) -> me.Covariates:
+def with_theta(model: Model, res: EstimationResults, idx: list[int]) -> Model:
+    """The model with e(b)'s entries `idx` (after the fixed part) moving in the delta method."""
+    if not idx:
+        return model
+    k = len(res.names)
+    b = np.asarray(res.b, dtype=float).reshape(-1)
+    Vf = np.asarray(res.V, dtype=float).reshape(k, k)
+    cols = list(range(len(model.names))) + list(idx)
+    V_all = Vf[np.ix_(cols, cols)].copy()
+    p = len(model.names)
+    V_all[:p, :p] = model.V
+    V_all[:p, p:][~model.keep] = 0.0
+    V_all[p:, :p][:, ~model.keep] = 0.0
+    model.theta_idx, model.theta, model.V_all = list(idx), b[idx].copy(), V_all
+    return model
+
+
+def base_covariates(model: Model, data, rows: np.ndarray, extra: dict | None = None) -> me.Covariates:
     cov = me.Covariates(int(rows.size))
+    for name, col in (extra or {}).items():
+        cov.cont[name] = np.asarray(col, dtype=float)[rows]
     for v in model.cont:
         cov.cont[v] = np.asarray(data.values(v), dtype=float)[rows]
     for v, lv in model.levels.items():
@@ -219,7 +246,54 @@ def _expr_cell(model: Model, req: MarginsRequest, cov: me.Covariates, deriv: tup
     return Cell(float(np.mean(vals)), jac, cov.n, vals)
 
 
+def _theta_rows(model: Model, req: MarginsRequest, cov: me.Covariates, deriv: tuple | None,
+                bt: np.ndarray) -> np.ndarray:
+    """theta_fn of every row (or its derivative, as _expr_rows) at (b, theta) = bt."""
+    p = len(model.cols)
+    b, th = bt[:p], bt[p:]
+
+    def f(c: me.Covariates) -> np.ndarray:
+        return np.asarray(req.theta_fn(c, me.design(model.cols, c) @ b, th), dtype=float) * np.ones(c.n)
+
+    if deriv is None:
+        return f(cov)
+    var, level = deriv
+    hi, lo = cov.copy(), cov.copy()
+    if level is None:
+        x = cov.cont[var]
+        h = 1e-5 * (float(np.mean(np.abs(x))) + 1e-3)
+        hi.cont[var], lo.cont[var] = x + h, x - h
+        return (f(hi) - f(lo)) / (2 * h)
+    hi.set_value(var, level)
+    lo.set_value(var, model.bases[var])
+    return f(hi) - f(lo)
+
+
+def _theta_cell(model: Model, req: MarginsRequest, cov: me.Covariates, deriv: tuple | None) -> Cell:
+    """A margin of a nonlinear statistic: the jacobian by central differences over the fixed
+    part and theta (the dydx/eyex/dyex/eydx of a continuous x from the derivative's rows)."""
+    if cov.n == 0:
+        return Cell(float("nan"), np.full(len(model.cols) + len(model.theta), np.nan), 0)
+    bt = np.concatenate([model.b, model.theta])
+    mask = np.concatenate([model.keep, np.ones(len(model.theta), dtype=bool)])
+
+    def rows(b):
+        d = _theta_rows(model, req, cov, deriv, b)
+        if deriv is None or deriv[1] is not None or req.deriv == "dydx":
+            return d
+        y = _theta_rows(model, req, cov, None, b)
+        x = cov.cont[deriv[0]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return {"eyex": d * x / y, "dyex": d * x, "eydx": d / y}[req.deriv]
+
+    vals = rows(bt)
+    jac = me.numeric_jacobian(lambda b: np.array([float(np.mean(rows(b)))]), bt, mask)[0]
+    return Cell(float(np.mean(vals)), jac, cov.n, vals)
+
+
 def _cell(model: Model, req: MarginsRequest, cov: me.Covariates, deriv: tuple | None) -> Cell:
+    if req.theta_fn is not None:
+        return _theta_cell(model, req, cov, deriv)
     if req.expr_fn is not None:
         return _expr_cell(model, req, cov, deriv)
     if cov.n == 0:
@@ -289,11 +363,12 @@ class Layout:
     rowvals: list[np.ndarray] = field(default_factory=list)  # the statistic of those rows
 
 
-def compute(req: MarginsRequest, res: EstimationResults, data) -> tuple[Layout, list[dict], list[list[AtItem]]]:
+def compute(req: MarginsRequest, res: EstimationResults, data, model: Model | None = None
+            ) -> tuple[Layout, list[dict], list[list[AtItem]]]:
     """Every margin (one per deriv x term x at x over x term level), with r(at)'s rows."""
-    model = model_of(res)
+    model = model if model is not None else model_of(res)
     rows = np.flatnonzero(req.touse)
-    raw = base_covariates(model, data, rows)
+    raw = base_covariates(model, data, rows, req.extra_cols)
     groups = _over_groups(req, data, rows)
     multi_at = len(req.scenarios) > 1
     out = Layout()

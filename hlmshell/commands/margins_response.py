@@ -1,0 +1,214 @@
+"""What `margins` averages after the nonlinear models: the one-level logit, logistic, probit,
+cloglog, poisson and nbreg, and the me* GLMMs (melogit, meprobit, mecloglog, mepoisson,
+menbreg, meglm).
+
+    one level   default pr (binary; `Pr(y)`) or n (counts; `Predicted number of events`);
+                predict(xb) the linear prediction
+    me*         default mu marginal over the random effects (`Marginal predicted mean`):
+                E[g^-1(xb + offset + z'u)], u ~ N(0, Sigma), which depends on e(b)'s variance
+                parameters too, so the delta method moves them as well; predict(mu fixedonly)
+                (or pr, conditional(fixedonly)): g^-1(xb + offset); predict(xb): xb;
+                predict(eta): xb + offset (the random effects' mean is zero).
+                Statistics of the random effects themselves (reffects, conditional means) are
+                not functions of e(b): r(498), as mixed's.
+
+For every row z'u is normal with variance s^2 = z' Sigma z (Sigma: the random effects'
+covariance from e(b)'s var()/cov() entries, all levels added), so the marginal mean is a
+one-dimensional integral: exact for the log link (exp(eta + s^2/2)) and probit
+(Phi(eta / sqrt(1 + s^2))), 40-point Gauss-Hermite for logit and cloglog.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import numpy as np
+
+from hlmshell import distributions as dist
+from hlmshell.errors import StataError
+
+ONE_LEVEL = {"logit": "logit", "logistic": "logit", "probit": "probit", "cloglog": "cloglog",
+             "poisson": "log", "nbreg": "log"}
+ME = ("melogit", "meprobit", "mecloglog", "mepoisson", "menbreg", "meglm")
+_RANDOM = ("fitted", "fit", "residuals", "r", "rstandard", "reffects", "ref", "reses",
+           "stdp", "scores", "sc", "ebmeans", "ebmodes", "pearson", "deviance", "anscombe")
+_VARCOV = re.compile(r"^(var|cov)\((.+)\[(.+)\]\)$")
+
+
+def handles(res) -> bool:
+    return res.cmd in ONE_LEVEL or (res.cmd in ME and res.model is not None)
+
+
+def link_of(res) -> str:
+    if res.cmd in ONE_LEVEL:
+        return ONE_LEVEL[res.cmd]
+    if res.cmd in ("melogit", "meprobit", "mecloglog"):
+        return res.cmd[2:]
+    if res.cmd in ("mepoisson", "menbreg"):
+        return "log"
+    link = res.macros.get("link", "")
+    fam = res.macros.get("family", "")
+    if fam in ("ordinal",) or link in ("ologit", "oprobit"):
+        raise StataError(f"margins after {res.cmd} with an ordinal outcome is not implemented", 198)
+    if link in ("logit", "probit", "cloglog", "log", "identity"):
+        return link
+    raise StataError(f"margins after {res.cmd} with link {link} is not implemented", 198)
+
+
+def inverse_link(link: str, eta: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        if link == "logit":
+            return 1.0 / (1.0 + np.exp(-eta))
+        if link == "probit":
+            return np.asarray(dist.norm_cdf(eta), dtype=float)
+        if link == "cloglog":
+            return 1.0 - np.exp(-np.exp(eta))
+        if link == "log":
+            return np.exp(eta)
+    return eta
+
+
+def marginal_mean(link: str, eta: np.ndarray, s2: np.ndarray) -> np.ndarray:
+    """E[g^-1(eta + s Z)], Z ~ N(0, 1), per row."""
+    s2 = np.clip(s2, 0.0, None)
+    if link == "log":
+        return np.exp(eta + s2 / 2)
+    if link == "probit":
+        return np.asarray(dist.norm_cdf(eta / np.sqrt(1.0 + s2)), dtype=float)
+    if link == "identity":
+        return eta
+    x, w = np.polynomial.hermite_e.hermegauss(40)
+    w = w / np.sqrt(2 * np.pi)
+    s = np.sqrt(s2)
+    return inverse_link(link, eta[:, None] + s[:, None] * x[None, :]) @ w
+
+
+# --------------------------------------------------------------------------- the request
+def _words(text: str) -> list[str]:
+    return re.findall(r"[A-Za-z_]+(?:\([^)]*\))?", text or "")
+
+
+def statistic(res, text: str) -> tuple[str, bool]:
+    """predict()'s text -> (statistic: mu | xb | eta, fixedonly)."""
+    words = [w.lower() for w in _words(text)]
+    fixedonly = False
+    stat = None
+    for w in words:
+        if w in ("fixedonly", "fixed") or re.fullmatch(r"cond\w*\(\s*fix\w*\s*\)", w):
+            fixedonly = True
+        elif w in ("marginal", "marg") or re.fullmatch(r"cond\w*\(\s*(ebmean|ebmode)\w*\s*\)", w):
+            if "ebm" in w:
+                raise StataError("prediction is a function of possibly stochastic quantities "
+                                 "other than e(b)", 498)
+        elif w in ("mu", "pr", "n", "xb", "eta", "ir"):
+            if stat is not None:
+                raise StataError("only one statistic may be specified", 198)
+            stat = {"pr": "mu", "n": "mu", "ir": "mu"}.get(w, w)
+        elif w in _RANDOM or w.startswith(("res", "ref", "fit")):
+            raise StataError("prediction is a function of possibly stochastic quantities other "
+                             "than e(b)", 498)
+        elif w == "nooffset":
+            continue
+        else:
+            raise StataError(f"option {w} not allowed", 198)
+    if res.cmd in ONE_LEVEL and fixedonly:
+        raise StataError("option fixedonly not allowed", 198)
+    return stat or "mu", fixedonly
+
+
+def label(res, stat: str, fixedonly: bool) -> str:
+    depvar = res.macros.get("depvar", "")
+    if stat == "xb":
+        return "Linear prediction, fixed portion" if res.cmd in ME else "Linear prediction"
+    if stat == "eta":
+        return "Fitted linear predictor"
+    if res.cmd in ONE_LEVEL:
+        return f"Pr({depvar})" if ONE_LEVEL[res.cmd] != "log" else "Predicted number of events"
+    return "Predicted mean, fixed portion only" if fixedonly else "Marginal predicted mean"
+
+
+def variance_terms(res) -> list[tuple[int, str, str, str]]:
+    """(index in e(b), var|cov, the random effect(s) `x` or `x,y`, the level) of e(b)'s
+    random-effects entries."""
+    out = []
+    for j, (eq, nm) in enumerate(res.names):
+        m = _VARCOV.match(nm)
+        if j >= res.k_f and m:
+            out.append((j, m.group(1), m.group(2), m.group(3)))
+    return out
+
+
+def offset_of(res, data) -> np.ndarray:
+    off = np.zeros(data.n)
+    for name in ("offset", "exposure"):
+        var = res.macros.get(name)
+        if var:
+            v = np.asarray(data.values(var), dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                off = off + (np.log(v) if name == "exposure" else v)
+    return off
+
+
+def response(res, stat: str, fixedonly: bool, z_value: Callable) -> Callable:
+    """fn(cov, xb, theta) -> the statistic of every row; theta: e(b)'s random-effects entries
+    in variance_terms' order; z_value(cov, name) the random effect's covariate (1 for _cons)."""
+    link = link_of(res) if stat == "mu" else "identity"
+    terms = variance_terms(res)
+
+    def fn(cov, xb, theta):
+        eta = xb + cov.cont.get("__offset", 0.0)
+        if stat == "xb":
+            return xb
+        if stat == "eta" or res.cmd in ONE_LEVEL or fixedonly:
+            return inverse_link(link, eta) if stat == "mu" else eta
+        s2 = np.zeros(cov.n)
+        for (_j, kind, what, _lev), t in zip(terms, theta):
+            if kind == "var":
+                z = z_value(cov, what)
+                s2 = s2 + t * z * z
+            else:
+                a, b = what.split(",", 1)
+                s2 = s2 + 2 * t * z_value(cov, a) * z_value(cov, b)
+        return marginal_mean(link, eta, s2)
+
+    return fn
+
+
+def uses_theta(res, stat: str, fixedonly: bool) -> bool:
+    return res.cmd in ME and stat == "mu" and not fixedonly
+
+
+def z_value(cov, name: str) -> np.ndarray:
+    """A random effect's covariate on the margin's rows (at() values included)."""
+    if name == "_cons":
+        return np.ones(cov.n)
+    if name in cov.cont:
+        return cov.cont[name]
+    if name in cov.fact:
+        return sum(lv * ind for lv, ind in cov.fact[name].items()) * np.ones(cov.n)
+    return cov.cont["__z_" + name]
+
+
+def extra_columns(res, data, model) -> dict:
+    """Full-length columns the rows must carry: the offset, and random-slope covariates
+    that are not covariates of the fixed part."""
+    out = {"__offset": offset_of(res, data)}
+    for _j, _kind, what, _lev in variance_terms(res):
+        for v in what.split(","):
+            if v != "_cons" and v not in model.cont and v not in model.levels and v in data:
+                out["__z_" + v] = np.asarray(data.values(v), dtype=float)
+    return out
+
+
+def setup(session, res, model, req, text: str):
+    """predict(text) after a nonlinear model: sets req.theta_fn / req.extra_cols (and the
+    variance parameters the statistic moves) and returns (model, r(predict_label))."""
+    from hlmshell.commands import margins_build as mb
+
+    stat, fixedonly = statistic(res, text)
+    idx = [j for j, *_ in variance_terms(res)] if uses_theta(res, stat, fixedonly) else []
+    model = mb.with_theta(model, res, idx)
+    fn = response(res, stat, fixedonly, z_value)
+    req.theta_fn = fn
+    req.extra_cols = extra_columns(res, session.data, model)
+    return model, label(res, stat, fixedonly)

@@ -1,0 +1,45 @@
+# Reference numbers for margins after logit and melogit (tests/test_margins_glm.py), computed
+# without hlmshell: predictions averaged over the data and the delta method.
+#  logit:   glm(binomial); jacobians analytic; vcov(glm).
+#  melogit, intmethod(laplace): glmmTMB (Laplace, the same objective); the default margin is
+#           the mean over the random intercept u ~ N(0, tau2), integrated on a fine grid;
+#           the jacobian (fixed effects and tau2) by numDeriv; V over (beta, tau2) from
+#           sdreport's covariance of (beta, log sd) by the delta method (dtau2/dlogsd = 2 tau2).
+# Run from the repository root:  Rscript tests/data/margins/glm_margins_reference.R
+suppressMessages({library(glmmTMB); library(numDeriv); library(jsonlite)})
+d <- read.csv("tests/data/glmm/contraception.csv")
+X <- cbind(u1 = d$urban, age = d$age, cons = 1)
+cf <- function(urban = NULL, age = NULL) { Z <- X; if (!is.null(urban)) Z[, "u1"] <- urban
+  if (!is.null(age)) Z[, "age"] <- age; Z }
+marg <- function(f, V, theta) {     # f(theta) -> vector of margins
+  m <- f(theta); J <- jacobian(f, theta); list(margin = m, se = sqrt(diag(J %*% V %*% t(J))))
+}
+ref <- list()
+
+# logit use i.urban age
+g <- glm(use ~ urban + age, family = binomial, data = d)
+o <- c("urban", "age", "(Intercept)")
+b <- coef(g)[o]; V <- vcov(g)[o, o]
+pr <- function(Z, b) plogis(drop(Z %*% b))
+ref$logit_urban <- marg(function(b) c(mean(pr(cf(0), b)), mean(pr(cf(1), b))), V, b)
+ref$logit_dydx <- marg(function(b) { p <- pr(X, b); c(mean(pr(cf(1), b) - pr(cf(0), b)),
+                                                     mean(p * (1 - p)) * b[2]) }, V, b)
+ref$logit_at <- marg(function(b) sapply(c(-10, 0, 10), function(a) mean(pr(cf(age = a), b))), V, b)
+
+# melogit use i.urban age || district:, intmethod(laplace)
+m <- glmmTMB(use ~ urban + age + (1 | district), family = binomial, data = d)
+b <- fixef(m)$cond[o]; logsd <- m$fit$par[["theta"]]; tau2 <- exp(2 * logsd)
+Vfull <- m$sdr$cov.fixed[c(2, 3, 1, 4), c(2, 3, 1, 4)]      # (beta in X's order, log sd)
+D <- diag(c(1, 1, 1, 2 * tau2))
+Vb <- D %*% Vfull %*% D
+z <- seq(-9, 9, length.out = 1801); w <- dnorm(z) * (z[2] - z[1])
+mmean <- function(Z, th) { eta <- drop(Z %*% th[1:3]); s <- sqrt(th[4])
+  mean(plogis(outer(eta, s * z, "+")) %*% w) }
+th <- c(b, tau2)
+ref$me_urban <- marg(function(th) c(mmean(cf(0), th), mmean(cf(1), th)), Vb, th)
+ref$me_at <- marg(function(th) sapply(c(-10, 10), function(a) mmean(cf(age = a), th)), Vb, th)
+ref$me_fixedonly <- marg(function(th) c(mean(pr(cf(0), th[1:3])), mean(pr(cf(1), th[1:3]))), Vb, th)
+ref$me_ll <- as.numeric(logLik(m))
+ref$me_theta <- th
+cat(toJSON(ref, digits = 15, auto_unbox = TRUE, pretty = TRUE),
+    file = "tests/data/margins/glm_margins_reference.json")
