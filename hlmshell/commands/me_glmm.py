@@ -9,8 +9,8 @@ e(b) is Stata's: the fixed part under the depvar, then `/:var(_cons[id])` and
 `/:cov(x[id],_cons[id])`; e(V) by the delta method from the observed information in the
 estimation metric (ln sd, atanh corr).
 
-Not yet: more than one random-effects level, crossed effects, `or`/`irr` (eform tables),
-ordinal and negative binomial families, predict and estat after these commands.
+Several random-effects levels (nested or crossed) are fitted, named and shown by
+commands.me_multilevel (engine.glmm_multi); this module reads the command and routes there.
 """
 from __future__ import annotations
 
@@ -231,15 +231,25 @@ def _level_options(name: str, lev, glob: list) -> tuple[bool, str | None]:
 
 
 _REPLAY = ("or", "irr", "eform", "level", "nolrtest")
+# several random-effects levels: run(...) and display(...) registered by
+# commands.me_multilevel (which builds on this module's helpers, so this module imports it not)
+MULTILEVEL: dict = {}
 
 
 def _replay(session, cmd, name: str) -> None:
     """`melogit` or `melogit, or`: the active results of the same command shown again."""
     from hlmshell.commands._postest import active
     res = active(session)
-    if res.cmd != name or not isinstance(res.model, glmm.GlmmModel):
+    if res.cmd != name or res.model is None or not hasattr(res.model, "family"):
         raise StataError("last estimates not found", 301)
     opts = bind_command(name, cmd.options)
+    if not isinstance(res.model, glmm.GlmmModel):
+        bad = [k for k in opts.given if k not in _REPLAY]
+        if bad:
+            raise StataError(f"option {bad[0]} not allowed", 198)
+        _eform_title(res.macros.get("link"), opts)
+        MULTILEVEL["display"](session, res, opts)
+        return
     bad = [k for k in opts.given if k not in _REPLAY]
     if bad:
         raise StataError(f"option {bad[0]} not allowed", 198)
@@ -251,6 +261,8 @@ def _replay(session, cmd, name: str) -> None:
 
 
 def _prepare(session, cmd, name: str):
+    """The sample and the designs: (spec, options, depvar, fixed design, random-effects
+    blocks (outermost first), column reader, sample mask, factor labels)."""
     spec, fixed_raw = _split_spec(session, cmd)
     if spec is None:
         raise StataError("varlist required", 100)
@@ -263,28 +275,32 @@ def _prepare(session, cmd, name: str):
     level_opts = [_level_options(name, lev, glob) for lev in spec.levels]
     glob += [op for op in cmd.options if op not in spec.fixed_options]
     opts = bind_command(name, glob)
-    if len(spec.levels) != 1 or spec.levels[0].group == "_all":
-        raise StataError("only one random-effects level (no crossed effects) is available", 198)
+    if not spec.levels:
+        raise StataError("no random-effects equation specified; use the one-level command "
+                         "instead", 198)
     ds = session.data
     depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
-    rs, tv = _random_spec(ds, spec.levels[0], *level_opts[0])
+    rspecs, tv = [], []
+    for lev, lo in zip(spec.levels, level_opts):
+        rs, v = _random_spec(ds, lev, *lo)
+        rspecs.append(rs)
+        tv += [w for w in v if w not in tv]
     extra = [v.strip() for v in (opts.raw("offset"), opts.raw("exposure")) if v]
     bt = opts.raw("binomial")
     if bt and not bt.strip().replace(".", "", 1).isdigit():
         extra.append(bt.strip())
     numeric = [depvar] + [v for v in fvars + tv + extra if v != depvar]
-    grp = rs.group
-    strg = [grp] if ds.var(grp).is_string else []
-    if not strg:
-        numeric.append(grp)
+    groups = [rs.group for rs in rspecs if rs.group != "_all"]
+    strg = [g for g in groups if ds.var(g).is_string]
+    numeric += [g for g in groups if g not in strg and g not in numeric]
     mask = _mixed_sample(session, cmd, numeric, strg)
     column = sample_columns(ds, mask)
     n = int(mask.sum())
     ordinal = _family_of(name, opts)[0] == "ordinal"   # cutpoints instead of a constant
     design = dz.build_fixed(engine_terms(fixed), column, n,
                             constant=not fixed_nocons and not ordinal)
-    block = dz.build_random([rs], column, n)[0]
-    return spec, opts, depvar, design, block, column, mask, factor_labels(ds, fixed)
+    blocks = dz.build_random(rspecs, column, n)
+    return spec, opts, depvar, design, blocks, column, mask, factor_labels(ds, fixed)
 
 
 def _fit(session, opts, data, fam, st, method, points):
@@ -402,7 +418,11 @@ def _run(session, cmd, name: str) -> None:
     if _split_spec(session, cmd)[0] is None:
         _replay(session, cmd, name)
         return
-    spec, opts, depvar, design, block, column, mask, vlabels = _prepare(session, cmd, name)
+    spec, opts, depvar, design, blocks, column, mask, vlabels = _prepare(session, cmd, name)
+    if len(blocks) > 1 or blocks[0].label == "_all":
+        MULTILEVEL["run"](session, cmd, name, opts, depvar, design, blocks, column, mask, vlabels)
+        return
+    block = blocks[0]
     fam_name, link = _family_of(name, opts)
     _eform_title(link, opts)                 # refused before anything is fitted
     method = _method(opts)

@@ -46,6 +46,44 @@ def header_lines(*, title, n_obs, group, n_groups, g_min, g_avg, g_max, method, 
     return [(a.ljust(48) + b).rstrip() if b else a.rstrip() for a, b in rows]
 
 
+def multi_header_lines(*, title, n_obs, levels, method, points, wald_df, wald_chi2, wald_p,
+                       ll) -> list[str]:
+    """The header of a model with several random-effects levels (Stata 17): the title and the
+    number of observations, then the group table (one row per level, outermost first: a
+    mixed_output.LevelInfo each), the integration method, the Wald test and the log
+    likelihood."""
+    from hlmshell.output.mixed_output import group_table_lines
+    chi = "." if wald_chi2 != wald_chi2 else fmt(wald_chi2, "%10.2f").strip()
+    pv = "." if wald_p != wald_p else fmt(wald_p, "%10.4f").strip()
+    out = [(title.ljust(48) + _right("Number of obs", fmt_count(n_obs))).rstrip(), ""]
+    out += group_table_lines(levels)
+    out.append("")
+    if method == "laplace":
+        out.append("Integration method: laplace")
+    else:
+        out.append(f"Integration method: {method}".ljust(48) + _right("Integration pts.", str(points)))
+    out += ["", ("".ljust(48) + _right(f"Wald chi2({wald_df})", chi)),
+            (f"Log likelihood = {fmt(ll, '%10.0g')}".ljust(48) + _right("Prob > chi2", pv))]
+    return out
+
+
+def level_heading(level: str) -> list[str]:
+    """`school>class |` above a level's rows; a path wider than the 12 columns is broken after
+    a `>` (each piece on a line of its own)."""
+    if len(level) <= 12:
+        return [f"{level:<13}|"]
+    parts, cur = [], ""
+    for piece in level.split(">"):
+        add = piece if not cur else cur + ">" + piece
+        if cur and len(add) > 12:
+            parts.append(cur + ">")
+            cur = piece
+        else:
+            cur = add
+    parts.append(cur)
+    return [f"{p_[:12]:<13}|" for p_ in parts]
+
+
 def variance_rows(level: str, rows, z: float) -> list[str]:
     """The random-effects part of the table: a mid rule, `level |`, the `var(_cons)|` rows
     (estimate, std. err. and the interval on the log scale), then the covariances in a block of
@@ -54,7 +92,7 @@ def variance_rows(level: str, rows, z: float) -> list[str]:
     rule = "-" * 13 + "+" + "-" * 64
     var = [r for r in rows if r[3]]
     cov = [r for r in rows if not r[3]]
-    out = [rule, f"{level[:12]:<13}|"]
+    out = [rule] + level_heading(level)
     for label, est, se, _ in var:
         line = f"{label[-13:]:>13}|  {fmt_g(est, 9):>9}"
         if se is not None and est > 0:
@@ -63,7 +101,7 @@ def variance_rows(level: str, rows, z: float) -> list[str]:
                      f"{fmt_g(est * math.exp(w), 9):>9}")
         out.append(line)
     if cov:
-        out += [rule, f"{level[:12]:<13}|"]
+        out += [rule] + level_heading(level)
     for label, est, se, _ in cov:
         head, sep, tail = label.partition(",")
         if len(label) > 13 and sep:

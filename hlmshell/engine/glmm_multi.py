@@ -1,0 +1,643 @@
+"""Generalized linear mixed models with several random-effects levels: nested
+(`|| school: || class:`) and crossed (`|| _all: R.item || subj:`), beside engine.glmm's one
+level.
+
+Why a module of its own: with one level every group's integral is independent and small
+batched q x q solves are all that is needed (engine.glmm). With several levels the groups of
+different levels share observations, so the conditional modes solve one coupled sparse system
+and the integral no longer factors group by group. Both are done here without a Python loop
+over groups.
+
+Laplace (any nesting or crossing). The conditional modes u^ of all levels at once by penalized
+iteratively reweighted least squares: each Newton step of f(u) = sum_i l_i(eta_i) - u'u/2 is the
+penalized weighted least-squares problem of the working response z = Z b + l'/W with working
+weights W = -l'' (observed weights, as engine.glmm), solved by the linear engine's blocked
+factorisation (engine.suffstats.build with observation weights, engine.blocked.forward and
+modes: the nested chain eliminated per group, a crossed remainder as one dense block), with
+step halving on f. The same factorisation gives log|Lambda'Z'WZ Lambda + I| at the modes:
+
+    log L ~ sum_i l_i(eta^_i) - u^'u^/2 - log|Lambda'Z'WZ Lambda + I| / 2     (lme4's nAGQ = 1).
+
+Its gradient is by central differences of this value (PIRLS warm-started and converged to
+1e-10, so the value is smooth to ~1e-12 relative): the exact Laplace gradient of engine.glmm
+needs the diagonal of Z Lambda H^-1 Lambda'Z' across levels, a selected inverse the blocked
+factorisation does not give for the chain's cross-level blocks.
+
+Adaptive quadrature (nested levels only: Stata's default mvaghermite for nested models). For a
+top-level group the integral nests: for every node of the outer effect the inner groups'
+integrals factor, so it is computed from the inside out,
+
+    log I_k(g | t_<k) = log sum_t exp( sum_{children c} log I_{k+1}(c | t_<k, t) + h_k(g, t) ),
+
+h_k holding the Gauss-Hermite weight, the prior and the adaptive transformation u = mu_g + S_g t
+of level k (a product rule of `points` nodes per random effect). The adaptive parameters
+(mu_g, S_g) of every group at every level are its posterior mean and covariance (marginal over
+the other levels' effects, as Rabe-Hesketh, Skrondal and Pickles 2005 describe for gllamm and
+Stata's mvaghermite), iterated to convergence at each evaluation from the previous ones and
+started at the Laplace modes. The gradient holds the nodes (sum over node combinations of the
+joint posterior weight times dl/dpsi), and the fit is engine.glmm's: Newton steps on the
+fixed-node objective, re-adapting after each. Memory is n times the product of the node
+counts of all levels (7 x 7 for two random intercepts). Crossed models have no such
+factorisation: they are fitted by Laplace only (Stata's default for them).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import blocked, suffstats
+from .glmm import _adaptive_outer
+from .glmm_families import Family
+from .quasi_newton import minimize_bfgs
+from .types import IndicatorMatrix, RandomBlock
+from .vcparams import Structure
+
+LOG2PI = math.log(2 * math.pi)
+
+
+# --------------------------------------------------------------------------- data
+@dataclass
+class MultiData:
+    """The estimation sample in the caller's row order: y, X (n x p), offset, trials and the
+    random-effects blocks (outermost first, engine.types.RandomBlock)."""
+
+    y: np.ndarray
+    X: np.ndarray
+    offset: np.ndarray
+    trials: np.ndarray
+    blocks: list
+
+    @property
+    def n(self) -> int:
+        return len(self.y)
+
+    @property
+    def nested(self) -> bool:
+        """No `R.var` factor (crossed effects): every level's groups lie inside the outer ones."""
+        return not any(isinstance(b.Z, IndicatorMatrix) for b in self.blocks)
+
+    def zb(self, bs) -> np.ndarray:
+        """sum over levels of z_i' b_{level, group(i)} for every observation."""
+        out = np.zeros(self.n)
+        for blk, b in zip(self.blocks, bs):
+            out += block_zb(blk, b, np.asarray(blk.group, dtype=np.int64))
+        return out
+
+
+def block_zb(blk: RandomBlock, b: np.ndarray, codes: np.ndarray, Z=None) -> np.ndarray:
+    """z_i' b_{codes_i} of one block (an `R.var` factor: the effect of the row's level)."""
+    Zm = blk.Z if Z is None else Z
+    if isinstance(Zm, IndicatorMatrix):
+        out = np.zeros(len(codes))
+        off = 0
+        for fc, L, v in Zm.factors:
+            val = b[codes, off + fc]
+            out += val if v is None else val * v
+            off += L
+        if Zm.dense is not None:
+            out += np.einsum("nq,nq->n", Zm.dense, b[codes, off:])
+        return out
+    return np.einsum("nq,nq->n", np.asarray(Zm, dtype=float), b[codes])
+
+
+def full_lam(st: Structure, lam: np.ndarray) -> np.ndarray:
+    """A level's q x q factor (the compact 1 x 1 of an identity block expanded)."""
+    return lam[0, 0] * np.eye(st.q) if lam.shape[0] == 1 and st.q > 1 else lam
+
+
+class _Params:
+    """Shared bookkeeping: x = (b, theta of each level, the family's own parameters)."""
+
+    def __init__(self, data: MultiData, fam: Family, structures: list[Structure]):
+        self.d = data
+        self.fam = fam
+        self.sts = structures
+        self.p = data.X.shape[1]
+        self.sizes = [st.m for st in structures]
+        self.const = fam.constant(data.y, data.trials)
+        self.nfev = 0
+        self.last = None
+
+    def split(self, x):
+        x = np.asarray(x, dtype=float)
+        ne = self.fam.n_extra
+        if ne:
+            self.fam.extra = x[len(x) - ne:].copy()
+            x = x[:len(x) - ne]
+        beta = x[:self.p]
+        thetas, k = [], self.p
+        for m in self.sizes:
+            thetas.append(x[k:k + m])
+            k += m
+        return beta, thetas
+
+    def lams(self, thetas):
+        return [st.lam(th) for st, th in zip(self.sts, thetas)]
+
+    def dev_grad(self, x):
+        """(-2 log L, its gradient) with inf for an infeasible point (the optimiser's contract)."""
+        self.nfev += 1
+        try:
+            with np.errstate(all="ignore"):
+                ll, g = self.value_grad(np.asarray(x, dtype=float))
+        except np.linalg.LinAlgError:
+            return np.inf, np.zeros(len(x))
+        if not np.isfinite(ll) or not np.all(np.isfinite(g)):
+            return np.inf, np.zeros(len(x))
+        self.last = (np.array(x, dtype=float), -2.0 * ll)
+        return -2.0 * ll, -2.0 * g
+
+    def loglik(self, x) -> float:
+        with np.errstate(all="ignore"):
+            return self.value(np.asarray(x, dtype=float))
+
+
+# --------------------------------------------------------------------------- Laplace
+class LaplaceMulti(_Params):
+    """The Laplace log likelihood of a nested or crossed GLMM, modes by blocked PIRLS."""
+
+    method = "laplace"
+
+    def __init__(self, data: MultiData, fam: Family, structures: list[Structure]):
+        super().__init__(data, fam, structures)
+        self.b = [np.zeros((int(np.max(blk.group)) + 1, blk.Z.shape[1])) for blk in data.blocks]
+        self.freeze = False
+        self._X0 = np.zeros((data.n, 0))
+
+    def _penalty(self, bs, pinvs) -> float:
+        return float(sum(np.sum((b @ P.T) ** 2) for b, P in zip(bs, pinvs)))
+
+    def _pinvs(self, lams):
+        out = []
+        for lam in lams:
+            if lam.shape == (1, 1):
+                v = lam[0, 0]
+                out.append(np.array([[0.0 if v == 0 else 1.0 / v]]))
+            else:
+                out.append(np.linalg.pinv(lam))
+        return out
+
+    def _state(self, xb, bs, pinvs):
+        d = self.d
+        eta = xb + d.zb(bs)
+        ders = self.fam.derivs(d.y, eta, d.trials)
+        f = float(ders[0].sum()) - 0.5 * self._penalty(bs, pinvs)
+        return f, eta, ders
+
+    def _weighted(self, eta, xb, ders, lams):
+        W = np.maximum(-ders[2], 1e-300)
+        z = (eta - xb) + ders[1] / W
+        ss = suffstats.build(z, self._X0, self.d.blocks, weights=W, frequency=False)
+        return ss, blocked.forward(ss, lams)
+
+    def modes(self, beta, lams, maxit: int = 100):
+        """PIRLS from the last modes: (b per level, log|H| at the modes, sum l, u'u)."""
+        d = self.d
+        xb = d.X @ beta + d.offset
+        pinvs = self._pinvs(lams)
+        bs = [b.copy() for b in self.b]
+        f, eta, ders = self._state(xb, bs, pinvs)
+        if not np.isfinite(f):
+            bs = [np.zeros_like(b) for b in bs]
+            f, eta, ders = self._state(xb, bs, pinvs)
+        for _ in range(maxit):
+            ss, ev = self._weighted(eta, xb, ders, lams)
+            new = blocked.modes(ss, ev, np.zeros(0))
+            steps = [nb - b for nb, b in zip(new, bs)]
+            size = max((float(np.max(np.abs(s), initial=0.0)) for s in steps), default=0.0)
+            if size < 1e-10:
+                break
+            t = 1.0
+            for _h in range(40):
+                cand = [b + t * s for b, s in zip(bs, steps)]
+                fn, etan, dn = self._state(xb, cand, pinvs)
+                if fn >= f - 1e-13 * abs(f):
+                    break
+                t *= 0.5
+            else:
+                break
+            bs, f, eta, ders = cand, fn, etan, dn
+            if t * size < 1e-10:
+                ss, ev = self._weighted(eta, xb, ders, lams)
+                break
+        self.b = bs
+        return bs, ev.logdet, float(ders[0].sum()), self._penalty(bs, pinvs)
+
+    def value(self, x) -> float:
+        beta, thetas = self.split(x)
+        _, logdet, lsum, pen = self.modes(beta, self.lams(thetas))
+        return lsum + self.const - 0.5 * pen - 0.5 * logdet
+
+    def value_grad(self, x, h: float = 2e-6):
+        """The value and its gradient by central differences (modes warm-started from x's)."""
+        b0 = [b.copy() for b in self.b]
+        f0 = self.value(x)
+        bx = [b.copy() for b in self.b]
+        g = np.empty(len(x))
+        for j in range(len(x)):
+            step = h * max(1.0, abs(x[j]))
+            vals = []
+            for sgn in (1.0, -1.0):
+                xe = np.array(x, dtype=float)
+                xe[j] += sgn * step
+                self.b = [b.copy() for b in bx]
+                vals.append(self.value(xe))
+            g[j] = (vals[0] - vals[1]) / (2 * step)
+        del b0
+        self.b = bx
+        self.split(x)
+        return f0, g
+
+
+# --------------------------------------------------------------------------- nested quadrature
+class NestedLayout:
+    """Rows sorted so that every level's groups are contiguous runs; per level the run of each
+    row, the runs' first rows, each run's parent run (level above) and its original code."""
+
+    def __init__(self, blocks: list):
+        codes = [np.asarray(b.group, dtype=np.int64) for b in blocks]
+        n = len(codes[0])
+        self.order = np.lexsort(codes[::-1]) if n else np.zeros(0, dtype=np.int64)
+        self.runs, self.starts, self.parent, self.orig = [], [], [], []
+        prev = None
+        for k, c in enumerate(codes):
+            cs = c[self.order]
+            st = np.flatnonzero(np.r_[True, cs[1:] != cs[:-1]]) if n else np.zeros(0, np.int64)
+            run = np.repeat(np.arange(len(st)), np.diff(np.r_[st, n]))
+            self.starts.append(st)
+            self.runs.append(run)
+            self.orig.append(cs[st])
+            self.parent.append(None if prev is None else prev[st])
+            prev = run
+        # inner runs grouped under their parents: first inner run of every parent run
+        self.child_starts = [None] + [np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
+                                      for p in self.parent[1:]]
+
+
+def _rule(points: int, q: int):
+    from numpy.polynomial.hermite_e import hermegauss
+    t, w = hermegauss(points)
+    grids = np.meshgrid(*([t] * q), indexing="ij")
+    nodes = np.stack([gq.ravel() for gq in grids], axis=1)
+    wg = np.meshgrid(*([w] * q), indexing="ij")
+    logw = np.sum(np.log(np.stack([x.ravel() for x in wg], axis=1)), axis=1)
+    return nodes, logw
+
+
+def _lse(a, axis=-1):
+    mx = np.max(a, axis=axis, keepdims=True)
+    mx = np.where(np.isfinite(mx), mx, 0.0)
+    return np.squeeze(mx, axis) + np.log(np.sum(np.exp(a - mx), axis=axis))
+
+
+class NestedQuad(_Params):
+    """Adaptive (or, adapt="none", plain) Gauss-Hermite quadrature of a nested GLMM."""
+
+    method = "agq"
+
+    def __init__(self, data: MultiData, fam: Family, structures: list[Structure],
+                 points: int = 7, adapt: str = "mv"):
+        super().__init__(data, fam, structures)
+        lay = NestedLayout(data.blocks)
+        self.lay = lay
+        o = lay.order
+        self.y, self.X, self.off = data.y[o], data.X[o], data.offset[o]
+        self.tr = data.trials[o]
+        self.Z = [np.asarray(b.Z, dtype=float).reshape(data.n, -1)[o] for b in data.blocks]
+        self.rules = [_rule(points, st.q) for st in structures]
+        self.adapt_kind = adapt
+        self.adapt = None
+        self.freeze = False
+        self.points = points
+
+    def init_adapt(self, laplace: LaplaceMulti | None, thetas):
+        """Start the adaptation at the Laplace modes (u = Lambda^-1 b per group) with the prior's
+        unit scale, or at the prior for plain quadrature."""
+        mus, Ss = [], []
+        for k, st in enumerate(self.sts):
+            G = len(self.lay.starts[k])
+            mu = np.zeros((G, st.q))
+            if laplace is not None and self.adapt_kind != "none":
+                lam = full_lam(st, st.lam(thetas[k]))
+                b = laplace.b[k][self.lay.orig[k]]
+                mu = b @ np.linalg.pinv(lam).T
+            mus.append(mu)
+            Ss.append(np.broadcast_to(np.eye(st.q), (G, st.q, st.q)).copy())
+        self.adapt = (mus, Ss)
+
+    # the integral -------------------------------------------------------------------------
+    def _evaluate(self, beta, thetas, mus, Ss, want: bool):
+        lay = self.lay
+        L = len(self.sts)
+        n = len(self.y)
+        xb = self.X @ beta + self.off
+        Us, cs, hs, As = [], [], [], []
+        for k, st in enumerate(self.sts):
+            nodes, logw = self.rules[k]
+            lam = full_lam(st, st.lam(thetas[k]))
+            U = mus[k][:, None, :] + np.einsum("gqr,kr->gkq", Ss[k], nodes)
+            A = self.Z[k] @ lam
+            c = np.einsum("nq,nkq->nk", A, U[lay.runs[k]])
+            logdetS = np.log(np.abs(np.linalg.det(Ss[k])))
+            h = (logw[None, :] + 0.5 * np.sum(nodes ** 2, axis=1)[None, :] + logdetS[:, None]
+                 - 0.5 * np.sum(U * U, axis=2) - 0.5 * st.q * LOG2PI)
+            Us.append(U)
+            cs.append(c)
+            hs.append(h)
+            As.append(A)
+        eta = xb.reshape((n,) + (1,) * L)
+        for k in range(L):
+            shape = [n] + [1] * L
+            shape[k + 1] = cs[k].shape[1]
+            eta = eta + cs[k].reshape(shape)
+        full_shape = eta.shape
+        l, l1 = self.fam.first(self.y[:, None], eta.reshape(n, -1), self.tr[:, None])
+        l = l.reshape(full_shape)
+        T = np.add.reduceat(l, lay.starts[L - 1], axis=0) if n else l
+        conds = [None] * L
+        logI = None
+        for k in range(L - 1, -1, -1):
+            T = T + hs[k].reshape(hs[k].shape[:1] + (1,) * k + hs[k].shape[1:])
+            logI = _lse(T, axis=-1)
+            if want:
+                conds[k] = np.exp(T - logI[..., None])
+            if k > 0:
+                T = np.add.reduceat(logI, lay.child_starts[k], axis=0)
+        ll = float(np.sum(logI)) + self.const
+        if not want:
+            return ll, None
+        P = [conds[0]]
+        for k in range(1, L):
+            P.append(P[k - 1][lay.parent[k]][..., None] * conds[k])
+        return ll, (P, Us, l1.reshape(full_shape), As)
+
+    def _moments(self, P, Us):
+        mus, Ss = [], []
+        for k, U in enumerate(Us):
+            m = P[k].reshape(P[k].shape[0], -1, P[k].shape[-1]).sum(axis=1)
+            mu = np.einsum("gk,gkq->gq", m, U)
+            D = U - mu[:, None, :]
+            cov = np.einsum("gk,gkq,gkr->gqr", m, D, D) + 1e-12 * np.eye(U.shape[2])
+            mus.append(mu)
+            Ss.append(np.linalg.cholesky(cov))
+        return mus, Ss
+
+    def integrate(self, beta, thetas, want_grad: bool):
+        if self.adapt is None:
+            self.init_adapt(None, thetas)
+        mus, Ss = self.adapt
+        if self.adapt_kind == "mv" and not self.freeze:
+            for _ in range(50):
+                _, parts = self._evaluate(beta, thetas, mus, Ss, True)
+                mn, Sn = self._moments(parts[0], parts[1])
+                done = all(np.max(np.abs(a - b), initial=0.0) < 1e-8 for a, b in zip(mn + Sn, mus + Ss))
+                mus, Ss = mn, Sn
+                if done:
+                    break
+            self.adapt = (mus, Ss)
+        return self._evaluate(beta, thetas, mus, Ss, want_grad)
+
+    def value(self, x) -> float:
+        beta, thetas = self.split(x)
+        return self.integrate(beta, thetas, False)[0]
+
+    def _fixed_node_grad(self, beta, thetas, parts):
+        P, Us, l1, As = parts
+        lay = self.lay
+        L = len(self.sts)
+        R = P[L - 1][lay.runs[L - 1]] * l1                    # (n, K_0, ..., K_L-1)
+        n = R.shape[0]
+        g_beta = self.X.T @ R.reshape(n, -1).sum(axis=1)
+        g_th = []
+        for k, st in enumerate(self.sts):
+            axes = tuple(a for a in range(1, L + 1) if a != k + 1)
+            Rk = R.sum(axis=axes) if axes else R                 # (n, K_k)
+            Uk = Us[k][lay.runs[k]]
+            for B in st.basis:
+                Bf = B[0, 0] * np.eye(st.q) if B.shape[0] == 1 and st.q > 1 else B
+                zb = np.einsum("nq,nkq->nk", self.Z[k] @ Bf, Uk)
+                g_th.append(float(np.sum(Rk * zb)))
+        return np.concatenate([g_beta, np.array(g_th)])
+
+    def value_grad(self, x):
+        beta, thetas = self.split(x)
+        ll, parts = self.integrate(beta, thetas, True)
+        g = self._fixed_node_grad(beta, thetas, parts)
+        ne = self.fam.n_extra
+        if not ne:
+            return ll, g
+        frz, self.freeze = self.freeze, True
+        ge = []
+        for k in range(ne):
+            h = 1e-5 * max(1.0, abs(x[len(x) - ne + k]))
+            vals = []
+            for sgn in (1.0, -1.0):
+                xe = np.array(x, dtype=float)
+                xe[len(x) - ne + k] += sgn * h
+                vals.append(self.value(xe))
+            ge.append((vals[0] - vals[1]) / (2 * h))
+        self.freeze = frz
+        self.split(x)
+        return ll, np.concatenate([g, np.array(ge)])
+
+    def posterior(self, x):
+        """Posterior means and covariances of u per level at x (adapted), in layout order."""
+        beta, thetas = self.split(x)
+        frz, self.freeze = self.freeze, False
+        self.integrate(beta, thetas, False)
+        self.freeze = frz
+        mus, Ss = self.adapt
+        return mus, [S @ np.swapaxes(S, 1, 2) for S in Ss]
+
+
+# --------------------------------------------------------------------------- fitting
+@dataclass
+class MultiFit:
+    beta: np.ndarray
+    thetas: list
+    ll: float
+    converged: bool
+    iterations: int
+    covs: list                         # each level's Psi (compact 1 x 1 for identity blocks)
+    x: np.ndarray
+    gradient: np.ndarray
+    extra: dict = field(default_factory=dict)
+
+
+def make_problem(data: MultiData, fam: Family, structures, method: str, points: int = 7,
+                 adapt: str = "mv"):
+    if method == "laplace":
+        return LaplaceMulti(data, fam, structures)
+    if not data.nested:
+        raise ValueError("quadrature needs nested levels")
+    return NestedQuad(data, fam, structures, points, adapt)
+
+
+def fit_problem(prob, x0, *, maxiter: int = 300, callback=None, report=None) -> MultiFit:
+    """Maximum likelihood from x0: BFGS on the Laplace value (central-difference gradient), or
+    for quadrature the Laplace solution first and then engine.glmm's adaptive Newton steps."""
+    x0 = np.asarray(x0, dtype=float)
+    d0, _ = prob.dev_grad(x0) if prob.method == "laplace" else (-2 * prob.loglik(x0), None)
+    if not np.isfinite(d0):
+        raise np.linalg.LinAlgError("initial values not feasible")
+    if report is not None:
+        prob.last = (x0, d0)
+        report(x0)
+    if prob.method == "laplace":
+        res = minimize_bfgs(prob.dev_grad, x0, gtol=1e-5, maxiter=maxiter, callback=callback)
+        x, nit = res.x, res.nit
+        lap = prob
+    else:
+        lap = LaplaceMulti(prob.d, prob.fam, prob.sts)
+        res = minimize_bfgs(lap.dev_grad, x0, gtol=1e-4, maxiter=maxiter)
+        start = res.x if np.all(np.isfinite(res.x)) else x0
+        lap.value(start)
+        prob.init_adapt(lap, prob.split(start)[1])
+        x, nit = _adaptive_outer(prob, start, maxiter, callback)
+    dev, g = prob.dev_grad(x)
+    beta, thetas = prob.split(x)
+    covs = []
+    for st, th in zip(prob.sts, thetas):
+        lam = st.lam(th)
+        covs.append(lam @ lam.T)
+    return MultiFit(beta=beta.copy(), thetas=[t.copy() for t in thetas], ll=float(-0.5 * dev),
+                    converged=bool(np.all(np.isfinite(g)) and np.abs(g).max() < 1e-2),
+                    iterations=nit, covs=covs, x=np.array(x, dtype=float), gradient=g,
+                    extra={"nfev": prob.nfev, "problem": prob, "laplace": lap})
+
+
+# --------------------------------------------------------------------------- Stata metric
+def _theta_of_stata(st: Structure, s: np.ndarray) -> np.ndarray:
+    psi, _ = st.cov_from_stata(s)
+    return st.theta_from_relcov(psi)
+
+
+def stata_point(fit: MultiFit, structures) -> np.ndarray:
+    """(b, s of each level (ln sd, atanh corr), the family's own parameters)."""
+    parts = [fit.beta]
+    for st, cov in zip(structures, fit.covs):
+        c = cov[:1, :1] if st.kind == "identity" else cov
+        parts.append(st.stata_from_cov(c))
+    ne = len(fit.x) - len(fit.beta) - sum(len(t) for t in fit.thetas)
+    parts.append(fit.x[len(fit.x) - ne:] if ne else np.zeros(0))
+    return np.concatenate(parts)
+
+
+def stata_sizes(structures) -> list[int]:
+    return [len(st.stata_from_cov(np.eye(1 if st.kind == "identity" else st.q)))
+            for st in structures]
+
+
+def to_optimizer(s_point, p: int, structures, ne: int) -> np.ndarray:
+    """The optimiser's x for a Stata-metric point."""
+    parts, k = [s_point[:p]], p
+    for st, m in zip(structures, stata_sizes(structures)):
+        parts.append(_theta_of_stata(st, s_point[k:k + m]))
+        k += m
+    parts.append(s_point[k:k + ne])
+    return np.concatenate(parts)
+
+
+def observed_vcov(fit: MultiFit, structures, h: float = 1e-4) -> np.ndarray | None:
+    """Inverse observed information in the Stata metric (b, ln sd / atanh corr, own
+    parameters) from second differences of the log likelihood (Laplace: modes re-solved from
+    the solution's; quadrature: nodes held at the solution's adaptation); a generalized inverse
+    when a variance sits at zero; None when nothing is left."""
+    prob = fit.extra["problem"]
+    p = len(fit.beta)
+    ne = prob.fam.n_extra
+    s0 = stata_point(fit, structures)
+    k = len(s0)
+    b_saved = [b.copy() for b in prob.b] if hasattr(prob, "b") else None
+
+    def f(s):
+        if b_saved is not None:
+            prob.b = [b.copy() for b in b_saved]
+        return prob.loglik(to_optimizer(s, p, structures, ne))
+
+    prob.freeze = True
+    try:
+        steps = np.array([h * max(1.0, abs(v)) for v in s0])
+        f0 = f(s0)
+        Hm = np.empty((k, k))
+        for i in range(k):
+            ei = np.zeros(k)
+            ei[i] = steps[i]
+            Hm[i, i] = (f(s0 + ei) - 2 * f0 + f(s0 - ei)) / steps[i] ** 2
+            for j in range(i):
+                ej = np.zeros(k)
+                ej[j] = steps[j]
+                v = (f(s0 + ei + ej) - f(s0 + ei - ej) - f(s0 - ei + ej) + f(s0 - ei - ej))
+                Hm[i, j] = Hm[j, i] = v / (4 * steps[i] * steps[j])
+        info = -0.5 * (Hm + Hm.T)
+        if not np.all(np.isfinite(info)):
+            return None
+        w, U = np.linalg.eigh(info)
+        keep = w > 1e-10 * max(w.max(), 1.0)
+        if not keep.any():
+            return None
+        V = (U[:, keep] / w[keep]) @ U[:, keep].T
+        return 0.5 * (V + V.T)
+    except np.linalg.LinAlgError:
+        return None
+    finally:
+        prob.freeze = False
+        if b_saved is not None:
+            prob.b = b_saved
+        prob.split(fit.x)
+
+
+# --------------------------------------------------------------------------- predictions
+@dataclass
+class MultiModel:
+    """What predict, estat and replay need after a multi-level GLMM."""
+
+    data: MultiData
+    family: Family
+    structures: list
+    fit: MultiFit
+    blocks: list
+    method: str
+    design: object = None
+    value_labels: dict = field(default_factory=dict)
+
+
+def posterior(model: MultiModel, *, modes: bool = False, points: int = 7):
+    """Empirical Bayes predictions b = Lambda u per level, as arrays (G_k, q_k) indexed by the
+    level's group codes, with their standard errors. Posterior means and SDs by the nested
+    adaptive quadrature (Stata's ebmeans) for nested models fitted by quadrature; otherwise
+    (ebmodes, Laplace fits, crossed models) the joint conditional modes, with SEs from the
+    diagonal of Lambda H^-1 Lambda' at the modes."""
+    fit = model.fit
+    sts = model.structures
+    lap = LaplaceMulti(model.data, model.family, sts)
+    beta, thetas = lap.split(fit.x)
+    lams = lap.lams(thetas)
+    with np.errstate(all="ignore"):
+        bs, _, _, _ = lap.modes(beta, lams)
+        if modes or model.method == "laplace" or not model.data.nested:
+            xb = model.data.X @ beta + model.data.offset
+            eta = xb + model.data.zb(bs)
+            ders = model.family.derivs(model.data.y, eta, model.data.trials)
+            ss, ev = lap._weighted(eta, xb, ders, lams)
+            var = blocked.inverse_diag(ss, ev)
+            return bs, [np.sqrt(np.clip(v, 0.0, None)) for v in var]
+        quad = NestedQuad(model.data, model.family, sts, points, "mv")
+        lap.b = bs
+        quad.init_adapt(lap, thetas)
+        mus, covs = quad.posterior(fit.x)
+    out_b, out_se = [], []
+    for k, st in enumerate(sts):
+        lam = full_lam(st, st.lam(thetas[k]))
+        G = int(np.max(model.blocks[k].group)) + 1
+        b = np.zeros((G, st.q))
+        se = np.zeros((G, st.q))
+        orig = quad.lay.orig[k]
+        b[orig] = mus[k] @ lam.T
+        cb = lam[None] @ covs[k] @ lam.T[None]
+        se[orig] = np.sqrt(np.clip(np.diagonal(cb, axis1=1, axis2=2), 0.0, None))
+        out_b.append(b)
+        out_se.append(se)
+    return out_b, out_se
