@@ -167,7 +167,11 @@ class LaplaceMulti(_Params):
         self._X0 = np.zeros((data.n, 0))
 
     def _penalty(self, bs, pinvs) -> float:
-        return float(sum(np.sum((b @ P.T) ** 2) for b, P in zip(bs, pinvs)))
+        tot = 0.0
+        for b, P in zip(bs, pinvs):
+            u = b * P[0, 0] if P.shape == (1, 1) else b @ P.T
+            tot += float(np.sum(u * u))
+        return tot
 
     def _pinvs(self, lams):
         out = []
