@@ -1,0 +1,84 @@
+"""The do-file coverage bench's counting (bench/dofile_coverage.py): which statements count, how
+failures for want of data are told apart from hlmshell's own, and the totals built from them."""
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("dofile_coverage", ROOT / "bench" / "dofile_coverage.py")
+cov = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cov)
+
+
+def test_command_name_peels_prefixes_and_resolves_abbreviations():
+    from hlmshell.registry import REGISTRY
+
+    def lookup(w):
+        spec = REGISTRY.lookup(w)
+        return spec.name if spec else None
+
+    assert cov.command_name("qui reg y x", lookup) == "regress"
+    assert cov.command_name("capture noisily su y", lookup) == "summarize"
+    assert cov.command_name("bysort id: egen m = mean(y)", lookup) == "egen"
+    assert cov.command_name("version 16: table soc, c(mean y)", lookup) == "table"
+    assert cov.command_name("est store m1", lookup) == "estimates store"
+    assert cov.command_name("xttest0", lookup) == "xttest0"       # unknown words stay as typed
+
+
+def test_classify_separates_missing_data_from_failures():
+    recs = [
+        {"cmd": "use", "rc": 601, "nvars": 0},            # the file is not here: no data
+        {"cmd": "generate", "rc": 111, "nvars": 0},       # follows from it: downstream
+        {"cmd": "regress", "rc": 198, "nvars": 0},        # a syntax error counts even without data
+        {"cmd": "use", "rc": 0, "nvars": 3},              # data again
+        {"cmd": "generate", "rc": 111, "nvars": 3},       # now a real failure
+        {"cmd": "log using", "rc": 603, "nvars": 3},      # a folder that is not here
+        {"cmd": "log close", "rc": 606, "nvars": 3},      # ... so no log is open: not hlmshell's fault
+        {"cmd": "summarize", "rc": 0, "nvars": 3},
+    ]
+    status = [r["status"] for r in cov.classify(recs)]
+    assert status == ["nodata", "downstream", "failed", "ok", "failed", "nodata", "nodata", "ok"]
+    s = cov.summarize_file(cov.classify(recs))
+    assert (s["ok"], s["failed"], s["nodata"], s["downstream"]) == (2, 2, 3, 1)
+    assert not s["to_end"] and not s["to_end_strict"]
+    t = cov.totals({"a.do": s, "b.do": cov.summarize_file(cov.classify(recs[3:4]))})
+    assert t["to_end"] == 1 and t["statements"] == 9 and t["ok"] == 3
+    assert abs(t["pct_ran"] - 100 * 3 / (9 - 4)) < 1e-12
+    assert abs(t["pct_ran_strict"] - 100 * 3 / 9) < 1e-12
+
+
+def test_run_file_keeps_going_and_counts_top_level_statements(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    do = tmp_path / "t.do"
+    do.write_text(
+        "* a comment does not count\n"
+        "use nosuchfile_xyz\n"
+        "summarize nosuchvar\n"
+        "set obs 3\n"
+        "gen y = _n\n"
+        "frobnicate y\n"
+        "forvalues i = 1/2 {\n"
+        "    quietly summarize y\n"
+        "    display nosuchvar2\n"
+        "}\n"
+        "summarize y\n")
+    recs = cov.run_file(do)
+    assert [r["line"] for r in recs] == [2, 3, 4, 5, 6, 7, 11]
+    assert [r["rc"] for r in recs] == [601, 111, 0, 0, 199, 111, 0]
+    assert recs[5]["cmd"] == "forvalues" and recs[5]["inner_cmd"] == "display"
+    s = cov.summarize_file(cov.classify(recs))
+    assert (s["ok"], s["failed"], s["nodata"], s["downstream"]) == (3, 2, 1, 1)
+    assert s["failures"] == [("frobnicate", 199), ("display", 111)]
+
+
+def test_kit_fallback_reads_a_url_from_the_kit(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    kit = tmp_path / "kit"
+    kit.mkdir()
+    (kit / "tiny.csv").write_text("a,b\n1,2\n3,4\n")
+    do = tmp_path / "t.do"
+    do.write_text('import delimited "https://example.org/data/tiny.csv", clear\nsummarize a\n')
+    recs = cov.run_file(do, kit)
+    assert [r["rc"] for r in recs] == [0, 0]
+    import hlmshell.data.locate as locate
+    import hlmshell.commands.files as files
+    assert files.find_data is locate.find_data           # the fallback is undone afterwards
