@@ -9,6 +9,7 @@ import re
 import numpy as np
 
 from hlmshell.commands import graph_common as gc
+from hlmshell.commands.graph_addplot import AddPlot
 from hlmshell.commands._toolkit import percentile
 from hlmshell.commands.graph_twoway import by_panels, kernel_name
 from hlmshell.distributions import norm_cdf, norm_ppf
@@ -62,8 +63,13 @@ def _panels(session, gopts: dict, build) -> tuple[list[Panel], str | None, gc.By
 
 
 def make_graph(session, kind: str, gopts: dict, build, xinfo, yinfo, cmdtext: str,
-               check=True) -> Graph:
-    """Panels (by() or one) from build(mask, title), the options, then store/show."""
+               check=True, own: dict | None = None) -> Graph:
+    """Panels (by() or one) from build(mask, title), the options, then store/show; own's
+    addplot() adds its plots to every panel."""
+    extra = AddPlot(session, (own or {}).get("addplot"))
+    if extra:
+        extra.merge_options(gopts)
+        build = extra.wrap(session, build)
     if check:
         gc.check_finish(session, gopts)
     panels, note, rule = _panels(session, gopts, build)
@@ -93,7 +99,8 @@ HIST_OPTS = {"bin": ("bin", True), "width": ("w", True), "start": ("start", True
              "addlabels": ("addl", False), "horizontal": ("hor", False),
              "fcolor": ("fc", True), "lcolor": ("lc", True), "color": ("color", True),
              "barwidth": ("barw", True), "lwidth": ("lw", True), "normopts": ("normop", True),
-             "kdenopts": ("kdenop", True), "fintensity": ("fi", True)}
+             "kdenopts": ("kdenop", True), "fintensity": ("fi", True),
+             "addplot": ("addplot", True)}
 HIST_YTITLES = {"density": "Density", "fraction": "Fraction", "frequency": "Frequency",
                 "percent": "Percent"}
 
@@ -188,7 +195,7 @@ def histogram(session, cmd):
 
     make_graph(session, "histogram", gopts, build,
                        (gc.var_title(session.data, names[0]), session.data.var(names[0])),
-                       (HIST_YTITLES[scale], None), cmd.text, check=False)
+                       (HIST_YTITLES[scale], None), cmd.text, check=False, own=own)
     if "discrete" not in own:
         session.out.line(f"(bin={len(edges) - 1}, start={fmt_g(float(edges[0]), 9).strip()}, "
                          f"width={fmt_g(float(edges[1] - edges[0]), 9).strip()})")
@@ -199,7 +206,8 @@ KDENS_OPTS = {"kernel": ("k", True), "bwidth": ("bw", True), "normal": ("norm", 
               "n": ("n", True), "at": ("at", True), "generate": ("gen", True),
               "nograph": ("nogr", False), "lcolor": ("lc", True), "lpattern": ("lp", True),
               "lwidth": ("lw", True), "color": ("color", True), "normopts": ("normop", True),
-              "student": ("stu", True), "range": ("range", True)}
+              "student": ("stu", True), "range": ("range", True),
+              "addplot": ("addplot", True)}
 
 
 @command("kdensity", abbrev="kdens", family="Graphics", raw=True, byable=False,
@@ -244,12 +252,12 @@ def kdensity(session, cmd):
         gopts.setdefault("note", f'"kernel = {kern}, bandwidth = {h0:.4f}"')
     make_graph(session, "kdensity", gopts, build,
                (gc.var_title(session.data, names[0]), session.data.var(names[0])),
-               ("Density", None), cmd.text)
+               ("Density", None), cmd.text, own=own)
 
 
 # ---- qnorm, pnorm -----------------------------------------------------------------------------
 DIAG_OPTS = {"grid": ("grid", False), "msymbol": ("m", True), "mcolor": ("mc", True),
-             "msize": ("msiz", True), "rlopts": ("rlop", True)}
+             "msize": ("msiz", True), "rlopts": ("rlop", True), "addplot": ("addplot", True)}
 
 
 def _diag_style(own: dict) -> dict:
@@ -282,7 +290,7 @@ def qnorm(session, cmd):
 
     gopts.pop("by", None)
     make_graph(session, "qnorm", gopts, build, ("Inverse Normal", None),
-               (gc.var_title(session.data, names[0]), None), cmd.text)
+               (gc.var_title(session.data, names[0]), None), cmd.text, own=own)
 
 
 @command("pnorm", abbrev="pnorm", family="Graphics", raw=True, byable=False,
@@ -305,7 +313,7 @@ def pnorm(session, cmd):
 
     gopts.pop("by", None)
     make_graph(session, "pnorm", gopts, build, ("Empirical P[i] = i/(N+1)", None),
-               (f"Normal F[({names[0]}-m)/s]", None), cmd.text)
+               (f"Normal F[({names[0]}-m)/s]", None), cmd.text, own=own)
 
 
 # ---- rvfplot -------------------------------------------------------------------------------------
@@ -341,7 +349,7 @@ def rvfplot(session, cmd):
 
     gopts.pop("by", None)
     make_graph(session, "rvfplot", gopts, build, ("Fitted values", None), ("Residuals", None),
-               cmd.text)
+               cmd.text, own=own)
 
 
 # ---- xtline ------------------------------------------------------------------------------------
@@ -378,12 +386,14 @@ def xtline(session, cmd):
         return out
 
     ilabel = lambda u: gc.group_label(session.data, ivar, u)   # noqa: E731
+    extra = AddPlot(session, own.get("addplot"))
+    extra.merge_options(gopts)
     if "overlay" in own:
-        panels = [Panel(series=[s for k, u in enumerate(units)
-                                for s in series_for(mask & (ids == u), k, ilabel(u))])]
+        panels = [extra.extend(session, Panel(series=[s for k, u in enumerate(units)
+                               for s in series_for(mask & (ids == u), k, ilabel(u))]), None)]
     else:
-        panels = [Panel(title=ilabel(u), series=series_for(mask & (ids == u), 0, ""))
-                  for u in units]
+        panels = [extra.extend(session, Panel(title=ilabel(u), series=series_for(mask & (ids == u), 0, "")),
+                               ids == u) for u in units]
     gopts.pop("by", None)
     ytitle = gc.var_title(session.data, names[0]) if len(names) == 1 else ""
     gc.check_finish(session, gopts)

@@ -21,7 +21,7 @@ from hlmshell.registry import abbrev_match, command
 from hlmshell.syntax.ast import Command
 from hlmshell.syntax.evaluate import evaluate, marksample
 from hlmshell.syntax.lexer import matching_paren, split_top
-from hlmshell.syntax.parser import fill_qualifiers, parse_expr
+from hlmshell.syntax.parser import fill_qualifiers, parse_expr, parse_options
 from hlmshell.syntax.varlist import expand_varlist
 
 # plot type -> minimum abbreviation; exact names are looked up first
@@ -242,6 +242,16 @@ def _style(plot: Plot, k: int) -> dict:
         p = o["pstyle"].strip()
         st["pstyle"] = int(p[1:]) - 1 if p[:1] == "p" and p[1:].isdigit() else k
     return st
+
+
+def option_style(text: str | None, k: int) -> dict:
+    """The style of a plot's options typed elsewhere (marginsplot's plotopts() and ciopts()):
+    `msymbol(D) lcolor(red)` -> {'pstyle': k, 'marker': 'D', 'lcolor': 'red'}; options
+    that are not plot options are r(198)."""
+    own, gopts = gc.split_options(parse_options(text or ""), PLOT_OPTIONS)
+    if gopts:
+        raise gc.not_allowed(next(iter(gopts)))
+    return _style(Plot(kind="scatter", cmd=Command(name="plot"), opts=own), k)
 
 
 def _validate_style(st: dict) -> None:

@@ -6,13 +6,17 @@ first factor of the marginlist); every other dimension makes one line per combin
 values; each margin is a connected point with a capped confidence interval; the title is
 `Predictive margins with 95% CIs` (`Adjusted predictions ...`, `Average marginal effects of x
 ...`), the y title the prediction's label. Options: x() / xdimension(), noci, recast(plottype),
-recastci(plottype), plotopts(), ciopts() (styles), and the graph options (title(), xtitle(),
-legend(), name(), saving(), nodraw, ...)."""
+recastci(plottype), plotopts() and ciopts() (the plot options of the lines and of the
+intervals), by() / bydimension() (one panel per value of those margins dimensions),
+addplot(), and the graph options (title(), xtitle(), legend(), name(), saving(), nodraw,
+...)."""
 from __future__ import annotations
 
 import numpy as np
 
 from hlmshell.commands import graph_common as gc
+from hlmshell.commands.graph_addplot import AddPlot
+from hlmshell.commands.graph_twoway import option_style
 from hlmshell.errors import StataError
 from hlmshell.graphics.model import Graph, Panel, Series
 from hlmshell.registry import command
@@ -20,7 +24,8 @@ from hlmshell.syntax.parser import parse_options
 
 OWN = {"noci": ("noci", False), "recast": ("recast", True), "recastci": ("recastci", True),
        "x": ("x", True), "xdimension": ("xdim", True), "plotopts": ("plotopts", True),
-       "ciopts": ("ciopts", True), "allxlabels": ("allx", False)}
+       "ciopts": ("ciopts", True), "allxlabels": ("allx", False),
+       "bydimension": ("bydim", True), "addplot": ("addplot", True)}
 LINE_KINDS = ("connected", "line", "scatter", "bar")
 CI_KINDS = ("rcap", "rarea", "rline", "rspike", "rconnected")
 
@@ -75,9 +80,10 @@ def _fmt(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:g}"
 
 
-def _series(m, cols, cells, xdim, own, level):
-    """One line (and its CI) per combination of the other dimensions."""
-    others = [k for k in (cells[0] if cells else {}) if k != xdim
+def _series(m, cols, cells, xdim, own, level, skip=()):
+    """One line (and its CI) per combination of the other dimensions (but `skip`, the by()
+    dimensions)."""
+    others = [k for k in (cells[0] if cells else {}) if k != xdim and k not in skip
               and all(k in c for c in cells) and len({c[k] for c in cells}) > 1]
     groups: dict = {}
     for j, c in zip(cols, cells):
@@ -97,9 +103,35 @@ def _series(m, cols, cells, xdim, own, level):
             ("Margins" if len(groups) == 1 else "")
         if "noci" not in own:
             out.append(Series(ci_kind, x, lo, hi, label=f"{level:g}% CI", legend=False,
-                              style={"pstyle": g}))
-        out.append(Series(kind, x, b, label=label, legend=len(groups) > 1, style={"pstyle": g}))
+                              style=option_style(own.get("ciopts"), g)))
+        out.append(Series(kind, x, b, label=label, legend=len(groups) > 1,
+                          style=option_style(own.get("plotopts"), g)))
     return out
+
+
+def _by_dims(own: dict, gopts: dict, cells: list[dict], xdim: str) -> list[str]:
+    """The margins dimensions of by() / bydimension(), checked."""
+    text = (gopts.pop("by", None) or own.get("bydimension") or "").split(",")[0]
+    dims = text.split()
+    for d in dims:
+        if not cells or d not in cells[0]:
+            raise StataError(f"variable {d} not found in the margins", 111)
+        if d == xdim:
+            raise StataError(f"{d} may not be both the x dimension and a by() dimension", 198)
+    return dims
+
+
+def _panels(m, cols, cells, xdim, own, by: list[str]) -> list[Panel]:
+    if not by:
+        return [Panel(series=_series(m, cols, cells, xdim, own, m.level))]
+    keys = sorted({tuple(c[d] for d in by) for c in cells})
+    panels = []
+    for key in keys:
+        sel = [(j, c) for j, c in zip(cols, cells) if tuple(c[d] for d in by) == key]
+        title = ", ".join(f"{d}={_fmt(v)}" for d, v in zip(by, key))
+        panels.append(Panel(title=title, series=_series(m, [j for j, _ in sel], [c for _, c in sel],
+                                                        xdim, own, m.level, skip=by)))
+    return panels
 
 
 def _titles(m, xdim: str) -> tuple[str, str]:
@@ -123,14 +155,17 @@ def marginsplot(session, cmd) -> None:
     if text and not text.startswith(","):
         raise StataError("invalid syntax", 198)
     own, gopts = gc.split_options(parse_options(text[1:] if text else ""), OWN)
-    gc.check_finish(session, gopts)
     m = _table(session)
+    extra = AddPlot(session, own.get("addplot"))
+    extra.merge_options(gopts)
     cols = [j for j in range(len(m.b)) if not (m.status and m.status[j] == "base")]
     cells = [_cell_values(m, j) for j in cols]
     xdim = _x_dimension(m, cells, (own.get("x") or own.get("xdimension") or "").strip() or None)
-    series = _series(m, cols, cells, xdim, own, m.level)
+    by = _by_dims(own, gopts, cells, xdim)
+    gc.check_finish(session, gopts)
+    panels = [extra.extend(session, p, None) for p in _panels(m, cols, cells, xdim, own, by)]
     title, ytitle = _titles(m, xdim)
-    graph = Graph(kind="marginsplot", panels=[Panel(series=series)], title=title)
+    graph = Graph(kind="marginsplot", panels=panels, title=title)
     graph.legend.show = None
     gc.apply_text(graph, gopts)
     var = session.data.var(xdim) if session.data is not None and xdim in session.data else None
