@@ -129,36 +129,47 @@ _LATENT = {"logit": math.pi ** 2 / 3.0, "probit": 1.0}
 
 
 def glmm_icc_table(res: EstimationResults, level: float = 95.0):
-    """estat icc after melogit/meprobit (one level): the latent-response ICC
-    var(_cons) / (var(_cons) + pi^2/3) (logit) or + 1 (probit), its delta-method standard
-    error from e(V) and the interval on the logit scale, as after mixed."""
+    """estat icc after melogit/meprobit: the latent-response ICC var(_cons) / (var(_cons) +
+    pi^2/3) (logit) or + 1 (probit); with nested levels one row per level, the intercept
+    variances of that level and the ones above it over all of them plus pi^2/3 (label
+    `school|class`); delta-method standard errors from e(V), intervals on the logit scale, as
+    after mixed."""
     link = res.macros.get("link")
     if res.macros.get("family") not in ("bernoulli", "binomial") or link not in _LATENT:
         raise StataError("estat icc not valid after this model", 321)
-    j = next((i for i, (eq, nm) in enumerate(res.names)
-              if eq == "/" and nm.startswith("var(_cons[")), None)
-    if j is None:
+    var_rows = [(i, nm) for i, (eq, nm) in enumerate(res.names) if eq == "/" and nm.startswith("var(")]
+    cons = [(i, nm[len("var(_cons["):-2]) for i, nm in var_rows if nm.startswith("var(_cons[")]
+    if any(lab.startswith("_all") for _, lab in cons):
+        raise StataError("estat icc not valid after crossed-effects models", 321)
+    levels = list(dict.fromkeys(nm[nm.index("[") + 1:-2] for _, nm in var_rows))
+    if not cons or len(cons) != len(levels):
         raise StataError("estat icc not allowed after random-effects models with random-level "
                          "specifications that do not contain random intercepts", 321)
-    if any(eq == "/" and nm.startswith("var(") and not nm.startswith("var(_cons[")
-           for eq, nm in res.names):
+    if len(cons) < len(var_rows):
         title = "Conditional intraclass correlation"
     elif any(nm != "_cons" for _, nm in res.names[:res.k_f]):
         title = "Residual intraclass correlation"
     else:
         title = "Intraclass correlation"
-    v = float(res.b[j])
+    idx = [i for i, _ in cons]
+    v = np.array([float(res.b[i]) for i in idx])
+    Vv = np.asarray(res.V, dtype=float)[np.ix_(idx, idx)]
     c = _LATENT[link]
-    icc = v / (v + c)
-    se_v = math.sqrt(max(float(np.asarray(res.V)[j, j]), 0.0))
-    se = se_v * c / (v + c) ** 2
+    den = float(v.sum()) + c
     z = float(dist.norm_ppf(1 - (1 - level / 100) / 2))
-    lo = hi = float("nan")
-    if 0 < icc < 1:
-        k, sk = math.log(icc / (1 - icc)), se / (icc * (1 - icc))
-        lo, hi = 1 / (1 + math.exp(-(k - z * sk))), 1 / (1 + math.exp(-(k + z * sk)))
-    label = res.macros.get("ivars", "")
-    return title, [(label, icc, se, lo, hi)], title.startswith("Conditional")
+    rows = []
+    for k in range(len(v)):
+        top = float(v[:k + 1].sum())
+        icc = top / den
+        grad = np.where(np.arange(len(v)) <= k, (den - top) / den ** 2, -top / den ** 2)
+        se = math.sqrt(max(float(grad @ Vv @ grad), 0.0))
+        lo = hi = float("nan")
+        if 0 < icc < 1:
+            kk, sk = math.log(icc / (1 - icc)), se / (icc * (1 - icc))
+            lo, hi = 1 / (1 + math.exp(-(kk - z * sk))), 1 / (1 + math.exp(-(kk + z * sk)))
+        label = cons[k][1].replace(">", "|")
+        rows.append((label if len(label) <= 28 else f"Level {len(v) - k + 1}", icc, se, lo, hi))
+    return title, rows, title.startswith("Conditional")
 
 
 def _icc(session, res, opts) -> None:
@@ -187,12 +198,32 @@ _GLMM_CMDS = ("melogit", "meprobit", "mecloglog", "mepoisson", "menbreg", "meolo
 
 def _glmm_block(res):
     """The random-effects block and covariance of a one-level me* fit (None otherwise)."""
-    if res.cmd not in _GLMM_CMDS or res.model is None:
+    if res.cmd not in _GLMM_CMDS or res.model is None or not hasattr(res.model.fit, "cov"):
         return None
     return res.model.blocks[0], np.asarray(res.model.fit.cov, dtype=float)
 
 
+def _glmm_levels(res):
+    """(labels, blocks, covariances) of a me* fit with several levels (None otherwise)."""
+    if res.cmd not in _GLMM_CMDS or res.model is None or not hasattr(res.model.fit, "covs"):
+        return None
+    m = res.model
+    covs = [np.asarray(c, dtype=float) if c.shape[0] == len(b.names) or b.label == "_all"
+            else float(c[0, 0]) * np.eye(len(b.names)) for c, b in zip(m.fit.covs, m.blocks)]
+    return res.macros.get("ivars", "").split(), m.blocks, covs
+
+
 def _group(session, res, opts) -> None:
+    if _glmm_levels(res) is not None:
+        labels = res.macros.get("ivars", "").split()
+        rows = [(lab, int(res.matrices["N_g"][0, j]), int(res.matrices["g_min"][0, j]),
+                 float(res.matrices["g_avg"][0, j]), int(res.matrices["g_max"][0, j]))
+                for j, lab in enumerate(labels)]
+        for line in po.group_lines(rows):
+            session.out.line(line)
+        session.r = RResults(matrices={k: np.array(res.matrices[k], dtype=float)
+                                       for k in ("N_g", "g_min", "g_avg", "g_max")})
+        return
     gb = _glmm_block(res)
     if gb is not None:
         counts = np.bincount(np.asarray(gb[0].group, dtype=np.int64))
@@ -215,7 +246,32 @@ def _group(session, res, opts) -> None:
 
 
 # --------------------------------------------------------------------------- recovariance
+def _recov_levels(session, opts, levels) -> None:
+    """estat recovariance after a me* fit with several levels: each level's matrix."""
+    labels, blocks, covs = levels
+    want = opts.relevel
+    if want and want not in labels:
+        raise StataError(f"{want} is not a level variable in this model", 198)
+    mats: dict = {}
+    for lab, b, M in zip(labels, blocks, covs):
+        if (want and lab != want) or lab == "_all":
+            continue
+        if opts.correlation:
+            d = np.sqrt(np.diag(M))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                M = M / np.outer(d, d)
+        kind = "correlation" if opts.correlation else "covariance"
+        for line in po.matrix_lines(f"Random-effects {kind} matrix for level {lab}", b.names, M):
+            session.out.line(line)
+        mats = {"corr" if opts.correlation else "cov": M}
+    session.r = RResults(scalars={"relevels": float(len(labels))}, matrices=mats)
+
+
 def _recov(session, res, opts) -> None:
+    levels = _glmm_levels(res)
+    if levels is not None:
+        _recov_levels(session, opts, levels)
+        return
     gb = _glmm_block(res)
     if gb is not None:
         b, M = gb
