@@ -116,3 +116,26 @@ def test_melogit_errors(melogit, line, rc):
 def test_logit_fixedonly_refused(logit):
     rc, out = run(logit, "margins, predict(pr fixedonly)")
     assert rc == 198
+
+
+def test_melogit_random_slope_marginal_mean_by_hand():
+    """With a random slope on age, z'u has variance var(_cons) + 2 cov age + var(age) age^2
+    per row: the margin is the average of the logistic mean integrated on a fine grid."""
+    s = Session()
+    ok(s, DATA)
+    ok(s, "quietly melogit use i.urban age || district: age, cov(unstr)")
+    ok(s, "margins urban")
+    names = [nm for _, nm in s.e.names]
+    b = np.asarray(s.e.b, float).reshape(-1)
+    v_age = b[names.index("var(age[district])")]
+    v_c = b[names.index("var(_cons[district])")]
+    cv = b[names.index("cov(age[district],_cons[district])")]
+    age = np.asarray(s.data.values("age"), float)
+    s2 = v_c + 2 * cv * age + v_age * age ** 2
+    z = np.linspace(-10, 10, 4001)
+    w = np.exp(-z ** 2 / 2) / np.sqrt(2 * np.pi) * (z[1] - z[0])
+    want = []
+    for u in (0, 1):
+        eta = b[names.index("1.urban")] * u + b[names.index("age")] * age + b[names.index("_cons")]
+        want.append(np.mean((1 / (1 + np.exp(-(eta[:, None] + np.sqrt(s2)[:, None] * z)))) @ w))
+    assert np.allclose(s.r.matrices["table"].values[0], want, rtol=1e-9)

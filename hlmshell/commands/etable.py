@@ -53,6 +53,15 @@ def is_re_eq(eq: str) -> bool:
     return bool(_RE_EQ.match(eq))
 
 
+_ME_RE = re.compile(r"^(var|cov)\((.+)\[(.+)\]\)$")
+
+
+def is_re_coef(eq: str, name: str) -> bool:
+    """mixed's random-effects equations, or the me* commands' `/:var(_cons[district])`
+    entries (variances and covariances already in e(b))."""
+    return is_re_eq(eq) or (eq == "/" and bool(_ME_RE.match(name)))
+
+
 def coefficients(res: EstimationResults, *, fixed_only: bool = False, omitted: bool = False) -> list[Coef]:
     """e(b) with standard errors, z (t) statistics and p-values (t with e(df_r), else normal);
     base and omitted columns left out, unless `omitted` (then se is 0 and z, p missing)."""
@@ -63,7 +72,7 @@ def coefficients(res: EstimationResults, *, fixed_only: bool = False, omitted: b
     out = []
     for j, (eq, name) in enumerate(res.names):
         dropped = (res.omitted is not None and bool(np.asarray(res.omitted)[j])) or bool(_BASE.search(name))
-        if (dropped and not omitted) or (fixed_only and is_re_eq(eq)):
+        if (dropped and not omitted) or (fixed_only and is_re_coef(eq, name)):
             continue
         se = math.sqrt(V[j, j]) if V[j, j] > 0 else (0.0 if dropped else float("nan"))
         z = b[j] / se if se == se and se > 0 else float("nan")
@@ -119,7 +128,20 @@ def _re_from_eb(res: EstimationResults) -> list[REParam]:
     return out
 
 
+def _re_from_me(res: EstimationResults) -> list[REParam]:
+    """me* results: `/:var(_cons[district])` -> var(_cons) under district, as mixed's."""
+    out = []
+    for c in coefficients(res):
+        m = _ME_RE.match(c.name) if c.eq == "/" else None
+        if m:
+            what = re.sub(r"\[[^\]]*\]", "", m.group(2))     # cov(age[district],_cons)
+            out.append(REParam(m.group(3), f"{m.group(1)}({what})", c.b, c.se))
+    return out
+
+
 def re_params(res: EstimationResults) -> list[REParam]:
+    if any(eq == "/" and _ME_RE.match(nm) for eq, nm in res.names):
+        return _re_from_me(res)
     if res.cmd not in ("mixed", "xtmixed") or not any(is_re_eq(eq) for eq, _ in res.names):
         return []
     if getattr(res, "model", None) is not None and hasattr(res, "re_table"):
@@ -367,11 +389,14 @@ def _fixed_rows(session, results, spec: Spec) -> list[pt.PaperRow]:
     keys = _union([list(d) for d in coefs])
     # one equation per model (its depvar): rows by coefficient name across models
     names = merge_order([[k[1] for k in d] for d in coefs])
-    names = [n for n in names if n != "_cons"] + [n for n in names if n == "_cons"]  # Intercept last
+    aux = {n for d in coefs for (e, n) in d if e == "/"}      # /cut1, /lnalpha: after Intercept
+    names = [n for n in names if n != "_cons" and n not in aux] + \
+        [n for n in names if n == "_cons"] + [n for n in names if n in aux]
     rows, group = [], None
     for name in names:
-        factor = factor_label(session, name) if spec.varlabel else None
-        label = factor[1] if factor else var_label(session, name, spec.varlabel)
+        factor = factor_label(session, name) if spec.varlabel and name not in aux else None
+        label = factor[1] if factor else ("/" + name if name in aux else
+                                          var_label(session, name, spec.varlabel))
         cells = [next((c for (e, n), c in d.items() if n == name), None) for d in coefs]
         eq = next((e for e, n in keys if n == name), "")
         if not _selected(eq, name, label, spec.keep, spec.drop):

@@ -134,7 +134,7 @@ def variance_terms(res) -> list[tuple[int, str, str, str]]:
     for j, (eq, nm) in enumerate(res.names):
         m = _VARCOV.match(nm)
         if j >= res.k_f and m:
-            out.append((j, m.group(1), m.group(2), m.group(3)))
+            out.append((j, m.group(1), re.sub(r"\[[^\]]*\]", "", m.group(2)), m.group(3)))
     return out
 
 
