@@ -64,3 +64,151 @@ def test_menbreg_constant_dispersion_laplace(melanoma):
     assert "    /lndelta |" in out
     assert run(melanoma, "menbreg deaths uvb || region:, exposure(expected) disp(foo)")[0] == 198
     assert run(melanoma, "nbreg deaths uvb, exposure(expected) disp(foo)")[0] == 198
+
+
+# ---- predict: residuals, marginal, ordinal outcomes -----------------------------------------
+def _col(s, name):
+    return np.asarray(s.data.values(name), dtype=float)
+
+
+@pytest.fixture(scope="module")
+def contraception():
+    s = Session()
+    ok(s, "use contraception")
+    ok(s, "quietly melogit use age urban || district:, intmethod(laplace)")
+    ok(s, "predict double m")
+    ok(s, "predict double re, reffects")
+    return s
+
+
+def test_melogit_conditional_mean_and_residuals(contraception):
+    s = contraception
+    res = _res(s)
+    b = res.b
+    eta = b[0] * _col(s, "age") + b[1] * _col(s, "urban") + b[2] + _col(s, "re")
+    mu = 1 / (1 + np.exp(-eta))
+    np.testing.assert_allclose(_col(s, "m"), mu, rtol=1e-6)        # float storage
+    y = _col(s, "use")
+    ok(s, "predict pe, pearson")
+    ok(s, "predict dv, deviance")
+    ok(s, "predict an, anscombe")
+    m = _col(s, "m").astype(float)
+    np.testing.assert_allclose(_col(s, "pe"), (y - mu) / np.sqrt(mu * (1 - mu)), rtol=1e-5, atol=1e-6)
+    from scipy.stats import bernoulli
+    dev = np.sign(y - mu) * np.sqrt(-2 * bernoulli.logpmf(y, mu))
+    np.testing.assert_allclose(_col(s, "dv"), dev, rtol=1e-5, atol=1e-6)
+    from scipy.integrate import quad
+    for i in range(0, 1934, 97):                    # A(y) - A(mu) = integral of V^(-1/3)
+        integral = quad(lambda t: (t * (1 - t)) ** (-1 / 3), mu[i], y[i])[0]
+        want = integral / (mu[i] * (1 - mu[i])) ** (1 / 6)
+        assert _col(s, "an")[i] == pytest.approx(want, rel=1e-5, abs=1e-6)
+    assert s.data.var("pe").label == "Pearson residuals"
+
+
+def test_melogit_marginal_and_fixedonly(contraception):
+    s = contraception
+    res = _res(s)
+    b = res.b
+    var = b[3]
+    ok(s, "predict mm, marginal")
+    ok(s, "predict mf, fixedonly")
+    xb = b[0] * _col(s, "age") + b[1] * _col(s, "urban") + b[2]
+    np.testing.assert_allclose(_col(s, "mf"), 1 / (1 + np.exp(-xb)), rtol=1e-6)
+    from scipy.integrate import quad
+    from scipy.stats import norm
+    sd = math.sqrt(var)
+    for i in range(0, 1934, 211):
+        want = quad(lambda z: norm.pdf(z) / (1 + math.exp(-(xb[i] + sd * z))), -12, 12)[0]
+        assert _col(s, "mm")[i] == pytest.approx(want, rel=1e-6)
+    assert run(s, "predict bad, eta marginal")[0] == 198
+    assert run(s, "predict bad, outcome(1)")[0] == 198
+    assert "bad" not in s.data
+
+
+@pytest.mark.parametrize("disp", ["mean", "constant"])
+def test_menbreg_residuals(melanoma, disp):
+    s = melanoma
+    ok(s, f"quietly menbreg deaths uvb || region:, exposure(expected) dispersion({disp}) "
+          "intmethod(laplace)")
+    for v in ("mu_", "pe_", "dv_", "an_"):
+        if v in s.data:
+            ok(s, f"drop {v}")
+    ok(s, "predict double mu_")
+    ok(s, "predict pe_, pearson")
+    ok(s, "predict dv_, deviance")
+    ok(s, "predict an_, anscombe")
+    a = math.exp(_res(s).b[2])
+    y = _col(s, "deaths")
+    mu = _col(s, "mu_")
+    V = mu * (1 + a * mu) if disp == "mean" else mu * (1 + a)
+    np.testing.assert_allclose(_col(s, "pe_"), (y - mu) / np.sqrt(V), rtol=1e-5, atol=1e-6)
+    from scipy.integrate import quad
+    from scipy.stats import nbinom
+    for i in range(0, 354, 37):
+        if disp == "mean":
+            size, p = 1 / a, 1 / (1 + a * mu[i])
+            sat = nbinom.logpmf(y[i], size, 1 / (1 + a * y[i])) if y[i] > 0 else 0.0
+        else:
+            size, p = mu[i] / a, 1 / (1 + a)
+            sat = nbinom.logpmf(y[i], y[i] / a, p) if y[i] > 0 else 0.0
+        d = 2 * (sat - nbinom.logpmf(y[i], size, p))
+        assert _col(s, "dv_")[i] == pytest.approx(np.sign(y[i] - mu[i]) * math.sqrt(max(d, 0)),
+                                                  rel=1e-4, abs=1e-6)
+        Vf = (lambda t: t * (1 + a * t)) if disp == "mean" else (lambda t: t * (1 + a))
+        want = quad(lambda t: Vf(t) ** (-1 / 3), mu[i], y[i])[0] / Vf(mu[i]) ** (1 / 6)
+        assert _col(s, "an_")[i] == pytest.approx(want, rel=1e-4, abs=1e-6)
+
+
+def test_mepoisson_anscombe_closed_form(melanoma):
+    s = melanoma
+    ok(s, "quietly mepoisson deaths uvb || region:, exposure(expected) intmethod(laplace)")
+    ok(s, "predict double pmu")
+    ok(s, "predict pan, anscombe")
+    ok(s, "predict pdv, deviance")
+    y, mu = _col(s, "deaths"), _col(s, "pmu")
+    np.testing.assert_allclose(_col(s, "pan"), 1.5 * (y ** (2 / 3) - mu ** (2 / 3)) / mu ** (1 / 6),
+                               rtol=1e-5, atol=1e-6)
+    from scipy.stats import poisson
+    d = 2 * (poisson.logpmf(y, y) - poisson.logpmf(y, mu))
+    np.testing.assert_allclose(_col(s, "pdv"), np.sign(y - mu) * np.sqrt(d), rtol=1e-5, atol=1e-6)
+
+
+def test_meologit_outcomes(contraception):
+    s = contraception
+    ok(s, "capture drop rate")
+    ok(s, "generate byte rate = 1 + (age > 0) + use + urban")
+    ok(s, "quietly meologit rate age || district:, intmethod(laplace)")
+    res = _res(s)
+    cuts = res.b[1:4]
+    ok(s, "predict double ore, reffects")
+    out = ok(s, "predict p1")
+    assert "option pr assumed" in out
+    ok(s, "predict q1 q2 q3 q4, pr")
+    ok(s, "predict o3, outcome(3)")
+    ok(s, "predict k3, outcome(#3)")
+    ok(s, "predict mq*, pr marginal")
+    eta = res.b[0] * _col(s, "age") + _col(s, "ore")
+    F = lambda x: 1 / (1 + np.exp(-x))
+    full = np.concatenate([[-np.inf], cuts, [np.inf]])
+    P = np.stack([F(full[k + 1] - eta) - F(full[k] - eta) for k in range(4)], axis=1)
+    for k in range(4):
+        np.testing.assert_allclose(_col(s, f"q{k + 1}"), P[:, k], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(_col(s, "p1"), P[:, 0], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(_col(s, "o3"), P[:, 2], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(_col(s, "k3"), P[:, 2], rtol=1e-5, atol=1e-7)
+    tot = sum(_col(s, f"mq{k}") for k in range(1, 5))
+    np.testing.assert_allclose(tot, 1.0, rtol=1e-6)
+    from scipy.integrate import quad
+    from scipy.stats import norm
+    sd = math.sqrt(res.b[-1])
+    xb = res.b[0] * _col(s, "age")
+    i = 5
+    want = quad(lambda z: norm.pdf(z) * (F(cuts[1] - xb[i] - sd * z) - F(cuts[0] - xb[i] - sd * z)),
+                -12, 12)[0]
+    assert _col(s, "mq2")[i] == pytest.approx(want, rel=1e-6)
+    assert s.data.var("q2").label == "Pr(rate==2)"
+    for line, rc in [("predict bad, mu", 198), ("predict bad, outcome(9)", 198),
+                     ("predict bad, outcome(#7)", 198), ("predict bad, pearson", 198),
+                     ("predict b1 b2, pr", 102)]:
+        assert run(s, line)[0] == rc, line
+    assert "bad" not in s.data and "b1" not in s.data

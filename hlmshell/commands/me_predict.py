@@ -1,12 +1,17 @@
-"""predict after melogit, meprobit, mecloglog, mepoisson and meglm (one level).
+"""predict after melogit, meprobit, mecloglog, mepoisson, menbreg, meologit, meoprobit and
+meglm (one level).
 
 Statistics: mu (the default: the mean, conditional on the empirical Bayes means of the random
-effects), pr (the probability, binary outcomes), eta (the linear predictor with the random
-effects), xb (fixed part only), stdp, reffects (EB means; ebmodes for the modes) with
-reses(stubs) or reses alone (their posterior standard deviations). conditional(fixedonly) or
-fixedonly: mu, pr and eta with zero random effects. nooffset drops offset()/exposure().
-Observations outside the estimation sample get a prediction when their group was estimated
-(else the fixed part only for xb, missing for the rest), as Stata's."""
+effects), pr (the probability: binary outcomes; after the ordinal models the default, one new
+variable per category or one category chosen by outcome(#) / outcome(#k)), eta (the linear
+predictor with the random effects), xb (fixed part only), stdp, reffects (EB means; ebmodes for
+the modes) with reses(stubs) or reses alone (their posterior standard deviations), pearson,
+deviance and anscombe residuals (at the conditional mean, as Stata's, or the marginal one).
+conditional(fixedonly) or fixedonly: mu, pr, eta and the residuals with zero random effects;
+marginal: mu and pr integrated over the random effects' distribution (engine.glmm_residuals).
+nooffset drops offset()/exposure(). Observations outside the estimation sample get a prediction
+when their group was estimated (else the fixed part only for xb, missing for the rest), as
+Stata's."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,12 +19,16 @@ import numpy as np
 from hlmshell.commands.predict import (PREDICTORS, _add, _new_names, _touse, group_codes_all,
                                        stdp_all, xb_all, z_values)
 from hlmshell.engine import glmm
+from hlmshell.engine import glmm_residuals as gr
 from hlmshell.errors import StataError
 
-STATS = ("mu", "pr", "eta", "xb", "stdp", "reffects")
+STATS = ("mu", "pr", "eta", "xb", "stdp", "reffects", "pearson", "deviance", "anscombe")
+RESIDUALS = {"pearson": (gr.pearson, "Pearson residuals"),
+             "deviance": (gr.deviance, "Deviance residuals"),
+             "anscombe": (gr.anscombe, "Anscombe residuals")}
 
 
-def _statistic(opts) -> str:
+def _statistic(opts, ordinal: bool = False) -> str:
     chosen = [s for s in STATS if getattr(opts, s, False)]
     if "reses" in opts and not opts.reses:
         chosen.append("reses")
@@ -28,7 +37,13 @@ def _statistic(opts) -> str:
             raise StataError(f"option {bad} not allowed", 198)
     if len(chosen) > 1:
         raise StataError("only one statistic may be specified", 198)
-    return chosen[0] if chosen else "mu"
+    if ordinal and chosen and chosen[0] in ("mu", "pearson", "deviance", "anscombe"):
+        raise StataError(f"option {chosen[0]} not allowed after an ordinal model", 198)
+    if opts.raw("outcome") and not ordinal:
+        raise StataError("option outcome() not allowed", 198)
+    if opts.marginal and chosen and chosen[0] not in ("mu", "pr"):
+        raise StataError(f"option marginal not allowed with {chosen[0]}", 198)
+    return chosen[0] if chosen else ("pr" if ordinal else "mu")
 
 
 def _offset(res, data, opts) -> np.ndarray:
@@ -45,51 +60,145 @@ def _offset(res, data, opts) -> np.ndarray:
 
 def predict(session, cmd, res, opts) -> None:
     model: glmm.GlmmModel = res.model
-    stat = _statistic(opts)
+    ordinal = model.family.name == "ordinal"
+    stat = _statistic(opts, ordinal)
     data = session.data
     touse = _touse(session, cmd)
     modes = bool(opts.ebmodes) or (opts.raw("conditional") or "").strip().startswith("ebmod")
     fixedonly = bool(opts.fixedonly) or (opts.raw("conditional") or "").strip().startswith("fix")
+    if opts.marginal and (modes or fixedonly):
+        raise StataError("option marginal may not be combined with conditional()", 198)
     if stat in ("xb", "stdp"):
         vtype, names = _new_names(cmd.body or "", None)
         col = xb_all(res, data) if stat == "xb" else stdp_all(res, data)
         label = "Linear prediction, fixed portion" if stat == "xb" else "S.E. of the prediction"
         _add(session, names, [col], [label], vtype, touse)
         return
+    if stat == "pr" and not ordinal and model.family.name != "binomial":
+        raise StataError("option pr not allowed after this model", 198)
+    if ordinal:
+        _categories_request(cmd, opts, res, data)        # checked before anything is computed
     sample = np.asarray(res.sample, dtype=bool)
-    b, se = glmm.posterior(model, modes=modes)
     block = model.blocks[0]
     codes = group_codes_all(model, data, sample)[0]
     known = codes >= 0
     if stat in ("reffects", "reses"):
+        b, se = glmm.posterior(model, modes=modes)
         _reffects(session, cmd, opts, block, b, se, codes, known, touse, stat, modes)
         return
-    vtype, names = _new_names(cmd.body or "", None)
-    eta = xb_all(res, data) + _offset(res, data, opts)
-    if not fixedonly:
-        Z = z_values(block, data, sample)
+    xb = xb_all(res, data) + _offset(res, data, opts)
+    Z = z_values(block, data, sample)
+    eta = xb
+    if not fixedonly and not opts.marginal:
+        b, _ = glmm.posterior(model, modes=modes)
         zb = np.full(data.n, np.nan)
         zb[known] = np.sum(Z[known] * b[codes[known]], axis=1)
-        eta = eta + zb
+        eta = xb + zb
     if stat == "eta":
-        _add(session, names, [eta], ["Fitted linear predictor"], vtype, touse)
+        _add(session, names_of(cmd), [eta], ["Fitted linear predictor"], "float", touse)
         return
+    if ordinal:
+        _ordinal(session, cmd, opts, res, model, xb, eta, Z, touse)
+        return
+    _mean_or_residual(session, cmd, opts, res, model, stat, xb, eta, Z, touse, fixedonly)
+
+
+def _mean_or_residual(session, cmd, opts, res, model, stat, xb, eta, Z, touse, fixedonly):
+    """mu, pr or a residual (conditional mean, zero random effects or the marginal mean)."""
+    data = session.data
+    trials = _trials(res, data, stat)
+    fam = model.family
+    if opts.marginal:
+        mu = gr.marginal(lambda e: fam.mean(e, trials[:, None]), xb, np.nan_to_num(Z),
+                         model.fit.cov)
+        mu = np.where(np.all(np.isfinite(Z), axis=1), mu, np.nan)
+    else:
+        mu = fam.mean(eta, trials)
+    suffix = ", fixed portion only" if fixedonly else (", marginal" if opts.marginal else "")
+    vtype, names = _new_names(cmd.body or "", None)
+    if stat in RESIDUALS:
+        fn, label = RESIDUALS[stat]
+        y = np.asarray(data.values(res.depvar), dtype=float)
+        if fam.name == "binomial" and not res.macros.get("binomial"):
+            y = np.where(np.isnan(y), np.nan, (y != 0).astype(float))
+        _add(session, names, [fn(fam, y, mu, trials)], [label + suffix], vtype, touse)
+        return
+    label = "Predicted mean" if stat == "mu" else "Predicted probability"
+    _add(session, names, [mu], [label + suffix], vtype, touse)
+
+
+def names_of(cmd):
+    return _new_names(cmd.body or "", None)[1]
+
+
+def _trials(res, data, stat) -> np.ndarray:
+    """The binomial denominators (mu is the expected count; pr keeps the probability)."""
     trials = np.ones(data.n)
     bt = res.macros.get("binomial")
-    if bt and stat == "mu":
+    if bt and stat != "pr":
         try:
             trials = np.full(data.n, float(bt))
         except ValueError:
             trials = np.asarray(data.values(bt), dtype=float)
-    if model.family.name == "ordinal":
-        raise StataError(f"option {stat} after an ordinal model is not available yet "
-                         "(outcome())", 198)
-    mu = model.family.mean(eta, trials)
-    label = "Predicted mean" if stat == "mu" else "Predicted probability"
-    if stat == "pr" and model.family.name != "binomial":
-        raise StataError("option pr not allowed after this model", 198)
-    _add(session, names, [mu], [label + (", fixed portion only" if fixedonly else "")], vtype,
-         touse)
+    return trials
+
+
+def _levels(res, data) -> np.ndarray:
+    """The outcome's values in the estimation sample (the ordinal categories, in order)."""
+    y = np.asarray(data.values(res.depvar), dtype=float)[np.asarray(res.sample, dtype=bool)]
+    return np.unique(y[~np.isnan(y)])
+
+
+def _categories_request(cmd, opts, res, data) -> list[int]:
+    """Which categories the new variables hold: outcome(#) (a value), outcome(#k) (the k-th
+    category), or one variable per category (a single variable alone means the first)."""
+    levels = _levels(res, data)
+    text = (opts.raw("outcome") or "").strip()
+    words = (cmd.body or "").split()
+    nvars = len(words) - (1 if words and words[0] in ("float", "double", "byte", "int", "long") else 0)
+    if text:
+        if text.startswith("#"):
+            try:
+                k = int(text[1:])
+            except ValueError:
+                raise StataError(f"outcome({text}) invalid", 198) from None
+            if not 1 <= k <= len(levels):
+                raise StataError(f"there is no outcome {text}", 198)
+            return [k - 1]
+        try:
+            v = float(text)
+        except ValueError:
+            raise StataError(f"outcome({text}) invalid", 198) from None
+        hit = np.flatnonzero(levels == v)
+        if not len(hit):
+            raise StataError(f"outcome({text}) value not found", 198)
+        return [int(hit[0])]
+    if nvars == 1 and not (words and words[-1].endswith("*")):
+        return [0]
+    return list(range(len(levels)))
+
+
+def _ordinal(session, cmd, opts, res, model, xb, eta, Z, touse) -> None:
+    fam = model.family
+    levels = _levels(res, session.data)
+    which = _categories_request(cmd, opts, res, session.data)
+    if opts.marginal:
+        P = gr.marginal(lambda e: gr.ordinal_probs(fam, e), xb, np.nan_to_num(Z), model.fit.cov)
+        P = np.where(np.all(np.isfinite(Z), axis=1)[:, None], P, np.nan)
+    else:
+        P = gr.ordinal_probs(fam, eta)
+    count = None if len(which) == 1 else len(which)
+    vtype, names = _new_names(cmd.body or "", count)
+    if len(which) == 1 and len(names) != 1:
+        raise StataError("too many variables specified", 103)
+    if not opts.raw("outcome") and len(which) == 1 and len(levels) > 1:
+        session.out.line("(option pr assumed; predicted probability of the first outcome)")
+    labels = [f"Pr({res.depvar}=={_value_text(levels[k])})" for k in which]
+    _add(session, names, [P[:, k] for k in which], labels, vtype, touse)
+
+
+def _value_text(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
 
 
 def _reffects(session, cmd, opts, block, b, se, codes, known, touse, stat, modes) -> None:

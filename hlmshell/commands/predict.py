@@ -253,7 +253,12 @@ def _check_mixed_request(model, req: PredictRequest) -> None:
                    Opt("ebmodes", desc="after me* models: random effects at their posterior modes"),
                    Opt("fixedonly", desc="after me* models: random effects set to zero"),
                    Opt("conditional", "cond", "string", None, "after me* models: ebmeans, ebmodes or fixedonly"),
-                   Opt("nooffset", desc="after me* models: ignore offset() or exposure()")))
+                   Opt("nooffset", desc="after me* models: ignore offset() or exposure()"),
+                   Opt("pearson", "pe", desc="after me* models: Pearson residuals"),
+                   Opt("deviance", "dev", desc="after me* models: deviance residuals"),
+                   Opt("anscombe", "ans", desc="after me* models: Anscombe residuals"),
+                   Opt("outcome", "out", "string", None, "after meologit/meoprobit: the category (# or #k)"),
+                   Opt("marginal", "marg", desc="after me* models: mu or pr integrated over the random effects")))
 def predict_cmd(session, cmd) -> None:
     res = active(session)
     opts = args_of(cmd)
@@ -286,7 +291,8 @@ _PANEL = ("xb", "stdp", "ue", "e", "u", "xbu")
 # e(cmd) -> predict handler(session, cmd, res, opts), registered by the modules that own
 # those commands' statistics (commands.me_predict), so this module imports none of them
 PREDICTORS: dict = {}
-_GLMM_ONLY = ("mu", "pr", "eta", "ebmeans", "ebmodes", "fixedonly", "conditional", "nooffset")
+_GLMM_ONLY = ("mu", "pr", "eta", "ebmeans", "ebmodes", "fixedonly", "conditional", "nooffset",
+              "pearson", "deviance", "anscombe", "outcome", "marginal")
 
 
 def _no_panel_statistic(opts: Args) -> None:
