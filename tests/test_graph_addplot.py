@@ -3,6 +3,8 @@ marginsplot's plotopts(), ciopts(), by()/bydimension(): checked on the drawn fig
 lines, their data, panels)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from matplotlib.colors import to_rgba
@@ -128,3 +130,25 @@ def test_marginsplot_by_panels(m):
                                      ("marginsplot, ciopts(lcolor(nocolor))", 198)])
 def test_marginsplot_option_errors(m, line, rc):
     m.fails(line, rc)
+
+
+def test_marginsplot_recastci_and_xdimension(m):
+    m.ok("marginsplot, recastci(rarea) xdimension(sector)")
+    p = m.graph().panels[0]
+    assert {s.kind for s in p.series} == {"rarea", "connected"}
+    lines = [s for s in p.series if s.kind == "connected"]
+    assert len(lines) == 5 and all(np.array_equal(np.asarray(s.x), [0, 1]) for s in lines)
+
+
+def test_marginsplot_after_melogit_margins():
+    csv = Path(__file__).parent / "data" / "glmm" / "contraception.csv"
+    g = G([f'import delimited using "{csv}", clear',
+           "quietly melogit use i.urban age || district:, intmethod(laplace)",
+           "quietly margins urban, at(age=(-10 0 10))"])
+    table = g.s.r.margins.table
+    g.ok("marginsplot")
+    gr = g.graph()
+    lines = [s for s in gr.panels[0].series if s.kind == "connected"]
+    assert len(lines) == 2
+    assert np.allclose(np.sort(np.concatenate([np.asarray(s.y) for s in lines])), np.sort(table[0]))
+    assert g.fig().axes[0].get_ylabel() == "Marginal predicted mean"
