@@ -212,3 +212,59 @@ def test_meologit_outcomes(contraception):
                      ("predict b1 b2, pr", 102)]:
         assert run(s, line)[0] == rc, line
     assert "bad" not in s.data and "b1" not in s.data
+
+
+# ---- estat sd -----------------------------------------------------------------------------------
+def test_estat_sd_unstructured(contraception):
+    s = contraception
+    ok(s, "quietly melogit use age urban || district: urban, cov(unstructured) intmethod(laplace)")
+    res = _res(s)
+    out = ok(s, "estat sd")
+    b, V = np.asarray(res.b, float), np.asarray(res.V, float)
+    idx = {nm: i for i, (_, nm) in enumerate(res.names)}
+    iu, ic = idx["var(urban[district])"], idx["var(_cons[district])"]
+    icov = idx["cov(urban[district],_cons[district])"]
+
+    def transform(x):
+        y = x.copy()
+        y[iu], y[ic] = math.sqrt(x[iu]), math.sqrt(x[ic])
+        y[icov] = x[icov] / math.sqrt(x[iu] * x[ic])
+        return y
+    # delta method with a numerical Jacobian (central differences)
+    J = np.zeros((len(b), len(b)))
+    for j in range(len(b)):
+        h = 1e-6 * max(1.0, abs(b[j]))
+        e = np.zeros(len(b))
+        e[j] = h
+        J[:, j] = (transform(b + e) - transform(b - e)) / (2 * h)
+    want_b, want_V = transform(b), J @ V @ J.T
+    rb = s.r.matrices["b"]
+    rV = s.r.matrices["V"]
+    np.testing.assert_allclose(rb.values[0], want_b, rtol=1e-10)
+    np.testing.assert_allclose(rV.values, want_V, rtol=1e-6, atol=1e-12)
+    assert rb.colnames[iu] == "district:sd(urban)"
+    assert rb.colnames[icov] == "district:corr(urban,_cons)"
+    r = want_b[icov]
+    se_r = math.sqrt(want_V[icov, icov])
+    lo = math.tanh(math.atanh(r) - 1.959963984540054 * se_r / (1 - r * r))
+    assert f"{lo:.6f}"[:7].replace("-0.", "-.") in out
+    lines = out.splitlines()
+    assert "             |   Estimate  Std. err.                      [95% conf. interval]" in lines
+    assert "district     |" in lines and any(ln.startswith("    sd(urban)|") for ln in lines)
+    sd = want_b[ic]
+    se = math.sqrt(want_V[ic, ic])
+    assert f"{sd * math.exp(-1.959963984540054 * se / sd):.7f}"[1:] in out
+    assert run(s, "estat sd, variance")[0] == 198
+
+
+def test_estat_sd_keeps_icc_and_recovariance(contraception):
+    s = contraception
+    ok(s, "quietly melogit use age urban || district:, intmethod(laplace)")
+    res = _res(s)
+    out = ok(s, "estat sd")
+    assert "sd(_cons)|" in out
+    assert s.r.matrices["b"].values[0, -1] == pytest.approx(math.sqrt(res.b[-1]), rel=1e-12)
+    ok(s, "estat icc")
+    assert s.r.scalars["icc2"] == pytest.approx(res.b[-1] / (res.b[-1] + math.pi ** 2 / 3), rel=1e-10)
+    ok(s, "estat recovariance")
+    assert s.r.matrices["cov"][0, 0] == pytest.approx(res.b[-1], rel=1e-8)

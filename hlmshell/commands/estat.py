@@ -360,6 +360,10 @@ def sd_metric(m: MixedResults) -> tuple[np.ndarray, np.ndarray, list[str]]:
 
 
 def _sd(session, res, opts) -> None:
+    if res.cmd in _GLMM_CMDS and res.model is not None:
+        from hlmshell.commands.estat_glmm_sd import glmm_sd
+        glmm_sd(session, res, opts)
+        return
     m = _need_mixed(res, linear_ok=True)
     if opts.variance:
         raise StataError("option variance not allowed", 198)
