@@ -139,3 +139,20 @@ def test_melogit_random_slope_marginal_mean_by_hand():
         eta = b[names.index("1.urban")] * u + b[names.index("age")] * age + b[names.index("_cons")]
         want.append(np.mean((1 / (1 + np.exp(-(eta[:, None] + np.sqrt(s2)[:, None] * z)))) @ w))
     assert np.allclose(s.r.matrices["table"].values[0], want, rtol=1e-9)
+
+
+@pytest.mark.parametrize("model,key,units", [("logit", "uncond_logit", "rows"),
+                                             ("probit", "uncond_probit", "rows"),
+                                             ("logit", "uncond_logit", "cluster"),
+                                             ("probit", "uncond_probit", "cluster")])
+def test_unconditional_after_binary_models(model, key, units):
+    s = Session()
+    ok(s, DATA)
+    vce = ", vce(cluster district)" if units == "cluster" else ""
+    ok(s, f"quietly {model} use i.urban age{vce}")
+    rc, out = run(s, "margins urban, vce(unconditional)")
+    assert rc == 0 and "Unconditional" in out
+    want = np.asarray(REF[key][units])
+    T = s.r.matrices["table"].values
+    assert np.allclose(T[0], want[:, 0], rtol=1e-7)
+    assert np.allclose(T[1], want[:, 1], rtol=1e-5)

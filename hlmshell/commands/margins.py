@@ -308,7 +308,7 @@ def _expression(session, opts):
 def _nonlinear(session, res, model, req, opts):
     """(model, label, r(expression)) after logit, poisson, melogit ...: predict()'s statistic
     or expression() over the predictions it names (margins_response)."""
-    if req.vce == "unconditional":
+    if req.vce == "unconditional" and res.model is not None:
         raise StataError(f"vce(unconditional) after {res.cmd} is not implemented", 198)
     if "expression" not in opts:
         text = (opts.raw("predict") or "").strip() if "predict" in opts else ""

@@ -12,11 +12,17 @@ whose clusters are then the units.
              of vce(cluster), which contain whole groups): infl_g = V_b X_g'V_g^-1 r_g with
              V_b the model-based VCE of the fixed effects (e(V) is block diagonal, so the
              variance parameters do not enter the fixed effects' influence).
+    logit, logistic, probit, cloglog, poisson: infl_i = (-H)^-1 s_i with s_i = x_i dl_i/deta
+             and H the observed Hessian of the log likelihood (differences of the summed
+             scores), so a robust fit's e(V) is not needed.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
+from hlmshell import distributions as dist
 from hlmshell.engine import marginal, sandwich
 from hlmshell.errors import StataError
 
@@ -83,6 +89,57 @@ def _mixed(res, rows: np.ndarray, kf: int) -> tuple[np.ndarray, np.ndarray]:
     return infl, np.asarray(top, dtype=np.int64)
 
 
+def _score_eta(link: str, y: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    """d l_i / d eta_i of a binary (logit, probit, cloglog) or Poisson (log) outcome."""
+    from hlmshell.commands.margins_response import inverse_link
+
+    mu = inverse_link(link, eta)
+    if link == "log":
+        return y - mu
+    if link == "logit":
+        return y - mu
+    dmu = np.asarray(dist.norm_pdf(eta), dtype=float) if link == "probit" else \
+        np.exp(eta - np.exp(eta))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (y - mu) * dmu / (mu * (1 - mu))
+
+
+def _glm(session, res, rows: np.ndarray, kf: int) -> np.ndarray:
+    from hlmshell.commands import margins_build as mb
+    from hlmshell.commands.margins_response import ONE_LEVEL
+    from hlmshell.engine import margins as me
+
+    link = ONE_LEVEL[res.cmd]
+    if res.cmd == "nbreg" or re.search(r"\b(off|exp)\w*\(", res.macros.get("cmdline", "")):
+        raise StataError(f"vce(unconditional) after {res.cmd} with ln alpha or an offset is "
+                         "not implemented", 198)
+    depvar = res.macros.get("depvar", "")
+    if depvar not in session.data:
+        raise StataError(f"variable {depvar} not found", 111)
+    model = mb.model_of(res)
+    X = me.design(model.cols, mb.base_covariates(model, session.data, rows))[:, model.keep]
+    y = np.asarray(session.data.var(depvar).values, dtype=float)[rows]
+    if link != "log":
+        y = (y != 0).astype(float)
+    b = model.b[model.keep]
+
+    def total(bb):
+        return X.T @ _score_eta(link, y, X @ bb)
+
+    H = np.zeros((b.size, b.size))
+    for j in range(b.size):
+        h = 1e-5 * max(1.0, abs(b[j]))
+        e = np.zeros(b.size)
+        e[j] = h
+        H[:, j] = (total(b + e) - total(b - e)) / (2 * h)
+    bread = np.linalg.pinv(-(H + H.T) / 2)
+    infl = np.zeros((rows.size, kf))
+    infl[:, model.keep] = (X * _score_eta(link, y, X @ b)[:, None]) @ bread
+    if not np.all(np.isfinite(infl)):
+        raise StataError("could not compute the scores of the model", 498)
+    return infl
+
+
 def influence(session, res) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """(n x k_f influence of each estimation-sample row on the fixed coefficients, the rows'
     sampling-unit codes or None, the estimation sample's row numbers)."""
@@ -93,6 +150,8 @@ def influence(session, res) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     if res.cmd == "regress":
         infl = _regress(session, res, rows, kf)
         return infl, _clusters(session, res, rows), rows
+    if res.model is None:                  # the one-level binary and count models
+        return _glm(session, res, rows, kf), _clusters(session, res, rows), rows
     infl, top = _mixed(res, rows, kf)
     clusters = _clusters(session, res, rows)
     return infl, (clusters if clusters is not None else top), rows

@@ -26,6 +26,28 @@ ref$logit_dydx <- marg(function(b) { p <- pr(X, b); c(mean(pr(cf(1), b) - pr(cf(
                                                      mean(p * (1 - p)) * b[2]) }, V, b)
 ref$logit_at <- marg(function(b) sapply(c(-10, 0, 10), function(a) mean(pr(cf(age = a), b))), V, b)
 
+# vce(unconditional): phi_i = (f_i - p)/N + g' infl_i, infl_i = (-H)^-1 s_i with H the
+# observed Hessian of the log likelihood (numDeriv::hessian) and s_i = d l_i / d b;
+# V = U/(U-1) sum_u phi_u^2 over rows (or districts after vce(cluster district))
+uncond <- function(family, link, outcome) {
+  y <- outcome; inv <- family$linkinv
+  ll <- function(b) { eta <- drop(X %*% b); mu <- inv(eta)
+    if (link == "log") sum(dpois(y, mu, log = TRUE)) else sum(dbinom(y, 1, mu, log = TRUE)) }
+  fit <- glm(y ~ 0 + X, family = family); b <- coef(fit)
+  H <- hessian(ll, b); bread <- solve(-H)
+  eta <- drop(X %*% b); mu <- inv(eta)
+  dl <- if (link == "log" || link == "logit") y - mu else (y - mu) * family$mu.eta(eta) / (mu * (1 - mu))
+  infl <- (X * dl) %*% bread
+  one <- function(Z, units) { f <- inv(drop(Z %*% b)); p <- mean(f)
+    g <- colMeans(Z * family$mu.eta(drop(Z %*% b)))
+    phi <- (f - p) / nrow(X) + drop(infl %*% g); s <- rowsum(phi, units); U <- length(s)
+    c(margin = p, se = sqrt(U / (U - 1) * sum(s^2))) }
+  list(rows = rbind(one(cf(0), seq_len(nrow(X))), one(cf(1), seq_len(nrow(X)))),
+       cluster = rbind(one(cf(0), d$district), one(cf(1), d$district)))
+}
+ref$uncond_logit <- uncond(binomial("logit"), "logit", d$use)
+ref$uncond_probit <- uncond(binomial("probit"), "probit", d$use)
+
 # melogit use i.urban age || district:, intmethod(laplace)
 m <- glmmTMB(use ~ urban + age + (1 | district), family = binomial, data = d)
 b <- fixef(m)$cond[o]; logsd <- m$fit$par[["theta"]]; tau2 <- exp(2 * logsd)
