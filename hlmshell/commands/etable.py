@@ -390,13 +390,9 @@ def _fixed_rows(session, results, spec: Spec) -> list[pt.PaperRow]:
     # one equation per model (its depvar): rows by coefficient name across models
     names = merge_order([[k[1] for k in d] for d in coefs])
     aux = {n for d in coefs for (e, n) in d if e == "/"}      # /cut1, /lnalpha: after Intercept
-    names = [n for n in names if n != "_cons" and n not in aux] + \
-        [n for n in names if n == "_cons"] + [n for n in names if n in aux]
     rows, group = [], None
-    for name in names:
-        factor = factor_label(session, name) if spec.varlabel and name not in aux else None
-        label = factor[1] if factor else ("/" + name if name in aux else
-                                          var_label(session, name, spec.varlabel))
+    for name in _row_order(names, aux):
+        factor, label = _row_label(session, name, spec, aux)
         cells = [next((c for (e, n), c in d.items() if n == name), None) for d in coefs]
         eq = next((e for e, n in keys if n == name), "")
         if not _selected(eq, name, label, spec.keep, spec.drop):
@@ -406,6 +402,20 @@ def _fixed_rows(session, results, spec: Spec) -> list[pt.PaperRow]:
         group = factor[0] if factor else None
         rows += _stat_rows((label, 1 if factor else 0, cells), spec)
     return rows
+
+
+def _row_order(names: list[str], aux: set) -> list[str]:
+    """The covariates, then the Intercept, then the family's own parameters (/cut1 ...)."""
+    return [n for n in names if n != "_cons" and n not in aux] + \
+        [n for n in names if n == "_cons"] + [n for n in names if n in aux]
+
+
+def _row_label(session, name: str, spec: Spec, aux: set) -> tuple[tuple[str, str] | None, str]:
+    """(the factor's (variable, level) labels or None, the row's label)."""
+    if name in aux:
+        return None, "/" + name
+    factor = factor_label(session, name) if spec.varlabel else None
+    return factor, factor[1] if factor else var_label(session, name, spec.varlabel)
 
 
 _LEVEL = re.compile(r"^(\d+)\.([A-Za-z_]\w*)$")
