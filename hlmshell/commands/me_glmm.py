@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from hlmshell import distributions as dist
+from hlmshell.commands import me_weights
 from hlmshell.commands._toolkit import sample_columns
 from hlmshell.commands.estimation import (_mixed_sample, _norm_cov, _random_spec,
                                           _resolve_fixed_part, _split_spec)
@@ -419,6 +420,8 @@ def _run(session, cmd, name: str) -> None:
         _replay(session, cmd, name)
         return
     spec, opts, depvar, design, blocks, column, mask, vlabels = _prepare(session, cmd, name)
+    wts, wkind = me_weights.level1_weights(session, cmd, mask,
+                                           len(blocks) > 1 or blocks[0].label == "_all")
     if len(blocks) > 1 or blocks[0].label == "_all":
         MULTILEVEL["run"](session, cmd, name, opts, depvar, design, blocks, column, mask, vlabels)
         return
@@ -431,7 +434,7 @@ def _run(session, cmd, name: str) -> None:
         raise StataError("intpoints() must be between 1 and 195", 198)
     n = int(mask.sum())
     trials = _trials(opts, column, n)
-    vce = _vce(session, opts, block, column)
+    vce = me_weights.robust_groups(wkind, _vce(session, opts, block, column), block)
     if fam_name == "ordinal":
         y, fam = _ordinal(np.asarray(column(depvar), dtype=float), link)
     else:
@@ -443,7 +446,7 @@ def _run(session, cmd, name: str) -> None:
     Z = np.asarray(block.Z, dtype=float)
     q = Z.shape[1]
     st = Structure(normalize_structure(block.covariance, q), q)
-    data = glmm.GlmmData.build(y, X, Z, block.group, offset=offset, trials=trials)
+    data = glmm.GlmmData.build(y, X, Z, block.group, offset=offset, trials=trials, weights=wts)
     try:
         ll0, fit = _fit(session, opts, data, fam, st, method, points)
         V_s = glmm.observed_vcov(fit, st)
@@ -465,6 +468,7 @@ def _run(session, cmd, name: str) -> None:
             res.macros[key] = opts.raw(key).strip()
     if fam_name == "nbinomial":
         res.macros["dispersion"] = fam.dispersion
+    me_weights.post(res, cmd, wkind, data)
     if vce is not None:
         _post_robust(res, vce, n_clust)
     res.model = glmm.GlmmModel(data, fam, st, fit, [block], design, vlabels)
@@ -577,7 +581,7 @@ def _pair_label(nm: str) -> str:
 
 
 def _register(name: str, desc: str, example: str, extra=()):
-    @command(name, rule="mixed", family="Estimation", body="fvvarlist", qualifiers="if in",
+    @command(name, rule="mixed", family="Estimation", body="fvvarlist", qualifiers="if in weight",
              desc=desc, example=example, options=_OPTIONS + tuple(extra))
     def handler(session, cmd) -> None:
         _run(session, cmd, name)

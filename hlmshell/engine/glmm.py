@@ -54,9 +54,10 @@ class GlmmData:
     starts: np.ndarray         # first row of each group
     order: np.ndarray          # sorted position -> caller's row
     G: int
+    weights: np.ndarray | None = None   # level-1 weights (fweight/pweight/iweight), sorted
 
     @classmethod
-    def build(cls, y, X, Z, groups, offset=None, trials=None) -> "GlmmData":
+    def build(cls, y, X, Z, groups, offset=None, trials=None, weights=None) -> "GlmmData":
         y = np.asarray(y, dtype=float).reshape(-1)
         n = len(y)
         g = np.asarray(groups, dtype=np.int64).reshape(-1)
@@ -66,13 +67,30 @@ class GlmmData:
         codes = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
         off = np.zeros(n) if offset is None else np.asarray(offset, dtype=float)[order]
         tr = np.ones(n) if trials is None else np.asarray(trials, dtype=float)[order]
+        w = None if weights is None else np.asarray(weights, dtype=float)[order]
         return cls(y[order], np.asarray(X, dtype=float).reshape(n, -1)[order],
                    np.asarray(Z, dtype=float).reshape(n, -1)[order], off, tr, codes, starts,
-                   order, len(starts))
+                   order, len(starts), w)
 
     def gsum(self, v: np.ndarray) -> np.ndarray:
         """Sums over the rows of each group (rows are sorted by group)."""
         return np.add.reduceat(v, self.starts, axis=0)
+
+
+def derivs(fam: Family, data: GlmmData, eta):
+    """The family's (l, l1, l2, l3) at eta, each observation's terms times its level-1 weight
+    (a weighted log likelihood: fweights count copies, pweights give the pseudolikelihood)."""
+    out = fam.derivs(data.y, eta, data.trials)
+    if data.weights is None:
+        return out
+    return tuple(data.weights * v for v in out)
+
+
+def constant(fam: Family, data: GlmmData) -> float:
+    """The family's constant, weighted like the terms."""
+    if data.weights is None:
+        return fam.constant(data.y, data.trials)
+    return float(np.sum(data.weights * fam.constant_terms(data.y, data.trials)))
 
 
 def _solve_small(Hinv, v):
@@ -97,7 +115,7 @@ class Problem:
         # quadrature nodes: "mv" posterior mean and variance (Stata's mvaghermite), "mc" the
         # mode and curvature (mcaghermite, lme4's nAGQ), "none" the prior's (ghermite)
         self.adapt_kind = adapt
-        self.const = fam.constant(data.y, data.trials)
+        self.const = constant(fam, data)
         self.nfev = 0
         if method != "laplace":
             from numpy.polynomial.hermite_e import hermegauss
@@ -124,7 +142,7 @@ class Problem:
         A = d.Z @ L                                          # rows a_i
         u = self.u.copy()
         eta = self._eta(beta, A, u)
-        ders = self.fam.derivs(d.y, eta, d.trials)
+        ders = derivs(self.fam, d, eta)
         fg = d.gsum(ders[0]) - 0.5 * np.sum(u * u, axis=1)
         eye = np.eye(self.q)
         for _ in range(maxit):
@@ -136,7 +154,7 @@ class Problem:
             for _half in range(30):
                 un = u + t[:, None] * step
                 etan = self._eta(beta, A, un)
-                dn = self.fam.derivs(d.y, etan, d.trials)
+                dn = derivs(self.fam, d, etan)
                 fn = d.gsum(dn[0]) - 0.5 * np.sum(un * un, axis=1)
                 bad = ~(fn >= fg - 1e-12 * np.abs(fg))
                 if not bad.any():
@@ -185,6 +203,8 @@ class Problem:
         xb = d.X @ beta + d.offset
         eta = xb[:, None] + np.einsum("nq,nkq->nk", A, U[d.codes])
         l, l1 = self.fam.first(d.y[:, None], eta, d.trials[:, None])
+        if d.weights is not None:
+            l, l1 = d.weights[:, None] * l, d.weights[:, None] * l1
         f = d.gsum(l) - 0.5 * np.sum(U * U, axis=2) - 0.5 * self.q * LOG2PI
         return f, U, l1
 
@@ -383,21 +403,21 @@ def glm_start(data: GlmmData, fam: Family, maxit: int = 50) -> np.ndarray:
 def glm_start_log(data: GlmmData, fam: Family, lines: list, maxit: int = 50):
     """glm_start that also returns the model's log likelihood (constant included) and appends
     the log likelihood of every iteration to `lines` (Stata's `Fitting fixed-effects model`)."""
-    const = fam.constant(data.y, data.trials)
+    const = constant(fam, data)
     beta = np.zeros(data.X.shape[1])
     ll_old = -np.inf
-    ln = float(fam.derivs(data.y, data.offset + data.X @ beta, data.trials)[0].sum())
+    ln = float(derivs(fam, data, data.offset + data.X @ beta)[0].sum())
     lines.append(ln + const)
     for _ in range(maxit):
         eta = data.X @ beta + data.offset
-        l, l1, l2, _ = fam.derivs(data.y, eta, data.trials)
+        l, l1, l2, _ = derivs(fam, data, eta)
         W = -l2
         Hm = data.X.T @ (W[:, None] * data.X)
         step = np.linalg.solve(Hm, data.X.T @ l1)
         t = 1.0
         for _h in range(30):
             bn = beta + t * step
-            ln = fam.derivs(data.y, data.X @ bn + data.offset, data.trials)[0].sum()
+            ln = derivs(fam, data, data.X @ bn + data.offset)[0].sum()
             if ln >= l.sum() - 1e-12 * abs(l.sum()):
                 break
             t *= 0.5
@@ -527,10 +547,10 @@ def posterior(model: GlmmModel, *, modes: bool = False, points: int = 7):
 def glm_newton(data: GlmmData, fam: Family, beta0, lines: list, maxit: int = 100):
     """A fixed-effects GLM by Newton with step halving from beta0: (b, log likelihood); the
     log likelihood of the start and of every iteration is appended to `lines`."""
-    const = fam.constant(data.y, data.trials)
+    const = constant(fam, data)
     beta = np.asarray(beta0, dtype=float).copy()
     eta = data.X @ beta + data.offset
-    l, l1, l2, _ = fam.derivs(data.y, eta, data.trials)
+    l, l1, l2, _ = derivs(fam, data, eta)
     ll = float(l.sum())
     lines.append(ll + const)
     for _ in range(maxit):
@@ -539,7 +559,7 @@ def glm_newton(data: GlmmData, fam: Family, beta0, lines: list, maxit: int = 100
         t = 1.0
         for _h in range(40):
             bn = beta + t * step
-            dn = fam.derivs(data.y, data.X @ bn + data.offset, data.trials)
+            dn = derivs(fam, data, data.X @ bn + data.offset)
             ln = float(dn[0].sum())
             if ln >= ll - 1e-12 * abs(ll):
                 break
@@ -556,7 +576,7 @@ def glm_fit(data: GlmmData, fam: Family, x0, lines: list, maxit: int = 200):
     """A fixed-effects GLM with the family's own parameters (the negative binomial's ln alpha)
     by BFGS: analytic gradient in b, central differences in the extra parameters; the log
     likelihood of the start and of each iteration appended to `lines`. (b + extra, ll)."""
-    const = fam.constant(data.y, data.trials)
+    const = constant(fam, data)
     p = data.X.shape[1]
     ne = fam.n_extra
 
@@ -564,7 +584,7 @@ def glm_fit(data: GlmmData, fam: Family, x0, lines: list, maxit: int = 200):
         fam.extra = x[p:].copy()
         with np.errstate(all="ignore"):
             eta = data.X @ x[:p] + data.offset
-            l, l1, _, _ = fam.derivs(data.y, eta, data.trials)
+            l, l1, _, _ = derivs(fam, data, eta)
             f = -float(l.sum())
             g = np.concatenate([-(data.X.T @ l1), np.zeros(ne)])
             for k in range(ne):
@@ -573,7 +593,7 @@ def glm_fit(data: GlmmData, fam: Family, x0, lines: list, maxit: int = 200):
                 for sgn in (1.0, -1.0):
                     fam.extra = x[p:].copy()
                     fam.extra[k] += sgn * h
-                    vals.append(-float(fam.derivs(data.y, eta, data.trials)[0].sum()))
+                    vals.append(-float(derivs(fam, data, eta)[0].sum()))
                 g[p + k] = (vals[0] - vals[1]) / (2 * h)
             fam.extra = x[p:].copy()
         if not np.isfinite(f):

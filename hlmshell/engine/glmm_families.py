@@ -41,8 +41,18 @@ class Family:
     def constant(self, y, trials) -> float:
         return 0.0
 
+    def constant_terms(self, y, trials) -> np.ndarray:
+        """The per-observation pieces of `constant` (weighted likelihoods sum w_i c_i)."""
+        return np.zeros(len(y))
+
     def mean(self, eta, trials):
         raise NotImplementedError
+
+
+def _log_choose_terms(n, k) -> np.ndarray:
+    from scipy.special import gammaln
+    n = np.broadcast_to(np.asarray(n, dtype=float), np.shape(k))
+    return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
 
 
 def _log_choose(n, k) -> float:
@@ -67,6 +77,9 @@ class BinomialLogit(Family):
         r = 1.0 / (1.0 + e)
         p = np.where(eta >= 0, r, e * r)
         return y * eta - trials * (np.maximum(eta, 0.0) + np.log1p(e)), y - trials * p
+
+    def constant_terms(self, y, trials):
+        return _log_choose_terms(trials, y)
 
     def constant(self, y, trials) -> float:
         return _log_choose(trials, y) if np.any(trials != 1) else 0.0
@@ -97,6 +110,9 @@ class BinomialProbit(Family):
         dd0 = d0m * (l0m - eta) + l0m * (d0m - 1.0)
         return l, g1, g2, y * dd1 - (trials - y) * dd0
 
+    def constant_terms(self, y, trials):
+        return _log_choose_terms(trials, y)
+
     def constant(self, y, trials) -> float:
         return _log_choose(trials, y) if np.any(trials != 1) else 0.0
 
@@ -120,6 +136,9 @@ class BinomialCloglog(Family):
         l = y * logmu - (trials - y) * t
         return l, y * g - (trials - y) * t, y * g1 - (trials - y) * t, y * g2 - (trials - y) * t
 
+    def constant_terms(self, y, trials):
+        return _log_choose_terms(trials, y)
+
     def constant(self, y, trials) -> float:
         return _log_choose(trials, y) if np.any(trials != 1) else 0.0
 
@@ -137,6 +156,10 @@ class PoissonLog(Family):
     def first(self, y, eta, trials):
         mu = np.exp(eta)
         return y * eta - mu, y - mu
+
+    def constant_terms(self, y, trials):
+        from scipy.special import gammaln
+        return -gammaln(y + 1.0)
 
     def constant(self, y, trials) -> float:
         from scipy.special import gammaln
@@ -168,6 +191,10 @@ class NegBinomialMean(Family):
         g2 = -(r + y) * r * mu / rm ** 2
         g3 = -(r + y) * r * mu * (r - mu) / rm ** 3
         return l, g1, g2, g3
+
+    def constant_terms(self, y, trials):
+        from scipy.special import gammaln
+        return -gammaln(y + 1.0)
 
     def constant(self, y, trials) -> float:
         from scipy.special import gammaln
@@ -205,6 +232,10 @@ class NegBinomialConstant(Family):
         C = polygamma(2, yr) - polygamma(2, r)
         rA, r2B = r * A, r * r * B
         return l, rA, rA + r2B, rA + 3.0 * r2B + r ** 3 * C
+
+    def constant_terms(self, y, trials):
+        from scipy.special import gammaln
+        return -gammaln(y + 1.0)
 
     def constant(self, y, trials) -> float:
         from scipy.special import gammaln
