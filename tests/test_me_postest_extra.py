@@ -268,3 +268,106 @@ def test_estat_sd_keeps_icc_and_recovariance(contraception):
     assert s.r.scalars["icc2"] == pytest.approx(res.b[-1] / (res.b[-1] + math.pi ** 2 / 3), rel=1e-10)
     ok(s, "estat recovariance")
     assert s.r.matrices["cov"][0, 0] == pytest.approx(res.b[-1], rel=1e-8)
+
+
+# ---- level-1 weights --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def weighted():
+    s = Session()
+    ok(s, "use contraception")
+    ok(s, "set seed 15")
+    ok(s, "generate fw = 1 + floor(3*runiform())")
+    ok(s, "generate double pw = 0.5 + runiform()")
+    return s
+
+
+def test_fweights_equal_expanded_data(weighted):
+    s = weighted
+    ok(s, "quietly melogit use age urban [fw=fw] || district:")
+    wres = _res(s)
+    ok(s, "preserve")
+    ok(s, "expand fw")
+    ok(s, "quietly melogit use age urban || district:")
+    eres = _res(s)
+    ok(s, "restore")
+    assert wres.scalars["ll"] == pytest.approx(eres.scalars["ll"], rel=1e-9)
+    np.testing.assert_allclose(wres.b, eres.b, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(np.sqrt(np.diag(wres.V)), np.sqrt(np.diag(eres.V)), rtol=1e-4)
+    assert wres.scalars["N"] == eres.scalars["N"] == float(np.sum(_col(s, "fw")))
+    assert wres.macros["wtype"] == "fweight" and wres.macros["wexp"] == "= fw"
+    assert wres.matrices["g_max"][0, 0] == eres.matrices["g_max"][0, 0]
+
+
+def _laplace_pieces(y, X, g, w, x):
+    """Independent weighted Laplace log likelihood of a random-intercept logit, per group:
+    Newton for each group's mode (vectorised), then f(u^) - log(H)/2."""
+    p = X.shape[1]
+    beta, sd = x[:p], math.exp(x[p])
+    xb = X @ beta
+    G = g.max() + 1
+    u = np.zeros(G)
+    for _ in range(100):
+        eta = xb + sd * u[g]
+        pr = 1 / (1 + np.exp(-eta))
+        grad = np.bincount(g, w * (y - pr) * sd, G) - u
+        hess = np.bincount(g, w * pr * (1 - pr) * sd * sd, G) + 1
+        step = grad / hess
+        u += step
+        if np.max(np.abs(step)) < 1e-12:
+            break
+    eta = xb + sd * u[g]
+    ll_i = w * (y * eta - np.logaddexp(0, eta))
+    pr = 1 / (1 + np.exp(-eta))
+    H = np.bincount(g, w * pr * (1 - pr) * sd * sd, G) + 1
+    return np.bincount(g, ll_i, G) - 0.5 * u * u - 0.5 * np.log(H)
+
+
+def test_pweights_against_independent_pseudolikelihood(weighted):
+    s = weighted
+    out = ok(s, "melogit use age urban [pw=pw] || district:, intmethod(laplace)")
+    res = _res(s)
+    assert "Log pseudolikelihood" in out and "Robust" in out
+    assert "(Std. err. adjusted for 60 clusters in district)" in out
+    assert "LR test" not in out
+    y = _col(s, "use")
+    X = np.column_stack([_col(s, "age"), _col(s, "urban"), np.ones(len(y))])
+    _, g = np.unique(_col(s, "district"), return_inverse=True)
+    w = _col(s, "pw")
+    from scipy.optimize import minimize
+    f = lambda x: -float(np.sum(_laplace_pieces(y, X, g, w, x)))
+    x0 = np.r_[res.b[:3], 0.5 * math.log(res.b[3])]
+    opt = minimize(f, x0, method="BFGS", options={"gtol": 1e-9})
+    assert res.scalars["ll"] == pytest.approx(-opt.fun, rel=1e-9)
+    np.testing.assert_allclose(res.b[:3], opt.x[:3], rtol=1e-4, atol=1e-6)
+    assert res.b[3] == pytest.approx(math.exp(2 * opt.x[3]), rel=1e-4)
+    # the sandwich: numerical group scores and Hessian of the independent function, G/(G-1)
+    x = opt.x
+    k = len(x)
+    S = np.zeros((g.max() + 1, k))
+    Hm = np.zeros((k, k))
+    for j in range(k):
+        e = np.zeros(k)
+        e[j] = 1e-5
+        S[:, j] = (_laplace_pieces(y, X, g, w, x + e) - _laplace_pieces(y, X, g, w, x - e)) / 2e-5
+        for i in range(k):
+            ei = np.zeros(k)
+            ei[i] = 1e-4
+            Hm[i, j] = (f(x + ei + e * 10) - f(x + ei - e * 10) - f(x - ei + e * 10)
+                        + f(x - ei - e * 10)) / (4 * 1e-4 * 1e-4)
+    Hinv = np.linalg.inv(Hm)
+    G = S.shape[0]
+    Vr = Hinv @ (S.T @ S) @ Hinv * G / (G - 1)
+    np.testing.assert_allclose(np.sqrt(np.diag(res.V))[:3], np.sqrt(np.diag(Vr))[:3], rtol=2e-3)
+
+
+def test_weight_refusals(weighted):
+    s = weighted
+    ok(s, "quietly melogit use age urban || district:, intmethod(laplace)")
+    before = _res(s)
+    for line, rc in [("melogit use age [aw=pw] || district:", 101),
+                     ("melogit use age [fw=pw] || district:", 401),
+                     ("melogit use age [pw=age] || district:", 402),
+                     ("melogit use age [fw=fw] || district: || urban:", 101)]:
+        got, out = run(s, line)
+        assert got == rc, (line, out)
+        assert _res(s) is before

@@ -9,4 +9,4 @@ BASE = {
     "menbreg": "menbreg minority ses || id:, intmethod(laplace)",
     "meglm": "meglm minority ses || id:, family(bernoulli) link(logit) intmethod(laplace)",
 }
-TAKES = {k: "if in" for k in BASE}
+TAKES = {k: "if in weight" for k in BASE}      # level-1 fweight/pweight/iweight
