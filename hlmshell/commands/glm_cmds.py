@@ -135,6 +135,7 @@ def _run(session, cmd, name: str) -> None:
                          "with missing values encountered", 430) from None
     V, n_clust = vce_and_log(session, opts, vce, V, scores, column, ll0, lines)
     res = _results(cmd, name, depvar, design, mask, beta, V, ll, ll0, vce, n_clust, title, fam_name)
+    offset_macros(res, opts)
     session.post_estimation(res)
     eform = (name == "logistic" and not opts.coef) or getattr(opts, "or", False) or \
         (name == "poisson" and opts.irr) or (name == "cloglog" and opts.eform)
@@ -239,7 +240,7 @@ def _display(session, res, design, vlabels, level, eform, name) -> None:
         lines = eform_table(res.depvar, groups, res.b, se, title=first, level=level, vcetype=vt)
     else:
         lines = coef_table(res.depvar, groups, res.b, se, stat="z", level=level, vcetype=vt)
-    for line in lines:
+    for line in lines[:-1] + go.offset_rows(res.macros.get("offset")) + lines[-1:]:
         out.line(line)
     if eform and name != "cloglog" and any(nm == "_cons" for _, nm in res.names):
         what = "baseline odds" if name in ("logit", "logistic") else "baseline incidence rate"
@@ -256,6 +257,16 @@ def register(name: str, desc: str, example: str, run=None, options=None):
     def handler(session, cmd) -> None:
         run(session, cmd, name)
     return handler
+
+
+def offset_macros(res, opts) -> None:
+    """e(offset) as Stata stores it (`ln(pyears)` for an exposure)."""
+    ex = opts.raw("exposure") if "exposure" in opts else None
+    off = opts.raw("offset")
+    if ex:
+        res.macros["offset"] = f"ln({ex.strip()})"
+    elif off:
+        res.macros["offset"] = off.strip()
 
 
 def robust_macros(res, vce, n_clust) -> None:

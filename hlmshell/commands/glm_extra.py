@@ -142,6 +142,7 @@ def _run(session, cmd, name: str) -> None:
         res.scalars["chi2_c"] = max(2.0 * (ll - ll_pois), 0.0)
         res.scalars["alpha" if fam.dispersion == "mean" else "delta"] = math.exp(float(x[-1]))
         res.macros["dispers"] = fam.dispersion
+    glm_cmds.offset_macros(res, opts)
     session.post_estimation(res)
     _display(session, res, design, vlabels, float(opts.level), name)
 
@@ -222,7 +223,7 @@ def _display(session, res, design, vlabels, level, name) -> None:
         extra.append(f"{par:>12} |  {_g9(a)}  {_g9(a * sa)}{'':21}"
                      f"{_g9(math.exp(res.b[-1] - z * sa))}   "
                      f"{_g9(math.exp(res.b[-1] + z * sa))}")
-    for line in table[:-1] + extra + [table[-1]]:
+    for line in table[:-1] + go.offset_rows(res.macros.get("offset")) + extra + [table[-1]]:
         out.line(line)
     if name == "nbreg" and not robust:
         chi2 = sc["chi2_c"]

@@ -166,6 +166,7 @@ def _run(session, cmd, name: str) -> None:
         V, n_clust = glm_cmds._sandwich(V / phi, fit.scores,
                                         column(vce.clustvar) if vce.clustvar else None)
     res = _results(cmd, depvar, design, mask, fit, V, ll, phi, df, fam, link, irls, vce, n_clust)
+    glm_cmds.offset_macros(res, opts)
     session.post_estimation(res)
     _display(session, res, design, vlabels, float(opts.level), opts.eform, fam, link, scale_kind)
 
@@ -254,7 +255,7 @@ def _display(session, res, design, vlabels, level, eform, fam, link, scale_kind)
                             level=level, vcetype=vt)
     else:
         lines = coef_table(res.depvar, groups, res.b, se, stat="z", level=level, vcetype=vt)
-    for line in lines:
+    for line in lines[:-1] + glm_cmds.go.offset_rows(res.macros.get("offset")) + lines[-1:]:
         out.line(line)
     if not robust and fam.name not in CONTINUOUS and scale_kind in ("x2", "dev"):
         what = "Pearson X2-based" if scale_kind == "x2" else "deviance-based"

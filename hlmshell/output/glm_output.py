@@ -39,3 +39,14 @@ def cloglog_header(sc: dict, chi2type: str, pseudo: bool) -> list[str]:
             (f"{llname} = {fmt(sc['ll'], '%10.0g')}",
              right("Prob > chi2", "." if p != p else fmt(p, "%6.4f").strip()))]
     return [(a.ljust(48) + b).rstrip() for a, b in rows]
+
+
+
+def offset_rows(e_offset: str | None) -> list[str]:
+    """The table's last row for offset()/exposure() from e(offset):
+    `  ln(pyears) |          1  (exposure)` or `      offvar |          1  (offset)`."""
+    from hlmshell.output.text import abbrev
+    if not e_offset:
+        return []
+    kind = "exposure" if e_offset.startswith("ln(") and e_offset.endswith(")") else "offset"
+    return [f"{abbrev(e_offset, 12):>12} |  {'1':>9}  ({kind})"]
