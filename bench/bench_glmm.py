@@ -11,6 +11,11 @@ Models (method as named):
   2. random intercept, 7-point AGQ   melogit y x x2 || g:                          glmer nAGQ = 7
   3. correlated random slope, Laplace  melogit y x x2 || g: x, cov(unstr) intmethod(laplace)
                                                                                 glmer (x | g)
+Nested rows (issue 15's multi-level part): 100,000 rows in 1,000 level-3 groups of 10 level-2
+groups each (y ~ Bernoulli(expit(-.5 + .7 x - .3 x2 + u_g + v_gc)), sd .8 and .6):
+  4. melogit y x x2 || g: || c:, intmethod(laplace)                          glmer (1|g/c)
+  5. melogit y x x2 || g: || c:   (Stata's default: mvaghermite 7, nested; glmer has no
+     quadrature for nested effects, so nothing is beside it)
 hlmshell: the second of two fits in one session (a child Python importing hlmshell), so the
 import and the data are not counted; glmer: the glmer() call inside R (system.time, default
 settings). ratio = glmer / hlmshell (issue 15's goal: at least 5 for the same method). The log
@@ -38,6 +43,10 @@ MODELS = [
     ("RS Laplace", "melogit y x x2 || g: x, cov(unstructured) intmethod(laplace) nolog",
      "y ~ x + x2 + (x|g)", 1),
 ]
+NESTED = [
+    ("3-level Laplace", "melogit y x x2 || g: || c:, intmethod(laplace) nolog", "y ~ x + x2 + (1|g/c)", 1),
+    ("3-level mvagh. 7", "melogit y x x2 || g: || c:, nolog", "y ~ x + x2 + (1|g/c)", 1),
+]
 CHILD = r"""
 import sys, time
 from hlmshell.interpreter import Interpreter
@@ -62,6 +71,22 @@ def make_data(n: int, G: int, path: Path, seed: int = 20261130) -> Path:
         f.write("y,x,x2,g\n")
         for row in zip(y, x, x2, g):
             f.write(f"{row[0]},{row[1]:.17g},{row[2]:.17g},{row[3]}\n")
+    return path
+
+
+def make_nested_data(n: int, G: int, path: Path, seed: int = 20261201) -> Path:
+    """G level-3 groups g of 10 level-2 groups c each, random intercepts at both levels."""
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, G, n)
+    c = rng.integers(0, 10, n)
+    x, x2 = rng.normal(size=(2, n))
+    u, v = rng.normal(size=G) * 0.8, rng.normal(size=(G, 10)) * 0.6
+    eta = -0.5 + 0.7 * x - 0.3 * x2 + u[g] + v[g, c]
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(int)
+    with open(path, "w") as f:
+        f.write("y,x,x2,g,c\n")
+        for row in zip(y, x, x2, g, c):
+            f.write(f"{row[0]},{row[1]:.17g},{row[2]:.17g},{row[3]},{row[4]}\n")
     return path
 
 
@@ -115,6 +140,12 @@ def main(argv=None) -> int:
         for label, cmd, formula, nagq in MODELS:
             h = time_hlm(csv, cmd, a.timeout)
             r = time_glmer(csv, formula, nagq, a.timeout) if r_ok else {}
+            out.append({"model": label, "rows": n, "hlmshell": h, "glmer": r})
+        nested = make_nested_data(n, G, Path(tmp) / "nested.csv")
+        for label, cmd, formula, nagq in NESTED:
+            h = time_hlm(nested, cmd, a.timeout)
+            # glmer beside the Laplace row only: it has no quadrature for nested effects
+            r = time_glmer(nested, formula, nagq, a.timeout) if r_ok and "Laplace" in label else {}
             out.append({"model": label, "rows": n, "hlmshell": h, "glmer": r})
     print(f"\nmelogit on {n:,} rows, {G:,} groups (hlmshell: warm in-session fit)")
     print(f"{'model':<20}{'hlmshell s':>12}{'glmer s':>10}{'ratio':>8}   log likelihoods")

@@ -217,7 +217,6 @@ def test_default_method_is_nested_mvaghermite(gu):
     assert "Integration method: mvaghermite                 Integration pts.  =          7" in out
     # the quadrature's log likelihood is far above Laplace's here (large mother variance)
     assert gu.e.scalars["ll"] > REF["gu_nested_laplace"]["logLik"] + 20
-    ll7 = gu.e.scalars["ll"]
     b = _b(gu)
     assert b["/:var(_cons[cluster>mom])"] > 3 * b["/:var(_cons[cluster])"]
     # estat icc: level-specific latent ICCs from the two variances
@@ -237,9 +236,6 @@ def test_default_method_is_nested_mvaghermite(gu):
     u2 = np.asarray(gu.data.values("u2"))
     m2 = np.asarray(gu.data.values("mode2"))
     assert np.corrcoef(u2, m2)[0, 1] > 0.95 and not np.allclose(u2, m2)
-    # more points: the quadrature converges
-    ok(gu, "melogit immun kid2p mom25p rural pcind81 || cluster: || mom:, intpoints(15) nolog")
-    assert abs(gu.e.scalars["ll"] - ll7) < 0.5
     for v in ("u1", "u2", "s1", "s2", "mu", "mode1", "mode2"):
         ok(gu, f"drop {v}")
 

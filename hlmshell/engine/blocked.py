@@ -512,11 +512,13 @@ def _backward(ss: SuffStats, ev: Evaluation, M0bar: np.ndarray, keep: dict | Non
             Kaa_bar = Caa_bar[lev.parent]
             Kag_bar = Cag_bar[lev.parent]
         Pbar = -_sparse_quad(lev, pieces) if lev.Br is not None else None
-        per, Abar, Babar, Bgbar = _level_backward(lev, ev.cache[k], Cgg_bar, Kaa_bar, Kag_bar, k + 1 < K,
+        per, Abar, Babar, Bgbar = _level_backward(lev, ev.cache[k], Cgg_bar, Kaa_bar, Kag_bar,
+                                                  k + 1 < K or (keep is not None and Pbar is None),
                                                   k + 1 < K or keep is not None, Pbar)
         _add_term_bar(bars, lev.term, per, lev.to_term)
         if keep is not None:
             keep[k] = Abar
+            keep[("Ba", k)] = Babar       # adjoint of the coupling to the ancestors' columns
         if k + 1 < K:
             Caa_bar, Cag_bar = _corr_bar(lev, Abar, Babar, Bgbar, Kaa_bar, Kag_bar)
     return bars

@@ -227,6 +227,7 @@ class LaplaceMulti(_Params):
                 ss, ev = self._weighted(eta, xb, ders, lams)
                 break
         self.b = bs
+        self._at_modes = (ss, ev, eta, ders, xb, pinvs)
         return bs, ev.logdet, float(ders[0].sum()), self._penalty(bs, pinvs)
 
     def value(self, x) -> float:
@@ -235,12 +236,24 @@ class LaplaceMulti(_Params):
         return lsum + self.const - 0.5 * pen - 0.5 * logdet
 
     def value_grad(self, x, h: float = 2e-6):
-        """The value and its gradient by central differences (modes warm-started from x's)."""
-        b0 = [b.copy() for b in self.b]
+        """The value and its gradient: exact for nested levels (_exact_grad), by central
+        differences with crossed ones (modes warm-started from x's) and for the family's own
+        parameters."""
         f0 = self.value(x)
+        if not self.d.nested:
+            return f0, self._fd_grad(x, h, range(len(x)))
+        beta, thetas = self.split(x)
+        g = self._exact_grad(beta, thetas)
+        ne = self.fam.n_extra
+        if ne:
+            g = np.concatenate([g, self._fd_grad(x, h, range(len(x) - ne, len(x)))[len(x) - ne:]])
+            self.value(x)
+        return f0, g
+
+    def _fd_grad(self, x, h, idx):
         bx = [b.copy() for b in self.b]
-        g = np.empty(len(x))
-        for j in range(len(x)):
+        g = np.zeros(len(x))
+        for j in idx:
             step = h * max(1.0, abs(x[j]))
             vals = []
             for sgn in (1.0, -1.0):
@@ -249,10 +262,72 @@ class LaplaceMulti(_Params):
                 self.b = [b.copy() for b in bx]
                 vals.append(self.value(xe))
             g[j] = (vals[0] - vals[1]) / (2 * step)
-        del b0
         self.b = bx
         self.split(x)
-        return f0, g
+        return g
+
+    def _leverage(self, ss, ev):
+        """h_i = z_i' Lambda H^-1 Lambda' z_i = d log|H| / dW_i for every observation, from the
+        blocked factorisation's adjoint (the per-group blocks Z_k'WZ_k and the couplings to the
+        ancestors' columns); also the explicit d log|H| / dLambda per level."""
+        keep: dict = {}
+        bars = blocked._backward(ss, ev, np.zeros((ss.p + 1, ss.p + 1)), keep)
+        n = self.d.n
+        h = np.zeros(n)
+        anc = []
+        for k, lev in enumerate(ss.chain):
+            Zk = np.ones((n, 1)) if lev.term.Z is None else lev.term.Z
+            Ab = keep[k]
+            if Ab.shape[1:] == (1, 1):
+                h += Zk[:, 0] ** 2 * Ab[lev.codes, 0, 0]
+            else:
+                h += np.einsum("ni,nij,nj->n", Zk, Ab[lev.codes], Zk)
+            Bb = keep.get(("Ba", k))
+            if anc and Bb is not None:
+                Za = np.concatenate(anc, axis=1)
+                h += np.einsum("ni,nij,nj->n", Zk, Bb[lev.codes], Za)
+            anc.append(Zk)
+        return h, bars
+
+    def _exact_grad(self, beta, thetas):
+        """d/d(b, theta) of the Laplace value at the modes just found: the envelope theorem for
+        f, and for log|H| its explicit change with Lambda plus the change of W = -l2 with eta
+        (l3 times the leverage) through the modes' own derivative (implicit function theorem),
+        as engine.glmm's one-level gradient; the solves with H go through the blocked
+        factorisation (one more weighted build with X and c/W as its columns)."""
+        d = self.d
+        ss, ev, eta, (l, l1, l2, l3), xb, pinvs = self._at_modes
+        W = np.maximum(-l2, 1e-300)
+        h, bars = self._leverage(ss, ev)
+        c = l3 * h
+        ss2 = suffstats.build(c / W, d.X, d.blocks, weights=W, frequency=False)
+        lams = self.lams(thetas)
+        ev2 = blocked.forward(ss2, lams)
+        p = self.p
+        sol = blocked.solve(ss2, ev2, np.eye(p + 1))
+        M = np.zeros((d.n, p))
+        Zw = np.zeros(d.n)
+        codes = [np.asarray(b.group, dtype=np.int64) for b in d.blocks]
+        Zs = [np.asarray(b.Z, dtype=float) for b in d.blocks]
+        for Zk, ck, sk in zip(Zs, codes, sol):
+            M += np.einsum("nq,nqp->np", Zk, sk[ck, :, :p])
+            Zw += np.einsum("nq,nq->n", Zk, sk[ck, :, p])
+        g_beta = d.X.T @ l1 + 0.5 * (d.X - M).T @ c
+        g_th = []
+        for k, st in enumerate(self.sts):
+            Zk, ck = Zs[k], codes[k]
+            Pf = full_lam(st, pinvs[k])
+            u = self.b[k] @ Pf.T
+            s = sol[k][:, :, p] @ Pf.T
+            Zl = np.zeros((self.b[k].shape[0], st.q))
+            np.add.at(Zl, ck, l1[:, None] * Zk)
+            gl = st.theta_grad(bars[k])
+            for j, B in enumerate(st.basis):
+                Bf = full_lam(st, B)
+                zBu = np.einsum("nq,nq->n", Zk, (u @ Bf.T)[ck])
+                dc = c @ zBu + float(np.sum(s * (Zl @ Bf))) - float(np.sum(Zw * W * zBu))
+                g_th.append(float(l1 @ zBu) - 0.5 * gl[j] + 0.5 * dc)
+        return np.concatenate([g_beta, np.array(g_th)])
 
 
 # --------------------------------------------------------------------------- nested quadrature
@@ -546,35 +621,57 @@ def to_optimizer(s_point, p: int, structures, ne: int) -> np.ndarray:
 
 def observed_vcov(fit: MultiFit, structures, h: float = 1e-4) -> np.ndarray | None:
     """Inverse observed information in the Stata metric (b, ln sd / atanh corr, own
-    parameters) from second differences of the log likelihood (Laplace: modes re-solved from
-    the solution's; quadrature: nodes held at the solution's adaptation); a generalized inverse
-    when a variance sits at zero; None when nothing is left."""
+    parameters): central differences of the exact gradient (nested Laplace) or of the fixed-node
+    gradient (quadrature, nodes held at the solution's adaptation) mapped to the Stata metric by
+    the chain rule; second differences of the value where the gradient is itself numerical
+    (crossed Laplace). A generalized inverse when a variance sits at zero; None when nothing is
+    left."""
     prob = fit.extra["problem"]
     p = len(fit.beta)
     ne = prob.fam.n_extra
     s0 = stata_point(fit, structures)
     k = len(s0)
     b_saved = [b.copy() for b in prob.b] if hasattr(prob, "b") else None
+    sizes = stata_sizes(structures)
 
-    def f(s):
+    def restore():
         if b_saved is not None:
             prob.b = [b.copy() for b in b_saved]
+
+    def f(s):
+        restore()
         return prob.loglik(to_optimizer(s, p, structures, ne))
+
+    def grad(s):
+        restore()
+        x = to_optimizer(s, p, structures, ne)
+        with np.errstate(all="ignore"):
+            _, g = prob.value_grad(x)
+        parts, ks, kx = [g[:p]], p, p
+        for st, m in zip(structures, sizes):
+            J = np.empty((st.m, m))
+            for j in range(m):
+                e = np.zeros(m)
+                e[j] = 1e-6
+                J[:, j] = (_theta_of_stata(st, s[ks:ks + m] + e)
+                           - _theta_of_stata(st, s[ks:ks + m] - e)) / 2e-6
+            parts.append(J.T @ g[kx:kx + st.m])
+            ks += m
+            kx += st.m
+        parts.append(g[kx:])
+        return np.concatenate(parts)
 
     prob.freeze = True
     try:
         steps = np.array([h * max(1.0, abs(v)) for v in s0])
-        f0 = f(s0)
         Hm = np.empty((k, k))
-        for i in range(k):
-            ei = np.zeros(k)
-            ei[i] = steps[i]
-            Hm[i, i] = (f(s0 + ei) - 2 * f0 + f(s0 - ei)) / steps[i] ** 2
-            for j in range(i):
-                ej = np.zeros(k)
-                ej[j] = steps[j]
-                v = (f(s0 + ei + ej) - f(s0 + ei - ej) - f(s0 - ei + ej) + f(s0 - ei - ej))
-                Hm[i, j] = Hm[j, i] = v / (4 * steps[i] * steps[j])
+        if prob.method == "laplace" and not prob.d.nested:
+            _value_hessian(f, s0, steps, Hm)
+        else:
+            for i in range(k):
+                e = np.zeros(k)
+                e[i] = steps[i]
+                Hm[:, i] = (grad(s0 + e) - grad(s0 - e)) / (2 * steps[i])
         info = -0.5 * (Hm + Hm.T)
         if not np.all(np.isfinite(info)):
             return None
@@ -588,9 +685,23 @@ def observed_vcov(fit: MultiFit, structures, h: float = 1e-4) -> np.ndarray | No
         return None
     finally:
         prob.freeze = False
-        if b_saved is not None:
-            prob.b = b_saved
+        restore()
         prob.split(fit.x)
+
+
+def _value_hessian(f, s0, steps, Hm) -> None:
+    """Second differences of f at s0 into Hm."""
+    k = len(s0)
+    f0 = f(s0)
+    for i in range(k):
+        ei = np.zeros(k)
+        ei[i] = steps[i]
+        Hm[i, i] = (f(s0 + ei) - 2 * f0 + f(s0 - ei)) / steps[i] ** 2
+        for j in range(i):
+            ej = np.zeros(k)
+            ej[j] = steps[j]
+            v = f(s0 + ei + ej) - f(s0 + ei - ej) - f(s0 - ei + ej) + f(s0 - ei - ej)
+            Hm[i, j] = Hm[j, i] = v / (4 * steps[i] * steps[j])
 
 
 # --------------------------------------------------------------------------- predictions
