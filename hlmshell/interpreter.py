@@ -49,8 +49,9 @@ from hlmshell.syntax.macros import expand_macros, num_to_macro
 from hlmshell.syntax.numlist import forvalues_range, numlist
 from hlmshell.syntax.parser import parse_command, parse_expr, split_prefixes, try_parse_expr
 from hlmshell.syntax.statements import (Block, CommandStmt, Comment, ElseStmt, ErrorStmt,
-                                        ForeachStmt, ForvaluesStmt, IfStmt, PrefixBlock,
-                                        ProgramDef, WhileStmt, is_else, parse_lines)
+                                        ForeachStmt, ForvaluesStmt, IfStmt, InputStmt,
+                                        PrefixBlock, ProgramDef, WhileStmt, is_else,
+                                        parse_lines)
 from hlmshell.syntax.varlist import expand_varlist
 
 DASHES = "-" * 79
@@ -377,7 +378,7 @@ class Interpreter:
             self.level_lines[self.nesting] = st.line.lineno
             if isinstance(st, CommandStmt):
                 return self._visit_command(stmts, i, echo, name)
-            if isinstance(st, (Comment, ProgramDef, ErrorStmt)):
+            if isinstance(st, (Comment, ProgramDef, ErrorStmt, InputStmt)):
                 _VISIT[type(st)](self, st, echo, name)
             else:
                 with self._in_block():
@@ -440,6 +441,18 @@ class Interpreter:
             self.current = (name, st.line.lineno)
             self.level_lines[self.nesting] = st.line.lineno
             self.execute(text)
+
+    def _visit_input(self, st: InputStmt, echo: str, name: str) -> None:
+        """`input`: the command runs with its data lines (session.input_lines), which it
+        echoes itself, numbered, as Stata does."""
+        self._echo(st.line, echo)
+        self.session.input_lines = [ln.text for ln in st.data]
+        try:
+            self.execute(st.line.text)
+        finally:
+            self.session.input_lines = None
+        if echo == "top":
+            self.out.line("")
 
     def _visit_else(self, st: ElseStmt, echo: str, name: str) -> None:
         """An `else {` that follows no one-line `if`."""
@@ -839,6 +852,7 @@ class Program:
 _VISIT = {
     Comment: Interpreter._visit_comment, ErrorStmt: Interpreter._visit_error,
     ProgramDef: Interpreter._visit_program, ElseStmt: Interpreter._visit_else,
+    InputStmt: Interpreter._visit_input,
     IfStmt: Interpreter._visit_if, PrefixBlock: Interpreter._visit_prefix_block,
     ForeachStmt: Interpreter._visit_loop, ForvaluesStmt: Interpreter._visit_loop,
     WhileStmt: Interpreter._visit_loop,

@@ -1,4 +1,4 @@
-"""estimates store/restore/replay/dir/drop/clear/table/stats: the catalogue of fitted models.
+"""estimates store/restore/replay/dir/drop/clear/table/stats/save/use: the catalogue of fitted models.
 
 Stored results are kept in session.estimates as copies whose `.name` is set; the active
 results (session.e) learn their name on `store` too, so `estat ic` shows it. Every handler
@@ -138,6 +138,52 @@ def _clear(session, rest: str, opts: Args) -> None:
     if session.e is not None and session.e.name in session.estimates:
         session.e = renamed(session.e, None)
     session.estimates.clear()
+
+
+def _save(session, rest: str, opts: Args) -> None:
+    """`estimates save filename [, replace]`: the active results to filename.ster."""
+    from hlmshell.data.locate import file_spec, target_path
+    from hlmshell.results import ster
+
+    if session.e is None:
+        raise StataError("last estimation results not found, nothing to save", 301)
+    fname = file_spec(rest)
+    if not fname:
+        raise StataError("invalid file specification", 198)
+    path = target_path(fname, ".ster")
+    if path.exists() and not opts.replace:
+        raise StataError(f"file {path} already exists", 602)
+    try:
+        raw = ster.dumps(session.e)
+    except Exception:  # noqa: BLE001 - a result holding something unpicklable: say so, no traceback
+        raise StataError(f"{session.e.cmd} results cannot be saved to a file", 498) from None
+    try:
+        path.write_bytes(raw)
+    except OSError:
+        raise StataError(f"file {path} could not be opened", 603) from None
+    session.out.line(f"file {path} saved")
+
+
+def _use(session, rest: str, opts: Args) -> None:
+    """`estimates use filename`: results saved by `estimates save` become the active ones,
+    unnamed (as new estimation results are), e(sample) kept when the data in memory have as
+    many observations as the estimation data."""
+    from hlmshell.data.locate import file_spec, find_data, with_ext
+    from hlmshell.results import ster
+
+    fname = file_spec(rest)
+    if not fname:
+        raise StataError("invalid file specification", 198)
+    path = find_data(fname, ".ster")
+    shown = with_ext(fname, ".ster")
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        raise StataError(f"file {shown} could not be opened", 603) from None
+    res = ster.loads(raw, shown)
+    if res.sample is not None and (session.data is None or len(res.sample) != session.data.n):
+        res.sample = None
+    session.post_estimation(renamed(res, None))
 
 
 def _stats(session, rest: str, opts: Args) -> None:
@@ -305,7 +351,10 @@ def _query(session, rest, opts: Args) -> None:
                        Sub("clear", "clear", "drop all stored results"),
                        Sub("table", "tab", "table of coefficients of stored results", _TABLE_OPTIONS, "[namelist]"),
                        Sub("stats", "stat", "AIC and BIC of stored results", (), "[namelist]"),
-                       Sub("query", "q", "which results are active")))
+                       Sub("query", "q", "which results are active"),
+                       Sub("save", "save", "save the active results to a file (.ster)",
+                           (Opt("replace", desc="overwrite an existing file"),), "filename"),
+                       Sub("use", "use", "make results saved in a file the active ones", (), "filename")))
 def estimates_cmd(session, cmd) -> None:
     body = (cmd.body or "").strip()
     if not body:
@@ -316,7 +365,8 @@ def estimates_cmd(session, cmd) -> None:
     sub = _resolve_sub(word)
     handler = {
         "store": _store, "restore": _restore, "replay": _replay, "dir": _dir, "drop": _drop,
-        "clear": _clear, "table": _table, "stats": _stats, "query": _query,
+        "clear": _clear, "table": _table, "stats": _stats, "query": _query, "save": _save,
+        "use": _use,
     }[sub]
     handler(session, rest.strip(), _sub_options(sub, cmd.options))
 

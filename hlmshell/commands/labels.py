@@ -13,6 +13,8 @@ from hlmshell.data.missing import missing_str, parse_missing
 from hlmshell.errors import StataError, syntax_error
 
 _TOKEN = re.compile(r'`"(.*?)"\'|"([^"]*)"|(\S+)', re.S)
+# label define's pairs: a value may touch its quoted text (`1"Male" 2"Female"`, as Stata takes it)
+_DEFINE_TOKEN = re.compile(r'`"(.*?)"\'|"([^"]*)"|((?:(?!`")[^\s"])+)', re.S)
 
 
 def tokens(text: str, pattern: re.Pattern = _TOKEN) -> list[tuple[str, bool]]:
@@ -217,7 +219,9 @@ def _copy(session, rest: str, opts: Args) -> None:
 
 def _define(session, rest: str, opts: Args) -> None:
     ds = session.data
-    toks = tokens(rest)
+    if _DEFINE_TOKEN.sub(" ", rest).strip():        # a quote left open: `1 "Male`
+        raise StataError("too few quotes", 132)
+    toks = tokens(rest, _DEFINE_TOKEN)
     if not toks or toks[0][1]:
         raise syntax_error()
     name = toks[0][0]

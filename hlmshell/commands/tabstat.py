@@ -89,7 +89,9 @@ def compute(x: np.ndarray, w: np.ndarray | None, kind: str | None, stat: str) ->
 # ----------------------------------------------------------------------------- parse
 def _options(session, cmd):
     opts = args_of(cmd)
-    stats = parse_stats((opts.raw("statistics") or "").split())
+    if opts.raw("statistics") is not None and opts.raw("stats") is not None:
+        raise StataError("options statistics() and stats() may not be combined", 198)
+    stats = parse_stats((opts.raw("statistics") or opts.raw("stats") or "").split())
     col = (opts.raw("columns") or "variables").strip().lower()
     if col and "variables".startswith(col) and len(col) >= 1:
         col = "variables"
@@ -178,6 +180,7 @@ def _matrix(ds, names, sel, w, kind, stats):
          example="tabstat mathach ses, statistics(mean sd p50) by(sector)",
          options=(Opt("by", type="varlist", desc="group statistics by variable"),
                   Opt("statistics", "s", "anything", desc="report specified statistics (mean sd min max n sum p50 ...)"),
+                  Opt("stats", "stats", "anything", desc="synonym for statistics()"),
                   Opt("columns", "c", "string", desc="display variables or statistics in table columns"),
                   Opt("format", "f", "anything", desc="display format for statistics; default %9.0g"),
                   Opt("casewise", "ca", desc="perform casewise deletion of observations"),

@@ -647,12 +647,23 @@ def program_header(line: str) -> re.Match | None:
     return m if m and m.group(1) not in _PROGRAM_SUBCOMMANDS else None
 
 
+# `input [varlist]`: the lines after it are data, up to a line `end` (prefixes allowed)
+_INPUT_CMD = re.compile(r"^(?:(?:qui|quie|quiet|quietl|quietly|n|no|noi|nois|noisi|noisil|noisily|"
+                        r"cap|capt|captu|captur|capture)\s+)*inp(?:u|ut)?(?=\s|,|$)")
+
+
+def input_header(line: str) -> bool:
+    """Does `line` run `input`, whose data lines follow it up to `end`?"""
+    return _INPUT_CMD.match(line.strip()) is not None
+
+
 def split_program(text: str) -> tuple[bool, str] | None:
-    """For input that starts with a program definition: (closed by `end`, text after `end`),
-    over this module's logical_lines."""
+    """For input that starts with a program definition or an `input` command: (closed by
+    `end`, text after `end`), over this module's logical_lines."""
     lines = logical_lines(text)
     start = next((k for k, ln in enumerate(lines) if not ln.is_comment and ln.text.strip()), None)
-    if start is None or program_header(lines[start].text) is None:
+    if start is None or (program_header(lines[start].text) is None
+                         and not input_header(lines[start].text)):
         return None
     for ln in lines[start + 1:]:
         if ln.text.strip() == "end":
@@ -1081,7 +1092,7 @@ __all__ = [
     "COMMENT", "CONTINUATION", "BLOCK_COMMENT", "STAR_COMMENT", "BRACKET", "OP", "SEMICOLON",
     "DELIMIT", "TRIVIA", "COMMENTS", "Token", "LexState", "Lexer", "tokenize", "tokenize_text",
     "Line", "Statement", "statements", "physical_lines", "logical_lines", "InputState",
-    "program_header", "split_program", "input_state", "is_complete", "join_continuations", "continuation_prompt",
+    "program_header", "input_header", "split_program", "input_state", "is_complete", "join_continuations", "continuation_prompt",
     "top_level_mask", "find_top", "split_top", "top_words", "tokens", "matching_paren",
     "strip_quotes", "paren_groups", "string_spans", "MacroRef", "macro_refs", "expand_refs",
     "highlight_kind", "command_positions", "pygments_tokens",

@@ -327,14 +327,27 @@ def _parse_re_equation(text: str) -> tuple[str, tuple[FVTerm, ...]]:
     return group, tuple(terms)
 
 
+_TILDE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*~[A-Za-z0-9_]*|~[A-Za-z0-9_]+")
+
+
 def _random_level(seg: str) -> RandomLevel:
     comma = find_top(seg, ",")
     main, opts = (seg, "") if comma < 0 else (seg[:comma], seg[comma + 1:])
-    if find_top(main, ":") < 0:
+    colon = find_top(main, ":")
+    if colon < 0:
         raise syntax_error()
-    group, terms = _parse_re_equation(main.strip())
-    if not _WORD.fullmatch(group):
-        raise syntax_error()
+    # Stata's mixed ignores a comma ending the options (`..., reml,` in course handouts)
+    opts = opts.rstrip()
+    if opts.endswith(",") and find_top(opts[:-1], ",") < 0:
+        opts = opts[:-1]
+    typed_group = main[:colon].strip()
+    if _TILDE_NAME.fullmatch(typed_group):      # `hospital_type~w:` as describe abbreviates it
+        _, terms = _parse_re_equation("_tilde_" + main[colon:].strip())
+        group = typed_group
+    else:
+        group, terms = _parse_re_equation(main.strip())
+        if not _WORD.fullmatch(group):
+            raise syntax_error()
     raw = main[main.index(":") + 1:].split()
     plain = [t for t in terms if not any(p.name.startswith("R.") for p in t.parts)]
     return RandomLevel(group=group, terms=plain, raw_terms=raw, options=parse_options(opts))

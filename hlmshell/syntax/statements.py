@@ -22,7 +22,7 @@ from typing import Callable
 
 from hlmshell.errors import StataError
 from hlmshell.limits import MAX_BLOCK_NESTING, system_limit
-from hlmshell.syntax.lexer import Line, logical_lines, program_header
+from hlmshell.syntax.lexer import Line, input_header, logical_lines, program_header
 from hlmshell.syntax.parser import split_prefixes
 
 _PREFIX_WORDS = (r"(?:qui|quie|quiet|quietl|quietly|n|no|noi|nois|noisi|noisil|noisily"
@@ -129,6 +129,14 @@ class ProgramDef:
 
 
 @dataclass(frozen=True)
+class InputStmt:
+    """`input [varlist]` and its data lines, up to `end`: the lines are data, not commands."""
+    line: Line
+    data: tuple[Line, ...]
+    end: Line
+
+
+@dataclass(frozen=True)
 class ErrorStmt:
     """A structural error, raised when the statement is reached (in_block: counted as a
     block first, as the block it failed to be)."""
@@ -165,6 +173,8 @@ def _parse_one(lines: list[Line], i: int, depth: int):
     m = program_header(raw)
     if m:
         return _parse_program(lines, i, m, depth)
+    if input_header(raw):
+        return _parse_input(lines, i)
     return CommandStmt(line), i + 1
 
 
@@ -268,6 +278,14 @@ def _if_chain(lines, head, body, end, after, depth):
             raise _invalid()
         branches.append((cond, parse_lines(b2, depth + 1)))
         last = e2
+
+
+def _parse_input(lines: list[Line], i: int):
+    """`input ...` and its data lines, which run up to a line holding only `end`."""
+    end = next((k for k in range(i + 1, len(lines)) if lines[k].text.strip() == "end"), None)
+    if end is None:
+        return ErrorStmt(lines[i], lambda: StataError("unexpected end of file", 612), False), i + 1
+    return InputStmt(lines[i], tuple(lines[i + 1:end]), lines[end]), end + 1
 
 
 def _parse_program(lines: list[Line], i: int, m: re.Match, depth: int):

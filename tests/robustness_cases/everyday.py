@@ -1,0 +1,7 @@
+"""Everyday commands real do-files use (issue 13, found by bench/dofile_coverage.py): numlabel
+is swept; input reads the data lines after it and insheet needs a file, so both are RAW
+(tests/test_input_command.py and tests/test_everyday_syntax_from_dofiles.py cover them)."""
+BASE = {
+    "numlabel": "numlabel _all, add",
+}
+RAW = {"input", "insheet"}

@@ -1,0 +1,80 @@
+"""Everyday syntax that real public do-files use and hlmshell used to refuse (issue 13, found by
+bench/dofile_coverage.py): mixed options ending in a comma and `~` abbreviations of level
+variables, `label define` values touching their texts, tabstat's stats(), numlabel, insheet."""
+import numpy as np
+import pandas as pd
+from hsb_fixtures import df, s  # noqa: F401 - fixtures
+from session_run import ok, run
+
+
+def _ll(s, line):  # noqa: F811
+    ok(s, line)
+    return s.e.scalars["ll"]
+
+
+def test_mixed_options_ending_in_a_comma(s):  # noqa: F811
+    a = _ll(s, "mixed mathach ses || id: , variance reml covariance(unstructured)")
+    b = _ll(s, "mixed mathach ses, || id: , variance reml covariance(unstructured),")
+    assert a == b
+    rc, _ = run(s, "mixed mathach ses || id: , reml,,")
+    assert rc == 198
+
+
+def test_mixed_level_variable_with_tilde(s):  # noqa: F811
+    ok(s, "gen hospital_typenew = id")
+    a = _ll(s, "mixed mathach ses || hospital_typenew:")
+    b = _ll(s, "mixed mathach ses || hospital_type~w :")
+    assert a == b and s.e.macros["ivars"] == "hospital_typenew"
+    ok(s, "gen hospital_typeold = id")
+    rc, out = run(s, "mixed mathach ses || hospital_type~ :")
+    assert rc == 111
+
+
+def test_label_define_values_touching_texts(s):  # noqa: F811
+    ok(s, 'label define sexl 1"Male" 2"Female" 3 `"say "hi""\'')
+    assert s.data.value_labels["sexl"] == {1.0: "Male", 2.0: "Female", 3.0: 'say "hi"'}
+    rc, _ = run(s, 'label define bad 1"Male')
+    assert rc == 132 and "bad" not in s.data.value_labels
+
+
+def test_tabstat_stats_synonym(s, df):  # noqa: F811
+    ok(s, "tabstat ses mathach, stats(mean sd) save")
+    m = s.r.matrices["StatTotal"].values
+    np.testing.assert_allclose(np.asarray(m)[0], [df.ses.mean(), df.mathach.mean()], rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(m)[1], [df.ses.std(), df.mathach.std()], rtol=1e-12)
+    rc, _ = run(s, "tabstat ses, statistics(mean) stats(sd)")
+    assert rc == 198
+
+
+def test_numlabel_add_remove_mask(s):  # noqa: F811
+    ok(s, 'label define sect 0 "Public" 1 "Catholic"')
+    ok(s, "label values sector sect")
+    ok(s, "numlabel _all, add")
+    assert s.data.value_labels["sect"] == {0.0: "0. Public", 1.0: "1. Catholic"}
+    ok(s, "numlabel sect, add")                      # already there: not added twice
+    assert s.data.value_labels["sect"][1.0] == "1. Catholic"
+    assert "1. Catholic" in ok(s, "tabulate sector")
+    ok(s, "numlabel, remove")
+    ok(s, 'numlabel sect, add mask("[#] ")')
+    assert s.data.value_labels["sect"] == {0.0: "[0] Public", 1.0: "[1] Catholic"}
+    for line, rc in [("numlabel sect", 198), ("numlabel sect, add remove", 198),
+                     ("numlabel nosuch, add", 111), ('numlabel sect, add mask("x")', 198)]:
+        assert run(s, line)[0] == rc, line
+
+
+def test_insheet_reads_like_import_delimited(s, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.chdir(tmp_path)
+    frame = pd.DataFrame({"invest": [317.6, 391.8, 410.6], "firm": ["GM", "GM", "US Steel"],
+                          "year": [1935, 1936, 1935]})
+    frame.to_csv(tmp_path / "g.csv", index=False)
+    out = ok(s, "insheet using g.csv, clear double")
+    assert "(3 vars, 3 obs)" in out
+    assert s.data.names == ["invest", "firm", "year"]
+    np.testing.assert_array_equal(s.data.var("invest").values, frame.invest.to_numpy())
+    assert list(s.data.var("firm").values) == ["GM", "GM", "US Steel"]
+    ok(s, "insheet a b c using g.csv, clear")
+    assert s.data.names == ["a", "b", "c"]
+    for line, rc in [("insheet using g.csv, clear tab comma", 198), ("insheet g.csv", 100),
+                     ("insheet using nosuch.csv, clear", 601)]:
+        assert run(s, line)[0] == rc, line
+    assert s.data.names == ["a", "b", "c"]
