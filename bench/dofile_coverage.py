@@ -17,9 +17,11 @@ Data. Real do-files read data we do not have (webuse, URLs, someone's C:\\ drive
     could not be opened, r(170) unable to change directory, r(631)/r(672) host or URL) is
     counted as **no data**, not as a failure of hlmshell;
   * while no dataset has been loaded (from the start of the file, or after a load failed),
-    failures that follow from having no data (r(111) variable not found, r(2000)/r(2001) no or
-    too few observations, r(301) last estimates not found, r(459)) are counted as **no data
-    (downstream)**;
+    failures that follow from having no data (r(111) variable not found, r(110) already
+    defined (the previous data stayed in memory), r(2000)/r(2001) no or too few observations,
+    r(301) last estimates not found, r(459), "observation numbers out of range") are counted
+    as **no data (downstream)**; so is `log close` r(606) after a `log using` into a missing
+    folder;
   * everything else is a failure, syntax errors (r(198)) included, even without data.
   * --kit DIR: data files we can rebuild from public example data (e.g. the High School and
     Beyond extract shipped with hlmshell, or a course's own public data). A `use`/`merge`/
@@ -46,7 +48,7 @@ from pathlib import Path
 
 # ---- classification (pure: unit-tested in tests/test_dofile_coverage.py) ---------------------
 NO_FILE_CODES = {601, 603, 170, 631, 672}
-DOWNSTREAM_CODES = {111, 2000, 2001, 301, 459}
+DOWNSTREAM_CODES = {110, 111, 2000, 2001, 301, 459}
 LOADERS = {"use", "webuse", "sysuse", "import", "insheet", "infile", "infix", "input", "bcuse",
            "set obs", "xmluse", "odbc"}
 # areas other helpers own right now (issue 13's brief): listed apart in the report
@@ -289,7 +291,7 @@ def _child(args) -> int:
 
 # ---- the parent: every file in its own process and temporary directory ------------------------
 def run_corpus(corpus: Path, kit: Path | None, timeout: float, logs: Path | None) -> dict[str, dict]:
-    files = sorted(p for p in corpus.iterdir() if p.suffix.lower() == ".do")
+    files = [corpus] if corpus.is_file() else sorted(p for p in corpus.iterdir() if p.suffix.lower() == ".do")
     results = {}
     for f in files:
         with tempfile.TemporaryDirectory(prefix="dofile_cov_") as tmp:
@@ -350,7 +352,7 @@ def report(results: dict[str, dict]) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("corpus", nargs="?", help="folder of .do files")
+    ap.add_argument("corpus", nargs="?", help="folder of .do files (or one .do file)")
     ap.add_argument("--kit", help="folder of data files to copy next to each do-file")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per do-file (default 120)")
     ap.add_argument("--json", help="write every record and count to this file")

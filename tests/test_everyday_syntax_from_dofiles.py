@@ -78,3 +78,25 @@ def test_insheet_reads_like_import_delimited(s, tmp_path, monkeypatch):  # noqa:
                      ("insheet using nosuch.csv, clear", 601)]:
         assert run(s, line)[0] == rc, line
     assert s.data.names == ["a", "b", "c"]
+
+
+def test_list_sepby_draws_a_rule_where_the_group_changes(s):  # noqa: F811
+    out = ok(s, "list id ses in 44/50, sepby(id)")
+    rows = [ln for ln in out.splitlines() if ln.strip()]
+    body = rows[3:-1]                                   # between the header rule and the bottom
+    ids = s.data.var("id").values[43:50]
+    change = [k for k in range(1, 7) if ids[k] != ids[k - 1]]
+    assert len(change) == 1
+    rules = [k for k, ln in enumerate(body) if ln.strip().startswith("|-")]
+    assert rules == [change[0]]                         # one rule, before the first new id
+    rc, _ = run(s, "list id in 1/3, sepby(nosuch)")
+    assert rc == 111
+
+
+def test_nolabel_abbreviated_nol(s):  # noqa: F811
+    ok(s, 'label define sect 0 "PubLab" 1 "CathLab"')
+    ok(s, "label values sector sect")
+    assert "CathLab" in ok(s, "tabulate sector")
+    assert "CathLab" not in ok(s, "tabulate sector, nol")
+    assert "PubLab" not in ok(s, "list sector in 1/2, nol")
+    assert run(s, "tabulate sector, no")[0] == 198

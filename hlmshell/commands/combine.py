@@ -87,7 +87,7 @@ def _parse_keep(text: str | None) -> set[int] | None:
                    Opt("keepusing", type="varlist", desc="variables to keep from the using data"),
                    Opt("update", desc="update missing values of same-named variables"),
                    Opt("replace", desc="with update, replace nonmissing values too"),
-                   Opt("nolabel", desc="do not copy value labels from the using data"),
+                   Opt("nolabel", "nol", desc="do not copy value labels from the using data"),
                    Opt("nonotes", desc="do not copy notes from the using data"),
                    Opt("noreport", desc="do not display the match results table"),
                    Opt("sorted", desc="accepted for compatibility (data are sorted as needed)"),
@@ -303,7 +303,7 @@ def _report(session, code: np.ndarray, gen: str, update: bool) -> None:
           family="Data management", body="anything", using="required", desc="append datasets", example="append using more",
           options=(Opt("generate", "gen", "name", desc="new variable marking the source of each observation (0 = master)"),
                    Opt("keep", type="varlist", desc="variables to keep from the using data"),
-                   Opt("nolabel", desc="do not copy value labels from the using data"),
+                   Opt("nolabel", "nol", desc="do not copy value labels from the using data"),
                    Opt("nonotes", desc="do not copy notes from the using data"),
                    Opt("force", desc="append string to numeric or numeric to string without error")))
 def append_cmd(session, cmd):

@@ -88,7 +88,7 @@ def _parse_use(cmd) -> tuple[str, str]:
 @command("use", raw=True, byable=False,
           family="Files", using="optional", desc="load a Stata dataset", example="use hsb, clear",
           options=(Opt("clear", desc="replace the data in memory, even if changed"),
-                   Opt("nolabel", desc="do not load value labels")))
+                   Opt("nolabel", "nol", desc="do not load value labels")))
 @memory_guard
 def use_cmd(session, cmd):
     if cmd.if_ is None and cmd.in_ is None and not cmd.options:
@@ -191,7 +191,7 @@ def webuse_cmd(session, cmd):
 @command("save", abbrev="sa", byable=False, qualifiers="",
           family="Files", body="anything", desc="save the data in memory", example="save mydata, replace",
           options=(Opt("replace", desc="overwrite an existing file"),
-                   Opt("nolabel", desc="omit value labels from the saved dataset"),
+                   Opt("nolabel", "nol", desc="omit value labels from the saved dataset"),
                    Opt("orphans", desc="save all value labels (accepted; all are saved)"),
                    Opt("emptyok", desc="save even if there are no variables")))
 @memory_guard

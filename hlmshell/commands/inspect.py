@@ -279,7 +279,8 @@ def describe_cmd(session, cmd):
           options=(Opt("clean", desc="list without boxes"),
                    Opt("noobs", desc="do not list observation numbers"),
                    Opt("separator", "sep", "int", 5, "draw a separator line every # observations; 0: none"),
-                   Opt("nolabel", desc="display numeric codes rather than value labels"),
+                   Opt("sepby", type="varlist", desc="draw a separator line whenever these variables change"),
+                   Opt("nolabel", "nol", desc="display numeric codes rather than value labels"),
                    Opt("noheader", "nohead", desc="suppress the variable names at the top"),
                    Opt("abbreviate", "ab", "int", 8, "abbreviate variable names to # characters"),
                    Opt("compress", desc="accepted for Stata compatibility (columns are always compressed)"),
@@ -313,8 +314,26 @@ def list_cmd(session, cmd):
     if len(pad) + len(bar) + 2 > linesize and len(cols) > 1:
         _list_blocks(out, cols, idx, pad, noobs, obsw, linesize)
         return
-    for line in _boxed_lines(cols, idx, pad, bar, noobs, obsw, sep, not opts.noheader):
+    breaks = None
+    if opts.raw("sepby") is not None:      # sepby() implies separator(0)
+        breaks = _sepby_breaks(ds, varlist(session, opts.raw("sepby")), idx)
+        sep = 0
+    for line in _boxed_lines(cols, idx, pad, bar, noobs, obsw, sep, not opts.noheader, breaks):
         out.line(line)
+
+
+def _sepby_breaks(ds, names: list[str], idx: np.ndarray) -> set[int]:
+    """Positions k (in the listed rows) where a sepby() variable differs from the row before."""
+    out: set[int] = set()
+    for nm in names:
+        v = ds.var(nm).values[idx]
+        prev, cur = v[:-1], v[1:]
+        if ds.var(nm).is_string:
+            diff = np.array([a != b for a, b in zip(prev, cur)], dtype=bool)
+        else:
+            diff = (prev != cur) & ~(np.isnan(prev) & np.isnan(cur))
+        out.update((np.flatnonzero(diff) + 1).tolist())
+    return out
 
 
 def _list_column(ds, nm: str, idx: np.ndarray, labels: bool, ab: int):
@@ -346,14 +365,15 @@ def _clean_lines(cols, idx, noobs: bool, obsw: int, header: bool) -> list[str]:
 
 
 def _boxed_lines(cols, idx, pad: str, bar: str, noobs: bool, obsw: int, sep: int,
-                 header: bool) -> list[str]:
-    """list's box: header row, a rule every `sep` observations."""
+                 header: bool, breaks: set[int] | None = None) -> list[str]:
+    """list's box: header row, a rule every `sep` observations (or before the rows in
+    `breaks`, for sepby())."""
     out = [f"{pad}+{bar}+"]
     if header:
         out.append(f"{pad}| " + "   ".join(_cell(h, w, lf) for h, _, w, lf in cols) + " |")
         out.append(f"{pad}|{bar}|")
     for k, i in enumerate(idx):
-        if k and sep and k % sep == 0:
+        if k and ((sep and k % sep == 0) or (breaks is not None and k in breaks)):
             out.append(f"{pad}|{bar}|")
         num = "" if noobs else f"{i + 1}.".rjust(obsw + 1) + " "
         out.append(f"{num}| " + "   ".join(_cell(vals[k], w, lf) for _, vals, w, lf in cols) + " |")

@@ -85,7 +85,7 @@ def _browse(session, cmd):
     screen.browse(BrowseTable(session.data, names, idx, not opts.nolabel, title))
 
 
-_BROWSE_OPTS = (Opt("nolabel", desc="display numeric codes rather than value labels"),)
+_BROWSE_OPTS = (Opt("nolabel", "nol", desc="display numeric codes rather than value labels"),)
 
 
 @command("browse", abbrev="br", qualifiers="if in", changes_data=False, byable=False,

@@ -325,7 +325,7 @@ def _pearson_chi2(tab: np.ndarray) -> tuple[float, int, float]:
 
 _COMMON = (Opt("missing", "m", desc="treat missing values like other values"),
            Opt("nofreq", desc="do not display frequencies"),
-           Opt("nolabel", desc="display numeric codes rather than value labels"),
+           Opt("nolabel", "nol", desc="display numeric codes rather than value labels"),
            Opt("sort", desc="display the table in descending order of frequency"),
            Opt("plot", desc="accepted for Stata compatibility (bar chart of frequencies)"))
 
