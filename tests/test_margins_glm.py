@@ -156,3 +156,23 @@ def test_unconditional_after_binary_models(model, key, units):
     T = s.r.matrices["table"].values
     assert np.allclose(T[0], want[:, 0], rtol=1e-7)
     assert np.allclose(T[1], want[:, 1], rtol=1e-5)
+
+
+def test_poisson_exposure_enters_the_margins():
+    """poisson ..., exposure(t): the predicted number of events is t exp(xb), so the margin
+    at x = 0 is mean(t) exp(_cons); e(offset) = ln(t) is read as the exposure."""
+    s = Session()
+    ok(s, "set obs 200")
+    ok(s, "set seed 1")
+    ok(s, "generate x = rnormal()")
+    ok(s, "generate t = runiform() + 0.5")
+    ok(s, "generate y = rpoisson(t * exp(0.3 + 0.5*x))")
+    ok(s, "quietly poisson y x, exposure(t)")
+    ok(s, "margins, at(x=0)")
+    b = np.asarray(s.e.b, float).reshape(-1)
+    t = np.asarray(s.data.values("t"), float)
+    assert np.isclose(s.r.matrices["table"].values[0, 0], t.mean() * np.exp(b[1]), rtol=1e-9)
+    V = np.asarray(s.e.V, float).reshape(2, 2)
+    se = t.mean() * np.exp(b[1]) * np.sqrt(V[1, 1])
+    assert np.isclose(s.r.matrices["table"].values[1, 0], se, rtol=1e-6)
+    assert s.r.macros["predict_label"] == "Predicted number of events"

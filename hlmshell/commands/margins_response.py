@@ -138,10 +138,41 @@ def variance_terms(res) -> list[tuple[int, str, str, str]]:
     return out
 
 
+def _typed_offsets(res) -> dict:
+    """offset()/exposure() as typed on the command line (the one-level commands do not keep
+    them in e()): {'offset': var, 'exposure': var}."""
+    from hlmshell.registry import abbrev_match
+    from hlmshell.syntax.lexer import find_top
+    from hlmshell.syntax.parser import parse_options
+
+    line = res.macros.get("cmdline", "")
+    comma = find_top(line, ",")
+    if comma < 0:
+        return {}
+    out = {}
+    try:
+        opts = parse_options(line[comma + 1:])
+    except StataError:
+        return {}
+    for o in opts:
+        for full, mn in (("offset", "offset"), ("exposure", "e")):
+            if abbrev_match(o.name, full, mn) and o.arg:
+                out[full] = o.arg.strip()
+    return out
+
+
 def offset_of(res, data) -> np.ndarray:
     off = np.zeros(data.n)
+    typed = _typed_offsets(res) if res.cmd in ONE_LEVEL else {}
     for name in ("offset", "exposure"):
-        var = res.macros.get(name)
+        var = res.macros.get(name) or typed.get(name)
+        m = re.fullmatch(r"ln\((\w+)\)", var or "")
+        if m:                                # e(offset) = ln(t) after exposure(t)
+            if name == "offset" and (res.macros.get("exposure") or typed.get("exposure")):
+                continue
+            name, var = "exposure", m.group(1)
+        if var and var not in data:
+            raise StataError(f"variable {var} not found", 111)
         if var:
             v = np.asarray(data.values(var), dtype=float)
             with np.errstate(divide="ignore", invalid="ignore"):
