@@ -1,8 +1,12 @@
 """margins: predictive margins, adjusted predictions and marginal effects after regress and
-mixed (the fixed-portion linear prediction xb), with Stata 17's layout and stored results.
+mixed (the fixed-portion linear prediction xb), after logit/probit/poisson and the me* GLMMs
+(their predictions: margins_response), with Stata 17's layout and stored results.
 
     margins [marginlist] [if] [in] [, at() atmeans over() dydx() eyex() dyex() eydx()
-            predict(xb) vce(delta) level() post noatlegend vsquish nose pwcompare]
+            predict() expression() vce(delta|unconditional) level() post noatlegend vsquish
+            nose pwcompare]
+
+vce(unconditional) treats the covariates as sampled too (margins_uncond).
 
 parse (here) -> compute (margins_build, on hlmshell.engine.margins) -> report
 (hlmshell.output.margins_output) -> store r() (and e() with `post`). What marginsplot
@@ -41,7 +45,8 @@ OPTIONS = (
     Opt("eyex", "eyex", "varlist", None, "estimate elasticities of variables in varlist"),
     Opt("dyex", "dyex", "varlist", None, "estimate semielasticity d(y)/d(lnx)"),
     Opt("eydx", "eydx", "varlist", None, "estimate semielasticity d(lny)/d(x)"),
-    Opt("predict", "pr", "anything", None, "estimate margins for predict, pred_opt (xb)"),
+    Opt("predict", "pr", "anything", None, "estimate margins for predict, pred_opt (xb; after "
+        "logit, poisson, me*: pr, n, mu, eta, fixedonly)"),
     Opt("expression", "exp", "anything", None, "estimate margins for an expression of predict(xb)"),
     Opt("vce", "vce", "string", None, "delta (the default) or unconditional"),
     Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
