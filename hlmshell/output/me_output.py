@@ -95,7 +95,7 @@ def variance_rows(level: str, rows, z: float) -> list[str]:
     out = [rule] + level_heading(level)
     for label, est, se, _ in var:
         line = f"{label[-13:]:>13}|  {fmt_g(est, 9):>9}"
-        if se is not None and est > 0:
+        if se is not None and est > 0 and z * se / est < 700:
             w = z * se / est
             line += (f"  {fmt_g(se, 9):>9}{'':21}{fmt_g(est * math.exp(-w), 9):>9}   "
                      f"{fmt_g(est * math.exp(w), 9):>9}")
