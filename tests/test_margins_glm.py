@@ -103,7 +103,7 @@ def test_melogit_expression_and_dydx(melogit):
                                      ("margins, predict(mu conditional(ebmeans))", 498),
                                      ("margins, predict(bogus)", 198),
                                      ("margins, predict(mu xb)", 198),
-                                     ("margins, vce(unconditional)", 198)])
+                                     ("margins, vce(uncondx)", 198)])
 def test_melogit_errors(melogit, line, rc):
     ok(melogit, "margins urban")
     before = melogit.r.matrices["table"].values.copy()
@@ -176,3 +176,26 @@ def test_poisson_exposure_enters_the_margins():
     se = t.mean() * np.exp(b[1]) * np.sqrt(V[1, 1])
     assert np.isclose(s.r.matrices["table"].values[1, 0], se, rtol=1e-6)
     assert s.r.macros["predict_label"] == "Predicted number of events"
+
+
+@pytest.fixture(scope="module")
+def melogit30():
+    s = Session()
+    ok(s, DATA)
+    ok(s, "quietly melogit use i.urban age || district:, intpoints(30)")
+    return s
+
+
+@pytest.mark.parametrize("line,key", [("margins urban, vce(unconditional)", "uncond_me"),
+                                      ("margins urban, predict(mu fixedonly) vce(unconditional)",
+                                       "uncond_me_fixedonly")])
+def test_unconditional_after_melogit(melogit30, line, key):
+    """The districts are the sampling units; their influence comes from their scores and the
+    observed information (R: the likelihood integrated on a grid, numDeriv)."""
+    assert np.isclose(melogit30.e.scalars["ll"], REF["me30_ll"], rtol=1e-7)
+    rc, out = run(melogit30, line)
+    assert rc == 0 and "Unconditional" in out
+    want = np.asarray(REF[key])
+    T = melogit30.r.matrices["table"].values
+    assert np.allclose(T[0], want[:, 0], rtol=1e-5)
+    assert np.allclose(T[1], want[:, 1], rtol=2e-4)

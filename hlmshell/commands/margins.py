@@ -313,8 +313,6 @@ def _expression(session, opts):
 def _nonlinear(session, res, model, req, opts):
     """(model, label, r(expression)) after logit, poisson, melogit ...: predict()'s statistic
     or expression() over the predictions it names (margins_response)."""
-    if req.vce == "unconditional" and res.model is not None:
-        raise StataError(f"vce(unconditional) after {res.cmd} is not implemented", 198)
     if "expression" not in opts:
         text = (opts.raw("predict") or "").strip() if "predict" in opts else ""
         model, label = margins_response.setup(session, res, model, req, text)
@@ -499,7 +497,7 @@ def build_table(session, res, req, model, label, expression) -> me.MarginsTable:
     b = np.array(lay.est, dtype=float)
     J = np.vstack(lay.jac) if k else np.zeros((0, len(model.names) + len(model.theta)))
     if getattr(req, "vce", "delta") == "unconditional" and k:
-        V = _unconditional(session, res, req, lay, J)
+        V = _unconditional(session, res, req, lay, J, model.theta_idx)
     else:
         V = me.delta_vcov(J, model.V_all if model.theta.size else model.V)
     status = [None] * k
@@ -532,10 +530,10 @@ def build_table(session, res, req, model, label, expression) -> me.MarginsTable:
     return tbl
 
 
-def _unconditional(session, res, req, lay, J) -> np.ndarray:
+def _unconditional(session, res, req, lay, J, theta_idx=()) -> np.ndarray:
     """vce(unconditional): the margins' linearized variance over the sampled rows (and the
     model's clusters); see margins_uncond."""
-    infl, units, srows = margins_uncond.influence(session, res)
+    infl, units, srows = margins_uncond.influence(session, res, list(theta_idx))
     pos = np.searchsorted(srows, np.flatnonzero(req.touse))
     cells = [(pos[p], v) for p, v in zip(lay.rowpos, lay.rowvals)]
     with np.errstate(invalid="ignore"):

@@ -15,6 +15,11 @@ whose clusters are then the units.
     logit, logistic, probit, cloglog, poisson: infl_i = (-H)^-1 s_i with s_i = x_i dl_i/deta
              and H the observed Hessian of the log likelihood (differences of the summed
              scores), so a robust fit's e(V) is not needed.
+    me* (one level): the groups' scores in the estimation metric (b, ln sd, atanh corr,
+             family parameters; engine.glmm.group_scores) times the model-based VCE in that
+             metric (engine.glmm.observed_vcov), mapped to e(b)'s fixed part and, when the
+             margins use them, its variances and covariances (chain rule through the
+             covariance of the Stata metric); the groups (or clusters) are the units.
 """
 from __future__ import annotations
 
@@ -140,7 +145,71 @@ def _glm(session, res, rows: np.ndarray, kf: int) -> np.ndarray:
     return infl
 
 
-def influence(session, res) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+def _me_entries(block, st, names: list[str]):
+    """e(b)'s random-effects entries (`var(_cons[district])`, `cov(age[d],_cons[d])`) as a
+    function of the Stata-metric variance parameters s."""
+    from hlmshell.commands.margins_response import _VARCOV
+
+    pos = {nm: j for j, nm in enumerate(block.names)}
+    cells = []
+    for nm in names:
+        m = _VARCOV.match(nm)
+        what = re.sub(r"\[[^\]]*\]", "", m.group(2)).split(",")
+        cells.append((pos.get(what[0], 0), pos.get(what[-1], 0)))
+
+    def entries(svec):
+        psi, _ = st.cov_from_stata(svec)
+        if psi.shape[0] == 1 and st.q > 1:
+            psi = psi[0, 0] * np.eye(st.q)
+        return np.array([psi[a, b] for a, b in cells])
+
+    return entries
+
+
+def _me(res, rows: np.ndarray, kf: int, theta_idx: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    from hlmshell.engine import glmm
+
+    model = res.model
+    if not isinstance(model, glmm.GlmmModel) or len(model.blocks) != 1:
+        raise StataError(f"vce(unconditional) after {res.cmd} with several levels is not "
+                         "implemented", 198)
+    fit, st, data = model.fit, model.structure, model.data
+    if data.order.size != rows.size:
+        raise StataError("estimation sample changed", 459)
+    try:
+        V_s = glmm.observed_vcov(fit, st)
+        if V_s is None:
+            raise np.linalg.LinAlgError
+        S = glmm.group_scores(fit, st)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError, KeyError):
+        raise StataError("could not compute the scores of the model", 498) from None
+    G_s = S @ V_s                                     # groups' influence, Stata metric
+    p = len(fit.beta)
+    ne = fit.extra["problem"].fam.n_extra if isinstance(fit.extra, dict) else 0
+    k = S.shape[1] - p - ne
+    kidx = np.flatnonzero(~np.asarray(res.omitted, dtype=bool)[:kf])
+    out = np.zeros((S.shape[0], kf + len(theta_idx)))
+    out[:, kidx] = G_s[:, :p]
+    if theta_idx:
+        entries = _me_entries(model.blocks[0], st, [res.names[j][1] for j in theta_idx])
+        s0 = glmm.stata_point(fit, st)[p:p + k]
+        D = np.zeros((len(theta_idx), k))
+        for j in range(k):
+            e = np.zeros(k)
+            e[j] = 1e-6
+            D[:, j] = (entries(s0 + e) - entries(s0 - e)) / 2e-6
+        out[:, kf:] = G_s[:, p:p + k] @ D.T
+    group = np.empty(rows.size, dtype=np.int64)
+    group[data.order] = data.codes
+    first = np.full(S.shape[0], -1)
+    for i in range(rows.size - 1, -1, -1):
+        first[group[i]] = i
+    infl = np.zeros((rows.size, out.shape[1]))
+    infl[first] = out
+    return infl, group
+
+
+def influence(session, res, theta_idx: list[int] | None = None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """(n x k_f influence of each estimation-sample row on the fixed coefficients, the rows'
     sampling-unit codes or None, the estimation sample's row numbers)."""
     if res.sample is None or len(res.sample) != session.data.n:
@@ -152,6 +221,10 @@ def influence(session, res) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         return infl, _clusters(session, res, rows), rows
     if res.model is None:                  # the one-level binary and count models
         return _glm(session, res, rows, kf), _clusters(session, res, rows), rows
+    if res.cmd != "mixed":
+        infl, group = _me(res, rows, kf, list(theta_idx or []))
+        clusters = _clusters(session, res, rows)
+        return infl, (clusters if clusters is not None else group), rows
     infl, top = _mixed(res, rows, kf)
     clusters = _clusters(session, res, rows)
     return infl, (clusters if clusters is not None else top), rows

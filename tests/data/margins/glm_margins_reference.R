@@ -63,5 +63,37 @@ ref$me_at <- marg(function(th) sapply(c(-10, 10), function(a) mmean(cf(age = a),
 ref$me_fixedonly <- marg(function(th) c(mean(pr(cf(0), th[1:3])), mean(pr(cf(1), th[1:3]))), Vb, th)
 ref$me_ll <- as.numeric(logLik(m))
 ref$me_theta <- th
+# melogit use i.urban age || district:, intpoints(30), margins urban, vce(unconditional):
+# the likelihood integrated over the random intercept on a fine grid and maximized here;
+# per-district scores (numDeriv::jacobian of the districts' log likelihoods) in (b, ln sd),
+# V = solve(-hessian); each district's influence mapped to (b, tau2) (dtau2/dlnsd = 2 tau2);
+# phi_g = sum over its rows of (f_i - p)/N + g' infl_g; V = G/(G-1) sum phi_g^2
+zg <- seq(-9, 9, length.out = 1201); lw <- log(dnorm(zg) * (zg[2] - zg[1]))
+grp <- as.integer(factor(d$district)); G <- max(grp)
+ll_groups <- function(par) { b <- par[1:3]; s <- exp(par[4]); eta <- drop(X %*% b)
+  sapply(seq_len(G), function(g) { i <- which(grp == g)
+    lp <- outer(eta[i], s * zg, "+"); y <- d$use[i]
+    l <- colSums(y * plogis(lp, log.p = TRUE) + (1 - y) * plogis(-lp, log.p = TRUE)) + lw
+    m <- max(l); m + log(sum(exp(l - m))) }) }
+start <- c(fixef(m)$cond[o], logsd)
+opt <- optim(start, function(p) -sum(ll_groups(p)), method = "BFGS",
+             control = list(reltol = 1e-14, maxit = 500))
+par <- opt$par
+Vs <- solve(-hessian(function(p) sum(ll_groups(p)), par))
+S <- jacobian(ll_groups, par)
+infl <- S %*% Vs
+tau2 <- exp(2 * par[4]); infl[, 4] <- infl[, 4] * 2 * tau2
+th <- c(par[1:3], tau2)
+uncond_me <- function(fixedonly) {
+  f_rows <- function(Z, th) { eta <- drop(Z %*% th[1:3])
+    if (fixedonly) plogis(eta) else drop(plogis(outer(eta, sqrt(th[4]) * z, "+")) %*% w) }
+  t(sapply(0:1, function(u) { Z <- cf(u); f <- f_rows(Z, th); p <- mean(f)
+    g <- jacobian(function(t) mean(f_rows(Z, t)), th)
+    phi <- rowsum((f - p) / nrow(X), grp) + drop(infl %*% t(g))
+    c(margin = p, se = sqrt(G / (G - 1) * sum(phi^2))) }))
+}
+ref$me30_ll <- -opt$value
+ref$uncond_me <- uncond_me(FALSE)
+ref$uncond_me_fixedonly <- uncond_me(TRUE)
 cat(toJSON(ref, digits = 15, auto_unbox = TRUE, pretty = TRUE),
     file = "tests/data/margins/glm_margins_reference.json")
