@@ -280,3 +280,28 @@ def test_published_stata_poisson_output(dollhill, line):
     assert res.macros["offset"] == "ln(pyears)"
     if line.startswith("poisson"):
         assert "LR chi2(5)" in out and "922.93" in out and "0.9321" in out
+
+
+def test_canonical_gamma_and_power_links(synth):
+    ref = REF["gamma_inverse"]
+    out = ok(synth, "glm ygam x1 x2, family(gamma)")             # canonical: OIM = EIM
+    _check(_res(synth), ref)
+    assert "g(u) = 1/u" in out and "[Reciprocal]" in out
+    ref = REF["poisson_sqrt"]
+    out = ok(synth, "glm ycount x1 x2, family(poisson) link(power .5) irls")
+    _check(_res(synth), ref)
+    assert "g(u) = u^(.5)" in out
+
+
+def test_loglog_is_cloglog_of_the_complement(contraception):
+    """g(u) = -ln(-ln u) on y is cloglog on 1 - y with the signs of b reversed."""
+    s = contraception
+    ok(s, "capture drop nouse")
+    ok(s, "generate nouse = 1 - use")
+    ok(s, "glm use age urban, family(binomial) link(loglog)")
+    a = _res(s)
+    ok(s, "glm nouse age urban, family(binomial) link(cloglog)")
+    b = _res(s)
+    np.testing.assert_allclose(a.b, -b.b, rtol=1e-7)
+    np.testing.assert_allclose(np.sqrt(np.diag(a.V)), np.sqrt(np.diag(b.V)), rtol=1e-6)
+    assert a.scalars["ll"] == pytest.approx(b.scalars["ll"], rel=1e-12)

@@ -106,6 +106,14 @@ class Link:
         raise ValueError(n)
 
 
+def _num(a: float) -> str:
+    """A number as Stata shows it in the link's formula (no leading zero: .5, -.5)."""
+    t = f"{a:g}"
+    if t.startswith("0."):
+        return t[1:]
+    return "-" + t[2:] if t.startswith("-0.") else t
+
+
 def _power_text(a: float) -> tuple[str, str]:
     if a == 1:
         return "Identity", "u"
@@ -113,7 +121,7 @@ def _power_text(a: float) -> tuple[str, str]:
         return "Log", "ln(u)"
     if a == -1:
         return "Reciprocal", "1/u"
-    num = f"{a:g}"
+    num = _num(a)
     return f"Power({num})", f"u^({num})"
 
 
@@ -134,10 +142,10 @@ def make_link(name: str, power: float = 0.0) -> Link:
     if name == "opower":
         if power == 0:
             return Link("logit", "Logit", "ln(u/(1-u))")
-        return Link("opower", f"Odds power({power:g})", f"[(u/(1-u))^({power:g})-1]/({power:g})",
-                    power=power)
+        p = _num(power)
+        return Link("opower", f"Odds power({p})", f"[(u/(1-u))^({p})-1]/({p})", power=power)
     if name == "nbinomial":
-        return Link("nbinomial", "Neg. Binomial", f"ln(u/(u+{1.0 / power:g}))", power=power)
+        return Link("nbinomial", "Neg. Binomial", f"ln(u/(u+{_num(1.0 / power)}))", power=power)
     raise ValueError(name)
 
 

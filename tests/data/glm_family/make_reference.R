@@ -54,4 +54,10 @@ mu <- fitted(f); r$ll <- sum(dnbinom(syn$ycount, size = 2, mu = mu, log = TRUE))
 # H. probit on contraception, EIM = R's
 f <- glm(use ~ age + urban, family = binomial(link = "probit"), data = con, control = ctl)
 r <- summ(f); r$ll <- as.numeric(logLik(f)); out$probit <- r
+# I. gamma with its canonical link (Stata's default power -1), Poisson with the square-root link
+f <- glm(ygam ~ x1 + x2, family = Gamma(), data = syn, control = ctl)
+phi <- sum(residuals(f, type = "pearson")^2) / df.residual(f)
+r <- summ(f, phi); r$phi <- phi; out$gamma_inverse <- r
+f <- glm(ycount ~ x1 + x2, family = poisson(link = "sqrt"), data = syn, control = ctl)
+r <- summ(f); r$ll <- as.numeric(logLik(f)); out$poisson_sqrt <- r
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE), "reference.json")
