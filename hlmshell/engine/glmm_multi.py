@@ -18,10 +18,15 @@ step halving on f. The same factorisation gives log|Lambda'Z'WZ Lambda + I| at t
 
     log L ~ sum_i l_i(eta^_i) - u^'u^/2 - log|Lambda'Z'WZ Lambda + I| / 2     (lme4's nAGQ = 1).
 
-Its gradient is by central differences of this value (PIRLS warm-started and converged to
-1e-10, so the value is smooth to ~1e-12 relative): the exact Laplace gradient of engine.glmm
-needs the diagonal of Z Lambda H^-1 Lambda'Z' across levels, a selected inverse the blocked
-factorisation does not give for the chain's cross-level blocks.
+Its gradient is exact for nested levels, as engine.glmm's for one level: the envelope theorem
+for f, and for log|H| its explicit change with Lambda (the blocked factorisation's adjoint) plus
+the change of W with eta through the modes' own derivative (implicit function theorem). That
+needs the leverage h_i = z_i' Lambda H^-1 Lambda' z_i = d log|H| / dW_i of every observation
+across levels, read from the same adjoint (the per-group blocks Z_k'WZ_k and their couplings to
+the ancestors' columns), and solves with H, done by one more weighted build whose columns are X
+and l3 h / W (l3 the third derivative in eta). With crossed levels the remainder's part of that
+adjoint is not exposed, so the gradient is by central differences of the value (PIRLS
+warm-started and converged to 1e-10: the value is smooth to ~1e-12 relative).
 
 Adaptive quadrature (nested levels only: Stata's default mvaghermite for nested models). For a
 top-level group the integral nests: for every node of the outer effect the inner groups'
