@@ -305,3 +305,18 @@ def test_loglog_is_cloglog_of_the_complement(contraception):
     np.testing.assert_allclose(a.b, -b.b, rtol=1e-7)
     np.testing.assert_allclose(np.sqrt(np.diag(a.V)), np.sqrt(np.diag(b.V)), rtol=1e-6)
     assert a.scalars["ll"] == pytest.approx(b.scalars["ll"], rel=1e-12)
+
+
+def test_nbinomial_ml(melanoma):
+    """family(nbinomial ml): alpha by maximum likelihood, then fixed (MASS::glm.nb)."""
+    ref = REF["nb_ml"]
+    out = ok(melanoma, "glm deaths uvb, family(nbinomial ml) exposure(expected)")
+    res = _res(melanoma)
+    np.testing.assert_allclose(res.b[_perm(res)], ref["b"], rtol=1e-5)
+    assert res.scalars["ll"] == pytest.approx(ref["ll"], rel=1e-9)
+    assert res.scalars["nbml"] == 1
+    assert "Note: Negative binomial parameter estimated via ML" in out
+    k = float(res.macros["varfuncf"].split("(")[1].split(")")[0])
+    assert k == pytest.approx(ref["alpha"], rel=1e-5)
+    ok(melanoma, "glm deaths uvb, family(nbinomial ml) exposure(expected) irls")
+    _check(_res(melanoma), ref, rtol=1e-5)

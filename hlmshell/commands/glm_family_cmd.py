@@ -77,7 +77,8 @@ def parse_family(text: str | None, column, n: int):
                 raise StataError("binomial denominator must be a positive integer", 499)
     if name == "nbinomial":
         if arg and arg[0].lower() == "ml":
-            raise StataError("family(nbinomial ml) is not available; use nbreg", 198)
+            fam.nbml = True                 # alpha estimated first (nbreg's fit), then fixed
+            return fam
         fam.k = _number(arg[0], "family") if arg else 1.0
         if fam.k <= 0:
             raise StataError("family(nbinomial #): # must be positive", 198)
@@ -115,6 +116,28 @@ def _check_outcome(fam, y, depvar) -> None:
         raise StataError(f"dependent variable {depvar} has values outside the range [0, 1]", 459)
 
 
+def _ml_alpha(y, X, off) -> float:
+    """family(nbinomial ml): alpha of the negative binomial (mean dispersion) by maximum
+    likelihood, as nbreg estimates it (engine.glmm.glm_fit with ln alpha as the family's own
+    parameter), started at the Poisson fit."""
+    import math as _m
+
+    from hlmshell.engine import glmm
+    from hlmshell.engine import glmm_families as gf
+    data = glmm.GlmmData.build(y, X, np.zeros((len(y), 0)), np.zeros(len(y), dtype=np.int64),
+                               offset=off)
+    b0, _ = glmm.glm_newton(data, gf.family("poisson", "log"), np.zeros(X.shape[1]), [])
+    try:
+        with np.errstate(all="ignore"):
+            x, _ = glmm.glm_fit(data, gf.family("nbinomial", "log"), np.r_[b0, 0.0], [])
+    except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+        raise StataError("could not estimate the negative binomial parameter", 430) from None
+    alpha = _m.exp(float(x[-1]))
+    if not np.isfinite(alpha) or alpha <= 0:
+        raise StataError("could not estimate the negative binomial parameter", 430)
+    return alpha
+
+
 def _scale(opts, fam, fit, df) -> tuple[float, str]:
     text = (opts.raw("scale") or "").strip().lower()
     if not text:
@@ -144,6 +167,9 @@ def _run(session, cmd, name: str) -> None:
     k = X.shape[1]
     if n <= k:
         raise StataError("insufficient observations", 2001)
+    if getattr(fam, "nbml", False):
+        fam.k = _ml_alpha(y, X, off)
+        link = parse_link(opts.raw("link"), fam)
     try:
         with np.errstate(all="ignore"):
             fit = gfm.fit(y, X, off, fam, link, maxit=opts.iterate)
@@ -211,7 +237,7 @@ def _results(cmd, depvar, design, mask, fit, V, ll, phi, df, fam, link, irls, vc
                    "deviance_p": fit.pearson, "deviance_ps": fit.pearson / phi,
                    "dispers": fit.deviance / df, "dispers_s": fit.deviance / df / phi,
                    "dispers_p": fit.pearson / df, "dispers_ps": fit.pearson / df / phi,
-                   "nbml": 0.0, "vf": 1.0, "power": float(link.power), "rank": float(k),
+                   "nbml": 1.0 if getattr(fam, "nbml", False) else 0.0, "vf": 1.0, "power": float(link.power), "rank": float(k),
                    "ic": float(fit.iterations), "converged": 1.0 if fit.converged else 0.0, "rc": 0.0}
     res.macros = {"cmd": "glm", "cmdline": cmd.text, "depvar": depvar,
                   "title": "Generalized linear models", "varfunc": vprog, "varfunct": vtitle,
@@ -257,6 +283,9 @@ def _display(session, res, design, vlabels, level, eform, fam, link, scale_kind)
         lines = coef_table(res.depvar, groups, res.b, se, stat="z", level=level, vcetype=vt)
     for line in lines[:-1] + glm_cmds.go.offset_rows(res.macros.get("offset")) + lines[-1:]:
         out.line(line)
+    if getattr(fam, "nbml", False):
+        out.line("Note: Negative binomial parameter estimated via ML and treated as fixed once "
+                 "estimated.")
     if not robust and fam.name not in CONTINUOUS and scale_kind in ("x2", "dev"):
         what = "Pearson X2-based" if scale_kind == "x2" else "deviance-based"
         out.line(f"(Standard errors scaled using square root of {what} dispersion.)")

@@ -60,4 +60,7 @@ phi <- sum(residuals(f, type = "pearson")^2) / df.residual(f)
 r <- summ(f, phi); r$phi <- phi; out$gamma_inverse <- r
 f <- glm(ycount ~ x1 + x2, family = poisson(link = "sqrt"), data = syn, control = ctl)
 r <- summ(f); r$ll <- as.numeric(logLik(f)); out$poisson_sqrt <- r
+# J. negative binomial with alpha by ML (glm.nb), melanoma with exposure
+f <- glm.nb(deaths ~ uvb + offset(log(expected)), data = mel, control = glm.control(epsilon = 1e-13, maxit = 100))
+r <- summ(f, 1); r$ll <- as.numeric(logLik(f)); r$alpha <- 1 / f$theta; out$nb_ml <- r
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE), "reference.json")
