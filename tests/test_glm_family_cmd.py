@@ -320,3 +320,76 @@ def test_nbinomial_ml(melanoma):
     assert k == pytest.approx(ref["alpha"], rel=1e-5)
     ok(melanoma, "glm deaths uvb, family(nbinomial ml) exposure(expected) irls")
     _check(_res(melanoma), ref, rtol=1e-5)
+
+
+# ---- predict after the one-level GLM commands ------------------------------------------------------
+def _v(s, name):
+    return np.asarray(s.data.values(name), dtype=float)
+
+
+def test_predict_glm_residuals_against_r(synth):
+    s = synth
+    ref = REF["gamma_log"]
+    ok(s, "quietly glm ygam x1 x2, family(gamma) link(log)")
+    for stat in ("mu", "pearson", "deviance", "response", "anscombe"):
+        ok(s, f"capture drop g_{stat}")
+        ok(s, f"predict double g_{stat}, {stat}")
+    np.testing.assert_allclose(_v(s, "g_mu"), ref["mu"], rtol=1e-7)
+    np.testing.assert_allclose(_v(s, "g_pearson"), ref["res_pearson"], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(_v(s, "g_deviance"), ref["res_deviance"], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(_v(s, "g_response"), ref["res_response"], rtol=1e-6, atol=1e-7)
+    from scipy.integrate import quad
+    y, mu = _v(s, "ygam"), _v(s, "g_mu")
+    for i in range(0, 200, 23):            # Anscombe: integral of V^(-1/3) over V(mu)^(1/6)
+        want = quad(lambda t: t ** (-2 / 3), mu[i], y[i])[0] / mu[i] ** (1 / 3)
+        assert _v(s, "g_anscombe")[i] == pytest.approx(want, rel=1e-7)
+    ref = REF["binomial_m"]
+    ok(s, "quietly glm yb x1 x2, family(binomial m)")
+    ok(s, "predict double b_mu")
+    ok(s, "predict double b_pe, pearson")
+    ok(s, "predict double b_dv, deviance")
+    np.testing.assert_allclose(_v(s, "b_mu"), ref["mu"], rtol=1e-7)
+    np.testing.assert_allclose(_v(s, "b_pe"), ref["res_pearson"], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(_v(s, "b_dv"), ref["res_deviance"], rtol=1e-6, atol=1e-7)
+    assert run(s, "predict bad, pr")[0] == 198 and "bad" not in s.data
+
+
+def test_predict_defaults_after_one_level_models(contraception, melanoma):
+    s = contraception
+    for cmd, F in [("logit", lambda e: 1 / (1 + np.exp(-e))),
+                   ("cloglog", lambda e: 1 - np.exp(-np.exp(e)))]:
+        ok(s, f"quietly {cmd} use age urban")
+        ok(s, f"capture drop p_{cmd}")
+        ok(s, f"predict double p_{cmd}")
+        res = _res(s)
+        eta = res.b[0] * _v(s, "age") + res.b[1] * _v(s, "urban") + res.b[2]
+        np.testing.assert_allclose(_v(s, f"p_{cmd}"), F(eta), rtol=1e-12)
+        assert s.data.var(f"p_{cmd}").label == "Pr(use)"
+    m = melanoma
+    ok(m, "quietly poisson deaths uvb, exposure(expected)")
+    ok(m, "capture drop n_")
+    ok(m, "capture drop ir_")
+    ok(m, "predict double n_")
+    ok(m, "predict double ir_, ir")
+    res = _res(m)
+    xb = res.b[0] * _v(m, "uvb") + res.b[1]
+    np.testing.assert_allclose(_v(m, "ir_"), np.exp(xb), rtol=1e-12)
+    np.testing.assert_allclose(_v(m, "n_"), np.exp(xb) * _v(m, "expected"), rtol=1e-12)
+
+
+def test_predict_after_ologit(contraception):
+    s = contraception
+    ok(s, "capture drop rate")
+    ok(s, "generate byte rate = 1 + (age > 0) + use + urban")
+    ok(s, "quietly ologit rate age urban")
+    res = _res(s)
+    ok(s, "predict double c1 c2 c3 c4")
+    ok(s, "predict double k2, outcome(#2)")
+    eta = res.b[0] * _v(s, "age") + res.b[1] * _v(s, "urban")
+    cuts = np.r_[-np.inf, res.b[2:5], np.inf]
+    F = lambda x: 1 / (1 + np.exp(-x))
+    for k in range(4):
+        np.testing.assert_allclose(_v(s, f"c{k + 1}"), F(cuts[k + 1] - eta) - F(cuts[k] - eta),
+                                   rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(_v(s, "k2"), _v(s, "c2"), rtol=1e-12)
+    assert run(s, "predict bad, outcome(7)")[0] == 198

@@ -258,7 +258,10 @@ def _check_mixed_request(model, req: PredictRequest) -> None:
                    Opt("deviance", "dev", desc="after me* models: deviance residuals"),
                    Opt("anscombe", "ans", desc="after me* models: Anscombe residuals"),
                    Opt("outcome", "out", "string", None, "after meologit/meoprobit: the category (# or #k)"),
-                   Opt("marginal", "marg", desc="after me* models: mu or pr integrated over the random effects")))
+                   Opt("marginal", "marg", desc="after me* models: mu or pr integrated over the random effects"),
+                   Opt("n", desc="after poisson and nbreg: the predicted number of events"),
+                   Opt("ir", desc="after poisson and nbreg: the incidence rate exp(xb)"),
+                   Opt("response", "resp", desc="after glm: response residuals y - mu")))
 def predict_cmd(session, cmd) -> None:
     res = active(session)
     opts = args_of(cmd)

@@ -336,3 +336,30 @@ def finish(y, X, offset, fam, link, beta, it=0, conv=True, devs=None) -> GlmFit:
                   pearson=float(np.sum(r * r / V)), info_oim=X.T @ (w_oim[:, None] * X),
                   info_eim=X.T @ (w_eim[:, None] * X), scores=(r * d1 / V)[:, None] * X,
                   iterations=it, converged=conv, devs=list(devs or []))
+
+
+def anscombe(fam: Family, y, mu):
+    """Anscombe residuals A(y) - A(mu) over V(mu)^(1/6), A the integral of V^(-1/3):
+    closed forms per family (incomplete beta for the binomial, 2F1 for the negative binomial)."""
+    from scipy.special import beta, betainc, hyp2f1
+    n = fam.name
+    with np.errstate(all="ignore"):
+        if n == "gaussian":
+            return y - mu
+        if n == "binomial":
+            m = fam.m
+            a = beta(2 / 3, 2 / 3)
+            p, py = mu / m, y / m
+            return (np.sqrt(m) * a * (betainc(2 / 3, 2 / 3, py) - betainc(2 / 3, 2 / 3, p))
+                    / (p * (1 - p)) ** (1 / 6))
+        if n == "poisson":
+            return 1.5 * (y ** (2 / 3) - mu ** (2 / 3)) / mu ** (1 / 6)
+        if n == "nbinomial":
+            k = fam.k
+
+            def A(t):
+                return 1.5 * t ** (2 / 3) * hyp2f1(1 / 3, 2 / 3, 5 / 3, -k * t)
+            return (A(y) - A(mu)) / (mu + k * mu * mu) ** (1 / 6)
+        if n == "gamma":
+            return 3 * (y ** (1 / 3) - mu ** (1 / 3)) / mu ** (1 / 3)
+        return (np.log(y) - np.log(mu)) / np.sqrt(mu)

@@ -39,14 +39,17 @@ f <- glm(ygam ~ x1 + x2, family = Gamma(link = "log"), data = syn, control = ctl
 phi <- sum(residuals(f, type = "pearson")^2) / df.residual(f)
 X <- model.matrix(f); y <- syn$ygam
 qll <- function(b) { mu <- exp(drop(X %*% b)); sum(-y / mu - log(mu)) }
-r <- summ(f, phi); r$phi <- phi; r$se_oim <- unname(oim_se(f, qll, phi)); out$gamma_log <- r
+r <- summ(f, phi); r$phi <- phi; r$se_oim <- unname(oim_se(f, qll, phi))
+r$res_pearson <- unname(residuals(f, type = "pearson")); r$res_deviance <- unname(residuals(f, type = "deviance"))
+r$res_response <- unname(residuals(f, type = "response")); r$mu <- unname(fitted(f)); out$gamma_log <- r
 # E. inverse Gaussian with the log link (EIM: irls)
 f <- glm(yig ~ x1 + x2, family = inverse.gaussian(link = "log"), data = syn, control = ctl)
 phi <- sum(residuals(f, type = "pearson")^2) / df.residual(f)
 r <- summ(f, phi); r$phi <- phi; out$igaussian <- r
 # F. binomial with m trials, logit
 f <- glm(cbind(yb, m - yb) ~ x1 + x2, family = binomial, data = syn, control = ctl)
-r <- summ(f); r$ll <- as.numeric(logLik(f)); out$binomial_m <- r
+r <- summ(f); r$ll <- as.numeric(logLik(f)); r$mu <- unname(fitted(f)) * syn$m
+r$res_pearson <- unname(residuals(f, type = "pearson")); r$res_deviance <- unname(residuals(f, type = "deviance")); out$binomial_m <- r
 # G. negative binomial with alpha = 0.5 (theta = 2), log link
 f <- glm(ycount ~ x1 + x2, family = negative.binomial(theta = 2), data = syn, control = ctl)
 r <- summ(f, 1)
