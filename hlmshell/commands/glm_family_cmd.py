@@ -108,12 +108,11 @@ def _check_outcome(fam, y, depvar) -> None:
            "poisson": np.any(y < 0), "nbinomial": np.any(y < 0),
            "gamma": np.any(y <= 0), "igaussian": np.any(y <= 0)}.get(fam.name, False)
     if bad:
-        what = {"binomial": "outside the range [0, binomial denominator]",
+        what = {"binomial": "outside the range [0, 1]" if fam.bernoulli else
+                "outside the range [0, binomial denominator]",
                 "gamma": "less than or equal to zero",
                 "igaussian": "less than or equal to zero"}.get(fam.name, "negative")
         raise StataError(f"dependent variable {depvar} has values {what}", 459)
-    if fam.name == "binomial" and fam.bernoulli and np.any((y != 0) & (y != 1)):
-        raise StataError(f"dependent variable {depvar} has values outside the range [0, 1]", 459)
 
 
 def _ml_alpha(y, X, off) -> float:
