@@ -22,7 +22,8 @@ import re
 import numpy as np
 
 from hlmshell.commands import margins_build as mb
-from hlmshell.commands import margins_contrast, margins_pw, margins_response, margins_uncond
+from hlmshell.commands import (margins_contrast, margins_ordinal, margins_pw, margins_response,
+                               margins_uncond)
 from hlmshell.commands._postest import active, confidence_level
 from hlmshell.commands.model_terms import resolve_var
 from hlmshell.commands.program import NamedMatrix
@@ -313,6 +314,13 @@ def _expression(session, opts):
 def _nonlinear(session, res, model, req, opts):
     """(model, label, r(expression)) after logit, poisson, melogit ...: predict()'s statistic
     or expression() over the predictions it names (margins_response)."""
+    if margins_ordinal.is_ordinal(res):
+        if "expression" in opts:
+            raise StataError(f"expression() after {res.cmd} is not implemented", 198)
+        if req.vce == "unconditional":
+            raise StataError(f"vce(unconditional) after {res.cmd} is not implemented", 198)
+        text = (opts.raw("predict") or "").strip() if "predict" in opts else ""
+        return margins_ordinal.setup(session, res, model, req, text)
     if "expression" not in opts:
         text = (opts.raw("predict") or "").strip() if "predict" in opts else ""
         model, label = margins_response.setup(session, res, model, req, text)
@@ -526,7 +534,8 @@ def build_table(session, res, req, model, label, expression) -> me.MarginsTable:
         predict_label=label, expr=expression,
         derivatives=mb.DERIV_LABEL.get(req.deriv or "", ""), N=int(np.count_nonzero(req.touse)),
         jacobian=J, n_cells=list(lay.n), all_dims=lay.dims, over=list(req.over),
-        vce=getattr(req, "vce", "delta"))
+        vce=getattr(req, "vce", "delta"), predict_lines=list(getattr(req, "predict_lines", [])),
+        theta_idx=list(model.theta_idx))
     return tbl
 
 
@@ -668,6 +677,10 @@ def report(session, res, table: me.MarginsTable, req, opts, pw, con=None) -> Non
     for line in mo.header_lines(title, table.N, _model_vce(res)):
         out.line(line)
     for line in _legend(table, req, model, opts.noatlegend):
+        if line.startswith("Expression: ") and table.predict_lines:
+            for pl in table.predict_lines:
+                out.line(pl)
+            continue
         out.line(line)
     first = mb.DERIV_LABEL.get(req.deriv or "", "Margin")
     if con is not None:
@@ -733,13 +746,9 @@ def store(session, res: EstimationResults, table: me.MarginsTable, cmd, pw, *, p
 
 
 def _jac_cols(res: EstimationResults, table: me.MarginsTable) -> list[int]:
-    """e(b)'s entries behind r(Jacobian)'s columns: the fixed part, then the random-effects
-    variances a marginal prediction uses."""
-    cols = list(range(res.k_f))
-    extra = table.jacobian.shape[1] - res.k_f if table.jacobian is not None else 0
-    if extra > 0:
-        cols += [j for j, *_ in margins_response.variance_terms(res)][:extra]
-    return cols
+    """e(b)'s entries behind r(Jacobian)'s columns: the fixed part, then the further entries
+    (cutpoints, random-effects variances) the predictions use."""
+    return list(range(res.k_f)) + list(table.theta_idx)
 
 
 def _over_key(cell, dims, table) -> tuple:

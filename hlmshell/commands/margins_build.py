@@ -52,6 +52,7 @@ class MarginsRequest:
     # entries at Model.theta_idx (random-effects variances) that the statistic also uses
     theta_fn: Callable | None = None
     extra_cols: dict = field(default_factory=dict)   # full-length columns the rows carry
+    outcomes: list = field(default_factory=list)     # several outcomes: a theta_fn each
 
 
 
@@ -388,26 +389,36 @@ def compute(req: MarginsRequest, res: EstimationResults, data, model: Model | No
             per_group.append((key, cov, np.flatnonzero(mask)))
         at_rows.append(record)
         prepared.append(per_group)
-    for d in deriv_list(req, model):
-        for term in (req.terms or [()]):
-            for k, per_group in enumerate(prepared):
-                for key, cov, pos in per_group:
-                    for levels in _term_cells(model, term):
-                        c = cov.copy()
-                        for v, lv in zip(term, levels):
-                            c.set_value(v, lv)
-                        cell = _cell(model, req, c, d)
-                        dims = (["_at"] if multi_at else []) + list(req.over) + list(term)
-                        vals = ((k + 1,) if multi_at else ()) + key + tuple(levels)
-                        out.dims.append(dims)
-                        out.cells.append(vals)
-                        out.deriv.append(deriv_name(model, d))
-                        out.est.append(cell.est)
-                        out.jac.append(cell.jac)
-                        out.n.append(cell.n)
-                        out.rowpos.append(pos)
-                        out.rowvals.append(cell.vals if cell.vals is not None else np.zeros(0))
+    outcomes = req.outcomes or [req.theta_fn]
+    multi_out = len(outcomes) > 1
+    for o, fn in enumerate(outcomes):
+        req.theta_fn = fn
+        lead = (["_predict"] if multi_out else [], (o + 1,) if multi_out else ())
+        for d in deriv_list(req, model):
+            for term in (req.terms or [()]):
+                for k, per_group in enumerate(prepared):
+                    at = (["_at"] if multi_at else [], (k + 1,) if multi_at else ())
+                    for key, cov, pos in per_group:
+                        _term_margins(out, model, req, d, term, cov, pos, lead, at, key)
     return out, at_rows, at_items
+
+
+def _term_margins(out: Layout, model: Model, req: MarginsRequest, d, term, cov, pos,
+                  lead: tuple, at: tuple, key: tuple) -> None:
+    """The margins of one term's levels in one (outcome, at, over) cell of the table."""
+    for levels in _term_cells(model, term):
+        c = cov.copy()
+        for v, lv in zip(term, levels):
+            c.set_value(v, lv)
+        cell = _cell(model, req, c, d)
+        out.dims.append(lead[0] + at[0] + list(req.over) + list(term))
+        out.cells.append(lead[1] + at[1] + key + tuple(levels))
+        out.deriv.append(deriv_name(model, d))
+        out.est.append(cell.est)
+        out.jac.append(cell.jac)
+        out.n.append(cell.n)
+        out.rowpos.append(pos)
+        out.rowvals.append(cell.vals if cell.vals is not None else np.zeros(0))
 
 
 def column_name(dims: list[str], vals: tuple, deriv: str | None) -> str:

@@ -36,7 +36,8 @@ _VARCOV = re.compile(r"^(var|cov)\((.+)\[(.+)\]\)$")
 
 
 def handles(res) -> bool:
-    return res.cmd in ONE_LEVEL or (res.cmd in ME and res.model is not None)
+    return res.cmd in ONE_LEVEL or res.cmd in ("ologit", "oprobit") or (
+        res.cmd in ME + ("meologit", "meoprobit") and res.model is not None)
 
 
 def link_of(res) -> str:
@@ -192,17 +193,22 @@ def response(res, stat: str, fixedonly: bool, z_value: Callable) -> Callable:
             return xb
         if stat == "eta" or res.cmd in ONE_LEVEL or fixedonly:
             return inverse_link(link, eta) if stat == "mu" else eta
-        s2 = np.zeros(cov.n)
-        for (_j, kind, what, _lev), t in zip(terms, theta):
-            if kind == "var":
-                z = z_value(cov, what)
-                s2 = s2 + t * z * z
-            else:
-                a, b = what.split(",", 1)
-                s2 = s2 + 2 * t * z_value(cov, a) * z_value(cov, b)
-        return marginal_mean(link, eta, s2)
+        return marginal_mean(link, eta, re_variance(terms, theta, cov))
 
     return fn
+
+
+def re_variance(terms, theta, cov) -> np.ndarray:
+    """z' Sigma z of every row: the variance of the random part of the linear predictor."""
+    s2 = np.zeros(cov.n)
+    for (_j, kind, what, _lev), t in zip(terms, theta):
+        if kind == "var":
+            z = z_value(cov, what)
+            s2 = s2 + t * z * z
+        else:
+            a, b = what.split(",", 1)
+            s2 = s2 + 2 * t * z_value(cov, a) * z_value(cov, b)
+    return s2
 
 
 def uses_theta(res, stat: str, fixedonly: bool) -> bool:

@@ -69,7 +69,8 @@ def _x_dimension(m, cells: list[dict], asked: str | None) -> str:
     keys = [k for k in (cells[0] if cells else {}) if all(k in c for c in cells)]
     varying = [k for k in keys if len({c[k] for c in cells}) > 1]
     at_vars = [k for k in varying if k in (m.at_names or [])]
-    pick = at_vars[:1] or varying[:1] or keys[:1]
+    factors = [k for k in varying if k != "_predict"]        # outcomes make the lines
+    pick = at_vars[:1] or factors[:1] or varying[:1] or keys[:1]
     if not pick:
         raise StataError("nothing to plot: margins has a single margin without dimensions", 198)
     return pick[0]

@@ -242,3 +242,5 @@ class MarginsTable:
     over: list[str] = field(default_factory=list)         # the over() variables
     pw: dict | None = None                      # pwcompare: names, b, V, table, labels
     vce: str = "delta"                          # delta | unconditional
+    predict_lines: list[str] = field(default_factory=list)   # `1._predict: Pr(y==0), ...`
+    theta_idx: list[int] = field(default_factory=list)       # e(b) entries after the fixed part
