@@ -298,7 +298,7 @@ def _opts():
             "poisson, nbinomial [#], gamma"),
         Opt("link", "l", "string", None, "identity, log, logit, probit, cloglog, power #, "
             "opower #, nbinomial, loglog, logc"),
-        Opt("exposure", "e", "string", None, "include ln(varname) with coefficient 1"),
+        Opt("exposure", "exp", "string", None, "include ln(varname) with coefficient 1"),
         Opt("eform", "ef", desc="report exponentiated coefficients"),
         Opt("irls", desc="iterated, reweighted least squares (EIM standard errors)"),
         Opt("ml", desc="maximum likelihood (OIM standard errors); the default"),
