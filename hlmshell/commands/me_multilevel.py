@@ -5,8 +5,9 @@ Methods, as Stata 17: nested models default to mvaghermite with 7 points (adapti
 nested level by level), ghermite and laplace on request; crossed models (an `R.var` level)
 default to laplace, the only method offered for them here (Stata allows quadrature but calls it
 prohibitively slow). mcaghermite is refused with more than one level (its mode-curvature
-adaptation is only implemented per group of one level), as are vce(robust) and vce(cluster)
-(their scores per highest-level group are not implemented for nested integrals).
+adaptation is only implemented per group of one level). vce(robust) and vce(cluster) sandwich
+the top-level groups' scores (nested models; the clusters must contain whole top-level
+groups); refused with crossed effects.
 
 Names, as Stata's: a level is labelled by its path (`school>class`; an `R.var` factor
 `_all>var`), e(b) holds `/:var(_cons[school])`, `/:var(_cons[school>class])`,
@@ -26,7 +27,7 @@ from hlmshell.engine.types import IndicatorMatrix
 from hlmshell.engine.vcparams import Structure, normalize_structure
 from hlmshell.errors import StataError
 from hlmshell.output import me_output as meo
-from hlmshell.output.coeftable import coef_table
+from hlmshell.output.coeftable import cluster_note, coef_table
 from hlmshell.output.eform_table import eform_table
 from hlmshell.output.labels import display_groups
 from hlmshell.output.mixed_output import LevelInfo
@@ -181,12 +182,10 @@ def run(session, cmd, name, opts, depvar, design, blocks, column, mask, vlabels)
     points = 1 if method == "laplace" else opts.intpoints
     if method != "laplace" and not 1 <= points <= 195:
         raise StataError("intpoints() must be between 1 and 195", 198)
-    if opts.raw("vce") or opts.robust or opts.raw("cluster"):
-        from hlmshell.commands.estimation import parse_vce
-        req = parse_vce(session.data, opts, (("oim", "oim"), ("robust", "r"), ("cluster", "cl")))
-        if req.robust:
-            raise StataError("vce(robust) and vce(cluster) are not available with more than "
-                             "one random-effects level", 198)
+    vce = one._vce(session, opts, blocks[0], column)     # top groups must nest in clusters
+    if vce is not None and crossed:
+        raise StataError("vce(robust) and vce(cluster) are not available with crossed random "
+                         "effects", 198)
     n = int(mask.sum())
     trials = one._trials(opts, column, n)
     if fam_name == "ordinal":
@@ -202,6 +201,9 @@ def run(session, cmd, name, opts, depvar, design, blocks, column, mask, vlabels)
     try:
         ll0, fit = _fit(session, opts, data, fam, structures, method, points)
         V_s = gm.observed_vcov(fit, structures)
+        n_clust = None
+        if vce is not None and V_s is not None:
+            V_s, n_clust = _sandwich(fit, structures, V_s, blocks[0], vce)
     except (np.linalg.LinAlgError, ValueError, FloatingPointError):
         raise StataError("could not calculate numerical derivatives -- discontinuous region "
                          "with missing values encountered", 430) from None
@@ -218,9 +220,28 @@ def run(session, cmd, name, opts, depvar, design, blocks, column, mask, vlabels)
     for key in ("offset", "exposure", "binomial"):
         if opts.raw(key):
             res.macros[key] = opts.raw(key).strip()
+    if vce is not None:
+        one._post_robust(res, vce, n_clust)
+        res.macros["clustvar"] = vce[0] or blocks[0].label
     res.model = gm.MultiModel(data, fam, structures, fit, blocks, method, design, vlabels)
     session.post_estimation(res)
     display(session, res, opts)
+
+
+def _sandwich(fit, structures, V_s, top, vce):
+    """V (sum_c S_c S_c') V x C/(C-1): S the top-level groups' scores
+    (engine.glmm_multi.group_scores) summed within the clusters (the top groups by default)."""
+    S = gm.group_scores(fit, structures)
+    _, cl = vce
+    gcl = np.zeros(S.shape[0], dtype=np.int64)
+    gcl[np.asarray(top.group, dtype=np.int64)] = cl
+    C = int(gcl.max()) + 1
+    if C < 2:
+        raise StataError("error calculating robust variance", 430)
+    Sc = np.zeros((C, S.shape[1]))
+    np.add.at(Sc, gcl, S)
+    V = V_s @ (Sc.T @ Sc) @ V_s * (C / (C - 1))
+    return 0.5 * (V + V.T), C
 
 
 def _group_info(blocks, labels):
@@ -285,17 +306,24 @@ def display(session, res, opts) -> None:
                                   method=res.macros["intmethod"], points=int(sc["n_quad"]),
                                   wald_df=int(sc["df_m"]), wald_chi2=sc["chi2"], wald_p=sc["p"],
                                   ll=sc["ll"])
+    vt = res.macros.get("vcetype") or None
+    if vt:
+        head = [one._pseudo(ln) for ln in head]
     out.line("")
     for line in head:
         out.line(line)
+    if vt:
+        out.line(cluster_note(int(sc["N_clust"]), res.macros["clustvar"]))
     kf = res.k_f
     groups = display_groups(m.design, baselevels=False, value_labels=m.value_labels)
     se = np.sqrt(np.clip(np.diag(res.V), 0, None))
     eform = one._eform_title(res.macros.get("link"), opts)
     if eform:
-        table = eform_table(res.depvar, groups, res.b[:kf], se[:kf], title=eform, level=level)
+        table = eform_table(res.depvar, groups, res.b[:kf], se[:kf], title=eform, level=level,
+                            vcetype=vt)
     else:
-        table = coef_table(res.depvar, groups, res.b[:kf], se[:kf], stat="z", level=level)
+        table = coef_table(res.depvar, groups, res.b[:kf], se[:kf], stat="z", level=level,
+                           vcetype=vt)
     z = float(dist.norm_ppf(0.5 + level / 200.0))
     var_rows = _var_rows(m.blocks, labels)
     kr = sum(len(r) for r in var_rows)
@@ -319,7 +347,7 @@ def display(session, res, opts) -> None:
             eform, "baseline exp(b)")
         out.line(f"Note: Estimates are transformed only in the first equation to {what}.")
         out.line(f"Note: _cons estimates {base_what} (conditional on zero random effects).")
-    if not opts.nolrtest:
+    if not opts.nolrtest and "chi2_c" in sc:
         base = one.TITLES[(m.family.name, m.family.link)][1]
         for line in meo.lr_lines(base, sc["chi2_c"], int(sc["df_c"]), sc["p_c"]):
             out.line(line)
