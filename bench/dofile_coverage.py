@@ -52,7 +52,7 @@ DOWNSTREAM_CODES = {110, 111, 2000, 2001, 301, 459}
 LOADERS = {"use", "webuse", "sysuse", "import", "insheet", "infile", "infix", "input", "bcuse",
            "set obs", "xmluse", "odbc"}
 # areas other helpers own right now (issue 13's brief): listed apart in the report
-OTHER_OWNERS = re.compile(r"^(me(logit|probit|cloglog|poisson|nbreg|ologit|oprobit|glm|streg|intreg|tobit|"
+OTHER_OWNERS = re.compile(r"^(xtme\w*|me(logit|probit|cloglog|poisson|nbreg|ologit|oprobit|glm|streg|intreg|tobit|"
                           r"qrlogit|qrpoisson|gologit)|menl|glm|logit|logistic|probit|poisson|nbreg|ologit|oprobit|"
                           r"mlogit|margins|marginsplot|etable|esttab|estout|eststo|graph|twoway|"
                           r"scatter|line|histogram|kdensity|qnorm|pnorm|rvfplot|xtline|gr)$")

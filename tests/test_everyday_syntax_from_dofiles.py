@@ -100,3 +100,48 @@ def test_nolabel_abbreviated_nol(s):  # noqa: F811
     assert "CathLab" not in ok(s, "tabulate sector, nol")
     assert "PubLab" not in ok(s, "list sector in 1/2, nol")
     assert run(s, "tabulate sector, no")[0] == 198
+
+
+def test_small_option_after_dfmethod(s):  # noqa: F811
+    ok(s, "mixed mathach ses sector || id:, reml dfmethod(satterthwaite)")
+    assert ok(s, "lincom ses - sector, small") == ok(s, "lincom ses - sector")
+    assert ok(s, "test (ses=0) (sector=0), small") == ok(s, "test (ses=0) (sector=0)")
+    ok(s, "testparm ses, small")
+    ok(s, "regress mathach ses")
+    for line in ("lincom ses, small", "test ses, small", "testparm ses, small"):
+        assert run(s, line)[0] == 198, line
+
+
+def test_estat_vce_lists_e_V(s):  # noqa: F811
+    ok(s, "regress mathach ses sector")
+    out = ok(s, "estat vce")
+    assert "Covariance matrix of coefficients of regress model" in out
+    V = np.asarray(s.e.V, dtype=float)
+    np.testing.assert_array_equal(s.r.matrices["V"].values, V)
+    ok(s, "mixed mathach ses || id:")
+    out = ok(s, "estat vce, correlation")
+    V = np.asarray(s.e.V, dtype=float)
+    d = np.sqrt(np.diag(V))
+    np.testing.assert_allclose(s.r.matrices["V"].values, V / np.outer(d, d), rtol=1e-12)
+    assert "lns1_1_1" in out and "Correlation matrix" in out
+    assert run(s, "estat vce, bogus")[0] == 198
+
+
+def test_packages_offline_and_file_housekeeping(s, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.chdir(tmp_path)
+    assert "built into hlmshell" in ok(s, "ssc install estout, replace")
+    rc, out = run(s, "ssc install outreg2")
+    assert rc == 631 and "offline" in out
+    assert run(s, "net install st0085_2, from(http://www.stata-journal.com)")[0] == 631
+    assert "built-in command:  mixed" in ok(s, "which mixed")
+    assert run(s, "which nosuchcmd")[0] == 111
+    ok(s, "findit icc")
+    ok(s, "mkdir results")
+    assert (tmp_path / "results").is_dir()
+    assert run(s, "mkdir results")[0] == 693
+    ok(s, "save results/x")
+    ok(s, "erase results/x.dta")
+    assert not (tmp_path / "results" / "x.dta").exists()
+    assert run(s, "erase results/x.dta")[0] == 601
+    ok(s, "rmdir results")
+    assert not (tmp_path / "results").exists()

@@ -30,7 +30,7 @@ from hlmshell.results import EstimationResults, RResults
 from hlmshell.results.mixed import MixedResults
 
 # Stata subcommands hlmshell knows but does not have (r(321) "not implemented")
-_NOT_IMPLEMENTED = (("summarize", 2), ("vce", 3))
+_NOT_IMPLEMENTED = (("summarize", 2),)
 
 
 def _resolve(word: str) -> str:
@@ -403,6 +403,10 @@ def _sd(session, res, opts) -> None:
                             Opt("iis", desc="accepted for compatibility"),
                             Opt("nosort", desc="accepted for compatibility"),
                             Opt("format", "format", "string", None, "display format; default %6.3f"))),
+                       Sub("vce", "vce", "covariance matrix of the estimates",
+                           (Opt("covariance", "cov", desc="display as covariance matrix; the default"),
+                            Opt("correlation", "corr", desc="display as correlation matrix"),
+                            Opt("format", "format", "string", None, "display format for the cells"))),
                        Sub("df", "df", "degrees of freedom of the fixed effects (dfmethod())",
                            (Opt("method", "method", "string", None, "residual, repeated, anova, satterthwaite or kroger (default: the fit's dfmethod())"),
                             Opt("post", desc="accepted for compatibility (e() is not changed)")))))
@@ -433,5 +437,10 @@ def _wcorrelation(session, res, opts) -> None:
     wcorrelation.wcorrelation(session, res, opts, _need_mixed)
 
 
+def _vce(session, res, opts) -> None:
+    from hlmshell.commands.estat_vce import estat_vce
+    estat_vce(session, res, opts)
+
+
 _HANDLERS = {"ic": None, "icc": _icc, "group": _group, "recovariance": _recov, "sd": _sd,
-             "wcorrelation": _wcorrelation, "df": _df}
+             "wcorrelation": _wcorrelation, "df": _df, "vce": _vce}

@@ -405,6 +405,13 @@ def run_test(session, res: EstimationResults, cons: list[Constraint], *, notest:
     _store_r(session, w)
 
 
+def _check_small(res: EstimationResults, opts) -> None:
+    """`small` (Stata 17, after mixed): the small-sample statistics hlmshell reports anyway
+    after dfmethod(); without a dfmethod() fit there are no degrees of freedom to use."""
+    if opts.small and not res.macros.get("dfmethod"):
+        raise StataError("option small is allowed only after mixed with dfmethod()", 198)
+
+
 def _split_options(cmd) -> tuple[str, list]:
     """The hypothesis text and the options: the parser has split `, options` off the body
     (cmd.options); the handler binds them to the spec on its registration line."""
@@ -416,11 +423,13 @@ def _split_options(cmd) -> tuple[str, list]:
           family="Postestimation", body="anything", check_options=False, desc="Wald tests of linear hypotheses",
           example="test ses meanses",
           options=(Opt("accumulate", "a", desc="test jointly with the previous test"),
-                   Opt("notest", desc="do not display the test")))
+                   Opt("notest", desc="do not display the test"),
+                   Opt("small", desc="F test on the dfmethod() degrees of freedom (after mixed, as by default)")))
 def test_cmd(session, cmd) -> None:
     body, options = _split_options(cmd)
     opts = bind_command("test", options)
     res = active(session)
+    _check_small(res, opts)
     if not body:
         raise StataError("invalid syntax", 198)
     cons = [to_constraint(res, lin) for lin in parse_test_body(res, body)]
@@ -548,11 +557,13 @@ def _check_varlist(session, text: str) -> None:
           family="Postestimation", body="anything", check_options=False, desc="Wald test that the coefficients of a varlist are zero",
           example="testparm i.sector",
           options=(Opt("equal", "eq", desc="test that the coefficients are equal, not that they are zero"),
-                   Opt("notest", desc="do not display the test")))
+                   Opt("notest", desc="do not display the test"),
+                   Opt("small", desc="F test on the dfmethod() degrees of freedom (after mixed, as by default)")))
 def testparm_cmd(session, cmd) -> None:
     body, options = _split_options(cmd)
     opts = bind_command("testparm", options)
     res = active(session)
+    _check_small(res, opts)
     if not body:
         raise StataError("varlist required", 100)
     body = _expand_ts_words(body)
@@ -583,12 +594,14 @@ def testparm_cmd(session, cmd) -> None:
 @command("lincom", exp=False, byable=False, qualifiers="",
           family="Postestimation", body="anything", check_options=False, desc="linear combination of coefficients",
           example="lincom ses + meanses",
-          options=(Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),))
+          options=(Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
+                   Opt("small", desc="t statistic on the dfmethod() degrees of freedom (after mixed, as by default)")))
 def lincom_cmd(session, cmd) -> None:
     # parse -> validate
     body, options = _split_options(cmd)
     opts = bind_command("lincom", options)
     res = active(session)
+    _check_small(res, opts)
     if not body or "=" in body:
         raise StataError("invalid syntax", 198)
     level = confidence_level(session, opts)
