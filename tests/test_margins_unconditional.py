@@ -81,3 +81,14 @@ def test_bad_vce(sessions, line):
     assert rc == 198
     assert "Traceback" not in out
     assert np.array_equal(s.r.matrices["table"].values, before)
+
+
+def test_refused_after_reml():
+    s = Session()
+    ok(s, "use hsb")
+    ok(s, "quietly mixed mathach ses || id:, reml")
+    ok(s, "margins")
+    before = s.r.matrices["table"].values.copy()
+    rc, out = run(s, "margins, vce(unconditional)")
+    assert rc == 198 and "REML" in out
+    assert np.array_equal(s.r.matrices["table"].values, before, equal_nan=True)

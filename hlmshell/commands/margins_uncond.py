@@ -61,6 +61,10 @@ def _regress(session, res, rows: np.ndarray, kf: int) -> np.ndarray:
 
 
 def _mixed(res, rows: np.ndarray, kf: int) -> tuple[np.ndarray, np.ndarray]:
+    if res.macros.get("method") == "REML":
+        # Stata's mixed has no scores after REML (predict, scores), which this needs
+        raise StataError("vce(unconditional) requires the model's scores; scores are not "
+                         "available after REML estimation", 198)
     model = res.model
     fit = model.fit
     kidx = np.flatnonzero(~np.asarray(model.omitted, dtype=bool)[:kf])
