@@ -145,3 +145,25 @@ def test_packages_offline_and_file_housekeeping(s, tmp_path, monkeypatch):  # no
     assert run(s, "erase results/x.dta")[0] == 601
     ok(s, "rmdir results")
     assert not (tmp_path / "results").exists()
+
+
+def test_nlcom_delta_method_against_the_analytic_gradient(s):  # noqa: F811
+    ok(s, "regress mathach ses sector")
+    out = ok(s, "nlcom (ratio: _b[ses]/_b[sector]) (sq: _b[ses]^2)")
+    b, V = np.asarray(s.e.b, dtype=float), np.asarray(s.e.V, dtype=float)
+    G = np.array([[1 / b[1], -b[0] / b[1] ** 2, 0], [2 * b[0], 0, 0]])
+    np.testing.assert_allclose(s.r.matrices["b"].values[0], [b[0] / b[1], b[0] ** 2], rtol=1e-12)
+    np.testing.assert_allclose(s.r.matrices["V"].values, G @ V @ G.T, rtol=1e-7)
+    assert "       ratio: _b[ses]/_b[sector]" in out and "      z    P>|z|" in out
+
+
+def test_nlcom_icc_equals_estat_icc(s):  # noqa: F811
+    ok(s, "mixed mathach || id:")
+    ok(s, "nlcom icc: exp(2*_b[lns1_1_1:_cons])/(exp(2*_b[lns1_1_1:_cons])+exp(2*_b[lnsig_e:_cons]))")
+    est, var = s.r.matrices["b"].values[0, 0], s.r.matrices["V"].values[0, 0]
+    ok(s, "estat icc")
+    assert abs(est - s.r.scalars["icc2"]) < 1e-12
+    assert abs(np.sqrt(var) - s.r.scalars["se2"]) < 1e-7
+    for line, rc in [("nlcom _b[nosuch]", 111), ("nlcom", 198), ("nlcom (a: _b[_cons]) (a: 1)", 198),
+                     ("nlcom _b[_cons], bogus", 198)]:
+        assert run(s, line)[0] == rc, line

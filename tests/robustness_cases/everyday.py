@@ -8,3 +8,4 @@ RAW = {"input", "insheet"}
 # ssc/net/findit/which/erase/mkdir/rmdir read their own words (file names, packages, search
 # text); tests/test_everyday_syntax_from_dofiles.py covers them
 RAW |= {"ssc", "net", "findit", "which", "erase", "mkdir", "rmdir"}
+BASE["nlcom"] = "nlcom _b[ses]^2"
