@@ -167,3 +167,24 @@ def test_nlcom_icc_equals_estat_icc(s):  # noqa: F811
     for line, rc in [("nlcom _b[nosuch]", 111), ("nlcom", 198), ("nlcom (a: _b[_cons]) (a: 1)", 198),
                      ("nlcom _b[_cons], bogus", 198)]:
         assert run(s, line)[0] == rc, line
+
+
+def test_xi_makes_stata_dummies_and_runs_the_command(s, df):  # noqa: F811
+    ok(s, "gen sz = 1 + (size>1000) + (size>1500)")
+    out = ok(s, "xi: regress mathach i.sz*ses")
+    assert "i.sz              _Isz_1-3            (naturally coded; _Isz_1 omitted)" in out
+    sz = 1 + (df["size"] > 1000).astype(int) + (df["size"] > 1500).astype(int)
+    d2, d3 = (sz == 2).astype(float), (sz == 3).astype(float)
+    X = np.column_stack([d2, d3, df.ses, d2 * df.ses, d3 * df.ses, np.ones(len(df))])
+    beta = np.linalg.lstsq(X, df.mathach.to_numpy(), rcond=None)[0]
+    assert [n for _, n in s.e.names] == ["_Isz_2", "_Isz_3", "ses", "_IszXses_2", "_IszXses_3", "_cons"]
+    np.testing.assert_allclose(np.asarray(s.e.b, dtype=float), beta, rtol=1e-9)
+    ok(s, "xi i.sector")                                   # the previous _I* variables go
+    assert [n for n in s.data.names if n.startswith("_I")] == ["_Isector_1"]
+    assert s.data.var("_Isector_1").label == "sector==1"
+    assert run(s, "xi: regress mathach i.nosuch")[0] == 111
+    assert [n for n in s.data.names if n.startswith("_I")] == ["_Isector_1"]
+    ok(s, "xi i.minority*i.female")
+    inter = [n for n in s.data.names if n.startswith("_I") and "X" in n]
+    assert len(inter) == 1
+    assert s.data.var(inter[0]).values.sum() == ((df.minority == 1) & (df.female == 1)).sum()

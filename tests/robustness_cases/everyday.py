@@ -9,3 +9,4 @@ RAW = {"input", "insheet"}
 # text); tests/test_everyday_syntax_from_dofiles.py covers them
 RAW |= {"ssc", "net", "findit", "which", "erase", "mkdir", "rmdir"}
 BASE["nlcom"] = "nlcom _b[ses]^2"
+RAW |= {"xi"}
