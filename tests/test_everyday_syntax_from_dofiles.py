@@ -188,3 +188,42 @@ def test_xi_makes_stata_dummies_and_runs_the_command(s, df):  # noqa: F811
     inter = [n for n in s.data.names if n.startswith("_I") and "X" in n]
     assert len(inter) == 1
     assert s.data.var(inter[0]).values.sum() == ((df.minority == 1) & (df.female == 1)).sum()
+
+
+def _stata_pctile(xs, p):
+    """summarize's percentile of sorted xs, written out for the test (not hlmshell's code)."""
+    n = len(xs)
+    pos = n * p / 100
+    i = int(pos)
+    return (xs[i - 1] + xs[i]) / 2 if pos == i else xs[i]
+
+
+def test_xtile_and_pctile(s, df):  # noqa: F811
+    ok(s, "xtile q = ses, nq(4)")
+    xs = np.sort(df.ses.to_numpy())
+    cuts = [_stata_pctile(xs, p) for p in (25, 50, 75)]
+    expect = 1 + np.searchsorted(cuts, df.ses.to_numpy(), side="left")
+    np.testing.assert_array_equal(s.data.var("q").values, expect)
+    ok(s, "pctile p = ses, nq(4) genp(pp)")
+    np.testing.assert_allclose(s.data.var("p").values[:3], np.float32(cuts), rtol=0)
+    assert list(s.data.var("pp").values[:3]) == [25, 50, 75]
+    ok(s, "xtile q2 = mathach if sector == 1, nq(3)")
+    assert np.isnan(s.data.var("q2").values[(df.sector == 0).to_numpy()]).all()
+    for line, rc in [("xtile q = ses", 110), ("xtile q3 = ses, nq(1)", 198),
+                     ("xtile q3 = nosuch, nq(2)", 111), ("pctile p3 = ses, nq(4) genp(p)", 110)]:
+        assert run(s, line)[0] == rc, line
+    assert "q3" not in s.data.names and "p3" not in s.data.names
+
+
+def test_mvdecode_codes_to_missing(s, df):  # noqa: F811
+    ok(s, "replace minority = -9 in 1/5")
+    ok(s, "replace female = -8 in 3/4")
+    out = ok(s, "mvdecode minority female, mv(-9=.a \\ -8)")
+    assert "    minority: 5 missing values generated" in out
+    assert "      female: 2 missing values generated" in out
+    assert ok(s, "count if minority == .a").strip() == "5"
+    assert ok(s, "count if female == .").strip() == "2"
+    assert ok(s, "count if missing(ses)").strip() == "0"
+    for line, rc in [("mvdecode ses", 198), ("mvdecode ses, mv(abc)", 121),
+                     ("mvdecode ses, mv(-9=x)", 198), ("mvdecode nosuch, mv(-9)", 111)]:
+        assert run(s, line)[0] == rc, line

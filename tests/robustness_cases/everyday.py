@@ -10,3 +10,9 @@ RAW = {"input", "insheet"}
 RAW |= {"ssc", "net", "findit", "which", "erase", "mkdir", "rmdir"}
 BASE["nlcom"] = "nlcom _b[ses]^2"
 RAW |= {"xi"}
+BASE.update({
+    "xtile": "xtile sesq = ses, nq(4)",
+    "pctile": "pctile sesp = ses, nq(4)",
+    "mvdecode": "mvdecode ses, mv(-9)",
+})
+TAKES = {"xtile": "if in", "pctile": "if in", "mvdecode": "if in"}
