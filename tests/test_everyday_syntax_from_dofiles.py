@@ -227,3 +227,26 @@ def test_mvdecode_codes_to_missing(s, df):  # noqa: F811
     for line, rc in [("mvdecode ses", 198), ("mvdecode ses, mv(abc)", 121),
                      ("mvdecode ses, mv(-9=x)", 198), ("mvdecode nosuch, mv(-9)", 111)]:
         assert run(s, line)[0] == rc, line
+
+
+def test_ttest_against_scipy(s, df):  # noqa: F811
+    from scipy import stats
+    out = ok(s, "ttest mathach, by(sector)")
+    a, b = df.mathach[df.sector == 0], df.mathach[df.sector == 1]
+    ref = stats.ttest_ind(a, b)
+    assert abs(s.r.scalars["t"] - ref.statistic) < 1e-9 and abs(s.r.scalars["p"] - ref.pvalue) < 1e-12
+    assert s.r.scalars["df_t"] == len(df) - 2
+    assert "Two-sample t test with equal variances" in out
+    assert "   Group |     Obs        Mean    Std. err.   Std. dev.   [95% conf. interval]" in out
+    ok(s, "ttest mathach, by(sector) unequal")
+    ref = stats.ttest_ind(a, b, equal_var=False)
+    assert abs(s.r.scalars["t"] - ref.statistic) < 1e-9 and abs(s.r.scalars["p"] - ref.pvalue) < 1e-12
+    ok(s, "ttest ses == .1")
+    ref = stats.ttest_1samp(df.ses, 0.1)
+    assert abs(s.r.scalars["t"] - ref.statistic) < 1e-9 and abs(s.r.scalars["p"] - ref.pvalue) < 1e-12
+    ok(s, "ttest mathach == ses if sector == 1")
+    ref = stats.ttest_rel(df.mathach[df.sector == 1], df.ses[df.sector == 1])
+    assert abs(s.r.scalars["t"] - ref.statistic) < 1e-9 and s.r.scalars["N_1"] == (df.sector == 1).sum()
+    for line, rc in [("ttest mathach", 198), ("ttest mathach, by(id)", 420),
+                     ("ttest nosuch == 0", 111), ("ttest mathach == 0, by(sector)", 198)]:
+        assert run(s, line)[0] == rc, line

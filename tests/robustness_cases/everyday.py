@@ -16,3 +16,5 @@ BASE.update({
     "mvdecode": "mvdecode ses, mv(-9)",
 })
 TAKES = {"xtile": "if in", "pctile": "if in", "mvdecode": "if in"}
+BASE["ttest"] = "ttest mathach, by(sector)"
+TAKES["ttest"] = "if in"
