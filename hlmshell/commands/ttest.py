@@ -145,6 +145,55 @@ def _two_sample(session, name, ds, byvar, x, gvals, unequal, level, crit_of) -> 
                                   "p": p, "p_l": p_l, "p_u": p_u, "level": level, "sd": sc})
 
 
+def _enough(ok: np.ndarray) -> None:
+    if ok.sum() < 2:
+        raise StataError("no observations" if not ok.any() else "insufficient observations",
+                         2000 if not ok.any() else 2001)
+
+
+def _numeric_var(session, text: str) -> str:
+    names = varlist(session, text, all_if_empty=False)
+    if len(names) != 1:
+        raise StataError("too many variables specified" if names else "varlist required",
+                         103 if names else 100)
+    if session.data.var(names[0]).is_string:
+        raise StataError("type mismatch", 109)
+    return names[0]
+
+
+def _against(session, name, x, mask, rhs: str, level, crit_of) -> None:
+    """`var == #` (one-sample) or `var1 == var2` (paired)."""
+    ds = session.data
+    other = rhs.strip()
+    if other in ds.vars or (other[:1].isalpha() and not other.startswith("_")):
+        b = _numeric_var(session, other)
+        y = ds.var(b).values.astype(float)
+        ok = mask & ~np.isnan(x) & ~np.isnan(y)
+        _enough(ok)
+        _paired(session, name, b, x[ok], y[ok], level, crit_of)
+        return
+    mu0 = evaluate_scalar(other, session)
+    if isinstance(mu0, str) or mu0 != mu0:
+        raise StataError("invalid syntax", 198)
+    ok = mask & ~np.isnan(x)
+    _enough(ok)
+    _one_sample(session, name, x[ok], float(mu0), level, crit_of)
+
+
+def _by_groups(session, name, x, mask, by, unequal, level, crit_of) -> None:
+    ds = session.data
+    byvar = varlist(session, " ".join(by), all_if_empty=False)
+    if len(byvar) != 1:
+        raise StataError("too many variables specified", 103)
+    gv = ds.var(byvar[0])
+    gvals = gv.values if gv.is_string else gv.values.astype(float)
+    present = (gvals != "") if gv.is_string else ~np.isnan(gvals)
+    ok = mask & ~np.isnan(x) & present
+    if not ok.any():
+        raise StataError("no observations", 2000)
+    _two_sample(session, name, ds, byvar[0], x[ok], gvals[ok], unequal, level, crit_of)
+
+
 @command("ttest", byable=True, qualifiers="if in", exp=False, body="anything",
          family="Statistics", desc="t tests of means (one-sample, paired, two-group)",
          example="ttest mathach, by(sector)",
@@ -162,52 +211,17 @@ def ttest_cmd(session, cmd):
         return float(dist.t_ppf(1 - (1 - level / 100) / 2, df)) if df > 0 else float("nan")
 
     body = (cmd.body or "").strip()
-    ds = session.data
     lhs, eq, rhs = body.partition("==")
     if not eq:
         lhs, eq, rhs = body.partition("=")
-    names = varlist(session, lhs.strip(), all_if_empty=False)
-    if len(names) != 1:
-        raise StataError("too many variables specified" if names else "varlist required",
-                         103 if names else 100)
-    name = names[0]
-    if ds.var(name).is_string:
-        raise StataError("type mismatch", 109)
+    name = _numeric_var(session, lhs.strip())
     mask = touse(session, cmd)
-    x = ds.var(name).values.astype(float)
+    x = session.data.var(name).values.astype(float)
     if eq:
         if opts.by is not None:
             raise StataError("option by() not allowed", 198)
-        other = rhs.strip()
-        if other in ds.vars or (other and other[0].isalpha() and not other.startswith("_")):
-            b = varlist(session, other, all_if_empty=False)
-            if len(b) != 1 or ds.var(b[0]).is_string:
-                raise StataError("type mismatch" if b else "varlist required", 109 if b else 100)
-            y = ds.var(b[0]).values.astype(float)
-            ok = mask & ~np.isnan(x) & ~np.isnan(y)
-            if ok.sum() < 2:
-                raise StataError("no observations" if not ok.any() else "insufficient observations",
-                                 2000 if not ok.any() else 2001)
-            _paired(session, name, b[0], x[ok], y[ok], level, crit_of)
-            return
-        mu0 = evaluate_scalar(other, session)
-        if isinstance(mu0, str) or mu0 != mu0:
-            raise StataError("invalid syntax", 198)
-        ok = mask & ~np.isnan(x)
-        if ok.sum() < 2:
-            raise StataError("no observations" if not ok.any() else "insufficient observations",
-                             2000 if not ok.any() else 2001)
-        _one_sample(session, name, x[ok], float(mu0), level, crit_of)
-        return
-    if opts.by is None:
+        _against(session, name, x, mask, rhs, level, crit_of)
+    elif opts.by is None:
         raise StataError("option by() required", 198)
-    byvar = varlist(session, " ".join(opts.by), all_if_empty=False)
-    if len(byvar) != 1:
-        raise StataError("too many variables specified", 103)
-    gv = ds.var(byvar[0])
-    gvals = gv.values if gv.is_string else gv.values.astype(float)
-    present = (gvals != "") if gv.is_string else ~np.isnan(gvals)
-    ok = mask & ~np.isnan(x) & present
-    if not ok.any():
-        raise StataError("no observations", 2000)
-    _two_sample(session, name, ds, byvar[0], x[ok], gvals[ok], opts.unequal, level, crit_of)
+    else:
+        _by_groups(session, name, x, mask, opts.by, opts.unequal, level, crit_of)
