@@ -228,7 +228,9 @@ class LaplaceMulti(_Params):
             else:
                 break
             bs, f, eta, ders = cand, fn, etan, dn
-            if t * size < 1e-10:
+            # a full Newton step this small leaves an error of its square (quadratic
+            # convergence): the modes are done; W at them is all that is still needed
+            if t * size < 1e-10 or (t == 1.0 and size < 1e-6):
                 ss, ev = self._weighted(eta, xb, ders, lams)
                 break
         self.b = bs
@@ -271,6 +273,13 @@ class LaplaceMulti(_Params):
         self.split(x)
         return g
 
+    def _codes_Z(self):
+        """Each level's group codes and dense Z (nested levels), made once."""
+        if getattr(self, "_cz", None) is None:
+            self._cz = ([np.asarray(b.group, dtype=np.int64) for b in self.d.blocks],
+                        [np.asarray(b.Z, dtype=float) for b in self.d.blocks])
+        return self._cz
+
     def _leverage(self, ss, ev):
         """h_i = z_i' Lambda H^-1 Lambda' z_i = d log|H| / dW_i for every observation, from the
         blocked factorisation's adjoint (the per-group blocks Z_k'WZ_k and the couplings to the
@@ -312,11 +321,12 @@ class LaplaceMulti(_Params):
         sol = blocked.solve(ss2, ev2, np.eye(p + 1))
         M = np.zeros((d.n, p))
         Zw = np.zeros(d.n)
-        codes = [np.asarray(b.group, dtype=np.int64) for b in d.blocks]
-        Zs = [np.asarray(b.Z, dtype=float) for b in d.blocks]
+        codes, Zs = self._codes_Z()
         for Zk, ck, sk in zip(Zs, codes, sol):
-            M += np.einsum("nq,nqp->np", Zk, sk[ck, :, :p])
-            Zw += np.einsum("nq,nq->n", Zk, sk[ck, :, p])
+            for j in range(Zk.shape[1]):
+                rows = np.take(sk[:, j, :], ck, axis=0)          # (n, p + 1)
+                M += Zk[:, j:j + 1] * rows[:, :p]
+                Zw += Zk[:, j] * rows[:, p]
         g_beta = d.X.T @ l1 + 0.5 * (d.X - M).T @ c
         g_th = []
         for k, st in enumerate(self.sts):
@@ -324,12 +334,15 @@ class LaplaceMulti(_Params):
             Pf = full_lam(st, pinvs[k])
             u = self.b[k] @ Pf.T
             s = sol[k][:, :, p] @ Pf.T
-            Zl = np.zeros((self.b[k].shape[0], st.q))
-            np.add.at(Zl, ck, l1[:, None] * Zk)
+            G = self.b[k].shape[0]
+            Zl = np.column_stack([np.bincount(ck, weights=l1 * Zk[:, j], minlength=G)
+                                  for j in range(st.q)])
             gl = st.theta_grad(bars[k])
             for j, B in enumerate(st.basis):
                 Bf = full_lam(st, B)
-                zBu = np.einsum("nq,nq->n", Zk, (u @ Bf.T)[ck])
+                Bu = u @ Bf.T
+                zBu = (Zk[:, 0] * Bu[ck, 0] if st.q == 1
+                       else np.einsum("nq,nq->n", Zk, np.take(Bu, ck, axis=0)))
                 dc = c @ zBu + float(np.sum(s * (Zl @ Bf))) - float(np.sum(Zw * W * zBu))
                 g_th.append(float(l1 @ zBu) - 0.5 * gl[j] + 0.5 * dc)
         return np.concatenate([g_beta, np.array(g_th)])
