@@ -199,3 +199,17 @@ def test_unconditional_after_melogit(melogit30, line, key):
     T = melogit30.r.matrices["table"].values
     assert np.allclose(T[0], want[:, 0], rtol=1e-5)
     assert np.allclose(T[1], want[:, 1], rtol=2e-4)
+
+
+def test_glm_binomial_logit_equals_r_logit_margins():
+    s = Session()
+    ok(s, DATA)
+    ok(s, "quietly glm use i.urban age, family(binomial) link(logit)")
+    rc, out = run(s, "margins urban")
+    assert rc == 0 and "Expression: Predicted mean use, predict()" in out
+    check(s, "logit_urban", 1e-6, 1e-5)
+    rc, out = run(s, "margins, vce(unconditional)")
+    assert rc == 198
+    ok(s, "quietly glm use age, family(binomial) link(logc)")
+    rc, out = run(s, "margins")
+    assert rc == 198 and "Traceback" not in out

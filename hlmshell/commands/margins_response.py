@@ -35,14 +35,23 @@ _RANDOM = ("fitted", "fit", "residuals", "r", "rstandard", "reffects", "ref", "r
 _VARCOV = re.compile(r"^(var|cov)\((.+)\[(.+)\]\)$")
 
 
+GLM_LINKS = ("identity", "log", "logit", "probit", "cloglog")
+
+
 def handles(res) -> bool:
-    return res.cmd in ONE_LEVEL or res.cmd in ("ologit", "oprobit") or (
+    return res.cmd in ONE_LEVEL or res.cmd in ("ologit", "oprobit", "glm") or (
         res.cmd in ME + ("meologit", "meoprobit") and res.model is not None)
 
 
 def link_of(res) -> str:
     if res.cmd in ONE_LEVEL:
         return ONE_LEVEL[res.cmd]
+    if res.cmd == "glm":
+        link = res.macros.get("link", "").lower()
+        if link not in GLM_LINKS or res.macros.get("m", "") not in ("", "1"):
+            raise StataError(f"margins after glm with link {link or '?'} or binomial "
+                             "denominators is not implemented", 198)
+        return link
     if res.cmd in ("melogit", "meprobit", "mecloglog"):
         return res.cmd[2:]
     if res.cmd in ("mepoisson", "menbreg"):
@@ -112,7 +121,7 @@ def statistic(res, text: str) -> tuple[str, bool]:
             continue
         else:
             raise StataError(f"option {w} not allowed", 198)
-    if res.cmd in ONE_LEVEL and fixedonly:
+    if (res.cmd in ONE_LEVEL or res.cmd == "glm") and fixedonly:
         raise StataError("option fixedonly not allowed", 198)
     return stat or "mu", fixedonly
 
@@ -125,6 +134,8 @@ def label(res, stat: str, fixedonly: bool) -> str:
         return "Fitted linear predictor"
     if res.cmd in ONE_LEVEL:
         return f"Pr({depvar})" if ONE_LEVEL[res.cmd] != "log" else "Predicted number of events"
+    if res.cmd == "glm":
+        return f"Predicted mean {depvar}"
     return "Predicted mean, fixed portion only" if fixedonly else "Marginal predicted mean"
 
 
@@ -156,7 +167,7 @@ def _typed_offsets(res) -> dict:
     except StataError:
         return {}
     for o in opts:
-        for full, mn in (("offset", "offset"), ("exposure", "e")):
+        for full, mn in (("offset", "offset"), ("exposure", "exp")):
             if abbrev_match(o.name, full, mn) and o.arg:
                 out[full] = o.arg.strip()
     return out
@@ -164,7 +175,7 @@ def _typed_offsets(res) -> dict:
 
 def offset_of(res, data) -> np.ndarray:
     off = np.zeros(data.n)
-    typed = _typed_offsets(res) if res.cmd in ONE_LEVEL else {}
+    typed = _typed_offsets(res) if res.cmd in ONE_LEVEL or res.cmd == "glm" else {}
     for name in ("offset", "exposure"):
         var = res.macros.get(name) or typed.get(name)
         m = re.fullmatch(r"ln\((\w+)\)", var or "")
@@ -191,7 +202,7 @@ def response(res, stat: str, fixedonly: bool, z_value: Callable) -> Callable:
         eta = xb + cov.cont.get("__offset", 0.0)
         if stat == "xb":
             return xb
-        if stat == "eta" or res.cmd in ONE_LEVEL or fixedonly:
+        if stat == "eta" or res.cmd in ONE_LEVEL or res.cmd == "glm" or fixedonly:
             return inverse_link(link, eta) if stat == "mu" else eta
         return marginal_mean(link, eta, re_variance(terms, theta, cov))
 

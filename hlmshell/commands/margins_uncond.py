@@ -118,6 +118,8 @@ def _glm(session, res, rows: np.ndarray, kf: int) -> np.ndarray:
     from hlmshell.commands.margins_response import ONE_LEVEL
     from hlmshell.engine import margins as me
 
+    if res.cmd not in ONE_LEVEL:
+        raise StataError(f"vce(unconditional) after {res.cmd} is not implemented", 198)
     link = ONE_LEVEL[res.cmd]
     if res.cmd == "nbreg" or re.search(r"\b(off|exp)\w*\(", res.macros.get("cmdline", "")):
         raise StataError(f"vce(unconditional) after {res.cmd} with ln alpha or an offset is "
