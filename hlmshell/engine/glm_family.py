@@ -295,22 +295,33 @@ def fit(y, X, offset, fam: Family, link: Link, *, maxit: int = 300, tol: float =
         if not (np.all(np.isfinite(sw)) and np.all(np.isfinite(z))):
             raise FloatingPointError("weights not finite")
         bn, *_ = np.linalg.lstsq(X * sw[:, None], z * sw, rcond=None)
+        target = X @ bn + offset
         t = 1.0
-        for _h in range(40):
-            cand = bn if beta is None else beta + t * (bn - beta)
-            en = X @ cand + offset
+        for _h in range(60):
+            # halving in eta: from a fitted eta this is beta + t (bn - beta); from the start
+            # means (not in X's column space) it walks back towards them until feasible
+            en = target if t == 1.0 else eta + t * (target - eta)
             mun = _pieces(fam, link, en)[0]
             if fam.valid_mu(mun):
                 dn = float(np.sum(fam.dev_units(y, mun)))
                 if np.isfinite(dn) and (beta is None or dn <= dev_old + 1e-12 * abs(dev_old)):
                     break
-            if beta is None:
-                raise FloatingPointError("starting values not feasible")
             t *= 0.5
         else:
+            if beta is None:
+                raise FloatingPointError("starting values not feasible")
             break
-        step = np.inf if len(betas) == 0 else float(np.max(np.abs(cand - beta)))
-        beta, eta, mu = cand, en, mun
+        if t == 1.0:
+            cand = bn
+        elif beta is not None:
+            cand = beta + t * (bn - beta)
+        else:
+            cand = None                     # a feasible eta short of the fit: iterate from it
+        step = np.inf if beta is None or cand is None else float(np.max(np.abs(cand - beta)))
+        eta, mu = en, mun
+        if cand is None:
+            continue
+        beta = cand
         devs.append(dn)
         betas.append(beta)
         if abs(dev_old - dn) <= tol * (abs(dn) + 0.1) and step < 1e-8:
