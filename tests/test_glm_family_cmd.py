@@ -393,3 +393,22 @@ def test_predict_after_ologit(contraception):
                                    rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(_v(s, "k2"), _v(s, "c2"), rtol=1e-12)
     assert run(s, "predict bad, outcome(7)")[0] == 198
+
+
+@pytest.mark.parametrize("name,power,eta", [
+    ("identity", 0, 0.3), ("log", 0, -0.7), ("logit", 0, 0.4), ("probit", 0, -0.2),
+    ("cloglog", 0, 0.1), ("loglog", 0, 0.5), ("logc", 0, -0.9), ("power", -1, 0.8),
+    ("power", -2, 0.6), ("power", 0.5, 1.3), ("opower", 0.5, 0.2), ("opower", -0.3, 0.4),
+    ("nbinomial", 0.5, -0.8)])
+def test_links_invert_and_differentiate(name, power, eta):
+    """g(g^-1(eta)) = eta, and dp/deta, d2p/deta2 equal central differences of g^-1."""
+    from hlmshell.engine import glm_family as gfm
+    link = gfm.make_link(name, power)
+    e = np.array([eta])
+    p, d1, d2 = link.inv(e)
+    assert link.g(p)[0] == pytest.approx(eta, abs=1e-12)
+    h = 1e-5
+    pp, dp, _ = link.inv(e + h)
+    pm, dm, _ = link.inv(e - h)
+    assert d1[0] == pytest.approx((pp[0] - pm[0]) / (2 * h), rel=1e-7)
+    assert d2[0] == pytest.approx((dp[0] - dm[0]) / (2 * h), rel=1e-6, abs=1e-9)
