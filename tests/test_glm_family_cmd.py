@@ -412,3 +412,14 @@ def test_links_invert_and_differentiate(name, power, eta):
     pm, dm, _ = link.inv(e - h)
     assert d1[0] == pytest.approx((pp[0] - pm[0]) / (2 * h), rel=1e-7)
     assert d2[0] == pytest.approx((dp[0] - dm[0]) / (2 * h), rel=1e-6, abs=1e-9)
+
+
+def test_gamma_log_likelihood_at_unit_scale(synth):
+    """Stata's gamma log likelihood takes the scale as 1: -sum(y/mu + ln mu)."""
+    ok(synth, "quietly glm ygam x1 x2, family(gamma) link(log)")
+    ok(synth, "capture drop gm")
+    ok(synth, "predict double gm")
+    y, mu = _v(synth, "ygam"), _v(synth, "gm")
+    res = _res(synth)
+    assert res.scalars["ll"] == pytest.approx(-np.sum(y / mu + np.log(mu)), rel=1e-10)
+    assert res.scalars["aic"] == pytest.approx((2 * np.sum(y / mu + np.log(mu)) + 6) / 200, rel=1e-10)

@@ -207,7 +207,7 @@ class Family:
             return (y - mu) ** 2 / (mu * mu * y)
 
     def loglik(self, y, mu, phi: float, dev: float) -> float:
-        """The log likelihood Stata reports; phi is the scale (continuous families)."""
+        """The log likelihood Stata reports; phi is the scale (the inverse Gaussian's)."""
         from scipy.special import gammaln
         n = self.name
         with np.errstate(all="ignore"):
@@ -226,8 +226,9 @@ class Family:
                 return float(np.sum(_xlogy(y, k * mu / (1 + k * mu)) - np.log1p(k * mu) / k
                                     + gammaln(y + 1 / k) - gammaln(y + 1) - gammaln(1 / k)))
             if n == "gamma":
-                return float(np.sum(np.log(y / (phi * mu)) / phi - y / (phi * mu) - np.log(y)
-                                    - gammaln(1 / phi)))
+                # Stata computes the gamma log likelihood with the scale set to 1 (its glm
+                # manual, as quoted on Statalist 1680539): -sum(y/mu + ln mu)
+                return float(-np.sum(y / mu + np.log(mu)))
             return float(np.sum(-0.5 * ((y - mu) ** 2 / (y * mu * mu * phi)
                                         + np.log(2 * math.pi * phi * y ** 3))))
 
