@@ -152,3 +152,16 @@ def test_marginsplot_after_melogit_margins():
     assert len(lines) == 2
     assert np.allclose(np.sort(np.concatenate([np.asarray(s.y) for s in lines])), np.sort(table[0]))
     assert g.fig().axes[0].get_ylabel() == "Marginal predicted mean"
+
+
+def test_marginsplot_value_labels_name_the_lines():
+    g = G(["use hsb", 'label define sec 0 "public" 1 "catholic"', "label values sector sec",
+           "quietly regress mathach i.sector##c.ses",
+           "quietly margins sector, at(ses=(-1 1))"])
+    g.ok("marginsplot")
+    lines = [s for s in g.graph().panels[0].series if s.kind == "connected"]
+    assert sorted(s.label for s in lines) == ["catholic", "public"]
+    from test_graph_helpers import legend_texts
+    assert sorted(legend_texts(g.fig())) == ["catholic", "public"]
+    g.ok("marginsplot, by(sector)")
+    assert [p.title for p in g.graph().panels] == ["public", "catholic"]

@@ -81,9 +81,28 @@ def _fmt(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:g}"
 
 
-def _series(m, cols, cells, xdim, own, level, skip=()):
+def _level_text(labels: dict, dim: str, v: float) -> str:
+    """A level as marginsplot names it: its value label, else `dim=value`."""
+    text = labels.get(dim, {}).get(float(v))
+    return text if text else f"{dim}={_fmt(v)}"
+
+
+def value_labels(session, dims) -> dict:
+    """{dimension: {value: label}} for the dimensions that are value-labelled variables."""
+    out = {}
+    ds = session.data
+    for d in dims:
+        if ds is not None and d in ds:
+            vl = ds.var(d).vallab
+            if vl:
+                out[d] = ds.value_labels.get(vl, {})
+    return out
+
+
+def _series(m, cols, cells, xdim, own, level, skip=(), labels=None):
     """One line (and its CI) per combination of the other dimensions (but `skip`, the by()
-    dimensions)."""
+    dimensions), named by their value labels where they have them."""
+    labels = labels or {}
     others = [k for k in (cells[0] if cells else {}) if k != xdim and k not in skip
               and all(k in c for c in cells) and len({c[k] for c in cells}) > 1]
     groups: dict = {}
@@ -100,7 +119,7 @@ def _series(m, cols, cells, xdim, own, level, skip=()):
         x = np.array([cells[cols.index(j)][xdim] for j in order])
         b = m.table[0, order]
         lo, hi = m.table[4, order], m.table[5, order]
-        label = ", ".join(f"{k}={_fmt(v)}" for k, v in zip(others, key)) or \
+        label = ", ".join(_level_text(labels, k, v) for k, v in zip(others, key)) or \
             ("Margins" if len(groups) == 1 else "")
         if "noci" not in own:
             out.append(Series(ci_kind, x, lo, hi, label=f"{level:g}% CI", legend=False,
@@ -122,16 +141,17 @@ def _by_dims(own: dict, gopts: dict, cells: list[dict], xdim: str) -> list[str]:
     return dims
 
 
-def _panels(m, cols, cells, xdim, own, by: list[str]) -> list[Panel]:
+def _panels(m, cols, cells, xdim, own, by: list[str], labels: dict) -> list[Panel]:
     if not by:
-        return [Panel(series=_series(m, cols, cells, xdim, own, m.level))]
+        return [Panel(series=_series(m, cols, cells, xdim, own, m.level, labels=labels))]
     keys = sorted({tuple(c[d] for d in by) for c in cells})
     panels = []
     for key in keys:
         sel = [(j, c) for j, c in zip(cols, cells) if tuple(c[d] for d in by) == key]
-        title = ", ".join(f"{d}={_fmt(v)}" for d, v in zip(by, key))
+        title = ", ".join(_level_text(labels, d, v) for d, v in zip(by, key))
         panels.append(Panel(title=title, series=_series(m, [j for j, _ in sel], [c for _, c in sel],
-                                                        xdim, own, m.level, skip=by)))
+                                                        xdim, own, m.level, skip=by,
+                                                        labels=labels)))
     return panels
 
 
@@ -164,7 +184,8 @@ def marginsplot(session, cmd) -> None:
     xdim = _x_dimension(m, cells, (own.get("x") or own.get("xdimension") or "").strip() or None)
     by = _by_dims(own, gopts, cells, xdim)
     gc.check_finish(session, gopts)
-    panels = [extra.extend(session, p, None) for p in _panels(m, cols, cells, xdim, own, by)]
+    labels = value_labels(session, cells[0] if cells else {})
+    panels = [extra.extend(session, p, None) for p in _panels(m, cols, cells, xdim, own, by, labels)]
     title, ytitle = _titles(m, xdim)
     graph = Graph(kind="marginsplot", panels=panels, title=title)
     graph.legend.show = None
