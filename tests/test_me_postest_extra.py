@@ -371,3 +371,17 @@ def test_weight_refusals(weighted):
         got, out = run(s, line)
         assert got == rc, (line, out)
         assert _res(s) is before
+
+
+def test_estat_sd_verbose(melanoma):
+    s = melanoma
+    ok(s, "quietly menbreg deaths uvb || region:, exposure(expected) intmethod(laplace)")
+    res = _res(s)
+    out = ok(s, "estat sd, verbose")
+    lines = out.splitlines()
+    assert any(ln.startswith("         uvb |") for ln in lines)
+    assert any(ln.startswith("    /lnalpha |") for ln in lines)
+    sd_line = next(ln for ln in lines if ln.startswith("    sd(_cons)|"))
+    from hlmshell.output.numfmt import fmt_g
+    assert fmt_g(math.sqrt(res.b[-1]), 9) in sd_line
+    assert lines.index(sd_line) > lines.index(next(ln for ln in lines if ln.startswith("    /lnalpha")))

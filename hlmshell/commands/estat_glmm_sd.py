@@ -85,8 +85,28 @@ def glmm_sd(session, res, opts) -> None:
     if not table:
         raise StataError("requested action not valid after most recent estimation command", 321)
     z = float(dist.norm_ppf(0.5 + level / 200.0))
+    lines = so.sd_table(table, z, level)
+    if opts.verbose:
+        lines = _verbose(res, table, lines, z, level)
     session.out.line("")
-    for line in so.sd_table(table, z, level):
+    for line in lines:
         session.out.line(line)
     session.r = RResults(matrices={"b": NamedMatrix(b[None, :], ["y1"], names),
                                    "V": NamedMatrix(V, names, names)})
+
+
+def _verbose(res, table, sd_lines, z: float, level: float) -> list[str]:
+    """`estat sd, verbose`: the whole estimation table, the variance part as standard
+    deviations and correlations (the fixed part and the family's own parameters as posted)."""
+    from hlmshell.output import me_output as meo
+    from hlmshell.output.coeftable import coef_table, groups_from_names
+    kf = res.k_f
+    b = np.asarray(res.b, dtype=float)
+    se = np.sqrt(np.clip(np.diag(np.asarray(res.V, dtype=float)), 0.0, None))
+    groups = groups_from_names([nm for _, nm in res.names[:kf]])
+    fixed = coef_table(res.depvar, groups, b, se, stat="z", level=level,
+                       vcetype=res.macros.get("vcetype") or None)
+    entries = _parse(res.names)
+    extras = [(nm, b[i], se[i]) for i, (eq, nm) in enumerate(res.names)
+              if i >= kf and eq == "/" and i not in entries]
+    return fixed[:-1] + meo.extra_rows(extras, z) + sd_lines[2:-1] + [fixed[-1]]
