@@ -109,3 +109,22 @@ def test_marginsplot_lines_per_outcome():
     assert all(np.array_equal(np.asarray(se.x), [0, 1]) for se in lines)
     T = s.r.matrices["table"].values
     assert np.allclose(np.sort(np.concatenate([np.asarray(se.y) for se in lines])), np.sort(T[0]))
+
+
+@pytest.mark.parametrize("model,line,key", [
+    ("ologit m3 ses i.sector", "margins sector, vce(unconditional)", "uncond_sector"),
+    ("ologit m3 ses i.sector, vce(cluster id)", "margins, vce(unconditional)", "uncond_cluster")])
+def test_unconditional_after_ologit(model, line, key):
+    s = fit(model)
+    rc, out = run(s, line)
+    assert rc == 0 and "Unconditional" in out
+    T = s.r.matrices["table"].values
+    want = np.asarray(REF[key])
+    assert np.allclose(T[0], want[:, 0], rtol=1e-6)
+    assert np.allclose(T[1], want[:, 1], rtol=1e-5)
+
+
+def test_unconditional_refused_after_meologit():
+    s = fit("meologit m3 ses || id:")
+    rc, out = run(s, "margins, vce(unconditional)")
+    assert rc == 198 and "Traceback" not in out

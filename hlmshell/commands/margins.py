@@ -317,7 +317,7 @@ def _nonlinear(session, res, model, req, opts):
     if margins_ordinal.is_ordinal(res):
         if "expression" in opts:
             raise StataError(f"expression() after {res.cmd} is not implemented", 198)
-        if req.vce == "unconditional":
+        if req.vce == "unconditional" and res.cmd not in ("ologit", "oprobit"):
             raise StataError(f"vce(unconditional) after {res.cmd} is not implemented", 198)
         text = (opts.raw("predict") or "").strip() if "predict" in opts else ""
         return margins_ordinal.setup(session, res, model, req, text)

@@ -215,6 +215,57 @@ def _me(res, rows: np.ndarray, kf: int, theta_idx: list[int]) -> tuple[np.ndarra
     return infl, group
 
 
+def _ordinal(session, res, rows: np.ndarray, kf: int, theta_idx: list[int]) -> np.ndarray:
+    """ologit/oprobit: each row's influence on (b, cutpoints), from the per-row log
+    likelihoods' gradients and their summed Hessian (central differences)."""
+    from hlmshell.commands import margins_build as mb
+    from hlmshell.commands.margins_ordinal import _cdf, _link, outcomes
+    from hlmshell.engine import margins as me
+
+    depvar = res.macros.get("depvar", "")
+    model = mb.model_of(res)
+    X = me.design(model.cols, mb.base_covariates(model, session.data, rows))[:, model.keep]
+    values = outcomes(session, res)
+    y = np.asarray(session.data.var(depvar).values, dtype=float)[rows]
+    k = np.searchsorted(values, y)
+    cut_idx = [j for j, (eq, nm) in enumerate(res.names) if eq == "/" and re.fullmatch(r"cut\d+", nm)]
+    b_all = np.asarray(res.b, dtype=float).reshape(-1)
+    par0 = np.concatenate([model.b[model.keep], b_all[cut_idx]])
+    p, link = X.shape[1], _link(res)
+
+    def ll_rows(par):
+        eta = X @ par[:p]
+        cuts = np.concatenate([[-np.inf], par[p:], [np.inf]])
+        with np.errstate(divide="ignore"):
+            return np.log(_cdf(link, cuts[k + 1] - eta) - _cdf(link, cuts[k] - eta))
+
+    def grad_rows(par):
+        G = np.zeros((rows.size, par.size))
+        for j in range(par.size):
+            h = 1e-6 * max(1.0, abs(par[j]))
+            e = np.zeros(par.size)
+            e[j] = h
+            G[:, j] = (ll_rows(par + e) - ll_rows(par - e)) / (2 * h)
+        return G
+
+    S = grad_rows(par0)
+    H = np.zeros((par0.size, par0.size))
+    for j in range(par0.size):
+        h = 1e-4 * max(1.0, abs(par0[j]))
+        e = np.zeros(par0.size)
+        e[j] = h
+        H[:, j] = (grad_rows(par0 + e).sum(axis=0) - grad_rows(par0 - e).sum(axis=0)) / (2 * h)
+    G_rows = S @ np.linalg.pinv(-(H + H.T) / 2)
+    if not np.all(np.isfinite(G_rows)):
+        raise StataError("could not compute the scores of the model", 498)
+    infl = np.zeros((rows.size, kf + len(theta_idx)))
+    infl[:, np.flatnonzero(model.keep)] = G_rows[:, :p]
+    for c, j in enumerate(cut_idx):
+        if j in theta_idx:
+            infl[:, kf + theta_idx.index(j)] = G_rows[:, p + c]
+    return infl
+
+
 def influence(session, res, theta_idx: list[int] | None = None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """(n x k_f influence of each estimation-sample row on the fixed coefficients, the rows'
     sampling-unit codes or None, the estimation sample's row numbers)."""
@@ -225,6 +276,9 @@ def influence(session, res, theta_idx: list[int] | None = None) -> tuple[np.ndar
     if res.cmd == "regress":
         infl = _regress(session, res, rows, kf)
         return infl, _clusters(session, res, rows), rows
+    if res.cmd in ("ologit", "oprobit"):
+        return _ordinal(session, res, rows, kf, list(theta_idx or [])), \
+            _clusters(session, res, rows), rows
     if res.model is None:                  # the one-level binary and count models
         return _glm(session, res, rows, kf), _clusters(session, res, rows), rows
     if res.cmd != "mixed":

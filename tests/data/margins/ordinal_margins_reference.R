@@ -26,5 +26,24 @@ for (lk in c("logit", "probit")) {
   }
   ref[[lk]] <- out
 }
+# margins sector, vce(unconditional) after ologit (rows; and clusters = schools for
+# margins, vce(unconditional)): phi_i = (f_i - p)/N + g' infl_i, infl_i = (-H)^-1 s_i with
+# s_i the gradient of row i's log likelihood (numDeriv::jacobian) and H the Hessian of the sum
+m <- clm(m3 ~ ses + I(as.numeric(sector == 1)), data = hsb, link = "logit")
+par <- c(coef(m)[3:4], coef(m)[1:2]); yk <- as.integer(hsb$m3)
+llr <- function(p) { eta <- drop(X %*% p[1:2]); cuts <- c(-Inf, p[3:4], Inf)
+  log(plogis(cuts[yk + 1] - eta) - plogis(cuts[yk] - eta)) }
+S <- jacobian(llr, par); H <- hessian(function(p) sum(llr(p)), par)
+infl <- S %*% solve(-H)
+pr_rows <- function(p, Z, k) { eta <- drop(Z %*% p[1:2]); cuts <- c(-Inf, p[3:4], Inf)
+  plogis(cuts[k + 1] - eta) - plogis(cuts[k] - eta) }
+cf <- function(s) { Z <- X; Z[, "s1"] <- s; Z }
+unc <- function(Z, k, units) { f <- pr_rows(par, Z, k); p <- mean(f)
+  g <- jacobian(function(q) mean(pr_rows(q, Z, k)), par)
+  phi <- rowsum((f - p) / nrow(X) + drop(infl %*% t(g)), units); U <- length(phi)
+  c(p, sqrt(U / (U - 1) * sum(phi^2))) }
+n <- nrow(X)
+ref$uncond_sector <- do.call(rbind, lapply(1:3, function(k) rbind(unc(cf(0), k, seq_len(n)), unc(cf(1), k, seq_len(n)))))
+ref$uncond_cluster <- do.call(rbind, lapply(1:3, function(k) unc(X, k, hsb$id)))
 cat(toJSON(ref, digits = 15, auto_unbox = TRUE, pretty = TRUE),
     file = "tests/data/margins/ordinal_margins_reference.json")
