@@ -423,3 +423,16 @@ def test_gamma_log_likelihood_at_unit_scale(synth):
     res = _res(synth)
     assert res.scalars["ll"] == pytest.approx(-np.sum(y / mu + np.log(mu)), rel=1e-10)
     assert res.scalars["aic"] == pytest.approx((2 * np.sum(y / mu + np.log(mu)) + 6) / 200, rel=1e-10)
+
+
+def test_replay(melanoma):
+    first = ok(melanoma, "glm deaths uvb, family(poisson) exposure(expected) nolog")
+    res = _res(melanoma)
+    again = ok(melanoma, "glm")
+    assert again.strip() == first.strip()
+    out = ok(melanoma, "glm, eform level(90)")
+    assert "IRR" in out and "[90% conf. interval]" in out
+    assert _res(melanoma) is res
+    assert run(melanoma, "glm, irls")[0] == 198
+    ok(melanoma, "quietly poisson deaths uvb")
+    assert run(melanoma, "glm")[0] == 301

@@ -154,7 +154,36 @@ def _scale(opts, fam, fit, df) -> tuple[float, str]:
     return phi, "#"
 
 
+def _replay(session, cmd) -> None:
+    """`glm` or `glm, eform level(90)`: the active glm results shown again."""
+    from hlmshell.commands._postest import active
+    from hlmshell.output.coeftable import groups_from_names
+    from hlmshell.registry import bind_command
+    res = active(session)
+    if res.cmd != "glm":
+        raise StataError("last estimates not found", 301)
+    opts = bind_command("glm", cmd.options)
+    bad = [k for k in opts.given if k not in ("eform", "level")]
+    if bad:
+        raise StataError(f"option {bad[0]} not allowed", 198)
+    sc, mac = res.scalars, res.macros
+    fam_name = {"Bernoulli": "binomial", "Binomial": "binomial", "Poisson": "poisson",
+                "Neg. Binomial": "nbinomial", "Gaussian": "gaussian", "Gamma": "gamma",
+                "Inverse Gaussian": "igaussian"}[mac["varfunct"]]
+    fam = gfm.Family(fam_name)
+    link = gfm.Link(mac["link"], mac["linkt"], mac["linkf"], sc.get("power", 0.0))
+    kind = "#"
+    if fam_name not in CONTINUOUS and sc["phi"] != 1.0:
+        kind = "x2" if sc["phi"] == sc["dispers_p"] else "dev" if sc["phi"] == sc["dispers"] else "#"
+    groups = groups_from_names([nm for _, nm in res.names])
+    _display(session, res, groups, float(opts.level), opts.eform, fam, link, kind)
+
+
 def _run(session, cmd, name: str) -> None:
+    from hlmshell.commands.estimation import _split_spec
+    if _split_spec(session, cmd)[0] is None:
+        _replay(session, cmd)
+        return
     opts, depvar, design, column, mask, vce, vlabels = _prepare(session, cmd, name)
     n = int(mask.sum())
     fam = parse_family(opts.raw("family"), column, n)
@@ -193,7 +222,8 @@ def _run(session, cmd, name: str) -> None:
     res = _results(cmd, depvar, design, mask, fit, V, ll, phi, df, fam, link, irls, vce, n_clust)
     glm_cmds.offset_macros(res, opts)
     session.post_estimation(res)
-    _display(session, res, design, vlabels, float(opts.level), opts.eform, fam, link, scale_kind)
+    _display(session, res, display_groups(design, baselevels=False, value_labels=vlabels),
+             float(opts.level), opts.eform, fam, link, scale_kind)
 
 
 def _log(session, opts, fam, link, y, X, off, fit, df, irls, robust) -> None:
@@ -263,7 +293,7 @@ def _eform_title(fam, link) -> str:
     return "exp(b)"
 
 
-def _display(session, res, design, vlabels, level, eform, fam, link, scale_kind) -> None:
+def _display(session, res, groups, level, eform, fam, link, scale_kind) -> None:
     out = session.out
     robust = bool(res.macros.get("vcetype"))
     out.line("")
@@ -272,7 +302,6 @@ def _display(session, res, design, vlabels, level, eform, fam, link, scale_kind)
     out.line("")
     if res.scalars.get("N_clust"):
         out.line(cluster_note(int(res.scalars["N_clust"]), res.macros["clustvar"]))
-    groups = display_groups(design, baselevels=False, value_labels=vlabels)
     se = np.sqrt(np.clip(np.diag(res.V), 0, None))
     vt = res.macros.get("vcetype") or ("EIM" if res.macros["opt"] == "irls" else "OIM")
     if eform:
