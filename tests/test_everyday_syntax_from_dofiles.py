@@ -250,3 +250,18 @@ def test_ttest_against_scipy(s, df):  # noqa: F811
     for line, rc in [("ttest mathach", 198), ("ttest mathach, by(id)", 420),
                      ("ttest nosuch == 0", 111), ("ttest mathach == 0, by(sector)", 198)]:
         assert run(s, line)[0] == rc, line
+
+
+def test_estat_summarize_over_the_estimation_sample(s, df):  # noqa: F811
+    ok(s, "mixed mathach ses i.sector c.ses#c.meanses if female == 1 || id:")
+    out = ok(s, "estat summarize")
+    sub = df[df.female == 1]
+    st = s.r.matrices["stats"]
+    assert st.rownames == ["mathach", "ses", "sector", "meanses"]
+    for k, v in enumerate(st.rownames):
+        np.testing.assert_allclose(st.values[k], [sub[v].mean(), sub[v].std(), sub[v].min(), sub[v].max()],
+                                   rtol=1e-12)
+    assert "Estimation sample mixed" in out and f"{len(sub):,}" in out
+    assert "Estimation sample" not in ok(s, "estat sum, noheader")
+    ok(s, "drop in 1")
+    assert run(s, "estat summarize")[0] == 459

@@ -30,7 +30,7 @@ from hlmshell.results import EstimationResults, RResults
 from hlmshell.results.mixed import MixedResults
 
 # Stata subcommands hlmshell knows but does not have (r(321) "not implemented")
-_NOT_IMPLEMENTED = (("summarize", 2),)
+_NOT_IMPLEMENTED = ()
 
 
 def _resolve(word: str) -> str:
@@ -403,6 +403,10 @@ def _sd(session, res, opts) -> None:
                             Opt("iis", desc="accepted for compatibility"),
                             Opt("nosort", desc="accepted for compatibility"),
                             Opt("format", "format", "string", None, "display format; default %6.3f"))),
+                       Sub("summarize", "su", "summary statistics of the estimation sample",
+                           (Opt("labels", "lab", desc="display variable labels"),
+                            Opt("noheader", "nohea", desc="suppress the header"),
+                            Opt("noweights", desc="accepted for compatibility"))),
                        Sub("vce", "vce", "covariance matrix of the estimates",
                            (Opt("covariance", "cov", desc="display as covariance matrix; the default"),
                             Opt("correlation", "corr", desc="display as correlation matrix"),
@@ -437,10 +441,15 @@ def _wcorrelation(session, res, opts) -> None:
     wcorrelation.wcorrelation(session, res, opts, _need_mixed)
 
 
+def _summarize(session, res, opts) -> None:
+    from hlmshell.commands.estat_summarize import estat_summarize
+    estat_summarize(session, res, opts)
+
+
 def _vce(session, res, opts) -> None:
     from hlmshell.commands.estat_vce import estat_vce
     estat_vce(session, res, opts)
 
 
 _HANDLERS = {"ic": None, "icc": _icc, "group": _group, "recovariance": _recov, "sd": _sd,
-             "wcorrelation": _wcorrelation, "df": _df, "vce": _vce}
+             "wcorrelation": _wcorrelation, "df": _df, "vce": _vce, "summarize": _summarize}
