@@ -385,3 +385,16 @@ def test_estat_sd_verbose(melanoma):
     from hlmshell.output.numfmt import fmt_g
     assert fmt_g(math.sqrt(res.b[-1]), 9) in sd_line
     assert lines.index(sd_line) > lines.index(next(ln for ln in lines if ln.startswith("    /lnalpha")))
+
+
+def test_meglm_nbinomial_constant(melanoma):
+    ref = NB1["region"]
+    ok(melanoma, "quietly meglm deaths uvb || region:, family(nbinomial constant) "
+                 "exposure(expected) intmethod(laplace)")
+    res = _res(melanoma)
+    assert res.scalars["ll"] == pytest.approx(ref["ll"], rel=1e-6)
+    assert [nm for _, nm in res.names][2] == "lndelta"
+    ok(melanoma, "quietly meglm deaths uvb || region:, family(nb) exposure(expected) "
+                 "intmethod(laplace)")
+    assert [nm for _, nm in _res(melanoma).names][2] == "lnalpha"
+    assert run(melanoma, "meglm deaths uvb || region:, family(poisson mean)")[0] == 198

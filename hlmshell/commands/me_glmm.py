@@ -72,11 +72,16 @@ _OPTIONS = (
 
 def _family_of(cmdname: str, opts) -> tuple[str, str]:
     if cmdname == "meglm":
-        fam = (opts.raw("family") or "gaussian").strip().lower()
+        words = (opts.raw("family") or "gaussian").strip().lower().split() or ["gaussian"]
+        fam = words[0]
         link = (opts.raw("link") or "").strip().lower()
-        fam = {"bernoulli": "binomial"}.get(fam, fam)
-        link = link or {"binomial": "logit", "poisson": "log"}.get(fam, "")
-        fam = {"nb": "nbinomial", "nbinom": "nbinomial", "ord": "ordinal"}.get(fam, fam)
+        fam = {"bernoulli": "binomial", "nb": "nbinomial", "nbinom": "nbinomial",
+               "ord": "ordinal"}.get(fam, fam)
+        link = link or {"binomial": "logit", "poisson": "log", "nbinomial": "log",
+                        "ordinal": "logit"}.get(fam, "")
+        if len(words) > 1 and fam != "nbinomial":
+            raise StataError(f"family({' '.join(words)}) not allowed", 198)
+        _dispersion(opts)                    # family(nbinomial mean|constant) checked
         if (fam, link) not in TITLES:
             raise StataError(f"family({fam}) link({link}) not available", 198)
         return fam, link
@@ -90,8 +95,12 @@ def _family_of(cmdname: str, opts) -> tuple[str, str]:
 
 
 def _dispersion(opts) -> str:
-    """menbreg's dispersion(mean|constant): NB2 (/lnalpha) or NB1 (/lndelta)."""
+    """menbreg's dispersion(mean|constant) or meglm's family(nbinomial mean|constant): NB2
+    (/lnalpha) or NB1 (/lndelta)."""
     disp = (opts.raw("dispersion") or "mean").strip().lower() if "dispersion" in opts else "mean"
+    fw = (opts.raw("family") or "").split() if "family" in opts else []
+    if len(fw) > 1:
+        disp = fw[1].lower()
     for full in ("mean", "constant"):
         if disp and full.startswith(disp):
             return full
