@@ -265,3 +265,31 @@ def test_estat_summarize_over_the_estimation_sample(s, df):  # noqa: F811
     assert "Estimation sample" not in ok(s, "estat sum, noheader")
     ok(s, "drop in 1")
     assert run(s, "estat summarize")[0] == 459
+
+
+def test_misstable_patterns_asis_and_bypatterns(s):  # noqa: F811
+    ok(s, "replace ses = . in 1/30")
+    ok(s, "replace mathach = . in 20/100")
+    out = ok(s, "misstable patterns mathach ses, asis")
+    assert "(1) mathach  (2) ses" in out                  # as typed, not fewest-missing first
+    assert "(1) ses  (2) mathach" in ok(s, "misstable patterns mathach ses")
+    out = ok(s, "misstable patterns ses mathach, bypatterns frequency")
+    rows = [ln.split("|")[1].split() for ln in out.splitlines()
+            if ln.strip()[:1].isdigit() and "|" in ln and ln.split("|")[1].strip()]
+    assert rows == [["1", "1"], ["1", "0"], ["0", "1"], ["0", "0"]]
+
+
+def test_merge_old_syntax_picks_the_match_kind(s, df, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.chdir(tmp_path)
+    ok(s, "preserve")
+    ok(s, "collapse (mean) mses=ses, by(id)")
+    ok(s, "save sch")
+    ok(s, "restore")
+    out = ok(s, "merge id using sch")
+    assert "old merge syntax" in out
+    means = df.groupby("id").ses.transform("mean").to_numpy()
+    np.testing.assert_allclose(s.data.var("mses").values, means, rtol=1e-6)
+    assert (s.data.var("_merge").values == 3).all()
+    ok(s, "drop _merge mses")
+    assert run(s, "merge female using sch")[0] == 111
+    assert run(s, "merge minority using " + str(tmp_path / "sch"))[0] == 111

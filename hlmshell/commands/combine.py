@@ -100,6 +100,9 @@ def merge_cmd(session, cmd):
     _check_keys(master, using, keys)
     gen = _merge_variable(master, opts)
     mkeys, ukeys = _key_tuples(master, keys), _key_tuples(using, keys)
+    if kind == "old":
+        kind = _old_kind(mkeys, ukeys, keys)
+        session.out.line("(you are using old merge syntax; see [D] merge for new syntax)")
     _check_unique(kind, keys, mkeys, "master")
     _check_unique(kind, keys, ukeys, "using")
     uvars = _using_vars(session, using, keys, opts.keepusing)
@@ -117,6 +120,10 @@ def _merge_spec(session, body_text: str) -> tuple[str, list[str], str]:
     if fname is None:
         raise StataError("using required", 100)
     m = re.match(r"\s*(1:1|m:1|1:m|m:m)\s+(.*)$", body)
+    if not m and body.strip() and ":" not in body:
+        # Stata 10's `merge keyvars using file`: 1:1, 1:m or m:1 as the keys' uniqueness says
+        keys = varlist(session, body, all_if_empty=False)
+        return "old", keys, fname
     if not m:
         raise StataError("invalid syntax", 198) if body else StataError("varlist required", 100)
     keys = varlist(session, m.group(2), all_if_empty=False)
@@ -125,6 +132,16 @@ def _merge_spec(session, body_text: str) -> tuple[str, list[str], str]:
     if m.group(1) == "m:m":
         raise StataError("merge m:m is not supported; use 1:1, m:1 or 1:m", 198)
     return m.group(1), keys, fname
+
+
+def _old_kind(mkeys, ukeys, keys: list[str]) -> str:
+    m_unique, u_unique = len(set(mkeys)) == len(mkeys), len(set(ukeys)) == len(ukeys)
+    if m_unique:
+        return "1:1" if u_unique else "1:m"
+    if u_unique:
+        return "m:1"
+    raise StataError(f"variable{'s' if len(keys) > 1 else ''} {' '.join(keys)} do not uniquely "
+                     "identify observations in either the master or the using data", 459)
 
 
 def _merge_variable(master: Dataset, opts: Args) -> str | None:

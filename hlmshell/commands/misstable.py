@@ -41,7 +41,9 @@ def _parse(session, cmd):
                       Sub("patterns", "pat", "patterns of missing values", (), "[varlist]")),
          options=(Opt("all", desc="summarize: show all variables, not only those with missing values"),
                   Opt("showzeros", desc="summarize: show zeros rather than blanks"),
-                  Opt("frequency", "freq", desc="patterns: report frequencies rather than percents")))
+                  Opt("frequency", "freq", desc="patterns: report frequencies rather than percents"),
+                  Opt("asis", desc="patterns: variables in the order specified"),
+                  Opt("bypatterns", "bypat", desc="patterns: list the patterns in pattern order, not by frequency")))
 def misstable_cmd(session, cmd):
     sub, names = _parse(session, cmd)
     opts = args_of(cmd)
@@ -95,7 +97,9 @@ def _pct(p: float, first: bool) -> str:
 def _patterns(session, names, mask, opts) -> None:
     ds, out = session.data, session.out
     miss = {nm: np.isnan(ds.var(nm).values[mask]) for nm in names}
-    used = sorted((nm for nm in names if miss[nm].any()), key=lambda nm: int(miss[nm].sum()))
+    used = [nm for nm in names if miss[nm].any()]
+    if not opts.asis:                       # fewest missing first, unless asis
+        used = sorted(used, key=lambda nm: int(miss[nm].sum()))
     n = int(mask.sum())
     if not used:
         out.line("(no missing values)")
@@ -104,7 +108,10 @@ def _patterns(session, names, mask, opts) -> None:
     pat = np.stack([~miss[nm] for nm in used], axis=1).astype(int)
     uniq, inv = np.unique(pat, axis=0, return_inverse=True)
     freq = np.bincount(np.asarray(inv).reshape(-1))
-    order = sorted(range(len(uniq)), key=lambda i: (-freq[i], [-v for v in uniq[i]]))
+    if opts.bypatterns:                     # patterns in their own order, complete first
+        order = sorted(range(len(uniq)), key=lambda i: [-v for v in uniq[i]])
+    else:
+        order = sorted(range(len(uniq)), key=lambda i: (-freq[i], [-v for v in uniq[i]]))
     width = 3 * len(used) + 4
     out.line()
     out.line("    Missing-value patterns")
