@@ -141,7 +141,12 @@ def summarize_file(records: list[dict], timed_out: bool = False) -> dict:
     total = len(records)
     nod = c["nodata"] + c["downstream"]
     failed = c["failed"] + (1 if timed_out else 0)
+    first = next((k for k, r in enumerate(records) if r["status"] == "failed"), len(records))
+    before = records[:first]
     return {
+        # as `hlmshell FILE.do` runs it (stopping at the first failure), data assumed present
+        "ok_before_stop": sum(r["status"] == "ok" for r in before),
+        "countable_before_stop": sum(r["status"] not in ("nodata", "downstream") for r in records),
         "statements": total, "ok": c["ok"], "failed": failed, "nodata": c["nodata"],
         "downstream": c["downstream"],
         "to_end": failed == 0, "to_end_strict": failed == 0 and nod == 0,
@@ -155,7 +160,9 @@ def totals(files: dict[str, dict]) -> dict:
     stmts = sum(f["statements"] for f in files.values())
     nod = sum(f["nodata"] + f["downstream"] for f in files.values())
     counted = stmts - nod
+    stop_ok = sum(f.get("ok_before_stop", 0) for f in files.values())
     return {
+        "pct_ran_stopping": 100.0 * stop_ok / counted if counted else 100.0,
         "files": len(files), "statements": stmts, "ok": ok, "nodata": nod,
         "pct_ran": 100.0 * ok / counted if counted else 100.0,
         "pct_ran_strict": 100.0 * ok / stmts if stmts else 100.0,
@@ -337,6 +344,8 @@ def report(results: dict[str, dict]) -> str:
                  f"(strict, no-data counted as failures: {t['pct_ran_strict']:.1f}%)")
     lines.append(f"files to the end: {t['to_end']} of {t['files']} "
                  f"(strict: {t['to_end_strict']})")
+    lines.append(f"statements that ran before each file's first failure (a plain `hlmshell FILE.do`"
+                 f" run): {t['pct_ran_stopping']:.1f}% of those with data")
     agg = Counter()
     other = Counter()
     for s in results.values():

@@ -40,6 +40,7 @@ def test_classify_separates_missing_data_from_failures():
     s = cov.summarize_file(cov.classify(recs))
     assert (s["ok"], s["failed"], s["nodata"], s["downstream"]) == (2, 2, 3, 1)
     assert not s["to_end"] and not s["to_end_strict"]
+    assert s["ok_before_stop"] == 0 and s["countable_before_stop"] == 4
     t = cov.totals({"a.do": s, "b.do": cov.summarize_file(cov.classify(recs[3:4]))})
     assert t["to_end"] == 1 and t["statements"] == 9 and t["ok"] == 3
     assert abs(t["pct_ran"] - 100 * 3 / (9 - 4)) < 1e-12
@@ -68,6 +69,7 @@ def test_run_file_keeps_going_and_counts_top_level_statements(tmp_path, monkeypa
     s = cov.summarize_file(cov.classify(recs))
     assert (s["ok"], s["failed"], s["nodata"], s["downstream"]) == (3, 2, 1, 1)
     assert s["failures"] == [("frobnicate", 199), ("display", 111)]
+    assert s["ok_before_stop"] == 2                     # set obs, gen; then frobnicate stops it
 
 
 def test_kit_fallback_reads_a_url_from_the_kit(tmp_path, monkeypatch):
