@@ -241,3 +241,34 @@ def test_common_if_after_plots(g):
     g.ok("twoway (scatter mathach ses) (lfit mathach ses) if sector == 0")
     ax = g.fig().axes[0]
     assert len(scatter_points(ax)[0]) == (g.col("sector") == 0).sum()
+
+
+def test_by_panels_share_axes_and_one_x_title(g):
+    """Stata's by() draws every panel on the same x and y scales (xrescale/yrescale free
+    them), tick labels only on the outer panels, and the axis titles once for the graph."""
+    g.ok("scatter mathach ses if id <= 1374, by(id)")
+    fig = g.fig()
+    axes = fig.axes
+    assert len(axes) == 7
+    ids = g.col("id")
+    sel = ids <= 1374
+    x, y = g.col("ses")[sel], g.col("mathach")[sel]
+    for ax in axes:                              # every panel spans all the groups' data
+        lo, hi = ax.get_xlim()
+        assert lo <= x.min() and hi >= x.max()
+        lo, hi = ax.get_ylim()
+        assert lo <= y.min() and hi >= y.max()
+    assert len({ax.get_xlim() for ax in axes}) == 1 and len({ax.get_ylim() for ax in axes}) == 1
+    assert [ax.get_xlabel() for ax in axes] == [""] * 7
+    assert [ax.get_ylabel() for ax in axes] == [""] * 7
+    assert fig.subfigs[0]._supxlabel.get_text() == "socio-economic status (standardized)"
+    assert fig.subfigs[0]._supylabel.get_text() == "mathematics achievement score"
+    # 3 x 3 grid: y tick labels only in the first column, x tick labels only where no panel
+    # is below (the last row, and the panels above the empty slots)
+    shown_y = [ax.yaxis.get_tick_params()["labelleft"] for ax in axes]
+    shown_x = [ax.xaxis.get_tick_params()["labelbottom"] for ax in axes]
+    assert shown_y == [True, False, False, True, False, False, True]
+    assert shown_x == [False, False, False, False, True, True, True]
+    g.ok("scatter mathach ses if id <= 1374, by(id, yrescale xrescale)")
+    axes = g.fig().axes
+    assert len({ax.get_ylim() for ax in axes}) > 1 and len({ax.get_xlim() for ax in axes}) > 1

@@ -297,6 +297,8 @@ class ByRule:
     note: str | None = None
     title: str | None = None
     legend_off: bool = False
+    xrescale: bool = False
+    yrescale: bool = False
     extra: dict = field(default_factory=dict)
 
 
@@ -319,10 +321,13 @@ def by_rule(arg: str, expand) -> ByRule:
             rule.title = text_arg(o.arg or "")
         elif abbrev_match(n, "legend", "leg"):
             rule.legend_off = "off" in (o.arg or "")
+        elif n in ("xrescale", "yrescale", "rescale"):
+            rule.xrescale |= n != "yrescale"
+            rule.yrescale |= n != "xrescale"
         elif n in ("compact", "ixaxes", "iyaxes", "ixtitle", "iytitle", "noiytick", "noixtick",
                    "imargin", "missing", "colfirst", "holes", "iscale", "subtitle", "caption",
-                   "graphregion", "plotregion", "noedgelabel", "edgelabel", "style", "yrescale",
-                   "xrescale", "noiylabel", "noixlabel", "ixlabel", "iylabel", "iyaxes"):
+                   "graphregion", "plotregion", "noedgelabel", "edgelabel", "style",
+                   "noiylabel", "noixlabel", "ixlabel", "iylabel", "iyaxes"):
             continue
         else:
             raise not_allowed(n)

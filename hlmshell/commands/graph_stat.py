@@ -81,6 +81,7 @@ def make_graph(session, kind: str, gopts: dict, build, xinfo, yinfo, cmdtext: st
         graph.note = note
     if rule is not None:
         graph.rows, graph.cols = rule.rows, rule.cols
+        graph.xrescale, graph.yrescale = rule.xrescale, rule.yrescale
         graph.title = rule.title or ""
     gc.apply_text(graph, gopts)
     xs = [s.x for s in graph.all_series() if s.x is not None]

@@ -480,6 +480,16 @@ def _panel(session, plots: list[Plot], mask, title: str = "") -> Panel:
     return panel
 
 
+def _has_data(panel: Panel) -> bool:
+    for s in panel.series:
+        if s.boxes:
+            return True
+        for v in (s.y, s.x):
+            if v is not None and np.size(v) and np.any(np.isfinite(np.asarray(v, dtype=float))):
+                return True
+    return False
+
+
 def by_panels(session, rule: gc.ByRule, build) -> tuple[list[Panel], list]:
     """One panel per group of the by() variables (value labels as titles), plus Total."""
     ds = session.data
@@ -496,7 +506,9 @@ def by_panels(session, rule: gc.ByRule, build) -> tuple[list[Panel], list]:
         for col, v in zip(cols, key):
             mask &= col == v
         title = ", ".join(gc.group_label(ds, n, v) for n, v in zip(rule.varnames, key))
-        panels.append(build(mask, title))
+        panel = build(mask, title)
+        if panel is not None and _has_data(panel):   # groups outside if/in get no panel
+            panels.append(panel)
     if rule.total:
         panels.append(build(None, "Total"))
     return panels, seen
@@ -508,6 +520,7 @@ def build_twoway(session, plots: list[Plot], gopts: dict, command: str = "twoway
         rule = gc.by_rule(gopts["by"], lambda t: list(expand_varlist(session.data, t)))
         panels, _ = by_panels(session, rule, lambda m, t: _panel(session, plots, m, t))
         graph.panels, graph.rows, graph.cols = panels, rule.rows, rule.cols
+        graph.xrescale, graph.yrescale = rule.xrescale, rule.yrescale
         names = " ".join(rule.varnames)
         graph.note = rule.note if rule.note is not None else \
             "Graphs by " + (gc.var_title(session.data, rule.varnames[0])

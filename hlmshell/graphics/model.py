@@ -105,6 +105,8 @@ class Graph:
     ysize: float = 4.0
     command: str = ""                 # the command that made it (graph describe/dir)
     shared_legend: bool = True        # one legend for all panels (by())
+    xrescale: bool = False            # by(): each panel its own x scale (default: common)
+    yrescale: bool = False            # by(): each panel its own y scale
 
     # ---- JSON ------------------------------------------------------------------------------
     def to_dict(self) -> dict:

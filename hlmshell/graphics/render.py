@@ -74,6 +74,7 @@ def _draw(graph: Graph, width, height):
         _draw_panel(ax, panel, graph, sch, titled=len(panels) > 1 or bool(panel.title))
         axes.append(ax)
     if shared:
+        _common_scales(graph, axes, ncols)
         _shared_titles(body, axes, nrows, ncols)
     _titles(fig, graph, sch)
     _legend(body, axes, graph, sch)
@@ -96,15 +97,39 @@ def _footer(fig, graph: Graph, sch: dict):
     return top
 
 
-def _shared_titles(body, axes, nrows: int, ncols: int) -> None:
-    """by() graphs: x titles only under the bottom panel of each column, y titles only left
-    of the first column (the panels share them)."""
+def _common_scales(graph: Graph, axes, ncols: int) -> None:
+    """by() graphs: Stata draws every panel on one x and one y scale (the union of the
+    panels' ranges) unless by(, xrescale/yrescale); a common axis is labelled only on the
+    outer panels -- y in the first column, x where no panel is below."""
     n = len(axes)
-    yt = axes[0].get_ylabel()
-    for k, ax in enumerate(axes):
-        if k + ncols < n:                       # a panel below this one
-            ax.set_xlabel("")
+    drawn = [ax for ax in axes if ax.axison]
+    for which, free in (("x", graph.xrescale), ("y", graph.yrescale)):
+        if free or not drawn:
+            continue
+        get = "get_xlim" if which == "x" else "get_ylim"
+        lims = [getattr(ax, get)() for ax in drawn]
+        inverted = lims[0][0] > lims[0][1]
+        lo = min(min(a, b) for a, b in lims)
+        hi = max(max(a, b) for a, b in lims)
+        for ax in drawn:
+            (ax.set_xlim if which == "x" else ax.set_ylim)((hi, lo) if inverted else (lo, hi))
+        for k, ax in enumerate(axes):
+            if which == "x" and k + ncols < n:
+                ax.tick_params(axis="x", labelbottom=False)
+            if which == "y" and k % ncols:
+                ax.tick_params(axis="y", labelleft=False)
+
+
+def _shared_titles(body, axes, nrows: int, ncols: int) -> None:
+    """by() graphs: the x and y titles once for the whole graph (below and left of the
+    panels), as Stata draws them."""
+    xt = next((ax.get_xlabel() for ax in axes if ax.get_xlabel()), "")
+    yt = next((ax.get_ylabel() for ax in axes if ax.get_ylabel()), "")
+    for ax in axes:
+        ax.set_xlabel("")
         ax.set_ylabel("")
+    if xt:
+        body.supxlabel(xt, fontsize=FONT)
     if yt:
         body.supylabel(yt, fontsize=FONT)
 
