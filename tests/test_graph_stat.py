@@ -3,6 +3,7 @@ the drawn data against direct computations."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -33,6 +34,11 @@ def test_histogram_default_bins_density(g):
     counts, _ = np.histogram(x, bins=k, range=(x.min(), x.max()))
     assert np.allclose([h for _c, h, _w in bars], counts / (n * width))
     assert out.strip().startswith(f"(bin={k}, start=")
+    # Stata prints start and width as display does (8 significant digits):
+    # `(bin=38, start=-2.832, width=.73223684)`
+    num = lambda v: re.sub(r"^(-?)0\.", r"\1.", f"{v:.8g}")   # noqa: E731
+    assert out.strip() == f"(bin={k}, start={num(x.min())}, width={num(width)})"
+    assert num(width) == ".73223684"
     ax = g.fig().axes[0]
     assert ax.get_ylabel() == "Density" and ax.get_xlabel() == "mathematics achievement score"
 
@@ -49,7 +55,7 @@ def test_histogram_scales_and_overlays(g):
     want = norm.pdf(xs, x.mean(), x.std(ddof=1)) * len(x) * 5
     assert np.allclose(ln.get_ydata(), want)
     assert fig.axes[0].get_ylabel() == "Frequency"
-    g.ok("histogram female, discrete percent")
+    assert g.ok("histogram female, discrete percent").strip() == "(start=0, width=1)"
     bars = _bars(g.fig().axes[0])
     assert [round(b[0]) for b in bars] == [0, 1]
     fem = g.col("female")

@@ -197,9 +197,13 @@ def histogram(session, cmd):
     make_graph(session, "histogram", gopts, build,
                        (gc.var_title(session.data, names[0]), session.data.var(names[0])),
                        (HIST_YTITLES[scale], None), cmd.text, check=False, own=own)
-    if "discrete" not in own:
-        session.out.line(f"(bin={len(edges) - 1}, start={fmt_g(float(edges[0]), 9).strip()}, "
-                         f"width={fmt_g(float(edges[1] - edges[0]), 9).strip()})")
+    # start and width as display shows them (%10.0g); discrete bins have no count
+    start, width = fmt_g(float(edges[0]), 10).strip(), fmt_g(float(edges[1] - edges[0]), 10).strip()
+    if "discrete" in own:          # start: the lowest value, the centre of the first bar
+        start = fmt_g(float(edges[0] + (edges[1] - edges[0]) / 2), 10).strip()
+        session.out.line(f"(start={start}, width={width})")
+    else:
+        session.out.line(f"(bin={len(edges) - 1}, start={start}, width={width})")
 
 
 # ---- kdensity ------------------------------------------------------------------------------
