@@ -63,3 +63,18 @@ def test_needs_margins():
     ok(s, "regress mathach ses")
     rc, _ = run(s, "marginsplot")
     assert rc == 301
+
+
+def test_axis_titles_use_variable_labels(s):
+    """Stata titles marginsplot's x axis with the x dimension's variable label (its name when
+    it has none) and the y axis with the prediction's label."""
+    ok(s, "margins sector, at(ses=(-2(1)2))")
+    ok(s, "marginsplot")
+    g = _graph(s)
+    assert g.panels[0].xaxis.title == "socio-economic status (standardized)"
+    assert g.panels[0].yaxis.title == "Linear prediction, fixed portion"
+    ok(s, "label variable ses")
+    ok(s, "marginsplot")
+    assert _graph(s).panels[0].xaxis.title == "ses"
+    ok(s, 'marginsplot, xtitle("SES")')
+    assert _graph(s).panels[0].xaxis.title == "SES"

@@ -191,5 +191,6 @@ def marginsplot(session, cmd) -> None:
     graph.legend.show = None
     gc.apply_text(graph, gopts)
     var = session.data.var(xdim) if session.data is not None and xdim in session.data else None
-    gc.apply_axes(graph, gopts, (xdim, var), (ytitle, None))
+    gc.apply_axes(graph, gopts, ((var.label or xdim) if var is not None else xdim, var),
+                  (ytitle, None))
     gc.finish(session, graph, gopts, cmd.text)
