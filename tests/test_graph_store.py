@@ -163,3 +163,52 @@ def test_matplotlib_only_when_drawing(tmp_path, text, mpl):
     assert proc.returncode == 0 and proc.stderr == "", proc.stdout + proc.stderr
     info = json.loads((tmp_path / "probe.py.json").read_text())
     assert info == {"rc": 0, "mpl": mpl}, proc.stdout
+
+
+_PTY_REPL = '''
+import sys
+from hlmshell.session import Session
+from hlmshell.interpreter import Interpreter
+from hlmshell.repl.app import run_repl
+
+s = Session()
+sys.exit(run_repl(s, Interpreter(s)))
+'''
+
+
+def test_repl_in_a_terminal_without_display_writes_a_png(tmp_path):
+    """The real interactive shell, through a pseudo-terminal, with no DISPLAY: a graph
+    command prints `(graph written to ...png)` and that file is the graph; nodraw writes
+    nothing; the prompt comes back."""
+    import os
+    import sys
+    from pathlib import Path
+
+    pexpect = pytest.importorskip("pexpect")
+    root = Path(__file__).resolve().parents[1]
+    script = tmp_path / "repl.py"
+    script.write_text(_PTY_REPL)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(PYTHONPATH=str(root), HLMSHELL_HISTORY=str(tmp_path / "h"), TERM="xterm",
+               PROMPT_TOOLKIT_NO_CPR="1", TMPDIR=str(tmpdir))
+    child = pexpect.spawn(sys.executable, [str(script)], env=env, encoding="utf-8",
+                          timeout=60, dimensions=(24, 200))
+    try:
+        child.expect("Type exit to quit")
+        child.send("use hsb\r")
+        child.send("scatter mathach ses in 1/50, name(first)\r")
+        child.expect(r"\(graph written to (\S+\.png)\)")
+        path = Path(child.match.group(1))
+        child.send("scatter mathach ses in 1/50, nodraw name(second)\r")
+        child.send("display 6*7\r")
+        child.expect("42")
+        child.send("exit, clear\r")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    assert path.parent == tmpdir and path.name.startswith("hlmshell_first_")
+    assert png_size(str(path))[0] > 0
+    assert [p.name for p in tmpdir.iterdir()] == [path.name]     # nodraw showed nothing
