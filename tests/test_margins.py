@@ -7,6 +7,8 @@ After regress hlmshell and R fit the same OLS, so the R literals hold to 1e-6; a
 they come from lme4's own fit, so they hold to the two optimizers' agreement (2e-5)."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -465,3 +467,41 @@ def test_at_statistics():
         close(rmat(s, "b")[0], m, 1e-10)
         close(np.sqrt(rmat(s, "V")[0, 0]), se, 1e-8)
         assert out.count("At: ses") == 1
+
+
+def test_over_atmeans_legend_shows_each_groups_means():
+    """margins, over(sector) atmeans: each group's margin is at that group's means, and the
+    at legend lists the means group by group (not one group's means for all)."""
+    s = session_with(f"regress mathach {HSB_MODEL}")
+    b, V = fixed_bv(s)
+    ses, sec, fem = vals(s, "ses"), vals(s, "sector"), vals(s, "female")
+    out = ok(s, "margins, over(sector) atmeans")
+    Xs = []
+    for g in (0, 1):
+        m = sec == g
+        Xs.append(np.array([[ses[m].mean(), 0, g, 0, g * ses[m].mean(), 0,
+                             np.mean(fem[m] == 1), 1.0]]))
+    mm, se = hand(Xs, b, V)
+    close(rmat(s, "b")[0], mm, 1e-10)
+    close(np.sqrt(np.diag(rmat(s, "V"))), se, 1e-8)
+    lines = out.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("At: "))
+    block = []
+    for ln in lines[start:]:
+        if not ln.strip():
+            break
+        block.append(ln)
+    num = lambda v: re.sub(r"^(-?)0\.", r"\1.", f"{v:.7g}")   # noqa: E731  (%9.0g here)
+    heads = [ln.split(":", 1)[-1].strip() if ln.startswith("At:") else ln.strip()
+             for ln in block if ln.strip().endswith(".sector")]
+    assert heads == ["0.sector", "1.sector"]
+    for g in (0, 1):
+        m = sec == g
+        lo = block.index(next(ln for ln in block if ln.strip().endswith(f"{g}.sector")))
+        part = block[lo + 1: lo + 4]
+        assert re.fullmatch(rf"\s+ses\s+= +{re.escape(num(ses[m].mean()))} \(mean\)", part[0])
+        assert re.fullmatch(rf"\s+0\.female = +{re.escape(num(np.mean(fem[m] == 0)))} \(mean\)",
+                            part[1])
+        assert re.fullmatch(rf"\s+1\.female = +{re.escape(num(np.mean(fem[m] == 1)))} \(mean\)",
+                            part[2])
+    assert not any("sector =" in ln for ln in block)

@@ -535,7 +535,7 @@ def build_table(session, res, req, model, label, expression) -> me.MarginsTable:
         derivatives=mb.DERIV_LABEL.get(req.deriv or "", ""), N=int(np.count_nonzero(req.touse)),
         jacobian=J, n_cells=list(lay.n), all_dims=lay.dims, over=list(req.over),
         vce=getattr(req, "vce", "delta"), predict_lines=list(getattr(req, "predict_lines", [])),
-        theta_idx=list(model.theta_idx))
+        theta_idx=list(model.theta_idx), group_at=list(lay.group_at))
     return tbl
 
 
@@ -619,9 +619,51 @@ def sections(session, table: me.MarginsTable) -> list:
     return out
 
 
+_GROUP_STATS = ("mean", "median", "min", "max")
+
+
+def _by_group(table: me.MarginsTable) -> bool:
+    """over() with a statistic in at()/atmeans: the values differ from group to group."""
+    return bool(table.over and table.group_at and len(table.group_at[0]) > 1 and any(
+        st in _GROUP_STATS or re.fullmatch(r"p\d+", st or "")
+        for items in table.at_specs for _v, _x, st in items))
+
+
+def _group_legend(table: me.MarginsTable, model: mb.Model) -> list[str]:
+    """The at legend of over() with statistics: each over group's own values under its name,
+    `At: 0.sector` then its covariates (the over variables themselves left out)."""
+    multi = len(table.at_specs) > 1
+    rows = []
+    for k, items in enumerate(table.at_specs):
+        prefix = f"{k + 1}._at: " if multi else "At: "
+        for g, (key, rec) in enumerate(table.group_at[k]):
+            head = " ".join(f"{v}.{n}" for n, v in zip(table.over, key))
+            rows.append((prefix if g == 0 else " " * len(prefix), head, None))
+            look = rec.get
+            for var, value, stat in items:
+                if stat == "asobserved" or var in table.over:
+                    continue
+                for nm, v, st in _entries(model, look, var, stat):
+                    rows.append((" " * len(prefix), None, (nm, v, st)))
+    entries = [e for _p, _h, e in rows if e is not None]
+    wn = max((len(nm) for nm, _v, _s in entries), default=0)
+    wv = max((len(mo.value_text(v)) for _n, v, _s in entries), default=0)
+    out = []
+    for lead, head, e in rows:
+        if head is not None:
+            out.append(f"{lead}{head}")
+            continue
+        nm, v, st = e
+        tail = "" if st in ("value", "values") else f" ({st})"
+        out.append(f"{lead}    {nm:<{wn}} = {mo.value_text(v):>{wv}}{tail}")
+    return out
+
+
 def _legend(table: me.MarginsTable, req: mb.MarginsRequest, model: mb.Model, noatlegend: bool) -> list[str]:
     at_lines: list[str] = []
-    if not noatlegend:
+    if not noatlegend and _by_group(table):
+        at_lines = _group_legend(table, model)
+    elif not noatlegend:
         blocks = []
         for items in table.at_specs:
             block = []
@@ -645,17 +687,24 @@ def _legend(table: me.MarginsTable, req: mb.MarginsRequest, model: mb.Model, noa
 
 def _legend_entries(model, table, k, var, value, stat) -> list[tuple]:
     row = table.at[k]
+
+    def look(name):                 # r(at)'s column, base levels named `0b.var`
+        lv, _, v = name.partition(".")
+        alt = f"{lv}b.{v}" if v else name
+        col = name if name in table.at_names else alt
+        return float(row[table.at_names.index(col)]) if col in table.at_names else None
+
+    return _entries(model, look, var, stat)
+
+
+def _entries(model, look, var, stat) -> list[tuple]:
+    """(name, value, statistic) lines of one at() item; look(column) gives a value."""
     if var in model.levels and stat == "mean":
-        out = []
-        for lv in model.levels[var]:
-            key = f"{lv}{'b' if lv == model.bases[var] else ''}.{var}"
-            out.append((f"{lv}.{var}", float(row[table.at_names.index(key)]), stat))
-        return out
+        return [(f"{lv}.{var}", look(f"{lv}.{var}"), stat) for lv in model.levels[var]]
     if var in model.levels:
-        key = next(n for n in table.at_names if n.endswith(f".{var}") and row[table.at_names.index(n)] == 1.0)
-        lv = key.split(".")[0].rstrip("b")
+        lv = next(lv for lv in model.levels[var] if look(f"{lv}.{var}") == 1.0)
         return [(var, float(lv), stat)]
-    return [(var, float(row[table.at_names.index(var)]), stat)]
+    return [(var, look(var), stat)]
 
 
 def _model_vce(res: EstimationResults) -> str | None:

@@ -362,6 +362,7 @@ class Layout:
     n: list[int] = field(default_factory=list)
     rowpos: list[np.ndarray] = field(default_factory=list)   # its rows among the touse rows
     rowvals: list[np.ndarray] = field(default_factory=list)  # the statistic of those rows
+    group_at: list = field(default_factory=list)   # per scenario: [(over key, {column: value})]
 
 
 def compute(req: MarginsRequest, res: EstimationResults, data, model: Model | None = None
@@ -381,13 +382,18 @@ def compute(req: MarginsRequest, res: EstimationResults, data, model: Model | No
         at_items.append(items)
         per_group = []
         record: dict = {}
+        group_records = []
         for key, mask in groups:
             sub_raw = raw.subset(mask)
             cov = sub_raw.copy()
+            own: dict = {}
             for it in items:
-                record.update(_set_item(cov, model, it, sub_raw))
+                own.update(_set_item(cov, model, it, sub_raw))
+            record.update(own)
+            group_records.append((key, own))
             per_group.append((key, cov, np.flatnonzero(mask)))
         at_rows.append(record)
+        out.group_at.append(group_records)
         prepared.append(per_group)
     outcomes = req.outcomes or [req.theta_fn]
     multi_out = len(outcomes) > 1

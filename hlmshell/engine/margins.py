@@ -244,3 +244,4 @@ class MarginsTable:
     vce: str = "delta"                          # delta | unconditional
     predict_lines: list[str] = field(default_factory=list)   # `1._predict: Pr(y==0), ...`
     theta_idx: list[int] = field(default_factory=list)       # e(b) entries after the fixed part
+    group_at: list = field(default_factory=list)   # over(): per scenario [(key, {col: value})]
