@@ -505,3 +505,16 @@ def test_over_atmeans_legend_shows_each_groups_means():
         assert re.fullmatch(rf"\s+1\.female = +{re.escape(num(np.mean(fem[m] == 1)))} \(mean\)",
                             part[2])
     assert not any("sector =" in ln for ln in block)
+
+
+def test_asobserved_scenario_has_its_legend_line():
+    """Several at() with one all as observed: its row is named in the legend too."""
+    s = session_with(f"regress mathach {HSB_MODEL}")
+    b, _ = fixed_bv(s)
+    ses, sec, fem = vals(s, "ses"), vals(s, "sector"), vals(s, "female")
+    out = ok(s, "margins, at((mean) ses) at((asobserved) ses)")
+    lines = out.splitlines()
+    assert "2._at: (asobserved)" in lines
+    assert lines.index("2._at: (asobserved)") == next(
+        i for i, ln in enumerate(lines) if ln.startswith("1._at: ses")) + 1
+    close(rmat(s, "b")[0, 1], X_hsb(ses, sec, fem).mean(0) @ b, 1e-10)

@@ -47,6 +47,9 @@ def at_block(scenarios: list[list[tuple[str, float | None, str]]], multi: bool) 
     out = []
     for k, sc in enumerate(entries):
         prefix = f"{k + 1}._at: " if multi else "At: "
+        if not sc:                      # every covariate as observed
+            out.append(f"{prefix}(asobserved)")
+            continue
         for i, (nm, v, st) in enumerate(sc):
             lead = prefix if i == 0 else " " * len(prefix)
             tail = "" if st in ("value", "values") else f" ({st})"
