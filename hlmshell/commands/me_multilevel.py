@@ -21,7 +21,7 @@ import numpy as np
 
 from hlmshell import distributions as dist
 from hlmshell.commands import me_glmm as one
-from hlmshell.engine import glmm, glmm_multi as gm
+from hlmshell.engine import glmm
 from hlmshell.engine import glmm_families as gf
 from hlmshell.engine.types import IndicatorMatrix
 from hlmshell.engine.vcparams import Structure, normalize_structure
@@ -89,6 +89,7 @@ def _var_rows(blocks, labels):
 
 def _entries(structures, s, var_rows):
     """The variance entries of e(b) at Stata-metric s (levels concatenated)."""
+    from hlmshell.engine import glmm_multi as gm
     vals, k = [], 0
     for st, m, rows in zip(structures, gm.stata_sizes(structures), var_rows):
         psi, _ = st.cov_from_stata(s[k:k + m])
@@ -98,6 +99,7 @@ def _entries(structures, s, var_rows):
 
 
 def _names_values(depvar, design, fit, structures, V_s, fam, var_rows):
+    from hlmshell.engine import glmm_multi as gm
     names = [(depvar, nm) for nm in design.stata_names]
     kf = len(names)
     keep = np.flatnonzero(design.keep)
@@ -132,6 +134,7 @@ def _names_values(depvar, design, fit, structures, V_s, fam, var_rows):
 
 def _fit(session, opts, data, fam, structures, method, points):
     """Stata's three phases with their log; (the one-level model's ll, the fit)."""
+    from hlmshell.engine import glmm_multi as gm
     out = session.out
     log = not opts.nolog or opts.log
     n = data.n
@@ -175,6 +178,7 @@ def _fit(session, opts, data, fam, structures, method, points):
 
 
 def run(session, cmd, name, opts, depvar, design, blocks, column, mask, vlabels) -> None:
+    from hlmshell.engine import glmm_multi as gm
     fam_name, link = one._family_of(name, opts)
     one._eform_title(link, opts)
     crossed = any(isinstance(b.Z, IndicatorMatrix) for b in blocks)
@@ -231,6 +235,7 @@ def run(session, cmd, name, opts, depvar, design, blocks, column, mask, vlabels)
 def _sandwich(fit, structures, V_s, top, vce):
     """V (sum_c S_c S_c') V x C/(C-1): S the top-level groups' scores
     (engine.glmm_multi.group_scores) summed within the clusters (the top groups by default)."""
+    from hlmshell.engine import glmm_multi as gm
     S = gm.group_scores(fit, structures)
     _, cl = vce
     gcl = np.zeros(S.shape[0], dtype=np.int64)
@@ -296,7 +301,7 @@ def _post(res, cmd, fit, ll0, data, title, method, points, fam, link, blocks, la
 def display(session, res, opts) -> None:
     """The header with the group table, the fixed effects, each level's variances under its
     path, the LR test."""
-    m: gm.MultiModel = res.model
+    m = res.model
     out = session.out
     sc = res.scalars
     level = float(opts.level)

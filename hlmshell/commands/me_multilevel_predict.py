@@ -22,7 +22,6 @@ from hlmshell.commands import me_predict
 from hlmshell.commands.me_multilevel import level_labels
 from hlmshell.commands.predict import (PREDICTORS, _add, _new_names, _touse, group_codes_all,
                                        stdp_all, xb_all, z_values)
-from hlmshell.engine import glmm_multi as gm
 from hlmshell.engine.types import IndicatorMatrix
 from hlmshell.errors import StataError
 
@@ -94,7 +93,8 @@ def _eta_random(model, data, sample, bs) -> np.ndarray:
 
 
 def predict(session, cmd, res, opts) -> None:
-    model: gm.MultiModel = res.model
+    from hlmshell.engine import glmm_multi as gm
+    model = res.model
     stat = _statistic(opts)
     data = session.data
     touse = _touse(session, cmd)
@@ -166,7 +166,7 @@ def _install() -> None:
         inner = PREDICTORS.get(name, me_predict.predict)
 
         def dispatch(session, cmd, res, opts, _inner=inner):
-            if isinstance(res.model, gm.MultiModel):
+            if type(res.model).__name__ == "MultiModel":
                 return predict(session, cmd, res, opts)
             return _inner(session, cmd, res, opts)
 
