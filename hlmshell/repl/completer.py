@@ -155,7 +155,8 @@ class StataCompleter(Completer):
         return self._argument_context(spec, words, current)
 
     def _options(self, spec: reg.CommandSpec, words: list[str]) -> tuple[reg.OptionSpec, ...]:
-        sub = spec.subcommand(words[1]) if spec.subcommands and len(words) > 1 else None
+        # `estat icc, l`: the subcommand word may carry the comma
+        sub = spec.subcommand(words[1].rstrip(",")) if spec.subcommands and len(words) > 1 else None
         if sub is not None:
             return sub.options
         return spec.options or spec.all_options()
