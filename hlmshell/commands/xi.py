@@ -126,6 +126,9 @@ def xi_cmd(session, cmd):
     command_text = rest.strip() if colon else text
     if not command_text:
         raise StataError("invalid syntax", 198)
+    if not colon and "," in command_text:          # `xi i.a, prefix(_J)`: not supported
+        word = command_text.split(",", 1)[1].split()
+        raise StataError(f"option {word[0].split('(')[0] if word else ','} not allowed", 198)
     ds = session.data
     maker = _Maker(ds)
     replaced = _TERM.sub(maker.term, command_text)
