@@ -64,6 +64,7 @@ def test_nested_laplace_matches_glmer(gu):
     assert gu.e.matrices["N_g"].tolist() == [[161.0, 1595.0]]
     assert gu.e.matrices["g_max"].tolist() == [[55.0, 3.0]]
     assert gu.e.scalars["df_c"] == 2 and gu.e.scalars["k_r"] == 2
+    assert gu.e.scalars["k_rs"] == 2 and gu.e.scalars["k_rc"] == 0
 
 
 def test_nested_random_slope_laplace_matches_glmer(gu):
@@ -79,6 +80,7 @@ def test_nested_random_slope_laplace_matches_glmer(gu):
     assert b["/:var(kid2p[cluster])"] == pytest.approx(want["cluster kid2p NA"], rel=1e-3)
     assert b["/:cov(kid2p[cluster],_cons[cluster])"] == pytest.approx(
         want["cluster (Intercept) kid2p"], rel=1e-3)
+    assert gu.e.scalars["k_rs"] == 3 and gu.e.scalars["k_rc"] == 1
 
 
 def test_poisson_nested_with_a_zero_variance(gu):

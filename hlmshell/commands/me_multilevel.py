@@ -282,7 +282,9 @@ def _post(res, cmd, fit, ll0, data, title, method, points, fam, link, blocks, la
                    "p": float(dist.chi2_sf(chi2, len(wt))) if wt and chi2 == chi2 else float("nan"),
                    "ll_c": ll0, "chi2_c": chi2_c, "df_c": float(kr), "p_c": p_c,
                    "converged": 1.0 if fit.converged else 0.0, "ic": float(fit.iterations),
-                   "rank": float(len(keep) + ne + kr), "n_quad": float(points)}
+                   "rank": float(len(keep) + ne + kr), "n_quad": float(points),
+                   "k_rs": float(sum(nm.startswith("var(") for _, nm in res.names[kf + ne:])),
+                   "k_rc": float(sum(nm.startswith("cov(") for _, nm in res.names[kf + ne:]))}
     res.macros = {"cmd": res.cmd, "cmdline": cmd.text, "depvar": res.names[0][0], "title": title,
                   "family": "bernoulli" if fam == "binomial" and np.all(data.trials == 1) else fam,
                   "link": link, "intmethod": method,
