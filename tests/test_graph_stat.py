@@ -154,8 +154,58 @@ def test_graph_matrix_and_combine(g):
     g.ok("histogram ses, name(p2, replace)")
     g.ok("graph combine p1 p2, cols(2) title(Both)")
     fig = g.fig()
-    assert len(fig.axes) == 2 and [ax.get_title() for ax in fig.axes] == ["one", ""]
+    assert len(fig.axes) == 2 and fig._suptitle.get_text() == "Both"
     g.fails("graph combine p1 nosuch", 111, "graph nosuch not found")
+
+
+def _texts(sf):
+    return [t.get_text() for t in sf.texts]
+
+
+def _all_subfigs(fig):
+    out = []
+    for sf in fig.subfigs:
+        out.append(sf)
+        out += _all_subfigs(sf)
+    return out
+
+
+def test_graph_combine_draws_each_graph_whole(g):
+    """Stata's graph combine shows every graph as it was drawn -- its title, subtitle, axis
+    titles, legend, note and by() panels -- in a cell of the grid."""
+    g.ok('scatter mathach ses in 1/80 || lfit mathach ses in 1/80, title(one) subtitle(sub) '
+         'note(my note) xtitle(SES) name(c1, replace)')
+    g.ok("scatter mathach ses in 1/200, by(sector) name(c2, replace)")
+    g.ok("histogram ses, name(c3, replace)")
+    g.ok("graph combine c1 c2 c3, cols(2)")
+    fig = g.fig()
+    assert len(fig.axes) == 4                     # 1 + 2 by() panels + 1
+    subs = _all_subfigs(fig)
+    suptitles = [sf._suptitle.get_text() for sf in subs if sf._suptitle is not None]
+    assert "one\nsub" in suptitles
+    texts = [t for sf in subs for t in _texts(sf)]
+    assert "my note" in texts and "Graphs by 1 if Catholic school, 0 if public" in texts
+    legends = [[t.get_text() for t in lg.get_texts()] for sf in subs for lg in sf.legends]
+    assert legends == [["mathematics achievement score", "Fitted values"]]
+    labels = [ax.get_xlabel() for ax in fig.axes]
+    assert "SES" in labels
+    sec = g.col("sector")[:200]
+    by_axes = [ax for ax in fig.axes if ax.get_title() in ("0", "1")]
+    assert sorted(len(scatter_points(ax)[0]) for ax in by_axes) == \
+        sorted([(sec == 0).sum(), (sec == 1).sum()])
+    g.fails("graph combine c1 c2, iscale(2)", 198)
+
+
+def test_graph_combine_survives_save_and_use(g, tmp_path):
+    g.ok("scatter mathach ses in 1/80, title(one) name(d1, replace)")
+    g.ok("scatter mathach ses in 1/200, by(sector) name(d2, replace)")
+    g.ok("graph combine d1 d2, name(both, replace)")
+    g.ok(f"graph save both {tmp_path / 'both.gph'}, replace")
+    g.ok("graph drop _all")
+    g.ok(f"graph use {tmp_path / 'both.gph'}")
+    fig = g.fig()
+    assert len(fig.axes) == 3
+    assert [sf._suptitle.get_text() for sf in _all_subfigs(fig) if sf._suptitle] == ["one"]
 
 
 def test_xtline():

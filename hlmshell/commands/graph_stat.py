@@ -575,6 +575,18 @@ COMBINE_OPTS = {"cols": ("c", True), "rows": ("r", True), "colfirst": ("colf", F
                 "commonscheme": ("commonscheme", False)}
 
 
+def _iscale(arg: str) -> float:
+    """iscale(#) or iscale(*#): the parts' text size, a factor in (0, 1]."""
+    t = arg.strip().lstrip("*")
+    try:
+        v = float(t)
+    except ValueError:
+        raise StataError(f"option iscale() invalid: {arg}", 198) from None
+    if not 0 < v <= 1:
+        raise StataError("option iscale() must be in (0, 1]", 198)
+    return v
+
+
 def graph_combine(session, text: str) -> None:
     from hlmshell.graphics import store as gstore
     import copy
@@ -585,7 +597,7 @@ def graph_combine(session, text: str) -> None:
         raise StataError("invalid syntax", 198)
     own, gopts = gc.split_options(opts, COMBINE_OPTS)
     st = gc.store(session)
-    panels = []
+    panels, parts = [], []
     for w in words:
         if w in st.graphs:
             g = st.graphs[w]
@@ -593,16 +605,16 @@ def graph_combine(session, text: str) -> None:
             g = gstore.load(w if w.endswith(".gph") else w + ".gph")
         else:
             raise StataError(f"graph {w} not found", 111)
-        for p in g.panels:
-            p = copy.deepcopy(p)
-            p.title = p.title or g.title
-            panels.append(p)
+        parts.append(copy.deepcopy(g))            # drawn whole, in its own cell
+        panels += copy.deepcopy(g.panels)         # every plotted series, for describe
     gc.check_finish(session, gopts)
-    graph = Graph(kind="combine", panels=panels)
+    graph = Graph(kind="combine", panels=panels, parts=parts)
     if own.get("cols"):
         graph.cols = gc.integer(own["cols"], "cols", 1)
     if own.get("rows"):
         graph.rows = gc.integer(own["rows"], "rows", 1)
+    if own.get("iscale"):
+        graph.iscale = _iscale(own["iscale"])
     graph.legend.show = False
     gc.apply_text(graph, gopts)
     gc.finish(session, graph, gopts, "graph combine " + text)

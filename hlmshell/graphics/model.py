@@ -107,6 +107,8 @@ class Graph:
     shared_legend: bool = True        # one legend for all panels (by())
     xrescale: bool = False            # by(): each panel its own x scale (default: common)
     yrescale: bool = False            # by(): each panel its own y scale
+    parts: list = field(default_factory=list)     # graph combine: the whole graphs, one a cell
+    iscale: float | None = None       # graph combine: text size of the parts (None: by grid)
 
     # ---- JSON ------------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -167,9 +169,10 @@ def _panel(d: dict) -> Panel:
 
 
 def _graph(d: dict) -> Graph:
-    names = {f.name for f in fields(Graph)} - {"panels", "legend"}
+    names = {f.name for f in fields(Graph)} - {"panels", "legend", "parts"}
     g = Graph(**{k: v for k, v in d.items() if k in names})
     g.panels = [_panel(p) for p in d.get("panels", [])]
+    g.parts = [_graph(p) for p in d.get("parts") or []]
     lg = d.get("legend") or {}
     g.legend = Legend(**{k: v for k, v in lg.items() if k in {f.name for f in fields(Legend)}})
     g.legend.labels = {int(k): v for k, v in g.legend.labels.items()}

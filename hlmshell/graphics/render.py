@@ -64,7 +64,25 @@ def _draw(graph: Graph, width, height):
     fig = Figure(figsize=size, dpi=dpi, layout="constrained", facecolor=sch["graph_bg"])
     FigureCanvasAgg(fig)
     fig.get_layout_engine().set(w_pad=0.06, h_pad=0.06)
+    _draw_graph(fig, graph, sch)
+    return fig
+
+
+def _draw_graph(fig, graph: Graph, sch: dict) -> None:
+    """The graph into a figure or subfigure; graph combine draws each of its graphs whole
+    (titles, legend, note, by() panels) into a cell of its grid."""
     body = _footer(fig, graph, sch)
+    if graph.parts:
+        nrows, ncols = _grid(len(graph.parts), graph.rows, graph.cols)
+        cells = body.subfigures(nrows, ncols, squeeze=False).ravel()
+        scale = graph.iscale or max(nrows, ncols) ** -0.75     # Stata shrinks the parts' text
+        for cell, part in zip(cells, graph.parts):
+            psch = schemes.scheme(part.scheme)
+            cell.set_facecolor(psch["graph_bg"])
+            _draw_graph(cell, part, psch)
+            _shrink_text(cell, scale)
+        _titles(fig, graph, sch)
+        return
     panels = graph.panels or [Panel()]
     nrows, ncols = _grid(len(panels), graph.rows, graph.cols)
     shared = len(panels) > 1 and graph.kind not in ("combine", "matrix")
@@ -78,7 +96,23 @@ def _draw(graph: Graph, width, height):
         _shared_titles(body, axes, nrows, ncols)
     _titles(fig, graph, sch)
     _legend(body, axes, graph, sch)
-    return fig
+
+
+def _shrink_text(fig, scale: float) -> None:
+    """Every text of a (sub)figure -- titles, labels, legend, note, tick labels -- scaled."""
+    from matplotlib.text import Text
+
+    if scale == 1:
+        return
+    ticks = set()
+    for ax in fig.get_axes():
+        ax.tick_params(labelsize=FONT * 0.9 * scale)
+        for axis in (ax.xaxis, ax.yaxis):
+            ticks.update(axis.get_ticklabels(which="both"))
+            ticks.update(t.label1 for t in axis.get_major_ticks() + axis.get_minor_ticks())
+            ticks.update(t.label2 for t in axis.get_major_ticks() + axis.get_minor_ticks())
+    for t in set(fig.findobj(Text)) - ticks:
+        t.set_fontsize(t.get_fontsize() * scale)
 
 
 def _footer(fig, graph: Graph, sch: dict):
@@ -88,7 +122,8 @@ def _footer(fig, graph: Graph, sch: dict):
     if not foot:
         return fig
     lines = foot.count("\n") + 1
-    h = min(0.3, (lines * FONT * 1.25 + 4) / 72 / fig.get_figheight())
+    height = fig.bbox.height / fig.dpi           # inches (a subfigure: its cell)
+    h = min(0.3, (lines * FONT * 1.25 + 4) / 72 / height)
     top, bottom = fig.subfigures(2, 1, height_ratios=[1 - h, h])
     for sf in (top, bottom):
         sf.set_facecolor(sch["graph_bg"])
