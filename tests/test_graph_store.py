@@ -83,7 +83,19 @@ def test_save_use_roundtrip_is_json(g):
     g.ok("graph drop _all")
     g.ok("graph use mine")
     back = g.graph()
-    assert back.title == "Saved" and g.s.graphs.current == "Graph"
+    # Stata names a graph read by graph use after its file (path and .gph left out)
+    assert back.title == "Saved" and g.s.graphs.current == "mine"
+    out = g.ok("graph dir")
+    assert out.split() == ["mine", "mine.gph"]           # memory, then .gph files on disk
+    assert g.ok("graph dir, memory").split() == ["mine"]
+    assert g.ok("graph dir, gph").split() == ["mine.gph"]
+    assert g.ok("graph dir z*").split() == []
+    g.ok("graph use mine, name(again)")
+    assert g.s.graphs.current == "again"
+    g.fails("graph use mine", 110)                       # mine exists: name(, replace) needed
+    g.ok("graph use mine, name(mine, replace)")
+    detail = g.ok("graph dir a*, memory detail")
+    assert "again" in detail and "twoway (scatter mathach ses in 1/40)" in detail
     pts = scatter_points(g.fig().axes[0])[0]
     assert len(pts) == 40 and np.allclose(pts[:, 0], g.col("ses")[:40])
     g.ok("scatter mathach ses in 1/5, saving(other)")

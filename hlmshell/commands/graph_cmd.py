@@ -4,6 +4,7 @@ graph_stat.py). The text after `graph` is read here (the command is registered r
 from __future__ import annotations
 
 import copy
+import fnmatch
 import os
 
 from hlmshell.commands import graph_common as gc
@@ -95,7 +96,9 @@ def graph_use(session, text: str) -> None:
     graph = gstore.load(path)
     if o.get("scheme"):
         graph.scheme = gc.schemes.scheme_name(o["scheme"])
-    name, replace = gc.name_rule(o["name"]) if o.get("name") else ("Graph", True)
+    # the default name is the file's, without its path and .gph (Stata's graph use)
+    base = os.path.splitext(os.path.basename(path))[0]
+    name, replace = gc.name_rule(o["name"]) if o.get("name") else gc.name_rule(base)
     gc.store(session).check_name(name, replace)
     gc.store(session).add(graph, name, draw="nodraw" not in o)
 
@@ -119,9 +122,21 @@ def graph_display(session, text: str) -> None:
 
 def graph_dir(session, text: str) -> None:
     words, opts = gc.split_words(text)
-    _only(opts, {"memory": ("mem", False), "gph": ("gph", False), "detail": ("d", False)})
-    names = sorted(gc.store(session).graphs)
-    if names:
+    o = _only(opts, {"memory": ("mem", False), "gph": ("gph", False), "detail": ("d", False)})
+    if len(words) > 1:
+        raise StataError("invalid syntax", 198)
+    pattern = words[0] if words else "*"
+    graphs = gc.store(session).graphs
+    names = [] if "gph" in o and "memory" not in o else sorted(graphs)
+    if "memory" not in o or "gph" in o:           # and the .gph files of the working directory
+        names += sorted(f for f in os.listdir(".") if f.endswith(".gph") and os.path.isfile(f))
+    names = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+    if "detail" in o:
+        width = max((len(n) for n in names), default=0)
+        for n in names:
+            cmd = graphs[n].command if n in graphs else ""
+            session.out.line(f"  {n:<{width}}  {cmd}".rstrip())
+    elif names:
         session.out.line("  " + "  ".join(names))
 
 
