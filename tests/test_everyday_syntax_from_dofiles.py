@@ -293,3 +293,18 @@ def test_merge_old_syntax_picks_the_match_kind(s, df, tmp_path, monkeypatch):  #
     ok(s, "drop _merge mses")
     assert run(s, "merge female using sch")[0] == 111
     assert run(s, "merge minority using " + str(tmp_path / "sch"))[0] == 111
+
+
+def test_vif_is_the_diagonal_of_the_inverse_correlation_matrix(s, df):  # noqa: F811
+    ok(s, "regress mathach ses sector meanses i.minority")
+    out = ok(s, "vif")
+    X = np.column_stack([df.ses, df.sector, df.meanses, (df.minority == 1).astype(float)])
+    ref = dict(zip(["ses", "sector", "meanses", "1.minority"], np.diag(np.linalg.inv(np.corrcoef(X.T)))))
+    got = {s.r.macros[f"name_{k}"]: s.r.scalars[f"vif_{k}"] for k in range(1, 5)}
+    assert set(got) == set(ref)
+    for k in ref:
+        assert abs(got[k] - ref[k]) < 1e-9 * ref[k]
+    assert [s.r.scalars[f"vif_{k}"] for k in range(1, 5)] == sorted(got.values(), reverse=True)
+    assert "    Mean VIF |" in out and ok(s, "estat vif") == out
+    ok(s, "mixed mathach ses || id:")
+    assert run(s, "vif")[0] == 301 and run(s, "estat vif")[0] == 301

@@ -407,6 +407,7 @@ def _sd(session, res, opts) -> None:
                            (Opt("labels", "lab", desc="display variable labels"),
                             Opt("noheader", "nohea", desc="suppress the header"),
                             Opt("noweights", desc="accepted for compatibility"))),
+                       Sub("vif", "vif", "variance inflation factors (after regress)"),
                        Sub("vce", "vce", "covariance matrix of the estimates",
                            (Opt("covariance", "cov", desc="display as covariance matrix; the default"),
                             Opt("correlation", "corr", desc="display as correlation matrix"),
@@ -446,10 +447,16 @@ def _summarize(session, res, opts) -> None:
     estat_summarize(session, res, opts)
 
 
+def _vif(session, res, opts) -> None:
+    from hlmshell.commands.vif import report_vif
+    report_vif(session, res)
+
+
 def _vce(session, res, opts) -> None:
     from hlmshell.commands.estat_vce import estat_vce
     estat_vce(session, res, opts)
 
 
 _HANDLERS = {"ic": None, "icc": _icc, "group": _group, "recovariance": _recov, "sd": _sd,
-             "wcorrelation": _wcorrelation, "df": _df, "vce": _vce, "summarize": _summarize}
+             "wcorrelation": _wcorrelation, "df": _df, "vce": _vce, "summarize": _summarize,
+             "vif": _vif}

@@ -18,3 +18,4 @@ BASE.update({
 TAKES = {"xtile": "if in", "pctile": "if in", "mvdecode": "if in"}
 BASE["ttest"] = "ttest mathach, by(sector)"
 TAKES["ttest"] = "if in"
+RAW |= {"vif"}          # needs regress results; the sweep's are mixed's
