@@ -308,3 +308,10 @@ def test_vif_is_the_diagonal_of_the_inverse_correlation_matrix(s, df):  # noqa: 
     assert "    Mean VIF |" in out and ok(s, "estat vif") == out
     ok(s, "mixed mathach ses || id:")
     assert run(s, "vif")[0] == 301 and run(s, "estat vif")[0] == 301
+
+
+def test_baselevels_abbreviated(s):  # noqa: F811
+    full = ok(s, "regress mathach i.sector, baselevels")
+    assert "(base)" in full and ok(s, "regress mathach i.sector, baselevel") == full
+    assert ok(s, "regress mathach i.sector, base") == full
+    assert run(s, "regress mathach i.sector, bas")[0] == 198

@@ -584,8 +584,8 @@ def _replay(session, cmd: Command) -> None:
                   Opt("nolog", desc="mle: do not show the iteration log"),
                   Opt("log", desc="mle: show the iteration log; the default"),
                   Opt("iterate", "iter", "int", 100, "mle: maximum number of iterations"),
-                  Opt("baselevels", desc="report base levels of factor variables"),
-                  Opt("allbaselevels", desc="display all base levels")))
+                  Opt("baselevels", "base", desc="report base levels of factor variables"),
+                  Opt("allbaselevels", "allbase", desc="display all base levels")))
 def xtreg_cmd(session, cmd: Command) -> None:
     spec = _split(cmd)
     if spec is None:
