@@ -282,7 +282,33 @@ def test_09_pictures(tmp_path, monkeypatch):
     for f in ("school_lines.png", "blup_vs_ols.png", "margins_sector.png", "school_intercepts.png"):
         assert (tmp_path / f).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     store = session.graphs
-    hist = store.graphs[store.current]
+    d = session.data
+    ids = np.asarray(d.values("id"), dtype=float)
+    school = np.asarray(d.values("school"), dtype=float)
+    yhat = np.asarray(d.values("yhat"), dtype=float)
+    ses = np.asarray(d.values("ses"), dtype=float)
+    # 20 school lines: one line broken at each school, its points the fitted values by ses
+    (ln,) = store.graphs["lines"].panels[0].series
+    y = np.asarray(ln.y, dtype=float)
+    breaks = np.isnan(y)
+    starts = np.flatnonzero(~breaks & np.concatenate([[True], breaks[:-1]]))
+    assert len(starts) == 20
+    sel = school <= 20
+    order = np.lexsort((ses[sel], ids[sel]))
+    assert np.allclose(y[~breaks], yhat[sel][order]) and np.allclose(
+        np.asarray(ln.x, dtype=float)[~breaks], ses[sel][order])
+    # shrinkage: one point per school, and the 45-degree line
+    pts, line45 = store.graphs["shrinkage"].panels[0].series
+    assert len(pts.x) == len(np.unique(ids)) and np.allclose(line45.y, line45.x)
+    # marginsplot: the margins of c.ses##i.sector from the stored model's coefficients
+    cross = session.estimates["cross"]
+    bx = dict(zip([n for _, n in cross.names[:cross.k_f]], cross.b[:cross.k_f]))
+    for sr in [s for s in store.graphs["cross"].panels[0].series if s.kind == "connected"]:
+        sec = 1.0 if sr.label.endswith("1") else 0.0
+        want = [bx["_cons"] + bx["ses"] * v + sec * (bx["1.sector"] + bx["1.sector#c.ses"] * v)
+                for v in (-2, -1, 0, 1, 2)]
+        assert np.allclose(sr.x, [-2, -1, 0, 1, 2]) and np.allclose(sr.y, want, rtol=1e-9)
+    hist = store.graphs["intercepts"]
     bars = [s for s in hist.panels[0].series if s.kind == "bar"]
     assert bars and abs(float(np.sum(bars[0].y)) * float(np.diff(bars[0].x)[0]) - 1.0) < 1e-6
     md = (tmp_path / "models.md").read_text()
