@@ -272,3 +272,70 @@ def test_by_panels_share_axes_and_one_x_title(g):
     g.ok("scatter mathach ses if id <= 1374, by(id, yrescale xrescale)")
     axes = g.fig().axes
     assert len({ax.get_ylim() for ax in axes}) > 1 and len({ax.get_xlim() for ax in axes}) > 1
+
+
+def test_range_and_area_plots_draw_the_data(g):
+    """area, rspike, rcap, rarea, function range(var), jitter, mlabel and the schemes' first
+    colors, checked on the drawn artists against the data."""
+    from matplotlib.colors import to_rgb
+
+    x = g.col("ses")[:20]
+    y = g.col("mathach")[:20]
+    order = np.argsort(x, kind="stable")
+    g.ok("twoway area mathach ses in 1/20, sort")
+    (poly,) = g.fig().axes[0].collections
+    verts = poly.get_paths()[0].vertices
+    top = {(round(a, 9), round(b, 9)) for a, b in verts}
+    assert all((round(a, 9), round(b, 9)) in top for a, b in zip(x[order], y[order]))
+    assert np.isclose(verts[:, 1].min(), min(0.0, y.min()))         # down to the base, 0
+    g.ok("generate lo = mathach - 2")
+    g.ok("generate hi = mathach + 3")
+    g.ok("twoway rspike lo hi ses in 1/20")
+    (spikes,) = g.fig().axes[0].collections
+    segs = sorted((s[0][0], s[0][1], s[1][1]) for s in spikes.get_segments())
+    assert np.allclose(segs, sorted(zip(x, y - 2, y + 3)))
+    g.ok("twoway rcap lo hi ses in 1/20")
+    spikes, caps = g.fig().axes[0].collections
+    assert len(spikes.get_segments()) == 20 and len(caps.get_segments()) == 40
+    assert np.allclose(sorted(s[0][1] for s in caps.get_segments()),
+                       sorted(np.concatenate([y - 2, y + 3])))
+    g.ok("twoway rarea lo hi ses in 1/20, sort")
+    (band,) = g.fig().axes[0].collections
+    vy = band.get_paths()[0].vertices[:, 1]
+    assert np.isclose(vy.min(), (y - 2).min()) and np.isclose(vy.max(), (y + 3).max())
+    g.ok("drop lo hi")
+    g.ok("twoway function exp(-x), range(ses)")
+    (ln,) = g.fig().axes[0].lines
+    ses = g.col("ses")
+    assert np.isclose(ln.get_xdata().min(), ses.min()) and np.isclose(ln.get_xdata().max(), ses.max())
+    assert np.allclose(ln.get_ydata(), np.exp(-ln.get_xdata()))
+    g.ok("scatter mathach ses in 1/20, jitter(5) mlabel(id)")
+    ax = g.fig().axes[0]
+    (pts,) = scatter_points(ax)
+    span_x, span_y = np.ptp(x), np.ptp(y)
+    assert np.all(np.abs(pts[:, 0] - x) <= span_x * 5 / 200 + 1e-12)
+    assert np.all(np.abs(pts[:, 1] - y) <= span_y * 5 / 200 + 1e-12)
+    assert not np.allclose(pts[:, 0], x)                         # it did move them
+    assert sorted(t.get_text() for t in ax.texts) == sorted(str(int(v)) for v in g.col("id")[:20])
+    # the first plot's color: Stata's navy (s2color), stc1 (stcolor), black (s1mono)
+    for scheme, rgb in (("s2color", (26, 71, 111)), ("stcolor", (26, 133, 255)),
+                        ("s1mono", (0, 0, 0))):
+        g.ok(f"scatter mathach ses in 1/5, scheme({scheme})")
+        (coll,) = g.fig().axes[0].collections
+        assert np.allclose(to_rgb(coll.get_facecolor()[0]), np.array(rgb) / 255, atol=0.01), scheme
+
+
+def test_graph_matrix_panels_hold_the_pairs(g):
+    g.ok("graph matrix mathach ses female in 1/60")
+    fig = g.fig()
+    v = {n: g.col(n)[:60] for n in ("mathach", "ses", "female")}
+    names = ["mathach", "ses", "female"]
+    axes = np.array(fig.axes).reshape(3, 3)
+    for i in range(3):
+        for j in range(3):
+            ax = axes[i, j]
+            if i == j:
+                assert [t.get_text() for t in ax.texts] != [] and not ax.collections
+                continue
+            (pts,) = scatter_points(ax)
+            assert np.allclose(pts[:, 0], v[names[j]]) and np.allclose(pts[:, 1], v[names[i]])
