@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -47,8 +48,15 @@ def test_export_png_size_and_formats(g, tmp_path):
     assert root.tag.endswith("svg")
     texts = "".join(root.itertext())
     assert "T" in texts or "<!--" in open("d.svg").read()
+    g.ok("graph export w.svg, width(800)")                # pixels asked for, as Stata
+    root = ET.parse("w.svg").getroot()
+    assert (root.get("width"), root.get("height")) == ("800px", f"{round(800 * 4 / 5.5)}px")
+    assert root.get("viewBox")                              # the drawing scales to it
     g.ok("graph export e.pdf")
-    assert open("e.pdf", "rb").read(5) == b"%PDF-"
+    pdf = open("e.pdf", "rb").read()
+    assert pdf[:5] == b"%PDF-" and pdf.rstrip().endswith(b"%%EOF")
+    box = [float(v) for v in re.search(rb"MediaBox\s*\[([^\]]*)\]", pdf).group(1).split()]
+    assert np.allclose(box[2:], [5.5 * 72, 4 * 72], atol=0.5)   # the graph's 5.5 x 4 inches
     g.ok("graph export f, as(svg)")
     assert os.path.exists("f.svg")
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".hlmgraph")]     # atomic

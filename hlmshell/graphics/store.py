@@ -8,8 +8,10 @@ os.replace), so a failure never leaves half a file.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import tempfile
 from typing import Callable
 
@@ -110,6 +112,16 @@ def _unlink(p: str) -> None:
         pass
 
 
+def svg_pixel_size(svg: bytes, width: int, height: int) -> bytes:
+    """An SVG whose width/height are the pixels asked for with width()/height() (Stata's
+    svg export); its viewBox is kept, so the drawing scales to that size."""
+    head, sep, rest = svg.partition(b"<svg ")
+    tag, close, tail = rest.partition(b">")
+    tag = re.sub(rb'\bwidth="[^"]*"', f'width="{width}px"'.encode(), tag, count=1)
+    tag = re.sub(rb'\bheight="[^"]*"', f'height="{height}px"'.encode(), tag, count=1)
+    return head + sep + tag + close + tail
+
+
 def export(graph: Graph, path: str, fmt: str, width=None, height=None) -> None:
     """Write the graph as an image file (png/svg/pdf/eps/jpg/tif)."""
     from hlmshell.graphics.render import draw
@@ -121,7 +133,13 @@ def export(graph: Graph, path: str, fmt: str, width=None, height=None) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fig = draw(graph, width, height)
-            fig.savefig(f, format=mpl_fmt, dpi=fig.dpi, facecolor=fig.get_facecolor())
+            if fmt == "svg" and (width or height):
+                buf = io.BytesIO()
+                fig.savefig(buf, format="svg", dpi=fig.dpi, facecolor=fig.get_facecolor())
+                w, h = (round(v * fig.dpi) for v in fig.get_size_inches())
+                f.write(svg_pixel_size(buf.getvalue(), w, h))
+            else:
+                fig.savefig(f, format=mpl_fmt, dpi=fig.dpi, facecolor=fig.get_facecolor())
 
     try:
         write_atomic(path, write)
