@@ -300,3 +300,14 @@ def test_refusals_leave_the_session_unchanged(gu):
         assert after[2:] == before[2:]
     rc, out = run(gu, "predict d, pearson")
     assert rc == 198
+
+
+def test_factor_within_groups_is_a_multilevel_fit():
+    """`|| id: R.item` (an effect per item within each subject) goes to the multi-level
+    engine with the path label id>item."""
+    s = csv_session("tests/data/glmm/verbagg.csv")
+    ok(s, "keep if id <= 30")
+    out = ok(s, "melogit r2 anger || id: R.item, nolog")
+    assert "id>item      |" in out
+    assert s.e.macros["intmethod"] == "laplace"
+    assert any(nm == "var(_cons[id>item])" for _, nm in s.e.names)

@@ -429,9 +429,11 @@ def _run(session, cmd, name: str) -> None:
         _replay(session, cmd, name)
         return
     spec, opts, depvar, design, blocks, column, mask, vlabels = _prepare(session, cmd, name)
-    wts, wkind = me_weights.level1_weights(session, cmd, mask,
-                                           len(blocks) > 1 or blocks[0].label == "_all")
-    if len(blocks) > 1 or blocks[0].label == "_all":
+    # several levels, `_all`, or an R.var factor: commands.me_multilevel
+    multi = (len(blocks) > 1 or blocks[0].label == "_all"
+             or not isinstance(blocks[0].Z, np.ndarray))
+    wts, wkind = me_weights.level1_weights(session, cmd, mask, multi)
+    if multi:
         MULTILEVEL["run"](session, cmd, name, opts, depvar, design, blocks, column, mask, vlabels)
         return
     block = blocks[0]

@@ -10,7 +10,7 @@ the top-level groups' scores (nested models; the clusters must contain whole top
 groups); refused with crossed effects.
 
 Names, as Stata's: a level is labelled by its path (`school>class`; an `R.var` factor
-`_all>var`), e(b) holds `/:var(_cons[school])`, `/:var(_cons[school>class])`,
+`_all>var`, or `id>var` within the groups of id), e(b) holds `/:var(_cons[school])`, `/:var(_cons[school>class])`,
 `/:cov(x[school],_cons[school])`; e(N_g), e(g_min), e(g_avg), e(g_max) are 1 x levels;
 e(ivars) lists the level variables. The table shows each level's variances under its path and
 the LR test against the one-level model (`chi2(k)` with Stata's conservative note when k > 1).
@@ -38,18 +38,18 @@ def level_labels(blocks) -> list[str]:
     """Stata's path label of every level: `school`, `school>class`; `_all>item` for R.item."""
     out, path = [], []
     for b in blocks:
-        if isinstance(b.Z, IndicatorMatrix):
-            rv = b.names[0][2:] if b.names and b.names[0].startswith("R.") else b.label
-            out.append(f"_all>{rv}")
-            continue
         if b.label != "_all":
             path.append(b.label)
-        out.append(">".join(path) if path else "_all")
+        base = ">".join(path) if path else "_all"
+        if isinstance(b.Z, IndicatorMatrix):
+            rv = b.names[0][2:] if b.names and b.names[0].startswith("R.") else b.label
+            base += f">{rv}"
+        out.append(base)
     return out
 
 
 def _group_label(b) -> str:
-    return "_all" if isinstance(b.Z, IndicatorMatrix) else b.label
+    return b.label
 
 
 def _method(opts, crossed: bool) -> str:
