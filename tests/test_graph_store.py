@@ -232,3 +232,21 @@ def test_repl_in_a_terminal_without_display_writes_a_png(tmp_path):
     assert path.parent == tmpdir and path.name.startswith("hlmshell_first_")
     assert png_size(str(path))[0] > 0
     assert [p.name for p in tmpdir.iterdir()] == [path.name]     # nodraw showed nothing
+
+
+def test_notebook_hook_gets_png_bytes_without_files(tmp_path, monkeypatch):
+    """Drawing is apart from showing: a kernel's hook turns each graph into PNG bytes
+    (store.png_bytes) and nothing is written to disk."""
+    from hlmshell.graphics.store import png_bytes
+
+    monkeypatch.chdir(tmp_path)
+    g = G()
+    images = []
+    g.s.graphs.show = lambda graph, name: images.append((name, png_bytes(graph, width=320)))
+    g.ok("scatter mathach ses in 1/30, name(nb)")
+    g.ok("histogram mathach")
+    assert [n for n, _ in images] == ["nb", "Graph"]
+    for _, data in images:
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert struct.unpack(">II", data[16:24])[0] == 320
+    assert list(tmp_path.iterdir()) == []
