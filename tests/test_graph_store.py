@@ -237,10 +237,11 @@ def test_repl_in_a_terminal_without_display_writes_a_png(tmp_path):
 def test_notebook_hook_gets_png_bytes_without_files(tmp_path, monkeypatch):
     """Drawing is apart from showing: a kernel's hook turns each graph into PNG bytes
     (store.png_bytes) and nothing is written to disk."""
-    from hlmshell.graphics.store import png_bytes
+    from hlmshell.graphics.store import GraphStore, png_bytes
 
     monkeypatch.chdir(tmp_path)
     g = G()
+    g.s.graphs = g.s.graphs or GraphStore()          # what a kernel does at start
     images = []
     g.s.graphs.show = lambda graph, name: images.append((name, png_bytes(graph, width=320)))
     g.ok("scatter mathach ses in 1/30, name(nb)")
