@@ -136,6 +136,18 @@ def test_graph_box_and_bar(g):
     box = g.graph().panels[0].series[0].boxes
     assert len(box) == 2 and np.isclose(box[0]["med"], np.median(y[sector == 0]))
     g.fails("graph bar (nosuch) mathach", 198)
+    # two over(): the first nested in the second, as Stata groups the bars
+    g.ok("graph bar (mean) mathach, over(female) over(sector)")
+    ax = g.fig().axes[0]
+    fem = g.col("female")
+    want = [y[(sector == s_) & (fem == f)].mean() for s_ in (0, 1) for f in (0, 1)]
+    assert np.allclose([h for _c, h, _w in _bars(ax)], want)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0\n0", "1\n0", "0\n1", "1\n1"]
+    g.ok("graph box mathach, over(female) over(sector)")
+    box = g.graph().panels[0].series[0].boxes
+    assert [b["med"] for b in box] == pytest.approx(
+        [np.median(y[(sector == s_) & (fem == f)]) for s_ in (0, 1) for f in (0, 1)])
+    g.fails("graph bar mathach, over(female) over(nosuch)", 111)
     g.ok("graph hbar (sum) female, over(sector)")
     ax = g.fig().axes[0]
     widths = [p.get_width() for p in sorted(ax.patches, key=lambda p: p.get_y())]

@@ -75,6 +75,9 @@ def check_arg(opt: Option, full: str, takes: bool) -> None:
         raise not_allowed(opt.name)
 
 
+OVER_SEP = "\x00"          # joins repeated over() options (graph bar/box nest them)
+
+
 def split_options(options: list[Option], *tables: dict) -> tuple[dict, dict]:
     """Typed options -> ({plot-level canonical: arg}, {graph-level canonical: arg}); the
     first table in `tables` holds the command's own options; GRAPH_OPTIONS go to the second
@@ -94,6 +97,8 @@ def split_options(options: list[Option], *tables: dict) -> tuple[dict, dict]:
             target[full] = target[full] + " " + (o.arg or "")
         elif full == "legend" and full in target:
             target[full] = target[full] + " " + (o.arg or "")
+        elif full == "over" and full in target:          # graph bar/box: over() over() nest
+            target[full] = target[full] + OVER_SEP + (o.arg or "")
         else:
             target[full] = o.arg
     return own, graph

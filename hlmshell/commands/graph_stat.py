@@ -424,15 +424,25 @@ OVER_OPTS = {"over": ("over", True), "medtype": ("medtype", True), "nooutsides":
 
 
 def _over(session, own: dict, mask):
-    """(variable name or None, ordered group values, labels) of over()."""
+    """(first over() variable or None, group code per observation, codes, labels). Several
+    over() nest as Stata's: groups ordered by the last over() first; a category's label is
+    the first over()'s level above the outer ones' (`Female` / `Catholic`)."""
     if not own.get("over"):
-        return None, [None], [""]
-    head, _opts = gc.head_and_options(own["over"])
-    name = expand_varlist(session.data, head)[0]
-    v = np.asarray(session.data.var(name).values)
-    vals = [u for u in dict.fromkeys(v[mask].tolist()) if not (isinstance(u, float) and u != u)]
-    vals.sort(key=lambda u: (isinstance(u, str), u))
-    return name, vals, [gc.group_label(session.data, name, u) for u in vals]
+        return None, None, [None], [""]
+    ds = session.data
+    names = []
+    for part in own["over"].split(gc.OVER_SEP):
+        head, _opts = gc.head_and_options(part)
+        names.append(expand_varlist(ds, head)[0])
+    cols = [np.asarray(ds.var(n).values) for n in names]
+    keys = list(zip(*[c.tolist() for c in cols]))
+    present = {k for k, m in zip(keys, mask) if m and not any(
+        isinstance(u, float) and u != u for u in k)}
+    order = sorted(present, key=lambda k: tuple((isinstance(u, str), u) for u in reversed(k)))
+    code_of = {k: j for j, k in enumerate(order)}
+    codes = np.array([code_of.get(k, -1) for k in keys], dtype=int)
+    labels = ["\n".join(gc.group_label(ds, n, u) for n, u in zip(names, k)) for k in order]
+    return names[0], codes, list(range(len(order))), labels
 
 
 def _box_stats(x: np.ndarray, pos: float, label: str) -> dict:
@@ -450,8 +460,7 @@ def graph_box(session, text: str, horizontal: bool = False) -> None:
     _c, names, mask, own, gopts = read(session, text, "graph box", OVER_OPTS, nvars=(1, None))
     if not mask.any():
         raise StataError("no observations", 2000)
-    oname, vals, labels = _over(session, own, mask)
-    ov = None if oname is None else np.asarray(session.data.var(oname).values)
+    oname, ov, vals, labels = _over(session, own, mask)
 
     def build(m, title):
         sel = mask if m is None else mask & m
@@ -517,8 +526,7 @@ def graph_bar(session, text: str, horizontal: bool = False) -> None:
     _c, names, mask, own, gopts = read(session, rest, "graph bar", OVER_OPTS, nvars=(1, None))
     if not mask.any():
         raise StataError("no observations", 2000)
-    oname, vals, labels = _over(session, own, mask)
-    ov = None if oname is None else np.asarray(session.data.var(oname).values)
+    oname, ov, vals, labels = _over(session, own, mask)
     nv = len(names)
 
     def build(m, title):
