@@ -519,6 +519,7 @@ def _backward(ss: SuffStats, ev: Evaluation, M0bar: np.ndarray, keep: dict | Non
         if keep is not None:
             keep[k] = Abar
             keep[("Ba", k)] = Babar       # adjoint of the coupling to the ancestors' columns
+            keep[("Bg", k)] = Bgbar       # ... and to the global ones [Z_R X y]
         if k + 1 < K:
             Caa_bar, Cag_bar = _corr_bar(lev, Abar, Babar, Bgbar, Kaa_bar, Kag_bar)
     return bars

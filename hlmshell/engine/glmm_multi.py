@@ -18,15 +18,16 @@ step halving on f. The same factorisation gives log|Lambda'Z'WZ Lambda + I| at t
 
     log L ~ sum_i l_i(eta^_i) - u^'u^/2 - log|Lambda'Z'WZ Lambda + I| / 2     (lme4's nAGQ = 1).
 
-Its gradient is exact for nested levels, as engine.glmm's for one level: the envelope theorem
-for f, and for log|H| its explicit change with Lambda (the blocked factorisation's adjoint) plus
-the change of W with eta through the modes' own derivative (implicit function theorem). That
-needs the leverage h_i = z_i' Lambda H^-1 Lambda' z_i = d log|H| / dW_i of every observation
-across levels, read from the same adjoint (the per-group blocks Z_k'WZ_k and their couplings to
-the ancestors' columns), and solves with H, done by one more weighted build whose columns are X
-and l3 h / W (l3 the third derivative in eta). With crossed levels the remainder's part of that
-adjoint is not exposed, so the gradient is by central differences of the value (PIRLS
-warm-started and converged to 1e-10: the value is smooth to ~1e-12 relative).
+Its gradient is exact, as engine.glmm's for one level: the envelope theorem for f, and for
+log|H| its explicit change with Lambda (the blocked factorisation's adjoint) plus the change of
+W with eta through the modes' own derivative (implicit function theorem). That needs the
+leverage h_i = z_i' Lambda H^-1 Lambda' z_i = d log|H| / dW_i of every observation across
+levels, read from the same adjoint (the chain's per-group blocks Z_k'WZ_k, their couplings to
+the ancestors' and the crossed remainder's columns, the remainder's own block), and solves with
+H, done by one more weighted build whose columns are X and l3 h / W (l3 the third derivative in
+eta). Only when the chain's coupling to a large crossed remainder is held sparse (its adjoint is
+not formed) is the gradient by central differences of the value (PIRLS warm-started and
+converged to 1e-10: the value is smooth to ~1e-12 relative).
 
 Adaptive quadrature (nested levels only: Stata's default mvaghermite for nested models). For a
 top-level group the integral nests: for every node of the outer effect the inner groups'
@@ -247,7 +248,7 @@ class LaplaceMulti(_Params):
         differences with crossed ones (modes warm-started from x's) and for the family's own
         parameters."""
         f0 = self.value(x)
-        if not self.d.nested:
+        if self._at_modes[0].sparse:           # the coupling's adjoint is not formed there
             return f0, self._fd_grad(x, h, range(len(x)))
         beta, thetas = self.split(x)
         g = self._exact_grad(beta, thetas)
@@ -273,21 +274,22 @@ class LaplaceMulti(_Params):
         self.split(x)
         return g
 
-    def _codes_Z(self):
-        """Each level's group codes and dense Z (nested levels), made once."""
-        if getattr(self, "_cz", None) is None:
-            self._cz = ([np.asarray(b.group, dtype=np.int64) for b in self.d.blocks],
-                        [np.asarray(b.Z, dtype=float) for b in self.d.blocks])
-        return self._cz
-
     def _leverage(self, ss, ev):
         """h_i = z_i' Lambda H^-1 Lambda' z_i = d log|H| / dW_i for every observation, from the
-        blocked factorisation's adjoint (the per-group blocks Z_k'WZ_k and the couplings to the
-        ancestors' columns); also the explicit d log|H| / dLambda per level."""
+        blocked factorisation's adjoint: the chain's per-group blocks Z_k'WZ_k, their couplings
+        to the ancestors' columns and to the crossed remainder's, and the remainder's own block
+        (each cross product is linear in W, so its adjoint contracted with an observation's
+        columns is that observation's share); also the explicit d log|H| / dLambda per level."""
         keep: dict = {}
         bars = blocked._backward(ss, ev, np.zeros((ss.p + 1, ss.p + 1)), keep)
         n = self.d.n
         h = np.zeros(n)
+        cols, vals = _remainder_columns(ss)
+        if cols:
+            RR = keep["RR"]
+            for ca, va in zip(cols, vals):
+                for cb, vb in zip(cols, vals):
+                    h += va * vb * RR[ca, cb]
         anc = []
         for k, lev in enumerate(ss.chain):
             Zk = np.ones((n, 1)) if lev.term.Z is None else lev.term.Z
@@ -298,8 +300,10 @@ class LaplaceMulti(_Params):
                 h += np.einsum("ni,nij,nj->n", Zk, Ab[lev.codes], Zk)
             Bb = keep.get(("Ba", k))
             if anc and Bb is not None:
-                Za = np.concatenate(anc, axis=1)
-                h += np.einsum("ni,nij,nj->n", Zk, Bb[lev.codes], Za)
+                h += np.einsum("ni,nij,nj->n", Zk, Bb[lev.codes], np.concatenate(anc, axis=1))
+            Bg = keep.get(("Bg", k))
+            for c, v in zip(cols, vals):
+                h += v * np.sum(Zk * Bg[lev.codes, :, c], axis=1)
             anc.append(Zk)
         return h, bars
 
@@ -319,33 +323,89 @@ class LaplaceMulti(_Params):
         ev2 = blocked.forward(ss2, lams)
         p = self.p
         sol = blocked.solve(ss2, ev2, np.eye(p + 1))
-        M = np.zeros((d.n, p))
-        Zw = np.zeros(d.n)
-        codes, Zs = self._codes_Z()
-        for Zk, ck, sk in zip(Zs, codes, sol):
-            for j in range(Zk.shape[1]):
-                rows = np.take(sk[:, j, :], ck, axis=0)          # (n, p + 1)
-                M += Zk[:, j:j + 1] * rows[:, :p]
-                Zw += Zk[:, j] * rows[:, p]
+        codes = [np.asarray(b.group, dtype=np.int64) for b in d.blocks]
+        rows = np.zeros((d.n, p + 1))
+        for blk, ck, sk in zip(d.blocks, codes, sol):
+            rows += _z_rows(blk, ck, sk)
+        M, Zw = rows[:, :p], rows[:, p]
         g_beta = d.X.T @ l1 + 0.5 * (d.X - M).T @ c
         g_th = []
         for k, st in enumerate(self.sts):
-            Zk, ck = Zs[k], codes[k]
-            Pf = full_lam(st, pinvs[k])
-            u = self.b[k] @ Pf.T
-            s = sol[k][:, :, p] @ Pf.T
-            G = self.b[k].shape[0]
-            Zl = np.column_stack([np.bincount(ck, weights=l1 * Zk[:, j], minlength=G)
-                                  for j in range(st.q)])
+            blk, ck, P = d.blocks[k], codes[k], pinvs[k]
+            u = _times_factor(self.b[k], P, st)
+            s = _times_factor(sol[k][:, :, p], P, st)
+            Zl = _zt_sums(blk, ck, l1, self.b[k].shape)
             gl = st.theta_grad(bars[k])
             for j, B in enumerate(st.basis):
-                Bf = full_lam(st, B)
-                Bu = u @ Bf.T
-                zBu = (Zk[:, 0] * Bu[ck, 0] if st.q == 1
-                       else np.einsum("nq,nq->n", Zk, np.take(Bu, ck, axis=0)))
-                dc = c @ zBu + float(np.sum(s * (Zl @ Bf))) - float(np.sum(Zw * W * zBu))
+                Bu = _times_factor(u, B, st)
+                zBu = _z_rows(blk, ck, Bu[:, :, None])[:, 0]
+                sBZl = float(np.sum(_times_factor(s, B, st) * Zl))
+                dc = c @ zBu + sBZl - float(np.sum(Zw * W * zBu))
                 g_th.append(float(l1 @ zBu) - 0.5 * gl[j] + 0.5 * dc)
         return np.concatenate([g_beta, np.array(g_th)])
+
+
+def _times_factor(rows, F, st):
+    """rows @ F' (F a level's factor or basis matrix; a compact 1 x 1 is a scalar multiple of
+    the identity)."""
+    if F.shape == (1, 1):
+        return rows * F[0, 0]
+    return rows @ full_lam(st, F).T
+
+
+def _z_rows(blk: RandomBlock, codes: np.ndarray, arr: np.ndarray) -> np.ndarray:
+    """sum_j z_ij arr[group_i, j, :] for every observation (arr: (G, q, r)); for an `R.var`
+    factor the row's level column times its value."""
+    Z = blk.Z
+    if isinstance(Z, IndicatorMatrix):
+        out = np.zeros((len(codes), arr.shape[2]))
+        off = 0
+        for fc, L, v in Z.factors:
+            part = arr[codes, off + fc, :]
+            out += part if v is None else part * v[:, None]
+            off += L
+        if Z.dense is not None:
+            for j in range(Z.dense.shape[1]):
+                out += Z.dense[:, j:j + 1] * arr[codes, off + j, :]
+        return out
+    Zd = np.asarray(Z, dtype=float)
+    out = np.zeros((len(codes), arr.shape[2]))
+    for j in range(Zd.shape[1]):
+        out += Zd[:, j:j + 1] * np.take(arr[:, j, :], codes, axis=0)
+    return out
+
+
+def _zt_sums(blk: RandomBlock, codes: np.ndarray, vec: np.ndarray, shape) -> np.ndarray:
+    """Z_k' vec by group: (G, q)."""
+    G, q = shape
+    Z = blk.Z
+    if isinstance(Z, IndicatorMatrix):
+        out = np.zeros(G * q)
+        off = 0
+        for fc, L, v in Z.factors:
+            w = vec if v is None else vec * v
+            out += np.bincount(codes * q + off + fc, weights=w, minlength=G * q)
+            off += L
+        out = out.reshape(G, q)
+        if Z.dense is not None:
+            for j in range(Z.dense.shape[1]):
+                out[:, off + j] += np.bincount(codes, weights=vec * Z.dense[:, j], minlength=G)
+        return out
+    Zd = np.asarray(Z, dtype=float)
+    return np.column_stack([np.bincount(codes, weights=vec * Zd[:, j], minlength=G)
+                            for j in range(q)])
+
+
+def _remainder_columns(ss):
+    """The crossed remainder's columns of every observation, as (column index arrays, value
+    arrays): one pair per remainder term and term column."""
+    cols, vals = [], []
+    for rt in ss.rterms:
+        t = rt.term
+        for j in range(t.q):
+            cols.append(rt.off + t.codes * t.q + j)
+            vals.append(np.ones(len(t.codes)) if t.Z is None else t.Z[:, j])
+    return cols, vals
 
 
 # --------------------------------------------------------------------------- nested quadrature
@@ -641,11 +701,11 @@ def to_optimizer(s_point, p: int, structures, ne: int) -> np.ndarray:
 
 def observed_vcov(fit: MultiFit, structures, h: float = 1e-4) -> np.ndarray | None:
     """Inverse observed information in the Stata metric (b, ln sd / atanh corr, own
-    parameters): central differences of the exact gradient (nested Laplace) or of the fixed-node
+    parameters): central differences of the exact gradient (Laplace) or of the fixed-node
     gradient (quadrature, nodes held at the solution's adaptation) mapped to the Stata metric by
     the chain rule; second differences of the value where the gradient is itself numerical
-    (crossed Laplace). A generalized inverse when a variance sits at zero; None when nothing is
-    left."""
+    (a crossed remainder held sparse). A generalized inverse when a variance sits at zero; None
+    when nothing is left."""
     prob = fit.extra["problem"]
     p = len(fit.beta)
     ne = prob.fam.n_extra
@@ -685,7 +745,7 @@ def observed_vcov(fit: MultiFit, structures, h: float = 1e-4) -> np.ndarray | No
     try:
         steps = np.array([h * max(1.0, abs(v)) for v in s0])
         Hm = np.empty((k, k))
-        if prob.method == "laplace" and not prob.d.nested:
+        if prob.method == "laplace" and prob._at_modes[0].sparse:
             _value_hessian(f, s0, steps, Hm)
         else:
             for i in range(k):
