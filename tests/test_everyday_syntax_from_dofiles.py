@@ -315,3 +315,14 @@ def test_baselevels_abbreviated(s):  # noqa: F811
     assert "(base)" in full and ok(s, "regress mathach i.sector, baselevel") == full
     assert ok(s, "regress mathach i.sector, base") == full
     assert run(s, "regress mathach i.sector, bas")[0] == 198
+
+
+def test_ci_means_against_scipy(s, df):  # noqa: F811
+    from scipy import stats
+    out = ok(s, "ci means mathach if sector == 1, level(90)")
+    x = df.mathach[df.sector == 1]
+    lo, hi = stats.t.interval(0.90, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+    assert abs(s.r.scalars["lb"] - lo) < 1e-9 and abs(s.r.scalars["ub"] - hi) < 1e-9
+    assert "[90% conf. interval]" in out
+    assert ok(s, "ci mathach if sector == 1, level(90)") == out
+    assert run(s, "ci means nosuch")[0] == 111 and run(s, "ci proportions female")[0] == 198

@@ -19,3 +19,5 @@ TAKES = {"xtile": "if in", "pctile": "if in", "mvdecode": "if in"}
 BASE["ttest"] = "ttest mathach, by(sector)"
 TAKES["ttest"] = "if in"
 RAW |= {"vif"}          # needs regress results; the sweep's are mixed's
+BASE["ci"] = "ci means ses"
+TAKES["ci"] = "if in"
