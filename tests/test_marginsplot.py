@@ -32,7 +32,7 @@ def test_lines_and_intervals_are_the_margins(s, tmp_path):
     m = s.r.margins
     ok(s, "marginsplot")
     g = _graph(s)
-    assert g.title == "Adjusted predictions with 95% CIs"
+    assert g.title == "Adjusted predictions of sector with 95% CIs"    # Stata names the term
     lines = [se for se in g.panels[0].series if se.kind == "connected"]
     cis = [se for se in g.panels[0].series if se.kind == "rcap"]
     assert len(lines) == 2 and len(cis) == 2
@@ -78,3 +78,18 @@ def test_axis_titles_use_variable_labels(s):
     assert _graph(s).panels[0].xaxis.title == "ses"
     ok(s, 'marginsplot, xtitle("SES")')
     assert _graph(s).panels[0].xaxis.title == "SES"
+
+
+def test_default_titles_name_the_margins_terms(s):
+    ok(s, "margins, at(ses=(-1 1))")
+    ok(s, "marginsplot")
+    assert _graph(s).title == "Predictive margins with 95% CIs"            # no marginlist
+    ok(s, "margins sector")
+    ok(s, "marginsplot")
+    assert _graph(s).title == "Predictive margins of sector with 95% CIs"
+    ok(s, "margins, over(sector)")
+    ok(s, "marginsplot")
+    assert _graph(s).title == "Predictive margins with 95% CIs"             # over() is no term
+    ok(s, "margins, dydx(ses) at(sector=(0 1))")
+    ok(s, "marginsplot")
+    assert _graph(s).title == "Average marginal effects of ses with 95% CIs"

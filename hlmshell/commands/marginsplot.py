@@ -161,11 +161,24 @@ def _titles(m, xdim: str) -> tuple[str, str]:
         var = next(d for d in m.deriv if d)
         title = f"Average marginal effects of {var.split('.')[-1]} with {level} CIs"
         ytitle = f"Effects on {m.predict_label or 'Linear prediction'}"
-    elif "Adjusted" in (m.title or ""):
-        title, ytitle = f"Adjusted predictions with {level} CIs", m.predict_label or "Linear prediction"
     else:
-        title, ytitle = f"Predictive margins with {level} CIs", m.predict_label or "Linear prediction"
+        kind = "Adjusted predictions" if "Adjusted" in (m.title or "") else "Predictive margins"
+        terms = _terms(m)
+        of = f" of {' '.join(terms)}" if terms else ""
+        title, ytitle = f"{kind}{of} with {level} CIs", m.predict_label or "Linear prediction"
     return title, ytitle
+
+
+def _terms(m) -> list[str]:
+    """The margins' marginlist terms (`sector`, `sector#female`): each column's dimensions
+    less _at, _predict and the over() variables; Stata's title names them."""
+    out: list[str] = []
+    skip = {"_at", "_predict", *(m.over or [])}
+    for dims in (m.all_dims or [m.dims]):
+        term = "#".join(d for d in dims if d not in skip)
+        if term and term not in out:
+            out.append(term)
+    return out
 
 
 @command("marginsplot", abbrev="marginsplot", family="Graphics", raw=True, byable=False,
