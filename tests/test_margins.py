@@ -518,3 +518,16 @@ def test_asobserved_scenario_has_its_legend_line():
     assert lines.index("2._at: (asobserved)") == next(
         i for i, ln in enumerate(lines) if ln.startswith("1._at: ses")) + 1
     close(rmat(s, "b")[0, 1], X_hsb(ses, sec, fem).mean(0) @ b, 1e-10)
+
+
+def test_r_margins_is_the_marginlist():
+    """r(margins) holds the marginlist as typed terms (not _at), r(over) the over() list."""
+    s = session_with(f"regress mathach {HSB_MODEL}")
+    ok(s, "margins sector, at(ses=(-2 2))")
+    assert s.r.macros["margins"] == "sector" and "over" not in s.r.macros
+    ok(s, "margins sector#female")
+    assert s.r.macros["margins"] == "sector#female"
+    ok(s, "margins, over(sector) at(ses=1)")
+    assert "margins" not in s.r.macros and s.r.macros["over"] == "sector"
+    ok(s, "margins female, over(sector)")
+    assert s.r.macros["margins"] == "female" and s.r.macros["over"] == "sector"

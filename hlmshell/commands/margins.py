@@ -763,8 +763,15 @@ def store(session, res: EstimationResults, table: me.MarginsTable, cmd, pw, *, p
            "model_vcetype": res.macros.get("vcetype", ""), "vce": table.vce,
            "vcetype": "Unconditional" if table.vce == "unconditional" else "Delta-method", "predict_label": table.predict_label, "expression": table.expr,
            "xvars": " ".join(table.xvars), "derivatives": table.derivatives,
-           "margins": " ".join("#".join(d) for d in _unique(table.all_dims) if d),
            "properties": "b V"}
+    # r(margins): the marginlist (its terms, without _at, _predict and the over() variables);
+    # r(over): the over() variables -- each only when given, as Stata stores them
+    skip = {"_at", "_predict", *table.over}
+    terms = _unique(["#".join(x for x in d if x not in skip) for d in table.all_dims])
+    if any(terms):
+        mac["margins"] = " ".join(t for t in terms if t)
+    if table.over:
+        mac["over"] = " ".join(table.over)
     for i, row in enumerate(table.atstats):
         mac[f"atstats{i + 1}"] = " ".join(row)
     cols = [_eqname(n) for n in table.names]
