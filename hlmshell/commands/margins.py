@@ -764,14 +764,7 @@ def store(session, res: EstimationResults, table: me.MarginsTable, cmd, pw, *, p
            "vcetype": "Unconditional" if table.vce == "unconditional" else "Delta-method", "predict_label": table.predict_label, "expression": table.expr,
            "xvars": " ".join(table.xvars), "derivatives": table.derivatives,
            "properties": "b V"}
-    # r(margins): the marginlist (its terms, without _at, _predict and the over() variables);
-    # r(over): the over() variables -- each only when given, as Stata stores them
-    skip = {"_at", "_predict", *table.over}
-    terms = _unique(["#".join(x for x in d if x not in skip) for d in table.all_dims])
-    if any(terms):
-        mac["margins"] = " ".join(t for t in terms if t)
-    if table.over:
-        mac["over"] = " ".join(table.over)
+    mac.update(_list_macros(table))
     for i, row in enumerate(table.atstats):
         mac[f"atstats{i + 1}"] = " ".join(row)
     cols = [_eqname(n) for n in table.names]
@@ -810,6 +803,20 @@ def _jac_cols(res: EstimationResults, table: me.MarginsTable) -> list[int]:
 def _over_key(cell, dims, table) -> tuple:
     """The over() part of a cell (r(k_by) counts the over groups)."""
     return tuple(v for v, d in zip(cell, dims) if d in table.over)
+
+
+def _list_macros(table: me.MarginsTable) -> dict:
+    """r(margins): the marginlist (its terms, without _at, _predict and the over() variables);
+    r(over): the over() variables -- each only when given, as Stata stores them."""
+    out = {}
+    skip = {"_at", "_predict", *table.over}
+    terms = [t for t in _unique(["#".join(x for x in d if x not in skip)
+                                 for d in table.all_dims]) if t]
+    if terms:
+        out["margins"] = " ".join(terms)
+    if table.over:
+        out["over"] = " ".join(table.over)
+    return out
 
 
 def _unique(items):
