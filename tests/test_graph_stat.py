@@ -148,6 +148,9 @@ def test_graph_box_and_bar(g):
     assert [b["med"] for b in box] == pytest.approx(
         [np.median(y[(sector == s_) & (fem == f)]) for s_ in (0, 1) for f in (0, 1)])
     g.fails("graph bar mathach, over(female) over(nosuch)", 111)
+    g.fails("graph bar mathach, over(female) over()", 100)
+    g.fails("graph box mathach, over()", 100)
+    g.fails("histogram mathach, discrete bin(5)", 198)
     g.ok("graph hbar (sum) female, over(sector)")
     ax = g.fig().axes[0]
     widths = [p.get_width() for p in sorted(ax.patches, key=lambda p: p.get_y())]

@@ -120,6 +120,8 @@ def _hist_bins(own: dict, x: np.ndarray):
         raise StataError("width() must be positive", 198)
     if bins is not None and width is not None:
         raise StataError("options bin() and width() may not be combined", 198)
+    if bins is not None and "discrete" in own:        # discrete: one bin per value
+        raise StataError("options bin() and discrete may not be combined", 198)
     start = gc.number(own["start"], "start") if own.get("start") else None
     if start is not None and len(x) and start > np.min(x):
         raise StataError(f"start() must be less than or equal to {fmt_g(float(np.min(x)), 9).strip()}", 198)
@@ -427,12 +429,14 @@ def _over(session, own: dict, mask):
     """(first over() variable or None, group code per observation, codes, labels). Several
     over() nest as Stata's: groups ordered by the last over() first; a category's label is
     the first over()'s level above the outer ones' (`Female` / `Catholic`)."""
-    if not own.get("over"):
+    if own.get("over") is None:
         return None, None, [None], [""]
     ds = session.data
     names = []
     for part in own["over"].split(gc.OVER_SEP):
         head, _opts = gc.head_and_options(part)
+        if not head:
+            raise StataError("varlist required", 100)
         names.append(expand_varlist(ds, head)[0])
     cols = [np.asarray(ds.var(n).values) for n in names]
     keys = list(zip(*[c.tolist() for c in cols]))
