@@ -634,6 +634,42 @@ def make_problem(data: MultiData, fam: Family, structures, method: str, points: 
     return NestedQuad(data, fam, structures, points, adapt)
 
 
+def _start_inverse_hessian(prob: LaplaceMulti, x0) -> np.ndarray | None:
+    """BFGS's first inverse Hessian of the deviance: (2 X'WX)^-1 for b (the fixed-effects
+    model's information at the start) and, for the variance and the family's own parameters,
+    one central difference of the gradient each (their curvatures differ by orders of
+    magnitude with the numbers of groups, which a common scale handles badly). None when a
+    curvature is not positive (BFGS then sizes its identity itself)."""
+    d, p = prob.d, prob.p
+    x0 = np.asarray(x0, dtype=float)
+    with np.errstate(all="ignore"):
+        beta, _ = prob.split(x0)
+        l2 = prob.fam.derivs(d.y, d.X @ beta + d.offset, d.trials)[2]
+        W = np.abs(l2)
+        H0 = np.zeros((len(x0), len(x0)))
+        try:
+            H0[:p, :p] = np.linalg.inv(2.0 * d.X.T @ (W[:, None] * d.X))
+        except np.linalg.LinAlgError:
+            return None
+        modes = [b.copy() for b in prob.b]
+        for j in range(p, len(x0)):
+            step = 1e-4 * max(1.0, abs(x0[j]))
+            gs = []
+            for sgn in (1.0, -1.0):
+                xe = x0.copy()
+                xe[j] += sgn * step
+                prob.b = [b.copy() for b in modes]
+                gs.append(prob.dev_grad(xe)[1][j])
+            curv = (gs[0] - gs[1]) / (2 * step)
+            if not np.isfinite(curv) or curv <= 0:
+                prob.b = modes
+                return None
+            H0[j, j] = 1.0 / curv
+        prob.b = modes
+        prob.split(x0)
+    return H0 if np.all(np.isfinite(H0)) else None
+
+
 def fit_problem(prob, x0, *, maxiter: int = 300, callback=None, report=None) -> MultiFit:
     """Maximum likelihood from x0: BFGS on the Laplace value (central-difference gradient), or
     for quadrature the Laplace solution first and then engine.glmm's adaptive Newton steps."""
@@ -645,12 +681,14 @@ def fit_problem(prob, x0, *, maxiter: int = 300, callback=None, report=None) -> 
         prob.last = (x0, d0)
         report(x0)
     if prob.method == "laplace":
-        res = minimize_bfgs(prob.dev_grad, x0, gtol=1e-5, maxiter=maxiter, callback=callback)
+        res = minimize_bfgs(prob.dev_grad, x0, gtol=1e-5, maxiter=maxiter, callback=callback,
+                            H0=_start_inverse_hessian(prob, x0))
         x, nit = res.x, res.nit
         lap = prob
     else:
         lap = LaplaceMulti(prob.d, prob.fam, prob.sts)
-        res = minimize_bfgs(lap.dev_grad, x0, gtol=1e-4, maxiter=maxiter)
+        res = minimize_bfgs(lap.dev_grad, x0, gtol=1e-4, maxiter=maxiter,
+                            H0=_start_inverse_hessian(lap, x0))
         start = res.x if np.all(np.isfinite(res.x)) else x0
         lap.value(start)
         prob.init_adapt(lap, prob.split(start)[1])
