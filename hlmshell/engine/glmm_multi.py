@@ -671,8 +671,9 @@ def _start_inverse_hessian(prob: LaplaceMulti, x0) -> np.ndarray | None:
 
 
 def fit_problem(prob, x0, *, maxiter: int = 300, callback=None, report=None) -> MultiFit:
-    """Maximum likelihood from x0: BFGS on the Laplace value (central-difference gradient), or
-    for quadrature the Laplace solution first and then engine.glmm's adaptive Newton steps."""
+    """Maximum likelihood from x0: BFGS on the Laplace value and its gradient, or for
+    quadrature the Laplace solution first and then engine.glmm's adaptive Newton steps on the
+    fixed-node objective."""
     x0 = np.asarray(x0, dtype=float)
     d0, _ = prob.dev_grad(x0) if prob.method == "laplace" else (-2 * prob.loglik(x0), None)
     if not np.isfinite(d0):
