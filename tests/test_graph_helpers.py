@@ -56,8 +56,15 @@ def lines(ax):
     return [ln for ln in ax.lines]
 
 
+def _subfigs(fig):
+    out = []
+    for sf in fig.subfigs:
+        out += [sf] + _subfigs(sf)
+    return out
+
+
 def legend_texts(fig):
-    legs = list(fig.legends) + [leg for sf in fig.subfigs for leg in sf.legends]
+    legs = list(fig.legends) + [leg for sf in _subfigs(fig) for leg in sf.legends]
     legs += [ax.get_legend() for ax in fig.axes if ax.get_legend()]
     return [t.get_text() for leg in legs for t in leg.get_texts()]
 

@@ -339,3 +339,18 @@ def test_graph_matrix_panels_hold_the_pairs(g):
                 continue
             (pts,) = scatter_points(ax)
             assert np.allclose(pts[:, 0], v[names[j]]) and np.allclose(pts[:, 1], v[names[i]])
+
+
+def test_by_legend_below_the_shared_x_title(g):
+    """A by() graph with a legend: the legend sits below the shared x title, not on it."""
+    g.ok("scatter mathach ses in 1/300 || lfit mathach ses in 1/300, by(sector)")
+    fig = g.fig()
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    from test_graph_helpers import _subfigs
+    (title,) = [sf._supxlabel for sf in _subfigs(fig) if sf._supxlabel is not None]
+    (leg,) = [lg for sf in _subfigs(fig) for lg in sf.legends]
+    t, lb = title.get_window_extent(r), leg.get_window_extent(r)
+    assert title.get_text() == "socio-economic status (standardized)"
+    assert lb.y1 <= t.y0 + 1                      # display y grows upwards: legend below
+    assert all(lb.y1 <= ax.get_window_extent(r).y0 for ax in fig.axes)

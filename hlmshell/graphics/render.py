@@ -86,16 +86,40 @@ def _draw_graph(fig, graph: Graph, sch: dict) -> None:
     panels = graph.panels or [Panel()]
     nrows, ncols = _grid(len(panels), graph.rows, graph.cols)
     shared = len(panels) > 1 and graph.kind not in ("combine", "matrix")
+    plots, keys_fig = body, None
+    if shared:
+        plots, keys_fig = _legend_row(body, graph, panels[0], sch)
     axes = []
     for k, panel in enumerate(panels):
-        ax = body.add_subplot(nrows, ncols, k + 1)
+        ax = plots.add_subplot(nrows, ncols, k + 1)
         _draw_panel(ax, panel, graph, sch, titled=len(panels) > 1 or bool(panel.title))
         axes.append(ax)
     if shared:
         _common_scales(graph, axes, ncols)
-        _shared_titles(body, axes, nrows, ncols)
+        _shared_titles(plots, axes, nrows, ncols)
     _titles(fig, graph, sch)
-    _legend(body, axes, graph, sch)
+    if keys_fig is not None:
+        _legend(keys_fig, axes, graph, sch, loc="center")
+    else:
+        _legend(body, axes, graph, sch)
+
+
+def _legend_row(body, graph: Graph, first: Panel, sch: dict):
+    """by() graphs with a legend below: (subfigure for the panels and their shared x title,
+    subfigure for the legend) so the two never overlap; else (body, None)."""
+    lg = graph.legend
+    n = len(lg.order) if lg.order else sum(1 for s in first.series if s.legend)
+    show = lg.show if lg.show is not None else n >= 2
+    if not show or n == 0 or lg.ring == 0 or lg.position not in (0, 5, 6, 7):
+        return body, None
+    cols = lg.cols or (math.ceil(n / lg.rows) if lg.rows else min(n, 2))
+    rows = math.ceil(n / max(1, cols))
+    height = body.bbox.height / body.dpi
+    h = min(0.3, (rows * FONT * 0.85 * 1.8 + 12) / 72 / height)
+    top, low = body.subfigures(2, 1, height_ratios=[1 - h, h])
+    for sf in (top, low):
+        sf.set_facecolor(sch["graph_bg"])
+    return top, low
 
 
 def _shrink_text(fig, scale: float) -> None:
@@ -458,7 +482,7 @@ def legend_entries(graph: Graph, keys: list) -> list:
     return out
 
 
-def _legend(fig, axes, graph: Graph, sch: dict) -> None:
+def _legend(fig, axes, graph: Graph, sch: dict, loc: str | None = None) -> None:
     lg = graph.legend
     keys = axes[0]._hlm_keys if axes else []
     entries = legend_entries(graph, keys)
@@ -474,6 +498,6 @@ def _legend(fig, axes, graph: Graph, sch: dict) -> None:
     if lg.ring == 0 and len(axes) == 1:
         leg = axes[0].legend(handles, texts, loc=_INSIDE.get(lg.position, "best"), **kw)
     else:
-        leg = fig.legend(handles, texts, loc=_OUTSIDE.get(lg.position, "outside lower center"),
-                         **kw)
+        leg = fig.legend(handles, texts,
+                         loc=loc or _OUTSIDE.get(lg.position, "outside lower center"), **kw)
     leg.get_frame().set_linewidth(0.5)
