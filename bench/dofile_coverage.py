@@ -176,7 +176,7 @@ def totals(files: dict[str, dict]) -> dict:
 def kit_fallback(kit: Path | None):
     """`use URL-or-path/name.dta` reads kit/name.dta when the path itself does not exist (the
     kit comes before the sample data shipped with hlmshell, as a file beside the do-file would)."""
-    import hlmshell.data.locate as locate
+    from hlmshell.data import locate
     original = locate.find_data
     if kit is None:
         yield
@@ -285,14 +285,13 @@ def run_file(path: Path, kit: Path | None = None, progress=None) -> list[dict]:
 
 def _child(args) -> int:
     kit = Path(args.kit) if args.kit else None
-    out = open(args.child_json, "w", encoding="utf-8")
+    with open(args.child_json, "w", encoding="utf-8") as out:
 
-    def progress(rec):
-        out.write(json.dumps(rec) + "\n")
-        out.flush()
+        def progress(rec):
+            out.write(json.dumps(rec) + "\n")
+            out.flush()
 
-    run_file(Path(args.child), kit, progress)
-    out.close()
+        run_file(Path(args.child), kit, progress)
     return 0
 
 
@@ -307,15 +306,14 @@ def run_corpus(corpus: Path, kit: Path | None, timeout: float, logs: Path | None
             jpath = tmp / ".records.jsonl"
             cmd = [sys.executable, os.path.abspath(__file__), "--child", str(tmp / f.name),
                    "--child-json", str(jpath)] + (["--kit", str(kit)] if kit else [])
-            log = open(tmp / ".log", "w", encoding="utf-8")
             env = dict(os.environ, MPLBACKEND="Agg")
             timed_out = False
-            try:
-                subprocess.run(cmd, cwd=tmp, stdout=log, stderr=subprocess.STDOUT, timeout=timeout,
-                               env=env, stdin=subprocess.DEVNULL)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            log.close()
+            with open(tmp / ".log", "w", encoding="utf-8") as log:
+                try:
+                    subprocess.run(cmd, cwd=tmp, stdout=log, stderr=subprocess.STDOUT, timeout=timeout,
+                                   env=env, stdin=subprocess.DEVNULL, check=False)
+                except subprocess.TimeoutExpired:
+                    timed_out = True
             recs = []
             if jpath.exists():
                 recs = [json.loads(x) for x in jpath.read_text(encoding="utf-8").splitlines() if x.strip()]

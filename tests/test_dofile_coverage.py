@@ -81,6 +81,6 @@ def test_kit_fallback_reads_a_url_from_the_kit(tmp_path, monkeypatch):
     do.write_text('import delimited "https://example.org/data/tiny.csv", clear\nsummarize a\n')
     recs = cov.run_file(do, kit)
     assert [r["rc"] for r in recs] == [0, 0]
-    import hlmshell.data.locate as locate
-    import hlmshell.commands.files as files
+    from hlmshell.commands import files
+    from hlmshell.data import locate
     assert files.find_data is locate.find_data           # the fallback is undone afterwards

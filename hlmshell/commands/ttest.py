@@ -35,7 +35,9 @@ def _stats(x: np.ndarray) -> tuple[int, float, float, float]:
 
 
 def _row(label: str, n: int | None, m: float, se: float, sd: float | None, crit: float) -> str:
-    g = lambda v: fmt_g(v, 9).rjust(12)  # noqa: E731
+    def g(v):
+        return fmt_g(v, 9).rjust(12)
+
     obs = fmt_count(n).rjust(8) if n is not None else " " * 8
     sdt = g(sd) if sd is not None else " " * 12
     return f"{abbrev(label, 8):>8} |{obs}{g(m)}{g(se)}{sdt}{g(m - crit * se)}{g(m + crit * se)}"
@@ -173,7 +175,7 @@ def _against(session, name, x, mask, rhs: str, level, crit_of) -> None:
         _paired(session, name, b, x[ok], y[ok], level, crit_of)
         return
     mu0 = evaluate_scalar(other, session)
-    if isinstance(mu0, str) or mu0 != mu0:
+    if isinstance(mu0, str) or math.isnan(mu0):
         raise StataError("invalid syntax", 198)
     ok = mask & ~np.isnan(x)
     _enough(ok)

@@ -29,7 +29,7 @@ def _column(ds, name: str, mask: np.ndarray) -> np.ndarray:
             x = ds.var(m.group(2)).values[mask].astype(float)
             out = out * (x == float(m.group(1)))
             continue
-        base = part[2:] if part.startswith("c.") else part
+        base = part.removeprefix("c.")
         if base not in ds.vars:
             raise StataError(f"vif: cannot rebuild the column {name}", 498)
         out = out * ds.var(base).values[mask].astype(float)
