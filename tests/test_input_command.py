@@ -61,4 +61,5 @@ def test_the_repl_waits_for_end():
     assert not input_state("input x\n1").complete
     assert input_state("input x\n1\nend").complete
     assert input_state("inp x\nend").complete and not input_state("quietly input x").complete
+    assert not input_state("quietly: input x").complete
     assert input_state("input_var = 1").complete    # a longer word is not input

@@ -649,7 +649,7 @@ def program_header(line: str) -> re.Match | None:
 
 # `input [varlist]`: the lines after it are data, up to a line `end` (prefixes allowed)
 _INPUT_CMD = re.compile(r"^(?:(?:qui|quie|quiet|quietl|quietly|n|no|noi|nois|noisi|noisil|noisily|"
-                        r"cap|capt|captu|captur|capture)\s+)*inp(?:u|ut)?(?=\s|,|$)")
+                        r"cap|capt|captu|captur|capture)\s*:?\s+)*inp(?:u|ut)?(?=\s|,|$)")
 
 
 def input_header(line: str) -> bool:
