@@ -244,9 +244,9 @@ class LaplaceMulti(_Params):
         return lsum + self.const - 0.5 * pen - 0.5 * logdet
 
     def value_grad(self, x, h: float = 2e-6):
-        """The value and its gradient: exact for nested levels (_exact_grad), by central
-        differences with crossed ones (modes warm-started from x's) and for the family's own
-        parameters."""
+        """The value and its gradient: exact (_exact_grad), by central differences (modes
+        warm-started from x's) for the family's own parameters and where the chain's coupling
+        to a crossed remainder is held sparse."""
         f0 = self.value(x)
         if self._at_modes[0].sparse:           # the coupling's adjoint is not formed there
             return f0, self._fd_grad(x, h, range(len(x)))
