@@ -107,9 +107,9 @@ def predict(session, cmd, res, opts) -> None:
         label = "Linear prediction, fixed portion" if stat == "xb" else "S.E. of the prediction"
         _add(session, names, [col], [label], vtype, touse)
         return
-    if model.family.name == "ordinal":
+    if model.family.name == "ordinal" and stat not in ("reffects", "reses"):
         raise StataError("predict after an ordinal model with several random-effects levels "
-                         "is not available (only xb and stdp)", 198)
+                         "is not available (only xb, stdp and reffects)", 198)
     sample = np.asarray(res.sample, dtype=bool)
     bs, ses = gm.posterior(model, modes=modes)
     if stat in ("reffects", "reses"):
