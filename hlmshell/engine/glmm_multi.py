@@ -54,7 +54,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import blocked, suffstats
-from .glmm import _adaptive_outer
 from .glmm_families import Family
 from .quasi_newton import minimize_bfgs
 from .types import IndicatorMatrix, RandomBlock
@@ -634,6 +633,47 @@ def make_problem(data: MultiData, fam: Family, structures, method: str, points: 
     return NestedQuad(data, fam, structures, points, adapt)
 
 
+def _adaptive_newton(prob: "NestedQuad", x0, maxiter: int, callback):
+    """engine.glmm's adaptive iterations (Newton steps on the fixed-node objective with step
+    halving, then re-adaptation at the new estimates, until step and gradient vanish; one log
+    line each), with the finite-difference Hessian (one gradient per parameter, the costly part
+    on n x K^levels nodes) recomputed only in the first two iterations and after a step that
+    did not do its work (halved, or the gradient not at least halved): in between, the
+    previous one serves, as the steps shrink toward the fixed point."""
+    from .lmm import _fd_hessian
+    x = np.asarray(x0, dtype=float)
+    prob.freeze = False
+    prob.dev_grad(x)                      # adapt at the start
+    nit = 0
+    Hm, gprev, fresh = None, None, True
+    for it in range(min(maxiter, 100)):
+        prob.freeze = True
+        d, g = prob.dev_grad(x)
+        gnorm = float(np.max(np.abs(g)))
+        if Hm is None or fresh or it < 2 or (gprev is not None and gnorm > 0.5 * gprev):
+            Hm = _fd_hessian(lambda z: prob.dev_grad(z)[1], x, g)
+        w, U = np.linalg.eigh(Hm)
+        step = -U @ ((U.T @ g) / np.maximum(np.abs(w), 1e-8 * max(1.0, np.abs(w).max())))
+        t = 1.0
+        for _h in range(30):
+            dn, _ = prob.dev_grad(x + t * step)
+            if dn <= d + 1e-12 * abs(d):
+                break
+            t *= 0.5
+        fresh = t < 1.0
+        gprev = gnorm
+        x = x + t * step
+        nit += 1
+        prob.freeze = False
+        prob.dev_grad(x)                  # re-adapt; also sets prob.last for the log
+        if callback is not None:
+            callback(x)
+        if np.max(np.abs(t * step)) < 1e-7 and gnorm < 1e-4:
+            break
+    prob.freeze = False
+    return x, nit
+
+
 def _start_inverse_hessian(prob: LaplaceMulti, x0) -> np.ndarray | None:
     """BFGS's first inverse Hessian of the deviance: (2 X'WX)^-1 for b (the fixed-effects
     model's information at the start) and, for the variance and the family's own parameters,
@@ -693,7 +733,7 @@ def fit_problem(prob, x0, *, maxiter: int = 300, callback=None, report=None) -> 
         start = res.x if np.all(np.isfinite(res.x)) else x0
         lap.value(start)
         prob.init_adapt(lap, prob.split(start)[1])
-        x, nit = _adaptive_outer(prob, start, maxiter, callback)
+        x, nit = _adaptive_newton(prob, start, maxiter, callback)
     dev, g = prob.dev_grad(x)
     beta, thetas = prob.split(x)
     covs = []
