@@ -354,3 +354,17 @@ def test_by_legend_below_the_shared_x_title(g):
     assert title.get_text() == "socio-economic status (standardized)"
     assert lb.y1 <= t.y0 + 1                      # display y grows upwards: legend below
     assert all(lb.y1 <= ax.get_window_extent(r).y0 for ax in fig.axes)
+
+
+def test_y_labels_vertical_in_stata17_schemes(g):
+    """Stata 17's s2color and s1mono write the y axis labels vertically; stcolor and
+    ylabel(, angle(0)) horizontally; x labels stay horizontal."""
+    for scheme, want in (("s2color", 90), ("s1mono", 90), ("stcolor", 0)):
+        g.ok(f"scatter mathach ses in 1/30, scheme({scheme})")
+        ax = g.fig().axes[0]
+        assert {t.get_rotation() for t in ax.get_yticklabels()} == {want}, scheme
+        assert {t.get_rotation() for t in ax.get_xticklabels()} == {0}
+    g.ok("scatter mathach ses in 1/30, ylabel(, angle(0))")
+    assert {t.get_rotation() for t in g.fig().axes[0].get_yticklabels()} == {0}
+    g.ok("graph hbar mathach, over(sector)")
+    assert {t.get_rotation() for t in g.fig().axes[0].get_yticklabels()} == {0}

@@ -320,6 +320,7 @@ def _categories(ax, which: str, names: list) -> None:
     axis = ax.yaxis if which == "y" else ax.xaxis
     axis.set_ticks(range(1, len(names) + 1))
     axis.set_ticklabels([str(c) for c in names])
+    ax.tick_params(axis=which, labelrotation=0)       # category names read across
     if which == "y":
         ax.set_ylim(len(names) + 0.6, 0.4)          # the first category on top, as Stata
     else:
@@ -414,7 +415,7 @@ def _axis(ax, which: str, axis: Axis, sch: dict, grid_default: bool = False) -> 
     if axis.log:
         (ax.set_xscale if which == "x" else ax.set_yscale)("log")
     _limits(ax, which, axis)
-    _ticks(ax, which, axis)
+    _ticks(ax, which, axis, sch.get("ylabel_angle", 0) if which == "y" else 0)
     grid = axis.grid if axis.grid is not None else grid_default
     if grid:
         ax.grid(True, axis=which, color=sch["grid"] if sch["grid"] != sch["plot_bg"]
@@ -438,7 +439,9 @@ def _limits(ax, which: str, axis: Axis) -> None:
     (ax.set_xlim if which == "x" else ax.set_ylim)(lo, hi)
 
 
-def _ticks(ax, which: str, axis: Axis) -> None:
+def _ticks(ax, which: str, axis: Axis, default: float = 0) -> None:
+    """Tick positions and labels; `default` is the scheme's label angle (Stata 17's s2color
+    and s1mono write the y labels vertically, stcolor horizontally), angle() overrides it."""
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     ticks_axis = ax.xaxis if which == "x" else ax.yaxis
@@ -451,10 +454,11 @@ def _ticks(ax, which: str, axis: Axis) -> None:
     elif not axis.log:
         ticks_axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
         ticks_axis.set_major_formatter(FuncFormatter(lambda v, _p: stata_number(v, axis.fmt)))
-    default = 0 if which == "y" else 0          # horizontal labels on both axes
     angle = axis.angle if axis.angle is not None else default
-    for lab in ticks_axis.get_ticklabels():
-        lab.set_rotation(angle)
+    ax.tick_params(axis=which, labelrotation=angle)
+    if which == "y" and angle == 90:
+        for lab in ticks_axis.get_ticklabels():
+            lab.set_verticalalignment("center")
 
 
 # ---- text and legend -----------------------------------------------------------------------

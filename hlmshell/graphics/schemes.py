@@ -39,7 +39,7 @@ SCHEMES = {
         "graph_bg": _rgb(234, 242, 243), "plot_bg": _rgb(255, 255, 255),
         "grid": _rgb(234, 242, 243), "text": _rgb(0, 0, 0), "axis": _rgb(0, 0, 0),
         "ci": _rgb(192, 192, 192), "symbols": ["O"], "lpatterns": ["solid"], "hist": "navy",
-        "histfill": _rgb(158, 182, 210),
+        "histfill": _rgb(158, 182, 210), "ylabel_angle": 90,
     },
     "s1mono": {
         "p": ["black", "gs6", "gs10", "gs3", "gs8", "gs12"],
@@ -47,14 +47,14 @@ SCHEMES = {
         "grid": _rgb(222, 222, 222), "text": _rgb(0, 0, 0), "axis": _rgb(0, 0, 0),
         "ci": _rgb(210, 210, 210), "symbols": ["O", "D", "T", "S", "Oh", "Dh", "Th", "Sh"],
         "lpatterns": ["solid", "dash", "shortdash", "dash_dot", "longdash", "dot"],
-        "hist": "black", "histfill": _rgb(180, 180, 180),
+        "hist": "black", "histfill": _rgb(180, 180, 180), "ylabel_angle": 90,
     },
     "stcolor": {
         "p": ["stc1", "stc2", "stc3", "stc4", "stc5", "stc6", "stc7", "stc8"],
         "graph_bg": _rgb(255, 255, 255), "plot_bg": _rgb(255, 255, 255),
         "grid": _rgb(230, 230, 230), "text": _rgb(0, 0, 0), "axis": _rgb(80, 80, 80),
         "ci": _rgb(200, 210, 220), "symbols": ["O"], "lpatterns": ["solid"], "hist": "stc1",
-        "histfill": _rgb(140, 190, 245),
+        "histfill": _rgb(140, 190, 245), "ylabel_angle": 0,
     },
 }
 SCHEME_ALIASES = {"s2c": "s2color", "s2": "s2color", "s1m": "s1mono", "stc": "stcolor",
