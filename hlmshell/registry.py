@@ -462,9 +462,9 @@ def check_qualifiers(spec: CommandSpec, cmd) -> None:
 
 # ---- Stata commands hlmshell does not have (help says so; running them is still r(199)) ------
 STATA_ONLY = frozenset("""
-xtlogit xtpoisson meqrlogit gllamm anova manova ttest ranksum signrank kwallis ivregress
-areg reghdfe contrast pwcompare nlcom suest bootstrap jackknife simulate contract xpose stack
+xtlogit xtpoisson meqrlogit gllamm anova manova ranksum signrank kwallis ivregress
+areg reghdfe contrast pwcompare suest bootstrap jackknife simulate contract xpose stack
 joinby cross egenmore outreg2 putexcel sem gsem mlogit tobit heckman stcox streg stset sts mi
-xi xtile pctile centile ci mean proportion ratio total svyset svy oneway spearman ktau factor
+centile mean proportion ratio total svyset svy oneway spearman ktau factor
 pca cluster
 """.split())

@@ -207,3 +207,11 @@ def test_tab_key_in_the_real_repl_completes_options_and_subcommands(tmp_path, mo
     assert _run_with_feeder(s, interp, feed)
     assert interp.calls == [("line", "mixed mathach ses || id:, covariance(un)"),
                             ("line", "estat recovariance")]
+
+
+def test_stata_only_names_no_command_hlmshell_has():
+    """help's "not yet available" list must shrink as commands arrive."""
+    from hlmshell.registry import REGISTRY, STATA_ONLY
+
+    REGISTRY.load()
+    assert sorted(w for w in STATA_ONLY if REGISTRY.lookup(w) is not None) == []
