@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hlmshell import distributions as dist
+from hlmshell.commands import lincom_eform
 from hlmshell.commands._postest import (
     LEVEL_NAME,
     active,
@@ -595,7 +596,13 @@ def testparm_cmd(session, cmd) -> None:
           family="Postestimation", body="anything", check_options=False, desc="linear combination of coefficients",
           example="lincom ses + meanses",
           options=(Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
-                   Opt("small", desc="t statistic on the dfmethod() degrees of freedom (after mixed, as by default)")))
+                   Opt("small", desc="t statistic on the dfmethod() degrees of freedom (after mixed, as by default)"),
+                   Opt("or", desc="report exp(b) as an odds ratio"),
+                   Opt("irr", "ir", desc="report exp(b) as an incidence-rate ratio"),
+                   Opt("rrr", "rr", desc="report exp(b) as a relative-risk ratio"),
+                   Opt("hr", desc="report exp(b) as a hazard ratio"),
+                   Opt("shr", desc="report exp(b) as a subhazard ratio"),
+                   Opt("eform", "ef", desc="report exp(b)")))
 def lincom_cmd(session, cmd) -> None:
     # parse -> validate
     body, options = _split_options(cmd)
@@ -609,9 +616,14 @@ def lincom_cmd(session, cmd) -> None:
     lin = p.expr()
     if not p.at_end():
         raise StataError("invalid syntax", 198)
+    eform = lincom_eform.requested(opts, res.cmd)
+    if eform:
+        lincom_eform.check_constant(eform, lin.const)
     # compute -> report
     c, sc, tstat = _lincom_estimate(res, lin, level)
-    _lincom_report(session, res, c, sc, tstat, level)
+    if eform:
+        sc = lincom_eform.transform(sc)
+    _lincom_report(session, res, c, sc, tstat, level, eform)
     session.r = RResults(scalars=sc)
 
 
@@ -652,11 +664,15 @@ def _lincom_estimate(res: EstimationResults, lin, level: float):
 
 
 def _lincom_report(session, res: EstimationResults, c: Constraint, sc: dict, tstat: bool,
-                   level: float) -> None:
+                   level: float, eform: str | None = None) -> None:
     out = session.out
     out.line()
     out.line(f" ( 1)  {constraint_display(res, Constraint(c.row, 0.0))}")
     out.line()
+    if eform:
+        for line in lincom_eform.table_lines(res.depvar or "", eform, sc, tstat, level):
+            out.line(line)
+        return
     for line in po.coef_header(res.depvar or "", tstat, level):
         out.line(line)
     zval = sc["t"] if tstat else sc["z"]
