@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from hlmshell import distributions as dist
-from hlmshell.commands import me_weights
+from hlmshell.commands import me_start, me_weights
 from hlmshell.commands._toolkit import sample_columns
 from hlmshell.commands.estimation import (_mixed_sample, _norm_cov, _random_spec,
                                           _resolve_fixed_part, _split_spec)
@@ -67,6 +67,8 @@ _OPTIONS = (
     Opt("or", desc="report fixed effects as odds ratios (logit models)"),
     Opt("irr", desc="report fixed effects as incidence-rate ratios (Poisson models)"),
     Opt("eform", desc="report exponentiated fixed effects"),
+    Opt("from", "from", "string", None, "starting values: a row vector matched by e(b)'s names (skip, copy)"),
+    Opt("startvalues", "startv", "string", "fixedonly", "starting values: zero, constantonly or fixedonly"),
 )
 
 
@@ -313,34 +315,23 @@ def _prepare(session, cmd, name: str):
     return spec, opts, depvar, design, blocks, column, mask, factor_labels(ds, fixed)
 
 
-def _fit(session, opts, data, fam, st, method, points):
-    """The three phases with Stata's log; (fixed-effects ll, the fit)."""
+def _fit(session, opts, data, fam, st, method, points, start=None):
+    """The three phases with Stata's log; (fixed-effects ll, the fit). `start`: the
+    me_start plan with e(b)'s names, the kept fixed columns and the variance rows."""
     out = session.out
     log = not opts.nolog or opts.log
-    lines = []
-    b0, ll0 = glmm.glm_start_log(data, fam, lines)
-    extra0 = np.asarray(fam.extra, dtype=float).copy()   # the family's own start values
-    if fam.n_extra:                    # the one-level model with its own parameters (nbreg)
-        lines = []
-        xf, ll0 = glmm.glm_fit(data, fam, np.concatenate([b0, extra0]), lines)
-        b0, extra0 = xf[:len(b0)], xf[len(b0):]
-    if log:
-        out.line("")
-        out.line("Fitting fixed-effects model:")
-        out.line("")
-        for i, ll in enumerate(lines):
-            out.line(meo.iteration_line(i, ll))
-    x0 = np.concatenate([b0, st.start(1.0), extra0])
+    plan, names, keep, var_rows = start or (me_start.StartPlan(), None, None, None)
+    if names is None:
+        names = [("", "")] * data.X.shape[1]
+        keep = np.arange(data.X.shape[1])
+    b0, extra0, ll0 = me_start.first_phase(out, log, data, fam, plan, names, keep)
+    kf = len(names) - fam.n_extra - sum(len(r) for r in (var_rows or []))
+    b0, (th0,), extra0 = plan.apply(b0, [st.start(1.0)], extra0, kf=kf, keep=keep,
+                                    structures=[st], var_rows=var_rows or [[]])
+    x0 = np.concatenate([b0, th0, extra0])
     prob = glmm.Problem(data, fam, st, "laplace" if method == "laplace" else "agq", points,
                         adapt={"mcaghermite": "mc", "ghermite": "none"}.get(method, "mv"))
-    if log:
-        out.line("")
-        out.line("Refining starting values:")
-        out.line("")
-        out.line(meo.grid_line(0, prob.loglik(x0)))
-        out.line("")
-        out.line("Fitting full model:")
-        out.line("")
+    _phase_two_log(out, log, plan, prob, x0)
     it = [0]
 
     def cb(x):
@@ -352,6 +343,33 @@ def _fit(session, opts, data, fam, st, method, points):
     if not fit.converged:
         out.line("convergence not achieved")
     return ll0, fit
+
+
+def _phase_two_log(out, log, plan, prob, x0) -> None:
+    """`Refining starting values` (not after from(), whose values are used as given) and the
+    full model's heading."""
+    if not log:
+        return
+    if not plan.from_given:
+        out.line("")
+        out.line("Refining starting values:")
+        out.line("")
+        out.line(meo.grid_line(0, prob.loglik(x0)))
+    out.line("")
+    out.line("Fitting full model:")
+    out.line("")
+
+
+def start_layout(session, opts, depvar, design, fam, blocks, labels):
+    """The startvalues()/from() plan with what it is read against: e(b)'s names, the kept
+    fixed columns and each level's variance rows ((name, (a, b)))."""
+    var_rows = me_start.var_rows(blocks, labels)
+    names = [(depvar, nm) for nm in design.stata_names]
+    extra = (getattr(fam, "extra_names", None) or EXTRA_NAMES.get(fam.name, []))[:fam.n_extra]
+    names += [("/", nm) for nm in extra]
+    names += [("/", nm) for rows in var_rows for nm, _ in rows]
+    keep = np.flatnonzero(design.keep)
+    return me_start.plan(session, opts, names), names, keep, var_rows
 
 
 EXTRA_NAMES = {"nbinomial": ["lnalpha"], "ordinal": [f"cut{j}" for j in range(1, 100)]}
@@ -458,8 +476,9 @@ def _run(session, cmd, name: str) -> None:
     q = Z.shape[1]
     st = Structure(normalize_structure(block.covariance, q), q)
     data = glmm.GlmmData.build(y, X, Z, block.group, offset=offset, trials=trials, weights=wts)
+    start = start_layout(session, opts, depvar, design, fam, [block], [block.label])
     try:
-        ll0, fit = _fit(session, opts, data, fam, st, method, points)
+        ll0, fit = _fit(session, opts, data, fam, st, method, points, start)
         V_s = glmm.observed_vcov(fit, st)
         n_clust = None
         if vce is not None and V_s is not None:

@@ -21,6 +21,7 @@ import numpy as np
 
 from hlmshell import distributions as dist
 from hlmshell.commands import me_glmm as one
+from hlmshell.commands import me_start
 from hlmshell.engine import glmm
 from hlmshell.engine import glmm_families as gf
 from hlmshell.engine.types import IndicatorMatrix
@@ -64,27 +65,7 @@ def _method(opts, crossed: bool) -> str:
     return method
 
 
-def _var_rows(blocks, labels):
-    """Per level the e(b) rows: (name, (a, b) entry of the level's covariance)."""
-    out = []
-    for blk, lab in zip(blocks, labels):
-        q = len(blk.names)
-        kind = normalize_structure(blk.covariance, q)
-        rows = []
-        if isinstance(blk.Z, IndicatorMatrix) or (kind == "identity" and q == 1):
-            rows.append((f"var(_cons[{lab}])", (0, 0)))
-        elif kind == "identity":
-            rows.append((f"var({blk.names[0]}[{lab}])", (0, 0)))
-        else:
-            rows += [(f"var({nm}[{lab}])", (j, j)) for j, nm in enumerate(blk.names)]
-            if kind in ("unstructured", "exchangeable"):
-                pairs = [(a, b) for a in range(q) for b in range(a + 1, q)]
-                if kind == "exchangeable":
-                    pairs = pairs[:1]
-                rows += [(f"cov({blk.names[a]}[{lab}],{blk.names[b]}[{lab}])", (a, b))
-                         for a, b in pairs]
-        out.append(rows)
-    return out
+_var_rows = me_start.var_rows
 
 
 def _entries(structures, s, var_rows):
@@ -132,38 +113,24 @@ def _names_values(depvar, design, fit, structures, V_s, fam, var_rows):
     return names, b, V, kf
 
 
-def _fit(session, opts, data, fam, structures, method, points):
-    """Stata's three phases with their log; (the one-level model's ll, the fit)."""
+def _fit(session, opts, data, fam, structures, method, points, start):
+    """Stata's three phases with their log; (the one-level model's ll, the fit). `start`:
+    me_glmm.start_layout's plan, names, kept columns and variance rows."""
     from hlmshell.engine import glmm_multi as gm
     out = session.out
     log = not opts.nolog or opts.log
     n = data.n
     gd = glmm.GlmmData.build(data.y, data.X, np.zeros((n, 0)), np.zeros(n, dtype=np.int64),
                              offset=data.offset, trials=data.trials)
-    lines = []
-    b0, ll0 = glmm.glm_start_log(gd, fam, lines)
-    extra0 = np.asarray(fam.extra, dtype=float).copy()
-    if fam.n_extra:
-        lines = []
-        xf, ll0 = glmm.glm_fit(gd, fam, np.concatenate([b0, extra0]), lines)
-        b0, extra0 = xf[:len(b0)], xf[len(b0):]
-    if log:
-        out.line("")
-        out.line("Fitting fixed-effects model:")
-        out.line("")
-        for i, ll in enumerate(lines):
-            out.line(meo.iteration_line(i, ll))
-    x0 = np.concatenate([b0] + [st.start(1.0) for st in structures] + [extra0])
+    plan, names, keep, var_rows = start
+    b0, extra0, ll0 = me_start.first_phase(out, log, gd, fam, plan, names, keep)
+    kf = len(names) - fam.n_extra - sum(len(r) for r in var_rows)
+    b0, thetas, extra0 = plan.apply(b0, [st.start(1.0) for st in structures], extra0, kf=kf,
+                                    keep=keep, structures=structures, var_rows=var_rows)
+    x0 = np.concatenate([b0] + thetas + [extra0])
     prob = gm.make_problem(data, fam, structures, "laplace" if method == "laplace" else "agq",
                            points, "none" if method == "ghermite" else "mv")
-    if log:
-        out.line("")
-        out.line("Refining starting values:")
-        out.line("")
-        out.line(meo.grid_line(0, prob.loglik(x0)))
-        out.line("")
-        out.line("Fitting full model:")
-        out.line("")
+    one._phase_two_log(out, log, plan, prob, x0)
     it = [0]
 
     def cb(x):
@@ -202,8 +169,9 @@ def run(session, cmd, name, opts, depvar, design, blocks, column, mask, vlabels)
     structures = [Structure(normalize_structure(b.covariance, b.Z.shape[1]), b.Z.shape[1])
                   for b in blocks]
     data = gm.MultiData(y, design.X_keep, offset, trials, blocks)
+    start = one.start_layout(session, opts, depvar, design, fam, blocks, level_labels(blocks))
     try:
-        ll0, fit = _fit(session, opts, data, fam, structures, method, points)
+        ll0, fit = _fit(session, opts, data, fam, structures, method, points, start)
         V_s = gm.observed_vcov(fit, structures)
         n_clust = None
         if vce is not None and V_s is not None:
