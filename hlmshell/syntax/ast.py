@@ -147,7 +147,8 @@ class Command:
                 whole text after the command word in `body`, nothing split (display, local).
     if_, in_, weight, options: the qualifiers; `options` in the order typed.
     prefixes  : outer to inner.
-    text      : the whole command as executed (after macro expansion).
+    text      : the command as executed (after macro expansion), without its prefixes and
+                with the command's full name: Stata's e(cmdline) (`qui reg y x` -> 'regress y x').
     """
 
     name: str

@@ -301,7 +301,10 @@ def parse_command(text: str, table: "registry.Registry | None" = None) -> Comman
     word = m.group(0)
     info = (table or registry.REGISTRY).resolve(word)
     after = rest[m.end():]
-    cmd = Command(name=info.name, typed=word, prefixes=prefixes, text=full)
+    # Stata's e(cmdline): an abbreviation spelled out, the arguments as typed, no
+    # quietly/capture/by prefixes (`qui reg y x` -> "regress y x"; `xtmixed` stays xtmixed)
+    full_word = info.name if info.name.startswith(word) else word
+    cmd = Command(name=info.name, typed=word, prefixes=prefixes, text=full_word + after)
     if info.rule == "mixed":
         cmd.args = parse_mixed(after, cmd)
         return cmd
