@@ -184,8 +184,67 @@ def adjusted(method: str, q: np.ndarray, m: int, rank: int, level: float,
         p = np.asarray(dist.chi2_sf(q ** 2, r), dtype=float)
         return p, math.sqrt(float(dist.chi2_isf(alpha, r)))
     if method == "tukey":
-        from scipy.stats import studentized_range
-        df = df_r if df_r is not None else np.inf
-        p = studentized_range.sf(q * math.sqrt(2), ncells, df)
-        return np.asarray(p, dtype=float), float(studentized_range.isf(alpha, ncells, df)) / math.sqrt(2)
+        return _tukey(q, ncells, alpha, df_r)
     return raw, quant(alpha)
+
+
+def _tukey(q: np.ndarray, k: int, alpha: float, df_r: float | None) -> tuple[np.ndarray, float]:
+    """Tukey's HSD: P(studentized range of k means > q sqrt 2) and the critical value / sqrt 2.
+    With large-sample z statistics (no df_r) the tail is integrated directly (scipy's
+    studentized_range loses tiny p-values to cancellation there)."""
+    import warnings
+
+    from scipy.stats import studentized_range
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = df_r if df_r is not None else np.inf
+        crit = float(studentized_range.isf(alpha, k, df)) / math.sqrt(2)
+        if df_r is not None:
+            p = np.asarray(studentized_range.sf(q * math.sqrt(2), k, df), dtype=float)
+            p = np.array([_range_sf_t(x * math.sqrt(2), k, float(df_r)) if pv < 1e-8 else pv
+                          for x, pv in zip(np.atleast_1d(q), np.atleast_1d(p))])
+        else:
+            p = np.array([_range_sf_normal(x * math.sqrt(2), k) for x in np.atleast_1d(q)])
+    return p.reshape(np.shape(q)), crit
+
+
+def _range_sf_normal(w: float, k: int) -> float:
+    """P(range of k standard normals > w) = k int phi(z) [S(z)^(k-1) - (S(z) - S(z+w))^(k-1)]
+    dz with S = 1 - Phi, written as S^(k-1) (1 - (1 - r)^(k-1)), r = S(z+w)/S(z), so that
+    the difference keeps its digits when it is tiny."""
+    from scipy import integrate, special
+    if not np.isfinite(w):
+        return float("nan")
+
+    def f(z):
+        s = special.ndtr(-z)
+        if s <= 0:
+            return 0.0
+        r = min(float(special.ndtr(-z - w) / s), 1.0)
+        inner = 1.0 if r >= 1.0 else -math.expm1((k - 1) * math.log1p(-r))
+        return k * math.exp(-z * z / 2) / math.sqrt(2 * math.pi) * s ** (k - 1) * inner
+
+    lo, hi = -w - 12.0, 12.0
+    val, _ = integrate.quad(f, lo, hi, points=[-w / 2, 0.0], epsabs=0, epsrel=1e-12, limit=200)
+    return float(min(max(val, 0.0), 1.0))
+
+
+def _range_sf_t(w: float, k: int, df: float) -> float:
+    """The studentized range's tail with df degrees of freedom, mixed over the scale
+    s = sqrt(chi2_df / df): int f(s) P(normal range > w s) ds.  Used only where scipy's
+    studentized_range.sf has lost the value to rounding (tiny p-values)."""
+    from scipy import integrate, special
+    if not np.isfinite(w):
+        return float("nan")
+    c = df / 2 * math.log(df / 2) - special.gammaln(df / 2) + math.log(2)
+
+    def f(s):
+        if s <= 0:
+            return 0.0
+        return math.exp(c + (df - 1) * math.log(s) - df * s * s / 2) * _range_sf_normal(w * s, k)
+
+    sd = 1 / math.sqrt(2 * df)
+    hi = 1 + 40 * sd
+    val, _ = integrate.quad(f, 0.0, hi, points=[max(1 - 5 * sd, 1e-6), 1.0], epsabs=0,
+                            epsrel=1e-10, limit=200)
+    return float(min(max(val, 0.0), 1.0))
