@@ -548,6 +548,7 @@ def _display(session, res, design, vlabels, block, rows, opts, base) -> None:
                             method=res.macros["intmethod"], points=int(sc["n_quad"]),
                             wald_df=int(sc["df_m"]), wald_chi2=sc["chi2"], wald_p=sc["p"],
                             ll=sc["ll"])
+    head = overdispersion_line(head, res)
     vt = res.macros.get("vcetype") or None
     if vt:
         head = [_pseudo(ln) for ln in head]
@@ -587,6 +588,15 @@ def _display(session, res, design, vlabels, block, rows, opts, base) -> None:
     if not opts.nolrtest and "chi2_c" in sc:
         for line in meo.lr_lines(base, sc["chi2_c"], int(sc["df_c"]), sc["p_c"]):
             out.line(line)
+
+
+def overdispersion_line(head: list[str], res) -> list[str]:
+    """menbreg (and meglm's negative binomial): `Overdispersion: mean` (or `constant`) under
+    the title, as Stata 17 prints it."""
+    disp = res.macros.get("dispersion")
+    if not disp:
+        return head
+    return head[:1] + [f"Overdispersion: {disp}"] + head[1:]
 
 
 def _eform_title(link: str, opts) -> str | None:

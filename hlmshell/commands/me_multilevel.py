@@ -85,7 +85,8 @@ def _names_values(depvar, design, fit, structures, V_s, fam, var_rows):
     kf = len(names)
     keep = np.flatnonzero(design.keep)
     ne = fam.n_extra
-    names += [("/", nm) for nm in one.EXTRA_NAMES.get(fam.name, [])[:ne]]
+    extra = getattr(fam, "extra_names", None) or one.EXTRA_NAMES.get(fam.name, [])
+    names += [("/", nm) for nm in extra[:ne]]
     flat = [r for rows in var_rows for r in rows]
     names += [("/", nm) for nm, _ in flat]
     p = len(fit.beta)
@@ -164,7 +165,7 @@ def run(session, cmd, name, opts, depvar, design, blocks, column, mask, vlabels)
     else:
         y = one._outcome(fam_name, np.asarray(column(depvar), dtype=float), trials,
                          opts.raw("binomial") is not None)
-        fam = gf.family(fam_name, link)
+        fam = gf.family(fam_name, link, dispersion=one._dispersion(opts))
     offset = one._offset(opts, column, n)
     structures = [Structure(normalize_structure(b.covariance, b.Z.shape[1]), b.Z.shape[1])
                   for b in blocks]
@@ -192,6 +193,8 @@ def run(session, cmd, name, opts, depvar, design, blocks, column, mask, vlabels)
     for key in ("offset", "exposure", "binomial"):
         if opts.raw(key):
             res.macros[key] = opts.raw(key).strip()
+    if fam_name == "nbinomial":
+        res.macros["dispersion"] = fam.dispersion
     if vce is not None:
         one._post_robust(res, vce, n_clust)
         res.macros["clustvar"] = vce[0] or blocks[0].label
@@ -281,6 +284,7 @@ def display(session, res, opts) -> None:
                                   method=res.macros["intmethod"], points=int(sc["n_quad"]),
                                   wald_df=int(sc["df_m"]), wald_chi2=sc["chi2"], wald_p=sc["p"],
                                   ll=sc["ll"])
+    head = one.overdispersion_line(head, res)
     vt = res.macros.get("vcetype") or None
     if vt:
         head = [one._pseudo(ln) for ln in head]
