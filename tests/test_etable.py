@@ -157,6 +157,25 @@ def test_exports_parse(hsb, tmp_path):
     assert (tmp_path / "t.txt").read_text().splitlines()[0].startswith("----")
 
 
+def test_export_as_type_and_column_abbreviation(hsb, tmp_path):
+    """export(file, as(markdown) replace) writes the named type whatever the suffix;
+    column(estimate) is column(estimates) spelled short (both as seen in real do-files)."""
+    res = hsb.estimates["m2"]
+    b, _ = _b_se(res, "ses")
+    f = tmp_path / "table.out"
+    out = ok(hsb, f'etable, estimates(m1 m2) column(estimate) export("{f}", as(markdown) replace)')
+    rows = [ln for ln in f.read_text().splitlines() if ln.startswith("|")]
+    assert rows[1].startswith("|:---|") and any(f"| {b:.3f} |" in r for r in rows)
+    assert rows[0].split("|")[2:4] == [" m1 ", " m2 "]
+    assert out.splitlines()[1].split() == ["m1", "m2"]
+    ok(hsb, f'etable, estimates(m2) export("{f}", as(html) replace)')
+    assert f.read_text().lstrip().lower().startswith(("<!doctype html", "<html", "<table"))
+    rc, _ = run(hsb, f'etable, estimates(m2) export("{f}", as(pdfx) replace)')
+    assert rc == 198
+    rc, _ = run(hsb, "etable, estimates(m2) column(de)")
+    assert rc == 198
+
+
 def test_errors_leave_session_alone(hsb, tmp_path):
     before = (hsb.e, dict(hsb.estimates), dict(hsb.globals))
     cases = [("etable, estimates(nosuch)", 111, "estimation result nosuch not found"),

@@ -260,21 +260,31 @@ def _export(text: str | None) -> tuple[str, bool] | None:
     words = _words(path)
     if len(words) != 1:
         raise StataError("option export() invalid", 198)
-    flags = rest.split()
-    if any(f not in ("replace",) for f in flags):
-        raise StataError(f"option export() invalid; {flags[0]} not allowed", 198)
-    ext = os.path.splitext(words[0])[1].lower()
+    flags = re.findall(r"\w+\s*\([^)]*\)|\S+", rest)
+    kind = None
+    for f in flags:
+        m = re.fullmatch(r"as\s*\(\s*(\w+)\s*\)", f)
+        if m and m.group(1).lower() in _AS_TYPES:
+            kind = _AS_TYPES[m.group(1).lower()]
+        elif f != "replace":
+            raise StataError(f"option export() invalid; {f} not allowed", 198)
+    ext = kind or os.path.splitext(words[0])[1].lower()
     if ext not in _WRITERS:
         raise StataError(f"file type {ext or '(none)'} not supported by export(); use .md .html .tex "
                          ".docx .xlsx or .txt", 198)
-    return words[0], "replace" in flags
+    return words[0], "replace" in flags, ext
+
+
+# export(file, as(type)): the type named instead of read from the file's suffix
+_AS_TYPES = {"markdown": ".md", "md": ".md", "html": ".html", "tex": ".tex", "latex": ".tex",
+             "docx": ".docx", "xlsx": ".xlsx", "txt": ".txt"}
 
 
 def parse_spec(session, options) -> Spec:
     given, rep = _collect(options)
     cstats = [_cstat(t) for t in rep["cstat"]] or [("_r_b", "%9.3f"), ("_r_se", "%9.3f")]
     mstats = [w for t in rep["mstat"] for w in t.split()] or ["N"]
-    column = (given.get("column") or "dvlabel").strip()
+    column = _column(given.get("column"))
     if column not in _COLUMNS:
         raise StataError(f"option column() invalid; {column} not allowed", 198)
     if "varlabel" in given and "novarlabel" in given:
@@ -287,6 +297,14 @@ def parse_spec(session, options) -> Spec:
                 "showstarsnote" in given or "stars" in given, column,
                 _coef_list(given.get("keep")), _coef_list(given.get("drop")), "novarlabel" not in given,
                 _title(given.get("title")), _export(given.get("export")), "append" in given)
+
+
+def _column(text: str | None) -> str:
+    """column()'s word, an unambiguous abbreviation spelled out (column(estimate) is seen in
+    real do-files)."""
+    word = (text or "dvlabel").strip()
+    hits = [c for c in _COLUMNS if c.startswith(word)] if len(word) >= 3 else []
+    return hits[0] if len(hits) == 1 else word
 
 
 def _title(text: str | None) -> str:
@@ -514,10 +532,10 @@ _WRITERS = {".md": _md, ".html": pt.html_text, ".htm": pt.html_text, ".tex": pt.
             ".txt": _txt, ".docx": pt.docx_bytes, ".xlsx": pt.xlsx_bytes}
 
 
-def export_table(t: pt.PaperTable, path: str, replace: bool) -> None:
+def export_table(t: pt.PaperTable, path: str, replace: bool, ext: str | None = None) -> None:
     if os.path.exists(path) and not replace:
         raise StataError(f"file {path} already exists", 602)
-    ext = os.path.splitext(path)[1].lower()
+    ext = ext or os.path.splitext(path)[1].lower()
     data = _WRITERS[ext](t)
     if isinstance(data, bytes):
         pt.write_bytes(path, data, shown=path)
