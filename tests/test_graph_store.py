@@ -68,6 +68,15 @@ def test_export_png_size_and_formats(g, tmp_path):
     assert not os.path.exists("h.png")
 
 
+def test_export_named_graph_quoted(g):
+    """name("g1") in quotes, as real do-files write it, finds graph g1."""
+    g.ok("scatter mathach ses in 1/30, name(g1, replace)")
+    g.ok("scatter mathach ses in 1/10, name(g2, replace)")
+    g.ok('graph export "one.png", as(png) name("g1") width(300) replace')
+    assert png_size("one.png")[0] == 300
+    g.fails('graph export "one.png", name("g9") replace', 111, "graph g9 not found")
+
+
 def test_export_without_graph():
     g = G()
     g.fails("graph export a.png", 111)

@@ -59,7 +59,7 @@ def graph_export(session, text: str) -> None:
     fmt = gstore.export_format(path, strip_quotes(o["as"]) if o.get("as") else None)
     if not os.path.splitext(path)[1]:
         path += "." + fmt
-    name, graph = gc.store(session).get(o["name"].strip() if o.get("name") else None)
+    name, graph = gc.store(session).get(strip_quotes(o["name"].strip()) if o.get("name") else None)
     width, height = _pixels(o.get("width"), "width"), _pixels(o.get("height"), "height")
     gstore.check_new_file(path, "replace" in o)
     gstore.export(graph, path, fmt, width, height)
