@@ -47,6 +47,7 @@ from hlmshell.syntax.functions import is_str, num_text
 from hlmshell.syntax.lexer import Line, logical_lines, tokens, top_words
 from hlmshell.syntax.macros import expand_macros, num_to_macro
 from hlmshell.syntax.numlist import forvalues_range, numlist
+from hlmshell.syntax.oldfor import check_lengths, parse_for, substitute
 from hlmshell.syntax.parser import parse_command, parse_expr, split_prefixes, try_parse_expr
 from hlmshell.syntax.statements import (Block, CommandStmt, Comment, ElseStmt, ErrorStmt,
                                         ForeachStmt, ForvaluesStmt, IfStmt, InputStmt,
@@ -660,6 +661,44 @@ class Interpreter:
             return lname, [num_to_macro(x) for x in numlist(lst)]
         raise StataError("invalid syntax", 198)
 
+    def _run_old_for(self, text: str) -> None:
+        """Stata's old `for` (syntax/oldfor.py): the lists expanded once, then each pass's
+        commands with X, Y, ... replaced, each shown as `-> command` unless noheader."""
+        spec = parse_for(text)
+        values = [self._for_list(kind, lst) for kind, lst in spec.lists]
+        n = check_lengths(values)
+        self.loop_depth += 1
+        try:
+            for k in range(n):
+                self._check_break()
+                elements = tuple(v[k] for v in values)
+                for command in spec.commands:
+                    self._old_for_command(substitute(command, elements), spec.options)
+        finally:
+            self.loop_depth -= 1
+
+    def _old_for_command(self, text: str, options) -> None:
+        if "noheader" not in options:
+            self.out.line(f"-> {text}")
+        if "dryrun" in options:
+            return
+        try:
+            self.execute(text, expanded=True)
+        except StataError as e:
+            if "nostop" not in options or isinstance(e, _Printed):
+                raise
+            self._show_error(e)
+
+    def _for_list(self, kind: str, text: str) -> list[str]:
+        data = self.session.data
+        if kind == "varlist":
+            return expand_varlist(data, text)
+        if kind == "newlist":
+            return expand_varlist(data, text, new=True)
+        if kind == "numlist":
+            return [num_to_macro(x) for x in numlist(text)]
+        return tokens(text)
+
     def _forvalues_values(self, head: str):
         """(local name, its values): a lazy sequence, so `forvalues i = 1/100000000` never
         builds the list (a `continue, break` may leave it after a few passes)."""
@@ -687,6 +726,11 @@ class Interpreter:
         if word in ("else", "foreach", "while") or abbrev_match(word, "forvalues", 4):
             raise StataError("{ required" if word != "else" else "invalid syntax", 198 if word == "else" else 100)
         kinds = [p.kind for p in prefixes if p.kind != "by"]
+        if word == "for" and word not in self.programs:
+            if len(kinds) != len(prefixes):
+                raise StataError("for may not be combined with by", 190)
+            self._with_prefixes(kinds, lambda: self._run_old_for(rest[3:]))
+            return
         if word in self.programs and not self._is_builtin(word):
             if any(p.kind == "by" for p in prefixes):
                 raise StataError(f"{word} may not be combined with by", 190)

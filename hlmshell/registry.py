@@ -325,7 +325,7 @@ def args_of(cmd, registry: "Registry | None" = None) -> Args:
 
 # ---- the registry ---------------------------------------------------------------------------
 # words the interpreter itself understands in command position (not handlers)
-INTERPRETER_KEYWORDS = ("foreach", "forvalues", "while", "if", "else", "program", "end")
+INTERPRETER_KEYWORDS = ("foreach", "forvalues", "while", "for", "if", "else", "program", "end")
 # words the interactive shell handles itself before the interpreter (exit refuses unsaved data)
 REPL_COMMANDS = ("exit",)
 # prefixes peeled off before the command word: (full name, minimum abbreviation)
@@ -462,7 +462,7 @@ def check_qualifiers(spec: CommandSpec, cmd) -> None:
 
 # ---- Stata commands hlmshell does not have (help says so; running them is still r(199)) ------
 STATA_ONLY = frozenset("""
-xtlogit xtpoisson meqrlogit gllamm anova manova ranksum signrank kwallis ivregress
+xtlogit xtpoisson gllamm anova manova ranksum signrank kwallis ivregress
 areg reghdfe suest bootstrap jackknife simulate contract xpose stack
 joinby cross egenmore outreg2 putexcel sem gsem mlogit tobit heckman stcox streg stset sts mi
 centile mean proportion ratio total svyset svy oneway spearman ktau factor

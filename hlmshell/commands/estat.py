@@ -421,6 +421,9 @@ def estat_cmd(session, cmd) -> None:
         raise StataError("subcommand expected", 198)
     sub = _resolve(words[0])
     res = active(session)
+    if sub in ("icc", "group", "recovariance"):      # meqrlogit/meqrpoisson: melogit's e()
+        from hlmshell.commands.meqr import me_view
+        res = me_view(res)
     if len(words) > 1 and sub in _HANDLERS:
         raise StataError("invalid syntax", 198)
     if sub not in _HANDLERS:

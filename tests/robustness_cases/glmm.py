@@ -9,4 +9,13 @@ BASE = {
     "menbreg": "menbreg minority ses || id:, intmethod(laplace)",
     "meglm": "meglm minority ses || id:, family(bernoulli) link(logit) intmethod(laplace)",
 }
+# meqrlogit/meqrpoisson and their old names (hlmshell/commands/meqr.py): no weights
+MEQR = {
+    "meqrlogit": "meqrlogit minority ses || id:, laplace",
+    "meqrpoisson": "meqrpoisson minority ses || id:, laplace",
+    "xtmelogit": "xtmelogit minority ses || id:, laplace",
+    "xtmepoisson": "xtmepoisson minority ses || id:, laplace",
+}
 TAKES = {k: "if in weight" for k in BASE}      # level-1 fweight/pweight/iweight
+TAKES.update({k: "if in" for k in MEQR})
+BASE.update(MEQR)
