@@ -14,7 +14,7 @@ from hlmshell.errors import StataError
 from hlmshell.registry import REGISTRY, Opt, command
 
 # community packages whose commands hlmshell has itself
-BUILTIN_PACKAGES = {"estout": ("esttab", "estout", "eststo")}
+BUILTIN_PACKAGES = {"estout": ("esttab", "estout", "eststo"), "center": ("center",)}
 _OFFLINE = "hlmshell works offline and installs no packages"
 
 
@@ -41,7 +41,8 @@ def _install(session, pkg: str) -> None:
     have = BUILTIN_PACKAGES.get(pkg.lower())
     if have is None:
         raise StataError(f"{_OFFLINE}; {pkg} is not available (host not found)", 631)
-    session.out.line(f"({pkg}: {', '.join(have)} are built into hlmshell; nothing to install)")
+    verb = "is" if len(have) == 1 else "are"
+    session.out.line(f"({pkg}: {', '.join(have)} {verb} built into hlmshell; nothing to install)")
 
 
 @command("ssc", byable=False, qualifiers="", raw=True, changes_data=False,

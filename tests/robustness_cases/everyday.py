@@ -21,3 +21,5 @@ TAKES["ttest"] = "if in"
 RAW |= {"vif"}          # needs regress results; the sweep's are mixed's
 BASE["ci"] = "ci means ses"
 TAKES["ci"] = "if in"
+BASE["center"] = "center ses, pre(cc_)"
+TAKES["center"] = "if in weight"
