@@ -153,7 +153,9 @@ def histogram_panel(x: np.ndarray, w, own: dict, scale: str, title: str, edges) 
              "lcolor": own.get("lcolor") or own.get("color") or "_histline",
              "barwidth": width * (1 - (gc.number(own["gap"], "gap") / 100 if own.get("gap") else 0))}
     style = {k: v.strip().strip('"') if isinstance(v, str) else v for k, v in style.items()}
-    for key in ("fcolor", "lcolor"):
+    for key, own_default in (("fcolor", "_hist"), ("lcolor", "_histline")):
+        if style[key][:1] in ("%", "*"):                # color(%30): the bars' own color
+            style[key] = own_default + style[key]
         if not style[key].startswith("_"):
             schemes.color(style[key])
     panel = Panel(title=title, series=[Series("bar", centers, heights, style=style,

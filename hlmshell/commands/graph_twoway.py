@@ -358,7 +358,7 @@ def _fit_series(session, plot: Plot, k: int, idx: np.ndarray) -> list[Series]:
                        style=st)]
     lev = _level(session, plot)
     fit, lo, hi = stats.polyfit_ci(x, y, degree, grid, lev, "stdf" in plot.opts)
-    ci_style = {"pstyle": k, "fcolor": _ci_color(plot), "alpha": 1.0}
+    ci_style = {"pstyle": k, "fcolor": _ci_color(plot)}
     fit_style = dict(st)
     for src, dst in (("clcolor", "lcolor"), ("clpattern", "lpattern"), ("clwidth", "lwidth")):
         if plot.opts.get(src):

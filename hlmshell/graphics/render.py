@@ -242,14 +242,18 @@ def _draw_panel(ax, panel: Panel, graph: Graph, sch: dict, titled: bool) -> None
 
 
 def _style_color(s: Series, sch: dict, k: int, key: str = "color"):
+    """The color of a series' part (key: lcolor, mcolor, fcolor; else color(), else the
+    scheme's color of its pstyle). `%30` (`*.5`) alone is that default color at 30% opacity
+    (half intensity)."""
     c = s.style.get(key) or s.style.get("color")
     if c is None:
         return schemes.pcolor(sch, s.style.get("pstyle", k))
-    if c == "_hist":                        # the scheme's histogram bars
-        return sch["histfill"]
-    if c == "_histline":
-        return schemes.color(sch["hist"])
-    return schemes.color(c) if isinstance(c, str) else tuple(c)
+    if not isinstance(c, str):
+        return tuple(c)
+    for own, rgb in (("_histline", schemes.color(sch["hist"])), ("_hist", sch["histfill"])):
+        if c.startswith(own):               # the scheme's histogram bars and their outline
+            return schemes.color(c[len(own):], default=rgb) if c != own else rgb
+    return schemes.color(c, default=schemes.pcolor(sch, s.style.get("pstyle", k)))
 
 
 def _line_kw(s: Series, sch: dict, k: int) -> dict:
@@ -311,7 +315,7 @@ def _connected(ax, s, sch, k):
 
 def _area(ax, s, sch, k):
     c = _style_color(s, sch, k, "fcolor")
-    h = ax.fill_between(s.x, s.base, s.y, color=c, alpha=s.style.get("alpha", 1.0),
+    h = ax.fill_between(s.x, s.base, s.y, color=c, alpha=s.style.get("alpha"),
                         linewidth=0, zorder=1)
     return h
 
@@ -361,7 +365,7 @@ def _rcap(ax, s, sch, k):
 
 def _rarea(ax, s, sch, k):
     c = _style_color(s, sch, k, "fcolor")
-    return ax.fill_between(s.x, s.y, s.y2, color=c, alpha=s.style.get("alpha", 1.0),
+    return ax.fill_between(s.x, s.y, s.y2, color=c, alpha=s.style.get("alpha"),
                            linewidth=0, zorder=1)
 
 

@@ -102,20 +102,43 @@ def scheme_name(name: str) -> str:
     return name
 
 
-def color(word: str):
-    """A Stata color: a name, gs0..gs16, "r g b" or a name with %intensity / *multiplier."""
+def split_opacity(word: str) -> tuple[str, float | None]:
+    """`navy%50` -> ('navy', 0.5); `%30` -> ('', 0.3) (the default color at 30% opacity, as
+    Stata reads color(%30)); `red` -> ('red', None)."""
     text = word.strip().strip('"').strip()
-    alpha = None
-    m = re.fullmatch(r"(.*?)%\s*(\d+(?:\.\d*)?)", text)
-    if m:
-        text, alpha = m.group(1).strip(), min(float(m.group(2)), 100) / 100
-    text = re.sub(r"\*\s*[\d.]+$", "", text).strip()
-    rgb = _color_base(text)
+    m = re.fullmatch(r"(.*?)%\s*(\d+(?:\.\d*)?|\.\d+)", text)
+    if not m:
+        return text, None
+    return m.group(1).strip(), min(float(m.group(2)), 100) / 100
+
+
+def color(word: str, default=None):
+    """A Stata color: a name, gs0..gs16, "r g b", #rrggbb, with an optional *intensity
+    (`navy*.5` lighter, `navy*1.5` darker) and %opacity (`navy%50`). A bare `%30` or `*.5`
+    is the `default` color (the plot's own, given by the caller) at that opacity or intensity;
+    without a default (option checking) it stands for any color."""
+    text, alpha = split_opacity(word)
+    m = re.fullmatch(r"(.*?)\*\s*(\d+(?:\.\d*)?|\.\d+)", text)
+    factor = float(m.group(2)) if m else None
+    text = m.group(1).strip() if m else text
+    if text == "" and (alpha is not None or factor is not None):
+        rgb = tuple(default[:3]) if default is not None else (0.0, 0.0, 0.0)
+    else:
+        rgb = _color_base(text)
     if rgb is None:
         raise StataError(f"color {word.strip()} not found", 198)
     if len(rgb) == 4:
         return rgb
+    if factor is not None:
+        rgb = _intensity(rgb, factor)
     return (*rgb, alpha) if alpha is not None else rgb
+
+
+def _intensity(rgb, factor: float):
+    """Stata's color*#: below 1 toward white, above 1 toward black."""
+    if factor <= 1:
+        return tuple(1 - (1 - c) * factor for c in rgb)
+    return tuple(c / factor for c in rgb)
 
 
 def _color_base(text: str):
