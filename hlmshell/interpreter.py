@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hlmshell.commands.frames import in_frame, names as frame_names
 from hlmshell.errors import Break, ExitDo, StataError, debug_enabled
 from hlmshell.limits import MAX_BLOCK_NESTING, MAX_NESTING, ensure_stack, no_memory, system_limit
 from hlmshell.registry import REGISTRY, Byable, Registry, abbrev_match, check_qualifiers
@@ -50,7 +51,7 @@ from hlmshell.syntax.numlist import forvalues_range, numlist
 from hlmshell.syntax.oldfor import check_lengths, parse_for, substitute
 from hlmshell.syntax.parser import parse_command, parse_expr, split_prefixes, try_parse_expr
 from hlmshell.syntax.statements import (Block, CommandStmt, Comment, ElseStmt, ErrorStmt,
-                                        ForeachStmt, ForvaluesStmt, IfStmt, InputStmt,
+                                        ForeachStmt, FrameBlock, ForvaluesStmt, IfStmt, InputStmt,
                                         PrefixBlock, ProgramDef, WhileStmt, is_else,
                                         parse_lines)
 from hlmshell.syntax.varlist import expand_varlist
@@ -495,6 +496,21 @@ class Interpreter:
             if echo == "top":
                 self.out.line("")
 
+    def _visit_frame_block(self, st: FrameBlock, echo: str, name: str) -> None:
+        """`frame name {` ... `}`: the body runs in that frame; the current frame comes back
+        afterwards, also after an error."""
+        self._echo(st.line, echo)
+        inner = "none" if echo == "none" else "inner"
+        frame = expand_macros(st.name, self.session).strip()
+        if frame not in frame_names(self.session):
+            raise StataError(f"frame {frame} not found", 111)
+        with self._in_block(), in_frame(self.session, frame):
+            self._exec(st.body, echo=inner, name=name)
+        if echo != "none":
+            self._echo(st.close, inner)
+            if echo == "top":
+                self.out.line("")
+
     def _visit_if(self, st: IfStmt, echo: str, name: str) -> None:
         """if exp { } [else if exp { }] [else { }]: the first condition is expanded before the
         echo, the others when they are evaluated."""
@@ -898,6 +914,7 @@ _VISIT = {
     ProgramDef: Interpreter._visit_program, ElseStmt: Interpreter._visit_else,
     InputStmt: Interpreter._visit_input,
     IfStmt: Interpreter._visit_if, PrefixBlock: Interpreter._visit_prefix_block,
+    FrameBlock: Interpreter._visit_frame_block,
     ForeachStmt: Interpreter._visit_loop, ForvaluesStmt: Interpreter._visit_loop,
     WhileStmt: Interpreter._visit_loop,
 }

@@ -48,6 +48,8 @@ def _copy_results(obj):
 class Session:
     def __init__(self, out: Output | None = None):
         self.data = Dataset()
+        self.frame = "default"                      # the current frame's name (its data: self.data)
+        self.frames: dict[str, Dataset] = {}        # the other frames by name (commands/frames.py)
         self.globals: dict[str, str] = {}
         self.locals: list[dict[str, str]] = [{}]   # one scope per running do-file / program
         self.scalars: dict[str, Any] = {}
@@ -100,6 +102,8 @@ class Session:
         the arrays shared."""
         return {
             "data": self.data.copy(),
+            "frame": self.frame,
+            "frames": {k: v.copy() for k, v in self.frames.items()},
             "globals": dict(self.globals),
             "locals": [dict(d) for d in self.locals],
             "scalars": dict(self.scalars),

@@ -1185,6 +1185,8 @@ def creturn_value(session, key: str):
             "changed": float(bool(data.changed))}
     if key in live:
         return live[key]
+    if key == "frame":
+        return getattr(session, "frame", "default")
     if key == "filename":
         return data.filename or ""
     if key == "filedate":

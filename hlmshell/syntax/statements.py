@@ -29,6 +29,7 @@ _PREFIX_WORDS = (r"(?:qui|quie|quiet|quietl|quietly|n|no|noi|nois|noisi|noisil|n
                  r"|cap|capt|captu|captur|capture)")
 PREFIX_BLOCK = re.compile(rf"^((?:{_PREFIX_WORDS}\s*:?\s+)*{_PREFIX_WORDS})\s*:?\s*\{{$")
 _ELSE = re.compile(r"else\b")
+_FRAME_HEAD = re.compile(r"frames?\s+(\S+)")
 LOOP_WORDS = ("foreach", "forvalues", "forv", "forva", "forval", "forvalu", "forvalue", "while")
 
 
@@ -104,6 +105,17 @@ class PrefixBlock:
 
     line: Line
     prefix: str                      # the prefix words ('' for a bare `{`)
+    body: Block
+    close: Line
+
+
+@dataclass(frozen=True)
+class FrameBlock:
+    """`frame name {` ... `}`: the body runs with frame `name` current (name expanded when it
+    runs, as a loop head is)."""
+
+    line: Line
+    name: str
     body: Block
     close: Line
 
@@ -238,6 +250,9 @@ def _parse_block(lines, i, body, end, after, depth):
         return cls(line, head, kinds, parse_lines(body, depth + 1), tuple(lines[i:end + 1])), end + 1
     if kinds:
         return ErrorStmt(line, _invalid), end + 1
+    frame = _FRAME_HEAD.fullmatch(head)
+    if frame:
+        return FrameBlock(line, frame.group(1), parse_lines(body, depth + 1), lines[end]), end + 1
     if word == "if":
         return _parse_if(lines, i, head, body, end, after, depth)
     if PREFIX_BLOCK.match(raw) or raw == "{":
