@@ -298,7 +298,7 @@ def test_refusals_leave_the_session_unchanged(gu):
                  list(gu.data.names) if hasattr(gu.data, "names") else None)
         assert after[0] == before[0] and np.array_equal(after[1], before[1])
         assert after[2:] == before[2:]
-    rc, out = run(gu, "predict d, pearson")
+    rc, out = run(gu, "predict d, pearson marginal")
     assert rc == 198
 
 

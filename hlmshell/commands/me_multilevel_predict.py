@@ -1,14 +1,17 @@
 """predict after the me* commands with several random-effects levels (commands.me_multilevel).
 
 Statistics: mu (the default; the mean conditional on the predicted random effects of every
-level), pr (binary outcomes), eta, xb, stdp, reffects (one new variable per random effect per
+level), pr (binary outcomes; after meologit/meoprobit the default, one variable per category
+or the one outcome() names), eta, xb, stdp, pearson, deviance and anscombe residuals (at the
+conditional mean), reffects (one new variable per random effect per
 level, outermost level first; an `R.var` level gives one: the effect of the row's level) with
 reses(); ebmodes for the conditional modes, fixedonly / conditional(fixedonly) for zero random
 effects. The predictions are posterior means by the nested adaptive quadrature for nested
 models fitted by quadrature (Stata's ebmeans), and the joint conditional modes otherwise
 (Laplace fits, crossed models, ebmodes), with standard errors from the posterior covariance or
-the curvature at the modes (engine.glmm_multi.posterior). Residuals, marginal and outcome() are
-not offered after these models.
+the curvature at the modes (engine.glmm_multi.posterior). marginal: mu and pr integrated over
+the random effects' prior (engine.glmm_multi_marginal). The statistics' rules, definitions and
+labels are the one-level ones (commands.me_predict, via commands.me_multilevel_means).
 
 Why a module of its own: commands.me_predict owns predict after the one-level models; this
 module wraps its entry in predict.PREDICTORS so a multi-level fit comes here (it imports
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hlmshell.commands import me_multilevel_means as means
 from hlmshell.commands import me_predict
 from hlmshell.commands.me_multilevel import level_labels
 from hlmshell.commands.predict import (PREDICTORS, _add, _new_names, _touse, group_codes_all,
@@ -25,22 +29,11 @@ from hlmshell.commands.predict import (PREDICTORS, _add, _new_names, _touse, gro
 from hlmshell.engine.types import IndicatorMatrix
 from hlmshell.errors import StataError
 
-STATS = ("mu", "pr", "eta", "xb", "stdp", "reffects")
-_NOT_HERE = ("pearson", "deviance", "anscombe", "marginal", "outcome", "fitted", "residuals",
-             "rstandard", "scores", "relevel")
 
-
-def _statistic(opts) -> str:
-    for bad in _NOT_HERE:
-        if bad in opts and (opts.raw(bad) not in (None, "") or getattr(opts, bad, False)):
-            raise StataError(f"option {bad} not allowed after a model with several "
-                             "random-effects levels", 198)
-    chosen = [s for s in STATS if getattr(opts, s, False)]
-    if "reses" in opts and not opts.reses:
-        chosen.append("reses")
-    if len(chosen) > 1:
-        raise StataError("only one statistic may be specified", 198)
-    return chosen[0] if chosen else "mu"
+def _statistic(opts, ordinal: bool) -> str:
+    """The one-level rules (commands.me_predict): one statistic, outcome() only after the
+    ordinal models, marginal only with mu and pr, no mu or residuals after ordinal ones."""
+    return me_predict._statistic(opts, ordinal)
 
 
 def _level_columns(model, data, sample):
@@ -95,46 +88,45 @@ def _eta_random(model, data, sample, bs) -> np.ndarray:
 def predict(session, cmd, res, opts) -> None:
     from hlmshell.engine import glmm_multi as gm
     model = res.model
-    stat = _statistic(opts)
+    ordinal = model.family.name == "ordinal"
+    stat = _statistic(opts, ordinal)
     data = session.data
     touse = _touse(session, cmd)
     cond = (opts.raw("conditional") or "").strip()
     modes = bool(opts.ebmodes) or cond.startswith("ebmod")
     fixedonly = bool(opts.fixedonly) or cond.startswith("fix")
+    if opts.marginal and (modes or fixedonly):
+        raise StataError("option marginal may not be combined with conditional()", 198)
     if stat in ("xb", "stdp"):
         vtype, names = _new_names(cmd.body or "", None)
         col = xb_all(res, data) if stat == "xb" else stdp_all(res, data)
         label = "Linear prediction, fixed portion" if stat == "xb" else "S.E. of the prediction"
         _add(session, names, [col], [label], vtype, touse)
         return
-    if model.family.name == "ordinal" and stat not in ("reffects", "reses"):
-        raise StataError("predict after an ordinal model with several random-effects levels "
-                         "is not available (only xb, stdp and reffects)", 198)
+    if stat == "pr" and not ordinal and model.family.name != "binomial":
+        raise StataError("option pr not allowed after this model", 198)
+    if ordinal and stat == "pr":
+        me_predict._categories_request(cmd, opts, res, data)   # checked before any work
     sample = np.asarray(res.sample, dtype=bool)
-    bs, ses = gm.posterior(model, modes=modes)
     if stat in ("reffects", "reses"):
+        bs, ses = gm.posterior(model, modes=modes)
         _reffects(session, cmd, opts, model, bs, ses, sample, touse, stat, modes)
         return
-    vtype, names = _new_names(cmd.body or "", None)
-    eta = xb_all(res, data) + me_predict._offset(res, data, opts)
-    if not fixedonly:
-        eta = eta + _eta_random(model, data, sample, bs)
+    xb = xb_all(res, data) + me_predict._offset(res, data, opts)
+    eta, s2 = xb, None
+    if opts.marginal:
+        s2 = means.random_variance(model, data, sample)
+    elif not fixedonly:
+        bs, _ = gm.posterior(model, modes=modes)
+        eta = xb + _eta_random(model, data, sample, bs)
     if stat == "eta":
+        vtype, names = _new_names(cmd.body or "", None)
         _add(session, names, [eta], ["Fitted linear predictor"], vtype, touse)
         return
-    if stat == "pr" and model.family.name != "binomial":
-        raise StataError("option pr not allowed after this model", 198)
-    trials = np.ones(data.n)
-    bt = res.macros.get("binomial")
-    if bt and stat == "mu":
-        try:
-            trials = np.full(data.n, float(bt))
-        except ValueError:
-            trials = np.asarray(data.values(bt), dtype=float)
-    mu = model.family.mean(eta, trials)
-    label = "Predicted mean" if stat == "mu" else "Predicted probability"
-    _add(session, names, [mu], [label + (", fixed portion only" if fixedonly else "")], vtype,
-         touse)
+    if ordinal:
+        means.ordinal(session, cmd, opts, res, model, xb, eta, s2, touse)
+        return
+    means.mean_or_residual(session, cmd, opts, res, model, stat, xb, eta, s2, touse, fixedonly)
 
 
 def _reffects(session, cmd, opts, model, bs, ses, sample, touse, stat, modes) -> None:
