@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from matplotlib.colors import to_rgba
+from test_graph_helpers import G, scatter_points
 
 from hlmshell.graphics import schemes
-from test_graph_helpers import G, scatter_points
 
 NAVY = np.array([26, 71, 111]) / 255
 MAROON = np.array([144, 53, 59]) / 255

@@ -7,8 +7,8 @@ import copy
 import fnmatch
 import os
 
+from hlmshell.commands import graph_bar, graph_stat, graph_twoway
 from hlmshell.commands import graph_common as gc
-from hlmshell.commands import graph_stat, graph_twoway
 from hlmshell.errors import StataError
 from hlmshell.graphics import store as gstore
 from hlmshell.registry import Sub, abbrev_match, command
@@ -220,7 +220,7 @@ HANDLERS = {"twoway": _twoway, "export": graph_export, "save": graph_save, "use"
             "close": graph_close, "rename": graph_rename, "copy": graph_copy,
             "describe": graph_describe, "query": graph_query,
             "box": graph_stat.graph_box, "hbox": graph_stat.graph_box,
-            "bar": graph_stat.graph_bar, "hbar": graph_stat.graph_bar,
+            "bar": graph_bar.graph_bar, "hbar": graph_bar.graph_bar,
             "matrix": graph_stat.graph_matrix, "combine": graph_stat.graph_combine}
 
 
@@ -251,7 +251,7 @@ def graph(session, cmd):
     if full == "box" or full == "hbox":
         graph_stat.graph_box(session, rest, horizontal=full == "hbox")
     elif full in ("bar", "hbar"):
-        graph_stat.graph_bar(session, rest, horizontal=full == "hbar")
+        graph_bar.graph_bar(session, rest, horizontal=full == "hbar")
     else:
         HANDLERS[full](session, rest)
 

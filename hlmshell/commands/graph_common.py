@@ -196,7 +196,7 @@ def _axis_suboptions(opts: list[Option], axis: Axis, var=None, ds=None) -> None:
     for o in opts:
         n = o.name
         if abbrev_match(n, "angle", "a"):
-            axis.angle = _angle(o.arg)
+            axis.angle = angle(o.arg)
         elif n == "nogrid":
             axis.grid = False
         elif n == "grid":
@@ -220,7 +220,7 @@ def _value_label_ticks(axis: Axis, var, ds) -> None:
         axis.ticklabels = [value_text(ds, var, v) for v in axis.ticks]
 
 
-def _angle(arg: str | None) -> float:
+def angle(arg: str | None) -> float:
     a = (arg or "").strip().lower()
     named = {"horizontal": 0, "h": 0, "0": 0, "vertical": 90, "v": 90, "forty_five": 45,
              "45": 45, "ninety": 90, "rvertical": -90, "rhorizontal": 180}

@@ -1,16 +1,16 @@
 """Statistical graphs: histogram, kdensity, qnorm, pnorm, rvfplot, xtline (commands) and
-graph box, graph bar, graph matrix, graph combine (called by `graph`, graph_cmd.py). Each
+graph box, graph matrix, graph combine (called by `graph`, graph_cmd.py; graph bar is in
+graph_bar.py, over() in graph_over.py). Each
 reads its text, computes its series (hlmshell.graphics.stats), applies the shared graph
 options (graph_common) and finishes like twoway."""
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from hlmshell.commands import graph_common as gc
-from hlmshell.commands.graph_addplot import AddPlot
 from hlmshell.commands._toolkit import percentile
+from hlmshell.commands.graph_addplot import AddPlot
+from hlmshell.commands.graph_over import over_groups
 from hlmshell.commands.graph_twoway import by_panels, kernel_name
 from hlmshell.distributions import norm_cdf, norm_ppf
 from hlmshell.errors import StataError
@@ -427,30 +427,6 @@ OVER_OPTS = {"over": ("over", True), "medtype": ("medtype", True), "nooutsides":
              "yvaroptions": ("yvaroptions", True), "showyvars": ("showyvars", False)}
 
 
-def _over(session, own: dict, mask):
-    """(first over() variable or None, group code per observation, codes, labels). Several
-    over() nest as Stata's: groups ordered by the last over() first; a category's label is
-    the first over()'s level above the outer ones' (`Female` / `Catholic`)."""
-    if own.get("over") is None:
-        return None, None, [None], [""]
-    ds = session.data
-    names = []
-    for part in own["over"].split(gc.OVER_SEP):
-        head, _opts = gc.head_and_options(part)
-        if not head:
-            raise StataError("varlist required", 100)
-        names.append(expand_varlist(ds, head)[0])
-    cols = [np.asarray(ds.var(n).values) for n in names]
-    keys = list(zip(*[c.tolist() for c in cols]))
-    present = {k for k, m in zip(keys, mask) if m and not any(
-        isinstance(u, float) and u != u for u in k)}
-    order = sorted(present, key=lambda k: tuple((isinstance(u, str), u) for u in reversed(k)))
-    code_of = {k: j for j, k in enumerate(order)}
-    codes = np.array([code_of.get(k, -1) for k in keys], dtype=int)
-    labels = ["\n".join(gc.group_label(ds, n, u) for n, u in zip(names, k)) for k in order]
-    return names[0], codes, list(range(len(order))), labels
-
-
 def _box_stats(x: np.ndarray, pos: float, label: str) -> dict:
     x = np.sort(x)
     q1, med, q3 = percentile(x, 25), percentile(x, 50), percentile(x, 75)
@@ -462,11 +438,26 @@ def _box_stats(x: np.ndarray, pos: float, label: str) -> dict:
             "label": label}
 
 
+def _box_stat(how: str, x: np.ndarray) -> float:
+    """over(, sort((stat) var)) of graph box: mean or median."""
+    if how not in ("mean", "median", "med", "p50"):
+        raise StataError(f"{how} is not a valid statistic", 198)
+    if len(x) == 0:
+        return float("nan")
+    return float(np.mean(x)) if how == "mean" else percentile(np.sort(x), 50)
+
+
 def graph_box(session, text: str, horizontal: bool = False) -> None:
     _c, names, mask, own, gopts = read(session, text, "graph box", OVER_OPTS, nvars=(1, None))
     if not mask.any():
         raise StataError("no observations", 2000)
-    oname, ov, vals, labels = _over(session, own, mask)
+    over = over_groups(session, own, mask)
+    if over.sort is not None or over.descending:        # sort(#): by the boxes' medians
+        sel = mask & (over.codes >= 0)
+        meds = [[_box_stat("median", _x(session, n)[sel & (over.codes == u)])
+                 for u in over.cats] for n in names]
+        over.sort_by(session, sel, meds, _box_stat)
+    oname, ov, vals, labels = over.name, over.codes, over.cats, over.labels
 
     def build(m, title):
         sel = mask if m is None else mask & m
@@ -485,71 +476,14 @@ def graph_box(session, text: str, horizontal: bool = False) -> None:
                                      style={"pstyle": k, "barwidth": 0.5 / len(names),
                                             "horizontal": horizontal}))
             k += 1
-        return Panel(title=title, series=series, horizontal=horizontal,
-                     xcategories=labels if oname is not None else [""])
+        panel = Panel(title=title, series=series, horizontal=horizontal,
+                      xcategories=labels if oname is not None else [""])
+        panel.xaxis.angle = over.angle
+        return panel
 
     ytitle = gc.var_title(session.data, names[0]) if len(names) == 1 else ""
     make_graph(session, "hbox" if horizontal else "box", gopts, build, ("", None), (ytitle, None),
                "graph box" + text)
-
-
-BAR_STATS = ("mean", "median", "sum", "count", "min", "max", "sd", "first", "last", "p1",
-             "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99", "percent", "iqr")
-
-
-def _bar_stat(stat: str, x: np.ndarray) -> float:
-    if len(x) == 0:
-        return float("nan")
-    x = np.sort(x)
-    simple = {"mean": np.mean, "sum": np.sum, "min": np.min, "max": np.max}
-    if stat in simple:
-        return float(simple[stat](x))
-    if stat == "count":
-        return float(len(x))
-    if stat == "sd":
-        return float(np.std(x, ddof=1)) if len(x) > 1 else float("nan")
-    if stat in ("first", "last"):
-        return float(x[0] if stat == "first" else x[-1])
-    if stat == "iqr":
-        return percentile(x, 75) - percentile(x, 25)
-    p = 50 if stat == "median" else int(stat[1:])
-    return percentile(x, p)
-
-
-def _bar_spec(text: str) -> tuple[str, str]:
-    m = re.match(r"\s*\(\s*(\w+)\s*\)\s*", text)
-    if not m:
-        return "mean", text
-    stat = m.group(1)
-    stat = {"med": "median", "n": "count", "p": "p50"}.get(stat, stat)
-    if stat not in BAR_STATS:
-        raise StataError(f"{m.group(1)} is not a valid statistic", 198)
-    return stat, text[m.end():]
-
-
-def graph_bar(session, text: str, horizontal: bool = False) -> None:
-    stat, rest = _bar_spec(text)
-    _c, names, mask, own, gopts = read(session, rest, "graph bar", OVER_OPTS, nvars=(1, None))
-    if not mask.any():
-        raise StataError("no observations", 2000)
-    oname, ov, vals, labels = _over(session, own, mask)
-    nv = len(names)
-
-    def build(m, title):
-        sel = mask if m is None else mask & m
-        series = []
-        for j, name in enumerate(names):
-            x = _x(session, name)
-            hs = [_bar_stat(stat, x[sel if ov is None else sel & (ov == u)]) for u in vals]
-            pos = np.arange(1, len(vals) + 1) + (j - (nv - 1) / 2) * 0.8 / nv
-            series.append(Series("bar", pos, hs, label=f"{stat} of {name}",
-                                 style={"pstyle": j, "barwidth": 0.8 / nv,
-                                        "horizontal": horizontal}))
-        return Panel(title=title, series=series, horizontal=horizontal,
-                     xcategories=labels if oname is not None else [""])
-
-    ytitle = f"{stat} of {names[0]}" if nv == 1 else ""
-    make_graph(session, "hbar" if horizontal else "bar", gopts, build, ("", None), (ytitle, None), "graph bar" + text)
 
 
 # ---- graph matrix -----------------------------------------------------------------------------
@@ -602,9 +536,10 @@ def _iscale(arg: str) -> float:
 
 
 def graph_combine(session, text: str) -> None:
-    from hlmshell.graphics import store as gstore
     import copy
     import os
+
+    from hlmshell.graphics import store as gstore
 
     words, opts = gc.split_words(text)
     if not words:

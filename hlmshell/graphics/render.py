@@ -233,7 +233,7 @@ def _draw_panel(ax, panel: Panel, graph: Graph, sch: dict, titled: bool) -> None
     _axis(ax, "x", panel.yaxis if hor else panel.xaxis, sch, grid_default=hor)
     _axis(ax, "y", panel.xaxis if hor else panel.yaxis, sch, grid_default=not hor)
     if panel.xcategories is not None:
-        _categories(ax, "y" if hor else "x", panel.xcategories)
+        _categories(ax, "y" if hor else "x", panel.xcategories, panel.xaxis.angle)
     aspect = panel.aspect or graph.aspectratio
     if aspect:
         ax.set_box_aspect(aspect)
@@ -320,11 +320,17 @@ def _area(ax, s, sch, k):
     return h
 
 
-def _categories(ax, which: str, names: list) -> None:
+def _categories(ax, which: str, names: list, angle: float | None = None) -> None:
+    """Category names at 1, 2, ...; they read across unless over(, label(angle())) turns
+    them (then anchored at their end, under their bar)."""
     axis = ax.yaxis if which == "y" else ax.xaxis
     axis.set_ticks(range(1, len(names) + 1))
     axis.set_ticklabels([str(c) for c in names])
-    ax.tick_params(axis=which, labelrotation=0)       # category names read across
+    ax.tick_params(axis=which, labelrotation=angle or 0)
+    if angle and which == "x":
+        for lab in axis.get_ticklabels():
+            lab.set_horizontalalignment("right" if angle > 0 else "left")
+            lab.set_rotation_mode("anchor")
     if which == "y":
         ax.set_ylim(len(names) + 0.6, 0.4)          # the first category on top, as Stata
     else:
@@ -340,10 +346,40 @@ def _bar(ax, s, sch, k):
         width = float(np.min(np.diff(xs))) if len(xs) > 1 else 1.0
     edge = _style_color(s, sch, k, "lcolor")
     if s.style.get("horizontal"):
-        return ax.barh(s.x, s.y - s.base, left=s.base, height=width, color=c, edgecolor=edge,
-                       linewidth=0.5, zorder=2, align="center")
-    return ax.bar(s.x, s.y - s.base, bottom=s.base, width=width, color=c, edgecolor=edge,
-                  linewidth=0.5, zorder=2, align="center")
+        h = ax.barh(s.x, s.y - s.base, left=s.base, height=width, color=c, edgecolor=edge,
+                    linewidth=0.5, zorder=2, align="center")
+    else:
+        h = ax.bar(s.x, s.y - s.base, bottom=s.base, width=width, color=c, edgecolor=edge,
+                   linewidth=0.5, zorder=2, align="center")
+    if s.style.get("blabels"):
+        _bar_labels(ax, s, sch)
+    return h
+
+
+def _bar_labels(ax, s, sch) -> None:
+    """graph bar's blabel(): a text per bar, above its end (outside), just inside its end
+    (inside), at its base or its middle."""
+    where = s.style.get("blabel_pos", "outside")
+    hor = bool(s.style.get("horizontal"))
+    if where == "outside":                   # room for the labels beyond the longest bar
+        (ax.set_xmargin if hor else ax.set_ymargin)(0.08)
+    for x, y, text in zip(s.x, s.y, s.style["blabels"]):
+        if not text or np.isnan(y):
+            continue
+        at = {"base": s.base, "center": (s.base + y) / 2}.get(where, y)
+        sign = 1 if y >= s.base else -1
+        shift = {"outside": 3 * sign, "inside": -3 * sign}.get(where, 0)
+        xy, off = ((at, x), (shift, 0)) if hor else ((x, at), (0, shift))
+        if hor:
+            ha = {"outside": "left" if sign > 0 else "right",
+                  "inside": "right" if sign > 0 else "left"}.get(where, "center")
+            va = "center"
+        else:
+            ha = "center"
+            va = {"outside": "bottom" if sign > 0 else "top",
+                  "inside": "top" if sign > 0 else "bottom"}.get(where, "center")
+        ax.annotate(str(text), xy, xytext=off, textcoords="offset points", ha=ha, va=va,
+                    fontsize=FONT * 0.8, color=sch["text"], zorder=4)
 
 
 def _rspike(ax, s, sch, k):
