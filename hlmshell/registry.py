@@ -464,7 +464,7 @@ def check_qualifiers(spec: CommandSpec, cmd) -> None:
 STATA_ONLY = frozenset("""
 xtlogit xtpoisson gllamm anova manova ranksum signrank kwallis ivregress
 areg reghdfe suest bootstrap jackknife simulate contract xpose stack
-joinby cross egenmore outreg2 putexcel sem gsem mlogit tobit heckman stcox streg stset sts mi
+joinby cross egenmore outreg2 sem gsem mlogit tobit heckman stcox streg stset sts mi
 centile mean proportion ratio total svyset svy spearman ktau factor
 pca cluster
 """.split())
