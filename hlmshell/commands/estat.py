@@ -442,6 +442,10 @@ def _df(session, res, opts) -> None:
 
 
 def _wcorrelation(session, res, opts) -> None:
+    if res.macros.get("model") == "pa" and "R" in res.matrices:     # after xtgee (or xt*, pa)
+        from hlmshell.commands.xtgee import estat_wcorrelation
+        estat_wcorrelation(session, res, opts)
+        return
     wcorrelation.wcorrelation(session, res, opts, _need_mixed)
 
 
