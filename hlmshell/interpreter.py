@@ -542,6 +542,7 @@ class Interpreter:
         self.r_pending.append(RResults() if prog.rclass else None)
         saved_loop = self.loop_depth
         self.loop_depth = 0
+        temps_before = _temp_vars(s)
         try:
             self._exec(prog.block, echo="none", name=prog.name)
         except ExitDo as e:
@@ -552,6 +553,7 @@ class Interpreter:
             self.loop_depth = saved_loop
             pending = self.r_pending.pop()
             s.locals.pop()
+            _drop_new_temps(s, temps_before)
         if pending is not None:
             s.r = pending
 
@@ -918,3 +920,18 @@ _VISIT = {
     ForeachStmt: Interpreter._visit_loop, ForvaluesStmt: Interpreter._visit_loop,
     WhileStmt: Interpreter._visit_loop,
 }
+
+
+_TEMP_NAME = re.compile(r"__\d{6}")
+
+
+def _temp_vars(session) -> set[str]:
+    """Temporary variables (tempvar/marksample names) in the data now."""
+    return {n for n in session.data.names if _TEMP_NAME.fullmatch(n)}
+
+
+def _drop_new_temps(session, before: set[str]) -> None:
+    """Stata drops a program's temporary variables when the program ends."""
+    new = [n for n in session.data.names if _TEMP_NAME.fullmatch(n) and n not in before]
+    if new:
+        session.data.drop(new)
