@@ -206,6 +206,8 @@ class Dataset:
         names = list(names)
         for nm in names:
             del self.vars[nm]
+        if not self.vars:
+            self._n = 0         # no variables, no observations (`drop _all` then `set obs 30`)
         self.sortedby = [s for s in self.sortedby if s in self.vars]
         if any(self.dta_chars.get(key) in names for key in VAR_NAMING_CHARS):
             for key in TS_CHARS:          # the panel settings name a variable that is gone
