@@ -285,8 +285,8 @@ def _order(text: str) -> list:
             last = out[-1]
             num = last[0] if isinstance(last, list) else last
             out[-1] = [num, strip_quotes(w)]
-        elif w == "-":
-            continue
+        elif w == "-":                  # a line of text without a key: - "country:"
+            out.append(["-", ""])
         else:
             out.append(integer(w, "order", 1))
     return out
@@ -429,6 +429,9 @@ def finish(session, graph: Graph, gopts: dict, command: str = "") -> None:
     """Store the graph (as name() or "Graph"), write saving(), show it unless nodraw."""
     name, _replace, saving = check_finish(session, gopts)
     graph.command = command
+    note = schemes.community_note(text_arg(gopts["scheme"])) if "scheme" in gopts else None
+    if note:
+        session.out.line(note)
     if saving is not None:
         save(graph, saving[0])
     store(session).add(graph, name, draw="nodraw" not in gopts)

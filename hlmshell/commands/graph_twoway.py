@@ -37,6 +37,8 @@ PLOT_OPTIONS = {
     "msymbol": ("m", True), "mcolor": ("mc", True), "msize": ("msiz", True),
     "mfcolor": ("mfc", True), "mlcolor": ("mlc", True), "mlabel": ("mlab", True),
     "mlabposition": ("mlabp", True), "mlabsize": ("mlabs", True), "mlabcolor": ("mlabc", True),
+    "mlabvposition": ("mlabv", True), "mlabangle": ("mlabang", True), "mlabgap": ("mlabg", True),
+    "mlabstyle": ("mlabsty", True),
     "mlwidth": ("mlw", True), "msangle": ("msa", True), "lcolor": ("lc", True),
     "lpattern": ("lp", True), "lwidth": ("lw", True), "lstyle": ("lsty", True),
     "color": ("color", True), "fcolor": ("fc", True), "fintensity": ("fi", True),
@@ -297,6 +299,7 @@ def _xy_series(session, plot: Plot, k: int, idx: np.ndarray) -> list[Series]:
         st = _style(plot, k + j)
         if plot.opts.get("mlabel"):
             st["mlabels"] = _mlabels(session, plot.opts["mlabel"], order)
+            _mlabel_places(session, plot, order, st)
         base = gc.number(plot.opts["base"], "base") if plot.opts.get("base") else 0.0
         out.append(Series(kind, xs, ys, label=_label(session, yname), style=st, base=base))
     return out
@@ -306,6 +309,31 @@ def _mlabels(session, spec: str, order: np.ndarray) -> list[str]:
     names = expand_varlist(session.data, spec)
     var = session.data.var(names[0])
     return [value_text(session.data, var, v) for v in np.asarray(var.values)[order]]
+
+
+def _mlabel_places(session, plot: Plot, order: np.ndarray, st: dict) -> None:
+    """Where each marker label goes: mlabposition(clock) for all, mlabvposition(var) per
+    observation (a clock position 0-12; missing or out of range: 3, Stata's default, at the
+    right); mlabcolor() its color."""
+    o = plot.opts
+    pos = gc.integer(o["mlabposition"], "mlabposition") if o.get("mlabposition") else 3
+    if pos > 12:
+        raise StataError("option mlabposition() incorrectly specified", 198)
+    st["mlabpos"] = pos
+    if o.get("mlabvposition"):
+        names = expand_varlist(session.data, o["mlabvposition"])
+        if len(names) != 1:
+            raise StataError("too many variables specified", 103)
+        var = session.data.var(names[0])
+        if var.is_string:
+            raise StataError("type mismatch", 109)
+        v = np.asarray(var.values, dtype=float)[order]
+        ok = np.isfinite(v) & (v >= 0) & (v <= 12) & (v == np.round(v))
+        st["mlabpos"] = [int(p) if good else pos for p, good in zip(v, ok)]
+    if o.get("mlabcolor"):
+        st["mlabcolor"] = o["mlabcolor"].strip().strip('"')
+        from hlmshell.graphics import schemes
+        schemes.color(st["mlabcolor"])
 
 
 def _range_series(session, plot: Plot, k: int, idx: np.ndarray) -> list[Series]:

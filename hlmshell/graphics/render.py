@@ -291,10 +291,27 @@ def _scatter(ax, s, sch, k):
                    edgecolors=mk["color"], linewidths=0.7, zorder=3, visible=mk["visible"])
     labels = s.style.get("mlabels")
     if labels:
-        for xi, yi, t in zip(s.x[ok], s.y[ok], np.asarray(labels, dtype=object)[ok]):
-            ax.annotate(str(t), (xi, yi), xytext=(3, 0), textcoords="offset points",
-                        fontsize=FONT * 0.75, color=mk["color"], va="center")
+        pos = s.style.get("mlabpos", 3)
+        pos = np.asarray(pos if isinstance(pos, list) else [pos] * len(s.x))[ok]
+        c = mk["color"] if "mlabcolor" not in s.style else schemes.color(
+            s.style["mlabcolor"], default=mk["color"])
+        for xi, yi, t, p in zip(s.x[ok], s.y[ok], np.asarray(labels, dtype=object)[ok], pos):
+            dx, dy, ha, va = clock_offset(int(p))
+            ax.annotate(str(t), (xi, yi), xytext=(dx, dy), textcoords="offset points",
+                        fontsize=FONT * 0.75, color=c, ha=ha, va=va)
     return h
+
+
+def clock_offset(pos: int, gap: float = 3.0) -> tuple[float, float, str, str]:
+    """A marker label's offset (points) and alignment at clock position pos: 12 above, 3 to
+    the right (Stata's default), 6 below, 9 to the left, 0 on the marker."""
+    if pos == 0:
+        return 0.0, 0.0, "center", "center"
+    angle = math.radians(90 - 30 * pos)
+    dx, dy = math.cos(angle), math.sin(angle)
+    ha = "left" if dx > 0.3 else ("right" if dx < -0.3 else "center")
+    va = "bottom" if dy > 0.3 else ("top" if dy < -0.3 else "center")
+    return gap * dx, gap * dy, ha, va
 
 
 def _line(ax, s, sch, k):
@@ -518,6 +535,10 @@ def legend_entries(graph: Graph, keys: list) -> list:
     order = lg.order if lg.order else list(range(1, len(keys) + 1))
     for item in order:
         num, text = (item if isinstance(item, (list, tuple)) else (item, None))
+        if num == "-":                      # order(- "text"): text without a key
+            from matplotlib.patches import Rectangle
+            out.append((Rectangle((0, 0), 0, 0, visible=False), text or ""))
+            continue
         if not 1 <= int(num) <= len(keys):
             continue
         h, label = keys[int(num) - 1]

@@ -60,7 +60,19 @@ SCHEMES = {
 SCHEME_ALIASES = {"s2c": "s2color", "s2": "s2color", "s1m": "s1mono", "stc": "stcolor",
                   "s1color": "s2color", "s2mono": "s1mono", "s2manual": "s1mono",
                   "economist": "s2color", "sj": "s1mono", "st": "stcolor", "stmono": "s1mono",
-                  "plotplain": "s1mono", "s1manual": "s1mono", "stcolor_alt": "stcolor"}
+                  "s1manual": "s1mono", "stcolor_alt": "stcolor"}
+# Community-contributed schemes (SSC / GitHub) that real do-files name: a user who wrote
+# scheme(cblind1) had it installed. The graph is drawn in the closest built-in look (a note
+# says so) rather than stopping the do-file on a look-only option; other unknown schemes
+# stay r(111), as in Stata.
+COMMUNITY_SCHEMES = {
+    "cblind1": "stcolor", "plotplain": "s1mono", "plotplainblind": "stcolor",
+    "plottig": "s2color", "plottigblind": "stcolor", "cleanplots": "stcolor",
+    "white_tableau": "stcolor", "black_tableau": "stcolor", "gg_tableau": "s2color",
+    "white_ptol": "stcolor", "white_w3d": "stcolor", "swift_red": "s2color",
+    "tufte": "s1mono", "lean1": "s1mono", "lean2": "s1mono", "burd": "stcolor",
+    "mrc": "s2color", "538": "s2color", "uncluttered": "stcolor", "modern": "stcolor",
+}
 
 MARKERS = {"O": ("o", False), "D": ("D", False), "T": ("^", False), "S": ("s", False),
            "+": ("+", False), "X": ("x", False), "A": ("^", False), "a": ("^", False),
@@ -90,6 +102,7 @@ LPATTERNS = {"solid": "-", "l": "-", "dash": (0, (6, 3)), "-": (0, (6, 3)),
 def scheme(name: str | None) -> dict:
     name = (name or "s2color").strip().lower()
     name = SCHEME_ALIASES.get(name, name)
+    name = COMMUNITY_SCHEMES.get(name, name)
     if name not in SCHEMES:
         raise StataError(f"scheme {name} not found", 111)
     return SCHEMES[name]
@@ -98,8 +111,17 @@ def scheme(name: str | None) -> dict:
 def scheme_name(name: str) -> str:
     name = name.strip().lower()
     name = SCHEME_ALIASES.get(name, name)
+    name = COMMUNITY_SCHEMES.get(name, name)
     scheme(name)
     return name
+
+
+def community_note(name: str) -> str | None:
+    """The note for a community-contributed scheme drawn in a built-in look, else None."""
+    key = name.strip().lower()
+    if key not in COMMUNITY_SCHEMES:
+        return None
+    return f"(scheme {key} is community-contributed; drawn in the look of {COMMUNITY_SCHEMES[key]})"
 
 
 def split_opacity(word: str) -> tuple[str, float | None]:
