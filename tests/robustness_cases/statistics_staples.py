@@ -4,6 +4,7 @@ Each command appears with a valid line on the sweep's hsb session and the qualif
 BASE = {
     "loneway": "loneway mathach id",
     "oneway": "oneway mathach sector, tabulate",
+    "anova": "anova mathach sector##minority",
 }
-TAKES = {"loneway": "if in", "oneway": "if in"}
+TAKES = {"loneway": "if in", "oneway": "if in", "anova": "if in"}
 RAW: set = set()
