@@ -38,6 +38,10 @@ MODELS = {
     "verbagg_crossed": ("tests/data/glmm/verbagg.csv",
                         "melogit r2 anger male do other || _all: R.item || id:, "
                         "intmethod(laplace)"),
+    "mmmec_nb2": ("tests/data/glmm/mmmec.csv", "menbreg deaths uvb || nation: || region:, "
+                  "exposure(expected) intmethod(laplace)"),
+    "mmmec_nb1": ("tests/data/glmm/mmmec.csv", "menbreg deaths uvb || nation: || region:, "
+                  "exposure(expected) dispersion(constant) intmethod(laplace)"),
     "ordinal_nested": ("tests/data/glmm/ordinal.csv",
                        "meologit y age urban || district: || urban:, intmethod(laplace)"),
 }
@@ -122,6 +126,28 @@ def test_ordinal_probabilities_match_clmm(fits):
     np.testing.assert_array_equal(_col(s, "first"), P[:, 0])
     assert s.data.var("o3").label == "Pr(y==3)"
     assert s.data.var("n1").label == "Pr(y==1)"
+
+
+@pytest.mark.parametrize("key", ["mmmec_nb2", "mmmec_nb1"])
+def test_negative_binomial_with_exposure_matches_glmmtmb(fits, key):
+    """NB2 (alpha = 1 / glmmTMB's theta) and NB1 (delta = glmmTMB's sigma) Pearson residuals
+    and the NB2 deviance residuals, through the family's fitted dispersion parameter."""
+    s = fits(key)
+    ref = REF[key]
+    rows = np.asarray(ref["rows"]) - 1
+    stats = ("mu", "pearson", "deviance") if "deviance" in ref else ("mu", "pearson")
+    for stat in stats:
+        ok(s, f"predict double nb_{stat}, {stat}")
+        got = _col(s, f"nb_{stat}")
+        scale = 1e-4 * max(1.0, float(np.max(np.abs(ref[stat]))))
+        np.testing.assert_allclose(got[rows], ref[stat], atol=scale, rtol=0, err_msg=stat)
+        assert np.sum(got ** 2) == pytest.approx(ref[f"ss_{stat}"], rel=1e-5), stat
+    # marginal: the lognormal mean, exposure included
+    ok(s, "predict double nb_m, mu marginal")
+    b = _b(s)
+    s2 = b["/:var(_cons[nation])"] + b["/:var(_cons[nation>region])"]
+    want = np.exp(_xb(s, "deaths", ["uvb"]) + np.log(_col(s, "expected")) + s2 / 2)
+    np.testing.assert_allclose(_col(s, "nb_m"), want, rtol=1e-10)
 
 
 # --------------------------------------------------------------------------- marginal

@@ -7,7 +7,7 @@
 # coefficients and ranef() modes. Rows kept: every 7th (1-based rows 1, 8, 15, ...) plus the
 # sum over all rows of each quantity's square (so every row counts).
 # Run from this directory: Rscript make_multilevel_predict_reference.R
-suppressMessages({library(lme4); library(ordinal); library(jsonlite)})
+suppressMessages({library(lme4); library(ordinal); library(glmmTMB); library(jsonlite)})
 ctrl <- glmerControl(optimizer = "bobyqa", optCtrl = list(rhoend = 1e-12, maxfun = 1e5), tolPwrss = 1e-13)
 gi <- read.csv("guimmun.csv")
 va <- read.csv("verbagg.csv")
@@ -61,4 +61,27 @@ out$ordinal_nested <- list(logLik = as.numeric(logLik(m)), beta = unname(m$beta)
                            cuts = unname(m$alpha),
                            variances = c(VarCorr(m)$district[1], VarCorr(m)$du[1]),
                            rows = keep, pr = unname(P[keep, ]), ss_pr = colSums(P^2))
+# negative binomial, two nested levels, exposure: glmmTMB nbinom2 (Var = mu (1 + mu / theta),
+# Stata's alpha = 1 / theta) and nbinom1 (Var = mu (1 + delta)); fitted() is conditional on the
+# modes, Pearson residuals from residuals(m, "pearson"), NB2 deviance residuals written out
+mm <- read.csv("mmmec.csv")
+keep <- seq(1, nrow(mm), by = 7)
+nb <- function(fam) {
+  m <- glmmTMB(deaths ~ uvb + (1 | nation/region) + offset(log(expected)), family = fam, data = mm)
+  mu <- fitted(m); pe <- residuals(m, "pearson"); y <- mm$deaths
+  vc <- VarCorr(m)$cond
+  r <- list(logLik = as.numeric(logLik(m)), fixef = unname(fixef(m)$cond),
+            variances = c(vc$nation[1, 1], vc$`region:nation`[1, 1]), sigma = sigma(m),
+            rows = keep, mu = unname(mu[keep]), pearson = unname(pe[keep]),
+            ss_mu = sum(mu^2), ss_pearson = sum(pe^2))
+  if (fam$family == "nbinom2") {
+    th <- sigma(m)
+    d2 <- 2 * (ifelse(y > 0, y * log(y / mu), 0) - (y + th) * log((y + th) / (mu + th)))
+    de <- sign(y - mu) * sqrt(pmax(d2, 0))
+    r$deviance <- unname(de[keep]); r$ss_deviance <- sum(de^2)
+  }
+  r
+}
+out$mmmec_nb2 <- nb(nbinom2())
+out$mmmec_nb1 <- nb(nbinom1())
 write(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE), "multilevel_predict_reference.json")
