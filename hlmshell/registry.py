@@ -465,6 +465,6 @@ STATA_ONLY = frozenset("""
 xtlogit xtpoisson gllamm manova ranksum signrank kwallis ivregress
 areg reghdfe suest bootstrap jackknife simulate contract xpose stack
 joinby cross egenmore outreg2 sem gsem mlogit tobit heckman stcox streg stset sts mi
-centile mean proportion ratio total spearman ktau factor
+centile ratio total spearman ktau factor
 pca cluster
 """.split())

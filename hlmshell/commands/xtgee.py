@@ -68,7 +68,7 @@ def parse_corr(session, text: str | None) -> tuple[gee.Corr, str]:
         mat = session.matrices.get(arg) if arg else None
         if mat is None:
             raise StataError(f"matrix {arg} not found", 111)
-        R = np.asarray(mat.values, dtype=float)
+        R = np.asarray(getattr(mat, "values", mat), dtype=float)
         if R.ndim != 2 or R.shape[0] != R.shape[1] or not np.allclose(R, R.T):
             raise StataError(f"matrix {arg} must be square and symmetric", 505)
         return gee.Corr("fixed", 0, R), "fixed (specified)"
