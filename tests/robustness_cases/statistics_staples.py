@@ -8,3 +8,5 @@ BASE = {
 }
 TAKES = {"loneway": "if in", "oneway": "if in", "anova": "if in"}
 RAW: set = set()
+BASE.update({"mean": "mean mathach ses, over(sector)", "proportion": "proportion minority"})
+TAKES.update({"mean": "if in", "proportion": "if in"})
