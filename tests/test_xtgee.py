@@ -366,3 +366,19 @@ def test_fixed_correlation(ohio):
         beta += np.linalg.solve(H, U)
     np.testing.assert_allclose(_eb(ohio)[0], beta, rtol=1e-7)
     assert "Correlation: fixed (specified)" in run(ohio, "xtgee")[1]
+
+
+def test_predict_mu_xb_stdp(seizure):
+    ok(seizure, "xtgee y trt lbase lage, family(poisson) corr(exch) nolog")
+    out = ok(seizure, "predict double m_gee")
+    assert "(option mu assumed; predicted mean y)" in out
+    ok(seizure, "predict double xb_gee, xb")
+    ok(seizure, "predict double s_gee, stdp")
+    d = _frame(seizure, ["trt", "lbase", "lage", "m_gee", "xb_gee", "s_gee"])
+    X = np.column_stack([d["trt"], d["lbase"], d["lage"], np.ones(len(d["trt"]))])
+    b = np.ravel(seizure.e.b)
+    np.testing.assert_allclose(d["xb_gee"], X @ b, rtol=1e-12)
+    np.testing.assert_allclose(d["m_gee"], np.exp(X @ b), rtol=1e-12)
+    np.testing.assert_allclose(d["s_gee"], np.sqrt(np.einsum("ij,jk,ik->i", X, seizure.e.V, X)),
+                               rtol=1e-10)
+    assert run(seizure, "predict bad_gee, reffects")[0] == 198

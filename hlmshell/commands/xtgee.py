@@ -245,7 +245,7 @@ def results(cmd, name: str, data: GeeData, fit: gee.GeeFit, fam, link, req: GeeR
                    "dif": float(fit.tolerances[-1]) if fit.tolerances else 0.0,
                    "rc": 0.0 if fit.converged else 430.0, "converged": 1.0 if fit.converged else 0.0}
     res.macros = {"cmd": name, "cmd2": "xtgee", "cmdline": cmd.text, "depvar": data.depvar,
-                  "family": _FAMILY_TITLE[fam.name].lower(), "link": link.title.lower(),
+                  "family": _FAMILY_TITLE[fam.name].lower(), "link": link.name,
                   "corr": corr_name, "scale": (req.opts.raw("scale") or "").strip().lower()
                   or ("1" if fam.name in ("binomial", "poisson") else "phi"),
                   "ivar": data.ivar, "model": "pa", "chi2type": "Wald",
@@ -260,7 +260,16 @@ def results(cmd, name: str, data: GeeData, fit: gee.GeeFit, fam, link, req: GeeR
         res.scalars["N_clust"] = float(fit.n_groups)
     offset_macros(res, req.opts)
     res.matrices["R"] = fit.R
+    res.scalars["power"] = float(link.power)
     return res
+
+
+def _link_title(res) -> str:
+    from hlmshell.engine import glm_family as gfm
+    try:
+        return gfm.make_link(res.macros["link"], float(res.scalars.get("power", 0.0))).title
+    except ValueError:
+        return res.macros["link"].capitalize()
 
 
 # --------------------------------------------------------------------------- display
@@ -278,7 +287,7 @@ def display(session, res: EstimationResults, groups, level: float, eform: bool,
     head = xo.header_lines(ivar=mac["ivar"], tvar=mac.get("tvar"),
                            family=_FAMILY_TITLE.get(mac["family"], mac["family"].capitalize())
                            if mac["family"] in _FAMILY_TITLE else mac["family"].capitalize(),
-                           link=mac["link"].capitalize(), corr=mac["corr"], scale=sc["phi"],
+                           link=_link_title(res), corr=mac["corr"], scale=sc["phi"],
                            n=int(sc["N"]), n_g=int(sc["N_g"]),
                            g=(sc["g_min"], sc["g_avg"], sc["g_max"]), df_m=int(sc["df_m"]),
                            chi2=sc["chi2"], p=sc["p"])
@@ -407,3 +416,45 @@ def estat_wcorrelation(session, res, opts) -> None:
     names_r = [f"r{i + 1}" for i in range(R.shape[0])]
     names_c = [f"c{i + 1}" for i in range(R.shape[0])]
     session.r = RResults(matrices={"R": NamedMatrix(R.copy(), names_r, names_c)})
+
+
+# --------------------------------------------------------------------------- predict
+def predict(session, cmd, res, opts) -> None:
+    """predict after xtgee (and xt*, pa): mu (the default; the mean, with the offset), xb,
+    stdp."""
+    from hlmshell.commands.glm_predict import _offset as offset_of
+    from hlmshell.commands.predict import _add, _new_names, _touse, stdp_all, xb_all
+    from hlmshell.engine import glm_family as gfm
+    chosen = [w for w in ("mu", "xb", "stdp") if w in opts and getattr(opts, w, False)]
+    other = [w for w in ("pr", "n", "ir", "eta", "pearson", "deviance", "anscombe", "reffects",
+                         "residuals", "fitted", "marginal") if w in opts and getattr(opts, w, None)]
+    if other:
+        raise StataError(f"option {other[0]} not allowed", 198)
+    if len(chosen) > 1:
+        raise StataError("only one statistic may be specified", 198)
+    stat = chosen[0] if chosen else "mu"
+    if not chosen:
+        session.out.line(f"(option mu assumed; predicted mean {res.depvar})")
+    data = session.data
+    touse = _touse(session, cmd)
+    vtype, names = _new_names(cmd.body or "", None)
+    if stat in ("xb", "stdp"):
+        col = xb_all(res, data) if stat == "xb" else stdp_all(res, data)
+        label = "Linear prediction" if stat == "xb" else "S.E. of the prediction"
+    else:
+        xb = xb_all(res, data)
+        eta = xb + offset_of(res, data, opts)
+        link = gfm.make_link(res.macros["link"], float(res.scalars.get("power", 0.0)))
+        col = link.inv(eta)[0]
+        label = "Predicted mean"
+        if res.macros["family"] == "binomial":
+            label = f"Pr({res.depvar})"
+    _add(session, names, [col], [label], vtype, touse)
+
+
+def _register_predict() -> None:
+    from hlmshell.commands.predict import PREDICTORS
+    PREDICTORS["xtgee"] = predict
+
+
+_register_predict()
