@@ -35,3 +35,18 @@ lrtest ri rs
 use melanoma, clear
 mepoisson deaths uvb || region:, exposure(expected) nolog
 mepoisson, irr
+
+* Three levels: children within mothers within communities. Was a child fully immunized?
+* Guatemalan survey (mlmRev's guImmun): 2,159 children of 1,595 mothers in 161 communities.
+use guimmun, clear
+melogit immun kid2p mom25p rural pcind81 || community: || mom:, nolog
+
+* Two intraclass correlations: children of the same community, and of the same mother
+* (who share her community too).
+estat icc
+
+* The same model under the name older course notes use (Stata 12's xtmelogit, now
+* meqrlogit; the random effects as standard deviations), with the Laplace approximation,
+* which is quicker but poor here: most mothers have one or two children, so the variances
+* come out far too small (compare var(_cons) above with these sd(_cons) squared).
+xtmelogit immun kid2p mom25p rural pcind81 || community: || mom:, laplace nolog
