@@ -198,6 +198,9 @@ def test_marginal_mu_nested_equals_adaptive_double_integral(fits):
     np.testing.assert_array_equal(_col(s, "m_pr"), got)
     cond0 = _logistic(eta)
     assert np.all(np.abs(got - 0.5) < np.abs(cond0 - 0.5))
+    # margins' default after me* (mu marginal, its own 40-point rule) averages these
+    ok(s, "margins")
+    assert s.r.matrices["b"].values[0, 0] == pytest.approx(got.mean(), abs=1e-9)
 
 
 def test_marginal_with_a_correlated_random_slope(fits):
@@ -305,3 +308,22 @@ def test_bad_requests_get_statas_codes_and_change_nothing(fits):
         assert "Traceback" not in out
         assert np.array_equal(s.e.b, b)
         assert list(s.data.names) == names, line
+
+
+def test_out_of_sample_rows_and_missing_covariates():
+    """marginal needs no group: every row with its covariates gets one (outside the estimation
+    sample too); conditional predictions are missing where a level's group was not estimated."""
+    s = csv_session(GU)
+    ok(s, "replace rural = . in 2")
+    ok(s, "mepoisson immun kid2p rural if cluster < 100 || cluster: || mom:, intmethod(laplace)")
+    out = ok(s, "predict double om, mu marginal")
+    assert out.strip() == "(1 missing value generated)"
+    b = _b(s)
+    s2 = b["/:var(_cons[cluster])"] + b["/:var(_cons[cluster>mom])"]
+    want = np.exp(_xb(s, "immun", ["kid2p", "rural"]) + s2 / 2)
+    np.testing.assert_allclose(_col(s, "om"), want, rtol=1e-10)
+    ok(s, "predict double oc, pearson")
+    oc = _col(s, "oc")
+    cluster = _col(s, "cluster")
+    assert np.all(np.isnan(oc[cluster >= 100]))
+    assert np.isnan(oc[1]) and np.all(np.isfinite(np.delete(oc, 1)[np.delete(cluster, 1) < 100]))
