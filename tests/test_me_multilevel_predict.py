@@ -327,3 +327,15 @@ def test_out_of_sample_rows_and_missing_covariates():
     cluster = _col(s, "cluster")
     assert np.all(np.isnan(oc[cluster >= 100]))
     assert np.isnan(oc[1]) and np.all(np.isfinite(np.delete(oc, 1)[np.delete(cluster, 1) < 100]))
+
+
+def test_marginal_probit_is_the_closed_form():
+    """E[Phi(xb + e)], e ~ N(0, s^2), is Phi(xb / sqrt(1 + s^2)) exactly."""
+    from scipy.stats import norm
+    s = csv_session(GU)
+    ok(s, "meprobit immun kid2p rural || cluster: || mom:, intmethod(laplace)")
+    ok(s, "predict double pm, pr marginal")
+    b = _b(s)
+    s2 = b["/:var(_cons[cluster])"] + b["/:var(_cons[cluster>mom])"]
+    want = norm.cdf(_xb(s, "immun", ["kid2p", "rural"]) / math.sqrt(1 + s2))
+    np.testing.assert_allclose(_col(s, "pm"), want, rtol=0, atol=1e-10)
