@@ -340,7 +340,9 @@ def by_rule(arg: str, expand) -> ByRule:
 
 
 def name_rule(arg: str) -> tuple[str, bool]:
+    """name(g1[, replace]); the name may be quoted, name("g1", replace), as do-files write it."""
     head, opts = head_and_options(arg)
+    head = strip_quotes(head) if head.startswith('"') else head
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,31}", head or ""):
         raise StataError(f"{head} invalid name", 198)
     replace = False

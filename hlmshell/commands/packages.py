@@ -14,7 +14,8 @@ from hlmshell.errors import StataError
 from hlmshell.registry import REGISTRY, Opt, command
 
 # community packages whose commands hlmshell has itself
-BUILTIN_PACKAGES = {"estout": ("esttab", "estout", "eststo"), "center": ("center",)}
+BUILTIN_PACKAGES = {"estout": ("esttab", "estout", "eststo"), "center": ("center",),
+                    "spagplot": ("spagplot",)}
 _OFFLINE = "hlmshell works offline and installs no packages"
 
 

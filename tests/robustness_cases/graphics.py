@@ -8,11 +8,12 @@ BASE = {
     "kdensity": "kdensity mathach",
     "qnorm": "qnorm ses",
     "pnorm": "pnorm ses",
+    "spagplot": "spagplot mathach ses, id(id)",
 }
 TAKES = {
     "twoway": "if in weight", "scatter": "if in weight", "line": "if in weight",
     "graph": "if in weight", "histogram": "if in weight", "kdensity": "if in",
-    "qnorm": "if in", "pnorm": "if in",
+    "qnorm": "if in", "pnorm": "if in", "spagplot": "if in",
 }
 # rvfplot needs regress results (the sweep's e() is mixed); xtline a time variable (hsb has
 # none): tests/test_graph_stat.py covers both
