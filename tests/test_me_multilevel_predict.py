@@ -339,3 +339,18 @@ def test_marginal_probit_is_the_closed_form():
     s2 = b["/:var(_cons[cluster])"] + b["/:var(_cons[cluster>mom])"]
     want = norm.cdf(_xb(s, "immun", ["kid2p", "rural"]) / math.sqrt(1 + s2))
     np.testing.assert_allclose(_col(s, "pm"), want, rtol=0, atol=1e-10)
+
+
+def test_marginal_with_an_identity_covariance_slope():
+    """cov(identity): one variance shared by the slope and the intercept (kept as 1 x 1)."""
+    s = csv_session(GU)
+    ok(s, "melogit immun kid2p rural || cluster: kid2p, cov(identity) || mom:, intmethod(laplace)")
+    ok(s, "predict double mi, mu marginal")
+    b = _b(s)
+    v, vm = b["/:var(kid2p[cluster])"], b["/:var(_cons[cluster>mom])"]
+    eta = _xb(s, "immun", ["kid2p", "rural"])
+    kid = _col(s, "kid2p")
+    got = _col(s, "mi")
+    for i in list(np.flatnonzero(kid == 0)[:2]) + list(np.flatnonzero(kid == 1)[:2]):
+        want = _dense_gh(_logistic, eta[i], np.array([kid[i], 1.0, 1.0]), np.diag([v, v, vm]))
+        assert got[i] == pytest.approx(want, abs=1e-7), i
