@@ -207,3 +207,23 @@ def test_predict_refuses_melogits_own_options(contra):
     for opt in ("ebmeans", "marginal"):
         rc, out = run(s, f"predict __x, {opt}")
         assert rc == 198, out
+
+
+def test_unstructured_slope_is_glmers():
+    """(urban | district) by Laplace: glmer's relative Cholesky factor theta = (l11, l21, l22)
+    for ((Intercept), urban) gives sd(_cons) = l11, sd(urban) = sqrt(l21^2 + l22^2) and
+    corr = l21 / sd(urban); e(b) holds their logs and atanh (urban first, as typed)."""
+    ref = REF["rs_laplace"]
+    l11, l21, l22 = ref["theta"]
+    s = csv_session("tests/data/glmm/contraception.csv")
+    text = ok(s, "meqrlogit use age urban || district: urban, cov(unstructured) laplace nolog estmetric")
+    assert _scalar(s, "e(ll)") == pytest.approx(ref["logLik"], abs=1e-6)
+    b = _b(s)
+    sd_u = math.hypot(l21, l22)
+    assert [n for n, _ in s.e.names[3:]] == ["lns1_1_1", "lns1_1_2", "atr1_1_1_2"]
+    assert b[3:] == pytest.approx([math.log(sd_u), math.log(l11), math.atanh(l21 / sd_u)],
+                                  abs=2e-4)
+    assert "atr1_1_1_2   |" in text and "Random-effects parameters" not in text
+    sd = ok(s, "meqrlogit, stddeviations")
+    row = next(ln for ln in sd.splitlines() if "corr(urban,_cons)" in ln)
+    assert float(row.split("|")[1].split()[0]) == pytest.approx(l21 / sd_u, abs=1e-4)

@@ -36,7 +36,7 @@ from hlmshell.engine.vcparams import normalize_structure
 from hlmshell.errors import StataError
 from hlmshell.output import me_output as meo
 from hlmshell.output import meqr_output as mqo
-from hlmshell.output.coeftable import coef_table
+from hlmshell.output.coeftable import Group, Row, coef_table, equation_table
 from hlmshell.output.eform_table import eform_table
 from hlmshell.output.labels import display_groups, re_rows
 from hlmshell.output.mixed_output import LevelInfo
@@ -56,7 +56,7 @@ _MODEL = {"melogit": ("logistic", "logit", "Odds ratio"),
 _LEVEL_OPTS = ("noconstant", "covariance")
 _PASS = ("binomial", "offset", "exposure", "iterate", "tolerance", "ltolerance", "level")
 _REPLAY = ("or", "irr", "level", "variance", "stddeviations", "noretable", "nofetable",
-           "noheader", "nogroup", "nolrtest")
+           "noheader", "nogroup", "nolrtest", "estmetric")
 
 _OPTIONS = (
     Opt("noconstant", "nocons", desc="suppress the constant term (fixed part or a random-effects equation)"),
@@ -72,6 +72,7 @@ _OPTIONS = (
     Opt("noheader", "nohe", desc="suppress the output header"),
     Opt("nogroup", "nogr", desc="suppress the table summarizing the groups"),
     Opt("nolrtest", "nolr", desc="do not perform the LR test against the one-level model"),
+    Opt("estmetric", "estm", desc="show the parameters in their estimation metric (e(b))"),
     Opt("nolog", desc="do not show the iteration log"),
     Opt("log", desc="show the iteration log; the default"),
     Opt("iterate", "iter", "int", 300, "maximum number of iterations"),
@@ -410,7 +411,11 @@ def _display(session, res, opts, typed: str) -> None:
         for line in head:
             out.line(line)
     eform = _eform(me_name, opts)
-    if not opts.nofetable:
+    if opts.estmetric:
+        out.line("")
+        for line in _estmetric_lines(res, level):
+            out.line(line)
+    if not opts.nofetable and not opts.estmetric:
         groups = display_groups(m.design, baselevels=False, value_labels=m.value_labels)
         se = np.sqrt(np.clip(np.diag(np.asarray(res.V, dtype=float)), 0, None))
         if eform:
@@ -423,13 +428,26 @@ def _display(session, res, opts, typed: str) -> None:
         if eform and any(nm == "_cons" for _, nm in res.names[:kf]):
             base = "baseline odds" if eform == "Odds ratio" else "baseline incidence rate"
             out.line(f"Note: _cons estimates {base} (conditional on zero random effects).")
-    if not opts.noretable:
+    if not opts.noretable and not opts.estmetric:
         out.line("")
         for line in mqo.random_table_lines(_random_rows(res, metric, level), level):
             out.line(line)
     if not opts.nolrtest and "chi2_c" in sc:
         for line in meo.lr_lines(_MODEL[me_name][0], sc["chi2_c"], int(sc["df_c"]), sc["p_c"]):
             out.line(line)
+
+
+def _estmetric_lines(res, level: float) -> list[str]:
+    """`estmetric`: e(b) as estimated in one table, an equation per parameter after the fixed
+    part (lns1_1_1, atr1_1_1_2, ...), as `mixed, estmetric` shows it."""
+    m = res.model
+    kf = res.k_f
+    sections = [(res.depvar, display_groups(m.design, baselevels=False,
+                                            value_labels=m.value_labels))]
+    sections += [(res.names[j][0], [Group(None, [Row(res.names[j][1], j, None)])])
+                 for j in range(kf, len(res.names))]
+    se = np.sqrt(np.clip(np.diag(np.asarray(res.V, dtype=float)), 0, None))
+    return equation_table(res.depvar, sections, res.b, se, stat="z", level=level)
 
 
 # --------------------------------------------------------------------------- predict
