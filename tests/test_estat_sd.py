@@ -104,7 +104,7 @@ def test_estat_sd_other_structures_names(s):
 def test_estat_sd_errors(s):
     run(s, "mixed mathach ses || id:, nolog")
     r_before = s.r
-    for cmd, rc, msg in (("estat sd, variance", 198, "option variance not allowed"),
+    for cmd, rc, msg in (("estat sd, variance foo", 198, "option foo not allowed"),
                          ("estat sd, foo", 198, "option foo not allowed"),
                          ("estat sd ses", 198, "invalid syntax")):
         code, out = run(s, cmd)

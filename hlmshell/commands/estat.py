@@ -21,6 +21,7 @@ import numpy as np
 from hlmshell import distributions as dist
 from hlmshell.commands import mixed_dfmethod, wcorrelation
 from hlmshell.commands._postest import active, confidence_level, print_ic
+from hlmshell.commands.estat_sd_post import already_posted, post, variance_metric
 from hlmshell.commands.program import NamedMatrix
 from hlmshell.engine.vcparams import normalize_structure
 from hlmshell.errors import StataError
@@ -365,20 +366,24 @@ def _sd(session, res, opts) -> None:
         glmm_sd(session, res, opts)
         return
     m = _need_mixed(res, linear_ok=True)
-    if opts.variance:
-        raise StataError("option variance not allowed", 198)
+    if already_posted(m):
+        raise StataError("estat sd: e() already holds the results of estat sd, post", 321)
     level = confidence_level(session, opts)
+    b, V, names = sd_metric(m)
+    if opts.variance:
+        b, V, names = variance_metric(m, names)
     out = session.out
-    if opts.verbose:
+    if opts.verbose or opts.post:               # post implies verbose
         out.line("")
         for line in m.fe_table_lines(level):
             out.line(line)
     out.line("")
-    for line in m.re_table_lines("sd", level):
+    for line in m.re_table_lines("variance" if opts.variance else "sd", level):
         out.line(line)
-    b, V, names = sd_metric(m)
     session.r = RResults(matrices={"b": NamedMatrix(b[None, :], ["y1"], names),
                                    "V": NamedMatrix(V, names, names)})
+    if opts.post:
+        post(session, m, b, V, names)
 
 
 @command("estat", byable=False, qualifiers="",
@@ -394,7 +399,8 @@ def _sd(session, res, opts) -> None:
                        Sub("sd", "sd", "random-effects parameters as standard deviations and correlations",
                            (Opt("verbose", desc="display the fixed-effects table as well"),
                             Opt("level", "", "real", 95, "set confidence level; default is level(95)"),
-                            Opt("variance", "var", desc="not allowed (estat sd reports standard deviations)"))),
+                            Opt("variance", "var", desc="variances and covariances instead (after mixed)"),
+                            Opt("post", desc="post the results to e(b) and e(V)"))),
                        Sub("wcorrelation", "wcor", "within-cluster correlations (or covariances) of the outcome",
                            (Opt("covariance", "cov", desc="display covariances instead of correlations"),
                             Opt("correlation", "corr", desc="display correlations; the default"),

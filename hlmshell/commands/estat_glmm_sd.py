@@ -78,21 +78,28 @@ def sd_metric(res):
 
 
 def glmm_sd(session, res, opts) -> None:
+    from hlmshell.commands.estat_sd_post import already_posted
+
     if opts.variance:
         raise StataError("option variance not allowed", 198)
+    if already_posted(res):
+        raise StataError("estat sd: e() already holds the results of estat sd, post", 321)
     level = confidence_level(session, opts)
     b, V, names, table = sd_metric(res)
     if not table:
         raise StataError("requested action not valid after most recent estimation command", 321)
     z = float(dist.norm_ppf(0.5 + level / 200.0))
     lines = so.sd_table(table, z, level)
-    if opts.verbose:
+    if opts.verbose or opts.post:              # post implies verbose
         lines = _verbose(res, table, lines, z, level)
     session.out.line("")
     for line in lines:
         session.out.line(line)
     session.r = RResults(matrices={"b": NamedMatrix(b[None, :], ["y1"], names),
                                    "V": NamedMatrix(V, names, names)})
+    if opts.post:
+        from hlmshell.commands.estat_sd_post import post
+        post(session, res, b, V, names)
 
 
 def _verbose(res, table, sd_lines, z: float, level: float) -> list[str]:
