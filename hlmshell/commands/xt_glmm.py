@@ -1,0 +1,497 @@
+"""xtlogit, xtprobit and xtpoisson: the panel-data GLMs of Stata 17 with `re` (the default),
+`fe` and `pa`.
+
+re: a normal random intercept, the marginal likelihood by mean-variance adaptive Gauss-Hermite
+quadrature with intpoints(12) (Stata's defaults for these commands), through the one-level
+GLMM engine (engine.glmm), reported as /lnsig2u = ln sigma_u^2 with sigma_u and rho =
+sigma_u^2 / (sigma_u^2 + c) (c = pi^2/3 for the logit, 1 for the probit); xtpoisson's default
+random effect is gamma (mean 1, variance alpha; closed-form likelihood, engine.panel_glmm) with
+/lnalpha and alpha, `normal` gives the Gaussian one. The LR test compares with the pooled model
+(chibar2(01): half the chi2(1) tail).
+fe: conditional logit / conditional Poisson (engine.panel_glmm), panels whose outcomes cannot
+inform the slopes dropped with Stata's note, covariates constant within every panel omitted.
+pa: xtgee with the command's family and link (corr(exchangeable) by default).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from hlmshell import distributions as dist
+from hlmshell.commands import xtgee as xg
+from hlmshell.commands._panel import xt_settings
+from hlmshell.commands._toolkit import sample_columns
+from hlmshell.commands.estimation import _mixed_sample, _resolve_fixed_part, _split_spec
+from hlmshell.commands.glm_cmds import _offset, offset_macros
+from hlmshell.commands.model_terms import engine_terms, factor_labels
+from hlmshell.engine import design as dz
+from hlmshell.engine import glmm
+from hlmshell.engine import glmm_families as gf
+from hlmshell.engine import panel_glmm as pg
+from hlmshell.engine.factorize import factorize
+from hlmshell.engine.vcparams import Structure
+from hlmshell.errors import StataError
+from hlmshell.output import xt_glmm_output as xo
+from hlmshell.output.coeftable import coef_table, groups_from_names, rule
+from hlmshell.output.eform_table import eform_table
+from hlmshell.output.labels import display_groups
+from hlmshell.output.me_output import iteration_line
+from hlmshell.registry import Opt, bind_command, command
+from hlmshell.results import EstimationResults
+
+FAMILY = {"xtlogit": ("binomial", "logit"), "xtprobit": ("binomial", "probit"),
+          "xtpoisson": ("poisson", "log")}
+TITLES = {("xtlogit", "re"): "Random-effects logistic regression",
+          ("xtprobit", "re"): "Random-effects probit regression",
+          ("xtpoisson", "re"): "Random-effects Poisson regression",
+          ("xtlogit", "fe"): "Conditional fixed-effects logistic regression",
+          ("xtpoisson", "fe"): "Conditional fixed-effects Poisson regression"}
+EFORM = {"xtlogit": ("or", "Odds ratio"), "xtpoisson": ("irr", "IRR")}
+_ERR430 = "could not calculate numerical derivatives -- discontinuous region with missing values encountered"
+
+
+@dataclass
+class XtData:
+    depvar: str
+    design: dz.Design
+    y: np.ndarray
+    off: np.ndarray
+    groups: np.ndarray
+    mask: np.ndarray
+    ivar: str
+    value_labels: dict
+
+
+def _model(name: str, opts) -> str:
+    chosen = [m for m in ("re", "fe", "pa") if getattr(opts, m, False)]
+    if len(chosen) > 1:
+        raise StataError("choose only one of re, fe, or pa", 198)
+    model = chosen[0] if chosen else "re"
+    if model == "fe" and name == "xtprobit":
+        raise StataError("option fe not allowed", 198)
+    if model != "pa":
+        for o in ("corr", "family", "link", "scale", "nmp", "rgf", "robust", "vce"):
+            if o in opts:
+                raise StataError(f"option {o}() not allowed" if o in ("corr", "scale", "vce")
+                                 else f"option {o} not allowed", 198)
+    if name == "xtpoisson" and model != "re" and (opts.normal or opts.gamma):
+        raise StataError(f"option {'normal' if opts.normal else 'gamma'} not allowed", 198)
+    return model
+
+
+def _outcome(name: str, y: np.ndarray, depvar: str) -> np.ndarray:
+    if name == "xtpoisson":
+        if np.any(y < 0):
+            raise StataError(f"{depvar} must be greater than or equal to zero", 459)
+        return y
+    out = (y != 0).astype(float)
+    if out.min() == out.max():
+        raise StataError("outcome does not vary; remember:\n"
+                         "                                  0 = negative outcome,\n"
+                         "        all other nonmissing values = positive outcome", 2000)
+    return out
+
+
+def _prepare(session, cmd, spec, fixed_raw, opts, name, model) -> XtData:
+    ds = session.data
+    depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
+    ps = xt_settings(session, opts.raw("i") if "i" in opts else None, None)
+    extra = [v.strip() for v in (opts.raw("offset"), opts.raw("exposure") if "exposure" in opts
+                                 else None) if v]
+    numeric = [depvar] + [v for v in fvars + extra + [ps.panelvar] if v != depvar]
+    mask = _mixed_sample(session, cmd, numeric, [])
+    column = sample_columns(ds, mask)
+    n = int(mask.sum())
+    design = dz.build_fixed(engine_terms(fixed), column, n,
+                            constant=model == "re" and not opts.noconstant)
+    y = _outcome(name, np.asarray(column(depvar), dtype=float), depvar)
+    groups = factorize(np.asarray(column(ps.panelvar), dtype=float))[1]
+    return XtData(depvar, design, y, _offset(opts, column, n), groups, mask, ps.panelvar,
+                  factor_labels(ds, fixed))
+
+
+# --------------------------------------------------------------------------- re
+@dataclass
+class ReFit:
+    beta: np.ndarray
+    aux: float                  # ln sigma_u^2 or ln alpha
+    V: np.ndarray               # of (beta, aux)
+    ll: float
+    ll_c: float
+    converged: bool
+
+
+def _log_lines(session, log: bool, title: str, lls) -> None:
+    if not log:
+        return
+    out = session.out
+    if title:
+        out.line("")
+        out.line(title)
+    out.line("")
+    for i, v in enumerate(lls):
+        out.line(iteration_line(i, v))
+
+
+def _fit_re_normal(session, data: XtData, fam_name, link, points, log, maxiter) -> ReFit:
+    X = data.design.X_keep
+    n = len(data.y)
+    gd = glmm.GlmmData.build(data.y, X, np.ones((n, 1)), data.groups, offset=data.off)
+    fam = gf.family(fam_name, link)
+    lines: list = []
+    b0, ll_c = glmm.glm_start_log(gd, fam, lines)
+    _log_lines(session, log, "Fitting comparison model:", lines)
+    st = Structure("identity", 1)
+    prob = glmm.Problem(gd, fam, st, "agq", points, adapt="mv")
+    full: list = []
+
+    def cb(x):
+        full.append(-0.5 * prob.last[1])
+    fit = glmm.fit_problem(prob, np.concatenate([b0, st.start(1.0)]), maxiter=maxiter,
+                           callback=cb, report=cb)
+    _log_lines(session, log, "Fitting full model:", full)
+    V = glmm.observed_vcov(fit, st)
+    if V is None:
+        raise StataError(_ERR430, 430)
+    point = glmm.stata_point(fit, st)
+    p = len(fit.beta)
+    J = np.ones(p + 1)
+    J[p] = 2.0                                  # ln sd -> ln variance
+    return ReFit(point[:p], 2.0 * float(point[p]), V * np.outer(J, J), fit.ll, ll_c,
+                 fit.converged)
+
+
+def _fit_re_gamma(session, data: XtData, log, maxiter) -> ReFit:
+    X = data.design.X_keep
+    n = len(data.y)
+    gd = glmm.GlmmData.build(data.y, X, np.zeros((n, 0)), np.zeros(n, dtype=np.int64),
+                             offset=data.off)
+    lines: list = []
+    b0, ll_c = glmm.glm_start_log(gd, gf.family("poisson", "log"), lines)
+    _log_lines(session, log, "Fitting Poisson model:", lines)
+    x, ll, V, _, conv, full = pg.fit_gamma_poisson(data.y, X, data.off, data.groups,
+                                                   np.concatenate([b0, [0.0]]), maxiter)
+    _log_lines(session, log, "Fitting full model:", full + [ll])
+    p = X.shape[1]
+    return ReFit(x[:p], float(x[p]), V, ll, ll_c, conv)
+
+
+# --------------------------------------------------------------------------- fe
+def _fe_sample(session, name: str, data: XtData) -> XtData:
+    """Drop the panels that carry no information (all 0 or all 1; all 0 counts) with Stata's
+    note, and the singleton panels."""
+    G = int(data.groups.max()) + 1
+    k = np.bincount(data.groups, weights=data.y, minlength=G)
+    n_i = np.bincount(data.groups, minlength=G)
+    bad = (k == 0) | ((k == n_i) if name == "xtlogit" else False) | (n_i < 2)
+    if bad.any():
+        drop = bad[data.groups]
+        for ln in xo.dropped_note(int(bad.sum()), int(drop.sum()),
+                                  "logit" if name == "xtlogit" else "poisson"):
+            session.out.line(ln)
+        keep = ~drop
+        if not keep.any():
+            raise StataError("no observations", 2000)
+        rows = np.flatnonzero(data.mask)
+        mask = data.mask.copy()
+        mask[rows[drop]] = False
+        design = _rows(data.design, keep)
+        groups = factorize(data.groups[keep])[1]
+        data = XtData(data.depvar, design, data.y[keep], data.off[keep], groups, mask,
+                      data.ivar, data.value_labels)
+    return data
+
+
+def _rows(design: dz.Design, keep: np.ndarray) -> dz.Design:
+    from dataclasses import replace
+    return replace(design, X=np.asfortranarray(design.X[keep]))
+
+
+def _mark_omitted(design: dz.Design, cols) -> dz.Design:
+    """The design with the columns the conditional likelihood cannot estimate marked omitted
+    (e(b) names `o.x`, table rows `0  (omitted)`)."""
+    from dataclasses import replace
+    drop = {int(j) for j in cols}
+    return replace(design, columns=[replace(c, omitted=c.omitted or j in drop)
+                                    for j, c in enumerate(design.columns)])
+
+
+def _within_constant(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    G = int(groups.max()) + 1
+    n_i = np.bincount(groups, minlength=G)
+    mean = np.zeros((G, X.shape[1]))
+    np.add.at(mean, groups, X)
+    mean /= n_i[:, None]
+    dev = X - mean[groups]
+    return np.all(np.abs(dev) <= 1e-12 * (1 + np.abs(X)), axis=0)
+
+
+def _fit_fe(session, name: str, data: XtData, maxiter: int):
+    """The fit over the design's kept columns (those without within variance omitted with
+    Stata's note); returns (fit, mask over X_keep's columns actually estimated)."""
+    X = data.design.X_keep
+    const = _within_constant(X, data.groups)
+    kidx = np.flatnonzero(data.design.keep)
+    for j in np.flatnonzero(const):
+        nm = data.design.stata_names[kidx[j]]
+        session.out.line(f"note: {nm} omitted because of no within-group variance.")
+    use = ~const
+    if not use.any():
+        raise StataError("no independent variables", 102)
+    if name == "xtlogit":
+        fit = pg.conditional_logit(data.y, X[:, use], data.groups, maxiter)
+    else:
+        fit = pg.conditional_poisson(data.y, X[:, use], data.off, data.groups, maxiter)
+    return fit, use
+
+
+# --------------------------------------------------------------------------- e() and display
+def _coefs(data: XtData, beta, V, use=None):
+    design = data.design
+    names = [(data.depvar, nm) for nm in design.stata_names]
+    k = len(names)
+    kidx = np.flatnonzero(design.keep)
+    if use is not None:
+        kidx = kidx[use]
+    b = np.zeros(k)
+    Vf = np.zeros((k, k))
+    b[kidx] = beta
+    Vf[np.ix_(kidx, kidx)] = V
+    omitted = np.ones(k, dtype=bool)
+    omitted[kidx] = False
+    omitted |= design.omitted
+    return names, b, Vf, omitted, [int(i) for i in kidx if names[i][1] != "_cons"]
+
+
+def _wald(b, V, idx):
+    if not idx:
+        return 0.0, 0
+    try:
+        return float(b[idx] @ np.linalg.solve(V[np.ix_(idx, idx)], b[idx])), len(idx)
+    except np.linalg.LinAlgError:
+        return math.nan, len(idx)
+
+
+def _panel_scalars(groups) -> dict:
+    c = np.bincount(groups)
+    return {"N": float(len(groups)), "N_g": float(len(c)), "g_min": float(c.min()),
+            "g_avg": float(c.mean()), "g_max": float(c.max())}
+
+
+def _re_results(cmd, name, data, fit: ReFit, gamma: bool, points) -> EstimationResults:
+    p = len(fit.beta)
+    names, b, Vf, omitted, slopes = _coefs(data, fit.beta, fit.V[:p, :p])
+    k = len(names)
+    aux = "lnalpha" if gamma else "lnsig2u"
+    b = np.r_[b, fit.aux]
+    V = np.zeros((k + 1, k + 1))
+    V[:k, :k] = Vf
+    kidx = [i for i in range(k) if not omitted[i]]
+    idx = kidx + [k]
+    V[np.ix_(idx, idx)] = fit.V
+    res = EstimationResults(cmd=name, names=names + [("/", aux)], b=b, V=V,
+                            omitted=np.r_[omitted, False], k_f=k, sample=data.mask.copy())
+    chi2, df = _wald(b, V, slopes)
+    chibar = max(2.0 * (fit.ll - fit.ll_c), 0.0)
+    sc = _panel_scalars(data.groups)
+    sc.update({"df_m": float(df), "chi2": chi2, "p": float(dist.chi2_sf(chi2, df)) if df else math.nan,
+               "ll": fit.ll, "ll_c": fit.ll_c, "chi2_c": chibar,
+               "p_c": 0.5 * float(dist.chi2_sf(chibar, 1)) if chibar > 0 else 1.0,
+               "rank": float(len(idx)), "converged": 1.0 if fit.converged else 0.0})
+    if gamma:
+        sc["alpha"] = math.exp(fit.aux)
+    else:
+        s2 = math.exp(fit.aux)
+        c = math.pi ** 2 / 3 if name == "xtlogit" else 1.0
+        sc.update({"sigma_u": math.sqrt(s2), "rho": s2 / (s2 + c), "n_quad": float(points)})
+    res.scalars = sc
+    res.macros = {"cmd": name, "cmdline": cmd.text, "depvar": data.depvar, "ivar": data.ivar,
+                  "model": "re", "title": TITLES[(name, "re")], "chi2type": "Wald",
+                  "chi2_ct": "LR", "distrib": "Gamma" if gamma else "Gaussian",
+                  "vce": "oim", "properties": "b V", "predict": f"{name}_p",
+                  "intmethod": "" if gamma else "mvaghermite"}
+    return res
+
+
+def _fe_results(cmd, name, data, fit: pg.PanelFit, use) -> EstimationResults:
+    names, b, V, omitted, slopes = _coefs(data, fit.beta, fit.V, use)
+    res = EstimationResults(cmd=name, names=names, b=b, V=V, omitted=omitted, k_f=len(names),
+                            sample=data.mask.copy())
+    sc = _panel_scalars(data.groups)
+    if name == "xtlogit":
+        chi2, df, ctype = max(2 * (fit.ll - fit.ll0), 0.0), len(slopes), "LR"
+    else:
+        (chi2, df), ctype = _wald(b, V, slopes), "Wald"
+    sc.update({"df_m": float(df), "chi2": chi2, "p": float(dist.chi2_sf(chi2, df)) if df else math.nan,
+               "ll": fit.ll, "ll_0": fit.ll0, "rank": float(len(slopes)),
+               "converged": 1.0 if fit.converged else 0.0, "ic": float(fit.iterations)})
+    if name == "xtlogit":
+        sc["r2_p"] = 1 - fit.ll / fit.ll0 if fit.ll0 else math.nan
+    res.scalars = sc
+    res.macros = {"cmd": name, "cmdline": cmd.text, "depvar": data.depvar, "ivar": data.ivar,
+                  "model": "fe", "title": TITLES[(name, "fe")], "chi2type": ctype,
+                  "vce": "oim", "properties": "b V", "predict": f"{name}_p", "group": data.ivar}
+    return res
+
+
+def _aux_lines(res: EstimationResults, level: float) -> list[str]:
+    name = res.cmd
+    k = res.k_f
+    b = float(res.b[k])
+    se = math.sqrt(max(float(np.asarray(res.V)[k, k]), 0.0))
+    z = float(dist.norm_isf((1 - level / 100) / 2))
+    lo, hi = b - z * se, b + z * se
+    aux = res.names[k][1]
+    out = [rule("mid"), xo.aux_row("/" + aux, b, se, lo, hi), rule("mid")]
+    if aux == "lnalpha":
+        a = math.exp(b)
+        out += [xo.aux_row("alpha", a, a * se, math.exp(lo), math.exp(hi)), rule(),
+                xo.lr_line("alpha=0", res.scalars["chi2_c"], res.scalars["p_c"])]
+        return out
+    s = math.exp(b / 2)
+    out.append(xo.aux_row("sigma_u", s, s * se / 2, math.exp(lo / 2), math.exp(hi / 2)))
+    if name == "xtpoisson":
+        return out + [rule(), xo.lr_line("sigma_u=0", res.scalars["chi2_c"], res.scalars["p_c"])]
+    c = math.pi ** 2 / 3 if name == "xtlogit" else 1.0
+    rho = s * s / (s * s + c)
+    out += [xo.aux_row("rho", rho, rho * (1 - rho) * se, math.exp(lo) / (math.exp(lo) + c),
+                       math.exp(hi) / (math.exp(hi) + c)), rule(),
+            xo.lr_line("rho=0", res.scalars["chi2_c"], res.scalars["p_c"])]
+    return out
+
+
+def display(session, res: EstimationResults, groups, level: float, eform: bool) -> None:
+    sc, mac = res.scalars, res.macros
+    re = mac["model"] == "re"
+    gauss = mac.get("distrib") == "Gaussian"
+    head = xo.header_lines(
+        title=mac["title"], ivar=mac["ivar"], n=int(sc["N"]), n_g=int(sc["N_g"]),
+        g=(sc["g_min"], sc["g_avg"], sc["g_max"]), re_dist=mac.get("distrib") if re else None,
+        intmethod="mvaghermite" if re and gauss else None,
+        intpoints=int(sc.get("n_quad", 0)) or None,
+        test=f"{mac['chi2type']} chi2({int(sc['df_m'])})", chi2=sc["chi2"], p=sc["p"],
+        ll=sc["ll"])
+    out = session.out
+    for ln in head + [""]:
+        out.line(ln)
+    k = res.k_f
+    se = np.sqrt(np.clip(np.diag(np.asarray(res.V))[:k], 0, None))
+    b = np.asarray(res.b)[:k]
+    if eform:
+        lines = eform_table(res.depvar, groups, b, se, title=EFORM[res.cmd][1], level=level)
+    else:
+        lines = coef_table(res.depvar, groups, b, se, stat="z", level=level)
+    if re:
+        lines = lines[:-1] + _aux_lines(res, level)
+    for ln in lines:
+        out.line(ln)
+
+
+# --------------------------------------------------------------------------- the commands
+def _eform(name: str, opts) -> bool:
+    word = EFORM.get(name, ("", ""))[0]
+    return bool(word and getattr(opts, word, False))
+
+
+def _run(session, cmd, name: str) -> None:
+    spec, fixed_raw = _split_spec(session, cmd)
+    if spec is None:
+        _replay(session, cmd, name)
+        return
+    if spec.levels:
+        raise StataError("invalid syntax", 198)
+    opts = bind_command(name, list(spec.fixed_options)
+                        + [o for o in cmd.options if o not in spec.fixed_options])
+    model = _model(name, opts)
+    fam_name, link = FAMILY[name]
+    if model == "pa":
+        xg.run_gee(session, cmd, name, fam_name, link,
+                   EFORM[name][1] if _eform(name, opts) else None)
+        return
+    points = int(opts.intpoints)
+    if not 1 <= points <= 195:
+        raise StataError("intpoints() must be between 1 and 195", 198)
+    data = _prepare(session, cmd, spec, fixed_raw, opts, name, model)
+    log = not opts.nolog or opts.log
+    try:
+        with np.errstate(all="ignore"):
+            res = _estimate(session, cmd, name, model, data, opts, points, log)
+    except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+        raise StataError(_ERR430, 430) from None
+    session.post_estimation(res)
+    design = res.model
+    res.model = None
+    groups = display_groups(design, baselevels=False, value_labels=data.value_labels)
+    display(session, res, groups, float(opts.level), _eform(name, opts))
+
+
+def _estimate(session, cmd, name, model, data, opts, points, log) -> EstimationResults:
+    if len(data.y) <= data.design.X_keep.shape[1]:
+        raise StataError("insufficient observations", 2001)
+    if model == "fe":
+        data = _fe_sample(session, name, data)
+        fit, use = _fit_fe(session, name, data, int(opts.iterate))
+        if log:
+            _log_lines(session, True, "", fit.log)
+        res = _fe_results(cmd, name, data, fit, use)
+        data.design = _mark_omitted(data.design, np.flatnonzero(data.design.keep)[~use])
+        res.names = [(data.depvar, nm) for nm in data.design.stata_names]
+    else:
+        gamma = name == "xtpoisson" and not opts.normal
+        fit = _fit_re_gamma(session, data, log, int(opts.iterate)) if gamma else \
+            _fit_re_normal(session, data, *FAMILY[name], points, log, int(opts.iterate))
+        res = _re_results(cmd, name, data, fit, gamma, points)
+    if res.scalars["converged"] == 0.0:
+        session.out.line("convergence not achieved")
+    offset_macros(res, opts)
+    res.model = data.design
+    return res
+
+
+def _replay(session, cmd, name: str) -> None:
+    res = session.e
+    if res is None or res.cmd != name:
+        raise StataError("last estimates not found", 301)
+    opts = bind_command(name, cmd.options)
+    if res.macros.get("model") == "pa":
+        xg.display(session, res, groups_from_names([nm for _, nm in res.names]),
+                   float(opts.level), _eform(name, opts), EFORM.get(name, ("", None))[1])
+        return
+    names = [nm for _, nm in res.names[:res.k_f]]
+    display(session, res, groups_from_names(names), float(opts.level), _eform(name, opts))
+
+
+def _options(name: str) -> tuple:
+    base = tuple(o for o in xg.gee_options() if o.name not in ("family", "link", "eform", "exposure", "offset"))
+    extra = [Opt("re", desc="random-effects model; the default"),
+             Opt("fe", desc="conditional fixed-effects model"),
+             Opt("pa", desc="population-averaged model (xtgee)"),
+             Opt("intpoints", "intp", "int", 12, "quadrature points; default 12"),
+             Opt("intmethod", "intm", "string", None, "accepted: mvaghermite (the default)")]
+    if name in EFORM:
+        word = EFORM[name][0]
+        extra.append(Opt(word, desc="report exponentiated coefficients"))
+    if name == "xtpoisson":
+        extra += [Opt("normal", desc="re: normally distributed random effects"),
+                  Opt("gamma", desc="re: gamma-distributed random effects; the default"),
+                  Opt("offset", "off", "string", None, "include varname with coefficient 1"),
+                  Opt("exposure", "exp", "string", None, "include ln(varname) with coefficient 1")]
+    return base + tuple(extra)
+
+
+def _register(name: str, desc: str, example: str):
+    @command(name, abbrev=name, rule="mixed", family="Estimation", body="fvvarlist",
+             qualifiers="if in", desc=desc, example=example, options=_options(name))
+    def handler(session, cmd) -> None:
+        _run(session, cmd, name)
+    return handler
+
+
+xtlogit_cmd = _register("xtlogit", "random-effects, conditional fixed-effects and "
+                        "population-averaged logit models", "xtlogit resp age smoke, re")
+xtprobit_cmd = _register("xtprobit", "random-effects and population-averaged probit models",
+                         "xtprobit resp age smoke")
+xtpoisson_cmd = _register("xtpoisson", "random-effects, conditional fixed-effects and "
+                          "population-averaged Poisson models", "xtpoisson y trt lbase, re")
