@@ -10,3 +10,12 @@ TAKES = {"loneway": "if in", "oneway": "if in", "anova": "if in"}
 RAW: set = set()
 BASE.update({"mean": "mean mathach ses, over(sector)", "proportion": "proportion minority"})
 TAKES.update({"mean": "if in", "proportion": "if in"})
+BASE.update({
+    "swilk": "swilk mathach ses", "sfrancia": "sfrancia ses", "sktest": "sktest mathach",
+    "ranksum": "ranksum mathach, by(sector)", "signrank": "signrank mathach = 12",
+    "kwallis": "kwallis mathach, by(sector)", "spearman": "spearman mathach ses",
+    "ktau": "ktau mathach ses", "sdtest": "sdtest mathach, by(sector)",
+    "prtest": "prtest minority, by(sector)",
+})
+TAKES.update({k: "if in" for k in ("swilk", "sfrancia", "sktest", "ranksum", "signrank", "kwallis",
+                                   "spearman", "ktau", "sdtest", "prtest")})
