@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_graph_helpers import G, legend_texts, runs
 
 from hlmshell.commands.spagplot import within_fits
 from hlmshell.graphics import schemes
-from test_graph_helpers import G, legend_texts, runs
 
 
 @pytest.fixture(scope="module")
