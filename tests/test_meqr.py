@@ -16,12 +16,18 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-
 from session_run import csv_session, ok, run
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "glmm")
-REF = json.load(open(os.path.join(HERE, "glmer_reference.json")))
-MREF = json.load(open(os.path.join(HERE, "multilevel_reference.json")))
+
+
+def _json(name):
+    with open(os.path.join(HERE, name)) as f:
+        return json.load(f)
+
+
+REF = _json("glmer_reference.json")
+MREF = _json("multilevel_reference.json")
 
 
 def _scalar(s, name):
@@ -104,7 +110,7 @@ def test_variance_and_stddeviations_on_replay(contra):
     assert float(row.split("|")[1].split()[0]) == pytest.approx(math.exp(_b(s)[1]), rel=1e-6)
     assert "Odds ratio" in orr
     rc, out = run(s, "meqrlogit, variance stddeviations")
-    assert rc == 198
+    assert rc == 198, out
 
 
 def test_estat_icc(contra):

@@ -193,7 +193,7 @@ def me_view(res: EstimationResults) -> EstimationResults:
     layout, rows = _layout(blocks)
     b, V = _convert(np.asarray(res.b, dtype=float), res.V, res.k_f, layout, forward=False)
     names = list(res.names[:res.k_f]) + [("/", nm) for r in rows for nm, _ in r]
-    model, link, _ = _MODEL[me_name]
+    _model, link, _ = _MODEL[me_name]
     macros = dict(res.macros, cmd=me_name, link=link, model="glmm",
                   family=("poisson" if me_name == "mepoisson" else
                           "binomial" if res.macros.get("binomial") else "bernoulli"),
@@ -394,14 +394,13 @@ def _random_rows(res, metric: str, level: float):
 
 
 def _display(session, res, opts, typed: str) -> None:
+    """The header, then the fixed effects (or, with estmetric, e(b) as estimated), the
+    random-effects table and the LR test; the no* options leave parts out."""
     out = session.out
     sc = res.scalars
     level = float(opts.level)
     me_name = STORED[res.cmd]
     m = res.model
-    kf = res.k_f
-    sd_default = COMMANDS[typed][2]
-    metric = "sd" if opts.stddeviations or (sd_default and not opts.variance) else "variance"
     if not opts.noheader:
         head = mqo.header_lines(title=res.macros["title"], n_obs=int(sc["N"]),
                                 levels=_group_info(m.blocks), points=int(sc["n_quad"]),
@@ -410,31 +409,35 @@ def _display(session, res, opts, typed: str) -> None:
         out.line("")
         for line in head:
             out.line(line)
-    eform = _eform(me_name, opts)
+    lines = []
     if opts.estmetric:
-        out.line("")
-        for line in _estmetric_lines(res, level):
-            out.line(line)
-    if not opts.nofetable and not opts.estmetric:
-        groups = display_groups(m.design, baselevels=False, value_labels=m.value_labels)
-        se = np.sqrt(np.clip(np.diag(np.asarray(res.V, dtype=float)), 0, None))
-        if eform:
-            table = eform_table(res.depvar, groups, res.b[:kf], se[:kf], title=eform, level=level)
-        else:
-            table = coef_table(res.depvar, groups, res.b[:kf], se[:kf], stat="z", level=level)
-        out.line("")
-        for line in table:
-            out.line(line)
-        if eform and any(nm == "_cons" for _, nm in res.names[:kf]):
-            base = "baseline odds" if eform == "Odds ratio" else "baseline incidence rate"
-            out.line(f"Note: _cons estimates {base} (conditional on zero random effects).")
-    if not opts.noretable and not opts.estmetric:
-        out.line("")
-        for line in mqo.random_table_lines(_random_rows(res, metric, level), level):
-            out.line(line)
+        lines = [""] + _estmetric_lines(res, level)
+    else:
+        if not opts.nofetable:
+            lines += [""] + _fixed_lines(res, _eform(me_name, opts), level)
+        if not opts.noretable:
+            sd_default = COMMANDS[typed][2]
+            metric = "sd" if opts.stddeviations or (sd_default and not opts.variance) else "variance"
+            lines += [""] + mqo.random_table_lines(_random_rows(res, metric, level), level)
     if not opts.nolrtest and "chi2_c" in sc:
-        for line in meo.lr_lines(_MODEL[me_name][0], sc["chi2_c"], int(sc["df_c"]), sc["p_c"]):
-            out.line(line)
+        lines += meo.lr_lines(_MODEL[me_name][0], sc["chi2_c"], int(sc["df_c"]), sc["p_c"])
+    for line in lines:
+        out.line(line)
+
+
+def _fixed_lines(res, eform: str | None, level: float) -> list[str]:
+    """The fixed-effects table (odds ratios or IRRs with or/irr, and the note on _cons)."""
+    m = res.model
+    kf = res.k_f
+    groups = display_groups(m.design, baselevels=False, value_labels=m.value_labels)
+    se = np.sqrt(np.clip(np.diag(np.asarray(res.V, dtype=float)), 0, None))
+    if not eform:
+        return coef_table(res.depvar, groups, res.b[:kf], se[:kf], stat="z", level=level)
+    table = eform_table(res.depvar, groups, res.b[:kf], se[:kf], title=eform, level=level)
+    if any(nm == "_cons" for _, nm in res.names[:kf]):
+        base = "baseline odds" if eform == "Odds ratio" else "baseline incidence rate"
+        table.append(f"Note: _cons estimates {base} (conditional on zero random effects).")
+    return table
 
 
 def _estmetric_lines(res, level: float) -> list[str]:

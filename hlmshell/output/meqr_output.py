@@ -6,6 +6,8 @@ parameters in a table of their own under the coefficients, as `mixed` prints the
 only."""
 from __future__ import annotations
 
+import math
+
 from hlmshell.output.mixed_output import LevelInfo, re_rule, re_table_lines
 from hlmshell.output.numfmt import fmt, fmt_count
 
@@ -21,8 +23,8 @@ def _stat(label: str, value: str) -> str:
 
 
 def _wald(wald_df: int, wald_chi2: float, wald_p: float) -> tuple[str, str]:
-    chi = "." if wald_chi2 != wald_chi2 else fmt(wald_chi2, "%10.2f").strip()
-    pv = "." if wald_p != wald_p else fmt(wald_p, "%10.4f").strip()
+    chi = "." if math.isnan(wald_chi2) else fmt(wald_chi2, "%10.2f").strip()
+    pv = "." if math.isnan(wald_p) else fmt(wald_p, "%10.4f").strip()
     return _right(f"Wald chi2({wald_df})", chi), _right("Prob > chi2", pv)
 
 
