@@ -812,6 +812,14 @@ class Interpreter:
             raise StataError("expression too long", 130) from None
         spec = self.registry.commands.get(cmd.name) or self.registry.resolve(cmd.typed)
         check_qualifiers(spec, cmd)
+        serial, r_before = s.estimation_serial, s.r
+        self._call_handler(spec, cmd)
+        if s.estimation_serial != serial and s.r is r_before and s.e is not None:
+            _post_coef_table(s)
+
+    def _call_handler(self, spec, cmd) -> None:
+        """The handler, with the session put back as it was if it fails (transactional)."""
+        s = self.session
         snap = self._snapshot() if spec.transactional else None
         failed = None
         try:
@@ -935,3 +943,14 @@ def _drop_new_temps(session, before: set[str]) -> None:
     new = [n for n in session.data.names if _TEMP_NAME.fullmatch(n) and n not in before]
     if new:
         session.data.drop(new)
+
+
+def _post_coef_table(session) -> None:
+    """A new estimation leaves r(table) and r(level), as Stata's coefficient table does
+    (commands that post their own r(), like margins, post, keep theirs)."""
+    from hlmshell.results.coef_table import coef_table_results
+    e = session.e
+    level = e.scalars.get("level") or float(session.settings.get("level", 95))
+    table = coef_table_results(e, float(level))
+    if table is not None:
+        session.r = table

@@ -262,7 +262,8 @@ def test_results_listing(s):
 
 def test_matrix_define_and_element(s):
     rc, _ = run(s, "matrix A = (1, 2 \\ 3, 4)")
-    assert rc == 0 and s.matrices["A"].tolist() == [[1, 2], [3, 4]]
+    A = s.matrices["A"]
+    assert rc == 0 and np.asarray(getattr(A, "values", A)).tolist() == [[1, 2], [3, 4]]
     assert run(s, "di A[2,1]")[1] == "3\n"
 
 

@@ -328,28 +328,12 @@ def _split_name(n: str) -> tuple[str, str]:
 
 
 def _get_matrix(session, name: str):
-    """name -> (values 2-D, row names, col names (eq:name), symmetric?)."""
-    e = session.e
-    if name in ("e(b)", "e(V)"):
-        if e is None:
-            raise StataError("last estimates not found", 301)
-        cols = [(q, n) for q, n in e.names]
-        if name == "e(b)":
-            return np.atleast_2d(np.asarray(e.b, dtype=float).ravel()), [("", "y1")], cols, False
-        return np.asarray(e.V, dtype=float), cols, cols, True
-    m = re.fullmatch(r"([er])\((\w+)\)", name)
-    if m:
-        res = session.e if m.group(1) == "e" else session.r
-        if res is None or m.group(2) not in res.matrices:
-            raise StataError(f"matrix {name} not found", 111)
-        obj = res.matrices[m.group(2)]
-    elif name in session.matrices:
-        obj = session.matrices[name]
-    else:
-        raise StataError(f"matrix {name} not found", 111)
-    vals = np.atleast_2d(np.asarray(getattr(obj, "values", obj), dtype=float))
-    rows = [_split_name(str(r)) for r in getattr(obj, "rownames", [f"r{i + 1}" for i in range(vals.shape[0])])]
-    cols = [_split_name(str(c)) for c in getattr(obj, "colnames", [f"c{i + 1}" for i in range(vals.shape[1])])]
+    """name -> (values 2-D, row names, col names as (eq, name), symmetric?)."""
+    from hlmshell.syntax import matrix_expr as mx
+    m = mx.lookup(session, name)
+    vals = m.values
+    rows = [_split_name(str(r)) for r in m.rows]
+    cols = [_split_name(str(c)) for c in m.cols]
     sym = vals.shape[0] == vals.shape[1] and vals.shape[0] > 1 and np.allclose(vals, vals.T, equal_nan=True)
     return vals, rows, cols, sym
 
@@ -436,29 +420,71 @@ _MATRIX_SUBS = {"list": _matrix_list, "li": _matrix_list, "l": _matrix_list, "di
 
 
 def _matrix_define(session, body: str) -> None:
-    """`matrix name = othermatrix | e(b) | (1, 2 \\ 3, 4)`."""
-    m = re.fullmatch(r"([A-Za-z_]\w*)\s*=\s*(.+)", body, re.S)
+    """`matrix name = expression` (Stata's matrix expressions: hlmshell.syntax.matrix_expr),
+    and `matrix name[i, j] = exp` for one element."""
+    from hlmshell.syntax import matrix_expr as mx
+    m = re.fullmatch(r"([A-Za-z_]\w*)\s*(\[[^\]]*\])?\s*=\s*(.+)", body, re.S)
     if not m:
         raise StataError("invalid syntax", 198)
-    src = m.group(2).strip()
-    if re.fullmatch(r"[er]\(\w+\)|[A-Za-z_]\w*", src):
-        vals, rows, cols, _sym = _get_matrix(session, src)
-        join = lambda q, n: f"{q}:{n}" if q else n  # noqa: E731
-        session.matrices[m.group(1)] = NamedMatrix(vals.copy(), [join(*r) for r in rows],
-                                                   [join(*c) for c in cols])
+    name, sub, src = m.group(1), m.group(2), m.group(3).strip()
+    if sub:
+        _matrix_set_element(session, name, sub[1:-1], src)
         return
-    m2 = re.fullmatch(r"\((.*)\)", src, re.S)
-    if not m2:
+    got = mx.evaluate_matrix(src, session, lambda text: evaluate_scalar(text, session))
+    session.matrices[name] = NamedMatrix(got.values, got.rows, got.cols)
+
+
+def _matrix_set_element(session, name: str, sub: str, src: str) -> None:
+    from hlmshell.syntax import matrix_expr as mx
+    m = mx.lookup(session, name)
+    parts = sub.split(",")
+    idx = [evaluate_scalar(p.strip(), session) for p in parts]
+    if len(idx) == 1:
+        idx = [1, idx[0]] if m.shape[0] == 1 else [idx[0], 1]
+    if len(idx) != 2 or any(isinstance(i, str) or i != i for i in idx):
         raise StataError("invalid syntax", 198)
-    rows = []
-    for row in m2.group(1).split("\\"):
-        cells = [evaluate_scalar(x.strip(), session) for x in row.split(",") if x.strip()]
-        if any(isinstance(c, str) for c in cells):
-            raise StataError("type mismatch", 109)
-        rows.append([float(c) for c in cells])
-    if not rows or len({len(r) for r in rows}) != 1:
-        raise StataError("matrix not conformable", 503)
-    session.matrices[m.group(1)] = np.array(rows, dtype=float)
+    i, j = int(idx[0]), int(idx[1])
+    if not (1 <= i <= m.shape[0] and 1 <= j <= m.shape[1]):
+        raise StataError("subscript invalid", 503)
+    v = evaluate_scalar(src, session)
+    if isinstance(v, str):
+        raise StataError("type mismatch", 109)
+    vals = m.values.copy()
+    vals[i - 1, j - 1] = float(v)
+    session.matrices[name] = NamedMatrix(vals, m.rows, m.cols)
+
+
+def _matrix_names(which: str):
+    """matrix rownames/colnames/roweq/coleq A = names."""
+    def handler(session, rest: str) -> None:
+        from hlmshell.syntax import matrix_expr as mx
+        m = re.fullmatch(r"([A-Za-z_]\w*)\s*=\s*(.*)", rest, re.S)
+        if not m:
+            raise StataError("invalid syntax", 198)
+        mat = mx.lookup(session, m.group(1))
+        words = m.group(2).split()
+        current = mat.rows if which.startswith("row") else mat.cols
+        if not words or len(words) > len(current):
+            raise StataError("conformability error", 503)
+        words += words[-1:] * (len(current) - len(words)) if which.endswith("eq") else []
+        if len(words) != len(current):
+            raise StataError("conformability error", 503)
+        if which.endswith("eq"):
+            new = [f"{w}:{c.split(':')[-1]}" if w != "_" else c.split(":")[-1]
+                   for w, c in zip(words, current)]
+        else:
+            new = [w if ":" in w or ":" not in c else f"{c.split(':')[0]}:{w}"
+                   for w, c in zip(words, current)]
+            new = [w.replace("~", "") for w in new]
+        rows, cols = (new, mat.cols) if which.startswith("row") else (mat.rows, new)
+        session.matrices[m.group(1)] = NamedMatrix(mat.values, rows, cols)
+    return handler
+
+
+for _w, _full in (("rownames", "rownames"), ("rowname", "rownames"), ("rown", "rownames"),
+                  ("colnames", "colnames"), ("colname", "colnames"), ("coln", "colnames"),
+                  ("roweq", "roweq"), ("coleq", "coleq")):
+    _MATRIX_SUBS[_w] = _matrix_names(_full)
 
 
 # ---- do-files and flow --------------------------------------------------------------------------

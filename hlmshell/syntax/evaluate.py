@@ -153,11 +153,37 @@ class Evaluator:
             if nm not in self.session.scalars:
                 raise StataError(f"scalar {nm} not found", 111)
             return _scalar_value(self.session.scalars[nm])
+        if f in _MATRIX_SCALAR:
+            return self.matrix_function(e)
         fn = FUNCTIONS.get(f)
         if fn is None:
             raise StataError(f"unknown function {f}()", 133)
         args = [self.ev(a) for a in e.args]
         return fn(self, args)
+
+    def matrix_function(self, e: Call):
+        """el(M, i, j), rowsof(M), colsof(M), trace(), det(), colnumb(M, "name") ...: the
+        first argument names a matrix (M, e(V), r(table)), it is not evaluated."""
+        from hlmshell.syntax import matrix_expr as mx
+        if not e.args:
+            raise StataError("invalid syntax", 198)
+        first = e.args[0]
+        if isinstance(first, Name):
+            name = first.name
+        elif isinstance(first, Call) and first.func in ("e", "r") and len(first.args) == 1 \
+                and isinstance(first.args[0], Name):
+            name = f"{first.func}({first.args[0].name})"
+        else:
+            raise StataError("invalid syntax", 198)
+        if len(e.args) - 1 != mx.SCALAR_FUNCTIONS[e.func]:
+            raise StataError("invalid syntax", 198)
+        extra = []
+        for a in e.args[1:]:
+            v = np.asarray(self.ev(a)).ravel()
+            v = v[0] if v.size else float("nan")
+            extra.append(str(v) if isinstance(v, str) or np.asarray(v).dtype.kind in "OUS"
+                         else float(v))
+        return mx.scalar_function(e.func, mx.lookup(self.session, name), extra)
 
     def result(self, kind: str, key: str):
         s = self.session
@@ -207,26 +233,32 @@ class Evaluator:
         return np.where(ok, got, np.nan)
 
     def matrix_element(self, nm, index):
-        s = self.session
-        mat = None
-        if nm in s.matrices:
-            mat = s.matrices[nm]
-        if mat is None:
-            raise StataError(f"matrix {nm} not found", 111)
-        m = np.atleast_2d(np.asarray(getattr(mat, "values", mat), dtype=float))
-        ij = [np.asarray(self.ev(i)).ravel()[:1] for i in index]
-        if any(v.dtype == object or v.dtype.kind in "US" for v in ij):
-            raise StataError("type mismatch", 109)
-        first = [float(v[0]) if v.size else float("nan") for v in ij]
-        if not all(math.isfinite(v) for v in first):
+        """M[i, j] (or M[i] of a vector), i and j numbers or row/column names."""
+        from hlmshell.syntax import matrix_expr as mx
+        m = mx.lookup(self.session, nm)
+        pos = []
+        for axis, i in enumerate(index):
+            v = np.asarray(self.ev(i)).ravel()[:1]
+            pos.append(self._matrix_position(v, m.rows if axis == 0 else m.cols))
+        if len(pos) == 1:
+            pos = [0, pos[0]] if m.shape[0] == 1 else [pos[0], 0]
+        i, j = pos
+        if not (0 <= i < m.shape[0] and 0 <= j < m.shape[1]):
             raise StataError("subscript invalid", 503)
-        vals = [int(v) for v in first]
-        if len(vals) == 1:
-            vals = [1, vals[0]] if m.shape[0] == 1 else [vals[0], 1]
-        i, j = vals
-        if not (1 <= i <= m.shape[0] and 1 <= j <= m.shape[1]):
+        return float(m.values[i, j])
+
+    @staticmethod
+    def _matrix_position(v, names) -> int:
+        if v.dtype == object or v.dtype.kind in "US":
+            key = str(v[0]) if v.size else ""
+            for k, n in enumerate(names):
+                if n == key or n.split(":")[-1] == key:
+                    return k
             raise StataError("subscript invalid", 503)
-        return float(m[i - 1, j - 1])
+        first = float(v[0]) if v.size else float("nan")
+        if not math.isfinite(first):
+            raise StataError("subscript invalid", 503)
+        return int(first) - 1
 
     def coef(self, e: Coef):
         res = self.session.e
@@ -318,6 +350,10 @@ def in_mask(n: int, rng) -> np.ndarray:
     m = np.zeros(n, dtype=bool)
     m[a - 1:b] = True
     return m
+
+
+_MATRIX_SCALAR = {"rowsof", "colsof", "el", "trace", "det", "issymmetric", "matmissing",
+                  "rownumb", "colnumb"}
 
 
 def marksample(session, cmd, varnames=(), *, strok: bool = False) -> np.ndarray:
