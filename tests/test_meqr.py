@@ -233,3 +233,16 @@ def test_unstructured_slope_is_glmers():
     sd = ok(s, "meqrlogit, stddeviations")
     row = next(ln for ln in sd.splitlines() if "corr(urban,_cons)" in ln)
     assert float(row.split("|")[1].split()[0]) == pytest.approx(l21 / sd_u, abs=1e-4)
+
+
+def test_binomial_trials_is_glmers():
+    """cbpp: incidence out of size, by period, herds as groups (glmer's Laplace fit)."""
+    ref = REF["cbpp_laplace"]
+    s = csv_session("tests/data/glmm/cbpp.csv")
+    ok(s, "meqrlogit incidence i.period || herd:, binomial(size) laplace nolog")
+    assert _scalar(s, "e(ll)") == pytest.approx(ref["logLik"], abs=1e-6)
+    b = _b(s)
+    kept = [b[i] for i, (_, nm) in enumerate(s.e.names[:s.e.k_f]) if not nm.startswith("1")]
+    assert kept == pytest.approx(ref["fixef"][1:] + ref["fixef"][:1], abs=1e-4)
+    assert math.exp(b[-1]) == pytest.approx(ref["theta"], rel=1e-4)
+    assert ok(s, "display e(binomial)").strip() == "size"
