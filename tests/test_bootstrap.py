@@ -1,0 +1,242 @@
+"""bootstrap and jackknife against independent computations.
+
+The bootstrap's samples are replayed from the seed (numpy's PCG64 after `set seed`, one
+rng.integers(0, n, n) draw per replication; whole clusters drawn as rng.integers(0, G, G) over
+the clusters in sorted order), the statistics recomputed with numpy on those rows, and the
+summaries (standard error, percentile and bias-corrected intervals) recomputed from the
+saved replicates with numpy's averaged-inverted-cdf percentiles and scipy's normal. The SE of
+a mean is also checked against the analytic formula within Monte Carlo error. Jackknife SEs
+equal s/sqrt(n) for a mean exactly, and a direct leave-one-out numpy computation for
+regression coefficients (observations and clusters)."""
+import numpy as np
+import pytest
+from scipy import stats
+
+from hlmshell.data.dta import read_dta
+from hlmshell.interpreter import Interpreter
+from hlmshell.output.writer import Capture
+from hlmshell.session import Session
+from tests.hsb_fixtures import HSB
+
+
+@pytest.fixture(scope="module")
+def hsb():
+    d = read_dta(HSB)
+    return {n: d.vars[n].values for n in d.names}
+
+
+def run(s, line):
+    s.out = Capture()
+    rc = s.interpreter.run_line(line)
+    return rc, s.out.getvalue()
+
+
+def ok(s, line):
+    rc, out = run(s, line)
+    assert rc == 0, out
+    return out
+
+
+@pytest.fixture
+def s():
+    """hsb's first 12 schools (477 students): small enough for many replications."""
+    sess = Session(out=Capture())
+    Interpreter(sess)
+    ok(sess, f'use "{HSB}"')
+    ok(sess, "keep if id <= 1477")
+    return sess
+
+
+def subset(hsb):
+    keep = hsb["id"] <= 1477
+    return {k: v[keep] for k, v in hsb.items()}
+
+
+def pct(x, p):
+    return float(np.percentile(x, p, method="averaged_inverted_cdf"))
+
+
+def test_mean_replays_the_seed_and_summaries(s, hsb, tmp_path):
+    d = subset(hsb)
+    y = d["mathach"]
+    n = len(y)
+    f = tmp_path / "bs.dta"
+    out = ok(s, f'bootstrap m=r(mean), reps(60) seed(41) saving("{f}"): summarize mathach')
+    rng = np.random.default_rng(41)
+    want = np.array([y[rng.integers(0, n, size=n)].mean() for _ in range(60)])
+    saved = read_dta(str(f)).vars["m"].values
+    np.testing.assert_allclose(saved, want, rtol=1e-6)        # saved as float
+    e = s.e
+    assert e.cmd == "bootstrap" and e.macros["vce"] == "bootstrap"
+    assert e.scalars["N"] == n and e.scalars["N_reps"] == 60 and e.scalars["N_misreps"] == 0
+    assert e.b[0] == pytest.approx(y.mean(), rel=1e-12)
+    se = np.std(want, ddof=1)
+    assert e.se[0] == pytest.approx(se, rel=1e-9)
+    ci_n = e.matrices["ci_normal"][:, 0]
+    np.testing.assert_allclose(ci_n, [y.mean() - 1.959963985 * se, y.mean() + 1.959963985 * se], rtol=1e-8)
+    np.testing.assert_allclose(e.matrices["ci_percentile"][:, 0], [pct(want, 2.5), pct(want, 97.5)])
+    z0 = stats.norm.ppf(np.mean(want <= y.mean()))
+    lo, hi = stats.norm.cdf(2 * z0 - 1.959963985), stats.norm.cdf(2 * z0 + 1.959963985)
+    np.testing.assert_allclose(e.matrices["ci_bc"][:, 0], [pct(want, 100 * lo), pct(want, 100 * hi)])
+    assert e.matrices["z0"][0, 0] == pytest.approx(z0)
+    assert e.matrices["bias"][0, 0] == pytest.approx(want.mean() - y.mean())
+    # Stata's layout
+    assert "(running summarize on estimation sample)" in out
+    assert "Bootstrap replications (60)" in out and "." * 50 + "    50" in out
+    assert "Bootstrap results                                       Number of obs =    477" in out
+    assert "                                                        Replications  =     60" in out
+    assert "      Command: summarize mathach\n            m: r(mean)" in out
+    assert ("             |   Observed   Bootstrap                         Normal-based\n"
+            "             | coefficient  std. err.      z    P>|z|     [95% conf. interval]") in out
+    assert "Warning: Because summarize is not an estimation command" in out
+
+
+def test_se_of_a_mean_matches_the_analytic_formula(s, hsb):
+    ok(s, "keep in 1/40")
+    y = subset(hsb)["mathach"][:40]
+    ok(s, "bootstrap r(mean), reps(1500) seed(5) nodots nowarn: summarize mathach, meanonly")
+    # the bootstrap variance of a mean is (1/n) * (1/n) sum (y - ybar)^2
+    analytic = np.std(y, ddof=0) / np.sqrt(len(y))
+    assert s.e.se[0] == pytest.approx(analytic, rel=4 / np.sqrt(2 * 1500))
+
+
+def test_b_of_regress_keeps_its_e_and_header(s, hsb, tmp_path):
+    d = subset(hsb)
+    f = tmp_path / "bsreg.dta"
+    out = ok(s, f'bootstrap _b, reps(30) seed(3) saving("{f}", double): regress mathach ses female')
+    X = np.column_stack([d["ses"], d["female"], np.ones(len(d["ses"]))])
+    y = d["mathach"]
+    n = len(y)
+    rng = np.random.default_rng(3)
+    reps = []
+    for _ in range(30):
+        idx = rng.integers(0, n, size=n)
+        reps.append(np.linalg.lstsq(X[idx], y[idx], rcond=None)[0])
+    reps = np.array(reps)
+    saved = read_dta(str(f))
+    assert saved.names == ["_b_ses", "_b_female", "_b_cons"]
+    np.testing.assert_allclose(np.column_stack([saved.vars[k].values for k in saved.names]), reps, rtol=1e-9)
+    e = s.e
+    np.testing.assert_allclose(e.b, np.linalg.lstsq(X, y, rcond=None)[0], rtol=1e-9)
+    np.testing.assert_allclose(e.V, np.cov(reps.T, ddof=1), rtol=1e-9)
+    assert e.cmd == "regress" and e.macros["vce"] == "bootstrap" and e.macros["vcetype"] == "Bootstrap"
+    b, V = e.b[:2], e.V[:2, :2]
+    assert e.scalars["chi2"] == pytest.approx(b @ np.linalg.solve(V, b)) and e.scalars["df_m"] == 2
+    assert "V_modelbased" in e.matrices
+    assert "Linear regression                                       Number of obs =    477" in out
+    assert "Wald chi2(2)  =" in out and "R-squared     =" in out
+    assert "     mathach | coefficient  std. err.      z    P>|z|" in out
+    assert "Command:" not in out
+    rc, _ = run(s, "test ses female")          # post-estimation reads the bootstrap e(V)
+    assert rc == 0 and s.r.scalars["chi2"] == pytest.approx(b @ np.linalg.solve(V, b), rel=1e-6)
+
+
+def test_cluster_resampling_replays_the_draw(s, hsb, tmp_path):
+    d = subset(hsb)
+    f = tmp_path / "bscl.dta"
+    out = ok(s, f'bootstrap m=r(mean), reps(25) seed(8) cluster(id) saving("{f}"): summarize mathach')
+    ids = np.unique(d["id"])
+    rng = np.random.default_rng(8)
+    want = []
+    for _ in range(25):
+        pick = ids[rng.integers(0, len(ids), size=len(ids))]
+        want.append(np.concatenate([d["mathach"][d["id"] == g] for g in pick]).mean())
+    np.testing.assert_allclose(read_dta(str(f)).vars["m"].values, want, rtol=1e-6)
+    assert s.e.scalars["N_clust"] == 12 and s.e.macros["clustvar"] == "id"
+    assert "(Replications based on 12 clusters in id)" in out
+
+
+def test_idcluster_numbers_the_drawn_clusters(s):
+    ok(s, "bootstrap r(max), reps(5) seed(2) nodots nowarn cluster(id) idcluster(nid): summarize nid")
+    # each drawn cluster gets its own id 1..12, so the largest id is always 12
+    np.testing.assert_array_equal(s.e.matrices["b_bs"], [[12.0]])
+    assert s.e.se[0] == 0
+    assert "nid" in s.data.names          # created on the data, numbered as egen group(id)
+    assert set(np.unique(s.data.var("nid").values)) == set(range(1, 13))
+
+
+def test_strata_keep_their_sizes(s, hsb):
+    d = subset(hsb)
+    ok(s, "bootstrap r(N), reps(10) seed(1) nodots nowarn strata(sector): summarize mathach if sector == 1")
+    assert s.e.b[0] == np.sum(d["sector"] == 1) and s.e.se[0] == 0
+
+
+def test_mixed_with_idcluster_shows_its_own_tables(s):
+    out = ok(s, "bootstrap _b, reps(4) seed(1) nodots cluster(id) idcluster(newid): mixed mathach ses || newid:")
+    e = s.e
+    assert e.cmd == "mixed" and e.scalars["N_reps"] == 4 and e.scalars["N_clust"] == 12
+    assert "Replications      =          4" in out
+    assert "(Replications based on 12 clusters in id)" in out
+    assert "Random-effects parameters  |   Estimate   std. err." in out
+    assert "|   Observed   Bootstrap         Normal-based" in out
+
+
+@pytest.mark.parametrize("line,rc,message", [
+    ("bootstrap r(mean), reps(1): summarize mathach", 198, "reps() must be an integer greater than 1"),
+    ("bootstrap r(mean), idcluster(k): summarize mathach", 198,
+     "idcluster() can only be specified with the cluster() option"),
+    ("bootstrap r(mean), cluster(nosuch): summarize mathach", 111, "variable nosuch not found"),
+    ("bootstrap r(mean), bogus: summarize mathach", 198, "option bogus not allowed"),
+    ("bootstrap r(mean) summarize mathach", 198, "invalid syntax"),
+    ("bootstrap r(mean), reps(2): summarize nosuch", 111, "an error occurred when bootstrap executed summarize"),
+    ("bootstrap r(nosuch), reps(2): summarize mathach", 322, "'r(nosuch)' evaluated to missing in full sample"),
+    ("bootstrap r(mean), reps(2) size(1000): summarize mathach", 498, "size() must not be greater"),
+    ("bootstrap r(mean), reps(2) size(-2): summarize mathach", 198, "size() must be a positive integer"),
+    ("bootstrap r(mean), reps(2) cluster(miss): summarize mathach", 459,
+     "missing values in cluster variable miss not allowed"),
+    ("bootstrap r(mean), reps(2): bootstrap r(mean): summarize mathach", 199, "bootstrap is not supported by bootstrap"),
+    ("jackknife r(mean), reps(3): summarize mathach", 198, "option reps() not allowed"),
+    ("jackknife _b: summarize mathach", 301, "last estimates not found"),
+    ("by sector: bootstrap r(mean): summarize mathach", 190, "may not be combined with by"),
+])
+def test_bad_input_leaves_everything(s, line, rc, message):
+    ok(s, "generate miss = cond(_n == 3, ., 1)")
+    ok(s, "quietly regress mathach ses")
+    e0, data0 = s.e, {k: v.values.copy() for k, v in s.data.vars.items()}
+    got, out = run(s, line)
+    assert got == rc, out
+    assert message in out and "Traceback" not in out
+    assert s.e is e0 and list(s.data.vars) == list(data0)
+    for k, v in data0.items():
+        np.testing.assert_array_equal(s.data.vars[k].values, v)
+
+
+# ---------------------------------------------------------------------------- jackknife
+def test_jackknife_se_of_a_mean_is_s_over_root_n(s, hsb):
+    y = subset(hsb)["mathach"]
+    out = ok(s, "jackknife r(mean): summarize mathach")
+    assert s.e.se[0] == pytest.approx(np.std(y, ddof=1) / np.sqrt(len(y)), rel=1e-9)
+    assert s.e.scalars["N_reps"] == len(y) and s.e.scalars["df_r"] == len(y) - 1
+    np.testing.assert_allclose(s.e.matrices["b_jk"], [[y.mean()]], rtol=1e-9)
+    assert "Jackknife replications (477)" in out and "          n(): r(N)" in out
+    assert ("             |              Jackknife\n"
+            "             | Coefficient  std. err.      t    P>|t|     [95% conf. interval]") in out
+    lo = y.mean() - stats.t.ppf(0.975, len(y) - 1) * np.std(y, ddof=1) / np.sqrt(len(y))
+    assert f"{lo:.6f}"[:7] in out
+
+
+def loo_vce(X, y, groups):
+    full = np.linalg.lstsq(X, y, rcond=None)[0]
+    bs = np.array([np.linalg.lstsq(X[groups != g], y[groups != g], rcond=None)[0]
+                   for g in np.unique(groups)])
+    m = len(bs)
+    dev = bs - bs.mean(axis=0)
+    return full, (m - 1) / m * dev.T @ dev
+
+
+def test_jackknife_regression_matches_leave_one_out(s, hsb):
+    d = subset(hsb)
+    X = np.column_stack([d["ses"], np.ones(len(d["ses"]))])
+    y = d["mathach"]
+    out = ok(s, "jackknife _b, nodots cluster(id): regress mathach ses")
+    b, V = loo_vce(X, y, d["id"])
+    np.testing.assert_allclose(s.e.V, V, rtol=1e-8)
+    assert s.e.scalars["N_reps"] == 12 and s.e.scalars["df_r"] == 11
+    assert "(Std. err. adjusted for 12 clusters in id)" in out
+    # leaving out one observation at a time (the first 90 students)
+    ok(s, "keep in 1/90")
+    ok(s, "jackknife _b, nodots: regress mathach ses")
+    b, V = loo_vce(X[:90], y[:90], np.arange(90))
+    np.testing.assert_allclose(s.e.b, b, rtol=1e-10)
+    np.testing.assert_allclose(s.e.V, V, rtol=1e-8)
+    assert s.e.cmd == "regress" and s.e.macros["vcetype"] == "Jackknife"
