@@ -257,6 +257,11 @@ def _fit_quietly(session, me_cmd, me_name):
     session.out = cap
     try:
         me_glmm._run(session, me_cmd, me_name)
+    except StataError:
+        session.out = outer
+        for line in _log(cap.getvalue().split("\n")):    # what was shown before the error
+            outer.line(line)
+        raise
     finally:
         session.out = outer
     lines = cap.getvalue().split("\n")
