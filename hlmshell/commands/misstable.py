@@ -1,14 +1,16 @@
-"""misstable summarize|patterns [varlist] [if] [in] [, all]
+"""misstable summarize|patterns|tree [varlist] [if] [in] [, all]
 
 summarize: per numeric variable with missing values, the counts of `.`, of extended missing
 (.a-.z) and of nonmissing values, with unique nonmissing values, min and max. patterns: the
 frequency of each pattern of missingness among the variables that have missing values.
+tree: the nested pattern (misstable_tree.py).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from hlmshell.commands._toolkit import touse, varlist
+from hlmshell.commands.misstable_tree import tree
 from hlmshell.data.missing import missing_code
 from hlmshell.errors import StataError
 from hlmshell.output.numfmt import fmt
@@ -28,7 +30,7 @@ def counts(x: np.ndarray) -> tuple[int, int, int]:
 def _parse(session, cmd):
     word, _, rest = cmd.body.strip().partition(" ")
     sub = REGISTRY.commands["misstable"].subcommand(word) if word else None
-    if sub is None or sub.name not in ("summarize", "patterns"):
+    if sub is None or sub.name not in ("summarize", "patterns", "tree"):
         raise StataError("invalid subcommand" if word else "subcommand required", 198)
     names = [n for n in varlist(session, rest) if not session.data.var(n).is_string]
     return sub.name, names
@@ -38,18 +40,24 @@ def _parse(session, cmd):
          family="Data inspection", body="anything", desc="tabulate missing values",
          example="misstable summarize",
          subcommands=(Sub("summarize", "sum", "counts of missing values per variable", (), "[varlist]"),
-                      Sub("patterns", "pat", "patterns of missing values", (), "[varlist]")),
+                      Sub("patterns", "pat", "patterns of missing values", (), "[varlist]"),
+                      Sub("tree", "tree", "nested pattern of missing values", (), "[varlist]")),
          options=(Opt("all", desc="summarize: show all variables, not only those with missing values"),
                   Opt("showzeros", desc="summarize: show zeros rather than blanks"),
                   Opt("frequency", "freq", desc="patterns: report frequencies rather than percents"),
-                  Opt("asis", desc="patterns: variables in the order specified"),
+                  Opt("asis", desc="patterns, tree: variables in the order specified"),
+                  Opt("exok", desc="tree: treat .a-.z as nonmissing"),
                   Opt("bypatterns", "bypat", desc="patterns: list the patterns in pattern order, not by frequency")))
 def misstable_cmd(session, cmd):
     sub, names = _parse(session, cmd)
     opts = args_of(cmd)
     mask = touse(session, cmd)
+    if opts.exok and sub != "tree":
+        raise StataError("option exok not allowed", 198)
     if sub == "summarize":
         _summarize(session, names, mask, opts)
+    elif sub == "tree":
+        tree(session, list(dict.fromkeys(names)), mask, opts)
     else:
         _patterns(session, names, mask, opts)
 
