@@ -205,6 +205,7 @@ RAW = {"args", "cd", "confirm", "continue", "display", "do", "ereturn", "error",
        "char",   # its text is the characteristic's (tests/test_characteristics.py)
        "file", "type",   # tests/test_file_cmd.py
        "postfile", "post", "postclose", "postutil",   # tests/test_postfile.py
+       "svmat", "mkmat",   # tests/test_matrix_data.py
        "syntax", "marksample", "markout", "tokenize", "gettoken", "unab",  # programs' parsing:
        # tests/test_program_syntax.py
        "xtdescribe"}   # needs a time variable, which hsb has not (tests/test_panel_data.py)
