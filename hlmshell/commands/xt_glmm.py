@@ -135,7 +135,23 @@ def _log_lines(session, log: bool, title: str, lls) -> None:
         out.line(iteration_line(i, v))
 
 
-def _fit_re_normal(session, data: XtData, fam_name, link, points, log, maxiter) -> ReFit:
+_INTMETHODS = (("mvaghermite", 2), ("aghermite", 1), ("ghermite", 1))
+_ADAPT = {"mvaghermite": "mv", "aghermite": "mc", "ghermite": "none"}
+
+
+def _intmethod(opts) -> str:
+    """intmethod(mvaghermite | aghermite | ghermite): Stata's default mean-variance adaptive,
+    the mode-curvature adaptive rule, or the non-adaptive one."""
+    from hlmshell.registry import abbrev_lookup
+    text = (opts.raw("intmethod") or "mvaghermite").strip().lower()
+    full = abbrev_lookup(text, _INTMETHODS)
+    if full is None:
+        raise StataError(f"intmethod({text}) not allowed", 198)
+    return full
+
+
+def _fit_re_normal(session, data: XtData, fam_name, link, points, log, maxiter,
+                   method="mvaghermite") -> ReFit:
     X = data.design.X_keep
     n = len(data.y)
     gd = glmm.GlmmData.build(data.y, X, np.ones((n, 1)), data.groups, offset=data.off)
@@ -144,7 +160,7 @@ def _fit_re_normal(session, data: XtData, fam_name, link, points, log, maxiter) 
     b0, ll_c = glmm.glm_start_log(gd, fam, lines)
     _log_lines(session, log, "Fitting comparison model:", lines)
     st = Structure("identity", 1)
-    prob = glmm.Problem(gd, fam, st, "agq", points, adapt="mv")
+    prob = glmm.Problem(gd, fam, st, "agq", points, adapt=_ADAPT[method])
     full: list = []
 
     def cb(x):
@@ -369,7 +385,7 @@ def display(session, res: EstimationResults, groups, level: float, eform: bool) 
     head = xo.header_lines(
         title=mac["title"], ivar=mac["ivar"], n=int(sc["N"]), n_g=int(sc["N_g"]),
         g=(sc["g_min"], sc["g_avg"], sc["g_max"]), re_dist=mac.get("distrib") if re else None,
-        intmethod="mvaghermite" if re and gauss else None,
+        intmethod=mac.get("intmethod") if re and gauss else None,
         intpoints=int(sc.get("n_quad", 0)) or None,
         test=f"{mac['chi2type']} chi2({int(sc['df_m'])})", chi2=sc["chi2"], p=sc["p"],
         ll=sc["ll"])
@@ -411,6 +427,7 @@ def _run(session, cmd, name: str) -> None:
                    EFORM[name][1] if _eform(name, opts) else None)
         return
     points = int(opts.intpoints)
+    _intmethod(opts)
     if not 1 <= points <= 195:
         raise StataError("intpoints() must be between 1 and 195", 198)
     data = _prepare(session, cmd, spec, fixed_raw, opts, name, model)
@@ -441,8 +458,11 @@ def _estimate(session, cmd, name, model, data, opts, points, log) -> EstimationR
     else:
         gamma = name == "xtpoisson" and not opts.normal
         fit = _fit_re_gamma(session, data, log, int(opts.iterate)) if gamma else \
-            _fit_re_normal(session, data, *FAMILY[name], points, log, int(opts.iterate))
+            _fit_re_normal(session, data, *FAMILY[name], points, log, int(opts.iterate),
+                           _intmethod(opts))
         res = _re_results(cmd, name, data, fit, gamma, points)
+        if not gamma:
+            res.macros["intmethod"] = _intmethod(opts)
     if res.scalars["converged"] == 0.0:
         session.out.line("convergence not achieved")
     offset_macros(res, opts)
