@@ -19,11 +19,13 @@ notes under the table. Results of `mixed` are shown in e(b)'s metric, as esttab 
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shlex
 from dataclasses import dataclass
 
+from hlmshell.commands import esttab_transform as et
 from hlmshell.commands._postest import expand_names, lookup, norm_name
 from hlmshell.commands.estimates import renamed
 from hlmshell.commands.etable import coefficients, merge_order, stat_value, var_label
@@ -197,6 +199,10 @@ _OPTS = (
     Opt("noomitted", "noomit", desc="no omitted coefficients"),
     Opt("keep", "keep", "anything", None, "coefficients to show"),
     Opt("drop", "drop", "anything", None, "coefficients not to show"),
+    Opt("stats", "stat", "anything", None, "e() scalars below the table: stats(N r2, fmt(0 3) labels(...))"),
+    Opt("transform", "trans", "anything", None, "transform([coefs] fx dfx ...): e.g. ln*: exp(@) exp(@)"),
+    Opt("varwidth", "varw", "anything", None, "width of the first column"),
+    Opt("modelwidth", "modelw", "anything", None, "width of the model columns"),
     Opt("csv", desc="CSV"), Opt("tex", desc="LaTeX"), Opt("html", desc="HTML"), Opt("md", desc="Markdown"),
     Opt("rtf", desc="RTF"), Opt("fixed", desc="plain text"), Opt("smcl", desc="plain text"),
     Opt("replace", desc="overwrite the file"), Opt("append", desc="append to the file"),
@@ -280,6 +286,7 @@ class Layout:
     stars: list[tuple[str, float, str]]
     gaps: bool
     label: bool
+    transforms: list = dataclasses.field(default_factory=list)
 
 
 def _layout(given) -> Layout:
@@ -289,7 +296,8 @@ def _layout(given) -> Layout:
     bfmt = _num_fmt(given.get("b"), "a3")
     auxfmt = _num_fmt(given.get(aux) if aux else None,
                       {"t": "2", "z": "2", "p": "3"}.get(aux or "", given.get("b") or "a3"))
-    return Layout(aux, bfmt, auxfmt, _star_levels(given), "nogaps" not in given, "label" in given)
+    return Layout(aux, bfmt, auxfmt, _star_levels(given), "nogaps" not in given, "label" in given,
+                  et.parse_transform(given.get("transform")))
 
 
 def _coef_cells(c, lay: Layout):
@@ -360,7 +368,8 @@ def _body_rows(session, results, given, lay: Layout) -> list[pt.PaperRow]:
             if k and lay.gaps:
                 rows.append(pt.PaperRow(kind="gap"))
             label = var_label(session, name, lay.label, cons="Constant") if not eq else name
-            cells = [_coef_cells(d.get((eq, name)), lay) for d in per_model]
+            cells = [_coef_cells(et.apply_transform(session, d.get((eq, name)), lay.transforms),
+                                 lay) for d in per_model]
             rows.append(pt.PaperRow(label, [c[0] for c in cells], "coef"))
             if lay.aux is not None:
                 rows.append(pt.PaperRow("", [c[1] for c in cells], "aux"))
@@ -375,6 +384,10 @@ def _stats(given) -> list[tuple[str, str, object]]:
     """(e() name, label, formatter) of the statistics rows, in esttab's order."""
     labels = _LSL if "label" in given else _SSL
     bdef = given.get("b") or "a3"
+    chosen = et.parse_stats(given.get("stats"))
+    if chosen is not None:                  # stats(): these, in this order, and nothing else
+        return [(n, lab, _num_fmt(f, "%9.0g") if f or n != "N" else _int_fmt)
+                for n, lab, f in chosen]
     out = []
     if "noobs" not in given and "obslast" not in given:
         out.append(("N", labels["N"], _int_fmt))
@@ -437,6 +450,7 @@ def _notes(given, lay: Layout) -> list[str]:
 
 def build_esttab(session, results, names, given) -> tuple[pt.PaperTable, pt.FixedLayout]:
     lay = _layout(given)
+    et.check_transform(session, lay.transforms)
     rows = _body_rows(session, results, given, lay)
     stats = _stat_rows(results, given)
     if stats:
@@ -451,7 +465,17 @@ def build_esttab(session, results, names, given) -> tuple[pt.PaperTable, pt.Fixe
         fixed.modelwidth -= 3
     widest = max([len(c[0]) for r in table.rows for c in r.cells] + [0])
     fixed.modelwidth = max(fixed.modelwidth, widest)
+    for key in ("varwidth", "modelwidth"):
+        if given.get(key) is not None:
+            setattr(fixed, key, _width(given[key], key))
     return table, fixed
+
+
+def _width(text: str, key: str) -> int:
+    t = (text or "").strip()
+    if not t.isdigit() or int(t) > 1000:
+        raise StataError(f"option {key}() incorrectly specified", 198)
+    return int(t)
 
 
 def _split_using(body: str) -> tuple[str, str | None]:
