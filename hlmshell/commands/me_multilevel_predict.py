@@ -36,6 +36,13 @@ def _statistic(opts, ordinal: bool) -> str:
     return me_predict._statistic(opts, ordinal)
 
 
+def _points(res) -> int:
+    """The quadrature points of the posterior means: the fit's intpoints() (Stata's default
+    for predict), 7 when the fit was by the Laplace approximation (modes are used then)."""
+    n = int(res.scalars.get("n_quad", 7) or 7)
+    return n if n > 1 else 7
+
+
 def _level_columns(model, data, sample):
     """Per level: group codes for every observation (-1 unknown) and, for an `R.var` level,
     the factor's level of every sample row (other rows -1)."""
@@ -109,7 +116,7 @@ def predict(session, cmd, res, opts) -> None:
         me_predict._categories_request(cmd, opts, res, data)   # checked before any work
     sample = np.asarray(res.sample, dtype=bool)
     if stat in ("reffects", "reses"):
-        bs, ses = gm.posterior(model, modes=modes)
+        bs, ses = gm.posterior(model, modes=modes, points=_points(res))
         _reffects(session, cmd, opts, model, bs, ses, sample, touse, stat, modes)
         return
     xb = xb_all(res, data) + me_predict._offset(res, data, opts)
@@ -117,7 +124,7 @@ def predict(session, cmd, res, opts) -> None:
     if opts.marginal:
         s2 = means.random_variance(model, data, sample)
     elif not fixedonly:
-        bs, _ = gm.posterior(model, modes=modes)
+        bs, _ = gm.posterior(model, modes=modes, points=_points(res))
         eta = xb + _eta_random(model, data, sample, bs)
     if stat == "eta":
         vtype, names = _new_names(cmd.body or "", None)
