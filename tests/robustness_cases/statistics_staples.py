@@ -19,3 +19,13 @@ BASE.update({
 })
 TAKES.update({k: "if in" for k in ("swilk", "sfrancia", "sktest", "ranksum", "signrank", "kwallis",
                                    "spearman", "ktau", "sdtest", "prtest")})
+BASE.update({
+    "mkspline": "mkspline sp1 0 sp2 = ses", "contract": "contract sector minority",
+    "sample": "sample 50", "joinby": "joinby id using schools", "split": "split name",
+    "separate": "separate mathach, by(sector)", "outsheet": "outsheet id ses using out.tsv, replace",
+})
+TAKES.update({"mkspline": "if in", "contract": "if in weight", "sample": "if in", "split": "if in",
+              "separate": "if in", "outsheet": "if in"})
+# cross needs a using file with no variable in common with hsb, and xpose turns hsb's 7,185
+# observations into as many variables: tests/test_splines_datamgmt.py covers both
+RAW |= {"cross", "xpose"}
