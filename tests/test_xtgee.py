@@ -382,3 +382,11 @@ def test_predict_mu_xb_stdp(seizure):
     np.testing.assert_allclose(d["s_gee"], np.sqrt(np.einsum("ij,jk,ik->i", X, seizure.e.V, X)),
                                rtol=1e-10)
     assert run(seizure, "predict bad_gee, reffects")[0] == 198
+
+
+def test_iteration_line_format():
+    from hlmshell.output.xtgee_output import iteration_line
+    # the manual's xtlogit, pa log: 9 significant characters
+    assert iteration_line(5, 6.62812e-07) == "Iteration 5: tolerance = 6.628e-07"
+    assert iteration_line(2, .009493421) == "Iteration 2: tolerance = .00949342"
+    assert iteration_line(1, .1487877) == "Iteration 1: tolerance = .1487877"

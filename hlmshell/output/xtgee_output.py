@@ -11,7 +11,8 @@ from hlmshell.output.text import abbrev
 
 
 def iteration_line(it: int, tol: float) -> str:
-    return f"Iteration {it}: tolerance = {fmt_g(tol, 9).strip()}"
+    """`Iteration 5: tolerance = 6.628e-07`: %10.0g, as the manual's logs show it."""
+    return f"Iteration {it}: tolerance = {fmt(tol, '%10.0g').strip()}"
 
 
 def _join(left: str, right: str = "") -> str:
