@@ -3,15 +3,17 @@
 Statistics: mu (the default; the mean conditional on the predicted random effects of every
 level), pr (binary outcomes; after meologit/meoprobit the default, one variable per category
 or the one outcome() names), eta, xb, stdp, pearson, deviance and anscombe residuals (at the
-conditional mean), reffects (one new variable per random effect per
-level, outermost level first; an `R.var` level gives one: the effect of the row's level) with
-reses(); ebmodes for the conditional modes, fixedonly / conditional(fixedonly) for zero random
-effects. The predictions are posterior means by the nested adaptive quadrature for nested
-models fitted by quadrature (Stata's ebmeans), and the joint conditional modes otherwise
-(Laplace fits, crossed models, ebmodes), with standard errors from the posterior covariance or
-the curvature at the modes (engine.glmm_multi.posterior). marginal: mu and pr integrated over
-the random effects' prior (engine.glmm_multi_marginal). The statistics' rules, definitions and
-labels are the one-level ones (commands.me_predict, via commands.me_multilevel_means).
+conditional mean), reffects (one new variable per random effect per level, outermost level
+first; an `R.var` level gives one: the effect of the row's level) with reses(); ebmodes for
+the conditional modes, fixedonly / conditional(fixedonly) for zero random effects; marginal:
+mu and pr integrated over the random effects' prior (engine.glmm_multi_marginal).
+
+The predicted effects are posterior means by the nested adaptive quadrature (with the fit's
+intpoints()) for nested models fitted by quadrature (Stata's ebmeans), and the joint
+conditional modes otherwise (Laplace fits, crossed models, ebmodes), with standard errors from
+the posterior covariance or the curvature at the modes (engine.glmm_multi.posterior). The
+statistics' rules, definitions and labels are the one-level ones (commands.me_predict, via
+commands.me_multilevel_means).
 
 Why a module of its own: commands.me_predict owns predict after the one-level models; this
 module wraps its entry in predict.PREDICTORS so a multi-level fit comes here (it imports
