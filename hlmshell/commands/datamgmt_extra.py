@@ -284,10 +284,7 @@ def _split_text(s: str, seps: list[str], trim: bool) -> list[str]:
                   Opt("percent", desc="with destring: percentages")))
 def split_cmd(session, cmd):
     opts = typed_args(cmd)
-    names = varlist(session, cmd.body or "", all_if_empty=False)
-    if len(names) != 1:
-        raise StataError("too many variables specified" if names else "varlist required",
-                         103 if names else 100)
+    names = _single(session, cmd)
     ds = session.data
     v = ds.var(names[0])
     if not v.is_string:
@@ -310,12 +307,23 @@ def split_cmd(session, cmd):
             nv = _destring(col, nm, opts) or nv
         ds.add(nv)
     ds.changed = bool(new) or ds.changed
-    out = session.out
+    _report_split(session.out, ds, new, opts.destring)
+    session.r = RResults(scalars={"nvars": float(k)}, macros={"varlist": " ".join(new)})
+
+
+def _single(session, cmd) -> list[str]:
+    names = varlist(session, cmd.body or "", all_if_empty=False)
+    if len(names) != 1:
+        raise StataError("too many variables specified" if names else "varlist required",
+                         103 if names else 100)
+    return names
+
+
+def _report_split(out, ds, new: list[str], destring: bool) -> None:
     if new:
-        kinds = "numeric" if opts.destring and all(not ds.var(nm).is_string for nm in new) else "string"
+        kinds = "numeric" if destring and all(not ds.var(nm).is_string for nm in new) else "string"
         out.line(f"variables created as {kinds}: ")
         out.line(" ".join(f"{nm:<9}" for nm in new).rstrip())
-    session.r = RResults(scalars={"nvars": float(k)}, macros={"varlist": " ".join(new)})
 
 
 def _parse_list(text: str) -> list[str]:
@@ -360,27 +368,12 @@ def _destring(col: np.ndarray, nm: str, opts) -> Variable | None:
                   Opt("shortlabel", "short", desc="shorter variable labels")))
 def separate_cmd(session, cmd):
     opts = typed_args(cmd)
-    names = varlist(session, cmd.body or "", all_if_empty=False)
-    if len(names) != 1:
-        raise StataError("too many variables specified" if names else "varlist required",
-                         103 if names else 100)
+    names = _single(session, cmd)
     if opts.by is None:
         raise StataError("option by() required", 198)
     ds = session.data
     src = ds.var(names[0])
-    by_text = opts.by.strip()
-    if re.fullmatch(r"[^\W\d]\w*", by_text):
-        gname = varlist(session, by_text, all_if_empty=False)[0]
-        gv = ds.var(gname)
-        gvals = gv.values
-        label_of = (lambda x: f"{gname} == {value_text(ds, gv, x, labels=False)}") if not gv.is_string \
-            else (lambda x: f'{gname} == "{x}"')
-        suffix_of = (lambda x: value_text(ds, gv, x, labels=False)) if not gv.is_string else None
-    else:
-        gvals = g.broadcast(g.evaluate(g.parse_expr(by_text), session), ds.n).astype(float)
-        gv = None
-        label_of = (lambda x: f"{by_text} == {int(x)}")
-        suffix_of = (lambda x: str(int(x)))
+    gv, gvals, label_of, suffix_of = _separate_groups(session, opts.by.strip())
     mask = touse(session, cmd)
     is_miss = (gvals == "") if gv is not None and gv.is_string else np.isnan(gvals.astype(float))
     levels = sorted(set(gvals[mask & ~is_miss].tolist()))
@@ -402,14 +395,31 @@ def separate_cmd(session, cmd):
     for v in made:
         ds.add(v)
     ds.changed = True
-    out = session.out
+    _describe_new(session.out, made)
+    session.r = RResults(macros={"varlist": " ".join(v.name for v in made)})
+
+
+def _separate_groups(session, by_text: str):
+    """(group variable or None, group values, label text of a value, suffix of a value)."""
+    ds = session.data
+    if re.fullmatch(r"[^\W\d]\w*", by_text):
+        gname = varlist(session, by_text, all_if_empty=False)[0]
+        gv = ds.var(gname)
+        if gv.is_string:
+            return gv, gv.values, (lambda x: f'{gname} == "{x}"'), None
+        return (gv, gv.values, (lambda x: f"{gname} == {value_text(ds, gv, x, labels=False)}"),
+                (lambda x: value_text(ds, gv, x, labels=False)))
+    gvals = g.broadcast(g.evaluate(g.parse_expr(by_text), session), ds.n).astype(float)
+    return None, gvals, (lambda x: f"{by_text} == {int(x)}"), (lambda x: str(int(x)))
+
+
+def _describe_new(out, made) -> None:
     out.line("")
     out.line("Variable      Storage   Display    Value")
     out.line("    name         type    format    label      Variable label")
     out.line("-" * 72)
     for v in made:
         out.line(f"{v.name:<14}{v.vtype:<9}{v.format:<11}{'':<11}{v.label}".rstrip())
-    session.r = RResults(macros={"varlist": " ".join(v.name for v in made)})
 
 
 # ----------------------------------------------------------------------------- xpose
