@@ -240,3 +240,32 @@ def test_jackknife_regression_matches_leave_one_out(s, hsb):
     np.testing.assert_allclose(s.e.b, b, rtol=1e-10)
     np.testing.assert_allclose(s.e.V, V, rtol=1e-8)
     assert s.e.cmd == "regress" and s.e.macros["vcetype"] == "Jackknife"
+
+
+# ---------------------------------------------------------------------------- vce(bootstrap)
+def test_vce_bootstrap_is_the_prefix(s):
+    ok(s, "bootstrap _b, reps(15) seed(9) nodots: regress mathach ses")
+    b0, V0 = s.e.b.copy(), s.e.V.copy()
+    out = ok(s, "regress mathach ses, vce(bootstrap, reps(15) seed(9) nodots)")
+    np.testing.assert_array_equal(s.e.b, b0)
+    np.testing.assert_array_equal(s.e.V, V0)
+    assert s.e.macros["cmdline"] == "regress mathach ses, vce(bootstrap, reps(15) seed(9) nodots)"
+    assert "Replications  =     15" in out
+
+
+def test_vce_jackknife_takes_the_commands_level(s, hsb):
+    d = subset(hsb)
+    ok(s, "keep in 1/60")
+    out = ok(s, "regress mathach ses, vce(jackknife, nodots) level(90)")
+    X = np.column_stack([d["ses"][:60], np.ones(60)])
+    _, V = loo_vce(X, d["mathach"][:60], np.arange(60))
+    np.testing.assert_allclose(s.e.V, V, rtol=1e-8)
+    assert "[90% conf. interval]" in out
+    hi = s.e.b[1] + stats.t.ppf(0.95, 59) * np.sqrt(V[1, 1])
+    assert f" {hi:.4f}" in out
+
+
+def test_vce_bootstrap_of_mixed_resamples_clusters(s):
+    out = ok(s, "mixed mathach ses, vce(bootstrap, reps(3) seed(1) nodots cluster(id) idcluster(nid)) || nid:")
+    assert s.e.cmd == "mixed" and s.e.macros["vce"] == "bootstrap" and s.e.scalars["N_clust"] == 12
+    assert "Random-effects parameters" in out and "Bootstrap" in out

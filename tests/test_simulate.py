@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from hlmshell.data.dta import read_dta
+from hlmshell.interpreter import Interpreter
 from hlmshell.output.writer import Capture
 from hlmshell.session import Session
-from hlmshell.interpreter import Interpreter
 
 COUNTER = """program define tick, rclass
     global k = $k + 1

@@ -160,7 +160,7 @@ def test_regress_cluster_string_with_missing_drops_rows():
 
 
 @pytest.mark.parametrize("cmd, rc, msg", [
-    ("regress mathach ses, vce(boot)", 198, "vcetype 'boot' not allowed"),
+    ("regress mathach ses, vce(bogus)", 198, "vcetype 'bogus' not allowed"),
     ("regress mathach ses, vce(cluster)", 198, "invalid vce(cluster) option"),
     ("regress mathach ses, vce(cluster nosuch)", 111, "variable nosuch not found"),
     ("regress mathach ses, vce(robust id)", 198, "invalid vce() option"),
@@ -373,7 +373,7 @@ def test_mixed_robust_invariant_to_shift_and_scale(hsb):
      "REML not supported with robust variance estimation"),
     ("mixed mathach ses || _all: R.sector, vce(robust)", 498,
      "robust variances and pweights not supported when highest-level group encompasses all the data"),
-    ("mixed mathach ses || id:, vce(bootstrap)", 198, "vcetype 'bootstrap' not allowed"),
+    ("mixed mathach ses || id:, vce(hc3)", 198, "vcetype 'hc3' not allowed"),
     ("mixed mathach ses || id:, vce(cluster nosuch)", 111, "variable nosuch not found"),
 ])
 def test_mixed_vce_errors_leave_session_alone(hsb, cmd, rc, msg):

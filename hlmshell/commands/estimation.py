@@ -439,6 +439,9 @@ def mixed_cmd(session, cmd: Command) -> None:
     if spec is None:
         _replay_mixed(session, cmd)
         return
+    from hlmshell.commands.vce_resample import vce_resampling
+    if vce_resampling(session, cmd):        # vce(bootstrap) / vce(jackknife): the prefix
+        return
     o = _mixed_options(session, spec, cmd)
     data = _prepare_mixed(session, cmd, spec, fixed_raw, o)
     if o.vce.robust:
@@ -816,6 +819,9 @@ def regress_cmd(session, cmd: Command) -> None:
         return
     if spec.levels:
         raise syntax_error()
+    from hlmshell.commands.vce_resample import vce_resampling
+    if vce_resampling(session, cmd):        # vce(bootstrap) / vce(jackknife): the prefix
+        return
     opts = bind_command("regress", list(spec.fixed_options) + [op for op in cmd.options
                                                             if op not in spec.fixed_options])
     level = confidence_level(session, opts)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -578,7 +579,6 @@ def add_idcluster(session, plan: Plan) -> None:
     if not plan.idcluster or plan.idcluster in ds.vars:
         return
     from hlmshell.commands._toolkit import RESERVED
-    import re
     if not re.fullmatch(r"[^\W\d]\w{0,31}", plan.idcluster) or plan.idcluster in RESERVED:
         raise StataError(f"{plan.idcluster} invalid name", 198)
     rows = np.arange(ds.n)
