@@ -23,7 +23,7 @@ import numpy as np
 
 from hlmshell.commands import margins_build as mb
 from hlmshell.commands import (margins_contrast, margins_ordinal, margins_pw, margins_response,
-                               margins_uncond)
+                               margins_saving, margins_uncond)
 from hlmshell.commands._postest import active, confidence_level
 from hlmshell.commands.model_terms import resolve_var
 from hlmshell.commands.program import NamedMatrix
@@ -55,6 +55,7 @@ OPTIONS = (
     Opt("noatlegend", "noatlegend", desc="suppress legend of fixed covariate values"),
     Opt("vsquish", "vsquish", desc="suppress blank space separating factor variables"),
     Opt("nose", desc="do not estimate SEs"),
+    Opt("saving", "saving", "anything", None, "save the margins as a dataset: saving(file[, replace])"),
     Opt("contrast", "contrast", "anything", None, "r. contrasts of the margins and their Wald test"),
     Opt("pwcompare", "pwcompare", "anything", None, "pairwise comparisons of the margins"),
 )
@@ -409,6 +410,7 @@ def margins_cmd(session, cmd) -> None:
         raise StataError(f"margins after {res.cmd} is not implemented", 198)
     ats, rest = _split_at(cmd.options)
     opts = bind_options(OPTIONS, rest, strict=True)
+    target = margins_saving.saving_target(opts.raw("saving")) if "saving" in opts else None
     req, model = _request(session, cmd, res, opts, ats)
     req.vce = _vce(opts)
     if not linear:
@@ -422,6 +424,8 @@ def margins_cmd(session, cmd) -> None:
     con = margins_contrast.apply(table, model) if req.contrast else None
     report(session, res, table, req, opts, pw, con)
     store(session, res, table, cmd, pw, post=opts.post, con=con)
+    if target is not None:
+        margins_saving.save_margins(session, table, target)
     if opts.post:
         session.e.margins_replay = (res, req, pw, con)
 
