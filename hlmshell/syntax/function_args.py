@@ -1,0 +1,67 @@
+"""What every expression function needs: argument checks (count, number or string), and
+Stata's rule that a non-finite result is missing. Kept apart from functions.py so the
+function families in their own modules (functions_dist, functions_dates, ...) can share them
+without importing the table that registers them."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hlmshell.errors import StataError
+
+
+def is_str(v) -> bool:
+    return isinstance(v, str) or (isinstance(v, np.ndarray) and v.dtype == object)
+
+
+def num(v, fname: str = ""):
+    if is_str(v):
+        raise StataError("type mismatch", 109)
+    if isinstance(v, np.ndarray):
+        return v.astype(np.float64, copy=False)
+    return float(v)
+
+
+def sval(v):
+    if not is_str(v):
+        raise StataError("type mismatch", 109)
+    return v
+
+
+def clean(x):
+    """inf / -inf (overflow, x/0) become Stata's missing '.'."""
+    if isinstance(x, np.ndarray):
+        if x.dtype != object:
+            x = np.where(np.isfinite(x), x, np.nan)   # also drops .a-.z payloads: result is '.'
+        return x
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        return float("nan") if not math.isfinite(x) else x
+    if isinstance(x, (np.bool_, bool, int, np.integer)):
+        return float(x)
+    return x
+
+
+def str_map(fn, v):
+    if isinstance(v, np.ndarray):
+        return np.array([fn(s) for s in v], dtype=object)
+    return fn(v)
+
+
+def nargs(args, lo, hi=None):
+    hi = lo if hi is None else hi
+    if not (lo <= len(args) <= (hi if hi >= 0 else 10 ** 6)):
+        raise StataError("invalid syntax", 198)
+
+
+def vectorised(fn, n_args):
+    def f(ev, args):
+        nargs(args, n_args)
+        vals = [num(a) for a in args]
+        with np.errstate(all="ignore"):
+            r = fn(*[np.asarray(v, dtype=float) for v in vals])
+        r = np.asarray(r, dtype=float)
+        return clean(r if r.ndim else float(r))
+
+    return f
