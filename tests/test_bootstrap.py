@@ -269,3 +269,22 @@ def test_vce_bootstrap_of_mixed_resamples_clusters(s):
     out = ok(s, "mixed mathach ses, vce(bootstrap, reps(3) seed(1) nodots cluster(id) idcluster(nid)) || nid:")
     assert s.e.cmd == "mixed" and s.e.macros["vce"] == "bootstrap" and s.e.scalars["N_clust"] == 12
     assert "Random-effects parameters" in out and "Bootstrap" in out
+
+
+def test_estat_bootstrap_shows_the_intervals(s, hsb, tmp_path):
+    from hlmshell.output.numfmt import fmt_g
+    f = tmp_path / "eb.dta"
+    ok(s, f'bootstrap sd=r(sd), reps(40) seed(12) nodots nowarn saving("{f}", double): summarize mathach')
+    reps = read_dta(str(f)).vars["sd"].values
+    y = subset(hsb)["mathach"]
+    out = ok(s, "estat bootstrap, all")
+    pl, ph = pct(reps, 2.5), pct(reps, 97.5)
+    assert f"{fmt_g(pl, 9):>9}  {fmt_g(ph, 9):>9}   (P)" in out
+    assert f"{fmt_g(np.std(y, ddof=1) , 9):>12}{fmt_g(reps.mean() - np.std(y, ddof=1), 9):>11}" in out
+    assert "Key:  N: Normal\n      P: Percentile\n     BC: Bias-corrected" in out
+    assert "           sd: r(sd)" in out
+    out = ok(s, "estat bootstrap")
+    assert "(BC)" in out and "(P)" not in out
+    ok(s, "quietly regress mathach ses")
+    rc, out = run(s, "estat bootstrap")
+    assert rc == 301 and "bootstrap estimation results not found" in out

@@ -418,6 +418,15 @@ def _sd(session, res, opts) -> None:
                            (Opt("covariance", "cov", desc="display as covariance matrix; the default"),
                             Opt("correlation", "corr", desc="display as correlation matrix"),
                             Opt("format", "format", "string", None, "display format for the cells"))),
+                       Sub("bootstrap", "boot", "bootstrap confidence intervals (after bootstrap)",
+                           (Opt("bc", desc="bias-corrected CIs; the default"),
+                            Opt("percentile", "per", desc="percentile CIs"),
+                            Opt("normal", desc="normal-based CIs"),
+                            Opt("bca", desc="BCa CIs (need bootstrap, bca)"),
+                            Opt("all", desc="all available CIs"),
+                            Opt("noheader", "noh", desc="suppress the table header"),
+                            Opt("nolegend", "nol", desc="suppress the table legend"),
+                            Opt("verbose", "v", desc="display the full table legend"))),
                        Sub("df", "df", "degrees of freedom of the fixed effects (dfmethod())",
                            (Opt("method", "method", "string", None, "residual, repeated, anova, satterthwaite or kroger (default: the fit's dfmethod())"),
                             Opt("post", desc="accepted for compatibility (e() is not changed)")))))
@@ -465,6 +474,11 @@ def _vif(session, res, opts) -> None:
     report_vif(session, res)
 
 
+def _bootstrap(session, res, opts) -> None:
+    from hlmshell.commands.resample import estat_bootstrap
+    estat_bootstrap(session, res, opts)
+
+
 def _vce(session, res, opts) -> None:
     from hlmshell.commands.estat_vce import estat_vce
     estat_vce(session, res, opts)
@@ -472,4 +486,4 @@ def _vce(session, res, opts) -> None:
 
 _HANDLERS = {"ic": None, "icc": _icc, "group": _group, "recovariance": _recov, "sd": _sd,
              "wcorrelation": _wcorrelation, "df": _df, "vce": _vce, "summarize": _summarize,
-             "vif": _vif}
+             "vif": _vif, "bootstrap": _bootstrap}

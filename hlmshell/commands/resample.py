@@ -427,6 +427,7 @@ def _prefix_macros(res: EstimationResults, plan: Plan, ob: Observed, own: bool, 
         mac["title"] = plan.display["title"]
     for j, it in enumerate([it for it in ob.items if not it.eexp], 1):
         mac[f"exp{j}"] = it.text
+    res.exp_columns = [it.var for it in ob.items if not it.eexp]     # the legend of estat bootstrap
     if plan.cluster:
         mac["cluster"] = " ".join(plan.cluster)
         mac["clustvar"] = " ".join(plan.cluster)
@@ -723,3 +724,55 @@ def jackknife_cmd(session, cmd):
     session.post_estimation(res)
     own = res.macros.get("cmd") != "jackknife"
     display_jackknife(session, res, plan, ob, own)
+
+
+# ============================================================================ estat bootstrap
+_CI_KINDS = (("normal", "N", "Normal", "ci_normal"), ("percentile", "P", "Percentile", "ci_percentile"),
+             ("bc", "BC", "Bias-corrected", "ci_bc"))
+
+
+def estat_bootstrap(session, res: EstimationResults, opts) -> None:
+    """`estat bootstrap [, normal percentile bc all noheader nolegend verbose]`: the observed
+    values, bias and bootstrap standard error with the chosen intervals (bias-corrected by
+    default), as Stata 17 lays the table out, and the key to the interval kinds."""
+    if res is None or res.macros.get("vce") != "bootstrap" or "ci_bc" not in res.matrices:
+        raise StataError("bootstrap estimation results not found", 301)
+    if getattr(opts, "bca", False):
+        raise StataError("BCa confidence intervals not available; bootstrap was run without the bca option", 198)
+    kinds = [k for k in _CI_KINDS if opts.all or getattr(opts, k[0])] or [_CI_KINDS[2]]
+    out = session.out
+    level = float(res.scalars.get("level", 95))
+    if not opts.noheader:
+        out.line()
+        for ln in header_lines(res):
+            out.line(ln)
+        if not opts.nolegend:
+            exps = [(nm, res.macros.get(f"exp{j}", "")) for j, nm in
+                    enumerate(getattr(res, "exp_columns", []), 1)]
+            out.line()
+            out.line(f"{'Command':>13}: {res.macros.get('command', '')}")
+            for nm, text in exps:
+                out.line(f"{nm[:13]:>13}: {text}")
+    for ln in estat_table(res, kinds, level):
+        out.line(ln)
+
+
+def estat_table(res: EstimationResults, kinds, level: float) -> list[str]:
+    from hlmshell.output.numfmt import fmt_g
+    depvar = res.depvar if res.macros.get("cmd") != "bootstrap" else ""
+    ci = f"[{level:g}% conf. interval]"
+    out = ["", ct.rule(), f"{'':12} |    Observed               Bootstrap",
+           f"{depvar[:12]:>12} | coefficient       Bias    std. err.  {ci}", ct.rule("mid")]
+    b = np.asarray(res.b, dtype=float)
+    bias = np.asarray(res.matrices["bias"], dtype=float).reshape(-1)
+    se = res.se
+    for j, (_, nm) in enumerate(res.names):
+        for k, (_, tag, _, mat) in enumerate(kinds):
+            lo, hi = np.asarray(res.matrices[mat], dtype=float)[:, j]
+            left = f"{nm[:12]:>12} |{fmt_g(b[j], 9):>12}{fmt_g(bias[j], 9):>11}{fmt_g(se[j], 10):>13}" \
+                if k == 0 else f"{'':12} |{'':36}"
+            out.append(f"{left}  {fmt_g(lo, 9):>9}  {fmt_g(hi, 9):>9}{'(' + tag + ')':>6}")
+    out.append(ct.rule())
+    for k, (_, tag, name, _) in enumerate(kinds):
+        out.append(f"{'Key:' if k == 0 else '':4}{tag:>3}: {name}")
+    return out
