@@ -225,3 +225,71 @@ def test_predict_xb(ohio):
     b = np.ravel(ohio.e.b)
     d = {n: np.asarray(ohio.data.var(n).values, dtype=float) for n in ("age", "smoke", "xbh")}
     np.testing.assert_allclose(d["xbh"], b[0] * d["age"] + b[1] * d["smoke"] + b[2], rtol=1e-12)
+
+
+def _gamma_panel_ll(x, X, y, ids):
+    """Per-panel log likelihood of the gamma random-effect Poisson, written out here from the
+    negative-binomial-type closed form (checked against numerical integration above)."""
+    from scipy.special import gammaln
+    p = X.shape[1]
+    r = math.exp(-x[p])
+    lam = np.exp(X @ x[:p])
+    out = []
+    for g in np.unique(ids):
+        i = ids == g
+        Y, L = y[i].sum(), lam[i].sum()
+        out.append(np.sum(y[i] * np.log(lam[i]) - gammaln(y[i] + 1)) + r * math.log(r)
+                   - gammaln(r) + gammaln(r + Y) - (r + Y) * math.log(r + L))
+    return np.array(out)
+
+
+def test_gamma_vce_oim_and_robust(seizure):
+    d = {n: np.asarray(seizure.data.var(n).values, dtype=float)
+         for n in ("y", "trt", "lbase", "v4", "id")}
+    X = np.column_stack([d["trt"], d["lbase"], d["v4"], np.ones(len(d["y"]))])
+    ok(seizure, "xtpoisson y trt lbase v4, nolog")
+    x = np.ravel(seizure.e.b).copy()
+    V = np.asarray(seizure.e.V)
+    k = len(x)
+    h = 1e-4
+    S = np.empty((59, k))
+    for j in range(k):
+        e = np.zeros(k)
+        e[j] = h
+        S[:, j] = (_gamma_panel_ll(x + e, X, d["y"], d["id"])
+                   - _gamma_panel_ll(x - e, X, d["y"], d["id"])) / (2 * h)
+    H = np.empty((k, k))
+    for j in range(k):                       # Hessian: differences of the summed scores
+        e = np.zeros(k)
+        e[j] = h
+
+        def score(z):
+            out = np.empty(k)
+            for m in range(k):
+                f = np.zeros(k)
+                f[m] = h
+                out[m] = (_gamma_panel_ll(z + f, X, d["y"], d["id"]).sum()
+                          - _gamma_panel_ll(z - f, X, d["y"], d["id"]).sum()) / (2 * h)
+            return out
+        H[:, j] = (score(x + e) - score(x - e)) / (2 * h)
+    Vm = np.linalg.inv(-0.5 * (H + H.T))
+    np.testing.assert_allclose(np.sqrt(np.diag(V)), np.sqrt(np.diag(Vm)), rtol=1e-4)
+    ok(seizure, "xtpoisson y trt lbase v4, nolog vce(robust)")
+    Vr = Vm @ S.T @ S @ Vm * 59 / 58
+    np.testing.assert_allclose(np.sqrt(np.diag(seizure.e.V)), np.sqrt(np.diag(Vr)), rtol=1e-4)
+    assert seizure.e.macros["vcetype"] == "Robust" and seizure.e.scalars["N_clust"] == 59
+    assert "chi2_c" not in seizure.e.scalars
+
+
+def test_robust_layout(ohio):
+    out = ok(ohio, "xtlogit resp age smoke, nolog vce(robust)")
+    assert "Log pseudolikelihood = -797.60238               Prob > chi2       =" in out
+    assert "(Std. err. adjusted for 537 clusters in id)" in out
+    assert "LR test of rho=0" not in out and "Robust" in out
+    ok(ohio, "xtlogit resp age smoke, nolog")
+    se_oim = np.sqrt(np.diag(ohio.e.V))
+    ok(ohio, "xtlogit resp age smoke, nolog vce(cluster id)")
+    se_cl = np.sqrt(np.diag(ohio.e.V))
+    assert not np.allclose(se_oim, se_cl) and np.allclose(se_oim, se_cl, rtol=0.2)
+    assert run(ohio, "xtlogit resp age smoke, fe vce(robust)")[0] == 198
+    assert run(ohio, "xtlogit resp age smoke, vce(cluster age)")[0] == 498

@@ -34,7 +34,7 @@ from hlmshell.engine.factorize import factorize
 from hlmshell.engine.vcparams import Structure
 from hlmshell.errors import StataError
 from hlmshell.output import xt_glmm_output as xo
-from hlmshell.output.coeftable import coef_table, groups_from_names, rule
+from hlmshell.output.coeftable import cluster_note, coef_table, groups_from_names, rule
 from hlmshell.output.eform_table import eform_table
 from hlmshell.output.labels import display_groups
 from hlmshell.output.me_output import iteration_line
@@ -62,6 +62,19 @@ class XtData:
     mask: np.ndarray
     ivar: str
     value_labels: dict
+    clustvar: str | None = None
+    clusters: np.ndarray | None = None      # cluster code per observation (vce robust/cluster)
+
+
+def _vce(session, opts, model: str):
+    """(robust?, clustvar or None): vce(oim | robust | cluster var) and the old `robust`; the
+    sandwich is for re only (Stata's xtlogit fe takes oim, bootstrap, jackknife)."""
+    from hlmshell.commands.estimation import parse_vce
+    req = parse_vce(session.data, opts, (("oim", 3), ("robust", 1), ("cluster", 2),
+                                         ("bootstrap", 4), ("jackknife", 4)))
+    if req.kind in ("bootstrap", "jackknife") or (req.robust and model == "fe"):
+        raise StataError(f"vcetype '{req.kind}' not allowed", 198)
+    return bool(req.robust), req.clustvar
 
 
 def _model(name: str, opts) -> str:
@@ -72,7 +85,7 @@ def _model(name: str, opts) -> str:
     if model == "fe" and name == "xtprobit":
         raise StataError("option fe not allowed", 198)
     if model != "pa":
-        for o in ("corr", "family", "link", "scale", "nmp", "rgf", "robust", "vce"):
+        for o in ("corr", "family", "link", "scale", "nmp", "rgf"):
             if o in opts:
                 raise StataError(f"option {o}() not allowed" if o in ("corr", "scale", "vce")
                                  else f"option {o} not allowed", 198)
@@ -100,16 +113,29 @@ def _prepare(session, cmd, spec, fixed_raw, opts, name, model) -> XtData:
     ps = xt_settings(session, opts.raw("i") if "i" in opts else None, None)
     extra = [v.strip() for v in (opts.raw("offset"), opts.raw("exposure") if "exposure" in opts
                                  else None) if v]
+    robust, clustvar = _vce(session, opts, model)
     numeric = [depvar] + [v for v in fvars + extra + [ps.panelvar] if v != depvar]
-    mask = _mixed_sample(session, cmd, numeric, [])
+    strg = [clustvar] if clustvar and ds.var(clustvar).is_string else []
+    if clustvar and not strg and clustvar not in numeric:
+        numeric.append(clustvar)
+    mask = _mixed_sample(session, cmd, numeric, strg)
     column = sample_columns(ds, mask)
     n = int(mask.sum())
     design = dz.build_fixed(engine_terms(fixed), column, n,
                             constant=model == "re" and not opts.noconstant)
     y = _outcome(name, np.asarray(column(depvar), dtype=float), depvar)
     groups = factorize(np.asarray(column(ps.panelvar), dtype=float))[1]
+    clusters = None
+    if robust:
+        clusters = groups if clustvar is None else \
+            np.unique(np.asarray(column(clustvar)).astype(str), return_inverse=True)[1].ravel()
+        first = np.full(int(groups.max()) + 1, -1)
+        first[groups] = clusters
+        if np.any(first[groups] != clusters):
+            raise StataError("panels are not nested within clusters", 498)
     return XtData(depvar, design, y, _offset(opts, column, n), groups, mask, ps.panelvar,
-                  factor_labels(ds, fixed))
+                  factor_labels(ds, fixed), clustvar or (ps.panelvar if robust else None),
+                  clusters)
 
 
 # --------------------------------------------------------------------------- re
@@ -121,6 +147,7 @@ class ReFit:
     ll: float
     ll_c: float
     converged: bool
+    n_clust: int = 0
 
 
 def _log_lines(session, log: bool, title: str, lls) -> None:
@@ -173,10 +200,26 @@ def _fit_re_normal(session, data: XtData, fam_name, link, points, log, maxiter,
         raise StataError(_ERR430, 430)
     point = glmm.stata_point(fit, st)
     p = len(fit.beta)
+    n_clust = 0
+    if data.clusters is not None:
+        V, n_clust = _sandwich(V, glmm.group_scores(fit, st), data)
     J = np.ones(p + 1)
     J[p] = 2.0                                  # ln sd -> ln variance
     return ReFit(point[:p], 2.0 * float(point[p]), V * np.outer(J, J), fit.ll, ll_c,
-                 fit.converged)
+                 fit.converged, n_clust)
+
+
+def _sandwich(V, S, data: XtData):
+    """V (sum_c S_c S_c') V x C/(C-1): S the panels' scores (G x k), summed over clusters."""
+    first = np.zeros(int(data.groups.max()) + 1, dtype=np.int64)
+    first[data.groups] = data.clusters
+    C = int(first.max()) + 1
+    if C < 2:
+        raise StataError("error calculating robust variance", 430)
+    Sc = np.zeros((C, S.shape[1]))
+    np.add.at(Sc, first, S)
+    Vr = V @ (Sc.T @ Sc) @ V * (C / (C - 1))
+    return 0.5 * (Vr + Vr.T), C
 
 
 def _fit_re_gamma(session, data: XtData, log, maxiter) -> ReFit:
@@ -191,7 +234,11 @@ def _fit_re_gamma(session, data: XtData, log, maxiter) -> ReFit:
                                                    np.concatenate([b0, [0.0]]), maxiter)
     _log_lines(session, log, "Fitting full model:", full + [ll])
     p = X.shape[1]
-    return ReFit(x[:p], float(x[p]), V, ll, ll_c, conv)
+    n_clust = 0
+    if data.clusters is not None:
+        V, n_clust = _sandwich(V, pg.gamma_poisson_scores(x, X, data.y, data.off, data.groups),
+                               data)
+    return ReFit(x[:p], float(x[p]), V, ll, ll_c, conv, n_clust)
 
 
 # --------------------------------------------------------------------------- fe
@@ -328,6 +375,12 @@ def _re_results(cmd, name, data, fit: ReFit, gamma: bool, points) -> EstimationR
                   "chi2_ct": "LR", "distrib": "Gamma" if gamma else "Gaussian",
                   "vce": "oim", "properties": "b V", "predict": f"{name}_p",
                   "intmethod": "" if gamma else "mvaghermite"}
+    if fit.n_clust:
+        res.macros.update(vce="cluster" if data.clustvar != data.ivar else "robust",
+                          vcetype="Robust", clustvar=data.clustvar)
+        sc["N_clust"] = float(fit.n_clust)
+        for key in ("chi2_c", "p_c", "ll_c"):
+            sc.pop(key, None)
     return res
 
 
@@ -352,6 +405,13 @@ def _fe_results(cmd, name, data, fit: pg.PanelFit, use) -> EstimationResults:
     return res
 
 
+def _lr(res: EstimationResults, what: str) -> list[str]:
+    """The LR test of the variance at its boundary (not after vce(robust): no likelihood)."""
+    if "chi2_c" not in res.scalars:
+        return []
+    return [xo.lr_line(what, res.scalars["chi2_c"], res.scalars["p_c"])]
+
+
 def _aux_lines(res: EstimationResults, level: float) -> list[str]:
     name = res.cmd
     k = res.k_f
@@ -363,19 +423,17 @@ def _aux_lines(res: EstimationResults, level: float) -> list[str]:
     out = [rule("mid"), xo.aux_row("/" + aux, b, se, lo, hi), rule("mid")]
     if aux == "lnalpha":
         a = math.exp(b)
-        out += [xo.aux_row("alpha", a, a * se, math.exp(lo), math.exp(hi)), rule(),
-                xo.lr_line("alpha=0", res.scalars["chi2_c"], res.scalars["p_c"])]
-        return out
+        return out + [xo.aux_row("alpha", a, a * se, math.exp(lo), math.exp(hi)), rule()] \
+            + _lr(res, "alpha=0")
     s = math.exp(b / 2)
     out.append(xo.aux_row("sigma_u", s, s * se / 2, math.exp(lo / 2), math.exp(hi / 2)))
     if name == "xtpoisson":
-        return out + [rule(), xo.lr_line("sigma_u=0", res.scalars["chi2_c"], res.scalars["p_c"])]
+        return out + [rule()] + _lr(res, "sigma_u=0")
     c = math.pi ** 2 / 3 if name == "xtlogit" else 1.0
     rho = s * s / (s * s + c)
     out += [xo.aux_row("rho", rho, rho * (1 - rho) * se, math.exp(lo) / (math.exp(lo) + c),
-                       math.exp(hi) / (math.exp(hi) + c)), rule(),
-            xo.lr_line("rho=0", res.scalars["chi2_c"], res.scalars["p_c"])]
-    return out
+                       math.exp(hi) / (math.exp(hi) + c)), rule()]
+    return out + _lr(res, "rho=0")
 
 
 def display(session, res: EstimationResults, groups, level: float, eform: bool) -> None:
@@ -388,17 +446,21 @@ def display(session, res: EstimationResults, groups, level: float, eform: bool) 
         intmethod=mac.get("intmethod") if re and gauss else None,
         intpoints=int(sc.get("n_quad", 0)) or None,
         test=f"{mac['chi2type']} chi2({int(sc['df_m'])})", chi2=sc["chi2"], p=sc["p"],
-        ll=sc["ll"])
+        ll=sc["ll"], pseudo=bool(mac.get("vcetype")))
     out = session.out
+    vt = mac.get("vcetype")
     for ln in head + [""]:
         out.line(ln)
+    if vt:
+        out.line(cluster_note(int(sc["N_clust"]), mac["clustvar"]))
     k = res.k_f
     se = np.sqrt(np.clip(np.diag(np.asarray(res.V))[:k], 0, None))
     b = np.asarray(res.b)[:k]
     if eform:
-        lines = eform_table(res.depvar, groups, b, se, title=EFORM[res.cmd][1], level=level)
+        lines = eform_table(res.depvar, groups, b, se, title=EFORM[res.cmd][1], level=level,
+                            vcetype=vt)
     else:
-        lines = coef_table(res.depvar, groups, b, se, stat="z", level=level)
+        lines = coef_table(res.depvar, groups, b, se, stat="z", level=level, vcetype=vt)
     if re:
         lines = lines[:-1] + _aux_lines(res, level)
     for ln in lines:

@@ -179,6 +179,26 @@ def gamma_poisson_value(x, X, y, off, groups, G):
     return ll, np.concatenate([gb, [-r * dr]])
 
 
+def gamma_poisson_scores(x, X, y, off, groups) -> np.ndarray:
+    """Each panel's score in (b, ln alpha) (G x (p + 1)): what vce(robust) sums."""
+    from scipy.special import digamma
+    g = np.asarray(groups, dtype=np.int64)
+    G = int(g.max()) + 1
+    p = X.shape[1]
+    r = np.exp(-x[p])
+    lam = np.exp(X @ x[:p] + off)
+    Y = np.bincount(g, weights=y, minlength=G)
+    L = np.bincount(g, weights=lam, minlength=G)
+    q = ((r + Y) / (r + L))[g]
+    S = np.zeros((G, p + 1))
+    Sb = np.zeros((G, p))
+    np.add.at(Sb, g, (y - q * lam)[:, None] * X)
+    S[:, :p] = Sb
+    dr = np.log(r) + 1 - digamma(r) + digamma(r + Y) - np.log(r + L) - (r + Y) / (r + L)
+    S[:, p] = -r * dr
+    return S
+
+
 def fit_gamma_poisson(y, X, off, groups, x0, maxit: int = 200):
     """Maximum likelihood of (b, ln alpha): BFGS on the exact gradient, then the observed
     information from central differences of the gradient."""

@@ -29,7 +29,7 @@ def _num(x, spec: str) -> str:
 
 def header_lines(*, title: str, ivar: str, n: int, n_g: int, g, re_dist: str | None,
                  intmethod: str | None, intpoints: int | None, test: str, chi2: float,
-                 p: float, ll: float) -> list[str]:
+                 p: float, ll: float, pseudo: bool = False) -> list[str]:
     gmin, gavg, gmax = g
     out = ["", _join(title, _right("Number of obs", fmt_count(n))),
            _join(f"Group variable: {abbrev(ivar, 12)}", _right("Number of groups", fmt_count(n_g))),
@@ -41,7 +41,8 @@ def header_lines(*, title: str, ivar: str, n: int, n_g: int, g, re_dist: str | N
         out += [_join(f"Integration method: {intmethod}", _right("Integration pts.", str(intpoints))),
                 ""]
     out += [_join("", _right(test, _num(chi2, "%9.2f"))),
-            _join(f"Log likelihood = {fmt_g(ll, 10).strip()}", _right("Prob > chi2", _num(p, "%6.4f")))]
+            _join(f"Log {'pseudolikelihood' if pseudo else 'likelihood'} = {fmt_g(ll, 10).strip()}",
+                  _right("Prob > chi2", _num(p, "%6.4f")))]
     return out
 
 
