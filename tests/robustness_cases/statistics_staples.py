@@ -29,3 +29,4 @@ TAKES.update({"mkspline": "if in", "contract": "if in weight", "sample": "if in"
 # cross needs a using file with no variable in common with hsb, and xpose turns hsb's 7,185
 # observations into as many variables: tests/test_splines_datamgmt.py covers both
 RAW |= {"cross", "xpose"}
+BASE.update({"tabi": r"tabi 30 18 \ 13 7, chi2", "cii": "cii means 166 19509 4379"})
