@@ -30,6 +30,10 @@ from hlmshell.errors import StataError
 ONE_LEVEL = {"logit": "logit", "logistic": "logit", "probit": "probit", "cloglog": "cloglog",
              "poisson": "log", "nbreg": "log"}
 ME = ("melogit", "meprobit", "mecloglog", "mepoisson", "menbreg", "meglm")
+# xtmelogit / xtmepoisson (meqrlogit, meqrpoisson): e(b) holds the random effects as log
+# standard deviations, and their margins are of the fixed portion: predict(mu fixedonly) is
+# the default, predict(xb) allowed; a mean with the random effects is not a function of e(b)
+QR = {"meqrlogit": "logit", "meqrpoisson": "log"}
 _RANDOM = ("fitted", "fit", "residuals", "r", "rstandard", "reffects", "ref", "reses",
            "stdp", "scores", "sc", "ebmeans", "ebmodes", "pearson", "deviance", "anscombe")
 _VARCOV = re.compile(r"^(var|cov)\((.+)\[(.+)\]\)$")
@@ -40,12 +44,14 @@ GLM_LINKS = ("identity", "log", "logit", "probit", "cloglog")
 
 def handles(res) -> bool:
     return res.cmd in ONE_LEVEL or res.cmd in ("ologit", "oprobit", "glm") or (
-        res.cmd in ME + ("meologit", "meoprobit") and res.model is not None)
+        res.cmd in ME + ("meologit", "meoprobit") + tuple(QR) and res.model is not None)
 
 
 def link_of(res) -> str:
     if res.cmd in ONE_LEVEL:
         return ONE_LEVEL[res.cmd]
+    if res.cmd in QR:
+        return QR[res.cmd]
     if res.cmd == "glm":
         link = res.macros.get("link", "").lower()
         if link not in GLM_LINKS or res.macros.get("m", "") not in ("", "1"):
@@ -123,13 +129,19 @@ def statistic(res, text: str) -> tuple[str, bool]:
             raise StataError(f"option {w} not allowed", 198)
     if (res.cmd in ONE_LEVEL or res.cmd == "glm") and fixedonly:
         raise StataError("option fixedonly not allowed", 198)
+    if res.cmd in QR and stat in (None, "mu"):
+        if stat == "mu" and not fixedonly:
+            raise StataError("prediction is a function of possibly stochastic quantities "
+                             "other than e(b)", 498)
+        fixedonly = True
     return stat or "mu", fixedonly
 
 
 def label(res, stat: str, fixedonly: bool) -> str:
     depvar = res.macros.get("depvar", "")
     if stat == "xb":
-        return "Linear prediction, fixed portion" if res.cmd in ME else "Linear prediction"
+        return "Linear prediction, fixed portion" if res.cmd in ME + tuple(QR) \
+            else "Linear prediction"
     if stat == "eta":
         return "Fitted linear predictor"
     if res.cmd in ONE_LEVEL:
