@@ -288,3 +288,48 @@ def test_estat_bootstrap_shows_the_intervals(s, hsb, tmp_path):
     ok(s, "quietly regress mathach ses")
     rc, out = run(s, "estat bootstrap")
     assert rc == 301 and "bootstrap estimation results not found" in out
+
+
+# ---------------------------------------------------------------------------- permute
+def test_permute_replays_the_shuffles(s, hsb):
+    d = subset(hsb)
+    y, fem = d["mathach"], d["female"]
+    out = ok(s, "permute female m=r(mean), reps(80) seed(4): summarize mathach if female == 1")
+    rng = np.random.default_rng(4)
+    t_obs = y[fem == 1].mean()
+    perm = np.array([y[fem[rng.permutation(len(fem))] == 1].mean() for _ in range(80)])
+    c = int(np.sum(np.abs(perm) >= abs(t_obs) - 1e-7))
+    r = s.r
+    assert r.macros["cmd"] == "permute" and r.macros["permvar"] == "female"
+    assert r.matrices["c"].values[0, 0] == c and r.matrices["reps"].values[0, 0] == 80
+    p = c / 80
+    assert r.matrices["p"].values[0, 0] == pytest.approx(p)
+    assert r.matrices["se"].values[0, 0] == pytest.approx(np.sqrt(p * (1 - p) / 80))
+    lo = 0.0 if c == 0 else stats.beta.ppf(0.025, c, 80 - c + 1)
+    hi = 1.0 if c == 80 else stats.beta.ppf(0.975, c + 1, 80 - c)
+    np.testing.assert_allclose(r.matrices["ci"].values[:, 0], [lo, hi], rtol=1e-8)
+    assert "Permutation replications (80)" in out and "  permute var: female" in out
+    assert "T            |     T(obs)       c       n   p=c/n   SE(p) [95% conf. interval]" in out
+    # one-sided: the upper tail counts T >= T(obs)
+    ok(s, "permute female m=r(mean), reps(80) seed(4) right nodots: summarize mathach if female == 1")
+    assert s.r.matrices["c"].values[0, 0] == int(np.sum(perm >= t_obs - 1e-7))
+    assert s.data.var("female").values.tolist() == fem.tolist()      # the data as they were
+
+
+def test_permute_within_strata_keeps_each_strata_total(s, hsb):
+    d = subset(hsb)
+    ok(s, "permute female r(sum), reps(20) seed(1) nodots strata(sector): summarize female if sector == 1")
+    # shuffled within sector, the girls in sector 1 stay as many: every value equals T(obs)
+    assert s.r.matrices["c"].values[0, 0] == 20
+    assert s.r.matrices["b"].values[0, 0] == d["female"][d["sector"] == 1].sum()
+
+
+@pytest.mark.parametrize("line,rc,message", [
+    ("permute female r(mean), reps(0): summarize mathach", 198, "reps() must be a positive integer"),
+    ("permute nosuch r(mean): summarize mathach", 111, "variable nosuch not found"),
+    ("permute female r(mean), left right: summarize mathach", 198, "options left and right may not be combined"),
+    ("permute female r(mean) summarize mathach", 198, "invalid syntax"),
+])
+def test_permute_bad_input(s, line, rc, message):
+    got, out = run(s, line)
+    assert got == rc and message in out, out

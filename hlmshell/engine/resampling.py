@@ -211,17 +211,18 @@ class PermutationCount:
 
 
 def permutation_count(observed: float, values: np.ndarray, kind: str = "two",
-                      level: float = 95.0) -> PermutationCount:
-    """kind 'two': |T| >= |T(obs)|; 'upper': T >= T(obs); 'lower': T <= T(obs)."""
+                      level: float = 95.0, eps: float = 1e-7) -> PermutationCount:
+    """kind 'two': |T| >= |T(obs)|; 'upper': T >= T(obs); 'lower': T <= T(obs); each
+    comparison eps-tolerant (Stata's eps(), so that ties from rounding count)."""
     v = np.asarray(values, dtype=float)
     v = v[~np.isnan(v)]
     n = len(v)
     if kind == "upper":
-        c = int(np.count_nonzero(v >= observed))
+        c = int(np.count_nonzero(v >= observed - eps))
     elif kind == "lower":
-        c = int(np.count_nonzero(v <= observed))
+        c = int(np.count_nonzero(v <= observed + eps))
     else:
-        c = int(np.count_nonzero(np.abs(v) >= abs(observed)))
+        c = int(np.count_nonzero(np.abs(v) >= abs(observed) - eps))
     if n == 0:
         return PermutationCount(c, 0, math.nan, math.nan, math.nan, math.nan)
     p = c / n
