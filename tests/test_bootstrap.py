@@ -333,3 +333,13 @@ def test_permute_within_strata_keeps_each_strata_total(s, hsb):
 def test_permute_bad_input(s, line, rc, message):
     got, out = run(s, line)
     assert got == rc and message in out, out
+
+
+def test_if_and_in_of_a_command_without_e_sample_choose_the_resampled(s, hsb):
+    d = subset(hsb)
+    ok(s, "bootstrap r(N), reps(10) seed(1) nodots nowarn: summarize mathach if female == 1")
+    assert s.e.b[0] == np.sum(d["female"] == 1) and s.e.se[0] == 0 and s.e.scalars["N"] == s.e.b[0]
+    ok(s, "jackknife r(mean), nodots: summarize mathach in 1/50")
+    y = d["mathach"][:50]
+    assert s.e.se[0] == pytest.approx(np.std(y, ddof=1) / np.sqrt(50), rel=1e-9)
+    assert s.e.macros["command"] == "summarize mathach"

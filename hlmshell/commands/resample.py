@@ -187,7 +187,7 @@ def observe(session, plan: Plan) -> Observed:
     if sample is not None and len(sample) == n:
         keep = np.asarray(sample, dtype=bool).copy()
     else:
-        keep = np.ones(n, dtype=bool)
+        keep = _if_in(session, plan)
         nfunc = plan.caller == "jackknife" and "N" in session.r.scalars
         if not plan.nowarn and not nfunc:
             out.line()
@@ -202,6 +202,30 @@ def observe(session, plan: Plan) -> Observed:
             raise StataError(f"'{it.text}' evaluated to missing in full sample", 322)
     nfunction = "r(N)" if plan.caller == "jackknife" and e is None and "N" in session.r.scalars else ""
     return Observed(items, np.asarray(values, dtype=float), e, keep, eclass, nfunction)
+
+
+_IN_RANGE = re.compile(r"(?<=\s)in\s+[-\w/.]+(?=\s|,|$)")
+
+
+def _if_in(session, plan: Plan) -> np.ndarray:
+    """The observations a command that sets no e(sample) selects with its own if/in: only
+    those are resampled (as Stata's prefixes mark them), and an `in` range leaves the command,
+    which then runs on every observation of each sample."""
+    from hlmshell.syntax.evaluate import marksample
+    from hlmshell.syntax.parser import parse_command
+
+    n = session.data.n
+    try:
+        parsed = parse_command(plan.inner)
+    except StataError:
+        return np.ones(n, dtype=bool)            # a user program: its arguments are its own
+    if parsed.if_ is None and parsed.in_ is None:
+        return np.ones(n, dtype=bool)
+    mask = marksample(session, parsed)
+    if parsed.in_ is not None:
+        head, comma, tail = plan.inner.partition(",")
+        plan.inner = (_IN_RANGE.sub("", head).rstrip() + (" " if comma else "") + comma + tail).strip()
+    return mask
 
 
 def _codes(ds: Dataset, names: list[str], rows: np.ndarray) -> np.ndarray | None:
