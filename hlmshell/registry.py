@@ -465,6 +465,6 @@ STATA_ONLY = frozenset("""
 xtlogit xtpoisson gllamm manova ivregress
 areg reghdfe suest stack
 egenmore outreg2 sem gsem mlogit tobit heckman stcox streg stset sts mi
-centile ratio total factor
+ratio total factor
 pca cluster
 """.split())

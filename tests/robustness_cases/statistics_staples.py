@@ -30,3 +30,5 @@ TAKES.update({"mkspline": "if in", "contract": "if in weight", "sample": "if in"
 # observations into as many variables: tests/test_splines_datamgmt.py covers both
 RAW |= {"cross", "xpose"}
 BASE.update({"tabi": r"tabi 30 18 \ 13 7, chi2", "cii": "cii means 166 19509 4379"})
+BASE["centile"] = "centile mathach ses, centile(25 50 75)"
+TAKES["centile"] = "if in"
