@@ -500,10 +500,17 @@ def replace_header(lines: list[str], kind: str, level: float) -> list[str]:
     out = []
     for ln in lines:
         if "Coefficient  Std. err." in ln and "|" in ln:
-            out += observed_header(ln.split("|")[0].strip(), kind, level)
+            if kind == "Jackknife":
+                out += [ct.vcetype_line(kind), ln.replace("Std. err.", "std. err.")]
+            else:
+                out += observed_header(ln.split("|")[0].strip(), kind, level)
         elif "Random-effects parameters" in ln and "Std. err." in ln:
-            top = " " * 29 + "|" + f"{'Observed':>11}   {kind:>9}"
-            out += [top + " " * (62 - len(top)) + "Normal-based", ln.replace("Std. err.", "std. err.")]
+            if kind == "Jackknife":
+                top = " " * 29 + "|" + f"{kind:>23}"
+            else:
+                top = " " * 29 + "|" + f"{'Observed':>11}   {kind:>9}"
+                top += " " * (62 - len(top)) + "Normal-based"
+            out += [top, ln.replace("Std. err.", "std. err.")]
         else:
             out.append(ln)
     return out
@@ -515,6 +522,11 @@ def table_lines(res: EstimationResults, level: float, kind: str = "Bootstrap") -
     eqs = [q for q, _ in res.names]
     se = res.se
     b = np.asarray(res.b, dtype=float)
+    if len(set(eqs)) == 1 and eqs[0]:
+        # one equation (logit, glm, ...): its name over the rows, factor terms as the command shows them
+        groups = ct.groups_from_names(names, value_labels=getattr(res, "value_labels", None))
+        return ct.coef_table(eqs[0], groups, b, se, stat="z", level=level) if kind == "Jackknife" else \
+            replace_header(ct.coef_table(eqs[0], groups, b, se, stat="z", level=level), kind, level)
     out = [ct.rule()] + observed_header("", kind, level) + [ct.rule("mid")]
     if len(set(eqs)) > 1 or any(eqs):
         sections = []
@@ -563,7 +575,7 @@ def display_bootstrap(session, res: EstimationResults, plan: Plan, ob: Observed,
         out.line(ln)
 
 
-def _display_mixed(session, res, level: float, noheader: bool) -> None:
+def _display_mixed(session, res, level: float, noheader: bool, kind: str = "Bootstrap") -> None:
     """mixed's own output with the bootstrap standard errors: its header (and Replications),
     the fixed-effects and random-effects tables under bootstrap column headers."""
     from hlmshell.commands.estimation import _display_opts, display_mixed
@@ -586,8 +598,9 @@ def _display_mixed(session, res, level: float, noheader: bool) -> None:
     finally:
         session.out = saved
     lines = text.rstrip("\n").split("\n")
-    lines = [ln.replace("(Std. err. adjusted for", " (Replications based on") for ln in lines]
-    lines = replace_header(lines, "Bootstrap", level)
+    if kind == "Bootstrap":
+        lines = [ln.replace("(Std. err. adjusted for", " (Replications based on") for ln in lines]
+    lines = replace_header(lines, kind, level)
     for i, ln in enumerate(lines):
         if "Number of obs" in ln:
             lines.insert(i + 1, " " * 48 + f"{'Replications':<18}={fmt_count(int(res.scalars['N_reps'])):>11}")
@@ -703,6 +716,9 @@ def display_jackknife(session, res: EstimationResults, plan: Plan, ob: Observed,
     opts = plan.display
     level = plan.level
     df = res.scalars["df_r"]
+    if own and res.macros.get("cmd") in ("mixed", "xtmixed") and not opts["notable"]:
+        _display_mixed(session, res, level, opts["noheader"], "Jackknife")
+        return
     if not opts["noheader"]:
         out.line()
         for ln in jackknife_header(res):
