@@ -390,3 +390,41 @@ def test_iteration_line_format():
     assert iteration_line(5, 6.62812e-07) == "Iteration 5: tolerance = 6.628e-07"
     assert iteration_line(2, .009493421) == "Iteration 2: tolerance = .00949342"
     assert iteration_line(1, .1487877) == "Iteration 1: tolerance = .1487877"
+
+
+@pytest.mark.parametrize("corr", ["exchangeable", "ar 1", "unstructured"])
+def test_fweights_are_replicated_panels(corr):
+    """A panel with frequency weight w fits as w copies of it (new panel ids): the expanded data
+    fitted without weights is the reference."""
+    s = csv_session("tests/data/gee/ohio.csv")
+    ok(s, "keep if mod(id, 4) == 0")
+    ok(s, "generate w = 1 + mod(id, 3)")
+    ok(s, "xtset id t")
+    ok(s, f"xtgee resp age smoke [fw=w], fam(bin) corr({corr}) vce(robust) nolog tol(1e-12)")
+    b, se = _eb(s)
+    R = np.asarray(s.e.matrices["R"]).copy()
+    N, Ng = s.e.scalars["N"], s.e.scalars["N_g"]
+    ok(s, "expand w")
+    ok(s, "bysort id t: generate copy = _n")
+    ok(s, "generate id2 = id * 10 + copy")
+    ok(s, "xtset id2 t")
+    ok(s, f"xtgee resp age smoke, fam(bin) corr({corr}) vce(robust) nolog tol(1e-12)")
+    b2, se2 = _eb(s)
+    np.testing.assert_allclose(b, b2, rtol=1e-8)
+    np.testing.assert_allclose(se, se2, rtol=1e-8)
+    np.testing.assert_allclose(R, np.asarray(s.e.matrices["R"]), rtol=1e-8, atol=1e-12)
+    assert (N, Ng) == (s.e.scalars["N"], s.e.scalars["N_g"])
+
+
+def test_pweights_imply_robust_and_constant_within_panel():
+    s = csv_session("tests/data/gee/ohio.csv")
+    ok(s, "generate w = 1 + mod(id, 3)")
+    ok(s, "xtset id t")
+    out = ok(s, "xtgee resp age smoke [pw=w], fam(bin) nolog")
+    assert s.e.macros["vcetype"] == "Robust" and s.e.macros["wtype"] == "pweight"
+    assert "(Std. err. adjusted for clustering on id)" in out
+    ok(s, "replace w = 5 in 1")
+    before = s.e
+    rc, out = run(s, "xtgee resp age smoke [pw=w], fam(bin) nolog")
+    assert rc == 199 and "weight must be constant within id" in out and s.e is before
+    assert run(s, "xtgee resp age smoke [aw=w], fam(bin) nolog")[0] == 101

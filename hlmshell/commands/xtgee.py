@@ -126,6 +126,8 @@ class GeeData:
     tvar: str | None
     column: object
     value_labels: dict
+    weights: np.ndarray | None = None       # per panel
+    wkind: str | None = None
 
 
 def _times(column, tvar: str, groups, delta: float) -> np.ndarray:
@@ -158,8 +160,25 @@ def prepare(session, cmd, spec, fixed_raw, opts, corr: gee.Corr) -> GeeData:
     if corr.kind == "fixed" and corr.fixed.shape[0] < (int(times.max()) + 1 if times is not None
                                                         else int(np.bincount(groups).max())):
         raise StataError("matrix specified in corr(fixed) is too small", 503)
+    wg, wkind = _panel_weights(session, cmd, mask, groups, ivar)
     return GeeData(depvar, design, np.asarray(column(depvar), dtype=float), _offset(opts, column, n),
-                   mask, groups, times, ivar, tvar, column, factor_labels(ds, fixed))
+                   mask, groups, times, ivar, tvar, column, factor_labels(ds, fixed), wg, wkind)
+
+
+def _panel_weights(session, cmd, mask, groups, ivar):
+    """fweights, pweights, iweights: constant within panel (Stata's rule), one per panel."""
+    if cmd.weight is None:
+        return None, None
+    from hlmshell.commands._toolkit import weights
+    w = weights(session, cmd, mask, allowed=("fweight", "pweight", "iweight"))[mask]
+    if np.any(np.isnan(w)):
+        raise StataError("missing weights encountered", 402)
+    G = int(groups.max()) + 1
+    first = np.zeros(G)
+    first[groups] = w
+    if np.any(first[groups] != w):
+        raise StataError(f"weight must be constant within {ivar}", 199)
+    return first, cmd.weight.kind
 
 
 # --------------------------------------------------------------------------- fit and e()
@@ -171,7 +190,8 @@ def _fit(session, data: GeeData, fam, link, req: GeeRequest) -> gee.GeeFit:
     o = req.opts
     gopts = gee.Options(req.corr, nmp=bool(o.nmp), rgf=bool(o.rgf), robust=req.robust, scale=kind,
                         scale_value=value, tol=float(o.tolerance), maxiter=int(o.iterate),
-                        fixed_scale=fam.name in ("binomial", "poisson", "nbinomial"))
+                        fixed_scale=fam.name in ("binomial", "poisson", "nbinomial"),
+                        weights=data.weights, wkind=data.wkind or "fweight")
     lines: list[str] = []
 
     def log(it, tol):
@@ -231,10 +251,14 @@ def results(cmd, name: str, data: GeeData, fit: gee.GeeFit, fam, link, req: GeeR
     res = EstimationResults(cmd=name, names=names, b=b, V=Vf, omitted=design.omitted.copy(),
                             k_f=k, sample=data.mask.copy())
     chi2, df_m = _wald(b, Vf, [int(i) for i in keep if names[i][1] != "_cons"])
-    counts = np.bincount(data.groups)
+    counts = np.bincount(data.groups).astype(float)
     n, p = len(data.y), len(keep)
+    n_g = float(len(counts))
+    if data.wkind == "fweight":                 # a panel of weight w counts as w panels
+        n = int(round(float(np.sum(counts * data.weights))))
+        n_g = float(np.sum(data.weights))
     phi = _scale_shown(fit, fam, req.opts)
-    res.scalars = {"N": float(n), "N_g": float(len(counts)), "g_min": float(counts.min()),
+    res.scalars = {"N": float(n), "N_g": n_g, "g_min": float(counts.min()),
                    "g_avg": float(counts.mean()), "g_max": float(counts.max()),
                    "df_m": float(df_m), "chi2": chi2,
                    "p": float(dist.chi2_sf(chi2, df_m)) if df_m else math.nan,
@@ -259,6 +283,10 @@ def results(cmd, name: str, data: GeeData, fit: gee.GeeFit, fam, link, req: GeeR
         res.macros["clustvar"] = data.ivar
         res.scalars["N_clust"] = float(fit.n_groups)
     offset_macros(res, req.opts)
+    if data.wkind:
+        import re as _re
+        m = _re.search(r"\[\s*\w+\s*=\s*([^\]]*)\]", cmd.text or "")
+        res.macros.update(wtype=data.wkind, wexp=f"= {m.group(1).strip()}" if m else "")
     res.matrices["R"] = fit.R
     res.scalars["power"] = float(link.power)
     return res
@@ -333,6 +361,8 @@ def run_gee(session, cmd, name: str, fam_text: str | None, link_text: str | None
     if "exposure" in opts and opts.raw("exposure") and opts.raw("offset"):
         raise StataError("only one of offset() or exposure() can be specified", 198)
     data = prepare(session, cmd, spec, fixed_raw, opts, corr)
+    if data.wkind == "pweight":
+        req.robust = True
     n = len(data.y)
     fam = parse_family(fam_text if fam_text is not None else opts.raw("family"), data.column, n)
     link = parse_link(link_text if link_text is not None else opts.raw("link"), fam)
@@ -388,7 +418,7 @@ def gee_options(extra=()) -> tuple:
 
 
 @command("xtgee", abbrev="xtgee", rule="mixed", family="Estimation", body="fvvarlist",
-         qualifiers="if in", desc="population-averaged panel models by GEE",
+         qualifiers="if in weight", weights="fweight pweight iweight", desc="population-averaged panel models by GEE",
          example="xtgee resp age smoke, family(binomial) link(logit) corr(exchangeable)",
          options=gee_options())
 def xtgee_cmd(session, cmd) -> None:

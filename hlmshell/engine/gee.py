@@ -94,18 +94,19 @@ class GeeFit:
 
 
 # ------------------------------------------------------------------ moment estimators
-def _lag_products(r: np.ndarray, m: np.ndarray, s: int) -> tuple[float, float]:
-    """sum of r_it r_i,t+s and the number of such pairs over the grid."""
+def _lag_products(r: np.ndarray, m: np.ndarray, s: int, w: np.ndarray) -> tuple[float, float]:
+    """sum of w_i r_it r_i,t+s and the (weighted) number of such pairs over the grid."""
     if s >= r.shape[1]:
         return 0.0, 0.0
-    return float(np.sum(r[:, :-s or None] * r[:, s:])), float(np.sum(m[:, :-s or None] & m[:, s:]))
+    return (float(np.sum(w[:, None] * r[:, :-s or None] * r[:, s:])),
+            float(np.sum(w[:, None] * (m[:, :-s or None] & m[:, s:]))))
 
 
-def _acf(r, m, phi, k: int) -> np.ndarray:
+def _acf(r, m, phi, k: int, w) -> np.ndarray:
     rho = np.zeros(k + 1)
     rho[0] = 1.0
     for s in range(1, k + 1):
-        c, n = _lag_products(r, m, s)
+        c, n = _lag_products(r, m, s, w)
         rho[s] = c / (n * phi) if n > 0 else 0.0
     return rho
 
@@ -130,9 +131,12 @@ def _ar_acf(rho: np.ndarray, T: int) -> np.ndarray:
     return out[:T]
 
 
-def working_corr(r: np.ndarray, m: np.ndarray, phi: float, corr: Corr) -> np.ndarray:
-    """R (T x T) from the Pearson residuals on the grid (zero where missing)."""
+def working_corr(r: np.ndarray, m: np.ndarray, phi: float, corr: Corr,
+                 w: np.ndarray | None = None) -> np.ndarray:
+    """R (T x T) from the Pearson residuals on the grid (zero where missing); w the panels'
+    weights (frequency: each panel counted w times)."""
     T = r.shape[1]
+    w = np.ones(r.shape[0]) if w is None else w
     kind = corr.kind
     if kind == "independent":
         return np.eye(T)
@@ -140,20 +144,20 @@ def working_corr(r: np.ndarray, m: np.ndarray, phi: float, corr: Corr) -> np.nda
         return np.asarray(corr.fixed, dtype=float)
     if kind == "exchangeable":
         n = m.sum(axis=1)
-        s = float(np.sum(r.sum(axis=1) ** 2 - (r * r).sum(axis=1)))
-        pairs = float(np.sum(n * (n - 1)))
+        s = float(np.sum(w * (r.sum(axis=1) ** 2 - (r * r).sum(axis=1))))
+        pairs = float(np.sum(w * n * (n - 1)))
         a = s / (pairs * phi) if pairs > 0 else 0.0
         R = np.full((T, T), a)
         np.fill_diagonal(R, 1.0)
         return R
     if kind in ("stationary", "ar"):
-        rho = _acf(r, m, phi, min(corr.k, T - 1) if T > 1 else 0)
+        rho = _acf(r, m, phi, min(corr.k, T - 1) if T > 1 else 0, w)
         if kind == "ar" and len(rho) > 1:
             return _toeplitz(_ar_acf(rho, T), T)
         return _toeplitz(rho, T)
     mf = m.astype(float)
-    C = r.T @ r
-    N = mf.T @ mf
+    C = r.T @ (w[:, None] * r)
+    N = mf.T @ (w[:, None] * mf)
     with np.errstate(all="ignore"):
         R = np.where(N > 0, C / (N * phi), 0.0)
     np.fill_diagonal(R, 1.0)
@@ -183,10 +187,10 @@ def _blocks(grid: Grid, R: np.ndarray, sd: np.ndarray) -> np.ndarray:
     return np.linalg.inv(W)
 
 
-def _equations(grid, Vinv, D, e):
-    """sum_i D_i' V_i^-1 D_i and the per-panel scores D_i' V_i^-1 e_i."""
+def _equations(grid, Vinv, D, e, w):
+    """sum_i w_i D_i' V_i^-1 D_i and the per-panel scores D_i' V_i^-1 e_i (unweighted)."""
     VD = Vinv @ D                                   # (G, T, p)
-    H = np.einsum("gtp,gtq->pq", D, VD)
+    H = np.einsum("gtp,gtq,g->pq", D, VD, w)
     U = np.einsum("gtp,gt->gp", VD, e)
     return H, U
 
@@ -202,9 +206,11 @@ class Options:
     tol: float = 1e-6
     maxiter: int = 100
     fixed_scale: bool = False             # binomial/poisson: the scale is 1 by default
+    weights: np.ndarray | None = None     # per panel (constant within panel, as Stata's)
+    wkind: str = "fweight"                # fweight | pweight | iweight
 
 
-def _phi(r2sum: float, n: int, p: int, nmp: bool) -> float:
+def _phi(r2sum: float, n: float, p: int, nmp: bool) -> float:
     d = n - p if nmp else n
     return r2sum / d if d > 0 else float("nan")
 
@@ -214,7 +220,10 @@ def fit(y, X, off, fam, link, groups, times, opts: Options, *, callback=None) ->
     Fisher-scoring step of beta until the largest relative change is below opts.tol."""
     n, p = X.shape
     grid = Grid.build(groups, times)
-    start = gfm.fit(y, X, off, fam, link)
+    w = _panel_weights(grid, opts)
+    nw = float(np.sum(w * grid.mask.sum(axis=1)))
+    start = gfm.fit(y, X, off, fam, link) if opts.weights is None else \
+        _weighted_start(y, X, off, fam, link, w[np.asarray(groups)])
     beta = start.beta.copy()
     Xg = grid.lay(X)
     tols: list[float] = []
@@ -224,12 +233,12 @@ def fit(y, X, off, fam, link, groups, times, opts: Options, *, callback=None) ->
         mu, d1, v = _pieces(fam, link, X, off, beta, y)
         sd = np.sqrt(v)
         r = grid.lay((y - mu) / sd)
-        phi = _phi(float(np.sum(r * r)), n, p, opts.nmp)
-        R = working_corr(r, grid.mask, phi, opts.corr)
+        phi = _phi(float(np.sum(w[:, None] * r * r)), nw, p, opts.nmp)
+        R = working_corr(r, grid.mask, phi, opts.corr, w)
         Vinv = _blocks(grid, R, grid.lay(sd))
         D = Xg * grid.lay(d1)[:, :, None]
-        H, U = _equations(grid, Vinv, D, grid.lay(y - mu))
-        step = np.linalg.solve(H, U.sum(axis=0))
+        H, U = _equations(grid, Vinv, D, grid.lay(y - mu), w)
+        step = np.linalg.solve(H, (w[:, None] * U).sum(axis=0))
         new = beta + step
         tol = float(np.max(np.abs(new - beta) / (np.abs(beta) + 1.0)))
         beta = new
@@ -244,30 +253,63 @@ def fit(y, X, off, fam, link, groups, times, opts: Options, *, callback=None) ->
     return _finish(y, X, off, fam, link, grid, beta, opts, it, conv, tols)
 
 
+def _panel_weights(grid: Grid, opts: Options) -> np.ndarray:
+    if opts.weights is None:
+        return np.ones(grid.pos.shape[0])
+    return np.asarray(opts.weights, dtype=float)
+
+
+def _weighted_start(y, X, off, fam, link, wobs):
+    """The independence GLM with observation weights (Fisher scoring; the start of GEE)."""
+    beta = gfm.fit(y, X, off, fam, link).beta
+    for _ in range(100):
+        eta = X @ beta + off
+        mu, d1, _ = gfm._pieces(fam, link, eta)
+        ww = wobs * d1 * d1 / fam.V(mu)
+        step = np.linalg.solve(X.T @ (ww[:, None] * X), X.T @ (wobs * d1 / fam.V(mu) * (y - mu)))
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-12:
+            break
+    return gfm.finish(y, X, off, fam, link, beta)
+
+
 def _finish(y, X, off, fam, link, grid, beta, opts, it, conv, tols) -> GeeFit:
     """phi, R, the information and the sandwich at the final estimates."""
     n, p = X.shape
+    w = _panel_weights(grid, opts)
+    nw = float(np.sum(w * grid.mask.sum(axis=1)))
     mu, d1, v = _pieces(fam, link, X, off, beta, y)
     sd = np.sqrt(v)
     r = grid.lay((y - mu) / sd)
-    pearson = float(np.sum(r * r))
-    phi = _phi(pearson, n, p, opts.nmp)
-    R = working_corr(r, grid.mask, phi, opts.corr)
+    pearson = float(np.sum(w[:, None] * r * r))
+    phi = _phi(pearson, nw, p, opts.nmp)
+    R = working_corr(r, grid.mask, phi, opts.corr, w)
     Vinv = _blocks(grid, R, grid.lay(sd))
     D = grid.lay(X) * grid.lay(d1)[:, :, None]
-    H, U = _equations(grid, Vinv, D, grid.lay(y - mu))
+    H, U = _equations(grid, Vinv, D, grid.lay(y - mu), w)
     Hinv = np.linalg.inv(H)
-    dev = float(np.sum(fam.dev_units(y, mu)))
-    scale = _scale_used(opts, phi, pearson, dev, n, p)
+    dev = float(np.sum(_obs_weights(grid, w, n) * fam.dev_units(y, mu)))
+    scale = _scale_used(opts, phi, pearson, dev, nw, p)
     Vr = None
     G = int(grid.mask.any(axis=1).sum())
     if opts.robust:
-        Vr = Hinv @ (U.T @ U) @ Hinv * (G / (G - 1) if G > 1 else float("nan"))
+        if opts.weights is not None and opts.wkind == "fweight":
+            meat, G = U.T @ (w[:, None] * U), float(np.sum(w))
+        else:
+            meat = (w[:, None] * U).T @ (w[:, None] * U)
+        Vr = Hinv @ meat @ Hinv * (G / (G - 1) if G > 1 else float("nan"))
         if opts.rgf:
-            Vr = Vr * (n - 1) / (n - p)
+            Vr = Vr * (nw - 1) / (nw - p)
     return GeeFit(beta=beta, V=scale * Hinv, V_robust=Vr, H=H, phi=phi, R=R, mu=mu,
                   pearson=pearson, deviance=dev, iterations=it, converged=conv, tolerances=tols,
                   n_groups=G)
+
+
+def _obs_weights(grid: Grid, w: np.ndarray, n: int) -> np.ndarray:
+    """The panels' weights per observation (row order)."""
+    out = np.empty(n)
+    out[grid.pos[grid.mask]] = np.broadcast_to(w[:, None], grid.pos.shape)[grid.mask]
+    return out
 
 
 def _scale_used(opts: Options, phi, pearson, dev, n, p) -> float:
