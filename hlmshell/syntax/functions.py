@@ -15,6 +15,7 @@ from hlmshell.limits import MAX_STRLEN
 from hlmshell.output.numfmt import fmt, fmt_g
 from hlmshell.syntax.function_args import (  # noqa: F401  (re-exported to evaluate.py)
     clean, is_str, nargs as _nargs, num, str_map as _str_map, sval, vectorised as _dist)
+from hlmshell.syntax.functions_dist import DIST_FUNCTIONS
 from hlmshell.syntax.lexer import tokens
 from hlmshell.syntax.stata_dates import (
     _DOFH, _DOFM, _DOFQ, _HOFD, _MOFD, _MS_DAY, _QOFD, _YH, _YM, _YQ, _clock_parts, _cofd,
@@ -1164,6 +1165,8 @@ FUNCTIONS = {
     "ss": _dist(_clock_parts("ss"), 1),
     "mdyhms": _dist(_mdyhms, 6),
     "dhms": _dist(_dhms, 4),
+    # the rest of Stata's library, by family, in their own modules
+    **DIST_FUNCTIONS,
 }
 
 
