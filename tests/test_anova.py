@@ -4,7 +4,6 @@ e(b). The numbers are in tests/data/anova/anova_reference.json (make_anova_refer
 import json
 import os
 
-import numpy as np
 import pytest
 
 from hsb_fixtures import s  # noqa: F401
@@ -60,7 +59,6 @@ def test_sequential(s):
 def test_model_f_and_replay(s):
     ok(s, "anova mathach sector if id < 1500")
     from scipy import stats
-    import pandas as pd
     d = s.data
     m = d.var("id").values < 1500
     y, g = d.var("mathach").values[m], d.var("sector").values[m]

@@ -161,41 +161,50 @@ def cii_cmd(session, cmd):
             raise StataError("invalid syntax", 198)
     else:
         kind = "poisson" if opts.poisson else {3: "means", 2: "proportions"}.get(len(words), "")
-    out = session.out
-    if kind == "means":
-        n, m, sd = _numbers(words, 3)
-        if n < 1 or n != int(n) or sd < 0:
-            raise StataError("n must be a positive integer" if n < 1 or n != int(n) else "sd must be nonnegative", 198)
-        se = sd / math.sqrt(n)
-        c = float(dist.t_ppf(1 - (1 - level / 100) / 2, n - 1)) if n > 1 else math.nan
-        lo, hi = m - c * se, m + c * se
-        _head(out, "", "Obs", "Mean", level)
-        _row(out, "", n, m, se, lo, hi)
-        session.r = RResults(scalars={"N": n, "mean": m, "sd": sd, "se": se, "lb": lo, "ub": hi,
-                                      "level": level})
-    elif kind == "proportions":
-        n, k = _numbers(words, 2)
-        if n < 1 or n != int(n) or k < 0 or k > n or k != int(k):
-            raise StataError("invalid syntax", 198)
-        method = next((mm for mm in _METHODS if getattr(opts, mm)), "exact")
-        lo, hi = proportion_ci(n, k, level, method)
-        p = k / n
-        se = math.sqrt(p * (1 - p) / n)
-        title = {"exact": "-- Binomial exact --", "wald": "-- Binomial Wald ---",
-                 "wilson": "------ Wilson ------", "agresti": "-- Agresti–Coull ---",
-                 "jeffreys": "----- Jeffreys -----"}[method]
-        _head(out, title, "Obs", "Proportion", level)
-        _row(out, "", n, p, se, lo, hi)
-        session.r = RResults(scalars={"N": n, "proportion": p, "se": se, "lb": lo, "ub": hi,
-                                      "level": level}, macros={"citype": method})
-    elif kind == "poisson":
-        t, k = _numbers(words, 2)
-        if t <= 0 or k < 0 or k != int(k):
-            raise StataError("invalid syntax", 198)
-        lo, hi = poisson_ci(t, k, level)
-        _head(out, "-- Poisson  exact --", "Exposure", "Mean", level)
-        _row(out, "", t, k / t, math.sqrt(k) / t, lo, hi)
-        session.r = RResults(scalars={"N": t, "mean": k / t, "se": math.sqrt(k) / t, "lb": lo,
-                                      "ub": hi, "level": level}, macros={"citype": "exact"})
-    else:
+    handler = {"means": _cii_means, "proportions": _cii_proportions, "poisson": _cii_poisson}.get(kind)
+    if handler is None:
         raise StataError("invalid syntax" if kind != "variances" else "cii variances not implemented", 198)
+    handler(session, words, opts, level)
+
+
+def _cii_means(session, words, opts, level) -> None:
+    n, m, sd = _numbers(words, 3)
+    if n < 1 or n != int(n) or sd < 0:
+        raise StataError("n must be a positive integer" if n < 1 or n != int(n) else "sd must be nonnegative", 198)
+    se = sd / math.sqrt(n)
+    c = float(dist.t_ppf(1 - (1 - level / 100) / 2, n - 1)) if n > 1 else math.nan
+    lo, hi = m - c * se, m + c * se
+    _head(session.out, "", "Obs", "Mean", level)
+    _row(session.out, "", n, m, se, lo, hi)
+    session.r = RResults(scalars={"N": n, "mean": m, "sd": sd, "se": se, "lb": lo, "ub": hi,
+                                  "level": level})
+
+
+_TITLES = {"exact": "-- Binomial exact --", "wald": "-- Binomial Wald ---",
+           "wilson": "------ Wilson ------", "agresti": "-- Agresti–Coull ---",
+           "jeffreys": "----- Jeffreys -----"}
+
+
+def _cii_proportions(session, words, opts, level) -> None:
+    n, k = _numbers(words, 2)
+    if n < 1 or n != int(n) or k < 0 or k > n or k != int(k):
+        raise StataError("invalid syntax", 198)
+    method = next((mm for mm in _METHODS if getattr(opts, mm)), "exact")
+    lo, hi = proportion_ci(n, k, level, method)
+    p = k / n
+    se = math.sqrt(p * (1 - p) / n)
+    _head(session.out, _TITLES[method], "Obs", "Proportion", level)
+    _row(session.out, "", n, p, se, lo, hi)
+    session.r = RResults(scalars={"N": n, "proportion": p, "se": se, "lb": lo, "ub": hi,
+                                  "level": level}, macros={"citype": method})
+
+
+def _cii_poisson(session, words, opts, level) -> None:
+    t, k = _numbers(words, 2)
+    if t <= 0 or k < 0 or k != int(k):
+        raise StataError("invalid syntax", 198)
+    lo, hi = poisson_ci(t, k, level)
+    _head(session.out, "-- Poisson  exact --", "Exposure", "Mean", level)
+    _row(session.out, "", t, k / t, math.sqrt(k) / t, lo, hi)
+    session.r = RResults(scalars={"N": t, "mean": k / t, "se": math.sqrt(k) / t, "lb": lo,
+                                  "ub": hi, "level": level}, macros={"citype": "exact"})

@@ -197,7 +197,7 @@ def sktest_cmd(session, cmd):
     out.line("")
     out.line(f"{'Skewness and kurtosis tests for normality':^78}".rstrip())
     out.line(f"{'':57}----- Joint test -----")
-    out.line(f"    Variable |       Obs   Pr(skewness)   Pr(kurtosis)      chi2(2)  Prob>chi2")
+    out.line("    Variable |       Obs   Pr(skewness)   Pr(kurtosis)      chi2(2)  Prob>chi2")
     out.line("-------------+" + "-" * 65)
     r = {}
     for nm, x in cols:
