@@ -293,3 +293,27 @@ def test_robust_layout(ohio):
     assert not np.allclose(se_oim, se_cl) and np.allclose(se_oim, se_cl, rtol=0.2)
     assert run(ohio, "xtlogit resp age smoke, fe vce(robust)")[0] == 198
     assert run(ohio, "xtlogit resp age smoke, vce(cluster age)")[0] == 498
+
+
+def test_predict_after_re_fe_pa(ohio):
+    from scipy.integrate import quad
+    from scipy.special import expit
+    ok(ohio, "xtlogit resp age smoke, nolog")
+    for v in ("pr_re", "xb_re", "mu_pa"):
+        ok(ohio, f"capture drop {v}")
+    assert "(option xb assumed; linear prediction)" in ok(ohio, "predict double xb_re")
+    ok(ohio, "predict double pr_re, pr")
+    s = ohio.e.scalars["sigma_u"]
+    xb = np.asarray(ohio.data.var("xb_re").values, dtype=float)
+    pr = np.asarray(ohio.data.var("pr_re").values, dtype=float)
+    for i in (0, 5, 2000):
+        ref = quad(lambda u: expit(xb[i] + u) * np.exp(-0.5 * (u / s) ** 2)
+                   / (s * math.sqrt(2 * math.pi)), -12 * s, 12 * s, epsabs=1e-13)[0]
+        assert pr[i] == pytest.approx(ref, rel=1e-6)
+    assert run(ohio, "predict bad_re, reffects")[0] == 198
+    ok(ohio, "xtlogit resp age smoke, pa nolog")
+    assert "(option mu assumed; predicted mean resp)" in ok(ohio, "predict double mu_pa")
+    b = np.ravel(ohio.e.b)
+    d = {n: np.asarray(ohio.data.var(n).values, dtype=float) for n in ("age", "smoke", "mu_pa")}
+    np.testing.assert_allclose(d["mu_pa"], expit(b[0] * d["age"] + b[1] * d["smoke"] + b[2]),
+                               rtol=1e-12)
