@@ -75,3 +75,11 @@ def test_model_f_and_replay(s):
                                      ("anova mathach id|sector", 198)])
 def test_bad_input(s, line, rc):
     assert run(s, line)[0] == rc
+
+
+def test_regress_replays_anova_coefficients(s):
+    ok(s, SETUP)
+    ok(s, "quietly anova mathach sector##sesg if id < 1500")
+    out = ok(s, "regress")
+    assert "Coefficient" in out and "_cons |" in out
+    assert f"{REF['coef'][0]:.5f}"[:7] in out          # R's intercept, treatment coding

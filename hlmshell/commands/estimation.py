@@ -116,8 +116,10 @@ def parse_vce(ds, opts: Args, table) -> VceRequest:
 
 
 def _replay_target(session, cmdname: str) -> EstimationResults:
+    """The active results that `cmdname` typed alone replays (`regress` also shows anova's
+    coefficients, as Stata does)."""
     res = session.e
-    if res is None or res.cmd != cmdname:
+    if res is None or (res.cmd != cmdname and not (cmdname == "regress" and res.cmd == "anova")):
         raise StataError("last estimates not found", 301)
     return res
 
