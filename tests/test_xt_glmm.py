@@ -317,3 +317,16 @@ def test_predict_after_re_fe_pa(ohio):
     d = {n: np.asarray(ohio.data.var(n).values, dtype=float) for n in ("age", "smoke", "mu_pa")}
     np.testing.assert_allclose(d["mu_pa"], expit(b[0] * d["age"] + b[1] * d["smoke"] + b[2]),
                                rtol=1e-12)
+
+
+def test_tau_grid_log(ohio):
+    out = ok(ohio, "xtlogit resp age smoke")
+    lines = out.splitlines()
+    taus = [ln for ln in lines if ln.startswith("tau = ")]
+    assert taus[0].startswith("tau =  0.0     log likelihood = ")
+    assert float(taus[0].split("=")[-1]) == pytest.approx(REF["pooled_logit_ll"], rel=1e-7)
+    lls = [float(t.split("=")[-1]) for t in taus]
+    assert all(a < b for a, b in zip(lls[:-2], lls[1:-1])) and lls[-1] < lls[-2]
+    i0 = lines.index(taus[-1]) + 2
+    assert lines[i0].startswith("Iteration 0:") and float(lines[i0].split("=")[1]) == \
+        pytest.approx(max(lls), rel=1e-7)

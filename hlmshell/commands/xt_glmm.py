@@ -177,24 +177,61 @@ def _intmethod(opts) -> str:
     return full
 
 
+def _comparison(gd, fam, y, off, X):
+    """The pooled model from the constant-only start, as Stata's logit/poisson log it: (b, ll,
+    the log's log likelihoods)."""
+    from hlmshell.commands.glm_cmds import _null_beta
+    b0 = np.zeros(X.shape[1])
+    cons = [j for j in range(X.shape[1]) if np.all(X[:, j] == 1.0)]
+    if cons:
+        b0[cons[0]] = _null_beta(y, off, fam)
+    lines: list = []
+    b, ll = glmm.glm_newton(gd, fam, b0, lines)
+    return b, ll, lines
+
+
+def _tau_grid(prob, b_c, ll_c, c: float, log: list) -> float:
+    """Stata's search for a starting rho (`tau`): 0, .1, .2, ... at the comparison model's
+    coefficients while the log likelihood rises; sigma_u of the best."""
+    best_tau, best = 0.0, ll_c
+    log.append((0.0, ll_c))
+    for i in range(1, 10):
+        tau = i / 10
+        ll = prob.loglik(np.r_[b_c, math.sqrt(tau / (1 - tau) * c)])
+        log.append((tau, ll))
+        if not np.isfinite(ll) or ll < best:
+            break
+        best_tau, best = tau, ll
+    return math.sqrt(max(best_tau, 0.1) / (1 - max(best_tau, 0.1)) * c)
+
+
 def _fit_re_normal(session, data: XtData, fam_name, link, points, log, maxiter,
                    method="mvaghermite") -> ReFit:
     X = data.design.X_keep
     n = len(data.y)
     gd = glmm.GlmmData.build(data.y, X, np.ones((n, 1)), data.groups, offset=data.off)
     fam = gf.family(fam_name, link)
-    lines: list = []
-    b0, ll_c = glmm.glm_start_log(gd, fam, lines)
+    b0, ll_c, lines = _comparison(gd, fam, data.y, data.off, X)
     _log_lines(session, log, "Fitting comparison model:", lines)
     st = Structure("identity", 1)
     prob = glmm.Problem(gd, fam, st, "agq", points, adapt=_ADAPT[method])
+    s0 = 1.0
+    if fam_name == "binomial":
+        grid: list = []
+        s0 = _tau_grid(prob, b0, ll_c, math.pi ** 2 / 3 if link == "logit" else 1.0, grid)
+        if log:
+            session.out.line("")
+            session.out.line("Fitting full model:")
+            session.out.line("")
+            for tau, v in grid:
+                session.out.line(xo.tau_line(tau, v))
     full: list = []
 
     def cb(x):
         full.append(-0.5 * prob.last[1])
-    fit = glmm.fit_problem(prob, np.concatenate([b0, st.start(1.0)]), maxiter=maxiter,
+    fit = glmm.fit_problem(prob, np.concatenate([b0, [s0]]), maxiter=maxiter,
                            callback=cb, report=cb)
-    _log_lines(session, log, "Fitting full model:", full)
+    _log_lines(session, log, "" if fam_name == "binomial" else "Fitting full model:", full)
     V = glmm.observed_vcov(fit, st)
     if V is None:
         raise StataError(_ERR430, 430)
@@ -227,8 +264,7 @@ def _fit_re_gamma(session, data: XtData, log, maxiter) -> ReFit:
     n = len(data.y)
     gd = glmm.GlmmData.build(data.y, X, np.zeros((n, 0)), np.zeros(n, dtype=np.int64),
                              offset=data.off)
-    lines: list = []
-    b0, ll_c = glmm.glm_start_log(gd, gf.family("poisson", "log"), lines)
+    b0, ll_c, lines = _comparison(gd, gf.family("poisson", "log"), data.y, data.off, X)
     _log_lines(session, log, "Fitting Poisson model:", lines)
     x, ll, V, _, conv, full = pg.fit_gamma_poisson(data.y, X, data.off, data.groups,
                                                    np.concatenate([b0, [0.0]]), maxiter)

@@ -46,6 +46,11 @@ def header_lines(*, title: str, ivar: str, n: int, n_g: int, g, re_dist: str | N
     return out
 
 
+def tau_line(tau: float, ll: float) -> str:
+    """The starting-value search of xtlogit/xtprobit, re: `tau =  0.1     log likelihood = ...`."""
+    return f"tau = {tau:4.1f}     log likelihood = {fmt(ll, '%10.0g')}"
+
+
 def aux_row(label: str, b: float, se: float, lo: float, hi: float) -> str:
     """An ancillary parameter: estimate, std. err. and interval, no z or P (as Stata's diparm)."""
     cells = f"  {fmt_g(b, 9):>9}"
