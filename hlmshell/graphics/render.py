@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 
 from hlmshell.graphics import schemes
+from hlmshell.graphics.markup import render_text
 from hlmshell.graphics.model import Axis, Graph, Panel, Series
 
 DEFAULT_WIDTH = 800          # pixels of an exported bitmap without width()/height()
@@ -151,7 +152,7 @@ def _footer(fig, graph: Graph, sch: dict):
     top, bottom = fig.subfigures(2, 1, height_ratios=[1 - h, h])
     for sf in (top, bottom):
         sf.set_facecolor(sch["graph_bg"])
-    bottom.text(0.01, 0.5, foot, fontsize=FONT * 0.8, color=sch["text"], ha="left",
+    bottom.text(0.01, 0.5, render_text(foot), fontsize=FONT * 0.8, color=sch["text"], ha="left",
                 va="center")
     return top
 
@@ -209,7 +210,7 @@ def _draw_panel(ax, panel: Panel, graph: Graph, sch: dict, titled: bool) -> None
     ax.set_facecolor(sch["plot_bg"])
     if panel.label:
         ax.set_axis_off()
-        ax.text(0.5, 0.5, panel.label, ha="center", va="center", transform=ax.transAxes,
+        ax.text(0.5, 0.5, render_text(panel.label), ha="center", va="center", transform=ax.transAxes,
                 fontsize=FONT * 1.1, color=sch["text"])
         ax._hlm_keys = []
         return
@@ -238,7 +239,7 @@ def _draw_panel(ax, panel: Panel, graph: Graph, sch: dict, titled: bool) -> None
     if aspect:
         ax.set_box_aspect(aspect)
     if titled and panel.title:
-        ax.set_title(panel.title, fontsize=FONT, color=sch["text"])
+        ax.set_title(render_text(panel.title), fontsize=FONT, color=sch["text"])
 
 
 def _style_color(s: Series, sch: dict, k: int, key: str = "color"):
@@ -297,7 +298,7 @@ def _scatter(ax, s, sch, k):
             s.style["mlabcolor"], default=mk["color"])
         for xi, yi, t, p in zip(s.x[ok], s.y[ok], np.asarray(labels, dtype=object)[ok], pos):
             dx, dy, ha, va = clock_offset(int(p))
-            ax.annotate(str(t), (xi, yi), xytext=(dx, dy), textcoords="offset points",
+            ax.annotate(render_text(str(t)), (xi, yi), xytext=(dx, dy), textcoords="offset points",
                         fontsize=FONT * 0.75, color=c, ha=ha, va=va)
     return h
 
@@ -342,7 +343,7 @@ def _categories(ax, which: str, names: list, angle: float | None = None) -> None
     them (then anchored at their end, under their bar)."""
     axis = ax.yaxis if which == "y" else ax.xaxis
     axis.set_ticks(range(1, len(names) + 1))
-    axis.set_ticklabels([str(c) for c in names])
+    axis.set_ticklabels([render_text(str(c)) for c in names])
     ax.tick_params(axis=which, labelrotation=angle or 0)
     if angle and which == "x":
         for lab in axis.get_ticklabels():
@@ -395,7 +396,7 @@ def _bar_labels(ax, s, sch) -> None:
             ha = "center"
             va = {"outside": "bottom" if sign > 0 else "top",
                   "inside": "top" if sign > 0 else "bottom"}.get(where, "center")
-        ax.annotate(str(text), xy, xytext=off, textcoords="offset points", ha=ha, va=va,
+        ax.annotate(render_text(str(text)), xy, xytext=off, textcoords="offset points", ha=ha, va=va,
                     fontsize=FONT * 0.8, color=sch["text"], zorder=4)
 
 
@@ -468,7 +469,7 @@ def stata_number(v: float, fmt: str | None = None) -> str:
 def _axis(ax, which: str, axis: Axis, sch: dict, grid_default: bool = False) -> None:
     setlabel = ax.set_xlabel if which == "x" else ax.set_ylabel
     if axis.title:
-        setlabel(axis.title, fontsize=FONT, color=sch["text"])
+        setlabel(render_text(axis.title), fontsize=FONT, color=sch["text"])
     if axis.log:
         (ax.set_xscale if which == "x" else ax.set_yscale)("log")
     _limits(ax, which, axis)
@@ -505,7 +506,7 @@ def _ticks(ax, which: str, axis: Axis, default: float = 0) -> None:
     if axis.ticks is not None:
         ticks_axis.set_ticks(axis.ticks)
         if axis.ticklabels:
-            ticks_axis.set_ticklabels([str(t) for t in axis.ticklabels])
+            ticks_axis.set_ticklabels([render_text(str(t)) for t in axis.ticklabels])
         else:
             ticks_axis.set_ticklabels([stata_number(v, axis.fmt) for v in axis.ticks])
     elif not axis.log:
@@ -524,7 +525,7 @@ def _titles(fig, graph: Graph, sch: dict) -> None:
     if graph.subtitle:
         head = (head + "\n" if head else "") + graph.subtitle
     if head:
-        fig.suptitle(head, fontsize=FONT * 1.35, color=sch["text"])
+        fig.suptitle(render_text(head), fontsize=FONT * 1.35, color=sch["text"])
 
 
 def legend_entries(graph: Graph, keys: list) -> list:
@@ -555,11 +556,12 @@ def _legend(fig, axes, graph: Graph, sch: dict, loc: str | None = None) -> None:
     if not show or not entries:
         return
     handles, texts = zip(*entries)
+    texts = [render_text(t) for t in texts]
     n = len(entries)
     cols = lg.cols or (math.ceil(n / lg.rows) if lg.rows else min(n, 2))
     kw = {"ncols": max(1, cols), "fontsize": FONT * 0.85, "frameon": True,
           "facecolor": (1, 1, 1), "edgecolor": sch["axis"], "fancybox": False,
-          "title": lg.title or None}
+          "title": render_text(lg.title) or None}
     if lg.ring == 0 and len(axes) == 1:
         leg = axes[0].legend(handles, texts, loc=_INSIDE.get(lg.position, "best"), **kw)
     else:
