@@ -70,28 +70,52 @@ def margins_dataset(session, table) -> Dataset:
     over = list(getattr(table, "over", None) or [])
     factors = [d for d in dict.fromkeys(x for dims in all_dims for x in dims)
                if d not in ("_at", "_predict") and d not in over]
+    at_no = _id_columns(ds, table, all_dims, cells, factors)
+    for kind, names in (("_by", over), ("_m", factors)):
+        _source_columns(session, ds, kind, names, cells)
+    at = np.atleast_2d(np.asarray(table.at, dtype=float))
+    _at_columns(ds, table, at, at_no)
+    _stat_columns(ds, table)
+    ds.dta_chars.update({
+        "cmd": "margins", "title": table.title, "predict_label": table.predict_label,
+        "expression": table.expr, "k_at": str(max(1, at.shape[0] if at.size else 1)),
+        "by_vars": " ".join(over), "margin_vars": " ".join(factors),
+        "at_vars": " ".join(table.at_names)})
+    return ds
+
+
+def _id_columns(ds, table, all_dims, cells, factors) -> np.ndarray:
+    """_deriv, _term, _predict, _at; returns the at() scenario of every margin."""
     if any(table.deriv):
         _coded([d or "" for d in table.deriv], "_deriv", ds, "Derivatives")
     terms = ["#".join(x for x in dims if x in factors) or "_cons" for dims in all_dims]
     _coded(terms, "_term", ds, "Margin term")
-    ds.add(Variable("_predict", np.ones(k), vtype="byte", label="Prediction"))
+    ds.add(Variable("_predict", np.ones(len(cells)), vtype="byte", label="Prediction"))
     at_no = np.array([float(c.get("_at", 1)) for c in cells])
     ds.add(Variable("_at", at_no, vtype="byte", label="_at"))
-    lab_tables = {}
-    for kind, names in (("_by", over), ("_m", factors)):
-        for i, name in enumerate(names, 1):
-            var = Variable(f"{kind}{i}", np.array([float(c.get(name, np.nan)) for c in cells]),
-                           vtype="double")
-            _source(session, name, var)
-            ds.add(var)
-            if var.vallab:
-                lab_tables[var.vallab] = session.data.value_labels[var.vallab]
-    at = np.atleast_2d(np.asarray(table.at, dtype=float))
-    for i, name in enumerate(table.at_names, 1):
-        vals = at[(at_no.astype(int) - 1).clip(0, at.shape[0] - 1), i - 1] if at.size else \
-            np.full(k, np.nan)
-        var = Variable(f"_at{i}", vals, vtype="double", label=name, chars={"varname": name})
+    return at_no
+
+
+def _source_columns(session, ds, kind: str, names: list[str], cells) -> None:
+    """_by# (over()) or _m# (marginlist factors): each margin's level of the variable."""
+    for i, name in enumerate(names, 1):
+        var = Variable(f"{kind}{i}", np.array([float(c.get(name, np.nan)) for c in cells]),
+                       vtype="double")
+        _source(session, name, var)
         ds.add(var)
+        if var.vallab:
+            ds.value_labels[var.vallab] = dict(session.data.value_labels[var.vallab])
+
+
+def _at_columns(ds, table, at: np.ndarray, at_no: np.ndarray) -> None:
+    """_at#: r(at)'s columns at each margin's scenario (as observed: missing)."""
+    rows = (at_no.astype(int) - 1).clip(0, max(at.shape[0] - 1, 0))
+    for i, name in enumerate(table.at_names, 1):
+        vals = at[rows, i - 1] if at.size else np.full(len(at_no), np.nan)
+        ds.add(Variable(f"_at{i}", vals, vtype="double", label=name, chars={"varname": name}))
+
+
+def _stat_columns(ds, table) -> None:
     tab = np.asarray(table.table, dtype=float)
     stat = "z" if table.stat == "z" else "t"
     for name, row, label in (("_margin", 0, table.predict_label or "Margin"),
@@ -100,13 +124,6 @@ def margins_dataset(session, table) -> Dataset:
                              ("_ci_lb", 4, f"[{table.level:g}% conf. interval]"),
                              ("_ci_ub", 5, "")):
         ds.add(Variable(name, tab[row], vtype="double", label=label))
-    ds.value_labels.update(lab_tables)
-    ds.dta_chars.update({
-        "cmd": "margins", "title": table.title, "predict_label": table.predict_label,
-        "expression": table.expr, "k_at": str(max(1, at.shape[0] if at.size else 1)),
-        "by_vars": " ".join(over), "margin_vars": " ".join(factors),
-        "at_vars": " ".join(table.at_names)})
-    return ds
 
 
 def save_margins(session, table, target: tuple[str, bool]) -> None:
