@@ -115,3 +115,19 @@ def test_failed_command_inside_the_prefix_restores_that_frame():
     ok(s, "frame copy default b")
     rc, _ = run(s, "frame b: replace nosuch = 1")
     assert rc == 111 and s.frame == "default" and list(s.frames["b"].vars) == ["id", "y"]
+
+
+@pytest.mark.parametrize("line", ["clear all", "clear frames"])
+def test_clear_all_and_clear_frames_drop_every_frame(line):
+    s = _session()
+    ok(s, "frame create other")
+    ok(s, "frame rename default main")
+    ok(s, line)
+    assert s.frames == {} and s.frame == "default" and s.data.n == 0
+
+
+def test_plain_clear_keeps_the_other_frames():
+    s = _session()
+    ok(s, "frame copy default other")
+    ok(s, "clear")
+    assert s.frames["other"].n == 4 and s.data.n == 0

@@ -249,6 +249,9 @@ def clear_cmd(session, cmd):
         raise syntax_error()
     if what in ("", "all", "*", "frames"):
         session.data = Dataset()
+    if what in ("all", "*", "frames"):        # every frame goes; one empty `default` is left
+        session.frames = {}
+        session.frame = "default"
     if what in ("all", "*", "results"):
         session.r = RResults()
         session.e = None
