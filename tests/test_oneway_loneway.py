@@ -93,3 +93,22 @@ def test_oneway_bonferroni_p(s, df):
 def test_bad_input(s, line, rc):
     ok(s, 'generate str3 name = "a"')
     assert run(s, line)[0] == rc
+
+
+def test_loneway_exact_and_centering():
+    ses = _input_session(STATALIST)
+    ok(ses, "loneway mes sub, exact")
+    F, d1, d2, n = 433.5, 2, 6, 3
+    fl, fu = F / stats.f.ppf(0.975, d1, d2), F / stats.f.ppf(0.025, d1, d2)
+    assert ses.r.scalars["lb"] == pytest.approx((fl - 1) / (fl + n - 1), rel=1e-10)
+    assert ses.r.scalars["ub"] == pytest.approx((fu - 1) / (fu + n - 1), rel=1e-10)
+    ok(ses, "loneway mes sub, mean")
+    fc = d2 / (d2 - 2)
+    assert ses.r.scalars["rho"] == pytest.approx((F - fc) / (F + (n - 1) * fc), rel=1e-10)
+    ok(ses, "loneway mes sub, median")
+    fm = stats.f.median(d1, d2)
+    assert ses.r.scalars["rho"] == pytest.approx((F - fm) / (F + (n - 1) * fm), rel=1e-10)
+
+
+def test_loneway_exact_needs_balance(s):
+    assert run(s, "loneway mathach id, exact")[0] == 198

@@ -92,21 +92,36 @@ def _ss_row(label: str, ss: float, df: float, ms: float, F: float | None = None,
 
 
 # ----------------------------------------------------------------------------- loneway
-def icc_stats(ow: OneWay, level: float) -> dict:
-    """Stata's loneway quantities: rho from the mean squares with the adjusted group size g0,
-    Smith's (1956) asymptotic SE, a symmetric normal interval, reliability of a group mean."""
+def icc_stats(ow: OneWay, level: float, center: str = "one", exact: bool = False) -> dict:
+    """Stata's loneway quantities: rho from the F statistic centred at 1 (or at the mean or
+    median of its F distribution) with the adjusted group size g0, Smith's (1956) asymptotic
+    SE, a symmetric normal interval (or, with `exact`, the F-based interval of a balanced
+    design), the SDs of the effects and the reliability of a group mean."""
     N, g, n = ow.N, ow.k, ow.n
     g0 = (N - float((n ** 2).sum()) / N) / (g - 1)
-    sb2 = max((ow.msb - ow.msw) / g0, 0.0)
-    rho = sb2 / (sb2 + ow.msw)
+    fc = 1.0
+    if center == "mean":
+        fc = ow.dfw / (ow.dfw - 2) if ow.dfw > 2 else math.nan
+    elif center == "median":
+        from scipy.stats import f as fdist
+        fc = float(fdist.median(ow.dfb, ow.dfw))
+    rho = max((ow.F - fc) / (ow.F + (g0 - 1) * fc), 0.0)
+    sb2 = rho / (1 - rho) * ow.msw
     s2, s3 = float((n ** 2).sum()), float((n ** 3).sum())
     a = (1 + rho * (g0 - 1)) ** 2 / (N - g)
     b = ((g - 1) * (1 - rho) * (1 + rho * (2 * g0 - 1))
          + rho ** 2 * (s2 - 2 * s3 / N + s2 ** 2 / N ** 2)) / (g - 1) ** 2
     se = math.sqrt(2 * (1 - rho) ** 2 / g0 ** 2 * (a + b))
     z = float(dist.norm_ppf(1 - (1 - level / 100) / 2))
+    lb, ub = rho - z * se, rho + z * se
+    if exact:
+        alpha = 1 - level / 100
+        from scipy.stats import f as fdist
+        fl = ow.F / float(fdist.ppf(1 - alpha / 2, ow.dfb, ow.dfw))
+        fu = ow.F / float(fdist.ppf(alpha / 2, ow.dfb, ow.dfw))
+        lb, ub = (fl - 1) / (fl + g0 - 1), (fu - 1) / (fu + g0 - 1)
     rel = g0 * rho / (1 + (g0 - 1) * rho)
-    return {"rho": rho, "se": se, "lb": rho - z * se, "ub": rho + z * se, "rho_t": rel,
+    return {"rho": rho, "se": se, "lb": lb, "ub": ub, "rho_t": rel,
             "sd_b": math.sqrt(sb2), "sd_w": math.sqrt(ow.msw), "g0": g0}
 
 
@@ -114,19 +129,21 @@ def icc_stats(ow: OneWay, level: float) -> dict:
          family="Statistics", desc="large one-way ANOVA, random effects, intraclass correlation",
          example="loneway mathach id",
          options=(Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
-                  Opt("mean", desc="not supported"), Opt("median", desc="not supported"),
-                  Opt("exact", desc="not supported")))
+                  Opt("mean", desc="centre F at the mean of its distribution"),
+                  Opt("median", desc="centre F at the median of its distribution"),
+                  Opt("exact", desc="exact interval (groups of equal size)")))
 def loneway_cmd(session, cmd):
     opts = typed_args(cmd)
-    for word in ("mean", "median", "exact"):
-        if getattr(opts, word):
-            raise StataError(f"option {word} not implemented", 198)
+    if opts.mean and opts.median:
+        raise StataError("options mean and median may not be combined", 198)
     level = confidence_level(session, opts)
     yname, gname, y, g = _response_and_group(session, cmd)
     ow = OneWay(y, g)
     if ow.k < 2 or ow.dfw < 1:
         raise StataError("insufficient observations", 2001)
-    st = icc_stats(ow, level)
+    if opts.exact and np.ptp(ow.n) > 0:
+        raise StataError("exact option requires groups of equal size", 198)
+    st = icc_stats(ow, level, "mean" if opts.mean else "median" if opts.median else "one", opts.exact)
     out = session.out
     lab = session.data.var(yname).label
     out.line("")
