@@ -5,6 +5,7 @@ without importing the table that registers them."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -63,5 +64,31 @@ def vectorised(fn, n_args):
             r = fn(*[np.asarray(v, dtype=float) for v in vals])
         r = np.asarray(r, dtype=float)
         return clean(r if r.ndim else float(r))
+
+    return f
+
+
+def _call(impl, args):
+    vals = [np.asarray(num(a), dtype=float) for a in args]
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = np.asarray(impl(*vals), dtype=float)
+    return clean(r if r.ndim else float(r))
+
+
+def numeric_fn(n_args, impl):
+    """A function of exactly n_args numeric arguments computed by impl(*float arrays)."""
+    def f(ev, args):
+        nargs(args, n_args)
+        return _call(impl, args)
+
+    return f
+
+
+def numeric_fn_opt(lo, hi, impl):
+    """A function of lo..hi numeric arguments: impl receives them all (it knows the count)."""
+    def f(ev, args):
+        nargs(args, lo, hi)
+        return _call(impl, args)
 
     return f

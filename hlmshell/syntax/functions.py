@@ -13,13 +13,39 @@ from hlmshell.data.missing import missing_str, order_key, parse_missing
 from hlmshell.errors import StataError
 from hlmshell.limits import MAX_STRLEN
 from hlmshell.output.numfmt import fmt, fmt_g
-from hlmshell.syntax.function_args import (  # noqa: F401  (re-exported to evaluate.py)
-    clean, is_str, nargs as _nargs, num, str_map as _str_map, sval, vectorised as _dist)
+from hlmshell.syntax.function_args import clean, is_str, num, sval  # noqa: F401  (re-exported to evaluate.py)
+from hlmshell.syntax.function_args import nargs as _nargs
+from hlmshell.syntax.function_args import str_map as _str_map
+from hlmshell.syntax.function_args import vectorised as _dist
+from hlmshell.syntax.functions_dates import date_functions
 from hlmshell.syntax.functions_dist import DIST_FUNCTIONS
+from hlmshell.syntax.functions_misc import MISC_FUNCTIONS
+from hlmshell.syntax.functions_strings import STRING_FUNCTIONS
 from hlmshell.syntax.lexer import tokens
 from hlmshell.syntax.stata_dates import (
-    _DOFH, _DOFM, _DOFQ, _HOFD, _MOFD, _MS_DAY, _QOFD, _YH, _YM, _YQ, _clock_parts, _cofd,
-    _days_from_civil, _dofc, _dofw, _dow, _hms, _mdy, _part, _valid_td, _wofd, _yw)
+    _DOFH,
+    _DOFM,
+    _DOFQ,
+    _HOFD,
+    _MOFD,
+    _MS_DAY,
+    _QOFD,
+    _YH,
+    _YM,
+    _YQ,
+    _clock_parts,
+    _cofd,
+    _days_from_civil,
+    _dofc,
+    _dofw,
+    _dow,
+    _hms,
+    _mdy,
+    _part,
+    _valid_td,
+    _wofd,
+    _yw,
+)
 
 
 def _num1(fn):
@@ -395,6 +421,15 @@ def _rweibull(ev, args):
                   lambda a, b, g: (a > 0) & (b > 0), (1.0, 1.0, 0.0), *vals)
 
 
+def _rweibullph(ev, args):
+    """rweibullph(a, b[, g]): proportional-hazards Weibull, S(x) = exp(-b (x - g)^a)."""
+    vals = _rparams(args, 2, 3)
+    if len(vals) == 2:
+        vals.append(np.float64(0.0))
+    return _rdraw(ev, lambda rng, a, b, g, size: g + (rng.standard_exponential(size) / b) ** (1 / a),
+                  lambda a, b, g: (a > 0) & (b > 0), (1.0, 1.0, 0.0), *vals)
+
+
 _RANDOM = {
     "runiformint": _rfun(2, 2, lambda rng, a, b, size: a + np.floor(rng.random(size) * (b - a + 1)),
                          lambda a, b: _isint(a) & _isint(b) & (a <= b) & (np.abs(a) < 2 ** 53)
@@ -422,6 +457,11 @@ _RANDOM = {
                         lambda m, a: (m > 0) & (a > 0), (1.0, 1.0)),
     "rlogistic": _rlogistic,
     "rweibull": _rweibull,
+    "rweibullph": _rweibullph,
+    "rcauchy": _rfun(2, 2, lambda rng, a, b, size: a + b * rng.standard_cauchy(size),
+                     lambda a, b: b > 0, (0.0, 1.0)),
+    "rlaplace": _rfun(2, 2, lambda rng, m, b, size: rng.laplace(m, b, size),
+                      lambda m, b: b > 0, (0.0, 1.0)),
 }
 
 
@@ -1167,6 +1207,14 @@ FUNCTIONS = {
     "dhms": _dist(_dhms, 4),
     # the rest of Stata's library, by family, in their own modules
     **DIST_FUNCTIONS,
+    **date_functions(_datefn(True)),
+    **STRING_FUNCTIONS,
+    **MISC_FUNCTIONS,
+    "minbyte": _const(_CONSTS["minbyte"]),
+    "minint": _const(_CONSTS["minint"]),
+    "minlong": _const(_CONSTS["minlong"]),
+    "minfloat": _const(_CONSTS["minfloat"]),
+    "byteorder": _const(2.0),          # 1 hilo, 2 lohi: c(byteorder) is "lohi"
 }
 
 

@@ -13,11 +13,10 @@ scipy.special (and, for a few densities and inverses, scipy.stats) is imported o
 start-up time matters more than the first call's."""
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from hlmshell.syntax.function_args import clean, nargs, num
+from hlmshell.syntax.function_args import numeric_fn as fn
+from hlmshell.syntax.function_args import numeric_fn_opt as fn_opt
 
 _NAN = np.nan
 
@@ -32,32 +31,6 @@ def _st():
     import scipy.stats
 
     return scipy.stats
-
-
-def _call(impl, args):
-    vals = [np.asarray(num(a), dtype=float) for a in args]
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        r = np.asarray(impl(*vals), dtype=float)
-    return clean(r if r.ndim else float(r))
-
-
-def fn(n_args, impl):
-    """A function of exactly n_args numeric arguments computed by impl(*float arrays)."""
-    def f(ev, args):
-        nargs(args, n_args)
-        return _call(impl, args)
-
-    return f
-
-
-def fn_opt(lo, hi, impl):
-    """A function of lo..hi numeric arguments: impl receives them all (it knows the count)."""
-    def f(ev, args):
-        nargs(args, lo, hi)
-        return _call(impl, args)
-
-    return f
 
 
 def _fin(*xs):
@@ -186,7 +159,7 @@ def _hyper_ok(N, K, n):
 
 def _hyper_lpmf(N, K, n, k):
     lg = _sp().gammaln
-    lc = lambda a, b: lg(a + 1) - lg(b + 1) - lg(a - b + 1)  # noqa: E731
+    lc = lambda a, b: lg(a + 1) - lg(b + 1) - lg(a - b + 1)
     return lc(K, k) + lc(N - K, n - k) - lc(N, n)
 
 
