@@ -40,3 +40,26 @@ def test_drawn_titles_and_legend():
     fig.canvas.draw()                       # mathtext parses: no error
     # the graph keeps the text as typed (graph save writes it so)
     assert g.graph().panels[0].yaxis.title == "{&beta}{sup:^} RTI Score"
+
+
+def test_added_text_option():
+    """text(y x "text", placement() orientation() box fcolor()) as 45_grogan writes it,
+    repeated text() options all drawn, each at its data point."""
+    g = G()
+    g.ok('twoway function y = 1 + 2*x, text(1 .01 "variation in intercept", '
+         'orientation(vertical) placement(north) box margin(l+1 t+1 b+1 r+1) fcolor(gs15)) '
+         'text(2.5 .4 "variation in slope" .5 .5 "{&larr} x {&rarr}", box fcolor(gs15)) '
+         'legend(off)')
+    ax = g.fig().axes[0]
+    got = {t.get_text(): t for t in ax.texts}
+    assert set(got) == {"variation in intercept", "variation in slope", "\u2190 x \u2192"}
+    v = got["variation in intercept"]
+    assert v.get_position() == (0.01, 1) and v.get_rotation() == 90
+    assert (v.get_ha(), v.get_va()) == ("center", "bottom")
+    assert v.get_bbox_patch() is not None
+    assert got["variation in slope"].get_position() == (0.4, 2.5)
+    assert got["\u2190 x \u2192"].get_position() == (0.5, 0.5)
+    assert len(g.graph().panels[0].texts) == 3
+    for bad in ('text(1 "a")', 'text(1 2)', 'text(1 2 "a", placement(up))',
+                'text(a 2 "x")', 'text(1 2 "a", orientation(diagonal))'):
+        g.fails(f"twoway function y = x, {bad}", 198)

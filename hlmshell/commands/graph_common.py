@@ -37,13 +37,13 @@ GRAPH_OPTIONS = {
     "aspectratio": ("aspect", True), "scheme": ("sch", True), "name": ("name", True),
     "saving": ("saving", True), "nodraw": ("nodraw", False), "xsize": ("xsiz", True),
     "ysize": ("ysiz", True), "xline": ("xli", True), "yline": ("yli", True),
+    "text": ("text", True),
 }
 # accepted and ignored (look only: regions, minor ticks, text boxes)
 IGNORED_OPTIONS = {
     "graphregion": ("graphr", True), "plotregion": ("plotr", True), "xtick": ("xtick", True),
     "ytick": ("ytick", True), "xmtick": ("xmtick", True), "ymtick": ("ymtick", True),
-    "xmlabel": ("xmlab", True), "ymlabel": ("ymlab", True), "text": ("text", True),
-    "ttext": ("ttext", True), "l1title": ("l1title", True), "l2title": ("l2title", True),
+    "xmlabel": ("xmlab", True), "ymlabel": ("ymlab", True), "ttext": ("ttext", True), "l1title": ("l1title", True), "l2title": ("l2title", True),
     "b1title": ("b1title", True), "b2title": ("b2title", True), "r1title": ("r1title", True),
     "t1title": ("t1title", True), "t2title": ("t2title", True), "iscale": ("iscale", True),
     "xcommon": ("xcommon", False), "ycommon": ("ycommon", False), "play": ("play", True),
@@ -95,6 +95,8 @@ def split_options(options: list[Option], *tables: dict) -> tuple[dict, dict]:
         target = graph if table is GRAPH_OPTIONS else own
         if full in ("xline", "yline") and full in target:
             target[full] = target[full] + " " + (o.arg or "")
+        elif full == "text" and full in target:           # text() repeats: every one drawn
+            target[full] = target[full] + OVER_SEP + (o.arg or "")
         elif full == "legend" and full in target:
             target[full] = target[full] + " " + (o.arg or "")
         elif full == "over" and full in target:          # graph bar/box: over() over() nest
@@ -412,6 +414,64 @@ def apply_axes(graph: Graph, gopts: dict, xinfo=(None, None), yinfo=(None, None)
             if key in gopts:
                 head, _ = head_and_options(gopts[key])
                 target.extend(_numlist(head))
+        if "text" in gopts:
+            panel.texts.extend(added_text(gopts["text"]))
+
+
+# compassdirstyle: the words, their short forms and clock positions
+_PLACES = {"c": "c", "center": "c", "0": "c", "n": "n", "north": "n", "12": "n", "ne": "ne",
+           "neast": "ne", "1": "ne", "2": "ne", "e": "e", "east": "e", "3": "e", "se": "se",
+           "seast": "se", "4": "se", "5": "se", "s": "s", "south": "s", "6": "s", "sw": "sw",
+           "swest": "sw", "7": "sw", "8": "sw", "w": "w", "west": "w", "9": "w", "nw": "nw",
+           "nwest": "nw", "10": "nw", "11": "nw"}
+_ORIENT = {"horizontal": 0, "vertical": 90, "rhorizontal": 180, "rvertical": 270}
+
+
+def added_text(arg: str) -> list[dict]:
+    """text(y x "text" [y x "text" ...] [, placement() orientation() box fcolor() color()
+    size() ...]) -- repeated text() options joined by OVER_SEP -- as Panel.texts entries."""
+    out: list[dict] = []
+    for part in arg.split(OVER_SEP):
+        head, opts = head_and_options(part)
+        style = _text_style(opts)
+        words = [head[s:e] for s, e in top_words(head)]
+        k = 0
+        while k < len(words):
+            if k + 2 >= len(words) or words[k].startswith('"'):     # y x "text" needed
+                raise StataError("invalid text() option", 198)
+            y, x = number(words[k], "text"), number(words[k + 1], "text")
+            k += 2
+            lines = []
+            while k < len(words) and (words[k].startswith('"') or words[k].startswith('`"')):
+                lines.append(strip_quotes(words[k]))
+                k += 1
+            if not lines:
+                raise StataError("invalid text() option", 198)
+            out.append({"x": x, "y": y, "text": "\n".join(lines), **style})
+    return out
+
+
+def _text_style(opts) -> dict:
+    style: dict = {"place": "c", "angle": 0, "box": False}
+    for o in opts:
+        n, a = o.name, (o.arg or "").strip().lower()
+        if abbrev_match(n, "placement", "place"):
+            if a not in _PLACES:
+                raise StataError(f"compass direction {a} invalid", 198)
+            style["place"] = _PLACES[a]
+        elif abbrev_match(n, "orientation", "orient"):
+            word = next((w for w in _ORIENT if w.startswith(a) and a), None)
+            if word is None:
+                raise StataError(f"orientation {a} invalid", 198)
+            style["angle"] = _ORIENT[word]
+        elif n in ("box", "nobox"):
+            style["box"] = n == "box"
+        elif abbrev_match(n, "fcolor", "fc") or abbrev_match(n, "color", "color"):
+            schemes.color(a)
+            style["fcolor" if n.startswith("f") else "color"] = a
+        elif abbrev_match(n, "size", "size"):
+            style["size"] = a
+    return style
 
 
 def check_finish(session, gopts: dict) -> tuple[str, bool, tuple | None]:

@@ -74,6 +74,8 @@ class Panel:
     label: str = ""                   # text in the middle, no axes (graph matrix's diagonal)
     xcategories: list | None = None   # category names at x = 1, 2, ... (graph bar/box)
     horizontal: bool = False          # graph hbar/hbox: categories on the vertical axis
+    texts: list = field(default_factory=list)     # text(): {"x","y","text","place","angle",
+                                                  #  "box","fcolor","color","size"}
 
 
 @dataclass
@@ -165,7 +167,8 @@ def _panel(d: dict) -> Panel:
                  xaxis=_axis(d.get("xaxis")), yaxis=_axis(d.get("yaxis")),
                  xlines=list(d.get("xlines", [])), ylines=list(d.get("ylines", [])),
                  aspect=d.get("aspect"), label=d.get("label", ""),
-                 xcategories=d.get("xcategories"), horizontal=d.get("horizontal", False))
+                 xcategories=d.get("xcategories"), horizontal=d.get("horizontal", False),
+                 texts=list(d.get("texts", [])))
 
 
 def _graph(d: dict) -> Graph:

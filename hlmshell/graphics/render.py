@@ -230,6 +230,8 @@ def _draw_panel(ax, panel: Panel, graph: Graph, sch: dict, titled: bool) -> None
         ax.axvline(v, color=sch["axis"], linewidth=0.6, zorder=1)
     for v in panel.ylines:
         ax.axhline(v, color=sch["axis"], linewidth=0.6, zorder=1)
+    for t in panel.texts:
+        _added_text(ax, t, sch)
     hor = panel.horizontal
     _axis(ax, "x", panel.yaxis if hor else panel.xaxis, sch, grid_default=hor)
     _axis(ax, "y", panel.xaxis if hor else panel.yaxis, sch, grid_default=not hor)
@@ -240,6 +242,28 @@ def _draw_panel(ax, panel: Panel, graph: Graph, sch: dict, titled: bool) -> None
         ax.set_box_aspect(aspect)
     if titled and panel.title:
         ax.set_title(render_text(panel.title), fontsize=FONT, color=sch["text"])
+
+
+# text(..., placement()): where the text sits around its point (n: above it)
+_PLACE_ALIGN = {"c": ("center", "center"), "n": ("center", "bottom"), "s": ("center", "top"),
+                "e": ("left", "center"), "w": ("right", "center"), "ne": ("left", "bottom"),
+                "nw": ("right", "bottom"), "se": ("left", "top"), "sw": ("right", "top")}
+_TEXT_SIZES = {"vsmall": 0.7, "small": 0.8, "medsmall": 0.9, "medium": 1.0, "medlarge": 1.1,
+               "large": 1.25, "vlarge": 1.5, "huge": 1.8, "tiny": 0.6}
+
+
+def _added_text(ax, t: dict, sch: dict) -> None:
+    """A text() item at its data point, aligned by placement(), turned by orientation()."""
+    ha, va = _PLACE_ALIGN.get(t.get("place", "c"), ("center", "center"))
+    box = None
+    if t.get("box"):
+        face = schemes.color(t["fcolor"]) if t.get("fcolor") else (1, 1, 1)
+        box = {"boxstyle": "square,pad=0.3", "facecolor": face, "edgecolor": sch["axis"],
+               "linewidth": 0.5}
+    color = schemes.color(t["color"]) if t.get("color") else sch["text"]
+    size = FONT * _TEXT_SIZES.get(t.get("size") or "medium", 1.0)
+    ax.text(t["x"], t["y"], render_text(t["text"]), ha=ha, va=va, rotation=t.get("angle", 0),
+            color=color, fontsize=size, bbox=box, zorder=5)
 
 
 def _style_color(s: Series, sch: dict, k: int, key: str = "color"):
