@@ -300,3 +300,16 @@ def test_new_random_draws(expr, dist):
     assert stats.kstest(x, dist[0], args=dist[1]).pvalue > 0.001
     assert it.run_line("gen double y = rcauchy(0, -1)") == 0
     assert np.isnan(s.data.var("y").values).all()
+
+
+def test_age_and_birthday(s):
+    # Stata 17's announcement: born 29feb2000, still 17 on 28feb2018 when 01mar is the birthday
+    assert value(s, 'age(td(29feb2000), td(28feb2018), "01mar")') == 17
+    assert value(s, 'age(td(29feb2000), td(28feb2018), "28feb")') == 18
+    assert value(s, 'datediff(td(31jul2000), td(31jul2010), "day")') == (dt.date(2010, 7, 31) - dt.date(2000, 7, 31)).days
+    assert math.isnan(value(s, "age(td(1jan2000), td(1jan1999))"))
+    assert value(s, "age_frac(td(1jan2000), td(1jul2001))") == pytest.approx(1 + 181 / 365)
+    assert value(s, "birthday(td(29feb2000), 2019)") == td(dt.date(2019, 3, 1))
+    assert value(s, 'birthday(td(29feb2000), 2019, "28feb")') == td(dt.date(2019, 2, 28))
+    assert value(s, "birthday(td(29feb2000), 2024)") == td(dt.date(2024, 2, 29))
+    assert math.isnan(value(s, "birthday(td(1jan2000), 1999)"))

@@ -242,6 +242,33 @@ def _datediff_fn(frac):
     return f
 
 
+def _age_fn(frac):
+    """age(d_B, d[, s_nl]) / age_frac(): datediff[_frac]() in years, missing before birth."""
+    diff = _datediff_fn(frac)
+
+    def f(ev, args):
+        nargs(args, 2, 3)
+        r = diff(ev, [args[0], args[1], "year", *args[2:]])
+        with np.errstate(all="ignore"):
+            before = np.floor(np.asarray(num(args[1]), dtype=float)) < np.floor(np.asarray(num(args[0]), dtype=float))
+            r = np.where(before, _NAN, r)
+        return clean(r if r.ndim else float(r))
+
+    return f
+
+
+def _birthday(ev, args):
+    """birthday(d_B, Y[, s_nl]): the date of the birthday in year Y."""
+    nargs(args, 2, 3)
+    march = _snl(args)
+    b, y = (np.asarray(num(a), dtype=float) for a in args[:2])
+    with np.errstate(all="ignore"):
+        okb, yb, mb, db = _ymd(b)
+        ok = okb & _year_ok(y) & (y >= yb)
+        r = np.where(ok, _anniversary(yb, mb, db, np.where(ok, y, 2000).astype(np.int64), march), _NAN)
+    return clean(r if r.ndim else float(r))
+
+
 # ----------------------------------------------------------------------------- strings to periods
 _MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
@@ -352,6 +379,7 @@ DATE_FUNCTIONS = {
     "nextleapyear": fn(1, _leapyear_step(1)), "previousleapyear": fn(1, _leapyear_step(-1)),
     "nextbirthday": _birthday_fn(1), "previousbirthday": _birthday_fn(-1),
     "datediff": _datediff_fn(False), "datediff_frac": _datediff_fn(True),
+    "age": _age_fn(False), "age_frac": _age_fn(True), "birthday": _birthday,
     "monthly": _string_period("M"), "quarterly": _string_period("Q"),
     "halfyearly": _string_period("H"), "weekly": _string_period("W"), "yearly": _string_period(""),
 }
