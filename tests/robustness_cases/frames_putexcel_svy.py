@@ -4,3 +4,4 @@ tests/test_putexcel.py and tests/test_svyset.py hold their bad-input cases."""
 RAW = {"frame", "cwf", "mkf", "pwf", "putexcel"}
 # svydescribe needs a design (svyset) the sweep's session does not have
 RAW |= {"svyset", "svy", "svydescribe"}
+RAW |= {"frlink", "frget"}     # tests/test_frlink.py
