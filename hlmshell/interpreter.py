@@ -37,7 +37,6 @@ from pathlib import Path
 
 import numpy as np
 
-from hlmshell.commands.frames import in_frame, names as frame_names
 from hlmshell.errors import Break, ExitDo, StataError, debug_enabled
 from hlmshell.limits import MAX_BLOCK_NESTING, MAX_NESTING, ensure_stack, no_memory, system_limit
 from hlmshell.registry import REGISTRY, Byable, Registry, abbrev_match, check_qualifiers
@@ -499,6 +498,8 @@ class Interpreter:
     def _visit_frame_block(self, st: FrameBlock, echo: str, name: str) -> None:
         """`frame name {` ... `}`: the body runs in that frame; the current frame comes back
         afterwards, also after an error."""
+        from hlmshell.commands.frames import in_frame, names as frame_names
+
         self._echo(st.line, echo)
         inner = "none" if echo == "none" else "inner"
         frame = expand_macros(st.name, self.session).strip()
