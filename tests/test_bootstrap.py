@@ -343,3 +343,10 @@ def test_if_and_in_of_a_command_without_e_sample_choose_the_resampled(s, hsb):
     y = d["mathach"][:50]
     assert s.e.se[0] == pytest.approx(np.std(y, ddof=1) / np.sqrt(50), rel=1e-9)
     assert s.e.macros["command"] == "summarize mathach"
+
+
+def test_no_exp_list_is_b_or_an_error(s):
+    ok(s, "bootstrap, reps(3) seed(1) nodots: regress mathach ses")
+    assert s.e.cmd == "regress" and s.e.scalars["N_reps"] == 3
+    rc, out = run(s, "bootstrap, reps(3): summarize mathach")
+    assert rc == 100 and "expression list required" in out

@@ -97,7 +97,7 @@ def permute_cmd(session, cmd):
     if not opts.nodots:
         out.line(f"(running {sim.command_name(inner)} on estimation sample)")
     eclass = sim.first_run(session, inner, noisily, "permute")
-    words = sim.exp_words(explist) if explist.strip() else sim.default_words(session, eclass, "")
+    words = sim.exp_words(explist) if explist.strip() else sim.default_words(session, eclass, "", rclass_ok=False)
     items = sim.build_items(session, words, "_pm_")
     observed, _ = sim.evaluate_items(session, items)
     for it, v in zip(items, observed):

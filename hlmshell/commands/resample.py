@@ -193,7 +193,7 @@ def observe(session, plan: Plan) -> Observed:
             out.line()
             for ln in _WARNING:
                 out.line(ln.format(cmd=name, caller=plan.caller).rstrip())
-    words = plan.words if plan.words is not None else sim.default_words(session, eclass, "")
+    words = plan.words if plan.words is not None else sim.default_words(session, eclass, "", rclass_ok=False)
     stub = "_bs_" if plan.caller == "bootstrap" else "_jk_"
     items = sim.build_items(session, words, stub)
     values, _ = sim.evaluate_items(session, items)

@@ -106,10 +106,13 @@ def build_items(session, words, stub: str) -> list[Item]:
     return items
 
 
-def default_words(session, eclass: bool, stub: str) -> list[tuple[str | None, str]]:
-    """No exp_list: _b after an estimation command, else every scalar in r()."""
+def default_words(session, eclass: bool, stub: str, rclass_ok: bool = True) -> list[tuple[str | None, str]]:
+    """No exp_list: _b after an estimation command, else (simulate) every scalar in r();
+    bootstrap, jackknife and permute have no default but _b (rclass_ok=False)."""
     if eclass and session.e is not None:
         return [(None, "_b")]
+    if not rclass_ok:
+        raise StataError("expression list required", 100)
     scalars = list(session.r.scalars) if session.r is not None else []
     if not scalars:
         raise StataError("expression list required", 100)
