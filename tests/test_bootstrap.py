@@ -350,3 +350,34 @@ def test_no_exp_list_is_b_or_an_error(s):
     assert s.e.cmd == "regress" and s.e.scalars["N_reps"] == 3
     rc, out = run(s, "bootstrap, reps(3): summarize mathach")
     assert rc == 100 and "expression list required" in out
+
+
+# ---------------------------------------------------------------------------- bsample
+def test_bsample_replays_the_seed(s, hsb):
+    d = subset(hsb)
+    y = d["mathach"]
+    ok(s, "set seed 77")
+    ok(s, "bsample")
+    rng = np.random.default_rng(77)
+    np.testing.assert_allclose(s.data.var("mathach").values, y[rng.integers(0, len(y), size=len(y))])
+    ok(s, f'use "{HSB}", clear')
+    ok(s, "keep if id <= 1477")
+    ok(s, "set seed 3")
+    ok(s, "bsample 40 if female == 1, weight(fw)")
+    w = s.data.var("fw").values
+    girls = np.flatnonzero(d["female"] == 1)
+    rng = np.random.default_rng(3)
+    want = np.bincount(girls[rng.integers(0, len(girls), size=40)], minlength=len(w))
+    np.testing.assert_array_equal(w, want)
+    assert s.data.n == len(d["female"]) and w.sum() == 40
+
+
+def test_bsample_clusters(s):
+    ok(s, "set seed 1")
+    ok(s, "bsample 5, cluster(id) idcluster(nid)")
+    nid = s.data.var("nid").values
+    assert sorted(set(nid)) == [1, 2, 3, 4, 5]
+    for k in range(1, 6):          # each drawn cluster is one school, whole
+        assert len(set(s.data.var("id").values[nid == k])) == 1
+    rc, out = run(s, "bsample 50, cluster(id)")
+    assert rc == 498 and "size() must not be greater than number of clusters" in out
