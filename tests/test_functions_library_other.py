@@ -313,3 +313,36 @@ def test_age_and_birthday(s):
     assert value(s, 'birthday(td(29feb2000), 2019, "28feb")') == td(dt.date(2019, 2, 28))
     assert value(s, "birthday(td(29feb2000), 2024)") == td(dt.date(2024, 2, 29))
     assert math.isnan(value(s, "birthday(td(1jan2000), 1999)"))
+
+
+def test_no_new_function_raises_warns_or_returns_infinity():
+    """Every function of the new modules on random mixes of numbers (0, negative, huge, missing,
+    a variable) and strings: a Stata error or a value, never a Python exception, a warning or
+    an infinite result."""
+    import warnings
+
+    from hlmshell.errors import StataError
+    from hlmshell.syntax.evaluate import Evaluator
+    from hlmshell.syntax.functions import FUNCTIONS
+    from hlmshell.syntax.functions_dates import DATE_FUNCTIONS
+    from hlmshell.syntax.functions_dist import DIST_FUNCTIONS
+    from hlmshell.syntax.functions_misc import MISC_FUNCTIONS
+    from hlmshell.syntax.functions_strings import STRING_FUNCTIONS
+
+    names = sorted((set(DIST_FUNCTIONS) | set(DATE_FUNCTIONS) | set(STRING_FUNCTIONS) | set(MISC_FUNCTIONS)
+                    | {"Clock", "minbyte", "byteorder"}) - {"filewrite", "fileread", "fileexists"})
+    ev = Evaluator(Session(out=Capture()))
+    pool = [0.0, -1.0, 0.5, 1.0, 3.0, 1e300, -1e300, math.nan, 2.5e9, np.array([0.0, 0.5, np.nan, 7.0, -3.0]),
+            "", "abc", "%9.2f"]
+    rng = np.random.default_rng(11)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name in names:
+            for n in range(5):
+                for _ in range(15 if n else 1):
+                    args = [pool[int(rng.integers(len(pool)))] for _ in range(n)]
+                    try:
+                        r = np.asarray(FUNCTIONS[name](ev, list(args)))
+                    except StataError:
+                        continue
+                    assert not (r.dtype.kind == "f" and np.isinf(r).any()), (name, args)

@@ -72,8 +72,24 @@ def _call(impl, args):
     vals = [np.asarray(num(a), dtype=float) for a in args]
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        r = np.asarray(impl(*vals), dtype=float)
+        try:
+            r = np.asarray(impl(*vals), dtype=float)
+        except (OverflowError, ZeroDivisionError):
+            r = _one_by_one(impl, vals)
     return clean(r if r.ndim else float(r))
+
+
+def _one_by_one(impl, vals):
+    """impl observation by observation, where a library raised for some argument (boost's
+    overflow in scipy, say): those observations are missing, the others computed."""
+    arrs = np.broadcast_arrays(*vals)
+    out = np.full(arrs[0].shape, np.nan)
+    for idx in np.ndindex(out.shape):
+        try:
+            out[idx] = float(impl(*[a[idx] for a in arrs]))
+        except (OverflowError, ZeroDivisionError):
+            pass
+    return out
 
 
 def numeric_fn(n_args, impl):

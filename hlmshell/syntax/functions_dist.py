@@ -670,14 +670,19 @@ def _invlaplacetail(m, b, p):
 
 
 # ----------------------------------------------------------------------------- Tukey
+def _tukey_ok(k, df):
+    """Stata's domain: 2 to 1e6 ranges and degrees of freedom."""
+    return (k >= 2) & (k <= 1e6) & (df >= 2) & (df <= 1e6)
+
+
 def _tukeyprob(k, df, x):
-    ok = _fin(k, df, x) & (k >= 2) & (df >= 2)
+    ok = _fin(k, df, x) & _tukey_ok(k, df)
     return _w(ok, np.where(x <= 0, 0.0, _elementwise(lambda kk, d, xx: _st().studentized_range.cdf(xx, kk, d),
                                                      ok, k, df, np.clip(x, 0, None))))
 
 
 def _invtukeyprob(k, df, p):
-    ok = _fin(k, df, p) & (k >= 2) & (df >= 2) & _prob(p)
+    ok = _fin(k, df, p) & _tukey_ok(k, df) & _prob(p)
     return _w(ok, _elementwise(lambda kk, d, pp: _st().studentized_range.ppf(pp, kk, d), ok, k, df, p))
 
 

@@ -27,7 +27,8 @@ def _cuts(args):
     """x and its cut points (missing = +infinity, Stata's order), and where they increase."""
     (x, *cuts), shape = _flat(args)
     C = np.stack([np.where(np.isnan(c), np.inf, c) for c in cuts]) if cuts else np.zeros((0,) + shape)
-    inc = np.all(np.diff(C, axis=0) >= 0, axis=0) if len(cuts) > 1 else np.ones(shape, dtype=bool)
+    with np.errstate(all="ignore"):
+        inc = np.all(np.diff(C, axis=0) >= 0, axis=0) if len(cuts) > 1 else np.ones(shape, dtype=bool)
     return x, cuts, C, inc, shape
 
 

@@ -16,6 +16,7 @@ import unicodedata
 
 import numpy as np
 
+from hlmshell.limits import MAX_STRLEN, no_memory
 from hlmshell.syntax.function_args import nargs, num, sval
 
 
@@ -87,8 +88,11 @@ def _soundex(s, nara=False):
 
 
 def _strdup(s, n):
-    if n != n or n < 1:
+    """s n times, like s * n: longer than any string Stata holds is r(909)."""
+    if n != n or n < 1 or not s:
         return ""
+    if len(s) * n > MAX_STRLEN:
+        raise no_memory()
     return s * int(n)
 
 
