@@ -7,3 +7,4 @@ BASE = {"xtgee": "xtgee minority ses, i(id) family(binomial) link(logit) corr(ex
         "xtprobit": "xtprobit minority ses, i(id) pa",
         "xtpoisson": "xtpoisson minority ses, i(id)"}
 TAKES = {k: "if in" for k in BASE}
+TAKES["xtgee"] = "if in weight"
