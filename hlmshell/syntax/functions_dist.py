@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hlmshell import distributions as dist
 from hlmshell.syntax.function_args import numeric_fn as fn
 from hlmshell.syntax.function_args import numeric_fn_opt as fn_opt
 
@@ -422,6 +423,15 @@ def _lnnormalden(*a):
     return _w(ok, -0.5 * ((x - m) / s) ** 2 - np.log(s) - 0.5 * np.log(2 * np.pi))
 
 
+def _normalden(*a):
+    """normalden(z), normalden(x, s), normalden(x, m, s): the N(m, s^2) density."""
+    if len(a) == 1:
+        return dist.norm_pdf(a[0])
+    x, m, s = (a[0], 0.0, a[1]) if len(a) == 2 else a
+    ok = ~np.isnan(x) & _fin(m, s) & (s > 0)
+    return _w(ok, dist.norm_pdf((x - m) / np.where(ok, s, 1.0)) / np.where(ok, s, 1.0))
+
+
 def _bvn_upper(h, k, r):
     """P(X > h, Y > k) for a standard bivariate normal with correlation r (Genz's BVND:
     Gauss-Legendre quadrature of Drezner & Wesolowsky's formula), vectorised."""
@@ -722,7 +732,7 @@ DIST_FUNCTIONS = {
     "invnFtail": fn(4, _invnFtail),
     "tden": fn(2, _tden), "invt": fn(2, _invt), "nt": fn(3, _nt), "nttail": fn(3, _nttail),
     "ntden": fn(3, _ntden), "invnt": fn(3, _invnt), "invnttail": fn(3, _invnttail),
-    "lnnormal": fn(1, _lnnormal), "lnnormalden": fn_opt(1, 3, _lnnormalden), "binormal": fn(3, _binormal),
+    "normalden": fn_opt(1, 3, _normalden), "lnnormal": fn(1, _lnnormal), "lnnormalden": fn_opt(1, 3, _lnnormalden), "binormal": fn(3, _binormal),
     "logistic": fn_opt(1, 3, _logistic), "logistictail": fn_opt(1, 3, _logistictail),
     "logisticden": fn_opt(1, 3, _logisticden), "invlogistic": fn_opt(1, 3, _invlogistic),
     "invlogistictail": fn_opt(1, 3, _invlogistictail),
