@@ -346,3 +346,22 @@ def test_no_new_function_raises_warns_or_returns_infinity():
                     except StataError:
                         continue
                     assert not (r.dtype.kind == "f" and np.isinf(r).any()), (name, args)
+
+
+def test_tin_and_twithin_over_the_tsset_time_variable():
+    s = Session(out=Capture())
+    it = Interpreter(s)
+    for line in ("set obs 12", "gen t = tm(1995m1) + _n - 1", "format t %tm", "tsset t",
+                 "gen a = tin(1995m3, 1995m6)", "gen b = twithin(1995m3, 1995m6)",
+                 "gen c = tin(, 1995m2)", "gen e = tin(1995m11, )", 'gen str20 s = "tin(1995m1, 1995m2)"'):
+        assert it.run_line(line) == 0, s.out.getvalue()
+    t = np.arange(12) + (1995 - 1960) * 12
+    lo, hi = (1995 - 1960) * 12 + 2, (1995 - 1960) * 12 + 5
+    assert list(s.data.var("a").values) == list(((t >= lo) & (t <= hi)).astype(float))
+    assert list(s.data.var("b").values) == list(((t > lo) & (t < hi)).astype(float))
+    assert s.data.var("c").values.sum() == 2 and s.data.var("e").values.sum() == 2
+    assert s.data.var("s").values[0] == "tin(1995m1, 1995m2)"        # strings are left alone
+    s2 = Session(out=Capture())
+    it2 = Interpreter(s2)
+    assert it2.run_line("set obs 3") == 0
+    assert it2.run_line("count if tin(1, 2)") == 111                  # no time variable set

@@ -1261,5 +1261,27 @@ def expand_date_literals(text: str) -> str:
             v = _literal_value(m.group(1), m.group(2))
             return m.group(0) if v is None else repr(float(v)) if v != int(v) else str(int(v))
 
-        pieces[i] = _LITERAL.sub(sub, pieces[i])
+        pieces[i] = _TIN.sub(_tin_bounds, _LITERAL.sub(sub, pieces[i]))
     return "".join(pieces)
+
+
+# tin(1995m1, 1995m6), twithin(01jan1995, ), tin(, 2000q4): bare time literals (or nothing, an
+# open bound) as the bounds; rewritten into numbers like the td() literals
+_TIN = re.compile(r"(?<![\w.$])(tin|twithin)\(\s*([^(),\"]*?)\s*,\s*([^(),\"]*?)\s*\)")
+
+
+def _tin_bound(text: str) -> str | None:
+    if text == "":
+        return "."
+    if re.fullmatch(r"-?\d+(\.\d*)?|\.", text):
+        return text
+    for kind in ("td", "tc", "tm", "tq", "th", "tw"):
+        v = _literal_value(kind, text)
+        if v is not None:
+            return repr(float(v)) if v != int(v) else str(int(v))
+    return None
+
+
+def _tin_bounds(m) -> str:
+    lo, hi = _tin_bound(m.group(2)), _tin_bound(m.group(3))
+    return m.group(0) if lo is None or hi is None else f"{m.group(1)}({lo}, {hi})"

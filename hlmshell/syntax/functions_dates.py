@@ -350,6 +350,25 @@ def _string_period(unit):
     return f
 
 
+def _tin(strict):
+    """tin(d1, d2) / twithin(d1, d2): whether the tsset time variable lies in [d1, d2]
+    (twithin: strictly between); a missing bound is open. The literal bounds (1995m1,
+    01jan1995, ...) are numbers by now: expand_date_literals rewrote them."""
+    def f(ev, args):
+        from hlmshell.data.timeseries import ts_settings
+
+        nargs(args, 2)
+        lo, hi = (np.asarray(num(a), dtype=float) for a in args)
+        _, tvar, _ = ts_settings(ev.data)
+        t = np.asarray(ev.data.var(tvar).values, dtype=float)
+        with np.errstate(all="ignore"):
+            lo_ok = np.isnan(lo) | ((t > lo) if strict else (t >= lo))
+            hi_ok = np.isnan(hi) | ((t < hi) if strict else (t <= hi))
+            return (~np.isnan(t) & lo_ok & hi_ok).astype(float)
+
+    return f
+
+
 def _then_Cofc(clock):
     """Clock(s, mask): clock()'s %tc (the parser lives with clock() in functions.py), as %tC."""
     def f(ev, args):
@@ -379,6 +398,7 @@ DATE_FUNCTIONS = {
     "nextleapyear": fn(1, _leapyear_step(1)), "previousleapyear": fn(1, _leapyear_step(-1)),
     "nextbirthday": _birthday_fn(1), "previousbirthday": _birthday_fn(-1),
     "datediff": _datediff_fn(False), "datediff_frac": _datediff_fn(True),
+    "tin": _tin(False), "twithin": _tin(True),
     "age": _age_fn(False), "age_frac": _age_fn(True), "birthday": _birthday,
     "monthly": _string_period("M"), "quarterly": _string_period("Q"),
     "halfyearly": _string_period("H"), "weekly": _string_period("W"), "yearly": _string_period(""),
