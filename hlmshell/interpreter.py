@@ -693,6 +693,8 @@ class Interpreter:
                 elements = tuple(v[k] for v in values)
                 for command in spec.commands:
                     self._old_for_command(substitute(command, elements), spec.options)
+                if "pause" in spec.options and "dryrun" not in spec.options:
+                    self.execute("pause", expanded=True)    # as Stata's pause (on or off)
         finally:
             self.loop_depth -= 1
 
