@@ -330,3 +330,20 @@ def test_tau_grid_log(ohio):
     i0 = lines.index(taus[-1]) + 2
     assert lines[i0].startswith("Iteration 0:") and float(lines[i0].split("=")[1]) == \
         pytest.approx(max(lls), rel=1e-7)
+
+
+def test_hausman_fe_re(ohio):
+    """hausman fe vs re, first equations matched (re's e(b) has two: resp and /lnsig2u)."""
+    ok(ohio, "capture drop agesm")
+    ok(ohio, "generate agesm = age*smoke")
+    ok(ohio, "xtlogit resp age agesm, fe nolog")
+    ok(ohio, "estimates store hfe")
+    bf, Vf = np.ravel(ohio.e.b)[:2].copy(), np.asarray(ohio.e.V)[:2, :2].copy()
+    ok(ohio, "xtlogit resp age agesm, nolog")
+    ok(ohio, "estimates store hre")
+    br, Vr = np.ravel(ohio.e.b)[:2], np.asarray(ohio.e.V)[:2, :2]
+    out = ok(ohio, "hausman hfe hre, equations(1:1)")
+    d = bf - br
+    chi2 = d @ np.linalg.solve(Vf - Vr, d)
+    assert ohio.r.scalars["chi2"] == pytest.approx(chi2, rel=1e-6)
+    assert "obtained from xtlogit" in out
