@@ -72,14 +72,15 @@ def test_mean_replays_the_seed_and_summaries(s, hsb, tmp_path):
     assert e.b[0] == pytest.approx(y.mean(), rel=1e-12)
     se = np.std(want, ddof=1)
     assert e.se[0] == pytest.approx(se, rel=1e-9)
-    ci_n = e.matrices["ci_normal"][:, 0]
+    ci_n = e.matrices["ci_normal"].values[:, 0]
     np.testing.assert_allclose(ci_n, [y.mean() - 1.959963985 * se, y.mean() + 1.959963985 * se], rtol=1e-8)
-    np.testing.assert_allclose(e.matrices["ci_percentile"][:, 0], [pct(want, 2.5), pct(want, 97.5)])
+    np.testing.assert_allclose(e.matrices["ci_percentile"].values[:, 0], [pct(want, 2.5), pct(want, 97.5)])
     z0 = stats.norm.ppf(np.mean(want <= y.mean()))
     lo, hi = stats.norm.cdf(2 * z0 - 1.959963985), stats.norm.cdf(2 * z0 + 1.959963985)
-    np.testing.assert_allclose(e.matrices["ci_bc"][:, 0], [pct(want, 100 * lo), pct(want, 100 * hi)])
-    assert e.matrices["z0"][0, 0] == pytest.approx(z0)
-    assert e.matrices["bias"][0, 0] == pytest.approx(want.mean() - y.mean())
+    np.testing.assert_allclose(e.matrices["ci_bc"].values[:, 0], [pct(want, 100 * lo), pct(want, 100 * hi)])
+    assert e.matrices["z0"].values[0, 0] == pytest.approx(z0)
+    assert e.matrices["bias"].values[0, 0] == pytest.approx(want.mean() - y.mean())
+    assert e.matrices["ci_bc"].rownames == ["ll", "ul"] and e.matrices["ci_bc"].colnames == ["m"]
     # Stata's layout
     assert "(running summarize on estimation sample)" in out
     assert "Bootstrap replications (60)" in out and "." * 50 + "    50" in out
@@ -149,7 +150,7 @@ def test_cluster_resampling_replays_the_draw(s, hsb, tmp_path):
 def test_idcluster_numbers_the_drawn_clusters(s):
     ok(s, "bootstrap r(max), reps(5) seed(2) nodots nowarn cluster(id) idcluster(nid): summarize nid")
     # each drawn cluster gets its own id 1..12, so the largest id is always 12
-    np.testing.assert_array_equal(s.e.matrices["b_bs"], [[12.0]])
+    np.testing.assert_array_equal(s.e.matrices["b_bs"].values, [[12.0]])
     assert s.e.se[0] == 0
     assert "nid" in s.data.names          # created on the data, numbered as egen group(id)
     assert set(np.unique(s.data.var("nid").values)) == set(range(1, 13))
@@ -207,7 +208,7 @@ def test_jackknife_se_of_a_mean_is_s_over_root_n(s, hsb):
     out = ok(s, "jackknife r(mean): summarize mathach")
     assert s.e.se[0] == pytest.approx(np.std(y, ddof=1) / np.sqrt(len(y)), rel=1e-9)
     assert s.e.scalars["N_reps"] == len(y) and s.e.scalars["df_r"] == len(y) - 1
-    np.testing.assert_allclose(s.e.matrices["b_jk"], [[y.mean()]], rtol=1e-9)
+    np.testing.assert_allclose(s.e.matrices["b_jk"].values, [[y.mean()]], rtol=1e-9)
     assert "Jackknife replications (477)" in out and "          n(): r(N)" in out
     assert ("             |              Jackknife\n"
             "             | Coefficient  std. err.      t    P>|t|     [95% conf. interval]") in out
@@ -381,3 +382,19 @@ def test_bsample_clusters(s):
         assert len(set(s.data.var("id").values[nid == k])) == 1
     rc, out = run(s, "bsample 50, cluster(id)")
     assert rc == 498 and "size() must not be greater than number of clusters" in out
+
+
+def test_failed_replications_are_left_out_with_a_note(s):
+    s.out = Capture()
+    assert s.interpreter.run_text("""program define m1224, rclass
+    summarize mathach if id == 1224
+    return scalar m = r(mean)
+end""", echo=False) == 0
+    out = ok(s, "bootstrap m=r(m), reps(30) seed(2) nowarn cluster(id): m1224")
+    # school 1224 is the first of the 12 clusters: the replications that did not draw it
+    rng = np.random.default_rng(2)
+    k = sum(0 not in rng.integers(0, 12, size=12) for _ in range(30))
+    assert k > 0 and s.e.scalars["N_misreps"] == k
+    assert ("Note: One or more parameters could not be estimated in "
+            f"{k} bootstrap replicate{'s' if k > 1 else ''};") in out
+    assert "e" in out.split("Bootstrap replications (30)")[1].splitlines()[2]

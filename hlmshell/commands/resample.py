@@ -425,11 +425,21 @@ def post_results(session, plan: Plan, ob: Observed, reps: np.ndarray, d: Design)
     if d.n_strata:
         sc["N_strata"] = d.n_strata
     _prefix_macros(res, plan, ob, own, "bootstrap", "Bootstrap")
-    mats = res.matrices
-    mats.update({"b_bs": s.mean.reshape(1, -1), "reps": s.reps.reshape(1, -1),
-                 "bias": s.bias.reshape(1, -1), "se": s.se.reshape(1, -1), "z0": s.z0.reshape(1, -1),
-                 "ci_normal": s.ci_normal, "ci_percentile": s.ci_percentile, "ci_bc": s.ci_bc})
+    row, ci = _named(cols)
+    res.matrices.update({"b_bs": row(s.mean), "reps": row(s.reps), "bias": row(s.bias), "se": row(s.se),
+                         "z0": row(s.z0), "ci_normal": ci(s.ci_normal),
+                         "ci_percentile": ci(s.ci_percentile), "ci_bc": ci(s.ci_bc)})
     return res
+
+
+def _named(cols):
+    """Makers of e() matrices named as Stata names them: a row `y1` (or the rows ll, ul of an
+    interval) over the columns of e(b)."""
+    from hlmshell.commands.program import NamedMatrix
+
+    names = [f"{q}:{nm}" if q else nm for q, nm in cols]
+    return (lambda v: NamedMatrix(np.asarray(v, dtype=float).reshape(1, -1), ["y1"], names),
+            lambda v: NamedMatrix(np.asarray(v, dtype=float).reshape(2, -1), ["ll", "ul"], names))
 
 
 def _full_mask(n: int, rows: np.ndarray) -> np.ndarray:
@@ -571,8 +581,18 @@ def display_bootstrap(session, res: EstimationResults, plan: Plan, ob: Observed,
         lines = replace_header(lines, "Bootstrap", level)
     else:
         lines = table_lines(res, level)
-    for ln in lines:
+    for ln in lines + missing_note(res, "bootstrap"):
         out.line(ln)
+
+
+def missing_note(res: EstimationResults, what: str) -> list[str]:
+    """Stata's note under the table when some replications gave no value."""
+    k = int(res.scalars.get("N_misreps", 0) or 0)
+    if not k:
+        return []
+    return [f"Note: One or more parameters could not be estimated in {fmt_count(k)} {what} "
+            f"replicate{'s' if k > 1 else ''};",
+            "      standard-error estimates include only complete replications."]
 
 
 def _display_mixed(session, res, level: float, noheader: bool, kind: str = "Bootstrap") -> None:
@@ -689,7 +709,7 @@ def post_jackknife(session, plan: Plan, ob: Observed, loo: np.ndarray, d: Design
     _prefix_macros(res, plan, ob, own, "jackknife", "Jackknife")
     if ob.nfunction:
         res.macros["nfunction"] = ob.nfunction
-    res.matrices["b_jk"] = j.mean_pseudo.reshape(1, -1)
+    res.matrices["b_jk"] = _named(cols)[0](j.mean_pseudo)
     return res
 
 
@@ -741,7 +761,7 @@ def display_jackknife(session, res: EstimationResults, plan: Plan, ob: Observed,
         groups = [ct.Group(None, [ct.Row(nm, j, None)]) for j, (_, nm) in enumerate(res.names)]
         lines = ct.coef_table("", groups, res.b, res.se, stat="t", df_r=df, level=level,
                               vcetype="Jackknife")
-    for ln in lines:
+    for ln in lines + missing_note(res, "jackknife"):
         out.line(ln)
 
 
@@ -797,6 +817,10 @@ def estat_bootstrap(session, res: EstimationResults, opts) -> None:
         out.line(ln)
 
 
+def _values(m) -> np.ndarray:
+    return np.asarray(getattr(m, "values", m), dtype=float)
+
+
 def estat_table(res: EstimationResults, kinds, level: float) -> list[str]:
     from hlmshell.output.numfmt import fmt_g
     depvar = res.depvar if res.macros.get("cmd") != "bootstrap" else ""
@@ -804,11 +828,11 @@ def estat_table(res: EstimationResults, kinds, level: float) -> list[str]:
     out = ["", ct.rule(), f"{'':12} |    Observed               Bootstrap",
            f"{depvar[:12]:>12} | coefficient       Bias    std. err.  {ci}", ct.rule("mid")]
     b = np.asarray(res.b, dtype=float)
-    bias = np.asarray(res.matrices["bias"], dtype=float).reshape(-1)
+    bias = _values(res.matrices["bias"]).reshape(-1)
     se = res.se
     for j, (_, nm) in enumerate(res.names):
         for k, (_, tag, _, mat) in enumerate(kinds):
-            lo, hi = np.asarray(res.matrices[mat], dtype=float)[:, j]
+            lo, hi = _values(res.matrices[mat])[:, j]
             left = f"{nm[:12]:>12} |{fmt_g(b[j], 9):>12}{fmt_g(bias[j], 9):>11}{fmt_g(se[j], 10):>13}" \
                 if k == 0 else f"{'':12} |{'':36}"
             out.append(f"{left}  {fmt_g(lo, 9):>9}  {fmt_g(hi, 9):>9}{'(' + tag + ')':>6}")
