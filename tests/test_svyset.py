@@ -108,3 +108,13 @@ def test_svydescribe_bad_stage(s):
     ok(s, "svyset id")
     assert run(s, "svydescribe, stage(2)")[0] == 198
     assert run(s, "svydescribe ses")[0] == 198
+
+
+def test_design_is_saved_with_the_data(s, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ok(s, "svyset id [pweight=w], strata(sector) fpc(w)")
+    ok(s, "save design")
+    ok(s, "clear")
+    assert ok(s, "svyset").strip() == "no survey characteristics are set"
+    ok(s, "use design")
+    assert ok(s, "svyset").splitlines() == STATA_LAYOUT[:6] + ["           FPC 1: w"]
