@@ -365,3 +365,19 @@ def test_tin_and_twithin_over_the_tsset_time_variable():
     it2 = Interpreter(s2)
     assert it2.run_line("set obs 3") == 0
     assert it2.run_line("count if tin(1, 2)") == 111                  # no time variable set
+
+
+def test_clockdiff(s):
+    a = "tc(01jan2020 10:00:00)"
+    b = "tc(02jan2020 12:30:30)"
+    assert value(s, f'clockdiff({a}, {b}, "hour")') == 26
+    assert value(s, f'clockdiff({b}, {a}, "hour")') == -26
+    assert value(s, f'clockdiff({a}, {b}, "day")') == 1
+    assert value(s, f'clockdiff_frac({a}, {b}, "minute")') == pytest.approx(26 * 60 + 30.5)
+    assert value(s, f'clockdiff({a}, {b}, "ms")') == (26 * 3600 + 30 * 60 + 30) * 1000
+    # across 31dec2016's leap second: one second more in %tC than in %tc
+    x, y = "tc(31dec2016 23:59:00)", "tc(01jan2017 00:01:00)"
+    assert value(s, f'clockdiff({x}, {y}, "second")') == 120
+    assert value(s, f'Clockdiff(Cofc({x}), Cofc({y}), "second")') == 121
+    assert math.isnan(value(s, f'clockdiff({a}, {b}, "fortnight")'))
+    assert math.isnan(value(s, f'clockdiff(., {b}, "day")'))

@@ -269,6 +269,31 @@ def _birthday(ev, args):
     return clean(r if r.ndim else float(r))
 
 
+_CLOCK_UNITS = {"d": 86_400_000.0, "day": 86_400_000.0, "days": 86_400_000.0, "h": 3_600_000.0,
+                "hour": 3_600_000.0, "hours": 3_600_000.0, "m": 60_000.0, "min": 60_000.0,
+                "minute": 60_000.0, "minutes": 60_000.0, "s": 1000.0, "sec": 1000.0, "second": 1000.0,
+                "seconds": 1000.0, "ms": 1.0, "millisecond": 1.0, "milliseconds": 1.0}
+
+
+def _clockdiff_fn(frac):
+    """clockdiff(t1, t2, su) / Clockdiff(): t2 - t1 in days, hours, minutes, seconds or
+    milliseconds, whole units toward zero (or with the fraction); %tC differences count the
+    leap seconds between, since %tC itself does."""
+    def f(ev, args):
+        nargs(args, 3)
+        unit = sval(args[2])
+        unit = str(np.ravel(np.asarray(unit, dtype=object))[0]) if isinstance(unit, np.ndarray) else unit
+        size = _CLOCK_UNITS.get(unit.strip().lower())
+        c1, c2 = (np.asarray(num(a), dtype=float) for a in args[:2])
+        with np.errstate(all="ignore"):
+            v = (c2 - c1) / (size if size else np.nan)
+            r = v if frac else np.trunc(v)
+            r = np.where(_ok_c(c1) & _ok_c(c2), r, _NAN)
+        return clean(r if r.ndim else float(r))
+
+    return f
+
+
 # ----------------------------------------------------------------------------- strings to periods
 _MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
@@ -398,6 +423,8 @@ DATE_FUNCTIONS = {
     "nextleapyear": fn(1, _leapyear_step(1)), "previousleapyear": fn(1, _leapyear_step(-1)),
     "nextbirthday": _birthday_fn(1), "previousbirthday": _birthday_fn(-1),
     "datediff": _datediff_fn(False), "datediff_frac": _datediff_fn(True),
+    "clockdiff": _clockdiff_fn(False), "clockdiff_frac": _clockdiff_fn(True),
+    "Clockdiff": _clockdiff_fn(False), "Clockdiff_frac": _clockdiff_fn(True),
     "tin": _tin(False), "twithin": _tin(True),
     "age": _age_fn(False), "age_frac": _age_fn(True), "birthday": _birthday,
     "monthly": _string_period("M"), "quarterly": _string_period("Q"),
