@@ -58,3 +58,11 @@ def test_proportion_over(s, df):
                                      ("mean mathach, level(5)", 198), ("mean mathach, bogus", 198)])
 def test_bad_input(s, line, rc):
     assert run(s, line)[0] == rc
+
+
+def test_mean_over_two_variables(s, df):
+    ok(s, "mean mathach, over(sector minority)")
+    ref = df.groupby(["sector", "minority"]).mathach.mean().to_numpy()
+    assert s.e.b == pytest.approx(ref, rel=1e-12)
+    assert s.e.names[1][1] == "c.mathach@0.sector#1.minority"
+    assert s.e.scalars["N_over"] == 4

@@ -29,24 +29,27 @@ _OPTS = (Opt("over", type="varlist", desc="group over subpopulations defined by 
 
 
 def _over_groups(session, opts, mask):
-    """(codes per observation, labels, Stata level names) of the over() groups; one group
-    when over() is absent."""
+    """(codes per observation, labels, Stata level names, over() text) of the over() groups
+    -- every combination of the over() variables present in the sample, in sort order; one
+    group when over() is absent. Observations missing an over() variable get code -1."""
     ds = session.data
     if opts.over is None:
         return np.zeros(ds.n, int), [""], [""], None
     names = varlist(session, " ".join(opts.over), all_if_empty=False)
-    if len(names) != 1:
-        raise StataError("over() takes one variable in hlmshell", 198)
-    v = ds.var(names[0])
-    if v.is_string:
+    if not names:
+        raise StataError("option over() incorrectly specified", 198)
+    if any(ds.var(nm).is_string for nm in names):
         raise StataError("type mismatch", 109)
-    vals = v.values.astype(float)
-    lv = np.unique(vals[mask & ~np.isnan(vals)])
-    codes = np.searchsorted(lv, vals)
-    codes[np.isnan(vals)] = -1
-    labels = [value_text(ds, v, x, labels=not opts.nolabel) for x in lv]
-    stata = [f"{int(x) if float(x).is_integer() else x}.{names[0]}" for x in lv]
-    return codes, labels, stata, names[0]
+    X = np.column_stack([ds.var(nm).values.astype(float) for nm in names])
+    ok = ~np.isnan(X).any(axis=1)
+    combos = sorted({tuple(row) for row in X[mask & ok].tolist()})
+    index = {c: i for i, c in enumerate(combos)}
+    codes = np.array([index.get(tuple(row), -1) if good else -1 for row, good in zip(X.tolist(), ok)])
+    labels = [" ".join(value_text(ds, ds.var(nm), x, labels=not opts.nolabel) for nm, x in zip(names, c))
+              for c in combos]
+    stata = ["#".join(f"{int(x) if float(x).is_integer() else x}.{nm}" for nm, x in zip(names, c))
+             for c in combos]
+    return codes, labels, stata, "#".join(names)
 
 
 def _header(out, title: str, n: int) -> None:
