@@ -152,7 +152,7 @@ def _load(t: PutexcelTarget):
     xl = _openpyxl()
     exists = os.path.exists(t.path)
     if exists and t.mode == "new":
-        raise StataError(f"file {t.shown} already exists; specify replace or modify", 602)
+        raise StataError(f"file {t.shown} already exists", 602)
     if exists and t.mode == "modify":
         try:
             wb = xl.load_workbook(t.path)
