@@ -84,8 +84,11 @@ def _response_and_group(session, cmd) -> tuple[str, str, np.ndarray, np.ndarray]
 
 
 def _ss_row(label: str, ss: float, df: float, ms: float, F: float | None = None,
-            p: float | None = None) -> str:
-    line = f"{label:<20}{fmt_g(ss, 10):>12}{int(df):>7d}{fmt_g(ms, 10):>13}"
+            p: float | None = None, *, oneway: bool = False) -> str:
+    """One row of the ANOVA table: loneway's columns (%10.0g, label in 20) or oneway's
+    (%11.0g, label in 18), as the two commands print them."""
+    lw, gw, edge = (18, 11, 30) if oneway else (20, 10, 32)
+    line = f"{label:<{lw}}{fmt_g(ss, gw):>{edge - lw}}{int(df):>7d}{fmt_g(ms, gw):>13}"
     if F is not None:
         line += f"{F:>10.2f}{p:>11.4f}"
     return line
@@ -261,10 +264,10 @@ def oneway_cmd(session, cmd):
         out.line("                        Analysis of variance")
         out.line("    Source              SS         df      MS            F     Prob > F")
         out.line("-" * 72)
-        out.line(_ss_row("Between groups", ow.ssb, ow.dfb, ow.msb, ow.F, ow.p))
-        out.line(_ss_row(" Within groups", ow.ssw, ow.dfw, ow.msw))
+        out.line(_ss_row("Between groups", ow.ssb, ow.dfb, ow.msb, ow.F, ow.p, oneway=True))
+        out.line(_ss_row(" Within groups", ow.ssw, ow.dfw, ow.msw, oneway=True))
         out.line("-" * 72)
-        out.line(_ss_row("    Total", ow.sst, ow.N - 1, ow.sst / (ow.N - 1)))
+        out.line(_ss_row("    Total", ow.sst, ow.N - 1, ow.sst / (ow.N - 1), oneway=True))
         out.line("")
         if chi2 == chi2:
             pb = float(dist.chi2_sf(chi2, dfb))
