@@ -88,3 +88,15 @@ def test_bad_color_is_198_and_keeps_the_graph(g):
     g.fails("scatter mathach ses, mcolor(navy%)", 198, "color navy% not found")
     g.fails("scatter mathach ses, mcolor(blurple%30)", 198)
     assert g.s.graphs.current == "keep"
+
+
+def test_marginsplot_title_after_atmeans(g):
+    """margins, dydx() atmeans is titled Conditional marginal effects; so is its plot."""
+    g.ok("quietly regress mathach c.ses##c.size")
+    g.ok("quietly margins, dydx(ses) at(size=(100 2000)) atmeans")
+    assert g.s.r.margins.title == "Conditional marginal effects"
+    g.ok("marginsplot")
+    assert g.graph().title == "Conditional marginal effects of ses with 95% CIs"
+    g.ok("quietly margins, dydx(ses) at(size=(100 2000))")
+    g.ok("marginsplot")
+    assert g.graph().title == "Average marginal effects of ses with 95% CIs"

@@ -159,7 +159,9 @@ def _titles(m, xdim: str) -> tuple[str, str]:
     level = f"{m.level:g}%"
     if m.deriv and any(m.deriv):
         var = next(d for d in m.deriv if d)
-        title = f"Average marginal effects of {var.split('.')[-1]} with {level} CIs"
+        kind = m.title if (m.title or "").endswith("marginal effects") else \
+            "Average marginal effects"          # Conditional ... after atmeans
+        title = f"{kind} of {var.split('.')[-1]} with {level} CIs"
         ytitle = f"Effects on {m.predict_label or 'Linear prediction'}"
     else:
         kind = "Adjusted predictions" if "Adjusted" in (m.title or "") else "Predictive margins"
