@@ -347,3 +347,14 @@ def test_hausman_fe_re(ohio):
     chi2 = d @ np.linalg.solve(Vf - Vr, d)
     assert ohio.r.scalars["chi2"] == pytest.approx(chi2, rel=1e-6)
     assert "obtained from xtlogit" in out
+
+
+def test_fe_logit_offset_against_clogit(ohio):
+    ok(ohio, "capture drop off3")
+    ok(ohio, "generate double off3 = age/3")
+    out = ok(ohio, "xtlogit resp age, fe offset(off3) nolog")
+    ref = REF["xtlogit_fe_offset"]
+    assert np.ravel(ohio.e.b)[0] == pytest.approx(ref["coef"], rel=1e-7)
+    assert ohio.e.scalars["ll"] == pytest.approx(ref["ll"], rel=1e-9)
+    assert ohio.e.scalars["chi2"] == pytest.approx(2 * (ref["ll"] - ref["ll0"]), rel=1e-7)
+    assert "        off3 |          1  (offset)" in out

@@ -340,7 +340,8 @@ def _fit_fe(session, name: str, data: XtData, maxiter: int):
     if not use.any():
         raise StataError("no independent variables", 102)
     if name == "xtlogit":
-        fit = pg.conditional_logit(data.y, X[:, use], data.groups, maxiter)
+        fit = pg.conditional_logit(data.y, X[:, use], data.groups, maxiter,
+                                   data.off if np.any(data.off != 0) else None)
     else:
         fit = pg.conditional_poisson(data.y, X[:, use], data.off, data.groups, maxiter)
     return fit, use
@@ -497,6 +498,8 @@ def display(session, res: EstimationResults, groups, level: float, eform: bool) 
                             vcetype=vt)
     else:
         lines = coef_table(res.depvar, groups, b, se, stat="z", level=level, vcetype=vt)
+    from hlmshell.output.glm_output import offset_rows
+    lines = lines[:-1] + offset_rows(mac.get("offset")) + lines[-1:]
     if re:
         lines = lines[:-1] + _aux_lines(res, level)
     for ln in lines:
@@ -588,6 +591,8 @@ def _options(name: str) -> tuple:
              Opt("pa", desc="population-averaged model (xtgee)"),
              Opt("intpoints", "intp", "int", 12, "quadrature points; default 12"),
              Opt("intmethod", "intm", "string", None, "accepted: mvaghermite (the default)")]
+    if name != "xtpoisson":
+        extra.append(Opt("offset", "off", "string", None, "include varname with coefficient 1"))
     if name in EFORM:
         word = EFORM[name][0]
         extra.append(Opt(word, desc="report exponentiated coefficients"))

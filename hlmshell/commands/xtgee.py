@@ -332,6 +332,8 @@ def display(session, res: EstimationResults, groups, level: float, eform: bool,
                             title=title or eform_title(_family_key(mac["family"]), mac["link"]))
     else:
         lines = coef_table(res.depvar, groups, res.b, se, stat="z", level=level, vcetype=vt)
+    from hlmshell.output.glm_output import offset_rows
+    lines = lines[:-1] + offset_rows(mac.get("offset")) + lines[-1:]
     for ln in lines:
         out.line(ln)
 

@@ -54,9 +54,9 @@ def _lay(v, pos):
 
 
 # ------------------------------------------------------------------ conditional logit
-def clogit_value(beta, Xg, yg, mask, k):
+def clogit_value(beta, Xg, yg, mask, k, offg=0.0):
     """ll, gradient and Hessian of the conditional logit over the (G, T) grid."""
-    eta = Xg @ beta
+    eta = Xg @ beta + offg
     eta = np.where(mask, eta, -np.inf)
     m = np.max(np.where(mask, eta, -np.inf), axis=1)
     w = np.where(mask, np.exp(eta - m[:, None]), 0.0)           # (G, T)
@@ -81,7 +81,7 @@ def clogit_value(beta, Xg, yg, mask, k):
     idx = np.arange(G)
     Ek, dEk, d2Ek = E[idx, k], dE[idx, k], d2E[idx, k]
     g1 = dEk / Ek[:, None]
-    num = np.sum(np.where(mask, yg * np.where(mask, Xg @ beta, 0.0), 0.0))
+    num = np.sum(np.where(mask, yg * np.where(mask, Xg @ beta + offg, 0.0), 0.0))
     ll = float(num - np.sum(np.log(Ek) + k * m))
     grad = np.einsum("gt,gtp->p", yg, Xg) - g1.sum(axis=0)
     H = -(d2Ek / Ek[:, None, None] - g1[:, :, None] * g1[:, None, :]).sum(axis=0)
@@ -112,19 +112,22 @@ def _newton(fun, beta, maxit, log):
     return beta, ll, H, it, conv
 
 
-def conditional_logit(y, X, groups, maxit: int = 100) -> PanelFit:
+def conditional_logit(y, X, groups, maxit: int = 100, offset=None) -> PanelFit:
     """Conditional fixed-effects logit on panels that have both outcomes (the caller drops the
     others); X without a constant and without columns constant within every panel."""
     pos = _grid(groups)
     mask = pos >= 0
     Xg, yg = _lay(X, pos), _lay(y, pos)
+    offg = 0.0 if offset is None else _lay(offset, pos)
     k = yg.sum(axis=1).round().astype(np.int64)
     n_i = mask.sum(axis=1)
     from scipy.special import gammaln
     ll0 = float(-np.sum(gammaln(n_i + 1) - gammaln(k + 1) - gammaln(n_i - k + 1)))
     log: list = []
-    beta, ll, H, it, conv = _newton(lambda b: clogit_value(b, Xg, yg, mask, k),
+    beta, ll, H, it, conv = _newton(lambda b: clogit_value(b, Xg, yg, mask, k, offg),
                                     np.zeros(X.shape[1]), maxit, log)
+    if offset is not None:                       # the null model keeps the offset
+        ll0 = clogit_value(np.zeros(X.shape[1]), Xg, yg, mask, k, offg)[0]
     return PanelFit(beta, np.linalg.inv(-H), ll, ll0, it, conv, log)
 
 

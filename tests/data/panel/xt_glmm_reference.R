@@ -16,6 +16,8 @@ re <- function(f, data, fam, q = 12) {
        sigma_u = unname(attr(VarCorr(m)[[1]], "stddev")), ll = as.numeric(logLik(m)))
 }
 cl <- clogit(resp ~ age + strata(id), data = o, method = "exact")
+o$off <- o$age / 3
+clo <- clogit(resp ~ age + offset(off) + strata(id), data = o, method = "exact")
 pf <- glm(y ~ v4 + factor(id), family = poisson, data = s)
 out <- list(
   xtlogit_re = re(resp ~ age + smoke + (1 | id), o, binomial),
@@ -26,5 +28,6 @@ out <- list(
   pooled_logit_ll = as.numeric(logLik(glm(resp ~ age + smoke, family = binomial, data = o))),
   xtlogit_fe = list(coef = unname(coef(cl)), se = unname(sqrt(diag(vcov(cl)))),
                     ll = cl$loglik[2], ll0 = cl$loglik[1]),
+  xtlogit_fe_offset = list(coef = unname(coef(clo)), ll = clo$loglik[2], ll0 = clo$loglik[1]),
   xtpoisson_fe = list(coef = unname(coef(pf)[2]), se = unname(sqrt(diag(vcov(pf)))[2])))
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE), "xt_glmm_reference.json")
