@@ -195,6 +195,25 @@ def _equations(grid, Vinv, D, e, w):
     return H, U
 
 
+def _system(grid, R, sd, D, e, w, kind):
+    """H = sum_i w_i D_i'V_i^-1 D_i and the panels' scores. Independent and exchangeable in
+    closed form ((1 - a) I + a 11')^-1 = (I - c 11') / (1 - a), c = a / (1 - a + n a), so a
+    panel of 1,000 observations costs no 1,000 x 1,000 inverse; the other structures through
+    the (G, T, T) stack of inverses."""
+    if kind not in ("independent", "exchangeable"):
+        return _equations(grid, _blocks(grid, R, sd), D, e, w)
+    a = float(R[0, 1]) if kind == "exchangeable" and R.shape[0] > 1 else 0.0
+    s = np.where(grid.mask, sd, 1.0)
+    Dt = D / s[:, :, None]
+    et = e / s
+    n = grid.mask.sum(axis=1)
+    c = a / (1.0 - a + n * a)
+    sD = Dt.sum(axis=1)
+    H = (np.einsum("gtp,gtq,g->pq", Dt, Dt, w) - (sD * (w * c)[:, None]).T @ sD) / (1.0 - a)
+    U = (np.einsum("gtp,gt->gp", Dt, et) - c[:, None] * sD * et.sum(axis=1)[:, None]) / (1.0 - a)
+    return H, U
+
+
 @dataclass
 class Options:
     corr: Corr
@@ -235,9 +254,8 @@ def fit(y, X, off, fam, link, groups, times, opts: Options, *, callback=None) ->
         r = grid.lay((y - mu) / sd)
         phi = _phi(float(np.sum(w[:, None] * r * r)), nw, p, opts.nmp)
         R = working_corr(r, grid.mask, phi, opts.corr, w)
-        Vinv = _blocks(grid, R, grid.lay(sd))
         D = Xg * grid.lay(d1)[:, :, None]
-        H, U = _equations(grid, Vinv, D, grid.lay(y - mu), w)
+        H, U = _system(grid, R, grid.lay(sd), D, grid.lay(y - mu), w, opts.corr.kind)
         step = np.linalg.solve(H, (w[:, None] * U).sum(axis=0))
         new = beta + step
         tol = float(np.max(np.abs(new - beta) / (np.abs(beta) + 1.0)))
@@ -284,9 +302,8 @@ def _finish(y, X, off, fam, link, grid, beta, opts, it, conv, tols) -> GeeFit:
     pearson = float(np.sum(w[:, None] * r * r))
     phi = _phi(pearson, nw, p, opts.nmp)
     R = working_corr(r, grid.mask, phi, opts.corr, w)
-    Vinv = _blocks(grid, R, grid.lay(sd))
     D = grid.lay(X) * grid.lay(d1)[:, :, None]
-    H, U = _equations(grid, Vinv, D, grid.lay(y - mu), w)
+    H, U = _system(grid, R, grid.lay(sd), D, grid.lay(y - mu), w, opts.corr.kind)
     Hinv = np.linalg.inv(H)
     dev = float(np.sum(_obs_weights(grid, w, n) * fam.dev_units(y, mu)))
     scale = _scale_used(opts, phi, pearson, dev, nw, p)
