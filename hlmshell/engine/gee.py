@@ -9,8 +9,12 @@ the estimating equations, the information and the sandwich are batched matrix pr
 Python loop over panels.
 
 Conventions (Stata's, where they differ from R's geepack they are noted):
-  Pearson residuals r = (y - mu) / sqrt(V(mu)); the scale phi = sum r^2 / N (N - p with nmp;
-  geepack divides by N - p always).
+  Pearson residuals r = (y - mu) / sqrt(V(mu)); the scale phi = sum r^2 / N (N - p with nmp).
+  geepack's defaults coincide for independence, exchangeable (balanced and unbalanced) and
+  unstructured (balanced panels): the same phi, alpha, coefficients and sandwich (Stata's
+  robust VCE is geepack's san.se^2 times G/(G-1)). They differ for AR(1): geepack fits
+  alpha^|t-s| to the products of all pairs, Stata takes the lag-1 moment below (on ohio, 0.399
+  against geepack's 0.491); stationary and nonstationary have no geepack counterpart.
   exchangeable: alpha = sum_i sum_{j != k} r_ij r_ik / (phi sum_i n_i (n_i - 1)).
   lag-s autocorrelations: rho_s = sum_i sum_t r_it r_i,t+s / (phi N_s), N_s the number of pairs
   at lag s; stationary(k) uses rho_1..rho_k (0 beyond), ar(k) the AR(k) process whose first k
