@@ -153,7 +153,7 @@ def _convert(b, V, kf, layout, forward: bool):
         y = f(x)
         J = np.zeros((len(y), len(x)))
         for j in range(len(x)):
-            h = 1e-6 * max(abs(x[j]), 1e-4) if forward else 1e-6
+            h = (1e-6 * abs(x[j]) or 1e-10) if forward else 1e-6   # variances: relative steps
             d = np.zeros(len(x))
             d[j] = h
             J[:, j] = (f(x + d) - f(x - d)) / (2 * h)
