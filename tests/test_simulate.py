@@ -198,3 +198,11 @@ def test_bad_input_leaves_the_data(s, line, rc, message):
     assert message in out and "Traceback" not in out
     assert s.data.names == ["female"]
     np.testing.assert_array_equal(s.data.var("female").values, before)
+
+
+def test_noisily_shows_each_run_without_dots(s):
+    define(s, COUNTER)
+    ok(s, "global k = 0")
+    out = ok(s, "simulate kk=r(k), reps(3) noisily: tick")
+    assert out.count(". tick") == 3 and out.count("Variable |        Obs") == 3
+    assert "Simulations (3)" in out and "----+--- 1" not in out

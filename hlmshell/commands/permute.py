@@ -125,7 +125,7 @@ def _permutations(session, full: Dataset, permvar: str, strata, inner: str, item
     out = session.out
     if show:
         out.line()
-    dots = sim.Dots(out, "Permutation replications", reps, show, every)
+    dots = sim.Dots(out, "Permutation replications", reps, show, every, noisily)
     values = full.var(permvar).values
     rows = []
     for _ in range(reps):

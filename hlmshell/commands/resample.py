@@ -305,7 +305,7 @@ def bootstrap_replicates(session, plan: Plan, full: Dataset, d: Design, items) -
     show = not plan.nodots or plan.noisily
     if show:
         out.line()
-    dots = sim.Dots(out, "Bootstrap replications", plan.reps, show, plan.every)
+    dots = sim.Dots(out, "Bootstrap replications", plan.reps, show, plan.every, plan.noisily)
     rows = []
     for _ in range(plan.reps):
         idx, ids = rs.bootstrap_rows(session.rng, len(d.rows), d.strata, d.clusters, plan.size)
@@ -340,7 +340,7 @@ def jackknife_replicates(session, plan: Plan, full: Dataset, d: Design, items) -
     show = not plan.nodots or plan.noisily
     if show:
         out.line()
-    dots = sim.Dots(out, "Jackknife replications", ng, show, plan.every)
+    dots = sim.Dots(out, "Jackknife replications", ng, show, plan.every, plan.noisily)
     rows = []
     for j in range(ng):
         sample = base.copy()

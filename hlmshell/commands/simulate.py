@@ -58,7 +58,12 @@ def exp_words(text: str) -> list[tuple[str | None, str]]:
     """exp_list words -> (name or None, expression); `name = (exp)`, `(exp)`, `_b` ..."""
     from hlmshell.commands.statsby import _exp_items
 
-    return _exp_items(text)
+    try:
+        return _exp_items(text)
+    except StataError as exc:
+        if "(name: elist)" in exc.message:
+            raise StataError("(name: elist) groups in an exp_list are not supported by hlmshell", 198) from None
+        raise
 
 
 def _coef_items(e, kind: str, eq: str | None, which: str | None) -> list[Item]:
@@ -206,10 +211,12 @@ class Dots:
     """Stata's replication dots: a title with the count, the ruler, one character per
     replication (. done, x error, e missing value) and the count after every 50th."""
 
-    def __init__(self, out, title: str, reps: int, show: bool, every: int = 1):
-        self.out, self.show, self.k, self.line, self.every = out, show, 0, 0, max(every, 1)
+    def __init__(self, out, title: str, reps: int, show: bool, every: int = 1, noisily: bool = False):
+        # noisily implies nodots: the title still heads the command's output, without the ruler
+        self.out, self.show, self.k, self.line, self.every = out, show and not noisily, 0, 0, max(every, 1)
         if show:
             out.line(f"{title} ({fmt_count(reps)})")
+        if self.show:
             out.line(RULER)
 
     def mark(self, ch: str) -> None:
@@ -346,7 +353,7 @@ def simulate_cmd(session, cmd):
     if not opts.nolegend:
         legend(out, inner, items, opts.verbose)
     out.line()
-    dots = Dots(out, "Simulations", reps, not opts.nodots or noisily, every)
+    dots = Dots(out, "Simulations", reps, not opts.nodots or noisily, every, noisily)
     dots.mark("e" if any(np.isnan(rows[0])) else ".")
     for _ in range(2, reps + 1):
         if noisily:
