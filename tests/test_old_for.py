@@ -90,3 +90,4 @@ def test_parse_and_substitute_split_at_top_level_only():
     assert spec.lists == (("varlist", "a b"), ("numlist", "1 2"))
     assert spec.commands == ('display "X\\Y"', "matrix M = (X\\Y)")
     assert substitute("gen XY = X + Y", ("a", "1")) == "gen a1 = a + 1"
+

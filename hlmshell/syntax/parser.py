@@ -297,6 +297,8 @@ def parse_command(text: str, table: "registry.Registry | None" = None) -> Comman
         if not rest:
             raise syntax_error()
         word = rest.split()[0]
+        if not (word[0].isalnum() or word[0] == "_"):   # `/`, `}`, `.`: Stata names the character
+            raise StataError(f"{word[0]} is not a valid command name", 199)
         raise StataError(f"command {word} is unrecognized", 199)
     word = m.group(0)
     info = (table or registry.REGISTRY).resolve(word)
