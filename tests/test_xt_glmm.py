@@ -358,3 +358,16 @@ def test_fe_logit_offset_against_clogit(ohio):
     assert ohio.e.scalars["ll"] == pytest.approx(ref["ll"], rel=1e-9)
     assert ohio.e.scalars["chi2"] == pytest.approx(2 * (ref["ll"] - ref["ll0"]), rel=1e-7)
     assert "        off3 |          1  (offset)" in out
+
+
+def test_boundary_variance(ohio):
+    """With the lagged outcome the panel variance goes to 0: the LR test is 0, p = 1, and the
+    ancillary rows carry no standard errors (the information is singular there)."""
+    out = ok(ohio, "xtlogit resp L.resp age, nolog")
+    assert "LR test of rho=0: chibar2(01) = 0.00" in out and "Prob >= chibar2 = 1.000" in out
+    assert ohio.e.scalars["sigma_u"] < 1e-3
+    row = [ln for ln in out.splitlines() if ln.startswith("     sigma_u |")][0]
+    assert len(row.split()) == 3
+    # the fit is then the pooled logit (R's glm on the same sample would agree); check against
+    # the comparison model's own log likelihood
+    assert ohio.e.scalars["ll"] == pytest.approx(ohio.e.scalars["ll_c"], abs=1e-6)

@@ -453,7 +453,10 @@ def _aux_lines(res: EstimationResults, level: float) -> list[str]:
     name = res.cmd
     k = res.k_f
     b = float(res.b[k])
-    se = math.sqrt(max(float(np.asarray(res.V)[k, k]), 0.0))
+    var = float(np.asarray(res.V)[k, k])
+    # at the boundary (the variance estimated at 0, ln of it running off) the information is
+    # singular there: no standard error or interval, the estimates only
+    se = math.sqrt(var) if var > 1e-12 else math.nan
     z = float(dist.norm_isf((1 - level / 100) / 2))
     lo, hi = b - z * se, b + z * se
     aux = res.names[k][1]
