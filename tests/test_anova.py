@@ -83,3 +83,16 @@ def test_regress_replays_anova_coefficients(s):
     out = ok(s, "regress")
     assert "Coefficient" in out and "_cons |" in out
     assert f"{REF['coef'][0]:.6f}"[:6] in out          # R's intercept, treatment coding
+
+
+@pytest.mark.parametrize("kind", ["fweight", "aweight"])
+def test_weighted_partial_ss(s, kind):
+    ok(s, SETUP)
+    ok(s, "generate w = 1 + mod(id, 3)")
+    ok(s, f"anova mathach sector##sesg if id < 1500 [{kind}=w]")
+    ref = REF[kind]
+    assert _terms(s) == pytest.approx(ref["ss"], rel=1e-9)
+    assert s.e.scalars["rss"] == pytest.approx(ref["rss"], rel=1e-10)
+    if kind == "fweight":
+        assert s.e.scalars["N"] == ref["sumw"] and s.e.scalars["df_r"] == ref["sumw"] - 6
+    assert s.e.macros["wtype"] == kind

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hlmshell import distributions as dist
-from hlmshell.commands._toolkit import touse, typed_args, varlist
+from hlmshell.commands._toolkit import touse, typed_args, varlist, weights
 from hlmshell.errors import StataError
 from hlmshell.output.numfmt import fmt_count, fmt_g
 from hlmshell.output.text import abbrev
@@ -152,9 +152,12 @@ def _rss_rank(X: np.ndarray, y: np.ndarray) -> tuple[float, int]:
     return float(r @ r), int((sv > tol).sum())
 
 
-def term_ss(y: np.ndarray, blocks, sequential: bool) -> list[tuple[float, int]]:
-    """(SS, df) of each term: partial (drop it from the effect-coded model) or sequential."""
-    one = np.ones((len(y), 1))
+def term_ss(y: np.ndarray, blocks, sequential: bool, sw: np.ndarray | None = None) -> list[tuple[float, int]]:
+    """(SS, df) of each term: partial (drop it from the effect-coded model) or sequential;
+    with weights, y and the design rows come scaled by the square roots of the weights."""
+    if sw is not None:
+        blocks = [(b[0] * sw[:, None],) + tuple(b[1:]) for b in blocks]
+    one = np.ones((len(y), 1)) if sw is None else sw[:, None]
     full = np.hstack([one] + [b[0] for b in blocks])
     out = []
     if sequential:
@@ -218,33 +221,40 @@ def _display(out, st: dict, rows, sequential: bool) -> None:
 
 
 # ----------------------------------------------------------------------------- command
-def fit_anova(ds, mask, dep: str, terms: list[Term], sequential: bool):
+def fit_anova(ds, mask, dep: str, terms: list[Term], sequential: bool, w: np.ndarray | None = None):
+    """OLS (WLS with weights w on the sample) of the reference-coded model, and the term SS.
+    Returns y, names, b, V, omitted, tss, rss, df_m, df_r, ss."""
     y = ds.var(dep).values[mask].astype(float)
     blocks = build(ds, mask, terms)
     n = len(y)
-    tss = float(((y - y.mean()) ** 2).sum())
+    wt = np.ones(n) if w is None else w
+    N = float(wt.sum())
+    sw = np.sqrt(wt)
+    ybar = float((wt * y).sum() / N)
+    tss = float((wt * (y - ybar) ** 2).sum())
     X = np.hstack([b[1] for b in blocks] + [np.ones((n, 1))])
     base = np.array(sum((b[3] for b in blocks), []) + [False])
     names = sum((b[2] for b in blocks), []) + ["_cons"]
     order = list(range(X.shape[1] - 1))
     keep = _keep_columns(X[:, [X.shape[1] - 1] + order], np.r_[False, base[:-1]])
     keep = np.r_[keep[1:], keep[0]]
-    Xk = X[:, keep]
-    beta, *_ = np.linalg.lstsq(Xk, y, rcond=None)
-    resid = y - Xk @ beta
+    Xk = X[:, keep] * sw[:, None]
+    ys = y * sw
+    beta, *_ = np.linalg.lstsq(Xk, ys, rcond=None)
+    resid = ys - Xk @ beta
     rss = float(resid @ resid)
     k = int(keep.sum())
-    df_r, df_m = n - k, k - 1
+    df_r, df_m = int(round(N)) - k, k - 1
     s2 = rss / df_r if df_r > 0 else math.nan
     V = np.zeros((len(names), len(names)))
     b = np.zeros(len(names))
     b[keep] = beta
     V[np.ix_(keep, keep)] = s2 * np.linalg.pinv(Xk.T @ Xk)
-    ss = term_ss(y, blocks, sequential)
+    ss = term_ss(ys, blocks, sequential, None if w is None else sw)
     return y, names, b, V, ~keep, tss, rss, df_m, df_r, ss
 
 
-@command("anova", byable=True, qualifiers="if in", body="anything", exp=False,
+@command("anova", byable=True, qualifiers="if in weight", weights="aw fw", body="anything", exp=False,
          family="Estimation", desc="analysis of variance and covariance",
          example="anova mathach sector##minority",
          options=(Opt("partial", "p", desc="partial (marginal) sums of squares; the default"),
@@ -265,14 +275,44 @@ def anova_cmd(session, cmd):
         return
     dep, terms = parse_terms(session, cmd.body)
     allvars = [dep] + list(dict.fromkeys(p.var for t in terms for p in t))
-    mask = touse(session, cmd, allvars)
-    n = int(mask.sum())
-    if n == 0:
-        raise StataError("no observations", 2000)
+    mask, w = _sample(session, cmd, allvars)
     y, names, b, V, omitted, tss, rss, df_m, df_r, ss = fit_anova(session.data, mask, dep, terms,
-                                                                   opts.sequential)
+                                                                   opts.sequential, w)
+    n = int(round(w.sum())) if w is not None else int(mask.sum())
     if df_r <= 0 or df_m <= 0:
         raise StataError("insufficient observations", 2001)
+    st, rows, scalars = _statistics(n, tss, rss, df_m, df_r, terms, ss)
+    _display(session.out, st, rows, opts.sequential)
+    macros = {"cmd": "anova", "cmdline": cmd.text, "depvar": dep, "title": "Analysis of variance",
+              "varnames": " ".join(allvars[1:]), "term_names": " ".join(r[0] for r in rows),
+              "sstype": "sequential" if opts.sequential else "partial", "properties": "b V",
+              "predict": "regres_p", "model": "ols", "vce": "ols"}
+    macros.update({f"term_{i}": r[0] for i, r in enumerate(rows, start=1)})
+    if cmd.weight is not None:
+        macros["wtype"] = cmd.weight.kind
+    res = EstimationResults(cmd="anova", names=[(dep, nm) for nm in names], b=b, V=V,
+                            omitted=omitted, k_f=len(names), scalars=scalars, macros=macros,
+                            sample=mask.copy())
+    res.anova_stats, res.anova_rows = st, rows
+    session.post_estimation(res)
+
+
+def _sample(session, cmd, allvars: list[str]):
+    """The estimation sample and its weights (aweights scaled to sum to the sample size)."""
+    mask = touse(session, cmd, allvars)
+    w = weights(session, cmd, mask, allowed=("fweight", "aweight"))
+    if w is not None:
+        mask &= ~np.isnan(w)
+        w = w[mask]
+        if cmd.weight.kind == "aweight" and w.sum() > 0:
+            w = w * len(w) / w.sum()
+    if not mask.any():
+        raise StataError("no observations", 2000)
+    return mask, w
+
+
+def _statistics(n: int, tss: float, rss: float, df_m: int, df_r: int, terms, ss):
+    """The table's numbers (model, each term) and the e() scalars."""
     mse = rss / df_r
     mss = tss - rss
     F = (mss / df_m) / mse if mse > 0 else math.nan
@@ -287,20 +327,9 @@ def anova_cmd(session, cmd):
         pi = float(dist.f_sf(Fi, d_i, df_r)) if Fi == Fi else math.nan
         rows.append((term_name(t), s_i, d_i, Fi, pi))
         scalars.update({f"ss_{i}": s_i, f"df_{i}": float(d_i), f"F_{i}": Fi})
-    _display(session.out, st, rows, opts.sequential)
     ll = -0.5 * n * (math.log(2 * math.pi) + math.log(rss / n) + 1)
     ll0 = -0.5 * n * (math.log(2 * math.pi) + math.log(tss / n) + 1)
-    scalars.update({"N": float(n), "mss": mss, "df_m": float(df_m), "rss": rss, "df_r": float(df_r),
+    scalars.update({"mss": mss, "df_m": float(df_m), "rss": rss, "df_r": float(df_r),
                     "r2": st["r2"], "r2_a": st["r2_a"], "F": F, "rmse": st["rmse"], "ll": ll,
                     "ll_0": ll0, "rank": float(df_m + 1)})
-    macros = {"cmd": "anova", "cmdline": cmd.text, "depvar": dep, "title": "Analysis of variance",
-              "varnames": " ".join(allvars[1:]), "term_names": " ".join(r[0] for r in rows),
-              "sstype": "sequential" if opts.sequential else "partial", "properties": "b V",
-              "predict": "regres_p", "model": "ols", "vce": "ols"}
-    for i, r in enumerate(rows, start=1):
-        macros[f"term_{i}"] = r[0]
-    res = EstimationResults(cmd="anova", names=[(dep, nm) for nm in names], b=b, V=V,
-                            omitted=omitted, k_f=len(names), scalars=scalars, macros=macros,
-                            sample=mask.copy())
-    res.anova_stats, res.anova_rows = st, rows
-    session.post_estimation(res)
+    return st, rows, scalars

@@ -6,7 +6,7 @@ BASE = {
     "oneway": "oneway mathach sector, tabulate",
     "anova": "anova mathach sector##minority",
 }
-TAKES = {"loneway": "if in", "oneway": "if in", "anova": "if in"}
+TAKES = {"loneway": "if in", "oneway": "if in", "anova": "if in weight"}
 RAW: set = set()
 BASE.update({"mean": "mean mathach ses, over(sector)", "proportion": "proportion minority"})
 TAKES.update({"mean": "if in", "proportion": "if in"})
