@@ -1,4 +1,5 @@
 # Reference sums of squares for tests/test_anova.py: car::Anova type III with sum-to-zero
+# (unweighted, and with frequency or normalised analytic weights)
 # contrasts (Stata's partial SS when every cell has data) and stats::anova (sequential, type I)
 # on the hsb schools with id < 1500 plus a three-level SES factor. Run from the project root:
 #   Rscript tests/data/anova/make_anova_reference.R
@@ -26,7 +27,6 @@ a1 <- anova(fit(mathach ~ sesg + sector + sesg:sector))
 out$seq <- list(ss = unname(a1[1:3, "Sum Sq"]), df = unname(a1[1:3, "Df"]))
 cf <- coef(lm(mathach ~ sector * sesg, data = d, contrasts = list(sector = "contr.treatment", sesg = "contr.treatment")))
 out$coef <- unname(cf)
-writeLines(jsonlite::toJSON(out, digits = 15, auto_unbox = TRUE), "tests/data/anova/anova_reference.json")
 # weighted: frequency weights w = 1 + id %% 3 and the same as analytic weights (normalized)
 d$w <- 1 + d$id %% 3
 mw <- lm(mathach ~ sector * sesg, data = d, weights = w)
