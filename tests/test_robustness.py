@@ -349,7 +349,7 @@ MALFORMED = [
     ('display "a" * 1e10', 909, "op. sys. refuses to provide memory"),
     ("display M[.,1]", 503, "subscript invalid"),
     ("display M[1e400,1]", 503, "subscript invalid"),
-    ('display M["a",1]', 109, "type mismatch"),
+    ('display M["a",1]', 503, "subscript invalid"),     # no row named a
     ("recode female (1=1e400)", 198, "unknown el 1e400 in rule"),
     ("recode female (nan=1)", 198, "unknown el nan in rule"),
     ("label define yn2 nan a", 198, "invalid syntax"),
@@ -389,7 +389,7 @@ MALFORMED = [
     ("encode name, gen(x) label(1bad)", 198, "1bad invalid name"),
     # matrices
     ('matrix A = (1,"a")', 109, "type mismatch"),
-    (r"matrix A = (1,2\3)", 503, "matrix not conformable"),
+    (r"matrix A = (1,2\3)", 503, "conformability error"),
     ("matrix list", 198, "invalid syntax"),
     ("matrix list M N", 198, "invalid syntax"),
     ("matrix list M, format(%9.2f)", 198, "option format not allowed"),

@@ -187,6 +187,8 @@ class _Parser:
             return self.joined()
         if kind == "name":
             return self.named(val, start)
+        if kind == "str":
+            raise StataError("type mismatch", 109)
         raise syntax_error()
 
     def joined(self) -> Mat:
