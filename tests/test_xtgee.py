@@ -428,3 +428,27 @@ def test_pweights_imply_robust_and_constant_within_panel():
     rc, out = run(s, "xtgee resp age smoke [pw=w], fam(bin) nolog")
     assert rc == 199 and "weight must be constant within id" in out and s.e is before
     assert run(s, "xtgee resp age smoke [aw=w], fam(bin) nolog")[0] == 101
+
+
+def test_rgf_x2_dev_and_exposure(seizure):
+    ok(seizure, "xtgee y trt lbase, fam(poisson) corr(exch) nolog robust tol(1e-12)")
+    V = np.asarray(seizure.e.V).copy()
+    ok(seizure, "xtgee y trt lbase, fam(poisson) corr(exch) nolog robust rgf tol(1e-12)")
+    np.testing.assert_allclose(np.asarray(seizure.e.V), V * (236 - 1) / (236 - 3), rtol=1e-10)
+    ok(seizure, "xtgee y trt lbase, fam(poisson) corr(exch) nolog tol(1e-12)")
+    V1 = np.asarray(seizure.e.V).copy()
+    pearson = seizure.e.scalars["chi2_dis"]          # Pearson chi2 at scale 1
+    dev = seizure.e.scalars["deviance"]
+    ok(seizure, "xtgee y trt lbase, fam(poisson) corr(exch) nolog scale(x2) tol(1e-12)")
+    np.testing.assert_allclose(np.asarray(seizure.e.V), V1 * pearson / (236 - 3), rtol=1e-10)
+    ok(seizure, "xtgee y trt lbase, fam(poisson) corr(exch) nolog scale(dev) tol(1e-12)")
+    np.testing.assert_allclose(np.asarray(seizure.e.V), V1 * dev / (236 - 3), rtol=1e-10)
+    ok(seizure, "capture drop expo lexpo")
+    ok(seizure, "generate double expo = 1 + t")
+    ok(seizure, "generate double lexpo = ln(expo)")
+    ok(seizure, "xtgee y trt lbase, fam(poisson) exposure(expo) nolog tol(1e-12)")
+    b = np.ravel(seizure.e.b).copy()
+    assert seizure.e.macros["offset"] == "ln(expo)"
+    out = ok(seizure, "xtgee y trt lbase, fam(poisson) offset(lexpo) nolog tol(1e-12)")
+    np.testing.assert_allclose(np.ravel(seizure.e.b), b, rtol=1e-10)
+    assert "       lexpo |          1  (offset)" in out
