@@ -398,3 +398,24 @@ end""", echo=False) == 0
     assert ("Note: One or more parameters could not be estimated in "
             f"{k} bootstrap replicate{'s' if k > 1 else ''};") in out
     assert "e" in out.split("Bootstrap replications (30)")[1].splitlines()[2]
+
+
+def test_bca_acceleration_from_leave_one_out(s, hsb, tmp_path):
+    y = subset(hsb)["mathach"][:80]
+    ok(s, "keep in 1/80")
+    f = tmp_path / "bca.dta"
+    out = ok(s, f'bootstrap v=r(Var), reps(60) seed(6) bca nowarn saving("{f}", double): summarize mathach')
+    assert "Jackknife replications (80)" in out and "Bootstrap replications (60)" in out
+    reps = read_dta(str(f)).vars["v"].values
+    loo = np.array([np.var(np.delete(y, i), ddof=1) for i in range(80)])
+    d = loo.mean() - loo
+    a = np.sum(d ** 3) / (6 * np.sum(d ** 2) ** 1.5)
+    assert s.e.matrices["accel"].values[0, 0] == pytest.approx(a, rel=1e-9)
+    t = np.var(y, ddof=1)
+    z0 = stats.norm.ppf(np.mean(reps <= t))
+    zc = stats.norm.ppf(0.975)
+    p = [stats.norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z))) for z in (-zc, zc)]
+    np.testing.assert_allclose(s.e.matrices["ci_bca"].values[:, 0], [pct(reps, 100 * p[0]), pct(reps, 100 * p[1])])
+    assert "(BCa)" in ok(s, "estat bootstrap, all")
+    rc, out = run(s, "jackknife r(mean), bca: summarize mathach")
+    assert rc == 198 and "option bca not allowed" in out

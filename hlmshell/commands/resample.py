@@ -69,6 +69,7 @@ class Plan:
     nodots: bool = False
     every: int = 1
     nowarn: bool = False
+    bca: bool = False
     display: dict = field(default_factory=dict)
 
 
@@ -93,6 +94,7 @@ _COMMON = (Opt("reps", "r", "int", None, "perform # replications"),
            Opt("idcluster", "id", "string", None, "create new cluster ID variable"),
            Opt("saving", "sa", "string", None, "filename[, replace double every(#)]: save the replicates"),
            Opt("mse", desc="use MSE formula for variance estimation"),
+           Opt("bca", desc="compute acceleration for BCa confidence intervals"),
            Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
            Opt("notable", desc="suppress table of results"),
            Opt("noheader", "noh", desc="suppress table header"),
@@ -151,9 +153,10 @@ def parse_plan(session, cmd, caller: str) -> Plan:
             raise StataError("reps() must be an integer greater than 1", 198)
         plan.strata = _names(session, opts.raw("strata"), "strata")
         plan.size = _size(opts.raw("size"))
-    elif any(k in opts for k in ("reps", "strata", "size", "seed")):
-        bad = next(k for k in ("reps", "strata", "size", "seed") if k in opts)
-        raise StataError(f"option {bad}() not allowed", 198)
+        plan.bca = opts.bca
+    elif any(k in opts for k in ("reps", "strata", "size", "seed", "bca")):
+        bad = next(k for k in ("reps", "strata", "size", "seed", "bca") if k in opts)
+        raise StataError(f"option {bad}{'' if bad == 'bca' else '()'} not allowed", 198)
     plan.saving = sim.saving_option(opts.raw("saving") if "saving" in opts else None)
     sim.check_saving(plan.saving)
     plan.mse, plan.nowarn = opts.mse, opts.nowarn
@@ -404,7 +407,8 @@ def _own_results(ob: Observed, V: np.ndarray) -> EstimationResults:
     return res
 
 
-def post_results(session, plan: Plan, ob: Observed, reps: np.ndarray, d: Design) -> EstimationResults:
+def post_results(session, plan: Plan, ob: Observed, reps: np.ndarray, d: Design,
+                 accel: np.ndarray | None = None) -> EstimationResults:
     """e() of bootstrap: the observed values and the replicates' covariance, with the
     bootstrap's scalars, macros and interval matrices."""
     s = rs.bootstrap_summary(ob.values, reps, level=plan.level, mse=plan.mse)
@@ -429,6 +433,10 @@ def post_results(session, plan: Plan, ob: Observed, reps: np.ndarray, d: Design)
     res.matrices.update({"b_bs": row(s.mean), "reps": row(s.reps), "bias": row(s.bias), "se": row(s.se),
                          "z0": row(s.z0), "ci_normal": ci(s.ci_normal),
                          "ci_percentile": ci(s.ci_percentile), "ci_bc": ci(s.ci_bc)})
+    if accel is not None:
+        bca = np.array([rs.bca_interval(reps[:, j], ob.values[j], accel[j], plan.level)
+                        for j in range(k)]).T
+        res.matrices.update({"accel": row(accel), "ci_bca": ci(bca)})
     return res
 
 
@@ -673,9 +681,13 @@ def bootstrap_cmd(session, cmd):
     ob = observe(session, plan)
     session.data = full
     d = resampling_design(full, plan, ob.keep)
+    accel = None
+    if plan.bca:        # the jackknife's leave-one-out values give the acceleration
+        loo = jackknife_replicates(session, plan, full, d, ob.items)
+        accel = np.array([rs.acceleration(loo[:, j]) for j in range(loo.shape[1])])
     reps = bootstrap_replicates(session, plan, full, d, ob.items)
     _finish(session, plan, full, d, reps, ob.items)
-    res = post_results(session, plan, ob, reps, d)
+    res = post_results(session, plan, ob, reps, d, accel)
     session.post_estimation(res)
     own = res.macros.get("cmd") != "bootstrap"
     display_bootstrap(session, res, plan, ob, own)
@@ -788,7 +800,7 @@ def jackknife_cmd(session, cmd):
 
 # ============================================================================ estat bootstrap
 _CI_KINDS = (("normal", "N", "Normal", "ci_normal"), ("percentile", "P", "Percentile", "ci_percentile"),
-             ("bc", "BC", "Bias-corrected", "ci_bc"))
+             ("bc", "BC", "Bias-corrected", "ci_bc"), ("bca", "BCa", "Bias-corrected and accelerated", "ci_bca"))
 
 
 def estat_bootstrap(session, res: EstimationResults, opts) -> None:
@@ -797,9 +809,11 @@ def estat_bootstrap(session, res: EstimationResults, opts) -> None:
     default), as Stata 17 lays the table out, and the key to the interval kinds."""
     if res is None or res.macros.get("vce") != "bootstrap" or "ci_bc" not in res.matrices:
         raise StataError("bootstrap estimation results not found", 301)
-    if getattr(opts, "bca", False):
-        raise StataError("BCa confidence intervals not available; bootstrap was run without the bca option", 198)
-    kinds = [k for k in _CI_KINDS if opts.all or getattr(opts, k[0])] or [_CI_KINDS[2]]
+    has_bca = "ci_bca" in res.matrices
+    if opts.bca and not has_bca:
+        raise StataError("BCa confidence intervals not available; rerun bootstrap with the bca option", 198)
+    kinds = [k for k in _CI_KINDS if (opts.all and (k[0] != "bca" or has_bca)) or getattr(opts, k[0])] \
+        or [_CI_KINDS[2]]
     out = session.out
     level = float(res.scalars.get("level", 95))
     if not opts.noheader:

@@ -134,6 +134,37 @@ def bc_interval(x: np.ndarray, observed: float, level: float) -> tuple[float, fl
     return z0, stata_percentile(x, p1), stata_percentile(x, p2)
 
 
+def acceleration(loo: np.ndarray) -> float:
+    """The BCa acceleration from the leave-one-out values: sum d^3 / (6 (sum d^2)^(3/2)),
+    d = mean - value (Efron; Stata's skewness of the pseudo-values over 6 sqrt(n))."""
+    x = np.asarray(loo, dtype=float)
+    x = x[~np.isnan(x)]
+    d = x.mean() - x if len(x) else x
+    ss = float(np.sum(d ** 2))
+    if ss == 0:
+        return 0.0
+    return float(np.sum(d ** 3) / (6 * ss ** 1.5))
+
+
+def bca_interval(x: np.ndarray, observed: float, accel: float, level: float) -> tuple[float, float]:
+    """The bias-corrected and accelerated interval: percentiles at
+    Phi(z0 + (z0 -+ zc) / (1 - a (z0 -+ zc)))."""
+    x = np.asarray(x, dtype=float)
+    x = x[~np.isnan(x)]
+    if len(x) == 0 or not math.isfinite(accel):
+        return math.nan, math.nan
+    share = np.count_nonzero(x <= observed) / len(x)
+    if share <= 0 or share >= 1:
+        return math.nan, math.nan
+    z0 = float(dist.norm_ppf(share))
+    zc = float(dist.norm_isf((1 - level / 100) / 2))
+    ends = []
+    for z in (z0 - zc, z0 + zc):
+        p = float(dist.norm_cdf(z0 + z / (1 - accel * z))) * 100
+        ends.append(stata_percentile(x, p))
+    return ends[0], ends[1]
+
+
 def bootstrap_summary(observed: np.ndarray, reps: np.ndarray, *, level: float = 95.0,
                       mse: bool = False) -> BootstrapSummary:
     """Everything bootstrap reports from the observed statistics (k) and replicates (R x k)."""
