@@ -96,3 +96,11 @@ def test_weighted_partial_ss(s, kind):
     if kind == "fweight":
         assert s.e.scalars["N"] == ref["sumw"] and s.e.scalars["df_r"] == ref["sumw"] - 6
     assert s.e.macros["wtype"] == kind
+
+
+def test_squared_covariate(s):
+    ok(s, "anova mathach i.sector##c.ses##c.ses if id < 1500")
+    ref = REF["square"]      # R: sector ses ses^2 sector:ses sector:ses^2
+    ss = _terms(s)           # ours: sector ses sector#c.ses c.ses#c.ses sector#c.ses#c.ses
+    assert [ss[0], ss[1], ss[3], ss[2], ss[4]] == pytest.approx(ref["ss"], rel=1e-8)
+    assert s.e.macros["term_4"] == "c.ses#c.ses"

@@ -76,8 +76,9 @@ def parse_terms(session, text: str) -> tuple[str, list[Term]]:
     for w in words[1:]:
         for t in _expand(w, session):
             key = tuple(sorted((p.var, p.continuous) for p in t))
-            if len({p.var for p in t}) != len(t):
-                raise StataError(f"{w}: a variable may not be interacted with itself", 198)
+            cats = [p.var for p in t if not p.continuous]
+            if len(set(cats)) != len(cats) or set(cats) & {p.var for p in t if p.continuous}:
+                raise StataError(f"{w}: a factor variable may not be interacted with itself", 198)
             if key not in [tuple(sorted((p.var, p.continuous) for p in u)) for u in terms]:
                 terms.append(t)
     if not terms:

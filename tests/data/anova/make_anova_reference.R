@@ -27,6 +27,10 @@ a1 <- anova(fit(mathach ~ sesg + sector + sesg:sector))
 out$seq <- list(ss = unname(a1[1:3, "Sum Sq"]), df = unname(a1[1:3, "Df"]))
 cf <- coef(lm(mathach ~ sector * sesg, data = d, contrasts = list(sector = "contr.treatment", sesg = "contr.treatment")))
 out$coef <- unname(cf)
+# a squared covariate interacted with a factor: sector##c.ses##c.ses
+ms <- fit(mathach ~ sector * (ses + I(ses^2)))
+as3 <- Anova(ms, type = "III")
+out$square <- list(terms = rownames(as3)[2:6], ss = unname(as3[2:6, "Sum Sq"]), rss = deviance(ms))
 # weighted: frequency weights w = 1 + id %% 3 and the same as analytic weights (normalized)
 d$w <- 1 + d$id %% 3
 mw <- lm(mathach ~ sector * sesg, data = d, weights = w)
