@@ -72,7 +72,7 @@ def test_model_f_and_replay(s):
                                      ("anova mathach", 102), ("anova mathach sector, bogus", 198),
                                      ("anova mathach sector if id < 0", 2000),
                                      ("anova mathach sector, partial sequential", 198),
-                                     ("anova mathach id|sector", 198)])
+                                     ("anova mathach id|sector", 198), ("anova mathach ses", 452)])
 def test_bad_input(s, line, rc):
     assert run(s, line)[0] == rc
 

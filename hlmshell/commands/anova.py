@@ -136,6 +136,10 @@ def build(ds, mask, terms: list[Term]):
         labels = []
         for p in t:
             x = ds.var(p.var).values[mask].astype(float)
+            if not p.continuous and np.any(x != np.floor(x)):
+                raise StataError(f"{p.var}:  factor variables may not contain noninteger values", 452)
+            if not p.continuous and np.any(x < 0):
+                raise StataError(f"{p.var}:  factor variables may not contain negative values", 452)
             e, r, lab = _part_matrices(x, p.continuous)
             eff, ref = _rowkron(eff, e), _rowkron(ref, r)
             labels.append(lab)
