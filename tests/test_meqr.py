@@ -246,3 +246,16 @@ def test_binomial_trials_is_glmers():
     assert kept == pytest.approx(ref["fixef"][1:] + ref["fixef"][:1], abs=1e-4)
     assert math.exp(b[-1]) == pytest.approx(ref["theta"], rel=1e-4)
     assert ok(s, "display e(binomial)").strip() == "size"
+
+
+def test_refining_stage_changes_the_path_not_the_optimum():
+    """refineopts(iterate(0)) leaves the refining stage out; the maximum is the same."""
+    s = csv_session("tests/data/glmm/contraception.csv")
+    text = ok(s, "meqrlogit use age urban || district:")
+    refine = text.split("Refining starting values:")[1].split("Performing")[0]
+    assert len(re.findall(r"^Iteration \d+:", refine, re.M)) == 3       # iterations 0, 1, 2
+    ll = _scalar(s, "e(ll)")
+    text0 = ok(s, "meqrlogit use age urban || district:, refineopts(iterate(0))")
+    assert "Refining starting values:" not in text0
+    assert _scalar(s, "e(ll)") == pytest.approx(ll, abs=1e-7)
+    assert REF["ri_agq7"]["logLik"] == pytest.approx(ll, abs=1e-6)

@@ -8,8 +8,11 @@ its estimation options; no second engine. What differs is Stata's:
   (me_glmm's mcaghermite, the adaptation meqrlogit and lme4's nAGQ use) for one level;
   several nested levels use the mean-variance adaptation (the only one the multilevel engine
   has), crossed ones Laplace; `laplace` (or intpoints(1)) for the Laplacian approximation;
-- the log: `Refining starting values:` then `Performing gradient-based optimization:` (the
-  fixed-effects model is fitted silently, for the LR test only);
+- the two stages and their log: `Refining starting values:` (here two Laplace iterations from
+  melogit's start; refineopts(iterate(#)) sets how many, 0 none; Stata holds its quadrature
+  nodes fixed instead), then `Performing gradient-based optimization:` (the full model from
+  the refined values by from(e(b), copy)); the fixed-effects model is fitted silently, for
+  the LR test only;
 - e(b): the fixed part, then each level's random-effects parameters in the estimation metric
   as `mixed` stores them (`lns1_1_1:_cons` ln standard deviations, `atr1_1_1_2:_cons` atanh
   correlations), e(V) by the delta method from melogit's;
@@ -25,6 +28,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -250,8 +254,13 @@ def _split(name: str, cmd, spec):
     return me_cmd, opts
 
 
-def _fit_quietly(session, me_cmd, me_name):
-    """melogit's run with its printed output kept: (the log lines, melogit's results)."""
+_HEADINGS = ("Fitting fixed-effects model:", "Fitting constant-only model:",
+             "Refining starting values:", "Fitting full model:")
+
+
+def _capture(session, me_cmd, me_name) -> list[str]:
+    """One melogit/mepoisson run with its printed lines kept up to the results' title (the
+    log). After an error, the notes and iterations it had shown are printed as they came."""
     outer = session.out
     cap = Capture()
     session.out = cap
@@ -259,7 +268,8 @@ def _fit_quietly(session, me_cmd, me_name):
         me_glmm._run(session, me_cmd, me_name)
     except StataError:
         session.out = outer
-        for line in _log(cap.getvalue().split("\n")):    # what was shown before the error
+        lines = cap.getvalue().split("\n")
+        for line in _notes(lines) + _iterations(lines, keep_note=True):
             outer.line(line)
         raise
     finally:
@@ -268,28 +278,61 @@ def _fit_quietly(session, me_cmd, me_name):
     title = me_glmm.TITLES[("poisson" if me_name == "mepoisson" else "binomial",
                             _MODEL[me_name][1])][0]
     end = next((i for i, ln in enumerate(lines) if ln.startswith(title)), len(lines))
-    return _log(lines[:end]), session.e
+    return lines[:end]
 
 
-def _log(lines: list[str]) -> list[str]:
-    """melogit's log as meqrlogit shows it: the fixed-effects model silent, `Refining starting
-    values:` kept, `Fitting full model:` as `Performing gradient-based optimization:`."""
-    out, skip = [], False
-    for ln in lines:
-        if ln.startswith(("Fitting fixed-effects model:", "Fitting constant-only model:")):
-            skip = True
-            continue
-        if ln.startswith("Refining starting values:"):
-            skip = False
-        if ln.startswith("Fitting full model:"):
-            ln = "Performing gradient-based optimization:"
-        if not skip:
-            out.append(ln)
-    while out and not out[-1].strip():
-        out.pop()
-    if out and out[0].strip():
-        out.insert(0, "")
-    return out
+def _notes(lines: list[str]) -> list[str]:
+    """What the run printed before its first log heading (`note: x omitted ...`)."""
+    end = next((i for i, ln in enumerate(lines) if ln.startswith(_HEADINGS)), len(lines))
+    return [ln for ln in lines[:end] if ln.strip()]
+
+
+def _iterations(lines: list[str], keep_note: bool) -> list[str]:
+    """The full model's iteration lines (and `convergence not achieved` when keep_note)."""
+    start = next((i for i, ln in enumerate(lines) if ln.startswith("Fitting full model:")),
+                 len(lines))
+    return [ln for ln in lines[start + 1:] if ln.startswith("Iteration")
+            or (keep_note and ln.startswith("convergence not achieved"))]
+
+
+def _refine_iterations(opts) -> int:
+    """refineopts(iterate(#)): the refining stage's iterations (2 by default, as Stata's)."""
+    m = re.search(r"\biter(?:a|at|ate)?\(\s*(\d+)\s*\)", opts.raw("refineopts") or "")
+    return int(m.group(1)) if m else 2
+
+
+def _fit(session, me_cmd, me_name, opts):
+    """meqrlogit's two stages on melogit's engine: the starting values refined by a few
+    Laplace iterations (Stata refines them with the quadrature nodes held fixed), then the
+    full model by the method asked for from there (from(e(b), copy)). (log lines, results)"""
+    n_refine = _refine_iterations(opts)
+    refine, main_cmd = [], me_cmd
+    if n_refine > 0:
+        r_cmd = copy.copy(me_cmd)
+        r_cmd.options = [op for op in me_cmd.options
+                         if op.name not in ("intmethod", "intpoints", "iterate", "nolog")]
+        r_cmd.options += [Option("intmethod", "laplace"), Option("iterate", str(n_refine))]
+        r_cmd.opts = None
+        try:
+            refine = _capture(session, r_cmd, me_name)
+        except StataError as err:
+            if err.rc != 430:               # no refining where Laplace fails; errors of the
+                raise                       # command itself are the full fit's too
+        else:
+            main_cmd = copy.copy(me_cmd)
+            main_cmd.options = me_cmd.options + [Option("from", "e(b), copy")]
+            main_cmd.opts = None
+    main = _capture(session, main_cmd, me_name)
+    log = [""] + _notes(refine or main)
+    if refine:
+        log += ["", "Refining starting values:", ""] + _iterations(refine, keep_note=False)
+    log += ["", "Performing gradient-based optimization:", ""] + _iterations(main, keep_note=True)
+    if opts.nolog and not opts.log:
+        log = [""] + _notes(refine or main) + [ln for ln in _iterations(main, True)
+                                               if not ln.startswith("Iteration")]
+    while len(log) > 1 and not log[1].strip():
+        del log[1]
+    return (log if len(log) > 1 else []), session.e
 
 
 def _post(session, cmd, typed: str, me_res) -> EstimationResults:
@@ -341,7 +384,7 @@ def _run(session, cmd, typed: str) -> None:
     _eform(me_name, opts)
     before = session.e
     try:
-        log, me_res = _fit_quietly(session, me_cmd, me_name)
+        log, me_res = _fit(session, me_cmd, me_name, opts)
     except StataError:
         session.e = before
         raise
