@@ -371,3 +371,11 @@ def test_boundary_variance(ohio):
     # the fit is then the pooled logit (R's glm on the same sample would agree); check against
     # the comparison model's own log likelihood
     assert ohio.e.scalars["ll"] == pytest.approx(ohio.e.scalars["ll_c"], abs=1e-6)
+
+
+def test_fe_poisson_robust_against_dummy_sandwich(seizure):
+    out = ok(seizure, "xtpoisson y v4, fe nolog vce(robust)")
+    se = _fixed(seizure)[1]
+    assert se[0] == pytest.approx(REF["xtpoisson_fe"]["se_cluster"], rel=1e-6)
+    assert "(Std. err. adjusted for 58 clusters in id)" in out
+    assert seizure.e.scalars["N_clust"] == 58

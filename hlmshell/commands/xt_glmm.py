@@ -66,13 +66,14 @@ class XtData:
     clusters: np.ndarray | None = None      # cluster code per observation (vce robust/cluster)
 
 
-def _vce(session, opts, model: str):
+def _vce(session, opts, model: str, name: str = ""):
     """(robust?, clustvar or None): vce(oim | robust | cluster var) and the old `robust`; the
     sandwich is for re only (Stata's xtlogit fe takes oim, bootstrap, jackknife)."""
     from hlmshell.commands.estimation import parse_vce
     req = parse_vce(session.data, opts, (("oim", 3), ("robust", 1), ("cluster", 2),
                                          ("bootstrap", 4), ("jackknife", 4)))
-    if req.kind in ("bootstrap", "jackknife") or (req.robust and model == "fe"):
+    if req.kind in ("bootstrap", "jackknife") or (req.robust and model == "fe"
+                                                   and name != "xtpoisson"):
         raise StataError(f"vcetype '{req.kind}' not allowed", 198)
     return bool(req.robust), req.clustvar
 
@@ -113,7 +114,7 @@ def _prepare(session, cmd, spec, fixed_raw, opts, name, model) -> XtData:
     ps = xt_settings(session, opts.raw("i") if "i" in opts else None, None)
     extra = [v.strip() for v in (opts.raw("offset"), opts.raw("exposure") if "exposure" in opts
                                  else None) if v]
-    robust, clustvar = _vce(session, opts, model)
+    robust, clustvar = _vce(session, opts, model, name)
     numeric = [depvar] + [v for v in fvars + extra + [ps.panelvar] if v != depvar]
     strg = [clustvar] if clustvar and ds.var(clustvar).is_string else []
     if clustvar and not strg and clustvar not in numeric:
@@ -299,7 +300,9 @@ def _fe_sample(session, name: str, data: XtData) -> XtData:
         design = _rows(data.design, keep)
         groups = factorize(data.groups[keep])[1]
         data = XtData(data.depvar, design, data.y[keep], data.off[keep], groups, mask,
-                      data.ivar, data.value_labels)
+                      data.ivar, data.value_labels, data.clustvar,
+                      None if data.clusters is None else
+                      np.unique(data.clusters[keep], return_inverse=True)[1].ravel())
     return data
 
 
@@ -344,6 +347,9 @@ def _fit_fe(session, name: str, data: XtData, maxiter: int):
                                    data.off if np.any(data.off != 0) else None)
     else:
         fit = pg.conditional_poisson(data.y, X[:, use], data.off, data.groups, maxiter)
+        if data.clusters is not None:
+            S = pg.cpoisson_scores(fit.beta, X[:, use], data.y, data.off, data.groups)
+            fit.V, fit.n_clust = _sandwich(fit.V, S, data)
     return fit, use
 
 
@@ -435,10 +441,15 @@ def _fe_results(cmd, name, data, fit: pg.PanelFit, use) -> EstimationResults:
                "converged": 1.0 if fit.converged else 0.0, "ic": float(fit.iterations)})
     if name == "xtlogit":
         sc["r2_p"] = 1 - fit.ll / fit.ll0 if fit.ll0 else math.nan
+    if fit.n_clust:
+        sc["N_clust"] = float(fit.n_clust)
     res.scalars = sc
     res.macros = {"cmd": name, "cmdline": cmd.text, "depvar": data.depvar, "ivar": data.ivar,
                   "model": "fe", "title": TITLES[(name, "fe")], "chi2type": ctype,
                   "vce": "oim", "properties": "b V", "predict": f"{name}_p", "group": data.ivar}
+    if fit.n_clust:
+        res.macros.update(vce="cluster" if data.clustvar != data.ivar else "robust",
+                          vcetype="Robust", clustvar=data.clustvar)
     return res
 
 

@@ -31,6 +31,7 @@ class PanelFit:
     iterations: int
     converged: bool
     log: list
+    n_clust: int = 0
 
 
 def _grid(groups: np.ndarray):
@@ -148,6 +149,21 @@ def cpoisson_value(beta, X, y, off, groups, G, const):
     Xc = X - xbar[groups]
     H = -(Xc.T @ ((Y[groups] * P)[:, None] * Xc))
     return ll, grad, H
+
+
+def cpoisson_scores(beta, X, y, off, groups) -> np.ndarray:
+    """Each panel's score of the conditional Poisson likelihood, sum_t (y_t - Y p_t) x_t."""
+    g = np.asarray(groups, dtype=np.int64)
+    G = int(g.max()) + 1
+    eta = X @ beta + off
+    m = np.full(G, -np.inf)
+    np.maximum.at(m, g, eta)
+    e = np.exp(eta - m[g])
+    P = e / np.bincount(g, weights=e, minlength=G)[g]
+    Y = np.bincount(g, weights=y, minlength=G)
+    S = np.zeros((G, X.shape[1]))
+    np.add.at(S, g, (y - Y[g] * P)[:, None] * X)
+    return S
 
 
 def conditional_poisson(y, X, off, groups, maxit: int = 100) -> PanelFit:

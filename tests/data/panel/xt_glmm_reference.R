@@ -6,7 +6,7 @@
 # constants, so only its estimates are used there), survival's clogit (exact conditional likelihood; xtlogit, fe)
 # and the Poisson GLM with panel dummies (its slopes and their SEs are those of the
 # conditional Poisson; xtpoisson, fe). Data: geepack's ohio and seizure (../gee/).
-library(lme4); library(survival); library(jsonlite)
+library(lme4); library(survival); library(sandwich); library(jsonlite)
 o <- read.csv("../gee/ohio.csv"); s <- read.csv("../gee/seizure.csv")
 s$v4 <- as.numeric(s$t == 4)
 ctl <- glmerControl(optimizer = "bobyqa", optCtrl = list(maxfun = 1e5))
@@ -19,6 +19,11 @@ cl <- clogit(resp ~ age + strata(id), data = o, method = "exact")
 o$off <- o$age / 3
 clo <- clogit(resp ~ age + offset(off) + strata(id), data = o, method = "exact")
 pf <- glm(y ~ v4 + factor(id), family = poisson, data = s)
+# the cluster-robust SE of the dummy-variable Poisson (panels with counts; x G/(G-1) as Stata)
+s1 <- s[ave(s$y, s$id, FUN = sum) > 0, ]
+pf1 <- glm(y ~ v4 + factor(id), family = poisson, data = s1)
+G1 <- length(unique(s1$id))
+se_cl <- sqrt(vcovCL(pf1, cluster = ~id, type = "HC0", cadjust = FALSE)[2, 2] * G1 / (G1 - 1))
 out <- list(
   xtlogit_re = re(resp ~ age + smoke + (1 | id), o, binomial),
   xtprobit_re = re(resp ~ age + smoke + (1 | id), o, binomial(link = "probit")),
@@ -29,5 +34,6 @@ out <- list(
   xtlogit_fe = list(coef = unname(coef(cl)), se = unname(sqrt(diag(vcov(cl)))),
                     ll = cl$loglik[2], ll0 = cl$loglik[1]),
   xtlogit_fe_offset = list(coef = unname(coef(clo)), ll = clo$loglik[2], ll0 = clo$loglik[1]),
-  xtpoisson_fe = list(coef = unname(coef(pf)[2]), se = unname(sqrt(diag(vcov(pf)))[2])))
+  xtpoisson_fe = list(coef = unname(coef(pf)[2]), se = unname(sqrt(diag(vcov(pf)))[2]),
+                      se_cluster = se_cl))
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE), "xt_glmm_reference.json")
