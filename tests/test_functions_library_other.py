@@ -195,6 +195,9 @@ def test_string_numbers(s, expr, want):
     ('plural(1, "horse")', "horse"), ('plural(2, "horse")', "horses"),
     ('plural(-1, "horse")', "horse"), ('plural(0, "glass", "+es")', "glasses"),
     ('plural(2, "man", "men")', "men"), ('plural(2, "cats", "-s")', "cat"),
+    ('plural(1, "mouse", "mice")', "mouse"), ('plural(2, "abcdefg", "-efg")', "abcd"),
+    ('subinword("this is this", "is", "X", .)', "this X this"), ('strtoname("_ab 10")', "_ab_10"),
+    ('strtoname("1Var name", 0)', "1Var_name"),
     # [FN]'s soundex examples and the National Archives' coding rules
     ('soundex("Ashcraft")', "A226"), ('soundex_nara("Ashcraft")', "A261"),
     ('soundex("Robert")', "R163"), ('soundex("Rupert")', "R163"), ('soundex_nara("Tymczak")', "T522"),

@@ -38,7 +38,8 @@ _LEAP_DAYS = ((1972, 6, 30), (1972, 12, 31), (1973, 12, 31), (1974, 12, 31), (19
               (1997, 6, 30), (1998, 12, 31), (2005, 12, 31), (2008, 12, 31), (2012, 6, 30),
               (2015, 6, 30), (2016, 12, 31))
 # %tc of the midnight that ends each leap-second day, and the %tC where each leap second starts
-_AFTER = np.array([(float(_mdy(m, d, y)) + 1) * _MS_DAY for y, m, d in _LEAP_DAYS])
+_Y, _M, _D = (np.array(c, dtype=float) for c in zip(*_LEAP_DAYS))
+_AFTER = (_mdy(_M, _D, _Y) + 1) * _MS_DAY
 _LEAP_START = _AFTER + 1000.0 * np.arange(len(_AFTER))
 
 
