@@ -25,7 +25,7 @@ from hlmshell.syntax.parser import fill_qualifiers
 _PREFIX = "_svy_"
 _VCE = ("linearized", "bootstrap", "brr", "jackknife", "sdr")
 _SINGLE = ("missing", "certainty", "scaled", "centered")
-_GLOBAL_OPTS = ("vce", "singleunit", "dof", "mse")
+_GLOBAL_OPTS = (("vce", 3), ("singleunit", 10), ("dof", 3), ("mse", 3))
 
 
 # ---- the design in the characteristics --------------------------------------------------------
@@ -101,7 +101,7 @@ def _settings(session, first: Command, later: list[str]) -> dict[str, str]:
 def _split_options(options):
     stage, glob = [], []
     for o in options:
-        name = next((g for g in _GLOBAL_OPTS if abbrev_match(o.name, g, 3)), None)
+        name = next((g for g, n in _GLOBAL_OPTS if abbrev_match(o.name, g, n)), None)
         (glob if name else stage).append(o)
     return stage, glob
 
