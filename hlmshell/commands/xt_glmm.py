@@ -269,7 +269,7 @@ def _fit_re_gamma(session, data: XtData, log, maxiter) -> ReFit:
     _log_lines(session, log, "Fitting Poisson model:", lines)
     x, ll, V, _, conv, full = pg.fit_gamma_poisson(data.y, X, data.off, data.groups,
                                                    np.concatenate([b0, [0.0]]), maxiter)
-    _log_lines(session, log, "Fitting full model:", full + [ll])
+    _log_lines(session, log, "Fitting full model:", full)
     p = X.shape[1]
     n_clust = 0
     if data.clusters is not None:
