@@ -419,3 +419,19 @@ def test_bca_acceleration_from_leave_one_out(s, hsb, tmp_path):
     assert "(BCa)" in ok(s, "estat bootstrap, all")
     rc, out = run(s, "jackknife r(mean), bca: summarize mathach")
     assert rc == 198 and "option bca not allowed" in out
+
+
+def test_replay_after_bootstrap(s):
+    first = ok(s, "bootstrap _b, reps(5) seed(1) nodots: regress mathach ses")
+    again = ok(s, "regress")
+    assert again == first
+    assert "[90% conf. interval]" in ok(s, "regress, level(90)")
+    ok(s, "estimates store a")
+    ok(s, "bootstrap m=r(mean), reps(5) seed(1) nodots nowarn: summarize ses")
+    shown = ok(s, "bootstrap")
+    assert "            m: r(mean)" in shown and "Replications  =      5" in shown
+    assert "Bootstrap" in ok(s, "estimates replay a")
+    rc, out = run(s, "jackknife")
+    assert rc == 301
+    rc, out = run(s, "bootstrap, bogus")
+    assert rc == 198 and "option bogus not allowed" in out

@@ -814,6 +814,9 @@ def regress_cmd(session, cmd: Command) -> None:
     spec, fixed_raw = _split_spec(session, cmd)
     if spec is None:
         res = _replay_target(session, "regress")
+        from hlmshell.commands.vce_resample import replay_prefix
+        if replay_prefix(session, res, cmd.options):       # after bootstrap/jackknife _b
+            return
         opts = bind_command("regress", cmd.options)
         display_regress(session, res, confidence_level(session, opts),
                         opts.baselevels or opts.allbaselevels, header=True,
@@ -976,6 +979,9 @@ def display_regress(session, res: EstimationResults, level: float, baselevels: b
 def replay_results(session, res: EstimationResults, options: list[Option] | None = None) -> None:
     """Print stored `mixed` or `regress` results as the command itself would replay them."""
     options = list(options or [])
+    from hlmshell.commands.vce_resample import replay_prefix
+    if replay_prefix(session, res, options):      # after bootstrap/jackknife _b
+        return
     if res.cmd in ("mixed", "xtmixed"):
         opts = bind_command("mixed", options)
         o = _display_opts(session, opts)

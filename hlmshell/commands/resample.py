@@ -668,12 +668,46 @@ def _finish(session, plan: Plan, full: Dataset, d: Design, reps: np.ndarray, ite
         sim.save_results(session, ds, plan.saving)
 
 
+def _is_replay(cmd) -> bool:
+    from hlmshell.syntax.lexer import find_top
+
+    return find_top(cmd.body or "", ":") < 0 and not (cmd.body or "").split(",")[0].strip()
+
+
+def replay(session, cmd, caller: str) -> None:
+    """`bootstrap` / `jackknife` alone (or with display options): the last results again."""
+    res = session.e
+    if res is None or res.macros.get("prefix") != caller:
+        raise StataError("last estimates not found", 301)
+    from hlmshell.syntax.parser import parse_options
+    body = cmd.body or ""
+    opts = typed_args(cmd, options=parse_options(body.partition(",")[2]))
+    allowed = {"level", "notable", "noheader", "nolegend", "verbose", "title"}
+    bad = next((k for k in opts.given if k not in allowed), None)
+    if bad:
+        raise StataError(f"option {bad} not allowed", 198)
+    plan = Plan(caller, res.macros.get("command", ""), None)
+    plan.level = confidence_level(session, opts) if "level" in opts else float(res.scalars.get("level", 95))
+    plan.cluster = res.macros.get("cluster", "").split()
+    plan.display = {"notable": opts.notable, "noheader": opts.noheader, "nolegend": opts.nolegend,
+                    "verbose": opts.verbose, "title": None}
+    items = [sim.Item(nm, res.macros.get(f"exp{j}", ""), col=("", nm))
+             for j, nm in enumerate(getattr(res, "exp_columns", []), 1)]
+    ob = Observed(items, np.asarray(res.b, dtype=float), None, np.ones(0, dtype=bool), False,
+                  res.macros.get("nfunction", ""))
+    own = res.macros.get("cmd") != caller
+    (display_bootstrap if caller == "bootstrap" else display_jackknife)(session, res, plan, ob, own)
+
+
 @command("bootstrap", abbrev="bootstrap", aliases=("bs", "bstrap"), raw=True, byable=False,
           qualifiers="", family="Statistics",
           desc="bootstrap sampling and estimation (prefix: bootstrap exp_list, reps(#): command)",
           example="bootstrap r(mean), reps(200) seed(1): summarize mathach",
           options=_COMMON)
 def bootstrap_cmd(session, cmd):
+    if _is_replay(cmd):
+        replay(session, cmd, "bootstrap")
+        return
     plan = parse_plan(session, cmd, "bootstrap")
     plan.display["cmdline"] = (cmd.body or "").strip()
     add_idcluster(session, plan)
@@ -783,6 +817,9 @@ def display_jackknife(session, res: EstimationResults, plan: Plan, ob: Observed,
           example="jackknife r(mean): summarize mathach",
           options=_COMMON)
 def jackknife_cmd(session, cmd):
+    if _is_replay(cmd):
+        replay(session, cmd, "jackknife")
+        return
     plan = parse_plan(session, cmd, "jackknife")
     plan.display["cmdline"] = (cmd.body or "").strip()
     add_idcluster(session, plan)

@@ -49,3 +49,19 @@ def vce_resampling(session, cmd) -> bool:
             session.e.macros["cmdline"] = text.strip()
         return True
     return False
+
+
+def replay_prefix(session, res, options) -> bool:
+    """Replaying results that bootstrap or jackknife posted for a command's own coefficients
+    (`regress` alone, `estimates replay`): the prefix's display, as Stata's replay does."""
+    prefix = getattr(res, "macros", {}).get("prefix") if res is not None else None
+    if prefix not in ("bootstrap", "jackknife"):
+        return False
+    text = " ".join(o.name + (f"({o.arg})" if o.arg is not None else "") for o in options or [])
+    saved = session.e
+    session.e = res
+    try:
+        session.runner.run_command(prefix + (f", {text}" if text else ""))
+    finally:
+        session.e = saved
+    return True
