@@ -435,3 +435,11 @@ def test_replay_after_bootstrap(s):
     assert rc == 301
     rc, out = run(s, "bootstrap, bogus")
     assert rc == 198 and "option bogus not allowed" in out
+
+
+def test_predict_after_an_exp_list_is_refused(s):
+    ok(s, "bootstrap r(mean), reps(3) seed(1) nodots nowarn: summarize ses")
+    rc, out = run(s, "predict z")
+    assert rc == 301 and "predict is not allowed after bootstrap:summarize" in out
+    ok(s, "bootstrap _b, reps(3) seed(1) nodots: regress mathach ses")
+    ok(s, "predict xb")                 # the command's own e(): its predictions

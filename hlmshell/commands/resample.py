@@ -950,3 +950,19 @@ def bsample_cmd(session, cmd):
         _with_idcluster(new, opts.idcluster, ids)
     new.sortedby = []
     session.data = new
+
+
+def _no_predict(session, cmd, res, opts) -> None:
+    """predict after results of an exp_list (e(predict) is Stata's _no_predict)."""
+    raise StataError(f"predict is not allowed after {res.macros.get('prefix', res.cmd)}:"
+                     f"{res.macros.get('cmdname', '')}", 301)
+
+
+def _register_predict() -> None:
+    from hlmshell.commands.predict import PREDICTORS
+
+    PREDICTORS.setdefault("bootstrap", _no_predict)
+    PREDICTORS.setdefault("jackknife", _no_predict)
+
+
+_register_predict()
