@@ -475,7 +475,7 @@ def _vif(session, res, opts) -> None:
 
 
 def _bootstrap(session, res, opts) -> None:
-    from hlmshell.commands.resample import estat_bootstrap
+    from hlmshell.commands.resample_display import estat_bootstrap
     estat_bootstrap(session, res, opts)
 
 
