@@ -65,7 +65,9 @@ def parse_corr(session, text: str | None) -> tuple[gee.Corr, str]:
     if kind is None:
         raise StataError(f"unknown correlation structure: {m.group(1)}", 198)
     if kind == "fixed":
-        mat = session.matrices.get(arg) if arg else None
+        if not arg:
+            raise StataError("corr(fixed) requires a matrix name", 198)
+        mat = session.matrices.get(arg)
         if mat is None:
             raise StataError(f"matrix {arg} not found", 111)
         R = np.asarray(getattr(mat, "values", mat), dtype=float)
@@ -371,6 +373,8 @@ def run_gee(session, cmd, name: str, fam_text: str | None, link_text: str | None
     if fam.name == "binomial" and fam.bernoulli and name != "xtgee":
         data.y = (data.y != 0).astype(float)
     _check_outcome(fam, data.y, data.depvar)
+    if np.all(data.y == data.y[0]):
+        raise StataError("outcome does not vary", 2000)
     fit = _fit(session, data, fam, link, req)
     res = results(cmd, name, data, fit, fam, link, req, corr_name)
     session.post_estimation(res)

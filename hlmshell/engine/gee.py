@@ -142,6 +142,8 @@ def working_corr(r: np.ndarray, m: np.ndarray, phi: float, corr: Corr,
     T = r.shape[1]
     w = np.ones(r.shape[0]) if w is None else w
     kind = corr.kind
+    if not (np.isfinite(phi) and phi > 0) and kind != "fixed":
+        return np.eye(T)                  # an exact fit: no residual correlation to estimate
     if kind == "independent":
         return np.eye(T)
     if kind == "fixed":
@@ -197,6 +199,17 @@ def _equations(grid, Vinv, D, e, w):
     H = np.einsum("gtp,gtq,g->pq", D, VD, w)
     U = np.einsum("gtp,gt->gp", VD, e)
     return H, U
+
+
+class CorrelationAboveOne(FloatingPointError):
+    """A working correlation estimated above 1 in absolute value (Stata: `estimates diverging
+    (absolute correlation > 1)`)."""
+
+
+def _check_corr(R: np.ndarray) -> None:
+    off = R - np.diag(np.diag(R))
+    if not np.all(np.isfinite(off)) or np.any(np.abs(off) >= 1.0):
+        raise CorrelationAboveOne("absolute correlation > 1")
 
 
 def _system(grid, R, sd, D, e, w, kind):
@@ -258,6 +271,7 @@ def fit(y, X, off, fam, link, groups, times, opts: Options, *, callback=None) ->
         r = grid.lay((y - mu) / sd)
         phi = _phi(float(np.sum(w[:, None] * r * r)), nw, p, opts.nmp)
         R = working_corr(r, grid.mask, phi, opts.corr, w)
+        _check_corr(R)
         D = Xg * grid.lay(d1)[:, :, None]
         H, U = _system(grid, R, grid.lay(sd), D, grid.lay(y - mu), w, opts.corr.kind)
         step = np.linalg.solve(H, (w[:, None] * U).sum(axis=0))
