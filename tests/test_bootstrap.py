@@ -443,3 +443,16 @@ def test_predict_after_an_exp_list_is_refused(s):
     assert rc == 301 and "predict is not allowed after bootstrap:summarize" in out
     ok(s, "bootstrap _b, reps(3) seed(1) nodots: regress mathach ses")
     ok(s, "predict xb")                 # the command's own e(): its predictions
+
+
+def test_jackknife_keep_stores_the_pseudovalues(s, hsb):
+    ok(s, "keep in 1/30")
+    y = subset(hsb)["mathach"][:30]
+    ok(s, "jackknife m=r(mean) v=r(Var), keep nodots: summarize mathach")
+    loo_v = np.array([np.var(np.delete(y, i), ddof=1) for i in range(30)])
+    np.testing.assert_allclose(s.data.var("v").values, 30 * np.var(y, ddof=1) - 29 * loo_v, rtol=1e-9)
+    np.testing.assert_allclose(s.data.var("m").values, y, rtol=1e-9)     # a mean's pseudo-values are the data
+    assert s.e.macros["pseudo"] == "m v"
+    np.testing.assert_allclose(s.e.matrices["b_jk"].values[0], [y.mean(), np.mean(30 * np.var(y, ddof=1) - 29 * loo_v)])
+    rc, out = run(s, "bootstrap r(mean), keep: summarize mathach")
+    assert rc == 198 and "option keep not allowed" in out

@@ -71,6 +71,7 @@ class Plan:
     every: int = 1
     nowarn: bool = False
     bca: bool = False
+    keep: bool = False
     display: dict = field(default_factory=dict)
 
 
@@ -96,6 +97,7 @@ _COMMON = (Opt("reps", "r", "int", None, "perform # replications"),
            Opt("saving", "sa", "string", None, "filename[, replace double every(#)]: save the replicates"),
            Opt("mse", desc="use MSE formula for variance estimation"),
            Opt("bca", desc="compute acceleration for BCa confidence intervals"),
+           Opt("keep", desc="keep pseudovalues (jackknife)"),
            Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
            Opt("notable", desc="suppress table of results"),
            Opt("noheader", "noh", desc="suppress table header"),
@@ -134,6 +136,18 @@ def _size(text: str | None) -> int | None:
     return int(v)
 
 
+_ONLY = {"bootstrap": ("reps", "strata", "size", "seed", "bca"), "jackknife": ("keep",)}
+
+
+def _caller_only(opts, caller: str) -> None:
+    """Options of the other prefix: `option x not allowed`."""
+    for other, names in _ONLY.items():
+        bad = next((k for k in names if k in opts), None) if other != caller else None
+        if bad:
+            flag = bad in ("bca", "keep")
+            raise StataError(f"option {bad}{'' if flag else '()'} not allowed", 198)
+
+
 def parse_plan(session, cmd, caller: str) -> Plan:
     explist, opt_text, inner = sim.split_prefix(cmd.body or "")
     from hlmshell.syntax.parser import parse_options
@@ -155,9 +169,8 @@ def parse_plan(session, cmd, caller: str) -> Plan:
         plan.strata = _names(session, opts.raw("strata"), "strata")
         plan.size = _size(opts.raw("size"))
         plan.bca = opts.bca
-    elif any(k in opts for k in ("reps", "strata", "size", "seed", "bca")):
-        bad = next(k for k in ("reps", "strata", "size", "seed", "bca") if k in opts)
-        raise StataError(f"option {bad}{'' if bad == 'bca' else '()'} not allowed", 198)
+    _caller_only(opts, caller)
+    plan.keep = caller == "jackknife" and opts.keep
     plan.saving = sim.saving_option(opts.raw("saving") if "saving" in opts else None)
     sim.check_saving(plan.saving)
     plan.mse, plan.nowarn = opts.mse, opts.nowarn
@@ -621,9 +634,27 @@ def jackknife_cmd(session, cmd):
     loo = jackknife_replicates(session, plan, full, d, ob.items)
     _finish(session, plan, full, d, loo, ob.items)
     res = post_jackknife(session, plan, ob, loo, d)
+    if plan.keep:
+        keep_pseudovalues(session, ob, loo, d, res)
     session.post_estimation(res)
     own = res.macros.get("cmd") != "jackknife"
     display_jackknife(session, res, plan, ob, own)
+
+
+def keep_pseudovalues(session, ob: Observed, loo: np.ndarray, d: Design, res: EstimationResults) -> None:
+    """jackknife, keep: a variable per statistic holding each observation's pseudo-value
+    n t - (n-1) t_(i) (its cluster's, with cluster()); missing outside the sample."""
+    pseudo = rs.jackknife_summary(ob.values, loo).pseudo
+    groups = d.clusters if d.clusters is not None else np.arange(len(d.rows))
+    data = session.data.copy()
+    for j, it in enumerate(ob.items):
+        if it.var in data.vars:
+            raise StataError(f"{it.var} already defined", 110)
+        vals = np.full(data.n, np.nan)
+        vals[d.rows] = pseudo[groups, j]
+        data.put(Variable(it.var, vals, "double", label=f"pseudovalues: {it.text}"[:80]))
+    session.data = data
+    res.macros["pseudo"] = " ".join(it.var for it in ob.items)
 
 
 def _no_predict(session, cmd, res, opts) -> None:
