@@ -546,6 +546,8 @@ def _run(session, cmd, name: str) -> None:
     if not 1 <= points <= 195:
         raise StataError("intpoints() must be between 1 and 195", 198)
     data = _prepare(session, cmd, spec, fixed_raw, opts, name, model)
+    for note in data.design.notes:                 # collinearity (_rmcoll's notes)
+        session.out.line(note)
     log = not opts.nolog or opts.log
     try:
         with np.errstate(all="ignore"):

@@ -375,6 +375,8 @@ def run_gee(session, cmd, name: str, fam_text: str | None, link_text: str | None
     _check_outcome(fam, data.y, data.depvar)
     if np.all(data.y == data.y[0]):
         raise StataError("outcome does not vary", 2000)
+    for note in data.design.notes:                 # collinearity (_rmcoll's notes)
+        session.out.line(note)
     fit = _fit(session, data, fam, link, req)
     res = results(cmd, name, data, fit, fam, link, req, corr_name)
     session.post_estimation(res)
