@@ -379,3 +379,12 @@ def test_fe_poisson_robust_against_dummy_sandwich(seizure):
     assert se[0] == pytest.approx(REF["xtpoisson_fe"]["se_cluster"], rel=1e-6)
     assert "(Std. err. adjusted for 58 clusters in id)" in out
     assert seizure.e.scalars["N_clust"] == 58
+
+
+def test_lrmodel(ohio):
+    ok(ohio, "xtlogit resp, nolog")
+    ll0 = ohio.e.scalars["ll"]
+    out = ok(ohio, "xtlogit resp age smoke, nolog lrmodel")
+    assert ohio.e.scalars["chi2"] == pytest.approx(2 * (ohio.e.scalars["ll"] - ll0), rel=1e-6)
+    assert ohio.e.macros["chi2type"] == "LR" and "LR chi2(2)" in out
+    assert run(ohio, "xtlogit resp age, nolog lrmodel vce(robust)")[0] == 198

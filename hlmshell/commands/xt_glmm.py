@@ -207,8 +207,8 @@ def _tau_grid(prob, b_c, ll_c, c: float, log: list) -> float:
 
 
 def _fit_re_normal(session, data: XtData, fam_name, link, points, log, maxiter,
-                   method="mvaghermite") -> ReFit:
-    X = data.design.X_keep
+                   method="mvaghermite", X=None) -> ReFit:
+    X = data.design.X_keep if X is None else X
     n = len(data.y)
     gd = glmm.GlmmData.build(data.y, X, np.ones((n, 1)), data.groups, offset=data.off)
     fam = gf.family(fam_name, link)
@@ -260,8 +260,8 @@ def _sandwich(V, S, data: XtData):
     return 0.5 * (Vr + Vr.T), C
 
 
-def _fit_re_gamma(session, data: XtData, log, maxiter) -> ReFit:
-    X = data.design.X_keep
+def _fit_re_gamma(session, data: XtData, log, maxiter, X=None) -> ReFit:
+    X = data.design.X_keep if X is None else X
     n = len(data.y)
     gd = glmm.GlmmData.build(data.y, X, np.zeros((n, 0)), np.zeros(n, dtype=np.int64),
                              offset=data.off)
@@ -580,11 +580,33 @@ def _estimate(session, cmd, name, model, data, opts, points, log) -> EstimationR
         res = _re_results(cmd, name, data, fit, gamma, points)
         if not gamma:
             res.macros["intmethod"] = _intmethod(opts)
+        if opts.lrmodel:
+            _lr_model(session, res, data, name, gamma, points, opts)
     if res.scalars["converged"] == 0.0:
         session.out.line("convergence not achieved")
     offset_macros(res, opts)
     res.model = data.design
     return res
+
+
+def _lr_model(session, res, data, name, gamma, points, opts) -> None:
+    """lrmodel: the model test as an LR test against the constant-only random-effects model
+    (fitted quietly), instead of the Wald test."""
+    if res.macros.get("vcetype"):
+        raise StataError("option lrmodel not allowed with vce(robust) or vce(cluster)", 198)
+    X = data.design.X_keep
+    cons = [j for j in range(X.shape[1]) if np.all(X[:, j] == 1.0)]
+    X0 = X[:, cons[:1]] if cons else np.zeros((len(data.y), 0))
+    if X0.shape[1] == 0:
+        raise StataError("option lrmodel requires a constant term", 198)
+    fit0 = _fit_re_gamma(session, data, False, int(opts.iterate), X0) if gamma else \
+        _fit_re_normal(session, data, *FAMILY[name], points, False, int(opts.iterate),
+                       _intmethod(opts), X0)
+    chi2 = max(2.0 * (res.scalars["ll"] - fit0.ll), 0.0)
+    df = int(res.scalars["df_m"])
+    res.scalars.update(ll_0=fit0.ll, chi2=chi2,
+                       p=float(dist.chi2_sf(chi2, df)) if df else math.nan)
+    res.macros["chi2type"] = "LR"
 
 
 def _replay(session, cmd, name: str) -> None:
@@ -606,7 +628,8 @@ def _options(name: str) -> tuple:
              Opt("fe", desc="conditional fixed-effects model"),
              Opt("pa", desc="population-averaged model (xtgee)"),
              Opt("intpoints", "intp", "int", 12, "quadrature points; default 12"),
-             Opt("intmethod", "intm", "string", None, "accepted: mvaghermite (the default)")]
+             Opt("intmethod", "intm", "string", None, "mvaghermite (the default), aghermite or ghermite"),
+             Opt("lrmodel", desc="re: LR test of the model against the constant-only model")]
     if name != "xtpoisson":
         extra.append(Opt("offset", "off", "string", None, "include varname with coefficient 1"))
     if name in EFORM:
