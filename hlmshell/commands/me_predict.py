@@ -65,9 +65,13 @@ def predict(session, cmd, res, opts) -> None:
     data = session.data
     touse = _touse(session, cmd)
     modes = bool(opts.ebmodes) or (opts.raw("conditional") or "").strip().startswith("ebmod")
+    # the posterior means use the fit's integration points (Stata's default); after a Laplace
+    # fit that is one adaptive point, whose mean is the mode
+    points = int(res.scalars.get("n_quad", 7) or 7)
     fixedonly = bool(opts.fixedonly) or (opts.raw("conditional") or "").strip().startswith("fix")
     if opts.marginal and (modes or fixedonly):
         raise StataError("option marginal may not be combined with conditional()", 198)
+    modes = modes or points <= 1
     if stat in ("xb", "stdp"):
         vtype, names = _new_names(cmd.body or "", None)
         col = xb_all(res, data) if stat == "xb" else stdp_all(res, data)
@@ -83,14 +87,14 @@ def predict(session, cmd, res, opts) -> None:
     codes = group_codes_all(model, data, sample)[0]
     known = codes >= 0
     if stat in ("reffects", "reses"):
-        b, se = glmm.posterior(model, modes=modes)
+        b, se = glmm.posterior(model, modes=modes, points=max(points, 1))
         _reffects(session, cmd, opts, block, b, se, codes, known, touse, stat, modes)
         return
     xb = xb_all(res, data) + _offset(res, data, opts)
     Z = z_values(block, data, sample)
     eta = xb
     if not fixedonly and not opts.marginal:
-        b, _ = glmm.posterior(model, modes=modes)
+        b, _ = glmm.posterior(model, modes=modes, points=max(points, 1))
         zb = np.full(data.n, np.nan)
         zb[known] = np.sum(Z[known] * b[codes[known]], axis=1)
         eta = xb + zb
