@@ -315,8 +315,8 @@ def display(session, res: EstimationResults, groups, level: float, eform: bool,
             title: str | None = None) -> None:
     sc, mac = res.scalars, res.macros
     head = xo.header_lines(ivar=mac["ivar"], tvar=mac.get("tvar"),
-                           family=_FAMILY_TITLE.get(mac["family"], mac["family"].capitalize())
-                           if mac["family"] in _FAMILY_TITLE else mac["family"].capitalize(),
+                           family=_FAMILY_TITLE.get(_family_key(mac["family"]),
+                                                    mac["family"].capitalize()),
                            link=_link_title(res), corr=mac["corr"], scale=sc["phi"],
                            n=int(sc["N"]), n_g=int(sc["N_g"]),
                            g=(sc["g_min"], sc["g_avg"], sc["g_max"]), df_m=int(sc["df_m"]),
