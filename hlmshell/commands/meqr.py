@@ -83,6 +83,7 @@ _OPTIONS = (
     Opt("tolerance", "tol", "real", 1e-6, "accepted: the fit runs to a vanishing gradient"),
     Opt("ltolerance", "ltol", "real", 1e-7, "accepted: the fit runs to a vanishing gradient"),
     Opt("difficult", desc="accepted for compatibility"),
+    Opt("mle", "ml", desc="accepted: the fit is by maximum likelihood (course do-files type `var ml`)"),
     Opt("refineopts", "refine", "string", None, "accepted: the starting values are refined as melogit's"),
     Opt("retolerance", "retol", "real", 1e-8, "accepted: the random effects are found to convergence"),
     Opt("reiterate", "reiter", "int", 50, "accepted: the random effects are found to convergence"),
