@@ -125,7 +125,7 @@ def test_help_text_from_the_specs():
     assert "multilevel mixed-effects linear regression" in mixed
     estat = "\n".join(help_lines("estat"))
     assert "recov(ariance)" in estat and "icc" in estat
-    assert help_lines("xtlogit") == ["xtlogit is a Stata command not yet available in hlmshell."]
+    assert help_lines("heckman") == ["heckman is a Stata command not yet available in hlmshell."]
     with pytest.raises(StataError) as e:
         help_lines("nosuchthing")
     assert (e.value.rc, e.value.message) == (111, "help for nosuchthing not found")
@@ -138,11 +138,11 @@ def test_help_command_and_unrecognized_stata_command(tmp_path):
     import sys
 
     do = tmp_path / "h.do"
-    do.write_text("help estat\nhelp xtlogit\ncapture xtlogit y x\ndisplay _rc\n")
+    do.write_text("help estat\nhelp heckman\ncapture heckman y x\ndisplay _rc\n")
     p = subprocess.run([sys.executable, "-m", "hlmshell", str(do)], capture_output=True, text=True,
                        timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "Subcommands" in p.stdout and "xtlogit is a Stata command not yet available" in p.stdout
+    assert "Subcommands" in p.stdout and "heckman is a Stata command not yet available" in p.stdout
     assert "199" in p.stdout.split("display _rc")[-1]
 
 
