@@ -384,3 +384,17 @@ def test_clockdiff(s):
     assert value(s, f'Clockdiff(Cofc({x}), Cofc({y}), "second")') == 121
     assert math.isnan(value(s, f'clockdiff({a}, {b}, "fortnight")'))
     assert math.isnan(value(s, f'clockdiff(., {b}, "day")'))
+
+
+def test_Clock_reads_leap_seconds():
+    s = Session(out=Capture())
+    assert value(s, 'Clock("31dec2016 23:59:60", "DMYhms") - Cmdyhms(12,31,2016,23,59,60)') == 0
+    assert value(s, 'Clock("31dec2016 23:59:60.5", "DMYhms") - Cmdyhms(12,31,2016,23,59,60.5)') == 0
+    assert value(s, 'isleapsecond(Clock("30jun2015 23:59:60", "DMYhms"))') == 1
+    assert math.isnan(value(s, 'Clock("30dec2016 23:59:60", "DMYhms")'))      # no leap second then
+    it = Interpreter(s)
+    for line in ("set obs 2", 'gen str30 t = "31dec2016 23:59:60"', 'replace t = "01jan2017 00:00:00" in 2',
+                 'gen double C = Clock(t, "DMYhms")'):
+        assert it.run_line(line) == 0, s.out.getvalue()
+    C = s.data.var("C").values
+    assert C[1] - C[0] == 1000

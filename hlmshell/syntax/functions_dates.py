@@ -396,11 +396,21 @@ def _tin(strict):
 
 
 def _then_Cofc(clock):
-    """Clock(s, mask): clock()'s %tc (the parser lives with clock() in functions.py), as %tC."""
+    """Clock(s, mask): clock()'s %tc (the parser lives with clock() in functions.py), as %tC;
+    a time of 23:59:60 (clock() rejects it) counts where it names a real leap second."""
     def f(ev, args):
-        c = clock(ev, args)
+        c = np.asarray(clock(ev, args), dtype=float)
         with np.errstate(all="ignore"):
-            r = _Cofc(np.asarray(c, dtype=float))
+            r = _Cofc(c)
+            text = np.asarray(sval(args[0]), dtype=object)
+            sixty = np.vectorize(lambda t: ":60" in t, otypes=[bool])(text) if text.size else text
+            if np.any(sixty & np.isnan(r)):
+                earlier = np.vectorize(lambda t: t.replace(":60", ":59", 1), otypes=[object])(text)
+                c59 = np.asarray(clock(ev, [earlier if earlier.ndim else str(earlier), *args[1:]]), dtype=float)
+                leap = _Cofc(c59) + 1000.0
+                frac = np.mod(c59, 1000.0)
+                ok = sixty & np.isnan(r) & (_isleapsecond(leap - frac) == 1)
+                r = np.where(ok, leap, r)
         return clean(r if r.ndim else float(r))
 
     return f
