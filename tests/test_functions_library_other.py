@@ -398,3 +398,12 @@ def test_Clock_reads_leap_seconds():
         assert it.run_line(line) == 0, s.out.getvalue()
     C = s.data.var("C").values
     assert C[1] - C[0] == 1000
+
+
+def test_string_results_stay_strings_without_observations():
+    s = Session(out=Capture())
+    it = Interpreter(s)
+    for line in ('gen str5 name = ""', "gen code = soundex(name)", "gen n = indexnot(name, \"a\")"):
+        assert it.run_line(line) == 0, s.out.getvalue()
+    assert s.data.var("code").values.dtype == object
+    assert s.data.var("n").values.dtype != object

@@ -27,8 +27,8 @@ def _each(f, args, kinds):
         return f(*vals)
     arrs = np.broadcast_arrays(*[np.asarray(v, dtype=object if k == "s" else float) for v, k in zip(vals, kinds)])
     out = [f(*row) for row in zip(*arrs)]
-    kind = object if out and isinstance(out[0], str) else float
-    return np.array(out, dtype=kind)
+    sample = out[0] if out else f(*["" if k == "s" else 1.0 for k in kinds])   # no observations
+    return np.array(out, dtype=object if isinstance(sample, str) else float)
 
 
 def fn(lo, hi, kinds, f):
