@@ -353,7 +353,9 @@ def _invF(d1, d2, p):
 
 
 def _invFtail(d1, d2, p):
-    return _w(_fin(d1, d2, p) & (d1 > 0) & (d2 > 0) & _prob(p, True), _st().f.isf(p, d1, d2))
+    # P(F > f) = I_x(d2/2, d1/2) with x = d2 / (d2 + d1 f): exact in the far tail
+    x = _sp().betaincinv(d2 / 2, d1 / 2, p)
+    return _w(_fin(d1, d2, p) & (d1 > 0) & (d2 > 0) & _prob(p, True), d2 * (1 - x) / (d1 * x))
 
 
 def _nF_ok(d1, d2, lam, x):

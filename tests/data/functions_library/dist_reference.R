@@ -51,6 +51,8 @@ ref <- list(
   "Fden(3,10,1.2)" = df(1.2, 3, 10),
   "invF(3,10,.7)" = qf(.7, 3, 10),
   "invFtail(3,10,.05)" = qf(.05, 3, 10, lower.tail = FALSE),
+  "invFtail(3,10,1e-10)" = qf(1e-10, 3, 10, lower.tail = FALSE),
+  "invFtail(2.5,40,.999)" = qf(.999, 2.5, 40, lower.tail = FALSE),
   "nF(3,10,2,1.2)" = pf(1.2, 3, 10, ncp = 2),
   "nFtail(3,10,2,1.2)" = pf(1.2, 3, 10, ncp = 2, lower.tail = FALSE),
   "nFden(3,10,2,1.2)" = df(1.2, 3, 10, ncp = 2),
