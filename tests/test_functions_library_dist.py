@@ -122,3 +122,21 @@ def test_wrong_argument_count_and_type():
     assert it.run_line("display binomial(10,3)") == 198
     assert it.run_line('display ibeta("a",3,.5)') == 109
     assert it.run_line("display logistic(1,2,3,4)") == 198
+
+
+def test_noncentral_far_tails_against_poisson_mixtures(session):
+    """Far in the tail R's pf/pchisq with ncp lose digits; the Poisson mixture of central tails
+    (summed here with scipy.special) is the independent reference."""
+    from scipy import special, stats
+
+    j = np.arange(0, 300)
+    w = stats.poisson.pmf(j, 1.0)                   # noncentrality 2: Poisson(1) weights
+    for f in (12.0, 80.0, 239.56308237755675):
+        want = float(np.sum(w * special.betaincc((3 + 2 * j) / 2, 10 / 2, 3 * f / (3 * f + 10))))
+        assert value(session, f"nFtail(3,10,2,{f!r})") == pytest.approx(want, rel=1e-9)
+        assert value(session, f"invnFtail(3,10,2,{want!r})") == pytest.approx(f, rel=1e-7)
+    w = stats.poisson.pmf(j, 0.75)                  # noncentrality 1.5
+    for x in (10.0, 40.0, 61.9):
+        want = float(np.sum(w * special.gammaincc((3 + 2 * j) / 2, x / 2)))
+        assert value(session, f"nchi2tail(3,1.5,{x!r})") == pytest.approx(want, rel=1e-9)
+        assert value(session, f"invnchi2tail(3,1.5,{want!r})") == pytest.approx(x, rel=1e-7)
