@@ -146,3 +146,12 @@ def test_sdtest_and_prtest(s, df):
     ("sdtest mathach, by(id)", 420), ("ranksum mathach if id < 0, by(sector)", 2000)])
 def test_bad_input(s, line, rc):
     assert run(s, line)[0] == rc
+
+
+def test_ranksum_real_stata_log():
+    # a published Stata log (ranksum rank, by(group), 11 observations): rank sums 39 and 27,
+    # expected 30 and 36, variance 30.00, z = 1.643, Prob > |z| = 0.1003
+    ses = _session({"group": [1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1], "rank": [7, 6, 3, 2, 11, 9, 4, 1, 5, 10, 8]})
+    out = ok(ses, "ranksum rank, by(group)")
+    assert "30.00" in out and "1.643" in out and "0.1003" in out
+    assert ses.r.scalars["sum_obs"] == 39 and ses.r.scalars["sum_exp"] == 30

@@ -130,10 +130,10 @@ def ranksum_cmd(session, cmd):
     tot = st["sum_obs"] + st["T2"]
     out.line(f"{'Combined':>12} |{fmt_count(len(x)):>9}{fmt_g(tot, 10):>12}{fmt_g(tot, 10):>12}")
     out.line("")
-    out.line(f"Unadjusted variance  {fmt_g(st['var_u'], 10):>10}")
-    out.line(f"Adjustment for ties  {fmt_g(st['adj'], 10):>10}")
+    out.line(f"Unadjusted variance  {st['var_u']:10.2f}")
+    out.line(f"Adjustment for ties  {st['adj']:10.2f}")
     out.line(f"{'':21}----------")
-    out.line(f"Adjusted variance    {fmt_g(st['Var_a'], 10):>10}")
+    out.line(f"Adjusted variance    {st['Var_a']:10.2f}")
     out.line("")
     cond = [f"{g}=={_code(lv)}" for lv in levels]
     out.line(f"H0: {y}({cond[0]}) = {y}({cond[1]})")
