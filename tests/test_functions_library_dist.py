@@ -140,3 +140,30 @@ def test_noncentral_far_tails_against_poisson_mixtures(session):
         want = float(np.sum(w * special.gammaincc((3 + 2 * j) / 2, x / 2)))
         assert value(session, f"nchi2tail(3,1.5,{x!r})") == pytest.approx(want, rel=1e-9)
         assert value(session, f"invnchi2tail(3,1.5,{want!r})") == pytest.approx(x, rel=1e-7)
+
+
+@pytest.mark.parametrize("a,x", [(0.5, 0.3), (2.0, 1.7), (7.5, 4.0), (30.0, 35.0), (1.0, 2.0)])
+def test_gammap_derivatives_against_quadrature(session, a, x):
+    """dP/da and d2P/da2 from integrals of t^(a-1) (ln t)^k e^-t (scipy quad), the x-derivatives
+    from the density; P(a, x) = G(a, x) / Gamma(a)."""
+    from scipy import integrate, special
+
+    g = [integrate.quad(lambda t, k=k: t ** (a - 1) * math.log(t) ** k * math.exp(-t), 0, x,
+                        epsabs=1e-15, epsrel=1e-13, limit=200)[0] / math.gamma(a) for k in (0, 1, 2)]
+    psi, psi1 = special.digamma(a), special.polygamma(1, a)
+    dens = x ** (a - 1) * math.exp(-x) / math.gamma(a)
+    assert value(session, f"dgammapda({a},{x})") == pytest.approx(g[1] - g[0] * psi, rel=1e-8, abs=1e-12)
+    assert value(session, f"dgammapdada({a},{x})") == pytest.approx(
+        g[2] - 2 * psi * g[1] + g[0] * (psi * psi - psi1), rel=1e-6, abs=1e-9)
+    assert value(session, f"dgammapdx({a},{x})") == pytest.approx(dens, rel=1e-12)
+    assert value(session, f"dgammapdxdx({a},{x})") == pytest.approx(dens * ((a - 1) / x - 1), rel=1e-12)
+    assert value(session, f"dgammapdadx({a},{x})") == pytest.approx(dens * (math.log(x) - psi), rel=1e-10)
+    for f in ("dgammapda", "dgammapdx", "dgammapdadx"):
+        assert value(session, f"{f}({a},-1)") == 0
+        assert math.isnan(value(session, f"{f}(-1,{x})"))
+
+
+def test_ln1p_ln1m(session):
+    assert value(session, "ln1p(1e-10)") == pytest.approx(math.log1p(1e-10), rel=1e-15)
+    assert value(session, "ln1m(1e-10)") == pytest.approx(math.log1p(-1e-10), rel=1e-15)
+    assert math.isnan(value(session, "ln1m(1)"))

@@ -1163,6 +1163,8 @@ FUNCTIONS = {
     "atanh": _num1(np.arctanh),
     "log1p": _num1(np.log1p),
     "log1m": _num1(lambda x: np.log1p(-x)),
+    "ln1p": _num1(np.log1p),
+    "ln1m": _num1(lambda x: np.log1p(-x)),
     "expm1": _num1(np.expm1),
     "cloglog": _num1(lambda x: np.log(-np.log1p(-x))),
     "invcloglog": _num1(lambda x: -np.expm1(-np.exp(x))),
