@@ -407,3 +407,20 @@ def test_string_results_stay_strings_without_observations():
         assert it.run_line(line) == 0, s.out.getvalue()
     assert s.data.var("code").values.dtype == object
     assert s.data.var("n").values.dtype != object
+
+
+def test_ustrtohex_tobytes():
+    s = Session(out=Capture())
+    it = Interpreter(s)
+    cases = {'ustrtohex("нулю")': "\\u043d\\u0443\\u043b\\u044e", 'ustrtohex("нулю", 2)': "\\u0443\\u043b\\u044e",
+             'ustrtohex("a" + uchar(128512))': "\\u0061\\U0001f600", 'tobytes("abc")': "\\d097\\d098\\d099",
+             'tobytes("abc", 1)': "\\x61\\x62\\x63",
+             'tobytes("é")': "".join(f"\\d{b:03d}" for b in "é".encode())}
+    for expr, want in cases.items():
+        assert it.run_line(f"scalar __s = {expr}") == 0, s.out.getvalue()
+        got = s.scalars["__s"]
+        assert getattr(got, "value", got) == want, expr
+    # ustrunescape undoes ustrtohex
+    assert it.run_line('scalar __s = ustrunescape(ustrtohex("Grüße, 世界 " + uchar(128512)))') == 0
+    got = s.scalars["__s"]
+    assert getattr(got, "value", got) == "Grüße, 世界 \U0001f600"

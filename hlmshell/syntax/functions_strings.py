@@ -244,6 +244,29 @@ def _ustrinvalidcnt(s):
     return float(sum(1 for c in s if _is_invalid(c)))
 
 
+def _ustrtohex(s, n=1.0):
+    """Escaped hex of up to 200 characters of s from the nth: \\uhhhh, \\Uhhhhhhhh beyond the
+    BMP, \\xhh for an invalid byte."""
+    start = 1 if n != n else int(n)
+    if start < 1:
+        return ""
+    out = []
+    for c in s[start - 1:start - 1 + 200]:
+        o = ord(c)
+        if "\udc80" <= c <= "\udcff":
+            out.append(f"\\x{o - 0xDC00:02x}")
+        else:
+            out.append(f"\\u{o:04x}" if o <= 0xFFFF else f"\\U{o:08x}")
+    return "".join(out)
+
+
+def _tobytes(s, n=0.0):
+    """Escaped bytes (UTF-8) of up to 200 bytes of s: \\dnnn decimal, or \\xhh when n is not 0."""
+    data = s.encode("utf-8", "surrogateescape")[:200]
+    hexa = n == n and n != 0
+    return "".join(f"\\x{b:02x}" if hexa else f"\\d{b:03d}" for b in data)
+
+
 def _first(pred):
     return lambda s: (1.0 if s and pred(s[0]) else 0.0)
 
@@ -275,6 +298,8 @@ STRING_FUNCTIONS = {
     "ustrunescape": fn(1, 1, "s", _ustrunescape),
     "ustrfix": fn(1, 2, "ss", _ustrfix),
     "ustrinvalidcnt": fn(1, 1, "s", _ustrinvalidcnt),
+    "ustrtohex": fn(1, 2, "sn", _ustrtohex),
+    "tobytes": fn(1, 2, "sn", _tobytes),
     "uisdigit": fn(1, 1, "s", _first(lambda c: unicodedata.category(c) == "Nd")),
     "uisletter": fn(1, 1, "s", _first(lambda c: unicodedata.category(c).startswith("L"))),
 }
