@@ -96,13 +96,7 @@ def permute_cmd(session, cmd):
     out = session.out
     if not opts.nodots:
         out.line(f"(running {sim.command_name(inner)} on estimation sample)")
-    eclass = sim.first_run(session, inner, noisily, "permute")
-    words = sim.exp_words(explist) if explist.strip() else sim.default_words(session, eclass, "", rclass_ok=False)
-    items = sim.build_items(session, words, "_pm_")
-    observed, _ = sim.evaluate_items(session, items)
-    for it, v in zip(items, observed):
-        if np.isnan(v):
-            raise StataError(f"'{it.text}' evaluated to missing in full sample", 322)
+    items, observed = _observed(session, inner, explist, noisily)
     rows = _permutations(session, full, permvar, _strata_codes(full, strata), inner, items,
                          opts.reps, not opts.nodots or noisily, every, noisily)
     session.data = full
@@ -118,6 +112,18 @@ def permute_cmd(session, cmd):
     if not opts.notable:
         for ln in table_lines(items, observed, counts, level, kind):
             out.line(ln)
+
+
+def _observed(session, inner: str, explist: str, noisily: bool):
+    """The command on the data as they are: the statistics to collect and their values."""
+    eclass = sim.first_run(session, inner, noisily, "permute")
+    words = sim.exp_words(explist) if explist.strip() else sim.default_words(session, eclass, "", rclass_ok=False)
+    items = sim.build_items(session, words, "_pm_")
+    observed, _ = sim.evaluate_items(session, items)
+    for it, v in zip(items, observed):
+        if np.isnan(v):
+            raise StataError(f"'{it.text}' evaluated to missing in full sample", 322)
+    return items, observed
 
 
 def _permutations(session, full: Dataset, permvar: str, strata, inner: str, items, reps: int,
