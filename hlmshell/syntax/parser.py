@@ -138,11 +138,18 @@ def parse_options(text: str) -> list[Option]:
         if text[i].isspace():
             i += 1
             continue
+        if text[i] == "," and out and not text[i + 1:].strip():   # `estat ic, n(94),`: a
+            break                                                 # comma ending them is ignored
         m = _WORD.match(text, i)
         if not m:
             raise syntax_error()
         name = m.group(0)
         i = m.end()
+        k = i
+        while k < n and text[k].isspace():    # Stata reads `by (g)` as by(g)
+            k += 1
+        if k < n and text[k] == "(":
+            i = k
         if i < n and text[i] == "(":
             j = matching_paren(text, i)
             if j < 0:

@@ -231,11 +231,23 @@ def _parse_brace(lines: list[Line], i: int, depth: int):
     return _parse_block(lines, i, body, end, after, depth)
 
 
+_HEAD_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?=[\s(`\"']|$)")
+
+
+def _first_word(head: str) -> str:
+    """The command word of a block's first line: `if(`i'>1) {` and `while(...)` have no space
+    after the word, and Stata runs them."""
+    m = _HEAD_WORD.match(head)
+    if m:
+        return m.group(0)
+    return head.split()[0] if head.split() else ""
+
+
 def _parse_block(lines, i, body, end, after, depth):
     line = lines[i]
     raw = line.text.strip()
     head = raw[:-1].rstrip()
-    word = head.split()[0] if head.split() else ""
+    word = _first_word(head)
     kinds: tuple[str, ...] = ()
     if not PREFIX_BLOCK.match(raw):
         try:
@@ -244,7 +256,7 @@ def _parse_block(lines, i, body, end, after, depth):
             return _error(line, e), end + 1
         if prefixes and rest and not any(p.kind == "by" for p in prefixes):
             kinds, head = tuple(p.kind for p in prefixes), rest      # capture noisily foreach ... {
-            word = head.split()[0]
+            word = _first_word(head)
     if word in LOOP_WORDS:
         cls = WhileStmt if word == "while" else ForeachStmt if word == "foreach" else ForvaluesStmt
         return cls(line, head, kinds, parse_lines(body, depth + 1), tuple(lines[i:end + 1])), end + 1
