@@ -3,6 +3,7 @@ it, and resolved into what engine.marginal fits (engine.residuals' structure and
 reads per observation)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,7 @@ from hlmshell.syntax.parser import parse_options
 _TYPES = (("independent", 3), ("exchangeable", 3), ("ar", 2), ("ma", 2), ("unstructured", 2),
           ("banded", 2), ("toeplitz", 3), ("exponential", 3))
 _ORDERED = ("ar", "ma", "banded", "toeplitz")
+_GLUED_ORDER = re.compile(r"([A-Za-z]+)(\d+)")
 
 
 @dataclass
@@ -25,7 +27,7 @@ class ResidualRequest:
     """residuals(kind [#], t(var) by(var)) as typed, names unabbreviated."""
 
     kind: str
-    order: int
+    order: int | None       # None: banded without # (the full band)
     tvar: str | None
     byvar: str | None
     text: str
@@ -59,8 +61,11 @@ def parse_residuals(ds, text: str | None) -> ResidualRequest | None:
     words = head.split()
     if not words:
         raise _bad(text)
+    glued = _GLUED_ORDER.fullmatch(words[0])
+    if glued and len(words) == 1:           # `ar1`, `toeplitz6`, `banded0` as course files type them
+        words = [glued.group(1), glued.group(2)]
     kind = _restype(words[0], text)
-    order = 0
+    order: int | None = 0
     if kind in _ORDERED:
         if len(words) > 2:
             raise _bad(text)
@@ -69,10 +74,12 @@ def parse_residuals(ds, text: str | None) -> ResidualRequest | None:
                 order = int(words[1])
             except ValueError:
                 raise _bad(text) from None
-            if order < 1:
+            if order < (0 if kind == "banded" else 1):
                 raise _bad(text)
         elif kind in ("ar", "ma"):
             order = 1
+        elif kind == "banded":
+            order = None                    # no #: the full band
     elif len(words) > 1:
         raise _bad(text)
     tvar = byvar = None
@@ -118,8 +125,8 @@ def resolve(req: ResidualRequest, blocks, column, value_labels) -> tuple[Residua
             if np.any(first[block] != by):
                 raise StataError(f"by() variable {req.byvar} is not constant within "
                                  f"{low.label}", 459)
-    structure = make_structure(req.kind, req.order, t, len(labels))
-    if req.kind == "banded" and req.order == 0:
+    structure = make_structure(req.kind, req.order or 0, t, len(labels))
+    if req.kind == "banded" and req.order is None:
         structure = make_structure("unstructured", 0, t, len(labels))
         structure.kind = "banded"
         structure.order = int(np.ptp(t)) if t is not None and len(t) else 0
