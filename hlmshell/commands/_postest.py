@@ -90,8 +90,9 @@ def model_df(res: EstimationResults) -> float:
     return float(np.count_nonzero(~np.asarray(res.omitted, dtype=bool)))
 
 
-def ic_row(res: EstimationResults, label: str):
-    n = float(res.scalars.get("N_ic", res.scalars.get("N", float("nan"))))
+def ic_row(res: EstimationResults, label: str, n_user: float | None = None):
+    n = float(res.scalars.get("N_ic", res.scalars.get("N", float("nan")))) if n_user is None \
+        else float(n_user)
     ll0 = float(res.scalars.get("ll_0", float("nan")))
     ll = float(res.scalars.get("ll", float("nan")))
     df = model_df(res)
@@ -100,10 +101,26 @@ def ic_row(res: EstimationResults, label: str):
     return (label, n, ll0, ll, df, aic, bic)
 
 
-def print_ic(session, items: list[tuple[str, EstimationResults]]) -> None:
-    """The AIC/BIC table (estat ic, estimates stats, lrtest's stats) and r(S)."""
-    rows = [ic_row(res, label) for label, res in items]
-    for line in po.ic_lines(rows):
+def ic_n_option(text: str | None) -> float | None:
+    """`n(#)` of estat ic / estimates stats: the N used in BIC instead of e(N), one number > 0."""
+    if text is None:
+        return None
+    words = text.split()
+    try:
+        value = float(words[0]) if len(words) == 1 else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise StataError("invalid numlist", 121)
+    if not value > 0:
+        raise StataError("numlist has elements outside of allowed range", 125)
+    return value
+
+
+def print_ic(session, items: list[tuple[str, EstimationResults]], n_user: float | None = None) -> None:
+    """The AIC/BIC table (estat ic, estimates stats, lrtest's stats) and r(S); n_user: n(#)."""
+    rows = [ic_row(res, label, n_user) for label, res in items]
+    for line in po.ic_lines(rows, note=n_user is None):
         session.out.line(line)
     S = np.array([[r[1], r[2], r[3], r[4], r[5], r[6]] for r in rows], dtype=float)
     session.r = RResults(matrices={"S": S})

@@ -20,7 +20,7 @@ import numpy as np
 
 from hlmshell import distributions as dist
 from hlmshell.commands import mixed_dfmethod, wcorrelation
-from hlmshell.commands._postest import active, confidence_level, print_ic
+from hlmshell.commands._postest import active, confidence_level, ic_n_option, print_ic
 from hlmshell.commands.estat_sd_post import already_posted, post, variance_metric
 from hlmshell.commands.program import NamedMatrix
 from hlmshell.engine.vcparams import normalize_structure
@@ -389,7 +389,8 @@ def _sd(session, res, opts) -> None:
 @command("estat", byable=False, qualifiers="",
           family="Postestimation", body="anything", desc="postestimation statistics",
           example="estat icc",
-          subcommands=(Sub("ic", "ic", "Akaike's and Schwarz's Bayesian information criteria"),
+          subcommands=(Sub("ic", "ic", "Akaike's and Schwarz's Bayesian information criteria",
+                           (Opt("n", "n", "string", None, "N used in calculating BIC"),)),
                        Sub("icc", "icc", "intraclass correlations", (Opt("level", "", "real", 95, "set confidence level; default is level(95)"),)),
                        Sub("recovariance", "recov", "random-effects covariance matrices",
                            (Opt("relevel", "relev", "name", None, "display the matrix of this level only"),
@@ -447,7 +448,7 @@ def estat_cmd(session, cmd) -> None:
         raise StataError("options not allowed with subcommand group", 198)
     opts = bind_command("estat", cmd.options, sub)     # typed by the subcommand's spec below
     if sub == "ic":
-        print_ic(session, [(res.name or ".", res)])
+        print_ic(session, [(res.name or ".", res)], ic_n_option(opts.raw("n")))
     else:
         _HANDLERS[sub](session, res, opts)
 

@@ -15,6 +15,7 @@ import numpy as np
 from hlmshell import distributions as dist
 from hlmshell.commands._postest import (
     expand_names,
+    ic_n_option,
     ic_row,
     lookup,
     model_df,
@@ -188,7 +189,7 @@ def _use(session, rest: str, opts: Args) -> None:
 
 def _stats(session, rest: str, opts: Args) -> None:
     names = expand_names(session, rest, default=".")
-    print_ic(session, [(n, lookup(session, n)) for n in names])
+    print_ic(session, [(n, lookup(session, n)) for n in names], ic_n_option(opts.raw("n")))
 
 
 # --------------------------------------------------------------------------- estimates table
@@ -350,7 +351,8 @@ def _query(session, rest, opts: Args) -> None:
                        Sub("drop", "drop", "drop stored results", (), "namelist"),
                        Sub("clear", "clear", "drop all stored results"),
                        Sub("table", "tab", "table of coefficients of stored results", _TABLE_OPTIONS, "[namelist]"),
-                       Sub("stats", "stat", "AIC and BIC of stored results", (), "[namelist]"),
+                       Sub("stats", "stat", "AIC and BIC of stored results",
+                           (Opt("n", "n", "string", None, "N used in calculating BIC"),), "[namelist]"),
                        Sub("query", "q", "which results are active"),
                        Sub("save", "save", "save the active results to a file (.ster)",
                            (Opt("replace", desc="overwrite an existing file"),), "filename"),

@@ -104,8 +104,9 @@ def lrtest_lines(restricted: str, unrestricted: str, df: float, chi2: float, p: 
 
 
 # --------------------------------------------------------------------------- estat ic / estimates stats
-def ic_lines(rows: list[tuple[str, float, float, float, float, float, float]]) -> list[str]:
-    """rows: (model, N, ll0, ll, df, AIC, BIC)."""
+def ic_lines(rows: list[tuple[str, float, float, float, float, float, float]],
+             note: bool = True) -> list[str]:
+    """rows: (model, N, ll0, ll, df, AIC, BIC); no note when the user gave N (`n(#)`)."""
     out = ["", "Akaike's information criterion and Bayesian information criterion", "",
            "-" * 77,
            "       Model |          N   ll(null)  ll(model)      df        AIC        BIC",
@@ -115,7 +116,8 @@ def ic_lines(rows: list[tuple[str, float, float, float, float, float, float]]) -
         out.append(f"{shown:>12} | {fmt(n, '%10.0fc')}  {g9(ll0)}  {g9(ll)}  {fmt(df, '%6.0f')}"
                    f"  {g9(aic)}  {g9(bic)}")
     out.append("-" * 77)
-    out.append("Note: BIC uses N = number of observations. See [R] BIC note.")
+    if note:
+        out.append("Note: BIC uses N = number of observations. See [R] BIC note.")
     return out
 
 
