@@ -55,15 +55,22 @@ def split_prefix(body: str) -> tuple[str, str, str]:
 
 
 def exp_words(text: str) -> list[tuple[str | None, str]]:
-    """exp_list words -> (name or None, expression); `name = (exp)`, `(exp)`, `_b` ..."""
-    from hlmshell.commands.statsby import _exp_items
+    """exp_list words -> (name or None, expression): `name = (exp)` or `name=exp`, `(exp)`,
+    `r(mean)`, `_b`, `_b[x]`; `(name: elist)` groups are refused."""
+    from hlmshell.syntax.lexer import top_words
 
-    try:
-        return _exp_items(text)
-    except StataError as exc:
-        if "(name: elist)" in exc.message:
-            raise StataError("(name: elist) groups in an exp_list are not supported by hlmshell", 198) from None
-        raise
+    compact = re.sub(r"\s*=\s*", "=", text.strip())
+    out: list[tuple[str | None, str]] = []
+    for s, e in top_words(compact):
+        word = compact[s:e]
+        if word.startswith("(") and ":" in word and re.match(r"\(\s*\w+\s*:", word):
+            raise StataError("(name: elist) groups in an exp_list are not supported by hlmshell", 198)
+        name, eq, exp = word.partition("=")
+        if eq and re.fullmatch(r"[A-Za-z_]\w{0,31}", name) and exp:
+            out.append((name, exp))
+        else:
+            out.append((None, word))
+    return out
 
 
 def _coef_items(e, kind: str, eq: str | None, which: str | None) -> list[Item]:
