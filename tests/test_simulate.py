@@ -184,6 +184,7 @@ def test_saving_writes_the_replicates(s, tmp_path):
     ("simulate _b, reps(2): tick", 301, "last estimates not found"),
     ("simulate r(mean), reps(2): simulate r(mean), reps(2): tick", 199, "simulate is not supported by simulate"),
     ("simulate x=r(mean) x=r(k), reps(2): tick", 110, "x already defined"),
+    ("simulate m=r(mean)+, reps(2): tick", 198, "invalid syntax"),
     ("simulate r(mean), reps(2) seed(-3): tick", 198, "seed must be between"),
     ("by female: simulate r(mean), reps(2): tick", 190, "may not be combined with by"),
 ])

@@ -110,6 +110,7 @@ def build_items(session, words, stub: str) -> list[Item]:
         k += 1
         var = name or f"{stub}{k}"
         text = exp[1:-1].strip() if exp.startswith("(") and exp.endswith(")") else exp
+        g.parse_expr(text)              # a malformed expression is the prefix's error
         items.append(Item(var, text, col=("", var)))
     names = [it.var for it in items]
     dup = next((n for n in names if names.count(n) > 1), None)
