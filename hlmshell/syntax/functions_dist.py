@@ -240,7 +240,7 @@ def _mixture(lam, term, *args):
         vals = [float(a[idx]) for a in arrs]
         if not all(np.isfinite(vals)):
             continue
-        j, w = _poisson_weights(vals[0] if vals[0] > 0 else 0.0) if vals[0] > 0 else (np.zeros(1), np.ones(1))
+        j, w = _poisson_weights(vals[0]) if vals[0] > 0 else (np.zeros(1), np.ones(1))
         out[idx] = float(np.sum(w * term(j, *vals[1:])))
     return out
 
