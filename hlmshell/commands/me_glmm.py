@@ -492,7 +492,8 @@ def _run(session, cmd, name: str) -> None:
                                                     np.zeros(len(names) - len(design.omitted), bool)]),
                             k_f=kf, sample=mask.copy())
     title, base = TITLES[(fam_name, link)]
-    _post(res, cmd, fit, ll0, data, title, method, points, fam_name, link, block, len(rows), V_s)
+    _post(res, cmd, fit, ll0, data, title, method, points, fam_name, link, block, len(rows), V_s,
+          free=st.m)
     for key in ("offset", "exposure", "binomial"):
         if opts.raw(key):
             res.macros[key] = opts.raw(key).strip()
@@ -506,7 +507,9 @@ def _run(session, cmd, name: str) -> None:
     _display(session, res, design, vlabels, block, rows, opts, base)
 
 
-def _post(res, cmd, fit, ll0, data, title, method, points, fam, link, block, kr, V_s):
+def _post(res, cmd, fit, ll0, data, title, method, points, fam, link, block, kr, V_s, free=None):
+    """e(): kr rows of random-effects parameters, `free` of them free (the LR test's df)."""
+    free = kr if free is None else free
     kf = res.k_f
     keep = np.flatnonzero(~np.asarray(res.omitted[:kf], dtype=bool))
     wt = [i for i in keep if res.names[i][1] != "_cons"]
@@ -515,15 +518,15 @@ def _post(res, cmd, fit, ll0, data, title, method, points, fam, link, block, kr,
         bb = res.b[wt]
         chi2 = float(bb @ np.linalg.solve(res.V[np.ix_(wt, wt)], bb))
     chi2_c = max(2.0 * (fit.ll - ll0), 0.0)
-    p_c = float(dist.chi2_sf(chi2_c, kr))
-    if kr == 1:
+    p_c = float(dist.chi2_sf(chi2_c, free))
+    if free == 1:
         p_c = 0.5 * p_c if chi2_c > 0 else 1.0
     counts = np.bincount(data.codes)
     ne = len(res.names) - kf - kr
     res.scalars = {"N": float(len(data.y)), "ll": fit.ll, "k": float(len(keep) + ne + kr),
                    "k_f": float(kf), "k_r": float(kr), "df_m": float(len(wt)), "chi2": chi2,
                    "p": float(dist.chi2_sf(chi2, len(wt))) if wt and chi2 == chi2 else float("nan"),
-                   "ll_c": ll0, "chi2_c": chi2_c, "df_c": float(kr), "p_c": p_c,
+                   "ll_c": ll0, "chi2_c": chi2_c, "df_c": float(free), "p_c": p_c,
                    "converged": 1.0 if fit.converged else 0.0, "ic": float(fit.iterations),
                    "rank": float(len(keep) + ne + kr), "n_quad": float(points)}
     res.macros = {"cmd": res.cmd, "cmdline": cmd.text, "depvar": res.names[0][0], "title": title,

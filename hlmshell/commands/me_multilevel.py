@@ -189,7 +189,7 @@ def run(session, cmd, name, opts, depvar, design, blocks, column, mask, vlabels)
                             k_f=kf, sample=mask.copy())
     title, _base = one.TITLES[(fam_name, link)]
     _post(res, cmd, fit, ll0, data, title, method, points, fam_name, link, blocks, labels,
-          sum(len(r) for r in var_rows), V_s)
+          sum(len(r) for r in var_rows), V_s, free=sum(s.m for s in structures))
     for key in ("offset", "exposure", "binomial"):
         if opts.raw(key):
             res.macros[key] = opts.raw(key).strip()
@@ -231,7 +231,11 @@ def _group_info(blocks, labels):
     return out
 
 
-def _post(res, cmd, fit, ll0, data, title, method, points, fam, link, blocks, labels, kr, V_s):
+def _post(res, cmd, fit, ll0, data, title, method, points, fam, link, blocks, labels, kr, V_s,
+          free=None):
+    """e(): kr rows of random-effects parameters, `free` of them free (the LR test's df:
+    exchangeable's equal variances count once, as mixed's test counts them)."""
+    free = kr if free is None else free
     kf = res.k_f
     keep = np.flatnonzero(~np.asarray(res.omitted[:kf], dtype=bool))
     wt = [i for i in keep if res.names[i][1] != "_cons"]
@@ -243,15 +247,15 @@ def _post(res, cmd, fit, ll0, data, title, method, points, fam, link, blocks, la
         except np.linalg.LinAlgError:
             chi2 = float("nan")
     chi2_c = max(2.0 * (fit.ll - ll0), 0.0)
-    p_c = float(dist.chi2_sf(chi2_c, kr))
-    if kr == 1:
+    p_c = float(dist.chi2_sf(chi2_c, free))
+    if free == 1:
         p_c = 0.5 * p_c if chi2_c > 0 else 1.0
     info = _group_info(blocks, labels)
     ne = len(res.names) - kf - kr
     res.scalars = {"N": float(data.n), "ll": fit.ll, "k": float(len(keep) + ne + kr),
                    "k_f": float(kf), "k_r": float(kr), "df_m": float(len(wt)), "chi2": chi2,
                    "p": float(dist.chi2_sf(chi2, len(wt))) if wt and chi2 == chi2 else float("nan"),
-                   "ll_c": ll0, "chi2_c": chi2_c, "df_c": float(kr), "p_c": p_c,
+                   "ll_c": ll0, "chi2_c": chi2_c, "df_c": float(free), "p_c": p_c,
                    "converged": 1.0 if fit.converged else 0.0, "ic": float(fit.iterations),
                    "rank": float(len(keep) + ne + kr), "n_quad": float(points),
                    "k_rs": float(sum(nm.startswith("var(") for _, nm in res.names[kf + ne:])),
