@@ -137,19 +137,20 @@ def _udstrlen(s):
 
 
 def _udsubstr(s, n1, n2):
-    """The characters of s from display column n1 on, n2 columns wide (a wide character is kept
-    only when it fits whole)."""
-    if n1 != n1 or n1 < 1:
+    """The characters of s from the n1th (negative: from the end) filling n2 display columns;
+    a wide character that would straddle the last column is left out."""
+    if n1 != n1:
         return ""
-    col, out, start = 0, [], int(n1)
-    room = None if n2 != n2 else int(n2)
-    used = 0
-    for c in s:
+    start = int(n1)
+    start = len(s) + start + 1 if start < 0 else start
+    if start < 1 or start > len(s):
+        return ""
+    if n2 != n2:
+        return s[start - 1:]
+    room, used, out = int(n2), 0, []
+    for c in s[start - 1:]:
         w = _width(c)
-        col += w
-        if col < start:
-            continue
-        if room is not None and used + w > room:
+        if used + w > room:
             break
         out.append(c)
         used += w
