@@ -53,7 +53,7 @@ MISSING = [
     "nbinomial(0,3,.5)", "nbinomialp(2,3,0)", "hypergeometric(20,21,5,2)", "hypergeometricp(20,7,5,6)",
     "ibeta(0,3,.5)", "invibeta(2,3,1.1)", "gammap(-1,2)", "invgammap(2,-.1)", "gammaden(2,0,0,1)",
     "lnigammaden(2,3,0)", "chi2den(0,1)", "nchi2(3,-1,2)", "npnchi2(3,2,1)", "Fden(0,3,1)",
-    "invF(3,10,1.5)", "nF(3,10,-1,1)", "tden(0,1)", "invt(5,2)", "invnt(5,1,0)",
+    "invF(3,10,1.5)", "nF(3,10,-1,1)", "nchi2(3,20000,2)", "nt(5,2000,1)", "nFtail(3,10,20000,1)", "tden(0,1)", "invt(5,2)", "invnt(5,1,0)",
     "lnnormalden(1,0)", "normalden(1,0,-1)", "normalden(1,.,1)", "binormal(0,0,1.5)", "logistic(0,1)", "invlogistic(1.5)",
     "exponential(0,1)", "invexponential(2,1)", "weibull(0,2,1)", "invweibull(1,2,1.5)",
     "weibullph(1,-2,1)", "igaussian(0,3,1)", "invigaussian(2,3,1)", "lncauchyden(1,0,1)",

@@ -74,7 +74,7 @@ def _call(impl, args):
         warnings.simplefilter("ignore")
         try:
             r = np.asarray(impl(*vals), dtype=float)
-        except (OverflowError, ZeroDivisionError):
+        except (OverflowError, ZeroDivisionError, SystemError):     # SystemError: boost's overflow
             r = _one_by_one(impl, vals)
     return clean(r if r.ndim else float(r))
 
@@ -87,7 +87,7 @@ def _one_by_one(impl, vals):
     for idx in np.ndindex(out.shape):
         try:
             out[idx] = float(impl(*[a[idx] for a in arrs]))
-        except (OverflowError, ZeroDivisionError):
+        except (OverflowError, ZeroDivisionError, SystemError):
             pass
     return out
 

@@ -348,34 +348,49 @@ def _lnigammaden(a, b, x):
 
 
 # ----------------------------------------------------------------------------- chi2 / F / t
+def _nc_ok(lam):
+    """Stata's domain of a noncentrality parameter: 0 to 10,000 (beyond it the series behind
+    the noncentral chi-squared and F take minutes)."""
+    return (lam >= 0) & (lam <= 10000)
+
+
+def _lam_c(lam):
+    """The noncentrality handed to scipy: outside the domain a harmless 0 (masked anyway)."""
+    return np.where(_nc_ok(lam), lam, 0.0)
+
+
+def _lam_t(lam):
+    return np.where(np.abs(lam) <= 1000, lam, 0.0)
+
+
 def _chi2den(df, x):
     ok = _fin(df, x) & (df > 0)
     return _w(ok, np.where(x < 0, 0.0, _gammaden(df / 2, 2.0, 0.0, x)))
 
 
 def _nchi2(df, lam, x):
-    ok = _fin(df, lam, x) & (df > 0) & (lam >= 0)
-    return _w(ok, np.where(x <= 0, 0.0, _sp().chndtr(np.clip(x, 0, None), df, lam)))
+    ok = _fin(df, lam, x) & (df > 0) & _nc_ok(lam)
+    return _w(ok, np.where(x <= 0, 0.0, _sp().chndtr(np.clip(x, 0, None), df, _lam_c(lam))))
 
 
 def _nchi2tail(df, lam, x):
-    ok = _fin(df, lam, x) & (df > 0) & (lam >= 0)
-    return _w(ok, np.where(x <= 0, 1.0, _st().ncx2.sf(np.clip(x, 0, None), df, lam)))
+    ok = _fin(df, lam, x) & (df > 0) & _nc_ok(lam)
+    return _w(ok, np.where(x <= 0, 1.0, _st().ncx2.sf(np.clip(x, 0, None), df, _lam_c(lam))))
 
 
 def _nchi2den(df, lam, x):
-    ok = _fin(df, lam, x) & (df > 0) & (lam >= 0)
-    return _w(ok, np.where(x < 0, 0.0, _st().ncx2.pdf(np.clip(x, 0, None), df, lam)))
+    ok = _fin(df, lam, x) & (df > 0) & _nc_ok(lam)
+    return _w(ok, np.where(x < 0, 0.0, _st().ncx2.pdf(np.clip(x, 0, None), df, _lam_c(lam))))
 
 
 def _invnchi2(df, lam, p):
-    ok = _fin(df, lam, p) & (df > 0) & (lam >= 0) & _prob(p, True)
-    return _w(ok, _st().ncx2.ppf(p, df, lam))
+    ok = _fin(df, lam, p) & (df > 0) & _nc_ok(lam) & _prob(p, True)
+    return _w(ok, _st().ncx2.ppf(p, df, _lam_c(lam)))
 
 
 def _invnchi2tail(df, lam, p):
-    ok = _fin(df, lam, p) & (df > 0) & (lam >= 0) & _prob(p, True)
-    return _w(ok, _st().ncx2.isf(p, df, lam))
+    ok = _fin(df, lam, p) & (df > 0) & _nc_ok(lam) & _prob(p, True)
+    return _w(ok, _st().ncx2.isf(p, df, _lam_c(lam)))
 
 
 def _npnchi2(df, x, p):
@@ -403,27 +418,27 @@ def _invFtail(d1, d2, p):
 
 
 def _nF_ok(d1, d2, lam, x):
-    return _fin(d1, d2, lam, x) & (d1 > 0) & (d2 > 0) & (lam >= 0)
+    return _fin(d1, d2, lam, x) & (d1 > 0) & (d2 > 0) & _nc_ok(lam)
 
 
 def _nF(d1, d2, lam, f):
-    return _w(_nF_ok(d1, d2, lam, f), np.where(f <= 0, 0.0, _sp().ncfdtr(d1, d2, lam, np.clip(f, 0, None))))
+    return _w(_nF_ok(d1, d2, lam, f), np.where(f <= 0, 0.0, _sp().ncfdtr(d1, d2, _lam_c(lam), np.clip(f, 0, None))))
 
 
 def _nFtail(d1, d2, lam, f):
-    return _w(_nF_ok(d1, d2, lam, f), np.where(f <= 0, 1.0, _st().ncf.sf(np.clip(f, 0, None), d1, d2, lam)))
+    return _w(_nF_ok(d1, d2, lam, f), np.where(f <= 0, 1.0, _st().ncf.sf(np.clip(f, 0, None), d1, d2, _lam_c(lam))))
 
 
 def _nFden(d1, d2, lam, f):
-    return _w(_nF_ok(d1, d2, lam, f), np.where(f < 0, 0.0, _st().ncf.pdf(np.clip(f, 0, None), d1, d2, lam)))
+    return _w(_nF_ok(d1, d2, lam, f), np.where(f < 0, 0.0, _st().ncf.pdf(np.clip(f, 0, None), d1, d2, _lam_c(lam))))
 
 
 def _invnF(d1, d2, lam, p):
-    return _w(_nF_ok(d1, d2, lam, p) & _prob(p, True), _st().ncf.ppf(p, d1, d2, lam))
+    return _w(_nF_ok(d1, d2, lam, p) & _prob(p, True), _st().ncf.ppf(p, d1, d2, _lam_c(lam)))
 
 
 def _invnFtail(d1, d2, lam, p):
-    return _w(_nF_ok(d1, d2, lam, p) & _prob(p, True), _st().ncf.isf(p, d1, d2, lam))
+    return _w(_nF_ok(d1, d2, lam, p) & _prob(p, True), _st().ncf.isf(p, d1, d2, _lam_c(lam)))
 
 
 def _tden(df, t):
@@ -439,23 +454,23 @@ def _invt(df, p):
 
 
 def _nt(df, lam, t):
-    return _w(_fin(df, lam, t) & (df > 0), _st().nct.cdf(t, df, lam))
+    return _w(_fin(df, lam, t) & (df > 0) & (np.abs(lam) <= 1000), _st().nct.cdf(t, df, _lam_t(lam)))
 
 
 def _nttail(df, lam, t):
-    return _w(_fin(df, lam, t) & (df > 0), _st().nct.sf(t, df, lam))
+    return _w(_fin(df, lam, t) & (df > 0) & (np.abs(lam) <= 1000), _st().nct.sf(t, df, _lam_t(lam)))
 
 
 def _ntden(df, lam, t):
-    return _w(_fin(df, lam, t) & (df > 0), _st().nct.pdf(t, df, lam))
+    return _w(_fin(df, lam, t) & (df > 0) & (np.abs(lam) <= 1000), _st().nct.pdf(t, df, _lam_t(lam)))
 
 
 def _invnt(df, lam, p):
-    return _w(_fin(df, lam, p) & (df > 0) & _prob(p), _st().nct.ppf(p, df, lam))
+    return _w(_fin(df, lam, p) & (df > 0) & (np.abs(lam) <= 1000) & _prob(p), _st().nct.ppf(p, df, _lam_t(lam)))
 
 
 def _invnttail(df, lam, p):
-    return _w(_fin(df, lam, p) & (df > 0) & _prob(p), _st().nct.isf(p, df, lam))
+    return _w(_fin(df, lam, p) & (df > 0) & (np.abs(lam) <= 1000) & _prob(p), _st().nct.isf(p, df, _lam_t(lam)))
 
 
 # ----------------------------------------------------------------------------- normal
