@@ -164,6 +164,7 @@ class MixedOptions:
     residuals: mres.ResidualRequest | None = None
     dfmethod: mdf.DfRequest | None = None
     xtmixed: bool = False     # typed as xtmixed: REML and standard deviations by default
+    dftable: str = "default"  # dfmethod()'s fixed-effects table: default | ci | pvalue
 
 
 def _norm_cov(opts: Args) -> str:
@@ -194,7 +195,18 @@ def _display_opts(session, opts: Args, o: MixedOptions | None = None) -> MixedOp
     o.iterate = nonnegative_int(opts, "iterate")
     o.tolerance, o.ltolerance = opts.tolerance, opts.ltolerance
     o.emiterate = nonnegative_int(opts, "emiterate")
+    o.dftable = _dftable(opts)
     return o
+
+
+def _dftable(opts: Args) -> str:
+    """dftable(default|ci|pvalue): with dfmethod(), the DF column beside the intervals (ci) or
+    beside t and its p-value (pvalue); the default table shows neither DF."""
+    text = (opts.raw("dftable") or "default").strip().lower()
+    for full in ("default", "ci", "pvalue"):
+        if text and full.startswith(text) and (len(text) >= 2 or full == "ci"):
+            return full
+    raise StataError(f"option dftable() invalid; {text} not allowed", 198)
 
 
 def _option_name(opt: Option) -> str:
@@ -423,6 +435,7 @@ def _iteration_printer(session, o: MixedOptions):
                    Opt("nogroup", "nogr", desc="suppress the group summary in the header"),
                    Opt("nostderr", desc="do not show standard errors of the random-effects parameters"),
                    Opt("estmetric", "estm", desc="show the parameters in their estimation metric (e(b))"),
+                   Opt("dftable", "dftable", "string", None, "with dfmethod(): default, ci or pvalue (a DF column)"),
                    Opt("nolog", desc="do not show the iteration log"),
                    Opt("log", desc="show the iteration log; the default"),
                    Opt("iterate", "iter", "int", 300, "maximum number of iterations"),
@@ -488,7 +501,7 @@ def _robust_vce(data: MixedData, fit: LmmFit) -> sandwich.RobustVCE:
 
 _MIXED_REPLAY_OPTIONS = ("variance", "stddeviations", "level", "noheader", "nofetable", "noretable",
                          "nolrtest", "baselevels", "allbaselevels", "nogroup", "nostderr",
-                         "estmetric")
+                         "estmetric", "dftable")
 
 
 def _replay_mixed(session, cmd: Command) -> None:
@@ -729,7 +742,7 @@ def display_mixed(session, res: EstimationResults, o: MixedOptions) -> None:
             out.line(line)
     if not o.nofetable and not o.estmetric:
         out.line("")
-        for line in res.fe_table_lines(o.level, o.baselevels):
+        for line in res.fe_table_lines(o.level, o.baselevels, o.dftable):
             out.line(line)
     if not o.noretable and not o.estmetric:
         out.line("")

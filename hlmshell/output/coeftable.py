@@ -154,11 +154,31 @@ def _beta_cells(cells: str, beta) -> str:
     return cells[:39] + f"{v:>25}"
 
 
-def _row_cells(r, b, se, *, stat, df_r, level, beta, dots) -> str:
+def df_cells(b: float, se: float, df: float, *, mode: str, level: float) -> str:
+    """mixed's dftable(pvalue|ci) rows: the DF column beside t and P>|t| or the interval."""
+    q, p, lo, hi = coef_stats(b, se, stat="t", df_r=df, level=level)
+    head = f"  {fmt_g(b, 9):>9}  {fmt_g(se, 9):>9} {fmt(df, '%8.1f')}"
+    if mode == "pvalue":
+        return head + f" {fmt(q, '%8.2f')}    {fmt(p, '%5.3f')}"
+    return head + f"    {fmt_g(lo, 9):>9}   {fmt_g(hi, 9):>9}"
+
+
+def df_column_header(depvar: str, mode: str, level: float, first: str = "Coefficient",
+                     se_title: str = "Std. err.") -> str:
+    if mode == "pvalue":
+        return f"{abbrev(depvar):>{NAME_W}} | {first:>11}  {se_title}{'DF':>8}{'t':>9}    P>|t|"
+    ci = f"[{level:g}% conf. interval]"
+    return f"{abbrev(depvar):>{NAME_W}} | {first:>11}  {se_title}{'DF':>8}{ci:>25}"
+
+
+def _row_cells(r, b, se, *, stat, df_r, level, beta, dots, dfcol=None) -> str:
     """The cells right of the bar for one row."""
     if r.status:
         return status_cells(r.status)
     s = None if se is None else se[r.index]
+    if dfcol and s is not None and np.isfinite(s):
+        d = df_r[r.index] if isinstance(df_r, (list, tuple, np.ndarray)) else df_r
+        return df_cells(float(b[r.index]), float(s), float(d), mode=dfcol, level=level)
     if dots:
         # no residual degrees of freedom (regress with n = k): the estimate, the rest missing
         cells = f"  {fmt_g(float(b[r.index]), 9):>9}          .        .       .            .           ."
@@ -170,7 +190,7 @@ def _row_cells(r, b, se, *, stat, df_r, level, beta, dots) -> str:
 
 
 def body_lines(groups, b, se, *, stat: str = "z", df_r: float | None = None,
-               level: float = 95.0, beta=None, dots: bool = False) -> list[str]:
+               level: float = 95.0, beta=None, dots: bool = False, dfcol=None) -> list[str]:
     """The rows between the header rule and the bottom rule, with Stata's blank `|` lines
     around every item that takes more than one line. df_r: one residual DF for every row, or
     one per coefficient (mixed's dfmethod()), indexed as b."""
@@ -184,7 +204,8 @@ def body_lines(groups, b, se, *, stat: str = "z", df_r: float | None = None,
             # a time-series group (`x |` over `L1. |`, labels.TsGroup) aligns its rows as names
             level_rows = g.header is not None and not getattr(g, "plain_rows", False)
             labels = [level_label(r.label)] if level_rows else name_lines(r.label)
-            cells = _row_cells(r, b, se, stat=stat, df_r=df_r, level=level, beta=beta, dots=dots)
+            cells = _row_cells(r, b, se, stat=stat, df_r=df_r, level=level, beta=beta, dots=dots,
+                               dfcol=dfcol)
             lines += coef_row(labels, cells)
         items.append(lines)
     out: list[str] = []
@@ -200,7 +221,7 @@ def body_lines(groups, b, se, *, stat: str = "z", df_r: float | None = None,
 
 def coef_table(depvar: str, groups, b, se, *, stat: str = "z", df_r: float | None = None,
                level: float = 95.0, first: str = "Coefficient", vcetype: str | None = None,
-               beta=None, dots: bool = False) -> list[str]:
+               beta=None, dots: bool = False, dfcol: str | None = None) -> list[str]:
     """The whole table: rule, column header, rule, rows, rule. se=None prints estimates only.
     vcetype (`Robust`): its line above the header, whose `Std. err.` becomes `std. err.`.
     beta (one value per coefficient, `regress, beta`): a `Beta` column replaces the interval.
@@ -212,8 +233,12 @@ def coef_table(depvar: str, groups, b, se, *, stat: str = "z", df_r: float | Non
         head.append(column_header(depvar, stat, level, first))
     if beta is not None:
         head[-1] = head[-1][:-25] + f"{'Beta':>25}"
+    if dfcol:
+        head[-1] = df_column_header(depvar, dfcol, level, first,
+                                    "std. err." if vcetype else "Std. err.")
     return (head + [rule("mid")]
-            + body_lines(groups, b, se, stat=stat, df_r=df_r, level=level, beta=beta, dots=dots)
+            + body_lines(groups, b, se, stat=stat, df_r=df_r, level=level, beta=beta, dots=dots,
+                         dfcol=dfcol)
             + [rule()])
 
 

@@ -200,7 +200,8 @@ class MixedResults(EstimationResults):
             return groups_from_names(names, baselevels=baselevels, value_labels=self.value_labels)
         return display_groups(self.design, baselevels=baselevels, value_labels=self.value_labels)
 
-    def fe_table_lines(self, level: float = 95.0, baselevels: bool = False) -> list[str]:
+    def fe_table_lines(self, level: float = 95.0, baselevels: bool = False,
+                       dftable: str = "default") -> list[str]:
         """The fixed-effects table; after vce(robust), `(Std. err. adjusted for G clusters in
         id)` above it and `Robust` over its std. err. column."""
         vcetype = self.macros.get("vcetype") or None
@@ -215,7 +216,8 @@ class MixedResults(EstimationResults):
                 if Vdf is not None else self.se[:kf]
             df = np.asarray(self.matrices["df"], dtype=float).reshape(-1)
             return out + coef_table(self.depvar, self.fixed_groups(baselevels), self.b[:kf],
-                                    se, stat="t", df_r=df, level=level, vcetype=vcetype)
+                                    se, stat="t", df_r=df, level=level, vcetype=vcetype,
+                                    dfcol=None if dftable == "default" else dftable)
         return out + coef_table(self.depvar, self.fixed_groups(baselevels), self.b[:kf],
                                 self.se[:kf], stat="z", level=level, vcetype=vcetype)
 
