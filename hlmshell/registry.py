@@ -463,7 +463,7 @@ def check_qualifiers(spec: CommandSpec, cmd) -> None:
 # ---- Stata commands hlmshell does not have (help says so; running them is still r(199)) ------
 STATA_ONLY = frozenset("""
 gllamm manova ivregress
-areg reghdfe suest stack
+reghdfe suest stack
 egenmore outreg2 sem gsem mlogit tobit heckman stcox streg stset sts mi
 ratio total factor
 pca cluster

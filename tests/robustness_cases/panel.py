@@ -6,6 +6,7 @@ RAW = {"xttest0",
 BASE = {"xtgee": "xtgee minority ses, i(id) family(binomial) link(logit) corr(exchangeable)",
         "xtlogit": "xtlogit minority ses, i(id) fe",
         "xtprobit": "xtprobit minority ses, i(id) pa",
-        "xtpoisson": "xtpoisson minority ses, i(id)"}
+        "xtpoisson": "xtpoisson minority ses, i(id)",
+        "areg": "areg mathach ses, absorb(id)"}
 TAKES = {k: "if in" for k in BASE}
 TAKES["xtgee"] = "if in weight"
