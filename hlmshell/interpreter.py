@@ -120,7 +120,7 @@ class Interpreter:
         self.error_location: tuple[str, int] | None = None
         self._interrupted = False       # set by our SIGINT handler; checked between statements
         try:
-            self.registry.load()        # import the command modules now, not inside a Ctrl-C window
+            self.registry.prepare()     # the command index (or every module of a test's table)
         except Exception as exc:  # a broken command module must not stop the shell  # noqa: BLE001
             if debug_enabled():
                 raise

@@ -14,6 +14,8 @@ commands.me_multilevel (engine.glmm_multi); this module reads the command and ro
 """
 from __future__ import annotations
 
+import importlib
+
 import math
 
 import numpy as np
@@ -248,6 +250,14 @@ _REPLAY = ("or", "irr", "eform", "level", "nolrtest")
 MULTILEVEL: dict = {}
 
 
+def _multilevel() -> dict:
+    """me_multilevel's run/display (it fills MULTILEVEL when imported; it imports this module,
+    so it is imported by name here, when a model with several levels is first fitted)."""
+    if not MULTILEVEL:
+        importlib.import_module("hlmshell.commands.me_multilevel")
+    return MULTILEVEL
+
+
 def _replay(session, cmd, name: str) -> None:
     """`melogit` or `melogit, or`: the active results of the same command shown again."""
     from hlmshell.commands._postest import active
@@ -260,7 +270,7 @@ def _replay(session, cmd, name: str) -> None:
         if bad:
             raise StataError(f"option {bad[0]} not allowed", 198)
         _eform_title(res.macros.get("link"), opts)
-        MULTILEVEL["display"](session, res, opts)
+        _multilevel()["display"](session, res, opts)
         return
     bad = [k for k in opts.given if k not in _REPLAY]
     if bad:
@@ -452,7 +462,7 @@ def _run(session, cmd, name: str) -> None:
              or not isinstance(blocks[0].Z, np.ndarray))
     wts, wkind = me_weights.level1_weights(session, cmd, mask, multi)
     if multi:
-        MULTILEVEL["run"](session, cmd, name, opts, depvar, design, blocks, column, mask, vlabels)
+        _multilevel()["run"](session, cmd, name, opts, depvar, design, blocks, column, mask, vlabels)
         return
     block = blocks[0]
     fam_name, link = _family_of(name, opts)

@@ -111,7 +111,7 @@ class StataCompleter(Completer):
         try:
             return self._registry.names(aliases=True)
         except Exception:  # a broken command module must not break Tab
-            return sorted(self._registry.commands)
+            return sorted(self._registry.commands)     # the modules that did load
 
     def commands(self) -> list[str]:
         names = set(self._command_names())
