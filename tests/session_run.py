@@ -33,3 +33,27 @@ def csv_session(relpath: str, options: str = "clear asdouble"):
     finally:
         os.chdir(cwd)
     return s
+
+
+def interp_session(*lines):
+    """A session with one interpreter for its whole life (user programs, file handles and
+    postfiles live as long as it does), after running `lines`."""
+    from hlmshell.session import Session
+    s = Session(out=Capture())
+    Interpreter(s)
+    for ln in lines:
+        iok(s, ln)
+    return s
+
+
+def irun(s, text):
+    """(rc, output) of do-file text run by the session's own interpreter, as typed."""
+    s.out = Capture()
+    rc = s.interpreter.run_text(text, echo=False)
+    return rc, s.out.getvalue()
+
+
+def iok(s, text):
+    rc, out = irun(s, text)
+    assert rc == 0, out
+    return out

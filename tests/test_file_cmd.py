@@ -4,23 +4,14 @@ import os
 
 import pytest
 
-from hlmshell.interpreter import Interpreter
-from hlmshell.output.writer import Capture
-from hlmshell.session import Session
+from session_run import interp_session
+from session_run import irun as run
 
 
 @pytest.fixture()
 def s(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    s = Session()
-    Interpreter(s)
-    return s
-
-
-def run(s, text):
-    s.out = Capture()
-    rc = s.interpreter.run_text(text, echo=False)
-    return rc, s.out.getvalue()
+    return interp_session()
 
 
 def test_write_read_append(s, tmp_path):

@@ -2,24 +2,13 @@
 import numpy as np
 import pytest
 
-from hlmshell.interpreter import Interpreter
-from hlmshell.output.writer import Capture
-from hlmshell.session import Session
+from session_run import interp_session
+from session_run import irun as run
 
 
 @pytest.fixture()
 def s():
-    s = Session()
-    Interpreter(s)
-    s.out = Capture()
-    assert s.interpreter.run_text("use hsb\n", echo=False) == 0
-    return s
-
-
-def run(s, text):
-    s.out = Capture()
-    rc = s.interpreter.run_text(text, echo=False)
-    return rc, s.out.getvalue()
+    return interp_session("use hsb")
 
 
 def test_svmat_names_and_values(s):

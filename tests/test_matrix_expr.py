@@ -6,27 +6,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from scipy import stats
 
-from hlmshell.interpreter import Interpreter
-from hlmshell.output.writer import Capture
-from hlmshell.session import Session
-
-
-def new_session():
-    s = Session()
-    Interpreter(s)
-    return s
-
-
-def run(s, text):
-    s.out = Capture()
-    rc = s.interpreter.run_text(text, echo=False)
-    return rc, s.out.getvalue()
-
-
-def ok(s, text):
-    rc, out = run(s, text)
-    assert rc == 0, out
-    return out
+from session_run import interp_session as new_session
+from session_run import iok as ok
+from session_run import irun as run
 
 
 def mat(s, name):

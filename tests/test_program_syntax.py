@@ -5,28 +5,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from hlmshell.interpreter import Interpreter
-from hlmshell.output.writer import Capture
+from session_run import interp_session as Session  # noqa: N812  programs live with it
+from session_run import iok as ok
+from session_run import irun as run
 
-
-
-def Session():  # noqa: N802  one interpreter per session: programs live as long as it does
-    from hlmshell.session import Session as _Session
-    s = _Session()
-    Interpreter(s)
-    return s
-
-
-def run(s, text):
-    s.out = Capture()
-    rc = s.interpreter.run_line(text)
-    return rc, s.out.getvalue()
-
-
-def ok(s, text):
-    rc, out = run(s, text)
-    assert rc == 0, out
-    return out
 
 SHOW = ('display "vl=[`varlist\'] if=[`if\'] in=[`in\'] d=[`detail\'] c=[`constant\'] '
         'lev=[`level\'] n=[`n\'] r=[`rho\'] t=[`title\'] w=[`weight\'] e=[`exp\'] o=[`options\']"')

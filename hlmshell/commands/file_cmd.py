@@ -67,14 +67,7 @@ def _open(session, rest: str) -> None:
     if name in handles:
         raise StataError(f"file handle {name} already exists", 110)
     if "read" in flags:
-        try:
-            with open(target, encoding="utf-8", errors="replace") as f:
-                lines = f.read().splitlines()
-        except FileNotFoundError:
-            raise StataError(f"file {target} not found", 601) from None
-        except OSError:
-            raise StataError(f"file {target} could not be opened", 603) from None
-        handles[name] = Handle(target, "read", target, lines=lines)
+        handles[name] = Handle(target, "read", target, lines=read_lines(target))
         return
     exists = os.path.exists(target)
     if exists and not flags & {"replace", "append"}:
@@ -87,6 +80,17 @@ def _open(session, rest: str) -> None:
         with open(target, encoding="utf-8", errors="replace", newline="") as f:
             h.parts.append(f.read())
     handles[name] = h
+
+
+def read_lines(path: str) -> list[str]:
+    """A text file's lines, with Stata's errors (r(601) not found, r(603) not readable)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read().splitlines()
+    except FileNotFoundError:
+        raise StataError(f"file {path} not found", 601) from None
+    except OSError:
+        raise StataError(f"file {path} could not be opened", 603) from None
 
 
 def _get(session, name: str, mode: str | None = None) -> Handle:
@@ -188,14 +192,7 @@ def type_cmd(session, cmd):
             limit = int(m.group(1))
         elif o not in ("asis", "smcl", "showtabs", "starbang"):
             raise StataError(f"option {o} not allowed", 198)
-    path = file_spec(main.strip())
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            lines = f.read().splitlines()
-    except FileNotFoundError:
-        raise StataError(f"file {path} not found", 601) from None
-    except OSError:
-        raise StataError(f"file {path} could not be opened", 603) from None
+    lines = read_lines(file_spec(main.strip()))
     show_tabs = "showtabs" in opts
     for ln in lines[:limit]:
         session.out.line(ln.replace("\t", "<T>") if show_tabs else ln.expandtabs(8))

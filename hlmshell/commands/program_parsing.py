@@ -379,14 +379,18 @@ def _split_parse(text: str, parse: str | None) -> list[str]:
     return out
 
 
-@command("gettoken", raw=True, byable=False, changes_data=False, family="Programming",
-         desc="take the first token off a string", example="gettoken first rest : list")
-def gettoken_cmd(session, cmd):
-    text = cmd.body or ""
+def _colon_split(text: str) -> tuple[list[str], str]:
+    """`names : rest` -> (the names, the text after the colon); no colon is invalid syntax."""
     colon = find_top(text, ":")
     if colon < 0:
         raise syntax_error()
-    targets, source = text[:colon].split(), text[colon + 1:]
+    return text[:colon].split(), text[colon + 1:]
+
+
+@command("gettoken", raw=True, byable=False, changes_data=False, family="Programming",
+         desc="take the first token off a string", example="gettoken first rest : list")
+def gettoken_cmd(session, cmd):
+    targets, source = _colon_split(cmd.body or "")
     comma = find_top(source, ",")
     parse, quotes = None, False
     if comma >= 0:
@@ -428,14 +432,9 @@ def _first_token(value: str, parse: str | None, quotes: bool) -> tuple[str, str]
 @command("unab", raw=True, byable=False, changes_data=False, family="Programming",
          desc="expand a variable list into a local", example="unab vars : x*")
 def unab_cmd(session, cmd):
-    text = cmd.body or ""
-    colon = find_top(text, ":")
-    if colon < 0:
-        raise syntax_error()
-    target = text[:colon].split()
+    target, rest = _colon_split(cmd.body or "")
     if len(target) != 1 or not _NAME.fullmatch(target[0]):
         raise syntax_error()
-    rest = text[colon + 1:]
     comma = find_top(rest, ",")
     if comma >= 0:
         rest = rest[:comma]
