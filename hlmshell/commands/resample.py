@@ -555,22 +555,31 @@ def replay(session, cmd, caller: str) -> None:
     (display_bootstrap if caller == "bootstrap" else display_jackknife)(session, res, plan, ob, own)
 
 
+def _start(session, cmd, name: str):
+    """What bootstrap and jackknife do first: replay (None), or the plan, the full data, the
+    command's run on the full data and the resampling design."""
+    if _is_replay(cmd):
+        replay(session, cmd, name)
+        return None
+    plan = parse_plan(session, cmd, name)
+    plan.display["cmdline"] = (cmd.body or "").strip()
+    add_idcluster(session, plan)
+    full = session.data
+    ob = observe(session, plan)
+    session.data = full
+    return plan, full, ob, resampling_design(full, plan, ob.keep)
+
+
 @command("bootstrap", abbrev="bootstrap", aliases=("bs", "bstrap"), raw=True, byable=False,
           qualifiers="", family="Statistics",
           desc="bootstrap sampling and estimation (prefix: bootstrap exp_list, reps(#): command)",
           example="bootstrap r(mean), reps(200) seed(1): summarize mathach",
           options=_COMMON)
 def bootstrap_cmd(session, cmd):
-    if _is_replay(cmd):
-        replay(session, cmd, "bootstrap")
+    started = _start(session, cmd, "bootstrap")
+    if started is None:
         return
-    plan = parse_plan(session, cmd, "bootstrap")
-    plan.display["cmdline"] = (cmd.body or "").strip()
-    add_idcluster(session, plan)
-    full = session.data
-    ob = observe(session, plan)
-    session.data = full
-    d = resampling_design(full, plan, ob.keep)
+    plan, full, ob, d = started
     accel = None
     if plan.bca:        # the jackknife's leave-one-out values give the acceleration
         loo = jackknife_replicates(session, plan, full, d, ob.items)
@@ -621,16 +630,10 @@ def post_jackknife(session, plan: Plan, ob: Observed, loo: np.ndarray, d: Design
           example="jackknife r(mean): summarize mathach",
           options=_COMMON)
 def jackknife_cmd(session, cmd):
-    if _is_replay(cmd):
-        replay(session, cmd, "jackknife")
+    started = _start(session, cmd, "jackknife")
+    if started is None:
         return
-    plan = parse_plan(session, cmd, "jackknife")
-    plan.display["cmdline"] = (cmd.body or "").strip()
-    add_idcluster(session, plan)
-    full = session.data
-    ob = observe(session, plan)
-    session.data = full
-    d = resampling_design(full, plan, ob.keep)
+    plan, full, ob, d = started
     loo = jackknife_replicates(session, plan, full, d, ob.items)
     _finish(session, plan, full, d, loo, ob.items)
     res = post_jackknife(session, plan, ob, loo, d)
