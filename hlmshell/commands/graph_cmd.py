@@ -36,6 +36,7 @@ def _only(opts, allowed: dict) -> dict:
 
 # ---- export ---------------------------------------------------------------------------------
 EXPORT_OPTS = {"replace": ("replace", False), "width": ("w", True), "height": ("h", True),
+               "quality": ("quality", True),
                "as": ("as", True), "name": ("name", True), "fontface": ("fontface", True),
                "mag": ("mag", True), "cmyk": ("cmyk", True), "pagesize": ("pagesize", True),
                "tif": ("tif", True), "logo": ("logo", True), "preview": ("preview", True)}
@@ -50,6 +51,21 @@ def _pixels(val, what: str):
     return v
 
 
+def _quality(arg, fmt: str) -> int | None:
+    """quality(#), 0-100: the JPEG's compression quality (jpg only, as in Stata)."""
+    if arg is None:
+        return None
+    if fmt != "jpg":
+        raise StataError("option quality() allowed only with JPEG files", 198)
+    try:
+        q = float(arg)
+    except ValueError:
+        raise StataError("option quality() invalid", 198) from None
+    if not 0 <= q <= 100 or q != int(q):
+        raise StataError("option quality() must be an integer between 0 and 100", 198)
+    return int(q)
+
+
 def graph_export(session, text: str) -> None:
     words, opts = gc.split_words(text)
     if len(words) != 1:
@@ -61,8 +77,9 @@ def graph_export(session, text: str) -> None:
         path += "." + fmt
     name, graph = gc.store(session).get(strip_quotes(o["name"].strip()) if o.get("name") else None)
     width, height = _pixels(o.get("width"), "width"), _pixels(o.get("height"), "height")
+    quality = _quality(o.get("quality"), fmt)
     gstore.check_new_file(path, "replace" in o)
-    gstore.export(graph, path, fmt, width, height)
+    gstore.export(graph, path, fmt, width, height, quality=quality)
     session.out.line(f"file {path} saved as {gstore.FORMAT_NAMES[fmt]} format")
 
 

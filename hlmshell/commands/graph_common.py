@@ -49,6 +49,7 @@ IGNORED_OPTIONS = {
     "xcommon": ("xcommon", False), "ycommon": ("ycommon", False), "play": ("play", True),
     "yalternate": ("yalt", False), "xalternate": ("xalt", False), "nolabel": ("nolabel", False),
     "graphregion_": ("graphregion_", True),
+    "fxsize": ("fxsize", True), "fysize": ("fysize", True),   # a graph's share in graph combine
 }
 
 

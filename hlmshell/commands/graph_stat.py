@@ -518,7 +518,7 @@ def graph_matrix(session, text: str) -> None:
 
 # ---- graph combine -----------------------------------------------------------------------------
 COMBINE_OPTS = {"cols": ("c", True), "rows": ("r", True), "colfirst": ("colf", False),
-                "holes": ("holes", True), "iscale": ("isc", True), "altshrink": ("alt", False),
+                "holes": ("hole", True), "iscale": ("isc", True), "altshrink": ("alt", False),
                 "imargin": ("imar", True), "ycommon": ("yc", False), "xcommon": ("xc", False),
                 "commonscheme": ("commonscheme", False)}
 
@@ -533,6 +533,18 @@ def _iscale(arg: str) -> float:
     if not 0 < v <= 1:
         raise StataError("option iscale() must be in (0, 1]", 198)
     return v
+
+
+def _holes(arg: str) -> list[int]:
+    """holes(numlist): grid positions (1-based) left empty."""
+    from hlmshell.syntax.numlist import numlist
+    try:
+        vals = numlist(arg)
+    except StataError:
+        raise StataError(f"option holes() invalid: {arg}", 198) from None
+    if not vals or any(v != int(v) or v < 1 for v in vals):
+        raise StataError(f"option holes() invalid: {arg}", 198)
+    return sorted({int(v) for v in vals})
 
 
 def graph_combine(session, text: str) -> None:
@@ -564,6 +576,8 @@ def graph_combine(session, text: str) -> None:
         graph.rows = gc.integer(own["rows"], "rows", 1)
     if own.get("iscale"):
         graph.iscale = _iscale(own["iscale"])
+    if own.get("holes"):
+        graph.holes = _holes(own["holes"])
     graph.legend.show = False
     gc.apply_text(graph, gopts)
     gc.finish(session, graph, gopts, "graph combine " + text)

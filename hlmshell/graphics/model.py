@@ -111,6 +111,7 @@ class Graph:
     yrescale: bool = False            # by(): each panel its own y scale
     parts: list = field(default_factory=list)     # graph combine: the whole graphs, one a cell
     iscale: float | None = None       # graph combine: text size of the parts (None: by grid)
+    holes: list = field(default_factory=list)     # graph combine: cells (1-based) left empty
 
     # ---- JSON ------------------------------------------------------------------------------
     def to_dict(self) -> dict:

@@ -74,10 +74,13 @@ def _draw_graph(fig, graph: Graph, sch: dict) -> None:
     (titles, legend, note, by() panels) into a cell of its grid."""
     body = _footer(fig, graph, sch)
     if graph.parts:
-        nrows, ncols = _grid(len(graph.parts), graph.rows, graph.cols)
+        holes = {int(h) for h in graph.holes or []}
+        n_cells = len(graph.parts) + len(holes)
+        nrows, ncols = _grid(n_cells, graph.rows, graph.cols)
         cells = body.subfigures(nrows, ncols, squeeze=False).ravel()
         scale = graph.iscale or max(nrows, ncols) ** -0.75     # Stata shrinks the parts' text
-        for cell, part in zip(cells, graph.parts):
+        used = [c for k, c in enumerate(cells, 1) if k not in holes]
+        for cell, part in zip(used, graph.parts):
             psch = schemes.scheme(part.scheme)
             cell.set_facecolor(psch["graph_bg"])
             _draw_graph(cell, part, psch)

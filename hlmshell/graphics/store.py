@@ -122,7 +122,7 @@ def svg_pixel_size(svg: bytes, width: int, height: int) -> bytes:
     return head + sep + tag + close + tail
 
 
-def export(graph: Graph, path: str, fmt: str, width=None, height=None) -> None:
+def export(graph: Graph, path: str, fmt: str, width=None, height=None, quality=None) -> None:
     """Write the graph as an image file (png/svg/pdf/eps/jpg/tif)."""
     from hlmshell.graphics.render import draw
 
@@ -139,7 +139,8 @@ def export(graph: Graph, path: str, fmt: str, width=None, height=None) -> None:
                 w, h = (round(v * fig.dpi) for v in fig.get_size_inches())
                 f.write(svg_pixel_size(buf.getvalue(), w, h))
             else:
-                fig.savefig(f, format=mpl_fmt, dpi=fig.dpi, facecolor=fig.get_facecolor())
+                extra = {"pil_kwargs": {"quality": quality}} if quality is not None else {}
+                fig.savefig(f, format=mpl_fmt, dpi=fig.dpi, facecolor=fig.get_facecolor(), **extra)
 
     try:
         write_atomic(path, write)
