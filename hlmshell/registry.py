@@ -372,7 +372,8 @@ class Registry:
         hit = next((r for r in rows if r[0] == word), None) \
             or next((r for r in rows if word in r[3]), None) \
             or next((r for r in rows if abbrev_match(word, r[0], r[2])), None)
-        if hit is None:                 # a command registered at run time (not in the index)
+        if hit is None:                 # not a shipped command: a run-time registration, or an
+            self.load()                 # index out of date; the whole table decides
             return self._lookup_loaded(word)
         if hit[0] not in self.commands:
             importlib.import_module(f"hlmshell.commands.{hit[1]}")

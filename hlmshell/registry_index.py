@@ -119,6 +119,7 @@ COMMANDS = [
     ('rvfplot', 'graph_stat', 'rvfplot', ()),
     ('xtline', 'graph_stat', 'xtline', ()),
     ('graph', 'graph_cmd', 'gr', ()),
+    ('tsline', 'graph_tsline', 'tsline', ()),
     ('hausman', 'hausman', 'hausman', ()),
     ('help', 'help', 'h', ()),
     ('tabi', 'immediate', 'tabi', ()),

@@ -17,4 +17,4 @@ TAKES = {
 }
 # rvfplot needs regress results (the sweep's e() is mixed); xtline a time variable (hsb has
 # none): tests/test_graph_stat.py covers both
-RAW = {"rvfplot", "xtline"}
+RAW = {"rvfplot", "xtline", "tsline"}   # tsline: tests/test_graph_tsline.py
