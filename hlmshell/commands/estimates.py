@@ -284,9 +284,51 @@ def _equation_rows(eq: str, keys, allcells, keep: list[str], drop: list[str]) ->
     return rows
 
 
+def _plain_equations(res: EstimationResults) -> EstimationResults:
+    """Single-equation commands whose e(b) has no equation names in Stata (regress, xtreg,
+    areg, ...) match coefficients by name alone across models, as Stata's table does."""
+    import copy
+    from hlmshell.syntax.matrix_expr import NO_EQUATION
+    if res.macros.get("cmd") not in NO_EQUATION:
+        return res
+    new = copy.copy(res)
+    new.names = [("", nm) for _, nm in res.names]
+    return new
+
+
+def matched_equations(results: list[EstimationResults], spec: str) -> list[EstimationResults]:
+    """equations(matchlist): equations matched by position across the models and shown as
+    one (`1` = every model's first equation, `1:2` = the first of one and the second of the
+    other; `name = 1:1` names it, else `#1`, `#2`, ... as Stata labels them)."""
+    import copy
+    items = [s.strip() for s in spec.split(",") if s.strip()]
+    maps: list[dict[str, str]] = [{} for _ in results]
+    for j, item in enumerate(items, 1):
+        label, _, pos = item.rpartition("=")
+        label = label.strip() or f"#{j}"
+        parts = [p.strip() for p in pos.split(":")]
+        if len(parts) == 1:
+            parts = parts * len(results)
+        if len(parts) != len(results) or not all(p.isdigit() and int(p) >= 1 for p in parts):
+            raise StataError("option equations() invalid", 198)
+        for k, (res, p) in enumerate(zip(results, parts)):
+            eqs = _unique(eq for eq, _ in res.names)
+            if int(p) > len(eqs):
+                raise StataError(f"equation {p} not found", 303)
+            maps[k][eqs[int(p) - 1]] = label
+    out = []
+    for res, m in zip(results, maps):
+        new = copy.copy(res)
+        new.names = [(m.get(eq, eq), nm) for eq, nm in res.names]
+        out.append(new)
+    return out
+
+
 def _table(session, rest: str, opts: Args) -> None:
     uniq = _unique(expand_names(session, rest, default="."))
-    results = [lookup(session, n) for n in uniq]
+    results = [_plain_equations(lookup(session, n)) for n in uniq]
+    if opts.raw("equations"):
+        results = matched_equations(results, opts.raw("equations"))
     se, star = opts.se, opts.star
     if star and se:
         raise StataError("option star may not be combined with se, t, or p", 198)
@@ -317,6 +359,7 @@ _TABLE_OPTIONS = (
     Opt("statistics", "statistics", "anything", None, "same as stats()"),
     Opt("keep", "keep", "anything", None, "display only these coefficients"),
     Opt("drop", "drop", "anything", None, "do not display these coefficients"),
+    Opt("equations", "eq", "anything", None, "match equations by position: 1, 1:2, name = 1:1"),
 )
 
 

@@ -53,7 +53,7 @@ def _from_object(obj, name: str) -> Mat:
 
 # single-equation commands whose e(b) carries no equation name in Stata (ML commands such as
 # logit name theirs after the dependent variable)
-_NO_EQUATION = {"regress", "xtreg", "anova", "areg", "cnsreg", "ivregress"}
+NO_EQUATION = {"regress", "xtreg", "anova", "areg", "cnsreg", "ivregress"}
 
 
 def lookup(session, name: str) -> Mat:
@@ -71,7 +71,7 @@ def lookup(session, name: str) -> Mat:
     if m.group(1) == "e" and key in ("b", "V"):
         if res is None:
             raise StataError("last estimates not found", 301)
-        plain = res.macros.get("cmd") in _NO_EQUATION
+        plain = res.macros.get("cmd") in NO_EQUATION
         names = [f"{q}:{n}" if q and not plain else n for q, n in res.names]
         if key == "b":
             return Mat(np.atleast_2d(np.asarray(res.b, dtype=float).ravel()).copy(), ["y1"], names)
