@@ -345,7 +345,11 @@ def _table(session, rest: str, opts: Args) -> None:
     stat_rows = [(s, [_stat_value(r, s) for r in results]) for s in dict.fromkeys(stat_names)]
     eqs = _unique(eq for r in results for eq, _ in r.names)
     labels = [n if n != "." else "active" for n in uniq]
-    for line in po.table_lines(labels, rows, stat_rows, opts.b or None, se, star, len(eqs) > 1):
+    stfmt = (opts.stfmt or "").strip() or None
+    if stfmt and not re.fullmatch(r"%-?\d+\.\d+[fge]c?", stfmt):
+        raise StataError(f"invalid format {stfmt}", 120)
+    for line in po.table_lines(labels, rows, stat_rows, opts.b or None, se, star, len(eqs) > 1,
+                               stfmt):
         session.out.line(line)
     session.r = RResults(macros={"names": " ".join(uniq)})
 
@@ -360,6 +364,7 @@ _TABLE_OPTIONS = (
     Opt("keep", "keep", "anything", None, "display only these coefficients"),
     Opt("drop", "drop", "anything", None, "do not display these coefficients"),
     Opt("equations", "eq", "anything", None, "match equations by position: 1, 1:2, name = 1:1"),
+    Opt("stfmt", "stfmt", "string", None, "display format of the statistics"),
 )
 
 

@@ -119,7 +119,7 @@ def _store_options(text: str) -> tuple[str | None, str | None]:
     if name is not None and (not _NAME.match(name) or name == "_all"):
         raise StataError(f"{name} invalid name", 198)
     title = None
-    for m in re.finditer(r"(\w+)(\(([^()]*)\))?", opts):
+    for m in re.finditer(r"(\w+)\s*(\(([^()]*)\))?", opts):      # `title (x)` as typed too
         word, arg = m.group(1), m.group(3)
         if "title".startswith(word.lower()) and len(word) >= 1 and word.lower().startswith("t") and arg is not None:
             title = arg.strip().strip('"')

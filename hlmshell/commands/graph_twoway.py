@@ -51,6 +51,7 @@ PLOT_OPTIONS = {
     "vertical": ("vert", False), "clcolor": ("clc", True), "clpattern": ("clp", True),
     "clwidth": ("clw", True), "acolor": ("acol", True), "alcolor": ("alc", True),
     "alwidth": ("alw", True), "alpattern": ("alp", True), "ciplot": ("ciplot", True),
+    "blcolor": ("blc", True), "blpattern": ("blp", True), "blwidth": ("blw", True),
     "nofit": ("nofit", False), "kernel": ("k", True), "normal": ("normal", False),
     "recast": ("recast", True), "discrete": ("discrete", False), "width": ("w", True),
     "bin": ("bin", True), "start": ("start", True), "density": ("den", False),
@@ -234,6 +235,9 @@ def _style(plot: Plot, k: int) -> dict:
     table = {"msymbol": "marker", "mcolor": "mcolor", "msize": "msize", "lcolor": "lcolor",
              "lpattern": "lpattern", "lwidth": "lwidth", "color": "color", "fcolor": "fcolor",
              "barwidth": "barwidth"}
+    for outline, line in (("blcolor", "lcolor"), ("blpattern", "lpattern"), ("blwidth", "lwidth")):
+        if o.get(outline) and not o.get(line):      # a bar's or cap's outline is its line
+            o[line] = o[outline]
     for opt, key in table.items():
         if o.get(opt):
             val = o[opt].strip().split()[0] if opt in ("msymbol", "msize", "lwidth",

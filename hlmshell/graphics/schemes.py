@@ -84,7 +84,10 @@ MARKERS = {"O": ("o", False), "D": ("D", False), "T": ("^", False), "S": ("s", F
            "square": ("s", False), "plus": ("+", False), "point": (".", False),
            "circle_hollow": ("o", True), "diamond_hollow": ("D", True),
            "triangle_hollow": ("^", True), "square_hollow": ("s", True), "smcircle": ("o", False),
-           "smx": ("x", False)}
+           "smx": ("x", False), "smdiamond": ("D", False), "smtriangle": ("^", False),
+           "smsquare": ("s", False), "smplus": ("+", False), "smcircle_hollow": ("o", True),
+           "smdiamond_hollow": ("D", True), "smtriangle_hollow": ("^", True),
+           "smsquare_hollow": ("s", True)}
 
 # marker sizes in points (matplotlib's markersize)
 MSIZES = {"vtiny": 1.0, "tiny": 1.5, "vsmall": 2.2, "small": 2.8, "medsmall": 3.2,

@@ -204,14 +204,17 @@ def _coef_cells(cells, cell, bfmt: str, star: bool) -> tuple[str, str]:
     return line, seline
 
 
-def _stat_lines(stats, cell, vw: int, cw: int, bfmt: str) -> list[str]:
-    """The rows of the statistics block (N as an integer, the others in the table's format)."""
+def _stat_lines(stats, cell, vw: int, cw: int, bfmt: str, stfmt: str | None = None) -> list[str]:
+    """The rows of the statistics block (N as an integer, the others in the table's format;
+    stfmt(): every statistic in that format)."""
     out = []
     for sname, vals in stats:
         line = f"{abbrev(sname, vw):>{vw}} |"
         for v in vals:
             if v is None:
                 line += cell("")
+            elif stfmt:
+                line += cell(fmt(v, stfmt).strip())
             elif sname == "N":
                 line += cell(fmt(v, f"%{cw}.0f").strip())
             else:
@@ -222,7 +225,7 @@ def _stat_lines(stats, cell, vw: int, cw: int, bfmt: str) -> list[str]:
 
 def table_lines(models: list[str], rows: list[tuple[str, list[str], list | None]],
                 stats: list[tuple[str, list]], bfmt: str | None, se: bool, star: bool,
-                equations_shown: bool) -> list[str]:
+                equations_shown: bool, stfmt: str | None = None) -> list[str]:
     """rows: (equation, label lines (13 wide, bar excluded), [(b, se, p, omitted) or None per
     model], or None for a factor header row); stats: (name, values)."""
     has_omit = any(c is not None and c[3] for _, _, cells in rows if cells for c in cells)
@@ -266,7 +269,7 @@ def table_lines(models: list[str], rows: list[tuple[str, list[str], list | None]
             out.append(" " * vw + " |" + seline)
     if stats:
         out.append(center)
-        out += _stat_lines(stats, cell, vw, cw, bfmt)
+        out += _stat_lines(stats, cell, vw, cw, bfmt, stfmt)
     out.append(top)
     twidth = 1 + (vw + 1) + n * (cwt + 2)
     if star:
