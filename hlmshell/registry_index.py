@@ -119,6 +119,7 @@ COMMANDS = [
     ('rvfplot', 'graph_stat', 'rvfplot', ()),
     ('xtline', 'graph_stat', 'xtline', ()),
     ('graph', 'graph_cmd', 'gr', ()),
+    ('serrbar', 'graph_serrbar', 'serrbar', ()),
     ('tsline', 'graph_tsline', 'tsline', ()),
     ('hausman', 'hausman', 'hausman', ()),
     ('help', 'help', 'h', ()),

@@ -18,3 +18,5 @@ TAKES = {
 # rvfplot needs regress results (the sweep's e() is mixed); xtline a time variable (hsb has
 # none): tests/test_graph_stat.py covers both
 RAW = {"rvfplot", "xtline", "tsline"}   # tsline: tests/test_graph_tsline.py
+BASE["serrbar"] = "serrbar mathach ses size, scale(1.96)"
+TAKES["serrbar"] = "if in"
