@@ -54,3 +54,32 @@ def test_abbreviations_resolve_as_a_full_load_does():
     for w in words:
         s = registry.REGISTRY.lookup(w)
         assert lazy[w] == (s.name if s else "-"), w
+
+
+def test_fresh_process_postestimation_dispatch(tmp_path):
+    """Modules imported on first use must still find what other modules register (predict's
+    handlers for the GLMMs, GEE and panel GLMs; multi-level me* fits): a fresh process runs
+    each estimation and its predict with nothing else loaded before."""
+    csv = tmp_path / "d.csv"
+    import numpy as np
+    rng = np.random.default_rng(3)
+    g = np.repeat(np.arange(30), 10)
+    sub = np.tile(np.arange(10) // 5, 30)
+    x = rng.normal(size=300)
+    y = (rng.random(300) < 1 / (1 + np.exp(-(0.3 * x + rng.normal(size=30)[g])))).astype(int)
+    csv.write_text("y,x,g,sub,t\n" + "\n".join(f"{a},{b:.5f},{c},{d},{k % 10 + 1}"
+                                            for k, (a, b, c, d) in enumerate(zip(y, x, g, sub))))
+    lines = [f"import delimited {csv}, clear",
+             "melogit y x || g:, intmethod(laplace)", "predict p1, ebmodes",
+             "predict r1, pearson",
+             "melogit y x || g: || sub:, intmethod(laplace)", "predict p2, mu",
+             "meqrlogit y x || g:, laplace", "predict p3, reffects",
+             "logit y x", "predict p4, pr",
+             "xtset g t", "xtgee y x, family(binomial) link(logit)", "predict p5, mu",
+             "xtlogit y x, re", "predict p6, xb",
+             "summarize p1-p6"]
+    do = tmp_path / "all.do"
+    do.write_text("\n".join(lines) + "\n")
+    p = subprocess.run([sys.executable, "-m", "hlmshell", str(do)], capture_output=True, text=True,
+                       timeout=300, cwd=tmp_path)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr

@@ -265,6 +265,7 @@ def _check_mixed_request(model, req: PredictRequest) -> None:
 def predict_cmd(session, cmd) -> None:
     res = active(session)
     opts = args_of(cmd)
+    _load_predictors()
     if res.cmd in PREDICTORS:           # commands with statistics of their own (the me* GLMMs)
         PREDICTORS[res.cmd](session, cmd, res, opts)
         return
@@ -294,6 +295,20 @@ _PANEL = ("xb", "stdp", "ue", "e", "u", "xbu")
 # e(cmd) -> predict handler(session, cmd, res, opts), registered by the modules that own
 # those commands' statistics (commands.me_predict), so this module imports none of them
 PREDICTORS: dict = {}
+# the modules that register into PREDICTORS, in the order a full load imports them (command
+# modules are imported when their command is first used, so predict imports these itself)
+_PREDICTOR_MODULES = ("glm_predict", "me_multilevel_predict", "me_predict", "meqr", "resample",
+                      "xt_glmm", "xtgee")
+
+
+def _load_predictors() -> None:
+    import importlib
+    import sys
+    for m in _PREDICTOR_MODULES:
+        if f"hlmshell.commands.{m}" not in sys.modules:
+            importlib.import_module(f"hlmshell.commands.{m}")
+
+
 _GLMM_ONLY = ("mu", "pr", "eta", "ebmeans", "ebmodes", "fixedonly", "conditional", "nooffset",
               "pearson", "deviance", "anscombe", "outcome", "marginal")
 
