@@ -341,6 +341,11 @@ def _fit(session, opts, data, fam, st, method, points, start=None):
     x0 = np.concatenate([b0, th0, extra0])
     prob = glmm.Problem(data, fam, st, "laplace" if method == "laplace" else "agq", points,
                         adapt={"mcaghermite": "mc", "ghermite": "none"}.get(method, "mv"))
+    return ll0, full_model(out, log, plan, prob, x0, opts.iterate, glmm.fit_problem)
+
+
+def full_model(out, log, plan, prob, x0, maxiter, fit_problem):
+    """The full model's phase with its iteration log (one level and several): the fit."""
     _phase_two_log(out, log, plan, prob, x0)
     it = [0]
 
@@ -349,10 +354,10 @@ def _fit(session, opts, data, fam, st, method, points, start=None):
             out.line(meo.iteration_line(it[0], -0.5 * prob.last[1]))
         it[0] += 1
 
-    fit = glmm.fit_problem(prob, x0, maxiter=opts.iterate, callback=cb, report=cb)
+    fit = fit_problem(prob, x0, maxiter=maxiter, callback=cb, report=cb)
     if not fit.converged:
         out.line("convergence not achieved")
-    return ll0, fit
+    return fit
 
 
 def _phase_two_log(out, log, plan, prob, x0) -> None:

@@ -131,18 +131,7 @@ def _fit(session, opts, data, fam, structures, method, points, start):
     x0 = np.concatenate([b0] + thetas + [extra0])
     prob = gm.make_problem(data, fam, structures, "laplace" if method == "laplace" else "agq",
                            points, "none" if method == "ghermite" else "mv")
-    one._phase_two_log(out, log, plan, prob, x0)
-    it = [0]
-
-    def cb(x):
-        if log:
-            out.line(meo.iteration_line(it[0], -0.5 * prob.last[1]))
-        it[0] += 1
-
-    fit = gm.fit_problem(prob, x0, maxiter=opts.iterate, callback=cb, report=cb)
-    if not fit.converged:
-        out.line("convergence not achieved")
-    return ll0, fit
+    return ll0, one.full_model(out, log, plan, prob, x0, opts.iterate, gm.fit_problem)
 
 
 def run(session, cmd, name, opts, depvar, design, blocks, column, mask, vlabels) -> None:

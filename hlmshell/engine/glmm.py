@@ -35,7 +35,7 @@ import numpy as np
 from .blocked import inv_logdet
 from .lmm import _fd_hessian
 from .glmm_families import Family
-from .quasi_newton import minimize_bfgs
+from .quasi_newton import deviance, minimize_bfgs
 from .vcparams import Structure
 
 LOG2PI = math.log(2 * math.pi)
@@ -293,15 +293,10 @@ class Problem:
 
     def dev_grad(self, x):
         self.nfev += 1
-        try:
-            with np.errstate(all="ignore"):
-                ll, g = self._value_grad(x)
-        except np.linalg.LinAlgError:
-            return np.inf, np.zeros(len(x))
-        if not np.isfinite(ll) or not np.all(np.isfinite(g)):
-            return np.inf, np.zeros(len(x))
-        self.last = (np.array(x, dtype=float), -2.0 * ll)
-        return -2.0 * ll, -2.0 * g
+        d, g = deviance(self._value_grad, x)
+        if np.isfinite(d):
+            self.last = (np.array(x, dtype=float), d)
+        return d, g
 
     def loglik(self, x) -> float:
         with np.errstate(all="ignore"):

@@ -55,7 +55,7 @@ import numpy as np
 
 from . import blocked, suffstats
 from .glmm_families import Family
-from .quasi_newton import minimize_bfgs
+from .quasi_newton import deviance, minimize_bfgs
 from .types import IndicatorMatrix, RandomBlock
 from .vcparams import Structure
 
@@ -144,15 +144,10 @@ class _Params:
     def dev_grad(self, x):
         """(-2 log L, its gradient) with inf for an infeasible point (the optimiser's contract)."""
         self.nfev += 1
-        try:
-            with np.errstate(all="ignore"):
-                ll, g = self.value_grad(np.asarray(x, dtype=float))
-        except np.linalg.LinAlgError:
-            return np.inf, np.zeros(len(x))
-        if not np.isfinite(ll) or not np.all(np.isfinite(g)):
-            return np.inf, np.zeros(len(x))
-        self.last = (np.array(x, dtype=float), -2.0 * ll)
-        return -2.0 * ll, -2.0 * g
+        d, g = deviance(self.value_grad, np.asarray(x, dtype=float))
+        if np.isfinite(d):
+            self.last = (np.array(x, dtype=float), d)
+        return d, g
 
     def loglik(self, x) -> float:
         with np.errstate(all="ignore"):

@@ -164,3 +164,16 @@ def minimize_bfgs(fg: Callable, x0, *, gtol: float = 1e-5, maxiter: int = 200,
             H = H + ((sy + yv @ Hy) * rho * rho) * np.outer(s, s) \
                 - rho * (np.outer(Hy, s) + np.outer(s, Hy))
     return Result(x=x, fun=f, grad=g, nit=nit, success=success, hess_inv=H)
+
+
+def deviance(value_grad, x) -> tuple[float, np.ndarray]:
+    """(-2 log L, its gradient) from a (log L, gradient) function, or (inf, 0) where it fails
+    or is not finite: the contract minimize_bfgs and the Newton steps expect of an objective."""
+    try:
+        with np.errstate(all="ignore"):
+            ll, g = value_grad(x)
+    except np.linalg.LinAlgError:
+        return np.inf, np.zeros(len(x))
+    if not np.isfinite(ll) or not np.all(np.isfinite(g)):
+        return np.inf, np.zeros(len(x))
+    return -2.0 * ll, -2.0 * np.asarray(g)
