@@ -180,3 +180,15 @@ def test_run_shows_errors_but_not_the_echo(s, tmp_path):
 def test_continue_outside_a_loop_does_not_end_the_dofile(s):
     rc = s.interpreter.run_text("continue\ndisplay 42\n", echo=False, name="x")
     assert rc == 0 and "42" in s.out.getvalue()
+
+
+def test_commands_pasted_with_the_dot_prompt_run(s):
+    """Lines copied from the Results window keep `. ` in front; the command after it runs,
+    blocks included, and a period before a name is not taken for a prompt."""
+    text = ("clear\n. set obs 3\n. generate x = _n\n.\n"
+            ". forvalues i = 1/2 {\n. replace x = x + `i'\n. }\n")
+    rc = s.interpreter.run_text(text)
+    assert rc == 0
+    assert list(s.data.values("x")) == [4, 5, 6]
+    rc = s.interpreter.run_text(".summarize x\n")
+    assert rc == 199

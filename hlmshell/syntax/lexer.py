@@ -596,8 +596,19 @@ def _cr_line(s: Statement, raw: list[str]) -> Line:
     last = _last_line(s)
     f = s.first()
     star = f is not None and f.kind == STAR_COMMENT
-    text = "" if star else s.code()
+    text = "" if star else without_prompt(s.code())
     return Line(text, first, raw[first - 1:last], star or not text)
+
+
+_PROMPT = re.compile(r"\.(?:\s+|$)")
+
+
+def without_prompt(code: str) -> str:
+    """A command copied from the Results window keeps Stata's dot prompt (`. regress y x`);
+    Stata runs it as the command after the prompt. A period followed by a letter is not a
+    prompt (`.Graph.draw` is the class system), so only a period then a blank is dropped."""
+    m = _PROMPT.match(code)
+    return code[m.end():] if m else code
 
 
 def _delimit_line(s: Statement, raw: list[str], prev_end: Token | None) -> Line | None:
@@ -616,7 +627,7 @@ def _delimit_line(s: Statement, raw: list[str], prev_end: Token | None) -> Line 
     last = _last_line(s)
     code = s.code()
     star = f is not None and f.kind == STAR_COMMENT
-    text = "" if star else code
+    text = "" if star else without_prompt(code)
     if prev_end is not None and prev_end.line == a:
         echo = raw[a:last] if s.end is None or last > a else [code]
     else:
