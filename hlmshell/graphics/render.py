@@ -428,9 +428,12 @@ def _bar_labels(ax, s, sch) -> None:
 
 
 def _rspike(ax, s, sch, k):
+    """Ranges y..y2 at x; style horizontal: the range runs along the x axis at height x
+    (twoway rspike's horizontal option; coefplot's default confidence spikes)."""
     kw = _line_kw(s, sch, k)
-    return ax.vlines(s.x, s.y, s.y2, colors=[kw["color"]], linestyles=kw["linestyle"],
-                     linewidths=kw["linewidth"], zorder=2)
+    draw = ax.hlines if s.style.get("horizontal") else ax.vlines
+    return draw(s.x, s.y, s.y2, colors=[kw["color"]], linestyles=kw["linestyle"],
+                linewidths=kw["linewidth"], zorder=2)
 
 
 def _rcap(ax, s, sch, k):
@@ -438,16 +441,17 @@ def _rcap(ax, s, sch, k):
     kw = _line_kw(s, sch, k)
     xs = s.x[~np.isnan(s.x)]
     half = (float(np.min(np.diff(np.unique(xs)))) if len(np.unique(xs)) > 1 else 1.0) * 0.15
-    ax.hlines(np.concatenate([s.y, s.y2]), np.concatenate([s.x, s.x]) - half,
-              np.concatenate([s.x, s.x]) + half, colors=[kw["color"]],
-              linewidths=kw["linewidth"], zorder=2)
+    caps = ax.vlines if s.style.get("horizontal") else ax.hlines
+    caps(np.concatenate([s.y, s.y2]), np.concatenate([s.x, s.x]) - half,
+         np.concatenate([s.x, s.x]) + half, colors=[kw["color"]],
+         linewidths=kw["linewidth"], zorder=2)
     return h
 
 
 def _rarea(ax, s, sch, k):
     c = _style_color(s, sch, k, "fcolor")
-    return ax.fill_between(s.x, s.y, s.y2, color=c, alpha=s.style.get("alpha"),
-                           linewidth=0, zorder=1)
+    fill = ax.fill_betweenx if s.style.get("horizontal") else ax.fill_between
+    return fill(s.x, s.y, s.y2, color=c, alpha=s.style.get("alpha"), linewidth=0, zorder=1)
 
 
 def _rconnected(ax, s, sch, k):
