@@ -51,10 +51,59 @@ def test_against_dummy_regression(s):
 
 
 @pytest.mark.parametrize("line,rc", [("areg mathach ses", 198), ("areg mathach ses, absorb(nosuch)", 111),
-                                     ("areg mathach ses, absorb(id) vce(robust)", 198),
+                                     ("areg mathach ses, absorb(id) vce(bogus)", 198),
+                                     ("areg mathach ses, absorb(id) vce(cluster)", 198),
+                                     ("areg mathach ses, absorb(id) vce(ols) robust", 198),
+                                     ("areg mathach ses, absorb(id) vce(cluster nosuch)", 111),
                                      ("areg mathach ses, absorb(id sector)", 103)])
 def test_errors(s, line, rc):
     before = s.e
     got, out = run(s, line)
     assert got == rc, out
     assert s.e is before
+
+
+def _dummy_sandwich(s, clusters=None):
+    """HC1 / cluster-robust VCE of the slopes of y on x and one dummy per school, computed
+    densely (Stata's regress with the indicators): N/(N-K), or G/(G-1)(N-1)/(N-K)."""
+    col = lambda n: np.asarray(s.data.var(n).values, float)  # noqa: E731
+    y, ids = col("mathach"), col("id")
+    _, g = np.unique(ids, return_inverse=True)
+    X = np.column_stack([col("ses"), col("female"), np.eye(g.max() + 1)[g]])
+    XtXi = np.linalg.inv(X.T @ X)
+    e = y - X @ (XtXi @ X.T @ y)
+    N, K = X.shape
+    if clusters is None:
+        meat = (X * e[:, None] ** 2).T @ X
+        q = N / (N - K)
+    else:
+        _, c = np.unique(clusters, return_inverse=True)
+        S = np.zeros((c.max() + 1, K))
+        np.add.at(S, c, X * e[:, None])
+        meat = S.T @ S
+        M = c.max() + 1
+        q = M / (M - 1) * (N - 1) / (N - K)
+    return q * XtXi @ meat @ XtXi, N - K
+
+
+def test_robust_and_cluster_match_regress_with_indicators(s):
+    V, df_r = _dummy_sandwich(s)
+    out = ok(s, "areg mathach ses female, absorb(id) vce(robust)")
+    e = s.e
+    np.testing.assert_allclose(e.V[:2, :2], V[:2, :2], rtol=1e-8)
+    assert e.scalars["df_r"] == df_r and e.macros["vcetype"] == "Robust"
+    assert "Robust" in out and "F test of absorbed" not in out and "F_absorb" not in e.scalars
+    ok(s, "capture drop grp")
+    ok(s, "gen grp = mod(id, 37)")
+    V, _ = _dummy_sandwich(s, np.asarray(s.data.var("grp").values, float))
+    out = ok(s, "areg mathach ses female, absorb(id) vce(cluster grp)")
+    e = s.e
+    np.testing.assert_allclose(e.V[:2, :2], V[:2, :2], rtol=1e-8)
+    assert e.scalars["N_clust"] == 37 and e.scalars["df_r"] == 36 and e.macros["clustvar"] == "grp"
+    b = e.b[:2]
+    W = float(b @ np.linalg.solve(V[:2, :2], b)) / 2
+    assert e.scalars["F"] == pytest.approx(W, rel=1e-8)
+    assert e.scalars["p"] == pytest.approx(stats.f.sf(W, 2, 36), rel=1e-8, abs=1e-300)
+    assert "(Std. err. adjusted for 37 clusters in grp)" in out
+    ok(s, "areg mathach ses female, absorb(id) cluster(grp)")
+    np.testing.assert_allclose(s.e.V[:2, :2], V[:2, :2], rtol=1e-8)

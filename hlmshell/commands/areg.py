@@ -5,12 +5,15 @@ standard errors are the within estimator's (the same numbers as xtreg, fe, compu
 same engine, engine.panel.fit_within), but areg reports the fit of the dummy-variable
 regression: R-squared and adjusted R-squared with the absorbed indicators, the model F test of
 the slopes, and the F test of the absorbed indicators under the table. Stata 17's layout.
-vce(robust) and vce(cluster) are refused plainly (their small-sample rules for absorbed
-indicators are not built yet).
+vce(robust) and vce(cluster) give the standard errors of regress with the indicators
+(the small-sample factor counts the absorbed means, unlike xtreg, fe; the clusters need not
+nest the groups); the F test of the absorbed indicators is then not shown.
 """
 from __future__ import annotations
 
 import math
+
+import numpy as np
 
 from hlmshell import distributions as dist
 from hlmshell.commands import xtreg as xt
@@ -55,18 +58,35 @@ def display_areg(session, res, level: float) -> None:
     out.line("")
     for ln in _header(res):
         out.line(ln)
+    robust = res.macros.get("vce") != "ols"
     out.line("")
+    if "N_clust" in res.scalars:
+        out.line(xt.xo.cluster_line(int(res.scalars["N_clust"]), res.macros["clustvar"]))
     groups = xt._groups(res, False)
     kf = res.k_f
     for ln in coef_table(res.depvar, groups, res.b[:kf], res.se[:kf], stat="t",
-                         df_r=res.scalars["df_r"], level=level):
+                         df_r=res.scalars["df_r"], level=level,
+                         vcetype="Robust" if robust else None):
         out.line(ln)
-    out.line(_footer(res))
+    if not robust:
+        out.line(_footer(res))
+
+
+def _vce(session, opts, req: xt.XtregRequest) -> None:
+    """vce(ols|robust|cluster clustvar), robust, cluster(): robust and cluster count the
+    absorbed means in the small-sample factor and need no nesting (see the module doc)."""
+    words = (opts.raw("vce") or "").split()
+    if words and words[0].lower() == "ols":
+        if len(words) != 1:
+            raise StataError("option vce() incorrectly specified", 198)
+        if opts.robust or "cluster" in opts:
+            raise StataError("only one of vce(), robust, or cluster() may be specified", 198)
+        return
+    kind, clustvar = xt._vce(session, opts, "fe")
+    req.vce, req.clustvar, req.nonest, req.dfadj = kind, clustvar, True, True
 
 
 def _request(session, opts) -> xt.XtregRequest:
-    if opts.raw("vce") or opts.robust or opts.cluster:
-        raise StataError("areg: vce(robust) and vce(cluster) are not available in hlmshell yet", 198)
     text = opts.raw("absorb")
     if not text:
         raise StataError("option absorb() required", 198)
@@ -75,6 +95,7 @@ def _request(session, opts) -> xt.XtregRequest:
         raise StataError("absorb() takes one variable", 103)
     req = xt.XtregRequest("fe", confidence_level(session, opts))
     req.ivar = names[0]
+    _vce(session, opts, req)
     return req
 
 
@@ -82,9 +103,9 @@ def _request(session, opts) -> xt.XtregRequest:
          desc="linear regression with a large dummy-variable set absorbed",
          example="areg mathach ses, absorb(id)",
          options=(Opt("absorb", "a", "string", None, "the categorical variable to absorb"),
-                  Opt("vce", "vce", "string", None, "not available yet"),
-                  Opt("robust", "r", desc="not available yet"),
-                  Opt("cluster", "cl", "name", None, "not available yet"),
+                  Opt("vce", "vce", "string", None, "ols, robust or cluster clustvar"),
+                  Opt("robust", "r", desc="synonym for vce(robust)"),
+                  Opt("cluster", "cl", "name", None, "synonym for vce(cluster clustvar)"),
                   Opt("level", "l", "real", 95, "set confidence level; default is level(95)")))
 def areg_cmd(session, cmd) -> None:
     spec = xt._split(cmd)
@@ -99,6 +120,8 @@ def areg_cmd(session, cmd) -> None:
                         + [op for op in cmd.options if op not in spec.fixed_options])
     req = _request(session, opts)
     data = xt._prepare(session, cmd, spec, req)
+    if req.vce == "robust":                       # every observation its own cluster
+        data.clusters = np.arange(int(data.mask.sum()), dtype=np.int64)
     fit, _ = xt._fit(session, data, req)
     res = xt._Build(cmd, data, req).results(fit, None)
     res.cmd = "areg"
@@ -106,6 +129,7 @@ def areg_cmd(session, cmd) -> None:
     res.macros = {"cmd": "areg", "cmdline": cmd.text, "depvar": data.depvar, "absvar": req.ivar,
                   "title": "Linear regression, absorbing indicators", "vce": "ols",
                   "properties": "b V", "predict": "regres_p"}
+    _robust_results(res, fit, req)
     session.post_estimation(res)
     display_areg(session, res, req.level)
 
@@ -123,3 +147,20 @@ def _scalars(res, fit, data) -> None:
                    "F_absorb": F_a,
                    "p_absorb": float(dist.f_sf(F_a, fit.df_a, df_r)) if math.isfinite(F_a) else math.nan,
                    "ll": xt._ll(fit.rss, N), "rank": float(res.scalars.get("rank", k + 1))}
+
+
+def _robust_results(res, fit, req) -> None:
+    """e() of vce(robust|cluster): t tests on N - k - G (robust) or clusters - 1 (cluster)."""
+    if req.vce == "conventional":
+        return
+    sc, m = res.scalars, res.macros
+    m.update({"vce": req.vce, "vcetype": "Robust"})
+    if req.vce == "cluster":
+        m["clustvar"] = req.clustvar
+        sc["N_clust"] = float(fit.n_clusters)
+        sc["df_r"] = float(fit.n_clusters - 1)
+    k = int(sc["df_m"])
+    sc["p"] = (float(dist.f_sf(sc["F"], k, sc["df_r"])) if math.isfinite(sc["F"]) and k
+               else math.nan)
+    sc.pop("F_absorb", None)
+    sc.pop("p_absorb", None)

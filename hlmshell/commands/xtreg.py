@@ -53,6 +53,8 @@ class XtregRequest:
     nolog: bool = False
     iterate: int = 100
     baselevels: bool = False
+    nonest: bool = False                # clusters need not nest the panels (areg)
+    dfadj: bool = False                 # cluster factor counts the absorbed means (areg)
 
 
 def _model(opts: Args) -> str:
@@ -179,7 +181,7 @@ def _prepare(session, cmd: Command, spec, req: XtregRequest) -> PanelData:
     if req.clustvar is not None:
         cvals = ds.var(req.clustvar).values[mask]
         clusters = pn.cluster_codes(cvals.astype(str) if ds.var(req.clustvar).is_string else cvals)
-        if not pn.nested(pn.panels(codes), clusters):
+        if not req.nonest and not pn.nested(pn.panels(codes), clusters):
             raise StataError("panels are not nested within clusters", 498)
     return PanelData(depvar, design, column(depvar), mask, codes, clusters, factor_labels(ds, fixed))
 
@@ -224,7 +226,7 @@ def _fit(session, data: PanelData, req: XtregRequest):
     P = pn.panels(data.codes)
     try:
         if req.model == "fe":
-            return pn.fit_within(data.y, X, cons, P, clusters=data.clusters), None
+            return pn.fit_within(data.y, X, cons, P, clusters=data.clusters, dfadj=req.dfadj), None
         if req.model == "be":
             return pn.fit_between(data.y, X, cons, P, wls=req.wls), None
         if req.model == "re":

@@ -302,9 +302,13 @@ def _within_parts(S: _Std, P: Panels):
     return Z, yw, kept
 
 
-def fit_within(y, X, cons: int, P: Panels, clusters: np.ndarray | None = None) -> WithinFit:
-    """The within (fixed-effects) estimator with Stata's statistics; clusters (codes 0..C-1,
-    panels nested within them) adds the cluster-robust VCE."""
+def fit_within(y, X, cons: int, P: Panels, clusters: np.ndarray | None = None,
+               dfadj: bool = False) -> WithinFit:
+    """The within (fixed-effects) estimator with Stata's statistics; clusters (codes 0..C-1)
+    adds the cluster-robust VCE. With panels nested in the clusters (xtreg, fe) its
+    small-sample factor counts the slopes and the constant only; dfadj counts the absorbed
+    means too, (N-1)/(N-k-G), as areg and regress with the indicators do (areg's
+    vce(robust) is this with every observation its own cluster: N/(N-k-G))."""
     S = _standardize(y, X, cons)
     N, G, p = P.n_obs, P.n_groups, S.X.shape[1]
     Z, yw, kept = _within_parts(S, P)
@@ -322,7 +326,8 @@ def fit_within(y, X, cons: int, P: Panels, clusters: np.ndarray | None = None) -
     if clusters is not None:
         nclust = int(clusters.max()) + 1
         e = yw - Z @ f.beta
-        q = nclust / (nclust - 1) * (N - 1) / (N - k - 1) if nclust > 1 else NAN
+        dof = df_r if dfadj else N - k - 1
+        q = nclust / (nclust - 1) * (N - 1) / dof if nclust > 1 else NAN
         V_rob_t = _expand_v(q * sandwich(Z, e, f.XtX_inv, clusters), idx, p)
     xb = S.X @ bt
     u_t = P.means(S.y) - P.means(xb)
