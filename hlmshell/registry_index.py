@@ -238,6 +238,7 @@ COMMANDS = [
     ('xtlogit', 'xt_glmm', 'xtlogit', ()),
     ('xtprobit', 'xt_glmm', 'xtprobit', ()),
     ('xtpoisson', 'xt_glmm', 'xtpoisson', ()),
+    ('xtnbreg', 'xtnbreg', 'xtnbreg', ()),
     ('xttest0', 'xttest0', 'xttest0', ()),
     ('xttrans', 'xttrans', 'xttrans', ()),
 ]

@@ -260,6 +260,9 @@ def _check_mixed_request(model, req: PredictRequest) -> None:
                    Opt("outcome", "out", "string", None, "after meologit/meoprobit: the category (# or #k)"),
                    Opt("marginal", "marg", desc="after me* models: mu or pr integrated over the random effects"),
                    Opt("n", desc="after poisson and nbreg: the predicted number of events"),
+                   Opt("nu0", desc="after xtnbreg: the predicted number of events with u_i = 0"),
+                   Opt("iru0", desc="after xtnbreg: the incidence rate exp(xb) with u_i = 0"),
+                   Opt("ystar", "ystar", "string", None, "after tobit: E(y) of y* censored at (a,b)"),
                    Opt("ir", desc="after poisson and nbreg: the incidence rate exp(xb)"),
                    Opt("response", "resp", desc="after glm: response residuals y - mu")))
 def predict_cmd(session, cmd) -> None:
@@ -298,7 +301,7 @@ PREDICTORS: dict = {}
 # the modules that register into PREDICTORS, in the order a full load imports them (command
 # modules are imported when their command is first used, so predict imports these itself)
 _PREDICTOR_MODULES = ("glm_predict", "me_multilevel_predict", "me_predict", "meqr", "resample",
-                      "xt_glmm", "xtgee")
+                      "xt_glmm", "xtgee", "xtnbreg")
 
 
 def _load_predictors() -> None:
