@@ -174,6 +174,7 @@ COMMANDS = [
     ('numlabel', 'numlabel', 'numlabel', ()),
     ('loneway', 'oneway', 'loneway', ()),
     ('oneway', 'oneway', 'oneway', ()),
+    ('outreg2', 'outreg2', 'outreg2', ()),
     ('ssc', 'packages', 'ssc', ()),
     ('net', 'packages', 'net', ()),
     ('findit', 'packages', 'findit', ()),

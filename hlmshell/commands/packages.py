@@ -15,7 +15,7 @@ from hlmshell.registry import REGISTRY, Opt, command
 
 # community packages whose commands hlmshell has itself
 BUILTIN_PACKAGES = {"estout": ("esttab", "estout", "eststo"), "center": ("center",),
-                    "spagplot": ("spagplot",)}
+                    "spagplot": ("spagplot",), "outreg2": ("outreg2",)}
 _OFFLINE = "hlmshell works offline and installs no packages"
 
 
