@@ -129,6 +129,7 @@ COMMANDS = [
     ('insheet', 'insheet', 'insheet', ()),
     ('inspect', 'inspect_cmd', 'ins', ()),
     ('label', 'labels', 'la', ()),
+    ('lowess', 'lowess', 'lowess', ()),
     ('lrtest', 'lrtest', 'lrtest', ()),
     ('keep', 'manage', 'keep', ()),
     ('drop', 'manage', 'drop', ()),

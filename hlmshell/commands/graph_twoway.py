@@ -57,6 +57,7 @@ PLOT_OPTIONS = {
     "bin": ("bin", True), "start": ("start", True), "density": ("den", False),
     "fraction": ("frac", False), "frequency": ("freq", False), "percent": ("percent", False),
     "droplines": ("drop", True), "estopts": ("estopts", True), "predopts": ("predopts", True),
+    "logit": ("logit", False), "adjust": ("adjust", False),
 }
 
 
@@ -347,6 +348,8 @@ def _range_series(session, plot: Plot, k: int, idx: np.ndarray) -> list[Series]:
     kind = {"rline": "line"}.get(plot.kind, plot.kind)
     label = f"{_label(session, y1)}/{_label(session, y2)}"
     st = _style(plot, k)
+    if "horizontal" in plot.opts and kind in ("rcap", "rspike", "rarea"):
+        st["horizontal"] = True                  # the ranges run along x, at height xvar
     a, b = _values(session, y1)[order], _values(session, y2)[order]
     if kind == "line":
         return [Series("line", x[order], a, label=label, style=st),
@@ -381,6 +384,7 @@ def _fit_series(session, plot: Plot, k: int, idx: np.ndarray) -> list[Series]:
     x, y = _values(session, xname)[idx], _values(session, yname)[idx]
     if plot.kind == "lowess":
         xs, smooth = stats.lowess(x, y, _bwidth(plot), "mean" in plot.opts, "noweight" in plot.opts)
+        smooth = stats.lowess_adjust_logit(smooth, y, "adjust" in plot.opts, "logit" in plot.opts)
         return [Series("line", xs, smooth, label=f"lowess {yname} {xname}", style=_style(plot, k))]
     degree = 1 if plot.kind.startswith("l") else 2
     grid = _grid(plot, x, 3 if plot.kind == "lfit" else 100)

@@ -40,39 +40,88 @@ def polyfit(x, y, degree: int, grid):
 
 
 def lowess(x, y, bwidth: float = 0.8, mean: bool = False, noweight: bool = False):
-    """Stata's lowess ([R] lowess): data sorted on x; for observation i the neighbourhood is
-    observations max(1, i-k) .. min(i+k, N), k = floor((N*bwidth - .5)/2); tricube weights
-    w_j = (1 - (|x_j - x_i|/D)^3)^3 with D = 1.0001 * max(x_i+ - x_i, x_i - x_i-); the
-    smoothed value is the weighted regression line (or mean) at x_i. Returns (xs, smooth)."""
+    """(xs, smooth): lowess_values in x order (ties on y), as twoway lowess draws it."""
+    order = np.lexsort((y, x))
+    return np.asarray(x, float)[order], lowess_values(x, y, bwidth, mean, noweight)[order]
+
+
+def lowess_values(x, y, bwidth: float = 0.8, mean: bool = False, noweight: bool = False):
+    """Stata's lowess ([R] lowess): data sorted on x (ties on y); for observation i the
+    neighbourhood is observations max(1, i-k) .. min(i+k, N), k = floor((N*bwidth - .5)/2);
+    tricube weights w_j = (1 - (|x_j - x_i|/D)^3)^3 with D = 1.0001 * max(x_i+ - x_i,
+    x_i - x_i-) (all 1 with noweight, or when D is 0); the smoothed value is the weighted
+    regression line (or, with mean, the weighted mean) at x_i; no robustness iterations.
+    Returns the smooth per observation, in the order given. Computed in blocks of
+    observations over the band of 2k+1 neighbours (N = 7,000 at bwidth .8: about 1 s)."""
     order = np.lexsort((y, x))
     xs, ys = np.asarray(x, float)[order], np.asarray(y, float)[order]
     n = len(xs)
-    k = int(math.floor((n * bwidth - 0.5) / 2))
+    k = max(0, int(math.floor((n * bwidth - 0.5) / 2)))
     out = np.empty(n)
-    for i in range(n):
-        lo, hi = max(0, i - k), min(n - 1, i + k)
-        xw, yw = xs[lo:hi + 1], ys[lo:hi + 1]
-        d = 1.0001 * max(xs[hi] - xs[i], xs[i] - xs[lo])
-        if noweight or d == 0:
-            w = np.ones_like(xw)
+    width = 2 * k + 1
+    pad = np.full(k, np.nan)
+    xwin = np.lib.stride_tricks.sliding_window_view(np.concatenate([pad, xs, pad]), width)
+    ywin = np.lib.stride_tricks.sliding_window_view(np.concatenate([pad, ys, pad]), width)
+    block = max(1, 1_000_000 // width)
+    for start in range(0, n, block):
+        i = np.arange(start, min(n, start + block))
+        lo, hi = np.maximum(0, i - k), np.minimum(n - 1, i + k)
+        rows = slice(start, start + len(i))
+        t = xwin[rows] - xs[rows][:, None]      # x_j - x_i: the line's value at t = 0
+        inside = ~np.isnan(t)                   # the padding beyond the first/last obs.
+        np.nan_to_num(t, copy=False)
+        yw = np.nan_to_num(ywin[rows])
+        d = 1.0001 * np.maximum(xs[hi] - xs[i], xs[i] - xs[lo])
+        if noweight:
+            w = inside.astype(float)
         else:
-            w = (1 - (np.abs(xw - xs[i]) / d) ** 3) ** 3
-        out[i] = _local_fit(xw, yw, w, xs[i], mean)
-    return xs, out
+            w = np.abs(t)
+            w /= np.where(d > 0, d, np.inf)[:, None]      # D = 0: every weight 1
+            w **= 3
+            np.subtract(1.0, w, out=w)
+            w **= 3
+            w *= inside
+        out[i] = _local_fits(t, yw, w, mean)
+    values = np.empty(n)
+    values[order] = out
+    return values
 
 
-def _local_fit(xw, yw, w, x0, mean: bool) -> float:
-    sw = w.sum()
-    if sw <= 0:
-        return float(np.mean(yw))
-    mx, my = (w @ xw) / sw, (w @ yw) / sw
+def _local_fits(t, yw, w, mean: bool):
+    """Per row: the weighted mean of yw, or the intercept at t = 0 of the weighted least-
+    squares line of yw on t (the mean where t does not vary in the window, as regress drops
+    the slope)."""
+    s0 = w.sum(axis=1)
+    sy = np.einsum("ij,ij->i", w, yw)
     if mean:
-        return float(my)
-    sxx = w @ ((xw - mx) ** 2)
-    if sxx <= 0:
-        return float(my)
-    b = (w @ ((xw - mx) * (yw - my))) / sxx
-    return float(my + b * (x0 - mx))
+        return sy / s0
+    wt = w * t
+    st = wt.sum(axis=1)
+    stt = np.einsum("ij,ij->i", wt, t)
+    sty = np.einsum("ij,ij->i", wt, yw)
+    mt, my = st / s0, sy / s0
+    sxx = stt - st * mt
+    sxy = sty - st * my
+    scale = np.max(np.abs(t), axis=1)
+    flat = sxx <= 1e-12 * scale * scale * s0
+    slope = np.where(flat, 0.0, sxy / np.where(flat, 1.0, sxx))
+    return my - slope * mt
+
+
+def lowess_adjust_logit(smooth, y, adjust: bool = False, logit: bool = False):
+    """lowess's adjust and logit options, in Stata's order: adjust multiplies the smooth by
+    mean(y)/mean(smooth); logit sets values below .0001 to 1/N and above .9999 to 1 - 1/N,
+    then takes ln(s/(1-s))."""
+    s = np.asarray(smooth, float).copy()
+    n = len(s)
+    if adjust and n:
+        m = float(np.mean(s))
+        s = s * (float(np.mean(y)) / m) if m != 0 else np.full(n, np.nan)
+    if logit and n:
+        s = np.where(s < 0.0001, 1 / n, np.where(s > 0.9999, 1 - 1 / n, s))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = np.log(s / (1 - s))
+    return s
 
 
 KERNELS = ("epanechnikov", "epan2", "biweight", "cosine", "gaussian", "parzen", "rectangle",
