@@ -233,6 +233,7 @@ COMMANDS = [
     ('test', 'test', 'test', ()),
     ('testparm', 'test', 'testparm', ()),
     ('lincom', 'test', 'lincom', ()),
+    ('tobit', 'tobit', 'tobit', ()),
     ('ttest', 'ttest', 'ttest', ()),
     ('vif', 'vif', 'vif', ()),
     ('xi', 'xi', 'xi', ()),
