@@ -164,17 +164,8 @@ def extended_function(session, spec: str) -> str:
         s = strip_quotes(m.group(4))
         k, w = int(m.group(2)), int(m.group(3))
         return s[(k - 1) * w: k * w]
-    m = re.fullmatch(r"(rownames|colnames|rowfullnames|colfullnames)\s+(.*)", spec)
-    if m:
-        return _matrix_names(session, m.group(1), m.group(2).strip())
+    from hlmshell.syntax.macro_functions import extended
+    value = extended(session, spec)
+    if value is not None:
+        return value
     raise StataError("invalid syntax", 198)
-
-
-def _matrix_names(session, which: str, mname: str) -> str:
-    e = session.e
-    if mname in ("e(b)", "e(V)") and e is not None:
-        if which.startswith("row") and mname == "e(b)":
-            return "y1"
-        full = which.endswith("fullnames")
-        return " ".join(f"{q}:{n}" if full else n for q, n in e.names)
-    raise StataError(f"matrix {mname} not found", 111)
