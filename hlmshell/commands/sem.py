@@ -1,0 +1,221 @@
+"""sem: linear structural equation models by maximum likelihood (Stata 17's `sem`).
+
+Growth-curve and multilevel courses fit latent growth curves and path models with it:
+
+    sem (t1 <- i@1 s@0 _cons@0) (t2 <- i@1 s@1 _cons@0) ..., latent(i s) means(i s)
+    sem (ppltrst <- A) (pplfair <- A) (pplhlp <- A), latent(A) standardized
+
+The paths are read by sem_paths, turned into a RAM model by sem_build (Stata's default
+constraints), fitted by engine.sem_fit on the N-divisor covariance matrix and means of the
+listwise-complete sample (method(ml)), and shown by sem_output in Stata's layout. The fit
+statistics of estat gof / eqgof live in sem_estat; predict (xb, latent) in sem_predict.
+gsem is not part of hlmshell (r(199)).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hlmshell.commands import sem_paths as sp
+from hlmshell.commands._postest import confidence_level
+from hlmshell.commands.sem_build import SemSpec, build, starting_values
+from hlmshell.errors import StataError
+from hlmshell.registry import Opt, bind_options, command
+from hlmshell.results import EstimationResults
+from hlmshell.syntax.ast import Command
+from hlmshell.syntax.evaluate import marksample
+from hlmshell.syntax.parser import fill_qualifiers
+from hlmshell.syntax.varlist import expand_varlist
+
+OPTIONS = (Opt("latent", "lat", "string", None, "names of the latent variables"),
+           Opt("nocapslatent", "nocaps", desc="names starting with a capital letter are not latent"),
+           Opt("noconstant", "nocons", desc="no intercepts"),
+           Opt("means", "mean", "string", None, "means of exogenous variables: means(L L@c)"),
+           Opt("variance", "var", "string", None, "variances: var(e.y@a L@1)"),
+           Opt("covariance", "cov", "string", None, "covariances: cov(e.y1*e.y2)"),
+           Opt("covstructure", "covstr", "string", None, "covstructure(variables, structure)"),
+           Opt("standardized", "stand", desc="standardized coefficients"),
+           Opt("method", "meth", "string", None, "ml (the default)"),
+           Opt("vce", "vce", "string", None, "oim (the default) or robust"),
+           Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
+           Opt("nolog", "nolog", desc="suppress the iteration log"),
+           Opt("log", "log", desc="show the iteration log"),
+           Opt("iterate", "iter", "int", None, "accepted"),
+           Opt("nocnsreport", "nocnsr", desc="do not list the constraints"),
+           Opt("noheader", "nohe", desc="suppress the header"),
+           Opt("nodescribe", "nodescr", desc="suppress the list of variables"),
+           Opt("nofootnote", "nofoot", desc="suppress the footnotes"),
+           Opt("notable", "notable", desc="suppress the coefficient table"),
+           Opt("heywood", "heywood", desc="allow negative error variances"),
+           Opt("noxconditional", "noxcond", desc="estimate the observed exogenous moments"),
+           Opt("group", "gr", "string", None, "not available in hlmshell"),
+           Opt("ginvariant", "ginv", "string", None, "not available in hlmshell"),
+           Opt("coeflegend", "coefl", desc="display the legend of the coefficients"))
+_MULTI = ("latent", "means", "variance", "covariance", "covstructure")
+
+
+@dataclass
+class SemRequest:
+    spec: SemSpec
+    level: float
+    standardized: bool = False
+    robust: bool = False
+    log: bool = True
+    opts: object = None
+    flags: dict = field(default_factory=dict)
+
+
+def _collect(options) -> tuple[dict[str, list[str]], object]:
+    """Repeatable options (var(), cov(), ...) gathered as lists; the rest bound once."""
+    multi: dict[str, list[str]] = {k: [] for k in _MULTI}
+    rest = []
+    for o in options:
+        spec = next((s for s in OPTIONS if s.matches(o.name)), None)
+        if spec is None:
+            raise StataError(f"option {o.name} not allowed", 198)
+        if spec.name in _MULTI:
+            if o.arg is None or not o.arg.strip():
+                raise StataError(f"option {spec.name}() incorrectly specified", 198)
+            multi[spec.name].append(o.arg)
+        else:
+            rest.append(o)
+    return multi, bind_options(OPTIONS, rest)
+
+
+def _resolve_names(session, edges, latent_opt: list[str], nocaps: bool):
+    data = session.data
+    latent = []
+    for w in " ".join(latent_opt).split():
+        if not w.isidentifier():
+            raise StataError("invalid latent() specification", 198)
+        latent.append(w)
+    observed = []
+    for e in edges:
+        for t in (e.dep, e.src.name):
+            if t == "_cons" or t in latent:
+                continue
+            if not nocaps and t[0].isupper():
+                latent.append(t)
+                continue
+            name = expand_varlist(data, t)
+            if len(name) != 1:
+                raise StataError(f"{t} ambiguous abbreviation", 111)
+            if name[0] != t:
+                _rename(edges, t, name[0])
+            if name[0] not in observed:
+                observed.append(name[0])
+    return latent, observed
+
+
+def _rename(edges, old, new):
+    for e in edges:
+        if e.dep == old:
+            e.dep = new
+        if e.src.name == old:
+            e.src.name = new
+
+
+def read_request(session, cmd) -> tuple[SemRequest, Command]:
+    c = Command(name="sem")
+    fill_qualifiers(c, cmd.body or "", allow_exp=False)
+    if c.weight is not None:
+        raise StataError("weights not allowed", 101)
+    multi, opts = _collect(c.options)
+    if opts.raw("group") or opts.raw("ginvariant"):
+        raise StataError("sem: option group() is not available in hlmshell yet", 198)
+    method = (opts.raw("method") or "ml").strip().lower()
+    if method != "ml":
+        raise StataError(f"method({method}) not allowed; hlmshell's sem fits method(ml)", 198)
+    vce = (opts.raw("vce") or "oim").strip().lower()
+    if vce not in ("oim", "robust", "r", "rob", "robu", "robus"):
+        raise StataError(f"vcetype '{vce}' not allowed", 198)
+    groups = sp.split_groups(c.body)
+    if not groups:
+        raise StataError("invalid path specification", 198)
+    edges = [e for g in groups for e in sp.parse_path(g)]
+    latent, observed = _resolve_names(session, edges, multi["latent"], opts.nocapslatent)
+    spec = SemSpec(edges, latent, observed, noconstant=opts.noconstant,
+                   variances=[t for a in multi["variance"] for t in sp.parse_terms(a)],
+                   covs=[c3 for a in multi["covariance"] for c3 in sp.parse_covs(a)],
+                   means=[t for a in multi["means"] for t in sp.parse_terms(a)],
+                   covstructure=sp.parse_covstructure(multi["covstructure"]))
+    _resolve_option_names(session, spec)
+    req = SemRequest(spec, confidence_level(session, opts), opts.standardized,
+                     vce.startswith("r"), not opts.nolog, opts)
+    return req, c
+
+
+def _resolve_option_names(session, spec: SemSpec) -> None:
+    """Abbreviated observed names in var()/cov()/means() -> the full names used in paths."""
+    def fix(name: str) -> str:
+        pre = "e." if name.startswith("e.") else ""
+        base = name[len(pre):]
+        if base in spec.latent or base in spec.observed:
+            return name
+        full = expand_varlist(session.data, base)
+        return pre + full[0] if len(full) == 1 else name
+    for t in spec.variances + spec.means:
+        t.name = fix(t.name)
+    spec.covs = [(fix(a), fix(b), sp.Term(fix(t.name), t.fixed, t.label)) for a, b, t in spec.covs]
+
+
+@command("sem", family="Estimation", raw=True, byable=True,
+         desc="structural equation models (linear, ML)",
+         example="sem (L -> y1 y2 y3), latent(L)")
+def sem_cmd(session, cmd) -> None:
+    from hlmshell.commands import sem_output
+    if not (cmd.body or "").strip() or (cmd.body or "").strip().startswith(","):
+        _replay(session, cmd)
+        return
+    req, c = read_request(session, cmd)
+    fitted = fit_request(session, req, c)
+    res = fitted.results(cmd.text)
+    session.post_estimation(res)
+    sem_output.display(session, res, req.level, req.standardized, req.flags)
+
+
+def _replay(session, cmd) -> None:
+    from hlmshell.commands import sem_output
+    res = session.e
+    if res is None or res.cmd != "sem":
+        raise StataError("last estimates not found", 301)
+    c = Command(name="sem")
+    fill_qualifiers(c, cmd.body or "", allow_exp=False)
+    _, opts = _collect(c.options)
+    sem_output.display(session, res, confidence_level(session, opts), opts.standardized,
+                       {"nodescribe": True, "log": False})
+
+
+def fit_request(session, req: SemRequest, c: Command):
+    from hlmshell.commands.sem_results import FittedSem
+    from hlmshell.engine import sem_fit
+    built = build(req.spec)
+    obs = built.names[:built.n_obs]
+    mask = np.asarray(marksample(session, c, obs), dtype=bool)
+    for n in obs:
+        if session.data.var(n).is_string:
+            raise StataError("type mismatch", 109)
+    X = np.column_stack([np.asarray(session.data.var(n).values, float)[mask] for n in obs])
+    N = X.shape[0]
+    if N == 0:
+        raise StataError("no observations", 2000)
+    if N < 2:
+        raise StataError("insufficient observations", 2001)
+    xbar = X.mean(axis=0)
+    S_N = np.cov(X, rowvar=False, bias=True).reshape(len(obs), len(obs))
+    opts = req.opts
+    req.flags = {"nodescribe": opts.nodescribe, "log": req.log, "nocnsreport": opts.nocnsreport,
+                 "noheader": opts.noheader, "nofootnote": opts.nofootnote,
+                 "notable": opts.notable, "coeflegend": opts.coeflegend}
+    try:
+        fit = sem_fit.fit(built.model, starting_values(built, S_N, xbar), S_N, xbar, N,
+                          heywood=opts.heywood)
+    except sem_fit.SemFitError as err:
+        if "identified" in str(err):
+            raise StataError("the model is not identified", 498) from None
+        raise StataError("initial values not feasible", 1400) from None
+    except np.linalg.LinAlgError:
+        raise StataError("initial values not feasible", 1400) from None
+    V = sem_fit.robust_vcov(built.model, fit, X) if req.robust else fit.V
+    return FittedSem(built, fit, V, X, S_N, xbar, mask, req)
