@@ -242,6 +242,7 @@ COMMANDS = [
     ('xtprobit', 'xt_glmm', 'xtprobit', ()),
     ('xtpoisson', 'xt_glmm', 'xtpoisson', ()),
     ('xtnbreg', 'xtnbreg', 'xtnbreg', ()),
+    ('xttobit', 'xttobit', 'xttobit', ()),
     ('xttest0', 'xttest0', 'xttest0', ()),
     ('xttrans', 'xttrans', 'xttrans', ()),
 ]

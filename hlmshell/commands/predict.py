@@ -264,7 +264,12 @@ def _check_mixed_request(model, req: PredictRequest) -> None:
                    Opt("iru0", desc="after xtnbreg: the incidence rate exp(xb) with u_i = 0"),
                    Opt("ystar", "ystar", "string", None, "after tobit: E(y) of y* censored at (a,b)"),
                    Opt("ir", desc="after poisson and nbreg: the incidence rate exp(xb)"),
-                   Opt("response", "resp", desc="after glm: response residuals y - mu")))
+                   Opt("response", "resp", desc="after glm: response residuals y - mu"),
+                   Opt("regression", "reg", desc="after factor: regression scoring (the default)"),
+                   Opt("bartlett", "b", desc="after factor: Bartlett scoring"),
+                   Opt("norotated", "norot", desc="after factor and pca: use the unrotated results"),
+                   Opt("notable", "notab", desc="after factor and pca: no table of scoring coefficients"),
+                   Opt("format", "for", "string", None, "after factor and pca: accepted for compatibility")))
 def predict_cmd(session, cmd) -> None:
     res = active(session)
     opts = args_of(cmd)
@@ -301,7 +306,7 @@ PREDICTORS: dict = {}
 # the modules that register into PREDICTORS, in the order a full load imports them (command
 # modules are imported when their command is first used, so predict imports these itself)
 _PREDICTOR_MODULES = ("glm_predict", "me_multilevel_predict", "me_predict", "meqr", "resample",
-                      "xt_glmm", "xtgee", "xtnbreg", "tobit")
+                      "xt_glmm", "xtgee", "xtnbreg", "tobit", "factor_post")
 
 
 def _load_predictors() -> None:
