@@ -328,7 +328,7 @@ def _column_set(words: list[str] | None, k: int, name: str) -> set[int]:
     if words == ["_all"]:
         return set(range(1, k + 1))
     try:
-        cols = numlist(" ".join(words))
+        cols = numlist(" ".join(words).replace(",", " "))     # Stata's numlists take commas
     except StataError:
         raise StataError(f"option {name}() invalid", 198) from None
     if not cols or any(c != int(c) or c < 1 for c in cols):
