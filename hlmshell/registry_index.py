@@ -243,6 +243,7 @@ COMMANDS = [
     ('xtpoisson', 'xt_glmm', 'xtpoisson', ()),
     ('xtnbreg', 'xtnbreg', 'xtnbreg', ()),
     ('xttobit', 'xttobit', 'xttobit', ()),
+    ('xtpqml', 'xtpqml', 'xtpqml', ()),
     ('xttest0', 'xttest0', 'xttest0', ()),
     ('xttrans', 'xttrans', 'xttrans', ()),
 ]

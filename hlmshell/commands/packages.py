@@ -16,6 +16,7 @@ from hlmshell.registry import REGISTRY, Opt, command
 # community packages whose commands hlmshell has itself
 BUILTIN_PACKAGES = {"estout": ("esttab", "estout", "eststo"), "center": ("center",),
                     "spagplot": ("spagplot",), "outreg2": ("outreg2",)}
+BUILTIN_PACKAGES["xtpqml"] = ("xtpqml",)      # Simcoe's FE Poisson QML (commands.xtpqml)
 _OFFLINE = "hlmshell works offline and installs no packages"
 
 
