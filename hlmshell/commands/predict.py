@@ -306,7 +306,8 @@ PREDICTORS: dict = {}
 # the modules that register into PREDICTORS, in the order a full load imports them (command
 # modules are imported when their command is first used, so predict imports these itself)
 _PREDICTOR_MODULES = ("glm_predict", "me_multilevel_predict", "me_predict", "meqr", "resample",
-                      "xt_glmm", "xtgee", "xtnbreg", "tobit", "factor_post")
+                      "xt_glmm", "xtgee", "xtnbreg", "tobit", "xttobit", "xtpqml",
+                      "factor_post")
 
 
 def _load_predictors() -> None:
