@@ -15,7 +15,9 @@ from hlmshell.registry import REGISTRY, Opt, command
 
 # community packages whose commands hlmshell has itself
 BUILTIN_PACKAGES = {"estout": ("esttab", "estout", "eststo"), "center": ("center",),
-                    "spagplot": ("spagplot",), "outreg2": ("outreg2",)}
+                    "spagplot": ("spagplot",), "outreg2": ("outreg2",), "fre": ("fre",),
+                    "mdesc": ("mdesc",), "distinct": ("distinct",), "log2html": ("log2html",),
+                    "bcuse": ("bcuse",)}
 BUILTIN_PACKAGES["xtpqml"] = ("xtpqml",)      # Simcoe's FE Poisson QML (commands.xtpqml)
 _OFFLINE = "hlmshell works offline and installs no packages"
 
