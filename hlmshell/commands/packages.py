@@ -19,6 +19,7 @@ BUILTIN_PACKAGES = {"estout": ("esttab", "estout", "eststo"), "center": ("center
                     "mdesc": ("mdesc",), "distinct": ("distinct",), "log2html": ("log2html",),
                     "bcuse": ("bcuse",)}
 BUILTIN_PACKAGES["xtpqml"] = ("xtpqml",)      # Simcoe's FE Poisson QML (commands.xtpqml)
+BUILTIN_PACKAGES["coefplot"] = ("coefplot",)  # Jann's coefficient plots (commands.coefplot)
 _OFFLINE = "hlmshell works offline and installs no packages"
 
 
