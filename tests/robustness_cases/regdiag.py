@@ -1,0 +1,6 @@
+"""Regression staples (hlmshell/commands/reg_diagnostics.py, reg_diag_plots.py): the
+postestimation commands need regress (or logit) results and the sweep's e() is mixed's, so they
+are RAW here; tests/test_reg_diagnostics.py covers their bad input."""
+BASE: dict = {}
+TAKES: dict = {}
+RAW = {"linktest", "dfbeta", "avplot", "avplots", "cprplot", "acprplot", "rvpplot", "lvr2plot"}

@@ -1,0 +1,134 @@
+"""linktest, dfbeta and regress's diagnostic plots (avplot, avplots, cprplot, acprplot, rvpplot,
+lvr2plot), against numpy: least squares refits, leave-one-out refits for DFBETA, hat matrices."""
+import numpy as np
+import pytest
+
+from test_graph_helpers import G, scatter_points
+
+
+@pytest.fixture()
+def g():
+    return G(setup=("use hsb", "keep in 1/300", "quietly regress mathach ses female meanses"))
+
+
+def _design(g, names):
+    return np.column_stack([g.col(n) for n in names] + [np.ones(g.s.data.n)])
+
+
+def _ols(X, y):
+    return np.linalg.lstsq(X, y, rcond=None)[0]
+
+
+def test_linktest_refits_on_hat_and_hatsq(g):
+    X = _design(g, ["ses", "female", "meanses"])
+    y = g.col("mathach")
+    hat = X @ _ols(X, y)
+    out = g.ok("linktest")
+    assert "_hatsq" in out and "Number of obs   =       300" in out
+    Z = np.column_stack([hat, hat ** 2, np.ones_like(hat)])
+    b = _ols(Z, y)
+    e = g.s.e
+    assert e.cmd == "regress" and [n for _, n in e.names] == ["_hat", "_hatsq", "_cons"]
+    assert np.allclose(e.b, b, rtol=1e-8)
+    resid = y - Z @ b
+    V = resid @ resid / (300 - 3) * np.linalg.inv(Z.T @ Z)
+    assert np.isclose(g.s.r.scalars["t"], b[1] / np.sqrt(V[1, 1]), rtol=1e-7)
+    assert g.s.r.scalars["df"] == 297
+    assert np.allclose(g.col("_hat"), hat)
+    g.ok("linktest")                         # again: _hat and _hatsq are replaced
+
+
+def test_linktest_after_logit_and_errors(g):
+    g.ok("quietly logit minority ses")
+    out = g.ok("linktest, nolog")
+    assert "Logistic regression" in out and "z" in g.s.r.scalars
+    assert g.s.e.cmd == "logit"
+    g.ok("quietly mixed mathach ses || id:")
+    g.fails("linktest", 301)
+
+
+def test_dfbeta_matches_leave_one_out_refits(g):
+    out = g.ok("dfbeta")
+    assert "_dfbeta_1:  dfbeta(ses)" in out and "_dfbeta_3:  dfbeta(meanses)" in out
+    assert g.s.data.var("_dfbeta_2").label == "dfbeta(female)"
+    X = _design(g, ["ses", "female", "meanses"])
+    y = g.col("mathach")
+    n, k = X.shape
+    b = _ols(X, y)
+    XtXi = np.linalg.inv(X.T @ X)
+    for i in (0, 17, 123, 299):
+        keep = np.arange(n) != i
+        bi = _ols(X[keep], y[keep])
+        ri = y[keep] - X[keep] @ bi
+        si = np.sqrt(ri @ ri / (n - 1 - k))
+        want = (b - bi) / (si * np.sqrt(np.diag(XtXi)))
+        got = [g.col(f"_dfbeta_{j}")[i] for j in (1, 2, 3)]
+        assert np.allclose(got, want[:3], rtol=1e-5, atol=1e-7)
+    out = g.ok("dfbeta female")
+    assert "_dfbeta_4:  dfbeta(female)" in out
+    assert np.allclose(g.col("_dfbeta_4"), g.col("_dfbeta_2"))
+    g.fails("dfbeta pracad", 322)
+    g.fails("dfbeta nosuch", 111)
+
+
+def test_avplot_in_and_out_of_model(g):
+    X = _design(g, ["ses", "female", "meanses"])
+    y = g.col("mathach")
+    g.ok("avplot ses")
+    (pts,) = scatter_points(g.fig().axes[0])
+    others = X[:, 1:]
+    ex = g.col("ses") - others @ _ols(others, g.col("ses"))
+    ey = y - others @ _ols(others, y)
+    assert np.allclose(pts[:, 0], ex) and np.allclose(pts[:, 1], ey)
+    graph = g.graph()
+    line = graph.panels[0].series[1]
+    b = _ols(X, y)[0]
+    assert np.isclose((line.y[1] - line.y[0]) / (line.x[1] - line.x[0]), b)
+    assert graph.note.startswith("coef = ") and graph.panels[0].xaxis.title == "e( ses | X )"
+    g.ok("avplot pracad")                    # not in the model: residuals on the whole X
+    (pts,) = scatter_points(g.fig().axes[0])
+    assert np.allclose(pts[:, 0], g.col("pracad") - X @ _ols(X, g.col("pracad")))
+    Xa = np.column_stack([X, g.col("pracad")])
+    ba = _ols(Xa, y)
+    r = y - Xa @ ba
+    se = np.sqrt(r @ r / (300 - 5) * np.linalg.inv(Xa.T @ Xa)[4, 4])
+    note = g.graph().note
+    coef = float(note.split("coef = ")[1].split(",")[0])
+    sev = float(note.split("se = ")[1].split(",")[0])
+    assert np.isclose(coef, ba[4], rtol=1e-6) and np.isclose(sev, se, rtol=1e-6)
+
+
+def test_avplots_cpr_rvp_lvr2(g):
+    g.ok("avplots")
+    assert len(g.graph().parts) == 3
+    X = _design(g, ["ses", "female", "meanses"])
+    y = g.col("mathach")
+    b = _ols(X, y)
+    e = y - X @ b
+    g.ok("cprplot ses, lowess")
+    (pts,) = scatter_points(g.fig().axes[0])
+    assert np.allclose(pts[:, 1], e + b[0] * g.col("ses"))
+    g.ok("acprplot ses")
+    Xa = np.column_stack([X, g.col("ses") ** 2])
+    ba = _ols(Xa, y)
+    (pts,) = scatter_points(g.fig().axes[0])
+    assert np.allclose(pts[:, 1], y - Xa @ ba + ba[0] * g.col("ses") + ba[4] * g.col("ses") ** 2)
+    g.ok("rvpplot pracad")
+    (pts,) = scatter_points(g.fig().axes[0])
+    assert np.allclose(pts[:, 0], g.col("pracad")) and np.allclose(pts[:, 1], e)
+    g.ok("lvr2plot")
+    (pts,) = scatter_points(g.fig().axes[0])
+    H = X @ np.linalg.inv(X.T @ X) @ X.T
+    assert np.allclose(pts[:, 0], e ** 2 / (e @ e)) and np.allclose(pts[:, 1], np.diag(H))
+    assert np.isclose(g.graph().panels[0].ylines[0], 4 / 300)
+
+
+def test_plot_errors(g):
+    g.fails("cprplot pracad", 398)
+    g.fails("avplot", 100)
+    g.fails("avplot ses female", 103)
+    g.fails("lvr2plot ses", 101)
+    g.fails("avplot nosuch", 111)
+    g.ok("quietly logit minority ses")
+    g.fails("avplot ses", 301)
+    g.fails("lvr2plot", 301)
