@@ -391,6 +391,9 @@ def _sd(session, res, opts) -> None:
           example="estat icc",
           subcommands=(Sub("ic", "ic", "Akaike's and Schwarz's Bayesian information criteria",
                            (Opt("n", "n", "string", None, "N used in calculating BIC"),)),
+                       Sub("gof", "gof", "goodness-of-fit statistics (after sem)",
+                           (Opt("stats", "stat", "string", None, "chi2, rmsea, ic, indices, residuals or all"),)),
+                       Sub("eqgof", "eqgof", "equation-level goodness of fit (after sem)"),
                        Sub("icc", "icc", "intraclass correlations", (Opt("level", "", "real", 95, "set confidence level; default is level(95)"),)),
                        Sub("recovariance", "recov", "random-effects covariance matrices",
                            (Opt("relevel", "relev", "name", None, "display the matrix of this level only"),
@@ -428,6 +431,13 @@ def _sd(session, res, opts) -> None:
                             Opt("noheader", "noh", desc="suppress the table header"),
                             Opt("nolegend", "nol", desc="suppress the table legend"),
                             Opt("verbose", "v", desc="display the full table legend"))),
+                       Sub("kmo", "kmo", "Kaiser-Meyer-Olkin measure of sampling adequacy (after factor, pca)",
+                           (Opt("novalues", desc="accepted for compatibility"),)),
+                       Sub("smc", "smc", "squared multiple correlations (after factor, pca)",
+                           (Opt("format", "for", "string", None, "accepted for compatibility"),)),
+                       Sub("loadings", "loa", "component loadings (after pca)",
+                           (Opt("cnorm", "cnorm", "string", None, "unit, eigen or inveigen"),
+                            Opt("format", "for", "string", None, "accepted for compatibility"))),
                        Sub("df", "df", "degrees of freedom of the fixed effects (dfmethod())",
                            (Opt("method", "method", "string", None, "residual, repeated, anova, satterthwaite or kroger (default: the fit's dfmethod())"),
                             Opt("post", desc="accepted for compatibility (e() is not changed)")))))
@@ -485,6 +495,26 @@ def _vce(session, res, opts) -> None:
     estat_vce(session, res, opts)
 
 
-_HANDLERS = {"ic": None, "icc": _icc, "group": _group, "recovariance": _recov, "sd": _sd,
+def _factor_estat(name):
+    """estat kmo / smc / loadings after factor and pca (commands.factor_post)."""
+    def handler(session, res, opts) -> None:
+        from hlmshell.commands import factor_post
+        getattr(factor_post, f"estat_{name}")(session, res, opts)
+    return handler
+
+
+_HANDLERS = {"kmo": _factor_estat("kmo"), "smc": _factor_estat("smc"),
+             "loadings": _factor_estat("loadings"), "ic": None, "icc": _icc, "group": _group, "recovariance": _recov, "sd": _sd,
              "wcorrelation": _wcorrelation, "df": _df, "vce": _vce, "summarize": _summarize,
              "vif": _vif, "bootstrap": _bootstrap}
+
+
+def _sem_estat(name):
+    """estat gof / eqgof after sem (commands.sem_estat)."""
+    def handler(session, res, opts) -> None:
+        from hlmshell.commands import sem_estat
+        getattr(sem_estat, f"estat_{name}")(session, res, opts)
+    return handler
+
+
+_HANDLERS.update({"gof": _sem_estat("gof"), "eqgof": _sem_estat("eqgof")})

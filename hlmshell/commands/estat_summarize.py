@@ -21,6 +21,8 @@ _OP = re.compile(r"^(?:[0-9]*[bno]*|c|i|co|bn)\.")
 
 
 def model_variables(res) -> list[str]:
+    if res.cmd in ("factor", "pca") and res.model is not None:   # no e(b): the analysed variables
+        return list(res.model.names)
     names = [res.depvar] if res.depvar else []
     for eq, nm in res.names[: res.k_f]:
         for part in nm.split("#"):
