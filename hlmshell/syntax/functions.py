@@ -1094,6 +1094,8 @@ FUNCTIONS = {
     "sign": _sign,
     "normal": _dist(lambda x: dist.norm_cdf(x), 1),
     "invnormal": _dist(lambda p: np.where((p > 0) & (p < 1), dist.ndtri(np.clip(p, 1e-300, 1 - 1e-16)), np.nan), 1),
+    # the pre-Stata-9 name Stata 17 still accepts (MI tutorials' adaptive rounding uses it)
+    "invnorm": _dist(lambda p: np.where((p > 0) & (p < 1), dist.ndtri(np.clip(p, 1e-300, 1 - 1e-16)), np.nan), 1),
     "chi2": _dist(lambda df, x: np.where((df > 0), dist.chi2_cdf(np.maximum(x, 0), df), np.nan), 2),
     "chi2tail": _dist(_chi2tail, 2),
     "invchi2": _dist(lambda df, p: dist.chi2_ppf(p, df), 2),
