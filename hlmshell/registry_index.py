@@ -244,6 +244,7 @@ COMMANDS = [
     ('mkspline', 'splines', 'mkspline', ()),
     ('statsby', 'statsby', 'statsby', ()),
     ('svyset', 'svyset', 'svyset', ()),
+    ('sem', 'sem', 'sem', ()),
     ('svydescribe', 'svyset', 'svydes', ()),
     ('svy', 'svyset', 'svy', ()),
     ('table', 'table_cmd', 'table', ()),

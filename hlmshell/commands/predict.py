@@ -265,6 +265,7 @@ def _check_mixed_request(model, req: PredictRequest) -> None:
                    Opt("ystar", "ystar", "string", None, "after tobit: E(y) of y* censored at (a,b)"),
                    Opt("ir", desc="after poisson and nbreg: the incidence rate exp(xb)"),
                    Opt("response", "resp", desc="after glm: response residuals y - mu"),
+                   Opt("latent", "lat", "string", None, "after sem: empirical Bayes means of the latent variables"),
                    Opt("regression", "reg", desc="after factor: regression scoring (the default)"),
                    Opt("bartlett", "b", desc="after factor: Bartlett scoring"),
                    Opt("norotated", "norot", desc="after factor and pca: use the unrotated results"),
@@ -307,7 +308,7 @@ PREDICTORS: dict = {}
 # modules are imported when their command is first used, so predict imports these itself)
 _PREDICTOR_MODULES = ("glm_predict", "me_multilevel_predict", "me_predict", "meqr", "resample",
                       "xt_glmm", "xtgee", "xtnbreg", "tobit", "xttobit", "xtpqml",
-                      "factor_post")
+                      "factor_post", "sem_predict")
 
 
 def _load_predictors() -> None:

@@ -85,8 +85,7 @@ class FittedSem:
                "oyvars": " ".join(n for n in obs if n in built.endo),
                "oxvars": " ".join(built.exo_obs),
                "lyvars": " ".join(n for n in lat if n in built.endo),
-               "lxvars": " ".join(built.exo_lat),
-               "depvar": " ".join(n for n in built.names if n in built.endo)}
+               "lxvars": " ".join(built.exo_lat)}
         omitted = np.zeros(len(b), bool)
         res = EstimationResults("sem", names, b, V, omitted, len(b), sc, mac)
         res.sample = self.mask.copy()

@@ -59,6 +59,8 @@ def coef_label(res: EstimationResults, j: int) -> str:
 def find_coef(res: EstimationResults, eq: str | None, name: str) -> int:
     """Column of `name` in equation `eq` (first equation when None); StataError r(111)/r(303)."""
     eqs = equations(res)
+    if eq is None and name.startswith("/") and "/" in eqs:   # [/var(e.y)]: the `/` equation
+        eq, name = "/", name[1:]
     if eq is not None and eq not in eqs:
         raise StataError(f"equation {eq} not found", 303)
     target = eq if eq is not None else (eqs[0] if eqs else "")

@@ -41,9 +41,16 @@ def _hessian(model, theta, S_N, xbar, step=1e-5) -> np.ndarray:
         tm[j] -= h
         gp = discrepancy(model, tp, S_N, xbar)[1]
         gm = discrepancy(model, tm, S_N, xbar)[1]
-        if gp is None or gm is None:
+        if gp is not None and gm is not None:
+            H[:, j] = (gp - gm) / (2 * h)
+            continue
+        g0 = discrepancy(model, theta, S_N, xbar)[1]     # at a bound: one-sided
+        if gp is not None and g0 is not None:
+            H[:, j] = (gp - g0) / h
+        elif gm is not None and g0 is not None:
+            H[:, j] = (g0 - gm) / h
+        else:
             raise SemFitError("Hessian not available")
-        H[:, j] = (gp - gm) / (2 * h)
     return 0.5 * (H + H.T)
 
 
@@ -83,17 +90,24 @@ def _line_search(model, theta, step, F, S_N, xbar, lower):
     return None, F
 
 
+def _active(theta, g, lower) -> np.ndarray:
+    """Parameters held at their bound (a variance at 0 that the gradient pushes below it)."""
+    return np.isfinite(lower) & (theta <= lower + 1e-10) & (g > 0)
+
+
 def _newton_fit(model, theta, S_N, xbar, N, lower, maxiter=300):
     """Newton-Raphson on the analytic gradient and its numerical Hessian, with step halving;
-    the log of log L at each iteration, and whether it ended concave at the optimum."""
+    parameters at their bound are held there. Returns (theta, log of (log L, concave), ok)."""
     F, g = discrepancy(model, theta, S_N, xbar)
     p = model.n_obs
     log = []
-    for it in range(maxiter):
+    for _ in range(maxiter):
+        free = ~_active(theta, g, lower)
         H = _hessian(model, theta, S_N, xbar)
-        step, concave = _newton_step(H, g)
+        step = np.zeros_like(theta)
+        step[free], concave = _newton_step(H[np.ix_(free, free)], g[free])
         log.append((loglik(F, N, p), concave))
-        crit = 0.25 * N * float(g @ step)          # g' H^-1 g on the log-likelihood scale
+        crit = 0.25 * N * float(g[free] @ step[free])      # g' H^-1 g on the log L scale
         if concave and crit < 1e-9:
             return theta, log, True
         new, F2 = _line_search(model, theta, step, F, S_N, xbar, lower)
@@ -124,7 +138,9 @@ def fit(model: RamModel, starts: list[np.ndarray], S_N: np.ndarray, xbar: np.nda
         log = log + log2
     F, g = discrepancy(model, theta, S_N, xbar)
     H = _hessian(model, theta, S_N, xbar)
-    V = _invert(0.5 * N * H)                           # -d2 log L = N/2 d2 F
+    free = ~_active(theta, g, lower)
+    V = np.zeros_like(H)
+    V[np.ix_(free, free)] = _invert(0.5 * N * H[np.ix_(free, free)])   # -d2 log L = N/2 d2 F
     return SemFit(theta, F, loglik(F, N, model.n_obs), V, ok, len(log) - 1, log)
 
 

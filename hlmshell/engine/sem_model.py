@@ -92,6 +92,9 @@ def discrepancy(model: RamModel, theta: np.ndarray, S_N: np.ndarray, xbar: np.nd
         L = np.linalg.cholesky(Sigma)
     except np.linalg.LinAlgError:
         return np.inf, None
+    dL = np.diag(L)
+    if dL.min() <= 1e-7 * dL.max():             # numerically singular: no usable likelihood
+        return np.inf, None
     Si = np.linalg.inv(Sigma)
     d = xbar - mu
     logdet = 2 * np.sum(np.log(np.diag(L)))

@@ -264,8 +264,11 @@ class Evaluator:
         res = self.session.e
         if res is None:
             raise StataError("last estimates not found", 301)
-        name = _normalise_coef(e.name, res)
-        k = res.coef_index(e.eq, name)
+        eq, name = e.eq, e.name
+        if eq is None and name.startswith("/"):      # _b[/var(e.y)]: Stata's free-parameter equation
+            eq, name = "/", name[1:]
+        name = _normalise_coef(name, res)
+        k = res.coef_index(eq, name)
         if k < 0:
             shown = f"{e.eq}:{e.name}" if e.eq else e.name
             raise StataError(f"[{shown}] not found", 111)

@@ -1,0 +1,65 @@
+# Reference numbers for tests/test_sem.py from R's lavaan (0.6), independent of hlmshell.
+# ML on the N-divisor moments with a mean structure; fixed.x = FALSE so that the likelihood is
+# the joint one of all observed variables (as Stata's sem reports it); observed information
+# (Hessian) for the OIM standard errors; robust: Huber-White sandwich on the observed
+# information. Run from this directory: Rscript make_lavaan_reference.R
+suppressMessages({library(lavaan); library(jsonlite)})
+sim <- read.csv("sem_sim.csv")
+hsb <- read.csv("hsbdemo_sem.csv")
+fit1 <- function(model, data, se = "standard", std = FALSE) {
+  f <- sem(model, data = data, meanstructure = TRUE, fixed.x = FALSE, likelihood = "normal",
+           information = "observed", observed.information = "hessian", se = se)
+  pe <- parameterEstimates(f)
+  fm <- fitMeasures(f, c("chisq", "df", "baseline.chisq", "baseline.df", "rmsea",
+                          "rmsea.ci.lower", "rmsea.ci.upper", "rmsea.pvalue", "cfi", "tli",
+                          "srmr_bentler_nomean"))
+  out <- list(ll = as.numeric(logLik(f)), N = nobs(f),
+              params = pe[, c("lhs", "op", "rhs", "est", "se")], fit = as.list(fm))
+  if (std) {
+    ss <- standardizedSolution(f, type = "std.all")
+    out$std <- ss[, c("lhs", "op", "rhs", "est.std", "se")]
+  }
+  out
+}
+ref <- list()
+ref$ucla <- fit1("Acad =~ math + science + socst
+                  Acad ~ read
+                  read ~ female", hsb)
+ref$lgcm <- fit1("i =~ 1*t1 + 1*t2 + 1*t3 + 1*t4
+                  s =~ 0*t1 + 1*t2 + 2*t3 + 3*t4
+                  t1 ~ 0*1
+                  t2 ~ 0*1
+                  t3 ~ 0*1
+                  t4 ~ 0*1
+                  i ~ 1
+                  s ~ 1", sim)
+ref$lgcm_eqv <- fit1("i =~ 1*t1 + 1*t2 + 1*t3 + 1*t4
+                  s =~ 0*t1 + 1*t2 + 2*t3 + 3*t4
+                  t1 ~ 0*1
+                  t2 ~ 0*1
+                  t3 ~ 0*1
+                  t4 ~ 0*1
+                  t1 ~~ v*t1
+                  t2 ~~ v*t2
+                  t3 ~~ v*t3
+                  t4 ~~ v*t4
+                  i ~ 1
+                  s ~ 1", sim)
+ref$lgcm_cov <- fit1("i =~ 1*t1 + 1*t2 + 1*t3 + 1*t4
+                  s =~ 0*t1 + 1*t2 + 2*t3 + 3*t4
+                  t1 ~ 0*1 + b*c1
+                  t2 ~ 0*1 + b*c2
+                  t3 ~ 0*1 + b*c3
+                  t4 ~ 0*1 + b*c4
+                  i ~ 1 + x1 + x2
+                  s ~ 1 + x1 + x2
+                  i ~~ s", sim)
+ref$cfa <- fit1("F =~ y1 + y2 + y3
+                 F ~ z", sim, std = TRUE)
+ref$path <- fit1("y1 ~ x1 + x2
+                  y2 ~ y1 + x2
+                  y1 ~~ y2", transform(sim, y1 = t1, y2 = t2), std = TRUE)
+ref$robust <- fit1("F =~ y1 + y2 + y3
+                    F ~ z", sim, se = "robust.huber.white")
+writeLines(toJSON(ref, digits = NA, auto_unbox = TRUE, dataframe = "rows", pretty = FALSE),
+           "lavaan_reference.json")
