@@ -216,6 +216,7 @@ COMMANDS = [
     ('unab', 'program_parsing', 'unab', ()),
     ('putexcel', 'putexcel', 'putexcel', ()),
     ('pwcompare', 'pwcompare', 'pwcompare', ()),
+    ('qreg', 'qreg', 'qreg', ()),
     ('xtile', 'quantiles', 'xtile', ()),
     ('pctile', 'quantiles', 'pctile', ()),
     ('recast', 'recast', 'recast', ()),

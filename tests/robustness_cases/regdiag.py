@@ -4,3 +4,5 @@ are RAW here; tests/test_reg_diagnostics.py covers their bad input."""
 BASE: dict = {}
 TAKES: dict = {}
 RAW = {"linktest", "dfbeta", "avplot", "avplots", "cprplot", "acprplot", "rvpplot", "lvr2plot"}
+BASE["qreg"] = "qreg mathach ses, quantile(.25) nolog"
+TAKES["qreg"] = "if in"
