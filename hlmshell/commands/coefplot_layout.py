@@ -1,0 +1,207 @@
+"""Where coefplot puts each coefficient: the categorical axis and its labels.
+
+Coefficients are matched across models by equation and name; equations are ignored unless
+some model contributes several (or eqstrict). Order: equations as first met, coefficients as
+first met within an equation with _cons last; order() rearranges them (`.` leaves a gap).
+Positions are 1, 2, ... (top to bottom when horizontal), with a one-unit gap between
+equations, where hlmshell writes the equation's label (coefplot writes it beside the axis);
+with several plots whose coefficients share positions each plot is offset by
+-0.5 + plot/(plots+1) (offset() sets a plot's own). Labels: variable labels, `value label`
+or `label=#` of factor levels, ` # ` between the parts of an interaction (nolabels: the
+names), coeflabels() for any of them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hlmshell.commands import graph_common as gc
+from hlmshell.commands._toolkit import value_text
+from hlmshell.commands.coefplot_data import Rows, assignments, glob_regex, namelist
+from hlmshell.errors import StataError
+from hlmshell.syntax.lexer import find_top, strip_quotes
+
+
+@dataclass
+class Layout:
+    pos: np.ndarray                          # per row: its position on the categorical axis
+    ticks: list = field(default_factory=list)        # positions of the coefficient labels
+    labels: list = field(default_factory=list)
+    headings: list = field(default_factory=list)     # (position, equation label)
+    lo: float = 0.5
+    hi: float = 1.5
+    atmode: bool = False                     # positions from at: a continuous axis
+
+
+def unify_equations(rows: Rows, strict: bool) -> bool:
+    """True when equations count (a model with several, or eqstrict); else every row's
+    equation becomes `_`."""
+    if strict:
+        return True
+    seen: dict = {}
+    for e, p, b in zip(rows.eq, rows.plot, rows.by):
+        seen.setdefault((p, b), set()).add(e)
+    if any(len(s) > 1 for s in seen.values()):
+        return True
+    rows.eq = ["_"] * len(rows.eq)
+    return False
+
+
+def nice_order(rows: Rows) -> list:
+    """(eq, coef) keys: equations as first met; within one, coefficients as first met, _cons
+    last."""
+    eqs: dict = {}
+    for e, c in zip(rows.eq, rows.coef):
+        eqs.setdefault(e, {}).setdefault(c, None)
+    keys = []
+    for e, coefs in eqs.items():
+        names = [c for c in coefs if c != "_cons"] + (["_cons"] if "_cons" in coefs else [])
+        keys += [(e, c) for c in names]
+    return keys
+
+
+def apply_order(keys: list, spec: str | None) -> list:
+    """order(coeflist): listed coefficients first (within each equation when no equation is
+    named), the rest after them; `.` is a gap (None)."""
+    if not spec or not spec.strip():
+        return keys
+    items = namelist(spec)
+    named = [e for e, _c in items]
+    if named[0] == "" and any(named):
+        raise StataError("inconsistent order(): specify equations for all or for none", 198)
+    if named[0]:
+        return _order_block(keys, items, None)
+    out: list = []
+    for eq in dict.fromkeys(e for e, _c in keys):
+        out += _order_block([k for k in keys if k[0] == eq], [(eq, c) for _e, c in items], eq)
+    return out
+
+
+def _order_block(keys, items, eq) -> list:
+    out: list = []
+    used: set = set()
+    for e, c in items:
+        if c == ".":
+            out.append((e if eq is None else eq, None))
+            continue
+        er, cr = glob_regex(e or "*"), glob_regex(c)
+        for k in keys:
+            if k not in used and er.match(k[0]) and cr.match(k[1]):
+                out.append(k)
+                used.add(k)
+    return out + [k for k in keys if k not in used]
+
+
+def positions(keys: list, meqs: bool, eqlabels: bool) -> tuple[dict, list, list]:
+    """{key: position}, the coefficient ticks, the equation headings (position, eq)."""
+    where: dict = {}
+    ticks: list = []
+    heads: list = []
+    pos = 0.0
+    last_eq = None
+    for e, c in keys:
+        if last_eq is not None and e != last_eq and meqs:
+            pos += 1                               # the gap between equations
+        if e != last_eq and meqs and eqlabels:
+            heads.append((pos, e))
+        last_eq = e
+        pos += 1
+        if c is not None:
+            where[(e, c)] = pos
+            ticks.append(((e, c), pos))
+    return where, ticks, heads
+
+
+def offsets(rows: Rows, pos: np.ndarray, plot_offsets: dict, auto: bool,
+            subgraph_plots: dict) -> np.ndarray:
+    """Automatic offsets when plots share positions; offset() of a plot replaces them."""
+    pos = pos.copy()
+    plot = np.asarray(rows.plot)
+    if plot_offsets:
+        for p, off in plot_offsets.items():
+            pos[plot == p] += off
+        return pos
+    if not auto:
+        return pos
+    keys = list(zip(rows.by, pos))
+    if len(set(keys)) == len(keys):
+        return pos                                   # one estimate per position
+    by = np.asarray(rows.by)
+    for b, plots in subgraph_plots.items():
+        n = len(plots)
+        for k, p in enumerate(plots, 1):
+            sel = (plot == p) & (by == b)
+            pos[sel] += -0.5 + k / (n + 1)
+    return pos
+
+
+# ---- labels --------------------------------------------------------------------------------
+def coef_label(ds, name: str, interaction: str = " # ") -> str:
+    """coefplot's label of a coefficient name from the data's variable and value labels."""
+    parts = []
+    for part in name.split("#"):
+        parts.append(_part_label(ds, part))
+    return interaction.join(parts)
+
+
+def _part_label(ds, part: str) -> str:
+    if "." not in part:
+        if ds is not None and part in ds:
+            return ds.var(part).label or part
+        return part
+    level, _, var = part.partition(".")
+    if ds is None or not var or var not in ds:
+        return part
+    v = ds.var(var)
+    try:
+        num = float(level)
+    except ValueError:
+        op = level[1:] if level.startswith("c") else level
+        text = v.label or var
+        return f"{op}.{text}" if op else text
+    if v.vallab and v.vallab in ds.value_labels:
+        return value_text(ds, v, num)
+    return f"{v.label or var}={level}"
+
+
+def labels_for(ds, ticks: list, opts: dict) -> list:
+    """Tick labels: names (nolabels) or labels, then coeflabels() (first match wins)."""
+    interaction = " # "
+    custom: list = []
+    if opts.get("coeflabels"):
+        text = opts["coeflabels"]
+        comma = find_top(text, ",")
+        head, tail = (text, "") if comma < 0 else (text[:comma], text[comma + 1:])
+        interaction = _interaction(tail, interaction)
+        if head.strip():
+            custom = [(namelist(n), strip_quotes(v)) for n, v in assignments(head, "coeflabels")]
+    out = []
+    for (e, c), _p in ticks:
+        text = c if "nolabels" in opts else coef_label(ds, c, interaction)
+        for pairs, lab in custom:
+            if any(glob_regex(pe or "*").match(e) and glob_regex(pc).match(c)
+                   for pe, pc in pairs):
+                text = lab
+                break
+        out.append(text)
+    return out
+
+
+def _interaction(tail: str, default: str) -> str:
+    from hlmshell.syntax.parser import parse_options
+    for o in parse_options(tail):
+        if gc.abbrev_match(o.name, "interaction", "i"):
+            return strip_quotes(o.arg or "")
+    return default
+
+
+def equation_labels(heads: list, opts: dict) -> list:
+    """(position, text): the equation names, or eqlabels("..." ...) in order."""
+    given = []
+    if opts.get("eqlabels"):
+        text = opts["eqlabels"]
+        comma = find_top(text, ",")
+        text = text if comma < 0 else text[:comma]
+        from hlmshell.syntax.lexer import top_words
+        given = [strip_quotes(text[s:e]) for s, e in top_words(text)]
+    return [(p, given[k] if k < len(given) else e) for k, (p, e) in enumerate(heads)]

@@ -1,0 +1,233 @@
+"""coefplot (SSC coefplot, built in): the plotted points, interval ends, labels, positions and
+order checked against estimates computed here with numpy (OLS by least squares, its
+covariance s^2 (X'X)^-1, t or normal quantiles from scipy), and against e(b)/e(V) for
+`mixed`, whose fit other tests check; images only as smoke tests."""
+import numpy as np
+import pytest
+from scipy.stats import norm, t as tdist
+
+from test_graph_helpers import G, legend_texts, scatter_points
+
+
+def ols(y, cols):
+    """b, se and residual df of y on the columns and a constant."""
+    X = np.column_stack(cols + [np.ones(len(y))])
+    b, *_ = np.linalg.lstsq(X, y, rcond=None)
+    df = len(y) - X.shape[1]
+    s2 = float(np.sum((y - X @ b) ** 2)) / df
+    se = np.sqrt(np.diag(s2 * np.linalg.inv(X.T @ X)))
+    return b, se, df
+
+
+@pytest.fixture(scope="module")
+def g():
+    g = G()
+    g.ok("quietly regress mathach ses sector")
+    g.ok("estimates store r1")
+    g.ok("quietly regress mathach ses minority female")
+    g.ok("estimates store r2")
+    return g
+
+
+def _series(graph, panel=0):
+    marks = [s for s in graph.panels[panel].series if s.kind == "scatter"]
+    cis = [s for s in graph.panels[panel].series if s.kind in ("rspike", "rcap")]
+    return marks, cis
+
+
+def test_one_model_points_intervals_labels(g):
+    g.ok("coefplot r1, drop(_cons) xline(0)")
+    graph = g.graph()
+    (m,), (ci,) = _series(graph)
+    y, ses, sector = g.col("mathach"), g.col("ses"), g.col("sector")
+    b, se, df = ols(y, [ses, sector])
+    q = tdist.ppf(0.975, df)
+    assert np.allclose(m.x, b[:2]) and np.allclose(m.y, [1, 2])          # horizontal
+    assert np.allclose(ci.x, [1, 2]) and ci.style["horizontal"]
+    assert np.allclose(ci.y, b[:2] - q * se[:2]) and np.allclose(ci.y2, b[:2] + q * se[:2])
+    ax = graph.panels[0].yaxis
+    assert ax.ticks == [1, 2] and ax.reverse and ax.range == [0.5, 2.5]
+    assert ax.ticklabels == ["socio-economic status (standardized)",
+                             "1 if Catholic school, 0 if public"]
+    assert graph.panels[0].xlines == [0]
+    assert graph.legend.show is False
+    r = g.s.r
+    assert r.scalars["n_plot"] == 1 and r.scalars["n_ci"] == 1 and r.scalars["n_subgr"] == 1
+    fig = g.fig()
+    assert len(scatter_points(fig.axes[0])[0]) == 2
+
+
+def test_two_models_union_order_offsets_legend(g):
+    g.ok("coefplot (r1, label(Model A)) (r2, label(Model B)), levels(90)")
+    graph = g.graph()
+    marks, cis = _series(graph)
+    labels = graph.panels[0].yaxis.ticklabels
+    # r1's coefficients first, then those only in r2, _cons last
+    assert labels == ["socio-economic status (standardized)",
+                      "1 if Catholic school, 0 if public", "1 if student is a minority",
+                      "1 if student is female", "_cons"]
+    y = g.col("mathach")
+    b1, se1, df1 = ols(y, [g.col("ses"), g.col("sector")])
+    b2, se2, df2 = ols(y, [g.col("ses"), g.col("minority"), g.col("female")])
+    assert np.allclose(marks[0].y, [1 - 0.5 + 1 / 3, 2 - 0.5 + 1 / 3, 5 - 0.5 + 1 / 3])
+    assert np.allclose(marks[1].y, [1 + 1 / 6, 3 + 1 / 6, 4 + 1 / 6, 5 + 1 / 6])
+    assert np.allclose(marks[0].x, b1) and np.allclose(marks[1].x, b2)
+    q = tdist.ppf(0.95, df2)
+    assert np.allclose(cis[1].y2, b2 + q * se2)
+    assert [s.label for s in graph.panels[0].series if s.legend] == ["Model A", "Model B"]
+    assert legend_texts(g.fig()) == ["Model A", "Model B"]
+    assert g.s.r.scalars["n_plot"] == 2
+    g.ok("coefplot r1 r2, nooffsets keep(ses)")
+    marks, _ = _series(g.graph())
+    assert np.allclose(marks[0].y, [1]) and np.allclose(marks[1].y, [1])
+
+
+def test_levels_widths_recast_and_vertical(g):
+    g.ok("coefplot r1, keep(ses) levels(99 95) vertical yline(0)")
+    graph = g.graph()
+    _m, cis = _series(graph)
+    assert [c.style.get("lwidth") for c in cis] == ["*1", "*2"]
+    b, se, df = ols(g.col("mathach"), [g.col("ses"), g.col("sector")])
+    assert np.allclose(cis[0].y, b[0] - tdist.ppf(0.995, df) * se[0])
+    assert np.allclose(cis[1].y, b[0] - tdist.ppf(0.975, df) * se[0])
+    assert not cis[0].style.get("horizontal")
+    m, _ = _series(graph)
+    assert np.allclose(m[0].x, [1]) and np.allclose(m[0].y, b[0])          # vertical
+    assert graph.panels[0].xaxis.ticks == [1] and not graph.panels[0].xaxis.reverse
+    g.ok("coefplot r1, keep(ses) ciopts(recast(rcap) lcolor(red)) msymbol(D)")
+    graph = g.graph()
+    kinds = [s.kind for s in graph.panels[0].series]
+    assert kinds == ["scatter", "rcap"]
+    assert graph.panels[0].series[1].style["lcolor"] == "red"
+    assert graph.panels[0].series[0].style["marker"] == "D"
+    g.fig()
+
+
+def test_subgraphs(g):
+    g.ok('coefplot r1 || r2, drop(_cons) bylabels("First" "Second")')
+    graph = g.graph()
+    assert [p.title for p in graph.panels] == ["First", "Second"]
+    assert g.s.r.scalars["n_subgr"] == 2 and g.s.r.scalars["n_plot"] == 1
+    m2, _ = _series(graph, 1)
+    assert np.allclose(m2[0].y, [1, 3, 4])          # one categorical axis for both panels
+    g.fig()
+
+
+def test_order_rename_coeflabels_nolabels(g):
+    g.ok("coefplot r2, drop(_cons) order(female ses) nolabels")
+    assert g.graph().panels[0].yaxis.ticklabels == ["female", "ses", "minority"]
+    g.ok('coefplot r2, drop(_cons) rename(minority = race) coeflabels(race = "Race" ses = "SES")')
+    assert g.graph().panels[0].yaxis.ticklabels == ["SES", "Race", "1 if student is female"]
+    g.ok("coefplot r2, keep(*i*) nolabels")
+    assert g.graph().panels[0].yaxis.ticklabels == ["minority"]
+    g.ok("coefplot r2, drop(_cons) order(female . ses)")
+    marks, _ = _series(g.graph())
+    b, _se, _df = ols(g.col("mathach"), [g.col("ses"), g.col("minority"), g.col("female")])
+    assert np.allclose(marks[0].y, [1, 3, 4])        # female, a gap, ses, minority
+    assert np.allclose(marks[0].x, [b[2], b[0], b[1]])
+
+
+def test_eform_rescale_mlabel(g):
+    g.ok("coefplot r1, keep(ses) eform mlabel format(%9.3f)")
+    (m,), (ci,) = _series(g.graph())
+    b, se, df = ols(g.col("mathach"), [g.col("ses"), g.col("sector")])
+    q = tdist.ppf(0.975, df)
+    assert np.allclose(m.x, np.exp(b[0])) and np.allclose(ci.y2, np.exp(b[0] + q * se[0]))
+    assert m.style["mlabels"] == [f"{np.exp(b[0]):.3f}"]
+    g.ok("coefplot r1, keep(ses) rescale(10)")
+    (m,), (ci,) = _series(g.graph())
+    assert np.allclose(m.x, 10 * b[0]) and np.allclose(ci.y, 10 * (b[0] - q * se[0]))
+
+
+def test_factor_variables_base_levels():
+    g = G()
+    g.ok("quietly regress mathach ses i.sector c.ses#i.female")
+    g.ok("coefplot, drop(_cons)")
+    labels = g.graph().panels[0].yaxis.ticklabels
+    assert labels == ["socio-economic status (standardized)",
+                      "1 if Catholic school, 0 if public=1",
+                      "1 if student is female=1 # socio-economic status (standardized)"]
+    g.ok("coefplot, drop(_cons) baselevels")       # 0b.sector; 0b.female#co.ses is omitted
+    assert len(g.graph().panels[0].yaxis.ticks) == 4
+    g.ok("coefplot, drop(_cons) baselevels omitted")
+    assert len(g.graph().panels[0].yaxis.ticks) == 5
+    g.ok("label define sec 0 Public 1 Catholic")
+    g.ok("label values sector sec")
+    g.ok("coefplot, keep(*.sector) baselevels")
+    assert g.graph().panels[0].yaxis.ticklabels == ["Public", "Catholic"]
+
+
+@pytest.fixture(scope="module")
+def gm():
+    g = G()
+    g.ok("quietly mixed mathach ses || id: ses, cov(unstructured)")
+    return g
+
+
+def test_mixed_fixed_equation_by_default(gm):
+    gm.ok("coefplot")
+    graph = gm.graph()
+    (m,), (ci,) = _series(graph)
+    e = gm.s.e
+    b, se = np.asarray(e.b, float), np.sqrt(np.diag(np.asarray(e.V, float)))
+    assert graph.panels[0].yaxis.ticklabels[-1] == "_cons" and len(m.x) == 2
+    assert np.allclose(m.x, b[:2])
+    z = norm.ppf(0.975)
+    assert np.allclose(ci.y, b[:2] - z * se[:2]) and np.allclose(ci.y2, b[:2] + z * se[:2])
+
+
+def test_mixed_random_effect_parameters_when_selected(gm):
+    e = gm.s.e
+    names = [f"{q}:{n}" for q, n in e.names]
+    gm.ok("coefplot, keep(lns1_1_1: lnsig_e:)")
+    graph = gm.graph()
+    (m,), _ = _series(graph)
+    want = [float(e.b[names.index("lns1_1_1:_cons")]), float(e.b[names.index("lnsig_e:_cons")])]
+    assert np.allclose(m.x, want)
+    ax = graph.panels[0].yaxis
+    assert ax.ticklabels == ["lns1_1_1", "_cons", "lnsig_e", "_cons"]
+    assert np.allclose(m.y, [1, 3])                   # a gap between the equations
+    assert gm.s.r.macros["eqlabels"] == '0 "lns1_1_1" 2 "lnsig_e"'
+    gm.ok("coefplot, keep(*:)")
+    (m,), _ = _series(gm.graph())
+    assert np.allclose(m.x, np.asarray(e.b, float))
+    gm.ok("coefplot, keep(lnsig_e:) eform")
+    (m,), _ = _series(gm.graph())
+    assert np.allclose(m.x, np.exp(want[1]))
+
+
+def test_margins_at(gm):
+    gm.ok("quietly margins, at(ses=(-2(1)2)) post")
+    e = gm.s.e
+    gm.ok("coefplot, at recast(line)")
+    graph = gm.graph()
+    (line,) = [s for s in graph.panels[0].series if s.kind == "line"]
+    (ci,) = [s for s in graph.panels[0].series if s.kind == "rspike"]
+    assert np.allclose(line.x, [-2, -1, 0, 1, 2]) and np.allclose(line.y, np.asarray(e.b))
+    se = np.sqrt(np.diag(np.asarray(e.V, float)))
+    assert np.allclose(ci.y2, np.asarray(e.b) + norm.ppf(0.975) * se)
+    assert graph.panels[0].xaxis.ticks is None        # a continuous axis
+
+
+def test_errors(g):
+    g.fails("coefplot nosuch", 111, "estimation result nosuch not found")
+    g.fails("coefplot r1, foo", 198, "option foo not allowed")
+    g.fails("coefplot (r1, title(x))", 198, "option title not allowed")
+    g.fails("coefplot r1, horizontal vertical", 198)
+    g.fails("coefplot r1, levels(5)", 198)
+    g.fails("coefplot r1, by(sector)", 198)
+    g.fails("coefplot r1, ciopts(recast(bar))", 198)
+    e = G(setup=("use hsb",))
+    e.fails("coefplot", 301, "last estimates not found")
+    out = g.ok("coefplot r1, keep(nosuchcoef)")
+    assert "(nothing to plot)" in out
+
+
+def test_ssc_install_says_built_in(g):
+    assert "built into hlmshell" in g.ok("ssc install coefplot, replace")
+
+
+def test_export_smoke(g, tmp_path):
+    g.ok("coefplot r1 r2, drop(_cons) xline(0) title(Models) legend(rows(1))")
+    g.ok(f'graph export "{tmp_path / "c.png"}"')
+    assert (tmp_path / "c.png").stat().st_size > 1000
