@@ -28,6 +28,7 @@ COMMANDS = [
     ('twoway', 'graph_twoway', 'tw', ()),
     ('scatter', 'graph_twoway', 'sc', ()),
     ('line', 'graph_twoway', 'line', ()),
+    ('coefplot', 'coefplot', 'coefplot', ()),
     ('count', 'inspect', 'cou', ()),
     ('summarize', 'inspect', 'su', ()),
     ('describe', 'inspect', 'd', ()),
