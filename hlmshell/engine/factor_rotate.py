@@ -29,7 +29,7 @@ class Rotation:
     gamma: float | None = None
 
 
-def _varimax_T(A: np.ndarray, tol: float = 1e-10, maxit: int = 1000) -> np.ndarray:
+def _varimax_T(A: np.ndarray, tol: float = 1e-14, maxit: int = 5000) -> np.ndarray:
     """Kaiser's varimax by the SVD iteration (as R's stats::varimax without normalization)."""
     p, k = A.shape
     T = np.eye(k)
