@@ -252,3 +252,14 @@ def test_reference_numbers_recompute_in_r(tmp_path):
     fresh = json.load(open(tmp_path / "reference.json"))
     np.testing.assert_allclose(np.array(fresh["varimax"]), np.array(REF["varimax"]), atol=1e-12)
     np.testing.assert_allclose(fresh["icc"]["absolute"]["i"], REF["icc"]["absolute"]["i"], atol=1e-12)
+
+
+def test_rotate_leaves_stored_estimates_unrotated(s):
+    ok(s, f"quietly factor {VARS}, pcf")
+    ok(s, "estimates store unrot")
+    ok(s, "quietly rotate, promax")
+    assert s.e.model.rotation is not None
+    assert s.estimates["unrot"].model.rotation is None
+    assert "r_L" not in s.estimates["unrot"].matrices
+    ok(s, "estimates restore unrot")
+    assert "Rotation: (unrotated)" in ok(s, "factor")

@@ -90,7 +90,7 @@ def rotate_cmd(session, cmd):
     for nm in ("factors", "components", "blanks"):
         if nm in opts and not (opts.raw(nm) or "").strip():
             raise StataError("invalid syntax", 198)
-    res = factor_or_pca(session)
+    res = _fresh_copy(factor_or_pca(session))
     st = res.model
     if opts.clear:
         st.rotation = None
@@ -98,6 +98,7 @@ def rotate_cmd(session, cmd):
             del res.macros[k]
         for k in [k for k in res.matrices if k.startswith("r_")]:
             del res.matrices[k]
+        session.e = res
         return
     method, power, gamma = _rotation_request(opts)
     k = opts.factors if opts.factors is not None else opts.components
@@ -110,12 +111,25 @@ def rotate_cmd(session, cmd):
     if opts.blanks < 0:
         raise StataError("blanks() must be nonnegative", 198)
     apply_rotation(res, method, opts.normalize or opts.horst, power, gamma, k)
+    session.e = res
     if st.kind == "factor":
         from hlmshell.commands.factor import display
         display(session, res, opts.blanks)
     else:
         from hlmshell.commands.pca import display_pca
         display_pca(session, res, opts.blanks)
+
+
+def _fresh_copy(res):
+    """e() to change: a copy with its own macros, matrices and model state, so that results
+    kept by `estimates store` (and the session's snapshot) are never changed in place."""
+    import copy
+
+    new = copy.copy(res)
+    new.macros = dict(res.macros)
+    new.matrices = dict(res.matrices)
+    new.model = copy.copy(res.model)
+    return new
 
 
 def apply_rotation(res, method: str, normalize: bool, power: float, gamma: float, k: int) -> None:

@@ -204,7 +204,7 @@ def _list_results(session, res, prefix: str, e=None) -> None:
         for k, v in res.macros.items():
             out.line(f"{prefix}({k})".rjust(22) + f' : "{v}"')
     mats = []
-    if e is not None:
+    if e is not None and len(np.asarray(e.b).ravel()):     # factor and pca post no e(b)
         k = len(np.asarray(e.b).ravel())
         mats += [("b", (1, k)), ("V", (k, k))]
     for k, v in res.matrices.items():
