@@ -268,3 +268,52 @@ def test_replay_and_no_estimates():
     s = Session(out=Capture())
     assert run(s, "sem")[0] == 301
     assert run(s, "estat gof")[0] == 301
+
+
+def test_covstructure_identity_is_the_equal_variance_constraint(sim):
+    ok(sim, LGCM + " covstructure(e._OEn, identity)")
+    _fit_stats(sim, REF["lgcm_eqv"])
+    v = [sim.e.b[sim.e.names.index(("/", f"var(e.t{k})"))] for k in range(1, 5)]
+    assert max(v) - min(v) < 1e-12
+
+
+def test_unit_variance_identification_rescales_the_loadings(sim):
+    """var(F@1) instead of the anchored first loading: the same fit, loadings times sd(F)."""
+    ok(sim, "quietly sem (F -> y1 y2 y3)")
+    b0 = dict(zip(sim.e.names, sim.e.b))
+    ll0 = sim.e.scalars["ll"]
+    ok(sim, "quietly sem (F -> y1 y2 y3), var(F@1)")
+    b1 = dict(zip(sim.e.names, sim.e.b))
+    assert sim.e.scalars["ll"] == pytest.approx(ll0, abs=1e-7)
+    sd = math.sqrt(b0[("/", "var(F)")])
+    for y in ("y1", "y2", "y3"):
+        assert b1[(y, "F")] == pytest.approx(b0[(y, "F")] * sd, rel=1e-6)
+    assert b1[("/", "var(F)")] == 1.0
+
+
+def test_latent_names_and_noconstant(sim):
+    assert run(sim, "sem (f -> y1 y2 y3)")[0] == 111          # lower case: a variable
+    out = ok(sim, "sem (f -> y1 y2 y3), latent(f) nocapslatent nolog")
+    assert "Latent:      f" in out
+    ok(sim, "quietly sem (t2 <- t1), noconstant")
+    assert ("t2", "_cons") not in sim.e.names
+    X = np.column_stack([sim.data.var(v).values for v in ("t1", "t2")])
+    slope = (X[:, 0] @ X[:, 1]) / (X[:, 0] @ X[:, 0])        # regression through the origin
+    assert sim.e.b[sim.e.names.index(("t2", "t1"))] == pytest.approx(slope, rel=1e-7)
+
+
+def test_fresh_process_do_file(tmp_path):
+    """A do-file in a new process: sem, predict (sem_predict loaded by predict itself), estat."""
+    import shutil
+    import subprocess
+    import sys
+    shutil.copy(os.path.join(HERE, "data", "sem", "sem_sim.csv"), tmp_path / "d.csv")
+    (tmp_path / "a.do").write_text(
+        "import delimited d.csv, clear\n"
+        "sem (ppltrst <-A) (t2 <-A) (t3 <-A), latent(A) stand\n".replace("ppltrst", "t1")
+        + "predict Trust_latent, latent\nsummarize Trust_latent\nestat gof, stats(all)\n")
+    p = subprocess.run([sys.executable, "-m", "hlmshell", "a.do"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "Trust_latent |        300" in p.stdout and "Standardized" in p.stdout
+    assert "Traceback" not in p.stdout + p.stderr and "Warning" not in p.stderr

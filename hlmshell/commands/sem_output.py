@@ -40,8 +40,8 @@ def _log(out, hist) -> None:
     out.line("Fitting target model:")
     out.line("")
     for i, (ll, concave) in enumerate(hist):
-        tail = "" if concave else "  (not concave)"
-        out.line(f"Iteration {i}:{' ' * (3 - len(str(i)))}log likelihood = {fmt_g(ll, 10).strip()}{tail}")
+        line = f"{f'Iteration {i}:':<15}log likelihood = {fmt(ll, '%10.0g')}  "
+        out.line(line if concave else line + "(not concave)")
 
 
 def _header(out, res) -> None:
@@ -80,7 +80,7 @@ def _column_header(w: int, level: float, vcetype: str, standardized: bool) -> li
 
 
 def _cells(p, b: float, se: float, level: float) -> str:
-    if p.k < 0:
+    if p.k < 0 and not se > 0:
         return f"  {fmt_g(b, 9):>9}  (constrained)"
     if p.section == "var" and se > 0 and b > 0:
         z = dist.norm_isf((1 - level / 100) / 2)

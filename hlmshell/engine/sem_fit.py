@@ -130,6 +130,8 @@ def fit(model: RamModel, starts: list[np.ndarray], S_N: np.ndarray, xbar: np.nda
     if not vals:
         raise SemFitError("initial values not feasible")
     theta0 = starts[min(vals)[1]]
+    if not identified(model, _jitter(theta0, var_par)):
+        raise SemFitError("not identified")
     theta, log, ok = _newton_fit(model, theta0.copy(), S_N, xbar, N, lower)
     if not ok:
         bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
@@ -142,6 +144,35 @@ def fit(model: RamModel, starts: list[np.ndarray], S_N: np.ndarray, xbar: np.nda
     V = np.zeros_like(H)
     V[np.ix_(free, free)] = _invert(0.5 * N * H[np.ix_(free, free)])   # -d2 log L = N/2 d2 F
     return SemFit(theta, F, loglik(F, N, model.n_obs), V, ok, len(log) - 1, log)
+
+
+def _jitter(theta: np.ndarray, var_par: set) -> np.ndarray:
+    """A nearby generic point (fixed seed): starting values such as a zero path can make an
+    identified model look unidentified (an instrument without effect)."""
+    u = np.random.default_rng(12345).uniform(0.1, 0.3, theta.size)
+    return np.array([t * (1 + u[k]) if k in var_par else t + u[k] * max(1.0, abs(t))
+                     for k, t in enumerate(theta)])
+
+
+def identified(model: RamModel, theta: np.ndarray) -> bool:
+    """Local identification: the implied means and covariances change in as many directions
+    as there are free parameters (full column rank of their Jacobian at theta)."""
+    def moments(t):
+        Sigma, mu = model.implied(t)
+        return np.concatenate([Sigma[np.triu_indices(model.n_obs)], mu])
+    J = np.empty((moments(theta).size, model.n_par))
+    for k in range(model.n_par):
+        h = 1e-6 * max(1.0, abs(theta[k]))
+        tp, tm = theta.copy(), theta.copy()
+        tp[k] += h
+        tm[k] -= h
+        J[:, k] = (moments(tp) - moments(tm)) / (2 * h)
+    sv = np.linalg.svd(J, compute_uv=False)
+    if model.n_par == 0:
+        return True
+    if sv.size < model.n_par:
+        return False
+    return bool(sv.min() > 1e-8 * max(1.0, sv.max()))
 
 
 def _invert(info: np.ndarray) -> np.ndarray:
