@@ -27,7 +27,7 @@ from hlmshell.commands import graph_twoway as gt
 from hlmshell.errors import StataError
 from hlmshell.graphics.model import Graph, Panel, Series
 from hlmshell.output.numfmt import fmt
-from hlmshell.registry import command
+from hlmshell.registry import Opt, command
 from hlmshell.results import RResults
 from hlmshell.syntax.ast import Command
 from hlmshell.syntax.lexer import top_words
@@ -58,6 +58,7 @@ def collect(session, spec: cs.Spec) -> tuple[cd.Rows, dict, list, dict]:
         first_model = None
         for plot in sg.plots:
             number += 1
+            members.setdefault(j, []).append(number)
             if plot.skip:
                 continue
             popts = cs.merged(spec, sg, plot, number, None)
@@ -76,7 +77,6 @@ def collect(session, spec: cs.Spec) -> tuple[cd.Rows, dict, list, dict]:
                     info.n_ci = max(info.n_ci, n_ci)
             if "label" in plot.opts or (number in plots and "label" in popts):
                 plots[number].label = gc.text_arg(popts["label"])
-            members.setdefault(j, []).append(number)
         by_labels.append(gc.text_arg(sg.opts["bylabel"]) if "bylabel" in sg.opts
                          else (first_model or ""))
     _relabel(spec, plots, by_labels)
@@ -98,9 +98,32 @@ def _relabel(spec: cs.Spec, plots: dict, by_labels: list) -> None:
                 target[k] = w
 
 
+_HELP = (Opt("keep", "keep", "string", desc="coefficients to plot (eq:coef, * and ?)"),
+         Opt("drop", "drop", "string", desc="coefficients to leave out, e.g. drop(_cons)"),
+         Opt("levels", "l", "numlist", desc="confidence levels, e.g. levels(99 95)"),
+         Opt("noci", desc="no confidence intervals"),
+         Opt("eform", desc="exponentiated estimates and limits"),
+         Opt("rescale", "rescale", "string", desc="multiply estimates and limits by #"),
+         Opt("rename", "rename", "string", desc="rename coefficients: old = new"),
+         Opt("baselevels", "base", desc="include base levels of factor variables"),
+         Opt("omitted", "omit", desc="include omitted coefficients"),
+         Opt("at", desc="plot positions from e(at) after margins, post"),
+         Opt("label", "lab", "string", desc="a plot's label in the legend"),
+         Opt("ciopts", "ciop", "string", desc="look of the intervals; recast(rcap) ..."),
+         Opt("recast", "recast", "string", desc="markers drawn as line, connected, bar"),
+         Opt("mlabel", "ml", "string", desc="marker labels with the estimates"),
+         Opt("vertical", "vert", desc="coefficients on the x axis"),
+         Opt("horizontal", "hor", desc="coefficients on the y axis (the default)"),
+         Opt("order", "order", "string", desc="order of the coefficients (. for a gap)"),
+         Opt("coeflabels", "coefl", "string", desc='coefficient labels: ses = "SES"'),
+         Opt("nolabels", "nolab", desc="coefficient names instead of labels"),
+         Opt("format", "format", "string", desc="format of marker labels"),
+         Opt("bylabels", "bylabels", "string", desc="labels of the || subgraphs"))
+
+
 @command("coefplot", abbrev="coefplot", family="Graphics", raw=True, byable=False,
          changes_data=False, desc="plot coefficients and confidence intervals (SSC coefplot)",
-         example="coefplot m1 m2, drop(_cons) xline(0)")
+         example="coefplot m1 m2, drop(_cons) xline(0)", options=_HELP)
 def coefplot(session, cmd) -> None:
     spec = cs.parse(session, cmd.body or "")
     opts, gopts = spec.opts, spec.gopts
@@ -138,7 +161,9 @@ def _layout(session, rows, opts, plots, members, vertical) -> tuple[cl.Layout, b
         if info.opts.get("offset") not in (None, ""):
             off = gc.number(info.opts["offset"], "offset")
             custom[p] = off if vertical else -off
-    pos = cl.offsets(rows, pos, custom, len(plots) > 1 and "nooffsets" not in opts, members)
+    many = len({p for v in members.values() for p in v}) > 1
+    pos = cl.offsets(rows, pos, custom, many and "nooffsets" not in opts, members,
+                     "norecycle" not in opts)
     layout = cl.Layout(pos=pos, ticks=[p for _k, p in ticks],
                        labels=cl.labels_for(session.data, ticks, opts),
                        headings=cl.equation_labels(heads, opts))

@@ -113,8 +113,10 @@ def positions(keys: list, meqs: bool, eqlabels: bool) -> tuple[dict, list, list]
 
 
 def offsets(rows: Rows, pos: np.ndarray, plot_offsets: dict, auto: bool,
-            subgraph_plots: dict) -> np.ndarray:
-    """Automatic offsets when plots share positions; offset() of a plot replaces them."""
+            subgraph_plots: dict, recycle: bool = True) -> np.ndarray:
+    """Automatic offsets when plots share positions, -0.5 + plot/(plots+1) (plots counted
+    with _skip; with norecycle and several subgraphs, within each subgraph); offset() of a
+    plot replaces them."""
     pos = pos.copy()
     plot = np.asarray(rows.plot)
     if plot_offsets:
@@ -126,12 +128,14 @@ def offsets(rows: Rows, pos: np.ndarray, plot_offsets: dict, auto: bool,
     keys = list(zip(rows.by, pos))
     if len(set(keys)) == len(keys):
         return pos                                   # one estimate per position
+    if recycle or len(subgraph_plots) == 1:
+        n = max(max(v) for v in subgraph_plots.values())
+        return pos - 0.5 + plot / (n + 1)
     by = np.asarray(rows.by)
     for b, plots in subgraph_plots.items():
-        n = len(plots)
-        for k, p in enumerate(plots, 1):
-            sel = (plot == p) & (by == b)
-            pos[sel] += -0.5 + k / (n + 1)
+        first, last = min(plots), max(plots)
+        sel = by == b
+        pos[sel] += -0.5 + (plot[sel] - first + 1) / (last - first + 2)
     return pos
 
 

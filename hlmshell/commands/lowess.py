@@ -24,7 +24,7 @@ from hlmshell.errors import StataError
 from hlmshell.graphics import stats
 from hlmshell.graphics.model import Graph, Panel, Series
 from hlmshell.output.numfmt import fmt_g
-from hlmshell.registry import command
+from hlmshell.registry import Opt, command
 from hlmshell.syntax.ast import Command
 from hlmshell.syntax.varlist import expand_varlist
 
@@ -87,9 +87,18 @@ def _groups(session, gopts: dict, sample: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+_HELP = (Opt("mean", "m", desc="running-mean smooth (default: running-line least squares)"),
+         Opt("noweight", "now", desc="no tricube weights"),
+         Opt("bwidth", "bw", "real", 0.8, desc="bandwidth, a fraction of N (default .8)"),
+         Opt("logit", "lo", desc="the smooth as logits"),
+         Opt("adjust", "a", desc="the smooth's mean set to yvar's mean"),
+         Opt("nograph", "nog", desc="no graph"),
+         Opt("generate", "gen", "name", desc="a new variable with the smoothed values"))
+
+
 @command("lowess", abbrev="lowess", family="Statistics", raw=True, byable=False,
          changes_data=True, desc="lowess smoothing (graph and generate())",
-         example="lowess mathach ses, bwidth(.5) generate(smooth)")
+         example="lowess mathach ses, bwidth(.5) generate(smooth)", options=_HELP)
 def lowess(session, cmd) -> None:
     table = {**_OWN, **{k: v for k, v in gt.PLOT_OPTIONS.items() if k not in _OWN}}
     _c, names, sample, own, gopts = read(session, cmd.body, "lowess", table, nvars=(2, 2))
