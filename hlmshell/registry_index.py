@@ -174,6 +174,7 @@ COMMANDS = [
     ('xtmelogit', 'meqr', 'xtmelogit', ()),
     ('xtmepoisson', 'meqr', 'xtmepoisson', ()),
     ('misstable', 'misstable', 'misstable', ()),
+    ('mlogit', 'mlogit', 'mlogit', ()),
     ('mvdecode', 'mvdecode', 'mvdecode', ()),
     ('nlcom', 'nlcom', 'nlcom', ()),
     ('ranksum', 'nonparam', 'ranksum', ()),

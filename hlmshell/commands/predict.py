@@ -308,7 +308,7 @@ PREDICTORS: dict = {}
 # modules are imported when their command is first used, so predict imports these itself)
 _PREDICTOR_MODULES = ("glm_predict", "me_multilevel_predict", "me_predict", "meqr", "resample",
                       "xt_glmm", "xtgee", "xtnbreg", "tobit", "xttobit", "xtpqml",
-                      "factor_post", "sem_predict")
+                      "factor_post", "sem_predict", "mlogit")
 
 
 def _load_predictors() -> None:

@@ -6,3 +6,5 @@ TAKES: dict = {}
 RAW = {"linktest", "dfbeta", "avplot", "avplots", "cprplot", "acprplot", "rvpplot", "lvr2plot"}
 BASE["qreg"] = "qreg mathach ses, quantile(.25) nolog"
 TAKES["qreg"] = "if in"
+BASE["mlogit"] = "mlogit sector ses female, baseoutcome(0) nolog"
+TAKES["mlogit"] = "if in"
