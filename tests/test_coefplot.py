@@ -231,3 +231,25 @@ def test_export_smoke(g, tmp_path):
     g.ok("coefplot r1 r2, drop(_cons) xline(0) title(Models) legend(rows(1))")
     g.ok(f'graph export "{tmp_path / "c.png"}"')
     assert (tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_sort_skip_pnum_and_combined_models(g):
+    g.ok("quietly regress mathach ses sector minority female")
+    g.ok("estimates store r3")
+    b, se, _df = ols(g.col("mathach"), [g.col(v) for v in ("ses", "sector", "minority",
+                                                            "female")])
+    names = np.array(["ses", "sector", "minority", "female"])
+    g.ok("coefplot r3, drop(_cons) sort nolabels")
+    assert g.graph().panels[0].yaxis.ticklabels == list(names[np.argsort(b[:4])])
+    g.ok("coefplot r3, drop(_cons) sort(, descending by(se)) nolabels")
+    assert g.graph().panels[0].yaxis.ticklabels == list(names[np.argsort(-se[:4])])
+    # _skip counts as a plot: offsets -0.5 + 1/4 and -0.5 + 3/4; p#() options by number
+    g.ok("coefplot r1 _skip r2, keep(ses) p1(msymbol(D) label(first)) p3(label(third))")
+    marks, _ = _series(g.graph())
+    assert np.allclose([m.y[0] for m in marks], [0.75, 1.25])
+    assert marks[0].style["marker"] == "D" and [m.label for m in marks] == ["first", "third"]
+    assert g.s.r.scalars["n_plot"] == 3
+    # two models in one plot: one style, one legend key, both models' coefficients
+    g.ok(r"coefplot (r1 \ r2, label(both)), drop(_cons)")
+    marks, _ = _series(g.graph())
+    assert len(marks) == 1 and len(marks[0].x) == 5 and marks[0].label == "both"

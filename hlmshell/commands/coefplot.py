@@ -153,7 +153,8 @@ def coefplot(session, cmd) -> None:
 
 def _layout(session, rows, opts, plots, members, vertical) -> tuple[cl.Layout, bool]:
     meqs = cl.unify_equations(rows, "eqstrict" in opts)
-    keys = cl.apply_order(cl.nice_order(rows), opts.get("order"))
+    keys = cl.apply_order(cl.apply_sort(cl.nice_order(rows), rows, opts.get("sort")),
+                          opts.get("order"))
     where, ticks, heads = cl.positions(keys, meqs, "noeqlabels" not in opts)
     pos = np.array([where[(e, c)] for e, c in zip(rows.eq, rows.coef)], dtype=float)
     custom = {}

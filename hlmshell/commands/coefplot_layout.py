@@ -92,6 +92,71 @@ def _order_block(keys, items, eq) -> list:
     return out + [k for k in keys if k not in used]
 
 
+def apply_sort(keys: list, rows: Rows, spec: str | None) -> list:
+    """sort[([subgraph:][plot] [, descending by(stat)])]: coefficients within each equation
+    in increasing order of their smallest value of stat (b, se, v, t, tabs, p, df, ll #,
+    ul #) among the rows of the chosen subgraph and plot."""
+    if spec is None:
+        return keys
+    head, _, tail = spec.partition(",")
+    sub, plot = _sort_target(head.strip())
+    desc, stat, which = _sort_options(tail)
+    best: dict = {}
+    for i, key in enumerate(zip(rows.eq, rows.coef)):
+        if (sub is not None and rows.by[i] != sub) or (plot is not None and rows.plot[i] != plot):
+            continue
+        v = _stat(rows, i, stat, which)
+        if np.isnan(v):
+            continue
+        v = -v if desc else v
+        best[key] = min(best.get(key, np.inf), v)
+    eq_rank = {e: k for k, e in enumerate(dict.fromkeys(e for e, _c in keys))}
+    ranked = sorted(range(len(keys)), key=lambda k: (eq_rank[keys[k][0]],
+                                                     best.get(keys[k], np.inf), k))
+    return [keys[k] for k in ranked]
+
+
+def _sort_target(head: str) -> tuple:
+    if not head:
+        return None, None
+    sub, colon, plot = head.partition(":")
+    if not colon:
+        sub, plot = ".", head
+    try:
+        return tuple(None if w.strip() in ("", ".") else int(w) for w in (sub, plot))
+    except ValueError:
+        raise StataError("invalid sort()", 198) from None
+
+
+def _sort_options(tail: str) -> tuple:
+    from hlmshell.syntax.parser import parse_options
+    desc, stat, which = False, "b", 1
+    for o in parse_options(tail):
+        if gc.abbrev_match(o.name, "descending", "d"):
+            desc = True
+        elif o.name == "by" and o.arg:
+            words = o.arg.split()
+            stat = words[0]
+            which = int(words[1]) if len(words) > 1 and words[1].isdigit() else 1
+            if stat not in ("b", "v", "se", "t", "tabs", "p", "df", "ll", "ul"):
+                raise StataError(f"sort(, by({o.arg})) not allowed", 198)
+        else:
+            raise gc.not_allowed(o.name)
+    return desc, stat, which
+
+
+def _stat(rows: Rows, i: int, stat: str, which: int) -> float:
+    b, se, df = rows.b[i], rows.se[i], rows.df[i]
+    if stat in ("ll", "ul"):
+        cis = rows.cis[i]
+        return cis[which - 1][0 if stat == "ll" else 1] if which <= len(cis) else np.nan
+    t = b / se if se > 0 else np.nan
+    if stat == "p":
+        from scipy.stats import norm, t as tdist
+        return float(2 * (tdist.sf(abs(t), df) if np.isfinite(df) else norm.sf(abs(t))))
+    return {"b": b, "se": se, "v": se * se, "t": t, "tabs": abs(t), "df": df}[stat]
+
+
 def positions(keys: list, meqs: bool, eqlabels: bool) -> tuple[dict, list, list]:
     """{key: position}, the coefficient ticks, the equation headings (position, eq)."""
     where: dict = {}
