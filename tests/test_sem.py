@@ -317,3 +317,16 @@ def test_fresh_process_do_file(tmp_path):
     assert p.returncode == 0, p.stdout + p.stderr
     assert "Trust_latent |        300" in p.stdout and "Standardized" in p.stdout
     assert "Traceback" not in p.stdout + p.stderr and "Warning" not in p.stderr
+
+
+def test_mlmv_full_information_matches_lavaan():
+    s = csv_session(SIM)
+    ok(s, "replace y2 = . in 1/40")
+    ok(s, "replace y3 = . if mod(_n, 7) == 0")
+    ok(s, "replace z = . if mod(_n, 11) == 0")
+    assert run(s, "sem (F -> y1 y2 y3) (F <- z)")[0] == 0
+    assert s.e.scalars["N"] < 300                         # ml: listwise
+    out = ok(s, "sem (F -> y1 y2 y3) (F <- z), method(mlmv)")
+    assert "Estimation method  = mlmv" in out and "mean(z)" in out
+    _fit_stats(s, REF["mlmv"])
+    assert _compare(s, REF["mlmv"]["params"], {"y1", "y2", "y3", "F"}, se_rtol=1e-3) >= 12

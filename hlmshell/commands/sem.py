@@ -63,6 +63,7 @@ class SemRequest:
     robust: bool = False
     log: bool = True
     opts: object = None
+    method: str = "ml"
     flags: dict = field(default_factory=dict)
 
 
@@ -125,8 +126,8 @@ def read_request(session, cmd) -> tuple[SemRequest, Command]:
     if opts.raw("group") or opts.raw("ginvariant"):
         raise StataError("sem: option group() is not available in hlmshell yet", 198)
     method = (opts.raw("method") or "ml").strip().lower()
-    if method != "ml":
-        raise StataError(f"method({method}) not allowed; hlmshell's sem fits method(ml)", 198)
+    if method not in ("ml", "mlmv"):
+        raise StataError(f"method({method}) not allowed; hlmshell's sem fits ml and mlmv", 198)
     vce = (opts.raw("vce") or "oim").strip().lower()
     if vce not in ("oim", "robust", "r", "rob", "robu", "robus"):
         raise StataError(f"vcetype '{vce}' not allowed", 198)
@@ -139,10 +140,12 @@ def read_request(session, cmd) -> tuple[SemRequest, Command]:
                    variances=[t for a in multi["variance"] for t in sp.parse_terms(a)],
                    covs=[c3 for a in multi["covariance"] for c3 in sp.parse_covs(a)],
                    means=[t for a in multi["means"] for t in sp.parse_terms(a)],
-                   covstructure=sp.parse_covstructure(multi["covstructure"]))
+                   covstructure=sp.parse_covstructure(multi["covstructure"]),
+                   noxconditional=opts.noxconditional or method == "mlmv")
     _resolve_option_names(session, spec)
     req = SemRequest(spec, confidence_level(session, opts), opts.standardized,
                      vce.startswith("r"), not opts.nolog, opts)
+    req.method = method
     return req, c
 
 
@@ -187,29 +190,66 @@ def _replay(session, cmd) -> None:
                        {"nodescribe": True, "log": False})
 
 
+def _sample(session, c: Command, obs: list[str], method: str) -> tuple[np.ndarray, np.ndarray]:
+    """(estimation-sample mask, data matrix): listwise complete for ml; for mlmv every
+    observation with at least one of the model's observed variables (NaN kept)."""
+    for n in obs:
+        if session.data.var(n).is_string:
+            raise StataError("type mismatch", 109)
+    if method == "ml":
+        mask = np.asarray(marksample(session, c, obs), dtype=bool)
+    else:
+        mask = np.asarray(marksample(session, c, []), dtype=bool)
+    X = np.column_stack([np.asarray(session.data.var(n).values, float)[mask] for n in obs])
+    if method == "mlmv":
+        keep = ~np.isnan(X).all(axis=1)
+        idx = np.flatnonzero(mask)
+        mask = np.zeros_like(mask)
+        mask[idx[keep]] = True
+        X = X[keep]
+    if X.shape[0] == 0:
+        raise StataError("no observations", 2000)
+    if X.shape[0] < 2:
+        raise StataError("insufficient observations", 2001)
+    return mask, X
+
+
+def _moments(X: np.ndarray, built, method: str):
+    """What the fit works on and the saturated and baseline log likelihoods: the N-divisor
+    covariance and means (ml), or the missing-value patterns with the saturated and baseline
+    models fitted by full-information ML (mlmv)."""
+    from hlmshell.engine import sem_fit, sem_model
+    N = X.shape[0]
+    exog = [built.names.index(n) for n in built.exo_obs]
+    if method == "ml":
+        xbar = X.mean(axis=0)
+        S_N = np.cov(X, rowvar=False, bias=True).reshape(X.shape[1], X.shape[1])
+        return (S_N, xbar, S_N, sem_model.saturated_loglik(S_N, N),
+                sem_model.baseline_loglik(S_N, N, exog))
+    pats = sem_model.patterns_of(X)
+    xbar0 = np.nanmean(X, axis=0)
+    var0 = np.nanvar(X, axis=0)
+    if not np.all(np.isfinite(var0)) or np.any(var0 <= 0):
+        raise StataError("no observations", 2000)
+    ll_s, Sig, mu = sem_fit.moments_fit(pats, X.shape[1], None, xbar0, var0)
+    ll_b = sem_fit.moments_fit(pats, X.shape[1], exog, xbar0, var0)[0]
+    return pats, mu, Sig, ll_s, ll_b
+
+
 def fit_request(session, req: SemRequest, c: Command):
     from hlmshell.commands.sem_results import FittedSem
     from hlmshell.engine import sem_fit
     built = build(req.spec)
     obs = built.names[:built.n_obs]
-    mask = np.asarray(marksample(session, c, obs), dtype=bool)
-    for n in obs:
-        if session.data.var(n).is_string:
-            raise StataError("type mismatch", 109)
-    X = np.column_stack([np.asarray(session.data.var(n).values, float)[mask] for n in obs])
+    mask, X = _sample(session, c, obs, req.method)
     N = X.shape[0]
-    if N == 0:
-        raise StataError("no observations", 2000)
-    if N < 2:
-        raise StataError("insufficient observations", 2001)
-    xbar = X.mean(axis=0)
-    S_N = np.cov(X, rowvar=False, bias=True).reshape(len(obs), len(obs))
     opts = req.opts
     req.flags = {"nodescribe": opts.nodescribe, "log": req.log, "nocnsreport": opts.nocnsreport,
                  "noheader": opts.noheader, "nofootnote": opts.nofootnote,
                  "notable": opts.notable, "coeflegend": opts.coeflegend}
+    data, xbar, S_fit, ll_sat, ll_base = _moments(X, built, req.method)
     try:
-        fit = sem_fit.fit(built.model, starting_values(built, S_N, xbar), S_N, xbar, N,
+        fit = sem_fit.fit(built.model, starting_values(built, S_fit, xbar), data, xbar, N,
                           heywood=opts.heywood)
     except sem_fit.SemFitError as err:
         if "identified" in str(err):
@@ -218,4 +258,6 @@ def fit_request(session, req: SemRequest, c: Command):
     except np.linalg.LinAlgError:
         raise StataError("initial values not feasible", 1400) from None
     V = sem_fit.robust_vcov(built.model, fit, X) if req.robust else fit.V
-    return FittedSem(built, fit, V, X, S_N, xbar, mask, req)
+    out = FittedSem(built, fit, V, X, S_fit, xbar, mask, req)
+    out.ll_sat, out.ll_base = ll_sat, ll_base
+    return out

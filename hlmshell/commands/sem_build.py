@@ -55,6 +55,7 @@ class SemSpec:
     covs: list[tuple[str, str, Term]] = field(default_factory=list)
     means: list[Term] = field(default_factory=list)
     covstructure: list[tuple[str, str]] = field(default_factory=list)
+    noxconditional: bool = False      # observed exogenous moments as parameters (mlmv too)
 
 
 @dataclass
@@ -153,7 +154,7 @@ def build(spec: SemSpec) -> Built:
     _intercepts(spec, cells, idx, obs, lat, deps)
     _variances(spec, cells, idx, endo, exo_obs, exo_lat)
     _anchor(spec, cells, idx, lat)
-    xcond = _xconditional(spec, exo_obs)
+    xcond = _xconditional(spec, exo_obs) and not spec.noxconditional
     cells.compact()
     model = RamModel(len(obs), len(names), cells.n_par, cells.entries)
     params, hidden = _catalog(spec, cells, names, idx, deps, exo_obs, exo_lat, xcond)

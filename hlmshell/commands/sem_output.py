@@ -48,7 +48,7 @@ def _header(out, res) -> None:
     sc = res.scalars
     out.line("")
     out.line(f"{'Structural equation model':<48}{'Number of obs':<18}= {fmt_count(int(sc['N'])):>10}")
-    out.line(f"{'Estimation method':<19}= ml")
+    out.line(f"{'Estimation method':<19}= {res.macros.get('method', 'ml')}")
     out.line(f"{'Log likelihood':<19}= {fmt_g(sc['ll'], 10).strip()}")
 
 

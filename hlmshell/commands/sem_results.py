@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from hlmshell import distributions as dist
-from hlmshell.engine import sem_model
 from hlmshell.results import EstimationResults
 
 
@@ -26,6 +25,8 @@ class FittedSem:
     xbar: np.ndarray
     mask: np.ndarray
     req: object
+    ll_sat: float = float("nan")      # saturated and baseline models' log likelihoods
+    ll_base: float = float("nan")
 
     @property
     def N(self) -> int:
@@ -46,20 +47,16 @@ class FittedSem:
 
     def lr_saturated(self) -> tuple[float, int, float]:
         p = self.built.n_obs
-        ll_s = sem_model.saturated_loglik(self.S_N, self.N)
         df = p * (p + 3) // 2 - self.built.model.n_par
-        chi2 = max(2 * (ll_s - self.fit.ll), 0.0)
+        chi2 = max(2 * (self.ll_sat - self.fit.ll), 0.0)
         pv = float(dist.chi2_sf(chi2, df)) if df > 0 else float("nan")
         return chi2, df, pv
 
     def lr_baseline(self) -> tuple[float, int, float]:
         p = self.built.n_obs
-        exog = [self.built.names.index(n) for n in self.built.exo_obs]
-        ll_s = sem_model.saturated_loglik(self.S_N, self.N)
-        ll_b = sem_model.baseline_loglik(self.S_N, self.N, exog)
-        kx = len(exog)
+        kx = len(self.built.exo_obs)
         df = p * (p + 3) // 2 - (2 * p + kx * (kx - 1) // 2)
-        chi2 = max(2 * (ll_s - ll_b), 0.0)
+        chi2 = max(2 * (self.ll_sat - self.ll_base), 0.0)
         pv = float(dist.chi2_sf(chi2, df)) if df > 0 else float("nan")
         return chi2, df, pv
 
@@ -79,7 +76,7 @@ class FittedSem:
         lat = built.names[built.n_obs:]
         obs = built.names[:built.n_obs]
         mac = {"cmd": "sem", "cmdline": cmdline, "title": "Structural equation model",
-               "method": "ml", "vce": "robust" if self.req.robust else "oim",
+               "method": self.req.method, "vce": "robust" if self.req.robust else "oim",
                "vcetype": "Robust" if self.req.robust else "OIM", "properties": "b V",
                "predict": "sem_p", "estat_cmd": "sem_estat",
                "oyvars": " ".join(n for n in obs if n in built.endo),

@@ -182,6 +182,23 @@ def _invert(info: np.ndarray) -> np.ndarray:
     return (U / w) @ U.T
 
 
+def moments_fit(pats, p: int, exog: list[int] | None, xbar0: np.ndarray,
+                var0: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Full-information ML of the saturated (exog None) or baseline model from missing-value
+    patterns: (log L, covariance, means)."""
+    from hlmshell.engine.sem_model import saturated_model
+    model = saturated_model(p, exog)
+    t0 = np.zeros(model.n_par)
+    t0[:p] = xbar0
+    t0[p:2 * p] = var0
+    N = pats.N
+    lower = np.array([0.0 if p <= k < 2 * p else -np.inf for k in range(model.n_par)])
+    theta, _, _ = _newton_fit(model, t0, pats, xbar0, N, lower)
+    F = discrepancy(model, theta, pats, xbar0, want_grad=False)[0]
+    Sigma, mu = model.implied(theta)
+    return loglik(F, N, p), Sigma, mu
+
+
 def robust_vcov(model: RamModel, fit_: SemFit, X: np.ndarray) -> np.ndarray:
     """Huber/White sandwich V (sum of score outer products) V."""
     from hlmshell.engine.sem_model import observation_scores

@@ -76,9 +76,32 @@ class RamModel:
         return {e.k for e in self.entries if e.mat == "S" and e.i == e.j and e.k >= 0}
 
 
-def discrepancy(model: RamModel, theta: np.ndarray, S_N: np.ndarray, xbar: np.ndarray,
+@dataclass
+class Pattern:
+    """Observations sharing one set of observed variables (method(mlmv)): their indices `obs`
+    among the model's observed variables, count n, N-divisor covariance S and means xbar."""
+
+    obs: np.ndarray
+    n: int
+    S: np.ndarray
+    xbar: np.ndarray
+
+
+class Patterns(list):
+    """The missing-value patterns of a sample: discrepancy() then sums the patterns'
+    likelihoods (full-information ML), scaled so that log L = -N/2 (p log 2pi + F) still."""
+
+    @property
+    def N(self) -> int:
+        return sum(g.n for g in self)
+
+
+def discrepancy(model: RamModel, theta: np.ndarray, S_N, xbar: np.ndarray,
                 want_grad: bool = True):
-    """(F, dF/dtheta) at theta; F = inf (gradient None) where Sigma is not positive definite."""
+    """(F, dF/dtheta) at theta; F = inf (gradient None) where Sigma is not positive definite.
+    S_N is the sample covariance matrix, or the missing-value Patterns (xbar then unused)."""
+    if isinstance(S_N, Patterns):
+        return _discrepancy_fiml(model, theta, S_N, want_grad)
     try:
         A, Sm, m = model.matrices(theta)
         B = np.linalg.inv(np.eye(model.n) - A)
@@ -107,6 +130,50 @@ def discrepancy(model: RamModel, theta: np.ndarray, S_N: np.ndarray, xbar: np.nd
 def _gradient(model, B, FB, Sm, m, Si, S_N, d) -> np.ndarray:
     W = Si - Si @ (S_N + np.outer(d, d)) @ Si        # dF/dSigma (symmetric)
     g_mu = -2 * Si @ d                                # dF/dmu
+    return _chain(model, B, FB, Sm, m, W, g_mu)
+
+
+def _implied_parts(model, theta):
+    A, Sm, m = model.matrices(theta)
+    B = np.linalg.inv(np.eye(model.n) - A)
+    FB = B[:model.n_obs, :]
+    return B, FB, Sm, m, FB @ Sm @ FB.T, FB @ m
+
+
+def _discrepancy_fiml(model, theta, pats: Patterns, want_grad: bool):
+    try:
+        B, FB, Sm, m, Sigma, mu = _implied_parts(model, theta)
+    except np.linalg.LinAlgError:
+        return np.inf, None
+    p = model.n_obs
+    N = pats.N
+    F = -p * LOG2PI
+    W = np.zeros((p, p))
+    g_mu = np.zeros(p)
+    for g in pats:
+        o = g.obs
+        So = Sigma[np.ix_(o, o)]
+        try:
+            L = np.linalg.cholesky(So)
+        except np.linalg.LinAlgError:
+            return np.inf, None
+        dL = np.diag(L)
+        if dL.min() <= 1e-7 * dL.max():
+            return np.inf, None
+        Si = np.linalg.inv(So)
+        d = g.xbar - mu[o]
+        w = g.n / N
+        F += w * (o.size * LOG2PI + 2 * np.sum(np.log(dL)) + np.trace(g.S @ Si) + d @ Si @ d)
+        if want_grad:
+            W[np.ix_(o, o)] += w * (Si - Si @ (g.S + np.outer(d, d)) @ Si)
+            g_mu[o] += -2 * w * (Si @ d)
+    if not want_grad:
+        return float(F), None
+    return float(F), _chain(model, B, FB, Sm, m, W, g_mu)
+
+
+def _chain(model, B, FB, Sm, m, W, g_mu) -> np.ndarray:
+    """dF/dtheta from dF/dSigma (W) and dF/dmu through Sigma = F B S B' F', mu = F B m."""
     BtW = FB.T @ W @ FB                               # B'F'WFB
     gS = BtW
     gA = 2 * BtW @ Sm @ B.T + np.outer(FB.T @ g_mu, B @ m)
@@ -151,16 +218,48 @@ def baseline_loglik(S_N: np.ndarray, N: float, exog: list[int]) -> float:
 
 def observation_scores(model: RamModel, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Per-observation gradients of log L_i (N x n_par), for the robust (sandwich) variance:
-    log L_i = -1/2 (p log 2pi + log|Sigma| + d_i' Sigma^-1 d_i)."""
-    A, Sm, m = model.matrices(theta)
-    B = np.linalg.inv(np.eye(model.n) - A)
-    p = model.n_obs
-    FB = B[:p, :]
-    Sigma = FB @ Sm @ FB.T
-    Si = np.linalg.inv(Sigma)
-    mu = FB @ m
+    log L_i = -1/2 (p_i log 2pi + log|Sigma_oo| + d_i' Sigma_oo^-1 d_i) over the variables
+    observation i has (all of them unless method(mlmv))."""
     out = np.empty((X.shape[0], model.n_par))
-    zero = np.zeros((p, p))
+    zero_cache: dict[int, np.ndarray] = {}
     for r in range(X.shape[0]):
-        out[r] = -0.5 * _gradient(model, B, FB, Sm, m, Si, zero, X[r] - mu)
+        o = np.flatnonzero(~np.isnan(X[r]))
+        if o.size not in zero_cache:
+            zero_cache[o.size] = np.zeros((o.size, o.size))
+        pat = Patterns([Pattern(o, 1, zero_cache[o.size], X[r, o])])
+        out[r] = -0.5 * _discrepancy_fiml(model, theta, pat, True)[1]
     return out
+
+
+def patterns_of(X: np.ndarray) -> Patterns:
+    """Group the rows of X (NaN = missing) by the set of variables they have."""
+    mask = ~np.isnan(X)
+    keys: dict[bytes, list[int]] = {}
+    for r in range(X.shape[0]):
+        keys.setdefault(mask[r].tobytes(), []).append(r)
+    pats = Patterns()
+    for rows in keys.values():
+        o = np.flatnonzero(mask[rows[0]])
+        if o.size == 0:
+            continue
+        Y = X[np.ix_(rows, o)]
+        xb = Y.mean(axis=0)
+        D = Y - xb
+        pats.append(Pattern(o, len(rows), D.T @ D / len(rows), xb))
+    return pats
+
+
+def saturated_model(p: int, exog: list[int] | None = None) -> RamModel:
+    """All p observed variables exogenous with free means and variances; covariances free
+    among all (the saturated model) or only among `exog` (Stata's baseline model)."""
+    entries = [Entry("m", i, 0, i) for i in range(p)]
+    k = p
+    for i in range(p):
+        entries.append(Entry("S", i, i, k))
+        k += 1
+    for i in range(p):
+        for j in range(i):
+            if exog is None or (i in exog and j in exog):
+                entries.append(Entry("S", i, j, k))
+                k += 1
+    return RamModel(p, p, k, entries)

@@ -61,5 +61,17 @@ ref$path <- fit1("y1 ~ x1 + x2
                   y1 ~~ y2", transform(sim, y1 = t1, y2 = t2), std = TRUE)
 ref$robust <- fit1("F =~ y1 + y2 + y3
                     F ~ z", sim, se = "robust.huber.white")
+# method(mlmv): the same CFA with holes (rows 1-40 miss y2, every 7th row y3, every 11th z),
+# full-information ML (missing = "ml"), saturated and baseline models fitted the same way
+mis <- sim
+mis$y2[1:40] <- NA
+mis$y3[seq_len(nrow(mis)) %% 7 == 0] <- NA
+mis$z[seq_len(nrow(mis)) %% 11 == 0] <- NA
+fm <- sem("F =~ y1 + y2 + y3
+           F ~ z", data = mis, meanstructure = TRUE, fixed.x = FALSE, missing = "ml",
+          information = "observed", observed.information = "hessian")
+ref$mlmv <- list(ll = as.numeric(logLik(fm)), N = nobs(fm),
+                 params = parameterEstimates(fm)[, c("lhs", "op", "rhs", "est", "se")],
+                 fit = as.list(fitMeasures(fm, c("chisq", "df", "baseline.chisq", "baseline.df"))))
 writeLines(toJSON(ref, digits = NA, auto_unbox = TRUE, dataframe = "rows", pretty = FALSE),
            "lavaan_reference.json")
