@@ -173,6 +173,7 @@ COMMANDS = [
     ('meqrpoisson', 'meqr', 'meqrpoisson', ()),
     ('xtmelogit', 'meqr', 'xtmelogit', ()),
     ('xtmepoisson', 'meqr', 'xtmepoisson', ()),
+    ('mi', 'mi', 'mi', ()),
     ('misstable', 'misstable', 'misstable', ()),
     ('mlogit', 'mlogit', 'mlogit', ()),
     ('mvdecode', 'mvdecode', 'mvdecode', ()),

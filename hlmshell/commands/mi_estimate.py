@@ -1,0 +1,307 @@
+"""mi estimate [, options]: estimation_command -- fit the model on each imputation and combine
+the estimates by Rubin's rules (hlmshell.engine.mi_combine), in Stata 17's layout:
+
+    Multiple-imputation estimates                   Imputations       =         20
+    Linear regression                               Number of obs     =        154
+                                                    Average RVI       =     0.0312
+                                                    Largest FMI       =     0.1355
+                                                    Complete DF       =        150
+    DF adjustment:   Small sample                   DF:     min       =      92.71
+                                                            avg       =     115.41
+                                                            max       =     140.54
+    Model F test:       Equal FMI                   F(   2,  142.6)   =       5.02
+    Within VCE type:          OLS                   Prob > F          =     0.0078
+
+then the coefficient table with t, P>|t| and the interval from each coefficient's own degrees
+of freedom (equations as in e(b): a mixed model's lns1_1_1 and lnsig_e are combined in their
+estimation metric). The small-sample (Barnard-Rubin) degrees of freedom are used when the
+command leaves e(df_r) (regress, xtreg, fe, areg), unless nosmall.
+
+Options: imputations(numlist) nimputations(#) level(#) dots noisily post vartable dftable
+nosmall (and errorok, esampvaryok, cmdok, nogroup accepted). e(b) and e(V) hold the combined
+estimates (as with Stata's post); b_mi, V_mi, W_mi, B_mi, re_mi, fmi_mi, df_mi the details.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from hlmshell.commands import mi_data as mid
+from hlmshell.commands.mi_manage import _numlist, run_on
+from hlmshell.errors import StataError, syntax_error
+from hlmshell.output.numfmt import fmt, fmt_g
+from hlmshell.registry import Opt
+from hlmshell.results import EstimationResults
+
+_OPTS = (Opt("imputations", "i", "string"), Opt("nimputations", "ni", "int"), Opt("level", "l", "real", None),
+         Opt("dots"), Opt("noisily", "noi"), Opt("trace", "tr"), Opt("post"), Opt("vartable", "vart"),
+         Opt("dftable", "dftab"), Opt("citable", "citab"), Opt("nocitable", "nocitab"), Opt("nosmall"),
+         Opt("errorok"), Opt("esampvaryok"), Opt("cmdok"), Opt("nogroup", "nogr"), Opt("noheader"),
+         Opt("notable"), Opt("mcerror", "mcerr"), Opt("ufmitest", "ufmit"), Opt("noupdate"),
+         Opt("saving", "sav", "string"), Opt("nowarning"), Opt("coeflegend"), Opt("variance"),
+         Opt("stddeviations", "stddev"))
+
+# estimation commands mi estimate runs (Stata's list, restricted to what hlmshell has)
+SUPPORTED = {"regress", "logit", "logistic", "probit", "cloglog", "poisson", "nbreg", "ologit",
+             "oprobit", "glm", "areg", "mixed", "xtmixed", "xtreg", "xtlogit", "xtprobit",
+             "xtpoisson", "xtgee", "melogit", "meprobit", "mecloglog", "mepoisson", "menbreg",
+             "meologit", "meoprobit", "meglm", "meqrlogit", "meqrpoisson", "xtmelogit", "xtmepoisson",
+             "mean", "proportion"}
+_VCE_NAMES = {"ols": "OLS", "oim": "OIM", "opg": "OPG", "conventional": "Conventional", "eim": "EIM",
+              "robust": "Robust", "cluster": "Robust", "gls": "GLS"}
+
+
+def _split(text: str) -> tuple[str, str, str]:
+    from hlmshell.commands.statsby import split_body
+    return split_body(text)
+
+
+def _which(md, opts) -> list[int]:
+    if md.M < 2:
+        raise StataError("mi estimate: insufficient imputations; at least 2 are required" if md.M
+                         else "no imputations", 2000)
+    if opts.imputations is not None and opts.nimputations is not None:
+        raise StataError("only one of imputations() or nimputations() is allowed", 198)
+    if opts.imputations is not None:
+        ms = sorted(set(_numlist(opts.imputations, md.M)))
+        if 0 in ms:
+            raise StataError("imputations(): 0 out of range; m must be between 1 and %d" % md.M, 125)
+    elif opts.nimputations is not None:
+        if not 1 <= opts.nimputations <= md.M:
+            raise StataError(f"nimputations() must be between 1 and {md.M}", 198)
+        ms = list(range(1, opts.nimputations + 1))
+    else:
+        ms = list(range(1, md.M + 1))
+    if len(ms) < 2:
+        raise StataError("mi estimate: at least 2 imputations are required", 2001)
+    return ms
+
+
+def estimate_cmd(session, text: str) -> None:
+    from hlmshell.registry import bind_options
+    from hlmshell.syntax.lexer import find_top
+    from hlmshell.syntax.parser import parse_options
+
+    if find_top(text, ":") < 0:
+        head = text.strip()
+        if head and not head.startswith(","):
+            raise syntax_error()
+        return replay(session, head[1:])
+    spec, opt_text, inner = _split(text)
+    if spec.strip():
+        raise StataError("mi estimate: transformations (spec) are not available in hlmshell", 198)
+    opts = bind_options(_OPTS, parse_options(opt_text), strict=True)
+    mid.require_set(session)
+    md = mid.read(session.data)
+    ms = _which(md, opts)
+    from hlmshell.commands.simulate import command_name
+    name = command_name(inner)
+    if name not in SUPPORTED and not opts.cmdok:
+        raise StataError(f"mi estimate: command {name} is not supported by mi estimate", 199)
+    fits = _run_all(session, md, ms, inner, opts)
+    level = opts.level if opts.level is not None else session.settings.get("level", 95.0)
+    res = _combine(fits, ms, inner, opts, level)
+    session.post_estimation(res)
+    _display(session, res, level, opts)
+
+
+def _run_all(session, md, ms, inner, opts) -> list[EstimationResults]:
+    out = session.out
+    noisy = opts.noisily or opts.trace
+    if opts.dots:
+        out.line()
+        out.line(f"Imputations ({len(ms)}):")
+        out.write("  ")
+    fits = []
+    for k, m in enumerate(ms, 1):
+        if noisy:
+            out.line()
+            out.line(f"Imputation {m}:")
+        serial = session.estimation_serial
+        session.e = None
+        try:
+            run_on(session, mid.dataset_m(md, m), inner, quiet=not noisy)
+        except StataError as exc:
+            if exc.message:
+                out.line(exc.message)
+            raise StataError(f"an error occurred when mi estimate executed {inner.split()[0]} on m={m}",
+                             exc.rc or 198) from None
+        if session.estimation_serial == serial or session.e is None:
+            raise StataError(f"mi estimate: {inner.split()[0]} is not an estimation command", 199)
+        fits.append(session.e)
+        if opts.dots:
+            out.write("." if k % 10 else f".{k}")
+    if opts.dots:
+        out.line(" done")
+    return fits
+
+
+def _combine(fits, ms, inner, opts, level) -> EstimationResults:
+    from hlmshell.engine import mi_combine
+
+    first = fits[0]
+    names = list(first.names)
+    for f in fits[1:]:
+        if list(f.names) != names:
+            raise StataError("mi estimate: estimated coefficients vary across imputations; "
+                             "check the model (omitted terms, base levels)", 459)
+    bs = np.array([np.asarray(f.b, dtype=float).ravel() for f in fits])
+    Vs = np.array([np.asarray(f.V, dtype=float) for f in fits])
+    df_r = first.scalars.get("df_r")
+    small = df_r is not None and np.isfinite(df_r) and not opts.nosmall
+    c = mi_combine.combine(bs, Vs, float(df_r) if small else None)
+    omitted = np.asarray(first.omitted, dtype=bool) if first.omitted is not None else np.zeros(len(names), bool)
+    active = ~omitted & (np.diag(c.W) > 0)
+    k_f = first.k_f or len(names)
+    test_idx = [i for i in range(k_f) if active[i] and names[i][1] != "_cons"]
+    test = mi_combine.equal_fmi_test(c, test_idx)
+    res = EstimationResults("mi estimate", names, c.b, c.V, omitted, first.k_f)
+    Ns = [f.scalars.get("N", np.nan) for f in fits]
+    dfs = c.df[active]
+    res.scalars.update({"N": float(np.nanmin(Ns)), "N_mi": float(np.nanmin(Ns)), "M_mi": float(len(ms)),
+                        "k_exp_mi": 0.0, "level": float(level)})
+    if dfs.size:
+        fin = dfs[np.isfinite(dfs)]
+        res.scalars.update({"df_min_mi": float(dfs.min()), "df_max_mi": float(dfs.max()),
+                            "df_avg_mi": float(fin.mean()) if fin.size == dfs.size else np.inf,
+                            "rvi_avg_mi": float(c.rvi[active].mean()),
+                            "fmi_max_mi": float(c.fmi[active].max())})
+    if small:
+        res.scalars["df_c_mi"] = float(df_r)
+    if test is not None:
+        res.scalars.update({"F_mi": test.F, "df_m_mi": float(test.df1), "df_r_mi": test.df2,
+                            "p_mi": test.p, "rvi_avg_F_mi": test.rvi_avg})
+    for key in ("N_g", "g_min", "g_avg", "g_max"):
+        if key in first.scalars:
+            res.scalars[key] = first.scalars[key]
+        if key in first.matrices:
+            res.matrices[key] = first.matrices[key]
+    vce = first.macros.get("vcetype") or _VCE_NAMES.get(first.macros.get("vce", ""), first.macros.get("vce", ""))
+    res.macros.update({"cmd": "mi estimate", "cmd_mi": first.macros.get("cmd", first.cmd),
+                       "cmdline_mi": inner, "depvar": first.macros.get("depvar", ""),
+                       "title_mi": "Multiple-imputation estimates", "title": first.macros.get("title", ""),
+                       "prefix": "mi estimate", "dfadjust_mi": "Small sample" if small else "Large sample",
+                       "modeltest_mi": "Equal FMI", "wvce_mi": vce, "m_mi": " ".join(map(str, ms)),
+                       "vce": first.macros.get("vce", ""), "properties": "b V",
+                       "ivars": first.macros.get("ivars", first.macros.get("ivar", ""))})
+    row = lambda v: np.asarray(v, dtype=float).reshape(1, -1)   # noqa: E731
+    res.matrices.update({"b_mi": row(c.b), "V_mi": c.V, "W_mi": c.W, "B_mi": c.B, "re_mi": row(c.rvi),
+                         "fmi_mi": row(c.fmi), "df_mi": row(c.df)})
+    res.model = c
+    return res
+
+
+# ============================================================================ display
+def _right(label: str, value: str) -> str:
+    return f"{label:<18}= {value:>10}"
+
+
+def _fc(x: float, dec: int) -> str:
+    if x is None or not np.isfinite(x):
+        return "."
+    s = f"{x:,.{dec}f}"
+    return s if len(s) <= 10 else fmt_g(x, 10).strip()
+
+
+def _left(label: str, value: str) -> str:
+    return f"{label}{value:>{29 - len(label)}}"
+
+
+def header_lines(res: EstimationResults) -> list[str]:
+    s, mac = res.scalars, res.macros
+    lines = [("Multiple-imputation estimates", _right("Imputations", f"{int(s['M_mi']):,}")),
+             (mac.get("title", ""), _right("Number of obs", f"{int(s['N']):,}")),
+             ("", _right("Average RVI", fmt(s.get("rvi_avg_mi", np.nan), "%10.4f").strip())),
+             ("", _right("Largest FMI", fmt(s.get("fmi_max_mi", np.nan), "%10.4f").strip()))]
+    if "df_c_mi" in s:
+        lines.append(("", _right("Complete DF", f"{int(s['df_c_mi']):,}")))
+    lines += [(_left("DF adjustment:", f"  {mac['dfadjust_mi']}"), _right("DF:     min", _fc(s.get("df_min_mi"), 2))),
+              ("", _right("        avg", _fc(s.get("df_avg_mi"), 2))),
+              ("", _right("        max", _fc(s.get("df_max_mi"), 2)))]
+    if "F_mi" in s:
+        d2 = s["df_r_mi"]
+        d2s = f"{d2:7.1f}" if np.isfinite(d2) and d2 < 99999.5 else fmt_g(d2, 7)
+        lines.append((_left("Model F test:", "Equal FMI"),
+                      _right(f"F({int(s['df_m_mi']):4d},{d2s:>7})", fmt(s["F_mi"], "%10.2f").strip())))
+        lines.append((_left("Within VCE type:", mac.get("wvce_mi", "")),
+                      _right("Prob > F", fmt(s["p_mi"], "%10.4f").strip())))
+    else:
+        lines.append((_left("Within VCE type:", mac.get("wvce_mi", "")), ""))
+    return [f"{a:<48}{b}".rstrip() for a, b in lines]
+
+
+def table_lines(res: EstimationResults, level: float) -> list[str]:
+    from hlmshell.output import coeftable as ct
+    from hlmshell.output.text import abbrev
+
+    c = res.model
+    b = np.asarray(res.b, dtype=float)
+    se = np.sqrt(np.clip(np.diag(res.V), 0, None))
+    df = np.where(np.isfinite(c.df), c.df, 1e300)
+    eqs = []
+    for i, (eq, nm) in enumerate(res.names):
+        if not eqs or eqs[-1][0] != eq:
+            eqs.append((eq, []))
+        eqs[-1][1].append(i)
+    status = [ct.marker_status(nm) or ("omitted" if res.omitted[i] else None)
+              for i, (_, nm) in enumerate(res.names)]
+    depvar = res.macros.get("depvar", "")
+    out = [ct.rule(), ct.column_header(depvar, "t", level), ct.rule("mid")]
+    for k, (eq, idx) in enumerate(eqs):
+        groups = ct.groups_from_names([res.names[i][1] for i in idx], [status[i] for i in idx])
+        for g in groups:
+            for r in g.rows:
+                r.index = idx[r.index]
+        if len(eqs) > 1:
+            if k:
+                out.append(ct.rule("mid"))
+            out.append(f"{abbrev(eq, 12):<12} |")
+        out += ct.body_lines(groups, b, se, stat="t", df_r=df, level=level)
+    return out + [ct.rule()]
+
+
+def vartable_lines(res: EstimationResults) -> list[str]:
+    c = res.model
+    out = ["", "Variance information", "-" * 78,
+           f"{'':13}|{'Imputation variance':^30}{'':23}Relative",
+           f"{'':13}|    Within   Between     Total       RVI       FMI    efficiency",
+           "-" * 13 + "+" + "-" * 64]
+    from hlmshell.output.text import abbrev
+    M = c.M
+    for i, (eq, nm) in enumerate(res.names):
+        if res.omitted[i] or c.W[i, i] <= 0:
+            continue
+        eff = 1.0 / (1.0 + c.fmi[i] / M)
+        cells = "".join(f"{fmt_g(v, 9):>10}" for v in (c.W[i, i], c.B[i, i], c.V[i, i], c.rvi[i], c.fmi[i]))
+        out.append(f"{abbrev(nm, 12):>12} |{cells}{fmt_g(eff, 9):>14}")
+    out.append("-" * 78)
+    return out
+
+
+def _display(session, res, level, opts) -> None:
+    out = session.out
+    if opts.noheader:
+        pass
+    else:
+        out.line()
+        for ln in header_lines(res):
+            out.line(ln)
+    if opts.vartable:
+        for ln in vartable_lines(res):
+            out.line(ln)
+    if not opts.notable and not opts.nocitable:
+        out.line()
+        for ln in table_lines(res, level):
+            out.line(ln)
+
+
+def replay(session, opt_text: str = "") -> None:
+    """`mi estimate` alone: the last mi estimate results again."""
+    from hlmshell.registry import bind_options
+    from hlmshell.syntax.parser import parse_options
+
+    e = session.e
+    if e is None or e.cmd != "mi estimate":
+        raise StataError("last estimates not found", 301)
+    opts = bind_options(_OPTS, parse_options(opt_text), strict=True)
+    level = opts.level if opts.level is not None else e.scalars.get("level", 95.0)
+    _display(session, e, level, opts)

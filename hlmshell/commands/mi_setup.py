@@ -1,0 +1,222 @@
+"""mi set, register, unregister, describe, query, update, convert, extract, rename: declaring
+mi data and the variables' roles, looking at them and changing their style (mi_data.py holds
+the storage)."""
+from __future__ import annotations
+
+from hlmshell.commands import mi_data as mid
+from hlmshell.commands._toolkit import varlist
+from hlmshell.errors import StataError, syntax_error
+from hlmshell.registry import abbrev_match, bind_options, Opt
+from hlmshell.syntax.ast import Command
+from hlmshell.syntax.parser import fill_qualifiers
+
+
+def parse(text: str, specs=(), *, allow_exp: bool = False) -> tuple[Command, object]:
+    """`body [if] [in] [, options]` of a subcommand -> (Command, typed options)."""
+    cmd = Command(name="mi")
+    fill_qualifiers(cmd, text, allow_exp=allow_exp)
+    return cmd, bind_options(tuple(specs), cmd.options, strict=True)
+
+
+def _style(word: str) -> str:
+    for full, mn in (("wide", "w"), ("mlong", "ml"), ("flong", "fl"), ("flongsep", "flongs")):
+        if abbrev_match(word, full, mn):
+            if full == "flongsep":
+                raise StataError("mi style flongsep (one file per imputation) is not available in "
+                                 "hlmshell; use flong", 198)
+            return full
+    raise StataError(f"invalid style {word}" if word else "style required", 198)
+
+
+# ----------------------------------------------------------------------------- set
+def set_cmd(session, text: str) -> None:
+    cmd, _ = parse(text)
+    words = cmd.body.split()
+    if len(words) != 1:
+        raise syntax_error()
+    style = _style(words[0])
+    if mid.is_set(session.data):
+        raise StataError("no; data already mi set; use mi convert to change the style", 119)
+    if any(v in session.data for v in mid.SYSVARS):
+        raise StataError("variable _mi_m, _mi_id, or _mi_miss already exists", 110)
+    md = mid.MiData(session.data.copy(), 0, style)
+    mid.store(session, md)
+
+
+# ----------------------------------------------------------------------------- register
+_KINDS = (("imputed", "imp"), ("passive", "pas"), ("regular", "reg"))
+
+
+def register_cmd(session, text: str) -> None:
+    mid.require_set(session)
+    cmd, _ = parse(text)
+    kind, _, rest = cmd.body.partition(" ")
+    full = next((k for k, mn in _KINDS if abbrev_match(kind, k, mn)), None)
+    if full is None:
+        raise StataError("mi register: imputed, passive, or regular required", 198)
+    md = mid.read(session.data)
+    names = _user_vars(md, varlist(_BaseView(md.base), rest, all_if_empty=False))
+    if not names:
+        raise StataError("varlist required", 100)
+    before = md.incomplete().sum()
+    for v in names:
+        if full != "regular" and md.base.var(v).is_string and full == "imputed":
+            raise StataError(f"string variable {v} may not be registered as imputed", 109)
+        for lst in (md.ivars, md.pvars, md.rvars):
+            if v in lst:
+                lst.remove(v)
+        {"imputed": md.ivars, "passive": md.pvars, "regular": md.rvars}[full].append(v)
+    mid.store(session, md)
+    if full == "imputed":
+        now = int(md.incomplete().sum() - before)
+        session.out.line(f"({now} m=0 obs now marked as incomplete)")
+
+
+class _BaseView:
+    """What varlist() needs from a session: the m = 0 data."""
+
+    def __init__(self, data):
+        self.data = data
+
+
+def _user_vars(md, names):
+    bad = [v for v in names if v in mid.SYSVARS]
+    if bad:
+        raise StataError(f"variable {bad[0]} is an mi system variable and may not be registered", 198)
+    return names
+
+
+def unregister_cmd(session, text: str) -> None:
+    mid.require_set(session)
+    cmd, _ = parse(text)
+    md = mid.read(session.data)
+    names = _user_vars(md, varlist(_BaseView(md.base), cmd.body, all_if_empty=False))
+    if not names:
+        raise StataError("varlist required", 100)
+    for v in names:
+        for lst in (md.ivars, md.pvars, md.rvars):
+            if v in lst:
+                lst.remove(v)
+        for imp in md.imps:
+            imp.pop(v, None)
+    mid.store(session, md)
+
+
+# ----------------------------------------------------------------------------- describe / query
+def query_cmd(session, text: str) -> None:
+    if text.strip():
+        raise syntax_error()
+    r = session.r.__class__()
+    if not mid.is_set(session.data):
+        session.out.line("(data not mi set)")
+        r.macros["style"] = ""
+        r.scalars["M"] = 0
+        session.r = r
+        return
+    md = mid.read(session.data)
+    session.out.line(f"data mi set {md.style}, M = {md.M}")
+    r.macros["style"] = md.style
+    r.scalars["M"] = md.M
+    session.r = r
+
+
+def describe_cmd(session, text: str) -> None:
+    cmd, _ = parse(text, (Opt("detail", "d"), Opt("noupdate")))
+    mid.require_set(session)
+    md = mid.read(session.data)
+    out = session.out
+    miss = md.incomplete()
+    n_inc = int(miss.sum())
+    out.line()
+    out.line(f"  Style:  {md.style}")
+    out.line()
+    out.line(f"  Obs.:   complete   {md.base.n - n_inc:>10,}")
+    out.line(f"          incomplete {n_inc:>10,}  (M = {md.M} imputation{'s' if md.M != 1 else ''})")
+    out.line("          ---------------------")
+    out.line(f"          total      {md.base.n:>10,}")
+    out.line()
+    ivars = " ".join(f"{v}({int(mid_missing(md, v))})" for v in md.ivars)
+    out.line(f"  Vars.:  imputed:  {len(md.ivars)}{'; ' + ivars if md.ivars else ''}")
+    out.line()
+    out.line(f"          passive:  {len(md.pvars)}{'; ' + ' '.join(md.pvars) if md.pvars else ''}")
+    out.line()
+    out.line(f"          regular:  {len(md.rvars)}{'; ' + ' '.join(md.rvars) if md.rvars else ''}")
+    out.line()
+    sysv = [v for v in mid.SYSVARS if v in session.data]
+    out.line(f"          system:   {len(sysv)}; {' '.join(sysv)}")
+    other = [v for v in md.base.names if v not in md.ivars + md.pvars + md.rvars]
+    if other:
+        out.line()
+        s = "is" if len(other) == 1 else "are"
+        out.line(f"         (there {s} {len(other)} unregistered variable{'s' if len(other) != 1 else ''}"
+                 f"{'; ' + ' '.join(other) if len(other) <= 8 else ''})")
+    r = session.r.__class__()
+    r.scalars.update({"N": md.base.n, "N_incomplete": n_inc, "N_complete": md.base.n - n_inc,
+                      "M": md.M})
+    r.macros.update({"style": md.style, "ivars": " ".join(md.ivars), "pvars": " ".join(md.pvars),
+                     "rvars": " ".join(md.rvars)})
+    session.r = r
+
+
+def mid_missing(md, v) -> int:
+    import numpy as np
+    return int(np.isnan(md.base.values(v)).sum()) if not md.base.var(v).is_string else 0
+
+
+def update_cmd(session, text: str) -> None:
+    mid.require_set(session)
+    mid.store(session, mid.read(session.data))
+    session.out.line("(mi data verified)")
+
+
+# ----------------------------------------------------------------------------- convert / extract
+def convert_cmd(session, text: str) -> None:
+    cmd, _ = parse(text, (Opt("clear"), Opt("noupdate")))
+    words = cmd.body.split()
+    if len(words) != 1:
+        raise syntax_error()
+    style = _style(words[0])
+    mid.require_set(session)
+    md = mid.read(session.data)
+    md.style = style
+    mid.store(session, md)
+
+
+def extract_cmd(session, text: str) -> None:
+    cmd, opts = parse(text, (Opt("clear"), Opt("esample", "", "string")))
+    mid.require_set(session)
+    words = cmd.body.split()
+    if len(words) != 1:
+        raise syntax_error()
+    md = mid.read(session.data)
+    m = mid.parse_m(words[0], md.M)
+    if session.data.changed and not opts.clear:
+        raise StataError("no; data in memory would be lost", 4)
+    ds = mid.dataset_m(md, m)
+    ds.changed = True
+    session.data = ds
+
+
+def rename_cmd(session, text: str) -> None:
+    cmd, _ = parse(text)
+    mid.require_set(session)
+    words = cmd.body.split()
+    if len(words) != 2:
+        raise syntax_error()
+    md = mid.read(session.data)
+    old = varlist(_BaseView(md.base), words[0], all_if_empty=False)
+    if len(old) != 1:
+        raise syntax_error()
+    old, new = old[0], words[1]
+    if new in md.base:
+        raise StataError(f"variable {new} already defined", 110)
+    from hlmshell.commands._toolkit import check_name
+    check_name(new)
+    md.base.rename(old, new)
+    for lst in (md.ivars, md.pvars, md.rvars):
+        if old in lst:
+            lst[lst.index(old)] = new
+    for imp in md.imps:
+        if old in imp:
+            imp[new] = imp.pop(old)
+    mid.store(session, md)
