@@ -253,3 +253,15 @@ def test_sort_skip_pnum_and_combined_models(g):
     g.ok(r"coefplot (r1 \ r2, label(both)), drop(_cons)")
     marks, _ = _series(g.graph())
     assert len(marks) == 1 and len(marks[0].x) == 5 and marks[0].label == "both"
+
+
+def test_headings_move_the_coefficients(g):
+    g.ok('coefplot r3, drop(_cons) nolabels headings(ses = "Family" minority = "Student")')
+    graph = g.graph()
+    ax = graph.panels[0].yaxis
+    assert list(zip(ax.ticks, ax.ticklabels)) == [
+        (1, "Family"), (2, "ses"), (3, "sector"), (5, "Student"), (6, "minority"),
+        (7, "female")]                              # a heading line, and a gap before later ones
+    marks, _ = _series(graph)
+    assert np.allclose(marks[0].y, [2, 3, 6, 7])
+    assert g.s.r.macros["headings"] == '1 "Family" 5 "Student"'

@@ -156,6 +156,8 @@ def _layout(session, rows, opts, plots, members, vertical) -> tuple[cl.Layout, b
     keys = cl.apply_order(cl.apply_sort(cl.nice_order(rows), rows, opts.get("sort")),
                           opts.get("order"))
     where, ticks, heads = cl.positions(keys, meqs, "noeqlabels" not in opts)
+    heads = cl.equation_labels(heads, opts)
+    extra = cl.add_headings(where, ticks, heads, opts.get("headings"))
     pos = np.array([where[(e, c)] for e, c in zip(rows.eq, rows.coef)], dtype=float)
     custom = {}
     for p, info in plots.items():
@@ -167,8 +169,8 @@ def _layout(session, rows, opts, plots, members, vertical) -> tuple[cl.Layout, b
                      "norecycle" not in opts)
     layout = cl.Layout(pos=pos, ticks=[p for _k, p in ticks],
                        labels=cl.labels_for(session.data, ticks, opts),
-                       headings=cl.equation_labels(heads, opts))
-    every = [p for _k, p in ticks] + [p for p, _t in heads]
+                       headings=sorted(heads), extra=extra)
+    every = [p for _k, p in ticks] + [p for p, _t in heads + extra]
     layout.lo, layout.hi = min(every) - 0.5, max(every) + 0.5
     return layout, meqs
 
@@ -309,7 +311,7 @@ def _axes(panel: Panel, layout: cl.Layout, vertical: bool, atmode: bool) -> None
     cat.title = val.title = ""
     if atmode:
         return
-    heads = sorted(layout.headings)
+    heads = sorted(layout.headings + layout.extra)
     ticks = list(zip(layout.ticks, layout.labels)) + [(p, t) for p, t in heads]
     ticks.sort(key=lambda t: t[0])
     cat.ticks = [p for p, _t in ticks]
@@ -371,4 +373,5 @@ def _results(session, rows, plots, by_labels, layout, meqs) -> None:
                  "n_plot": float(max(plots) if plots else 0),
                  "n_subgr": float(len(by_labels))},
         macros={"labels": labels, "eqlabels": eqlabels,
+                "headings": " ".join(f'{p:g} "{t}"' for p, t in layout.extra),
                 "legend": " ".join(f'label({k} "{p.label}")' for k, p in sorted(plots.items()))})

@@ -28,6 +28,7 @@ class Layout:
     ticks: list = field(default_factory=list)        # positions of the coefficient labels
     labels: list = field(default_factory=list)
     headings: list = field(default_factory=list)     # (position, equation label)
+    extra: list = field(default_factory=list)        # (position, headings() text)
     lo: float = 0.5
     hi: float = 1.5
     atmode: bool = False                     # positions from at: a continuous axis
@@ -175,6 +176,49 @@ def positions(keys: list, meqs: bool, eqlabels: bool) -> tuple[dict, list, list]
             where[(e, c)] = pos
             ticks.append(((e, c), pos))
     return where, ticks, heads
+
+
+def add_headings(where: dict, ticks: list, heads: list, spec: str | None) -> list:
+    """headings(coeflist = "text" ... [, gap(#) nogap offset(#)]): a heading line before the
+    first matching coefficient; it and everything after it move down by one line, plus the
+    gap (default 1) unless it is the first coefficient, as coefplot places them."""
+    if not spec or not spec.strip():
+        return []
+    comma = find_top(spec, ",")
+    head, tail = (spec, "") if comma < 0 else (spec[:comma], spec[comma + 1:])
+    gap, off = _heading_options(tail)
+    wanted = [(namelist(n), strip_quotes(t)) for n, t in assignments(head, "headings")]
+    events = []                                   # (original position, lines added)
+    added = []
+    for k, ((e, c), p) in enumerate(ticks):
+        hit = next((t for pairs, t in wanted
+                    if any(glob_regex(pe or "*").match(e) and glob_regex(pc).match(c)
+                           for pe, pc in pairs)), None)
+        if hit is not None:
+            events.append((p, 1 + (gap if k > 0 else 0)))
+            added.append((p, hit))
+
+    def moved(x: float, strict: bool) -> float:
+        return x + sum(n for p, n in events if (p < x if strict else p <= x))
+
+    for k, (key, p) in enumerate(ticks):
+        ticks[k] = (key, moved(p, False))
+        where[key] = ticks[k][1]
+    heads[:] = [(moved(p, True), t) for p, t in heads]
+    return [(moved(p, False) - 1 + off, t) for p, t in added]
+
+
+def _heading_options(tail: str) -> tuple[float, float]:
+    from hlmshell.syntax.parser import parse_options
+    gap, off = 1.0, 0.0
+    for o in parse_options(tail):
+        if o.name == "nogap":
+            gap = 0.0
+        elif gc.abbrev_match(o.name, "gap", "g"):
+            gap = gc.number(o.arg, "gap")
+        elif gc.abbrev_match(o.name, "offset", "off"):
+            off = gc.number(o.arg, "offset")
+    return gap, off
 
 
 def offsets(rows: Rows, pos: np.ndarray, plot_offsets: dict, auto: bool,

@@ -53,6 +53,7 @@ GLOBAL_OPTS = {
     "bylabels": ("bylabels", True), "grid": ("grid", True), "nooffsets": ("nooff", False),
     "format": ("format", True), "byopts": ("byop", True), "eqstrict": ("eqstrict", False),
     "norecycle": ("norec", False), "addplot": ("addplot", True),
+    "headings": ("head", True),
 }
 _LEVELS = ((MODEL_OPTS, "model"), (PLOT_OPTS, "plot"), (SUBGRAPH_OPTS, "subgraph"),
            (GLOBAL_OPTS, "global"))
