@@ -752,6 +752,8 @@ class Interpreter:
                 raise StataError("for may not be combined with by", 190)
             self._with_prefixes(kinds, lambda: self._run_old_for(rest[3:]))
             return
+        if word and word not in self.programs and self.registry.lookup(word) is None:
+            self._autoload(word)
         if word in self.programs and not self._is_builtin(word):
             if any(p.kind == "by" for p in prefixes):
                 raise StataError(f"{word} may not be combined with by", 190)
@@ -762,6 +764,13 @@ class Interpreter:
             self._run_command(text)
             return
         self._with_prefixes(kinds, lambda: self._run_command(text))
+
+    def _autoload(self, word: str) -> None:
+        """Stata's ado-file lookup: `word.ado` along the ado-path defines the program."""
+        from hlmshell.commands.adopath import find_ado
+        path = find_ado(self.session, word)
+        if path is not None:
+            self.run_dofile(path, echo=False)
 
     def _one_line_if(self, prefixes, text, rest) -> bool | None:
         """`if exp command`: the shortest leading expression followed by a command word.

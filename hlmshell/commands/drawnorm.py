@@ -129,15 +129,14 @@ def _exact(Z: np.ndarray) -> np.ndarray:
     return np.linalg.solve(L, Zc.T).T
 
 
-def _run(session, cmd, exact: bool) -> None:
-    opts = typed_args(cmd)
-    names = (cmd.body or "").split()
-    if not names:
-        raise StataError("varlist required", 100)
+def _size(session, opts, names: list[str], exact: bool) -> tuple[int, bool]:
+    """(observations, whether the data are replaced), with Stata's refusals."""
     n_now = session.data.n
+    if opts.n is None and n_now == 0:
+        raise StataError("no observations", 2000)
     n = n_now if opts.n is None else opts.n
-    if n < 1 or (opts.n is None and not session.data.vars and n_now == 0):
-        raise StataError("no observations" if opts.n is None else "n() must be positive", 2000 if opts.n is None else 198)
+    if n < 1:
+        raise StataError("n() must be positive", 198)
     if exact and n < len(names) + 1:
         raise StataError("insufficient observations", 2001)
     replace_data = opts.n is not None and n != n_now and bool(session.data.names)
@@ -149,6 +148,16 @@ def _run(session, cmd, exact: bool) -> None:
     for nm in names:
         if names.count(nm) > 1:
             raise StataError(f"{nm} mentioned more than once", 198)
+    return n, replace_data
+
+
+def _run(session, cmd, exact: bool) -> None:
+    opts = typed_args(cmd)
+    names = (cmd.body or "").split()
+    if not names:
+        raise StataError("varlist required", 100)
+    n_now = session.data.n
+    n, replace_data = _size(session, opts, names, exact)
     k = len(names)
     S = _covariance(session, opts, k)
     mu = _vector(session, opts.means, k, 0.0, "means")

@@ -341,7 +341,7 @@ def set_cmd(session, cmd):
     if sub in _SWITCHES or sub == "rngstate":
         _set_switch(session, sub, arg)
         return
-    if sub in _IGNORED or re.fullmatch(r"[a-z_]+", sub):
+    if sub in _IGNORED or re.fullmatch(r"[a-z_][a-z_0-9]*", sub):
         session.settings[sub] = arg
         return
     raise syntax_error()

@@ -322,6 +322,8 @@ def parse_command(text: str, table: "registry.Registry | None" = None) -> Comman
         return cmd
     fill_qualifiers(cmd, after, allow_exp=info.exp != "none",
                     strict_exp=info.exp != "text")     # egen: `= mean(x)` kept as text
+    if info.body == "none" and (cmd.body or "").strip():
+        raise syntax_error()                           # `preserve now`: nothing may follow
     if info.options is not None and info.check_options:
         cmd.opts = registry.bind_options(info.options, cmd.options)
     return cmd

@@ -1,0 +1,5 @@
+"""discard, update, adoupdate (hlmshell/commands/maintenance.py) and sysdir/adopath
+(adopath.py): no qualifiers; their refusals are in tests/test_adopath.py."""
+BASE = {"discard": "discard", "update": "update all", "adoupdate": "adoupdate"}
+RAW = {"sysdir", "adopath"}     # their text is a folder or codeword
+TAKES = {k: "" for k in BASE}
