@@ -263,3 +263,15 @@ def test_rotate_leaves_stored_estimates_unrotated(s):
     assert "r_L" not in s.estimates["unrot"].matrices
     ok(s, "estimates restore unrot")
     assert "Rotation: (unrotated)" in ok(s, "factor")
+
+
+def test_frequency_weights_equal_expanded_data():
+    t = csv_session("tests/data/factor/attitude.csv")
+    ok(t, "generate w = mod(_n, 3) + 1")
+    ok(t, f"quietly factor {VARS} [fw=w], ml factors(2)")
+    L1, psi1, n1 = emat(t, "L"), emat(t, "Psi"), t.e.scalars["N"]
+    ok(t, "expand w")
+    ok(t, f"quietly factor {VARS}, ml factors(2)")
+    assert n1 == t.e.scalars["N"] == 60
+    np.testing.assert_allclose(L1, emat(t, "L"), atol=1e-8)
+    np.testing.assert_allclose(psi1, emat(t, "Psi"), atol=1e-8)
