@@ -391,9 +391,17 @@ def _sd(session, res, opts) -> None:
           example="estat icc",
           subcommands=(Sub("ic", "ic", "Akaike's and Schwarz's Bayesian information criteria",
                            (Opt("n", "n", "string", None, "N used in calculating BIC"),)),
-                       Sub("gof", "gof", "goodness-of-fit statistics (after sem)",
-                           (Opt("stats", "stat", "string", None, "chi2, rmsea, ic, indices, residuals or all"),)),
+                       Sub("gof", "gof", "goodness-of-fit statistics (after sem; Pearson or Hosmer-Lemeshow after logit, logistic, probit)",
+                           (Opt("stats", "stat", "string", None, "chi2, rmsea, ic, indices, residuals or all"),
+                            Opt("group", "g", "int", None, "after logit: Hosmer-Lemeshow test with # quantile groups"),
+                            Opt("table", "t", desc="after logit: display the table of groups"),
+                            Opt("all", desc="after logit: use all observations in the data"))),
+                       Sub("classification", "class", "classification table after logit, logistic, probit",
+                           (Opt("cutoff", "cut", "real", 0.5, "positive outcome threshold; default is 0.5"),
+                            Opt("all", desc="use all observations in the data"))),
                        Sub("eqgof", "eqgof", "equation-level goodness of fit (after sem)"),
+                       Sub("mindices", "mi", "modification indices (after sem)",
+                           (Opt("minchi2", "minchi2", "string", None, "show indices >= #; default 3.84"),)),
                        Sub("icc", "icc", "intraclass correlations", (Opt("level", "", "real", 95, "set confidence level; default is level(95)"),)),
                        Sub("recovariance", "recov", "random-effects covariance matrices",
                            (Opt("relevel", "relev", "name", None, "display the matrix of this level only"),
@@ -517,4 +525,20 @@ def _sem_estat(name):
     return handler
 
 
-_HANDLERS.update({"gof": _sem_estat("gof"), "eqgof": _sem_estat("eqgof")})
+_HANDLERS.update({"gof": _sem_estat("gof"), "eqgof": _sem_estat("eqgof"),
+                  "mindices": _sem_estat("mindices")})
+
+
+def _binary_estat(name, other=None):
+    """estat gof / classification after logit, logistic, probit (commands.logit_postest)."""
+    def handler(session, res, opts) -> None:
+        if other is not None and res.cmd not in ("logit", "logistic", "probit"):
+            other(session, res, opts)
+            return
+        from hlmshell.commands import logit_postest
+        getattr(logit_postest, f"estat_{name}")(session, res, opts)
+    return handler
+
+
+_HANDLERS.update({"gof": _binary_estat("gof", _HANDLERS["gof"]),
+                  "classification": _binary_estat("classification")})
