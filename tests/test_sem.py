@@ -330,3 +330,27 @@ def test_mlmv_full_information_matches_lavaan():
     assert "Estimation method  = mlmv" in out and "mean(z)" in out
     _fit_stats(s, REF["mlmv"])
     assert _compare(s, REF["mlmv"]["params"], {"y1", "y2", "y3", "F"}, se_rtol=1e-3) >= 12
+
+
+def test_estat_mindices_matches_lavaan(sim):
+    """Score tests of the omitted error covariances (expected information, as lavaan's
+    modindices): MI, EPC and the fully standardized EPC."""
+    ok(sim, "quietly sem (F -> y1 y2 y3 t1 t2) (F <- z)")
+    out = ok(sim, "estat mindices")
+    assert "cov(e.t1,e.t2)" in out and "EPC = expected parameter change" in out
+    from hlmshell.commands.sem_estat import mindices_rows
+    rows = {r[2]: r for r in mindices_rows(sim.e.model) if r[0] == "cov"}
+    n = 0
+    for ref in REF["mindices"]:
+        if ref["op"] != "~~" or ref["lhs"] == ref["rhs"]:
+            continue
+        key = f"cov(e.{ref['lhs']},e.{ref['rhs']})"
+        assert key in rows, key
+        _, _, _, mi, epc, sepc = rows[key]
+        assert mi == pytest.approx(ref["mi"], rel=2e-3, abs=1e-5)
+        assert epc == pytest.approx(ref["epc"], rel=2e-3, abs=1e-5)
+        assert sepc == pytest.approx(ref["sepc.all"], rel=2e-3, abs=1e-5)
+        n += 1
+    assert n == 10
+    m = sim.r.matrices["mindices"]
+    assert m.values[:, 0].min() >= 3.84

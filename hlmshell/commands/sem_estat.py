@@ -173,3 +173,96 @@ def estat_eqgof(session, res, opts) -> None:
         "nobs": NamedMatrix(np.full((1, len(rows)), float(fitted.N)), ["r1"], names),
         "eqfit": NamedMatrix(np.array([r[2:] for r in rows]), names,
                              ["fitted", "predicted", "residual", "rsquared", "mc", "mc2"])})
+
+
+# ---- mindices -------------------------------------------------------------------------------
+def mindices_rows(fitted):
+    """(label section, equation, row label, MI, EPC, standardized EPC) per omitted parameter."""
+    from hlmshell.engine import sem_mindices
+    built = fitted.built
+    names = built.names
+    endo = [names.index(n) for n in built.endo]
+    exo_lat = [names.index(n) for n in built.exo_lat]
+    model = built.model
+    theta = fitted.fit.theta
+    cands = sem_mindices.candidates(model, endo, exo_lat)
+    var_par = model.variance_params()
+    heywood = bool(getattr(fitted.req.opts, "heywood", False))
+    lower = np.array([0.0 if (k in var_par and not heywood) else -np.inf for k in range(model.n_par)])
+    data = fitted.patterns if getattr(fitted, "patterns", None) is not None else fitted.S_N
+    mis = sem_mindices.modification_indices(model, theta, data, fitted.xbar, fitted.N, cands, lower)
+    _, C, _ = model.total(theta)
+    _, S, _ = model.matrices(theta)
+    sd = np.sqrt(np.clip(np.diag(C), 0, None))
+    rows = []
+    lat = set(built.names[built.n_obs:])
+    for (mat, i, j), (mi, epc) in zip(cands, mis):
+        if mat == "A":
+            y, v = names[i], names[j]
+            sec = "Measurement" if (y not in lat and v in lat) else "Structural"
+            rows.append((sec, y, v, mi, epc, epc * sd[j] / sd[i] if sd[i] > 0 else float("nan")))
+        else:
+            la = f"e.{names[j]}" if names[j] in built.endo else names[j]
+            lb = f"e.{names[i]}" if names[i] in built.endo else names[i]
+            den = math.sqrt(S[i, i] * S[j, j]) if S[i, i] > 0 and S[j, j] > 0 else float("nan")
+            rows.append(("cov", "", f"cov({la},{lb})", mi, epc, epc / den))
+    return rows
+
+
+def _mi_cells(mi, epc, sepc) -> str:
+    from hlmshell import distributions as dist
+    p = float(dist.chi2_sf(mi, 1))
+    return f"{fmt(mi, '%10.3f')}{1:>6}{fmt(p, '%7.2f')}  {fmt_g(epc, 9):>9}  {fmt_g(sepc, 9):>9}"
+
+
+def mindices_lines(rows, minchi2: float) -> list[str]:
+    shown = [r for r in rows if np.isfinite(r[3]) and r[3] >= minchi2]
+    w = 27
+    mid = "-" * w + "+" + "-" * 48
+    out = ["", "Modification indices", "", "-" * 76,
+           f"{'':{w}}|{'Standard':>47}",
+           f"{'':{w}}|{'MI':>10}{'df':>6}{'P>MI':>7}  {'EPC':>9}  {'EPC':>9}", mid]
+    if not shown:
+        return ["", f"(no modification indices greater than {minchi2:g})"] if rows else []
+    for sec in ("Structural", "Measurement"):
+        sel = [r for r in shown if r[0] == sec]
+        if not sel:
+            continue
+        if out[-1] != mid:
+            out.append(mid)
+        out.append(f"{sec:<{w}}|")
+        last = None
+        for _, eq, v, mi, epc, sepc in sel:
+            if eq != last:
+                out.append(f"{'  ' + eq + ' <-':<{w}}|")
+                last = eq
+            out.append(f"{v:>{w - 2}}  |{_mi_cells(mi, epc, sepc)}")
+    covs = [r for r in shown if r[0] == "cov"]
+    if covs:
+        if out[-1] != mid:
+            out.append(mid)
+        for _, _, lab, mi, epc, sepc in covs:
+            out.append(f"{lab:>{w - 1}} |{_mi_cells(mi, epc, sepc)}")
+    out += ["-" * 76, "EPC = expected parameter change"]
+    return out
+
+
+def estat_mindices(session, res, opts) -> None:
+    fitted = _fitted(res)
+    text = opts.raw("minchi2")
+    try:
+        minchi2 = float(text) if text else 3.84
+    except ValueError:
+        raise StataError("option minchi2() incorrectly specified", 198) from None
+    rows = mindices_rows(fitted)
+    for ln in mindices_lines(rows, minchi2):
+        session.out.line(ln)
+    shown = [r for r in rows if np.isfinite(r[3]) and r[3] >= minchi2]
+    from hlmshell import distributions as dist
+    from hlmshell.commands.program import NamedMatrix
+    labels = [f"{r[1]}:{r[2]}" if r[1] else r[2] for r in shown]
+    vals = [[r[3], 1.0, float(dist.chi2_sf(r[3], 1)), r[4], r[5]] for r in shown]
+    mats = {}
+    if shown:
+        mats["mindices"] = NamedMatrix(np.array(vals), labels, ["mi", "df", "pvalue", "epc", "sepc"])
+    session.r = RResults(matrices=mats)

@@ -73,5 +73,10 @@ fm <- sem("F =~ y1 + y2 + y3
 ref$mlmv <- list(ll = as.numeric(logLik(fm)), N = nobs(fm),
                  params = parameterEstimates(fm)[, c("lhs", "op", "rhs", "est", "se")],
                  fit = as.list(fitMeasures(fm, c("chisq", "df", "baseline.chisq", "baseline.df"))))
+# estat mindices: a one-factor model that omits the covariance of t1 and t2
+fmi <- sem("F =~ y1 + y2 + y3 + t1 + t2
+            F ~ z", data = sim, meanstructure = TRUE, fixed.x = FALSE,
+           information = "observed", observed.information = "hessian")
+ref$mindices <- modindices(fmi)[, c("lhs", "op", "rhs", "mi", "epc", "sepc.all")]
 writeLines(toJSON(ref, digits = NA, auto_unbox = TRUE, dataframe = "rows", pretty = FALSE),
            "lavaan_reference.json")
