@@ -265,3 +265,13 @@ def test_headings_move_the_coefficients(g):
     marks, _ = _series(graph)
     assert np.allclose(marks[0].y, [2, 3, 6, 7])
     assert g.s.r.macros["headings"] == '1 "Family" 5 "Student"'
+
+
+def test_coeflabels_wrap_truncate_and_bad_positions(g):
+    g.ok("coefplot r1, drop(_cons) coeflabels(, wrap(12))")
+    assert g.graph().panels[0].yaxis.ticklabels[1] == "1 if\nCatholic\nschool, 0 if\npublic"
+    g.ok('coefplot r1, coeflabels(_cons = "Constant term", truncate(10))')
+    assert g.graph().panels[0].yaxis.ticklabels[1:] == ["1 if", "Constant"]
+    g.fails("coefplot r1, mlabel mlabposition(13)", 198)
+    g.fails("coefplot r1)", 198, "invalid syntax")
+    g.fails("coefplot r1 [pw=ses]", 101, "weights not allowed")

@@ -288,6 +288,8 @@ def _marker_series(info, pos, b, ps, vertical, fmt_spec) -> Series:
         style["mlabels"] = _mlabels(info.opts["mlabel"], b, fmt_spec)
         if info.opts.get("mlabposition"):
             style["mlabpos"] = gc.integer(info.opts["mlabposition"], "mlabposition")
+            if style["mlabpos"] > 12:
+                raise StataError("option mlabposition() incorrectly specified", 198)
     if kind in ("bar", "area"):
         if not vertical:
             style["horizontal"] = True

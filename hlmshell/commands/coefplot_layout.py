@@ -281,11 +281,13 @@ def labels_for(ds, ticks: list, opts: dict) -> list:
     """Tick labels: names (nolabels) or labels, then coeflabels() (first match wins)."""
     interaction = " # "
     custom: list = []
+    shape = (None, None)
     if opts.get("coeflabels"):
         text = opts["coeflabels"]
         comma = find_top(text, ",")
         head, tail = (text, "") if comma < 0 else (text[:comma], text[comma + 1:])
         interaction = _interaction(tail, interaction)
+        shape = _shape_options(tail)
         if head.strip():
             custom = [(namelist(n), strip_quotes(v)) for n, v in assignments(head, "coeflabels")]
     out = []
@@ -296,8 +298,52 @@ def labels_for(ds, ticks: list, opts: dict) -> list:
                    for pe, pc in pairs):
                 text = lab
                 break
-        out.append(text)
+        out.append(shaped(text, *shape))
     return out
+
+
+def _shape_options(tail: str) -> tuple:
+    from hlmshell.syntax.parser import parse_options
+    trunc = wrap = None
+    for o in parse_options(tail):
+        if gc.abbrev_match(o.name, "truncate", "t"):
+            trunc = gc.integer(o.arg, "truncate", 1)
+        elif gc.abbrev_match(o.name, "wrap", "w"):
+            wrap = gc.integer(o.arg, "wrap", 1)
+    return trunc, wrap
+
+
+def shaped(text: str, trunc: int | None, wrap: int | None) -> str:
+    """truncate(#) then wrap(#): whole words up to # characters a line (a longer word is
+    cut); a label already on several lines is left as it is."""
+    if "\n" in text or (trunc is None and wrap is None):
+        return text
+    if trunc is not None:
+        lines = _fill(text, trunc)
+        text = lines[0] if lines else ""
+    return "\n".join(_fill(text, wrap)) if wrap is not None else text
+
+
+def _fill(text: str, width: int) -> list:
+    lines: list = []
+    cur = ""
+    for word in text.split():
+        while len(word) > width:
+            if cur:
+                lines.append(cur)
+                cur = ""
+            lines.append(word[:width])
+            word = word[width:]
+        if not word:
+            continue
+        if cur and len(cur) + 1 + len(word) > width:
+            lines.append(cur)
+            cur = word
+        else:
+            cur = f"{cur} {word}" if cur else word
+    if cur:
+        lines.append(cur)
+    return lines
 
 
 def _interaction(tail: str, default: str) -> str:

@@ -193,7 +193,10 @@ def _plots(session, head: str) -> list[Plot]:
 
 
 def _no_qualifier(word: str) -> None:
-    """coefplot takes no if, in or weights (r(101), as Stata's syntax says)."""
+    """coefplot takes no if, in or weights (r(101), as Stata's syntax says); a stray
+    parenthesis is invalid syntax."""
+    if ")" in word:
+        raise StataError("invalid syntax", 198)
     if word == "if":
         raise StataError("if not allowed", 101)
     if word == "in":
