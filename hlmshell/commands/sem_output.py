@@ -32,7 +32,7 @@ def _varlists(out, built) -> None:
         out.line(title)
         out.line("")
         for k, v in rows:
-            out.line(f"{k + ':':<13}{' '.join(v)}")
+            out.line(f"{k + ':':<14}{' '.join(v)}")
 
 
 def _log(out, hist) -> None:
@@ -92,10 +92,14 @@ def _cells(p, b: float, se: float, level: float) -> str:
     return number_cells(b, se if se > 0 else float("nan"), stat="z", level=level)
 
 
-def table_lines(built, b, se, level: float, vcetype: str, standardized: bool) -> list[str]:
+def table_lines(built, b, se, level: float, vcetype: str, standardized: bool,
+                legend: bool = False) -> list[str]:
     labels = [p.label for p in built.params] + [f"  {e} <-" for e in built.struct_eqs + built.meas_eqs]
     w = max([W] + [len(x) for x in labels])
-    out = ["-" * (w + 66)] + _column_header(w, level, vcetype, standardized) + [_rule_mid(w)]
+    head = _column_header(w, level, vcetype, standardized)
+    if legend:
+        head = [f"{'':>{w}} | Legend"]
+    out = ["-" * (w + 66)] + head + [_rule_mid(w)]
     for section, eqs in (("Structural", built.struct_eqs), ("Measurement", built.meas_eqs)):
         if not eqs:
             continue
@@ -106,9 +110,10 @@ def table_lines(built, b, se, level: float, vcetype: str, standardized: bool) ->
             if n:
                 out.append("  " + "-" * (w - 1) + "+" + "-" * 64)
             out.append(f"{'  ' + eq + ' <-':<{w}} |")
-            out += _rows(built, b, se, level, w, lambda p, eq=eq: p.eq == eq)
+            out += _rows(built, b, se, level, w, lambda p, eq=eq: p.eq == eq, legend)
     for section in ("mean", "var", "cov"):
-        rows = _rows(built, b, se, level, w, lambda p, s=section: p.eq == "/" and p.section == s)
+        rows = _rows(built, b, se, level, w, lambda p, s=section: p.eq == "/" and p.section == s,
+                     legend)
         if rows:
             out.append(_rule_mid(w))
             out += rows
@@ -116,9 +121,12 @@ def table_lines(built, b, se, level: float, vcetype: str, standardized: bool) ->
     return out
 
 
-def _rows(built, b, se, level, w, keep) -> list[str]:
-    return [f"{p.label:>{w}} |{_cells(p, b[i], se[i], level)}"
-            for i, p in enumerate(built.params) if keep(p)]
+def _rows(built, b, se, level, w, keep, legend=False) -> list[str]:
+    def cells(i, p):
+        if legend:
+            return f"  _b[{p.eq}:{p.name}]" if p.eq != "/" else f"  _b[/{p.name}]"
+        return _cells(p, b[i], se[i], level)
+    return [f"{p.label:>{w}} |{cells(i, p)}" for i, p in enumerate(built.params) if keep(p)]
 
 
 def lr_line(res) -> str:
@@ -126,7 +134,7 @@ def lr_line(res) -> str:
     df = int(sc["df_ms"])
     pv = "." if not np.isfinite(sc["p_ms"]) else fmt(sc["p_ms"], "%6.4f").strip()
     left = f"LR test of model vs. saturated: chi2({df})"
-    return f"{left:<43}= {fmt(sc['chi2_ms'], '%9.2f')}, Prob > chi2 = {pv:>6}"
+    return f"{left:<42}= {fmt(sc['chi2_ms'], '%9.2f')}, Prob > chi2 = {pv:>6}"
 
 
 def display(session, res, level: float, standardized: bool, flags: dict) -> None:
@@ -151,7 +159,9 @@ def display(session, res, level: float, standardized: bool, flags: dict) -> None
             out.line(ln)
     if flags.get("notable"):
         return
-    for ln in table_lines(built, b, se, level, res.macros.get("vcetype", "OIM"), standardized):
+    legend = bool(flags.get("coeflegend"))
+    for ln in table_lines(built, b, se, level, res.macros.get("vcetype", "OIM"), standardized,
+                          legend):
         out.line(ln)
-    if not flags.get("nofootnote") and res.macros.get("vce") != "robust":
+    if not flags.get("nofootnote") and res.macros.get("vce") != "robust" and not legend:
         out.line(lr_line(res))
