@@ -275,3 +275,32 @@ def test_coeflabels_wrap_truncate_and_bad_positions(g):
     g.fails("coefplot r1, mlabel mlabposition(13)", 198)
     g.fails("coefplot r1)", 198, "invalid syntax")
     g.fails("coefplot r1 [pw=ses]", 101, "weights not allowed")
+
+
+def test_drawn_spikes_run_along_x(g):
+    """The figure itself: markers at (b, position), each interval a horizontal segment."""
+    from matplotlib.collections import LineCollection
+    g.ok("coefplot r1, drop(_cons)")
+    (m,), (ci,) = _series(g.graph())
+    ax = g.fig().axes[0]
+    assert np.allclose(scatter_points(ax)[0], np.column_stack([m.x, m.y]))
+    segs = [c for c in ax.collections if isinstance(c, LineCollection)][0].get_segments()
+    for seg, p, lo, hi in zip(segs, ci.x, ci.y, ci.y2):
+        assert np.allclose(seg, [[lo, p], [hi, p]])
+    assert ax.yaxis_inverted()
+    g.ok("twoway rcap mathach ses id in 1/5, horizontal")
+    ax = g.fig().axes[0]
+    segs = [c for c in ax.collections if isinstance(c, LineCollection)][0].get_segments()
+    y1, y2, idv = g.col("mathach")[:5], g.col("ses")[:5], g.col("id")[:5]
+    assert np.allclose(segs[0], [[y1[0], idv[0]], [y2[0], idv[0]]])
+
+
+def test_regress_and_mixed_equations_as_stata_names_them(g):
+    """regress's e(b) has no equation names in Stata: with mixed's equations shown, its
+    coefficients are an equation `_` of their own, not mixed's `mathach`."""
+    g.ok("quietly mixed mathach ses || id:")
+    g.ok("estimates store mx")
+    g.ok("coefplot r1 mx, keep(*:)")
+    ax = g.graph().panels[0].yaxis
+    heads = [t for p, t in zip(ax.ticks, ax.ticklabels) if p in (0, 4, 7, 9)]
+    assert heads == ["_", "mathach", "lns1_1_1", "lnsig_e"]

@@ -166,7 +166,9 @@ def collect(session, name: str, opts: dict, plot: int, by: int) -> tuple[Rows, s
     b_all = np.asarray(res.b, dtype=float).ravel()
     se_all = np.sqrt(np.clip(np.diag(np.asarray(res.V, dtype=float)), 0, None)) \
         if res.V is not None and np.size(res.V) else np.full(len(b_all), np.nan)
-    eqs = [(e or "_") for e, _n in res.names]
+    from hlmshell.syntax.matrix_expr import NO_EQUATION   # e(b) without equation names
+    plain = res.macros.get("cmd", res.cmd) in NO_EQUATION
+    eqs = [("_" if plain or not e else e) for e, _n in res.names]
     coefs, keep = _clean_names([n for _e, n in res.names], b_all, opts)
     multi = len(set(eqs)) > 1
     keep, first_only = _select(opts, eqs, coefs, keep)
