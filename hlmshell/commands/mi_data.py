@@ -170,7 +170,8 @@ def write(md: MiData) -> Dataset:
         if vt != base.var(v).vtype:
             base.update(v, vtype=vt, values=to_storage(base.values(v), vt),
                         format="%9.0g" if vt == "float" else base.var(v).format)
-            for imp in md.imps:
+        if not base.var(v).is_string:
+            for imp in md.imps:        # imputations on the variable's storage grid (float32)
                 if v in imp:
                     imp[v] = to_storage(imp[v], vt)
     if md.style == "wide":

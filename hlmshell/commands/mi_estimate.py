@@ -299,9 +299,9 @@ def replay(session, opt_text: str = "") -> None:
     from hlmshell.registry import bind_options
     from hlmshell.syntax.parser import parse_options
 
+    opts = bind_options(_OPTS, parse_options(opt_text), strict=True)
     e = session.e
     if e is None or e.cmd != "mi estimate":
         raise StataError("last estimates not found", 301)
-    opts = bind_options(_OPTS, parse_options(opt_text), strict=True)
     level = opts.level if opts.level is not None else e.scalars.get("level", 95.0)
     _display(session, e, level, opts)

@@ -234,6 +234,9 @@ def impute_cmd(session, text: str) -> None:
     for _ in range(add):
         md.imps.append({})
     md.M += add
+    if opts.double:
+        for v in spec.ivars:
+            md.base.update(v, vtype="double", format=md.base.var(v).format)
     groups = _by_groups(session, md, opts.by, spec.mask)
     traces = []
     for rows in groups:

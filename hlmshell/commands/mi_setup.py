@@ -55,6 +55,7 @@ def register_cmd(session, text: str) -> None:
     if full is None:
         raise StataError("mi register: imputed, passive, or regular required", 198)
     md = mid.read(session.data)
+    _user_vars(md, rest.split())
     names = _user_vars(md, varlist(_BaseView(md.base), rest, all_if_empty=False))
     if not names:
         raise StataError("varlist required", 100)
