@@ -294,7 +294,7 @@ def test_unit_variance_identification_rescales_the_loadings(sim):
 def test_latent_names_and_noconstant(sim):
     assert run(sim, "sem (f -> y1 y2 y3)")[0] == 111          # lower case: a variable
     out = ok(sim, "sem (f -> y1 y2 y3), latent(f) nocapslatent nolog")
-    assert "Latent:      f" in out
+    assert "Latent:       f" in out
     ok(sim, "quietly sem (t2 <- t1), noconstant")
     assert ("t2", "_cons") not in sim.e.names
     X = np.column_stack([sim.data.var(v).values for v in ("t1", "t2")])
