@@ -354,3 +354,12 @@ def test_estat_mindices_matches_lavaan(sim):
     assert n == 10
     m = sim.r.matrices["mindices"]
     assert m.values[:, 0].min() >= 3.84
+
+
+def test_variable_lists_inside_paths(sim):
+    ok(sim, "quietly sem (t1 <- c*@0 x1)")
+    names = [n for eq, n in sim.e.names if eq == "t1"]
+    assert names == ["c1", "c2", "c3", "c4", "x1", "_cons"]
+    assert all(sim.e.b[sim.e.names.index(("t1", c))] == 0 for c in ("c1", "c2", "c3", "c4"))
+    ok(sim, "quietly sem (t1 <- x1 - x2)")
+    assert ("t1", "x2") in sim.e.names

@@ -109,6 +109,23 @@ def _resolve_names(session, edges, latent_opt: list[str], nocaps: bool):
     return latent, observed
 
 
+def _expand_lists(session, group: str) -> str:
+    """Variable lists inside a path (`x*`, `c1-c4`, `x?`): each word expanded against the data,
+    its `@` constraint carried to every name."""
+    import re
+    text = group.replace("<-", " \x01 ").replace("->", " \x02 ")
+    text = re.sub(r"\s*-\s*", "-", text).replace("\x01", "<-").replace("\x02", "->")
+    out = []
+    for w in text.split():
+        name, at, con = w.partition("@")
+        if w in ("<-", "->") or not re.search(r"[*?~]|\w-\w", name):
+            out.append(w)
+            continue
+        names = expand_varlist(session.data, name)
+        out += [n + at + con for n in names]
+    return " ".join(out)
+
+
 def _rename(edges, old, new):
     for e in edges:
         if e.dep == old:
@@ -134,7 +151,7 @@ def read_request(session, cmd) -> tuple[SemRequest, Command]:
     groups = sp.split_groups(c.body)
     if not groups:
         raise StataError("invalid path specification", 198)
-    edges = [e for g in groups for e in sp.parse_path(g)]
+    edges = [e for g in groups for e in sp.parse_path(_expand_lists(session, g))]
     latent, observed = _resolve_names(session, edges, multi["latent"], opts.nocapslatent)
     spec = SemSpec(edges, latent, observed, noconstant=opts.noconstant,
                    variances=[t for a in multi["variance"] for t in sp.parse_terms(a)],
