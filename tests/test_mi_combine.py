@@ -131,7 +131,7 @@ def test_model_test_is_the_equal_fmi_test(session):
     a = r * tt / (tt - 2)
     vstar = (N - 3) * (N - 2) / (N - 3 + 3)
     df2 = 4 + 1 / (1 / (vstar - 4 * (1 + a))
-                   + a ** 2 * (vstar - 2 * (1 + a)) / (tt * (1 + a) ** 2 * (vstar - 4 * (1 + a))))
+                   + a ** 2 * (vstar - 2 * (1 + a)) / ((tt - 4) * (1 + a) ** 2 * (vstar - 4 * (1 + a))))
     ok(session, "quietly mi estimate: regress y x z")
     e = session.e
     assert e.scalars["F_mi"] == pytest.approx(F, rel=1e-9)
@@ -139,6 +139,14 @@ def test_model_test_is_the_equal_fmi_test(session):
     assert e.scalars["df_r_mi"] == pytest.approx(df2, rel=1e-9)
     assert e.scalars["p_mi"] == pytest.approx(stats.f.sf(F, 2, df2), rel=1e-7)
     assert e.scalars["rvi_avg_F_mi"] == pytest.approx(r, rel=1e-9)
+    # one coefficient: F = t^2 on that coefficient's df
+    out = ok(session, "mi test x")
+    dfx = session.e.matrices["df_mi"][0, 0]
+    tx = session.e.b[0] / np.sqrt(session.e.V[0, 0])
+    assert session.r.scalars["F"] == pytest.approx(tx ** 2) and session.r.scalars["df_r"] == pytest.approx(dfx)
+    out = ok(session, "mi test x z")
+    assert session.r.scalars["F"] == pytest.approx(F) and session.r.scalars["df_r"] == pytest.approx(df2)
+    assert "assuming equal fractions of missing information" in out
 
 
 def test_large_sample_df_without_residual_df(session):

@@ -40,6 +40,7 @@ _SUBS = (
     ("reshape", "reshape", "mi_manage", "reshape_cmd"),
     ("impute", "imp", "mi_impute", "impute_cmd"),
     ("estimate", "est", "mi_estimate", "estimate_cmd"),
+    ("test", "test", "mi_estimate", "test_cmd"),
     ("ptrace", "ptrace", "mi_ptrace", "ptrace_cmd"),
 )
 
@@ -77,6 +78,7 @@ _SUBS = (
                   Opt("vartable", "vart"), Opt("dftable", "dftab"), Opt("nosmall"),
                   Opt("imputations", "i", "numlist"), Opt("nimputations", "ni", "int")),
                  ": estimation_command"),
+             Sub("test", "test", "test coefficients after mi estimate (equal FMI)", (), "coeflist"),
              Sub("ptrace", "ptrace", "describe or load a parameter-trace file (mi impute mvn)", (Opt("clear"),),
                  "describe|use filename"),
          ))

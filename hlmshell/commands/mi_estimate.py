@@ -198,8 +198,11 @@ def _right(label: str, value: str) -> str:
 def _fc(x: float, dec: int) -> str:
     if x is None or not np.isfinite(x):
         return "."
-    s = f"{x:,.{dec}f}"
-    return s if len(s) <= 10 else fmt_g(x, 10).strip()
+    for d in (dec, 0):
+        s = f"{x:,.{d}f}"
+        if len(s) <= 10:
+            return s
+    return fmt_g(x, 10).strip()
 
 
 def _left(label: str, value: str) -> str:
@@ -288,10 +291,74 @@ def _display(session, res, level, opts) -> None:
     if opts.vartable:
         for ln in vartable_lines(res):
             out.line(ln)
-    if not opts.notable and not opts.nocitable:
+    if opts.dftable:
+        out.line()
+        for ln in dftable_lines(res):
+            out.line(ln)
+    elif not opts.notable and not opts.nocitable:
         out.line()
         for ln in table_lines(res, level):
             out.line(ln)
+
+
+def dftable_lines(res: EstimationResults) -> list[str]:
+    """dftable: each coefficient's t test with its degrees of freedom and the percentage by
+    which imputation increases its standard error, 100 (sqrt(T / W) - 1)."""
+    from hlmshell.output import coeftable as ct
+    from hlmshell.output.text import abbrev
+
+    c = res.model
+    b = np.asarray(res.b, dtype=float)
+    out = [ct.rule(), f"{'':13}|{'% Increase':>64}",
+           f"{abbrev(res.macros.get('depvar', ''), 12):>12} | Coefficient  Std. err.      t    P>|t|        DF   Std. err.",
+           ct.rule("mid")]
+    for i, (eq, nm) in enumerate(res.names):
+        status = ct.marker_status(nm) or ("omitted" if res.omitted[i] else None)
+        if status == "base":
+            continue
+        label = nm if len({e for e, _ in res.names}) == 1 else f"{eq}:{nm}"
+        if status or c.W[i, i] <= 0:
+            out.append(f"{abbrev(label, 12):>12} |  {'0':>9}  (omitted)")
+            continue
+        se = float(np.sqrt(c.V[i, i]))
+        q, p, _, _ = ct.coef_stats(float(b[i]), se, stat="t", df_r=float(c.df[i]) if np.isfinite(c.df[i]) else 1e300)
+        inc = 100.0 * (np.sqrt(c.V[i, i] / c.W[i, i]) - 1.0)
+        out.append(f"{abbrev(label, 12):>12} |  {fmt_g(b[i], 9):>9}  {fmt_g(se, 9):>9} {fmt(q, '%8.2f')}"
+                   f"   {fmt(p, '%5.3f')}  {_fc(float(c.df[i]), 1):>8}  {fmt(inc, '%10.2f')}")
+    return out + [ct.rule()]
+
+
+def test_cmd(session, text: str) -> None:
+    """mi test coeflist: the equal-FMI test that the coefficients are zero, after mi estimate."""
+    from hlmshell.engine import mi_combine
+
+    e = session.e
+    if e is None or e.cmd != "mi estimate":
+        raise StataError("last estimates not found", 301)
+    words = text.replace(",", " ").split()
+    if not words:
+        raise syntax_error()
+    idx = []
+    for w in words:
+        hits = [i for i, (eq, nm) in enumerate(e.names)
+                if (nm == w or f"{eq}:{nm}" == w) and not e.omitted[i]]
+        if not hits:
+            raise StataError(f"{w} not found", 111)
+        idx += [i for i in hits if i not in idx]
+    t = mi_combine.equal_fmi_test(e.model, idx)
+    if t is None:
+        raise StataError("matrix not positive definite", 506)
+    out = session.out
+    out.line("note: assuming equal fractions of missing information")
+    out.line()
+    for k, i in enumerate(idx, 1):
+        out.line(f" ({k:2d})  {e.names[i][1]} = 0")
+    out.line()
+    out.line(f"       F({t.df1:3d},{t.df2:6.1f}) = {fmt(t.F, '%8.2f')}")
+    out.line(f"            Prob > F = {fmt(t.p, '%10.4f')}")
+    r = session.r.__class__()
+    r.scalars.update({"F": t.F, "df": float(t.df1), "df_r": t.df2, "p": t.p})
+    session.r = r
 
 
 def replay(session, opt_text: str = "") -> None:

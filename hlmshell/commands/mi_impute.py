@@ -355,6 +355,7 @@ def _report(session, md, spec, targets, old_M, traces) -> None:
     added = sum(1 for t in targets if t > old_M)
     updated = len(targets) - added
     multi = spec.method in ("mvn", "chained")
+    _preamble(out, spec)
     out.line()
     title = "Multivariate imputation" if multi else "Univariate imputation"
     first, last = (min(targets), max(targets)) if targets else (0, 0)
@@ -397,6 +398,25 @@ def _report(session, md, spec, targets, old_M, traces) -> None:
     r.scalars.update({"M": md.M, "M_add": added, "M_update": updated})
     r.macros.update({"method": spec.method, "ivars": " ".join(spec.ivars)})
     session.r = r
+
+
+def _preamble(out, spec) -> None:
+    """What Stata prints before the table: the conditional models of chained equations, and
+    the algorithm being run."""
+    if spec.method == "chained":
+        out.line()
+        out.line("Conditional models:")
+        cat = {v for v, (mth, _) in zip(spec.ivars, spec.methods) if mth in ("ologit", "mlogit")}
+        for v, (mth, knn) in zip(spec.ivars, spec.methods):
+            others = [f"i.{o}" if o in cat else o for o in spec.ivars if o != v]
+            rhs = " ".join(others + spec.indep)
+            extra = f", knn({knn})" if mth == "pmm" and knn != 1 else ""
+            out.line(f"{v:>17}: {mth} {v} {rhs}{extra}".rstrip())
+        out.line()
+        out.line("Performing chained iterations ...")
+    elif spec.method == "mvn":
+        out.line()
+        out.line("Performing MCMC data augmentation ... ")
 
 
 def _file_option(raw: str, ext: str) -> tuple[str, bool]:

@@ -93,7 +93,9 @@ def equal_fmi_test(c: Combined, idx) -> ModelTest | None:
     """Li, Raghunathan and Rubin's (1991) test that the coefficients `idx` are all zero:
     r = (1 + 1/M) tr(B W^-1) / k, F = b' W^-1 b / (k (1 + r)), df1 = k and
     df2 = 4 + (t - 4)(1 + (1 - 2/t) / r)^2 when t = k (M - 1) > 4, else
-    t (1 + 1/k)(1 + 1/r)^2 / 2; with completed-data df, Reiter's (2007) small-sample df2."""
+    t (1 + 1/k)(1 + 1/r)^2 / 2; with completed-data df (and t > 4), Reiter's (2007) small-sample
+    df2 = 4 + 1 / (1/(v* - 4(1+a)) + a^2 (v* - 2(1+a)) / ((t-4)(1+a)^2 (v* - 4(1+a)))), a = r t/(t-2),
+    v* = v (v+1)/(v+3). One coefficient: F = t^2 on the coefficient's own df."""
     from hlmshell import distributions as dist
 
     idx = list(idx)
@@ -117,7 +119,9 @@ def equal_fmi_test(c: Combined, idx) -> ModelTest | None:
         df2 = 4.0 + (t - 4.0) * (1.0 + (1.0 - 2.0 / t) / r) ** 2
     else:
         df2 = t * (1.0 + 1.0 / k) * (1.0 + 1.0 / r) ** 2 / 2.0
-    if c.df_complete is not None and np.isfinite(c.df_complete) and r > 0 and t > 2:
+    if k == 1:
+        df2 = float(c.df[idx[0]])          # the coefficient's own t test: F = t^2
+    elif c.df_complete is not None and np.isfinite(c.df_complete) and r > 0 and t > 4:
         df2 = _reiter_df(c.df_complete, r, t)
     p = dist.f_sf(F, k, df2) if np.isfinite(df2) else dist.chi2_sf(F * k, k)
     return ModelTest(F, k, df2, float(p), r)
@@ -130,5 +134,5 @@ def _reiter_df(df_c: float, r: float, t: float) -> float:
     denom = vstar - 4.0 * (1.0 + a)
     if denom <= 0:
         return 4.0
-    inv = 1.0 / denom + (a ** 2 * (vstar - 2.0 * (1.0 + a))) / (t * (1.0 + a) ** 2 * denom)
+    inv = 1.0 / denom + (a ** 2 * (vstar - 2.0 * (1.0 + a))) / ((t - 4.0) * (1.0 + a) ** 2 * denom)
     return 4.0 + 1.0 / inv
