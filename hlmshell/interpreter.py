@@ -137,6 +137,9 @@ class Interpreter:
     def run_line(self, text: str) -> int:
         """REPL entry: run what the user typed (one command or a complete block); never raises."""
         lines = logical_lines(text)
+        if self.session.settings.get("cmdlog"):     # the line as typed, before it runs
+            from hlmshell.commands.log_tools import record_typed
+            record_typed(self.session, text)
         return self._top(lambda: self._exec_lines(lines, echo="none"))
 
     def run_text(self, text: str, echo: bool = True, name: str = "") -> int:

@@ -3,3 +3,6 @@
 BASE = {"discard": "discard", "update": "update all", "adoupdate": "adoupdate"}
 RAW = {"sysdir", "adopath"}     # their text is a folder or codeword
 TAKES = {k: "" for k in BASE}
+RAW |= {"translate"}            # two file names; its refusals are in tests/test_log_tools.py
+BASE["cmdlog"] = "cmdlog query"
+TAKES["cmdlog"] = ""
