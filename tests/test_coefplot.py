@@ -74,8 +74,11 @@ def test_two_models_union_order_offsets_legend(g):
     assert np.allclose(marks[0].x, b1) and np.allclose(marks[1].x, b2)
     q = tdist.ppf(0.95, df2)
     assert np.allclose(cis[1].y2, b2 + q * se2)
-    assert [s.label for s in graph.panels[0].series if s.legend] == ["Model A", "Model B"]
+    # keys numbered as in Stata (each plot's interval, then its marker): markers shown
+    assert graph.legend.order == [2, 4]
     assert legend_texts(g.fig()) == ["Model A", "Model B"]
+    g.ok('coefplot r1 r2, legend(order(4 "Second" 2 "First"))')
+    assert legend_texts(g.fig()) == ["Second", "First"]
     assert g.s.r.scalars["n_plot"] == 2
     g.ok("coefplot r1 r2, nooffsets keep(ses)")
     marks, _ = _series(g.graph())
@@ -97,9 +100,11 @@ def test_levels_widths_recast_and_vertical(g):
     g.ok("coefplot r1, keep(ses) ciopts(recast(rcap) lcolor(red)) msymbol(D)")
     graph = g.graph()
     kinds = [s.kind for s in graph.panels[0].series]
-    assert kinds == ["scatter", "rcap"]
-    assert graph.panels[0].series[1].style["lcolor"] == "red"
-    assert graph.panels[0].series[0].style["marker"] == "D"
+    assert kinds == ["rcap", "scatter"]                 # intervals behind the markers
+    assert graph.panels[0].series[0].style["lcolor"] == "red"
+    assert graph.panels[0].series[1].style["marker"] == "D"
+    g.ok("coefplot r1, keep(ses) citop")
+    assert [s.kind for s in g.graph().panels[0].series] == ["scatter", "rspike"]
     g.fig()
 
 

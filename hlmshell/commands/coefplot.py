@@ -250,11 +250,10 @@ def _plot_series(rows, idx, info: PlotInfo, layout, vertical: bool, fmt_spec: st
     marks = []
     if "cionly" not in info.opts:
         marks = [_marker_series(info, pos, b, ps, vertical, fmt_spec)]
-    keyed = marks or cis[:1]
-    for s in keyed:
-        s.legend = "nokey" not in info.opts
+    for s in marks or cis[:1]:
         s.label = info.label
-    return marks + cis if "citop" not in info.opts else cis + marks
+        s.style["coefplot_key"] = "nokey" not in info.opts   # the plot's key in the legend
+    return cis + marks if "citop" not in info.opts else marks + cis
 
 
 def _limit(rows, i: int, level_no: int, side: int) -> float:
@@ -271,11 +270,11 @@ def _ci_series(kind, pos, lo, hi, style, vertical, label) -> list:
     if kind in ("rline", "rconnected"):
         line = "line" if kind == "rline" else "connected"
         if vertical:
-            return [Series(line, pos, lo, label=label, legend=False, style=style),
+            return [Series(line, pos, lo, label=label, style=style),
                     Series(line, pos, hi, label=label, legend=False, style=style)]
-        return [Series(line, lo, pos, label=label, legend=False, style=style),
+        return [Series(line, lo, pos, label=label, style=style),
                 Series(line, hi, pos, label=label, legend=False, style=style)]
-    return [Series(kind, pos, lo, y2=hi, label=label, legend=False, style=style)]
+    return [Series(kind, pos, lo, y2=hi, label=label, style=style)]
 
 
 def _marker_series(info, pos, b, ps, vertical, fmt_spec) -> Series:
@@ -344,9 +343,18 @@ def _graph(session, rows, plots, by_labels, layout, opts, gopts, vertical, atmod
     graph = Graph(kind="coefplot", panels=panels)
     _byopts(graph, opts.get("byopts"))
     graph.legend.show = len(plots) > 1 or "legend" in gopts
+    graph.legend.order = _legend_keys(panels[0]) if panels else None
     gc.apply_text(graph, gopts)
     gc.apply_axes(graph, gopts, ("", None), ("", None))
     return graph
+
+
+def _legend_keys(panel: Panel) -> list:
+    """Every plotted series is a legend key, numbered as twoway numbers coefplot's plots
+    (intervals, then markers), so legend(order(2 "A" 4 "B")) picks what it picks in Stata;
+    by default the legend shows each plot's marker (its first interval with cionly)."""
+    keys = [s for s in panel.series if s.legend]
+    return [k for k, s in enumerate(keys, 1) if s.style.get("coefplot_key")]
 
 
 def _byopts(graph: Graph, text: str | None) -> None:
