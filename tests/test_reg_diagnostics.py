@@ -132,3 +132,58 @@ def test_plot_errors(g):
     g.ok("quietly logit minority ses")
     g.fails("avplot ses", 301)
     g.fails("lvr2plot", 301)
+
+
+def test_predict_influence_statistics(g):
+    """leverage, rstandard, rstudent, cooksd, dfits, covratio, welsch, dfbeta(), stdf, stdr
+    against leave-one-out refits and the hat matrix (numpy), for a few observations."""
+    X = _design(g, ["ses", "female", "meanses"])
+    y = g.col("mathach")
+    n, k = X.shape
+    for stat in ("leverage", "rstandard", "rstudent", "cooksd", "dfits", "covratio", "welsch",
+                 "dfbeta(female)", "stdf", "stdr"):
+        g.ok(f"predict double {stat.split('(')[0]}_v, {stat}")
+    b = _ols(X, y)
+    e = y - X @ b
+    s2 = e @ e / (n - k)
+    H = X @ np.linalg.inv(X.T @ X) @ X.T
+    for i in (3, 77, 250):
+        keep = np.arange(n) != i
+        bi = _ols(X[keep], y[keep])
+        ri = y[keep] - X[keep] @ bi
+        s2i = ri @ ri / (n - 1 - k)
+        h = H[i, i]
+        t = e[i] / np.sqrt(s2i * (1 - h))
+        yhat_i = X[i] @ bi
+        want = {"leverage": h, "rstandard": e[i] / np.sqrt(s2 * (1 - h)), "rstudent": t,
+                "cooksd": np.sum((X @ b - X @ bi) ** 2) / (k * s2),
+                "dfits": (X[i] @ b - yhat_i) / np.sqrt(s2i * h),
+                "covratio": np.linalg.det(s2i * np.linalg.inv(X[keep].T @ X[keep]))
+                / np.linalg.det(s2 * np.linalg.inv(X.T @ X)),
+                "welsch": t * np.sqrt(h / (1 - h)) * np.sqrt((n - 1) / (1 - h)),
+                "dfbeta": (b[1] - bi[1]) / np.sqrt(s2i * np.linalg.inv(X.T @ X)[1, 1]),
+                "stdf": np.sqrt(s2 * (1 + h)), "stdr": np.sqrt(s2 * (1 - h))}
+        for name, v in want.items():
+            assert np.isclose(g.col(f"{name}_v")[i], v, rtol=1e-8), name
+    assert g.s.data.var("cooksd_v").label == "Cook's D"
+    g.fails("predict z, leverage cooksd", 198)
+    g.fails("predict z, dfbeta(pracad)", 322)
+
+
+@pytest.mark.skipif(__import__("shutil").which("Rscript") is None, reason="R not installed")
+def test_predict_influence_against_R(g, tmp_path):
+    import subprocess
+    X = _design(g, ["ses", "female"])
+    y = g.col("mathach")
+    f = tmp_path / "d.csv"
+    np.savetxt(f, np.column_stack([y, X[:, :2]]), delimiter=",", fmt="%.17g")
+    code = (f"d <- read.csv('{f}', header=FALSE); m <- lm(V1 ~ V2 + V3, d); "
+            "write.table(cbind(hatvalues(m), cooks.distance(m), rstudent(m), dffits(m), "
+            "covratio(m), dfbetas(m)[,2]), sep=',', row.names=FALSE, col.names=FALSE, "
+            "quote=FALSE)")
+    res = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True, timeout=120)
+    ref = np.loadtxt(res.stdout.splitlines(), delimiter=",")
+    g.ok("quietly regress mathach ses female")
+    for j, stat in enumerate(("leverage", "cooksd", "rstudent", "dfits", "covratio", "dfbeta(ses)")):
+        g.ok(f"predict double r_{j}, {stat}")
+        assert np.allclose(g.col(f"r_{j}"), ref[:, j], rtol=1e-8), stat

@@ -230,6 +230,21 @@ def _check_mixed_request(model, req: PredictRequest) -> None:
             raise StataError(f"option relevel() not allowed with {what}", 198)
 
 
+# after regress: the influence statistics of [R] regress postestimation (commands.reg_diagnostics)
+REGRESS_INFLUENCE_OPTS = (
+    Opt("rstudent", "rstu", desc="after regress: Studentized (jackknifed) residuals"),
+    Opt("leverage", "lev", desc="after regress: leverage (diagonal of the hat matrix)"),
+    Opt("hat", "hat", desc="after regress: synonym for leverage"),
+    Opt("cooksd", "cooksd", desc="after regress: Cook's distance"),
+    Opt("dfbeta", "dfbeta", "string", None, "after regress: DFBETA for varname"),
+    Opt("dfits", "dfits", desc="after regress: DFITS"),
+    Opt("covratio", "covratio", desc="after regress: COVRATIO"),
+    Opt("welsch", "welsch", desc="after regress: Welsch distance"),
+    Opt("stdf", "stdf", desc="after regress: standard error of the forecast"),
+    Opt("stdr", "stdr", desc="after regress: standard error of the residual"))
+_RSTANDARD = Opt("rstandard", "rsta")
+
+
 @command("predict", qualifiers="if in",
           family="Postestimation", body="newvarlist",  desc="predictions, residuals and random effects",
           example="predict u1 u0, reffects reses(se_u1 se_u0)",
@@ -270,13 +285,18 @@ def _check_mixed_request(model, req: PredictRequest) -> None:
                    Opt("bartlett", "b", desc="after factor: Bartlett scoring"),
                    Opt("norotated", "norot", desc="after factor and pca: use the unrotated results"),
                    Opt("notable", "notab", desc="after factor and pca: no table of scoring coefficients"),
-                   Opt("format", "for", "string", None, "after factor and pca: accepted for compatibility")))
+                   Opt("format", "for", "string", None, "after factor and pca: accepted for compatibility"),
+                   *REGRESS_INFLUENCE_OPTS))
 def predict_cmd(session, cmd) -> None:
     res = active(session)
     opts = args_of(cmd)
     _load_predictors()
     if res.cmd in PREDICTORS:           # commands with statistics of their own (the me* GLMMs)
         PREDICTORS[res.cmd](session, cmd, res, opts)
+        return
+    if res.cmd == "regress" and any(o.name in opts for o in REGRESS_INFLUENCE_OPTS + (_RSTANDARD,)):
+        from hlmshell.commands.reg_diagnostics import predict_influence   # leverage, cooksd, ...
+        predict_influence(session, cmd, res, opts)
         return
     for name in _GLMM_ONLY:
         if name in opts:

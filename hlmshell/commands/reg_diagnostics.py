@@ -150,3 +150,67 @@ def dfbeta_cmd(session, cmd) -> None:
         data.add(Variable(nm, col.astype(np.float32).astype(float), "float",
                           label=f"dfbeta({v})"))
         session.out.line(f"{nm:>32}:  dfbeta({v})")
+
+
+# ---- predict after regress: the influence statistics ----------------------------------------------
+_INFLUENCE = {"rstandard": "Standardized residuals", "rstudent": "Studentized residuals",
+              "leverage": "Leverage", "hat": "Leverage", "cooksd": "Cook's D",
+              "dfits": "Dfits", "covratio": "Covratio", "welsch": "Welsch distance",
+              "stdf": "S.E. of the forecast", "stdr": "S.E. of the residual", "dfbeta": ""}
+# computed on the estimation sample only, as Stata's starred statistics
+_IN_SAMPLE = ("cooksd", "dfits", "covratio", "welsch", "dfbeta")
+
+
+def _one_statistic(opts) -> str:
+    chosen = [s for s in _INFLUENCE if s in opts and (opts.raw(s) if s == "dfbeta" else getattr(opts, s))]
+    others = [s for s in ("xb", "stdp", "residuals", "fitted", "reffects", "scores") if s in opts]
+    if len(chosen) + len(others) > 1:
+        raise StataError("only one statistic may be specified", 198)
+    if not chosen:
+        raise StataError("invalid syntax", 198)
+    return chosen[0]
+
+
+def predict_influence(session, cmd, res, opts) -> None:
+    """predict newvar, rstandard|rstudent|leverage|cooksd|dfbeta(x)|dfits|covratio|welsch|
+    stdf|stdr after regress ([R] regress postestimation, Methods and formulas)."""
+    from hlmshell.commands.predict import _add, _new_names, _touse, fixed_part
+    from hlmshell.engine.reg_influence import dfbetas
+    stat = _one_statistic(opts)
+    vtype, names = _new_names(cmd.body or "", None)
+    Xs, cols, ys, sample = regress_sample(session, res, "predict")
+    n, k = Xs.shape
+    if n - k - 1 <= 0:
+        raise StataError("insufficient observations", 2001)
+    data = session.data
+    X, _idx = fixed_part(res, data)
+    y = np.asarray(data.values(res.depvar), dtype=float)
+    XtXi = np.linalg.inv(Xs.T @ Xs)
+    b = XtXi @ (Xs.T @ ys)
+    e = y - X @ b
+    h = np.einsum("ij,jk,ik->i", X, XtXi, X)
+    s2 = float(np.sum((ys - Xs @ b) ** 2)) / (n - k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = e / np.sqrt(s2 * (1 - h))
+        t = r * np.sqrt((n - k - 1) / (n - k - r ** 2))
+        vals = {"rstandard": r, "rstudent": t, "leverage": h, "hat": h,
+                "cooksd": r ** 2 * h / (k * (1 - h)),
+                "dfits": t * np.sqrt(h / (1 - h)),
+                "covratio": ((n - k - r ** 2) / (n - k - 1)) ** k / (1 - h),
+                "welsch": t * np.sqrt(h / (1 - h)) * np.sqrt((n - 1) / (1 - h)),
+                "stdf": np.sqrt(s2 * (1 + h)), "stdr": np.sqrt(s2 * (1 - h))}
+    label = _INFLUENCE[stat]
+    if stat == "dfbeta":
+        from hlmshell.syntax.varlist import expand_varlist
+        v = list(expand_varlist(data, opts.raw("dfbeta")))
+        if len(v) != 1 or v[0] not in cols:
+            raise StataError(f"variable {v[0] if v else ''} not found in list of covariates", 322)
+        col = np.full(data.n, np.nan)
+        col[np.flatnonzero(sample)] = dfbetas(Xs, ys)[:, cols.index(v[0])]
+        label = f"Dfbeta {v[0]}"
+    else:
+        col = vals[stat]
+    touse = _touse(session, cmd)
+    if stat in _IN_SAMPLE:
+        touse = touse & sample
+    _add(session, names, [col], [label], vtype, touse)
