@@ -440,7 +440,8 @@ def _import_values(cells: list[str], col: int, as_string: set[int], as_number: s
     else:
         vtype, vals = _infer_type(cells)
     if asdouble and vtype == "float":
-        vals = np.array([float(c) if c.strip() not in ("", ".") else np.nan for c in cells])
+        # numericcols() columns may hold non-numbers ("NA"): missing, as without asdouble
+        vals = np.array([float(c) if _is_number(c) else np.nan for c in cells])
         vtype = "double"
     return vtype, vals
 
