@@ -294,9 +294,8 @@ def predict_cmd(session, cmd) -> None:
     if res.cmd in PREDICTORS:           # commands with statistics of their own (the me* GLMMs)
         PREDICTORS[res.cmd](session, cmd, res, opts)
         return
-    if res.cmd == "regress" and any(o.name in opts for o in REGRESS_INFLUENCE_OPTS + (_RSTANDARD,)):
-        from hlmshell.commands.reg_diagnostics import predict_influence   # leverage, cooksd, ...
-        predict_influence(session, cmd, res, opts)
+    if res.cmd in INFLUENCE and any(o.name in opts for o in REGRESS_INFLUENCE_OPTS + (_RSTANDARD,)):
+        INFLUENCE[res.cmd](session, cmd, res, opts)      # leverage, cooksd, ... after regress
         return
     for name in _GLMM_ONLY:
         if name in opts:
@@ -328,7 +327,10 @@ PREDICTORS: dict = {}
 # modules are imported when their command is first used, so predict imports these itself)
 _PREDICTOR_MODULES = ("glm_predict", "me_multilevel_predict", "me_predict", "meqr", "resample",
                       "xt_glmm", "xtgee", "xtnbreg", "tobit", "xttobit", "xtpqml",
-                      "factor_post", "sem_predict", "mlogit")
+                      "factor_post", "sem_predict", "mlogit", "reg_diagnostics")
+# e(cmd) -> handler of the influence statistics (rstudent, leverage, cooksd, ...), registered by
+# commands.reg_diagnostics for regress
+INFLUENCE: dict = {}
 
 
 def _load_predictors() -> None:

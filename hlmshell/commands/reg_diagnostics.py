@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from hlmshell.commands._postest import active
+from hlmshell.commands.predict import INFLUENCE, _add, _new_names, _touse, fixed_part, xb_all
 from hlmshell.data.dataset import Variable
 from hlmshell.errors import StataError
 from hlmshell.registry import Opt, args_of, command
@@ -24,8 +25,6 @@ _T_CMDS = ("regress", "qreg")
 def regress_sample(session, res, who: str):
     """(X with the non-omitted columns of e(b), their names, y, sample mask) of the active
     regress results on the data in memory; Stata's errors when that is not possible."""
-    from hlmshell.commands.predict import fixed_part
-
     if res.cmd != "regress":
         raise StataError(f"{who} is only available after regress" if res.cmd != "anova"
                          else f"{who} not allowed after anova", 301)
@@ -48,7 +47,6 @@ def regress_sample(session, res, who: str):
          desc="specification link test of a single-equation model",
          example="linktest")
 def linktest_cmd(session, cmd) -> None:
-    from hlmshell.commands.predict import xb_all
     from hlmshell.syntax.ast import Command
     from hlmshell.syntax.parser import fill_qualifiers
 
@@ -174,7 +172,6 @@ def _one_statistic(opts) -> str:
 def predict_influence(session, cmd, res, opts) -> None:
     """predict newvar, rstandard|rstudent|leverage|cooksd|dfbeta(x)|dfits|covratio|welsch|
     stdf|stdr after regress ([R] regress postestimation, Methods and formulas)."""
-    from hlmshell.commands.predict import _add, _new_names, _touse, fixed_part
     from hlmshell.engine.reg_influence import dfbetas
     stat = _one_statistic(opts)
     vtype, names = _new_names(cmd.body or "", None)
@@ -214,3 +211,6 @@ def predict_influence(session, cmd, res, opts) -> None:
     if stat in _IN_SAMPLE:
         touse = touse & sample
     _add(session, names, [col], [label], vtype, touse)
+
+
+INFLUENCE["regress"] = predict_influence
