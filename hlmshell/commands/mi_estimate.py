@@ -35,10 +35,8 @@ from hlmshell.results import EstimationResults
 _OPTS = (Opt("imputations", "i", "string"), Opt("nimputations", "ni", "int"), Opt("level", "l", "real", None),
          Opt("dots"), Opt("noisily", "noi"), Opt("trace", "tr"), Opt("post"), Opt("vartable", "vart"),
          Opt("dftable", "dftab"), Opt("citable", "citab"), Opt("nocitable", "nocitab"), Opt("nosmall"),
-         Opt("errorok"), Opt("esampvaryok"), Opt("cmdok"), Opt("nogroup", "nogr"), Opt("noheader"),
-         Opt("notable"), Opt("mcerror", "mcerr"), Opt("ufmitest", "ufmit"), Opt("noupdate"),
-         Opt("saving", "sav", "string"), Opt("nowarning"), Opt("coeflegend"), Opt("variance"),
-         Opt("stddeviations", "stddev"))
+         Opt("esampvaryok"), Opt("cmdok"), Opt("nogroup", "nogr"), Opt("noheader"), Opt("notable"),
+         Opt("noupdate"), Opt("nowarning"))
 
 # estimation commands mi estimate runs (Stata's list, restricted to what hlmshell has)
 SUPPORTED = {"regress", "logit", "logistic", "probit", "cloglog", "poisson", "nbreg", "ologit",

@@ -36,10 +36,8 @@ _OPTS = (Opt("add", "", "int"), Opt("replace"), Opt("rseed", "", "string"), Opt(
          Opt("by", "", "string"), Opt("dots"), Opt("noisily", "noi"), Opt("nolegend", "nolegend"),
          Opt("force"), Opt("noupdate"), Opt("knn", "", "int"), Opt("burnin", "", "int"),
          Opt("burnbetween", "", "int"), Opt("saveptrace", "", "string"), Opt("savetrace", "", "string"),
-         Opt("prior", "", "string"), Opt("initmcmc", "", "string"), Opt("orderasis"),
-         Opt("augment"), Opt("noimputed"), Opt("report"), Opt("chaindots"), Opt("showiter", "", "string"),
-         Opt("mcmconly"), Opt("wlfwgt", "", "string"), Opt("alldots"), Opt("showevery", "", "int"),
-         Opt("nomcmcdots"), Opt("emonly", "", "string"), Opt("emoutput"), Opt("ascontinuous"))
+         Opt("prior", "", "string"), Opt("orderasis"), Opt("emoutput"), Opt("nomcmcdots"),
+         Opt("alldots"), Opt("chaindots"))
 
 
 @dataclass
@@ -105,6 +103,10 @@ def parse_spec(session, md, text: str) -> Spec:
         raise StataError("varlist required", 100)
     if method != "mvn" and len(ivars) != 1:
         raise StataError(f"mi impute {method}: only one imputation variable allowed", 103)
+    if opts.knn is not None and method != "pmm":
+        raise StataError("option knn() not allowed", 198)
+    if opts.knn is not None and opts.knn < 1:
+        raise StataError("knn() must be a positive integer", 198)
     spec = Spec(method, ivars, [(method, opts.knn or 1)] * len(ivars), _expand_indep(view, indep), None, opts)
     spec.mask = _sample(session, md, cmd)
     return spec
@@ -137,6 +139,8 @@ def _chained_groups(view, s: str):
             raise StataError("mi impute chained: conditional imputation (if within a method) is not "
                              "available in hlmshell", 198)
         knn = _uv_knn(uvopts)
+        if "knn" in uvopts and meth != "pmm":
+            raise StataError("option knn() not allowed", 198)
         stops = [i for i in (s.find("(", close + 1), find_top(s, "=", close + 1),
                              find_top(s, ",", close + 1)) if i > close]
         end = min(stops) if stops else len(s)
@@ -177,7 +181,7 @@ def _uv_knn(text: str) -> int:
     import re
     m = re.fullmatch(r"knn\(\s*(\d+)\s*\)", text)
     if not m:
-        if re.fullmatch(r"(noisily|noi|augment|ascontinuous|noconstant|nocons)", text):
+        if re.fullmatch(r"(noisily|noisil|noisi|nois|noi)", text):
             return 1
         raise StataError(f"option {text} not allowed", 198)
     return max(int(m.group(1)), 1)
@@ -219,6 +223,8 @@ def impute_cmd(session, text: str) -> None:
     spec = parse_spec(session, md, text)
     _check(md, spec)
     opts = spec.opts
+    if opts.prior is not None and opts.prior.strip().lower() not in ("uniform", "u", "un", "uni"):
+        raise StataError("mi impute mvn: only prior(uniform) is available in hlmshell", 198)
     add = opts.add or 0
     if md.M == 0 and not add:
         raise StataError("mi impute: no imputations exist; option add() required", 198)
@@ -226,6 +232,13 @@ def impute_cmd(session, text: str) -> None:
         raise StataError("mi impute: imputations exist; option add() or replace required", 198)
     if add < 0 or add > 1000:
         raise StataError("add() must be between 1 and 1000", 198)
+    if opts.saveptrace is not None and spec.method != "mvn":
+        raise StataError("option saveptrace() not allowed", 198)
+    if opts.savetrace is not None and spec.method != "chained":
+        raise StataError("option savetrace() not allowed", 198)
+    for raw, ext in ((opts.saveptrace, ".stptrace"), (opts.savetrace, ".dta")):
+        if raw is not None:
+            _file_option(raw, ext)          # an existing file without replace fails first
     if opts.rseed is not None:
         from hlmshell.commands.simulate import set_seed
         set_seed(session, opts.rseed)
