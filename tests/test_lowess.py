@@ -133,3 +133,16 @@ def test_errors_leave_data_alone(g):
     g.ok("generate one = 1")
     g.fails("lowess mathach one", 499)
     assert "sm2" not in g.s.data
+
+
+def test_running_mean_is_a_moving_average():
+    """Princeton's smoothing notes (a Stata log): with 99 ages, `lowess pop age, mean
+    noweight bwidth(0.03)` reproduces the three-term moving average, two terms at the ends
+    (k = floor((99*.03 - .5)/2) = 1)."""
+    g = G(setup=("clear", "set obs 99", "gen age = _n - 1",
+                 "gen pop = 1500 - 10*age + 40*sin(age)"))
+    g.ok("lowess pop age, mean noweight bwidth(0.03) generate(rm3) nograph")
+    pop = g.col("pop")
+    ma3 = np.convolve(pop, np.ones(3) / 3, mode="same")
+    ma3[0], ma3[-1] = pop[:2].mean(), pop[-2:].mean()
+    assert np.allclose(g.col("rm3"), ma3.astype(np.float32), rtol=1e-6)
