@@ -85,14 +85,15 @@ def replay_stored(session, res: EstimationResults) -> None:
     """Show stored results as their command replays them: run the command word with no
     arguments (which replays e()) with `res` active for the moment. Going through the
     command table keeps estimates independent of the estimation commands' modules."""
+    word, _, rest = res.cmd.partition(" ")      # e(cmd) "mi estimate": the mi command replays
     try:
-        info = resolve(res.cmd)
+        info = resolve(word)
     except StataError:
         raise StataError("impossible to replay estimation command", 198) from None
     saved = session.e
     session.e = res
     try:
-        info.handler(session, Command(info.name, typed=res.cmd, text=res.cmd))
+        info.handler(session, Command(info.name, typed=word, text=res.cmd, body=rest))
     finally:
         session.e = saved
 
