@@ -207,11 +207,36 @@ def _left(label: str, value: str) -> str:
     return f"{label}{value:>{29 - len(label)}}"
 
 
-def header_lines(res: EstimationResults) -> list[str]:
+def _group_value(res, key):
+    v = res.scalars.get(key)
+    if v is None and key in res.matrices:
+        arr = np.asarray(getattr(res.matrices[key], "values", res.matrices[key]), dtype=float).ravel()
+        v = float(arr[0]) if arr.size == 1 else None
+    return v
+
+
+def _group_lines(res) -> list[tuple[str, str]]:
+    """The group summary xt and mixed-effects commands show (one grouping variable; nogroup
+    suppresses it): Group variable, Number of groups, Obs per group min/avg/max."""
+    ivar = res.macros.get("ivars", "").split()
+    vals = [_group_value(res, k) for k in ("N_g", "g_min", "g_avg", "g_max")]
+    if len(ivar) != 1 or any(v is None for v in vals):
+        return []
+    n_g, lo, avg, hi = vals
+    return [(f"Group variable: {ivar[0]}", _right("Number of groups", f"{int(n_g):,}")),
+            ("", "Obs per group:"),
+            ("", _right("              min", f"{int(lo):,}")),
+            ("", _right("              avg", f"{avg:.1f}")),
+            ("", _right("              max", f"{int(hi):,}"))]
+
+
+def header_lines(res: EstimationResults, group: bool = True) -> list[str]:
     s, mac = res.scalars, res.macros
     lines = [("Multiple-imputation estimates", _right("Imputations", f"{int(s['M_mi']):,}")),
-             (mac.get("title", ""), _right("Number of obs", f"{int(s['N']):,}")),
-             ("", _right("Average RVI", fmt(s.get("rvi_avg_mi", np.nan), "%10.4f").strip())),
+             (mac.get("title", ""), _right("Number of obs", f"{int(s['N']):,}"))]
+    if group:
+        lines += _group_lines(res)
+    lines += [("", _right("Average RVI", fmt(s.get("rvi_avg_mi", np.nan), "%10.4f").strip())),
              ("", _right("Largest FMI", fmt(s.get("fmi_max_mi", np.nan), "%10.4f").strip()))]
     if "df_c_mi" in s:
         lines.append(("", _right("Complete DF", f"{int(s['df_c_mi']):,}")))
@@ -284,7 +309,7 @@ def _display(session, res, level, opts) -> None:
         pass
     else:
         out.line()
-        for ln in header_lines(res):
+        for ln in header_lines(res, not opts.nogroup):
             out.line(ln)
     if opts.vartable:
         for ln in vartable_lines(res):
