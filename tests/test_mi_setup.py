@@ -208,3 +208,32 @@ def test_not_mi_set_is_r119():
         rc, out = run(s, line)
         assert rc == 119, line
         assert "data not mi set" in out
+
+
+def test_flong_keeps_unregistered_variables_changed_per_imputation(mi):
+    """generate on the flong data itself: each imputation keeps its own values (Stata's flong
+    is the stacked data), so mi extract and mi estimate see them."""
+    ok(mi, "generate double y2 = 2*y")
+    vals = _values(mi)
+    for m in range(M + 1):
+        t = Session(Capture())
+        t.data = mi.data.copy()
+        ok(t, f"mi extract {m}, clear")
+        y = np.array([vals[(m, i)][0] for i in range(1, N + 1)])
+        np.testing.assert_array_equal(t.data.values("y2"), 2 * y)
+    ok(mi, "quietly mi estimate: regress y2 g")
+    ok(mi, "quietly mi estimate: regress y g")
+    b_y = np.asarray(mi.e.b).ravel()
+    ok(mi, "quietly mi estimate: regress y2 g")
+    np.testing.assert_allclose(np.asarray(mi.e.b).ravel(), 2 * b_y)
+
+
+def test_replay_through_estimates_store(mi):
+    ok(mi, "quietly mi estimate: regress y g")
+    ok(mi, "estimates store a")
+    out = ok(mi, "estimates replay a")
+    assert "Multiple-imputation estimates" in out and "Model a" in out
+    out = ok(mi, "mi estimate, dftable")
+    assert "% Increase" in out and "DF" in out
+    out = ok(mi, "mi estimate, vartable nocitable")
+    assert "Variance information" in out and "P>|t|" not in out

@@ -115,19 +115,27 @@ def _read_long(ds: Dataset, md: MiData) -> None:
     base.drop([v for v in SYSVARS if v in base])
     pos = {int(i): k for k, i in enumerate(ids[rows0]) if i == i}
     md.imps = []
+    # flong holds every variable in every imputation: an unregistered variable changed there
+    # (generate/replace on the flong data) keeps its values per m, as Stata's flong does
+    names = base.names if md.style == "flong" else [v for v in md.registered if v in base]
     for m in range(1, md.M + 1):
         rows = np.flatnonzero(mm == m)
         where = np.array([pos.get(int(i), -1) if i == i else -1 for i in ids[rows]], dtype=int)
         good = where >= 0
         cols = {}
-        for v in md.registered:
-            if v not in base:
-                continue
+        for v in names:
             col = np.array(base.values(v), copy=True)
             col[where[good]] = ds.values(v)[rows[good]]
-            cols[v] = col
+            if v in md.registered or not same_values(col, base.values(v)):
+                cols[v] = col
         md.imps.append(cols)
     md.base = _clean(base)
+
+
+def same_values(a: np.ndarray, b: np.ndarray) -> bool:
+    if a.dtype == object or b.dtype == object:
+        return bool(np.array_equal(a, b))
+    return bool(np.array_equal(a, b, equal_nan=True))
 
 
 def _clean(base: Dataset) -> Dataset:
@@ -240,8 +248,9 @@ def dataset_m(md: MiData, m: int, *, keep_id: bool = False) -> Dataset:
     """Imputation m (0: the original data) as an ordinary dataset (no mi characteristics)."""
     ds = md.base.copy()
     if m > 0:
-        for v in md.registered:
-            ds.put(ds.var(v).evolve(values=np.asarray(md.values(m, v))))
+        for v, col in md.imps[m - 1].items():
+            if v in ds:
+                ds.put(ds.var(v).evolve(values=np.asarray(col)))
     if keep_id:
         ds.put(_sysvar("_mi_id", np.arange(1.0, ds.n + 1)))
     ds.changed = False
@@ -252,8 +261,13 @@ def from_datasets(md: MiData, sets: list[Dataset]) -> MiData:
     """An MiData whose m = 0 data is sets[0] and whose imputations are sets[1:] (every
     dataset holding the same observations in the same order)."""
     base = sets[0]
-    names = [v for v in md.registered if v in base]
-    imps = [{v: ds.values(v) for v in names if v in ds} for ds in sets[1:]]
+    imps = []
+    for ds in sets[1:]:
+        cols = {}
+        for v in base.names:
+            if v in ds and (v in md.registered or not same_values(ds.values(v), base.values(v))):
+                cols[v] = ds.values(v)
+        imps.append(cols)
     return MiData(base, len(sets) - 1, md.style, [v for v in md.ivars if v in base],
                   [v for v in md.pvars if v in base], [v for v in md.rvars if v in base], imps)
 
