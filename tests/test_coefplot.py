@@ -309,3 +309,15 @@ def test_regress_and_mixed_equations_as_stata_names_them(g):
     ax = g.graph().panels[0].yaxis
     heads = [t for p, t in zip(ax.ticks, ax.ticklabels) if p in (0, 4, 7, 9)]
     assert heads == ["_", "mathach", "lns1_1_1", "lnsig_e"]
+
+
+def test_noci_cionly_nokey(g):
+    g.ok("coefplot r1 r2, drop(_cons) noci")
+    graph = g.graph()
+    assert [s.kind for s in graph.panels[0].series] == ["scatter", "scatter"]
+    assert g.s.r.scalars["n_ci"] == 0 and graph.legend.order == [1, 2]
+    g.ok("coefplot (r1, cionly) (r2, nokey), drop(_cons)")
+    graph = g.graph()
+    assert [s.kind for s in graph.panels[0].series] == ["rspike", "rspike", "scatter"]
+    assert graph.legend.order == [1]                 # r1's interval is its key; r2 has none
+    assert legend_texts(g.fig()) == ["r1"]
