@@ -25,6 +25,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from hlmshell.commands import esttab_cells as ec
 from hlmshell.commands import esttab_transform as et
 from hlmshell.commands._postest import expand_names, lookup, norm_name
 from hlmshell.commands.estimates import renamed
@@ -206,6 +207,7 @@ _OPTS = (
     Opt("csv", desc="CSV"), Opt("tex", desc="LaTeX"), Opt("html", desc="HTML"), Opt("md", desc="Markdown"),
     Opt("rtf", desc="RTF"), Opt("fixed", desc="plain text"), Opt("smcl", desc="plain text"),
     Opt("replace", desc="overwrite the file"), Opt("append", desc="append to the file"),
+    Opt("cells", "c", "anything", None, 'cell contents: cells("mean sd") or cells(b(star) se(par)); any e() vector'),
 )
 _OPTIONAL_ARG = {"b", "se", "t", "z", "p", "star", "r2", "ar2", "aic", "bic", "mtitles"}
 _MODES = ("csv", "tex", "html", "md", "rtf", "fixed", "smcl")
@@ -415,7 +417,8 @@ def _stat_rows(results, given) -> list[pt.PaperRow]:
         cells = []
         for r in results:
             v = stat_value(r, key)
-            cells.append(("" if v is None else f(v), ""))
+            text = r.macros.get(key, "") if v is None else f(v)     # estadd local: text
+            cells.append((text, ""))
         rows.append(pt.PaperRow(lab, cells, "stat"))
     return rows
 
@@ -448,7 +451,33 @@ def _notes(given, lay: Layout) -> list[str]:
     return notes
 
 
+def _build_cells(session, results, names, given) -> tuple[pt.PaperTable, pt.FixedLayout]:
+    """esttab with cells(): the elements asked for (estpost's vectors too), a sub-column each
+    when side by side; statistics rows in each model's first sub-column."""
+    rows = ec.parse_cells(given["cells"])
+    stars = [(s, lev) for s, lev, _ in _star_levels(given)]
+    label = "label" in given
+    ct = ec.build_cells(session, results, given, rows, stars,
+                        lambda n: var_label(session, n, label, cons="Constant"),
+                        _headers(session, results, names, given))
+    body = ct.rows
+    stats = _stat_rows(results, given)
+    for r in stats:
+        r.cells = ec.widen(r.cells, ct.width)
+    if stats:
+        body += [pt.PaperRow(kind="rule")] + stats
+    notes = [] if "nonotes" in given or not ct.stars or not stars else \
+        [", ".join(f"{s} p<{lev}" for s, _, lev in _star_levels(given))]
+    title = (given.get("title") or "").strip().strip('"')
+    fixed = pt.FixedLayout(varwidth=20 if label else 12, modelwidth=12,
+                           starwidth=max([len(s) for s, _ in stars] + [0]) if ct.stars else 0)
+    fixed.modelwidth = max([fixed.modelwidth] + [len(c[0]) for r in body for c in r.cells])
+    return pt.PaperTable(ct.heads, body, title, notes), fixed
+
+
 def build_esttab(session, results, names, given) -> tuple[pt.PaperTable, pt.FixedLayout]:
+    if "cells" in given:
+        return _build_cells(session, results, names, given)
     lay = _layout(given)
     et.check_transform(session, lay.transforms)
     rows = _body_rows(session, results, given, lay)
@@ -615,7 +644,26 @@ def _estout_rows(session, results, given, elements) -> list[pt.PaperRow]:
     return rows
 
 
+def _build_estout_cells(session, results, names, given) -> tuple[pt.PaperTable, pt.FixedLayout]:
+    """estout with cells() naming e() vectors (estpost) or side-by-side elements."""
+    rows = ec.parse_cells(given["cells"])
+    ct = ec.build_cells(session, results, given, rows, [(s, lev) for s, lev, _ in _parse_star(None)],
+                        lambda n: var_label(session, n, "label" in given, cons="_cons"), [list(names)])
+    body = ct.rows
+    fmt9 = _num_fmt(None, "%9.0g")
+    stats = [pt.PaperRow(key, ec.widen([("" if (v := stat_value(r, key)) is None else fmt9(v), "")
+                                        for r in results], ct.width), "stat")
+             for key in _words(given.get("stats") or "")]
+    if stats:
+        body += [pt.PaperRow(kind="rule")] + stats
+    lay = pt.FixedLayout(varwidth=20 if "label" in given else 12, modelwidth=12, starwidth=3 if ct.stars else 0)
+    lay.modelwidth = max([lay.modelwidth] + [len(c[0]) for r in body for c in r.cells])
+    return pt.PaperTable(ct.heads, body, (given.get("title") or "").strip().strip('"')), lay
+
+
 def build_estout(session, results, names, given) -> tuple[pt.PaperTable, pt.FixedLayout]:
+    if given.get("cells") and not ec.coefficient_only(ec.parse_cells(given["cells"])):
+        return _build_estout_cells(session, results, names, given)
     elements = _elements(given.get("cells"))
     rows = _estout_rows(session, results, given, elements)
     fmt9 = _num_fmt(None, "%9.0g")

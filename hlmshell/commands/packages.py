@@ -14,7 +14,7 @@ from hlmshell.errors import StataError
 from hlmshell.registry import REGISTRY, Opt, command
 
 # community packages whose commands hlmshell has itself
-BUILTIN_PACKAGES = {"estout": ("esttab", "estout", "eststo"), "center": ("center",),
+BUILTIN_PACKAGES = {"estout": ("esttab", "estout", "eststo", "estadd", "estpost"), "center": ("center",),
                     "spagplot": ("spagplot",), "outreg2": ("outreg2",), "fre": ("fre",),
                     "mdesc": ("mdesc",), "distinct": ("distinct",), "log2html": ("log2html",),
                     "bcuse": ("bcuse",)}

@@ -6,3 +6,7 @@ BASE = {"outreg2": "outreg2 using sweep_out, replace", "mdesc": "mdesc mathach s
 # bcuse always fails offline (r(631)); log2html needs a log file: tests/test_community_misc.py
 RAW = {"outreg2", "bcuse", "log2html"}
 TAKES = {"mdesc": "if in", "distinct": "if in", "fre": "if in weight"}
+BASE.update({"estpost": "estpost summarize mathach ses"})
+TAKES["estpost"] = "if in weight"
+# estadd's text is its own (subcommand, `: namelist`); tests/test_estadd_estpost.py covers it
+RAW |= {"estadd"}

@@ -1,0 +1,209 @@
+"""esttab / estout `cells()`: which statistics fill the table's cells, from e(b) or from any
+e() vector (estpost's e(mean), e(sd), e(count), ..., estadd's matrices).
+
+    cells(b(star fmt(3)) se(par fmt(2)))     one row under the other (estout's default form)
+    cells("mean sd min max")                 side by side: a sub-column each
+    cells("b pct(fmt(2))" count)             both
+
+Each element is a name with optional sub-options fmt(%fmt | # | a#), par, star, label(text).
+b, se, t, z and p come from e(b) and e(V); any other name is the e() matrix of that name, its
+columns matched to the table's rows by name (`eq:name` for equations), as estout.hlp defines
+cells(). Numbers are in %9.0g unless fmt() says otherwise (estout's default).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from hlmshell.commands.etable import coefficients, merge_order
+from hlmshell.errors import StataError
+from hlmshell.output import paper_tables as pt
+
+_COEF = ("b", "se", "t", "z", "p")
+_ELEMENT = re.compile(r"\s*(\w+)(?:\s*\(((?:[^()]|\([^()]*\))*)\))?")
+
+
+@dataclass
+class Element:
+    name: str
+    fmt: object
+    par: bool
+    star: bool
+    label: str
+
+
+def number_format(spec: str | None):
+    """estout's fmt(): a# (adaptive), # (decimals), %fmt; %9.0g by default."""
+    from hlmshell.output.numfmt import fmt as nfmt
+    s = (spec or "").strip() or "%9.0g"
+    if re.fullmatch(r"a\d", s):
+        return lambda x, d=int(s[1]): pt.estout_a(x, d)
+    if s.isdigit():
+        return lambda x, d=int(s): pt.fixed(x, d)
+    if re.fullmatch(r"%-?\d+\.\d+[fgec]c?", s):
+        return lambda x: "." if x is None or x != x else nfmt(float(x), s).strip()
+    raise StataError(f"{s}: invalid format", 198)
+
+
+def _element(name: str, sub: str) -> Element:
+    fmt = re.search(r"fmt\(([^()]*)\)", sub)
+    label = re.search(r'label\(\s*"?([^()"]*)"?\s*\)', sub)
+    rest = re.sub(r"(fmt|label)\([^()]*\)", "", sub).split()
+    if any(w not in ("par", "star", "nopar", "nostar") for w in rest):
+        raise StataError(f"invalid cells(): {sub}", 198)
+    return Element(name, number_format(fmt.group(1) if fmt else None), "par" in rest, "star" in rest,
+                   label.group(1) if label else name)
+
+
+def _elements(text: str) -> list[Element]:
+    out, pos = [], 0
+    while pos < len(text.rstrip()):
+        m = _ELEMENT.match(text, pos)
+        if not m or m.end() == pos:
+            raise StataError("invalid cells()", 198)
+        out.append(_element(m.group(1), m.group(2) or ""))
+        pos = m.end()
+    return out
+
+
+def parse_cells(text: str | None) -> list[list[Element]]:
+    """cells() -> rows of side-by-side elements (a quoted group is one row)."""
+    text = (text or "").strip()
+    if not text or text in ("none", '"none"'):
+        raise StataError("invalid cells()", 198)
+    rows, pos = [], 0
+    while pos < len(text):
+        if text[pos].isspace():
+            pos += 1
+            continue
+        if text[pos] == '"':
+            end = text.find('"', pos + 1)
+            if end < 0:
+                raise StataError("invalid cells(): unmatched quote", 198)
+            group = _elements(text[pos + 1:end])
+            if group:
+                rows.append(group)
+            pos = end + 1
+            continue
+        m = _ELEMENT.match(text, pos)
+        if not m or m.end() == pos:
+            raise StataError("invalid cells()", 198)
+        rows.append([_element(m.group(1), m.group(2) or "")])
+        pos = m.end()
+    return rows
+
+
+def coefficient_only(rows: list[list[Element]]) -> bool:
+    return all(len(r) == 1 and r[0].name in _COEF for r in rows)
+
+
+# --------------------------------------------------------------------------- values
+def _split(colname: str) -> tuple[str, str]:
+    eq, _, name = str(colname).rpartition(":")
+    return eq, name
+
+
+def _model_values(res, names: set[str]) -> tuple[dict, list[tuple[str, str]]]:
+    """{(element, eq, row): value} of one model and its rows in order."""
+    vals: dict = {}
+    order: list[tuple[str, str]] = []
+    if names & set(_COEF) and len(res.names):
+        first = res.names[0][0]
+        for c in coefficients(res, omitted=True):
+            key = ("" if c.eq == first else c.eq, c.name)
+            for el, v in (("b", c.b), ("se", c.se), ("t", c.z), ("z", c.z), ("p", c.p)):
+                vals[(el,) + key] = (v, c.p)
+            order.append(key)
+    for el in names - set(_COEF):
+        m = res.matrices.get(el)
+        if m is None:
+            continue
+        arr = np.atleast_2d(np.asarray(getattr(m, "values", m), dtype=float))
+        cols = list(getattr(m, "colnames", [f"c{k + 1}" for k in range(arr.shape[1])]))
+        for k, cname in enumerate(cols):
+            key = _split(cname)
+            vals[(el,) + key] = (float(arr[0, k]), None)
+            if key not in order:
+                order.append(key)
+    return vals, order
+
+
+@dataclass
+class CellsTable:
+    heads: list[list[str]]
+    rows: list[pt.PaperRow]
+    width: int                  # sub-columns per model
+    stars: bool
+
+
+def _cell(el: Element, got, stars) -> tuple[str, str]:
+    if got is None:
+        return ("", "")
+    v, p = got
+    text = el.fmt(v)
+    return (f"({text})" if el.par else text, pt.stars_for(p, stars) if el.star else "")
+
+
+def _keys(per, given) -> list[tuple[str, str]]:
+    """The table's rows: every model's, in order, less keep()/drop()/noconstant."""
+    keys = merge_order([order for _, order in per])
+    keep = set((given.get("keep") or "").split())
+    drop = set((given.get("drop") or "").split())
+    if "noconstant" in given:
+        drop.add("_cons")
+    return [k for k in keys if (not keep or k[1] in keep) and k[1] not in drop]
+
+
+def _key_rows(key, rows, per, width, stars, label: str) -> list[pt.PaperRow]:
+    out = []
+    for g, group in enumerate(rows):
+        cells = []
+        for vals, _ in per:
+            cs = [_cell(el, vals.get((el.name,) + key), stars) for el in group]
+            cells += cs + [("", "")] * (width - len(cs))
+        out.append(pt.PaperRow(label if g == 0 else "", cells, "coef" if g == 0 else "aux"))
+    return out
+
+
+def _wanted(results, rows) -> set[str]:
+    """The elements asked for; one that is neither a coefficient statistic nor an e() vector
+    of some model is an error (a typo would otherwise leave the table empty)."""
+    wanted = {e.name for r in rows for e in r}
+    for name in sorted(wanted - set(_COEF)):
+        if not any(name in res.matrices for res in results):
+            raise StataError(f"invalid cells(): e({name}) not found", 198)
+    return wanted
+
+
+def build_cells(session, results, given, rows: list[list[Element]], stars, label_fn,
+                model_heads: list[list[str]]) -> CellsTable:
+    """The table's body and headers: one block of sub-columns per model."""
+    width = max(len(r) for r in rows)
+    wanted = _wanted(results, rows)
+    per = [_model_values(res, wanted) for res in results]
+    keys = _keys(per, given)
+    eqs = list(dict.fromkeys(eq for eq, _ in keys))
+    body: list[pt.PaperRow] = []
+    gaps = len(rows) > 1 and "nogaps" not in given
+    for i, eq in enumerate(eqs):
+        if len(eqs) > 1:
+            body += ([pt.PaperRow(kind="rule")] if i else []) + [pt.PaperRow(eq, [], "eq")]
+        for k, key in enumerate([x for x in keys if x[0] == eq]):
+            if k and gaps:
+                body.append(pt.PaperRow(kind="gap"))
+            body += _key_rows(key, rows, per, width, stars, label_fn(key[1]))
+    heads = [sum(([h] + [""] * (width - 1) for h in row), []) for row in model_heads]
+    if width > 1:
+        group = next(r for r in rows if len(r) == width)
+        heads.append([e.label for e in group] * len(results))
+    return CellsTable(heads, body, width, any(e.star for r in rows for e in r))
+
+
+def widen(cells: list[tuple[str, str]], width: int) -> list[tuple[str, str]]:
+    """Per-model cells of a statistics row, placed in each model's first sub-column."""
+    out = []
+    for c in cells:
+        out += [c] + [("", "")] * (width - 1)
+    return out
