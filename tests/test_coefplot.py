@@ -321,3 +321,19 @@ def test_noci_cionly_nokey(g):
     assert [s.kind for s in graph.panels[0].series] == ["rspike", "rspike", "scatter"]
     assert graph.legend.order == [1]                 # r1's interval is its key; r2 has none
     assert legend_texts(g.fig()) == ["r1"]
+
+
+def test_option_placement(g):
+    """m1, o1 || m2, o2 ||, o3: o1 and o2 belong to their subgraphs, o3 is global; in
+    (m1, o1 \\ m2, o2) o2 applies to both models, in (m1, o1 \\ m2, o2 \\) to m2 alone."""
+    g.ok("coefplot r1, keep(ses) bylabel(One) || r2, drop(_cons) bylabel(Two) ||, nolabels")
+    graph = g.graph()
+    assert [p.title for p in graph.panels] == ["One", "Two"]
+    assert [[len(s.x) for s in p.series if s.kind == "scatter"] for p in graph.panels] == \
+        [[1], [3]]
+    g.ok(r"coefplot (r1, keep(ses) \ r1, keep(sector ses) \), nolabels")
+    (m,), _ = _series(g.graph())
+    assert len(m.x) == 3
+    g.ok(r"coefplot (r1, keep(ses) \ r1, drop(sector)), nolabels")
+    (m,), _ = _series(g.graph())
+    assert len(m.x) == 1 + 2                          # ses; then ses and _cons
