@@ -106,7 +106,7 @@ def test_save_use_keeps_the_imputations(mi, tmp_path):
     s2 = Session(Capture())
     ok(s2, f'use "{f}"')
     out = ok(s2, "mi query")
-    assert out.strip() == f"data mi set flong, M = {M}"
+    assert out.splitlines()[0] == f"data mi set flong, M = {M}"
     after = _values(s2)
     for k in before:
         np.testing.assert_array_equal(before[k], after[k])
@@ -237,3 +237,26 @@ def test_replay_through_estimates_store(mi):
     assert "% Increase" in out and "DF" in out
     out = ok(mi, "mi estimate, vartable nocitable")
     assert "Variance information" in out and "P>|t|" not in out
+
+
+def test_set_M_and_drop_imputations(mi):
+    vals = _values(mi)
+    out = ok(mi, "mi query")
+    assert out.splitlines()[1].startswith("last mi update ") and "ago" in out
+    ok(mi, "mi set m -= (2)")
+    assert mi.data.dta_chars["_mi_M"] == str(M - 1)
+    t = Session(Capture())
+    t.data = mi.data.copy()
+    ok(t, "mi extract 2, clear")
+    np.testing.assert_array_equal(t.data.values("y"), [vals[(3, i)][0] for i in range(1, N + 1)])
+    ok(mi, "mi set M += 2")
+    assert mi.data.dta_chars["_mi_M"] == str(M + 1)
+    t.data = mi.data.copy()
+    ok(t, f"mi extract {M + 1}, clear")
+    assert np.isnan(t.data.values("y")).sum() == 4          # new imputations start as m=0
+    ok(mi, "quietly mi impute regress y g, replace rseed(1)")
+    t.data = mi.data.copy()
+    ok(t, f"mi extract {M + 1}, clear")
+    assert not np.isnan(t.data.values("y")).any()
+    assert run(mi, "mi set M = -1")[0] == 198
+    assert run(mi, "mi set m -= (0)")[0] == 198

@@ -236,8 +236,11 @@ def _write_long(md: MiData) -> Dataset:
 
 
 def store(session, md: MiData) -> None:
-    """Write md back as the data in memory (marked changed)."""
+    """Write md back as the data in memory (marked changed), with the time of this update
+    (_dta[_mi_update], what mi query reports)."""
+    import time
     ds = write(md)
+    ds.dta_chars["_mi_update"] = str(int(time.time()))
     ds.changed = True
     ds.filename = session.data.filename
     session.data = ds

@@ -29,7 +29,49 @@ def _style(word: str) -> str:
 
 
 # ----------------------------------------------------------------------------- set
+def _set_M(session, text: str) -> None:
+    """mi set M = # | += # | -= #: change the number of imputations (new ones start as m = 0,
+    their imputed values missing, to be filled by mi impute, replace)."""
+    import re
+    mid.require_set(session)
+    md = mid.read(session.data)
+    m = re.fullmatch(r"\s*([+-]?=)\s*(\d+)\s*", text)
+    if not m:
+        raise syntax_error()
+    op, k = m.group(1), int(m.group(2))
+    new = {"=": k, "+=": md.M + k, "-=": md.M - k}[op]
+    if new < 0 or new > 1000:
+        raise StataError(f"M = {new} out of range; M must be between 0 and 1000", 125)
+    if new < md.M:
+        md.imps = md.imps[:new]
+    else:
+        md.imps += [{} for _ in range(new - md.M)]
+    md.M = new
+    mid.store(session, md)
+
+
+def _drop_m(session, text: str) -> None:
+    """mi set m -= (numlist): drop those imputations (the others are renumbered)."""
+    from hlmshell.commands.mi_manage import _numlist
+    mid.require_set(session)
+    md = mid.read(session.data)
+    inner = text.strip()
+    if not (inner.startswith("-=") and "(" in inner and inner.endswith(")")):
+        raise syntax_error()
+    drop = set(_numlist(inner[inner.index("(") + 1:-1], md.M))
+    if 0 in drop:
+        raise StataError("m=0 may not be dropped", 198)
+    md.imps = [imp for k, imp in enumerate(md.imps, 1) if k not in drop]
+    md.M = len(md.imps)
+    mid.store(session, md)
+
+
 def set_cmd(session, text: str) -> None:
+    head = text.strip()
+    if head[:1] == "M" and (len(head) == 1 or not head[1].isalnum()):
+        return _set_M(session, head[1:])
+    if head[:1] == "m" and (len(head) == 1 or not head[1].isalnum()):
+        return _drop_m(session, head[1:])
     cmd, _ = parse(text)
     words = cmd.body.split()
     if len(words) != 1:
@@ -116,9 +158,30 @@ def query_cmd(session, text: str) -> None:
         return
     md = mid.read(session.data)
     session.out.line(f"data mi set {md.style}, M = {md.M}")
+    stamp = session.data.dta_chars.get("_mi_update", "")
+    if stamp.isdigit():
+        session.out.line(f"last mi update {_when(int(stamp))}")
     r.macros["style"] = md.style
     r.scalars["M"] = md.M
     session.r = r
+
+
+def _when(stamp: int) -> str:
+    """`30nov2026 12:26:30, approximately 5 minutes ago`."""
+    import time
+    t = time.localtime(stamp)
+    months = "jan feb mar apr may jun jul aug sep oct nov dec".split()
+    text = f"{t.tm_mday:02d}{months[t.tm_mon - 1]}{t.tm_year} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+    ago = max(int(time.time()) - stamp, 0)
+    if ago < 60:
+        rel = f"{ago} second{'s' if ago != 1 else ''} ago"
+    elif ago < 3600:
+        rel = f"approximately {ago // 60} minute{'s' if ago // 60 != 1 else ''} ago"
+    elif ago < 86400:
+        rel = f"approximately {ago // 3600} hour{'s' if ago // 3600 != 1 else ''} ago"
+    else:
+        rel = f"{ago // 86400} day{'s' if ago // 86400 != 1 else ''} ago"
+    return f"{text}, {rel}"
 
 
 def describe_cmd(session, text: str) -> None:
@@ -130,6 +193,9 @@ def describe_cmd(session, text: str) -> None:
     n_inc = int(miss.sum())
     out.line()
     out.line(f"  Style:  {md.style}")
+    stamp = session.data.dta_chars.get("_mi_update", "")
+    if stamp.isdigit():
+        out.line(f"          last mi update {_when(int(stamp))}")
     out.line()
     out.line(f"  Obs.:   complete   {md.base.n - n_inc:>10,}")
     out.line(f"          incomplete {n_inc:>10,}  (M = {md.M} imputation{'s' if md.M != 1 else ''})")
