@@ -229,3 +229,18 @@ def test_errors_leave_the_file_alone(hsb):
 
 def test_ssc_install_says_built_in(hsb):
     assert "built into hlmshell" in ok(hsb, "ssc install outreg2, replace")
+
+
+def test_sum_log_summary_table(hsb):
+    out = ok(hsb, "outreg2 mathach ses using desc, replace sum(log)")
+    assert out == "desc.txt\ndir : seeout\n"
+    rows = _rows("desc.txt")
+    assert rows[0] == ["", "(1)", "(2)", "(3)", "(4)", "(5)"]
+    assert rows[1] == ["VARIABLES", "N", "mean", "sd", "min", "max"]
+    for name in ("mathach", "ses"):
+        x = _col(hsb, name)
+        row = next(r for r in rows if r[0] == name)
+        assert row[1:] == ["7,185", _auto(x.mean()), _auto(x.std(ddof=1)), _auto(x.min()), _auto(x.max())]
+    ok(hsb, "outreg2 using desc2, replace sum(log) keep(ses) eqkeep(N mean)")
+    assert _rows("desc2.txt")[1] == ["VARIABLES", "N", "mean"]
+    assert run(hsb, "outreg2 using desc3, replace sum(detail)")[0] == 198

@@ -77,8 +77,10 @@ _OPTS = (
     Opt("noni", desc="no number of groups"), Opt("noobs", desc="no number of observations"),
     Opt("eform", "ef", desc="exponentiated coefficients"),
     Opt("noparen", "nopa", desc="no parentheses"), Opt("bracket", "br", desc="brackets, not parentheses"),
+    Opt("sum", "sum", "anything", None, "sum(log): a table of summary statistics of the data"),
+    Opt("eqkeep", "eqk", "anything", None, "with sum(log): the statistics to keep (N mean sd min max)"),
 )
-_OPTIONAL_ARG = {"tex", "label"}
+_OPTIONAL_ARG = {"tex", "label", "sum"}
 _STATS = ("coef", "se", "tstat", "pval", "ci", "aster", "blank")
 _NOTE = {"se": "Standard errors in parentheses", "tstat": "t-statistics in parentheses",
          "pval": "pval in parentheses", "ci": "ci in parentheses"}
@@ -389,6 +391,49 @@ def _lev(a: float) -> str:
     return f"{a:g}" if a >= 0.001 else repr(a)
 
 
+# --------------------------------------------------------------------------- sum(log)
+_SUM_STATS = ("N", "mean", "sd", "min", "max")
+
+
+def _summary_table(session, opts, names) -> ot.OutregTable:
+    """outreg2's sum(log): a row per numeric variable, columns N mean sd min max."""
+    import fnmatch
+    if names is not None:
+        raise StataError("sum(log) does not take stored estimates", 198)
+    if (opts.sum or "").strip().lower() != "log":
+        raise StataError(f"sum({(opts.sum or '').strip()}) not supported; use sum(log)", 198)
+    chosen = (opts.eqkeep or "").split() if "eqkeep" in opts else list(_SUM_STATS)
+    bad = [c for c in chosen if c not in _SUM_STATS]
+    if bad or not chosen:
+        raise StataError(f"eqkeep(): {bad[0] if bad else ''} not one of N mean sd min max", 198)
+    ds = session.data
+    keep = (opts.keep or "").split() if "keep" in opts else []
+    drop = (opts.drop or "").split() if "drop" in opts else []
+    if keep:
+        from hlmshell.commands._toolkit import varlist as expand
+        cand = expand(session, " ".join(keep))
+    else:
+        cand = [n for n in ds.names if not any(fnmatch.fnmatchcase(n, d) for d in drop)]
+    f = _Fmt(opts)
+    coefs = []
+    for n in cand:
+        v = ds.var(n)
+        if v.is_string:
+            continue
+        x = np.asarray(v.values, dtype=float)
+        x = x[~np.isnan(x)]
+        st = {"N": float(x.size), "mean": float(x.mean()) if x.size else float("nan"),
+              "sd": float(x.std(ddof=1)) if x.size > 1 else float("nan"),
+              "min": float(x.min()) if x.size else float("nan"),
+              "max": float(x.max()) if x.size else float("nan")}
+        coefs.append((_row_label(session, n, "label" in opts),
+                      [[f.num(st[c], 0 if c == "N" else f.b) for c in chosen]]))
+    if not coefs:
+        raise StataError("no variables", 102)
+    return ot.OutregTable(title=_textlist(opts.title), numbers=[f"({k + 1})" for k in range(len(chosen))],
+                          heads=list(chosen), coefs=coefs, notes=_textlist(opts.addnote))
+
+
 # --------------------------------------------------------------------------- files
 def _targets(fname: str, opts) -> tuple[str, list[tuple[str, str]]]:
     """(the text file, [(kind, path)] of the other files to write)."""
@@ -448,6 +493,10 @@ def outreg2_cmd(session, cmd) -> None:
         if "drop" in opts:
             raise StataError("cannot use both varlist and drop( )", 198)
         opts.given["keep"] = varlist
+    if "sum" in opts:
+        table = _summary_table(session, opts, names)
+        _write(session, table, fname, opts)
+        return
     stats = _stats_list(opts)
     if names is None:
         if session.e is None:
@@ -464,6 +513,12 @@ def outreg2_cmd(session, cmd) -> None:
         table = part if table is None else ot.merge(table, part)
     table.title = _textlist(opts.title)
     table.notes = _notes(opts, stats)
+    _write(session, table, fname, opts)
+
+
+def _write(session, table: ot.OutregTable, fname: str, opts) -> None:
+    """The text file (merged into the old one under append) and the other formats, then
+    outreg2's closing lines."""
     txt, extra = _targets(fname, opts)
     if "append" in opts or "replace" not in opts:
         old = _read_existing(txt)
