@@ -260,3 +260,11 @@ def test_set_M_and_drop_imputations(mi):
     assert not np.isnan(t.data.values("y")).any()
     assert run(mi, "mi set M = -1")[0] == 198
     assert run(mi, "mi set m -= (0)")[0] == 198
+
+
+def test_estimation_sample_must_not_vary(mi):
+    ok(mi, f"replace y = . if _mi_m == 2 & _mi_id == 1")
+    rc, out = run(mi, "mi estimate: regress y g")
+    assert rc == 459 and "estimation sample varies between m=1 and m=2" in out
+    ok(mi, "quietly mi estimate, esampvaryok: regress y g")
+    assert mi.e.scalars["N"] == N - 1

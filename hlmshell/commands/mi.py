@@ -49,7 +49,8 @@ _SUBS = (
          desc="multiple imputation: set up, impute, and estimate with Rubin's rules",
          example="mi set mlong",
          subcommands=(
-             Sub("set", "set", "declare the data mi (style wide, mlong or flong)", (), "style"),
+             Sub("set", "set", "declare the data mi (style wide, mlong or flong); M = #; m -= (numlist)", (),
+                 "style | M = # | m -= (numlist)"),
              Sub("register", "reg", "register imputed, passive or regular variables", (),
                  "imputed|passive|regular varlist"),
              Sub("unregister", "unreg", "unregister variables", (), "varlist"),

@@ -133,15 +133,30 @@ def _run_all(session, md, ms, inner, opts) -> list[EstimationResults]:
     return fits
 
 
-def _combine(fits, ms, inner, opts, level) -> EstimationResults:
-    from hlmshell.engine import mi_combine
-
-    first = fits[0]
-    names = list(first.names)
+def _check_same(fits, ms, opts) -> None:
+    """The coefficients, and (unless esampvaryok) the estimation sample, must be the same in
+    every imputation, as Stata requires."""
+    names = list(fits[0].names)
     for f in fits[1:]:
         if list(f.names) != names:
             raise StataError("mi estimate: estimated coefficients vary across imputations; "
                              "check the model (omitted terms, base levels)", 459)
+    if opts.esampvaryok:
+        return
+    first = fits[0].sample
+    for m, f in zip(ms[1:], fits[1:]):
+        if first is not None and f.sample is not None and len(first) == len(f.sample) \
+                and not np.array_equal(np.asarray(first, bool), np.asarray(f.sample, bool)):
+            raise StataError(f"mi estimate: estimation sample varies between m={ms[0]} and m={m}; "
+                             "specify option esampvaryok to allow it", 459)
+
+
+def _combine(fits, ms, inner, opts, level) -> EstimationResults:
+    from hlmshell.engine import mi_combine
+
+    _check_same(fits, ms, opts)
+    first = fits[0]
+    names = list(first.names)
     bs = np.array([np.asarray(f.b, dtype=float).ravel() for f in fits])
     Vs = np.array([np.asarray(f.V, dtype=float) for f in fits])
     df_r = first.scalars.get("df_r")
@@ -150,21 +165,31 @@ def _combine(fits, ms, inner, opts, level) -> EstimationResults:
     omitted = np.asarray(first.omitted, dtype=bool) if first.omitted is not None else np.zeros(len(names), bool)
     active = ~omitted & (np.diag(c.W) > 0)
     k_f = first.k_f or len(names)
-    test_idx = [i for i in range(k_f) if active[i] and names[i][1] != "_cons"]
-    test = mi_combine.equal_fmi_test(c, test_idx)
+    test = mi_combine.equal_fmi_test(c, [i for i in range(k_f) if active[i] and names[i][1] != "_cons"])
     res = EstimationResults("mi estimate", names, c.b, c.V, omitted, first.k_f)
+    _scalars(res, fits, c, active, test, len(ms), level, float(df_r) if small else None)
+    _macros(res, first, inner, ms, small)
+    row = lambda v: np.asarray(v, dtype=float).reshape(1, -1)   # noqa: E731
+    res.matrices.update({"b_mi": row(c.b), "V_mi": c.V, "W_mi": c.W, "B_mi": c.B, "re_mi": row(c.rvi),
+                         "fmi_mi": row(c.fmi), "df_mi": row(c.df)})
+    res.model = c
+    return res
+
+
+def _scalars(res, fits, c, active, test, M, level, df_c) -> None:
+    first = fits[0]
     Ns = [f.scalars.get("N", np.nan) for f in fits]
-    dfs = c.df[active]
-    res.scalars.update({"N": float(np.nanmin(Ns)), "N_mi": float(np.nanmin(Ns)), "M_mi": float(len(ms)),
+    res.scalars.update({"N": float(np.nanmin(Ns)), "N_mi": float(np.nanmin(Ns)), "M_mi": float(M),
                         "k_exp_mi": 0.0, "level": float(level)})
+    dfs = c.df[active]
     if dfs.size:
         fin = dfs[np.isfinite(dfs)]
         res.scalars.update({"df_min_mi": float(dfs.min()), "df_max_mi": float(dfs.max()),
                             "df_avg_mi": float(fin.mean()) if fin.size == dfs.size else np.inf,
                             "rvi_avg_mi": float(c.rvi[active].mean()),
                             "fmi_max_mi": float(c.fmi[active].max())})
-    if small:
-        res.scalars["df_c_mi"] = float(df_r)
+    if df_c is not None:
+        res.scalars["df_c_mi"] = df_c
     if test is not None:
         res.scalars.update({"F_mi": test.F, "df_m_mi": float(test.df1), "df_r_mi": test.df2,
                             "p_mi": test.p, "rvi_avg_F_mi": test.rvi_avg})
@@ -173,19 +198,18 @@ def _combine(fits, ms, inner, opts, level) -> EstimationResults:
             res.scalars[key] = first.scalars[key]
         if key in first.matrices:
             res.matrices[key] = first.matrices[key]
-    vce = first.macros.get("vcetype") or _VCE_NAMES.get(first.macros.get("vce", ""), first.macros.get("vce", ""))
-    res.macros.update({"cmd": "mi estimate", "cmd_mi": first.macros.get("cmd", first.cmd),
-                       "cmdline_mi": inner, "depvar": first.macros.get("depvar", ""),
-                       "title_mi": "Multiple-imputation estimates", "title": first.macros.get("title", ""),
+
+
+def _macros(res, first, inner, ms, small) -> None:
+    mac = first.macros
+    vce = mac.get("vcetype") or _VCE_NAMES.get(mac.get("vce", ""), mac.get("vce", ""))
+    res.macros.update({"cmd": "mi estimate", "cmd_mi": mac.get("cmd", first.cmd),
+                       "cmdline_mi": inner, "depvar": mac.get("depvar", ""),
+                       "title_mi": "Multiple-imputation estimates", "title": mac.get("title", ""),
                        "prefix": "mi estimate", "dfadjust_mi": "Small sample" if small else "Large sample",
                        "modeltest_mi": "Equal FMI", "wvce_mi": vce, "m_mi": " ".join(map(str, ms)),
-                       "vce": first.macros.get("vce", ""), "properties": "b V",
-                       "ivars": first.macros.get("ivars", first.macros.get("ivar", ""))})
-    row = lambda v: np.asarray(v, dtype=float).reshape(1, -1)   # noqa: E731
-    res.matrices.update({"b_mi": row(c.b), "V_mi": c.V, "W_mi": c.W, "B_mi": c.B, "re_mi": row(c.rvi),
-                         "fmi_mi": row(c.fmi), "df_mi": row(c.df)})
-    res.model = c
-    return res
+                       "vce": mac.get("vce", ""), "properties": "b V",
+                       "ivars": mac.get("ivars", mac.get("ivar", ""))})
 
 
 # ============================================================================ display

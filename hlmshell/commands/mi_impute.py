@@ -217,11 +217,8 @@ def _check(md, spec: Spec) -> None:
 
 
 # ============================================================================ the command
-def impute_cmd(session, text: str) -> None:
-    mid.require_set(session)
-    md = mid.read(session.data)
-    spec = parse_spec(session, md, text)
-    _check(md, spec)
+def _check_options(md, spec) -> int:
+    """Stata's checks of add()/replace and the method-specific options; returns add()."""
     opts = spec.opts
     if opts.prior is not None and opts.prior.strip().lower() not in ("uniform", "u", "un", "uni"):
         raise StataError("mi impute mvn: only prior(uniform) is available in hlmshell", 198)
@@ -232,13 +229,24 @@ def impute_cmd(session, text: str) -> None:
         raise StataError("mi impute: imputations exist; option add() or replace required", 198)
     if add < 0 or add > 1000:
         raise StataError("add() must be between 1 and 1000", 198)
-    if opts.saveptrace is not None and spec.method != "mvn":
-        raise StataError("option saveptrace() not allowed", 198)
-    if opts.savetrace is not None and spec.method != "chained":
-        raise StataError("option savetrace() not allowed", 198)
+    own = {"saveptrace": ("mvn",), "burnbetween": ("mvn",), "prior": ("mvn",),
+           "savetrace": ("chained",), "orderasis": ("chained",), "burnin": ("mvn", "chained")}
+    for name, methods in own.items():
+        if name in opts and spec.method not in methods:
+            raise StataError(f"option {name}{'' if name == 'orderasis' else '()'} not allowed", 198)
     for raw, ext in ((opts.saveptrace, ".stptrace"), (opts.savetrace, ".dta")):
         if raw is not None:
             _file_option(raw, ext)          # an existing file without replace fails first
+    return add
+
+
+def impute_cmd(session, text: str) -> None:
+    mid.require_set(session)
+    md = mid.read(session.data)
+    spec = parse_spec(session, md, text)
+    _check(md, spec)
+    opts = spec.opts
+    add = _check_options(md, spec)
     if opts.rseed is not None:
         from hlmshell.commands.simulate import set_seed
         set_seed(session, opts.rseed)
@@ -394,7 +402,7 @@ def _report(session, md, spec, targets, old_M, traces) -> None:
     out.line()
     rule = "-" * 66
     out.line(rule)
-    out.line(f"{'':19}|{'Observations per m':^46}")
+    out.line(f"{'':19}|{'':15}Observations per m{'':13}")
     out.line(f"{'':19}|{'-' * 46}")
     out.line(f"{'Variable':>18} |   Complete   Incomplete   Imputed |     Total")
     out.line("-" * 19 + "+" + "-" * 35 + "+" + "-" * 10)
