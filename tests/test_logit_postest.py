@@ -116,6 +116,7 @@ def test_lsens_generates_curve(g):
         assert np.isclose(b, np.mean(p[y == 0] < c), atol=1e-6)
     assert g.graph().panels[0].series[1].label == "Specificity"
     g.fails("lsens, genprob(cut) nograph", 110)
+    g.fails("lsens, genprob(1bad) nograph", 198)
 
 
 def test_errors_after_other_models():

@@ -69,6 +69,8 @@ def test_dfbeta_matches_leave_one_out_refits(g):
     assert np.allclose(g.col("_dfbeta_4"), g.col("_dfbeta_2"))
     g.fails("dfbeta pracad", 322)
     g.fails("dfbeta nosuch", 111)
+    g.fails("dfbeta, stub(1x)", 198)
+    assert "1x1" not in g.s.data
 
 
 def test_avplot_in_and_out_of_model(g):
@@ -168,6 +170,7 @@ def test_predict_influence_statistics(g):
     assert g.s.data.var("cooksd_v").label == "Cook's D"
     g.fails("predict z, leverage cooksd", 198)
     g.fails("predict z, dfbeta(pracad)", 322)
+    g.fails("predict z, dfbeta(ses female)", 103)
 
 
 @pytest.mark.skipif(__import__("shutil").which("Rscript") is None, reason="R not installed")

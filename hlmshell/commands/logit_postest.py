@@ -290,8 +290,10 @@ def lsens_cmd(session, cmd) -> None:
     gens = [(own.get(k), v, lab) for k, v, lab in (("genprob", cuts, "Probability cutoff"),
                                                    ("gensens", sens, "Sensitivity"),
                                                    ("genspec", spec, "Specificity")) if own.get(k)]
+    from hlmshell.commands._toolkit import check_name
     for name, _v, _l in gens:
         name = name.strip()
+        check_name(name)
         if name in data and "replace" not in own:
             raise StataError(f"variable {name} already defined", 110)
     if gens and len(cuts) > data.n:

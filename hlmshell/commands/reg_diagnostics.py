@@ -137,9 +137,9 @@ def dfbeta_cmd(session, cmd) -> None:
     touse = np.asarray(marksample(session, cmd), dtype=bool) & sample
     data = session.data
     new = _next_numbers(data, stub, len(wanted))
+    from hlmshell.commands._toolkit import check_name
     for nm in new:
-        if len(nm) > 32:
-            raise StataError(f"{nm} invalid name", 198)
+        check_name(nm)
     pos = np.flatnonzero(sample)
     for nm, v in zip(new, wanted):
         col = np.full(data.n, np.nan)
@@ -199,8 +199,11 @@ def predict_influence(session, cmd, res, opts) -> None:
     label = _INFLUENCE[stat]
     if stat == "dfbeta":
         from hlmshell.syntax.varlist import expand_varlist
-        v = list(expand_varlist(data, opts.raw("dfbeta")))
-        if len(v) != 1 or v[0] not in cols:
+        v = list(expand_varlist(data, opts.raw("dfbeta") or ""))
+        if len(v) != 1:
+            raise StataError("too many variables specified" if v else "varlist required",
+                             103 if v else 100)
+        if v[0] not in cols:
             raise StataError(f"variable {v[0] if v else ''} not found in list of covariates", 322)
         col = np.full(data.n, np.nan)
         col[np.flatnonzero(sample)] = dfbetas(Xs, ys)[:, cols.index(v[0])]
