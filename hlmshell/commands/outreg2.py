@@ -395,37 +395,46 @@ def _lev(a: float) -> str:
 _SUM_STATS = ("N", "mean", "sd", "min", "max")
 
 
-def _summary_table(session, opts, names) -> ot.OutregTable:
-    """outreg2's sum(log): a row per numeric variable, columns N mean sd min max."""
-    import fnmatch
-    if names is not None:
-        raise StataError("sum(log) does not take stored estimates", 198)
+def _summary_columns(opts) -> list[str]:
     if (opts.sum or "").strip().lower() != "log":
         raise StataError(f"sum({(opts.sum or '').strip()}) not supported; use sum(log)", 198)
     chosen = (opts.eqkeep or "").split() if "eqkeep" in opts else list(_SUM_STATS)
     bad = [c for c in chosen if c not in _SUM_STATS]
     if bad or not chosen:
         raise StataError(f"eqkeep(): {bad[0] if bad else ''} not one of N mean sd min max", 198)
+    return chosen
+
+
+def _summary_vars(session, opts) -> list[str]:
+    import fnmatch
+    from hlmshell.commands._toolkit import varlist as expand
     ds = session.data
-    keep = (opts.keep or "").split() if "keep" in opts else []
-    drop = (opts.drop or "").split() if "drop" in opts else []
-    if keep:
-        from hlmshell.commands._toolkit import varlist as expand
-        cand = expand(session, " ".join(keep))
+    if "keep" in opts and (opts.keep or "").strip():
+        names = expand(session, opts.keep)
     else:
-        cand = [n for n in ds.names if not any(fnmatch.fnmatchcase(n, d) for d in drop)]
+        drop = (opts.drop or "").split() if "drop" in opts else []
+        names = [n for n in ds.names if not any(fnmatch.fnmatchcase(n, d) for d in drop)]
+    return [n for n in names if not ds.var(n).is_string]
+
+
+def _describe(x: np.ndarray) -> dict[str, float]:
+    x = x[~np.isnan(x)]
+    if not x.size:
+        return {"N": 0.0, "mean": float("nan"), "sd": float("nan"), "min": float("nan"), "max": float("nan")}
+    return {"N": float(x.size), "mean": float(x.mean()),
+            "sd": float(x.std(ddof=1)) if x.size > 1 else float("nan"),
+            "min": float(x.min()), "max": float(x.max())}
+
+
+def _summary_table(session, opts, names) -> ot.OutregTable:
+    """outreg2's sum(log): a row per numeric variable, columns N mean sd min max."""
+    if names is not None:
+        raise StataError("sum(log) does not take stored estimates", 198)
+    chosen = _summary_columns(opts)
     f = _Fmt(opts)
     coefs = []
-    for n in cand:
-        v = ds.var(n)
-        if v.is_string:
-            continue
-        x = np.asarray(v.values, dtype=float)
-        x = x[~np.isnan(x)]
-        st = {"N": float(x.size), "mean": float(x.mean()) if x.size else float("nan"),
-              "sd": float(x.std(ddof=1)) if x.size > 1 else float("nan"),
-              "min": float(x.min()) if x.size else float("nan"),
-              "max": float(x.max()) if x.size else float("nan")}
+    for n in _summary_vars(session, opts):
+        st = _describe(np.asarray(session.data.var(n).values, dtype=float))
         coefs.append((_row_label(session, n, "label" in opts),
                       [[f.num(st[c], 0 if c == "N" else f.b) for c in chosen]]))
     if not coefs:
