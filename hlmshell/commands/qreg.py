@@ -145,7 +145,7 @@ def _fit(session, X, y, tau, vce, den, bw, show_log: bool):
                          "(density estimate of zero)", 498) from None
     if show_log:
         for i, v in enumerate(lines, 1):
-            session.out.line(f"Iteration {i:>2}:  sum of abs. weighted deviations = {fmt_g(v, 9).strip():>9}")
+            session.out.line(f"Iteration {i:>2}: sum of abs. weighted deviations = {fmt_g(v, 10):>10}")
     return fit
 
 
