@@ -212,3 +212,13 @@ def test_by_groups_and_force():
     assert rc == 498 and "force" in out
     ok(s2, "quietly mi impute regress y x, add(1) force")
     assert np.isnan(_imp(s2, "y", 1)[0]) and not np.isnan(_imp(s2, "y", 1)[1:]).any()
+
+
+def test_noisily_shows_the_model_on_observed_data():
+    x, y, miss, _ = _data(300)
+    s = _session({"x": x, "y": np.where(miss, np.nan, y)})
+    ok(s, "mi register imputed y")
+    out = ok(s, "mi impute regress y x, add(1) noisily rseed(1)")
+    assert "Running regress on observed data:" in out
+    assert f"Number of obs   = {int((~miss).sum()):>9,}" in out
+    assert s.e is None

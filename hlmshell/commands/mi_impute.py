@@ -258,6 +258,8 @@ def impute_cmd(session, text: str) -> None:
     if opts.double:
         for v in spec.ivars:
             md.base.update(v, vtype="double", format=md.base.var(v).format)
+    if opts.noisily and spec.method not in ("mvn", "chained"):
+        _show_model(session, md, spec)
     groups = _by_groups(session, md, opts.by, spec.mask)
     traces = []
     for rows in groups:
@@ -266,6 +268,23 @@ def impute_cmd(session, text: str) -> None:
     mid.store(session, md)
     _report(session, md, spec, targets, old_M, traces)
     _save_traces(session, spec, traces)
+
+
+def _show_model(session, md, spec) -> None:
+    """noisily: the imputation model fitted to the observed data, as Stata shows it first."""
+    from hlmshell.commands.mi_manage import run_on
+
+    method = spec.methods[0][0]
+    cmd = "regress" if method == "pmm" else method
+    ds = mid.dataset_m(md, 0)
+    ds.take(np.flatnonzero(spec.mask))
+    session.out.line()
+    session.out.line(f"Running {cmd} on observed data:")
+    saved = session.e, session.estimation_serial
+    try:
+        run_on(session, ds, f"{cmd} {spec.ivars[0]} {' '.join(spec.indep)}", quiet=False)
+    finally:
+        session.e, session.estimation_serial = saved
 
 
 def _by_groups(session, md, by_text, mask):
