@@ -114,3 +114,10 @@ def test_predict_replay_and_errors(s):
     assert run(s, "qreg mathach ses if ses > 99")[0] == 2000
     out = ok(s, "qreg mathach ses, vce(robust, residual bofinger) nolog")
     assert s.e.macros["denmethod"] == "residual" and s.e.macros["bwmethod"] == "bofinger"
+
+
+def test_alternate_solutions_note(s):
+    """The median of these 600 has a degenerate optimum (R's rq warns `Solution may be
+    nonunique`, and its vertex differs from ours at the same minimum); the .25 quantile does not."""
+    assert "note: alternate solutions exist." in ok(s, "qreg mathach ses female")
+    assert "alternate solutions" not in ok(s, "qreg mathach ses female, q(.25)")

@@ -146,6 +146,8 @@ def _fit(session, X, y, tau, vce, den, bw, show_log: bool):
     if show_log:
         for i, v in enumerate(lines, 1):
             session.out.line(f"Iteration {i:>2}: sum of abs. weighted deviations = {fmt_g(v, 10):>10}")
+        if fit.alternate:
+            session.out.line("note: alternate solutions exist.")
     return fit
 
 

@@ -114,6 +114,26 @@ def fit(X: np.ndarray, y: np.ndarray, tau: float, trace=None) -> np.ndarray:
     return to_vertex(X, y, tau, frisch_newton(X, y, tau, trace=trace))
 
 
+def alternate_solutions(X: np.ndarray, y: np.ndarray, tau: float, coef: np.ndarray) -> bool:
+    """Whether other coefficient vectors reach the same minimum: at the vertex (the k zero
+    residuals, basis B), the dual weights a_B solving X_B'a_B = -sum_{i not in B} x_i psi(r_i)
+    lie in [tau - 1, tau]; one of them at an end means a direction of constant objective."""
+    n, p = X.shape
+    r = y - X @ coef
+    scale = max(1.0, float(np.max(np.abs(y))))
+    basis = np.flatnonzero(np.abs(r) <= 1e-9 * scale)
+    if len(basis) != p:
+        return len(basis) > p
+    rest = np.setdiff1d(np.arange(n), basis)
+    g = X[rest].T @ np.where(r[rest] < 0, tau - 1.0, tau)
+    try:
+        a = np.linalg.solve(X[basis].T, -g)
+    except np.linalg.LinAlgError:
+        return True
+    tol = 1e-9
+    return bool(np.any(np.abs(a - tau) <= tol) or np.any(np.abs(a - (tau - 1.0)) <= tol))
+
+
 # ---- bandwidths and the VCE --------------------------------------------------------------------
 def bandwidth(method: str, tau: float, n: int, alpha: float = 0.05) -> float:
     x0 = float(dist.norm_ppf(tau))
@@ -135,6 +155,7 @@ class QregFit:
     q_v: float                      # the tau-th quantile of y
     sparsity: float
     bwidth: float
+    alternate: bool = False
     iterations: list = field(default_factory=list)
 
 
@@ -179,4 +200,5 @@ def qreg(X: np.ndarray, y: np.ndarray, tau: float, vce: str = "iid", denmethod: 
         V = tau * (1.0 - tau) * s ** 2 * np.linalg.inv(XtX)
     qv = raw_quantile(y, tau)
     return QregFit(b=b, V=V, sum_adev=check_function(r, tau),
-                   sum_rdev=check_function(y - qv, tau), q_v=qv, sparsity=s, bwidth=h)
+                   sum_rdev=check_function(y - qv, tau), q_v=qv, sparsity=s, bwidth=h,
+                   alternate=alternate_solutions(X, y, tau, b))
