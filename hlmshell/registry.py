@@ -518,7 +518,7 @@ def check_qualifiers(spec: CommandSpec, cmd) -> None:
 STATA_ONLY = frozenset("""
 gllamm manova ivregress
 reghdfe suest stack
-egenmore outreg2 gsem heckman stcox streg stset sts mi
+egenmore gsem heckman stcox streg stset sts mi
 ratio total factor
 pca cluster
 """.split())

@@ -249,7 +249,8 @@ def _report(session, adds, prefix: str) -> None:
                 session.out.line(f"{label} :  {r} x {c}")
 
 
-@command("estadd", byable=False, qualifiers="", raw=True, changes_data=False,
+@command("estadd", byable=False, qualifiers="", raw=True, changes_data=False, options=_ESTADD_OPTS[:3],
+         check_options=False,
          family="Postestimation", desc="add results to (stored) estimates (estout's estadd)",
          example='estadd local school_fe "Yes"')
 def estadd_cmd(session, cmd) -> None:

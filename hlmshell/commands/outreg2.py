@@ -490,7 +490,8 @@ def _column_titles(opts, n: int) -> list[str | None]:
         else [" ".join(words) if words else None] * n
 
 
-@command("outreg2", byable=False, qualifiers="", raw=True, changes_data=False,
+@command("outreg2", byable=False, qualifiers="", raw=True, changes_data=False, options=_OPTS,
+         check_options=False,
          family="Postestimation",
          desc="regression table to a text, Word, Excel or LaTeX file (SSC outreg2)",
          example="outreg2 using results.doc, replace ctitle(Model 1)")
