@@ -246,6 +246,8 @@ COMMANDS = [
     ('acprplot', 'reg_diag_plots', 'acprplot', ()),
     ('rvpplot', 'reg_diag_plots', 'rvpplot', ()),
     ('lvr2plot', 'reg_diag_plots', 'lvr2plot', ()),
+    ('hettest', 'reg_tests', 'hettest', ()),
+    ('ovtest', 'reg_tests', 'ovtest', ()),
     ('reshape', 'reshape', 'reshape', ()),
     ('sdtest', 'sdtest_prtest', 'sdtest', ()),
     ('prtest', 'sdtest_prtest', 'prtest', ()),

@@ -396,6 +396,13 @@ def _sd(session, res, opts) -> None:
                             Opt("group", "g", "int", None, "after logit: Hosmer-Lemeshow test with # quantile groups"),
                             Opt("table", "t", desc="after logit: display the table of groups"),
                             Opt("all", desc="after logit: use all observations in the data"))),
+                       Sub("hettest", "hett", "Breusch-Pagan/Cook-Weisberg test for heteroskedasticity (after regress)",
+                           (Opt("rhs", desc="use the right-hand-side variables"),
+                            Opt("iid", desc="assume i.i.d. error terms"),
+                            Opt("fstat", desc="report the F-statistic version"),
+                            Opt("normal", desc="assume normal error terms; the default"))),
+                       Sub("ovtest", "ovt", "Ramsey RESET test for omitted variables (after regress)",
+                           (Opt("rhs", desc="use powers of the regressors (not available)"),)),
                        Sub("classification", "class", "classification table after logit, logistic, probit",
                            (Opt("cutoff", "cut", "real", 0.5, "positive outcome threshold; default is 0.5"),
                             Opt("all", desc="use all observations in the data"))),
@@ -458,6 +465,9 @@ def estat_cmd(session, cmd) -> None:
     if sub in ("icc", "group", "recovariance"):      # meqrlogit/meqrpoisson: melogit's e()
         from hlmshell.commands.meqr import me_view
         res = me_view(res)
+    if len(words) > 1 and sub in _TAKES_VARLIST:
+        _HANDLERS[sub](session, res, bind_command("estat", cmd.options, sub), " ".join(words[1:]))
+        return
     if len(words) > 1 and sub in _HANDLERS:
         raise StataError("invalid syntax", 198)
     if sub not in _HANDLERS:
@@ -542,3 +552,15 @@ def _binary_estat(name, other=None):
 
 _HANDLERS.update({"gof": _binary_estat("gof", _HANDLERS["gof"]),
                   "classification": _binary_estat("classification")})
+
+
+def _reg_test(name):
+    """estat hettest [varlist] / estat ovtest after regress (commands.reg_tests)."""
+    def handler(session, res, opts, text="") -> None:
+        from hlmshell.commands import reg_tests
+        getattr(reg_tests, name)(session, res, text, opts)
+    return handler
+
+
+_HANDLERS.update({"hettest": _reg_test("hettest"), "ovtest": _reg_test("ovtest")})
+_TAKES_VARLIST = ("hettest",)
