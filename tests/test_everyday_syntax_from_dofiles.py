@@ -2,6 +2,7 @@
 bench/dofile_coverage.py): mixed options ending in a comma and `~` abbreviations of level
 variables, `label define` values touching their texts, tabstat's stats(), numlabel, insheet."""
 import numpy as np
+import pytest
 import pandas as pd
 from hsb_fixtures import df, s  # noqa: F401 - fixtures
 from session_run import ok, run
@@ -129,7 +130,7 @@ def test_estat_vce_lists_e_V(s):  # noqa: F811
 def test_packages_offline_and_file_housekeeping(s, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.chdir(tmp_path)
     assert "built into hlmshell" in ok(s, "ssc install estout, replace")
-    rc, out = run(s, "ssc install outreg2")
+    rc, out = run(s, "ssc install xtabond2")
     assert rc == 631 and "offline" in out
     assert run(s, "net install st0085_2, from(http://www.stata-journal.com)")[0] == 631
     assert "built-in command:  mixed" in ok(s, "which mixed")
@@ -325,3 +326,19 @@ def test_ci_means_against_scipy(s, df):  # noqa: F811
     assert "[90% conf. interval]" in out
     assert ok(s, "ci mathach if sector == 1, level(90)") == out
     assert run(s, "ci means nosuch")[0] == 111 and run(s, "ci proportions female")[0] == 198
+
+
+def test_equation_name_shorthand_in_expressions(s):  # noqa: F811
+    """[eq]name is _b[eq:name] (a public do-file's `display [lns1_1_1]_cons` after mixed)."""
+    ok(s, "mixed mathach ses || id: ses, cov(un)")
+    e = s.e
+    k = e.coef_index("lns1_1_1", "_cons")
+    assert k >= 0
+    out = ok(s, "display [lns1_1_1]_cons")
+    assert float(out.strip().splitlines()[-1]) == pytest.approx(float(e.b[k]), rel=1e-6)
+    ok(s, "scalar sv = exp(2*[lnsig_e]_cons)")
+    ks = e.coef_index("lnsig_e", "_cons")
+    assert s.scalars["sv"] == pytest.approx(np.exp(2 * float(e.b[ks])), rel=1e-12)
+    ok(s, "scalar sb = [mathach]ses - _b[mathach:ses]")
+    assert s.scalars["sb"] == 0
+    assert run(s, "display [nosuch]_cons")[0] == 111

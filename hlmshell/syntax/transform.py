@@ -12,6 +12,7 @@ from hlmshell.syntax.grammar_loader import Transformer
 from hlmshell.syntax.tsops import split_prefix, with_op
 
 _COEF = re.compile(r"(?:\[([^\]]*)\]\s*)?_(b|se|coef)\[([^\]]*)\]")
+_EQ_NAME = re.compile(r"\[([^\]]*)\]\s*(\S+)")     # [eq]name: _b[eq:name]
 
 
 def _bin(op):
@@ -68,6 +69,9 @@ class ExprTransformer(Transformer):
 
     def coef(self, items):
         m = _COEF.fullmatch(str(items[0]).strip())
+        if m is None:
+            short = _EQ_NAME.fullmatch(str(items[0]).strip())
+            return Coef("b", short.group(1).strip(), short.group(2))
         eq, kind, inner = m.group(1), m.group(2), m.group(3)
         inner = re.sub(r"\s+", "", inner)
         if ":" in inner and eq is None:
