@@ -89,6 +89,11 @@ def test_lroc_area_and_graph(g):
     assert curve.x[0] == 0 and curve.x[-1] == 1 and curve.y[-1] == 1
     assert graph.note.startswith("Area under ROC curve")
     assert graph.panels[0].yaxis.title == "Sensitivity"
+    g.ok("lroc if sector == 1, nograph")             # if/in: those observations
+    sel = g.col("sector") == 1
+    u = mannwhitneyu(p[sel & (y == 1)], p[sel & (y == 0)]).statistic / (
+        np.sum(sel & (y == 1)) * np.sum(sel & (y == 0)))
+    assert np.isclose(g.s.r.scalars["area"], u) and g.s.r.scalars["N"] == sel.sum()
 
 
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="R not installed")

@@ -23,8 +23,9 @@ BINARY = {"logit": "Logistic", "logistic": "Logistic", "probit": "Probit"}
 
 
 # ---- the sample and its predictions ---------------------------------------------------------------
-def binary_data(session, res, who: str, all_obs: bool = False, rc: int = 321):
-    """(y as 0/1, predicted probability, covariate matrix) on the observations used."""
+def binary_data(session, res, who: str, all_obs: bool = False, rc: int = 321, restrict=None):
+    """(y as 0/1, predicted probability, covariate matrix) on the observations used: e(sample),
+    every observation with `all`, or those of `restrict` (the command's if/in)."""
     from hlmshell.commands.predict import fixed_part
     if res.cmd not in BINARY:
         raise StataError(f"{who} not available after {res.cmd}", rc)
@@ -36,8 +37,10 @@ def binary_data(session, res, who: str, all_obs: bool = False, rc: int = 321):
     xb = X @ b + _offset(res, data)
     y = np.asarray(data.values(res.depvar), dtype=float)
     use = np.asarray(res.sample, dtype=bool).copy()
-    if all_obs:
+    if all_obs or restrict is not None:
         use = ~np.isnan(xb) & ~np.isnan(y)
+        if restrict is not None:
+            use &= restrict
     xb, y, X = xb[use], y[use], X[use]
     if not len(y):
         raise StataError("no observations", 2000)
@@ -217,15 +220,18 @@ def _graph_options(session, text: str, who: str, own_table: dict):
     from hlmshell.commands import graph_common as gc
     from hlmshell.syntax.ast import Command
     from hlmshell.syntax.parser import fill_qualifiers
+    from hlmshell.syntax.evaluate import marksample
     c = Command(name=who)
     fill_qualifiers(c, text, allow_exp=False)
     if c.body.strip():
         raise StataError("varlist not allowed", 101)
-    if c.if_ is not None or c.in_ is not None or c.weight is not None:
-        raise StataError("if not allowed" if c.if_ is not None else
-                         "in range not allowed" if c.in_ is not None else "weights not allowed", 101)
+    if c.weight is not None:
+        raise StataError("weights not allowed", 101)
     own, gopts = gc.split_options(c.options, dict(_GRAPH, all=("all", False), **own_table))
-    return own, gopts
+    restrict = None
+    if c.if_ is not None or c.in_ is not None:
+        restrict = np.asarray(marksample(session, c), dtype=bool)
+    return own, gopts, restrict
 
 
 @command("lroc", family="Postestimation", raw=True, byable=False,
@@ -233,9 +239,9 @@ def _graph_options(session, text: str, who: str, own_table: dict):
          example="lroc, nograph")
 def lroc_cmd(session, cmd) -> None:
     from hlmshell.graphics.model import Panel, Series
-    own, gopts = _graph_options(session, cmd.body or "", "lroc", {})
+    own, gopts, restrict = _graph_options(session, cmd.body or "", "lroc", {})
     res = active(session)
-    y, p, _X = binary_data(session, res, "lroc", "all" in own, rc=301)
+    y, p, _X = binary_data(session, res, "lroc", "all" in own, rc=301, restrict=restrict)
     if y.min() == y.max():
         raise StataError("outcome does not vary", 2000)
     fpr, tpr = roc_points(y, p)
@@ -278,11 +284,11 @@ def sens_spec_curve(y, p):
 def lsens_cmd(session, cmd) -> None:
     from hlmshell.data.dataset import Variable
     from hlmshell.graphics.model import Panel, Series
-    own, gopts = _graph_options(session, cmd.body or "", "lsens",
+    own, gopts, restrict = _graph_options(session, cmd.body or "", "lsens",
                                 {"genprob": ("genp", True), "gensens": ("gens", True),
                                  "genspec": ("genspec", True), "replace": ("replace", False)})
     res = active(session)
-    y, p, _X = binary_data(session, res, "lsens", "all" in own, rc=301)
+    y, p, _X = binary_data(session, res, "lsens", "all" in own, rc=301, restrict=restrict)
     if y.min() == y.max():
         raise StataError("outcome does not vary", 2000)
     cuts, sens, spec = sens_spec_curve(y, p)
