@@ -149,54 +149,51 @@ def impute_logit(y, X, miss, rng) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- ordered logit
-def _ologit_nll(theta, X, yi, J):
+def _ologit_nll_grad(theta, X, yi, J):
+    """-log L and its gradient in (beta, cut_1..cut_{J-1}); +inf when the cuts are unordered."""
     k = X.shape[1]
-    beta, cuts = theta[:k], np.cumsum(np.concatenate([theta[k:k + 1], np.exp(theta[k + 1:])]))
+    beta, cuts = theta[:k], theta[k:]
+    if np.any(np.diff(cuts) <= 0):
+        return 1e300, np.zeros_like(theta)
     eta = X @ beta
     c = np.concatenate([[-np.inf], cuts, [np.inf]])
-    hi = 1.0 / (1.0 + np.exp(-(c[yi + 1] - eta)))
-    lo = 1.0 / (1.0 + np.exp(-(c[yi] - eta)))
-    pr = np.clip(hi - lo, 1e-300, None)
-    return -float(np.log(pr).sum())
-
-
-def _num_hessian(f, x, h=1e-4):
-    n = len(x)
-    H = np.empty((n, n))
-    for i in range(n):
-        for j in range(i, n):
-            e_i = np.zeros(n); e_i[i] = h
-            e_j = np.zeros(n); e_j[j] = h
-            v = (f(x + e_i + e_j) - f(x + e_i - e_j) - f(x - e_i + e_j) + f(x - e_i - e_j)) / (4 * h * h)
-            H[i, j] = H[j, i] = v
-    return H
+    a, b = c[yi + 1] - eta, c[yi] - eta
+    Fa, Fb = 1.0 / (1.0 + np.exp(-a)), 1.0 / (1.0 + np.exp(-b))
+    fa, fb = Fa * (1 - Fa), Fb * (1 - Fb)
+    p = np.clip(Fa - Fb, 1e-300, None)
+    nll = -float(np.log(p).sum())
+    g_eta = (fa - fb) / p                      # d(-log p)/d eta
+    grad = np.empty_like(theta)
+    grad[:k] = X.T @ g_eta
+    gc = np.zeros(J + 1)
+    np.add.at(gc, yi + 1, -fa / p)
+    np.add.at(gc, yi, fb / p)
+    grad[k:] = gc[1:J]
+    return nll, grad
 
 
 def ologit_fit(yi: np.ndarray, X: np.ndarray, J: int):
     """Ordered logit of category indices yi (0..J-1) on X (no constant): (beta, cuts, V) with V
-    the covariance of (beta, cut_1..cut_{J-1}) from the observed information."""
+    the inverse of the observed information (the Hessian by differences of the analytic
+    gradient)."""
     from scipy.optimize import minimize
 
     k = X.shape[1]
     freq = np.bincount(yi, minlength=J) / len(yi)
     cum = np.clip(np.cumsum(freq)[:-1], 1e-6, 1 - 1e-6)
-    c0 = np.log(cum / (1 - cum))
-    start = np.concatenate([np.zeros(k), c0[:1], np.log(np.clip(np.diff(c0), 1e-3, None))])
-    res = minimize(_ologit_nll, start, args=(X, yi, J), method="BFGS")
+    start = np.concatenate([np.zeros(k), np.log(cum / (1 - cum)) + np.arange(J - 1) * 1e-6])
+    res = minimize(_ologit_nll_grad, start, args=(X, yi, J), jac=True, method="BFGS",
+                   options={"gtol": 1e-7})
     theta = res.x
-    beta = theta[:k]
-    cuts = np.cumsum(np.concatenate([theta[k:k + 1], np.exp(theta[k + 1:])]))
-    direct = np.concatenate([beta, cuts])
-
-    def nll_direct(d):
-        cc = d[k:]
-        if np.any(np.diff(cc) <= 0):
-            return 1e300
-        return _ologit_nll(np.concatenate([d[:k], cc[:1], np.log(np.diff(cc))]), X, yi, J)
-    H = _num_hessian(nll_direct, direct)
+    h = 1e-5
+    cols = []
+    for e in np.eye(len(theta)):
+        cols.append((_ologit_nll_grad(theta + h * e, X, yi, J)[1]
+                     - _ologit_nll_grad(theta - h * e, X, yi, J)[1]) / (2 * h))
+    H = np.column_stack(cols)
     if not np.all(np.isfinite(H)):
         raise ImputeError("ordered logit imputation model could not be fitted")
-    return beta, cuts, np.linalg.pinv(H)
+    return theta[:k], theta[k:], np.linalg.pinv((H + H.T) / 2)
 
 
 def impute_ologit(y, X, miss, rng) -> np.ndarray:
