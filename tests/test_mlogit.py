@@ -96,3 +96,13 @@ def test_errors(s):
     assert run(s, "mlogit grp ses, vce(bogus)")[0] == 198
     ok(s, "mlogit grp ses, vce(robust) nolog")
     assert s.e.macros["vcetype"] == "Robust" and s.e.macros["chi2type"] == "Wald"
+
+
+def test_base_equation_names_with_factors(s):
+    from hlmshell.commands.mlogit import omitted_name
+    assert [omitted_name(n) for n in ("ses", "_cons", "1.sector", "0b.sector", "1.sector#c.ses")] \
+        == ["o.ses", "o._cons", "1o.sector", "0b.sector", "1o.sector#co.ses"]
+    ok(s, "mlogit grp ses i.sector, baseoutcome(2) nolog")
+    names = [n for eq, n in s.e.names if eq == "2"]
+    assert names == ["o.ses", "0b.sector", "1o.sector", "o._cons"]
+    assert s.e.coef_index("3", "1.sector") >= 0

@@ -141,6 +141,27 @@ def _fit(session, X, codes, J, base, show_log: bool, maxit: int):
     return fit
 
 
+_LEVEL = re.compile(r"^(\d+)(b?)(o?)\.(.+)$")
+
+
+def omitted_name(name: str) -> str:
+    """A column's name in the base outcome's equation, with Stata's omitted operator:
+    ses -> o.ses, _cons -> o._cons, 1.sector -> 1o.sector, 0b.sector unchanged,
+    1.sector#c.ses -> 1o.sector#co.ses."""
+    parts = []
+    for part in name.split("#"):
+        m = _LEVEL.match(part)
+        if m:
+            parts.append(part if m.group(2) or m.group(3) else f"{m.group(1)}o.{m.group(4)}")
+        elif part.startswith("c."):
+            parts.append("co." + part[2:])
+        elif part.startswith(("o.", "co.")):
+            parts.append(part)
+        else:
+            parts.append("o." + part)
+    return "#".join(parts)
+
+
 def _results(cmd, depvar, design, mask, fit, V, values, eqs, base, vce, n_clust):
     cols = design.stata_names
     kc = len(cols)
@@ -149,7 +170,7 @@ def _results(cmd, depvar, design, mask, fit, V, values, eqs, base, vce, n_clust)
     for j, eq in enumerate(eqs):
         for c, nm in enumerate(cols):
             is_base = j == base
-            names.append((eq, ("o." + nm) if is_base and not nm.startswith("o.") else nm))
+            names.append((eq, omitted_name(nm) if is_base else nm))
             omitted.append(is_base or bool(design.omitted[c]))
     K = len(names)
     b = np.zeros(K)
@@ -279,8 +300,6 @@ def _linear(res, data) -> np.ndarray:
 
 def _col(data, nm: str) -> np.ndarray:
     from hlmshell.commands.predict import column_values
-    if nm.startswith("o."):
-        return np.zeros(data.n)
     return column_values(data, nm)
 
 
