@@ -334,7 +334,7 @@ def _impute_rows(session, md, spec: Spec, rows: np.ndarray, targets, old_M):
                                         keep_trace=spec.opts.savetrace is not None,
                                         orderasis=spec.opts.orderasis)
         except (ValueError, np.linalg.LinAlgError) as exc:
-            raise StataError(f"mi impute {spec.method}: {exc}", 459) from None
+            raise StataError(f"mi impute {spec.method}: {exc}", 498) from None
         for t, Yc in zip(targets, run.imputations):
             for j, v in enumerate(spec.ivars):
                 col = np.array(md.values(t, v), dtype=float, copy=True)
@@ -355,9 +355,9 @@ def _impute_rows(session, md, spec: Spec, rows: np.ndarray, targets, old_M):
             args = (y[sub], X[sub], miss[sub], rng)
             vals = fn(*args, knn=knn) if method == "pmm" else fn(*args)
         except uni.ImputeError as exc:
-            raise StataError(f"mi impute {method}: {exc}", 459) from None
+            raise StataError(f"mi impute {method}: {exc}", 498) from None
         except (ValueError, np.linalg.LinAlgError):
-            raise StataError(f"mi impute {method}: the imputation model could not be fitted", 459) from None
+            raise StataError(f"mi impute {method}: the imputation model could not be fitted", 498) from None
         col = np.array(md.values(t, v), dtype=float, copy=True)
         col[rows[sub & miss]] = vals
         md.imps[t - 1][v] = col
