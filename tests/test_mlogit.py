@@ -86,6 +86,11 @@ def test_predict_and_test(s):
     chi2 = (e.b[j] / e.se[j]) ** 2
     assert f"{chi2:8.2f}".strip() in out
     assert run(s, "predict bad, outcome(9)")[0] == 111
+    ok(s, "capture drop pp*")
+    ok(s, "predict double pp*")
+    assert np.allclose(_col(s, "pp2"), P[:, 1], atol=1e-10)
+    out = ok(s, "predict p_first")
+    assert "predicted probability)" in out and np.allclose(_col(s, "p_first"), P[:, 0], atol=1e-6)
 
 
 def test_errors(s):

@@ -303,28 +303,38 @@ def _col(data, nm: str) -> np.ndarray:
     return column_values(data, nm)
 
 
-def predict_mlogit(session, cmd, res, opts) -> None:
+def _statistic(opts) -> tuple[str, bool]:
+    """(pr, xb or stdp; whether it was typed)."""
     stats = [s for s in ("pr", "xb", "stdp") if s in opts and getattr(opts, s, False)]
     for bad in ("residuals", "fitted", "rstandard", "reffects", "mu", "n", "ir"):
         if bad in opts and getattr(opts, bad, None):
             raise StataError(f"option {bad} not allowed", 198)
     if len(stats) > 1:
         raise StataError("only one statistic may be specified", 198)
-    stat = stats[0] if stats else "pr"
+    return (stats[0], True) if stats else ("pr", False)
+
+
+def _targets(cmd, res, stat: str, out_text):
+    """(storage type, new names, outcome indexes): every outcome for pr with k names or a
+    stub*, else the one of outcome() (the first outcome by default)."""
+    words = [w for w in (cmd.body or "").split() if w not in ("byte", "int", "long", "float", "double")]
+    if stat == "pr" and not out_text and (len(words) != 1 or words[0].endswith("*")):
+        vtype, names = _new_names(cmd.body or "", len(res.outcomes))
+        return vtype, names, list(range(len(res.outcomes)))
+    vtype, names = _new_names(cmd.body or "", None)
+    return vtype, names, [_outcome_index(res, out_text) if out_text else 0]
+
+
+def predict_mlogit(session, cmd, res, opts) -> None:
+    stat, typed = _statistic(opts)
     data = session.data
     touse = _touse(session, cmd)
-    J = len(res.outcomes)
     eqs = res.macros["eqnames"].split()
     depvar = res.depvar
-    out_text = opts.raw("outcome")
-    if stat == "pr" and not out_text and len((cmd.body or "").split()) != 1:
-        vtype, names = _new_names(cmd.body or "", J)
-        which = list(range(J))
-    else:
-        vtype, names = _new_names(cmd.body or "", None)
-        which = [_outcome_index(res, out_text) if out_text else 0]
-    if not stats:
-        session.out.line("(option pr assumed; predicted probabilities)")
+    vtype, names, which = _targets(cmd, res, stat, opts.raw("outcome"))
+    if not typed:
+        session.out.line("(option pr assumed; predicted probabilit"
+                         + ("ies)" if len(which) > 1 else "y)"))
     eta = _linear(res, data)
     if stat == "pr":
         ex = np.exp(eta - np.nanmax(eta, axis=1, keepdims=True))
