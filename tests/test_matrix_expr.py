@@ -107,3 +107,22 @@ def _shared():
     if not _S:
         _S.append(new_session())
     return _S[0]
+
+
+def test_scalar_expressions_as_literal_elements(s):
+    """(e(N), s) and (exp(b[1,1])^2, ...): elements that are scalar expressions are evaluated
+    in place, as a public do-file's getres program needs; names are by position."""
+    ok(s, "regress mathach ses")
+    ok(s, "scalar t1 = 5")
+    ok(s, "matrix a = (e(N), t1)")
+    v, rows, cols = mat(s, "a")
+    assert v.tolist() == [[7185.0, 5.0]] and cols == ["c1", "c2"]
+    ok(s, "matrix bb = e(b)")
+    ok(s, "matrix c = ((exp(bb[1,1]))^2, 1 \\ e(r2), 2+3)")
+    v, rows, cols = mat(s, "c")
+    b = float(np.asarray(s.e.b).ravel()[0])
+    np.testing.assert_allclose(v, [[np.exp(b) ** 2, 1], [s.e.scalars["r2"], 5]], rtol=1e-12)
+    assert rows == ["r1", "r2"] and cols == ["c1", "c2"]
+    assert run(s, "matrix f = (1, nosuch)")[0] == 111
+    assert run(s, "matrix f = (1, 2")[0] == 198
+    assert run(s, 'matrix f = (1, "a")')[0] == 109

@@ -88,6 +88,7 @@ _TOKEN = re.compile(r"""\s*(?:
   | (?P<name>[A-Za-z_]\w*)
   | (?P<str>"[^"]*")
   | (?P<op>\.\.\.|\.\.|[-+*/#',\\()\[\]])
+  | (?P<other>[\^<>=!~&|.])
 )""", re.X)
 
 
@@ -141,7 +142,7 @@ class _Parser:
             if left.shape != right.shape:
                 raise StataError("conformability error", 503)
             left = Mat(left.values + right.values if op == "+" else left.values - right.values,
-                       left.rows, left.cols)
+                       left.rows, left.cols, left.literal and right.literal)
         return left
 
     def term(self) -> Mat:
@@ -149,14 +150,17 @@ class _Parser:
         while self.peek("*") or self.peek("#") or self.peek("/"):
             op = self.toks[self.k][1]
             self.k += 1
-            left = _binary(op, left, self.unary())
+            right = self.unary()
+            both = left.literal and right.literal
+            left = _binary(op, left, right)
+            left.literal = both
         return left
 
     def unary(self) -> Mat:
         if self.peek("-"):
             self.k += 1
             m = self.unary()
-            return Mat(-m.values, m.rows, m.cols)
+            return Mat(-m.values, m.rows, m.cols, m.literal)
         return self.postfix(self.primary())
 
     def postfix(self, m: Mat) -> Mat:
@@ -193,18 +197,53 @@ class _Parser:
 
     def joined(self) -> Mat:
         self.take("(")
-        rows = [[self.expr()]]
+        rows = [[self.element()]]
         while True:
             if self.peek(","):
                 self.k += 1
-                rows[-1].append(self.expr())
+                rows[-1].append(self.element())
             elif self.peek("\\"):
                 self.k += 1
-                rows.append([self.expr()])
+                rows.append([self.element()])
             else:
                 break
         self.take(")")
         return _join(rows)
+
+    def element(self) -> Mat:
+        """One element of a (a, b \\ c) literal: a matrix expression, or else a scalar
+        expression Stata evaluates in place (`(e(N), exp(b[1,2])^2)`)."""
+        first = self.k
+        original: StataError | None = None
+        try:
+            m = self.expr()
+            if self.peek(",") or self.peek("\\") or self.peek(")"):
+                return m
+        except StataError as exc:
+            original = exc
+        self.k = first
+        depth, k = 0, first
+        while k < len(self.toks):
+            v = self.toks[k][1]
+            if depth == 0 and v in (",", "\\", ")"):
+                break
+            depth += v in ("(", "[")
+            depth -= v in (")", "]")
+            k += 1
+        if k == first or k >= len(self.toks):
+            raise syntax_error()
+        try:
+            v = self.scalar_eval(self.text[self.toks[first][2]:self.toks[k - 1][3]])
+        except StataError:
+            if original is not None:
+                raise original from None
+            raise
+        if isinstance(v, str):
+            raise StataError("type mismatch", 109)
+        self.k = k
+        m = numbered([[float(v)]])
+        m.literal = True
+        return m
 
     def named(self, val: str, start: int) -> Mat:
         self.k += 1
@@ -231,7 +270,9 @@ class _Parser:
             return lookup(self.session, val)
         scalars = getattr(self.session, "scalars", {})
         if val in scalars:
-            return numbered([[float(scalars[val])]])
+            m = numbered([[float(scalars[val])]])
+            m.literal = True
+            return m
         raise not_found(val)
 
     def scalar_call(self, start: int) -> Mat:
@@ -250,7 +291,9 @@ class _Parser:
         v = self.scalar_eval(self.text[start:end])
         if isinstance(v, str):
             raise StataError("type mismatch", 109)
-        return numbered([[float(v)]])
+        m = numbered([[float(v)]])
+        m.literal = True
+        return m
 
     def subscript(self, m: Mat) -> Mat:
         parts = [[]]
