@@ -70,7 +70,7 @@ def _base(values, y, opts) -> int:
 
 @command("mlogit", rule="mixed", family="Estimation", body="fvvarlist", qualifiers="if in",
          desc="multinomial (polytomous) logistic regression",
-         example="mlogit sized ses, baseoutcome(1)",
+         example="mlogit sector ses minority, baseoutcome(0) rrr",
          options=(Opt("baseoutcome", "b", "string", None, "value of depvar that will be the base outcome"),
                   Opt("rrr", desc="report relative-risk ratios"),
                   Opt("noconstant", "nocons", desc="suppress the constant terms"),
