@@ -32,6 +32,11 @@ from hlmshell.output.text import abbrev
 from hlmshell.registry import REGISTRY, Opt, bind_options, command
 from hlmshell.results import EstimationResults
 
+def _exp(v: float) -> float:
+    """exp without OverflowError: a diverging fit shows `.`, not a traceback."""
+    return math.exp(v) if v < 709.0 else math.inf
+
+
 _ERR430 = ("could not calculate numerical derivatives -- discontinuous region with missing "
            "values encountered")
 
@@ -189,7 +194,7 @@ def _results(cmd, depvar, design, mask, fit, V, ll0, vce, n_clust, kind, lower, 
     k = len(names)
     keep = np.flatnonzero(design.keep)
     p = len(keep)
-    s2 = math.exp(2 * fit.x[p])
+    s2 = _exp(2 * fit.x[p])
     J = np.eye(p + 1)
     J[p, p] = 2 * s2                                 # ln sigma -> sigma^2
     Vt = J @ V @ J
@@ -272,9 +277,9 @@ def display(session, res: EstimationResults, groups, level: float) -> None:
 def _var_row(res, v, se, level, df_r) -> str:
     """var(e.depvar) with its interval from the log scale (always positive)."""
     t = float(dist.t_isf((1 - level / 100) / 2, df_r))
-    sl = se / v
-    return xo.aux_row(abbrev(res.names[res.k_f][1], 12), v, se, v * math.exp(-t * sl),
-                      v * math.exp(t * sl))
+    sl = se / v if v > 0 else math.inf
+    return xo.aux_row(abbrev(res.names[res.k_f][1], 12), v, se, v * _exp(-t * sl),
+                      v * _exp(t * sl))
 
 
 def _replay(session, cmd) -> None:

@@ -40,6 +40,11 @@ TITLES = {"re": "Random-effects negative binomial regression",
 _ERR430 = xm._ERR430
 
 
+def _exp(v: float) -> float:
+    """exp without OverflowError: a diverging fit shows `.`, not a traceback."""
+    return math.exp(v) if v < 709.0 else math.inf
+
+
 @dataclass
 class NbData:
     depvar: str
@@ -184,7 +189,7 @@ def _results(cmd, data: NbData, model: str, fit, ll_c) -> EstimationResults:
         chibar = max(2.0 * (fit.ll - ll_c), 0.0)
         sc.update({"ll_c": ll_c, "chi2_c": chibar,
                    "p_c": 0.5 * float(dist.chi2_sf(chibar, 1)) if chibar > 0 else 1.0,
-                   "r": math.exp(fit.x[p]), "s": math.exp(fit.x[p + 1])})
+                   "r": _exp(fit.x[p]), "s": _exp(fit.x[p + 1])})
         mac["distrib"] = "Beta"
     else:
         mac["group"] = data.ivar
@@ -203,9 +208,9 @@ def _aux_lines(res: EstimationResults, level: float) -> list[str]:
         rows.append(xo.aux_row(nm, b[j], se[j], b[j] - z * se[j], b[j] + z * se[j]))
     rows.append(rule("mid"))
     for j, nm in ((k, "r"), (k + 1, "s")):
-        v = math.exp(b[j])
-        rows.append(xo.aux_row(nm, v, v * se[j], math.exp(b[j] - z * se[j]),
-                               math.exp(b[j] + z * se[j])))
+        v = _exp(b[j])
+        rows.append(xo.aux_row(nm, v, v * se[j], _exp(b[j] - z * se[j]),
+                               _exp(b[j] + z * se[j])))
     rows.append(rule())
     sc = res.scalars
     return rows + [lr_pooled_line(sc["chi2_c"], sc["p_c"])]

@@ -36,6 +36,11 @@ from hlmshell.results import EstimationResults
 TITLE = "Random-effects tobit regression"
 
 
+def _exp(v: float) -> float:
+    """exp without OverflowError: a diverging fit shows `.`, not a traceback."""
+    return math.exp(v) if v < 709.0 else math.inf
+
+
 def _prepare(session, cmd, spec, fixed_raw, opts):
     ds = session.data
     depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
@@ -120,7 +125,7 @@ def _results(cmd, depvar, design, mask, fit, groups, ivar, kind, lower, upper, p
     k = len(names)
     keep = np.flatnonzero(design.keep)
     p = len(keep)
-    su, se = math.exp(fit.x[p]), math.exp(fit.x[p + 1])
+    su, se = _exp(fit.x[p]), _exp(fit.x[p + 1])
     J = np.diag(np.r_[np.ones(p), su, se])            # ln sigma -> sigma
     Vt = J @ fit.V @ J
     b = np.zeros(k + 2)
@@ -167,16 +172,19 @@ def _aux_lines(res, level: float) -> list[str]:
     for j, nm in ((k, "/sigma_u"), (k + 1, "/sigma_e")):
         s = b[j]
         se = math.sqrt(max(V[j, j], 0.0))
-        out.append(xo.aux_row(nm, s, se, s * math.exp(-z * se / s), s * math.exp(z * se / s)))
+        w = z * se / s if s > 0 else math.inf
+        out.append(xo.aux_row(nm, s, se, s * _exp(-w), s * _exp(w)))
     su, se_ = b[k], b[k + 1]
     rho = su * su / (su * su + se_ * se_)
     # rho through ln(sigma_u), ln(sigma_e): d rho / d ln su = 2 rho (1 - rho) = - d / d ln se
     g = np.array([2 * rho * (1 - rho) / su, -2 * rho * (1 - rho) / se_])
     Vs = V[np.ix_([k, k + 1], [k, k + 1])]
     sr = math.sqrt(max(float(g @ Vs @ g), 0.0))
-    lg = math.log(rho / (1 - rho))
-    slg = sr / (rho * (1 - rho))
-    lo, hi = (1 / (1 + math.exp(-(lg + s * z * slg))) for s in (-1, 1))
+    lo = hi = math.nan
+    if 0 < rho < 1:                             # the interval on the logit scale
+        lg = math.log(rho / (1 - rho))
+        slg = sr / (rho * (1 - rho))
+        lo, hi = (1 / (1 + _exp(-(lg + s * z * slg))) for s in (-1, 1))
     out += [rule("mid"), xo.aux_row("rho", rho, sr, lo, hi), rule()]
     sc = res.scalars
     if "chi2_c" in sc:

@@ -35,36 +35,67 @@ class MLFit:
     log: list                     # log likelihood of every iteration (iteration 0 first)
 
 
+_BIG = 1e3          # above it, lnG and digamma differences come from Stirling's series
+
+
+def lgamma_diff(a, d):
+    """lnG(a + d) - lnG(a) (a > 0, d >= 0) without the cancellation of two huge lnG values
+    when a is large (lambda = exp(xb) can be 1e20 at a trial step)."""
+    from scipy.special import gammaln
+    a, d = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(d, dtype=float))
+    big = a > _BIG
+    ab = np.where(big, a, _BIG + 1.0)
+    db = np.where(big, d, 0.0)
+    e = ab + db
+    stir = ((ab - 0.5) * np.log1p(db / ab) + db * np.log(e) - db
+            + (1.0 / e - 1.0 / ab) / 12.0 - (1.0 / e ** 3 - 1.0 / ab ** 3) / 360.0)
+    small = np.where(big, 1.0, a)
+    return np.where(big, stir, gammaln(small + np.where(big, 0.0, d)) - gammaln(small))
+
+
+def digamma_diff(a, d):
+    """digamma(a + d) - digamma(a), as lgamma_diff (large a by the asymptotic series)."""
+    from scipy.special import digamma
+    a, d = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(d, dtype=float))
+    big = a > _BIG
+    ab = np.where(big, a, _BIG + 1.0)
+    db = np.where(big, d, 0.0)
+    e = ab + db
+    asym = (np.log1p(db / ab) - 0.5 * (1.0 / e - 1.0 / ab) - (1.0 / e ** 2 - 1.0 / ab ** 2) / 12.0
+            + (1.0 / e ** 4 - 1.0 / ab ** 4) / 120.0)
+    small = np.where(big, 1.0, a)
+    return np.where(big, asym, digamma(small + np.where(big, 0.0, d)) - digamma(small))
+
+
 def _panel_sums(groups, G, *cols):
     return [np.bincount(groups, weights=c, minlength=G) for c in cols]
 
 
 def re_value(x, X, y, off, groups, G):
     """ll and gradient of the HHG random-effects model in (b, ln r, ln s)."""
-    from scipy.special import digamma, gammaln
+    from scipy.special import gammaln
     p = X.shape[1]
     b, r, s = x[:p], np.exp(x[p]), np.exp(x[p + 1])
     lam = np.exp(X @ b + off)
     L, Y = _panel_sums(groups, G, lam, y)
-    tot = r + s + L + Y
-    ll = float(np.sum(gammaln(r + s) + gammaln(r + L) + gammaln(s + Y) - gammaln(r)
-                      - gammaln(s) - gammaln(tot))
-               + np.sum(gammaln(lam + y) - gammaln(lam) - gammaln(y + 1)))
-    common = (digamma(r + L) - digamma(tot))[groups]
-    dlam = lam * (common + digamma(lam + y) - digamma(lam))
-    gr = r * np.sum(digamma(r + s) + digamma(r + L) - digamma(r) - digamma(tot))
-    gs = s * np.sum(digamma(r + s) + digamma(s + Y) - digamma(s) - digamma(tot))
+    sy = s + Y
+    ll = float(np.sum(lgamma_diff(r, s) + lgamma_diff(s, Y) - lgamma_diff(r + L, sy))
+               + np.sum(lgamma_diff(lam, y) - gammaln(y + 1)))
+    common = -digamma_diff(r + L, sy)[groups]
+    dlam = lam * (common + digamma_diff(lam, y))
+    gr = r * np.sum(digamma_diff(r, s) - digamma_diff(r + L, sy))
+    gs = s * np.sum(digamma_diff(s, Y) - digamma_diff(r + s, L + Y))
     return ll, np.concatenate([X.T @ dlam, [gr, gs]])
 
 
 def fe_value(b, X, y, off, groups, G):
     """ll and gradient of the HHG conditional (fixed-effects) model in b."""
-    from scipy.special import digamma, gammaln
+    from scipy.special import gammaln
     lam = np.exp(X @ b + off)
     L, Y = _panel_sums(groups, G, lam, y)
-    ll = float(np.sum(gammaln(L) + gammaln(Y + 1) - gammaln(L + Y))
-               + np.sum(gammaln(lam + y) - gammaln(lam) - gammaln(y + 1)))
-    dlam = lam * ((digamma(L) - digamma(L + Y))[groups] + digamma(lam + y) - digamma(lam))
+    ll = float(np.sum(gammaln(Y + 1) - lgamma_diff(L, Y))
+               + np.sum(lgamma_diff(lam, y) - gammaln(y + 1)))
+    dlam = lam * (-digamma_diff(L, Y)[groups] + digamma_diff(lam, y))
     return ll, X.T @ dlam
 
 
@@ -148,15 +179,14 @@ def nb1_value(x, X, y, off):
     """ll and gradient of the pooled negative binomial of constant dispersion (nbreg,
     dispersion(constant)) in (b, ln delta): y ~ NB(size = lambda / delta, p = 1 / (1 + delta)),
     variance lambda (1 + delta). The comparison model of the random-effects fit."""
-    from scipy.special import digamma, gammaln
+    from scipy.special import gammaln
     p = X.shape[1]
     d = math.exp(x[p])
     lam = np.exp(X @ x[:p] + off)
     m = lam / d
     l1d = math.log1p(d)
-    ll = float(np.sum(gammaln(y + m) - gammaln(m) - gammaln(y + 1) - m * l1d
-                      + y * (x[p] - l1d)))
-    br = digamma(y + m) - digamma(m) - l1d
+    ll = float(np.sum(lgamma_diff(m, y) - gammaln(y + 1) - m * l1d + y * (x[p] - l1d)))
+    br = digamma_diff(m, y) - l1d
     g_d = float(np.sum(-m * br - m * d / (1 + d) + y / (1 + d)))
     return ll, np.concatenate([X.T @ (m * br), [g_d]])
 
