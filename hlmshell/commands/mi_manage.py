@@ -169,7 +169,8 @@ def reshape_cmd(session, text: str) -> None:
     md = mid.read(session.data)
     sets = []
     for m in range(md.M + 1):
-        sets.append(run_on(session, mid.dataset_m(md, m), "reshape " + text))
+        session.out.line(f"reshaping m={m} data ...")
+        sets.append(run_on(session, mid.dataset_m(md, m), "reshape " + text, quiet=m > 0))
     ivars, pvars = _reshaped_roles(md, sets[0], direction, stubs)
     shape = [(ds.n, tuple(ds.names)) for ds in sets]
     if len(set(shape)) != 1:
@@ -180,8 +181,8 @@ def reshape_cmd(session, text: str) -> None:
     md2.rvars = [v for v in md2.rvars if v not in md2.ivars + md2.pvars]
     base = sets[0]
     base.dta_chars = {k: v for k, v in base.dta_chars.items() if not k.startswith("_mi_")}
+    session.out.line("assembling results ...")
     mid.store(session, md2)
-    session.out.line(f"(data reshaped {direction}; {base.n:,} observations in m=0)")
 
 
 def _from_stub(name: str, old: list[str], stubs: list[str], direction: str) -> bool:
