@@ -7,7 +7,6 @@ mi command's failure, and the interpreter then puts the session back as it was.
 """
 from __future__ import annotations
 
-import numpy as np
 
 from hlmshell.commands import mi_data as mid
 from hlmshell.errors import StataError, syntax_error
@@ -66,9 +65,6 @@ def _rebuild(md, sets: dict[int, object], new_kind: str | None = None):
     new_vars = [v for v in base.names if v not in md.base]
     if new_kind == "passive":
         md.pvars += [v for v in new_vars if v not in md.pvars]
-    for v in md.registered:
-        if v not in base:
-            continue
     full = []
     for m in range(md.M + 1):
         ds = sets.get(m)
@@ -208,6 +204,3 @@ def _reshaped_roles(md, base, direction, stubs):
             pvars.append(v)
     return ivars, pvars
 
-
-def missing_counts(md) -> dict[str, int]:
-    return {v: int(np.isnan(md.base.values(v)).sum()) for v in md.ivars}
