@@ -342,3 +342,15 @@ def test_equation_name_shorthand_in_expressions(s):  # noqa: F811
     ok(s, "scalar sb = [mathach]ses - _b[mathach:ses]")
     assert s.scalars["sb"] == 0
     assert run(s, "display [nosuch]_cons")[0] == 111
+
+
+def test_if_in_a_random_effects_equation_restricts_the_sample(s, df):  # noqa: F811
+    """`mixed y x || school: if girl==1` (18 lines of a public lab do-file): the if applies to
+    the whole sample, combined with the fixed part's."""
+    a = _ll(s, "mixed mathach ses if female==1 || id:, reml")
+    b = _ll(s, "mixed mathach ses || id: if female==1, reml")
+    assert a == b and s.e.scalars["N"] == int((df.female == 1).sum())
+    _ll(s, "mixed mathach ses if sector==1 || id: ses if female==1, reml")
+    assert s.e.scalars["N"] == int(((df.sector == 1) & (df.female == 1)).sum())
+    assert run(s, "mixed mathach ses || id: [pw=ses]")[0] == 198
+    assert run(s, "mixed mathach ses in 1/10 || id: in 1/100")[0] == 198

@@ -17,6 +17,7 @@ from hlmshell.syntax.ast import (Command, FVTerm, InRange, MixedSpec, Option, Pr
                                  RandomLevel, Weight)
 from hlmshell.syntax.grammar_loader import LarkError, Tree, get_parser
 from hlmshell.syntax.lexer import find_top, matching_paren, split_top, top_level_mask, top_words
+from hlmshell.syntax.expr_ast import Binary
 from hlmshell.syntax.transform import ExprTransformer, FVTransformer
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -367,6 +368,27 @@ def _random_level(seg: str) -> RandomLevel:
     return RandomLevel(group=group, terms=plain, raw_terms=raw, options=parse_options(opts))
 
 
+def _level_qualifiers(seg: str, head: Command) -> str:
+    """`|| school: lrt if girl == 1, reml`: an if/in typed in a random-effects equation
+    restricts the whole estimation sample, as Stata's equation parser takes it (added to the
+    fixed part's with &); weights there are invalid syntax. Returns the equation without it."""
+    if not re.search(r"\b(if|in)\b|\[", seg):
+        return seg
+    comma = find_top(seg, ",")
+    main, opts = (seg, "") if comma < 0 else (seg[:comma], seg[comma:])
+    q = Command(name="re")
+    fill_qualifiers(q, main, allow_exp=False)
+    if q.weight is not None:
+        raise syntax_error()
+    if q.if_ is not None:
+        head.if_ = q.if_ if head.if_ is None else Binary("&", head.if_, q.if_)
+    if q.in_ is not None:
+        if head.in_ is not None:
+            raise StataError("in may not be specified twice", 198)
+        head.in_ = q.in_
+    return q.body + opts
+
+
 def parse_mixed(text: str, cmd: Command | None = None) -> MixedSpec | None:
     """`depvar fe [if] [in] [wt] [, opts] || grp: [re] [, opts] || ...` -> MixedSpec, parsed once:
     the command is split at top-level `||`, the fixed part by fill_qualifiers, each random-effects
@@ -390,7 +412,8 @@ def parse_mixed(text: str, cmd: Command | None = None) -> MixedSpec | None:
         depvar = canonical_name(depvar)
     spec = MixedSpec(depvar=depvar, fixed=parse_fvlist(" ".join(words[1:])),
                      fixed_options=head.options)
-    spec.levels = [_random_level(seg) for seg in parts[1:]]
+    segs = [_level_qualifiers(seg, head) for seg in parts[1:]]
+    spec.levels = [_random_level(seg) for seg in segs]
     if cmd is not None:
         cmd.if_, cmd.in_, cmd.weight = head.if_, head.in_, head.weight
         cmd.body = stripped
