@@ -246,3 +246,25 @@ def test_xttobit_predict_and_errors(panel):
     assert run(panel, "xttobit y x1, ll(0) intpoints(0)")[0] == 198
     assert run(panel, "xttobit y x1 if x1 > 100, ll(0)")[0] == 2000
     np.testing.assert_array_equal(np.ravel(panel.e.b), before)
+
+
+def test_fresh_process_predict_after_each_command(tmp_path):
+    """Command modules load on first use: predict in a fresh process must still find the
+    handlers of tobit, xttobit, xtnbreg and xtpqml (nu0, ystar() are theirs alone)."""
+    import subprocess
+    import sys
+    root = os.path.dirname(HERE)
+    lines = [f"import delimited {root}/tests/data/censored/xttobit_sim.csv, clear",
+             "xtset id t",
+             "tobit y x1 x2, ll(0) nolog", "predict p1, ystar(0,4)",
+             "xttobit y x1 x2, ll(0) ul(4) intpoints(4) nolog", "predict p2, stdp",
+             "generate c = round(y)",
+             "xtnbreg c x1 x2, fe nolog", "predict p3, nu0",
+             "xtpqml c x1 x2, nolog", "predict p4",
+             "summarize p1-p4"]
+    do = tmp_path / "all.do"
+    do.write_text("\n".join(lines) + "\n")
+    p = subprocess.run([sys.executable, "-m", "hlmshell", str(do)], capture_output=True,
+                       text=True, timeout=300, cwd=tmp_path)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr
+    assert "Traceback" not in p.stdout + p.stderr
