@@ -805,6 +805,8 @@ class Interpreter:
         raise StataError("invalid syntax", 198)
 
     def _hash_command(self, text: str) -> None:
+        if re.fullmatch(r"#d(elimit|elimi|elim|eli|el|e)?cr", text.strip()):
+            text = text.strip()[:-2] + " cr"             # `#delimitcr`, as Stata reads it
         m = re.match(r"#d\w*\s*(.*)", text)
         if m and abbrev_match(text.split()[0][1:], "delimit", 1):
             arg = m.group(1).strip()

@@ -192,3 +192,11 @@ def test_commands_pasted_with_the_dot_prompt_run(s):
     assert list(s.data.values("x")) == [4, 5, 6]
     rc = s.interpreter.run_text(".summarize x\n")
     assert rc == 199
+
+
+def test_delimitcr_without_a_space(s):
+    """`#delimitcr` (no space) ends `#delimit ;` as `#delimit cr` does (a public do-file)."""
+    rc = s.interpreter.run_text("#delimit ;\ndisplay 1\n + 1;\n#delimitcr\ndisplay 3\n")
+    assert rc == 0
+    out = s.out.getvalue()
+    assert "delimiter now cr" in out and "\n3\n" in out

@@ -113,7 +113,7 @@ _DO = re.compile(
     r"(?P<nl>\r\n|\r|\n)|(?P<ws>[^\S\r\n]+)|(?P<cont>///[^\r\n]*)|(?P<comment>//[^\r\n]*)"
     r"|(?P<block>/\*)|(?P<cstr>`\")|(?P<str>\"[^\"\r\n]*\"?)|(?P<local>`)"
     r"|(?P<glob>\$\{[^}\r\n]*\}|\$[A-Za-z_][A-Za-z0-9_]{0,31})"
-    r"|(?P<hash>\#d(?:e(?:l(?:i(?:m(?:i(?:t)?)?)?)?)?)?\b)"
+    r"|(?P<hash>\#d(?:e(?:l(?:i(?:m(?:i(?:t)?)?)?)?)?)?(?:\b|(?=cr\b)))"   # `#delimitcr` too
     rf"|(?P<number>{_NUMBER})|(?P<word>[^\W\d]\w*)|(?P<bracket>[()\[\]{{}}])|(?P<semi>;)"
     rf"|(?P<op>{_OPS})")
 _TEXT = re.compile(
