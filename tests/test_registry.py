@@ -215,3 +215,13 @@ def test_stata_only_names_no_command_hlmshell_has():
 
     REGISTRY.load()
     assert sorted(w for w in STATA_ONLY if REGISTRY.lookup(w) is not None) == []
+
+
+def test_help_topics_of_several_words():
+    """`help melogit postestimation` (a public do-file) shows the command's help."""
+    from hlmshell.session import Session
+    from session_run import run
+    s = Session()
+    rc, out = run(s, "help mixed postestimation")
+    assert rc == 0 and "mixed depvar [indepvars]" in out
+    assert run(s, "help nosuchthing postestimation")[0] == 111

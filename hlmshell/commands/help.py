@@ -80,7 +80,7 @@ def _sub_word(s) -> str:
          family="Other", body="anything", desc="help on hlmshell's commands", example="help mixed")
 def help_cmd(session, cmd) -> None:
     words = cmd.body.split()
-    if len(words) > 1:
-        raise StataError("invalid syntax", 198)
+    # Stata's topics may be several words (`help melogit postestimation`, `help mixed
+    # examples`): the help of the command they name is what hlmshell has
     for line in help_lines(words[0] if words else ""):
         session.out.line(line)
