@@ -148,8 +148,16 @@ def tsset_cmd(session, text: str) -> None:
 
 
 def stset_cmd(session, text: str) -> None:
+    """mi stset: stset's settings on m = 0, when hlmshell has stset (r(199) otherwise)."""
+    from hlmshell.registry import REGISTRY
     mid.require_set(session)
-    raise StataError("mi stset: survival-time data (stset) are not available in hlmshell", 199)
+    if REGISTRY.lookup("stset") is None:
+        raise StataError("mi stset: survival-time data (stset) are not available in hlmshell", 199)
+    _settings_cmd(session, "stset", text)
+
+
+def svyset_cmd(session, text: str) -> None:
+    _settings_cmd(session, "svyset", text)
 
 
 # ----------------------------------------------------------------------------- reshape
