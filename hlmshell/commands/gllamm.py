@@ -299,7 +299,8 @@ def me_command(session, cmd, g: GllammSpec):
         options.append(Option("iterate", str(opts.iterate)))
     me_cmd = copy.copy(cmd)
     me_cmd.name = me_cmd.typed = name
-    me_cmd.args = parse_mixed(body, me_cmd)
+    me_cmd.args = parse_mixed(body, me_cmd)      # (which resets the qualifiers: kept)
+    me_cmd.if_, me_cmd.in_ = cmd.if_, cmd.in_
     me_cmd.body = body
     me_cmd.options = options
     me_cmd.opts = None

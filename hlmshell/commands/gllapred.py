@@ -105,6 +105,9 @@ def _u(session, res, name: str, touse) -> None:
             targets.append((k, r, j + 1))
             j += 1
     _check_new(session, [f"{name}m{t}" for *_, t in targets] + [f"{name}s{t}" for *_, t in targets])
+    if res.model.me_name == "mixed":
+        _u_gaussian(session, res, name, touse, targets)
+        return
     tm = [_tmpname(session, f"m{i}") for i in range(total)]
     ts = [f"__gps{t[4:]}" for t in tm]
     opt = "reses(" + " ".join(ts) + ")" if res.model.me_name != "mixed" else \
@@ -116,6 +119,50 @@ def _u(session, res, name: str, touse) -> None:
         _take(session, tm[pos], f"{name}m{t}", f"EB mean of random effect {t}", touse)
         _take(session, ts[pos], f"{name}s{t}", f"EB standard deviation of random effect {t}",
               touse)
+    session.out.line(f"(means and standard deviations will be stored in {name}m1 {name}s1"
+                     + (f" ... {name}m{total} {name}s{total})" if total > 1 else ")"))
+
+
+def _u_gaussian(session, res, name, touse, targets) -> None:
+    """Gaussian, one level: the posterior of each group's effects given the estimates,
+    N(C Z'(y - Xb)/s2, C) with C = (Psi^-1 + Z'Z/s2)^-1 (what gllapred's quadrature finds
+    exactly for this model)."""
+    from hlmshell.commands import gllamm_display as gd
+    g = res.model.spec
+    if len(g.levels) > 1:
+        raise StataError("u after a Gaussian model with several levels is not available", 198)
+    sample = np.asarray(res.sample, dtype=bool)
+    ds = session.data
+    kf = res.k_f
+    j = next(j for j, (eq, _) in enumerate(res.names) if eq == "lns1")
+    s2 = math.exp(2 * float(res.b[j]))
+    X = np.column_stack([np.ones(int(sample.sum())) if nm == "_cons" else
+                         np.asarray(ds.values(nm), dtype=float)[sample]
+                         for _, nm in res.names[:kf]])
+    y = np.asarray(ds.values(g.depvar), dtype=float)[sample]
+    r = y - X @ np.asarray(res.b[:kf], dtype=float)
+    eff = list(g.eqvars[0]) or ["_cons"]
+    Z = np.column_stack([np.ones(len(y)) if v == "_cons" else
+                         np.asarray(ds.values(v), dtype=float)[sample] for v in eff])
+    P = gd.level_blocks(res)[0][1]
+    Pinv = np.linalg.pinv(P)
+    _, codes = np.unique(np.asarray(ds.values(g.levels[0]))[sample], return_inverse=True)
+    G, q = codes.max() + 1, Z.shape[1]
+    ZZ = np.zeros((G, q, q))
+    np.add.at(ZZ, codes, Z[:, :, None] * Z[:, None, :])
+    Zr = np.zeros((G, q))
+    np.add.at(Zr, codes, Z * r[:, None])
+    C = np.linalg.inv(Pinv[None] + ZZ / s2)
+    m = np.einsum("gab,gb->ga", C, Zr / s2)
+    sd = np.sqrt(np.clip(np.diagonal(C, axis1=1, axis2=2), 0, None))
+    rows = np.flatnonzero(sample)
+    for k, r_, t in targets:
+        for stem, vals, what in (("m", m, "mean"), ("s", sd, "standard deviation")):
+            col = np.full(len(touse), np.nan)
+            col[rows] = vals[codes, r_]
+            col[~touse] = np.nan
+            _put(session, f"{name}{stem}{t}", col, f"EB {what} of random effect {t}")
+    total = len(targets)
     session.out.line(f"(means and standard deviations will be stored in {name}m1 {name}s1"
                      + (f" ... {name}m{total} {name}s{total})" if total > 1 else ")"))
 
