@@ -516,11 +516,11 @@ def check_qualifiers(spec: CommandSpec, cmd) -> None:
 
 # ---- Stata commands hlmshell does not have (help says so; running them is still r(199)) ------
 STATA_ONLY = frozenset("""
-gllamm manova ivregress
+manova ivregress
 reghdfe suest stack
-egenmore gsem heckman stcox streg stset sts mi
-ratio total factor
-pca cluster
+egenmore gsem heckman stcox streg stset sts
+ratio total
+cluster
 """.split())
 
 
