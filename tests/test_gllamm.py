@@ -252,3 +252,56 @@ def test_if_in_restrict_the_sample_as_melogit():
     ok(s, "melogit hi ses if sector == 1 in 1/5000 || id:, intmethod(ghermite) intpoints(4) nolog")
     assert s.e.scalars["N"] == n
     assert s.e.scalars["ll"] == pytest.approx(ll, abs=1e-6)
+
+
+def test_poisson_adaptive_matches_glmer_and_a_dense_likelihood():
+    """glmer's estimates; its nAGQ > 1 log likelihood leaves constants out, so the log
+    likelihood is checked by a dense grid over each school's random intercept."""
+    from scipy.special import gammaln
+    s = _session()
+    ok(s, "gen cnt = floor(mathach/4)")
+    ok(s, "replace cnt = 0 if cnt < 0")
+    ok(s, "gllamm cnt ses, i(id) family(poisson) adapt nolog")
+    r = REF["poisson"]
+    b = _b(s)
+    assert b["cnt:_cons"] == pytest.approx(r["b"][0], abs=1e-4)
+    assert b["cnt:ses"] == pytest.approx(r["b"][1], abs=1e-4)
+    assert b["id1:_cons"] ** 2 == pytest.approx(r["var"], rel=2e-3)
+    y = np.asarray(s.data.values("cnt"), float)
+    x = np.asarray(s.data.values("ses"), float)
+    ids = np.asarray(s.data.values("id"))
+    sd = abs(b["id1:_cons"])
+    u = np.linspace(-8 * sd, 8 * sd, 4001)
+    tot = 0.0
+    for gid in np.unique(ids):
+        rows = ids == gid
+        e = b["cnt:_cons"] + b["cnt:ses"] * x[rows][:, None] + u[None, :]
+        lp = (np.sum(y[rows][:, None] * e - np.exp(e) - gammaln(y[rows] + 1)[:, None], axis=0)
+              - 0.5 * (u / sd) ** 2 - 0.5 * math.log(2 * math.pi * sd * sd))
+        m = lp.max()
+        tot += m + math.log(np.exp(lp - m).sum() * (u[1] - u[0]))
+    assert s.e.scalars["ll"] == pytest.approx(tot, abs=1e-5)
+
+
+def test_ologit_matches_clmm():
+    s = _session()
+    ok(s, "gen ord = 1 + (mathach > 8) + (mathach > 16)")
+    out = ok(s, "gllamm ord ses, i(id) link(ologit) adapt nolog")
+    r = REF["ologit"]
+    b = _b(s)
+    assert list(b) == ["ord:ses", "_cut11:_cons", "_cut12:_cons", "id1:_cons"]
+    assert b["ord:ses"] == pytest.approx(r["b"], abs=1e-4)
+    assert b["_cut11:_cons"] == pytest.approx(r["cut"][0], abs=1e-4)
+    assert b["_cut12:_cons"] == pytest.approx(r["cut"][1], abs=1e-4)
+    assert b["id1:_cons"] ** 2 == pytest.approx(r["var"], rel=2e-3)
+    assert s.e.scalars["ll"] == pytest.approx(r["ll"], abs=1e-3)
+    assert "_cut12" in out
+    # P(y > 2) marginal over the random intercept: a dense Gauss-Hermite rule
+    ok(s, "gllapred pm, mu above(2) marginal")
+    sd = abs(b["id1:_cons"])
+    xb = b["ord:ses"] * np.asarray(s.data.values("ses"), float)
+    nodes, weights = np.polynomial.hermite.hermgauss(60)
+    e = xb[:, None] + math.sqrt(2) * sd * nodes
+    ref = (1 / (1 + np.exp(-(e - b["_cut12:_cons"])))) @ weights / math.sqrt(math.pi)
+    assert np.allclose(np.asarray(s.data.values("pm")), ref, atol=1e-6)
+    assert run(s, "gllapred pq, mu")[0] == 198             # above() needed

@@ -167,7 +167,7 @@ def _u_gaussian(session, res, name, touse, targets) -> None:
                      + (f" ... {name}m{total} {name}s{total})" if total > 1 else ")"))
 
 
-def _posterior_mu(res, opts):
+def _posterior_mu(session, res, opts):
     """E[h(eta) | y] per observation of the sample (one-level models), by the posterior's
     quadrature nodes and weights; with above(#) after ordinal models P(y > #)."""
     from hlmshell.engine import glmm
@@ -186,25 +186,49 @@ def _posterior_mu(res, opts):
         d = model.data
         xb = d.X @ beta + (0 if opts.nooffset else d.offset)
         eta = xb[:, None] + np.einsum("nq,nkq->nk", A, U[d.codes])
-        mean = _mean(model.family, eta, d.trials[:, None], opts)
+        mean = _mean(model.family, eta, d.trials[:, None], opts, _levels(session, res))
         val = np.sum(pi[d.codes] * mean, axis=1)
     return val, model
 
 
-def _mean(fam, eta, trials, opts):
+def _mean(fam, eta, trials, opts, levels=None):
+    """h(eta), or after ordinal models P(y > above()) (levels: the outcome's values)."""
     if getattr(fam, "name", "") == "ordinal":
         from hlmshell.engine import glmm_residuals as gr
+        if "above" not in opts.given:
+            raise StataError("option above() required with mu after ordinal models", 198)
+        try:
+            cut = float(opts.raw("above"))
+        except (TypeError, ValueError):
+            raise StataError("option above() invalid", 198) from None
         P = gr.ordinal_probs(fam, eta)
-        return _above(P, opts)
+        return P[..., np.asarray(levels) > cut].sum(axis=-1)
     if "above" in opts.given:
         raise StataError("option above() is only allowed after ordinal models", 198)
     return fam.mean(eta, trials)
 
 
-def _above(P, opts):
-    if "above" not in opts.given:
-        raise StataError("option above() required after ordinal models", 198)
-    raise StataError("option above() is not available here", 198)
+def _levels(session, res) -> np.ndarray:
+    y = np.asarray(session.data.values(res.model.spec.depvar), dtype=float)
+    return np.unique(y[np.asarray(res.sample, dtype=bool)])
+
+
+def _marginal_ordinal(session, res, opts):
+    """P(y > above()) integrated over the random effects' prior (one-level models)."""
+    from hlmshell.engine import glmm
+    from hlmshell.engine import glmm_residuals as gr
+    model = res.model.me_res.model
+    if not isinstance(model, glmm.GlmmModel):
+        raise StataError("mu after an ordinal model with several levels is not available", 198)
+    d = model.data
+    prob = glmm.Problem(d, model.family, model.structure, "laplace")
+    beta, _ = prob._split(model.fit.x)             # sets the fitted cutpoints on the family
+    xb = d.X @ beta + (0 if opts.nooffset else d.offset)
+    levels = _levels(session, res)
+    fn = lambda e: _mean(model.family, e, None, opts, levels)
+    with np.errstate(all="ignore"):
+        val = gr.marginal(fn, xb, d.Z, model.fit.cov)
+    return val, model
 
 
 def _in_sample_order(model, res, val):
@@ -218,7 +242,8 @@ def _in_sample_order(model, res, val):
 def _mu(session, res, name, touse, opts) -> None:
     _check_new(session, [name])
     g = res.model.spec
-    if opts.marginal or (g.family == "gauss"):
+    ordinal = g.link in ("ologit", "oprobit")
+    if (opts.marginal and not ordinal) or g.family == "gauss":
         tmp = _tmpname(session, "mu")
         me_name = res.model.me_name
         if me_name == "mixed":
@@ -229,7 +254,8 @@ def _mu(session, res, name, touse, opts) -> None:
             _run_predict(session, res.model.me_res, f"{tmp}, mu marginal")
         _take(session, tmp, name, "marginal mean" if opts.marginal else "posterior mean", touse)
         return
-    val, model = _posterior_mu(res, opts)
+    val, model = (_marginal_ordinal(session, res, opts) if opts.marginal
+                  else _posterior_mu(session, res, opts))
     vals = _in_sample_order(model, res, val)
     vals[~touse] = np.nan
     _put(session, name, vals, "posterior mean")

@@ -11,6 +11,13 @@ m1 <- glmer(hi ~ ses + (1 | school), data = d, family = binomial, nAGQ = 8,
 # Gaussian random intercept and slope, ML (gllamm ..., nrf(2) eqs(int slope) adapt)
 m2 <- lmer(mAch ~ ses + (1 + ses | school), data = d, REML = FALSE,
            control = lmerControl(optimizer = "bobyqa"))
+# Poisson and ordinal logit random intercepts, adaptive quadrature with 8 points
+d$cnt <- pmax(floor(d$mAch / 4), 0)
+m3 <- glmer(cnt ~ ses + (1 | school), data = d, family = poisson, nAGQ = 8,
+            control = glmerControl(optimizer = "bobyqa"))
+suppressMessages(library(ordinal))
+d$ord <- factor(1 + (d$mAch > 8) + (d$mAch > 16))
+m4 <- clmm(ord ~ ses + (1 | school), data = d, nAGQ = 8)
 vc <- as.data.frame(VarCorr(m2))
 re <- ranef(m2, condVar = TRUE)
 pv <- attr(re$school, "postVar")
@@ -18,6 +25,10 @@ ids <- as.character(rownames(re$school))
 out <- list(
   logit = list(b = unname(fixef(m1)), var = unname(VarCorr(m1)$school[1, 1]),
                ll = as.numeric(logLik(m1))),
+  poisson = list(b = unname(fixef(m3)), var = unname(VarCorr(m3)$school[1, 1]),
+                 ll = as.numeric(logLik(m3))),
+  ologit = list(b = unname(coef(m4)["ses"]), cut = unname(m4$alpha),
+                var = unname(VarCorr(m4)$school[1, 1]), ll = as.numeric(logLik(m4))),
   gauss = list(b = unname(fixef(m2)), var1 = vc$vcov[1], var2 = vc$vcov[2], cov = vc$vcov[3],
                resid = vc$vcov[4], ll = as.numeric(logLik(m2)),
                school = ids, eb1 = unname(re$school[, 1]), eb2 = unname(re$school[, 2]),
