@@ -297,14 +297,19 @@ def table_lines(res: EstimationResults, level: float) -> list[str]:
     depvar = res.macros.get("depvar", "")
     out = [ct.rule(), ct.column_header(depvar, "t", level), ct.rule("mid")]
     for k, (eq, idx) in enumerate(eqs):
-        groups = ct.groups_from_names([res.names[i][1] for i in idx], [status[i] for i in idx])
-        for g in groups:
-            for r in g.rows:
-                r.index = idx[r.index]
+        if eq == "/":
+            # ancillary parameters (/cut1, /var(_cons[id])): one row each, named with the slash
+            groups = [ct.Group(None, [ct.Row("/" + res.names[i][1], i, status[i])]) for i in idx]
+        else:
+            groups = ct.groups_from_names([res.names[i][1] for i in idx], [status[i] for i in idx])
+            for g in groups:
+                for r in g.rows:
+                    r.index = idx[r.index]
         if len(eqs) > 1:
             if k:
                 out.append(ct.rule("mid"))
-            out.append(f"{abbrev(eq, 12):<12} |")
+            if eq != "/":
+                out.append(f"{abbrev(eq, 12):<12} |")
         out += ct.body_lines(groups, b, se, stat="t", df_r=df, level=level)
     return out + [ct.rule()]
 
