@@ -268,3 +268,27 @@ def test_estimation_sample_must_not_vary(mi):
     assert rc == 459 and "estimation sample varies between m=1 and m=2" in out
     ok(mi, "quietly mi estimate, esampvaryok: regress y g")
     assert mi.e.scalars["N"] == N - 1
+
+
+def test_import_flong_from_stacked_imputations(mi):
+    """What mi import flong reads: the flong data itself with the mi system variables renamed
+    (as imputations made elsewhere, R's mice, arrive) gives back the same mi data."""
+    vals = _values(mi)
+    t = Session(Capture())
+    t.data = mi.data.copy()
+    t.data.dta_chars = {}
+    ok(t, "rename _mi_m imp")
+    ok(t, "drop _mi_miss")
+    ok(t, "rename _mi_id rowid")
+    ok(t, "mi import flong, m(imp) id(rowid) imputed(y w) regular(g)")
+    assert t.data.dta_chars["_mi_M"] == str(M) and "imp" not in t.data
+    for k, v in _values(t).items():
+        np.testing.assert_array_equal(v, vals[k])
+    rc, out = run(t, "mi import flong, m(imp) id(rowid)")
+    assert rc == 119
+    u = Session(Capture())
+    u.data = mi.data.copy()
+    u.data.dta_chars = {}
+    ok(u, "drop _mi_miss")
+    assert run(u, "mi import flong, m(_mi_m) id(g)")[0] == 459          # id() not unique
+    assert run(u, "mi import wide, imputed(y)")[0] == 198

@@ -43,6 +43,7 @@ _SUBS = (
     ("estimate", "est", "mi_estimate", "estimate_cmd"),
     ("test", "test", "mi_estimate", "test_cmd"),
     ("ptrace", "ptrace", "mi_ptrace", "ptrace_cmd"),
+    ("import", "import", "mi_import", "import_cmd"),
 )
 
 
@@ -81,6 +82,10 @@ _SUBS = (
                   Opt("vartable", "vart"), Opt("dftable", "dftab"), Opt("nosmall"),
                   Opt("imputations", "i", "numlist"), Opt("nimputations", "ni", "int")),
                  ": estimation_command"),
+             Sub("import", "import", "mi data from stacked imputations (flong: m() and id(); ice)",
+                 (Opt("m", "", "string"), Opt("id", "", "string"), Opt("imputed", "", "string"),
+                  Opt("passive", "", "string"), Opt("regular", "", "string"), Opt("clear")),
+                 "flong|ice"),
              Sub("test", "test", "test coefficients after mi estimate (equal FMI)", (), "coeflist"),
              Sub("ptrace", "ptrace", "describe or load a parameter-trace file (mi impute mvn)", (Opt("clear"),),
                  "describe|use filename"),
