@@ -51,7 +51,7 @@ def _opts(name: str):
     return base + extra.get(name, ())
 
 
-def _prepare(session, cmd, name):
+def _prepare(session, cmd, name, keep=None):
     spec, fixed_raw = _split_spec(session, cmd)
     if spec is None:
         raise StataError("varlist required", 100)
@@ -69,6 +69,8 @@ def _prepare(session, cmd, name):
     if vce.clustvar:
         (strg if ds.var(vce.clustvar).is_string else numeric).append(vce.clustvar)
     mask = _mixed_sample(session, cmd, numeric, strg)
+    if keep is not None:                     # observations a perfect predictor took out
+        mask = mask & keep
     column = sample_columns(ds, mask)
     n = int(mask.sum())
     design = dz.build_fixed(engine_terms(fixed), column, n, constant=not opts.noconstant)
@@ -115,8 +117,15 @@ def _run(session, cmd, name: str) -> None:
     opts, depvar, design, column, mask, vce, vlabels = _prepare(session, cmd, name)
     fam_name, link, title = SPECS[name]
     fam = gf.family(fam_name, link)
-    n = int(mask.sum())
     y = _outcome(fam_name, np.asarray(column(depvar), dtype=float))
+    if fam_name == "binomial":
+        from hlmshell.commands import binary_perfect as bp
+        rows = bp.perfect_rows(design, y, session.out)
+        if not rows.all():
+            opts, depvar, design, column, mask, vce, vlabels = _prepare(
+                session, cmd, name, keep=bp.sample_after(mask, rows))
+            y = _outcome(fam_name, np.asarray(column(depvar), dtype=float))
+    n = int(mask.sum())
     off = _offset(opts, column, n)
     X = design.X_keep
     if n <= X.shape[1]:
