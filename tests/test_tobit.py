@@ -268,3 +268,14 @@ def test_fresh_process_predict_after_each_command(tmp_path):
                        text=True, timeout=300, cwd=tmp_path)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr
     assert "Traceback" not in p.stdout + p.stderr
+
+
+def test_xttobit_lrmodel_and_bare_limit(panel):
+    ok(panel, "xttobit y, ll(0) ul(4) nolog")
+    ll0 = panel.e.scalars["ll"]
+    ok(panel, "xttobit y x1 x2, ll(0) ul(4) lrmodel nolog")
+    sc = panel.e.scalars
+    assert sc["ll_0"] == pytest.approx(ll0, rel=1e-8)
+    assert sc["chi2"] == pytest.approx(2 * (sc["ll"] - ll0), rel=1e-6)
+    assert panel.e.macros["chi2type"] == "LR"
+    assert run(panel, "xttobit y x1, ll")[0] == 198        # xttobit's ll() takes an argument

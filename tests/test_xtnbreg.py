@@ -245,3 +245,18 @@ def test_xtpqml_is_a_builtin_package():
     s = Session(out=Capture())
     rc, out = run(s, "ssc install xtpqml")
     assert rc == 0 and "built into hlmshell" in out
+
+
+@pytest.mark.parametrize("model", ["re", "fe"])
+def test_lrmodel_against_constant_only_brute_force(seizure, model):
+    ok(seizure, f"xtnbreg y trt lbase, {model} lrmodel nolog")
+    sc = seizure.e.scalars
+    y, X, g = _data(seizure, [])
+    if model == "re":
+        _, ll0 = _maximize(lambda t: _re_ll(t, y, X, g), np.array([0.0, 1.0, 1.0]))
+    else:
+        keep = np.isin(g, [i for i in np.unique(g) if y[g == i].sum() > 0])
+        _, ll0 = _maximize(lambda t: _fe_ll(t, y[keep], X[keep], g[keep]), np.array([1.0]))
+    assert sc["ll_0"] == pytest.approx(ll0, rel=1e-9)
+    assert sc["chi2"] == pytest.approx(2 * (sc["ll"] - ll0), rel=1e-5, abs=1e-6)
+    assert seizure.e.macros["chi2type"] == "LR"

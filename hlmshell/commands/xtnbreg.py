@@ -198,6 +198,27 @@ def _results(cmd, data: NbData, model: str, fit, ll_c) -> EstimationResults:
     return res
 
 
+def _lr_model(res: EstimationResults, data: NbData, model: str, fit) -> None:
+    """lrmodel: the model test as an LR test against the constant-only model of the same
+    kind, started from the full fit's constant (and /ln_r, /ln_s)."""
+    X = data.design.X_keep
+    cons = [j for j in range(X.shape[1]) if np.all(X[:, j] == 1.0)]
+    if not cons:
+        raise StataError("option lrmodel requires a constant term", 198)
+    X0 = X[:, cons[:1]]
+    p = X.shape[1]
+    with np.errstate(all="ignore"):
+        if model == "re":
+            fit0 = nbp.fit_re(data.y, X0, data.off, data.groups, np.r_[fit.x[cons[:1]], fit.x[p:]])
+        else:
+            fit0 = nbp.fit_fe(data.y, X0, data.off, data.groups, fit.x[cons[:1]])
+    chi2 = max(2.0 * (fit.ll - fit0.ll), 0.0)
+    df = int(res.scalars["df_m"])
+    res.scalars.update(ll_0=fit0.ll, chi2=chi2,
+                       p=float(dist.chi2_sf(chi2, df)) if df else math.nan)
+    res.macros["chi2type"] = "LR"
+
+
 def _aux_lines(res: EstimationResults, level: float) -> list[str]:
     k = res.k_f
     b = np.ravel(res.b)
@@ -228,7 +249,7 @@ def display(session, res: EstimationResults, groups, level: float, irr: bool) ->
     head = xo.header_lines(
         title=mac["title"], ivar=mac["ivar"], n=int(sc["N"]), n_g=int(sc["N_g"]),
         g=(sc["g_min"], sc["g_avg"], sc["g_max"]), re_dist="Beta" if re else None,
-        intmethod=None, intpoints=None, test=f"Wald chi2({int(sc['df_m'])})",
+        intmethod=None, intpoints=None, test=f"{mac['chi2type']} chi2({int(sc['df_m'])})",
         chi2=sc["chi2"], p=sc["p"], ll=sc["ll"])
     for ln in head + [""]:
         session.out.line(ln)
@@ -280,6 +301,8 @@ def _run(session, cmd) -> None:
         raise StataError(_ERR430, 430) from None
     if not fit.converged:
         session.out.line("convergence not achieved")
+    if opts.lrmodel:
+        _lr_model(res, data, model, fit)
     offset_macros(res, opts)
     session.post_estimation(res)
     groups = display_groups(data.design, baselevels=False, value_labels=data.value_labels)
@@ -306,6 +329,7 @@ def _options() -> tuple:
                    Opt("fe", desc="conditional fixed-effects model"),
                    Opt("pa", desc="population-averaged model (xtgee, family(nbinomial))"),
                    Opt("irr", desc="report incidence-rate ratios"),
+                   Opt("lrmodel", desc="re, fe: LR test of the model against the constant-only model"),
                    Opt("offset", "off", "string", None, "include varname with coefficient 1"),
                    Opt("exposure", "exp", "string", None,
                        "include ln(varname) with coefficient 1"))

@@ -82,6 +82,9 @@ def _run(session, cmd) -> None:
     opts = tb.bind("xttobit", list(spec.fixed_options)
                    + [o for o in cmd.options if o not in spec.fixed_options])
     method = _method(opts)
+    for k in ("ll", "ul"):
+        if k in opts and not (opts.raw(k) or "").strip():
+            raise StataError("invalid syntax", 198)
     points = int(opts.intpoints)
     if not 1 <= points <= 195:
         raise StataError("intpoints() must be between 1 and 195", 198)
@@ -113,6 +116,8 @@ def _run(session, cmd) -> None:
         session.out.line("convergence not achieved")
     res = _results(cmd, depvar, design, mask, fit, groups, ivar, kind, lower, upper, points,
                    method, pooled.ll if opts.tobit else None)
+    if opts.lrmodel:
+        _lr_model(res, quad, fit, X)
     offset_macros(res, opts)
     session.post_estimation(res)
     display(session, res, display_groups(design, baselevels=False, value_labels=vlabels),
@@ -163,6 +168,23 @@ def _results(cmd, depvar, design, mask, fit, groups, ivar, kind, lower, upper, p
     return res
 
 
+def _lr_model(res: EstimationResults, quad, fit, X) -> None:
+    """lrmodel: the LR test against the constant-only random-effects tobit."""
+    cons = [j for j in range(X.shape[1]) if np.all(X[:, j] == 1.0)]
+    if not cons:
+        raise StataError("option lrmodel requires a constant term", 198)
+    p = X.shape[1]
+    q0 = cz.PanelQuad(quad.y, X[:, cons[:1]], quad.lim, quad.kind, quad.off, quad.g,
+                      len(quad.xk), quad.adaptive)
+    with np.errstate(all="ignore"):
+        fit0 = cz.fit_xttobit(q0, np.r_[fit.x[cons[:1]], fit.x[p:]])
+    chi2 = max(2.0 * (fit.ll - fit0.ll), 0.0)
+    df = int(res.scalars["df_m"])
+    res.scalars.update(ll_0=fit0.ll, chi2=chi2,
+                       p=float(dist.chi2_sf(chi2, df)) if df else math.nan)
+    res.macros["chi2type"] = "LR"
+
+
 def _aux_lines(res, level: float) -> list[str]:
     k = res.k_f
     b = np.ravel(res.b)
@@ -200,7 +222,7 @@ def display(session, res: EstimationResults, groups, level: float) -> None:
         g=(sc["g_min"], sc["g_avg"], sc["g_max"]), n_unc=int(sc["N_unc"]),
         n_lc=int(sc["N_lc"]), n_rc=int(sc["N_rc"]), lower=lower, upper=upper,
         intmethod=mac["intmethod"], intpoints=int(sc["n_quad"]),
-        test=f"Wald chi2({int(sc['df_m'])})", chi2=sc["chi2"], p=sc["p"], ll=sc["ll"])
+        test=f"{mac['chi2type']} chi2({int(sc['df_m'])})", chi2=sc["chi2"], p=sc["p"], ll=sc["ll"])
     for ln in head + [""]:
         session.out.line(ln)
     k = res.k_f
@@ -231,6 +253,7 @@ def _options() -> tuple:
             Opt("robust", "r", desc="not allowed (Stata's xttobit takes oim only)"),
             Opt("cluster", "cl", "string", None, "not allowed (Stata's xttobit takes oim only)"),
             Opt("tobit", desc="LR test of sigma_u = 0 against the pooled tobit"),
+            Opt("lrmodel", desc="LR test of the model against the constant-only model"),
             Opt("intpoints", "intp", "int", 12, "quadrature points; default 12"),
             Opt("intmethod", "intm", "string", None, "mvaghermite (the default) or ghermite"),
             Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),

@@ -78,13 +78,17 @@ def re_value(x, X, y, off, groups, G):
     b, r, s = x[:p], np.exp(x[p]), np.exp(x[p + 1])
     lam = np.exp(X @ b + off)
     L, Y = _panel_sums(groups, G, lam, y)
-    sy = s + Y
-    ll = float(np.sum(lgamma_diff(r, s) + lgamma_diff(s, Y) - lgamma_diff(r + L, sy))
-               + np.sum(lgamma_diff(lam, y) - gammaln(y + 1)))
-    common = -digamma_diff(r + L, sy)[groups]
+    # lnB(r + L, s + Y) - lnB(r, s) as three lnG differences; of its two such forms, the one
+    # whose cancelling terms grow with the smaller of L and s (lnG of 1e60 cancels to noise)
+    rs, LY = r + s, L + Y
+    small_L = lgamma_diff(r, L) - lgamma_diff(rs, LY)
+    small_s = lgamma_diff(r, s) - lgamma_diff(r + L, s + Y)
+    panel = np.where(L <= s, small_L, small_s) + lgamma_diff(s, Y)
+    ll = float(np.sum(panel) + np.sum(lgamma_diff(lam, y) - gammaln(y + 1)))
+    common = -digamma_diff(r + L, s + Y)[groups]
     dlam = lam * (common + digamma_diff(lam, y))
-    gr = r * np.sum(digamma_diff(r, s) - digamma_diff(r + L, sy))
-    gs = s * np.sum(digamma_diff(s, Y) - digamma_diff(r + s, L + Y))
+    gr = r * np.sum(digamma_diff(r, L) - digamma_diff(rs, LY))
+    gs = s * np.sum(digamma_diff(s, Y) - digamma_diff(rs, LY))
     return ll, np.concatenate([X.T @ dlam, [gr, gs]])
 
 
@@ -112,8 +116,8 @@ def fd_hessian(grad, x, h: float = 1e-5) -> np.ndarray:
 
 def maximize(value, x0, maxit: int = 300) -> MLFit:
     """Newton-Raphson as Stata's ml does it: the exact gradient, its Jacobian by central
-    differences, a modified (eigenvalue-floored) direction where the Hessian is not negative
-    definite, step halving on the log likelihood; stops when the scaled gradient
+    differences, a modified direction (eigenvalues' magnitudes) where the Hessian is not
+    negative definite, steps capped, step halving on the log likelihood; stops when the scaled gradient
     g' inv(-H) g falls below 1e-10 or the log likelihood stops moving."""
     x = np.asarray(x0, dtype=float).copy()
     ll, gr = value(x)
@@ -125,7 +129,12 @@ def maximize(value, x0, maxit: int = 300) -> MLFit:
     for it in range(1, maxit + 1):
         H = fd_hessian(lambda z: value(z)[1], x)
         w, U = np.linalg.eigh(-H)
-        step = U @ ((U.T @ gr) / np.maximum(w, 1e-8 * max(1.0, np.abs(w).max())))
+        # where -H is not positive definite, its eigenvalues' magnitudes (an ascent direction
+        # that does not jump along the flat or convex ones), and no step beyond 5 units
+        step = U @ ((U.T @ gr) / np.maximum(np.abs(w), 1e-6 * max(1.0, np.abs(w).max())))
+        big = np.max(np.abs(step) / (5.0 * (1.0 + np.abs(x))))
+        if big > 1.0:
+            step = step / big
         t = 1.0
         for _ in range(50):
             nll, ngr = value(x + t * step)
