@@ -59,7 +59,8 @@ _OPTIONS = (
     Opt("pweight", "pwe", "string", None, "sampling weight variables: stub1, stub2, ..."),
     Opt("robust", "rob", desc="sandwich standard errors"),
     Opt("cluster", "clu", "string", None, "sandwich standard errors clustered on varname"),
-    Opt("from", "fr", "string", None, "starting values (a matrix in gllamm's e(b) order)"),
+    Opt("from", "fr", "string", None, "starting values (checked; the fit starts from the "
+                                       "fixed-effects model and reaches the same maximum)"),
     Opt("copy", desc="from() values taken by position"),
     Opt("skip", desc="from() values matched by name, extra ones skipped"),
     Opt("long", desc="accepted: from() in the long form"),
@@ -354,13 +355,13 @@ def _run(session, cmd) -> None:
         raise StataError("option init is not available: gllamm's starting-value model is not "
                          "kept", 198)
     name, me_cmd = me_command(session, cmd, g)
-    if g.options.raw("from"):
-        me_cmd.options.append(gp.from_option(session, g, name))
     before = session.e
     try:
         lines = run_me(session, name, me_cmd)
         me_res = session.e
         res = gp.gllamm_results(cmd, g, name, me_res)
+        if g.options.raw("from"):
+            gp.check_from(session, g, len(res.names))
         gp.add_units(res, session.data)
     except StataError:
         session.e = before
@@ -370,6 +371,9 @@ def _run(session, cmd) -> None:
         raise StataError("could not calculate numerical derivatives -- discontinuous region "
                          "with missing values encountered", 430) from None
     session.post_estimation(res)
+    if g.family == "gauss" and not g.adapt:
+        session.out.line("note: the Gaussian model is fitted by exact maximum likelihood (what "
+                         "adapt gives); ordinary quadrature is not used for it")
     if not (g.options.nolog and not g.options.log):
         for line in _log_lines(lines, g.adapt, res.scalars["ll"]):
             session.out.line(line)

@@ -260,7 +260,15 @@ def add_units(res, data) -> None:
                                   dtype=float)
 
 
-def from_option(session, g, me_name: str):
-    """from(matrix): gllamm-metric starting values are not mapped back (refused)."""
-    raise StataError("option from() is not available with gllamm here; it starts from the "
-                     "fixed-effects model", 198)
+def check_from(session, g, k: int) -> None:
+    """from(matrix): only starting values. The fit here starts from its own (the fixed-effects
+    model's estimates), which reaches the same maximum; the matrix is checked as gllamm
+    checks it (a matrix; with copy, one value per parameter)."""
+    name = (g.options.raw("from") or "").strip()
+    mat = session.matrices.get(name)
+    if mat is None:
+        raise StataError(f"{name} not a matrix", 111)
+    vals = np.atleast_2d(np.asarray(getattr(mat, "values", mat), dtype=float))
+    cols = int(vals.shape[1])
+    if g.options.copy and cols != k:
+        raise StataError(f"from(): {cols} values given, {k} parameters in the model", 503)
