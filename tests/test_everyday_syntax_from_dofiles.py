@@ -354,3 +354,16 @@ def test_if_in_a_random_effects_equation_restricts_the_sample(s, df):  # noqa: F
     assert s.e.scalars["N"] == int(((df.sector == 1) & (df.female == 1)).sum())
     assert run(s, "mixed mathach ses || id: [pw=ses]")[0] == 198
     assert run(s, "mixed mathach ses in 1/10 || id: in 1/100")[0] == 198
+
+
+def test_wildcard_in_an_interaction_interacts_each_variable(s):  # noqa: F811
+    """`regress y d*##c.x` (a public panel do-file): each matched variable is interacted, as
+    the group i.(d1 d2)##c.x."""
+    ok(s, "capture drop dd1 dd2")
+    ok(s, "gen dd1 = sector")
+    ok(s, "gen dd2 = female")
+    ok(s, "regress mathach i.(dd1 dd2)##c.ses")
+    b = np.asarray(s.e.b).ravel().copy()
+    ok(s, "regress mathach dd*##c.ses")
+    np.testing.assert_allclose(np.asarray(s.e.b).ravel(), b, rtol=1e-12)
+    assert run(s, "regress mathach nosuch*##c.ses")[0] == 111

@@ -39,17 +39,16 @@ def resolve_var(ds, name: str) -> list[str]:
 
 def resolve_terms(ds, terms: list[FVTerm]) -> list[FVTerm]:
     """Unabbreviate the variable names of each term (keeping repeats: Stata keeps a repeated
-    continuous variable and notes it as omitted); one interaction part must be one variable."""
+    continuous variable and notes it as omitted); an interaction part that names several
+    variables (`d*#c.educ`) interacts each of them, as the group `(d1 d2)#c.educ` does."""
+    import itertools
     out = []
     for t in terms:
         if t.is_interaction:
-            parts = []
-            for p in t.parts:
-                vs = resolve_var(ds, p.name)
-                if len(vs) != 1:
-                    raise syntax_error()
-                parts.append(replace(p, name=vs[0]))
-            out.append(FVTerm(tuple(parts)))
+            choices = [[replace(p, name=v) for v in resolve_var(ds, p.name)] for p in t.parts]
+            if any(not c for c in choices):
+                raise syntax_error()
+            out += [FVTerm(tuple(combo)) for combo in itertools.product(*choices)]
         else:
             p = t.parts[0]
             out += [FVTerm((replace(p, name=v),)) for v in resolve_var(ds, p.name)]
