@@ -227,6 +227,9 @@ def test_xtline():
     g = G(["clear", "set obs 12", "generate id = ceil(_n/4)", "generate t = mod(_n-1, 4)",
            "generate y = id * t"])
     g.fails("xtline y", 459)
+    g.fails("xtline y, i(id)", 459)                 # t() missing and no xtset
+    g.ok("xtline y, i(id) t(t) overlay")            # i() and t() stand in for xtset
+    assert len(g.fig().axes[0].lines) == 3
     g.ok("xtset id t")
     g.ok("xtline y")
     fig = g.fig()

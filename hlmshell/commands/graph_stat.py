@@ -375,7 +375,8 @@ def xtline(session, cmd):
     from hlmshell.commands._panel import panel_settings
 
     _c, names, mask, own, gopts = read(session, cmd.body, "xtline", XTLINE_OPTS, nvars=(1, None))
-    ps = panel_settings(session, need_time=not own.get("t"))
+    # i() and t() stand in for xtset's variables; only what they leave out must be set
+    ps = None if own.get("i") and own.get("t") else panel_settings(session, need_time=not own.get("t"))
     ivar = expand_varlist(session.data, own["i"])[0] if own.get("i") else ps.panelvar
     tvar = expand_varlist(session.data, own["t"])[0] if own.get("t") else ps.timevar
     ids = np.asarray(session.data.var(ivar).values)
