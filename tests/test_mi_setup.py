@@ -292,3 +292,32 @@ def test_import_flong_from_stacked_imputations(mi):
     ok(u, "drop _mi_miss")
     assert run(u, "mi import flong, m(_mi_m) id(g)")[0] == 459          # id() not unique
     assert run(u, "mi import wide, imputed(y)")[0] == 198
+
+
+def test_passive_with_by_prefix(mi):
+    ok(mi, "mi passive: bysort g: egen double my = mean(y)")
+    for m in range(M + 1):
+        t = Session(Capture())
+        t.data = mi.data.copy()
+        ok(t, f"mi extract {m}, clear")
+        y, g, my = (t.data.values(v) for v in ("y", "g", "my"))
+        for lev in (0, 1):
+            np.testing.assert_allclose(my[g == lev], np.nanmean(y[g == lev]))
+
+
+def test_commands_that_sort_keep_the_imputations_aligned(mi):
+    """Sorting by an imputed variable orders each imputation differently; mi puts every
+    imputation's observations back in their m=0 order."""
+    before = _values(mi)
+    ok(mi, "mi passive: bysort y: generate double yy = y + id")
+    ok(mi, "mi xeq: sort w")
+    after = _values(mi)
+    for k in before:
+        np.testing.assert_array_equal(before[k], after[k])
+    t = Session(Capture())
+    for m in range(M + 1):
+        t.data = mi.data.copy()
+        ok(t, f"mi extract {m}, clear")
+        np.testing.assert_allclose(t.data.values("yy"), t.data.values("y") + t.data.values("id"))
+    rc, out = run(mi, "mi xeq 1: drop in 1")
+    assert rc == 459

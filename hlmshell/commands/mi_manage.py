@@ -8,6 +8,8 @@ mi command's failure, and the interpreter then puts the session back as it was.
 from __future__ import annotations
 
 
+import numpy as np
+
 from hlmshell.commands import mi_data as mid
 from hlmshell.errors import StataError, syntax_error
 
@@ -21,6 +23,30 @@ def run_on(session, ds, text: str, *, quiet: bool = True):
         return session.data
     finally:
         session.data = saved
+
+
+_ROW = "__mi_row"
+
+
+def run_in_order(session, ds, text: str, *, quiet: bool = True):
+    """run_on, the observations then put back in their order (a command may sort them, and
+    each imputation's data must stay aligned with m = 0)."""
+    from hlmshell.data.dataset import Variable
+
+    ds = ds.copy()
+    ds.put(Variable(_ROW, np.arange(float(ds.n)), "double"))
+    out = run_on(session, ds, text, quiet=quiet)
+    if _ROW not in out:                 # `keep varlist` dropped the marker: order as it was
+        if out.n != ds.n:
+            raise StataError("mi: the command changed the observations; use mi reshape or mi extract", 459)
+        return out
+    order = np.argsort(out.values(_ROW), kind="stable")
+    if out.n != ds.n or not np.array_equal(out.values(_ROW)[order], np.arange(float(ds.n))):
+        raise StataError("mi: the command changed the observations; use mi reshape or mi extract", 459)
+    out = out.copy()
+    out.take(order)
+    out.drop([_ROW])
+    return out
 
 
 def _split_colon(text: str) -> tuple[str, str]:
@@ -95,7 +121,7 @@ def xeq_cmd(session, text: str) -> None:
         ds = mid.dataset_m(md, m)
         for c in cmds:
             out.line(f"-> {c}")
-            ds = run_on(session, ds, c, quiet=False)
+            ds = run_in_order(session, ds, c, quiet=False)
         sets[m] = ds
     mid.store(session, _rebuild(md, sets))
 
@@ -105,20 +131,22 @@ def passive_cmd(session, text: str) -> None:
     head, body = _split_colon(text)
     if head:
         raise syntax_error()
-    word = body.split()[0] if body.split() else ""
     from hlmshell.registry import REGISTRY
+    from hlmshell.syntax.parser import split_prefixes
+    _, core = split_prefixes(body)              # `by id: egen ...` is allowed
+    word = core.split()[0] if core.split() else ""
     spec = REGISTRY.lookup(word)
     if spec is None or spec.name not in ("generate", "replace", "egen"):
         raise StataError("mi passive: only generate, replace, and egen are allowed", 198)
     md = mid.read(session.data)
     if spec.name == "replace":
-        target = body.split()[1].split("=")[0] if len(body.split()) > 1 else ""
+        target = core.split()[1].split("=")[0] if len(core.split()) > 1 else ""
         if target not in md.pvars:
             raise StataError(f"variable {target} not registered as passive", 198)
     sets = {}
     for m in range(md.M + 1):
         session.out.line(f"m={m}:")
-        sets[m] = run_on(session, mid.dataset_m(md, m), body, quiet=False)
+        sets[m] = run_in_order(session, mid.dataset_m(md, m), body, quiet=False)
     mid.store(session, _rebuild(md, sets, "passive"))
 
 
