@@ -195,9 +195,7 @@ def _stars(opts) -> list[tuple[str, float]]:
         raise StataError("alpha() must be numbers", 198) from None
     symbols = _textlist(opts.symbol) if "symbol" in opts else ["***", "**", "*"][: len(levels)]
     if len(symbols) < len(levels):
-        if "symbol" in opts:
-            raise StataError("alpha() and symbol() must have the same number of elements", 198)
-        symbols += ["*" * (k + 1) for k in range(len(symbols), len(levels))][::-1]
+        raise StataError("alpha() has more levels than symbol() has symbols (***, **, * by default)", 198)
     if any(not 0 < a < 1 for a in levels) or not levels:
         raise StataError("alpha() must be between 0 and 1", 198)
     return sorted(zip(symbols, levels), key=lambda s: s[1])
