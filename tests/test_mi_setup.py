@@ -321,3 +321,16 @@ def test_commands_that_sort_keep_the_imputations_aligned(mi):
         np.testing.assert_allclose(t.data.values("yy"), t.data.values("y") + t.data.values("id"))
     rc, out = run(mi, "mi xeq 1: drop in 1")
     assert rc == 459
+
+
+def test_xtset_sorts_every_imputation_alike(mi):
+    before = _values(mi)
+    ok(mi, "mi xtset g id")
+    assert mi.data.dta_chars["_TSpanel"] == "g"
+    after = _values(mi)
+    for k in before:
+        np.testing.assert_array_equal(before[k], after[k])
+    t = Session(Capture())
+    t.data = mi.data.copy()
+    ok(t, "mi extract 1, clear")
+    assert list(t.data.values("g")) == sorted(t.data.values("g"))

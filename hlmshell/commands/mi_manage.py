@@ -160,8 +160,17 @@ def misstable_cmd(session, text: str) -> None:
 # ----------------------------------------------------------------------------- xtset / tsset / stset
 def _settings_cmd(session, word: str, text: str) -> None:
     mid.require_set(session)
+    from hlmshell.data.dataset import Variable
+
     md = mid.read(session.data)
-    ds = run_on(session, mid.dataset_m(md, 0), f"{word} {text}".strip(), quiet=False)
+    ds = mid.dataset_m(md, 0)
+    ds.put(Variable(_ROW, np.arange(float(ds.n)), "double"))
+    ds = run_on(session, ds, f"{word} {text}".strip(), quiet=False)
+    order = ds.values(_ROW).astype(int)          # xtset/tsset sort: every imputation alike
+    md.base.take(order)
+    for imp in md.imps:
+        for v in list(imp):
+            imp[v] = np.asarray(imp[v])[order]
     md.base.dta_chars = {k: v for k, v in ds.dta_chars.items()}
     md.base.sortedby = [s for s in ds.sortedby if s in md.base]
     mid.store(session, md)
