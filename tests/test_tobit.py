@@ -84,6 +84,7 @@ def test_tobit_bare_ll_is_the_minimum(affairs):
 
 def test_tobit_layout(affairs):
     out = ok(affairs, f"tobit affairs {COVS}, ll(0) ul(4)")
+    assert "Refining starting values:" in out and "Fitting full model:" in out
     assert "Iteration 0:" in out
     lines = out.splitlines()
     first = next(i for i, ln in enumerate(lines) if ln.startswith("Tobit regression"))

@@ -28,6 +28,7 @@ from hlmshell.output import censored_output as co
 from hlmshell.output import xt_glmm_output as xo
 from hlmshell.output.coeftable import cluster_note, coef_table, groups_from_names, rule
 from hlmshell.output.labels import display_groups
+from hlmshell.output.numfmt import fmt
 from hlmshell.output.text import abbrev
 from hlmshell.registry import REGISTRY, Opt, bind_options, command
 from hlmshell.results import EstimationResults
@@ -172,10 +173,7 @@ def _run(session, cmd) -> None:
         raise StataError(_ERR430, 430) from None
     log = not opts.nolog or opts.log
     if log:
-        session.out.line("")
-        from hlmshell.output.glm_output import iteration_line
-        for i, v in enumerate(fit.log):
-            session.out.line(iteration_line(i, v, vce.robust))
+        _log(session, fit.log, vce.robust)
     V, n_clust = fit.V, None
     if vce.robust:
         S = cz.tobit_scores(fit.x, X, y, lim, kind, off)
@@ -187,6 +185,19 @@ def _run(session, cmd) -> None:
     session.post_estimation(res)
     display(session, res, display_groups(design, baselevels=False, value_labels=vlabels),
             float(opts.level))
+
+
+def _log(session, lls, pseudo: bool) -> None:
+    """Stata 17's tobit log: the start (`Grid node 0`) under `Refining starting values:`,
+    then `Fitting full model:` and the iterations."""
+    from hlmshell.output.glm_output import iteration_line
+    what = "log pseudolikelihood" if pseudo else "log likelihood"
+    out = session.out
+    for ln in ("", "Refining starting values:", "",
+               f"Grid node 0:   {what} = {fmt(lls[0], '%10.0g')}", "", "Fitting full model:", ""):
+        out.line(ln)
+    for i, v in enumerate(lls):
+        out.line(iteration_line(i, v, pseudo))
 
 
 def _results(cmd, depvar, design, mask, fit, V, ll0, vce, n_clust, kind, lower, upper):
