@@ -230,7 +230,7 @@ def _write_long(md: MiData) -> Dataset:
     ds.put(_sysvar("_mi_miss", misscol, "byte"))
     ds.put(_sysvar("_mi_m", mcol))
     ds.put(_sysvar("_mi_id", rows + 1.0))
-    ds.sortedby = ["_mi_m", "_mi_id"] if not base.sortedby else list(base.sortedby)
+    ds.sortedby = ["_mi_m", "_mi_id"]         # the stacked data's true order
     _set_chars(ds, md, len(rows) - n)
     return ds
 
