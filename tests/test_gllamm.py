@@ -308,3 +308,29 @@ def test_ologit_matches_clmm():
     assert np.allclose(np.asarray(s.data.values("pm"))[inside], ref[inside], atol=1e-6)
     assert np.all(np.isnan(np.asarray(s.data.values("pm"))[~inside]))      # e(sample) only
     assert run(s, "gllapred pq, mu")[0] == 198             # above() needed
+
+
+def test_three_levels_lowest_first_as_melogit():
+    """i(class school): level 2 is the first variable; e(b) and gllapred u number level 2's
+    effects first, melogit's reffects list the outermost level first."""
+    s = _session()
+    for line in ("set seed 12", "gen byte cl = mod(_n, 3)", "egen sc = group(id cl)",
+                 "bysort sc: gen double ce = rnormal(0, 1) if _n == 1",
+                 "bysort sc: replace ce = ce[1]", "gen h3 = mathach + 3*ce > 13"):
+        ok(s, line)
+    out = ok(s, "gllamm h3 ses if id < 3000, i(sc id) family(binom) nip(3) adapt nolog")
+    assert [f"{e}:{n}" for e, n in s.e.names] == ["h3:ses", "h3:_cons", "sc1:_cons", "id2:_cons"]
+    assert "number of level 3 units = 39" in out and "***level 3 (id)" in out
+    ll = s.e.scalars["ll"]
+    b = s.e.b.copy()
+    ok(s, "gllapred q, u")
+    ok(s, "melogit h3 ses if id < 3000 || id: || sc:, intpoints(3) nolog")
+    assert s.e.scalars["ll"] == pytest.approx(ll, abs=1e-6)
+    assert b[2] ** 2 == pytest.approx(s.e.b[3], rel=1e-6)       # var(_cons[id>sc])
+    assert b[3] ** 2 == pytest.approx(s.e.b[2], rel=1e-6)       # var(_cons[id])
+    ok(s, "predict a c, reffects reses(sa sc_se)")
+    v = lambda n: np.asarray(s.data.values(n))
+    inside = v("id") < 3000
+    assert np.allclose(v("qm1")[inside], v("c")[inside], atol=1e-8)
+    assert np.allclose(v("qm2")[inside], v("a")[inside], atol=1e-8)
+    assert np.allclose(v("qs1")[inside], v("sc_se")[inside], atol=1e-8)

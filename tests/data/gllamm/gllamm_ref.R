@@ -17,7 +17,7 @@ m3 <- glmer(cnt ~ ses + (1 | school), data = d, family = poisson, nAGQ = 8,
             control = glmerControl(optimizer = "bobyqa"))
 suppressMessages(library(ordinal))
 d$ord <- factor(1 + (d$mAch > 8) + (d$mAch > 16))
-d4 <- subset(d, as.numeric(as.character(school)) < 3000)   # 30 schools: a quick test
+d4 <- subset(d, as.numeric(as.character(school)) < 3000)   # 39 schools: a quick test
 m4 <- clmm(ord ~ ses + (1 | school), data = d4, nAGQ = 8)
 vc <- as.data.frame(VarCorr(m2))
 re <- ranef(m2, condVar = TRUE)
