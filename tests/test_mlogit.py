@@ -111,3 +111,30 @@ def test_base_equation_names_with_factors(s):
     names = [n for eq, n in s.e.names if eq == "2"]
     assert names == ["o.ses", "0b.sector", "1o.sector", "o._cons"]
     assert s.e.coef_index("3", "1.sector") >= 0
+
+
+def test_robust_and_cluster_vce_direct(s):
+    """The sandwich from the model-based e(V) (checked against R above) and per-observation
+    (or per-cluster) scores (y_ij - p_ij) x_i computed here: times n/(n-1), or G/(G-1)."""
+    ok(s, "mlogit grp ses female, baseoutcome(1) nolog")
+    e = s.e
+    idx = [e.coef_index(o, nm) for o in ("2", "3") for nm in ("ses", "female", "_cons")]
+    bread = e.V[np.ix_(idx, idx)]
+    X = np.column_stack([_col(s, "ses"), _col(s, "female"), np.ones(s.data.n)])
+    B = np.array([[e.b[e.coef_index(o, nm)] for nm in ("ses", "female", "_cons")] for o in ("2", "3")])
+    eta = np.column_stack([np.zeros(len(X)), X @ B.T])
+    P = np.exp(eta) / np.exp(eta).sum(axis=1, keepdims=True)
+    Y = np.column_stack([_col(s, "grp") == k for k in (1, 2, 3)]).astype(float)
+    S = np.column_stack([(Y - P)[:, j:j + 1] * X for j in (1, 2)])
+    n = len(X)
+    V = n / (n - 1) * bread @ (S.T @ S) @ bread
+    ok(s, "mlogit grp ses female, baseoutcome(1) vce(robust) nolog")
+    assert np.allclose(s.e.V[np.ix_(idx, idx)], V, rtol=1e-6)
+    ok(s, "mlogit grp ses female, baseoutcome(1) vce(cluster id) nolog")
+    ids = _col(s, "id")
+    groups = np.unique(ids)
+    Sg = np.array([S[ids == g].sum(axis=0) for g in groups])
+    G = len(groups)
+    V = G / (G - 1) * bread @ (Sg.T @ Sg) @ bread
+    assert np.allclose(s.e.V[np.ix_(idx, idx)], V, rtol=1e-6)
+    assert s.e.scalars["N_clust"] == G and s.e.macros["clustvar"] == "id"
