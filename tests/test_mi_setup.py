@@ -334,3 +334,11 @@ def test_xtset_sorts_every_imputation_alike(mi):
     t.data = mi.data.copy()
     ok(t, "mi extract 1, clear")
     assert list(t.data.values("g")) == sorted(t.data.values("g"))
+
+
+def test_describe_detail_counts_missing_per_imputation(mi):
+    out = ok(mi, "mi describe")
+    assert "imputed:  2; y(4) w(3)" in out
+    ok(mi, "replace y = . if _mi_m == 2 & _mi_id == 1")
+    out = ok(mi, "mi describe, detail")
+    assert "y(4; 0 1 0) w(3; 3*0)" in out

@@ -185,7 +185,7 @@ def _when(stamp: int) -> str:
 
 
 def describe_cmd(session, text: str) -> None:
-    cmd, _ = parse(text, (Opt("detail", "d"), Opt("noupdate")))
+    cmd, opts = parse(text, (Opt("detail", "d"), Opt("noupdate")))
     mid.require_set(session)
     md = mid.read(session.data)
     out = session.out
@@ -202,10 +202,12 @@ def describe_cmd(session, text: str) -> None:
     out.line("          ---------------------")
     out.line(f"          total      {md.base.n:>10,}")
     out.line()
-    ivars = " ".join(f"{v}({int(mid_missing(md, v))})" for v in md.ivars)
+    detail = opts.detail
+    ivars = " ".join(f"{v}({_counts(md, v, detail)})" for v in md.ivars)
     out.line(f"  Vars.:  imputed:  {len(md.ivars)}{'; ' + ivars if md.ivars else ''}")
     out.line()
-    out.line(f"          passive:  {len(md.pvars)}{'; ' + ' '.join(md.pvars) if md.pvars else ''}")
+    pvars = " ".join(f"{v}({_counts(md, v, True)})" for v in md.pvars) if detail else " ".join(md.pvars)
+    out.line(f"          passive:  {len(md.pvars)}{'; ' + pvars if md.pvars else ''}")
     out.line()
     out.line(f"          regular:  {len(md.rvars)}{'; ' + ' '.join(md.rvars) if md.rvars else ''}")
     out.line()
@@ -223,6 +225,24 @@ def describe_cmd(session, text: str) -> None:
     r.macros.update({"style": md.style, "ivars": " ".join(md.ivars), "pvars": " ".join(md.pvars),
                      "rvars": " ".join(md.rvars)})
     session.r = r
+
+
+def _counts(md, v, detail: bool) -> str:
+    """`28` (missing in m=0), or with detail `28; 3*0` (then m=1..M, runs as count*value)."""
+    import numpy as np
+    if md.base.var(v).is_string:
+        return "0"
+    n0 = str(int(np.isnan(md.base.values(v)).sum()))
+    if not detail or md.M == 0:
+        return n0
+    runs: list[list[int]] = []
+    for m in range(1, md.M + 1):
+        k = int(np.isnan(np.asarray(md.values(m, v), dtype=float)).sum())
+        if runs and runs[-1][1] == k:
+            runs[-1][0] += 1
+        else:
+            runs.append([1, k])
+    return n0 + "; " + " ".join(f"{c}*{k}" if c > 1 else str(k) for c, k in runs)
 
 
 def mid_missing(md, v) -> int:
