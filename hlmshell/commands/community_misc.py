@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from hlmshell.commands._toolkit import touse, value_text, varlist, weights
+from hlmshell.commands._toolkit import ensure_data, touse, value_text, varlist, weights
 from hlmshell.data.missing import missing_code, missing_str
 from hlmshell.errors import StataError
 from hlmshell.output.numfmt import fmt
@@ -49,6 +49,7 @@ _MDESC = (Opt("abbreviate", "ab", "int", 12, "abbreviate names to # characters")
          example="mdesc mathach ses")
 def mdesc_cmd(session, cmd):
     opts = cmd.opts
+    ensure_data(session)
     names = varlist(session, cmd.body)
     modes = [m for m in ("any", "all", "none") if m in opts]
     if len(modes) > 1:
@@ -119,6 +120,7 @@ def _codes(var, rows: np.ndarray):
          example="distinct id sector")
 def distinct_cmd(session, cmd):
     opts = cmd.opts
+    ensure_data(session)
     names = varlist(session, cmd.body)
     mask = touse(session, cmd)
     ds = session.data

@@ -30,7 +30,7 @@ import re
 import numpy as np
 
 from hlmshell.commands._postest import expand_names
-from hlmshell.commands._toolkit import percentile, touse, value_text, varlist, weights
+from hlmshell.commands._toolkit import ensure_data, percentile, touse, value_text, varlist, weights
 from hlmshell.commands.program import NamedMatrix
 from hlmshell.errors import StataError
 from hlmshell.output.numfmt import fmt, fmt_g
@@ -366,6 +366,7 @@ _SUMMARIZE = (Opt("detail", "d"), Opt("meanonly", "mean"), Opt("listwise", "list
 
 def _estpost_summarize(session, cmd, body: str, optext: str) -> None:
     opts = _estpost_options(optext, _SUMMARIZE)
+    ensure_data(session)
     names = varlist(session, body)
     mask = touse(session, cmd)
     w = weights(session, cmd, mask, ("fweight", "aweight", "iweight"))
