@@ -186,9 +186,9 @@ def tsset_cmd(session, text: str) -> None:
 
 def stset_cmd(session, text: str) -> None:
     """mi stset: stset's settings on m = 0, when hlmshell has stset (r(199) otherwise)."""
-    from hlmshell.registry import REGISTRY
+    from hlmshell.registry_index import COMMANDS       # (not the full table: no module loads)
     mid.require_set(session)
-    if REGISTRY.lookup("stset") is None:
+    if not any(row[0] == "stset" for row in COMMANDS):
         raise StataError("mi stset: survival-time data (stset) are not available in hlmshell", 199)
     _settings_cmd(session, "stset", text)
 
