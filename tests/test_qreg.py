@@ -121,3 +121,21 @@ def test_alternate_solutions_note(s):
     nonunique`, and its vertex differs from ours at the same minimum); the .25 quantile does not."""
     assert "note: alternate solutions exist." in ok(s, "qreg mathach ses female")
     assert "alternate solutions" not in ok(s, "qreg mathach ses female, q(.25)")
+
+
+def test_margins_after_qreg(s):
+    """margins after qreg: the linear prediction averaged over the sample with one factor level
+    fixed, its delta-method variance from e(V), t tests on e(df_r) (numpy, scipy)."""
+    from scipy.stats import t as tdist
+    ok(s, "qreg mathach ses i.sector, nolog")
+    b, V, df_r = s.e.b, s.e.V, s.e.scalars["df_r"]      # ses, 0b.sector, 1.sector, _cons
+    out = ok(s, "margins sector")
+    ses = _col(s, "ses")
+    G = np.array([[ses.mean(), 0.0, float(lev), 1.0] for lev in (0, 1)])
+    rb = np.asarray(getattr(s.r.matrices["b"], "values", s.r.matrices["b"])).ravel()
+    rV = np.asarray(getattr(s.r.matrices["V"], "values", s.r.matrices["V"]))
+    assert np.allclose(rb, G @ b, rtol=1e-10) and np.allclose(rV, G @ V @ G.T, rtol=1e-10)
+    assert s.r.scalars["df_r"] == df_r and "P>|t|" in out and "Linear prediction" in out
+    tab = np.asarray(getattr(s.r.matrices["table"], "values", s.r.matrices["table"]))
+    lo = rb - tdist.ppf(0.975, df_r) * np.sqrt(np.diag(rV))
+    assert np.allclose(tab[4], lo, rtol=1e-8)

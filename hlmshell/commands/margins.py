@@ -405,7 +405,7 @@ def margins_cmd(session, cmd) -> None:
     if res.cmd == "margins" and getattr(res, "margins_replay", None) is not None:
         _replay(session, res, cmd)
         return
-    linear = res.cmd in ("regress", "mixed") and res.model is not None
+    linear = (res.cmd in ("regress", "mixed") and res.model is not None) or res.cmd == "qreg"
     if not linear and not margins_response.handles(res):
         raise StataError(f"margins after {res.cmd} is not implemented", 198)
     ats, rest = _split_at(cmd.options)
@@ -519,7 +519,7 @@ def build_table(session, res, req, model, label, expression) -> me.MarginsTable:
             b[j] = 0.0
             V[j, :] = 0.0
             V[:, j] = 0.0
-    df_r = res.scalars.get("df_r") if res.cmd == "regress" else None
+    df_r = res.scalars.get("df_r") if res.cmd in ("regress", "qreg") else None
     se = np.sqrt(np.clip(np.diag(V), 0, None))
     if req.nose:
         V = np.zeros_like(V)
