@@ -10,6 +10,7 @@ from session_run import ok, run
 from hlmshell.data.dataset import Variable
 from hlmshell.data.missing import ext_missing
 from hlmshell.output.writer import Capture
+from hlmshell.engine import mi_univariate as uni
 from hlmshell.session import Session
 
 
@@ -222,3 +223,36 @@ def test_noisily_shows_the_model_on_observed_data():
     assert "Running regress on observed data:" in out
     assert f"Number of obs   = {int((~miss).sum()):>9,}" in out
     assert s.e is None
+
+
+def test_augment_on_perfect_prediction():
+    """A predictor that separates the outcome: r(498) ('perfect prediction'), and with augment
+    the augmented regression (White, Daniel and Royston 2010) imputes, the imputations
+    following the separation."""
+    rng = np.random.default_rng(8)
+    n = 300
+    x = rng.normal(size=n)
+    b = (x > 0).astype(float)
+    miss = rng.random(n) < 0.2
+    s = _session({"x": x, "b": np.where(miss, np.nan, b)})
+    ok(s, "mi register imputed b")
+    rc, out = run(s, "mi impute logit b x, add(1) rseed(1)")
+    assert rc == 498 and "perfect prediction" in out
+    ok(s, "quietly mi impute logit b x, add(2) rseed(1) augment")
+    bm = _imp(s, "b", 1)[miss]
+    assert set(bm) <= {0.0, 1.0}
+    far = np.abs(x[miss]) > 1
+    np.testing.assert_array_equal(bm[far], b[miss][far])
+    s2 = _session({"x": x, "b": np.where(miss, np.nan, b), "y": x + rng.normal(size=n)})
+    ok(s2, "mi register imputed b")
+    ok(s2, "quietly mi impute chained (logit, augment) b = x y, add(1) rseed(2)")
+    assert run(s2, "mi impute regress b x, replace augment")[0] == 198
+
+
+def test_augmented_data_weights():
+    X = np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 4.0]])
+    Xa, ya, wa = uni.augmented(X, np.array([0.0, 1.0, 1.0]), [0.0, 1.0])
+    p, K = 2, 2
+    assert len(ya) == 3 + 2 * p * K
+    assert wa[3:].sum() == pytest.approx(p + 1)
+    np.testing.assert_allclose(Xa[3], [X[:, 0].mean() - X[:, 0].std(), X[:, 1].mean()])

@@ -37,7 +37,7 @@ _OPTS = (Opt("add", "", "int"), Opt("replace"), Opt("rseed", "", "string"), Opt(
          Opt("force"), Opt("noupdate"), Opt("knn", "", "int"), Opt("burnin", "", "int"),
          Opt("burnbetween", "", "int"), Opt("saveptrace", "", "string"), Opt("savetrace", "", "string"),
          Opt("prior", "", "string"), Opt("orderasis"), Opt("emoutput"), Opt("nomcmcdots"),
-         Opt("alldots"), Opt("chaindots"))
+         Opt("alldots"), Opt("chaindots"), Opt("augment", "aug"))
 
 
 @dataclass
@@ -48,6 +48,7 @@ class Spec:
     indep: list[str] = field(default_factory=list)                  # tokens (i.x allowed)
     mask: np.ndarray | None = None
     opts: object = None
+    augment: set = field(default_factory=set)                       # ivars fitted with augment
 
 
 # ============================================================================ parsing
@@ -107,7 +108,10 @@ def parse_spec(session, md, text: str) -> Spec:
         raise StataError("option knn() not allowed", 198)
     if opts.knn is not None and opts.knn < 1:
         raise StataError("knn() must be a positive integer", 198)
+    if opts.augment and method not in ("logit", "ologit", "mlogit"):
+        raise StataError("option augment not allowed", 198)
     spec = Spec(method, ivars, [(method, opts.knn or 1)] * len(ivars), _expand_indep(view, indep), None, opts)
+    spec.augment = set(ivars) if opts.augment else set()
     spec.mask = _sample(session, md, cmd)
     return spec
 
@@ -127,6 +131,7 @@ def _chained_groups(view, s: str):
     pos = 0
     methods: list[tuple[str, int]] = []
     ivars: list[str] = []
+    augmented: set = set()
     while s[pos:].lstrip().startswith("("):
         pos = len(s) - len(s[pos:].lstrip())
         close = matching_paren(s, pos)
@@ -138,9 +143,11 @@ def _chained_groups(view, s: str):
         if len(words) > 1:
             raise StataError("mi impute chained: conditional imputation (if within a method) is not "
                              "available in hlmshell", 198)
-        knn = _uv_knn(uvopts)
+        knn, aug = _uv_opts(uvopts)
         if "knn" in uvopts and meth != "pmm":
             raise StataError("option knn() not allowed", 198)
+        if aug and meth not in ("logit", "ologit", "mlogit"):
+            raise StataError("option augment not allowed", 198)
         stops = [i for i in (s.find("(", close + 1), find_top(s, "=", close + 1),
                              find_top(s, ",", close + 1)) if i > close]
         end = min(stops) if stops else len(s)
@@ -150,16 +157,17 @@ def _chained_groups(view, s: str):
             raise StataError("varlist required", 100)
         ivars += names
         methods += [(meth, knn)] * len(names)
+        augmented.update(names if aug else ())
         pos = end
     if not ivars:
         raise StataError("mi impute chained: (method) varlist required", 198)
-    return methods, ivars, pos
+    return methods, ivars, pos, augmented
 
 
 def _parse_chained(session, md, text: str) -> Spec:
     view = _BaseView(md.base)
     s = text.strip()
-    methods, ivars, pos = _chained_groups(view, s)
+    methods, ivars, pos, augmented = _chained_groups(view, s)
     rest = s[pos:]
     comma = find_top(rest, ",")
     main, opt_text = (rest, "") if comma < 0 else (rest[:comma], rest[comma:])
@@ -170,21 +178,25 @@ def _parse_chained(session, md, text: str) -> Spec:
     cmd, opts = parse(rhs + opt_text, _OPTS)
     indep = _expand_indep(view, cmd.body.split()) if eq >= 0 else []
     spec = Spec("chained", ivars, methods, indep, None, opts)
+    spec.augment = augmented | ({v for v, (mth, _) in zip(ivars, methods)
+                                 if mth in ("logit", "ologit", "mlogit")} if opts.augment else set())
     spec.mask = _sample(session, md, cmd)
     return spec
 
 
-def _uv_knn(text: str) -> int:
-    text = text.strip()
-    if not text:
-        return 1
+def _uv_opts(text: str) -> tuple[int, bool]:
+    """A chained equation's own options: knn(#) (pmm), augment, noisily -> (knn, augment)."""
     import re
-    m = re.fullmatch(r"knn\(\s*(\d+)\s*\)", text)
-    if not m:
-        if re.fullmatch(r"(noisily|noisil|noisi|nois|noi)", text):
-            return 1
-        raise StataError(f"option {text} not allowed", 198)
-    return max(int(m.group(1)), 1)
+    knn, augment = 1, False
+    for tok in re.findall(r"\w+(?:\([^)]*\))?", text):
+        m = re.fullmatch(r"knn\(\s*(\d+)\s*\)", tok)
+        if m:
+            knn = max(int(m.group(1)), 1)
+        elif re.fullmatch(r"aug(m(e(n(t)?)?)?)?", tok):
+            augment = True
+        elif not re.fullmatch(r"noi(s(i(l(y)?)?)?)?", tok):
+            raise StataError(f"option {tok} not allowed", 198)
+    return knn, augment
 
 
 # ============================================================================ predictors
@@ -328,7 +340,8 @@ def _impute_rows(session, md, spec: Spec, rows: np.ndarray, targets, old_M):
                                     burnbetween=_pos(spec.opts.burnbetween, 100, "burnbetween"),
                                     keep_trace=spec.opts.saveptrace is not None)
             else:
-                eqs = [mi_chained.Equation(mth, knn) for mth, knn in spec.methods]
+                eqs = [mi_chained.Equation(mth, knn, v in spec.augment)
+                       for v, (mth, knn) in zip(spec.ivars, spec.methods)]
                 run = mi_chained.impute(Y[use], X0[use], eqs, len(targets), rng,
                                         burnin=_pos(spec.opts.burnin, 10, "burnin"),
                                         keep_trace=spec.opts.savetrace is not None,
@@ -353,7 +366,12 @@ def _impute_rows(session, md, spec: Spec, rows: np.ndarray, targets, old_M):
         try:
             fn = uni.METHODS[method]
             args = (y[sub], X[sub], miss[sub], rng)
-            vals = fn(*args, knn=knn) if method == "pmm" else fn(*args)
+            if method == "pmm":
+                vals = fn(*args, knn=knn)
+            elif method in ("logit", "ologit", "mlogit"):
+                vals = fn(*args, augment=v in spec.augment)
+            else:
+                vals = fn(*args)
         except uni.ImputeError as exc:
             raise StataError(f"mi impute {method}: {exc}", 498) from None
         except (ValueError, np.linalg.LinAlgError):

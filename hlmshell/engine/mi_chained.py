@@ -24,6 +24,7 @@ CATEGORICAL = ("ologit", "mlogit")
 class Equation:
     method: str
     knn: int = 1
+    augment: bool = False       # logit/ologit/mlogit: augmented regression on perfect prediction
 
 
 @dataclass
@@ -54,6 +55,8 @@ def _draw(j, Yc, X, use, eqs, levels, miss, rng):
     fn = uni.METHODS[eq.method]
     if eq.method == "pmm":
         return fn(Yc[:, j], Z, miss[:, j], rng, knn=eq.knn)
+    if eq.method in ("logit", "ologit", "mlogit"):
+        return fn(Yc[:, j], Z, miss[:, j], rng, augment=eq.augment)
     return fn(Yc[:, j], Z, miss[:, j], rng)
 
 

@@ -109,16 +109,17 @@ def _design(X) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- logistic regression
-def logit_fit(y01: np.ndarray, X: np.ndarray, maxiter: int = 50):
-    """Newton-Raphson for the logit of a 0/1 outcome: (beta, V = inverse information).
-    A divergent fit (perfect prediction) is an ImputeError."""
+def logit_fit(y01: np.ndarray, X: np.ndarray, maxiter: int = 50, wt=None):
+    """Newton-Raphson for the logit of a 0/1 outcome (weights wt): (beta, V = inverse
+    information). A divergent fit (perfect prediction) is an ImputeError."""
+    wt = np.ones(len(y01)) if wt is None else np.asarray(wt, dtype=float)
     beta = np.zeros(X.shape[1])
     for _ in range(maxiter):
         eta = np.clip(X @ beta, -30, 30)
         p = 1.0 / (1.0 + np.exp(-eta))
-        w = p * (1 - p)
+        w = wt * p * (1 - p)
         H = (X * w[:, None]).T @ X
-        g = X.T @ (y01 - p)
+        g = X.T @ (wt * (y01 - p))
         try:
             step = np.linalg.solve(H, g)
         except np.linalg.LinAlgError:
@@ -130,27 +131,58 @@ def logit_fit(y01: np.ndarray, X: np.ndarray, maxiter: int = 50):
         raise ImputeError("perfect prediction detected")
     eta = np.clip(X @ beta, -30, 30)
     p = 1.0 / (1.0 + np.exp(-eta))
-    H = (X * (p * (1 - p))[:, None]).T @ X
+    H = (X * (wt * p * (1 - p))[:, None]).T @ X
     return beta, np.linalg.pinv(H)
 
 
-def impute_logit(y, X, miss, rng) -> np.ndarray:
-    """Two-level variable: the levels are its two observed values (lower = failure)."""
+def augmented(X: np.ndarray, y: np.ndarray, levels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The data with White, Daniel and Royston's (2010) augmentation, what Stata's `augment`
+    does on perfect prediction: for each predictor j (X without the constant) and each outcome
+    level, two records at the predictors' means with x_j at its mean -/+ one SD, each weighing
+    (p + 1) / (2 p K); the observed records weigh 1. Returns (X, y, weights)."""
+    n, p = X.shape
+    K = len(levels)
+    if p == 0:
+        return X, y, np.ones(n)
+    mean, sd = X.mean(axis=0), X.std(axis=0)
+    rows, ys = [], []
+    for j in range(p):
+        for lv in levels:
+            for sign in (-1.0, 1.0):
+                r = mean.copy()
+                r[j] += sign * sd[j]
+                rows.append(r)
+                ys.append(lv)
+    w = np.concatenate([np.ones(n), np.full(len(rows), (p + 1) / (2.0 * p * K))])
+    return np.vstack([X, np.array(rows)]), np.concatenate([y, ys]), w
+
+
+def impute_logit(y, X, miss, rng, augment: bool = False) -> np.ndarray:
+    """Two-level variable: the levels are its two observed values (lower = failure). With
+    augment, perfect prediction refits on the augmented data."""
     Xc = _design(X)
     obs = ~miss
     levels = np.unique(y[obs])
     if len(levels) != 2:
         raise ImputeError("imputation variable must have exactly two levels")
     y01 = (y[obs] == levels[1]).astype(float)
-    beta, V = logit_fit(y01, Xc[obs])
+    try:
+        beta, V = logit_fit(y01, Xc[obs])
+    except ImputeError:
+        if not augment:
+            raise
+        Xa, ya, wa = augmented(Xc[obs][:, 1:], y01, [0.0, 1.0])
+        beta, V = logit_fit(ya, np.column_stack([np.ones(len(ya)), Xa]), wt=wa)
     bstar = _mvn_draw(beta, V, rng)
     p = 1.0 / (1.0 + np.exp(-np.clip(Xc[miss] @ bstar, -30, 30)))
     return np.where(rng.random(len(p)) < p, levels[1], levels[0])
 
 
 # ---------------------------------------------------------------------------- ordered logit
-def _ologit_nll_grad(theta, X, yi, J):
-    """-log L and its gradient in (beta, cut_1..cut_{J-1}); +inf when the cuts are unordered."""
+def _ologit_nll_grad(theta, X, yi, J, wt=None):
+    """-log L and its gradient in (beta, cut_1..cut_{J-1}) (weights wt); +inf when the cuts
+    are unordered."""
+    wt = np.ones(len(yi)) if wt is None else wt
     k = X.shape[1]
     beta, cuts = theta[:k], theta[k:]
     if np.any(np.diff(cuts) <= 0):
@@ -161,18 +193,18 @@ def _ologit_nll_grad(theta, X, yi, J):
     Fa, Fb = 1.0 / (1.0 + np.exp(-a)), 1.0 / (1.0 + np.exp(-b))
     fa, fb = Fa * (1 - Fa), Fb * (1 - Fb)
     p = np.clip(Fa - Fb, 1e-300, None)
-    nll = -float(np.log(p).sum())
-    g_eta = (fa - fb) / p                      # d(-log p)/d eta
+    nll = -float((wt * np.log(p)).sum())
+    g_eta = wt * (fa - fb) / p                 # d(-log p)/d eta
     grad = np.empty_like(theta)
     grad[:k] = X.T @ g_eta
     gc = np.zeros(J + 1)
-    np.add.at(gc, yi + 1, -fa / p)
-    np.add.at(gc, yi, fb / p)
+    np.add.at(gc, yi + 1, -wt * fa / p)
+    np.add.at(gc, yi, wt * fb / p)
     grad[k:] = gc[1:J]
     return nll, grad
 
 
-def ologit_fit(yi: np.ndarray, X: np.ndarray, J: int):
+def ologit_fit(yi: np.ndarray, X: np.ndarray, J: int, wt=None):
     """Ordered logit of category indices yi (0..J-1) on X (no constant): (beta, cuts, V) with V
     the inverse of the observed information (the Hessian by differences of the analytic
     gradient)."""
@@ -182,21 +214,23 @@ def ologit_fit(yi: np.ndarray, X: np.ndarray, J: int):
     freq = np.bincount(yi, minlength=J) / len(yi)
     cum = np.clip(np.cumsum(freq)[:-1], 1e-6, 1 - 1e-6)
     start = np.concatenate([np.zeros(k), np.log(cum / (1 - cum)) + np.arange(J - 1) * 1e-6])
-    res = minimize(_ologit_nll_grad, start, args=(X, yi, J), jac=True, method="BFGS",
+    res = minimize(_ologit_nll_grad, start, args=(X, yi, J, wt), jac=True, method="BFGS",
                    options={"gtol": 1e-7})
     theta = res.x
     h = 1e-5
     cols = []
     for e in np.eye(len(theta)):
-        cols.append((_ologit_nll_grad(theta + h * e, X, yi, J)[1]
-                     - _ologit_nll_grad(theta - h * e, X, yi, J)[1]) / (2 * h))
+        cols.append((_ologit_nll_grad(theta + h * e, X, yi, J, wt)[1]
+                     - _ologit_nll_grad(theta - h * e, X, yi, J, wt)[1]) / (2 * h))
     H = np.column_stack(cols)
+    if np.max(np.abs(theta)) > 50:
+        raise ImputeError("perfect prediction detected")
     if not np.all(np.isfinite(H)):
         raise ImputeError("ordered logit imputation model could not be fitted")
     return theta[:k], theta[k:], np.linalg.pinv((H + H.T) / 2)
 
 
-def impute_ologit(y, X, miss, rng) -> np.ndarray:
+def impute_ologit(y, X, miss, rng, augment: bool = False) -> np.ndarray:
     X = _design(X)[:, 1:]          # the cut points take the constant's place
     obs = ~miss
     levels = np.unique(y[obs])
@@ -204,7 +238,13 @@ def impute_ologit(y, X, miss, rng) -> np.ndarray:
     if J < 2:
         raise ImputeError("imputation variable must have at least two levels")
     yi = np.searchsorted(levels, y[obs])
-    beta, cuts, V = ologit_fit(yi, X[obs], J)
+    try:
+        beta, cuts, V = ologit_fit(yi, X[obs], J)
+    except ImputeError:
+        if not augment:
+            raise
+        Xa, ya, wa = augmented(X[obs], yi.astype(float), np.arange(J, dtype=float))
+        beta, cuts, V = ologit_fit(ya.astype(int), Xa, J, wt=wa)
     draw = _mvn_draw(np.concatenate([beta, cuts]), V, rng)
     k = X.shape[1]
     bstar, cstar = draw[:k], np.sort(draw[k:])
@@ -216,21 +256,38 @@ def impute_ologit(y, X, miss, rng) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- multinomial logit
-def _mlogit_nll_grad(theta, X, Y):
+def _mlogit_nll_grad(theta, X, Y, wt):
     k = X.shape[1]
     B = theta.reshape(-1, k)                      # (J-1) x k, base outcome excluded
     eta = np.column_stack([np.zeros(len(X)), X @ B.T])
     eta -= eta.max(axis=1, keepdims=True)
     P = np.exp(eta)
     P /= P.sum(axis=1, keepdims=True)
-    nll = -float((Y * np.log(np.clip(P, 1e-300, None))).sum())
-    G = -((Y[:, 1:] - P[:, 1:]).T @ X)
+    nll = -float((wt[:, None] * Y * np.log(np.clip(P, 1e-300, None))).sum())
+    G = -((wt[:, None] * (Y[:, 1:] - P[:, 1:])).T @ X)
     return nll, G.ravel()
 
 
-def impute_mlogit(y, X, miss, rng) -> np.ndarray:
+def mlogit_fit(Y: np.ndarray, X: np.ndarray, wt=None):
+    """Multinomial logit of one-hot outcomes Y (first column the base) on X (constant
+    included): (theta = the other outcomes' coefficients stacked, V)."""
     from scipy.optimize import minimize
 
+    wt = np.ones(len(Y)) if wt is None else np.asarray(wt, dtype=float)
+    k = X.shape[1]
+    J = Y.shape[1]
+    res = minimize(_mlogit_nll_grad, np.zeros((J - 1) * k), args=(X, Y, wt), jac=True, method="BFGS")
+    theta = res.x
+    if np.max(np.abs(theta)) > 50:
+        raise ImputeError("perfect prediction detected")
+    h = 1e-5
+    H = np.column_stack([(_mlogit_nll_grad(theta + h * e, X, Y, wt)[1]
+                          - _mlogit_nll_grad(theta - h * e, X, Y, wt)[1]) / (2 * h)
+                         for e in np.eye(len(theta))])
+    return theta, np.linalg.pinv((H + H.T) / 2)
+
+
+def impute_mlogit(y, X, miss, rng, augment: bool = False) -> np.ndarray:
     Xc = _design(X)
     obs = ~miss
     levels, counts = np.unique(y[obs], return_counts=True)
@@ -239,18 +296,15 @@ def impute_mlogit(y, X, miss, rng) -> np.ndarray:
         raise ImputeError("imputation variable must have at least two levels")
     base = int(np.argmax(counts))
     order = [base] + [j for j in range(J) if j != base]
-    yi = np.searchsorted(levels, y[obs])
-    Y = np.zeros((obs.sum(), J))
-    Y[np.arange(len(yi)), [order.index(v) for v in yi]] = 1.0
+    yi = np.array([order.index(v) for v in np.searchsorted(levels, y[obs])])
+    try:
+        theta, V = mlogit_fit(np.eye(J)[yi], Xc[obs])
+    except ImputeError:
+        if not augment:
+            raise
+        Xa, ya, wa = augmented(Xc[obs][:, 1:], yi.astype(float), np.arange(J, dtype=float))
+        theta, V = mlogit_fit(np.eye(J)[ya.astype(int)], np.column_stack([np.ones(len(ya)), Xa]), wa)
     k = Xc.shape[1]
-    res = minimize(_mlogit_nll_grad, np.zeros((J - 1) * k), args=(Xc[obs], Y), jac=True, method="BFGS")
-    theta = res.x
-
-    def grad(t):
-        return _mlogit_nll_grad(t, Xc[obs], Y)[1]
-    h = 1e-5
-    H = np.column_stack([(grad(theta + h * e) - grad(theta - h * e)) / (2 * h) for e in np.eye(len(theta))])
-    V = np.linalg.pinv((H + H.T) / 2)
     B = _mvn_draw(theta, V, rng).reshape(J - 1, k)
     eta = np.column_stack([np.zeros(miss.sum()), Xc[miss] @ B.T])
     eta -= eta.max(axis=1, keepdims=True)
