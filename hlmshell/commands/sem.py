@@ -36,7 +36,7 @@ OPTIONS = (Opt("latent", "lat", "string", None, "names of the latent variables")
            Opt("covariance", "cov", "string", None, "covariances: cov(e.y1*e.y2)"),
            Opt("covstructure", "covstr", "string", None, "covstructure(variables, structure)"),
            Opt("standardized", "stand", desc="standardized coefficients"),
-           Opt("method", "meth", "string", None, "ml (the default)"),
+           Opt("method", "meth", "string", None, "ml (the default) or mlmv (missing values)"),
            Opt("vce", "vce", "string", None, "oim (the default) or robust"),
            Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
            Opt("nolog", "nolog", desc="suppress the iteration log"),
@@ -180,9 +180,10 @@ def _resolve_option_names(session, spec: SemSpec) -> None:
     spec.covs = [(fix(a), fix(b), sp.Term(fix(t.name), t.fixed, t.label)) for a, b, t in spec.covs]
 
 
-@command("sem", family="Estimation", raw=True, byable=True,
-         desc="structural equation models (linear, ML)",
-         example="sem (L -> y1 y2 y3), latent(L)")
+@command("sem", family="Estimation", raw=True, byable=True, options=OPTIONS, check_options=False,
+         desc="structural equation models (linear, ML): paths (y <- x) (L -> y1 y2), @ constraints",
+         example="sem (t1 <- i@1 s@0 _cons@0) (t2 <- i@1 s@1 _cons@0) (t3 <- i@1 s@2 _cons@0), "
+                 "latent(i s) means(i s)")
 def sem_cmd(session, cmd) -> None:
     from hlmshell.commands import sem_output
     if not (cmd.body or "").strip() or (cmd.body or "").strip().startswith(","):
