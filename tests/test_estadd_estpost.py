@@ -169,3 +169,18 @@ def test_estpost_errors_leave_results(hsb):
 
 def test_ssc_estout_lists_estadd_estpost(hsb):
     assert "estadd" in ok(hsb, "ssc install estout") and "estpost" in ok(hsb, "ssc install estout")
+
+
+def test_estpost_tabulate_two_way(hsb):
+    ok(hsb, "quietly estpost tabulate sector minority")
+    sec, mino = _col(hsb, "sector"), _col(hsb, "minority")
+    b = dict(zip([f"{q}:{n}" for q, n in hsb.e.names], hsb.e.b))
+    for c in (0, 1):
+        for r in (0, 1):
+            assert b[f"{c}:{r}"] == ((sec == r) & (mino == c)).sum()
+        assert math.isclose(_vec(hsb.e, "colpct")[f"{c}:1"],
+                            100 * ((sec == 1) & (mino == c)).sum() / (mino == c).sum(), rel_tol=1e-12)
+    assert math.isclose(_vec(hsb.e, "rowpct")["1:0"], 100 * ((sec == 0) & (mino == 1)).sum() / (sec == 0).sum(),
+                        rel_tol=1e-12)
+    assert b["Total:Total"] == sec.size
+    assert run(hsb, "estpost tabulate sector minority female")[0] == 103

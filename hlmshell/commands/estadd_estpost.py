@@ -475,31 +475,43 @@ _TABULATE = (Opt("nototal", "not"), Opt("quietly", "q"), Opt("missing", "m"), Op
              Opt("elabels", "el"), Opt("nolabel", "nol"))
 
 
+def _levels(session, name: str, mask, with_missing: bool):
+    """(value, column name, label, selector) of each level of `name` within mask."""
+    ds = session.data
+    v = ds.var(name)
+    vals = v.values
+    miss = (vals == "") if v.is_string else np.isnan(np.asarray(vals, dtype=float))
+    if v.is_string:
+        keys = sorted(set(vals[mask & ~miss]), key=lambda s: s.encode("utf-8"))
+        out = [(k, str(k), str(k), vals == k) for k in keys]
+    else:
+        keys = sorted(set(float(x) for x in vals[mask & ~miss]))
+        out = [(k, fmt_g(k, 9), value_text(ds, v, k), vals == k) for k in keys]
+    if with_missing and (miss & mask).any():
+        out.append((None, ".", ".", miss))
+    return out, miss
+
+
 def _estpost_tabulate(session, cmd, body: str, optext: str) -> None:
     opts = _estpost_options(optext, _TABULATE)
     names = varlist(session, body, all_if_empty=False)
-    if len(names) != 1:
-        raise StataError("estpost tabulate: one variable (a one-way table) expected"
-                         if len(names) > 1 else "varlist required", 198 if names else 100)
-    ds = session.data
-    v = ds.var(names[0])
+    if not 1 <= len(names) <= 2:
+        raise StataError("too many variables specified" if names else "varlist required",
+                         103 if names else 100)
     mask = touse(session, cmd)
     w = weights(session, cmd, mask, ("fweight", "aweight", "iweight"))
-    ww = np.ones(ds.n) if w is None else w
-    vals = v.values
-    miss = (vals == "") if v.is_string else np.isnan(np.asarray(vals, dtype=float))
+    ww = np.ones(session.data.n) if w is None else w
+    rows, miss = _levels(session, names[0], mask, opts.missing)
     if not opts.missing:
         mask = mask & ~miss
+    if len(names) == 2:
+        _estpost_tabulate2(session, names, mask, ww, rows, opts)
+        return
     if not mask.any():
         raise StataError("no observations", 2000)
-    keys = sorted(set(vals[mask]), key=lambda s: s.encode("utf-8")) if v.is_string \
-        else sorted(set(float(x) for x in vals[mask] if x == x)) + ([math.nan] if opts.missing and miss[mask].any() else [])
-    counts, colnames, labels = [], [], []
-    for k in keys:
-        sel = mask & (miss if (not v.is_string and k != k) else vals == k)
-        counts.append(float(ww[sel].sum()))
-        colnames.append(str(k) if v.is_string else ("." if k != k else fmt_g(k, 9)))
-        labels.append(str(k) if v.is_string else value_text(ds, v, k, labels=not opts.nolabel))
+    counts = [float(ww[mask & sel].sum()) for _, _, _, sel in rows]
+    colnames = [c for _, c, _, _ in rows]
+    labels = [lab if not opts.nolabel else c for _, c, lab, _ in rows]
     total = sum(counts)
     pct = [100 * c / total for c in counts]
     cum = list(np.cumsum(pct))
@@ -508,10 +520,43 @@ def _estpost_tabulate(session, cmd, body: str, optext: str) -> None:
         colnames, labels = colnames + ["Total"], labels + ["Total"]
     mats = {"pct": _vector(pct, colnames), "cumpct": _vector(cum, colnames), "count": _vector(counts, colnames)}
     macros = {"labels": " ".join(f'{c} "{lab}"' for c, lab in zip(colnames, labels)), "depvar": names[0]}
-    _post(session, "tabulate", mats, {"N": total, "r": float(len(keys))}, macros, mask,
+    _post(session, "tabulate", mats, {"N": total, "r": float(len(rows))}, macros, mask,
           b=counts, bnames=colnames)
     if not opts.quietly:
         _show(session, names[0], labels, [("e(b)", counts), ("e(pct)", pct), ("e(cumpct)", cum)])
+
+
+def _estpost_tabulate2(session, names, mask, ww, rows, opts) -> None:
+    """Two-way: e(b) the frequencies, named `colvalue:rowvalue` (the column variable's levels
+    as equations, Total last in each), with e(pct), e(colpct), e(rowpct)."""
+    cols, miss2 = _levels(session, names[1], mask, opts.missing)
+    if not opts.missing:
+        mask = mask & ~miss2
+    if not mask.any():
+        raise StataError("no observations", 2000)
+    rsel = [sel for *_, sel in rows] + ([np.ones_like(mask)] if not opts.nototal else [])
+    csel = [sel for *_, sel in cols] + ([np.ones_like(mask)] if not opts.nototal else [])
+    rname = [c for _, c, _, _ in rows] + (["Total"] if not opts.nototal else [])
+    cname = [c for _, c, _, _ in cols] + (["Total"] if not opts.nototal else [])
+    N = float(ww[mask].sum())
+    b, pct, colpct, rowpct, names_out = [], [], [], [], []
+    for cn, cs in zip(cname, csel):
+        ctot = float(ww[mask & cs].sum())
+        for rn, rs in zip(rname, rsel):
+            f = float(ww[mask & cs & rs].sum())
+            rtot = float(ww[mask & rs].sum())
+            b.append(f)
+            pct.append(100 * f / N)
+            colpct.append(100 * f / ctot if ctot else math.nan)
+            rowpct.append(100 * f / rtot if rtot else math.nan)
+            names_out.append(f"{cn}:{rn}")
+    mats = {k: _vector(v, names_out) for k, v in (("pct", pct), ("colpct", colpct), ("rowpct", rowpct),
+                                                   ("count", b))}
+    _post(session, "tabulate", mats, {"N": N, "r": float(len(rows)), "c": float(len(cols))},
+          {"rowvar": names[0], "colvar": names[1]}, mask, b=b, bnames=names_out)
+    if not opts.quietly:
+        _show(session, names[1], names_out, [("e(b)", b), ("e(pct)", pct), ("e(colpct)", colpct),
+                                             ("e(rowpct)", rowpct)])
 
 
 _CORRELATE = (Opt("matrix", "mat"), Opt("listwise", "list"), Opt("casewise", "case"),
