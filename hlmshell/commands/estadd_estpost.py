@@ -9,7 +9,7 @@
     estpost summarize [varlist] [if] [in] [weight] [, detail listwise quietly]
     estpost tabstat varlist [if] [in] [weight] [, statistics() columns(variables|statistics)
         by(varname) nototal listwise quietly]
-    estpost tabulate varname [if] [in] [weight] [, nototal quietly]
+    estpost tabulate rowvar [colvar] [if] [in] [weight] [, nototal missing quietly]
     estpost correlate varlist [if] [in] [weight] [, matrix listwise quietly]
     estpost ttest varlist [if] [in], by(groupvar) [unequal quietly]
 
