@@ -342,3 +342,12 @@ def test_describe_detail_counts_missing_per_imputation(mi):
     ok(mi, "replace y = . if _mi_m == 2 & _mi_id == 1")
     out = ok(mi, "mi describe, detail")
     assert "y(4; 0 1 0) w(3; 3*0)" in out
+
+
+def test_misstable_reports_m0(mi):
+    out = ok(mi, "mi misstable summarize y w")
+    t = Session(Capture())
+    t.data = mi.data.copy()
+    ok(t, "mi extract 0, clear")
+    assert out == ok(t, "misstable summarize y w")
+    assert "4" in out and "3" in out
