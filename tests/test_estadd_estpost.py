@@ -184,3 +184,14 @@ def test_estpost_tabulate_two_way(hsb):
                         rel_tol=1e-12)
     assert b["Total:Total"] == sec.size
     assert run(hsb, "estpost tabulate sector minority female")[0] == 103
+
+
+def test_esttab_cells_confidence_bounds(hsb):
+    ok(hsb, "quietly regress mathach ses")
+    out = ok(hsb, 'esttab, cells("b(fmt(4)) ci_l(fmt(4)) ci_u(fmt(4)) var(fmt(6))") noobs')
+    x, y = _col(hsb, "ses"), _col(hsb, "mathach")
+    res = stats.linregress(x, y)
+    q = stats.t.isf(0.025, y.size - 2)
+    row = next(ln for ln in out.split("\n") if ln.startswith("ses"))
+    assert row.split() == ["ses", f"{res.slope:.4f}", f"{res.slope - q * res.stderr:.4f}",
+                           f"{res.slope + q * res.stderr:.4f}", f"{res.stderr ** 2:.6f}"]

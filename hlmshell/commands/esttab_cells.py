@@ -6,7 +6,7 @@ e() vector (estpost's e(mean), e(sd), e(count), ..., estadd's matrices).
     cells("b pct(fmt(2))" count)             both
 
 Each element is a name with optional sub-options fmt(%fmt | # | a#), par, star, label(text).
-b, se, t, z and p come from e(b) and e(V); any other name is the e() matrix of that name, its
+b, se, var, t, z, p and the 95% bounds ci_l, ci_u come from e(b) and e(V); any other name is the e() matrix of that name, its
 columns matched to the table's rows by name (`eq:name` for equations), as estout.hlp defines
 cells(). Numbers are in %9.0g unless fmt() says otherwise (estout's default).
 """
@@ -21,7 +21,7 @@ from hlmshell.commands.etable import coefficients, merge_order
 from hlmshell.errors import StataError
 from hlmshell.output import paper_tables as pt
 
-_COEF = ("b", "se", "t", "z", "p")
+_COEF = ("b", "se", "t", "z", "p", "var", "ci_l", "ci_u")
 _ELEMENT = re.compile(r"\s*(\w+)(?:\s*\(((?:[^()]|\([^()]*\))*)\))?")
 
 
@@ -111,9 +111,11 @@ def _model_values(res, names: set[str]) -> tuple[dict, list[tuple[str, str]]]:
     order: list[tuple[str, str]] = []
     if names & set(_COEF) and len(res.names):
         first = res.names[0][0]
+        q = _critical(res)
         for c in coefficients(res, omitted=True):
             key = ("" if c.eq == first else c.eq, c.name)
-            for el, v in (("b", c.b), ("se", c.se), ("t", c.z), ("z", c.z), ("p", c.p)):
+            for el, v in (("b", c.b), ("se", c.se), ("t", c.z), ("z", c.z), ("p", c.p),
+                          ("var", c.se * c.se), ("ci_l", c.b - q * c.se), ("ci_u", c.b + q * c.se)):
                 vals[(el,) + key] = (v, c.p)
             order.append(key)
     for el in names - set(_COEF):
@@ -128,6 +130,14 @@ def _model_values(res, names: set[str]) -> tuple[dict, list[tuple[str, str]]]:
             if key not in order:
                 order.append(key)
     return vals, order
+
+
+def _critical(res, level: float = 95.0) -> float:
+    """The 95% interval's critical value: t with e(df_r), else normal (estout's ci_l/ci_u)."""
+    from hlmshell import distributions as dist
+    df = res.scalars.get("df_r")
+    a = (1 - level / 100) / 2
+    return float(dist.t_isf(a, df)) if df is not None and df == df else float(dist.norm_isf(a))
 
 
 @dataclass
