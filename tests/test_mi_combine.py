@@ -100,7 +100,10 @@ def test_regress_combination_matches_rubins_rules(session):
     assert e.scalars["df_c_mi"] == N - 3
     assert e.scalars["df_min_mi"] == pytest.approx(df.min())
     assert e.scalars["fmi_max_mi"] == pytest.approx(fmi.max())
-    assert e.scalars["rvi_avg_mi"] == pytest.approx(r.mean())
+    bs = np.array([f[0] for f in fits])
+    W = sum(f[1] for f in fits) / M
+    B = sum(np.outer(b - qbar, b - qbar) for b in bs) / (M - 1)
+    assert e.scalars["rvi_avg_mi"] == pytest.approx((1 + 1 / M) * np.trace(B @ np.linalg.inv(W)) / 3)
     assert e.macros["cmd"] == "mi estimate" and e.macros["cmd_mi"] == "regress"
     # the table: t and p from each coefficient's own df
     se = np.sqrt(t)

@@ -186,7 +186,7 @@ def _scalars(res, fits, c, active, test, M, level, df_c) -> None:
         fin = dfs[np.isfinite(dfs)]
         res.scalars.update({"df_min_mi": float(dfs.min()), "df_max_mi": float(dfs.max()),
                             "df_avg_mi": float(fin.mean()) if fin.size == dfs.size else np.inf,
-                            "rvi_avg_mi": float(c.rvi[active].mean()),
+                            "rvi_avg_mi": _rvi_avg(c, active),
                             "fmi_max_mi": float(c.fmi[active].max())})
     if df_c is not None:
         res.scalars["df_c_mi"] = df_c
@@ -198,6 +198,18 @@ def _scalars(res, fits, c, active, test, M, level, df_c) -> None:
             res.scalars[key] = first.scalars[key]
         if key in first.matrices:
             res.matrices[key] = first.matrices[key]
+
+
+def _rvi_avg(c, active) -> float:
+    """Average RVI over the k estimated coefficients, Li, Raghunathan and Rubin's
+    (1 + 1/M) tr(B W^-1) / k (the model test's r, over all coefficients)."""
+    idx = np.flatnonzero(active)
+    W = c.W[np.ix_(idx, idx)]
+    B = c.B[np.ix_(idx, idx)]
+    try:
+        return float((1 + 1 / c.M) * np.trace(B @ np.linalg.inv(W)) / len(idx))
+    except np.linalg.LinAlgError:
+        return float(c.rvi[idx].mean())
 
 
 def _macros(res, first, inner, ms, small) -> None:
