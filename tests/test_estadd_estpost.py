@@ -195,3 +195,10 @@ def test_esttab_cells_confidence_bounds(hsb):
     row = next(ln for ln in out.split("\n") if ln.startswith("ses"))
     assert row.split() == ["ses", f"{res.slope:.4f}", f"{res.slope - q * res.stderr:.4f}",
                            f"{res.slope + q * res.stderr:.4f}", f"{res.stderr ** 2:.6f}"]
+
+
+def test_estadd_ysumm_prefix(hsb):
+    ok(hsb, "quietly regress mathach ses")
+    ok(hsb, "estadd ysumm, mean prefix(dv_)")
+    assert math.isclose(hsb.e.scalars["dv_mean"], _col(hsb, "mathach").mean(), rel_tol=1e-12)
+    assert "ymean" not in hsb.e.scalars

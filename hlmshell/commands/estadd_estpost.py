@@ -133,8 +133,7 @@ def _ysumm(session, res, opts) -> list[tuple[str, str, object]]:
     stats = _describe(x, None)
     out = []
     for s in chosen:
-        key = "p50" if s == "median" else s
-        out.append(("scalar", "y" + s if s != "median" else "ymedian", stats[key]))
+        out.append(("scalar", s, stats["p50" if s == "median" else s]))
     return out
 
 
@@ -262,7 +261,8 @@ def estadd_cmd(session, cmd) -> None:
     sub = _subcommand(words[0])
     body = head.strip() if sub == "rreturn" else (words[1] if len(words) > 1 else "")
     opts = bind_options(_ESTADD_OPTS, parse_options(optext or ""), strict=True)
-    prefix = (opts.prefix or "").strip()
+    # ysumm's results are named y<stat> unless prefix() names them otherwise (estadd.hlp)
+    prefix = (opts.prefix or "").strip() if opts.prefix is not None else ("y" if sub == "ysumm" else "")
     if names is not None:
         targets = list(dict.fromkeys(expand_names(session, names)))
         if not targets:
