@@ -99,7 +99,9 @@ def _scalar_value(session, name: str, rest: str) -> tuple[str, float | str]:
     if not rest.startswith("=") or not rest[1:].strip():
         raise StataError("invalid syntax", 198)
     v = evaluate_scalar(rest[1:].strip(), session)
-    return name, v if isinstance(v, str) else float(v)
+    if isinstance(v, str):
+        raise StataError("type mismatch", 109)
+    return name, float(v)
 
 
 def _matrix_value(session, name: str, rest: str):
