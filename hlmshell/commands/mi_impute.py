@@ -273,9 +273,8 @@ def impute_cmd(session, text: str) -> None:
     if opts.noisily and spec.method not in ("mvn", "chained"):
         _show_model(session, md, spec)
     groups = _by_groups(session, md, opts.by, spec.mask)
-    traces = []
-    for rows in groups:
-        traces.append(_impute_rows(session, md, spec, rows, targets, old_M))
+    traces = [t for t in (_impute_rows(session, md, spec, rows, targets, old_M) for rows in groups)
+              if t is not None]
     _force_check(md, spec, targets, opts.force)
     mid.store(session, md)
     _report(session, md, spec, targets, old_M, traces)
@@ -318,60 +317,64 @@ def _soft_missing(md, v, rows) -> np.ndarray:
 
 
 def _impute_rows(session, md, spec: Spec, rows: np.ndarray, targets, old_M):
-    """Impute the ivars on these observations into every target imputation."""
-    from hlmshell.engine import mi_chained, mi_mvn, mi_univariate as uni
-
-    rng = session.rng
+    """Impute the ivars on these observations into every target imputation; returns the
+    multivariate run (its trace) or None."""
     soft = np.column_stack([_soft_missing(md, v, rows) for v in spec.ivars])
-    # observations whose predictors are missing are left out (their values stay missing)
-    trace = []
     if spec.method in ("mvn", "chained"):
-        X0 = _indep_matrix(md, 0, spec.indep, rows)
-        ok = ~np.isnan(X0).any(axis=1) if X0.shape[1] else np.ones(len(rows), bool)
-        Y = np.column_stack([md.base.values(v)[rows] for v in spec.ivars])
-        Y = np.where(soft, np.nan, Y)
-        Y[~soft & np.isnan(Y)] = np.nan
-        hard = ~soft & np.isnan(np.column_stack([md.base.values(v)[rows] for v in spec.ivars]))
-        use = ok & ~hard.any(axis=1)
-        try:
-            if spec.method == "mvn":
-                run = mi_mvn.impute(Y[use], X0[use], len(targets), rng,
-                                    burnin=_pos(spec.opts.burnin, 100, "burnin"),
-                                    burnbetween=_pos(spec.opts.burnbetween, 100, "burnbetween"),
-                                    keep_trace=spec.opts.saveptrace is not None)
-            else:
-                eqs = [mi_chained.Equation(mth, knn, v in spec.augment)
-                       for v, (mth, knn) in zip(spec.ivars, spec.methods)]
-                run = mi_chained.impute(Y[use], X0[use], eqs, len(targets), rng,
-                                        burnin=_pos(spec.opts.burnin, 10, "burnin"),
-                                        keep_trace=spec.opts.savetrace is not None,
-                                        orderasis=spec.opts.orderasis)
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            raise StataError(f"mi impute {spec.method}: {exc}", 498) from None
-        for t, Yc in zip(targets, run.imputations):
-            for j, v in enumerate(spec.ivars):
-                col = np.array(md.values(t, v), dtype=float, copy=True)
-                fill = rows[use & soft[:, j]]
-                col[fill] = Yc[soft[use, j], j]
-                md.imps[t - 1][v] = col
-        return run
+        return _impute_multi(session, md, spec, rows, targets, soft)
+    _impute_uni(session, md, spec, rows, targets, soft[:, 0])
+    return None
+
+
+def _impute_multi(session, md, spec, rows, targets, soft):
+    """mvn / chained: one run of the engine over the observations whose predictors and other
+    values are usable (missing predictors or a hard missing value leave the row out)."""
+    from hlmshell.engine import mi_chained, mi_mvn
+
+    X0 = _indep_matrix(md, 0, spec.indep, rows)
+    ok = ~np.isnan(X0).any(axis=1) if X0.shape[1] else np.ones(len(rows), bool)
+    raw = np.column_stack([md.base.values(v)[rows] for v in spec.ivars])
+    Y = np.where(soft, np.nan, raw)
+    use = ok & ~(~soft & np.isnan(raw)).any(axis=1)
+    try:
+        if spec.method == "mvn":
+            run = mi_mvn.impute(Y[use], X0[use], len(targets), session.rng,
+                                burnin=_pos(spec.opts.burnin, 100, "burnin"),
+                                burnbetween=_pos(spec.opts.burnbetween, 100, "burnbetween"),
+                                keep_trace=spec.opts.saveptrace is not None)
+        else:
+            eqs = [mi_chained.Equation(mth, knn, v in spec.augment)
+                   for v, (mth, knn) in zip(spec.ivars, spec.methods)]
+            run = mi_chained.impute(Y[use], X0[use], eqs, len(targets), session.rng,
+                                    burnin=_pos(spec.opts.burnin, 10, "burnin"),
+                                    keep_trace=spec.opts.savetrace is not None,
+                                    orderasis=spec.opts.orderasis)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        raise StataError(f"mi impute {spec.method}: {exc}", 498) from None
+    for t, Yc in zip(targets, run.imputations):
+        for j, v in enumerate(spec.ivars):
+            col = np.array(md.values(t, v), dtype=float, copy=True)
+            col[rows[use & soft[:, j]]] = Yc[soft[use, j], j]
+            md.imps[t - 1][v] = col
+    return run
+
+
+def _impute_uni(session, md, spec, rows, targets, miss) -> None:
+    """One variable, one fit per target imputation (imputed predictors take its values)."""
+    from hlmshell.engine import mi_univariate as uni
+
     v = spec.ivars[0]
     method, knn = spec.methods[0]
+    fn = uni.METHODS[method]
+    kw = {"knn": knn} if method == "pmm" else \
+        {"augment": v in spec.augment} if method in ("logit", "ologit", "mlogit") else {}
+    y = md.base.values(v)[rows]
     for t in targets:
         X = _indep_matrix(md, t, spec.indep, rows)
         ok = ~np.isnan(X).any(axis=1) if X.shape[1] else np.ones(len(rows), bool)
-        y = md.base.values(v)[rows]
-        miss = soft[:, 0]
         sub = ok & (miss | ~np.isnan(y))
         try:
-            fn = uni.METHODS[method]
-            args = (y[sub], X[sub], miss[sub], rng)
-            if method == "pmm":
-                vals = fn(*args, knn=knn)
-            elif method in ("logit", "ologit", "mlogit"):
-                vals = fn(*args, augment=v in spec.augment)
-            else:
-                vals = fn(*args)
+            vals = fn(y[sub], X[sub], miss[sub], session.rng, **kw)
         except uni.ImputeError as exc:
             raise StataError(f"mi impute {method}: {exc}", 498) from None
         except (ValueError, np.linalg.LinAlgError):
@@ -379,7 +382,6 @@ def _impute_rows(session, md, spec: Spec, rows: np.ndarray, targets, old_M):
         col = np.array(md.values(t, v), dtype=float, copy=True)
         col[rows[sub & miss]] = vals
         md.imps[t - 1][v] = col
-    return trace
 
 
 def _pos(value, default: int, name: str) -> int:
