@@ -9,9 +9,12 @@
     mi xtset / mi tsset / mi stset      mi reshape long|wide ...   mi extract # [, clear]
     mi convert wide|mlong|flong [, clear]          mi rename old new
     mi ptrace describe|use filename                                (mi_ptrace.py)
+    mi test coeflist (after mi estimate)   mi import flong|ice     (mi_import.py)
+    mi svyset ...
 
 The data live in the dataset itself (mi_data.py), as Stata keeps them. This module only
-dispatches; the subcommands are in mi_setup.py, mi_manage.py, mi_impute.py, mi_estimate.py.
+dispatches; the subcommands are in mi_setup.py, mi_manage.py, mi_impute.py, mi_estimate.py,
+mi_ptrace.py and mi_import.py.
 """
 from __future__ import annotations
 
