@@ -72,10 +72,11 @@ def collect(session, spec: cs.Spec) -> tuple[cd.Rows, dict, list, dict]:
                 n_ci = len(cd.levels(session, mopts))
                 info = plots.get(number)
                 if info is None:
-                    plots[number] = PlotInfo(number, label, popts, n_ci)
-                else:
+                    plots[number] = PlotInfo(number, label, dict(popts), n_ci)
+                else:                       # the same plot in a later subgraph: its options win
                     info.n_ci = max(info.n_ci, n_ci)
-            if "label" in plot.opts or (number in plots and "label" in popts):
+                    info.opts.update(popts)
+            if number in plots and "label" in popts:
                 plots[number].label = gc.text_arg(popts["label"])
         by_labels.append(gc.text_arg(sg.opts["bylabel"]) if "bylabel" in sg.opts
                          else (first_model or ""))
