@@ -363,3 +363,38 @@ def test_variable_lists_inside_paths(sim):
     assert all(sim.e.b[sim.e.names.index(("t1", c))] == 0 for c in ("c1", "c2", "c3", "c4"))
     ok(sim, "quietly sem (t1 <- x1 - x2)")
     assert ("t1", "x2") in sim.e.names
+
+
+def test_group_with_invariant_measurement_matches_lavaan(sim):
+    """group(x2): loadings and intercepts shared (Stata's default ginvariant(mcoef mcons)),
+    error variances and the factor's variance per group, its mean free in the second group."""
+    out = ok(sim, "sem (F -> y1 y2 y3), group(x2)")
+    ref = REF["group"]
+    _fit_stats(sim, ref)
+    assert "[*]" in out and "Note: [*] identifies parameter estimates constrained" in out
+    names = list(sim.e.names)
+    n = 0
+    for row in ref["params"]:
+        tag = f"{row['level']}.x2"
+        lhs, op, rhs = row["lhs"], row["op"], row["rhs"]
+        if op == "=~":
+            nm = (rhs, f"{tag}#c.{lhs}")
+        elif op == "~1":
+            nm = (lhs, tag) if lhs != "F" else ("/", f"mean(F)#{tag}")
+        elif op == "~~" and lhs == rhs:
+            nm = ("/", f"var(e.{lhs})#{tag}" if lhs != "F" else f"var(F)#{tag}")
+        else:
+            continue
+        j = names.index(nm)
+        assert sim.e.b[j] == pytest.approx(row["est"], rel=2e-5, abs=1e-6), nm
+        assert sim.e.se[j] == pytest.approx(row["se"], rel=2e-4, abs=1e-6), nm
+        n += 1
+    assert n == 2 * 11
+    out = ok(sim, "estat gof, stats(chi2 ic)")
+    assert sim.r.scalars["chi2_bs"] == pytest.approx(ref["fit"]["baseline.chisq"], rel=1e-7)
+    for line in ("estat gof, stats(all)", "estat eqgof", "estat mindices", "predict q, latent"):
+        assert run(sim, line)[0] == 198
+    ok(sim, "quietly sem (F -> y1 y2 y3), group(x2) ginvariant(none)")
+    assert sim.e.scalars["df_ms"] == 0
+    assert run(sim, "sem (F -> y1 y2 y3), ginvariant(none)")[0] == 198
+    assert run(sim, "sem (F -> y1 y2 y3), group(x2) ginvariant(bogus)")[0] == 198

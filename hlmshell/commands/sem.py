@@ -49,8 +49,8 @@ OPTIONS = (Opt("latent", "lat", "string", None, "names of the latent variables")
            Opt("notable", "notable", desc="suppress the coefficient table"),
            Opt("heywood", "heywood", desc="allow negative error variances"),
            Opt("noxconditional", "noxcond", desc="estimate the observed exogenous moments"),
-           Opt("group", "gr", "string", None, "not available in hlmshell"),
-           Opt("ginvariant", "ginv", "string", None, "not available in hlmshell"),
+           Opt("group", "gr", "string", None, "fit the model in each group of varname"),
+           Opt("ginvariant", "ginv", "string", None, "parameter classes equal across groups; default mcoef mcons"),
            Opt("coeflegend", "coefl", desc="display the legend of the coefficients"))
 _MULTI = ("latent", "means", "variance", "covariance", "covstructure")
 
@@ -64,6 +64,7 @@ class SemRequest:
     log: bool = True
     opts: object = None
     method: str = "ml"
+    group: tuple | None = None        # (variable, invariant classes)
     flags: dict = field(default_factory=dict)
 
 
@@ -140,8 +141,8 @@ def read_request(session, cmd) -> tuple[SemRequest, Command]:
     if c.weight is not None:
         raise StataError("weights not allowed", 101)
     multi, opts = _collect(c.options)
-    if opts.raw("group") or opts.raw("ginvariant"):
-        raise StataError("sem: option group() is not available in hlmshell yet", 198)
+    if opts.raw("ginvariant") is not None and not opts.raw("group"):
+        raise StataError("option ginvariant() requires option group()", 198)
     method = (opts.raw("method") or "ml").strip().lower()
     if method not in ("ml", "mlmv"):
         raise StataError(f"method({method}) not allowed; hlmshell's sem fits ml and mlmv", 198)
@@ -163,6 +164,14 @@ def read_request(session, cmd) -> tuple[SemRequest, Command]:
     req = SemRequest(spec, confidence_level(session, opts), opts.standardized,
                      vce.startswith("r"), not opts.nolog, opts)
     req.method = method
+    if opts.raw("group"):
+        from hlmshell.commands.sem_group import parse_ginvariant
+        gv = expand_varlist(session.data, opts.raw("group"))
+        if len(gv) != 1:
+            raise StataError("option group() incorrectly specified", 198)
+        if method != "ml":
+            raise StataError("option group() is available with method(ml) only", 198)
+        req.group = (gv[0], parse_ginvariant(opts.raw("ginvariant")))
     return req, c
 
 
@@ -254,17 +263,25 @@ def _moments(X: np.ndarray, built, method: str):
     return pats, mu, Sig, ll_s, ll_b
 
 
+def display_flags(req: SemRequest) -> dict:
+    opts = req.opts
+    return {"nodescribe": opts.nodescribe, "log": req.log, "nocnsreport": opts.nocnsreport,
+            "noheader": opts.noheader, "nofootnote": opts.nofootnote,
+            "notable": opts.notable, "coeflegend": opts.coeflegend}
+
+
 def fit_request(session, req: SemRequest, c: Command):
     from hlmshell.commands.sem_results import FittedSem
     from hlmshell.engine import sem_fit
+    req.flags = display_flags(req)
+    if req.group is not None:
+        from hlmshell.commands.sem_group_fit import fit_groups
+        return fit_groups(session, req, c)
     built = build(req.spec)
     obs = built.names[:built.n_obs]
     mask, X = _sample(session, c, obs, req.method)
     N = X.shape[0]
     opts = req.opts
-    req.flags = {"nodescribe": opts.nodescribe, "log": req.log, "nocnsreport": opts.nocnsreport,
-                 "noheader": opts.noheader, "nofootnote": opts.nofootnote,
-                 "notable": opts.notable, "coeflegend": opts.coeflegend}
     data, xbar, S_fit, ll_sat, ll_base = _moments(X, built, req.method)
     try:
         fit = sem_fit.fit(built.model, starting_values(built, S_fit, xbar), data, xbar, N,

@@ -72,6 +72,7 @@ class Built:
     xconditional: bool
     hidden: list[int]             # free parameters not reported (x-conditional moments)
     k_free: int = 0
+    labelled: set = field(default_factory=set)    # parameters carrying a user's @name
 
 
 class _Cells:
@@ -112,6 +113,7 @@ class _Cells:
         for e in self.entries:
             if e.k >= 0:
                 e.k = new[e.k]
+        self.labels = {lab: new[k] for lab, k in self.labels.items() if k in new}
         self.n_par = len(used)
 
     def _new(self) -> int:
@@ -161,6 +163,7 @@ def build(spec: SemSpec) -> Built:
     struct, meas = _equations(spec, deps, lat)
     b = Built(model, params, names, len(obs), endo, exo_obs, exo_lat, struct, meas, xcond, hidden)
     b.k_free = cells.n_par - len(hidden)
+    b.labelled = {k for lab, k in cells.labels.items() if not lab.startswith("__cs")}
     return b
 
 

@@ -26,7 +26,27 @@ def _fitted(res):
     return res.model
 
 
+def _no_groups(fitted, what: str) -> None:
+    if fitted.groups is not None:
+        raise StataError(f"{what} is not available after sem with group() in hlmshell", 198)
+
+
+def _group_gof(fitted) -> dict[str, float]:
+    chi2, df, p = fitted.lr_saturated()
+    chi2b, dfb, pb = fitted.lr_baseline()
+    k, ll, N = fitted.built.k_free, fitted.fit.ll, fitted.N
+    nan = float("nan")
+    out = {"chi2_ms": chi2, "df_ms": float(df), "p_ms": p, "chi2_bs": chi2b, "df_bs": float(dfb),
+           "p_bs": pb, "aic": -2 * ll + 2 * k, "bic": -2 * ll + math.log(N) * k}
+    out.update({key: nan for key in ("rmsea", "lb90_rmsea", "ub90_rmsea", "pclose", "cfi", "tli",
+                                      "srmr", "cd")})
+    out["N_groups"] = float(len(fitted.groups[1]))
+    return out
+
+
 def gof_values(fitted) -> dict[str, float]:
+    if fitted.groups is not None:
+        return _group_gof(fitted)
     built = fitted.built
     chi2, df, p = fitted.lr_saturated()
     chi2b, dfb, pb = fitted.lr_baseline()
@@ -104,6 +124,8 @@ def gof_lines(v: dict, which: set[str]) -> list[str]:
 def estat_gof(session, res, opts) -> None:
     fitted = _fitted(res)
     which = _which(opts.raw("stats"))
+    if fitted.groups is not None and which - {"chi2", "ic"}:
+        _no_groups(fitted, "estat gof, stats(" + " ".join(sorted(which - {"chi2", "ic"})) + ")")
     v = gof_values(fitted)
     session.out.line("")
     for ln in gof_lines(v, which):
@@ -164,6 +186,7 @@ def eqgof_lines(rows, cd) -> list[str]:
 
 def estat_eqgof(session, res, opts) -> None:
     fitted = _fitted(res)
+    _no_groups(fitted, "estat eqgof")
     rows, cd = eqgof_values(fitted)
     for ln in eqgof_lines(rows, cd):
         session.out.line(ln)
@@ -254,6 +277,7 @@ def estat_mindices(session, res, opts) -> None:
         minchi2 = float(text) if text else 3.84
     except ValueError:
         raise StataError("option minchi2() incorrectly specified", 198) from None
+    _no_groups(fitted, "estat mindices")
     rows = mindices_rows(fitted)
     for ln in mindices_lines(rows, minchi2):
         session.out.line(ln)

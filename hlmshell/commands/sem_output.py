@@ -121,6 +121,50 @@ def table_lines(built, b, se, level: float, vcetype: str, standardized: bool,
     return out
 
 
+def _shared(joined, members) -> bool:
+    ps = [joined.params[m] for m in members]
+    return len({q.k for q in ps}) == 1 and (ps[0].k >= 0 or len({q.value for q in ps}) == 1)
+
+
+def _group_rows(joined, levels, q, members, b, se, level, w) -> list[str]:
+    head = f"{q.label:>{w}} |" if q.eq != "/" else f"{q.label:<{w}} |"
+    if _shared(joined, members):
+        m = members[0]
+        return [head, f"{'[*]':>{w}} |{_cells(joined.params[m], b[m], se[m], level)}"]
+    return [head] + [f"{str(lev):>{w}} |{_cells(joined.params[m], b[m], se[m], level)}"
+                     for lev, m in zip(levels, members)]
+
+
+def group_table_lines(groups, joined, b, se, level: float, vcetype: str) -> list[str]:
+    """group(): each parameter's label, then one `[*]` row when the groups share it, else a
+    row per group."""
+    _, levels, rows, single = groups
+    labels = [q.label for q, _ in rows] + [f"  {e} <-" for e in single.struct_eqs + single.meas_eqs]
+    w = max([W] + [len(x) for x in labels])
+    out = ["-" * (w + 66)] + _column_header(w, level, vcetype, False) + [_rule_mid(w)]
+    for section, eqs in (("Structural", single.struct_eqs), ("Measurement", single.meas_eqs)):
+        if not eqs:
+            continue
+        if section == "Measurement" and single.struct_eqs:
+            out.append(_rule_mid(w))
+        out.append(f"{section:<{w}} |")
+        for n, eq in enumerate(eqs):
+            if n:
+                out.append("  " + "-" * (w - 1) + "+" + "-" * 64)
+            out.append(f"{'  ' + eq + ' <-':<{w}} |")
+            for q, members in rows:
+                if q.eq == eq:
+                    out += _group_rows(joined, levels, q, members, b, se, level, w)
+    for section in ("mean", "var", "cov"):
+        for q, members in rows:
+            if q.eq == "/" and q.section == section:
+                out.append(_rule_mid(w))
+                out += _group_rows(joined, levels, q, members, b, se, level, w)
+    out.append("-" * (w + 66))
+    out.append("Note: [*] identifies parameter estimates constrained to be equal across groups.")
+    return out
+
+
 def _rows(built, b, se, level, w, keep, legend=False) -> list[str]:
     def cells(i, p):
         if legend:
@@ -160,8 +204,12 @@ def display(session, res, level: float, standardized: bool, flags: dict) -> None
     if flags.get("notable"):
         return
     legend = bool(flags.get("coeflegend"))
-    for ln in table_lines(built, b, se, level, res.macros.get("vcetype", "OIM"), standardized,
-                          legend):
+    if fitted.groups is not None:
+        lines = group_table_lines(fitted.groups, built, b, se, level, res.macros.get("vcetype", "OIM"))
+    else:
+        lines = table_lines(built, b, se, level, res.macros.get("vcetype", "OIM"), standardized,
+                            legend)
+    for ln in lines:
         out.line(ln)
     if not flags.get("nofootnote") and res.macros.get("vce") != "robust" and not legend:
         out.line(lr_line(res))

@@ -40,7 +40,7 @@ def _which_latent(built, text: str | None, count: int) -> list[int]:
     return [built.n_obs + k for k in range(len(lat))]
 
 
-def predict(session, cmd, res, opts) -> None:
+def _check(res, opts):
     for name in opts.given:
         if name not in _ALLOWED:
             raise StataError(f"option {name} not allowed", 198)
@@ -49,6 +49,13 @@ def predict(session, cmd, res, opts) -> None:
     fitted = res.model
     if fitted is None:
         raise StataError("last estimates not found", 301)
+    if fitted.groups is not None:
+        raise StataError("predict is not available after sem with group() in hlmshell", 198)
+    return fitted
+
+
+def predict(session, cmd, res, opts) -> None:
+    fitted = _check(res, opts)
     built = fitted.built
     obs = built.names[:built.n_obs]
     missing = [n for n in obs if n not in session.data]

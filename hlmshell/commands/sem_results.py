@@ -27,6 +27,9 @@ class FittedSem:
     req: object
     ll_sat: float = float("nan")      # saturated and baseline models' log likelihoods
     ll_base: float = float("nan")
+    n_moments: int | None = None      # group(): G p(p+3)/2 free moments in the saturated model
+    n_base: int | None = None         # ... and the baseline model's free parameters
+    groups: tuple | None = None       # group(): (variable, levels, display rows, one group's model)
 
     @property
     def N(self) -> int:
@@ -47,7 +50,8 @@ class FittedSem:
 
     def lr_saturated(self) -> tuple[float, int, float]:
         p = self.built.n_obs
-        df = p * (p + 3) // 2 - self.built.model.n_par
+        moments = self.n_moments if self.n_moments is not None else p * (p + 3) // 2
+        df = moments - self.built.model.n_par
         chi2 = max(2 * (self.ll_sat - self.fit.ll), 0.0)
         pv = float(dist.chi2_sf(chi2, df)) if df > 0 else float("nan")
         return chi2, df, pv
@@ -56,6 +60,8 @@ class FittedSem:
         p = self.built.n_obs
         kx = len(self.built.exo_obs)
         df = p * (p + 3) // 2 - (2 * p + kx * (kx - 1) // 2)
+        if self.n_moments is not None:
+            df = self.n_moments - self.n_base
         chi2 = max(2 * (self.ll_sat - self.ll_base), 0.0)
         pv = float(dist.chi2_sf(chi2, df)) if df > 0 else float("nan")
         return chi2, df, pv
@@ -85,6 +91,9 @@ class FittedSem:
                "lxvars": " ".join(built.exo_lat)}
         omitted = np.zeros(len(b), bool)
         res = EstimationResults("sem", names, b, V, omitted, len(b), sc, mac)
+        if self.groups is not None:
+            mac["group"] = self.groups[0]
+            sc["N_groups"] = float(len(self.groups[1]))
         res.sample = self.mask.copy()
         res.model = self
         return res

@@ -78,5 +78,15 @@ fmi <- sem("F =~ y1 + y2 + y3 + t1 + t2
             F ~ z", data = sim, meanstructure = TRUE, fixed.x = FALSE,
            information = "observed", observed.information = "hessian")
 ref$mindices <- modindices(fmi)[, c("lhs", "op", "rhs", "mi", "epc", "sepc.all")]
+# group(x2): measurement coefficients and intercepts equal across the groups (Stata's default
+# ginvariant(mcoef mcons)); groups in sorted order, as Stata takes them; lavaan then frees the
+# latent mean in the second group as Stata does
+fg <- sem("F =~ y1 + y2 + y3", data = sim, group = "x2", group.label = c("0", "1"), group.equal = c("loadings", "intercepts"),
+          meanstructure = TRUE, information = "observed", observed.information = "hessian")
+pg <- parameterEstimates(fg)
+pg$level <- lavInspect(fg, "group.label")[pg$group]
+ref$group <- list(ll = as.numeric(logLik(fg)), N = sum(lavInspect(fg, "nobs")),
+                  params = pg[, c("lhs", "op", "rhs", "est", "se", "level")],
+                  fit = as.list(fitMeasures(fg, c("chisq", "df", "baseline.chisq", "baseline.df"))))
 writeLines(toJSON(ref, digits = NA, auto_unbox = TRUE, dataframe = "rows", pretty = FALSE),
            "lavaan_reference.json")
