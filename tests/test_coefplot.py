@@ -4,8 +4,8 @@ covariance s^2 (X'X)^-1, t or normal quantiles from scipy), and against e(b)/e(V
 `mixed`, whose fit other tests check; images only as smoke tests."""
 import numpy as np
 import pytest
-from scipy.stats import norm, t as tdist
-
+from scipy.stats import norm
+from scipy.stats import t as tdist
 from test_graph_helpers import G, legend_texts, scatter_points
 
 

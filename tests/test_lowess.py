@@ -7,9 +7,9 @@ import os
 
 import numpy as np
 import pytest
+from test_graph_helpers import G, scatter_points
 
 from hlmshell.graphics import stats
-from test_graph_helpers import G, scatter_points
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -60,7 +60,8 @@ def test_against_r_interior():
     points both use the same 11 neighbours and tricube weights; Stata's distance D is 1.0001
     times R's h, which moves the weights by about 3e-4 * (d/h)^3, the smooth by ~1e-5 here.
     At the ends Stata shrinks the window, R shifts it: those points are not compared."""
-    ref = json.load(open(os.path.join(HERE, "data", "lowess_r_reference.json")))
+    with open(os.path.join(HERE, "data", "lowess_r_reference.json")) as f:
+        ref = json.load(f)
     got = stats.lowess_values(np.array(ref["x"]), np.array(ref["y"]), ref["f"])
     r = np.array(ref["smooth"])
     interior = slice(5, 17)

@@ -328,7 +328,7 @@ def _graph(session, rows, plots, by_labels, layout, opts, gopts, vertical, atmod
     fmt_spec = (opts.get("format") or "%10.0g").strip()
     try:
         fmt(1.0, fmt_spec)
-    except Exception:
+    except (StataError, ValueError):
         raise StataError(f"invalid %format {fmt_spec}", 120) from None
     plot_of, by_of = np.asarray(rows.plot), np.asarray(rows.by)
     panels = []

@@ -36,7 +36,7 @@ class Rows:
     plot: list = field(default_factory=list)     # plot number (1-based, across subgraphs)
     by: list = field(default_factory=list)       # subgraph number (1-based)
 
-    def extend(self, other: "Rows") -> None:
+    def extend(self, other: Rows) -> None:
         for k in self.__dataclass_fields__:
             getattr(self, k).extend(getattr(other, k))
 
@@ -98,7 +98,7 @@ def _clean_names(names: list[str], b: np.ndarray, opts: dict) -> tuple[list[str]
         n = n.replace("bno.", "o.").replace("bn.", ".")
         if "omitted" not in opts and "o." in n and b[i] == 0:
             keep[i] = False
-        n = n[2:] if n.startswith("o.") else n
+        n = n.removeprefix("o.")
         n = n.replace("o.", ".")
         if "baselevels" not in opts and "b." in n and b[i] == 0:
             keep[i] = False
@@ -107,7 +107,8 @@ def _clean_names(names: list[str], b: np.ndarray, opts: dict) -> tuple[list[str]
 
 
 def _quantiles(lv: float, df: np.ndarray) -> np.ndarray:
-    from scipy.stats import norm, t as tdist
+    from scipy.stats import norm
+    from scipy.stats import t as tdist
     level = 1 - (1 - lv / 100) / 2
     q = np.full(len(df), float(norm.ppf(level)))
     fin = np.isfinite(df) & (df < 2e17)
@@ -166,7 +167,7 @@ def collect(session, name: str, opts: dict, plot: int, by: int) -> tuple[Rows, s
     b_all = np.asarray(res.b, dtype=float).ravel()
     se_all = np.sqrt(np.clip(np.diag(np.asarray(res.V, dtype=float)), 0, None)) \
         if res.V is not None and np.size(res.V) else np.full(len(b_all), np.nan)
-    from hlmshell.syntax.matrix_expr import NO_EQUATION   # e(b) without equation names
+    from hlmshell.syntax.matrix_expr import NO_EQUATION  # e(b) without equation names
     plain = res.macros.get("cmd", res.cmd) in NO_EQUATION
     eqs = [("_" if plain or not e else e) for e, _n in res.names]
     coefs, keep = _clean_names([n for _e, n in res.names], b_all, opts)
@@ -245,7 +246,7 @@ def _rescale_factors(text: str, eqs, coefs) -> np.ndarray:
         return np.full(len(coefs), gc.number(text, "rescale"))
     factor = np.ones(len(coefs))
     done = np.zeros(len(coefs), dtype=bool)
-    for names, value in _assignments(text, "rescale"):
+    for names, value in assignments(text, "rescale"):
         hit = matches(namelist(names), eqs, coefs) & ~done
         factor[hit] = gc.number(value, "rescale")
         done |= hit
@@ -255,7 +256,7 @@ def _rescale_factors(text: str, eqs, coefs) -> np.ndarray:
 _ASSIGN = re.compile(r'\s*(?P<names>[^=]+?)\s*=\s*(?P<value>"[^"]*"|`"[^\']*"\'|\S+)')
 
 
-def _assignments(text: str, what: str) -> list[tuple[str, str]]:
+def assignments(text: str, what: str) -> list[tuple[str, str]]:
     """`names = value [names = value ...]` pairs (values may be quoted)."""
     out = []
     pos = 0
@@ -271,10 +272,6 @@ def _assignments(text: str, what: str) -> list[tuple[str, str]]:
     return out
 
 
-def assignments(text: str, what: str) -> list[tuple[str, str]]:
-    return _assignments(text, what)
-
-
 def rename(spec: str | None, eqs: list[str], coefs: list[str]) -> list[str]:
     """rename(coef = new ... [, regex]): whole names, prefix* or *suffix (equation patterns
     allowed); with regex, Python's re.sub on the coefficient name."""
@@ -286,7 +283,7 @@ def rename(spec: str | None, eqs: list[str], coefs: list[str]) -> list[str]:
         raise StataError("invalid rename()", 198)
     out = list(coefs)
     done = [False] * len(coefs)
-    for names, new in _assignments(head, "rename"):
+    for names, new in assignments(head, "rename"):
         new = strip_quotes(new)
         for e, c in namelist(names):
             er = glob_regex(e or "*")

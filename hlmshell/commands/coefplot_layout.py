@@ -153,7 +153,8 @@ def _stat(rows: Rows, i: int, stat: str, which: int) -> float:
         return cis[which - 1][0 if stat == "ll" else 1] if which <= len(cis) else np.nan
     t = b / se if se > 0 else np.nan
     if stat == "p":
-        from scipy.stats import norm, t as tdist
+        from scipy.stats import norm
+        from scipy.stats import t as tdist
         return float(2 * (tdist.sf(abs(t), df) if np.isfinite(df) else norm.sf(abs(t))))
     return {"b": b, "se": se, "v": se * se, "t": t, "tabs": abs(t), "df": df}[stat]
 
@@ -269,7 +270,7 @@ def _part_label(ds, part: str) -> str:
     try:
         num = float(level)
     except ValueError:
-        op = level[1:] if level.startswith("c") else level
+        op = level.removeprefix("c")
         text = v.label or var
         return f"{op}.{text}" if op else text
     if v.vallab and v.vallab in ds.value_labels:

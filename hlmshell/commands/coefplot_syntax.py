@@ -221,7 +221,7 @@ def _group(session, inner: str) -> Plot:
         mopts = read_options(mtext, "model") if (own_last or not last) else {}
         words = head.split() or ["."]
         for w in words:
-            if w.startswith("matrix(") or w.startswith("m("):
+            if w.startswith(("matrix(", "m(")):
                 raise StataError("matrix() not supported by hlmshell's coefplot", 198)
             plot.models += [Model(nm, dict(mopts)) for nm in model_names(session, w)]
     if not plot.models:
