@@ -190,7 +190,7 @@ def test_mixed_random_effect_parameters_when_selected(gm):
     want = [float(e.b[names.index("lns1_1_1:_cons")]), float(e.b[names.index("lnsig_e:_cons")])]
     assert np.allclose(m.x, want)
     ax = graph.panels[0].yaxis
-    assert ax.ticklabels == ["lns1_1_1", "_cons", "lnsig_e", "_cons"]
+    assert ax.ticklabels == ["{bf:lns1_1_1}", "_cons", "{bf:lnsig_e}", "_cons"]
     assert np.allclose(m.y, [1, 3])                   # a gap between the equations
     assert gm.s.r.macros["eqlabels"] == '0 "lns1_1_1" 2 "lnsig_e"'
     gm.ok("coefplot, keep(*:)")
@@ -308,7 +308,7 @@ def test_regress_and_mixed_equations_as_stata_names_them(g):
     g.ok("coefplot r1 mx, keep(*:)")
     ax = g.graph().panels[0].yaxis
     heads = [t for p, t in zip(ax.ticks, ax.ticklabels) if p in (0, 4, 7, 9)]
-    assert heads == ["_", "mathach", "lns1_1_1", "lnsig_e"]
+    assert heads == ["{bf:_}", "{bf:mathach}", "{bf:lns1_1_1}", "{bf:lnsig_e}"]
 
 
 def test_noci_cionly_nokey(g):

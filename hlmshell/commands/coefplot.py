@@ -313,8 +313,8 @@ def _axes(panel: Panel, layout: cl.Layout, vertical: bool, atmode: bool) -> None
     cat.title = val.title = ""
     if atmode:
         return
-    heads = sorted(layout.headings + layout.extra)
-    ticks = list(zip(layout.ticks, layout.labels)) + [(p, t) for p, t in heads]
+    heads = [(p, "{bf:" + t + "}") for p, t in layout.headings] + layout.extra
+    ticks = list(zip(layout.ticks, layout.labels)) + heads      # equation labels in bold
     ticks.sort(key=lambda t: t[0])
     cat.ticks = [p for p, _t in ticks]
     cat.ticklabels = [t for _p, t in ticks]
