@@ -337,3 +337,44 @@ def test_option_placement(g):
     g.ok(r"coefplot (r1, keep(ses) \ r1, drop(sector)), nolabels")
     (m,), _ = _series(g.graph())
     assert len(m.x) == 1 + 2                          # ses; then ses and _cons
+
+
+def test_matrix_mode():
+    """matrix(mspec): estimates from a row (or column) of a user matrix; ci((# #)) and
+    se(#) read other rows of it, ci((A[2] A[3])) / se(mspec) other matrices."""
+    g = G()
+    g.ok(r"matrix C = (12, 0.1, 1000 \ 11, -0.2, 900 \ 13, 0.3, 1100)")
+    g.ok("matrix rownames C = median ll95 ul95")
+    g.ok("matrix colnames C = mathach ses size")
+    g.ok("coefplot matrix(C), ci((2 3))")
+    graph = g.graph()
+    (m,), (ci,) = _series(graph)
+    assert np.allclose(m.x, [12, 0.1, 1000]) and np.allclose(ci.y, [11, -0.2, 900])
+    assert np.allclose(ci.y2, [13, 0.3, 1100])
+    assert graph.panels[0].yaxis.ticklabels[2] == "size"
+    assert g.s.r.macros["legend"] == 'label(1 "C")'
+    g.ok("coefplot matrix(C[1]), ci((C[2] C[3]))")
+    (m2,), (ci2,) = _series(g.graph())
+    assert np.allclose(ci2.y, ci.y) and np.allclose(m2.x, m.x)
+    out = g.ok("coefplot matrix(C[.,2]), nolabels")    # a column: named by the row names
+    (m3,), (ci3,) = _series(g.graph())
+    assert np.allclose(m3.x, [0.1, -0.2, 0.3]) and np.all(np.isnan(ci3.y))
+    assert "(C: could not determine CI1)" in out
+    assert g.graph().panels[0].yaxis.ticklabels == ["median", "ll95", "ul95"]
+    g.ok(r"matrix B = (1, 2 \ .5, .25)")
+    g.ok("matrix colnames B = a b")
+    g.ok("coefplot matrix(B), se(2) levels(90)")
+    (m,), (ci,) = _series(g.graph())
+    z = norm.ppf(0.95)
+    assert np.allclose(ci.y, [1 - z * 0.5, 2 - z * 0.25])
+    g.fails("coefplot matrix(Z)", 111)
+    g.fails("coefplot matrix(B[5])", 503)
+    g.fails("coefplot matrix(B), se(7)", 503)
+
+
+def test_v_and_ci_from_e(g):
+    """v(name) and ci(name) read e() matrices of the model (here e(V) itself)."""
+    g.ok("coefplot r1, v(V) keep(ses)")
+    (_m,), (ci,) = _series(g.graph())
+    b, se, df = ols(g.col("mathach"), [g.col("ses"), g.col("sector")])
+    assert np.allclose(ci.y2, b[0] + tdist.ppf(0.975, df) * se[0])

@@ -4,15 +4,16 @@ confidence intervals, built in because course do-files run it after `ssc install
     coefplot [name ...] [, options]                   one plot per model
     coefplot (m1, label(A)) (m2 \\ m3, label(B))       plots of one or more models
     coefplot m1 || m2 [, bylabels()]                  subgraphs (one panel each)
+    coefplot matrix(C), ci((2 3))                     a row of a matrix, limits in rows 2, 3
 
 Markers at the point estimates and spikes for the confidence intervals (rspike, or
 ciopts(recast(rcap)) ...), coefficients on the vertical axis from top to bottom
 (horizontal, the default) or on the horizontal axis (vertical, the default with `at`, which
 places margins results at their at() values after `margins, post`). What is collected:
-hlmshell/commands/coefplot_data.py; where it goes: coefplot_layout.py; the syntax:
-coefplot_syntax.py. The graph options (title(), xline(0), legend(), scheme(), name(),
-saving(), ...) are twoway's; r(n_plot), r(n_subgr), r(n_ci), r(labels), r(eqlabels) are
-left as coefplot leaves them."""
+hlmshell/commands/coefplot_data.py (matrix() and ci()/se()/v(): coefplot_matrix.py); where
+it goes: coefplot_layout.py; the syntax: coefplot_syntax.py. The graph options (title(),
+xline(0), legend(), scheme(), name(), saving(), ...) are twoway's; r(n_plot), r(n_subgr),
+r(n_ci), r(labels), r(eqlabels), r(headings) are left as coefplot leaves them."""
 from __future__ import annotations
 
 import math
@@ -69,7 +70,7 @@ def collect(session, spec: cs.Spec) -> tuple[cd.Rows, dict, list, dict]:
                 rows.extend(got)
                 label = label or mlabel
                 first_model = first_model or model.name
-                n_ci = len(cd.levels(session, mopts))
+                n_ci = max((len(c) for c in got.cis), default=len(cd.levels(session, mopts)))
                 info = plots.get(number)
                 if info is None:
                     plots[number] = PlotInfo(number, label, dict(popts), n_ci)

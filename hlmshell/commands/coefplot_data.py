@@ -150,6 +150,8 @@ def _citype(opts: dict) -> str:
 
 
 def _df(res, opts: dict, k: int) -> np.ndarray:
+    if res is None and opts.get("df") in (None, ""):
+        return np.full(k, np.nan)
     if opts.get("df") not in (None, ""):
         try:
             v = float(opts["df"])
@@ -160,40 +162,83 @@ def _df(res, opts: dict, k: int) -> np.ndarray:
     return np.full(k, float(v) if v is not None and np.isfinite(v) else np.nan)
 
 
+def _source(session, name: str, opts: dict):
+    """(Source, e() results or None, b, (eq, name) pairs, se, df, label) of one model."""
+    from hlmshell.commands import coefplot_matrix as cm
+    if name.startswith("matrix("):
+        src = cm.Source(session, None, name[len("matrix("):-1])
+        b_all, pairs = src.estimates()
+        se_all = np.full(len(b_all), np.nan)
+        res, label, plain = None, src.main_name, False
+    else:
+        res = _postest.lookup(session, name)
+        src = cm.Source(session, res)
+        b_all, pairs, label = np.asarray(res.b, dtype=float).ravel(), list(res.names), name
+        se_all = np.sqrt(np.clip(np.diag(np.asarray(res.V, dtype=float)), 0, None)) \
+            if res.V is not None and np.size(res.V) else np.full(len(b_all), np.nan)
+        from hlmshell.syntax.matrix_expr import NO_EQUATION  # e(b) without equation names
+        plain = res.macros.get("cmd", res.cmd) in NO_EQUATION
+    k = len(b_all)
+    if opts.get("se"):
+        se_all = src.vector(opts["se"], k)
+    elif opts.get("v"):
+        se_all = np.sqrt(np.clip(src.variances(opts["v"], k), 0, None))
+    eqs = [("_" if plain or not e else e) for e, _n in pairs]
+    df = _df(res, opts, k)
+    return src, res, b_all, eqs, [n for _e, n in pairs], se_all, df, label
+
+
+def _intervals(session, src, opts, b, se, df, idx) -> list:
+    """The confidence limits of the selected rows: ci() as given, else every level."""
+    citype = _citype(opts)
+    if opts.get("ci"):
+        out = []
+        for item in src.intervals(opts["ci"], len(se)):
+            if isinstance(item, float):
+                if not 10 <= item <= 99.99:
+                    raise StataError("level() must be between 10 and 99.99 inclusive", 198)
+                out.append(intervals(b, se[idx], df[idx], item, citype))
+            else:
+                out.append((item[0][idx], item[1][idx]))
+        return out
+    return [intervals(b, se[idx], df[idx], lv, citype) for lv in levels(session, opts)]
+
+
 def collect(session, name: str, opts: dict, plot: int, by: int) -> tuple[Rows, str]:
     """One model's rows and its plot label (the model name, or `name=eq` when one equation
-    of a multi-equation model was selected)."""
-    res = _postest.lookup(session, name)
-    b_all = np.asarray(res.b, dtype=float).ravel()
-    se_all = np.sqrt(np.clip(np.diag(np.asarray(res.V, dtype=float)), 0, None)) \
-        if res.V is not None and np.size(res.V) else np.full(len(b_all), np.nan)
-    from hlmshell.syntax.matrix_expr import NO_EQUATION  # e(b) without equation names
-    plain = res.macros.get("cmd", res.cmd) in NO_EQUATION
-    eqs = [("_" if plain or not e else e) for e, _n in res.names]
-    coefs, keep = _clean_names([n for _e, n in res.names], b_all, opts)
+    of a multi-equation model was selected; the matrix's name in matrix mode)."""
+    src, res, b_all, eqs, raw, se_all, df_all, label = _source(session, name, opts)
+    coefs, keep = _clean_names(raw, b_all, opts)
     multi = len(set(eqs)) > 1
     keep, first_only = _select(opts, eqs, coefs, keep)
-    at_pos = _at_positions(res, opts, coefs)
+    if res is None:
+        at_pos = src.vector(opts["at"] or "at", len(b_all)) if "at" in opts \
+            else np.full(len(b_all), np.nan)           # at: matrix at; at(#): a row of main
+    else:
+        at_pos = _at_positions(res, opts, coefs)
     idx = np.flatnonzero(keep)
     rows = Rows()
     if not len(idx):
-        return rows, name
-    b, se = b_all[idx], se_all[idx]
-    df = _df(res, opts, len(idx))
-    citype = _citype(opts)
-    cis = [intervals(b, se, df, lv, citype) for lv in levels(session, opts)]
+        return rows, label
+    b = b_all[idx]
+    cis = _intervals(session, src, opts, b, se_all, df_all, idx)
     sel_eqs = [eqs[i] for i in idx]
     sel_coefs = [coefs[i] for i in idx]
     b, cis = _eform_rescale(opts, sel_eqs, sel_coefs, b, cis)
     sel_coefs = rename(opts.get("rename"), sel_eqs, sel_coefs)
-    sel_eqs = _equation(opts, name, sel_eqs)
+    sel_eqs = _equation(opts, label, sel_eqs)
     if "swapnames" in opts:
         sel_eqs, sel_coefs = sel_coefs, sel_eqs
-    rows.eq, rows.coef, rows.b, rows.se, rows.df = sel_eqs, sel_coefs, list(b), list(se), list(df)
+    rows.eq, rows.coef, rows.b = sel_eqs, sel_coefs, list(b)
+    rows.se, rows.df = list(se_all[idx]), list(df_all[idx])
     rows.cis = [[(float(lo[i]), float(hi[i])) for lo, hi in cis] for i in range(len(idx))]
+    for j, (lo, hi) in enumerate(cis, 1):         # coefplot's notes on what it cannot draw
+        gone = np.isnan(lo) | np.isnan(hi)
+        if gone.any():
+            session.out.line(f"({label}: could not determine CI{j})" if gone.all()
+                             else f"({label}: CI{j} missing for some coefficients)")
     rows.at = [float(at_pos[i]) for i in idx]
     rows.plot, rows.by = [plot] * len(idx), [by] * len(idx)
-    label = name
     if not first_only and multi and len(set(sel_eqs)) == 1:
         label = sel_eqs[0] if name == "." else f"{name}={sel_eqs[0]}"
     return rows, label

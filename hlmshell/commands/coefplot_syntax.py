@@ -4,6 +4,7 @@
     subgraph:  plot [plot ...] [, subgraph options]
     plot:      name | _skip | (model [\\ model ...] [, plot options])
     model:     namelist [, model options]        (`.` or nothing: the active results)
+               | matrix(mspec) [, model options]  (a row or column of a user matrix)
 
 Options live at four levels -- model (what is collected: keep(), drop(), levels(), eform,
 ...), plot (how it is drawn: label(), msymbol(), ciopts(), ...), subgraph (bylabel()) and
@@ -33,7 +34,8 @@ MODEL_OPTS = {
     "drop": ("drop", True), "noci": ("noci", False), "levels": ("l", True),
     "eform": ("eform", None), "rescale": ("rescale", True), "rename": ("rename", True),
     "at": ("at", None), "asequation": ("aseq", None), "swapnames": ("swap", False),
-    "citype": ("citype", True), "df": ("df", True),
+    "citype": ("citype", True), "df": ("df", True), "ci": ("ci", True), "se": ("se", True),
+    "v": ("v", True),
 }
 _LOOK = ("msymbol", "mcolor", "msize", "mfcolor", "mlcolor", "mlwidth", "mlabposition",
          "mlabsize", "mlabcolor", "mlabangle", "mlabgap", "lcolor", "lwidth", "lpattern",
@@ -181,7 +183,12 @@ def _plots(session, head: str) -> list[Plot]:
             word = head[i:j]
             _no_qualifier(word)
             if j < n and head[j] == "(":
-                raise StataError(f"{word}() not supported by hlmshell's coefplot", 198)
+                close = matching_paren(head, j)
+                if not abbrev_match(word, "matrix", "m") or close < 0:
+                    raise StataError("invalid syntax", 198)
+                plots.append(Plot(models=[Model(f"matrix({head[j + 1:close].strip()})")]))
+                i = close + 1
+                continue
             if word == "_skip":
                 plots.append(Plot(skip=True))
             else:
@@ -219,14 +226,39 @@ def _group(session, inner: str) -> Plot:
     for k, (head, mtext) in enumerate(parsed):
         last = k == len(parsed) - 1
         mopts = read_options(mtext, "model") if (own_last or not last) else {}
-        words = head.split() or ["."]
-        for w in words:
-            if w.startswith(("matrix(", "m(")):
-                raise StataError("matrix() not supported by hlmshell's coefplot", 198)
+        for w in _matrix_words(head):
+            if w.startswith("matrix("):
+                plot.models.append(Model(w, dict(mopts)))
+                continue
             plot.models += [Model(nm, dict(mopts)) for nm in model_names(session, w)]
     if not plot.models:
         plot.models.append(Model("."))
     return plot
+
+
+def _matrix_words(head: str) -> list[str]:
+    """The names of a plot's model: stored names, `.`, and matrix(mspec) (any abbreviation
+    of matrix down to m), kept whole; nothing is the active results."""
+    out: list[str] = []
+    i, n = 0, len(head)
+    while i < n:
+        if head[i].isspace():
+            i += 1
+            continue
+        j = i
+        while j < n and not head[j].isspace() and head[j] != "(":
+            j += 1
+        word = head[i:j]
+        if j < n and head[j] == "(":
+            close = matching_paren(head, j)
+            if not abbrev_match(word, "matrix", "m") or close < 0:
+                raise StataError("invalid syntax", 198)
+            out.append(f"matrix({head[j + 1:close].strip()})")
+            i = close + 1
+            continue
+        out.append(word)
+        i = j
+    return out or ["."]
 
 
 def model_names(session, word: str) -> list[str]:
