@@ -253,6 +253,7 @@ COMMANDS = [
     ('lvr2plot', 'reg_diag_plots', 'lvr2plot', ()),
     ('hettest', 'reg_tests', 'hettest', ()),
     ('ovtest', 'reg_tests', 'ovtest', ()),
+    ('reghdfe', 'reghdfe', 'reghdfe', ()),
     ('reshape', 'reshape', 'reshape', ()),
     ('sdtest', 'sdtest_prtest', 'sdtest', ()),
     ('prtest', 'sdtest_prtest', 'prtest', ()),

@@ -1,6 +1,6 @@
 """A line whose first word is not a command name: Stata names the offending character
-(`/ is not a valid command name`, r(199)), as for a line pasted from a log with its `. `
-prompt (whether Stata 17 strips such a prompt could not be confirmed; hlmshell does not)."""
+(`/ is not a valid command name`, r(199)). A line pasted from a log with its `. ` prompt runs
+the command after the prompt (tests/test_dofile.py); `.name` is not a prompt."""
 import pytest
 
 from hlmshell.session import Session
@@ -8,7 +8,7 @@ from tests.session_run import run
 
 
 @pytest.mark.parametrize("line, message", [
-    (". clear", ". is not a valid command name"),      # a line pasted from a log with its prompt
+    (".clear", ". is not a valid command name"),       # a period before a name is no prompt
     ("/Users/me/data", "/ is not a valid command name"),
     ("}", "invalid syntax"),                           # a `}` without its block (statements.py)
 ])
