@@ -518,7 +518,7 @@ def check_qualifiers(spec: CommandSpec, cmd) -> None:
 STATA_ONLY = frozenset("""
 manova ivregress
 reghdfe suest stack
-egenmore gsem heckman stcox streg stset sts
+egenmore gsem heckman
 ratio total
 cluster
 """.split())

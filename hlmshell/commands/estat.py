@@ -433,6 +433,10 @@ def _sd(session, res, opts) -> None:
                             Opt("noheader", "nohea", desc="suppress the header"),
                             Opt("noweights", desc="accepted for compatibility"))),
                        Sub("vif", "vif", "variance inflation factors (after regress)"),
+                       Sub("phtest", "phtest", "test of proportional hazards (after stcox)",
+                           (Opt("detail", "d", desc="test each covariate"),
+                            Opt("km", desc="not available"), Opt("log", desc="not available"),
+                            Opt("rank", desc="not available"))),
                        Sub("vce", "vce", "covariance matrix of the estimates",
                            (Opt("covariance", "cov", desc="display as covariance matrix; the default"),
                             Opt("correlation", "corr", desc="display as correlation matrix"),
@@ -563,4 +567,13 @@ def _reg_test(name):
 
 
 _HANDLERS.update({"hettest": _reg_test("hettest"), "ovtest": _reg_test("ovtest")})
+
+
+def _phtest(session, res, opts) -> None:
+    """estat phtest after stcox (commands.st_cox)."""
+    from hlmshell.commands.st_cox import estat_phtest
+    estat_phtest(session, res, opts)
+
+
+_HANDLERS["phtest"] = _phtest
 _TAKES_VARLIST = ("hettest",)

@@ -277,6 +277,16 @@ _RSTANDARD = Opt("rstandard", "rsta")
                    Opt("n", desc="after poisson and nbreg: the predicted number of events"),
                    Opt("nu0", desc="after xtnbreg: the predicted number of events with u_i = 0"),
                    Opt("iru0", desc="after xtnbreg: the incidence rate exp(xb) with u_i = 0"),
+                   Opt("hr", desc="after stcox/streg: predicted hazard ratio"),
+                   Opt("basesurv", desc="after stcox: baseline survivor function"),
+                   Opt("basechazard", desc="after stcox: baseline cumulative hazard"),
+                   Opt("csnell", desc="after stcox: Cox-Snell residuals"),
+                   Opt("schoenfeld", desc="after stcox: Schoenfeld residuals"),
+                   Opt("scaledsch", desc="after stcox: scaled Schoenfeld residuals"),
+                   Opt("median", desc="after streg: median survival time (with time)"),
+                   Opt("time", desc="after streg: with median or mean"),
+                   Opt("mean", desc="after streg: mean survival time (with time)"),
+                   Opt("surv", desc="after streg: S(_t|_t0)"),
                    Opt("ystar", "ystar", "string", None, "after tobit: E(y) of y* censored at (a,b)"),
                    Opt("ir", desc="after poisson and nbreg: the incidence rate exp(xb)"),
                    Opt("response", "resp", desc="after glm: response residuals y - mu"),
@@ -325,7 +335,7 @@ _PANEL = ("xb", "stdp", "ue", "e", "u", "xbu")
 PREDICTORS: dict = {}
 # the modules that register into PREDICTORS, in the order a full load imports them (command
 # modules are imported when their command is first used, so predict imports these itself)
-_PREDICTOR_MODULES = ("glm_predict", "me_multilevel_predict", "me_predict", "meqr", "resample",
+_PREDICTOR_MODULES = ("glm_predict", "st_cox", "st_streg", "me_multilevel_predict", "me_predict", "meqr", "resample",
                       "xt_glmm", "xtgee", "xtnbreg", "tobit", "xttobit", "xtpqml",
                       "factor_post", "sem_predict", "mlogit", "reg_diagnostics")
 # e(cmd) -> handler of the influence statistics (rstudent, leverage, cooksd, ...), registered by

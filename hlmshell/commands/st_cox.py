@@ -1,0 +1,325 @@
+"""stcox: Cox proportional hazards regression of stset data ([ST] stcox), estat phtest and
+predict after it.
+
+    stcox [indepvars] [if] [in] [, nohr strata(varnames) vce(oim|robust|cluster var)
+                                 breslow level(#) noshow nolog]
+
+Breslow ties (engine.survival_cox), hazard ratios by default; robust and cluster variances
+from the efficient score residuals with the g/(g-1) adjustment (clusters: the id() subjects
+when stset has one). e(cmd) is "cox" and e(cmd2) "stcox", as Stata stores them.
+predict: hr (default), xb, basesurv, basechazard, csnell, schoenfeld, scaledsch."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hlmshell import distributions as dist
+from hlmshell.commands import st_common as sc
+from hlmshell.commands._postest import confidence_level
+from hlmshell.commands._toolkit import sample_columns, touse, varlist
+from hlmshell.commands.estimation import _resolve_fixed_part
+from hlmshell.commands.model_terms import engine_terms
+from hlmshell.engine import design as dz
+from hlmshell.engine.survival_cox import CoxData, fit_cox, score_residuals
+from hlmshell.errors import StataError
+from hlmshell.output.coeftable import coef_table, groups_from_names
+from hlmshell.output.eform_table import eform_table
+from hlmshell.output.numfmt import fmt, fmt_g
+from hlmshell.registry import Opt, bind_command, command
+from hlmshell.results import EstimationResults
+
+_OPTS = (Opt("nohr", desc="report coefficients, not hazard ratios"),
+         Opt("hr", desc="report hazard ratios; the default"),
+         Opt("strata", "str", "string", None, "strata ID variables"),
+         Opt("vce", "vce", "string", None, "oim, robust or cluster clustvar"),
+         Opt("robust", "r", desc="synonym for vce(robust)"),
+         Opt("breslow", "bre", desc="Breslow method for ties; the default"),
+         Opt("efron", "efr", desc="Efron method (not available)"),
+         Opt("exactm", desc="exact marginal likelihood (not available)"),
+         Opt("exactp", desc="exact partial likelihood (not available)"),
+         Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
+         Opt("noshow", "nosh", desc="do not show st setting information"),
+         Opt("nolog", desc="do not show the iteration log"),
+         Opt("log", desc="show the iteration log"))
+
+
+def _vce(session, opts, st) -> tuple[str, str]:
+    text = (opts.raw("vce") or "").strip()
+    words = text.split()
+    if opts.robust and not words:
+        words = ["robust"]
+    if not words or "oim".startswith(words[0]) and len(words[0]) >= 1 and words[0] == "oim":
+        return ("robust", st.idvar) if words and st.idvar else ("oim", "")
+    w = words[0].lower()
+    if "robust".startswith(w) and len(w) >= 1 and len(words) == 1:
+        return "robust", st.idvar
+    if "cluster".startswith(w) and len(w) >= 2 and len(words) == 2:
+        return "cluster", varlist(session, words[1], all_if_empty=False)[0]
+    raise StataError(f"vcetype '{words[0]}' not allowed", 198)
+
+
+def _log(session, lls, show: bool) -> None:
+    if not show:
+        return
+    out = session.out
+    for i, v in enumerate(lls):
+        out.line(f"Iteration {i}:  Log likelihood = {fmt_g(v, 10)}")
+    out.line("Refining estimates:")
+    out.line(f"Iteration 0:  Log likelihood = {fmt_g(lls[-1], 10)}")
+
+
+def model_spec(session, cmd):
+    """(spec, fixed terms) of `indepvars`, parsed as the fixed part of `_t indepvars`; (None,
+    None) when no variables are typed (replay)."""
+    from hlmshell.syntax.parser import parse_mixed
+    body = (cmd.body or "").strip()
+    if not body:
+        return None, None
+    sc.settings(session)
+    spec = parse_mixed("_t " + body)
+    return spec, list(spec.fixed)
+
+
+@command("stcox", family="Survival", body="fvvarlist", qualifiers="if in",
+         desc="Cox proportional hazards model", example="stcox drug age", options=_OPTS)
+def stcox_cmd(session, cmd) -> None:
+    spec, fixed_raw = model_spec(session, cmd)
+    if spec is None:
+        res = session.e
+        if res is None or res.macros.get("cmd2") != "stcox":
+            raise StataError("last estimates not found", 301)
+        opts = bind_command("stcox", cmd.options)
+        display(session, res, confidence_level(session, opts), not opts.nohr and not
+                (res.macros.get("nohr") and not opts.hr))
+        return
+    if spec.levels:
+        raise StataError("invalid syntax", 198)
+    opts = bind_command("stcox", cmd.options)
+    for o in ("efron", "exactm", "exactp"):
+        if getattr(opts, o):
+            raise StataError(f"option {o} not available in hlmshell; Breslow ties only", 198)
+    st = sc.settings(session)
+    level = confidence_level(session, opts)
+    vce, clust = _vce(session, opts, st)
+    ds = session.data
+    _dep, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
+    strata = varlist(session, opts.raw("strata"), all_if_empty=False) if opts.raw("strata") else []
+    extra = [clust] if clust else []
+    mask = touse(session, cmd, list(fvars) + strata + extra)
+    mask &= np.asarray(ds.values("_st"), float) == 1
+    n = int(mask.sum())
+    if n == 0:
+        raise StataError("no observations", 2000)
+    column = sample_columns(ds, mask)
+    design = dz.build_fixed(engine_terms(fixed), column, n, constant=False)
+    X = design.X_keep
+    rec = sc.records(session, mask)
+    sid = _codes(ds, strata, mask)
+    cd = CoxData(rec.t0, rec.t, rec.d, X, sid)
+    if not opts.noshow:
+        sc.header(session, st)
+    fit = fit_cox(cd)
+    _log(session, fit.lls, not opts.nolog)
+    V = fit.V
+    ncl = 0
+    if vce != "oim":
+        U = score_residuals(cd, fit.b)
+        if clust:
+            g = _codes(ds, [clust], mask)
+            Ug = np.zeros((int(g.max()) + 1, U.shape[1]))
+            np.add.at(Ug, g.astype(int), U)
+        else:
+            Ug = U
+        ncl = Ug.shape[0]
+        V = fit.V @ (Ug.T @ Ug) @ fit.V * ncl / (ncl - 1)
+    res = _results(session, cmd, design, mask, fit, V, rec, st, vce, clust, ncl, strata, opts)
+    session.post_estimation(res)
+    display(session, res, level, not opts.nohr)
+
+
+def _codes(ds, names, mask) -> np.ndarray:
+    if not names:
+        return np.zeros(int(mask.sum()))
+    cols = [np.asarray(ds.values(v))[mask].astype(str) for v in names]
+    keys = np.array(["\x00".join(r) for r in zip(*cols)])
+    return np.unique(keys, return_inverse=True)[1].astype(float)
+
+
+def _results(session, cmd, design, mask, fit, V, rec, st, vce, clust, ncl, strata, opts):
+    names = [("_t", nm) for nm in design.stata_names]
+    k = len(names)
+    keep = np.flatnonzero(design.keep)
+    b = np.zeros(k)
+    b[keep] = fit.b
+    VV = np.zeros((k, k))
+    VV[np.ix_(keep, keep)] = V
+    res = EstimationResults(cmd="cox", names=names, b=b, V=VV, omitted=design.omitted.copy(),
+                            k_f=k, sample=mask.copy())
+    ids = sc.idvalues(session, st, mask)
+    df = len(keep)
+    if vce == "oim":
+        chi2 = 2 * (fit.ll - fit.ll_0)
+    else:
+        bk = fit.b
+        chi2 = float(bk @ np.linalg.solve(V, bk)) if df else 0.0
+    p = float(dist.chi2_sf(chi2, df)) if df else math.nan
+    res.scalars = {"N": float(len(rec.t)), "N_sub": float(len(np.unique(ids))),
+                   "N_fail": float(rec.d.sum()), "risk": float(np.sum(rec.t - rec.t0)),
+                   "ll": fit.ll, "ll_0": fit.ll_0, "chi2": chi2, "df_m": float(df), "p": p,
+                   "rank": float(df), "k_eq": 1.0, "converged": float(fit.converged)}
+    res.macros = {"cmd": "cox", "cmd2": "stcox", "cmdline": cmd.text, "depvar": "_t",
+                  "t0": "_t0", "ties": "breslow", "title": "Cox regression",
+                  "chi2type": "LR" if vce == "oim" else "Wald", "vce": vce,
+                  "predict": "stcox_p", "properties": "b V", "strata": " ".join(strata)}
+    if vce != "oim":
+        res.macros["vcetype"] = "Robust"
+        res.scalars["N_clust"] = float(ncl)
+        if clust:
+            res.macros["clustvar"] = clust
+    if opts.nohr:
+        res.macros["nohr"] = "nohr"
+    res.design = design
+    return res
+
+
+def display(session, res, level: float, hr: bool) -> None:
+    out = session.out
+    sc_ = res.scalars
+    out.line("")
+    out.line("Cox regression with Breslow method for ties")
+    out.line("")
+    if res.macros.get("strata"):
+        out.line(f"Stratified by {res.macros['strata']}")
+    out.line(f"{'No. of subjects = ' + format(int(sc_['N_sub']), ','):<56}"
+             f"Number of obs = {int(sc_['N']):>8,}")
+    out.line(f"No. of failures = {int(sc_['N_fail']):,}")
+    out.line(f"Time at risk    = {fmt_g(sc_['risk'], 10).strip()}")
+    if res.macros.get("clustvar"):
+        out.line(f"{'':56}(Std. err. adjusted for {int(sc_['N_clust']):,} clusters in "
+                 f"{res.macros['clustvar']})")
+    lab = f"{res.macros['chi2type']} chi2({int(sc_['df_m'])})"
+    out.line(f"{'':56}{lab:<14}= {fmt(sc_['chi2'], '%8.2f')}")
+    out.line(f"{'Log ' + ('pseudolikelihood' if res.macros.get('vcetype') else 'likelihood') + ' = ' + fmt_g(sc_['ll'], 10).strip():<56}"
+             f"Prob > chi2   = {fmt(sc_['p'], '%8.4f')}")
+    out.line("")
+    groups = groups_from_names([nm for _eq, nm in res.names])
+    se = np.sqrt(np.maximum(np.diag(res.V), 0))
+    vt = res.macros.get("vcetype")
+    if hr:
+        lines = eform_table("_t", groups, res.b, se, title="Haz. ratio", level=level, vcetype=vt)
+    else:
+        lines = coef_table("_t", groups, res.b, se, level=level, vcetype=vt)
+    for ln in lines:
+        out.line(ln)
+
+
+def _refit_data(session, res):
+    """The fit's CoxData and its b, rebuilt from e(sample) (for predict and estat phtest)."""
+    ds = session.data
+    mask = np.asarray(res.sample, bool)
+    if len(mask) != ds.n:
+        raise StataError("data have changed since estimation", 459)
+    X = res.design.X_keep
+    rec = sc.records(session, mask)
+    strata = res.macros.get("strata", "").split()
+    cd = CoxData(rec.t0, rec.t, rec.d, X, _codes(ds, strata, mask))
+    keep = np.flatnonzero(res.design.keep)
+    return cd, res.b[keep], res.V[np.ix_(keep, keep)], mask, [res.names[j][1] for j in keep]
+
+
+def estat_phtest(session, res, opts) -> None:
+    """Test of proportional hazards on the Schoenfeld residuals against analysis time."""
+    from hlmshell.engine.survival_cox import ph_test, schoenfeld
+    if res is None or res.macros.get("cmd2") != "stcox":
+        raise StataError("last estimates not found", 301)
+    cd, b, V, _mask, names = _refit_data(session, res)
+    sch = schoenfeld(cd, b)
+    rows = ~np.isnan(sch[:, 0]) if sch.shape[1] else cd.d > 0
+    rho, chi2, glob, _scaled = ph_test(sch[rows], cd.t[rows], V, b)
+    out = session.out
+    out.line("")
+    out.line("Test of proportional-hazards assumption")
+    out.line("")
+    out.line("Time function: Analysis time")
+    out.line("-" * 61)
+    if opts is not None and getattr(opts, "detail", False):
+        out.line(f"{'':13}|{'rho':>10}{'chi2':>12}{'df':>8}{'Prob>chi2':>14}")
+        out.line("-" * 13 + "+" + "-" * 47)
+        for j, nm in enumerate(names):
+            pj = float(dist.chi2_sf(chi2[j], 1))
+            out.line(f"{nm[:12]:>12} | {fmt(rho[j], '%9.5f')} {fmt(chi2[j], '%11.2f')} "
+                     f"{1:>7} {fmt(pj, '%13.4f')}")
+        out.line("-" * 13 + "+" + "-" * 47)
+    else:
+        out.line(f"{'':13}|{'chi2':>12}{'df':>8}{'Prob>chi2':>14}")
+        out.line("-" * 13 + "+" + "-" * 47)
+    k = len(names)
+    pg = float(dist.chi2_sf(glob, k))
+    lead = f"{'Global test':>12} | " + ("" if not getattr(opts, "detail", False) else " " * 10)
+    out.line(f"{lead}{fmt(glob, '%11.2f')} {k:>7} {fmt(pg, '%13.4f')}")
+    out.line("-" * 61)
+    from hlmshell.results import RResults
+    session.r = RResults(scalars={"chi2": glob, "df": float(k), "p": pg})
+
+
+def predict(session, cmd, res, opts) -> None:
+    from hlmshell.commands.predict import _add, _new_names, _touse
+    from hlmshell.engine.survival_cox import base_cumhaz, schoenfeld
+    stats = ("hr", "xb", "basesurv", "basechazard", "csnell", "schoenfeld", "scaledsch", "stdp")
+    given = [w for w in stats if w in opts]
+    if len(given) > 1:
+        raise StataError("only one statistic may be specified", 198)
+    stat = given[0] if given else "hr"
+    vtype, names = _new_names(cmd.body or "", None)
+    cd, b, V, mask, cnames = _refit_data(session, res)
+    touse = _touse(session, cmd)
+    n = session.data.n
+    k = len(b)
+    if stat in ("schoenfeld", "scaledsch"):
+        if len(names) != k:
+            raise StataError(f"{stat} requires {k} new variable names", 198)
+        r = schoenfeld(cd, b)
+        if stat == "scaledsch":
+            nd = int(np.sum(~np.isnan(r[:, 0])))
+            r = r @ V * nd + b
+        cols = []
+        for j in range(k):
+            c = np.full(n, np.nan)
+            c[mask] = r[:, j]
+            cols.append(c)
+        lab = "Schoenfeld - " if stat == "schoenfeld" else "Scaled Schoenfeld - "
+        _add(session, names, cols, [lab + nm for nm in cnames], vtype, touse & mask)
+        return
+    if len(names) != 1:
+        raise StataError("too many variables specified", 103)
+    if stat in ("hr", "xb", "stdp"):
+        from hlmshell.commands.predict import xb_all
+        if not given:
+            session.out.line("(option hr assumed; relative hazard)")
+        xb = xb_all(res, session.data)
+        col = np.exp(xb) if stat == "hr" else xb
+        if stat == "stdp":
+            from hlmshell.commands.predict import stdp_all
+            col = stdp_all(res, session.data)
+        lab = {"hr": "Predicted hazard ratio", "xb": "Linear prediction",
+               "stdp": "S.E. of the linear prediction"}[stat]
+        _add(session, names, [col], [lab], vtype, touse)
+        return
+    H0 = base_cumhaz(cd, b)
+    c = np.full(n, np.nan)
+    if stat == "basesurv":
+        c[mask], lab = np.exp(-H0), "Baseline survivor function"
+    elif stat == "basechazard":
+        c[mask], lab = H0, "Cumulative baseline hazard"
+    else:
+        c[mask], lab = H0 * np.exp(cd.X @ b), "Cox-Snell residuals"
+    _add(session, names, [c], [lab], vtype, touse & mask)
+
+
+def _register_predict() -> None:
+    from hlmshell.commands.predict import PREDICTORS
+    PREDICTORS["cox"] = predict
+
+
+_register_predict()

@@ -1,0 +1,238 @@
+"""streg: parametric survival models of stset data ([ST] streg), and predict after it.
+
+    streg [indepvars] [if] [in] , distribution(exponential|weibull|gompertz|lognormal|
+          loglogistic) [time nohr level(#) noshow nolog]
+
+Proportional-hazards metric for exponential, weibull (hazard ratios unless nohr) and gompertz;
+accelerated failure time (`time`, and always for lognormal and loglogistic). The likelihood is
+engine.survival_param's; the ancillary parameter is its own equation (/ln_p, /gamma, /ln_sig,
+/ln_gam) with p, 1/p, sigma or gamma shown below. predict: median time (default), mean time,
+xb, surv."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hlmshell import distributions as dist
+from hlmshell.commands import st_common as sc
+from hlmshell.commands._postest import confidence_level
+from hlmshell.commands._toolkit import sample_columns, touse
+from hlmshell.commands.estimation import _resolve_fixed_part
+from hlmshell.commands.model_terms import engine_terms
+from hlmshell.commands.st_cox import model_spec
+from hlmshell.engine import design as dz
+from hlmshell.errors import StataError
+from hlmshell.output import coeftable as ct
+from hlmshell.output.numfmt import fmt, fmt_g
+from hlmshell.registry import Opt, abbrev_lookup, bind_command, command
+from hlmshell.results import EstimationResults
+
+_DISTS = (("exponential", "e"), ("weibull", "w"), ("gompertz", "gom"), ("lognormal", "logn"),
+          ("lnormal", "ln"), ("loglogistic", "logl"), ("llogistic", "ll"))
+_OPTS = (Opt("distribution", "d", "string", None, "exponential, weibull, gompertz, lognormal or loglogistic"),
+         Opt("time", "tr", desc="use accelerated failure-time metric"),
+         Opt("nohr", desc="report coefficients, not hazard ratios"),
+         Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
+         Opt("noshow", "nosh", desc="do not show st setting information"),
+         Opt("nolog", desc="do not show the iteration log"),
+         Opt("log", desc="show the iteration log"))
+_TITLES = {"exponential": "Exponential", "weibull": "Weibull", "gompertz": "Gompertz",
+           "lognormal": "Lognormal", "loglogistic": "Loglogistic"}
+
+
+def _dist(opts):
+    raw = (opts.raw("distribution") or "").strip().lower()
+    if not raw:
+        raise StataError("distribution() required", 198)
+    d = abbrev_lookup(raw, _DISTS)
+    if d is None:
+        raise StataError(f"distribution({raw}) invalid", 198)
+    return {"lnormal": "lognormal", "llogistic": "loglogistic"}.get(d, d)
+
+
+@command("streg", family="Survival", body="fvvarlist", qualifiers="if in",
+         desc="parametric survival models", example="streg drug age, distribution(weibull)",
+         options=_OPTS)
+def streg_cmd(session, cmd) -> None:
+    opts = bind_command("streg", cmd.options)
+    spec, fixed_raw = model_spec(session, cmd)
+    if spec is None and not opts.raw("distribution"):
+        res = session.e
+        if res is None or res.macros.get("cmd2") != "streg":
+            raise StataError("last estimates not found", 301)
+        display(session, res, confidence_level(session, opts), not opts.nohr)
+        return
+    st = sc.settings(session)
+    dname = _dist(opts)
+    aft = bool(opts.time) or dname in ("lognormal", "loglogistic")
+    if dname == "gompertz" and opts.time:
+        raise StataError("time not allowed with distribution(gompertz)", 198)
+    level = confidence_level(session, opts)
+    ds = session.data
+    fixed, fvars = [], []
+    if spec is not None:
+        _dep, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
+    mask = touse(session, cmd, list(fvars)) & (np.asarray(ds.values("_st"), float) == 1)
+    n = int(mask.sum())
+    if n == 0:
+        raise StataError("no observations", 2000)
+    design = dz.build_fixed(engine_terms(fixed), sample_columns(ds, mask), n, constant=True)
+    X = design.X_keep
+    rec = sc.records(session, mask)
+    if not opts.noshow:
+        sc.header(session, st)
+    from hlmshell.engine.survival_param import fit_streg
+    c_fit, fit = fit_streg(dname, aft, X, rec.t0, rec.t, rec.d)
+    if not opts.nolog:
+        _log(session, c_fit.lls, "Fitting constant-only model:")
+        _log(session, fit.lls, "Fitting full model:")
+    res = _results(session, cmd, design, mask, c_fit, fit, rec, st, dname, aft)
+    session.post_estimation(res)
+    display(session, res, level, not opts.nohr and not aft and dname != "lognormal")
+
+
+def _log(session, lls, title):
+    session.out.line("")
+    session.out.line(title)
+    session.out.line("")
+    for i, v in enumerate(lls):
+        session.out.line(f"Iteration {i}:  Log likelihood = {fmt_g(v, 10)}")
+
+
+def _results(session, cmd, design, mask, c_fit, fit, rec, st, dname, aft):
+    from hlmshell.engine.survival_param import ANCILLARY
+    names = [("_t", nm) for nm in design.stata_names]
+    k = len(names)
+    keep = np.flatnonzero(design.keep)
+    anc = ANCILLARY[dname]
+    kk = k + (anc is not None)
+    b = np.zeros(kk)
+    V = np.zeros((kk, kk))
+    idx = np.r_[keep, [k] if anc else []].astype(int)
+    b[idx] = fit.theta
+    V[np.ix_(idx, idx)] = fit.V
+    if anc:
+        names = names + [(anc, "_cons")]
+    omitted = np.r_[design.omitted, [False] if anc else []].astype(bool)
+    res = EstimationResults(cmd=dname if dname != "exponential" else "ereg", names=names, b=b,
+                            V=V, omitted=omitted, k_f=k, sample=mask.copy())
+    ids = sc.idvalues(session, st, mask)
+    df = len(keep) - 1
+    chi2 = 2 * (fit.ll - c_fit.ll)
+    p = float(dist.chi2_sf(chi2, df)) if df > 0 else math.nan
+    res.scalars = {"N": float(len(rec.t)), "N_sub": float(len(np.unique(ids))),
+                   "N_fail": float(rec.d.sum()), "risk": float(np.sum(rec.t - rec.t0)),
+                   "ll": fit.ll, "ll_0": c_fit.ll, "chi2": chi2, "df_m": float(df), "p": p,
+                   "k_eq": 1.0 + (anc is not None), "converged": float(fit.converged)}
+    if anc:
+        a = float(b[k])
+        res.scalars["aux_p" if anc == "ln_p" else anc.replace("ln_", "")] = \
+            math.exp(a) if anc != "gamma" else a
+    res.macros = {"cmd": res.cmd, "cmd2": "streg", "cmdline": cmd.text, "depvar": "_t",
+                  "distribution": dname, "frm2": "time" if aft else "hazard",
+                  "title": f"{_TITLES[dname]} {'AFT' if aft else 'PH'} regression",
+                  "chi2type": "LR", "predict": "streg_p", "properties": "b V"}
+    res.design = design
+    res.st_X = design.X_keep
+    return res
+
+
+def display(session, res, level: float, hr: bool) -> None:
+    from hlmshell.output.eform_table import eform_table
+    out = session.out
+    s = res.scalars
+    out.line("")
+    out.line(res.macros["title"])
+    out.line("")
+    out.line(f"{'No. of subjects = ' + format(int(s['N_sub']), ','):<56}"
+             f"Number of obs = {int(s['N']):>8,}")
+    out.line(f"No. of failures = {int(s['N_fail']):,}")
+    out.line(f"Time at risk    = {fmt_g(s['risk'], 10).strip()}")
+    out.line(f"{'':56}{'LR chi2(' + str(int(s['df_m'])) + ')':<14}= {fmt(s['chi2'], '%8.2f')}")
+    out.line(f"{'Log likelihood = ' + fmt_g(s['ll'], 10).strip():<56}"
+             f"Prob > chi2   = {fmt(s['p'], '%8.4f')}")
+    out.line("")
+    k = res.k_f
+    se = np.sqrt(np.maximum(np.diag(res.V), 0))
+    groups = ct.groups_from_names([nm for _eq, nm in res.names[:k]])
+    if hr:
+        lines = eform_table("_t", groups, res.b[:k], se[:k], title="Haz. ratio", level=level)
+    else:
+        lines = ct.coef_table("_t", groups, res.b[:k], se[:k], level=level)
+    body = lines[:-1]
+    if len(res.names) > k:
+        eq = res.names[k][0]
+        body.append(ct.rule("mid"))
+        body += ct.coef_row([f"{'/' + eq:>12}"], ct.number_cells(float(res.b[k]), float(se[k]), level=level))
+        a, sa = float(res.b[k]), float(se[k])
+        z = float(dist.norm_ppf(1 - (100 - level) / 200))
+        rows = {"ln_p": [("p", math.exp(a)), ("1/p", math.exp(-a))],
+                "ln_sig": [("sigma", math.exp(a))], "ln_gam": [("gamma", math.exp(a))]}.get(eq, [])
+        if rows:
+            body.append(ct.rule("mid"))
+        for nm, v in rows:
+            lo, hi = sorted((math.exp(a - z * sa), math.exp(a + z * sa)))
+            if nm == "1/p":
+                lo, hi = 1 / math.exp(a + z * sa), 1 / math.exp(a - z * sa)
+            out_cells = (f"  {fmt_g(v, 9):>9}  {fmt_g(v * sa, 9):>9}{'':28}"
+                         f"{fmt_g(lo, 9):>9}   {fmt_g(hi, 9):>9}")
+            body += ct.coef_row([f"{nm:>12}"], out_cells)
+    body.append(ct.rule())
+    for ln in body:
+        out.line(ln)
+
+
+def predict(session, cmd, res, opts) -> None:
+    from hlmshell.commands.predict import _add, _new_names, _touse, xb_all
+    from hlmshell.engine import survival_param as sp
+    stats = ("median", "mean", "xb", "surv", "hr", "time", "stdp")
+    given = [w for w in stats if w in opts]
+    if "time" in given and ("median" in given or "mean" in given):
+        given.remove("time")
+    if len(given) > 1:
+        raise StataError("only one statistic may be specified", 198)
+    stat = given[0] if given else "median"
+    vtype, names = _new_names(cmd.body or "", None)
+    if len(names) != 1:
+        raise StataError("too many variables specified", 103)
+    k = res.k_f
+    dname, aft = res.macros["distribution"], res.macros["frm2"] == "time"
+    from hlmshell.results import EstimationResults as _ER
+    sub = _ER(cmd=res.cmd, names=res.names[:k], b=res.b[:k], V=res.V[:k, :k],
+              omitted=res.omitted[:k], k_f=k)
+    sub.design = res.design
+    xb = xb_all(sub, session.data)
+    anc = float(res.b[k]) if len(res.b) > k else None
+    touse = _touse(session, cmd)
+    if stat in ("median", "time") or not given:
+        if not given:
+            session.out.line("(option median time assumed; predicted median time)")
+        col, lab = sp.median_time(dname, aft, xb, anc), "Predicted median _t"
+    elif stat == "mean":
+        col, lab = sp.mean_time(dname, aft, xb, anc), "Predicted mean _t"
+    elif stat == "xb":
+        col, lab = xb, "Linear prediction"
+    elif stat == "hr":
+        if aft:
+            raise StataError("option hr not allowed after a time-metric fit", 198)
+        col, lab = np.exp(xb), "Predicted hazard ratio"
+    elif stat == "surv":
+        t = np.asarray(session.data.values("_t"), float)
+        col, lab = sp.survival_at(dname, aft, xb, anc, t), "S(_t|_t0)"
+        t0 = np.asarray(session.data.values("_t0"), float)
+        with np.errstate(all="ignore"):
+            col = col / np.where(t0 > 0, sp.survival_at(dname, aft, xb, anc, t0), 1.0)
+    else:
+        raise StataError(f"option {stat} not allowed", 198)
+    with np.errstate(all="ignore"):
+        _add(session, names, [col], [lab], vtype, touse)
+
+
+def _register_predict() -> None:
+    from hlmshell.commands.predict import PREDICTORS
+    for name in ("ereg", "weibull", "gompertz", "lognormal", "loglogistic"):
+        PREDICTORS[name] = predict
+
+
+_register_predict()
