@@ -216,7 +216,7 @@ TAKES = {
     "count": "if in", "decode": "if in", "drop": "if in", "egen": "if in", "encode": "if in",
     "export": "if in", "generate": "if in", "keep": "if in", "levelsof": "if in", "list": "if in",
     "mixed": "if in", "predict": "if in", "pwcorr": "if in weight", "recode": "if in",
-    "regress": "if in", "replace": "if in", "sort": "in", "summarize": "if in weight",
+    "regress": "if in weight", "replace": "if in", "sort": "in", "summarize": "if in weight",
     "tab1": "if in weight", "tabulate": "if in weight", "use": "if in", "xtreg": "if in",
     "xtsum": "if in", "xttab": "if in",
 }

@@ -843,10 +843,13 @@ def regress_cmd(session, cmd: Command) -> None:
     opts = bind_command("regress", list(spec.fixed_options) + [op for op in cmd.options
                                                             if op not in spec.fixed_options])
     level = confidence_level(session, opts)
-    if cmd.weight is not None:
-        raise StataError("weights not allowed", 101)
     vce = parse_vce(session.data, opts, _REGRESS_VCE)
-    res = _regress(session, cmd, spec, fixed_raw, constant=not opts.noconstant, vce=vce)
+    if cmd.weight is not None:
+        from hlmshell.commands import regress_weights
+        depvar, fixed, fvars = _resolve_fixed_part(session.data, spec, fixed_raw)
+        res = regress_weights.estimate(session, cmd, depvar, fixed, fvars, opts, vce)
+    else:
+        res = _regress(session, cmd, spec, fixed_raw, constant=not opts.noconstant, vce=vce)
     beta = _beta(session, res) if opts.beta else None
     for note in res.design.notes:
         session.out.line(note)
