@@ -367,3 +367,12 @@ def test_wildcard_in_an_interaction_interacts_each_variable(s):  # noqa: F811
     ok(s, "regress mathach dd*##c.ses")
     np.testing.assert_allclose(np.asarray(s.e.b).ravel(), b, rtol=1e-12)
     assert run(s, "regress mathach nosuch*##c.ses")[0] == 111
+
+
+def test_mixed_maximization_options_are_accepted(s):  # noqa: F811
+    """emtolerance(), difficult, emonly, technique() from public do-files: the same optimum."""
+    a = _ll(s, "mixed mathach ses || id:, reml")
+    b = _ll(s, "mixed mathach ses || id:, reml emtolerance(1e-8) difficult emiterate(50) "
+               "technique(nr) nrtolerance(1e-6) matsqrt")
+    assert a == b
+    assert run(s, "mixed mathach ses || id:, emtolerance(abc)")[0] == 198
