@@ -77,3 +77,136 @@ def test_errors(s):
     ok(s, "stset, clear")
     assert run(s, "stcox treated")[0] == 119
     assert run(s, "sts list")[0] == 119
+
+
+# ---- lung (R's survival::lung): two covariates, status coded 1/2 -------------------------------
+LREF = json.loads((DATA / "lung_ref.json").read_text())
+
+
+@pytest.fixture
+def lung():
+    s = csv_session(str(DATA / "lung.csv"))
+    ok(s, "stset time, failure(status==2)")
+    return s
+
+
+def _se(s):
+    return np.sqrt(np.diag(s.e.V))
+
+
+def test_lung_cox_oim_robust_cluster(lung):
+    ok(lung, "stcox age sex, nohr")
+    assert np.allclose(lung.e.b, LREF["cox_b"], atol=1e-6)
+    assert np.allclose(_se(lung), LREF["cox_se"], rtol=1e-5)
+    assert lung.e.scalars["ll"] == pytest.approx(LREF["cox_ll"][1], abs=1e-5)
+    ok(lung, "stcox age sex, vce(robust)")
+    assert np.allclose(_se(lung), LREF["robust_se_adj"], rtol=1e-5)
+    assert lung.e.macros["vcetype"] == "Robust"
+    out = ok(lung, "stcox age sex, vce(cluster inst)")
+    assert np.allclose(_se(lung), LREF["cluster_se_adj"], rtol=1e-5)
+    assert "clusters in inst" in out
+
+
+def test_lung_strata(lung):
+    ok(lung, "stcox age, strata(sex)")
+    assert lung.e.b[0] == pytest.approx(LREF["strata_b"], abs=1e-6)
+    assert _se(lung)[0] == pytest.approx(LREF["strata_se"], rel=1e-5)
+
+
+def test_lung_phtest(lung):
+    ok(lung, "stcox age sex")
+    out = ok(lung, "estat phtest, detail")
+    assert lung.r.scalars["chi2"] == pytest.approx(LREF["ph_global"], rel=1e-6)
+    assert "Global test" in out and "rho" in out
+    from hlmshell.engine.survival_cox import CoxData, ph_test, schoenfeld
+    mask = np.asarray(lung.e.sample)
+    d = np.asarray(lung.data.values("_d"))[mask]
+    cd = CoxData(np.zeros(d.size), np.asarray(lung.data.values("_t"))[mask], d,
+                 np.column_stack([np.asarray(lung.data.values(v))[mask] for v in ("age", "sex")]),
+                 np.zeros(d.size))
+    sch = schoenfeld(cd, lung.e.b)
+    rows = d > 0
+    rho, chi2, glob, _ = ph_test(sch[rows], cd.t[rows], lung.e.V, lung.e.b)
+    assert np.allclose(chi2, LREF["ph_chi2"], rtol=1e-6)
+    assert np.allclose(rho, LREF["ph_rho"], atol=1e-6)
+
+
+def test_lung_predict_basesurv_and_hr(lung):
+    ok(lung, "stcox age sex")
+    ok(lung, "predict bs, basesurv")
+    ok(lung, "predict h, hr")
+    t = np.asarray(lung.data.values("_t"))
+    bs = np.asarray(lung.data.values("bs"))
+    H = np.interp(t, LREF["basehaz_time"], LREF["basehaz"])   # all times are in basehaz's list
+    assert np.allclose(bs, np.exp(-H), rtol=1e-6)
+    xb = lung.e.b[0] * np.asarray(lung.data.values("age")) + lung.e.b[1] * np.asarray(lung.data.values("sex"))
+    assert np.allclose(np.asarray(lung.data.values("h")), np.exp(xb), rtol=1e-6)
+
+
+def test_lung_weibull_aft_and_ph(lung):
+    ok(lung, "streg age sex, distribution(weibull) time nolog")
+    b = lung.e.b
+    assert np.allclose([b[2], b[0], b[1]], LREF["weibull_b"], atol=1e-4)
+    assert -b[3] == pytest.approx(LREF["weibull_logscale"], abs=1e-4)
+    # both likelihoods are of the density of t
+    assert lung.e.scalars["ll"] == pytest.approx(LREF["weibull_ll"], abs=1e-6)
+    ok(lung, "predict m, median time")
+    p = math.exp(b[3])
+    xb = b[2] + b[0] * np.asarray(lung.data.values("age")) + b[1] * np.asarray(lung.data.values("sex"))
+    assert np.allclose(np.asarray(lung.data.values("m")), np.exp(xb) * math.log(2) ** (1 / p), rtol=1e-6)
+
+
+def test_delayed_entry_km(lung):
+    ok(lung, "stset time, failure(status==2) enter(time 30)")
+    from hlmshell.engine.survival import kaplan_meier
+    st = np.asarray(lung.data.values("_st")) == 1
+    km = kaplan_meier(*(np.asarray(lung.data.values(v))[st] for v in ("_t0", "_t", "_d")), 1.96)
+    f = km.fail > 0
+    assert np.allclose(km.time[f], LREF["de_km_time"])
+    assert np.allclose(km.surv[f], LREF["de_km_surv"])
+    assert np.allclose(km.at_risk[f], LREF["de_km_n"])
+
+
+def test_split_records_with_id_give_the_same_cox_fit(s):
+    """Episodes split at t = 10 (multiple records per subject, stset ... id()) leave Breslow's
+    partial likelihood unchanged."""
+    ok(s, "stcox treated")
+    b0 = s.e.b.copy()
+    ok(s, "generate id = _n")
+    ok(s, "expand 2 if time > 10")
+    ok(s, "bysort id: generate t = cond(_n == 1 & _N == 2, 10, time)")
+    ok(s, "bysort id: generate f = cond(_n == 1 & _N == 2, 0, cens)")
+    out = ok(s, "stset t, failure(f) id(id)")
+    assert "42  subjects" in out
+    ok(s, "stcox treated")
+    assert s.e.b[0] == pytest.approx(b0[0], abs=1e-8)
+    assert s.e.scalars["N_sub"] == 42
+
+
+def test_settings_survive_save_use(s, tmp_path):
+    f = tmp_path / "g.dta"
+    ok(s, f'save "{f}"')
+    ok(s, "clear")
+    ok(s, f'use "{f}"')
+    out = ok(s, "stcox treated")
+    assert ".2210887" in out
+
+
+def test_sts_graph_stores_a_graph(s):
+    ok(s, "sts graph, by(treated) ci name(km, replace) nodraw")
+    from hlmshell.commands.graph_common import store
+    _name, g = store(s).get("km")
+    kinds = [x.kind for x in g.panels[0].series]
+    assert kinds.count("line") == 2 and kinds.count("rarea") == 2
+    line = [x for x in g.panels[0].series if x.kind == "line"][0]
+    assert line.y[0] == 1 and np.all(np.diff(line.y) <= 0)     # a step function from 1 down
+
+
+def test_bad_input_leaves_session_unchanged(s):
+    for line, rc in (("stcox treated, vce(bogus)", 198), ("streg treated, d(normal)", 198),
+                     ("stset time, failure(cens==a)", 121), ("stset time, scale(-1)", 198),
+                     ("stset nosuch", 111), ("sts test", 100), ("sts list, level(5)", 198),
+                     ("estat phtest", 301), ("stcox treated, efron", 198)):
+        names = list(s.data.names)
+        assert run(s, line)[0] == rc, line
+        assert list(s.data.names) == names

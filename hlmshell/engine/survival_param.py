@@ -102,9 +102,14 @@ def newton(f, x, maxit=100, tol=1e-10) -> ParamFit:
         done = abs(nll - ll) < tol * (1 + abs(ll))
         ll, g, H = _derivs(f, x)
         lls.append(ll)
-        if done and np.max(np.abs(g)) < 1e-4:
-            ok = True
-            break
+        if done:
+            try:
+                dec = float(g @ np.linalg.solve(-H, g))
+            except np.linalg.LinAlgError:
+                dec = np.inf
+            if 0 <= dec < 1e-12:
+                ok = True
+                break
     try:
         V = np.linalg.inv(-H)
     except np.linalg.LinAlgError:
@@ -124,17 +129,25 @@ def start_values(dist, aft, t, d) -> np.ndarray:
 
 
 def fit_streg(dist, aft, X, t0, t, d):
-    """(constant-only fit, full fit); X's last column is the constant."""
+    """(constant-only fit, full fit); X's last column is the constant. The covariates are
+    scaled to at most 1 in absolute value while fitting (the numerical derivatives need
+    parameters of like size), and the estimates scaled back."""
     k = X.shape[1]
     has_anc = ANCILLARY[dist] is not None
     st = start_values(dist, aft, t, d)
     Xc = X[:, -1:]
     c_fit = newton(lambda th: loglik(th, dist, aft, Xc, t0, t, d), st)
+    scale = np.max(np.abs(X), axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    Xs = X / scale
     start = np.zeros(k + has_anc)
-    start[k - 1] = c_fit.theta[0]
+    start[k - 1] = c_fit.theta[0] * scale[-1]
     if has_anc:
         start[k] = c_fit.theta[1]
-    full = newton(lambda th: loglik(th, dist, aft, X, t0, t, d), start)
+    full = newton(lambda th: loglik(th, dist, aft, Xs, t0, t, d), start)
+    D = 1.0 / np.r_[scale, [1.0] * has_anc]
+    full.theta = full.theta * D
+    full.V = full.V * np.outer(D, D)
     return c_fit, full
 
 
