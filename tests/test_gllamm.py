@@ -334,3 +334,28 @@ def test_three_levels_lowest_first_as_melogit():
     assert np.allclose(v("qm1")[inside], v("c")[inside], atol=1e-8)
     assert np.allclose(v("qm2")[inside], v("a")[inside], atol=1e-8)
     assert np.allclose(v("qs1")[inside], v("sc_se")[inside], atol=1e-8)
+
+
+def test_same_fits_as_mepoisson_and_mixed():
+    """Poisson with gllamm's default quadrature is mepoisson's ghermite with 8 points; the
+    Gaussian model is mixed's ML fit (lns1 = lnsig_e, the SD of the intercept its exp)."""
+    s = _session()
+    ok(s, "gen cnt = floor(mathach/4) if id < 3000")
+    ok(s, "replace cnt = 0 if cnt < 0")
+    ok(s, "gllamm cnt ses, i(id) family(poisson) nolog")
+    g = s.e.b.copy()
+    ll = s.e.scalars["ll"]
+    ok(s, "mepoisson cnt ses || id:, intmethod(ghermite) intpoints(8) nolog")
+    assert s.e.scalars["ll"] == pytest.approx(ll, abs=1e-6)
+    assert g[2] ** 2 == pytest.approx(s.e.b[2], rel=1e-6)
+    ok(s, "gllamm mathach ses if id < 3000, i(id) adapt nolog")
+    g, V = s.e.b.copy(), s.e.V.copy()
+    ll = s.e.scalars["ll"]
+    ok(s, "mixed mathach ses if id < 3000 || id:, mle nolog")
+    b = _b(s)
+    assert s.e.scalars["ll"] == pytest.approx(ll, abs=1e-8)
+    assert g[2] == pytest.approx(b["lnsig_e:_cons"], abs=1e-8)
+    assert g[3] == pytest.approx(math.exp(b["lns1_1_1:_cons"]), rel=1e-8)
+    # e(V) by the delta method: var(sd) = sd^2 var(ln sd)
+    j = [f"{e}:{n}" for e, n in s.e.names].index("lns1_1_1:_cons")
+    assert V[3, 3] == pytest.approx(g[3] ** 2 * s.e.V[j, j], rel=1e-4)
