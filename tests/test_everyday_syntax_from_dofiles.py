@@ -375,4 +375,3 @@ def test_mixed_maximization_options_are_accepted(s):  # noqa: F811
     b = _ll(s, "mixed mathach ses || id:, reml emtolerance(1e-8) difficult emiterate(50) "
                "technique(nr) nrtolerance(1e-6) matsqrt")
     assert a == b
-    assert run(s, "mixed mathach ses || id:, emtolerance(abc)")[0] == 198
