@@ -14,7 +14,6 @@ import os
 
 import numpy as np
 import pytest
-
 from session_run import csv_session, ok, run
 
 HERE = os.path.dirname(__file__)

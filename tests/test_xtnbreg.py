@@ -12,7 +12,6 @@ import math
 
 import numpy as np
 import pytest
-
 from session_run import csv_session, ok, run
 
 
@@ -105,7 +104,7 @@ def test_re_lr_test_against_pooled_nb1(seizure):
     """The comparison: nbreg, dispersion(constant) (variance mu (1 + delta))."""
     from scipy import stats
     ok(seizure, "xtnbreg y trt lbase v4, nolog")
-    y, X, g = _data(seizure, ["trt", "lbase", "v4"])
+    y, X, _ = _data(seizure, ["trt", "lbase", "v4"])
 
     def nb1(t):
         mu, d = np.exp(X @ t[:4]), math.exp(t[4])
@@ -240,8 +239,8 @@ def test_xtpqml_robust_se_against_numpy_sandwich(seizure):
 
 
 def test_xtpqml_is_a_builtin_package():
-    from hlmshell.session import Session
     from hlmshell.output.writer import Capture
+    from hlmshell.session import Session
     s = Session(out=Capture())
     rc, out = run(s, "ssc install xtpqml")
     assert rc == 0 and "built into hlmshell" in out

@@ -33,6 +33,7 @@ from hlmshell.output.text import abbrev
 from hlmshell.registry import REGISTRY, Opt, bind_options, command
 from hlmshell.results import EstimationResults
 
+
 def _exp(v: float) -> float:
     """exp without OverflowError: a diverging fit shows `.`, not a traceback."""
     return math.exp(v) if v < 709.0 else math.inf

@@ -166,7 +166,7 @@ def _fit(session, data: NbData, model: str, log: bool, maxit: int):
 
 def _results(cmd, data: NbData, model: str, fit, ll_c) -> EstimationResults:
     p = data.design.X_keep.shape[1]
-    names, b, Vf, omitted, slopes = xm._coefs(data, fit.x[:p], fit.V[:p, :p])
+    names, b, _, omitted, slopes = xm._coefs(data, fit.x[:p], fit.V[:p, :p])
     k = len(names)
     aux = [("/", "ln_r"), ("/", "ln_s")] if model == "re" else []
     b = np.r_[b, fit.x[p:]]

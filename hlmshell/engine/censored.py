@@ -139,7 +139,6 @@ class PanelQuad:
 
     def value(self, x):
         """ll and its gradient in (b, ln sigma_u, ln sigma_e) (the nodes held where they are)."""
-        p = self.X.shape[1]
         xb, lnse, su, (h, u, lw) = self.nodes(x)
         a = h + lw
         amax = a.max(axis=1, keepdims=True)

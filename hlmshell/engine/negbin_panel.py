@@ -18,9 +18,8 @@ fe: conditioning on Y removes delta_i:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
