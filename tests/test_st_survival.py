@@ -210,3 +210,39 @@ def test_bad_input_leaves_session_unchanged(s):
         names = list(s.data.names)
         assert run(s, line)[0] == rc, line
         assert list(s.data.names) == names
+
+
+def test_sts_list_matches_published_stata_by_group(s):
+    """The Princeton course page's `sts list, by(group)` on these data (control group first
+    rows: 1 21 2 0 0.9048 0.0641 0.6700 0.9753 / 2 19 2 0 0.8095 0.0857 0.5689 0.9239)."""
+    out = ok(s, "sts list, by(treated)")
+    rows = [ln.split() for ln in out.splitlines()]
+    assert ["1", "21", "2", "0", "0.9048", "0.0641", "0.6700", "0.9753"] in rows
+    assert ["2", "19", "2", "0", "0.8095", "0.0857", "0.5689", "0.9239"] in rows
+
+
+def test_sts_list_at_counts_between_times(s):
+    out = ok(s, "sts list, at(5 10)")
+    rows = [ln.split() for ln in out.splitlines() if ln.strip()[:2] in ("5 ", "10")]
+    t = np.asarray(s.data.values("_t"))
+    d = np.asarray(s.data.values("_d"))
+    assert rows[0][:3] == ["5", str(int((t >= 5).sum())), str(int(d[t <= 5].sum()))]
+    assert rows[1][:3] == ["10", str(int((t >= 10).sum())), str(int(d[(t > 5) & (t <= 10)].sum()))]
+    assert "Note: Survivor function is calculated over full data" in out
+
+
+def test_constant_covariate_and_no_failures(s):
+    ok(s, "generate one = 1")
+    out = ok(s, "stcox treated one, nolog")
+    assert "note: one omitted because of collinearity." in out
+    assert s.e.b[0] == pytest.approx(REF["cox_b"], abs=1e-6) and s.e.b[1] == 0
+    ok(s, "generate z = 0")
+    ok(s, "stset time, failure(z)")
+    assert run(s, "stcox treated")[0] == 2000
+    assert run(s, "streg treated, d(weibull)")[0] == 2000
+
+
+def test_origin_and_scale(s):
+    ok(s, "stset time, failure(cens) origin(time -1) scale(7)")
+    t = np.asarray(s.data.values("_t"))
+    assert np.allclose(t, (np.asarray(s.data.values("time")) + 1) / 7)

@@ -45,17 +45,23 @@ _OPTS = (Opt("nohr", desc="report coefficients, not hazard ratios"),
 
 
 def _vce(session, opts, st) -> tuple[str, str]:
-    text = (opts.raw("vce") or "").strip()
-    words = text.split()
+    """(oim|robust|cluster, cluster variable) of vce()/robust; robust clusters on the stset
+    id() subjects when there is one, as Stata's stcox does."""
+    words = (opts.raw("vce") or "").split()
     if opts.robust and not words:
         words = ["robust"]
-    if not words or "oim".startswith(words[0]) and len(words[0]) >= 1 and words[0] == "oim":
-        return ("robust", st.idvar) if words and st.idvar else ("oim", "")
+    if not words:
+        return "oim", ""
     w = words[0].lower()
-    if "robust".startswith(w) and len(w) >= 1 and len(words) == 1:
+    if w == "oim" and len(words) == 1:
+        return "oim", ""
+    if "robust".startswith(w) and len(words) == 1:
         return "robust", st.idvar
-    if "cluster".startswith(w) and len(w) >= 2 and len(words) == 2:
-        return "cluster", varlist(session, words[1], all_if_empty=False)[0]
+    if len(w) >= 2 and "cluster".startswith(w) and len(words) == 2:
+        names = varlist(session, words[1], all_if_empty=False)
+        if len(names) != 1:
+            raise StataError("option vce() misspecified", 198)
+        return "cluster", names[0]
     raise StataError(f"vcetype '{words[0]}' not allowed", 198)
 
 
@@ -111,14 +117,16 @@ def stcox_cmd(session, cmd) -> None:
     n = int(mask.sum())
     if n == 0:
         raise StataError("no observations", 2000)
-    column = sample_columns(ds, mask)
-    design = dz.build_fixed(engine_terms(fixed), column, n, constant=False)
-    X = design.X_keep
-    rec = sc.records(session, mask)
-    sid = _codes(ds, strata, mask)
-    cd = CoxData(rec.t0, rec.t, rec.d, X, sid)
     if not opts.noshow:
         sc.header(session, st)
+    column = sample_columns(ds, mask)
+    design = dz.build_fixed(engine_terms(fixed), column, n, constant=False)
+    keep, X = _varying(session, design)
+    rec = sc.records(session, mask)
+    if rec.d.sum() == 0:
+        raise StataError("no failures in the estimation sample", 2000)
+    sid = _codes(ds, strata, mask)
+    cd = CoxData(rec.t0, rec.t, rec.d, X, sid)
     fit = fit_cox(cd)
     _log(session, fit.lls, not opts.nolog)
     V = fit.V
@@ -133,7 +141,9 @@ def stcox_cmd(session, cmd) -> None:
             Ug = U
         ncl = Ug.shape[0]
         V = fit.V @ (Ug.T @ Ug) @ fit.V * ncl / (ncl - 1)
-    res = _results(session, cmd, design, mask, fit, V, rec, st, vce, clust, ncl, strata, opts)
+    res = _results(session, cmd, design, keep, mask, fit, V, rec, st, vce, clust, ncl, strata,
+                   opts)
+    res.st_X = X
     session.post_estimation(res)
     display(session, res, level, not opts.nohr)
 
@@ -146,15 +156,30 @@ def _codes(ds, names, mask) -> np.ndarray:
     return np.unique(keys, return_inverse=True)[1].astype(float)
 
 
-def _results(session, cmd, design, mask, fit, V, rec, st, vce, clust, ncl, strata, opts):
+def _varying(session, design):
+    """(kept columns, X): columns without variation in the sample are omitted, as Stata's
+    stcox omits them (a Cox model has no intercept for them to be collinear with)."""
+    keep = np.flatnonzero(design.keep)
+    X = design.X_keep
+    const = np.ptp(X, axis=0) == 0 if X.shape[0] else np.ones(X.shape[1], bool)
+    for j in keep[const]:
+        session.out.line(f"note: {design.stata_names[j]} omitted because of collinearity.")
+    return keep[~const], X[:, ~const]
+
+
+def _results(session, cmd, design, keep, mask, fit, V, rec, st, vce, clust, ncl, strata, opts):
     names = [("_t", nm) for nm in design.stata_names]
     k = len(names)
-    keep = np.flatnonzero(design.keep)
+    omitted = design.omitted.copy()
+    for j in np.flatnonzero(design.keep):
+        if j not in keep:
+            omitted[j] = True
+            names[j] = ("_t", "o." + names[j][1])
     b = np.zeros(k)
     b[keep] = fit.b
     VV = np.zeros((k, k))
     VV[np.ix_(keep, keep)] = V
-    res = EstimationResults(cmd="cox", names=names, b=b, V=VV, omitted=design.omitted.copy(),
+    res = EstimationResults(cmd="cox", names=names, b=b, V=VV, omitted=omitted,
                             k_f=k, sample=mask.copy())
     ids = sc.idvalues(session, st, mask)
     df = len(keep)
@@ -220,11 +245,11 @@ def _refit_data(session, res):
     mask = np.asarray(res.sample, bool)
     if len(mask) != ds.n:
         raise StataError("data have changed since estimation", 459)
-    X = res.design.X_keep
+    X = res.st_X
     rec = sc.records(session, mask)
     strata = res.macros.get("strata", "").split()
     cd = CoxData(rec.t0, rec.t, rec.d, X, _codes(ds, strata, mask))
-    keep = np.flatnonzero(res.design.keep)
+    keep = np.flatnonzero(~np.asarray(res.omitted, bool))
     return cd, res.b[keep], res.V[np.ix_(keep, keep)], mask, [res.names[j][1] for j in keep]
 
 

@@ -80,6 +80,8 @@ def streg_cmd(session, cmd) -> None:
     design = dz.build_fixed(engine_terms(fixed), sample_columns(ds, mask), n, constant=True)
     X = design.X_keep
     rec = sc.records(session, mask)
+    if rec.d.sum() == 0:
+        raise StataError("no failures in the estimation sample", 2000)
     if not opts.noshow:
         sc.header(session, st)
     from hlmshell.engine.survival_param import fit_streg
@@ -164,7 +166,7 @@ def display(session, res, level: float, hr: bool) -> None:
     if len(res.names) > k:
         eq = res.names[k][0]
         body.append(ct.rule("mid"))
-        body += ct.coef_row([f"{'/' + eq:>12}"], ct.number_cells(float(res.b[k]), float(se[k]), level=level))
+        body += ct.coef_row(ct.name_lines('/' + eq), ct.number_cells(float(res.b[k]), float(se[k]), level=level))
         a, sa = float(res.b[k]), float(se[k])
         z = float(dist.norm_ppf(1 - (100 - level) / 200))
         rows = {"ln_p": [("p", math.exp(a)), ("1/p", math.exp(-a))],
@@ -175,10 +177,12 @@ def display(session, res, level: float, hr: bool) -> None:
             lo, hi = sorted((math.exp(a - z * sa), math.exp(a + z * sa)))
             if nm == "1/p":
                 lo, hi = 1 / math.exp(a + z * sa), 1 / math.exp(a - z * sa)
-            out_cells = (f"  {fmt_g(v, 9):>9}  {fmt_g(v * sa, 9):>9}{'':28}"
+            out_cells = (f"  {fmt_g(v, 9):>9}  {fmt_g(v * sa, 9):>9}{'':21}"
                          f"{fmt_g(lo, 9):>9}   {fmt_g(hi, 9):>9}")
-            body += ct.coef_row([f"{nm:>12}"], out_cells)
+            body += ct.coef_row(ct.name_lines(nm), out_cells)
     body.append(ct.rule())
+    if hr and "_cons" in [nm for _eq, nm in res.names[:k]]:
+        body.append("Note: _cons estimates baseline hazard.")
     for ln in body:
         out.line(ln)
 

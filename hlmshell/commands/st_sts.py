@@ -26,7 +26,7 @@ from hlmshell.results import RResults
 
 _LIST_OPTS = (Opt("by", "by", "string", None, "separate estimates for each group"),
               Opt("failure", "f", desc="report the failure function 1 - S(t)"),
-              Opt("at", "at", "numlist", None, "report estimates at the specified times"),
+              Opt("at", "at", "string", None, "report estimates at the specified times (numlist)"),
               Opt("compare", "c", desc="accepted with at(): groups side by side"),
               Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
               Opt("noshow", "nosh", desc="do not show st setting information"))
@@ -107,6 +107,7 @@ def _list(session, cmd, st, opts) -> None:
     rec = sc.records(session, mask)
     level = float(opts.level)
     z = _z(level)
+    at = _at_numlist(opts.raw("at"))
     if not opts.noshow:
         sc.header(session, st)
     if rec.t.size == 0:
@@ -118,28 +119,49 @@ def _list(session, cmd, st, opts) -> None:
         out.line("By variable: " + " ".join(byvars))
     out.line("")
     fn = "Failure" if fail else "Survivor"
-    out.line(f"{'At':>15}           Net{fn:>12}      Std.")
-    out.line(f"{'Time':>6}     risk   Fail   lost    function     error     [{level:g}% conf. int.]")
-    out.line("-" * 78)
-    at = None if opts.at is None else np.asarray(opts.at, float)
+    out.line(f"{'Beg.':>17}{'Net':>14}{fn:>12}{'Std.':>10}")
+    out.line(f"{'Time':>8}{'total':>9}{'Fail':>7}{'lost':>7}{'function':>11}{'error':>10}"
+             f"     [{level:g}% conf. int.]")
+    out.line("-" * 79)
     for lab, m in _groups(session, byvars, rec.mask):
         km = kaplan_meier(rec.t0[m], rec.t[m], rec.d[m], z)
         if lab:
             out.line(lab)
-        rows = range(len(km.time)) if at is None else None
-        if rows is not None:
-            for j in rows:
+        if at is None:
+            for j in range(len(km.time)):
                 out.line(_row(km.time[j], km.at_risk[j], km.fail[j], km.lost[j], km.surv[j],
                               km.se[j], km.lower[j], km.upper[j], fail))
         else:
-            for a in at:
-                j = int(np.searchsorted(km.time, a, side="right")) - 1
-                if j < 0:
-                    out.line(_row(a, np.nan, 0, 0, 1.0, np.nan, np.nan, np.nan, fail))
-                else:
-                    out.line(_row(a, km.at_risk[j], km.fail[j], km.lost[j], km.surv[j],
-                                  km.se[j], km.lower[j], km.upper[j], fail))
-    out.line("-" * 78)
+            _at_rows(out, km, at, rec.t0[m], rec.t[m], fail)
+    out.line("-" * 79)
+    if at is not None:
+        out.line("Note: Survivor function is calculated over full data and evaluated at indicated")
+        out.line("      times; it is not calculated from aggregates shown at left.")
+
+
+def _at_numlist(text):
+    from hlmshell.syntax.numlist import numlist
+    if text is None:
+        return None
+    vals = np.sort(np.asarray(numlist(text), float))
+    if not vals.size:
+        raise StataError("at(): numlist required", 198)
+    return vals
+
+
+def _at_rows(out, km, at, t0, t, fail) -> None:
+    """sts list, at(): at risk at each time, failures and net lost since the previous one,
+    the estimate of the last step at or before it."""
+    from hlmshell.engine.survival import at_risk
+    prev = -np.inf
+    for a in at:
+        inside = (km.time > prev) & (km.time <= a)
+        n = float(at_risk(t0, t, np.array([a]))[0])
+        j = int(np.searchsorted(km.time, a, side="right")) - 1
+        s, se, lo, hi = (1.0, np.nan, np.nan, np.nan) if j < 0 else \
+            (km.surv[j], km.se[j], km.lower[j], km.upper[j])
+        out.line(_row(a, n, km.fail[inside].sum(), km.lost[inside].sum(), s, se, lo, hi, fail))
+        prev = a
 
 
 def _num(v, spec="%10.4f") -> str:
@@ -149,9 +171,8 @@ def _num(v, spec="%10.4f") -> str:
 def _row(t, n, f, lost, s, se, lo, hi, fail) -> str:
     if fail:
         s, lo, hi = 1 - s, 1 - hi, 1 - lo
-    ncell = f"{int(n):>8,}" if np.isfinite(n) else f"{'':>8}"
-    return (f"{fmt_g(float(t), 6):>6} {ncell} {int(f):>6} {int(lost):>6}  {_num(s)}"
-            f"{_num(se)}  {_num(lo)}{_num(hi)}")
+    return (f"{fmt_g(float(t), 8):>8}{int(n):>9,}{int(f):>7}{int(lost):>7}{_num(s, '%11.4f')}"
+            f"{_num(se)}{_num(lo, '%11.4f')}{_num(hi)}")
 
 
 def _test(session, cmd, st, text, opts) -> None:

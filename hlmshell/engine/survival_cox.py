@@ -72,7 +72,7 @@ def fit_cox(cd: CoxData, maxit: int = 100, tol: float = 1e-9) -> CoxFit:
     for _ in range(maxit):
         if k == 0:
             break
-        step = np.linalg.solve(-H, g)
+        step = np.linalg.lstsq(-H, g, rcond=None)[0]
         s = 1.0
         for _half in range(30):
             nb = b + s * step
@@ -86,7 +86,7 @@ def fit_cox(cd: CoxData, maxit: int = 100, tol: float = 1e-9) -> CoxFit:
         if done:
             converged = True
             break
-    V = np.linalg.inv(-H) if k else np.zeros((0, 0))
+    V = np.linalg.pinv(-H) if k else np.zeros((0, 0))
     return CoxFit(b, V, ll, ll0, lls, converged)
 
 
