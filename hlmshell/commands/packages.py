@@ -21,6 +21,7 @@ BUILTIN_PACKAGES = {"estout": ("esttab", "estout", "eststo", "estadd", "estpost"
 BUILTIN_PACKAGES["xtpqml"] = ("xtpqml",)      # Simcoe's FE Poisson QML (commands.xtpqml)
 BUILTIN_PACKAGES["coefplot"] = ("coefplot",)  # Jann's coefficient plots (commands.coefplot)
 BUILTIN_PACKAGES["gllamm"] = ("gllamm", "gllapred")  # commands.gllamm, commands.gllapred
+BUILTIN_PACKAGES["reghdfe"] = ("reghdfe",)    # Correia's HDFE regression (commands.reghdfe)
 _OFFLINE = "hlmshell works offline and installs no packages"
 
 

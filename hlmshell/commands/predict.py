@@ -258,6 +258,8 @@ _RSTANDARD = Opt("rstandard", "rsta")
                    Opt("relevel", "relev", "name", None, "random effects of this level only"),
                    Opt("scores", "sc", desc="parameter-level scores"),
                    Opt("u", desc="after xtreg: the panel effect u_i"),
+                   Opt("d", desc="after reghdfe: the sum of the absorbed fixed effects"),
+                   Opt("xbd", desc="after reghdfe: xb + d"),
                    Opt("e", desc="after xtreg: the idiosyncratic error e_it"),
                    Opt("ue", desc="after xtreg: u_i + e_it (y minus xb)"),
                    Opt("xbu", desc="after xtreg: xb + u_i"),
@@ -337,7 +339,7 @@ PREDICTORS: dict = {}
 # modules are imported when their command is first used, so predict imports these itself)
 _PREDICTOR_MODULES = ("glm_predict", "st_cox", "st_streg", "me_multilevel_predict", "me_predict", "meqr", "resample",
                       "xt_glmm", "xtgee", "xtnbreg", "tobit", "xttobit", "xtpqml",
-                      "factor_post", "sem_predict", "mlogit", "reg_diagnostics")
+                      "factor_post", "sem_predict", "mlogit", "reg_diagnostics", "reghdfe")
 # e(cmd) -> handler of the influence statistics (rstudent, leverage, cooksd, ...), registered by
 # commands.reg_diagnostics for regress
 INFLUENCE: dict = {}

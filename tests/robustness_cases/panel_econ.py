@@ -1,0 +1,3 @@
+"""Panel econometrics staples: reghdfe (hlmshell/commands/reghdfe.py)."""
+BASE = {"reghdfe": "reghdfe mathach ses, absorb(id)"}
+TAKES = {"reghdfe": "if in"}
