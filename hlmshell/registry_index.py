@@ -271,6 +271,7 @@ COMMANDS = [
     ('stcox', 'st_cox', 'stcox', ()),
     ('stdescribe', 'st_describe', 'stdes', ()),
     ('stsum', 'st_describe', 'stsum', ()),
+    ('stvary', 'st_describe', 'stvary', ()),
     ('streg', 'st_streg', 'streg', ()),
     ('sts', 'st_sts', 'sts', ()),
     ('stset', 'st_stset', 'stset', ()),

@@ -55,7 +55,7 @@ def header(session, st: StSettings | None = None) -> None:
     st = st or settings(session)
     out = session.out
     if st.idvar:
-        out.line(f"{'ID variable: ' + st.idvar:>{19 + len(st.idvar)}}".rstrip())
+        out.line(f"       ID variable: {st.idvar}")
     out.line(f"        Failure _d: {st.failure_text()}")
     out.line(f"  Analysis time _t: {st.time_text()}")
     if st.origin:

@@ -70,9 +70,9 @@ def _log(session, lls, show: bool) -> None:
         return
     out = session.out
     for i, v in enumerate(lls):
-        out.line(f"Iteration {i}:  Log likelihood = {fmt_g(v, 10)}")
+        out.line(f"{f'Iteration {i}:':<15}log likelihood = {fmt(v, '%10.0g')}")
     out.line("Refining estimates:")
-    out.line(f"Iteration 0:  Log likelihood = {fmt_g(lls[-1], 10)}")
+    out.line(f"{'Iteration 0:':<15}log likelihood = {fmt(lls[-1], '%10.0g')}")
 
 
 def model_spec(session, cmd):
@@ -145,7 +145,7 @@ def stcox_cmd(session, cmd) -> None:
                    opts)
     res.st_X = X
     session.post_estimation(res)
-    display(session, res, level, not opts.nohr)
+    display(session, res, level, not opts.nohr, lead=opts.noshow or not opts.nolog)
 
 
 def _codes(ds, names, mask) -> np.ndarray:
@@ -208,10 +208,11 @@ def _results(session, cmd, design, keep, mask, fit, V, rec, st, vce, clust, ncl,
     return res
 
 
-def display(session, res, level: float, hr: bool) -> None:
+def display(session, res, level: float, hr: bool, lead: bool = True) -> None:
     out = session.out
     sc_ = res.scalars
-    out.line("")
+    if lead:
+        out.line("")
     out.line("Cox regression with Breslow method for ties")
     out.line("")
     if res.macros.get("strata"):
@@ -220,14 +221,15 @@ def display(session, res, level: float, hr: bool) -> None:
              f"Number of obs = {int(sc_['N']):>8,}")
     out.line(f"No. of failures = {int(sc_['N_fail']):,}")
     out.line(f"Time at risk    = {fmt_g(sc_['risk'], 10).strip()}")
-    if res.macros.get("clustvar"):
-        out.line(f"{'':56}(Std. err. adjusted for {int(sc_['N_clust']):,} clusters in "
-                 f"{res.macros['clustvar']})")
     lab = f"{res.macros['chi2type']} chi2({int(sc_['df_m'])})"
     out.line(f"{'':56}{lab:<14}= {fmt(sc_['chi2'], '%8.2f')}")
     out.line(f"{'Log ' + ('pseudolikelihood' if res.macros.get('vcetype') else 'likelihood') + ' = ' + fmt_g(sc_['ll'], 10).strip():<56}"
              f"Prob > chi2   = {fmt(sc_['p'], '%8.4f')}")
     out.line("")
+    if res.macros.get("clustvar"):
+        note = (f"(Std. err. adjusted for {int(sc_['N_clust']):,} clusters in "
+                f"{res.macros['clustvar']})")
+        out.line(f"{note:>78}")
     groups = groups_from_names([nm for _eq, nm in res.names])
     se = np.sqrt(np.maximum(np.diag(res.V), 0))
     vt = res.macros.get("vcetype")

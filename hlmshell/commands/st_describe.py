@@ -132,3 +132,50 @@ def stsum_cmd(session, cmd) -> None:
 def _label(session, var: str, value) -> str:
     v = session.data.var(var)
     return (str(value) if v.is_string else value_text(session.data, v, float(value)))[:8]
+
+
+@command("stvary", family="Survival", body="varlist", qualifiers="if in", byable=False,
+         desc="report whether variables vary over time within subjects", example="stvary age",
+         options=(Opt("noshow", "nosh", desc="do not show st setting information"),))
+def stvary_cmd(session, cmd) -> None:
+    opts = typed_args(cmd)
+    st = sc.settings(session)
+    names = [v for v in varlist(session, cmd.body or "") if v not in sc.ST_VARS]
+    rec = sc.records(session, touse(session, cmd))
+    if not opts.noshow:
+        sc.header(session, st)
+    if rec.t.size == 0:
+        raise StataError("no observations", 2000)
+    ids = sc.idvalues(session, st, rec.mask)
+    out = session.out
+    out.line(f"{'':16}Subjects for whom the variable is")
+    out.line(f"{'':35}{'never':>10} {'always':>10} {'sometimes':>10}")
+    out.line(f"{'Variable':>12} " + " ".join(f"{h:>10}" for h in ("constant", "varying", "missing",
+                                                                 "missing", "missing")))
+    out.line("-" * 72)
+    for nm in names:
+        c = _stvary_counts(np.asarray(session.data.values(nm))[rec.mask], ids)
+        out.line(f"{nm[:12]:>12} " + "".join(f"{v:>10,}" + " " for v in c).rstrip())
+
+
+def _stvary_counts(values, ids):
+    """(constant, varying, never missing, always missing, sometimes missing) subjects; the
+    first two among subjects with a nonmissing value, as Stata's stvary counts them."""
+    if values.dtype.kind in "OUS":
+        vals = values.astype(str)
+        miss = vals == ""
+    else:
+        vals = values.astype(float)
+        miss = np.isnan(vals)
+    const = vary = never = always = some = 0
+    for sid in np.unique(ids):
+        m = ids == sid
+        mm = miss[m]
+        seen = np.unique(vals[m][~mm])
+        never += int(not mm.any())
+        always += int(mm.all())
+        some += int(mm.any() and not mm.all())
+        if seen.size:
+            const += int(seen.size == 1)
+            vary += int(seen.size > 1)
+    return const, vary, never, always, some

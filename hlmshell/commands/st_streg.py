@@ -37,6 +37,9 @@ _OPTS = (Opt("distribution", "d", "string", None, "exponential, weibull, gompert
          Opt("noshow", "nosh", desc="do not show st setting information"),
          Opt("nolog", desc="do not show the iteration log"),
          Opt("log", desc="show the iteration log"))
+# e(cmd) of each distribution, as Stata's streg stores it
+_ECMD = {"exponential": "ereg", "weibull": "weibull", "gompertz": "gompertz",
+         "lognormal": "lnormal", "loglogistic": "llogistic"}
 _TITLES = {"exponential": "Exponential", "weibull": "Weibull", "gompertz": "Gompertz",
            "lognormal": "Lognormal", "loglogistic": "Loglogistic"}
 
@@ -91,7 +94,7 @@ def streg_cmd(session, cmd) -> None:
         _log(session, fit.lls, "Fitting full model:")
     res = _results(session, cmd, design, mask, c_fit, fit, rec, st, dname, aft)
     session.post_estimation(res)
-    display(session, res, level, not opts.nohr and not aft and dname != "lognormal")
+    display(session, res, level, not opts.nohr and not aft, lead=opts.noshow or not opts.nolog)
 
 
 def _log(session, lls, title):
@@ -99,7 +102,7 @@ def _log(session, lls, title):
     session.out.line(title)
     session.out.line("")
     for i, v in enumerate(lls):
-        session.out.line(f"Iteration {i}:  Log likelihood = {fmt_g(v, 10)}")
+        session.out.line(f"{f'Iteration {i}:':<15}log likelihood = {fmt(v, '%10.0g')}")
 
 
 def _results(session, cmd, design, mask, c_fit, fit, rec, st, dname, aft):
@@ -117,7 +120,7 @@ def _results(session, cmd, design, mask, c_fit, fit, rec, st, dname, aft):
     if anc:
         names = names + [(anc, "_cons")]
     omitted = np.r_[design.omitted, [False] if anc else []].astype(bool)
-    res = EstimationResults(cmd=dname if dname != "exponential" else "ereg", names=names, b=b,
+    res = EstimationResults(cmd=_ECMD[dname], names=names, b=b,
                             V=V, omitted=omitted, k_f=k, sample=mask.copy())
     ids = sc.idvalues(session, st, mask)
     df = len(keep) - 1
@@ -129,8 +132,8 @@ def _results(session, cmd, design, mask, c_fit, fit, rec, st, dname, aft):
                    "k_eq": 1.0 + (anc is not None), "converged": float(fit.converged)}
     if anc:
         a = float(b[k])
-        res.scalars["aux_p" if anc == "ln_p" else anc.replace("ln_", "")] = \
-            math.exp(a) if anc != "gamma" else a
+        res.scalars[{"ln_p": "aux_p", "gamma": "gamma", "ln_sig": "sigma",
+                     "ln_gam": "gamma"}[anc]] = math.exp(a) if anc != "gamma" else a
     res.macros = {"cmd": res.cmd, "cmd2": "streg", "cmdline": cmd.text, "depvar": "_t",
                   "distribution": dname, "frm2": "time" if aft else "hazard",
                   "title": f"{_TITLES[dname]} {'AFT' if aft else 'PH'} regression",
@@ -140,11 +143,12 @@ def _results(session, cmd, design, mask, c_fit, fit, rec, st, dname, aft):
     return res
 
 
-def display(session, res, level: float, hr: bool) -> None:
+def display(session, res, level: float, hr: bool, lead: bool = True) -> None:
     from hlmshell.output.eform_table import eform_table
     out = session.out
     s = res.scalars
-    out.line("")
+    if lead:
+        out.line("")
     out.line(res.macros["title"])
     out.line("")
     out.line(f"{'No. of subjects = ' + format(int(s['N_sub']), ','):<56}"
@@ -235,7 +239,7 @@ def predict(session, cmd, res, opts) -> None:
 
 def _register_predict() -> None:
     from hlmshell.commands.predict import PREDICTORS
-    for name in ("ereg", "weibull", "gompertz", "lognormal", "loglogistic"):
+    for name in _ECMD.values():
         PREDICTORS[name] = predict
 
 

@@ -4,4 +4,4 @@ sweep only throws random text at them and tests/test_st_survival.py checks their
 on stset data, each case leaving the session unchanged."""
 BASE = {"stset": "stset mathach, failure(minority)"}
 TAKES = {"stset": "if"}
-RAW = {"stcox", "streg", "sts", "stdescribe", "stsum"}
+RAW = {"stcox", "streg", "sts", "stdescribe", "stsum", "stvary"}
