@@ -279,3 +279,79 @@ def test_xttobit_lrmodel_and_bare_limit(panel):
     assert sc["chi2"] == pytest.approx(2 * (sc["ll"] - ll0), rel=1e-6)
     assert panel.e.macros["chi2type"] == "LR"
     assert run(panel, "xttobit y x1, ll")[0] == 198        # xttobit's ll() takes an argument
+
+
+@pytest.fixture(scope="module")
+def weighted():
+    s = csv_session("tests/data/censored/affairs.csv")
+    ok(s, "generate fw = 1 + mod(_n, 3)")
+    ok(s, "generate double iw = 0.5 + mod(_n, 7)/3")
+    return s
+
+
+W3 = "age yearsmarried rating"
+
+
+def test_tobit_iweights_and_robust_fweights_against_survreg(weighted):
+    ok(weighted, f"tobit affairs {W3} [iw=iw], ll(0) nolog")
+    ref = REF["iweight"]
+    b, se = np.ravel(weighted.e.b), np.sqrt(np.diag(weighted.e.V))
+    np.testing.assert_allclose(_cons_first(b), ref["coef"], rtol=1e-6)
+    np.testing.assert_allclose(_cons_first(se), ref["se"], rtol=1e-4)
+    assert weighted.e.scalars["ll"] == pytest.approx(ref["ll"], rel=1e-9)
+    ok(weighted, f"tobit affairs {W3} [fw=fw], ll(0) vce(robust) nolog")
+    se = np.sqrt(np.diag(weighted.e.V))
+    np.testing.assert_allclose(_cons_first(se), REF["fweight_robust"]["se"], rtol=1e-4)
+    assert weighted.e.scalars["N"] == float(np.sum(weighted.data.values("fw")))
+
+
+def test_tobit_pweights_against_numpy_sandwich(weighted):
+    """pweights: V = H^-1 (sum (w s)(w s)') H^-1 n/(n-1), the scores and the weighted
+    information written out here with scipy.stats."""
+    from scipy import stats
+    ok(weighted, f"tobit affairs {W3} [pw=fw], ll(0) nolog")
+    e = weighted.e
+    d = weighted.data
+    y, w = d.values("affairs"), d.values("fw")
+    X = np.column_stack([d.values(v) for v in W3.split()] + [np.ones(d.n)])
+    b = np.ravel(e.b)
+    theta = np.r_[b[:4], 0.5 * math.log(b[4])]
+
+    def per_obs(t):
+        m, s = X @ t[:4], math.exp(t[4])
+        return np.where(y <= 0, stats.norm.logcdf(-m / s), stats.norm.logpdf(y, m, s))
+    h = 1e-5
+    k = len(theta)
+    S = np.zeros((len(y), k))
+    H = np.zeros((k, k))
+    for i in range(k):
+        ei = np.zeros(k)
+        ei[i] = h
+        S[:, i] = (per_obs(theta + ei) - per_obs(theta - ei)) / (2 * h)
+        for j in range(k):
+            ej = np.zeros(k)
+            ej[j] = h
+            H[i, j] = np.sum(w * (per_obs(theta + ei + ej) - per_obs(theta + ei - ej)
+                                  - per_obs(theta - ei + ej) + per_obs(theta - ei - ej))) / (4 * h * h)
+    Hi = np.linalg.inv(-H)
+    Sw = S * w[:, None]
+    n = len(y)
+    V = Hi @ (Sw.T @ Sw) @ Hi * n / (n - 1)
+    np.testing.assert_allclose(np.sqrt(np.diag(e.V))[:4], np.sqrt(np.diag(V))[:4], rtol=2e-4)
+    assert e.macros["vcetype"] == "Robust" and e.macros["wtype"] == "pweight"
+    assert e.scalars["N"] == n
+
+
+def test_tobit_fweights_are_copies(weighted):
+    ok(weighted, f"tobit affairs {W3} [fw=fw], ll(0) nolog")
+    b1, V1, ll1 = np.ravel(weighted.e.b).copy(), np.asarray(weighted.e.V).copy(), weighted.e.scalars["ll"]
+    n_lc = weighted.e.scalars["N_lc"]
+    ok(weighted, "preserve")
+    ok(weighted, "expand fw")
+    ok(weighted, f"tobit affairs {W3}, ll(0) nolog")
+    np.testing.assert_allclose(np.ravel(weighted.e.b), b1, rtol=1e-8)
+    np.testing.assert_allclose(np.asarray(weighted.e.V), V1, rtol=1e-6)
+    assert weighted.e.scalars["ll"] == pytest.approx(ll1, rel=1e-10)
+    assert weighted.e.scalars["N_lc"] == n_lc
+    ok(weighted, "restore")
+    assert run(weighted, f"tobit affairs {W3} [fw=iw], ll(0)")[0] == 401

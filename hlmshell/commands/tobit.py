@@ -18,7 +18,8 @@ import numpy as np
 
 from hlmshell import distributions as dist
 from hlmshell.commands._toolkit import sample_columns
-from hlmshell.commands.estimation import _mixed_sample, _resolve_fixed_part, _split_spec, parse_vce
+from hlmshell.commands.estimation import VceRequest, _mixed_sample, _resolve_fixed_part
+from hlmshell.commands.estimation import _split_spec, parse_vce
 from hlmshell.commands.glm_cmds import _offset, offset_macros, robust_macros
 from hlmshell.commands.model_terms import engine_terms, factor_labels
 from hlmshell.engine import censored as cz
@@ -130,17 +131,44 @@ def _prepare(session, cmd, name):
     if vce.clustvar:
         (strg if ds.var(vce.clustvar).is_string else numeric).append(vce.clustvar)
     mask = _mixed_sample(session, cmd, numeric, strg)
+    w = _weights(session, cmd, mask)
     column = sample_columns(ds, mask)
     n = int(mask.sum())
     design = dz.build_fixed(engine_terms(fixed), column, n, constant=not opts.noconstant)
     y = np.asarray(column(depvar), dtype=float)
     kind, lim, lower, upper = censoring(opts, column, y, ds)
+    if w is not None:
+        w = w[mask]
+        if cmd.weight.kind == "aweight":            # scaled to sum to the observations
+            w = w * len(w) / w.sum()
+        if cmd.weight.kind == "pweight":
+            vce = VceRequest(vce.kind if vce.robust else "robust", vce.clustvar)
     return (opts, depvar, design, column, mask, vce, factor_labels(ds, fixed), y, kind, lim,
-            lower, upper, _offset(opts, column, n))
+            lower, upper, _offset(opts, column, n), w)
 
 
-def _sandwich(V, S, clusters):
+def _weights(session, cmd, mask):
+    """fweight, aweight, iweight, pweight values; observations of missing or zero weight
+    leave the sample (mask is narrowed in place)."""
+    from hlmshell.commands._toolkit import weights
+    w = weights(session, cmd, mask, allowed=("fweight", "aweight", "iweight", "pweight"))
+    if w is None:
+        return None
+    mask &= ~np.isnan(w) & (np.nan_to_num(w) != 0)
+    if not mask.any():
+        raise StataError("no observations", 2000)
+    return w
+
+
+def _sandwich(V, S, clusters, w=None, wkind=None):
+    """The robust VCE from unweighted scores S: a frequency weight counts its observation w
+    times (meat sum w s s', N = sum w), other weights scale its score (sum w^2 s s')."""
     n = S.shape[0]
+    if w is not None and wkind == "fweight" and clusters is None:
+        N = float(w.sum())
+        return (N / (N - 1)) * V @ ((S * w[:, None]).T @ S) @ V, None
+    if w is not None:
+        S = S * w[:, None]
     if clusters is None:
         return (n / (n - 1)) * V @ (S.T @ S) @ V, None
     _, codes = np.unique(np.asarray(clusters).astype(str), return_inverse=True)
@@ -155,7 +183,7 @@ def _run(session, cmd) -> None:
     if prep is None:
         _replay(session, cmd)
         return
-    opts, depvar, design, column, mask, vce, vlabels, y, kind, lim, lower, upper, off = prep
+    opts, depvar, design, column, mask, vce, vlabels, y, kind, lim, lower, upper, off, w = prep
     for note in design.notes:
         session.out.line(note)
     X = design.X_keep
@@ -168,8 +196,8 @@ def _run(session, cmd) -> None:
         with np.errstate(all="ignore"):
             cons = [j for j in range(X.shape[1]) if np.all(X[:, j] == 1.0)]
             X0 = X[:, cons[:1]]
-            fit0 = cz.fit_tobit(y, X0, lim, kind, off)
-            fit = cz.fit_tobit(y, X, lim, kind, off, int(opts.iterate))
+            fit0 = cz.fit_tobit(y, X0, lim, kind, off, w=w)
+            fit = cz.fit_tobit(y, X, lim, kind, off, int(opts.iterate), w=w)
     except (np.linalg.LinAlgError, FloatingPointError, ValueError):
         raise StataError(_ERR430, 430) from None
     log = not opts.nolog or opts.log
@@ -178,8 +206,12 @@ def _run(session, cmd) -> None:
     V, n_clust = fit.V, None
     if vce.robust:
         S = cz.tobit_scores(fit.x, X, y, lim, kind, off)
-        V, n_clust = _sandwich(fit.V, S, column(vce.clustvar) if vce.clustvar else None)
-    res = _results(cmd, depvar, design, mask, fit, V, fit0.ll, vce, n_clust, kind, lower, upper)
+        V, n_clust = _sandwich(fit.V, S, column(vce.clustvar) if vce.clustvar else None, w,
+                               cmd.weight.kind if w is not None else None)
+    res = _results(cmd, depvar, design, mask, fit, V, fit0.ll, vce, n_clust, kind, lower, upper,
+                   w if w is not None and cmd.weight.kind == "fweight" else None)
+    if w is not None:
+        res.macros["wtype"] = cmd.weight.kind
     offset_macros(res, opts)
     if not fit.converged:
         session.out.line("convergence not achieved")
@@ -201,7 +233,8 @@ def _log(session, lls, pseudo: bool) -> None:
         out.line(iteration_line(i, v, pseudo))
 
 
-def _results(cmd, depvar, design, mask, fit, V, ll0, vce, n_clust, kind, lower, upper):
+def _results(cmd, depvar, design, mask, fit, V, ll0, vce, n_clust, kind, lower, upper,
+             fw=None):
     names = [(depvar, nm) for nm in design.stata_names]
     k = len(names)
     keep = np.flatnonzero(design.keep)
@@ -219,10 +252,11 @@ def _results(cmd, depvar, design, mask, fit, V, ll0, vce, n_clust, kind, lower, 
     res = EstimationResults(cmd="tobit", names=names + [("/", f"var(e.{depvar})")], b=b, V=Vf,
                             omitted=np.r_[design.omitted, False], k_f=k, sample=mask.copy())
     slopes = [i for i in keep if names[i][1] != "_cons"]
-    n = int(mask.sum())
+    cnt = np.ones(len(kind)) if fw is None else fw        # frequency weights count copies
+    n = int(round(float(cnt.sum())))
     df_r = n - p
-    sc = {"N": float(n), "N_unc": float(np.sum(kind == cz.UNC)),
-          "N_lc": float(np.sum(kind == cz.LEFT)), "N_rc": float(np.sum(kind == cz.RIGHT)),
+    sc = {"N": float(n), "N_unc": float(cnt[kind == cz.UNC].sum()),
+          "N_lc": float(cnt[kind == cz.LEFT].sum()), "N_rc": float(cnt[kind == cz.RIGHT].sum()),
           "ll": fit.ll, "ll_0": ll0, "df_m": float(len(slopes)), "df_r": float(df_r),
           "r2_p": 1.0 - fit.ll / ll0 if ll0 else math.nan, "sigma": math.sqrt(s2),
           "rank": float(p + 1), "k": float(p + 1), "converged": 1.0 if fit.converged else 0.0,
@@ -318,7 +352,7 @@ def _options() -> tuple:
 
 
 @command("tobit", abbrev="tobit", rule="mixed", family="Estimation", body="fvvarlist",
-         qualifiers="if in", options=_options(), desc="tobit regression (censored outcome)",
+         qualifiers="if in weight", weights="fweight aweight iweight pweight", options=_options(), desc="tobit regression (censored outcome)",
          example="tobit mpg wgt, ll(17)")
 def tobit_cmd(session, cmd) -> None:
     _run(session, cmd)

@@ -51,29 +51,34 @@ def obs_terms(m, y, lim, kind, lnsig):
 
 
 # ------------------------------------------------------------------ tobit
-def tobit_value(x, X, y, lim, kind, off):
+def tobit_value(x, X, y, lim, kind, off, w=None):
+    """ll and gradient in (b, ln sigma); w: observation weights (frequency or importance)."""
     p = X.shape[1]
     ll, d1, _, dls = obs_terms(X @ x[:p] + off, y, lim, kind, x[p])
+    if w is not None:
+        ll, d1, dls = w * ll, w * d1, w * dls
     return float(ll.sum()), np.concatenate([X.T @ d1, [dls.sum()]])
 
 
 def tobit_scores(x, X, y, lim, kind, off):
-    """Per-observation scores in (b, ln sigma) (n x (p + 1))."""
+    """Per-observation scores in (b, ln sigma) (n x (p + 1)), unweighted."""
     p = X.shape[1]
     _, d1, _, dls = obs_terms(X @ x[:p] + off, y, lim, kind, x[p])
     return np.column_stack([d1[:, None] * X, dls])
 
 
-def fit_tobit(y, X, lim, kind, off, maxit: int = 300):
-    """ML of (b, ln sigma) from the OLS start on all observations."""
+def fit_tobit(y, X, lim, kind, off, maxit: int = 300, w=None):
+    """ML of (b, ln sigma) from the (weighted) OLS start on all observations."""
     from hlmshell.engine.negbin_panel import maximize
+    sw = np.ones(len(y)) if w is None else np.sqrt(w)
     if X.shape[1]:
-        b0 = np.linalg.lstsq(X, y - off, rcond=None)[0]
+        b0 = np.linalg.lstsq(X * sw[:, None], (y - off) * sw, rcond=None)[0]
         r = y - off - X @ b0
     else:
         b0, r = np.zeros(0), y - off
-    s0 = max(float(np.sqrt(np.mean(r * r))), 1e-3 * (float(np.std(y)) + 1e-8), 1e-8)
-    return maximize(lambda z: tobit_value(z, X, y, lim, kind, off), np.r_[b0, math.log(s0)],
+    s0 = max(float(np.sqrt(np.average(r * r, weights=sw * sw))),
+             1e-3 * (float(np.std(y)) + 1e-8), 1e-8)
+    return maximize(lambda z: tobit_value(z, X, y, lim, kind, off, w), np.r_[b0, math.log(s0)],
                     maxit)
 
 

@@ -5,3 +5,4 @@ BASE = {"xtnbreg": "xtnbreg minority ses, i(id) fe iterate(20) nolog",
         "tobit": "tobit mathach ses, ll(0) nolog",
         "xttobit": "xttobit mathach ses, i(id) ll(0) intpoints(4) nolog"}
 TAKES = {k: "if in" for k in BASE}
+TAKES["tobit"] = "if in weight"

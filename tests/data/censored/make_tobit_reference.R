@@ -17,4 +17,16 @@ for (case in list(list(name = "ll0", right = Inf), list(name = "ll0_ul4", right 
                            sigma = m$scale, ll = as.numeric(logLik(m)),
                            names = names(coef(m)))
 }
+# weights: iweights are survreg's case weights; frequency weights with vce(robust) equal the
+# expanded data's sandwich with N/(N-1), N = sum of the weights
+n <- nrow(d)
+d$fw <- 1 + (1:n %% 3)
+d$iw <- 0.5 + (1:n %% 7) / 3
+fw3 <- affairs ~ age + yearsmarried + rating
+m <- tobit(fw3, left = 0, weights = iw, data = d)
+out$iweight <- list(coef = unname(coef(m)), se = unname(sqrt(diag(vcov(m)))[1:4]),
+                    ll = as.numeric(logLik(m)))
+N <- sum(d$fw)
+m <- tobit(fw3, left = 0, data = d[rep(1:n, d$fw), ], robust = TRUE)
+out$fweight_robust <- list(se = unname(sqrt(diag(vcov(m)))[1:4] * sqrt(N / (N - 1))))
 cat(jsonlite::toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE))
