@@ -159,3 +159,27 @@ def test_slopes_absorbed():
     beta = np.linalg.lstsq(Z, y[m], rcond=None)[0]
     assert s.e.b[0] == pytest.approx(beta[0], rel=1e-7)
     assert s.e.scalars["df_a"] == 2 * len(lv)
+
+
+def _published():
+    import json
+    import os
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "reghdfe")
+    with open(os.path.join(here, "published_reghdfe_6_12.json")) as f:
+        return json.load(f)["models"]
+
+
+@pytest.mark.parametrize("model", _published(), ids=lambda m: m["cmd"])
+def test_published_reghdfe_output(model):
+    """Numbers reghdfe 6.12.2 printed (4 decimals): singletons, robust N/df_r, and the
+    cluster factors with the fixed effect nested in the cluster (xtreg's count) or not."""
+    from tests.session_run import csv_session
+    s = csv_session("tests/data/reghdfe/fakedata.csv")
+    ok(s, model["cmd"])
+    e = s.e
+    assert e.scalars["N"] == model["N"]
+    np.testing.assert_allclose(e.b[:2], model["b"], atol=5.1e-5)
+    np.testing.assert_allclose(e.se[:2], model["se"], atol=5.1e-5)
+    for k in ("r2", "r2_a"):
+        if k in model:
+            assert e.scalars[k] == pytest.approx(model[k], abs=5.1e-5)

@@ -244,7 +244,7 @@ def fit_hdfe(y: np.ndarray, X: np.ndarray, terms: list[hdfe.AbsorbTerm], req: Hd
     keep = _collinear(Xt, X - X.mean(axis=0)) if X.shape[1] else np.zeros(0, dtype=bool)
     Xk = Xt[:, keep]
     rows = hdfe.absorbed_dof(terms, clusters if req.vce == "cluster" else [])
-    df_a = sum(r.coefs for r in rows)
+    df_a = sum(r.coefs for r in rows) + hdfe.constant_dof(rows)
     K = int(keep.sum())
     df_r = N - K - df_a
     if df_r <= 0:
@@ -303,7 +303,7 @@ def _header(res) -> list[str]:
     if "N_clust" in sc:
         clust = f"Number of clusters ({m['clustvar']})"
         left += [""] * (len(right) - 1 - len(left))
-        left.append(f"{clust:<29}= {fmt_count(int(sc['N_clust'])):>10}")
+        left.append(f"{clust:<28} = {fmt_count(int(sc['N_clust'])):>10}")
     lines = []
     for k, r in enumerate(right):
         text = left[k] if k < len(left) else ""

@@ -10,7 +10,7 @@ column moves by more than `tol` relative to its size (reghdfe's default 1e-8).
 The absorbed degrees of freedom follow reghdfe: every category of the first term counts; the
 second term loses one category per connected component of the bipartite graph of the first
 two (its mobility groups); later terms lose one (a conservative bound); a term whose groups
-nest within the cluster variable counts nothing. Singletons (groups of one observation in any
+nest within the cluster variable counts nothing and is left out of that order. Singletons (groups of one observation in any
 intercept term) are dropped repeatedly until none is left, as reghdfe does.
 """
 from __future__ import annotations
@@ -131,10 +131,18 @@ class DofRow:
     categories: int
     redundant: int
     nested: bool = False
+    slope: bool = False
 
     @property
     def coefs(self) -> int:
         return self.categories - self.redundant
+
+
+def constant_dof(rows: list[DofRow]) -> int:
+    """1 when every intercept term is nested within a cluster: the constant then costs one
+    degree of freedom of its own (reghdfe's counting matches xtreg, fe there), else 0."""
+    ints = [r for r in rows if not r.slope]
+    return int(bool(ints) and all(r.nested for r in ints))
 
 
 def _slope_row(t: AbsorbTerm) -> DofRow:
@@ -146,11 +154,14 @@ def _slope_row(t: AbsorbTerm) -> DofRow:
         dev = np.bincount(t.codes, weights=(z - mz[t.codes]) ** 2, minlength=G)
     else:
         dev = np.bincount(t.codes, weights=z * z, minlength=G)
-    return DofRow(f"{t.label}#c.{t.zlabel}", G, int(np.sum(dev <= 1e-12)))
+    return DofRow(f"{t.label}#c.{t.zlabel}", G, int(np.sum(dev <= 1e-12)), slope=True)
 
 
 def absorbed_dof(terms: list[AbsorbTerm], clusters: list[np.ndarray]) -> list[DofRow]:
-    """reghdfe's table of absorbed degrees of freedom (see the module doc)."""
+    """reghdfe's table of absorbed degrees of freedom (see the module doc). Terms nested in a
+    cluster are set aside first: the first of the others counts every category, the second
+    loses its mobility groups. With every intercept term nested, the constant still costs one
+    degree of freedom (`constant_dof`)."""
     rows: list[DofRow] = []
     first_int = None
     n_int = 0
@@ -161,15 +172,15 @@ def absorbed_dof(terms: list[AbsorbTerm], clusters: list[np.ndarray]) -> list[Do
         G = t.levels
         if any(nested_in(t.codes, c) for c in clusters):
             rows.append(DofRow(t.label, G, G, True))
-        elif n_int == 0:
-            rows.append(DofRow(t.label, G, 0))
-        elif n_int == 1 and first_int is not None:
-            rows.append(DofRow(t.label, G, _components(first_int, t.codes)))
         else:
-            rows.append(DofRow(t.label, G, 1))
-        if n_int == 0:
-            first_int = t.codes
-        n_int += 1
+            if n_int == 0:
+                rows.append(DofRow(t.label, G, 0))
+                first_int = t.codes
+            elif n_int == 1 and first_int is not None:
+                rows.append(DofRow(t.label, G, _components(first_int, t.codes)))
+            else:
+                rows.append(DofRow(t.label, G, 1))
+            n_int += 1
         if t.z is not None:
             rows.append(_slope_row(t))
     return rows
