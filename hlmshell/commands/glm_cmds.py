@@ -102,19 +102,39 @@ def _offset(opts, column, n):
     return off
 
 
-def _newton(y, X, off, fam, beta0, lines):
+def _newton(y, X, off, fam, beta0, lines, w=None):
+    """Newton's fit; w: each observation's weight in the log likelihood (its scores are
+    weighted too: the sandwich of pweights)."""
     data = glmm.GlmmData.build(y, X, np.zeros((len(y), 0)), np.zeros(len(y), dtype=np.int64),
-                               offset=off)
+                               offset=off, weights=w)
     beta, ll = glmm.glm_newton(data, fam, beta0, lines)
     eta = data.X @ beta + data.offset
-    _, l1, l2, _ = fam.derivs(data.y, eta, data.trials)
+    _, l1, l2, _ = glmm.derivs(fam, data, eta)
     info = data.X.T @ ((-l2)[:, None] * data.X)
     scores = l1[:, None] * data.X
     return beta, ll, info, scores[np.argsort(data.order)]
 
 
+def _weighted(session, cmd, name, prepared):
+    """([f|p|i]weights over the sample or None, kind, the preparation): observations with a
+    missing or zero weight leave the sample; pweights ask for the robust VCE."""
+    if cmd.weight is None:
+        return None, None, prepared
+    from hlmshell.commands._toolkit import weights
+    mask = prepared[4]
+    kind = cmd.weight.kind
+    wall = weights(session, cmd, mask, ("fweight", "pweight", "iweight"))
+    good = ~np.isnan(wall) & ((wall != 0) | (kind == "iweight"))
+    if not good[mask].all():
+        prepared = _prepare(session, cmd, name, keep=good)
+    if kind == "pweight" and prepared[5].kind in ("", "oim"):
+        prepared[5].kind = "robust"
+    return wall[prepared[4]], kind, prepared
+
+
 def _run(session, cmd, name: str) -> None:
-    opts, depvar, design, column, mask, vce, vlabels = _prepare(session, cmd, name)
+    w, wkind, prepared = _weighted(session, cmd, name, _prepare(session, cmd, name))
+    opts, depvar, design, column, mask, vce, vlabels = prepared
     fam_name, link, title = SPECS[name]
     fam = gf.family(fam_name, link)
     y = _outcome(fam_name, np.asarray(column(depvar), dtype=float))
@@ -122,28 +142,24 @@ def _run(session, cmd, name: str) -> None:
         from hlmshell.commands import binary_perfect as bp
         rows = bp.perfect_rows(design, y, session.out)
         if not rows.all():
-            opts, depvar, design, column, mask, vce, vlabels = _prepare(
-                session, cmd, name, keep=bp.sample_after(mask, rows))
+            w, wkind, prepared = _weighted(session, cmd, name, _prepare(
+                session, cmd, name, keep=bp.sample_after(mask, rows)))
+            opts, depvar, design, column, mask, vce, vlabels = prepared
             y = _outcome(fam_name, np.asarray(column(depvar), dtype=float))
     n = int(mask.sum())
     off = _offset(opts, column, n)
     X = design.X_keep
     if n <= X.shape[1]:
         raise StataError("insufficient observations", 2001)
-    cons = [j for j in range(X.shape[1]) if np.all(X[:, j] == 1.0)]
     lines: list[float] = []
-    try:
-        ll0 = _null_ll(y, off, fam, bool(cons))
-        b0 = np.zeros(X.shape[1])
-        if cons:
-            b0[cons[0]] = _null_beta(y, off, fam)
-        beta, ll, info, scores = _newton(y, X, off, fam, b0, lines)
-        V = np.linalg.inv(info)
-    except (np.linalg.LinAlgError, FloatingPointError, ValueError):
-        raise StataError("could not calculate numerical derivatives -- discontinuous region "
-                         "with missing values encountered", 430) from None
-    V, n_clust = vce_and_log(session, opts, vce, V, scores, column, ll0, lines)
+    ll0, beta, ll, V, scores = _fit(y, X, off, fam, w, lines)
+    if w is not None and wkind != "pweight" and vce.robust:
+        scores = _copies_scores(scores, w, vce)
+    V, n_clust = vce_and_log(session, opts, vce, V, scores, column, ll0, lines,
+                             n_eff=float(w.sum()) if wkind in ("fweight", "iweight") else None)
     res = _results(cmd, name, depvar, design, mask, beta, V, ll, ll0, vce, n_clust, title, fam_name)
+    if w is not None:
+        _weight_results(res, cmd, w, wkind)
     offset_macros(res, opts)
     session.post_estimation(res)
     eform = (name == "logistic" and not opts.coef) or getattr(opts, "or", False) or \
@@ -155,12 +171,42 @@ def _run(session, cmd, name: str) -> None:
     _display(session, res, design, vlabels, float(opts.level), eform, name)
 
 
-def vce_and_log(session, opts, vce, V, scores, column, ll0, lines):
+def _fit(y, X, off, fam, w, lines):
+    """(ll0, b, ll, V, scores): the constant-only fit and the model's, by Newton."""
+    cons = [j for j in range(X.shape[1]) if np.all(X[:, j] == 1.0)]
+    try:
+        ll0 = _null_ll(y, off, fam, bool(cons), w)
+        b0 = np.zeros(X.shape[1])
+        if cons:
+            b0[cons[0]] = _null_beta(y, off, fam, w)
+        beta, ll, info, scores = _newton(y, X, off, fam, b0, lines, w)
+        V = np.linalg.inv(info)
+    except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+        raise StataError("could not calculate numerical derivatives -- discontinuous region "
+                         "with missing values encountered", 430) from None
+    return ll0, beta, ll, V, scores
+
+
+def _copies_scores(scores, w, vce):
+    """Frequency (and importance) weights are copies: without clusters each copy's score
+    enters the meat once, so the weighted score is scaled back by sqrt(w)."""
+    return scores if vce.clustvar else scores / np.sqrt(w)[:, None]
+
+
+def _weight_results(res, cmd, w, kind) -> None:
+    if kind in ("fweight", "iweight"):
+        res.scalars["N"] = float(round(float(w.sum())))
+    res.macros["wtype"] = kind
+    res.macros["wexp"] = f"= {cmd.weight.exp}"
+
+
+def vce_and_log(session, opts, vce, V, scores, column, ll0, lines, n_eff=None):
     """The robust VCE when asked for (V, number of clusters or None), and the iteration log
-    (the constant-only model's log likelihood first, as Stata's)."""
+    (the constant-only model's log likelihood first, as Stata's). n_eff: the number of
+    observations frequency weights stand for (the factor n/(n-1))."""
     n_clust = None
     if vce.robust:
-        V, n_clust = _sandwich(V, scores, column(vce.clustvar) if vce.clustvar else None)
+        V, n_clust = _sandwich(V, scores, column(vce.clustvar) if vce.clustvar else None, n_eff)
     if not opts.nolog or opts.log:
         session.out.line("")
         for i, v in enumerate([ll0] + lines[1:]):
@@ -168,27 +214,29 @@ def vce_and_log(session, opts, vce, V, scores, column, ll0, lines):
     return V, n_clust
 
 
-def _null_beta(y, off, fam) -> float:
-    m = float(np.mean(y))
+def _null_beta(y, off, fam, w=None) -> float:
+    m = float(np.average(y, weights=w))
     if fam.name == "poisson":
-        return float(np.log(m) - np.log(np.mean(np.exp(off)))) if m > 0 else 0.0
+        return float(np.log(m) - np.log(np.average(np.exp(off), weights=w))) if m > 0 else 0.0
     if fam.link == "cloglog":
         return float(np.log(-np.log1p(-m)))
     return float(np.log(m / (1 - m))) if fam.link == "logit" else \
         float(dist.norm_ppf(m))
 
 
-def _null_ll(y, off, fam, cons: bool) -> float:
+def _null_ll(y, off, fam, cons: bool, w=None) -> float:
     X = np.ones((len(y), 1)) if cons else np.zeros((len(y), 0))
     if not cons:
-        return float(fam.derivs(y, off, np.ones(len(y)))[0].sum() + fam.constant(y, np.ones(len(y))))
+        ww = np.ones(len(y)) if w is None else w
+        return float(np.sum(ww * fam.derivs(y, off, np.ones(len(y)))[0])
+                     + np.sum(ww * fam.constant(y, np.ones(len(y)))))
     lines: list[float] = []
-    _, ll, _, _ = _newton(y, X, off, fam, np.array([_null_beta(y, off, fam)]), lines)
+    _, ll, _, _ = _newton(y, X, off, fam, np.array([_null_beta(y, off, fam, w)]), lines, w)
     return ll
 
 
-def _sandwich(V, scores, clusters):
-    n = scores.shape[0]
+def _sandwich(V, scores, clusters, n_eff=None):
+    n = scores.shape[0] if n_eff is None else n_eff
     if clusters is None:
         meat = scores.T @ scores
         return (n / (n - 1)) * V @ meat @ V, None
@@ -261,7 +309,8 @@ def register(name: str, desc: str, example: str, run=None, options=None):
     commands.glm_extra passes its own)."""
     run = run or _run
 
-    @command(name, rule="mixed", family="Estimation", body="fvvarlist", qualifiers="if in",
+    @command(name, rule="mixed", family="Estimation", body="fvvarlist",
+             qualifiers="if in weight" if name in SPECS else "if in",
              desc=desc, example=example, options=options or _opts(name))
     def handler(session, cmd) -> None:
         run(session, cmd, name)
