@@ -355,3 +355,20 @@ def test_tobit_fweights_are_copies(weighted):
     assert weighted.e.scalars["N_lc"] == n_lc
     ok(weighted, "restore")
     assert run(weighted, f"tobit affairs {W3} [fw=iw], ll(0)")[0] == 401
+
+
+def test_xttobit_predictions_at_zero_effect(panel):
+    from scipy import stats
+    ok(panel, "xttobit y x1 x2, ll(0) ul(4) nolog")
+    for line in ("predict xz", "predict pz, pr0(0,4)", "predict ez, e0(0,.)",
+                 "predict yz, ystar0(0,4)"):
+        ok(panel, line)
+    d = panel.data
+    xb = d.values("xz")
+    s = panel.e.scalars["sigma_e"]
+    F, f = stats.norm.cdf, stats.norm.pdf
+    a, b = -xb / s, (4 - xb) / s
+    np.testing.assert_allclose(d.values("pz"), F(b) - F(a), rtol=2e-6)
+    np.testing.assert_allclose(d.values("ez"), xb + s * f(a) / (1 - F(a)), rtol=2e-6)
+    np.testing.assert_allclose(d.values("yz"), (F(b) - F(a)) * xb + s * (f(a) - f(b))
+                               + 4 * (1 - F(b)), rtol=2e-6, atol=1e-7)

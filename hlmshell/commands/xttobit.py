@@ -6,7 +6,7 @@ The panel likelihood integrates u_i out by mean-variance adaptive Gauss-Hermite 
 engine.censored.PanelQuad; the fit starts from the pooled tobit. The table ends with
 /sigma_u, /sigma_e and rho = sigma_u^2 / (sigma_u^2 + sigma_e^2); option `tobit` adds the LR
 test of sigma_u = 0 against the pooled tobit (chibar2(01)). Only vce(oim), as in Stata.
-predict: xb (the default) and stdp.
+predict: xb (the default), stdp, pr0(a,b), e0(a,b), ystar0(a,b) (u_i = 0).
 """
 from __future__ import annotations
 
@@ -270,15 +270,17 @@ def xttobit_cmd(session, cmd) -> None:
 
 
 def predict(session, cmd, res, opts) -> None:
-    """predict after xttobit: xb (the default) and stdp."""
+    """predict after xttobit: xb (the default), stdp, and with the random effect at zero
+    pr0(a,b), e0(a,b), ystar0(a,b) (tobit's pr, e and ystar with sigma_e)."""
     from hlmshell.commands.predict import _add, _new_names, _touse, stdp_all, xb_all
     from hlmshell.commands.xtnbreg import offset_values
-    given = [w for w in ("xb", "stdp", "pr", "e", "ystar", "mu", "n", "ir", "eta", "nu0",
-                         "iru0", "pearson", "deviance", "anscombe", "reffects", "residuals",
-                         "fitted", "marginal", "u", "ue", "xbu") if w in opts]
+    own = ("xb", "stdp", "pr0", "e0", "ystar0")
+    given = [w for w in own + ("pr", "e", "ystar", "mu", "n", "ir", "eta", "nu0", "iru0",
+                               "pearson", "deviance", "anscombe", "reffects", "residuals",
+                               "fitted", "marginal", "u", "ue", "xbu") if w in opts]
     if len(given) > 1:
         raise StataError("only one statistic may be specified", 198)
-    if given and given[0] not in ("xb", "stdp"):
+    if given and given[0] not in own:
         raise StataError(f"option {given[0]} not allowed", 198)
     stat = given[0] if given else "xb"
     if not given:
@@ -286,10 +288,18 @@ def predict(session, cmd, res, opts) -> None:
     vtype, names = _new_names(cmd.body or "", None)
     data = session.data
     touse = _touse(session, cmd)
+    xb = xb_all(res, data) + offset_values(res, data)
     if stat == "stdp":
         col, lab = stdp_all(res, data), "S.E. of the linear prediction"
+    elif stat == "xb":
+        col, lab = xb, "Linear prediction"
     else:
-        col, lab = xb_all(res, data) + offset_values(res, data), "Linear prediction"
+        raw = opts.raw(stat)
+        a, b = tb.interval(raw, data)
+        with np.errstate(all="ignore"):
+            col = tb.censored_stat(stat[:-1], xb, float(res.scalars["sigma_e"]), a, b)
+        lab = {"pr0": f"Pr({raw})", "e0": f"E({res.depvar}|{raw})",
+               "ystar0": f"E({res.depvar}*|{raw})"}[stat]
     with np.errstate(all="ignore"):
         _add(session, names, [col], [lab], vtype, touse)
 
