@@ -290,3 +290,17 @@ def test_stvary_counts(s):
             if ln.strip().startswith(("treated ", "x "))}
     assert rows["treated"] == ["42", "0", "42", "0", "0"]
     assert rows["x"] == ["0", "40", "40", "2", "0"]
+
+
+def test_factor_variables_take_stata_base_levels(s):
+    ok(s, "stcox i.treated, nolog")
+    names = [nm for _eq, nm in s.e.names]
+    assert names == ["0b.treated", "1.treated"]
+    assert s.e.b[1] == pytest.approx(REF["cox_b"], abs=1e-6) and s.e.scalars["df_m"] == 1
+    ok(s, "predict xbv, xb")
+    assert np.allclose(np.asarray(s.data.values("xbv")), s.e.b[1] * np.asarray(s.data.values("treated")))
+
+
+def test_monotone_likelihood_does_not_crash(s):
+    out = ok(s, "stcox c.time#i.treated, nolog")
+    assert "coefficients shown" in out or "Haz. ratio" in out

@@ -87,7 +87,7 @@ def model_spec(session, cmd):
     return spec, list(spec.fixed)
 
 
-@command("stcox", family="Survival", body="fvvarlist", qualifiers="if in",
+@command("stcox", family="Survival", body="varlist", qualifiers="if in",
          desc="Cox proportional hazards model", example="stcox drug age", options=_OPTS)
 def stcox_cmd(session, cmd) -> None:
     spec, fixed_raw = model_spec(session, cmd)
@@ -120,7 +120,9 @@ def stcox_cmd(session, cmd) -> None:
     if not opts.noshow:
         sc.header(session, st)
     column = sample_columns(ds, mask)
-    design = dz.build_fixed(engine_terms(fixed), column, n, constant=False)
+    design = _Columns(dz.build_fixed(engine_terms(fixed), column, n, constant=True))
+    for note in design.notes:
+        session.out.line(note)
     keep, X = _varying(session, design)
     rec = sc.records(session, mask)
     if rec.d.sum() == 0:
@@ -154,6 +156,21 @@ def _codes(ds, names, mask) -> np.ndarray:
     cols = [np.asarray(ds.values(v))[mask].astype(str) for v in names]
     keys = np.array(["\x00".join(r) for r in zip(*cols)])
     return np.unique(keys, return_inverse=True)[1].astype(float)
+
+
+class _Columns:
+    """The design's columns without _cons: built with a constant so that factor base levels
+    and collinearity are Stata's (the Cox likelihood has no intercept, it is dropped)."""
+
+    def __init__(self, design):
+        names = list(design.stata_names)
+        j = names.index("_cons")
+        cols = np.flatnonzero(design.keep)
+        self.stata_names = names[:j] + names[j + 1:]
+        self.keep = np.delete(np.asarray(design.keep, bool), j)
+        self.omitted = np.delete(np.asarray(design.omitted, bool), j)
+        self.X_keep = design.X_keep[:, cols != j]
+        self.notes = list(getattr(design, "notes", []))
 
 
 def _varying(session, design):
@@ -233,9 +250,14 @@ def display(session, res, level: float, hr: bool, lead: bool = True) -> None:
     groups = groups_from_names([nm for _eq, nm in res.names])
     se = np.sqrt(np.maximum(np.diag(res.V), 0))
     vt = res.macros.get("vcetype")
+    lines = None
     if hr:
-        lines = eform_table("_t", groups, res.b, se, title="Haz. ratio", level=level, vcetype=vt)
-    else:
+        try:
+            lines = eform_table("_t", groups, res.b, se, title="Haz. ratio", level=level,
+                                vcetype=vt)
+        except OverflowError:           # a monotone likelihood: exp() of the bounds overflows
+            out.line("note: hazard ratios overflow (monotone likelihood); coefficients shown")
+    if lines is None:
         lines = coef_table("_t", groups, res.b, se, level=level, vcetype=vt)
     for ln in lines:
         out.line(ln)

@@ -54,7 +54,7 @@ def _dist(opts):
     return {"lnormal": "lognormal", "llogistic": "loglogistic"}.get(d, d)
 
 
-@command("streg", family="Survival", body="fvvarlist", qualifiers="if in",
+@command("streg", family="Survival", body="varlist", qualifiers="if in",
          desc="parametric survival models", example="streg drug age, distribution(weibull)",
          options=_OPTS)
 def streg_cmd(session, cmd) -> None:
@@ -87,6 +87,8 @@ def streg_cmd(session, cmd) -> None:
         raise StataError("no failures in the estimation sample", 2000)
     if not opts.noshow:
         sc.header(session, st)
+    for note in design.notes:
+        session.out.line(note)
     from hlmshell.engine.survival_param import fit_streg
     c_fit, fit = fit_streg(dname, aft, X, rec.t0, rec.t, rec.d)
     if not opts.nolog:

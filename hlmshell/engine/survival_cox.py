@@ -73,6 +73,9 @@ def fit_cox(cd: CoxData, maxit: int = 100, tol: float = 1e-9) -> CoxFit:
         if k == 0:
             break
         step = np.linalg.lstsq(-H, g, rcond=None)[0]
+        big = np.max(np.abs(step))
+        if big > 5:                       # a monotone likelihood: walk, do not jump
+            step = step * (5 / big)
         s = 1.0
         for _half in range(30):
             nb = b + s * step
