@@ -206,16 +206,16 @@ class HdfeFit:
 
 
 def _collinear(Xt: np.ndarray, Xc: np.ndarray) -> np.ndarray:
-    """Columns kept after sweeping: one whose swept values are (numerically) a combination of
-    earlier kept ones, or nothing at all, is omitted, as reghdfe does."""
+    """Columns kept after sweeping: one whose swept sum of squares is below 1e-9 of its
+    centred one, alone or after the earlier kept columns, is omitted (reghdfe's tol = 1.0e-09)."""
     keep = np.zeros(Xt.shape[1], dtype=bool)
     for j in range(Xt.shape[1]):
-        ref = float(np.linalg.norm(Xc[:, j]))
+        ref = float(Xc[:, j] @ Xc[:, j])
         v = Xt[:, j]
         if keep.any():
             Q = Xt[:, keep]
             v = v - Q @ np.linalg.lstsq(Q, v, rcond=None)[0]
-        keep[j] = ref > 0 and float(np.linalg.norm(v)) > 1e-9 * ref
+        keep[j] = ref > 0 and float(v @ v) > 1e-9 * ref
     return keep
 
 
@@ -312,14 +312,16 @@ def _header(res) -> list[str]:
 
 
 def _dof_table(rows: list[hdfe.DofRow]) -> list[str]:
-    out = ["Absorbed degrees of freedom:",
-           "-----------------------------------------------------+",
-           " Absorbed FE | Categories  - Redundant  = Num. Coefs |",
-           "-------------+---------------------------------------|"]
+    w = max([12] + [len(r.label) + 1 for r in rows])
+    out = ["Absorbed degrees of freedom:", "-" * (w + 41) + "+",
+           f"{'Absorbed FE':>{w}} | Categories  - Redundant  = Num. Coefs |",
+           "-" * (w + 1) + "+" + "-" * 39 + "|"]
     for r in rows:
-        star = "*" if r.nested else " "
-        out.append(f"{abbrev(r.label, 12):>12} | {r.categories:>9} {r.redundant:>11} {r.coefs:>11}    {star}|")
-    out.append("-----------------------------------------------------+")
+        mark = "*" if r.nested else ("?" if r.maybe else " ")
+        out.append(f"{r.label:>{w}} | {r.categories:>9} {r.redundant:>11} {r.coefs:>11}    {mark}|")
+    out.append("-" * (w + 41) + "+")
+    if any(r.maybe and not r.nested for r in rows):
+        out.append("? = number of redundant parameters may be higher")
     if any(r.nested for r in rows):
         out.append("* = FE nested within cluster; treated as redundant for DoF computation")
     return out

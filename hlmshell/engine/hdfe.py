@@ -5,7 +5,8 @@ an intercept term projects each column on its group means, a slope term (`i.g#c.
 group-specific line through the origin in z, and an intercept-and-slope term (`i.g##c.z`) on
 the group-specific regression on (1, z). Sweeping the terms in turn converges to the residual
 of the projection on all of them together (von Neumann-Halperin); the sweep stops when no
-column moves by more than `tol` relative to its size (reghdfe's default 1e-8).
+column moves by more than `tol` relative to its size (reghdfe's default 1e-8) and the
+geometric rate of the sweeps says the limit is as close.
 
 The absorbed degrees of freedom follow reghdfe: every category of the first term counts; the
 second term loses one category per connected component of the bipartite graph of the first
@@ -15,6 +16,7 @@ intercept term) are dropped repeatedly until none is left, as reghdfe does.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,12 +91,19 @@ def demean(M: np.ndarray, terms: list[AbsorbTerm], tol: float = 1e-8,
     if len(terms) == 1:
         return _project_once(R, terms[0]), 1
     scale = np.maximum(np.abs(M).max(axis=0), 1.0)
+    prev_change = math.inf
     for it in range(1, maxiter + 1):
         prev = R
         for t in terms:
             R = _project_once(R, t)
-        if np.max(np.abs(R - prev) / scale) < tol:
+        change = float(np.max(np.abs(R - prev) / scale))
+        # alternating projections converge geometrically: the distance to the limit is about
+        # change * rho / (1 - rho), which a slow sweep makes much larger than the change itself
+        rho = change / prev_change if prev_change > 0 else 0.0
+        bound = change * rho / (1.0 - rho) if rho < 1.0 else math.inf
+        if change < tol and (bound < tol or change == 0.0):
             return R, it
+        prev_change = change
     return R, maxiter
 
 
@@ -132,6 +141,7 @@ class DofRow:
     redundant: int
     nested: bool = False
     slope: bool = False
+    maybe: bool = False        # reghdfe's `?`: the redundant count is only a lower bound
 
     @property
     def coefs(self) -> int:
@@ -154,7 +164,7 @@ def _slope_row(t: AbsorbTerm) -> DofRow:
         dev = np.bincount(t.codes, weights=(z - mz[t.codes]) ** 2, minlength=G)
     else:
         dev = np.bincount(t.codes, weights=z * z, minlength=G)
-    return DofRow(f"{t.label}#c.{t.zlabel}", G, int(np.sum(dev <= 1e-12)), slope=True)
+    return DofRow(f"{t.label}#c.{t.zlabel}", G, int(np.sum(dev <= 1e-12)), slope=True, maybe=True)
 
 
 def absorbed_dof(terms: list[AbsorbTerm], clusters: list[np.ndarray]) -> list[DofRow]:
@@ -179,7 +189,7 @@ def absorbed_dof(terms: list[AbsorbTerm], clusters: list[np.ndarray]) -> list[Do
             elif n_int == 1 and first_int is not None:
                 rows.append(DofRow(t.label, G, _components(first_int, t.codes)))
             else:
-                rows.append(DofRow(t.label, G, 1))
+                rows.append(DofRow(t.label, G, 1, maybe=True))
             n_int += 1
         if t.z is not None:
             rows.append(_slope_row(t))
