@@ -61,9 +61,9 @@ def _check_estimate(s, cmd):
     return e
 
 
-def test_mvn_tutorial_flow(tmp_path):
+def test_mvn_tutorial_flow(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)             # the trace files; the working folder comes back after
     s = _session()
-    iok(s, f'cd "{tmp_path}"')
     out = iok(s, "mi impute mvn prev_dep3 prev_dep5 prev_dep7 numeracy_score3 numeracy_score5 "
                  f"numeracy_score7 = c_age c_sex prev_sdq3 prev_sdq5 prev_sdq7, add({M}) burnin(20) "
                  "burnbetween(5) rseed(2937405) saveptrace(trace, replace)")
@@ -94,9 +94,9 @@ def test_mvn_tutorial_flow(tmp_path):
     assert e.macros["cmd_mi"] == "xtmixed"
 
 
-def test_chained_tutorial_flow(tmp_path):
+def test_chained_tutorial_flow(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     s = _session()
-    iok(s, f'cd "{tmp_path}"')
     out = iok(s, "mi impute chained (regress) numeracy_score3 (regress) numeracy_score5 (regress) "
                  "numeracy_score7 (logit) prev_dep3 (logit) prev_dep5 (logit) prev_dep7 = "
                  f"c_age c_sex prev_sdq3 prev_sdq5 prev_sdq7, add({M}) burnin(3) rseed(238130) "
