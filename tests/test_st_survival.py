@@ -304,3 +304,29 @@ def test_factor_variables_take_stata_base_levels(s):
 def test_monotone_likelihood_does_not_crash(s):
     out = ok(s, "stcox c.time#i.treated, nolog")
     assert "coefficients shown" in out or "Haz. ratio" in out
+
+
+def test_stset_exclusions(s):
+    ok(s, "replace time = . in 1")
+    out = ok(s, "stset time if pair != 2, failure(cens) origin(time 3) enter(time 5)")
+    time = np.asarray(s.data.values("time"))
+    pair = np.asarray(s.data.values("pair"))
+    use = (pair != 2) & ~np.isnan(time)
+    st = np.asarray(s.data.values("_st")) == 1
+    assert np.array_equal(st, use & (time - 3 > 2))
+    assert np.allclose(np.asarray(s.data.values("_t0"))[st], 2.0)
+    assert f"{int((pair == 2).sum()):>11}  ignored at outset because of if exp" in out
+    assert "1  event time missing (time>=.)  PROBABLE ERROR" in out
+    assert f"{int((use & (time <= 3)).sum()):>11}  obs. end on or before origin()" in out
+
+
+def test_logrank_tests_match_survdiff(lung):
+    ref = json.loads((DATA / "lung_tests_ref.json").read_text())
+    ok(lung, "sts test sex")
+    assert lung.r.scalars["chi2"] == pytest.approx(ref["sex_chi2"], rel=1e-8)
+    ok(lung, "sts test phecog if phecog < 3")
+    assert lung.r.scalars["chi2"] == pytest.approx(ref["ecog_chi2"], rel=1e-8)
+    assert lung.r.scalars["df"] == 2
+    out = ok(lung, "sts test sex, strata(phecog)")
+    assert lung.r.scalars["chi2"] == pytest.approx(ref["strat_chi2"], rel=1e-8)
+    assert "Log-rank test, stratified" in out

@@ -109,20 +109,23 @@ def compute(session, cmd, timevar, opts):
         ex = (exit_[0] - o) / scale
         d = d & ~(t > ex)
         t = np.where(t > ex, ex, t)
-    excl = {}
     miss = np.isnan(time) | np.isnan(o) | ~use
     if ids is not None:
         miss = miss | np.isnan(ids)
-    excl["ignored because of missing values or if/in"] = int((np.isnan(time) | ~use).sum())
+    excl = {"ignored at outset because of if exp": int((~use).sum()),
+            f"event time missing ({timevar}>=.)  PROBABLE ERROR": int((use & np.isnan(time)).sum()),
+            "ignored because of missing values": int((use & ~np.isnan(time) & (miss)).sum())}
     t0 = np.zeros(n)
     if ids is not None:
         t0 = _previous_exit(ids, t, miss)
     if enter is not None:
-        t0 = np.maximum(t0, (enter[0] - o) / scale)
-    t0 = np.maximum(t0, 0.0) if orig is None else np.maximum(t0, np.where(np.isnan(t0), 0, t0))
-    bad_end = ~miss & ~(t > t0)
-    excl["observation ends on or before enter()"] = int(bad_end.sum())
-    st = ~miss & ~bad_end
+        t0 = np.fmax(t0, (enter[0] - o) / scale)
+    t0 = np.maximum(t0, 0.0)
+    before_origin = ~miss & ~(t > 0)
+    bad_end = ~miss & ~before_origin & ~(t > t0)
+    excl["obs. end on or before origin()"] = int(before_origin.sum())
+    excl["obs. end on or before enter()"] = int(bad_end.sum())
+    st = ~miss & ~bad_end & ~before_origin
     after = np.zeros(n, bool)
     if ids is not None:
         after = _after_failure(ids, t, d, st)
@@ -194,8 +197,7 @@ def _show(session, s: sc.StSettings, st_, d, t, t0, excl, ids) -> None:
     ev = f"{s.failvar}!=0 & {s.failvar}<." if s.failvar and not s.events else \
         (f"{s.failvar}=={s.events}" if s.failvar else f"(assumed to fail at time={s.timevar})")
     out.line(f"         Failure event: {ev}")
-    lo = "0" if not s.enter and not s.idvar else "_t0"
-    out.line(f"Observed time interval: ({lo}, {s.timevar}]" if not s.idvar
+    out.line(f"Observed time interval: (0, {s.timevar}]" if not s.idvar
              else f"Observed time interval: ({s.timevar}[_n-1], {s.timevar}]")
     if s.enter:
         out.line(f"     Enter on or after: time {s.enter}")
