@@ -330,3 +330,12 @@ def test_logrank_tests_match_survdiff(lung):
     out = ok(lung, "sts test sex, strata(phecog)")
     assert lung.r.scalars["chi2"] == pytest.approx(ref["strat_chi2"], rel=1e-8)
     assert "Log-rank test, stratified" in out
+
+
+def test_phtest_log_time(lung):
+    ref = json.loads((DATA / "lung_phlog_ref.json").read_text())
+    ok(lung, "stcox age sex")
+    out = ok(lung, "estat phtest, log")
+    assert "Log of analysis time" in out
+    assert lung.r.scalars["chi2"] == pytest.approx(ref["ph_global_log"], rel=1e-6)
+    assert run(lung, "estat phtest, km")[0] == 198

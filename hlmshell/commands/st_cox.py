@@ -283,14 +283,19 @@ def estat_phtest(session, res, opts) -> None:
     if res is None or res.macros.get("cmd2") != "stcox":
         raise StataError("last estimates not found", 301)
     cd, b, V, _mask, names = _refit_data(session, res)
+    for o in ("km", "rank"):
+        if opts is not None and getattr(opts, o, False):
+            raise StataError(f"option {o} not available in hlmshell; use log or the default", 198)
+    uselog = bool(opts is not None and getattr(opts, "log", False))
     sch = schoenfeld(cd, b)
     rows = ~np.isnan(sch[:, 0]) if sch.shape[1] else cd.d > 0
-    rho, chi2, glob, _scaled = ph_test(sch[rows], cd.t[rows], V, b)
+    gt = np.log(cd.t[rows]) if uselog else cd.t[rows]
+    rho, chi2, glob, _scaled = ph_test(sch[rows], gt, V, b)
     out = session.out
     out.line("")
     out.line("Test of proportional-hazards assumption")
     out.line("")
-    out.line("Time function: Analysis time")
+    out.line("Time function: " + ("Log of analysis time" if uselog else "Analysis time"))
     out.line("-" * 61)
     if opts is not None and getattr(opts, "detail", False):
         out.line(f"{'':13}|{'rho':>10}{'chi2':>12}{'df':>8}{'Prob>chi2':>14}")
