@@ -190,7 +190,7 @@ def _fingerprint(s):
     ("mi estimate: regress y nosuch", 111), ("mi estimate, post regress y", 198),
     ("mi extract 9, clear", 125), ("mi extract x, clear", 198), ("mi convert", 198),
     ("mi xeq 7: summarize y", 125), ("mi passive: summarize y", 198),
-    ("mi passive: replace y = 1", 198), ("mi stset", 199), ("mi reshape sideways y, i(id) j(t)", 198),
+    ("mi passive: replace y = 1", 198), ("mi reshape sideways y, i(id) j(t)", 198),
     ("mi ptrace use nosuchfile", 601), ("mi rename y g", 110),
 ])
 def test_bad_input_leaves_the_session_unchanged(mi, line, rc):
@@ -198,6 +198,14 @@ def test_bad_input_leaves_the_session_unchanged(mi, line, rc):
     got, out = run(mi, line)
     assert got == rc, out
     assert "Traceback" not in out
+    assert _fingerprint(mi) == before
+
+
+def test_stset_fails_cleanly(mi):
+    """mi stset: r(199) without survival commands, else stset's own answer (no st settings)."""
+    before = _fingerprint(mi)
+    rc, out = run(mi, "mi stset")
+    assert rc in (199, 119, 198) and "Traceback" not in out
     assert _fingerprint(mi) == before
 
 
