@@ -133,7 +133,7 @@ def test_tobit_errors_leave_session(affairs):
     assert run(affairs, "tobit affairs age, ll(5) ul(2)")[0] == 198
     assert run(affairs, "tobit affairs nosuchvar, ll(0)")[0] == 111
     assert run(affairs, "tobit affairs age, ll(nosuch)")[0] == 111
-    assert run(affairs, "tobit affairs age, ll(0) vce(bootstrap)")[0] == 198
+    assert run(affairs, "tobit affairs age, ll(0) vce(nonsense)")[0] == 198
     rc, out = run(affairs, "tobit affairs age, ll(0) foo")
     assert rc == 198 and "Traceback" not in out
     np.testing.assert_array_equal(np.ravel(affairs.e.b), before)
@@ -372,3 +372,13 @@ def test_xttobit_predictions_at_zero_effect(panel):
     np.testing.assert_allclose(d.values("ez"), xb + s * f(a) / (1 - F(a)), rtol=2e-6)
     np.testing.assert_allclose(d.values("yz"), (F(b) - F(a)) * xb + s * (f(a) - f(b))
                                + 4 * (1 - F(b)), rtol=2e-6, atol=1e-7)
+
+
+def test_tobit_vce_bootstrap_is_the_prefix(affairs):
+    ok(affairs, "tobit affairs age rating, ll(0) vce(bootstrap, reps(8) seed(12))")
+    V1 = np.asarray(affairs.e.V).copy()
+    assert affairs.e.macros["prefix"] == "bootstrap"
+    ok(affairs, "bootstrap _b, reps(8) seed(12): tobit affairs age rating, ll(0)")
+    np.testing.assert_allclose(np.asarray(affairs.e.V), V1, rtol=1e-12)
+    out = ok(affairs, "tobit")
+    assert "Bootstrap" in out

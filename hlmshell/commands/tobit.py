@@ -179,6 +179,10 @@ def _sandwich(V, S, clusters, w=None, wkind=None):
 
 
 def _run(session, cmd) -> None:
+    from hlmshell.commands.vce_resample import vce_resampling
+    spec, _ = _split_spec(session, cmd)
+    if spec is not None and vce_resampling(session, cmd):   # vce(bootstrap|jackknife)
+        return
     prep = _prepare(session, cmd, "tobit")
     if prep is None:
         _replay(session, cmd)
@@ -332,6 +336,9 @@ def _replay(session, cmd) -> None:
     res = session.e
     if res is None or res.cmd != "tobit":
         raise StataError("last estimates not found", 301)
+    from hlmshell.commands.vce_resample import replay_prefix
+    if replay_prefix(session, res, cmd.options):       # after vce(bootstrap|jackknife)
+        return
     opts = bind("tobit", cmd.options)
     names = [nm for _, nm in res.names[:res.k_f]]
     display(session, res, groups_from_names(names), float(opts.level))
@@ -342,7 +349,8 @@ def _options() -> tuple:
             Opt("ul", desc="right-censoring limit: ul, ul(#) or ul(varname)"),
             Opt("noconstant", "nocons", desc="suppress the constant term"),
             Opt("offset", "off", "string", None, "include varname with coefficient 1"),
-            Opt("vce", "vce", "string", None, "vcetype: oim, robust or cluster clustvar"),
+            Opt("vce", "vce", "string", None,
+                "vcetype: oim, robust, cluster clustvar, bootstrap or jackknife"),
             Opt("robust", "r", desc="old syntax of vce(robust)"),
             Opt("cluster", "cl", "string", None, "old syntax of vce(cluster clustvar)"),
             Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
