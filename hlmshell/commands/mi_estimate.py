@@ -43,7 +43,9 @@ SUPPORTED = {"regress", "logit", "logistic", "probit", "cloglog", "poisson", "nb
              "oprobit", "glm", "areg", "mixed", "xtmixed", "xtreg", "xtlogit", "xtprobit",
              "xtpoisson", "xtgee", "melogit", "meprobit", "mecloglog", "mepoisson", "menbreg",
              "meologit", "meoprobit", "meglm", "meqrlogit", "meqrpoisson", "xtmelogit", "xtmepoisson",
-             "mean", "proportion"}
+             "mean", "proportion", "stcox", "streg", "tobit", "intreg", "mlogit", "mprobit",
+             "ivregress", "xtnbreg", "xttobit", "xtologit", "xtoprobit", "binreg", "qreg", "ratio",
+             "total", "truncreg", "cnsreg", "heckman", "zip", "zinb", "gnbreg", "clogit"}
 _VCE_NAMES = {"ols": "OLS", "oim": "OIM", "opg": "OPG", "conventional": "Conventional", "eim": "EIM",
               "robust": "Robust", "cluster": "Robust", "gls": "GLS"}
 

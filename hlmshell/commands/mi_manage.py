@@ -171,6 +171,9 @@ def _settings_cmd(session, word: str, text: str) -> None:
     for imp in md.imps:
         for v in list(imp):
             imp[v] = np.asarray(imp[v])[order]
+    for v in ds.names:                           # stset's _st _d _t _t0: same in every m
+        if v not in md.base and v != _ROW:
+            md.base.put(ds.var(v))
     md.base.dta_chars = {k: v for k, v in ds.dta_chars.items()}
     md.base.sortedby = [s for s in ds.sortedby if s in md.base]
     mid.store(session, md)
