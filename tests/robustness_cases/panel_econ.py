@@ -1,3 +1,7 @@
-"""Panel econometrics staples: reghdfe (hlmshell/commands/reghdfe.py)."""
+"""Panel econometrics staples: reghdfe (hlmshell/commands/reghdfe.py) and the panel
+diagnostics xtserial, xttest3, xttest2, xtcsd (xt_tests.py). xtserial needs a time variable,
+which hsb has not; the other three read the active xtreg, fe and take no varlist: their
+refusals are in tests/test_xt_tests.py."""
 BASE = {"reghdfe": "reghdfe mathach ses, absorb(id)"}
 TAKES = {"reghdfe": "if in"}
+RAW = {"xtserial", "xttest3", "xttest2", "xtcsd"}
