@@ -359,3 +359,19 @@ def test_misstable_reports_m0(mi):
     ok(t, "mi extract 0, clear")
     assert out == ok(t, "misstable summarize y w")
     assert "4" in out and "3" in out
+
+
+def test_stset_settings_and_variables_reach_every_imputation(mi):
+    from hlmshell.registry_index import COMMANDS
+    if not any(r[0] == "stset" for r in COMMANDS):
+        pytest.skip("no stset in this build")
+    ok(mi, "generate double tt = id")
+    ok(mi, "quietly mi stset tt, failure(g)")
+    for m in (0, M):
+        t = Session(Capture())
+        t.data = mi.data.copy()
+        ok(t, f"mi extract {m}, clear")
+        assert "_t" in t.data and "_d" in t.data
+        np.testing.assert_array_equal(t.data.values("_d"), t.data.values("g") != 0)
+    ok(mi, "quietly mi estimate: stcox y")
+    assert mi.e.macros["cmd_mi"] in ("cox", "stcox") and mi.e.scalars["M_mi"] == M
