@@ -339,3 +339,11 @@ def test_phtest_log_time(lung):
     assert "Log of analysis time" in out
     assert lung.r.scalars["chi2"] == pytest.approx(ref["ph_global_log"], rel=1e-6)
     assert run(lung, "estat phtest, km")[0] == 198
+
+
+def test_sts_list_compare(s):
+    out = ok(s, "sts list, by(treated) compare at(5 25)")
+    rows = [ln.split() for ln in out.splitlines()]
+    assert ["Time", "5", "0.5714", "1.0000"] in rows      # control's KM at 5 (published list)
+    assert ["25", ".", "0.4482"] in rows                  # past control's last time
+    assert run(s, "sts list, compare")[0] == 198

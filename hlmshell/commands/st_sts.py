@@ -27,7 +27,7 @@ from hlmshell.results import RResults
 _LIST_OPTS = (Opt("by", "by", "string", None, "separate estimates for each group"),
               Opt("failure", "f", desc="report the failure function 1 - S(t)"),
               Opt("at", "at", "string", None, "report estimates at the specified times (numlist)"),
-              Opt("compare", "c", desc="accepted with at(): groups side by side"),
+              Opt("compare", "c", desc="with by() and at(): the groups' estimates side by side"),
               Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
               Opt("noshow", "nosh", desc="do not show st setting information"))
 _TEST_OPTS = (Opt("logrank", "l", desc="log-rank test; the default"),
@@ -112,12 +112,17 @@ def _list(session, cmd, st, opts) -> None:
         sc.header(session, st)
     if rec.t.size == 0:
         raise StataError("no observations", 2000)
+    if opts.compare and (at is None or not byvars):
+        raise StataError("compare requires by() and, in hlmshell, at(numlist)", 198)
     out = session.out
     fail = bool(opts.failure)
     out.line("Kaplan–Meier " + ("failure" if fail else "survivor") + " function")
     if byvars:
         out.line("By variable: " + " ".join(byvars))
     out.line("")
+    if opts.compare:
+        _compare(session, out, byvars, rec, at, z, fail)
+        return
     fn = "Failure" if fail else "Survivor"
     out.line(f"{'Beg.':>17}{'Net':>14}{fn:>12}{'Std.':>10}")
     out.line(f"{'Time':>8}{'total':>9}{'Fail':>7}{'lost':>7}{'function':>11}{'error':>10}"
@@ -137,6 +142,27 @@ def _list(session, cmd, st, opts) -> None:
     if at is not None:
         out.line("Note: Survivor function is calculated over full data and evaluated at indicated")
         out.line("      times; it is not calculated from aggregates shown at left.")
+
+
+def _compare(session, out, byvars, rec, at, z, fail) -> None:
+    """sts list, by() compare at(): one column per group, the estimate at each time."""
+    groups = _groups(session, byvars, rec.mask)
+    labels = [lab.split(" = ", 1)[1] if len(byvars) == 1 else lab for lab, _m in groups]
+    name = " ".join(byvars)[:12]
+    out.line(f"{name:>12} " + "".join(f"{lab[:9]:>10}" for lab in labels))
+    out.line("-" * (13 + 10 * len(labels)))
+    cols = []
+    for _lab, m in groups:
+        km = kaplan_meier(rec.t0[m], rec.t[m], rec.d[m], z)
+        j = np.searchsorted(km.time, at, side="right") - 1
+        v = np.where(j >= 0, km.surv[np.maximum(j, 0)], 1.0)
+        beyond = at > rec.t[m].max()
+        v = np.where(beyond, np.nan, 1 - v if fail else v)
+        cols.append(v)
+    for i, a in enumerate(at):
+        out.line(f"{'Time' if i == 0 else '':<4}{fmt_g(float(a), 8):>8} "
+                 + "".join(f"{_num(c[i])}" for c in cols))
+    out.line("-" * (13 + 10 * len(labels)))
 
 
 def _at_numlist(text):
