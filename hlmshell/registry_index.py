@@ -299,6 +299,7 @@ COMMANDS = [
     ('xttest3', 'xt_tests', 'xttest3', ()),
     ('xttest2', 'xt_tests', 'xttest2', ()),
     ('xtcsd', 'xt_tests', 'xtcsd', ()),
+    ('xtoverid', 'xt_tests', 'xtoverid', ()),
     ('xtnbreg', 'xtnbreg', 'xtnbreg', ()),
     ('xtpqml', 'xtpqml', 'xtpqml', ()),
     ('xttest0', 'xttest0', 'xttest0', ()),

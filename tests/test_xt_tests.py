@@ -96,3 +96,21 @@ def test_refusals(fat):
                      ("xtserial fr beertax if fr > 1000", 2000)):
         got, out = run(fat, line)
         assert got == rc, (line, out)
+
+
+def test_xtoverid_matches_plm_auxiliary_regression(fat):
+    """R: plm::phtest(fr ~ beertax + spirits + unemp + inck, method = 'aux', vcov = vcovHC(x,
+    method = 'arellano', type = 'HC0', cluster = 'group')) -- Wooldridge's (2002, 10.7.3)
+    robust artificial regression, which xtoverid's cluster-robust Sargan-Hansen statistic is."""
+    ok(fat, "quietly xtreg fr beertax spirits unemp inck, re vce(robust)")
+    out = ok(fat, "xtoverid")
+    assert "Sargan-Hansen statistic" in out
+    assert fat.r.scalars["j"] == pytest.approx(REF["phtest_aux_robust"]["value"], rel=1e-6)
+    assert fat.r.scalars["jdf"] == 4
+    ok(fat, "quietly xtreg fr beertax spirits unemp inck, re")
+    ok(fat, "xtoverid")
+    # the conventional version divides e'e by N; plm's lm vcov by N - k (k = 9 columns)
+    N, k = 336, 9
+    assert fat.r.scalars["j"] == pytest.approx(REF["phtest_aux"]["value"] * N / (N - k), rel=1e-6)
+    ok(fat, "quietly xtreg fr beertax spirits unemp inck, fe")
+    assert run(fat, "xtoverid")[0] == 301

@@ -23,7 +23,7 @@ BUILTIN_PACKAGES["coefplot"] = ("coefplot",)  # Jann's coefficient plots (comman
 BUILTIN_PACKAGES["gllamm"] = ("gllamm", "gllapred")  # commands.gllamm, commands.gllapred
 BUILTIN_PACKAGES["reghdfe"] = ("reghdfe",)    # Correia's HDFE regression (commands.reghdfe)
 BUILTIN_PACKAGES.update({"xtserial": ("xtserial",), "xttest3": ("xttest3",), "xttest2": ("xttest2",),
-                         "xtcsd": ("xtcsd",)})   # panel diagnostics (commands.xt_tests)
+                         "xtcsd": ("xtcsd",), "xtoverid": ("xtoverid",)})   # panel diagnostics (commands.xt_tests)
 _OFFLINE = "hlmshell works offline and installs no packages"
 
 

@@ -1,7 +1,8 @@
 """Community panel diagnostics, built in: `xtserial` (Drukker's Wooldridge test for serial
 correlation), `xttest3` (Baum's modified Wald test for groupwise heteroskedasticity),
 `xttest2` (Baum's Breusch-Pagan LM test of cross-sectional independence) and `xtcsd`
-(De Hoyos and Sarafidis: Pesaran's CD, Friedman's and Frees' tests). The statistics are in
+(De Hoyos and Sarafidis: Pesaran's CD, Friedman's and Frees' tests) and `xtoverid` (Schaffer
+and Stillman's Sargan-Hansen test of fixed vs random effects, after xtreg, re only). The statistics are in
 engine.xt_diagnostics; here are the samples, residuals, layouts and r() each command leaves.
 
 xttest3, xttest2 and xtcsd read the residuals e_it of the active `xtreg, fe` (xtcsd also after
@@ -199,3 +200,41 @@ def xtcsd_cmd(session, cmd) -> None:
         for ln in _matrix_lines(R, [f"__e{k + 1}" for k in range(R.shape[0])]):
             out.line(ln)
     session.r = RResults(scalars=rs)
+
+
+@command("xtoverid", raw=True, byable=False, changes_data=False, family="Postestimation",
+         desc="Sargan-Hansen test of fixed vs random effects after xtreg, re (SSC's, built in)",
+         example="xtoverid")
+def xtoverid_cmd(session, cmd) -> None:
+    if cmd.body.strip():
+        raise syntax_error()
+    res = active(session)
+    if res.cmd != "xtreg" or res.macros.get("model") != "re":
+        raise StataError("last estimates not xtreg, re", 301)
+    ds = session.data
+    sample = np.asarray(res.sample, dtype=bool)
+    if len(sample) != ds.n:
+        raise StataError("data have changed since estimation", 459)
+    ivar = res.macros["ivar"]
+    y = np.asarray(ds.values(res.depvar), dtype=float)[sample]
+    X = np.asarray(res.design.X_keep, dtype=float)
+    names = [nm for nm, keep in zip(res.design.names, res.design.keep) if keep]
+    X = X[:, [j for j, nm in enumerate(names) if nm != "_cons"]]
+    _, codes = np.unique(np.asarray(ds.values(ivar), dtype=float)[sample], return_inverse=True)
+    codes = codes.reshape(-1)
+    T = np.bincount(codes).astype(float)
+    su2, se2 = float(res.scalars["sigma_u"]) ** 2, float(res.scalars["sigma_e"]) ** 2
+    theta = 1.0 - np.sqrt(se2 / (T * su2 + se2))
+    robust = res.macros.get("vce") in ("robust", "cluster")
+    clust = res.macros.get("clustvar") or ivar
+    if robust and clust != ivar:
+        raise StataError("xtoverid: clustering on a variable other than the panel variable is not supported", 198)
+    stat, df = xd.overid_re(y, X, codes, theta, robust)
+    p = float(dist.chi2_sf(stat, df)) if df else float("nan")
+    out = session.out
+    out.line("")
+    out.line("Test of overidentifying restrictions: fixed vs random effects")
+    model = "xtreg re " + (f" robust cluster({clust})" if robust else "")
+    out.line(f"Cross-section time-series model: {model}")
+    out.line(f"Sargan-Hansen statistic {fmt(stat, '%8.3f')}  Chi-sq({df})    P-value = {fmt(p, '%6.4f')}")
+    session.r = RResults(scalars={"j": stat, "jdf": float(df), "jp": p})

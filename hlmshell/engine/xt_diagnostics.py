@@ -176,3 +176,42 @@ def bp_lm(M: np.ndarray) -> tuple[float, int, int, np.ndarray]:
     T, N = full.shape
     R = np.corrcoef(full, rowvar=False)
     return float(T * np.sum(R[np.triu_indices(N, 1)] ** 2)), N * (N - 1) // 2, T, R
+
+
+def overid_re(y: np.ndarray, X: np.ndarray, codes: np.ndarray, theta: np.ndarray,
+              robust: bool) -> tuple[float, int]:
+    """Sargan-Hansen test of the random-effects orthogonality conditions (Schaffer and
+    Stillman's xtoverid) by Arellano's artificial regression: regress the quasi-demeaned
+    y - theta_i ybar_i on the quasi-demeaned regressors (constant included) and the within
+    deviations of the regressors that vary within panels; the statistic is the Wald test that
+    the latter are zero, with the panel-clustered sandwich (no small-sample factor) when
+    robust, else with e'e/N (Sargan). X holds the regressors without the constant."""
+    G = int(codes.max()) + 1
+    T = np.bincount(codes, minlength=G).astype(float)
+
+    def means(v):
+        return np.stack([np.bincount(codes, weights=v[:, j], minlength=G) for j in range(v.shape[1])],
+                        axis=1) / T[:, None]
+    Xc = np.column_stack([X, np.ones(len(y))])
+    th = theta[codes][:, None]
+    ys = y - theta[codes] * (np.bincount(codes, weights=y, minlength=G) / T)[codes]
+    Xs = Xc - th * means(Xc)[codes]
+    W = X - means(X)[codes] if X.shape[1] else np.zeros((len(y), 0))
+    varies = np.array([float(W[:, j] @ W[:, j]) > 1e-12 * max(float(X[:, j] @ X[:, j]), 1e-300)
+                       for j in range(W.shape[1])], dtype=bool)
+    W = W[:, varies]
+    Z = np.column_stack([Xs, W])
+    ZZi = np.linalg.pinv(Z.T @ Z)
+    b = ZZi @ Z.T @ ys
+    u = ys - Z @ b
+    if robust:
+        S = np.stack([np.bincount(codes, weights=Z[:, j] * u, minlength=G) for j in range(Z.shape[1])],
+                     axis=1)
+        V = ZZi @ (S.T @ S) @ ZZi
+    else:
+        V = ZZi * float(u @ u) / len(y)
+    k = W.shape[1]
+    idx = np.arange(Z.shape[1] - k, Z.shape[1])
+    bw = b[idx]
+    stat = float(bw @ np.linalg.solve(V[np.ix_(idx, idx)], bw)) if k else 0.0
+    return stat, k

@@ -4,4 +4,4 @@ which hsb has not; the other three read the active xtreg, fe and take no varlist
 refusals are in tests/test_xt_tests.py."""
 BASE = {"reghdfe": "reghdfe mathach ses, absorb(id)"}
 TAKES = {"reghdfe": "if in"}
-RAW = {"xtserial", "xttest3", "xttest2", "xtcsd"}
+RAW = {"xtserial", "xttest3", "xttest2", "xtcsd", "xtoverid"}
