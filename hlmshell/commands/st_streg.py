@@ -1,12 +1,14 @@
 """streg: parametric survival models of stset data ([ST] streg), and predict after it.
 
     streg [indepvars] [if] [in] , distribution(exponential|weibull|gompertz|lognormal|
-          loglogistic) [time nohr level(#) noshow nolog]
+          loglogistic) [time nohr frailty(gamma) shared(varname) level(#) noshow nolog]
 
 Proportional-hazards metric for exponential, weibull (hazard ratios unless nohr) and gompertz;
 accelerated failure time (`time`, and always for lognormal and loglogistic). The likelihood is
 engine.survival_param's; the ancillary parameter is its own equation (/ln_p, /gamma, /ln_sig,
-/ln_gam) with p, 1/p, sigma or gamma shown below. predict: median time (default), mean time,
+/ln_gam) with p, 1/p, sigma or gamma shown below. frailty(gamma) integrates a gamma frailty
+(mean 1, variance theta, /ln_the) shared within shared() groups (else stset's id() subjects,
+else each record) out of the likelihood in closed form, with the boundary LR test of theta = 0. predict: median time (default), mean time,
 xb, surv."""
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import numpy as np
 from hlmshell import distributions as dist
 from hlmshell.commands import st_common as sc
 from hlmshell.commands._postest import confidence_level
-from hlmshell.commands._toolkit import sample_columns, touse
+from hlmshell.commands._toolkit import sample_columns, touse, varlist
 from hlmshell.commands.estimation import _resolve_fixed_part
 from hlmshell.commands.model_terms import engine_terms
 from hlmshell.commands.st_cox import model_spec
@@ -36,7 +38,9 @@ _OPTS = (Opt("distribution", "d", "string", None, "exponential, weibull, gompert
          Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
          Opt("noshow", "nosh", desc="do not show st setting information"),
          Opt("nolog", desc="do not show the iteration log"),
-         Opt("log", desc="show the iteration log"))
+         Opt("log", desc="show the iteration log"),
+         Opt("frailty", "fr", "string", None, "gamma: gamma-distributed frailty"),
+         Opt("shared", "sh", "string", None, "shared-frailty ID variable"))
 # e(cmd) of each distribution, as Stata's streg stores it
 _ECMD = {"exponential": "ereg", "weibull": "weibull", "gompertz": "gompertz",
          "lognormal": "lnormal", "loglogistic": "llogistic"}
@@ -76,7 +80,9 @@ def streg_cmd(session, cmd) -> None:
     fixed, fvars = [], []
     if spec is not None:
         _dep, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
-    mask = touse(session, cmd, list(fvars)) & (np.asarray(ds.values("_st"), float) == 1)
+    frail, shared = _frailty(session, opts)
+    mask = touse(session, cmd, list(fvars) + ([shared] if shared else [])) \
+        & (np.asarray(ds.values("_st"), float) == 1)
     n = int(mask.sum())
     if n == 0:
         raise StataError("no observations", 2000)
@@ -91,12 +97,69 @@ def streg_cmd(session, cmd) -> None:
         session.out.line(note)
     from hlmshell.engine.survival_param import fit_streg
     c_fit, fit = fit_streg(dname, aft, X, rec.t0, rec.t, rec.d)
+    plain = None
+    if frail:
+        from hlmshell.engine.survival_param import fit_frailty
+        groups = _group_codes(session, st, shared, mask)
+        plain = fit
+        c_fit = fit_frailty(dname, aft, X[:, -1:], rec.t0, rec.t, rec.d, groups, c_fit.theta)
+        fit = fit_frailty(dname, aft, X, rec.t0, rec.t, rec.d, groups, fit.theta)
     if not opts.nolog:
         _log(session, c_fit.lls, "Fitting constant-only model:")
         _log(session, fit.lls, "Fitting full model:")
     res = _results(session, cmd, design, mask, c_fit, fit, rec, st, dname, aft)
+    if frail:
+        _frailty_results(res, fit, plain, shared or st.idvar, groups)
     session.post_estimation(res)
     display(session, res, level, not opts.nohr and not aft, lead=opts.noshow or not opts.nolog)
+
+
+def _frailty(session, opts):
+    """(frailty?, shared variable) of frailty(gamma) shared(varname)."""
+    raw = (opts.raw("frailty") or "").strip().lower()
+    shared = (opts.raw("shared") or "").strip()
+    if shared and not raw:
+        raise StataError("shared() requires frailty()", 198)
+    if not raw:
+        return False, ""
+    if not "gamma".startswith(raw):
+        if "invgaussian".startswith(raw) and len(raw) >= 3:
+            raise StataError("frailty(invgaussian) is not available in hlmshell; use gamma", 198)
+        raise StataError(f"frailty({raw}) invalid", 198)
+    if shared:
+        names = varlist(session, shared, all_if_empty=False)
+        if len(names) != 1:
+            raise StataError("shared(): one variable required", 198)
+        shared = names[0]
+    return True, shared
+
+
+def _group_codes(session, st, shared, mask):
+    if shared:
+        vals = np.asarray(session.data.values(shared))[mask].astype(str)
+        return np.unique(vals, return_inverse=True)[1]
+    return np.unique(sc.idvalues(session, st, mask), return_inverse=True)[1]
+
+
+def _frailty_results(res, fit, plain, groupvar, groups) -> None:
+    """ln_the into e(b), e(V); theta, the boundary LR test of theta = 0 (chibar2(01))."""
+    k = len(res.b)
+    b = np.r_[res.b, fit.theta[-1]]
+    V = np.zeros((k + 1, k + 1))
+    V[:k, :k] = res.V
+    keep = np.flatnonzero(~np.asarray(res.omitted, bool))
+    idx = np.r_[keep, k]
+    V[np.ix_(idx, idx)] = fit.V
+    res.b, res.V = b, V
+    res.names = res.names + [("ln_the", "_cons")]
+    res.omitted = np.r_[res.omitted, False].astype(bool)
+    chibar = max(2 * (fit.ll - plain.ll), 0.0)
+    counts = np.bincount(groups)
+    res.scalars.update({"theta": float(np.exp(fit.theta[-1])), "chi2_c": chibar,
+                        "p_c": 0.5 * float(dist.chi2_sf(chibar, 1)) if chibar > 0 else 1.0,
+                        "N_g": float(len(counts)), "g_min": float(counts.min()),
+                        "g_avg": float(counts.mean()), "g_max": float(counts.max())})
+    res.macros.update({"frailty": "gamma", "shared": groupvar})
 
 
 def _log(session, lls, title):
@@ -117,8 +180,8 @@ def _results(session, cmd, design, mask, c_fit, fit, rec, st, dname, aft):
     b = np.zeros(kk)
     V = np.zeros((kk, kk))
     idx = np.r_[keep, [k] if anc else []].astype(int)
-    b[idx] = fit.theta
-    V[np.ix_(idx, idx)] = fit.V
+    b[idx] = fit.theta[:len(idx)]            # a frailty's ln_the, last, is added later
+    V[np.ix_(idx, idx)] = fit.V[:len(idx), :len(idx)]
     if anc:
         names = names + [(anc, "_cons")]
     omitted = np.r_[design.omitted, [False] if anc else []].astype(bool)
@@ -152,6 +215,11 @@ def display(session, res, level: float, hr: bool, lead: bool = True) -> None:
     if lead:
         out.line("")
     out.line(res.macros["title"])
+    if res.macros.get("frailty"):
+        out.line(f"{'Gamma shared frailty' if res.macros.get('shared') else 'Gamma frailty':<50}"
+                 f"Number of groups = {int(s['N_g']):>10,}")
+        if res.macros.get("shared"):
+            out.line(f"Group variable: {res.macros['shared']}")
     out.line("")
     out.line(f"{'No. of subjects = ' + format(int(s['N_sub']), ','):<56}"
              f"Number of obs = {int(s['N']):>8,}")
@@ -170,27 +238,41 @@ def display(session, res, level: float, hr: bool, lead: bool = True) -> None:
         lines = ct.coef_table("_t", groups, res.b[:k], se[:k], level=level)
     body = lines[:-1]
     if len(res.names) > k:
-        eq = res.names[k][0]
-        body.append(ct.rule("mid"))
-        body += ct.coef_row(ct.name_lines('/' + eq), ct.number_cells(float(res.b[k]), float(se[k]), level=level))
-        a, sa = float(res.b[k]), float(se[k])
-        z = float(dist.norm_ppf(1 - (100 - level) / 200))
-        rows = {"ln_p": [("p", math.exp(a)), ("1/p", math.exp(-a))],
-                "ln_sig": [("sigma", math.exp(a))], "ln_gam": [("gamma", math.exp(a))]}.get(eq, [])
-        if rows:
-            body.append(ct.rule("mid"))
-        for nm, v in rows:
-            lo, hi = sorted((math.exp(a - z * sa), math.exp(a + z * sa)))
-            if nm == "1/p":
-                lo, hi = 1 / math.exp(a + z * sa), 1 / math.exp(a - z * sa)
-            out_cells = (f"  {fmt_g(v, 9):>9}  {fmt_g(v * sa, 9):>9}{'':21}"
-                         f"{fmt_g(lo, 9):>9}   {fmt_g(hi, 9):>9}")
-            body += ct.coef_row(ct.name_lines(nm), out_cells)
+        body += _ancillary_rows(res, se, k, level)
     body.append(ct.rule())
+    if res.macros.get("frailty"):
+        body.append(f"{'LR test of theta=0: chibar2(01) = ' + fmt(s['chi2_c'], '%6.2f').strip():<52}"
+                    f"Prob >= chibar2 = {fmt(s['p_c'], '%5.3f')}")
     if hr and "_cons" in [nm for _eq, nm in res.names[:k]]:
         body.append("Note: _cons estimates baseline hazard.")
     for ln in body:
         out.line(ln)
+
+
+def _ancillary_rows(res, se, k, level) -> list[str]:
+    """The /ln_p, /ln_sig, ..., /ln_the rows, then their transforms (p and 1/p, sigma, gamma,
+    theta) with intervals transformed from the log scale."""
+    z = float(dist.norm_ppf(1 - (100 - level) / 200))
+    body = [ct.rule("mid")]
+    shown = []
+    for j in range(k, len(res.names)):
+        eq = res.names[j][0]
+        body += ct.coef_row(ct.name_lines("/" + eq),
+                            ct.number_cells(float(res.b[j]), float(se[j]), level=level))
+        a, sa = float(res.b[j]), float(se[j])
+        shown += [(nm, sign, a, sa) for nm, sign in {"ln_p": [("p", 1), ("1/p", -1)],
+                                                     "ln_sig": [("sigma", 1)],
+                                                     "ln_gam": [("gamma", 1)],
+                                                     "ln_the": [("theta", 1)]}.get(eq, [])]
+    if shown:
+        body.append(ct.rule("mid"))
+    for nm, sign, a, sa in shown:
+        v = math.exp(sign * a)
+        lo, hi = sorted((math.exp(sign * (a - z * sa)), math.exp(sign * (a + z * sa))))
+        cells = (f"  {fmt_g(v, 9):>9}  {fmt_g(v * sa, 9):>9}{'':21}"
+                 f"{fmt_g(lo, 9):>9}   {fmt_g(hi, 9):>9}")
+        body += ct.coef_row(ct.name_lines(nm), cells)
+    return body
 
 
 def predict(session, cmd, res, opts) -> None:
