@@ -288,6 +288,7 @@ COMMANDS = [
     ('testparm', 'test', 'testparm', ()),
     ('lincom', 'test', 'lincom', ()),
     ('tobit', 'tobit', 'tobit', ()),
+    ('tssmooth', 'tssmooth', 'tssmooth', ()),
     ('ttest', 'ttest', 'ttest', ()),
     ('vif', 'vif', 'vif', ()),
     ('xi', 'xi', 'xi', ()),

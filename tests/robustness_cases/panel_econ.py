@@ -4,4 +4,5 @@ which hsb has not; the other three read the active xtreg, fe and take no varlist
 refusals are in tests/test_xt_tests.py."""
 BASE = {"reghdfe": "reghdfe mathach ses, absorb(id)"}
 TAKES = {"reghdfe": "if in"}
-RAW = {"xtserial", "xttest3", "xttest2", "xtcsd", "xtoverid"}
+RAW = {"xtserial", "xttest3", "xttest2", "xtcsd", "xtoverid",
+       "tssmooth"}   # tssmooth needs a time variable too: its refusals are in tests/test_tssmooth.py
