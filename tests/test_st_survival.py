@@ -391,3 +391,21 @@ def test_weibull_gamma_shared_frailty_by_quadrature():
             assert marginal(bb) < s.e.scalars["ll"] + 1e-9
     assert s.e.scalars["theta"] == pytest.approx(math.exp(b[4]))
     assert s.e.scalars["N_g"] == 38
+
+
+def test_sts_generate(s):
+    ok(s, "sts generate s1 = s lb = lb(s) nr = n, by(treated)")
+    from hlmshell.engine.survival import kaplan_meier
+    t, d, g = (np.asarray(s.data.values(v)) for v in ("_t", "_d", "treated"))
+    for grp in (0, 1):
+        m = g == grp
+        km = kaplan_meier(np.zeros(m.sum()), t[m], d[m], 1.959963984540054)
+        j = np.searchsorted(km.time, t[m], side="right") - 1
+        assert np.allclose(np.asarray(s.data.values("s1"))[m], km.surv[j], rtol=1e-6)
+        assert np.allclose(np.asarray(s.data.values("nr"))[m], [np.sum(t[m] >= x) for x in t[m]])
+    # the published control-group list: S(1) = 0.9048, lower bound 0.6700
+    row = (g == 0) & (t == 1)
+    assert np.allclose(np.asarray(s.data.values("s1"))[row], 0.9048, atol=5e-5)
+    assert np.allclose(np.asarray(s.data.values("lb"))[row], 0.6700, atol=5e-5)
+    assert run(s, "sts generate s1 = s")[0] == 110
+    assert run(s, "sts generate q = foo")[0] == 198

@@ -65,12 +65,16 @@ def _byvars(session, text):
     return names
 
 
-@command("sts", family="Survival", body="anything", qualifiers="if in", byable=False,
+@command("sts", family="Survival", body="anything", qualifiers="if in", byable=False, exp=False,
          desc="Kaplan-Meier survivor function: list, graph, test",
          example="sts test drug, logrank",
          subcommands=(Sub("list", "l", "list the survivor function", _LIST_OPTS),
                       Sub("test", "t", "test equality of survivor functions", _TEST_OPTS, "varlist"),
-                      Sub("graph", "g", "graph the survivor function")))
+                      Sub("graph", "g", "graph the survivor function"),
+                      Sub("generate", "gen", "create variables of the survivor function",
+                          (Opt("by", "by", "string", None, "separate estimates for each group"),
+                           Opt("level", "l", "real", 95, "confidence level of lb(s), ub(s)")),
+                          "newvar = s|se(s)|lb(s)|ub(s)|n|d|h|na [newvar = ...]")))
 def sts_cmd(session, cmd) -> None:
     words = (cmd.body or "").split(None, 1)
     head = words[0] if words else "graph"
@@ -82,7 +86,8 @@ def sts_cmd(session, cmd) -> None:
         raise StataError(f"unknown subcommand {head}", 198)
     st = sc.settings(session)
     if name == "generate":
-        raise StataError("sts generate is not available in hlmshell", 199)
+        _generate(session, cmd, rest, typed_args(cmd, sub="generate"))
+        return
     if name == "list":
         if rest.strip():
             raise StataError("varlist not allowed", 101)
@@ -93,6 +98,54 @@ def sts_cmd(session, cmd) -> None:
         if rest.strip():
             raise StataError("varlist not allowed", 101)
         _graph(session, cmd, st)
+
+
+_GEN_STATS = {"s": "S(t)", "se(s)": "S.E. of S(t)", "lb(s)": "lower bound of S(t)",
+              "ub(s)": "upper bound of S(t)", "n": "number at risk", "d": "number of failures",
+              "h": "hazard contribution d/n", "na": "Nelson-Aalen cumulative hazard"}
+
+
+def _gen_pairs(session, text):
+    """[(newvar, statistic)] of `newvar = stat [newvar = stat ...]`."""
+    import re
+    from hlmshell.commands._toolkit import check_name
+    item = r"([^\s=]+)\s*=\s*([A-Za-z]+(?:\([sS]\))?)"
+    if not re.fullmatch(rf"\s*(?:{item}\s*)+", text or ""):
+        raise StataError("invalid syntax", 198)
+    pairs = [(nm, stat.lower()) for nm, stat in re.findall(item, text)]
+    for nm, stat in pairs:
+        check_name(nm)
+        if nm in session.data:
+            raise StataError(f"variable {nm} already defined", 110)
+        if stat not in _GEN_STATS:
+            raise StataError(f"{stat} invalid", 198)
+    if len({nm for nm, _s in pairs}) != len(pairs):
+        raise StataError(f"variable {pairs[0][0]} already defined", 110)
+    return pairs
+
+
+def _generate(session, cmd, text, opts) -> None:
+    """sts generate: each record's value at its own _t, by() group by group."""
+    from hlmshell.data.dataset import Variable
+    pairs = _gen_pairs(session, text)
+    byvars = _byvars(session, opts.raw("by"))
+    z = _z(float(opts.level))
+    mask = touse(session, cmd, byvars)
+    rec = sc.records(session, mask)
+    n = session.data.n
+    cols = {stat: np.full(n, np.nan) for _nm, stat in pairs}
+    where = np.flatnonzero(rec.mask)
+    for _lab, m in _groups(session, byvars, rec.mask):
+        km = kaplan_meier(rec.t0[m], rec.t[m], rec.d[m], z)
+        j = np.searchsorted(km.time, rec.t[m], side="right") - 1
+        with np.errstate(all="ignore"):
+            table = {"s": km.surv, "se(s)": km.se, "lb(s)": km.lower, "ub(s)": km.upper,
+                     "n": km.at_risk, "d": km.fail, "h": km.fail / km.at_risk,
+                     "na": np.cumsum(km.fail / km.at_risk)}
+        for _nm, stat in pairs:
+            cols[stat][where[m]] = table[stat][j]
+    for nm, stat in pairs:
+        session.data.add(Variable(nm, cols[stat], "float", label=_GEN_STATS[stat]))
 
 
 def _z(level: float) -> float:
