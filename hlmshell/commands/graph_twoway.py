@@ -118,6 +118,8 @@ def read_plot(session, text: str, kind: str | None = None) -> tuple[Plot, dict]:
         if "," in word:                       # `scatter,opts` without a space
             word, _, more = word.partition(",")
             text = "," + more + " " + text
+        if word in ("tsline", "tsrline"):
+            return _read_tsline(session, text, word)
         kind = plot_type(word)
     cmd = Command(name=kind)
     fill_qualifiers(cmd, text, allow_exp=kind == "function")
@@ -127,6 +129,26 @@ def read_plot(session, text: str, kind: str | None = None) -> tuple[Plot, dict]:
         _read_function(plot, cmd)
     else:
         _read_varlist(session, plot, cmd)
+    return plot, gopts
+
+
+def _read_tsline(session, text: str, word: str) -> tuple[Plot, dict]:
+    """`twoway tsline y1 [y2 ...]` (`tsrline y1 y2`: its range as an rline): the same plot
+    as line (rline) against the time variable of tsset/xtset, in time order; tsline's own
+    tscale(), tlabel() and ttitle() are the x axis's."""
+    from hlmshell.commands._panel import time_settings
+    tvar = time_settings(session).timevar
+    kind = "line" if word == "tsline" else "rline"
+    cmd = Command(name=kind)
+    fill_qualifiers(cmd, text, allow_exp=False)
+    _time_axis_options(cmd)
+    own, gopts = gc.split_options(cmd.options, PLOT_OPTIONS)
+    if not cmd.body.strip():
+        raise StataError("varlist required", 100)
+    cmd.body = f"{cmd.body} {tvar}"
+    plot = Plot(kind, cmd, opts=own)
+    own.setdefault("sort", "")
+    _read_varlist(session, plot, cmd)
     return plot, gopts
 
 
@@ -174,6 +196,8 @@ def read_twoway(session, text: str, first_kind: str | None = None):
         gopts.update(g)
     if gtext.strip():
         common = _common_qualifiers(session, gtext)
+        if any(t.strip().lstrip("(").split(" ", 1)[0] in ("tsline", "tsrline") for t in texts):
+            _time_axis_options(common)
         _own, g = gc.split_options(common.options, {})
         gopts.update(g)
         if common.if_ is not None or common.in_ is not None or common.weight is not None:
@@ -182,6 +206,17 @@ def read_twoway(session, text: str, first_kind: str | None = None):
                 if plot.mask is not None:
                     plot.mask = plot.mask & mask
     return plots, gopts
+
+
+_TIME_AXIS = {"tscale": "xscale", "tsc": "xscale", "tlabel": "xlabel", "tlab": "xlabel",
+              "ttitle": "xtitle", "tti": "xtitle"}
+
+
+def _time_axis_options(common: Command) -> None:
+    """With a tsline plot, tscale(), tlabel() and ttitle() name the x (time) axis."""
+    from hlmshell.syntax.ast import Option
+    common.options = [Option(_TIME_AXIS[o.name], o.arg) if o.name in _TIME_AXIS else o
+                      for o in common.options]
 
 
 def _common_qualifiers(session, text: str) -> Command:

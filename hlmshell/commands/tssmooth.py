@@ -142,5 +142,5 @@ def tssmooth_cmd(session, cmd) -> None:
     session.out.line(f"     {_label(terms, src)}")
     if name in ds:
         ds.drop([name])
-    ds.add(Variable(name, to_storage(sm, vtype), vtype, label=f"ma: x(t) = {src}: window"
-                    if win is not None else f"ma: x(t) = {src}: weights"))
+    spec = f"window({' '.join(win.split())})" if win is not None else f"weights({wts.strip()})"
+    ds.add(Variable(name, to_storage(sm, vtype), vtype, label=f"ma: x(t) = {src}: {spec}"))
