@@ -138,7 +138,7 @@ def test_save_fe_and_bad_input():
     np.testing.assert_allclose(s.e.b[2:4], [1, 1], rtol=1e-6)
     for line, rc in (("reghdfe y x1, absorb(nosuch)", 111), ("reghdfe y x1, absorb(a) vce(foo)", 198),
                      ("reghdfe y x1, absorb(a) noabsorb", 198), ("reghdfe y x1 if x1 > 100, absorb(a)", 2000),
-                     ("reghdfe y x1, absorb(fa=a)", 110)):
+                     ("reghdfe y x1, absorb(fa=a)", 110), ("reghdfe y x1, absorb(a) vce(cluster a b)", 198)):
         before = s.e
         got, out = run(s, line)
         assert got == rc, (line, out)

@@ -125,6 +125,8 @@ def _vce(ds, opts, req: HdfeRequest) -> None:
             raise StataError("option vce() incorrectly specified", 198)
         req.vce = "cluster"
         req.clustvars = [_one_name(ds, w) for w in words[1:]]
+        if len(req.clustvars) > 1:
+            raise StataError("multi-way clustering is not available in hlmshell's reghdfe", 198)
     else:
         raise StataError("vcetype '" + kind + "' not allowed", 198)
 
@@ -399,6 +401,8 @@ def reghdfe_cmd(session, cmd) -> None:
     res = _results(cmd, ds, req, design, fixed, fit, keep, rows, mask, depvar, dropped)
     if dropped:
         session.out.line(f"(dropped {dropped} singleton observations)")
+    if req.keepsingletons and req.absvars:
+        session.out.line("WARNING: Singleton observations not dropped; statistical significance is biased (link)")
     if req.absvars:
         it = fit.iterations
         session.out.line(f"(MWFE estimator converged in {it} iteration{'s' if it != 1 else ''})")
