@@ -301,6 +301,7 @@ COMMANDS = [
     ('xttest2', 'xt_tests', 'xttest2', ()),
     ('xtcsd', 'xt_tests', 'xtcsd', ()),
     ('xtoverid', 'xt_tests', 'xtoverid', ()),
+    ('xtgls', 'xtgls', 'xtgls', ()),
     ('xtnbreg', 'xtnbreg', 'xtnbreg', ()),
     ('xtpqml', 'xtpqml', 'xtpqml', ()),
     ('xttest0', 'xttest0', 'xttest0', ()),

@@ -5,7 +5,8 @@ correlation), `xttest3` (Baum's modified Wald test for groupwise heteroskedastic
 and Stillman's Sargan-Hansen test of fixed vs random effects, after xtreg, re only). The statistics are in
 engine.xt_diagnostics; here are the samples, residuals, layouts and r() each command leaves.
 
-xttest3, xttest2 and xtcsd read the residuals e_it of the active `xtreg, fe` (xtcsd also after
+xttest3 (also after xtgls, on its residuals y - xb), xttest2 and xtcsd read the residuals e_it
+of the active `xtreg, fe` (xtcsd also after
 `xtreg, re`), on e(sample), with the panel and time variables of xtset.
 """
 from __future__ import annotations
@@ -95,13 +96,18 @@ def _fe_residuals(session, models=("fe",)):
 def xttest3_cmd(session, cmd) -> None:
     if cmd.body.strip():
         raise syntax_error()
-    e, pc, _ = _fe_residuals(session)
+    res = active(session)
+    if res.cmd == "xtgls":                 # the FGLS residuals y - xb on e(sample)
+        e, pc = np.asarray(res.resid_sample, dtype=float), np.asarray(res.panel_codes)
+    else:
+        e, pc, _ = _fe_residuals(session)
     w, G = xd.groupwise_wald(e, pc)
     p = float(dist.chi2_sf(w, G)) if np.isfinite(w) else float("nan")
     out = session.out
     out.line("")
     out.line("Modified Wald test for groupwise heteroskedasticity")
-    out.line("in fixed effect regression model")
+    out.line("in fixed effect regression model" if res.cmd == "xtreg"
+             else "in cross-sectional time-series FGLS regression model")
     out.line("")
     out.line("H0: sigma(i)^2 = sigma^2 for i")
     out.line("")

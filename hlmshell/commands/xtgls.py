@@ -1,0 +1,182 @@
+"""xtgls (Stata 17's [XT] xtgls), the error structures built so far: panels(iid) and
+panels(heteroskedastic) with corr(independent), two-step or iterated (igls).
+
+panels(iid): OLS; the variance uses e'e/N (xtgls's default, nmk: N-k). panels(hetero): the
+OLS residuals give sigma_i^2 = e_i'e_i/T_i, then weighted least squares with weights
+1/sigma_i^2; igls repeats until the coefficients settle (the maximum-likelihood estimates).
+The log likelihood is the Gaussian one at the fitted coefficients and variances. corr(ar1),
+corr(psar1) and panels(correlated) are refused plainly (not built in).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hlmshell import distributions as dist
+from hlmshell.commands._panel import panel_settings
+from hlmshell.commands._postest import confidence_level
+from hlmshell.commands._toolkit import sample_columns
+from hlmshell.commands.estimation import _fixed_groups, _resolve_fixed_part, _split_spec
+from hlmshell.commands.model_terms import engine_terms, factor_labels
+from hlmshell.engine import design as dz
+from hlmshell.errors import StataError
+from hlmshell.output.coeftable import coef_table
+from hlmshell.output.numfmt import fmt, fmt_count, fmt_g
+from hlmshell.registry import Opt, abbrev_lookup, bind_command, command
+from hlmshell.results.regress import RegressResults
+from hlmshell.syntax.evaluate import marksample
+
+_PANELS = (("iid", "i"), ("heteroskedastic", "h"), ("correlated", "c"))
+_CORR = (("independent", "i"), ("ar1", "a"), ("psar1", "p"))
+_PANEL_TEXT = {"iid": "homoskedastic", "heteroskedastic": "heteroskedastic"}
+
+
+def _choice(text: str | None, table, default: str, what: str) -> str:
+    if text is None or not text.strip():
+        return default
+    got = abbrev_lookup(text.strip().lower(), table)
+    if got is None:
+        raise StataError(f"{what}({text.strip()}) invalid", 198)
+    return got
+
+
+def fgls(y: np.ndarray, X: np.ndarray, codes: np.ndarray, het: bool, igls: bool, nmk: bool,
+         tol: float = 1e-7, maxiter: int = 100):
+    """(b, V, sigma2 per panel, residuals, log likelihood, iterations)."""
+    N, k = X.shape
+    G = int(codes.max()) + 1
+    T = np.bincount(codes, minlength=G).astype(float)
+    b = np.linalg.lstsq(X, y, rcond=None)[0]
+    e = y - X @ b
+    s2 = np.full(G, float(e @ e) / N)
+    it = 0
+    if het:
+        for it in range(1, maxiter + 1):
+            s2 = np.bincount(codes, weights=e * e, minlength=G) / T
+            if np.any(s2 <= 0):
+                raise StataError("a panel has no residual variance", 459)
+            w = 1.0 / s2[codes]
+            b_new = np.linalg.solve((X * w[:, None]).T @ X, (X * w[:, None]).T @ y)
+            change = float(np.max(np.abs(b_new - b) / np.maximum(np.abs(b), 1.0)))
+            b = b_new
+            e = y - X @ b
+            if not igls or change < tol:
+                break
+    w = 1.0 / s2[codes]
+    V = np.linalg.inv((X * w[:, None]).T @ X)
+    if not het:
+        V = V * (N / (N - k) if nmk else 1.0)
+    elif nmk:
+        V = V * N / (N - k)
+    ll = -0.5 * float(np.sum(np.log(2 * math.pi * s2[codes]) + e * e / s2[codes]))
+    return b, V, s2, e, ll, it
+
+
+@command("xtgls", rule="mixed", family="Estimation", body="fvvarlist", qualifiers="if in",
+         desc="panel-data linear models by feasible GLS (panels(iid|hetero), igls)",
+         example="xtgls invest mvalue kstock, panels(hetero)",
+         options=(Opt("panels", "p", "string", None, "iid (default), heteroskedastic or correlated"),
+                  Opt("corr", "c", "string", None, "independent (default), ar1 or psar1"),
+                  Opt("igls", desc="iterated GLS instead of two-step"),
+                  Opt("force", desc="estimate even if times are unequally spaced"),
+                  Opt("nmk", desc="normalize standard errors by N-k instead of N"),
+                  Opt("noconstant", "nocons", desc="suppress the constant term"),
+                  Opt("level", "l", "real", 95, "set confidence level; default is level(95)")))
+def xtgls_cmd(session, cmd) -> None:
+    spec, fixed_raw = _split_spec(session, cmd)
+    if spec is None:
+        res = session.e
+        if res is None or res.cmd != "xtgls":
+            raise StataError("last estimates not found", 301)
+        display_xtgls(session, res, confidence_level(session, bind_command("xtgls", cmd.options)))
+        return
+    if spec.levels or cmd.weight is not None:
+        raise StataError("invalid syntax" if spec.levels else "weights not allowed",
+                         198 if spec.levels else 101)
+    opts = bind_command("xtgls", list(spec.fixed_options)
+                        + [op for op in cmd.options if op not in spec.fixed_options])
+    panels = _choice(opts.raw("panels"), _PANELS, "iid", "panels")
+    corr = _choice(opts.raw("corr"), _CORR, "independent", "corr")
+    if panels == "correlated" or corr != "independent":
+        what = f"panels({panels})" if panels == "correlated" else f"corr({corr})"
+        raise StataError(f"xtgls, {what} is not available in hlmshell", 198)
+    level = confidence_level(session, opts)
+    ps = panel_settings(session)
+    ds = session.data
+    depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
+    mask = marksample(session, cmd, [depvar] + [v for v in fvars if v != depvar])
+    mask &= marksample(session, None, [ps.panelvar])
+    n = int(mask.sum())
+    if n == 0:
+        raise StataError("no observations", 2000)
+    column = sample_columns(ds, mask)
+    design = dz.build_fixed(engine_terms(fixed), column, n, constant=not opts.noconstant)
+    X = design.X_keep
+    if n <= X.shape[1]:
+        raise StataError("insufficient observations", 2001)
+    _, codes = np.unique(np.asarray(ds.var(ps.panelvar).values, dtype=float)[mask], return_inverse=True)
+    codes = codes.reshape(-1)
+    b, V, s2, e, ll, _ = fgls(column(depvar), X, codes, panels == "heteroskedastic", bool(opts.igls),
+                              bool(opts.nmk))
+    res = _results(cmd, ds, design, fixed, depvar, b, V, codes, ll, panels, mask, ps)
+    res.resid_sample = e
+    session.post_estimation(res)
+    display_xtgls(session, res, level)
+
+
+def _results(cmd, ds, design, fixed, depvar, b, V, codes, ll, panels, mask, ps):
+    kf = len(design.columns)
+    kidx = np.flatnonzero(design.keep)
+    bf, Vf = np.zeros(kf), np.zeros((kf, kf))
+    bf[kidx] = b
+    Vf[np.ix_(kidx, kidx)] = V
+    test = [i for i, j in enumerate(kidx) if design.columns[j].name != "_cons"]
+    chi2 = float(b[test] @ np.linalg.solve(V[np.ix_(test, test)], b[test])) if test else math.nan
+    T = np.bincount(codes)
+    G = len(T)
+    sc = {"N": float(len(codes)), "N_g": float(G), "N_t": float(T.max()), "n_cf": float(len(b)),
+          "n_cv": float(G if panels == "heteroskedastic" else 1), "n_cr": 0.0, "df": float(len(test)),
+          "chi2": chi2, "p": float(dist.chi2_sf(chi2, len(test))) if test else math.nan, "ll": ll,
+          "g_min": float(T.min()), "g_avg": float(T.mean()), "g_max": float(T.max()),
+          "rank": float(len(b)), "df_pear": float(len(test))}
+    m = {"cmd": "xtgls", "cmdline": cmd.text, "depvar": depvar, "ivar": ps.panelvar,
+         "tvar": ps.timevar or "", "title": "Cross-sectional time-series FGLS regression",
+         "coefftype": "generalized least squares", "vt": _PANEL_TEXT[panels],
+         "corr": "no autocorrelation", "rhotype": "", "chi2type": "Wald", "method": "",
+         "properties": "b V", "predict": "xtgls_p"}
+    res = RegressResults(cmd="xtgls", names=[(depvar, nm) for nm in design.stata_names], b=bf, V=Vf,
+                         omitted=design.omitted, k_f=kf, scalars=sc, macros=m, matrices={},
+                         sample=mask.copy(), model=None, design=design,
+                         value_labels=factor_labels(ds, fixed))
+    res.panel_codes = codes
+    return res
+
+
+def display_xtgls(session, res, level: float) -> None:
+    sc, m = res.scalars, res.macros
+    out = session.out
+    out.line("")
+    out.line("Cross-sectional time-series FGLS regression")
+    out.line("")
+    out.line(f"Coefficients:  {m['coefftype']}")
+    out.line(f"Panels:        {m['vt']}")
+    out.line(f"Correlation:   {m['corr']}")
+    out.line("")
+
+    def left(label, v):
+        return f"{label:<27}= {fmt_count(int(v)):>9}"
+
+    def right(label, v):
+        return f"{label:<18}= {v:>10}"
+    out.line(f"{left('Estimated covariances', sc['n_cv'])}          {right('Number of obs', fmt_count(int(sc['N'])))}")
+    out.line(f"{left('Estimated autocorrelations', sc['n_cr'])}          {right('Number of groups', fmt_count(int(sc['N_g'])))}")
+    out.line(f"{left('Estimated coefficients', sc['n_cf'])}          {right('Time periods', fmt_count(int(sc['N_t'])))}")
+    chi2 = fmt(sc["chi2"], "%10.2f").strip() if math.isfinite(sc["chi2"]) else "."
+    out.line(" " * 48 + right(f"Wald chi2({int(sc['df'])})", chi2))
+    p = fmt(sc["p"], "%10.4f").strip() if math.isfinite(sc["p"]) else "."
+    out.line(f"{'Log likelihood':<27}= {fmt_g(sc['ll'], 9).strip():>9}          {right('Prob > chi2', p)}")
+    out.line("")
+    for ln in coef_table(res.depvar, _fixed_groups(res, False), res.b, res.se, stat="z", df_r=None,
+                         level=level):
+        out.line(ln)
