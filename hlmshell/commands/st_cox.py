@@ -2,11 +2,13 @@
 predict after it.
 
     stcox [indepvars] [if] [in] [, nohr strata(varnames) vce(oim|robust|cluster var)
-                                 breslow level(#) noshow nolog]
+                                 shared(varname) breslow level(#) noshow nolog]
 
 Breslow ties (engine.survival_cox), hazard ratios by default; robust and cluster variances
 from the efficient score residuals with the g/(g-1) adjustment (clusters: the id() subjects
 when stset has one). e(cmd) is "cox" and e(cmd2) "stcox", as Stata stores them.
+shared(): a gamma frailty shared within groups by penalized partial likelihood
+(engine.survival_frailty), theta and the chibar2(01) test of theta = 0.
 predict: hr (default), xb, basesurv, basechazard, csnell, schoenfeld, scaledsch."""
 from __future__ import annotations
 
@@ -41,7 +43,8 @@ _OPTS = (Opt("nohr", desc="report coefficients, not hazard ratios"),
          Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
          Opt("noshow", "nosh", desc="do not show st setting information"),
          Opt("nolog", desc="do not show the iteration log"),
-         Opt("log", desc="show the iteration log"))
+         Opt("log", desc="show the iteration log"),
+         Opt("shared", "sh", "string", None, "shared-frailty ID variable (gamma frailty)"))
 
 
 def _vce(session, opts, st) -> tuple[str, str]:
@@ -63,6 +66,41 @@ def _vce(session, opts, st) -> tuple[str, str]:
             raise StataError("option vce() misspecified", 198)
         return "cluster", names[0]
     raise StataError(f"vcetype '{words[0]}' not allowed", 198)
+
+
+def _shared_var(session, opts, vce) -> str:
+    text = (opts.raw("shared") or "").strip()
+    if not text:
+        return ""
+    if vce != "oim":
+        raise StataError("options shared() and vce() may not be combined", 198)
+    names = varlist(session, text, all_if_empty=False)
+    if len(names) != 1:
+        raise StataError("shared(): one variable required", 198)
+    return names[0]
+
+
+def _fit_shared(session, res, cd, fit, groups, shared, keep) -> None:
+    """Replace the fit by the gamma shared-frailty one (engine.survival_frailty): its b and V,
+    the marginal log likelihood, a Wald model test, theta and the chibar2(01) test of 0."""
+    from hlmshell.engine.survival_frailty import fit_shared_frailty
+    if cd.X.shape[0] * (cd.X.shape[1] + groups.max() + 1) ** 2 > 4e7:
+        raise StataError("shared(): too many groups for hlmshell's penalized likelihood", 198)
+    fr = fit_shared_frailty(cd, groups, fit.ll)
+    res.b = res.b.copy()
+    res.b[keep] = fr.b
+    res.V = np.zeros_like(res.V)
+    res.V[np.ix_(keep, keep)] = fr.V
+    df = len(keep)
+    chi2 = float(fr.b @ np.linalg.solve(fr.V, fr.b)) if df else 0.0
+    chibar = max(2 * (fr.ll - fit.ll), 0.0)
+    counts = np.bincount(groups)
+    res.scalars.update({"ll": fr.ll, "chi2": chi2,
+                        "p": float(dist.chi2_sf(chi2, df)) if df else math.nan, "theta": fr.theta, "chi2_c": chibar,
+                        "p_c": 0.5 * float(dist.chi2_sf(chibar, 1)) if chibar > 0 else 1.0,
+                        "N_g": float(len(counts)), "g_min": float(counts.min()),
+                        "g_avg": float(counts.mean()), "g_max": float(counts.max())})
+    res.macros.update({"chi2type": "Wald", "shared": shared, "frailty": "gamma"})
 
 
 def _log(session, lls, show: bool) -> None:
@@ -111,7 +149,8 @@ def stcox_cmd(session, cmd) -> None:
     ds = session.data
     _dep, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
     strata = varlist(session, opts.raw("strata"), all_if_empty=False) if opts.raw("strata") else []
-    extra = [clust] if clust else []
+    shared = _shared_var(session, opts, vce)
+    extra = ([clust] if clust else []) + ([shared] if shared else [])
     mask = touse(session, cmd, list(fvars) + strata + extra)
     mask &= np.asarray(ds.values("_st"), float) == 1
     n = int(mask.sum())
@@ -146,6 +185,8 @@ def stcox_cmd(session, cmd) -> None:
     res = _results(session, cmd, design, keep, mask, fit, V, rec, st, vce, clust, ncl, strata,
                    opts)
     res.st_X = X
+    if shared:
+        _fit_shared(session, res, cd, fit, _codes(ds, [shared], mask).astype(int), shared, keep)
     session.post_estimation(res)
     display(session, res, level, not opts.nohr, lead=opts.noshow or not opts.nolog)
 
@@ -231,6 +272,9 @@ def display(session, res, level: float, hr: bool, lead: bool = True) -> None:
     if lead:
         out.line("")
     out.line("Cox regression with Breslow method for ties")
+    if res.macros.get("shared"):
+        out.line(f"{'Gamma shared frailty':<56}Number of groups = {int(sc_['N_g']):>6,}")
+        out.line(f"Group variable: {res.macros['shared']}")
     out.line("")
     if res.macros.get("strata"):
         out.line(f"Stratified by {res.macros['strata']}")
@@ -259,6 +303,11 @@ def display(session, res, level: float, hr: bool, lead: bool = True) -> None:
             out.line("note: hazard ratios overflow (monotone likelihood); coefficients shown")
     if lines is None:
         lines = coef_table("_t", groups, res.b, se, level=level, vcetype=vt)
+    if res.macros.get("shared"):
+        lines = lines[:-1] + ["-" * 13 + "+" + "-" * 64,
+                              f"{'theta':>12} |  {fmt_g(sc_['theta'], 9):>9}", "-" * 78,
+                              f"{'LR test of theta=0: chibar2(01) = ' + fmt(sc_['chi2_c'], '%6.2f').strip():<52}"
+                              f"Prob >= chibar2 = {fmt(sc_['p_c'], '%5.3f')}"]
     for ln in lines:
         out.line(ln)
 
