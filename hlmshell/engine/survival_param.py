@@ -222,6 +222,13 @@ def mean_time(dist, aft, xb, anc) -> np.ndarray:
         g = np.exp(anc)
         with np.errstate(all="ignore"):
             return np.where(g < 1, np.exp(xb) * np.pi * g / np.sin(np.pi * g), np.nan)
+    import warnings
+
     from scipy.integrate import quad
-    return np.array([quad(lambda u: float(survival_at(dist, aft, np.array([v]), anc, np.array([u]))[0]),
-                          0, np.inf)[0] for v in np.atleast_1d(xb)])
+    if not anc > 0:                      # gompertz with gamma <= 0: S(t) does not reach 0
+        return np.full(np.shape(xb), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.array([quad(lambda u: float(survival_at(dist, aft, np.array([v]), anc,
+                                                          np.array([u]))[0]), 0, np.inf)[0]
+                         for v in np.atleast_1d(xb)])
