@@ -303,6 +303,7 @@ COMMANDS = [
     ('xtoverid', 'xt_tests', 'xtoverid', ()),
     ('xtgls', 'xtgls', 'xtgls', ()),
     ('xtnbreg', 'xtnbreg', 'xtnbreg', ()),
+    ('xtpcse', 'xtpcse', 'xtpcse', ()),
     ('xtpqml', 'xtpqml', 'xtpqml', ()),
     ('xttest0', 'xttest0', 'xttest0', ()),
     ('xttobit', 'xttobit', 'xttobit', ()),

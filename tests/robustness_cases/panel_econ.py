@@ -6,4 +6,5 @@ BASE = {"reghdfe": "reghdfe mathach ses, absorb(id)"}
 TAKES = {"reghdfe": "if in"}
 RAW = {"xtserial", "xttest3", "xttest2", "xtcsd", "xtoverid",
        "tssmooth",   # tssmooth needs a time variable too: its refusals are in tests/test_tssmooth.py
-       "xtgls"}      # needs xtset, which the sweep's hsb session has not: refusals in tests/test_xtgls.py
+       "xtgls",      # needs xtset, which the sweep's hsb session has not: refusals in tests/test_xtgls.py
+       "xtpcse"}     # needs xtset with a time variable: refusals in tests/test_xtpcse.py
