@@ -315,10 +315,14 @@ def display(session, res, level: float, hr: bool, lead: bool = True) -> None:
 def _refit_data(session, res):
     """The fit's CoxData and its b, rebuilt from e(sample) (for predict and estat phtest)."""
     ds = session.data
+    if res.sample is None:
+        raise StataError("the stcox fit's data are not in memory; type stcox again", 459)
     mask = np.asarray(res.sample, bool)
     if len(mask) != ds.n:
         raise StataError("data have changed since estimation", 459)
-    X = res.st_X
+    X = getattr(res, "st_X", None)
+    if X is None or len(X) != int(np.sum(res.sample)):
+        raise StataError("the stcox fit's data are not in memory; type stcox again", 459)
     rec = sc.records(session, mask)
     strata = res.macros.get("strata", "").split()
     cd = CoxData(rec.t0, rec.t, rec.d, X, _codes(ds, strata, mask))

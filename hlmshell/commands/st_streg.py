@@ -293,7 +293,7 @@ def predict(session, cmd, res, opts) -> None:
     from hlmshell.results import EstimationResults as _ER
     sub = _ER(cmd=res.cmd, names=res.names[:k], b=res.b[:k], V=res.V[:k, :k],
               omitted=res.omitted[:k], k_f=k)
-    sub.design = res.design
+    sub.design = getattr(res, "design", None)
     xb = xb_all(sub, session.data)
     anc = float(res.b[k]) if len(res.b) > k else None
     touse = _touse(session, cmd)
