@@ -22,6 +22,7 @@ BUILTIN_PACKAGES["xtpqml"] = ("xtpqml",)      # Simcoe's FE Poisson QML (command
 BUILTIN_PACKAGES["coefplot"] = ("coefplot",)  # Jann's coefficient plots (commands.coefplot)
 BUILTIN_PACKAGES["gllamm"] = ("gllamm", "gllapred")  # commands.gllamm, commands.gllapred
 BUILTIN_PACKAGES["reghdfe"] = ("reghdfe",)    # Correia's HDFE regression (commands.reghdfe)
+BUILTIN_PACKAGES["ftools"] = ("reghdfe",)     # reghdfe's prerequisite: nothing of it is needed here
 BUILTIN_PACKAGES.update({"xtserial": ("xtserial",), "xttest3": ("xttest3",), "xttest2": ("xttest2",),
                          "xtcsd": ("xtcsd",), "xtoverid": ("xtoverid",)})   # panel diagnostics (commands.xt_tests)
 _OFFLINE = "hlmshell works offline and installs no packages"
