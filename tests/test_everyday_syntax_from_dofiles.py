@@ -375,3 +375,20 @@ def test_mixed_maximization_options_are_accepted(s):  # noqa: F811
     b = _ll(s, "mixed mathach ses || id:, reml emtolerance(1e-8) difficult emiterate(50) "
                "technique(nr) nrtolerance(1e-6) matsqrt")
     assert a == b
+
+
+def test_elements_of_e_and_r_matrices_in_expressions(s):  # noqa: F811
+    """e(N_g)[1,1] and r(table)[1,1] (a public lab do-file's timing program with estadd)."""
+    ok(s, "mixed mathach ses || id:")
+    assert float(ok(s, "display e(N_g)[1,1]").strip().splitlines()[-1]) == 160
+    ok(s, "scalar bb = e(b)[1,2]")
+    assert s.scalars["bb"] == pytest.approx(float(np.asarray(s.e.b).ravel()[1]), rel=1e-12)
+    ok(s, "estadd scalar N_gps = e(N_g)[1,1]")
+    assert s.e.scalars["N_gps"] == 160
+    ok(s, "regress mathach ses")
+    T = s.r.matrices["table"]
+    vals = np.asarray(getattr(T, "values", T), float)
+    assert s.scalars.get("bb") is not None
+    ok(s, 'scalar tt = r(table)["b","ses"] + r(table)[2,1]')
+    assert s.scalars["tt"] == pytest.approx(vals[0, 0] + vals[1, 0], rel=1e-12)
+    assert run(s, "display e(nosuch)[1,1]")[0] == 111

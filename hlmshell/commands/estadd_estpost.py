@@ -42,14 +42,14 @@ from hlmshell.syntax.parser import parse_options
 
 # =========================================================================== shared
 def _split_top(text: str, sep: str) -> tuple[str, str | None]:
-    """Split at the first `sep` outside quotes and parentheses."""
+    """Split at the first `sep` outside quotes, parentheses and brackets (`e(N_g)[1,1]`)."""
     depth, quote = 0, False
     for i, ch in enumerate(text):
         if ch == '"':
             quote = not quote
-        elif not quote and ch == "(":
+        elif not quote and ch in "([":
             depth += 1
-        elif not quote and ch == ")":
+        elif not quote and ch in ")]":
             depth -= 1
         elif not quote and depth == 0 and ch == sep:
             return text[:i], text[i + 1:]

@@ -205,7 +205,7 @@ class Evaluator:
     def subscript(self, e: Subscript):
         s = self.session
         nm = e.name
-        if len(e.index) == 2 or (nm not in self.data.vars and nm in s.matrices):
+        if len(e.index) == 2 or "(" in nm or (nm not in self.data.vars and nm in s.matrices):
             return self.matrix_element(nm, e.index)
         if nm in ("_b", "_se"):
             raise StataError("invalid syntax", 198)

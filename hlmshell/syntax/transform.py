@@ -88,7 +88,7 @@ class ExprTransformer(Transformer):
         return Call(fname, args)
 
     def subscript(self, items):
-        return Subscript(str(items[0]), tuple(items[1:]))
+        return Subscript(re.sub(r"\s+", "", str(items[0])), tuple(items[1:]))
 
 
 def _prefix_part(prefix: str | None, name: str, in_interaction: bool) -> FVPart:
