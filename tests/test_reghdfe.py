@@ -183,3 +183,13 @@ def test_published_reghdfe_output(model):
     for k in ("r2", "r2_a"):
         if k in model:
             assert e.scalars[k] == pytest.approx(model[k], abs=5.1e-5)
+
+
+def test_savefe_names_the_terms():
+    cols = _data(seed=13)
+    s = _session(cols)
+    ok(s, "reghdfe y x1 x2, absorb(a b, savefe) resid")
+    ok(s, "predict double dd, d")
+    m = np.asarray(s.e.sample)
+    fe = s.data.var("__hdfe1__").values[m] + s.data.var("__hdfe2__").values[m]
+    np.testing.assert_allclose(fe, s.data.var("dd").values[m], atol=1e-7)

@@ -100,11 +100,21 @@ def _absvar(ds, token: str) -> AbsSpec:
 
 
 def _absorb(ds, text: str | None) -> list[AbsSpec]:
+    """The absvars; the savefe suboption names every unnamed term __hdfe#__ (reghdfe's names)."""
     body, _, sub = (text or "").partition(",")
+    savefe = False
     for w in sub.split():
         if w.lower() not in ("savefe", "save", "savef"):
             raise StataError(f"option {w} not allowed", 198)
-    return [_absvar(ds, tok) for tok in body.split()]
+        savefe = True
+    specs = [_absvar(ds, tok) for tok in body.split()]
+    if savefe:
+        for k, a in enumerate(specs):
+            if a.save is None:
+                a.save = f"__hdfe{k + 1}__"
+                if a.save in ds:
+                    raise StataError(f"variable {a.save} already defined", 110)
+    return specs
 
 
 def _vce(ds, opts, req: HdfeRequest) -> None:
