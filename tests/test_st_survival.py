@@ -126,7 +126,7 @@ def test_lung_phtest(lung):
                  np.zeros(d.size))
     sch = schoenfeld(cd, lung.e.b)
     rows = d > 0
-    rho, chi2, glob, _ = ph_test(sch[rows], cd.t[rows], lung.e.V, lung.e.b)
+    rho, chi2, _glob, _ = ph_test(sch[rows], cd.t[rows], lung.e.V, lung.e.b)
     assert np.allclose(chi2, LREF["ph_chi2"], rtol=1e-6)
     assert np.allclose(rho, LREF["ph_rho"], atol=1e-6)
 
@@ -198,7 +198,7 @@ def test_sts_graph_stores_a_graph(s):
     _name, g = store(s).get("km")
     kinds = [x.kind for x in g.panels[0].series]
     assert kinds.count("line") == 2 and kinds.count("rarea") == 2
-    line = [x for x in g.panels[0].series if x.kind == "line"][0]
+    line = next(x for x in g.panels[0].series if x.kind == "line")
     assert line.y[0] == 1 and np.all(np.diff(line.y) <= 0)     # a step function from 1 down
 
 

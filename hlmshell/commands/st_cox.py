@@ -304,10 +304,10 @@ def display(session, res, level: float, hr: bool, lead: bool = True) -> None:
     if lines is None:
         lines = coef_table("_t", groups, res.b, se, level=level, vcetype=vt)
     if res.macros.get("shared"):
+        lr = f"LR test of theta=0: chibar2(01) = {fmt(sc_['chi2_c'], '%6.2f').strip()}"
         lines = lines[:-1] + ["-" * 13 + "+" + "-" * 64,
                               f"{'theta':>12} |  {fmt_g(sc_['theta'], 9):>9}", "-" * 78,
-                              f"{'LR test of theta=0: chibar2(01) = ' + fmt(sc_['chi2_c'], '%6.2f').strip():<52}"
-                              f"Prob >= chibar2 = {fmt(sc_['p_c'], '%5.3f')}"]
+                              f"{lr:<52}Prob >= chibar2 = {fmt(sc_['p_c'], '%5.3f')}"]
     for ln in lines:
         out.line(ln)
 

@@ -108,6 +108,7 @@ _GEN_STATS = {"s": "S(t)", "se(s)": "S.E. of S(t)", "lb(s)": "lower bound of S(t
 def _gen_pairs(session, text):
     """[(newvar, statistic)] of `newvar = stat [newvar = stat ...]`."""
     import re
+
     from hlmshell.commands._toolkit import check_name
     item = r"([^\s=]+)\s*=\s*([A-Za-z]+(?:\([sS]\))?)"
     if not re.fullmatch(rf"\s*(?:{item}\s*)+", text or ""):

@@ -39,7 +39,7 @@ def _at_or_after(values: np.ndarray, W: np.ndarray, times: np.ndarray) -> np.nda
 def risk_sums(t0, t, X, r, times, with_s2: bool = True):
     """S0, S1 (and S2) over the risk sets {t0 < time <= t} at each time: records leaving at or
     after the time minus those entering at or after it."""
-    n, k = X.shape
+    k = X.shape[1]
     W = np.column_stack([r, r[:, None] * X]) if k else r[:, None]
     S = _at_or_after(t, W, times) - _at_or_after(t0, W, times)
     S0, S1 = S[:, 0], S[:, 1:]

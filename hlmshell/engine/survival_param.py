@@ -229,6 +229,6 @@ def mean_time(dist, aft, xb, anc) -> np.ndarray:
         return np.full(np.shape(xb), np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return np.array([quad(lambda u: float(survival_at(dist, aft, np.array([v]), anc,
-                                                          np.array([u]))[0]), 0, np.inf)[0]
+        return np.array([quad(lambda u, v=v: float(survival_at(dist, aft, np.array([v]), anc,
+                                                               np.array([u]))[0]), 0, np.inf)[0]
                          for v in np.atleast_1d(xb)])
