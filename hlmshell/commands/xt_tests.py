@@ -1,5 +1,6 @@
 """Community panel diagnostics, built in: `xtserial` (Drukker's Wooldridge test for serial
-correlation), `xttest3` (Baum's modified Wald test for groupwise heteroskedasticity),
+correlation; its `output` option, which shows the first-difference regression, is not built
+in), `xttest3` (Baum's modified Wald test for groupwise heteroskedasticity),
 `xttest2` (Baum's Breusch-Pagan LM test of cross-sectional independence) and `xtcsd`
 (De Hoyos and Sarafidis: Pesaran's CD, Friedman's and Frees' tests) and `xtoverid` (Schaffer
 and Stillman's Sargan-Hansen test of fixed vs random effects, after xtreg, re only). The statistics are in
@@ -19,7 +20,7 @@ from hlmshell.commands._postest import active
 from hlmshell.engine import xt_diagnostics as xd
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.output.numfmt import fmt
-from hlmshell.registry import Opt, command
+from hlmshell.registry import bind_command, command
 from hlmshell.results import RResults
 from hlmshell.syntax.evaluate import marksample
 from hlmshell.syntax.varlist import expand_varlist
@@ -38,9 +39,9 @@ def _sorted_panel(session, mask: np.ndarray):
 
 @command("xtserial", body="varlist", qualifiers="if in", changes_data=False, byable=False,
          family="Postestimation", desc="Wooldridge test for serial correlation in panel data (SSC's, built in)",
-         example="xtserial ln_wage age tenure",
-         options=(Opt("output", "out", desc="show the regression of the first differences"),))
+         example="xtserial ln_wage age tenure")
 def xtserial_cmd(session, cmd) -> None:
+    bind_command("xtserial", cmd.options)          # no options: each is Stata's r(198)
     ds = session.data
     names = expand_varlist(ds, cmd.body or "", ts=False)
     if not names:
