@@ -217,6 +217,34 @@ class Problem:
         logL = logdetS + mx[:, 0] + np.log(tot[:, 0])
         return logL, w / tot
 
+    def _adapt_mv(self, beta, A, mu, S, tol=1e-8, maxit=100):
+        """The posterior means and Cholesky factors of the covariances by fixed-point iteration
+        (each pass: the moments of the quadrature's normalised weights at the current nodes),
+        damped per group. Why damped: where the posterior is far from normal (a panel whose
+        outcomes are all 0 or all 1 under a large variance: the prior cut off by a steep edge
+        narrower than the nodes' spacing) the plain iteration falls into a 2-cycle, and the
+        quadrature value then alternates between the cycle's two placements; halving a group's
+        step whenever its residual does not shrink turns the cycle into convergence."""
+        G = mu.shape[0]
+        alpha = np.ones(G)
+        prev = np.full(G, np.inf)
+        for _ in range(maxit):
+            f, U, _ = self._node_values(beta, A, mu, S)
+            _, pi = self._posterior(f, S)
+            mu_n = np.einsum("gk,gkq->gq", pi, U)
+            D = U - mu_n[:, None, :]
+            cov = np.einsum("gk,gkq,gkr->gqr", pi, D, D) + 1e-12 * np.eye(self.q)
+            S_n = np.linalg.cholesky(cov)
+            r = (np.max(np.abs(mu_n - mu), axis=1)
+                 + np.max(np.abs(S_n - S).reshape(G, -1), axis=1))
+            if not r.max(initial=0.0) >= tol:
+                return mu_n, S_n
+            alpha = np.where(r > 0.95 * prev, np.maximum(0.5 * alpha, 1.0 / 64), alpha)
+            prev = r
+            mu = mu + alpha[:, None] * (mu_n - mu)
+            S = S + alpha[:, None, None] * (S_n - S)
+        return mu, S
+
     def agq(self, beta, theta, want_grad=True):
         d = self.d
         L = self.lam(theta)
@@ -228,17 +256,8 @@ class Problem:
             H = d.gsum((-l2)[:, None, None] * A[:, :, None] * A[:, None, :]) + np.eye(self.q)
             self.adapt = (u, np.linalg.cholesky(np.linalg.inv(H)))
         mu, S = self.adapt
-        for _ in range(0 if self.freeze or self.adapt_kind != "mv" else 50):
-            f, U, l1 = self._node_values(beta, A, mu, S)
-            logL, pi = self._posterior(f, S)
-            mu_n = np.einsum("gk,gkq->gq", pi, U)
-            D = U - mu_n[:, None, :]
-            cov = np.einsum("gk,gkq,gkr->gqr", pi, D, D) + 1e-12 * np.eye(self.q)
-            S_n = np.linalg.cholesky(cov)
-            done = np.max(np.abs(mu_n - mu)) < 1e-8 and np.max(np.abs(S_n - S)) < 1e-8
-            mu, S = mu_n, S_n
-            if done:
-                break
+        if not self.freeze and self.adapt_kind == "mv":
+            mu, S = self._adapt_mv(beta, A, mu, S)
         f, U, l1 = self._node_values(beta, A, mu, S)
         logL, pi = self._posterior(f, S)
         self.adapt = (mu, S)
@@ -309,37 +328,73 @@ def _basis(st: Structure, q: int):
         yield B[0, 0] * np.eye(q) if B.shape[0] == 1 and q > 1 else B
 
 
+def _newton_step(Hm, g):
+    """-H^-1 g with H's eigenvalues taken in absolute value and floored (a descent direction
+    where the Hessian is indefinite)."""
+    w, U = np.linalg.eigh(0.5 * (Hm + Hm.T))
+    return -U @ ((U.T @ g) / np.maximum(np.abs(w), 1e-8 * max(1.0, np.abs(w).max())))
+
+
 def _adaptive_outer(prob: Problem, x0, maxiter: int, callback):
     """Adaptive quadrature as Stata's ml runs it: with the adaptive parameters (posterior means
     and variances of u) held fixed the quadrature sum is a smooth function whose exact gradient
-    is the fixed-node one; each iteration is a Newton step on it (finite-difference Hessian of
-    that gradient, step halving) followed by re-adapting the parameters at the new estimates,
-    until the step and the gradient vanish: the fixed point where the score is zero with the
-    nodes adapted to the estimates themselves. One line of the log per iteration, as Stata's."""
+    is the fixed-node one; each iteration is a Newton step on it followed by re-adapting the
+    parameters at the new estimates, until the step and the gradient vanish: the fixed point
+    where the score is zero with the nodes adapted to the estimates themselves. One line of the
+    log per iteration, as Stata's.
+
+    Why the step is judged on the re-adapted value: a step that lowers the frozen-node deviance
+    can raise the adapted one (the nodes were placed for the old estimates; with large
+    variances and panels whose outcomes are all 0 or all 1 the two differ a lot), and judging
+    it on the frozen sum let the iterations cycle for ever. Here a step is kept only when the
+    deviance re-adapted at its end has not risen; otherwise it is halved, and each trial
+    re-adapts from the current estimates' nodes. So the adapted deviance falls monotonically.
+    The finite-difference Hessian of the fixed-node gradient (one gradient per parameter) is
+    rebuilt only in the first two iterations and after a step that did not do its work."""
     x = np.asarray(x0, dtype=float)
     prob.freeze = False
-    prob.dev_grad(x)                      # adapt at the start
+    d, g = prob.dev_grad(x)               # adapt at the start; g is the fixed-node gradient
     nit = 0
-    for _it in range(min(maxiter, 100)):
-        prob.freeze = True
-        d, g = prob.dev_grad(x)
-        Hm = _fd_hessian(lambda z: prob.dev_grad(z)[1], x, g)
-        w, U = np.linalg.eigh(Hm)
-        step = -U @ ((U.T @ g) / np.maximum(np.abs(w), 1e-8 * max(1.0, np.abs(w).max())))
+    Hm, gprev, fresh = None, None, True
+    for it in range(min(maxiter, 100)):
+        if not np.isfinite(d):
+            break
+        ad, u0 = prob.adapt, prob.u.copy()
+        gnorm = float(np.max(np.abs(g)))
+        if Hm is None or fresh or it < 2 or (gprev is not None and gnorm > 0.5 * gprev):
+            prob.freeze = True
+            Hm = _fd_hessian(lambda z: prob.dev_grad(z)[1], x, g)
+            prob.adapt, prob.u = ad, u0.copy()
+        step = _newton_step(Hm, g)
+        # near the fixed point (the Newton decrement below Stata's nrtolerance) the step is
+        # taken whole: the re-adapted value then differs from the frozen one only at the
+        # quadrature's and the adaptation's own accuracy
+        polish = -float(g @ step) < 1e-5
         t = 1.0
+        prob.freeze = False
+        accepted = False
         for _h in range(30):
-            dn, _ = prob.dev_grad(x + t * step)
-            if dn <= d + 1e-12 * abs(d):
+            prob.adapt, prob.u = ad, u0.copy()
+            dn, gn = prob.dev_grad(x + t * step)
+            if polish and np.isfinite(dn) or dn <= d + 1e-10 * abs(d):
+                accepted = True
                 break
             t *= 0.5
+        if not accepted:
+            prob.adapt, prob.u = ad, u0
+            prob.dev_grad(x)              # back to the estimates' own nodes (and prob.last)
+            break
+        fresh = t < 1.0
+        gprev = gnorm
         x = x + t * step
+        d_old, d, g = d, dn, gn
         nit += 1
-        prob.freeze = False
-        prob.dev_grad(x)                  # re-adapt; also sets prob.last for the log
         if callback is not None:
             callback(x)
         if np.max(np.abs(t * step)) < 1e-7 and np.max(np.abs(g)) < 1e-4:
             break
+        if np.max(np.abs(t * step)) < 1e-6 and abs(d_old - d) <= 1e-9 * abs(d):
+            break                         # neither the estimates nor the deviance move
     prob.freeze = False
     return x, nit
 
