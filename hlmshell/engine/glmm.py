@@ -39,6 +39,7 @@ from .quasi_newton import deviance, minimize_bfgs
 from .vcparams import Structure
 
 LOG2PI = math.log(2 * math.pi)
+POLISH = 0.1      # Newton decrement (deviance units) below which a step is taken whole
 
 
 @dataclass
@@ -369,7 +370,7 @@ def _adaptive_outer(prob: Problem, x0, maxiter: int, callback):
         # near the fixed point (the Newton decrement below Stata's nrtolerance) the step is
         # taken whole: the re-adapted value then differs from the frozen one only at the
         # quadrature's and the adaptation's own accuracy
-        polish = -float(g @ step) < 1e-5
+        polish = -float(g @ step) < POLISH
         t = 1.0
         prob.freeze = False
         accepted = False
