@@ -362,7 +362,8 @@ def _adaptive_outer(prob: Problem, x0, maxiter: int, callback):
             break
         ad, u0 = prob.adapt, prob.u.copy()
         gnorm = float(np.max(np.abs(g)))
-        if Hm is None or fresh or it < 2 or (gprev is not None and gnorm > 0.5 * gprev):
+        rebuilt = Hm is None or fresh or it < 2 or (gprev is not None and gnorm > 0.5 * gprev)
+        if rebuilt:
             prob.freeze = True
             Hm = _fd_hessian(lambda z: prob.dev_grad(z)[1], x, g)
             prob.adapt, prob.u = ad, u0.copy()
@@ -384,7 +385,10 @@ def _adaptive_outer(prob: Problem, x0, maxiter: int, callback):
         if not accepted:
             prob.adapt, prob.u = ad, u0
             prob.dev_grad(x)              # back to the estimates' own nodes (and prob.last)
-            break
+            if rebuilt:
+                break
+            fresh = True                  # a stale Hessian: rebuild it and try again
+            continue
         fresh = t < 1.0
         gprev = gnorm
         x = x + t * step
