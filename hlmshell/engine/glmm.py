@@ -368,14 +368,14 @@ def _adaptive_outer(prob: Problem, x0, maxiter: int, callback):
             Hm = _fd_hessian(lambda z: prob.dev_grad(z)[1], x, g)
             prob.adapt, prob.u = ad, u0.copy()
         step = _newton_step(Hm, g)
-        # near the fixed point (the Newton decrement below Stata's nrtolerance) the step is
-        # taken whole: the re-adapted value then differs from the frozen one only at the
-        # quadrature's and the adaptation's own accuracy
+        # near the fixed point (Newton decrement below POLISH) the step is taken whole: there
+        # the adapted maximum and the fixed-node score's zero differ only by the quadrature's
+        # error, and insisting on a falling adapted value would stall between the two
         polish = -float(g @ step) < POLISH
         t = 1.0
         prob.freeze = False
         accepted = False
-        for _h in range(30):
+        for _h in range(12):           # each trial re-adapts: 1/4096 of the step at least
             prob.adapt, prob.u = ad, u0.copy()
             dn, gn = prob.dev_grad(x + t * step)
             if polish and np.isfinite(dn) or dn <= d + 1e-10 * abs(d):
