@@ -392,3 +392,16 @@ def test_elements_of_e_and_r_matrices_in_expressions(s):  # noqa: F811
     ok(s, 'scalar tt = r(table)["b","ses"] + r(table)[2,1]')
     assert s.scalars["tt"] == pytest.approx(vals[0, 0] + vals[1, 0], rel=1e-12)
     assert run(s, "display e(nosuch)[1,1]")[0] == 111
+
+
+def test_numlists_separated_by_commas(s):  # noqa: F811
+    """egen's help writes `cut(age), at(0,18,65,100)`; a public simulation do-file has
+    `at(0,0.5, 0.9, 1)`: commas separate numlist elements."""
+    from hlmshell.syntax.numlist import numlist
+    assert numlist("0,0.5, 0.9, 1") == [0.0, 0.5, 0.9, 1.0]
+    assert numlist("1/3, 10(5)20") == [1, 2, 3, 10, 15, 20]
+    ok(s, "capture drop sesc")
+    ok(s, "egen sesc = cut(ses), at(-4, 0, 3) icodes")
+    v = np.asarray(s.data.values("sesc"), float)
+    ses = np.asarray(s.data.values("ses"), float)
+    np.testing.assert_array_equal(v, np.where(ses < 0, 0, 1))

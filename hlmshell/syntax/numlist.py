@@ -79,9 +79,11 @@ def forvalues_range(spec: str) -> Iterator[float]:
 
 
 def numlist(text: str) -> list[float]:
-    """Stata numlist: `1 2 3`, `1/5`, `0(5)20`, `10(-2)2`, mixtures."""
+    """Stata numlist: `1 2 3`, `1/5`, `0(5)20`, `10(-2)2`, mixtures; elements may be separated
+    by commas too (`at(0,18,65,100)`, as egen's help writes it)."""
     out: list[float] = []
-    spec = re.sub(r"\s*/\s*", "/", text.strip())
+    spec = re.sub(r"\s*,\s*", " ", text.strip())
+    spec = re.sub(r"\s*/\s*", "/", spec)
     spec = re.sub(r"\s*\(\s*", "(", spec)
     spec = re.sub(r"\s*\)\s*", ")", spec)
     for tok in spec.split():
