@@ -17,13 +17,14 @@ from hlmshell import distributions as dist
 from hlmshell.commands._panel import panel_settings
 from hlmshell.commands._postest import confidence_level
 from hlmshell.commands._toolkit import sample_columns
-from hlmshell.commands.estimation import _fixed_groups, _resolve_fixed_part, _split_spec
+from hlmshell.commands._xt_linear import model_or_replay
+from hlmshell.commands.estimation import _fixed_groups, _resolve_fixed_part
 from hlmshell.commands.model_terms import engine_terms, factor_labels
 from hlmshell.engine import design as dz
 from hlmshell.errors import StataError
 from hlmshell.output.coeftable import coef_table
 from hlmshell.output.numfmt import fmt, fmt_count, fmt_g
-from hlmshell.registry import Opt, abbrev_lookup, bind_command, command
+from hlmshell.registry import Opt, abbrev_lookup, command
 from hlmshell.results.regress import RegressResults
 from hlmshell.syntax.evaluate import marksample
 
@@ -84,18 +85,10 @@ def fgls(y: np.ndarray, X: np.ndarray, codes: np.ndarray, het: bool, igls: bool,
                   Opt("noconstant", "nocons", desc="suppress the constant term"),
                   Opt("level", "l", "real", 95, "set confidence level; default is level(95)")))
 def xtgls_cmd(session, cmd) -> None:
-    spec, fixed_raw = _split_spec(session, cmd)
-    if spec is None:
-        res = session.e
-        if res is None or res.cmd != "xtgls":
-            raise StataError("last estimates not found", 301)
-        display_xtgls(session, res, confidence_level(session, bind_command("xtgls", cmd.options)))
+    parsed = model_or_replay(session, cmd, "xtgls", display_xtgls)
+    if parsed is None:
         return
-    if spec.levels or cmd.weight is not None:
-        raise StataError("invalid syntax" if spec.levels else "weights not allowed",
-                         198 if spec.levels else 101)
-    opts = bind_command("xtgls", list(spec.fixed_options)
-                        + [op for op in cmd.options if op not in spec.fixed_options])
+    spec, fixed_raw, opts = parsed
     panels = _choice(opts.raw("panels"), _PANELS, "iid", "panels")
     corr = _choice(opts.raw("corr"), _CORR, "independent", "corr")
     if panels == "correlated" or corr != "independent":

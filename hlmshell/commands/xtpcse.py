@@ -17,13 +17,14 @@ from hlmshell import distributions as dist
 from hlmshell.commands._panel import panel_settings
 from hlmshell.commands._postest import confidence_level
 from hlmshell.commands._toolkit import sample_columns
-from hlmshell.commands.estimation import _fixed_groups, _resolve_fixed_part, _split_spec
+from hlmshell.commands._xt_linear import model_or_replay
+from hlmshell.commands.estimation import _fixed_groups, _resolve_fixed_part
 from hlmshell.commands.model_terms import engine_terms, factor_labels
 from hlmshell.engine import design as dz
 from hlmshell.errors import StataError
 from hlmshell.output.coeftable import coef_table
 from hlmshell.output.numfmt import fmt, fmt_count
-from hlmshell.registry import Opt, abbrev_lookup, bind_command, command
+from hlmshell.registry import Opt, abbrev_lookup, command
 from hlmshell.results.regress import RegressResults
 from hlmshell.syntax.evaluate import marksample
 
@@ -62,18 +63,10 @@ _CORR = (("independent", "i"), ("ar1", "a"), ("psar1", "p"))
                   Opt("noconstant", "nocons", desc="suppress the constant term"),
                   Opt("level", "l", "real", 95, "set confidence level; default is level(95)")))
 def xtpcse_cmd(session, cmd) -> None:
-    spec, fixed_raw = _split_spec(session, cmd)
-    if spec is None:
-        res = session.e
-        if res is None or res.cmd != "xtpcse":
-            raise StataError("last estimates not found", 301)
-        display_xtpcse(session, res, confidence_level(session, bind_command("xtpcse", cmd.options)))
+    parsed = model_or_replay(session, cmd, "xtpcse", display_xtpcse)
+    if parsed is None:
         return
-    if spec.levels or cmd.weight is not None:
-        raise StataError("invalid syntax" if spec.levels else "weights not allowed",
-                         198 if spec.levels else 101)
-    opts = bind_command("xtpcse", list(spec.fixed_options)
-                        + [op for op in cmd.options if op not in spec.fixed_options])
+    spec, fixed_raw, opts = parsed
     corr = "independent"
     if opts.raw("correlation"):
         corr = abbrev_lookup(opts.raw("correlation").strip().lower(), _CORR) or ""
