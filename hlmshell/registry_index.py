@@ -4,13 +4,13 @@ module when the command is first used; tests/test_registry_index.py checks this 
 against a full load."""
 
 COMMANDS = [
+    ('mixed', 'estimation', 'mixed', ('xtmixed',)),
+    ('regress', 'estimation', 'reg', ()),
     ('sysdir', 'adopath', 'sysdir', ()),
     ('adopath', 'adopath', 'adopath', ()),
     ('alpha', 'alpha', 'alpha', ()),
     ('anova', 'anova', 'anova', ()),
     ('xtreg', 'xtreg', 'xtreg', ()),
-    ('mixed', 'estimation', 'mixed', ('xtmixed',)),
-    ('regress', 'estimation', 'reg', ()),
     ('areg', 'areg', 'areg', ()),
     ('generate', 'generate', 'g', ()),
     ('replace', 'generate', 'replace', ()),
