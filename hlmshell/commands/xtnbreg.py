@@ -12,7 +12,6 @@ Only vce(oim) for re and fe, as in Stata (bootstrap and jackknife are not here y
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,7 +20,12 @@ from hlmshell.commands import xt_glmm as xm
 from hlmshell.commands import xtgee as xg
 from hlmshell.commands._panel import xt_settings
 from hlmshell.commands._toolkit import sample_columns
-from hlmshell.commands.estimation import _mixed_sample, _resolve_fixed_part, _split_spec, parse_vce
+from hlmshell.commands.estimation import (
+    _mixed_sample,
+    _resolve_fixed_part,
+    _split_spec,
+    parse_vce,
+)
 from hlmshell.commands.glm_cmds import _offset, offset_macros
 from hlmshell.commands.model_terms import engine_terms, factor_labels
 from hlmshell.engine import design as dz
@@ -43,18 +47,6 @@ _ERR430 = xm._ERR430
 def _exp(v: float) -> float:
     """exp without OverflowError: a diverging fit shows `.`, not a traceback."""
     return math.exp(v) if v < 709.0 else math.inf
-
-
-@dataclass
-class NbData:
-    depvar: str
-    design: dz.Design
-    y: np.ndarray
-    off: np.ndarray
-    groups: np.ndarray
-    mask: np.ndarray
-    ivar: str
-    value_labels: dict
 
 
 def _model(opts) -> str:
@@ -81,7 +73,7 @@ def _check_vce(session, opts) -> None:
         raise StataError(f"vcetype '{req.kind}' not allowed", 198)
 
 
-def _prepare(session, cmd, spec, fixed_raw, opts, model) -> NbData:
+def _prepare(session, cmd, spec, fixed_raw, opts, model) -> xm.XtData:
     ds = session.data
     depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
     ps = xt_settings(session, opts.raw("i") if "i" in opts else None, None)
@@ -96,11 +88,11 @@ def _prepare(session, cmd, spec, fixed_raw, opts, model) -> NbData:
     if np.any(y < 0):
         raise StataError(f"{depvar} must be greater than or equal to zero", 459)
     groups = factorize(np.asarray(column(ps.panelvar), dtype=float))[1]
-    return NbData(depvar, design, y, _offset(opts, column, n), groups, mask, ps.panelvar,
+    return xm.XtData(depvar, design, y, _offset(opts, column, n), groups, mask, ps.panelvar,
                   factor_labels(ds, fixed))
 
 
-def _fe_sample(session, data: NbData) -> NbData:
+def _fe_sample(session, data: xm.XtData) -> xm.XtData:
     """Drop panels of all zero outcomes and single-observation panels (their conditional
     likelihood is 1 whatever b is), with Stata's notes."""
     G = int(data.groups.max()) + 1
@@ -123,7 +115,7 @@ def _fe_sample(session, data: NbData) -> NbData:
     rows = np.flatnonzero(data.mask)
     mask = data.mask.copy()
     mask[rows[~keep]] = False
-    return NbData(data.depvar, xm._rows(data.design, keep), data.y[keep], data.off[keep],
+    return xm.XtData(data.depvar, xm._rows(data.design, keep), data.y[keep], data.off[keep],
                   factorize(data.groups[keep])[1], mask, data.ivar, data.value_labels)
 
 
@@ -143,7 +135,7 @@ def _log(session, title, lls) -> None:
     xm._log_lines(session, True, title, lls)
 
 
-def _fit(session, data: NbData, model: str, log: bool, maxit: int):
+def _fit(session, data: xm.XtData, model: str, log: bool, maxit: int):
     X = data.design.X_keep
     if model == "fe":
         b0 = np.zeros(X.shape[1])
@@ -164,7 +156,7 @@ def _fit(session, data: NbData, model: str, log: bool, maxit: int):
     return fit, ll_c
 
 
-def _results(cmd, data: NbData, model: str, fit, ll_c) -> EstimationResults:
+def _results(cmd, data: xm.XtData, model: str, fit, ll_c) -> EstimationResults:
     p = data.design.X_keep.shape[1]
     names, b, _, omitted, slopes = xm._coefs(data, fit.x[:p], fit.V[:p, :p])
     k = len(names)
@@ -198,7 +190,7 @@ def _results(cmd, data: NbData, model: str, fit, ll_c) -> EstimationResults:
     return res
 
 
-def _lr_model(res: EstimationResults, data: NbData, model: str, fit) -> None:
+def _lr_model(res: EstimationResults, data: xm.XtData, model: str, fit) -> None:
     """lrmodel: the model test as an LR test against the constant-only model of the same
     kind, started from the full fit's constant (and /ln_r, /ln_s)."""
     X = data.design.X_keep
