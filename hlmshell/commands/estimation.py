@@ -12,25 +12,37 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from hlmshell import distributions as dist
-from hlmshell.commands._postest import confidence_level, nonnegative_int
-from hlmshell.commands._toolkit import sample_columns
-from hlmshell.commands.model_terms import engine_terms, factor_labels, resolve_terms, resolve_var
-from hlmshell.engine import design as dz
 from hlmshell.commands import mixed_dfmethod as mdf
 from hlmshell.commands import mixed_residuals as mres
+from hlmshell.commands._postest import confidence_level, nonnegative_int
+from hlmshell.commands._toolkit import sample_columns
+from hlmshell.commands.model_terms import (
+    engine_terms,
+    factor_labels,
+    resolve_terms,
+    resolve_var,
+)
+from hlmshell.engine import design as dz
 from hlmshell.engine import lmm, marginal, ols, sandwich
 from hlmshell.engine.types import LmmFit, MixedModel
 from hlmshell.engine.vcparams import normalize_structure
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.output import mixed_output as mo
 from hlmshell.output import regress_output as ro
-from hlmshell.output.coeftable import (Group, Row, cluster_note, coef_table, equation_table,
-                                       groups_from_names)
+from hlmshell.output.coeftable import (
+    Group,
+    Row,
+    cluster_note,
+    coef_table,
+    equation_table,
+    groups_from_names,
+)
 from hlmshell.output.labels import display_groups
 from hlmshell.registry import Args, Opt, abbrev_lookup, bind_command, command
 from hlmshell.results import EstimationResults
 from hlmshell.results.mixed import MixedResults
 from hlmshell.results.regress import RegressResults
+from hlmshell.results.regress import from_fit as regress_from_fit
 from hlmshell.syntax.ast import Command, FVTerm, MixedSpec, Option
 from hlmshell.syntax.evaluate import marksample
 from hlmshell.syntax.parser import parse_mixed, parse_options
@@ -794,7 +806,7 @@ def _re_lines(res: MixedResults, o: MixedOptions) -> list[str]:
     if not o.nostderr or res.residual_section(metric, o.level) is not None:
         return res.re_table_lines(metric, o.level)
     levels, resid = res.re_table(metric, o.level)
-    bare = lambda r: replace(r, se=None, lo=None, hi=None)   # noqa: E731
+    bare = lambda r: replace(r, se=None, lo=None, hi=None)
     return mo.re_table_lines([(h, [bare(r) for r in rows]) for h, rows in levels], [bare(resid)],
                              o.level)
 
@@ -914,37 +926,18 @@ def _regress(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTerm], *,
     if n - k < 0 or n < 2:         # n = k >= 2 fits, with zero residual degrees of freedom
         raise StataError("insufficient observations", 2001)
     reg = ols.regress(column(depvar), X, constant=design.constant)
-    kf = len(design.columns)
-    b = np.zeros(kf)
-    Vf = np.zeros((kf, kf))
+    res = regress_from_fit(cmd.text, depvar, design, mask, reg, factor_labels(ds, fixed))
     kidx = np.flatnonzero(design.keep)
-    b[kidx] = reg.beta
-    Vf[np.ix_(kidx, kidx)] = reg.V
-    scalars = {"N": n, "df_m": reg.df_m, "df_r": reg.df_r, "F": reg.F, "r2": reg.r2,
-               "r2_a": reg.r2_a, "rmse": reg.rmse, "mss": reg.mss, "rss": reg.rss, "ll": reg.ll,
-               "ll_0": reg.ll_0, "rank": k, "k": kf}
-    macros = {"cmd": "regress", "cmdline": cmd.text, "depvar": depvar, "title": "Linear regression",
-              "model": "ols", "vce": "ols", "properties": "b V", "predict": "regres_p",
-              "estat_cmd": "regress_estat"}
-    matrices = {}
     if vce.kind not in ("", "ols") and reg.df_r == 0:
         # no residual degrees of freedom: no robust VCE either (missing, as the model one)
-        scalars["F"] = math.nan
-        macros["vce"], macros["vcetype"] = vce.kind, _VCETYPE[vce.kind]
+        res.scalars["F"] = math.nan
+        res.macros["vce"], res.macros["vcetype"] = vce.kind, _VCETYPE[vce.kind]
     elif vce.kind not in ("", "ols"):
         clusters = ds.var(vce.clustvar).values[mask] if vce.clustvar else None
-        _regress_robust(design, reg, X, column(depvar), vce, clusters, kidx, Vf, scalars, macros)
-        matrices["V_modelbased"] = _full_vce(reg.V, kidx, kf)
-    return RegressResults(cmd="regress", names=[(depvar, nm) for nm in design.stata_names], b=b,
-                          V=Vf, omitted=design.omitted, k_f=kf, scalars=scalars, macros=macros,
-                          matrices=matrices, sample=mask.copy(), model=reg, design=design,
-                          value_labels=factor_labels(ds, fixed))
-
-
-def _full_vce(V: np.ndarray, kidx: np.ndarray, kf: int) -> np.ndarray:
-    out = np.zeros((kf, kf))
-    out[np.ix_(kidx, kidx)] = V
-    return out
+        res.matrices["V_modelbased"] = res.V.copy()
+        _regress_robust(design, reg, X, column(depvar), vce, clusters, kidx, res.V, res.scalars,
+                        res.macros)
+    return res
 
 
 def _regress_robust(design: dz.Design, reg, X, y, vce: VceRequest, clusters, kidx, Vf,

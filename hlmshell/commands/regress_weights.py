@@ -16,6 +16,7 @@ from hlmshell.engine import weighted_ols as wls
 from hlmshell.errors import StataError
 from hlmshell.output.numfmt import fmt
 from hlmshell.results.regress import RegressResults
+from hlmshell.results.regress import from_fit as regress_from_fit
 from hlmshell.syntax.evaluate import marksample
 
 _KINDS = ("fweight", "aweight", "pweight", "iweight")
@@ -60,23 +61,9 @@ def estimate(session, cmd, depvar, fixed, fvars, opts, vce) -> RegressResults:
 
 
 def _results(session, cmd, depvar, fixed, design, mask, reg, kind) -> RegressResults:
-    kf = len(design.columns)
-    kidx = np.flatnonzero(design.keep)
-    b = np.zeros(kf)
-    V = np.zeros((kf, kf))
-    b[kidx] = reg.beta
-    V[np.ix_(kidx, kidx)] = reg.V
-    k = len(kidx)
-    scalars = {"N": reg.N, "df_m": reg.df_m, "df_r": reg.df_r, "F": reg.F, "r2": reg.r2,
-               "r2_a": reg.r2_a, "rmse": reg.rmse, "mss": reg.mss, "rss": reg.rss, "ll": reg.ll,
-               "ll_0": reg.ll_0, "rank": k, "k": kf}
-    macros = {"cmd": "regress", "cmdline": cmd.text, "depvar": depvar, "title": "Linear regression",
-              "model": "ols", "vce": "ols", "properties": "b V", "predict": "regres_p",
-              "estat_cmd": "regress_estat", "wtype": kind, "wexp": f"= {cmd.weight.exp}"}
-    return RegressResults(cmd="regress", names=[(depvar, nm) for nm in design.stata_names], b=b,
-                          V=V, omitted=design.omitted, k_f=kf, scalars=scalars, macros=macros,
-                          matrices={}, sample=mask.copy(), model=reg, design=design,
-                          value_labels=factor_labels(session.data, fixed))
+    return regress_from_fit(cmd.text, depvar, design, mask, reg,
+                            factor_labels(session.data, fixed), wtype=kind,
+                            wexp=f"= {cmd.weight.exp}")
 
 
 def _robust(res, design, X, y, w, kind, vce, clusters) -> None:

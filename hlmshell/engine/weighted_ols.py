@@ -34,19 +34,17 @@ def regress(y, X, w, kind: str, *, constant: bool) -> ols.Regression:
     k = f.p
     e = y - X @ f.beta
     rss = float(np.sum(w * e * e))
+    ybar = float(np.sum(w * y) / np.sum(w))
+    tss0 = float(np.sum(w * (y - ybar) ** 2))        # about the weighted mean
     if constant:
-        ybar = float(np.sum(w * y) / np.sum(w))
-        tss = float(np.sum(w * (y - ybar) ** 2))
-        mss = max(tss - rss, 0.0)
+        mss = max(tss0 - rss, 0.0)
     else:
         fitted = X @ f.beta
         mss = float(np.sum(w * fitted * fitted))
-        tss = mss + rss
-        ybar = float(np.sum(w * y) / np.sum(w))
+    tss = mss + rss
     N = int(round(n_w))
     df_r = N - k
     df_m = k - (1 if constant else 0)
-    tss0 = float(np.sum(w * (y - ybar) ** 2))
     if df_r <= 0:
         return ols.Regression(beta=f.beta, V=np.zeros((k, k)), N=N, df_m=df_m, df_r=max(df_r, 0),
                               mss=mss, rss=rss, tss=tss, F=NAN, pF=NAN,
