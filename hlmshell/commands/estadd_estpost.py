@@ -260,6 +260,9 @@ def estadd_cmd(session, cmd) -> None:
     words = head.split(None, 1)
     if not words:
         raise StataError("invalid syntax", 198)
+    if words[0] == "lrtest":
+        _estadd_lrtest(session, words[1] if len(words) > 1 else "", optext, names)
+        return
     sub = _subcommand(words[0])
     body = head.strip() if sub == "rreturn" else (words[1] if len(words) > 1 else "")
     opts = bind_options(_ESTADD_OPTS, parse_options(optext or ""), strict=True)
@@ -287,6 +290,21 @@ def estadd_cmd(session, cmd) -> None:
     if new.name is not None and new.name in session.estimates:
         session.estimates[new.name] = new
     if not opts.quietly:
+        _report(session, adds, prefix)
+
+
+def _estadd_lrtest(session, body: str, optext: str | None, names: str | None) -> None:
+    """estadd lrtest model: lrtest's chi2, df and p added to the active estimates (and their
+    stored copy). Not after a colon: the test needs the active results as one model."""
+    from hlmshell.commands.estadd_lrtest import lrtest_additions
+    if names is not None:
+        raise StataError("invalid syntax", 198)
+    adds, prefix, replace, quiet = lrtest_additions(session, body, optext)
+    new = _apply(session.e, adds, prefix, replace)
+    session.e = new
+    if new.name is not None and new.name in session.estimates:
+        session.estimates[new.name] = new
+    if not quiet:
         _report(session, adds, prefix)
 
 

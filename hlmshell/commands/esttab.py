@@ -182,6 +182,18 @@ _OPTS = (
     Opt("star", "star", "anything", None, "stars: star(* 0.05 ** 0.01 *** 0.001)"),
     Opt("nostar", desc="no stars"),
     Opt("r2", "r2", "anything", None, "R-squared"), Opt("ar2", "ar2", "anything", None, "adjusted R-squared"),
+    Opt("pr2", "pr2", "anything", None, "pseudo R-squared"),
+    Opt("eform", "eform", "anything", None, "exponentiated coefficients (eform(1 0 1): per model)"),
+    Opt("noeform", desc="untransformed coefficients"),
+    Opt("constant", "con", desc="keep the intercept in eform mode"),
+    Opt("wide", desc="point estimates and t statistics beside one another"),
+    Opt("parentheses", "pa", desc="parentheses around the t statistics (the default)"),
+    Opt("noparentheses", "nopa", desc="no parentheses"),
+    Opt("brackets", "br", desc="brackets instead of parentheses"),
+    Opt("gaps", "gap", desc="blank lines between coefficients"),
+    Opt("numbers", "num", desc="model numbers (the default)"),
+    Opt("sfmt", "sfmt", "anything", None, "formats of the scalars() statistics"),
+    Opt("booktabs", "bookt", desc="LaTeX with booktabs rules"),
     Opt("aic", "aic", "anything", None, "AIC"), Opt("bic", "bic", "anything", None, "BIC"),
     Opt("scalars", "sca", "anything", None, "e() scalars to show: scalars(ll \"label\" ...)"),
     Opt("obslast", desc="N as the last statistic"),
@@ -193,7 +205,7 @@ _OPTS = (
     Opt("nonumbers", "nonum", desc="no model numbers"),
     Opt("nodepvars", "nodep", desc="no dependent variables as model titles"),
     Opt("nogaps", "nogap", desc="no blank lines between coefficients"),
-    Opt("compress", desc="narrower columns"),
+    Opt("compress", "com", desc="narrower columns"),
     Opt("noconstant", "nocon", desc="no constant"),
     Opt("nonotes", desc="no notes"),
     Opt("nobaselevels", "nobase", desc="no base levels of factor variables"),
@@ -209,8 +221,8 @@ _OPTS = (
     Opt("replace", desc="overwrite the file"), Opt("append", desc="append to the file"),
     Opt("cells", "c", "anything", None, 'cell contents: cells("mean sd") or cells(b(star) se(par)); any e() vector'),
 )
-_OPTIONAL_ARG = {"b", "se", "t", "z", "p", "star", "r2", "ar2", "aic", "bic", "mtitles"}
-_MODES = ("csv", "tex", "html", "md", "rtf", "fixed", "smcl")
+_OPTIONAL_ARG = {"b", "se", "t", "z", "p", "star", "r2", "ar2", "pr2", "aic", "bic", "mtitles", "eform"}
+_MODES = ("csv", "tex", "booktabs", "html", "md", "rtf", "fixed", "smcl")
 _SUFFIX = {".csv": "csv", ".tex": "tex", ".html": "html", ".htm": "html", ".md": "md", ".rtf": "rtf",
            ".txt": "fixed", ".smcl": "fixed"}
 
@@ -234,7 +246,26 @@ def _options(options) -> dict[str, str | None]:
         raise StataError("only one allowed of smcl, fixed, tab, csv, scsv, rtf, html, tex, booktabs, md, or mmd", 198)
     if "replace" in given and "append" in given:
         raise StataError("replace and append not both allowed", 198)
+    for opt in ("constant", "gaps", "numbers", "parentheses"):
+        if opt in given and f"no{opt}" in given:
+            raise StataError(f"options {opt} and no{opt} not both allowed", 198)
+    if _eforms(given) is not None and given.get("eform") is None and "constant" not in given:
+        given["noconstant"] = None          # esttab drops the intercept in eform mode
     return given
+
+
+def _eforms(given) -> list[bool] | None:
+    """eform / eform(1 0 1): which models are exponentiated (the last entry repeats, as
+    estout's pattern); None without eform, with noeform, or when transform() is given
+    (transform() takes precedence over eform). esttab itself knows only the bare eform
+    (intercept dropped unless constant, the note "Exponentiated coefficients"); eform(pattern)
+    goes through to estout, which keeps the intercept and adds no note."""
+    if "eform" not in given or "noeform" in given or given.get("transform"):
+        return None
+    words = (given.get("eform") or "").split()
+    if any(w not in ("0", "1") for w in words):
+        raise StataError("invalid pattern in transform(,pattern()) or eform()", 198)
+    return [w == "1" for w in words] or [True]
 
 
 def _words(text: str) -> list[str]:
@@ -289,6 +320,17 @@ class Layout:
     gaps: bool
     label: bool
     transforms: list = dataclasses.field(default_factory=list)
+    eform: list[bool] | None = None     # per model (the last repeats)
+    wide: bool = False
+    paren: tuple[str, str] = ("(", ")")
+
+    def model_transforms(self, i: int) -> list:
+        if self.transforms or self.eform is None:
+            return self.transforms
+        return _EXP if self.eform[min(i, len(self.eform) - 1)] else []
+
+
+_EXP = [et.Transform(None, "exp(@)", "exp(@)")]
 
 
 def _layout(given) -> Layout:
@@ -298,8 +340,12 @@ def _layout(given) -> Layout:
     bfmt = _num_fmt(given.get("b"), "a3")
     auxfmt = _num_fmt(given.get(aux) if aux else None,
                       {"t": "2", "z": "2", "p": "3"}.get(aux or "", given.get("b") or "a3"))
-    return Layout(aux, bfmt, auxfmt, _star_levels(given), "nogaps" not in given, "label" in given,
-                  et.parse_transform(given.get("transform")))
+    wide = "wide" in given
+    # esttab.ado switches gaps on only in the stacked layout with a second statistic
+    gaps = "nogaps" not in given and ("gaps" in given or (not wide and aux is not None))
+    paren = ("", "") if "noparentheses" in given else ("[", "]") if "brackets" in given else ("(", ")")
+    return Layout(aux, bfmt, auxfmt, _star_levels(given), gaps, "label" in given,
+                  et.parse_transform(given.get("transform")), _eforms(given), wide, paren)
 
 
 def _coef_cells(c, lay: Layout):
@@ -310,7 +356,7 @@ def _coef_cells(c, lay: Layout):
     if lay.aux is None:
         return top, None
     val = {"se": c.se, "t": c.z, "z": c.z, "p": c.p}[lay.aux]
-    return top, (f"({lay.auxfmt(val)})", "")
+    return top, (f"{lay.paren[0]}{lay.auxfmt(val)}{lay.paren[1]}", "")
 
 
 def estout_name(name: str) -> str:
@@ -370,16 +416,20 @@ def _body_rows(session, results, given, lay: Layout) -> list[pt.PaperRow]:
             if k and lay.gaps:
                 rows.append(pt.PaperRow(kind="gap"))
             label = var_label(session, name, lay.label, cons="Constant") if not eq else name
-            cells = [_coef_cells(et.apply_transform(session, d.get((eq, name)), lay.transforms),
-                                 lay) for d in per_model]
+            cells = [_coef_cells(et.apply_transform(session, d.get((eq, name)), lay.model_transforms(m)),
+                                 lay) for m, d in enumerate(per_model)]
+            if lay.wide and lay.aux is not None:      # wide: b and its statistic side by side
+                rows.append(pt.PaperRow(label, [x for c in cells for x in c], "coef"))
+                continue
             rows.append(pt.PaperRow(label, [c[0] for c in cells], "coef"))
             if lay.aux is not None:
                 rows.append(pt.PaperRow("", [c[1] for c in cells], "aux"))
     return rows
 
 
-_SSL = {"N": "N", "r2": "R-sq", "r2_a": "adj. R-sq", "aic": "AIC", "bic": "BIC"}
-_LSL = {"N": "Observations", "r2": "R-squared", "r2_a": "Adjusted R-squared", "aic": "AIC", "bic": "BIC"}
+_SSL = {"N": "N", "r2": "R-sq", "r2_a": "adj. R-sq", "r2_p": "pseudo R-sq", "aic": "AIC", "bic": "BIC"}
+_LSL = {"N": "Observations", "r2": "R-squared", "r2_a": "Adjusted R-squared", "r2_p": "Pseudo R-squared",
+        "aic": "AIC", "bic": "BIC"}
 
 
 def _stats(given) -> list[tuple[str, str, object]]:
@@ -393,13 +443,16 @@ def _stats(given) -> list[tuple[str, str, object]]:
     out = []
     if "noobs" not in given and "obslast" not in given:
         out.append(("N", labels["N"], _int_fmt))
-    for opt, key, dflt in (("r2", "r2", "3"), ("ar2", "r2_a", "3"), ("aic", "aic", bdef), ("bic", "bic", bdef)):
+    for opt, key, dflt in (("r2", "r2", "3"), ("ar2", "r2_a", "3"), ("pr2", "r2_p", "3"),
+                           ("aic", "aic", bdef), ("bic", "bic", bdef)):
         if opt in given:
             out.append((key, labels[key], _num_fmt(given[opt], dflt)))
-    for w in _words(given.get("scalars") or ""):
-        name, _, lab = w.partition(" ")
-        if name not in [s[0] for s in out]:
-            out.append((name, lab.strip() or name, _int_fmt if name == "N" else _num_fmt(None, bdef)))
+    sfmt = (given.get("sfmt") or "").split() or [bdef]
+    for i, w in enumerate(_words(given.get("scalars") or "")):
+        name, _, lab = w.strip().partition(" ")
+        if name not in [s[0] for s in out]:     # scalars("name label" ...): the label after the name
+            f = sfmt[min(i, len(sfmt) - 1)]
+            out.append((name, lab.strip() or name, _int_fmt if name == "N" else _num_fmt(f, bdef)))
     if "obslast" in given and "noobs" not in given:
         out.append(("N", labels["N"], _int_fmt))
     return out
@@ -443,9 +496,14 @@ def _notes(given, lay: Layout) -> list[str]:
     if "nonotes" in given:
         return []
     notes = []
+    first = "Exponentiated coefficients" if lay.eform is not None and given.get("eform") is None else ""
     if lay.aux is not None:
         what = {"t": "t statistics", "z": "z statistics", "se": "Standard errors", "p": "p-values"}[lay.aux]
-        notes.append(f"{what} in parentheses")
+        where = {"(": "in parentheses", "[": "in brackets"}.get(lay.paren[0]) or \
+            ("in second column" if lay.wide else "in second row")
+        first = f"{first}; {what} {where}" if first else f"{what} {where}"
+    if first:
+        notes.append(first)
     if lay.stars:
         notes.append(", ".join(f"{s} p<{lev}" for s, _, lev in lay.stars))
     return notes
@@ -482,11 +540,16 @@ def build_esttab(session, results, names, given) -> tuple[pt.PaperTable, pt.Fixe
     et.check_transform(session, lay.transforms)
     rows = _body_rows(session, results, given, lay)
     stats = _stat_rows(results, given)
+    heads = _headers(session, results, names, given)
+    if lay.wide and lay.aux is not None:     # a model's labels and statistics in its first column
+        heads = [[x for h in row for x in (h, "")] for row in heads]
+        for r in stats:
+            r.cells = ec.widen(r.cells, 2)
     if stats:
         rows += [pt.PaperRow(kind="rule")] + stats
     title = given.get("title")
     title = title.strip().strip('"') if title else ""
-    table = pt.PaperTable(_headers(session, results, names, given), rows, title, _notes(given, lay))
+    table = pt.PaperTable(heads, rows, title, _notes(given, lay))
     fixed = pt.FixedLayout(varwidth=20 if lay.label else 12, modelwidth=12,
                            starwidth=max([len(s) for s, _, _ in lay.stars] + [0]))
     if "compress" in given:
@@ -530,8 +593,8 @@ def _which(session, text: str) -> list[str]:
 def _render(table, fixed, mode: str, given) -> str:
     if mode == "csv":
         return pt.csv_text(table)
-    if mode == "tex":
-        return pt.latex_text(table, document=False)
+    if mode in ("tex", "booktabs"):
+        return pt.latex_text(table, document=False, booktabs=mode == "booktabs")
     if mode == "html":
         return pt.html_text(table)
     if mode == "md":
@@ -546,7 +609,8 @@ def _target(fname: str, mode: str | None) -> tuple[str, str]:
     if mode is None:
         mode = _SUFFIX.get(ext, "fixed")
     if not ext:
-        fname += {"csv": ".csv", "tex": ".tex", "html": ".html", "md": ".md", "rtf": ".rtf"}.get(mode, ".txt")
+        fname += {"csv": ".csv", "tex": ".tex", "booktabs": ".tex", "html": ".html", "md": ".md",
+                  "rtf": ".rtf"}.get(mode, ".txt")
     return fname, mode
 
 

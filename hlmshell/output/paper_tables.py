@@ -242,18 +242,21 @@ def _tex_cell(cell: tuple[str, str]) -> str:
     return text + (f"\\sym{{{cell[1]}}}" if cell[1] else "")
 
 
-def latex_text(t: PaperTable, document: bool = True) -> str:
+def latex_text(t: PaperTable, document: bool = True, booktabs: bool = False) -> str:
+    """A LaTeX tabular; booktabs: \\toprule / \\midrule / \\bottomrule (esttab's booktabs mode,
+    which needs \\usepackage{booktabs}) instead of \\hline."""
     n = t.ncols
+    top, mid, bottom = (r"\toprule", r"\midrule", r"\bottomrule") if booktabs else (r"\hline",) * 3
     lines = [r"{", r"\def\sym#1{\ifmmode^{#1}\else\(^{#1}\)\fi}",
-             r"\begin{tabular}{l*{%d}{c}}" % n, r"\hline"]
+             r"\begin{tabular}{l*{%d}{c}}" % n, top]
     for h in t.headers:
         lines.append(" & ".join([""] + [tex_escape(x) for x in h]) + r" \\")
-    lines.append(r"\hline")
+    lines.append(mid)
     for r in t.content_rows():
         cells = [_tex_cell(c) for c in (r.cells or [("", "")] * n)]
         label = (r"\quad " * r.indent if r.label else "") + tex_escape(r.label)
         lines.append(" & ".join([label] + cells) + r" \\")
-    lines.append(r"\hline")
+    lines.append(bottom)
     lines += [r"\multicolumn{%d}{l}{\footnotesize %s}\\" % (n + 1, tex_escape(x)) for x in t.notes]
     lines += [r"\end{tabular}", r"}"]
     body = "\n".join(lines)
