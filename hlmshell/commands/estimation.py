@@ -14,6 +14,7 @@ import numpy as np
 from hlmshell import distributions as dist
 from hlmshell.commands import mixed_dfmethod as mdf
 from hlmshell.commands import mixed_residuals as mres
+from hlmshell.commands import mixed_weights as mwt
 from hlmshell.commands._postest import confidence_level, nonnegative_int
 from hlmshell.commands._toolkit import sample_columns
 from hlmshell.commands.model_terms import (
@@ -236,6 +237,8 @@ def _level_options(lev, glob: list[Option]) -> tuple[bool, str | None]:
             nocons = True
         elif full == "covariance":
             cov = _norm_cov(bind_command("mixed", [opt]))
+        elif full in ("fweight", "pweight"):
+            mwt.higher_level_weight(full)
         else:
             glob.append(opt)
     return nocons, cov
@@ -291,6 +294,8 @@ class MixedData:
     clusters: np.ndarray | None = None     # vce(cluster var): its values (codes) on the sample
     resid: marginal.ResidualData | None = None   # residuals(): the structure and its codes
     resid_labels: list[str] = field(default_factory=list)   # by() categories as shown
+    weights: np.ndarray | None = None      # [fweight|pweight = exp] of the sample rows
+    wkind: str | None = None
 
 
 def _resolve_fixed_part(ds, spec: MixedSpec, fixed_raw: list[FVTerm]):
@@ -337,8 +342,8 @@ def _mixed_sample(session, cmd: Command, numeric: list[str], strgroups: list[str
 def _prepare_mixed(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTerm],
                    o: MixedOptions) -> MixedData:
     ds = session.data
-    if cmd.weight is not None:
-        raise StataError("weights not allowed", 101)
+    if cmd.weight is not None and cmd.weight.kind not in mwt.KINDS:
+        raise StataError(f"{cmd.weight.kind}s not allowed", 101)
     depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
     rspecs: list[dz.RandomSpec] = []
     rvars: list[str] = []
@@ -354,6 +359,7 @@ def _prepare_mixed(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTer
     numeric = [depvar] + [v for v in fvars + rvars if v != depvar]
     numeric += [g for g in groups if not ds.var(g).is_string and g not in numeric]
     mask = _mixed_sample(session, cmd, numeric, [g for g in groups if ds.var(g).is_string])
+    w, wkind = mwt.sample_weights(session, cmd, mask)
     n = int(mask.sum())
     column = sample_columns(ds, mask)
     design = dz.build_fixed(engine_terms(fixed), column, n, constant=not o.fixed_nocons)
@@ -364,7 +370,7 @@ def _prepare_mixed(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTer
             b.covariance = "identity"
     clusters = column(o.vce.clustvar) if o.vce.clustvar else None
     data = MixedData(depvar, design, blocks, column(depvar), mask, factor_labels(ds, fixed),
-                     clusters)
+                     clusters, weights=w, wkind=wkind)
     if o.residuals is not None:
         data.resid, data.resid_labels = mres.resolve(o.residuals, blocks, column,
                                                      mres.by_value_labels(ds, o.residuals))
@@ -437,6 +443,8 @@ def _iteration_printer(session, o: MixedOptions):
                    Opt("mle", "ml", desc="fit by maximum likelihood; the default"),
                    Opt("covariance", "cov", "name", "independent", "variance-covariance structure of the random effects: identity, independent, exchangeable, unstructured"),
                    Opt("noconstant", "nocon", desc="suppress the constant term (fixed part or a random-effects equation)"),
+                   Opt("fweight", "fw", "string", None, "frequency weights at higher levels (not supported)"),
+                   Opt("pweight", "pw", "string", None, "sampling weights at higher levels (not supported)"),
                    Opt("variance", "var", desc="show random-effects parameters as variances and covariances; the default"),
                    Opt("stddeviations", "stddev", desc="show random-effects parameters as standard deviations and correlations"),
                    Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
@@ -488,6 +496,7 @@ def mixed_cmd(session, cmd: Command) -> None:
         return
     o = _mixed_options(session, spec, cmd)
     data = _prepare_mixed(session, cmd, spec, fixed_raw, o)
+    mwt.check_options(data.wkind, o)
     if o.vce.robust:
         _check_robust(data, o)
     if o.dfmethod is not None:
@@ -522,7 +531,9 @@ def _robust_vce(data: MixedData, fit: LmmFit) -> sandwich.RobustVCE:
     Xk = data.design.X_keep
     try:
         if data.blocks:
-            return sandwich.lmm_robust(data.y, Xk, data.blocks, fit, data.clusters)
+            return sandwich.lmm_robust(data.y, Xk, data.blocks, fit, data.clusters, data.weights)
+        if data.weights is not None:
+            raise StataError("weights with vce(robust) need a random-effects equation", 198)
         return sandwich.linear_robust(data.y, Xk, data.clusters)
     except (np.linalg.LinAlgError, ValueError, FloatingPointError):
         raise StataError("error calculating robust variance", 430) from None
@@ -559,7 +570,9 @@ def _fit_mixed(session, data: MixedData, o: MixedOptions) -> tuple[LmmFit, float
         elif data.blocks:
             fit = lmm.fit_lmm(data.y, Xk, data.blocks, reml=o.reml, maxiter=o.iterate,
                               tol=o.tolerance, ltol=o.ltolerance,
-                              callback=_iteration_printer(session, o))
+                              callback=_iteration_printer(session, o), weights=data.weights)
+        elif data.weights is not None:
+            fit = mwt.fit_linear(data.y, Xk, data.weights, o.reml, _iteration_printer(session, o))
         else:
             fit = _fit_linear(data.y, Xk, o.reml, _iteration_printer(session, o))
     except (np.linalg.LinAlgError, ValueError, FloatingPointError):
@@ -574,6 +587,8 @@ def _fit_mixed(session, data: MixedData, o: MixedOptions) -> tuple[LmmFit, float
         session.out.line("")
         session.out.line("Computing standard errors ...")
     ll_lin = fit.extra.get("ll_linear") if fit.extra else None
+    if ll_lin is None and data.weights is not None:
+        ll_lin = mwt.weighted_linear_ll(data.y, Xk, data.weights, o.reml)
     return fit, float(ll_lin if ll_lin is not None else lmm.linear_ll(data.y, Xk, o.reml))
 
 
@@ -733,13 +748,14 @@ def _mixed_results(cmd: Command, data: MixedData, fit: LmmFit, o: MixedOptions,
     if robust is not None:
         V = _robust_full(robust.V, d, len(fit.vc_names))
     model = MixedModel(y=data.y, X=d.X_keep, blocks=data.blocks, fit=fit, fixed_names=names_f,
-                       omitted=d.omitted)
+                       omitted=d.omitted, weights=data.weights)
     name = "xtmixed" if o.xtmixed else "mixed"
     res = MixedResults(cmd=name, names=[(data.depvar, nm) for nm in names_f] + list(fit.vc_names),
                        b=b, V=V, omitted=omitted, k_f=len(names_f), sample=data.mask.copy(),
                        model=model, design=d, value_labels=data.value_labels)
     res.scalars = _mixed_scalars(res, fit, ll_c)
     res.macros = _mixed_macros(cmd, data.depvar, data.blocks, o.reml, name)
+    mwt.post(res, cmd, data.wkind, data.weights)       # before the group sizes: fweights count
     res.matrices = _group_matrices(res.block_groups)
     _residual_macros(res, o, data)
     if o.vce.kind:

@@ -74,7 +74,7 @@ def compute_blups(model: MixedModel, *, with_se: bool = True) -> list[BlockBlups
     s2 = float(fit.sigma2)
     blocks = model.blocks
     order = sorted(range(len(blocks)), key=lambda i: blocks[i].depth)   # build's level order
-    ss = build(resid, X, blocks)
+    ss = build(resid, X, blocks, weights=getattr(model, "weights", None))
     ev = blocked.forward(ss, [_relative_factor(blocks[i], fit.covs[i], s2) for i in order])
     p = X.shape[1]
     V = np.zeros((p + 1, p + 1))

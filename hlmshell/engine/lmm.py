@@ -178,7 +178,7 @@ def _newton_polish(prob: _Problem, theta, dev0, g0, report, maxsteps=20):
 
 def fit_lmm(y, X, blocks: list[RandomBlock], *, reml: bool = False, maxiter: int = 300,
             tol: float = 1e-6, ltol: float = 1e-7, callback: Callable | None = None,
-            start=None) -> LmmFit:
+            start=None, weights=None) -> LmmFit:
     """Fit y = X b + sum_k Z_k u_k + e by ML (or REML).
 
     X: full-rank columns only. blocks: any order; nested levels by depth (see RandomBlock).
@@ -190,6 +190,9 @@ def fit_lmm(y, X, blocks: list[RandomBlock], *, reml: bool = False, maxiter: int
     extra: 'theta', 'lambdas' (relative factors, blocks by depth), 'block_order' (caller's block
     index of each depth-sorted block), 'gradient' (of the standardized problem), 'nfev',
     'fixed_map' (the standardization of y and X), 'beta_std'/'V_beta_std' (its estimates).
+    weights: observation-level weights that multiply each row's log-likelihood term inside its
+    groups (Stata's fweights: the fit on the expanded data, n their sum; level-1 pweights:
+    the pseudo-likelihood), or None.
 
     The fit runs on centred and scaled data (engine.standardize) so that it does not depend on
     the units or location of y and X; everything returned, the log likelihood and the iteration
@@ -205,7 +208,8 @@ def fit_lmm(y, X, blocks: list[RandomBlock], *, reml: bool = False, maxiter: int
     order = sorted(range(len(blocks)), key=lambda i: blocks[i].depth)
     structures = [standardize.structure_of(blocks[i]) for i in order]
     dsorted = [dscales[i] for i in order]
-    offset = fm.ll_offset(n, reml)
+    w = None if weights is None else np.asarray(weights, dtype=float).reshape(n)
+    offset = fm.ll_offset(n if w is None else float(w.sum()), reml)
     cb = None
     if callback is not None:
         def cb(kind, it, ll):
@@ -214,7 +218,7 @@ def fit_lmm(y, X, blocks: list[RandomBlock], *, reml: bool = False, maxiter: int
     if start is not None:
         start_t = _rescale_theta(np.asarray(start, dtype=float), structures, dsorted, inverse=False)
     fit = _fit_standardized(y, X, standardize.scale_blocks(blocks, dscales), reml=reml,
-                            maxiter=maxiter, callback=cb, start=start_t, fixed_map=fm)
+                            maxiter=maxiter, callback=cb, start=start_t, fixed_map=fm, weights=w)
     return _to_data_units(fit, fm, structures, dsorted, order, offset)
 
 
@@ -258,10 +262,10 @@ def _to_data_units(fit: LmmFit, fm: standardize.FixedMap, structures, dsorted, o
 
 
 def _fit_standardized(y, X, blocks: list[RandomBlock], *, reml: bool, maxiter: int,
-                      callback: Callable | None, start, fixed_map=None) -> LmmFit:
+                      callback: Callable | None, start, fixed_map=None, weights=None) -> LmmFit:
     """fit_lmm's optimisation on data that engine.standardize has made O(1) (or that
     fixed_map makes so as the cross products are summed)."""
-    ss = build(y, X, blocks, fixed_map=fixed_map)
+    ss = build(y, X, blocks, weights=weights, fixed_map=fixed_map)
     prob = _Problem(ss, reml)
     n, p = ss.n, ss.p
     blocks_sorted = sorted(blocks, key=lambda b: b.depth)

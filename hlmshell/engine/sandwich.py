@@ -279,17 +279,24 @@ def _batches(lay: _Layout, top: np.ndarray, G: int):
         i = j
 
 
-def _accumulate(lay: _Layout, bt: _Batch, Xt, r):
-    """Per group of one batch: Z'Z, Z'X, Z'r, X'r, r'r and the group size."""
+def _accumulate(lay: _Layout, bt: _Batch, Xt, r, w=None):
+    """Per group of one batch: Z'WZ, Z'WX, Z'Wr, X'Wr, r'Wr and the group size (sum of the
+    observation weights w; W = I without them)."""
     M, Gc, rows, gl = bt.M, bt.Gc, bt.rows, bt.gl
     C = np.hstack([off + li[rows][:, None] * q + np.arange(q)[None, :]
                    for (off, _, q), li in zip(bt.segs, lay.lidx)])
     Vv = np.hstack([Z[rows] for Z in lay.Z])
+    wr = None if w is None else w[rows]
+    Vw = Vv if wr is None else Vv * wr[:, None]
     flat2 = (gl[:, None, None] * (M * M) + C[:, :, None] * M + C[:, None, :]).ravel()
-    A = np.bincount(flat2, weights=(Vv[:, :, None] * Vv[:, None, :]).ravel(),
+    A = np.bincount(flat2, weights=(Vw[:, :, None] * Vv[:, None, :]).ravel(),
                     minlength=Gc * M * M).reshape(Gc, M, M)
     flat1 = (gl[:, None] * M + C).ravel()
     rr_ = r[rows]
+    if wr is not None:
+        Vv, rw = Vw, rr_ * wr
+    else:
+        rw = rr_
     bz = np.bincount(flat1, weights=(Vv * rr_[:, None]).ravel(), minlength=Gc * M).reshape(Gc, M)
     Xs = Xt[rows]
     p = Xs.shape[1]
@@ -298,9 +305,10 @@ def _accumulate(lay: _Layout, bt: _Batch, Xt, r):
     for k in range(p):
         B[:, :, k] = np.bincount(flat1, weights=(Vv * Xs[:, k][:, None]).ravel(),
                                  minlength=Gc * M).reshape(Gc, M)
-        Xr[:, k] = np.bincount(gl, weights=Xs[:, k] * rr_, minlength=Gc)
-    rr = np.bincount(gl, weights=rr_ * rr_, minlength=Gc)
-    ng = np.bincount(gl, minlength=Gc).astype(float)
+        Xr[:, k] = np.bincount(gl, weights=Xs[:, k] * rw, minlength=Gc)
+    rr = np.bincount(gl, weights=rw * rr_, minlength=Gc)
+    ng = (np.bincount(gl, minlength=Gc) if wr is None
+          else np.bincount(gl, weights=wr, minlength=Gc)).astype(float)
     return A, B, bz, Xr, rr, ng
 
 
@@ -331,10 +339,12 @@ def _batch_scores(bt: _Batch, lams, jacs, s2: float, A, B, bz, Xr, rr, ng):
     return np.hstack(out)
 
 
-def group_scores(y, X, blocks: list[RandomBlock], fit: LmmFit) -> tuple[np.ndarray, np.ndarray]:
+def group_scores(y, X, blocks: list[RandomBlock], fit: LmmFit,
+                 weights=None) -> tuple[np.ndarray, np.ndarray]:
     """Per top-level group, the gradient of its log likelihood (ML) with respect to the
     standardized fixed effects and the variance parameters in e(b)'s metric, at the fit's
-    estimates: (G x (p + k) scores, top-level group code of each observation)."""
+    estimates: (G x (p + k) scores, top-level group code of each observation). weights: the
+    fit's observation weights (each row's term multiplied by its weight inside its group)."""
     fm = fit.extra["fixed_map"]
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     n = len(y)
@@ -355,29 +365,32 @@ def group_scores(y, X, blocks: list[RandomBlock], fit: LmmFit) -> tuple[np.ndarr
     if pos + 1 != len(fit.vc_theta):
         # a residual structure other than sigma^2 I adds parameters these scores do not know
         raise ValueError("robust scores need independent residuals")
+    w = None if weights is None else np.asarray(weights, dtype=np.float64).reshape(n)
     _, top = np.unique(np.asarray(sblocks[0].group, dtype=np.int64), return_inverse=True)
     top = top.reshape(-1).astype(np.int64)
     G = int(top.max()) + 1
     lay = _layout(sblocks, top, G, n)
     S = None
     for groups, bt in _batches(lay, top, G):
-        part = _batch_scores(bt, lams, jacs, s2, *_accumulate(lay, bt, Xt, r))
+        part = _batch_scores(bt, lams, jacs, s2, *_accumulate(lay, bt, Xt, r, w))
         if S is None:
             S = np.empty((G, part.shape[1]))
         S[groups] = part
     return S, top
 
 
-def lmm_robust(y, X, blocks: list[RandomBlock], fit: LmmFit, clusters=None) -> RobustVCE:
+def lmm_robust(y, X, blocks: list[RandomBlock], fit: LmmFit, clusters=None,
+               weights=None) -> RobustVCE:
     """mixed's vce(robust) (clusters None: the top-level groups) or vce(cluster): clusters
     holds the cluster variable's values per observation, constant within each top-level
-    group (ValueError otherwise). ML fits only."""
+    group (ValueError otherwise). ML fits only. weights: the fit's observation weights
+    (fweights or level-1 pweights; the scores of the weighted log (pseudo)likelihood)."""
     marginal_fit = isinstance(fit.extra, dict) and fit.extra.get("residual_data") is not None
     if marginal_fit:                 # a residual structure: scores from V per group, data units
         from . import marginal
         S, top = marginal.group_scores(y, X, blocks, fit)
     else:
-        S, top = group_scores(y, X, blocks, fit)
+        S, top = group_scores(y, X, blocks, fit, weights)
     if clusters is not None:
         codes, G = cluster_codes(clusters)
         first = np.zeros(S.shape[0], dtype=np.int64)

@@ -151,6 +151,7 @@ class MixedModel:
     fit: LmmFit
     fixed_names: list[str]           # Stata names of all fixed columns, omitted ones included
     omitted: np.ndarray              # per fixed column
+    weights: np.ndarray | None = None   # observation weights of the fit (fweights, level-1 pweights)
 
 
 @dataclass

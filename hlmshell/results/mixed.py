@@ -25,10 +25,13 @@ from hlmshell.output.mixed_output import LevelInfo, RERow
 from hlmshell.results.base import EstimationResults
 
 
-def group_sizes(label: str, codes: np.ndarray) -> LevelInfo:
-    """Number of groups and observations per group (min, average, max) of one grouping."""
-    counts = np.bincount(np.asarray(codes, dtype=np.int64))
-    counts = counts[counts > 0]
+def group_sizes(label: str, codes: np.ndarray, weights: np.ndarray | None = None) -> LevelInfo:
+    """Number of groups and observations per group (min, average, max) of one grouping
+    (weights: frequency weights, each row counting its copies)."""
+    codes = np.asarray(codes, dtype=np.int64)
+    present = np.bincount(codes) > 0
+    counts = np.bincount(codes, weights=weights) if weights is not None else np.bincount(codes)
+    counts = np.rint(counts[present]).astype(np.int64)
     return LevelInfo(label, len(counts), int(counts.min()), float(counts.mean()), int(counts.max()))
 
 
@@ -102,7 +105,14 @@ class MixedResults(EstimationResults):
     @cached_property
     def block_groups(self) -> list[LevelInfo]:
         """Group counts per random-effects block (the header's table)."""
-        return [group_sizes(b.label, b.group) for b in self.blocks]
+        return [group_sizes(b.label, b.group, self._frequency_weights) for b in self.blocks]
+
+    @property
+    def _frequency_weights(self) -> np.ndarray | None:
+        """The fit's fweights (the group sizes count the copies), else None."""
+        if self.macros.get("wtype") != "fweight" or self.model is None:
+            return None
+        return self.model.weights
 
     @cached_property
     def levels(self) -> list[tuple[str, list[int]]]:
@@ -123,7 +133,8 @@ class MixedResults(EstimationResults):
     @cached_property
     def level_groups(self) -> list[LevelInfo]:
         """Group counts per level variable (estat group)."""
-        return [group_sizes(name, self.blocks[idx[0]].group) for name, idx in self.levels]
+        return [group_sizes(name, self.blocks[idx[0]].group, self._frequency_weights)
+                for name, idx in self.levels]
 
     def theta_index(self, bi: int) -> int:
         """Column of e(b) holding ln sd of block bi's `_cons` (-1 when absent)."""
