@@ -56,7 +56,8 @@ def test_xttest3_after_xtgls_and_refusals(fat):
     out = ok(fat, "xttest3")
     assert "FGLS regression model" in out and fat.r.scalars["df"] == 48
     before = fat.e
-    for line, rc in (("xtgls fr beertax, corr(ar1)", 198), ("xtgls fr beertax, panels(corr)", 198),
+    for line, rc in (("xtgls fr beertax, corr(foo)", 198), ("xtgls fr beertax, panels(corr)", 459),
+                     ("xtgls fr beertax, corr(ar1) rhotype(nosuch)", 198),
                      ("xtgls fr beertax, panels(foo)", 198), ("xtgls fr nosuch", 111),
                      ("xtgls fr beertax if fr > 100", 2000)):
         got, text = run(fat, line)

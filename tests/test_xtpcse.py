@@ -50,7 +50,7 @@ def test_pcse_matches_dense_sandwich(fat, opt, het):
 def test_refusals(fat):
     ok(fat, "quietly xtpcse fr beertax")
     before = fat.e
-    for line, rc in (("xtpcse fr beertax, corr(ar1)", 198), ("xtpcse fr beertax, corr(psar1)", 198),
+    for line, rc in (("xtpcse fr beertax, corr(ar2)", 198), ("xtpcse fr beertax, corr(ar1) rhotype(x)", 198),
                      ("xtpcse fr beertax, hetonly independent", 198), ("xtpcse fr nosuch", 111),
                      ("xtpcse fr beertax if fr > 100", 2000)):
         got, text = run(fat, line)

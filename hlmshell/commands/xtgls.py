@@ -1,11 +1,14 @@
-"""xtgls (Stata 17's [XT] xtgls), the error structures built so far: panels(iid) and
-panels(heteroskedastic) with corr(independent), two-step or iterated (igls).
+"""xtgls (Stata 17's [XT] xtgls): panels(iid|heteroskedastic|correlated) with
+corr(independent|ar1|psar1), two-step or iterated (igls); the fit is hlmshell/engine/
+panel_fgls.py.
 
 panels(iid): OLS; the variance uses e'e/N (xtgls's default, nmk: N-k). panels(hetero): the
 OLS residuals give sigma_i^2 = e_i'e_i/T_i, then weighted least squares with weights
 1/sigma_i^2; igls repeats until the coefficients settle (the maximum-likelihood estimates).
-The log likelihood is the Gaussian one at the fitted coefficients and variances. corr(ar1),
-corr(psar1) and panels(correlated) are refused plainly (not built in).
+The log likelihood is the Gaussian one at the fitted coefficients and variances.
+corr(ar1|psar1): Prais-Winsten transformed data, the autocorrelations from the residuals
+(rhotype(), regress by default; the common one weighted by T_i - 1). panels(correlated): the
+contemporaneous covariance of the panels (balanced data, at least as many periods as panels).
 """
 from __future__ import annotations
 
@@ -20,7 +23,9 @@ from hlmshell.commands._toolkit import sample_columns
 from hlmshell.commands._xt_linear import model_or_replay
 from hlmshell.commands.estimation import _fixed_groups, _resolve_fixed_part
 from hlmshell.commands.model_terms import engine_terms, factor_labels
+from hlmshell.commands.xtpcse import rhotype_option
 from hlmshell.engine import design as dz
+from hlmshell.engine.panel_fgls import fgls
 from hlmshell.errors import StataError
 from hlmshell.output.coeftable import coef_table
 from hlmshell.output.numfmt import fmt, fmt_count, fmt_g
@@ -30,7 +35,8 @@ from hlmshell.syntax.evaluate import marksample
 
 _PANELS = (("iid", "i"), ("heteroskedastic", "h"), ("correlated", "c"))
 _CORR = (("independent", "i"), ("ar1", "a"), ("psar1", "p"))
-_PANEL_TEXT = {"iid": "homoskedastic", "heteroskedastic": "heteroskedastic"}
+_PANEL_TEXT = {"iid": "homoskedastic", "heteroskedastic": "heteroskedastic",
+               "correlated": "heteroskedastic with cross-sectional correlation"}
 
 
 def _choice(text: str | None, table, default: str, what: str) -> str:
@@ -42,43 +48,12 @@ def _choice(text: str | None, table, default: str, what: str) -> str:
     return got
 
 
-def fgls(y: np.ndarray, X: np.ndarray, codes: np.ndarray, het: bool, igls: bool, nmk: bool,
-         tol: float = 1e-7, maxiter: int = 100):
-    """(b, V, sigma2 per panel, residuals, log likelihood, iterations)."""
-    N, k = X.shape
-    G = int(codes.max()) + 1
-    T = np.bincount(codes, minlength=G).astype(float)
-    b = np.linalg.lstsq(X, y, rcond=None)[0]
-    e = y - X @ b
-    s2 = np.full(G, float(e @ e) / N)
-    it = 0
-    if het:
-        for it in range(1, maxiter + 1):
-            s2 = np.bincount(codes, weights=e * e, minlength=G) / T
-            if np.any(s2 <= 0):
-                raise StataError("a panel has no residual variance", 459)
-            w = 1.0 / s2[codes]
-            b_new = np.linalg.solve((X * w[:, None]).T @ X, (X * w[:, None]).T @ y)
-            change = float(np.max(np.abs(b_new - b) / np.maximum(np.abs(b), 1.0)))
-            b = b_new
-            e = y - X @ b
-            if not igls or change < tol:
-                break
-    w = 1.0 / s2[codes]
-    V = np.linalg.inv((X * w[:, None]).T @ X)
-    if not het:
-        V = V * (N / (N - k) if nmk else 1.0)
-    elif nmk:
-        V = V * N / (N - k)
-    ll = -0.5 * float(np.sum(np.log(2 * math.pi * s2[codes]) + e * e / s2[codes]))
-    return b, V, s2, e, ll, it
-
-
 @command("xtgls", rule="mixed", family="Estimation", body="fvvarlist", qualifiers="if in",
          desc="panel-data linear models by feasible GLS (panels(iid|hetero), igls)",
          example="xtgls invest mvalue kstock, panels(hetero)",
          options=(Opt("panels", "p", "string", None, "iid (default), heteroskedastic or correlated"),
                   Opt("corr", "c", "string", None, "independent (default), ar1 or psar1"),
+                  Opt("rhotype", "rho", "string", None, "regress (default), freg, tscorr, dw, theil or nagar"),
                   Opt("igls", desc="iterated GLS instead of two-step"),
                   Opt("force", desc="estimate even if times are unequally spaced"),
                   Opt("nmk", desc="normalize standard errors by N-k instead of N"),
@@ -91,15 +66,16 @@ def xtgls_cmd(session, cmd) -> None:
     spec, fixed_raw, opts = parsed
     panels = _choice(opts.raw("panels"), _PANELS, "iid", "panels")
     corr = _choice(opts.raw("corr"), _CORR, "independent", "corr")
-    if panels == "correlated" or corr != "independent":
-        what = f"panels({panels})" if panels == "correlated" else f"corr({corr})"
-        raise StataError(f"xtgls, {what} is not available in hlmshell", 198)
+    rhotype = rhotype_option(opts.raw("rhotype"))
     level = confidence_level(session, opts)
     ps = panel_settings(session)
     ds = session.data
     depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
     mask = marksample(session, cmd, [depvar] + [v for v in fvars if v != depvar])
-    mask &= marksample(session, None, [ps.panelvar])
+    need_t = corr != "independent" or panels == "correlated"
+    if need_t and not ps.timevar:
+        raise StataError("must specify timevar; use xtset", 459)
+    mask &= marksample(session, None, [ps.panelvar] + ([ps.timevar] if need_t else []))
     n = int(mask.sum())
     if n == 0:
         raise StataError("no observations", 2000)
@@ -110,12 +86,42 @@ def xtgls_cmd(session, cmd) -> None:
         raise StataError("insufficient observations", 2001)
     _, codes = np.unique(np.asarray(ds.var(ps.panelvar).values, dtype=float)[mask], return_inverse=True)
     codes = codes.reshape(-1)
-    b, V, s2, e, ll, _ = fgls(column(depvar), X, codes, panels == "heteroskedastic", bool(opts.igls),
-                              bool(opts.nmk))
-    res = _results(cmd, ds, design, fixed, depvar, b, V, codes, ll, panels, mask, ps)
-    res.resid_sample = e
+    tvals = (np.asarray(ds.var(ps.timevar).values, dtype=float)[mask] if need_t
+             else np.arange(n, dtype=float))
+    if panels == "correlated":
+        _check_balanced(codes, tvals)
+    try:
+        fit = fgls(column(depvar), X, codes, tvals, panels, corr, rhotype, bool(opts.igls), bool(opts.nmk),
+                   ps.delta)
+    except np.linalg.LinAlgError:
+        raise StataError("matrix not positive definite", 506) from None
+    res = _results(cmd, ds, design, fixed, depvar, fit.b, fit.V, codes, fit.ll, panels, mask, ps)
+    _autocorrelation(res, corr, rhotype, fit.rhos)
+    res.resid_sample = fit.e
     session.post_estimation(res)
     display_xtgls(session, res, level)
+
+
+def _check_balanced(codes, tvals) -> None:
+    """panels(correlated) estimates Sigma from common periods: balanced panels, T >= N."""
+    N = int(codes.max()) + 1
+    times = np.unique(tvals)
+    if len(codes) != N * len(times) or len(np.unique(codes * len(times) + np.searchsorted(times, tvals))) != len(codes):
+        raise StataError("panels(correlated) requires balanced panels (xtgls)", 459)
+    if len(times) < N:
+        raise StataError("panels(correlated) needs at least as many time periods as panels", 459)
+
+
+def _autocorrelation(res, corr: str, rhotype: str, rhos) -> None:
+    if corr == "independent":
+        return
+    res.macros["rhotype"] = rhotype
+    if corr == "ar1":
+        res.macros["corr"] = "common AR(1) coefficient for all panels"
+    else:
+        res.macros["corr"] = "panel-specific AR(1)"
+    res.scalars["n_cr"] = float(len(rhos))
+    res.matrices["rho"] = np.asarray(rhos, dtype=float).reshape(1, -1)
 
 
 def _results(cmd, ds, design, fixed, depvar, b, V, codes, ll, panels, mask, ps):
@@ -129,7 +135,7 @@ def _results(cmd, ds, design, fixed, depvar, b, V, codes, ll, panels, mask, ps):
     T = np.bincount(codes)
     G = len(T)
     sc = {"N": float(len(codes)), "N_g": float(G), "N_t": float(T.max()), "n_cf": float(len(b)),
-          "n_cv": float(G if panels == "heteroskedastic" else 1), "n_cr": 0.0, "df": float(len(test)),
+          "n_cv": float({"heteroskedastic": G, "correlated": G * (G + 1) // 2}.get(panels, 1)), "n_cr": 0.0, "df": float(len(test)),
           "chi2": chi2, "p": float(dist.chi2_sf(chi2, len(test))) if test else math.nan, "ll": ll,
           "g_min": float(T.min()), "g_avg": float(T.mean()), "g_max": float(T.max()),
           "rank": float(len(b)), "df_pear": float(len(test))}
@@ -154,7 +160,10 @@ def display_xtgls(session, res, level: float) -> None:
     out.line("")
     out.line(f"Coefficients:  {m['coefftype']}")
     out.line(f"Panels:        {m['vt']}")
-    out.line(f"Correlation:   {m['corr']}")
+    corr = m["corr"]
+    if corr.startswith("common"):
+        corr += f"  ({fmt(float(res.matrices['rho'][0, 0]), '%6.4f').strip()})"
+    out.line(f"Correlation:   {corr}")
     out.line("")
 
     def left(label, v):
