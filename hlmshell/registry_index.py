@@ -296,6 +296,8 @@ COMMANDS = [
     ('xtlogit', 'xt_glmm', 'xtlogit', ()),
     ('xtprobit', 'xt_glmm', 'xtprobit', ()),
     ('xtpoisson', 'xt_glmm', 'xtpoisson', ()),
+    ('xtologit', 'xt_ordinal', 'xtologit', ()),
+    ('xtoprobit', 'xt_ordinal', 'xtoprobit', ()),
     ('xtserial', 'xt_tests', 'xtserial', ()),
     ('xttest3', 'xt_tests', 'xttest3', ()),
     ('xttest2', 'xt_tests', 'xttest2', ()),

@@ -278,6 +278,7 @@ _RSTANDARD = Opt("rstandard", "rsta")
                    Opt("marginal", "marg", desc="after me* models: mu or pr integrated over the random effects"),
                    Opt("n", desc="after poisson and nbreg: the predicted number of events"),
                    Opt("nu0", desc="after xtnbreg: the predicted number of events with u_i = 0"),
+                   Opt("pu0", desc="after xtologit/xtoprobit: probabilities with u_i = 0"),
                    Opt("iru0", desc="after xtnbreg: the incidence rate exp(xb) with u_i = 0"),
                    Opt("hr", desc="after stcox/streg: predicted hazard ratio"),
                    Opt("basesurv", desc="after stcox: baseline survivor function"),
@@ -342,7 +343,8 @@ PREDICTORS: dict = {}
 # modules are imported when their command is first used, so predict imports these itself)
 _PREDICTOR_MODULES = ("glm_predict", "st_cox", "st_streg", "me_multilevel_predict", "me_predict", "meqr", "resample",
                       "xt_glmm", "xtgee", "xtnbreg", "tobit", "xttobit", "xtpqml",
-                      "factor_post", "sem_predict", "mlogit", "reg_diagnostics", "reghdfe")
+                      "factor_post", "sem_predict", "mlogit", "reg_diagnostics", "reghdfe",
+                      "xt_ordinal")
 # e(cmd) -> handler of the influence statistics (rstudent, leverage, cooksd, ...), registered by
 # commands.reg_diagnostics for regress
 INFLUENCE: dict = {}

@@ -1,0 +1,5 @@
+"""Random-effects ordered models: xt_ordinal.py (xtologit, xtoprobit; their numbers and own
+refusals are in tests/test_xt_ordinal.py). female is a two-category ordinal outcome on hsb."""
+BASE = {"xtologit": "xtologit female ses in 1/400, i(id) intpoints(4) nolog",
+        "xtoprobit": "xtoprobit female ses in 1/400, i(id) intpoints(4) nolog"}
+TAKES = {k: "if in" for k in BASE}
