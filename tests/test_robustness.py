@@ -578,7 +578,7 @@ FRAGMENTS = [
     "_b[ses]", "e(N)", "r(mean)", "M", "e(b)", r"(1,2\3,4)", "%9.2f", "%zz", "M[1,1]", "M[.,1]",
 ]
 # commands that write files, open logs or run do-files stay out of the random walk
-SKIP = {"do", "run", "include", "log", "save", "export", "cd", "program", "sleep", "pause", "exit"}
+SKIP = {"do", "run", "include", "log", "save", "saveold", "export", "cd", "program", "sleep", "pause", "exit"}
 PREFIXES = ["", "", "", "by female: ", "bysort id: ", "capture ", "quietly ", "noisily ",
             "capture noisily ", "by nosuch: ", "bysort female (ses): "]
 

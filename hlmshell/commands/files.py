@@ -196,7 +196,12 @@ def webuse_cmd(session, cmd):
                    Opt("emptyok", desc="save even if there are no variables")))
 @memory_guard
 def save_cmd(session, cmd):
-    opts = strict_args(cmd)
+    save_with(session, cmd, strict_args(cmd), lambda ds, path, shown: write_dta(ds, path, shown=shown))
+
+
+def save_with(session, cmd, opts: Args, write) -> None:
+    """What `save` and `saveold` share: the file name (default: the data's own), the checks
+    Stata makes, and the bookkeeping after the file is written by `write(ds, path, shown)`."""
     ds = session.data
     fname = file_spec(cmd.body)
     if not fname:
@@ -216,7 +221,7 @@ def save_cmd(session, cmd):
         out = ds.copy()
         out.value_labels = {}
         out.vars = {k: v.evolve(vallab=None) for k, v in out.vars.items()}
-    write_dta(out, path, shown=shown)
+    write(out, path, shown)
     session.out.line(f"file {shown} saved")
     ds.filename = shown
     ds.changed = False
