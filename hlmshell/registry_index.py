@@ -308,6 +308,7 @@ COMMANDS = [
     ('xtgls', 'xtgls', 'xtgls', ()),
     ('xtnbreg', 'xtnbreg', 'xtnbreg', ()),
     ('xtpqml', 'xtpqml', 'xtpqml', ()),
+    ('xtrc', 'xtrc', 'xtrc', ()),
     ('xttest0', 'xttest0', 'xttest0', ()),
     ('xttobit', 'xttobit', 'xttobit', ()),
     ('xttrans', 'xttrans', 'xttrans', ()),

@@ -108,7 +108,7 @@ def test_fweights_linear_model_without_random_effects(sess):
 
 def test_fweights_location_and_scale_of_a_covariate(sess):
     b0, V0, _ = _fit(sess, "mixed y x z [fw=f] || id:")
-    ok(sess, "generate x2 = 1000 + 50*x")
+    ok(sess, "generate double x2 = 1000 + 50*x")
     b1, V1, _ = _fit(sess, "mixed y x2 z [fw=f] || id:")
     assert b1[0] * 50 == pytest.approx(b0[0], rel=1e-6)
     assert math.sqrt(V1[0, 0]) * 50 == pytest.approx(math.sqrt(V0[0, 0]), rel=1e-5)
@@ -189,7 +189,7 @@ def test_pweights_output_is_a_pseudolikelihood(sess):
 
 def test_pweights_location_and_scale(sess):
     b0, V0, _ = _fit(sess, "mixed y x [pw=pw] || id:")
-    ok(sess, "generate y2 = 10 + 3*y")
+    ok(sess, "generate double y2 = 10 + 3*y")
     b1, V1, _ = _fit(sess, "mixed y2 x [pw=pw] || id:")
     assert b1[0] == pytest.approx(3 * b0[0], rel=1e-6)
     assert math.sqrt(V1[0, 0]) == pytest.approx(3 * math.sqrt(V0[0, 0]), rel=1e-5)

@@ -17,6 +17,7 @@ import numpy as np
 
 from hlmshell import distributions as dist
 from hlmshell.commands import xtreg as xt
+from hlmshell.commands._toolkit import weights
 from hlmshell.commands.estimation import confidence_level
 from hlmshell.errors import StataError
 from hlmshell.output.coeftable import coef_table
@@ -99,7 +100,7 @@ def _request(session, opts) -> xt.XtregRequest:
     return req
 
 
-@command("areg", rule="mixed", family="Estimation", body="fvvarlist", qualifiers="if in",
+@command("areg", rule="mixed", family="Estimation", body="fvvarlist", qualifiers="if in weight",
          desc="linear regression with a large dummy-variable set absorbed",
          example="areg mathach ses, absorb(id)",
          options=(Opt("absorb", "a", "string", None, "the categorical variable to absorb"),
@@ -119,10 +120,16 @@ def areg_cmd(session, cmd) -> None:
     opts = bind_command("areg", list(spec.fixed_options)
                         + [op for op in cmd.options if op not in spec.fixed_options])
     req = _request(session, opts)
+    if cmd.weight is not None and cmd.weight.kind not in _WEIGHTS:
+        raise StataError(f"{cmd.weight.kind}s not allowed", 101)
     data = xt._prepare(session, cmd, spec, req)
-    if req.vce == "robust":                       # every observation its own cluster
-        data.clusters = np.arange(int(data.mask.sum()), dtype=np.int64)
-    fit, _ = xt._fit(session, data, req)
+    w = weights(session, cmd, data.mask, allowed=_WEIGHTS)
+    if w is not None:
+        fit = _weighted_fit(session, cmd, data, req, w[data.mask])
+    else:
+        if req.vce == "robust":                   # every observation its own cluster
+            data.clusters = np.arange(int(data.mask.sum()), dtype=np.int64)
+        fit, _ = xt._fit(session, data, req)
     res = xt._Build(cmd, data, req).results(fit, None)
     res.cmd = "areg"
     _scalars(res, fit, data)
@@ -130,8 +137,34 @@ def areg_cmd(session, cmd) -> None:
                   "title": "Linear regression, absorbing indicators", "vce": "ols",
                   "properties": "b V", "predict": "regres_p"}
     _robust_results(res, fit, req)
+    if w is not None:
+        res.macros.update(wtype=cmd.weight.kind, wexp=f"= {cmd.weight.exp}")
     session.post_estimation(res)
     display_areg(session, res, req.level)
+
+
+_WEIGHTS = ("aweight", "fweight", "pweight")
+
+
+def _weighted_fit(session, cmd, data, req, w):
+    """areg with weights (engine.weighted_within): pweights take the robust VCE; aweights
+    print regress's `(sum of wgt is ...)` line first."""
+    from hlmshell.engine import panel as pn
+    from hlmshell.engine import weighted_within as ww
+    kind = cmd.weight.kind
+    if kind == "pweight" and req.vce == "conventional":
+        req.vce = "robust"
+    X = data.design.X_keep
+    try:
+        fit = ww.fit(data.y, X, X.shape[1] - 1, pn.panels(data.codes), w, kind,
+                     clusters=data.clusters, robust=req.vce == "robust")
+    except ArithmeticError:
+        raise StataError("insufficient observations", 2001) from None
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        raise StataError("matrix not positive definite", 506) from None
+    if kind == "aweight":
+        session.out.line(f"(sum of wgt is {fmt(float(w.sum()), '%12.0gc').strip()})")
+    return fit
 
 
 def _scalars(res, fit, data) -> None:
