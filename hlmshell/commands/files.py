@@ -110,8 +110,10 @@ def use_cmd(session, cmd):
 
 
 def _read_use(fname: str, nolabel: bool) -> Dataset:
-    """The dataset `use` loads (without its value labels with nolabel)."""
-    new = read_dta(find_data(fname))
+    """The dataset `use` loads (without its value labels with nolabel); a URL is fetched."""
+    from hlmshell.data.remote import is_url, read_remote_dta
+
+    new = read_remote_dta(unquote(fname)) if is_url(unquote(fname)) else read_dta(find_data(fname))
     new.filename = fname if Path(fname).suffix else fname + ".dta"
     if nolabel:
         new.value_labels = {}
@@ -151,12 +153,32 @@ def sysuse_cmd(session, cmd):
         _sysuse_dir(session, d)
         return
     name = with_ext(fname)
-    if d is None or not (d / name).is_file():
-        raise _not_offline(cmd.name, name, d)
-    check_can_replace_data(session, opts.clear)
-    new = read_dta(d / name)
+    if d is not None and (d / name).is_file():
+        check_can_replace_data(session, opts.clear)
+        new = read_dta(d / name)
+    else:
+        new = _from_web(session, cmd.name, name, d, opts.clear)
     new.filename = name
     session.data = new
+
+
+def _from_web(session, verb: str, name: str, d, clear: bool) -> Dataset:
+    """A dataset not shipped with hlmshell, from Stata Press's web folder (`webuse set`
+    changes it) where `sysuse` and `webuse` datasets are published; offline, Stata's network
+    error plus what is available here."""
+    from hlmshell.data.remote import DEFAULT_WEBUSE, read_remote_dta, webuse_url
+
+    check_can_replace_data(session, clear)
+    url = webuse_url(session.settings.get("webuse_prefix", DEFAULT_WEBUSE), name)
+    try:
+        new = read_remote_dta(url)
+    except StataError as err:
+        if err.rc in (601, 631, 677):
+            raise _not_offline(verb, name, d, err) from None
+        raise
+    if verb == "sysuse":
+        session.out.line(f"({name} is not shipped with hlmshell; read from {url})")
+    return new
 
 
 def _shipped(d) -> list[str]:
@@ -172,18 +194,33 @@ def _sysuse_dir(session, d) -> None:
         session.out.line("  " + "".join(n.ljust(width) for n in names[i:i + per_line]).rstrip())
 
 
-def _not_offline(verb: str, name: str, d) -> StataError:
-    """r(601) saying plainly that only the shipped datasets exist here (no network)."""
+def _not_offline(verb: str, name: str, d, err: StataError) -> StataError:
+    """Stata's error for the failed download, saying plainly which datasets are here offline."""
     have = ", ".join(_shipped(d)) or "none"
-    return StataError(f"file {name} not found\n{verb}: hlmshell works offline; only the datasets "
-                      f"shipped with it are available ({have}); type `sysuse dir`", 601)
+    first = f"file {name} not found" if err.rc == 601 else err.message
+    return StataError(f"{first}\n{verb}: {name} is not shipped with hlmshell and could not be "
+                      f"fetched from the web; the shipped datasets are available offline ({have}); "
+                      "type `sysuse dir`", 601 if verb == "sysuse" else err.rc)
 
 
 @command("webuse", raw=True, byable=False,
           family="Files", desc="load a packaged copy of a Stata web dataset", example="webuse hsb, clear",
           options=(Opt("clear", desc="replace the data in memory, even if changed"),))
 def webuse_cmd(session, cmd):
-    """No network: `webuse` finds the packaged copies (hsb) and nothing else."""
+    """`webuse name`: the packaged copy if there is one (hsb), else Stata Press's web folder;
+    `webuse set [url]` and `webuse query` set and show that folder."""
+    from hlmshell.data.remote import DEFAULT_WEBUSE, is_url
+
+    words = cmd.body.split(None, 1)
+    if words and words[0] in ("set", "query") and not cmd.options:
+        if words[0] == "set":
+            url = unquote(words[1].strip()) if len(words) > 1 else DEFAULT_WEBUSE
+            if not is_url(url):
+                raise StataError("invalid URL", 669)
+            session.settings["webuse_prefix"] = url.rstrip("/")
+        prefix = session.settings.get("webuse_prefix", DEFAULT_WEBUSE)
+        session.out.line(f'(prefix now "{prefix}")')
+        return
     sysuse_cmd(session, cmd)
 
 
