@@ -205,7 +205,10 @@ def test_pweights_location_and_scale(sess):
     ("mixed y x [fw=f] || id:, residuals(ar 1, t(t))", 101),
     ("mixed y x [fw=f] || id:, dfmethod(residual) reml", 198),
     ("mixed y x || id:, pweight(pw)", 198),          # higher-level weights: refused plainly
-    ("mixed y x [pw=pw] || id:, pwscale(size)", 198),
+    ("mixed y x [pw=pw] || id:, pwscale(gk)", 198),     # sets level-two weights: refused
+    ("mixed y x [pw=pw] || id:, pwscale(foo)", 198),
+    ("mixed y x [fw=f] || id:, pwscale(size)", 198),     # pwscale needs pweights
+    ("mixed y x [pw=pw] || id: || t:, pwscale(size)", 198),   # two-level models only
 ])
 def test_bad_weights_leave_the_session(sess, line, rc):
     ok(sess, "generate t = mod(_n, 5) + 1")
@@ -221,3 +224,33 @@ def test_negative_weights(sess):
     ok(sess, "generate fneg = f - 3")
     rc, out = run(sess, "mixed y x [fw=fneg] || id:")
     assert rc == 402 and "negative weights encountered" in out
+
+
+@pytest.mark.parametrize("method", ["size", "effective"])
+def test_pwscale_equals_weights_scaled_by_hand(sess, method):
+    """[ME] mixed's pwscale(): within each group, weights scaled to sum to n_j (size) or to
+    (sum w)^2 / sum w^2 (effective); computed here with egen and compared."""
+    b0, V0, sc0 = _fit(sess, f"mixed y x [pw=pw] || id:, pwscale({method})")
+    ok(sess, "egen double sw = total(pw), by(id)")
+    if method == "size":
+        ok(sess, "egen double nj = count(pw), by(id)")
+        ok(sess, "generate double ws = pw * nj / sw")
+    else:
+        ok(sess, "generate double pw2 = pw^2")
+        ok(sess, "egen double sw2 = total(pw2), by(id)")
+        ok(sess, "generate double ws = pw * sw / sw2")
+    b1, V1, sc1 = _fit(sess, "mixed y x [pw=ws] || id:")
+    np.testing.assert_allclose(b0, b1, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(V0, V1, rtol=1e-6, atol=1e-12)
+    assert sc0["ll"] == pytest.approx(sc1["ll"], rel=1e-10)
+
+
+@pytest.mark.parametrize("method", ["size", "effective"])
+def test_pwscale_ignores_the_scale_of_each_groups_weights(sess, method):
+    b0, V0, _ = _fit(sess, f"mixed y x [pw=pw] || id:, pwscale({method})")
+    ok(sess, "generate double pwk = pw * (1 + 10 * mod(id, 3))")
+    b1, V1, _ = _fit(sess, f"mixed y x [pw=pwk] || id:, pwscale({method})")
+    np.testing.assert_allclose(b0, b1, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(V0, V1, rtol=1e-6, atol=1e-12)
+    b2, _, _ = _fit(sess, "mixed y x [pw=pwk] || id:")
+    assert not np.allclose(b2, b0, rtol=1e-4)      # unscaled, the groups' scales do matter

@@ -176,6 +176,7 @@ class MixedOptions:
     vce: VceRequest = field(default_factory=lambda: VceRequest())
     residuals: mres.ResidualRequest | None = None
     dfmethod: mdf.DfRequest | None = None
+    pwscale: str | None = None   # pwscale(size|effective|gk) as typed, unabbreviated
     xtmixed: bool = False     # typed as xtmixed: REML and standard deviations by default
     dftable: str = "default"  # dfmethod()'s fixed-effects table: default | ci | pvalue
 
@@ -276,6 +277,7 @@ def _mixed_options(session, spec: MixedSpec, cmd: Command) -> MixedOptions:
     o.residuals = mres.parse_residuals(session.data, opts.raw("residuals")) \
         if "residuals" in opts else None
     o.dfmethod = mdf.parse_dfmethod(opts.raw("dfmethod")) if "dfmethod" in opts else None
+    o.pwscale = mwt.parse_pwscale(opts.raw("pwscale")) if "pwscale" in opts else None
     if (cmd.typed or "").lower() == "xtmixed":
         _xtmixed_defaults(o, opts)
     return o
@@ -485,7 +487,8 @@ def _iteration_printer(session, o: MixedOptions):
                    Opt("robust", "r", desc="old syntax of vce(robust)"),
                    Opt("cluster", "cl", "string", None, "old syntax of vce(cluster clustvar)"),
                    Opt("residuals", "res", "string", None, "structure of the residual errors: independent, exchangeable, ar #, ma #, unstructured, banded #, toeplitz #, exponential; t(varname) by(varname)"),
-                   Opt("dfmethod", "dfm", "string", None, "small-sample degrees of freedom: residual, repeated, anova, satterthwaite [, eim|oim], kroger [, eim|oim]")))
+                   Opt("dfmethod", "dfm", "string", None, "small-sample degrees of freedom: residual, repeated, anova, satterthwaite [, eim|oim], kroger [, eim|oim]"),
+                   Opt("pwscale", "pwscale", "string", None, "scaling of level-one sampling weights in two-level models: size or effective (gk not supported)")))
 def mixed_cmd(session, cmd: Command) -> None:
     spec, fixed_raw = _split_spec(session, cmd)
     if spec is None:
@@ -497,6 +500,7 @@ def mixed_cmd(session, cmd: Command) -> None:
     o = _mixed_options(session, spec, cmd)
     data = _prepare_mixed(session, cmd, spec, fixed_raw, o)
     mwt.check_options(data.wkind, o)
+    mwt.apply_pwscale(data, o.pwscale)
     if o.vce.robust:
         _check_robust(data, o)
     if o.dfmethod is not None:
@@ -872,6 +876,10 @@ def regress_cmd(session, cmd: Command) -> None:
     spec, fixed_raw = _split_spec(session, cmd)
     if spec is None:
         res = _replay_target(session, "regress")
+        if res.macros.get("prefix") == "svy":           # svy: regress replays as svy does
+            from hlmshell.commands.svy_estimation import replay
+            return replay(session, ", " + " ".join(o.name + (f"({o.arg})" if o.arg is not None else "")
+                                                    for o in cmd.options) if cmd.options else "")
         from hlmshell.commands.vce_resample import replay_prefix
         if replay_prefix(session, res, cmd.options):       # after bootstrap/jackknife _b
             return

@@ -10,8 +10,9 @@ options combine with them, in several places of estimation.py's `mixed` path; th
   its weight (the pseudo-likelihood of Stata's Methods and formulas, level-one weights only),
   the VCE is the sandwich over the top-level groups (vce(robust) is implied), ML only, and no LR
   test against the linear model is reported. e(N) counts the rows.
-Weights at higher levels (`|| id:, pweight()` / `fweight()`) and pwscale() are refused plainly:
-they weight whole groups' likelihoods, which the cross-product engine does not do.
+pwscale(size|effective) rescales the level-one pweights within each group of a two-level
+model. Weights at higher levels (`|| id:, pweight()` / `fweight()`) and pwscale(gk) are refused
+plainly: they weight whole groups' likelihoods, which the cross-product engine does not do.
 """
 from __future__ import annotations
 
@@ -53,6 +54,37 @@ def check_options(kind: str | None, o) -> None:
             raise StataError("vce(oim) not allowed with pweights", 198)
         if o.vce.kind == "":
             o.vce.kind = "robust"
+
+
+def parse_pwscale(text: str | None) -> str:
+    """pwscale(size|effective|gk): the method's full name (Stata takes no abbreviation)."""
+    word = (text or "").strip().lower()
+    if word not in ("size", "effective", "gk"):
+        raise StataError(f"pwscale({text}) invalid", 198)
+    return word
+
+
+def apply_pwscale(data, method: str | None) -> None:
+    """pwscale(size): within each second-level group the level-one weights are scaled to sum
+    to the group's size n_j; pwscale(effective): to the effective size (sum w)^2 / sum w^2
+    ([ME] mixed, Survey data). Both need [pweight=] and exactly two levels; gk, which moves the
+    weights to level two, is refused (group-level weights are not available)."""
+    if method is None:
+        return
+    if data.wkind != "pweight":
+        raise StataError("pwscale() requires pweights", 198)
+    if len(data.blocks) != 1 or data.blocks[0].label == "_all":
+        raise StataError("pwscale() is only allowed with two-level models", 198)
+    if method == "gk":
+        raise StataError("pwscale(gk) not supported: it sets level-two weights", 198)
+    codes = np.asarray(data.blocks[0].group, dtype=np.int64)
+    w = data.weights
+    sw = np.bincount(codes, weights=w)
+    if method == "size":
+        target = np.bincount(codes).astype(float)
+    else:
+        target = sw * sw / np.bincount(codes, weights=w * w)
+    data.weights = w * (target / sw)[codes]
 
 
 def higher_level_weight(full: str) -> None:
