@@ -206,14 +206,41 @@ def _axis_suboptions(opts: list[Option], axis: Axis, var=None, ds=None) -> None:
             axis.grid = True
         elif abbrev_match(n, "format", "form"):
             axis.fmt = (o.arg or "").strip()
-        elif abbrev_match(n, "valuelabel", "val") and var is not None and ds is not None:
-            _value_label_ticks(axis, var, ds)
-        elif n in ("labsize", "labcolor", "labgap", "nolabels", "noticks", "tlcolor", "glcolor",
-                   "glpattern", "glwidth", "gmin", "gmax", "tposition", "tlength", "labstyle",
-                   "alternate", "norescale", "labs", "labc"):
-            continue
-        else:
+        elif abbrev_match(n, "valuelabel", "val"):
+            if var is not None and ds is not None:
+                _value_label_ticks(axis, var, ds)
+        elif not _look_suboption(o, axis):
             raise not_allowed(n)
+
+
+# axis_label_options that only change the look: name -> minimal abbreviation
+_LOOK_ARGS = {"labcolor": "labc", "labgap": "labg", "labstyle": "labst", "tlcolor": "tlc", "tlwidth": "tlw",
+              "tlstyle": "tlsty", "tstyle": "tsty", "tposition": "tp", "glcolor": "glc", "glwidth": "glw",
+              "glpattern": "glp", "glstyle": "glsty", "gstyle": "gsty", "tlength": "tl"}
+_LOOK_FLAGS = ("gmin", "nogmin", "gmax", "nogmax", "gextend", "nogextend", "alternate", "norescale",
+               "add", "custom", "ticks")
+
+
+def _look_suboption(o: Option, axis: Axis) -> bool:
+    """[no]labels, [no]ticks, labsize() and the look-only suboptions of [G-3]
+    axis_label_options; False when `o` is none of them."""
+    n = o.name.lower()
+    if abbrev_match(n, "labsize", "labs") and o.arg is not None:
+        axis.labsize = o.arg.strip()
+    elif n in ("labels", "label", "labe") or (len(n) >= 5 and "nolabels".startswith(n)):
+        if o.arg is not None:
+            return False
+        axis.labels = not n.startswith("no")
+    elif n == "noticks" and o.arg is None:
+        axis.tickmarks = False
+    elif abbrev_match(n, "tlength", "tl") and o.arg is not None:
+        if o.arg.strip() in ("0", "zero", "none"):
+            axis.tickmarks = False
+    elif any(abbrev_match(n, full, mn) for full, mn in _LOOK_ARGS.items()):
+        return o.arg is not None
+    else:
+        return n in _LOOK_FLAGS and o.arg is None
+    return True
 
 
 def _value_label_ticks(axis: Axis, var, ds) -> None:

@@ -60,6 +60,9 @@ class Axis:
     reverse: bool = False
     off: bool = False
     fmt: str | None = None            # a Stata %fmt for the labels
+    labels: bool = True               # nolabels: ticks without their text
+    tickmarks: bool = True            # noticks / tlength(0): labels without tick marks
+    labsize: str | None = None        # a Stata textsizestyle (small, vsmall, medlarge, *1.2 ...)
 
 
 @dataclass

@@ -545,6 +545,24 @@ def _ticks(ax, which: str, axis: Axis, default: float = 0) -> None:
         ticks_axis.set_major_formatter(FuncFormatter(lambda v, _p: stata_number(v, axis.fmt)))
     angle = axis.angle if axis.angle is not None else default
     ax.tick_params(axis=which, labelrotation=angle)
+    if not axis.labels:
+        ax.tick_params(axis=which, labelleft=False, labelbottom=False)
+    if not axis.tickmarks:
+        ax.tick_params(axis=which, length=0)
+    if axis.labsize:
+        ax.tick_params(axis=which, labelsize=text_size(axis.labsize))
+
+
+def text_size(style: str) -> float:
+    """Points for a Stata textsizestyle: a name (small, vsmall, ...), `*#` (a multiple of the
+    default) or a number (here: a multiple of the default, as Stata's relative size)."""
+    t = style.strip().lower()
+    if t in _TEXT_SIZES:
+        return FONT * _TEXT_SIZES[t]
+    try:
+        return FONT * float(t.lstrip("*"))
+    except ValueError:
+        return FONT
     if which == "y" and angle == 90:
         for lab in ticks_axis.get_ticklabels():
             lab.set_verticalalignment("center")
