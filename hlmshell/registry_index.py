@@ -238,6 +238,7 @@ COMMANDS = [
     ('putexcel', 'putexcel', 'putexcel', ()),
     ('pwcompare', 'pwcompare', 'pwcompare', ()),
     ('qreg', 'qreg', 'qreg', ()),
+    ('quadchk', 'quadchk', 'quadchk', ()),
     ('xtile', 'quantiles', 'xtile', ()),
     ('pctile', 'quantiles', 'pctile', ()),
     ('recast', 'recast', 'recast', ()),

@@ -197,3 +197,19 @@ def test_panel_variable_required():
     ok(s, "xtologit rating warm contact, i(judge) nolog")
     assert s.e.scalars["ll"] == pytest.approx(REF["logit12"]["ll"], rel=1e-8)
     assert run(s, "xtoprobit")[0] == 301
+
+
+def test_two_categories_are_the_random_effects_logit():
+    """With a binary outcome xtologit is xtlogit's model: -cut1 is the constant and sigma2_u
+    sigma_u^2; checked against lme4's glmer at 25 points on ohio
+    (tests/data/panel/xt_glmm_reference.json)."""
+    ref = json.load(open(os.path.join(HERE, "data", "panel", "xt_glmm_reference.json")))["xtlogit_re25"]
+    s = csv_session("tests/data/gee/ohio.csv")
+    ok(s, "xtset id t")
+    ok(s, "xtologit resp age smoke, intpoints(25) nolog")
+    b = _b(s)
+    # the two adaptive rules differ by ~1e-3 in ll at 25 points here (sigma_u ~ 2.2, four
+    # observations a panel), the tolerances of tests/test_xt_glmm.py
+    assert s.e.scalars["ll"] == pytest.approx(ref["ll"], rel=2e-6)
+    assert [-b["/:cut1"], b["resp:age"], b["resp:smoke"]] == pytest.approx(ref["coef"], rel=1e-4)
+    assert b["/:sigma2_u"] == pytest.approx(ref["sigma_u"] ** 2, rel=2e-3)
