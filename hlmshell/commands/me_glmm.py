@@ -45,7 +45,7 @@ TITLES = {("binomial", "logit"): ("Mixed-effects logistic regression", "logistic
           ("nbinomial", "log"): ("Mixed-effects negative binomial regression", "nbinomial"),
           ("ordinal", "logit"): ("Mixed-effects ologit regression", "ologit"),
           ("ordinal", "probit"): ("Mixed-effects oprobit regression", "oprobit")}
-METHODS = (("mvaghermite", 3), ("mcaghermite", 3), ("ghermite", 2), ("laplace", 3))
+METHODS = (("mvaghermite", 2), ("mcaghermite", 2), ("ghermite", 2), ("laplace", 3))   # intmethod(mc) as do-files type it
 
 _OPTIONS = (
     Opt("noconstant", "nocons", desc="suppress the constant term (fixed part or a random-effects equation)"),
@@ -63,6 +63,15 @@ _OPTIONS = (
     Opt("tolerance", "tol", "real", 1e-6, "accepted: the fit runs to a vanishing gradient"),
     Opt("ltolerance", "ltol", "real", 1e-7, "accepted: the fit runs to a vanishing gradient"),
     Opt("difficult", desc="accepted for compatibility"),
+    # ml's display/maximize options do-files pass: the fit reaches the same optimum without them
+    Opt("technique", "tech", "string", None, "accepted for compatibility"),
+    Opt("nrtolerance", "nrtol", "real", 1e-5, "accepted for compatibility"),
+    Opt("nonrtolerance", desc="accepted for compatibility"),
+    Opt("showtolerance", desc="accepted for compatibility"),
+    Opt("showstep", desc="accepted for compatibility"),
+    Opt("gradient", desc="accepted for compatibility"),
+    Opt("hessian", desc="accepted for compatibility"),
+    Opt("trace", desc="accepted for compatibility"),
     Opt("vce", "vce", "string", None, "vcetype: oim, robust or cluster clustvar"),
     Opt("robust", "r", desc="old syntax of vce(robust)"),
     Opt("cluster", "cl", "string", None, "old syntax of vce(cluster clustvar)"),
@@ -262,6 +271,15 @@ def _replay(session, cmd, name: str) -> None:
     """`melogit` or `melogit, or`: the active results of the same command shown again."""
     from hlmshell.commands._postest import active
     res = active(session)
+    if res.cmd == name and res.macros.get("model") == "glm":    # fitted without random effects
+        opts = bind_command(name, cmd.options)
+        bad = [k for k in opts.given if k not in _REPLAY]
+        if bad:
+            raise StataError(f"option {bad[0]} not allowed", 198)
+        from hlmshell.output.coeftable import groups_from_names
+        importlib.import_module("hlmshell.commands.me_onelevel").display(
+            session, res, groups_from_names([nm for _, nm in res.names[:res.k_f]]), opts)
+        return
     if res.cmd != name or res.model is None or not hasattr(res.model, "family"):
         raise StataError("last estimates not found", 301)
     opts = bind_command(name, cmd.options)
@@ -297,9 +315,6 @@ def _prepare(session, cmd, name: str):
     level_opts = [_level_options(name, lev, glob) for lev in spec.levels]
     glob += [op for op in cmd.options if op not in spec.fixed_options]
     opts = bind_command(name, glob)
-    if not spec.levels:
-        raise StataError("no random-effects equation specified; use the one-level command "
-                         "instead", 198)
     ds = session.data
     depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
     rspecs, tv = [], []
@@ -321,7 +336,7 @@ def _prepare(session, cmd, name: str):
     ordinal = _family_of(name, opts)[0] == "ordinal"   # cutpoints instead of a constant
     design = dz.build_fixed(engine_terms(fixed), column, n,
                             constant=not fixed_nocons and not ordinal)
-    blocks = dz.build_random(rspecs, column, n)
+    blocks = dz.build_random(rspecs, column, n) if rspecs else []
     return spec, opts, depvar, design, blocks, column, mask, factor_labels(ds, fixed)
 
 
@@ -462,6 +477,10 @@ def _run(session, cmd, name: str) -> None:
         _replay(session, cmd, name)
         return
     spec, opts, depvar, design, blocks, column, mask, vlabels = _prepare(session, cmd, name)
+    if not blocks:                           # no random-effects equation: the one-level model
+        importlib.import_module("hlmshell.commands.me_onelevel").run(
+            session, cmd, name, opts, depvar, design, column, mask, vlabels)
+        return
     # several levels, `_all`, or an R.var factor: commands.me_multilevel
     multi = (len(blocks) > 1 or blocks[0].label == "_all"
              or not isinstance(blocks[0].Z, np.ndarray))
