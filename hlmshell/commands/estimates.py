@@ -86,6 +86,8 @@ def replay_stored(session, res: EstimationResults) -> None:
     arguments (which replays e()) with `res` active for the moment. Going through the
     command table keeps estimates independent of the estimation commands' modules."""
     word, _, rest = res.cmd.partition(" ")      # e(cmd) "mi estimate": the mi command replays
+    if res.macros.get("prefix") == "svy":       # svy results: the svy prefix replays them
+        word, rest = "svy", ""
     try:
         info = resolve(word)
     except StataError:

@@ -877,9 +877,11 @@ def regress_cmd(session, cmd: Command) -> None:
     if spec is None:
         res = _replay_target(session, "regress")
         if res.macros.get("prefix") == "svy":           # svy: regress replays as svy does
-            from hlmshell.commands.svy_estimation import replay
-            return replay(session, ", " + " ".join(o.name + (f"({o.arg})" if o.arg is not None else "")
-                                                    for o in cmd.options) if cmd.options else "")
+            from hlmshell.registry import resolve
+            opts = " ".join(o.name + (f"({o.arg})" if o.arg is not None else "") for o in cmd.options)
+            resolve("svy").handler(session, Command("svy", typed="svy", text="svy",
+                                                    body=f", {opts}" if opts else ""))
+            return
         from hlmshell.commands.vce_resample import replay_prefix
         if replay_prefix(session, res, cmd.options):       # after bootstrap/jackknife _b
             return

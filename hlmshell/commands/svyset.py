@@ -7,7 +7,7 @@
 
 The design is kept where Stata keeps it, in the dataset's characteristics (_dta[_svy_*]), so
 it belongs to the data: saved with it, one per frame, put back by a failed command's snapshot.
-Estimation with the `svy:` prefix is not available; `svy` says so plainly.
+The `svy:` prefix itself (linearized estimation) is commands.svy_estimation.
 """
 from __future__ import annotations
 
@@ -323,11 +323,3 @@ def _stratum_text(data, name, value) -> str:
 def _row(label: str, counts: np.ndarray) -> str:
     return (f"{label[:8]:>8}{len(counts):>10,}{int(counts.sum()):>10,}{int(counts.min()):>10,}"
             f"{counts.mean():>10.1f}{int(counts.max()):>10,}")
-
-
-@command("svy", byable=False, raw=True, family="Survey", desc="survey estimation prefix (not available)",
-         example="svy: mean x")
-def svy_cmd(session, cmd):
-    raise StataError("svy: survey estimation is not available in hlmshell; the design declared "
-                     "by svyset is kept and shown by svyset and svydescribe", 199)
-

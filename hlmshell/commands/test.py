@@ -355,7 +355,10 @@ def wald(res: EstimationResults, cons: list[Constraint]) -> WaldResult:
     if df_r is None:
         return WaldResult(chi2, df, float(dist.chi2_sf(chi2, df)), dropped, None, chi2)
     F = chi2 / df
-    return WaldResult(F, df, float(dist.f_sf(F, df, df_r)), dropped, float(df_r), chi2)
+    if res.macros.get("prefix") == "svy":     # Stata's adjusted Wald test on the design df
+        df_r = df_r - df + 1
+        F = F * df_r / (df_r + df - 1) if df_r >= 1 else float("nan")
+    return WaldResult(F, df, float(dist.f_sf(F, df, df_r)) if F == F else F, dropped, float(df_r), chi2)
 
 
 def _small_sample(res: EstimationResults, R: np.ndarray, r: np.ndarray) -> WaldResult | None:
@@ -398,6 +401,9 @@ def run_test(session, res: EstimationResults, cons: list[Constraint], *, notest:
     texts = [constraint_display(res, c) for c in cons]
     out = session.out
     out.line()
+    if res.macros.get("prefix") == "svy":
+        out.line("Adjusted Wald test")
+        out.line()
     for line in po.constraint_lines(texts, w.dropped):
         out.line(line)
     if not notest:

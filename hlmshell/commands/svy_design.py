@@ -1,0 +1,166 @@
+"""What svy estimation shares: the prefix's options, the design over an estimation sample
+(strata and first-stage PSU codes, sampling fractions, pweights, the subpopulation) as
+engine.survey wants it, and the e() counts and macros every svy result carries."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hlmshell.commands._toolkit import touse
+from hlmshell.engine import survey
+from hlmshell.errors import StataError
+from hlmshell.registry import Opt
+
+OPTIONS = (Opt("subpop", "sub", "string"), Opt("level", "l", "real", None), Opt("dof", "dof", "real", None),
+           Opt("noheader", "noh"), Opt("notable", "notab"), Opt("nolegend", "nol"), Opt("noadjust", "noadj"),
+           Opt("noisily", "noi"), Opt("trace", "tr"), Opt("coeflegend", "coefl"), Opt("or"), Opt("irr"),
+           Opt("eform"), Opt("nocnsreport", "nocnsr"))
+
+
+@dataclass
+class SvyRun:
+    """What the prefix asked for and the design, read before the command runs."""
+
+    settings: dict
+    opts: object
+    level: float
+    inner: str
+
+    def frame(self, session, sample: np.ndarray) -> Frame:
+        """The design over `sample` (the command's own sample, already without missing design
+        values), and the subpopulation indicator over it."""
+        return _frame(session, self, sample)
+
+
+@dataclass
+class Frame:
+    design: survey.SurveyDesign          # over the sample's rows
+    sample: np.ndarray                   # full-length mask: the estimation sample
+    sub: np.ndarray                      # over the sample's rows: in the subpopulation
+    w: np.ndarray                        # pweights over the sample's rows (1 without)
+
+    @property
+    def has_subpop(self) -> bool:
+        return not bool(self.sub.all())
+
+    def scalars(self) -> dict:
+        """e()'s design counts."""
+        d = self.design
+        sc = {"N": float(self.sample.sum()), "N_pop": float(self.w.sum()), "N_strata": float(d.n_strata),
+              "N_psu": float(d.n_psu), "df_r": d.df, "singleton": float(d.singletons > 0),
+              "census": 0.0, "stages": 1.0, "N_strata_omit": 0.0}
+        if self.has_subpop:
+            sc["N_sub"] = float(self.sub.sum())
+            sc["N_subpop"] = float(self.w[self.sub].sum())
+        return sc
+
+
+# ---- the design over the estimation sample ------------------------------------------------------
+def design_sample(session, settings: dict) -> np.ndarray:
+    """Observations whose design variables are all present (weights positive)."""
+    data = session.data
+    names = [settings.get(k) for k in ("strata1", "su1", "fpc1", "wvar")]
+    mask = touse(session, _NoQual(), [v for v in names if v and v != "_n"], strok=True)
+    if settings.get("wvar"):
+        w = data.var(settings["wvar"]).values.astype(float)
+        if np.any(w[mask] < 0):
+            raise StataError("negative weights encountered", 402)
+        mask &= w > 0
+    return mask
+
+
+class _NoQual:
+    if_ = None
+    in_ = None
+    weight = None
+
+
+def _frame(session, ctx: SvyRun, sample: np.ndarray) -> Frame:
+    data, st = session.data, ctx.settings
+    n = int(sample.sum())
+    if n == 0:
+        raise StataError("no observations", 2000)
+    strata = survey.codes(data.var(st["strata1"]).values[sample]) if st.get("strata1") else np.zeros(n, np.int64)
+    su = st.get("su1", "_n")
+    units = np.arange(n) if su in (None, "_n") else survey.codes(data.var(su).values[sample])
+    psu = survey.nested_codes(strata, units)
+    fpc = None
+    if st.get("fpc1"):
+        fpc = data.var(st["fpc1"]).values[sample].astype(float)
+        _check_fpc(strata, fpc)
+    w = data.var(st["wvar"]).values[sample].astype(float) if st.get("wvar") else np.ones(n)
+    dof = ctx.opts.dof if ctx.opts.dof is not None else (float(st["dof"]) if st.get("dof") else None)
+    design = survey.SurveyDesign(strata, psu, w, survey.fractions(strata, psu, fpc),
+                                 st.get("singleunit", "missing"), dof)
+    if fpc is not None:
+        _check_fpc_size(design, fpc)
+    sub = _subpop(session, ctx.opts.raw("subpop") if "subpop" in ctx.opts else None, sample)
+    if not sub.any():
+        raise StataError("no observations in subpop() subpopulation", 2000)
+    return Frame(design, sample, sub, w)
+
+
+def _check_fpc(strata: np.ndarray, fpc: np.ndarray) -> None:
+    lo = np.full(int(strata.max()) + 1, np.inf)
+    hi = np.full(int(strata.max()) + 1, -np.inf)
+    np.minimum.at(lo, strata, fpc)
+    np.maximum.at(hi, strata, fpc)
+    if np.any(lo != hi):
+        raise StataError("fpc for all observations within a stratum must be the same", 464)
+    if np.any(fpc < 0) or (np.any(fpc > 1) and np.any(fpc <= 1)):
+        raise StataError("fpc must be >= 0 and <= 1, or all >= the number of sampled units", 462)
+
+
+def _check_fpc_size(design: survey.SurveyDesign, fpc: np.ndarray) -> None:
+    if np.any(fpc > 1) and np.any(design.fraction > 1):
+        raise StataError("fpc must be >= the number of sampled PSUs in each stratum", 462)
+
+
+def _subpop(session, text: str | None, sample: np.ndarray) -> np.ndarray:
+    """subpop([varname] [if]) over the sample's rows: varname != 0 (missing is outside) and
+    the condition true."""
+    n = int(sample.sum())
+    if text is None:
+        return np.ones(n, dtype=bool)
+    from hlmshell.commands._toolkit import varlist
+    from hlmshell.syntax.ast import Command
+    from hlmshell.syntax.parser import fill_qualifiers
+
+    c = Command(name="subpop")
+    fill_qualifiers(c, text, allow_exp=False)
+    if c.in_ is not None or c.weight is not None or c.options:
+        raise StataError("option subpop() invalid", 198)
+    mask = touse(session, c, [])
+    names = varlist(session, c.body or "", all_if_empty=False)
+    if len(names) > 1:
+        raise StataError("option subpop() invalid", 198)
+    if names:
+        v = session.data.var(names[0])
+        if v.is_string:
+            raise StataError("type mismatch", 109)
+        x = v.values.astype(float)
+        mask = mask & (x != 0) & ~np.isnan(x)
+    elif c.if_ is None:
+        raise StataError("option subpop() invalid", 198)
+    return mask[sample]
+
+
+def common_macros(ctx: SvyRun, name: str, fr: Frame) -> dict:
+    """e()'s svy macros."""
+    st = ctx.settings
+    m = {"prefix": "svy", "cmdname": name, "command": ctx.inner, "cmdline": f"svy : {ctx.inner}",
+         "vce": "linearized", "vcetype": "Linearized", "singleunit": st.get("singleunit", "missing"),
+         "su1": st.get("su1", "_n")}
+    for key in ("strata1", "fpc1"):
+        if st.get(key):
+            m[key] = st[key]
+    if st.get("wvar"):
+        m.update(wtype="pweight", wexp=f"= {st['wvar']}", wvar=st["wvar"])
+    if fr.has_subpop:
+        m["subpop"] = ctx.opts.raw("subpop").strip()
+    return m
+
+
+def running_line(session, name: str) -> None:
+    session.out.line(f"(running {name} on estimation sample)")

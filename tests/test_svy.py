@@ -1,0 +1,249 @@
+"""svy: estimation (linearized) checked against R's survey package (tests/data/svy_reference.json,
+made by tests/data/svy_reference.R from hsb with the variables built below), the probit fit
+against an independent numpy computation, and the layout, e() and bad input."""
+import json
+import os
+
+import numpy as np
+import pytest
+from hsb_fixtures import s  # noqa: F401
+from session_run import ok, run
+
+with open(os.path.join(os.path.dirname(__file__), "data", "svy_reference.json")) as _f:
+    REF = json.load(_f)
+SETUP = ["gen double w = 1 + mod(id,7)/3 + (minority==1)*0.5", "gen hi = mathach > 13",
+         "gen double fpcn = cond(sector==1, 150, 200)", "gen st1 = cond(id == 1224, 2, sector)"]
+A = "svyset id [pw=w], strata(sector)"
+B = "svyset id [pw=w], strata(sector) fpc(fpcn)"
+C = "svyset _n [pw=w], strata(sector)"
+R_TO_STATA = [1, 2, 0]          # R: (Intercept), ses, minority; Stata: ses, minority, _cons
+
+
+@pytest.fixture
+def sv(s):  # noqa: F811
+    for line in SETUP:
+        ok(s, line)
+    return s
+
+
+def _check(ses, key, perm=None, rtol=1e-6):
+    b, V = np.asarray(ses.e.b, float), np.asarray(ses.e.V, float)
+    rb = np.atleast_1d(np.asarray(REF[key]["b"], float))
+    rV = np.atleast_2d(np.asarray(REF[key]["V"], float))
+    if perm is not None:
+        rb, rV = rb[perm], rV[np.ix_(perm, perm)]
+    np.testing.assert_allclose(b, rb, rtol=rtol, atol=1e-10)
+    np.testing.assert_allclose(V, rV, rtol=rtol, atol=1e-12)
+
+
+@pytest.mark.parametrize("design,cmd,key,perm", [
+    (A, "svy: mean mathach ses", "mean_A", None),
+    (B, "svy: mean mathach ses", "mean_B", None),
+    (C, "svy: mean mathach ses", "mean_C", None),
+    (A, "svy: mean mathach, over(sector)", "mean_over_A", None),
+    (A, "svy: proportion minority", "prop_A", None),
+    (A, "svy: total hi", "total_A", None),
+    (A, "svy: ratio mathach/size", "ratio_A", None),
+    (A, "svy, subpop(female): mean mathach", "mean_sub_A", None),
+    (A, "svy: regress mathach ses minority", "reg_A", R_TO_STATA),
+    (B, "svy: regress mathach ses minority", "reg_B", R_TO_STATA),
+    (A, "svy, subpop(if female == 1): regress mathach ses minority", "reg_sub_A", R_TO_STATA),
+    (A, "svy: logit hi ses minority", "logit_A", R_TO_STATA),
+    (A, "svy, subpop(female): logit hi ses minority", "logit_sub_A", R_TO_STATA),
+    (A, "svy: poisson size ses", "poisson_A", [1, 0]),
+    ("svyset id [pw=w], strata(st1) singleunit(certainty)", "svy: mean mathach", "mean_single_certainty", None),
+    ("svyset id [pw=w], strata(st1) singleunit(centered)", "svy: mean mathach", "mean_single_centered", None),
+])
+def test_matches_r_survey(sv, design, cmd, key, perm):
+    ok(sv, design)
+    ok(sv, cmd)
+    _check(sv, key, perm, rtol=1e-5 if "logit" in key or "poisson" in key else 1e-6)
+    assert sv.e.macros["prefix"] == "svy" and sv.e.macros["vcetype"] == "Linearized"
+
+
+def _design_variance(scores, strata, psu):
+    """Textbook first-stage linearized variance (with replacement): PSU totals centred within
+    their stratum, sum n_h/(n_h - 1) d d'."""
+    import pandas as pd
+    df = pd.DataFrame(scores)
+    df["h"], df["i"] = strata, psu
+    tot = df.groupby(["h", "i"]).sum()
+    G = np.zeros((scores.shape[1], scores.shape[1]))
+    for _, t in tot.groupby(level=0):
+        d = t.values - t.values.mean(axis=0)
+        G += len(t) / (len(t) - 1) * d.T @ d
+    return G
+
+
+def test_probit_against_numpy(sv):
+    """Probit: pseudo-ML by Newton with a finite-difference Hessian, and the sandwich with the
+    design variance of the scores, computed here from the data alone."""
+    from scipy.special import log_ndtr
+    from scipy.stats import norm
+    ok(sv, A)
+    ok(sv, "svy: probit hi ses minority")
+    d = sv.data
+    y = d.var("hi").values.astype(float)
+    X = np.column_stack([d.var("ses").values, d.var("minority").values, np.ones(d.n)]).astype(float)
+    w = d.var("w").values.astype(float)
+    q = 2 * y - 1
+
+    def grad(b):
+        eta = q * (X @ b)
+        lam = np.exp(norm.logpdf(eta) - log_ndtr(eta))
+        return X * (w * q * lam)[:, None]
+
+    b = np.zeros(3)
+    for _ in range(50):
+        g = grad(b).sum(axis=0)
+        H = np.column_stack([(grad(b + 1e-6 * e).sum(axis=0) - grad(b - 1e-6 * e).sum(axis=0)) / 2e-6
+                             for e in np.eye(3)])
+        step = np.linalg.solve(H, g)
+        b -= step
+        if np.max(np.abs(step)) < 1e-12:
+            break
+    Hinv = np.linalg.inv(H)
+    V = Hinv @ _design_variance(grad(b), d.var("sector").values, d.var("id").values) @ Hinv
+    np.testing.assert_allclose(sv.e.b, b, rtol=1e-7)
+    np.testing.assert_allclose(sv.e.V, V, rtol=1e-5)
+
+
+def test_design_counts_and_adjusted_wald(sv):
+    ok(sv, A)
+    out = ok(sv, "svy: regress mathach ses minority")
+    e = sv.e
+    w = sv.data.var("w").values.astype(float)
+    assert e.scalars["N"] == 7185 and e.scalars["N_psu"] == 160 and e.scalars["N_strata"] == 2
+    assert e.scalars["df_r"] == REF["df_A"]
+    assert e.scalars["N_pop"] == pytest.approx(w.sum(), rel=1e-12)
+    assert e.scalars["N_pop"] == pytest.approx(REF["N_pop"], rel=1e-9)
+    # adjusted Wald F from R's estimates: (d - k + 1) / (d k) b'V^-1 b on (k, d - k + 1)
+    rb = np.asarray(REF["reg_A"]["b"])[R_TO_STATA][:2]
+    rV = np.asarray(REF["reg_A"]["V"])[np.ix_(R_TO_STATA, R_TO_STATA)][:2, :2]
+    d, k = REF["df_A"], 2
+    F = (d - k + 1) / (d * k) * rb @ np.linalg.solve(rV, rb)
+    assert e.scalars["F"] == pytest.approx(F, rel=1e-6)
+    assert f"F(2, {d - 1})" in out
+    assert e.macros["cmd"] == "regress" and e.macros["wexp"] == "= w" and e.macros["su1"] == "id"
+    rc, out = run(sv, "test ses minority")
+    assert rc == 0 and "Adjusted Wald test" in out
+    assert sv.r.scalars["F"] == pytest.approx(F, rel=1e-6) and sv.r.scalars["df_r"] == d - 1
+    # lincom: t on the design df with the linearized variance
+    ok(sv, "lincom ses + minority")
+    se = np.sqrt(rV[0, 0] + rV[1, 1] + 2 * rV[0, 1])
+    assert sv.r.scalars["se"] == pytest.approx(se, rel=1e-6) and sv.r.scalars["df"] == d
+
+
+def test_subpop_counts_and_t_intervals(sv):
+    ok(sv, A)
+    out = ok(sv, "svy, subpop(female): mean mathach")
+    e = sv.e
+    fem = sv.data.var("female").values == 1
+    w = sv.data.var("w").values.astype(float)
+    assert e.scalars["N_sub"] == fem.sum() and e.scalars["N_subpop"] == pytest.approx(w[fem].sum())
+    assert e.scalars["N"] == 7185                     # the whole sample stays in the design
+    from scipy.stats import t
+    se = np.sqrt(REF["mean_sub_A"]["V"][0][0])
+    lo = REF["mean_sub_A"]["b"] - t.ppf(0.975, REF["df_A"]) * se
+    row = next(ln for ln in out.splitlines() if ln.strip().startswith("mathach |"))
+    assert float(row.split()[4]) == pytest.approx(lo, abs=5e-6 * abs(lo))
+    assert "Subpop. no. obs" in out and "Subpop. size" in out
+
+
+MEAN_LAYOUT = """(running mean on estimation sample)
+
+Survey: Mean estimation
+
+Number of strata =   2            Number of obs   =      7,185
+Number of PSUs   = 160            Population size =     15,506
+                                  Design df       =        158
+
+--------------------------------------------------------------
+             |             Linearized
+             |       Mean   std. err.     [95% conf. interval]
+-------------+------------------------------------------------"""
+
+REG_LAYOUT = """Survey: Linear regression
+
+Number of strata =   2                          Number of obs     =      7,185
+Number of PSUs   = 160                          Population size   =     15,506
+                                                Design df         =        158
+                                                F(2, 157)         =     297.92
+                                                Prob > F          =     0.0000
+                                                R-squared         =     0.1715
+
+------------------------------------------------------------------------------
+             |             Linearized
+     mathach | Coefficient  std. err.      t    P>|t|     [95% conf. interval]"""
+
+
+def test_layout(sv):
+    ok(sv, A)
+    out = ok(sv, "svy: mean mathach")
+    assert MEAN_LAYOUT in out
+    out = ok(sv, "svy linearized: regress mathach ses i.minority")
+    assert REG_LAYOUT in out
+    assert "  1.minority |" in out
+    out = ok(sv, "svy, or: logit hi ses minority")
+    assert "Odds ratio" in out and "Note: _cons estimates baseline odds." in out
+    assert ok(sv, "svy").count("Survey: Logistic regression") == 1      # replay
+    out = ok(sv, "svy: proportion minority")
+    assert "Linearized                    Logit" in out
+
+
+def test_postestimation_keeps_working(sv):
+    ok(sv, A)
+    ok(sv, "svy: regress mathach ses i.minority")
+    b = np.array(sv.e.b)
+    ok(sv, "estimates store r1")
+    ok(sv, "svy: mean mathach")
+    ok(sv, "estimates restore r1")
+    assert sv.e.macros["prefix"] == "svy" and np.allclose(sv.e.b, b)
+    assert "Survey: Linear regression" in ok(sv, "estimates replay")
+    assert "Survey: Linear regression" in ok(sv, "regress")
+    ok(sv, "margins minority")
+    ok(sv, "predict xbhat")
+    ok(sv, "svy: logit hi ses i.minority")
+    ok(sv, "margins, dydx(ses)")
+    ok(sv, "svy: poisson size ses, irr")
+    assert "IRR" in ok(sv, "svy, irr")
+
+
+def test_singleunit_missing_gives_missing_se(sv):
+    ok(sv, "svyset id [pw=w], strata(st1)")
+    out = ok(sv, "svy: mean mathach")
+    assert np.isnan(sv.e.V[0, 0])
+    assert "Missing standard errors because of stratum with single sampling unit" in out
+    ok(sv, "svyset id [pw=w], strata(st1) singleunit(scaled)")
+    ok(sv, "svy: mean mathach")
+    # scaled: the certainty variance times #strata / #strata with several PSUs (3 / 2)
+    assert sv.e.V[0, 0] == pytest.approx(REF["mean_single_certainty"]["V"][0][0] * 1.5, rel=1e-6)
+
+
+def _state(ses):
+    e = ses.e
+    return (None if e is None else (e.cmd, tuple(np.ravel(e.b)), e.serial), tuple(ses.data.names),
+            ses.data.n, dict(ses.data.dta_chars))
+
+
+def test_bad_input_leaves_session_unchanged(sv):
+    import importlib.util
+    path = os.path.join(os.path.dirname(__file__), "robustness_cases", "svy_cases.py")
+    spec = importlib.util.spec_from_file_location("svy_cases", path)
+    cases = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cases)
+    ok(sv, 'generate str8 name = "s" + string(id)')
+    ok(sv, "quietly regress mathach ses")
+    for line, rc in cases.NO_DESIGN:
+        before = _state(sv)
+        got, out = run(sv, line)
+        assert got == rc, (line, out)
+        assert "Traceback" not in out and _state(sv) == before
+    ok(sv, A)
+    for line, rc in cases.BAD:
+        before = _state(sv)
+        got, out = run(sv, line)
+        assert got == rc, (line, out)
+        assert "Traceback" not in out and "unexpected" not in out and _state(sv) == before, line
+    ok(sv, "svyset id [pw=w], strata(sector) vce(jackknife)")
+    assert run(sv, "svy: mean mathach")[0] == 198
