@@ -307,6 +307,7 @@ COMMANDS = [
     ('xtoverid', 'xt_tests', 'xtoverid', ()),
     ('xtpcse', 'xtpcse', 'xtpcse', ()),
     ('xtgls', 'xtgls', 'xtgls', ()),
+    ('xthtaylor', 'xthtaylor', 'xthtaylor', ()),
     ('xtnbreg', 'xtnbreg', 'xtnbreg', ()),
     ('xtpqml', 'xtpqml', 'xtpqml', ()),
     ('xtrc', 'xtrc', 'xtrc', ()),
