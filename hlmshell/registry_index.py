@@ -308,6 +308,7 @@ COMMANDS = [
     ('xtpcse', 'xtpcse', 'xtpcse', ()),
     ('xtgls', 'xtgls', 'xtgls', ()),
     ('xthtaylor', 'xthtaylor', 'xthtaylor', ()),
+    ('xtmixed_corr', 'xtmixed_corr', 'xtmixed_corr', ()),
     ('xtnbreg', 'xtnbreg', 'xtnbreg', ()),
     ('xtpqml', 'xtpqml', 'xtpqml', ()),
     ('xtrc', 'xtrc', 'xtrc', ()),

@@ -1,0 +1,4 @@
+"""Community commands old do-files call, built in: xtmixed_corr (StataCorp's SSC command
+before estat wcorrelation; tests/test_xtmixed_corr.py) and Nick Cox's tabplot
+(tests/test_tabplot.py). Valid lines on the sweep's hsb session with `mixed` fitted."""
+BASE = {"xtmixed_corr": "xtmixed_corr, at(id=1224)"}
