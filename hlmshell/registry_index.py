@@ -308,6 +308,7 @@ COMMANDS = [
     ('xtpcse', 'xtpcse', 'xtpcse', ()),
     ('xtgls', 'xtgls', 'xtgls', ()),
     ('xthtaylor', 'xthtaylor', 'xthtaylor', ()),
+    ('xthybrid', 'xthybrid', 'xthybrid', ()),
     ('xtmixed_corr', 'xtmixed_corr', 'xtmixed_corr', ()),
     ('xtnbreg', 'xtnbreg', 'xtnbreg', ()),
     ('xtpqml', 'xtpqml', 'xtpqml', ()),
