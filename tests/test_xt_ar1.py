@@ -35,12 +35,12 @@ def _data(s):
     return y, X, [np.flatnonzero(firm == f) for f in np.unique(firm)]   # rows sorted by year
 
 
-def _rhos(y, X, panels):
+def _rhos(y, X, panels, bound=1.0):
     e = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
     out = []
     for idx in panels:
         ei = e[idx]
-        out.append(min(1.0, max(-1.0, (ei[1:] @ ei[:-1]) / (ei[:-1] @ ei[:-1]))))
+        out.append(min(bound, max(-bound, (ei[1:] @ ei[:-1]) / (ei[:-1] @ ei[:-1]))))
     return np.array(out)
 
 
@@ -88,10 +88,15 @@ def test_xtpcse_prais_winsten(grun, corr):
     np.testing.assert_allclose(got_rho, rhos[:1] if corr == "ar1" else rhos, rtol=1e-10)
     assert grun.e.scalars["n_cr"] == (1 if corr == "ar1" else 10)
     assert ("rhos |" if corr == "psar1" else "rho |") in out
+    assert ("bounded to be in the range [-1,1]" in out) == bool(np.any(np.abs(_rhos(y, X, panels, 9)) > 1))
+    ok(grun, f"xtpcse inv value capital, corr({corr}) nmk")
+    np.testing.assert_allclose(grun.e.se, np.sqrt(np.diag(V) * 200 / 197), rtol=1e-8)
 
 
-def test_xtpcse_ar1_weights_unbalanced_panels_by_pairs(grun):
-    ok(grun, "xtpcse inv value capital if !(firm == 3 & year > 1945), corr(ar1) hetonly")
+@pytest.mark.parametrize("np1", [False, True])
+def test_xtpcse_ar1_weights_unbalanced_panels_by_pairs(grun, np1):
+    ok(grun, "xtpcse inv value capital if !(firm == 3 & year > 1945), corr(ar1) hetonly"
+        + (" np1" if np1 else ""))
     y, X, panels = _data(grun)
     keep = [idx[:11] if k == 2 else idx for k, idx in enumerate(panels)]
     rows = np.concatenate(keep)
@@ -99,7 +104,7 @@ def test_xtpcse_ar1_weights_unbalanced_panels_by_pairs(grun):
     starts = np.cumsum([0] + [len(i) for i in keep])
     pk = [np.arange(starts[j], starts[j + 1]) for j in range(len(keep))]
     r = _rhos(yk, Xk, pk)
-    w = np.array([len(i) - 1 for i in pk], float)
+    w = np.array([len(i) - (0 if np1 else 1) for i in pk], float)
     common = float(w @ r / w.sum())
     assert float(np.asarray(grun.e.matrices["rho"]).ravel()[0]) == pytest.approx(common, rel=1e-10)
     ys, Xs = _transform(yk, Xk, pk, np.full(len(pk), common))

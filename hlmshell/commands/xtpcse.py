@@ -80,8 +80,8 @@ def prais_winsten(y, X, pc, tvals, corr: str, rhotype: str, np1: bool, delta: fl
     ys, Xs, ps_, ts = y[perm], X[perm], pc[perm], tvals[perm]
     prev = pw.has_previous(ps_, ts, delta)
     e = ys - Xs @ np.linalg.lstsq(Xs, ys, rcond=None)[0]
-    rho_obs, rhos = pw.rho_per_obs(e, ps_, prev, int(pc.max()) + 1, corr, rhotype, X.shape[1], np1)
-    return pw.transform(ys, rho_obs, prev)[inv], pw.transform(Xs, rho_obs, prev)[inv], rhos
+    rho_obs, rhos, bounded = pw.rho_per_obs(e, ps_, prev, int(pc.max()) + 1, corr, rhotype, X.shape[1], np1)
+    return pw.transform(ys, rho_obs, prev)[inv], pw.transform(Xs, rho_obs, prev)[inv], rhos, bounded
 
 
 def _autocorrelation(res, corr: str, rhotype: str, rhos) -> None:
@@ -102,6 +102,7 @@ def _autocorrelation(res, corr: str, rhotype: str, rhos) -> None:
          options=(Opt("correlation", "c", "string", None, "independent (default), ar1 or psar1"),
                   Opt("rhotype", "rho", "string", None, "regress (default), freg, tscorr, dw, theil or nagar"),
                   Opt("np1", desc="weight the panels' autocorrelations by T_i instead of T_i - 1"),
+                  Opt("nmk", desc="normalize standard errors by N-k instead of N"),
                   Opt("hetonly", "het", desc="heteroskedastic but uncorrelated panels"),
                   Opt("independent", "ind", desc="independent, homoskedastic panels"),
                   Opt("noconstant", "nocons", desc="suppress the constant term"),
@@ -140,10 +141,14 @@ def xtpcse_cmd(session, cmd) -> None:
     tvals = np.asarray(ds.var(ps.timevar).values, dtype=float)[mask]
     rhos = None
     if corr != "independent":
-        y, X, rhos = prais_winsten(y, X, pc, tvals, corr, rhotype, bool(opts.np1), ps.delta)
+        y, X, rhos, bounded = prais_winsten(y, X, pc, tvals, corr, rhotype, bool(opts.np1), ps.delta)
+        if bounded:
+            session.out.line("(note: estimates of rho outside [-1,1] bounded to be in the range [-1,1])")
     b = np.linalg.lstsq(X, y, rcond=None)[0]
     e = y - X @ b
     V = pcse_vce(X, e, pc, tc, kind)
+    if opts.nmk:
+        V = V * n / (n - X.shape[1])
     tss = float(np.sum((y - y.mean()) ** 2))
     res = _results(cmd, ds, design, fixed, depvar, b, V, pc, tc, kind, mask, ps,
                    1 - float(e @ e) / tss if tss > 0 else math.nan)

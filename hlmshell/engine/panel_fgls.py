@@ -81,7 +81,7 @@ def fgls(y, X, pc, tvals, panels: str, corr: str, rhotype: str = "regress", igls
         if corr == "independent":
             ys, Xs = y, X
         else:
-            rho_obs, rhos = pw.rho_per_obs(e, pc, prev, N, corr, rhotype, k)
+            rho_obs, rhos, _ = pw.rho_per_obs(e, pc, prev, N, corr, rhotype, k)
             ys, Xs = pw.transform(y, rho_obs, prev), pw.transform(X, rho_obs, prev)
         b_step = b if it > 1 else np.linalg.lstsq(Xs, ys, rcond=None)[0]
         S = _structure(ys - Xs @ b_step, pc, tcode, N, panels)

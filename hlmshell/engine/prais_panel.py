@@ -29,10 +29,10 @@ def has_previous(panel: np.ndarray, time: np.ndarray, delta: float = 1.0) -> np.
 
 
 def panel_rhos(e: np.ndarray, panel: np.ndarray, prev: np.ndarray, rhotype: str, k: int,
-               n_panels: int) -> np.ndarray:
+               n_panels: int, bound: bool = True) -> np.ndarray:
     """Each panel's autocorrelation of the residuals e (sorted arrays), by [TS] prais's
-    rhotype formulas with the panel's T_i as N; bounded to [-1, 1]. A panel without two
-    consecutive periods gets 0."""
+    rhotype formulas with the panel's T_i as N; bounded to [-1, 1] (unless bound=False). A
+    panel without two consecutive periods gets 0."""
     lag = np.zeros_like(e)
     lag[1:] = e[:-1]
     lag[~prev] = 0.0
@@ -58,7 +58,7 @@ def panel_rhos(e: np.ndarray, panel: np.ndarray, prev: np.ndarray, rhotype: str,
             if rhotype == "nagar":
                 rho = (rho * T * T + k * k) / (T * T - k * k)
     rho = np.where(np.isfinite(rho) & (by(prev.astype(float)) > 0), rho, 0.0)
-    return np.clip(rho, -1.0, 1.0)
+    return np.clip(rho, -1.0, 1.0) if bound else rho
 
 
 def common_rho(rhos: np.ndarray, panel: np.ndarray, prev: np.ndarray, n_panels: int,
@@ -82,12 +82,13 @@ def transform(Z: np.ndarray, rho_obs: np.ndarray, prev: np.ndarray) -> np.ndarra
 
 
 def rho_per_obs(e, panel, prev, n_panels, corr: str, rhotype: str, k: int, np1: bool = False):
-    """(rho for each observation, the panels' rhos as reported): common for ar1 (one value
-    repeated), panel-specific for psar1."""
-    rhos = panel_rhos(e, panel, prev, rhotype, k, n_panels)
+    """(rho for each observation, the panels' rhos as reported, whether any panel's rho had to
+    be bounded to [-1, 1]): common for ar1 (one value repeated), panel-specific for psar1."""
+    raw = panel_rhos(e, panel, prev, rhotype, k, n_panels, bound=False)
+    rhos = np.clip(raw, -1.0, 1.0)
     if corr == "ar1":
         rhos = np.full(n_panels, common_rho(rhos, panel, prev, n_panels, np1))
-    return rhos[panel], rhos
+    return rhos[panel], rhos, bool(np.any(np.abs(raw) > 1.0))
 
 
 def ar1_log_jacobian(rhos: np.ndarray, panel_first_runs: np.ndarray) -> float:
