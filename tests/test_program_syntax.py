@@ -149,3 +149,27 @@ def _shared():
                            "noCONStant Rho(real 0.5) *] [if] [in] [aweight]")
         _S.append(s)
     return _S[0]
+
+
+# ---- version as a command and as a prefix -----------------------------------------------------
+def test_version_prefix_runs_the_command():
+    from tests.session_run import interp_session, irun, iok
+    s = interp_session("clear", "set obs 3", "gen x = _n")
+    assert "hi" in iok(s, 'version 12: display "hi"')
+    assert "hi" in iok(s, 'vers 13.1 : display "hi"')
+    assert "6" in iok(s, "quietly version 12: summarize x\ndisplay r(sum)")
+    rc, out = irun(s, "version 12: nosuchcommand")
+    assert rc == 199 and "unrecognized" in out
+    iok(s, "capture version 12: nosuchcommand")
+    iok(s, "version 12: replace x = x * 2")
+    assert list(s.data.vars["x"].values) == [2, 4, 6]
+
+
+def test_version_command():
+    from tests.session_run import interp_session, irun, iok
+    s = interp_session()
+    assert "version 17.0" in iok(s, "version")
+    iok(s, "version 11.2")
+    iok(s, "version 16, user")
+    rc, _ = irun(s, "version abc")
+    assert rc == 198

@@ -593,8 +593,13 @@ def continue_(session, cmd):
 @command("version", abbrev="vers", raw=True, byable=False, changes_data=False,
           family="Programming", desc="set the command interpreter's version", example="version 17")
 def version(session, cmd):
-    if not cmd.body.strip():
+    """`version` shows 17.0; `version #` is accepted for any release (hlmshell reads Stata 17
+    syntax throughout). `version #: command` is a prefix (syntax.parser.split_prefixes)."""
+    text = cmd.body.strip()
+    if not text:
         session.out.line("version 17.0")
+    elif not re.fullmatch(r"\d+(\.\d*)?(\s*,\s*user)?", text):
+        raise StataError("invalid syntax", 198)
 
 
 @command("error", raw=True, byable=False, changes_data=False,

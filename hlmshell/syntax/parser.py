@@ -189,6 +189,9 @@ def _parse_by(spec: str, bysort: bool) -> Prefix:
     return p
 
 
+_VERSION_PREFIX = re.compile(r"vers(?:i|io|ion)?\s+\d+(?:\.\d*)?\s*:(?!:)")
+
+
 def split_prefixes(text: str) -> tuple[list[Prefix], str]:
     """Peel quietly/noisily/capture/by prefixes off the front of a command."""
     prefixes: list[Prefix] = []
@@ -205,6 +208,10 @@ def split_prefixes(text: str) -> tuple[list[Prefix], str]:
             rest = after.lstrip()
             if rest.startswith(":"):
                 rest = rest[1:].lstrip()
+            continue
+        vers = _VERSION_PREFIX.match(rest)
+        if vers:        # `version 12: cmd` runs cmd (hlmshell interprets Stata 17 syntax throughout)
+            rest = rest[vers.end():].lstrip()
             continue
         if word in ("by", "bys", "byso", "bysor", "bysort") and (not after or after[0].isspace() or after[0] in ":,"):
             colon = find_top(after, ":")
