@@ -283,6 +283,7 @@ COMMANDS = [
     ('svydescribe', 'svyset', 'svydes', ()),
     ('table', 'table_cmd', 'table', ()),
     ('tabstat', 'tabstat', 'tabstat', ()),
+    ('tabplot', 'tabplot', 'tabplot', ()),
     ('tabulate', 'tabulate', 'ta', ()),
     ('tab1', 'tabulate', 'tab1', ()),
     ('tab2', 'tabulate', 'tab2', ()),
