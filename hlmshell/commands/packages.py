@@ -25,6 +25,7 @@ BUILTIN_PACKAGES["reghdfe"] = ("reghdfe",)    # Correia's HDFE regression (comma
 BUILTIN_PACKAGES["ftools"] = ("reghdfe",)     # reghdfe's prerequisite: nothing of it is needed here
 BUILTIN_PACKAGES.update({"xtserial": ("xtserial",), "xttest3": ("xttest3",), "xttest2": ("xttest2",),
                          "xtcsd": ("xtcsd",), "xtoverid": ("xtoverid",)})   # panel diagnostics (commands.xt_tests)
+BUILTIN_PACKAGES["xthybrid"] = ("xthybrid",)  # Schunck & Perales's hybrid models (commands.xthybrid)
 _OFFLINE = "hlmshell works offline and installs no packages"
 
 

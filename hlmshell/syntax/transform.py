@@ -95,6 +95,8 @@ def _prefix_part(prefix: str | None, name: str, in_interaction: bool) -> FVPart:
     if prefix is None:
         return FVPart(name, factor=in_interaction)
     p = prefix[:-1]  # drop the dot
+    if p.startswith("b"):
+        p = "i" + p      # b2.x, bn.x, b(last).x: the i is implied by the base operator
     if p == "c":
         return FVPart(name, factor=False)
     if p == "i":

@@ -18,7 +18,7 @@ from hlmshell.syntax.numlist import numlist
 _ONE = re.compile(r"([LFDSlfds])(\d+|\([^()]*\))?")
 OP_TEXT = r"(?:[LFDSlfds](?:\d+|\([^()]*\))?\.?)+"
 _TS_WORD = re.compile(rf"({OP_TEXT})\.(.+)")
-_FV_HEAD = re.compile(r"(ibn|ib\d+|ib\(\s*(?:first|last|freq|#?\d+)\s*\)|i\([\d\s]+\)|i|c|o|R|\d+(?:bn|o)?)")
+_FV_HEAD = re.compile(r"(i?bn|i?b\d+|i?b\(\s*(?:first|last|freq|#?\d+)\s*\)|i\([\d\s]+\)|i|c|o|R|\d+(?:bn|o)?)")
 
 
 def _counts(text: str | None) -> list[int]:
