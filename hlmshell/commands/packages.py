@@ -43,7 +43,8 @@ def _package_words(body: str) -> tuple[str, str]:
     words = body.split()
     if not words:
         raise StataError("invalid syntax", 198)
-    return words[0].lower(), (words[1] if len(words) > 1 else "")
+    # a package name may be quoted (`ssc install "`y'"` in a loop over names)
+    return words[0].lower(), (words[1].strip('"') if len(words) > 1 else "")
 
 
 def _install(session, pkg: str) -> None:
