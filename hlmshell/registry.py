@@ -518,7 +518,7 @@ def check_qualifiers(spec: CommandSpec, cmd) -> None:
 STATA_ONLY = frozenset("""
 manova ivregress
 suest stack
-egenmore gsem heckman
+egenmore heckman
 ratio total
 cluster
 """.split())

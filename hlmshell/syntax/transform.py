@@ -11,7 +11,7 @@ from hlmshell.syntax.expr_ast import Binary, Call, Coef, Name, Num, Str, Subscri
 from hlmshell.syntax.grammar_loader import Transformer
 from hlmshell.syntax.tsops import split_prefix, with_op
 
-_COEF = re.compile(r"(?:\[([^\]]*)\]\s*)?_(b|se|coef)\[([^\]]*)\]")
+_COEF = re.compile(r"(?:\[([^\]]*)\]\s*)?_(b|se|coef)\[((?:[^\]\[]|\[[^\]\[]*\])*)\]")
 _EQ_NAME = re.compile(r"\[([^\]]*)\]\s*(\S+)")     # [eq]name: _b[eq:name]
 
 
