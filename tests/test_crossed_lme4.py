@@ -127,6 +127,18 @@ def test_crossed_identity_block_is_one_variance_per_level():
     np.testing.assert_allclose(cov, cov[0, 0] * np.eye(15), atol=1e-15)
 
 
+def test_r_dot_levels_may_be_negative_or_fractional():
+    """R. is not a factor-variable operator: its levels are the distinct values (real files cross
+    with years coded -5..4). Relabelling the levels leaves the fit unchanged."""
+    d = crossed_sim()
+    fits = []
+    for shift, scale in ((0.0, 1.0), (-8.0, 1.0), (-8.0, 0.25)):
+        s = session(dict(d, item=(d["item"] + shift) * scale))
+        assert s.interpreter.run_line("mixed y x || _all: R.item || subj:, nolog") == 0
+        fits.append(s.e.scalars["ll"])
+    assert fits[1] == pytest.approx(fits[0], rel=1e-10) and fits[2] == pytest.approx(fits[0], rel=1e-10)
+
+
 def write_csv(folder: str) -> None:
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)

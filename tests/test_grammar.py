@@ -147,6 +147,12 @@ def test_fv_bases_and_levels():
         P(FVPart("z", True, None, "freq")), P(FVPart("w", True, (1, 2)))]
 
 
+def test_fv_base_operator_implies_i():
+    """b2.x is ib2.x, bn.x is ibn.x, b(last).x is ib(last).x (Stata: the base operator implies i.)."""
+    assert parse_fvlist("b2.x bn.y b(last).z b1.w#c.v") == parse_fvlist("ib2.x ibn.y ib(last).z ib1.w#c.v")
+    assert parse_fvlist("b3.x")[0] == P(FVPart("x", True, None, 3))
+
+
 def test_fv_group_prefix():
     assert parse_fvlist("i.(a b)") == [P(FVPart("a", True)), P(FVPart("b", True))]
 

@@ -444,9 +444,10 @@ def build_random(specs: list[RandomSpec], column: Callable[[str], np.ndarray], n
         zs, names, factors = [], [], []
         for rv in sp.rterms:
             # R.var: one identity-covariance effect per level, kept as level codes (an
-            # IndicatorMatrix), never as n x L dense indicator columns
+            # IndicatorMatrix), never as n x L dense indicator columns. R. is not a factor-variable
+            # operator: its levels are the distinct values, negative or fractional ones included
             v = np.asarray(column(rv), dtype=np.float64)
-            levels = factor_levels(rv, v)
+            levels = np.unique(v[~np.isnan(v)])
             factors.append((np.searchsorted(levels.astype(np.float64), v), len(levels), None))
             names += [f"R.{rv}"] * len(levels)
         for term in sp.terms:
