@@ -69,6 +69,7 @@ def test_within_share_is_xtreg_re_rho(wages):
 
 
 def test_keepvars_use_and_refusals(wages):
+    ok(wages, 'ssc install "xthybrid"')                   # built in: nothing to install
     ok(wages, "xthybrid lwage union exp, clusterid(id) use(union) keepvars")
     assert {"W__union", "B__union", "R__exp"} <= set(wages.data.names)
     got, text = run(wages, "xthybrid lwage union, clusterid(id)")
