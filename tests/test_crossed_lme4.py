@@ -166,3 +166,23 @@ def test_predict_after_crossed_fit():
     bl = compute_blups(m, with_se=False)
     want = s.data.values("xb") + bl[0].u[0, d["item"] - 1] + bl[1].u[d["subj"] - 1, 0]
     np.testing.assert_allclose(s.data.values("fit"), want, rtol=1e-6, atol=1e-6)   # stored as float
+
+
+def test_unidentified_component_with_huge_se_shows_missing_bounds():
+    """Two intercepts at one level (`|| g: x || g: race` with race constant within g) leave
+    a log-sd with a standard error of ~20 or more; exp(2*(ln sd + 1.96 se)) overflows. The table
+    must show the bound as missing (inf), not fail with OverflowError (r(9999) in a real file)."""
+    import dataclasses
+    from hlmshell.engine import lmm
+    d = crossed_sim()
+    s = session(d)
+    assert s.interpreter.run_line("mixed y x || subj: x, nolog") == 0
+    model = s.e.model
+    fit = model.fit
+    V = np.diag(np.full(len(fit.vc_theta), 400.0 ** 2))     # se 400 on the log scale
+    comps, resid = lmm.variance_components(dataclasses.replace(fit, vc_V=V), model.blocks)
+    rows = [r for b in comps for r in b.rows] if hasattr(comps[0], "rows") else []
+    assert np.isinf(resid.hi) and resid.lo == 0.0
+    for r in rows:
+        if r.kind == "var":
+            assert np.isinf(r.hi)

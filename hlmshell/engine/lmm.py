@@ -417,6 +417,15 @@ def linear_ll(y, X, reml: bool = False) -> float:
     return ols.linear_ll(y, X, reml)
 
 
+def _exp(x: float) -> float:
+    """exp that gives inf (shown as missing) instead of OverflowError: an unidentified variance
+    component (two intercepts at one level) can have a standard error of 1e300 on the log scale."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
 def variance_components(fit: LmmFit, blocks: list[RandomBlock], *, metric: str = "variance",
                         level: float = 95) -> tuple[list[BlockComponents], VarComponent]:
     """The random-effects parameters as Stata's table reports them, from e(b)'s metric
@@ -437,16 +446,15 @@ def variance_components(fit: LmmFit, blocks: list[RandomBlock], *, metric: str =
         est_ln = s[i]
         se = se_of(i)
         if metric == "sd":
-            est = math.exp(est_ln)
+            est = _exp(est_ln)
             if se is None:
                 return VarComponent("sd", names, est, None, None, None)
-            return VarComponent("sd", names, est, est * se, math.exp(est_ln - z * se),
-                                math.exp(est_ln + z * se))
-        est = math.exp(2 * est_ln)
+            return VarComponent("sd", names, est, est * se, _exp(est_ln - z * se), _exp(est_ln + z * se))
+        est = _exp(2 * est_ln)
         if se is None:
             return VarComponent("var", names, est, None, None, None)
-        return VarComponent("var", names, est, 2 * est * se, math.exp(2 * (est_ln - z * se)),
-                            math.exp(2 * (est_ln + z * se)))
+        return VarComponent("var", names, est, 2 * est * se, _exp(2 * (est_ln - z * se)),
+                            _exp(2 * (est_ln + z * se)))
 
     def pair_row(names, ii, jj, ia):
         a = s[ia]
