@@ -175,7 +175,8 @@ def totals(files: dict[str, dict]) -> dict:
 @contextmanager
 def kit_fallback(kit: Path | None):
     """`use URL-or-path/name.dta` reads kit/name.dta when the path itself does not exist (the
-    kit comes before the sample data shipped with hlmshell, as a file beside the do-file would)."""
+    kit comes before the sample data shipped with hlmshell, as a file beside the do-file would);
+    `webuse name` and `sysuse name` of data not shipped read kit/name.dta instead of the web."""
     from hlmshell.data import locate
     original = locate.find_data
     if kit is None:
@@ -191,6 +192,17 @@ def kit_fallback(kit: Path | None):
             return kit / base
         return original(name, ext)
 
+    from hlmshell.data import remote
+    from hlmshell.data.dta import read_dta
+    original_remote = remote.read_remote_dta
+
+    def read_remote_dta(url):           # use URL, webuse, sysuse of data not shipped
+        base = url.rstrip("/").rsplit("/", 1)[-1]
+        if base and (kit / base).is_file():
+            return read_dta(kit / base)
+        return original_remote(url)
+
+    remote.read_remote_dta = read_remote_dta
     patched = []
     for mod in list(sys.modules.values()):
         if getattr(mod, "__name__", "").startswith("hlmshell") and getattr(mod, "find_data", None) is original:
@@ -201,6 +213,7 @@ def kit_fallback(kit: Path | None):
     finally:
         for mod in patched:
             mod.find_data = original
+        remote.read_remote_dta = original_remote
 
 
 def _statement_label(st) -> str:

@@ -84,3 +84,20 @@ def test_kit_fallback_reads_a_url_from_the_kit(tmp_path, monkeypatch):
     from hlmshell.commands import files
     from hlmshell.data import locate
     assert files.find_data is locate.find_data           # the fallback is undone afterwards
+
+
+def test_kit_serves_use_url_webuse_and_sysuse(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    kit = tmp_path / "kit"
+    kit.mkdir()
+    from tests.session_run import interp_session, iok
+    s = interp_session("clear", "set obs 4", "gen z = _n")
+    iok(s, f'save "{kit / "nlswork.dta"}"')
+    do = tmp_path / "t.do"
+    do.write_text("webuse nlswork, clear\nsummarize z\nsysuse nlswork, clear\n"
+                  "use https://example.org/x/nlswork.dta, clear\nwebuse nosuch, clear\n")
+    recs = cov.run_file(do, kit)
+    assert [r["rc"] for r in recs][:4] == [0, 0, 0, 0]
+    assert recs[4]["rc"] != 0
+    from hlmshell.data import remote
+    assert remote.read_remote_dta.__module__ == "hlmshell.data.remote"   # undone afterwards
