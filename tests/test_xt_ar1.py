@@ -136,6 +136,26 @@ def test_xtgls_ar1_is_gls_under_the_ar1_covariance(grun):
     assert grun.e.scalars["ll"] == pytest.approx(ll, rel=1e-9)
 
 
+def test_xtgls_igls_log_and_fixed_point(grun):
+    out = ok(grun, "xtgls inv value capital, panels(hetero) corr(ar1) igls")
+    assert "Iteration 1: tolerance = " in out
+    y, X, panels = _data(grun)
+    b = np.asarray(grun.e.b)                       # the fixed point: one more round gives b back
+    e = y - X @ b
+    r = []
+    for idx in panels:
+        ei = e[idx]
+        r.append(min(1.0, max(-1.0, (ei[1:] @ ei[:-1]) / (ei[:-1] @ ei[:-1]))))
+    ys, Xs = _transform(y, X, panels, np.full(10, np.mean(r)))
+    es = ys - Xs @ b
+    w = np.empty_like(y)
+    for idx in panels:
+        w[idx] = 1.0 / np.mean(es[idx] ** 2)
+    b2 = np.linalg.solve((Xs * w[:, None]).T @ Xs, (Xs * w[:, None]).T @ ys)
+    np.testing.assert_allclose(b2, b, rtol=1e-6)
+    assert "Iteration" not in ok(grun, "xtgls inv value capital, panels(hetero) corr(ar1) igls nolog")
+
+
 def test_xtgls_hetero_psar1_weights(grun):
     ok(grun, "xtgls inv value capital, panels(hetero) corr(psar1)")
     y, X, panels = _data(grun)

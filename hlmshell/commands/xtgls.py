@@ -55,6 +55,10 @@ def _choice(text: str | None, table, default: str, what: str) -> str:
                   Opt("corr", "c", "string", None, "independent (default), ar1 or psar1"),
                   Opt("rhotype", "rho", "string", None, "regress (default), freg, tscorr, dw, theil or nagar"),
                   Opt("igls", desc="iterated GLS instead of two-step"),
+                  Opt("iterate", "iter", "int", 100, "igls: maximum number of iterations"),
+                  Opt("tolerance", "tol", "real", 1e-7, "igls: tolerance for the coefficients"),
+                  Opt("nolog", "nolog", desc="suppress the igls iteration log"),
+                  Opt("log", desc="display the igls iteration log (the default)"),
                   Opt("force", desc="estimate even if times are unequally spaced"),
                   Opt("nmk", desc="normalize standard errors by N-k instead of N"),
                   Opt("noconstant", "nocons", desc="suppress the constant term"),
@@ -92,12 +96,15 @@ def xtgls_cmd(session, cmd) -> None:
         _check_balanced(codes, tvals)
     try:
         fit = fgls(column(depvar), X, codes, tvals, panels, corr, rhotype, bool(opts.igls), bool(opts.nmk),
-                   ps.delta)
+                   ps.delta, tol=float(opts.tolerance), maxiter=max(int(opts.iterate), 1))
     except np.linalg.LinAlgError:
         raise StataError("matrix not positive definite", 506) from None
     res = _results(cmd, ds, design, fixed, depvar, fit.b, fit.V, codes, fit.ll, panels, mask, ps)
     _autocorrelation(res, corr, rhotype, fit.rhos)
     res.resid_sample = fit.e
+    if not opts.nolog:
+        for i, t in enumerate(fit.tolerances, 1):
+            session.out.line(f"Iteration {i}: tolerance = {fmt_g(t, 9).strip()}")
     session.post_estimation(res)
     display_xtgls(session, res, level)
 

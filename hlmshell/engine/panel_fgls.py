@@ -27,6 +27,7 @@ class FglsFit:
     e: np.ndarray                # untransformed residuals y - Xb, caller's order
     ll: float
     iterations: int
+    tolerances: list             # igls: each iteration's relative change in b (mreldif)
 
 
 def _structure(es, pc, tcode, N, panels):
@@ -75,7 +76,7 @@ def fgls(y, X, pc, tvals, panels: str, corr: str, rhotype: str = "regress", igls
     tcode = np.unique(tvals, return_inverse=True)[1].reshape(-1)
     prev = pw.has_previous(pc, tvals, delta)
     b = np.linalg.lstsq(X, y, rcond=None)[0]
-    rhos, it = None, 0
+    rhos, it, tols = None, 0, []
     for it in range(1, maxiter + 1):
         e = y - X @ b
         if corr == "independent":
@@ -86,7 +87,8 @@ def fgls(y, X, pc, tvals, panels: str, corr: str, rhotype: str = "regress", igls
         b_step = b if it > 1 else np.linalg.lstsq(Xs, ys, rcond=None)[0]
         S = _structure(ys - Xs @ b_step, pc, tcode, N, panels)
         b_new, V = _gls(ys, Xs, pc, tcode, panels, S)
-        change = float(np.max(np.abs(b_new - b) / np.maximum(np.abs(b), 1.0)))
+        change = float(np.max(np.abs(b_new - b) / (np.abs(b) + 1.0)))
+        tols.append(change)
         b = b_new
         if not igls or change < tol:
             break
@@ -99,4 +101,4 @@ def fgls(y, X, pc, tvals, panels: str, corr: str, rhotype: str = "regress", igls
     if nmk:
         V = V * n / (n - k)
     return FglsFit(b=b, V=V, rhos=None if rhos is None else (rhos[:1] if corr == "ar1" else rhos),
-                   e=(y - X @ b)[inv], ll=ll, iterations=it)
+                   e=(y - X @ b)[inv], ll=ll, iterations=it, tolerances=tols if igls else [])
