@@ -59,6 +59,10 @@ def _offset(res, data, opts) -> np.ndarray:
 
 
 def predict(session, cmd, res, opts) -> None:
+    if res.macros.get("model") == "glm":        # fitted without a random-effects equation
+        import importlib                       # me_onelevel builds on this module's helpers
+        importlib.import_module("hlmshell.commands.me_onelevel").predict(session, cmd, res, opts)
+        return
     model: glmm.GlmmModel = res.model
     ordinal = model.family.name == "ordinal"
     stat = _statistic(opts, ordinal)
