@@ -160,3 +160,33 @@ def test_brackets_noparentheses_compress_and_booktabs(fitted, tmp_path):
                      ("esttab full, tex booktabs", 198), ("esttab full, eform(2)", 198),
                      ("esttab full, mtitle no p numbers", 198)):
         assert run(s, line)[0] == rc, line
+
+
+def test_equations_matching_eqlabels_and_matched_names_in_transform():
+    s = Session()
+    ok(s, "use hsb")
+    ok(s, "quietly mixed mathach ses || id:")
+    ok(s, "est store a")
+    ok(s, "quietly mixed mathach ses || id: ses, cov(un)")
+    ok(s, "est store b")
+    a, b = s.estimates["a"], s.estimates["b"]
+    out = ok(s, 'esttab a b, not nostar transform("#2:_cons #3:_cons #4:_cons" exp(2*@) 2*exp(2*@)) '
+                'equations(1:1, 2:3, 3:5, .:2) eqlabels("" "L2Var_cons" "L1Var_cons" "L2Var_ses") nonumbers')
+    lines = out.rstrip("\n").split("\n")
+    rules = [k for k, ln in enumerate(lines) if ln.startswith("---")]
+    eq_rows = [lines[k + 1].strip() for k in rules[2:-2]]       # the row after each equation rule
+    assert eq_rows == ["L2Var_cons", "L1Var_cons", "L2Var_ses", "atr1_1_1_2"]
+    assert lines[rules[1] + 1].strip() == ""                    # eqlabels' "" for the first one
+
+    def block(label):
+        i = next(k for k, ln in enumerate(lines) if ln.strip() == label)
+        return lines[i + 1].split()
+
+    var = lambda res, eq: math.exp(2 * float(res.b[res.coef_index(eq, "_cons")]))  # noqa: E731
+    assert block("L2Var_cons") == ["_cons", estout_a(var(a, "lns1_1_1")), estout_a(var(b, "lns1_1_2"))]
+    assert block("L1Var_cons") == ["_cons", estout_a(var(a, "lnsig_e")), estout_a(var(b, "lnsig_e"))]
+    assert block("L2Var_ses") == ["_cons", estout_a(var(b, "lns1_1_1"))]
+    rho = float(b.b[b.coef_index("atr1_1_1_2", "_cons")])                # unmatched: untransformed
+    assert block("atr1_1_1_2") == ["_cons", estout_a(rho)]
+    for bad in ("equations(1:1:1)", "equations(9)", "equations(1:x)", "equations(1:1,)"):
+        assert run(s, f"esttab a b, {bad}")[0] == 198, bad

@@ -33,6 +33,7 @@ from hlmshell.commands.etable import coefficients, merge_order, stat_value, var_
 from hlmshell.errors import StataError
 from hlmshell.output import paper_tables as pt
 from hlmshell.registry import Opt, command
+from hlmshell.syntax.lexer import strip_quotes, top_words
 from hlmshell.results import EstimationResults
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
@@ -213,6 +214,8 @@ _OPTS = (
     Opt("keep", "keep", "anything", None, "coefficients to show"),
     Opt("drop", "drop", "anything", None, "coefficients not to show"),
     Opt("stats", "stat", "anything", None, "e() scalars below the table: stats(N r2, fmt(0 3) labels(...))"),
+    Opt("equations", "eq", "anything", None, "match the models' equations: equations(1:1, 2:3, .:2)"),
+    Opt("eqlabels", "eql", "anything", None, "labels of the equations, in order"),
     Opt("transform", "trans", "anything", None, "transform([coefs] fx dfx ...): e.g. ln*: exp(@) exp(@)"),
     Opt("varwidth", "varw", "anything", None, "width of the first column"),
     Opt("modelwidth", "modelw", "anything", None, "width of the model columns"),
@@ -372,7 +375,8 @@ def _eq_keys(results, given=None) -> tuple[list[str], list[dict]]:
     levels and omitted coefficients kept (b 0, se 0) unless nobaselevels / noomitted."""
     given = given or {}
     per_model, order = [], []
-    for r in results:
+    maps = _eq_map(results, given.get("equations"))
+    for r, eqmap in zip(results, maps):
         coefs = coefficients(r, omitted=True)
         first = r.names[0][0] if r.names else ""
         d = {}
@@ -380,12 +384,54 @@ def _eq_keys(results, given=None) -> tuple[list[str], list[dict]]:
             if c.se == 0 and ("nobaselevels" in given and re.search(r"(^|#)\d+b\.", c.name)
                               or "noomitted" in given and re.search(r"(^|#|\d)o\.", c.name)):
                 continue
-            eq = "" if c.eq == first else c.eq
+            if c.eq in eqmap:           # matched by equations(): the matched name (#k), which
+                eq = eqmap[c.eq]        # transform(), keep() and drop() then refer to
+                c = dataclasses.replace(c, eq=eq)
+            else:
+                eq = "" if c.eq == first and not eqmap else c.eq
             d[(eq, estout_name(c.name))] = c
             if eq not in order:
                 order.append(eq)
         per_model.append(d)
     return order, per_model
+
+
+def _eq_map(results, text: str | None) -> list[dict[str, str]]:
+    """equations([name =] #:#:... [, ...]) as estimates table matches equations: the k-th term
+    names each model's equation at that position `#k` (or `name`); one number applies to every
+    model, `.` leaves a model out. Per model: {its equation name: the matched name}."""
+    maps: list[dict[str, str]] = [{} for _ in results]
+    if text is None:
+        return maps
+    terms = [t for t in text.split(",")]
+    if not text.strip() or any(not t.strip() for t in terms):
+        raise StataError("equations() invalid", 198)
+    for k, term in enumerate(terms, 1):
+        label, eqsign, nums = term.rpartition("=")
+        label = label.strip() if eqsign else f"#{k}"
+        parts = [p.strip() for p in nums.split(":")]
+        if len(parts) == 1:
+            parts = parts * len(results)
+        if len(parts) != len(results) or (eqsign and not _NAME.match(label)):
+            raise StataError("equations() invalid", 198)
+        for m, (res, part) in enumerate(zip(results, parts)):
+            if part == ".":
+                continue
+            eqs = list(dict.fromkeys(e for e, _ in res.names))
+            if not part.isdigit() or not 1 <= int(part) <= len(eqs):
+                raise StataError("equations() invalid", 198)
+            maps[m][eqs[int(part) - 1]] = label
+    return maps
+
+
+def _eq_label(eq: str, i: int, given, first_eq: str) -> str:
+    """An equation's row label: eqlabels()'s i-th entry when given, else its name."""
+    labels = given.get("eqlabels")
+    if labels is not None:
+        words = [strip_quotes(labels[a:b]) for a, b in top_words(labels)]
+        if i < len(words):
+            return words[i]
+    return eq or first_eq
 
 
 def _keep(eq: str, name: str, given) -> bool:
@@ -411,7 +457,7 @@ def _body_rows(session, results, given, lay: Layout) -> list[pt.PaperRow]:
         if multi:
             if i:
                 rows.append(pt.PaperRow(kind="rule"))
-            rows.append(pt.PaperRow(eq or first_eq, [], "eq"))
+            rows.append(pt.PaperRow(_eq_label(eq, i, given, first_eq), [], "eq"))
         for k, name in enumerate(names):
             if k and lay.gaps:
                 rows.append(pt.PaperRow(kind="gap"))
