@@ -109,9 +109,9 @@ def test_log2html_smcl_and_text(hsb):
     assert run(hsb, "log2html nosuch")[0] == 601
 
 
-def test_bcuse_is_offline(hsb):
-    rc, out = run(hsb, "bcuse wage1, clear")
-    assert rc == 631 and "fmwww.bc.edu/ec-p/data/wooldridge/wage1.dta" in out
+def test_bcuse_offline_fails_and_keeps_the_data(hsb):
+    rc, out = run(hsb, "bcuse wage1, clear")      # the tests' folder is a closed local port
+    assert rc == 677 and "127.0.0.1:9/bc/wage1.dta" in out
     assert hsb.data.n == 7185
 
 

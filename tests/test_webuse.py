@@ -77,3 +77,17 @@ def test_missing_and_bad_files_leave_data(server):
     rc, out = irun(s, "webuse set notaurl")
     assert rc == 669
     assert s.data.n == 5 and list(s.data.vars["y"].values) == [1, 4, 9, 16, 25]
+
+
+def test_bcuse_downloads_and_describes(server, monkeypatch):
+    folder, base = server
+    _publish(folder, "wage1.dta", DATA)
+    monkeypatch.setenv("HLMSHELL_BCUSE_PREFIX", base)
+    s = interp_session()
+    out = iok(s, "bcuse wage1")
+    assert s.data.n == 5 and "square" in out          # describe lists the variable label
+    out = iok(s, "bcuse wage1, clear nodesc")
+    assert "square" not in out
+    iok(s, "replace y = 0")
+    rc, _ = irun(s, "bcuse wage1")
+    assert rc == 4

@@ -10,9 +10,9 @@
 fre's table is its help file's: the values (and labels) in a column headed by the variable's
 name and label, then Freq., Percent, Valid and Cum.; the valid values and their total, the
 missing values and theirs, the grand total. mdesc lists missing counts, totals and percent
-missing per variable; distinct the nonmissing and distinct counts. bcuse would download a
-dataset from fmwww.bc.edu: hlmshell works offline, so it says so (r(631), the code of a host
-that cannot be reached), as `ssc install` does for packages it does not have.
+missing per variable; distinct the nonmissing and distinct counts. bcuse downloads a
+Wooldridge dataset from fmwww.bc.edu (hlmshell.data.remote), failing offline with Stata's network
+error codes.
 """
 from __future__ import annotations
 
@@ -357,25 +357,43 @@ def fre_cmd(session, cmd):
 
 
 # =========================================================================== bcuse
-_BC_URL = "http://fmwww.bc.edu/ec-p/data/wooldridge/"
+_BC_URL = "http://fmwww.bc.edu/ec-p/data/wooldridge"
 
 
-@command("bcuse", byable=False, qualifiers="", raw=True, changes_data=False, family="Files",
-         desc="load a Boston College (Wooldridge) dataset (offline: not available)",
+@command("bcuse", byable=False, qualifiers="", raw=True, family="Files",
+         desc="load a Boston College (Wooldridge textbook) dataset from the web",
          example="bcuse wage1, clear")
 def bcuse_cmd(session, cmd):
+    """Kit Baum's bcuse: `use` of fmwww.bc.edu's copy of the Wooldridge textbook data, then
+    `describe` (unless nodesc). HLMSHELL_BCUSE_PREFIX replaces the folder (the tests use a local
+    server); offline it fails with the network's error and names the file it wanted."""
+    from hlmshell.commands.files import check_can_replace_data
+    from hlmshell.data.remote import read_remote_dta
+
     text, _, optext = (cmd.body or "").partition(",")
     words = text.split()
     if len(words) != 1:
         raise StataError("invalid syntax" if words else "dataset name required", 198 if words else 100)
-    for w in optext.split():
-        if w.lower() not in ("clear", "nodesc", "nodescribe"):
+    opts = [w.lower() for w in optext.split()]
+    for w in opts:
+        if w not in ("clear", "nodesc", "nodescribe"):
             raise StataError(f"option {w} not allowed", 198)
     name = words[0]
     fname = name if name.lower().endswith(".dta") else name + ".dta"
-    hint = f"; a local copy exists: type `use {fname}`" if os.path.isfile(fname) else ""
-    raise StataError(f"file {_BC_URL}{fname} not found\nbcuse: hlmshell works offline and "
-                     f"downloads nothing (host not found){hint}", 631)
+    url = f"{(os.environ.get('HLMSHELL_BCUSE_PREFIX') or _BC_URL).rstrip('/')}/{fname}"
+    check_can_replace_data(session, "clear" in opts)
+    try:
+        new = read_remote_dta(url)
+    except StataError as err:
+        if err.rc not in (601, 631, 677):
+            raise
+        hint = f"; a local copy exists: type `use {fname}`" if os.path.isfile(fname) else ""
+        raise StataError(f"file {url} not found\nbcuse: {err.message.splitlines()[0]}{hint}",
+                         err.rc) from None
+    new.filename = fname
+    session.data = new
+    if not {"nodesc", "nodescribe"} & set(opts):
+        session.runner.run_command("describe")
 
 
 # =========================================================================== log2html

@@ -3,7 +3,7 @@ log2html, fre, mdesc, distinct, bcuse. Each appears with a valid line on the swe
 (with `mixed` fitted and m1, m2 stored); their text is theirs to read."""
 BASE = {"outreg2": "outreg2 using sweep_out, replace", "mdesc": "mdesc mathach ses",
         "distinct": "distinct id sector", "fre": "fre sector"}
-# bcuse always fails offline (r(631)); log2html needs a log file: tests/test_community_misc.py
+# bcuse needs the web (tests/test_webuse.py serves it locally); log2html needs a log file: tests/test_community_misc.py
 RAW = {"outreg2", "bcuse", "log2html"}
 TAKES = {"mdesc": "if in", "distinct": "if in", "fre": "if in weight"}
 BASE.update({"estpost": "estpost summarize mathach ses"})
