@@ -247,3 +247,32 @@ def test_bad_input_leaves_session_unchanged(sv):
         assert "Traceback" not in out and "unexpected" not in out and _state(sv) == before, line
     ok(sv, "svyset id [pw=w], strata(sector) vce(jackknife)")
     assert run(sv, "svy: mean mathach")[0] == 198
+
+
+def test_estat_effects(sv):
+    """DEFF = V / V_srswor with V_srswor(mean) = sum w (y - ybar)^2 / ((M - 1) m) (no fpc), V
+    from R; for a regression the same SRS variance of the scores w x e through X'WX."""
+    ok(sv, A)
+    ok(sv, "svy: mean mathach")
+    ok(sv, "estat effects")
+    d = sv.data
+    y, w = d.var("mathach").values.astype(float), d.var("w").values.astype(float)
+    M, m = w.sum(), len(w)
+    ybar = (w * y).sum() / M
+    v_srs = (w * (y - ybar) ** 2).sum() / ((M - 1) * m)
+    deff = REF["mean_A"]["V"][0][0] / v_srs
+    assert sv.r.matrices["deff"][0, 0] == pytest.approx(deff, rel=1e-6)
+    assert sv.r.matrices["deft"][0, 0] == pytest.approx(np.sqrt(deff), rel=1e-6)
+    ok(sv, "svy: regress mathach ses minority")
+    out = ok(sv, "estat effects, deff")
+    assert "DEFF" in out and "DEFT" not in out
+    X = np.column_stack([d.var("ses").values, d.var("minority").values, np.ones(m)]).astype(float)
+    bread = np.linalg.inv(X.T @ (w[:, None] * X))
+    e = y - X @ (bread @ (X.T @ (w * y)))
+    u = X * e[:, None]
+    dev = u - (w[:, None] * u).sum(axis=0) / M
+    Vs = bread @ ((M * M / m) / (M - 1) * (w[:, None] * dev).T @ dev) @ bread
+    rV = np.asarray(REF["reg_A"]["V"])[np.ix_(R_TO_STATA, R_TO_STATA)]
+    np.testing.assert_allclose(sv.r.matrices["deff"][0], np.diag(rV) / np.diag(Vs), rtol=1e-6)
+    ok(sv, "regress mathach ses")
+    assert run(sv, "estat effects")[0] == 321

@@ -433,6 +433,9 @@ def _sd(session, res, opts) -> None:
                             Opt("noheader", "nohea", desc="suppress the header"),
                             Opt("noweights", desc="accepted for compatibility"))),
                        Sub("vif", "vif", "variance inflation factors (after regress)"),
+                       Sub("effects", "eff", "design effects DEFF and DEFT (after svy)",
+                           (Opt("deff", desc="report DEFF"), Opt("deft", desc="report DEFT"),
+                            Opt("srssubpop", desc="accepted for compatibility"))),
                        Sub("phtest", "phtest", "test of proportional hazards (after stcox)",
                            (Opt("detail", "d", desc="test each covariate"),
                             Opt("log", desc="use the log of analysis time"),
@@ -576,4 +579,13 @@ def _phtest(session, res, opts) -> None:
 
 
 _HANDLERS["phtest"] = _phtest
+
+
+def _effects(session, res, opts) -> None:
+    """estat effects after svy (commands.svy_effects)."""
+    from hlmshell.commands.svy_effects import estat_effects
+    estat_effects(session, res, opts)
+
+
+_HANDLERS["effects"] = _effects
 _TAKES_VARLIST = ("hettest",)

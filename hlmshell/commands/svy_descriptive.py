@@ -61,7 +61,9 @@ def run(session, ctx: se_.SvyRun, name: str) -> None:
         est = _means(session, needed, fr, g, groups, name)
     names, b, Z, counts, rows = est
     V = survey.score_variance(fr.design, Z)
+    srs = survey.srs_score_variance(Z, fr.w, fpc=bool(fr.design.fraction.any()))
     res = _results(ctx, name, fr, names, b, V, counts, needed, groups[3], len(_group_list(g)))
+    res.matrices.update({"V_srs": srs[0], "V_srswr": srs[1]})
     res.svy_rows, res.svy_items = rows, (items if name == "ratio" else [])
     session.post_estimation(res)
     se_.running_line(session, name)

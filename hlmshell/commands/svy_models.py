@@ -106,20 +106,21 @@ def _regress(session, ctx, cmd):
     Vk = survey.sandwich(fr.design, bread, scores)
     res.V = np.zeros_like(res.V)
     res.V[np.ix_(kidx, kidx)] = Vk
-    res.matrices["V_srs"] = _v_srs(fr, bread, scores, kidx, len(res.b))
+    res.matrices.update(_v_srs(fr, bread, scores, kidx, len(res.b)))
     test = [int(j) for j in kidx if res.names[j][1] != "_cons"]
     _finish(res, ctx, fr, "regress", "Linear regression", test)
     return res, design, labels, False
 
 
-def _v_srs(fr, bread, scores, kidx, k) -> np.ndarray:
-    """The variance under simple random sampling of the same size (for estat effects' DEFF):
-    the scores' with-replacement variance as if each observation were its own PSU, scaled by
-    the subpopulation's share as Stata's V_srs is (without fpc)."""
-    srs = survey.SurveyDesign(np.zeros(len(fr.sub), np.int64), np.arange(len(fr.sub)), fr.w,
-                              np.zeros(1), "missing")
-    out = np.zeros((k, k))
-    out[np.ix_(kidx, kidx)] = survey.sandwich(srs, bread, scores)
+def _v_srs(fr, bread, scores, kidx, k) -> dict:
+    """e(V_srs) and e(V_srswr): the variances had the sample been a simple random sample of
+    the same size (without / with replacement), for estat effects' DEFF and DEFT."""
+    Gwor, Gwr = survey.srs_score_variance(scores, fr.w, fpc=bool(fr.design.fraction.any()))
+    out = {}
+    for key, G in (("V_srs", Gwor), ("V_srswr", Gwr)):
+        m = np.zeros((k, k))
+        m[np.ix_(kidx, kidx)] = bread @ G @ bread.T
+        out[key] = m
     return out
 
 
@@ -160,7 +161,7 @@ def _glm(session, ctx, cmd, name):
     res = gc._results(cmd, name, depvar, design, mask, beta, V, ll, ll0, VceRequest("robust"), None, title,
                       fam_name)
     kidx = np.flatnonzero(design.keep)
-    res.matrices["V_srs"] = _v_srs(fr, bread, scores, kidx, len(res.b))
+    res.matrices.update(_v_srs(fr, bread, scores, kidx, len(res.b)))
     gc.offset_macros(res, opts)
     test = [int(j) for j in kidx if res.names[j][1] != "_cons"]
     _finish(res, ctx, fr, name, title, test)

@@ -169,3 +169,16 @@ def adjusted_wald(b: np.ndarray, V: np.ndarray, df: float) -> AdjustedWald | Non
         return AdjustedWald(np.nan, k, d2, np.nan)
     F = W * d2 / (df * k)
     return AdjustedWald(F, k, d2, float(dist.f_sf(F, k, d2)))
+
+
+def srs_score_variance(scores: np.ndarray, w: np.ndarray, fpc: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(G_srswor, G_srswr): the variance of the total of `scores` (weighted, n x k) had the m
+    observations been a simple random sample from the M = sum w population, for the design
+    effects: M^2 / m * sum_j w_j (u_j - ubar)(u_j - ubar)' / (M - 1), u_j the unweighted score
+    and ubar = sum w u / M; without replacement times (1 - m/M) when the design has an fpc."""
+    M, m = float(np.sum(w)), len(w)
+    u = scores / w[:, None]
+    d = u - scores.sum(axis=0) / M
+    G_wr = (M * M / m) / (M - 1.0) * (d * w[:, None]).T @ d if M > 1 else np.full((scores.shape[1],) * 2, np.nan)
+    f = m / M if fpc and M > 0 else 0.0
+    return (1.0 - f) * G_wr, G_wr
