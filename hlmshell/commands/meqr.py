@@ -508,7 +508,8 @@ _PREDICT_REFUSED = ("ebmeans", "ebmodes", "marginal", "conditional", "pr", "eta"
 
 def _predict(session, cmd, res, opts) -> None:
     """predict after meqrlogit/meqrpoisson: melogit's statistics on me_view(res), the random
-    effects at their posterior modes (meqrlogit's reffects and the default mu use them)."""
+    effects at their posterior modes (meqrlogit's reffects and the default mu use them);
+    `fitted`, the fitted linear predictor xb + Zu, is melogit's eta there."""
     from hlmshell.commands.predict import PREDICTORS
     from hlmshell.registry import args_of
     for name in _PREDICT_REFUSED:
@@ -516,6 +517,10 @@ def _predict(session, cmd, res, opts) -> None:
             raise StataError(f"option {name} not allowed", 198)
     cmd2 = copy.copy(cmd)
     cmd2.options = list(cmd.options) + [Option("ebmodes")]
+    if "fitted" in opts:        # meqrlogit's `fitted`: xb + Zu, melogit's eta at the modes
+        from hlmshell.registry import abbrev_match
+        cmd2.options = [o for o in cmd2.options if not abbrev_match(o.name, "fitted", 3)]
+        cmd2.options.append(Option("eta"))
     cmd2.opts = None
     view = me_view(res)
     PREDICTORS[view.cmd](session, cmd2, view, args_of(cmd2))
