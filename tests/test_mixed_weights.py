@@ -211,7 +211,6 @@ def test_pweights_location_and_scale(sess):
     ("mixed y x [fw=f] || id:, residuals(ar 1, t(t))", 101),
     ("mixed y x [fw=f] || id:, dfmethod(residual) reml", 198),
     ("mixed y x || id:, pweight(pw)", 198),          # higher-level weights: refused plainly
-    ("mixed y x [pw=pw] || id:, pwscale(gk)", 198),     # sets level-two weights: refused
     ("mixed y x [pw=pw] || id:, pwscale(foo)", 198),
     ("mixed y x [fw=f] || id:, pwscale(size)", 198),     # pwscale needs pweights
     ("mixed y x [pw=pw] || id: || t:, pwscale(size)", 198),   # two-level models only
@@ -260,3 +259,115 @@ def test_pwscale_ignores_the_scale_of_each_groups_weights(sess, method):
     np.testing.assert_allclose(V0, V1, rtol=1e-6, atol=1e-12)
     b2, _, _ = _fit(sess, "mixed y x [pw=pwk] || id:")
     assert not np.allclose(b2, b0, rtol=1e-4)      # unscaled, the groups' scales do matter
+
+
+# --- weights at the second level: || id:, fweight() / pweight() -------------------------------
+def test_group_fweights_equal_replicated_groups(sess):
+    """fweight(g) in the equation: group j counts g_j times; the reference replicates whole
+    groups under new identifiers (no weights anywhere)."""
+    ok(sess, "generate g = 1 + mod(id, 3)")
+    fits = {}
+    for opts in ("mle", "reml"):
+        fits[opts] = _fit(sess, f"mixed y x z || id:, fweight(g) {opts}")
+    assert fits["mle"][2]["N"] == pytest.approx(float(np.sum(1 + _data()["id"] % 3)))
+    ok(sess, "generate orig = _n")
+    ok(sess, "expand g")
+    ok(sess, "bysort orig: generate copy = _n")
+    ok(sess, "generate id2 = 100 * id + copy")
+    for opts in ("mle", "reml"):
+        b_w, V_w, sc_w = fits[opts]
+        b_e, V_e, sc_e = _fit(sess, f"mixed y x z || id2:, {opts}")
+        np.testing.assert_allclose(b_w, b_e, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(V_w, V_e, rtol=1e-4, atol=1e-9)
+        assert sc_w["ll"] == pytest.approx(sc_e["ll"], rel=1e-9)
+        assert sc_w["chi2_c"] == pytest.approx(sc_e["chi2_c"], rel=1e-6)
+
+
+def _two_level_reference(d, a, wg):
+    """As _pseudo_reference, each group's log likelihood multiplied by its weight wg_j."""
+    y, x, ids = d["y"], d["x"], d["id"]
+    groups = [np.flatnonzero(ids == g) for g in np.unique(ids)]
+    gw = np.array([wg[rows[0]] for rows in groups])
+    from scipy.optimize import minimize
+
+    def group_ll(par, rows):
+        b0, b1, lsu, lse = par
+        su2, se2 = math.exp(2 * lsu), math.exp(2 * lse)
+        r, ww = y[rows] - b0 - b1 * x[rows], a[rows]
+        A = ww.sum() / se2 + 1.0 / su2
+        c = (ww * r).sum() / se2
+        return (-0.5 * ww.sum() * math.log(2 * math.pi * se2) - 0.5 * (ww * r * r).sum() / se2
+                - 0.5 * math.log(su2 * A) + 0.5 * c * c / A)
+
+    def negll(par):
+        return -sum(w * group_ll(par, rows) for w, rows in zip(gw, groups))
+
+    par = minimize(negll, np.array([1.0, 0.5, 0.0, 0.0]), method="BFGS",
+                   options={"gtol": 1e-10, "maxiter": 2000}).x
+    k, G = 4, len(groups)
+    S = np.zeros((G, k))
+    H = np.zeros((k, k))
+    for j in range(k):
+        e = np.zeros(k)
+        e[j] = 1e-5
+        S[:, j] = [w * (group_ll(par + e, r) - group_ll(par - e, r)) / 2e-5
+                   for w, r in zip(gw, groups)]
+    for i in range(k):
+        for j in range(k):
+            ei, ej = np.zeros(k), np.zeros(k)
+            ei[i], ej[j] = 1e-4, 1e-4
+            H[i, j] = (negll(par + ei + ej) - negll(par + ei - ej) - negll(par - ei + ej)
+                       + negll(par - ei - ej)) / 4e-8
+    bread = np.zeros((k, k))
+    bread[:2, :2] = np.linalg.inv(H[:2, :2])
+    bread[2:, 2:] = np.linalg.inv(H)[2:, 2:]
+    V = bread @ (S.T @ S) @ bread * G / (G - 1)
+    order = [1, 0, 2, 3]
+    return par[order], V[np.ix_(order, order)], -negll(par)
+
+
+@pytest.mark.parametrize("level1", [False, True])
+def test_group_pweights_against_dense_pseudolikelihood(sess, level1):
+    d = _data()
+    gw = 0.5 + (d["id"] % 4) * 0.75
+    ok(sess, "generate double g = 0.5 + mod(id, 4) * 0.75")
+    a = d["pw"] if level1 else np.ones(len(d["y"]))
+    b, V, sc = _fit(sess, "mixed y x [pw=pw] || id:, pweight(g)" if level1
+                    else "mixed y x || id:, pweight(g)")
+    par, Vref, llref = _two_level_reference(d, a, gw)
+    np.testing.assert_allclose(b, par, rtol=1e-5, atol=1e-6)
+    assert sc["ll"] == pytest.approx(llref, rel=1e-8)
+    np.testing.assert_allclose(np.sqrt(np.diag(V)), np.sqrt(np.diag(Vref)), rtol=2e-3)
+    assert sess.e.macros["vcetype"] == "Robust" and sc["N"] == 60 and "chi2_c" not in sc
+
+
+def test_pwscale_gk_moves_the_weights_to_level_two(sess):
+    """Graubard and Korn: w_j* = mean over the group of w_i|j w_j, level-one weights 1."""
+    ok(sess, "generate double g = 0.5 + mod(id, 4) * 0.75")
+    b0, V0, _ = _fit(sess, "mixed y x [pw=pw] || id:, pweight(g) pwscale(gk)")
+    ok(sess, "generate double prod = pw * g")
+    ok(sess, "egen double gk = mean(prod), by(id)")
+    b1, V1, _ = _fit(sess, "mixed y x || id:, pweight(gk)")
+    np.testing.assert_allclose(b0, b1, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(V0, V1, rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("line,rc", [
+    ("mixed y x || id:, pweight(pw)", 198),                 # not constant within id
+    ("mixed y x [pw=pw] || id:, fweight(f2)", 198),          # fweights and pweights mixed
+    ("mixed y x || id:, fweight(gh)", 401),                  # noninteger
+    ("mixed y x || id:, pweight(gneg)", 402),
+    ("mixed y x || id: || sub:, pweight(f2)", 198),          # two-level models only
+    ("mixed y x || id:, pweight()", 198),
+])
+def test_bad_group_weights_leave_the_session(sess, line, rc):
+    ok(sess, "generate f2 = 1 + mod(id, 2)")
+    ok(sess, "generate gh = 0.5 + mod(id, 2)")
+    ok(sess, "generate gneg = mod(id, 2) - 1")
+    ok(sess, "generate sub = 10 * id + (mod(_n, 5) < 2)")
+    ok(sess, "quietly mixed y x || id:")
+    b = np.asarray(sess.e.b).copy()
+    got, out = run(sess, line)
+    assert got == rc, out
+    assert "Traceback" not in out
+    np.testing.assert_array_equal(np.asarray(sess.e.b), b)

@@ -177,6 +177,7 @@ class MixedOptions:
     residuals: mres.ResidualRequest | None = None
     dfmethod: mdf.DfRequest | None = None
     pwscale: str | None = None   # pwscale(size|effective|gk) as typed, unabbreviated
+    level_weights: list = field(default_factory=list)   # (kind, exp) of fweight()/pweight()
     xtmixed: bool = False     # typed as xtmixed: REML and standard deviations by default
     dftable: str = "default"  # dfmethod()'s fixed-effects table: default | ci | pvalue
 
@@ -228,9 +229,9 @@ def _option_name(opt: Option) -> str:
     return next(iter(bind_command("mixed", [opt]).given))
 
 
-def _level_options(lev, glob: list[Option]) -> tuple[bool, str | None]:
-    """(noconstant, covariance) of one random-effects equation; its other options (Stata
-    takes estimation options anywhere) go to `glob`."""
+def _level_options(lev, glob: list[Option], level_weights: list) -> tuple[bool, str | None]:
+    """(noconstant, covariance) of one random-effects equation; fweight()/pweight() go to
+    `level_weights`, its other options (Stata takes estimation options anywhere) to `glob`."""
     nocons, cov = False, None
     for opt in lev.options:
         full = _option_name(opt)
@@ -239,7 +240,7 @@ def _level_options(lev, glob: list[Option]) -> tuple[bool, str | None]:
         elif full == "covariance":
             cov = _norm_cov(bind_command("mixed", [opt]))
         elif full in ("fweight", "pweight"):
-            mwt.higher_level_weight(full)
+            level_weights.append(mwt.parse_level_weight(bind_command("mixed", [opt]), full))
         else:
             glob.append(opt)
     return nocons, cov
@@ -267,7 +268,7 @@ def _mixed_options(session, spec: MixedSpec, cmd: Command) -> MixedOptions:
             raise StataError("option covariance() not allowed", 198)
         else:
             glob.append(opt)
-    o.level_opts = [_level_options(lev, glob) for lev in spec.levels]
+    o.level_opts = [_level_options(lev, glob, o.level_weights) for lev in spec.levels]
     glob += [op for op in cmd.options if op not in spec.fixed_options]
     opts = bind_command("mixed", glob)
     if opts.reml and opts.mle:
@@ -298,6 +299,7 @@ class MixedData:
     resid_labels: list[str] = field(default_factory=list)   # by() categories as shown
     weights: np.ndarray | None = None      # [fweight|pweight = exp] of the sample rows
     wkind: str | None = None
+    group_weights: np.ndarray | None = None   # fweight()/pweight() per group of the level
 
 
 def _resolve_fixed_part(ds, spec: MixedSpec, fixed_raw: list[FVTerm]):
@@ -361,7 +363,7 @@ def _prepare_mixed(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTer
     numeric = [depvar] + [v for v in fvars + rvars if v != depvar]
     numeric += [g for g in groups if not ds.var(g).is_string and g not in numeric]
     mask = _mixed_sample(session, cmd, numeric, [g for g in groups if ds.var(g).is_string])
-    w, wkind = mwt.sample_weights(session, cmd, mask)
+    mask, w, wkind = mwt.weighted_sample(session, cmd, mask, o.level_weights)
     n = int(mask.sum())
     column = sample_columns(ds, mask)
     design = dz.build_fixed(engine_terms(fixed), column, n, constant=not o.fixed_nocons)
@@ -373,6 +375,7 @@ def _prepare_mixed(session, cmd: Command, spec: MixedSpec, fixed_raw: list[FVTer
     clusters = column(o.vce.clustvar) if o.vce.clustvar else None
     data = MixedData(depvar, design, blocks, column(depvar), mask, factor_labels(ds, fixed),
                      clusters, weights=w, wkind=wkind)
+    data.group_weights = mwt.group_weights(session, data, o.level_weights)
     if o.residuals is not None:
         data.resid, data.resid_labels = mres.resolve(o.residuals, blocks, column,
                                                      mres.by_value_labels(ds, o.residuals))
@@ -445,8 +448,8 @@ def _iteration_printer(session, o: MixedOptions):
                    Opt("mle", "ml", desc="fit by maximum likelihood; the default"),
                    Opt("covariance", "cov", "name", "independent", "variance-covariance structure of the random effects: identity, independent, exchangeable, unstructured"),
                    Opt("noconstant", "nocon", desc="suppress the constant term (fixed part or a random-effects equation)"),
-                   Opt("fweight", "fw", "string", None, "frequency weights at higher levels (not supported)"),
-                   Opt("pweight", "pw", "string", None, "sampling weights at higher levels (not supported)"),
+                   Opt("fweight", "fw", "string", None, "frequency weights at the second level of a two-level model"),
+                   Opt("pweight", "pw", "string", None, "sampling weights at the second level of a two-level model"),
                    Opt("variance", "var", desc="show random-effects parameters as variances and covariances; the default"),
                    Opt("stddeviations", "stddev", desc="show random-effects parameters as standard deviations and correlations"),
                    Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
@@ -488,7 +491,7 @@ def _iteration_printer(session, o: MixedOptions):
                    Opt("cluster", "cl", "string", None, "old syntax of vce(cluster clustvar)"),
                    Opt("residuals", "res", "string", None, "structure of the residual errors: independent, exchangeable, ar #, ma #, unstructured, banded #, toeplitz #, exponential; t(varname) by(varname)"),
                    Opt("dfmethod", "dfm", "string", None, "small-sample degrees of freedom: residual, repeated, anova, satterthwaite [, eim|oim], kroger [, eim|oim]"),
-                   Opt("pwscale", "pwscale", "string", None, "scaling of level-one sampling weights in two-level models: size or effective (gk not supported)")))
+                   Opt("pwscale", "pwscale", "string", None, "scaling of sampling weights in two-level models: size, effective or gk")))
 def mixed_cmd(session, cmd: Command) -> None:
     spec, fixed_raw = _split_spec(session, cmd)
     if spec is None:
@@ -535,7 +538,8 @@ def _robust_vce(data: MixedData, fit: LmmFit) -> sandwich.RobustVCE:
     Xk = data.design.X_keep
     try:
         if data.blocks:
-            return sandwich.lmm_robust(data.y, Xk, data.blocks, fit, data.clusters, data.weights)
+            return sandwich.lmm_robust(data.y, Xk, data.blocks, fit, data.clusters, data.weights,
+                                       data.group_weights)
         if data.weights is not None:
             raise StataError("weights with vce(robust) need a random-effects equation", 198)
         return sandwich.linear_robust(data.y, Xk, data.clusters)
@@ -571,6 +575,11 @@ def _fit_mixed(session, data: MixedData, o: MixedOptions) -> tuple[LmmFit, float
         if data.resid is not None:
             fit = marginal.fit_marginal(data.y, Xk, data.blocks, data.resid, reml=o.reml,
                                         maxiter=o.iterate, callback=_iteration_printer(session, o))
+        elif data.group_weights is not None:
+            from hlmshell.engine import lmm_group_weights
+            fit = lmm_group_weights.fit(data.y, Xk, data.blocks[0], data.weights,
+                                        data.group_weights, reml=o.reml, maxiter=o.iterate,
+                                        callback=_iteration_printer(session, o))
         elif data.blocks:
             fit = lmm.fit_lmm(data.y, Xk, data.blocks, reml=o.reml, maxiter=o.iterate,
                               tol=o.tolerance, ltol=o.ltolerance,
@@ -591,8 +600,8 @@ def _fit_mixed(session, data: MixedData, o: MixedOptions) -> tuple[LmmFit, float
         session.out.line("")
         session.out.line("Computing standard errors ...")
     ll_lin = fit.extra.get("ll_linear") if fit.extra else None
-    if ll_lin is None and data.weights is not None:
-        ll_lin = mwt.weighted_linear_ll(data.y, Xk, data.weights, o.reml)
+    if ll_lin is None and (data.weights is not None or data.group_weights is not None):
+        ll_lin = mwt.weighted_linear_ll(data.y, Xk, mwt.row_weights(data), o.reml)
     return fit, float(ll_lin if ll_lin is not None else lmm.linear_ll(data.y, Xk, o.reml))
 
 
@@ -759,7 +768,7 @@ def _mixed_results(cmd: Command, data: MixedData, fit: LmmFit, o: MixedOptions,
                        model=model, design=d, value_labels=data.value_labels)
     res.scalars = _mixed_scalars(res, fit, ll_c)
     res.macros = _mixed_macros(cmd, data.depvar, data.blocks, o.reml, name)
-    mwt.post(res, cmd, data.wkind, data.weights)       # before the group sizes: fweights count
+    mwt.post(res, cmd, data.wkind, mwt.row_weights(data))   # before the group sizes
     res.matrices = _group_matrices(res.block_groups)
     _residual_macros(res, o, data)
     if o.vce.kind:

@@ -10,9 +10,11 @@ options combine with them, in several places of estimation.py's `mixed` path; th
   its weight (the pseudo-likelihood of Stata's Methods and formulas, level-one weights only),
   the VCE is the sandwich over the top-level groups (vce(robust) is implied), ML only, and no LR
   test against the linear model is reported. e(N) counts the rows.
-pwscale(size|effective) rescales the level-one pweights within each group of a two-level
-model. Weights at higher levels (`|| id:, pweight()` / `fweight()`) and pwscale(gk) are refused
-plainly: they weight whole groups' likelihoods, which the cross-product engine does not do.
+Weights at the second level of a two-level model (`|| id:, pweight(exp)` / `fweight(exp)`,
+constant within each group) multiply each group's whole log likelihood: engine.lmm_group_weights
+fits that (the cross-product engine cannot); pweight() implies the robust VCE as [pw=] does.
+pwscale(size|effective) rescales the level-one pweights within each group, pwscale(gk) moves
+them to the second level (Graubard and Korn). Weights at a third level are refused plainly.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from hlmshell.commands._toolkit import weights
 from hlmshell.engine import ols
 from hlmshell.engine.types import LmmFit
 from hlmshell.errors import StataError
+from hlmshell.syntax.evaluate import evaluate
 
 KINDS = ("fweight", "pweight")
 _TEXT = re.compile(r"\[\s*\w+\s*=\s*([^\]]*)\]")
@@ -38,6 +41,17 @@ def sample_weights(session, cmd, mask: np.ndarray) -> tuple[np.ndarray | None, s
         return None, None
     w = weights(session, cmd, mask, allowed=KINDS)
     return np.asarray(w[mask], dtype=float), cmd.weight.kind
+
+
+def weighted_sample(session, cmd, mask: np.ndarray, level_weights):
+    """(the sample without rows whose fweight()/pweight() is missing or zero, the level-one
+    weights of its rows, their kind)."""
+    if level_weights:
+        mask = level_weight_values(session, level_weights, mask)
+        if not mask.any():
+            raise StataError("no observations", 2000)
+    w, kind = sample_weights(session, cmd, mask)
+    return mask, w, kind
 
 
 def check_options(kind: str | None, o) -> None:
@@ -67,18 +81,23 @@ def parse_pwscale(text: str | None) -> str:
 def apply_pwscale(data, method: str | None) -> None:
     """pwscale(size): within each second-level group the level-one weights are scaled to sum
     to the group's size n_j; pwscale(effective): to the effective size (sum w)^2 / sum w^2
-    ([ME] mixed, Survey data). Both need [pweight=] and exactly two levels; gk, which moves the
-    weights to level two, is refused (group-level weights are not available)."""
+    ([ME] mixed, Survey data); pwscale(gk): the level-two weight becomes the group's mean of
+    w_i|j w_j and the level-one weights 1. pweights and exactly two levels are required."""
     if method is None:
         return
     if data.wkind != "pweight":
         raise StataError("pwscale() requires pweights", 198)
+    if data.weights is None and method != "gk":
+        return                  # no level-one weights to scale
     if len(data.blocks) != 1 or data.blocks[0].label == "_all":
         raise StataError("pwscale() is only allowed with two-level models", 198)
-    if method == "gk":
-        raise StataError("pwscale(gk) not supported: it sets level-two weights", 198)
     codes = np.asarray(data.blocks[0].group, dtype=np.int64)
-    w = data.weights
+    w = data.weights if data.weights is not None else np.ones(len(codes))
+    if method == "gk":          # Graubard and Korn: the level-two weight becomes the group's
+        wg = data.group_weights if data.group_weights is not None else np.ones(int(codes.max()) + 1)
+        data.group_weights = np.bincount(codes, weights=w * wg[codes]) / np.bincount(codes)
+        data.weights = np.ones(len(codes))      # mean of w_i|j w_j; level one becomes 1
+        return
     sw = np.bincount(codes, weights=w)
     if method == "size":
         target = np.bincount(codes).astype(float)
@@ -87,9 +106,53 @@ def apply_pwscale(data, method: str | None) -> None:
     data.weights = w * (target / sw)[codes]
 
 
-def higher_level_weight(full: str) -> None:
-    """fweight() / pweight() typed in a random-effects equation."""
-    raise StataError(f"option {full}() at higher levels not supported", 198)
+def level_weight_values(session, level_weights, mask: np.ndarray) -> np.ndarray:
+    """fweight()/pweight() of a random-effects equation evaluated on every row: rows with a
+    missing or zero weight leave the sample (the returned mask); negative weights are r(402),
+    noninteger fweights r(401), a string r(109)."""
+    out = mask.copy()
+    for kind, text in level_weights:
+        v = np.asarray(evaluate(text, session))
+        if v.dtype == object or v.dtype.kind in "US":
+            raise StataError("type mismatch", 109)
+        v = np.broadcast_to(v.astype(float), (session.data.n,))
+        out &= ~np.isnan(v) & (v != 0)
+        if np.any(v[out] < 0):
+            raise StataError("negative weights encountered", 402)
+        if kind == "fweight" and np.any(v[out] != np.round(v[out])):
+            raise StataError("may not use noninteger frequency weights", 401)
+    return out
+
+
+def group_weights(session, data, level_weights) -> np.ndarray | None:
+    """The second level's weight per group code (None without fweight()/pweight()). Only two-
+    level models; the weight must be constant within each group; fweights and pweights are not
+    mixed across levels. Sets data.wkind (pweight() makes the fit a pseudo-likelihood)."""
+    if not level_weights:
+        return None
+    if len(level_weights) != 1 or len(data.blocks) != 1 or data.blocks[0].label == "_all":
+        raise StataError("weights at higher levels are only allowed with two-level models", 198)
+    kind, text = level_weights[0]
+    if data.wkind is not None and data.wkind != kind:
+        raise StataError("fweights and pweights may not be combined", 198)
+    v = np.broadcast_to(np.asarray(evaluate(text, session), dtype=float),
+                        (session.data.n,))[data.mask]
+    codes = np.asarray(data.blocks[0].group, dtype=np.int64)
+    G = int(codes.max()) + 1
+    first = np.full(G, np.nan)
+    first[codes[::-1]] = v[::-1]
+    if np.any(first[codes] != v):
+        raise StataError(f"weights in {kind}() not constant within {data.blocks[0].label}", 198)
+    data.wkind = kind
+    return first
+
+
+def parse_level_weight(opts, full: str) -> tuple[str, str]:
+    """(kind, expression text) of `fweight(exp)` / `pweight(exp)` in an equation."""
+    text = (opts.raw(full) or "").strip()
+    if not text:
+        raise StataError(f"option {full}() incorrectly specified", 198)
+    return full, text
 
 
 def weighted_linear_ll(y: np.ndarray, X: np.ndarray, w: np.ndarray, reml: bool) -> float:
@@ -123,6 +186,17 @@ def fit_linear(y: np.ndarray, X: np.ndarray, w: np.ndarray, reml: bool, callback
                   n_obs=n)
 
 
+def row_weights(data) -> np.ndarray | None:
+    """Each row's total weight: its level-one weight times its group's weight (fweights: the
+    copies of the row in the expanded data)."""
+    w = data.weights
+    if data.group_weights is None:
+        return w
+    codes = np.asarray(data.blocks[0].group, dtype=np.int64)
+    wg = data.group_weights[codes]
+    return wg if w is None else w * wg
+
+
 def post(res, cmd, kind: str | None, w: np.ndarray | None) -> None:
     """e(wtype), e(wexp); fweights: e(N) is their sum (the group sizes, which the caller
     reads after this, then count the copies: MixedResults.block_groups)."""
@@ -130,6 +204,7 @@ def post(res, cmd, kind: str | None, w: np.ndarray | None) -> None:
         return
     res.macros["wtype"] = kind
     m = _TEXT.search(cmd.text or "")
-    res.macros["wexp"] = f"= {m.group(1).strip()}" if m else f"= {cmd.weight.exp}"
+    if m or cmd.weight is not None:
+        res.macros["wexp"] = f"= {m.group(1).strip()}" if m else f"= {cmd.weight.exp}"
     if kind == "fweight":
-        res.scalars["N"] = int(round(float(w.sum())))
+        res.scalars["N"] = round(float(w.sum()))

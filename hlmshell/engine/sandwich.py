@@ -380,17 +380,23 @@ def group_scores(y, X, blocks: list[RandomBlock], fit: LmmFit,
 
 
 def lmm_robust(y, X, blocks: list[RandomBlock], fit: LmmFit, clusters=None,
-               weights=None) -> RobustVCE:
+               weights=None, group_weights=None) -> RobustVCE:
     """mixed's vce(robust) (clusters None: the top-level groups) or vce(cluster): clusters
     holds the cluster variable's values per observation, constant within each top-level
     group (ValueError otherwise). ML fits only. weights: the fit's observation weights
-    (fweights or level-1 pweights; the scores of the weighted log (pseudo)likelihood)."""
+    (fweights or level-1 pweights; the scores of the weighted log (pseudo)likelihood);
+    group_weights: a weight per code of the top level's groups, multiplying each group's
+    score (its whole log likelihood is weighted: engine.lmm_group_weights)."""
     marginal_fit = isinstance(fit.extra, dict) and fit.extra.get("residual_data") is not None
     if marginal_fit:                 # a residual structure: scores from V per group, data units
         from . import marginal
         S, top = marginal.group_scores(y, X, blocks, fit)
     else:
         S, top = group_scores(y, X, blocks, fit, weights)
+        if group_weights is not None:
+            top_block = min(blocks, key=lambda b: b.depth)
+            raw = np.asarray(top_block.group, dtype=np.int64).reshape(-1)
+            S = S * np.asarray(group_weights, dtype=float)[np.unique(raw)][:, None]
     if clusters is not None:
         codes, G = cluster_codes(clusters)
         first = np.zeros(S.shape[0], dtype=np.int64)
