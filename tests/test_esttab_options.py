@@ -142,6 +142,11 @@ def test_wide_layout_and_note(fitted):
     assert lines[-2] == "t statistics in parentheses"
     n_row = _row(lines, "N")[1]
     assert n_row.split() == ["N", "7185", "7185"] and n_row[12:29].strip() == "7185"
+    # the lab do-file's line: se beside b, varwidth(13)
+    lines = ok(s, "esttab full, se wide varwidth(13)").rstrip("\n").split("\n")
+    _, row = _row(lines, "ses")
+    assert row[:13] == "ses".ljust(13) and row[13:].split() == [estout_a(b[0]) + "***", f"({estout_a(se[0])})"]
+    assert lines[-2] == "Standard errors in parentheses"
 
 
 def test_brackets_noparentheses_compress_and_booktabs(fitted, tmp_path):
