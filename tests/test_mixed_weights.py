@@ -359,6 +359,7 @@ def test_pwscale_gk_moves_the_weights_to_level_two(sess):
     ("mixed y x || id:, pweight(gneg)", 402),
     ("mixed y x || id: || sub:, pweight(f2)", 198),          # two-level models only
     ("mixed y x || id:, pweight()", 198),
+    ("mixed y x, pweight(f2) || id:", 198),                  # an equation's option only
 ])
 def test_bad_group_weights_leave_the_session(sess, line, rc):
     ok(sess, "generate f2 = 1 + mod(id, 2)")

@@ -264,8 +264,8 @@ def _mixed_options(session, spec: MixedSpec, cmd: Command) -> MixedOptions:
         full = _option_name(opt)
         if full == "noconstant":
             o.fixed_nocons = True
-        elif full == "covariance":
-            raise StataError("option covariance() not allowed", 198)
+        elif full in ("covariance", "fweight", "pweight"):    # random-effects options
+            raise StataError(f"option {full}() not allowed", 198)
         else:
             glob.append(opt)
     o.level_opts = [_level_options(lev, glob, o.level_weights) for lev in spec.levels]

@@ -7,7 +7,7 @@ options combine with them, in several places of estimation.py's `mixed` path; th
   (engine.lmm.fit_lmm weights every cross product), e(N) and the groups' sizes count the copies,
   the LR test against the linear model compares two weighted likelihoods.
 - pweights: sampling weights. Each row's log-likelihood term inside its group is multiplied by
-  its weight (the pseudo-likelihood of Stata's Methods and formulas, level-one weights only),
+  its weight (the pseudo-likelihood of Stata's Methods and formulas),
   the VCE is the sandwich over the top-level groups (vce(robust) is implied), ML only, and no LR
   test against the linear model is reported. e(N) counts the rows.
 Weights at the second level of a two-level model (`|| id:, pweight(exp)` / `fweight(exp)`,
