@@ -276,3 +276,22 @@ def test_estat_effects(sv):
     np.testing.assert_allclose(sv.r.matrices["deff"][0], np.diag(rV) / np.diag(Vs), rtol=1e-6)
     ok(sv, "regress mathach ses")
     assert run(sv, "estat effects")[0] == 321
+
+
+def test_margins_average_with_the_survey_weights(sv):
+    """margins after svy: the predictions averaged with the pweights (as Stata's margins
+    does after weighted fits), the delta method on the linearized e(V)."""
+    ok(sv, A)
+    ok(sv, "svy: regress mathach ses i.minority")
+    b, V = np.asarray(sv.e.b, float), np.asarray(sv.e.V, float)     # ses, 0b.minority, 1.minority, _cons
+    ok(sv, "margins minority")
+    w = sv.data.var("w").values.astype(float)
+    ses = sv.data.var("ses").values.astype(float)
+    J = np.array([[np.average(ses, weights=w), 0, 0, 1], [np.average(ses, weights=w), 0, 1, 1]])
+    tab = np.asarray(sv.r.matrices["table"].values, float)
+    np.testing.assert_allclose(tab[0], J @ b, rtol=1e-10)
+    np.testing.assert_allclose(tab[1], np.sqrt(np.diag(J @ V @ J.T)), rtol=1e-8)
+    ok(sv, "regress mathach ses i.minority [pw=w]")                 # any weighted fit alike
+    ok(sv, "margins minority")
+    b = np.asarray(sv.e.b, float)
+    np.testing.assert_allclose(np.asarray(sv.r.matrices["table"].values, float)[0], J @ b, rtol=1e-10)

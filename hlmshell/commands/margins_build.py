@@ -142,6 +142,16 @@ def base_covariates(model: Model, data, rows: np.ndarray, extra: dict | None = N
     return cov
 
 
+def fit_weights(res: EstimationResults, data, rows: np.ndarray) -> np.ndarray | None:
+    """The estimation's weights on the rows (e(wexp) naming a variable), or None: Stata's
+    margins averages with the weights the model was fitted with (svy's pweights too)."""
+    wexp = (res.macros.get("wexp") or "").strip().lstrip("=").strip()
+    if not wexp or not res.macros.get("wtype") or wexp not in getattr(data, "names", ()):
+        return None
+    w = np.asarray(data.values(wexp), dtype=float)[rows]
+    return w if np.all(np.isfinite(w)) else None
+
+
 # --------------------------------------------------------------------------- statistics of at()
 def at_statistic(values: np.ndarray, stat: str) -> float:
     if values.size == 0:
@@ -166,13 +176,16 @@ def _set_item(cov: me.Covariates, model: Model, item: AtItem, raw: me.Covariates
     if item.stat == "asobserved":
         return {}
     if item.stat == "mean" and v in model.levels:
-        props = {lv: float(np.mean(raw.fact[v][lv])) if raw.n else float("nan") for lv in model.levels[v]}
+        props = {lv: float(raw.avg(raw.fact[v][lv])) if raw.n else float("nan") for lv in model.levels[v]}
         cov.set_indicators(v, props)
         if v in cov.cont:
-            cov.cont[v] = np.full(cov.n, float(np.mean(raw.cont[v])) if raw.n else np.nan)
+            cov.cont[v] = np.full(cov.n, float(raw.avg(raw.cont[v])) if raw.n else np.nan)
         return {f"{lv}.{v}": p for lv, p in props.items()}
     if item.stat == "value":
         value = float(item.value)
+    elif item.stat == "mean" and raw.n:
+        source = raw.cont[v] if v in raw.cont else _levels_as_values(raw, v)
+        value = float(raw.avg(source))
     else:
         source = raw.cont[v] if v in raw.cont else _levels_as_values(raw, v)
         value = at_statistic(source, item.stat)
@@ -240,11 +253,11 @@ def _expr_cell(model: Model, req: MarginsRequest, cov: me.Covariates, deriv: tup
         return Cell(float("nan"), np.full(len(model.cols), np.nan), 0)
 
     def value(b):
-        return np.array([float(np.mean(_expr_rows(model, req, cov, deriv, b)))])
+        return np.array([float(cov.avg(_expr_rows(model, req, cov, deriv, b)))])
 
     vals = _expr_rows(model, req, cov, deriv, model.b)
     jac = me.numeric_jacobian(value, model.b, model.keep)[0]
-    return Cell(float(np.mean(vals)), jac, cov.n, vals)
+    return Cell(float(cov.avg(vals)), jac, cov.n, vals)
 
 
 def _theta_rows(model: Model, req: MarginsRequest, cov: me.Covariates, deriv: tuple | None,
@@ -288,8 +301,8 @@ def _theta_cell(model: Model, req: MarginsRequest, cov: me.Covariates, deriv: tu
             return {"eyex": d * x / y, "dyex": d * x, "eydx": d / y}[req.deriv]
 
     vals = rows(bt)
-    jac = me.numeric_jacobian(lambda b: np.array([float(np.mean(rows(b)))]), bt, mask)[0]
-    return Cell(float(np.mean(vals)), jac, cov.n, vals)
+    jac = me.numeric_jacobian(lambda b: np.array([float(cov.avg(rows(b)))]), bt, mask)[0]
+    return Cell(float(cov.avg(vals)), jac, cov.n, vals)
 
 
 def _cell(model: Model, req: MarginsRequest, cov: me.Covariates, deriv: tuple | None) -> Cell:
@@ -311,7 +324,7 @@ def _cell(model: Model, req: MarginsRequest, cov: me.Covariates, deriv: tuple | 
         v1, j1 = me.statistic_rows("xb", model.cols, model.b, hi)
         v0, j0 = me.statistic_rows("xb", model.cols, model.b, lo)
         vals, J = v1 - v0, j1 - j0
-    return Cell(float(np.mean(vals)), J.mean(axis=0), cov.n, vals)
+    return Cell(float(cov.avg(vals)), cov.avg(J), cov.n, vals)
 
 
 def deriv_list(req: MarginsRequest, model: Model) -> list[tuple | None]:
@@ -371,6 +384,7 @@ def compute(req: MarginsRequest, res: EstimationResults, data, model: Model | No
     model = model if model is not None else model_of(res)
     rows = np.flatnonzero(req.touse)
     raw = base_covariates(model, data, rows, req.extra_cols)
+    raw.w = fit_weights(res, data, rows)
     groups = _over_groups(req, data, rows)
     multi_at = len(req.scenarios) > 1
     out = Layout()

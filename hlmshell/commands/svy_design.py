@@ -81,6 +81,9 @@ def _frame(session, ctx: SvyRun, sample: np.ndarray) -> Frame:
     n = int(sample.sum())
     if n == 0:
         raise StataError("no observations", 2000)
+    if st.get("fpc1") and int(st.get("stages", "1")) > 1:
+        raise StataError("svy: variance contributions of later sampling stages (stage 1 sampled "
+                         "without replacement) are not available in hlmshell", 198)
     strata = survey.codes(data.var(st["strata1"]).values[sample]) if st.get("strata1") else np.zeros(n, np.int64)
     su = st.get("su1", "_n")
     units = np.arange(n) if su in (None, "_n") else survey.codes(data.var(su).values[sample])

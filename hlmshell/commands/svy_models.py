@@ -30,9 +30,25 @@ def run(session, ctx: se_.SvyRun, name: str) -> None:
     else:
         res, design, vlabels, eform = _glm(session, ctx, cmd, name)
     res.svy_display = (design, vlabels, eform)
+    level = _inner_level(given, ctx)
     session.post_estimation(res)
     se_.running_line(session, name)
-    display(session, ctx.opts, ctx.level, res)
+    display(session, ctx.opts, level, res)
+
+
+def _inner_level(given, ctx) -> float:
+    """level() typed after the command (svy: regress y x, level(90)) wins over svy's."""
+    from hlmshell.registry import abbrev_match
+    for o in given:
+        if abbrev_match(o.name, "level", 1) and o.arg:
+            try:
+                lev = float(o.arg)
+            except ValueError:
+                raise StataError("level() must be between 10 and 99.99 inclusive", 198) from None
+            if not 10 <= lev <= 99.99:
+                raise StataError("level() must be between 10 and 99.99 inclusive", 198)
+            return lev
+    return ctx.level
 
 
 def _finish(res, ctx, fr, name, title, test_idx) -> None:

@@ -58,13 +58,21 @@ class Covariates:
     n: int
     cont: dict[str, np.ndarray] = field(default_factory=dict)
     fact: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)
+    w: np.ndarray | None = None          # the fit's weights: margins average with them
 
     def copy(self) -> Covariates:
-        return Covariates(self.n, dict(self.cont), {k: dict(v) for k, v in self.fact.items()})
+        return Covariates(self.n, dict(self.cont), {k: dict(v) for k, v in self.fact.items()}, self.w)
 
     def subset(self, mask: np.ndarray) -> Covariates:
         return Covariates(int(np.count_nonzero(mask)), {k: v[mask] for k, v in self.cont.items()},
-                          {k: {lv: a[mask] for lv, a in d.items()} for k, d in self.fact.items()})
+                          {k: {lv: a[mask] for lv, a in d.items()} for k, d in self.fact.items()},
+                          None if self.w is None else self.w[mask])
+
+    def avg(self, values: np.ndarray):
+        """The mean over the rows (axis 0), weighted by the fit's weights when it had some."""
+        if self.w is None or not np.sum(self.w) > 0:
+            return np.mean(values, axis=0)
+        return np.average(values, axis=0, weights=self.w)
 
     def set_value(self, var: str, value: float) -> None:
         """x = value for every row: a continuous variable, or a factor at level `value`
@@ -117,7 +125,7 @@ def statistic(kind: str, cols, b: np.ndarray, cov: Covariates, var: str | None =
     if cov.n == 0:
         return float("nan"), np.full(len(cols), np.nan)
     vals, J = statistic_rows(kind, cols, b, cov, var)
-    return float(np.mean(vals)), J.mean(axis=0)
+    return float(cov.avg(vals)), cov.avg(J)
 
 
 def statistic_rows(kind: str, cols, b: np.ndarray, cov: Covariates, var: str | None = None):
