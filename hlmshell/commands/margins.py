@@ -519,7 +519,8 @@ def build_table(session, res, req, model, label, expression) -> me.MarginsTable:
             b[j] = 0.0
             V[j, :] = 0.0
             V[:, j] = 0.0
-    df_r = res.scalars.get("df_r") if res.cmd in ("regress", "qreg") else None
+    df_r = res.scalars.get("df_r") if res.cmd in ("regress", "qreg") or res.macros.get("prefix") == "svy" \
+        else None                               # after svy: t on the design df, as Stata
     se = np.sqrt(np.clip(np.diag(V), 0, None))
     if req.nose:
         V = np.zeros_like(V)
