@@ -17,16 +17,11 @@ shown by gsem_output; predict lives in gsem_predict.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-import numpy as np
-
 from hlmshell.commands import gsem_paths as gp
 from hlmshell.commands._postest import confidence_level
 from hlmshell.errors import StataError
 from hlmshell.registry import Opt, bind_options, command
 from hlmshell.syntax.ast import Command
-from hlmshell.syntax.evaluate import marksample
 from hlmshell.syntax.parser import fill_qualifiers
 from hlmshell.syntax.varlist import expand_varlist
 
@@ -62,34 +57,6 @@ OPTIONS = (Opt("covariance", "cov", "string", None, "covariances: cov(M1[g]*M2[g
            Opt("coeflegend", "coefl", desc="display the legend of the coefficients"),
            Opt("nocapslatent", "nocaps", desc="not supported"))
 _MULTI = ("covariance",)
-_INTMETHODS = {"mvaghermite": "mvaghermite", "mcaghermite": "mcaghermite",
-               "ghermite": "ghermite", "laplace": "laplace", "mva": "mvaghermite",
-               "mca": "mcaghermite", "gh": "ghermite", "lap": "laplace"}
-
-
-@dataclass
-class EqBuilt:
-    """One response's design: e(b) names of its covariate columns (with Stata's markers),
-    which are estimated, and its latent references."""
-
-    spec: gp.EqSpec
-    family: str
-    link: str
-    names: list[str]
-    keep: np.ndarray
-    constant: bool
-    levels: np.ndarray | None = None     # ordinal: the outcome's values
-    n_obs: int = 0
-
-
-@dataclass
-class GsemBuilt:
-    eqs: list[EqBuilt]
-    latents: list[str]                   # labels `M1[cid]`
-    group_var: str | None
-    cov_pairs: list[tuple[int, int]]
-    free_load: list[tuple[int, int]] = field(default_factory=list)   # (eq, latent ref index)
-    fixed_load: dict = field(default_factory=dict)                   # (eq, ref) -> value
 
 
 def _collect(options):
@@ -212,35 +179,6 @@ def _cov_pairs(latents: list[str], multi: dict, opts) -> list[tuple[int, int]]:
     return pairs
 
 
-def _eq_vars(session, e: gp.EqSpec) -> tuple[list, list[str]]:
-    """Resolved factor-variable terms of the equation and every variable it needs."""
-    from hlmshell.commands.model_terms import resolve_terms
-    from hlmshell.syntax.parser import parse_fvlist
-    terms = resolve_terms(session.data, parse_fvlist(" ".join(e.observed))) if e.observed else []
-    names = [e.depvar] + [p.name for t in terms for p in t.parts]
-    names += [r.group for r in e.latents] + [r.slope for r in e.latents if r.slope]
-    for n in names:
-        if session.data.var(n).is_string:
-            raise StataError("string variables not allowed in varlist;", 109)
-    return terms, names
-
-
-def samples(session, c: Command, eqs, terms_vars, listwise: bool, extra: list[str]):
-    base = np.asarray(marksample(session, c, extra), dtype=bool)
-    masks = [base & np.asarray(marksample(session, None, names), dtype=bool)
-             for _, names in terms_vars]
-    if listwise:
-        both = np.logical_and.reduce(masks)
-        masks = [both.copy() for _ in masks]
-    union = np.logical_or.reduce(masks)
-    if not union.any():
-        raise StataError("no observations", 2000)
-    for m in masks:
-        if not m.any():
-            raise StataError("no observations", 2000)
-    return union, masks
-
-
 @command("gsem", family="Estimation", raw=True, byable=True, options=OPTIONS, check_options=False,
          desc="generalized SEM, multilevel subset: (y <- x M1[g]) (z <- y x M2[g], logit)",
          example="gsem (write <- math M1[cid]) (science <- write math M2[cid])")
@@ -272,9 +210,11 @@ def gsem_cmd(session, cmd) -> None:
 
 def _intmethod(opts) -> tuple[str, int]:
     m = (opts.raw("intmethod") or "mvaghermite").strip().lower()
-    if m not in _INTMETHODS:
+    full = [f for f in ("mvaghermite", "mcaghermite", "ghermite", "laplace")
+            if len(m) >= 2 and f.startswith(m)]
+    if len(full) != 1:
         raise StataError(f"intmethod({m}) not allowed", 198)
-    m = _INTMETHODS[m]
+    m = full[0]
     pts = 7 if opts.raw("intpoints") is None else int(opts.intpoints)
     if m == "laplace":
         pts = 1

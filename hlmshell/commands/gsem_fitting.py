@@ -15,6 +15,7 @@ import numpy as np
 from hlmshell.commands import gsem_paths as gp
 from hlmshell.errors import StataError
 from hlmshell.results import EstimationResults
+from hlmshell.syntax.evaluate import marksample
 
 
 @dataclass
@@ -58,6 +59,35 @@ class GsemFitted:
     eq_masks: list                # each equation's rows, over the dataset
     theta_pos: list               # e(b) position of each theta element
     vce: tuple
+
+
+def eq_vars(session, e: gp.EqSpec) -> tuple[list, list[str]]:
+    """Resolved factor-variable terms of the equation and every variable it needs."""
+    from hlmshell.commands.model_terms import resolve_terms
+    from hlmshell.syntax.parser import parse_fvlist
+    terms = resolve_terms(session.data, parse_fvlist(" ".join(e.observed))) if e.observed else []
+    names = [e.depvar] + [p.name for t in terms for p in t.parts]
+    names += [r.group for r in e.latents] + [r.slope for r in e.latents if r.slope]
+    for n in names:
+        if session.data.var(n).is_string:
+            raise StataError("string variables not allowed in varlist;", 109)
+    return terms, names
+
+
+def samples(session, c, eqs, terms_vars, listwise: bool, extra: list[str]):
+    base = np.asarray(marksample(session, c, extra), dtype=bool)
+    masks = [base & np.asarray(marksample(session, None, names), dtype=bool)
+             for _, names in terms_vars]
+    if listwise:
+        both = np.logical_and.reduce(masks)
+        masks = [both.copy() for _ in masks]
+    union = np.logical_or.reduce(masks)
+    if not union.any():
+        raise StataError("no observations", 2000)
+    for m in masks:
+        if not m.any():
+            raise StataError("no observations", 2000)
+    return union, masks
 
 
 def _design(session, e: gp.EqSpec, terms, rows: np.ndarray):
@@ -113,9 +143,8 @@ def _equation(session, e, terms, mask, union, q_index):
 
 
 def build(session, c, req: Request):
-    from hlmshell.commands.gsem import _eq_vars, samples
     from hlmshell.engine.gsem_model import GsemModel
-    tv = [_eq_vars(session, e) for e in req.eqs]
+    tv = [eq_vars(session, e) for e in req.eqs]
     extra = [req.vce[1]] if req.vce[1] else []
     union, masks = samples(session, c, req.eqs, tv, req.listwise, extra)
     q_index = {lab: j for j, lab in enumerate(req.latents)}

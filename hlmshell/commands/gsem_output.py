@@ -130,6 +130,8 @@ def _kind(res, i) -> str:
 def _eq_groups(res, idx: list[int]) -> list[tuple[str | None, list[tuple[str, int]]]]:
     """An equation's rows in display groups (header, [(label, b index)]): each covariate term,
     the latent variables, _cons."""
+    if res.names[idx[0]][0].startswith("/"):          # an ordinal response's cutpoints
+        return [(None, [(res.names[i][1], i) for i in idx])]
     cov = [i for i in idx if "[" not in res.names[i][1] and res.names[i][1] != "_cons"]
     lat = [i for i in idx if "[" in res.names[i][1]]
     cons = [i for i in idx if res.names[i][1] == "_cons"]

@@ -186,9 +186,8 @@ def parse_group(text: str) -> list[EqSpec]:
     fam, link, nocons = equation_options(opts)
     out = []
     for d in deps:
-        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", d) or d[0].isupper() and latent_ref(d + "[x]"):
-            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", d):
-                raise bad("invalid path specification")
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", d):
+            raise bad("invalid path specification")
         eq = EqSpec(d, family=fam, link=link, noconstant=nocons)
         for s in srcs:
             if s == "_cons":

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from hlmshell.commands.predict import PREDICTORS, _add, _new_names, _touse, column_values
+from hlmshell.commands.predict import (
+    PREDICTORS,
+    _add,
+    _new_names,
+    _touse,
+    column_values,
+)
 from hlmshell.errors import StataError
 
 _ALLOWED = ("mu", "eta", "latent", "conditional", "fixedonly", "ebmeans", "outcome")
@@ -44,7 +50,7 @@ def _eb_by_obs(session, fitted) -> np.ndarray:
     samp = fitted.sample if fitted.sample.size == n else np.zeros(n, bool)
     if not samp.any():
         raise StataError("predict requires the estimation sample (data changed)", 459)
-    keys, codes = np.unique(gv[samp], return_inverse=True)
+    keys = np.unique(gv[samp])
     pos = np.searchsorted(keys, gv)
     ok = (pos < keys.size) & ~np.isnan(gv)
     ok[ok] = keys[pos[ok]] == gv[ok]

@@ -77,7 +77,7 @@ def _layout(model: GsemModel):
 
 
 def to_theta(model: GsemModel, psi: np.ndarray) -> np.ndarray:
-    nb, nc, nl, q, nv, ns = _layout(model)
+    nb, _, nl, q, _, ns = _layout(model)
     th = np.array(psi, float)
     i = nb
     for e in model.eqs:
@@ -97,7 +97,7 @@ def to_theta(model: GsemModel, psi: np.ndarray) -> np.ndarray:
 
 
 def to_psi(model: GsemModel, theta: np.ndarray) -> np.ndarray:
-    nb, nc, nl, q, nv, ns = _layout(model)
+    nb, _, nl, q, _, ns = _layout(model)
     ps = np.array(theta, float)
     i = nb
     for e in model.eqs:
@@ -301,10 +301,18 @@ def fit(model: GsemModel, *, method: str = "mvaghermite", points: int = 7,
         if gauss:
             theta = _gauss_profile(model, theta, hist)
         else:
+            lap = gm.Quadrature(model, "laplace", 1)
+
             def obj(p):
-                return -total_ll(model, to_theta(model, p), quad)
+                return -total_ll(model, to_theta(model, p), lap)
             psi, _ = _minimize(obj, to_psi(model, theta), callback=lambda x: hist.append(-obj(x)))
             theta = to_theta(model, psi)
+            if method in ("mvaghermite", "mcaghermite"):
+                theta, V, conv = _fixed_point(model, theta, quad)
+                ll = total_ll(model, theta, quad)
+                hist.append(ll)
+                return GsemFit(theta, ll, V, conv and bool(np.all(np.diag(V) >= 0)), ll_fixed,
+                               hist, fe_hist, method, points)
 
     theta, V, conv = _polish_vcov(model, theta, quad)
     ll = total_ll(model, theta, quad)
@@ -344,6 +352,59 @@ def _polish_vcov(model: GsemModel, theta: np.ndarray, quad):
     J = _jacobian(model, psi)
     V = J @ Vp @ J.T
     return to_theta(model, psi), 0.5 * (V + V.T), conv
+
+
+def _fixed_point(model: GsemModel, theta: np.ndarray, quad, maxit: int = 40):
+    """Adaptive quadrature as Stata's ml runs it: nodes adapted at the current estimates and
+    held fixed while a Newton step is taken on the (then smooth) quadrature sum, until the
+    score with the nodes adapted to the estimates themselves is zero. The Hessian of the
+    fixed-node sum, rebuilt when a step does not shrink the next one, gives the VCE."""
+    psi = to_psi(model, theta)
+
+    def f(p):
+        return total_ll(model, to_theta(model, p), quad)
+
+    def adapt(p):
+        quad.frozen = None
+        total_ll(model, to_theta(model, p), quad)
+        quad.freeze(model.split(to_theta(model, p)))
+
+    adapt(psi)
+    H = num_hess(f, psi)
+    conv, prev = False, np.inf
+    for _ in range(maxit):
+        g = num_grad(f, psi)
+        try:
+            step = -np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            break
+        t = 1.0
+        while t > 1e-3 and not np.isfinite(f(psi + t * step)):
+            t *= 0.5
+        psi = psi + t * step
+        size = float(np.max(np.abs(t * step)))
+        adapt(psi)
+        if size < 1e-8:
+            conv = True
+            break
+        if size > 0.5 * prev:
+            H = num_hess(f, psi)
+        prev = size
+    H = num_hess(f, psi)
+    quad.frozen = None
+    theta = to_theta(model, psi)
+    if not np.all(np.isfinite(H)):
+        raise GsemFitError("Hessian not finite")
+    try:
+        Vp = np.linalg.inv(-H)
+        if np.any(np.linalg.eigvalsh(0.5 * (Vp + Vp.T)) <= 0):
+            raise np.linalg.LinAlgError("not concave")
+    except np.linalg.LinAlgError:
+        Vp = np.linalg.pinv(-H)
+        conv = False
+    J = _jacobian(model, psi)
+    V = J @ Vp @ J.T
+    return theta, 0.5 * (V + V.T), conv
 
 
 def robust_vcov(model: GsemModel, fit: GsemFit, clusters: np.ndarray | None) -> tuple[np.ndarray, int]:

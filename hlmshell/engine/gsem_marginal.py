@@ -22,7 +22,6 @@ import numpy as np
 
 from hlmshell.engine.gsem_model import LOG_2PI, GsemModel, conditional
 
-
 # ---- all-gaussian: exact ---------------------------------------------------------------
 
 def _gauss_pieces(model: GsemModel, parts: dict):
@@ -34,7 +33,7 @@ def _gauss_pieces(model: GsemModel, parts: dict):
 def gls_beta(model: GsemModel, parts: dict) -> np.ndarray:
     """The GLS estimate of beta given the variances (the profile likelihood's beta)."""
     d, Z = _gauss_pieces(model, parts)
-    X, y, g, G = model.X_row, model.y_row, model.row_g, model.n_groups
+    X, y = model.X_row, model.y_row
     XtX = (X / d[:, None]).T @ X
     Xty = (X / d[:, None]).T @ y
     if model.q:
@@ -55,7 +54,6 @@ def gls_beta(model: GsemModel, parts: dict) -> np.ndarray:
 def gauss_cluster_ll(model: GsemModel, parts: dict) -> np.ndarray:
     """Exact log likelihood of each cluster (G,)."""
     d, Z = _gauss_pieces(model, parts)
-    g, G = model.row_g, model.n_groups
     r = model.y_row - model.X_row @ parts["beta"]
     base = model.gsum(np.column_stack([np.log(d) + LOG_2PI, r * r / d]))
     ll = -0.5 * (base[:, 0] + base[:, 1])
@@ -75,7 +73,7 @@ def gauss_cluster_ll(model: GsemModel, parts: dict) -> np.ndarray:
 def gauss_posterior(model: GsemModel, parts: dict) -> tuple[np.ndarray, np.ndarray]:
     """Posterior means (G, q) and covariances (G, q, q) of the latents (exact)."""
     d, Z = _gauss_pieces(model, parts)
-    g, G, Sig = model.row_g, model.n_groups, parts["Sigma"]
+    Sig = parts["Sigma"]
     r = model.y_row - model.X_row @ parts["beta"]
     A = model.gsum((Z / d[:, None])[:, :, None] * Z[:, None, :])
     b = model.gsum(Z * (r / d)[:, None])
@@ -88,11 +86,15 @@ def gauss_posterior(model: GsemModel, parts: dict) -> tuple[np.ndarray, np.ndarr
 # ---- quadrature -------------------------------------------------------------------------
 
 class Quadrature:
-    """Marginal log likelihood by Laplace or adaptive Gauss-Hermite quadrature."""
+    """Marginal log likelihood by Laplace or (adaptive) Gauss-Hermite quadrature."""
 
     def __init__(self, model: GsemModel, method: str = "mvaghermite", points: int = 7):
         self.model = model
         self.method = method
+        # adaptive nodes held fixed (posterior means and Cholesky factors per cluster, in the
+        # standardized metric): the quadrature sum is then smooth, as in Stata's iterations
+        self.frozen = None
+        self.last_nodes = None
         q = model.q
         z, w = np.polynomial.hermite.hermgauss(points)
         grids = np.meshgrid(*([z] * q), indexing="ij")
@@ -102,10 +104,10 @@ class Quadrature:
                      if q else np.zeros(1))
 
     def _h(self, parts, xb, Z, U, Sinv, logdet_sig):
-        """h(u) = log f(y|u) + log phi(u) at nodes U (G, K, q): (G, K), and the rows' l1."""
+        """h(u) = log f(y|u) + log phi(u) at nodes U (G, K, q): (G, K)."""
         m = self.model
         eta = xb[:, None] + np.einsum("rq,rkq->rk", Z, U[m.row_g])
-        l, l1, _ = conditional(m, parts, eta)
+        l, _, _ = conditional(m, parts, eta)
         f = m.gsum(l)
         prior = -0.5 * (np.einsum("gkq,qr,gkr->gk", U, Sinv, U) + m.q * LOG_2PI + logdet_sig)
         return f + prior
@@ -171,6 +173,11 @@ class Quadrature:
             mu = np.zeros((m.n_groups, m.q))
             S = np.broadcast_to(np.linalg.cholesky(Sig), (m.n_groups, m.q, m.q)).copy()
             return self._finish(parts, xb, Z, mu, S, Sinv, logdet_sig, want_posterior)
+        if self.frozen is not None and self.method != "laplace":
+            L = np.linalg.cholesky(Sig)
+            mu_v, S_v = self.frozen
+            return self._finish(parts, xb, Z, mu_v @ L.T, np.einsum("qr,grs->gqs", L, S_v),
+                                Sinv, logdet_sig, want_posterior)
         u, H = self.modes(parts, xb, Z, Sinv)
         if self.method == "laplace":
             eta = xb + np.einsum("rq,rq->r", Z, u[m.row_g])
@@ -183,7 +190,18 @@ class Quadrature:
         S = np.linalg.cholesky(np.linalg.inv(H))
         if self.method == "mvaghermite":
             u, S = self._adapt(parts, xb, Z, u, S, Sinv, logdet_sig)
+        self.last_nodes = (u, S)
         return self._finish(parts, xb, Z, u, S, Sinv, logdet_sig, want_posterior)
+
+    def freeze(self, parts: dict) -> None:
+        """Hold the nodes last adapted, in the standardized metric v = L^-1 u (L: Cholesky
+        factor of Sigma), as Stata holds its adaptive parameters: with the nodes fixed there,
+        a change of Sigma moves the nodes with it."""
+        L = np.linalg.cholesky(parts["Sigma"])
+        mu, S = self.last_nodes
+        mu_v = np.linalg.solve(L, mu.T).T
+        S_v = np.linalg.solve(L[None], S)
+        self.frozen = (mu_v, S_v)
 
     def _finish(self, parts, xb, Z, mu, S, Sinv, logdet_sig, want_posterior):
         ll, pi, U = self._quad(parts, xb, Z, mu, S, Sinv, logdet_sig)
