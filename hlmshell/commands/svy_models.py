@@ -33,6 +33,8 @@ def run(session, ctx: se_.SvyRun, name: str) -> None:
     level = _inner_level(given, ctx)
     session.post_estimation(res)
     se_.running_line(session, name)
+    for note in getattr(design, "notes", None) or []:
+        session.out.line(note)
     display(session, ctx.opts, level, res)
 
 
