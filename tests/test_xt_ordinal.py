@@ -213,3 +213,16 @@ def test_two_categories_are_the_random_effects_logit():
     assert s.e.scalars["ll"] == pytest.approx(ref["ll"], rel=2e-6)
     assert [-b["/:cut1"], b["resp:age"], b["resp:smoke"]] == pytest.approx(ref["coef"], rel=1e-4)
     assert b["/:sigma2_u"] == pytest.approx(ref["sigma_u"] ** 2, rel=2e-3)
+
+
+def test_factor_variables_get_base_levels(wine):
+    """i.warm##i.contact: base levels as ologit has them (the cutpoints replace the constant,
+    no level is taken for collinear with it); clmm's warm * contact."""
+    out = ok(wine, "xtologit rating i.warm##i.contact, nolog")
+    ref = REF["interaction12"]
+    b = _b(wine)
+    assert "omitted" not in out and "1.warm |" in out
+    assert wine.e.scalars["ll"] == pytest.approx(ref["ll"], rel=1e-8)
+    assert [b["rating:1.warm"], b["rating:1.contact"], b["rating:1.warm#1.contact"]] == \
+        pytest.approx(ref["beta"], rel=1e-4, abs=2e-5)
+    assert [b[f"/:cut{j}"] for j in range(1, 5)] == pytest.approx(ref["cuts"], rel=1e-4, abs=2e-5)

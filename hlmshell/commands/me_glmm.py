@@ -334,10 +334,26 @@ def _prepare(session, cmd, name: str):
     column = sample_columns(ds, mask)
     n = int(mask.sum())
     ordinal = _family_of(name, opts)[0] == "ordinal"   # cutpoints instead of a constant
-    design = dz.build_fixed(engine_terms(fixed), column, n,
-                            constant=not fixed_nocons and not ordinal)
+    design = dz.build_fixed(engine_terms(fixed), column, n, constant=not fixed_nocons)
+    if ordinal:
+        design = without_constant(design)
     blocks = dz.build_random(rspecs, column, n) if rspecs else []
     return spec, opts, depvar, design, blocks, column, mask, factor_labels(ds, fixed)
+
+
+def without_constant(design: dz.Design) -> dz.Design:
+    """The design of an ordinal model: built with the constant, so that factor variables get
+    their base levels and collinearity is judged as ologit judges it, then the constant's
+    column taken out (the cutpoints stand in for it)."""
+    from dataclasses import replace
+    j = next((i for i, c in enumerate(design.columns) if c.term < 0 and c.name == "_cons"), None)
+    if j is None:
+        return design
+    slot = design.slots[j]
+    slots = [s - (1 if slot >= 0 and s > slot else 0) for k, s in enumerate(design.slots) if k != j]
+    X = design.X if slot < 0 else np.asfortranarray(np.delete(design.X, slot, axis=1))
+    return replace(design, X=X, columns=design.columns[:j] + design.columns[j + 1:],
+                   slots=slots, constant=False)
 
 
 def _fit(session, opts, data, fam, st, method, points, start=None):

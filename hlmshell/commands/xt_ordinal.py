@@ -106,7 +106,7 @@ def _prepare(session, cmd, spec, fixed_raw, opts):
     mask = _mixed_sample(session, cmd, numeric, strg)
     column = sample_columns(ds, mask)
     n = int(mask.sum())
-    design = dz.build_fixed(engine_terms(fixed), column, n, constant=False)
+    design = me_glmm.without_constant(dz.build_fixed(engine_terms(fixed), column, n))
     y_raw = np.asarray(column(depvar), dtype=float)
     groups = factorize(np.asarray(column(ps.panelvar), dtype=float))[1]
     offset = np.asarray(column(off), dtype=float) if off else np.zeros(n)

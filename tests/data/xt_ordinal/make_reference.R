@@ -25,6 +25,7 @@ dl <- d[!is.na(d$lead), ]
 out <- list(
   logit12 = fit(f, d, "logit", 12), logit25 = fit(f, d, "logit", 25),
   probit12 = fit(f, d, "probit", 12), probit25 = fit(f, d, "probit", 25),
+  interaction12 = fit(factor(rating) ~ warm * contact + (1 | judge), d, "logit", 12),
   lead_logit25 = fit(factor(lead) ~ warm + contact + (1 | judge), dl, "logit", 25),
   clm_logit_ll = as.numeric(logLik(clm(factor(rating) ~ warm + contact, data = d))),
   clm_probit_ll = as.numeric(logLik(clm(factor(rating) ~ warm + contact, data = d,
