@@ -617,7 +617,7 @@ def test_errors(g):
     _unchanged(g, "xtreg inv value capital, fe theta", 198, "option theta not allowed")
     _unchanged(g, "xtreg inv value capital in 1/2, re", 2001, "insufficient observations")
     _unchanged(g, "xtreg inv value capital if inv > 1e9, re", 2000, "no observations")
-    _unchanged(g, "xtreg inv value capital [fw=firm], fe", 101, "weights not allowed")
+    _unchanged(g, "xtreg inv value capital [fw=firm], re", 101, "weights not allowed")   # re takes none (fe: tests/test_xtreg_weights.py)
     _unchanged(g, "xtreg inv value capital, fe bogus", 198, "option bogus not allowed")
 
 

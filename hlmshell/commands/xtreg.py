@@ -569,7 +569,7 @@ def _replay(session, cmd: Command) -> None:
 
 
 @command("xtreg", abbrev="xtreg", rule="mixed", family="Estimation", body="fvvarlist",
-         qualifiers="if in", desc="fixed-, between- and random-effects linear panel models",
+         qualifiers="if in weight", desc="fixed-, between- and random-effects linear panel models",
          example="xtreg invest mvalue kstock, fe",
          options=(Opt("re", desc="GLS random-effects model (Swamy-Arora); the default"),
                   Opt("fe", desc="fixed-effects (within) model"),
@@ -596,12 +596,15 @@ def xtreg_cmd(session, cmd: Command) -> None:
     opts = bind_command("xtreg", list(spec.fixed_options)
                         + [op for op in cmd.options if op not in spec.fixed_options])
     req = _request(session, opts)
-    data = _prepare(session, cmd, spec, req)
+    from hlmshell.commands import xtreg_weights as xtw
+    xtw.check_kind(cmd, req)                # fe [fweight=]: the rows repeated (xtreg_weights)
+    data = xtw.expand(session, cmd, _prepare(session, cmd, spec, req), req)
     if req.model == "ml":
         for note in data.design.notes:
             session.out.line(note)
     fit, fit0 = _fit(session, data, req)
     res = _Build(cmd, data, req).results(fit, fit0)
+    xtw.post(res, cmd)
     if req.model != "ml":
         for note in res.notes:
             session.out.line(note)
