@@ -123,7 +123,7 @@ def test_design_counts_and_adjusted_wald(sv):
     d, k = REF["df_A"], 2
     F = (d - k + 1) / (d * k) * rb @ np.linalg.solve(rV, rb)
     assert e.scalars["F"] == pytest.approx(F, rel=1e-6)
-    assert f"F(2, {d - 1})" in out
+    assert f"F(   2,    {d - 1})" in out
     assert e.macros["cmd"] == "regress" and e.macros["wexp"] == "= w" and e.macros["su1"] == "id"
     rc, out = run(sv, "test ses minority")
     assert rc == 0 and "Adjusted Wald test" in out
@@ -150,12 +150,14 @@ def test_subpop_counts_and_t_intervals(sv):
     assert "Subpop. no. obs" in out and "Subpop. size" in out
 
 
+# the columns of Stata's coefficient-table header (_coef_table_header) for svy results: the
+# compact scheme of mean/proportion/ratio/total and the 78-column one of the models
 MEAN_LAYOUT = """(running mean on estimation sample)
 
 Survey: Mean estimation
 
-Number of strata =   2            Number of obs   =      7,185
-Number of PSUs   = 160            Population size =     15,506
+Number of strata =       2        Number of obs   =      7,185
+Number of PSUs   =     160        Population size =     15,506
                                   Design df       =        158
 
 --------------------------------------------------------------
@@ -165,10 +167,10 @@ Number of PSUs   = 160            Population size =     15,506
 
 REG_LAYOUT = """Survey: Linear regression
 
-Number of strata =   2                          Number of obs     =      7,185
-Number of PSUs   = 160                          Population size   =     15,506
+Number of strata   =         2                  Number of obs     =      7,185
+Number of PSUs     =       160                  Population size   =     15,506
                                                 Design df         =        158
-                                                F(2, 157)         =     297.92
+                                                F(   2,    157)   =     297.92
                                                 Prob > F          =     0.0000
                                                 R-squared         =     0.1715
 
@@ -179,6 +181,10 @@ Number of PSUs   = 160                          Population size   =     15,506
 
 def test_layout(sv):
     ok(sv, A)
+    ok(sv, "replace w = w * 10000")
+    out = ok(sv, "svy: mean mathach")          # a population size wider than ten characters
+    assert "Number of PSUs   =     160      Population size =  155,060,000" in out
+    ok(sv, "replace w = w / 10000")
     out = ok(sv, "svy: mean mathach")
     assert MEAN_LAYOUT in out
     out = ok(sv, "svy linearized: regress mathach ses i.minority")

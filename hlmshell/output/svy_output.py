@@ -5,64 +5,86 @@ tables with t statistics on the design df (svy: logit, or)."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from hlmshell.output import coeftable as ct
-from hlmshell.output.numfmt import fmt, fmt_count, fmt_g
+from hlmshell.output.numfmt import fmt, fmt_g
 from hlmshell.output.text import abbrev
 
 
-def size_text(x: float) -> str:
-    """A population size: whole numbers with thousands separators, others with the digits
-    that fit in ten characters."""
+@dataclass
+class _Columns:
+    """Column positions (1-based) of Stata's coefficient-table header for svy results: the
+    estimation scheme (78 wide) or the compact one of mean/proportion/ratio/total (62)."""
+
+    width: int
+    c2: int
+    c3: int
+    c4: int
+    c2w: int
+    c4w: int = 10
+
+    def fit_population(self, n_pop: float) -> None:
+        """Widen the right-hand values (moving their labels left) when the population size
+        needs more room than ten characters, as Stata's header does."""
+        maxlen = min(self.width - self.c2 - (self.c2w + 2) - 2 - (self.c4 - self.c3) - 2, 19)
+        length = len(fmt(n_pop, f"%{maxlen}.0fc").strip()) + 1 if math.isfinite(n_pop) else 2
+        if self.c4w <= length <= maxlen + 1:
+            self.c3 += self.c4w - length
+            self.c4 += self.c4w - length
+            self.c4w = length
+
+
+def _place(label: str, col_label: int, value: str, col_value: int) -> str:
+    return f"{' ' * (col_label - 1)}{label}".ljust(col_value - 1) + value
+
+
+def _num(x: float, f: str, w: int) -> str:
+    """x in format f (width w), missing as `.`; a %g value that would overflow its width
+    keeps fewer decimals instead (a population size of 142,106,854.45 in %13.0gc)."""
     if not math.isfinite(x):
-        return "."
-    if abs(x - round(x)) <= 1e-6 * max(1.0, abs(x)) or abs(x) >= 1e9:
-        return f"{x:,.0f}"
-    for d in (4, 3, 2, 1, 0):
-        s = f"{x:,.{d}f}"
-        if len(s) <= 10:
-            return s
-    return f"{x:,.0f}"
+        return f"{'.':>{w}}"
+    s = fmt(x, f)
+    if len(s) > w:
+        s = next((c for c in (f"{x:,.{d}f}" for d in (3, 2, 1, 0)) if len(c) <= w), f"{x:,.0f}")
+    return s.rjust(w)
 
 
 def header_lines(title: str, sc: dict, model: list[tuple[str, str]], *, model_width: bool) -> list[str]:
-    """`Survey: <title>`, a blank line, then the design on the left and the counts (plus the
-    model rows) on the right. model_width: the 78-column estimation layout (labels of 17
-    characters from column 49), else the narrower one of the descriptive commands."""
-    strata, psu = fmt_count(int(sc["N_strata"])), fmt_count(int(sc["N_psu"]))
-    w = max(len(strata), len(psu))
-    left = [f"Number of strata = {strata:>{w}}", f"Number of PSUs   = {psu:>{w}}"]
-    rows = [("Number of obs", fmt_count(int(sc["N"]))), ("Population size", size_text(sc["N_pop"]))]
+    """A blank line, `Survey: <title>`, a blank line, then the design (strata, PSUs) on the
+    left and the counts, sizes, design df and model rows on the right, in the columns of
+    Stata's estimation header (model_width) or of its compact one (mean, proportion, ...)."""
+    cols = _Columns(78, 20, 49, 67, 9) if model_width else _Columns(62, 18, 35, 51, 7)
+    cols.fit_population(sc["N_pop"])
+    w1 = cols.c4w + 1
+    left = [_place("Number of strata", 1, "= " + fmt(sc["N_strata"], f"%{cols.c2w}.0fc"), cols.c2),
+            _place("Number of PSUs", 1, "= " + fmt(sc["N_psu"], f"%{cols.c2w}.0fc"), cols.c2)]
+    rows = [("Number of obs", "= " + fmt(sc["N"], f"%{cols.c4w}.0fc")),
+            ("Population size", "=" + _num(sc["N_pop"], f"%{w1}.0gc", w1))]
     if "N_sub" in sc:
-        rows += [("Subpop. no. obs", fmt_count(int(sc["N_sub"]))),
-                 ("Subpop. size", size_text(sc["N_subpop"]))]
-    rows.append(("Design df", fmt_count(int(sc["df_r"])) if math.isfinite(sc["df_r"]) else "."))
-    rows += model
-    if model_width:
-        right = [f"{label:<18}={value:>11}" for label, value in rows]
-        pad = 48
-    else:
-        right = [f"{label:<15} ={value:>11}" for label, value in rows]
-        pad = 34
-    left += [""] * (len(right) - len(left))
-    return ["", f"Survey: {title}", ""] + [(a.ljust(pad) + b).rstrip() for a, b in zip(left, right)]
+        rows += [("Subpop. no. obs", "=" + fmt(sc["N_sub"], f"%{w1}.0fc")),
+                 ("Subpop. size", "=" + _num(sc["N_subpop"], f"%{w1}.0gc", w1))]
+    rows.append(("Design df", "= " + _num(sc["df_r"], f"%{cols.c4w}.0fc", cols.c4w)))
+    rows += [(label, "= " + value.rjust(cols.c4w)) for label, value in model]
+    out = ["", f"Survey: {title}", ""]
+    for i, (label, value) in enumerate(rows):
+        head = left[i] if i < len(left) else ""
+        out.append(head.ljust(cols.c3 - 1) + _place(label, 1, value, cols.c4 - cols.c3 + 1))
+    return out
 
 
 def model_rows(sc: dict, r2: bool) -> list[tuple[str, str]]:
-    """F(df1, df2) and Prob > F of the adjusted Wald test (and R-squared for regress)."""
-    if "F" not in sc:
+    """F(df1, df2) and Prob > F of the adjusted Wald test (and R-squared for regress), as
+    Stata lays them out: F(%4.0f,%7.0f)."""
+    if "F" not in sc or not sc.get("df_m"):
         return []
-    d1, d2 = sc.get("df_m_test", sc.get("df_m", 0)), sc.get("df_r_test", sc["df_r"])
-    F = sc["F"]
-    rows = [(f"F({_df(d1)}, {_df(d2)})", fmt(F, "%10.2f").strip() if math.isfinite(F) else "."),
-            ("Prob > F", fmt(sc["p"], "%10.4f").strip() if math.isfinite(sc.get("p", math.nan)) else ".")]
+    d1, d2 = sc.get("df_m_test", sc["df_m"]), sc.get("df_r_test", sc["df_r"])
+    F, p = sc["F"], sc.get("p", math.nan)
+    rows = [(f"F({fmt(d1, '%4.0f')},{fmt(d2, '%7.0f')})", fmt(F, "%10.2f").strip() if math.isfinite(F) else "."),
+            ("Prob > F", fmt(p, "%10.4f").strip() if math.isfinite(p) else ".")]
     if r2 and "r2" in sc:
         rows.append(("R-squared", fmt(sc["r2"], "%10.4f").strip()))
     return rows
-
-
-def _df(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:.2f}"
 
 
 def stat_table(rows, level: float, stat: str, extra: str = "") -> list[str]:
