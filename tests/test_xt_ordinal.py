@@ -226,3 +226,13 @@ def test_factor_variables_get_base_levels(wine):
     assert [b["rating:1.warm"], b["rating:1.contact"], b["rating:1.warm#1.contact"]] == \
         pytest.approx(ref["beta"], rel=1e-4, abs=2e-5)
     assert [b[f"/:cut{j}"] for j in range(1, 5)] == pytest.approx(ref["cuts"], rel=1e-4, abs=2e-5)
+
+
+def test_level_is_checked(wine):
+    ok(wine, "xtologit rating warm contact, nolog")
+    before = wine.e
+    rc, out = run(wine, "xtologit rating warm, level(200)")
+    assert rc == 198 and "level() must be between 10 and 99.99 inclusive" in out
+    assert wine.e is before
+    out = ok(wine, "xtologit, level(90)")
+    assert "[90% conf. interval]" in out

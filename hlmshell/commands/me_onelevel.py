@@ -115,8 +115,10 @@ def _clusters(session, opts, column, n, wkind):
 
 
 def run(session, cmd, name, opts, depvar, design, column, mask, vlabels) -> None:
+    from hlmshell.commands._postest import confidence_level
     fam_name, link = me_glmm._family_of(name, opts)
     me_glmm._eform_title(link, opts)
+    confidence_level(session, opts)               # checked before anything is fitted
     n = int(mask.sum())
     wts, wkind = me_weights.level1_weights(session, cmd, mask, False)
     trials = me_glmm._trials(opts, column, n)
@@ -224,7 +226,8 @@ def display(session, res, groups, opts) -> None:
         out.line(cluster_note(int(res.scalars["N_clust"]), res.macros["clustvar"]))
     kf = res.k_f
     se = np.sqrt(np.clip(np.diag(res.V), 0, None))
-    level = float(opts.level)
+    from hlmshell.commands._postest import confidence_level
+    level = confidence_level(session, opts)
     eform = me_glmm._eform_title(res.macros.get("link"), opts)
     if eform:
         table = eform_table(res.depvar, groups, res.b[:kf], se[:kf], title=eform, level=level,

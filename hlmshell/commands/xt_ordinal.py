@@ -215,6 +215,8 @@ def _run(session, cmd, name: str) -> None:
         raise StataError("invalid syntax", 198)
     opts = bind_command(name, list(spec.fixed_options)
                         + [o for o in cmd.options if o not in spec.fixed_options])
+    from hlmshell.commands._postest import confidence_level
+    level = confidence_level(session, opts)
     method = _method(opts)
     points = int(opts.intpoints)
     if not 1 <= points <= 195:
@@ -243,7 +245,7 @@ def _run(session, cmd, name: str) -> None:
         res.macros["offset"] = off
     session.post_estimation(res)
     groups_disp = display_groups(design, baselevels=False, value_labels=vlabels)
-    display(session, res, groups_disp, float(opts.level), bool(getattr(opts, "or", False)))
+    display(session, res, groups_disp, level, bool(getattr(opts, "or", False)))
 
 
 def _replay(session, cmd, name: str) -> None:
@@ -254,8 +256,9 @@ def _replay(session, cmd, name: str) -> None:
     bad = [k for k in opts.given if k not in ("or", "level")]
     if bad:
         raise StataError(f"option {bad[0]} not allowed", 198)
+    from hlmshell.commands._postest import confidence_level
     names = [nm for _, nm in res.names[:res.k_f]]
-    display(session, res, groups_from_names(names), float(opts.level),
+    display(session, res, groups_from_names(names), confidence_level(session, opts),
             bool(getattr(opts, "or", False)))
 
 
