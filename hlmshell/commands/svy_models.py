@@ -221,7 +221,7 @@ def display(session, opts, level, res) -> None:
                                df=sc["df_r"])
     else:
         lines = coef_table(res.macros["depvar"], groups, res.b, se, stat="t", df_r=sc["df_r"],
-                           level=level, vcetype="Linearized")
+                           level=level, vcetype="Linearized", dots=bool(np.isnan(se).any()))
     for ln in lines:
         out.line(ln)
     if eform and any(nm == "_cons" for _, nm in res.names):

@@ -112,7 +112,9 @@ def stat_table(rows, level: float, stat: str, extra: str = "") -> list[str]:
 
 
 def _eform_cells(b: float, se: float, level: float, df: float) -> str:
-    if not math.isfinite(se) or se <= 0:
+    if not math.isfinite(se):       # missing variance (a stratum with one PSU): dots
+        return f"  {fmt_g(math.exp(b), 9):>9}  {'.':>9} {'.':>8}   {'.':>5}    {'.':>9}   {'.':>9}"
+    if se <= 0:
         return f"  {fmt_g(math.exp(b), 9):>9}"
     q, p, lo, hi = ct.coef_stats(b, se, stat="t", df_r=df, level=level)
     eb = math.exp(b)
