@@ -1,9 +1,12 @@
-"""`xtreg, fe [fweight=]` (hlmshell/commands/xtreg_weights.py): weights constant within panel.
+"""`xtreg, fe [fweight|aweight|pweight=]` (hlmshell/commands/xtreg_weights.py): weights
+constant within panel.
 
-References: the within estimator with frequency weights written out in numpy (panel means,
-weighted least squares on the demeaned data, s^2 = sum w e^2 / (sum w - G - k)), and xtreg, fe
-on the data after `expand` for every e() scalar; refusals as Stata's (re and be take no weights,
-a weight that varies within a panel) and plain ones for what is not available here.
+References: the fit written out in numpy from the definitions of Stata's xtreg_fe (weighted
+least squares on the panel-demeaned data, s^2 = sum w e^2 / (N - G - k) with aweights and
+pweights rescaled to sum to the rows, the panels' cluster sandwich for pweights; sigma_u,
+corr(u_i, Xb), R-sq overall and between over the unweighted rows and panels), and for fweights
+xtreg, fe on the data after `expand` for the weighted parts; refusals as Stata's (re and be take
+no weights, a weight that varies within a panel r(199)).
 """
 from __future__ import annotations
 
@@ -40,47 +43,75 @@ def sess(tmp_path):
     return s
 
 
-def test_fe_fweights_against_the_weighted_within_formula(sess):
-    d = _data()
-    ok(sess, "xtreg y x [fw=f], fe")
-    e = sess.e
-    ids, x, y, w = d["id"], d["x"], d["y"], d["f"].astype(float)
-    xm = np.array([x[ids == g].mean() for g in ids])
-    ym = np.array([y[ids == g].mean() for g in ids])
-    xt, yt = x - xm, y - ym
+def _reference(d, kind, clustered=False):
+    """xtreg, fe with weights written out (Stata's xtreg_fe: the weighted regression on the
+    panel indicators; panel sizes, sigma_u, corr(u_i, Xb), R-sq overall and between
+    unweighted): weights constant within panel, so the panel means are the plain ones."""
+    ids, x, y = d["id"], d["x"], d["y"]
+    w = (d["f"] if kind == "fweight" else d["f"] * 0.37).astype(float)
+    n = len(y)
+    if kind != "fweight":
+        w = w * n / w.sum()
+    N, G = w.sum(), len(np.unique(ids))
+    mean = lambda v: np.array([v[ids == g].mean() for g in ids])
+    xt, yt = x - mean(x), y - mean(y)
     b = (w @ (xt * yt)) / (w @ (xt * xt))
-    e_ = yt - b * xt
-    G = len(np.unique(ids))
-    s2 = (w @ e_ ** 2) / (w.sum() - G - 1)
-    se = np.sqrt(s2 / (w @ (xt * xt)))
-    assert e.b[0] == pytest.approx(b, rel=1e-10)
-    assert np.sqrt(e.V[0, 0]) == pytest.approx(se, rel=1e-9)
+    e = yt - b * xt
+    rss = w @ e ** 2
+    s2 = rss / (N - G - 1)
+    if clustered:
+        S = np.array([(w * e * xt)[ids == g].sum() for g in np.unique(ids)])
+        se = np.sqrt(G / (G - 1) * (N - 1) / (N - 2) * (S @ S)) / (w @ (xt * xt))
+    else:
+        se = np.sqrt(s2 / (w @ (xt * xt)))
     cons = (w @ y - b * (w @ x)) / w.sum()
-    assert e.b[1] == pytest.approx(cons, rel=1e-9)
-    assert e.scalars["N"] == w.sum() and e.scalars["sigma_e"] == pytest.approx(np.sqrt(s2))
-    assert e.macros["wtype"] == "fweight" and e.macros["wexp"] == "= f"
-    assert int(e.sample.sum()) == len(y)
+    xb = cons + b * x
+    u = np.array([(y - xb)[ids == g].mean() for g in np.unique(ids)])
+    ui = np.array([(y - xb)[ids == g].mean() for g in ids])
+    ym = np.array([y[ids == g].mean() for g in np.unique(ids)])
+    xbm = np.array([xb[ids == g].mean() for g in np.unique(ids)])
+    return {"b": b, "se": se, "cons": cons, "N": N, "sigma_e": np.sqrt(s2),
+            "sigma_u": np.std(u, ddof=1), "corr": np.corrcoef(xb, ui)[0, 1],
+            "r2_o": np.corrcoef(xb, y)[0, 1] ** 2, "r2_b": np.corrcoef(xbm, ym)[0, 1] ** 2,
+            "r2_w": 1 - rss / (w @ yt ** 2), "g_avg": n / G}
 
 
-@pytest.mark.parametrize("vce", ["", "vce(robust)", "vce(cluster v)"])
-def test_fe_fweights_equal_the_expanded_data(sess, vce):
-    if vce == "vce(cluster v)":
-        ok(sess, "replace v = ceil(id / 3)")
-    out_w = ok(sess, f"xtreg y x [fw=f], fe {vce}")
+@pytest.mark.parametrize("kind", ["fweight", "aweight", "pweight"])
+def test_fe_weights_against_the_written_out_fit(sess, kind):
+    d = _data()
+    ok(sess, "generate double a = 0.37 * f")
+    ok(sess, f"xtreg y x [{kind}={'f' if kind == 'fweight' else 'a'}], fe")
+    e = sess.e
+    ref = _reference(d, kind, clustered=kind == "pweight")
+    assert e.b[0] == pytest.approx(ref["b"], rel=1e-10)
+    assert np.sqrt(e.V[0, 0]) == pytest.approx(ref["se"], rel=1e-9)
+    assert e.b[1] == pytest.approx(ref["cons"], rel=1e-9)
+    for k in ("N", "sigma_e", "sigma_u", "corr", "r2_o", "r2_b", "r2_w", "g_avg"):
+        assert e.scalars[k] == pytest.approx(ref[k], rel=1e-9), k
+    assert e.macros["wtype"] == kind
+    assert int(e.sample.sum()) == len(d["y"])
+    if kind == "pweight":
+        assert e.macros["vcetype"] == "Robust" and e.macros["clustvar"] == "id"
+
+
+@pytest.mark.parametrize("vce", ["", "vce(robust)"])
+def test_fe_fweights_weighted_parts_equal_the_expanded_data(sess, vce):
+    """What xtreg_fe weights (the regression, its VCE and tests, N, sigma_e, R-sq within) is
+    what the expanded data give; sigma_u and R-sq between (over the panels) too."""
+    ok(sess, f"xtreg y x [fw=f], fe {vce}")
     bw, Vw, scw = np.asarray(sess.e.b), np.asarray(sess.e.V), dict(sess.e.scalars)
     ok(sess, "expand f")
-    out_e = ok(sess, f"xtreg y x, fe {vce}")
-    np.testing.assert_allclose(bw, np.asarray(sess.e.b), rtol=1e-12)
-    np.testing.assert_allclose(Vw, np.asarray(sess.e.V), rtol=1e-10)
-    for k, v in sess.e.scalars.items():
-        assert scw[k] == pytest.approx(v, rel=1e-10, nan_ok=True), k
-    assert out_w == out_e
+    ok(sess, f"xtreg y x, fe {vce}")
+    np.testing.assert_allclose(bw, np.asarray(sess.e.b), rtol=1e-10)
+    np.testing.assert_allclose(Vw, np.asarray(sess.e.V), rtol=1e-8)
+    for k in ("N", "df_r", "rss", "sigma_e", "sigma_u", "r2_w", "r2_b", "F", "F_f", "N_g"):
+        if k in sess.e.scalars:
+            assert scw[k] == pytest.approx(sess.e.scalars[k], rel=1e-9), k
 
 
 @pytest.mark.parametrize("line,rc", [
     ("xtreg y x [fw=f], re", 101),
     ("xtreg y x [fw=f], be", 101),
-    ("xtreg y x [aw=f], fe", 101),
     ("xtreg y x [iw=f], fe", 101),
     ("xtreg y x [fw=v], fe", 199),           # not constant within id
     ("xtreg y x [fw=x], fe", 401),

@@ -220,6 +220,16 @@ def _fit_ml(session, data: PanelData, req: XtregRequest, P: pn.Panels):
     return fit, fit0
 
 
+def _fit_weighted(data: PanelData, req: XtregRequest, w, cmd):
+    from hlmshell.commands import xtreg_weights as xtw
+    try:
+        return xtw.fit(data, req, w, cmd.weight.kind)
+    except ArithmeticError:
+        raise StataError("insufficient observations", 2001) from None
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        raise StataError("matrix not positive definite", 506) from None
+
+
 def _fit(session, data: PanelData, req: XtregRequest):
     X = data.design.X_keep
     cons = X.shape[1] - 1
@@ -597,14 +607,15 @@ def xtreg_cmd(session, cmd: Command) -> None:
                         + [op for op in cmd.options if op not in spec.fixed_options])
     req = _request(session, opts)
     from hlmshell.commands import xtreg_weights as xtw
-    xtw.check_kind(cmd, req)                # fe [fweight=]: the rows repeated (xtreg_weights)
-    data = xtw.expand(session, cmd, _prepare(session, cmd, spec, req), req)
+    xtw.check_kind(cmd, req)                    # fe takes weights (xtreg_weights)
+    data = _prepare(session, cmd, spec, req)
+    w = xtw.sample_weights(session, cmd, data, req)
     if req.model == "ml":
         for note in data.design.notes:
             session.out.line(note)
-    fit, fit0 = _fit(session, data, req)
+    fit, fit0 = _fit(session, data, req) if w is None else (_fit_weighted(data, req, w, cmd), None)
     res = _Build(cmd, data, req).results(fit, fit0)
-    xtw.post(res, cmd)
+    xtw.post(res, cmd, fit)
     if req.model != "ml":
         for note in res.notes:
             session.out.line(note)

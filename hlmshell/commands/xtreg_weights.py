@@ -1,15 +1,17 @@
-"""`xtreg, fe [fweight = exp]`: frequency weights, constant within each panel.
+"""`xtreg, fe [fweight|aweight|pweight = exp]`: weights constant within each panel.
 
-Why a module of its own: Stata's rule for frequency weights is that the results equal those on
-the expanded data (each row present w times), and with a weight constant within its panel the
-copies stay in their panel, so the within estimator and every statistic xtreg reports (N and
-the panel sizes counting the copies, R-squared within, between and overall, sigma_u, rho,
-corr(u_i, Xb), the F test that all u_i = 0, cluster-robust SEs by panel) are those of the fit on
-the repeated rows. That fit is what this module hands to engine.panel.fit_within: the rows of
-the estimation sample repeated w times (e(sample) stays the rows as they are). Expansions
-beyond MAX_ROWS rows are refused (r(909)) instead of exhausting memory.
-The other models refuse weights as Stata does (re, be: r(101)); aweights and pweights with fe,
-and the weights Stata takes with mle, are not available here and say so (r(101)).
+Why a module of its own: with weights, xtreg, fe is the weighted regression on the panel
+indicators (engine.weighted_within, the route areg's weights take), while the statistics xtreg
+adds around it keep their unweighted definitions, as Stata's xtreg_fe computes them:
+- weighted: the coefficients and their VCE, e(N) (the sum of fweights; the rows otherwise),
+  rss, sigma_e, R-squared within (1 - rss / the weighted within sum of squares), the F tests;
+- unweighted: the panel sizes (min, average, max, Tbar), sigma_u (the standard deviation of
+  the panels' mean residuals u_i over the panels), corr(u_i, Xb) and R-squared overall over the
+  sample rows, R-squared between over the panel means.
+pweights imply vce(robust), which for xtreg, fe is clustering on the panels; the cluster factor
+is xtreg's (N-1)/(N-k-1), not areg's. A weight that varies within a panel is r(199), as Stata
+says it. re and be take no weights (r(101)); the weights Stata allows with mle are not
+available here and say so.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import numpy as np
 from hlmshell.commands._toolkit import weights
 from hlmshell.errors import StataError
 
-MAX_ROWS = 50_000_000
+KINDS = ("aweight", "fweight", "pweight")
 
 
 def check_kind(cmd, req) -> None:
@@ -32,34 +34,45 @@ def check_kind(cmd, req) -> None:
         raise StataError("weights not allowed", 101)
     if req.model != "fe":
         raise StataError(f"{kind}s with xtreg, mle are not available", 101)
-    if kind != "fweight":
-        if kind == "iweight":
-            raise StataError("iweights not allowed", 101)
-        raise StataError(f"{kind}s with xtreg, fe are not available (areg, absorb() takes them)",
-                         101)
+    if kind not in KINDS:
+        raise StataError(f"{kind}s not allowed", 101)
+    if kind == "pweight" and req.vce == "conventional":
+        req.vce, req.clustvar = "cluster", req.ivar        # robust: clustered on the panels
 
 
-def expand(session, cmd, data, req):
-    """The estimation data with each row repeated its fweight times (data itself without
-    weights); r(199) when a weight varies within a panel."""
+def sample_weights(session, cmd, data, req) -> np.ndarray | None:
+    """The weights of the sample rows (None without weights); r(199) when one varies within
+    a panel."""
     if cmd.weight is None:
-        return data
-    w = weights(session, cmd, data.mask, allowed=("fweight",))[data.mask]
+        return None
+    w = weights(session, cmd, data.mask, allowed=KINDS)[data.mask]
     codes = np.asarray(data.codes, dtype=np.int64)
     first = np.full(int(codes.max()) + 1, np.nan)
     first[codes[::-1]] = w[::-1]
     if np.any(first[codes] != w):
         raise StataError(f"weight must be constant within {req.ivar}", 199)
-    reps = w.astype(np.int64)
-    if int(reps.sum()) > MAX_ROWS:
-        raise StataError("insufficient memory: the frequency weights expand to too many rows", 909)
-    design = replace(data.design, X=np.asfortranarray(np.repeat(data.design.X, reps, axis=0)))
-    clusters = None if data.clusters is None else np.repeat(data.clusters, reps)
-    return replace(data, design=design, y=np.repeat(data.y, reps), codes=np.repeat(codes, reps),
-                   clusters=clusters)
+    return w
 
 
-def post(res, cmd) -> None:
-    if cmd.weight is not None:
-        res.macros["wtype"] = cmd.weight.kind
-        res.macros["wexp"] = f"= {cmd.weight.exp}"
+def fit(data, req, w, kind: str):
+    """xtreg, fe's WithinFit with weights (see the module doc for which parts are weighted)."""
+    from hlmshell.engine import panel as pn
+    from hlmshell.engine import weighted_within as ww
+    X = data.design.X_keep
+    y = np.asarray(data.y, dtype=float)
+    P = pn.panels(data.codes)
+    f = ww.fit(y, X, X.shape[1] - 1, P, w, kind, clusters=data.clusters, dfadj=False)
+    xb = X @ f.beta
+    u = P.means(y) - P.means(xb)
+    _, r2_b, r2_o = pn.panel_r2(y, xb, P)
+    return replace(f, sigma_u=float(np.std(u, ddof=1)) if P.n_groups > 1 else float("nan"),
+                   corr=pn._corr(xb, P.expand(u)), r2_b=r2_b, r2_o=r2_o, u=u)
+
+
+def post(res, cmd, fit) -> None:
+    """e(wtype), e(wexp) and e(N) (the sum of fweights)."""
+    if cmd.weight is None:
+        return
+    res.macros["wtype"] = cmd.weight.kind
+    res.macros["wexp"] = f"= {cmd.weight.exp}"
+    res.scalars["N"] = float(fit.N) if cmd.weight.kind == "fweight" else res.scalars["N"]

@@ -52,10 +52,12 @@ def _independent(Z: np.ndarray, tol: float = 1e-9) -> list[int]:
 
 
 def fit(y, X, cons: int, P: Panels, w, kind: str, clusters=None,
-        robust: bool = False) -> WithinFit:
+        robust: bool = False, dfadj: bool = True) -> WithinFit:
     """The weighted dummy-variable regression of y on the columns of X (column `cons` the
     constant) and one indicator per group of P; w the weights (positive), kind fweight,
-    aweight or pweight; clusters (codes 0..C-1) or robust for the sandwich."""
+    aweight or pweight; clusters (codes 0..C-1) or robust for the sandwich. dfadj: the
+    cluster factor counts the absorbed means, (N-1)/(N-k-G) (areg); without it
+    (N-1)/(N-k-1), as xtreg, fe with its panels nested in the clusters."""
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     n = len(y)
     X = np.asarray(X, dtype=np.float64).reshape(n, -1)
@@ -101,12 +103,14 @@ def fit(y, X, cons: int, P: Panels, w, kind: str, clusters=None,
             S = np.zeros((nclust, Zu.shape[1]))
             np.add.at(S, clusters, Zu * (w * e)[:, None])
             meat = S.T @ S
-            q = nclust / (nclust - 1) * (N - 1) / df_r if nclust > 1 else NAN
+            dof = df_r if dfadj else N - k - 1
+            q = nclust / (nclust - 1) * (N - 1) / dof if nclust > 1 else NAN
         Vr = q * f.XtX_inv @ meat @ f.XtX_inv
         V_rob = np.zeros((p, p))
         V_rob[np.ix_(idx, idx)] = 0.5 * (Vr + Vr.T)
     ybar = grand[0]
     tss = float(w @ (y - ybar) ** 2)
+    tss_within = float(w @ (y - gm[codes, 0]) ** 2)
     Xk = X[:, idx]
     pooled = ols.fit(y * sw, Xk * sw[:, None]).rss
     kept = [slopes[j] for j in kept_s]
@@ -115,8 +119,9 @@ def fit(y, X, cons: int, P: Panels, w, kind: str, clusters=None,
     F = Wt / k if k and rank == k else NAN
     dropped = np.array([j != cons and j not in kept for j in range(p)])
     return WithinFit(beta=beta, V=V, V_robust=V_rob, dropped=dropped, N=N, n_groups=G, k=k,
-                     df_r=df_r, rss=rss, tss=tss, tss_within=NAN, rss_pooled=pooled,
-                     sigma_u=NAN, sigma_e=math.sqrt(s2), corr=NAN, r2_w=NAN, r2_b=NAN, r2_o=NAN,
+                     df_r=df_r, rss=rss, tss=tss, tss_within=tss_within, rss_pooled=pooled,
+                     sigma_u=NAN, sigma_e=math.sqrt(s2), corr=NAN,
+                     r2_w=1.0 - rss / tss_within if tss_within > 0 else NAN, r2_b=NAN, r2_o=NAN,
                      F=F, F_rank=rank,
                      F_f=((pooled - rss) / (G - 1)) / s2 if G > 1 and s2 > 0 else NAN,
                      n_clusters=nclust)
