@@ -220,16 +220,6 @@ def _fit_ml(session, data: PanelData, req: XtregRequest, P: pn.Panels):
     return fit, fit0
 
 
-def _fit_weighted(data: PanelData, req: XtregRequest, w, cmd):
-    from hlmshell.commands import xtreg_weights as xtw
-    try:
-        return xtw.fit(data, req, w, cmd.weight.kind)
-    except ArithmeticError:
-        raise StataError("insufficient observations", 2001) from None
-    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
-        raise StataError("matrix not positive definite", 506) from None
-
-
 def _fit(session, data: PanelData, req: XtregRequest):
     X = data.design.X_keep
     cons = X.shape[1] - 1
@@ -613,7 +603,7 @@ def xtreg_cmd(session, cmd: Command) -> None:
     if req.model == "ml":
         for note in data.design.notes:
             session.out.line(note)
-    fit, fit0 = _fit(session, data, req) if w is None else (_fit_weighted(data, req, w, cmd), None)
+    fit, fit0 = _fit(session, data, req) if w is None else (xtw.fit_checked(session, data, req, w, cmd), None)
     res = _Build(cmd, data, req).results(fit, fit0)
     xtw.post(res, cmd, fit)
     if req.model != "ml":

@@ -69,6 +69,21 @@ def fit(data, req, w, kind: str):
                    corr=pn._corr(xb, P.expand(u)), r2_b=r2_b, r2_o=r2_o, u=u)
 
 
+def fit_checked(session, data, req, w, cmd):
+    """fit() with its failures as Stata's return codes; aweights print regress's
+    `(sum of wgt is ...)` line first (xtreg_fe runs regress with them)."""
+    try:
+        f = fit(data, req, w, cmd.weight.kind)
+    except ArithmeticError:
+        raise StataError("insufficient observations", 2001) from None
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        raise StataError("matrix not positive definite", 506) from None
+    if cmd.weight.kind == "aweight":
+        from hlmshell.output.numfmt import fmt
+        session.out.line(f"(sum of wgt is {fmt(float(w.sum()), '%12.0gc').strip()})")
+    return f
+
+
 def post(res, cmd, fit) -> None:
     """e(wtype), e(wexp) and e(N) (the sum of fweights)."""
     if cmd.weight is None:
