@@ -84,3 +84,12 @@ def test_quadchk_refusals(ohio, setup, line, rc):
     got, out = run(ohio, line)
     assert got == rc, out
     assert ohio.e is before and "Traceback" not in out
+
+
+def test_refit_line_replaces_the_points_and_the_log():
+    from hlmshell.commands.quadchk import refit_line
+    assert refit_line("xtlogit resp age if t > 1, re intp(12) log", 8) == \
+        "xtlogit resp age if t > 1, re intpoints(8) nolog"
+    assert refit_line("xtprobit y x", 16) == "xtprobit y x, intpoints(16) nolog"
+    assert refit_line('xtlogit y x if s == "a,b", offset(logx) nolog', 4) == \
+        'xtlogit y x if s == "a,b", offset(logx) intpoints(4) nolog'
