@@ -16,13 +16,20 @@ from hlmshell.commands.svy_design import OPTIONS, SvyRun
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.registry import abbrev_match, command
 
-SUPPORTED = ("mean", "proportion", "total", "ratio", "regress", "logit", "logistic", "probit", "poisson")
+SUPPORTED = ("mean", "proportion", "total", "ratio", "regress", "logit", "logistic", "probit", "poisson",
+             "cloglog")
+# commands Stata's svy runs that hlmshell's does not (yet): said plainly, not as unsupported by svy
+_STATA_SVY = ("tabulate", "ologit", "oprobit", "mlogit", "mprobit", "nbreg", "gnbreg", "glm", "tobit",
+              "intreg", "ivregress", "heckman", "heckprob", "biprobit", "zip", "zinb", "stcox", "streg",
+              "cnsreg", "truncreg", "binreg", "betareg", "fracreg", "qreg", "gsem", "sem", "mixed",
+              "melogit", "meprobit", "mepoisson", "meglm", "slogit", "clogit", "scobit", "hetprobit",
+              "churdle", "tpoisson", "tnbreg", "ztp", "ztnb", "cpoisson", "ivprobit", "ivtobit")
 _VCETYPES = (("linearized", 6), ("bootstrap", 4), ("brr", 3), ("jackknife", 4), ("sdr", 3))
 
 
 @command("svy", byable=False, raw=True, family="Survey",
          desc="survey estimation prefix (linearized): mean, proportion, total, ratio, regress, logit, "
-              "logistic, probit, poisson", example="svy: mean x")
+              "logistic, probit, poisson, cloglog", example="svy: mean x")
 def svy_cmd(session, cmd):
     run(session, cmd.body)
 
@@ -45,6 +52,8 @@ def run(session, body: str) -> None:
     _check_vcetype(spec.strip(), settings)
     opts = bind_options(OPTIONS, parse_options(opt_text), strict=True)
     name = command_name(inner)
+    if name in _STATA_SVY:
+        raise StataError(f"svy: {name} is not available in hlmshell; svy runs {', '.join(SUPPORTED)}", 198)
     if name not in SUPPORTED:
         raise StataError(f"{name} is not supported by svy with vce(linearized); see help svy "
                          "estimation for a list of Stata estimation commands that are supported by svy", 322)
