@@ -5,6 +5,7 @@
     mdesc [varlist] [if] [in] [, abbreviate(#) any all none]    (Medeiros & Blanchette)
     distinct [varlist] [if] [in] [, missing abbrev(#) joint minimum(#) maximum(#)]
                                                                  (Longton & Cox)
+    unique varlist [if] [in] [, by(varname) generate(newvar)]   (Tony Brady)
     bcuse name [, clear nodesc]                                  (Baum: Boston College data)
 
 fre's table is its help file's: the values (and labels) in a column headed by the variable's
@@ -354,6 +355,63 @@ def fre_cmd(session, cmd):
     session.r = RResults(scalars={"N": total, "N_valid": n_valid, "N_missing": n_miss,
                                   "r": float(r_all), "r_valid": float(r_valid)},
                          macros={"depvar": names[-1], "label": session.data.var(names[-1]).label})
+
+
+# =========================================================================== unique
+_UNIQUE = (Opt("by", "by", "string", None, "count within the groups of varname"),
+           Opt("generate", "gen", "string", None, "with by(): a variable holding each group's count"),
+           Opt("detail", "d", desc="accepted (summary of the counts per group)"))
+
+
+def _combo_codes(ds, names: list[str], rows: np.ndarray) -> np.ndarray:
+    """One integer per observation in rows naming its combination of values (missing included)."""
+    cols = []
+    for n in names:
+        c = _codes(ds.var(n), rows)
+        cols += list(c) if isinstance(c, tuple) else [c]
+    keys = np.vstack([np.unique(c, return_inverse=True)[1] for c in cols]).T
+    return np.unique(keys, axis=0, return_inverse=True)[1].ravel()
+
+
+@command("unique", family="Data", body="varlist", qualifiers="if in", options=_UNIQUE,
+         desc="number of unique values (community: unique)", example="unique id")
+def unique_cmd(session, cmd):
+    """Tony Brady's unique: the number of distinct combinations of the variables' values
+    (missing values are values) and the number of records; with by(), per group."""
+    opts = cmd.opts
+    ensure_data(session)
+    names = varlist(session, cmd.body)
+    mask = touse(session, cmd)
+    ds = session.data
+    n = int(mask.sum())
+    codes = _combo_codes(ds, names, mask) if n else np.zeros(0, int)
+    k = int(codes.max()) + 1 if n else 0
+    out = session.out
+    if opts.by is None:
+        if opts.generate:
+            raise StataError("generate() requires by()", 198)
+        out.line(f"Number of unique values of {' '.join(names)} is  {k}")
+        out.line(f"Number of records is  {n}")
+        session.r = RResults(scalars={"N": float(n), "unique": float(k), "sum": float(k)})
+        return
+    by = varlist(session, opts.by)
+    newname = opts.generate or "_Unique"
+    if opts.generate:
+        from hlmshell.commands.generate import check_newname
+        check_newname(session, newname)
+    groups = _combo_codes(ds, by, mask) if n else np.zeros(0, int)
+    counts = np.array([np.unique(codes[groups == j]).size for j in range(int(groups.max()) + 1 if n else 0)])
+    out.line(f"Number of unique values of {' '.join(names)} is  {k}")
+    out.line(f"Number of records is  {n}")
+    if opts.generate:
+        from hlmshell.data.dataset import Variable
+        vals = np.full(ds.n, np.nan)
+        idx = np.flatnonzero(mask)
+        vals[idx] = counts[groups]
+        ds.add(Variable(newname, vals, "float" if vals[~np.isnan(vals)].max(initial=0) < 2 ** 24 else "double"))
+    session.r = RResults(scalars={"N": float(n), "unique": float(k), "sum": float(counts.sum()),
+                                  "maxJ": float(counts.max()) if counts.size else 0.0,
+                                  "minJ": float(counts.min()) if counts.size else 0.0})
 
 
 # =========================================================================== bcuse

@@ -1,4 +1,4 @@
-"""Maintenance commands do-files carry at the top: `discard`, `update`, `adoupdate`.
+"""Maintenance commands do-files carry at the top: `discard`, `update`, `adoupdate`, `cscript`.
 
 hlmshell has no ado-path to reload and is updated with pip, not from inside a session, so
 these do what Stata does where there is nothing to do: `discard` clears nothing that could be
@@ -7,6 +7,8 @@ stale (user programs survive, as in Stata, where discard only drops auto-loaded 
 packages come with it. A do-file that starts with them runs on.
 """
 from __future__ import annotations
+
+import re
 
 from hlmshell.commands._toolkit import typed_args
 from hlmshell.errors import StataError
@@ -49,3 +51,20 @@ def adoupdate_cmd(session, cmd):
         raise StataError("invalid syntax", 198)
     session.out.line("(the community packages hlmshell knows are built in and updated with it; "
                      "no packages to update)")
+
+
+@command("cscript", byable=False, qualifiers="", raw=True, family="Programming",
+         desc="begin a certification script (header, then clear all)",
+         example='cscript "tests of my model"')
+def cscript_cmd(session, cmd):
+    """[P] cscript: a line of dashes ending in `BEGIN text`, then everything is cleared as by
+    `clear all` (data, results, programs, matrices, scalars, frames); the ado-file names that
+    may follow the title are accepted (there are no ado-files to reload)."""
+    text = (cmd.body or "").strip()
+    m = re.match(r'\s*(?:`"(.*?)"\'|"(.*?)"|(.*?))\s*(?:\badofiles?\b.*)?$', text, re.S)
+    if m is None:
+        raise StataError("invalid syntax", 198)
+    title = next((t for t in m.groups() if t is not None), "").strip()
+    head = "BEGIN " + title if title else "BEGIN"
+    session.out.line("-" * max(1, 79 - len(head)) + head)
+    session.runner.run_command("clear all")

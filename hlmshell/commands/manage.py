@@ -263,6 +263,8 @@ def clear_cmd(session, cmd):
         session.preserved = None
     if what == "matrix":
         session.matrices = {}
+    if what in ("all", "*", "programs", "ado"):   # user programs (ado: the auto-loaded ones,
+        session.programs = {}                     # which load again when next used)
 
 
 # ----------------------------------------------------------------------------- set
