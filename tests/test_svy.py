@@ -312,3 +312,18 @@ def test_margins_average_with_the_survey_weights(sv):
     ok(sv, "margins minority")
     b = np.asarray(sv.e.b, float)
     np.testing.assert_allclose(np.asarray(sv.r.matrices["table"].values, float)[0], J @ b, rtol=1e-10)
+
+
+def test_subpop_missing_values_leave_the_sample(sv):
+    """A missing subpop() variable (or condition) takes the observation out of the estimation
+    sample, as Stata's svy does; a subpopulation equal to the sample gets Stata's note."""
+    ok(sv, A)
+    ok(sv, "gen double fem = female")
+    ok(sv, "replace fem = . in 1/10")
+    ok(sv, "svy, subpop(fem): mean mathach")
+    assert sv.e.scalars["N"] == 7175 and sv.e.scalars["N_sub"] == sv.data.var("female").values[10:].sum()
+    out = ok(sv, "svy, subpop(if ses < .): mean mathach")
+    assert "Note: subpop() subpopulation is same as full population" in out
+    assert sv.e.scalars["N_sub"] == 7185
+    rc, out = run(sv, "svy, subpop(nosuch): mean mathach")
+    assert rc == 111 and "invalid subpop() option" in out

@@ -52,7 +52,7 @@ def run(session, ctx: se_.SvyRun, name: str) -> None:
     groups = _over(session, opts, sample)
     sample &= groups[0] >= 0
     fr = ctx.frame(session, sample)
-    g = groups[0][sample]
+    g = groups[0][fr.sample]
     if name == "proportion":
         est = _proportions(session, needed, fr, g, groups, opts)
     elif name == "ratio":

@@ -39,10 +39,11 @@ class Frame:
     sample: np.ndarray                   # full-length mask: the estimation sample
     sub: np.ndarray                      # over the sample's rows: in the subpopulation
     w: np.ndarray                        # pweights over the sample's rows (1 without)
+    subpop_given: bool = False
 
     @property
     def has_subpop(self) -> bool:
-        return not bool(self.sub.all())
+        return self.subpop_given
 
     def scalars(self) -> dict:
         """e()'s design counts."""
@@ -78,6 +79,9 @@ class _NoQual:
 
 def _frame(session, ctx: SvyRun, sample: np.ndarray) -> Frame:
     data, st = session.data, ctx.settings
+    given = "subpop" in ctx.opts
+    sub_all, known = _subpop(session, ctx.opts.raw("subpop") if given else None)
+    sample = sample & known                  # a missing subpop() value leaves the sample
     n = int(sample.sum())
     if n == 0:
         raise StataError("no observations", 2000)
@@ -98,10 +102,26 @@ def _frame(session, ctx: SvyRun, sample: np.ndarray) -> Frame:
                                  st.get("singleunit", "missing"), dof)
     if fpc is not None:
         _check_fpc_size(design, fpc)
-    sub = _subpop(session, ctx.opts.raw("subpop") if "subpop" in ctx.opts else None, sample)
+    sub = sub_all[sample]
+    if given:
+        _subpop_notes(session, sub, w)
+    return Frame(design, sample, sub, w, given)
+
+
+def _subpop_notes(session, sub: np.ndarray, w: np.ndarray) -> None:
+    """Stata's checks and notes on the subpopulation (r(461) when it is empty)."""
     if not sub.any():
-        raise StataError("no observations in subpop() subpopulation", 2000)
-    return Frame(design, sample, sub, w)
+        raise StataError("no observations in subpop() subpopulation\n"
+                         "subpop() = 1 indicates observation in subpopulation\n"
+                         "subpop() = 0 indicates observation not in subpopulation", 461)
+    if not np.any(w[sub] != 0):
+        raise StataError("all observations in subpop() subpopulation have zero weights", 461)
+    if sub.all():
+        out = session.out
+        out.line("")
+        out.line("Note: subpop() subpopulation is same as full population")
+        out.line("      subpop() = 1 indicates observation in subpopulation")
+        out.line("      subpop() = 0 indicates observation not in subpopulation")
 
 
 def _check_fpc(strata: np.ndarray, fpc: np.ndarray) -> None:
@@ -120,33 +140,49 @@ def _check_fpc_size(design: survey.SurveyDesign, fpc: np.ndarray) -> None:
         raise StataError("fpc must be >= the number of sampled PSUs in each stratum", 462)
 
 
-def _subpop(session, text: str | None, sample: np.ndarray) -> np.ndarray:
-    """subpop([varname] [if]) over the sample's rows: varname != 0 (missing is outside) and
-    the condition true."""
-    n = int(sample.sum())
+def _subpop(session, text: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """(in the subpopulation, known) over all observations for subpop([varname] [if]): in it
+    when varname != 0 and the condition is true; a missing varname or condition is not
+    known, and such observations leave the estimation sample, as Stata's svy has it."""
+    n = session.data.n
     if text is None:
-        return np.ones(n, dtype=bool)
+        return np.ones(n, dtype=bool), np.ones(n, dtype=bool)
+    try:
+        return _subpop_masks(session, text)
+    except StataError as exc:
+        raise StataError("invalid subpop() option", exc.rc or 198) from None
+
+
+def _subpop_masks(session, text: str) -> tuple[np.ndarray, np.ndarray]:
     from hlmshell.commands._toolkit import varlist
     from hlmshell.syntax.ast import Command
+    from hlmshell.syntax.evaluate import evaluate, in_mask
     from hlmshell.syntax.parser import fill_qualifiers
 
     c = Command(name="subpop")
     fill_qualifiers(c, text, allow_exp=False)
-    if c.in_ is not None or c.weight is not None or c.options:
-        raise StataError("option subpop() invalid", 198)
-    mask = touse(session, c, [])
     names = varlist(session, c.body or "", all_if_empty=False)
-    if len(names) > 1:
-        raise StataError("option subpop() invalid", 198)
+    if len(names) > 1 or c.weight is not None or c.options or (not names and c.if_ is None and c.in_ is None):
+        raise StataError("invalid syntax", 198)
+    n = session.data.n
+    inside, known = np.ones(n, dtype=bool), np.ones(n, dtype=bool)
+    if c.in_ is not None:
+        inside &= in_mask(n, c.in_)
+    if c.if_ is not None:
+        try:
+            v = np.asarray(evaluate(c.if_, session), dtype=float) * np.ones(n)
+        except (TypeError, ValueError):
+            raise StataError("type mismatch", 109) from None
+        known &= ~np.isnan(v)
+        inside &= (v != 0)
     if names:
-        v = session.data.var(names[0])
-        if v.is_string:
-            raise StataError("type mismatch", 109)
-        x = v.values.astype(float)
-        mask = mask & (x != 0) & ~np.isnan(x)
-    elif c.if_ is None:
-        raise StataError("option subpop() invalid", 198)
-    return mask[sample]
+        var = session.data.var(names[0])
+        if var.is_string:
+            raise StataError(f"{names[0]}: string variables not allowed", 109)
+        x = var.values.astype(float)
+        known &= ~np.isnan(x)
+        inside &= x != 0
+    return inside & known, known
 
 
 def common_macros(ctx: SvyRun, name: str, fr: Frame) -> dict:

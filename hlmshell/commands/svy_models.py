@@ -100,8 +100,8 @@ def _regress(session, ctx, cmd):
     depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
     sample = marksample(session, cmd, [depvar] + fvars) & se_.design_sample(session, ctx.settings)
     fr = ctx.frame(session, sample)
-    fit_mask = sample.copy()
-    fit_mask[sample] = fr.sub
+    fit_mask = fr.sample.copy()
+    fit_mask[fr.sample] = fr.sub
     column = sample_columns(ds, fit_mask)
     n = int(fit_mask.sum())
     design = dz.build_fixed(engine_terms(fixed), column, n, constant=not opts.noconstant)
@@ -151,8 +151,8 @@ def _glm(session, ctx, cmd, name):
     base = se_.design_sample(session, ctx.settings)
     opts, depvar, _, _, sample, _, _ = gc._prepare(session, cmd, name, keep=base)
     fr = ctx.frame(session, sample)
-    fit_keep = sample.copy()
-    fit_keep[sample] = fr.sub
+    fit_keep = fr.sample.copy()
+    fit_keep[fr.sample] = fr.sub
     fam_name, link, title = gc.SPECS[name]
     fam = gf.family(fam_name, link)
     opts, depvar, design, column, mask, _, vlabels = gc._prepare(session, cmd, name, keep=fit_keep)
@@ -162,8 +162,7 @@ def _glm(session, ctx, cmd, name):
         rows = bp.perfect_rows(design, y, session.out)
         if not rows.all():
             kept = bp.sample_after(mask, rows)
-            sample = sample & ~(mask & ~kept)
-            fr = ctx.frame(session, sample)
+            fr = ctx.frame(session, fr.sample & ~(mask & ~kept))
             opts, depvar, design, column, mask, _, vlabels = gc._prepare(session, cmd, name, keep=kept)
             y = gc._outcome(fam_name, np.asarray(column(depvar), dtype=float))
     w = session.data.var(ctx.settings["wvar"]).values[mask].astype(float) if ctx.settings.get("wvar") \

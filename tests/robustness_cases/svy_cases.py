@@ -25,7 +25,7 @@ BAD = [
     ("svy, level(200): mean mathach", 198),
     ("svy, subpop(nosuch): mean mathach", 111),
     ("svy, subpop(female ses): mean mathach", 198),
-    ("svy, subpop(if female == 9): mean mathach", 2000),
+    ("svy, subpop(if female == 9): mean mathach", 461),  # no observations in the subpopulation
     ("svy, subpop(name): mean mathach", 109),
     ("svy: mean", 100),
     ("svy: mean nosuch", 111),
