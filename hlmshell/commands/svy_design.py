@@ -26,6 +26,7 @@ class SvyRun:
     opts: object
     level: float
     inner: str
+    typed: str = ""                 # what followed the word svy (e(cmdline) is "svy " + it)
 
     def frame(self, session, sample: np.ndarray) -> Frame:
         """The design over `sample` (the command's own sample, already without missing design
@@ -188,7 +189,7 @@ def _subpop_masks(session, text: str) -> tuple[np.ndarray, np.ndarray]:
 def common_macros(ctx: SvyRun, name: str, fr: Frame) -> dict:
     """e()'s svy macros."""
     st = ctx.settings
-    m = {"prefix": "svy", "cmdname": name, "command": ctx.inner, "cmdline": f"svy : {ctx.inner}",
+    m = {"prefix": "svy", "cmdname": name, "command": ctx.inner, "cmdline": f"svy {ctx.typed or ': ' + ctx.inner}",
          "vce": "linearized", "vcetype": "Linearized", "singleunit": st.get("singleunit", "missing"),
          "su1": st.get("su1", "_n")}
     for key in ("strata1", "fpc1"):

@@ -59,7 +59,7 @@ def run(session, body: str) -> None:
                          "estimation for a list of Stata estimation commands that are supported by svy", 322)
     if opts.dof is not None and not opts.dof > 0:
         raise StataError("dof() must be a positive number", 198)
-    ctx = SvyRun(settings, opts, confidence_level(session, opts), inner)
+    ctx = SvyRun(settings, opts, confidence_level(session, opts), inner, body.strip())
     if name in ("mean", "proportion", "total", "ratio"):
         from hlmshell.commands import svy_descriptive
         svy_descriptive.run(session, ctx, name)

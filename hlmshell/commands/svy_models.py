@@ -24,7 +24,7 @@ def run(session, ctx: se_.SvyRun, name: str) -> None:
         raise StataError("weights not allowed", 101)
     given = list(cmd.options) + list(getattr(cmd.args, "fixed_options", None) or [])
     if any(o.name == "vce" or o.name.startswith(("cl", "rob")) or o.name == "r" for o in given):
-        raise StataError("option vce() not allowed with svy", 198)
+        raise StataError(f"option vce() of {name} is not allowed with the svy prefix", 198)
     if name == "regress":
         res, design, vlabels, eform = _regress(session, ctx, cmd)
     else:
