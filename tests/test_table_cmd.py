@@ -157,6 +157,22 @@ def test_contents_twoway_row_col_format(s, df):
     assert lines[-1] == "-" * len(lines[-1])
 
 
+def test_contents_by_superrows(s, df):
+    """Stata 16's by(): a group per level of the by-variable, headed by its value, cells
+    computed within it (the Stata 17 syntax refuses by())."""
+    out = ok(s, "table sector female, contents(mean mathach) by(minority) format(%9.3f)")
+    lines = out.splitlines()
+    heads = [i for i, ln in enumerate(lines) if ln.split("|")[0].rstrip() in ("0", "1")
+             and ln.split("|")[1].strip() == ""]
+    assert len(heads) == 2 and set(lines[heads[1] - 1]) <= {"-", "+"}
+    for h, m in zip(heads, (0, 1)):
+        sub = df[df.minority == m]
+        for k, sec in enumerate((0, 1)):
+            g = sub[sub.sector == sec].groupby("female").mathach.mean()
+            assert lines[h + 1 + k].split("|")[1].split() == [f"{g[0]:.3f}", f"{g[1]:.3f}"]
+    assert run(s, "table sector, statistic(mean mathach) by(minority)")[0] == 198
+
+
 @pytest.mark.parametrize("line, rc", [
     ("table sector, statistic(foo mathach)", 198),
     ("table sector, statistic(mean)", 100),

@@ -49,7 +49,8 @@ _OPTS = (Opt("statistic", "stat", "anything", desc="statistic to compute: freq m
          Opt("stubwidth", "stubw", "int", desc="Stata 16 syntax: stub width"),
          Opt("csepwidth", "csepw", "int", desc="Stata 16 syntax: column-separation width"),
          Opt("concise", "conc", desc="Stata 16 syntax: suppress rows with all missing entries"),
-         Opt("cw", "cw", desc="Stata 16 syntax: casewise deletion"))
+         Opt("cw", "cw", desc="Stata 16 syntax: casewise deletion"),
+         Opt("by", "by", "anything", desc="Stata 16 syntax: superrow variables"))
 _REPEAT = ("statistic", "nformat")
 
 
@@ -432,22 +433,47 @@ def _old_rows(ctx, levels, col_leaves):
     return rows
 
 
+def _superrows(session, mask, by_text: str | None) -> list[tuple[list[str], np.ndarray]]:
+    """by(varlist) of the Stata 16 syntax: each combination of the by-variables' levels (their
+    value labels joined by ", "), with its observations; one group of everything without by()."""
+    if not by_text:
+        return [([], mask)]
+    from hlmshell.commands._toolkit import varlist
+    ds = session.data
+    out = [([], mask)]
+    for name in varlist(session, by_text):
+        out = [(lab + [t], sel) for lab, m in out for t, sel in _levels(ds, name, m)]
+    return out
+
+
 def _run16(session, cmd, groups, given):
-    from hlmshell.output.table_layout import stata16, wrap
+    from hlmshell.output.table_layout import RULE, stata16, wrap
     names, ctx, mask = _old_setup(session, cmd, groups, given)
     ds, specs = session.data, ctx.specs
     col_leaves = _old_cols(ds, names[1:], mask, "column" in given, "scolumn" in given)
-    levels = _levels(ds, names[0], mask) + ([("Total", mask)] if "row" in given else [])
+    supers = _superrows(session, mask, given.get("by"))
+    rows = []
+    for k, (lab, sub) in enumerate(supers):
+        if lab:
+            rows += ([(RULE, None)] if k else []) + [(", ".join(lab), None)]
+        levels = _levels(ds, names[0], sub) + ([("Total", sub)] if "row" in given else [])
+        if col_leaves:
+            rows += _old_rows(ctx, levels, [(cs & sub, t) for cs, t in col_leaves])
+        else:
+            rows += _one_way_rows(ctx, levels)
     if col_leaves:
         col_head = " and ".join(var_label(ds, n) for n in names[1:])
         labels = [t for _, t in col_leaves]
-        rows = _old_rows(ctx, levels, col_leaves)
     else:
         col_head, labels = None, [_old_head(s, v) for s, v in specs]
-        rows = _one_way_rows(ctx, levels)
     cellw = int(given.get("cellwidth") or 0) or max([9] + [len(h) for h in labels])
     stubw = int(given.get("stubwidth") or 10)
-    head = wrap(var_label(ds, names[0]), max(stubw - 1, 1))
+    stub = var_label(ds, names[0])
+    if given.get("by"):
+        from hlmshell.commands._toolkit import varlist
+        byl = [var_label(ds, n) for n in varlist(session, given["by"])]
+        stub = ", ".join(byl[:-1] + [f"{byl[-1]} and {stub}"])
+    head = wrap(stub, max(stubw - 1, 1))
     out = session.out
     out.line()
     for line in stata16(head, col_head, labels, rows, cellwidth=cellw,
@@ -490,7 +516,7 @@ def table_cmd(session, cmd):
         _run16(session, cmd, groups, given)
     else:
         for o in ("format", "row", "column", "scolumn", "cellwidth", "stubwidth", "csepwidth",
-                  "concise", "cw"):
+                  "concise", "cw", "by"):
             if o in given:
                 raise StataError(f"option {o} not allowed", 198)
         _run17(session, cmd, groups, given, rep)

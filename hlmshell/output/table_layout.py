@@ -96,8 +96,9 @@ def stata16(stub_head: list[str], col_head: str | None, col_labels: list[str],
     """Lines of a Stata 16 table: stub heading lines (the row variable's label wrapped), an
     optional spanning column heading, the column labels, and rows of (stub text, cells);
     rows with an empty stub continue the group above. blank_between: lines per group, a
-    blank stub line between groups when > 1."""
-    sw = max([stubwidth - 1] + [len(t) for t, _ in rows])
+    blank stub line between groups when > 1. A row (label, None) is a superrow heading of
+    by(), (RULE, None) the rule between superrow groups."""
+    sw = max([stubwidth - 1] + [len(t) for t, c in rows if t is not RULE])
     ncols = len(col_labels)
     body = 1 + ncols * (cellwidth + csep)
 
@@ -115,9 +116,21 @@ def stata16(stub_head: list[str], col_head: str | None, col_labels: list[str],
             s += col_head.center(body).rstrip()
         lines.append(s.rstrip())
     lines.append("-" * (sw + 1) + "+" + "-" * body)
-    for k, (text, texts) in enumerate(rows):
+    k = 0
+    for text, texts in rows:
+        if texts is None:           # by(): a rule before each superrow group but the first,
+            if text is RULE:        # then the group's label, left-aligned, without cells
+                lines.append("-" * (sw + 1) + "+" + "-" * body)
+            else:
+                lines.append(text.ljust(sw) + " |")
+            k = 0
+            continue
         if blank_between > 1 and k and k % blank_between == 0:
             lines.append(" " * sw + " |")
         lines.append((text.rjust(sw) + " |" + cells(texts)).rstrip())
+        k += 1
     lines.append("-" * (sw + 2 + body))
     return lines
+
+
+RULE = "\x00rule"      # a row of stata16()'s rows that is a horizontal rule (by() groups)
