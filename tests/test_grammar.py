@@ -109,8 +109,11 @@ def test_bad_expression_is_invalid_syntax():
 
 def test_options_parser():
     assert parse_options("a  b(1 (2) 3) c()") == [Option("a"), Option("b", "1 (2) 3"), Option("c", "")]
+    # a stray comma between options is passed over, as Stata does (public do-files:
+    # `xtlogit y x, i(school),  re`, `svyset v001, weight(w) strata(s) , singleunit(centered)`)
+    assert parse_options("a, b") == parse_options("a , b,") == [Option("a"), Option("b")]
     with pytest.raises(StataError):
-        parse_options("a, b")
+        parse_options(", b")
 
 
 # ---- prefixes -------------------------------------------------------------------------------
