@@ -31,7 +31,7 @@ def _parse(inner: str):
     cmd = Command(name=word)
     fill_qualifiers(cmd, rest, allow_exp=False)
     if cmd.weight is not None:
-        raise StataError("weights not allowed", 101)
+        raise StataError("weights can only be supplied to svyset", 198)
     opts = bind_options(_OPTS, cmd.options or parse_options(""), strict=True)
     return cmd, opts
 

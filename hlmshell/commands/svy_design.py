@@ -60,7 +60,8 @@ class Frame:
 
 # ---- the design over the estimation sample ------------------------------------------------------
 def design_sample(session, settings: dict) -> np.ndarray:
-    """Observations whose design variables are all present (weights positive)."""
+    """Observations whose design variables are all present (zero weights stay: they count in
+    the sample and its PSUs, and weigh nothing, as in Stata's svy)."""
     data = session.data
     names = [settings.get(k) for k in ("strata1", "su1", "fpc1", "wvar")]
     mask = touse(session, _NoQual(), [v for v in names if v and v != "_n"], strok=True)
@@ -68,7 +69,6 @@ def design_sample(session, settings: dict) -> np.ndarray:
         w = data.var(settings["wvar"]).values.astype(float)
         if np.any(w[mask] < 0):
             raise StataError("negative weights encountered", 402)
-        mask &= w > 0
     return mask
 
 

@@ -21,7 +21,7 @@ def run(session, ctx: se_.SvyRun, name: str) -> None:
 
     cmd = parse_command(ctx.inner)
     if cmd.weight is not None:
-        raise StataError("weights not allowed", 101)
+        raise StataError("weights can only be supplied to svyset", 198)
     given = list(cmd.options) + list(getattr(cmd.args, "fixed_options", None) or [])
     if any(o.name == "vce" or o.name.startswith(("cl", "rob")) or o.name == "r" for o in given):
         raise StataError(f"option vce() of {name} is not allowed with the svy prefix", 198)
@@ -101,13 +101,13 @@ def _regress(session, ctx, cmd):
     sample = marksample(session, cmd, [depvar] + fvars) & se_.design_sample(session, ctx.settings)
     fr = ctx.frame(session, sample)
     fit_mask = fr.sample.copy()
-    fit_mask[fr.sample] = fr.sub
+    fit_mask[fr.sample] = fr.sub & (fr.w > 0)
     column = sample_columns(ds, fit_mask)
     n = int(fit_mask.sum())
     design = dz.build_fixed(engine_terms(fixed), column, n, constant=not opts.noconstant)
     X = design.X_keep
     y = np.asarray(column(depvar), dtype=float)
-    w = fr.w[fr.sub]
+    w = fr.w[fr.sub & (fr.w > 0)]
     if n <= X.shape[1]:
         raise StataError("insufficient observations", 2001)
     reg = wls.regress(y, X, w, "pweight", constant=design.constant)
@@ -120,7 +120,7 @@ def _regress(session, ctx, cmd):
     except np.linalg.LinAlgError:
         raise StataError("matrix not positive definite", 506) from None
     scores = np.zeros((len(fr.sub), X.shape[1]))
-    scores[fr.sub] = (w * (y - X @ beta))[:, None] * X
+    scores[fr.sub & (fr.w > 0)] = (w * (y - X @ beta))[:, None] * X
     Vk = survey.sandwich(fr.design, bread, scores)
     res.V = np.zeros_like(res.V)
     res.V[np.ix_(kidx, kidx)] = Vk
@@ -152,7 +152,7 @@ def _glm(session, ctx, cmd, name):
     opts, depvar, _, _, sample, _, _ = gc._prepare(session, cmd, name, keep=base)
     fr = ctx.frame(session, sample)
     fit_keep = fr.sample.copy()
-    fit_keep[fr.sample] = fr.sub
+    fit_keep[fr.sample] = fr.sub & (fr.w > 0)
     fam_name, link, title = gc.SPECS[name]
     fam = gf.family(fam_name, link)
     opts, depvar, design, column, mask, _, vlabels = gc._prepare(session, cmd, name, keep=fit_keep)

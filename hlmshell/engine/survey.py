@@ -177,7 +177,9 @@ def srs_score_variance(scores: np.ndarray, w: np.ndarray, fpc: bool) -> tuple[np
     effects: M^2 / m * sum_j w_j (u_j - ubar)(u_j - ubar)' / (M - 1), u_j the unweighted score
     and ubar = sum w u / M; without replacement times (1 - m/M) when the design has an fpc."""
     M, m = float(np.sum(w)), len(w)
-    u = scores / w[:, None]
+    pos = w > 0
+    u = np.zeros_like(scores)
+    u[pos] = scores[pos] / w[pos, None]          # zero-weight rows weigh nothing
     d = u - scores.sum(axis=0) / M
     G_wr = (M * M / m) / (M - 1.0) * (d * w[:, None]).T @ d if M > 1 else np.full((scores.shape[1],) * 2, np.nan)
     f = m / M if fpc and M > 0 else 0.0

@@ -30,8 +30,8 @@ BAD = [
     ("svy: mean", 100),
     ("svy: mean nosuch", 111),
     ("svy: mean name", 109),
-    ("svy: mean mathach [pw=w]", 101),      # weights come from svyset
-    ("svy: regress mathach ses [pw=w]", 101),
+    ("svy: mean mathach [pw=w]", 198),      # weights can only be supplied to svyset
+    ("svy: regress mathach ses [pw=w]", 198),
     ("svy: regress mathach ses, vce(robust)", 198),
     ("svy: regress mathach ses, cluster(id)", 198),
     ("svy: regress", 100),
