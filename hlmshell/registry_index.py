@@ -192,6 +192,7 @@ COMMANDS = [
     ('meqrpoisson', 'meqr', 'meqrpoisson', ()),
     ('xtmelogit', 'meqr', 'xtmelogit', ()),
     ('xtmepoisson', 'meqr', 'xtmepoisson', ()),
+    ('mestreg', 'mestreg', 'mestreg', ()),
     ('mi', 'mi', 'mi', ()),
     ('misstable', 'misstable', 'misstable', ()),
     ('mlogit', 'mlogit', 'mlogit', ()),

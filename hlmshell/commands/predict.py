@@ -290,6 +290,9 @@ _RSTANDARD = Opt("rstandard", "rsta")
                    Opt("time", desc="after streg: with median or mean"),
                    Opt("mean", desc="after streg: mean survival time (with time)"),
                    Opt("surv", desc="after streg: S(_t|_t0)"),
+                   Opt("hazard", "haz", desc="after mestreg: the hazard at _t"),
+                   Opt("density", "dens", desc="after mestreg: the density at _t"),
+                   Opt("survival", "survi", desc="after mestreg: the survivor function at _t"),
                    Opt("ystar", "ystar", "string", None, "after tobit: E(y) of y* censored at (a,b)"),
                    Opt("pr0", "pr0", "string", None, "after xttobit: Pr(a < y* < b) with u_i = 0"),
                    Opt("e0", "e0", "string", None, "after xttobit: E(y* | a < y* < b) with u_i = 0"),
@@ -303,8 +306,25 @@ _RSTANDARD = Opt("rstandard", "rsta")
                    Opt("notable", "notab", desc="after factor and pca: no table of scoring coefficients"),
                    Opt("format", "for", "string", None, "after factor and pca: accepted for compatibility"),
                    *REGRESS_INFLUENCE_OPTS))
+_OLD_RE_NAMES = {"remeans": ("reffects", "ebmeans"), "remodes": ("reffects", "ebmodes")}
+
+
+def _old_re_names(cmd) -> None:
+    """remeans/remodes: the names of Stata 13's me* predict (reffects with ebmeans/ebmodes
+    since Stata 14, which still takes the old ones), read as the new pair."""
+    from hlmshell.syntax.ast import Option
+    out = []
+    for o in cmd.options:
+        new = next((v for k, v in _OLD_RE_NAMES.items() if k.startswith(o.name) and len(o.name) >= 4
+                    and o.arg is None), None)
+        out += [Option(n) for n in new] if new else [o]
+    cmd.options = out
+
+
 def predict_cmd(session, cmd) -> None:
     res = active(session)
+    if res.cmd in PREDICTORS or res.cmd.startswith("me"):
+        _old_re_names(cmd)
     opts = args_of(cmd)
     _load_predictors()
     if res.cmd in PREDICTORS:           # commands with statistics of their own (the me* GLMMs)
@@ -344,7 +364,7 @@ PREDICTORS: dict = {}
 _PREDICTOR_MODULES = ("glm_predict", "st_cox", "st_streg", "me_multilevel_predict", "me_predict", "meqr", "resample",
                       "xt_glmm", "xtgee", "xtnbreg", "tobit", "xttobit", "xtpqml",
                       "factor_post", "sem_predict", "mlogit", "reg_diagnostics", "reghdfe",
-                      "xt_ordinal", "gsem_predict")
+                      "xt_ordinal", "gsem_predict", "mestreg_predict")
 # e(cmd) -> handler of the influence statistics (rstudent, leverage, cooksd, ...), registered by
 # commands.reg_diagnostics for regress
 INFLUENCE: dict = {}
