@@ -62,7 +62,7 @@ def sess(tmp_path):
 
 @pytest.mark.parametrize("model", ["y x z || id:", "y x z || id: x, cov(unstructured)",
                                    "y x z || id: || sub:", "yk x z || _all: R.k || id:"])
-@pytest.mark.parametrize("opts", ["mle", "reml", "vce(robust)"])
+@pytest.mark.parametrize("opts", ["mle", "vce(robust)"])
 def test_fweights_equal_the_expanded_data(sess, model, opts):
     if "_all" in model and opts == "vce(robust)":
         return                      # robust needs a top level other than _all (r(498))
@@ -206,11 +206,13 @@ def test_pweights_location_and_scale(sess):
     ("mixed y x [fw=pw] || id:", 401),              # noninteger frequency weights
     ("mixed y x [aw=pw] || id:", 101),
     ("mixed y x [iw=pw] || id:", 101),
-    ("mixed y x [pw=pw] || id:, reml", 198),         # pweights imply robust: ML only
+    ("mixed y x [pw=pw] || id:, reml", 101),         # Stata: REML not supported with weights
+    ("mixed y x [fw=f] || id:, reml", 101),
+    ("xtmixed y x [fw=f] || id:, reml", 101),
     ("mixed y x [pw=pw] || id:, vce(oim)", 198),
     ("mixed y x [fw=f] || id:, residuals(ar 1, t(t))", 101),
-    ("mixed y x [fw=f] || id:, dfmethod(residual) reml", 198),
-    ("mixed y x || id:, pweight(pw)", 198),          # higher-level weights: refused plainly
+    ("mixed y x [fw=f] || id:, dfmethod(residual)", 198),
+    ("mixed y x || id:, pweight(pw)", 459),          # varies within id
     ("mixed y x [pw=pw] || id:, pwscale(foo)", 198),
     ("mixed y x [fw=f] || id:, pwscale(size)", 198),     # pwscale needs pweights
     ("mixed y x [pw=pw] || id: || t:, pwscale(size)", 198),   # two-level models only
@@ -264,23 +266,43 @@ def test_pwscale_ignores_the_scale_of_each_groups_weights(sess, method):
 # --- weights at the second level: || id:, fweight() / pweight() -------------------------------
 def test_group_fweights_equal_replicated_groups(sess):
     """fweight(g) in the equation: group j counts g_j times; the reference replicates whole
-    groups under new identifiers (no weights anywhere)."""
+    groups under new identifiers (the level-one fweights stay as they are). Estimates, ll, the
+    LR test, the robust VCE over the replicated clusters and the group counts agree."""
     ok(sess, "generate g = 1 + mod(id, 3)")
-    fits = {}
-    for opts in ("mle", "reml"):
-        fits[opts] = _fit(sess, f"mixed y x z || id:, fweight(g) {opts}")
-    assert fits["mle"][2]["N"] == pytest.approx(float(np.sum(1 + _data()["id"] % 3)))
+    fits, groups = {}, {}
+    for opts in ("mle", "vce(robust)"):
+        fits[opts] = _fit(sess, f"mixed y x z [fw=f] || id:, fweight(g) {opts}")
+        groups[opts] = {k: float(np.asarray(sess.e.matrices[k]).ravel()[0])
+                        for k in ("N_g", "g_min", "g_avg", "g_max")}
+    d = _data()
+    assert fits["mle"][2]["N"] == pytest.approx(float(np.sum(d["f"] * (1 + d["id"] % 3))))
     ok(sess, "generate orig = _n")
     ok(sess, "expand g")
     ok(sess, "bysort orig: generate copy = _n")
     ok(sess, "generate id2 = 100 * id + copy")
-    for opts in ("mle", "reml"):
+    for opts in ("mle", "vce(robust)"):
         b_w, V_w, sc_w = fits[opts]
-        b_e, V_e, sc_e = _fit(sess, f"mixed y x z || id2:, {opts}")
+        b_e, V_e, sc_e = _fit(sess, f"mixed y x z [fw=f] || id2:, {opts}")
         np.testing.assert_allclose(b_w, b_e, rtol=1e-6, atol=1e-8)
         np.testing.assert_allclose(V_w, V_e, rtol=1e-4, atol=1e-9)
         assert sc_w["ll"] == pytest.approx(sc_e["ll"], rel=1e-9)
-        assert sc_w["chi2_c"] == pytest.approx(sc_e["chi2_c"], rel=1e-6)
+        if opts == "mle":
+            assert sc_w["chi2_c"] == pytest.approx(sc_e["chi2_c"], rel=1e-6)
+        else:
+            assert sc_w["N_clust"] == sc_e["N_clust"]
+        for k, v in groups[opts].items():      # the expanded data's groups (Stata's count)
+            assert v == pytest.approx(float(np.asarray(sess.e.matrices[k]).ravel()[0])), k
+    b_g, _, sc_g = _fit(sess, "mixed y x z || id2:")         # group weights alone
+    n_g = _n_groups(sess)
+    ok(sess, "keep if copy == 1")
+    b_w, _, sc_w = _fit(sess, "mixed y x z || id:, fweight(g)")
+    np.testing.assert_allclose(b_w, b_g, rtol=1e-6, atol=1e-8)
+    assert sc_w["N"] == sc_g["N"] and sess.e.macros["fweight1"] == "g"
+    assert _n_groups(sess) == n_g == float(np.sum(1 + np.unique(_data()["id"]) % 3))
+
+
+def _n_groups(s):
+    return float(np.asarray(s.e.matrices["N_g"]).ravel()[0])
 
 
 def _two_level_reference(d, a, wg):
@@ -353,7 +375,7 @@ def test_pwscale_gk_moves_the_weights_to_level_two(sess):
 
 
 @pytest.mark.parametrize("line,rc", [
-    ("mixed y x || id:, pweight(pw)", 198),                 # not constant within id
+    ("mixed y x || id:, pweight(pw)", 459),                 # not constant within id
     ("mixed y x [pw=pw] || id:, fweight(f2)", 198),          # fweights and pweights mixed
     ("mixed y x || id:, fweight(gh)", 401),                  # noninteger
     ("mixed y x || id:, pweight(gneg)", 402),

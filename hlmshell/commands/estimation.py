@@ -246,12 +246,12 @@ def _level_options(lev, glob: list[Option], level_weights: list) -> tuple[bool, 
     return nocons, cov
 
 
-def _xtmixed_defaults(o: MixedOptions, opts: Args) -> None:
+def _xtmixed_defaults(o: MixedOptions, opts: Args, weighted: bool = False) -> None:
     """xtmixed as Stata's xtmixed before version 13 (published xtmixed output): REML unless
-    `mle` (ML with vce(robust), as the Stata 13+ xtmixed that allows it), standard deviations
-    unless `variance`."""
+    `mle` (ML with vce(robust) or weights, as the Stata 13+ xtmixed that allows them),
+    standard deviations unless `variance`."""
     o.xtmixed = True
-    if not opts.mle and not o.vce.robust:
+    if not opts.mle and not o.vce.robust and not weighted:
         o.reml = True
     o.stddev = not opts.variance
 
@@ -280,7 +280,7 @@ def _mixed_options(session, spec: MixedSpec, cmd: Command) -> MixedOptions:
     o.dfmethod = mdf.parse_dfmethod(opts.raw("dfmethod")) if "dfmethod" in opts else None
     o.pwscale = mwt.parse_pwscale(opts.raw("pwscale")) if "pwscale" in opts else None
     if (cmd.typed or "").lower() == "xtmixed":
-        _xtmixed_defaults(o, opts)
+        _xtmixed_defaults(o, opts, cmd.weight is not None or bool(o.level_weights))
     return o
 
 
@@ -502,7 +502,7 @@ def mixed_cmd(session, cmd: Command) -> None:
         return
     o = _mixed_options(session, spec, cmd)
     data = _prepare_mixed(session, cmd, spec, fixed_raw, o)
-    mwt.check_options(data.wkind, o)
+    mwt.check_options(data.wkind, o, data.weights is not None)
     mwt.apply_pwscale(data, o.pwscale)
     if o.vce.robust:
         _check_robust(data, o)
@@ -539,7 +539,7 @@ def _robust_vce(data: MixedData, fit: LmmFit) -> sandwich.RobustVCE:
     try:
         if data.blocks:
             return sandwich.lmm_robust(data.y, Xk, data.blocks, fit, data.clusters, data.weights,
-                                       data.group_weights)
+                                       data.group_weights, data.wkind == "fweight")
         if data.weights is not None:
             raise StataError("weights with vce(robust) need a random-effects equation", 198)
         return sandwich.linear_robust(data.y, Xk, data.clusters)
@@ -761,14 +761,15 @@ def _mixed_results(cmd: Command, data: MixedData, fit: LmmFit, o: MixedOptions,
     if robust is not None:
         V = _robust_full(robust.V, d, len(fit.vc_names))
     model = MixedModel(y=data.y, X=d.X_keep, blocks=data.blocks, fit=fit, fixed_names=names_f,
-                       omitted=d.omitted, weights=data.weights)
+                       omitted=d.omitted, weights=data.weights, group_weights=data.group_weights)
     name = "xtmixed" if o.xtmixed else "mixed"
     res = MixedResults(cmd=name, names=[(data.depvar, nm) for nm in names_f] + list(fit.vc_names),
                        b=b, V=V, omitted=omitted, k_f=len(names_f), sample=data.mask.copy(),
                        model=model, design=d, value_labels=data.value_labels)
     res.scalars = _mixed_scalars(res, fit, ll_c)
     res.macros = _mixed_macros(cmd, data.depvar, data.blocks, o.reml, name)
-    mwt.post(res, cmd, data.wkind, mwt.row_weights(data))   # before the group sizes
+    mwt.post(res, cmd, data.wkind, mwt.row_weights(data), o.level_weights,
+             o.pwscale)                             # before the group sizes
     res.matrices = _group_matrices(res.block_groups)
     _residual_macros(res, o, data)
     if o.vce.kind:

@@ -6,6 +6,9 @@ options combine with them, in several places of estimation.py's `mixed` path; th
 - fweights: each row stands for w copies of itself. The likelihood is that of the expanded data
   (engine.lmm.fit_lmm weights every cross product), e(N) and the groups' sizes count the copies,
   the LR test against the linear model compares two weighted likelihoods.
+- As Stata's _xtmixed_estimate: no REML with any weights (r(101)), weights constant within
+  their level's groups (r(459)), pweights and fweights not mixed (r(198)), e(fweight1) /
+  e(pweight1) hold an equation's weight expression, e(pwscale) the scaling.
 - pweights: sampling weights. Each row's log-likelihood term inside its group is multiplied by
   its weight (the pseudo-likelihood of Stata's Methods and formulas),
   the VCE is the sandwich over the top-level groups (vce(robust) is implied), ML only, and no LR
@@ -54,15 +57,20 @@ def weighted_sample(session, cmd, mask: np.ndarray, level_weights):
     return mask, w, kind
 
 
-def check_options(kind: str | None, o) -> None:
-    """Stata's combinations: pweights imply vce(robust) (so ML only), no residual structure or
-    small-sample DF with weights here."""
+def check_options(kind: str | None, o, obs_weighted: bool = True) -> None:
+    """Stata's combinations (its messages): no REML with weights, no observation-level weights
+    beside a residual structure (here: no weights at all), no dfmethod(); pweights imply
+    vce(robust)."""
     if kind is None:
         return
+    if o.reml:
+        raise StataError("REML not supported with weights", 101)
     if o.residuals is not None:
-        raise StataError("weights not allowed with residuals()", 101)
+        raise StataError("observation-level weights not allowed with correlated residual "
+                         "structures" if obs_weighted else
+                         "weights at higher levels not allowed with residuals()", 101)
     if o.dfmethod is not None:
-        raise StataError("option dfmethod() not allowed with weights", 198)
+        raise StataError("option dfmethod() is not allowed with weighted estimation", 198)
     if kind == "pweight":
         if o.vce.kind == "oim":
             raise StataError("vce(oim) not allowed with pweights", 198)
@@ -86,11 +94,11 @@ def apply_pwscale(data, method: str | None) -> None:
     if method is None:
         return
     if data.wkind != "pweight":
-        raise StataError("pwscale() requires pweights", 198)
+        raise StataError("pwscale() allowed only with pweights", 198)
     if data.weights is None and method != "gk":
         return                  # no level-one weights to scale
     if len(data.blocks) != 1 or data.blocks[0].label == "_all":
-        raise StataError("pwscale() is only allowed with two-level models", 198)
+        raise StataError("pwscale() allowed only with two-level models", 198)
     codes = np.asarray(data.blocks[0].group, dtype=np.int64)
     w = data.weights if data.weights is not None else np.ones(len(codes))
     if method == "gk":          # Graubard and Korn: the level-two weight becomes the group's
@@ -134,7 +142,7 @@ def group_weights(session, data, level_weights) -> np.ndarray | None:
         raise StataError("weights at higher levels are only allowed with two-level models", 198)
     kind, text = level_weights[0]
     if data.wkind is not None and data.wkind != kind:
-        raise StataError("fweights and pweights may not be combined", 198)
+        raise StataError("cannot mix pweights with fweights", 198)
     v = np.broadcast_to(np.asarray(evaluate(text, session), dtype=float),
                         (session.data.n,))[data.mask]
     codes = np.asarray(data.blocks[0].group, dtype=np.int64)
@@ -142,7 +150,8 @@ def group_weights(session, data, level_weights) -> np.ndarray | None:
     first = np.full(G, np.nan)
     first[codes[::-1]] = v[::-1]
     if np.any(first[codes] != v):
-        raise StataError(f"weights in {kind}() not constant within {data.blocks[0].label}", 198)
+        raise StataError(f"weights not constant within groups defined by {data.blocks[0].label}",
+                         459)
     data.wkind = kind
     return first
 
@@ -197,10 +206,19 @@ def row_weights(data) -> np.ndarray | None:
     return wg if w is None else w * wg
 
 
-def post(res, cmd, kind: str | None, w: np.ndarray | None) -> None:
+def post(res, cmd, kind: str | None, w: np.ndarray | None, level_weights=(),
+         pwscale: str | None = None) -> None:
     """e(wtype), e(wexp); fweights: e(N) is their sum (the group sizes, which the caller
     reads after this, then count the copies: MixedResults.block_groups)."""
     if kind is None:
+        return
+    for k, (lkind, text) in enumerate(level_weights, start=1):
+        res.macros[f"{lkind}{k}"] = text             # e(pweight1) / e(fweight1)
+    if pwscale:
+        res.macros["pwscale"] = pwscale
+    if cmd.weight is None:
+        if kind == "fweight":
+            res.scalars["N"] = round(float(w.sum()))
         return
     res.macros["wtype"] = kind
     m = _TEXT.search(cmd.text or "")

@@ -380,14 +380,17 @@ def group_scores(y, X, blocks: list[RandomBlock], fit: LmmFit,
 
 
 def lmm_robust(y, X, blocks: list[RandomBlock], fit: LmmFit, clusters=None,
-               weights=None, group_weights=None) -> RobustVCE:
+               weights=None, group_weights=None, frequency: bool = False) -> RobustVCE:
     """mixed's vce(robust) (clusters None: the top-level groups) or vce(cluster): clusters
     holds the cluster variable's values per observation, constant within each top-level
     group (ValueError otherwise). ML fits only. weights: the fit's observation weights
     (fweights or level-1 pweights; the scores of the weighted log (pseudo)likelihood);
     group_weights: a weight per code of the top level's groups, multiplying each group's
-    score (its whole log likelihood is weighted: engine.lmm_group_weights)."""
+    score (its whole log likelihood is weighted: engine.lmm_group_weights); frequency: they
+    are fweights, so group j stands for w_j clusters with its score (sqrt(w_j) s_j in the
+    meat, sum w_j clusters in G/(G-1)), as on the expanded data."""
     marginal_fit = isinstance(fit.extra, dict) and fit.extra.get("residual_data") is not None
+    gw = None
     if marginal_fit:                 # a residual structure: scores from V per group, data units
         from . import marginal
         S, top = marginal.group_scores(y, X, blocks, fit)
@@ -396,7 +399,8 @@ def lmm_robust(y, X, blocks: list[RandomBlock], fit: LmmFit, clusters=None,
         if group_weights is not None:
             top_block = min(blocks, key=lambda b: b.depth)
             raw = np.asarray(top_block.group, dtype=np.int64).reshape(-1)
-            S = S * np.asarray(group_weights, dtype=float)[np.unique(raw)][:, None]
+            gw = np.asarray(group_weights, dtype=float)[np.unique(raw)]
+            S = S * (np.sqrt(gw) if frequency else gw)[:, None]
     if clusters is not None:
         codes, G = cluster_codes(clusters)
         first = np.zeros(S.shape[0], dtype=np.int64)
@@ -405,6 +409,8 @@ def lmm_robust(y, X, blocks: list[RandomBlock], fit: LmmFit, clusters=None,
             raise ValueError("top-level groups not nested within the clusters")
         S = _group_sums(S, first, G)
     G = S.shape[0]
+    if frequency and gw is not None and clusters is None:
+        G = round(float(gw.sum()))      # the expanded data's clusters
     p = len(fit.beta)
     kv = S.shape[1] - p
     bread = np.zeros((p + kv, p + kv))

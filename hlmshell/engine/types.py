@@ -152,6 +152,7 @@ class MixedModel:
     fixed_names: list[str]           # Stata names of all fixed columns, omitted ones included
     omitted: np.ndarray              # per fixed column
     weights: np.ndarray | None = None   # observation weights of the fit (fweights, level-1 pweights)
+    group_weights: np.ndarray | None = None   # fweight()/pweight() per group of the (one) level
 
 
 @dataclass

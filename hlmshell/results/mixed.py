@@ -25,14 +25,22 @@ from hlmshell.output.mixed_output import LevelInfo, RERow
 from hlmshell.results.base import EstimationResults
 
 
-def group_sizes(label: str, codes: np.ndarray, weights: np.ndarray | None = None) -> LevelInfo:
-    """Number of groups and observations per group (min, average, max) of one grouping
-    (weights: frequency weights, each row counting its copies)."""
+def group_sizes(label: str, codes: np.ndarray, weights: np.ndarray | None = None,
+                group_weights: np.ndarray | None = None) -> LevelInfo:
+    """Number of groups and observations per group (min, average, max) of one grouping, as the
+    expanded data count them under frequency weights: `weights` per row (each row counting its
+    copies), `group_weights` per group code (each group counting its copies: the number of
+    groups and the average weigh by them, as Stata's mixed does)."""
     codes = np.asarray(codes, dtype=np.int64)
     present = np.bincount(codes) > 0
     counts = np.bincount(codes, weights=weights) if weights is not None else np.bincount(codes)
     counts = np.rint(counts[present]).astype(np.int64)
-    return LevelInfo(label, len(counts), int(counts.min()), float(counts.mean()), int(counts.max()))
+    if group_weights is None:
+        return LevelInfo(label, len(counts), int(counts.min()), float(counts.mean()),
+                         int(counts.max()))
+    g = np.asarray(group_weights, dtype=float)[:len(present)][present]
+    return LevelInfo(label, round(float(g.sum())), int(counts.min()),
+                     float(g @ counts / g.sum()), int(counts.max()))
 
 
 def wald_test(beta: np.ndarray, V: np.ndarray, names: list[str]) -> tuple[int, float | None, float | None]:
@@ -105,14 +113,24 @@ class MixedResults(EstimationResults):
     @cached_property
     def block_groups(self) -> list[LevelInfo]:
         """Group counts per random-effects block (the header's table)."""
-        return [group_sizes(b.label, b.group, self._frequency_weights) for b in self.blocks]
+        return [group_sizes(b.label, b.group, self._frequency_weights, self._group_fweights)
+                for b in self.blocks]
+
+    @property
+    def _fweighted(self) -> bool:
+        """[fw=] or an equation's fweight() (e(fweight1)): sizes count the copies."""
+        return self.model is not None and (self.macros.get("wtype") == "fweight"
+                                           or "fweight1" in self.macros)
 
     @property
     def _frequency_weights(self) -> np.ndarray | None:
-        """The fit's fweights (the group sizes count the copies), else None."""
-        if self.macros.get("wtype") != "fweight" or self.model is None:
-            return None
-        return self.model.weights
+        """The fit's level-one fweights (the group sizes count the copies), else None."""
+        return self.model.weights if self._fweighted else None
+
+    @property
+    def _group_fweights(self) -> np.ndarray | None:
+        """fweight() of the random-effects equation (groups counting their copies)."""
+        return getattr(self.model, "group_weights", None) if self._fweighted else None
 
     @cached_property
     def levels(self) -> list[tuple[str, list[int]]]:
@@ -133,8 +151,8 @@ class MixedResults(EstimationResults):
     @cached_property
     def level_groups(self) -> list[LevelInfo]:
         """Group counts per level variable (estat group)."""
-        return [group_sizes(name, self.blocks[idx[0]].group, self._frequency_weights)
-                for name, idx in self.levels]
+        return [group_sizes(name, self.blocks[idx[0]].group, self._frequency_weights,
+                            self._group_fweights) for name, idx in self.levels]
 
     def theta_index(self, bi: int) -> int:
         """Column of e(b) holding ln sd of block bi's `_cons` (-1 when absent)."""
