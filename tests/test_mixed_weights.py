@@ -214,6 +214,7 @@ def test_pweights_location_and_scale(sess):
     ("mixed y x [fw=f] || id:, dfmethod(residual)", 198),
     ("mixed y x || id:, pweight(pw)", 459),          # varies within id
     ("mixed y x [pw=pw] || id:, pwscale(foo)", 198),
+    ("mixed y x [pw=pw] || id:, pwscale(si)", 198),      # size takes no abbreviation
     ("mixed y x [fw=f] || id:, pwscale(size)", 198),     # pwscale needs pweights
     ("mixed y x [pw=pw] || id: || t:, pwscale(size)", 198),   # two-level models only
 ])
@@ -233,12 +234,13 @@ def test_negative_weights(sess):
     assert rc == 402 and "negative weights encountered" in out
 
 
-@pytest.mark.parametrize("method", ["size", "effective"])
+@pytest.mark.parametrize("method", ["size", "effective", "eff"])
 def test_pwscale_equals_weights_scaled_by_hand(sess, method):
     """[ME] mixed's pwscale(): within each group, weights scaled to sum to n_j (size) or to
     (sum w)^2 / sum w^2 (effective); computed here with egen and compared."""
     b0, V0, sc0 = _fit(sess, f"mixed y x [pw=pw] || id:, pwscale({method})")
     ok(sess, "egen double sw = total(pw), by(id)")
+    assert sess.e.macros["pwscale"] == method
     if method == "size":
         ok(sess, "egen double nj = count(pw), by(id)")
         ok(sess, "generate double ws = pw * nj / sw")

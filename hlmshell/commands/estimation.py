@@ -176,7 +176,8 @@ class MixedOptions:
     vce: VceRequest = field(default_factory=lambda: VceRequest())
     residuals: mres.ResidualRequest | None = None
     dfmethod: mdf.DfRequest | None = None
-    pwscale: str | None = None   # pwscale(size|effective|gk) as typed, unabbreviated
+    pwscale: str | None = None   # pwscale(size|effective|gk), unabbreviated
+    pwscale_typed: str | None = None   # as typed (e(pwscale))
     level_weights: list = field(default_factory=list)   # (kind, exp) of fweight()/pweight()
     xtmixed: bool = False     # typed as xtmixed: REML and standard deviations by default
     dftable: str = "default"  # dfmethod()'s fixed-effects table: default | ci | pvalue
@@ -279,6 +280,7 @@ def _mixed_options(session, spec: MixedSpec, cmd: Command) -> MixedOptions:
         if "residuals" in opts else None
     o.dfmethod = mdf.parse_dfmethod(opts.raw("dfmethod")) if "dfmethod" in opts else None
     o.pwscale = mwt.parse_pwscale(opts.raw("pwscale")) if "pwscale" in opts else None
+    o.pwscale_typed = (opts.raw("pwscale") or "").strip() if o.pwscale else None
     if (cmd.typed or "").lower() == "xtmixed":
         _xtmixed_defaults(o, opts, cmd.weight is not None or bool(o.level_weights))
     return o
@@ -769,7 +771,7 @@ def _mixed_results(cmd: Command, data: MixedData, fit: LmmFit, o: MixedOptions,
     res.scalars = _mixed_scalars(res, fit, ll_c)
     res.macros = _mixed_macros(cmd, data.depvar, data.blocks, o.reml, name)
     mwt.post(res, cmd, data.wkind, mwt.row_weights(data), o.level_weights,
-             o.pwscale)                             # before the group sizes
+             o.pwscale_typed)                       # before the group sizes
     res.matrices = _group_matrices(res.block_groups)
     _residual_macros(res, o, data)
     if o.vce.kind:

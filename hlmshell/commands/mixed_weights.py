@@ -79,11 +79,12 @@ def check_options(kind: str | None, o, obs_weighted: bool = True) -> None:
 
 
 def parse_pwscale(text: str | None) -> str:
-    """pwscale(size|effective|gk): the method's full name (Stata takes no abbreviation)."""
+    """pwscale(size|effective|gk), abbreviated as Stata takes them (size, eff..., gk)."""
     word = (text or "").strip().lower()
-    if word not in ("size", "effective", "gk"):
-        raise StataError(f"pwscale({text}) invalid", 198)
-    return word
+    for full, least in (("size", 4), ("effective", 3), ("gk", 2)):
+        if len(word) >= least and full.startswith(word):
+            return full
+    raise StataError("invalid pscale()", 198)
 
 
 def apply_pwscale(data, method: str | None) -> None:
