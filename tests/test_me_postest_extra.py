@@ -398,3 +398,18 @@ def test_meglm_nbinomial_constant(melanoma):
                  "intmethod(laplace)")
     assert [nm for _, nm in _res(melanoma).names][2] == "lnalpha"
     assert run(melanoma, "meglm deaths uvb || region:, family(poisson mean)")[0] == 198
+
+
+def test_old_names_remeans_remodes(contraception):
+    """Stata 13's predict names after me* models, still taken: remeans = reffects (ebmeans),
+    remodes = reffects ebmodes."""
+    s = contraception
+    ok(s, "capture drop r_*")
+    ok(s, "predict r_new, reffects")
+    ok(s, "predict r_old, remeans")
+    ok(s, "predict r_mod, remodes")
+    ok(s, "predict r_mod2, reffects ebmodes")
+    np.testing.assert_array_equal(_col(s, "r_new"), _col(s, "r_old"))
+    np.testing.assert_array_equal(_col(s, "r_mod"), _col(s, "r_mod2"))
+    rc, _ = run(s, "predict r_bad, remeans xb")
+    assert rc == 198 and "r_bad" not in s.data.names

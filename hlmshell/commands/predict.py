@@ -245,6 +245,21 @@ REGRESS_INFLUENCE_OPTS = (
 _RSTANDARD = Opt("rstandard", "rsta")
 
 
+_OLD_RE_NAMES = {"remeans": ("reffects", "ebmeans"), "remodes": ("reffects", "ebmodes")}
+
+
+def _old_re_names(cmd) -> None:
+    """remeans/remodes: the names of Stata 13's me* predict (reffects with ebmeans/ebmodes
+    since Stata 14, which still takes the old ones), read as the new pair and bound again."""
+    from hlmshell.syntax.ast import Option
+    if not any(o.name in _OLD_RE_NAMES for o in cmd.options):
+        return
+    out = []
+    for o in cmd.options:
+        out += [Option(n) for n in _OLD_RE_NAMES[o.name]] if o.name in _OLD_RE_NAMES else [o]
+    cmd.options, cmd.opts = out, None
+
+
 @command("predict", qualifiers="if in",
           family="Postestimation", body="newvarlist",  desc="predictions, residuals and random effects",
           example="predict u1 u0, reffects reses(se_u1 se_u0)",
@@ -268,6 +283,8 @@ _RSTANDARD = Opt("rstandard", "rsta")
                    Opt("eta", desc="after me* models: the linear predictor with the random effects"),
                    Opt("ebmeans", desc="after me* models: random effects at their posterior means (default)"),
                    Opt("ebmodes", desc="after me* models: random effects at their posterior modes"),
+                   Opt("remeans", desc="after me* models: Stata 13's name of reffects ebmeans"),
+                   Opt("remodes", desc="after me* models: Stata 13's name of reffects ebmodes"),
                    Opt("fixedonly", desc="after me* models: random effects set to zero"),
                    Opt("conditional", "cond", "string", None, "after me* models: ebmeans, ebmodes or fixedonly"),
                    Opt("nooffset", desc="after me* models: ignore offset() or exposure()"),
@@ -306,25 +323,9 @@ _RSTANDARD = Opt("rstandard", "rsta")
                    Opt("notable", "notab", desc="after factor and pca: no table of scoring coefficients"),
                    Opt("format", "for", "string", None, "after factor and pca: accepted for compatibility"),
                    *REGRESS_INFLUENCE_OPTS))
-_OLD_RE_NAMES = {"remeans": ("reffects", "ebmeans"), "remodes": ("reffects", "ebmodes")}
-
-
-def _old_re_names(cmd) -> None:
-    """remeans/remodes: the names of Stata 13's me* predict (reffects with ebmeans/ebmodes
-    since Stata 14, which still takes the old ones), read as the new pair."""
-    from hlmshell.syntax.ast import Option
-    out = []
-    for o in cmd.options:
-        new = next((v for k, v in _OLD_RE_NAMES.items() if k.startswith(o.name) and len(o.name) >= 4
-                    and o.arg is None), None)
-        out += [Option(n) for n in new] if new else [o]
-    cmd.options = out
-
-
 def predict_cmd(session, cmd) -> None:
     res = active(session)
-    if res.cmd in PREDICTORS or res.cmd.startswith("me"):
-        _old_re_names(cmd)
+    _old_re_names(cmd)
     opts = args_of(cmd)
     _load_predictors()
     if res.cmd in PREDICTORS:           # commands with statistics of their own (the me* GLMMs)
