@@ -327,3 +327,17 @@ def test_subpop_missing_values_leave_the_sample(sv):
     assert sv.e.scalars["N_sub"] == 7185
     rc, out = run(sv, "svy, subpop(nosuch): mean mathach")
     assert rc == 111 and "invalid subpop() option" in out
+
+
+def test_noadjust_and_dof(sv):
+    """noadjust: the unadjusted Wald F = W / k on (k, d); dof(#): the design df used for the
+    test and the t statistics."""
+    ok(sv, A)
+    ok(sv, "svy, noadjust: regress mathach ses minority")
+    rb = np.asarray(REF["reg_A"]["b"])[R_TO_STATA][:2]
+    rV = np.asarray(REF["reg_A"]["V"])[np.ix_(R_TO_STATA, R_TO_STATA)][:2, :2]
+    W = rb @ np.linalg.solve(rV, rb)
+    assert sv.e.scalars["F"] == pytest.approx(W / 2, rel=1e-6)
+    ok(sv, "svy, dof(40): regress mathach ses minority")
+    assert sv.e.scalars["df_r"] == 40
+    assert sv.e.scalars["F"] == pytest.approx((40 - 2 + 1) / (40 * 2) * W, rel=1e-6)
