@@ -413,3 +413,12 @@ def test_old_names_remeans_remodes(contraception):
     np.testing.assert_array_equal(_col(s, "r_mod"), _col(s, "r_mod2"))
     rc, _ = run(s, "predict r_bad, remeans xb")
     assert rc == 198 and "r_bad" not in s.data.names
+
+
+def test_exposure_abbreviation(melanoma):
+    """mepoisson ..., exp(var): the abbreviation public scripts use gives the same fit."""
+    ok(melanoma, "quietly mepoisson deaths uvb, exposure(expected) || region:")
+    b1 = np.asarray(_res(melanoma).b).copy()
+    ok(melanoma, "quietly mepoisson deaths uvb, exp(expected) || region:")
+    np.testing.assert_array_equal(b1, np.asarray(_res(melanoma).b))
+    assert run(melanoma, "mepoisson deaths uvb, ex(expected) || region:")[0] == 198

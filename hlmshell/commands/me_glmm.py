@@ -52,7 +52,7 @@ _OPTIONS = (
     Opt("covariance", "cov", "name", "independent", "variance-covariance structure of the random effects"),
     Opt("binomial", "binomial", "string", None, "binomial trials: a variable or a number"),
     Opt("offset", "offset", "string", None, "include varname in the model with coefficient 1"),
-    Opt("exposure", "exposure", "string", None, "include ln(varname) with coefficient 1 (count models)"),
+    Opt("exposure", "exp", "string", None, "include ln(varname) with coefficient 1 (count models)"),
     Opt("intmethod", "intm", "string", "mvaghermite", "integration method: mvaghermite, mcaghermite, ghermite, laplace"),
     Opt("intpoints", "intp", "int", 7, "number of integration points"),
     Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
