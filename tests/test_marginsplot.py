@@ -46,6 +46,23 @@ def test_lines_and_intervals_are_the_margins(s, tmp_path):
     assert (tmp_path / "m.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_horizontal_puts_the_margins_on_x(s, tmp_path):
+    ok(s, "margins sector, at(ses=(-2(1)2))")
+    m = s.r.margins
+    ok(s, "marginsplot, horizontal")
+    g = _graph(s)
+    p = g.panels[0]
+    lines = [se for se in p.series if se.kind == "connected"]
+    cis = [se for se in p.series if se.kind == "rcap"]
+    assert np.allclose(np.sort(np.concatenate([se.x for se in lines])), np.sort(m.table[0]), rtol=1e-12)
+    assert all(np.array_equal(se.y, [-2, -1, 0, 1, 2]) for se in lines)
+    assert all(se.style.get("horizontal") for se in cis)
+    assert np.allclose(np.sort(np.concatenate([se.y for se in cis])), np.sort(m.table[4]))
+    assert p.xaxis.title.startswith("Linear prediction") and "socio" in p.yaxis.title.lower()
+    ok(s, f"graph export {tmp_path / 'h.png'}, width(500) replace")
+    assert (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_options_and_derivatives(s):
     ok(s, "margins, dydx(ses) at(sector=(0 1))")
     ok(s, 'marginsplot, noci recast(line) title("slopes")')

@@ -7,7 +7,7 @@ values; each margin is a connected point with a capped confidence interval; the 
 `Predictive margins with 95% CIs` (`Adjusted predictions ...`, `Average marginal effects of x
 ...`), the y title the prediction's label. Options: x() / xdimension(), noci, recast(plottype),
 recastci(plottype), plotopts() and ciopts() (the plot options of the lines and of the
-intervals), by() / bydimension() (one panel per value of those margins dimensions),
+intervals), horizontal (margins along the x axis, the x dimension up the y axis), by() / bydimension() (one panel per value of those margins dimensions),
 addplot(), and the graph options (title(), xtitle(), legend(), name(), saving(), nodraw,
 ...)."""
 from __future__ import annotations
@@ -25,7 +25,8 @@ from hlmshell.syntax.parser import parse_options
 OWN = {"noci": ("noci", False), "recast": ("recast", True), "recastci": ("recastci", True),
        "x": ("x", True), "xdimension": ("xdim", True), "plotopts": ("plotopts", True),
        "ciopts": ("ciopts", True), "allxlabels": ("allx", False),
-       "bydimension": ("bydim", True), "addplot": ("addplot", True)}
+       "bydimension": ("bydim", True), "addplot": ("addplot", True),
+       "horizontal": ("horiz", False)}
 LINE_KINDS = ("connected", "line", "scatter", "bar")
 CI_KINDS = ("rcap", "rarea", "rline", "rspike", "rconnected")
 
@@ -121,10 +122,13 @@ def _series(m, cols, cells, xdim, own, level, skip=(), labels=None):
         lo, hi = m.table[4, order], m.table[5, order]
         label = ", ".join(_level_text(labels, k, v) for k, v in zip(others, key)) or \
             ("Margins" if len(groups) == 1 else "")
+        hor = "horizontal" in own       # margins along x, the x dimension up the y axis
         if "noci" not in own:
-            out.append(Series(ci_kind, x, lo, hi, label=f"{level:g}% CI", legend=False,
-                              style=option_style(own.get("ciopts"), g)))
-        out.append(Series(kind, x, b, label=label, legend=len(groups) > 1,
+            style = option_style(own.get("ciopts"), g)
+            if hor:
+                style["horizontal"] = True
+            out.append(Series(ci_kind, x, lo, hi, label=f"{level:g}% CI", legend=False, style=style))
+        out.append(Series(kind, *((b, x) if hor else (x, b)), label=label, legend=len(groups) > 1,
                           style=option_style(own.get("plotopts"), g)))
     return out
 
@@ -206,6 +210,7 @@ def marginsplot(session, cmd) -> None:
     graph.legend.show = None
     gc.apply_text(graph, gopts)
     var = session.data.var(xdim) if session.data is not None and xdim in session.data else None
-    gc.apply_axes(graph, gopts, ((var.label or xdim) if var is not None else xdim, var),
-                  (ytitle, None))
+    xaxis = ((var.label or xdim) if var is not None else xdim, var)
+    axes = ((ytitle, None), xaxis) if "horizontal" in own else (xaxis, (ytitle, None))
+    gc.apply_axes(graph, gopts, *axes)
     gc.finish(session, graph, gopts, cmd.text)
