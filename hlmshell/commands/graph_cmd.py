@@ -18,7 +18,7 @@ SUBCOMMANDS = (("twoway", "tw"), ("export", "export"), ("save", "save"), ("use",
                ("display", "di"), ("dir", "dir"), ("drop", "drop"), ("close", "close"),
                ("rename", "rename"), ("copy", "copy"), ("describe", "d"), ("box", "box"),
                ("hbox", "hbox"), ("bar", "bar"), ("hbar", "hbar"), ("matrix", "matrix"),
-               ("combine", "combine"), ("query", "query"))
+               ("combine", "combine"), ("query", "query"), ("pie", "pie"))
 
 
 def _only(opts, allowed: dict) -> dict:
@@ -250,7 +250,7 @@ def subcommand(word: str) -> str | None:
 
 @command("graph", abbrev="gr", family="Graphics", raw=True, byable=False, changes_data=False,
          subcommands=tuple(Sub(n, m) for n, m in SUBCOMMANDS),
-         desc="graphs: twoway, box, bar, matrix, combine; export, save, use, display, dir, drop",
+         desc="graphs: twoway, box, bar, pie, matrix, combine; export, save, use, display, dir, drop",
          example="graph export mygraph.png, width(800) replace")
 def graph(session, cmd):
     text = cmd.body.strip()
@@ -269,6 +269,9 @@ def graph(session, cmd):
         graph_stat.graph_box(session, rest, horizontal=full == "hbox")
     elif full in ("bar", "hbar"):
         graph_bar.graph_bar(session, rest, horizontal=full == "hbar")
+    elif full == "pie":
+        from hlmshell.commands.graph_pie import graph_pie
+        graph_pie(session, rest)
     else:
         HANDLERS[full](session, rest)
 

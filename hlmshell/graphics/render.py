@@ -226,7 +226,9 @@ def _draw_panel(ax, panel: Panel, graph: Graph, sch: dict, titled: bool) -> None
     handles = []
     for k, s in enumerate(panel.series):
         h = _draw_series(ax, s, sch, k)
-        if s.legend and h is not None:
+        if isinstance(h, list):             # a pie: one legend key per slice
+            handles.extend(h)
+        elif s.legend and h is not None:
             handles.append((h, s.label))
     ax._hlm_keys = handles                  # the legend keys, in plot order
     for v in panel.xlines:
@@ -243,6 +245,8 @@ def _draw_panel(ax, panel: Panel, graph: Graph, sch: dict, titled: bool) -> None
     aspect = panel.aspect or graph.aspectratio
     if aspect:
         ax.set_box_aspect(aspect)
+    if getattr(ax, "_hlm_pie", False):      # a pie has no axes
+        ax.set_axis_off()
     if titled and panel.title:
         ax.set_title(render_text(panel.title), fontsize=FONT, color=sch["text"])
 
@@ -476,9 +480,32 @@ def _box(ax, s, sch, k):
     return art["boxes"][0] if art["boxes"] else None
 
 
+def _pie(ax, s, sch, k):
+    """graph pie: wedges from angle0 (90: 12 o'clock), clockwise unless noclockwise, the
+    scheme's colors in order (pie(#, color()) overrides), white edges, plabel() texts at 60%
+    of the radius; returns the legend keys, one per slice."""
+    st = s.style
+    vals = np.nan_to_num(s.y)
+    n = len(vals)
+    colors = [schemes.color(c, default=schemes.pcolor(sch, j)) if c else schemes.pcolor(sch, j)
+              for j, c in enumerate(st.get("colors") or [None] * n)]
+    wedges, _ = ax.pie(vals, startangle=st.get("angle0", 90), counterclock=not st.get("clockwise", True),
+                       colors=colors, explode=st.get("explode") or None,
+                       wedgeprops={"edgecolor": "white", "linewidth": 0.8})
+    for wdg, text in zip(wedges, st.get("plabels") or []):
+        if text:
+            mid = np.deg2rad((wdg.theta1 + wdg.theta2) / 2)
+            r = 0.6 * wdg.r
+            ax.text(wdg.center[0] + r * np.cos(mid), wdg.center[1] + r * np.sin(mid), render_text(text),
+                    ha="center", va="center", fontsize=FONT * 0.9, color=sch["text"])
+    ax.set_aspect("equal")
+    ax._hlm_pie = True
+    return list(zip(wedges, st.get("slices") or [""] * n))
+
+
 _DRAW = {"scatter": _scatter, "line": _line, "connected": _connected, "area": _area,
          "bar": _bar, "rspike": _rspike, "rcap": _rcap, "rarea": _rarea,
-         "rconnected": _rconnected, "box": _box}
+         "rconnected": _rconnected, "box": _box, "pie": _pie}
 
 
 # ---- axes -------------------------------------------------------------------------------------
