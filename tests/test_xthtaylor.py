@@ -41,7 +41,12 @@ def test_constant_option_and_small(wages):
     ok(wages, LINE + " constant(sex black ed) small")
     np.testing.assert_allclose(wages.e.b, REF["baltagi"]["b"], rtol=1e-7)
     assert wages.e.scalars["df_r"] == 4165 - 13
-    ok(wages, "xthtaylor")                      # replay
+    assert "TIexogenous  |" in ok(wages, "xthtaylor")      # replay keeps the four groups
+    ok(wages, "test union = exp")                           # coefficients named as in one equation
+    b, V = np.asarray(wages.e.b), np.asarray(wages.e.V)
+    i, j = 6, 7                                             # union, exp in the table's order
+    chi2 = (b[i] - b[j]) ** 2 / (V[i, i] + V[j, j] - 2 * V[i, j])
+    assert wages.r.scalars["chi2"] == pytest.approx(chi2, rel=1e-9)
 
 
 def test_refusals(wages):

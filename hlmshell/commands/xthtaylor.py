@@ -135,9 +135,9 @@ def _periods(ds, ps, mask, codes):
 
 
 def _results(cmd, depvar, groups, fit, codes, mask, ps, opts):
-    names = [(sec, v) for sec, g in zip(SECTIONS, groups) for v in g]
+    names = [(depvar, v) for g in groups for v in g]
     if not opts.noconstant:
-        names.append(("_cons", "_cons"))
+        names.append((depvar, "_cons"))
     b, V = fit.b, fit.V
     k = len(b)
     N = len(codes)
@@ -203,8 +203,10 @@ def table_lines(res, level: float, small: bool) -> list[str]:
     stat, df = ("t", sc["df_r"]) if small else ("z", None)
     b, se = res.b, res.se
     lines = [ct.rule(), ct.column_header(res.depvar, stat, level), ct.rule("mid")]
+    section = {v: sec for sec in SECTIONS for v in res.macros.get(sec, "").split()}
     last = None
-    for i, (sec, v) in enumerate(res.names):
+    for i, (_, v) in enumerate(res.names):
+        sec = section.get(v, "_cons")
         if sec != last:
             lines.append(" " * 12 + " |" if sec == "_cons" else f"{sec:<12} |")
             last = sec
