@@ -243,3 +243,77 @@ def test_not_st_data_and_no_estimates():
     assert rc == 119 and "data not st" in out
     rc, out = run(s, "mestreg")
     assert rc == 301
+
+
+def _simulated_nested(tmp_path):
+    """8 hospitals x 4 wards x 8 patients, exponential PH with normal intercepts at both
+    levels (sd 0.6 and 0.4), censoring at 3."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for h in range(8):
+        u3 = rng.normal(0, 0.6)
+        for w in range(4):
+            u2 = rng.normal(0, 0.4)
+            for _ in range(8):
+                x = rng.normal()
+                t = -math.log(rng.random()) / math.exp(-1.0 + 0.5 * x + u3 + u2)
+                rows.append((h + 1, 4 * h + w + 1, min(t, 3.0), int(t < 3.0), x))
+    path = tmp_path / "nested.csv"
+    with open(path, "w") as f:
+        f.write("hosp,ward,t,d,x\n")
+        for r in rows:
+            f.write(",".join(repr(v) for v in r) + "\n")
+    return path, np.array(rows)
+
+
+def _numpy_nested_exponential(data):
+    """Independent ML of the three-level exponential model: nested Gauss-Hermite (80 nodes at
+    each level: not adaptive, so many) of prod_hosp int N(u3) prod_ward int N(u2) prod_i f(t_i | u3 + u2)."""
+    from scipy.optimize import minimize
+    hosp, ward = data[:, 0].astype(int) - 1, data[:, 1].astype(int) - 1
+    t, d, x = data[:, 2], data[:, 3], data[:, 4]
+    z, w = _gh(80)
+    ward_hosp = np.zeros(ward.max() + 1, dtype=int)
+    ward_hosp[ward] = hosp
+
+    def nll(par):
+        b1, b0, ls3, ls2 = par
+        s3, s2 = math.exp(ls3), math.exp(ls2)
+        eta = ((b0 + b1 * x)[:, None, None] + s3 * z[None, :, None] + s2 * z[None, None, :])
+        l = d[:, None, None] * eta - np.exp(eta) * t[:, None, None]       # (n, K3, K2)
+        W = np.zeros((ward.max() + 1, len(z), len(z)))
+        np.add.at(W, ward, l)
+        m = W.max(axis=2, keepdims=True)
+        lw = m[..., 0] + np.log(np.exp(W - m) @ w)                       # (wards, K3)
+        H = np.zeros((hosp.max() + 1, len(z)))
+        np.add.at(H, ward_hosp, lw)
+        mh = H.max(axis=1, keepdims=True)
+        return -float(np.sum(mh[:, 0] + np.log(np.exp(H - mh) @ w)))
+
+    res = minimize(nll, np.array([0.0, -1.0, math.log(0.5), math.log(0.5)]), method="BFGS",
+                   options={"gtol": 1e-8})
+    res = minimize(nll, res.x, method="Nelder-Mead",
+                   options={"xatol": 1e-9, "fatol": 1e-11, "maxiter": 20000})
+    return res.x, -res.fun
+
+
+def test_nested_levels_against_numpy(tmp_path):
+    path, data = _simulated_nested(tmp_path)
+    s = csv_session(str(path))
+    ok(s, "stset t, failure(d)")
+    out = ok(s, "mestreg x || hosp: || ward:, distribution(exponential) intpoints(15)")
+    assert "hosp>ward    |" in out and "Group variable |" in out
+    par, ll = _numpy_nested_exponential(data)
+    b = _b(s)
+    assert [n for _q, n in s.e.names] == ["x", "_cons", "var(_cons[hosp])",
+                                          "var(_cons[hosp>ward])"]
+    assert s.e.scalars["ll"] == pytest.approx(ll, abs=1e-5)
+    np.testing.assert_allclose(b[:2], par[:2], atol=1e-4)
+    np.testing.assert_allclose(b[2:], np.exp(2 * par[2:]), rtol=1e-3)
+    ok(s, "predict r3 r2, reffects")
+    ok(s, "predict h, hazard")
+    v = {nm: np.asarray(s.data.values(nm), dtype=float) for nm in ("r3", "r2", "h", "x")}
+    np.testing.assert_allclose(v["h"], np.exp(b[1] + b[0] * v["x"] + v["r3"] + v["r2"]),
+                               rtol=1e-5)
+    rc, out = run(s, "mestreg, tratio")
+    assert rc == 198

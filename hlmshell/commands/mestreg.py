@@ -124,6 +124,8 @@ def _replay(session, cmd) -> None:
     bad = [k for k in opts.given if k not in _REPLAY]
     if bad:
         raise StataError(f"option {bad[0]} not allowed", 198)
+    if opts.tratio and res.macros.get("frm2") != "time":
+        raise StataError("option tratio not allowed with the proportional-hazards metric", 198)
     display(session, res, opts)
 
 
@@ -149,10 +151,13 @@ def mestreg_cmd(session, cmd) -> None:
     if not blocks:
         raise StataError("mestreg requires a random-effects equation (|| levelvar:); for the "
                          "model without random effects use streg", 198)
-    if len(blocks) > 1 or blocks[0].label == "_all" or not isinstance(blocks[0].Z, np.ndarray):
-        raise StataError("mestreg in hlmshell fits one random-effects level (no nested, "
-                         "crossed, _all or R. levels)", 198)
-    method = me_glmm._method(opts)
+    multi = (len(blocks) > 1 or blocks[0].label == "_all"
+             or not isinstance(blocks[0].Z, np.ndarray))
+    if multi:
+        from hlmshell.commands.me_multilevel import _method as multi_method
+        method = multi_method(opts, any(not isinstance(b.Z, np.ndarray) for b in blocks))
+    else:
+        method = me_glmm._method(opts)
     points = 1 if method == "laplace" else opts.intpoints
     if method != "laplace" and not 1 <= points <= 195:
         raise StataError("intpoints() must be between 1 and 195", 198)
@@ -164,8 +169,12 @@ def mestreg_cmd(session, cmd) -> None:
     for note in design.notes:
         session.out.line(note)
     from hlmshell.commands import mestreg_fit
-    res = mestreg_fit.fit_and_post(session, cmd, opts, dname, aft, design, blocks[0], rec,
-                                   mask, vlabels, method, points)
+    if multi:
+        res = mestreg_fit.fit_and_post_multi(session, cmd, opts, dname, aft, design, blocks,
+                                             rec, mask, vlabels, method, points)
+    else:
+        res = mestreg_fit.fit_and_post(session, cmd, opts, dname, aft, design, blocks[0], rec,
+                                       mask, vlabels, method, points)
     session.post_estimation(res)
     display(session, res, opts)
 
@@ -177,20 +186,49 @@ def _table_title(res, opts) -> str | None:
     return None if opts.nohr else "Haz. ratio"
 
 
+def _header(res) -> list[str]:
+    s = res.scalars
+    m = res.matrices
+    blocks = res.model.blocks
+    common = dict(title=res.macros["title"], n_obs=int(s["N"]), method=res.macros["intmethod"],
+                  points=int(s["n_quad"]), wald_df=int(s["df_m"]), wald_chi2=s["chi2"],
+                  wald_p=s["p"], ll=s["ll"])
+    if len(blocks) > 1 or type(res.model).__name__ == "MultiModel":
+        from hlmshell.commands.me_multilevel import _group_info, level_labels
+        return meo.multi_header_lines(levels=_group_info(blocks, level_labels(blocks)), **common)
+    return meo.header_lines(group=blocks[0].label, n_groups=int(m["N_g"][0, 0]),
+                            g_min=int(m["g_min"][0, 0]), g_avg=float(m["g_avg"][0, 0]),
+                            g_max=int(m["g_max"][0, 0]), **common)
+
+
+def _variance_lines(res, se, off, z) -> list[str]:
+    """Each level's variances and covariances under its label (path for nested levels)."""
+    blocks = res.model.blocks
+    if type(res.model).__name__ == "MultiModel":
+        from hlmshell.commands.me_multilevel import _var_rows, level_labels
+        labels = level_labels(blocks)
+        per_level = [[nm for nm, _ in rows] for rows in _var_rows(blocks, labels)]
+    else:
+        labels = [blocks[0].label]
+        per_level = [[nm for _eq, nm in res.names[off:]]]
+    lines = []
+    for lab, names in zip(labels, per_level):
+        items = []
+        for nm in names:
+            short = nm.split("[")[0] + ")" if nm.count("[") == 1 else me_glmm._pair_label(nm)
+            items.append((short, res.b[off], se[off] if res.V[off, off] > 0 else None,
+                          nm.startswith("var")))
+            off += 1
+        lines += meo.variance_rows(lab, items, z)
+    return lines
+
+
 def display(session, res, opts) -> None:
     out = session.out
     s = res.scalars
-    m = res.matrices
     level = float(opts.level)
-    block = res.model.blocks[0]
-    head = meo.header_lines(title=res.macros["title"], n_obs=int(s["N"]), group=block.label,
-                            n_groups=int(m["N_g"][0, 0]), g_min=int(m["g_min"][0, 0]),
-                            g_avg=float(m["g_avg"][0, 0]), g_max=int(m["g_max"][0, 0]),
-                            method=res.macros["intmethod"], points=int(s["n_quad"]),
-                            wald_df=int(s["df_m"]), wald_chi2=s["chi2"], wald_p=s["p"],
-                            ll=s["ll"])
     out.line("")
-    for line in head:
+    for line in _header(res):
         out.line(line)
     kf = res.k_f
     groups = display_groups(res.model.design, baselevels=False,
@@ -202,15 +240,10 @@ def display(session, res, opts) -> None:
     else:
         table = coef_table("_t", groups, res.b[:kf], se[:kf], stat="z", level=level)
     z = float(dist.norm_ppf(0.5 + level / 200.0))
-    rows = [nm for _eq, nm in res.names[kf:] if nm.startswith(("var(", "cov("))]
-    ne = len(res.names) - kf - len(rows)
+    ne = 0 if res.macros["distribution"] == "exponential" else 1
     ex_lines = meo.extra_rows([(res.names[kf + i][1], res.b[kf + i], se[kf + i])
                                for i in range(ne)], z)
-    off = kf + ne
-    re_lines = meo.variance_rows(block.label, [
-        (nm.split("[")[0] + ")" if nm.count("[") == 1 else me_glmm._pair_label(nm),
-         res.b[off + i], se[off + i] if res.V[off + i, off + i] > 0 else None,
-         nm.startswith("var")) for i, nm in enumerate(rows)], z)
+    re_lines = _variance_lines(res, se, kf + ne, z)
     for line in table[:-1] + ex_lines + re_lines + [table[-1]]:
         out.line(line)
     if title and any(nm == "_cons" for _, nm in res.names[:kf]):

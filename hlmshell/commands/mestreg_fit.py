@@ -37,12 +37,8 @@ def _grid_start(prob, b, extra, st) -> np.ndarray:
     return best
 
 
-def fit_and_post(session, cmd, opts, dname, aft, design, block, rec, mask, vlabels,
-                 method, points) -> EstimationResults:
-    out = session.out
-    log = not opts.nolog or opts.log
-    X = design.X_keep
-    p = X.shape[1]
+def _fixed_effects(out, log, dname, aft, X, rec):
+    """streg's fit with Stata's `Fitting fixed-effects model` log: (b + ancillary, ll)."""
     theta_fe, ll0, lls = sm.fixed_effects_fit(dname, aft, X, rec.t0, rec.t, rec.d)
     if not np.all(np.isfinite(theta_fe)) or not np.isfinite(ll0):
         raise StataError("could not fit the model without random effects", 430)
@@ -51,6 +47,85 @@ def fit_and_post(session, cmd, opts, dname, aft, design, block, rec, mask, vlabe
         out.line("")
         for i, v in enumerate(lls):
             out.line(meo.iteration_line(i, v))
+    return theta_fe, ll0
+
+
+def _finish(res, dname, aft, rec, fit_x, fam) -> None:
+    """mestreg's own e() entries over the me* ones."""
+    res.macros.pop("family", None)
+    res.macros.pop("link", None)
+    res.macros.update({"cmd": "mestreg", "distribution": dname,
+                       "frm2": "time" if aft else "hazard", "depvar": "_t",
+                       "predict": "mestreg_p", "model": "mestreg"})
+    res.scalars.update({"N_sub": float(len(rec.t)), "N_fail": float(rec.d.sum()),
+                        "risk": float(np.sum(rec.t - rec.t0))})
+    if fam.n_extra:
+        res.scalars["aux_p" if dname == "weibull" else "sigma"] = float(np.exp(fit_x[-1]))
+
+
+def title_of(dname, aft) -> str:
+    return f"Mixed-effects {_TITLE[dname]} {'AFT' if aft else 'PH'} regression"
+
+
+def fit_and_post_multi(session, cmd, opts, dname, aft, design, blocks, rec, mask, vlabels,
+                       method, points) -> EstimationResults:
+    """Several random-effects levels (nested; crossed by Laplace): engine.glmm_multi with the
+    same survival family, e() and names as me_multilevel's."""
+    from hlmshell.commands import me_multilevel as mm
+    from hlmshell.engine import glmm_multi as gm
+    out = session.out
+    log = not opts.nolog or opts.log
+    X = design.X_keep
+    p = X.shape[1]
+    theta_fe, ll0 = _fixed_effects(out, log, dname, aft, X, rec)
+    fam = sm.SurvivalFamily(dname, aft, rec.t0, rec.t, rec.d)
+    fam.extra = np.asarray(theta_fe[p:], dtype=float).copy()
+    n = len(rec.t)
+    structures = [Structure(normalize_structure(b.covariance, b.Z.shape[1]), b.Z.shape[1])
+                  for b in blocks]
+    data = gm.MultiData(np.arange(n, dtype=float), X, np.zeros(n), np.ones(n), blocks)
+    labels = mm.level_labels(blocks)
+    var_rows = mm._var_rows(blocks, labels)
+    try:
+        prob = gm.make_problem(data, fam, structures,
+                               "laplace" if method == "laplace" else "agq", points,
+                               "none" if method == "ghermite" else "mv")
+        best, best_ll = None, -np.inf
+        for sd in GRID_SD:
+            x = np.concatenate([theta_fe[:p]] + [st.start(sd) for st in structures]
+                               + [theta_fe[p:]])
+            with np.errstate(all="ignore"):
+                ll = prob.loglik(x)
+            if np.isfinite(ll) and ll > best_ll:
+                best, best_ll = x, ll
+        if best is None:
+            raise StataError("initial values not feasible", 1400)
+        fit = me_glmm.full_model(out, log, me_start.StartPlan(), prob, best, opts.iterate,
+                                 gm.fit_problem)
+        V_s = gm.observed_vcov(fit, structures)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        raise StataError("could not calculate numerical derivatives -- discontinuous region "
+                         "with missing values encountered", 430) from None
+    names, b, V, kf = mm._names_values("_t", design, fit, structures, V_s, fam, var_rows)
+    res = EstimationResults(cmd="mestreg", names=names, b=b, V=V,
+                            omitted=np.concatenate([design.omitted,
+                                                    np.zeros(len(names) - len(design.omitted), bool)]),
+                            k_f=kf, sample=mask.copy())
+    mm._post(res, cmd, fit, ll0, data, title_of(dname, aft), method, points, "survival", dname,
+             blocks, labels, sum(len(r) for r in var_rows), V_s,
+             free=sum(st.m for st in structures))
+    _finish(res, dname, aft, rec, fit.x, fam)
+    res.model = gm.MultiModel(data, fam, structures, fit, blocks, method, design, vlabels)
+    return res
+
+
+def fit_and_post(session, cmd, opts, dname, aft, design, block, rec, mask, vlabels,
+                 method, points) -> EstimationResults:
+    out = session.out
+    log = not opts.nolog or opts.log
+    X = design.X_keep
+    p = X.shape[1]
+    theta_fe, ll0 = _fixed_effects(out, log, dname, aft, X, rec)
     fam = sm.SurvivalFamily(dname, aft, rec.t0, rec.t, rec.d)
     n = len(rec.t)
     Z = np.asarray(block.Z, dtype=float)
@@ -74,18 +149,8 @@ def fit_and_post(session, cmd, opts, dname, aft, design, block, rec, mask, vlabe
                             omitted=np.concatenate([design.omitted,
                                                     np.zeros(len(names) - len(design.omitted), bool)]),
                             k_f=kf, sample=mask.copy())
-    title = f"Mixed-effects {_TITLE[dname]} {'AFT' if aft else 'PH'} regression"
-    me_glmm._post(res, cmd, fit, ll0, data, title, method, points, "survival", dname, block,
-                  len(rows), V_s, free=st.m)
-    res.macros.pop("family", None)
-    res.macros.pop("link", None)
-    res.macros.update({"cmd": "mestreg", "distribution": dname,
-                       "frm2": "time" if aft else "hazard", "depvar": "_t",
-                       "predict": "mestreg_p", "model": "mestreg"})
-    res.scalars.update({"N_sub": float(n), "N_fail": float(rec.d.sum()),
-                        "risk": float(np.sum(rec.t - rec.t0))})
-    if fam.n_extra:
-        a = float(fit.x[-1])
-        res.scalars["aux_p" if dname == "weibull" else "sigma"] = float(np.exp(a))
+    me_glmm._post(res, cmd, fit, ll0, data, title_of(dname, aft), method, points, "survival",
+                  dname, block, len(rows), V_s, free=st.m)
+    _finish(res, dname, aft, rec, fit.x, fam)
     res.model = glmm.GlmmModel(data, fam, st, fit, [block], design, vlabels)
     return res

@@ -66,6 +66,9 @@ def predict(session, cmd, res, opts) -> None:
         _add(session, names, [col], [_LABELS[stat]], vtype, touse)
         return
     sample = np.asarray(res.sample, dtype=bool)
+    if type(model).__name__ == "MultiModel":
+        _predict_multi(session, cmd, opts, res, stat, fixedonly, modes, sample, touse)
+        return
     block = model.blocks[0]
     codes = group_codes_all(model, data, sample)[0]
     known = codes >= 0
@@ -82,6 +85,28 @@ def predict(session, cmd, res, opts) -> None:
         zb = np.full(data.n, np.nan)
         zb[known] = np.sum(Z[known] * b[codes[known]], axis=1)
         eta = eta + zb
+    col = eta if stat == "eta" else _survival_stat(res, stat, eta, data)
+    label = _LABELS[stat] + (", fixed portion only" if fixedonly and stat != "eta" else "")
+    with np.errstate(all="ignore"):
+        _add(session, names, [col], [label], vtype, touse)
+
+
+def _predict_multi(session, cmd, opts, res, stat, fixedonly, modes, sample, touse) -> None:
+    """Several levels: the effects of every level (engine.glmm_multi's posterior), in
+    me_multilevel_predict's columns."""
+    from hlmshell.commands import me_multilevel_predict as mp
+    from hlmshell.engine import glmm_multi as gm
+    model = res.model
+    data = session.data
+    if stat in ("reffects", "reses"):
+        bs, ses = gm.posterior(model, modes=modes, points=mp._points(res))
+        mp._reffects(session, cmd, opts, model, bs, ses, sample, touse, stat, modes)
+        return
+    vtype, names = _new_names(cmd.body or "", None)
+    eta = xb_all(res, data)
+    if not fixedonly:
+        bs, _ = gm.posterior(model, modes=modes, points=mp._points(res))
+        eta = eta + mp._eta_random(model, data, sample, bs)
     col = eta if stat == "eta" else _survival_stat(res, stat, eta, data)
     label = _LABELS[stat] + (", fixed portion only" if fixedonly and stat != "eta" else "")
     with np.errstate(all="ignore"):
