@@ -42,6 +42,7 @@ def test_constant_option_and_small(wages):
     np.testing.assert_allclose(wages.e.b, REF["baltagi"]["b"], rtol=1e-7)
     assert wages.e.scalars["df_r"] == 4165 - 13
     assert "TIexogenous  |" in ok(wages, "xthtaylor")      # replay keeps the four groups
+    ok(wages, "quietly " + LINE)
     ok(wages, "test union = exp")                           # coefficients named as in one equation
     b, V = np.asarray(wages.e.b), np.asarray(wages.e.V)
     i, j = 6, 7                                             # union, exp in the table's order
