@@ -141,6 +141,8 @@ def mestreg_cmd(session, cmd) -> None:
         return
     st = sc.settings(session)                      # r(119) before anything else
     spec = _parse(session, cmd)
+    if cmd.weight is not None:
+        raise StataError("weights not allowed", 101)
     opts, design, blocks, mask, vlabels = _prepare(session, cmd, spec)
     dname, aft = _distribution(opts)
     if opts.tratio and not aft:
