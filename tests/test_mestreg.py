@@ -240,6 +240,14 @@ def test_bad_input(kidney, line, rc):
     assert kidney.e is before and kidney.data.n == n
 
 
+def test_by_prefix_fits_each_group(kidney):
+    out = ok(kidney, "bysort female: mestreg age || id:, distribution(exponential) nolog")
+    assert out.count("Mixed-effects exponential PH regression") == 2
+    second = out.split("-> female = 1")[1].splitlines()
+    assert sum(ln.startswith("          _t |") for ln in second) == 1      # the header only
+    assert [n for _q, n in kidney.e.names] == ["age", "_cons", "var(_cons[id])"]
+
+
 def test_not_st_data_and_no_estimates():
     s = csv_session("tests/data/mestreg/kidney.csv")
     rc, out = run(s, "mestreg age female || id:, distribution(weibull)")

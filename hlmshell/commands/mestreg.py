@@ -81,7 +81,9 @@ def _distribution(opts) -> tuple[str, bool]:
 def _parse(session, cmd):
     """The model read as `_t indepvars || ...` (so the parser's mixed rules apply)."""
     from hlmshell.syntax.parser import parse_mixed
-    spec = parse_mixed("_t " + cmd.body, cmd)
+    body = cmd.body
+    spec = parse_mixed("_t " + body, cmd)
+    cmd.body = body               # kept as typed: a by-prefix runs the same command again
     cmd.args = spec
     return spec
 

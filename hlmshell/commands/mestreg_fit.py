@@ -57,8 +57,6 @@ def _finish(res, dname, aft, rec, fit_x, fam) -> None:
     res.macros.update({"cmd": "mestreg", "distribution": dname,
                        "frm2": "time" if aft else "hazard", "depvar": "_t",
                        "predict": "mestreg_p", "model": "mestreg"})
-    res.scalars.update({"N_sub": float(len(rec.t)), "N_fail": float(rec.d.sum()),
-                        "risk": float(np.sum(rec.t - rec.t0))})
     if fam.n_extra:
         res.scalars["aux_p" if dname == "weibull" else "sigma"] = float(np.exp(fit_x[-1]))
 
