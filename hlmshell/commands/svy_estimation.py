@@ -17,9 +17,9 @@ from hlmshell.errors import StataError, syntax_error
 from hlmshell.registry import abbrev_match, command
 
 SUPPORTED = ("mean", "proportion", "total", "ratio", "regress", "logit", "logistic", "probit", "poisson",
-             "cloglog")
+             "cloglog", "tabulate")
 # commands Stata's svy runs that hlmshell's does not (yet): said plainly, not as unsupported by svy
-_STATA_SVY = ("tabulate", "ologit", "oprobit", "mlogit", "mprobit", "nbreg", "gnbreg", "glm", "tobit",
+_STATA_SVY = ("ologit", "oprobit", "mlogit", "mprobit", "nbreg", "gnbreg", "glm", "tobit",
               "intreg", "ivregress", "heckman", "heckprob", "biprobit", "zip", "zinb", "stcox", "streg",
               "cnsreg", "truncreg", "binreg", "betareg", "fracreg", "qreg", "gsem", "sem", "mixed",
               "melogit", "meprobit", "mepoisson", "meglm", "slogit", "clogit", "scobit", "hetprobit",
@@ -28,8 +28,8 @@ _VCETYPES = (("linearized", 6), ("bootstrap", 4), ("brr", 3), ("jackknife", 4), 
 
 
 @command("svy", byable=False, raw=True, family="Survey",
-         desc="survey estimation prefix (linearized): mean, proportion, total, ratio, regress, logit, "
-              "logistic, probit, poisson, cloglog", example="svy: mean x")
+         desc="survey estimation prefix (linearized): mean, proportion, total, ratio, tabulate, regress, "
+              "logit, logistic, probit, poisson, cloglog", example="svy: mean x")
 def svy_cmd(session, cmd):
     run(session, cmd.body)
 
@@ -63,6 +63,9 @@ def run(session, body: str) -> None:
     if name in ("mean", "proportion", "total", "ratio"):
         from hlmshell.commands import svy_descriptive
         svy_descriptive.run(session, ctx, name)
+    elif name == "tabulate":
+        from hlmshell.commands import svy_tabulate
+        svy_tabulate.run(session, ctx)
     else:
         from hlmshell.commands import svy_models
         svy_models.run(session, ctx, name)
@@ -79,6 +82,10 @@ def replay(session, body: str) -> None:
     res = session.e
     if res is None or res.macros.get("prefix") != "svy":
         raise StataError("last estimates not found", 301)
+    if res.cmd == "tabulate":
+        from hlmshell.commands import svy_tabulate
+        svy_tabulate.replay(session, body, res)
+        return
     opts = bind_options(OPTIONS, parse_options(body[1:]), strict=True)
     level = confidence_level(session, opts)
     if res.cmd in ("mean", "proportion", "total", "ratio"):

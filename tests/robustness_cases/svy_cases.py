@@ -15,7 +15,6 @@ BAD = [
     ("svy: summarize mathach", 322),        # not an estimation command svy runs
     ("svy: xtreg mathach ses", 322),
     ("svy: nosuchcmd mathach", 322),
-    ("svy: tabulate sector", 198),          # Stata's svy runs it; hlmshell's does not (yet)
     ("svy: ologit minority ses", 198),
     ("svy mean mathach", 198),              # no colon, not a replay
     ("svy bootstrap: mean mathach", 198),   # replication methods are not there
