@@ -226,7 +226,8 @@ def test_predictions(kidney):
     ("mestreg age female || id:, distribution(weibull) intmethod(foo)", 198),
     ("mestreg age female || id:, distribution(weibull) nosuchopt", 198),
     ("mestreg age female if age > 1000 || id:, distribution(weibull)", 2000),
-    ("mestreg age female || id:, distribution(weibull) vce(robust)", 198),
+    ("mestreg age female || id:, distribution(weibull) vce(nosuch)", 198),
+    ("mestreg age || female: || id:, distribution(weibull) vce(robust)", 198),
     ("mestreg age female [fw=female] || id:, distribution(weibull)", 101),
     ("mestreg age female || id:, distribution(weibull) offset(age)", 198),
     ("mestreg age female || id:, distribution(gamma)", 198),
@@ -335,3 +336,55 @@ def test_nested_levels_against_numpy(tmp_path):
                                rtol=1e-5)
     rc, out = run(s, "mestreg, tratio")
     assert rc == 198
+
+
+def test_robust_vce_against_numpy_sandwich(kidney):
+    """vce(robust): the sandwich V (sum_g s_g s_g') V G/(G-1) with V the inverse observed
+    information and s_g the patients' scores, all from the kidney Weibull likelihood written
+    in numpy (80-node Gauss-Hermite) in the metric (b, ln sd, ln p)."""
+    out = ok(kidney, "mestreg age female || id:, distribution(weibull) vce(robust) "
+                     "intpoints(30) nolog")
+    assert "Log pseudolikelihood" in out and "(Std. err. adjusted for 38 clusters in id)" in out
+    assert "LR test" not in out
+    e = kidney.e
+    assert e.macros["vce"] == "robust" and e.macros["vcetype"] == "Robust"
+    b = _b(kidney)
+    se = np.sqrt(np.diag(np.asarray(e.V, dtype=float)))
+    age = np.asarray(kidney.data.values("age"), dtype=float)
+    fem = np.asarray(kidney.data.values("female"), dtype=float)
+    t = np.asarray(kidney.data.values("_t"), dtype=float)
+    d = np.asarray(kidney.data.values("_d"), dtype=float)
+    gid = np.unique(np.asarray(kidney.data.values("id"), dtype=float), return_inverse=True)[1]
+    z, w = _gh(80)
+
+    def group_ll(par):
+        b1, b2, b0, lnsd, lnp = par
+        p = math.exp(lnp)
+        eta = (b0 + b1 * age + b2 * fem)[:, None] + math.exp(lnsd) * z[None, :]
+        l = (d[:, None] * (eta + math.log(p) + ((p - 1) * np.log(t))[:, None])
+             - np.exp(eta) * (t ** p)[:, None])
+        S = np.zeros((gid.max() + 1, len(z)))
+        np.add.at(S, gid, l)
+        m = S.max(axis=1, keepdims=True)
+        return m[:, 0] + np.log(np.exp(S - m) @ w)
+
+    par = np.r_[b[:3], 0.5 * math.log(b[4]), b[3]]
+    h = 1e-4
+    E = np.eye(5) * h
+    scores = np.column_stack([(group_ll(par + E[i]) - group_ll(par - E[i])) / (2 * h)
+                              for i in range(5)])
+    tot = lambda x: float(group_ll(x).sum())
+    H = np.array([[(tot(par + E[i] + E[j]) - tot(par + E[i] - E[j]) - tot(par - E[i] + E[j])
+                    + tot(par - E[i] - E[j])) / (4 * h * h) for j in range(5)]
+                  for i in range(5)])
+    Vinv = np.linalg.inv(-H)
+    G = scores.shape[0]
+    Vr = Vinv @ (scores.T @ scores) @ Vinv * G / (G - 1)
+    np.testing.assert_allclose(se[:3], np.sqrt(np.diag(Vr))[:3], rtol=2e-3)
+    assert se[3] == pytest.approx(math.sqrt(Vr[4, 4]), rel=2e-3)          # /ln_p
+    # var = exp(2 ln sd): delta method
+    assert se[4] == pytest.approx(2 * b[4] * math.sqrt(Vr[3, 3]), rel=5e-3)
+    rc, out = run(kidney, "mestreg age female || id:, distribution(weibull) vce(cluster status)")
+    assert rc == 459 and "not nested within status" in out
+    out = ok(kidney, "mestreg age female || id:, distribution(weibull) vce(cluster female) nolog")
+    assert "(Std. err. adjusted for 2 clusters in female)" in out

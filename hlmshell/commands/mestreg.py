@@ -58,7 +58,7 @@ _OPTIONS = (
     Opt("ltolerance", "ltol", "real", 1e-7, "accepted: the fit runs to a vanishing gradient"),
     Opt("difficult", desc="accepted for compatibility"),
     Opt("technique", "tech", "string", None, "accepted for compatibility"),
-    Opt("vce", "vce", "string", None, "oim only"),
+    Opt("vce", "vce", "string", None, "vcetype: oim, robust or cluster clustvar"),
 )
 _REPLAY = ("nohr", "tratio", "level", "nolrtest", "noshow")
 
@@ -149,9 +149,11 @@ def mestreg_cmd(session, cmd) -> None:
     dname, aft = _distribution(opts)
     if opts.tratio and not aft:
         raise StataError("option tratio not allowed with the proportional-hazards metric", 198)
-    vce = (opts.raw("vce") or "oim").strip().lower()
-    if vce not in ("oim", "o", "oi"):
-        raise StataError(f"vce({vce}) is not available with mestreg in hlmshell; use vce(oim)", 198)
+    vce_words = (opts.raw("vce") or "oim").replace(",", " ").split() or ["oim"]
+    vce_kind = abbrev_lookup(vce_words[0].lower(), (("oim", "oim"), ("robust", "r"),
+                                                    ("cluster", "cl")))
+    if vce_kind is None:
+        raise StataError(f"vcetype '{vce_words[0]}' not allowed", 198)
     if not blocks:
         raise StataError("mestreg requires a random-effects equation (|| levelvar:); for the "
                          "model without random effects use streg", 198)
@@ -162,6 +164,10 @@ def mestreg_cmd(session, cmd) -> None:
         method = multi_method(opts, any(not isinstance(b.Z, np.ndarray) for b in blocks))
     else:
         method = me_glmm._method(opts)
+    if multi and vce_kind != "oim":
+        raise StataError("vce(robust) and vce(cluster) with several random-effects levels are "
+                         "not available with mestreg in hlmshell", 198)
+    vce = None if multi else _vce(session, vce_kind, vce_words, blocks[0], mask)
     points = 1 if method == "laplace" else opts.intpoints
     if method != "laplace" and not 1 <= points <= 195:
         raise StataError("intpoints() must be between 1 and 195", 198)
@@ -178,9 +184,36 @@ def mestreg_cmd(session, cmd) -> None:
                                              rec, mask, vlabels, method, points)
     else:
         res = mestreg_fit.fit_and_post(session, cmd, opts, dname, aft, design, blocks[0], rec,
-                                       mask, vlabels, method, points)
+                                       mask, vlabels, method, points, vce)
     session.post_estimation(res)
     display(session, res, opts)
+
+
+def _vce(session, kind, words, block, mask):
+    """vce(robust) / vce(cluster var): None for oim; (clustvar or None, cluster code of every
+    sample row). Clusters must hold whole groups (r(459)), as Stata requires."""
+    if kind == "oim":
+        return None
+    if kind == "robust":
+        return (None, np.asarray(block.group, dtype=np.int64))
+    if len(words) != 2:
+        raise StataError("invalid vce(cluster) option", 198)
+    from hlmshell.commands._toolkit import varlist
+    names = varlist(session, words[1], all_if_empty=False)
+    if len(names) != 1:
+        raise StataError("invalid vce(cluster) option", 198)
+    vals = np.asarray(session.data.values(names[0]))[mask]
+    if vals.dtype.kind in "OUS":
+        vals = vals.astype(str)
+    elif np.any(np.isnan(vals.astype(float))):
+        raise StataError(f"missing values in {names[0]}", 459)
+    cl = np.unique(vals, return_inverse=True)[1].ravel().astype(np.int64)
+    g = np.asarray(block.group, dtype=np.int64)
+    first = np.full(int(g.max()) + 1, -1)
+    first[g] = cl
+    if np.any(first[g] != cl):
+        raise StataError(f"highest-level groups are not nested within {names[0]}", 459)
+    return (names[0], cl)
 
 
 def _table_title(res, opts) -> str | None:
@@ -231,18 +264,24 @@ def display(session, res, opts) -> None:
     out = session.out
     s = res.scalars
     level = float(opts.level)
+    vt = res.macros.get("vcetype") or None
     out.line("")
     for line in _header(res):
-        out.line(line)
+        out.line(me_glmm._pseudo(line) if vt else line)
+    if vt:
+        from hlmshell.output.coeftable import cluster_note
+        out.line(cluster_note(int(s["N_clust"]), res.macros["clustvar"]))
     kf = res.k_f
     groups = display_groups(res.model.design, baselevels=False,
                             value_labels=res.model.value_labels)
     se = np.sqrt(np.clip(np.diag(res.V), 0, None))
     title = _table_title(res, opts)
     if title:
-        table = eform_table("_t", groups, res.b[:kf], se[:kf], title=title, level=level)
+        table = eform_table("_t", groups, res.b[:kf], se[:kf], title=title, level=level,
+                            vcetype=vt)
     else:
-        table = coef_table("_t", groups, res.b[:kf], se[:kf], stat="z", level=level)
+        table = coef_table("_t", groups, res.b[:kf], se[:kf], stat="z", level=level,
+                           vcetype=vt)
     z = float(dist.norm_ppf(0.5 + level / 200.0))
     ne = 0 if res.macros["distribution"] == "exponential" else 1
     ex_lines = meo.extra_rows([(res.names[kf + i][1], res.b[kf + i], se[kf + i])

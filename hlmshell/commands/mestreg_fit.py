@@ -118,7 +118,7 @@ def fit_and_post_multi(session, cmd, opts, dname, aft, design, blocks, rec, mask
 
 
 def fit_and_post(session, cmd, opts, dname, aft, design, block, rec, mask, vlabels,
-                 method, points) -> EstimationResults:
+                 method, points, vce=None) -> EstimationResults:
     out = session.out
     log = not opts.nolog or opts.log
     X = design.X_keep
@@ -139,6 +139,9 @@ def fit_and_post(session, cmd, opts, dname, aft, design, block, rec, mask, vlabe
         fit = me_glmm.full_model(out, log, me_start.StartPlan(), prob, x0, opts.iterate,
                                  glmm.fit_problem)
         V_s = glmm.observed_vcov(fit, st)
+        n_clust = None
+        if vce is not None and V_s is not None:
+            V_s, n_clust = me_glmm._robust(fit, st, V_s, data, vce)
     except (np.linalg.LinAlgError, ValueError, FloatingPointError):
         raise StataError("could not calculate numerical derivatives -- discontinuous region "
                          "with missing values encountered", 430) from None
@@ -150,5 +153,7 @@ def fit_and_post(session, cmd, opts, dname, aft, design, block, rec, mask, vlabe
     me_glmm._post(res, cmd, fit, ll0, data, title_of(dname, aft), method, points, "survival",
                   dname, block, len(rows), V_s, free=st.m)
     _finish(res, dname, aft, rec, fit.x, fam)
+    if vce is not None:
+        me_glmm._post_robust(res, vce, n_clust)
     res.model = glmm.GlmmModel(data, fam, st, fit, [block], design, vlabels)
     return res
