@@ -200,8 +200,7 @@ def _with_margins(fr, ind, w, R, C, est, kind, fpc):
     full[:, :R, C] = cells.sum(axis=2)
     full[:, R, :C] = cells.sum(axis=1)
     full[:, R, C] = cells.sum(axis=(1, 2))
-    vals = np.full((R + 1, C + 1), np.nan)
-    ses, deffs = vals.copy(), vals.copy()
+    vals, cols = np.full((R + 1, C + 1), np.nan), []
     for i in range(R + 1):
         for j in range(C + 1):
             if kind == "row":
@@ -210,10 +209,14 @@ def _with_margins(fr, ind, w, R, C, est, kind, fpc):
                 v, z = est(full[:, i, j], full[:, R, j], w)
             else:
                 v, z = est(full[:, i, j], w)
-            var = float(survey.score_variance(fr.design, z[:, None])[0, 0])
-            srs = float(survey.srs_score_variance(z[:, None], fr.w, fpc=fpc)[0][0, 0])
-            vals[i, j], ses[i, j] = v, np.sqrt(var) if var >= 0 else np.nan
-            deffs[i, j] = var / srs if srs > 0 else np.nan
+            vals[i, j] = v
+            cols.append(z)
+    Z = np.column_stack(cols)
+    var = np.diag(survey.score_variance(fr.design, Z)).reshape(R + 1, C + 1)
+    srs = np.diag(survey.srs_score_variance(Z, fr.w, fpc=fpc)[0]).reshape(R + 1, C + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ses = np.where(var >= 0, np.sqrt(np.abs(var)), np.nan)
+        deffs = np.where(srs > 0, var / np.where(srs > 0, srs, 1.0), np.nan)
     return vals, ses, deffs
 
 

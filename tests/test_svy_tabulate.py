@@ -1,0 +1,203 @@
+"""svy: tabulate checked against R's survey package (tests/data/svy_tab_reference.json, made by
+tests/data/svy_tab_reference.R from the variables built below): cell proportions and their
+linearized covariance, weighted counts, row and column proportions with their standard errors,
+design effects, logit intervals (svyciprop), the Rao-Scott second-order F (svychisq "F"),
+the Wald tests (svychisq "Wald"/"adjWald"); the uncorrected chi2 and the generalized deffs
+against a numpy Pearson statistic and R's F; then layout, replay and bad input."""
+import importlib.util
+import json
+import os
+
+import numpy as np
+import pytest
+from hsb_fixtures import s  # noqa: F401
+from session_run import ok, run
+
+with open(os.path.join(os.path.dirname(__file__), "data", "svy_tab_reference.json")) as _f:
+    REF = json.load(_f)
+SETUP = ["gen double w = 1 + mod(id,7)/3 + (minority==1)*0.5", "gen sesq = 1 + (ses > -0.5) + (ses > 0.5)",
+         "gen mq = 1 + (mathach > 8) + (mathach > 14) + (mathach > 19)",
+         "gen double fpcn = cond(sector==1, 150, 200)"]
+DESIGNS = {"A": "svyset id [pw=w], strata(sector)", "B": "svyset id [pw=w], strata(sector) fpc(fpcn)",
+           "C": "svyset _n [pw=w], strata(sector)"}
+
+
+@pytest.fixture
+def sv(s):  # noqa: F811
+    for line in SETUP:
+        ok(s, line)
+    return s
+
+
+def _r_deff(ses, d, key):
+    """R's deff, re-expressed as Stata's: R's SRS variance uses svyvar's n / (n - 1) where
+    Stata's has M / (M - 1), and always the without-replacement factor 1 - n / M, which
+    Stata applies only with an fpc()."""
+    n, M = ses.e.scalars["N"], ses.e.scalars["N_pop"]
+    f = 1.0 if d == "B" else 1 - n / M
+    return np.asarray(REF[key]["deff"]) * f * n * (M - 1) / ((n - 1) * M)
+
+
+def _e(ses, name):
+    return np.asarray(ses.e.matrices[name], float) if name not in ("b", "V") else \
+        np.asarray(getattr(ses.e, name), float)
+
+
+@pytest.mark.parametrize("d", ["A", "B", "C"])
+def test_oneway_against_r(sv, d):
+    ok(sv, DESIGNS[d])
+    ok(sv, "svy: tabulate sesq")
+    np.testing.assert_allclose(_e(sv, "b"), REF[f"one_{d}"]["b"], rtol=1e-10)
+    np.testing.assert_allclose(_e(sv, "V"), REF[f"one_{d}"]["V"], rtol=1e-7, atol=1e-14)
+    np.testing.assert_allclose(_e(sv, "Deff")[0], _r_deff(sv, d, f"one_{d}"), rtol=1e-6)
+    ok(sv, "svy: tabulate sesq, count se")
+    assert sv.e.macros["setype"] == "count"
+    np.testing.assert_allclose(_e(sv, "b"), REF[f"count_{d}"]["b"], rtol=1e-10)
+    np.testing.assert_allclose(_e(sv, "V"), REF[f"count_{d}"]["V"], rtol=1e-7)
+
+
+@pytest.mark.parametrize("d", ["A", "B", "C"])
+def test_twoway_against_r(sv, d):
+    ok(sv, DESIGNS[d])
+    ok(sv, "svy: tabulate sesq minority")
+    np.testing.assert_allclose(_e(sv, "b"), REF[f"two_{d}"]["b"], rtol=1e-10)
+    np.testing.assert_allclose(_e(sv, "V"), REF[f"two_{d}"]["V"], rtol=1e-7, atol=1e-14)
+    np.testing.assert_allclose(_e(sv, "Deff")[0], _r_deff(sv, d, f"two_{d}"), rtol=1e-6)
+    chi = REF[f"chi_{d}"]
+    sc = sv.e.scalars
+    for key, ours in (("F", "F_Pear"), ("df1", "df1_Pear"), ("df2", "df2_Pear"), ("p", "p_Pear"),
+                      ("X2", "cun_Pear")):
+        np.testing.assert_allclose(sc[ours], chi[key], rtol=1e-7)
+    k = 2
+    np.testing.assert_allclose(sc["mgdeff"], chi["X2"] / chi["F"] / k, rtol=1e-7)   # tr(Delta) = X2 / F
+    np.testing.assert_allclose(sc["cvgdeff"], np.sqrt(k / chi["df1"] - 1), rtol=1e-6)   # d = k / (1 + cv^2)
+
+
+@pytest.mark.parametrize("d", ["A", "C"])
+def test_bigger_table_and_wald(sv, d):
+    ok(sv, DESIGNS[d])
+    ok(sv, "svy: tabulate mq sesq, wald")
+    np.testing.assert_allclose(_e(sv, "b"), REF[f"two43_{d}"]["b"], rtol=1e-10)
+    np.testing.assert_allclose(_e(sv, "V"), REF[f"two43_{d}"]["V"], rtol=1e-7, atol=1e-14)
+    chi, sc = REF[f"chi43_{d}"], sv.e.scalars
+    np.testing.assert_allclose([sc["F_Pear"], sc["df1_Pear"], sc["df2_Pear"], sc["p_Pear"]],
+                               [chi["F"], chi["df1"], chi["df2"], chi["p"]], rtol=1e-7)
+    np.testing.assert_allclose([sc["Fun_Wald"], sc["F_Wald"], sc["df2_Wald"]],
+                               [chi["wald_F"], chi["adjwald_F"], chi["adjwald_df"][1]], rtol=1e-7)
+    np.testing.assert_allclose([sc["pun_Wald"], sc["p_Wald"]], [chi["wald_p"][0][0], chi["adjwald_p"][0][0]],
+                               rtol=1e-6)
+
+
+def test_uncorrected_pearson_by_numpy(sv):
+    """X2 = m sum (p_rc - p_r p_c)^2 / (p_r p_c) from pweighted cell shares computed here."""
+    ok(sv, DESIGNS["A"])
+    ok(sv, "svy: tabulate mq sesq")
+    d = sv.data
+    r, c, w = (d.var(v).values.astype(float) for v in ("mq", "sesq", "w"))
+    P = np.array([[w[(r == i) & (c == j)].sum() for j in (1, 2, 3)] for i in (1, 2, 3, 4)]) / w.sum()
+    E = np.outer(P.sum(1), P.sum(0))
+    np.testing.assert_allclose(sv.e.scalars["cun_Pear"], d.n * np.sum((P - E) ** 2 / E), rtol=1e-10)
+    np.testing.assert_allclose(sv.e.matrices["Prop"], P, rtol=1e-10)
+
+
+@pytest.mark.parametrize("d", ["A", "B"])
+def test_row_and_column_proportions(sv, d):
+    ok(sv, DESIGNS[d])
+    ok(sv, "svy: tabulate sesq minority, row se")
+    assert sv.e.macros["setype"] == "row"
+    R = REF[f"row_{d}"]       # svyby: minority=0 for sesq 1..3, then minority=1
+    rb = np.asarray(R["b"]).reshape(2, 3).T.reshape(-1)
+    rse = np.asarray(R["se"]).reshape(2, 3).T.reshape(-1)
+    np.testing.assert_allclose(_e(sv, "b"), rb, rtol=1e-10)
+    np.testing.assert_allclose(np.sqrt(np.diag(_e(sv, "V"))), rse, rtol=1e-7)
+    ok(sv, "svy: tabulate sesq minority, column se")
+    C = REF[f"col_{d}"]
+    cb, cse = np.asarray(C["b"]), np.asarray(C["se"])     # svyby: minority varies fastest
+    np.testing.assert_allclose(_e(sv, "b"), cb, rtol=1e-10)
+    np.testing.assert_allclose(np.sqrt(np.diag(_e(sv, "V"))), cse, rtol=1e-7)
+
+
+def test_subpop_against_r(sv):
+    ok(sv, DESIGNS["A"])
+    ok(sv, "svy, subpop(female): tabulate sesq minority")
+    np.testing.assert_allclose(_e(sv, "b"), REF["two_sub_A"]["b"], rtol=1e-10)
+    np.testing.assert_allclose(_e(sv, "V"), REF["two_sub_A"]["V"], rtol=1e-7, atol=1e-14)
+    chi, sc = REF["chi_sub_A"], sv.e.scalars
+    # R's design df for a subset counts only the PSUs with subpopulation members (139); Stata's
+    # svy keeps the whole sample's (160 PSUs - 2 strata = 158): F and d agree, df2 = d * 158
+    from scipy.stats import f as fdist
+    np.testing.assert_allclose([sc["F_Pear"], sc["df1_Pear"]], [chi["F"], chi["df1"]], rtol=1e-7)
+    np.testing.assert_allclose(chi["df2"], chi["df1"] * 139, rtol=1e-9)
+    np.testing.assert_allclose(sc["df2_Pear"], chi["df1"] * 158, rtol=1e-7)
+    np.testing.assert_allclose(sc["p_Pear"], fdist.sf(chi["F"], chi["df1"], chi["df1"] * 158), rtol=1e-6)
+    np.testing.assert_allclose(sv.e.scalars["cun_Pear"], chi["X2"], rtol=1e-7)
+    assert sv.e.scalars["N_sub"] == float(np.sum(sv.data.var("female").values == 1))
+    ok(sv, "svy, subpop(female): tabulate sesq")
+    np.testing.assert_allclose(_e(sv, "b"), REF["one_sub_A"]["b"], rtol=1e-10)
+    np.testing.assert_allclose(_e(sv, "V"), REF["one_sub_A"]["V"], rtol=1e-7, atol=1e-14)
+
+
+def test_oneway_layout_and_logit_ci(sv):
+    ok(sv, DESIGNS["A"])
+    out = ok(sv, "svy: tab sesq, se ci format(%7.4f)")
+    lines = out.splitlines()
+    assert lines[0] == "(running tabulate on estimation sample)"
+    assert any(ln.startswith("Number of strata") for ln in lines)
+    head = next(ln for ln in lines if ln.startswith("sesq"))
+    assert head.split("|")[1].split() == ["proportion", "se", "lb", "ub"]
+    row2 = next(ln for ln in lines if ln.strip().startswith("2 |")).split("|")[1].split()
+    ci = REF["ciprop_A"]
+    assert row2[0] == f"{ci['p']:.4f}"[1:] or row2[0] == f"{ci['p']:.4f}"
+    assert float(row2[2]) == pytest.approx(ci["ci"][0], abs=6e-5)
+    assert float(row2[3]) == pytest.approx(ci["ci"][1], abs=6e-5)
+    assert "  Key: proportion = Cell proportion" in lines
+    total = next(ln for ln in lines if ln.strip().startswith("Total |"))
+    assert total.split("|")[1].split()[0] == "1.0000"
+
+
+def test_twoway_layout_tests_and_replay(sv):
+    ok(sv, DESIGNS["A"])
+    out = ok(sv, "svy: tabulate sesq minority, wald")
+    assert "  Pearson:" not in out
+    assert "  Wald (Pearson):" in out
+    assert "Adjusted      F(2, 157)" in out
+    out = ok(sv, "svy: tabulate sesq minority, percent")
+    assert "  Key: Cell percentage" in out
+    assert "    Uncorrected   chi2(2)         =  522.3517" in out
+    assert "    Design-based  F(1.40, 221.55) =   61.2680     P = 0.0000" in out
+    row = next(ln for ln in out.splitlines() if ln.strip().startswith("1 |"))
+    assert row.split("|")[1].split() == ["13.76", "14.25", "28"]
+    b = _e(sv, "b").copy()
+    out = ok(sv, "svy, noadjust")
+    assert "Design-based" in out and np.array_equal(_e(sv, "b"), b)
+    out = ok(sv, "svy: tabulate sesq minority, nomarginals obs")
+    assert "Total" not in out.split("Key")[0].split("+")[-1]
+    assert "1902" not in out          # sesq 1 total obs is a margin, suppressed
+
+
+def test_missing_option(sv):
+    ok(sv, DESIGNS["A"])
+    ok(sv, "replace sesq = . in 1/50")
+    ok(sv, "svy: tabulate sesq")
+    assert sv.e.scalars["N"] == sv.data.n - 50
+    ok(sv, "svy: tabulate sesq, missing")
+    assert sv.e.scalars["N"] == sv.data.n and sv.e.scalars["r"] == 4
+
+
+def _state(ses):
+    e = ses.e
+    return (None if e is None else (e.cmd, tuple(np.ravel(e.b)), e.serial), tuple(ses.data.names), ses.data.n)
+
+
+def test_bad_input_leaves_session_unchanged(sv):
+    path = os.path.join(os.path.dirname(__file__), "robustness_cases", "svy_tab_cases.py")
+    spec = importlib.util.spec_from_file_location("svy_tab_cases", path)
+    cases = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cases)
+    ok(sv, DESIGNS["A"])
+    ok(sv, "quietly svy: tab sesq minority")
+    for line, rc in cases.BAD:
+        before = _state(sv)
+        got, out = run(sv, line)
+        assert got == rc, (line, out)
+        assert "Traceback" not in out and _state(sv) == before, line
