@@ -149,6 +149,27 @@ def mestreg_cmd(session, cmd) -> None:
     dname, aft = _distribution(opts)
     if opts.tratio and not aft:
         raise StataError("option tratio not allowed with the proportional-hazards metric", 198)
+    multi, method, points, vce = _integration_and_vce(session, opts, blocks, mask)
+    rec = sc.records(session, mask)
+    if rec.d.sum() == 0:
+        raise StataError("no failures in the estimation sample", 2000)
+    if not opts.noshow:
+        sc.header(session, st)
+    for note in design.notes:
+        session.out.line(note)
+    from hlmshell.commands import mestreg_fit
+    if multi:
+        res = mestreg_fit.fit_and_post_multi(session, cmd, opts, dname, aft, design, blocks,
+                                             rec, mask, vlabels, method, points)
+    else:
+        res = mestreg_fit.fit_and_post(session, cmd, opts, dname, aft, design, blocks[0], rec,
+                                       mask, vlabels, method, points, vce)
+    session.post_estimation(res)
+    display(session, res, opts)
+
+
+def _integration_and_vce(session, opts, blocks, mask):
+    """(several levels?, intmethod, points, vce request) checked before anything is fitted."""
     vce_words = (opts.raw("vce") or "oim").replace(",", " ").split() or ["oim"]
     vce_kind = abbrev_lookup(vce_words[0].lower(), (("oim", "oim"), ("robust", "r"),
                                                     ("cluster", "cl")))
@@ -171,22 +192,7 @@ def mestreg_cmd(session, cmd) -> None:
     points = 1 if method == "laplace" else opts.intpoints
     if method != "laplace" and not 1 <= points <= 195:
         raise StataError("intpoints() must be between 1 and 195", 198)
-    rec = sc.records(session, mask)
-    if rec.d.sum() == 0:
-        raise StataError("no failures in the estimation sample", 2000)
-    if not opts.noshow:
-        sc.header(session, st)
-    for note in design.notes:
-        session.out.line(note)
-    from hlmshell.commands import mestreg_fit
-    if multi:
-        res = mestreg_fit.fit_and_post_multi(session, cmd, opts, dname, aft, design, blocks,
-                                             rec, mask, vlabels, method, points)
-    else:
-        res = mestreg_fit.fit_and_post(session, cmd, opts, dname, aft, design, blocks[0], rec,
-                                       mask, vlabels, method, points, vce)
-    session.post_estimation(res)
-    display(session, res, opts)
+    return multi, method, points, vce
 
 
 def _vce(session, kind, words, block, mask):
