@@ -388,3 +388,13 @@ def test_robust_vce_against_numpy_sandwich(kidney):
     assert rc == 459 and "not nested within status" in out
     out = ok(kidney, "mestreg age female || id:, distribution(weibull) vce(cluster female) nolog")
     assert "(Std. err. adjusted for 2 clusters in female)" in out
+
+
+def test_estat_after_mestreg(kidney):
+    ok(kidney, "mestreg age female || id:, distribution(weibull) nolog")
+    out = ok(kidney, "estat group")
+    assert "             id |         38          2        2.0          2" in out
+    out = ok(kidney, "estat sd")
+    sd = math.sqrt(_b(kidney)[4])
+    line = next(ln for ln in out.splitlines() if "sd(_cons)|" in ln)
+    assert float(line.split("|")[1].split()[0]) == pytest.approx(sd, rel=1e-6)

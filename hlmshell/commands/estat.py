@@ -194,7 +194,7 @@ def _icc(session, res, opts) -> None:
 
 # --------------------------------------------------------------------------- group
 _GLMM_CMDS = ("melogit", "meprobit", "mecloglog", "mepoisson", "menbreg", "meologit",
-              "meoprobit", "meglm")
+              "meoprobit", "meglm", "mestreg")
 
 
 def _glmm_block(res):
