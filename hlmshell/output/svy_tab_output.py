@@ -60,8 +60,6 @@ class _Cells:
         return _num(self.t.est[kind][1][i, j] * self.scale(kind), self.f)
 
     def ci(self, kind, i, j) -> tuple[str, str]:
-        from hlmshell.commands.means_cmds import _logit_ci
-
         b, s = float(self.t.est[kind][0][i, j]), float(self.t.est[kind][1][i, j])
         if kind == "count":
             lo, hi = b - self.crit * s, b + self.crit * s
@@ -103,26 +101,9 @@ def display(out, res, table, opts, level: float, *, noheader=False, notable=Fals
 
 # ---- one-way ------------------------------------------------------------------------------------
 def _oneway(table, opts, cells: _Cells) -> list[str]:
-    main, extra = _items(opts, False)
     R = len(table.rlabels)
     rows = list(range(R)) + ([] if opts.nomarginals else [R])
-    cols: list[tuple[str, list[str]]] = []
-    for kind in main:
-        head = "count" if kind == "count" else ("percent" if cells.percent else "proportion")
-        cols.append((head, [cells.value(kind, i, 0) for i in rows]))
-    k = main[0] if main else "cell"
-    for u in extra:
-        if u == "se":
-            cols.append(("se", [cells.se(k, i, 0) for i in rows]))
-        elif u == "ci":
-            pairs = [cells.ci(k, i, 0) for i in rows]
-            cols += [("lb", [p[0] for p in pairs]), ("ub", [p[1] for p in pairs])]
-        elif u in ("deff", "deft"):
-            cols.append((u, [cells.deff(k, i, 0, u == "deft") for i in rows]))
-        elif u == "cv":
-            cols.append(("cv", [cells.cv(k, i, 0) for i in rows]))
-        else:
-            cols.append(("obs", [cells.obs(i, 0) for i in rows]))
+    cols = _oneway_columns(opts, cells, rows)
     labels = [table.rlabels[i] if i < R else "Total" for i in rows]
     stub = _stub_width(table.rtitle, labels)
     widths = [max(len(h), *(len(v) for v in vals)) for h, vals in cols]
@@ -141,13 +122,64 @@ def _oneway(table, opts, cells: _Cells) -> list[str]:
     return out
 
 
+def _oneway_columns(opts, cells: _Cells, rows) -> list[tuple[str, list[str]]]:
+    """(header, texts over the rows) of each column of a one-way table."""
+    main, extra = _items(opts, False)
+    cols: list[tuple[str, list[str]]] = []
+    for kind in main:
+        head = "count" if kind == "count" else ("percent" if cells.percent else "proportion")
+        cols.append((head, [cells.value(kind, i, 0) for i in rows]))
+    k = main[0] if main else "cell"
+    for u in extra:
+        if u == "se":
+            cols.append(("se", [cells.se(k, i, 0) for i in rows]))
+        elif u == "ci":
+            pairs = [cells.ci(k, i, 0) for i in rows]
+            cols += [("lb", [p[0] for p in pairs]), ("ub", [p[1] for p in pairs])]
+        elif u in ("deff", "deft"):
+            cols.append((u, [cells.deff(k, i, 0, u == "deft") for i in rows]))
+        elif u == "cv":
+            cols.append(("cv", [cells.cv(k, i, 0) for i in rows]))
+        else:
+            cols.append(("obs", [cells.obs(i, 0) for i in rows]))
+    return cols
+
+
 def _join(texts: list[str], widths: list[int]) -> str:
     return "".join((" " if n == 0 else "  ") + t.rjust(w) for n, (t, w) in enumerate(zip(texts, widths)))
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    from hlmshell.commands.tabulate import wrap
-    return wrap(text, width) or [""]
+    """Words of a title in lines of at most `width` (a longer word is cut)."""
+    lines: list[str] = []
+    cur = ""
+    for word in text.split():
+        while len(word) > width:
+            if cur:
+                lines.append(cur)
+                cur = ""
+            lines.append(word[:width])
+            word = word[width:]
+        if cur and len(cur) + 1 + len(word) > width:
+            lines.append(cur)
+            cur = word
+        else:
+            cur = f"{cur} {word}" if cur else word
+    if cur:
+        lines.append(cur)
+    return lines or [""]
+
+
+def _logit_ci(p: float, se: float, crit: float) -> tuple[float, float]:
+    """The interval of a proportion on the logit scale, as svy: tabulate's ci: ln(p/(1-p)) +-
+    crit se / (p (1 - p)), transformed back (p itself at 0 or 1)."""
+    if p <= 0 or p >= 1:
+        return p, p
+    if not se > 0:
+        return math.nan, math.nan
+    lg = math.log(p / (1 - p))
+    h = crit * se / (p * (1 - p))
+    return 1 / (1 + math.exp(-(lg - h))), 1 / (1 + math.exp(-(lg + h)))
 
 
 def _stub_width(title: str, labels: list[str]) -> int:
