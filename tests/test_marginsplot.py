@@ -63,6 +63,23 @@ def test_horizontal_puts_the_margins_on_x(s, tmp_path):
     assert (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_several_dydx_variables_are_a_dimension(s):
+    """margins, dydx(*) then marginsplot, horizontal allsimple: one estimate per variable,
+    placed at 1..k on the category axis and named there (a public melogit do-file)."""
+    ok(s, "margins, dydx(ses sector)")
+    m = s.r.margins
+    ok(s, "marginsplot, horizontal recast(scatter) xline(0) allsimple")
+    g = _graph(s)
+    p = g.panels[0]
+    pts = [se for se in p.series if se.kind == "scatter"]
+    keep = [j for j in range(m.table.shape[1]) if not (m.status and m.status[j] == "base")]
+    assert len(pts) == 1 and np.allclose(pts[0].x, m.table[0, keep], rtol=1e-12)
+    assert list(pts[0].y) == [1.0, 2.0]
+    assert p.yaxis.ticklabels == ["ses", "1.sector"] or p.yaxis.ticklabels == ["ses", "sector"]
+    assert g.title == "Average marginal effects with 95% CIs"
+    assert p.xlines == [0.0]
+
+
 def test_options_and_derivatives(s):
     ok(s, "margins, dydx(ses) at(sector=(0 1))")
     ok(s, 'marginsplot, noci recast(line) title("slopes")')

@@ -26,7 +26,7 @@ OWN = {"noci": ("noci", False), "recast": ("recast", True), "recastci": ("recast
        "x": ("x", True), "xdimension": ("xdim", True), "plotopts": ("plotopts", True),
        "ciopts": ("ciopts", True), "allxlabels": ("allx", False),
        "bydimension": ("bydim", True), "addplot": ("addplot", True),
-       "horizontal": ("horiz", False)}
+       "horizontal": ("horiz", False), "allsimple": ("allsimple", False)}
 LINE_KINDS = ("connected", "line", "scatter", "bar")
 CI_KINDS = ("rcap", "rarea", "rline", "rspike", "rconnected")
 
@@ -75,6 +75,18 @@ def _x_dimension(m, cells: list[dict], asked: str | None) -> str:
     if not pick:
         raise StataError("nothing to plot: margins has a single margin without dimensions", 198)
     return pick[0]
+
+
+def _deriv_names(m, cols) -> list[str]:
+    """The variables of dydx()/eyex()... in order when there are several (a plot dimension)."""
+    if not m.deriv:
+        return []
+    names: list[str] = []
+    for j in cols:
+        d = m.deriv[j]
+        if d and d not in names:
+            names.append(d)
+    return names if len(names) > 1 else []
 
 
 def _fmt(v: float) -> str:
@@ -165,7 +177,8 @@ def _titles(m, xdim: str) -> tuple[str, str]:
         var = next(d for d in m.deriv if d)
         kind = m.title if (m.title or "").endswith("marginal effects") else \
             "Average marginal effects"          # Conditional ... after atmeans
-        title = f"{kind} of {var.split('.')[-1]} with {level} CIs"
+        several = len({d for d in m.deriv if d}) > 1
+        title = f"{kind} with {level} CIs" if several else f"{kind} of {var.split('.')[-1]} with {level} CIs"
         ytitle = f"Effects on {m.predict_label or 'Linear prediction'}"
     else:
         kind = "Adjusted predictions" if "Adjusted" in (m.title or "") else "Predictive margins"
@@ -200,10 +213,17 @@ def marginsplot(session, cmd) -> None:
     extra.merge_options(gopts)
     cols = [j for j in range(len(m.b)) if not (m.status and m.status[j] == "base")]
     cells = [_cell_values(m, j) for j in cols]
+    derivs = _deriv_names(m, cols)
+    if derivs:                          # dydx(a b c): the variables are a dimension, 1..k
+        for j, c in zip(cols, cells):
+            c["_deriv"] = float(derivs.index(m.deriv[j]) + 1)
     xdim = _x_dimension(m, cells, (own.get("x") or own.get("xdimension") or "").strip() or None)
     by = _by_dims(own, gopts, cells, xdim)
     gc.check_finish(session, gopts)
     labels = value_labels(session, cells[0] if cells else {})
+    if derivs:
+        labels["_deriv"] = {float(k + 1): d.split(".")[-1] if "." not in d or d.split(".")[0] in ("c", "")
+                            else d for k, d in enumerate(derivs)}
     panels = [extra.extend(session, p, None) for p in _panels(m, cols, cells, xdim, own, by, labels)]
     title, ytitle = _titles(m, xdim)
     graph = Graph(kind="marginsplot", panels=panels, title=title)
@@ -211,6 +231,13 @@ def marginsplot(session, cmd) -> None:
     gc.apply_text(graph, gopts)
     var = session.data.var(xdim) if session.data is not None and xdim in session.data else None
     xaxis = ((var.label or xdim) if var is not None else xdim, var)
+    if xdim == "_deriv":
+        xaxis = ("Effects with respect to", None)
+        for p in panels:                # the variables' names at their positions
+            ax = p.yaxis if "horizontal" in own else p.xaxis
+            ax.ticks = [float(k + 1) for k in range(len(derivs))]
+            ax.ticklabels = [labels["_deriv"][t] for t in ax.ticks]
+            ax.range = [0.5, len(derivs) + 0.5]
     axes = ((ytitle, None), xaxis) if "horizontal" in own else (xaxis, (ytitle, None))
     gc.apply_axes(graph, gopts, *axes)
     gc.finish(session, graph, gopts, cmd.text)
