@@ -69,3 +69,15 @@ def test_cscript_header_and_clear_all():
     assert head.endswith("BEGIN tests of x") and set(head[:-len("BEGIN tests of x")]) == {"-"}
     assert len(head) == 79
     assert s.data.n == 0 and "myp" not in s.programs
+
+
+def test_mata_housekeeping_only():
+    """mata mata clear / mata: mata set ... succeed (nothing to reset); Mata code is refused."""
+    s = interp_session("clear", "set obs 2", "gen x = 1")
+    for line in ("mata mata clear", "mata: mata clear", "mata clear", "mata mata set matastrict off",
+                 "mata: mata describe"):
+        iok(s, line)
+    for line in ("mata: x = 1", "mata", "mata st_view(X, ., .)"):
+        rc, out = irun(s, line)
+        assert rc == 199 and "Mata" in out
+    assert s.data.n == 2
