@@ -17,9 +17,9 @@ from hlmshell.errors import StataError, syntax_error
 from hlmshell.registry import abbrev_match, command
 
 SUPPORTED = ("mean", "proportion", "total", "ratio", "regress", "logit", "logistic", "probit", "poisson",
-             "cloglog", "tabulate")
+             "cloglog", "tabulate", "ologit", "mlogit")
 # commands Stata's svy runs that hlmshell's does not (yet): said plainly, not as unsupported by svy
-_STATA_SVY = ("ologit", "oprobit", "mlogit", "mprobit", "nbreg", "gnbreg", "glm", "tobit",
+_STATA_SVY = ("oprobit", "mprobit", "nbreg", "gnbreg", "glm", "tobit",
               "intreg", "ivregress", "heckman", "heckprob", "biprobit", "zip", "zinb", "stcox", "streg",
               "cnsreg", "truncreg", "binreg", "betareg", "fracreg", "qreg", "gsem", "sem", "mixed",
               "melogit", "meprobit", "mepoisson", "meglm", "slogit", "clogit", "scobit", "hetprobit",
@@ -29,7 +29,7 @@ _VCETYPES = (("linearized", 6), ("bootstrap", 4), ("brr", 3), ("jackknife", 4), 
 
 @command("svy", byable=False, raw=True, family="Survey",
          desc="survey estimation prefix (linearized): mean, proportion, total, ratio, tabulate, regress, "
-              "logit, logistic, probit, poisson, cloglog", example="svy: mean x")
+              "logit, logistic, probit, poisson, cloglog, ologit, mlogit", example="svy: mean x")
 def svy_cmd(session, cmd):
     run(session, cmd.body)
 
@@ -66,6 +66,9 @@ def run(session, body: str) -> None:
     elif name == "tabulate":
         from hlmshell.commands import svy_tabulate
         svy_tabulate.run(session, ctx)
+    elif name in ("ologit", "mlogit"):
+        from hlmshell.commands import svy_categorical
+        svy_categorical.run(session, ctx, name)
     else:
         from hlmshell.commands import svy_models
         svy_models.run(session, ctx, name)
@@ -91,6 +94,9 @@ def replay(session, body: str) -> None:
     if res.cmd in ("mean", "proportion", "total", "ratio"):
         from hlmshell.commands import svy_descriptive
         svy_descriptive.display(session, opts, level, res)
+    elif res.cmd in ("ologit", "mlogit"):
+        from hlmshell.commands import svy_categorical
+        svy_categorical.display(session, opts, level, res)
     else:
         from hlmshell.commands import svy_models
         svy_models.display(session, opts, level, res)

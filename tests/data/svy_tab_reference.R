@@ -47,4 +47,10 @@ out$chi_sub_A <- chisq(~sesq + minority, sub, sum(d$female == 1))
 out$one_sub_A <- est(svymean(~factor(sesq), sub))
 ci <- svyciprop(~I(sesq == 2), A, method = "logit")
 out$ciprop_A <- list(p = unname(as.numeric(ci)), ci = unname(as.numeric(attr(ci, "ci"))))
+# svy: ologit: svyolr (coefficients then the cutpoints 1|2 2|3 3|4, as Stata's e(b)), converged tightly
+for (nm in c("A", "B")) {
+  des <- get(nm)
+  out[[paste0("ologit_", nm)]] <- est(svyolr(factor(mq) ~ ses + minority + female, des, control = list(reltol = 1e-15, maxit = 5000)))
+}
+out$ologit_sub_A <- est(svyolr(factor(mq) ~ ses + minority, subset(A, female == 1), control = list(reltol = 1e-15, maxit = 5000)))
 write(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE), "svy_tab_reference.json")

@@ -15,7 +15,6 @@ BAD = [
     ("svy: summarize mathach", 322),        # not an estimation command svy runs
     ("svy: xtreg mathach ses", 322),
     ("svy: nosuchcmd mathach", 322),
-    ("svy: ologit minority ses", 198),
     ("svy mean mathach", 198),              # no colon, not a replay
     ("svy bootstrap: mean mathach", 198),   # replication methods are not there
     ("svy jackknife: mean mathach", 198),

@@ -24,3 +24,17 @@ BAD = [
     ("svy, subpop(nosuch): tab sesq", 111),
     ("svy: tab sesq, row se", 198),
 ]
+
+# svy: ologit and svy: mlogit (hlmshell/commands/svy_categorical.py), same session
+BAD_MODELS = [
+    ("svy: ologit mq ses [pw=w]", 198),             # weights can only be supplied to svyset
+    ("svy: ologit mq ses, vce(robust)", 198),
+    ("svy: mlogit sesq mathach, cluster(id)", 198),
+    ("svy: ologit", 100),
+    ("svy: ologit mq nosuch", 111),
+    ("svy: mlogit nosuch ses", 111),
+    ("svy: mlogit sesq mathach, baseoutcome(9)", 111),
+    ("svy: mlogit sesq mathach, nosuchopt", 198),
+    ("svy: ologit one ses", 2000),                  # outcome does not vary
+    ("svy: ologit mq ses if mq > 9", 2000),
+]
