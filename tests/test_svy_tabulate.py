@@ -100,6 +100,24 @@ def test_uncorrected_pearson_by_numpy(sv):
     np.testing.assert_allclose(sv.e.matrices["Prop"], P, rtol=1e-10)
 
 
+def test_likelihood_ratio(sv):
+    """G2 = 2 m sum p ln(p / (p_r p_c)) from pweighted shares computed here, corrected by the
+    Delta of R's Rao-Scott F: tr(Delta) = X2 / F, same d."""
+    from scipy.stats import f as fdist
+    ok(sv, DESIGNS["A"])
+    out = ok(sv, "svy: tabulate mq sesq, lr")
+    d = sv.data
+    r, c, w = (d.var(v).values.astype(float) for v in ("mq", "sesq", "w"))
+    P = np.array([[w[(r == i) & (c == j)].sum() for j in (1, 2, 3)] for i in (1, 2, 3, 4)]) / w.sum()
+    G2 = 2 * d.n * np.sum(P * np.log(P / np.outer(P.sum(1), P.sum(0))))
+    chi, sc = REF["chi43_A"], sv.e.scalars
+    tr = chi["X2"] / chi["F"]
+    np.testing.assert_allclose(sc["cun_LR"], G2, rtol=1e-10)
+    np.testing.assert_allclose(sc["F_LR"], G2 / tr, rtol=1e-7)
+    np.testing.assert_allclose(sc["p_LR"], fdist.sf(G2 / tr, chi["df1"], chi["df2"]), rtol=1e-6)
+    assert "  Likelihood ratio:" in out and "  Pearson:" not in out
+
+
 @pytest.mark.parametrize("d", ["A", "B"])
 def test_row_and_column_proportions(sv, d):
     ok(sv, DESIGNS[d])

@@ -64,12 +64,12 @@ def _parse(inner: str):
 
 def check_options(opts, twoway: bool) -> None:
     """The combinations Stata refuses (r(198))."""
-    for name in ("null", "lr", "llwald"):
+    for name in ("null", "llwald"):
         if getattr(opts, name, False):
             raise StataError(f"svy: tabulate option {name} is not available in hlmshell", 198)
     if not twoway and (opts.row or opts.column):
         raise StataError(f"option {'row' if opts.row else 'column'} not allowed with one-way tables", 198)
-    if not twoway and (opts.pearson or opts.wald):
+    if not twoway and (opts.pearson or opts.wald or opts.lr):
         raise StataError("tests of independence need a two-way table", 198)
     if opts.percent and opts.proportion:
         raise StataError("only one of percent or proportion can be specified", 198)
@@ -265,7 +265,7 @@ def _results(ctx, fr, table, opts, cellp, counts, obs, levels) -> EstimationResu
     sc = fr.scalars()
     sc.update({"r": float(R), "c": float(C) if table.colvar else 1.0, "total": float(np.sum(fr.w[fr.sub])),
                "k_eq": 1.0, "rank": float(np.linalg.matrix_rank(V)) if np.all(np.isfinite(V)) else 0.0})
-    _test_scalars(sc, table, bool(opts.wald))
+    _test_scalars(sc, table, bool(opts.wald), bool(opts.lr))
     mac = se_.common_macros(ctx, "tabulate", fr)
     mac.update({"cmd": "tabulate", "rowvar": table.rowvar, "colvar": table.colvar or "", "setype": setype,
                 "properties": "b V"})
@@ -285,11 +285,13 @@ def _numeric(levels) -> list[float]:
     return [float(v) if not isinstance(v, str) else np.nan for v in levels]
 
 
-def _test_scalars(sc: dict, table: Table, wald: bool) -> None:
+def _test_scalars(sc: dict, table: Table, wald: bool, lr: bool = False) -> None:
     t = table.pearson
     if t is not None:
         sc.update({"cun_Pear": t.chi2, "F_Pear": t.F, "df1_Pear": t.df1, "df2_Pear": t.df2, "p_Pear": t.p,
                    "mgdeff": t.mean_deff, "cvgdeff": t.cv_deff})
+        if lr:
+            sc.update({"cun_LR": t.lr_chi2, "F_LR": t.lr_F, "df1_LR": t.df1, "df2_LR": t.df2, "p_LR": t.lr_p})
     wt = table.wald
     if wt is not None and wald:
         sc.update({"cun_Wald": wt.chi2, "Fun_Wald": wt.F_unadj, "pun_Wald": wt.p_unadj, "F_Wald": wt.F,

@@ -13,6 +13,8 @@ F = X2 / tr(Delta) is referred to an F(d, d nu) with d = tr(Delta)^2 / tr(Delta^
 design df. The eigenvalues of Delta are the generalized design effects: their mean and
 coefficient of variation are e(mgdeff) and e(cvgdeff).
 
+The likelihood-ratio G2 = 2 m sum p_rc ln(p_rc / (p_r p_c)) is corrected by the same Delta.
+
 Wald (Pearson): Y_rc = N_rc - N_r. N_.c / N for r < R, c < C, its linearized covariance from
 that of the cell totals, X2_W = Y' V_Y^-1 Y; unadjusted F = X2_W / k on (k, nu), adjusted
 F = (nu - k + 1) / (nu k) X2_W on (k, nu - k + 1), k = (R - 1)(C - 1).
@@ -36,6 +38,9 @@ class PearsonTest:
     p: float
     mean_deff: float
     cv_deff: float
+    lr_chi2: float = float("nan")   # G2 = 2 m sum p_rc ln(p_rc / (p_r p_c)), corrected by the same Delta
+    lr_F: float = float("nan")
+    lr_p: float = float("nan")
 
 
 @dataclass
@@ -91,7 +96,10 @@ def pearson(P: np.ndarray, V: np.ndarray, m: float, nu: float) -> PearsonTest | 
     F = X2 / tr
     mean = tr / k
     cv = float(np.sqrt(max(tr2 / k / (mean * mean) - 1.0, 0.0)))
-    return PearsonTest(X2, k, F, d, d * nu, float(dist.f_sf(F, d, d * nu)), mean, cv)
+    pos = P > 0
+    G2 = float(2.0 * m * np.sum(P[pos] * np.log(P[pos] / E[pos])))
+    return PearsonTest(X2, k, F, d, d * nu, float(dist.f_sf(F, d, d * nu)), mean, cv,
+                       G2, G2 / tr, float(dist.f_sf(G2 / tr, d, d * nu)))
 
 
 def wald(N: np.ndarray, VN: np.ndarray, nu: float) -> WaldTest | None:

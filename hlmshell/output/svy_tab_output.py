@@ -289,15 +289,19 @@ def _stat_line(label: str, stat: str, value: float, p: float | None = None) -> s
 
 def _tests(table, opts, adjust: bool) -> list[str]:
     out: list[str] = []
-    show_pearson = opts.pearson or not opts.wald
+    show_pearson = opts.pearson or not (opts.wald or opts.lr)
     t = table.pearson
-    if table.pearson is None and (show_pearson or opts.wald):
+    if table.pearson is None:
         return ["", "  Table contains a zero in the marginals or has one row or column.",
                 "  Statistics cannot be computed."]
     if show_pearson:
         out += ["", "  Pearson:",
                 _stat_line("Uncorrected", f"chi2({t.df})", t.chi2),
                 _stat_line("Design-based", f"F({_dfnum(t.df1)}, {_dfnum(t.df2)})", t.F, t.p)]
+    if opts.lr:
+        out += ["", "  Likelihood ratio:",
+                _stat_line("Uncorrected", f"chi2({t.df})", t.lr_chi2),
+                _stat_line("Design-based", f"F({_dfnum(t.df1)}, {_dfnum(t.df2)})", t.lr_F, t.lr_p)]
     w = table.wald
     if opts.wald and w is not None:
         out += ["", "  Wald (Pearson):",
