@@ -94,6 +94,9 @@ def display(out, res, table, opts, level: float, *, noheader=False, notable=Fals
         if not opts.nokey:
             for ln in _key(table, opts, level):
                 out.line(ln)
+        if not np.all(np.isfinite(res.V)) and res.scalars.get("singleton"):
+            out.line("")
+            out.line(so.singleton_note())
     if table.colvar:
         for ln in _tests(table, opts, adjust):
             out.line(ln)
@@ -183,8 +186,24 @@ def _logit_ci(p: float, se: float, crit: float) -> tuple[float, float]:
 
 
 def _stub_width(title: str, labels: list[str]) -> int:
-    longest = max([len(lab) for lab in labels] + [len(w) for w in title.split()] + [9])
-    return min(longest, 20)
+    """The row labels' width (at least 9, at most 20), widened so that the row variable's
+    title wraps into no more than three lines."""
+    width = min(max([len(lab) for lab in labels] + [len(w) for w in title.split()] + [9]), 20)
+    while width < 20 and len(_wrap(title, width)) > 3:
+        width += 1
+    return width
+
+
+def _fit_title(widths: list[int], title: str) -> list[int]:
+    """Columns widened in turn until the column variable's title (up to 40 characters) fits
+    above them."""
+    widths = list(widths)
+    target = min(len(title), 40)
+    n = 0
+    while sum(w + 2 for w in widths) - 1 < target:
+        widths[n % len(widths)] += 1
+        n += 1
+    return widths
 
 
 # ---- two-way ------------------------------------------------------------------------------------
@@ -219,6 +238,7 @@ def _twoway(table, opts, cells: _Cells) -> list[str]:
     widths = [max([len(heads[n])] + [len(s) for i in rows for s in grid[(i, j)]]) for n, j in enumerate(cols)]
     labels = [table.rlabels[i] if i < R else "Total" for i in rows]
     stub = _stub_width(table.rtitle, labels)
+    widths = _fit_title(widths, table.ctitle)
     body_w = sum(w + 2 for w in widths) - 1
     rhead = _wrap(table.rtitle, stub)
     ctitle = abbrev(table.ctitle, body_w) if len(table.ctitle) > body_w else table.ctitle
