@@ -45,7 +45,7 @@ def _num(x: float, f: str, w: int) -> str:
     if not math.isfinite(x):
         return f"{'.':>{w}}"
     s = fmt(x, f)
-    if len(s) > w:
+    if len(s.strip()) >= w and not f.endswith("fc"):   # a %g value keeps a space after the `=`
         s = next((c for c in (f"{x:,.{d}f}" for d in (3, 2, 1, 0)) if len(c) <= w), f"{x:,.0f}")
     return s.rjust(w)
 
