@@ -214,30 +214,42 @@ def marginsplot(session, cmd) -> None:
     cols = [j for j in range(len(m.b)) if not (m.status and m.status[j] == "base")]
     cells = [_cell_values(m, j) for j in cols]
     derivs = _deriv_names(m, cols)
-    if derivs:                          # dydx(a b c): the variables are a dimension, 1..k
-        for j, c in zip(cols, cells):
+    for j, c in zip(cols, cells):       # dydx(a b c): the variables are a dimension, 1..k
+        if derivs:
             c["_deriv"] = float(derivs.index(m.deriv[j]) + 1)
     xdim = _x_dimension(m, cells, (own.get("x") or own.get("xdimension") or "").strip() or None)
     by = _by_dims(own, gopts, cells, xdim)
     gc.check_finish(session, gopts)
     labels = value_labels(session, cells[0] if cells else {})
     if derivs:
-        labels["_deriv"] = {float(k + 1): d.split(".")[-1] if "." not in d or d.split(".")[0] in ("c", "")
-                            else d for k, d in enumerate(derivs)}
+        labels["_deriv"] = {float(k + 1): _deriv_label(d) for k, d in enumerate(derivs)}
     panels = [extra.extend(session, p, None) for p in _panels(m, cols, cells, xdim, own, by, labels)]
     title, ytitle = _titles(m, xdim)
     graph = Graph(kind="marginsplot", panels=panels, title=title)
     graph.legend.show = None
     gc.apply_text(graph, gopts)
-    var = session.data.var(xdim) if session.data is not None and xdim in session.data else None
-    xaxis = ((var.label or xdim) if var is not None else xdim, var)
-    if xdim == "_deriv":
-        xaxis = ("Effects with respect to", None)
-        for p in panels:                # the variables' names at their positions
-            ax = p.yaxis if "horizontal" in own else p.xaxis
-            ax.ticks = [float(k + 1) for k in range(len(derivs))]
-            ax.ticklabels = [labels["_deriv"][t] for t in ax.ticks]
-            ax.range = [0.5, len(derivs) + 0.5]
+    xaxis = _x_axis(session, xdim, panels, labels, "horizontal" in own)
     axes = ((ytitle, None), xaxis) if "horizontal" in own else (xaxis, (ytitle, None))
     gc.apply_axes(graph, gopts, *axes)
     gc.finish(session, graph, gopts, cmd.text)
+
+
+def _deriv_label(d: str) -> str:
+    """A dydx() variable as the axis names it: `ses` for c.ses, `1.sector` for a factor level."""
+    head, dot, rest = d.partition(".")
+    return rest if dot and head in ("c", "") else d
+
+
+def _x_axis(session, xdim: str, panels, labels: dict, horizontal: bool):
+    """(title, Variable) of the x dimension's axis; for dydx() variables their names are put
+    at 1..k on that axis (the y axis when horizontal)."""
+    if xdim != "_deriv":
+        var = session.data.var(xdim) if session.data is not None and xdim in session.data else None
+        return ((var.label or xdim) if var is not None else xdim, var)
+    names = labels["_deriv"]
+    for p in panels:
+        ax = p.yaxis if horizontal else p.xaxis
+        ax.ticks = sorted(names)
+        ax.ticklabels = [names[t] for t in ax.ticks]
+        ax.range = [0.5, len(names) + 0.5]
+    return ("Effects with respect to", None)
