@@ -1,9 +1,9 @@
 """mestreg: multilevel mixed-effects parametric survival models ([ME] mestreg) of stset data.
 
-    mestreg [indepvars] [if] [in] || levelvar: [varlist] [, covariance() noconstant] ,
-            distribution(exponential|weibull|lognormal|loglogistic) [time nohr tratio noshow
-            intmethod(mvaghermite|mcaghermite|ghermite|laplace) intpoints(#) level(#) nolog
-            nolrtest]
+    mestreg [indepvars] [if] [in] || levelvar: [varlist] [, covariance() noconstant]
+            [|| levelvar: ...] , distribution(exponential|weibull|lognormal|loglogistic)
+            [time nohr tratio noshow intmethod(mvaghermite|mcaghermite|ghermite|laplace)
+            intpoints(#) vce(oim|robust|cluster var) level(#) nolog nolrtest]
 
 Why built on the GLMM engine: given the random effects u the records are independent with the
 log likelihood d log h(t) - (H(t) - H(t0)) of eta = xb + z'u (engine.survival_me's family), so
@@ -14,7 +14,10 @@ starting values and the LR test against the model without random effects.
 Metrics as Stata's: exponential and weibull are proportional hazards (hazard ratios unless
 nohr) unless `time`, lognormal and loglogistic accelerated failure time (coefficients, time
 ratios with tratio). e(b): `_t:` fixed part, `/:ln_p` (weibull) or `/:logs`, then
-`/:var(_cons[id])` (and the other variances and covariances). One random-effects level.
+`/:var(_cons[id])` (and the other variances and covariances). Several levels (nested, or
+crossed by Laplace) go through engine.glmm_multi as me_multilevel's models do; vce(robust)
+is for one level. Not here: distribution(gamma) (Stata's mestreg has no gompertz), weights,
+offset(), constraints().
 """
 from __future__ import annotations
 
