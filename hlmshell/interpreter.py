@@ -472,7 +472,12 @@ class Interpreter:
                 for k, raw in enumerate(ln.echo or [ln.text]):
                     self._echo_line(f"{n:>3}. " if k == 0 else "> ", raw)
         if st.name in self.programs or self._is_builtin(st.name):
+            if st.captured:             # capture program define: the old definition stays
+                self.session.rc = 110
+                return
             raise StataError(f"program {st.name} already defined", 110)
+        if st.captured:
+            self.session.rc = 0
         self.programs[st.name] = Program(st.name, list(st.body_lines), "rclass" in st.options,
                                          "eclass" in st.options, st.body)
         if echo == "top":

@@ -85,6 +85,8 @@ def test_seq_from_to_block_by(s):
     ok(s, "egen q = seq(), from(1) to(3) block(2)")
     want = 1 + (np.arange(200) // 2) % 3
     np.testing.assert_array_equal(s.data.var("q").values, want.astype(float))
+    ok(s, "egen q2 = seq(), f(1) t(3) b(2)")      # _gseq.ado's From To Block abbreviations
+    np.testing.assert_array_equal(s.data.var("q2").values, want.astype(float))
     ok(s, "sort id")
     ok(s, "by id: egen r = seq()")
     df = frame(s, "id")

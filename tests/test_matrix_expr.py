@@ -126,3 +126,20 @@ def test_scalar_expressions_as_literal_elements(s):
     assert run(s, "matrix f = (1, nosuch)")[0] == 111
     assert run(s, "matrix f = (1, 2")[0] == 198
     assert run(s, 'matrix f = (1, "a")')[0] == 109
+
+
+def test_joins_without_parentheses():
+    """`matrix M = 0, 0, 0`, `matrix b = b, 1`, `matrix C = A \\ A`: , and \\ join at the top
+    level as inside parentheses (Stata's idiom for growing a vector in a loop)."""
+    s = new_session()
+    ok(s, "matrix M = 0, 0, 0")
+    assert np.array_equal(s.matrices["M"].values, np.zeros((1, 3)))
+    ok(s, "matrix M = M, 2*2")
+    assert np.array_equal(s.matrices["M"].values, [[0, 0, 0, 4]])
+    ok(s, "matrix N = M \\ M")
+    assert s.matrices["N"].values.shape == (2, 4)
+    ok(s, "scalar z = 7")
+    ok(s, "matrix P = z, 1 \\ 2, z")
+    assert np.array_equal(s.matrices["P"].values, [[7, 1], [2, 7]])
+    assert run(s, "matrix Q = M \\ 1")[0] == 503
+    assert run(s, "matrix Q = 1,")[0] == 198

@@ -173,3 +173,17 @@ def test_version_command():
     iok(s, "version 16, user")
     rc, _ = irun(s, "version abc")
     assert rc == 198
+
+
+def test_capture_program_define_is_a_definition():
+    """`capture program define sim ... end` defines sim (public simulation do-file); when the
+    name is taken the old program stays, the body is not run, and _rc is 110."""
+    from tests.session_run import interp_session, iok
+    s = interp_session()
+    iok(s, 'capture program define sim\n  display "first"\nend')
+    assert "first" in iok(s, "sim")
+    out = iok(s, 'capture program define sim\n  display "second"\nend\ndisplay _rc')
+    assert "second" not in out and "110" in out
+    assert "first" in iok(s, "sim")
+    iok(s, 'capture noisily program define sim2\n  display "two"\nend')
+    assert "two" in iok(s, "sim2")

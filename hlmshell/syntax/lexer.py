@@ -646,14 +646,17 @@ class InputState:
 
 
 _PROGRAM_DEF = re.compile(
-    r"^pr(?:o|og|ogr|ogra|ogram)?(?:\s+(?:de|def|defi|defin|define))?\s+([A-Za-z_]\w*)\s*(,.*)?$")
+    r"^(?:(?:cap|capt|captu|captur|capture|qui|quie|quiet|quietl|quietly|n|no|noi|nois|noisi|noisil|"
+    r"noisily)\s*:?\s+)*"
+    r"pr(?:o|og|ogr|ogra|ogram)?(?:\s+(?:de|def|defi|defin|define))?\s+([A-Za-z_]\w*)\s*(,.*)?$")
 # `program drop|dir|list ...` are ordinary one-line commands, not definitions
 _PROGRAM_SUBCOMMANDS = ("drop", "dir", "list", "l", "li")
 
 
 def program_header(line: str) -> re.Match | None:
     """The match (group 1: name, 2: options) when `line` starts a program definition (the
-    REPL keeps reading until its `end`; syntax/statements.py parses the body)."""
+    REPL keeps reading until its `end`; syntax/statements.py parses the body); `capture
+    program define` too (the definition fails quietly when the name is taken)."""
     m = _PROGRAM_DEF.match(line.strip())
     return m if m and m.group(1) not in _PROGRAM_SUBCOMMANDS else None
 

@@ -128,10 +128,32 @@ class _Parser:
         self.k += 1
 
     def parse(self) -> Mat:
-        out = self.expr()
+        if self._top_level_join():      # `matrix b = b, 0` / `0, 0, 0` / `A \ B`: joined
+            rows = [[self.element()]]   # as if in parentheses (, and \ bind loosest)
+            while self.peek(",") or self.peek("\\"):
+                sep = self.toks[self.k][1]
+                self.k += 1
+                if sep == ",":
+                    rows[-1].append(self.element())
+                else:
+                    rows.append([self.element()])
+            out = _join(rows)
+        else:
+            out = self.expr()
         if self.k != len(self.toks):
             raise syntax_error()
         return out
+
+    def _top_level_join(self) -> bool:
+        depth = 0
+        for _, v, _, _ in self.toks:
+            if v in ("(", "["):
+                depth += 1
+            elif v in (")", "]"):
+                depth -= 1
+            elif depth == 0 and v in (",", "\\"):
+                return True
+        return False
 
     def expr(self) -> Mat:
         left = self.term()
@@ -217,7 +239,7 @@ class _Parser:
         original: StataError | None = None
         try:
             m = self.expr()
-            if self.peek(",") or self.peek("\\") or self.peek(")"):
+            if self.k == len(self.toks) or self.peek(",") or self.peek("\\") or self.peek(")"):
                 return m
         except StataError as exc:
             original = exc
@@ -230,7 +252,7 @@ class _Parser:
             depth += v in ("(", "[")
             depth -= v in (")", "]")
             k += 1
-        if k == first or k >= len(self.toks):
+        if k == first:
             raise syntax_error()
         try:
             v = self.scalar_eval(self.text[self.toks[first][2]:self.toks[k - 1][3]])

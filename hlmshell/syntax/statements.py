@@ -138,6 +138,7 @@ class ProgramDef:
     body_lines: tuple[Line, ...]     # as typed (program list, the echo)
     end: Line
     body: Block
+    captured: bool = False           # `capture program define`: a taken name is not an error
 
 
 @dataclass(frozen=True)
@@ -321,5 +322,6 @@ def _parse_program(lines: list[Line], i: int, m: re.Match, depth: int):
     if end is None:
         return ErrorStmt(lines[i], lambda: StataError("unexpected end of file", 612), False), i + 1
     body = lines[i + 1:end]
+    captured = re.match(r"cap(?:t|tu|tur|ture)?\b", lines[i].text.strip()) is not None
     return ProgramDef(lines[i], m.group(1), (m.group(2) or "").lower(), tuple(body), lines[end],
-                      parse_lines(body)), end + 1
+                      parse_lines(body), captured), end + 1
