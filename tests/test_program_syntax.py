@@ -187,3 +187,14 @@ def test_capture_program_define_is_a_definition():
     assert "first" in iok(s, "sim")
     iok(s, 'capture noisily program define sim2\n  display "two"\nend')
     assert "two" in iok(s, "sim2")
+
+
+def test_xtmixed_predict_level_is_relevel():
+    """After xtmixed, `predict u*, reffects level(id)` is relevel(id) (xtmixed_p's name)."""
+    import numpy as np
+    from tests.session_run import interp_session, iok
+    s = interp_session("use hsb", "quietly xtmixed mathach ses || id: ses")
+    iok(s, "predict u*, reffects level(id)")
+    iok(s, "predict v*, reffects relevel(id)")
+    for a, b in (("u1", "v1"), ("u2", "v2")):
+        np.testing.assert_array_equal(s.data.vars[a].values, s.data.vars[b].values)

@@ -250,13 +250,17 @@ _OLD_RE_NAMES = {"remeans": ("reffects", "ebmeans"), "remodes": ("reffects", "eb
 
 def _old_re_names(cmd) -> None:
     """remeans/remodes: the names of Stata 13's me* predict (reffects with ebmeans/ebmodes
-    since Stata 14, which still takes the old ones), read as the new pair and bound again."""
+    since Stata 14, which still takes the old ones), and xtmixed's level(): relevel(), read as
+    the new names and bound again."""
     from hlmshell.syntax.ast import Option
-    if not any(o.name in _OLD_RE_NAMES for o in cmd.options):
+    if not any(o.name in _OLD_RE_NAMES or o.name == "level" for o in cmd.options):
         return
     out = []
     for o in cmd.options:
-        out += [Option(n) for n in _OLD_RE_NAMES[o.name]] if o.name in _OLD_RE_NAMES else [o]
+        if o.name == "level":           # xtmixed's predict: reffects level(id) = relevel(id)
+            out.append(Option("relevel", o.arg))
+        else:
+            out += [Option(n) for n in _OLD_RE_NAMES[o.name]] if o.name in _OLD_RE_NAMES else [o]
     cmd.options, cmd.opts = out, None
 
 
@@ -285,6 +289,7 @@ def _old_re_names(cmd) -> None:
                    Opt("ebmodes", desc="after me* models: random effects at their posterior modes"),
                    Opt("remeans", desc="after me* models: Stata 13's name of reffects ebmeans"),
                    Opt("remodes", desc="after me* models: Stata 13's name of reffects ebmodes"),
+                   Opt("level", "level", "name", None, "after xtmixed: the old name of relevel()"),
                    Opt("fixedonly", desc="after me* models: random effects set to zero"),
                    Opt("conditional", "cond", "string", None, "after me* models: ebmeans, ebmodes or fixedonly"),
                    Opt("nooffset", desc="after me* models: ignore offset() or exposure()"),
