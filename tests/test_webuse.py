@@ -43,6 +43,8 @@ def test_use_url(server):
     iok(s, f"use {base}/sq.dta, clear")
     assert s.data.n == 5 and list(s.data.vars["y"].values) == [1, 4, 9, 16, 25]
     assert s.data.vars["y"].label == "square"
+    iok(s, f"use {base}/sq, clear")                 # .dta added to a URL as to a file name
+    assert s.data.n == 5
     iok(s, "replace y = 0")
     rc, _ = irun(s, f'use "{base}/sq.dta"')
     assert rc == 4                     # changed data are not discarded without clear

@@ -113,7 +113,13 @@ def _read_use(fname: str, nolabel: bool) -> Dataset:
     """The dataset `use` loads (without its value labels with nolabel); a URL is fetched."""
     from hlmshell.data.remote import is_url, read_remote_dta
 
-    new = read_remote_dta(unquote(fname)) if is_url(unquote(fname)) else read_dta(find_data(fname))
+    url = unquote(fname)
+    if is_url(url):
+        if not Path(url.rsplit("/", 1)[-1]).suffix:
+            url += ".dta"               # as for a file: `use https://.../hsb` reads hsb.dta
+        new = read_remote_dta(url)
+    else:
+        new = read_dta(find_data(fname))
     new.filename = fname if Path(fname).suffix else fname + ".dta"
     if nolabel:
         new.value_labels = {}
