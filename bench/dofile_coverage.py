@@ -231,7 +231,7 @@ def run_file(path: Path, kit: Path | None = None, progress=None) -> list[dict]:
     """Run the do-file at `path` in the current directory, keeping going after errors; return
     one record per top-level statement: line, text, cmd, rc, inner_cmd (the command that failed,
     inside a loop or program), message (its first line)."""
-    from hlmshell.errors import StataError
+    from hlmshell.errors import ExitDo, StataError
     from hlmshell.interpreter import Interpreter
     from hlmshell.registry import REGISTRY
     from hlmshell.session import Session
@@ -277,6 +277,15 @@ def run_file(path: Path, kit: Path | None = None, progress=None) -> list[dict]:
             else:
                 interp._show(f"r({e.rc});")
             interp.error_location = None
+        except ExitDo as e:             # `exit [#]`, also inside a block: the do-file ends
+            rec["rc"] = e.rc
+            if e.rc:
+                rec["message"] = f"exit {e.rc}"
+            rec["nvars"], rec["nobs"] = len(session.data.names), session.data.n
+            records.append(rec)
+            if progress is not None:
+                progress(rec)
+            raise
         except Exception as e:  # noqa: BLE001 - measured, not hidden: r(9999) in the report
             nxt = i + 1
             rec["rc"] = 9999

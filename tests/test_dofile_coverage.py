@@ -101,3 +101,11 @@ def test_kit_serves_use_url_webuse_and_sysuse(tmp_path, monkeypatch):
     assert recs[4]["rc"] != 0
     from hlmshell.data import remote
     assert remote.read_remote_dta.__module__ == "hlmshell.data.remote"   # undone afterwards
+
+
+def test_exit_inside_a_block_ends_the_file_with_its_code(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    do = tmp_path / "t.do"
+    do.write_text("display 1\nif 1 {\n  exit 459\n}\ndisplay 2\n")
+    recs = cov.run_file(do, None)
+    assert [(r["text"], r["rc"]) for r in recs] == [("display 1", 0), ("if 1 {", 459)]
