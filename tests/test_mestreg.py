@@ -228,7 +228,7 @@ def test_predictions(kidney):
     ("mestreg age female if age > 1000 || id:, distribution(weibull)", 2000),
     ("mestreg age female || id:, distribution(weibull) vce(nosuch)", 198),
     ("mestreg age || female: || id:, distribution(weibull) vce(robust)", 198),
-    ("mestreg age female [fw=female] || id:, distribution(weibull)", 101),
+    ("mestreg age female [aw=female] || id:, distribution(weibull)", 101),
     ("mestreg age female || id:, distribution(weibull) offset(age)", 198),
     ("mestreg age female || id:, distribution(gamma)", 198),
 ])
@@ -398,3 +398,25 @@ def test_estat_after_mestreg(kidney):
     sd = math.sqrt(_b(kidney)[4])
     line = next(ln for ln in out.splitlines() if "sd(_cons)|" in ln)
     assert float(line.split("|")[1].split()[0]) == pytest.approx(sd, rel=1e-6)
+
+
+def test_frequency_weights_are_copies():
+    """[fw=2] on every record fits what the data with every record twice fits (the copies in
+    the same patient), and the fixed-effects model is the doubled streg."""
+    s = csv_session("tests/data/mestreg/kidney.csv")
+    ok(s, "generate w = 1 + (mod(_n, 3) == 0)")
+    ok(s, "stset time, failure(status)")
+    ok(s, "mestreg age female [fw=w] || id:, distribution(weibull) intpoints(12) nolog")
+    bw, llw, llcw, nw = _b(s), s.e.scalars["ll"], s.e.scalars["ll_c"], s.e.scalars["N"]
+    sew = np.sqrt(np.diag(np.asarray(s.e.V, dtype=float)))
+    assert s.e.macros["wtype"] == "fweight"
+    ok(s, "expand w")
+    ok(s, "stset time, failure(status)")
+    ok(s, "mestreg age female || id:, distribution(weibull) intpoints(12) nolog")
+    assert nw == s.e.scalars["N"] == 101
+    assert llw == pytest.approx(s.e.scalars["ll"], abs=1e-6)
+    assert llcw == pytest.approx(s.e.scalars["ll_c"], abs=1e-6)
+    np.testing.assert_allclose(bw, _b(s), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(sew, np.sqrt(np.diag(np.asarray(s.e.V, dtype=float))), rtol=1e-3)
+    rc, out = run(s, "mestreg age [pw=w] || female: || id:, distribution(weibull)")
+    assert rc == 101

@@ -16,15 +16,15 @@ nohr) unless `time`, lognormal and loglogistic accelerated failure time (coeffic
 ratios with tratio). e(b): `_t:` fixed part, `/:ln_p` (weibull) or `/:logs`, then
 `/:var(_cons[id])` (and the other variances and covariances). Several levels (nested, or
 crossed by Laplace) go through engine.glmm_multi as me_multilevel's models do; vce(robust)
-is for one level. Not here: distribution(gamma) (Stata's mestreg has no gompertz), weights,
-offset(), constraints().
+and level-1 fweight/pweight/iweight are for one level. Not here: distribution(gamma) (Stata's
+mestreg has no gompertz), offset(), constraints().
 """
 from __future__ import annotations
 
 import numpy as np
 
 from hlmshell import distributions as dist
-from hlmshell.commands import me_glmm
+from hlmshell.commands import me_glmm, me_weights
 from hlmshell.commands import st_common as sc
 from hlmshell.commands._toolkit import sample_columns
 from hlmshell.commands.estimation import _mixed_sample, _random_spec, _resolve_fixed_part
@@ -134,7 +134,7 @@ def _replay(session, cmd) -> None:
     display(session, res, opts)
 
 
-@command(NAME, family="Survival", raw=True, byable=True,
+@command(NAME, family="Survival", raw=True, byable=True, weights=("fweight", "pweight", "iweight"),
          desc="multilevel mixed-effects parametric survival models",
          example="mestreg age female || patient:, distribution(weibull)", options=_OPTIONS)
 def mestreg_cmd(session, cmd) -> None:
@@ -146,13 +146,14 @@ def mestreg_cmd(session, cmd) -> None:
         return
     st = sc.settings(session)                      # r(119) before anything else
     spec = _parse(session, cmd)
-    if cmd.weight is not None:
-        raise StataError("weights not allowed", 101)
     opts, design, blocks, mask, vlabels = _prepare(session, cmd, spec)
     dname, aft = _distribution(opts)
     if opts.tratio and not aft:
         raise StataError("option tratio not allowed with the proportional-hazards metric", 198)
     multi, method, points, vce = _integration_and_vce(session, opts, blocks, mask)
+    wts, wkind = me_weights.level1_weights(session, cmd, mask, multi)
+    if wts is not None:
+        vce = me_weights.robust_groups(wkind, vce, blocks[0])
     rec = sc.records(session, mask)
     if rec.d.sum() == 0:
         raise StataError("no failures in the estimation sample", 2000)
@@ -166,7 +167,7 @@ def mestreg_cmd(session, cmd) -> None:
                                              rec, mask, vlabels, method, points)
     else:
         res = mestreg_fit.fit_and_post(session, cmd, opts, dname, aft, design, blocks[0], rec,
-                                       mask, vlabels, method, points, vce)
+                                       mask, vlabels, method, points, vce, (wts, wkind))
     session.post_estimation(res)
     display(session, res, opts)
 

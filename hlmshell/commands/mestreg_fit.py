@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hlmshell.commands import me_glmm, me_start
+from hlmshell.commands import me_glmm, me_start, me_weights
 from hlmshell.engine import glmm
 from hlmshell.engine import survival_me as sm
 from hlmshell.engine.vcparams import Structure, normalize_structure
@@ -117,19 +117,44 @@ def fit_and_post_multi(session, cmd, opts, dname, aft, design, blocks, rec, mask
     return res
 
 
+def _weighted_fixed_effects(out, log, dname, aft, X, rec, wts):
+    """The fixed-effects model with level-1 weights: the weighted likelihood maximised by the
+    engine's GLM fit (BFGS), from the unweighted streg estimates."""
+    theta_fe, _ll, _lls = sm.fixed_effects_fit(dname, aft, X, rec.t0, rec.t, rec.d)
+    fam = sm.SurvivalFamily(dname, aft, rec.t0, rec.t, rec.d)
+    n = len(rec.t)
+    data = glmm.GlmmData.build(np.arange(n, dtype=float), X, np.zeros((n, 0)),
+                               np.zeros(n, dtype=np.int64), weights=wts)
+    lines: list = []
+    with np.errstate(all="ignore"):
+        x, ll0 = glmm.glm_fit(data, fam, theta_fe, lines)
+    if not np.all(np.isfinite(x)) or not np.isfinite(ll0):
+        raise StataError("could not fit the model without random effects", 430)
+    if log:
+        out.line("Fitting fixed-effects model:")
+        out.line("")
+        for i, v in enumerate(lines):
+            out.line(meo.iteration_line(i, v))
+    return x, ll0
+
+
 def fit_and_post(session, cmd, opts, dname, aft, design, block, rec, mask, vlabels,
-                 method, points, vce=None) -> EstimationResults:
+                 method, points, vce=None, weights=(None, None)) -> EstimationResults:
     out = session.out
     log = not opts.nolog or opts.log
     X = design.X_keep
     p = X.shape[1]
-    theta_fe, ll0 = _fixed_effects(out, log, dname, aft, X, rec)
+    wts, wkind = weights
+    if wts is None:
+        theta_fe, ll0 = _fixed_effects(out, log, dname, aft, X, rec)
+    else:
+        theta_fe, ll0 = _weighted_fixed_effects(out, log, dname, aft, X, rec, wts)
     fam = sm.SurvivalFamily(dname, aft, rec.t0, rec.t, rec.d)
     n = len(rec.t)
     Z = np.asarray(block.Z, dtype=float)
     q = Z.shape[1]
     st = Structure(normalize_structure(block.covariance, q), q)
-    data = glmm.GlmmData.build(np.arange(n, dtype=float), X, Z, block.group)
+    data = glmm.GlmmData.build(np.arange(n, dtype=float), X, Z, block.group, weights=wts)
     prob = glmm.Problem(data, fam, st, "laplace" if method == "laplace" else "agq", points,
                         adapt={"mcaghermite": "mc", "ghermite": "none"}.get(method, "mv"))
     b0, extra0 = theta_fe[:p], theta_fe[p:]
@@ -153,6 +178,7 @@ def fit_and_post(session, cmd, opts, dname, aft, design, block, rec, mask, vlabe
     me_glmm._post(res, cmd, fit, ll0, data, title_of(dname, aft), method, points, "survival",
                   dname, block, len(rows), V_s, free=st.m)
     _finish(res, dname, aft, rec, fit.x, fam)
+    me_weights.post(res, cmd, wkind, data)
     if vce is not None:
         me_glmm._post_robust(res, vce, n_clust)
     res.model = glmm.GlmmModel(data, fam, st, fit, [block], design, vlabels)
