@@ -79,7 +79,6 @@ def test_eform_pattern_goes_to_estout_and_transform_wins(fitted):
     out = ok(s, "esttab small full, eform(0 1)")
     lines = out.rstrip("\n").split("\n")
     _, row = _row(lines, "ses")
-    _, small_se, _ = fitted[2]
     assert row.split()[1].rstrip("*") == estout_a(fitted[2][0][0])     # model 1 untransformed
     assert row.split()[2].rstrip("*") == estout_a(math.exp(b[0]))      # model 2 exponentiated
     assert any(ln.startswith("_cons") for ln in lines) and "Exponentiated" not in out
@@ -96,6 +95,9 @@ def test_pr2_aic_bic_and_labelled_scalars(fitted):
     names = [ln.split("=")[0].strip() for ln in out.split("added scalars:")[1].strip().split("\n")]
     assert names == ["e(lrtest_p)", "e(lrtest_chi2)", "e(lrtest_df)"]
     chi2 = 2 * (ll_u - ll_r)
+    shown = out.split("added scalars:")[1].strip().split("\n")
+    assert shown[1] == "e(lrtest_chi2)".rjust(22) + " =  " + f"{chi2:.8g}"      # display's %10.0g
+    assert shown[2] == "e(lrtest_df)".rjust(22) + " =  1"
     e = s.estimates["full"].scalars                                     # the stored copy too
     assert e["lrtest_chi2"] == pytest.approx(chi2, rel=1e-7) and e["lrtest_df"] == 1
     from scipy.stats import chi2 as chi2_dist
@@ -187,7 +189,9 @@ def test_equations_matching_eqlabels_and_matched_names_in_transform():
         i = next(k for k, ln in enumerate(lines) if ln.strip() == label)
         return lines[i + 1].split()
 
-    var = lambda res, eq: math.exp(2 * float(res.b[res.coef_index(eq, "_cons")]))  # noqa: E731
+    def var(res, eq):
+        return math.exp(2 * float(res.b[res.coef_index(eq, "_cons")]))
+
     assert block("L2Var_cons") == ["_cons", estout_a(var(a, "lns1_1_1")), estout_a(var(b, "lns1_1_2"))]
     assert block("L1Var_cons") == ["_cons", estout_a(var(a, "lnsig_e")), estout_a(var(b, "lnsig_e"))]
     assert block("L2Var_ses") == ["_cons", estout_a(var(b, "lns1_1_1"))]

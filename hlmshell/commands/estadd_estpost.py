@@ -36,7 +36,7 @@ from hlmshell.errors import StataError
 from hlmshell.output.numfmt import fmt, fmt_g
 from hlmshell.registry import Opt, bind_options, command
 from hlmshell.results import EstimationResults
-from hlmshell.syntax.macro_values import num_to_macro
+from hlmshell.syntax.display import display_number
 from hlmshell.syntax.parser import parse_options
 
 
@@ -241,8 +241,8 @@ def _report(session, adds, prefix: str) -> None:
         session.out.line(f"added {plural}:")
         for name, value in items:
             label = f"e({name})".rjust(22)
-            if kind == "scalar":
-                session.out.line(f"{label} =  {num_to_macro(float(value))}")
+            if kind == "scalar":            # estadd.ado: di as res e(name), display's format
+                session.out.line(f"{label} =  {display_number(float(value))}")
             elif kind == "macro":
                 session.out.line(f'{label} : "{value}"')
             else:

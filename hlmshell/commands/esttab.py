@@ -33,8 +33,8 @@ from hlmshell.commands.etable import coefficients, merge_order, stat_value, var_
 from hlmshell.errors import StataError
 from hlmshell.output import paper_tables as pt
 from hlmshell.registry import Opt, command
-from hlmshell.syntax.lexer import strip_quotes, top_words
 from hlmshell.results import EstimationResults
+from hlmshell.syntax.lexer import strip_quotes, top_words
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
 
