@@ -296,6 +296,13 @@ def test_mlogit_against_numpy(sv):
     assert ll(v) == pytest.approx(ll(b[keep]), rel=1e-12)
     assert sv.e.scalars["ibaseout"] == base + 1 and "(base outcome)" in out
     assert sv.e.scalars["df_m"] == 4 and sv.e.scalars["df_r_test"] == 155
+    out = ok(sv, "svy, noheader")             # replay; rrr: exp(b) with t from b
+    first = next(ln for ln in out.splitlines() if ln.strip().startswith("mathach |"))
+    out = ok(sv, "svy: mlogit sesq mathach minority, rrr")
+    row = next(ln for ln in out.splitlines() if ln.strip().startswith("mathach |")).split("|")[1].split()
+    assert float(row[0]) == pytest.approx(np.exp(v[0]), rel=1e-6)
+    assert row[2] == first.split("|")[1].split()[2]
+    assert "RRR" in out and "Note: _cons estimates baseline relative risk for each outcome." in out
 
 
 def test_models_bad_input(sv):

@@ -56,7 +56,7 @@ def run(session, ctx: se_.SvyRun, name: str) -> None:
     test = [i for i, (eq, nm) in enumerate(res.names)
             if eq != "/" and nm != "_cons" and not res.omitted[i]]
     _finish(res, ctx, fr, name, TITLES[name], test)
-    res.svy_display = (design, vlabels, False)
+    res.svy_display = (design, vlabels, bool(getattr(opts, "rrr", False)))
     level = _inner_level(given, ctx)
     session.post_estimation(res)
     se_.running_line(session, name)
@@ -124,7 +124,8 @@ def display(session, opts, level, res) -> None:
     se = np.sqrt(np.clip(np.diag(res.V), 0, None))
     se = np.where(np.isfinite(np.diag(res.V)), se, np.nan)
     if res.cmd == "mlogit":
-        lines = _mlogit_lines(res, se, level, df)
+        rrr = bool(getattr(opts, "rrr", False)) or bool(getattr(res, "svy_display", (0, 0, False))[2])
+        lines = _mlogit_lines(res, se, level, df, rrr)
     else:
         lines = _ologit_lines(res, se, level, df, float(dist.t_ppf(0.5 + level / 200.0, df)))
     for ln in lines:
@@ -150,7 +151,7 @@ def _ologit_lines(res, se, level, df, crit) -> list[str]:
     return table[:-1] + extra + [table[-1]]
 
 
-def _mlogit_lines(res, se, level, df) -> list[str]:
+def _mlogit_lines(res, se, level, df, rrr: bool = False) -> list[str]:
     from hlmshell.commands.mlogit import _eq_groups
     from hlmshell.output import coeftable as ct
     from hlmshell.output.labels import display_groups
@@ -161,12 +162,19 @@ def _mlogit_lines(res, se, level, df) -> list[str]:
     eqs = res.macros["eqnames"].split()
     base = int(res.scalars["ibaseout"]) - 1
     lines = [ct.rule(), ct.vcetype_line("Linearized"),
-             ct.column_header(res.macros["depvar"], "t", level, "Coefficient", "std. err.")]
+             ct.column_header(res.macros["depvar"], "t", level, "RRR" if rrr else "Coefficient", "std. err.")]
     for j, eq in enumerate(eqs):
         lines.append(ct.rule("mid"))
         if j == base:
             lines.append(f"{ct.abbrev(eq, ct.NAME_W):<{ct.NAME_W}} |  (base outcome)")
             continue
         lines.append(f"{ct.abbrev(eq, ct.NAME_W):<{ct.NAME_W}} |")
-        lines += ct.body_lines(_eq_groups(groups, j * kc), res.b, se, stat="t", df_r=df, level=level)
-    return lines + [ct.rule()]
+        g = _eq_groups(groups, j * kc)
+        if rrr:             # exp(b), exp(b) se and exp() of b's interval, t on the design df
+            lines += so.eform_table(res.macros["depvar"], g, res.b, se, title="RRR", level=level, df=df)[4:-1]
+        else:
+            lines += ct.body_lines(g, res.b, se, stat="t", df_r=df, level=level)
+    out = lines + [ct.rule()]
+    if rrr and any(nm == "_cons" for _, nm in res.names):
+        out.append("Note: _cons estimates baseline relative risk for each outcome.")
+    return out
