@@ -199,3 +199,21 @@ def test_equations_matching_eqlabels_and_matched_names_in_transform():
     assert block("atr1_1_1_2") == ["_cons", estout_a(rho)]
     for bad in ("equations(1:1:1)", "equations(9)", "equations(1:x)", "equations(1:1,)"):
         assert run(s, f"esttab a b, {bad}")[0] == 198, bad
+
+
+def test_estadd_lrtest_after_a_colon(fitted):
+    s, (_, _, ll_u), (_, _, ll_r) = fitted
+    ok(s, "est restore small")
+    ok(s, "quietly logit hi")
+    ok(s, "est store null")
+    active = s.e
+    out = ok(s, "estadd lrtest null, name(vsnull_) replace: full small")
+    assert out == ""                                            # quietly, as estadd.ado loops
+    n = s.data.n
+    y = np.asarray(s.data.var("hi").values, dtype=float)
+    q = y.mean()
+    ll_0 = n * (q * math.log(q) + (1 - q) * math.log(1 - q))
+    assert s.estimates["full"].scalars["vsnull_chi2"] == pytest.approx(2 * (ll_u - ll_0), rel=1e-7)
+    assert s.estimates["small"].scalars["vsnull_df"] == 1
+    assert s.e is active and "vsnull_chi2" not in s.e.scalars    # the active results put back
+    assert run(s, "estadd lrtest null: nosuch")[0] == 111

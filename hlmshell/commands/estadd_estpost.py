@@ -295,10 +295,30 @@ def estadd_cmd(session, cmd) -> None:
 
 def _estadd_lrtest(session, body: str, optext: str | None, names: str | None) -> None:
     """estadd lrtest model: lrtest's chi2, df and p added to the active estimates (and their
-    stored copy). Not after a colon: the test needs the active results as one model."""
+    stored copy). After `: namelist`, each stored set in turn is made active and tested
+    against `model`, quietly, as estadd.ado loops; the active results are put back."""
     from hlmshell.commands.estadd_lrtest import lrtest_additions
     if names is not None:
-        raise StataError("invalid syntax", 198)
+        targets = list(dict.fromkeys(expand_names(session, names)))
+        if not targets:
+            raise StataError("invalid syntax", 198)
+        active, updated = session.e, {}
+        try:
+            for n in targets:
+                res = session.e if n == "." else session.estimates[n]
+                session.e = res
+                adds, prefix, replace, _quiet = lrtest_additions(session, body, (optext or "") + " quietly")
+                updated[n] = _apply(res, adds, prefix, replace)
+        finally:
+            session.e = active
+        for n, new in updated.items():
+            if n == ".":
+                session.e = new
+                continue
+            session.estimates[n] = new
+            if active is not None and active.name == n:
+                session.e = new
+        return
     adds, prefix, replace, quiet = lrtest_additions(session, body, optext)
     new = _apply(session.e, adds, prefix, replace)
     session.e = new
