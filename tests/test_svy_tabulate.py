@@ -54,6 +54,9 @@ def test_oneway_against_r(sv, d):
     assert sv.e.macros["setype"] == "count"
     np.testing.assert_allclose(_e(sv, "b"), REF[f"count_{d}"]["b"], rtol=1e-10)
     np.testing.assert_allclose(_e(sv, "V"), REF[f"count_{d}"]["V"], rtol=1e-7)
+    deff = _e(sv, "Deff")[0]               # of the counts now: V over the SRS variance of a total
+    assert np.all(deff > 1) and np.all(deff < 100)
+    np.testing.assert_allclose(deff, np.diag(_e(sv, "V")) / np.diag(_e(sv, "V_srs")), rtol=1e-12)
 
 
 @pytest.mark.parametrize("d", ["A", "B", "C"])

@@ -229,12 +229,14 @@ def _setype(opts) -> str:
 
 
 def _posted(fr, table, setype, cellp, R, C):
-    """e(b), e(V) of what Stata posts: the cell proportions unless se & co. asked for another."""
+    """e(b), e(V), e(V_srs) of what Stata posts: the cell proportions unless se & co. asked
+    for another kind."""
     if setype == "cell":
-        return cellp[0], cellp[1]
+        return cellp
     _, Z = _kind_scores(fr, table, setype, R, C)
     b = table.est[setype][0][:R, :C].reshape(-1)
-    return b, survey.score_variance(fr.design, Z)
+    fpc = bool(fr.design.fraction.any())
+    return b, survey.score_variance(fr.design, Z), survey.srs_score_variance(Z, fr.w, fpc=fpc)[0]
 
 
 def _kind_scores(fr, table, kind, R, C):
@@ -260,7 +262,7 @@ def _results(ctx, fr, table, opts, cellp, counts, obs, levels) -> EstimationResu
     R, C = obs.shape
     pv, V, Vsrs = cellp
     setype = _setype(opts)
-    b, Vb = _posted(fr, table, setype, (pv, V), R, C)
+    b, Vb, Vsrs = _posted(fr, table, setype, (pv, V, Vsrs), R, C)
     names = [("", f"p{r + 1}{c + 1}") for r in range(R) for c in range(C)]
     sc = fr.scalars()
     sc.update({"r": float(R), "c": float(C) if table.colvar else 1.0, "total": float(np.sum(fr.w[fr.sub])),
@@ -269,7 +271,7 @@ def _results(ctx, fr, table, opts, cellp, counts, obs, levels) -> EstimationResu
     mac = se_.common_macros(ctx, "tabulate", fr)
     mac.update({"cmd": "tabulate", "rowvar": table.rowvar, "colvar": table.colvar or "", "setype": setype,
                 "properties": "b V"})
-    deff = np.diag(V) / np.where(np.diag(Vsrs) > 0, np.diag(Vsrs), np.nan)
+    deff = np.diag(Vb) / np.where(np.diag(Vsrs) > 0, np.diag(Vsrs), np.nan)
     mats = {"Prop": pv.reshape(R, C), "Obs": obs.astype(float), "Deff": deff[None, :],
             "Deft": np.sqrt(deff)[None, :], "V_srs": Vsrs, "Row": np.asarray(_numeric(levels[0]))[None, :],
             "_N": obs.reshape(1, -1).astype(float)}
