@@ -5,6 +5,7 @@
     estadd matrix name = matexp | r(name) | name
     estadd r(name)
     estadd ysumm [, mean sd min max sum var ...]
+    estadd lrtest model [, name(stem) lrtest_options]   (estadd_lrtest.py)
 
     estpost summarize [varlist] [if] [in] [weight] [, detail listwise quietly]
     estpost tabstat varlist [if] [in] [weight] [, statistics() columns(variables|statistics)
