@@ -112,8 +112,9 @@ def test_options_parser():
     # a stray comma between options is passed over, as Stata does (public do-files:
     # `xtlogit y x, i(school),  re`, `svyset v001, weight(w) strata(s) , singleunit(centered)`)
     assert parse_options("a, b") == parse_options("a , b,") == [Option("a"), Option("b")]
-    with pytest.raises(StataError):
-        parse_options(", b")
+    for bad in (", b", "a,, b", "a ,,"):
+        with pytest.raises(StataError):
+            parse_options(bad)
 
 
 # ---- prefixes -------------------------------------------------------------------------------

@@ -139,9 +139,9 @@ def parse_options(text: str) -> list[Option]:
         if text[i].isspace():
             i += 1
             continue
-        if text[i] == "," and out:      # a stray comma after an option is passed over, as
-            i += 1                      # Stata's syntax does: `xtlogit y x, i(school), re`,
-            continue                    # `svyset psu, strata(s) , singleunit(centered)`
+        if text[i] == "," and out and not text[i + 1:].lstrip().startswith(","):
+            i += 1      # a stray comma after an option is passed over, as Stata's syntax does:
+            continue    # `xtlogit y x, i(school), re`, `svyset psu, strata(s) , singleunit()`
         m = _WORD.match(text, i)
         if not m:
             raise syntax_error()
