@@ -161,7 +161,10 @@ def cluster_scores(model: GsemModel, theta: np.ndarray, quad=None, rel: float = 
 
 # ---- fitting ------------------------------------------------------------------------------------
 
-def _minimize(fun, x0, callback=None, maxiter=500):
+def _minimize(fun, x0, callback=None, maxiter=300):
+    """BFGS with central-difference gradients, stopped when five iterations in a row gain less
+    than 1e-9 relatively (a correlation drifting to +-1, atanh to infinity, would otherwise
+    keep it creeping for hundreds of iterations); Newton steps polish afterwards."""
     from scipy.optimize import minimize
 
     def obj(x):
@@ -171,9 +174,18 @@ def _minimize(fun, x0, callback=None, maxiter=500):
     def jac(x):
         return num_grad(obj, x, 1e-6)
 
-    res = minimize(obj, x0, jac=jac, method="BFGS", callback=callback,
+    seen = []
+
+    def cb(intermediate_result):
+        seen.append(float(intermediate_result.fun))
+        if callback is not None:
+            callback(intermediate_result.x)
+        if len(seen) > 5 and seen[-6] - seen[-1] < 1e-9 * (1 + abs(seen[-1])):
+            raise StopIteration
+
+    res = minimize(obj, x0, jac=jac, method="BFGS", callback=cb,
                    options={"maxiter": maxiter, "gtol": 1e-5})
-    return res.x, bool(res.success) or res.status == 2
+    return res.x, bool(res.success)
 
 
 def _newton_polish(f, theta, steps=8):

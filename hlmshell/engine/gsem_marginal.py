@@ -133,14 +133,18 @@ class Quadrature:
             if not np.max(np.abs(step), initial=0.0) > 1e-10:
                 break
             t = np.ones(G)
-            for _ in range(30):
+            for _ in range(20):
                 f_new, l1n, l2n = value(u + t[:, None] * step)
                 bad = ~(f_new >= f - 1e-10 * (1 + np.abs(f)))
                 if not bad.any():
                     break
                 t = np.where(bad, 0.5 * t, t)
-            u = u + t[:, None] * step
-            f, l1, l2 = f_new, l1n, l2n
+            t = np.where(bad, 0.0, t)          # no ascent left: the cluster stays where it is
+            moved = t[:, None] * step
+            u = u + moved
+            f, l1, l2 = value(u) if bad.any() else (f_new, l1n, l2n)
+            if not np.max(np.abs(moved), initial=0.0) > 1e-10 * (1 + np.abs(u).max(initial=0.0)):
+                break
         H = m.gsum((-l2)[:, None, None] * Z[:, :, None] * Z[:, None, :]) + Sinv
         return u, H
 
