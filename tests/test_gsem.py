@@ -259,3 +259,55 @@ def test_replay_without_results_and_predict_checks():
     assert run(s, "predict a b, latent")[0] == 103
     assert run(s, "predict a, mu outcome(science)")[0] == 111
     assert run(s, "predict a, pearson")[0] == 198
+
+
+def test_gaussian_and_logit_equations_against_brute_force_integration(tmp_path):
+    """Correlated class effects in a gaussian and a logit equation (with the path y -> b): the
+    log likelihood at gsem's estimates, integrated here per class on a 60 x 60 Gauss-Hermite
+    grid over the standardized effects (no adaptation), is gsem's e(ll); and the score there
+    is ~0 (a maximum of that likelihood)."""
+    from hlmshell.output.writer import Capture
+    from hlmshell.session import Session
+    rng = np.random.default_rng(7)
+    G, n = 30, 10
+    u = rng.multivariate_normal([0, 0], [[1.0, 0.4], [0.4, 0.8]], G)
+    cid = np.repeat(np.arange(1, G + 1), n)
+    x = rng.normal(size=G * n)
+    y = 1 + 0.5 * x + u[cid - 1, 0] + rng.normal(size=G * n)
+    b = (rng.uniform(size=G * n) < 1 / (1 + np.exp(-(-0.5 + x + 0.3 * y + u[cid - 1, 1])))).astype(int)
+    path = tmp_path / "sim.csv"
+    np.savetxt(path, np.column_stack([cid, x, y, b]), delimiter=",", header="cid,x,y,b",
+               comments="", fmt="%.17g")
+    s = Session(out=Capture())
+    ok(s, f'import delimited "{path}", clear asdouble')
+    ok(s, "gsem (y <- x M1[cid]) (b <- y x M2[cid], logit), nolog")
+    th = {k: _b(s, *k.split("|")) for k in ("y|x", "y|_cons", "b|y", "b|x", "b|_cons",
+                                              "/|var(M1[cid])", "/|var(M2[cid])",
+                                              "/|cov(M1[cid],M2[cid])", "/|var(e.y)")}
+    z, w = np.polynomial.hermite.hermgauss(60)
+    Z1, Z2 = np.meshgrid(z * np.sqrt(2), z * np.sqrt(2), indexing="ij")
+    W = np.outer(w, w).ravel() / np.pi
+
+    def ll(t):
+        S = np.array([[t["/|var(M1[cid])"], t["/|cov(M1[cid],M2[cid])"]],
+                      [t["/|cov(M1[cid],M2[cid])"], t["/|var(M2[cid])"]]])
+        L = np.linalg.cholesky(S)
+        U = np.column_stack([Z1.ravel(), Z2.ravel()]) @ L.T
+        total = 0.0
+        for g in range(1, G + 1):
+            m = cid == g
+            ey = t["y|_cons"] + t["y|x"] * x[m]
+            r = y[m][:, None] - ey[:, None] - U[:, 0][None, :]
+            s2 = t["/|var(e.y)"]
+            lg = np.sum(-0.5 * (np.log(2 * np.pi * s2) + r * r / s2), axis=0)
+            eta = (t["b|_cons"] + t["b|x"] * x[m] + t["b|y"] * y[m])[:, None] + U[:, 1][None, :]
+            lg += np.sum(b[m][:, None] * eta - np.logaddexp(0, eta), axis=0)
+            total += np.log(np.sum(W * np.exp(lg - lg.max()))) + lg.max()
+        return total
+    assert ll(th) == pytest.approx(s.e.scalars["ll"], abs=2e-4)
+    for k in ("b|y", "/|var(M2[cid])"):
+        h = 1e-4 * max(abs(th[k]), 1)
+        up, dn = dict(th), dict(th)
+        up[k] += h
+        dn[k] -= h
+        assert abs((ll(up) - ll(dn)) / (2 * h)) < 2e-2
