@@ -311,3 +311,10 @@ def test_gaussian_and_logit_equations_against_brute_force_integration(tmp_path):
         up[k] += h
         dn[k] -= h
         assert abs((ll(up) - ll(dn)) / (2 * h)) < 2e-2
+
+
+def test_robust_with_latent_variables_clusters_at_their_level():
+    s = csv_session("tests/data/gsem/hsbdemo.csv")
+    out = ok(s, "gsem (write <- math M1[cid]), vce(robust) nolog")
+    assert "(Std. err. adjusted for 20 clusters in cid)" in out
+    assert s.e.macros["clustvar"] == "cid" and s.e.scalars["N_clust"] == 20

@@ -239,6 +239,9 @@ def fit_request(session, c, req: Request, cmdline: str) -> EstimationResults:
         raise StataError("initial values not feasible", 1400)
     V = fit.V
     n_clust = None
+    if req.vce[0] == "robust" and req.latents:
+        # robust with latent variables: Stata clusters at the latent variables' level
+        req.vce = ("cluster", req.group_var)
     if req.vce[0] != "oim":
         clusters = None
         if req.vce[0] == "cluster":
