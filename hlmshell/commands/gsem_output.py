@@ -136,8 +136,7 @@ def _eq_groups(res, idx: list[int]) -> list[tuple[str | None, list[tuple[str, in
     lat = [i for i in idx if "[" in res.names[i][1]]
     cons = [i for i in idx if res.names[i][1] == "_cons"]
     groups = []
-    for g in groups_from_names([res.names[i][1] for i in cov],
-                               ["omitted" if res.omitted[i] else None for i in cov]):
+    for g in groups_from_names([res.names[i][1] for i in cov]):    # base/omitted from the names
         groups.append((g.header, [(r.label, cov[r.index]) for r in g.rows]))
     if lat:
         groups.append((None, [(res.names[i][1], i) for i in lat]))
