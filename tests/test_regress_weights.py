@@ -98,3 +98,14 @@ def test_weight_errors(s, line, rc):
     got, out = run(s, line)
     assert got == rc, out
     assert s.e is before
+
+
+def test_more_regressors_than_clusters_has_no_F():
+    """With more tested coefficients than clusters - 1 the cluster VCE is singular: F is
+    missing (Stata prints F(k, G-1) = .), not a huge number from a singular solve."""
+    s = Session()
+    for line in ("clear", "set obs 60", "gen c = mod(_n, 4)", "gen g = mod(_n, 10)",
+                 "gen x = mod(_n * 7, 13)", "gen y = x + mod(_n * 5, 11)", "gen w = 1 + mod(_n, 3)"):
+        ok(s, line)
+    out = ok(s, "regress y x i.g [pw=w], vce(cluster c)")
+    assert np.isnan(s.e.scalars["F"]) and "F(10, 3)" in out

@@ -81,6 +81,8 @@ def _robust(res, design, X, y, w, kind, vce, clusters) -> None:
         wald = float(bb @ np.linalg.solve(Vr[np.ix_(test, test)], bb)) if test else 0.0
     except np.linalg.LinAlgError:
         wald = math.nan
+    if G and len(test) > G - 1:         # the cluster VCE has rank G-1 at most: no F, as Stata
+        wald = math.nan
     sc["df_m"] = len(test)
     sc["F"] = wald / len(test) if test and sc["df_r"] > 0 else (0.0 if not test else math.nan)
     m["vce"] = "cluster" if G else "robust"
