@@ -242,6 +242,10 @@ def test_quadrature_on_gaussian_equations_is_exact():
     ("gsem (write <- math M1[cid]), cov(M1[cid]*M9[cid])", 198),
     ("gsem (write <- math M1[cid]), bogusoption", 198),
     ("gsem (write <- math@2 M1[cid])", 198),
+    ("gsem (write <- math M1[cid] M1[cid])", 198),
+    ("gsem (write <- math M1[cid]), vce(cluster female)", 198),
+    ("gsem (write <- math M1[cid]), means(M1[cid]@3)", 198),
+    ("gsem (write <- c.math#M1[cid]#M2[cid])", 198),
 ])
 def test_bad_input(line, rc):
     s = csv_session("tests/data/gsem/hsbdemo.csv")

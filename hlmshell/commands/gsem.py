@@ -105,6 +105,9 @@ def read_paths(session, body: str, opts) -> list[gp.EqSpec]:
         e.depvar = _one_var(ds, e.depvar)
         e.family, e.link = gp.resolve_family(e.family or fam0, e.link or link0)
         e.noconstant = e.noconstant or bool(opts.noconstant)
+        terms = [r.coef_name for r in e.latents]
+        if len(set(terms)) != len(terms):
+            raise StataError(f"{e.depvar}: a latent variable path is specified twice", 198)
         for ref in e.latents:
             if ">" in ref.group:
                 raise StataError("nested latent variables (M[a>b]) are not available in "

@@ -233,7 +233,7 @@ def fit_request(session, c, req: Request, cmdline: str) -> EstimationResults:
     try:
         with np.errstate(all="ignore"):
             fit = gf.fit(model, method=method, points=points)
-    except (gf.GsemFitError, np.linalg.LinAlgError, ValueError, FloatingPointError):
+    except (gf.GsemFitError, np.linalg.LinAlgError, ValueError, FloatingPointError, OverflowError):
         raise StataError("initial values not feasible", 1400) from None
     if not np.isfinite(fit.ll):
         raise StataError("initial values not feasible", 1400)
