@@ -98,6 +98,30 @@ def _solve_small(Hinv, v):
     return np.einsum("gij,gj->gi", Hinv, v)
 
 
+@dataclass
+class _Rows:
+    """Some groups' rows of the (group-sorted) data: their positions (None: all rows), each
+    row's group as an index into the chosen groups, and where each group's rows start."""
+
+    idx: np.ndarray | None
+    codes: np.ndarray
+    starts: np.ndarray
+
+    @classmethod
+    def every(cls, d: GlmmData) -> "_Rows":
+        return cls(None, d.codes, d.starts)
+
+    @classmethod
+    def of(cls, d: GlmmData, groups: np.ndarray) -> "_Rows":
+        """The rows of `groups` (increasing group indices)."""
+        sizes = np.diff(np.r_[d.starts, len(d.codes)])[groups]
+        first = d.starts[groups]
+        starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
+        idx = np.repeat(first - starts, sizes) + np.arange(int(sizes.sum()))
+        codes = np.repeat(np.arange(len(groups)), sizes)
+        return cls(idx, codes, starts)
+
+
 class Problem:
     """-2 log L of a one-level GLMM as a function of (b, theta), with its gradient."""
 
@@ -200,13 +224,23 @@ class Problem:
     def _node_values(self, beta, A, mu, S):
         """f_g at every node (G, K) and the nodes u (G, K, q)."""
         d = self.d
+        return self._nodes_on(_Rows.every(d), d.X @ beta + d.offset, A, mu, S)
+
+    def _nodes_on(self, rows: "_Rows", xb, A, mu, S):
+        """_node_values on the rows of some groups (rows: their positions, codes and starts;
+        xb and A of every row; mu and S of those groups only)."""
+        d = self.d
         U = mu[:, None, :] + np.einsum("gqr,kr->gkq", S, self.nodes)
-        xb = d.X @ beta + d.offset
-        eta = xb[:, None] + np.einsum("nq,nkq->nk", A, U[d.codes])
-        l, l1 = self.fam.first(d.y[:, None], eta, d.trials[:, None])
+        i = rows.idx
+        xr, Ar = (xb, A) if i is None else (xb[i], A[i])
+        yr, tr = (d.y, d.trials) if i is None else (d.y[i], d.trials[i])
+        eta = xr[:, None] + np.einsum("nq,nkq->nk", Ar, U[rows.codes])
+        l, l1 = self.fam.first(yr[:, None], eta, tr[:, None])
         if d.weights is not None:
-            l, l1 = d.weights[:, None] * l, d.weights[:, None] * l1
-        f = d.gsum(l) - 0.5 * np.sum(U * U, axis=2) - 0.5 * self.q * LOG2PI
+            w = d.weights if i is None else d.weights[i]
+            l, l1 = w[:, None] * l, w[:, None] * l1
+        f = np.add.reduceat(l, rows.starts, axis=0) - 0.5 * np.sum(U * U, axis=2) \
+            - 0.5 * self.q * LOG2PI
         return f, U, l1
 
     def _posterior(self, f, S):
@@ -225,25 +259,42 @@ class Problem:
         outcomes are all 0 or all 1 under a large variance: the prior cut off by a steep edge
         narrower than the nodes' spacing) the plain iteration falls into a 2-cycle, and the
         quadrature value then alternates between the cycle's two placements; halving a group's
-        step whenever its residual does not shrink turns the cycle into convergence."""
-        G = mu.shape[0]
-        alpha = np.ones(G)
-        prev = np.full(G, np.inf)
+        step whenever its residual does not shrink turns the cycle into convergence.
+
+        A group leaves the iteration once its own residual is below tol (it keeps the moments
+        of that pass), and later passes evaluate the nodes of the remaining groups' rows only:
+        a few slow groups (such steep edges) no longer cost passes over all the data."""
+        d = self.d
+        xb = d.X @ beta + d.offset
+        mu, S = mu.copy(), S.copy()
+        active = np.arange(mu.shape[0])
+        rows = _Rows.every(d)
+        alpha = np.ones(len(active))
+        prev = np.full(len(active), np.inf)
         for _ in range(maxit):
-            f, U, _ = self._node_values(beta, A, mu, S)
-            _, pi = self._posterior(f, S)
+            ma, Sa = mu[active], S[active]
+            f, U, _ = self._nodes_on(rows, xb, A, ma, Sa)
+            _, pi = self._posterior(f, Sa)
             mu_n = np.einsum("gk,gkq->gq", pi, U)
             D = U - mu_n[:, None, :]
             cov = np.einsum("gk,gkq,gkr->gqr", pi, D, D) + 1e-12 * np.eye(self.q)
             S_n = np.linalg.cholesky(cov)
-            r = (np.max(np.abs(mu_n - mu), axis=1)
-                 + np.max(np.abs(S_n - S).reshape(G, -1), axis=1))
-            if not r.max(initial=0.0) >= tol:
-                return mu_n, S_n
+            r = (np.max(np.abs(mu_n - ma), axis=1)
+                 + np.max(np.abs(S_n - Sa).reshape(len(active), -1), axis=1))
+            done = ~(r >= tol)
+            mu[active[done]], S[active[done]] = mu_n[done], S_n[done]
+            if done.all():
+                return mu, S
             alpha = np.where(r > 0.95 * prev, np.maximum(0.5 * alpha, 1.0 / 64), alpha)
-            prev = r
-            mu = mu + alpha[:, None] * (mu_n - mu)
-            S = S + alpha[:, None, None] * (S_n - S)
+            keep = ~done
+            a = alpha[keep]
+            mu[active[keep]] = ma[keep] + a[:, None] * (mu_n[keep] - ma[keep])
+            S[active[keep]] = Sa[keep] + a[:, None, None] * (S_n[keep] - Sa[keep])
+            if done.any():
+                active, alpha, prev = active[keep], a, r[keep]
+                rows = _Rows.of(d, active)
+            else:
+                prev = r
         return mu, S
 
     def agq(self, beta, theta, want_grad=True):
@@ -273,6 +324,66 @@ class Problem:
             zb = np.einsum("nq,nkq->nk", d.Z @ B, U[d.codes])          # z_i B u_k  (n, K)
             g_theta.append(float(np.sum(piobs * l1 * zb)))
         return ll, np.concatenate([g_beta, np.array(g_theta)])
+
+    def agq_hessian(self, beta, theta) -> np.ndarray:
+        """The exact Hessian (of log L) of the quadrature sum with the nodes held at self.adapt.
+
+        Why exact: eta is linear in (b, theta) at fixed nodes (Lambda = sum theta_j B_j), so
+        with D_ik the derivative of eta_ik (x_i for b, z_i B_j u_k for theta_j) and
+        F_gk = sum_i l'_ik D_ik, log L_g = log sum_k w_k exp f_gk has the Hessian
+        sum_k pi_gk (sum_i l''_ik D_ik D_ik' + F_gk F_gk') - (sum_k pi_gk F_gk)(...)'.
+        One pass over the n x K nodes replaces the p + m gradients of a finite-difference
+        Hessian, and Newton's steps on it converge quadratically."""
+        d = self.d
+        L = self.lam(theta)
+        mu, S = self.adapt
+        U = mu[:, None, :] + np.einsum("gqr,kr->gkq", S, self.nodes)
+        Uo = U[d.codes]
+        eta = (d.X @ beta + d.offset)[:, None] + np.einsum("nq,nkq->nk", d.Z @ L, Uo)
+        ders = self.fam.derivs(d.y[:, None], eta, d.trials[:, None])
+        l, l1, l2 = ders[0], ders[1], ders[2]
+        if d.weights is not None:
+            l, l1, l2 = (d.weights[:, None] * v for v in (l, l1, l2))
+        f = d.gsum(l) - 0.5 * np.sum(U * U, axis=2)
+        _, pi = self._posterior(f, S)
+        E = [np.einsum("nq,nkq->nk", d.Z @ B, Uo) for B in _basis(self.st, self.q)]
+        p, m = self.p, len(E)
+        w2 = pi[d.codes] * l2
+        H = np.empty((p + m, p + m))
+        H[:p, :p] = d.X.T @ (w2.sum(axis=1)[:, None] * d.X)
+        F = np.empty((d.G, pi.shape[1], p + m))
+        for j in range(p):
+            F[:, :, j] = d.gsum(l1 * d.X[:, j, None])
+        for j, Ej in enumerate(E):
+            H[:p, p + j] = H[p + j, :p] = d.X.T @ np.sum(w2 * Ej, axis=1)
+            for k in range(j + 1):
+                H[p + j, p + k] = H[p + k, p + j] = float(np.sum(w2 * Ej * E[k]))
+            F[:, :, p + j] = d.gsum(l1 * Ej)
+        Fbar = np.einsum("gk,gkp->gp", pi, F)
+        H += np.einsum("gk,gkp,gkr->pr", pi, F, F) - Fbar.T @ Fbar
+        return 0.5 * (H + H.T)
+
+    def fixed_hessian(self, x):
+        """The deviance's Hessian at x with the nodes held (agq_hessian), None where it is not
+        available in closed form (the family's own parameters; Laplace)."""
+        if self.method == "laplace" or self.fam.n_extra or self.adapt is None:
+            return None
+        beta, theta = self._split(x)
+        with np.errstate(all="ignore"):
+            H = -2.0 * self.agq_hessian(beta, theta)
+        return H if np.all(np.isfinite(H)) else None
+
+    def rescaled(self, M: np.ndarray) -> "Problem":
+        """The same problem with the fixed part's design X M (M invertible): the same
+        likelihood in b~ = M^-1 b; modes and adaptation carry over (eta is unchanged)."""
+        import copy
+        from dataclasses import replace
+        out = copy.copy(self)
+        out.d = replace(self.d, X=self.d.X @ M)
+        out.p = self.p
+        out.u = self.u.copy()
+        out.nfev = 0
+        return out
 
     # ---- the objective ----------------------------------------------------------------------
     def _split(self, x):
@@ -350,8 +461,10 @@ def _adaptive_outer(prob: Problem, x0, maxiter: int, callback):
     it on the frozen sum let the iterations cycle for ever. Here a step is kept only when the
     deviance re-adapted at its end has not risen; otherwise it is halved, and each trial
     re-adapts from the current estimates' nodes. So the adapted deviance falls monotonically.
-    The finite-difference Hessian of the fixed-node gradient (one gradient per parameter) is
-    rebuilt only in the first two iterations and after a step that did not do its work."""
+    The Hessian of the fixed-node sum is exact (Problem.agq_hessian) and new every iteration;
+    where it has no closed form (the family's own parameters) a finite-difference Hessian of
+    the fixed-node gradient (one gradient per parameter) is rebuilt only in the first two
+    iterations and after a step that did not do its work."""
     x = np.asarray(x0, dtype=float)
     prob.freeze = False
     d, g = prob.dev_grad(x)               # adapt at the start; g is the fixed-node gradient
@@ -362,8 +475,12 @@ def _adaptive_outer(prob: Problem, x0, maxiter: int, callback):
             break
         ad, u0 = prob.adapt, prob.u.copy()
         gnorm = float(np.max(np.abs(g)))
-        rebuilt = Hm is None or fresh or it < 2 or (gprev is not None and gnorm > 0.5 * gprev)
-        if rebuilt:
+        exact = prob.fixed_hessian(x)
+        rebuilt = (exact is not None or Hm is None or fresh or it < 2
+                   or (gprev is not None and gnorm > 0.5 * gprev))
+        if exact is not None:
+            Hm = exact
+        elif rebuilt:
             prob.freeze = True
             Hm = _fd_hessian(lambda z: prob.dev_grad(z)[1], x, g)
             prob.adapt, prob.u = ad, u0.copy()
@@ -404,37 +521,97 @@ def _adaptive_outer(prob: Problem, x0, maxiter: int, callback):
     return x, nit
 
 
+class Scaling:
+    """The fixed part fitted on X M instead of X (engine.standardize.fixed_map's centring and
+    power-of-two scaling, the outcome left alone): b = M b~.
+
+    Why: the optimisers' steps, tolerances and finite differences are in the units of b, and
+    an age-squared column in the thousands beside a constant makes the Hessian's condition
+    number ~1e9, so BFGS crawls, central differences of the gradient are mostly rounding and
+    "converged" means something else for every column. On standardized columns all of that is
+    O(1); the estimates do not depend on a covariate's location or scale (the same likelihood),
+    and the results are mapped back exactly."""
+
+    def __init__(self, X: np.ndarray):
+        from . import standardize
+        fm = standardize.fixed_map(np.zeros(X.shape[0]), X)
+        self.M = fm.matrix()
+        self.p = X.shape[1]
+
+    def to_scaled(self, x) -> np.ndarray:
+        x = np.array(x, dtype=float)
+        x[:self.p] = np.linalg.solve(self.M, x[:self.p])
+        return x
+
+    def to_original(self, xs) -> np.ndarray:
+        x = np.array(xs, dtype=float)
+        x[:self.p] = self.M @ x[:self.p]
+        return x
+
+    def gradient(self, gs) -> np.ndarray:
+        """d/d(b, ...) from d/d(b~, ...): M^-T on the fixed part."""
+        g = np.array(gs, dtype=float)
+        g[:self.p] = np.linalg.solve(self.M.T, g[:self.p])
+        return g
+
+    def jacobian(self, k: int) -> np.ndarray:
+        """d x / d x~ of a k-vector whose head is the fixed part."""
+        J = np.eye(k)
+        J[:self.p, :self.p] = self.M
+        return J
+
+
 def fit_problem(prob: Problem, x0, *, maxiter: int = 300, callback=None,
                 report=None) -> "GlmmFit":
     """fit() on a prepared Problem from x0; report(x) is called at the start (iteration 0)
-    and callback(x) after every iteration (Problem.last holds the deviance there)."""
-    d0, _ = prob.dev_grad(np.asarray(x0, dtype=float))
+    and callback(x) after every iteration (Problem.last holds the deviance there). The
+    iterations run on the standardized design (Scaling); x, the gradient and Problem's state
+    are the caller's. Convergence is judged on the standardized gradient."""
+    sc = Scaling(prob.d.X)
+    sp = prob.rescaled(sc.M)
+    xs0 = sc.to_scaled(x0)
+
+    def relay(fn):
+        if fn is None:
+            return None
+
+        def inner(xs):
+            prob.last = (sc.to_original(sp.last[0]), sp.last[1])
+            fn(sc.to_original(xs))
+        return inner
+
+    d0, _ = sp.dev_grad(xs0)
     if not np.isfinite(d0):
         raise np.linalg.LinAlgError("initial values not feasible")
     if report is not None:
-        report(x0)
-    if prob.method == "laplace":
-        res = minimize_bfgs(prob.dev_grad, x0, gtol=1e-6, maxiter=maxiter, callback=callback)
-        x, nit = res.x, res.nit
+        relay(report)(xs0)
+    if sp.method == "laplace":
+        res = minimize_bfgs(sp.dev_grad, xs0, gtol=1e-6, maxiter=maxiter,
+                            callback=relay(callback))
+        xs, nit = res.x, res.nit
     else:
         # the Laplace solution first (cheap, and close): the quadrature's Newton iterations
         # then start where the two approximations nearly agree
-        lap = Problem(prob.d, prob.fam, prob.st, "laplace")
+        lap = Problem(sp.d, sp.fam, sp.st, "laplace")
         # (the Laplace problem shares the family object, whose own parameters stay in step)
-        res = minimize_bfgs(lap.dev_grad, x0, gtol=1e-4, maxiter=maxiter)
-        start = res.x if np.all(np.isfinite(res.x)) else np.asarray(x0, dtype=float)
-        prob.u = lap.u.copy()
-        prob.adapt = None
-        x, nit = _adaptive_outer(prob, start, maxiter, callback)
-    dev, g = prob.dev_grad(x)
+        res = minimize_bfgs(lap.dev_grad, xs0, gtol=1e-4, maxiter=maxiter)
+        start = res.x if np.all(np.isfinite(res.x)) else xs0
+        sp.u = lap.u.copy()
+        sp.adapt = None
+        xs, nit = _adaptive_outer(sp, start, maxiter, relay(callback))
+    dev, gs = sp.dev_grad(xs)
+    x = sc.to_original(xs)
+    prob.u, prob.adapt, prob.last = sp.u.copy(), sp.adapt, (x.copy(), dev)
+    prob.nfev += sp.nfev
+    prob._split(x)
     p = prob.p
     ne = prob.fam.n_extra
     theta = x[p:len(x) - ne]
     L = prob.lam(theta)
     return GlmmFit(beta=x[:p].copy(), theta=theta.copy(), ll=float(-0.5 * dev),
-                   converged=bool(np.all(np.isfinite(g)) and np.abs(g).max() < 1e-3),
-                   iterations=nit, cov=L @ L.T, x=x, gradient=g,
-                   extra={"nfev": prob.nfev, "modes": prob.u, "problem": prob})
+                   converged=bool(np.all(np.isfinite(gs)) and np.abs(gs).max() < 1e-3),
+                   iterations=nit, cov=L @ L.T, x=x, gradient=sc.gradient(gs),
+                   extra={"nfev": prob.nfev, "modes": prob.u, "problem": sp, "scaling": sc})
 
 
 @dataclass
@@ -519,7 +696,8 @@ def observed_vcov(fit: GlmmFit, st: Structure, h: float = 1e-4) -> np.ndarray | 
     prob: Problem = fit.extra["problem"]
     p = len(fit.beta)
     ne = prob.fam.n_extra
-    x0 = stata_point(fit, st)
+    sc = fit.extra.get("scaling")
+    x0 = _scaled_stata_point(fit, st)
     k = len(x0) - p - ne
 
     def grad(x):
@@ -554,11 +732,21 @@ def observed_vcov(fit: GlmmFit, st: Structure, h: float = 1e-4) -> np.ndarray | 
             if not keep.any():
                 return None
             V = (U[:, keep] / w[keep]) @ U[:, keep].T
+        if sc is not None:                          # back to the caller's b
+            J = sc.jacobian(len(x0))
+            V = J @ V @ J.T
         return 0.5 * (V + V.T)
     except np.linalg.LinAlgError:
         return None
     finally:
         prob.freeze = False
+
+
+def _scaled_stata_point(fit: GlmmFit, st: Structure) -> np.ndarray:
+    """stata_point in the problem's own (standardized) fixed-part units."""
+    x0 = stata_point(fit, st)
+    sc = fit.extra.get("scaling")
+    return x0 if sc is None else sc.to_scaled(x0)
 
 
 @dataclass
@@ -689,7 +877,8 @@ def group_scores(fit: GlmmFit, st: Structure, h: float = 1e-5) -> np.ndarray:
     prob: Problem = fit.extra["problem"]
     p = len(fit.beta)
     ne = prob.fam.n_extra
-    xs = stata_point(fit, st)
+    sc = fit.extra.get("scaling")
+    xs = _scaled_stata_point(fit, st)
     k = len(xs) - p - ne
 
     def to_opt(v):
@@ -712,4 +901,6 @@ def group_scores(fit: GlmmFit, st: Structure, h: float = 1e-5) -> np.ndarray:
         prob.freeze = False
         prob.u = u0
         prob._split(fit.x)
+    if sc is not None:                  # d/dx = J^-T d/dx~ (rows: S J^-1)
+        S = np.linalg.solve(sc.jacobian(len(xs)).T, S.T).T
     return S

@@ -90,18 +90,28 @@ class BinomialLogit(Family):
 
 def _mills(eta):
     """phi(eta)/Phi(eta) and phi(eta)/Phi(-eta), stably in both tails."""
+    return _mills_logs(eta)[:2]
+
+
+def _mills_logs(eta):
+    """(phi/Phi(eta), phi/Phi(-eta), log Phi(eta), log Phi(-eta)): each log_ndtr once (the
+    costly part of a probit evaluation at every quadrature node)."""
     from scipy.special import log_ndtr
     logphi = -0.5 * eta * eta - LOG_SQRT_2PI
-    return np.exp(logphi - log_ndtr(eta)), np.exp(logphi - log_ndtr(-eta))
+    lp, lm = log_ndtr(eta), log_ndtr(-eta)
+    return np.exp(logphi - lp), np.exp(logphi - lm), lp, lm
 
 
 class BinomialProbit(Family):
     name, link = "binomial", "probit"
 
+    def first(self, y, eta, trials):
+        l1m, l0m, lp, lm = _mills_logs(eta)
+        return y * lp + (trials - y) * lm, y * l1m - (trials - y) * l0m
+
     def derivs(self, y, eta, trials):
-        from scipy.special import log_ndtr
-        l1m, l0m = _mills(eta)
-        l = y * log_ndtr(eta) + (trials - y) * log_ndtr(-eta)
+        l1m, l0m, lp, lm = _mills_logs(eta)
+        l = y * lp + (trials - y) * lm
         d1m = -l1m * (eta + l1m)                  # d/deta phi/Phi
         d0m = l0m * (l0m - eta)                   # d/deta phi/(1 - Phi)
         g1 = y * l1m - (trials - y) * l0m
