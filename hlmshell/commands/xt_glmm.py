@@ -400,7 +400,10 @@ def _re_results(cmd, name, data, fit: ReFit, gamma: bool, points) -> EstimationR
     res = EstimationResults(cmd=name, names=names + [("/", aux)], b=b, V=V,
                             omitted=np.r_[omitted, False], k_f=k, sample=data.mask.copy())
     chi2, df = _wald(b, V, slopes)
-    chibar = max(2.0 * (fit.ll - fit.ll_c), 0.0)
+    chibar = 2.0 * (fit.ll - fit.ll_c)
+    # a variance at its boundary leaves the two fits equal up to rounding (1e-13 of the
+    # sums): that is chibar2 = 0 with p = 1, not a positive statistic with p = .5
+    chibar = chibar if chibar > 1e-10 * (1.0 + abs(fit.ll)) else 0.0
     sc = _panel_scalars(data.groups)
     sc.update({"df_m": float(df), "chi2": chi2, "p": float(dist.chi2_sf(chi2, df)) if df else math.nan,
                "ll": fit.ll, "ll_c": fit.ll_c, "chi2_c": chibar,
