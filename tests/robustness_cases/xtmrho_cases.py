@@ -1,0 +1,2 @@
+"""xtmrho (SSC): after the sweep's mixed fit; its bad input is in tests/test_xtmrho.py."""
+BASE = {"xtmrho": "xtmrho"}
