@@ -52,7 +52,9 @@ def _median_ratio(v: float) -> float:
          family="Postestimation", desc="intraclass correlations, MOR and MIRR per level (community: xtmrho)",
          example="xtmrho")
 def xtmrho_cmd(session, cmd):
-    res = active(session)
+    import copy
+    res = copy.copy(active(session))        # e() is replaced, never changed in place
+    res.scalars = dict(res.scalars)
     kind = res.cmd if res.cmd in _LINEAR + _LOGIT + _POISSON else None
     if kind is None:
         raise StataError("xtmrho works after xtmixed, xtmelogit or xtmepoisson (mixed, melogit, "
@@ -90,6 +92,7 @@ def xtmrho_cmd(session, cmd):
         out.line(f"Intraclass correlation  (ICC):  rho{k} = {rho:.5f}")
         out.line(f"Median Odds Ratio (MOR):        mor{k} = {mor:.5f}")
         out.line("")
+    session.e = res
 
 
 def _g(x: float) -> str:
