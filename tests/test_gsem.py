@@ -322,3 +322,16 @@ def test_robust_with_latent_variables_clusters_at_their_level():
     out = ok(s, "gsem (write <- math M1[cid]), vce(robust) nolog")
     assert "(Std. err. adjusted for 20 clusters in cid)" in out
     assert s.e.macros["clustvar"] == "cid" and s.e.scalars["N_clust"] == 20
+
+
+def test_variance_at_its_boundary_still_reports():
+    """ses given math has no class variance here: the fit ends with var() near 0, shown with
+    whatever standard error the Hessian gives, without an error."""
+    s = csv_session("tests/data/gsem/hsbdemo.csv")
+    out = ok(s, "gsem (ses <- math M1[cid], ologit), nolog")
+    assert "Family:   Ordinal" in out and "cut2 |" in out
+    assert _b(s, "/", "var(M1[cid])") < 1e-4
+    # MASS::polr(factor(ses) ~ math): the one-level ordinal logit it reduces to
+    assert s.e.scalars["ll"] == pytest.approx(-202.9071998, abs=1e-5)
+    assert _b(s, "/ses", "cut1") == pytest.approx(1.760509438, abs=2e-3)
+    assert _b(s, "ses", "math") == pytest.approx(0.05735813232, rel=1e-3)

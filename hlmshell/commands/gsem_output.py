@@ -94,14 +94,18 @@ def _width(res) -> int:
     return min(w, 32)
 
 
+def z_of(level: float) -> float:
+    return float(dist.norm_isf((1 - level / 100) / 2))
+
+
 def _cells(b, se, level, kind) -> str:
     if kind == "constrained":
         return f"  {fmt_g(b, 9):>9}  (constrained)"
     if kind == "omitted":
         return f"  {'0':>9}  (omitted)"
     if kind == "var":
-        if se > 0 and b > 0:
-            z = dist.norm_isf((1 - level / 100) / 2)
+        if se > 0 and b > 0 and z_of(level) * se / b < 700:
+            z = z_of(level)
             lo, hi = b * math.exp(-z * se / b), b * math.exp(z * se / b)
             return (f"  {fmt_g(b, 9):>9}  {fmt_g(se, 9):>9}" + " " * 17
                     + f"    {fmt_g(lo, 9):>9}   {fmt_g(hi, 9):>9}")

@@ -83,16 +83,16 @@ def to_theta(model: GsemModel, psi: np.ndarray) -> np.ndarray:
     for e in model.eqs:
         if e.n_cut:
             seg = psi[i:i + e.n_cut]
-            th[i:i + e.n_cut] = seg[0] + np.concatenate([[0.0], np.cumsum(np.exp(seg[1:]))])
+            th[i:i + e.n_cut] = seg[0] + np.concatenate([[0.0], np.cumsum(np.exp(np.clip(seg[1:], -60.0, 60.0)))])
             i += e.n_cut
     i += nl
-    v = np.exp(psi[i:i + q])
+    v = np.exp(np.clip(psi[i:i + q], -60.0, 60.0))
     th[i:i + q] = v
     i += q
     for (a, b) in model.cov_pairs:
         th[i] = math.tanh(psi[i]) * math.sqrt(v[a] * v[b])
         i += 1
-    th[i:i + ns] = np.exp(psi[i:i + ns])
+    th[i:i + ns] = np.exp(np.clip(psi[i:i + ns], -60.0, 60.0))
     return th
 
 
@@ -352,15 +352,8 @@ def _polish_vcov(model: GsemModel, theta: np.ndarray, quad):
     def f(p):
         return total_ll(model, to_theta(model, p), quad)
     psi, H, conv = _newton_polish(f, to_psi(model, theta))
-    if not np.all(np.isfinite(H)):
-        raise GsemFitError("Hessian not finite")
-    try:
-        Vp = np.linalg.inv(-H)
-        if np.any(np.linalg.eigvalsh(0.5 * (Vp + Vp.T)) <= 0):
-            raise np.linalg.LinAlgError("not concave")
-    except np.linalg.LinAlgError:
-        Vp = np.linalg.pinv(-H)
-        conv = False
+    Vp, ok = _invert(H)
+    conv = conv and ok
     J = _jacobian(model, psi)
     V = J @ Vp @ J.T
     return to_theta(model, psi), 0.5 * (V + V.T), conv
@@ -390,9 +383,15 @@ def _fixed_point(model: GsemModel, theta: np.ndarray, quad, maxit: int = 40):
             step = -np.linalg.solve(H, g)
         except np.linalg.LinAlgError:
             break
-        t = 1.0
-        while t > 1e-3 and not np.isfinite(f(psi + t * step)):
+        step *= min(1.0, 5.0 / max(float(np.max(np.abs(step))), 1e-300))   # at most 5 in psi
+        f0, t = f(psi), 1.0
+        while t > 1e-3:
+            ft = f(psi + t * step)
+            if np.isfinite(ft) and ft >= f0 - 1e-8 * (1 + abs(f0)):
+                break
             t *= 0.5
+        else:
+            break                   # no ascent left on the fixed-node sum
         psi = psi + t * step
         size = float(np.max(np.abs(t * step)))
         adapt(psi)
@@ -404,19 +403,31 @@ def _fixed_point(model: GsemModel, theta: np.ndarray, quad, maxit: int = 40):
         prev = size
     H = num_hess(f, psi)
     quad.frozen = None
-    theta = to_theta(model, psi)
-    if not np.all(np.isfinite(H)):
-        raise GsemFitError("Hessian not finite")
-    try:
-        Vp = np.linalg.inv(-H)
-        if np.any(np.linalg.eigvalsh(0.5 * (Vp + Vp.T)) <= 0):
-            raise np.linalg.LinAlgError("not concave")
-    except np.linalg.LinAlgError:
-        Vp = np.linalg.pinv(-H)
-        conv = False
+    Vp, ok = _invert(H)
     J = _jacobian(model, psi)
     V = J @ Vp @ J.T
-    return theta, 0.5 * (V + V.T), conv
+    return to_theta(model, psi), 0.5 * (V + V.T), conv and ok
+
+
+def _invert(H: np.ndarray) -> tuple[np.ndarray, bool]:
+    """-H^-1; parameters whose Hessian entries are not finite (a variance at its boundary,
+    where a step leaves the likelihood's domain) get no variance (SE shown as `.`), and a
+    Hessian that is not negative definite its pseudo-inverse."""
+    good = np.all(np.isfinite(H), axis=0)
+    Vp = np.zeros_like(H)
+    ok = bool(good.all())
+    if not good.any():
+        return Vp, False
+    Hg = H[np.ix_(good, good)]
+    try:
+        sub = np.linalg.inv(-Hg)
+        if np.any(np.linalg.eigvalsh(0.5 * (sub + sub.T)) <= 0):
+            raise np.linalg.LinAlgError("not concave")
+    except np.linalg.LinAlgError:
+        sub = np.linalg.pinv(-Hg)
+        ok = False
+    Vp[np.ix_(good, good)] = sub
+    return Vp, ok
 
 
 def robust_vcov(model: GsemModel, fit: GsemFit, clusters: np.ndarray | None) -> tuple[np.ndarray, int]:
