@@ -456,3 +456,12 @@ def test_jackknife_keep_stores_the_pseudovalues(s, hsb):
     np.testing.assert_allclose(s.e.matrices["b_jk"].values[0], [y.mean(), np.mean(30 * np.var(y, ddof=1) - 29 * loo_v)])
     rc, out = run(s, "bootstrap r(mean), keep: summarize mathach")
     assert rc == 198 and "option keep not allowed" in out
+
+
+def test_bare_dots_is_a_dot_per_replication(s):
+    """`bootstrap ..., dots:` (a public gsem do-file): dots(1), the same results as dots(1)."""
+    out = ok(s, "bootstrap r(mean), reps(20) seed(4) dots nowarn: summarize mathach, meanonly")
+    b1 = float(s.e.b[0])
+    assert "Bootstrap replications (20)" in out
+    ok(s, "bootstrap r(mean), reps(20) seed(4) dots(1) nowarn: summarize mathach, meanonly")
+    assert float(s.e.b[0]) == b1

@@ -150,8 +150,12 @@ def _caller_only(opts, caller: str) -> None:
 
 def parse_plan(session, cmd, caller: str) -> Plan:
     explist, opt_text, inner = sim.split_prefix(cmd.body or "")
+    from hlmshell.syntax.ast import Option
     from hlmshell.syntax.parser import parse_options
-    opts = typed_args(cmd, options=parse_options(opt_text))
+    # a bare `dots` is dots(1): a dot for every replication (Stata's default display)
+    given = [Option(o.name, "1") if o.name == "dots" and o.arg is None else o
+             for o in parse_options(opt_text)]
+    opts = typed_args(cmd, options=given)
     sim.check_not_nested(inner, caller, _NESTED)
     plan = Plan(caller, inner, sim.exp_words(explist) if explist.strip() else None)
     plan.level = confidence_level(session, opts)
