@@ -140,7 +140,13 @@ def read_request(session, cmd) -> tuple[SemRequest, Command]:
     fill_qualifiers(c, cmd.body or "", allow_exp=False)
     if c.weight is not None:
         raise StataError("weights not allowed", 101)
+    groups = sp.split_groups(c.body)
+    if not groups:
+        raise StataError("invalid path specification", 198)
+    paths, path_opts = _path_options(groups)
     multi, opts = _collect(c.options)
+    for k, v in path_opts.items():
+        multi[k] = v + multi[k]
     if opts.raw("ginvariant") is not None and not opts.raw("group"):
         raise StataError("option ginvariant() requires option group()", 198)
     method = (opts.raw("method") or "ml").strip().lower()
@@ -149,10 +155,7 @@ def read_request(session, cmd) -> tuple[SemRequest, Command]:
     vce = (opts.raw("vce") or "oim").strip().lower()
     if vce not in ("oim", "robust", "r", "rob", "robu", "robus"):
         raise StataError(f"vcetype '{vce}' not allowed", 198)
-    groups = sp.split_groups(c.body)
-    if not groups:
-        raise StataError("invalid path specification", 198)
-    edges = [e for g in groups for e in sp.parse_path(_expand_lists(session, g))]
+    edges = [e for g in paths for e in sp.parse_path(_expand_lists(session, g))]
     latent, observed = _resolve_names(session, edges, multi["latent"], opts.nocapslatent)
     spec = SemSpec(edges, latent, observed, noconstant=opts.noconstant,
                    variances=[t for a in multi["variance"] for t in sp.parse_terms(a)],
@@ -175,12 +178,33 @@ def read_request(session, cmd) -> tuple[SemRequest, Command]:
     return req, c
 
 
+def _path_options(groups: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """The paths without their `, options`, and those options' var()/cov()/means() arguments
+    (Stata reads `(y <- x, var(e.y@c))` as `(y <- x), var(e.y@c)`)."""
+    paths, found = [], {k: [] for k in ("variance", "covariance", "means")}
+    for g in groups:
+        path, opt_text = sp.split_path_options(g)
+        paths.append(path)
+        if not opt_text:
+            continue
+        c = Command(name="sem")
+        fill_qualifiers(c, ", " + opt_text, allow_exp=False)
+        multi, rest = _collect(c.options)
+        extra = [o.name for o in c.options
+                 if next(s for s in OPTIONS if s.matches(o.name)).name not in found]
+        if extra:
+            raise StataError(f"option {extra[0]} not allowed within a path", 198)
+        for k in found:
+            found[k] += multi[k]
+    return paths, found
+
+
 def _resolve_option_names(session, spec: SemSpec) -> None:
     """Abbreviated observed names in var()/cov()/means() -> the full names used in paths."""
     def fix(name: str) -> str:
         pre = "e." if name.startswith("e.") else ""
         base = name[len(pre):]
-        if base in spec.latent or base in spec.observed:
+        if base in spec.latent or base in spec.observed or sp.group_name(name):
             return name
         full = expand_varlist(session.data, base)
         return pre + full[0] if len(full) == 1 else name

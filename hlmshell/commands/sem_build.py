@@ -18,11 +18,11 @@ covariance assumptions"):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from hlmshell.commands.sem_paths import Edge, Term, bad
+from hlmshell.commands.sem_paths import Edge, Term, bad, group_name
 from hlmshell.engine.sem_model import Entry, RamModel
 from hlmshell.errors import StataError
 
@@ -151,6 +151,7 @@ def build(spec: SemSpec) -> Built:
     endo = [n for n in names if n in deps]
     exo_obs = [n for n in obs if n not in deps]
     exo_lat = [n for n in lat if n not in deps]
+    spec = _expand_groups(spec, endo, exo_obs, exo_lat)
     cells = _Cells()
     _paths(spec, cells, idx)
     _intercepts(spec, cells, idx, obs, lat, deps)
@@ -227,9 +228,31 @@ def _pairs(names):
     return [(names[a], names[b]) for a in range(len(names)) for b in range(a)]
 
 
+def _expand_groups(spec: SemSpec, endo, exo_obs, exo_lat) -> SemSpec:
+    """A copy of spec with the group names of var(), cov() and means() (`_LEx`, `_OEx`,
+    `e._OEn`, ...) replaced by the variables they stand for: `var(e._OEn@c)` is one term per
+    error, `cov(_LEx*_OEx)` one covariance per pair (a pair given twice counted once)."""
+    def names(n):
+        return _group_names(n, spec, endo, exo_obs, exo_lat)
+
+    def terms(ts):
+        return [Term(n, t.fixed, t.label) for t in ts for n in names(t.name)]
+    covs, seen = [], set()
+    for a, b_, t in spec.covs:
+        for x in names(a):
+            for y in names(b_):
+                if (a != x or b_ != y) and (x == y or frozenset((x, y)) in seen):
+                    continue        # a group's pairs with itself: only distinct ones, once
+                seen.add(frozenset((x, y)))
+                covs.append((x, y, Term(x, t.fixed, t.label)))
+    return replace(spec, variances=terms(spec.variances), means=terms(spec.means), covs=covs)
+
+
 def _group_names(text: str, spec, endo, exo_obs, exo_lat) -> list[str]:
     """covstructure()'s names: _OEx, _LEx, _Ex, e._OEn, e._LEn, e._En or a list."""
-    low = text.lower()
+    low = group_name(text)
+    if low is None:
+        return [text]
     lat_endo = [n for n in endo if n in spec.latent]
     obs_endo = [n for n in endo if n not in spec.latent]
     groups = {"_oex": exo_obs, "_lex": exo_lat, "_ex": exo_obs + exo_lat,

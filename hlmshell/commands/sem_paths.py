@@ -69,13 +69,12 @@ def split_groups(text: str) -> list[str]:
             depth += 1
             if depth == 1:
                 start = i + 1
-            elif depth > 1:
-                raise bad()
         elif ch == ")":
             if depth == 0:
                 raise bad("unmatched parenthesis", 198)
             depth -= 1
-            out.append(text[start:i])
+            if depth == 0:
+                out.append(text[start:i])
         elif depth == 0 and not ch.isspace():
             raise bad()
     if depth:
@@ -83,10 +82,37 @@ def split_groups(text: str) -> list[str]:
     return out
 
 
+def split_path_options(group: str) -> tuple[str, str]:
+    """`y <- x, var(e.y@c)` -> ("y <- x", "var(e.y@c)"): a path may carry its own var(),
+    cov() and means(), which act as if given among the command's options."""
+    path, comma, opts = group.partition(",")
+    if "(" in path or ")" in path or (comma and not opts.strip()):
+        raise bad()
+    return path, opts.strip()
+
+
+# The shorthand names of [SEM] sem and gsem path notation for groups of variables, with the
+# shortest abbreviation Stata takes; any case, any length up to the full word.
+_GROUPS = (("_oexogenous", 4, "_oex"), ("_lexogenous", 4, "_lex"), ("_exogenous", 3, "_ex"),
+           ("_oendogenous", 4, "_oen"), ("_lendogenous", 4, "_len"), ("_endogenous", 3, "_en"))
+
+
+def group_name(name: str) -> str | None:
+    """`_LEx`, `_lexogenous`, `e._OEn`, ... -> canonical `_lex` / `e._oen`; None for a
+    variable's name. Exogenous groups take no `e.`; endogenous ones only as errors."""
+    low = name.lower()
+    err = low.startswith("e.")
+    base = low[2:] if err else low
+    for full, least, key in _GROUPS:
+        if len(base) >= least and full.startswith(base):
+            if err != key.endswith("en"):
+                raise bad(f"invalid specification: {name}")
+            return ("e." if err else "") + key
+    return None
+
+
 def parse_path(text: str) -> list[Edge]:
     """One group, `a b <- c d` or `a -> b -> c`, as edges (dependent <- source)."""
-    if "," in text:
-        raise bad("path-specific options not allowed")
     toks = _tokens(text)
     segs: list[list[str]] = [[]]
     arrows: list[str] = []
