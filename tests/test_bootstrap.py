@@ -465,3 +465,20 @@ def test_bare_dots_is_a_dot_per_replication(s):
     assert "Bootstrap replications (20)" in out
     ok(s, "bootstrap r(mean), reps(20) seed(4) dots(1) nowarn: summarize mathach, meanonly")
     assert float(s.e.b[0]) == b1
+
+
+def test_group_renumbers_groups_within_drawn_clusters():
+    """group(id) with cluster(sector) idcluster(nid): a school in a sector drawn twice becomes
+    two groups, so the groups counted equal the (nid, id) pairs in every replicate."""
+    from session_run import interp_session, iok
+    s = interp_session("use hsb")
+    iok(s, "program grpdiff, rclass\n quietly distinct id\n local a = r(ndistinct)\n"
+           " quietly distinct nid id, joint\n return scalar d = `a' - r(ndistinct)\nend")
+    iok(s, "bootstrap d=r(d), reps(8) seed(3) nodots nowarn cluster(sector) idcluster(nid) group(id): grpdiff")
+    assert float(s.e.b[0]) == 0.0 and float(np.asarray(s.e.V)[0, 0]) == 0.0   # 0 in every replicate
+    iok(s, "drop nid")
+    iok(s, "bootstrap d=r(d), reps(8) seed(3) nodots nowarn cluster(sector) idcluster(nid): grpdiff")
+    assert float(np.asarray(s.e.V)[0, 0]) > 0      # without group() a repeated sector's schools merge
+    iok(s, "drop nid")
+    rc, _ = run(s, "bootstrap r(N), reps(2) nodots cluster(sector) group(id): summarize ses")
+    assert rc == 198

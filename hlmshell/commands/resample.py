@@ -63,6 +63,7 @@ class Plan:
     strata: list[str] = field(default_factory=list)
     cluster: list[str] = field(default_factory=list)
     idcluster: str | None = None
+    group: str | None = None            # group(): ids of groups nested in the clusters
     size: int | None = None
     saving: tuple | None = None
     mse: bool = False
@@ -94,6 +95,7 @@ _COMMON = (Opt("reps", "r", "int", None, "perform # bootstrap replications; defa
            Opt("size", "si", "string", None, "draw samples of size #; default is _N (bootstrap only)"),
            Opt("cluster", "cl", "string", None, "variables identifying resampling clusters"),
            Opt("idcluster", "id", "string", None, "create new cluster ID variable"),
+           Opt("group", "g", "string", None, "ID variable of groups within cluster(), made unique per drawn cluster"),
            Opt("saving", "sa", "string", None, "filename[, replace double every(#)]: save the replicates"),
            Opt("mse", desc="use MSE formula for variance estimation"),
            Opt("bca", desc="compute acceleration for BCa confidence intervals (bootstrap only)"),
@@ -160,6 +162,10 @@ def parse_plan(session, cmd, caller: str) -> Plan:
     plan = Plan(caller, inner, sim.exp_words(explist) if explist.strip() else None)
     plan.level = confidence_level(session, opts)
     plan.cluster = _names(session, opts.raw("cluster"), "cluster")
+    if "group" in opts:
+        if "idcluster" not in opts:
+            raise StataError("group() can only be specified with the idcluster() option", 198)
+        plan.group = _names(session, opts.raw("group"), "group")[0]
     if "idcluster" in opts:
         if not plan.cluster:
             raise StataError("idcluster() can only be specified with the cluster() option", 198)
@@ -318,6 +324,16 @@ def _with_idcluster(ds: Dataset, name: str, ids: np.ndarray) -> None:
     ds.put(Variable(name, ids.astype(float), vtype, label=old.label if old else ""))
 
 
+def _with_group(ds: Dataset, name: str, ids: np.ndarray) -> None:
+    """group(): the group variable renumbered 1, 2, ... over (new cluster id, old group)."""
+    old = ds.vars[name]
+    vals = np.asarray(old.values)
+    key = np.column_stack([ids.astype(float), np.unique(vals, return_inverse=True)[1].astype(float)])
+    codes = np.unique(key, axis=0, return_inverse=True)[1].ravel() + 1
+    ds.put(Variable(name, codes.astype(float), "float" if codes.max(initial=0) < 2 ** 24 else "double",
+                    label=old.label))
+
+
 def bootstrap_replicates(session, plan: Plan, full: Dataset, d: Design, items) -> np.ndarray:
     """Run the command on plan.reps bootstrap samples; the statistics per replication."""
     base = full.copy()
@@ -334,6 +350,8 @@ def bootstrap_replicates(session, plan: Plan, full: Dataset, d: Design, items) -
         sample.take(idx)
         if plan.idcluster and ids is not None:
             _with_idcluster(sample, plan.idcluster, ids)
+            if plan.group:              # a group drawn twice (in two copies of its cluster)
+                _with_group(sample, plan.group, ids)    # becomes two groups
         rows.append(_one_replicate(session, plan, sample, items, dots))
     dots.close()
     return np.asarray(rows, dtype=float).reshape(plan.reps, len(items))
