@@ -138,3 +138,20 @@ def test_bad_path_options_are_r198_and_leave_the_session(panel, line):
     assert rc == 198, out
     assert "Traceback" not in out
     assert panel.e is before
+
+
+def test_shared_constraints_across_equations_with_error_group_match_lavaan():
+    """Bou & Satorra's multivariate fixed-effects model, written as their do-file does (no
+    spaces between the options): one intercept, slope and error variance for all waves."""
+    ref = REF["panel_fe"]
+    s = csv_session(PANEL_DATA)
+    paths = " ".join(f"(_cons@alpha u@1 x{t}@b z@g -> y{t})" for t in range(1, 5))
+    ok(s, f"quietly sem {paths}, latent(u) var(e._OEn@e)cov(_lex*_oex)cov(z*u@0)")
+    _fit(s, ref)
+    for t in range(1, 5):
+        _check(s, (f"y{t}", f"x{t}"), ref["b"])
+        _check(s, (f"y{t}", "z"), ref["g"])
+        _check(s, (f"y{t}", "_cons"), ref["alpha"])
+        _check(s, ("/", f"var(e.y{t})"), ref["e"])
+    _check(s, ("/", "var(u)"), ref["var_u"])
+    _check(s, ("/", "cov(x4,u)"), ref["cov_x4_u"])

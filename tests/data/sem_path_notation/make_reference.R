@@ -46,4 +46,30 @@ get <- function(l,o,r) { i <- which(pe$lhs==l & pe$op==o & pe$rhs==r); c(pe$est[
 panel <- list(n=nrow(d), ll=fitMeasures(f,"logl")[[1]], chi2=fitMeasures(f,"chisq")[[1]], df=fitMeasures(f,"df")[[1]],
   y1_x1=get("y1","~","x1"), y2_z=get("y2","~","z"), y4_cons=get("y4","~1",""), var_e_y3=get("y3","~~","y3"),
   var_u=get("u","~~","u"), cov_x2_u=get("u","~~","x2"), cov_x1_z=get("x1","~~","z"), mean_x4=get("x4","~1",""))
-cat(jsonlite::toJSON(list(fe=fe, panel=panel), digits=12, auto_unbox=TRUE, pretty=TRUE))
+# Model 3: their multivariate fixed-effects model (Table 4): _cons@alpha, x@b, z@g shared across
+# equations, var(e._OEn@e) cov(_lex*_oex) cov(z*u@0).
+m <- '
+u =~ 1*y1 + 1*y2 + 1*y3 + 1*y4
+y1 ~ b*x1 + g*z + alpha*1
+y2 ~ b*x2 + g*z + alpha*1
+y3 ~ b*x3 + g*z + alpha*1
+y4 ~ b*x4 + g*z + alpha*1
+y1 ~~ e*y1
+y2 ~~ e*y2
+y3 ~~ e*y3
+y4 ~~ e*y4
+u ~~ x1 + x2 + x3 + x4
+u ~~ 0*z
+u ~ 0*1
+x1 ~~ x2 + x3 + x4 + z
+x2 ~~ x3 + x4 + z
+x3 ~~ x4 + z
+x4 ~~ z
+'
+f <- sem(m, data=d, fixed.x=FALSE, information="observed", meanstructure=TRUE)
+pe <- parameterEstimates(f)
+get <- function(l,o,r) { i <- which(pe$lhs==l & pe$op==o & pe$rhs==r); c(pe$est[i], pe$se[i]) }
+fe4 <- list(n=nrow(d), ll=fitMeasures(f,"logl")[[1]], chi2=fitMeasures(f,"chisq")[[1]], df=fitMeasures(f,"df")[[1]],
+  b=get("y1","~","x1"), g=get("y1","~","z"), alpha=get("y1","~1",""), e=get("y1","~~","y1"),
+  var_u=get("u","~~","u"), cov_x4_u=get("u","~~","x4"))
+cat(jsonlite::toJSON(list(fe=fe, panel=panel, panel_fe=fe4), digits=12, auto_unbox=TRUE, pretty=TRUE))
