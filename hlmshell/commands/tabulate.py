@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hlmshell import distributions as dist
+from hlmshell.commands import tabulate_stats as tabstats
 from hlmshell.commands._toolkit import check_name, touse, typed_args, value_text, varlist, weights
 from hlmshell.registry import Args, Opt, command
 from hlmshell.data.dataset import Variable
@@ -100,6 +100,15 @@ class TabOptions:
     matrow: str | None = None
     matcol: str | None = None
     summarize: str | None = None
+    expected: bool = False
+    cchi2: bool = False
+    clrchi2: bool = False
+    lrchi2: bool = False
+    V: bool = False
+    gamma: bool = False
+    taub: bool = False
+    exact: bool = False
+    all: bool = False
 
     @classmethod
     def of(cls, opts: Args) -> TabOptions:
@@ -114,7 +123,9 @@ class TabOptions:
                    sort=flag("sort"), nofreq=flag("nofreq"), row=flag("row"), column=flag("column"),
                    cell=flag("cell"), chi2=flag("chi2"), nokey=flag("nokey"),
                    matcell=value("matcell"), matrow=value("matrow"), matcol=value("matcol"),
-                   summarize=" ".join(summ) if summ is not None else None)
+                   summarize=" ".join(summ) if summ is not None else None,
+                   **{k: flag(k) for k in ("expected", "cchi2", "clrchi2", "lrchi2", "V", "gamma",
+                                           "taub", "exact", "all")})
 
 
 # ----------------------------------------------------------------------------- one-way
@@ -211,16 +222,10 @@ def _store_matrices(session, opts: TabOptions, cells, rv, rl, cv, cl) -> None:
 
 
 # ----------------------------------------------------------------------------- two-way
-_KEYS = {"freq": "frequency", "row": "row percentage", "column": "column percentage",
-         "cell": "cell percentage"}
-
-
 def twoway(session, cmd, rname: str, cname: str, opts: TabOptions) -> None:
     ds = session.data
     rv, cv = ds.var(rname), ds.var(cname)
-    missing = opts.missing
-    labels = opts.labels
-    mask, w = _sample(session, cmd, [rname, cname], missing)
+    mask, w = _sample(session, cmd, [rname, cname], opts.missing)
     rx, cx = rv.values[mask], cv.values[mask]
     if len(rx) == 0:
         raise StataError("no observations", 2000)
@@ -229,72 +234,75 @@ def twoway(session, cmd, rname: str, cname: str, opts: TabOptions) -> None:
     ww = w[mask] if w is not None else np.ones(len(rx))
     tab = np.zeros((len(rl), len(cl)))
     np.add.at(tab, (ri, ci), ww)
-    N = float(tab.sum())
-    rtot, ctot = tab.sum(axis=1), tab.sum(axis=0)
-    shows = [] if opts.nofreq else ["freq"]
-    shows += [o for o in ("row", "column", "cell") if getattr(opts, o)]
-    rtexts = [_text(ds, rv, v, labels) for v in rl]
-    ctexts = [_text(ds, cv, v, labels) for v in cl]
-    stub = max(10, min(max(len(t) for t in rtexts), 32))
-    cw = max(10, min(max(len(t) for t in ctexts), 32)) if ctexts else 10
+    shows = tabstats.layers(opts, opts.nofreq)
+    integer = bool(np.all(ww == np.rint(ww)))
+    results = tabstats.compute(tab, tabstats.requested(opts), integer)   # may fail: nothing printed yet
+    _store_matrices(session, opts, tab, rv, rl, cv, cl)
+    rtexts = [_text(ds, rv, v, opts.labels) for v in rl]
+    ctexts = [_text(ds, cv, v, opts.labels) for v in cl]
     out = session.out
     out.line()
     if len(shows) > 1 and not opts.nokey:
-        for line in _key_lines(shows):
+        for line in tabstats.key_lines(shows):
             out.line(line)
-    block = (cw + 1) * len(cl)
-    for line in _twoway_head(rv.label or rname, cv.label or cname, ctexts, stub, cw):
+    _draw_twoway(session, tab, shows, (rv.label or rname, cv.label or cname), rtexts, ctexts,
+                 w is not None)
+    session.r.scalars = {"N": float(tab.sum()), "r": float(len(rl)), "c": float(len(cl))}
+    session.r.macros = {}
+    tabstats.report(session, results)
+
+
+def _layer_values(tab: np.ndarray, kind: str, extra: dict) -> np.ndarray:
+    """What one line of every cell shows, margins included: an (r+1) x (c+1) array."""
+    full = np.zeros((tab.shape[0] + 1, tab.shape[1] + 1))
+    full[:-1, :-1] = tab
+    full[:-1, -1] = tab.sum(axis=1)
+    full[-1, :-1] = tab.sum(axis=0)
+    full[-1, -1] = tab.sum()
+    if kind == "freq":
+        return full
+    if kind in extra:
+        return extra[kind]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "row":
+            return 100.0 * full / full[:, -1:]
+        if kind == "column":
+            return 100.0 * full / full[-1:, :]
+        return 100.0 * full / full[-1, -1]
+
+
+def _draw_twoway(session, tab, shows, titles, rtexts, ctexts, weighted: bool) -> None:
+    """The table itself: header, one block of lines per row (one line per layer), totals."""
+    stub = max(10, min(max(len(t) for t in rtexts), 32))
+    cw = max(10, min(max(len(t) for t in ctexts), 32)) if ctexts else 10
+    extra = {k: tabstats.cell_layer(tab, k) for k in shows if k in ("expected", "cchi2", "clrchi2")}
+    values = {k: _layer_values(tab, k, extra) for k in shows}
+    out = session.out
+    block = (cw + 1) * len(ctexts)
+    for line in _twoway_head(titles[0], titles[1], ctexts, stub, cw):
         out.line(line)
     dash = "-" * (stub + 1) + "+" + "-" * block + "+" + "-" * 10
     out.line(dash)
 
-    def cells(row_vals, row_total, kind, rtotal_val=None):
+    def fmt(v, kind, width):
         if kind == "freq":
-            return " ".join(_count(v, w is not None, cw) for v in row_vals), _count(row_total, w is not None, 10)
-        fmtp = lambda p: (f"{p:{cw}.2f}" if not math.isnan(p) else ".".rjust(cw))  # noqa: E731
-        return " ".join(fmtp(p) for p in row_vals), f"{row_total:10.2f}" if not math.isnan(row_total) else ".".rjust(10)
+            return _count(v, weighted, width)
+        if v != v:
+            return ".".rjust(width)
+        return f"{v:{width}.1f}" if kind in extra else f"{v:{width}.2f}"
 
-    def pct(a, b):
-        return 100.0 * a / b if b else math.nan
-
-    def emit(label, counts, total, is_total_row):
-        for j, s in enumerate(shows):
-            if s == "freq":
-                vals, tot = counts, total
-            elif s == "row":
-                vals, tot = [pct(c, total) for c in counts], pct(total, total)
-            elif s == "column":
-                vals, tot = [pct(c, ctot[k]) for k, c in enumerate(counts)], pct(total, N)
-            else:
-                vals, tot = [pct(c, N) for c in counts], pct(total, N)
-            body, t = cells(vals, tot, s)
-            lab = label if j == 0 else ""
-            out.line(f"{lab[:stub].rjust(stub)} |{body} |{t} ")
+    def emit(label, i):
+        for j, kind in enumerate(shows):
+            row = values[kind][i]
+            body = " ".join(fmt(v, kind, cw) for v in row[:-1])
+            out.line(f"{(label if j == 0 else '')[:stub].rjust(stub)} |{body} |{fmt(row[-1], kind, 10)} ")
 
     for i, t in enumerate(rtexts):
         if i and len(shows) > 1:
             out.line(f"{' ' * stub} |{' ' * block}|{' ' * 10}")
-        emit(t, list(tab[i]), float(rtot[i]), False)
+        emit(t, i)
     out.line(dash)
-    emit("Total", list(ctot), N, True)
-    session.r.scalars = {"N": N, "r": float(len(rl)), "c": float(len(cl))}
-    session.r.macros = {}
-    _store_matrices(session, opts, tab, rv, rl, cv, cl)
-    if opts.chi2:
-        stat, df, p = _pearson_chi2(tab)
-        out.line()
-        out.line(f"{'Pearson chi2(' + str(df) + ') = ':>28}{stat:8.4f}   Pr = {p:5.3f}")
-        session.r.scalars.update({"chi2": stat, "p": p})
-
-
-def _key_lines(shows: list[str]) -> list[str]:
-    """The `Key` box naming what each line of a cell shows, and a blank line."""
-    out = ["+-------------------+", "| Key               |", "|-------------------|"]
-    for s in shows:
-        t = _KEYS[s]
-        left = (19 - len(t)) // 2
-        out.append(f"|{' ' * left}{t.ljust(19 - left)}|")
-    return out + ["+-------------------+", ""]
+    emit("Total", len(rtexts))
 
 
 def _twoway_head(rtitle: str, ctitle: str, ctexts: list[str], stub: int, cw: int) -> list[str]:
@@ -312,43 +320,32 @@ def _twoway_head(rtitle: str, ctitle: str, ctexts: list[str], stub: int, cw: int
     return out
 
 
-def _pearson_chi2(tab: np.ndarray) -> tuple[float, int, float]:
-    """Pearson's chi2 of independence of a two-way table: (statistic, df, p)."""
-    rtot, ctot = tab.sum(axis=1), tab.sum(axis=0)
-    exp = np.outer(rtot, ctot) / float(tab.sum())
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = float(np.nansum(np.where(exp > 0, (tab - exp) ** 2 / exp, 0.0)))
-    df = (tab.shape[0] - 1) * (tab.shape[1] - 1)
-    p = float(dist.chi2_sf(stat, df)) if df > 0 else math.nan
-    return stat, df, p
-
-
 _COMMON = (Opt("missing", "m", desc="treat missing values like other values"),
-           Opt("nofreq", desc="do not display frequencies"),
+           Opt("nofreq", "nof", desc="do not display frequencies"),
            Opt("nolabel", "nol", desc="display numeric codes rather than value labels"),
            Opt("sort", desc="display the table in descending order of frequency"),
            Opt("plot", desc="accepted for Stata compatibility (bar chart of frequencies)"))
 
 _SPEC = _COMMON + (
     Opt("generate", "gen", "name", desc="create indicator variables stub1, stub2, ... (one-way)"),
-    Opt("row", desc="report relative frequency within its row of each cell (two-way)"),
-    Opt("column", "col", desc="report relative frequency within its column of each cell (two-way)"),
-    Opt("cell", desc="report the relative frequency of each cell (two-way)"),
+    Opt("row", "r", desc="report relative frequency within its row of each cell (two-way)"),
+    Opt("column", "co", desc="report relative frequency within its column of each cell (two-way)"),
+    Opt("cell", "ce", desc="report the relative frequency of each cell (two-way)"),
     Opt("chi2", "ch", desc="report Pearson's chi-squared (two-way)"),
     Opt("nokey", desc="suppress the Key box (two-way)"),
     Opt("matcell", type="name", desc="save the frequencies in matrix name"),
     Opt("matrow", type="name", desc="save the row values in matrix name"),
     Opt("matcol", type="name", desc="save the column values in matrix name (two-way)"),
     Opt("subpop", type="varlist", desc="accepted for Stata compatibility (subpopulation)"),
-    Opt("wrap", desc="accepted for Stata compatibility (do not wrap wide tables)"),
-    Opt("nolog", desc="accepted for Stata compatibility"),
+    Opt("wrap", "w", desc="accepted for Stata compatibility (do not wrap wide tables)"),
     Opt("summarize", "su", "varlist", desc="mean, sd and frequency of varname within each level (one-way)"),
     Opt("means", "mean", desc="accepted with summarize() (means are always shown)"),
     Opt("standard", "st", desc="accepted with summarize() (standard deviations are always shown)"),
     Opt("freq", desc="accepted with summarize() (frequencies are always shown)"),
     Opt("obs", desc="accepted with summarize() for Stata compatibility"),
     Opt("nomeans", desc="accepted with summarize() for Stata compatibility"),
-    Opt("nostandard", "nost", desc="accepted with summarize() for Stata compatibility"))
+    Opt("nostandard", "nost", desc="accepted with summarize() for Stata compatibility")) \
+    + tabstats.STAT_OPTIONS
 
 
 def oneway_summary(session, cmd, name: str, opts: TabOptions) -> None:
@@ -473,20 +470,21 @@ def twoway_summary(session, cmd, rname: str, cname: str, opts: TabOptions, args)
 @command("tabulate", abbrev="ta",
           family="Data inspection", body="varlist", desc="one- and two-way tables of frequencies", example="tabulate sector", options=_SPEC)
 def tabulate_cmd(session, cmd):
-    opts = TabOptions.of(typed_args(cmd))
+    args = typed_args(cmd, tabstats.exact_workspace(cmd.options))
+    opts = TabOptions.of(args)
     names = varlist(session, cmd.body, all_if_empty=False)
     if opts.summarize is not None:
         if len(names) == 2:
-            twoway_summary(session, cmd, names[0], names[1], opts, typed_args(cmd))
+            twoway_summary(session, cmd, names[0], names[1], opts, args)
             return
         if len(names) != 1:
             raise StataError("too many variables specified", 103)
         oneway_summary(session, cmd, names[0], opts)
         return
     if len(names) == 1:
-        for o in ("row", "column", "cell", "chi2"):
+        for o in tabstats.TWOWAY_ONLY:
             if getattr(opts, o):
-                raise StataError(f"option {o} not allowed", 198)
+                raise StataError(f"option {o}{'()' if o == 'matcol' else ''} not allowed", 198)
         oneway(session, cmd, names[0], opts)
     elif len(names) == 2:
         if opts.generate:
@@ -511,18 +509,22 @@ def tab1_cmd(session, cmd):
         oneway(session, cmd, nm, opts)
 
 
-_TAB2 = _COMMON + tuple(o for o in _SPEC if o.name in ("row", "column", "cell", "chi2", "nokey", "wrap"))
+_TAB2 = _COMMON + tuple(o for o in _SPEC if o.name in ("row", "column", "cell", "chi2", "nokey", "wrap",
+                                                       "matcell", "matrow", "matcol")) \
+    + tabstats.STAT_OPTIONS + (Opt("firstonly", "first", desc="only the tables that include the first variable"),)
 
 
 @command("tab2", qualifiers="if in weight", weights="fw aw iw", changes_data=False,
          family="Data inspection", body="varlist", desc="two-way tables of all pairs of variables",
          example="tab2 sector female minority", options=_TAB2)
 def tab2_cmd(session, cmd):
-    opts = TabOptions.of(typed_args(cmd))
+    args = typed_args(cmd, tabstats.exact_workspace(cmd.options))
+    opts = TabOptions.of(args)
     names = varlist(session, cmd.body, all_if_empty=False)
     if len(names) < 2:
         raise StataError("too few variables specified", 102)
-    for i, a in enumerate(names):
+    firsts = names[:1] if args.firstonly else names
+    for i, a in enumerate(firsts):
         for b in names[i + 1:]:
             session.out.line()
             session.out.line(f"-> tabulation of {a} by {b}  ")
