@@ -177,3 +177,14 @@ def test_degenerate_tables():
     assert ct.fisher_exact(np.array([[3, 0], [2, 0]])).p == 1.0
     g, ase = ct.gamma(np.array([[5.0, 0.0], [0.0, 0.0]]))
     assert math.isnan(g) and math.isnan(ase)
+
+
+def test_exact_too_large_fails_cleanly(monkeypatch):
+    s = _session(REF["dose"]["table"])
+    ok(s, "tabulate r c [fw=n], chi2")
+    before = dict(s.r.scalars)
+    real = ct.fisher_exact
+    monkeypatch.setattr(ct, "fisher_exact", lambda t: real(t, limit=10))
+    rc, out = run(s, "tabulate r c [fw=n], exact chi2")
+    assert rc == 498 and "Traceback" not in out and "Pearson" not in out
+    assert s.r.scalars == before

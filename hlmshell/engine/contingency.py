@@ -108,7 +108,7 @@ def _log_fact(n: int) -> float:
     return math.lgamma(n + 1.0)
 
 
-def fisher_exact(tab: np.ndarray, limit: int = 2_000_000) -> FisherResult:
+def fisher_exact(tab: np.ndarray, limit: int = 1_000_000) -> FisherResult:
     """Fisher's exact test of an r x c table of integer counts.
 
     The network algorithm of Mehta and Patel (1983): the tables with the observed margins are
@@ -136,68 +136,74 @@ def fisher_exact(tab: np.ndarray, limit: int = 2_000_000) -> FisherResult:
     cut = obs + math.log1p(1e-7) - const          # compared with a path's sum of -log n_ij!
     if t.shape == (2, 2):
         return _fisher_2x2(t, const, cut + const)
-    net = _Network(lf, [int(c) for c in cols], cut, limit)
-    return FisherResult(min(1.0, net.run(tuple(sorted(int(x) for x in rows))) * math.exp(const)), None)
+    net = _Network(lf, [int(c) for c in cols], cut, limit, const)
+    return FisherResult(min(1.0, net.run(tuple(sorted(int(x) for x in rows)))), None)
 
 
 class _Network:
-    """The node-by-node sweep of fisher_exact (see there); probabilities relative to exp(const)."""
+    """The node-by-node sweep of fisher_exact (see there), in log space around `const`."""
 
-    def __init__(self, lf: np.ndarray, cols: list[int], cut: float, limit: int):
-        self.lf, self.cols, self.cut, self.limit = lf, cols, cut, limit
+    def __init__(self, lf: np.ndarray, cols: list[int], cut: float, limit: int, const: float):
+        self.lf, self.cols, self.cut, self.limit, self.const = lf.tolist(), cols, cut, limit, const
         self.work = 0
         self.memo: dict[tuple, tuple[float, float]] = {}
 
-    def bounds(self, rem: tuple, j: int) -> tuple[float, float, float]:
-        """(the most and the least probable completion from node `rem` before column j, each
-        as a sum of -log n_ij!, and the log of the total over all completions). The extremes
-        are the longest and shortest paths through the rest of the network, memoized by node."""
+    def _neglf(self, counts) -> float:
+        lf = self.lf
+        return -sum(lf[x] for x in counts)
+
+    def extremes(self, rem: tuple, j: int) -> tuple[float, float]:
+        """The most and the least probable completion from node `rem` before column j, as sums
+        of -log n_ij!: the longest and shortest paths through the rest of the network,
+        memoized by node."""
         key = (rem, j)
         got = self.memo.get(key)
-        if got is None:
-            got = self._extremes(rem, j)
-            self.memo[key] = got
-        hi, lo = got
-        tot = float(self.lf[sum(rem)] - self.lf[list(rem)].sum() - self.lf[self.cols[j:]].sum())
-        return hi, lo, tot
-
-    def _extremes(self, rem: tuple, j: int) -> tuple[float, float]:
+        if got is not None:
+            return got
         if j == len(self.cols) - 1:
-            v = -float(self.lf[list(rem)].sum())
-            return v, v
-        hi, lo = -math.inf, math.inf
-        for fill in _fills(rem, self.cols[j]):
-            self.work += 1
-            if self.work > self.limit:
-                raise ExactTooLarge()
-            step = -float(self.lf[list(fill)].sum())
-            h, low = self.bounds(tuple(sorted(r - x for r, x in zip(rem, fill))), j + 1)[:2]
-            hi, lo = max(hi, step + h), min(lo, step + low)
-        return hi, lo
+            v = self._neglf(rem)
+            got = (v, v)
+        else:
+            hi, lo = -math.inf, math.inf
+            for fill in _fills(rem, self.cols[j]):
+                self._charge(1)
+                step = self._neglf(fill)
+                h, low = self.extremes(tuple(sorted(r - x for r, x in zip(rem, fill))), j + 1)
+                hi, lo = max(hi, step + h), min(lo, step + low)
+            got = (hi, lo)
+        self.memo[key] = got
+        return got
+
+    def _charge(self, units: int) -> None:
+        self.work += units
+        if self.work > self.limit:
+            raise ExactTooLarge()
 
     def run(self, start: tuple) -> float:
+        """The p-value: the probability of the tables no more probable than the observed one."""
         states = {start: (np.zeros(1), np.ones(1))}
         total = 0.0
         for j, cj in enumerate(self.cols):
             nxt: dict[tuple, list] = {}
             for rem, (pasts, wts) in states.items():
-                hi, lo, tot = self.bounds(rem, j)
+                self._charge(1)
+                hi, lo = self.extremes(rem, j)
+                # log of the total of all completions' prod 1/n_ij! (hypergeometric normalizer)
+                tot = self.lf[sum(rem)] + self._neglf(rem) + self._neglf(self.cols[j:])
                 done = pasts + hi <= self.cut
-                total += float((wts[done] * np.exp(pasts[done] + tot)).sum())
+                total += float((wts[done] * np.exp(self.const + pasts[done] + tot)).sum())
                 keep = ~done & (pasts + lo <= self.cut)
                 if keep.any():
                     self._expand(rem, cj, pasts[keep], wts[keep], nxt)
             states = {k: _pool(v) for k, v in nxt.items()}
         for pasts, wts in states.values():              # every row filled: the tables themselves
-            total += float((wts * np.exp(pasts))[pasts <= self.cut].sum())
+            total += float((wts * np.exp(self.const + pasts))[pasts <= self.cut].sum())
         return total
 
     def _expand(self, rem, cj, pasts, wts, nxt) -> None:
         for fill in _fills(rem, cj):
-            self.work += len(pasts)
-            if self.work > self.limit:
-                raise ExactTooLarge()
-            step = -float(self.lf[list(fill)].sum())
+            self._charge(len(pasts))
+            step = self._neglf(fill)
             key = tuple(sorted(r - x for r, x in zip(rem, fill)))
             nxt.setdefault(key, []).append((pasts + step, wts))
 

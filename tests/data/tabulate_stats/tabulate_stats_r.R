@@ -6,7 +6,8 @@ tabs <- list(
   two = matrix(c(20,10, 16,12), 2, byrow = TRUE),
   small = matrix(c(3,1, 1,3), 2, byrow = TRUE),
   wide = matrix(c(5,0,3,2,1, 1,4,2,0,3), 2, byrow = TRUE),
-  sq = matrix(c(4,1,0, 2,3,1, 0,2,5, 1,0,3), 4, byrow = TRUE)
+  sq = matrix(c(4,1,0, 2,3,1, 0,2,5, 1,0,3), 4, byrow = TRUE),
+  mid = matrix(c(6,4,2,6, 3,3,5,2, 5,4,5,2, 5,1,2,5), 4, byrow = TRUE)
 )
 pairs <- function(t) {
   I <- nrow(t); J <- ncol(t); A <- D <- t * 0
