@@ -188,3 +188,12 @@ def test_exact_too_large_fails_cleanly(monkeypatch):
     rc, out = run(s, "tabulate r c [fw=n], exact chi2")
     assert rc == 498 and "Traceback" not in out and "Pearson" not in out
     assert s.r.scalars == before
+
+
+def test_rowsort_colsort_order_by_frequency():
+    s = _session([[1, 5, 2], [7, 0, 9]])
+    out = ok(s, "tabulate r c [fw=n], rowsort colsort matcell(F) matrow(R) matcol(C)")
+    np.testing.assert_array_equal(s.matrices["F"], [[9, 7, 0], [2, 1, 5]])
+    np.testing.assert_array_equal(np.ravel(s.matrices["R"]), [2, 1])
+    np.testing.assert_array_equal(np.ravel(s.matrices["C"]), [3, 1, 2])
+    assert [ln.split("|")[0].strip() for ln in out.splitlines() if ln.count("|") == 2][1:3] == ["2", "1"]

@@ -109,6 +109,8 @@ class TabOptions:
     taub: bool = False
     exact: bool = False
     all: bool = False
+    rowsort: bool = False
+    colsort: bool = False
 
     @classmethod
     def of(cls, opts: Args) -> TabOptions:
@@ -125,7 +127,7 @@ class TabOptions:
                    matcell=value("matcell"), matrow=value("matrow"), matcol=value("matcol"),
                    summarize=" ".join(summ) if summ is not None else None,
                    **{k: flag(k) for k in ("expected", "cchi2", "clrchi2", "lrchi2", "V", "gamma",
-                                           "taub", "exact", "all")})
+                                           "taub", "exact", "all", "rowsort", "colsort")})
 
 
 # ----------------------------------------------------------------------------- one-way
@@ -234,6 +236,8 @@ def twoway(session, cmd, rname: str, cname: str, opts: TabOptions) -> None:
     ww = w[mask] if w is not None else np.ones(len(rx))
     tab = np.zeros((len(rl), len(cl)))
     np.add.at(tab, (ri, ci), ww)
+    ro, co = tabstats.frequency_order(tab, opts.rowsort, opts.colsort)
+    tab, rl, cl = tab[ro][:, co], [rl[k] for k in ro], [cl[k] for k in co]
     shows = tabstats.layers(opts, opts.nofreq)
     integer = bool(np.all(ww == np.rint(ww)))
     results = tabstats.compute(tab, tabstats.requested(opts), integer)   # may fail: nothing printed yet

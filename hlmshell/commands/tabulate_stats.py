@@ -31,9 +31,11 @@ STAT_OPTIONS = (
     Opt("all", "a", desc="equivalent to specifying chi2 lrchi2 V gamma taub"),
     Opt("key", desc="report the cell contents key (the default)"),
     Opt("nolog", "nolo", desc="do not display enumeration log for Fisher's exact test"),
+    Opt("rowsort", desc="list rows in order of observed frequency"),
+    Opt("colsort", desc="list columns in order of observed frequency"),
 )
 TWOWAY_ONLY = ("row", "column", "cell", "chi2", "exact", "gamma", "lrchi2", "taub", "V", "cchi2",
-               "clrchi2", "expected", "all", "nokey", "matcol")
+               "clrchi2", "expected", "all", "nokey", "matcol", "rowsort", "colsort")
 
 # what each line of a cell shows, in the order Stata stacks them, and the Key's words
 LAYERS = ("freq", "expected", "cchi2", "clrchi2", "row", "column", "cell")
@@ -58,6 +60,14 @@ def exact_workspace(options) -> list:
             o = dataclasses.replace(o, arg=None)
         out.append(o)
     return out
+
+
+def frequency_order(tab: np.ndarray, rows: bool, cols: bool) -> tuple[np.ndarray, np.ndarray]:
+    """rowsort/colsort: the rows (columns) in descending order of their totals, ties kept in
+    their natural order."""
+    ro = np.argsort(-tab.sum(axis=1), kind="stable") if rows else np.arange(tab.shape[0])
+    co = np.argsort(-tab.sum(axis=0), kind="stable") if cols else np.arange(tab.shape[1])
+    return ro, co
 
 
 def layers(args, nofreq: bool) -> list[str]:

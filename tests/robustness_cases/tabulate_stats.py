@@ -11,6 +11,7 @@ BAD = [
     ("tabulate r, all", 198),
     ("tabulate r, expected", 198),
     ("tabulate r, cchi2", 198),
+    ("tabulate r, rowsort", 198),
     ("tabulate r c, v", 198),                       # V is upper case only
     ("tabulate r c, cc", 198),                      # cchi2's minimum abbreviation is cchi
     ("tabulate r c, c", 198),
