@@ -237,6 +237,7 @@ COMMANDS = [
     ('tokenize', 'program_parsing', 'tokenize', ()),
     ('gettoken', 'program_parsing', 'gettoken', ()),
     ('unab', 'program_parsing', 'unab', ()),
+    ('putdocx', 'putdocx', 'putdocx', ()),
     ('putexcel', 'putexcel', 'putexcel', ()),
     ('pwcompare', 'pwcompare', 'pwcompare', ()),
     ('qreg', 'qreg', 'qreg', ()),
