@@ -3,9 +3,13 @@ estimation table in order; bad input leaves the document in memory and files unc
 
 The etable cells are checked against an independent least-squares fit (numpy), not against
 hlmshell's own regress output."""
+import json
+import math
 import os
 import zipfile
 import xml.etree.ElementTree as ET
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +17,7 @@ import pytest
 from hsb_fixtures import df, s  # noqa: F401
 from session_run import ok, run
 
+DATA = Path(__file__).parent / "data" / "putdocx"
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
@@ -84,19 +89,25 @@ def test_paragraphs_styles_and_etable(s, df, tmp_path):  # noqa: F811
 
 
 def test_mixed_etable_has_variance_rows(s, tmp_path):  # noqa: F811
+    """Cells against lme4 (ML): tests/data/putdocx/mixed_ri_lme4.R."""
+    ref = json.loads((DATA / "mixed_ri_lme4.json").read_text())
     path = tmp_path / "m.docx"
     ok(s, "mixed mathach ses || id:")
     ok(s, "putdocx begin")
-    ok(s, "putdocx table m = etable")
+    ok(s, "putdocx table m = etable, nformat(%12.8g)")
     ok(s, f'putdocx save "{path}"')
     rows = _blocks(_doc(path))[0][2]
-    labels = [r[0] for r in rows]
-    assert labels[:4] == ["mathach", "ses", "_cons", "id: var(_cons)"]
-    assert labels[-1] == "var(e)"
-    res = s.e
-    names = [n for _, n in res.names]
-    b = float(np.asarray(res.b).reshape(-1)[names.index("ses")])
-    assert float(rows[1][1]) == pytest.approx(b, rel=1e-6)
+    assert [r[0] for r in rows] == ["mathach", "ses", "_cons", "id: var(_cons)", "var(e)"]
+    val = {r[0]: [float(x) if x else None for x in r[1:]] for r in rows[1:]}
+    assert val["ses"][0] == pytest.approx(ref["b"][1], rel=1e-4)
+    assert val["_cons"][0] == pytest.approx(ref["b"][0], rel=1e-4)
+    assert val["ses"][1] == pytest.approx(ref["se"][1], rel=1e-3)
+    assert val["_cons"][1] == pytest.approx(ref["se"][0], rel=1e-3)
+    assert val["id: var(_cons)"][0] == pytest.approx(ref["var_cons"], rel=1e-4)
+    assert val["var(e)"][0] == pytest.approx(ref["var_e"], rel=1e-4)
+    v, se, _, _, lo, hi = val["var(e)"]
+    assert v == pytest.approx(math.sqrt(lo * hi), rel=1e-6)      # CI symmetric in log(var)
+    assert val["var(e)"][2] is None and val["var(e)"][3] is None
 
 
 def test_matrix_and_cells(s, tmp_path):  # noqa: F811
