@@ -75,6 +75,8 @@ def putdocx_cmd(session, cmd):
     m = re.match(r"[A-Za-z]+", body)
     word = m.group(0) if m else ""
     spec = next((s for s in _SUBS if s.matches(word)), None)
+    if not word:
+        raise syntax_error()
     if spec is None:
         raise StataError(f"unrecognized command: putdocx {word}".rstrip(), 199)
     rest = body[len(word):].strip()
