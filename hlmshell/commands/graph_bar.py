@@ -14,7 +14,7 @@ from hlmshell.commands.graph_over import Over, over_groups
 from hlmshell.commands.graph_stat import OVER_OPTS, make_graph
 from hlmshell.errors import StataError
 from hlmshell.graphics.model import Panel, Series
-from hlmshell.output.numfmt import FormatError, fmt
+from hlmshell.output.numfmt import fmt
 from hlmshell.registry import abbrev_match
 from hlmshell.syntax.ast import Command
 from hlmshell.syntax.evaluate import marksample
@@ -98,11 +98,7 @@ def _blabel(arg: str | None) -> tuple[str, str | None, str]:
     form, where = None, "outside"
     for o in opts:
         if abbrev_match(o.name, "format", "form"):
-            form = (o.arg or "").strip()
-            try:
-                fmt(1.0, form)
-            except (FormatError, ValueError):
-                raise StataError(f"invalid format {form}", 120) from None
+            form = gc.display_format(o.arg)
         elif abbrev_match(o.name, "position", "pos"):
             where = next((w for w in BLABEL_WHERE if abbrev_match((o.arg or "").strip(), w,
                                                                   w[:2])), None)

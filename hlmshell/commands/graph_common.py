@@ -547,3 +547,15 @@ def split_words(text: str) -> tuple[list[str], list]:
     head, opts = (text, "") if comma < 0 else (text[:comma], text[comma + 1:])
     words = [strip_quotes(head[s:e]) for s, e in top_words(head)]
     return words, parse_options(opts)
+
+
+def display_format(arg: str | None) -> str:
+    """A label's format(%fmt) suboption (blabel(), plabel()): the format, checked as Stata
+    checks it (r(120) invalid format)."""
+    from hlmshell.output.numfmt import FormatError, fmt
+    form = (arg or "").strip()
+    try:
+        fmt(1.0, form)
+    except (FormatError, ValueError):
+        raise StataError(f"invalid format {form}", 120) from None
+    return form

@@ -14,7 +14,7 @@ from hlmshell.commands.graph_over import over_groups
 from hlmshell.commands.graph_stat import make_graph
 from hlmshell.errors import StataError
 from hlmshell.graphics.model import Panel, Series
-from hlmshell.output.numfmt import FormatError, fmt
+from hlmshell.output.numfmt import fmt
 from hlmshell.registry import abbrev_match
 from hlmshell.syntax.ast import Command
 from hlmshell.syntax.evaluate import marksample
@@ -93,11 +93,7 @@ def _plabels(arg_list: list[str], values, labels) -> list[str]:
         form = "%9.0g"
         for o in opts:
             if abbrev_match(o.name, "format", "form"):
-                form = (o.arg or "").strip()
-                try:
-                    fmt(1.0, form)
-                except (FormatError, ValueError):
-                    raise StataError(f"invalid format {form}", 120) from None
+                form = gc.display_format(o.arg)
         idx = range(len(values)) if which == "_all" else [_slice_number(which, len(values))]
         for i in idx:
             if what == "name":
