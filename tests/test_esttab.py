@@ -247,3 +247,14 @@ def test_estout_default_and_cells(hsb, tmp_path):
     assert f.read_text().splitlines()[:2] == ["\tmodel1", "\tb"]          # tab style in a file
     for line, rc in (("estout, cells(foo)", 198), ("estout, style(tex)", 601), ("estout nosuch", 111)):
         assert run(hsb, line)[0] == rc
+
+
+def test_t_switch_with_se_shows_standard_errors(hsb):
+    """`esttab, b(3) se(3) t` (a public do-file): t is esttab's default switch, se decides."""
+    ok(hsb, "eststo m1: quietly regress mathach ses female")
+    a = ok(hsb, "esttab m1, b(3) se(3) t")
+    b = ok(hsb, "esttab m1, b(3) se(3)")
+    assert a == b
+    _, se = _b_se(hsb.estimates["m1"], "ses")
+    assert f"({se:.3f})" in a
+    assert run(hsb, "esttab m1, se z")[0] == 198

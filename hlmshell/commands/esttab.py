@@ -241,7 +241,9 @@ def _options(options) -> dict[str, str | None]:
         if not spec.takes_arg and o.arg is not None:
             raise StataError(f"option {o.name} not allowed", 198)
         given[spec.name] = o.arg
-    aux = [k for k in ("se", "t", "z", "p") if k in given]
+    # t is esttab's default statistic, a switch it keeps on: `se(3) t` shows the standard
+    # errors (a public do-file's call); only se, z, p, ci and aux() exclude one another
+    aux = [k for k in ("se", "z", "p") if k in given]
     if len(aux) > 1:
         raise StataError("only one allowed of z, se, p, ci, and aux()", 198)
     modes = [m for m in _MODES if m in given]
