@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import importlib
 
-import math
-
 import numpy as np
 
 from hlmshell import distributions as dist
@@ -613,13 +611,7 @@ def _display(session, res, design, vlabels, block, rows, opts, base) -> None:
     kf = res.k_f
     groups = display_groups(design, baselevels=False, value_labels=vlabels)
     se = np.sqrt(np.clip(np.diag(res.V), 0, None))
-    eform = _eform_title(res.macros.get("link"), opts)
-    if eform:
-        table = eform_table(res.depvar, groups, res.b[:kf], se[:kf], title=eform, level=level,
-                            vcetype=vt)
-    else:
-        table = coef_table(res.depvar, groups, res.b[:kf], se[:kf], stat="z", level=level,
-                           vcetype=vt)
+    table = fixed_table(res, groups, se, opts, level, vt)
     z = float(dist.norm_ppf(0.5 + level / 200.0))
     ne = len(res.names) - kf - len(rows)               # the family's own parameters
     ex_lines = meo.extra_rows([(res.names[kf + i][1], res.b[kf + i], se[kf + i])
@@ -632,12 +624,8 @@ def _display(session, res, design, vlabels, block, rows, opts, base) -> None:
                                                for i, (nm, _) in enumerate(rows)], z)
     for line in table[:-1] + ex_lines + re_lines + [table[-1]]:
         out.line(line)
-    if eform and any(nm == "_cons" for _, nm in res.names[:kf]):
-        what = {"Odds ratio": "odds ratios", "IRR": "incidence-rate ratios"}.get(eform, "exp(b)")
-        base_what = {"Odds ratio": "baseline odds", "IRR": "baseline incidence rate"}.get(
-            eform, "baseline exp(b)")
-        out.line(f"Note: Estimates are transformed only in the first equation to {what}.")
-        out.line(f"Note: _cons estimates {base_what} (conditional on zero random effects).")
+    for line in eform_notes(res, opts):
+        out.line(line)
     if not opts.nolrtest and "chi2_c" in sc:
         for line in meo.lr_lines(base, sc["chi2_c"], int(sc["df_c"]), sc["p_c"]):
             out.line(line)
@@ -650,6 +638,29 @@ def overdispersion_line(head: list[str], res) -> list[str]:
     if not disp:
         return head
     return head[:1] + [f"Overdispersion: {disp}"] + head[1:]
+
+
+def fixed_table(res, groups, se, opts, level: float, vcetype) -> list[str]:
+    """The fixed part's table of an me* model: coefficients with z, or exponentiated (or, irr,
+    eform) -- shared by the one-level, two-level and multilevel displays."""
+    kf = res.k_f
+    eform = _eform_title(res.macros.get("link"), opts)
+    if eform:
+        return eform_table(res.depvar, groups, res.b[:kf], se[:kf], title=eform, level=level,
+                           vcetype=vcetype)
+    return coef_table(res.depvar, groups, res.b[:kf], se[:kf], stat="z", level=level, vcetype=vcetype)
+
+
+def eform_notes(res, opts) -> list[str]:
+    """The two notes under an exponentiated me* table with a constant: only the first
+    equation is transformed, and what _cons then estimates."""
+    eform = _eform_title(res.macros.get("link"), opts)
+    if not eform or not any(nm == "_cons" for _, nm in res.names[:res.k_f]):
+        return []
+    what = {"Odds ratio": "odds ratios", "IRR": "incidence-rate ratios"}.get(eform, "exp(b)")
+    base = {"Odds ratio": "baseline odds", "IRR": "baseline incidence rate"}.get(eform, "baseline exp(b)")
+    return [f"Note: Estimates are transformed only in the first equation to {what}.",
+            f"Note: _cons estimates {base} (conditional on zero random effects)."]
 
 
 def _eform_title(link: str, opts) -> str | None:

@@ -28,8 +28,7 @@ from hlmshell.engine.types import IndicatorMatrix
 from hlmshell.engine.vcparams import Structure, normalize_structure
 from hlmshell.errors import StataError
 from hlmshell.output import me_output as meo
-from hlmshell.output.coeftable import cluster_note, coef_table
-from hlmshell.output.eform_table import eform_table
+from hlmshell.output.coeftable import cluster_note
 from hlmshell.output.labels import display_groups
 from hlmshell.output.mixed_output import LevelInfo
 from hlmshell.results import EstimationResults
@@ -289,13 +288,7 @@ def display(session, res, opts) -> None:
     kf = res.k_f
     groups = display_groups(m.design, baselevels=False, value_labels=m.value_labels)
     se = np.sqrt(np.clip(np.diag(res.V), 0, None))
-    eform = one._eform_title(res.macros.get("link"), opts)
-    if eform:
-        table = eform_table(res.depvar, groups, res.b[:kf], se[:kf], title=eform, level=level,
-                            vcetype=vt)
-    else:
-        table = coef_table(res.depvar, groups, res.b[:kf], se[:kf], stat="z", level=level,
-                           vcetype=vt)
+    table = one.fixed_table(res, groups, se, opts, level, vt)
     z = float(dist.norm_ppf(0.5 + level / 200.0))
     var_rows = _var_rows(m.blocks, labels)
     kr = sum(len(r) for r in var_rows)
@@ -313,12 +306,8 @@ def display(session, res, opts) -> None:
         lines += meo.variance_rows(lab, items, z)
     for line in lines + [table[-1]]:
         out.line(line)
-    if eform and any(nm == "_cons" for _, nm in res.names[:kf]):
-        what = {"Odds ratio": "odds ratios", "IRR": "incidence-rate ratios"}.get(eform, "exp(b)")
-        base_what = {"Odds ratio": "baseline odds", "IRR": "baseline incidence rate"}.get(
-            eform, "baseline exp(b)")
-        out.line(f"Note: Estimates are transformed only in the first equation to {what}.")
-        out.line(f"Note: _cons estimates {base_what} (conditional on zero random effects).")
+    for line in one.eform_notes(res, opts):
+        out.line(line)
     if not opts.nolrtest and "chi2_c" in sc:
         base = one.TITLES[(m.family.name, m.family.link)][1]
         for line in meo.lr_lines(base, sc["chi2_c"], int(sc["df_c"]), sc["p_c"]):

@@ -21,8 +21,7 @@ from hlmshell.commands import me_glmm, me_start, me_weights
 from hlmshell.engine import glmm
 from hlmshell.engine import glmm_families as gf
 from hlmshell.errors import StataError
-from hlmshell.output.coeftable import cluster_note, coef_table
-from hlmshell.output.eform_table import eform_table
+from hlmshell.output.coeftable import cluster_note
 from hlmshell.output.labels import display_groups
 from hlmshell.output.numfmt import fmt, fmt_count
 from hlmshell.results import EstimationResults
@@ -228,13 +227,7 @@ def display(session, res, groups, opts) -> None:
     se = np.sqrt(np.clip(np.diag(res.V), 0, None))
     from hlmshell.commands._postest import confidence_level
     level = confidence_level(session, opts)
-    eform = me_glmm._eform_title(res.macros.get("link"), opts)
-    if eform:
-        table = eform_table(res.depvar, groups, res.b[:kf], se[:kf], title=eform, level=level,
-                            vcetype=vt)
-    else:
-        table = coef_table(res.depvar, groups, res.b[:kf], se[:kf], stat="z", level=level,
-                           vcetype=vt)
+    table = me_glmm.fixed_table(res, groups, se, opts, level, vt)
     z = float(dist.norm_ppf(0.5 + level / 200.0))
     extra = meo.extra_rows([(res.names[kf + i][1], res.b[kf + i], se[kf + i])
                             for i in range(len(res.names) - kf)], z)
