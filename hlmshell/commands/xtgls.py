@@ -19,19 +19,16 @@ import numpy as np
 from hlmshell import distributions as dist
 from hlmshell.commands._panel import panel_settings
 from hlmshell.commands._postest import confidence_level
-from hlmshell.commands._toolkit import sample_columns
-from hlmshell.commands._xt_linear import model_or_replay
-from hlmshell.commands.estimation import _fixed_groups, _resolve_fixed_part
-from hlmshell.commands.model_terms import engine_terms, factor_labels
+from hlmshell.commands._xt_linear import model_or_replay, panel_sample
+from hlmshell.commands.estimation import _fixed_groups
+from hlmshell.commands.model_terms import factor_labels
 from hlmshell.commands.xtpcse import rhotype_option
-from hlmshell.engine import design as dz
 from hlmshell.engine.panel_fgls import fgls
 from hlmshell.errors import StataError
 from hlmshell.output.coeftable import coef_table
 from hlmshell.output.numfmt import fmt, fmt_count, fmt_g
 from hlmshell.registry import Opt, abbrev_lookup, command
 from hlmshell.results.regress import RegressResults
-from hlmshell.syntax.evaluate import marksample
 
 _PANELS = (("iid", "i"), ("heteroskedastic", "h"), ("correlated", "c"))
 _CORR = (("independent", "i"), ("ar1", "a"), ("psar1", "p"))
@@ -74,22 +71,15 @@ def xtgls_cmd(session, cmd) -> None:
     level = confidence_level(session, opts)
     ps = panel_settings(session)
     ds = session.data
-    depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
-    mask = marksample(session, cmd, [depvar] + [v for v in fvars if v != depvar])
     need_t = corr != "independent" or panels == "correlated"
     if need_t and not ps.timevar:
         raise StataError("must specify timevar; use xtset", 459)
-    mask &= marksample(session, None, [ps.panelvar] + ([ps.timevar] if need_t else []))
-    n = int(mask.sum())
-    if n == 0:
-        raise StataError("no observations", 2000)
-    column = sample_columns(ds, mask)
-    design = dz.build_fixed(engine_terms(fixed), column, n, constant=not opts.noconstant)
+    depvar, fixed, mask, column, design, codes = panel_sample(session, cmd, spec, fixed_raw,
+                                                              bool(opts.noconstant), ps, need_t)
     X = design.X_keep
+    n = len(codes)
     if n <= X.shape[1]:
         raise StataError("insufficient observations", 2001)
-    _, codes = np.unique(np.asarray(ds.var(ps.panelvar).values, dtype=float)[mask], return_inverse=True)
-    codes = codes.reshape(-1)
     tvals = (np.asarray(ds.var(ps.timevar).values, dtype=float)[mask] if need_t
              else np.arange(n, dtype=float))
     if panels == "correlated":

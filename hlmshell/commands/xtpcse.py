@@ -21,18 +21,15 @@ import numpy as np
 from hlmshell import distributions as dist
 from hlmshell.commands._panel import panel_settings
 from hlmshell.commands._postest import confidence_level
-from hlmshell.commands._toolkit import sample_columns
-from hlmshell.commands._xt_linear import model_or_replay
-from hlmshell.commands.estimation import _fixed_groups, _resolve_fixed_part
-from hlmshell.commands.model_terms import engine_terms, factor_labels
-from hlmshell.engine import design as dz
+from hlmshell.commands._xt_linear import model_or_replay, panel_sample
+from hlmshell.commands.estimation import _fixed_groups
+from hlmshell.commands.model_terms import factor_labels
 from hlmshell.engine import prais_panel as pw
 from hlmshell.errors import StataError
 from hlmshell.output.coeftable import coef_table
 from hlmshell.output.numfmt import fmt, fmt_count, fmt_g
 from hlmshell.registry import Opt, abbrev_lookup, command
 from hlmshell.results.regress import RegressResults
-from hlmshell.syntax.evaluate import marksample
 
 
 def pcse_vce(X: np.ndarray, e: np.ndarray, pc: np.ndarray, tc: np.ndarray, kind: str) -> np.ndarray:
@@ -123,21 +120,15 @@ def xtpcse_cmd(session, cmd) -> None:
     kind = "hetonly" if opts.hetonly else ("independent" if opts.independent else "correlated")
     ps = panel_settings(session, need_time=True)
     ds = session.data
-    depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
-    mask = marksample(session, cmd, [depvar] + [v for v in fvars if v != depvar])
-    mask &= marksample(session, None, [ps.panelvar, ps.timevar])
-    n = int(mask.sum())
-    if n == 0:
-        raise StataError("no observations", 2000)
-    column = sample_columns(ds, mask)
-    design = dz.build_fixed(engine_terms(fixed), column, n, constant=not opts.noconstant)
+    depvar, fixed, mask, column, design, pc = panel_sample(session, cmd, spec, fixed_raw,
+                                                           bool(opts.noconstant), ps, True)
     X = design.X_keep
+    n = len(pc)
     if n <= X.shape[1]:
         raise StataError("insufficient observations", 2001)
     y = column(depvar)
-    _, pc = np.unique(np.asarray(ds.var(ps.panelvar).values, dtype=float)[mask], return_inverse=True)
     _, tc = np.unique(np.asarray(ds.var(ps.timevar).values, dtype=float)[mask], return_inverse=True)
-    pc, tc = pc.reshape(-1), tc.reshape(-1)
+    tc = tc.reshape(-1)
     tvals = np.asarray(ds.var(ps.timevar).values, dtype=float)[mask]
     rhos = None
     if corr != "independent":

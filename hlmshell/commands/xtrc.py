@@ -12,19 +12,16 @@ import numpy as np
 from hlmshell import distributions as dist
 from hlmshell.commands._panel import xt_settings
 from hlmshell.commands._postest import confidence_level
-from hlmshell.commands._toolkit import sample_columns
-from hlmshell.commands._xt_linear import model_or_replay
-from hlmshell.commands.estimation import _fixed_groups, _resolve_fixed_part
-from hlmshell.commands.model_terms import engine_terms, factor_labels
+from hlmshell.commands._xt_linear import model_or_replay, panel_sample
+from hlmshell.commands.estimation import _fixed_groups
+from hlmshell.commands.model_terms import factor_labels
 from hlmshell.commands.program import NamedMatrix
-from hlmshell.engine import design as dz
 from hlmshell.engine import swamy
 from hlmshell.errors import StataError
 from hlmshell.output.coeftable import coef_table, equation_table, groups_from_names
 from hlmshell.output.numfmt import fmt, fmt_count
 from hlmshell.registry import Opt, command
 from hlmshell.results.regress import RegressResults
-from hlmshell.syntax.evaluate import marksample
 
 
 @command("xtrc", rule="mixed", family="Estimation", body="fvvarlist", qualifiers="if in",
@@ -41,17 +38,9 @@ def xtrc_cmd(session, cmd) -> None:
     spec, fixed_raw, opts = parsed
     ps = xt_settings(session, i=opts.raw("i"))
     ds = session.data
-    depvar, fixed, fvars = _resolve_fixed_part(ds, spec, fixed_raw)
-    mask = marksample(session, cmd, [depvar] + [v for v in fvars if v != depvar])
-    mask &= marksample(session, None, [ps.panelvar])
-    n = int(mask.sum())
-    if n == 0:
-        raise StataError("no observations", 2000)
-    column = sample_columns(ds, mask)
-    design = dz.build_fixed(engine_terms(fixed), column, n, constant=not opts.noconstant)
+    depvar, fixed, mask, column, design, codes = panel_sample(session, cmd, spec, fixed_raw,
+                                                              bool(opts.noconstant), ps, False)
     X = design.X_keep
-    _, codes = np.unique(np.asarray(ds.var(ps.panelvar).values, dtype=float)[mask], return_inverse=True)
-    codes = codes.reshape(-1)
     if codes.max() < 1:
         raise StataError("insufficient observations", 2001)
     try:
