@@ -1,7 +1,7 @@
 """predict, fitted after meqrlogit (and xtmelogit): the fitted linear predictor xb + Zu with u
 at its posterior mode, checked against modes found here district by district (scipy's
-minimize_scalar on the penalized log likelihood at e(b)); melogit has no `fitted` (Stata 17
-names that statistic eta there)."""
+minimize_scalar on the penalized log likelihood at e(b)); after melogit Stata 17 documents the
+statistic as eta and still accepts fitted (undocumented, in meglm_p.ado)."""
 import numpy as np
 import pytest
 from scipy.optimize import minimize_scalar
@@ -35,5 +35,10 @@ def test_meqrlogit_fitted_is_xb_plus_the_modes():
     assert np.allclose(s.data.values("f2"), f, atol=1e-6)
     assert run(s, "predict f3, fitted xb")[0] == 198
     ok(s, "melogit use age urban || district:, nolog")
-    rc, out = run(s, "predict f4, fitted")
-    assert rc == 198 and "option fitted not allowed" in out
+    ok(s, "predict f4, fitted")
+    ok(s, "predict f5, eta")
+    ok(s, "predict f6, fit")
+    assert np.allclose(s.data.values("f4"), s.data.values("f5"))
+    assert np.allclose(s.data.values("f6"), s.data.values("f5"))
+    assert not np.allclose(s.data.values("f4"), s.data.values("f"))     # EB means, not modes
+    assert run(s, "predict f7, fitted mu")[0] == 198

@@ -4,9 +4,10 @@ meglm (one level).
 Statistics: mu (the default: the mean, conditional on the empirical Bayes means of the random
 effects), pr (the probability: binary outcomes; after the ordinal models the default, one new
 variable per category or one category chosen by outcome(#) / outcome(#k)), eta (the linear
-predictor with the random effects), xb (fixed part only), stdp, reffects (EB means; ebmodes for
-the modes) with reses(stubs) or reses alone (their posterior standard deviations), pearson,
-deviance and anscombe residuals (at the conditional mean, as Stata's, or the marginal one).
+predictor with the random effects; fitted, its old name, is still accepted, as by Stata's
+meglm_p), xb (fixed part only), stdp, reffects (EB means; ebmodes for the modes) with
+reses(stubs) or reses alone (their posterior standard deviations), pearson, deviance and
+anscombe residuals (at the conditional mean, as Stata's, or the marginal one).
 conditional(fixedonly) or fixedonly: mu, pr, eta and the residuals with zero random effects;
 marginal: mu and pr integrated over the random effects' distribution (engine.glmm_residuals).
 nooffset drops offset()/exposure(). Observations outside the estimation sample get a prediction
@@ -30,9 +31,11 @@ RESIDUALS = {"pearson": (gr.pearson, "Pearson residuals"),
 
 def _statistic(opts, ordinal: bool = False) -> str:
     chosen = [s for s in STATS if getattr(opts, s, False)]
+    if "fitted" in opts and "eta" not in chosen:
+        chosen.append("eta")            # Stata's meglm_p keeps fitted as an undocumented eta
     if "reses" in opts and not opts.reses:
         chosen.append("reses")
-    for bad in ("fitted", "residuals", "rstandard", "scores", "u", "e", "ue", "xbu", "relevel"):
+    for bad in ("residuals", "rstandard", "scores", "u", "e", "ue", "xbu", "relevel"):
         if bad in opts:
             raise StataError(f"option {bad} not allowed", 198)
     if len(chosen) > 1:
