@@ -86,7 +86,7 @@ def test_modes_new_replace_modify_sheet_replace_and_open(s):
 @pytest.mark.parametrize("line, rc", [
     ("putexcel A1 = 1", 198),                           # no putexcel set
     ("putexcel set", 198),
-    ("putexcel set f.xls", 198),
+    ("putexcel set f.csv", 198),
     ("putexcel set f.xlsx, replace modify", 198),
     ("putexcel set f.xlsx, sheet(a/b)", 198),
     ("putexcel set f.xlsx, bogus", 198),

@@ -1,4 +1,5 @@
-"""import excel / export excel (.xlsx through openpyxl, imported only when used).
+"""import excel / export excel (.xlsx through openpyxl, imported only when used; legacy .xls
+through data/xls_biff.py, which mirrors the openpyxl calls made here).
 
 Reading: cells become numeric columns (integers in the smallest integer type, others double,
 Excel dates %td, date-times %tc) or string columns when any cell is text. Writing: numbers,
@@ -26,6 +27,39 @@ def _openpyxl():
         raise StataError("import/export excel needs the Python package openpyxl "
                          "(pip install openpyxl)", 198) from None
     return openpyxl
+
+
+def is_xls_name(path) -> bool:
+    return str(path).lower().endswith(".xls")
+
+
+def _is_xls_file(path) -> bool:
+    """A compound-file signature: a legacy .xls workbook, whatever the file is called."""
+    from hlmshell.data.cfb import is_cfb
+    try:
+        with open(path, "rb") as fh:
+            return is_cfb(fh.read(8))
+    except OSError:
+        return False
+
+
+def workbook_module(path, *, reading: bool):
+    """openpyxl for .xlsx, data.xls_biff for .xls: chosen by the file's signature when
+    reading, by its name when writing a new file."""
+    if (_is_xls_file(path) if reading else is_xls_name(path)):
+        from hlmshell.data import xls_biff
+        return xls_biff
+    return _openpyxl()
+
+
+def load_any(path, shown, **kw):
+    """The workbook at path, either format; r(603) when it cannot be read."""
+    xl = workbook_module(path, reading=True)
+    try:
+        return xl.load_workbook(path, **kw)
+    except Exception as exc:  # noqa: BLE001 - a corrupt file or neither format
+        raise StataError(f"file {shown} could not be read as an Excel workbook "
+                         f"({type(exc).__name__})", 603) from None
 
 
 def col_number(letters: str) -> int:
@@ -65,11 +99,7 @@ def parse_range(text: str | None) -> tuple[int, int, int | None, int | None]:
 def read_sheet(path, sheet: str | None, cellrange: str | None) -> tuple[list[list], int]:
     """(the cell values of the sheet (first sheet by default) within cellrange, its first
     column number)."""
-    xl = _openpyxl()
-    try:
-        wb = xl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - a corrupt or non-xlsx file
-        raise StataError(f"file {path} could not be read as an Excel workbook ({type(exc).__name__})", 603) from None
+    wb = load_any(path, path, read_only=True, data_only=True)
     try:
         if sheet is not None and sheet not in wb.sheetnames:
             raise StataError(f"worksheet {sheet} not found", 601)
@@ -205,16 +235,12 @@ def write_sheet(path, exists: bool, ds, names, idx, *, sheet: str, mode: str, fi
     sheetreplace (replace that sheet of the existing workbook), sheetmodify (write into it)."""
     from hlmshell.data.atomic import atomic_write
 
-    xl = _openpyxl()
     if mode == "new":
-        wb = xl.Workbook()
+        wb = workbook_module(path, reading=False).Workbook()
         ws = wb.active
         ws.title = sheet
     else:
-        try:
-            wb = xl.load_workbook(path)
-        except Exception as exc:  # noqa: BLE001
-            raise StataError(f"file {shown} could not be read as an Excel workbook ({type(exc).__name__})", 603) from None
+        wb = load_any(path, shown)
         if sheet in wb.sheetnames and mode == "sheetreplace":
             pos = wb.sheetnames.index(sheet)
             del wb[sheet]
@@ -242,5 +268,10 @@ def write_sheet(path, exists: bool, ds, names, idx, *, sheet: str, mode: str, fi
             elif isinstance(val, _dt.date):
                 c.number_format = "yyyy-mm-dd"
         r += 1
-    with atomic_write(path, shown=shown) as fh:
-        wb.save(fh)
+    from hlmshell.data.xls_biff import XlsError
+
+    try:
+        with atomic_write(path, shown=shown) as fh:
+            wb.save(fh)
+    except XlsError as exc:
+        raise StataError(f"{shown}: {exc}", 198) from None

@@ -1,4 +1,4 @@
-"""putexcel: write expressions, strings and matrices into cells of an .xlsx workbook.
+"""putexcel: write expressions, strings and matrices into cells of an .xlsx or .xls workbook.
 
     putexcel set filename [, replace modify sheet(name[, replace]) open]
     putexcel cell = exp [cell = exp ...] [, bold italic underline nformat() hcenter
@@ -9,7 +9,9 @@
 
 As in Stata, every write goes to the file at once ("file x.xlsx saved"), unless `set ...,
 open` keeps the workbook in memory until `putexcel save`. Each save writes a temporary file
-and renames it over the target (data/atomic.py). The target set by `putexcel set` lives in
+and renames it over the target (data/atomic.py). .xls workbooks go through data/xls_biff.py:
+values and the formatting options, but no formula() (BIFF stores formulas as parsed tokens,
+which are not written). The target set by `putexcel set` lives in
 session.putexcel (a PutexcelTarget, replaced, never changed in place).
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass, replace as _replace
 
 import numpy as np
 
-from hlmshell.commands._excel import _openpyxl, parse_cell
+from hlmshell.commands._excel import is_xls_name, load_any, parse_cell, workbook_module
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.registry import Sub, abbrev_match, command
 from hlmshell.syntax.evaluate import evaluate_scalar
@@ -81,8 +83,8 @@ def _set(session, rest: str) -> None:
         raise syntax_error()
     if not os.path.splitext(shown)[1]:
         shown += ".xlsx"
-    if not shown.lower().endswith(".xlsx"):
-        raise StataError(f"{shown}: only .xlsx workbooks can be written", 198)
+    if not shown.lower().endswith((".xlsx", ".xls")):
+        raise StataError(f"{shown}: only .xlsx and .xls workbooks can be written", 198)
     target = PutexcelTarget(os.path.expanduser(shown), shown)
     for o in parse_options(opts):
         target = _set_option(target, o)
@@ -149,18 +151,13 @@ def _describe(session, rest: str) -> None:
 
 # ---- the workbook ------------------------------------------------------------------------------
 def _load(t: PutexcelTarget):
-    xl = _openpyxl()
     exists = os.path.exists(t.path)
     if exists and t.mode == "new":
         raise StataError(f"file {t.shown} already exists", 602)
     if exists and t.mode == "modify":
-        try:
-            wb = xl.load_workbook(t.path)
-        except Exception as exc:  # noqa: BLE001  (a broken or foreign file)
-            raise StataError(f"file {t.shown} could not be read as an Excel workbook "
-                             f"({type(exc).__name__})", 603) from None
+        wb = load_any(t.path, t.shown)
     else:
-        wb = xl.Workbook()
+        wb = workbook_module(t.path, reading=False).Workbook()
         wb.active.title = t.sheet
     if t.sheet_replace and t.sheet in wb.sheetnames:
         pos = wb.sheetnames.index(t.sheet)
@@ -174,8 +171,13 @@ def _load(t: PutexcelTarget):
 def _store(session, t: PutexcelTarget, wb) -> None:
     from hlmshell.data.atomic import atomic_write
 
-    with atomic_write(t.path, shown=t.shown) as fh:
-        wb.save(fh)
+    from hlmshell.data.xls_biff import XlsError
+
+    try:
+        with atomic_write(t.path, shown=t.shown) as fh:
+            wb.save(fh)
+    except XlsError as exc:
+        raise StataError(f"{t.shown}: {exc}", 198) from None
     session.out.line(f"file {t.shown} saved")
     # later writes add to what is there: the first one has replaced the file or sheet
     session.putexcel = _replace(t, mode="modify", sheet_replace=False,
@@ -244,7 +246,10 @@ def _format_options(options) -> tuple[dict, set]:
 def _apply_format(cell, fmt: dict) -> None:
     if not fmt:
         return
-    from openpyxl.styles import Alignment, Font
+    if type(cell).__module__ == "hlmshell.data.xls_biff":
+        from hlmshell.data.xls_biff import Style as Alignment, Style as Font
+    else:
+        from openpyxl.styles import Alignment, Font
 
     if any(k in fmt for k in ("bold", "italic", "underline")):
         cell.font = Font(bold=fmt.get("bold", False), italic=fmt.get("italic", False),
@@ -265,6 +270,9 @@ def _cells(session, cell: str, rhs: str, matrix_names: set) -> list:
             raise syntax_error()
         inner = rhs[m.end(2):close].strip()
         if m.group(1) == "formula":
+            if is_xls_name(_target(session).path):
+                raise StataError("putexcel formula(): hlmshell writes formulas only to .xlsx "
+                                 "workbooks", 198)
             f = strip_quotes(inner)
             return [(row, col, f if f.startswith("=") else "=" + f, None)]
         return _matrix_cells(session, inner, row, col, matrix_names)
