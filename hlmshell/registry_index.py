@@ -165,7 +165,7 @@ COMMANDS = [
     ('update', 'maintenance', 'update', ()),
     ('adoupdate', 'maintenance', 'adoupdate', ()),
     ('cscript', 'maintenance', 'cscript', ()),
-    ('mata', 'maintenance', 'mata', ()),
+    ('mata', 'mata', 'mata', ()),
     ('keep', 'manage', 'keep', ()),
     ('drop', 'manage', 'drop', ()),
     ('sort', 'manage', 'so', ()),

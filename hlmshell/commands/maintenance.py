@@ -69,20 +69,3 @@ def cscript_cmd(session, cmd):
     session.out.line("-" * max(1, 79 - len(head)) + head)
     session.runner.run_command("clear all")
 
-
-_MATA_HOUSEKEEPING = re.compile(r"(?:mata\s*:?\s*)?(?:clear|set\s+\w+.*|describe.*|drop\s+.*)$", re.S)
-
-
-@command("mata", byable=False, qualifiers="", raw=True, changes_data=False, family="Programming",
-         desc="Mata (only its housekeeping: mata clear, mata set; hlmshell runs no Mata code)",
-         example="mata mata clear")
-def mata_cmd(session, cmd):
-    """Do-files begin with `mata mata clear` or `mata: mata set matastrict on` to reset Mata;
-    hlmshell keeps no Mata state, so those housekeeping statements succeed and do nothing.
-    Mata code itself is not run: r(199) says so, naming the statement."""
-    text = (cmd.body or "").strip()
-    if text.startswith(":"):
-        text = text[1:].strip()
-    if text and _MATA_HOUSEKEEPING.match(text):
-        return
-    raise StataError("hlmshell does not run Mata code" + (f": mata {text}" if text else ""), 199)

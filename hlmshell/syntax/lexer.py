@@ -663,11 +663,12 @@ def program_header(line: str) -> re.Match | None:
 
 # `input [varlist]`: the lines after it are data, up to a line `end` (prefixes allowed)
 _INPUT_CMD = re.compile(r"^(?:(?:qui|quie|quiet|quietl|quietly|n|no|noi|nois|noisi|noisil|noisily|"
-                        r"cap|capt|captu|captur|capture)\s*:?\s+)*inp(?:u|ut)?(?=\s|,|$)")
+                        r"cap|capt|captu|captur|capture)\s*:?\s+)*(?:inp(?:u|ut)?(?=\s|,|$)|mata\s*:?\s*$)")
 
 
 def input_header(line: str) -> bool:
-    """Does `line` run `input`, whose data lines follow it up to `end`?"""
+    """Does `line` run `input`, whose data lines follow it up to `end`? (A bare `mata` or
+    `mata:` opens a Mata block, whose lines also run up to `end`.)"""
     return _INPUT_CMD.match(line.strip()) is not None
 
 

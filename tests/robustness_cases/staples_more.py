@@ -2,4 +2,4 @@
 tests/test_range_unique_cscript.py."""
 BASE = {"range": "range rr 0 1", "unique": "unique id"}
 TAKES = {"unique": "if in"}
-RAW = {"cscript", "mata"}
+RAW = {"cscript"}

@@ -1,0 +1,299 @@
+"""mata: run Mata statements (the subset in hlmshell.mata) from a do-file or the prompt.
+
+    mata                      a block up to `end`; an error is shown and the block goes on
+    mata:                     a block up to `end`; an error stops it (and the do-file)
+    mata: istmt / mata istmt  one statement (an error is r(#))
+
+In a block each statement is echoed after Mata's `: ` prompt (`> ` for its further lines),
+its output follows, then a blank line, between the `mata (type end to exit)` rule and the
+closing rule. The housekeeping statements (`mata clear`, `mata set ...`, `mata describe`,
+`mata drop`) act on the Mata workspace, which lasts for the session as Mata's does. This
+module is the only part that prints; hlmshell.mata computes.
+"""
+from __future__ import annotations
+
+import re
+import weakref
+
+import numpy as np
+
+from hlmshell.errors import StataError
+from hlmshell.mata.errors import MataError
+from hlmshell.mata.interpreter import Machine, Workspace
+from hlmshell.registry import command
+
+_LINESIZE = 80
+_OPEN_RULE = "-" * 49 + " mata (type end to exit) " + "-" * (_LINESIZE - 74)
+_CLOSE_RULE = "-" * _LINESIZE
+
+_WORKSPACES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+_HOUSEKEEPING = re.compile(r"(?:mata\s*:?\s*)?(clear|set\s+\w+.*|describe.*|drop\s+.*|query|"
+                           r"memory|mlib\s+.*|mosave\s+.*|rename\s+.*)$", re.S)
+
+
+def workspace(session) -> Workspace:
+    ws = _WORKSPACES.get(session)
+    if ws is None:
+        ws = _WORKSPACES[session] = Workspace()
+    return ws
+
+
+def clear_workspace(session) -> None:
+    """`clear all` / `clear mata` / `mata clear`: Mata's variables and functions go."""
+    ws = _WORKSPACES.get(session)
+    if ws is not None:
+        ws.clear()
+
+
+# ---- Stata, as Mata sees it ----------------------------------------------------------------------
+class SessionHost:
+    """The Host protocol (hlmshell.mata.host) over a session."""
+
+    def __init__(self, session):
+        self.s = session
+        self.rng = session.rng
+
+    def matrix(self, name):
+        from hlmshell.syntax import matrix_expr as mx
+        try:
+            return mx.lookup(self.s, name).values
+        except StataError:
+            return None
+
+    def put_matrix(self, name, value):
+        if value is None:
+            self.s.matrices.pop(name, None)
+        else:
+            self.s.matrices[name] = np.array(value, dtype=float)
+
+    def stripe(self, name, rows):
+        from hlmshell.syntax import matrix_expr as mx
+        try:
+            m = mx.lookup(self.s, name)
+        except StataError:
+            return None
+        names = m.rows if rows else m.cols
+        return [tuple(x.split(":", 1)) if ":" in x else ("", x) for x in names]
+
+    def put_stripe(self, name, rows, stripe):
+        from hlmshell.commands.program import NamedMatrix
+        from hlmshell.syntax import matrix_expr as mx
+        m = mx.lookup(self.s, name)
+        text = [f"{e}:{n}" if e else n for e, n in stripe]
+        rn, cn = (text, m.rows) if rows else (m.rows, text)
+        self.s.matrices[name] = NamedMatrix(m.values, rn, cn)
+
+    def _results(self, name):
+        m = re.fullmatch(r"([er])\((\w+)\)", name.replace(" ", ""))
+        if m is None:
+            return None, name
+        return (self.s.e if m.group(1) == "e" else self.s.r), m.group(2)
+
+    def numscalar(self, name):
+        res, key = self._results(name)
+        if res is not None or key != name:
+            v = None if res is None else res.scalars.get(key)
+        else:
+            v = self.s.scalars.get(name)
+        return None if v is None or isinstance(v, str) else float(v)
+
+    def put_numscalar(self, name, value):
+        if value is None:
+            self.s.scalars.pop(name, None)
+        else:
+            self.s.scalars[name] = float(value)
+
+    def macro(self, name, local):
+        if local:
+            return self.s.local.get(name, "")
+        res, key = self._results(name)
+        if key != name:
+            return "" if res is None else str(res.macros.get(key, ""))
+        return self.s.globals.get(name, "")
+
+    def put_macro(self, name, value, local):
+        (self.s.local if local else self.s.globals)[name] = value
+
+    def varnames(self):
+        return self.s.data.names
+
+    def nobs(self):
+        return self.s.data.n
+
+    def is_string_var(self, index):
+        return self.s.data.var(self.varnames()[index]).is_string
+
+    def column(self, index):
+        return self.s.data.values(self.varnames()[index])
+
+    def add_var(self, vtype, name):
+        from hlmshell.data.dataset import Variable
+        if vtype not in ("byte", "int", "long", "float", "double") and not re.fullmatch(r"str\d+", vtype):
+            raise MataError(3300, "invalid storage type")
+        n = self.s.data.n
+        values = np.full(n, "", dtype=object) if vtype.startswith("str") else np.full(n, np.nan)
+        self.s.data.add(Variable(name, values, vtype))
+        return self.varnames().index(name)
+
+    def store(self, index, obs, values):
+        name = self.varnames()[index]
+        var = self.s.data.var(name)
+        new = np.array(var.values, dtype=float)
+        vals = np.asarray(values, dtype=float)
+        if var.vtype == "float":
+            vals = np.where(np.isnan(vals), np.nan, vals.astype(np.float32).astype(float))
+        new[obs] = vals
+        self.s.data.update(name, values=new)
+
+    def stata(self, text):
+        try:
+            self.s.runner.run_command(text)
+        except StataError as e:
+            return e.rc
+        return 0
+
+
+# ---- statements of a block ------------------------------------------------------------------------
+_TYPE_WORDS = ("real", "string", "numeric", "transmorphic", "void", "matrix", "scalar",
+               "vector", "rowvector", "colvector", "pointer", "function")
+_HEADER = re.compile(r"(?:(?:if|while|for)\s*\(.*\)|else(?:\s+if\s*\(.*\))?|do)$", re.S)
+
+
+def _open_depth(text: str) -> int:
+    """Open braces and parentheses outside strings and comments (rough, for continuation)."""
+    depth = 0
+    in_str = False
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if in_str:
+            in_str = c != '"'
+        elif c == '"':
+            in_str = True
+        elif text.startswith("//", i):
+            j = text.find("\n", i)
+            i = len(text) if j < 0 else j
+            continue
+        elif c in "({[":
+            depth += 1
+        elif c in ")}]":
+            depth -= 1
+        i += 1
+    return depth
+
+
+def _incomplete(text: str) -> bool:
+    """Does the statement typed so far go on on the next line (Mata's `> ` prompt)?"""
+    if _open_depth(text) > 0:
+        return True
+    last = text.rstrip().split("\n")[-1].strip()
+    if _HEADER.fullmatch(last):
+        return True
+    first = text.strip().split()[0] if text.strip() else ""
+    return first in _TYPE_WORDS and "{" not in text and last.endswith(")")
+
+
+def statements(lines: list[str]) -> list[list[str]]:
+    """Group a block's lines into interactive statements."""
+    out: list[list[str]] = []
+    cur: list[str] = []
+    for ln in lines:
+        if not cur and not ln.strip():
+            continue
+        cur.append(ln)
+        if not _incomplete("\n".join(cur)):
+            out.append(cur)
+            cur = []
+    if cur:
+        out.append(cur)
+    return out
+
+
+# ---- the command ----------------------------------------------------------------------------------
+def _housekeeping(session, text: str) -> bool:
+    m = _HOUSEKEEPING.match(text)
+    if m is None:
+        return False
+    word = m.group(1).split()[0]
+    if word == "clear":
+        clear_workspace(session)
+    elif word == "drop":
+        ws = workspace(session)
+        for name in m.group(1).split()[1:]:
+            name = name.rstrip("()")
+            ws.variables.pop(name, None)
+            ws.functions.pop(name, None)
+    elif word == "describe":
+        _describe(session)
+    return True
+
+
+def _describe(session) -> None:
+    ws = workspace(session)
+    out = session.out
+    out.line("")
+    out.line("      # bytes   type                        name and extent")
+    out.line("-" * 79)
+    for name in sorted(ws.functions):
+        out.line(f"{'':>13}   {'function':<27} {name}()")
+    for name, v in sorted(ws.variables.items()):
+        kind = "string" if v.dtype == object else "real"
+        shape = "scalar" if v.shape == (1, 1) else "matrix"
+        out.line(f"{v.nbytes:>13,}   {kind + ' ' + shape:<27} {name}[{v.shape[0]},{v.shape[1]}]")
+    out.line("-" * 79)
+
+
+def _machine(session) -> Machine:
+    return Machine(workspace(session), SessionHost(session), session.out.write)
+
+
+def _one_line(session, text: str) -> None:
+    try:
+        _machine(session).run_text(text)
+    except MataError as e:
+        raise StataError(e.message, e.rc) from None
+
+
+def _run_block(session, lines: list[str], stop_on_error: bool) -> None:
+    from hlmshell.syntax.macros import expand_macros
+
+    out = session.out
+    out.line(_OPEN_RULE)
+    groups = statements(lines)
+    machine = _machine(session)
+    for k, group in enumerate(groups):
+        out.line(": " + group[0])
+        for ln in group[1:]:
+            out.line("> " + ln)
+        try:
+            machine.run_text("\n".join(expand_macros(ln, session) for ln in group))
+        except MataError as e:
+            if stop_on_error:
+                left = sum(len(g) for g in groups[k + 1:])
+                tail = [f"({left} line{'s' if left != 1 else ''} skipped)"] if left else []
+                raise StataError("\n".join([e.message] + tail + [_CLOSE_RULE]), e.rc) from None
+            out.line(e.message)
+            out.line(f"r({e.rc});")
+        out.line("")
+    out.line(": end")
+    out.line(_CLOSE_RULE)
+
+
+@command("mata", byable=False, qualifiers="", raw=True, family="Programming",
+         desc="Mata: a block up to end, or one statement (the everyday subset of Mata)",
+         example="mata: X = (1,2\\3,4); X'")
+def mata_cmd(session, cmd):
+    """`mata` / `mata:` open a block (its lines come from the interpreter, as input's do);
+    `mata[:] istmt` runs one statement; Mata's housekeeping statements act on the workspace."""
+    text = (cmd.body or "").strip()
+    colon = text.startswith(":")
+    if colon:
+        text = text[1:].strip()
+    if not text:
+        lines = list(getattr(session, "input_lines", None) or [])
+        _run_block(session, lines, stop_on_error=colon)
+        return
+    if _housekeeping(session, text):
+        return
+    _one_line(session, text)
