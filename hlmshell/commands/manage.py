@@ -261,6 +261,9 @@ def clear_cmd(session, cmd):
         session.scalars = {}
         session.matrices = {}
         session.preserved = None
+    if what in ("all", "*", "mata"):          # Mata's variables and functions
+        from hlmshell.commands.mata import clear_workspace
+        clear_workspace(session)
     if what == "matrix":
         session.matrices = {}
     if what in ("all", "*", "programs", "ado"):   # user programs (ado: the auto-loaded ones,
