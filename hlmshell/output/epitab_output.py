@@ -1,0 +1,124 @@
+"""What Stata 17's epitab commands print: the 2 x 2 table (cs: cases/noncases with risks; cc:
+cases/controls with the proportion exposed; ir: cases and person-time with incidence rates),
+the point-estimate block with intervals and their method tags, the chi2 / Fisher / mid-p
+lines, and the stratified table of by() (per-stratum ratio, interval, M-H weight; crude;
+M-H combined; homogeneity and combined tests). Numbers are formatted here, computed elsewhere.
+"""
+from __future__ import annotations
+
+import math
+
+from hlmshell.output.numfmt import fmt_g
+from hlmshell.output.text import abbrev
+
+BAR = " " * 17 + "|"
+HLINE = "-" * 17 + "+" + "-" * 24 + "+" + "-" * 12
+HLINE_CC = "-" * 17 + "+" + "-" * 24 + "+" + "-" * 24
+
+
+def g9(x) -> str:
+    return f"{fmt_g(float(x), 9) if x is not None else '.':>9}"
+
+
+def _p4(p) -> str:
+    return "." if p is None or not math.isfinite(p) else f"{p:.4f}"
+
+
+def two_by_two(*, varname: str | None, rows, totals, extra=None, proportion=None) -> list[str]:
+    """rows: [(label, exposed, unexposed, total[, proportion])]; totals: the Total row or
+    None (ir has none); proportion: cc's last column."""
+    out = [""]
+    cc = proportion is not None
+    if cc:
+        out.append(" " * 57 + "Proportion")
+    if varname:
+        out.append(BAR + " " + abbrev(varname, 22).ljust(23) + "|")
+    head = BAR + "   Exposed   Unexposed  |      Total"
+    out.append(head + ("     exposed" if cc else ""))
+    line = HLINE_CC if cc else HLINE
+    out.append(line)
+
+    def row(r):
+        s = f"{abbrev(r[0], 16):>16} | {g9(r[1])}   {g9(r[2])}  |  {g9(r[3])}"
+        return s + (f"{r[4]:12.4f}" if cc and len(r) > 4 and math.isfinite(r[4]) else "")
+    out += [row(r) for r in rows]
+    out.append(line)
+    if totals is not None:
+        out.append(row(totals))
+    if extra:
+        out.append(BAR + " " * 24 + "|")
+        label, e1, e0, et = extra
+        out.append(f"{label:>16} | {g9(e1)}   {g9(e0)}  |  {g9(et)}")
+    out.append(BAR + " " * 24 + "|")
+    return out
+
+
+def estimates(rows, level: float) -> list[str]:
+    """rows: (label, est, lb, ub, method) with lb None for a row without an interval."""
+    lv = f"[{fmt_g(level, 9).strip()}% conf. interval]"
+    out = [BAR + "      Point estimate    |    " + lv,
+           BAR + "-" * 24 + "+" + "-" * 24]
+    for label, est, lb, ub, method in rows:
+        s = f"{label:>16} |        {g9(est)}       |"
+        if lb is not None:
+            s += f"   {g9(lb)}   {g9(ub)}"
+            if method:
+                s += f" ({method})"
+        out.append(s)
+    out.append(" " * 17 + "+" + "-" * 49)
+    return out
+
+
+def chi2_line(chi2: float, p: float, df: int = 1) -> str:
+    c = "." if not math.isfinite(chi2) else f"{chi2:9.2f}"
+    return " " * 31 + f"chi2({df}) =" + f"{c:>9}" + "  Pr>chi2 = " + _p4(p)
+
+
+def fisher_lines(p1: float, p2: float) -> list[str]:
+    return [" " * 34 + "1-sided Fisher's exact P = " + _p4(p1),
+            " " * 34 + "2-sided Fisher's exact P = " + _p4(p2)]
+
+
+def midp_lines(a: float, upper: bool, p_one: float) -> list[str]:
+    k = fmt_g(a, 9).strip()
+    sign = ">=" if upper else "<="
+    two = min(1.0, 2 * p_one) if math.isfinite(p_one) else p_one
+    return [(" " * 18 + f"(midp)   Pr(k{sign}{k}) =").ljust(58) + _p4(p_one) + " (exact)",
+            (" " * 18 + f"(midp) 2*Pr(k{sign}{k}) =").ljust(58) + _p4(two) + " (exact)"]
+
+
+def strata_table(byname: str, stat: str, strata, crude, mh, *, level: float,
+                 nocrude: bool) -> list[str]:
+    """strata: (label, est, lb, ub, weight, method); crude/mh: (est, lb, ub, method)."""
+    lv = f"[{fmt_g(level, 9).strip()}% conf. interval]"
+    out = ["", f"{abbrev(byname, 16):>16} |{stat:>11}     {lv}   M-H weight",
+           "-" * 17 + "+" + "-" * 49]
+
+    def row(label, est, lb, ub, w, method):
+        s = f"{abbrev(label, 16):>16} |  {g9(est)}    {g9(lb)}   {g9(ub)}"
+        if w is not None:
+            s += f"    {g9(w)}"
+        elif method:
+            s += " " * 13
+        shown = method and any(x is not None and math.isfinite(x) for x in (lb, ub))
+        return (s + (f" ({method})" if shown else "")).rstrip()
+    out += [row(*r) for r in strata]
+    out.append("-" * 17 + "+" + "-" * 49)
+    if not nocrude and crude is not None:
+        out.append(row("Crude", crude[0], crude[1], crude[2], None, crude[3]))
+    out.append(row("M-H combined", mh[0], mh[1], mh[2], None, mh[3]))
+    out.append("-" * 67)
+    return out
+
+
+def homogeneity_line(what: str, chi2: float, df: int, p: float) -> str:
+    c = "." if not math.isfinite(chi2) else f"{chi2:9.2f}"
+    return f"Test of homogeneity ({what})".ljust(31) + f"chi2({df}) =" + f"{c:>9}" \
+        + "  Pr>chi2 = " + _p4(p)
+
+
+def combined_or_test(chi2: float, p: float) -> list[str]:
+    c = "." if not math.isfinite(chi2) else f"{chi2:10.2f}"
+    return ["", " " * 19 + "Test that combined OR = 1:",
+            " " * 32 + "Mantel-Haenszel chi2(1) =" + f"{c:>10}",
+            " " * 48 + "Pr>chi2 =" + f"{_p4(p):>10}"]

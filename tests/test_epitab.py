@@ -1,0 +1,207 @@
+"""epitab (cs, csi, cc, cci, ir, iri): numbers against Stata's own printed results (csi of a
+public Statalist log, cci of stata.com's odds-ratio page), R (mantelhaen.test, binom.test,
+fisher.test; tests/data/epitab/ref.json from ref.R) and hand formulas in numpy/scipy; the
+layout of the 2 x 2 and stratified tables; r(); bad input."""
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+from tests.session_run import ok, run
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REF = json.load(open(os.path.join(HERE, "data", "epitab", "ref.json")))
+STRATA = [(10, 5, 40, 60), (20, 12, 30, 70), (3, 2, 50, 45)]      # a b c d per age group
+
+
+def _session():
+    from hlmshell.output.writer import Capture
+    from hlmshell.session import Session
+    return Session(out=Capture())
+
+
+def _strata_session():
+    s = _session()
+    lines = ["clear", "input case exp age pop"]
+    for k, (a, b, c, d) in enumerate(STRATA, start=1):
+        lines += [f"1 1 {k} {a}", f"1 0 {k} {b}", f"0 1 {k} {c}", f"0 0 {k} {d}"]
+    lines.append("end")
+    from tests.session_run import interp_session
+    return interp_session("\n".join(lines))
+
+
+def r(s, name):
+    return s.r.scalars[name]
+
+
+def test_csi_matches_a_stata_log():
+    """Stata's printed numbers for `cs case exp [fw=pop]` with cells 2 59 1342 11717."""
+    s = _session()
+    out = ok(s, "csi 2 59 1342 11717")
+    for text in (" Risk difference |        -.0035221       |   -.0059456   -.0010986",
+                 "      Risk ratio |         .2970137       |    .0726542    1.214206",
+                 " Prev. frac. ex. |         .7029863       |   -.2142064    .9273458",
+                 " Prev. frac. pop |         .0720132       |",
+                 "            Risk |  .0014881    .0050102  |   .0046494",
+                 "                               chi2(1) =     3.23  Pr>chi2 = 0.0721"):
+        assert text in out.splitlines(), text
+    assert r(s, "rr") == pytest.approx(.2970137, abs=1e-7)
+    assert r(s, "lb_rr") == pytest.approx(.0726542, abs=1e-7)
+    assert r(s, "ub_rr") == pytest.approx(1.214206, abs=1e-6)
+    assert r(s, "rd") == pytest.approx(-.0035221, abs=1e-7)
+    assert r(s, "afp") == pytest.approx(.0720132, abs=1e-7)
+    out = ok(s, "csi 2 59 1342 11717, exact")
+    assert "1-sided Fisher's exact P = 0.0432" in out and "2-sided Fisher's exact P = 0.0871" in out
+    assert r(s, "p_exact") == pytest.approx(REF["fisher_p"], rel=1e-9)
+
+
+def test_csi_hand_formulas_and_or():
+    s = _session()
+    ok(s, "csi 7 12 9 2, or level(90)")
+    a, b, c, d = 7, 12, 9, 2
+    p1, p0 = a / (a + c), b / (b + d)
+    z = 1.6448536269514722
+    se = math.sqrt(1 / a - 1 / (a + c) + 1 / b - 1 / (b + d))
+    assert r(s, "rr") == pytest.approx(p1 / p0)
+    assert r(s, "lb_rr") == pytest.approx(p1 / p0 * math.exp(-z * se), rel=1e-9)
+    n = a + b + c + d
+    assert r(s, "chi2") == pytest.approx(n * (a * d - b * c) ** 2 / ((a + b) * (c + d) * (a + c) * (b + d)))
+    # RR < 1: prevented fraction 1 - RR and its interval from the RR's
+    assert r(s, "afe") == pytest.approx(1 - p1 / p0)
+    assert r(s, "lb_afe") == pytest.approx(1 - r(s, "ub_rr"))
+    # Cornfield bounds: the fitted cell A at the bound satisfies (a - A)^2 = z^2 var(A)
+    from scipy.optimize import brentq
+    m1, n1, n0 = a + b, a + c, b + d
+    for psi in (r(s, "lb_or"), r(s, "ub_or")):
+        A = brentq(lambda x: x * (n0 - m1 + x) - psi * (m1 - x) * (n1 - x), max(0, m1 - n0) + 1e-12, min(m1, n1) - 1e-12)
+        v = 1 / (1 / A + 1 / (m1 - A) + 1 / (n1 - A) + 1 / (n0 - m1 + A))
+        assert (a - A) ** 2 / v == pytest.approx(z * z, rel=1e-7)
+    assert r(s, "or") == pytest.approx(a * d / (b * c))
+
+
+def test_cci_matches_stata_page_and_exact_definition():
+    """stata.com's odds-ratio calculator: cci 12 16 55 125."""
+    s = _session()
+    out = ok(s, "cci 12 16 55 125")
+    assert "      Odds ratio |         1.704545       |" in out
+    assert " Attr. frac. ex. |         .4133333       |" in out
+    assert " Attr. frac. pop |         .1771429       |" in out
+    assert "chi2(1) =     1.68  Pr>chi2 = 0.1950" in out and "(exact)" in out
+    assert "           Cases |        12          16  |         28      0.4286" in out
+    # Stata prints .6848212 4.125435 (its search stops ~3e-5 short of the 2.5% tails)
+    assert r(s, "lb_or") == pytest.approx(.6848212, rel=5e-4)
+    assert r(s, "ub_or") == pytest.approx(4.125435, rel=5e-4)
+    from scipy.stats import nchypergeom_fisher as nh
+    M, n_exp, n_case = 208, 67, 28
+    assert nh.sf(11, M, n_exp, n_case, r(s, "lb_or")) == pytest.approx(0.025, abs=1e-9)
+    assert nh.cdf(12, M, n_exp, n_case, r(s, "ub_or")) == pytest.approx(0.025, abs=1e-9)
+    ok(s, "cci 12 16 55 125, woolf")
+    se = math.sqrt(1 / 12 + 1 / 16 + 1 / 55 + 1 / 125)
+    assert r(s, "lb_or") == pytest.approx(1.704545454545 * math.exp(-1.959963984540054 * se), rel=1e-9)
+    ok(s, "cci 12 16 55 125, tb")
+    chi = math.sqrt(r(s, "chi2"))
+    assert r(s, "ub_or") == pytest.approx(1.704545454545 ** (1 + 1.959963984540054 / chi), rel=1e-9)
+
+
+def test_cs_by_mantel_haenszel_risk_ratio():
+    s = _strata_session()
+    out = ok(s, "cs case exp [fw=pop], by(age)")
+    assert "M-H combined" in out and "Test of homogeneity (M-H)" in out
+    t = np.array(STRATA, dtype=float)
+    a, b, c, d = t.T
+    n1, n0, n = a + c, b + d, t.sum(axis=1)
+    R, S = np.sum(a * n0 / n), np.sum(b * n1 / n)
+    var = np.sum(((a + b) * n1 * n0 - a * b * n) / n ** 2) / (R * S)
+    rr = R / S
+    assert r(s, "rr") == pytest.approx(rr, rel=1e-12)
+    assert r(s, "ub_rr") == pytest.approx(rr * math.exp(1.959963984540054 * math.sqrt(var)), rel=1e-9)
+    lr = np.log((a / n1) / (b / n0))
+    vi = 1 / a - 1 / n1 + 1 / b - 1 / n0
+    assert r(s, "chi2_mh") == pytest.approx(np.sum((lr - math.log(rr)) ** 2 / vi), rel=1e-9)
+    assert r(s, "df") == 2
+    w = b * n1 / n
+    assert f"{w[0]:.6f}"[:8] in out.replace(" ", "") or "2.173913" in out
+
+
+def test_cc_by_matches_mantelhaen_and_breslow_day():
+    s = _strata_session()
+    out = ok(s, "cc case exp [fw=pop], by(age) bd")
+    assert r(s, "or") == pytest.approx(REF["mh_or"], rel=1e-10)
+    assert [r(s, "lb_or"), r(s, "ub_or")] == pytest.approx(REF["mh_ci"], rel=1e-9)
+    assert r(s, "chi2") == pytest.approx(REF["mh_chi2"], rel=1e-9)
+    assert "Test that combined OR = 1:" in out and "Test of homogeneity (B-D)" in out
+    # Breslow-Day at the M-H estimate: fitted cells from the quadratic by root finding
+    from scipy.optimize import brentq
+    psi = REF["mh_or"]
+    bd = 0.0
+    for a, b, c, d in STRATA:
+        m1, n1, n0 = a + b, a + c, b + d
+        A = brentq(lambda x: x * (n0 - m1 + x) - psi * (m1 - x) * (n1 - x), 1e-9, min(m1, n1) - 1e-9)
+        bd += (a - A) ** 2 * (1 / A + 1 / (m1 - A) + 1 / (n1 - A) + 1 / (n0 - m1 + A))
+    assert r(s, "chi2_bd") == pytest.approx(bd, rel=1e-8) and r(s, "df_bd") == 2
+    ok(s, "cs case exp [fw=pop], by(age) or")
+    assert r(s, "or") == pytest.approx(REF["mh_or"], rel=1e-10)
+
+
+def test_iri_exact_interval_and_midp():
+    s = _session()
+    out = ok(s, "iri 63 15 41000 44000")
+    assert " Inc. rate ratio |" in out and "(midp)   Pr(k>=63) =" in out
+    lo, hi = REF["binom_ci"]
+    k = 44000 / 41000
+    assert r(s, "lb_irr") == pytest.approx(lo / (1 - lo) * k, rel=1e-6)
+    assert r(s, "ub_irr") == pytest.approx(hi / (1 - hi) * k, rel=1e-6)
+    assert r(s, "irr") == pytest.approx((63 / 41000) / (15 / 44000))
+    se = math.sqrt(63 / 41000 ** 2 + 15 / 44000 ** 2)
+    assert r(s, "lb_ird") == pytest.approx(63 / 41000 - 15 / 44000 - 1.959963984540054 * se)
+    from scipy.stats import binom
+    ok(s, "iri 3 9 1530 1940")
+    p = 1530 / 3470
+    mid = binom.cdf(3, 12, p) - 0.5 * binom.pmf(3, 12, p)
+    assert r(s, "p") == pytest.approx(2 * mid, rel=1e-9)
+
+
+def test_ir_by_mantel_haenszel_rate_ratio():
+    s = _strata_session()
+    ok(s, "generate t = pop * 10")
+    ok(s, "ir case exp t, by(age)")
+    # the rates' cells from the data directly: cases and person-time by exposure and age
+    ds = s.data
+    case, exp, age, t = (ds.var(v).values for v in ("case", "exp", "age", "t"))
+    R = S = num = 0.0
+    for g in (1, 2, 3):
+        m = age == g
+        a1 = np.sum(case[m] * exp[m]); b0 = np.sum(case[m] * (1 - exp[m]))
+        t1 = np.sum(t[m] * exp[m]); t0 = np.sum(t[m] * (1 - exp[m]))
+        T = t1 + t0
+        R += a1 * t0 / T; S += b0 * t1 / T; num += (a1 + b0) * t1 * t0 / T ** 2
+    assert r(s, "irr") == pytest.approx(R / S, rel=1e-12)
+    assert r(s, "lb_irr") == pytest.approx(R / S * math.exp(-1.959963984540054 * math.sqrt(num / (R * S))), rel=1e-9)
+
+
+def test_data_and_immediate_forms_agree():
+    s = _strata_session()
+    ok(s, "cc case exp [fw=pop] if age == 2")
+    got = dict(s.r.scalars)
+    ok(s, "cci 20 12 30 70")
+    assert got == pytest.approx(dict(s.r.scalars))
+    out = ok(s, "cs case exp [fw=pop] if age == 1")
+    assert "                 | exp                    |" in out
+
+
+@pytest.mark.parametrize("line, rc", [
+    ("csi 1 2 3", 198), ("csi 1 2 3 x", 198), ("cci 1 2 3 -4", 198), ("cci 1.5 2 3 4", 198),
+    ("iri 3 4 0 10", 198), ("cci 1 2 3 4, woolf tb", 198), ("cci 1 2 3 4, bogus", 198),
+    ("cs case", 102), ("cs case exp age pop", 103), ("cs case nosuch", 111),
+    ("cc case exp, bd", 198), ("cs case exp if age > 9", 2000),
+    ("cs case exp [aw=pop]", 101), ("ir case exp", 102),
+])
+def test_bad_input(line, rc):
+    s = _strata_session()
+    ok(s, "csi 1 2 3 4")
+    before = dict(s.r.scalars)
+    got, out = run(s, line)
+    assert got == rc, out
+    assert "Traceback" not in out and dict(s.r.scalars) == before
