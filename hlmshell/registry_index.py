@@ -325,6 +325,7 @@ COMMANDS = [
     ('xthtaylor', 'xthtaylor', 'xthtaylor', ()),
     ('xthybrid', 'xthybrid', 'xthybrid', ()),
     ('xtmixed_corr', 'xtmixed_corr', 'xtmixed_corr', ()),
+    ('xtmlogit', 'xtmlogit', 'xtmlogit', ()),
     ('xtmrho', 'xtmrho', 'xtmrho', ()),
     ('xtnbreg', 'xtnbreg', 'xtnbreg', ()),
     ('xtpqml', 'xtpqml', 'xtpqml', ()),
