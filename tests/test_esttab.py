@@ -150,12 +150,13 @@ def test_files(hsb, tmp_path):
     for ext in ("csv", "html", "md", "tex", "rtf", "txt"):
         assert ok(hsb, f"esttab using {f}.{ext}, replace") == f"(output written to {f}.{ext})\n"
     rows = list(csv.reader(Path(f"{f}.csv").read_text().splitlines()))
-    assert rows[0] == ['=""', '="(1)"', '="(2)"']
-    ses = next(r for r in rows if r[0] == '="ses"')
+    assert rows[0] == [] and rows[1] == ['=""', '="(1)"', '="(2)"']      # esttab's top gap
+    ses = next(r for r in rows if r and r[0] == '="ses"')
     assert ses[1] == f'="{estout_a(b)}***"'
     p = _Cells()
     p.feed(Path(f"{f}.html").read_text())
-    assert estout_a(b) + "***" in p.cells and t in p.cells
+    assert estout_a(b) in p.cells and t in p.cells
+    assert estout_a(b) + "<sup>***</sup>" in Path(f"{f}.html").read_text()          # esttab's html stars
     md = [ln for ln in Path(f"{f}.md").read_text().splitlines() if ln.startswith("|")]
     assert all(ln.count("|") - ln.count("\\|") == 4 for ln in md) and md[1] == "|:---|---:|---:|"
     assert any(estout_a(b) + r"\*\*\*" in ln for ln in md)

@@ -135,9 +135,9 @@ def test_estadd_lrtest_errors_leave_e_unchanged(fitted):
 def test_wide_layout_and_note(fitted):
     s, (b, se, _), _ = fitted
     lines = ok(s, "esttab full small, wide").rstrip("\n").split("\n")
-    width = 12 + 4 * 16
+    width = 12 + 2 * 16 + 2 * 13          # estout's star slot only in the starred b columns
     assert lines[0] == "-" * width
-    assert lines[1] == " " * 22 + "(1)" + " " * 29 + "(2)" + " " * 19
+    assert lines[1] == " " * 22 + "(1)" + " " * 26 + "(2)" + " " * 16
     _, row = _row(lines, "ses")
     assert row.split()[1:3] == [estout_a(b[0]) + "***", f"({b[0] / se[0]:.2f})"]
     assert "" not in lines                                               # no gaps when wide

@@ -26,6 +26,8 @@ import shlex
 from dataclasses import dataclass
 
 from hlmshell.commands import esttab_cells as ec
+from hlmshell.commands import esttab_labels as el
+from hlmshell.commands import esttab_layout as lo
 from hlmshell.commands import esttab_transform as et
 from hlmshell.commands._postest import expand_names, lookup, norm_name
 from hlmshell.commands.estimates import renamed
@@ -34,7 +36,6 @@ from hlmshell.errors import StataError
 from hlmshell.output import paper_tables as pt
 from hlmshell.registry import Opt, command
 from hlmshell.results import EstimationResults
-from hlmshell.syntax.lexer import strip_quotes, top_words
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
 
@@ -223,9 +224,40 @@ _OPTS = (
     Opt("rtf", desc="RTF"), Opt("fixed", desc="plain text"), Opt("smcl", desc="plain text"),
     Opt("replace", desc="overwrite the file"), Opt("append", desc="append to the file"),
     Opt("cells", "c", "anything", None, 'cell contents: cells("mean sd") or cells(b(star) se(par)); any e() vector'),
+    Opt("mgroups", "mgr", "anything", None, 'groups of models: mgroups("A" "B", pattern(1 0 1 0) span)'),
+    Opt("mlabels", "ml", "anything", None, "model labels: mlabels(labels [, span prefix() suffix()])"),
+    Opt("collabels", "colla", "anything", None, "column labels, or collabels(none)"),
+    Opt("varlabels", "varl", "anything", None, "labels of coefficients: varlabels(name label ..., elist() blist())"),
+    Opt("coeflabels", "coefl", "anything", None, "labels of coefficients: coeflabels(name label ...)"),
+    Opt("legend", "le", desc="the significance legend"), Opt("nolegend", "nole", desc="no significance legend"),
+    Opt("addnotes", "addn", "anything", None, 'notes below the table: addnotes("line 1" "line 2")'),
+    Opt("note", "note", "anything", None, "a note replacing esttab's own"),
+    Opt("prehead", "preh", "anything", None, "lines before the table head"),
+    Opt("posthead", "posth", "anything", None, "lines after the table head"),
+    Opt("prefoot", "pref", "anything", None, "lines before the statistics"),
+    Opt("postfoot", "postf", "anything", None, "lines after the table"),
+    Opt("substitute", "sub", "anything", None, "substitute(from to ...) in every line"),
+    Opt("interaction", "interact", "anything", None, "the symbol between interaction terms"),
+    Opt("fragment", "f", desc="the table without opening and closing (tex, html)"),
+    Opt("page", "page", "anything", None, "a complete document (tex, html)"),
+    Opt("alignment", "align", "anything", None, "column alignment (tex, html)"),
+    Opt("lines", "li", desc="rules (the default)"), Opt("nolines", "noli", desc="no rules"),
+    Opt("abbrev", "ab", desc="abbreviate long names"), Opt("noabbrev", "noab", desc="no abbreviation"),
+    Opt("tab", desc="tab-delimited"), Opt("order", "order", "anything", None, "order of the coefficients"),
+    Opt("rename", "ren", "anything", None, "rename(old new ...) coefficients"),
+    Opt("refcat", "refcat", "anything", None, 'reference categories: refcat(2.x "Base", nolabel)'),
+    Opt("indicate", "indicate", "anything", None, 'indicate("label = coefs" ...): Yes/No rows'),
+    Opt("longtable", "long", desc="LaTeX longtable"), Opt("float", desc="LaTeX float"),
+    Opt("nofloat", desc="no LaTeX float"), Opt("plain", desc="plain table"),
+    Opt("depvars", "dep", desc="dependent variables as model titles (the default)"),
+    Opt("notes", desc="notes (the default)"),
+    Opt("level", "level", "anything", None, "confidence level"), Opt("onecell", "one", desc="one cell"),
+    Opt("nodiscrete", "nodi", desc="no discrete-change marker"), Opt("noeqlines", "noeqli", desc="no equation rules"),
 )
-_OPTIONAL_ARG = {"b", "se", "t", "z", "p", "star", "r2", "ar2", "pr2", "aic", "bic", "mtitles", "eform"}
-_MODES = ("csv", "tex", "booktabs", "html", "md", "rtf", "fixed", "smcl")
+_OPTIONAL_ARG = {"b", "se", "t", "z", "p", "star", "r2", "ar2", "pr2", "aic", "bic", "mtitles", "eform", "page",
+                 "addnotes", "note", "prehead", "posthead", "prefoot", "postfoot", "substitute", "interaction",
+                 "mlabels", "collabels", "eqlabels", "mgroups", "varlabels", "coeflabels"}
+_MODES = ("csv", "tex", "booktabs", "html", "md", "rtf", "fixed", "smcl", "tab")
 _SUFFIX = {".csv": "csv", ".tex": "tex", ".html": "html", ".htm": "html", ".md": "md", ".rtf": "rtf",
            ".txt": "fixed", ".smcl": "fixed"}
 
@@ -428,50 +460,63 @@ def _eq_map(results, text: str | None) -> list[dict[str, str]]:
 
 def _eq_label(eq: str, i: int, given, first_eq: str) -> str:
     """An equation's row label: eqlabels()'s i-th entry when given, else its name."""
-    labels = given.get("eqlabels")
-    if labels is not None:
-        words = [strip_quotes(labels[a:b]) for a, b in top_words(labels)]
-        if i < len(words):
-            return words[i]
+    opt = el.parse(given.get("eqlabels"), "eqlabels")
+    if opt is not None and i < len(opt.labels):
+        return opt.labels[i]
     return eq or first_eq
 
 
-def _keep(eq: str, name: str, given) -> bool:
-    keys = {name, norm_name(name), f"{eq}:{name}" if eq else name}
+def _keep(eq: str, name: str, given, real_eq: str = "") -> bool:
     keep = _words(given.get("keep") or "")
     drop = _words(given.get("drop") or "")
     if "noconstant" in given:
         drop.append("_cons")
-    if keep and not keys & set(keep):
+    eq = eq or real_eq
+    if keep and not ec.coef_matches(eq, name, keep):
         return False
-    return not (drop and keys & set(drop))
+    return not (drop and ec.coef_matches(eq, name, drop))
+
+
+def _ordered(names: list[str], given) -> list[str]:
+    """order(): the named coefficients first, in that order (estout's order())."""
+    first = [n for w in _words(given.get("order") or "") for n in names if n == w or norm_name(n) == w]
+    first = list(dict.fromkeys(first))
+    return first + [n for n in names if n not in first]
 
 
 def _body_rows(session, results, given, lay: Layout) -> list[pt.PaperRow]:
     order, per_model = _eq_keys(results, given)
     first_eq = results[0].names[0][0] if results and results[0].names else ""
-    multi = len(order) > 1
+    kept = {eq: merge_order([[n for (e, n) in d if e == eq and _keep(e, n, given, first_eq)] for d in per_model])
+            for eq in order}
+    multi = sum(1 for eq in order if kept[eq]) > 1
     rows: list[pt.PaperRow] = []
     for i, eq in enumerate(order):
-        names = merge_order([[n for (e, n) in d if e == eq and _keep(e, n, given)] for d in per_model])
-        if not names:
+        if not kept[eq]:
             continue
+        eqlab = _eq_label(eq, i, given, first_eq)
         if multi:
-            if i:
-                rows.append(pt.PaperRow(kind="rule"))
-            rows.append(pt.PaperRow(_eq_label(eq, i, given, first_eq), [], "eq"))
-        for k, name in enumerate(names):
-            if k and lay.gaps:
-                rows.append(pt.PaperRow(kind="gap"))
-            label = var_label(session, name, lay.label, cons="Constant") if not eq else name
-            cells = [_coef_cells(et.apply_transform(session, d.get((eq, name)), lay.model_transforms(m)),
-                                 lay) for m, d in enumerate(per_model)]
-            if lay.wide and lay.aux is not None:      # wide: b and its statistic side by side
-                rows.append(pt.PaperRow(label, [x for c in cells for x in c], "coef"))
-                continue
-            rows.append(pt.PaperRow(label, [c[0] for c in cells], "coef"))
-            if lay.aux is not None:
-                rows.append(pt.PaperRow("", [c[1] for c in cells], "aux"))
+            rows += ([pt.PaperRow(kind="rule")] if rows else []) + [pt.PaperRow(eqlab, [], "eq")]
+        rows += _eq_rows(session, given, lay, eq, _ordered(kept[eq], given), per_model, eqlab)
+    return rows
+
+
+def _eq_rows(session, given, lay: Layout, eq: str, names, per_model, eqlab: str) -> list[pt.PaperRow]:
+    """One equation's coefficients: a row each (b, with its statistic below or beside)."""
+    rows: list[pt.PaperRow] = []
+    cons = "_cons" if given.get("varlabels") is not None else "Constant"
+    for k, name in enumerate(names):
+        if k and lay.gaps:
+            rows.append(pt.PaperRow(kind="gap"))
+        label = var_label(session, name, lay.label, cons=cons) if not eq else name
+        cells = [_coef_cells(et.apply_transform(session, d.get((eq, name)), lay.model_transforms(m)),
+                             lay) for m, d in enumerate(per_model)]
+        if lay.wide and lay.aux is not None:      # wide: b and its statistic side by side
+            rows.append(ec.KeyRow(label, [x for c in cells for x in c], "coef", key=(eq, name), eqlabel=eqlab))
+            continue
+        rows.append(ec.KeyRow(label, [c[0] for c in cells], "coef", key=(eq, name), eqlabel=eqlab))
+        if lay.aux is not None:
+            rows.append(pt.PaperRow("", [c[1] for c in cells], "aux"))
     return rows
 
 
@@ -480,9 +525,29 @@ _LSL = {"N": "Observations", "r2": "R-squared", "r2_a": "Adjusted R-squared", "r
         "aic": "AIC", "bic": "BIC"}
 
 
+_TEX_SSL = {"N": r"\(N\)", "r2": r"\(R^{2}\)", "r2_a": r"adj. \(R^{2}\)", "r2_p": r"pseudo \(R^{2}\)",
+            "aic": r"\textit{AIC}", "bic": r"\textit{BIC}"}
+_TEX_LSL = {**_TEX_SSL, "N": "Observations", "r2_a": r"Adjusted \(R^{2}\)", "r2_p": r"Pseudo \(R^{2}\)"}
+_HTML_SSL = {"N": "<i>N</i>", "r2": "<i>R</i><sup>2</sup>", "r2_a": "adj. <i>R</i><sup>2</sup>",
+             "r2_p": "pseudo <i>R</i><sup>2</sup>", "aic": "<i>AIC</i>", "bic": "<i>BIC</i>"}
+_HTML_LSL = {**_HTML_SSL, "N": "Observations", "r2_a": "Adjusted <i>R</i><sup>2</sup>",
+             "r2_p": "Pseudo <i>R</i><sup>2</sup>"}
+
+
+def _stat_labels(given) -> dict[str, str]:
+    """esttab's labels of N, R-sq, ... in the output mode (its ssl/lsl strings)."""
+    mode = given.get("_mode")
+    label = "label" in given
+    if mode in ("tex", "booktabs"):
+        return _TEX_LSL if label else _TEX_SSL
+    if mode == "html":
+        return _HTML_LSL if label else _HTML_SSL
+    return _LSL if label else _SSL
+
+
 def _stats(given) -> list[tuple[str, str, object]]:
     """(e() name, label, formatter) of the statistics rows, in esttab's order."""
-    labels = _LSL if "label" in given else _SSL
+    labels = _stat_labels(given)
     bdef = given.get("b") or "a3"
     chosen = et.parse_stats(given.get("stats"))
     if chosen is not None:                  # stats(): these, in this order, and nothing else
@@ -638,18 +703,67 @@ def _which(session, text: str) -> list[str]:
     return ["."]
 
 
-def _render(table, fixed, mode: str, given) -> str:
-    if mode == "csv":
-        return pt.csv_text(table)
-    if mode in ("tex", "booktabs"):
-        return pt.latex_text(table, document=False, booktabs=mode == "booktabs")
-    if mode == "html":
-        return pt.html_text(table)
-    if mode == "md":
-        return pt.markdown_text(table)
-    if mode == "rtf":
-        return pt.rtf_text(table)
-    return "\n".join(pt.esttab_lines(table, fixed)) + "\n"
+def _title_words(text: str) -> list[str]:
+    """Quoted titles, each its own word even when typed without a space ("a""b")."""
+    return [a if q else b for q, a, b in re.findall(r'("([^"]*)")|(\S+)', text)]
+
+
+def _mlabels(session, results, names, given) -> list[str] | None:
+    """esttab's model labels: mtitles() / titles, dependent variables (the default), or
+    estout's own (the model names) under nodepvars; none under nomtitles."""
+    if "nomtitles" in given:
+        return None
+    if "mtitles" in given:
+        words = _title_words(given["mtitles"] or "")
+        return [words[i] if i < len(words) else (r.macros.get("estimates_title") or n)
+                for i, (r, n) in enumerate(zip(results, names))]
+    if "nodepvars" not in given:
+        return [var_label(session, r.depvar, "label" in given) for r in results]
+    return None if names == ["."] else list(names)
+
+
+def _spec(session, results, names, given) -> tuple[lo.Spec, list[pt.PaperRow], bool]:
+    """What the estout writer needs: the body rows, the columns and the notes."""
+    title = (given.get("title") or "").strip().strip('"')
+    mlabels = _mlabels(session, results, names, given)
+    numbers = "nonumbers" not in given
+    if "cells" in given:
+        table, _ = _build_cells(session, results, names, given)
+        rows = ec.parse_cells(given["cells"])
+        stars = _star_levels(given)
+        cols = ec.star_columns(rows) if stars else [False] * max(len(r) for r in rows)
+        spec = lo.Spec(len(results), len(cols), mlabels, numbers, stars, (False, None, ""), True,
+                       ec.column_labels(rows), cols * len(results), title)
+        return spec, table.rows, "gaps" in given and len(rows) > 1 and "nogaps" not in given
+    lay = _layout(given)
+    table, _ = build_esttab(session, results, names, given)
+    width = 2 if lay.wide and lay.aux is not None else 1
+    cols = ([True, False] if width == 2 else [True]) if lay.stars else [False] * width
+    where = {"(": "in parentheses", "[": "in brackets"}.get(lay.paren[0]) or \
+        ("in second column" if lay.wide else "in second row")
+    eform = lay.eform is not None and given.get("eform") is None
+    spec = lo.Spec(len(results), width, mlabels, numbers, lay.stars, (eform, lay.aux, where), False,
+                   [], cols * len(results), title)
+    return spec, table.rows, lay.gaps
+
+
+def estout_text(session, results, names, given, mode: str) -> str:
+    """esttab's table in mode fixed/smcl/tab/csv/tex/booktabs/html, as estout writes it."""
+    given = {**given, "_mode": mode}
+    spec, rows, gaps = _spec(session, results, names, given)
+    body = lo.blocks(rows, given, mode, gaps)
+    csvlhs = '"' if "plain" in given else '="'
+    return lo.assemble(given, mode, spec, body, "label" in given, gaps, csvlhs)
+
+
+def _render(session, results, names, given, mode: str) -> str:
+    if mode in ("md", "rtf"):
+        table, _ = build_esttab(session, results, names, given)
+        spec, _, _ = _spec(session, results, names, given)
+        table.headers = lo.paper_headers(given, spec)
+        table.notes = lo.plain_table_notes(given, spec)
+        return pt.markdown_text(table) if mode == "md" else pt.rtf_text(table)
+    return estout_text(session, results, names, given, "fixed" if mode == "smcl" else mode)
 
 
 def _target(fname: str, mode: str | None) -> tuple[str, str]:
@@ -671,17 +785,16 @@ def esttab_cmd(session, cmd) -> None:
     given = _options(cmd.options)
     names = _which(session, text)
     results: list[EstimationResults] = [lookup(session, n) for n in names]
-    table, fixed = build_esttab(session, results, names, given)
     mode = next((m for m in _MODES if m in given), None)
     if fname is None:
-        out = _render(table, fixed, mode or "fixed", given)
+        out = _render(session, results, names, given, mode or "fixed")
         for line in out.rstrip("\n").split("\n"):
             session.out.line(line)
         return
     path, mode = _target(fname, mode)
     if os.path.exists(path) and "replace" not in given and "append" not in given:
         raise StataError(f"file {path} already exists", 602)
-    pt.write_text(path, _render(table, fixed, mode, given), shown=path, append="append" in given)
+    pt.write_text(path, _render(session, results, names, given, mode), shown=path, append="append" in given)
     session.out.line(f"(output written to {path})")
 
 
@@ -742,16 +855,16 @@ def _estout_rows(session, results, given, elements) -> list[pt.PaperRow]:
             rows.append(pt.PaperRow(eq or first_eq, [], "eq"))
         for name in names:
             label = var_label(session, name, "label" in given, cons="_cons") if not eq else name
-            for k, el in enumerate(elements):
+            for k, elt in enumerate(elements):
                 cells = []
                 for d in per_model:
                     c = d.get((eq, name))
                     if c is None:
                         cells.append(("", ""))
                         continue
-                    val = {"b": c.b, "se": c.se, "t": c.z, "z": c.z, "p": c.p}[el.name]
-                    text = el.fmt(val)
-                    cells.append((f"({text})" if el.par else text, pt.stars_for(c.p, stars) if el.star else ""))
+                    val = {"b": c.b, "se": c.se, "t": c.z, "z": c.z, "p": c.p}[elt.name]
+                    text = elt.fmt(val)
+                    cells.append((f"({text})" if elt.par else text, pt.stars_for(c.p, stars) if elt.star else ""))
                 rows.append(pt.PaperRow(label if k == 0 else "", cells, "coef" if k == 0 else "aux"))
     return rows
 

@@ -12,6 +12,7 @@ cells(). Numbers are in %9.0g unless fmt() says otherwise (estout's default).
 """
 from __future__ import annotations
 
+import fnmatch
 import re
 from dataclasses import dataclass
 
@@ -141,6 +142,13 @@ def _critical(res, level: float = 95.0) -> float:
 
 
 @dataclass
+class KeyRow(pt.PaperRow):
+    """A coefficient's first row, with its (equation, name) for varlabels() and friends."""
+    key: tuple[str, str] = ("", "")
+    eqlabel: str = ""
+
+
+@dataclass
 class CellsTable:
     heads: list[list[str]]
     rows: list[pt.PaperRow]
@@ -156,14 +164,31 @@ def _cell(el: Element, got, stars) -> tuple[str, str]:
     return (f"({text})" if el.par else text, pt.stars_for(p, stars) if el.star else "")
 
 
+def coef_matches(eq: str, name: str, patterns: list[str]) -> bool:
+    """estout's keep()/drop() matching: `name`, `eq:name`, `eq:` (a whole equation), with
+    wildcards; factor-variable names match with or without base/omitted markers
+    (1.x matches 1b.x)."""
+    from hlmshell.commands._postest import norm_name
+    names = {name, norm_name(name)}
+    for p in patterns:
+        peq, colon, pname = p.rpartition(":") if ":" in p else ("", "", p)
+        if colon and not fnmatch.fnmatchcase(eq, peq or "*"):
+            continue
+        if colon and not pname:
+            return True
+        if any(fnmatch.fnmatchcase(n, pname) or fnmatch.fnmatchcase(n, norm_name(pname)) for n in names):
+            return True
+    return False
+
+
 def _keys(per, given) -> list[tuple[str, str]]:
     """The table's rows: every model's, in order, less keep()/drop()/noconstant."""
     keys = merge_order([order for _, order in per])
-    keep = set((given.get("keep") or "").split())
-    drop = set((given.get("drop") or "").split())
+    keep = (given.get("keep") or "").split()
+    drop = (given.get("drop") or "").split()
     if "noconstant" in given:
-        drop.add("_cons")
-    return [k for k in keys if (not keep or k[1] in keep) and k[1] not in drop]
+        drop.append("_cons")
+    return [k for k in keys if (not keep or coef_matches(*k, keep)) and not coef_matches(*k, drop)]
 
 
 def _key_rows(key, rows, per, width, stars, label: str) -> list[pt.PaperRow]:
@@ -173,7 +198,8 @@ def _key_rows(key, rows, per, width, stars, label: str) -> list[pt.PaperRow]:
         for vals, _ in per:
             cs = [_cell(el, vals.get((el.name,) + key), stars) for el in group]
             cells += cs + [("", "")] * (width - len(cs))
-        out.append(pt.PaperRow(label if g == 0 else "", cells, "coef" if g == 0 else "aux"))
+        out.append(KeyRow(label, cells, "coef", key=key, eqlabel=key[0]) if g == 0 else
+                   pt.PaperRow("", cells, "aux"))
     return out
 
 
@@ -209,6 +235,18 @@ def build_cells(session, results, given, rows: list[list[Element]], stars, label
         group = next(r for r in rows if len(r) == width)
         heads.append([e.label for e in group] * len(results))
     return CellsTable(heads, body, width, any(e.star for r in rows for e in r))
+
+
+def column_labels(rows: list[list[Element]]) -> list[str]:
+    """estout's default collabels(): per sub-column, its elements' labels joined by `/`."""
+    width = max(len(r) for r in rows)
+    return ["/".join(r[j].label for r in rows if j < len(r)) for j in range(width)]
+
+
+def star_columns(rows: list[list[Element]]) -> list[bool]:
+    """Sub-columns holding a starred element get estout's star slot."""
+    width = max(len(r) for r in rows)
+    return [any(j < len(r) and r[j].star for r in rows) for j in range(width)]
 
 
 def widen(cells: list[tuple[str, str]], width: int) -> list[tuple[str, str]]:

@@ -1,0 +1,418 @@
+"""esttab's output modes as esttab.ado sets them up for estout: the strings of each mode
+(smcl/fixed, tab, csv, tex, booktabs, html) and the table's head, rules, gaps and notes.
+
+esttab.ado is a wrapper: it composes prehead() (opening, caption, top rule), posthead() (mid
+rule), prefoot() (mid rule above the statistics), postfoot() (bottom rule, the notes, the
+closing), the header rows (mgroups, numbers, mlabels, collabels), the gaps between
+coefficients (varlabels(, end("" midgap) nolast) -- only when the user gives no
+varlabels()), the equation rules (eqlabels(, begin(eqrule) nofirst)), and the star legend;
+estout writes the rows (output/estout_writer.py).  Each mode's strings below are those of
+esttab.ado 2.1 (e.g. LaTeX: \\hline\\hline rules, [1em] gaps, `&` and `\\\\`, stars as
+\\sym{*}, a `_` -> `\\_` substitution; booktabs: \\toprule/\\midrule/\\bottomrule,
+\\addlinespace).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hlmshell.commands import esttab_labels as el
+from hlmshell.errors import StataError
+from hlmshell.output import estout_writer as ew
+from hlmshell.output import paper_tables as pt
+
+_TEX_OPEN2 = r"\begin{tabular}{l*{@E}{%s}}"
+
+
+@dataclass
+class Mode:
+    caption: str = "@title"
+    toprule: list[str] = field(default_factory=lambda: ["@hline"])
+    midrule: list[str] = field(default_factory=lambda: ["@hline"])
+    bottomrule: list[str] = field(default_factory=lambda: ["@hline"])
+    midgap: list[str] = field(default_factory=lambda: [""])
+    eqrule: list[str] = field(default_factory=lambda: ["@hline", ""])
+    star: tuple[str, str] = ("", "")          # symbol prefix / suffix
+    starlab: str = " p<"
+    begin: str = ""
+    delimiter: str = " "
+    end: str = ""
+    widths: bool = True
+    abbrev: bool = True
+    substitute: list[tuple[str, str]] = field(default_factory=list)
+    statlab: dict[str, str] = field(default_factory=lambda: {"t": "t statistics", "z": "z statistics",
+                                                              "p": "p-values"})
+    lines: bool = True
+
+
+def _tex(book: bool) -> Mode:
+    top, mid, bot = (r"\toprule", r"\midrule", r"\bottomrule") if book else (r"\hline\hline", r"\hline",
+                                                                              r"\hline\hline")
+    return Mode(caption=r"\caption{@title}", toprule=[top], midrule=[mid], bottomrule=[bot],
+                midgap=[r"\addlinespace" if book else "[1em]"], eqrule=[mid, ""], star=(r"\sym{", "}"),
+                starlab=r" \(p<@\)", delimiter="&", end="\\\\", abbrev=False,
+                substitute=[("_", r"\_"), (r"\_cons ", r"\_cons")],
+                statlab={"t": r"\textit{t} statistics", "z": r"\textit{z} statistics", "p": r"\textit{p}-values"})
+
+
+def mode_of(name: str, csvlhs: str = '="') -> Mode:
+    if name in ("tex", "booktabs"):
+        return _tex(name == "booktabs")
+    if name == "csv":
+        return Mode(caption=csvlhs + '@title"', begin=csvlhs, delimiter='",' + csvlhs, end='"',
+                    widths=False, abbrev=False, lines=False)
+    if name == "tab":
+        return Mode(delimiter="\t", widths=False, abbrev=False, lines=False)
+    if name == "html":
+        rule = ["<tr><td colspan=@span><hr></td></tr>"]
+        return Mode(caption="<caption>@title</caption>", toprule=rule, midrule=rule, bottomrule=rule,
+                    midgap=["<tr><td colspan=@span>&nbsp;</td></tr>"], eqrule=rule + [""],
+                    star=("<sup>", "</sup>"), starlab=" <i>p</i> < ", begin="<tr><td>", delimiter="</td><td>",
+                    end="</td></tr>", abbrev=False,
+                    statlab={"t": "<i>t</i> statistics", "z": "<i>z</i> statistics", "p": "<i>p</i>-values"})
+    return Mode()
+
+
+@dataclass
+class Spec:
+    """What esttab.py decided: the models, the rows, and how they are labelled."""
+    nmodels: int
+    width: int                        # sub-columns per model
+    mlabels: list[str] | None         # None: no model labels
+    numbers: bool
+    stars: list[tuple[str, float, str]]
+    note_parts: tuple                 # (eform, aux statistic or None, "in parentheses" ...)
+    cells: bool                       # cells() given
+    col_labels: list[str]             # estout's default column labels (cells())
+    star_cols: list[bool]
+    title: str = ""
+
+
+def _str_opt(given, key) -> str | None:
+    v = given.get(key)
+    return None if v is None else v.strip()
+
+
+def _caption(opt: el.LabelOpt, labels: list[str], groups: list[int], **kw) -> ew.Caption:
+    return ew.Caption(labels=labels, groups=groups, lhs=opt.args.get("lhs", ""), span=opt.on("span"),
+                      prefix=opt.args.get("prefix", kw.get("prefix", "")),
+                      suffix=opt.args.get("suffix", kw.get("suffix", "")),
+                      erepeat=opt.args.get("erepeat", ""), begin=opt.lines("begin"), end=opt.lines("end"),
+                      replace=opt.on("replace"))
+
+
+def _mgroups(given, spec: Spec, per_model: list[int]) -> list[ew.Caption]:
+    mg = el.parse(given.get("mgroups"), "mgroups")
+    if mg is None or mg.on("none"):
+        return []
+    groups = el.group_numbers(mg.args.get("pattern"), spec.nmodels)
+    return [_caption(mg, mg.labels, [groups[m - 1] for m in per_model])]
+
+
+def _model_rows(given, spec: Spec, per_model: list[int], tex: bool) -> list[ew.Caption]:
+    r"""numbers and mlabels: esttab spans them with \multicolumn in LaTeX unless mlabels()
+    is the user's."""
+    out = []
+    ml = el.parse(given.get("mlabels"), "mlabels")
+    span_tex = tex and ml is None
+    if spec.numbers:
+        pre, suf = (r"\multicolumn{@span}{c}{(", ")}") if tex else ("(", ")")
+        nspan = span_tex or (ml is not None and ml.on("span"))
+        out.append(ew.Caption([f"{m + 1}" for m in range(spec.nmodels)], per_model, span=nspan,
+                              prefix=pre, suffix=suf))
+    if ml is not None and not ml.on("none"):
+        labels = ml.labels + (spec.mlabels or [])[len(ml.labels):]
+        out.append(_caption(ml, labels, per_model))
+    elif ml is None and spec.mlabels is not None:
+        cap = ew.Caption(spec.mlabels, per_model, span=span_tex)
+        if span_tex:
+            cap.prefix, cap.suffix = r"\multicolumn{@span}{c}{", "}"
+        out.append(cap)
+    return out
+
+
+def _collabels(given, spec: Spec) -> list[ew.Caption]:
+    cols = [j + 1 for _ in range(spec.nmodels) for j in range(spec.width)]
+    cl = el.parse(given.get("collabels"), "collabels")
+    if cl is not None and not cl.on("none"):
+        cap = _caption(cl, cl.labels or spec.col_labels, cols)
+    elif cl is None and spec.cells and spec.col_labels:
+        cap = ew.Caption(spec.col_labels, cols)
+    else:
+        return []
+    cap.every = True
+    return [cap]
+
+
+def heads(given, spec: Spec, tex: bool) -> list[ew.Caption]:
+    """mgroups, numbers, mlabels and collabels rows, in estout's order."""
+    per_model = [m + 1 for m in range(spec.nmodels) for _ in range(spec.width)]
+    return _mgroups(given, spec, per_model) + _model_rows(given, spec, per_model, tex) + _collabels(given, spec)
+
+
+def star_legend(mode: Mode, stars) -> str:
+    parts = []
+    for sym, _, lev in stars:
+        label = mode.starlab.replace("@", lev) if "@" in mode.starlab else mode.starlab + lev
+        parts.append(mode.star[0] + sym + mode.star[1] + label)
+    return ", ".join(parts)
+
+
+def _auto_note(mode: Mode, parts) -> list[str]:
+    """esttab's note: "Exponentiated coefficients; t statistics in parentheses"."""
+    eform, aux, where = parts
+    text = "Exponentiated coefficients" if eform else ""
+    if aux is not None:
+        what = "Standard errors" if aux == "se" else mode.statlab[aux]
+        text = f"{text}; {what} {where}" if text else f"{what} {where}"
+    return [text] if text else []
+
+
+def _notes(given, spec: Spec, mode: Mode) -> list[str]:
+    notes = []
+    if "nonotes" not in given:
+        notes = ["@note"] if given.get("note") is not None else _auto_note(mode, spec.note_parts)
+    add = given.get("addnotes")
+    if add is not None:
+        notes += el.words(add) if '"' in add else [add.strip()]
+    legend = "legend" in given or ("nonotes" not in given and not spec.cells and "nolegend" not in given)
+    if legend and spec.stars and "nolegend" not in given:
+        notes.append("@starlegend")
+    return notes
+
+
+def _closing(name: str, mode: Mode, notes: list[str], csvlhs: str) -> list[str]:
+    if name in ("tex", "booktabs"):
+        return [r"\multicolumn{@span}{l}{\footnotesize " + n + "}\\\\" for n in notes]
+    if name == "csv":
+        return [csvlhs + n + '"' for n in notes]
+    if name == "html":
+        if not notes:
+            return []
+        return ["<tr><td colspan=@span>"] + [("<br />" if i else "") + n for i, n in enumerate(notes)] + \
+            ["</td></tr>"]
+    return list(notes)
+
+
+def _opening(given, name: str, mode: Mode, spec: Spec, colspec: str) -> list[str]:
+    r"""esttab's opening: document start (page), float/caption, \sym definition, tabular."""
+    tex = name in ("tex", "booktabs")
+    star = bool(spec.stars)
+    out: list[str] = []
+    if "page" in given and tex:
+        out += [r"\documentclass{article}"] + ([r"\usepackage{booktabs}"] if name == "booktabs" else []) \
+            + [r"\begin{document}", ""]
+    if "page" in given and name == "html":
+        out += ["<html>", "<head>", f"<title>{spec.title or 'estimates table'}</title>", "</head>", "<body>", ""]
+    if not tex:
+        out += ['<table border="0" width="*">'] if name == "html" else []
+        return out + ([mode.caption] if spec.title else [])
+    out += [r"\begin{table}[htbp]\centering"] if spec.title else (["{"] if star else [])
+    out += [r"\def\sym#1{\ifmmode^{#1}\else\(^{#1}\)\fi}"] if star else []
+    out += [mode.caption] if spec.title else []
+    return out + [_TEX_OPEN2 % colspec]
+
+
+def _closing_frame(given, name: str, spec: Spec, notes: list[str]) -> list[str]:
+    tex = name in ("tex", "booktabs")
+    out = notes
+    if tex:
+        out.append(r"\end{tabular}")
+        out += [r"\end{table}"] if spec.title else (["}"] if spec.stars else [])
+    elif name == "html":
+        out.append("</table>")
+    if "page" in given and tex:
+        out += ["", r"\end{document}"]
+    if "page" in given and name == "html":
+        out += ["", "</body>", "</html>"]
+    return out
+
+
+def _frame(given, name: str, mode: Mode, spec: Spec, lines: bool, gaps: bool, csvlhs: str, colspec: str):
+    """prehead, posthead, prefoot and postfoot as esttab.ado composes them."""
+    opening: list[str] = []
+    closing: list[str] = []
+    if "fragment" not in given:
+        opening = _opening(given, name, mode, spec, colspec)
+        closing = _closing_frame(given, name, spec, _closing(name, mode, _notes(given, spec, mode), csvlhs))
+        gap = [""] if gaps and name not in ("tex", "booktabs", "html") else []
+        opening += mode.toprule if lines else gap
+        closing = (mode.bottomrule if lines else gap) + closing
+    mid = mode.midrule if lines else (mode.midgap if gaps else [])
+    return opening, list(mid), list(mid), closing
+
+
+def _user_lines(given, key, default: list[str]) -> list[str]:
+    text = given.get(key)
+    if text is None:
+        return default
+    return el.words(text) if '"' in text else [text.strip()]
+
+
+def style_for(given, name: str, mode: Mode, label: bool, spec: Spec, starwidth: int) -> ew.Style:
+    vw = (20 if label else 12) if mode.widths else 0
+    mw = 12 if mode.widths else 0
+    if "compress" in given and mode.widths:
+        vw -= 4 if label else 2
+        mw -= 3
+    if given.get("varwidth") is not None:
+        vw = _width(given["varwidth"], "varwidth")
+    if given.get("modelwidth") is not None:
+        mw = _width(given["modelwidth"], "modelwidth")
+    subst = list(mode.substitute)
+    if given.get("substitute") is not None:
+        w = el.words(given["substitute"])
+        subst += list(zip(w[::2], w[1::2]))
+    delim = mode.delimiter
+    if name == "html" and given.get("alignment"):
+        delim = f'</td><td align="{given["alignment"].strip()}">'
+    abbrev = mode.abbrev and "noabbrev" not in given or "abbrev" in given
+    return ew.Style(mode.begin, delim, mode.end, vw, mw, abbrev, starwidth if mw > 0 else 0, subst)
+
+
+def _width(text: str, key: str) -> int:
+    t = (text or "").strip()
+    if not t.isdigit() or int(t) > 1000:
+        raise StataError(f"option {key}() incorrectly specified", 198)
+    return int(t)
+
+
+def starwidth(symbols: list[str]) -> int:
+    """estout's Starwidth: the width of the last symbol (its loop compares the digits of the
+    running width, not the width, with each symbol's length)."""
+    width = ""
+    for s in symbols:
+        width = str(max(len(width), len(s)))
+    return int(width or 0)
+
+
+def restar(cell: tuple[str, str], mode: Mode, syms: list[str]) -> tuple[str, str]:
+    if not cell[1] or mode.star == ("", ""):
+        return cell
+    return cell[0], mode.star[0] + cell[1] + mode.star[1]
+
+
+@dataclass
+class Body:
+    blocks: list[ew.Block]
+    stats: list[ew.Block]
+
+
+def assemble(given, name: str, spec: Spec, body: Body, label: bool, gaps: bool, csvlhs: str = '="') -> str:
+    """The whole table in mode `name` as text."""
+    mode = mode_of(name, csvlhs)
+    tex = name in ("tex", "booktabs")
+    lines = mode.lines and "nolines" not in given
+    syms = [mode.star[0] + s + mode.star[1] for s, _, _ in spec.stars]
+    sw = starwidth(syms) if spec.stars and any(spec.star_cols) else 0
+    style = style_for(given, name, mode, label, spec, sw)
+    colspec = given.get("alignment", "").strip() if tex and given.get("alignment") else "c" * spec.width
+    opening, posthead, prefoot, closing = _frame(given, name, mode, spec, lines, gaps, csvlhs, colspec)
+    for b in body.blocks + body.stats:
+        b.rows = [[restar(c, mode, syms) for c in row] for row in b.rows]
+    table = ew.Table(heads(given, spec, tex), body.blocks, body.stats, spec.star_cols,
+                     _user_lines(given, "prehead", opening), _user_lines(given, "posthead", posthead),
+                     _user_lines(given, "prefoot", prefoot), _user_lines(given, "postfoot", closing),
+                     {"title": spec.title, "note": (given.get("note") or "").strip().strip('"'),
+                      "starlegend": star_legend(mode, spec.stars), "M": str(spec.nmodels),
+                      "E": str(spec.nmodels)})
+    return "\n".join(ew.render(style, table)) + "\n"
+
+
+def mode_lines(mode_name: str, given) -> tuple[list[str], list[str], bool]:
+    """(midgap lines, eqrule lines, lines on) of a mode (for the body's gaps and rules)."""
+    mode = mode_of(mode_name)
+    return mode.midgap, mode.eqrule, mode.lines and "nolines" not in given
+
+
+def plain_table_notes(given, spec: Spec) -> list[str]:
+    """Notes for the formats esttab writes without estout's writer here (md, rtf)."""
+    mode = Mode()
+    return [n.replace("@starlegend", star_legend(mode, spec.stars)) for n in _notes(given, spec, mode)]
+
+
+def paper_headers(given, spec: Spec) -> list[list[str]]:
+    """The header rows as plain per-column labels (md, rtf)."""
+    out = []
+    for cap in heads(given, spec, False):
+        row = []
+        for j, g in enumerate(cap.groups):
+            first = cap.every or j == 0 or cap.groups[j - 1] != g
+            text = cap.labels[g - 1] if first and 0 < g <= len(cap.labels) else ""
+            row.append((cap.prefix + text + cap.suffix) if text and cap.prefix == "(" else text)
+        out.append(row)
+    return out
+
+
+def _relabel(key, label: str, names: dict[str, str]) -> str:
+    eq, name = key
+    for k in (f"{eq}:{name}" if eq else None, name):
+        if k and k in names:
+            return names[k]
+    return label
+
+
+def _lookup(key, table: dict[str, list[str]]) -> list[str]:
+    eq, name = key
+    return table.get(f"{eq}:{name}" if eq else name) or table.get(name) or []
+
+
+def _single_cons(rows) -> dict[str, bool]:
+    """Equations holding one coefficient, `_cons` (estout's EqReplaceCons targets)."""
+    count: dict[str, list[str]] = {}
+    for r in rows:
+        key = getattr(r, "key", None)
+        if r.kind == "coef" and key is not None:
+            count.setdefault(key[0], []).append(key[1])
+    return {eq: names == ["_cons"] for eq, names in count.items()}
+
+
+def blocks(rows, given, name: str, gaps: bool) -> Body:
+    """PaperRows (coef/aux/eq/gap/rule/stat) -> estout's blocks: varlabels() relabel rows and
+    add blist()/elist()/end(); a gap is varlabels' end("" midgap); eqlabels(, none) drops
+    the equation rows and names a lone `_cons` after its equation."""
+    midgap, eqrule, lines = mode_lines(name, given)
+    vl = el.parse(given.get("varlabels"), "varlabels")
+    names = el.var_pairs(vl) if vl is not None else el.var_pairs(el.parse(given.get("coeflabels"), "coeflabels"))
+    blist, elist = (vl.pairs("blist"), vl.pairs("elist")) if vl else ({}, {})
+    vend = vl.lines("end") if vl else []
+    eqo = el.parse(given.get("eqlabels"), "eqlabels")
+    eq_none = eqo is not None and eqo.on("none")
+    lone = _single_cons(rows) if eq_none else {}
+    out: list[ew.Block] = []
+    stats: list[ew.Block] = []
+    pending_rule = False
+    tails: dict[int, list[str]] = {}
+    for r in rows:
+        if r.kind == "rule":
+            pending_rule = True
+            continue
+        if r.kind == "eq":
+            if not eq_none:
+                pre = (eqrule if lines else midgap + [""] if gaps else []) if pending_rule else []
+                out.append(ew.Block(r.label, [], pre=list(pre), empty=True))
+            pending_rule = False
+            continue
+        pending_rule = False
+        if r.kind == "stat":
+            stats.append(ew.Block(r.label, [list(r.cells)]))
+        elif r.kind == "aux" and out:
+            out[-1].rows.append(list(r.cells))
+        elif r.kind == "gap" and out and vl is None:
+            out[-1].post.append([""] + midgap)
+        elif r.kind == "coef":
+            key = getattr(r, "key", ("", r.label))
+            label = r.label
+            if lone.get(key[0]) and key[1] == "_cons":
+                label = getattr(r, "eqlabel", label)
+            label = _relabel(key, label, names)
+            b = ew.Block(label, [list(r.cells)], pre=list(_lookup(key, blist)),
+                         post=[list(vend)] if vend else [])
+            tails[id(b)] = _lookup(key, elist)
+            out.append(b)
+    for b in out:
+        if tails.get(id(b)):
+            b.post.append(list(tails[id(b)]))
+    return Body(out, stats)
+
+
+__all__ = ["Body", "Spec", "assemble", "blocks", "paper_headers", "plain_table_notes", "pt"]
