@@ -315,6 +315,13 @@ def _expression(session, opts):
 def _nonlinear(session, res, model, req, opts):
     """(model, label, r(expression)) after logit, poisson, melogit ...: predict()'s statistic
     or expression() over the predictions it names (margins_response)."""
+    if res.cmd == "xtmlogit":              # every outcome's probability (xtmlogit_predict)
+        from hlmshell.commands import xtmlogit_predict
+        if "expression" in opts or req.vce == "unconditional":
+            raise StataError("expression() and vce(unconditional) after xtmlogit are not "
+                             "implemented", 198)
+        text = (opts.raw("predict") or "").strip() if "predict" in opts else ""
+        return xtmlogit_predict.setup(session, res, model, req, text)
     if margins_ordinal.is_ordinal(res):
         if "expression" in opts:
             raise StataError(f"expression() after {res.cmd} is not implemented", 198)
@@ -406,7 +413,7 @@ def margins_cmd(session, cmd) -> None:
         _replay(session, res, cmd)
         return
     linear = (res.cmd in ("regress", "mixed") and res.model is not None) or res.cmd == "qreg"
-    if not linear and not margins_response.handles(res):
+    if not linear and not margins_response.handles(res) and res.cmd != "xtmlogit":
         raise StataError(f"margins after {res.cmd} is not implemented", 198)
     ats, rest = _split_at(cmd.options)
     opts = bind_options(OPTIONS, rest, strict=True)
