@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from hlmshell.commands import esttab_cells as ec
 from hlmshell.commands import esttab_labels as el
 from hlmshell.commands import esttab_layout as lo
+from hlmshell.commands import esttab_rows as er
 from hlmshell.commands import esttab_transform as et
 from hlmshell.commands._postest import expand_names, lookup, norm_name
 from hlmshell.commands.estimates import renamed
@@ -410,6 +411,7 @@ def _eq_keys(results, given=None) -> tuple[list[str], list[dict]]:
     given = given or {}
     per_model, order = [], []
     maps = _eq_map(results, given.get("equations"))
+    pairs = er.renames(given)
     for r, eqmap in zip(results, maps):
         coefs = coefficients(r, omitted=True)
         first = r.names[0][0] if r.names else ""
@@ -423,7 +425,7 @@ def _eq_keys(results, given=None) -> tuple[list[str], list[dict]]:
                 c = dataclasses.replace(c, eq=eq)
             else:
                 eq = "" if c.eq == first and not eqmap else c.eq
-            d[(eq, estout_name(c.name))] = c
+            d[(eq, er.renamed(eq, estout_name(c.name), pairs))] = c
             if eq not in order:
                 order.append(eq)
         per_model.append(d)
@@ -501,6 +503,23 @@ def _body_rows(session, results, given, lay: Layout) -> list[pt.PaperRow]:
     return rows
 
 
+def _interaction(given) -> str:
+    """interaction(): what joins the labels of an interaction's terms (esttab: " # ", LaTeX
+    " $\\times$ ")."""
+    text = given.get("interaction")
+    if text is not None:
+        return el.words(text)[0] if '"' in text else text
+    return " $\\times$ " if given.get("_mode") in ("tex", "booktabs") else " # "
+
+
+def _row_label(session, given, lay: Layout, eq: str, name: str, cons: str) -> str:
+    if eq or not lay.label:
+        return name
+    if name == "_cons":
+        return cons
+    return el.coef_label(session, name, _interaction(given))
+
+
 def _eq_rows(session, given, lay: Layout, eq: str, names, per_model, eqlab: str) -> list[pt.PaperRow]:
     """One equation's coefficients: a row each (b, with its statistic below or beside)."""
     rows: list[pt.PaperRow] = []
@@ -508,7 +527,7 @@ def _eq_rows(session, given, lay: Layout, eq: str, names, per_model, eqlab: str)
     for k, name in enumerate(names):
         if k and lay.gaps:
             rows.append(pt.PaperRow(kind="gap"))
-        label = var_label(session, name, lay.label, cons=cons) if not eq else name
+        label = _row_label(session, given, lay, eq, name, cons)
         cells = [_coef_cells(et.apply_transform(session, d.get((eq, name)), lay.model_transforms(m)),
                              lay) for m, d in enumerate(per_model)]
         if lay.wide and lay.aux is not None:      # wide: b and its statistic side by side
@@ -622,16 +641,17 @@ def _notes(given, lay: Layout) -> list[str]:
     return notes
 
 
-def _build_cells(session, results, names, given) -> tuple[pt.PaperTable, pt.FixedLayout]:
+def _build_cells(session, results, names, given, inds=()) -> tuple[pt.PaperTable, pt.FixedLayout]:
     """esttab with cells(): the elements asked for (estpost's vectors too), a sub-column each
     when side by side; statistics rows in each model's first sub-column."""
     rows = ec.parse_cells(given["cells"])
     stars = [(s, lev) for s, lev, _ in _star_levels(given)]
     label = "label" in given
+    cons = "_cons" if given.get("varlabels") is not None else "Constant"
     ct = ec.build_cells(session, results, given, rows, stars,
-                        lambda n: var_label(session, n, label, cons="Constant"),
+                        lambda n: var_label(session, n, label, cons=cons),
                         _headers(session, results, names, given))
-    body = ct.rows
+    body = ct.rows + _indicator_rows(results, list(inds), ct.width, False)
     stats = _stat_rows(results, given)
     for r in stats:
         r.cells = ec.widen(r.cells, ct.width)
@@ -646,12 +666,32 @@ def _build_cells(session, results, names, given) -> tuple[pt.PaperTable, pt.Fixe
     return pt.PaperTable(ct.heads, body, title, notes), fixed
 
 
+def _with_indicators(given) -> tuple[dict, list]:
+    """indicate()'s coefficients go to drop(); its rows come after the coefficients."""
+    inds, yes_no = er.indicators(given)
+    if not inds:
+        return given, []
+    drop = " ".join([given.get("drop") or ""] + [p for i in inds for p in i.patterns])
+    return {**given, "drop": drop}, [(i, yes_no) for i in inds]
+
+
+def _indicator_rows(results, inds, width: int, gaps: bool) -> list[pt.PaperRow]:
+    rows: list[pt.PaperRow] = []
+    for ind, yes_no in inds:
+        if gaps:
+            rows.append(pt.PaperRow(kind="gap"))
+        rows.append(pt.PaperRow(ind.label, er.indicator_cells(results, ind, yes_no, width), "coef"))
+    return rows
+
+
 def build_esttab(session, results, names, given) -> tuple[pt.PaperTable, pt.FixedLayout]:
+    given, inds = _with_indicators(given)
     if "cells" in given:
-        return _build_cells(session, results, names, given)
+        return _build_cells(session, results, names, given, inds)
     lay = _layout(given)
     et.check_transform(session, lay.transforms)
     rows = _body_rows(session, results, given, lay)
+    rows += _indicator_rows(results, inds, 2 if lay.wide and lay.aux is not None else 1, lay.gaps and bool(rows))
     stats = _stat_rows(results, given)
     heads = _headers(session, results, names, given)
     if lay.wide and lay.aux is not None:     # a model's labels and statistics in its first column
@@ -728,7 +768,7 @@ def _spec(session, results, names, given) -> tuple[lo.Spec, list[pt.PaperRow], b
     mlabels = _mlabels(session, results, names, given)
     numbers = "nonumbers" not in given
     if "cells" in given:
-        table, _ = _build_cells(session, results, names, given)
+        table, _ = build_esttab(session, results, names, given)
         rows = ec.parse_cells(given["cells"])
         stars = _star_levels(given)
         cols = ec.star_columns(rows) if stars else [False] * max(len(r) for r in rows)
@@ -751,7 +791,7 @@ def estout_text(session, results, names, given, mode: str) -> str:
     """esttab's table in mode fixed/smcl/tab/csv/tex/booktabs/html, as estout writes it."""
     given = {**given, "_mode": mode}
     spec, rows, gaps = _spec(session, results, names, given)
-    body = lo.blocks(rows, given, mode, gaps)
+    body = lo.blocks(rows, given, mode, gaps, spec.width)
     csvlhs = '"' if "plain" in given else '="'
     return lo.assemble(given, mode, spec, body, "label" in given, gaps, csvlhs)
 

@@ -110,3 +110,33 @@ def var_pairs(opt: LabelOpt | None) -> dict[str, str]:
     if len(w) % 2:
         raise StataError("varlabels() invalid: name and label required", 198)
     return dict(zip(w[::2], w[1::2]))
+
+
+def _factor_part(ds, part: str) -> str:
+    """One term of a coefficient name as estout labels it (CompileVarl): a variable's label;
+    `2.x` the value label of 2 (else `label=2`); `c.x` / `L.x` the operator and the label."""
+    if "." not in part:
+        v = ds.vars.get(part)
+        return (v.label or "") if v is not None else ""
+    level, _, var = part.partition(".")
+    v = ds.vars.get(var)
+    if v is None:
+        return ""
+    level = level.replace("b", "").replace("o", "") if re.fullmatch(r"\d+[bo]*", level) else level
+    if not level.isdigit():
+        lab = v.label or var
+        level = level[1:] if level.startswith("c") else level
+        return f"{level}.{lab}" if level else lab
+    text = ds.value_labels.get(v.vallab or "", {}).get(float(level)) if v.vallab else None
+    return text if text is not None else f"{v.label or var}={level}"
+
+
+def coef_label(session, name: str, interaction: str = " # ") -> str:
+    """A coefficient's label under `label`: its terms' labels joined by interaction()."""
+    ds = session.data
+    if ds is None or name == "_cons":
+        return name
+    parts = []
+    for part in name.split("#"):
+        parts.append(_factor_part(ds, part) or part)
+    return interaction.join(parts)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hlmshell.commands import esttab_labels as el
+from hlmshell.commands import esttab_rows as er
 from hlmshell.errors import StataError
 from hlmshell.output import estout_writer as ew
 from hlmshell.output import paper_tables as pt
@@ -366,52 +367,66 @@ def _single_cons(rows) -> dict[str, bool]:
     return {eq: names == ["_cons"] for eq, names in count.items()}
 
 
-def blocks(rows, given, name: str, gaps: bool) -> Body:
+@dataclass
+class _RowLabels:
+    """varlabels()/coeflabels() and eqlabels(, none) as they apply to coefficient rows."""
+    names: dict[str, str]
+    blist: dict[str, list[str]]
+    elist: dict[str, list[str]]
+    vend: list[str]
+    lone: dict[str, bool]
+    user: bool                    # varlabels() given: esttab's gaps are off
+
+    def block(self, r) -> tuple[ew.Block, tuple[str, str], list[str]]:
+        key = getattr(r, "key", ("", r.label))
+        label = r.label
+        if self.lone.get(key[0]) and key[1] == "_cons":
+            label = getattr(r, "eqlabel", label)
+        b = ew.Block(_relabel(key, label, self.names), [list(r.cells)], pre=list(_lookup(key, self.blist)),
+                     post=[list(self.vend)] if self.vend else [])
+        return b, key, _lookup(key, self.elist)
+
+
+def _row_labels(given, rows) -> tuple[_RowLabels, bool]:
+    vl = el.parse(given.get("varlabels"), "varlabels")
+    names = el.var_pairs(vl) if vl is not None else el.var_pairs(el.parse(given.get("coeflabels"), "coeflabels"))
+    eqo = el.parse(given.get("eqlabels"), "eqlabels")
+    eq_none = eqo is not None and eqo.on("none")
+    labels = _RowLabels(names, vl.pairs("blist") if vl else {}, vl.pairs("elist") if vl else {},
+                        vl.lines("end") if vl else [], _single_cons(rows) if eq_none else {}, vl is not None)
+    return labels, eq_none
+
+
+def blocks(rows, given, name: str, gaps: bool, width: int = 1) -> Body:
     """PaperRows (coef/aux/eq/gap/rule/stat) -> estout's blocks: varlabels() relabel rows and
     add blist()/elist()/end(); a gap is varlabels' end("" midgap); eqlabels(, none) drops
     the equation rows and names a lone `_cons` after its equation."""
     midgap, eqrule, lines = mode_lines(name, given)
-    vl = el.parse(given.get("varlabels"), "varlabels")
-    names = el.var_pairs(vl) if vl is not None else el.var_pairs(el.parse(given.get("coeflabels"), "coeflabels"))
-    blist, elist = (vl.pairs("blist"), vl.pairs("elist")) if vl else ({}, {})
-    vend = vl.lines("end") if vl else []
-    eqo = el.parse(given.get("eqlabels"), "eqlabels")
-    eq_none = eqo is not None and eqo.on("none")
-    lone = _single_cons(rows) if eq_none else {}
+    labels, eq_none = _row_labels(given, rows)
     out: list[ew.Block] = []
     stats: list[ew.Block] = []
     pending_rule = False
     tails: dict[int, list[str]] = {}
+    keys: dict[int, tuple[str, str]] = {}
     for r in rows:
-        if r.kind == "rule":
-            pending_rule = True
-            continue
-        if r.kind == "eq":
-            if not eq_none:
-                pre = (eqrule if lines else midgap + [""] if gaps else []) if pending_rule else []
-                out.append(ew.Block(r.label, [], pre=list(pre), empty=True))
-            pending_rule = False
-            continue
-        pending_rule = False
-        if r.kind == "stat":
+        rule, pending_rule = pending_rule, r.kind == "rule"
+        if r.kind == "eq" and not eq_none:
+            pre = (eqrule if lines else midgap + [""] if gaps else []) if rule else []
+            out.append(ew.Block(r.label, [], pre=list(pre), empty=True))
+        elif r.kind == "stat":
             stats.append(ew.Block(r.label, [list(r.cells)]))
         elif r.kind == "aux" and out:
             out[-1].rows.append(list(r.cells))
-        elif r.kind == "gap" and out and vl is None:
+        elif r.kind == "gap" and out and not labels.user:
             out[-1].post.append([""] + midgap)
         elif r.kind == "coef":
-            key = getattr(r, "key", ("", r.label))
-            label = r.label
-            if lone.get(key[0]) and key[1] == "_cons":
-                label = getattr(r, "eqlabel", label)
-            label = _relabel(key, label, names)
-            b = ew.Block(label, [list(r.cells)], pre=list(_lookup(key, blist)),
-                         post=[list(vend)] if vend else [])
-            tails[id(b)] = _lookup(key, elist)
+            b, keys_b, tails_b = labels.block(r)
+            tails[id(b)], keys[id(b)] = tails_b, keys_b
             out.append(b)
     for b in out:
         if tails.get(id(b)):
             b.post.append(list(tails[id(b)]))
+    out = er.add_refcats(out, [keys.get(id(b)) for b in out], er.refcats(given), width)
     return Body(out, stats)
 
 
