@@ -81,7 +81,7 @@ class SessionHost:
         from hlmshell.syntax import matrix_expr as mx
         m = mx.lookup(self.s, name)
         text = [f"{e}:{n}" if e else n for e, n in stripe]
-        rn, cn = (text, m.rows) if rows else (m.rows, text)
+        rn, cn = (text, m.cols) if rows else (m.rows, text)
         self.s.matrices[name] = NamedMatrix(m.values, rn, cn)
 
     def _results(self, name):

@@ -10,7 +10,8 @@ significant digits); a matrix (vectors too) is framed, columns and rows numbered
         +---------+
 
 Every column takes the width of the widest element or column number; strings are
-right-aligned as numbers are. Columns that do not fit the line width go to further panels.
+right-aligned as numbers are. A symmetric matrix shows its lower triangle under
+`[symmetric]`. Columns that do not fit the line width go to further panels.
 """
 from __future__ import annotations
 
@@ -32,17 +33,27 @@ def value_lines(v: np.ndarray) -> list[str]:
     r, c = v.shape
     if r == 0 or c == 0:
         return []
-    cells = [[element_text(v[i, j]) for j in range(c)] for i in range(r)]
+    sym = _symmetric(v)
+    cells = [[element_text(v[i, j]) if not sym or j <= i else "" for j in range(c)]
+             for i in range(r)]
     if (r, c) == (1, 1):
         return ["  " + cells[0][0]]
     width = max(max(len(s) for row in cells for s in row), len(str(c)))
     lw = len(str(r))
     per_panel = max(1, (LINESIZE - (lw + 4) - 3) // (width + 3))
-    out: list[str] = []
+    out: list[str] = ["[symmetric]"] if sym else []
     for start in range(0, c, per_panel):
         cols = range(start, min(c, start + per_panel))
         out.extend(_panel(cells, cols, width, lw))
     return out
+
+
+def _symmetric(v: np.ndarray) -> bool:
+    """A real square matrix equal to its transpose (missing matching missing) shows only its
+    lower triangle, under `[symmetric]`."""
+    if v.dtype == object or v.shape[0] != v.shape[1] or v.shape[0] < 2:
+        return False
+    return bool(np.array_equal(v, v.T, equal_nan=True))
 
 
 def _panel(cells, cols, width: int, lw: int) -> list[str]:

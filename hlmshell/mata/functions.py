@@ -484,6 +484,7 @@ FUNCTIONS = {
     "rows": (_rows, 1, 1), "cols": (_cols, 1, 1), "length": (_length, 1, 1),
     "J": (_J, 3, 3), "I": (_I, 1, 2), "e": (_e, 2, 2), "range": (_range, 3, 3),
     "vec": (_vec, 1, 1), "rowshape": (_rowshape, 2, 2), "colshape": (_colshape, 2, 2),
+    "pi": (lambda a: real(math.pi), 0, 0),
     "sum": (_sum, 1, 1), "colsum": (_colsum, 1, 1), "rowsum": (_rowsum, 1, 1),
     "mean": (_mean, 1, 1), "variance": (_variance, 1, 1),
     "min": (_min, 1, 1), "max": (_max, 1, 1), "colmin": (_colmin, 1, 1),

@@ -122,21 +122,11 @@ def divide(a, b) -> np.ndarray:
 
 
 def power(a, b) -> np.ndarray:
+    """`^` takes scalars (`:^` is the elementwise power)."""
     _both_real(a, b)
     if a.shape != (1, 1) or b.shape != (1, 1):
-        if b.shape == (1, 1) and a.shape[0] == a.shape[1]:
-            return _matrix_power(a, scalar(b))
         raise conform()
     return _with_nan(_power, a, b)
-
-
-def _matrix_power(a, p: float) -> np.ndarray:
-    if p != int(p):
-        raise MataError(3300)
-    p = int(p)
-    if p < 0:
-        raise MataError(3300)
-    return _with_nan(lambda x, _: np.linalg.matrix_power(x, p), a, None)
 
 
 def kronecker(a, b) -> np.ndarray:
@@ -148,7 +138,7 @@ def compare(op: str, a, b) -> np.ndarray:
     """`==` `!=`: whole matrices, any shapes; `<` ...: equal shapes, true if true everywhere."""
     _same_kind(a, b)
     if op in ("==", "!="):
-        same = a.shape == b.shape and bool(np.all(_compare("==", a, b))) if a.size else a.shape == b.shape
+        same = a.shape == b.shape and bool(np.all(_compare("==", a, b)))
         return real(float(same if op == "==" else not same))
     if a.shape != b.shape:
         c_conformable(a, b)

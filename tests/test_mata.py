@@ -1,0 +1,438 @@
+"""mata: the Mata subset (hlmshell/mata, hlmshell/commands/mata.py).
+
+Values are checked against numpy computed here, by hand, from the same inputs; layouts
+against Mata's as public Stata logs show them (the `mata (type end to exit)` rule, `: `
+echo, framed matrices, `<istmt>:  3200  conformability error`). A property test builds
+random expression trees, renders them with as few parentheses as Mata's precedence allows
+and checks the parsed value against numpy's.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from session_run import interp_session, iok, irun
+
+from hlmshell.mata.errors import MataError
+from hlmshell.mata.interpreter import Machine, Workspace
+
+
+# ---- a Machine with a stub Host (no session) --------------------------------------------------
+class _Host:
+    def __init__(self):
+        self.rng = np.random.default_rng(1)
+        self.mats = {}
+
+    def matrix(self, name):
+        return self.mats.get(name)
+
+    def put_matrix(self, name, value):
+        self.mats[name] = value
+
+
+def _machine():
+    out = []
+    return Machine(Workspace(), _Host(), out.append), out
+
+
+def value(text: str, setup: str = ""):
+    m, _ = _machine()
+    if setup:
+        m.run_text(setup)
+    m.run_text("__v = " + text)
+    return m.ws.variables["__v"]
+
+
+def shown(text: str) -> str:
+    m, out = _machine()
+    m.run_text(text)
+    return "".join(out)
+
+
+def mata_error(text: str) -> MataError:
+    m, _ = _machine()
+    with pytest.raises(MataError) as info:
+        m.run_text(text)
+    return info.value
+
+
+# ---- operators and literals against numpy -----------------------------------------------------
+A = np.array([[4.0, 2.0, 1.0], [2.0, 5.0, 3.0], [1.0, 3.0, 6.0]])
+A_TEXT = "(4,2,1\\2,5,3\\1,3,6)"
+
+
+def test_literals_joins_ranges():
+    np.testing.assert_array_equal(value("(1,2\\3,4)"), [[1, 2], [3, 4]])
+    np.testing.assert_array_equal(value("1::4"), np.arange(1, 5.0).reshape(-1, 1))
+    np.testing.assert_array_equal(value("5..2"), [[5, 4, 3, 2]])
+    np.testing.assert_array_equal(value("(1..3 \\ 4..6)"), [[1, 2, 3], [4, 5, 6]])
+    np.testing.assert_array_equal(value("(1::2, 3::4)"), [[1, 3], [2, 4]])
+    np.testing.assert_array_equal(value("J(0,0,.) \\ (1,2)"), [[1, 2]])
+
+
+def test_arithmetic_against_numpy():
+    B = np.array([[1.0, -1.0, 2.0], [0.5, 3.0, -2.0], [2.0, 0.0, 1.0]])
+    setup = f"A = {A_TEXT}; B = (1,-1,2\\.5,3,-2\\2,0,1)"
+    np.testing.assert_allclose(value("A*B", setup), A @ B)
+    np.testing.assert_allclose(value("A'*B + B", setup), A.T @ B + B)
+    np.testing.assert_allclose(value("A :* B :/ 2", setup), A * B / 2)
+    np.testing.assert_allclose(value("A :- mean(A)", setup), A - A.mean(axis=0))
+    np.testing.assert_allclose(value("A :+ (1\\2\\3)", setup), A + np.array([[1], [2], [3]]))
+    np.testing.assert_allclose(value("B :^ 2", setup), B ** 2)
+    np.testing.assert_allclose(value("2*A - A/4", setup), 2 * A - A / 4)
+    np.testing.assert_allclose(value("A # (1,2)", setup), np.kron(A, [[1, 2]]))
+    np.testing.assert_allclose(value("-2^2"), [[-4]])
+    np.testing.assert_allclose(value("2^-1"), [[0.5]])
+    np.testing.assert_allclose(value("(A :> 2) :& (B :< 2)", setup), ((A > 2) & (B < 2)) * 1.0)
+
+
+def test_missing_values():
+    v = value("(1, ., 3) :+ 1")
+    assert v[0, 0] == 2 and np.isnan(v[0, 1]) and v[0, 2] == 4
+    assert np.isnan(value("1/0")[0, 0])                     # division by zero is missing
+    assert value("(.) > 1e300")[0, 0] == 1                  # missing is above every number
+    assert value("(.) == (.)")[0, 0] == 1
+    assert value("sum((1, ., 3))")[0, 0] == 4               # sums skip missing
+    np.testing.assert_array_equal(value("mean((1,2\\.,4\\3,6))"), [[2, 4]])   # rows with . dropped
+
+
+def test_subscripts():
+    setup = "X = (1,2,3\\4,5,6\\7,8,9\\10,11,12\\13,14,15\\16,17,18)"
+    X = np.arange(1, 19.0).reshape(6, 3)
+    np.testing.assert_array_equal(value("X[(1,5,6),1]", setup), X[[0, 4, 5], :1])
+    np.testing.assert_array_equal(value("X[.,2]", setup), X[:, 1:2])
+    np.testing.assert_array_equal(value("X[,3]", setup), X[:, 2:3])
+    np.testing.assert_array_equal(value("X[2,.]", setup), X[1:2, :])
+    np.testing.assert_array_equal(value("X[|2,1\\3,2|]", setup), X[1:3, 0:2])
+    np.testing.assert_array_equal(value("X[|5,2\\.,.|]", setup), X[4:, 1:])
+    np.testing.assert_array_equal(value("X[(3::1), (3,1)]", setup), X[[2, 1, 0]][:, [2, 0]])
+    np.testing.assert_array_equal(value("v[3]", "v = 10..15"), [[12]])
+    np.testing.assert_array_equal(value("X", setup + "; X[2,3] = -1; X[|1,1\\1,2|] = (0,0)"),
+                                  np.where(np.isin(np.arange(18).reshape(6, 3), [0, 1]), 0,
+                                           np.where(np.arange(18).reshape(6, 3) == 5, -1, X)))
+
+
+def test_linear_algebra_against_numpy():
+    setup = f"A = {A_TEXT}"
+    np.testing.assert_allclose(value("invsym(A)", setup), np.linalg.inv(A))
+    np.testing.assert_allclose(value("luinv(A)", setup), np.linalg.inv(A))
+    np.testing.assert_allclose(value("cholesky(A)", setup), np.linalg.cholesky(A))
+    np.testing.assert_allclose(value("det(A)", setup), [[np.linalg.det(A)]])
+    np.testing.assert_allclose(value("trace(A)", setup), [[np.trace(A)]])
+    np.testing.assert_array_equal(value("diagonal(A)", setup), np.diag(A).reshape(-1, 1))
+    np.testing.assert_array_equal(value("diag((1,2,3))"), np.diag([1.0, 2, 3]))
+    np.testing.assert_allclose(value("cross(A, A)", setup), A.T @ A)
+    # a dependent column: invsym zeroes it and inverts the rest (Stata's sweep)
+    S = np.array([[2.0, 1, 3], [1, 2, 3], [3, 3, 6]])
+    expect = np.zeros((3, 3))
+    expect[:2, :2] = np.linalg.inv(S[:2, :2])
+    np.testing.assert_allclose(value("invsym((2,1,3\\1,2,3\\3,3,6))"), expect, atol=1e-12)
+    assert np.isnan(value("luinv((1,2\\2,4))")).all()
+    assert np.isnan(value("cholesky((1,2\\2,1))")).all()
+
+
+def test_reductions_sort_select():
+    M = np.array([[3.0, 1], [1, 5], [2, 0], [1, 2]])
+    setup = "M = (3,1\\1,5\\2,0\\1,2)"
+    np.testing.assert_array_equal(value("colsum(M)", setup), M.sum(axis=0, keepdims=True))
+    np.testing.assert_array_equal(value("rowsum(M)", setup), M.sum(axis=1, keepdims=True))
+    np.testing.assert_array_equal(value("colmin(M), colmax(M)", setup),
+                                  np.hstack([M.min(axis=0), M.max(axis=0)]).reshape(1, -1))
+    np.testing.assert_array_equal(value("(min(M), max(M))", setup), [[0, 5]])
+    np.testing.assert_array_equal(value("sort(M, (1, -2))", setup),
+                                  M[np.lexsort((-M[:, 1], M[:, 0]))])
+    np.testing.assert_array_equal(value("uniqrows((2,1\\1,3\\2,1))"), [[1, 3], [2, 1]])
+    np.testing.assert_array_equal(value("select(M, M[.,1] :> 1)", setup), M[M[:, 0] > 1])
+    np.testing.assert_array_equal(value("rows(M), cols(M), length(M)", setup), [[4, 2, 8]])
+    np.testing.assert_allclose(value("sqrt((4, 9)), exp(0), ln(1), abs(-2)"), [[2, 3, 1, 0, 2]])
+    np.testing.assert_allclose(value("round(2.567, .01), floor(-1.5), ceil(1.2)"), [[2.57, -2, 2]])
+    assert np.isnan(value("sqrt(-1)")[0, 0])
+
+
+def test_strings():
+    assert value('"ab" + "cd"')[0, 0] == "abcd"
+    assert value('strlen("hello")')[0, 0] == 5
+    assert value('substr("hello", 2, 3)')[0, 0] == "ell"
+    assert value('substr("hello", -3, .)')[0, 0] == "llo"
+    assert value('strupper("Ab") + strlower("Ab")')[0, 0] == "ABab"
+    assert value('strofreal(1/3)')[0, 0] == ".3333333"
+    assert value('strofreal(2.5, "%5.2f")')[0, 0] == "2.50"
+    assert value('"ab" * 3')[0, 0] == "ababab"
+    assert value('("a","b") == ("a","b")')[0, 0] == 1
+
+
+# ---- statements ---------------------------------------------------------------------------------
+def test_control_flow_and_functions():
+    m, out = _machine()
+    m.run_text("s = 0\nfor (i=1; i<=10; i++) {\n  if (mod(i, 2) == 0) continue\n  s = s + i\n}")
+    assert m.ws.variables["s"][0, 0] == 25
+    m.run_text("k = 0; while (1) { k++; if (k >= 7) break }")
+    assert m.ws.variables["k"][0, 0] == 7
+    m.run_text("j = 5; do { j-- } while (j > 2)")
+    assert m.ws.variables["j"][0, 0] == 2
+    m.run_text("if (j > 10) z = 1\nelse if (j > 1) z = 2\nelse z = 3")
+    assert m.ws.variables["z"][0, 0] == 2
+    m.run_text("real scalar fact(real scalar n)\n{\n  if (n <= 1) return(1)\n"
+               "  return(n * fact(n - 1))\n}")
+    m.run_text("f6 = fact(6)")
+    assert m.ws.variables["f6"][0, 0] == 720
+    m.run_text("void bump(real matrix X)\n{\n  X = X :+ 1\n}\nQ = (1,2); bump(Q)")
+    np.testing.assert_array_equal(m.ws.variables["Q"], [[2, 3]])     # passed by reference
+
+
+def test_display_layouts():
+    assert shown("(1,2\\3,4)") == ("       1   2\n    +---------+\n  1 |  1   2  |\n"
+                                   "  2 |  3   4  |\n    +---------+\n")
+    assert shown("1/3") == "  .3333333333\n"
+    assert shown('"hi"') == "  hi\n"
+    assert shown("x = 5") == ""                                  # assignments show nothing
+    assert shown("(4,2\\2,3)").startswith("[symmetric]\n       1   2\n    +---------+\n  1 |  4      |\n")
+    kron = shown("(1,2\\3,4) # (0,5\\6,7)").splitlines()
+    assert kron[0] == "        1    2    3    4"
+    assert kron[1] == "    +---------------------+"
+    assert kron[5] == "  4 |  18   21   24   28  |"
+    wide = shown("1..30").splitlines()                           # too wide: further panels
+    assert max(len(ln) for ln in wide) <= 80 and wide.count(wide[1]) >= 2
+
+
+def test_printf():
+    assert shown('printf("%9.3f|%s|%-4s|%5.0g\\n", 3.14159, "ab", "c", 12)') == \
+        "    3.142|ab|c   |   12\n"
+    assert shown('printf("a"); printf("b\\n")') == "ab\n"
+    assert shown('x = sprintf("%4.1f", 2); x') == "   2.0\n"
+    assert value('sprintf("%4.1f", 2)')[0, 0] == " 2.0"
+
+
+# ---- errors -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, rc, message", [
+    ("(1,2) + (1,2,3)", 3200, "                 <istmt>:  3200  conformability error"),
+    ("(1,2) + 1", 3200, "conformability error"),
+    ("(1,2) \\ (1,2,3)", 3200, "conformability error"),
+    ("y + 1", 3499, "<istmt>:  3499  y not found"),
+    ("nosuch(1)", 3499, "nosuch() not found"),
+    ("x = (1,2); x[3]", 3301, "<istmt>:  3301  subscript invalid"),
+    ("x = (1,2); x[0]", 3301, "subscript invalid"),
+    ('"a" + 1', 3250, "type mismatch"),
+    ("x = (1,2", 3000, "invalid expression"),
+    ("1 +", 3000, "invalid expression"),
+    ("J(2,2)", 3001, "J():  3001"),
+    ("J(-1,2,0)", 3300, "J():  3300  argument out of range"),
+    ("if ((1,2)) x = 1", 3204, "matrix found where scalar required"),
+])
+def test_errors(text, rc, message):
+    e = mata_error(text)
+    assert e.rc == rc and message in e.message, e.message
+
+
+def test_library_error_names_the_function():
+    e = mata_error("sort((1,2), 3)")
+    assert e.message.splitlines() == ["                 sort():  3300  argument out of range",
+                                      "                 <istmt>:     -  function returned error"]
+
+
+# ---- through Stata: blocks, one-liners, the session ----------------------------------------------
+def _session():
+    return interp_session("clear", "set obs 4", "gen x = _n", "gen y = 2*_n + 1")
+
+
+def test_block_echo_and_results_as_in_a_stata_log():
+    s = interp_session()
+    out = iok(s, "matrix table1 = (1,2\\3,4\\5,6\\7,8\\9,10\\11,12)\nmata\n"
+                 "table1=st_matrix(\"table1\")\ntable1=table1[(1,5,6),1]\n"
+                 "st_matrix(\"tot_dist\",table1)\ntable1\nend")
+    assert out.endswith(
+        "------------------------------------------------- mata (type end to exit) ------\n"
+        ": table1=st_matrix(\"table1\")\n\n: table1=table1[(1,5,6),1]\n\n"
+        ": st_matrix(\"tot_dist\",table1)\n\n: table1\n"
+        "        1\n    +------+\n  1 |   1  |\n  2 |   9  |\n  3 |  11  |\n    +------+\n\n"
+        ": end\n" + "-" * 80 + "\n")
+    np.testing.assert_array_equal(s.matrices["tot_dist"], [[1], [9], [11]])
+
+
+def test_block_without_colon_goes_on_after_an_error():
+    s = interp_session()
+    rc, out = irun(s, "mata\nx = y\nz = 2\nend\ndisplay \"after\"")
+    assert rc == 0
+    assert ": x = y\n                 <istmt>:  3499  y not found\nr(3499);\n\n: z = 2\n" in out
+    assert out.endswith("after\n")
+    assert iok(s, "mata: z") == "  2\n"
+
+
+def test_block_with_colon_stops_with_the_error():
+    s = interp_session()
+    rc, out = irun(s, "mata:\nx = 1\nx = (1,2) + 1\nx = 3\ny = 4\nend\ndisplay \"after\"")
+    assert rc == 3200 and "after" not in out
+    assert "<istmt>:  3200  conformability error\n(2 lines skipped)\n" + "-" * 80 + "\nr(3200);" in out
+
+
+def test_multiline_statements_are_echoed_with_continuation_prompts():
+    s = interp_session()
+    out = iok(s, "mata\nfor (i=1; i<=2; i++) {\n  printf(\"%g\\n\", i)\n}\nend")
+    assert ": for (i=1; i<=2; i++) {\n> printf(\"%g\\n\", i)\n> }\n1\n2\n\n: end\n" in out
+
+
+def test_one_liners_and_stata_interface():
+    s = _session()
+    iok(s, "mata: X = st_data(., \"x y\")")
+    iok(s, "mata: st_numscalar(\"n\", rows(X)); st_local(\"m\", strofreal(sum(X[.,2])))")
+    assert s.scalars["n"] == 4
+    assert iok(s, "display `m'").strip() == str(int(sum(2 * k + 1 for k in range(1, 5))))
+    iok(s, "mata st_global(\"G\", \"hi\")")
+    assert s.globals["G"] == "hi"
+    iok(s, "mata: idx = st_addvar(\"double\", \"z\"); st_store(., \"z\", X[.,1] :* X[.,2])")
+    np.testing.assert_array_equal(s.data.values("z"), [3, 10, 21, 36])
+    assert iok(s, "mata: st_nobs(), st_nvar()") == "       1   2\n    +---------+\n  1 |  4   3  |\n    +---------+\n"
+    rc, out = irun(s, "mata: st_data(., \"nosuch\")")
+    assert rc == 3500 and "st_data():  3500" in out
+
+
+def test_expected_counts_as_a_public_do_file_computes_them():
+    """mata: o = st_matrix("o"); st_matrix("e", (rowsum(o)*colsum(o))/sum(o))"""
+    s = interp_session("matrix o = (10,20\\30,40)")
+    iok(s, 'mata: o = st_matrix("o")')
+    iok(s, 'mata: st_matrix("e", (rowsum(o)* colsum(o)) / sum(o))')
+    o = np.array([[10.0, 20], [30, 40]])
+    np.testing.assert_allclose(s.matrices["e"], np.outer(o.sum(1), o.sum(0)) / o.sum())
+    assert iok(s, "display e[1,1]").strip() == "12"
+
+
+def test_reads_r_and_e_results_and_stripes():
+    s = _session()
+    iok(s, "quietly regress y x")
+    iok(s, 'mata: b = st_matrix("e(b)"); st_matrix("bb", b)')
+    np.testing.assert_allclose(s.matrices["bb"], [[2, 1]], atol=1e-10)
+    out = iok(s, 'mata: st_matrixcolstripe("e(b)")')
+    assert "x" in out and "_cons" in out
+    iok(s, 'mata: st_matrixrowstripe("bb", ("", "coef"))')
+    assert iok(s, "matrix list bb").splitlines()[3].startswith("coef")
+
+
+def test_workspace_lasts_and_clears():
+    s = interp_session()
+    iok(s, "mata: w = 3")
+    assert iok(s, "mata: w") == "  3\n"
+    iok(s, "mata mata clear")
+    assert irun(s, "mata: w")[0] == 3499
+    iok(s, "mata: w = 3")
+    iok(s, "clear all")
+    assert irun(s, "mata: w")[0] == 3499
+
+
+def test_bad_mata_leaves_the_session_and_no_warnings():
+    s = _session()
+    before = (s.data.n, dict(s.matrices), dict(s.scalars))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for line in ("mata: min(J(0,3,.))", "mata: colmax((.,.\\.,.))", "mata: mean(J(2,2,.))",
+                     "mata: ln(0), sqrt(-1), 1/0", "mata: invsym((0,0\\0,0))"):
+            iok(s, line)
+        for line in ("mata: (1,2)*(3,4)", "mata: x[", 'mata: st_matrix("1bad", 1)',
+                     "mata: st_store(., \"x\", (1,2))", "mata: 1..", "mata: `\"unclosed"):
+            rc, out = irun(s, line)
+            assert 3000 <= rc < 4000 and "Traceback" not in out, (line, out)
+    assert (s.data.n, dict(s.matrices), dict(s.scalars)) == before
+
+
+# ---- property: random expressions against numpy ---------------------------------------------------
+# a tree is (op, children...) or a leaf ("lit", text, value); render() uses Mata's precedence
+_PREC = {"+": 6, "-": 6, "*": 7, ":*": 7, ":+": 6, ":-": 6, "#": 7, ",": 4, "\\": 3}
+
+
+def _leaf(draw):
+    r = draw(st.integers(1, 3))
+    c = draw(st.integers(1, 3))
+    vals = np.array(draw(st.lists(st.integers(-5, 5), min_size=r * c, max_size=r * c)),
+                    dtype=float).reshape(r, c)
+    text = "\\".join(",".join(str(int(v)) for v in row) for row in vals)
+    if r * c > 1:
+        text = "(" + text + ")"
+    elif vals[0, 0] < 0:
+        text = "(" + text + ")"
+    return ("lit", text, vals)
+
+
+@st.composite
+def trees(draw, depth=3):
+    if depth == 0 or draw(st.integers(0, 3)) == 0:
+        return _leaf(draw)
+    a = draw(trees(depth=depth - 1))
+    kind = draw(st.sampled_from(["+", "-", "*", ":*", ":+", ":-", "#", ",", "\\", "'", "neg"]))
+    if kind in ("'", "neg"):
+        return (kind, a)
+    b = draw(trees(depth=depth - 1))
+    return (kind, a, b)
+
+
+def _value(t):
+    """numpy's value of the tree, or None where Mata would refuse (conformability)."""
+    if t[0] == "lit":
+        return t[2]
+    if t[0] in ("'", "neg"):
+        v = _value(t[1])
+        return None if v is None else (v.T if t[0] == "'" else -v)
+    a, b = _value(t[1]), _value(t[2])
+    if a is None or b is None:
+        return None
+    op = t[0]
+    if op in ("+", "-"):
+        return (a + b if op == "+" else a - b) if a.shape == b.shape else None
+    if op == "*":
+        if a.shape == (1, 1) or b.shape == (1, 1):
+            return a * b
+        return a @ b if a.shape[1] == b.shape[0] else None
+    if op == "#":
+        return np.kron(a, b)
+    if op == ",":
+        return np.hstack([a, b]) if a.shape[0] == b.shape[0] else None
+    if op == "\\":
+        return np.vstack([a, b]) if a.shape[1] == b.shape[1] else None
+    ok = (a.shape == b.shape or a.shape == (1, 1) or b.shape == (1, 1)
+          or (a.shape[0] == 1 and a.shape[1] == b.shape[1]) or (b.shape[0] == 1 and a.shape[1] == b.shape[1])
+          or (a.shape[1] == 1 and a.shape[0] == b.shape[0]) or (b.shape[1] == 1 and a.shape[0] == b.shape[0]))
+    if not ok:
+        return None
+    return {":*": np.multiply, ":+": np.add, ":-": np.subtract}[op](a, b)
+
+
+def render(t, minimal: bool) -> str:
+    if t[0] == "lit":
+        return t[1]
+    if t[0] == "'":
+        inner = render(t[1], minimal)
+        return (inner if t[1][0] == "lit" else "(" + inner + ")") + "'"
+    if t[0] == "neg":
+        return "-(" + render(t[1], minimal) + ")"
+    op = t[0]
+    p = _PREC[op]
+    left, right = render(t[1], minimal), render(t[2], minimal)
+    if not minimal or _needs(t[1], p, False):
+        left = "(" + left + ")"
+    if not minimal or _needs(t[2], p, True):
+        right = "(" + right + ")"
+    return f"{left} {op} {right}"
+
+
+def _needs(child, p: int, right: bool) -> bool:
+    if child[0] in ("lit", "'", "neg"):
+        return False
+    cp = _PREC[child[0]]
+    return cp < p or (right and cp == p)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(tree=trees())
+def test_random_expressions_match_numpy(tree):
+    expect = _value(tree)
+    for minimal in (False, True):
+        text = render(tree, minimal)
+        m, _ = _machine()
+        if expect is None:
+            with pytest.raises(MataError) as info:
+                m.run_text("__v = " + text)
+            assert info.value.rc == 3200, text
+        else:
+            m.run_text("__v = " + text)
+            np.testing.assert_allclose(m.ws.variables["__v"], expect, err_msg=text)
