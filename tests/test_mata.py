@@ -12,7 +12,8 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from session_run import interp_session, iok, irun
 
 from hlmshell.mata.errors import MataError
@@ -165,7 +166,7 @@ def test_strings():
 
 # ---- statements ---------------------------------------------------------------------------------
 def test_control_flow_and_functions():
-    m, out = _machine()
+    m, _ = _machine()
     m.run_text("s = 0\nfor (i=1; i<=10; i++) {\n  if (mod(i, 2) == 0) continue\n  s = s + i\n}")
     assert m.ws.variables["s"][0, 0] == 25
     m.run_text("k = 0; while (1) { k++; if (k >= 7) break }")
@@ -230,6 +231,23 @@ def test_library_error_names_the_function():
     e = mata_error("sort((1,2), 3)")
     assert e.message.splitlines() == ["                 sort():  3300  argument out of range",
                                       "                 <istmt>:     -  function returned error"]
+
+
+def test_errors_inside_user_functions_name_the_chain():
+    m, _ = _machine()
+    m.run_text("real matrix g(real matrix X)\n{\n  return(sort(X, 5))\n}\n"
+               "real matrix f(real matrix X)\n{\n  return(g(X) + (1,2,3))\n}\n"
+               "real scalar h(real scalar x)\n{\n  return(x + (1,2))\n}")
+    with pytest.raises(MataError) as info:
+        m.run_text("f((1,2))")
+    assert info.value.message.splitlines() == [
+        "                 sort():  3300  argument out of range",
+        "                 g():     -  function returned error",
+        "                 f():     -  function returned error",
+        "                 <istmt>:     -  function returned error"]
+    with pytest.raises(MataError) as info:
+        m.run_text("h(1)")
+    assert info.value.message.splitlines()[0] == "                 h():  3200  conformability error"
 
 
 # ---- through Stata: blocks, one-liners, the session ----------------------------------------------
@@ -346,9 +364,7 @@ def _leaf(draw):
     vals = np.array(draw(st.lists(st.integers(-5, 5), min_size=r * c, max_size=r * c)),
                     dtype=float).reshape(r, c)
     text = "\\".join(",".join(str(int(v)) for v in row) for row in vals)
-    if r * c > 1:
-        text = "(" + text + ")"
-    elif vals[0, 0] < 0:
+    if r * c > 1 or vals[0, 0] < 0:
         text = "(" + text + ")"
     return ("lit", text, vals)
 

@@ -26,10 +26,10 @@ _LINESIZE = 80
 _OPEN_RULE = "-" * 49 + " mata (type end to exit) " + "-" * (_LINESIZE - 74)
 _CLOSE_RULE = "-" * _LINESIZE
 
-_WORKSPACES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_WORKSPACES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 _HOUSEKEEPING = re.compile(r"(?:mata\s*:?\s*)?(clear|set\s+\w+.*|describe.*|drop\s+.*|query|"
-                           r"memory|mlib\s+.*|mosave\s+.*|rename\s+.*)$", re.S)
+                           r"memory|mlib\s+.*|mosave\s+.*|rename\s+.*)$", re.DOTALL)
 
 
 def workspace(session) -> Workspace:
@@ -157,7 +157,7 @@ class SessionHost:
 # ---- statements of a block ------------------------------------------------------------------------
 _TYPE_WORDS = ("real", "string", "numeric", "transmorphic", "void", "matrix", "scalar",
                "vector", "rowvector", "colvector", "pointer", "function")
-_HEADER = re.compile(r"(?:(?:if|while|for)\s*\(.*\)|else(?:\s+if\s*\(.*\))?|do)$", re.S)
+_HEADER = re.compile(r"(?:(?:if|while|for)\s*\(.*\)|else(?:\s+if\s*\(.*\))?|do)$", re.DOTALL)
 
 
 def _open_depth(text: str) -> int:

@@ -32,26 +32,32 @@ MESSAGES = {
 
 
 class MataError(StataError):
-    """A Mata error. `func`: the library function that failed (None: the statement itself);
-    `compile`: found while parsing (no `<istmt>:` line)."""
+    """A Mata error. `func`: the function that failed, then the functions that called it
+    (a tuple, innermost first; empty: the statement itself); `compile_time`: found while
+    parsing (the message alone, no `<istmt>:` line)."""
 
-    def __init__(self, code: int, message: str | None = None, func: str | None = None,
+    def __init__(self, code: int, message: str | None = None, func=(),
                  compile_time: bool = False):
         self.mata_message = message if message is not None else MESSAGES.get(code, "error")
-        self.func = func
+        self.func = (func,) if isinstance(func, str) else tuple(func or ())
         self.compile_time = compile_time
         self.rc = code
         super().__init__(self.report(), code)
 
-    def report(self, code: int | None = None) -> str:
+    def within(self, name: str) -> MataError:
+        """The same error seen from the caller: `name` failed (or passed the failure on)."""
+        return MataError(self.rc, self.mata_message, self.func + (name,), self.compile_time)
+
+    def report(self) -> str:
         """The lines Mata shows for this error (without the r(#) line)."""
         if self.compile_time:
             return self.mata_message
-        code = getattr(self, "rc", code)
-        if self.func:
-            return (f"{_INDENT}{self.func}():  {code}  {self.mata_message}\n"
-                    f"{_INDENT}<istmt>:     -  function returned error")
-        return f"{_INDENT}<istmt>:  {code}  {self.mata_message}"
+        if not self.func:
+            return f"{_INDENT}<istmt>:  {self.rc}  {self.mata_message}"
+        lines = [f"{_INDENT}{self.func[0]}():  {self.rc}  {self.mata_message}"]
+        lines += [f"{_INDENT}{f}():     -  function returned error" for f in self.func[1:]]
+        lines.append(f"{_INDENT}<istmt>:     -  function returned error")
+        return "\n".join(lines)
 
 
 def syntax(message: str = "invalid expression") -> MataError:

@@ -13,8 +13,19 @@ import math
 import numpy as np
 
 from hlmshell.mata.errors import MataError, conform
-from hlmshell.mata.values import (MISSING, clean, integer, is_string, need_real, need_string,
-                                  need_value, real, scalar, str_scalar, strings)
+from hlmshell.mata.values import (
+    MISSING,
+    clean,
+    integer,
+    is_string,
+    need_real,
+    need_string,
+    need_value,
+    real,
+    scalar,
+    str_scalar,
+    strings,
+)
 from hlmshell.output.numfmt import fmt
 
 
@@ -42,7 +53,7 @@ def _dims(a) -> tuple[int, int]:
     return r, c
 
 
-def _J(a):  # noqa: N802
+def _J(a):
     r, c = _dims(a)
     v = need_value(a[2])
     if v.shape == (1, 1):
@@ -52,7 +63,7 @@ def _J(a):  # noqa: N802
     return np.tile(v, (r, c))
 
 
-def _I(a):  # noqa: N802
+def _I(a):
     r = integer(a[0])
     c = integer(a[1]) if len(a) > 1 else r
     if r < 0 or c < 0:
@@ -508,6 +519,9 @@ FUNCTIONS = {
     "strlen": (_map_strings(len, True), 1, 1),
     "strupper": (_map_strings(str.upper, False), 1, 1),
     "strlower": (_map_strings(str.lower, False), 1, 1),
+    "ustrupper": (_map_strings(str.upper, False), 1, 1),
+    "ustrlower": (_map_strings(str.lower, False), 1, 1),
+    "ustrlen": (_map_strings(len, True), 1, 1),
     "strtrim": (_map_strings(str.strip, False), 1, 1),
     "substr": (_substr, 2, 3), "strpos": (_strpos, 2, 2), "strreverse": (_strreverse, 1, 1),
     "invtokens": (_invtokens, 1, 2), "tokens": (_tokens, 1, 1),

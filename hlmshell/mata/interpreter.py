@@ -15,13 +15,21 @@ import numpy as np
 from hlmshell.mata import nodes as n
 from hlmshell.mata import operators as ops
 from hlmshell.mata.display import value_lines
-from hlmshell.mata.errors import MataError, subscript, syntax, type_mismatch
+from hlmshell.mata.errors import MataError, conform, subscript, syntax, type_mismatch
 from hlmshell.mata.functions import FUNCTIONS, random_functions
 from hlmshell.mata.parser import parse
 from hlmshell.mata.printf import render
 from hlmshell.mata.stata_api import ST_FUNCTIONS, st_view_value
-from hlmshell.mata.values import (integer, is_string, need_real, need_value, real, scalar,
-                                  str_scalar, strings, truth)
+from hlmshell.mata.values import (
+    is_string,
+    need_real,
+    need_value,
+    real,
+    scalar,
+    str_scalar,
+    strings,
+    truth,
+)
 
 MAX_DEPTH = 100
 
@@ -200,10 +208,7 @@ class Machine:
 
     def _subscript(self, base: np.ndarray, index: tuple):
         rows, cols = self._index(base, index)
-        out = base[rows, cols]
-        if base.shape[1] == 1 and len(index) == 1:
-            return out.copy()
-        return out.copy()
+        return base[rows, cols].copy()
 
     def _range_index(self, base: np.ndarray, corners_node):
         k = need_real(self.eval(corners_node))
@@ -244,7 +249,6 @@ class Machine:
         new = base.copy()
         shape = new[where].shape
         if value.shape != shape:
-            from hlmshell.mata.errors import conform
             raise conform()
         new[where] = value
         self.scopes[-1][name] = new
@@ -280,7 +284,7 @@ class Machine:
         except MataError as exc:
             if exc.func or exc.compile_time:
                 raise
-            raise MataError(exc.rc, exc.mata_message, func=name) from None
+            raise exc.within(name) from None
 
     def _st_view(self, args):
         if len(args) not in (3, 4) or not isinstance(args[0], n.Var):
@@ -289,9 +293,8 @@ class Machine:
         try:
             data = st_view_value(self.host, vals)
         except MataError as exc:
-            raise MataError(exc.rc, exc.mata_message, func="st_view") from None
+            raise (exc if exc.func else exc.within("st_view")) from None
         self.scopes[-1][args[0].name] = data
-        return None
 
     def _call_user(self, fn: n.FuncDef, arg_nodes: tuple):
         if len(arg_nodes) != len(fn.params):
@@ -308,6 +311,10 @@ class Machine:
             result = r.value
         except (_Break, _Continue):
             raise syntax("break/continue outside loop") from None
+        except MataError as exc:
+            if exc.compile_time:
+                raise
+            raise exc.within(fn.name) from None
         finally:
             self.scopes.pop()
         for p, a in zip(fn.params, arg_nodes):   # pass by reference
@@ -321,7 +328,6 @@ def _printf(m: Machine, args):
     if not args:
         raise MataError(3001, "incorrect number of arguments", func="printf")
     m.emit(_render("printf", args))
-    return None
 
 
 def _sprintf(m: Machine, args):
@@ -334,7 +340,7 @@ def _render(name: str, args) -> str:
     try:
         return render(str_scalar(args[0]), args[1:])
     except MataError as exc:
-        raise MataError(exc.rc, exc.mata_message, func=name) from None
+        raise (exc if exc.func else exc.within(name)) from None
 
 
 def _display(m: Machine, args):
@@ -345,19 +351,11 @@ def _display(m: Machine, args):
         raise MataError(3250, func="display")
     for s in v.ravel():
         m.emit(_strip_smcl(str(s)) + "\n")
-    return None
 
 
 def _strip_smcl(s: str) -> str:
     import re
     return re.sub(r"\{(?:txt|text|res|result|err|error|inp|input|com|bf|it|sf)\}", "", s)
-
-
-def _exit(m: Machine, args):
-    code = integer(args[0]) if args else 0
-    if code:
-        raise MataError(code, "")
-    raise _Return(None)
 
 
 _OUTPUT = {"printf": _printf, "sprintf": _sprintf, "display": _display, "errprintf": _printf}

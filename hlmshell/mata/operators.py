@@ -12,7 +12,15 @@ from __future__ import annotations
 import numpy as np
 
 from hlmshell.mata.errors import MataError, conform, type_mismatch
-from hlmshell.mata.values import clean, integer, is_string, need_value, real, scalar, truth
+from hlmshell.mata.values import (
+    clean,
+    integer,
+    is_string,
+    need_value,
+    real,
+    scalar,
+    truth,
+)
 
 _COMPARE = {"==": np.equal, "!=": np.not_equal, ">": np.greater, ">=": np.greater_equal,
             "<": np.less, "<=": np.less_equal}

@@ -13,8 +13,17 @@ import re
 import numpy as np
 
 from hlmshell.mata.errors import MataError, conform
-from hlmshell.mata.values import (MISSING, integer, is_string, need_real, need_value, real,
-                                  scalar, str_scalar, strings)
+from hlmshell.mata.values import (
+    MISSING,
+    integer,
+    is_string,
+    need_real,
+    need_value,
+    real,
+    scalar,
+    str_scalar,
+    strings,
+)
 
 _NAME = re.compile(r"[A-Za-z_][\w]{0,31}$")
 _STORED = re.compile(r"[er]\(\s*\w+\s*\)$")
@@ -192,7 +201,6 @@ def st_store(host, a):
         if host.is_string_var(k):
             raise MataError(3250)
         host.store(k, obs, values[:, j])
-    return None
 
 
 def st_varindex(host, a):
@@ -213,7 +221,6 @@ def stata(host, a):
     rc = host.stata(str_scalar(a[0]))
     if rc:
         raise MataError(rc, "Stata returned error")
-    return None
 
 
 # name -> (function, fewest arguments, most arguments)
