@@ -451,10 +451,12 @@ class Interpreter:
         echoes itself, numbered, as Stata does."""
         self._echo(st.line, echo)
         self.session.input_lines = [ln.text for ln in st.data]
+        self.session.input_echo = [ln.echo for ln in st.data]     # as typed (a Mata block's echo)
         try:
             self.execute(st.line.text)
         finally:
             self.session.input_lines = None
+            self.session.input_echo = None
         if echo == "top":
             self.out.line("")
 
