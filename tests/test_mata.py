@@ -288,7 +288,10 @@ def test_block_with_colon_stops_with_the_error():
 def test_multiline_statements_are_echoed_with_continuation_prompts():
     s = interp_session()
     out = iok(s, "mata\nfor (i=1; i<=2; i++) {\n  printf(\"%g\\n\", i)\n}\nend")
-    assert ": for (i=1; i<=2; i++) {\n> printf(\"%g\\n\", i)\n> }\n1\n2\n\n: end\n" in out
+    assert ": for (i=1; i<=2; i++) {\n>   printf(\"%g\\n\", i)\n> }\n1\n2\n\n: end\n" in out
+    out = iok(s, "mata\n  x = 1   // kept in the echo\n  y = (1, ///\n     2)\nend")
+    assert ":   x = 1   // kept in the echo\n\n:   y = (1, ///\n>      2)\n\n: end\n" in out
+    assert iok(s, "mata: y") == "       1   2\n    +---------+\n  1 |  1   2  |\n    +---------+\n"
 
 
 def test_one_liners_and_stata_interface():

@@ -194,20 +194,29 @@ def _incomplete(text: str) -> bool:
     return first in _TYPE_WORDS and "{" not in text and last.endswith(")")
 
 
-def statements(lines: list[str]) -> list[list[str]]:
-    """Group a block's lines into interactive statements."""
-    out: list[list[str]] = []
-    cur: list[str] = []
-    for ln in lines:
+def statements(lines: list[str]) -> list[list[int]]:
+    """Group a block's lines into interactive statements (lists of line indices)."""
+    out: list[list[int]] = []
+    cur: list[int] = []
+    for k, ln in enumerate(lines):
         if not cur and not ln.strip():
             continue
-        cur.append(ln)
-        if not _incomplete("\n".join(cur)):
+        cur.append(k)
+        if not _incomplete("\n".join(lines[i] for i in cur)):
             out.append(cur)
             cur = []
     if cur:
         out.append(cur)
     return out
+
+
+def _echo_lines(group: list[int], lines: list[str], echo) -> list[str]:
+    """The statement as typed (indentation and comments kept): `: ` first, `> ` after."""
+    physical: list[str] = []
+    for k in group:
+        typed = echo[k] if echo is not None and k < len(echo) and echo[k] else [lines[k]]
+        physical.extend(t.rstrip() for t in typed)
+    return [(": " if i == 0 else "> ") + t for i, t in enumerate(physical)]
 
 
 # ---- the command ----------------------------------------------------------------------------------
@@ -255,24 +264,23 @@ def _one_line(session, text: str) -> None:
         raise StataError(e.message, e.rc) from None
 
 
-def _run_block(session, lines: list[str], stop_on_error: bool) -> None:
+def _run_block(session, lines: list[str], echo, stop_on_error: bool) -> None:
     from hlmshell.syntax.macros import expand_macros
 
     out = session.out
     out.line(_OPEN_RULE)
     groups = statements(lines)
     machine = _machine(session)
-    for k, group in enumerate(groups):
-        out.line(": " + group[0])
-        for ln in group[1:]:
-            out.line("> " + ln)
+    for g, group in enumerate(groups):
+        for ln in _echo_lines(group, lines, echo):
+            out.line(ln)
         try:
-            machine.run_text("\n".join(expand_macros(ln, session) for ln in group))
+            machine.run_text("\n".join(expand_macros(lines[k], session) for k in group))
         except MataError as e:
             if stop_on_error:
-                left = sum(len(g) for g in groups[k + 1:])
+                left = sum(len(_echo_lines(grp, lines, echo)) for grp in groups[g + 1:])
                 tail = [f"({left} line{'s' if left != 1 else ''} skipped)"] if left else []
-                raise StataError("\n".join([e.message] + tail + [_CLOSE_RULE]), e.rc) from None
+                raise StataError("\n".join([e.message, *tail, _CLOSE_RULE]), e.rc) from None
             out.line(e.message)
             out.line(f"r({e.rc});")
         out.line("")
@@ -292,7 +300,7 @@ def mata_cmd(session, cmd):
         text = text[1:].strip()
     if not text:
         lines = list(getattr(session, "input_lines", None) or [])
-        _run_block(session, lines, stop_on_error=colon)
+        _run_block(session, lines, getattr(session, "input_echo", None), stop_on_error=colon)
         return
     if _housekeeping(session, text):
         return
