@@ -152,6 +152,29 @@ def test_reductions_sort_select():
     assert np.isnan(value("sqrt(-1)")[0, 0])
 
 
+def test_more_library_functions_against_numpy():
+    M = np.array([[3.0, 1], [1, 5], [2, 0], [1, 2]])
+    setup = "M = (3,1\\1,5\\2,0\\1,2)"
+    np.testing.assert_array_equal(value("order(M, 1)", setup),
+                                  (np.argsort(M[:, 0], kind="stable") + 1.0).reshape(-1, 1))
+    np.testing.assert_allclose(value("correlation(M)", setup), np.corrcoef(M, rowvar=False))
+    np.testing.assert_allclose(value("variance(M)", setup), np.cov(M, rowvar=False))
+    np.testing.assert_array_equal(value("minmax((3,.,1)), any((0,0)), all((1,2))"), [[1, 3, 0, 1]])
+    np.testing.assert_array_equal(value("colmissing((1,.\\.,.)), rownonmissing((1,.))"), [[1, 2, 1]])
+    np.testing.assert_array_equal(value("lowertriangle((1,2\\3,4))"), [[1, 0], [3, 4]])
+    np.testing.assert_allclose(value("factorial(5), comb(6,2), exp(lngamma(5))"), [[120, 15, 24]])
+
+
+def test_random_numbers_have_the_shape_and_follow_the_seed():
+    s = interp_session("set seed 12345")
+    iok(s, "mata: u = runiform(3, 2); n = rnormal(2, 2, 10, 0)")
+    rc, out = irun(s, "mata: rows(u), cols(u), (min(u) >= 0), (max(u) < 1), n[2,2]")
+    assert rc == 0 and out.splitlines()[2] == "  1 |   3    2    1    1   10  |", out
+    iok(s, "set seed 12345")
+    iok(s, "mata: u2 = runiform(3, 2)")
+    assert iok(s, "mata: u == u2") == "  1\n"
+
+
 def test_strings():
     assert value('"ab" + "cd"')[0, 0] == "abcd"
     assert value('strlen("hello")')[0, 0] == 5
@@ -307,6 +330,15 @@ def test_one_liners_and_stata_interface():
     assert iok(s, "mata: st_nobs(), st_nvar()") == "       1   2\n    +---------+\n  1 |  4   3  |\n    +---------+\n"
     rc, out = irun(s, "mata: st_data(., \"nosuch\")")
     assert rc == 3500 and "st_data():  3500" in out
+
+
+def test_select_variable_and_view_assignment_in_the_call():
+    s = _session()
+    iok(s, "gen touse = mod(x, 2)")
+    iok(s, 'mata: st_view(V=., ., "x y", "touse"); D = st_data(., ("x", "y"), "touse")')
+    iok(s, 'mata: st_matrix("V", V); st_matrix("D", D)')
+    np.testing.assert_array_equal(s.matrices["V"], [[1, 3], [3, 7]])
+    np.testing.assert_array_equal(s.matrices["D"], [[1, 3], [3, 7]])
 
 
 def test_expected_counts_as_a_public_do_file_computes_them():

@@ -401,6 +401,65 @@ def _editmissing(a):
     return np.where(np.isnan(x), v, x)
 
 
+def _order(a):
+    """order(X, idx): the row permutation (1-based, a column) that sort(X, idx) applies."""
+    x = need_value(a[0])
+    keyed = np.hstack([x, np.arange(1, x.shape[0] + 1, dtype=float).reshape(-1, 1)]) \
+        if not is_string(x) else None
+    if keyed is None:
+        raise MataError(3250)
+    return _sort([keyed, a[1]])[:, -1:].copy()
+
+
+def _any(a):
+    return real(float(bool(np.any(need_real(a[0]) != 0))))
+
+
+def _all(a):
+    return real(float(bool(np.all(need_real(a[0]) != 0))))
+
+
+def _minmax(a):
+    x = need_real(a[0])
+    return np.hstack([_extreme(x, np.nanmin), _extreme(x, np.nanmax)])
+
+
+def _lowertriangle(a):
+    return np.tril(_square(a[0]))
+
+
+def _uppertriangle(a):
+    return np.triu(_square(a[0]))
+
+
+def _makesymmetric(a):
+    x = _square(a[0])
+    return np.tril(x) + np.tril(x, -1).T
+
+
+def _correlation(a):
+    v = _variance(a)
+    d = np.sqrt(np.diagonal(v))
+    with np.errstate(all="ignore"):
+        return clean(v / np.outer(d, d))
+
+
+def _missing_along(axis: int, count_present: bool):
+    def apply(a):
+        v = need_value(a[0])
+        miss = (v == "") if is_string(v) else np.isnan(v)
+        got = (~miss if count_present else miss).sum(axis=axis, keepdims=True)
+        return got.astype(float)
+    return apply
+
+
+def _comb(a):
+    from scipy.special import comb
+    n, k = need_real(a[0]), need_real(a[1])
+    with np.errstate(all="ignore"):
+        return clean(np.round(comb(n, k)))
+
+
 # ---- strings -----------------------------------------------------------------------------------
 def _map_strings(fn, out_real: bool):
     def apply(a):
@@ -514,7 +573,21 @@ FUNCTIONS = {
     "det": (_det, 1, 1), "invsym": (_invsym, 1, 1), "luinv": (_luinv, 1, 1),
     "cholesky": (_cholesky, 1, 1), "cholinv": (_cholinv, 1, 1), "rank": (_rank, 1, 1),
     "sort": (_sort, 2, 2), "uniqrows": (_uniqrows, 1, 1), "select": (_select, 2, 2),
-    "editmissing": (_editmissing, 2, 2),
+    "editmissing": (_editmissing, 2, 2), "order": (_order, 2, 2),
+    "any": (_any, 1, 1), "all": (_all, 1, 1), "minmax": (_minmax, 1, 1),
+    "lowertriangle": (_lowertriangle, 1, 1), "uppertriangle": (_uppertriangle, 1, 1),
+    "makesymmetric": (_makesymmetric, 1, 1), "correlation": (_correlation, 1, 1),
+    "quadsum": (_sum, 1, 1), "quadcolsum": (_colsum, 1, 1), "quadrowsum": (_rowsum, 1, 1),
+    "quadcross": (_cross, 1, 2), "quadvariance": (_variance, 1, 1),
+    "colmissing": (_missing_along(0, False), 1, 1), "rowmissing": (_missing_along(1, False), 1, 1),
+    "colnonmissing": (_missing_along(0, True), 1, 1),
+    "rownonmissing": (_missing_along(1, True), 1, 1),
+    "lngamma": (_elementwise(np.vectorize(lambda v: math.lgamma(v) if v > 0 else MISSING,
+                                          otypes=[float])), 1, 1),
+    "factorial": (_elementwise(np.vectorize(
+        lambda v: float(math.factorial(int(v))) if v >= 0 and v == int(v) and v <= 170 else MISSING,
+        otypes=[float])), 1, 1),
+    "comb": (_comb, 2, 2),
     "strofreal": (_strofreal, 1, 2), "strtoreal": (_strtoreal, 1, 1),
     "strlen": (_map_strings(len, True), 1, 1),
     "strupper": (_map_strings(str.upper, False), 1, 1),

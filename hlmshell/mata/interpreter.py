@@ -287,14 +287,18 @@ class Machine:
             raise exc.within(name) from None
 
     def _st_view(self, args):
-        if len(args) not in (3, 4) or not isinstance(args[0], n.Var):
+        """st_view(V, rows, vars [, selectvar]): V gets a copy of the data (`V=.` too)."""
+        target = args[0] if args else None
+        if isinstance(target, n.Assign) and isinstance(target.target, n.Var):
+            target = target.target
+        if len(args) not in (3, 4) or not isinstance(target, n.Var):
             raise MataError(3001, "incorrect number of arguments", func="st_view")
-        vals = [self.eval(a) for a in args[1:3]]
+        vals = [self.eval(a) for a in args[1:]]
         try:
             data = st_view_value(self.host, vals)
         except MataError as exc:
             raise (exc if exc.func else exc.within("st_view")) from None
-        self.scopes[-1][args[0].name] = data
+        self.scopes[-1][target.name] = data
 
     def _call_user(self, fn: n.FuncDef, arg_nodes: tuple):
         if len(arg_nodes) != len(fn.params):

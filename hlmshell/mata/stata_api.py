@@ -152,8 +152,25 @@ def _obs(host, v) -> np.ndarray:
     return rows.astype(int) - 1
 
 
+def _selected(host, obs: np.ndarray, sel) -> np.ndarray:
+    """The observations whose select variable is not 0 (a name or a variable number; ""
+    or 0: no selection)."""
+    if sel is None:
+        return obs
+    sel = need_value(sel)
+    if sel.shape != (1, 1):
+        raise MataError(3204)
+    if (is_string(sel) and not str(sel[0, 0]).strip()) or (not is_string(sel) and sel[0, 0] == 0):
+        return obs
+    k = _var_indices(host, sel)[0]
+    if host.is_string_var(k):
+        raise MataError(3250)
+    keep = np.asarray(host.column(k), dtype=float)[obs] != 0
+    return obs[keep]
+
+
 def st_data(host, a):
-    obs = _obs(host, a[0])
+    obs = _selected(host, _obs(host, a[0]), a[2] if len(a) > 2 else None)
     idx = _var_indices(host, a[1])
     if any(host.is_string_var(k) for k in idx):
         raise MataError(3253, "nonreal found where real required")
@@ -164,7 +181,7 @@ def st_data(host, a):
 
 
 def st_sdata(host, a):
-    obs = _obs(host, a[0])
+    obs = _selected(host, _obs(host, a[0]), a[2] if len(a) > 2 else None)
     idx = _var_indices(host, a[1])
     if not all(host.is_string_var(k) for k in idx):
         raise MataError(3250)
@@ -230,7 +247,7 @@ ST_FUNCTIONS = {
     "st_matrixrowstripe": (st_matrixrowstripe, 1, 2),
     "st_matrixcolstripe": (st_matrixcolstripe, 1, 2),
     "st_nobs": (st_nobs, 0, 0), "st_nvar": (st_nvar, 0, 0),
-    "st_data": (st_data, 2, 2), "st_sdata": (st_sdata, 2, 2),
+    "st_data": (st_data, 2, 3), "st_sdata": (st_sdata, 2, 3),
     "st_addvar": (st_addvar, 2, 2), "st_store": (st_store, 3, 3),
     "st_varindex": (st_varindex, 1, 1), "st_varname": (st_varname, 1, 1),
     "stata": (stata, 1, 1),
