@@ -75,7 +75,7 @@ def test_esttab_shows_added_scalars_and_locals(hsb):
     ok(hsb, "eststo: quietly regress mathach ses female")
     ok(hsb, 'estadd local fe "No"')
     ok(hsb, "estadd scalar half = 0.5")
-    lines = ok(hsb, "esttab, stats(N fe half)").split("\n")
+    lines = ok(hsb, "esttab, stats(N fe half)").lstrip("\n").split("\n")
     fe = next(ln for ln in lines if ln.startswith("fe "))
     assert fe.split() == ["fe", "Yes", "No"]
     half = next(ln for ln in lines if ln.startswith("half"))
@@ -108,7 +108,7 @@ def test_estpost_summarize_against_numpy(hsb):
 
 def test_esttab_cells_after_estpost(hsb):
     ok(hsb, "quietly estpost summarize mathach ses")
-    lines = ok(hsb, 'esttab ., cells("mean sd count") noobs').split("\n")
+    lines = ok(hsb, 'esttab ., cells("mean sd count") noobs').lstrip("\n").split("\n")
     assert lines[0] == "-" * 51
     assert lines[1] == " " * 22 + "(1)" + " " * 26
     assert lines[2].strip() == ""
@@ -118,7 +118,7 @@ def test_esttab_cells_after_estpost(hsb):
     assert lines[5] == "mathach     " + "".join(" " + fmt(v, "%9.0g").strip().rjust(12)
                                              for v in (x.mean(), x.std(ddof=1), 7185.0))
     assert len(lines) == 9 and lines[7] == "-" * 51
-    lines = ok(hsb, 'esttab ., cells("mean(fmt(a3)) sd(fmt(2))")').split("\n")
+    lines = ok(hsb, 'esttab ., cells("mean(fmt(a3)) sd(fmt(2))")').lstrip("\n").split("\n")
     assert lines[5].split() == ["mathach", f"{x.mean():.2f}", f"{x.std(ddof=1):.2f}"]
     assert lines[8].split() == ["N", "7185"]
 
@@ -138,7 +138,7 @@ def test_estpost_tabstat_tabulate_correlate_ttest(hsb):
     b = dict(zip([n for _, n in hsb.e.names], hsb.e.b))
     assert b["0"] == (m == 0).sum() and b["1"] == (m == 1).sum() and b["Total"] == m.size
     assert math.isclose(_vec(hsb.e, "pct")["1"], 100 * (m == 1).mean(), rel_tol=1e-12)
-    lines = ok(hsb, 'esttab ., cells("b pct(fmt(2))") noobs nomtitles').split("\n")
+    lines = ok(hsb, 'esttab ., cells("b pct(fmt(2))") noobs nomtitles').lstrip("\n").split("\n")
     assert lines[5].split() == ["1", str(int((m == 1).sum())), f"{100 * (m == 1).mean():.2f}"]
     ok(hsb, "quietly estpost correlate mathach ses minority")
     r, p = stats.pearsonr(_col(hsb, "mathach"), _col(hsb, "minority"))

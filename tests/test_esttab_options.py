@@ -58,7 +58,7 @@ def _row(lines, label):
 
 def test_eform_exponentiates_b_and_delta_se(fitted):
     s, (b, se, _), _ = fitted
-    lines = ok(s, "esttab full, b se(%9.3f) eform").rstrip("\n").split("\n")
+    lines = ok(s, "esttab full, b se(%9.3f) eform").strip("\n").split("\n")
     _, row = _row(lines, "ses")
     assert row.split()[1] == estout_a(math.exp(b[0])) + "***"
     i, _ = _row(lines, "1.sector")
@@ -67,7 +67,7 @@ def test_eform_exponentiates_b_and_delta_se(fitted):
     assert not any(ln.startswith("_cons") for ln in lines)        # intercept dropped in eform mode
     assert lines[-2] == "Exponentiated coefficients; Standard errors in parentheses"
     # t statistics stay those of the raw coefficient
-    lines = ok(s, "esttab full, eform constant").rstrip("\n").split("\n")
+    lines = ok(s, "esttab full, eform constant").strip("\n").split("\n")
     i, row = _row(lines, "_cons")
     assert row.split()[1].rstrip("*") == estout_a(math.exp(b[2]))
     assert lines[i + 1].strip() == f"({b[2] / se[2]:.2f})"
@@ -77,12 +77,12 @@ def test_eform_exponentiates_b_and_delta_se(fitted):
 def test_eform_pattern_goes_to_estout_and_transform_wins(fitted):
     s, (b, _, _), _ = fitted
     out = ok(s, "esttab small full, eform(0 1)")
-    lines = out.rstrip("\n").split("\n")
+    lines = out.strip("\n").split("\n")
     _, row = _row(lines, "ses")
     assert row.split()[1].rstrip("*") == estout_a(fitted[2][0][0])     # model 1 untransformed
     assert row.split()[2].rstrip("*") == estout_a(math.exp(b[0]))      # model 2 exponentiated
     assert any(ln.startswith("_cons") for ln in lines) and "Exponentiated" not in out
-    lines = ok(s, "esttab full, eform transform(2*@ 2)").rstrip("\n").split("\n")
+    lines = ok(s, "esttab full, eform transform(2*@ 2)").strip("\n").split("\n")
     assert _row(lines, "ses")[1].split()[1].rstrip("*") == estout_a(2 * b[0])
     assert ok(s, "esttab full, eform noeform").count("Exponentiated") == 0
 
@@ -103,7 +103,7 @@ def test_pr2_aic_bic_and_labelled_scalars(fitted):
     from scipy.stats import chi2 as chi2_dist
     assert e["lrtest_p"] == pytest.approx(chi2_dist.sf(chi2, 1), rel=1e-6)
     lines = ok(s, 'esttab full small, scalars("lrtest_chi2  LRTest Chi2" lrtest_df) pr2 aic bic') \
-        .rstrip("\n").split("\n")
+        .strip("\n").split("\n")
     stats = {ln[:12].strip(): ln[12:].split() for ln in lines if ln[:1].isalpha()}
     n = 7185
     y = np.asarray(s.data.var("mathach").values, dtype=float) > 13
@@ -134,7 +134,7 @@ def test_estadd_lrtest_errors_leave_e_unchanged(fitted):
 
 def test_wide_layout_and_note(fitted):
     s, (b, se, _), _ = fitted
-    lines = ok(s, "esttab full small, wide").rstrip("\n").split("\n")
+    lines = ok(s, "esttab full small, wide").strip("\n").split("\n")
     width = 12 + 2 * 16 + 2 * 13          # estout's star slot only in the starred b columns
     assert lines[0] == "-" * width
     assert lines[1] == " " * 22 + "(1)" + " " * 26 + "(2)" + " " * 16
@@ -145,7 +145,7 @@ def test_wide_layout_and_note(fitted):
     n_row = _row(lines, "N")[1]
     assert n_row.split() == ["N", "7185", "7185"] and n_row[12:29].strip() == "7185"
     # the lab do-file's line: se beside b, varwidth(13)
-    lines = ok(s, "esttab full, se wide varwidth(13)").rstrip("\n").split("\n")
+    lines = ok(s, "esttab full, se wide varwidth(13)").strip("\n").split("\n")
     _, row = _row(lines, "ses")
     assert row[:13] == "ses".ljust(13) and row[13:].split() == [estout_a(b[0]) + "***", f"({estout_a(se[0])})"]
     assert lines[-2] == "Standard errors in parentheses"
@@ -157,7 +157,7 @@ def test_brackets_noparentheses_compress_and_booktabs(fitted, tmp_path):
     assert "Standard errors in brackets" in out and "[0.0347]" in out
     out = ok(s, "esttab full, nopa")
     assert "t statistics in second row" in out and "(" not in out.split("-\n", 2)[-1].split("N ")[0]
-    lines = ok(s, "esttab full, com nonum").rstrip("\n").split("\n")
+    lines = ok(s, "esttab full, com nonum").strip("\n").split("\n")
     assert len(lines[0]) == 10 + 1 + 9 + 3
     f = tmp_path / "t.tex"
     ok(s, f'esttab full using "{f}", booktabs')
@@ -179,7 +179,7 @@ def test_equations_matching_eqlabels_and_matched_names_in_transform():
     a, b = s.estimates["a"], s.estimates["b"]
     out = ok(s, 'esttab a b, not nostar transform("#2:_cons #3:_cons #4:_cons" exp(2*@) 2*exp(2*@)) '
                 'equations(1:1, 2:3, 3:5, .:2) eqlabels("" "L2Var_cons" "L1Var_cons" "L2Var_ses") nonumbers')
-    lines = out.rstrip("\n").split("\n")
+    lines = out.strip("\n").split("\n")
     rules = [k for k, ln in enumerate(lines) if ln.startswith("---")]
     eq_rows = [lines[k + 1].strip() for k in rules[2:-2]]       # the row after each equation rule
     assert eq_rows == ["L2Var_cons", "L1Var_cons", "L2Var_ses", "atr1_1_1_2"]

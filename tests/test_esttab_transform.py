@@ -38,7 +38,7 @@ def test_transform_exp_of_log_sds(s):
     rc, out = run(s, "esttab M0 M1 M2, b(3) se star(* 0.05 ** 0.01) nogap "
                      "transform(ln*: exp(@) exp(@))")
     assert rc == 0, out
-    lines = out.splitlines()
+    lines = out.strip("\n").splitlines()
     for eq in ("lns1_1_1", "lnsig_e"):
         i = next(k for k, ln in enumerate(lines) if ln.strip() == eq)
         cells, ses = lines[i + 1].split()[1:], lines[i + 2].split()
@@ -71,7 +71,7 @@ def test_stats_varwidth_and_the_rtf_file(s, tmp_path):
     r2 = s.estimates["M2"].scalars["r2"]
     rc, out = run(s, "esttab M0 M2, se varwidth(25) stats(N r2 ll, fmt(0 3) "
                      'labels("Observations" "R2"))')
-    lines = out.splitlines()
+    lines = out.strip("\n").splitlines()
     obs = next(ln for ln in lines if ln.startswith("Observations"))
     assert obs[25:].split() == ["7185", "7185"]
     assert next(ln for ln in lines if ln.startswith("R2")).split()[1:] == [f"{r2:.3f}"]
@@ -81,7 +81,7 @@ def test_stats_varwidth_and_the_rtf_file(s, tmp_path):
     width = len(lines[0])
     assert width == 25 + 2 * (1 + 12 + 3)
     rc, out = run(s, "esttab M2, modelwidth(20) varwidth(8)")
-    assert len(out.splitlines()[0]) == 8 + 1 + 20 + 3
+    assert len(out.strip("\n").splitlines()[0]) == 8 + 1 + 20 + 3
 
 
 @pytest.mark.parametrize("opts,rc", [

@@ -282,14 +282,37 @@ def _options(options) -> dict[str, str | None]:
     modes = [m for m in _MODES if m in given]
     if len(modes) > 1:
         raise StataError("only one allowed of smcl, fixed, tab, csv, scsv, rtf, html, tex, booktabs, md, or mmd", 198)
-    if "replace" in given and "append" in given:
-        raise StataError("replace and append not both allowed", 198)
-    for opt in ("constant", "gaps", "numbers", "parentheses"):
-        if opt in given and f"no{opt}" in given:
-            raise StataError(f"options {opt} and no{opt} not both allowed", 198)
+    _not_both(given)
     if _eforms(given) is not None and given.get("eform") is None and "constant" not in given:
         given["noconstant"] = None          # esttab drops the intercept in eform mode
-    return given
+    return _plain(given) if "plain" in given else given
+
+
+def _not_both(given) -> None:
+    if "replace" in given and "append" in given:
+        raise StataError("replace and append not both allowed", 198)
+    for opt in ("constant", "gaps", "numbers", "parentheses", "lines", "legend", "abbrev", "float"):
+        if opt in given and f"no{opt}" in given:
+            raise StataError(f"options {opt} and no{opt} not both allowed", 198)
+
+
+def _plain(given) -> dict:
+    """esttab's plain: none of its decorations switched on (stars, parentheses, gaps, rules,
+    model numbers, dependent variables, notes) and every number in b()'s format, %9.0g by
+    default (esttab.ado)."""
+    out = dict(given)
+    bfmt = (given.get("b") or "").strip() or "%9.0g"
+    out["b"] = bfmt
+    for opt in ("star", "parentheses", "gaps", "numbers", "depvars", "notes", "lines"):
+        if opt not in given and not (opt == "star" and given.get("star")) and not (
+                opt == "parentheses" and "brackets" in given):
+            out["no" + opt] = None
+    aux = next((k for k in ("se", "z", "p") if k in given), "t")
+    out[aux] = (given.get(aux) or "").strip() or bfmt
+    for opt in ("r2", "ar2", "pr2"):
+        if opt in given:
+            out[opt] = (given.get(opt) or "").strip() or bfmt
+    return out
 
 
 def _eforms(given) -> list[bool] | None:
@@ -782,8 +805,11 @@ def _spec(session, results, names, given) -> tuple[lo.Spec, list[pt.PaperRow], b
     where = {"(": "in parentheses", "[": "in brackets"}.get(lay.paren[0]) or \
         ("in second column" if lay.wide else "in second row")
     eform = lay.eform is not None and given.get("eform") is None
+    col_labels = []
+    if "plain" in given:                    # estout's own column labels: b/t
+        col_labels = ["b", lay.aux] if width == 2 else ["/".join(["b"] + ([lay.aux] if lay.aux else []))]
     spec = lo.Spec(len(results), width, mlabels, numbers, lay.stars, (eform, lay.aux, where), False,
-                   [], cols * len(results), title)
+                   col_labels, cols * len(results), title)
     return spec, table.rows, lay.gaps
 
 
@@ -828,6 +854,7 @@ def esttab_cmd(session, cmd) -> None:
     mode = next((m for m in _MODES if m in given), None)
     if fname is None:
         out = _render(session, results, names, given, mode or "fixed")
+        session.out.line("")                # estout types a blank line before the table
         for line in out.rstrip("\n").split("\n"):
             session.out.line(line)
         return

@@ -79,9 +79,8 @@ def indicator_cells(results, ind: Indicator, yes_no, width: int) -> list[tuple[s
     """Yes/No per model, in each model's first sub-column."""
     cells = []
     for r in results:
-        first = r.names[0][0] if r.names else ""
-        has = any(coef_matches(eq if eq != first else eq, name, ind.patterns) or
-                  coef_matches("", name, ind.patterns) for eq, name in r.names)
+        has = any(coef_matches(eq, name, ind.patterns) or coef_matches("", name, ind.patterns)
+                  for eq, name in r.names)
         cells += [(yes_no[0] if has else yes_no[1], "")] + [("", "")] * (width - 1)
     return cells
 
