@@ -207,6 +207,7 @@ COMMANDS = [
     ('misstable', 'misstable', 'misstable', ()),
     ('mlogit', 'mlogit', 'mlogit', ()),
     ('mvdecode', 'mvdecode', 'mvdecode', ()),
+    ('mvreg', 'mvreg', 'mvreg', ()),
     ('nlcom', 'nlcom', 'nlcom', ()),
     ('ranksum', 'nonparam', 'ranksum', ()),
     ('signrank', 'nonparam', 'signrank', ()),

@@ -169,6 +169,8 @@ def test_predict_pc1_pu0_xb():
     ok(s, "quietly clogit y x1 x2, group(grp)")
     out = ok(s, "predict p1")
     assert "(option pc1 assumed; probability of success given one success within group)" in out
+    ok(s, "predict p1b, pc1")
+    np.testing.assert_allclose(s.data.var("p1b").values, s.data.var("p1").values)
     ok(s, "predict p0, pu0")
     ok(s, "predict eta, xb")
     ds = s.data

@@ -301,6 +301,8 @@ def _old_re_names(cmd) -> None:
                    Opt("n", desc="after poisson and nbreg: the predicted number of events"),
                    Opt("nu0", desc="after xtnbreg: the predicted number of events with u_i = 0"),
                    Opt("pu0", desc="after xtologit/xtoprobit: probabilities with u_i = 0"),
+                   Opt("pc1", desc="after clogit: probability of a positive outcome given one per group"),
+                   Opt("equation", "eq", "string", None, "after mvreg: the equation (name or #k)"),
                    Opt("iru0", desc="after xtnbreg: the incidence rate exp(xb) with u_i = 0"),
                    Opt("hr", desc="after stcox/streg: predicted hazard ratio"),
                    Opt("basesurv", desc="after stcox: baseline survivor function"),
@@ -370,7 +372,7 @@ PREDICTORS: dict = {}
 _PREDICTOR_MODULES = ("glm_predict", "st_cox", "st_streg", "me_multilevel_predict", "me_predict", "meqr", "resample",
                       "xt_glmm", "xtgee", "xtnbreg", "tobit", "xttobit", "xtpqml",
                       "factor_post", "sem_predict", "mlogit", "reg_diagnostics", "reghdfe",
-                      "xt_ordinal", "gsem_predict", "mestreg_predict", "clogit", "xtmlogit")
+                      "xt_ordinal", "gsem_predict", "mestreg_predict", "clogit", "xtmlogit", "mvreg")
 # e(cmd) -> handler of the influence statistics (rstudent, leverage, cooksd, ...), registered by
 # commands.reg_diagnostics for regress
 INFLUENCE: dict = {}

@@ -1,0 +1,272 @@
+"""mvreg: multivariate regression, as Stata 17's [MV] mvreg.
+
+    mvreg depvars = indepvars [if] [in] [, noconstant corr level(#) noheader notable]
+
+One OLS equation per dependent variable on the same (factor-variable) covariates and sample;
+the header gives each equation's observations, parameters, RMSE, R-squared and F test, the
+table one block per equation (t statistics on N - k residual df), and `corr` the correlation
+matrix of the residuals with Breusch and Pagan's test of independence. e(V) couples the
+equations (engine.mvreg), so `test` works across them; e(r2), e(rmse), e(F), e(p_F) are
+macros listing the equations' values, as Stata stores them. Typed alone, mvreg replays.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from hlmshell import distributions as dist
+from hlmshell.commands._postest import confidence_level
+from hlmshell.commands._toolkit import sample_columns, typed_args, varlist
+from hlmshell.commands.estimation import _mixed_sample
+from hlmshell.commands.model_terms import engine_terms, factor_labels, resolve_terms
+from hlmshell.engine import design as dz
+from hlmshell.engine import mvreg as em
+from hlmshell.errors import StataError
+from hlmshell.output import coeftable as ct
+from hlmshell.output.labels import display_groups
+from hlmshell.output.numfmt import fmt_g
+from hlmshell.output.text import abbrev
+from hlmshell.registry import Opt, command
+from hlmshell.results import EstimationResults
+
+_HLINE = "-" * 74
+
+
+def _split(cmd) -> tuple[str, str]:
+    """(dependent variables, covariates) of `depvars = indepvars`."""
+    body = (cmd.body or "").strip()
+    rhs = (getattr(cmd, "exp_text", "") or "").strip()
+    if rhs.startswith("="):
+        rhs = rhs[1:]
+    if rhs:
+        return body, rhs
+    left, eq, right = body.partition("=")
+    if not eq:
+        raise StataError("equal sign required", 198)
+    return left, right
+
+
+def _terms(session, rhs: str):
+    from hlmshell.syntax.parser import parse_fvlist
+    try:
+        raw = parse_fvlist(rhs.strip())
+    except StataError:
+        raise
+    except Exception:
+        raise StataError("invalid syntax", 198) from None
+    return resolve_terms(session.data, raw)
+
+
+def _names(terms) -> list[str]:
+    out: list[str] = []
+    for t in terms:
+        for p in t.parts:
+            if p.name not in out:
+                out.append(p.name)
+    return out
+
+
+@command("mvreg", byable=True, body="anything", exp="text", qualifiers="if in",
+         family="Estimation", desc="multivariate regression",
+         example="mvreg headroom trunk turn = price mpg displacement, corr",
+         options=(Opt("noconstant", "nocons", desc="suppress the constant term"),
+                  Opt("corr", desc="report the correlation matrix of the residuals and the "
+                                   "Breusch-Pagan test of independence"),
+                  Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
+                  Opt("noheader", "noh", desc="suppress the header table"),
+                  Opt("notable", "not", desc="suppress the coefficient table")))
+def mvreg_cmd(session, cmd) -> None:
+    opts = typed_args(cmd)
+    level = confidence_level(session, opts)
+    if not (cmd.body or "").strip() and not (getattr(cmd, "exp_text", "") or "").strip():
+        res = session.e
+        if res is None or res.cmd != "mvreg":
+            raise StataError("last estimates not found", 301)
+        display(session, res, level, opts)
+        return
+    left, right = _split(cmd)
+    ds = session.data
+    deps = varlist(session, left, all_if_empty=False)
+    if not deps:
+        raise StataError("varlist required", 100)
+    terms = _terms(session, right)
+    numeric = deps + [v for v in _names(terms) if v not in deps]
+    for nm in numeric:
+        if ds.var(nm).is_string:
+            raise StataError("type mismatch", 109)
+    mask = _mixed_sample(session, cmd, numeric, [])
+    column = sample_columns(ds, mask)
+    n = int(mask.sum())
+    design = dz.build_fixed(engine_terms(terms), column, n, constant=not opts.noconstant)
+    X = design.X_keep
+    if X.shape[1] == 0:
+        raise StataError("no variables and no constant", 102)
+    if n <= X.shape[1]:
+        raise StataError("insufficient observations", 2001)
+    Y = np.column_stack([np.asarray(column(d), dtype=float) for d in deps])
+    for note in design.notes:
+        session.out.line(note)
+    fit = em.fit(Y, X, constant=not opts.noconstant)
+    res = _results(cmd, deps, design, mask, fit, bool(opts.corr))
+    res.value_labels = factor_labels(ds, terms)
+    session.post_estimation(res)
+    display(session, res, level, opts)
+
+
+def _results(cmd, deps, design, mask, fit: em.MvregFit, corr: bool) -> EstimationResults:
+    cols = design.stata_names
+    kc = len(cols)
+    keep = np.flatnonzero(design.keep)
+    p = len(deps)
+    names = [(d, nm) for d in deps for nm in cols]
+    K = len(names)
+    b = np.zeros(K)
+    V = np.zeros((K, K))
+    pos = np.concatenate([j * kc + keep for j in range(p)])
+    b[pos] = np.concatenate([e.beta for e in fit.equations])
+    V[np.ix_(pos, pos)] = fit.V
+    omitted = np.ones(K, dtype=bool)
+    omitted[pos] = False
+    res = EstimationResults(cmd="mvreg", names=names, b=b, V=V, omitted=omitted, k_f=K,
+                            sample=mask.copy())
+    k = len(keep)
+    res.scalars = {"N": float(mask.sum()), "k": float(k), "k_eq": float(p),
+                   "df_r": float(fit.df_r), "rank": float(k * p)}
+    if corr:
+        res.scalars.update(chi2=fit.bp_chi2, df_chi2=float(fit.bp_df))
+    eqs = fit.equations
+
+    def listing(vals):
+        return " ".join(fmt_g(float(v), 9).strip() for v in vals)
+    res.macros = {"cmd": "mvreg", "cmdline": cmd.text, "depvar": " ".join(deps),
+                  "eqnames": " ".join(deps), "properties": "b V", "predict": "mvreg_p",
+                  "r2": listing(e.r2 for e in eqs), "rmse": listing(e.rmse for e in eqs),
+                  "F": listing(e.F for e in eqs), "p_F": listing(e.pF for e in eqs)}
+    res.matrices["Sigma"] = fit.Sigma
+    res.design = design
+    res.fit = fit
+    return res
+
+
+def header_lines(res) -> list[str]:
+    fit = res.fit
+    n = int(res.scalars["N"])
+    k = int(res.scalars["k"])
+    out = ["", "Equation             Obs   Parms        RMSE    \"R-sq\"          F      P>F",
+           _HLINE]
+    for d, e in zip(res.macros["eqnames"].split(), fit.equations):
+        r2 = "." if e.r2 != e.r2 else f"{e.r2:6.4f}"
+        pf = "." if e.pF != e.pF else f"{e.pF:6.4f}"
+        out.append(f"{abbrev(d, 12):<12}{n:>12}{k:>8}    {fmt_g(e.rmse, 9):>8}    {r2:>6}"
+                   f"  {fmt_g(e.F, 9):>9}   {pf:>6}")
+    return out + [_HLINE]
+
+
+def _eq_groups(groups, offset: int):
+    return [ct.Group(g.header, [ct.Row(r.label, r.index + offset, r.status) for r in g.rows])
+            for g in groups]
+
+
+def table_lines(res, level: float) -> list[str]:
+    design = res.design
+    groups = display_groups(design, baselevels=False,
+                            value_labels=getattr(res, "value_labels", {}))
+    kc = len(design.stata_names)
+    df_r = res.scalars["df_r"]
+    lines = [ct.rule(), ct.column_header("", "t", level)]
+    for j, eq in enumerate(res.macros["eqnames"].split()):
+        lines.append(ct.rule("mid"))
+        lines.append(f"{abbrev(eq, ct.NAME_W):<{ct.NAME_W}} |")
+        lines += ct.body_lines(_eq_groups(groups, j * kc), res.b, res.se, stat="t",
+                               df_r=df_r, level=level)
+    return lines + [ct.rule()]
+
+
+def corr_lines(res) -> list[str]:
+    deps = res.macros["eqnames"].split()
+    C = res.fit.corr
+    out = ["", "Correlation matrix of residuals:", ""]
+    width = max(8, max(len(abbrev(d, 12)) for d in deps))
+    for start in range(0, len(deps), 6):
+        block = deps[start:start + 6]
+        out.append(" " * width + "".join(f"{abbrev(d, 9):>10}" for d in block))
+        for i in range(start, len(deps)):
+            cells = "".join(f"{C[i, j]:10.4f}" for j in range(start, min(i + 1, start + 6)))
+            out.append(f"{abbrev(deps[i], 12):>{width}}" + cells)
+        out.append("")
+    chi2, df = res.fit.bp_chi2, res.fit.bp_df
+    p = float(dist.chi2_sf(chi2, df)) if df else float("nan")
+    out.append(f"Breusch-Pagan test of independence: chi2({df}) = {chi2:9.3f}, Pr = {p:6.4f}")
+    return out
+
+
+def display(session, res, level: float, opts) -> None:
+    out = session.out
+    lines: list[str] = []
+    if not opts.noheader:
+        lines += header_lines(res)
+    if not opts.notable:
+        lines += [""] + table_lines(res, level)
+    if opts.corr:
+        lines += corr_lines(res)
+    for ln in lines:
+        out.line(ln)
+
+
+
+# --------------------------------------------------------------------------- predict
+def _equation(res, text: str | None) -> int:
+    eqs = res.macros["eqnames"].split()
+    t = (text or "#1").strip()
+    if t.startswith("#"):
+        try:
+            k = int(t[1:])
+        except ValueError:
+            k = 0
+        if not 1 <= k <= len(eqs):
+            raise StataError(f"equation {t} not found", 303)
+        return k - 1
+    if t not in eqs:
+        raise StataError(f"equation {t} not found", 303)
+    return eqs.index(t)
+
+
+def predict(session, cmd, res, opts) -> None:
+    """predict after mvreg: xb (the default), stdp or residuals of equation() (the first one
+    by default), from that equation's columns of e(b) and e(V)."""
+    from hlmshell.commands.predict import _add, _new_names, _touse, column_values
+    given = [w for w in ("xb", "stdp", "residuals", "pr", "mu", "fitted", "reffects", "pc1", "pu0")
+             if w in opts and getattr(opts, w, None)]
+    if len(given) > 1:
+        raise StataError("only one statistic may be specified", 198)
+    if given and given[0] not in ("xb", "stdp", "residuals"):
+        raise StataError(f"option {given[0]} not allowed", 198)
+    stat = given[0] if given else "xb"
+    j = _equation(res, opts.raw("equation"))
+    if not given:
+        session.out.line("(option xb assumed; fitted values)")
+    vtype, names = _new_names(cmd.body or "", None)
+    data = session.data
+    touse = _touse(session, cmd)
+    kc = len(res.design.stata_names)
+    idx = [j * kc + c for c in range(kc) if not res.omitted[j * kc + c]]
+    X = np.column_stack([column_values(data, res.names[i][1]) for i in idx])
+    b = np.ravel(res.b)[idx]
+    eq = res.macros["eqnames"].split()[j]
+    if stat == "stdp":
+        V = np.asarray(res.V)[np.ix_(idx, idx)]
+        col = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", X, V, X), 0, None))
+        lab = f"S.E. of the prediction, equation {eq}"
+    elif stat == "residuals":
+        col = np.asarray(data.values(eq), dtype=float) - X @ b
+        lab = f"Residuals: {eq}"
+    else:
+        col, lab = X @ b, f"Fitted values: {eq}"
+    _add(session, names, [col], [lab], vtype, touse)
+
+
+def _register_predict() -> None:
+    from hlmshell.commands.predict import PREDICTORS
+    PREDICTORS["mvreg"] = predict
+
+
+_register_predict()
