@@ -411,10 +411,10 @@ def compute(req: MarginsRequest, res: EstimationResults, data, model: Model | No
         prepared.append(per_group)
     outcomes = req.outcomes or [req.theta_fn]
     multi_out = len(outcomes) > 1
-    for o, fn in enumerate(outcomes):
-        req.theta_fn = fn
-        lead = (["_predict"] if multi_out else [], (o + 1,) if multi_out else ())
-        for d in deriv_list(req, model):
+    for d in deriv_list(req, model):          # by derivative, then outcome, as Stata's table
+        for o, fn in enumerate(outcomes):
+            req.theta_fn = fn
+            lead = (["_predict"] if multi_out else [], (o + 1,) if multi_out else ())
             for term in (req.terms or [()]):
                 for k, per_group in enumerate(prepared):
                     at = (["_at"] if multi_at else [], (k + 1,) if multi_at else ())
