@@ -173,6 +173,8 @@ def test_random_numbers_have_the_shape_and_follow_the_seed():
     iok(s, "set seed 12345")
     iok(s, "mata: u2 = runiform(3, 2)")
     assert iok(s, "mata: u == u2") == "  1\n"
+    iok(s, "mata: rseed(12345); u3 = uniform(3, 2)")
+    assert iok(s, "mata: u == u3") == "  1\n"
 
 
 def test_strings():
@@ -274,6 +276,17 @@ def test_errors_inside_user_functions_name_the_chain():
 
 
 # ---- through Stata: blocks, one-liners, the session ----------------------------------------------
+@pytest.fixture(scope="module")
+def s_hsb():
+    from hsb_fixtures import HSB
+
+    from hlmshell.data.dta import read_dta
+    d = read_dta(HSB)
+    s = interp_session(f'use "{HSB}"')
+    X = np.column_stack([np.asarray(d.vars[v].values, dtype=float) for v in ("ses", "female")])
+    return s, X, np.asarray(d.vars["mathach"].values, dtype=float)
+
+
 def _session():
     return interp_session("clear", "set obs 4", "gen x = _n", "gen y = 2*_n + 1")
 
@@ -339,6 +352,24 @@ def test_select_variable_and_view_assignment_in_the_call():
     iok(s, 'mata: st_matrix("V", V); st_matrix("D", D)')
     np.testing.assert_array_equal(s.matrices["V"], [[1, 3], [3, 7]])
     np.testing.assert_array_equal(s.matrices["D"], [[1, 3], [3, 7]])
+
+
+def test_ols_by_hand_as_course_notes_write_it(s_hsb):
+    """st_view(y=., ., ...), X'X (transposition then an operand multiplies), invsym: the
+    coefficients equal numpy's least squares on the same columns."""
+    s, X, y = s_hsb
+    iok(s, "mata:\nst_view(y=., ., \"mathach\")\nst_view(X=., ., tokens(\"ses female\"))\n"
+           "X = X, J(rows(X), 1, 1)\nb = invsym(X'X)*X'y\nst_matrix(\"b\", b')\nend")
+    expect = np.linalg.lstsq(np.column_stack([X, np.ones(len(y))]), y, rcond=None)[0]
+    np.testing.assert_allclose(s.matrices["b"].ravel(), expect, rtol=1e-9)
+
+
+def test_a_line_ending_in_an_operator_goes_on():
+    s = interp_session()
+    out = iok(s, "mata:\nX = 4,  7, 9 \\\n2, 12, 3 \\\n8,  8, 7\nend")
+    assert ": X = 4,  7, 9 \\\n> 2, 12, 3 \\\n> 8,  8, 7\n\n: end" in out
+    assert iok(s, "mata: rows(X), cols(X), X[3,1]") == \
+        "       1   2   3\n    +-------------+\n  1 |  3   3   8  |\n    +-------------+\n"
 
 
 def test_expected_counts_as_a_public_do_file_computes_them():

@@ -52,7 +52,10 @@ class SessionHost:
 
     def __init__(self, session):
         self.s = session
-        self.rng = session.rng
+
+    @property
+    def rng(self):
+        return self.s.rng
 
     def matrix(self, name):
         from hlmshell.syntax import matrix_expr as mx
@@ -183,9 +186,19 @@ def _open_depth(text: str) -> int:
     return depth
 
 
+def _ends_in_operator(text: str) -> bool:
+    """`X = 1, 2 \\` goes on on the next line: the last token wants an operand."""
+    from hlmshell.mata.lexer import END, SEP, tokenize, wants_operand
+    try:
+        toks = [t for t in tokenize(text) if t.kind not in (SEP, END)]
+    except MataError:
+        return False
+    return bool(toks) and wants_operand(toks[-1])
+
+
 def _incomplete(text: str) -> bool:
     """Does the statement typed so far go on on the next line (Mata's `> ` prompt)?"""
-    if _open_depth(text) > 0:
+    if _open_depth(text) > 0 or _ends_in_operator(text):
         return True
     last = text.rstrip().split("\n")[-1].strip()
     if _HEADER.fullmatch(last):

@@ -85,7 +85,7 @@ def _range(a):
     if d == 0 or not all(map(math.isfinite, (lo, hi, d))):
         raise _fail(3300)
     d = abs(d) if hi >= lo else -abs(d)
-    n = int(math.floor(abs(hi - lo) / abs(d) + 1e-9)) + 1
+    n = math.floor(abs(hi - lo) / abs(d) + 1e-9) + 1
     return (lo + d * np.arange(n)).reshape(-1, 1)
 
 
@@ -534,10 +534,12 @@ def _tokens(a):
 
 
 # ---- random numbers (the session's generator, given by the host) ------------------------------
-def random_functions(rng):
+def random_functions(host):
+    """runiform/rnormal draw from the session's generator (read at each call: `set seed`
+    replaces it); rseed(#) sets the seed as `set seed #` does."""
     def _runiform(a):
         r, c = _dims(a)
-        return rng.random((r, c))
+        return host.rng.random((r, c))
 
     def _rnormal(a):
         r, c = _dims(a)
@@ -545,9 +547,16 @@ def random_functions(rng):
         s = need_real(a[3]) if len(a) > 3 else real(1.0)
         if m.shape != (1, 1) or s.shape != (1, 1):
             raise conform()
-        return m[0, 0] + s[0, 0] * rng.standard_normal((r, c))
+        return m[0, 0] + s[0, 0] * host.rng.standard_normal((r, c))
 
-    return {"runiform": (_runiform, 2, 2), "rnormal": (_rnormal, 4, 4)}
+    def _rseed(a):
+        seed = integer(a[0])
+        if not 0 <= seed <= 2147483647:
+            raise MataError(3300)
+        host.stata(f"set seed {seed}")
+
+    return {"runiform": (_runiform, 2, 2), "uniform": (_runiform, 2, 2),
+            "rnormal": (_rnormal, 4, 4), "rseed": (_rseed, 1, 1), "uniformseed": (_rseed, 1, 1)}
 
 
 FUNCTIONS = {

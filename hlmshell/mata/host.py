@@ -12,7 +12,7 @@ import numpy as np
 
 
 class Host(Protocol):
-    rng: np.random.Generator
+    rng: np.random.Generator            # the session's generator, as it is now
 
     def matrix(self, name: str) -> np.ndarray | None: ...
     def put_matrix(self, name: str, value: np.ndarray | None) -> None: ...

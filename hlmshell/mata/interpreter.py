@@ -65,7 +65,7 @@ class Machine:
         self.emit = emit                   # emit(text): text may hold several lines
         self.scopes = [workspace.variables]
         self.library = dict(FUNCTIONS)
-        self.library.update(random_functions(host.rng))
+        self.library.update(random_functions(host))
 
     # ---- statements --------------------------------------------------------------------------
     def run_text(self, text: str) -> None:

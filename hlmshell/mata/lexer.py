@@ -31,15 +31,25 @@ class Token:
     pos: int
 
 
+_CLOSERS = {"'", ")", "]", "}", "|]", "++", "--"}
+
+
+def wants_operand(tok: Token) -> bool:
+    """An operator that needs something after it: a line ending in one goes on on the next
+    (`X = 1, 2 \\` then `3, 4`)."""
+    return tok.kind == OP and tok.text not in _CLOSERS
+
+
 def tokenize(text: str) -> list[Token]:
     """The tokens of one statement's text (several lines for a block), END last. A line
-    break outside parentheses and brackets ends a statement, as `;` does: both are SEP."""
+    break outside parentheses and brackets ends a statement, as `;` does: both are SEP
+    (unless the line ended in an operator that wants its operand)."""
     out: list[Token] = []
     i, n = 0, len(text)
     depth = 0
     while i < n:
         c = text[i]
-        if c == "\n" and depth == 0:
+        if c == "\n" and depth == 0 and not (out and wants_operand(out[-1])):
             out.append(Token(SEP, "\n", i))
         if c.isspace():
             i += 1

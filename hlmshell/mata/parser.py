@@ -1,5 +1,6 @@
 """Recursive-descent parser for the Mata subset: statements and expressions.
 
+`X'y` multiplies (a transposition followed by an operand), as Mata reads it.
 Precedence, lowest first: `=` (right), `? :`, `|` `:|` `||`, `&` `:&` `&&`, relational
 (`==` `!=` `<` ... and their colon forms), `\\` (column join), `,` (row join), `::` `..`
 (ranges), `+` `-` `:+` `:-`, `*` `/` `#` `:*` `:/`, unary `-` `!` `++` `--`, `^` `:^`,
@@ -268,6 +269,8 @@ class Parser:
             if self.at("'"):
                 self.next()
                 e = n.Unary("'", e)
+                if self.peek().kind in (NAME, NUM) or self.at("("):
+                    e = n.Binary("*", e, self.power())      # X'X is X' * X
             elif self.at("["):
                 e = self.subscript(e)
             elif self.at("[|"):
