@@ -518,3 +518,26 @@ def test_random_expressions_match_numpy(tree):
         else:
             m.run_text("__v = " + text)
             np.testing.assert_allclose(m.ws.variables["__v"], expect, err_msg=text)
+
+
+# ---- property: random token soup fails only as Mata fails ------------------------------------------
+_SOUP = ["(", ")", "[", "]", "[|", "|]", ",", "\\", "::", "..", "'", "x", "y", "1", "0", "-1", ".",
+         '"a"', "+", "-", "*", "/", "^", ":*", ":+", ":/", ":^", ":==", "==", "!=", "<", ">=", "&",
+         "|", "!", "?", ":", "=", "{", "}", "if", "else", "for", "while", ";", "\n", "i++", "--",
+         "J(2,2,1)", "I(3)", "sum", "invsym", "sort", "substr", "select", "cholesky", "x[1,2]",
+         "x[.,1]", "return", "break", "continue", "real scalar f(real scalar a)", "printf",
+         '"%5.2f\\n"', "st_matrix", '"M"', "1e400", "#", "strofreal", "&&", "(1,2\\3,4)"]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(words=st.lists(st.sampled_from(_SOUP), min_size=1, max_size=9))
+def test_random_statements_fail_only_with_mata_errors(words):
+    m, _ = _machine()
+    m.run_text('x = (1,2\\3,4); y = "s"')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            m.run_text(" ".join(words))
+        except MataError as e:
+            assert 3000 <= e.rc < 4000 and e.message

@@ -71,7 +71,12 @@ class Machine:
     def run_text(self, text: str) -> None:
         """Parse all of `text` (a compile error runs nothing), then run it."""
         for st in parse(text):
-            self.execute(st, top=True)
+            try:
+                self.execute(st, top=True)
+            except (_Break, _Continue):
+                raise syntax("break or continue outside of a loop") from None
+            except _Return:
+                raise syntax("return outside of a function") from None
 
     def execute(self, st, top: bool = False) -> None:
         kind = type(st)
