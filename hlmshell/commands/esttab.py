@@ -248,6 +248,7 @@ _OPTS = (
     Opt("rename", "ren", "anything", None, "rename(old new ...) coefficients"),
     Opt("refcat", "refcat", "anything", None, 'reference categories: refcat(2.x "Base", nolabel)'),
     Opt("indicate", "indicate", "anything", None, 'indicate("label = coefs" ...): Yes/No rows'),
+    Opt("width", "width", "anything", None, "table width (tex: tabular*, html)"),
     Opt("longtable", "long", desc="LaTeX longtable"), Opt("float", desc="LaTeX float"),
     Opt("nofloat", desc="no LaTeX float"), Opt("plain", desc="plain table"),
     Opt("depvars", "dep", desc="dependent variables as model titles (the default)"),
@@ -289,6 +290,10 @@ def _options(options) -> dict[str, str | None]:
 
 
 def _not_both(given) -> None:
+    if given.get("width") is not None and "longtable" in given:
+        raise StataError("width() and longtable not both allowed", 198)
+    if "fragment" in given and "page" in given:
+        raise StataError("options fragment and page not both allowed", 198)
     if "replace" in given and "append" in given:
         raise StataError("replace and append not both allowed", 198)
     for opt in ("constant", "gaps", "numbers", "parentheses", "lines", "legend", "abbrev", "float"):
@@ -576,6 +581,12 @@ _HTML_LSL = {**_HTML_SSL, "N": "Observations", "r2_a": "Adjusted <i>R</i><sup>2<
              "r2_p": "Pseudo <i>R</i><sup>2</sup>"}
 
 
+_RTF_SSL = {"N": r"{\i N}", "r2": r"{\i R}{\super 2}", "r2_a": r"adj. {\i R}{\super 2}",
+            "r2_p": r"pseudo {\i R}{\super 2}", "aic": r"{\i AIC}", "bic": r"{\i BIC}"}
+_RTF_LSL = {**_RTF_SSL, "N": "Observations", "r2_a": r"Adjusted {\i R}{\super 2}",
+            "r2_p": r"Pseudo {\i R}{\super 2}"}
+
+
 def _stat_labels(given) -> dict[str, str]:
     """esttab's labels of N, R-sq, ... in the output mode (its ssl/lsl strings)."""
     mode = given.get("_mode")
@@ -584,6 +595,8 @@ def _stat_labels(given) -> dict[str, str]:
         return _TEX_LSL if label else _TEX_SSL
     if mode == "html":
         return _HTML_LSL if label else _HTML_SSL
+    if mode == "rtf":
+        return _RTF_LSL if label else _RTF_SSL
     return _LSL if label else _SSL
 
 
@@ -823,12 +836,12 @@ def estout_text(session, results, names, given, mode: str) -> str:
 
 
 def _render(session, results, names, given, mode: str) -> str:
-    if mode in ("md", "rtf"):
+    if mode == "md":
         table, _ = build_esttab(session, results, names, given)
         spec, _, _ = _spec(session, results, names, given)
         table.headers = lo.paper_headers(given, spec)
         table.notes = lo.plain_table_notes(given, spec)
-        return pt.markdown_text(table) if mode == "md" else pt.rtf_text(table)
+        return pt.markdown_text(table)
     return estout_text(session, results, names, given, "fixed" if mode == "smcl" else mode)
 
 

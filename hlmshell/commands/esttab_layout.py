@@ -43,6 +43,31 @@ class Mode:
     statlab: dict[str, str] = field(default_factory=lambda: {"t": "t statistics", "z": "z statistics",
                                                               "p": "p-values"})
     lines: bool = True
+    eqrule_replace: bool = False
+
+
+_RTF_ROW = r"{\trowd\trgaph108\trleft-108"
+
+
+def _rtf() -> Mode:
+    return Mode(caption=r"{\pard\keepn\ql @title\par}", toprule=[], midrule=[], bottomrule=[],
+                midgap=[_RTF_ROW + r"@rtfemptyrow\row}"], eqrule=[_RTF_ROW + r"@rtfrowdefbrdrt\pard\intbl\ql {"],
+                star=(r"{\super ", "}"), starlab=r" {\i p} < ", begin=_RTF_ROW + r"@rtfrowdefbrdr\pard\intbl\ql {",
+                delimiter=r"}\cell \pard\intbl\qc {", end=r"}\cell\row}", widths=False, abbrev=False,
+                statlab={"t": r"{\i t} statistics", "z": r"{\i z} statistics", "p": r"{\i p}-values"},
+                eqrule_replace=True)
+
+
+def rtf_opening(now=None) -> list[str]:
+    """esttab's RTF document start: font table, info with the creation time, defaults, footer."""
+    import datetime
+    import sys
+    t = now or datetime.datetime.now()
+    charset = r"\mac" if sys.platform == "darwin" else r"\ansi"
+    return [r"{\rtf1" + charset + r"\deff0 {\fonttbl\f0\fnil Times New Roman;}",
+            r"{\info {\author .}{\company .}{\title .}{\creatim\yr%d\mo%d\dy%d\hr%02d\min%02d}}"
+            % (t.year, t.month, t.day, t.hour, t.minute),
+            r"\deflang1033\plain\fs24", r"{\footer\pard\qc\plain\f0\fs24\chpgn\par}"]
 
 
 def _tex(book: bool) -> Mode:
@@ -58,6 +83,8 @@ def _tex(book: bool) -> Mode:
 def mode_of(name: str, csvlhs: str = '="') -> Mode:
     if name in ("tex", "booktabs"):
         return _tex(name == "booktabs")
+    if name == "rtf":
+        return _rtf()
     if name == "csv":
         return Mode(caption=csvlhs + '@title"', begin=csvlhs, delimiter='",' + csvlhs, end='"',
                     widths=False, abbrev=False, lines=False)
@@ -136,7 +163,7 @@ def _collabels(given, spec: Spec) -> list[ew.Caption]:
     cl = el.parse(given.get("collabels"), "collabels")
     if cl is not None and not cl.on("none"):
         cap = _caption(cl, cl.labels or spec.col_labels, cols)
-    elif cl is None and spec.cells and spec.col_labels:
+    elif cl is None and (spec.cells or "plain" in given) and spec.col_labels:
         cap = ew.Caption(spec.col_labels, cols)
     else:
         return []
@@ -186,6 +213,8 @@ def _closing(name: str, mode: Mode, notes: list[str], csvlhs: str) -> list[str]:
         return [r"\multicolumn{@span}{l}{\footnotesize " + n + "}\\\\" for n in notes]
     if name == "csv":
         return [csvlhs + n + '"' for n in notes]
+    if name == "rtf":
+        return [r"{\pard\ql\fs20 " + n + r"\par}" for n in notes]
     if name == "html":
         if not notes:
             return []
@@ -194,38 +223,86 @@ def _closing(name: str, mode: Mode, notes: list[str], csvlhs: str) -> list[str]:
     return list(notes)
 
 
-def _opening(given, name: str, mode: Mode, spec: Spec, colspec: str) -> list[str]:
-    r"""esttab's opening: document start (page), float/caption, \sym definition, tabular."""
-    tex = name in ("tex", "booktabs")
+def _float(given, spec: Spec) -> bool:
+    return bool(spec.title or "float" in given) and "nofloat" not in given
+
+
+def stamp() -> str:
+    """c(current_date) c(current_time): `30 Nov 2026 17:03:10`."""
+    import datetime
+    return datetime.datetime.now().strftime("%d %b %Y %H:%M:%S").lstrip("0")
+
+
+def _tex_page(given, name: str) -> list[str]:
+    return ["% " + stamp(), r"\documentclass{article}"] + ([r"\usepackage{booktabs}"] if name == "booktabs" else []) \
+        + ([r"\usepackage{longtable}"] if "longtable" in given else []) + [r"\begin{document}", ""]
+
+
+def _tex_opening(given, name: str, mode: Mode, spec: Spec, colspec: str) -> list[str]:
+    r"""LaTeX: the float (table, or a group under longtable) or a group for \sym, the
+    caption, \begin{tabular} or \begin{longtable}."""
+    long = "longtable" in given
     star = bool(spec.stars)
-    out: list[str] = []
-    if "page" in given and tex:
-        out += [r"\documentclass{article}"] + ([r"\usepackage{booktabs}"] if name == "booktabs" else []) \
-            + [r"\begin{document}", ""]
-    if "page" in given and name == "html":
-        out += ["<html>", "<head>", f"<title>{spec.title or 'estimates table'}</title>", "</head>", "<body>", ""]
-    if not tex:
-        out += ['<table border="0" width="*">'] if name == "html" else []
-        return out + ([mode.caption] if spec.title else [])
-    out += [r"\begin{table}[htbp]\centering"] if spec.title else (["{"] if star else [])
+    out = _tex_page(given, name) if "page" in given else []
+    if _float(given, spec):
+        out.append("{" if long else r"\begin{table}[htbp]\centering")
+    elif star:
+        out.append("{")
     out += [r"\def\sym#1{\ifmmode^{#1}\else\(^{#1}\)\fi}"] if star else []
-    out += [mode.caption] if spec.title else []
-    return out + [_TEX_OPEN2 % colspec]
+    out += [mode.caption] if spec.title and not long else []
+    width = (given.get("width") or "").strip()
+    if long:
+        out.append(r"\begin{longtable}{l*{@E}{%s}}" % colspec)
+    elif width:
+        out.append(r"\begin{tabular*}{%s}{@{\hskip\tabcolsep\extracolsep\fill}l*{@E}{%s}}" % (width, colspec))
+    else:
+        out.append(_TEX_OPEN2 % colspec)
+    return out + ([mode.caption + "\\\\"] if spec.title and long else [])
+
+
+def _opening(given, name: str, mode: Mode, spec: Spec, colspec: str) -> list[str]:
+    """esttab's opening: document start (page), float/caption, \\sym definition, tabular."""
+    if name in ("tex", "booktabs"):
+        return _tex_opening(given, name, mode, spec, colspec)
+    if name == "rtf":
+        return rtf_opening() + ([mode.caption] if spec.title else []) + ["{"]
+    out: list[str] = []
+    if "page" in given and name == "html":
+        title = spec.title or f"estimates table, created {stamp()}"
+        out += ["<html>", "<head>", f"<title>{title}</title>", "</head>", "<body>", ""]
+    if name == "html":
+        out.append(f'<table border="0" width="{(given.get("width") or "").strip() or "*"}">')
+    elif "page" in given:
+        out.append("% " + stamp())
+    return out + ([mode.caption] if spec.title else [])
 
 
 def _closing_frame(given, name: str, spec: Spec, notes: list[str]) -> list[str]:
     tex = name in ("tex", "booktabs")
     out = notes
     if tex:
-        out.append(r"\end{tabular}")
-        out += [r"\end{table}"] if spec.title else (["}"] if spec.stars else [])
+        long = "longtable" in given
+        out.append(r"\end{longtable}" if long else r"\end{tabular*}" if given.get("width") else r"\end{tabular}")
+        if _float(given, spec):
+            out.append("}" if long else r"\end{table}")
+        elif spec.stars:
+            out.append("}")
     elif name == "html":
         out.append("</table>")
+    elif name == "rtf":
+        out += ["}", r"{\pard \par}", "}"]
     if "page" in given and tex:
         out += ["", r"\end{document}"]
     if "page" in given and name == "html":
         out += ["", "</body>", "</html>"]
     return out
+
+
+def _toprule(given, name: str, mode: Mode) -> list[str]:
+    if "longtable" in given and name in ("tex", "booktabs"):
+        mid = mode.midrule[0]
+        return [mode.toprule[0] + r"\endfirsthead" + mid + r"\endhead" + mid + r"\endfoot\endlastfoot"]
+    return list(mode.toprule)
 
 
 def _frame(given, name: str, mode: Mode, spec: Spec, lines: bool, gaps: bool, csvlhs: str, colspec: str):
@@ -235,8 +312,8 @@ def _frame(given, name: str, mode: Mode, spec: Spec, lines: bool, gaps: bool, cs
     if "fragment" not in given:
         opening = _opening(given, name, mode, spec, colspec)
         closing = _closing_frame(given, name, spec, _closing(name, mode, _notes(given, spec, mode), csvlhs))
-        gap = [""] if gaps and name not in ("tex", "booktabs", "html") else []
-        opening += mode.toprule if lines else gap
+        gap = [""] if gaps and name not in ("tex", "booktabs", "html", "rtf") else []
+        opening += _toprule(given, name, mode) if lines else gap
         closing = (mode.bottomrule if lines else gap) + closing
     mid = mode.midrule if lines else (mode.midgap if gaps else [])
     return opening, list(mid), list(mid), closing
@@ -250,9 +327,10 @@ def _user_lines(given, key, default: list[str]) -> list[str]:
 
 
 def style_for(given, name: str, mode: Mode, label: bool, spec: Spec, starwidth: int) -> ew.Style:
-    vw = (20 if label else 12) if mode.widths else 0
-    mw = 12 if mode.widths else 0
-    if "compress" in given and mode.widths:
+    widths = mode.widths or name == "rtf"           # RTF: the widths size its cells in twips
+    vw = (20 if label else 12) if widths else 0
+    mw = 12 if widths else 0
+    if "compress" in given and widths:
         vw -= 4 if label else 2
         mw -= 3
     if given.get("varwidth") is not None:
@@ -267,6 +345,11 @@ def style_for(given, name: str, mode: Mode, label: bool, spec: Spec, starwidth: 
     if name == "html" and given.get("alignment"):
         delim = f'</td><td align="{given["alignment"].strip()}">'
     abbrev = mode.abbrev and "noabbrev" not in given or "abbrev" in given
+    if name == "rtf":
+        align = (given.get("alignment") or "c").strip()
+        begin = mode.begin if mode.lines and "nolines" not in given else mode.begin.replace("brdr", "")
+        rtf = ew.RtfRows.make(begin, vw, mw, spec.star_cols)
+        return ew.Style(begin, delim.replace(r"\qc", "\\q" + align), mode.end, 0, 0, abbrev, 0, subst, rtf)
     return ew.Style(mode.begin, delim, mode.end, vw, mw, abbrev, starwidth if mw > 0 else 0, subst)
 
 
@@ -320,9 +403,9 @@ def assemble(given, name: str, spec: Spec, body: Body, label: bool, gaps: bool, 
 
 
 def mode_lines(mode_name: str, given) -> tuple[list[str], list[str], bool]:
-    """(midgap lines, eqrule lines, lines on) of a mode (for the body's gaps and rules)."""
+    """(midgap lines, eqrule lines, equation rules on) of a mode (the body's gaps and rules)."""
     mode = mode_of(mode_name)
-    return mode.midgap, mode.eqrule, mode.lines and "nolines" not in given
+    return mode.midgap, mode.eqrule, mode.lines and "nolines" not in given and "noeqlines" not in given
 
 
 def plain_table_notes(given, spec: Spec) -> list[str]:
@@ -412,7 +495,8 @@ def blocks(rows, given, name: str, gaps: bool, width: int = 1) -> Body:
         rule, pending_rule = pending_rule, r.kind == "rule"
         if r.kind == "eq" and not eq_none:
             pre = (eqrule if lines else midgap + [""] if gaps else []) if rule else []
-            out.append(ew.Block(r.label, [], pre=list(pre), empty=True))
+            out.append(ew.Block(r.label, [], pre=list(pre), empty=True,
+                                replace=bool(rule and lines and mode_of(name).eqrule_replace)))
         elif r.kind == "stat":
             stats.append(ew.Block(r.label, [list(r.cells)]))
         elif r.kind == "aux" and out:

@@ -36,6 +36,50 @@ class Style:
     abbrev: bool = True
     starwidth: int = 0
     substitute: list[tuple[str, str]] = field(default_factory=list)
+    rtf: RtfRows | None = None
+
+
+@dataclass
+class RtfRows:
+    """RTF rows (estout's MakeRtfRowdefs): each cell's right edge in twips, 120 per character
+    of varwidth/modelwidth (a starred column 3 characters more) plus the cell gaps; the row
+    definitions with a top or bottom border draw the table's rules, the first row of the head,
+    of the body and of the statistics getting the top one, the last of the body and of the
+    statistics the bottom one."""
+    begin: str                  # with @rtfrowdefbrdr (lines) or @rtfrowdef (nolines)
+    rowdef: str = ""
+    top: str = ""
+    bottom: str = ""
+    empty: str = ""
+    encode: bool = True
+
+    @staticmethod
+    def make(begin: str, varwidth: int, modelwidth: int, starcols: list[bool]) -> RtfRows:
+        gap, left, factor = 108, -108, 120
+        pos = (varwidth or 12) * factor + 2 * gap + left
+        edges = [pos]
+        for star in starcols:
+            pos += (modelwidth or 12) * factor + 2 * gap + (3 * factor if star else 0)
+            edges.append(pos)
+        top, bottom = r"\clbrdrt\brdrw10\brdrs", r"\clbrdrb\brdrw10\brdrs"
+        rows = RtfRows(begin)
+        rows.rowdef = "".join(rf"\cellx{e}" for e in edges)
+        rows.top = "".join(rf"{top}\cellx{e}" for e in edges)
+        rows.bottom = "".join(rf"{bottom}\cellx{e}" for e in edges)
+        rows.empty = rows.rowdef + r"\pard\intbl\ql\cell" * len(edges)
+        return rows
+
+    def at(self) -> dict[str, str]:
+        return {"rtfrowdefbrdrt": self.top, "rtfrowdefbrdrb": self.bottom, "rtfrowdef": self.rowdef,
+                "rtfemptyrow": self.empty}
+
+    def edge(self, where: str) -> str:
+        """The begin string of a row at the head/body/foot's edge: top, bottom, both, plain."""
+        if "@rtfrowdefbrdr" not in self.begin:
+            return self.begin.replace("@rtfrowdef", self.rowdef)
+        both = self.top.replace(r"\cellx", r"\clbrdrb\brdrw10\brdrs\cellx")
+        defs = {"top": self.top, "bottom": self.bottom, "both": both, "plain": self.rowdef}[where]
+        return self.begin.replace("@rtfrowdefbrdr", defs)
 
 
 @dataclass
@@ -62,6 +106,7 @@ class Block:
     pre: list[str] = field(default_factory=list)     # lines; the last one prefixes the row
     post: list[list[str]] = field(default_factory=list)   # line lists after the end
     empty: bool = False          # an equation label row: blank cells
+    replace: bool = False        # its pre's last line replaces begin (estout's replace)
 
 
 @dataclass
@@ -169,8 +214,10 @@ def _begin(lines: list[str], pre: list[str]) -> str:
 
 def _head_lines(style: Style, t: Table, at: dict[str, str]) -> list[str]:
     lines: list[str] = []
-    for cap in t.heads:
+    for i, cap in enumerate(t.heads):
         begin, end = style.begin, style.end
+        if style.rtf is not None:
+            begin = style.rtf.edge("top" if i == 0 else "plain")
         if cap.replace:
             begin = "" if cap.begin else begin
             end = "" if cap.end else end
@@ -181,9 +228,13 @@ def _head_lines(style: Style, t: Table, at: dict[str, str]) -> list[str]:
     return lines
 
 
-def _block_lines(style: Style, b: Block, starcols: list[bool], at: dict[str, str]) -> list[str]:
+def _block_lines(style: Style, b: Block, starcols: list[bool], at: dict[str, str],
+                 begins: list[str] | None = None) -> list[str]:
+    """A block's rows; begins: the begin string of each physical row (RTF borders)."""
     lines: list[str] = []
-    current = _begin(lines, [insert_at(x, at) for x in b.pre]) + style.begin + _label(style, b.label)
+    begins = begins or [style.begin] * max(1, len(b.rows))
+    current = _begin(lines, [insert_at(x, at) for x in b.pre]) + ("" if b.replace else begins[0])
+    current += _label(style, b.label)
     if b.empty:
         for star in starcols:
             current += style.delimiter + (" " * style.modelwidth) + (" " * style.starwidth if star else "")
@@ -191,7 +242,7 @@ def _block_lines(style: Style, b: Block, starcols: list[bool], at: dict[str, str
         if k:
             current += style.end
             lines.append(current)
-            current = style.begin + " " * style.varwidth
+            current = begins[k] + " " * style.varwidth
         for j, cell in enumerate(row):
             current += style.delimiter + _cell(style, cell, starcols[j] if j < len(starcols) else False)
     _write_end(lines, current, style.end, [[insert_at(x, at) for x in p] for p in b.post])
@@ -205,28 +256,64 @@ def render(style: Style, t: Table) -> list[str]:
           "M": t.atvars.get("M", ""), "E": t.atvars.get("E", "")}
     full = {**at, "title": t.atvars.get("title", ""), "note": t.atvars.get("note", ""),
             "starlegend": t.atvars.get("starlegend", ""), "discrete": ""}
+    if style.rtf is not None:
+        at.update(style.rtf.at())
+        full.update(style.rtf.at())
     lines = [insert_at(x, full) for x in t.prehead]
     lines += _head_lines(style, t, at)
     lines += [insert_at(x, full) for x in t.posthead]
-    for b in t.body:
-        lines += _block_lines(style, b, t.starcols, at)
+    body_begins = _edges(style, [max(1, len(b.rows)) for b in t.body], "top")
+    for b, begins in zip(t.body, body_begins):
+        lines += _block_lines(style, b, t.starcols, at, begins)
     if t.stats:
         lines += [insert_at(x, full) for x in t.prefoot]
-        for b in t.stats:
-            lines += _stat_lines(style, b, t.starcols)
+        for b, begins in zip(t.stats, _edges(style, [1] * len(t.stats), "bottom")):
+            lines += _stat_lines(style, b, t.starcols, begins[0])
     lines += [insert_at(x, full) for x in t.postfoot]
     out = []
     for line in lines:
         for old, new in style.substitute:
             if old or new:
                 line = line.replace(old, new)
-        out.append(line)
+        out.append(rtf_encode(line) if style.rtf is not None and style.rtf.encode else line)
     return out
 
 
-def _stat_lines(style: Style, b: Block, starcols: list[bool]) -> list[str]:
+def _edges(style: Style, sizes: list[int], single: str) -> list[list[str]]:
+    """Begin strings per physical row: RTF's first row with the top border, the last with the
+    bottom one (one row alone: `single`); otherwise the plain begin."""
+    if style.rtf is None:
+        return [[style.begin] * n for n in sizes]
+    total = sum(sizes)
+    flat = ["plain"] * total
+    if total:
+        flat[0], flat[-1] = "top", "bottom"
+        if total == 1:
+            flat[0] = single
+    out, k = [], 0
+    for n in sizes:
+        out.append([style.rtf.edge(w) for w in flat[k:k + n]])
+        k += n
+    return out
+
+
+def rtf_encode(line: str) -> str:
+    """Characters beyond ASCII as RTF's \\uN? (estout's rtfencode), N signed 16-bit."""
+    out = []
+    for ch in line:
+        code = ord(ch)
+        if code < 128:
+            out.append(ch)
+        elif code < 65536:
+            out.append(f"\\u{code - 65536 if code > 32767 else code}?")
+        else:
+            out.append("?")
+    return "".join(out)
+
+
+def _stat_lines(style: Style, b: Block, starcols: list[bool], begin: str | None = None) -> list[str]:
     """A statistics row: values right-aligned, the star slot left blank."""
-    current = style.begin + _label(style, b.label)
+    current = (style.begin if begin is None else begin) + _label(style, b.label)
     for j, cell in enumerate(b.rows[0] if b.rows else []):
         star = starcols[j] if j < len(starcols) else False
         text = cell[0].rjust(style.modelwidth) if style.modelwidth > 0 else cell[0]
