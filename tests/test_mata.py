@@ -159,6 +159,10 @@ def test_more_library_functions_against_numpy():
                                   (np.argsort(M[:, 0], kind="stable") + 1.0).reshape(-1, 1))
     np.testing.assert_allclose(value("correlation(M)", setup), np.corrcoef(M, rowvar=False))
     np.testing.assert_allclose(value("variance(M)", setup), np.cov(M, rowvar=False))
+    w = np.array([1, 2, 3, 1])
+    setup_w = setup + "; w = (1\\2\\3\\1)"
+    np.testing.assert_allclose(value("mean(M, w)", setup_w), [np.average(M, axis=0, weights=w)])
+    np.testing.assert_allclose(value("variance(M, w)", setup_w), np.cov(M, rowvar=False, fweights=w))
     np.testing.assert_array_equal(value("minmax((3,.,1)), any((0,0)), all((1,2))"), [[1, 3, 0, 1]])
     np.testing.assert_array_equal(value("colmissing((1,.\\.,.)), rownonmissing((1,.))"), [[1, 2, 1]])
     np.testing.assert_array_equal(value("lowertriangle((1,2\\3,4))"), [[1, 0], [3, 4]])

@@ -120,21 +120,34 @@ def _rowsum(a):
     return np.nansum(need_real(a[0]), axis=1, keepdims=True)
 
 
-def _mean(a):
-    """Column means over the rows with no missing value."""
+def _weighted_rows(a):
+    """X and its weights (1 x 1 or n x 1), rows with a missing value in either dropped."""
     x = need_real(a[0])
-    keep = ~np.isnan(x).any(axis=1)
-    if not keep.any():
+    w = need_real(a[1]) if len(a) > 1 and a[1] is not None else real(1.0)
+    if w.shape == (1, 1):
+        w = np.full((x.shape[0], 1), w[0, 0])
+    elif w.shape != (x.shape[0], 1):
+        raise conform()
+    keep = ~(np.isnan(x).any(axis=1) | np.isnan(w[:, 0]))
+    return x[keep], w[keep, 0]
+
+
+def _mean(a):
+    """Column means over the rows with no missing value (weighted by w when given)."""
+    x, w = _weighted_rows(a)
+    if x.shape[0] == 0 or w.sum() == 0:
         return np.full((1, x.shape[1]), MISSING)
-    return x[keep].mean(axis=0, keepdims=True)
+    return (w @ x / w.sum()).reshape(1, -1)
 
 
 def _variance(a):
-    x = need_real(a[0])
-    x = x[~np.isnan(x).any(axis=1)]
-    if x.shape[0] < 2:
-        return np.full((x.shape[1], x.shape[1]), MISSING)
-    return np.atleast_2d(np.cov(x, rowvar=False))
+    """The variance matrix (divisor sum(w) - 1, as Mata's variance())."""
+    x, w = _weighted_rows(a)
+    k = x.shape[1]
+    if x.shape[0] < 2 or w.sum() <= 1:
+        return np.full((k, k), MISSING)
+    d = x - w @ x / w.sum()
+    return (d * w[:, None]).T @ d / (w.sum() - 1)
 
 
 def _extreme(x, fn, axis=None):
@@ -565,7 +578,7 @@ FUNCTIONS = {
     "vec": (_vec, 1, 1), "rowshape": (_rowshape, 2, 2), "colshape": (_colshape, 2, 2),
     "pi": (lambda a: real(math.pi), 0, 0),
     "sum": (_sum, 1, 1), "colsum": (_colsum, 1, 1), "rowsum": (_rowsum, 1, 1),
-    "mean": (_mean, 1, 1), "variance": (_variance, 1, 1),
+    "mean": (_mean, 1, 2), "variance": (_variance, 1, 2),
     "min": (_min, 1, 1), "max": (_max, 1, 1), "colmin": (_colmin, 1, 1),
     "colmax": (_colmax, 1, 1), "rowmin": (_rowmin, 1, 1), "rowmax": (_rowmax, 1, 1),
     "missing": (_missing, 1, 1), "nonmissing": (_nonmissing, 1, 1),
@@ -585,9 +598,9 @@ FUNCTIONS = {
     "editmissing": (_editmissing, 2, 2), "order": (_order, 2, 2),
     "any": (_any, 1, 1), "all": (_all, 1, 1), "minmax": (_minmax, 1, 1),
     "lowertriangle": (_lowertriangle, 1, 1), "uppertriangle": (_uppertriangle, 1, 1),
-    "makesymmetric": (_makesymmetric, 1, 1), "correlation": (_correlation, 1, 1),
+    "makesymmetric": (_makesymmetric, 1, 1), "correlation": (_correlation, 1, 2),
     "quadsum": (_sum, 1, 1), "quadcolsum": (_colsum, 1, 1), "quadrowsum": (_rowsum, 1, 1),
-    "quadcross": (_cross, 1, 2), "quadvariance": (_variance, 1, 1),
+    "quadcross": (_cross, 1, 2), "quadvariance": (_variance, 1, 2),
     "colmissing": (_missing_along(0, False), 1, 1), "rowmissing": (_missing_along(1, False), 1, 1),
     "colnonmissing": (_missing_along(0, True), 1, 1),
     "rownonmissing": (_missing_along(1, True), 1, 1),
