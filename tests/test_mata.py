@@ -210,6 +210,12 @@ def test_control_flow_and_functions():
     assert m.ws.variables["f6"][0, 0] == 720
     m.run_text("void bump(real matrix X)\n{\n  X = X :+ 1\n}\nQ = (1,2); bump(Q)")
     np.testing.assert_array_equal(m.ws.variables["Q"], [[2, 3]])     # passed by reference
+    m.run_text("real scalar g(real scalar a, | real scalar b)\n{\n  if (args() == 1) b = 10\n"
+               "  return(a + b)\n}\ngg = g(1), g(1, 2)")
+    np.testing.assert_array_equal(m.ws.variables["gg"], [[11, 3]])        # optional arguments
+    with pytest.raises(MataError) as info:
+        m.run_text("g()")
+    assert info.value.rc == 3001
 
 
 def test_display_layouts():

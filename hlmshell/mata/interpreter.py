@@ -64,6 +64,7 @@ class Machine:
         self.host = host
         self.emit = emit                   # emit(text): text may hold several lines
         self.scopes = [workspace.variables]
+        self.passed: list[int] = []        # args(): arguments given to each running function
         self.library = dict(FUNCTIONS)
         self.library.update(random_functions(host))
 
@@ -275,6 +276,8 @@ class Machine:
             return self._call_user(self.ws.functions[name], e.args)
         if name == "st_view":
             return self._st_view(e.args)
+        if name == "args" and not e.args and self.passed:
+            return real(float(self.passed[-1]))
         if name in _OUTPUT:
             return _OUTPUT[name](self, [self.eval(a) for a in e.args])
         table = ST_FUNCTIONS if name in ST_FUNCTIONS else self.library
@@ -306,13 +309,15 @@ class Machine:
         self.scopes[-1][target.name] = data
 
     def _call_user(self, fn: n.FuncDef, arg_nodes: tuple):
-        if len(arg_nodes) != len(fn.params):
+        least = len(fn.params) if fn.required < 0 else fn.required
+        if not least <= len(arg_nodes) <= len(fn.params):
             raise MataError(3001, "incorrect number of arguments", func=fn.name)
         if len(self.scopes) > MAX_DEPTH:
             raise MataError(3000, "stack overflow", func=fn.name)
         values = [need_value(self.eval(a)) for a in arg_nodes]
         local = {p: v.copy() for p, v in zip(fn.params, values)}
         self.scopes.append(local)
+        self.passed.append(len(values))
         result = None
         try:
             self.execute(fn.body)
@@ -326,6 +331,7 @@ class Machine:
             raise exc.within(fn.name) from None
         finally:
             self.scopes.pop()
+            self.passed.pop()
         for p, a in zip(fn.params, arg_nodes):   # pass by reference
             if isinstance(a, n.Var) and p in local and a.name in self.scopes[-1]:
                 self.scopes[-1][a.name] = local[p]

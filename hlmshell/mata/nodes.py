@@ -135,6 +135,7 @@ class FuncDef:
     name: str
     params: tuple      # parameter names
     body: Block
+    required: int = -1  # parameters before `|` (the rest are optional); -1: all
 
 
 @dataclass(frozen=True)

@@ -191,7 +191,11 @@ class Parser:
     def function(self, name: str) -> n.FuncDef:
         self.expect("(")
         params = []
+        required = -1
         while not self.at(")"):
+            if self.at("|") and required < 0:      # f(a, | b): b is optional
+                self.next()
+                required = len(params)
             words = []
             while self.peek().kind == NAME:
                 words.append(self.next().text)
@@ -204,7 +208,7 @@ class Parser:
         self.skip_seps()
         if not self.at("{"):
             raise syntax()
-        return n.FuncDef(name, tuple(params), self.block())
+        return n.FuncDef(name, tuple(params), self.block(), required)
 
     # ---- expressions -------------------------------------------------------------------------
     def assignment(self):
