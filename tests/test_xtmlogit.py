@@ -254,3 +254,30 @@ def test_needs_panels_and_results():
     assert run(s, "xtmlogit")[0] == 301
     ok(s, "xtmlogit y x z, i(id) intpoints(3) nolog")
     assert s.e.scalars["n_quad"] == 3 and s.e.macros["ivar"] == "id"
+
+
+def test_fe_omits_time_invariant_and_margins_order():
+    s = _session()
+    ok(s, "bysort id: egen xm = mean(x)")
+    ok(s, "generate w = xm > 0")
+    out = ok(s, "xtmlogit y x i.w z, fe baseoutcome(1)")
+    assert "note: 1.w omitted because of no within-group variance." in out
+    ref = REF["fe"]
+    assert abs(s.e.scalars["ll"] - ref["ll"]) < 1e-6       # the omitted column changes nothing
+    assert s.e.omitted[_idx(s, "military", "1o.w")]
+    ok(s, "margins, dydx(x z)")
+    cols = s.r.matrices["b"].colnames
+    assert cols[:4] == ["x:1._predict", "x:2._predict", "x:3._predict", "z:1._predict"]
+
+
+@pytest.mark.parametrize("line,rc", [
+    ("predict p, pr", 198),
+    ("margins, predict(foo)", 198),
+    ("margins, expression(predict(pu0)*2)", 198),
+])
+def test_postestimation_refusals_after_fe(line, rc):
+    s = _session()
+    ok(s, "xtmlogit y x z, fe")
+    r, out = run(s, line)
+    assert r == rc, out
+    assert "p" not in s.data.vars

@@ -196,7 +196,7 @@ def _covariance(opts) -> str:
     return full
 
 
-def _comparison(session, X, codes, J, base, log):
+def _comparison(session, X, codes, J, base, log, pseudo=False):
     from hlmshell.engine import mlogit as em
     from hlmshell.output import glm_output as go
     fit = em.fit(X, codes, J, base)
@@ -205,7 +205,7 @@ def _comparison(session, X, codes, J, base, log):
         session.out.line("Fitting comparison model:")
         session.out.line("")
         for i, v in enumerate(fit.iterations):
-            session.out.line(go.iteration_line(i, v))
+            session.out.line(go.iteration_line(i, v, pseudo))
     return fit
 
 
@@ -227,12 +227,13 @@ def _run_re(session, cmd, opts, s, log) -> EstimationResults:
         session.out.line(note)
     try:
         with np.errstate(all="ignore"):
-            comp = _comparison(session, X, s["codes"], J, s["base"], log)
+            pseudo = s["vce"][0] != "oim"
+            comp = _comparison(session, X, s["codes"], J, s["base"], log, pseudo)
             if log:
                 session.out.line("")
                 session.out.line("Fitting full model:")
                 session.out.line("")
-            trace = (lambda i, v: session.out.line(_iter_line(i, v))) if log else None
+            trace = (lambda i, v: session.out.line(_iter_line(i, v, pseudo))) if log else None
             fit = xr.fit(X, s["codes"], s["groups"], J, s["base"], cov, points,
                          method == "mvaghermite", comp.beta, int(opts.iterate), trace)
             V = _vcov(fit.H, fit.scores, s)
@@ -244,9 +245,9 @@ def _run_re(session, cmd, opts, s, log) -> EstimationResults:
     return res
 
 
-def _iter_line(i: int, ll: float) -> str:
+def _iter_line(i: int, ll: float, pseudo: bool = False) -> str:
     from hlmshell.output import glm_output as go
-    return go.iteration_line(i, ll)
+    return go.iteration_line(i, ll, pseudo)
 
 
 def _vcov(H, scores, s):
@@ -356,7 +357,8 @@ def _run_fe(session, cmd, opts, s, log) -> EstimationResults:
         s["vce"] = (kind, clv, cl[use])
     if log:
         session.out.line("")
-    trace = (lambda i, v: session.out.line(_iter_line(i, v))) if log else None
+    pseudo = kind != "oim"
+    trace = (lambda i, v: session.out.line(_iter_line(i, v, pseudo))) if log else None
     try:
         with np.errstate(all="ignore"):
             if k:
