@@ -158,8 +158,9 @@ def test_files(hsb, tmp_path):
     assert estout_a(b) in p.cells and t in p.cells
     assert estout_a(b) + "<sup>***</sup>" in Path(f"{f}.html").read_text()          # esttab's html stars
     md = [ln for ln in Path(f"{f}.md").read_text().splitlines() if ln.startswith("|")]
-    assert all(ln.count("|") - ln.count("\\|") == 4 for ln in md) and md[1] == "|:---|---:|---:|"
-    assert any(estout_a(b) + r"\*\*\*" in ln for ln in md)
+    # estout's mmd style: "| " begin, " | " delimiter, the alignment row after the head
+    assert all(ln.count("|") == 4 for ln in md) and md[2] == "| " + "-" * 12 + (" | :" + "-" * 27 + ":") * 2 + " |"
+    assert any(estout_a(b) + r"<sup>\*\*\*</sup>" in ln for ln in md)
     tex = Path(f"{f}.tex").read_text()
     assert r"\begin{tabular}{l*{2}{c}}" in tex and estout_a(b) + r"\sym{***}" in tex
     assert r"lns1\_1\_1" in tex

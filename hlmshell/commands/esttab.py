@@ -244,7 +244,8 @@ _OPTS = (
     Opt("alignment", "align", "anything", None, "column alignment (tex, html)"),
     Opt("lines", "li", desc="rules (the default)"), Opt("nolines", "noli", desc="no rules"),
     Opt("abbrev", "ab", desc="abbreviate long names"), Opt("noabbrev", "noab", desc="no abbreviation"),
-    Opt("tab", desc="tab-delimited"), Opt("order", "order", "anything", None, "order of the coefficients"),
+    Opt("tab", desc="tab-delimited"), Opt("scsv", "sc", desc="CSV with semicolons"),
+    Opt("mmd", desc="MultiMarkdown (as md)"), Opt("order", "order", "anything", None, "order of the coefficients"),
     Opt("rename", "ren", "anything", None, "rename(old new ...) coefficients"),
     Opt("refcat", "refcat", "anything", None, 'reference categories: refcat(2.x "Base", nolabel)'),
     Opt("indicate", "indicate", "anything", None, 'indicate("label = coefs" ...): Yes/No rows'),
@@ -259,9 +260,9 @@ _OPTS = (
 _OPTIONAL_ARG = {"b", "se", "t", "z", "p", "star", "r2", "ar2", "pr2", "aic", "bic", "mtitles", "eform", "page",
                  "addnotes", "note", "prehead", "posthead", "prefoot", "postfoot", "substitute", "interaction",
                  "mlabels", "collabels", "eqlabels", "mgroups", "varlabels", "coeflabels"}
-_MODES = ("csv", "tex", "booktabs", "html", "md", "rtf", "fixed", "smcl", "tab")
-_SUFFIX = {".csv": "csv", ".tex": "tex", ".html": "html", ".htm": "html", ".md": "md", ".rtf": "rtf",
-           ".txt": "fixed", ".smcl": "fixed"}
+_MODES = ("csv", "tex", "booktabs", "html", "md", "rtf", "fixed", "smcl", "tab", "scsv", "mmd")
+_SUFFIX = {".csv": "csv", ".tex": "tex", ".html": "html", ".htm": "html", ".md": "md", ".mmd": "md",
+           ".rtf": "rtf", ".txt": "fixed", ".smcl": "fixed"}
 
 
 def _options(options) -> dict[str, str | None]:
@@ -587,6 +588,11 @@ _RTF_LSL = {**_RTF_SSL, "N": "Observations", "r2_a": r"Adjusted {\i R}{\super 2}
             "r2_p": r"Pseudo {\i R}{\super 2}"}
 
 
+_MD_SSL = {"N": "*N*", "r2": "*R*<sup>2</sup>", "r2_a": "adj. *R*<sup>2</sup>", "r2_p": "pseudo *R*<sup>2</sup>",
+           "aic": "*AIC*", "bic": "*BIC*"}
+_MD_LSL = {**_MD_SSL, "N": "Observations", "r2_a": "Adjusted *R*<sup>2</sup>", "r2_p": "Pseudo *R*<sup>2</sup>"}
+
+
 def _stat_labels(given) -> dict[str, str]:
     """esttab's labels of N, R-sq, ... in the output mode (its ssl/lsl strings)."""
     mode = given.get("_mode")
@@ -597,6 +603,8 @@ def _stat_labels(given) -> dict[str, str]:
         return _HTML_LSL if label else _HTML_SSL
     if mode == "rtf":
         return _RTF_LSL if label else _RTF_SSL
+    if mode == "md":
+        return _MD_LSL if label else _MD_SSL
     return _LSL if label else _SSL
 
 
@@ -836,13 +844,10 @@ def estout_text(session, results, names, given, mode: str) -> str:
 
 
 def _render(session, results, names, given, mode: str) -> str:
-    if mode == "md":
-        table, _ = build_esttab(session, results, names, given)
-        spec, _, _ = _spec(session, results, names, given)
-        table.headers = lo.paper_headers(given, spec)
-        table.notes = lo.plain_table_notes(given, spec)
-        return pt.markdown_text(table)
-    return estout_text(session, results, names, given, "fixed" if mode == "smcl" else mode)
+    if mode == "scsv":
+        given = {**given, "_scsv": None}
+    mode = {"smcl": "fixed", "scsv": "csv", "mmd": "md"}.get(mode, mode)
+    return estout_text(session, results, names, given, mode)
 
 
 def _target(fname: str, mode: str | None) -> tuple[str, str]:
@@ -850,8 +855,8 @@ def _target(fname: str, mode: str | None) -> tuple[str, str]:
     if mode is None:
         mode = _SUFFIX.get(ext, "fixed")
     if not ext:
-        fname += {"csv": ".csv", "tex": ".tex", "booktabs": ".tex", "html": ".html", "md": ".md",
-                  "rtf": ".rtf"}.get(mode, ".txt")
+        fname += {"csv": ".csv", "scsv": ".csv", "tex": ".tex", "booktabs": ".tex", "html": ".html", "md": ".md",
+                  "mmd": ".mmd", "rtf": ".rtf"}.get(mode, ".txt")
     return fname, mode
 
 

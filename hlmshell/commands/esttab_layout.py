@@ -80,13 +80,31 @@ def _tex(book: bool) -> Mode:
                 statlab={"t": r"\textit{t} statistics", "z": r"\textit{z} statistics", "p": r"\textit{p}-values"})
 
 
+def _mmd() -> Mode:
+    return Mode(toprule=[], midrule=[], bottomrule=[], midgap=[], eqrule=[], star=("<sup>", "</sup>"),
+                starlab=" *p* < ", begin="| ", delimiter=" | ", end=" |", abbrev=False,
+                substitute=[("_", r"\_"), (r"\_cons ", r"\_cons")],
+                statlab={"t": "*t* statistics", "z": "*z* statistics", "p": "*p*-values"})
+
+
+def mmd_rule(style: ew.Style, starcols: list[bool]) -> str:
+    """estout's MakeMMDdef: the Markdown alignment row, model columns right-aligned."""
+    out = "| " + "-" * max(1, style.varwidth)
+    for star in starcols:
+        out += " | :" + "-" * max(1, style.modelwidth - 2) + ("-" * max(1, style.starwidth) if star else "") + ":"
+    return out + " |"
+
+
 def mode_of(name: str, csvlhs: str = '="') -> Mode:
+    if name in ("md", "mmd"):
+        return _mmd()
     if name in ("tex", "booktabs"):
         return _tex(name == "booktabs")
     if name == "rtf":
         return _rtf()
-    if name == "csv":
-        return Mode(caption=csvlhs + '@title"', begin=csvlhs, delimiter='",' + csvlhs, end='"',
+    if name in ("csv", "scsv"):
+        return Mode(caption=csvlhs + '@title"', begin=csvlhs, delimiter=('";' if name == "scsv" else '",') + csvlhs,
+                    end='"',
                     widths=False, abbrev=False, lines=False)
     if name == "tab":
         return Mode(delimiter="\t", widths=False, abbrev=False, lines=False)
@@ -181,7 +199,7 @@ def star_legend(mode: Mode, stars) -> str:
     parts = []
     for sym, _, lev in stars:
         label = mode.starlab.replace("@", lev) if "@" in mode.starlab else mode.starlab + lev
-        parts.append(mode.star[0] + sym + mode.star[1] + label)
+        parts.append(mode.star[0] + _md_star(mode, sym) + mode.star[1] + label)
     return ", ".join(parts)
 
 
@@ -215,6 +233,9 @@ def _closing(name: str, mode: Mode, notes: list[str], csvlhs: str) -> list[str]:
         return [csvlhs + n + '"' for n in notes]
     if name == "rtf":
         return [r"{\pard\ql\fs20 " + n + r"\par}" for n in notes]
+    if name == "md":
+        return ([""] + [n + ("<br>" if i < len(notes) - 1 else "") for i, n in enumerate(notes)] if notes else []) \
+            + [""]
     if name == "html":
         if not notes:
             return []
@@ -266,6 +287,8 @@ def _opening(given, name: str, mode: Mode, spec: Spec, colspec: str) -> list[str
         return _tex_opening(given, name, mode, spec, colspec)
     if name == "rtf":
         return rtf_opening() + ([mode.caption] if spec.title else []) + ["{"]
+    if name == "md":
+        return [""] + ([spec.title, ""] if spec.title else [])
     out: list[str] = []
     if "page" in given and name == "html":
         title = spec.title or f"estimates table, created {stamp()}"
@@ -312,7 +335,7 @@ def _frame(given, name: str, mode: Mode, spec: Spec, lines: bool, gaps: bool, cs
     if "fragment" not in given:
         opening = _opening(given, name, mode, spec, colspec)
         closing = _closing_frame(given, name, spec, _closing(name, mode, _notes(given, spec, mode), csvlhs))
-        gap = [""] if gaps and name not in ("tex", "booktabs", "html", "rtf") else []
+        gap = [""] if gaps and name not in ("tex", "booktabs", "html", "rtf", "md") else []
         opening += _toprule(given, name, mode) if lines else gap
         closing = (mode.bottomrule if lines else gap) + closing
     mid = mode.midrule if lines else (mode.midgap if gaps else [])
@@ -372,7 +395,11 @@ def starwidth(symbols: list[str]) -> int:
 def restar(cell: tuple[str, str], mode: Mode, syms: list[str]) -> tuple[str, str]:
     if not cell[1] or mode.star == ("", ""):
         return cell
-    return cell[0], mode.star[0] + cell[1] + mode.star[1]
+    return cell[0], mode.star[0] + _md_star(mode, cell[1]) + mode.star[1]
+
+
+def _md_star(mode: Mode, sym: str) -> str:
+    return sym.replace("*", r"\*") if mode.begin == "| " else sym
 
 
 @dataclass
@@ -383,16 +410,18 @@ class Body:
 
 def assemble(given, name: str, spec: Spec, body: Body, label: bool, gaps: bool, csvlhs: str = '="') -> str:
     """The whole table in mode `name` as text."""
-    mode = mode_of(name, csvlhs)
+    mode = mode_of("scsv" if name == "csv" and "_scsv" in given else name, csvlhs)
     tex = name in ("tex", "booktabs")
     lines = mode.lines and "nolines" not in given
-    syms = [mode.star[0] + s + mode.star[1] for s, _, _ in spec.stars]
+    syms = [mode.star[0] + _md_star(mode, s) + mode.star[1] for s, _, _ in spec.stars]
     sw = starwidth(syms) if spec.stars and any(spec.star_cols) else 0
     style = style_for(given, name, mode, label, spec, sw)
     colspec = given.get("alignment", "").strip() if tex and given.get("alignment") else "c" * spec.width
     opening, posthead, prefoot, closing = _frame(given, name, mode, spec, lines, gaps, csvlhs, colspec)
     for b in body.blocks + body.stats:
         b.rows = [[restar(c, mode, syms) for c in row] for row in b.rows]
+    if name == "md":
+        posthead = posthead + [mmd_rule(style, spec.star_cols)]
     table = ew.Table(heads(given, spec, tex), body.blocks, body.stats, spec.star_cols,
                      _user_lines(given, "prehead", opening), _user_lines(given, "posthead", posthead),
                      _user_lines(given, "prefoot", prefoot), _user_lines(given, "postfoot", closing),
