@@ -382,6 +382,18 @@ def test_a_line_ending_in_an_operator_goes_on():
         "       1   2   3\n    +-------------+\n  1 |  3   3   8  |\n    +-------------+\n"
 
 
+def test_string_variables_and_void_calls():
+    s = interp_session("clear", "set obs 2", 'gen str3 s = "a"')
+    out = iok(s, 'mata: (void) st_addvar("double", "d"); st_sstore(., "s", ("hello"\\"b"))')
+    assert out == ""                                        # (void): no index shown
+    assert list(s.data.values("s")) == ["hello", "b"] and s.data.var("s").vtype == "str5"
+    assert np.isnan(s.data.values("d")).all()
+    assert iok(s, 'mata: st_isstrvar("s"), st_isnumvar("d"), st_isnumvar("s")') == \
+        "       1   2   3\n    +-------------+\n  1 |  1   1   0  |\n    +-------------+\n"
+    assert iok(s, 'mata: st_sdata(2, "s")') == "  b\n"
+    assert irun(s, 'mata: st_sstore(., "d", ("x"\\"y"))')[0] == 3250
+
+
 def test_expected_counts_as_a_public_do_file_computes_them():
     """mata: o = st_matrix("o"); st_matrix("e", (rowsum(o)*colsum(o))/sum(o))"""
     s = interp_session("matrix o = (10,20\\30,40)")

@@ -142,6 +142,17 @@ class SessionHost:
     def store(self, index, obs, values):
         name = self.varnames()[index]
         var = self.s.data.var(name)
+        if var.is_string:
+            new = np.array(var.values, dtype=object)
+            new[obs] = [str(v) for v in values]
+            width = max([len(str(v)) for v in new] + [1])
+            vtype, form = var.vtype, var.format
+            if vtype != "strL" and width > int(vtype[3:] or 1):
+                if form == f"%{vtype[3:]}s":
+                    form = f"%{min(width, 2045)}s"
+                vtype = f"str{min(width, 2045)}"          # a longer string widens the type
+            self.s.data.update(name, values=new, vtype=vtype, format=form)
+            return
         new = np.array(var.values, dtype=float)
         vals = np.asarray(values, dtype=float)
         if var.vtype == "float":

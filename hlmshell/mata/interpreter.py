@@ -167,6 +167,9 @@ class Machine:
             return self._assign(e)
         if kind is n.Step:
             return self._step(e)
+        if kind is n.Discard:
+            self.eval(e.operand)
+            return None
         if kind is n.Cond:
             return self.eval(e.then) if truth(self.eval(e.test)) else self.eval(e.other)
         if e is None:

@@ -63,6 +63,12 @@ class RangeSubscript:
 
 
 @dataclass(frozen=True)
+class Discard:
+    """`(void) f(x)`: call for the effect, show nothing."""
+    operand: object
+
+
+@dataclass(frozen=True)
 class Cond:
     test: object
     then: object

@@ -320,6 +320,9 @@ class Parser:
                 return n.Call(t.text, self.call_args())
             return n.Var(t.text)
         if t.kind == OP and t.text == "(":
+            if self.peek().text == "void" and self.peek(1).text == ")":
+                self.i += 2
+                return n.Discard(self.unary())
             self.i -= 1
             return self.paren()
         raise syntax()

@@ -220,6 +220,36 @@ def st_store(host, a):
         host.store(k, obs, values[:, j])
 
 
+def st_sstore(host, a):
+    obs = _obs(host, a[0])
+    idx = _var_indices(host, a[1])
+    values = need_value(a[2])
+    if not is_string(values):
+        raise MataError(3250)
+    if values.shape != (obs.size, len(idx)):
+        raise conform()
+    for j, k in enumerate(idx):
+        if not host.is_string_var(k):
+            raise MataError(3250)
+        host.store(k, obs, values[:, j])
+
+
+def _is_var_kind(host, a, string: bool):
+    names = host.varnames()
+    word = str_scalar(a[0]).strip()
+    if word not in names:
+        return real(0.0)
+    return real(float(host.is_string_var(names.index(word)) == string))
+
+
+def st_isnumvar(host, a):
+    return _is_var_kind(host, a, False)
+
+
+def st_isstrvar(host, a):
+    return _is_var_kind(host, a, True)
+
+
 def st_varindex(host, a):
     names = host.varnames()
     word = str_scalar(a[0]).strip()
@@ -249,6 +279,8 @@ ST_FUNCTIONS = {
     "st_nobs": (st_nobs, 0, 0), "st_nvar": (st_nvar, 0, 0),
     "st_data": (st_data, 2, 3), "st_sdata": (st_sdata, 2, 3),
     "st_addvar": (st_addvar, 2, 2), "st_store": (st_store, 3, 3),
+    "st_sstore": (st_sstore, 3, 3), "st_isnumvar": (st_isnumvar, 1, 1),
+    "st_isstrvar": (st_isstrvar, 1, 1),
     "st_varindex": (st_varindex, 1, 1), "st_varname": (st_varname, 1, 1),
     "stata": (stata, 1, 1),
 }
