@@ -14,7 +14,6 @@ import os
 import numpy as np
 import pytest
 from numpy.polynomial.hermite_e import hermegauss
-
 from session_run import csv_session, ok, run
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "xtmlogit")

@@ -29,7 +29,12 @@ from hlmshell import distributions as dist
 from hlmshell.commands._panel import xt_settings
 from hlmshell.commands._postest import confidence_level
 from hlmshell.commands._toolkit import sample_columns
-from hlmshell.commands.estimation import _mixed_sample, _resolve_fixed_part, _split_spec, parse_vce
+from hlmshell.commands.estimation import (
+    _mixed_sample,
+    _resolve_fixed_part,
+    _split_spec,
+    parse_vce,
+)
 from hlmshell.commands.mlogit import _base, _outcomes, mlogit_table, omitted_name
 from hlmshell.commands.model_terms import engine_terms, factor_labels
 from hlmshell.engine import design as dz
@@ -38,7 +43,7 @@ from hlmshell.errors import StataError
 from hlmshell.output import me_output as meo
 from hlmshell.output import xt_glmm_output as xo
 from hlmshell.output.coeftable import cluster_note, rule
-from hlmshell.output.numfmt import fmt_count, fmt_g
+from hlmshell.output.numfmt import fmt_count
 from hlmshell.registry import Opt, abbrev_lookup, bind_command, command
 from hlmshell.results import EstimationResults
 
@@ -156,9 +161,9 @@ def _prepare(session, cmd, spec, fixed_raw, opts, model) -> dict:
         design = without_constant(design)
     groups = factorize(np.asarray(column(ps.panelvar), dtype=float))[1]
     kind, clv, cl = _clusters(session, opts, column, groups)
-    return dict(depvar=depvar, design=design, mask=mask, y=y, values=values, eqs=eqs,
-                base=base, codes=np.searchsorted(values, y), groups=groups, ivar=ps.panelvar,
-                vce=(kind, clv, cl), vlabels=factor_labels(ds, fixed))
+    return {"depvar": depvar, "design": design, "mask": mask, "y": y, "values": values,
+            "eqs": eqs, "base": base, "codes": np.searchsorted(values, y), "groups": groups,
+            "ivar": ps.panelvar, "vce": (kind, clv, cl), "vlabels": factor_labels(ds, fixed)}
 
 
 # --------------------------------------------------------------------------- random effects

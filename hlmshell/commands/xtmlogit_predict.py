@@ -168,7 +168,6 @@ def setup(session, res, model, req, text: str):
     if stat == "pr" and res.macros["model"] == "fe":
         raise StataError("option pr not allowed", 198)
     J, kc = len(res.outcomes), res.k_f
-    base = int(res.scalars["ibaseout"]) - 1
     omitted = np.asarray(res.omitted, dtype=bool)
     coef_idx = [i for i in range(kc, J * kc) if not omitted[i]]
     var_idx = list(range(J * kc, len(res.names))) if stat == "pr" else []

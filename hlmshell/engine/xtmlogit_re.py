@@ -239,6 +239,20 @@ def _free_objective(prob: Problem, v: np.ndarray):
     return -ll, -np.concatenate([gb.sum(0), gt])
 
 
+def _free_start(q: int, cov: str) -> np.ndarray:
+    """Start: every variance 0.5, no correlation (log sd = log sqrt(.5); Cholesky diagonal)."""
+    t0 = np.zeros(n_free(q, cov))
+    if cov == "unstructured":
+        t0[[i * (i + 3) // 2 for i in range(q)]] = np.log(np.sqrt(0.5))   # diagonal of L
+    elif cov == "independent":
+        t0[:] = np.log(np.sqrt(0.5))
+    else:
+        t0[0] = np.log(np.sqrt(0.5))
+        if cov == "exchangeable" and q > 1:
+            t0[1] = -np.log(q - 1)                  # correlation 0 on its (-1/(q-1), 1) scale
+    return t0
+
+
 def fit(X, codes, groups, J, base, cov="independent", points=7, adaptive=True,
         start_beta=None, maxit=300, trace=None) -> REFit:
     """ML fit: BFGS with the analytic gradient between adaptation passes until the parameters
@@ -247,14 +261,7 @@ def fit(X, codes, groups, J, base, cov="independent", points=7, adaptive=True,
     prob = Problem(X, codes, groups, J, base, cov, points, adaptive)
     q, k = prob.q, prob.k
     b0 = np.zeros(q * k) if start_beta is None else np.asarray(start_beta, dtype=float).ravel()
-    t0 = np.full(n_free(q, cov), 0.0)
-    if cov == "unstructured":
-        t0[:] = 0.0
-        t0[[i * (i + 3) // 2 for i in range(q)]] = np.log(np.sqrt(0.5))
-    else:
-        t0[0 if cov != "independent" else slice(None)] = np.log(np.sqrt(0.5))
-        if cov == "exchangeable":
-            t0[1] = 0.0
+    t0 = _free_start(q, cov)
     v = np.concatenate([b0, t0])
     lines = []
     converged = False
