@@ -17,8 +17,10 @@ from numpy.polynomial.hermite_e import hermegauss
 from session_run import csv_session, ok, run
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "xtmlogit")
-REF = json.load(open(os.path.join(HERE, "reference.json")))
-REF_R = json.load(open(os.path.join(HERE, "reference_r.json")))
+with open(os.path.join(HERE, "reference.json")) as fh:
+    REF = json.load(fh)
+with open(os.path.join(HERE, "reference_r.json")) as fh:
+    REF_R = json.load(fh)
 SETUP = ["label define yl 1 democ 2 military 3 autocrat", "label values y yl", "xtset id t"]
 
 
@@ -43,7 +45,7 @@ def _se(s):
 
 
 def _idx(s, eq, name):
-    return [i for i, (e, n) in enumerate(s.e.names) if e == eq and n == name][0]
+    return next(i for i, (e, n) in enumerate(s.e.names) if e == eq and n == name)
 
 
 ORDER = [("military", "x"), ("military", "z"), ("military", "_cons"),
