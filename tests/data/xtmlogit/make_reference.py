@@ -143,4 +143,5 @@ if __name__ == "__main__":
     out["independent"]["se_cluster"] = robust_se("independent", x)
     out["fe"] = fit_fe()
     print("fe", out["fe"])
-    json.dump(out, open(os.path.join(HERE, "reference.json"), "w"), indent=1)
+    with open(os.path.join(HERE, "reference.json"), "w") as fh:
+        json.dump(out, fh, indent=1)
