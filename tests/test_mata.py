@@ -216,6 +216,9 @@ def test_control_flow_and_functions():
     with pytest.raises(MataError) as info:
         m.run_text("g()")
     assert info.value.rc == 3001
+    with pytest.raises(MataError) as info:                 # defined twice
+        m.run_text("real scalar g(real scalar a)\n{\n  return(a)\n}")
+    assert info.value.rc == 3000 and info.value.message == "g() already exists"
 
 
 def test_display_layouts():
@@ -417,6 +420,10 @@ def test_reads_r_and_e_results_and_stripes():
 
 def test_workspace_lasts_and_clears():
     s = interp_session()
+    iok(s, "mata: real scalar f(real scalar a) { return(2*a) }")
+    iok(s, "mata: mata drop f()")
+    iok(s, "mata: real scalar f(real scalar a) { return(3*a) }")
+    assert iok(s, "mata: f(2)") == "  6\n"
     iok(s, "mata: w = 3")
     assert iok(s, "mata: w") == "  3\n"
     iok(s, "mata mata clear")

@@ -133,7 +133,9 @@ class Machine:
     def _define(self, st: n.FuncDef, top: bool) -> None:
         if not top:
             raise syntax("function definition not allowed here")
-        if st.name in self.library or st.name in ST_FUNCTIONS or st.name in _OUTPUT:
+        taken = (st.name in self.library or st.name in ST_FUNCTIONS or st.name in _OUTPUT
+                 or st.name in self.ws.functions)
+        if taken:     # as Mata: `mata drop f()` or `mata clear` before defining it again
             raise MataError(3000, f"{st.name}() already exists", compile_time=True)
         self.ws.functions[st.name] = st
 
