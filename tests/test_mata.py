@@ -242,6 +242,8 @@ def test_printf():
     assert shown('printf("a"); printf("b\\n")') == "ab\n"
     assert shown('x = sprintf("%4.1f", 2); x') == "   2.0\n"
     assert value('sprintf("%4.1f", 2)')[0, 0] == " 2.0"
+    assert shown('printf("{txt}mean {res}%5.2f{txt}\\n{hline 3}\\n", 2)') == "mean  2.00\n---\n"
+    assert shown('display("{res:x} y")') == "x y\n"
 
 
 # ---- errors -----------------------------------------------------------------------------------------

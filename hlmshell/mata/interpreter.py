@@ -18,7 +18,7 @@ from hlmshell.mata.display import value_lines
 from hlmshell.mata.errors import MataError, conform, subscript, syntax, type_mismatch
 from hlmshell.mata.functions import FUNCTIONS, random_functions
 from hlmshell.mata.parser import parse
-from hlmshell.mata.printf import render
+from hlmshell.mata.printf import render, smcl_text
 from hlmshell.mata.stata_api import ST_FUNCTIONS, st_view_value
 from hlmshell.mata.values import (
     is_string,
@@ -347,7 +347,7 @@ class Machine:
 def _printf(m: Machine, args):
     if not args:
         raise MataError(3001, "incorrect number of arguments", func="printf")
-    m.emit(_render("printf", args))
+    m.emit(smcl_text(_render("printf", args)))
 
 
 def _sprintf(m: Machine, args):
@@ -370,12 +370,7 @@ def _display(m: Machine, args):
     if not is_string(v):
         raise MataError(3250, func="display")
     for s in v.ravel():
-        m.emit(_strip_smcl(str(s)) + "\n")
-
-
-def _strip_smcl(s: str) -> str:
-    import re
-    return re.sub(r"\{(?:txt|text|res|result|err|error|inp|input|com|bf|it|sf)\}", "", s)
+        m.emit(smcl_text(str(s)) + "\n")
 
 
 _OUTPUT = {"printf": _printf, "sprintf": _sprintf, "display": _display, "errprintf": _printf}

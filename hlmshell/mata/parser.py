@@ -350,4 +350,5 @@ class Parser:
 def _number(text: str) -> float:
     if text.startswith(".") and (len(text) == 1 or text[1].isalpha()):
         return float("nan")
-    return float(text)
+    v = float(text)
+    return v if v == v and abs(v) != float("inf") else float("nan")     # 1e400 is missing

@@ -1,6 +1,8 @@
-"""printf()'s and sprintf()'s formats: Stata display formats (%9.2f, %-12s, %10.0g) plus
+"""printf()'s and sprintf()'s formats, and the SMCL their text may carry: Stata display formats (%9.2f, %-12s, %10.0g) plus
 bare %f, %g, %e (Mata shows the number in %g style, without padding), %s and %%; the
-escapes \\n, \\t and \\\\ are read in the format only, not in the arguments."""
+escapes \\n, \\t and \\\\ are read in the format only, not in the arguments. printf()
+and display() output SMCL: `{txt}`, `{res}`, `{err}` ... are dropped, `{res:text}` keeps
+its text, `{hline #}` and `{space #}` are drawn (smcl_text)."""
 from __future__ import annotations
 
 import re
@@ -49,3 +51,23 @@ def _piece(m: re.Match, queue: list) -> str:
         return fmt(float(x), f"%{left}{zero}{width}.{digits or 0}{'g' if kind == 'd' else kind}{comma}")
     except FormatError as exc:
         raise MataError(3300) from exc
+
+
+_SMCL = re.compile(r"\{(?:(txt|text|res|result|err|error|inp|input|com|bf|it|sf|ul on|ul off)"
+                   r"|(?:txt|text|res|result|err|error|inp|input|com|bf|it|sf|hi):([^{}]*)"
+                   r"|hline\s*(\d*)|space\s+(\d+)|c\s+(\||-|\+))\}")
+
+
+def smcl_text(text: str) -> str:
+    """The text SMCL shows for the common directives (others are left as typed)."""
+    def repl(m: re.Match) -> str:
+        if m.group(1) is not None:
+            return ""
+        if m.group(2) is not None:
+            return m.group(2)
+        if m.group(3) is not None:
+            return "-" * int(m.group(3) or 1)
+        if m.group(4) is not None:
+            return " " * int(m.group(4))
+        return m.group(5)
+    return _SMCL.sub(repl, text)
