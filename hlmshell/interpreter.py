@@ -48,7 +48,8 @@ from hlmshell.syntax.lexer import Line, logical_lines, tokens, top_words
 from hlmshell.syntax.macros import expand_macros, num_to_macro
 from hlmshell.syntax.numlist import forvalues_range, numlist
 from hlmshell.syntax.oldfor import check_lengths, parse_for, substitute
-from hlmshell.syntax.parser import parse_command, parse_expr, split_prefixes, try_parse_expr
+from hlmshell.syntax.parser import (PrefixError, parse_command, parse_expr, split_prefixes,
+                                    try_parse_expr)
 from hlmshell.syntax.statements import (Block, CommandStmt, Comment, ElseStmt, ErrorStmt,
                                         ForeachStmt, FrameBlock, ForvaluesStmt, IfStmt, InputStmt,
                                         PrefixBlock, ProgramDef, WhileStmt, is_else,
@@ -94,6 +95,10 @@ class _Runner:
     #    StataError like any command (hlmshell/commands/statsby.py)
     def run_command(self, text: str) -> None:
         self._interp.execute(text, expanded=True)
+
+
+def _raise(err: Exception) -> None:
+    raise err
 
 
 class Interpreter:
@@ -749,7 +754,12 @@ class Interpreter:
         if text.startswith("#"):
             self._hash_command(text)
             return
-        prefixes, rest = split_prefixes(text)
+        try:
+            prefixes, rest = split_prefixes(text)
+        except PrefixError as err:                 # capture catches a malformed by-prefix
+            kinds = [p.kind for p in err.prefixes if p.kind != "by"]
+            self._with_prefixes(kinds, lambda: _raise(StataError(err.message, err.rc)))
+            return
         m = _WORD.match(rest)
         word = m.group(0) if m else ""
         if word == "if":
@@ -814,9 +824,9 @@ class Interpreter:
     def _hash_command(self, text: str) -> None:
         if re.fullmatch(r"#d(elimit|elimi|elim|eli|el|e)?cr", text.strip()):
             text = text.strip()[:-2] + " cr"             # `#delimitcr`, as Stata reads it
-        m = re.match(r"#d\w*\s*(.*)", text)
-        if m and abbrev_match(text.split()[0][1:], "delimit", 1):
-            arg = m.group(1).strip()
+        m = re.match(r"#(d\w*)\s*(.*)", text, re.S)
+        if m and abbrev_match(m.group(1), "delimit", 1):      # `#delimit;` needs no blank
+            arg = m.group(2).strip()
             if arg.startswith(";"):
                 self.out.line("delimiter now ;")
             elif arg in ("", "cr"):

@@ -779,10 +779,11 @@ def _mixed_results(cmd: Command, data: MixedData, fit: LmmFit, o: MixedOptions,
     return res
 
 
-def _fixed_groups(res, baselevels: bool):
+def _fixed_groups(res, baselevels: bool, fvlabel: bool = True):
     """The coefficient table's groups: from the design when the results carry one, else
-    rebuilt from the e(b) names."""
-    value_labels = getattr(res, "value_labels", None)
+    rebuilt from the e(b) names. fvlabel=False (`nofvlabel`): levels by number, not by their
+    value labels."""
+    value_labels = getattr(res, "value_labels", None) if fvlabel else None
     if getattr(res, "design", None) is None:
         names = [nm for _, nm in res.names[: res.k_f]]
         return groups_from_names(names, baselevels=baselevels, value_labels=value_labels)
@@ -880,6 +881,7 @@ def _pseudo_header(lines: list[str]) -> list[str]:
                    Opt("allbaselevels", "allbase", desc="display all base levels"),
                    Opt("noheader", desc="suppress the output header"),
                    Opt("notable", desc="suppress the coefficient table"),
+                   Opt("nofvlabel", desc="show factor-variable levels by number, not value label"),
                    Opt("beta", "b", desc="report standardized beta coefficients"),
                    Opt("vce", "vce", "string", None, "vcetype: ols, robust, cluster clustvar, hc2 or hc3"),
                    Opt("robust", "r", desc="old syntax of vce(robust)"),
@@ -900,7 +902,7 @@ def regress_cmd(session, cmd: Command) -> None:
         opts = bind_command("regress", cmd.options)
         display_regress(session, res, confidence_level(session, opts),
                         opts.baselevels or opts.allbaselevels, header=True,
-                        beta=_beta(session, res) if opts.beta else None)
+                        beta=_beta(session, res) if opts.beta else None, fvlabel=not opts.nofvlabel)
         return
     if spec.levels:
         raise syntax_error()
@@ -922,7 +924,8 @@ def regress_cmd(session, cmd: Command) -> None:
         session.out.line(note)
     session.post_estimation(res)
     display_regress(session, res, level, opts.baselevels or opts.allbaselevels,
-                    header=not opts.noheader, table=not opts.notable, beta=beta)
+                    header=not opts.noheader, table=not opts.notable, beta=beta,
+                    fvlabel=not opts.nofvlabel)
 
 
 def _beta(session, res: EstimationResults) -> np.ndarray:
@@ -1014,7 +1017,7 @@ def _regress_pF(res: EstimationResults) -> float:
 
 
 def display_regress(session, res: EstimationResults, level: float, baselevels: bool, *,
-                    header: bool = True, table: bool = True, beta=None) -> None:
+                    header: bool = True, table: bool = True, beta=None, fvlabel: bool = True) -> None:
     sc = res.scalars
     out = session.out
     vcetype = res.macros.get("vcetype") or None
@@ -1033,7 +1036,7 @@ def display_regress(session, res: EstimationResults, level: float, baselevels: b
         out.line("")
         if sc.get("N_clust") and res.macros.get("clustvar"):
             out.line(cluster_note(int(sc["N_clust"]), res.macros["clustvar"]))
-        for line in coef_table(res.depvar, _fixed_groups(res, baselevels), res.b, res.se, stat="t",
+        for line in coef_table(res.depvar, _fixed_groups(res, baselevels, fvlabel), res.b, res.se, stat="t",
                                df_r=sc["df_r"], level=level, vcetype=vcetype, beta=beta,
                                dots=sc["df_r"] == 0):
             out.line(line)

@@ -42,7 +42,10 @@ def _opts(name: str):
             Opt("robust", "r", desc="old syntax of vce(robust)"),
             Opt("cluster", "cl", "string", None, "old syntax of vce(cluster clustvar)"),
             Opt("offset", "offset", "string", None, "include varname with coefficient 1"),
-            Opt("iterate", "iter", "int", 300, "maximum number of iterations"))
+            Opt("iterate", "iter", "int", 300, "maximum number of iterations"),
+            Opt("baselevels", "base", desc="report base levels of factor variables"),
+            Opt("allbaselevels", "allbase", desc="display all base levels"),
+            Opt("nofvlabel", desc="show factor-variable levels by number, not value label"))
     extra = {"logit": (Opt("or", desc="report odds ratios"),),
              "logistic": (Opt("coef", desc="report coefficients instead of odds ratios"),),
              "cloglog": (Opt("eform", desc="report exponentiated coefficients"),),
@@ -168,7 +171,8 @@ def _run(session, cmd, name: str) -> None:
         res.scalars["N_s"] = float(np.sum(y != 0))
         res.scalars["N_f"] = float(np.sum(y == 0))
         res.scalars.pop("r2_p", None)
-    _display(session, res, design, vlabels, float(opts.level), eform, name)
+    _display(session, res, design, None if opts.nofvlabel else vlabels, float(opts.level), eform,
+             name, baselevels=bool(opts.baselevels or opts.allbaselevels))
 
 
 def _fit(y, X, off, fam, w, lines):
@@ -276,7 +280,7 @@ def _results(cmd, name, depvar, design, mask, beta, V, ll, ll0, vce, n_clust, ti
     return res
 
 
-def _display(session, res, design, vlabels, level, eform, name) -> None:
+def _display(session, res, design, vlabels, level, eform, name, baselevels: bool = False) -> None:
     out = session.out
     sc = res.scalars
     robust = bool(res.macros.get("vcetype"))
@@ -289,7 +293,7 @@ def _display(session, res, design, vlabels, level, eform, name) -> None:
     out.line("")
     if sc.get("N_clust"):
         out.line(cluster_note(int(sc["N_clust"]), res.macros["clustvar"]))
-    groups = display_groups(design, baselevels=False, value_labels=vlabels)
+    groups = display_groups(design, baselevels=baselevels, value_labels=vlabels)
     se = np.sqrt(np.clip(np.diag(res.V), 0, None))
     vt = res.macros.get("vcetype") or None
     if eform:

@@ -73,6 +73,9 @@ _OPTIONS = (
     Opt("vce", "vce", "string", None, "vcetype: oim, robust or cluster clustvar"),
     Opt("robust", "r", desc="old syntax of vce(robust)"),
     Opt("cluster", "cl", "string", None, "old syntax of vce(cluster clustvar)"),
+    Opt("baselevels", "base", desc="report base levels of factor variables"),
+    Opt("allbaselevels", "allbase", desc="display all base levels"),
+    Opt("nofvlabel", desc="show factor-variable levels by number, not value label"),
     Opt("or", desc="report fixed effects as odds ratios (logit models)"),
     Opt("irr", desc="report fixed effects as incidence-rate ratios (Poisson models)"),
     Opt("eform", desc="report exponentiated fixed effects"),
@@ -609,7 +612,7 @@ def _display(session, res, design, vlabels, block, rows, opts, base) -> None:
     if vt:
         out.line(cluster_note(int(sc["N_clust"]), res.macros["clustvar"]))
     kf = res.k_f
-    groups = display_groups(design, baselevels=False, value_labels=vlabels)
+    groups = fixed_groups(design, vlabels, opts)
     se = np.sqrt(np.clip(np.diag(res.V), 0, None))
     table = fixed_table(res, groups, se, opts, level, vt)
     z = float(dist.norm_ppf(0.5 + level / 200.0))
@@ -638,6 +641,14 @@ def overdispersion_line(head: list[str], res) -> list[str]:
     if not disp:
         return head
     return head[:1] + [f"Overdispersion: {disp}"] + head[1:]
+
+
+def fixed_groups(design, vlabels, opts):
+    """The fixed part's rows, with base levels (baselevels) and without value labels
+    (nofvlabel) when asked."""
+    base = bool(getattr(opts, "baselevels", False) or getattr(opts, "allbaselevels", False))
+    labels = None if getattr(opts, "nofvlabel", False) else vlabels
+    return display_groups(design, baselevels=base, value_labels=labels)
 
 
 def fixed_table(res, groups, se, opts, level: float, vcetype) -> list[str]:

@@ -29,7 +29,6 @@ from hlmshell.engine.vcparams import Structure, normalize_structure
 from hlmshell.errors import StataError
 from hlmshell.output import me_output as meo
 from hlmshell.output.coeftable import cluster_note
-from hlmshell.output.labels import display_groups
 from hlmshell.output.mixed_output import LevelInfo
 from hlmshell.results import EstimationResults
 
@@ -286,7 +285,7 @@ def display(session, res, opts) -> None:
     if vt:
         out.line(cluster_note(int(sc["N_clust"]), res.macros["clustvar"]))
     kf = res.k_f
-    groups = display_groups(m.design, baselevels=False, value_labels=m.value_labels)
+    groups = one.fixed_groups(m.design, m.value_labels, opts)
     se = np.sqrt(np.clip(np.diag(res.V), 0, None))
     table = one.fixed_table(res, groups, se, opts, level, vt)
     z = float(dist.norm_ppf(0.5 + level / 200.0))

@@ -22,7 +22,6 @@ from hlmshell.engine import glmm
 from hlmshell.engine import glmm_families as gf
 from hlmshell.errors import StataError
 from hlmshell.output.coeftable import cluster_note
-from hlmshell.output.labels import display_groups
 from hlmshell.output.numfmt import fmt, fmt_count
 from hlmshell.results import EstimationResults
 
@@ -164,7 +163,7 @@ def run(session, cmd, name, opts, depvar, design, column, mask, vlabels) -> None
             res.macros["clustvar"] = vce[0]
             res.scalars["N_clust"] = float(n_clust)
     session.post_estimation(res)
-    display(session, res, display_groups(design, baselevels=False, value_labels=vlabels), opts)
+    display(session, res, me_glmm.fixed_groups(design, vlabels, opts), opts)
 
 
 def _results(cmd, name, depvar, design, fam, x, V_s, ll, n, mask, fam_name, link):

@@ -36,7 +36,23 @@ _OPTS = (Opt("imputations", "i", "string"), Opt("nimputations", "ni", "int"), Op
          Opt("dots"), Opt("noisily", "noi"), Opt("trace", "tr"), Opt("post"), Opt("vartable", "vart"),
          Opt("dftable", "dftab"), Opt("citable", "citab"), Opt("nocitable", "nocitab"), Opt("nosmall"),
          Opt("esampvaryok"), Opt("cmdok"), Opt("nogroup", "nogr"), Opt("noheader"), Opt("notable"),
-         Opt("noupdate"), Opt("nowarning"))
+         Opt("noupdate"), Opt("nowarning"),
+         # the reporting options Stata's mi estimate takes: exponentiated first equation, base levels
+         Opt("or"), Opt("irr"), Opt("rrr"), Opt("hr"), Opt("eform", "eform", "string", None),
+         Opt("baselevels", "base"), Opt("allbaselevels", "allbase"), Opt("nofvlabel"))
+
+_EFORM_TITLES = (("or", "Odds ratio"), ("irr", "IRR"), ("rrr", "RRR"), ("hr", "Haz. ratio"))
+
+
+def eform_title(opts) -> str | None:
+    """The first column's title when a reporting option asks for exponentiated coefficients."""
+    for name, title in _EFORM_TITLES:
+        if getattr(opts, name, False):
+            return title
+    if "eform" in opts:
+        text = (opts.eform or "").strip().strip('"')
+        return text[:11] if text else "exp(b)"
+    return None
 
 # estimation commands mi estimate runs (Stata's list, restricted to what hlmshell has)
 SUPPORTED = {"regress", "logit", "logistic", "probit", "cloglog", "poisson", "nbreg", "ologit",
@@ -293,7 +309,9 @@ def header_lines(res: EstimationResults, group: bool = True) -> list[str]:
     return [f"{a:<48}{b}".rstrip() for a, b in lines]
 
 
-def table_lines(res: EstimationResults, level: float) -> list[str]:
+def table_lines(res: EstimationResults, level: float, eform: str | None = None,
+                baselevels: bool = False) -> list[str]:
+    """The combined table; eform: the first equation exponentiated under that title."""
     from hlmshell.output import coeftable as ct
     from hlmshell.output.text import abbrev
 
@@ -309,13 +327,14 @@ def table_lines(res: EstimationResults, level: float) -> list[str]:
     status = [ct.marker_status(nm) or ("omitted" if res.omitted[i] else None)
               for i, (_, nm) in enumerate(res.names)]
     depvar = res.macros.get("depvar", "")
-    out = [ct.rule(), ct.column_header(depvar, "t", level), ct.rule("mid")]
+    out = [ct.rule(), ct.column_header(depvar, "t", level, eform or "Coefficient"), ct.rule("mid")]
     for k, (eq, idx) in enumerate(eqs):
         if eq == "/":
             # ancillary parameters (/cut1, /var(_cons[id])): one row each, named with the slash
             groups = [ct.Group(None, [ct.Row("/" + res.names[i][1], i, status[i])]) for i in idx]
         else:
-            groups = ct.groups_from_names([res.names[i][1] for i in idx], [status[i] for i in idx])
+            groups = ct.groups_from_names([res.names[i][1] for i in idx], [status[i] for i in idx],
+                                          baselevels=baselevels)
             for g in groups:
                 for r in g.rows:
                     r.index = idx[r.index]
@@ -324,8 +343,35 @@ def table_lines(res: EstimationResults, level: float) -> list[str]:
                 out.append(ct.rule("mid"))
             if eq != "/":
                 out.append(f"{abbrev(eq, 12):<12} |")
-        out += ct.body_lines(groups, b, se, stat="t", df_r=df, level=level)
+        if eform and k == 0 and eq != "/":
+            out += _eform_body(groups, b, se, df, level)
+        else:
+            out += ct.body_lines(groups, b, se, stat="t", df_r=df, level=level)
     return out + [ct.rule()]
+
+
+def _eform_body(groups, b, se, df, level: float) -> list[str]:
+    """body_lines with exponentiated rows (t tests on each coefficient's own df)."""
+    from hlmshell.output import coeftable as ct
+    from hlmshell.output.eform_table import status_cells
+    from hlmshell.output.svy_output import eform_t_cells
+
+    blank = " " * (ct.NAME_W + 1) + "|"
+    out: list[str] = []
+    prev_multi = False
+    for g in groups:
+        lines = [f"{ln}|" for ln in ct.header_lines(g.header)] if g.header is not None else []
+        for r in g.rows:
+            labels = [ct.level_label(r.label)] if g.header is not None else ct.name_lines(r.label)
+            cells = status_cells(r.status) if r.status else \
+                eform_t_cells(float(b[r.index]), float(se[r.index]), level, float(df[r.index]))
+            lines += ct.coef_row(labels, cells)
+        multi = len(lines) > 1
+        if out and (multi or prev_multi):
+            out.append(blank)
+        out += lines
+        prev_multi = multi
+    return out
 
 
 def vartable_lines(res: EstimationResults) -> list[str]:
@@ -363,7 +409,8 @@ def _display(session, res, level, opts) -> None:
             out.line(ln)
     elif not opts.notable and not opts.nocitable:
         out.line()
-        for ln in table_lines(res, level):
+        for ln in table_lines(res, level, eform_title(opts),
+                              bool(opts.baselevels or opts.allbaselevels)):
             out.line(ln)
 
 

@@ -19,6 +19,12 @@ def eform_cells(b: float, se: float | None, level: float) -> str:
             f"    {fmt_g(math.exp(lo), 9):>9}   {fmt_g(math.exp(hi), 9):>9}")
 
 
+def status_cells(status: str) -> str:
+    """A base or omitted row of an exponentiated table: exp(0) = 1, `1  (base)`."""
+    return f"  {'1':>9}  ({status})"
+
+
+
 def eform_table(depvar: str, groups, b, se, *, title: str, level: float = 95.0,
                 vcetype: str | None = None) -> list[str]:
     head = [ct.rule()]
@@ -27,6 +33,7 @@ def eform_table(depvar: str, groups, b, se, *, title: str, level: float = 95.0,
     else:
         head.append(ct.column_header(depvar, "z", level, title))
     body: list[str] = []
+    prev_multi = False
     for g in groups:
         lines: list[str] = []
         if g.header is not None:
@@ -34,10 +41,11 @@ def eform_table(depvar: str, groups, b, se, *, title: str, level: float = 95.0,
         for r in g.rows:
             level_rows = g.header is not None and not getattr(g, "plain_rows", False)
             labels = [ct.level_label(r.label)] if level_rows else ct.name_lines(r.label)
-            cells = ct.status_cells(r.status) if r.status else \
+            cells = status_cells(r.status) if r.status else \
                 eform_cells(float(b[r.index]), None if se is None else float(se[r.index]), level)
             lines += ct.coef_row(labels, cells)
-        if body and (len(lines) > 1):
+        if body and (len(lines) > 1 or prev_multi):       # blank lines around multi-line items
             body.append(" " * (ct.NAME_W + 1) + "|")
         body += lines
+        prev_multi = len(lines) > 1
     return head + [ct.rule("mid")] + body + [ct.rule()]

@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 
 from hlmshell.output import coeftable as ct
+from hlmshell.output.eform_table import status_cells as eform_status_cells
 from hlmshell.output.numfmt import fmt, fmt_g
 from hlmshell.output.text import abbrev
 
@@ -111,7 +112,8 @@ def stat_table(rows, level: float, stat: str, extra: str = "") -> list[str]:
     return out
 
 
-def _eform_cells(b: float, se: float, level: float, df: float) -> str:
+def eform_t_cells(b: float, se: float, level: float, df: float) -> str:
+    """exp(b), its delta-method SE, b's t test on df and exp() of b's interval."""
     if not math.isfinite(se):       # missing variance (a stratum with one PSU): dots
         return f"  {fmt_g(math.exp(b), 9):>9}  {'.':>9} {'.':>8}   {'.':>5}    {'.':>9}   {'.':>9}"
     if se <= 0:
@@ -127,18 +129,20 @@ def eform_table(depvar: str, groups, b, se, *, title: str, level: float, df: flo
     head = [ct.rule(), ct.vcetype_line("Linearized"),
             ct.column_header(depvar, "t", level, title, "std. err."), ct.rule("mid")]
     body: list[str] = []
+    prev_multi = False
     for g in groups:
         lines: list[str] = []
         if g.header is not None:
             lines += [f"{ln}|" for ln in ct.header_lines(g.header)]
         for r in g.rows:
             labels = [ct.level_label(r.label)] if g.header is not None else ct.name_lines(r.label)
-            cells = ct.status_cells(r.status) if r.status else \
-                _eform_cells(float(b[r.index]), float(se[r.index]), level, df)
+            cells = eform_status_cells(r.status) if r.status else \
+                eform_t_cells(float(b[r.index]), float(se[r.index]), level, df)
             lines += ct.coef_row(labels, cells)
-        if body and len(lines) > 1:
+        if body and (len(lines) > 1 or prev_multi):       # blank lines around multi-line items
             body.append(" " * (ct.NAME_W + 1) + "|")
         body += lines
+        prev_multi = len(lines) > 1
     return head + body + [ct.rule()]
 
 

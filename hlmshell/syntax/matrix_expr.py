@@ -271,11 +271,11 @@ class _Parser:
         self.k += 1
         if self.peek("("):
             if val in MATRIX_FUNCTIONS:
-                self.k += 1
-                args = [self.expr()]
+                self.k += 1                     # each argument as a literal's element,
+                args = [self.element()]         # so that J(1, 4, .) takes a missing value
                 while self.peek(","):
                     self.k += 1
-                    args.append(self.expr())
+                    args.append(self.element())
                 self.take(")")
                 return MATRIX_FUNCTIONS[val](args)
             if val == "nullmat":

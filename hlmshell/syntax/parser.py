@@ -193,6 +193,15 @@ def _parse_by(spec: str, bysort: bool) -> Prefix:
 _VERSION_PREFIX = re.compile(r"vers(?:i|io|ion)?\s+\d+(?:\.\d*)?\s*:(?!:)")
 
 
+class PrefixError(StataError):
+    """A malformed by-prefix, with the prefixes peeled before it: `capture bysort g cmd`
+    (no colon) is an error that capture catches, as in Stata."""
+
+    def __init__(self, err: StataError, prefixes: list):
+        super().__init__(err.message, err.rc)
+        self.prefixes = prefixes
+
+
 def split_prefixes(text: str) -> tuple[list[Prefix], str]:
     """Peel quietly/noisily/capture/by prefixes off the front of a command."""
     prefixes: list[Prefix] = []
@@ -216,9 +225,12 @@ def split_prefixes(text: str) -> tuple[list[Prefix], str]:
             continue
         if word in ("by", "bys", "byso", "bysor", "bysort") and (not after or after[0].isspace() or after[0] in ":,"):
             colon = find_top(after, ":")
-            if colon < 0:
-                raise syntax_error()
-            prefixes.append(_parse_by(after[:colon], word != "by"))
+            try:
+                if colon < 0:
+                    raise syntax_error()
+                prefixes.append(_parse_by(after[:colon], word != "by"))
+            except StataError as err:
+                raise PrefixError(err, prefixes) from None
             rest = after[colon + 1:].lstrip()
             continue
         break
