@@ -230,7 +230,7 @@ def test_estout_default_and_cells(hsb, tmp_path):
     ok(hsb, "quietly regress mathach ses female")
     ok(hsb, "estimates store model2")
     from hlmshell.output.numfmt import fmt
-    lines = ok(hsb, "estout model1 model2").splitlines()
+    lines = ok(hsb, "estout model1 model2").strip("\n").splitlines()
     m1, m2 = hsb.estimates["model1"], hsb.estimates["model2"]
     assert lines[0] == "-" * 38 and lines[3] == "-" * 38 and lines[-1] == "-" * 38
     assert lines[1] == " " * 12 + " " + "model1".rjust(12) + " " + "model2".rjust(12)
@@ -247,7 +247,7 @@ def test_estout_default_and_cells(hsb, tmp_path):
     f = tmp_path / "eo.txt"
     ok(hsb, f"estout model1 using {f}")
     assert f.read_text().splitlines()[:2] == ["\tmodel1", "\tb"]          # tab style in a file
-    for line, rc in (("estout, cells(foo)", 198), ("estout, style(tex)", 601), ("estout nosuch", 111)):
+    for line, rc in (("estout, cells(foo)", 198), ("estout, style(foo)", 601), ("estout nosuch", 111)):
         assert run(hsb, line)[0] == rc
 
 

@@ -333,3 +333,35 @@ def test_bad_label_options_leave_everything(auto, tmp_path):
         assert rc == 198, (line, out)
         assert "Traceback" not in out
     assert (dict(auto.estimates), dict(auto.globals)) == before and not f.exists()
+
+
+def test_estout_defaults_legend_labels_and_styles(auto, tmp_path):
+    """estout's own defaults: model names and element labels as heads, SMCL rules, no stars
+    unless cells() asks; stats(, fmt() labels()), legend after the foot, mlabels()/collabels(),
+    varlabels(); styles tex and html; an unknown style r(601)."""
+    lines = ok(auto, "estout est1 est2").split("\n")
+    w = 12 + 2 * 13
+    assert lines[1:5] == ["-" * w, " " * 12 + " " + "est1".rjust(12) + " " + "est2".rjust(12),
+                          " " * 12 + " " + "b".rjust(12) + " " + "b".rjust(12), "-" * w]
+    assert lines[5] == "weight".ljust(12) + " " + "1.746559".rjust(12) + " " + "3.464706".rjust(12)
+    assert lines[-2] == "-" * w and len(lines) == 11
+    out = ok(auto, 'estout est1, cells(b(star fmt(3)) se(par fmt(2))) stats(N r2_a, fmt(0 3) labels(Obs "Adj R2")) '
+                   'legend mlabels(Model) collabels(none) varlabels(_cons Constant)')
+    lines = out.split("\n")
+    w = 12 + 1 + 12 + 3
+    assert lines[2] == " " * 13 + "Model".rjust(12) + "   " and lines[3] == "-" * w
+    assert lines[4] == "weight".ljust(12) + " " + "1.747".rjust(12) + "** "
+    assert lines[5] == " " * 13 + "(0.64)".rjust(12) + "   "
+    assert lines[8] == "Constant".ljust(12) + " " + "1946.069".rjust(12) + "   "
+    assert lines[10:14] == ["-" * w, "Obs".ljust(12) + " " + "74".rjust(12) + "   ",
+                            "Adj R2".ljust(12) + " " + "0.273".rjust(12) + "   ", "-" * w]
+    assert lines[14] == "* p<0.05, ** p<0.01, *** p<0.001"
+    f = tmp_path / "eo.tex"
+    ok(auto, f"estout est1 using {f}, style(tex) cells(b(star fmt(2)))")
+    assert f.read_text().split("\n")[:3] == [" " * 12 + "&" + "est1".rjust(12) + "   \\\\",
+                                            " " * 12 + "&" + "b".rjust(12) + "   \\\\",
+                                            "weight      &" + "1.75".rjust(12) + "** \\\\"]
+    f = tmp_path / "eo.html"
+    ok(auto, f"estout est1 using {f}, style(html)")
+    assert f.read_text().split("\n")[2] == "<tr><td>weight      </td><td>    1.746559</td></tr>"
+    assert run(auto, "estout est1, style(foo)")[0] == 601

@@ -30,6 +30,7 @@ from hlmshell.commands import esttab_labels as el
 from hlmshell.commands import esttab_layout as lo
 from hlmshell.commands import esttab_rows as er
 from hlmshell.commands import esttab_transform as et
+from hlmshell.commands import estout_table as eo
 from hlmshell.commands._postest import expand_names, lookup, norm_name
 from hlmshell.commands.estimates import renamed
 from hlmshell.commands.etable import coefficients, merge_order, stat_value, var_label
@@ -361,21 +362,7 @@ def _star_levels(given) -> list[tuple[str, float, str]]:
     return _parse_star(given.get("star"))
 
 
-def _parse_star(text: str | None) -> list[tuple[str, float, str]]:
-    w = _words(text or "") or ["*", "0.05", "**", "0.01", "***", "0.001"]
-    if len(w) % 2:
-        raise StataError("unmatched list of significance symbols and levels", 198)
-    out, prev = [], 1.0
-    for sym, lev in zip(w[::2], w[1::2]):
-        try:
-            x = float(lev)
-        except ValueError:
-            raise StataError(f"'{lev}' found where number expected", 7) from None
-        if x > prev or x <= 0:
-            raise StataError("significance levels out of order or out of range (0,1]", 198)
-        prev = x
-        out.append((sym, x, lev))
-    return out
+_parse_star = el.parse_star
 
 
 @dataclass
@@ -887,115 +874,40 @@ def esttab_cmd(session, cmd) -> None:
 _ESTOUT_OPTS = (
     Opt("cells", "c", "anything", None, "elements of the cells: b se t p, each with (fmt(%fmt) par star)"),
     Opt("stats", "s", "anything", None, "e() scalars below the table: N r2 ll aic bic ..."),
-    Opt("style", "sty", "name", None, "smcl (the default on screen), fixed or tab (the default in a file)"),
+    Opt("style", "sty", "name", None, "smcl (the default on screen), fixed, tab (the default in a file), tex, html"),
     Opt("label", "l", desc="variable labels"),
     Opt("keep", "keep", "anything", None, "coefficients to show"),
     Opt("drop", "drop", "anything", None, "coefficients not to show"),
+    Opt("order", "order", "anything", None, "order of the coefficients"),
+    Opt("rename", "ren", "anything", None, "rename(old new ...) coefficients"),
+    Opt("refcat", "refcat", "anything", None, 'reference categories: refcat(2.x "Base")'),
+    Opt("indicate", "indicate", "anything", None, 'indicate("label = coefs"): Yes/No rows'),
     Opt("title", "ti", "string", None, "title of the table"),
+    Opt("note", "note", "anything", None, "a note below the table"),
+    Opt("mlabels", "ml", "anything", None, "model labels [, depvars titles span prefix() suffix()]"),
+    Opt("collabels", "colla", "anything", None, "column labels, or collabels(none)"),
+    Opt("eqlabels", "eql", "anything", None, "equation labels, or eqlabels(none)"),
+    Opt("varlabels", "varl", "anything", None, "labels of coefficients: varlabels(name label ...)"),
+    Opt("mgroups", "mgr", "anything", None, "groups of models: mgroups(A B, pattern(1 0 1))"),
+    Opt("numbers", "num", desc="model numbers"), Opt("nonumbers", "nonum", desc="no model numbers"),
+    Opt("legend", "le", desc="the significance legend"), Opt("nolegend", "nole", desc="no legend"),
+    Opt("starlevels", "starl", "anything", None, "starlevels(* 0.05 ** 0.01 ...)"),
+    Opt("varwidth", "varw", "anything", None, "width of the first column"),
+    Opt("modelwidth", "modelw", "anything", None, "width of the model columns"),
+    Opt("begin", "beg", "anything", None, "string at the start of each row"),
+    Opt("delimiter", "del", "anything", None, "string between the columns"),
+    Opt("end", "end", "anything", None, "string at the end of each row"),
+    Opt("prehead", "preh", "anything", None, "lines before the table head"),
+    Opt("posthead", "posth", "anything", None, "lines after the table head"),
+    Opt("prefoot", "pref", "anything", None, "lines before the statistics"),
+    Opt("postfoot", "postf", "anything", None, "lines after the table"),
+    Opt("substitute", "sub", "anything", None, "substitute(from to ...) in every line"),
+    Opt("abbrev", "ab", desc="abbreviate long names"), Opt("noabbrev", "noab", desc="no abbreviation"),
+    Opt("nobaselevels", "nobase", desc="no base levels"), Opt("noomitted", "noomit", desc="no omitted terms"),
     Opt("replace", desc="overwrite the file"), Opt("append", desc="append to the file"),
 )
-_ELEMENT = re.compile(r"\s*(\w+)(?:\(((?:[^()]|\([^()]*\))*)\))?")
-
-
-@dataclass
-class Element:
-    name: str
-    fmt: object
-    par: bool
-    star: bool
-
-
-def _elements(text: str | None) -> list[Element]:
-    """cells(b se(par) t(fmt(2))) -> the elements, each stacked in its own row."""
-    text = (text or "b").strip().strip('"')
-    out, pos = [], 0
-    while pos < len(text.rstrip()):
-        m = _ELEMENT.match(text, pos)
-        if not m or m.end() == pos:
-            raise StataError("invalid cells()", 198)
-        name, sub = m.group(1), m.group(2) or ""
-        if name not in ("b", "se", "t", "z", "p"):
-            raise StataError(f"invalid cells(): {name} not allowed", 198)
-        f = re.search(r"fmt\(([^()]*)\)", sub)
-        rest = re.sub(r"fmt\([^()]*\)", "", sub).split()
-        if any(w not in ("par", "star") for w in rest):
-            raise StataError(f"invalid cells(): {sub}", 198)
-        out.append(Element(name, _num_fmt(f.group(1) if f else None, "%9.0g"), "par" in rest, "star" in rest))
-        pos = m.end()
-    return out
-
-
-def _estout_rows(session, results, given, elements) -> list[pt.PaperRow]:
-    order, per_model = _eq_keys(results)
-    first_eq = results[0].names[0][0] if results and results[0].names else ""
-    stars = [(s, lev) for s, lev, _ in _parse_star(None)]
-    rows: list[pt.PaperRow] = []
-    for i, eq in enumerate(order):
-        names = merge_order([[n for (e, n) in d if e == eq and _keep(e, n, given)] for d in per_model])
-        if not names:
-            continue
-        if len(order) > 1:
-            if i:
-                rows.append(pt.PaperRow(kind="rule"))
-            rows.append(pt.PaperRow(eq or first_eq, [], "eq"))
-        for name in names:
-            label = var_label(session, name, "label" in given, cons="_cons") if not eq else name
-            for k, elt in enumerate(elements):
-                cells = []
-                for d in per_model:
-                    c = d.get((eq, name))
-                    if c is None:
-                        cells.append(("", ""))
-                        continue
-                    val = {"b": c.b, "se": c.se, "t": c.z, "z": c.z, "p": c.p}[elt.name]
-                    text = elt.fmt(val)
-                    cells.append((f"({text})" if elt.par else text, pt.stars_for(c.p, stars) if elt.star else ""))
-                rows.append(pt.PaperRow(label if k == 0 else "", cells, "coef" if k == 0 else "aux"))
-    return rows
-
-
-def _build_estout_cells(session, results, names, given) -> tuple[pt.PaperTable, pt.FixedLayout]:
-    """estout with cells() naming e() vectors (estpost) or side-by-side elements."""
-    rows = ec.parse_cells(given["cells"])
-    ct = ec.build_cells(session, results, given, rows, [(s, lev) for s, lev, _ in _parse_star(None)],
-                        lambda n: var_label(session, n, "label" in given, cons="_cons"), [list(names)])
-    body = ct.rows
-    fmt9 = _num_fmt(None, "%9.0g")
-    stats = [pt.PaperRow(key, ec.widen([("" if (v := stat_value(r, key)) is None else fmt9(v), "")
-                                        for r in results], ct.width), "stat")
-             for key in _words(given.get("stats") or "")]
-    if stats:
-        body += [pt.PaperRow(kind="rule")] + stats
-    lay = pt.FixedLayout(varwidth=20 if "label" in given else 12, modelwidth=12, starwidth=3 if ct.stars else 0)
-    lay.modelwidth = max([lay.modelwidth] + [len(c[0]) for r in body for c in r.cells])
-    return pt.PaperTable(ct.heads, body, (given.get("title") or "").strip().strip('"')), lay
-
-
-def build_estout(session, results, names, given) -> tuple[pt.PaperTable, pt.FixedLayout]:
-    if given.get("cells") and not ec.coefficient_only(ec.parse_cells(given["cells"])):
-        return _build_estout_cells(session, results, names, given)
-    elements = _elements(given.get("cells"))
-    rows = _estout_rows(session, results, given, elements)
-    fmt9 = _num_fmt(None, "%9.0g")
-    stats = []
-    for key in _words(given.get("stats") or ""):
-        stats.append(pt.PaperRow(key, [("" if (v := stat_value(r, key)) is None else fmt9(v), "")
-                                       for r in results], "stat"))
-    if stats:
-        rows += [pt.PaperRow(kind="rule")] + stats
-    heads = [[n for n in names], ["/".join(e.name for e in elements)] * len(names)]
-    title = (given.get("title") or "").strip().strip('"')
-    starw = 3 if any(e.star for e in elements) else 0
-    lay = pt.FixedLayout(varwidth=20 if "label" in given else 12, modelwidth=12, starwidth=starw)
-    lay.modelwidth = max([lay.modelwidth] + [len(c[0]) for r in rows for c in r.cells])
-    return pt.PaperTable(heads, rows, title), lay
-
-
-def _tab_text(t: pt.PaperTable) -> str:
-    lines = ([t.title] if t.title else []) + ["\t".join([""] + h) for h in t.headers]
-    lines += ["\t".join([r.label] + [pt.cell_text(c) for c in (r.cells or [("", "")] * t.ncols)])
-              for r in t.content_rows()]
-    return "\n".join(lines) + "\n"
+_ESTOUT_OPTIONAL = {"mlabels", "collabels", "eqlabels", "varlabels", "mgroups", "note", "prehead", "posthead",
+                    "prefoot", "postfoot", "begin", "delimiter", "end", "substitute", "title"}
 
 
 def _estout_options(options) -> dict[str, str | None]:
@@ -1004,29 +916,27 @@ def _estout_options(options) -> dict[str, str | None]:
         spec = next((s for s in _ESTOUT_OPTS if s.matches(o.name)), None)
         if spec is None:
             raise StataError(f"option {o.name} not allowed", 198)
-        if spec.takes_arg and not (o.arg or "").strip():
+        if spec.takes_arg and spec.name not in _ESTOUT_OPTIONAL and not (o.arg or "").strip():
             raise StataError(f"option {spec.name}() incorrectly specified", 198)
         if not spec.takes_arg and o.arg is not None:
             raise StataError(f"option {o.name} not allowed", 198)
-        given[spec.name] = o.arg
-    if (given.get("style") or "smcl").strip() not in ("smcl", "fixed", "tab"):
-        raise StataError(f"{given['style'].strip()} style not available", 601)
+        given[spec.name] = o.arg if o.arg is not None or not spec.takes_arg else ""
     return given
 
 
 @command("estout", byable=False, qualifiers="", changes_data=False, family="Postestimation",
           body="anything", using="optional", options=_ESTOUT_OPTS, check_options=False,
-          desc="table of stored estimates (estout's estout; cells, stats, style smcl|fixed|tab)",
+          desc="table of stored estimates (estout's estout; cells, stats, style smcl|fixed|tab|tex|html)",
           example="estout m1 m2, cells(b(fmt(3)) se(par fmt(3))) stats(N ll)")
 def estout_cmd(session, cmd) -> None:
     text, fname = _split_using(cmd.body or "")
     given = _estout_options(cmd.options)
+    style = eo.check_style(given, fname)
     names = list(dict.fromkeys(expand_names(session, text, default=".")))
     results = [lookup(session, n) for n in names]
-    table, lay = build_estout(session, results, names, given)
-    style = (given.get("style") or ("smcl" if fname is None else "tab")).strip()
-    out = _tab_text(table) if style == "tab" else "\n".join(pt.esttab_lines(table, lay)) + "\n"
+    out = eo.estout_text(session, results, names, given, style)
     if fname is None:
+        session.out.line("")                # estout types a blank line before the table
         for line in out.rstrip("\n").split("\n"):
             session.out.line(line)
         return

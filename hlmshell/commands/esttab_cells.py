@@ -225,7 +225,8 @@ def build_cells(session, results, given, rows: list[list[Element]], stars, label
     gaps = len(rows) > 1 and "nogaps" not in given
     for i, eq in enumerate(eqs):
         if len(eqs) > 1:
-            body += ([pt.PaperRow(kind="rule")] if i else []) + [pt.PaperRow(eq, [], "eq")]
+            first = next((r.names[0][0] for r in results if r.names), "")
+            body += ([pt.PaperRow(kind="rule")] if i else []) + [pt.PaperRow(eq or first, [], "eq")]
         for k, key in enumerate([x for x in keys if x[0] == eq]):
             if k and gaps:
                 body.append(pt.PaperRow(kind="gap"))

@@ -12,6 +12,7 @@ a new group; the first model always does).
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass, field
 
 from hlmshell.errors import StataError
@@ -140,3 +141,25 @@ def coef_label(session, name: str, interaction: str = " # ") -> str:
     for part in name.split("#"):
         parts.append(_factor_part(ds, part) or part)
     return interaction.join(parts)
+
+
+def parse_star(text: str | None) -> list[tuple[str, float, str]]:
+    """star() / starlevels(): symbol level pairs, levels decreasing in (0, 1]; (symbol, level,
+    level as typed) -- the default * 0.05 ** 0.01 *** 0.001."""
+    try:
+        w = shlex.split(text or "") or ["*", "0.05", "**", "0.01", "***", "0.001"]
+    except ValueError:
+        raise StataError("invalid syntax", 198) from None
+    if len(w) % 2:
+        raise StataError("unmatched list of significance symbols and levels", 198)
+    out, prev = [], 1.0
+    for sym, lev in zip(w[::2], w[1::2]):
+        try:
+            x = float(lev)
+        except ValueError:
+            raise StataError(f"'{lev}' found where number expected", 7) from None
+        if x > prev or x <= 0:
+            raise StataError("significance levels out of order or out of range (0,1]", 198)
+        prev = x
+        out.append((sym, x, lev))
+    return out
