@@ -13,6 +13,7 @@ from __future__ import annotations
 from hlmshell.commands import esttab_cells as ec
 from hlmshell.commands import esttab_labels as el
 from hlmshell.commands import esttab_layout as lo
+from hlmshell.commands import esttab_rows as er
 from hlmshell.commands import esttab_transform as et
 from hlmshell.commands.etable import stat_value, var_label
 from hlmshell.errors import StataError
@@ -106,10 +107,13 @@ def estout_text(session, results, names, given, style: str) -> str:
     star_on = any(e.star for r in rows for e in r)
     width = max([len(r) for r in rows] + [1])
     body: list[pt.PaperRow] = []
+    inds, yes_no = er.indicators(given)
+    if inds:
+        given = {**given, "drop": " ".join([given.get("drop") or ""] + [p for i in inds for p in i.patterns])}
     if rows:
         ct = ec.build_cells(session, results, {**given, "nogaps": None}, rows, [(s, lv) for s, lv, _ in stars],
                             lambda n: el.coef_label(session, n, " # ") if label and n != "_cons" else n, [])
-        body = ct.rows
+        body = ct.rows + [pt.PaperRow(i.label, er.indicator_cells(results, i, yes_no, width), "coef") for i in inds]
     stat_rows = _stats(results, given, width)
     star_cols = (ec.star_columns(rows) if rows else [False]) * len(results)
     spec = lo.Spec(len(results), width, _mlabels(session, results, names, given), "numbers" in given,

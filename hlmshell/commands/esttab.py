@@ -496,10 +496,7 @@ def _keep(eq: str, name: str, given, real_eq: str = "") -> bool:
 
 
 def _ordered(names: list[str], given) -> list[str]:
-    """order(): the named coefficients first, in that order (estout's order())."""
-    first = [n for w in _words(given.get("order") or "") for n in names if n == w or norm_name(n) == w]
-    first = list(dict.fromkeys(first))
-    return first + [n for n in names if n not in first]
+    return ec.ordered(names, given, name=lambda n: n)
 
 
 def _body_rows(session, results, given, lay: Layout) -> list[pt.PaperRow]:
@@ -679,8 +676,10 @@ def _build_cells(session, results, names, given, inds=()) -> tuple[pt.PaperTable
     stars = [(s, lev) for s, lev, _ in _star_levels(given)]
     label = "label" in given
     cons = "_cons" if given.get("varlabels") is not None else "Constant"
-    ct = ec.build_cells(session, results, given, rows, stars,
-                        lambda n: var_label(session, n, label, cons=cons),
+    cgiven = given if "gaps" in given else {**given, "nogaps": None}     # esttab: no gaps with cells()
+    ct = ec.build_cells(session, results, cgiven, rows, stars,
+                        lambda n: (cons if n == "_cons" else el.coef_label(session, n, _interaction(given))) if label
+                        else n,
                         _headers(session, results, names, given))
     body = ct.rows + _indicator_rows(results, list(inds), ct.width, False)
     stats = _stat_rows(results, given)

@@ -106,7 +106,7 @@ def _split(colname: str) -> tuple[str, str]:
     return eq, name
 
 
-def _model_values(res, names: set[str]) -> tuple[dict, list[tuple[str, str]]]:
+def _model_values(res, names: set[str], pairs=()) -> tuple[dict, list[tuple[str, str]]]:
     """{(element, eq, row): value} of one model and its rows in order."""
     vals: dict = {}
     order: list[tuple[str, str]] = []
@@ -114,7 +114,8 @@ def _model_values(res, names: set[str]) -> tuple[dict, list[tuple[str, str]]]:
         first = res.names[0][0]
         q = _critical(res)
         for c in coefficients(res, omitted=True):
-            key = ("" if c.eq == first else c.eq, c.name)
+            eq = "" if c.eq == first else c.eq
+            key = (eq, renamed(eq, c.name, list(pairs)))
             for el, v in (("b", c.b), ("se", c.se), ("t", c.z), ("z", c.z), ("p", c.p),
                           ("var", c.se * c.se), ("ci_l", c.b - q * c.se), ("ci_u", c.b + q * c.se)):
                 vals[(el,) + key] = (v, c.p)
@@ -181,6 +182,33 @@ def coef_matches(eq: str, name: str, patterns: list[str]) -> bool:
     return False
 
 
+def renames(given) -> list[tuple[str, str]]:
+    """rename(old new ...) as pairs."""
+    text = given.get("rename")
+    if text is None:
+        return []
+    w = text.replace('"', " ").split()
+    if not w or len(w) % 2:
+        raise StataError("rename() invalid", 198)
+    return list(zip(w[::2], w[1::2]))
+
+
+def renamed(eq: str, name: str, pairs: list[tuple[str, str]]) -> str:
+    for old, new in pairs:
+        if coef_matches(eq, name, [old]):
+            return new
+    return name
+
+
+def ordered(keys: list, given, name=lambda k: k[1]) -> list:
+    """order(): the named coefficients first, in that order (estout's order())."""
+    from hlmshell.commands._postest import norm_name
+    first = []
+    for w in (given.get("order") or "").split():
+        first += [k for k in keys if k not in first and (name(k) == w or norm_name(name(k)) == w)]
+    return first + [k for k in keys if k not in first]
+
+
 def _keys(per, given) -> list[tuple[str, str]]:
     """The table's rows: every model's, in order, less keep()/drop()/noconstant."""
     keys = merge_order([order for _, order in per])
@@ -188,7 +216,7 @@ def _keys(per, given) -> list[tuple[str, str]]:
     drop = (given.get("drop") or "").split()
     if "noconstant" in given:
         drop.append("_cons")
-    return [k for k in keys if (not keep or coef_matches(*k, keep)) and not coef_matches(*k, drop)]
+    return ordered([k for k in keys if (not keep or coef_matches(*k, keep)) and not coef_matches(*k, drop)], given)
 
 
 def _key_rows(key, rows, per, width, stars, label: str) -> list[pt.PaperRow]:
@@ -218,7 +246,7 @@ def build_cells(session, results, given, rows: list[list[Element]], stars, label
     """The table's body and headers: one block of sub-columns per model."""
     width = max(len(r) for r in rows)
     wanted = _wanted(results, rows)
-    per = [_model_values(res, wanted) for res in results]
+    per = [_model_values(res, wanted, renames(given)) for res in results]
     keys = _keys(per, given)
     eqs = list(dict.fromkeys(eq for eq, _ in keys))
     body: list[pt.PaperRow] = []

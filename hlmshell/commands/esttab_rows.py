@@ -16,27 +16,15 @@ import re
 from dataclasses import dataclass
 
 from hlmshell.commands import esttab_labels as el
+from hlmshell.commands import esttab_cells as ec
 from hlmshell.commands.esttab_cells import coef_matches
 from hlmshell.errors import StataError
 from hlmshell.output import estout_writer as ew
 from hlmshell.syntax.lexer import find_top
 
 
-def renames(given) -> list[tuple[str, str]]:
-    text = given.get("rename")
-    if text is None:
-        return []
-    w = el.words(text)
-    if not w or len(w) % 2:
-        raise StataError("rename() invalid", 198)
-    return list(zip(w[::2], w[1::2]))
-
-
-def renamed(eq: str, name: str, pairs: list[tuple[str, str]]) -> str:
-    for old, new in pairs:
-        if coef_matches(eq, name, [old]):
-            return new
-    return name
+renames = ec.renames
+renamed = ec.renamed
 
 
 @dataclass
