@@ -9,6 +9,8 @@ separates; parentheses make it a join again.
 """
 from __future__ import annotations
 
+import math
+
 from hlmshell.mata import nodes as n
 from hlmshell.mata.errors import syntax
 from hlmshell.mata.lexer import END, NAME, NUM, OP, SEP, STR, Token, tokenize
@@ -351,4 +353,4 @@ def _number(text: str) -> float:
     if text.startswith(".") and (len(text) == 1 or text[1].isalpha()):
         return float("nan")
     v = float(text)
-    return v if v == v and abs(v) != float("inf") else float("nan")     # 1e400 is missing
+    return v if math.isfinite(v) else float("nan")     # 1e400 is missing
