@@ -73,7 +73,8 @@ def _mlabels(session, results, names, given) -> list[str] | None:
     ml = el.parse(given.get("mlabels"), "mlabels")
     if ml is not None and ml.on("depvars"):
         return [var_label(session, r.depvar, "label" in given) for r in results]
-    if ml is not None and ml.on("titles"):
+    titles = ml.on("titles", "label" in given) if ml is not None else "label" in given    # label: titles on
+    if titles:
         return [r.macros.get("estimates_title") or n for r, n in zip(results, names)]
     if ml is None and names == ["."]:
         return None

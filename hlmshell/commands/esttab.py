@@ -255,7 +255,7 @@ _OPTS = (
     Opt("nofloat", desc="no LaTeX float"), Opt("plain", desc="plain table"),
     Opt("depvars", "dep", desc="dependent variables as model titles (the default)"),
     Opt("notes", desc="notes (the default)"),
-    Opt("level", "level", "anything", None, "confidence level"), Opt("onecell", "one", desc="one cell"),
+    Opt("level", "level", "anything", None, "confidence level (10-99)"),
     Opt("nodiscrete", "nodi", desc="no discrete-change marker"), Opt("noeqlines", "noeqli", desc="no equation rules"),
 )
 _OPTIONAL_ARG = {"b", "se", "t", "z", "p", "star", "r2", "ar2", "pr2", "aic", "bic", "mtitles", "eform", "page",
@@ -292,6 +292,9 @@ def _options(options) -> dict[str, str | None]:
 
 
 def _not_both(given) -> None:
+    lev = (given.get("level") or "").strip()
+    if "level" in given and not (lev.isdigit() and 10 <= int(lev) <= 99):
+        raise StataError(f"level({lev}) invalid", 198)
     if given.get("width") is not None and "longtable" in given:
         raise StataError("width() and longtable not both allowed", 198)
     if "fragment" in given and "page" in given:

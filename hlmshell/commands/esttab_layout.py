@@ -167,6 +167,9 @@ def _model_rows(given, spec: Spec, per_model: list[int], tex: bool) -> list[ew.C
                               prefix=pre, suffix=suf))
     if ml is not None and not ml.on("none"):
         labels = ml.labels + (spec.mlabels or [])[len(ml.labels):]
+        if ml.on("numbers"):            # estout's NumberMlabels: "(1) label"
+            labels = [f"({m + 1}) {labels[m]}" if m < len(labels) and labels[m] else f"({m + 1})"
+                      for m in range(spec.nmodels)]
         out.append(_caption(ml, labels, per_model))
     elif ml is None and spec.mlabels is not None:
         cap = ew.Caption(spec.mlabels, per_model, span=span_tex)
