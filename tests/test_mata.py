@@ -342,6 +342,8 @@ def test_multiline_statements_are_echoed_with_continuation_prompts():
     assert ": for (i=1; i<=2; i++) {\n>   printf(\"%g\\n\", i)\n> }\n1\n2\n\n: end\n" in out
     out = iok(s, "mata\n  x = 1   // kept in the echo\n  y = (1, ///\n     2)\nend")
     assert ":   x = 1   // kept in the echo\n\n:   y = (1, ///\n>      2)\n\n: end\n" in out
+    out = iok(s, "mata\nx = 1\n\n// a note\nx\nend")
+    assert ": x = 1\n\n: \n: // a note\n: x\n  1\n\n: end\n" in out      # as Stata echoes them
     assert iok(s, "mata: y") == "       1   2\n    +---------+\n  1 |  1   2  |\n    +---------+\n"
 
 

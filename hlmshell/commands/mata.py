@@ -233,6 +233,8 @@ def _run_block(session, lines: list[str], echo, stop_on_error: bool) -> None:
     for g, group in enumerate(groups):
         for ln in _echo_lines(group, lines, echo):
             out.line(ln)
+        if not any(lines[k].strip() for k in group):     # blank or a comment: `: ` only
+            continue
         try:
             machine.run_text("\n".join(expand_macros(lines[k], session) for k in group))
         except MataError as e:

@@ -58,11 +58,13 @@ def _incomplete(text: str) -> bool:
 
 
 def statements(lines: list[str]) -> list[list[int]]:
-    """Group a block's lines into interactive statements (lists of line indices)."""
+    """Group a block's lines into interactive statements (lists of line indices); a blank
+    or comment-only line between statements is a group of its own (nothing to run)."""
     out: list[list[int]] = []
     cur: list[int] = []
     for k, ln in enumerate(lines):
         if not cur and not ln.strip():
+            out.append([k])
             continue
         cur.append(k)
         if not _incomplete("\n".join(lines[i] for i in cur)):
