@@ -401,6 +401,15 @@ def test_string_variables_and_void_calls():
     assert irun(s, 'mata: st_sstore(., "d", ("x"\\"y"))')[0] == 3250
 
 
+def test_stata_runs_a_command_from_mata():
+    s = interp_session()
+    assert iok(s, 'mata: stata("display 2+2")') == "4\n"
+    out = iok(s, 'mata: rc = _stata("nosuchcmd"); rc')
+    assert out == "command nosuchcmd is unrecognized\n  199\n"
+    rc, out = irun(s, 'mata: stata("nosuchcmd")')
+    assert rc == 3598 and "stata():  3598  Stata returned error" in out
+
+
 def test_expected_counts_as_a_public_do_file_computes_them():
     """mata: o = st_matrix("o"); st_matrix("e", (rowsum(o)*colsum(o))/sum(o))"""
     s = interp_session("matrix o = (10,20\\30,40)")

@@ -162,9 +162,12 @@ class SessionHost:
         self.s.data.update(name, values=new)
 
     def stata(self, text):
+        """Run a Stata command; a failure shows Stata's message and returns the code."""
         try:
             self.s.runner.run_command(text)
         except StataError as e:
+            if e.message:
+                self.s.out.line(e.message)
             return e.rc
         return 0
 

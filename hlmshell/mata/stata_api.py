@@ -265,9 +265,14 @@ def st_varname(host, a):
 
 
 def stata(host, a):
-    rc = host.stata(str_scalar(a[0]))
-    if rc:
-        raise MataError(rc, "Stata returned error")
+    """stata(cmd): run a Stata command; its failure (shown by Stata) aborts: r(3598)."""
+    if host.stata(str_scalar(a[0])):
+        raise MataError(3598, "Stata returned error")
+
+
+def _stata(host, a):
+    """_stata(cmd): run a Stata command and return its r() code instead of aborting."""
+    return real(float(host.stata(str_scalar(a[0]))))
 
 
 # name -> (function, fewest arguments, most arguments)
@@ -282,7 +287,7 @@ ST_FUNCTIONS = {
     "st_sstore": (st_sstore, 3, 3), "st_isnumvar": (st_isnumvar, 1, 1),
     "st_isstrvar": (st_isstrvar, 1, 1),
     "st_varindex": (st_varindex, 1, 1), "st_varname": (st_varname, 1, 1),
-    "stata": (stata, 1, 1),
+    "stata": (stata, 1, 1), "_stata": (_stata, 1, 1),
 }
 
 
