@@ -433,6 +433,12 @@ def test_reads_r_and_e_results_and_stripes():
 
 def test_workspace_lasts_and_clears():
     s = interp_session()
+    iok(s, 'mata: x = 1; X = (1,2\\3,4); v = 1..3')
+    rows = iok(s, "mata describe").splitlines()[3:6]
+    assert [r.split() for r in rows] == [["32", "real", "matrix", "X[2,2]"],
+                                         ["24", "real", "rowvector", "v[1,3]"],
+                                         ["8", "real", "scalar", "x"]]
+    iok(s, "mata clear")
     iok(s, "mata: real scalar f(real scalar a) { return(2*a) }")
     iok(s, "mata: mata drop f()")
     iok(s, "mata: real scalar f(real scalar a) { return(3*a) }")

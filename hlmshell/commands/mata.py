@@ -201,6 +201,7 @@ def _housekeeping(session, text: str) -> bool:
 
 
 def _describe(session) -> None:
+    """`mata describe`: the workspace's functions and variables, with their sizes."""
     ws = workspace(session)
     out = session.out
     out.line("")
@@ -210,8 +211,12 @@ def _describe(session) -> None:
         out.line(f"{'':>13}   {'function':<27} {name}()")
     for name, v in sorted(ws.variables.items()):
         kind = "string" if v.dtype == object else "real"
-        shape = "scalar" if v.shape == (1, 1) else "matrix"
-        out.line(f"{v.nbytes:>13,}   {kind + ' ' + shape:<27} {name}[{v.shape[0]},{v.shape[1]}]")
+        r, c = v.shape
+        shape = ("scalar" if (r, c) == (1, 1) else "rowvector" if r == 1 else
+                 "colvector" if c == 1 else "matrix")
+        extent = "" if shape == "scalar" else f"[{r},{c}]"
+        size = sum(len(str(x)) for x in v.ravel()) if kind == "string" else v.nbytes
+        out.line(f"{size:>13,}   {kind + ' ' + shape:<27} {name}{extent}")
     out.line("-" * 79)
 
 
