@@ -324,11 +324,11 @@ def _fe_panels(session, s):
         np.minimum.at(mn, g, X[:, c])
         np.maximum.at(mx, g, X[:, c])
         keep_cols[c] = bool(np.any((mx - mn)[np.unique(g)] > 1e-12 * (1 + np.abs(mx[np.unique(g)]))))
-    J = len(s["values"])
-    panels = []
-    for gi in np.unique(g):
-        rows = np.flatnonzero(g == gi)
-        panels.append(xf.panel(X[rows][:, keep_cols], s["codes"][use][rows], J))
+    order = np.argsort(g, kind="stable")
+    cuts = np.flatnonzero(np.diff(g[order])) + 1
+    rows = np.split(order, cuts)                   # the panels in ascending order
+    Xk, codes_u = X[:, keep_cols], s["codes"][use]
+    panels = xf.batches([Xk[r] for r in rows], [codes_u[r] for r in rows], len(s["values"]))
     return panels, use, keep_cols
 
 
@@ -446,7 +446,7 @@ def _scalars_macros(res, cmd, s, ll, model, pos, vpos) -> None:
                    "k_eq": float(len(eqs) + (1 if vpos else 0)), "k_dv": 1.0,
                    "k_out": float(len(eqs)), "df_m": float(len(slopes)), "ll": ll,
                    "chi2": chi2, "p": float(dist.chi2_sf(chi2, len(slopes)))
-                   if slopes and chi2 == chi2 else math.nan,
+                   if slopes and not math.isnan(chi2) else math.nan,
                    "ibaseout": float(base + 1), "baseout": float(s["values"][base]),
                    "rank": float(len(pos))}
     res.macros = {"cmd": "xtmlogit", "cmdline": cmd.text, "depvar": s["depvar"],

@@ -174,7 +174,8 @@ def setup(session, res, model, req, text: str):
     model = mb.with_theta(_model(res), res, coef_idx + var_idx)
     eqs = res.macros["eqnames"].split()
     depvar = res.depvar
-    fns = [_outcome_fn(res, stat, j, coef_idx, len(var_idx), model) for j in range(J)]
+    cache = _Cache()
+    fns = [_outcome_fn(res, stat, j, coef_idx, model, cache) for j in range(J)]
     tail = ", u=0" if stat == "pu0" else ""
     if stat == "xb" and out is None:
         out = "#1"
@@ -190,24 +191,62 @@ def setup(session, res, model, req, text: str):
     return model, f"Pr({depvar}=={eqs[0]}{tail})", f"predict({stat} outcome({_fmt(res.outcomes[0])}))"
 
 
-def _outcome_fn(res, stat: str, j: int, coef_idx: list[int], nvar: int, model):
+class _Cache:
+    """The outcome probabilities of every row at given (covariates, coefficients), shared by the
+    outcomes' functions: margins evaluates each outcome at the same points (the cell's rows and
+    the jacobian's steps), and the integral over the random effects gives all outcomes at once.
+    Bounded by size; the oldest entries go first."""
+
+    LIMIT = 400 * 2 ** 20
+
+    def __init__(self):
+        from collections import OrderedDict
+        self.store: OrderedDict = OrderedDict()
+        self.size = 0
+
+    def get(self, key, compute):
+        hit = self.store.get(key)
+        if hit is not None:
+            return hit
+        val = compute()
+        self.store[key] = val
+        self.size += val.nbytes
+        while self.size > self.LIMIT and len(self.store) > 1:
+            self.size -= self.store.popitem(last=False)[1].nbytes
+        return val
+
+
+def _key(*arrays) -> bytes:
+    import hashlib
+    h = hashlib.blake2b(digest_size=20)
+    for a in arrays:
+        a = np.ascontiguousarray(a, dtype=float)
+        h.update(str(a.shape).encode())
+        h.update(a.tobytes())
+    return h.digest()
+
+
+def _outcome_fn(res, stat: str, j: int, coef_idx: list[int], model, cache: _Cache):
     """fn(cov, xb, theta) of outcome j: xb is the first equation's linear prediction, theta the
     other equations' kept coefficients (coef_idx of e(b)) then the variances."""
     from hlmshell.engine import margins as me
     J, kc = len(res.outcomes), res.k_f
     pos = np.array(coef_idx, dtype=int)
 
-    def fn(cov, xb, theta):
-        theta = np.asarray(theta, dtype=float)
+    def all_outcomes(X, xb, theta):
         flat = np.zeros(J * kc)
         flat[pos] = theta[:len(pos)]
-        B = flat.reshape(J, kc)
-        X = me.design(model.cols, cov)
-        eta = X @ B.T
+        eta = X @ flat.reshape(J, kc).T
         eta[:, 0] = xb
         if stat == "xb":
-            return eta[:, j]
+            return eta
         S = sigma_of(res, theta[len(pos):]) if stat == "pr" else None
-        return probabilities(res, eta, stat, S)[:, j]
+        return probabilities(res, eta, stat, S)
+
+    def fn(cov, xb, theta):
+        theta = np.asarray(theta, dtype=float)
+        X = me.design(model.cols, cov)
+        xb = np.asarray(xb, dtype=float) * np.ones(X.shape[0])
+        return cache.get(_key(X, xb, theta), lambda: all_outcomes(X, xb, theta))[:, j]
 
     return fn

@@ -7,7 +7,8 @@ outcome-specific intercepts. With w_tj = exp(x_t b_j) (b_base = 0) and n_j the p
 
 where A(n) holds every outcome sequence with the same counts. The denominator is not summed
 over A(n) (its size grows factorially) but by a forward recursion over the counts used so
-far: F_t(c) = sum_j F_{t-1}(c - e_j) w_tj, states c <= n in mixed radix, rescaled at every step.
+far: F_t(c) = sum_j F_{t-1}(c - e_j) w_tj, states c <= n in mixed radix, rescaled at every step;
+panels with the same counts run together (Batch).
 A backward recursion gives Pr(d_t = j | n), so the score is exact:
 sum_t (1[y_t = j] - Pr(d_t = j)) x_t. Panels whose outcome never changes carry no information
 and are dropped by the caller.
@@ -20,90 +21,97 @@ import numpy as np
 
 
 @dataclass
-class Panel:
-    X: np.ndarray            # (T, k)
-    y: np.ndarray            # (T,) outcome codes 0..J-1
+class Batch:
+    """Panels with the same outcome counts (so the same count states), computed together."""
+
+    X: np.ndarray            # (P, T, k)
+    y: np.ndarray            # (P, T) outcome codes 0..J-1
+    index: np.ndarray        # (P,) the panels' positions in the caller's list
     counts: np.ndarray       # (J,)
-    radix: np.ndarray        # (J,) strides of the count states
-    S: int                   # number of count states
+    radix: np.ndarray        # (J,) strides of the count states (mixed radix)
+    ok: np.ndarray           # (J, S) state has at least one of outcome j (c - e_j exists)
+    room: np.ndarray         # (J, S) state has fewer than n_j of outcome j (c + e_j exists)
 
 
-def panel(X: np.ndarray, y: np.ndarray, J: int) -> Panel:
-    counts = np.bincount(y, minlength=J)
-    radix = np.cumprod(np.r_[1, counts[:-1] + 1]).astype(int)
-    return Panel(X, y, counts, radix, int(np.prod(counts + 1)))
+def batches(Xs: list[np.ndarray], ys: list[np.ndarray], J: int) -> list[Batch]:
+    """Group the panels (X (T, k), y (T,)) by their outcome counts."""
+    groups: dict[tuple, list[int]] = {}
+    for i, y in enumerate(ys):
+        groups.setdefault(tuple(np.bincount(y, minlength=J)), []).append(i)
+    out = []
+    for key, idx in groups.items():
+        counts = np.array(key)
+        radix = np.cumprod(np.r_[1, counts[:-1] + 1]).astype(int)
+        st = np.arange(int(np.prod(counts + 1)))
+        digits = np.array([(st // radix[j]) % (counts[j] + 1) for j in range(J)])
+        out.append(Batch(np.stack([Xs[i] for i in idx]), np.stack([ys[i] for i in idx]),
+                         np.array(idx), counts, radix, digits >= 1, digits < counts[:, None]))
+    return out
 
 
-def _shift(F: np.ndarray, r: int, ok: np.ndarray) -> np.ndarray:
-    """F(c - e_j) at every state c (0 where c_j = 0)."""
-    out = np.zeros_like(F)
-    out[r:] = F[:-r] if r else F
-    return np.where(ok, out, 0.0)
-
-
-def _state_ok(p: Panel, J: int) -> list[np.ndarray]:
-    """ok[j][s]: state s has at least one of outcome j (so s - e_j is a state)."""
-    s = np.arange(p.S)
-    digits = [(s // p.radix[j]) % (p.counts[j] + 1) for j in range(J)]
-    return [digits[j] >= 1 for j in range(J)], digits
-
-
-def panel_ll_grad(p: Panel, B: np.ndarray, base: int, J: int, want_grad: bool = True):
-    """Conditional log likelihood of one panel and its gradient in B (q, k) (outcome order
-    without base)."""
-    T = len(p.y)
-    others = [j for j in range(J) if j != base]
-    eta = np.zeros((T, J))
-    eta[:, others] = p.X @ B.T
-    num = float(eta[np.arange(T), p.y].sum())
-    m = eta.max(1, keepdims=True)
-    W = np.exp(eta - m)                                      # rescaled per t
-    ok, digits = _state_ok(p, J)
-    F = np.zeros((T + 1, p.S))
-    F[0, 0] = 1.0
-    logscale = np.zeros(T + 1)
+def _forward(bt: Batch, W: np.ndarray, J: int):
+    P, T, _ = W.shape
+    S = bt.ok.shape[1]
+    F = np.zeros((T + 1, P, S))
+    F[0, :, 0] = 1.0
+    logscale = np.zeros((T + 1, P))
     for t in range(T):
-        f = sum(_shift(F[t], int(p.radix[j]), ok[j]) * W[t, j] for j in range(J) if p.counts[j])
-        s = f.max()
-        F[t + 1] = f / s
-        logscale[t + 1] = logscale[t] + np.log(s)
-    full = p.S - 1
-    logZ = float(np.log(F[T, full]) + logscale[T] + m.sum())
+        f = np.zeros((P, S))
+        for j in range(J):
+            r = int(bt.radix[j])
+            if bt.counts[j]:
+                f[:, r:] += np.where(bt.ok[j, r:], F[t, :, :-r], 0.0) * W[:, t, j:j + 1]
+        sc = f.max(1)
+        F[t + 1] = f / sc[:, None]
+        logscale[t + 1] = logscale[t] + np.log(sc)
+    return F, logscale
+
+
+def _backward(bt: Batch, W: np.ndarray, J: int):
+    P, T, _ = W.shape
+    S = bt.ok.shape[1]
+    Gb = np.zeros((T + 1, P, S))
+    Gb[T, :, S - 1] = 1.0
+    gscale = np.zeros((T + 1, P))
+    for t in range(T - 1, -1, -1):
+        g = np.zeros((P, S))
+        for j in range(J):
+            r = int(bt.radix[j])
+            if bt.counts[j]:
+                g[:, :-r] += np.where(bt.room[j, :-r], Gb[t + 1, :, r:], 0.0) * W[:, t, j:j + 1]
+        sc = g.max(1)
+        Gb[t] = g / sc[:, None]
+        gscale[t] = gscale[t + 1] + np.log(sc)
+    return Gb, gscale
+
+
+def batch_ll_grad(bt: Batch, B: np.ndarray, base: int, J: int, want_grad: bool = True):
+    """Per-panel conditional log likelihoods (P,) and gradients (P, q, k) in B (q, k)."""
+    P, T, _ = bt.X.shape
+    others = [j for j in range(J) if j != base]
+    eta = np.zeros((P, T, J))
+    eta[:, :, others] = np.einsum("ptk,qk->ptq", bt.X, B)
+    num = np.take_along_axis(eta, bt.y[:, :, None], 2)[:, :, 0].sum(1)
+    m = eta.max(2)
+    W = np.exp(eta - m[:, :, None])
+    F, logscale = _forward(bt, W, J)
+    S = bt.ok.shape[1]
+    logZ = np.log(F[T, :, S - 1]) + logscale[T] + m.sum(1)
     ll = num - logZ
     if not want_grad:
         return ll, None
-    # backward: G_t(c) = sum over completions of the rest (t+1..T) from state c
-    Gb = np.zeros((T + 1, p.S))
-    Gb[T, full] = 1.0
-    gscale = np.zeros(T + 1)
-    for t in range(T - 1, -1, -1):
-        g = np.zeros(p.S)
-        for j in range(J):
-            if not p.counts[j]:
-                continue
-            r = int(p.radix[j])
-            nxt = np.zeros(p.S)
-            nxt[:-r] = Gb[t + 1][r:]                          # G_{t+1}(c + e_j)
-            room = digits[j] < p.counts[j]
-            g += np.where(room, nxt, 0.0) * W[t, j]
-        s = g.max()
-        Gb[t] = g / s
-        gscale[t] = gscale[t + 1] + np.log(s)
-    probs = np.zeros((T, J))
+    Gb, gscale = _backward(bt, W, J)
+    probs = np.zeros((P, T, J))
     for t in range(T):
+        norm = np.exp(logscale[t] + gscale[t + 1] - logscale[T] - np.log(F[T, :, S - 1]))
         for j in range(J):
-            if not p.counts[j]:
-                continue
-            r = int(p.radix[j])
-            nxt = np.zeros(p.S)
-            nxt[:-r] = Gb[t + 1][r:]
-            room = digits[j] < p.counts[j]
-            tot = float(np.sum(F[t] * np.where(room, nxt, 0.0)) * W[t, j])
-            probs[t, j] = tot * np.exp(logscale[t] + gscale[t + 1] - logscale[T] - np.log(F[T, full]))
-    Y = np.eye(J)[p.y]
-    R = (Y - probs)[:, others]
-    grad = R.T @ p.X                                          # (q, k)
-    return ll, grad
+            r = int(bt.radix[j])
+            if bt.counts[j]:
+                tot = np.sum(F[t, :, :-r] * np.where(bt.room[j, :-r], Gb[t + 1, :, r:], 0.0), 1)
+                probs[:, t, j] = tot * W[:, t, j] * norm
+    Y = np.eye(J)[bt.y]
+    R = (Y - probs)[:, :, others]
+    return ll, np.einsum("ptq,ptk->pqk", R, bt.X)
 
 
 @dataclass
@@ -116,16 +124,20 @@ class FEFit:
     converged: bool
 
 
-def total(panels, B, base, J, want_grad=True):
-    ll, gs = 0.0, []
-    for p in panels:
-        a, g = panel_ll_grad(p, B, base, J, want_grad)
-        ll += a
-        gs.append(g.ravel() if want_grad else None)
-    return ll, (np.array(gs) if want_grad else None)
+def total(batch_list: list[Batch], B, base, J, want_grad=True):
+    """(sum of the conditional log likelihoods, per-panel scores (G, q*k) in panel order)."""
+    ll = 0.0
+    G = sum(len(bt.index) for bt in batch_list)
+    scores = np.zeros((G, B.size)) if want_grad else None
+    for bt in batch_list:
+        a, g = batch_ll_grad(bt, B, base, J, want_grad)
+        ll += float(a.sum())
+        if want_grad:
+            scores[bt.index] = g.reshape(len(bt.index), -1)
+    return ll, scores
 
 
-def fit(panels: list[Panel], J: int, base: int, k: int, maxit: int = 300, trace=None) -> FEFit:
+def fit(panels: list[Batch], J: int, base: int, k: int, maxit: int = 300, trace=None) -> FEFit:
     """ML by BFGS on the exact gradient, then the Hessian by central differences of it."""
     from scipy.optimize import minimize
     q = J - 1
