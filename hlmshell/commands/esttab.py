@@ -4,15 +4,17 @@
     eststo clear | eststo dir | eststo drop namelist
     esttab [namelist] [using filename] [, b[(fmt)] se t p not z star[(* 0.05 ** 0.01 ...)]
            nostar r2 ar2 aic bic scalars(names) label title(string) mtitles[(list)] nomtitles
-           nonumbers nodepvars nogaps compress noconstant nonotes keep() drop()
-           csv tex html md rtf fixed replace append]
+           nonumbers nodepvars nogaps compress noconstant nonotes keep() drop() order() rename()
+           mgroups() mlabels() collabels() varlabels() eqlabels() refcat() indicate() addnotes()
+           legend prehead() posthead() prefoot() postfoot() substitute() plain fragment page
+           csv scsv tab tex booktabs html md rtf fixed replace append]
 
 eststo runs the estimation command after its colon (through the session's interpreter, as
 Stata runs it: prefixes, errors and output as typed), then stores the active results as
 `name` or est1, est2, ... and keeps the list in the global macros eststo and eststo_counter
 (as eststo.ado does); esttab with no namelist tabulates those, or the active results.
-esttab's layout is esttab.ado's default (see output/paper_tables.esttab_lines): point
-estimates in estout's a3 format with stars (* p<0.05, ** p<0.01, *** p<0.001), t statistics
+esttab's layout is esttab.ado's (commands/esttab_layout.py composes it, output/estout_writer.py
+writes the rows as estout does, in every output mode): point estimates in estout's a3 format with stars (* p<0.05, ** p<0.01, *** p<0.001), t statistics
 (2 decimals) in parentheses below, blank lines between coefficients, N at the bottom, the
 notes under the table. Results of `mixed` are shown in e(b)'s metric, as esttab shows them
 (lns1_1_1:_cons, lnsig_e:_cons), each equation after a rule.
@@ -31,7 +33,7 @@ from hlmshell.commands import esttab_layout as lo
 from hlmshell.commands import esttab_rows as er
 from hlmshell.commands import esttab_transform as et
 from hlmshell.commands import estout_table as eo
-from hlmshell.commands._postest import expand_names, lookup, norm_name
+from hlmshell.commands._postest import expand_names, lookup
 from hlmshell.commands.estimates import renamed
 from hlmshell.commands.etable import coefficients, merge_order, stat_value, var_label
 from hlmshell.errors import StataError
@@ -639,40 +641,7 @@ def _stat_rows(results, given) -> list[pt.PaperRow]:
     return rows
 
 
-def _headers(session, results, names, given) -> list[list[str]]:
-    heads = []
-    if "nonumbers" not in given:
-        heads.append([f"({i + 1})" for i in range(len(results))])
-    if "nomtitles" in given:
-        return heads
-    if "mtitles" in given:
-        words = _words(given["mtitles"] or "")
-        titles = [words[i] if i < len(words) else (r.macros.get("estimates_title") or n)
-                  for i, (r, n) in enumerate(zip(results, names))]
-        heads.append(titles)
-    elif "nodepvars" not in given:
-        heads.append([var_label(session, r.depvar, "label" in given) for r in results])
-    return heads
-
-
-def _notes(given, lay: Layout) -> list[str]:
-    if "nonotes" in given:
-        return []
-    notes = []
-    first = "Exponentiated coefficients" if lay.eform is not None and given.get("eform") is None else ""
-    if lay.aux is not None:
-        what = {"t": "t statistics", "z": "z statistics", "se": "Standard errors", "p": "p-values"}[lay.aux]
-        where = {"(": "in parentheses", "[": "in brackets"}.get(lay.paren[0]) or \
-            ("in second column" if lay.wide else "in second row")
-        first = f"{first}; {what} {where}" if first else f"{what} {where}"
-    if first:
-        notes.append(first)
-    if lay.stars:
-        notes.append(", ".join(f"{s} p<{lev}" for s, _, lev in lay.stars))
-    return notes
-
-
-def _build_cells(session, results, names, given, inds=()) -> tuple[pt.PaperTable, pt.FixedLayout]:
+def _build_cells(session, results, given, inds=()) -> list[pt.PaperRow]:
     """esttab with cells(): the elements asked for (estpost's vectors too), a sub-column each
     when side by side; statistics rows in each model's first sub-column."""
     rows = ec.parse_cells(given["cells"])
@@ -682,21 +651,12 @@ def _build_cells(session, results, names, given, inds=()) -> tuple[pt.PaperTable
     cgiven = given if "gaps" in given else {**given, "nogaps": None}     # esttab: no gaps with cells()
     ct = ec.build_cells(session, results, cgiven, rows, stars,
                         lambda n: (cons if n == "_cons" else el.coef_label(session, n, _interaction(given))) if label
-                        else n,
-                        _headers(session, results, names, given))
+                        else n, [])
     body = ct.rows + _indicator_rows(results, list(inds), ct.width, False)
     stats = _stat_rows(results, given)
     for r in stats:
         r.cells = ec.widen(r.cells, ct.width)
-    if stats:
-        body += [pt.PaperRow(kind="rule")] + stats
-    notes = [] if "nonotes" in given or not ct.stars or not stars else \
-        [", ".join(f"{s} p<{lev}" for s, _, lev in _star_levels(given))]
-    title = (given.get("title") or "").strip().strip('"')
-    fixed = pt.FixedLayout(varwidth=20 if label else 12, modelwidth=12,
-                           starwidth=max([len(s) for s, _ in stars] + [0]) if ct.stars else 0)
-    fixed.modelwidth = max([fixed.modelwidth] + [len(c[0]) for r in body for c in r.cells])
-    return pt.PaperTable(ct.heads, body, title, notes), fixed
+    return body + ([pt.PaperRow(kind="rule")] + stats if stats else [])
 
 
 def _with_indicators(given) -> tuple[dict, list]:
@@ -717,43 +677,21 @@ def _indicator_rows(results, inds, width: int, gaps: bool) -> list[pt.PaperRow]:
     return rows
 
 
-def build_esttab(session, results, names, given) -> tuple[pt.PaperTable, pt.FixedLayout]:
+def build_esttab(session, results, given) -> list[pt.PaperRow]:
+    """The table's rows: coefficients (with their statistics), indicate() rows, a rule and the
+    model statistics."""
     given, inds = _with_indicators(given)
     if "cells" in given:
-        return _build_cells(session, results, names, given, inds)
+        return _build_cells(session, results, given, inds)
     lay = _layout(given)
     et.check_transform(session, lay.transforms)
     rows = _body_rows(session, results, given, lay)
     rows += _indicator_rows(results, inds, 2 if lay.wide and lay.aux is not None else 1, lay.gaps and bool(rows))
     stats = _stat_rows(results, given)
-    heads = _headers(session, results, names, given)
-    if lay.wide and lay.aux is not None:     # a model's labels and statistics in its first column
-        heads = [[x for h in row for x in (h, "")] for row in heads]
+    if lay.wide and lay.aux is not None:     # a model's statistics in its first column
         for r in stats:
             r.cells = ec.widen(r.cells, 2)
-    if stats:
-        rows += [pt.PaperRow(kind="rule")] + stats
-    title = given.get("title")
-    title = title.strip().strip('"') if title else ""
-    table = pt.PaperTable(heads, rows, title, _notes(given, lay))
-    fixed = pt.FixedLayout(varwidth=20 if lay.label else 12, modelwidth=12,
-                           starwidth=max([len(s) for s, _, _ in lay.stars] + [0]))
-    if "compress" in given:
-        fixed.varwidth -= 4 if lay.label else 2
-        fixed.modelwidth -= 3
-    widest = max([len(c[0]) for r in table.rows for c in r.cells] + [0])
-    fixed.modelwidth = max(fixed.modelwidth, widest)
-    for key in ("varwidth", "modelwidth"):
-        if given.get(key) is not None:
-            setattr(fixed, key, _width(given[key], key))
-    return table, fixed
-
-
-def _width(text: str, key: str) -> int:
-    t = (text or "").strip()
-    if not t.isdigit() or int(t) > 1000:
-        raise StataError(f"option {key}() incorrectly specified", 198)
-    return int(t)
+    return rows + ([pt.PaperRow(kind="rule")] + stats if stats else [])
 
 
 def _split_using(body: str) -> tuple[str, str | None]:
@@ -801,15 +739,15 @@ def _spec(session, results, names, given) -> tuple[lo.Spec, list[pt.PaperRow], b
     mlabels = _mlabels(session, results, names, given)
     numbers = "nonumbers" not in given
     if "cells" in given:
-        table, _ = build_esttab(session, results, names, given)
+        body = build_esttab(session, results, given)
         rows = ec.parse_cells(given["cells"])
         stars = _star_levels(given)
         cols = ec.star_columns(rows) if stars else [False] * max(len(r) for r in rows)
         spec = lo.Spec(len(results), len(cols), mlabels, numbers, stars, (False, None, ""), True,
                        ec.column_labels(rows), cols * len(results), title)
-        return spec, table.rows, "gaps" in given and len(rows) > 1 and "nogaps" not in given
+        return spec, body, "gaps" in given and len(rows) > 1 and "nogaps" not in given
     lay = _layout(given)
-    table, _ = build_esttab(session, results, names, given)
+    body = build_esttab(session, results, given)
     width = 2 if lay.wide and lay.aux is not None else 1
     cols = ([True, False] if width == 2 else [True]) if lay.stars else [False] * width
     where = {"(": "in parentheses", "[": "in brackets"}.get(lay.paren[0]) or \
@@ -820,7 +758,7 @@ def _spec(session, results, names, given) -> tuple[lo.Spec, list[pt.PaperRow], b
         col_labels = ["b", lay.aux] if width == 2 else ["/".join(["b"] + ([lay.aux] if lay.aux else []))]
     spec = lo.Spec(len(results), width, mlabels, numbers, lay.stars, (eform, lay.aux, where), False,
                    col_labels, cols * len(results), title)
-    return spec, table.rows, lay.gaps
+    return spec, body, lay.gaps
 
 
 def estout_text(session, results, names, given, mode: str) -> str:

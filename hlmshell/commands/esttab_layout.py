@@ -484,22 +484,41 @@ def _single_cons(rows) -> dict[str, bool]:
 
 @dataclass
 class _RowLabels:
-    """varlabels()/coeflabels() and eqlabels(, none) as they apply to coefficient rows."""
+    """varlabels()/coeflabels() and eqlabels() as they apply to the rows."""
     names: dict[str, str]
     blist: dict[str, list[str]]
     elist: dict[str, list[str]]
     vend: list[str]
     lone: dict[str, bool]
     user: bool                    # varlabels() given: esttab's gaps are off
+    vl: el.LabelOpt | None = None
+    eq: el.LabelOpt | None = None
 
     def block(self, r) -> tuple[ew.Block, tuple[str, str], list[str]]:
+        """A coefficient's block: its label (varlabels(), prefix()/suffix()), blist() and
+        begin() before it, end() after it (elist() is added once the block is complete)."""
         key = getattr(r, "key", ("", r.label))
         label = r.label
         if self.lone.get(key[0]) and key[1] == "_cons":
             label = getattr(r, "eqlabel", label)
-        b = ew.Block(_relabel(key, label, self.names), [list(r.cells)], pre=list(_lookup(key, self.blist)),
-                     post=[list(self.vend)] if self.vend else [])
+        label = _relabel(key, label, self.names)
+        vbegin = self.vl.lines("begin") if self.vl else []
+        if self.vl is not None:
+            label = self.vl.args.get("prefix", "") + label + self.vl.args.get("suffix", "")
+        b = ew.Block(label, [list(r.cells)], pre=list(_lookup(key, self.blist)) + vbegin,
+                     post=[list(self.vend)] if self.vend else [], replace=bool(vbegin and self.vl.on("replace")))
         return b, key, _lookup(key, self.elist)
+
+    def eq_block(self, label: str, pre: list[str], first: bool, replace: bool) -> ew.Block:
+        """An equation's label row: eqlabels()'s begin() (all equations unless nofirst) in
+        place of esttab's rule, prefix()/suffix() around the label."""
+        if self.eq is not None and self.eq.lines("begin"):
+            use = not first or self.eq.on("first", True)
+            pre = self.eq.lines("begin") if use else []
+            replace = use and self.eq.on("replace")
+        if self.eq is not None:
+            label = self.eq.args.get("prefix", "") + label + self.eq.args.get("suffix", "")
+        return ew.Block(label, [], pre=list(pre), empty=True, replace=replace)
 
 
 def _row_labels(given, rows) -> tuple[_RowLabels, bool]:
@@ -508,8 +527,19 @@ def _row_labels(given, rows) -> tuple[_RowLabels, bool]:
     eqo = el.parse(given.get("eqlabels"), "eqlabels")
     eq_none = eqo is not None and eqo.on("none")
     labels = _RowLabels(names, vl.pairs("blist") if vl else {}, vl.pairs("elist") if vl else {},
-                        vl.lines("end") if vl else [], _single_cons(rows) if eq_none else {}, vl is not None)
+                        vl.lines("end") if vl else [], _single_cons(rows) if eq_none else {}, vl is not None,
+                        vl, eqo)
     return labels, eq_none
+
+
+def _drop_last_ends(out: list[ew.Block], labels: _RowLabels) -> None:
+    """varlabels(, end() nolast): no end() after each equation's last coefficient."""
+    if labels.vl is None or not labels.vend or labels.vl.on("last", True):
+        return
+    for i, b in enumerate(out):
+        nxt = out[i + 1] if i + 1 < len(out) else None
+        if not b.empty and (nxt is None or nxt.empty) and b.post and b.post[0] == labels.vend:
+            b.post.pop(0)
 
 
 def blocks(rows, given, name: str, gaps: bool, width: int = 1) -> Body:
@@ -520,15 +550,15 @@ def blocks(rows, given, name: str, gaps: bool, width: int = 1) -> Body:
     labels, eq_none = _row_labels(given, rows)
     out: list[ew.Block] = []
     stats: list[ew.Block] = []
-    pending_rule = False
+    pending_rule, first_eq = False, True
     tails: dict[int, list[str]] = {}
     keys: dict[int, tuple[str, str]] = {}
     for r in rows:
         rule, pending_rule = pending_rule, r.kind == "rule"
         if r.kind == "eq" and not eq_none:
             pre = (eqrule if lines else midgap + [""] if gaps else []) if rule else []
-            out.append(ew.Block(r.label, [], pre=list(pre), empty=True,
-                                replace=bool(rule and lines and mode_of(name).eqrule_replace)))
+            out.append(labels.eq_block(r.label, pre, first_eq, bool(rule and lines and mode_of(name).eqrule_replace)))
+            first_eq = False
         elif r.kind == "stat":
             stats.append(ew.Block(r.label, [list(r.cells)]))
         elif r.kind == "aux" and out:
@@ -539,6 +569,7 @@ def blocks(rows, given, name: str, gaps: bool, width: int = 1) -> Body:
             b, keys_b, tails_b = labels.block(r)
             tails[id(b)], keys[id(b)] = tails_b, keys_b
             out.append(b)
+    _drop_last_ends(out, labels)
     for b in out:
         if tails.get(id(b)):
             b.post.append(list(tails[id(b)]))
