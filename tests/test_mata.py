@@ -404,9 +404,9 @@ def test_string_variables_and_void_calls():
 def test_stata_runs_a_command_from_mata():
     s = interp_session()
     assert iok(s, 'mata: stata("display 2+2")') == "4\n"
-    out = iok(s, 'mata: rc = _stata("nosuchcmd"); rc')
-    assert out == "command nosuchcmd is unrecognized\n  199\n"
-    rc, out = irun(s, 'mata: stata("nosuchcmd")')
+    out = iok(s, 'mata: rc = _stata("display 1+"); rc')
+    assert out == "invalid syntax\n  198\n"
+    rc, out = irun(s, 'mata: stata("display 1+")')
     assert rc == 3598 and "stata():  3598  Stata returned error" in out
 
 
