@@ -551,7 +551,7 @@ def _needs(child, p: int, right: bool) -> bool:
     return cp < p or (right and cp == p)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True,
+@settings(max_examples=200, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(tree=trees())
 def test_random_expressions_match_numpy(tree):
