@@ -20,13 +20,16 @@ import numpy as np
 
 from hlmshell.errors import StataError
 
+
 def quad_points(S: np.ndarray) -> int:
     """Gauss-Hermite points per random effect for the probabilities integrated over them: the
     integrand flattens out less quickly the larger the variances (max error about 1e-7 at
     variances up to 1.5 with 11 points, 1e-5 at 4 with 15; measured against 60 points)."""
     v = float(np.max(np.diag(S))) if S.size else 0.0
     pts = 11 if v <= 1.5 else 15 if v <= 4 else 21
-    return min(pts, max(5, int(round(4000 ** (1 / max(1, S.shape[0]))))))
+    return min(pts, max(5, round(4000 ** (1 / max(1, S.shape[0])))))
+
+
 _OUTCOME = re.compile(r"\bout\w*\(\s*([^)]*)\)", re.IGNORECASE)
 
 
