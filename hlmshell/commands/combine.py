@@ -84,25 +84,36 @@ def _parse_keep(text: str | None) -> set[int] | None:
           options=(Opt("keep", type="string", desc="results to keep: master, using, match, match_update, match_conflict"),
                    Opt("nogenerate", "nogen", desc="do not create the _merge variable"),
                    Opt("generate", "gen", "name", desc="name of the variable marking the source of each observation"),
-                   Opt("keepusing", type="varlist", desc="variables to keep from the using data"),
+                   Opt("keepusing", "keepus", type="varlist", desc="variables to keep from the using data"),
                    Opt("update", desc="update missing values of same-named variables"),
                    Opt("replace", desc="with update, replace nonmissing values too"),
                    Opt("nolabel", "nol", desc="do not copy value labels from the using data"),
                    Opt("nonotes", desc="do not copy notes from the using data"),
                    Opt("noreport", desc="do not display the match results table"),
                    Opt("sorted", desc="accepted for compatibility (data are sorted as needed)"),
-                   Opt("assert", type="string", desc="require merge results (same words as keep())")))
+                   Opt("assert", type="string", desc="require merge results (same words as keep())"),
+                   # Stata 10's syntax (`merge keyvars using file`) and its options
+                   Opt("sort", desc="old syntax: sort both datasets first (done as needed)"),
+                   Opt("nokeep", desc="old syntax: drop using observations that do not match"),
+                   Opt("unique", desc="old syntax: the keys identify observations in both datasets"),
+                   Opt("uniqmaster", desc="old syntax: the keys identify observations in the master"),
+                   Opt("uniqusing", desc="old syntax: the keys identify observations in the using data")))
 def merge_cmd(session, cmd):
     opts = strict_args(cmd)
     kind, keys, fname = _merge_spec(session, cmd.body)
+    old_opts = [n for n in ("sort", "nokeep", "unique", "uniqmaster", "uniqusing") if getattr(opts, n)]
+    if old_opts and kind != "old":
+        raise StataError(f"option {old_opts[0]} not allowed", 198)
     master = session.data
     using = read_dta(find_data(fname))
     _check_keys(master, using, keys)
     gen = _merge_variable(master, opts)
     mkeys, ukeys = _key_tuples(master, keys), _key_tuples(using, keys)
     if kind == "old":
-        kind = _old_kind(mkeys, ukeys, keys)
+        kind = _old_kind(mkeys, ukeys, keys, opts)
         session.out.line("(you are using old merge syntax; see [D] merge for new syntax)")
+        if opts.nokeep:
+            opts = Args(tuple(opts._specs.values()), {**opts.given, "keep": "master match"})
     _check_unique(kind, keys, mkeys, "master")
     _check_unique(kind, keys, ukeys, "using")
     uvars = _using_vars(session, using, keys, opts.keepusing)
@@ -134,8 +145,13 @@ def _merge_spec(session, body_text: str) -> tuple[str, list[str], str]:
     return m.group(1), keys, fname
 
 
-def _old_kind(mkeys, ukeys, keys: list[str]) -> str:
+def _old_kind(mkeys, ukeys, keys: list[str], opts) -> str:
     m_unique, u_unique = len(set(mkeys)) == len(mkeys), len(set(ukeys)) == len(ukeys)
+    for side, flag, unique in (("master", "uniqmaster", m_unique), ("using", "uniqusing", u_unique)):
+        if (getattr(opts, flag) or opts.unique) and not unique:
+            raise StataError(f"variable{'s' if len(keys) > 1 else ''} {' '.join(keys)} do"
+                             f"{'' if len(keys) > 1 else 'es'} not uniquely identify observations "
+                             f"in the {side} data", 459)
     if m_unique:
         return "1:1" if u_unique else "1:m"
     if u_unique:

@@ -304,7 +304,7 @@ EGEN_OPTIONS = (
     Opt("decode", desc="concat: use value labels of numeric variables"),
     Opt("maxlength", type="int", desc="concat: keep at most # bytes"),
     Opt("punct", type="string", desc="concat: text put between the variables"),
-    Opt("values", type="numlist", desc="anycount, anymatch: the values counted"),
+    Opt("values", "v", type="numlist", desc="anycount, anymatch: the values counted"),
     Opt("at", type="numlist", desc="cut: interval boundaries"),
     Opt("group", type="int", desc="cut: number of equal-frequency groups"),
     Opt("icodes", desc="cut: codes 0, 1, 2, ... instead of left ends"),

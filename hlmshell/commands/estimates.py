@@ -332,8 +332,9 @@ def _table(session, rest: str, opts: Args) -> None:
     results = [_plain_equations(lookup(session, n)) for n in uniq]
     if opts.raw("equations"):
         results = matched_equations(results, opts.raw("equations"))
-    se, star = opts.se, opts.star
-    if star and se:
+    star = opts.star
+    extra = [(k, _stat_format(opts, k)) for k in ("se", "t", "p") if k in opts]
+    if star and extra:
         raise StataError("option star may not be combined with se, t, or p", 198)
 
     def _sel(arg: str | None) -> list[str]:
@@ -351,16 +352,30 @@ def _table(session, rest: str, opts: Args) -> None:
     stfmt = (opts.stfmt or "").strip() or None
     if stfmt and not re.fullmatch(r"%-?\d+\.\d+[fge]c?", stfmt):
         raise StataError(f"invalid format {stfmt}", 120)
-    for line in po.table_lines(labels, rows, stat_rows, opts.b or None, se, star, len(eqs) > 1,
-                               stfmt):
+    for line in po.table_lines(labels, rows, stat_rows, opts.b or None, extra, star, len(eqs) > 1,
+                               stfmt, eform=bool(opts.eform)):
         session.out.line(line)
     session.r = RResults(macros={"names": " ".join(uniq)})
+
+
+def _stat_format(opts: Args, kind: str) -> str | None:
+    """The %format given to se(), t() or p() (None: b's format for se, %7.2f for t, %7.4f
+    for p)."""
+    text = (opts.raw(kind) or "").strip()
+    if not text:
+        return {"t": "%7.2f", "p": "%7.4f"}.get(kind)
+    if not re.fullmatch(r"%-?\d+\.\d+[fge]c?", text):
+        raise StataError(f"invalid format {text}", 120)
+    return text
 
 
 # --------------------------------------------------------------------------- dispatcher
 _TABLE_OPTIONS = (
     Opt("b", "b", "string", None, "display coefficients, optionally in a %format: b or b(%9.3f)"),
-    Opt("se", desc="display standard errors"),
+    Opt("se", "se", "string", None, "display standard errors, optionally in a %format"),
+    Opt("t", "t", "string", None, "display t or z statistics, optionally in a %format"),
+    Opt("p", "p", "string", None, "display p-values, optionally in a %format"),
+    Opt("eform", desc="display coefficients in exponentiated form"),
     Opt("star", desc="mark significance with stars (not with se)"),
     Opt("stats", "stats", "anything", None, "display these scalars (N ll aic bic rank, any e() scalar)"),
     Opt("statistics", "statistics", "anything", None, "same as stats()"),

@@ -45,7 +45,8 @@ def _opts(name: str):
             Opt("iterate", "iter", "int", 300, "maximum number of iterations"),
             Opt("baselevels", "base", desc="report base levels of factor variables"),
             Opt("allbaselevels", "allbase", desc="display all base levels"),
-            Opt("nofvlabel", desc="show factor-variable levels by number, not value label"))
+            Opt("nofvlabel", desc="show factor-variable levels by number, not value label"),
+            Opt("noheader", desc="suppress the output header"))
     extra = {"logit": (Opt("or", desc="report odds ratios"),),
              "logistic": (Opt("coef", desc="report coefficients instead of odds ratios"),),
              "cloglog": (Opt("eform", desc="report exponentiated coefficients"),),
@@ -172,7 +173,7 @@ def _run(session, cmd, name: str) -> None:
         res.scalars["N_f"] = float(np.sum(y == 0))
         res.scalars.pop("r2_p", None)
     _display(session, res, design, None if opts.nofvlabel else vlabels, float(opts.level), eform,
-             name, baselevels=bool(opts.baselevels or opts.allbaselevels))
+             name, baselevels=bool(opts.baselevels or opts.allbaselevels), header=not opts.noheader)
 
 
 def _fit(y, X, off, fam, w, lines):
@@ -280,7 +281,8 @@ def _results(cmd, name, depvar, design, mask, beta, V, ll, ll0, vce, n_clust, ti
     return res
 
 
-def _display(session, res, design, vlabels, level, eform, name, baselevels: bool = False) -> None:
+def _display(session, res, design, vlabels, level, eform, name, baselevels: bool = False,
+             header: bool = True) -> None:
     out = session.out
     sc = res.scalars
     robust = bool(res.macros.get("vcetype"))
@@ -288,9 +290,10 @@ def _display(session, res, design, vlabels, level, eform, name, baselevels: bool
     head = go.cloglog_header(sc, res.macros["chi2type"], robust) if name == "cloglog" else \
         go.header_lines(res.macros["title"], int(sc["N"]), int(sc["df_m"]), sc["chi2"],
                         sc["p"], sc["ll"], sc["r2_p"], res.macros["chi2type"], robust)
-    for line in head:
-        out.line(line)
-    out.line("")
+    if header:
+        for line in head:
+            out.line(line)
+        out.line("")
     if sc.get("N_clust"):
         out.line(cluster_note(int(sc["N_clust"]), res.macros["clustvar"]))
     groups = display_groups(design, baselevels=baselevels, value_labels=vlabels)

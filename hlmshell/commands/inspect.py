@@ -287,6 +287,7 @@ def describe_cmd(session, cmd):
                    Opt("nocompress", desc="accepted for Stata compatibility"),
                    Opt("fast", desc="accepted for Stata compatibility"),
                    Opt("table", desc="force the table format (the default)"),
+                   Opt("nodisplay", desc="force the table format (the default), as table does"),
                    Opt("divider", desc="accepted for Stata compatibility (column dividers)"),
                    Opt("string", "str", "int", None, "accepted for Stata compatibility (string width)")))
 def list_cmd(session, cmd):
@@ -482,7 +483,7 @@ def _numeric_levels(x, missing: bool, clean: bool):
 
 @command("isid", qualifiers="",
           family="Data inspection", body="varlist", desc="check that variables uniquely identify observations", example="isid id",
-          options=(Opt("sort", desc="sort the data by the varlist"),
+          options=(Opt("sort", "so", desc="sort the data by the varlist"),
                    Opt("missok", desc="allow missing values in the variables")))
 def isid_cmd(session, cmd):
     opts = typed_args(cmd)

@@ -190,11 +190,17 @@ def _rename_pairs(session, body: str) -> list[tuple[str, str]]:
 
 
 @command("rename", abbrev="ren", byable=False, qualifiers="",
-          family="Data management", body="anything", desc="rename a variable", example="rename size schsize", options=False)
+          family="Data management", body="anything", desc="rename a variable", example="rename size schsize",
+          options=(Opt("upper", desc="rename varlist to upper case"),
+                   Opt("lower", desc="rename varlist to lower case"),
+                   Opt("proper", desc="rename varlist to proper case (first letter upper case)")))
 def rename_cmd(session, cmd):
-    typed_args(cmd)              # rename takes no options
+    opts = typed_args(cmd)
     ds = session.data
-    pairs = _rename_pairs(session, cmd.body)
+    cases = [c for c in ("upper", "lower", "proper") if getattr(opts, c)]
+    if len(cases) > 1:
+        raise StataError(f"options {cases[0]} and {cases[1]} may not be combined", 198)
+    pairs = _case_pairs(session, cmd.body, cases[0]) if cases else _rename_pairs(session, cmd.body)
     olds = {o for o, _ in pairs}
     final = [n for n in ds.names if n not in olds]
     for old, new in pairs:
@@ -206,6 +212,16 @@ def rename_cmd(session, cmd):
         raise StataError("variable names not unique", 198)
     mapping = dict(pairs)
     ds.rename_many(mapping)      # names, sort order, and the xtset/tsset characteristics
+
+
+def _case_pairs(session, body: str, case: str) -> list[tuple[str, str]]:
+    """`rename varlist, upper|lower|proper`: every variable of varlist (parentheses allowed)
+    to that case."""
+    names = varlist(session, body.strip().strip("()"), all_if_empty=False)
+    if not names:
+        raise StataError("varlist required", 100)
+    change = {"upper": str.upper, "lower": str.lower, "proper": lambda n: n[:1].upper() + n[1:].lower()}
+    return [(n, change[case](n)) for n in names]
 
 
 @command("order", byable=False, qualifiers="",

@@ -633,6 +633,18 @@ def _options(name: str) -> tuple:
              Opt("intpoints", "intp", "int", 12, "quadrature points; default 12"),
              Opt("intmethod", "intm", "string", None, "mvaghermite (the default), aghermite or ghermite"),
              Opt("lrmodel", desc="re: LR test of the model against the constant-only model")]
+    # ml's maximize options do-files pass: the fit reaches the same optimum without them
+    have = {o.name for o in base} | {o.name for o in extra}
+    extra += [o for o in (Opt("technique", "tech", "string", None, "accepted for compatibility"),
+                          Opt("difficult", desc="accepted for compatibility"),
+                          Opt("nrtolerance", "nrtol", "real", 1e-5, "accepted for compatibility"),
+                          Opt("nonrtolerance", desc="accepted for compatibility"),
+                          Opt("ltolerance", "ltol", "real", 1e-7, "accepted for compatibility"),
+                          Opt("showstep", desc="accepted for compatibility"),
+                          Opt("gradient", desc="accepted for compatibility"),
+                          Opt("hessian", desc="accepted for compatibility"),
+                          Opt("showtolerance", desc="accepted for compatibility"))
+              if o.name not in have]
     if name != "xtpoisson":
         extra.append(Opt("offset", "off", "string", None, "include varname with coefficient 1"))
     if name in EFORM:

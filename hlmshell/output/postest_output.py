@@ -186,22 +186,26 @@ def _stars(p) -> str:
     return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
 
 
-def _coef_cells(cells, cell, bfmt: str, star: bool) -> tuple[str, str]:
-    """A coefficient row's cells and its standard-error row's cells, model by model."""
-    line, seline = "", ""
+def _coef_cells(cells, cell, bfmt: str, star: bool, extra=(), eform: bool = False) -> list[str]:
+    """A coefficient row's cells, then one row of cells per statistic of `extra` ((kind,
+    format): se, t, p, in that order), model by model. eform: exp(b) and its delta-method
+    SE exp(b)*se; t and p stay those of b."""
+    rows = [""] + ["" for _ in extra]
     for c in cells:
-        if c is None:
-            line += cell("")
-            seline += cell("")
+        if c is None or c[3]:
+            rows[0] += cell("(omitted)" if c is not None else "")
+            for k in range(len(extra)):
+                rows[k + 1] += cell("")
             continue
-        b, s, p, om = c
-        if om:
-            line += cell("(omitted)")
-            seline += cell("")
-            continue
-        line += cell(fmt(b, bfmt).strip(), _stars(p) if star else "")
-        seline += cell(fmt(s, bfmt).strip() if s is not None and not math.isnan(s) else "")
-    return line, seline
+        b, s, p, _ = c
+        ok = s is not None and not math.isnan(s) and s > 0
+        shown_b, shown_s = (math.exp(b), math.exp(b) * s if ok else s) if eform else (b, s)
+        rows[0] += cell(fmt(shown_b, bfmt).strip(), _stars(p) if star else "")
+        for k, (kind, f) in enumerate(extra):
+            value = {"se": shown_s, "t": b / s if ok else None, "p": p}[kind]
+            good = value is not None and not math.isnan(value) and (kind != "se" or ok)
+            rows[k + 1] += cell(fmt(value, f or bfmt).strip() if good else "")
+    return rows
 
 
 def _stat_lines(stats, cell, vw: int, cw: int, bfmt: str, stfmt: str | None = None) -> list[str]:
@@ -224,10 +228,12 @@ def _stat_lines(stats, cell, vw: int, cw: int, bfmt: str, stfmt: str | None = No
 
 
 def table_lines(models: list[str], rows: list[tuple[str, list[str], list | None]],
-                stats: list[tuple[str, list]], bfmt: str | None, se: bool, star: bool,
-                equations_shown: bool, stfmt: str | None = None) -> list[str]:
+                stats: list[tuple[str, list]], bfmt: str | None, se, star: bool,
+                equations_shown: bool, stfmt: str | None = None, eform: bool = False) -> list[str]:
     """rows: (equation, label lines (13 wide, bar excluded), [(b, se, p, omitted) or None per
-    model], or None for a factor header row); stats: (name, values)."""
+    model], or None for a factor header row); stats: (name, values). se: the statistics under
+    each coefficient, [(kind, format or None)] with kind se, t or p (True: se alone)."""
+    under_rows = [("se", None)] if se is True else list(se or [])
     has_omit = any(c is not None and c[3] for _, _, cells in rows if cells for c in cells)
     if bfmt:
         m = fmt(1.0, bfmt)
@@ -263,10 +269,9 @@ def table_lines(models: list[str], rows: list[tuple[str, list[str], list | None]
         if cells is None:
             out.append(f"{label_lines[-1]}|")
             continue
-        line, seline = _coef_cells(cells, cell, bfmt, star)
+        line, *under = _coef_cells(cells, cell, bfmt, star, under_rows, eform)
         out.append(f"{label_lines[-1]}|" + line)
-        if se:
-            out.append(" " * vw + " |" + seline)
+        out += [" " * vw + " |" + u for u in under]
     if stats:
         out.append(center)
         out += _stat_lines(stats, cell, vw, cw, bfmt, stfmt)
@@ -274,6 +279,6 @@ def table_lines(models: list[str], rows: list[tuple[str, list[str], list | None]
     twidth = 1 + (vw + 1) + n * (cwt + 2)
     if star:
         out.append("Legend: * p<0.05; ** p<0.01; *** p<0.001".rjust(twidth))
-    elif se:
-        out.append("Legend: b/se".rjust(twidth))
+    elif under_rows:
+        out.append(("Legend: " + "/".join(["b"] + [k for k, _ in under_rows])).rjust(twidth))
     return out
