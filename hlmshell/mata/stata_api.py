@@ -26,6 +26,7 @@ from hlmshell.mata.values import (
 )
 
 _NAME = re.compile(r"[A-Za-z_][\w]{0,31}$")
+_MACRO = re.compile(r"\w{1,32}$")
 _STORED = re.compile(r"[er]\(\s*\w+\s*\)$")
 
 
@@ -74,7 +75,7 @@ def st_matrixcolstripe(host, a):
 
 
 def st_numscalar(host, a):
-    name = str_scalar(a[0]).strip()
+    name = _matrix_name(a[0], len(a) > 1)
     if len(a) == 1:
         v = host.numscalar(name)
         return np.full((0, 0), MISSING) if v is None else real(v)
@@ -90,6 +91,8 @@ def _macro(host, a, local: bool):
     name = str_scalar(a[0]).strip()
     if len(a) == 1:
         return strings([[host.macro(name, local)]])
+    if not _MACRO.match(name):
+        raise MataError(3300)
     host.put_macro(name, str_scalar(a[1]), local)
     return None
 
