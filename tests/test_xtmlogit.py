@@ -282,3 +282,15 @@ def test_postestimation_refusals_after_fe(line, rc):
     r, out = run(s, line)
     assert r == rc, out
     assert "p" not in s.data.vars
+
+
+def test_variance_at_its_boundary():
+    """No panel effect in the data: one variance goes to 0 and the fit still ends, with the
+    log likelihood at the comparison mlogit's (make_iid.py)."""
+    s = csv_session("tests/data/xtmlogit/iid.csv")
+    ok(s, "xtset id t")
+    out = ok(s, "xtmlogit y x, nolog")
+    b = _b(s)
+    assert min(b[_idx(s, "/", "var(u1)")], b[_idx(s, "/", "var(u3)")]) < 1e-4
+    assert 0 <= s.e.scalars["chi2_c"] < 0.1
+    assert "Traceback" not in out

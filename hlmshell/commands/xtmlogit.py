@@ -241,7 +241,7 @@ def _run_re(session, cmd, opts, s, log) -> EstimationResults:
             trace = (lambda i, v: session.out.line(_iter_line(i, v, pseudo))) if log else None
             fit = xr.fit(X, s["codes"], s["groups"], J, s["base"], cov, points,
                          method == "mvaghermite", comp.beta, int(opts.iterate), trace)
-            V = _vcov(fit.H, fit.scores, s)
+            V = _vcov(fit.H, fit.scores, s, fit.jac)
     except (np.linalg.LinAlgError, FloatingPointError, ValueError):
         raise StataError(_ERR430, 430) from None
     names = _var_names(s["values"], s["base"], cov)
@@ -255,25 +255,29 @@ def _iter_line(i: int, ll: float, pseudo: bool = False) -> str:
     return go.iteration_line(i, ll, pseudo)
 
 
-def _vcov(H, scores, s):
-    """-H^-1, or the sandwich over the clusters (panels) with the M/(M-1) factor."""
-    try:
-        Hi = np.linalg.inv(-H)
-    except np.linalg.LinAlgError:
-        raise StataError(_ERR430, 430) from None
-    if not np.all(np.isfinite(Hi)) or np.any(np.diag(Hi) < 0):
+def _vcov(H, scores, s, jac=None):
+    """-H^-1 (a pseudo-inverse: a variance at its boundary leaves a flat direction), or the
+    sandwich over the clusters (panels) with the M/(M-1) factor; then, after re, the delta
+    method from the free to the natural variance parameters."""
+    if not np.all(np.isfinite(H)):
         raise StataError(_ERR430, 430)
+    w, U = np.linalg.eigh(-H)
+    top = float(np.max(np.abs(w))) if w.size else 0.0
+    if np.any(w < -1e-6 * top):                 # not a maximum
+        raise StataError(_ERR430, 430)
+    keep = w > 1e-9 * top                        # flat directions (a boundary) get no variance
+    Hi = (U[:, keep] / w[keep]) @ U[:, keep].T
     kind, _, cl = s["vce"]
-    if kind == "oim":
-        return Hi
-    first = np.zeros(scores.shape[0], dtype=int)
-    first[s["groups"]] = cl
-    codes, inv = np.unique(first, return_inverse=True)
-    S = np.zeros((len(codes), scores.shape[1]))
-    np.add.at(S, inv, scores)
-    M = len(codes)
-    s["n_clust"] = M
-    return Hi @ (S.T @ S) @ Hi * (M / (M - 1) if M > 1 else 1.0)
+    if kind != "oim":
+        first = np.zeros(scores.shape[0], dtype=int)
+        first[s["groups"]] = cl
+        codes, inv = np.unique(first, return_inverse=True)
+        S = np.zeros((len(codes), scores.shape[1]))
+        np.add.at(S, inv, scores)
+        M = len(codes)
+        s["n_clust"] = M
+        Hi = Hi @ (S.T @ S) @ Hi * (M / (M - 1) if M > 1 else 1.0)
+    return Hi if jac is None else jac @ Hi @ jac.T
 
 
 def _re_scalars(res, fit, comp, cov, method, points, s) -> None:
@@ -481,7 +485,8 @@ def _var_rows(res, z: float) -> list[str]:
         b = float(res.b[i])
         se = math.sqrt(V[i, i]) if V[i, i] > 0 else math.nan
         if nm.startswith("var(") and b > 0 and math.isfinite(se):
-            lo, hi = b * math.exp(-z * se / b), b * math.exp(z * se / b)
+            half = z * se / b
+            lo, hi = (b * math.exp(-half), b * math.exp(half)) if half < 700 else (math.nan, math.nan)
         else:
             lo, hi = b - z * se, b + z * se
         rows.append(xo.aux_row(nm, b, se, lo, hi))

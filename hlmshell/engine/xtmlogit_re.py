@@ -69,17 +69,19 @@ def sigma_natural(p: np.ndarray, D: list[np.ndarray]) -> np.ndarray:
 def _sigma_free(t: np.ndarray, q: int, cov: str) -> np.ndarray:
     """Sigma from unconstrained parameters (log sd, atanh correlation, Cholesky with log
     diagonal): the metric the optimiser works in, always positive definite."""
+    def sd(x):                                   # floored: a variance at its boundary stays > 0
+        return np.exp(np.clip(x, -12.0, 12.0))
     if cov == "identity":
-        return np.exp(2 * t[0]) * np.eye(q)
+        return sd(t[0]) ** 2 * np.eye(q)
     if cov == "independent":
-        return np.diag(np.exp(2 * t[:q]))
+        return np.diag(sd(np.asarray(t[:q])) ** 2)
     if cov == "exchangeable":
         lo = -1.0 / (q - 1) if q > 1 else -1.0
-        r = lo + (1 - lo) / (1 + np.exp(-t[1]))
-        return np.exp(2 * t[0]) * ((1 - r) * np.eye(q) + r * np.ones((q, q)))
+        r = lo + (1 - lo) / (1 + np.exp(-np.clip(t[1], -30.0, 30.0)))
+        return sd(t[0]) ** 2 * ((1 - r) * np.eye(q) + r * np.ones((q, q)))
     L = np.zeros((q, q))
     L[np.tril_indices(q)] = t
-    L[np.diag_indices(q)] = np.exp(np.diag(L))
+    L[np.diag_indices(q)] = sd(np.diag(L))
     return L @ L.T
 
 
@@ -120,8 +122,9 @@ class REFit:
     sigma: np.ndarray         # (q, q)
     natural: np.ndarray       # Sigma's natural parameters
     ll: float
-    H: np.ndarray             # Hessian of ll in (beta.ravel(), natural)
+    H: np.ndarray             # Hessian of ll in (beta.ravel(), free variance parameters)
     scores: np.ndarray        # (G, p) per-panel gradient in the same metric
+    jac: np.ndarray           # d (beta, natural) / d (beta, free): V_natural = jac V jac'
     iterations: list
     converged: bool
 
@@ -256,7 +259,8 @@ def _free_start(q: int, cov: str) -> np.ndarray:
 def fit(X, codes, groups, J, base, cov="independent", points=7, adaptive=True,
         start_beta=None, maxit=300, trace=None) -> REFit:
     """ML fit: BFGS with the analytic gradient between adaptation passes until the parameters
-    settle; then the Hessian (central differences of the gradient) in the natural metric."""
+    (or the log likelihood) settle; then the Hessian (central differences of the gradient) in
+    the free metric and the jacobian to the natural one."""
     from scipy.optimize import minimize
     prob = Problem(X, codes, groups, J, base, cov, points, adaptive)
     q, k = prob.q, prob.k
@@ -265,44 +269,65 @@ def fit(X, codes, groups, J, base, cov="independent", points=7, adaptive=True,
     v = np.concatenate([b0, t0])
     lines = []
     converged = False
-    for _outer in range(40):
+    for outer in range(40):
         B, S = v[:q * k].reshape(q, k), _sigma_free(v[q * k:], q, cov)
         prob.adapt(B, S)
         lines.append(prob.loglik(B, S))
         if trace:
             trace(len(lines) - 1, lines[-1])
+        if outer > 1 and abs(lines[-1] - lines[-2]) < 1e-10 * (1 + abs(lines[-1])):
+            converged = True                     # e.g. a variance creeping to its boundary
+            break
         r = minimize(lambda x: _free_objective(prob, x), v, jac=True, method="BFGS",
                      options={"gtol": 1e-7, "maxiter": maxit})
         moved = float(np.max(np.abs(r.x - v)))
         v = r.x
-        if moved < 1e-6 and _outer > 0:
+        if moved < 1e-6 and outer > 0:
             converged = True
             break
-    B, S = v[:q * k].reshape(q, k), _sigma_free(v[q * k:], q, cov)
+    t = v[q * k:]
+    B, S = v[:q * k].reshape(q, k), _sigma_free(t, q, cov)
     prob.adapt(B, S)
     nat = natural_from_sigma(S, cov)
-    x = np.concatenate([B.ravel(), nat])
     ll, scores = prob.group_scores(B, sigma_natural(nat, prob.D))
     lines.append(ll)
     if trace:
         trace(len(lines) - 1, ll)
-    H = hessian(prob, x)
-    return REFit(beta=B, sigma=S, natural=nat, ll=ll, H=H, scores=scores, iterations=lines,
-                 converged=converged)
+    jac = _free_jacobian(q * k, t, q, cov)
+    H = free_hessian(prob, v)
+    return REFit(beta=B, sigma=S, natural=nat, ll=ll, H=H, scores=scores @ jac, jac=jac,
+                 iterations=lines, converged=converged)
 
 
-def hessian(prob: Problem, x: np.ndarray) -> np.ndarray:
-    """Central differences of the analytic gradient in (beta, natural), symmetrised."""
-    n = len(x)
+def _free_jacobian(p: int, t: np.ndarray, q: int, cov: str) -> np.ndarray:
+    """d (beta, natural) / d (beta, free): identity on beta, central differences on Sigma's
+    parameters (cheap: no likelihood involved)."""
+    m = len(t)
+    Jt = np.zeros((m, m))
+    for i in range(m):
+        h = 1e-6 * (abs(t[i]) + 1.0)
+        tp, tm = t.copy(), t.copy()
+        tp[i] += h
+        tm[i] -= h
+        Jt[:, i] = (natural_from_sigma(_sigma_free(tp, q, cov), cov)
+                    - natural_from_sigma(_sigma_free(tm, q, cov), cov)) / (2 * h)
+    J = np.eye(p + m)
+    J[p:, p:] = Jt
+    return J
+
+
+def free_hessian(prob: Problem, v: np.ndarray) -> np.ndarray:
+    """Central differences of the analytic gradient in (beta, free), symmetrised. The free
+    metric keeps every step inside the parameter space, also at a variance's boundary; at the
+    optimum the delta method to the natural metric gives the same VCE as its own Hessian."""
+    n = len(v)
     H = np.zeros((n, n))
     for i in range(n):
-        h = 1e-5 * (abs(x[i]) + 1e-2)
-        xp, xm = x.copy(), x.copy()
-        xp[i] += h
-        xm[i] -= h
-        gp = prob.group_scores(*prob.unpack_natural(xp))[1].sum(0)
-        gm = prob.group_scores(*prob.unpack_natural(xm))[1].sum(0)
-        H[:, i] = (gp - gm) / (2 * h)
+        h = 1e-5 * (abs(v[i]) + 1e-2)
+        vp, vm = v.copy(), v.copy()
+        vp[i] += h
+        vm[i] -= h
+        H[:, i] = (_free_objective(prob, vm)[1] - _free_objective(prob, vp)[1]) / (2 * h)
     return 0.5 * (H + H.T)
 
 
