@@ -1,0 +1,5 @@
+"""Small official commands (infile/outfile, mark/markin, _pctile, stack, fvset, labelbook, move,
+pcorr, qqplot, dotplot, xtdata): a valid line for each on the sweep's hsb session."""
+BASE = {"infile": "infile a b using hsb_s.csv, clear",
+        "outfile": "outfile id ses using out.raw, replace"}
+TAKES = {"infile": "if in", "outfile": "if in"}
