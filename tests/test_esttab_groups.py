@@ -365,3 +365,23 @@ def test_estout_defaults_legend_labels_and_styles(auto, tmp_path):
     ok(auto, f"estout est1 using {f}, style(html)")
     assert f.read_text().split("\n")[2] == "<tr><td>weight      </td><td>    1.746559</td></tr>"
     assert run(auto, "estout est1, style(foo)")[0] == 601
+
+
+def test_transform_and_eform_in_cells_and_estout(mixed2):
+    """transform() reaches cells() tables and estout: exp(b) with the delta-method se
+    exp(b)*se (estout.hlp); estout's eform exponentiates every coefficient."""
+    s = mixed2
+    res = s.estimates["nc2"]
+    V = np.asarray(res.V)
+    j = res.coef_index("lns1_1_1", "_cons")
+    b, se = float(res.b[j]), math.sqrt(V[j, j])
+    for line in ("esttab nc2, cells(b(fmt(4)) se(fmt(4))) transform(ln*: exp(@) exp(@)) nonotes",
+                 "estout nc2, transform(ln*: exp(@) exp(@)) cells(b(fmt(4)) se(fmt(4)))"):
+        lines = ok(s, line).split("\n")
+        i = next(k for k, ln in enumerate(lines) if ln.startswith("lns1_1_1"))
+        assert lines[i + 1].split() == ["_cons", f"{math.exp(b):.4f}"], line
+        assert lines[i + 2].split() == [f"{math.exp(b) * se:.4f}"], line
+    k = res.coef_index(None, "ses")
+    lines = ok(s, "estout nc2, eform cells(b(fmt(3)))").split("\n")
+    assert next(ln for ln in lines if ln.startswith("ses")).split() == ["ses", f"{math.exp(float(res.b[k])):.3f}"]
+    assert run(s, "estout nc2, eform(2)")[0] == 198

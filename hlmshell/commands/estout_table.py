@@ -69,6 +69,23 @@ def _stats(results, given, width: int) -> list[pt.PaperRow]:
     return rows
 
 
+def _transforms(session, given):
+    """transform() (delta-method se), or eform / eform(pattern): exp() of every coefficient
+    of the models the pattern marks (the last entry repeats)."""
+    tr = et.parse_transform(given.get("transform"))
+    if not tr and "eform" in given:
+        words = (given.get("eform") or "").split()
+        if any(w not in ("0", "1") for w in words):
+            raise StataError("invalid pattern in transform(,pattern()) or eform()", 198)
+        pattern = [w == "1" for w in words] or [True]
+        exp = [et.Transform(None, "exp(@)", "exp(@)")]
+        return lambda m, c: et.apply_transform(session, c, exp if pattern[min(m, len(pattern) - 1)] else [])
+    if not tr:
+        return None
+    et.check_transform(session, tr)
+    return lambda m, c: et.apply_transform(session, c, tr)
+
+
 def _mlabels(session, results, names, given) -> list[str] | None:
     ml = el.parse(given.get("mlabels"), "mlabels")
     if ml is not None and ml.on("depvars"):
@@ -112,8 +129,9 @@ def estout_text(session, results, names, given, style: str) -> str:
     if inds:
         given = {**given, "drop": " ".join([given.get("drop") or ""] + [p for i in inds for p in i.patterns])}
     if rows:
+        fn = _transforms(session, given)
         ct = ec.build_cells(session, results, {**given, "nogaps": None}, rows, [(s, lv) for s, lv, _ in stars],
-                            lambda n: el.coef_label(session, n, " # ") if label and n != "_cons" else n, [])
+                            lambda n: el.coef_label(session, n, " # ") if label and n != "_cons" else n, [], fn)
         body = ct.rows + [pt.PaperRow(i.label, er.indicator_cells(results, i, yes_no, width), "coef") for i in inds]
     stat_rows = _stats(results, given, width)
     star_cols = (ec.star_columns(rows) if rows else [False]) * len(results)

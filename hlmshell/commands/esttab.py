@@ -649,9 +649,11 @@ def _build_cells(session, results, given, inds=()) -> list[pt.PaperRow]:
     label = "label" in given
     cons = "_cons" if given.get("varlabels") is not None else "Constant"
     cgiven = given if "gaps" in given else {**given, "nogaps": None}     # esttab: no gaps with cells()
+    lay = _layout(given)
+    et.check_transform(session, lay.transforms)
     ct = ec.build_cells(session, results, cgiven, rows, stars,
                         lambda n: (cons if n == "_cons" else el.coef_label(session, n, _interaction(given))) if label
-                        else n, [])
+                        else n, [], lambda m, c: et.apply_transform(session, c, lay.model_transforms(m)))
     body = ct.rows + _indicator_rows(results, list(inds), ct.width, False)
     stats = _stat_rows(results, given)
     for r in stats:
@@ -844,9 +846,11 @@ _ESTOUT_OPTS = (
     Opt("substitute", "sub", "anything", None, "substitute(from to ...) in every line"),
     Opt("abbrev", "ab", desc="abbreviate long names"), Opt("noabbrev", "noab", desc="no abbreviation"),
     Opt("nobaselevels", "nobase", desc="no base levels"), Opt("noomitted", "noomit", desc="no omitted terms"),
+    Opt("transform", "tr", "anything", None, "transform([coefs] fx dfx ...): e.g. ln*: exp(@) exp(@)"),
+    Opt("eform", "eform", "anything", None, "exponentiated coefficients (eform(1 0): per model)"),
     Opt("replace", desc="overwrite the file"), Opt("append", desc="append to the file"),
 )
-_ESTOUT_OPTIONAL = {"mlabels", "collabels", "eqlabels", "varlabels", "mgroups", "note", "prehead", "posthead",
+_ESTOUT_OPTIONAL = {"eform", "mlabels", "collabels", "eqlabels", "varlabels", "mgroups", "note", "prehead", "posthead",
                     "prefoot", "postfoot", "begin", "delimiter", "end", "substitute", "title"}
 
 

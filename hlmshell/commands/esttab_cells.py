@@ -106,14 +106,16 @@ def _split(colname: str) -> tuple[str, str]:
     return eq, name
 
 
-def _model_values(res, names: set[str], pairs=()) -> tuple[dict, list[tuple[str, str]]]:
-    """{(element, eq, row): value} of one model and its rows in order."""
+def _model_values(res, names: set[str], pairs=(), transform=None) -> tuple[dict, list[tuple[str, str]]]:
+    """{(element, eq, row): value} of one model and its rows in order; transform(coef) gives
+    the coefficient as shown (transform()/eform)."""
     vals: dict = {}
     order: list[tuple[str, str]] = []
     if names & set(_COEF) and len(res.names):
         first = res.names[0][0]
         q = _critical(res)
         for c in coefficients(res, omitted=True):
+            c = transform(c) if transform is not None else c
             eq = "" if c.eq == first else c.eq
             key = (eq, renamed(eq, c.name, list(pairs)))
             for el, v in (("b", c.b), ("se", c.se), ("t", c.z), ("z", c.z), ("p", c.p),
@@ -242,11 +244,14 @@ def _wanted(results, rows) -> set[str]:
 
 
 def build_cells(session, results, given, rows: list[list[Element]], stars, label_fn,
-                model_heads: list[list[str]]) -> CellsTable:
-    """The table's body and headers: one block of sub-columns per model."""
+                model_heads: list[list[str]], transform=None) -> CellsTable:
+    """The table's body and headers: one block of sub-columns per model; transform(m, coef)
+    the m-th model's coefficient as shown."""
     width = max(len(r) for r in rows)
     wanted = _wanted(results, rows)
-    per = [_model_values(res, wanted, renames(given)) for res in results]
+    per = [_model_values(res, wanted, renames(given),
+                         None if transform is None else (lambda c, m=m: transform(m, c)))
+           for m, res in enumerate(results)]
     keys = _keys(per, given)
     eqs = list(dict.fromkeys(eq for eq, _ in keys))
     body: list[pt.PaperRow] = []
