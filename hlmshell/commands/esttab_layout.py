@@ -503,8 +503,8 @@ class _RowLabels:
             label = getattr(r, "eqlabel", label)
         label = _relabel(key, label, self.names)
         vbegin = self.vl.lines("begin") if self.vl else []
-        if self.vl is not None:
-            label = self.vl.args.get("prefix", "") + label + self.vl.args.get("suffix", "")
+        if self.vl is not None:            # varlabels(none): rows without labels
+            label = "" if self.vl.on("none") else self.vl.args.get("prefix", "") + label + self.vl.args.get("suffix", "")
         b = ew.Block(label, [list(r.cells)], pre=list(_lookup(key, self.blist)) + vbegin,
                      post=[list(self.vend)] if self.vend else [], replace=bool(vbegin and self.vl.on("replace")))
         return b, key, _lookup(key, self.elist)
