@@ -188,6 +188,8 @@ COMMANDS = [
     ('restore', 'manage', 'restore', ()),
     ('compress', 'manage', 'compress', ()),
     ('margins', 'margins', 'margins', ()),
+    ('mark', 'mark_cmds', 'mark', ()),
+    ('markin', 'mark_cmds', 'markin', ()),
     ('mata', 'mata', 'mata', ()),
     ('svmat', 'matrix_data', 'svmat', ()),
     ('mkmat', 'matrix_data', 'mkmat', ()),

@@ -309,7 +309,7 @@ def _new_temp(session, lname: str, mask: np.ndarray) -> None:
 @command("markout", raw=True, byable=False, family="Programming",
          desc="set a marker variable to 0 where variables are missing", example="markout touse x y")
 def markout_cmd(session, cmd):
-    main, flags = _mark_options(cmd.body or "", ("strok",))
+    main, flags = _mark_options(cmd.body or "", ("strok", "sysmissok"))
     words = main.split()
     if not words:
         raise syntax_error()
@@ -324,6 +324,9 @@ def markout_cmd(session, cmd):
                 keep &= False
             else:
                 keep &= var.values != ""
+        elif "sysmissok" in flags:        # only '.' marks out; .a-.z are kept
+            from hlmshell.data.missing import missing_code
+            keep &= missing_code(var.values) != 0
         else:
             keep &= ~np.isnan(np.asarray(var.values, dtype=float))
     ds.put(marker.evolve(values=keep.astype(np.float64)))
