@@ -3,5 +3,5 @@ pcorr, qqplot, dotplot, xtdata): a valid line for each on the sweep's hsb sessio
 BASE = {"infile": "infile a b using hsb_s.csv, clear",
         "outfile": "outfile id ses using out.raw, replace"}
 TAKES = {"infile": "if in", "outfile": "if in"}
-BASE.update({"mark": "mark touse", "markin": "markin if female"})
+BASE.update({"mark": "mark touse", "markin": "markin in 1/50"})
 TAKES.update({"mark": "if in weight", "markin": "if in"})
