@@ -754,12 +754,10 @@ class Interpreter:
         if text.startswith("#"):
             self._hash_command(text)
             return
-        try:
-            prefixes, rest = split_prefixes(text)
-        except PrefixError as err:                 # capture catches a malformed by-prefix
-            kinds = [p.kind for p in err.prefixes if p.kind != "by"]
-            self._with_prefixes(kinds, lambda: _raise(StataError(err.message, err.rc)))
+        split = self._split_prefixes(text)
+        if split is None:
             return
+        prefixes, rest = split
         m = _WORD.match(rest)
         word = m.group(0) if m else ""
         if word == "if":
@@ -784,6 +782,16 @@ class Interpreter:
             self._run_command(text)
             return
         self._with_prefixes(kinds, lambda: self._run_command(text))
+
+    def _split_prefixes(self, text: str):
+        """(prefixes, rest); None when a malformed by-prefix was caught by a capture before
+        it (Stata's capture catches that error too)."""
+        try:
+            return split_prefixes(text)
+        except PrefixError as err:
+            kinds = [p.kind for p in err.prefixes if p.kind != "by"]
+            self._with_prefixes(kinds, lambda: _raise(StataError(err.message, err.rc)))
+            return None
 
     def _autoload(self, word: str) -> None:
         """Stata's ado-file lookup: `word.ado` along the ado-path defines the program."""

@@ -332,10 +332,7 @@ def _table(session, rest: str, opts: Args) -> None:
     results = [_plain_equations(lookup(session, n)) for n in uniq]
     if opts.raw("equations"):
         results = matched_equations(results, opts.raw("equations"))
-    star = opts.star
-    extra = [(k, _stat_format(opts, k)) for k in ("se", "t", "p") if k in opts]
-    if star and extra:
-        raise StataError("option star may not be combined with se, t, or p", 198)
+    star, extra = _under_rows(opts)
 
     def _sel(arg: str | None) -> list[str]:
         return [norm_name(w.split(":")[-1]) for w in (arg or "").split()]
@@ -356,6 +353,14 @@ def _table(session, rest: str, opts: Args) -> None:
                                stfmt, eform=bool(opts.eform)):
         session.out.line(line)
     session.r = RResults(macros={"names": " ".join(uniq)})
+
+
+def _under_rows(opts: Args) -> tuple[bool, list]:
+    """(star, [(se|t|p, format)]): what goes beside or under each coefficient."""
+    extra = [(k, _stat_format(opts, k)) for k in ("se", "t", "p") if k in opts]
+    if opts.star and extra:
+        raise StataError("option star may not be combined with se, t, or p", 198)
+    return bool(opts.star), extra
 
 
 def _stat_format(opts: Args, kind: str) -> str | None:

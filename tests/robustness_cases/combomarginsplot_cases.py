@@ -1,0 +1,3 @@
+"""combomarginsplot (SSC): its text is its own (file names, then options); it needs files
+saved by margins, saving(), so the sweep only checks that bad lines are refused cleanly."""
+RAW = {"combomarginsplot"}
