@@ -61,9 +61,43 @@ def _model(opts: Args) -> str:
     chosen = [m for m in ("be", "fe", "re") if getattr(opts, m)]
     if len(chosen) > 1 or (opts.mle and ("be" in chosen or "fe" in chosen)):
         raise StataError("choose only one of be, fe, re, or pa", 198)
+    for o in _PA_ONLY:                  # pa's GEE options with another model
+        if o.name in opts:
+            raise StataError(f"option {o.name}{'()' if o.takes_arg else ''} not allowed", 198)
     if opts.mle:
         return "ml"
     return chosen[0] if chosen else "re"
+
+
+# xtreg, pa is xtgee with family(gaussian) link(identity): the GEE options it takes beyond
+# xtreg's own (i(), vce(), robust, level(), nolog, iterate() are shared)
+_PA_ONLY = (Opt("corr", "c", "string", None, "pa: working correlation (exchangeable, independent, "
+                "unstructured, fixed matname, ar #, stationary #, nonstationary #)"),
+            Opt("t", "t", "string", None, "pa: time variable (sets xtset's)"),
+            Opt("nmp", desc="pa: divisor N-P instead of N for the scale and correlations"),
+            Opt("rgf", desc="pa: multiply the robust VCE by (N-1)/(N-P)"),
+            Opt("scale", "s", "string", None, "pa: x2, dev, phi or #"),
+            Opt("offset", "off", "string", None, "pa: include varname with coefficient 1"),
+            Opt("noconstant", "nocons", desc="pa: suppress the constant term"),
+            Opt("force", desc="pa: estimate even if the times are unequally spaced"),
+            Opt("tolerance", "tol", "real", 1e-6, "pa: convergence tolerance"),
+            Opt("nodisplay", "nodis", desc="pa: accepted for compatibility"))
+
+
+def _run_pa(session, cmd: Command, opts: Args) -> None:
+    """`xtreg y x, pa`: Stata hands it to xtgee, family(gaussian) link(identity); e(cmd) stays
+    xtreg (e(cmd2) xtgee, e(model) pa)."""
+    from hlmshell.commands import xtgee as xg
+    if any(getattr(opts, m) for m in ("be", "fe", "re", "mle")):
+        raise StataError("choose only one of be, fe, re, or pa", 198)
+    for name in ("sa", "wls", "theta", "baselevels", "allbaselevels"):
+        if getattr(opts, name):
+            raise StataError(f"option {name} not allowed", 198)
+    if "cluster" in opts:
+        raise StataError("option cluster() not allowed", 198)
+    if cmd.weight is not None and cmd.weight.kind not in ("fweight", "pweight", "iweight"):
+        raise StataError(f"{cmd.weight.kind} not allowed", 101)
+    xg.run_gee(session, cmd, "xtreg", "gaussian", "identity")
 
 
 def _vce(session, opts: Args, model: str) -> tuple[str, str | None]:
@@ -559,6 +593,14 @@ def _replay(session, cmd: Command) -> None:
     if res is None or res.cmd != "xtreg":
         raise StataError("last estimates not found", 301)
     opts = bind_command("xtreg", cmd.options)
+    if res.macros.get("model") == "pa":
+        from hlmshell.commands import xtgee as xg
+        from hlmshell.output.coeftable import groups_from_names
+        if any(k != "level" for k in opts.given):
+            raise StataError(f"option {next(k for k in opts.given if k != 'level')} not allowed", 198)
+        xg.display(session, res, groups_from_names([nm for _, nm in res.names]),
+                   confidence_level(session, opts), False)
+        return
     bad = [k for k in opts.given if k not in _REPLAY_OPTIONS]
     if bad:
         raise StataError(f"option {bad[0]} not allowed", 198)
@@ -575,6 +617,7 @@ def _replay(session, cmd: Command) -> None:
                   Opt("fe", desc="fixed-effects (within) model"),
                   Opt("be", desc="between-effects model (regression on group means)"),
                   Opt("mle", desc="random-effects model fitted by maximum likelihood"),
+                  Opt("pa", desc="population-averaged model (xtgee, gaussian, identity)"),
                   Opt("sa", desc="re: Baltagi and Chang's Swamy-Arora variance components on unbalanced panels"),
                   Opt("wls", desc="be: weighted least squares, weights T_i"),
                   Opt("vce", "vce", "string", None, "conventional, robust or cluster clustvar"),
@@ -587,7 +630,7 @@ def _replay(session, cmd: Command) -> None:
                   Opt("log", desc="mle: show the iteration log; the default"),
                   Opt("iterate", "iter", "int", 100, "mle: maximum number of iterations"),
                   Opt("baselevels", "base", desc="report base levels of factor variables"),
-                  Opt("allbaselevels", "allbase", desc="display all base levels")))
+                  Opt("allbaselevels", "allbase", desc="display all base levels")) + _PA_ONLY)
 def xtreg_cmd(session, cmd: Command) -> None:
     spec = _split(cmd)
     if spec is None:
@@ -595,6 +638,9 @@ def xtreg_cmd(session, cmd: Command) -> None:
         return
     opts = bind_command("xtreg", list(spec.fixed_options)
                         + [op for op in cmd.options if op not in spec.fixed_options])
+    if opts.pa:
+        _run_pa(session, cmd, opts)
+        return
     req = _request(session, opts)
     from hlmshell.commands import xtreg_weights as xtw
     xtw.check_kind(cmd, req)                    # fe takes weights (xtreg_weights)
