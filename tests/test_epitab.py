@@ -229,3 +229,12 @@ def test_matched_pairs_mh_or_equals_clogit():
     assert r(s, "or") == pytest.approx(n10 / n01, rel=1e-12)
     ok(s, "clogit y x, group(pair) nolog")
     assert math.exp(float(np.ravel(s.e.b)[0])) == pytest.approx(n10 / n01, rel=1e-7)
+
+
+@pytest.mark.parametrize("line", ["csi 0 0 0 0", "csi 0 0 5 5, or exact", "cci 0 0 0 0",
+                                  "cci 5 0 0 5, exact", "cci 5 0 0 5, woolf", "iri 0 0 10 10",
+                                  "iri 0 5 10 10, tb", "csi 5 5 0 0, or", "cci 3 0 2 4, cornfield"])
+def test_degenerate_tables_print_missing(line):
+    s = _session()
+    out = ok(s, line)
+    assert "Traceback" not in out and "r(" not in out

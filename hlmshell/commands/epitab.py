@@ -74,7 +74,7 @@ def _est(e: ep.Estimate, prefix: str) -> dict:
 def _exact_p(a, b, c, d) -> tuple[float, float]:
     from hlmshell.engine.contingency import fisher_exact
     res = fisher_exact(np.array([[a, b], [c, d]], dtype=float).round())
-    return float(res.p1), float(res.p)
+    return (1.0 if res.p1 is None else float(res.p1)), float(res.p)
 
 
 # ------------------------------------------------------------------------------- reports

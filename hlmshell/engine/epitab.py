@@ -165,7 +165,7 @@ def odds_ratio(a, b, c, d, level: float, method: str) -> Estimate:
     if method == "tb":
         return _tb(orr, pearson_chi2(a, b, c, d), z, True)
     if (a + b) == 0 or (c + d) == 0 or (a + c) == 0 or (b + d) == 0:
-        return Estimate(orr, NAN, NAN, method)
+        return Estimate(orr, NAN, NAN, "exact" if method == "exact" else "Cornfield")
     if method == "exact":
         lb, ub = exact_or_ci(a, b, c, d, level)
         return Estimate(orr, lb, ub, "exact")

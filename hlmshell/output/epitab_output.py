@@ -62,7 +62,7 @@ def estimates(rows, level: float) -> list[str]:
         s = f"{label:>16} |        {g9(est)}       |"
         if lb is not None:
             s += f"   {g9(lb)}   {g9(ub)}"
-            if method:
+            if method and any(math.isfinite(float(x)) for x in (lb, ub)):
                 s += f" ({method})"
         out.append(s)
     out.append(" " * 17 + "+" + "-" * 49)
