@@ -72,8 +72,8 @@ def _names(terms) -> list[str]:
                   Opt("corr", desc="report the correlation matrix of the residuals and the "
                                    "Breusch-Pagan test of independence"),
                   Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
-                  Opt("noheader", "noh", desc="suppress the header table"),
-                  Opt("notable", "not", desc="suppress the coefficient table")))
+                  Opt("noheader", desc="suppress the header table"),
+                  Opt("notable", desc="suppress the coefficient table")))
 def mvreg_cmd(session, cmd) -> None:
     opts = typed_args(cmd)
     level = confidence_level(session, opts)
