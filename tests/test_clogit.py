@@ -236,3 +236,19 @@ def test_reference_script_reproduces_json():
         out = subprocess.run(["Rscript", "ref.R"], cwd=d, capture_output=True, text=True)
         fresh = json.loads(out.stdout)
     assert fresh["exact"]["b"] == pytest.approx(REF["exact"]["b"], abs=1e-9)
+
+
+def test_factor_variables_get_base_levels():
+    """i.k gets its base level (the groups' intercepts absorb the constant): the same fit as
+    the indicator columns 1.k and 2.k typed by hand."""
+    s = csv_session("tests/data/clogit/cl.csv")
+    ok(s, "generate k = mod(_n, 3)")
+    ok(s, "generate k1 = k == 1")
+    ok(s, "generate k2 = k == 2")
+    ok(s, "quietly clogit y x1 i.k, group(grp)")
+    names = [nm for _, nm in s.e.names]
+    assert names == ["x1", "0b.k", "1.k", "2.k"]
+    b = np.ravel(s.e.b).copy()
+    ok(s, "quietly clogit y x1 k1 k2, group(grp)")
+    np.testing.assert_allclose(b[[0, 2, 3]], np.ravel(s.e.b), rtol=1e-10)
+    assert b[1] == 0
