@@ -5,3 +5,5 @@ BASE = {"infile": "infile a b using hsb_s.csv, clear",
 TAKES = {"infile": "if in", "outfile": "if in"}
 BASE.update({"mark": "mark touse", "markin": "markin in 1/50"})
 TAKES.update({"mark": "if in weight", "markin": "if in"})
+BASE.update({"xtdata": "xtdata mathach ses, fe clear i(id)"})
+TAKES.update({"xtdata": "if in"})
