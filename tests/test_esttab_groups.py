@@ -385,3 +385,170 @@ def test_transform_and_eform_in_cells_and_estout(mixed2):
     lines = ok(s, "estout nc2, eform cells(b(fmt(3)))").split("\n")
     assert next(ln for ln in lines if ln.startswith("ses")).split() == ["ses", f"{math.exp(float(res.b[k])):.3f}"]
     assert run(s, "estout nc2, eform(2)")[0] == 198
+
+
+# ----------------------------------------------------------------- estout.hlp's examples
+def _estout_auto():
+    """estout.hlp's m1 and m2 (auto.dta, price and weight in 1000s) from the numbers the help
+    prints: b and se of its cells(b se) table, pinned more finely where its t statistics show
+    more (se = b/t; m2's weight b 4.6135886; m2's constant b = se 4.42572 times t -3.26491),
+    so that b, se and t all round as printed; e(r2), e(r2_a), BIC through e(ll), N 74."""
+    from hlmshell.commands._postest import model_df
+    s = Session()
+    for line in ("set obs 1", "gen price = 1", "gen weight = 1", "gen mpg = 1", "gen foreign = 1", "gen forXmpg = 1",
+                 'label var weight "Weight (lbs.)"', 'label var mpg "Mileage (mpg)"',
+                 'label var foreign "Foreign car type"', 'label var forXmpg "Foreign*Mileage"'):
+        ok(s, line)
+    spec = {"m1": (["weight", "mpg", "_cons"], [1.746559, -.0495122, 1.946068],
+                   [.6413538, .0495122 / .5746806, 3.59705], 71, .2933891, .2734846, 356.2918, "Model 1"),
+            "m2": (["weight", "mpg", "forXmpg", "foreign", "_cons"],
+                   [4.6135886, .2631875, -.3072165, 11.24033, -4.42572 * 3.26491],
+                   [.7254961, .2631875 / 2.375421, .3072165 / 2.830687, 11.24033 / 4.084896, 4.42572],
+                   69, .5516277, .5256351, 331.2406, "Model 2")}
+    for name, (cols, b, se, df, r2, r2a, bic, title) in spec.items():
+        res = EstimationResults("regress", [("price", c) for c in cols], np.asarray(b), np.diag(np.asarray(se) ** 2),
+                                np.zeros(len(b), bool), len(b), {"N": 74.0, "df_r": float(df), "r2": r2, "r2_a": r2a,
+                                                                 "rank": float(len(b))},
+                                {"depvar": "price", "cmd": "regress", "estimates_title": title})
+        res.scalars["ll"] = -(bic - math.log(74) * model_df(res)) / 2
+        s.estimates[name] = res
+    return s
+
+
+ESTOUT_DEFAULT = """
+--------------------------------------
+                       m1           m2
+                        b            b
+--------------------------------------
+weight           1.746559     4.613589
+mpg             -.0495122     .2631875
+forXmpg                      -.3072165
+foreign                       11.24033
+_cons            1.946068    -14.44958
+--------------------------------------"""
+
+ESTOUT_TEX = """
+            &          m1&          m2\\\\
+            &           b&           b\\\\
+weight      &    1.746559&    4.613589\\\\
+mpg         &   -.0495122&    .2631875\\\\
+forXmpg     &            &   -.3072165\\\\
+foreign     &            &    11.24033\\\\
+\\_cons      &    1.946068&   -14.44958\\\\"""
+
+ESTOUT_B_SE = """
+--------------------------------------
+                       m1           m2
+                     b/se         b/se
+--------------------------------------
+weight           1.746559     4.613589
+                 .6413538     .7254961
+mpg             -.0495122     .2631875
+                  .086156     .1107961
+forXmpg                      -.3072165
+                              .1085307
+foreign                       11.24033
+                              2.751681
+_cons            1.946068    -14.44958
+                  3.59705      4.42572
+--------------------------------------"""
+
+ESTOUT_STARS = """
+--------------------------------------------
+                       m1              m2
+                      b/t             b/t
+--------------------------------------------
+weight              1.747**         4.614***
+                   (2.72)          (6.36)
+mpg                -0.050           0.263*
+                  (-0.57)          (2.38)
+forXmpg                            -0.307**
+                                  (-2.83)
+foreign                            11.240***
+                                   (4.08)
+_cons               1.946         -14.450**
+                   (0.54)         (-3.26)
+--------------------------------------------"""
+
+ESTOUT_STATS = """
+--------------------------------------
+                       m1           m2
+                        b            b
+--------------------------------------
+weight           1.746559     4.613589
+mpg             -.0495122     .2631875
+forXmpg                      -.3072165
+foreign                       11.24033
+_cons            1.946068    -14.44958
+--------------------------------------
+r2               .2933891     .5516277
+bic              356.2918     331.2406
+N                      74           74
+--------------------------------------"""
+
+ESTOUT_PUBLICATION = """
+----------------------------------------------------
+                          Model 1         Model 2
+----------------------------------------------------
+Weight (lbs.)               1.747**         4.614***
+                          (0.641)         (0.725)
+Mileage (mpg)              -0.050           0.263*
+                          (0.086)         (0.111)
+Foreign*Mileage                            -0.307**
+                                          (0.109)
+Foreign car type                           11.240***
+                                          (2.752)
+Constant                    1.946         -14.450**
+                          (3.597)         (4.426)
+----------------------------------------------------
+R-squared                   0.273           0.526
+N                              74              74
+----------------------------------------------------
+* p<0.05, ** p<0.01, *** p<0.001"""
+
+ESTOUT_BSETP = """
+----------------------------------------------------------------
+                       m2
+                        b           se            t            p
+----------------------------------------------------------------
+weight           4.613589     .7254961     6.359219     1.89e-08
+mpg              .2631875     .1107961     2.375421     .0203122
+forXmpg         -.3072165     .1085307    -2.830687     .0060799
+foreign          11.24033     2.751681     4.084896     .0001171
+_cons           -14.44958      4.42572     -3.26491     .0017061
+----------------------------------------------------------------"""
+
+ESTOUT_KEEP_T = """
+--------------------------------------------
+                       m1              m2
+                      b/t             b/t
+--------------------------------------------
+weight           1.746559**      4.613589***
+mpg             -.0495122        .2631875*
+              (-.5746806)      (2.375421)
+forXmpg                         -.3072165**
+foreign                          11.24033***
+_cons            1.946068       -14.44958**
+--------------------------------------------"""
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("estout m1 m2", ESTOUT_DEFAULT),
+    (r"estout *, style(tex) varlabels(_cons \_cons)", ESTOUT_TEX),
+    ("estout *, cells(b se)", ESTOUT_B_SE),
+    ("estout *, cells(b(star fmt(3)) t(par fmt(2)))", ESTOUT_STARS),
+    ("estout *, stats(r2 bic N)", ESTOUT_STATS),
+    ("estout *, cells(b(star fmt(%9.3f)) se(par)) stats(r2_a N, fmt(%9.3f %9.0g) labels(R-squared)) "
+     "legend label collabels(none) varlabels(_cons Constant)", ESTOUT_PUBLICATION),
+    ("estout *, cells(b(star) t(par keep(mpg)))", ESTOUT_KEEP_T),
+    ('estout m2, cells("b se t p")', ESTOUT_BSETP)])
+def test_estout_help_examples_digit_for_digit(line, expected):
+    assert _lines(ok(_estout_auto(), line)) == expected.split("\n")
+
+
+def test_estout_help_tab_file(tmp_path):
+    f = tmp_path / "example.txt"
+    s = _estout_auto()
+    assert ok(s, f"estout * using {f}") == f"(output written to {f})\n"
+    assert f.read_text().split("\n") == ["\tm1\tm2", "\tb\tb", "weight\t1.746559\t4.613589", "mpg\t-.0495122\t.2631875",
+                                        "forXmpg\t\t-.3072165", "foreign\t\t11.24033", "_cons\t1.946068\t-14.44958", ""]

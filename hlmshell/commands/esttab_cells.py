@@ -33,6 +33,14 @@ class Element:
     par: bool
     star: bool
     label: str
+    keep: list[str] | None = None       # keep()/drop(): the coefficients it is shown for
+    drop: list[str] | None = None
+    fmt_given: bool = True
+
+    def shown(self, key) -> bool:
+        if self.keep is not None and not coef_matches(key[0], key[1], self.keep):
+            return False
+        return not (self.drop and coef_matches(key[0], key[1], self.drop))
 
 
 def number_format(spec: str | None):
@@ -51,11 +59,14 @@ def number_format(spec: str | None):
 def _element(name: str, sub: str) -> Element:
     fmt = re.search(r"fmt\(([^()]*)\)", sub)
     label = re.search(r'label\(\s*"?([^()"]*)"?\s*\)', sub)
-    rest = re.sub(r"(fmt|label)\([^()]*\)", "", sub).split()
+    keep = re.search(r"keep\(([^()]*)\)", sub)
+    drop = re.search(r"drop\(([^()]*)\)", sub)
+    rest = re.sub(r"(fmt|label|keep|drop)\([^()]*\)", "", sub).split()
     if any(w not in ("par", "star", "nopar", "nostar") for w in rest):
         raise StataError(f"invalid cells(): {sub}", 198)
     return Element(name, number_format(fmt.group(1) if fmt else None), "par" in rest, "star" in rest,
-                   label.group(1) if label else name)
+                   label.group(1) if label else name, keep.group(1).split() if keep else None,
+                   drop.group(1).split() if drop else None, fmt is not None)
 
 
 def _elements(text: str) -> list[Element]:
@@ -70,7 +81,18 @@ def _elements(text: str) -> list[Element]:
 
 
 def parse_cells(text: str | None) -> list[list[Element]]:
-    """cells() -> rows of side-by-side elements (a quoted group is one row)."""
+    """cells() -> rows of side-by-side elements (a quoted group is one row); an element
+    without fmt() takes the first element's (estout)."""
+    rows = _parse_rows(text)
+    first = rows[0][0] if rows and rows[0] else None
+    for r in rows:
+        for e in r:
+            if not e.fmt_given and first is not None and first.fmt_given:
+                e.fmt = first.fmt
+    return rows
+
+
+def _parse_rows(text: str | None) -> list[list[Element]]:
     text = (text or "").strip()
     if not text or text in ("none", '"none"'):
         raise StataError("invalid cells()", 198)
@@ -159,8 +181,8 @@ class CellsTable:
     stars: bool
 
 
-def _cell(el: Element, got, stars) -> tuple[str, str]:
-    if got is None:
+def _cell(el: Element, got, stars, key=None) -> tuple[str, str]:
+    if got is None or (key is not None and not el.shown(key)):
         return ("", "")
     v, p = got
     text = el.fmt(v)
@@ -222,11 +244,15 @@ def _keys(per, given) -> list[tuple[str, str]]:
 
 
 def _key_rows(key, rows, per, width, stars, label: str) -> list[pt.PaperRow]:
+    """A coefficient's rows; a row whose elements are all dropped for it (keep()/drop()) is
+    left out, the first excepted (estout's skiprow)."""
     out = []
     for g, group in enumerate(rows):
+        if g and not any(el.shown(key) for el in group):
+            continue
         cells = []
         for vals, _ in per:
-            cs = [_cell(el, vals.get((el.name,) + key), stars) for el in group]
+            cs = [_cell(el, vals.get((el.name,) + key), stars, key) for el in group]
             cells += cs + [("", "")] * (width - len(cs))
         out.append(KeyRow(label, cells, "coef", key=key, eqlabel=key[0]) if g == 0 else
                    pt.PaperRow("", cells, "aux"))
