@@ -140,3 +140,66 @@ def test_xt_models_accept_ml_maximize_options():
     b0 = np.ravel(s.e.b).copy()
     ok(s, "xtlogit minority ses, re nolog technique(bfgs) difficult nrtolerance(1e-6)")
     assert np.allclose(np.ravel(s.e.b), b0)
+
+
+def test_xttobit_re_is_the_default():
+    s = hsb()
+    ok(s, "xtset id")
+    ok(s, "xttobit mathach ses, ll(0) nolog")
+    b0 = np.ravel(s.e.b).copy()
+    ok(s, "xttobit mathach ses, re ll(0) nolog technique(nr)")
+    assert np.allclose(np.ravel(s.e.b), b0)
+
+
+def test_vif_uncentered_against_the_auxiliary_regressions():
+    s = hsb()
+    ok(s, "regress mathach ses female")
+    out = ok(s, "vif, uncentered")
+    X = np.column_stack([np.asarray(s.data.values(v), float) for v in ("ses", "female")]
+                        + [np.ones(s.data.n)])
+    want = {}
+    for j, nm in enumerate(("ses", "female", "_cons")):
+        y, Z = X[:, j], np.delete(X, j, axis=1)
+        rss = float(((y - Z @ np.linalg.lstsq(Z, y, rcond=None)[0]) ** 2).sum())
+        want[nm] = 1.0 / (rss / float((y ** 2).sum()))          # 1 / (1 - uncentered R2)
+    got = {ln.split("|")[0].strip(): float(ln.split("|")[1].split()[0])
+           for ln in out.splitlines() if ln.count("|") == 1 and ln.split("|")[0].strip() in want}
+    assert got == {k: pytest.approx(v, abs=0.006) for k, v in want.items()}
+    assert "_cons" in ok(s, "estat vif, uncentered")
+    ok(s, "regress mathach ses female, noconstant")
+    assert run(s, "vif")[0] == 498
+    ok(s, "vif, uncentered")
+
+
+def test_margins_noestimcheck():
+    s = hsb()
+    ok(s, "regress mathach ses i.sector")
+    assert ok(s, "margins sector, noestimcheck") == ok(s, "margins sector")
+
+
+def test_ssc_install_of_a_package_built_in_and_ado_view():
+    s = Session(Capture())
+    for pkg in ("tabplot", "unique", "xtmrho", "combomarginsplot", "estout"):
+        assert "built into hlmshell" in ok(s, f"ssc install {pkg}, replace")
+    assert run(s, "ssc install nosuchpackage")[0] == 631
+    assert "no packages installed" in ok(s, "ado dir")
+    assert "nothing to uninstall" in ok(s, "ado uninstall estout")
+    assert run(s, "ado uninstall nosuchpackage")[0] == 111
+    assert "no packages to update" in ok(s, "ado update, update")
+    assert "no Viewer" in ok(s, "view mylog.smcl")
+    assert run(s, "view")[0] == 198
+
+
+def test_reghdfe_res_abbreviation():
+    s = hsb()
+    ok(s, "reghdfe mathach ses, absorb(id) res(r1)")
+    ok(s, "reghdfe mathach ses, absorb(id) residuals(r2)")
+    assert np.allclose(s.data.values("r1"), s.data.values("r2"))
+    ok(s, "reghdfe mathach ses, absorb(id) resid")
+
+
+def test_ado_refuses_junk():
+    s = Session(Capture())
+    for line in ("ado dir [pw=ses]", "ado uninstall a b c", "ado dir (x)"):
+        rc, out = run(s, line)
+        assert rc == 198 and "Traceback" not in out

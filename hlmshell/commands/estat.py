@@ -432,7 +432,8 @@ def _sd(session, res, opts) -> None:
                            (Opt("labels", "lab", desc="display variable labels"),
                             Opt("noheader", "nohea", desc="suppress the header"),
                             Opt("noweights", desc="accepted for compatibility"))),
-                       Sub("vif", "vif", "variance inflation factors (after regress)"),
+                       Sub("vif", "vif", "variance inflation factors (after regress)",
+                           (Opt("uncentered", "unc", desc="uncentered VIFs (collinearity with the constant)"),)),
                        Sub("effects", "eff", "design effects DEFF and DEFT (after svy)",
                            (Opt("deff", desc="report DEFF"), Opt("deft", desc="report DEFT"),
                             Opt("srssubpop", desc="accepted for compatibility"))),
@@ -507,7 +508,7 @@ def _summarize(session, res, opts) -> None:
 
 def _vif(session, res, opts) -> None:
     from hlmshell.commands.vif import report_vif
-    report_vif(session, res)
+    report_vif(session, res, bool(opts.uncentered))
 
 
 def _bootstrap(session, res, opts) -> None:

@@ -55,6 +55,8 @@ OPTIONS = (
     Opt("noatlegend", "noatlegend", desc="suppress legend of fixed covariate values"),
     Opt("vsquish", "vsquish", desc="suppress blank space separating factor variables"),
     Opt("nose", desc="do not estimate SEs"),
+    Opt("noestimcheck", desc="do not check estimability (hlmshell computes every margin, as "
+        "Stata does with this option)"),
     Opt("saving", "saving", "anything", None, "save the margins as a dataset: saving(file[, replace])"),
     Opt("contrast", "contrast", "anything", None, "r. contrasts of the margins and their Wald test"),
     Opt("pwcompare", "pwcompare", "anything", None, "pairwise comparisons of the margins"),

@@ -8,6 +8,7 @@ hlmshell has built in succeeds with a note; any other package is Stata's offline
 from __future__ import annotations
 
 import os
+import re
 
 from hlmshell.data.locate import file_spec
 from hlmshell.errors import StataError
@@ -47,10 +48,20 @@ def _package_words(body: str) -> tuple[str, str]:
     return words[0].lower(), (words[1].strip('"') if len(words) > 1 else "")
 
 
+def _builtin(pkg: str) -> tuple[str, ...] | None:
+    """The built-in commands of a community package: the table above, else a package named
+    after a command hlmshell has built in (tabplot, unique, xtmrho, combomarginsplot, ...)."""
+    have = BUILTIN_PACKAGES.get(pkg.lower())
+    spec = REGISTRY.lookup(pkg.lower()) if have is None else None
+    if spec is not None and spec.name == pkg.lower():
+        have = (spec.name,)
+    return have
+
+
 def _install(session, pkg: str) -> None:
     if not pkg:
         raise StataError("invalid syntax", 198)
-    have = BUILTIN_PACKAGES.get(pkg.lower())
+    have = _builtin(pkg)
     if have is None:
         raise StataError(f"{_OFFLINE}; {pkg} is not available (host not found)", 631)
     verb = "is" if len(have) == 1 else "are"
@@ -77,7 +88,7 @@ def ssc_cmd(session, cmd):
 def net_cmd(session, cmd):
     body = _split(cmd.body, ("replace", "all", "force", "from", "ado", "personal"))
     sub, pkg = _package_words(body)
-    if sub in ("inst", "insta", "instal", "install") and pkg.lower() in BUILTIN_PACKAGES:
+    if sub in ("inst", "insta", "instal", "install") and _builtin(pkg) is not None:
         _install(session, pkg)
         return
     if sub in ("from", "cd", "link", "search", "query", "describe", "d", "get", "install",
@@ -148,3 +159,46 @@ def rmdir_cmd(session, cmd):
         os.rmdir(path)
     except OSError:
         raise StataError(f"could not remove directory {path}", 693) from None
+
+
+# ---- ado: the packages installed -----------------------------------------------------------------
+_ADO_SUBS = ("dir", "describe", "uninstall", "update")
+
+
+@command("ado", byable=False, qualifiers="", raw=True, changes_data=False,
+         family="Programming", desc="list or uninstall community packages (built in: none installed)",
+         example="ado dir")
+def ado_cmd(session, cmd):
+    """ado [dir|describe|uninstall pkg|update]: hlmshell installs no packages, so none are
+    listed; uninstalling a built-in package is a note, any other Stata's r(111)."""
+    body = _split(cmd.body, ("from", "all", "update", "ssconly", "verbose", "dir"))
+    words = body.split()
+    if any(not re.fullmatch(r'"?[A-Za-z0-9_.-]+"?', w) for w in words) or len(words) > 2:
+        raise StataError("invalid syntax", 198)
+    sub = words[0].lower() if words else "dir"
+    if sub not in _ADO_SUBS:
+        sub, words = "dir", ["dir"] + words             # `ado pkg`: describe-like listing
+    if sub == "uninstall":
+        if len(words) != 2:
+            raise StataError("invalid syntax", 198)
+        pkg = words[1].strip('"')
+        if _builtin(pkg) is None:
+            raise StataError("criterion does not match any installed package", 111)
+        session.out.line(f"({pkg} is built into hlmshell; nothing to uninstall)")
+        return
+    if sub == "update":
+        session.out.line("(the community packages hlmshell knows are built in and updated with it; "
+                         "no packages to update)")
+        return
+    session.out.line("(no packages installed: the community commands hlmshell knows are built in)")
+
+
+@command("view", byable=False, qualifiers="", raw=True, changes_data=False,
+         family="Programming", desc="open a file or help page in the Viewer (none in hlmshell: a note)",
+         example="view mylog.smcl")
+def view_cmd(session, cmd):
+    """Stata's Viewer does not exist here; the do-file goes on after a note, as `browse` does
+    in batch mode."""
+    if not (cmd.body or "").strip():
+        raise StataError("invalid syntax", 198)
+    session.out.line("(hlmshell has no Viewer; view shows nothing)")

@@ -374,8 +374,8 @@ class HdfeResults(RegressResults):
                   Opt("vce", "vce", "string", None, "unadjusted, robust or cluster clustvar"),
                   Opt("robust", "r", desc="synonym for vce(robust)"),
                   Opt("cluster", "cl", "string", None, "synonym for vce(cluster clustvar)"),
-                  Opt("residuals", "residuals", "string", None, "save the residuals in newvar"),
                   Opt("resid", desc="keep the residuals (needed by predict, residuals and d)"),
+                  Opt("residuals", "res", "string", None, "save the residuals in newvar"),
                   Opt("keepsingletons", "keepsin", desc="do not drop singleton groups"),
                   Opt("tolerance", "tol", "real", None, "convergence criterion; default 1e-8"),
                   Opt("level", "l", "real", 95, "set confidence level; default is level(95)")))

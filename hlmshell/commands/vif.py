@@ -15,7 +15,7 @@ import numpy as np
 from hlmshell.errors import StataError
 from hlmshell.output.numfmt import fmt
 from hlmshell.output.text import abbrev
-from hlmshell.registry import command
+from hlmshell.registry import Opt, command
 from hlmshell.results import RResults
 
 _LEVEL = re.compile(r"^(\d+)[bn]*\.(.+)$")
@@ -36,16 +36,19 @@ def _column(ds, name: str, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def vif_rows(session, res) -> list[tuple[str, float]]:
+def vif_rows(session, res, uncentered: bool = False) -> list[tuple[str, float]]:
     ds = session.data
     if res.sample is None or len(res.sample) != ds.n:
         raise StataError("estimation sample not found; data have changed", 459)
     mask = np.asarray(res.sample, dtype=bool)
     omitted = np.asarray(res.omitted, dtype=bool).reshape(-1)
     names = [n for k, (_, n) in enumerate(res.names) if n != "_cons" and not omitted[k]]
-    if "_cons" not in [n for _, n in res.names]:
+    has_cons = "_cons" in [n for _, n in res.names]
+    if not has_cons and not uncentered:
         raise StataError("vif not appropriate for regressions without a constant", 498)
     X = np.column_stack([_column(ds, n, mask) for n in names]) if names else np.zeros((0, 0))
+    if uncentered:
+        return _uncentered(X, names, has_cons, int(mask.sum()))
     rows = []
     for j, nm in enumerate(names):
         y = X[:, j]
@@ -58,12 +61,27 @@ def vif_rows(session, res) -> list[tuple[str, float]]:
     return sorted(rows, key=lambda r: -r[1])
 
 
-def report_vif(session, res) -> None:
+def _uncentered(X: np.ndarray, names: list[str], has_cons: bool, n: int) -> list[tuple[str, float]]:
+    """uncentered: each column (the constant too) regressed on the others without adding a
+    constant, R2 against the uncentered sum of squares: VIF_j = (X'X)_jj [(X'X)^-1]_jj."""
+    if has_cons:
+        X = np.column_stack([X.reshape(n, -1), np.ones(n)])
+        names = names + ["_cons"]
+    XtX = X.T @ X
+    try:
+        inv = np.linalg.inv(XtX)
+    except np.linalg.LinAlgError:
+        raise StataError("matrix is singular", 498) from None
+    rows = [(nm, float(XtX[j, j] * inv[j, j])) for j, nm in enumerate(names)]
+    return sorted(rows, key=lambda r: -r[1])
+
+
+def report_vif(session, res, uncentered: bool = False) -> None:
     if res is None:
         raise StataError("last estimates not found", 301)
     if res.cmd != "regress":
         raise StataError("not appropriate after " + res.cmd, 301)
-    rows = vif_rows(session, res)
+    rows = vif_rows(session, res, uncentered)
     out = session.out
     out.line("")
     out.line("    Variable |       VIF       1/VIF  ")
@@ -80,9 +98,11 @@ def report_vif(session, res) -> None:
     session.r = RResults(scalars=sc, macros=mac)
 
 
-@command("vif", byable=False, qualifiers="", body="none", changes_data=False, options=(),
+@command("vif", byable=False, qualifiers="", body="none", changes_data=False,
+         options=(Opt("uncentered", "unc", desc="uncentered VIFs (collinearity with the constant)"),),
          family="Postestimation", desc="variance inflation factors after regress", example="vif")
 def vif_cmd(session, cmd):
     if (cmd.body or "").strip():
         raise StataError("invalid syntax", 198)
-    report_vif(session, session.e)
+    from hlmshell.commands._toolkit import typed_args
+    report_vif(session, session.e, typed_args(cmd).uncentered)

@@ -244,7 +244,10 @@ def _replay(session, cmd) -> None:
 
 
 def _options() -> tuple:
-    return (Opt("ll", desc="left-censoring limit: ll, ll(#) or ll(varname)"),
+    return (Opt("re", desc="random-effects estimator; the default (and the only one)"),
+            Opt("technique", "tech", "string", None, "accepted for compatibility"),
+            Opt("difficult", desc="accepted for compatibility"),
+            Opt("ll", desc="left-censoring limit: ll, ll(#) or ll(varname)"),
             Opt("ul", desc="right-censoring limit: ul, ul(#) or ul(varname)"),
             Opt("noconstant", "nocons", desc="suppress the constant term"),
             Opt("offset", "off", "string", None, "include varname with coefficient 1"),

@@ -6,3 +6,4 @@ TAKES = {k: "" for k in BASE}
 RAW |= {"translate"}            # two file names; its refusals are in tests/test_log_tools.py
 BASE["cmdlog"] = "cmdlog query"
 TAKES["cmdlog"] = ""
+RAW |= {"ado", "view"}          # `ado dir [pkg]`, `view file|browse url|help topic`; refusals in test_vocab_options.py
