@@ -552,3 +552,12 @@ def test_estout_help_tab_file(tmp_path):
     assert ok(s, f"estout * using {f}") == f"(output written to {f})\n"
     assert f.read_text().split("\n") == ["\tm1\tm2", "\tb\tb", "weight\t1.746559\t4.613589", "mpg\t-.0495122\t.2631875",
                                         "forXmpg\t\t-.3072165", "foreign\t\t11.24033", "_cons\t1.946068\t-14.44958", ""]
+
+
+def test_cells_none_shows_the_statistics_alone(auto):
+    lines = ok(auto, "esttab est1 est2, cells(none) stats(N r2_a)").split("\n")
+    w = 12 + 2 * 13
+    assert lines[1:] == ["-" * w, " " * 13 + "(1)".rjust(12) + " " + "(2)".rjust(12),
+                         " " * 13 + "price".rjust(12) + " " + "price".rjust(12), "-" * w,
+                         "N" + " " * 11 + " " + "74".rjust(12) + " " + "74".rjust(12),
+                         "r2_a" + " " * 8 + " " + ".2734846".rjust(12) + " " + ".4781119".rjust(12), "-" * w, ""]

@@ -641,12 +641,20 @@ def _stat_rows(results, given) -> list[pt.PaperRow]:
     return rows
 
 
+def _cells_rows(given) -> list:
+    text = (given.get("cells") or "").strip()
+    return [] if text in ("none", '"none"') else ec.parse_cells(text)
+
+
 def _build_cells(session, results, given, inds=()) -> list[pt.PaperRow]:
     """esttab with cells(): the elements asked for (estpost's vectors too), a sub-column each
     when side by side; statistics rows in each model's first sub-column."""
-    rows = ec.parse_cells(given["cells"])
+    rows = _cells_rows(given)
     stars = [(s, lev) for s, lev, _ in _star_levels(given)]
     label = "label" in given
+    stats = _stat_rows(results, given)
+    if not rows:                            # cells(none): the statistics alone
+        return stats
     cons = "_cons" if given.get("varlabels") is not None else "Constant"
     cgiven = given if "gaps" in given else {**given, "nogaps": None}     # esttab: no gaps with cells()
     lay = _layout(given)
@@ -655,7 +663,6 @@ def _build_cells(session, results, given, inds=()) -> list[pt.PaperRow]:
                         lambda n: (cons if n == "_cons" else el.coef_label(session, n, _interaction(given))) if label
                         else n, [], lambda m, c: et.apply_transform(session, c, lay.model_transforms(m)))
     body = ct.rows + _indicator_rows(results, list(inds), ct.width, False)
-    stats = _stat_rows(results, given)
     for r in stats:
         r.cells = ec.widen(r.cells, ct.width)
     return body + ([pt.PaperRow(kind="rule")] + stats if stats else [])
@@ -742,11 +749,11 @@ def _spec(session, results, names, given) -> tuple[lo.Spec, list[pt.PaperRow], b
     numbers = "nonumbers" not in given
     if "cells" in given:
         body = build_esttab(session, results, given)
-        rows = ec.parse_cells(given["cells"])
+        rows = _cells_rows(given)
         stars = _star_levels(given)
-        cols = ec.star_columns(rows) if stars else [False] * max(len(r) for r in rows)
+        cols = (ec.star_columns(rows) if stars else [False] * max(len(r) for r in rows)) if rows else [False]
         spec = lo.Spec(len(results), len(cols), mlabels, numbers, stars, (False, None, ""), True,
-                       ec.column_labels(rows), cols * len(results), title)
+                       ec.column_labels(rows) if rows else [], cols * len(results), title)
         return spec, body, "gaps" in given and len(rows) > 1 and "nogaps" not in given
     lay = _layout(given)
     body = build_esttab(session, results, given)

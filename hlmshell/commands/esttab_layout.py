@@ -421,6 +421,8 @@ def assemble(given, name: str, spec: Spec, body: Body, label: bool, gaps: bool, 
     style = style_for(given, name, mode, label, spec, sw)
     colspec = given.get("alignment", "").strip() if tex and given.get("alignment") else "c" * spec.width
     opening, posthead, prefoot, closing = _frame(given, name, mode, spec, lines, gaps, csvlhs, colspec)
+    if (given.get("cells") or "").strip() in ("none", '"none"'):
+        prefoot = []                        # esttab.ado: no rule above the statistics alone
     for b in body.blocks + body.stats:
         b.rows = [[restar(c, mode, syms) for c in row] for row in b.rows]
     if name == "md":
