@@ -262,6 +262,7 @@ COMMANDS = [
     ('quadchk', 'quadchk', 'quadchk', ()),
     ('xtile', 'quantiles', 'xtile', ()),
     ('pctile', 'quantiles', 'pctile', ()),
+    ('_pctile', 'quantiles', '_pctile', ()),
     ('range', 'range_cmd', 'range', ()),
     ('recast', 'recast', 'recast', ()),
     ('format', 'recast', 'format', ()),
