@@ -561,3 +561,20 @@ def test_cells_none_shows_the_statistics_alone(auto):
                          " " * 13 + "price".rjust(12) + " " + "price".rjust(12), "-" * w,
                          "N" + " " * 11 + " " + "74".rjust(12) + " " + "74".rjust(12),
                          "r2_a" + " " * 8 + " " + ".2734846".rjust(12) + " " + ".4781119".rjust(12), "-" * w, ""]
+
+
+def test_append_inserts_into_rtf_and_tex_documents(auto, tmp_path):
+    """esttab, append: an RTF table (or a tex/html page) goes inside the document already
+    there, which stays one document (esttab.ado's appendfile)."""
+    f = tmp_path / "a.rtf"
+    ok(auto, f"esttab est1 using {f}, replace nonotes")
+    ok(auto, f"esttab est2 using {f}, append nonotes")
+    text = f.read_text()
+    assert text.count(r"{\rtf1") == 1 and text.count(r"\row}") > 8 and text.endswith("{\\pard \\par}\n}\n")
+    assert text.count("{\\pard \\par}") == 2
+    t = tmp_path / "a.tex"
+    ok(auto, f"esttab est1 using {t}, replace page")
+    ok(auto, f"esttab est2 using {t}, append page")
+    tex = t.read_text().split("\n")
+    assert tex.count(r"\begin{document}") == 1 and tex.count(r"\end{document}") == 1
+    assert tex.count(r"\end{tabular}") == 2 and tex[-2] == r"\end{document}"

@@ -815,8 +815,32 @@ def esttab_cmd(session, cmd) -> None:
     path, mode = _target(fname, mode)
     if os.path.exists(path) and "replace" not in given and "append" not in given:
         raise StataError(f"file {path} already exists", 602)
-    pt.write_text(path, _render(session, results, names, given, mode), shown=path, append="append" in given)
+    if "append" in given and os.path.exists(path) and _inserts(mode, given):
+        new = _render(session, results, names, {**given, "_noopen": None}, mode)
+        pt.write_text(path, _insert_table(path, new, mode), shown=path)
+    else:
+        pt.write_text(path, _render(session, results, names, given, mode), shown=path, append="append" in given)
     session.out.line(f"(output written to {path})")
+
+
+def _inserts(mode: str, given) -> bool:
+    """esttab appends an RTF table (not a fragment), or a tex/html page, inside the document
+    already there rather than after its end."""
+    return (mode == "rtf" and "fragment" not in given) or ("page" in given and mode in ("tex", "booktabs", "html"))
+
+
+def _insert_table(path: str, new: str, mode: str) -> str:
+    """The old document up to its end line (rtf: the last `}`; tex: \\end{document}; html:
+    </body>), then the new table, which closes the document again."""
+    end = {"rtf": "}", "html": "</body>"}.get(mode, r"\end{document}")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().split("\n")
+    except OSError:
+        raise StataError(f"file {path} could not be opened", 603) from None
+    hits = [i for i, ln in enumerate(lines) if ln == end]
+    cut = (hits[-1] if mode == "rtf" else hits[0]) if hits else len(lines)
+    return "\n".join(lines[:cut]) + ("\n" if cut else "") + new
 
 
 # =========================================================================== estout

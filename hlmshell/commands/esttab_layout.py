@@ -267,7 +267,7 @@ def _tex_opening(given, name: str, mode: Mode, spec: Spec, colspec: str) -> list
     caption, \begin{tabular} or \begin{longtable}."""
     long = "longtable" in given
     star = bool(spec.stars)
-    out = _tex_page(given, name) if "page" in given else []
+    out = _tex_page(given, name) if "page" in given and "_noopen" not in given else []
     if _float(given, spec):
         out.append("{" if long else r"\begin{table}[htbp]\centering")
     elif star:
@@ -288,17 +288,17 @@ def _opening(given, name: str, mode: Mode, spec: Spec, colspec: str) -> list[str
     """esttab's opening: document start (page), float/caption, \\sym definition, tabular."""
     if name in ("tex", "booktabs"):
         return _tex_opening(given, name, mode, spec, colspec)
-    if name == "rtf":
-        return rtf_opening() + ([mode.caption] if spec.title else []) + ["{"]
+    if name == "rtf":                       # _noopen: appended inside an RTF document
+        return ([] if "_noopen" in given else rtf_opening()) + ([mode.caption] if spec.title else []) + ["{"]
     if name == "md":
         return [""] + ([spec.title, ""] if spec.title else [])
     out: list[str] = []
-    if "page" in given and name == "html":
+    if "page" in given and name == "html" and "_noopen" not in given:
         title = spec.title or f"estimates table, created {stamp()}"
         out += ["<html>", "<head>", f"<title>{title}</title>", "</head>", "<body>", ""]
     if name == "html":
         out.append(f'<table border="0" width="{(given.get("width") or "").strip() or "*"}">')
-    elif "page" in given:
+    elif "page" in given and "_noopen" not in given:
         out.append("% " + stamp())
     return out + ([mode.caption] if spec.title else [])
 
