@@ -238,3 +238,52 @@ def test_degenerate_tables_print_missing(line):
     s = _session()
     out = ok(s, line)
     assert "Traceback" not in out and not any(ln.startswith("r(") for ln in out.splitlines())
+
+
+def test_cs_or_and_ir_match_framingham_stata_logs():
+    """Stata's printed results in a public course's Framingham exercises (cs death newbmi1, or;
+    ir death/anychd newbmi* time*): cells typed to csi/iri, every number as Stata shows it."""
+    s = _session()
+    out = ok(s, "csi 259 571 318 1365, or").splitlines()
+    for text in (" Risk difference |         .1539355       |    .1085524    .1993186",
+                 "      Risk ratio |         1.521925       |    1.358417    1.705113",
+                 " Attr. frac. ex. |         .3429373       |    .2638491    .4135287",
+                 " Attr. frac. pop |          .107013       |",
+                 "      Odds ratio |         1.947015       |    1.608816     2.35632 (Cornfield)",
+                 "                               chi2(1) =    47.62  Pr>chi2 = 0.0000"):
+        assert text in out, text
+    # the odds ratio comes below the fractions
+    assert out.index(" Attr. frac. pop |          .107013       |") < \
+        out.index("      Odds ratio |         1.947015       |    1.608816     2.35632 (Cornfield)")
+    out = ok(s, "iri 259 571 11308.9 40708.74").splitlines()
+    for text in (" Inc. rate diff. |         .0088758       |    .0058587     .011893",
+                 " Inc. rate ratio |         1.632792       |    1.404331    1.894337 (exact)",
+                 " Attr. frac. pop |          .120935       |",
+                 "                     (midp)   Pr(k>=259) =                   0.0000 (exact)",
+                 "                     (midp) 2*Pr(k>=259) =                   0.0000 (exact)"):
+        assert text in out, text
+    # Stata's exact-interval search stops within ~1e-7 of the bound
+    assert [r(s, "afe"), r(s, "lb_afe"), r(s, "ub_afe")] == pytest.approx([.3875522, .2879172, .4721108], abs=2e-7)
+    out = ok(s, "iri 6 349 1119.57 37324.05").splitlines()
+    for text in (" Inc. rate ratio |         .5731434       |    .2089001    1.260145 (exact)",
+                 " Prev. frac. ex. |         .4268566       |   -.2601451    .7910999 (exact)",
+                 " Prev. frac. pop |         .0124311       |",
+                 "                     (midp)   Pr(k<=6) =                     0.0798 (exact)",
+                 "                     (midp) 2*Pr(k<=6) =                     0.1596 (exact)"):
+        assert text in out, text
+    ok(s, "iri 85 330 11144.75 77530.79")
+    assert r(s, "irr") == pytest.approx(1.79188, abs=1e-6)
+    assert [r(s, "lb_irr"), r(s, "ub_irr")] == pytest.approx([1.394785, 2.280687], abs=2e-6)
+
+
+def test_ir_rows_show_variable_labels():
+    s = _strata_session()
+    ok(s, "generate t = pop * 10")
+    ok(s, 'label variable case "Death indicator"')
+    ok(s, 'label variable t "Time [years] to death"')
+    ok(s, 'label variable age "Age group at entry"')
+    out = ok(s, "ir case exp t").splitlines()
+    assert any(ln.startswith(" Death indicator |") for ln in out)
+    assert any(ln.startswith("Time [years] to  |") for ln in out)
+    out = ok(s, "ir case exp t, by(age)").splitlines()
+    assert "Age group at ent |      IRR       [95% conf. interval]   M-H weight" in out

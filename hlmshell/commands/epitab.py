@@ -93,10 +93,10 @@ def report_cs(session, cells, opts, varname: str | None) -> None:
     fe, fp = _fractions(res.kind)
     tag = "tb" if opts.tb else ""
     est = [("Risk difference", res.rd.est, res.rd.lb, res.rd.ub, tag),
-           ("Risk ratio", res.rr.est, res.rr.lb, res.rr.ub, tag)]
-    if res.orr is not None:
+           ("Risk ratio", res.rr.est, res.rr.lb, res.rr.ub, tag),
+           (fe, res.afe.est, res.afe.lb, res.afe.ub, tag), (fp, res.afp, None, None, "")]
+    if res.orr is not None:          # below the fractions, as Stata prints it
         est.append(("Odds ratio", res.orr.est, res.orr.lb, res.orr.ub, res.orr.method))
-    est += [(fe, res.afe.est, res.afe.lb, res.afe.ub, tag), (fp, res.afp, None, None, "")]
     for ln in eo.estimates(est, level):
         out.line(ln)
     sc = {"p": _pv(res.chi2), "chi2": res.chi2, **_est(res.rd, "rd"), **_est(res.rr, "rr"),
@@ -252,7 +252,14 @@ def _data_tables(session, cmd, kind: str, opts):
             m &= k == v
         tabs.append(cols[m].sum(axis=0))
         labels.append(" ".join(value_text(ds, ds.var(v), x) for v, x in zip(byvars, combo)))
-    return np.array(tabs), labels, names, " ".join(byvars)
+    return np.array(tabs), labels, names, (_label(session, byvars[0]) if len(byvars) == 1
+                                           else " ".join(byvars))
+
+
+def _label(session, name: str) -> str:
+    """What Stata shows for a variable in these tables: its label, else its name (the table
+    truncates it to 16 characters)."""
+    return session.data.var(name).label or name
 
 
 def _run_data(session, cmd, kind: str) -> None:
@@ -268,7 +275,8 @@ def _run_data(session, cmd, kind: str) -> None:
     elif kind == "cc":
         report_cc(session, cells, opts, names[1])
     else:
-        report_ir(session, cells, opts, (names[0], names[2]), names[1])
+        report_ir(session, cells, opts, (_label(session, names[0]), _label(session, names[2])),
+                  names[1])
 
 
 def _check_options(kind: str, opts, by: bool) -> None:

@@ -39,7 +39,7 @@ def two_by_two(*, varname: str | None, rows, totals, extra=None, proportion=None
     out.append(line)
 
     def row(r):
-        s = f"{abbrev(r[0], 16):>16} | {g9(r[1])}   {g9(r[2])}  |  {g9(r[3])}"
+        s = f"{r[0][:16]:>16} | {g9(r[1])}   {g9(r[2])}  |  {g9(r[3])}"
         return s + (f"{r[4]:12.4f}" if cc and len(r) > 4 and math.isfinite(r[4]) else "")
     out += [row(r) for r in rows]
     out.append(line)
@@ -83,21 +83,21 @@ def midp_lines(a: float, upper: bool, p_one: float) -> list[str]:
     k = fmt_g(a, 9).strip()
     sign = ">=" if upper else "<="
     two = min(1.0, 2 * p_one) if math.isfinite(p_one) else p_one
-    return [(" " * 18 + f"(midp)   Pr(k{sign}{k}) =").ljust(58) + _p4(p_one) + " (exact)",
-            (" " * 18 + f"(midp) 2*Pr(k{sign}{k}) =").ljust(58) + _p4(two) + " (exact)"]
+    return [(" " * 21 + f"(midp)   Pr(k{sign}{k}) =").ljust(61) + _p4(p_one) + " (exact)",
+            (" " * 21 + f"(midp) 2*Pr(k{sign}{k}) =").ljust(61) + _p4(two) + " (exact)"]
 
 
 def strata_table(byname: str, stat: str, strata, crude, mh, *, level: float,
                  nocrude: bool) -> list[str]:
     """strata: (label, est, lb, ub, weight, method); crude/mh: (est, lb, ub, method)."""
     lv = f"[{fmt_g(level, 9).strip()}% conf. interval]"
-    out = ["", f"{abbrev(byname, 16):>16} |{stat:>11}     {lv}   M-H weight",
+    out = ["", f"{byname[:16]:>16} |{stat:>9}       {lv}   M-H weight",
            "-" * 17 + "+" + "-" * 49]
 
     def row(label, est, lb, ub, w, method):
-        s = f"{abbrev(label, 16):>16} |  {g9(est)}    {g9(lb)}   {g9(ub)}"
+        s = f"{label[:16]:>16} |{g9(est):>11}{g9(lb):>14}{g9(ub):>11}"
         if w is not None:
-            s += f"    {g9(w)}"
+            s += f"{g9(w):>13}"
         elif method:
             s += " " * 13
         shown = method and any(x is not None and math.isfinite(x) for x in (lb, ub))
@@ -112,8 +112,8 @@ def strata_table(byname: str, stat: str, strata, crude, mh, *, level: float,
 
 
 def homogeneity_line(what: str, chi2: float, df: int, p: float) -> str:
-    c = "." if not math.isfinite(chi2) else f"{chi2:9.2f}"
-    return f"Test of homogeneity ({what})".ljust(31) + f"chi2({df}) =" + f"{c:>9}" \
+    c = "." if not math.isfinite(chi2) else f"{chi2:10.2f}"
+    return f" Test of homogeneity ({what})".ljust(30) + f"chi2({df}) =" + f"{c:>10}" \
         + "  Pr>chi2 = " + _p4(p)
 
 
