@@ -392,7 +392,8 @@ def _estout_auto():
     """estout.hlp's m1 and m2 (auto.dta, price and weight in 1000s) from the numbers the help
     prints: b and se of its cells(b se) table, pinned more finely where its t statistics show
     more (se = b/t; m2's weight b 4.6135886; m2's constant b = se 4.42572 times t -3.26491),
-    so that b, se and t all round as printed; e(r2), e(r2_a), BIC through e(ll), N 74."""
+    so that b, se and t all round as printed; e(r2), e(r2_a), BIC through e(ll), N 74, and
+    e(p) of the models' F tests (both far below .001: F(2, 71) = 14.7 and F(4, 69) = 21.2)."""
     from hlmshell.commands._postest import model_df
     s = Session()
     for line in ("set obs 1", "gen price = 1", "gen weight = 1", "gen mpg = 1", "gen foreign = 1", "gen forXmpg = 1",
@@ -408,7 +409,7 @@ def _estout_auto():
     for name, (cols, b, se, df, r2, r2a, bic, title) in spec.items():
         res = EstimationResults("regress", [("price", c) for c in cols], np.asarray(b), np.diag(np.asarray(se) ** 2),
                                 np.zeros(len(b), bool), len(b), {"N": 74.0, "df_r": float(df), "r2": r2, "r2_a": r2a,
-                                                                 "rank": float(len(b))},
+                                                                 "rank": float(len(b)), "p": 1e-5},
                                 {"depvar": "price", "cmd": "regress", "estimates_title": title})
         res.scalars["ll"] = -(bic - math.log(74) * model_df(res)) / 2
         s.estimates[name] = res
@@ -518,6 +519,15 @@ foreign          11.24033     2.751681     4.084896     .0001171
 _cons           -14.44958      4.42572     -3.26491     .0017061
 ----------------------------------------------------------------"""
 
+ESTOUT_STATS_STAR = """
+--------------------------------------------
+                       m1              m2
+--------------------------------------------
+r2_a             .2734846***     .5256351***
+bic              356.2918        331.2406
+N                      74              74
+--------------------------------------------"""
+
 ESTOUT_KEEP_T = """
 --------------------------------------------
                        m1              m2
@@ -541,7 +551,8 @@ _cons            1.946068       -14.44958**
     ("estout *, cells(b(star fmt(%9.3f)) se(par)) stats(r2_a N, fmt(%9.3f %9.0g) labels(R-squared)) "
      "legend label collabels(none) varlabels(_cons Constant)", ESTOUT_PUBLICATION),
     ("estout *, cells(b(star) t(par keep(mpg)))", ESTOUT_KEEP_T),
-    ('estout m2, cells("b se t p")', ESTOUT_BSETP)])
+    ('estout m2, cells("b se t p")', ESTOUT_BSETP),
+    ("estout *, cells(none) stats(r2_a bic N, star)", ESTOUT_STATS_STAR)])
 def test_estout_help_examples_digit_for_digit(line, expected):
     assert _lines(ok(_estout_auto(), line)) == expected.split("\n")
 

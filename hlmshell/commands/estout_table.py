@@ -59,12 +59,14 @@ def _stars(given) -> list[tuple[str, float, str]]:
     return el.parse_star(text)
 
 
-def _stats(results, given, width: int) -> list[pt.PaperRow]:
+def _stats(results, given, width: int, levels) -> list[pt.PaperRow]:
     chosen = et.parse_stats(given.get("stats")) or []
+    starred = et.stats_star(given.get("stats"))
     rows = []
     for key, lab, f in chosen:
         fmt = ec.number_format(f)
-        cells = [("" if (v := stat_value(r, key)) is None else fmt(v), "") for r in results]
+        cells = [("", "") if (v := stat_value(r, key)) is None else
+                 (fmt(v), pt.stars_for(r.scalars.get("p"), levels) if key in starred else "") for r in results]
         rows.append(pt.PaperRow(lab, ec.widen(cells, width), "stat"))
     return rows
 
@@ -133,8 +135,11 @@ def estout_text(session, results, names, given, style: str) -> str:
         ct = ec.build_cells(session, results, {**given, "nogaps": None}, rows, [(s, lv) for s, lv, _ in stars],
                             lambda n: el.coef_label(session, n, " # ") if label and n != "_cons" else n, [], fn)
         body = ct.rows + [pt.PaperRow(i.label, er.indicator_cells(results, i, yes_no, width), "coef") for i in inds]
-    stat_rows = _stats(results, given, width)
-    star_cols = (ec.star_columns(rows) if rows else [False]) * len(results)
+    stat_rows = _stats(results, given, width, [(s, lv) for s, lv, _ in stars])
+    cols = ec.star_columns(rows) if rows else [False]
+    cols[0] = cols[0] or bool(et.stats_star(given.get("stats")))
+    star_on = star_on or cols[0]
+    star_cols = cols * len(results)
     spec = lo.Spec(len(results), width, _mlabels(session, results, names, given), "numbers" in given,
                    stars if star_on or "legend" in given else [], (False, None, ""), True,
                    ec.column_labels(rows) if rows else [], star_cols, (given.get("title") or "").strip().strip('"'))

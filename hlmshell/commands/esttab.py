@@ -631,12 +631,15 @@ def _int_fmt(x) -> str:
 
 def _stat_rows(results, given) -> list[pt.PaperRow]:
     rows = []
+    starred = et.stats_star(given.get("stats"))
+    levels = [(s, lev) for s, lev, _ in _parse_star(given.get("star"))]
     for key, lab, f in _stats(given):
         cells = []
         for r in results:
             v = stat_value(r, key)
             text = r.macros.get(key, "") if v is None else f(v)     # estadd local: text
-            cells.append((text, ""))
+            stars = pt.stars_for(r.scalars.get("p"), levels) if key in starred and v is not None else ""
+            cells.append((text, stars))
         rows.append(pt.PaperRow(lab, cells, "stat"))
     return rows
 
@@ -752,6 +755,7 @@ def _spec(session, results, names, given) -> tuple[lo.Spec, list[pt.PaperRow], b
         rows = _cells_rows(given)
         stars = _star_levels(given)
         cols = (ec.star_columns(rows) if stars else [False] * max(len(r) for r in rows)) if rows else [False]
+        cols[0] = cols[0] or bool(et.stats_star(given.get("stats")))
         spec = lo.Spec(len(results), len(cols), mlabels, numbers, stars, (False, None, ""), True,
                        ec.column_labels(rows) if rows else [], cols * len(results), title)
         return spec, body, "gaps" in given and len(rows) > 1 and "nogaps" not in given

@@ -112,6 +112,8 @@ def parse_stats(text: str | None) -> list[tuple[str, str, str | None]] | None:
             fmts = arg.split()
         elif arg is not None and word.startswith("lab") and "labels".startswith(word):
             labels = [strip_quotes(arg[s:e]) for s, e in top_words(arg)]
+        elif word == "star":
+            continue                        # stats_star() reads it
         else:
             raise StataError(f"stats(): option {word} not allowed", 198)
     out = []
@@ -119,3 +121,18 @@ def parse_stats(text: str | None) -> list[tuple[str, str, str | None]] | None:
         f = fmts[min(k, len(fmts) - 1)] if fmts else None
         out.append((n, labels[k] if k < len(labels) else n, f))
     return out
+
+
+def stats_star(text: str | None) -> set[str]:
+    """stats(..., star[(names)]): the statistics that get significance stars from the
+    model's e(p) (bare star: the first statistic)."""
+    if not text:
+        return set()
+    comma = find_top(text, ",")
+    if comma < 0:
+        return set()
+    names = text[:comma].split()
+    m = re.search(r"(?:^|\s)star\s*(?:\(([^()]*)\))?(?=\s|$)", text[comma + 1:])
+    if m is None:
+        return set()
+    return set(m.group(1).split()) if m.group(1) is not None else set(names[:1])

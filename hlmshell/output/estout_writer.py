@@ -312,12 +312,10 @@ def rtf_encode(line: str) -> str:
 
 
 def _stat_lines(style: Style, b: Block, starcols: list[bool], begin: str | None = None) -> list[str]:
-    """A statistics row: values right-aligned, the star slot left blank."""
+    """A statistics row: values right-aligned, stars (stats(, star)) in the star slot."""
     current = (style.begin if begin is None else begin) + _label(style, b.label)
     for j, cell in enumerate(b.rows[0] if b.rows else []):
-        star = starcols[j] if j < len(starcols) else False
-        text = cell[0].rjust(style.modelwidth) if style.modelwidth > 0 else cell[0]
-        current += style.delimiter + text + (" " * style.starwidth if star else "")
+        current += style.delimiter + _cell(style, cell, starcols[j] if j < len(starcols) else False)
     lines: list[str] = []
     _write_end(lines, current, style.end, b.post)
     return lines
