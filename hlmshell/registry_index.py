@@ -300,6 +300,7 @@ COMMANDS = [
     ('streg', 'st_streg', 'streg', ()),
     ('sts', 'st_sts', 'sts', ()),
     ('stset', 'st_stset', 'stset', ()),
+    ('stack', 'stack', 'stack', ()),
     ('statsby', 'statsby', 'statsby', ()),
     ('svy', 'svy_estimation', 'svy', ()),
     ('svyset', 'svyset', 'svyset', ()),
