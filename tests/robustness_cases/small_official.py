@@ -11,3 +11,5 @@ BASE.update({"_pctile": "_pctile ses, p(10 90)"})
 TAKES.update({"_pctile": "if in weight"})
 BASE.update({"stack": "stack ses mathach, into(x) clear"})
 TAKES.update({"stack": "if in"})
+BASE.update({"move": "move ses id"})
+NO_OPTIONS = {"move"}
