@@ -48,6 +48,7 @@ from hlmshell.syntax.lexer import Line, logical_lines, tokens, top_words
 from hlmshell.syntax.macros import expand_macros, num_to_macro
 from hlmshell.syntax.numlist import forvalues_range, numlist
 from hlmshell.syntax.oldfor import check_lengths, parse_for, substitute
+from hlmshell.output.coeftable import table_formats
 from hlmshell.syntax.parser import (PrefixError, parse_command, parse_expr, split_prefixes,
                                     try_parse_expr)
 from hlmshell.syntax.statements import (Block, CommandStmt, Comment, ElseStmt, ErrorStmt,
@@ -855,7 +856,10 @@ class Interpreter:
         spec = self.registry.commands.get(cmd.name) or self.registry.resolve(cmd.typed)
         check_qualifiers(spec, cmd)
         serial, r_before = s.estimation_serial, s.r
-        self._call_handler(spec, cmd)
+        formats = [cmd.formats.get(k) or s.settings.get(k) or None
+                   for k in ("cformat", "pformat", "sformat")]
+        with table_formats(*formats):
+            self._call_handler(spec, cmd)
         if s.estimation_serial != serial and s.r is r_before and s.e is not None:
             _post_coef_table(s)
 

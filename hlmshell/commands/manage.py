@@ -362,10 +362,26 @@ def set_cmd(session, cmd):
     if sub in _SWITCHES or sub == "rngstate":
         _set_switch(session, sub, arg)
         return
+    if sub in ("cformat", "pformat", "sformat"):
+        _set_table_format(session, sub, arg)
+        return
     if sub in _IGNORED or re.fullmatch(r"[a-z_][a-z_0-9]*", sub):
         session.settings[sub] = arg
         return
     raise syntax_error()
+
+
+def _set_table_format(session, sub: str, arg: str) -> None:
+    """`set cformat %9.3f` (pformat, sformat): the coefficient tables' formats from now on;
+    `set cformat` alone goes back to Stata's default."""
+    fmt_text = arg.split(",")[0].strip()
+    widest = {"cformat": 9, "pformat": 5, "sformat": 8}[sub]
+    m = re.fullmatch(r"%-?(\d+)\.(\d+)[fge]c?", fmt_text)
+    if fmt_text and not m:
+        raise StataError(f"invalid format {fmt_text}", 120)
+    if fmt_text and int(m.group(1)) > widest:
+        raise StataError(f"{sub} width cannot exceed {widest}", 198)
+    session.settings[sub] = fmt_text
 
 
 _SWITCHES = {"more", "rmsg", "varabbrev", "dots", "fvlabel", "trace", "coeftabresults"}

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -127,14 +129,60 @@ def coef_stats(b: float, se: float | None, *, stat: str = "z", df_r: float | Non
     return q, p, b - crit * se, b + crit * se
 
 
+# cformat/pformat/sformat in force (Stata's `set cformat` or an estimation command's
+# cformat() option): the formats of coefficients, SEs and limits; of P>|z|; of z or t
+_FORMATS: ContextVar[tuple] = ContextVar("coef_formats", default=(None, None, None))
+
+
+@contextmanager
+def table_formats(cformat: str | None, pformat: str | None, sformat: str | None):
+    """Coefficient tables drawn inside use these formats (None: Stata's defaults)."""
+    token = _FORMATS.set((cformat or None, pformat or None, sformat or None))
+    try:
+        yield
+    finally:
+        _FORMATS.reset(token)
+
+
+_FIXED = re.compile(r"%-?(\d+)\.(\d+)f")
+
+
+def _formatted(x: float, f: str) -> str:
+    """x in a user's %w.df: when it is too wide, a number between -1 and 1 loses its
+    leading zero (`.0012` in %5.4f), as Stata fits it; other formats as numfmt writes them."""
+    m = _FIXED.fullmatch(f)
+    if not m or not math.isfinite(x):
+        return fmt(x, f).strip()
+    text = f"{x:.{int(m.group(2))}f}"
+    if len(text) > int(m.group(1)) and text.lstrip("-").startswith("0."):
+        text = text.replace("0.", ".", 1)
+    return text
+
+
+def cnum(x: float) -> str:
+    """A coefficient, SE or limit in its 9 columns: %9.0g, or cformat's format."""
+    c = _FORMATS.get()[0]
+    return f"{_formatted(x, c) if c else fmt_g(x, 9):>9}"
+
+
+def pnum(p: float) -> str:
+    f = _FORMATS.get()[1]
+    return f"{_formatted(p, f):>5}" if f else fmt(p, "%5.3f")
+
+
+def snum(q: float) -> str:
+    f = _FORMATS.get()[2]
+    return f"{_formatted(q, f):>8}" if f else fmt(q, "%8.2f")
+
+
 def number_cells(b: float, se: float | None, *, stat: str = "z", df_r: float | None = None,
                  level: float = 95.0) -> str:
     """The numeric part of a row after the bar (64 columns)."""
     if se is None or (isinstance(se, float) and math.isnan(se)):
-        return f"  {fmt_g(b, 9):>9}"
+        return f"  {cnum(b)}"
     q, p, lo, hi = coef_stats(b, se, stat=stat, df_r=df_r, level=level)
-    return (f"  {fmt_g(b, 9):>9}  {fmt_g(se, 9):>9} {fmt(q, '%8.2f')}   {fmt(p, '%5.3f')}"
-            f"    {fmt_g(lo, 9):>9}   {fmt_g(hi, 9):>9}")
+    return (f"  {cnum(b)}  {cnum(se)} {snum(q)}   {pnum(p)}"
+            f"    {cnum(lo)}   {cnum(hi)}")
 
 
 def status_cells(status: str) -> str:

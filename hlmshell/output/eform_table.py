@@ -7,22 +7,20 @@ from __future__ import annotations
 import math
 
 from hlmshell.output import coeftable as ct
-from hlmshell.output.numfmt import fmt, fmt_g
 
 
 def eform_cells(b: float, se: float | None, level: float) -> str:
     if se is None or not math.isfinite(se) or se <= 0:
-        return f"  {fmt_g(math.exp(b), 9):>9}"
+        return f"  {ct.cnum(math.exp(b))}"
     q, p, lo, hi = ct.coef_stats(b, se, stat="z", level=level)
     eb = math.exp(b)
-    return (f"  {fmt_g(eb, 9):>9}  {fmt_g(eb * se, 9):>9} {fmt(q, '%8.2f')}   {fmt(p, '%5.3f')}"
-            f"    {fmt_g(math.exp(lo), 9):>9}   {fmt_g(math.exp(hi), 9):>9}")
+    return (f"  {ct.cnum(eb)}  {ct.cnum(eb * se)} {ct.snum(q)}   {ct.pnum(p)}"
+            f"    {ct.cnum(math.exp(lo))}   {ct.cnum(math.exp(hi))}")
 
 
 def status_cells(status: str) -> str:
     """A base or omitted row of an exponentiated table: exp(0) = 1, `1  (base)`."""
     return f"  {'1':>9}  ({status})"
-
 
 
 def eform_table(depvar: str, groups, b, se, *, title: str, level: float = 95.0,

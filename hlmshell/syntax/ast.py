@@ -166,6 +166,9 @@ class Command:
     # options resolved against the command's spec (hlmshell.registry.Args: attribute access to
     # typed values with defaults); None when the spec declares no options
     opts: Any = None
+    # an estimation command's cformat()/pformat()/sformat() (the coefficient table's formats),
+    # taken out of the options before they are bound
+    formats: dict = field(default_factory=dict)
 
     def option(self, *names: str) -> Option | None:
         for o in self.options:

@@ -1002,7 +1002,7 @@ def creturn_value(session, key: str):
     settings = session.settings
     if key in _CONSTS:
         return _CONSTS[key]
-    if key in _STRS:
+    if key in _STRS and key not in settings:      # a value `set` changed wins over the default
         return _STRS[key]
     live = {"N": float(data.n), "k": float(len(data.vars)), "rc": float(session.rc),
             "changed": float(bool(data.changed))}

@@ -337,6 +337,7 @@ def parse_command(text: str, table: "registry.Registry | None" = None) -> Comman
     cmd = Command(name=info.name, typed=word, prefixes=prefixes, text=full_word + after)
     if info.rule == "mixed":
         cmd.args = parse_mixed(after, cmd)
+        _take_formats(cmd, info)
         return cmd
     if info.raw:
         cmd.body = after.strip()
@@ -345,9 +346,33 @@ def parse_command(text: str, table: "registry.Registry | None" = None) -> Comman
                     strict_exp=info.exp != "text")     # egen: `= mean(x)` kept as text
     if info.body == "none" and (cmd.body or "").strip():
         raise syntax_error()                           # `preserve now`: nothing may follow
+    _take_formats(cmd, info)
     if info.options is not None and info.check_options:
         cmd.opts = registry.bind_options(info.options, cmd.options)
     return cmd
+
+
+_FORMAT_OPTIONS = {"cformat": 9, "pformat": 5, "sformat": 8}     # and their widest formats
+_FORMAT = re.compile(r"%-?(\d+)\.(\d+)[fge]c?")
+
+
+def _take_formats(cmd: Command, info) -> None:
+    """cformat(%fmt), pformat(), sformat() of an estimation or postestimation command: Stata's
+    display options of every coefficient table, so they are taken here, checked, and kept on
+    cmd.formats (the interpreter applies them while the command runs)."""
+    if getattr(info, "family", "") not in ("Estimation", "Postestimation"):
+        return
+    holders = [cmd.options]
+    if isinstance(cmd.args, MixedSpec):
+        holders.append(cmd.args.fixed_options)
+        holders += [lv.options for lv in cmd.args.levels[-1:]]
+    for h in holders:
+        for o in [o for o in h if o.name in _FORMAT_OPTIONS]:
+            m = _FORMAT.fullmatch((o.arg or "").strip())
+            if not m or int(m.group(1)) > _FORMAT_OPTIONS[o.name]:
+                raise StataError(f"invalid {o.name}({o.arg or ''})", 198)
+            h.remove(o)
+            cmd.formats[o.name] = o.arg.strip()
 
 
 # ---- mixed ------------------------------------------------------------------------------------
