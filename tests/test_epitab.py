@@ -287,3 +287,37 @@ def test_ir_rows_show_variable_labels():
     assert any(ln.startswith("Time [years] to  |") for ln in out)
     out = ok(s, "ir case exp t, by(age)").splitlines()
     assert "Age group at ent |      IRR       [95% conf. interval]   M-H weight" in out
+
+
+def test_stratified_results_and_tarone():
+    s = _strata_session()
+    out = ok(s, "cc case exp [fw=pop], by(age) bd tarone").splitlines()
+    assert "Test of homogeneity (M-H)      chi2(2) =     1.07  Pr>chi2 = 0.5849" in out
+    assert any(ln.startswith("Test of homogeneity (Tarone)   chi2(2) =") for ln in out)
+    assert "                   Test that combined OR = 1:" in out
+    t4 = np.array(STRATA, dtype=float)
+    lor = np.log(t4[:, 0] * t4[:, 3] / (t4[:, 1] * t4[:, 2]))
+    hom = np.sum((lor - math.log(REF["mh_or"])) ** 2 / np.sum(1 / t4, axis=1))
+    assert r(s, "chi2_p") == pytest.approx(hom, rel=1e-9) and r(s, "df") == 2
+    from scipy.optimize import brentq
+    psi = REF["mh_or"]
+    bd = sa = sA = sv = 0.0
+    for a, b, c, d in STRATA:
+        m1, n1, n0 = a + b, a + c, b + d
+        A = brentq(lambda x: x * (n0 - m1 + x) - psi * (m1 - x) * (n1 - x), 1e-9, min(m1, n1) - 1e-9)
+        v = 1 / (1 / A + 1 / (m1 - A) + 1 / (n1 - A) + 1 / (n0 - m1 + A))
+        bd += (a - A) ** 2 / v
+        sa, sA, sv = sa + a, sA + A, sv + v
+    assert r(s, "chi2_t") == pytest.approx(bd - (sa - sA) ** 2 / sv, rel=1e-8)
+    assert r(s, "df_t") == 2
+    # the crude odds ratio (exact interval) as cci gives it
+    crude = [r(s, "crude"), r(s, "lb_crude"), r(s, "ub_crude")]
+    t = np.array(STRATA).sum(axis=0)
+    ok(s, "cci " + " ".join(str(int(x)) for x in t))
+    assert crude == pytest.approx([r(s, "or"), r(s, "lb_or"), r(s, "ub_or")])
+    out = ok(s, "cs case exp [fw=pop], by(age)").splitlines()
+    assert "Test of homogeneity (M-H)      chi2(2) =    0.586  Pr>chi2 = 0.7462" in out
+    assert "             age |       RR       [95% conf. interval]   M-H weight" in out
+    assert "               2 |    2.733333     1.465519   5.097928     4.545455" in out
+    assert r(s, "chi2_mh") == pytest.approx(0.5856058122316598, rel=1e-9)
+    assert run(s, "cs case exp [fw=pop], woolf")[0] == 198

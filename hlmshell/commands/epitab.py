@@ -168,40 +168,67 @@ def report_ir(session, cells, opts, names: tuple[str, str] | None, varname: str 
 
 
 # ------------------------------------------------------------------------------- by()
-def report_strata(session, kind: str, tabs: np.ndarray, labels, byname: str, opts) -> None:
-    """The stratified table of by() with its tests, and r()."""
-    level = confidence_level(session, opts)
+_TAGS = ("exact", "Cornfield", "Woolf", "tb")
+
+
+def _tag(e: ep.Estimate) -> str:
+    return e.method if e.method in _TAGS and (math.isfinite(e.lb) or math.isfinite(e.ub)) else ""
+
+
+def _stratified(kind: str, tabs, level: float, opts):
+    """(engine result, column title, r() key): IRR for ir, OR for cc and cs's `or`, else RR."""
     if kind == "ir":
-        st, stat, key = ep.mh_rate_ratio(tabs, level), "IRR", "irr"
-    elif kind == "cc" or "or" in opts:
-        method = _ci_method(opts, kind == "cc")
-        st = ep.mh_odds_ratio(tabs, level, method, tarone="tarone" in opts)
-        stat, key = "OR", "or"
-    else:
-        st, stat, key = ep.mh_risk_ratio(tabs, level), "RR", "rr"
-    rows = [(lab, e.est, e.lb, e.ub, w, e.method if e.method in ("exact", "Cornfield", "Woolf", "tb") else "")
-            for lab, (e, w) in zip(labels, st.strata)]
-    crude = (st.crude.est, st.crude.lb, st.crude.ub,
-             st.crude.method if st.crude.method in ("exact", "Cornfield", "Woolf", "tb") else "")
+        return ep.mh_rate_ratio(tabs, level), "IRR", "irr"
+    if kind == "cc" or "or" in opts:
+        return ep.mh_odds_ratio(tabs, level, _ci_method(opts, kind == "cc")), "OR", "or"
+    return ep.mh_risk_ratio(tabs, level), "RR", "rr"
+
+
+def report_strata(session, kind: str, tabs: np.ndarray, labels, byname: str, opts) -> None:
+    """The stratified table of by() with its tests, and r() as each command stores them."""
+    level = confidence_level(session, opts)
+    st, stat, key = _stratified(kind, tabs, level, opts)
+    rows = [(lab, e.est, e.lb, e.ub, w, _tag(e)) for lab, (e, w) in zip(labels, st.strata)]
+    # cs prints no tag on its crude row; the combined row carries one for tb only
+    crude = (st.crude.est, st.crude.lb, st.crude.ub, "" if kind == "cs" else _tag(st.crude))
+    tb = "tb" in opts and opts.tb and key != "irr"
     out = session.out
-    for ln in eo.strata_table(byname, stat, rows, crude, (st.mh.est, st.mh.lb, st.mh.ub, ""),
+    for ln in eo.strata_table(kind, byname, stat, rows, crude,
+                              (st.mh.est, st.mh.lb, st.mh.ub, "tb" if tb else ""),
                               level=level, nocrude=opts.nocrude):
         out.line(ln)
-    p_hom = _pv(st.chi2_hom, st.df_hom)
+    sc = {key: st.mh.est, "lb_" + key: st.mh.lb, "ub_" + key: st.mh.ub}
+    if not opts.nocrude:
+        sc.update(crude=st.crude.est, lb_crude=st.crude.lb, ub_crude=st.crude.ub)
+    tests = _homogeneity_tests(kind, st, opts)
     if not opts.nohom:
-        out.line(eo.homogeneity_line("M-H", st.chi2_hom, st.df_hom, p_hom))
-    sc = {key: st.mh.est, "lb_" + key: st.mh.lb, "ub_" + key: st.mh.ub,
-          "chi2_mh": st.chi2_hom, "df": float(st.df_hom)}
+        out.line("-" * 67)
+    for what, name, chi2, df in tests if not opts.nohom else ():
+        out.line(eo.homogeneity_line(kind, what, chi2, df, _pv(chi2, df)))
+    for what, name, chi2, df in tests:
+        sc.update({name: chi2, ("df" if name in ("chi2_mh", "chi2_p") else "df_" + name[5:]): float(df)})
     if key == "or":
-        if "bd" in opts or "tarone" in opts:
-            out.line(eo.homogeneity_line("Tarone" if "tarone" in opts else "B-D", st.chi2_bd,
-                                         st.df_bd, _pv(st.chi2_bd, st.df_bd)))
-            sc.update(chi2_bd=st.chi2_bd, df_bd=float(st.df_bd))
         p = _pv(st.chi2_mh)
         for ln in eo.combined_or_test(st.chi2_mh, p):
             out.line(ln)
-        sc.update(chi2=st.chi2_mh, p=p)
+        sc["chi2"] = st.chi2_mh
     session.r = RResults(scalars=sc)
+
+
+def _homogeneity_tests(kind: str, st, opts) -> list:
+    """(label, r() name, chi2, df) of the tests to print: M-H (r(chi2_mh); cc: r(chi2_p)),
+    unless a stratum's odds ratio is 0 or missing, when cc shows Tarone's instead; bd and
+    tarone add Breslow-Day's (r(chi2_bd)) and Tarone's (r(chi2_t))."""
+    tests = []
+    suppress = kind == "cc" and any(not (math.isfinite(e.est) and e.est > 0) for e, _ in st.strata)
+    if st.df_hom > 0 and not suppress:
+        tests.append(("M-H", "chi2_p" if kind == "cc" else "chi2_mh", st.chi2_hom, st.df_hom))
+    if kind == "cc" and st.df_bd > 0:
+        if "bd" in opts:
+            tests.append(("B-D", "chi2_bd", st.chi2_bd, st.df_bd))
+        if "tarone" in opts or suppress:
+            tests.append(("Tarone", "chi2_t", st.chi2_tarone, st.df_bd))
+    return tests
 
 
 # ------------------------------------------------------------------------------- data forms
@@ -287,6 +314,8 @@ def _check_options(kind: str, opts, by: bool) -> None:
                 raise StataError(f"option {o} requires by()", 198)
     if kind == "cs":
         _ci_method(opts, False)
+        if opts.woolf and "or" not in opts:
+            raise StataError("woolf option only valid with OR", 198)
     if by and "exact" in opts and opts.exact:
         raise StataError("option exact not allowed with by()", 198)
 

@@ -309,19 +309,20 @@ class Stratified:
     df_hom: int = 0
     chi2_mh: float = NAN            # test that the combined ratio is 1 (odds ratios)
     chi2_bd: float = NAN
+    chi2_tarone: float = NAN
     df_bd: int = 0
 
 
-def _homogeneity(logs, varis, combined) -> tuple[float, int]:
-    ok = [(l, v) for l, v in zip(logs, varis) if math.isfinite(l) and math.isfinite(v) and v > 0]
-    if len(ok) < 2 or not (combined > 0 and math.isfinite(combined)):
-        return NAN, max(len(ok) - 1, 0)
+def _homogeneity(ests, varis, combined) -> tuple[float, int]:
+    """sum (ln R_i - ln R)^2 / var_i over the strata whose ratio and variance are finite and
+    positive; df = the strata with a finite ratio (0 included), less one, as Stata counts."""
+    df = sum(1 for e in ests if math.isfinite(e)) - 1
+    ok = [(math.log(e), v) for e, v in zip(ests, varis)
+          if math.isfinite(e) and e > 0 and math.isfinite(v) and v > 0]
+    if df < 1 or not ok or not (combined > 0 and math.isfinite(combined)):
+        return NAN, max(df, 0)
     lc = math.log(combined)
-    return float(sum((l - lc) ** 2 / v for l, v in ok)), len(ok) - 1
-
-
-def _ln(x):
-    return math.log(x) if x > 0 and math.isfinite(x) else NAN
+    return float(sum((l - lc) ** 2 / v for l, v in ok)), df
 
 
 def mh_risk_ratio(tabs: np.ndarray, level: float = 95.0) -> Stratified:
@@ -329,7 +330,7 @@ def mh_risk_ratio(tabs: np.ndarray, level: float = 95.0) -> Stratified:
     z = _z(level)
     out = Stratified()
     R = S = num = 0.0
-    logs, varis = [], []
+    ests, varis = [], []
     for a, b, c, d in tabs:
         n1, n0 = a + c, b + d
         n = n1 + n0
@@ -338,21 +339,20 @@ def mh_risk_ratio(tabs: np.ndarray, level: float = 95.0) -> Stratified:
         R += a * n0 / n if n else 0.0
         S += b * n1 / n if n else 0.0
         num += ((a + b) * n1 * n0 - a * b * n) / n ** 2 if n else 0.0
-        logs.append(_ln(est.est))
+        ests.append(est.est)
         varis.append(1 / a - 1 / n1 + 1 / b - 1 / n0 if a > 0 and b > 0 else NAN)
     a, b, c, d = tabs.sum(axis=0)
     out.crude = cohort(a, b, c, d, level).rr
     out.mh = _log_ci(_div(R, S), _div(num, R * S), z)
-    out.chi2_hom, out.df_hom = _homogeneity(logs, varis, out.mh.est)
+    out.chi2_hom, out.df_hom = _homogeneity(ests, varis, out.mh.est)
     return out
 
 
-def mh_odds_ratio(tabs: np.ndarray, level: float = 95.0, method: str = "exact",
-                  tarone: bool = False) -> Stratified:
+def mh_odds_ratio(tabs: np.ndarray, level: float = 95.0, method: str = "exact") -> Stratified:
     z = _z(level)
     out = Stratified()
     sR = sS = sPR = sPSQR = sQS = 0.0
-    logs, varis = [], []
+    ests, varis = [], []
     obs = expct = var_a = 0.0
     for a, b, c, d in tabs:
         n = a + b + c + d
@@ -363,7 +363,7 @@ def mh_odds_ratio(tabs: np.ndarray, level: float = 95.0, method: str = "exact",
         P, Q, R, S = (a + d) / n, (b + c) / n, a * d / n, b * c / n
         sR, sS = sR + R, sS + S
         sPR, sPSQR, sQS = sPR + P * R, sPSQR + P * S + Q * R, sQS + Q * S
-        logs.append(_ln(est.est))
+        ests.append(est.est)
         varis.append(1 / a + 1 / b + 1 / c + 1 / d if min(a, b, c, d) > 0 else NAN)
         if n > 1:
             m1, n1 = a + b, a + c
@@ -375,17 +375,17 @@ def mh_odds_ratio(tabs: np.ndarray, level: float = 95.0, method: str = "exact",
     mh = _div(sR, sS)
     var = sPR / (2 * sR ** 2) + sPSQR / (2 * sR * sS) + sQS / (2 * sS ** 2) if sR > 0 and sS > 0 else NAN
     out.mh = _log_ci(mh, var, z)
-    out.chi2_hom, out.df_hom = _homogeneity(logs, varis, mh)
+    out.chi2_hom, out.df_hom = _homogeneity(ests, varis, mh)
     out.chi2_mh = (obs - expct) ** 2 / var_a if var_a > 0 else NAN
-    out.chi2_bd, out.df_bd = breslow_day(tabs, mh, tarone)
+    out.chi2_bd, out.chi2_tarone, out.df_bd = breslow_day(tabs, mh)
     return out
 
 
-def breslow_day(tabs: np.ndarray, psi: float, tarone: bool = False) -> tuple[float, int]:
+def breslow_day(tabs: np.ndarray, psi: float) -> tuple[float, float, int]:
     """Breslow and Day's chi2 of homogeneity of the odds ratios at the M-H estimate (strata
-    with an undetermined table left out); Tarone's correction on request."""
+    with an undetermined table left out), the same with Tarone's correction, and their df."""
     if not (psi > 0 and math.isfinite(psi)):
-        return NAN, 0
+        return NAN, NAN, 0
     chi = 0.0
     k = 0
     sa = sA = sv = 0.0
@@ -401,9 +401,8 @@ def breslow_day(tabs: np.ndarray, psi: float, tarone: bool = False) -> tuple[flo
         chi += (a - A) ** 2 / v
         sa, sA, sv = sa + a, sA + A, sv + v
         k += 1
-    if tarone and sv > 0:
-        chi -= (sa - sA) ** 2 / sv
-    return (chi, k - 1) if k > 1 else (NAN, 0)
+    tar = chi - (sa - sA) ** 2 / sv if sv > 0 else NAN
+    return (chi, tar, k - 1) if k > 1 else (NAN, NAN, 0)
 
 
 def mh_rate_ratio(tabs: np.ndarray, level: float = 95.0) -> Stratified:
@@ -411,7 +410,7 @@ def mh_rate_ratio(tabs: np.ndarray, level: float = 95.0) -> Stratified:
     z = _z(level)
     out = Stratified()
     R = S = num = 0.0
-    logs, varis = [], []
+    ests, varis = [], []
     for a, b, t1, t0 in tabs:
         t = t1 + t0
         est = rates(a, b, t1, t0, level).irr
@@ -420,10 +419,10 @@ def mh_rate_ratio(tabs: np.ndarray, level: float = 95.0) -> Stratified:
             R += a * t0 / t
             S += b * t1 / t
             num += (a + b) * t1 * t0 / t ** 2
-        logs.append(_ln(est.est))
+        ests.append(est.est)
         varis.append(1 / a + 1 / b if a > 0 and b > 0 else NAN)
     a, b, t1, t0 = tabs.sum(axis=0)
     out.crude = rates(a, b, t1, t0, level).irr
     out.mh = _log_ci(_div(R, S), _div(num, R * S), z)
-    out.chi2_hom, out.df_hom = _homogeneity(logs, varis, out.mh.est)
+    out.chi2_hom, out.df_hom = _homogeneity(ests, varis, out.mh.est)
     return out

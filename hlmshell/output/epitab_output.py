@@ -87,34 +87,40 @@ def midp_lines(a: float, upper: bool, p_one: float) -> list[str]:
             (" " * 21 + f"(midp) 2*Pr(k{sign}{k}) =").ljust(61) + _p4(two) + " (exact)"]
 
 
-def strata_table(byname: str, stat: str, strata, crude, mh, *, level: float,
+def strata_table(kind: str, byname: str, stat: str, strata, crude, mh, *, level: float,
                  nocrude: bool) -> list[str]:
-    """strata: (label, est, lb, ub, weight, method); crude/mh: (est, lb, ub, method)."""
+    """by()'s table. strata: (label, est, lb, ub, weight, tag); crude/mh: (est, lb, ub, tag).
+    cs sets its estimates one column further right than cc and ir; a crude row's tag sits at
+    column 69, as a stratum row's follows its weight."""
     lv = f"[{fmt_g(level, 9).strip()}% conf. interval]"
     out = ["", f"{byname[:16]:>16} |{stat:>9}       {lv}   M-H weight",
            "-" * 17 + "+" + "-" * 49]
+    w_est, w_lb = (12, 13) if kind == "cs" else (11, 14)
 
-    def row(label, est, lb, ub, w, method):
-        s = f"{label[:16]:>16} |{g9(est):>11}{g9(lb):>14}{g9(ub):>11}"
+    def row(label, est, lb, ub, w, tag):
+        s = f"{label[:16]:>16} |{g9(est):>{w_est}}{g9(lb):>{w_lb}}{g9(ub):>11}"
         if w is not None:
-            s += f"{g9(w):>13}"
-        elif method:
-            s += " " * 13
-        shown = method and any(x is not None and math.isfinite(x) for x in (lb, ub))
-        return (s + (f" ({method})" if shown else "")).rstrip()
+            return (s + f"{g9(w):>13}" + (f" ({tag})" if tag else "")).rstrip()
+        return (s.ljust(68) + f"({tag})") if tag else s
     out += [row(*r) for r in strata]
     out.append("-" * 17 + "+" + "-" * 49)
     if not nocrude and crude is not None:
         out.append(row("Crude", crude[0], crude[1], crude[2], None, crude[3]))
     out.append(row("M-H combined", mh[0], mh[1], mh[2], None, mh[3]))
-    out.append("-" * 67)
     return out
 
 
-def homogeneity_line(what: str, chi2: float, df: int, p: float) -> str:
-    c = "." if not math.isfinite(chi2) else f"{chi2:10.2f}"
-    return f" Test of homogeneity ({what})".ljust(30) + f"chi2({df}) =" + f"{c:>10}" \
-        + "  Pr>chi2 = " + _p4(p)
+def homogeneity_line(kind: str, what: str, chi2: float, df: int, p: float) -> str:
+    """`Test of homogeneity (M-H)  chi2(k) = ...  Pr>chi2 = ...` as each command prints it:
+    cs with %9.3f, cc with %8.2f (both from column 32), ir one space in with %10.2f."""
+    if kind == "ir":
+        head, spec, eq = f" Test of homogeneity ({what})".ljust(30), "10.2f", " ="
+    else:
+        head = f"Test of homogeneity ({what})".ljust(31)
+        spec, eq = ("9.3f", " =") if kind == "cs" else ("8.2f", " = ")
+    width = int(spec.split(".")[0])
+    c = "." if not math.isfinite(chi2) else format(chi2, spec)
+    return head + f"chi2({df}){eq}" + f"{c:>{width}}" + "  Pr>chi2 = " + _p4(p)
 
 
 def combined_or_test(chi2: float, p: float) -> list[str]:
