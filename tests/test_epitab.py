@@ -321,3 +321,25 @@ def test_stratified_results_and_tarone():
     assert "               2 |    2.733333     1.465519   5.097928     4.545455" in out
     assert r(s, "chi2_mh") == pytest.approx(0.5856058122316598, rel=1e-9)
     assert run(s, "cs case exp [fw=pop], woolf")[0] == 198
+
+
+def test_more_stata_logs_csi_woolf_and_iri():
+    """csi 7 1 27 33, or woolf and iri 30 60 54308 51477 as Stata printed them (logs kept in a
+    public R package's tests)."""
+    s = _session()
+    out = ok(s, "csi 7 1 27 33, or woolf").splitlines()
+    for text in (" Risk difference |         .1764706       |    .0291694    .3237718",
+                 "      Risk ratio |                7       |    .9096055    53.86951",
+                 " Attr. frac. ex. |         .8571429       |   -.0993777    .9814366",
+                 " Attr. frac. pop |              .75       |",
+                 "      Odds ratio |         8.555556       |    .9904903     73.9003 (Woolf)",
+                 "                               chi2(1) =     5.10  Pr>chi2 = 0.0239"):
+        assert text in out, text
+    out = ok(s, "iri 30 60 54308 51477").splitlines()
+    for text in (" Inc. rate diff. |        -.0006132       |   -.0009682   -.0002581",
+                 " Inc. rate ratio |         .4739357       |    .2951285    .7464182 (exact)",
+                 " Prev. frac. ex. |         .5260643       |    .2535818    .7048715 (exact)",
+                 " Prev. frac. pop |         .2700714       |",
+                 "                     (midp)   Pr(k<=30) =                    0.0003 (exact)",
+                 "                     (midp) 2*Pr(k<=30) =                    0.0006 (exact)"):
+        assert text in out, text
