@@ -1,0 +1,4 @@
+"""predictnl (and suest, xtregar when present): valid lines on the sweep's hsb session (a fitted
+mixed); their own bad input is in tests/test_predictnl.py, test_suest.py, test_xtregar.py."""
+BASE = {"predictnl": "predictnl pnl = xb(), se(pnl_se)"}
+TAKES = {"predictnl": "if in"}
