@@ -60,3 +60,12 @@ def test_bad_formats(s):
         assert got == rc, (line, out)
         assert "Traceback" not in out
     assert not s.settings.get("cformat")
+
+
+def test_random_effects_tables_follow_cformat(s):
+    out = ok(s, "mixed mathach ses || id:, nolog cformat(%9.2f)")
+    row = next(ln for ln in out.splitlines() if "var(_cons)" in ln).split("|")[1].split()
+    assert all(re.fullmatch(r"\d+\.\d\d", c) for c in row)
+    out = ok(s, "melogit minority ses || id:, cformat(%9.2f)")
+    row = next(ln for ln in out.splitlines() if "var(_cons)" in ln).split("|")[1].split()
+    assert all(re.fullmatch(r"\d+\.\d\d", c) for c in row)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 
+from hlmshell.output.coeftable import cnum, pnum, snum
 from hlmshell.output.mixed_output import lr_lines as _mixed_lr_lines
-from hlmshell.output.numfmt import fmt, fmt_count, fmt_g
+from hlmshell.output.numfmt import fmt, fmt_count
 
 
 def iteration_line(i: int, ll: float) -> str:
@@ -94,11 +95,11 @@ def variance_rows(level: str, rows, z: float) -> list[str]:
     cov = [r for r in rows if not r[3]]
     out = [rule] + level_heading(level)
     for label, est, se, _ in var:
-        line = f"{label[-13:]:>13}|  {fmt_g(est, 9):>9}"
+        line = f"{label[-13:]:>13}|  {cnum(est)}"
         if se is not None and est > 0 and z * se / est < 700:
             w = z * se / est
-            line += (f"  {fmt_g(se, 9):>9}{'':21}{fmt_g(est * math.exp(-w), 9):>9}   "
-                     f"{fmt_g(est * math.exp(w), 9):>9}")
+            line += (f"  {cnum(se)}{'':21}{cnum(est * math.exp(-w))}   "
+                     f"{cnum(est * math.exp(w))}")
         out.append(line)
     if cov:
         out += [rule] + level_heading(level)
@@ -107,12 +108,12 @@ def variance_rows(level: str, rows, z: float) -> list[str]:
         if len(label) > 13 and sep:
             out.append(f"{(head + sep)[-13:]:>13}|")
             label = tail
-        line = f"{label[-13:]:>13}|  {fmt_g(est, 9):>9}"
+        line = f"{label[-13:]:>13}|  {cnum(est)}"
         if se is not None and se > 0:
             zz = est / se
             p = 2 * float(dist.norm_sf(abs(zz)))
-            line += (f"  {fmt_g(se, 9):>9} {fmt(zz, '%8.2f')}   {fmt(p, '%5.3f')}    "
-                     f"{fmt_g(est - z * se, 9):>9}   {fmt_g(est + z * se, 9):>9}")
+            line += (f"  {cnum(se)} {snum(zz)}   {pnum(p)}    "
+                     f"{cnum(est - z * se)}   {cnum(est + z * se)}")
         out.append(line)
     return out
 
@@ -124,10 +125,10 @@ def extra_rows(rows, z: float) -> list[str]:
         return []
     out = ["-" * 13 + "+" + "-" * 64]
     for name, est, se in rows:
-        line = f"{'/' + name:>12} |  {fmt_g(est, 9):>9}"
+        line = f"{'/' + name:>12} |  {cnum(est)}"
         if se and se > 0:
-            line += (f"  {fmt_g(se, 9):>9}{'':21}{fmt_g(est - z * se, 9):>9}   "
-                     f"{fmt_g(est + z * se, 9):>9}")
+            line += (f"  {cnum(se)}{'':21}{cnum(est - z * se)}   "
+                     f"{cnum(est + z * se)}")
         out.append(line)
     return out
 

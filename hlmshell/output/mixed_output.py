@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hlmshell.output.numfmt import fmt, fmt_count, fmt_g
+from hlmshell.output.coeftable import cnum
+from hlmshell.output.numfmt import fmt, fmt_count
 
 WIDTH = 78
 RE_NAME_W = 28
@@ -148,11 +149,11 @@ def re_header(level: float = 95.0) -> str:
 
 def re_row(r: RERow) -> str:
     label = r.label if len(r.label) <= RE_NAME_W else r.label[: RE_NAME_W - 1] + "~"
-    line = f"{label:>{RE_NAME_W}} |  {fmt_g(r.est, 9):>9}"
+    line = f"{label:>{RE_NAME_W}} |  {cnum(r.est)}"
     if r.se is not None:
-        line += f"  {fmt_g(r.se, 9):>9}"
+        line += f"  {cnum(r.se)}"
         if r.lo is not None and r.hi is not None:
-            line += f"     {fmt_g(r.lo, 9):>9}   {fmt_g(r.hi, 9):>9}"
+            line += f"     {cnum(r.lo)}   {cnum(r.hi)}"
     return line
 
 
