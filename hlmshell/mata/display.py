@@ -40,7 +40,7 @@ def value_lines(v: np.ndarray) -> list[str]:
         return ["  " + cells[0][0]]
     width = max(max(len(s) for row in cells for s in row), len(str(c)))
     lw = len(str(r))
-    per_panel = max(1, (LINESIZE - (lw + 4) - 3) // (width + 3))
+    per_panel = max(1, (LINESIZE - lw - 6) // (width + 3))     # "  r |" ... "  |" fits
     out: list[str] = ["[symmetric]"] if sym else []
     for start in range(0, c, per_panel):
         cols = range(start, min(c, start + per_panel))
