@@ -182,6 +182,11 @@ class Problem:
         P = np.exp(lin - lse[:, :, None])
         return llg, w, U, P
 
+    def reset(self, S) -> None:
+        """The adaptation back at the prior (every panel's nodes on N(0, S))."""
+        self.mu = np.zeros((self.G, self.q))
+        self.C = np.tile(np.linalg.cholesky(S + 1e-10 * np.eye(self.q)), (self.G, 1, 1))
+
     def adapt(self, B, S, iters=60, tol=1e-8) -> None:
         if not self.adaptive:
             return
@@ -230,7 +235,12 @@ def _free_objective(prob: Problem, v: np.ndarray):
     is taken by central differences: Sigma is cheap, the likelihood is not)."""
     p = prob.q * prob.k
     B, t = v[:p].reshape(prob.q, prob.k), v[p:]
-    ll, gb, dS = prob.parts(B, _sigma_free(t, prob.q, prob.cov))
+    try:
+        ll, gb, dS = prob.parts(B, _sigma_free(t, prob.q, prob.cov))
+    except np.linalg.LinAlgError:                # a numerically singular Sigma: step back
+        return np.inf, np.zeros_like(v)
+    if not np.isfinite(ll):
+        return np.inf, np.zeros_like(v)
     dS = dS.sum(0)
     gt = np.zeros(len(t))
     h = 1e-6
@@ -256,37 +266,77 @@ def _free_start(q: int, cov: str) -> np.ndarray:
     return t0
 
 
-def fit(X, codes, groups, J, base, cov="independent", points=7, adaptive=True,
-        start_beta=None, maxit=300, trace=None) -> REFit:
-    """ML fit: BFGS with the analytic gradient between adaptation passes until the parameters
-    (or the log likelihood) settle; then the Hessian (central differences of the gradient) in
-    the free metric and the jacobian to the natural one."""
+def _optimize(prob: Problem, v: np.ndarray, maxit: int, lines: list, trace) -> tuple:
+    """BFGS with the analytic gradient between adaptation passes until the parameters (or the
+    log likelihood) settle: (parameters, converged)."""
     from scipy.optimize import minimize
-    prob = Problem(X, codes, groups, J, base, cov, points, adaptive)
     q, k = prob.q, prob.k
-    b0 = np.zeros(q * k) if start_beta is None else np.asarray(start_beta, dtype=float).ravel()
-    t0 = _free_start(q, cov)
-    v = np.concatenate([b0, t0])
-    lines = []
-    converged = False
     for outer in range(40):
-        B, S = v[:q * k].reshape(q, k), _sigma_free(v[q * k:], q, cov)
+        B, S = v[:q * k].reshape(q, k), _sigma_free(v[q * k:], q, prob.cov)
         prob.adapt(B, S)
         lines.append(prob.loglik(B, S))
         if trace:
             trace(len(lines) - 1, lines[-1])
         if outer > 1 and abs(lines[-1] - lines[-2]) < 1e-10 * (1 + abs(lines[-1])):
-            converged = True                     # e.g. a variance creeping to its boundary
-            break
+            return v, True                       # e.g. a variance creeping to its boundary
         r = minimize(lambda x: _free_objective(prob, x), v, jac=True, method="BFGS",
                      options={"gtol": 1e-7, "maxiter": maxit})
         moved = float(np.max(np.abs(r.x - v)))
         v = r.x
         if moved < 1e-6 and outer > 0:
-            converged = True
-            break
+            return v, True
+    return v, False
+
+
+def _sd_positions(q: int, cov: str) -> list[int]:
+    """Where the log standard deviations (the Cholesky diagonal) sit among the free parameters."""
+    if cov == "unstructured":
+        return [i * (i + 3) // 2 for i in range(q)]
+    return list(range(q)) if cov == "independent" else [0]
+
+
+def _value(prob: Problem, v: np.ndarray) -> float:
+    q, k = prob.q, prob.k
+    B, S = v[:q * k].reshape(q, k), _sigma_free(v[q * k:], q, prob.cov)
+    try:
+        prob.reset(S)
+        prob.adapt(B, S)
+        return prob.loglik(B, S)
+    except np.linalg.LinAlgError:
+        return -np.inf
+
+
+def fit(X, codes, groups, J, base, cov="independent", points=7, adaptive=True,
+        start_beta=None, maxit=300, trace=None) -> REFit:
+    """ML fit (_optimize, again from the start value of a standard deviation that went to 0);
+    then the Hessian (central differences of the gradient) in the free metric and the jacobian
+    to the natural one."""
+    prob = Problem(X, codes, groups, J, base, cov, points, adaptive)
+    q, k = prob.q, prob.k
+    b0 = np.zeros(q * k) if start_beta is None else np.asarray(start_beta, dtype=float).ravel()
+    v = np.concatenate([b0, _free_start(q, cov)])
+    lines: list = []
+    v, converged = _optimize(prob, v, maxit, lines, trace)
+    low = [q * k + i for i in _sd_positions(q, cov) if v[q * k + i] < -4.0]
+    if low:
+        # a standard deviation near 0 can be a stationary point that is no maximum (the log
+        # scale flattens the likelihood there): once more from the best of a few values of it
+        ll1 = _value(prob, v)
+        grid = []
+        for t in (np.log(np.sqrt(0.5)), -1.0, -1.5, -2.0, -3.0):   # sd .71 .37 .22 .14 .05
+            w = v.copy()
+            w[low] = t
+            grid.append((_value(prob, w), t))
+        w = v.copy()
+        w[low] = max(grid)[1]
+        prob.reset(_sigma_free(w[q * k:], q, cov))
+        w, conv2 = _optimize(prob, w, maxit, lines, trace)
+        if _value(prob, w) > ll1 + 1e-7:
+            v, converged = w, conv2
     t = v[q * k:]
     B, S = v[:q * k].reshape(q, k), _sigma_free(t, q, cov)
+    if low:
+        prob.reset(S)
     prob.adapt(B, S)
     nat = natural_from_sigma(S, cov)
     ll, scores = prob.group_scores(B, sigma_natural(nat, prob.D))
