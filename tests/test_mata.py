@@ -191,6 +191,20 @@ def test_strings():
     assert value('strofreal(2.5, "%5.2f")')[0, 0] == "2.50"
     assert value('"ab" * 3')[0, 0] == "ababab"
     assert value('("a","b") == ("a","b")')[0, 0] == 1
+    assert value('subinstr("a-b-c", "-", "+", 1) + subinstr("a-b", "-", "")')[0, 0] == "a+b-cab"
+    assert value('stritrim("a   b") + strltrim("  c")')[0, 0] == "a bc"
+    assert value('eltype("a") + orgtype((1,2)) + orgtype(1::2)')[0, 0] == "stringrowvectorcolvector"
+
+
+def test_underscore_functions_change_their_argument():
+    m, _ = _machine()
+    m.run_text("X = (3,1\\1,2\\2,0); _sort(X, 1); Y = (1,.); _editmissing(Y, 0); "
+               "A = (4,2\\2,3); _invsym(A); T = (1,2); _transpose(T)")
+    v = m.ws.variables
+    np.testing.assert_array_equal(v["X"], [[1, 2], [2, 0], [3, 1]])
+    np.testing.assert_array_equal(v["Y"], [[1, 0]])
+    np.testing.assert_allclose(v["A"], np.linalg.inv([[4, 2], [2, 3]]))
+    np.testing.assert_array_equal(v["T"], [[1], [2]])
 
 
 # ---- statements ---------------------------------------------------------------------------------

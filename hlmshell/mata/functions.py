@@ -9,6 +9,7 @@ non-positive-definite matrix inverts to missing values rather than failing.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -525,6 +526,27 @@ def _substr(a):
     return strings([[s[start:end]]])
 
 
+def _subinstr(a):
+    """subinstr(s, old, new [, cnt]): the first cnt occurrences (all when cnt is missing)."""
+    s, old, new = str_scalar(a[0]), str_scalar(a[1]), str_scalar(a[2])
+    cnt = scalar(a[3]) if len(a) > 3 else MISSING
+    if not old:
+        return strings([[s]])
+    return strings([[s.replace(old, new) if math.isnan(cnt) else s.replace(old, new, max(int(cnt), 0))]])
+
+
+def _eltype(a):
+    v = need_value(a[0])
+    return strings([["string" if is_string(v) else "real"]])
+
+
+def _orgtype(a):
+    r, c = need_value(a[0]).shape
+    kind = ("scalar" if (r, c) == (1, 1) else "rowvector" if r == 1 else
+            "colvector" if c == 1 else "matrix")
+    return strings([[kind]])
+
+
 def _strpos(a):
     s, t = str_scalar(a[0]), str_scalar(a[1])
     return real(float(s.find(t) + 1))
@@ -618,6 +640,12 @@ FUNCTIONS = {
     "ustrlower": (_map_strings(str.lower, False), 1, 1),
     "ustrlen": (_map_strings(len, True), 1, 1),
     "strtrim": (_map_strings(str.strip, False), 1, 1),
+    "strltrim": (_map_strings(str.lstrip, False), 1, 1),
+    "strrtrim": (_map_strings(str.rstrip, False), 1, 1),
+    "stritrim": (_map_strings(lambda t: re.sub(" {2,}", " ", t), False), 1, 1),
+    "subinstr": (_subinstr, 3, 4), "eltype": (_eltype, 1, 1), "orgtype": (_orgtype, 1, 1),
+    "isreal": (lambda a: real(float(not is_string(need_value(a[0])))), 1, 1),
+    "isstring": (lambda a: real(float(is_string(need_value(a[0])))), 1, 1),
     "substr": (_substr, 2, 3), "strpos": (_strpos, 2, 2), "strreverse": (_strreverse, 1, 1),
     "invtokens": (_invtokens, 1, 2), "tokens": (_tokens, 1, 1),
 }

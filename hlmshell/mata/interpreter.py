@@ -283,6 +283,8 @@ class Machine:
             return self._st_view(e.args)
         if name == "args" and not e.args and self.passed:
             return real(float(self.passed[-1]))
+        if name in _IN_PLACE and e.args and isinstance(e.args[0], n.Var):
+            return self._in_place(name, e.args)
         if name in _OUTPUT:
             return _OUTPUT[name](self, [self.eval(a) for a in e.args])
         table = ST_FUNCTIONS if name in ST_FUNCTIONS else self.library
@@ -298,6 +300,24 @@ class Machine:
             if exc.func or exc.compile_time:
                 raise
             raise exc.within(name) from None
+
+    def _in_place(self, name: str, args: tuple):
+        """_sort(X, idx), _editmissing(X, v), _invsym(A), _transpose(X): X itself changes."""
+        target = args[0].name
+        vals = [self.eval(a) for a in args]
+        try:
+            if name == "_transpose":
+                if len(vals) != 1:
+                    raise MataError(3001, "incorrect number of arguments")
+                new = ops.transpose(vals[0])
+            else:
+                fn, lo, hi = self.library[name[1:]]
+                if not lo <= len(vals) <= hi:
+                    raise MataError(3001, "incorrect number of arguments")
+                new = fn(vals)
+        except MataError as exc:
+            raise (exc if exc.func else exc.within(name)) from None
+        self.scopes[-1][target] = new
 
     def _st_view(self, args):
         """st_view(V, rows, vars [, selectvar]): V gets a copy of the data (`V=.` too)."""
@@ -372,5 +392,7 @@ def _display(m: Machine, args):
     for s in v.ravel():
         m.emit(smcl_text(str(s)) + "\n")
 
+
+_IN_PLACE = {"_sort", "_editmissing", "_invsym", "_transpose"}
 
 _OUTPUT = {"printf": _printf, "sprintf": _sprintf, "display": _display, "errprintf": _printf}
