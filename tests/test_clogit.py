@@ -252,3 +252,30 @@ def test_factor_variables_get_base_levels():
     ok(s, "quietly clogit y x1 k1 k2, group(grp)")
     np.testing.assert_allclose(b[[0, 2, 3]], np.ravel(s.e.b), rtol=1e-10)
     assert b[1] == 0
+
+
+def test_lowbirth2_matches_stata_log():
+    """Stata's `clogit low smoke, group(pairid) or` on lowbirth2 (Hosmer & Lemeshow), whose 56
+    pairs cmatch tabulates as (case, control) smoking 0/0: 18, 1/0: 22, 0/1: 8, 1/1: 8; the
+    numbers Stata printed (a public help file's log)."""
+    from hlmshell.data.dataset import Dataset, Variable
+    from hlmshell.output.writer import Capture
+    from hlmshell.session import Session
+    pairs = [(0, 0)] * 18 + [(1, 0)] * 22 + [(0, 1)] * 8 + [(1, 1)] * 8
+    pid, low, smoke = [], [], []
+    for i, (case_s, ctrl_s) in enumerate(pairs, start=1):
+        pid += [i, i]
+        low += [1, 0]
+        smoke += [case_s, ctrl_s]
+    s = Session(out=Capture())
+    ds = Dataset()
+    for nm, v in (("pairid", pid), ("low", low), ("smoke", smoke)):
+        ds.add(Variable(nm, np.array(v, dtype=float), "double"))
+    s.data = ds
+    out = ok(s, "clogit low smoke, group(pairid) or")
+    assert _e(s, "N") == 112 and _e(s, "df_m") == 1
+    assert _e(s, "ll") == pytest.approx(-35.419282, abs=5e-7)
+    assert f"{_e(s, 'chi2'):.2f}" == "6.79" and f"{_e(s, 'p'):.4f}" == "0.0091"
+    assert f"{_e(s, 'r2_p'):.4f}" == "0.0875"
+    assert "       smoke |       2.75   1.135369     2.45   0.014     1.224347    6.176763" in out
+    assert "Log likelihood = -35.419282" in out

@@ -25,6 +25,7 @@ from hlmshell.commands._toolkit import sample_columns
 from hlmshell.commands.estimation import _mixed_sample, _resolve_fixed_part, _split_spec, parse_vce
 from hlmshell.commands.glm_cmds import _sandwich, offset_macros
 from hlmshell.commands.model_terms import engine_terms, factor_labels, resolve_var
+from hlmshell.engine import clogit_fit as cf
 from hlmshell.engine import clogit_scores as cs
 from hlmshell.engine import design as dz
 from hlmshell.engine import panel_glmm as pg
@@ -47,23 +48,16 @@ def _group_var(ds, opts) -> str:
     text = opts.raw("group") if "group" in opts else None
     other = opts.raw("strata") if "strata" in opts else None
     if text and other:
-        raise StataError("group() and strata() may not be specified together", 198)
+        raise StataError("strata() and group() may not be specified at the same time", 198)
     text = text or other
     if not text or not text.strip():
-        raise StataError("option group() required", 198)
+        raise StataError("group() required", 198)
     names = resolve_var(ds, text.strip())
     if len(names) != 1:
         raise StataError("too many variables specified", 103)
     return names[0]
 
 
-def _outcome(y: np.ndarray) -> np.ndarray:
-    out = (y != 0).astype(float)
-    if out.min() == out.max():
-        raise StataError("outcome does not vary; remember:\n"
-                         "                                  0 = negative outcome,\n"
-                         "        all other nonmissing values = positive outcome", 2000)
-    return out
 
 
 class _Data:
@@ -79,17 +73,17 @@ def _informative(session, mask, y, X, gcodes, off, clusters) -> _Data:
     G = int(gcodes.max()) + 1
     k = np.bincount(gcodes, weights=y, minlength=G)
     n_i = np.bincount(gcodes, minlength=G)
+    bad = (k == 0) | (k == n_i)
+    if bad.all():
+        raise StataError("outcome does not vary in any group", 2000)
     multiple = bool(np.any(k > 1))
     if multiple:
         session.out.line("note: multiple positive outcomes within groups encountered.")
-    bad = (k == 0) | (k == n_i)
     drop = bad[gcodes]
     if bad.any():
         for ln in dropped_note(int(bad.sum()), int(drop.sum()), "logit"):
             session.out.line(ln)
     keep = ~drop
-    if not keep.any():
-        raise StataError("no observations", 2000)
     rows = np.flatnonzero(mask)
     mask = mask.copy()
     mask[rows[drop]] = False
@@ -138,7 +132,7 @@ def _prepare(session, cmd, spec, fixed_raw, opts):
     column = sample_columns(ds, mask)
     n = int(mask.sum())
     design = _without_constant(dz.build_fixed(engine_terms(fixed), column, n, constant=True))
-    y = _outcome(np.asarray(column(depvar), dtype=float))
+    y = (np.asarray(column(depvar), dtype=float) != 0).astype(float)
     gcodes = np.unique(np.asarray(column(gvar)).astype(str) if ds.var(gvar).is_string
                        else np.asarray(column(gvar), dtype=float), return_inverse=True)[1].ravel()
     off = np.asarray(column(off_var), dtype=float) if off_var else np.zeros(n)
@@ -203,6 +197,10 @@ def clogit_cmd(session, cmd) -> None:
         session.out.line(f"note: {design.stata_names[kidx[j]]} omitted because of no "
                          "within-group variance.")
     use = ~const
+    if off_var and _within_constant(data.off[:, None], data.groups)[0]:
+        session.out.line(f"note: offset {off_var} omitted because of no within-group variance.")
+        data.off = np.zeros_like(data.off)
+        off_var = None
     if not use.any():
         raise StataError("no independent variables", 102)
     fit = _fit(data, use, int(opts.iterate))
@@ -222,7 +220,8 @@ def clogit_cmd(session, cmd) -> None:
     res = _results(cmd, depvar, gvar, design, kidx[use], data, fit, V, vce, n_clust)
     if not fit.converged:
         session.out.line("convergence not achieved")
-    offset_macros(res, opts)
+    if off_var:
+        offset_macros(res, opts)
     res.value_labels = factor_labels(session.data, fixed)
     session.post_estimation(res)
     display(session, res, level, "or" in opts)
@@ -231,8 +230,8 @@ def clogit_cmd(session, cmd) -> None:
 def _fit(data: _Data, use, maxit: int) -> pg.PanelFit:
     try:
         with np.errstate(all="ignore"):
-            fit = pg.conditional_logit(data.y, data.X[:, use], data.groups, maxit,
-                                       data.off if np.any(data.off != 0) else None)
+            fit = cf.fit(data.y, data.X[:, use], data.groups,
+                         data.off if np.any(data.off != 0) else None, maxit)
     except (np.linalg.LinAlgError, FloatingPointError, ValueError):
         raise StataError(_ERR430, 430) from None
     if not np.all(np.isfinite(fit.beta)) or not np.isfinite(fit.ll):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def _grid(groups: np.ndarray) -> np.ndarray:
+def group_grid(groups: np.ndarray) -> np.ndarray:
     """(G, T) row positions of each group's rows in order, -1 where a group is shorter."""
     g = np.asarray(groups, dtype=np.int64)
     G = int(g.max()) + 1
@@ -30,7 +30,7 @@ def group_scores(beta, X, y, groups, offset=None) -> np.ndarray:
     """(G, p) scores of the conditional logit, one row per group (codes 0..G-1)."""
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
-    pos = _grid(groups)
+    pos = group_grid(groups)
     mask = pos >= 0
     ext = np.vstack([X, np.zeros((1, X.shape[1]))])
     Xg = ext[pos]                                            # (G, T, p)
