@@ -136,6 +136,7 @@ COMMANDS = [
     ('pwf', 'frames', 'pwf', ()),
     ('frlink', 'frlink', 'frlink', ()),
     ('frget', 'frlink', 'frget', ()),
+    ('fvset', 'fvset', 'fvset', ()),
     ('eq', 'gllamm_eq', 'eq', ()),
     ('gllamm', 'gllamm', 'gllamm', ()),
     ('gllapred', 'gllapred', 'gllapred', ()),

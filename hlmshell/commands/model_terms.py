@@ -40,19 +40,36 @@ def resolve_var(ds, name: str) -> list[str]:
 def resolve_terms(ds, terms: list[FVTerm]) -> list[FVTerm]:
     """Unabbreviate the variable names of each term (keeping repeats: Stata keeps a repeated
     continuous variable and notes it as omitted); an interaction part that names several
-    variables (`d*#c.educ`) interacts each of them, as the group `(d1 d2)#c.educ` does."""
+    variables (`d*#c.educ`) interacts each of them, as the group `(d1 d2)#c.educ` does.
+    A factor typed without a base takes the one `fvset base` stored with the variable."""
     import itertools
     out = []
     for t in terms:
         if t.is_interaction:
-            choices = [[replace(p, name=v) for v in resolve_var(ds, p.name)] for p in t.parts]
+            choices = [[fvset_base(ds, replace(p, name=v)) for v in resolve_var(ds, p.name)]
+                       for p in t.parts]
             if any(not c for c in choices):
                 raise syntax_error()
             out += [FVTerm(tuple(combo)) for combo in itertools.product(*choices)]
         else:
             p = t.parts[0]
-            out += [FVTerm((replace(p, name=v),)) for v in resolve_var(ds, p.name)]
+            out += [FVTerm((fvset_base(ds, replace(p, name=v)),)) for v in resolve_var(ds, p.name)]
     return out
+
+
+# `fvset base` values (the variable's _fv_base characteristic) as the parser's FVPart.base
+_FVSET_BASES = {"first": "first", "last": "last", "frequent": "freq", "none": "none"}
+
+
+def fvset_base(ds, part: FVPart) -> FVPart:
+    """`i.x` with no base typed: the base `fvset base` declared for x, if any."""
+    if not part.factor or part.base is not None or part.levels is not None or part.name not in ds:
+        return part
+    text = ds.char(part.name, "_fv_base")
+    if not text:
+        return part
+    base = int(text) if text.isdigit() else _FVSET_BASES.get(text)
+    return part if base is None else replace(part, base=base)
 
 
 def factor_labels(ds, terms: list[FVTerm]) -> dict:

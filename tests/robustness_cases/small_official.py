@@ -13,3 +13,4 @@ BASE.update({"stack": "stack ses mathach, into(x) clear"})
 TAKES.update({"stack": "if in"})
 BASE.update({"move": "move ses id"})
 NO_OPTIONS = {"move"}
+BASE.update({"fvset": "fvset base 1 sector"})
