@@ -23,7 +23,7 @@ from hlmshell.engine import mvreg as em
 from hlmshell.errors import StataError
 from hlmshell.output import coeftable as ct
 from hlmshell.output.labels import display_groups
-from hlmshell.output.numfmt import fmt_g
+from hlmshell.output.numfmt import fmt_count, fmt_g
 from hlmshell.output.text import abbrev
 from hlmshell.registry import Opt, command
 from hlmshell.results import EstimationResults
@@ -39,10 +39,11 @@ def _split(cmd) -> tuple[str, str]:
         rhs = rhs[1:]
     if rhs:
         return body, rhs
-    left, eq, right = body.partition("=")
-    if not eq:
-        raise StataError("equal sign required", 198)
-    return left, right
+    for sep in ("=", ":"):                    # Stata's mvreg takes either
+        left, found, right = body.partition(sep)
+        if found:
+            return left, right
+    raise StataError("invalid syntax", 198)
 
 
 def _terms(session, rhs: str):
@@ -85,9 +86,11 @@ def mvreg_cmd(session, cmd) -> None:
         return
     left, right = _split(cmd)
     ds = session.data
-    deps = varlist(session, left, all_if_empty=False)
+    deps = [v for w in left.split() for v in varlist(session, w, all_if_empty=False)]
     if not deps:
         raise StataError("varlist required", 100)
+    if len(set(deps)) != len(deps):
+        raise StataError("cannot specify the same dependent variable more than once", 498)
     terms = _terms(session, right)
     numeric = deps + [v for v in _names(terms) if v not in deps]
     for nm in numeric:
@@ -101,7 +104,7 @@ def mvreg_cmd(session, cmd) -> None:
     if X.shape[1] == 0:
         raise StataError("no variables and no constant", 102)
     if n <= X.shape[1]:
-        raise StataError("insufficient observations", 2001)
+        raise StataError("insufficient residual degrees of freedom", 2001)
     Y = np.column_stack([np.asarray(column(d), dtype=float) for d in deps])
     for note in design.notes:
         session.out.line(note)
@@ -135,12 +138,16 @@ def _results(cmd, deps, design, mask, fit: em.MvregFit, corr: bool) -> Estimatio
         res.scalars.update(chi2=fit.bp_chi2, df_chi2=float(fit.bp_df))
     eqs = fit.equations
 
-    def listing(vals):
-        return " ".join(fmt_g(float(v), 9).strip() for v in vals)
+    def listing(vals, four: bool = False):
+        return " ".join(("." if v != v else f"{v:6.4f}") if four else fmt_g(float(v), 9).strip()
+                        for v in vals)
+    # as mvreg.ado stores them: strings of each equation's value (%9.0g; R-squared and p %6.4f)
     res.macros = {"cmd": "mvreg", "cmdline": cmd.text, "depvar": " ".join(deps),
-                  "eqnames": " ".join(deps), "properties": "b V", "predict": "mvreg_p",
-                  "r2": listing(e.r2 for e in eqs), "rmse": listing(e.rmse for e in eqs),
-                  "F": listing(e.F for e in eqs), "p_F": listing(e.pF for e in eqs)}
+                  "eqnames": " ".join(deps), "properties": "b V", "predict": "reg3_p",
+                  "estat_cmd": "mvreg_estat", "marginsok": "XB default",
+                  "marginsnotok": "stdp Residuals stddp",
+                  "r2": listing((e.r2 for e in eqs), True), "rmse": listing(e.rmse for e in eqs),
+                  "F": listing(e.F for e in eqs), "p_F": listing((e.pF for e in eqs), True)}
     res.matrices["Sigma"] = fit.Sigma
     res.design = design
     res.fit = fit
@@ -148,16 +155,18 @@ def _results(cmd, deps, design, mask, fit: em.MvregFit, corr: bool) -> Estimatio
 
 
 def header_lines(res) -> list[str]:
+    """The equations' summary: name, observations (with commas), parameters, RMSE,
+    R-squared, F and its p-value, in mvreg's columns."""
     fit = res.fit
     n = int(res.scalars["N"])
     k = int(res.scalars["k"])
-    out = ["", "Equation             Obs   Parms        RMSE    \"R-sq\"          F      P>F",
+    out = ["", 'Equation             Obs   Parms        RMSE    "R-sq"          F        P',
            _HLINE]
     for d, e in zip(res.macros["eqnames"].split(), fit.equations):
-        r2 = "." if e.r2 != e.r2 else f"{e.r2:6.4f}"
-        pf = "." if e.pF != e.pF else f"{e.pF:6.4f}"
-        out.append(f"{abbrev(d, 12):<12}{n:>12}{k:>8}    {fmt_g(e.rmse, 9):>8}    {r2:>6}"
-                   f"  {fmt_g(e.F, 9):>9}   {pf:>6}")
+        r2 = "." if e.r2 != e.r2 else f"{e.r2:.4f}"
+        pf = "." if e.pF != e.pF else f"{e.pF:.4f}"
+        out.append(f"{abbrev(d, 12):<14}{fmt_count(n):>10}{k:>8}   {fmt_g(e.rmse, 9):>9}"
+                   f"{r2:>10}  {fmt_g(e.F, 9):>9}{pf:>9}")
     return out + [_HLINE]
 
 
@@ -182,20 +191,25 @@ def table_lines(res, level: float) -> list[str]:
 
 
 def corr_lines(res) -> list[str]:
+    """`Correlation matrix of residuals:` listed as `matrix list` shows a symmetric matrix
+    with format(%9.4f) (row names left, columns 11 wide, five to a block), then Breusch and
+    Pagan's test."""
     deps = res.macros["eqnames"].split()
     C = res.fit.corr
     out = ["", "Correlation matrix of residuals:", ""]
-    width = max(8, max(len(abbrev(d, 12)) for d in deps))
-    for start in range(0, len(deps), 6):
-        block = deps[start:start + 6]
-        out.append(" " * width + "".join(f"{abbrev(d, 9):>10}" for d in block))
-        for i in range(start, len(deps)):
-            cells = "".join(f"{C[i, j]:10.4f}" for j in range(start, min(i + 1, start + 6)))
-            out.append(f"{abbrev(deps[i], 12):>{width}}" + cells)
-        out.append("")
+    lw = max([len(d) for d in deps] + [2]) + 1
+    p = len(deps)
+    for start in range(0, p, 5):
+        block = range(start, min(start + 5, p))
+        out.append(" " * lw + "".join(f"{d[-10:]:>11}" for d in deps[start:start + 5]))
+        for i in range(start, p):
+            cells = "".join(f"{C[i, j]:11.4f}" for j in block if j <= i)
+            out.append(f"{deps[i]:<{lw}}" + cells)
+        if start + 5 < p:
+            out.append("")
     chi2, df = res.fit.bp_chi2, res.fit.bp_df
-    p = float(dist.chi2_sf(chi2, df)) if df else float("nan")
-    out.append(f"Breusch-Pagan test of independence: chi2({df}) = {chi2:9.3f}, Pr = {p:6.4f}")
+    pv = float(dist.chi2_sf(chi2, df)) if df else float("nan")
+    out += ["", f"Breusch-Pagan test of independence: chi2({df}) = {chi2:9.3f}, Pr = {pv:6.4f}"]
     return out
 
 
