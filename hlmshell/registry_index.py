@@ -306,6 +306,7 @@ COMMANDS = [
     ('stack', 'stack', 'stack', ()),
     ('statsby', 'statsby', 'statsby', ()),
     ('svy', 'svy_estimation', 'svy', ()),
+    ('suest', 'suest', 'suest', ()),
     ('svyset', 'svyset', 'svyset', ()),
     ('svydescribe', 'svyset', 'svydes', ()),
     ('table', 'table_cmd', 'table', ()),

@@ -2,3 +2,6 @@
 mixed); their own bad input is in tests/test_predictnl.py, test_suest.py, test_xtregar.py."""
 BASE = {"predictnl": "predictnl pnl = xb(), se(pnl_se)"}
 TAKES = {"predictnl": "if in"}
+# suest needs stored regress/logit/probit/poisson/mlogit results (the sweep has only mixed fits):
+# its lines are covered by tests/test_suest.py
+RAW = {"suest"}

@@ -1,0 +1,91 @@
+"""Scores and information matrices of single models, and the stacked sandwich of suest.
+
+suest combines models fitted on the same (or overlapping) data by stacking their
+per-observation scores: V = c * D S D with D the block-diagonal inverse of each model's
+information matrix, S the sum over observations (or clusters) of the outer products of the
+stacked scores, and c = N/(N-1) (M/(M-1) with M clusters), as [R] suest describes. A linear
+regression enters as a normal model with a mean equation and a log-variance equation
+(lnvar = ln(RSS/N), the maximum-likelihood variance).
+
+Pure numerics: the caller passes design matrices and outcomes of each model's sample.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _norm_cdf(x):
+    from scipy.special import ndtr
+    return ndtr(x)
+
+
+def regress_parts(X: np.ndarray, y: np.ndarray, b: np.ndarray):
+    """(scores n x (k+1), D (k+1)^2, extra estimate lnvar) for OLS as a normal ML model."""
+    e = y - X @ b
+    n = len(y)
+    s2 = float(e @ e) / n
+    scores = np.column_stack([X * (e / s2)[:, None], 0.5 * (e * e / s2 - 1.0)])
+    k = X.shape[1]
+    D = np.zeros((k + 1, k + 1))
+    D[:k, :k] = s2 * np.linalg.pinv(X.T @ X)
+    D[k, k] = 2.0 / n
+    return scores, D, math.log(s2)
+
+
+def logit_parts(X: np.ndarray, y: np.ndarray, b: np.ndarray):
+    p = 1.0 / (1.0 + np.exp(-(X @ b)))
+    scores = X * (y - p)[:, None]
+    return scores, np.linalg.pinv(X.T @ (X * (p * (1 - p))[:, None]))
+
+
+def probit_parts(X: np.ndarray, y: np.ndarray, b: np.ndarray):
+    eta = X @ b
+    q = 2.0 * y - 1.0
+    lam = q * np.exp(-0.5 * eta * eta) / math.sqrt(2 * math.pi) / _norm_cdf(q * eta)
+    scores = X * lam[:, None]
+    w = lam * (lam + eta)          # minus the second derivative of log Phi(q eta) in eta
+    return scores, np.linalg.pinv(X.T @ (X * w[:, None]))
+
+
+def poisson_parts(X: np.ndarray, y: np.ndarray, b: np.ndarray, offset=None):
+    eta = X @ b + (0.0 if offset is None else offset)
+    mu = np.exp(eta)
+    return X * (y - mu)[:, None], np.linalg.pinv(X.T @ (X * mu[:, None]))
+
+
+def mlogit_parts(X: np.ndarray, outcome: np.ndarray, B: np.ndarray, base: int):
+    """B: J x k coefficients (the base row zero); outcome: index 0..J-1 per observation.
+    Scores and D over the non-base equations, in equation order."""
+    eta = X @ B.T
+    eta -= eta.max(axis=1, keepdims=True)
+    P = np.exp(eta)
+    P /= P.sum(axis=1, keepdims=True)
+    J, k = B.shape
+    eqs = [j for j in range(J) if j != base]
+    Y = (outcome[:, None] == np.arange(J)[None, :]).astype(float)
+    scores = np.column_stack([X * (Y[:, j] - P[:, j])[:, None] for j in eqs])
+    m = len(eqs)
+    H = np.zeros((m * k, m * k))
+    for a, j in enumerate(eqs):
+        for c, l in enumerate(eqs):
+            w = P[:, j] * ((1.0 if j == l else 0.0) - P[:, l])
+            H[a * k:(a + 1) * k, c * k:(c + 1) * k] = X.T @ (X * w[:, None])
+    return scores, np.linalg.pinv(H)
+
+
+def stacked_sandwich(scores: np.ndarray, D: np.ndarray, clusters: np.ndarray | None):
+    """c * D S D over all observations of the union of the samples (scores zero outside a
+    model's own sample). Returns (V, number of clusters or None)."""
+    n = scores.shape[0]
+    if clusters is None:
+        S = scores.T @ scores
+        c = n / (n - 1) if n > 1 else float("nan")
+        return c * D @ S @ D, None
+    _, inv = np.unique(clusters, return_inverse=True)
+    m = int(inv.max()) + 1 if n else 0
+    sums = np.zeros((m, scores.shape[1]))
+    np.add.at(sums, inv, scores)
+    c = m / (m - 1) if m > 1 else float("nan")
+    return c * D @ (sums.T @ sums) @ D, m
