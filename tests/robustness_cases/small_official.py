@@ -14,3 +14,5 @@ TAKES.update({"stack": "if in"})
 BASE.update({"move": "move ses id"})
 NO_OPTIONS = {"move"}
 BASE.update({"fvset": "fvset base 1 sector"})
+BASE.update({"pcorr": "pcorr mathach ses female"})
+TAKES.update({"pcorr": "if in weight"})
