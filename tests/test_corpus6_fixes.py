@@ -96,3 +96,14 @@ def test_mi_estimate_or_irr_base():
     assert cells[1] == pytest.approx(math.exp(b[0]) * se[0], rel=1e-5)
     assert "IRR" in ok(s, "mi estimate, irr: poisson minority ses")
     assert run(s, "mi estimate, bogus: logit minority ses")[0] == 198
+
+
+def test_matrix_names_may_be_quoted_with_blanks():
+    s = Session(Capture())
+    ok(s, "matrix A = (1, 2 \\ 3, 4)")
+    ok(s, 'matrix rownames A = "Patient intercept" "Hospice intercept"')
+    ok(s, 'matrix colnames A = "Std. err." b')
+    m = s.matrices["A"]
+    assert m.rownames == ["Patient intercept", "Hospice intercept"]
+    assert m.colnames == ["Std. err.", "b"]
+    assert run(s, 'matrix rownames A = "a" "b" "c"')[0] == 503

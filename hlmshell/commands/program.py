@@ -462,7 +462,9 @@ def _matrix_names(which: str):
         if not m:
             raise StataError("invalid syntax", 198)
         mat = mx.lookup(session, m.group(1))
-        words = m.group(2).split()
+        # a quoted name may hold blanks (`= "Patient intercept" "Hospice intercept"`)
+        words = [q if q is not None and q != "" or w == "" and q is not None else w
+                 for q, w in re.findall(r'"([^"]*)"|(\S+)', m.group(2))]
         current = mat.rows if which.startswith("row") else mat.cols
         if not words or len(words) > len(current):
             raise StataError("conformability error", 503)
