@@ -22,6 +22,7 @@ import itertools
 
 import numpy as np
 
+from hlmshell.commands import contrast_small as cs
 from hlmshell.commands import contrast_terms as tm
 from hlmshell.commands._postest import confidence_level
 from hlmshell.commands.margins_build import r_table
@@ -43,6 +44,7 @@ OPTIONS = (
         "adjust for multiple comparisons: noadjust, bonferroni, sidak or scheffe"),
     Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
     Opt("post", desc="post contrasts and their VCEs as estimation results"),
+    Opt("small", desc="t and F tests on the small-sample DF of mixed's dfmethod()"),
 )
 TITLE = "Contrasts of marginal linear predictions"
 
@@ -119,45 +121,58 @@ def contrast_cmd(session, cmd) -> None:
     terms = tm.parse_terms(session, st, cmd.body or "")
     results = [term_contrasts(session, st, t) for t in terms]
     mode = _effects_mode(opts, terms)
+    small = cs.check(res, opts)
     L = np.vstack([r.L for r in results])
     b = L @ st.b
     V = me.delta_vcov(L, st.V)
-    se = np.sqrt(np.clip(np.diag(V), 0, None))
-    T = r_table(b, se, st.df_r, level)
-    groups, wald = _wald(results, b, V, st.df_r)
-    _adjust(T, results, wald, method, level, st.df_r)
+    if small is not None:
+        se, df = small.rows(L)
+        T = cs.table(b, se, df, level)
+        groups, wald = _wald(results, b, V, st.df_r, small)
+    else:
+        T = r_table(b, np.sqrt(np.clip(np.diag(V), 0, None)), st.df_r, level)
+        groups, wald = _wald(results, b, V, st.df_r)
+    _adjust(T, results, wald, method, level, st.df_r, small is not None)
     out = session.out
     for line in ["", TITLE, "", "Margins: asbalanced"]:
         out.line(line)
+    F = st.df_r is not None or small is not None
     if not opts.nowald:
-        for line in cl.wald_lines(groups, F=st.df_r is not None, df_r=st.df_r):
+        for line in cl.wald_lines(groups, F=F, df_r=st.df_r, ddf=small is not None):
             out.line(line)
     if mode and method != "noadjust":
         for line in cl.count_lines([(r.term.text, len(r.names)) for r in results]):
             out.line(line)
     if mode:
-        for line in cl.effects_lines(_entries(results, T), mode=mode,
-                                     stat="t" if st.df_r is not None else "z", level=level,
+        for line in cl.effects_lines(_entries(results, T), mode=mode, stat="t" if F else "z",
+                                     level=level,
                                      top=None if method == "noadjust" else tm.MC_TITLE[method]):
             out.line(line)
-    _store(session, res, cmd, st, results, b, V, T, wald, level, method, post=opts.post)
+    _store(session, res, cmd, st, results, (b, V, T, wald), level, method, post=opts.post,
+           small=small is not None)
 
 
-def _wald(results, b, V, df_r):
+def _wald(results, b, V, df_r, small=None):
+    """The Wald rows: (label, df, chi2 or F, p) -- with `small`, (label, df, F, p, ddf) on
+    the small-sample DF."""
     groups, wald = [], []
     for r in results:
         rows = []
         base = sum(len(x.names) for x in results[:results.index(r)])
         for lab, idx in r.wald_rows:
-            pos = [base + i for i in idx]
-            df, stat, p = ce.wald(b[pos], V[np.ix_(pos, pos)], df_r)
-            rows.append((lab, df, stat, p))
-            wald.append((r.term.text if lab in ("Joint", r.term.text) else lab, df, stat, p))
+            if small is not None:
+                df, stat, ddf, p = small.joint(r.L[idx])
+                row = (lab, df, stat, p, ddf)
+            else:
+                pos = [base + i for i in idx]
+                row = (lab, *ce.wald(b[pos], V[np.ix_(pos, pos)], df_r))
+            rows.append(row)
+            wald.append((r.term.text if lab in ("Joint", r.term.text) else lab, *row[1:]))
         groups.append((r.header, rows))
     return groups, wald
 
 
-def _adjust(T, results, wald, method, level, df_r) -> None:
+def _adjust(T, results, wald, method, level, df_r, small=False) -> None:
     """mcompare(): p-values and intervals adjusted within each term (r(table) holds them)."""
     if method == "noadjust":
         return
@@ -166,6 +181,9 @@ def _adjust(T, results, wald, method, level, df_r) -> None:
         idx = list(range(start, start + len(r.names)))
         start += len(r.names)
         rank = int(np.linalg.matrix_rank(r.L)) if r.L.size else 1
+        if small:
+            cs.adjust(T, idx, method, len(idx), rank, level)
+            continue
         p, crit = ce.adjusted(method, T[2, idx], len(idx), rank, level, df_r)
         T[3, idx] = p
         T[4, idx] = T[0, idx] - crit * T[1, idx]
@@ -182,18 +200,22 @@ def _entries(results, T):
     return out
 
 
-def _store(session, res, cmd, st, results, b, V, T, wald, level, method, *, post) -> None:
+def _store(session, res, cmd, st, results, est, level, method, *, post, small=False) -> None:
+    b, V, T, wald = est
     names = [n for r in results for n in r.names]
     L = np.vstack([r.L for r in results])
     rr = RResults()
-    stat = "t" if st.df_r is not None else "z"
+    F = st.df_r is not None or small
+    stat = "t" if F else "z"
     mats = {"b": NamedMatrix(b[None, :], ["r1"], names),
             "V": NamedMatrix(V, names, names),
             "table": NamedMatrix(T, ["b", "se", stat, "pvalue", "ll", "ul", "df", "crit", "eform"], names),
             "L": NamedMatrix(L, names, st.names)}
     wn = [w[0] for w in wald]
-    key = "F" if st.df_r is not None else "chi2"
+    key = "F" if F else "chi2"
     mats["df"] = NamedMatrix(np.array([[w[1] for w in wald]], dtype=float), ["r1"], wn)
+    if small:
+        mats["df2"] = NamedMatrix(np.array([[w[4] for w in wald]], dtype=float), ["r1"], wn)
     mats[key] = NamedMatrix(np.array([[w[2] for w in wald]], dtype=float), ["r1"], wn)
     mats["p"] = NamedMatrix(np.array([[w[3] for w in wald]], dtype=float), ["r1"], wn)
     sc = {"level": float(level), "k_terms": float(len(results)), "N": float(st.N)}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hlmshell.commands import contrast_small as cs
 from hlmshell.commands import contrast_terms as tm
 from hlmshell.commands._postest import confidence_level
 from hlmshell.commands.margins_build import r_table
@@ -38,6 +39,7 @@ OPTIONS = (
         "adjust for multiple comparisons: noadjust, bonferroni, sidak, scheffe or tukey"),
     Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
     Opt("post", desc="post margins and their VCEs as estimation results"),
+    Opt("small", desc="t tests on the small-sample DF of mixed's dfmethod()"),
 )
 TITLE = "Pairwise comparisons of marginal linear predictions"
 
@@ -97,22 +99,29 @@ def pwcompare_cmd(session, cmd) -> None:
                      for tp in tps])
     bvs = Lvs @ st.b
     Vvs = me.delta_vcov(Lvs, st.V)
-    T = r_table(m, np.sqrt(np.clip(np.diag(Vm), 0, None)), st.df_r, level)
-    Tvs = r_table(bvs, np.sqrt(np.clip(np.diag(Vvs), 0, None)), st.df_r, level)
-    _adjust(tps, T, Tvs, method, level, st.df_r)
+    small = cs.check(res, opts)
+    if small is not None:
+        T = cs.table(m, *small.rows(G), level)
+        Tvs = cs.table(bvs, *small.rows(Lvs), level)
+        _adjust_small(tps, T, Tvs, method, level)
+    else:
+        T = r_table(m, np.sqrt(np.clip(np.diag(Vm), 0, None)), st.df_r, level)
+        Tvs = r_table(bvs, np.sqrt(np.clip(np.diag(Vvs), 0, None)), st.df_r, level)
+        _adjust(tps, T, Tvs, method, level, st.df_r)
     out = session.out
     for line in ["", TITLE, "", "Margins: asbalanced"]:
         out.line(line)
     if method != "noadjust":
         for line in cl.count_lines([(tp.term.text, len(tp.pairs)) for tp in tps]):
             out.line(line)
-    stat = "t" if st.df_r is not None else "z"
+    stat = "t" if st.df_r is not None or small is not None else "z"
     for line in _table(tps, T, Tvs, mode, stat, level, method):
         out.line(line)
     if mode == "groups":
         out.line(f"Note: Margins sharing a letter in the group label are not significantly "
                  f"different at the {100 - level:g}% level.")
-    _store(session, res, cmd, st, tps, (m, Vm, T), (bvs, Vvs, Tvs, Lvs), level, method, post=opts.post)
+    _store(session, res, cmd, st, tps, (m, Vm, T), (bvs, Vvs, Tvs, Lvs), level, method,
+           post=opts.post, t_stat=stat == "t")
 
 
 def _adjust(tps, T, Tvs, method, level, df_r) -> None:
@@ -134,6 +143,20 @@ def _adjust(tps, T, Tvs, method, level, df_r) -> None:
             M[4, ii] = M[0, ii] - crit * M[1, ii]
             M[5, ii] = M[0, ii] + crit * M[1, ii]
             M[7, ii] = crit
+
+
+def _adjust_small(tps, T, Tvs, method, level) -> None:
+    """_adjust with each comparison (and margin) on its own small-sample DF."""
+    if method == "noadjust":
+        return
+    s, c = 0, 0
+    for tp in tps:
+        idx = list(range(s, s + len(tp.pairs)))
+        cidx = list(range(c, c + len(tp.cells)))
+        s, c = s + len(idx), c + len(cidx)
+        if idx:
+            for M, ii in ((Tvs, idx), (T, cidx)):
+                cs.adjust(M, ii, method, len(idx), len(tp.cells) - 1, level, ncells=len(tp.cells))
 
 
 def _table(tps, T, Tvs, mode, stat, level, method) -> list[str]:
@@ -187,12 +210,12 @@ def groups(tp: TermPairs, Tvs, start: int, level: float) -> list[str]:
     return out
 
 
-def _store(session, res, cmd, st, tps, marg, comp, level, method, *, post) -> None:
+def _store(session, res, cmd, st, tps, marg, comp, level, method, *, post, t_stat) -> None:
     m, Vm, T = marg
     bvs, Vvs, Tvs, Lvs = comp
     mn = [n for tp in tps for n in tp.margin_names]
     vn = [n for tp in tps for n in tp.names]
-    stat = "t" if st.df_r is not None else "z"
+    stat = "t" if t_stat else "z"
     rows = ["b", "se", stat, "pvalue", "ll", "ul", "df", "crit", "eform"]
     mats = {"b": NamedMatrix(m[None, :], ["r1"], mn), "V": NamedMatrix(Vm, mn, mn),
             "table": NamedMatrix(T, rows, mn),

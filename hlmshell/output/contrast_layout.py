@@ -24,19 +24,24 @@ def _width(labels) -> int:
     return max([ct.NAME_W] + [len(s) + 1 for s in labels if s])
 
 
-def wald_lines(groups, *, F: bool, df_r: float | None) -> list[str]:
-    """groups: [(header or None, [(label, df, stat, p)])]; a group without a header is one
-    row labelled by its term."""
+def wald_lines(groups, *, F: bool, df_r: float | None, ddf: bool = False) -> list[str]:
+    """groups: [(header or None, [(label, df, stat, p[, ddf])])]; a group without a header is
+    one row labelled by its term. ddf: each row's denominator DF in a column of its own (the
+    small-sample F tests after mixed's dfmethod())."""
     labels = [lab for h, rows in groups for lab, *_ in rows] + [h for h, _ in groups if h]
     width = max(_width(labels), ct.NAME_W)
-    head = f"{'':>{width}} |{'df':>11}{('F' if F else 'chi2'):>12}{('P>F' if F else 'P>chi2'):>11}"
-    total = width + 36
+    extra = f"{'ddf':>11}" if ddf else ""
+    head = (f"{'':>{width}} |{'df':>11}{extra}{('F' if F else 'chi2'):>12}"
+            f"{('P>F' if F else 'P>chi2'):>11}")
+    total = width + 36 + len(extra)
     out = ["", "-" * total, head, "-" * (width + 1) + "+" + "-" * (total - width - 2)]
     for h, rows in groups:
         if h:
             out.append(f"{abbrev(h, width):>{width}} |")
-        for lab, df, stat, p in rows:
-            out.append(f"{abbrev(lab, width):>{width}} |{df:>11}{fmt(stat, '%12.2f')}{fmt(p, '%11.4f')}")
+        for lab, df, stat, p, *rest in rows:
+            d2 = fmt(rest[0], "%11.2f") if ddf else ""
+            out.append(f"{abbrev(lab, width):>{width}} |{df:>11}{d2}{fmt(stat, '%12.2f')}"
+                       f"{fmt(p, '%11.4f')}")
     if F and df_r is not None:
         out += [" " * width + " |", f"{'Denominator':>{width}} |{int(df_r):>11}"]
     return out + ["-" * total]
