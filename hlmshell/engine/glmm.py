@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import glmm_adapted
 from .blocked import inv_logdet
 from .lmm import _fd_hessian
 from .glmm_families import Family
@@ -40,6 +41,7 @@ from .vcparams import Structure
 
 LOG2PI = math.log(2 * math.pi)
 POLISH = 0.1      # Newton decrement (deviance units) below which a step is taken whole
+STRUGGLE = 0.1    # a held-node Newton step cut below this: maximise the adapted value instead
 
 
 @dataclass
@@ -137,6 +139,7 @@ class Problem:
         self.u = np.zeros((data.G, self.q))               # warm start of the modes
         self.adapt = None                                   # (mu, S) of the quadrature
         self.freeze = False                                 # hold (mu, S) fixed (outer loop)
+        self.struggled = False      # held-node Newton gave up: the adapted value is maximised
         # quadrature nodes: "mv" posterior mean and variance (Stata's mvaghermite), "mc" the
         # mode and curvature (mcaghermite, lme4's nAGQ), "none" the prior's (ghermite)
         self.adapt_kind = adapt
@@ -464,9 +467,14 @@ def _adaptive_outer(prob: Problem, x0, maxiter: int, callback):
     The Hessian of the fixed-node sum is exact (Problem.agq_hessian) and new every iteration;
     where it has no closed form (the family's own parameters) a finite-difference Hessian of
     the fixed-node gradient (one gradient per parameter) is rebuilt only in the first two
-    iterations and after a step that did not do its work."""
+    iterations and after a step that did not do its work.
+
+    Where the held sum misleads (a step had to be cut below STRUGGLE, or was refused while the
+    gradient is not small) prob.struggled is set and the loop ends: fit_problem then maximises
+    the adapted value itself (glmm_adapted) from here."""
     x = np.asarray(x0, dtype=float)
     prob.freeze = False
+    prob.struggled = False
     d, g = prob.dev_grad(x)               # adapt at the start; g is the fixed-node gradient
     nit = 0
     Hm, gprev, fresh = None, None, True
@@ -503,6 +511,7 @@ def _adaptive_outer(prob: Problem, x0, maxiter: int, callback):
             prob.adapt, prob.u = ad, u0
             prob.dev_grad(x)              # back to the estimates' own nodes (and prob.last)
             if rebuilt:
+                prob.struggled = glmm_adapted.applies(prob) and gnorm > 1e-3
                 break
             fresh = True                  # a stale Hessian: rebuild it and try again
             continue
@@ -513,6 +522,9 @@ def _adaptive_outer(prob: Problem, x0, maxiter: int, callback):
         nit += 1
         if callback is not None:
             callback(x)
+        if t < STRUGGLE and glmm_adapted.applies(prob):
+            prob.struggled = True         # the held sum misleads: see glmm_adapted
+            break
         if np.max(np.abs(t * step)) < 1e-7 and np.max(np.abs(g)) < 1e-4:
             break
         if np.max(np.abs(t * step)) < 1e-6 and abs(d_old - d) <= 1e-9 * abs(d):
@@ -599,7 +611,11 @@ def fit_problem(prob: Problem, x0, *, maxiter: int = 300, callback=None,
         sp.u = lap.u.copy()
         sp.adapt = None
         xs, nit = _adaptive_outer(sp, start, maxiter, relay(callback))
-    dev, gs = sp.dev_grad(xs)
+        if sp.struggled:
+            # the held-node steps stopped doing their work: the adapted value's own maximum
+            xs, more = glmm_adapted.maximise(sp, xs, maxiter, relay(callback))
+            nit += more
+    dev, gs = glmm_adapted.total_gradient(sp, xs) if sp.struggled else sp.dev_grad(xs)
     x = sc.to_original(xs)
     prob.u, prob.adapt, prob.last = sp.u.copy(), sp.adapt, (x.copy(), dev)
     prob.nfev += sp.nfev
@@ -609,9 +625,11 @@ def fit_problem(prob: Problem, x0, *, maxiter: int = 300, callback=None,
     theta = x[p:len(x) - ne]
     L = prob.lam(theta)
     return GlmmFit(beta=x[:p].copy(), theta=theta.copy(), ll=float(-0.5 * dev),
-                   converged=bool(np.all(np.isfinite(gs)) and np.abs(gs).max() < 1e-3),
+                   converged=bool(np.all(np.isfinite(gs)) and np.abs(gs).max()
+                                  < (2 * glmm_adapted.GTOL if sp.struggled else 1e-3)),
                    iterations=nit, cov=L @ L.T, x=x, gradient=sc.gradient(gs),
-                   extra={"nfev": prob.nfev, "modes": prob.u, "problem": sp, "scaling": sc})
+                   extra={"nfev": prob.nfev, "modes": prob.u, "problem": sp, "scaling": sc,
+                          "adapted": sp.struggled})
 
 
 @dataclass
@@ -692,7 +710,9 @@ def stata_point(fit: GlmmFit, st: Structure) -> np.ndarray:
 def observed_vcov(fit: GlmmFit, st: Structure, h: float = 1e-4) -> np.ndarray | None:
     """Inverse observed information of (b, s) (s: ln sd / atanh corr, Stata's metric), from
     central differences of the exact (Laplace) or fixed-node (quadrature, nodes held at the
-    solution's adaptation) gradient mapped to s by the chain rule; None when singular."""
+    solution's adaptation) gradient mapped to s by the chain rule -- or, after a fit that
+    maximised the adapted value itself (glmm_adapted), that value's own gradient; None when
+    singular."""
     prob: Problem = fit.extra["problem"]
     p = len(fit.beta)
     ne = prob.fam.n_extra
@@ -708,10 +728,17 @@ def observed_vcov(fit: GlmmFit, st: Structure, h: float = 1e-4) -> np.ndarray | 
             e = np.zeros(k)
             e[j] = 1e-6
             J[:, j] = (_theta_of_stata(st, s + e) - _theta_of_stata(st, s - e)) / 2e-6
-        _, g = prob.dev_grad(np.concatenate([x[:p], th, x[p + k:]]))
+        z = np.concatenate([x[:p], th, x[p + k:]])
+        if adapted:                     # the adapted value's own gradient, from the solution's
+            prob.adapt = ad0            # nodes every time
+            g = glmm_adapted.total_gradient(prob, z)[1]
+        else:
+            g = prob.dev_grad(z)[1]
         return np.concatenate([g[:p], J.T @ g[p:p + len(th)], g[p + len(th):]])
 
-    prob.freeze = prob.method != "laplace"
+    adapted = bool(fit.extra.get("adapted"))
+    ad0 = prob.adapt
+    prob.freeze = prob.method != "laplace" and not adapted
     try:
         Hm = np.empty((len(x0), len(x0)))
         for i in range(len(x0)):
@@ -740,6 +767,7 @@ def observed_vcov(fit: GlmmFit, st: Structure, h: float = 1e-4) -> np.ndarray | 
         return None
     finally:
         prob.freeze = False
+        prob.adapt = ad0
 
 
 def _scaled_stata_point(fit: GlmmFit, st: Structure) -> np.ndarray:
