@@ -139,6 +139,9 @@ def report_cc(session, cells, opts, varname: str | None) -> None:
     sc = {"p": _pv(res.chi2), "chi2": res.chi2, **_est(res.orr, "or"), **_est(res.afe, "afe"),
           "afp": res.afp}
     _tests(session, opts, (a, b, c, d), res.chi2, sc)
+    if _ci_method(opts, True) == "exact" and m != "exact":
+        out.line("")
+        out.line(" Note: Exact confidence levels not possible with zero count cells.")
     session.r = RResults(scalars=sc)
 
 
@@ -171,8 +174,12 @@ def report_ir(session, cells, opts, names: tuple[str, str] | None, varname: str 
 _TAGS = ("exact", "Cornfield", "Woolf", "tb")
 
 
-def _tag(e: ep.Estimate) -> str:
-    return e.method if e.method in _TAGS and (math.isfinite(e.lb) or math.isfinite(e.ub)) else ""
+def _tag(e: ep.Estimate, exact: bool = False) -> str:
+    """The interval's method as the tables tag it; cc's default tags every row (exact), even
+    a stratum whose zero cell gave it Cornfield's bounds, as Stata's cc does."""
+    if not (math.isfinite(e.lb) or math.isfinite(e.ub)):
+        return ""
+    return "exact" if exact else (e.method if e.method in _TAGS else "")
 
 
 def _stratified(kind: str, tabs, level: float, opts):
@@ -188,9 +195,10 @@ def report_strata(session, kind: str, tabs: np.ndarray, labels, byname: str, opt
     """The stratified table of by() with its tests, and r() as each command stores them."""
     level = confidence_level(session, opts)
     st, stat, key = _stratified(kind, tabs, level, opts)
-    rows = [(lab, e.est, e.lb, e.ub, w, _tag(e)) for lab, (e, w) in zip(labels, st.strata)]
+    exact = kind == "cc" and _ci_method(opts, True) == "exact"
+    rows = [(lab, e.est, e.lb, e.ub, w, _tag(e, exact)) for lab, (e, w) in zip(labels, st.strata)]
     # cs prints no tag on its crude row; the combined row carries one for tb only
-    crude = (st.crude.est, st.crude.lb, st.crude.ub, "" if kind == "cs" else _tag(st.crude))
+    crude = (st.crude.est, st.crude.lb, st.crude.ub, "" if kind == "cs" else _tag(st.crude, exact))
     tb = "tb" in opts and opts.tb and key != "irr"
     out = session.out
     for ln in eo.strata_table(kind, byname, stat, rows, crude,
@@ -297,13 +305,14 @@ def _run_data(session, cmd, kind: str) -> None:
         report_strata(session, kind, tabs, labels, byname, opts)
         return
     cells = tuple(float(x) for x in tabs[0])
+    exposure = _label(session, names[1])
     if kind == "cs":
-        report_cs(session, cells, opts, names[1])
+        report_cs(session, cells, opts, exposure)
     elif kind == "cc":
-        report_cc(session, cells, opts, names[1])
+        report_cc(session, cells, opts, exposure)
     else:
         report_ir(session, cells, opts, (_label(session, names[0]), _label(session, names[2])),
-                  names[1])
+                  exposure)
 
 
 def _check_options(kind: str, opts, by: bool) -> None:
@@ -343,17 +352,25 @@ def ir_cmd(session, cmd) -> None:
 
 # ------------------------------------------------------------------------------- immediate
 def _numbers(cmd, integer: tuple[bool, ...]) -> tuple[float, ...]:
+    """The four numbers of an immediate command, checked as Stata's confirm (integer) number
+    and its `negative numbers invalid` check do."""
     words = (cmd.body or "").split()
     if len(words) != 4:
         raise StataError("invalid syntax", 198)
-    try:
-        vals = tuple(float(w) for w in words)
-    except ValueError:
-        raise StataError("invalid syntax", 198) from None
-    for v, must_int in zip(vals, integer):
-        if not math.isfinite(v) or v < 0 or (must_int and v != math.floor(v)):
-            raise StataError("invalid syntax", 198)
-    return vals
+    vals = []
+    for w, must_int in zip(words, integer):
+        try:
+            v = float(w)
+        except ValueError:
+            v = math.nan
+        if not math.isfinite(v):
+            raise StataError(f"'{w}' found where number expected", 7)
+        if must_int and v != math.floor(v):
+            raise StataError(f"'{w}' found where integer expected", 7)
+        vals.append(v)
+    if min(vals) < 0:
+        raise StataError("negative numbers invalid", 498)
+    return tuple(vals)
 
 
 @command("csi", byable=False, body="anything", exp=False, qualifiers="", family="Statistics",

@@ -7,7 +7,7 @@ ir: exposed person-time), d unexposed noncases (ir: unexposed person-time).
 
 Why these formulas ([R] epitab, Methods and formulas): risk difference with its Wald interval;
 risk ratio with the interval on ln RR (se^2 = 1/a - 1/N1 + 1/b - 1/N0) or test-based (tb);
-odds ratio with exact (conditional, noncentral hypergeometric, as R's fisher.test), Cornfield,
+odds ratio with exact (conditional, noncentral hypergeometric, found as Stata's cci searches), Cornfield,
 Woolf or test-based intervals; the attributable (or, below 1, prevented) fractions from the
 ratio and its interval; the Mantel-Haenszel risk ratio (Greenland-Robins variance), odds ratio
 (Robins-Breslow-Greenland variance) and rate ratio (Greenland-Robins), the M-H homogeneity chi2
@@ -94,24 +94,57 @@ def _nchg_support(a, b, c, d):
     return xs, np.array(lg)
 
 
-def _nchg_tail(xs, lg, a, lpsi, upper: bool) -> float:
-    w = lg + xs * lpsi
+def _nchg_tail(xs, lg, a, psi, upper: bool) -> float:
+    """P(X >= a) (upper) or P(X <= a) under the noncentral hypergeometric law with odds ratio
+    psi (NaN when psi is not a positive number)."""
+    if not (psi > 0 and math.isfinite(psi)):
+        return NAN
+    w = lg + xs * math.log(psi)
     w = np.exp(w - w.max())
     p = w / w.sum()
     return float(p[xs >= a].sum() if upper else p[xs <= a].sum())
 
 
+def _secant(xs, lg, a, start, alpha2: float, upper: bool) -> float:
+    """Stata's search for an exact bound: secant steps on the tail probability from two
+    starting values, stopped as soon as two successive values differ by less than 0.5%
+    (so Stata's bounds sit within a few 1e-4 of the exact roots; this reproduces its digits)."""
+    prev, cur = start
+    if not (math.isfinite(prev) and math.isfinite(cur)) or abs(cur - prev) < 0.005 * cur:
+        return cur
+    p_prev, p_cur = _nchg_tail(xs, lg, a, prev, upper), _nchg_tail(xs, lg, a, cur, upper)
+    for _ in range(100):
+        if abs(cur - prev) < 0.005 * cur:
+            break
+        slope = (p_cur - p_prev) / (cur - prev)
+        if not (math.isfinite(slope) and slope != 0):
+            return NAN
+        nxt = (alpha2 + slope * cur - p_cur) / slope
+        prev, p_prev, cur, p_cur = cur, p_cur, nxt, _nchg_tail(xs, lg, a, nxt, upper)
+    return cur
+
+
 def exact_or_ci(a, b, c, d, level: float) -> tuple[float, float]:
-    """The conditional exact interval (noncentral hypergeometric tails at alpha/2 each)."""
-    from scipy.optimize import brentq
+    """The exact (conditional) interval as Stata's cci finds it: secant steps on the
+    noncentral hypergeometric tails at alpha/2, started from the Cornfield bound and the
+    continuity-corrected Cornfield bound (Woolf's bound, and 0.75 or 1.3 times it, where those
+    do not exist)."""
     xs, lg = _nchg_support(a, b, c, d)
-    alpha = (1 - level / 100) / 2
-    lo_x, hi_x = xs[0], xs[-1]
-    lb = 0.0 if a <= lo_x else math.exp(brentq(
-        lambda t: _nchg_tail(xs, lg, a, t, True) - alpha, -50, 50, xtol=1e-12))
-    ub = math.inf if a >= hi_x else math.exp(brentq(
-        lambda t: _nchg_tail(xs, lg, a, t, False) - alpha, -50, 50, xtol=1e-12))
-    return lb, ub
+    alpha2 = (1 - level / 100) / 2
+    un_lb, un_ub = cornfield_or_ci(a, b, c, d, level)
+    adj_lb, adj_ub = cornfield_or_ci(a, b, c, d, level, correction=0.5)
+    if un_lb < 0 or not (adj_lb > 0) or not math.isfinite(un_ub) or not math.isfinite(adj_ub):
+        se = math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+        orr = a * d / (b * c)
+        z = _z(level)
+        w_lb, w_ub = orr * math.exp(-z * se), orr * math.exp(z * se)
+        if un_lb < 0 or not (adj_lb > 0):
+            un_lb, adj_lb = w_lb, 0.75 * w_lb
+        if not math.isfinite(un_ub) or not math.isfinite(adj_ub):
+            un_ub, adj_ub = w_ub, 1.3 * w_ub
+    lb = _secant(xs, lg, a, (un_lb, adj_lb), alpha2, True)
+    ub = _secant(xs, lg, a, (un_ub, adj_ub), alpha2, False)
+    return (0.0 if not math.isfinite(lb) else lb), ub
 
 
 def _fitted_a(psi: float, m1, n1, n0) -> float:
@@ -129,9 +162,10 @@ def _fitted_a(psi: float, m1, n1, n0) -> float:
     return NAN
 
 
-def cornfield_or_ci(a, b, c, d, level: float) -> tuple[float, float]:
+def cornfield_or_ci(a, b, c, d, level: float, correction: float = 0.0) -> tuple[float, float]:
     """Cornfield's approximation: the fitted cell A_L (A_U) of the bound satisfies
-    a - A = +- z sqrt(var(A)), var(A) = 1 / (1/A + 1/B + 1/C + 1/D)."""
+    a - A -+ correction = +- z sqrt(var(A)), var(A) = 1 / (1/A + 1/B + 1/C + 1/D); a bound
+    with no such cell is 0 (lower) or missing (upper)."""
     from scipy.optimize import brentq
     z = _z(level)
     m1, n1, n0 = a + b, a + c, b + d
@@ -143,14 +177,24 @@ def cornfield_or_ci(a, b, c, d, level: float) -> tuple[float, float]:
     def f(A, sign):
         cl = cells(A)
         v = 0.0 if min(cl) <= 0 else 1.0 / sum(1 / x for x in cl)
-        return (a - A) - sign * z * math.sqrt(v)
+        return (a - A) - sign * (correction + z * math.sqrt(v))
 
     def psi(A):
         A_, B, C, D = cells(A)
         return A_ * D / (B * C) if B * C > 0 else math.inf
     eps = 1e-10 * (hi - lo)          # inside the support: a zero cell at an end has var 0
-    lb = 0.0 if a <= lo else psi(brentq(lambda A: f(A, 1), lo + eps, a - eps, xtol=1e-13))
-    ub = math.inf if a >= hi else psi(brentq(lambda A: f(A, -1), a + eps, hi - eps, xtol=1e-13))
+    lb = ub = NAN
+
+    def root(sign, left, right):
+        if left >= right or f(left, sign) * f(right, sign) > 0:
+            return NAN
+        return psi(brentq(lambda A: f(A, sign), left, right, xtol=1e-13))
+    lb = 0.0 if a <= lo else root(1, lo + eps, a - eps)
+    ub = math.inf if a >= hi else root(-1, a + eps, hi - eps)
+    if correction and not math.isfinite(lb):
+        lb = 0.0
+    if correction and not math.isfinite(ub):
+        ub = NAN
     return lb, ub
 
 
@@ -166,7 +210,7 @@ def odds_ratio(a, b, c, d, level: float, method: str) -> Estimate:
         return _tb(orr, pearson_chi2(a, b, c, d), z, True)
     if (a + b) == 0 or (c + d) == 0 or (a + c) == 0 or (b + d) == 0:
         return Estimate(orr, NAN, NAN, "exact" if method == "exact" else "Cornfield")
-    if method == "exact":
+    if method == "exact" and min(a, b, c, d) > 0:
         lb, ub = exact_or_ci(a, b, c, d, level)
         return Estimate(orr, lb, ub, "exact")
     lb, ub = cornfield_or_ci(a, b, c, d, level)

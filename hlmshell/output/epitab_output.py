@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 
 from hlmshell.output.numfmt import fmt_g
-from hlmshell.output.text import abbrev
 
 BAR = " " * 17 + "|"
 HLINE = "-" * 17 + "+" + "-" * 24 + "+" + "-" * 12
@@ -29,18 +28,22 @@ def two_by_two(*, varname: str | None, rows, totals, extra=None, proportion=None
     None (ir has none); proportion: cc's last column."""
     out = [""]
     cc = proportion is not None
-    if cc:
-        out.append(" " * 57 + "Proportion")
     if varname:
-        out.append(BAR + " " + abbrev(varname, 22).ljust(23) + "|")
+        # the exposure's label (or name) in pieces of at most 23 characters, as Stata's piece
+        pieces = _pieces(varname, 23)
+        out += [BAR + " " + p.ljust(23) + "|" for p in pieces]
+        if cc:
+            out[-1] += " " * 13 + "Proportion"
+    elif cc:
+        out.append(" " * 57 + "Proportion")
     head = BAR + "   Exposed   Unexposed  |      Total"
-    out.append(head + ("     exposed" if cc else ""))
+    out.append(head + ("     Exposed" if cc else ""))
     line = HLINE_CC if cc else HLINE
     out.append(line)
 
     def row(r):
         s = f"{r[0][:16]:>16} | {g9(r[1])}   {g9(r[2])}  |  {g9(r[3])}"
-        return s + (f"{r[4]:12.4f}" if cc and len(r) > 4 and math.isfinite(r[4]) else "")
+        return s + (f" {r[4]:12.4f}" if cc and len(r) > 4 and math.isfinite(r[4]) else "")
     out += [row(r) for r in rows]
     out.append(line)
     if totals is not None:
@@ -51,6 +54,25 @@ def two_by_two(*, varname: str | None, rows, totals, extra=None, proportion=None
         out.append(f"{label:>16} | {g9(e1)}   {g9(e0)}  |  {g9(et)}")
     out.append(BAR + " " * 24 + "|")
     return out
+
+
+def _pieces(text: str, width: int) -> list[str]:
+    """Words packed into lines of at most `width` characters (a longer word is cut)."""
+    lines: list[str] = []
+    cur = ""
+    for word in text.split():
+        while len(word) > width:
+            if cur:
+                lines.append(cur)
+                cur = ""
+            lines.append(word[:width])
+            word = word[width:]
+        if cur and len(cur) + 1 + len(word) > width:
+            lines.append(cur)
+            cur = word
+        else:
+            cur = f"{cur} {word}" if cur else word
+    return lines + ([cur] if cur else []) or [""]
 
 
 def estimates(rows, level: float) -> list[str]:
