@@ -32,7 +32,7 @@ def store(session) -> GraphStore:
 GRAPH_OPTIONS = {
     "title": ("ti", True), "subtitle": ("subti", True), "note": ("note", True),
     "caption": ("cap", True), "xtitle": ("xti", True), "ytitle": ("yti", True),
-    "xlabel": ("xlab", True), "ylabel": ("ylab", True), "xscale": ("xsc", True),
+    "xlabel": ("xla", True), "ylabel": ("yla", True), "xscale": ("xsc", True),
     "yscale": ("ysc", True), "legend": ("leg", True), "by": ("by", True),
     "aspectratio": ("aspect", True), "scheme": ("sch", True), "name": ("name", True),
     "saving": ("saving", True), "nodraw": ("nodraw", False), "xsize": ("xsiz", True),
