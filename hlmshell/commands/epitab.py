@@ -165,8 +165,8 @@ def report_ir(session, cells, opts, names: tuple[str, str] | None, varname: str 
         out.line(ln)
     for ln in eo.midp_lines(a, res.upper, res.p_one):
         out.line(ln)
-    two = min(1.0, 2 * res.p_one) if math.isfinite(res.p_one) else res.p_one
-    session.r = RResults(scalars={"p": two, **_est(res.ird, "ird"), **_est(res.irr, "irr"),
+    # r(p) is the one-sided mid-p, as Stata's iri stores it
+    session.r = RResults(scalars={"p": res.p_one, **_est(res.ird, "ird"), **_est(res.irr, "irr"),
                                   **_est(res.afe, "afe"), "afp": res.afp})
 
 

@@ -330,7 +330,7 @@ def rates(a, b, t1, t0, level: float = 95.0, tb: bool = False) -> Rates:
         k = t0 / t1
         irr = Estimate(irr_est, lo / (1 - lo) * k if lo < 1 else math.inf,
                        hi / (1 - hi) * k if hi < 1 else math.inf, "exact")
-    upper = a >= expected
+    upper = not irr_est < 1          # Stata's `irr >= 1`, true for a missing ratio
     if m > 0:
         pk = float(binom.pmf(a, m, p))
         tail = float(binom.sf(a - 1, m, p)) if upper else float(binom.cdf(a, m, p))

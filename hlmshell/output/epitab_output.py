@@ -104,7 +104,7 @@ def fisher_lines(p1: float, p2: float) -> list[str]:
 def midp_lines(a: float, upper: bool, p_one: float) -> list[str]:
     k = fmt_g(a, 9).strip()
     sign = ">=" if upper else "<="
-    two = min(1.0, 2 * p_one) if math.isfinite(p_one) else p_one
+    two = 2 * p_one
     return [(" " * 21 + f"(midp)   Pr(k{sign}{k}) =").ljust(61) + _p4(p_one) + " (exact)",
             (" " * 21 + f"(midp) 2*Pr(k{sign}{k}) =").ljust(61) + _p4(two) + " (exact)"]
 
