@@ -67,8 +67,13 @@ def _fractions(kind: str) -> tuple[str, str]:
         else ("Prev. frac. ex.", "Prev. frac. pop")
 
 
+def _miss(x: float) -> float:
+    """Stata's missing for anything not finite (a ratio over a zero cell)."""
+    return x if math.isfinite(x) else math.nan
+
+
 def _est(e: ep.Estimate, prefix: str) -> dict:
-    return {prefix: e.est, "lb_" + prefix: e.lb, "ub_" + prefix: e.ub}
+    return {prefix: _miss(e.est), "lb_" + prefix: _miss(e.lb), "ub_" + prefix: _miss(e.ub)}
 
 
 def _exact_p(a, b, c, d) -> tuple[float, float]:
@@ -108,13 +113,17 @@ def report_cs(session, cells, opts, varname: str | None) -> None:
 
 
 def _tests(session, opts, cells, chi2, sc) -> None:
+    """chi2 (r(chi2), r(p)) or, with exact, Fisher's p-values (r(p1_exact), r(p_exact))
+    instead, as csi and cci store them."""
     if opts.exact:
         p1, p2 = _exact_p(*cells)
+        sc.pop("chi2", None)
+        sc.pop("p", None)
         sc.update(p1_exact=p1, p_exact=p2)
         for ln in eo.fisher_lines(p1, p2):
             session.out.line(ln)
     else:
-        session.out.line(eo.chi2_line(chi2, sc["p"]))
+        session.out.line(eo.chi2_line(chi2, _pv(chi2)))
 
 
 def report_cc(session, cells, opts, varname: str | None) -> None:

@@ -35,6 +35,13 @@ def _div(x: float, y: float) -> float:
     return x / y if y != 0 else NAN
 
 
+def _ratio(x: float, y: float) -> float:
+    """x / y, infinite for a positive x over 0 (the fractions then take Stata's value 1)."""
+    if y:
+        return x / y
+    return math.inf if x > 0 else NAN
+
+
 @dataclass
 class Estimate:
     """A point estimate with its interval (NaN where undefined)."""
@@ -73,6 +80,9 @@ def fraction(ratio: Estimate, share: float) -> tuple[str, Estimate, float]:
     """('attributable' | 'prevented', the fraction among the exposed with its interval, the
     population fraction = the exposed fraction x share)."""
     r = ratio.est
+    if r == math.inf:                 # no unexposed cases: Stata takes the fraction as 1
+        return "attributable", Estimate(1.0, (ratio.lb - 1) / ratio.lb if ratio.lb > 0 else NAN,
+                                        NAN, ratio.method), share
     if not math.isfinite(r):
         return "attributable", Estimate(NAN), NAN
     if r >= 1:
@@ -245,12 +255,12 @@ def cohort(a, b, c, d, level: float = 95.0, tb: bool = False, or_method: str | N
     rd_est = p1 - p0
     if tb:
         rd = _tb(rd_est, chi2, z, False)
-        rr = _tb(_div(p1, p0), chi2, z, True)
+        rr = _tb(_ratio(p1, p0), chi2, z, True)
     else:
         se = math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0) if n1 and n0 else NAN
         rd = Estimate(rd_est, rd_est - z * se, rd_est + z * se)
         var = (1 / a - 1 / n1 + 1 / b - 1 / n0) if a > 0 and b > 0 else NAN
-        rr = _log_ci(_div(p1, p0), var, z)
+        rr = _log_ci(_ratio(p1, p0), var, z)
     kind, afe, _ = fraction(rr, 1.0)
     afp = _div(p - p0, p) if kind == "attributable" else _div(p0 - p, p0)
     out = Cohort(a, b, c, d, p1, p0, p, rd, rr, chi2, kind, afe, afp)
