@@ -348,5 +348,6 @@ COMMANDS = [
     ('xtrc', 'xtrc', 'xtrc', ()),
     ('xttest0', 'xttest0', 'xttest0', ()),
     ('xttobit', 'xttobit', 'xttobit', ()),
+    ('xtregar', 'xtregar', 'xtregar', ()),
     ('xttrans', 'xttrans', 'xttrans', ()),
 ]

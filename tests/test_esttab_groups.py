@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from hlmshell.output.paper_tables import estout_a
 from hlmshell.results.base import EstimationResults
 from hlmshell.session import Session
 from tests.session_run import ok, run
@@ -589,3 +590,33 @@ def test_append_inserts_into_rtf_and_tex_documents(auto, tmp_path):
     tex = t.read_text().split("\n")
     assert tex.count(r"\begin{document}") == 1 and tex.count(r"\end{document}") == 1
     assert tex.count(r"\end{tabular}") == 2 and tex[-2] == r"\end{document}"
+
+
+def test_ci_abs_staraux_against_numpy(tmp_path):
+    """esttab's ci: [lower,upper] with t(df_r) critical values (level() changes them), a3 like
+    b, the model column 2*12-2 wide; abs: |t| and "Absolute t statistics"; staraux: the stars
+    on the statistic's row."""
+    s = Session()
+    ok(s, "use hsb")
+    ok(s, "quietly eststo: regress mathach ses female")
+    y = np.asarray(s.data.var("mathach").values, dtype=float)
+    X = np.column_stack([np.asarray(s.data.var(v).values, dtype=float) for v in ("ses", "female")] + [np.ones(len(y))])
+    b = np.linalg.lstsq(X, y, rcond=None)[0]
+    e = y - X @ b
+    df = len(y) - 3
+    se = np.sqrt(np.diag((e @ e) / df * np.linalg.inv(X.T @ X)))
+    for level, fmt in ((95, "a3"), (90, "2")):
+        q = stats.t.ppf(1 - (1 - level / 100) / 2, df)
+        opts = "ci" if level == 95 else f"ci({fmt}) level({level}) staraux"
+        lines = ok(s, f"esttab, {opts}").split("\n")
+        i = next(k for k, ln in enumerate(lines) if ln.startswith("ses"))
+        f = estout_a if fmt == "a3" else (lambda x: f"{x:.2f}")
+        width = 12 + 1 + 22 + 3
+        assert lines[1] == "-" * width
+        stars = "***" if level == 90 else ""
+        assert lines[i + 1] == " " * 13 + f"[{f(b[0] - q * se[0])},{f(b[0] + q * se[0])}]".rjust(22) + stars.ljust(3)
+        assert lines[i].rstrip().endswith(estout_a(b[0]) + ("" if stars else "***"))
+    assert ok(s, "esttab, ci").split("\n")[-3] == "95% confidence intervals in brackets"
+    lines = ok(s, "esttab, abs").split("\n")
+    i = next(k for k, ln in enumerate(lines) if ln.startswith("female"))
+    assert lines[i + 1].strip() == f"({abs(b[1] / se[1]):.2f})" and lines[-3] == "Absolute t statistics in parentheses"

@@ -118,38 +118,41 @@ def _frame(given, style: str, has_head: bool, has_stats: bool) -> tuple[list, li
     return pre, post, prefoot, postfoot
 
 
+def _body(session, results, given, rows, stars, width: int) -> list[pt.PaperRow]:
+    """The coefficient rows (cells()), and indicate()'s rows after them."""
+    if not rows:
+        return []
+    inds, yes_no = er.indicators(given)
+    if inds:
+        given = {**given, "drop": " ".join([given.get("drop") or ""] + [p for i in inds for p in i.patterns])}
+    label = "label" in given
+    ct = ec.build_cells(session, results, {**given, "nogaps": None}, rows, [(s, lv) for s, lv, _ in stars],
+                        lambda n: el.coef_label(session, n, " # ") if label and n != "_cons" else n, [],
+                        _transforms(session, given))
+    return ct.rows + [pt.PaperRow(i.label, er.indicator_cells(results, i, yes_no, width), "coef") for i in inds]
+
+
 def estout_text(session, results, names, given, style: str) -> str:
     """The estout table in `style` as text."""
     cells_text = (given.get("cells") or "b").strip()
     rows = [] if cells_text in ("none", '"none"') else ec.parse_cells(cells_text)
     stars = _stars(given)
-    label = "label" in given
-    star_on = any(e.star for r in rows for e in r)
     width = max([len(r) for r in rows] + [1])
-    body: list[pt.PaperRow] = []
-    inds, yes_no = er.indicators(given)
-    if inds:
-        given = {**given, "drop": " ".join([given.get("drop") or ""] + [p for i in inds for p in i.patterns])}
-    if rows:
-        fn = _transforms(session, given)
-        ct = ec.build_cells(session, results, {**given, "nogaps": None}, rows, [(s, lv) for s, lv, _ in stars],
-                            lambda n: el.coef_label(session, n, " # ") if label and n != "_cons" else n, [], fn)
-        body = ct.rows + [pt.PaperRow(i.label, er.indicator_cells(results, i, yes_no, width), "coef") for i in inds]
+    body = _body(session, results, given, rows, stars, width)
     stat_rows = _stats(results, given, width, [(s, lv) for s, lv, _ in stars])
     cols = ec.star_columns(rows) if rows else [False]
     cols[0] = cols[0] or bool(et.stats_star(given.get("stats")))
-    star_on = star_on or cols[0]
-    star_cols = cols * len(results)
+    star_on = any(cols)
     spec = lo.Spec(len(results), width, _mlabels(session, results, names, given), "numbers" in given,
                    stars if star_on or "legend" in given else [], (False, None, ""), True,
-                   ec.column_labels(rows) if rows else [], star_cols, (given.get("title") or "").strip().strip('"'))
+                   ec.column_labels(rows) if rows else [], cols * len(results),
+                   (given.get("title") or "").strip().strip('"'))
     blocks = lo.blocks(body + stat_rows, {**given, **({} if style == "smcl" else {"noeqlines": None})},
                        "fixed", False, width)
-    syms = [s for s, _, _ in spec.stars]
-    st = _style(given, style, label, star_on, syms)
+    st = _style(given, style, "label" in given, star_on, [s for s, _, _ in spec.stars])
     heads = lo.heads(given, spec, False)
     pre, post, prefoot, postfoot = _frame(given, style, bool(heads), bool(stat_rows) and bool(body))
-    table = ew.Table(heads, blocks.blocks, blocks.stats, star_cols, pre, post, prefoot, postfoot,
+    table = ew.Table(heads, blocks.blocks, blocks.stats, spec.star_cols, pre, post, prefoot, postfoot,
                      {"title": spec.title, "note": (given.get("note") or "").strip().strip('"'),
                       "starlegend": lo.star_legend(lo.Mode(), spec.stars), "M": str(len(results)),
                       "E": str(len(results))})

@@ -185,6 +185,8 @@ _OPTS = (
     Opt("z", "z", "anything", None, "z statistics in parentheses"),
     Opt("p", "p", "anything", None, "p-values in parentheses"),
     Opt("not", desc="no t statistics"),
+    Opt("ci", "ci", "anything", None, "confidence intervals in brackets, optionally in a format"),
+    Opt("abs", desc="absolute t statistics"), Opt("staraux", desc="stars on the t statistics"),
     Opt("star", "star", "anything", None, "stars: star(* 0.05 ** 0.01 *** 0.001)"),
     Opt("nostar", desc="no stars"),
     Opt("r2", "r2", "anything", None, "R-squared"), Opt("ar2", "ar2", "anything", None, "adjusted R-squared"),
@@ -260,7 +262,7 @@ _OPTS = (
     Opt("level", "level", "anything", None, "confidence level (10-99)"),
     Opt("nodiscrete", "nodi", desc="no discrete-change marker"), Opt("noeqlines", "noeqli", desc="no equation rules"),
 )
-_OPTIONAL_ARG = {"b", "se", "t", "z", "p", "star", "r2", "ar2", "pr2", "aic", "bic", "mtitles", "eform", "page",
+_OPTIONAL_ARG = {"b", "se", "t", "z", "p", "ci", "star", "r2", "ar2", "pr2", "aic", "bic", "mtitles", "eform", "page",
                  "addnotes", "note", "prehead", "posthead", "prefoot", "postfoot", "substitute", "interaction",
                  "mlabels", "collabels", "eqlabels", "mgroups", "varlabels", "coeflabels"}
 _MODES = ("csv", "tex", "booktabs", "html", "md", "rtf", "fixed", "smcl", "tab", "scsv", "mmd")
@@ -281,7 +283,7 @@ def _options(options) -> dict[str, str | None]:
         given[spec.name] = o.arg
     # t is esttab's default statistic, a switch it keeps on: `se(3) t` shows the standard
     # errors (a public do-file's call); only se, z, p, ci and aux() exclude one another
-    aux = [k for k in ("se", "z", "p") if k in given]
+    aux = [k for k in ("se", "z", "p", "ci") if k in given]
     if len(aux) > 1:
         raise StataError("only one allowed of z, se, p, ci, and aux()", 198)
     modes = [m for m in _MODES if m in given]
@@ -382,6 +384,8 @@ class Layout:
     eform: list[bool] | None = None     # per model (the last repeats)
     wide: bool = False
     paren: tuple[str, str] = ("(", ")")
+    abs: bool = False
+    staraux: bool = False
 
     def model_transforms(self, i: int) -> list:
         if self.transforms or self.eform is None:
@@ -393,7 +397,7 @@ _EXP = [et.Transform(None, "exp(@)", "exp(@)")]
 
 
 def _layout(given) -> Layout:
-    aux = next((k for k in ("se", "z", "p", "t") if k in given), "t")
+    aux = next((k for k in ("se", "z", "p", "ci", "t") if k in given), "t")
     if "not" in given and aux == "t":
         aux = None
     bfmt = _num_fmt(given.get("b"), "a3")
@@ -402,20 +406,31 @@ def _layout(given) -> Layout:
     wide = "wide" in given
     # esttab.ado switches gaps on only in the stacked layout with a second statistic
     gaps = "nogaps" not in given and ("gaps" in given or (not wide and aux is not None))
-    paren = ("", "") if "noparentheses" in given else ("[", "]") if "brackets" in given else ("(", ")")
-    return Layout(aux, bfmt, auxfmt, _star_levels(given), gaps, "label" in given,
-                  et.parse_transform(given.get("transform")), _eforms(given), wide, paren)
+    paren = ("", "") if "noparentheses" in given else ("[", "]") if "brackets" in given or aux == "ci" \
+        else ("(", ")")
+    lay = Layout(aux, bfmt, auxfmt, _star_levels(given), gaps, "label" in given,
+                 et.parse_transform(given.get("transform")), _eforms(given), wide, paren)
+    lay.abs = "abs" in given and aux in ("t", "z")
+    lay.staraux = "staraux" in given
+    return lay
 
 
-def _coef_cells(c, lay: Layout):
+def _coef_cells(c, lay: Layout, bounds=None):
+    """b with its stars, and the statistic below (beside) it: se, t, z, p or the interval
+    [lower,upper] (estout's ci par: "[" "," "]")."""
     if c is None:
         return ("", ""), ("", "")
     stars = pt.stars_for(c.p, [(s, lev) for s, lev, _ in lay.stars]) if lay.stars else ""
-    top = (lay.bfmt(c.b), stars)
+    top = (lay.bfmt(c.b), "" if lay.staraux else stars)
     if lay.aux is None:
         return top, None
+    if lay.aux == "ci":
+        lo, hi = bounds or (float("nan"), float("nan"))
+        return top, (f"{lay.paren[0]}{lay.auxfmt(lo)},{lay.auxfmt(hi)}{lay.paren[1]}", stars if lay.staraux else "")
     val = {"se": c.se, "t": c.z, "z": c.z, "p": c.p}[lay.aux]
-    return top, (f"{lay.paren[0]}{lay.auxfmt(val)}{lay.paren[1]}", "")
+    if lay.abs:
+        val = abs(val)
+    return top, (f"{lay.paren[0]}{lay.auxfmt(val)}{lay.paren[1]}", stars if lay.staraux else "")
 
 
 def estout_name(name: str) -> str:
@@ -510,6 +525,8 @@ def _body_rows(session, results, given, lay: Layout) -> list[pt.PaperRow]:
     kept = {eq: merge_order([[n for (e, n) in d if e == eq and _keep(e, n, given, first_eq)] for d in per_model])
             for eq in order}
     multi = sum(1 for eq in order if kept[eq]) > 1
+    level = float((given.get("level") or "95").strip())
+    crits = [ec.critical(r, level) for r in results] if lay.aux == "ci" else None
     rows: list[pt.PaperRow] = []
     for i, eq in enumerate(order):
         if not kept[eq]:
@@ -517,7 +534,7 @@ def _body_rows(session, results, given, lay: Layout) -> list[pt.PaperRow]:
         eqlab = _eq_label(eq, i, given, first_eq)
         if multi:
             rows += ([pt.PaperRow(kind="rule")] if rows else []) + [pt.PaperRow(eqlab, [], "eq")]
-        rows += _eq_rows(session, given, lay, eq, _ordered(kept[eq], given), per_model, eqlab)
+        rows += _eq_rows(session, given, lay, eq, _ordered(kept[eq], given), per_model, eqlab, crits)
     return rows
 
 
@@ -538,7 +555,15 @@ def _row_label(session, given, lay: Layout, eq: str, name: str, cons: str) -> st
     return el.coef_label(session, name, _interaction(given))
 
 
-def _eq_rows(session, given, lay: Layout, eq: str, names, per_model, eqlab: str) -> list[pt.PaperRow]:
+def _bounds(session, c, transforms, q: float) -> tuple[float, float] | None:
+    """The confidence interval b -+ q se, its bounds transformed as the coefficient is."""
+    if c is None:
+        return None
+    return tuple(et.transform_point(session, c, transforms, x) for x in (c.b - q * c.se, c.b + q * c.se))
+
+
+def _eq_rows(session, given, lay: Layout, eq: str, names, per_model, eqlab: str,
+             crits=None) -> list[pt.PaperRow]:
     """One equation's coefficients: a row each (b, with its statistic below or beside)."""
     rows: list[pt.PaperRow] = []
     cons = "_cons" if given.get("varlabels") is not None else "Constant"
@@ -546,8 +571,9 @@ def _eq_rows(session, given, lay: Layout, eq: str, names, per_model, eqlab: str)
         if k and lay.gaps:
             rows.append(pt.PaperRow(kind="gap"))
         label = _row_label(session, given, lay, eq, name, cons)
-        cells = [_coef_cells(et.apply_transform(session, d.get((eq, name)), lay.model_transforms(m)),
-                             lay) for m, d in enumerate(per_model)]
+        cells = [_coef_cells(et.apply_transform(session, d.get((eq, name)), lay.model_transforms(m)), lay,
+                             _bounds(session, d.get((eq, name)), lay.model_transforms(m), crits[m]) if crits else None)
+                 for m, d in enumerate(per_model)]
         if lay.wide and lay.aux is not None:      # wide: b and its statistic side by side
             rows.append(ec.KeyRow(label, [x for c in cells for x in c], "coef", key=(eq, name), eqlabel=eqlab))
             continue
@@ -769,7 +795,8 @@ def _spec(session, results, names, given) -> tuple[lo.Spec, list[pt.PaperRow], b
     col_labels = []
     if "plain" in given:                    # estout's own column labels: b/t
         col_labels = ["b", lay.aux] if width == 2 else ["/".join(["b"] + ([lay.aux] if lay.aux else []))]
-    spec = lo.Spec(len(results), width, mlabels, numbers, lay.stars, (eform, lay.aux, where), False,
+    level = float((given.get("level") or "95").strip())
+    spec = lo.Spec(len(results), width, mlabels, numbers, lay.stars, (eform, lay.aux, where, level, lay.abs), False,
                    col_labels, cols * len(results), title)
     return spec, body, lay.gaps
 

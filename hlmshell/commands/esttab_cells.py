@@ -135,7 +135,7 @@ def _model_values(res, names: set[str], pairs=(), transform=None) -> tuple[dict,
     order: list[tuple[str, str]] = []
     if names & set(_COEF) and len(res.names):
         first = res.names[0][0]
-        q = _critical(res)
+        q = critical(res)
         for c in coefficients(res, omitted=True):
             c = transform(c) if transform is not None else c
             eq = "" if c.eq == first else c.eq
@@ -158,7 +158,7 @@ def _model_values(res, names: set[str], pairs=(), transform=None) -> tuple[dict,
     return vals, order
 
 
-def _critical(res, level: float = 95.0) -> float:
+def critical(res, level: float = 95.0) -> float:
     """The 95% interval's critical value: t with e(df_r), else normal (estout's ci_l/ci_u)."""
     from hlmshell import distributions as dist
     df = res.scalars.get("df_r")

@@ -208,10 +208,13 @@ def star_legend(mode: Mode, stars) -> str:
 
 def _auto_note(mode: Mode, parts) -> list[str]:
     """esttab's note: "Exponentiated coefficients; t statistics in parentheses"."""
-    eform, aux, where = parts
+    eform, aux, where, *more = parts
+    level, absolute = (more + [95, False])[:2] if len(more) < 2 else more
     text = "Exponentiated coefficients" if eform else ""
     if aux is not None:
-        what = "Standard errors" if aux == "se" else mode.statlab[aux]
+        pct = "\\%" if mode.starlab.startswith(" \\(") else "%"
+        what = "Standard errors" if aux == "se" else f"{level:g}{pct} confidence intervals" if aux == "ci" \
+            else ("Absolute " if absolute else "") + mode.statlab[aux]
         text = f"{text}; {what} {where}" if text else f"{what} {where}"
     return [text] if text else []
 
@@ -359,6 +362,8 @@ def style_for(given, name: str, mode: Mode, label: bool, spec: Spec, starwidth: 
     if "compress" in given and widths:
         vw -= 4 if label else 2
         mw -= 3
+    if "ci" in given and "cells" not in given and widths:
+        mw = 2 * mw - 2                     # esttab: room for [lower,upper]
     if given.get("varwidth") is not None:
         vw = _width(given["varwidth"], "varwidth")
     if given.get("modelwidth") is not None:

@@ -136,3 +136,12 @@ def stats_star(text: str | None) -> set[str]:
     if m is None:
         return set()
     return set(m.group(1).split()) if m.group(1) is not None else set(names[:1])
+
+
+def transform_point(session, coef, transforms: list[Transform], x: float) -> float:
+    """fx(x) of the transformation that applies to coef (a confidence bound, as estout
+    transforms ci_l and ci_u), x itself when none does."""
+    for t in transforms:
+        if _matches(t.pattern, coef.eq, coef.name):
+            return _value(session, t.fx, x)
+    return x
