@@ -151,6 +151,8 @@ COMMANDS = [
     ('rvfplot', 'graph_stat', 'rvfplot', ()),
     ('xtline', 'graph_stat', 'xtline', ()),
     ('graph', 'graph_cmd', 'gr', ()),
+    ('qqplot', 'graph_qq_dot', 'qqplot', ()),
+    ('dotplot', 'graph_qq_dot', 'dotplot', ()),
     ('serrbar', 'graph_serrbar', 'serrbar', ()),
     ('tsline', 'graph_tsline', 'tsline', ()),
     ('gsem', 'gsem', 'gsem', ()),
@@ -346,8 +348,8 @@ COMMANDS = [
     ('xtnbreg', 'xtnbreg', 'xtnbreg', ()),
     ('xtpqml', 'xtpqml', 'xtpqml', ()),
     ('xtrc', 'xtrc', 'xtrc', ()),
+    ('xtregar', 'xtregar', 'xtregar', ()),
     ('xttest0', 'xttest0', 'xttest0', ()),
     ('xttobit', 'xttobit', 'xttobit', ()),
-    ('xtregar', 'xtregar', 'xtregar', ()),
     ('xttrans', 'xttrans', 'xttrans', ()),
 ]

@@ -16,3 +16,5 @@ NO_OPTIONS = {"move"}
 BASE.update({"fvset": "fvset base 1 sector"})
 BASE.update({"pcorr": "pcorr mathach ses female"})
 TAKES.update({"pcorr": "if in weight"})
+BASE.update({"qqplot": "qqplot mathach ses in 1/200", "dotplot": "dotplot ses in 1/200, over(sector)"})
+TAKES.update({"qqplot": "if in", "dotplot": "if in"})
