@@ -5,3 +5,5 @@ TAKES = {"predictnl": "if in"}
 # suest needs stored regress/logit/probit/poisson/mlogit results (the sweep has only mixed fits):
 # its lines are covered by tests/test_suest.py
 RAW = {"suest"}
+# xtregar needs a time variable set by xtset (the sweep's hsb has none): tests/test_xtregar.py
+RAW |= {"xtregar"}

@@ -1,0 +1,204 @@
+"""xtregar: fixed- and random-effects linear models with an AR(1) disturbance ([XT] xtregar).
+
+    xtregar depvar [indepvars] [if] [in] [, re | fe  rhotype(dw|regress|freg|tscorr|theil|
+            nagar|onestep)  rhof(#)  twostep  lbi  level(#)]
+
+The numbers are engine.xtregar's (Baltagi and Wu's transform; within estimator after dropping
+each panel's first observation for fe, their GLS for re). The header, the rho_ar / sigma_u /
+sigma_e / rho_fov rows under the table, theta (one value for balanced panels, its percentiles
+otherwise) and e() follow [XT] xtregar; `lbi` adds the modified Bhargava et al.
+Durbin-Watson statistic and Baltagi-Wu's LBI. Typed alone, xtregar replays.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from hlmshell import distributions as dist
+from hlmshell.commands._panel import panel_settings
+from hlmshell.commands._postest import confidence_level
+from hlmshell.commands._toolkit import percentile
+from hlmshell.commands._xt_linear import model_or_replay, panel_sample
+from hlmshell.commands.estimation import _fixed_groups
+from hlmshell.commands.model_terms import factor_labels
+from hlmshell.engine import xtregar as ex
+from hlmshell.errors import StataError
+from hlmshell.output.coeftable import coef_table
+from hlmshell.output.numfmt import fmt, fmt_count, fmt_g
+from hlmshell.registry import Opt, command
+from hlmshell.results.regress import RegressResults
+
+
+def _rhotype(text: str | None) -> str | None:
+    if text is None or not text.strip():
+        return None
+    word = text.strip().lower()
+    abbrevs = {"onestep": 3, "regress": 3, "freg": 4, "tscorr": 3, "dw": 2, "theil": 2, "nagar": 3}
+    for name, least in abbrevs.items():
+        if len(word) >= least and name.startswith(word):
+            return name
+    raise StataError(f"option {word} not allowed", 198)
+
+
+@command("xtregar", rule="mixed", family="Estimation", body="fvvarlist", qualifiers="if in",
+         desc="fixed- and random-effects linear models with an AR(1) disturbance",
+         example="xtregar invest mvalue kstock, fe",
+         options=(Opt("re", desc="use random-effects estimator; the default"),
+                  Opt("fe", desc="use fixed-effects estimator"),
+                  Opt("rhotype", "rhot", "string", None, "method to compute the autocorrelation"),
+                  Opt("rhof", "rhof", "real", None, "use # for rho and do not estimate rho"),
+                  Opt("twostep", "two", desc="perform two-step estimate of correlation"),
+                  Opt("lbi", desc="perform Baltagi-Wu LBI test"),
+                  Opt("level", "l", "real", 95, "set confidence level; default is level(95)")))
+def xtregar_cmd(session, cmd) -> None:
+    parsed = model_or_replay(session, cmd, "xtregar", display_xtregar)
+    if parsed is None:
+        return
+    spec, fixed_raw, opts = parsed
+    if opts.re and opts.fe:
+        raise StataError("specify re or fe, not both", 198)
+    rhotype = _rhotype(opts.raw("rhotype"))
+    if rhotype and opts.rhof is not None:
+        raise StataError("rho cannot be fixed and estimated, specify rhotype( ) or rhof(), not both", 198)
+    if rhotype == "onestep" and opts.twostep:
+        raise StataError("cannot specify both onestep and twostep", 198)
+    if opts.rhof is not None and abs(opts.rhof) >= 1:
+        raise StataError("|rho|<1, specify a valid rho", 198)
+    rhotype = rhotype or ("dw" if opts.rhof is None else "")
+    level = confidence_level(session, opts)
+    ps = panel_settings(session, need_time=True)
+    ds = session.data
+    depvar, fixed, mask, column, design, _ = panel_sample(session, cmd, spec, fixed_raw, True, ps, True)
+    code = np.asarray(ds.var(ps.panelvar).values, dtype=float)[mask]
+    time = np.asarray(ds.var(ps.timevar).values, dtype=float)[mask]
+    order = np.lexsort((time, code))
+    _, pcode = np.unique(code[order], return_inverse=True)
+    p = ex.panels(pcode.reshape(-1), time[order], ps.delta)
+    y = column(depvar)[order]
+    X = design.X_keep[order]
+    rho = float(opts.rhof) if opts.rhof is not None else ex.estimate_rho(y, X, p, rhotype, bool(opts.twostep))
+    model = "fe" if opts.fe else "re"
+    if model == "fe" and not np.any(~p.first):
+        raise StataError("insufficient observations", 2001)
+    fit = (ex.fe_fit if model == "fe" else ex.re_fit)(y, X, p, rho)
+    res = _results(cmd, ds, design, fixed, depvar, fit, mask, ps, model, rho, rhotype)
+    if opts.lbi:
+        res.scalars.update(_lbi(y, X, p))
+        res.macros["dw"] = "lbi"
+    session.post_estimation(res)
+    display_xtregar(session, res, level)
+
+
+def _lbi(y, X, p) -> dict:
+    """Bhargava et al.'s modified Durbin-Watson (d1) and Baltagi-Wu's LBI from the within
+    residuals (regression of the demeaned data with a constant)."""
+    yd, Xd = ex.demean(y, p.code), ex.demean(X, p.code)
+    Z = np.column_stack([Xd, np.ones(len(yd))])
+    e = yd - Z @ np.linalg.lstsq(Z, yd, rcond=None)[0]
+    ss = float(e @ e)
+    n = len(e)
+    cons = p.consecutive
+    last = np.ones(n, dtype=bool)
+    last[:-1] = p.first[1:]
+    nxt = np.zeros(n, dtype=bool)
+    nxt[:-1] = cons[1:]
+    lagged = np.zeros(n)
+    lagged[1:] = np.where(cons[1:], e[:-1], 0.0)
+    d1 = float(np.sum(((e - lagged) ** 2)[~p.first])) / ss
+    d2 = float(np.sum((e * e * (~nxt))[~last])) / ss
+    d3 = float(np.sum((e * e)[p.first])) / ss
+    d4 = float(np.sum((e * e)[last])) / ss
+    return {"d1": d1, "LBI": d1 + d2 + d3 + d4, "N_LBI": float(n)}
+
+
+def _results(cmd, ds, design, fixed, depvar, fit, mask, ps, model, rho, rhotype):
+    kf = len(design.columns) + 1
+    kidx = list(np.flatnonzero(design.keep)) + [kf - 1]
+    bf, Vf = np.zeros(kf), np.zeros((kf, kf))
+    bf[kidx] = fit.b
+    Vf[np.ix_(kidx, kidx)] = fit.V
+    Ti = fit.Ti
+    sc = {"N": float(fit.N), "N_g": float(fit.n_g), "g_min": float(Ti.min()), "g_avg": float(Ti.mean()),
+          "g_max": float(Ti.max()), "Tbar": float(len(Ti) / np.sum(1.0 / Ti)),
+          "Tcon": float(Ti.min() == Ti.max()), "rho_ar": rho, "rank": float(len(fit.b))}
+    sc.update({k: v for k, v in fit.sc.items() if k != "rrss"})
+    if model == "re":
+        th = fit.theta
+        sc.update(thta_min=float(th.min()), thta_5=percentile(th, 5), thta_50=percentile(th, 50),
+                  thta_95=percentile(th, 95), thta_max=float(th.max()))
+    m = {"cmd": "xtregar", "cmdline": cmd.text, "depvar": depvar, "ivar": ps.panelvar, "tvar": ps.timevar,
+         "model": model, "rhotype": rhotype, "predict": "xtrar_p", "properties": "b V",
+         "marginsok": "XB default", "marginsnotok": "ue u e", "dw": ""}
+    if model == "re":
+        m["chi2type"] = "Wald"
+    names = [(depvar, nm) for nm in design.stata_names] + [(depvar, "_cons")]
+    omitted = np.concatenate([np.asarray(design.omitted, dtype=bool), [False]])
+    return RegressResults(cmd="xtregar", names=names, b=bf, V=Vf, omitted=omitted, k_f=kf, scalars=sc,
+                          macros=m, matrices={}, sample=mask.copy(), model=None, design=None,
+                          value_labels=factor_labels(ds, fixed))
+
+
+def _right(label: str, value: str, col: int = 69) -> str:
+    """`Number of obs     =        190`: label at column 49, `=` at 67, value from `col`."""
+    return f"{label:<18}={' ' * (col - 68)}{value}"
+
+
+def _f4(x: float) -> str:
+    """%6.4f as Stata shows it (a negative value takes a seventh column)."""
+    return f"{x:6.4f}" if np.isfinite(x) else "."
+
+
+def _header(res) -> list[str]:
+    sc, m = res.scalars, res.macros
+    fe = m["model"] == "fe"
+    title = "FE (within) regression with AR(1) disturbances" if fe else "RE GLS regression with AR(1) disturbances"
+    rows = [(title, _right("Number of obs", f"{fmt_count(int(sc['N'])):>10}")),
+            (f"Group variable: {m['ivar']}", _right("Number of groups", f"{fmt_count(int(sc['N_g'])):>10}")),
+            ("", ""), ("R-sq:", "Obs per group:"),
+            (f"     within  = {_f4(sc['r2_w'])}", f"{'':14}min = {fmt_count(int(sc['g_min'])):>10}"),
+            (f"     between = {_f4(sc['r2_b'])}", f"{'':14}avg = {fmt(sc['g_avg'], '%10.1f'):>10}"),
+            (f"     overall = {_f4(sc['r2_o'])}", f"{'':14}max = {fmt_count(int(sc['g_max'])):>10}"),
+            ("", "")]
+    if fe:
+        dfe = int(sc["N"]) - 1 - int(sc["df_m"])
+        p = float(dist.f_sf(sc["F"], sc["df_b"], dfe))
+        rows += [("", _right(f"F({int(sc['df_b'])},{dfe})", fmt(sc["F"], "%9.2f"), 70)),
+                 (f"corr(u_i, Xb)  = {_f4(sc['corr'])}", _right("Prob > F", fmt(p, "%6.4f"), 73))]
+    else:
+        p = float(dist.chi2_sf(sc["chi2"], sc["df_m"]))
+        rows += [("", _right(f"Wald chi2({int(sc['df_m'])})", fmt(sc["chi2"], "%9.2f"), 70)),
+                 (f"corr(u_i, Xb)      = 0 (assumed)", _right("Prob > chi2", fmt(p, "%6.4f"), 73))]
+    out = [""] + [f"{a:<48}{b}".rstrip() for a, b in rows]
+    if not fe and sc["Tcon"] == 0:
+        out += ["", "-" * 19 + " theta " + "-" * 20, "  min      5%       median        95%      max",
+                fmt(sc["thta_min"], "%6.4f") + fmt(sc["thta_5"], "%9.4f") + fmt(sc["thta_50"], "%11.4f")
+                + fmt(sc["thta_95"], "%11.4f") + fmt(sc["thta_max"], "%9.4f")]
+    return out + [""]
+
+
+def display_xtregar(session, res, level: float) -> None:
+    out = session.out
+    sc, fe = res.scalars, res.macros["model"] == "fe"
+    for ln in _header(res):
+        out.line(ln)
+    dfe = int(sc["df_r"]) if fe else None
+    lines = coef_table(res.depvar, _fixed_groups(res, False), res.b, res.se, stat="t" if fe else "z",
+                       df_r=dfe, level=level)
+    mid = "-" * 13 + "+" + "-" * 64
+
+    def row(name, v, note=""):
+        return f"{name:>12} | {fmt_g(v, 10):>10}{note}"
+    extra = [mid, row("rho_ar", sc["rho_ar"], "" if fe else "   (estimated autocorrelation coefficient)"),
+             row("sigma_u", sc["sigma_u"]), row("sigma_e", sc["sigma_e"]),
+             row("rho_fov", sc["rho_fov"], "   (fraction of variance because of u_i)" if fe
+                 else "   (fraction of variance due to u_i)")]
+    if not fe and sc["Tcon"] == 1:
+        extra.append(row("theta", sc["thta_min"]))
+    for ln in lines[:-1] + extra + ["-" * 78]:
+        out.line(ln)
+    if fe:
+        pf = float(dist.f_sf(sc["F_f"], sc["df_a"], sc["df_r"]))
+        left = f"F test that all u_i=0: F({int(sc['df_a'])},{int(sc['df_r'])}) = {fmt(sc['F_f'], '%8.2f').strip()}"
+        out.line(f"{left:<61}Prob > F = {fmt(pf, '%6.4f')}")
+    if "LBI" in sc:
+        out.line(f"modified Bhargava et al. Durbin-Watson = {fmt_g(sc['d1'], 9).strip()}")
+        out.line(f"Baltagi-Wu LBI = {fmt_g(sc['LBI'], 9).strip()}")
