@@ -108,7 +108,7 @@ def test_replay_and_options(hsb):
     ("mvreg = minority", 100),
     ("mvreg mathach ses = minority if id < 0", 2000),
     ("mvreg mathach ses = minority, bogus", 198),
-    ("mvreg mathach ses = minority [fw=size]", 101),
+    ("mvreg mathach ses = minority [pw=size]", 101),
     ("mvreg mathach mathach = minority", 498),
 ])
 def test_bad_input(hsb, line, rc):
@@ -147,3 +147,27 @@ def test_predict_by_equation(hsb):
     assert run(hsb, "predict bad, pr")[0] == 198
     for v in ("pm", "rs", "ss"):
         ok(hsb, f"drop {v}")
+
+
+def test_weights_match_regress_and_numpy(hsb):
+    """[aw=] and [fw=]: each equation as regress with the same weights; e(V) couples them
+    through Sigma = E'WE / (N - k) with aweights rescaled to sum to N (N = sum of fweights)."""
+    ok(hsb, "quietly mvreg mathach ses = minority female [aw=size]")
+    b, V = np.ravel(hsb.e.b).copy(), np.asarray(hsb.e.V).copy()
+    for j, dep in enumerate(("mathach", "ses")):
+        ok(hsb, f"quietly regress {dep} minority female [aw=size]")
+        np.testing.assert_allclose(b[3 * j:3 * j + 3], np.ravel(hsb.e.b), rtol=1e-10)
+        np.testing.assert_allclose(np.diag(V)[3 * j:3 * j + 3], np.diag(np.asarray(hsb.e.V)), rtol=1e-8)
+    ds = hsb.data
+    w = ds.var("size").values.astype(float)
+    w = w * len(w) / w.sum()
+    X = np.column_stack([ds.var("minority").values, ds.var("female").values, np.ones(len(w))])
+    Y = np.column_stack([ds.var("mathach").values, ds.var("ses").values])
+    XtW = X.T * w
+    B = np.linalg.solve(XtW @ X, XtW @ Y)
+    E = Y - X @ B
+    Sigma = (E.T * w) @ E / (len(w) - 3)
+    np.testing.assert_allclose(V, np.kron(Sigma, np.linalg.inv(XtW @ X)), rtol=1e-7)
+    ok(hsb, "quietly mvreg mathach ses = minority [fw=sector+1]")
+    assert hsb.e.scalars["N"] == float(np.sum(ds.var("sector").values + 1))
+    assert hsb.e.macros["wtype"] == "fweight"

@@ -66,7 +66,8 @@ def _names(terms) -> list[str]:
     return out
 
 
-@command("mvreg", byable=True, body="anything", exp="text", qualifiers="if in",
+@command("mvreg", byable=True, body="anything", exp="text", qualifiers="if in weight",
+         weights="aw fw",
          family="Estimation", desc="multivariate regression",
          example="mvreg headroom trunk turn = price mpg displacement, corr",
          options=(Opt("noconstant", "nocons", desc="suppress the constant term"),
@@ -97,22 +98,41 @@ def mvreg_cmd(session, cmd) -> None:
         if ds.var(nm).is_string:
             raise StataError("type mismatch", 109)
     mask = _mixed_sample(session, cmd, numeric, [])
+    w, kind = _weights(session, cmd, mask)
+    if w is not None:
+        mask &= ~np.isnan(w) & (w > 0)
+        if not mask.any():
+            raise StataError("no observations", 2000)
     column = sample_columns(ds, mask)
     n = int(mask.sum())
+    n_obs = n if w is None or kind != "fweight" else int(round(w[mask].sum()))
     design = dz.build_fixed(engine_terms(terms), column, n, constant=not opts.noconstant)
     X = design.X_keep
     if X.shape[1] == 0:
         raise StataError("no variables and no constant", 102)
-    if n <= X.shape[1]:
+    if n_obs <= X.shape[1]:
         raise StataError("insufficient residual degrees of freedom", 2001)
     Y = np.column_stack([np.asarray(column(d), dtype=float) for d in deps])
     for note in design.notes:
         session.out.line(note)
-    fit = em.fit(Y, X, constant=not opts.noconstant)
+    fit = em.fit(Y, X, constant=not opts.noconstant,
+                 w=None if w is None else w[mask], kind=kind)
     res = _results(cmd, deps, design, mask, fit, bool(opts.corr))
+    res.scalars["N"] = float(n_obs)
+    if w is not None:
+        res.macros.update(wtype=kind, wexp=f"= {cmd.weight.exp}")
     res.value_labels = factor_labels(ds, terms)
     session.post_estimation(res)
     display(session, res, level, opts)
+
+
+def _weights(session, cmd, mask):
+    """(weights over all observations, kind) of [aw=] or [fw=], or (None, "")."""
+    if cmd.weight is None:
+        return None, ""
+    from hlmshell.commands._toolkit import weights
+    w = weights(session, cmd, mask, ("fweight", "aweight"))
+    return w, cmd.weight.kind
 
 
 def _results(cmd, deps, design, mask, fit: em.MvregFit, corr: bool) -> EstimationResults:

@@ -27,16 +27,26 @@ class MvregFit:
     df_r: int
 
 
-def fit(Y: np.ndarray, X: np.ndarray, *, constant: bool) -> MvregFit:
+def fit(Y: np.ndarray, X: np.ndarray, *, constant: bool, w=None, kind: str = "") -> MvregFit:
+    """w, kind: Stata's fweights or aweights (weighted cross-products, aweights rescaled to
+    sum to the number of observations; N is the sum of fweights)."""
+    from hlmshell.engine import weighted_ols as wols
     Y = np.asarray(Y, dtype=float)
     n, p = Y.shape
-    eqs = [ols.regress(Y[:, j], X, constant=constant) for j in range(p)]
+    if w is None:
+        eqs = [ols.regress(Y[:, j], X, constant=constant) for j in range(p)]
+        wn = np.ones(n)
+    else:
+        eqs = [wols.regress(Y[:, j], X, w, kind, constant=constant) for j in range(p)]
+        wn = wols.normalised(w, kind)
+        n = int(round(wn.sum())) if kind == "fweight" else n
     E = np.column_stack([Y[:, j] - X @ eqs[j].beta for j in range(p)])
     k = X.shape[1]
     df_r = n - k
-    cross = E.T @ E
+    cross = E.T @ (E * wn[:, None])
     Sigma = cross / df_r if df_r > 0 else np.zeros((p, p))
-    XtX_inv = ols.fit(Y[:, 0], X).XtX_inv
+    sw = np.sqrt(wn)
+    XtX_inv = ols.fit(sw * Y[:, 0], sw[:, None] * X).XtX_inv
     V = np.kron(Sigma, XtX_inv)
     d = np.sqrt(np.diag(cross))
     with np.errstate(all="ignore"):

@@ -2,4 +2,4 @@
 refusals are in tests/test_clogit.py and tests/test_mvreg.py."""
 BASE = {"clogit": "clogit minority ses, group(id) nolog",
         "mvreg": "mvreg mathach ses = minority female, corr"}
-TAKES = {"clogit": "if in", "mvreg": "if in"}
+TAKES = {"clogit": "if in", "mvreg": "if in weight"}
