@@ -620,3 +620,15 @@ def test_ci_abs_staraux_against_numpy(tmp_path):
     lines = ok(s, "esttab, abs").split("\n")
     i = next(k for k, ln in enumerate(lines) if ln.startswith("female"))
     assert lines[i + 1].strip() == f"({abs(b[1] / se[1]):.2f})" and lines[-3] == "Absolute t statistics in parentheses"
+
+
+def test_mlabels_suboptions():
+    s = Session()
+    ok(s, "use hsb")
+    ok(s, "quietly eststo a, title(My A): regress mathach ses")
+    lines = ok(s, "esttab a, mlabels(, titles) nonotes").split("\n")
+    assert lines[3] == " " * 13 + "My A".rjust(12) + "   "
+    lines = ok(s, "esttab a, mlabels(, depvars numbers) nonumbers nonotes").split("\n")
+    assert lines[2] == " " * 13 + "(1) mathach".rjust(12) + "   "
+    lines = ok(s, 'esttab a, mlabels("Model A", lhs(Outcome:) prefix([) suffix(])) nonotes').split("\n")
+    assert lines[3] == "Outcome:    " + " " + "[Model A]".rjust(12) + "   "

@@ -805,6 +805,8 @@ def estout_text(session, results, names, given, mode: str) -> str:
     """esttab's table in mode fixed/smcl/tab/csv/tex/booktabs/html, as estout writes it."""
     given = {**given, "_mode": mode}
     spec, rows, gaps = _spec(session, results, names, given)
+    spec.alt_labels = {"depvars": [var_label(session, r.depvar, "label" in given) for r in results],
+                       "titles": [r.macros.get("estimates_title") or n for r, n in zip(results, names)]}
     body = lo.blocks(rows, given, mode, gaps, spec.width)
     csvlhs = '"' if "plain" in given else '="'
     return lo.assemble(given, mode, spec, body, "label" in given, gaps, csvlhs)

@@ -131,6 +131,7 @@ class Spec:
     col_labels: list[str]             # estout's default column labels (cells())
     star_cols: list[bool]
     title: str = ""
+    alt_labels: dict[str, list[str]] = field(default_factory=dict)    # mlabels(, depvars|titles)
 
 
 def _str_opt(given, key) -> str | None:
@@ -166,7 +167,9 @@ def _model_rows(given, spec: Spec, per_model: list[int], tex: bool) -> list[ew.C
         out.append(ew.Caption([f"{m + 1}" for m in range(spec.nmodels)], per_model, span=nspan,
                               prefix=pre, suffix=suf))
     if ml is not None and not ml.on("none"):
-        labels = ml.labels + (spec.mlabels or [])[len(ml.labels):]
+        base = spec.alt_labels.get("depvars" if ml.on("depvars") else "titles" if ml.on("titles") else "",
+                                   spec.mlabels or [])
+        labels = ml.labels + base[len(ml.labels):]
         if ml.on("numbers"):            # estout's NumberMlabels: "(1) label"
             labels = [f"({m + 1}) {labels[m]}" if m < len(labels) and labels[m] else f"({m + 1})"
                       for m in range(spec.nmodels)]
