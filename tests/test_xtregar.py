@@ -214,3 +214,21 @@ def test_needs_time_variable():
     ok(s, "xtset firm")
     got, out = run(s, "xtregar inv value, fe")
     assert got == 459 and "must specify timevar; use xtset" in out
+
+
+def test_within_collinear_columns_omitted(grunfeld):
+    """A variable constant within panels cannot be estimated by fe: omitted with a note (the
+    other coefficients are those without it); re keeps it."""
+    s = grunfeld
+    ok(s, "capture drop firmsize")
+    ok(s, "bysort company: egen firmsize = mean(kstock)")
+    ok(s, "xtset company year")
+    out = ok(s, "xtregar invest mvalue firmsize kstock, fe")
+    assert "note: firmsize omitted because of collinearity." in out
+    assert "firmsize |          0  (omitted)" in out
+    assert s.e.names[1] == ("invest", "o.firmsize")
+    b_with = np.asarray(s.e.b).ravel()[[0, 2, 3]]
+    ok(s, "xtregar invest mvalue kstock, fe")
+    assert np.allclose(b_with, np.asarray(s.e.b).ravel(), rtol=1e-9)
+    ok(s, "xtregar invest mvalue firmsize kstock, re")
+    assert s.e.b[1] != 0

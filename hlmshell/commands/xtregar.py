@@ -75,12 +75,19 @@ def xtregar_cmd(session, cmd) -> None:
     p = ex.panels(pcode.reshape(-1), time[order], ps.delta)
     y = column(depvar)[order]
     X = design.X_keep[order]
-    rho = float(opts.rhof) if opts.rhof is not None else ex.estimate_rho(y, X, p, rhotype, bool(opts.twostep))
+    within = ex.within_independent(X, p.code)
     model = "fe" if opts.fe else "re"
+    kept_names = [design.stata_names[j] for j in np.flatnonzero(design.keep)]
+    if model == "fe":
+        for j in np.flatnonzero(~within):
+            session.out.line(f"note: {kept_names[j]} omitted because of collinearity.")
+    rho = float(opts.rhof) if opts.rhof is not None else \
+        ex.estimate_rho(y, X[:, within], p, rhotype, bool(opts.twostep))
     if model == "fe" and not np.any(~p.first):
         raise StataError("insufficient observations", 2001)
-    fit = (ex.fe_fit if model == "fe" else ex.re_fit)(y, X, p, rho)
-    res = _results(cmd, ds, design, fixed, depvar, fit, mask, ps, model, rho, rhotype)
+    used = within if model == "fe" else np.ones(X.shape[1], dtype=bool)
+    fit = (ex.fe_fit if model == "fe" else ex.re_fit)(y, X[:, used], p, rho)
+    res = _results(cmd, ds, design, fixed, depvar, fit, mask, ps, model, rho, rhotype, used)
     if opts.lbi:
         res.scalars.update(_lbi(y, X, p))
         res.macros["dw"] = "lbi"
@@ -110,9 +117,18 @@ def _lbi(y, X, p) -> dict:
     return {"d1": d1, "LBI": d1 + d2 + d3 + d4, "N_LBI": float(n)}
 
 
-def _results(cmd, ds, design, fixed, depvar, fit, mask, ps, model, rho, rhotype):
+def _omitted_name(name: str) -> str:
+    """`educ` -> `o.educ`, `1.x` -> `1o.x` (a column the within transform wipes out)."""
+    if "." not in name:
+        return "o." + name
+    head, _, tail = name.partition(".")
+    return f"{head}o.{tail}" if head.isdigit() else "o." + name
+
+
+def _results(cmd, ds, design, fixed, depvar, fit, mask, ps, model, rho, rhotype, used):
     kf = len(design.columns) + 1
-    kidx = list(np.flatnonzero(design.keep)) + [kf - 1]
+    kept = np.flatnonzero(design.keep)
+    kidx = list(kept[used]) + [kf - 1]
     bf, Vf = np.zeros(kf), np.zeros((kf, kf))
     bf[kidx] = fit.b
     Vf[np.ix_(kidx, kidx)] = fit.V
@@ -130,8 +146,12 @@ def _results(cmd, ds, design, fixed, depvar, fit, mask, ps, model, rho, rhotype)
          "marginsok": "XB default", "marginsnotok": "ue u e", "dw": ""}
     if model == "re":
         m["chi2type"] = "Wald"
-    names = [(depvar, nm) for nm in design.stata_names] + [(depvar, "_cons")]
+    stata = list(design.stata_names)
     omitted = np.concatenate([np.asarray(design.omitted, dtype=bool), [False]])
+    for j in kept[~used]:
+        stata[j] = _omitted_name(stata[j])
+        omitted[j] = True
+    names = [(depvar, nm) for nm in stata] + [(depvar, "_cons")]
     return RegressResults(cmd="xtregar", names=names, b=bf, V=Vf, omitted=omitted, k_f=kf, scalars=sc,
                           macros=m, matrices={}, sample=mask.copy(), model=None, design=None,
                           value_labels=factor_labels(ds, fixed))

@@ -57,6 +57,23 @@ def demean(Z: np.ndarray, code: np.ndarray) -> np.ndarray:
     return Z - means[code]
 
 
+def within_independent(X: np.ndarray, code: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """Columns kept after the within transform (left to right, as _rmcoll keeps them): a
+    column constant within panels, or a combination of the columns kept before it, goes."""
+    Xd = demean(X, code)
+    keep = np.zeros(X.shape[1], dtype=bool)
+    basis = np.zeros((X.shape[0], 0))
+    for j in range(X.shape[1]):
+        col = Xd[:, j]
+        scale = float(np.linalg.norm(X[:, j] - X[:, j].mean())) or 1.0
+        resid = col - basis @ (basis.T @ col) if basis.shape[1] else col
+        norm = float(np.linalg.norm(resid))
+        if norm > tol * scale and norm > 1e-12:
+            keep[j] = True
+            basis = np.column_stack([basis, resid / norm])
+    return keep
+
+
 def rho_from_residuals(e: np.ndarray, p: Panels, rhotype: str, k: int) -> float:
     """One rho from residuals, by [TS] prais's rhotype definitions (pairs within panels)."""
     idx = np.flatnonzero(p.consecutive)
