@@ -100,7 +100,7 @@ def test_three_models_against_numpy(session):
 def test_cluster(session):
     s = session
     out = ok(s, "suest ols lg ps, vce(cluster c)")
-    b, V = _reference(s, "c")
+    _, V = _reference(s, "c")
     assert np.allclose(np.asarray(s.e.V), V, rtol=1e-5, atol=1e-12)
     assert s.e.scalars["N_clust"] == 24 and s.e.macros["clustvar"] == "c"
     assert "(Std. err. adjusted for 24 clusters in c)" in out

@@ -97,13 +97,14 @@ def _mlogit(res, name: str, data, sample) -> _Model:
     for eq, _ in res.names:
         if eq not in eqs:
             eqs.append(eq)
-    k = len(res.names)
     b = np.asarray(res.b, dtype=float).reshape(-1)
     omitted = np.asarray(res.omitted, dtype=bool).reshape(-1)
     cols = [nm for e, nm in res.names if e == eqs[0]]
-    clean = [c[2:] if c.startswith("o.") else c for c in cols]
+    clean = [c.removeprefix("o.") for c in cols]
     per = len(cols)
-    base = next(i for i in range(len(eqs)) if omitted[i * per:(i + 1) * per].all())
+    base = next((i for i in range(len(eqs)) if omitted[i * per:(i + 1) * per].all()), None)
+    if base is None or len(res.names) != per * len(eqs):
+        raise StataError(f"equations of the model saved under {name} could not be matched", 322)
     X = np.column_stack([column_values(data, c) for c in clean])[sample]
     y = np.asarray(data.values(res.depvar), dtype=float)[sample]
     levels = np.unique(y[~np.isnan(y)])

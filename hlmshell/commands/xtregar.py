@@ -39,6 +39,20 @@ def _rhotype(text: str | None) -> str | None:
     raise StataError(f"option {word} not allowed", 198)
 
 
+def _check_options(opts) -> str:
+    """The rhotype ("" with rhof()), after xtregar's refusals of conflicting options."""
+    if opts.re and opts.fe:
+        raise StataError("specify re or fe, not both", 198)
+    rhotype = _rhotype(opts.raw("rhotype"))
+    if rhotype and opts.rhof is not None:
+        raise StataError("rho cannot be fixed and estimated, specify rhotype( ) or rhof(), not both", 198)
+    if rhotype == "onestep" and opts.twostep:
+        raise StataError("cannot specify both onestep and twostep", 198)
+    if opts.rhof is not None and abs(opts.rhof) >= 1:
+        raise StataError("|rho|<1, specify a valid rho", 198)
+    return rhotype or ("dw" if opts.rhof is None else "")
+
+
 @command("xtregar", rule="mixed", family="Estimation", body="fvvarlist", qualifiers="if in",
          desc="fixed- and random-effects linear models with an AR(1) disturbance",
          example="xtregar invest mvalue kstock, fe",
@@ -54,16 +68,7 @@ def xtregar_cmd(session, cmd) -> None:
     if parsed is None:
         return
     spec, fixed_raw, opts = parsed
-    if opts.re and opts.fe:
-        raise StataError("specify re or fe, not both", 198)
-    rhotype = _rhotype(opts.raw("rhotype"))
-    if rhotype and opts.rhof is not None:
-        raise StataError("rho cannot be fixed and estimated, specify rhotype( ) or rhof(), not both", 198)
-    if rhotype == "onestep" and opts.twostep:
-        raise StataError("cannot specify both onestep and twostep", 198)
-    if opts.rhof is not None and abs(opts.rhof) >= 1:
-        raise StataError("|rho|<1, specify a valid rho", 198)
-    rhotype = rhotype or ("dw" if opts.rhof is None else "")
+    rhotype = _check_options(opts)
     level = confidence_level(session, opts)
     ps = panel_settings(session, need_time=True)
     ds = session.data
@@ -186,7 +191,7 @@ def _header(res) -> list[str]:
     else:
         p = float(dist.chi2_sf(sc["chi2"], sc["df_m"]))
         rows += [("", _right(f"Wald chi2({int(sc['df_m'])})", fmt(sc["chi2"], "%9.2f"), 70)),
-                 (f"corr(u_i, Xb)      = 0 (assumed)", _right("Prob > chi2", fmt(p, "%6.4f"), 73))]
+                 ("corr(u_i, Xb)      = 0 (assumed)", _right("Prob > chi2", fmt(p, "%6.4f"), 73))]
     out = [""] + [f"{a:<48}{b}".rstrip() for a, b in rows]
     if not fe and sc["Tcon"] == 0:
         out += ["", "-" * 19 + " theta " + "-" * 20, "  min      5%       median        95%      max",
