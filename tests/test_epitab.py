@@ -23,7 +23,6 @@ def _session():
 
 
 def _strata_session():
-    s = _session()
     lines = ["clear", "input case exp age pop"]
     for k, (a, b, c, d) in enumerate(STRATA, start=1):
         lines += [f"1 1 {k} {a}", f"1 0 {k} {b}", f"0 1 {k} {c}", f"0 0 {k} {d}"]

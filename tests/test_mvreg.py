@@ -3,7 +3,6 @@ R's lm(cbind(mathach, ses, size) ~ minority + female + sector) on hsb (tests/dat
 made by ref.R) and against numpy's least squares; layout, e() macros, tests across equations,
 bad input."""
 import json
-import math
 import os
 
 import numpy as np

@@ -22,7 +22,12 @@ import numpy as np
 from hlmshell import distributions as dist
 from hlmshell.commands._postest import confidence_level
 from hlmshell.commands._toolkit import sample_columns
-from hlmshell.commands.estimation import _mixed_sample, _resolve_fixed_part, _split_spec, parse_vce
+from hlmshell.commands.estimation import (
+    _mixed_sample,
+    _resolve_fixed_part,
+    _split_spec,
+    parse_vce,
+)
 from hlmshell.commands.glm_cmds import _sandwich, offset_macros
 from hlmshell.commands.model_terms import engine_terms, factor_labels, resolve_var
 from hlmshell.engine import clogit_fit as cf

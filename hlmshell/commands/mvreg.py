@@ -35,8 +35,7 @@ def _split(cmd) -> tuple[str, str]:
     """(dependent variables, covariates) of `depvars = indepvars`."""
     body = (cmd.body or "").strip()
     rhs = (getattr(cmd, "exp_text", "") or "").strip()
-    if rhs.startswith("="):
-        rhs = rhs[1:]
+    rhs = rhs.removeprefix("=")
     if rhs:
         return body, rhs
     for sep in ("=", ":"):                    # Stata's mvreg takes either
@@ -48,13 +47,7 @@ def _split(cmd) -> tuple[str, str]:
 
 def _terms(session, rhs: str):
     from hlmshell.syntax.parser import parse_fvlist
-    try:
-        raw = parse_fvlist(rhs.strip())
-    except StataError:
-        raise
-    except Exception:
-        raise StataError("invalid syntax", 198) from None
-    return resolve_terms(session.data, raw)
+    return resolve_terms(session.data, parse_fvlist(rhs.strip()))
 
 
 def _names(terms) -> list[str]:
