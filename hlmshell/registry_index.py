@@ -166,6 +166,7 @@ COMMANDS = [
     ('input', 'input_cmd', 'input', ()),
     ('insheet', 'insheet', 'insheet', ()),
     ('inspect', 'inspect_cmd', 'ins', ()),
+    ('labelbook', 'labelbook', 'labelbook', ()),
     ('label', 'labels', 'la', ()),
     ('translate', 'log_tools', 'translate', ()),
     ('cmdlog', 'log_tools', 'cmdlog', ()),
