@@ -137,3 +137,16 @@ def test_unsupported_command():
         ok(s, line)
     got, out = run(s, "suest re")
     assert got == 322 and "xtreg is not supported by suest" in out
+
+
+def test_eform_and_coeflegend(session):
+    s = session
+    out = ok(s, "suest lg ps, eform(exp(b))")
+    b, V = _reference(s)
+    assert "exp(b)" in out
+    eb, se = np.exp(b[4]), np.exp(b[4]) * np.sqrt(V[4, 4])
+    row = next(ln for ln in out.splitlines() if ln.strip().startswith("x |"))
+    assert abs(float(row.split()[2]) - eb) < 1e-5 * eb and abs(float(row.split()[3]) - se) < 1e-5 * se
+    out = ok(s, "suest lg ps, coeflegend")
+    assert "_b[lg:x]" in out and "_b[ps:_cons]" in out and "Legend" in out
+    ok(s, "suest")                    # replay

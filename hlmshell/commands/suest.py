@@ -166,7 +166,7 @@ def suest_cmd(session, cmd) -> None:
     body = (cmd.body or "").strip()
     if not body:
         if session.e is not None and session.e.cmd == "suest":
-            _display(session, session.e, level)
+            _display(session, session.e, level, opts.eform, bool(opts.coeflegend))
             return
         raise StataError("namelist required", 100)
     if opts.svy:
@@ -180,7 +180,7 @@ def suest_cmd(session, cmd) -> None:
     if opts.dir:
         _dir(session, names)
     session.e = res
-    _display(session, res, level)
+    _display(session, res, level, opts.eform, bool(opts.coeflegend))
 
 
 def _combine(session, cmd, models, union, clusters, clustvar) -> EstimationResults:
@@ -224,7 +224,7 @@ def _dir(session, names: list[str]) -> None:
     out.line("-" * 78)
 
 
-def _display(session, res, level: float) -> None:
+def _display(session, res, level: float, eform: str | None = None, legend: bool = False) -> None:
     out = session.out
     title = res.macros.get("title", "Simultaneous results")
     right = f"Number of obs = {fmt_count(int(res.scalars['N']))}"
@@ -241,7 +241,42 @@ def _display(session, res, level: float) -> None:
             for r in g.rows:
                 r.index = idx[r.index]
         sections.append((eq, groups))
-    lines = ct.equation_table("", sections, res.b, res.se, stat="z", level=level)
-    lines[1:2] = [ct.vcetype_line("Robust"), ct.column_header("", "z", level, se_title="std. err.")]
+    if legend:
+        lines = _legend_lines(res)
+    elif eform:
+        lines = _eform_lines(sections, res, level, eform)
+    else:
+        lines = ct.equation_table("", sections, res.b, res.se, stat="z", level=level)
+        lines[1:2] = [ct.vcetype_line("Robust"), ct.column_header("", "z", level, se_title="std. err.")]
     for ln in lines:
         out.line(ln)
+
+
+def _legend_lines(res) -> list[str]:
+    """coeflegend: each coefficient with the name that refers to it, _b[eq:name]."""
+    out = [ct.rule(), f"{'':12} | Coefficient  Legend", ct.rule("mid")]
+    prev = None
+    for j, (eq, nm) in enumerate(res.names):
+        if eq != prev:
+            if prev is not None:
+                out.append(ct.rule("mid"))
+            out.append(f"{eq[:12]:<12} |")
+            prev = eq
+        label = nm.removeprefix("o.")
+        out.append(f"{label[-12:]:>12} |  {ct.cnum(float(res.b[j]))}  _b[{eq}:{nm}]")
+    return out + [ct.rule()]
+
+
+def _eform_lines(sections, res, level: float, title: str) -> list[str]:
+    """eform(string): every equation's exp(b) with the column titled `string`."""
+    from hlmshell.output.eform_table import eform_table
+    out: list[str] = []
+    for k, (eq, groups) in enumerate(sections):
+        table = eform_table("", groups, res.b, res.se, title=title[:11], level=level, vcetype="Robust")
+        if not k:
+            out += table[:4]
+        else:
+            out.append(ct.rule("mid"))
+        out.append(f"{eq[:12]:<12} |")
+        out += table[4:-1]
+    return out + [ct.rule()]
