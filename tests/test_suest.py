@@ -150,3 +150,28 @@ def test_eform_and_coeflegend(session):
     out = ok(s, "suest lg ps, coeflegend")
     assert "_b[lg:x]" in out and "_b[ps:_cons]" in out and "Legend" in out
     ok(s, "suest")                    # replay
+
+
+@pytest.mark.parametrize("wt", ["pw", "fw"])
+def test_weighted_logit_matches_logit_robust(wt):
+    """One weighted logit through suest: the robust VCE logit itself reports with the same
+    weights (pweights: sandwich of weighted scores; fweights: each observation f times)."""
+    s = Session(out=Capture())
+    for line in SETUP[:8] + ["gen f = 1 + mod(_n, 3)"]:
+        ok(s, line)
+    ok(s, f"quietly logit y x [{wt}=f]")
+    ok(s, "estimates store one")
+    out = ok(s, "suest one")
+    V1 = np.asarray(s.e.V)
+    n_expected = 240 if wt == "pw" else int(_col(s, "f").sum())
+    assert s.e.scalars["N"] == n_expected and f"Number of obs = {n_expected:,}" in out
+    ok(s, f"quietly logit y x [{wt}=f], vce(robust)")
+    assert np.allclose(V1, np.asarray(s.e.V), rtol=1e-5)
+
+
+def test_different_weights_refused(session):
+    s = session
+    ok(s, "quietly logit y x [pw=z]")
+    ok(s, "estimates store wz")
+    got, out = run(s, "suest wz lg")
+    assert got == 322 and "same weights" in out

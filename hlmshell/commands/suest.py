@@ -2,7 +2,8 @@
 
     suest namelist [, vce(robust | cluster clustvar) level(#) dir eform(string) cformat() ...]
 
-Each stored model (regress, logit, probit, poisson, mlogit, unweighted) contributes its
+Each stored model (regress, logit, probit, poisson, mlogit; unweighted, or all with the same
+pweights or fweights) contributes its
 coefficients and per-observation scores, rebuilt here from e(b), the data and e(sample);
 engine.suest_scores makes the sandwich. As in [R] suest, regress enters as `name_mean` and
 `name_lnvar` (ln of the ML residual variance), a single-equation model as `name`, and the
@@ -43,8 +44,8 @@ def _check(res, name: str, n: int) -> np.ndarray:
     cmd = res.cmd
     if cmd not in _SUPPORTED:
         raise StataError(f"{cmd} is not supported by suest", 322)
-    if res.macros.get("wtype"):
-        raise StataError(f"{name}: weighted estimates are not supported by hlmshell's suest", 322)
+    if res.macros.get("wtype") not in (None, "", "pweight", "fweight"):
+        raise StataError(f"{res.macros['wtype']}s not allowed with suest", 101)
     if res.macros.get("offset"):
         raise StataError(f"{name}: estimates with offset() are not supported by hlmshell's suest", 322)
     if res.sample is None or len(res.sample) != n:
@@ -52,7 +53,7 @@ def _check(res, name: str, n: int) -> np.ndarray:
     return np.asarray(res.sample, dtype=bool)
 
 
-def _single(res, name: str, data, sample) -> _Model:
+def _single(res, name: str, data, sample, w) -> _Model:
     """regress / logit / probit / poisson: one equation (regress: plus lnvar)."""
     k = len(res.names)
     b = np.asarray(res.b, dtype=float).reshape(-1)
@@ -62,14 +63,15 @@ def _single(res, name: str, data, sample) -> _Model:
     y = np.asarray(data.values(res.depvar), dtype=float)[sample]
     bk = b[keep]
     extra = None
+    ws = None if w is None else w[sample]
     if res.cmd == "regress":
-        sc, Dk, extra = ss.regress_parts(X, y, bk)
+        sc, Dk, extra = ss.regress_parts(X, y, bk, ws)
     elif res.cmd in ("logit", "logistic"):
-        sc, Dk = ss.logit_parts(X, (y != 0).astype(float), bk)
+        sc, Dk = ss.logit_parts(X, (y != 0).astype(float), bk, ws)
     elif res.cmd == "probit":
-        sc, Dk = ss.probit_parts(X, (y != 0).astype(float), bk)
+        sc, Dk = ss.probit_parts(X, (y != 0).astype(float), bk, ws)
     else:
-        sc, Dk = ss.poisson_parts(X, y, bk)
+        sc, Dk = ss.poisson_parts(X, y, bk, ws)
     eq = f"{name}_mean" if res.cmd == "regress" else name
     names = [(eq, res.names[j][1]) for j in range(k)]
     pos = list(keep)
@@ -92,7 +94,7 @@ def _expand(name, names, b, omitted, sample, sc, Dk, pos) -> _Model:
     return _Model(name, names, b, omitted, scores, D)
 
 
-def _mlogit(res, name: str, data, sample) -> _Model:
+def _mlogit(res, name: str, data, sample, w) -> _Model:
     eqs = []
     for eq, _ in res.names:
         if eq not in eqs:
@@ -112,23 +114,39 @@ def _mlogit(res, name: str, data, sample) -> _Model:
         raise StataError(f"outcomes of the model saved under {name} could not be matched", 322)
     outcome = np.searchsorted(levels, y)
     B = b.reshape(len(eqs), per)
-    sc, Dk = ss.mlogit_parts(X, outcome, B, base)
+    sc, Dk = ss.mlogit_parts(X, outcome, B, base, None if w is None else w[sample])
     pos = [i * per + j for i in range(len(eqs)) if i != base for j in range(per)]
     names = [(f"{name}_{e}", nm) for e, nm in res.names]
     return _expand(name, names, b, omitted, sample, sc, Dk, pos)
 
 
-def _models(session, names: list[str]) -> tuple[list[_Model], np.ndarray]:
+def _weights(session, results) -> tuple[str, np.ndarray | None]:
+    """The models' common weights (pweight or fweight, the same expression for all)."""
+    kinds = {(r.macros.get("wtype") or "", (r.macros.get("wexp") or "").strip()) for r in results}
+    if len(kinds) > 1:
+        raise StataError("suest requires that all models be estimated with the same weights", 322)
+    kind, wexp = kinds.pop()
+    if not kind:
+        return "", None
+    from hlmshell.syntax.evaluate import evaluate
+    w = np.asarray(evaluate(wexp.lstrip("= ").strip(), session), dtype=float)
+    return kind, np.broadcast_to(w, (session.data.n,)).astype(float)
+
+
+def _models(session, names: list[str]):
     data = session.data
-    out, union = [], np.zeros(data.n, dtype=bool)
-    for nm in names:
-        res = lookup(session, nm)
+    results = [lookup(session, nm) for nm in names]
+    samples = []
+    for nm, res in zip(names, results):
         label = res.name if nm == "." and res.name else ("_LAST" if nm == "." else nm)
-        sample = _check(res, label, data.n)
+        samples.append((label, _check(res, label, data.n)))
+    kind, w = _weights(session, results)
+    out, union = [], np.zeros(data.n, dtype=bool)
+    for (label, sample), res in zip(samples, results):
         union |= sample
         part = _mlogit if res.cmd == "mlogit" else _single
-        out.append(part(res, label, data, sample))
-    return out, union
+        out.append(part(res, label, data, sample, w))
+    return out, union, kind, w
 
 
 def _clusters(session, vce: str | None, union: np.ndarray):
@@ -174,16 +192,20 @@ def suest_cmd(session, cmd) -> None:
     names = expand_names(session, body)
     if len(set(names)) != len(names):
         raise StataError("duplicate names in namelist", 198)
-    models, union = _models(session, names)
+    models, union, kind, w = _models(session, names)
     clusters, clustvar = _clusters(session, opts.vce, union)
-    res = _combine(session, cmd, models, union, clusters, clustvar)
+    freq = w[union] if kind == "fweight" else None
+    res = _combine(session, cmd, models, union, (clusters, clustvar), freq)
+    if kind:
+        res.macros.update(wtype=kind, wexp=lookup(session, names[0]).macros.get("wexp", ""))
     if opts.dir:
         _dir(session, names)
-    session.e = res
+    session.post_estimation(res)
     _display(session, res, level, opts.eform, bool(opts.coeflegend))
 
 
-def _combine(session, cmd, models, union, clusters, clustvar) -> EstimationResults:
+def _combine(session, cmd, models, union, cluster, freq) -> EstimationResults:
+    clusters, clustvar = cluster
     scores = np.column_stack([m.scores for m in models])[union]
     k = scores.shape[1]
     D = np.zeros((k, k))
@@ -192,14 +214,14 @@ def _combine(session, cmd, models, union, clusters, clustvar) -> EstimationResul
         w = len(m.names)
         D[at:at + w, at:at + w] = m.D
         at += w
-    V, m_clust = ss.stacked_sandwich(scores, D, clusters)
+    V, m_clust = ss.stacked_sandwich(scores, D, clusters, freq)
     V = (V + V.T) / 2
     names = [nm for m in models for nm in m.names]
     b = np.concatenate([m.b for m in models])
     omitted = np.concatenate([m.omitted for m in models])
     res = EstimationResults(cmd="suest", names=names, b=b, V=V, omitted=omitted, k_f=k,
                             sample=union.copy())
-    n = int(union.sum())
+    n = int(union.sum()) if freq is None else round(float(np.sum(freq)))
     res.scalars = {"N": float(n), "rank": float(np.linalg.matrix_rank(V)) if k else 0.0}
     res.macros = {"cmd": "suest", "cmdline": cmd.text, "names": " ".join(m.name for m in models),
                   "eqnames": " ".join(dict.fromkeys(e for e, _ in names)), "vce": "robust",

@@ -21,41 +21,48 @@ def _norm_cdf(x):
     return ndtr(x)
 
 
-def regress_parts(X: np.ndarray, y: np.ndarray, b: np.ndarray):
-    """(scores n x (k+1), D (k+1)^2, extra estimate lnvar) for OLS as a normal ML model."""
+def _w(w, n):
+    return np.ones(n) if w is None else np.asarray(w, dtype=float)
+
+
+def regress_parts(X: np.ndarray, y: np.ndarray, b: np.ndarray, w=None):
+    """(weighted scores n x (k+1), D (k+1)^2, extra estimate lnvar) for OLS as a normal ML
+    model (sigma^2 = sum w e^2 / sum w, its maximum-likelihood value)."""
+    w = _w(w, len(y))
     e = y - X @ b
-    n = len(y)
-    s2 = float(e @ e) / n
-    scores = np.column_stack([X * (e / s2)[:, None], 0.5 * (e * e / s2 - 1.0)])
+    s2 = float(w @ (e * e)) / float(w.sum())
+    scores = np.column_stack([X * (w * e / s2)[:, None], 0.5 * w * (e * e / s2 - 1.0)])
     k = X.shape[1]
     D = np.zeros((k + 1, k + 1))
-    D[:k, :k] = s2 * np.linalg.pinv(X.T @ X)
-    D[k, k] = 2.0 / n
+    D[:k, :k] = s2 * np.linalg.pinv(X.T @ (X * w[:, None]))
+    D[k, k] = 2.0 / float(w.sum())
     return scores, D, math.log(s2)
 
 
-def logit_parts(X: np.ndarray, y: np.ndarray, b: np.ndarray):
+def logit_parts(X: np.ndarray, y: np.ndarray, b: np.ndarray, w=None):
+    w = _w(w, len(y))
     p = 1.0 / (1.0 + np.exp(-(X @ b)))
-    scores = X * (y - p)[:, None]
-    return scores, np.linalg.pinv(X.T @ (X * (p * (1 - p))[:, None]))
+    scores = X * (w * (y - p))[:, None]
+    return scores, np.linalg.pinv(X.T @ (X * (w * p * (1 - p))[:, None]))
 
 
-def probit_parts(X: np.ndarray, y: np.ndarray, b: np.ndarray):
+def probit_parts(X: np.ndarray, y: np.ndarray, b: np.ndarray, w=None):
+    w = _w(w, len(y))
     eta = X @ b
     q = 2.0 * y - 1.0
     lam = q * np.exp(-0.5 * eta * eta) / math.sqrt(2 * math.pi) / _norm_cdf(q * eta)
-    scores = X * lam[:, None]
-    w = lam * (lam + eta)          # minus the second derivative of log Phi(q eta) in eta
-    return scores, np.linalg.pinv(X.T @ (X * w[:, None]))
+    scores = X * (w * lam)[:, None]
+    h = lam * (lam + eta)          # minus the second derivative of log Phi(q eta) in eta
+    return scores, np.linalg.pinv(X.T @ (X * (w * h)[:, None]))
 
 
-def poisson_parts(X: np.ndarray, y: np.ndarray, b: np.ndarray, offset=None):
-    eta = X @ b + (0.0 if offset is None else offset)
-    mu = np.exp(eta)
-    return X * (y - mu)[:, None], np.linalg.pinv(X.T @ (X * mu[:, None]))
+def poisson_parts(X: np.ndarray, y: np.ndarray, b: np.ndarray, w=None):
+    w = _w(w, len(y))
+    mu = np.exp(X @ b)
+    return X * (w * (y - mu))[:, None], np.linalg.pinv(X.T @ (X * (w * mu)[:, None]))
 
 
-def mlogit_parts(X: np.ndarray, outcome: np.ndarray, B: np.ndarray, base: int):
+def mlogit_parts(X: np.ndarray, outcome: np.ndarray, B: np.ndarray, base: int, w=None):
     """B: J x k coefficients (the base row zero); outcome: index 0..J-1 per observation.
     Scores and D over the non-base equations, in equation order."""
     eta = X @ B.T
@@ -63,24 +70,26 @@ def mlogit_parts(X: np.ndarray, outcome: np.ndarray, B: np.ndarray, base: int):
     P = np.exp(eta)
     P /= P.sum(axis=1, keepdims=True)
     J, k = B.shape
+    w = _w(w, X.shape[0])
     eqs = [j for j in range(J) if j != base]
     Y = (outcome[:, None] == np.arange(J)[None, :]).astype(float)
-    scores = np.column_stack([X * (Y[:, j] - P[:, j])[:, None] for j in eqs])
+    scores = np.column_stack([X * (w * (Y[:, j] - P[:, j]))[:, None] for j in eqs])
     m = len(eqs)
     H = np.zeros((m * k, m * k))
     for a, j in enumerate(eqs):
         for c, l in enumerate(eqs):
-            w = P[:, j] * ((1.0 if j == l else 0.0) - P[:, l])
-            H[a * k:(a + 1) * k, c * k:(c + 1) * k] = X.T @ (X * w[:, None])
+            h = w * P[:, j] * ((1.0 if j == l else 0.0) - P[:, l])
+            H[a * k:(a + 1) * k, c * k:(c + 1) * k] = X.T @ (X * h[:, None])
     return scores, np.linalg.pinv(H)
 
 
-def stacked_sandwich(scores: np.ndarray, D: np.ndarray, clusters: np.ndarray | None):
-    """c * D S D over all observations of the union of the samples (scores zero outside a
-    model's own sample). Returns (V, number of clusters or None)."""
-    n = scores.shape[0]
+def stacked_sandwich(scores: np.ndarray, D: np.ndarray, clusters: np.ndarray | None, freq=None):
+    """c * D S D over all observations of the union of the samples (scores, already weighted,
+    zero outside a model's own sample); freq: frequency weights, each observation standing for
+    that many (S = sum s s' / f, N = sum f). Returns (V, number of clusters or None)."""
+    n = scores.shape[0] if freq is None else float(np.sum(freq))
     if clusters is None:
-        S = scores.T @ scores
+        S = scores.T @ (scores if freq is None else scores / np.asarray(freq, float)[:, None])
         c = n / (n - 1) if n > 1 else float("nan")
         return c * D @ S @ D, None
     _, inv = np.unique(clusters, return_inverse=True)
