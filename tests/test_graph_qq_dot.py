@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from test_graph_helpers import G, lines, scatter_points
 
 

@@ -41,7 +41,7 @@ def test_into_one_and_two(s):
 
 
 def test_group_and_wide(s):
-    ses, m = _col(s, "ses").astype(float), _col(s, "mathach").astype(float)
+    ses = _col(s, "ses").astype(float)
     ok(s, "stack ses mathach if female == 1, group(2) wide")
     fem = s.data.names
     assert fem == ["_stack", "ses", "mathach"]

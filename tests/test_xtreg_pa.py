@@ -6,10 +6,10 @@ import os
 
 import numpy as np
 import pytest
-
 from session_run import csv_session, ok, run
 
-REF = json.load(open(os.path.join(os.path.dirname(__file__), "data", "gee", "xtgee_reference.json")))
+with open(os.path.join(os.path.dirname(__file__), "data", "gee", "xtgee_reference.json")) as _fh:
+    REF = json.load(_fh)
 
 
 @pytest.fixture(scope="module")

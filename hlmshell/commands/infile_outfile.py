@@ -264,11 +264,11 @@ def _out_cell(ds: Dataset, v: Variable, x, opts) -> str:
 
     if v.is_string:
         return quoted(str(x))
-    if x == x and not opts.nolabel and v.vallab and v.vallab in ds.value_labels:
+    if not np.isnan(x) and not opts.nolabel and v.vallab and v.vallab in ds.value_labels:
         lab = ds.value_labels[v.vallab].get(float(x))
         if lab is not None:
             return quoted(lab)
-    text = fmt(None if x != x else float(x), _plain_format(v.format))
+    text = fmt(float(x), _plain_format(v.format))      # extended missing as .a, ...
     return text.strip() if opts.comma else text
 
 

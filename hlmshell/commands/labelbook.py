@@ -148,21 +148,11 @@ def labelbook_cmd(session, cmd):
     attached = {n: [v.name for v in ds.vars.values() if v.vallab == n] for n in names}
     stats = {n: summary(ds.value_labels[n], sh) for n in names if ds.value_labels[n]}
     order = sorted(stats)
-    detail = opts.detail or not opts.problems
-    for n in order:
-        st = stats[n]
-        if opts.alpha:
-            pairs = sorted(zip(st["labels"], st["values"]), key=lambda p: (p[0], p[1]))
-            st = dict(st, labels=[p[0] for p in pairs], values=[p[1] for p in pairs])
-        if detail:
+    if opts.detail or not opts.problems:
+        for n in order:
+            st = _alphabetical(stats[n]) if opts.alpha else stats[n]
             _detail(session.out, n, st, sh, int(opts.list), attached[n])
-    found = {"numeric": [n for n in order if stats[n]["numeric"]],
-             "gaps": [n for n in order if stats[n]["gaps"]],
-             "blanks": [n for n in order if stats[n]["blanks"]],
-             "null": [n for n in order if stats[n]["null"]],
-             "nuniq": [n for n in order if not stats[n]["unique"]],
-             "nuniq_sh": [n for n in order if not stats[n]["unique_sh"]],
-             "notused": sorted(n for n in order if not attached[n])}
+    found = _problem_lists(stats, order, attached)
     if opts.problems:
         dataset = os.path.basename(ds.filename) if ds.filename else "[unnamed]"
         _problems(session.out, dataset, [
@@ -174,3 +164,18 @@ def labelbook_cmd(session, cmd):
     if order:
         macros["names"] = " ".join(order)
     session.r = RResults(macros=macros)
+
+
+def _alphabetical(st: dict) -> dict:
+    pairs = sorted(zip(st["labels"], st["values"]), key=lambda p: (p[0], p[1]))
+    return dict(st, labels=[p[0] for p in pairs], values=[p[1] for p in pairs])
+
+
+def _problem_lists(stats: dict, order: list[str], attached: dict) -> dict[str, list[str]]:
+    """The value labels with each potential problem (r(gaps), r(numeric), ...)."""
+    def having(key, want=True):
+        return [n for n in order if stats[n][key] == want]
+    return {"numeric": having("numeric"), "gaps": having("gaps"), "blanks": having("blanks"),
+            "null": having("null"), "nuniq": having("unique", False),
+            "nuniq_sh": having("unique_sh", False),
+            "notused": sorted(n for n in order if not attached[n])}

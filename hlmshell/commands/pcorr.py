@@ -67,7 +67,7 @@ def pcorr_cmd(session, cmd):
     if ww is not None and not fw:
         ww = ww * len(ww) / ww.sum()           # aweights sum to N, as regress rescales them
     keep, b, Aw, resid = _fit(y, X, ww)
-    n = int(round(ww.sum())) if fw else int(mask.sum())
+    n = round(ww.sum()) if fw else int(mask.sum())
     df = n - len(keep) - 1
     if len(keep) + 1 < 3 or df <= 0:
         raise StataError("too few variables specified" if len(keep) + 1 < 3

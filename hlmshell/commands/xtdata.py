@@ -72,16 +72,30 @@ def transform(x: np.ndarray, groups: np.ndarray, model: str, ratio: float | None
 def xtdata_cmd(session, cmd):
     opts = typed_args(cmd)
     model = _model(opts)
-    ds = session.data
+    ivar, tvar = _panel_vars(session, opts, model)
+    keep_ids = {ivar} | ({tvar} if tvar else set())
+    names = _variables(session, cmd, keep_ids, model)
+    check_can_replace_data(session, opts.clear)
+    mask = touse(session, cmd, names + sorted(keep_ids))
+    if not mask.any():
+        raise StataError("no observations", 2000)
+    session.data = _transformed(session.data, np.flatnonzero(mask), ivar, keep_ids, names, model, opts)
+
+
+def _panel_vars(session, opts, model: str) -> tuple[str, str | None]:
+    """(panel variable, time variable kept or None): i() or xtset's."""
     if opts.i is not None:
         named = varlist(session, " ".join(opts.i), all_if_empty=False)
         if len(named) != 1:
             raise StataError("option i() incorrectly specified", 198)
-        ivar, tvar = named[0], None
-    else:
-        ps = panel_settings(session)
-        ivar, tvar = ps.panelvar, ps.timevar if model != "be" else None
-    keep_ids = {ivar} | ({tvar} if tvar else set())
+        return named[0], None
+    ps = panel_settings(session)
+    return ps.panelvar, ps.timevar if model != "be" else None
+
+
+def _variables(session, cmd, keep_ids: set, model: str) -> list[str]:
+    """The variables to transform: varlist (numeric only), or every numeric variable."""
+    ds = session.data
     names = [n for n in varlist(session, cmd.body or "") if n not in keep_ids]
     if not (cmd.body or "").strip():
         names = [n for n in names if not ds.var(n).is_string]
@@ -90,11 +104,11 @@ def xtdata_cmd(session, cmd):
         raise StataError(f"{bad} is a string variable", 109)
     if model == "re" and "constant" in ds and "constant" not in names:
         raise StataError("variable constant already defined", 110)
-    check_can_replace_data(session, opts.clear)
-    mask = touse(session, cmd, names + [ivar] + ([tvar] if tvar else []))
-    if not mask.any():
-        raise StataError("no observations", 2000)
-    idx = np.flatnonzero(mask)
+    return names
+
+
+def _transformed(ds: Dataset, idx: np.ndarray, ivar: str, keep_ids: set, names: list[str],
+                 model: str, opts) -> Dataset:
     groups = factorize(np.asarray(ds.var(ivar).values[idx], dtype=float))[1]
     pick = slice(None) if model != "be" else np.unique(groups, return_index=True)[1]
     rows = idx[pick]
@@ -104,20 +118,18 @@ def xtdata_cmd(session, cmd):
             chars.pop(key, None)
     new = Dataset(value_labels={k: dict(v) for k, v in ds.value_labels.items()},
                   dta_chars=chars, label=ds.label)
-    theta = None
     for nm in [n for n in ds.names if n in keep_ids or n in names]:
         v = ds.var(nm)
         if nm in keep_ids:
             new.add(v.evolve(values=v.values[rows]))
             continue
-        col, theta = transform(np.asarray(v.values[idx], dtype=float), groups, model, opts.ratio)
+        col, _ = transform(np.asarray(v.values[idx], dtype=float), groups, model, opts.ratio)
         vtype = v.vtype if opts.nodouble else "double"
         fmt = v.format if opts.nodouble or v.vtype == "double" else "%10.0g"
         new.add(v.evolve(values=col[pick], vtype=vtype, format=fmt))
     if model == "re":
-        if theta is None:
-            theta = transform(np.zeros(idx.size), groups, "re", opts.ratio)[1]
+        theta = transform(np.zeros(idx.size), groups, "re", opts.ratio)[1]
         new.add(Variable("constant", 1.0 - theta, "double" if not opts.nodouble else "float"))
     new.changed = True
     new.filename = ds.filename
-    session.data = new
+    return new
