@@ -79,6 +79,30 @@ def test_reference_contrasts_rows_and_joint(fitted):
     np.testing.assert_allclose(T[3], ref["pairs"]["p"][:2], rtol=1e-3)
 
 
+def test_interaction_with_a_continuous_covariate(fitted):
+    """`contrast i.agent#c.trial, small` (equal slopes) and `pwcompare (c.trial#agent)`, as
+    the public do-file types them."""
+    s, ref = fitted
+    ok(s, "contrast i.agent#c.trial, small")
+    assert _m(s, "F")[0, 0] == pytest.approx(ref["inter"]["F"], rel=1e-4)
+    assert _m(s, "df2")[0, 0] == pytest.approx(ref["inter"]["ddf"], rel=1e-4)
+    ok(s, "pwcompare (c.trial#agent), effects mcompare(bonf) small")
+    T = _m(s, "table_vs")
+    sp = ref["slope_pairs"]
+    np.testing.assert_allclose(T[0], sp["estimate"], rtol=1e-5)
+    np.testing.assert_allclose(T[1], sp["se"], rtol=1e-4)
+    np.testing.assert_allclose(T[6], sp["df"], rtol=1e-4)
+    assert s.r.matrices["table_vs"].colnames[0] == "2vs1.agent#c.trial"
+
+
+def test_slope_terms_bad_input():
+    s = csv_session("tests/data/contrast_small/agents.csv")
+    ok(s, FIT.format("kroger"))
+    for line, rc in (("contrast c.trial", 198), ("contrast agent#c.nosuch", 111),
+                     ("contrast c.trial#c.trial", 198), ("pwcompare (c.trial#c.pid)", 198)):
+        assert run(s, line)[0] == rc, line
+
+
 def test_without_small_stays_large_sample(fitted):
     s, _ = fitted
     ok(s, "contrast i.agent")

@@ -59,7 +59,7 @@ class TermResult:
 
 
 def term_contrasts(session, st: tm.Setup, t: tm.Term) -> TermResult:
-    _cells, G = st.grid(t.variables + t.within)
+    _cells, G = st.grid(t.variables + t.within, t.slope)
     K = np.ones((1, 1))
     tag_lists = []
     for v, op, ref in zip(t.variables, t.ops, t.refs):
@@ -75,7 +75,7 @@ def term_contrasts(session, st: tm.Setup, t: tm.Term) -> TermResult:
         for wc in wcells:
             wl = " ".join(tm.value_label(session, w, lv) for w, lv in zip(t.within, wc))
             names.append(head + ("@" + "#".join(f"{lv}.{w}" for w, lv in zip(t.within, wc))
-                                 if t.within else ""))
+                                 if t.within else "") + (f"#c.{t.slope}" if t.slope else ""))
             labels.append(f"{lab} {wl}" if wl else lab)
             wlab.append(wl)
     L = K @ G

@@ -40,6 +40,7 @@ class Term:
     ops: list[str | None]
     refs: list[int | None]
     within: list[str] = field(default_factory=list)
+    slope: str | None = None      # `a#c.x`: the factors' margins are the slopes of x
 
     @property
     def operated(self) -> bool:
@@ -47,7 +48,7 @@ class Term:
 
     @property
     def text(self) -> str:
-        head = "#".join(self.variables)
+        head = "#".join(self.variables) + (f"#c.{self.slope}" if self.slope else "")
         return f"{head}@{'#'.join(self.within)}" if self.within else head
 
 
@@ -63,8 +64,17 @@ class Setup:
     names: list[str]
     N: int
 
-    def grid(self, variables: list[str]):
-        return ce.grid(self.cols, variables, self.levels, self.means)
+    def grid(self, variables: list[str], slope: str | None = None):
+        """The balanced cells of `variables` and their margins' rows of L; with `slope`, the
+        rows of each cell's slope in that continuous covariate (the change of the margin
+        when the covariate rises by one from its mean: its derivative where it enters
+        linearly, as in `a#c.x`)."""
+        if slope is None:
+            return ce.grid(self.cols, variables, self.levels, self.means)
+        cells, G0 = ce.grid(self.cols, variables, self.levels, self.means)
+        _, G1 = ce.grid(self.cols, variables, self.levels,
+                        {**self.means, slope: self.means[slope] + 1.0})
+        return cells, G1 - G0
 
 
 def setup(session, cmdname: str) -> tuple:
@@ -94,6 +104,8 @@ def parse_terms(session, st: Setup, body: str, *, operators: bool = True) -> lis
         raise StataError("varlist required", 100)
     out: list[Term] = []
     for w in words:
+        if w.startswith("(") and w.endswith(")"):       # pwcompare (c.x#a)
+            w = w[1:-1]
         if w.count("@") > 1 or w.startswith("@") or w.endswith("@") or "|" in w:
             raise StataError("invalid syntax", 198)
         left, _, right = w.partition("@")
@@ -105,13 +117,33 @@ def parse_terms(session, st: Setup, body: str, *, operators: bool = True) -> lis
             continue
         if "##" in left:
             raise StataError("invalid syntax", 198)
-        parts = [_factor(session, st, p, operators) for p in left.split("#")]
+        slope, factors = _slope(session, st, left.split("#"))
+        if slope and right:
+            raise StataError("invalid syntax", 198)
+        parts = [_factor(session, st, p, operators) for p in factors]
         within = [_factor(session, st, p, False)[0] for p in right.split("#")] if right else []
         names = [p[0] for p in parts] + within
         if len(set(names)) != len(names):
             raise StataError("invalid syntax", 198)
-        out.append(Term([p[0] for p in parts], [p[1] for p in parts], [p[2] for p in parts], within))
+        out.append(Term([p[0] for p in parts], [p[1] for p in parts], [p[2] for p in parts], within,
+                        slope))
     return out
+
+
+def _slope(session, st: Setup, pieces: list[str]) -> tuple[str | None, list[str]]:
+    """(the c. covariate of an interaction term such as `agent#c.trial`, the factor pieces):
+    at most one, a continuous covariate of the model, beside at least one factor."""
+    slopes = [p for p in pieces if p[:2].lower() == "c."]
+    if not slopes:
+        return None, pieces
+    if len(slopes) > 1 or len(slopes) == len(pieces):
+        raise StataError("invalid syntax", 198)
+    vs = resolve_var(session.data, slopes[0][2:])
+    if len(vs) != 1:
+        raise StataError("invalid syntax", 198)
+    if vs[0] not in st.means:
+        raise StataError(f"{vs[0]} not found in e(b)", 111 if vs[0] not in st.names else 198)
+    return vs[0], [p for p in pieces if p not in slopes]
 
 
 def _factor(session, st: Setup, word: str, operators: bool) -> tuple[str, str | None, int | None]:

@@ -54,16 +54,18 @@ class TermPairs:
 
 
 def term_pairs(session, st: tm.Setup, t: tm.Term) -> TermPairs:
-    cells, G = st.grid(t.variables)
+    cells, G = st.grid(t.variables, t.slope)
     multi = len(t.variables) > 1
+    tail = f"#c.{t.slope}" if t.slope else ""
     labs = [" ".join(tm.value_label(session, v, lv) for v, lv in zip(t.variables, c)) for c in cells]
     pairs, plabs, names = [], [], []
     for i in range(len(cells)):
         for j in range(i + 1, len(cells)):
             pairs.append((i, j))
             plabs.append(f"({labs[j]}) vs ({labs[i]})" if multi else f"{labs[j]} vs {labs[i]}")
-            names.append("#".join(f"{b}vs{a}.{v}" for v, a, b in zip(t.variables, cells[i], cells[j])))
-    mnames = ["#".join(f"{lv}.{v}" for v, lv in zip(t.variables, c)) for c in cells]
+            names.append("#".join(f"{b}vs{a}.{v}" for v, a, b in zip(t.variables, cells[i], cells[j]))
+                         + tail)
+    mnames = ["#".join(f"{lv}.{v}" for v, lv in zip(t.variables, c)) + tail for c in cells]
     return TermPairs(t, cells, G, pairs, labs, plabs, names, mnames)
 
 

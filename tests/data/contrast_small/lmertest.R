@@ -1,7 +1,7 @@
 # Reference numbers for tests/test_contrast_small.py: lmerTest contest/contestMD (Kenward-Roger,
 # Satterthwaite) on the REML fit of y ~ agent * trial + (1 | pid) + (0 + trial | pid) (mixed's
 # `|| pid: trial`, independent). Rows of L: the agent margins at the mean of trial, as contrast
-# and pwcompare take them (asbalanced). Run: Rscript lmertest.R > lmertest.json
+# and pwcompare take them (asbalanced); inter and slope_pairs: agent#c.trial's slopes. Run: Rscript lmertest.R > lmertest.json
 # (agents.csv: 24 participants x 3 agents x trials 2..10, 20% of cells dropped at random).
 suppressMessages({library(lmerTest); library(jsonlite)})
 d <- read.csv("agents.csv")
@@ -12,6 +12,7 @@ L_joint <- rbind(c(0, 1, 0, 0, Tb, 0), c(0, 0, 1, 0, 0, Tb))
 L_pairs <- rbind(c(0, 1, 0, 0, Tb, 0), c(0, 0, 1, 0, 0, Tb), c(0, -1, 1, 0, -Tb, Tb))
 L_marg <- rbind(c(1, 0, 0, Tb, 0, 0), c(1, 1, 0, Tb, Tb, 0), c(1, 0, 1, Tb, 0, Tb))
 L_inter <- rbind(c(0, 0, 0, 0, 1, 0), c(0, 0, 0, 0, 0, 1))
+L_slopes <- rbind(c(0, 0, 0, 0, 1, 0), c(0, 0, 0, 0, 0, 1), c(0, 0, 0, 0, -1, 1))
 out <- list(fixef = unname(fixef(m)), trial_mean = Tb)
 for (ddf in c("Kenward-Roger", "Satterthwaite")) {
   key <- if (ddf == "Kenward-Roger") "kroger" else "satterthwaite"
@@ -24,6 +25,7 @@ for (ddf in c("Kenward-Roger", "Satterthwaite")) {
   }
   out[[key]] <- list(joint = list(F = j[["F value"]], df1 = j$NumDF, ddf = j$DenDF, p = j[["Pr(>F)"]]),
                      inter = list(F = ji[["F value"]], df1 = ji$NumDF, ddf = ji$DenDF, p = ji[["Pr(>F)"]]),
-                     pairs = one(L_pairs), margins = one(L_marg))
+                     pairs = one(L_pairs), margins = one(L_marg),
+                     slope_pairs = one(L_slopes))
 }
 cat(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE))
