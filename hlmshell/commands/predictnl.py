@@ -39,6 +39,8 @@ def _target(body: str) -> tuple[str, str]:
     vtype = "float"
     if words and words[0] in _TYPES:
         vtype = words.pop(0)
+    elif len(words) > 1 and (words[0] == "strL" or re.fullmatch(r"str\d+", words[0])):
+        raise StataError("type mismatch", 109)
     if not words:
         raise StataError("invalid syntax", 198)
     if len(words) > 1:

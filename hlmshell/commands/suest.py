@@ -190,6 +190,8 @@ def suest_cmd(session, cmd) -> None:
     if opts.svy:
         raise StataError("option svy requires svyset data; not available in hlmshell's suest", 198)
     names = expand_names(session, body)
+    if not names:
+        raise StataError(f"estimation result {body} not found", 111)
     if len(set(names)) != len(names):
         raise StataError("duplicate names in namelist", 198)
     models, union, kind, w = _models(session, names)

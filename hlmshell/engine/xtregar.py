@@ -53,6 +53,8 @@ def demean(Z: np.ndarray, code: np.ndarray) -> np.ndarray:
     counts = np.bincount(code)
     if Z.ndim == 1:
         return Z - (np.bincount(code, Z) / counts)[code]
+    if Z.shape[1] == 0:
+        return Z.astype(float)
     means = np.column_stack([np.bincount(code, Z[:, j]) for j in range(Z.shape[1])]) / counts[:, None]
     return Z - means[code]
 
