@@ -96,3 +96,41 @@ def test_outfile_labels_comma_dictionary_wide(s, tmp_path):
     assert max(len(ln) for ln in (tmp_path / "w.raw").read_text().splitlines()) <= 80
     ok(s, "outfile v* using w2, wide")
     assert len((tmp_path / "w2.raw").read_text().splitlines()) == 2
+
+
+def test_dictionary_fixed_columns(s, tmp_path):
+    (tmp_path / "d.dct").write_text(
+        'dictionary using fixed.raw {\n  * comment\n'
+        '  _column(1)  int    id     %3f   "identifier"\n'
+        '  _column(5)  str8   name   %8s\n'
+        '  _column(14) double score  %5f   "test score"\n'
+        '              byte   grp\n}\n')
+    (tmp_path / "fixed.raw").write_text("  1 Ann Lee   12.5 1\n 22 Bob       7.25 2\n333 Carl         . 1\n")
+    out = ok(s, "infile using d")
+    assert "(3 observations read)" in out
+    assert list(s.data.var("id").values) == [1, 22, 333]
+    assert list(s.data.var("name").values) == ["Ann Lee", "Bob", "Carl"]
+    sc = s.data.var("score").values
+    assert sc[0] == 12.5 and sc[1] == 7.25 and np.isnan(sc[2])
+    assert list(s.data.var("grp").values) == [1, 2, 1]
+    assert s.data.var("score").label == "test score" and s.data.var("name").vtype == "str8"
+
+
+def test_dictionary_inline_data_lines_and_outfile_round_trip(s, tmp_path):
+    (tmp_path / "two.dct").write_text(
+        "infile dictionary {\n _lines(2)\n _line(1) a %2f\n _column(4) b %2f\n"
+        " _line(2) c %3f\n}\n 1 2\n333\n 4 5\n666\n")
+    ok(s, "infile using two")
+    assert list(s.data.var("c").values) == [333, 666] and list(s.data.var("b").values) == [2, 5]
+    ok(s, "use hsb, clear")
+    ok(s, "outfile id ses female using od in 1/30, dictionary")
+    ok(s, "infile using od, clear")
+    assert s.data.n == 30 and s.data.var("id").vtype == "long"
+    ref = Session(out=Capture())
+    ok(ref, "use hsb")
+    np.testing.assert_allclose(s.data.var("ses").values, ref.data.var("ses").values[:30], atol=5e-4)
+    assert s.data.var("ses").label == ref.data.var("ses").label
+    assert run(s, "infile using nosuch, clear")[0] == 601
+    (tmp_path / "bad.dct").write_text("dictionary {\n x %zz\n}\n")
+    assert run(s, "infile using bad, clear")[0] == 198
+    assert run(s, "infile x using od.dct, clear using(a.raw)")[0] == 198

@@ -206,40 +206,35 @@ def _check_memory(session, clear: bool) -> None:
 
 
 @command("infile", byable=False, qualifiers="if in", body="anything", using="required",
-         family="Files", desc="read a free-format text file of values",
+         family="Files", desc="read a text file: free format, or laid out by a dictionary",
          example="infile id str20 name score using scores.raw, clear",
          options=(Opt("clear", desc="replace the data in memory"),
                   Opt("automatic", "a", desc="create value labels from nonnumeric data"),
                   Opt("byvariable", "byv", "int", None,
-                      "the file holds # observations of the first variable, then the next, ...")))
+                      "the file holds # observations of the first variable, then the next, ..."),
+                  Opt("using", "", "string", None, "with a dictionary: the data file")))
 def infile_cmd(session, cmd):
     opts = typed_args(cmd)
     body, fname = split_using(cmd.body or "")
     if not fname:
         raise StataError("using required", 100)
-    if not body.strip():
-        raise StataError("infile with a dictionary is not supported; list the variables", 198)
-    layout = declarations(body)
-    names = [n for _, n in layout if isinstance(n, str)]
-    for nm in names:
-        check_name(nm)
-    dup = next((n for k, n in enumerate(names) if n in names[:k]), None)
-    if dup:
-        raise StataError(f"{dup} already defined", 110)
-    if opts.byvariable is not None and opts.byvariable < 1:
+    if opts.byvariable is not None and (opts.byvariable < 1 or not body.strip()):
         raise StataError("byvariable() invalid", 198)
-    _check_memory(session, opts.clear)
-    path = find_data(fname, ".raw")
-    try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
-    except OSError:
-        raise StataError(f"file {path} could not be opened", 603) from None
-    cols = _split_columns(tokens(text), layout, opts.byvariable)
-    types = {n: (t or "float") for t, n in layout if isinstance(n, str)}
+    if body.strip():
+        if opts.using is not None:
+            raise StataError("option using() not allowed", 198)
+        names, types, cols, fields = _free_format(session, body, fname, opts)
+    else:
+        from hlmshell.commands.infile_dictionary import read_dictionary
+        _check_memory(session, opts.clear)
+        names, types, cols, fields = read_dictionary(session, cmd, opts, fname)
+    _check_names(names)
     new = Dataset()
     notes: list[str] = []
     for nm, col in zip(names, cols):
         new.add(_variable(nm, types[nm], col, opts, new, notes))
+    for f in fields:                    # a dictionary's labels
+        new.update(f.name, label=f.label, **({"vallab": f.lblname} if f.lblname else {}))
     new.changed = True
     session.data = new
     for note in notes:
@@ -248,6 +243,29 @@ def infile_cmd(session, cmd):
         new.take(np.flatnonzero(touse(session, cmd)))
     n = new.n
     session.out.line(f"({n:,} observation{'s' if n != 1 else ''} read)")
+
+
+def _check_names(names: list[str]) -> None:
+    for nm in names:
+        check_name(nm)
+    dup = next((n for k, n in enumerate(names) if n in names[:k]), None)
+    if dup:
+        raise StataError(f"{dup} already defined", 110)
+
+
+def _free_format(session, body: str, fname: str, opts):
+    """(names, types, columns of tokens, no dictionary fields) of `infile varlist using`."""
+    layout = declarations(body)
+    names = [n for _, n in layout if isinstance(n, str)]
+    _check_names(names)
+    _check_memory(session, opts.clear)
+    path = find_data(fname, ".raw")
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        raise StataError(f"file {path} could not be opened", 603) from None
+    cols = _split_columns(tokens(text), layout, opts.byvariable)
+    return names, {n: (t or "float") for t, n in layout if isinstance(n, str)}, cols, []
 
 
 # ----------------------------------------------------------------------------- outfile
