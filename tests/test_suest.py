@@ -39,7 +39,7 @@ def _reference(s, cluster=None):
     X1 = np.column_stack([x, z, one])
     b1 = np.linalg.lstsq(X1, w, rcond=None)[0]
     e = w - X1 @ b1
-    s2 = e @ e / n
+    s2 = e @ e / (n - 3)            # suest's lnvar is ln(e(rmse)^2)
     S1 = np.column_stack([X1 * (e / s2)[:, None], 0.5 * (e ** 2 / s2 - 1)])
     D1 = np.zeros((4, 4))
     D1[:3, :3] = s2 * np.linalg.inv(X1.T @ X1)

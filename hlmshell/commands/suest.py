@@ -3,12 +3,12 @@
     suest namelist [, vce(robust | cluster clustvar) level(#) dir eform(string) cformat() ...]
 
 Each stored model (regress, logit, probit, poisson, mlogit; unweighted, or all with the same
-pweights or fweights) contributes its
-coefficients and per-observation scores, rebuilt here from e(b), the data and e(sample);
-engine.suest_scores makes the sandwich. As in [R] suest, regress enters as `name_mean` and
-`name_lnvar` (ln of the ML residual variance), a single-equation model as `name`, and the
-equations of a multi-equation model as `name_eq`. The result replaces e() (e(cmd) suest), so
-`test [m1]x = [m2]x` works across the models.
+pweights or fweights) contributes its coefficients and per-observation scores, rebuilt here
+from e(b), the data and e(sample); engine.suest_scores makes the sandwich. As in [R] suest,
+regress enters as `name_mean` and `name_lnvar` (ln of e(rmse)^2, as a Stata 17 log of suest
+after regress shows: A_lnvar -1.745891 = ln(.174489532), the residual mean square), a
+single-equation model as `name`, and the equations of a multi-equation model as `name_eq`.
+The result replaces e() (e(cmd) suest), so `test [m1]x = [m2]x` works across the models.
 """
 from __future__ import annotations
 
@@ -65,7 +65,8 @@ def _single(res, name: str, data, sample, w) -> _Model:
     extra = None
     ws = None if w is None else w[sample]
     if res.cmd == "regress":
-        sc, Dk, extra = ss.regress_parts(X, y, bk, ws)
+        rmse = float(res.scalars.get("rmse", float("nan")))
+        sc, Dk, extra = ss.regress_parts(X, y, bk, ws, rmse * rmse if rmse > 0 else None)
     elif res.cmd in ("logit", "logistic"):
         sc, Dk = ss.logit_parts(X, (y != 0).astype(float), bk, ws)
     elif res.cmd == "probit":

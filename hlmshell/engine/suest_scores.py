@@ -25,12 +25,14 @@ def _w(w, n):
     return np.ones(n) if w is None else np.asarray(w, dtype=float)
 
 
-def regress_parts(X: np.ndarray, y: np.ndarray, b: np.ndarray, w=None):
-    """(weighted scores n x (k+1), D (k+1)^2, extra estimate lnvar) for OLS as a normal ML
-    model (sigma^2 = sum w e^2 / sum w, its maximum-likelihood value)."""
+def regress_parts(X: np.ndarray, y: np.ndarray, b: np.ndarray, w=None, s2=None):
+    """(weighted scores n x (k+1), D (k+1)^2, extra estimate lnvar) for OLS as a normal model
+    with lnvar = ln(s2): regress's e(rmse)^2 as suest reports it (RSS/(N-k) unweighted; the
+    weighted maximum-likelihood value sum w e^2 / sum w when none is given)."""
     w = _w(w, len(y))
     e = y - X @ b
-    s2 = float(w @ (e * e)) / float(w.sum())
+    if s2 is None:
+        s2 = float(w @ (e * e)) / float(w.sum())
     scores = np.column_stack([X * (w * e / s2)[:, None], 0.5 * w * (e * e / s2 - 1.0)])
     k = X.shape[1]
     D = np.zeros((k + 1, k + 1))
