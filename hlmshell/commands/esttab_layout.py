@@ -1,5 +1,6 @@
 """esttab's output modes as esttab.ado sets them up for estout: the strings of each mode
-(smcl/fixed, tab, csv, tex, booktabs, html) and the table's head, rules, gaps and notes.
+(smcl/fixed, tab, csv/scsv, tex, booktabs, html, rtf, md) and the table's head, rules, gaps
+and notes.
 
 esttab.ado is a wrapper: it composes prehead() (opening, caption, top rule), posthead() (mid
 rule), prefoot() (mid rule above the statistics), postfoot() (bottom rule, the notes, the
@@ -19,7 +20,6 @@ from hlmshell.commands import esttab_labels as el
 from hlmshell.commands import esttab_rows as er
 from hlmshell.errors import StataError
 from hlmshell.output import estout_writer as ew
-from hlmshell.output import paper_tables as pt
 
 _TEX_OPEN2 = r"\begin{tabular}{l*{@E}{%s}}"
 
@@ -403,7 +403,8 @@ def starwidth(symbols: list[str]) -> int:
     return int(width or 0)
 
 
-def restar(cell: tuple[str, str], mode: Mode, syms: list[str]) -> tuple[str, str]:
+def restar(cell: tuple[str, str], mode: Mode) -> tuple[str, str]:
+    """A cell's stars in the mode's symbols (\\sym{**}, <sup>**</sup>, {\\super **})."""
     if not cell[1] or mode.star == ("", ""):
         return cell
     return cell[0], mode.star[0] + _md_star(mode, cell[1]) + mode.star[1]
@@ -432,7 +433,7 @@ def assemble(given, name: str, spec: Spec, body: Body, label: bool, gaps: bool, 
     if (given.get("cells") or "").strip() in ("none", '"none"'):
         prefoot = []                        # esttab.ado: no rule above the statistics alone
     for b in body.blocks + body.stats:
-        b.rows = [[restar(c, mode, syms) for c in row] for row in b.rows]
+        b.rows = [[restar(c, mode) for c in row] for row in b.rows]
     if name == "md":
         posthead = posthead + [mmd_rule(style, spec.star_cols)]
     table = ew.Table(heads(given, spec, tex), body.blocks, body.stats, spec.star_cols,
@@ -448,25 +449,6 @@ def mode_lines(mode_name: str, given) -> tuple[list[str], list[str], bool]:
     """(midgap lines, eqrule lines, equation rules on) of a mode (the body's gaps and rules)."""
     mode = mode_of(mode_name)
     return mode.midgap, mode.eqrule, mode.lines and "nolines" not in given and "noeqlines" not in given
-
-
-def plain_table_notes(given, spec: Spec) -> list[str]:
-    """Notes for the formats esttab writes without estout's writer here (md, rtf)."""
-    mode = Mode()
-    return [n.replace("@starlegend", star_legend(mode, spec.stars)) for n in _notes(given, spec, mode)]
-
-
-def paper_headers(given, spec: Spec) -> list[list[str]]:
-    """The header rows as plain per-column labels (md, rtf)."""
-    out = []
-    for cap in heads(given, spec, False):
-        row = []
-        for j, g in enumerate(cap.groups):
-            first = cap.every or j == 0 or cap.groups[j - 1] != g
-            text = cap.labels[g - 1] if first and 0 < g <= len(cap.labels) else ""
-            row.append((cap.prefix + text + cap.suffix) if text and cap.prefix == "(" else text)
-        out.append(row)
-    return out
 
 
 def _relabel(key, label: str, names: dict[str, str]) -> str:
@@ -587,4 +569,4 @@ def blocks(rows, given, name: str, gaps: bool, width: int = 1) -> Body:
     return Body(out, stats)
 
 
-__all__ = ["Body", "Spec", "assemble", "blocks", "paper_headers", "plain_table_notes", "pt"]
+__all__ = ["Body", "Spec", "assemble", "blocks"]
