@@ -175,3 +175,21 @@ def test_different_weights_refused(session):
     ok(s, "estimates store wz")
     got, out = run(s, "suest wz lg")
     assert got == 322 and "same weights" in out
+
+
+@pytest.mark.parametrize("cmd", ["ologit", "oprobit"])
+def test_single_ordinal_is_robust(cmd):
+    """ologit/oprobit through suest: the index equation and one equation per cutpoint, with
+    the VCE the command itself reports under vce(robust)."""
+    s = Session(out=Capture())
+    for line in SETUP[:8] + ["gen o = 1 + (x + rnormal() > 0) + (x + rnormal() > 1)"]:
+        ok(s, line)
+    ok(s, f"quietly {cmd} o x")
+    ok(s, "estimates store m")
+    ok(s, "suest m")
+    assert [e for e, _ in s.e.names] == ["m", "m_cut1", "m_cut2"]
+    V1, b1 = np.asarray(s.e.V), np.asarray(s.e.b).ravel()
+    ok(s, f"quietly {cmd} o x, vce(robust)")
+    assert np.allclose(b1, np.asarray(s.e.b).ravel())
+    # the command's own robust VCE comes from its own (numerical) Hessian: agreement to 1e-4
+    assert np.allclose(V1, np.asarray(s.e.V), rtol=1e-4, atol=2e-5 * np.abs(V1).max())

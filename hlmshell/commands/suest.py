@@ -2,7 +2,7 @@
 
     suest namelist [, vce(robust | cluster clustvar) level(#) dir eform(string) cformat() ...]
 
-Each stored model (regress, logit, probit, poisson, mlogit; unweighted, or all with the same
+Each stored model (regress, logit, probit, poisson, mlogit, ologit, oprobit; unweighted, or all with the same
 pweights or fweights) contributes its coefficients and per-observation scores, rebuilt here
 from e(b), the data and e(sample); engine.suest_scores makes the sandwich. As in [R] suest,
 regress enters as `name_mean` and `name_lnvar` (ln of e(rmse)^2, as a Stata 17 log of suest
@@ -23,7 +23,7 @@ from hlmshell.output.numfmt import fmt_count
 from hlmshell.registry import Opt, args_of, command
 from hlmshell.results import EstimationResults
 
-_SUPPORTED = ("regress", "logit", "logistic", "probit", "poisson", "mlogit")
+_SUPPORTED = ("regress", "logit", "logistic", "probit", "poisson", "mlogit", "ologit", "oprobit")
 
 
 class _Model:
@@ -134,6 +134,27 @@ def _weights(session, results) -> tuple[str, np.ndarray | None]:
     return kind, np.broadcast_to(w, (session.data.n,)).astype(float)
 
 
+def _ordinal(res, name: str, data, sample, w) -> _Model:
+    """ologit/oprobit: the index equation as `name`, each cutpoint an equation `name_cut#`."""
+    k = len(res.names)
+    b = np.asarray(res.b, dtype=float).reshape(-1)
+    omitted = np.asarray(res.omitted, dtype=bool).reshape(-1)
+    xcols = [j for j, (e, _) in enumerate(res.names) if e != "/"]
+    cuts = [j for j, (e, _) in enumerate(res.names) if e == "/"]
+    keep = [j for j in xcols if not omitted[j]]
+    X = _design(res, data, keep)[sample]
+    y = np.asarray(data.values(res.depvar), dtype=float)[sample]
+    levels = np.unique(y)
+    if len(levels) != len(cuts) + 1:
+        raise StataError(f"outcomes of the model saved under {name} could not be matched", 322)
+    outcome = np.searchsorted(levels, y)
+    pos = keep + cuts
+    sc, Dk = ss.ordinal_parts(X, outcome, b[pos], len(levels), res.cmd == "oprobit",
+                              None if w is None else w[sample])
+    names = [(name, nm) if e != "/" else (f"{name}_{nm}", "_cons") for e, nm in res.names]
+    return _expand(name, names, b, omitted[:k], sample, sc, Dk, pos)
+
+
 def _models(session, names: list[str]):
     data = session.data
     results = [lookup(session, nm) for nm in names]
@@ -145,7 +166,7 @@ def _models(session, names: list[str]):
     out, union = [], np.zeros(data.n, dtype=bool)
     for (label, sample), res in zip(samples, results):
         union |= sample
-        part = _mlogit if res.cmd == "mlogit" else _single
+        part = {"mlogit": _mlogit, "ologit": _ordinal, "oprobit": _ordinal}.get(res.cmd, _single)
         out.append(part(res, label, data, sample, w))
     return out, union, kind, w
 

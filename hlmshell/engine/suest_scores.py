@@ -100,3 +100,54 @@ def stacked_sandwich(scores: np.ndarray, D: np.ndarray, clusters: np.ndarray | N
     np.add.at(sums, inv, scores)
     c = m / (m - 1) if m > 1 else float("nan")
     return c * D @ (sums.T @ sums) @ D, m
+
+
+def _ordinal_scores(X, outcome, theta, J, probit: bool):
+    """Scores of an ordered logit/probit at theta = (beta, cut_1..cut_{J-1}); outcome 0..J-1."""
+    k = X.shape[1]
+    beta, cuts = theta[:k], theta[k:]
+    eta = X @ beta
+    inf = 1e300
+    hi = np.where(outcome < J - 1, cuts[np.minimum(outcome, J - 2)], inf) - eta
+    lo = np.where(outcome > 0, cuts[np.maximum(outcome - 1, 0)], -inf) - eta
+    if probit:
+        from scipy.special import ndtr
+        F = ndtr
+
+        def f(z):
+            return np.exp(-0.5 * np.minimum(z * z, 1e4)) / math.sqrt(2 * math.pi)
+    else:
+        def F(z):
+            return 1.0 / (1.0 + np.exp(-np.clip(z, -700, 700)))
+
+        def f(z):
+            p = F(z)
+            return p * (1 - p)
+    P = F(hi) - F(lo)
+    fh, fl = f(hi), f(lo)
+    S = np.zeros((len(eta), k + J - 1))
+    S[:, :k] = X * (-(fh - fl) / P)[:, None]
+    rows = np.arange(len(eta))
+    top, bottom = outcome < J - 1, outcome > 0
+    S[rows[top], k + outcome[top]] += fh[top] / P[top]
+    S[rows[bottom], k + outcome[bottom] - 1] -= fl[bottom] / P[bottom]
+    return S
+
+
+def ordinal_parts(X: np.ndarray, outcome: np.ndarray, theta: np.ndarray, J: int, probit: bool,
+                  w=None):
+    """ologit/oprobit: (weighted scores, D) with D the inverse of minus the observed Hessian,
+    taken by central differences of the summed analytic scores."""
+    w = _w(w, X.shape[0])
+    S = _ordinal_scores(X, outcome, theta, J, probit)
+    m = len(theta)
+    H = np.zeros((m, m))
+    for j in range(m):
+        h = 1e-5 * max(abs(theta[j]), 1e-2)
+        up, dn = theta.copy(), theta.copy()
+        up[j] += h
+        dn[j] -= h
+        H[:, j] = (w @ _ordinal_scores(X, outcome, up, J, probit)
+                   - w @ _ordinal_scores(X, outcome, dn, J, probit)) / (2 * h)
+    H = (H + H.T) / 2
+    return S * w[:, None], np.linalg.pinv(-H)
