@@ -136,31 +136,13 @@ def _prepare(session, cmd, spec, fixed_raw, opts):
     mask = _mixed_sample(session, cmd, numeric, strg)
     column = sample_columns(ds, mask)
     n = int(mask.sum())
-    design = _without_constant(dz.build_fixed(engine_terms(fixed), column, n, constant=True))
+    design = dz.drop_constant(dz.build_fixed(engine_terms(fixed), column, n, constant=True))
     y = (np.asarray(column(depvar), dtype=float) != 0).astype(float)
     gcodes = np.unique(np.asarray(column(gvar)).astype(str) if ds.var(gvar).is_string
                        else np.asarray(column(gvar), dtype=float), return_inverse=True)[1].ravel()
     off = np.asarray(column(off_var), dtype=float) if off_var else np.zeros(n)
     clusters = _cluster_codes(column, gcodes, vce.clustvar) if vce.robust else None
     return depvar, fixed, gvar, vce, off_var, design, mask, y, gcodes, off, clusters
-
-
-def _without_constant(design: dz.Design) -> dz.Design:
-    """The design built with a constant (so that factor variables get their base levels and
-    collinearity is judged as Stata's _rmcoll judges it beside the groups' intercepts) with
-    the _cons column taken out: the conditional likelihood absorbs it."""
-    from dataclasses import replace
-    drop = [j for j, c in enumerate(design.columns) if c.term < 0 and c.name == "_cons"]
-    if not drop:
-        return design
-    j = drop[0]
-    slot = design.slots[j]
-    keep_cols = [i for i in range(design.X.shape[1]) if i != slot]
-    slots = [(-1 if s < 0 else s - (s > slot)) for i, s in enumerate(design.slots) if i != j]
-    terms = [replace(t, columns=[c - (c > j) for c in t.columns if c != j]) for t in design.terms]
-    return replace(design, X=np.asfortranarray(design.X[:, keep_cols]),
-                   columns=[c for i, c in enumerate(design.columns) if i != j],
-                   terms=terms, constant=False, slots=slots)
 
 
 @command("clogit", rule="mixed", family="Estimation", body="fvvarlist", qualifiers="if in",

@@ -123,7 +123,9 @@ def _prepare(session, cmd, spec, fixed_raw, opts, name, model) -> XtData:
     column = sample_columns(ds, mask)
     n = int(mask.sum())
     design = dz.build_fixed(engine_terms(fixed), column, n,
-                            constant=model == "re" and not opts.noconstant)
+                            constant=model == "fe" or (model == "re" and not opts.noconstant))
+    if model == "fe":               # the panels' intercepts absorb the constant; factor
+        design = dz.drop_constant(design)       # variables keep their base levels
     y = _outcome(name, np.asarray(column(depvar), dtype=float), depvar)
     groups = factorize(np.asarray(column(ps.panelvar), dtype=float))[1]
     clusters = None

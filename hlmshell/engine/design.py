@@ -190,6 +190,25 @@ def column_name(factors, levels: tuple[int, ...], continuous) -> str:
     return "#".join(parts)
 
 
+def drop_constant(design: "Design") -> "Design":
+    """A design built with a constant, with the _cons column taken out: for models whose
+    groups' own intercepts absorb the constant (conditional logit and Poisson). Building it
+    with the constant gives factor variables their base levels and judges collinearity as
+    Stata's _rmcoll does beside those intercepts."""
+    from dataclasses import replace
+    drop = [j for j, c in enumerate(design.columns) if c.term < 0 and c.name == "_cons"]
+    if not drop:
+        return design
+    j = drop[0]
+    slot = design.slots[j]
+    keep_cols = [i for i in range(design.X.shape[1]) if i != slot]
+    slots = [(-1 if s < 0 else s - (s > slot)) for i, s in enumerate(design.slots) if i != j]
+    terms = [replace(t, columns=[c - (c > j) for c in t.columns if c != j]) for t in design.terms]
+    return replace(design, X=np.asfortranarray(design.X[:, keep_cols]),
+                   columns=[c for i, c in enumerate(design.columns) if i != j],
+                   terms=terms, constant=False, slots=slots)
+
+
 # --- fixed part ---------------------------------------------------------------------------------
 def build_fixed(terms: list[Term], column: Callable[[str], np.ndarray], n: int, *,
                 constant: bool = True) -> Design:
