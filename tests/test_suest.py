@@ -193,3 +193,19 @@ def test_single_ordinal_is_robust(cmd):
     assert np.allclose(b1, np.asarray(s.e.b).ravel())
     # the command's own robust VCE comes from its own (numerical) Hessian: agreement to 1e-4
     assert np.allclose(V1, np.asarray(s.e.V), rtol=1e-4, atol=2e-5 * np.abs(V1).max())
+
+
+def test_equations_equal(session):
+    """`test [eq1 = eq2]` after suest: every shared coefficient but _cons equal (here x)."""
+    s = session
+    ok(s, "suest ols lg ps")
+    b, V = _reference(s)
+    out = ok(s, "test [lg = ps]")
+    assert "[lg]x - [ps]x = 0" in out and "_cons" not in out
+    r = np.zeros(8)
+    r[4], r[6] = 1, -1
+    assert abs(s.r.scalars["chi2"] - (r @ b) ** 2 / (r @ V @ r)) < 1e-5 * s.r.scalars["chi2"]
+    out = ok(s, "test [lg = ps]: _cons")
+    assert "[lg]_cons - [ps]_cons = 0" in out
+    got, out = run(s, "test [lg = nosuch]")
+    assert got == 303

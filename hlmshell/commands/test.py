@@ -232,12 +232,49 @@ class _Parser:
         return Linear({j: 1.0}, 0.0)
 
 
+_EQ_EQUAL = re.compile(r"\[\s*([^\]]*=[^\]]*)\]\s*(?::\s*(.*))?", re.DOTALL)
+
+
+def _equal_equations(res: EstimationResults, eq_text: str, var_text: str | None) -> list[Linear]:
+    """`test [eq1 = eq2 (= eq3 ...)] [: varlist]`: each coefficient the equations share (the
+    listed ones, else all but _cons) equal across them, as after suest or mvreg."""
+    names = [e.strip() for e in eq_text.split("=")]
+    eqs = equations(res)
+    if any(not n for n in names):
+        raise StataError("invalid syntax", 198)
+    for n in names:
+        if n not in eqs:
+            raise StataError(f"equation [{n}] not found", 303)
+    first = [nm for e, nm in res.names if e == names[0]]
+    if var_text and var_text.strip():
+        wanted = var_text.split()
+        missing = [v for v in wanted if v not in first]
+        if missing:
+            raise StataError(f"[{names[0]}]{missing[0]} not found", 111)
+    else:
+        wanted = [nm for nm in first if nm != "_cons"]
+    out = []
+    for nm in wanted:
+        j0 = res.coef_index(names[0], nm)
+        for other in names[1:]:
+            j = res.coef_index(other, nm)
+            if j < 0:
+                continue
+            out.append(Linear({j0: 1.0, j: -1.0}, 0.0))
+    if not out:
+        raise StataError("equations have no coefficients in common", 198)
+    return out
+
+
 def parse_spec(res: EstimationResults, spec: str) -> list[Linear]:
     """One test specification -> constraints (Linear forms that must equal 0)."""
     spec = spec.strip()
     if not spec:
         raise StataError("invalid syntax", 198)
     spec = re.sub(r"(?<![=<>!~])==(?!=)", "=", spec)     # `test a == b` is `test a = b`
+    eqs = _EQ_EQUAL.fullmatch(spec)
+    if eqs:
+        return _equal_equations(res, eqs.group(1), eqs.group(2))
     sides = split_top(spec, "=")
     if len(sides) > 1:
         forms = []
