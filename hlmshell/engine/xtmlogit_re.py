@@ -277,7 +277,7 @@ def _optimize(prob: Problem, v: np.ndarray, maxit: int, lines: list, trace) -> t
         lines.append(prob.loglik(B, S))
         if trace:
             trace(len(lines) - 1, lines[-1])
-        if outer > 1 and abs(lines[-1] - lines[-2]) < 1e-10 * (1 + abs(lines[-1])):
+        if outer > 1 and abs(lines[-1] - lines[-2]) < 1e-9 * (1 + abs(lines[-1])):
             return v, True                       # e.g. a variance creeping to its boundary
         r = minimize(lambda x: _free_objective(prob, x), v, jac=True, method="BFGS",
                      options={"gtol": 1e-7, "maxiter": maxit})

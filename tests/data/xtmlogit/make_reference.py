@@ -131,6 +131,34 @@ def fit_fe():
             "groups_dropped": n_drop}
 
 
+def corr_reference():
+    """corr.csv (make_corr.py), unstructured, y on x: the maximum of the plain-quadrature
+    likelihood (outcome 1 the base; the maximum does not depend on the base)."""
+    c = pd.read_csv(os.path.join(HERE, "corr.csv"))
+    Xc = np.column_stack([c.x, np.ones(len(c))])
+    yc = c.y.values - 1
+    gc = np.unique(c.id.values, return_inverse=True)[1]
+
+    def ll(theta):
+        B = theta[:4].reshape(2, 2)
+        S = sigma("unstructured", theta[4:])
+        if np.linalg.eigvalsh(S).min() <= 0:
+            return -1e10
+        U = Z @ np.linalg.cholesky(S).T
+        eta = Xc @ B.T
+        e1 = eta[:, :1] + U[None, :, 0]
+        e2 = eta[:, 1:] + U[None, :, 1]
+        lse = np.logaddexp(0.0, np.logaddexp(e1, e2))
+        lp = np.where((yc == 1)[:, None], e1, np.where((yc == 2)[:, None], e2, 0.0)) - lse
+        per = np.zeros((gc.max() + 1, len(U)))
+        np.add.at(per, gc, lp)
+        return float(logsumexp(per + LW[None], 1).sum())
+
+    r = minimize(lambda v: -ll(v), np.array([0.5, 0.0, 0.2, -0.3, 0.8, 0.8, 0.7]),
+                 method="BFGS", options={"gtol": 1e-6})
+    return {"ll": -r.fun, "vc": r.x[4:].tolist()}
+
+
 if __name__ == "__main__":
     out = {"mlogit_ll": mlogit_ll()}
     start6 = [0.72, -0.82, -0.37, -0.76, 0.31, 0.27]
@@ -141,6 +169,7 @@ if __name__ == "__main__":
         print(cov, out[cov])
     x = np.array(out["independent"]["b"] + out["independent"]["vc"])
     out["independent"]["se_cluster"] = robust_se("independent", x)
+    out["corr_unstructured"] = corr_reference()
     out["fe"] = fit_fe()
     print("fe", out["fe"])
     with open(os.path.join(HERE, "reference.json"), "w") as fh:
