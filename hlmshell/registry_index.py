@@ -155,6 +155,7 @@ COMMANDS = [
     ('dotplot', 'graph_qq_dot', 'dotplot', ()),
     ('serrbar', 'graph_serrbar', 'serrbar', ()),
     ('tsline', 'graph_tsline', 'tsline', ()),
+    ('grc1leg', 'grc1leg', 'grc1leg', ()),
     ('gsem', 'gsem', 'gsem', ()),
     ('hausman', 'hausman', 'hausman', ()),
     ('help', 'help', 'h', ()),

@@ -115,6 +115,7 @@ class Graph:
     parts: list = field(default_factory=list)     # graph combine: the whole graphs, one a cell
     iscale: float | None = None       # graph combine: text size of the parts (None: by grid)
     holes: list = field(default_factory=list)     # graph combine: cells (1-based) left empty
+    legend_from: int | None = None    # grc1leg: the part whose legend is the combined graph's
 
     # ---- JSON ------------------------------------------------------------------------------
     def to_dict(self) -> dict:

@@ -74,18 +74,7 @@ def _draw_graph(fig, graph: Graph, sch: dict) -> None:
     (titles, legend, note, by() panels) into a cell of its grid."""
     body = _footer(fig, graph, sch)
     if graph.parts:
-        holes = {int(h) for h in graph.holes or []}
-        n_cells = len(graph.parts) + len(holes)
-        nrows, ncols = _grid(n_cells, graph.rows, graph.cols)
-        cells = body.subfigures(nrows, ncols, squeeze=False).ravel()
-        scale = graph.iscale or max(nrows, ncols) ** -0.75     # Stata shrinks the parts' text
-        used = [c for k, c in enumerate(cells, 1) if k not in holes]
-        for cell, part in zip(used, graph.parts):
-            psch = schemes.scheme(part.scheme)
-            cell.set_facecolor(psch["graph_bg"])
-            _draw_graph(cell, part, psch)
-            _shrink_text(cell, scale)
-        _titles(fig, graph, sch)
+        _draw_parts(fig, body, graph, sch)
         return
     panels = graph.panels or [Panel()]
     nrows, ncols = _grid(len(panels), graph.rows, graph.cols)
@@ -106,6 +95,32 @@ def _draw_graph(fig, graph: Graph, sch: dict) -> None:
         _legend(keys_fig, axes, graph, sch, loc="center")
     else:
         _legend(body, axes, graph, sch)
+
+
+def _draw_parts(fig, body, graph: Graph, sch: dict) -> None:
+    """graph combine: each graph whole in a cell of the grid; grc1leg (legend_from): the
+    parts without their legends and, below them, the legend of part legend_from."""
+    holes = {int(h) for h in graph.holes or []}
+    n_cells = len(graph.parts) + len(holes)
+    nrows, ncols = _grid(n_cells, graph.rows, graph.cols)
+    grid, keys_fig, shown = body, None, None
+    if graph.legend_from is not None:
+        from dataclasses import replace
+        shown = replace(graph.parts[graph.legend_from], legend=graph.legend)
+        first = shown.panels[0] if shown.panels else Panel()
+        grid, keys_fig = _legend_row(body, shown, first, sch)
+    cells = grid.subfigures(nrows, ncols, squeeze=False).ravel()
+    scale = graph.iscale or max(nrows, ncols) ** -0.75     # Stata shrinks the parts' text
+    used = [c for k, c in enumerate(cells, 1) if k not in holes]
+    for cell, part in zip(used, graph.parts):
+        psch = schemes.scheme(part.scheme)
+        cell.set_facecolor(psch["graph_bg"])
+        _draw_graph(cell, part, psch)
+        _shrink_text(cell, scale)
+    _titles(fig, graph, sch)
+    if shown is not None:
+        axes = used[graph.legend_from].get_axes() if graph.legend_from < len(used) else []
+        _legend(keys_fig or body, axes[:1], shown, sch, loc="center" if keys_fig else None)
 
 
 def _legend_row(body, graph: Graph, first: Panel, sch: dict):
