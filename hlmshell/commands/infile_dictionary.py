@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from hlmshell.commands import infile_outfile as inf
+from hlmshell.commands import infile_tokens as inf
 from hlmshell.data.locate import find_data
 from hlmshell.errors import StataError
 
@@ -61,7 +61,7 @@ def split_dictionary(text: str) -> tuple[str | None, list[str], list[str]]:
 
 
 def _variable(words: list[str], state: dict) -> Field:
-    vtype = words.pop(0) if words and inf._TYPE.fullmatch(words[0]) else None
+    vtype = words.pop(0) if words and inf.TYPE_WORD.fullmatch(words[0]) else None
     if not words:
         raise _bad("variable name expected")
     name = words.pop(0)
@@ -162,5 +162,5 @@ def read_dictionary(session, cmd, opts, dct_name: str):
         cols = _fixed_values(lines, fields, per)
     else:
         layout = [(f.vtype, f.name) for f in fields]
-        cols = inf._split_columns(inf.tokens("\n".join(lines)), layout, None)
+        cols = inf.split_columns(inf.tokens("\n".join(lines)), layout, None)
     return names, {f.name: f.vtype for f in fields}, cols, fields

@@ -28,15 +28,16 @@ import numpy as np
 from hlmshell.commands import generate as g
 from hlmshell.commands._toolkit import check_name, touse, typed_args
 from hlmshell.commands.files import split_using
+from hlmshell.commands.infile_tokens import TYPE_WORD as _TYPE
+from hlmshell.commands.infile_tokens import split_columns as _split_columns
+from hlmshell.commands.infile_tokens import tokens
 from hlmshell.data.dataset import Dataset, Variable
 from hlmshell.data.locate import find_data
 from hlmshell.data.missing import parse_missing
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.registry import Opt, command
 
-_TYPE = re.compile(r"byte|int|long|float|double|strL|str([1-9]\d*)")
 _SKIP = re.compile(r"_skip(?:\((\d+)\))?")
-_TOKEN = re.compile(r'"([^"]*)"|([^\s,"]+)|(,)')
 
 
 def _names(word: str) -> list[str]:
@@ -103,22 +104,6 @@ def declarations(text: str) -> list[tuple[str | None, str | int]]:
     return out
 
 
-def tokens(text: str) -> list[tuple[str, bool] | None]:
-    """Every value of a free-format file, in order: (text, quoted), None for an empty field
-    between two commas."""
-    out: list = []
-    after_value = False           # a comma right after a value only separates
-    for m in _TOKEN.finditer(text):
-        if m.group(3):
-            if not after_value:
-                out.append(None)
-            after_value = False
-            continue
-        out.append((m.group(1), True) if m.group(1) is not None else (m.group(2), False))
-        after_value = True
-    return out
-
-
 def _number(tok, name: str, obs: int, notes: list[str]) -> float:
     if tok is None:
         return np.nan
@@ -161,23 +146,6 @@ def _coded(col: list, labels: dict[str, int]) -> list[float]:
         labels.setdefault(text, len(labels) + 1)
         out.append(float(labels[text]))
     return out
-
-
-def _split_columns(toks: list, layout: list, byvar: int | None) -> list[list]:
-    """The values of each layout slot (variables and skipped values), by observation."""
-    width = sum(n if t is None and isinstance(n, int) else 1 for t, n in layout)
-    slots = []
-    for t, n in layout:
-        slots += [None] * n if t is None and isinstance(n, int) else [n]
-    if byvar is not None:
-        need = byvar * width
-        toks = toks + [None] * max(0, need - len(toks))
-        cols = [toks[j * byvar:(j + 1) * byvar] for j in range(width)]
-    else:
-        nobs = -(-len(toks) // width) if toks else 0
-        toks = toks + [None] * (nobs * width - len(toks))
-        cols = [toks[j::width] for j in range(width)]
-    return [c for s, c in zip(slots, cols) if s is not None]
 
 
 def _variable(name: str, vtype: str, col: list, opts, ds: Dataset, notes: list[str]) -> Variable:
