@@ -167,6 +167,7 @@ COMMANDS = [
     ('input', 'input_cmd', 'input', ()),
     ('insheet', 'insheet', 'insheet', ()),
     ('inspect', 'inspect_cmd', 'ins', ()),
+    ('ivregress', 'ivregress', 'ivregress', ()),
     ('labelbook', 'labelbook', 'labelbook', ()),
     ('label', 'labels', 'la', ()),
     ('translate', 'log_tools', 'translate', ()),

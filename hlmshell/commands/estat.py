@@ -461,6 +461,17 @@ def _sd(session, res, opts) -> None:
                        Sub("loadings", "loa", "component loadings (after pca)",
                            (Opt("cnorm", "cnorm", "string", None, "unit, eigen or inveigen"),
                             Opt("format", "for", "string", None, "accepted for compatibility"))),
+                       Sub("firststage", "first", "first-stage regression statistics (after ivregress)",
+                           (Opt("all", desc="accepted for compatibility"),
+                            Opt("forcenonrobust", "force", desc="accepted for compatibility"))),
+                       Sub("endogenous", "endog", "tests of endogeneity (after ivregress)",
+                           (Opt("lags", "lags", "int", None, "accepted for compatibility"),
+                            Opt("forceweights", desc="accepted for compatibility"),
+                            Opt("forcenonrobust", "force", desc="accepted for compatibility"))),
+                       Sub("overid", "overid", "tests of overidentifying restrictions (after ivregress)",
+                           (Opt("lags", "lags", "int", None, "accepted for compatibility"),
+                            Opt("forceweights", desc="accepted for compatibility"),
+                            Opt("forcenonrobust", "force", desc="accepted for compatibility"))),
                        Sub("df", "df", "degrees of freedom of the fixed effects (dfmethod())",
                            (Opt("method", "method", "string", None, "residual, repeated, anova, satterthwaite or kroger (default: the fit's dfmethod())"),
                             Opt("post", desc="accepted for compatibility (e() is not changed)")))))
@@ -590,3 +601,14 @@ def _effects(session, res, opts) -> None:
 
 _HANDLERS["effects"] = _effects
 _TAKES_VARLIST = ("hettest",)
+
+
+def _ivregress_estat(name):
+    """estat firststage / endogenous / overid after ivregress (commands.ivregress_estat)."""
+    def handler(session, res, opts) -> None:
+        from hlmshell.commands import ivregress_estat
+        getattr(ivregress_estat, f"estat_{name}")(session, res, opts)
+    return handler
+
+
+_HANDLERS.update({n: _ivregress_estat(n) for n in ("firststage", "endogenous", "overid")})
