@@ -77,3 +77,40 @@ def test_total_gradient_is_the_adapted_values_derivative():
     sp.adapt = ad
     held = sp.dev_grad(x)[1]
     assert np.max(np.abs(held - g)) > 10 * np.max(np.abs(g - fd))   # why held nodes misled
+
+
+def test_robust_vce_after_the_adapted_fit(fitted):
+    """vce(robust) sums each panel's total derivative (glmm_adapted.group_scores, checked
+    below); on data drawn from the model the robust SEs are close to the model-based ones."""
+    s, _ = fitted
+    V0 = np.asarray(s.e.V, dtype=float)
+    out = ok(s, "xtprobit y kids lhinc educ black age agesq, re vce(robust)")
+    assert "Robust" in out and s.e.scalars["converged"] == 1
+    ratio = np.sqrt(np.diag(np.asarray(s.e.V, dtype=float)) / np.diag(V0))
+    assert np.all(np.isfinite(ratio)) and np.all((ratio > 0.6) & (ratio < 1.6)), ratio
+
+
+def test_group_scores_against_finite_differences():
+    from hlmshell.engine import glmm, glmm_adapted, glmm_families as gf
+    from hlmshell.engine.vcparams import Structure
+    d = np.loadtxt(Path(__file__).parent / "data" / "xtprobit_adapted" / "panels.csv",
+                   delimiter=",", skiprows=1)
+    X = np.column_stack([d[:, 3:], np.ones(len(d))])
+    gd = glmm.GlmmData.build(d[:, 2], X, np.ones((len(d), 1)), d[:, 0].astype(int))
+    prob = glmm.Problem(gd, gf.family("binomial", "probit"), Structure("identity", 1), "agq", 12)
+    sc = glmm.Scaling(gd.X)
+    sp = prob.rescaled(sc.M)
+    x = sc.to_scaled(np.r_[REF["agq12"]["b"], REF["agq12"]["sigma_u"]])
+    S = glmm_adapted.group_scores(sp, x)
+    ad = sp.adapt
+    assert np.max(np.abs(S.sum(axis=0))) < 5e-3            # the maximum: scores sum to ~0
+    for j in (4, 7):                                         # age and sigma_u
+        e = np.zeros(len(x))
+        e[j] = 1e-3
+        vals = []
+        for sgn in (1, -1):
+            sp.adapt = ad
+            sp.dev_grad(x + sgn * e)                         # re-adapt at the moved point
+            vals.append(glmm._group_ll(sp, x + sgn * e))
+        fd = (vals[0] - vals[1]) / 2e-3
+        np.testing.assert_allclose(S[:, j], fd, rtol=1e-3, atol=1e-5)

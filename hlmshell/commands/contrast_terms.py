@@ -104,30 +104,32 @@ def parse_terms(session, st: Setup, body: str, *, operators: bool = True) -> lis
         raise StataError("varlist required", 100)
     out: list[Term] = []
     for w in words:
-        if w.startswith("(") and w.endswith(")"):       # pwcompare (c.x#a)
-            w = w[1:-1]
-        if w.count("@") > 1 or w.startswith("@") or w.endswith("@") or "|" in w:
-            raise StataError("invalid syntax", 198)
-        left, _, right = w.partition("@")
-        if "##" in left and not right:
-            pieces = [_factor(session, st, p, operators) for p in left.split("##")]
-            for k in range(1, len(pieces) + 1):
-                for combo in itertools.combinations(pieces, k):
-                    out.append(Term([c[0] for c in combo], [c[1] for c in combo], [c[2] for c in combo]))
-            continue
-        if "##" in left:
-            raise StataError("invalid syntax", 198)
-        slope, factors = _slope(session, st, left.split("#"))
-        if slope and right:
-            raise StataError("invalid syntax", 198)
-        parts = [_factor(session, st, p, operators) for p in factors]
-        within = [_factor(session, st, p, False)[0] for p in right.split("#")] if right else []
-        names = [p[0] for p in parts] + within
-        if len(set(names)) != len(names):
-            raise StataError("invalid syntax", 198)
-        out.append(Term([p[0] for p in parts], [p[1] for p in parts], [p[2] for p in parts], within,
-                        slope))
+        out += _word_terms(session, st, w, operators)
     return out
+
+
+def _word_terms(session, st: Setup, w: str, operators: bool) -> list[Term]:
+    """The terms one word of the termlist stands for."""
+    if w.startswith("(") and w.endswith(")"):       # pwcompare (c.x#a)
+        w = w[1:-1]
+    if w.count("@") > 1 or w.startswith("@") or w.endswith("@") or "|" in w:
+        raise StataError("invalid syntax", 198)
+    left, _, right = w.partition("@")
+    if "##" in left:
+        if right:
+            raise StataError("invalid syntax", 198)
+        pieces = [_factor(session, st, p, operators) for p in left.split("##")]
+        return [Term([c[0] for c in combo], [c[1] for c in combo], [c[2] for c in combo])
+                for k in range(1, len(pieces) + 1) for combo in itertools.combinations(pieces, k)]
+    slope, factors = _slope(session, st, left.split("#"))
+    if slope and right:
+        raise StataError("invalid syntax", 198)
+    parts = [_factor(session, st, p, operators) for p in factors]
+    within = [_factor(session, st, p, False)[0] for p in right.split("#")] if right else []
+    names = [p[0] for p in parts] + within
+    if len(set(names)) != len(names):
+        raise StataError("invalid syntax", 198)
+    return [Term([p[0] for p in parts], [p[1] for p in parts], [p[2] for p in parts], within, slope)]
 
 
 def _slope(session, st: Setup, pieces: list[str]) -> tuple[str | None, list[str]]:

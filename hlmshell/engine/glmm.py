@@ -897,6 +897,24 @@ def _group_ll(prob: Problem, x) -> np.ndarray:
         return prob._posterior(f, S)[0]
 
 
+def _adapted_scores(prob: Problem, st: Structure, xs, p: int, k: int, to_opt) -> np.ndarray:
+    """group_scores after a fit that maximised the adapted value (glmm_adapted): each group's
+    total gradient, its variance part mapped to the Stata metric by the chain rule."""
+    ad = prob.adapt
+    S = glmm_adapted.group_scores(prob, to_opt(xs))
+    prob.adapt = ad
+    if S is None:
+        raise np.linalg.LinAlgError("scores not available")
+    s = xs[p:p + k]
+    th = _theta_of_stata(st, s)
+    J = np.empty((len(th), k))
+    for j in range(k):
+        e = np.zeros(k)
+        e[j] = 1e-6
+        J[:, j] = (_theta_of_stata(st, s + e) - _theta_of_stata(st, s - e)) / 2e-6
+    return np.concatenate([S[:, :p], S[:, p:p + len(th)] @ J, S[:, p + len(th):]], axis=1)
+
+
 def group_scores(fit: GlmmFit, st: Structure, h: float = 1e-5) -> np.ndarray:
     """Per group, the derivative of its log likelihood with respect to the Stata-metric
     parameters (b, ln sd / atanh corr, the family's own), by central differences of the
@@ -912,6 +930,9 @@ def group_scores(fit: GlmmFit, st: Structure, h: float = 1e-5) -> np.ndarray:
     def to_opt(v):
         return np.concatenate([v[:p], _theta_of_stata(st, v[p:p + k]), v[p + k:]])
 
+    if fit.extra.get("adapted"):
+        S = _adapted_scores(prob, st, xs, p, k, to_opt)
+        return S if sc is None else np.linalg.solve(sc.jacobian(len(xs)).T, S.T).T
     u0 = prob.u.copy()
     prob.freeze = prob.method != "laplace"
     try:

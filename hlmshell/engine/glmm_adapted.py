@@ -84,6 +84,20 @@ def total_gradient(prob, x) -> tuple[float, np.ndarray]:
     """(deviance, its gradient) of the adapted quadrature value at x (the adaptation is redone
     from prob.adapt, or from the modes when there is none; prob.adapt and prob.last hold x's
     own afterwards)."""
+    dev, G = _group_gradients(prob, x)
+    if G is None:
+        return np.inf, np.zeros(len(x))
+    return dev, -2.0 * G.sum(axis=0)
+
+
+def group_scores(prob, x) -> np.ndarray | None:
+    """Each group's derivative of its adapted log likelihood at x (G x k): the scores a
+    sandwich VCE sums; None where they cannot be computed."""
+    return _group_gradients(prob, x)[1]
+
+
+def _group_gradients(prob, x):
+    """(deviance, per-group total gradient of log L (G x k) or None)."""
     prob.nfev += 1
     beta, theta = prob._split(x)
     with np.errstate(all="ignore"):
@@ -97,15 +111,15 @@ def total_gradient(prob, x) -> tuple[float, np.ndarray]:
             V, pi, F, Va, Ta, Tpsi = _scores(prob, beta, theta, mu, s)
             M = np.eye(2)[None] - Ta
             lam = np.linalg.solve(np.swapaxes(M, 1, 2), Va[:, :, None])[:, :, 0]   # (G, 2)
-            g = np.einsum("gk,gkm->m", pi, F) + np.einsum("ga,gam->m", lam, Tpsi)
+            G = np.einsum("gk,gkm->gm", pi, F) + np.einsum("ga,gam->gm", lam, Tpsi)
         except np.linalg.LinAlgError:
-            return np.inf, np.zeros(len(x))
+            return np.inf, None
     dev = -2.0 * (float(V.sum()) + prob.const)
-    if not np.isfinite(dev) or not np.all(np.isfinite(g)):
-        return np.inf, np.zeros(len(x))
+    if not np.isfinite(dev) or not np.all(np.isfinite(G)):
+        return np.inf, None
     prob.adapt = (mu0, S0)
     prob.last = (np.array(x, dtype=float), dev)
-    return dev, -2.0 * g
+    return dev, G
 
 
 def maximise(prob, x0, maxiter: int, callback=None):
