@@ -345,6 +345,7 @@ COMMANDS = [
     ('xtgls', 'xtgls', 'xtgls', ()),
     ('xthtaylor', 'xthtaylor', 'xthtaylor', ()),
     ('xthybrid', 'xthybrid', 'xthybrid', ()),
+    ('xtivreg', 'xtivreg', 'xtivreg', ()),
     ('xtmixed_corr', 'xtmixed_corr', 'xtmixed_corr', ()),
     ('xtmlogit', 'xtmlogit', 'xtmlogit', ()),
     ('xtmrho', 'xtmrho', 'xtmrho', ()),

@@ -372,7 +372,7 @@ PREDICTORS: dict = {}
 _PREDICTOR_MODULES = ("glm_predict", "st_cox", "st_streg", "me_multilevel_predict", "me_predict", "meqr", "resample",
                       "xt_glmm", "xtgee", "xtnbreg", "tobit", "xttobit", "xtpqml",
                       "factor_post", "sem_predict", "mlogit", "reg_diagnostics", "reghdfe",
-                      "xt_ordinal", "gsem_predict", "mestreg_predict", "clogit", "xtmlogit", "mvreg", "ivregress")
+                      "xt_ordinal", "gsem_predict", "mestreg_predict", "clogit", "xtmlogit", "mvreg", "ivregress", "xtivreg")
 # e(cmd) -> handler of the influence statistics (rstudent, leverage, cooksd, ...), registered by
 # commands.reg_diagnostics for regress
 INFLUENCE: dict = {}
