@@ -48,8 +48,7 @@ def test_published_robust_log(s):
     assert "R-squared       =     0.4011" in out
     assert "Root MSE        =     .18635" in out
     assert "Instrumented: lravgprs" in out and "Instruments: rtaxso" in out
-    b, se = _b(s)
-    assert np.allclose(se, _r_order(REF["robust1"]["se"]), rtol=1e-6)
+    assert np.allclose(_b(s)[1], _r_order(REF["robust1"]["se"]), rtol=1e-6)
 
 
 def test_cluster_matches_sandwich(s):
@@ -63,7 +62,7 @@ def test_cluster_matches_sandwich(s):
 def _arrays(s):
     d = s.data
     m = np.asarray(d.values("yr")) == 1995
-    col = lambda n: np.asarray(d.values(n), float)[m]     # noqa: E731
+    col = lambda n: np.asarray(d.values(n), float)[m]
     one = np.ones(int(m.sum()))
     X = np.column_stack([col("lravgprs"), col("lperinc"), one])
     Z = np.column_stack([col("lperinc"), one, col("rtaxso"), col("rtax")])
@@ -75,7 +74,7 @@ def test_liml_kclass_eigenvalue(s):
     y, X, Z = _arrays(s)
     W = np.column_stack([y, X[:, 0]])
     X1 = X[:, 1:]
-    M = lambda A, B: B - A @ np.linalg.pinv(A) @ B       # noqa: E731
+    M = lambda A, B: B - A @ np.linalg.pinv(A) @ B  
     k = min(np.real(np.linalg.eigvals(np.linalg.solve(M(Z, W).T @ M(Z, W), M(X1, W).T @ M(X1, W)))))
     A = X.T @ X - k * M(Z, X).T @ M(Z, X)
     b = np.linalg.solve(A, X.T @ y - k * M(Z, X).T @ y)
@@ -137,3 +136,19 @@ def test_refusals(s, line, code):
     rc, out = run(s, line)
     assert rc == code, out
     assert "Traceback" not in out and s.e is before
+
+
+def test_firststage_after_robust_needs_forcenonrobust(s):
+    ok(s, "ivregress 2sls lpackpc lperinc (lravgprs = rtaxso rtax) if yr==1995, vce(robust)")
+    assert run(s, "estat firststage")[0] == 321
+    ok(s, "estat firststage, forcenonrobust")
+    assert s.r.scalars["mineig"] == pytest.approx(REF["tsls"]["weak_F"], rel=1e-8)
+
+
+def test_gmm_wmatrix_and_igmm(s):
+    ok(s, "ivregress gmm lpackpc lperinc (lravgprs = rtaxso rtax) if yr==1995, wmatrix(unadjusted)")
+    b, _ = _b(s)
+    assert np.allclose(b, _r_order(REF["tsls"]["b"]), rtol=1e-7)   # unadjusted W: GMM = 2SLS
+    ok(s, "ivregress gmm lpackpc lperinc (lravgprs = rtaxso rtax) if yr==1995, igmm")
+    assert s.e.scalars["iterations"] > 2
+    assert run(s, "ivregress 2sls lpackpc (lravgprs = rtaxso), wmatrix(robust)")[0] == 198

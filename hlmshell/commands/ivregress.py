@@ -107,39 +107,39 @@ def _term_names(terms) -> list[str]:
     return out
 
 
-def _vce(session, opts) -> tuple[str, str]:
+def _vce_words(session, words: list[str], option: str = "vce") -> tuple[str, str]:
+    """(kind, clustvar) of vce()'s or wmatrix()'s words."""
     from hlmshell.syntax.varlist import expand_varlist
+    if not words:
+        return "unadjusted", ""
+    kind = words[0].lower()
+    if len(kind) >= 2 and "unadjusted".startswith(kind) and len(words) == 1:
+        return "unadjusted", ""
+    if "robust".startswith(kind) and len(words) == 1:
+        return "robust", ""
+    if len(kind) >= 2 and "cluster".startswith(kind) and len(words) == 2:
+        return "cluster", expand_varlist(session.data, words[1])[0]
+    if kind in ("bootstrap", "boot", "jackknife", "jack", "hac"):
+        raise StataError(f"{option}({words[0]}) not allowed with ivregress here", 198)
+    raise StataError(f"option {option}() incorrectly specified", 198)
+
+
+def _vce(session, opts) -> tuple[str, str]:
+    """vce(), or the old robust and cluster() spellings public do-files still use."""
     words = (opts.raw("vce") or "").split()
     if opts.robust:
         words = words or ["robust"]
     if opts.raw("cluster"):
         words = words or ["cluster", opts.raw("cluster")]
-    if not words:
-        return "unadjusted", ""
-    kind = words[0].lower()
-    if "unadjusted".startswith(kind) and len(kind) >= 2 and len(words) == 1:
-        return "unadjusted", ""
-    if "robust".startswith(kind) and len(kind) >= 1 and len(words) == 1:
-        return "robust", ""
-    if "cluster".startswith(kind) and len(kind) >= 2 and len(words) == 2:
-        return "cluster", expand_varlist(session.data, words[1])[0]
-    if kind in ("bootstrap", "boot", "jackknife", "jack", "hac"):
-        raise StataError(f"vce({words[0]}) not allowed with ivregress here", 198)
-    raise StataError("option vce() incorrectly specified", 198)
+    return _vce_words(session, words)
 
 
 def _wmatrix(session, opts, vce: tuple[str, str]) -> tuple[str, str]:
+    """GMM's weight matrix: wmatrix(), else robust (vce's kind when that is not unadjusted)."""
     text = opts.raw("wmatrix")
     if not text:
         return ("robust", "") if vce[0] == "unadjusted" else vce
-    c = Command("vce")
-    c.options = []
-
-    class _O:
-        def raw(self, name):
-            return text if name == "vce" else None
-        robust = False
-    return _vce(session, _O())
+    return _vce_words(session, text.split(), "wmatrix")
 
 
 class IvData:
@@ -180,7 +180,7 @@ class IvData:
 
 
 def _fit(data: IvData, spec: IvSpec, opts, vce, wm, clusters):
-    kw = dict(small=bool(opts.small))
+    kw = {"small": bool(opts.small)}
     if spec.estimator == "gmm":
         wcl = np.asarray(data.column(wm[1])) if wm[0] == "cluster" else None
         return ivreg.fit_gmm(data.y, data.X, data.Z, wtype=wm[0], wclusters=wcl, vce=vce[0],

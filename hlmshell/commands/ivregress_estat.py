@@ -59,6 +59,9 @@ def first_stage_tables(session, res, level) -> None:
 
 def estat_firststage(session, res, opts) -> None:
     iv = _iv(res)
+    if res.macros.get("vce") != "unadjusted" and not opts.forcenonrobust:
+        raise StataError("the robust first-stage F statistics are not implemented here; "
+                         "specify forcenonrobust for the nonrobust ones", 321)
     rows = _rows(iv)
     names = iv["endog_names"]
     out = session.out

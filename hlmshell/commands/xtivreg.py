@@ -178,10 +178,10 @@ def _header(res) -> list[str]:
     left = {"fe": xo.corr_text(sc.get("corr", math.nan)), "re": "corr(u_i, X) = 0 (assumed)",
             "be": xo.sd_text(sc["sigma_e"]), "fd": ""}[model]
     if "F" in sc:
-        stat = ("F(%d,%d)" % (sc["df_m"], sc["df_r"]), sc["F"], "Prob > F",
+        stat = (f"F({int(sc['df_m'])},{int(sc['df_r'])})", sc["F"], "Prob > F",
                 dist.f_sf(sc["F"], sc["df_m"], sc["df_r"]))
     else:
-        stat = ("Wald chi2(%d)" % sc["df_m"], sc["chi2"], "Prob > chi2",
+        stat = (f"Wald chi2({int(sc['df_m'])})", sc["chi2"], "Prob > chi2",
                 dist.chi2_sf(sc["chi2"], sc["df_m"]))
     return lines + xo.test_lines(stat[0], stat[1], stat[2], stat[3], left) + [""]
 

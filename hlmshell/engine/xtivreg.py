@@ -59,7 +59,7 @@ def fit_fe(y, X, Z, codes, n: int) -> XtIvFit:
     Xw[:, -1] = 1.0
     Zw[:, -1] = 1.0
     df_r = N - n - K
-    b, V, e, rss = _tsls(yw, Xw, Zw, df_r)
+    b, V, _, rss = _tsls(yw, Xw, Zw, df_r)
     sigma_e = np.sqrt(rss / df_r)
     u = (group_means(y[:, None], codes, n)[:, 0] - group_means(X, codes, n) @ b)[codes]
     return XtIvFit(b=b, V=V, N=N, n=n, rss=rss, df_r=df_r, sigma_e=float(sigma_e),
@@ -70,7 +70,7 @@ def fit_be(y, X, Z, codes, n: int) -> XtIvFit:
     yb = group_means(y[:, None], codes, n)[:, 0]
     Xb, Zb = group_means(X, codes, n), group_means(Z, codes, n)
     df_r = n - X.shape[1]
-    b, V, e, rss = _tsls(yb, Xb, Zb, df_r)
+    b, V, _, rss = _tsls(yb, Xb, Zb, df_r)
     return XtIvFit(b=b, V=V, N=len(y), n=n, rss=rss, df_r=df_r, sigma_e=float(np.sqrt(rss / df_r)))
 
 
@@ -92,7 +92,7 @@ def fit_fd(y, X, Z, codes, time, n: int) -> XtIvFit:
     dX = np.column_stack([dX, one])
     dZ = np.column_stack([dZ, one])
     df_r = len(rows) - dX.shape[1]
-    b, V, e, rss = _tsls(dy[:, 0], dX, dZ, df_r)
+    b, V, _, rss = _tsls(dy[:, 0], dX, dZ, df_r)
     return XtIvFit(b=b, V=V, N=len(rows), n=len(np.unique(codes[rows])), rss=rss, df_r=df_r,
                    sigma_e=float(np.sqrt(rss / df_r)), extra={"rows": rows})
 
