@@ -232,3 +232,34 @@ def test_within_collinear_columns_omitted(grunfeld):
     assert np.allclose(b_with, np.asarray(s.e.b).ravel(), rtol=1e-9)
     ok(s, "xtregar invest mvalue firmsize kstock, re")
     assert s.e.b[1] != 0
+
+
+def test_predict_after_xtregar(grunfeld):
+    """predict xb / ue / u / e: u_i from the panel means of y - rho L.y and xb - rho L.xb (rows
+    with a previous period), over 1 - rho, as [XT] xtregar postestimation defines it."""
+    s = grunfeld
+    for v in ("pxb", "pu", "pe", "pue"):
+        ok(s, f"capture drop {v}")
+    ok(s, "xtregar invest mvalue kstock, fe")
+    ok(s, "predict double pxb")
+    out = ok(s, "predict double pu, u")
+    assert "(10 missing values generated)" in out
+    ok(s, "predict double pe, e")
+    ok(s, "predict double pue, ue")
+    b, rho = np.asarray(s.e.b).ravel(), s.e.scalars["rho_ar"]
+    col = {v: np.asarray(s.data.values(v), dtype=float) for v in
+           ("company", "year", "invest", "mvalue", "kstock", "pxb", "pu", "pe", "pue")}
+    xb = b[0] * col["mvalue"] + b[1] * col["kstock"] + b[2]
+    assert np.allclose(col["pxb"], xb) and np.allclose(col["pue"], col["invest"] - xb)
+    for firm in np.unique(col["company"]):
+        m = np.flatnonzero(col["company"] == firm)
+        m = m[np.argsort(col["year"][m])]
+        ty = col["invest"][m][1:] - rho * col["invest"][m][:-1]
+        tx = xb[m][1:] - rho * xb[m][:-1]
+        u = (ty.mean() - tx.mean()) / (1 - rho)
+        assert np.isnan(col["pu"][m[0]]) and np.allclose(col["pu"][m[1:]], u)
+        assert np.allclose(col["pe"][m[1:]], col["invest"][m[1:]] - xb[m[1:]] - u)
+    got, out = run(s, "predict double zz, stdp")
+    assert got == 198 and "option stdp not allowed" in out
+    got, out = run(s, "predict double zz, u e")
+    assert got == 198 and "one statistic at a time" in out

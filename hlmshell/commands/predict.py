@@ -369,7 +369,7 @@ _PANEL = ("xb", "stdp", "ue", "e", "u", "xbu")
 PREDICTORS: dict = {}
 # the modules that register into PREDICTORS, in the order a full load imports them (command
 # modules are imported when their command is first used, so predict imports these itself)
-_PREDICTOR_MODULES = ("glm_predict", "st_cox", "st_streg", "me_multilevel_predict", "me_predict", "meqr", "resample",
+_PREDICTOR_MODULES = ("glm_predict", "xtregar", "st_cox", "st_streg", "me_multilevel_predict", "me_predict", "meqr", "resample",
                       "xt_glmm", "xtgee", "xtnbreg", "tobit", "xttobit", "xtpqml",
                       "factor_post", "sem_predict", "mlogit", "reg_diagnostics", "reghdfe",
                       "xt_ordinal", "gsem_predict", "mestreg_predict", "clogit", "xtmlogit", "mvreg", "ivregress", "xtivreg")

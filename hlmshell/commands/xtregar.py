@@ -227,3 +227,78 @@ def display_xtregar(session, res, level: float) -> None:
     if "LBI" in sc:
         out.line(f"modified Bhargava et al. Durbin-Watson = {fmt_g(sc['d1'], 9).strip()}")
         out.line(f"Baltagi-Wu LBI = {fmt_g(sc['LBI'], 9).strip()}")
+
+
+# --------------------------------------------------------------------------- predict
+_XTRAR_STATS = ("xb", "u", "e", "ue")
+
+
+def _panel_u(session, res, xb: np.ndarray) -> np.ndarray:
+    """u_i as xtregar's predict computes it: the panel means of y - rho L.y and of
+    xb - rho L.xb over e(sample) rows whose previous period is in e(sample), their difference
+    over 1 - rho; missing on rows without that previous period."""
+    rho = float(res.scalars["rho_ar"])
+    sample = np.asarray(res.sample, dtype=bool)
+    ivar, tvar = res.macros["ivar"], res.macros["tvar"]
+    data = session.data
+    ps = panel_settings(session, required=False)
+    delta = float(ps.delta) if ps is not None and ps.delta else 1.0
+    pid = np.asarray(data.values(ivar), dtype=float)
+    t = np.asarray(data.values(tvar), dtype=float)
+    y = np.where(sample, np.asarray(data.values(res.depvar), dtype=float), np.nan)
+    xs = np.where(sample, xb, np.nan)
+    order = np.lexsort((t, pid))
+    prev = np.zeros(len(order), dtype=bool)
+    prev[1:] = (pid[order][1:] == pid[order][:-1]) & np.isclose(t[order][1:] - t[order][:-1], delta)
+    ty, tx = np.full(len(y), np.nan), np.full(len(y), np.nan)
+    rows, lag = order[1:][prev[1:]], order[:-1][prev[1:]]
+    ty[rows] = y[rows] - rho * y[lag]
+    tx[rows] = xs[rows] - rho * xs[lag]
+    ok = ~np.isnan(tx) & ~np.isnan(ty)
+    u = np.full(len(y), np.nan)
+    if ok.any():
+        _, code = np.unique(pid[ok], return_inverse=True)
+        my = np.bincount(code, ty[ok]) / np.bincount(code)
+        mx = np.bincount(code, tx[ok]) / np.bincount(code)
+        u[np.flatnonzero(ok)] = ((my - mx) / (1 - rho))[code]
+    return u
+
+
+def predict_xtregar(session, cmd, res, opts) -> None:
+    """predict after xtregar: xb (the default), ue, u, e (u and e over e(sample))."""
+    from hlmshell.commands.predict import _add, _new_names, _touse, xb_all
+    bad = [o.name for o in cmd.options if o.name not in _XTRAR_STATS]
+    if bad:
+        raise StataError(f"option {bad[0]} not allowed", 198)
+    chosen = [s for s in _XTRAR_STATS if s in opts]
+    if len(chosen) > 1:
+        raise StataError("you can only predict one statistic at a time", 198)
+    stat = chosen[0] if chosen else "xb"
+    vtype, names = _new_names(cmd.body or "", None)
+    data = session.data
+    if res.sample is None or len(res.sample) != data.n:
+        raise StataError("predict requires that the data used in estimation be in memory", 459)
+    if not chosen:
+        session.out.line("(option xb assumed; fitted values)")
+    xb = xb_all(res, data)
+    touse = _touse(session, cmd)
+    everywhere = np.ones(data.n, dtype=bool)
+    y = np.asarray(data.values(res.depvar), dtype=float)
+    if stat == "xb":
+        _add(session, names, [xb], ["Linear prediction"], vtype, touse)
+    elif stat == "ue":
+        _add(session, names, [y - xb], [""], vtype, touse)
+    elif stat == "u":
+        _add(session, names, [_panel_u(session, res, xb)], [""], vtype, everywhere)
+    else:
+        sample = np.asarray(res.sample, dtype=bool)
+        e = np.where(sample, y - xb, np.nan) - _panel_u(session, res, xb)
+        _add(session, names, [e], [""], vtype, everywhere)
+
+
+def _register_predict() -> None:
+    from hlmshell.commands.predict import PREDICTORS
+    PREDICTORS["xtregar"] = predict_xtregar
+
+
+_register_predict()
