@@ -152,3 +152,23 @@ def test_gmm_wmatrix_and_igmm(s):
     ok(s, "ivregress gmm lpackpc lperinc (lravgprs = rtaxso rtax) if yr==1995, igmm")
     assert s.e.scalars["iterations"] > 2
     assert run(s, "ivregress 2sls lpackpc (lravgprs = rtaxso), wmatrix(robust)")[0] == 198
+
+
+def test_weights_match_aer(s):
+    ok(s, "generate pop = 1 + mod(_n, 5)")
+    r = REF["weights"]
+    line = "ivregress 2sls lpackpc lperinc (lravgprs = rtaxso rtax)"
+    rc, out = run(s, f"{line} [aw=pop], small")
+    assert rc == 0 and "(sum of wgt is 287)" in out
+    b, se = _b(s)
+    assert np.allclose(b, _r_order(r["b"]), rtol=1e-7)
+    assert np.allclose(se, _r_order(r["se_aw_small"]), rtol=1e-6)
+    assert s.e.scalars["r2"] == pytest.approx(r["r2"], rel=1e-8)
+    assert s.e.macros["wtype"] == "aweight"
+    ok(s, f"{line} [pw=pop]")
+    assert s.e.macros["vce"] == "robust"
+    assert np.allclose(_b(s)[1], _r_order(r["se_pw"]), rtol=1e-6)
+    ok(s, f"{line} [fw=pop]")
+    assert s.e.scalars["N"] == r["N_fw"]
+    assert np.allclose(_b(s)[1], _r_order(r["se_fw"]), rtol=1e-6)
+    assert run(s, f"{line} [iw=pop]")[0] == 101

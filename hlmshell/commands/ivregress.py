@@ -142,6 +142,19 @@ def _wmatrix(session, opts, vce: tuple[str, str]) -> tuple[str, str]:
     return _vce_words(session, text.split(), "wmatrix")
 
 
+def _variance_requests(session, opts, spec: IvSpec) -> tuple[tuple[str, str], tuple[str, str]]:
+    """(vce, wmatrix): after gmm the VCE defaults to the weight matrix's kind."""
+    vce = _vce(session, opts)
+    if spec.estimator != "gmm":
+        if opts.raw("wmatrix"):
+            raise StataError("option wmatrix() not allowed", 198)
+        return vce, ("", "")
+    wm = _wmatrix(session, opts, vce)
+    if not opts.raw("vce") and not opts.robust and not opts.raw("cluster"):
+        vce = wm
+    return vce, wm
+
+
 class IvData:
     """The estimation sample's y, X, Z, the design for names and the cluster codes."""
 
@@ -179,8 +192,33 @@ class IvData:
         self.column = column
 
 
-def _fit(data: IvData, spec: IvSpec, opts, vce, wm, clusters):
+def _weights(session, c: Command, data: IvData):
+    """The weights on the estimation sample (observations with a zero or missing weight
+    leave it), or None; aweights print their sum as regress does."""
+    if c.weight is None:
+        return None
+    from hlmshell.commands._toolkit import weights
+    w = weights(session, c, data.mask, ("aweight", "fweight", "pweight"))
+    keep = ~np.isnan(w[data.mask]) & (w[data.mask] > 0)
+    if not keep.all():
+        idx = np.flatnonzero(data.mask)
+        data.mask[idx[~keep]] = False
+        data.y, data.X, data.Z, data.Zex = data.y[keep], data.X[keep], data.Z[keep], data.Zex[keep]
+        col = data.column
+        data.column = lambda name: np.asarray(col(name))[keep]
+    if not data.mask.any():
+        raise StataError("no observations", 2000)
+    wv = w[data.mask]
+    data.w_fit = wv if c.weight.kind == "fweight" else wv * (len(wv) / wv.sum())
+    if c.weight.kind == "aweight":
+        session.out.line(f"(sum of wgt is {fmt(float(wv.sum()), '%12.0gc').strip()})")
+    return wv
+
+
+def _fit(data: IvData, spec: IvSpec, opts, vce, wm, clusters, w=None, weight=None):
     kw = {"small": bool(opts.small)}
+    if w is not None:
+        kw.update(w=w, fweight=weight.kind == "fweight")
     if spec.estimator == "gmm":
         wcl = np.asarray(data.column(wm[1])) if wm[0] == "cluster" else None
         return ivreg.fit_gmm(data.y, data.X, data.Z, wtype=wm[0], wclusters=wcl, vce=vce[0],
@@ -206,7 +244,11 @@ def _check(data: IvData, constant: bool) -> None:
 def _scalars(res, fit, data: IvData, small: bool, constant: bool) -> None:
     N, k = fit.N, fit.k
     y = data.y
-    tss = float(((y - y.mean()) ** 2).sum()) if constant else float(y @ y)
+    w = getattr(data, "w_fit", None)
+    if w is None:
+        w = np.ones_like(y)
+    ybar = float(w @ y / w.sum())
+    tss = float(w @ (y - ybar) ** 2) if constant else float(w @ y ** 2)
     r2 = 1 - fit.rss / tss
     df_m = k - (1 if constant else 0)
     sc = {"N": float(N), "rss": fit.rss, "mss": tss - fit.rss, "df_m": float(df_m),
@@ -264,6 +306,8 @@ def _post(session, c: Command, spec: IvSpec, data: IvData, fit, opts, vce, wm):
         m["clustvar"] = vce[1]
     if opts.small:
         m["small"] = "small"
+    if c.weight is not None:
+        m.update(wtype=c.weight.kind, wexp=f"= {c.weight.exp}")
     if spec.estimator == "gmm":
         m["wmatrix"] = wm[0] + (f" {wm[1]}" if wm[1] else "")
     res.macros = m
@@ -287,22 +331,20 @@ def ivregress_cmd(session, cmd) -> None:
             raise StataError("last estimates not found", 301)
         display(session, res, confidence_level(session, opts), opts)
         return
-    if c.weight is not None:
-        raise StataError("weights not allowed", 101)
     spec = parse_spec(c.body)
+    if c.weight is not None and spec.estimator == "gmm":
+        raise StataError("weights with ivregress gmm are not implemented here", 101)
     level = confidence_level(session, opts)
-    vce = _vce(session, opts)
-    wm = _wmatrix(session, opts, vce) if spec.estimator == "gmm" else ("", "")
-    if spec.estimator == "gmm" and not opts.raw("vce") and not opts.robust and not opts.raw("cluster"):
-        vce = wm
-    elif spec.estimator != "gmm" and opts.raw("wmatrix"):
-        raise StataError("option wmatrix() not allowed", 198)
+    vce, wm = _variance_requests(session, opts, spec)
     constant = not opts.noconstant
     data = IvData(session, c, spec, constant, [vce[1], wm[1]])
+    w = _weights(session, c, data)
+    if w is not None and c.weight.kind == "pweight" and vce[0] == "unadjusted":
+        vce = ("robust", "")
     _check(data, constant)
     clusters = np.asarray(data.column(vce[1])) if vce[0] == "cluster" else None
     try:
-        fit = _fit(data, spec, opts, vce, wm, clusters)
+        fit = _fit(data, spec, opts, vce, wm, clusters, w, c.weight)
     except np.linalg.LinAlgError:
         raise StataError("matrix not positive definite", 506) from None
     for note in data.notes:

@@ -86,11 +86,22 @@ def _scale(vce: str, N: int, k: int, G: int, small: bool) -> float:
 
 
 def fit_kclass(y, X, Z, *, liml: bool = False, n_endog: int = 0, n_exog: int = 0,
-               vce: str = "unadjusted", clusters=None, small: bool = False) -> IvFit:
+               vce: str = "unadjusted", clusters=None, small: bool = False,
+               w: np.ndarray | None = None, fweight: bool = False) -> IvFit:
     """2SLS (liml=False) or LIML. X's first n_endog columns are the endogenous ones; Z's
     first n_exog columns are X's included exogenous ones (the constant, if any, is last in
-    both and counted in n_exog)."""
+    both and counted in n_exog). w: analytic or sampling weights (normalized here to sum to
+    the number of rows) or, with fweight, frequencies (N is their sum; each copy is its own
+    observation in the robust sum). The weighted fit is the unweighted one of sqrt(w) times
+    y, X and Z."""
     N, k = X.shape
+    if w is not None:
+        if not fweight:
+            w = w * (N / w.sum())
+        else:
+            N = round(float(w.sum()))
+        s = np.sqrt(w)
+        y, X, Z = y * s, X * s[:, None], Z * s[:, None]
     kappa = 1.0
     if liml:
         X1 = X[:, n_endog:]
@@ -104,9 +115,13 @@ def fit_kclass(y, X, Z, *, liml: bool = False, n_endog: int = 0, n_exog: int = 0
     if vce == "unadjusted":
         V = bread * (rss / (N - k) if small else rss / N)
     else:
-        M, G = _meat(Xt, e, clusters if vce == "cluster" else None)
+        S = Xt
+        if fweight and vce == "robust":          # sum over the copies: w x e^2 x'
+            S = Xt / np.sqrt(w)[:, None]
+        M, G = _meat(S, e, clusters if vce == "cluster" else None)
         V = bread @ M @ bread * _scale(vce, N, k, G, small)
-    return IvFit(b=b, V=(V + V.T) / 2, resid=e, N=N, k=k, rss=rss, kappa=kappa, n_clust=G)
+    resid = e if w is None else e / np.sqrt(w)
+    return IvFit(b=b, V=(V + V.T) / 2, resid=resid, N=N, k=k, rss=rss, kappa=kappa, n_clust=G)
 
 
 def _S(Z, e, wtype: str, clusters, center: bool) -> np.ndarray:

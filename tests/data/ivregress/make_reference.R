@@ -16,4 +16,13 @@ out <- list(
   robust1 = list(b = unname(coef(m1)), se = unname(sqrt(diag(sandwich::vcovHC(m1, type = "HC0"))))),
   cluster = list(b = unname(coef(mc)),
                  se = unname(sqrt(diag(sandwich::vcovCL(mc, cluster = ~state, type = "HC0", cadjust = TRUE))))))
+# weights: pop = 1 + (row number mod 5); aweights = ivreg's weights, pweights its HC0 sandwich,
+# fweights the fit on the data with each row repeated pop times (Stata's N = sum of pop)
+d$pop <- 1 + (seq_len(nrow(d)) %% 5)
+mw <- ivreg(f, data = d, weights = pop)
+dd <- d[rep(seq_len(nrow(d)), d$pop), ]; mf <- ivreg(f, data = dd); nf <- nrow(dd)
+out$weights <- list(b = unname(coef(mw)), se_aw_small = unname(sqrt(diag(vcov(mw)))),
+                    se_pw = unname(sqrt(diag(sandwich::vcovHC(mw, type = "HC0")))),
+                    r2 = summary(mw)$r.squared,
+                    se_fw = unname(sqrt(diag(vcov(mf)) * (nf - 3) / nf)), N_fw = nf)
 write_json(out, "tests/data/ivregress/reference.json", digits = 12, auto_unbox = TRUE, pretty = TRUE)
