@@ -516,7 +516,7 @@ def check_qualifiers(spec: CommandSpec, cmd) -> None:
 
 # ---- Stata commands hlmshell does not have (help says so; running them is still r(199)) ------
 STATA_ONLY = frozenset("""
-manova ivregress
+manova
 egenmore heckman
 ratio total
 cluster
