@@ -172,3 +172,23 @@ def test_weights_match_aer(s):
     assert s.e.scalars["N"] == r["N_fw"]
     assert np.allclose(_b(s)[1], _r_order(r["se_fw"]), rtol=1e-6)
     assert run(s, f"{line} [iw=pop]")[0] == 101
+
+
+def test_robust_overid_score(s):
+    """Wooldridge's score test; the reference residualizes the other excluded instrument
+    (the statistic does not depend on which q are used) and regresses 1 on the scores."""
+    ok(s, "ivregress 2sls lpackpc lperinc (lravgprs = rtaxso rtax) if yr==1995, vce(robust)")
+    ok(s, "estat overid")
+    y, X, Z = _arrays(s)
+    e = y - X @ _b(s)[0]
+    Xh = Z @ np.linalg.lstsq(Z, X, rcond=None)[0]
+    q = Z[:, 2]                                          # rtaxso (the command uses rtax)
+    r = q - Xh @ np.linalg.lstsq(Xh, q, rcond=None)[0]
+    u = (e * r)[:, None]
+    one = np.ones(len(y))
+    ssr = np.sum((one - u @ np.linalg.lstsq(u, one, rcond=None)[0]) ** 2)
+    assert s.r.scalars["score"] == pytest.approx(len(y) - ssr, rel=1e-8)
+    assert s.r.scalars["df"] == 1
+    ok(s, "generate pop = 1 + mod(_n, 5)")
+    ok(s, "ivregress 2sls lpackpc lperinc (lravgprs = rtaxso rtax) [aw=pop]")
+    assert run(s, "estat overid")[0] == 498

@@ -314,7 +314,8 @@ def _post(session, c: Command, spec: IvSpec, data: IvData, fit, opts, vce, wm):
     res.design = d
     res.value_labels = factor_labels(session.data, data.endog_t + data.exog_t)
     res.iv = {"y": data.y, "X": data.X, "Z": data.Z, "n_endog": data.n_endog,
-              "resid": fit.resid, "endog_names": instd}
+              "resid": fit.resid, "endog_names": instd,
+              "clusters": np.asarray(data.column(vce[1])) if vce[0] == "cluster" else None}
     return res
 
 

@@ -22,6 +22,8 @@ def _iv(res):
     iv = getattr(res, "iv", None)
     if res is None or res.cmd != "ivregress" or iv is None:
         raise StataError("requested action not valid after most recent estimation command", 321)
+    if res.macros.get("wtype"):
+        raise StataError("the ivregress diagnostics after a weighted fit are not implemented here", 498)
     return iv
 
 
@@ -127,7 +129,8 @@ def estat_overid(session, res, opts) -> None:
         session.r = RResults(scalars={"HansenJ": J, "p_HansenJ": p, "df": float(df)})
         return
     if res.macros.get("vce") != "unadjusted":
-        raise StataError("estat overid after a robust 2sls/liml fit is not implemented here", 321)
+        _robust_overid(session, res, iv)
+        return
     t = ivreg.overid(iv["resid"], iv["Z"], k)
     df = t["df"]
     ps, pb = dist.chi2_sf(t["sargan"], df), dist.chi2_sf(t["basmann"], df)
@@ -137,3 +140,15 @@ def estat_overid(session, res, opts) -> None:
     out.line(f"  {'Basmann chi2(' + str(df) + ')':<23}= {fmt(t['basmann'], '%8.0g')}  (p = {pb:6.4f})")
     session.r = RResults(scalars={"sargan": t["sargan"], "p_sargan": ps, "basmann": t["basmann"],
                                   "p_basmann": pb, "df": float(df)})
+
+
+def _robust_overid(session, res, iv) -> None:
+    """After vce(robust) or vce(cluster): Wooldridge's score test."""
+    clusters = iv.get("clusters")
+    t = ivreg.overid_score(iv["resid"], iv["X"], iv["Z"], clusters)
+    p = dist.chi2_sf(t["score"], t["df"])
+    out = session.out
+    out.line("  Test of overidentifying restrictions:")
+    out.line("")
+    out.line(f"  {'Score chi2(' + str(t['df']) + ')':<23}= {fmt(t['score'], '%8.0g')}  (p = {p:6.4f})")
+    session.r = RResults(scalars={"score": t["score"], "p_score": p, "df": float(t["df"])})

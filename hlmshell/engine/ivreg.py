@@ -269,3 +269,24 @@ def overid(e: np.ndarray, Z: np.ndarray, k: int) -> dict:
     epe = float(e @ pe)
     ee = float(e @ e)
     return {"sargan": N * epe / ee, "basmann": (N - L) * epe / (ee - epe), "df": L - k}
+
+
+def overid_score(e: np.ndarray, X: np.ndarray, Z: np.ndarray,
+                 clusters: np.ndarray | None = None) -> dict:
+    """Wooldridge's (1995) robust score test of the overidentifying restrictions: the last
+    q = L - k excluded instruments residualized on the fitted regressors X-hat, scores
+    e * r (summed within clusters), N - RSS of regressing 1 on them, chi2(q)."""
+    L = Z.shape[1]
+    q = L - X.shape[1]
+    Xh = _proj(Z, X)
+    Q = Z[:, L - q:]
+    R = Q - _proj(Xh, Q)
+    U = R * e[:, None]
+    if clusters is not None:
+        _, inv = np.unique(clusters, return_inverse=True)
+        tot = np.zeros((int(inv.max()) + 1, q))
+        np.add.at(tot, inv, U)
+        U = tot
+    one = np.ones(U.shape[0])
+    fitted = _proj(U, one)
+    return {"score": float(one @ fitted), "df": q}
