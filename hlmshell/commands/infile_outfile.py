@@ -31,6 +31,7 @@ from hlmshell.commands.files import split_using
 from hlmshell.commands.infile_tokens import TYPE_WORD as _TYPE
 from hlmshell.commands.infile_tokens import split_columns as _split_columns
 from hlmshell.commands.infile_tokens import tokens
+from hlmshell.commands.input_cmd import read_number
 from hlmshell.data.dataset import Dataset, Variable
 from hlmshell.data.locate import find_data
 from hlmshell.data.missing import parse_missing
@@ -108,19 +109,11 @@ def _number(tok, name: str, obs: int, notes: list[str]) -> float:
     if tok is None:
         return np.nan
     text, quoted = tok
-    if not quoted:
-        try:
-            return parse_missing(text)
-        except ValueError:
-            pass
-        try:
-            v = float(text)
-            if np.isfinite(v):
-                return v
-        except ValueError:
-            pass
-    notes.append(f"'{text}' cannot be read as a number for {name}[{obs}]")
-    return np.nan
+    v = read_number(text, quoted)
+    if v is None:
+        notes.append(f"'{text}' cannot be read as a number for {name}[{obs}]")
+        return np.nan
+    return v
 
 
 def _coded(col: list, labels: dict[str, int]) -> list[float]:

@@ -58,19 +58,27 @@ def _values(lines: list[str]) -> list[tuple[str, bool]]:
     return out
 
 
+def read_number(text: str, quoted: bool) -> float | None:
+    """A typed value as a number (`.`, `.a` ... as missing); None when it is not one (a
+    quoted value never is)."""
+    if quoted:
+        return None
+    try:
+        return parse_missing(text)
+    except ValueError:
+        pass
+    try:
+        v = float(text)
+    except ValueError:
+        return None
+    return v if np.isfinite(v) else None
+
+
 def _number(text: str, quoted: bool, name: str, obs: int) -> float:
-    if not quoted:
-        try:
-            return parse_missing(text)
-        except ValueError:
-            pass
-        try:
-            v = float(text)
-            if np.isfinite(v):
-                return v
-        except ValueError:
-            pass
-    raise StataError(f"'{text}' cannot be read as a number for {name}[{obs}]", 198)
+    v = read_number(text, quoted)
+    if v is None:
+        raise StataError(f"'{text}' cannot be read as a number for {name}[{obs}]", 198)
+    return v
 
 
 def _header(names: list[str], widths: list[int]) -> str:

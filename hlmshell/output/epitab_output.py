@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from hlmshell.output.numfmt import fmt_g
+from hlmshell.output.text import wrap_words
 
 BAR = " " * 17 + "|"
 HLINE = "-" * 17 + "+" + "-" * 24 + "+" + "-" * 12
@@ -30,7 +31,7 @@ def two_by_two(*, varname: str | None, rows, totals, extra=None, proportion=None
     cc = proportion is not None
     if varname:
         # the exposure's label (or name) in pieces of at most 23 characters, as Stata's piece
-        pieces = _pieces(varname, 23)
+        pieces = wrap_words(varname, 23)
         out += [BAR + " " + p.ljust(23) + "|" for p in pieces]
         if cc:
             out[-1] += " " * 13 + "Proportion"
@@ -54,25 +55,6 @@ def two_by_two(*, varname: str | None, rows, totals, extra=None, proportion=None
         out.append(f"{label:>16} | {g9(e1)}   {g9(e0)}  |  {g9(et)}")
     out.append(BAR + " " * 24 + "|")
     return out
-
-
-def _pieces(text: str, width: int) -> list[str]:
-    """Words packed into lines of at most `width` characters (a longer word is cut)."""
-    lines: list[str] = []
-    cur = ""
-    for word in text.split():
-        while len(word) > width:
-            if cur:
-                lines.append(cur)
-                cur = ""
-            lines.append(word[:width])
-            word = word[width:]
-        if cur and len(cur) + 1 + len(word) > width:
-            lines.append(cur)
-            cur = word
-        else:
-            cur = f"{cur} {word}" if cur else word
-    return lines + ([cur] if cur else []) or [""]
 
 
 def estimates(rows, level: float) -> list[str]:

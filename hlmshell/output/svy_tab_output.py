@@ -11,7 +11,7 @@ import numpy as np
 
 from hlmshell.output import svy_output as so
 from hlmshell.output.numfmt import fmt
-from hlmshell.output.text import abbrev
+from hlmshell.output.text import abbrev, wrap_words
 
 _MAIN = ("cell", "count", "row", "column")
 _NAMES = {"cell": "Cell", "count": "Weighted count", "row": "Row", "column": "Column"}
@@ -111,7 +111,7 @@ def _oneway(table, opts, cells: _Cells) -> list[str]:
     stub = _stub_width(table.rtitle, labels)
     widths = [max(len(h), *(len(v) for v in vals)) for h, vals in cols]
     body_w = sum(w + 2 for w in widths) - 1
-    head = _wrap(table.rtitle, stub)
+    head = wrap_words(table.rtitle, stub)
     out = ["-" * (stub + 2 + body_w)]
     for ln in head[:-1]:
         out.append(f"{ln:<{stub}} |")
@@ -152,27 +152,6 @@ def _join(texts: list[str], widths: list[int]) -> str:
     return "".join((" " if n == 0 else "  ") + t.rjust(w) for n, (t, w) in enumerate(zip(texts, widths)))
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    """Words of a title in lines of at most `width` (a longer word is cut)."""
-    lines: list[str] = []
-    cur = ""
-    for word in text.split():
-        while len(word) > width:
-            if cur:
-                lines.append(cur)
-                cur = ""
-            lines.append(word[:width])
-            word = word[width:]
-        if cur and len(cur) + 1 + len(word) > width:
-            lines.append(cur)
-            cur = word
-        else:
-            cur = f"{cur} {word}" if cur else word
-    if cur:
-        lines.append(cur)
-    return lines or [""]
-
-
 def _logit_ci(p: float, se: float, crit: float) -> tuple[float, float]:
     """The interval of a proportion on the logit scale, as svy: tabulate's ci: ln(p/(1-p)) +-
     crit se / (p (1 - p)), transformed back (p itself at 0 or 1)."""
@@ -189,7 +168,7 @@ def _stub_width(title: str, labels: list[str]) -> int:
     """The row labels' width (at least 9, at most 20), widened so that the row variable's
     title wraps into no more than three lines."""
     width = min(max([len(lab) for lab in labels] + [len(w) for w in title.split()] + [9]), 20)
-    while width < 20 and len(_wrap(title, width)) > 3:
+    while width < 20 and len(wrap_words(title, width)) > 3:
         width += 1
     return width
 
@@ -240,7 +219,7 @@ def _twoway(table, opts, cells: _Cells) -> list[str]:
     stub = _stub_width(table.rtitle, labels)
     widths = _fit_title(widths, table.ctitle)
     body_w = sum(w + 2 for w in widths) - 1
-    rhead = _wrap(table.rtitle, stub)
+    rhead = wrap_words(table.rtitle, stub)
     ctitle = abbrev(table.ctitle, body_w) if len(table.ctitle) > body_w else table.ctitle
     nlines = max(len(rhead), 2)
     rhead = [""] * (nlines - len(rhead)) + rhead
