@@ -374,13 +374,13 @@ def set_cmd(session, cmd):
 def _set_table_format(session, sub: str, arg: str) -> None:
     """`set cformat %9.3f` (pformat, sformat): the coefficient tables' formats from now on;
     `set cformat` alone goes back to Stata's default."""
+    from hlmshell.syntax.parser import TABLE_FORMATS, table_format_problem
     fmt_text = arg.split(",")[0].strip()
-    widest = {"cformat": 9, "pformat": 5, "sformat": 8}[sub]
-    m = re.fullmatch(r"%-?(\d+)\.(\d+)[fge]c?", fmt_text)
-    if fmt_text and not m:
+    problem = table_format_problem(sub, fmt_text) if fmt_text else None
+    if problem == "format":
         raise StataError(f"invalid format {fmt_text}", 120)
-    if fmt_text and int(m.group(1)) > widest:
-        raise StataError(f"{sub} width cannot exceed {widest}", 198)
+    if problem == "width":
+        raise StataError(f"{sub} width cannot exceed {TABLE_FORMATS[sub]}", 198)
     session.settings[sub] = fmt_text
 
 

@@ -352,8 +352,17 @@ def parse_command(text: str, table: "registry.Registry | None" = None) -> Comman
     return cmd
 
 
-_FORMAT_OPTIONS = {"cformat": 9, "pformat": 5, "sformat": 8}     # and their widest formats
+TABLE_FORMATS = {"cformat": 9, "pformat": 5, "sformat": 8}     # and their widest formats
 _FORMAT = re.compile(r"%-?(\d+)\.(\d+)[fge]c?")
+
+
+def table_format_problem(name: str, text: str) -> str | None:
+    """Why `text` cannot be the cformat/pformat/sformat `name` ("format": not a %w.d[fge]
+    format; "width": wider than Stata allows), or None when it can."""
+    m = _FORMAT.fullmatch(text)
+    if not m:
+        return "format"
+    return "width" if int(m.group(1)) > TABLE_FORMATS[name] else None
 
 
 def _take_formats(cmd: Command, info) -> None:
@@ -367,9 +376,8 @@ def _take_formats(cmd: Command, info) -> None:
         holders.append(cmd.args.fixed_options)
         holders += [lv.options for lv in cmd.args.levels[-1:]]
     for h in holders:
-        for o in [o for o in h if o.name in _FORMAT_OPTIONS]:
-            m = _FORMAT.fullmatch((o.arg or "").strip())
-            if not m or int(m.group(1)) > _FORMAT_OPTIONS[o.name]:
+        for o in [o for o in h if o.name in TABLE_FORMATS]:
+            if table_format_problem(o.name, (o.arg or "").strip()):
                 raise StataError(f"invalid {o.name}({o.arg or ''})", 198)
             h.remove(o)
             cmd.formats[o.name] = o.arg.strip()
