@@ -24,8 +24,10 @@ from hlmshell.commands._postest import (
     norm_name,
     norm_part,
 )
+from hlmshell.commands.program import NamedMatrix
 from hlmshell.errors import StataError
 from hlmshell.output import postest_output as po
+from hlmshell.output.numfmt import fmt
 from hlmshell.registry import Opt, bind_command, command
 from hlmshell.results import EstimationResults, RResults
 from hlmshell.session import TestChain
@@ -233,40 +235,84 @@ class _Parser:
 
 
 _EQ_EQUAL = re.compile(r"\[\s*([^\]]*=[^\]]*)\]\s*(?::\s*(.*))?", re.DOTALL)
+_EQ_ONLY = re.compile(r"\[\s*([^\]=]+?)\s*\]\s*(?::\s*(.*))?", re.DOTALL)
 
 
-def _equal_equations(res: EstimationResults, eq_text: str, var_text: str | None) -> list[Linear]:
-    """`test [eq1 = eq2 (= eq3 ...)] [: varlist]`: each coefficient the equations share (the
-    listed ones, else all but _cons) equal across them, as after suest or mvreg."""
-    names = [e.strip() for e in eq_text.split("=")]
+@dataclass(frozen=True)
+class EquationRules:
+    """test's options for the equation syntaxes: `common` keeps the coefficients every listed
+    equation has; `constant` adds _cons to the coefficients tested."""
+    common: bool = False
+    constant: bool = False
+
+
+def _equation_name(res: EstimationResults, text: str) -> str:
+    """An equation by name or by number (`#2`), as Stata's [eqno]."""
     eqs = equations(res)
-    if any(not n for n in names):
-        raise StataError("invalid syntax", 198)
-    for n in names:
-        if n not in eqs:
-            raise StataError(f"equation [{n}] not found", 303)
+    text = text.strip()
+    if text.startswith("#"):
+        try:
+            k = int(text[1:])
+        except ValueError:
+            raise StataError("invalid syntax", 198) from None
+        if not 1 <= k <= len(eqs):
+            raise StataError(f"equation {text} not found", 303)
+        return eqs[k - 1]
+    if text not in eqs:
+        raise StataError(f"equation [{text}] not found", 303)
+    return text
+
+
+def _wanted(res: EstimationResults, names: list[str], var_text: str | None,
+            rules: EquationRules) -> list[str]:
     first = [nm for e, nm in res.names if e == names[0]]
     if var_text and var_text.strip():
         wanted = var_text.split()
         missing = [v for v in wanted if v not in first]
         if missing:
             raise StataError(f"[{names[0]}]{missing[0]} not found", 111)
-    else:
-        wanted = [nm for nm in first if nm != "_cons"]
+        return wanted
+    wanted = [nm for nm in first if rules.constant or nm != "_cons"]
+    if rules.common:
+        wanted = [nm for nm in wanted if all(res.coef_index(e, nm) >= 0 for e in names[1:])]
+    return wanted
+
+
+def _equal_equations(res: EstimationResults, eq_text: str, var_text: str | None,
+                     rules: EquationRules = EquationRules()) -> list[Linear]:
+    """`test [eq1 = eq2 (= eq3 ...)] [: varlist]`: each coefficient of the first equation (the
+    listed ones, else all but _cons) equal across them, as after suest or mvreg; a coefficient
+    another equation lacks is an error unless `common` restricts the test to shared ones."""
+    parts = [e.strip() for e in eq_text.split("=")]
+    if any(not n for n in parts):
+        raise StataError("invalid syntax", 198)
+    names = [_equation_name(res, n) for n in parts]
     out = []
-    for nm in wanted:
+    for nm in _wanted(res, names, var_text, rules):
         j0 = res.coef_index(names[0], nm)
         for other in names[1:]:
             j = res.coef_index(other, nm)
             if j < 0:
-                continue
+                raise StataError(f"[{other}]{nm} not found", 111)
             out.append(Linear({j0: 1.0, j: -1.0}, 0.0))
     if not out:
         raise StataError("equations have no coefficients in common", 198)
     return out
 
 
-def parse_spec(res: EstimationResults, spec: str) -> list[Linear]:
+def _zero_equation(res: EstimationResults, eq_text: str, var_text: str | None,
+                   rules: EquationRules) -> list[Linear]:
+    """`test [eq] [: varlist]`: the equation's coefficients (all but _cons unless `constant`)
+    are zero."""
+    name = _equation_name(res, eq_text)
+    wanted = _wanted(res, [name], var_text, rules)
+    if not wanted:
+        raise StataError("invalid syntax", 198)
+    return [Linear({res.coef_index(name, nm): 1.0}, 0.0) for nm in wanted]
+
+
+def parse_spec(res: EstimationResults, spec: str,
+               rules: EquationRules = EquationRules()) -> list[Linear]:
     """One test specification -> constraints (Linear forms that must equal 0)."""
     spec = spec.strip()
     if not spec:
@@ -274,7 +320,10 @@ def parse_spec(res: EstimationResults, spec: str) -> list[Linear]:
     spec = re.sub(r"(?<![=<>!~])==(?!=)", "=", spec)     # `test a == b` is `test a = b`
     eqs = _EQ_EQUAL.fullmatch(spec)
     if eqs:
-        return _equal_equations(res, eqs.group(1), eqs.group(2))
+        return _equal_equations(res, eqs.group(1), eqs.group(2), rules)
+    eq_only = _EQ_ONLY.fullmatch(spec)
+    if eq_only:
+        return _zero_equation(res, eq_only.group(1), eq_only.group(2), rules)
     sides = split_top(spec, "=")
     if len(sides) > 1:
         forms = []
@@ -296,13 +345,14 @@ def parse_spec(res: EstimationResults, spec: str) -> list[Linear]:
     return out
 
 
-def parse_test_body(res: EstimationResults, body: str) -> list[Linear]:
+def parse_test_body(res: EstimationResults, body: str,
+                    rules: EquationRules = EquationRules()) -> list[Linear]:
     groups = paren_groups(body)
     if groups is None:
-        return parse_spec(res, body)
+        return parse_spec(res, body, rules)
     out: list[Linear] = []
     for g in groups:
-        out += parse_spec(res, g)
+        out += parse_spec(res, g, rules)
     return out
 
 
@@ -341,7 +391,7 @@ class WaldResult:
     chi2: float
 
 
-def wald(res: EstimationResults, cons: list[Constraint]) -> WaldResult:
+def wald(res: EstimationResults, cons: list[Constraint], svy_adjust: bool = True) -> WaldResult:
     k = len(res.names)
     b = np.asarray(res.b, dtype=float).reshape(-1)
     V = np.asarray(res.V, dtype=float).reshape(k, k)
@@ -392,7 +442,7 @@ def wald(res: EstimationResults, cons: list[Constraint]) -> WaldResult:
     if df_r is None:
         return WaldResult(chi2, df, float(dist.chi2_sf(chi2, df)), dropped, None, chi2)
     F = chi2 / df
-    if res.macros.get("prefix") == "svy":     # Stata's adjusted Wald test on the design df
+    if svy_adjust and res.macros.get("prefix") == "svy":     # the adjusted Wald test on the design df
         df_r = df_r - df + 1
         F = F * df_r / (df_r + df - 1) if df_r >= 1 else float("nan")
     return WaldResult(F, df, float(dist.f_sf(F, df, df_r)) if F == F else F, dropped, float(df_r), chi2)
@@ -433,12 +483,13 @@ def _store_r(session, w: WaldResult) -> None:
     session.r = RResults(scalars=sc)
 
 
-def run_test(session, res: EstimationResults, cons: list[Constraint], *, notest: bool = False) -> None:
-    w = wald(res, cons)
+def run_test(session, res: EstimationResults, cons: list[Constraint], *, notest: bool = False,
+             ddf: float | None = None, svy_adjust: bool = True) -> None:
+    w = _with_df(wald(res, cons, svy_adjust), ddf)
     texts = [constraint_display(res, c) for c in cons]
     out = session.out
     out.line()
-    if res.macros.get("prefix") == "svy":
+    if svy_adjust and res.macros.get("prefix") == "svy":
         out.line("Adjusted Wald test")
         out.line()
     for line in po.constraint_lines(texts, w.dropped):
@@ -465,26 +516,125 @@ def _split_options(cmd) -> tuple[str, list]:
 
 
 # --------------------------------------------------------------------------- test
+_MTEST_METHODS = {"noadjust": "unadjusted", "bonferroni": "Bonferroni-adjusted",
+                  "holm": "Holm-adjusted", "sidak": "Sidak-adjusted"}
+
+
+_MTEST_SPEC = Opt("mtest", "mt", "string")     # its argument is optional: bound apart
+
+
+def mtest_method(text: str | None) -> str:
+    """mtest's argument, unabbreviated as Stata's _mtest syntax does (b, h, s, noadj)."""
+    word = (text or "noadjust").strip().lower()
+    for name, least in (("bonferroni", 1), ("holm", 1), ("sidak", 1), ("noadjust", 5)):
+        if len(word) >= least and name.startswith(word):
+            return name
+    raise StataError(f"mtest({word}) invalid; allowed are bonferroni, holm, sidak, and noadjust", 198)
+
+
+def adjust_p(p: np.ndarray, method: str) -> np.ndarray:
+    """Multiple-testing adjustment of p-values (Bonferroni, Holm's step-down, Sidak)."""
+    m = len(p)
+    if method == "bonferroni":
+        return np.minimum(1.0, p * m)
+    if method == "sidak":
+        return 1.0 - (1.0 - p) ** m
+    if method == "holm":
+        order = np.argsort(p, kind="stable")
+        out = np.empty(m)
+        running = 0.0
+        for rank, i in enumerate(order):
+            running = max(running, min(1.0, (m - rank) * p[i]))
+            out[i] = running
+        return out
+    return p.copy()
+
+
+def _with_df(w: WaldResult, ddf: float | None) -> WaldResult:
+    """df(#): the F reference distribution on # denominator degrees of freedom."""
+    if ddf is None or w.df == 0:
+        return w
+    F = w.chi2 / w.df
+    return WaldResult(F, w.df, float(dist.f_sf(F, w.df, ddf)), w.dropped, float(ddf), w.chi2)
+
+
+def _mtest_table(session, cons, whole: WaldResult, method: str, ddf, one) -> NamedMatrix:
+    """mtest: each constraint tested alone (`one`), p-values adjusted, then the joint test."""
+    rows = []
+    for c in cons:
+        w = _with_df(one(c), ddf)
+        if w.df:
+            rows.append(w)
+    p = np.array([w.p for w in rows], dtype=float)
+    adj = adjust_p(p, method)
+    out = session.out
+    F = whole.df_r is not None
+    head = f"F(df,{whole.df_r:.0f})" if F else "chi2"
+    out.line()
+    out.line("-" * 39)
+    out.line(f"       |{head:>11}     df{'p':>9}")
+    out.line("-------+" + "-" * 31)
+    for i, (w, pa) in enumerate(zip(rows, adj), start=1):
+        out.line(f"{f'  ({i})':<7}|{fmt(w.stat, '%11.2f')}{w.df:7d}"
+                 f"{fmt(pa, '%9.4f')} #")
+    out.line("-------+" + "-" * 31)
+    out.line(f"  all  |{fmt(whole.stat, '%11.2f')}{whole.df:7d}{fmt(whole.p, '%9.4f')}")
+    out.line("-" * 39)
+    out.line(f"# {_MTEST_METHODS[method]} p-values".rjust(37))
+    cols = (["F", "df", "df_r", "p", "adjp"] if F else ["chi2", "df", "p", "adjp"])
+    vals = [[w.stat, w.df] + ([w.df_r] if F else []) + [w.p, a] for w, a in zip(rows, adj)]
+    return NamedMatrix(np.array(vals, dtype=float).reshape(len(rows), len(cols)),
+                       [f"({i})" for i in range(1, len(rows) + 1)], cols)
+
+
 @command("test", exp=False, byable=False, qualifiers="",
           family="Postestimation", body="anything", check_options=False, desc="Wald tests of linear hypotheses",
           example="test ses meanses",
           options=(Opt("accumulate", "a", desc="test jointly with the previous test"),
                    Opt("notest", desc="do not display the test"),
-                   Opt("small", desc="F test on the dfmethod() degrees of freedom (after mixed, as by default)")))
+                   Opt("small", desc="F test on the dfmethod() degrees of freedom (after mixed, as by default)"),
+                   Opt("mtest", "mt", "string", desc="test each condition separately: mtest[(bonferroni|holm|sidak|noadjust)]"),
+                   Opt("common", desc="[eq1=eq2]: test only the coefficients common to all the equations"),
+                   Opt("constant", "cons", desc="[eq] syntaxes: include _cons in the coefficients tested"),
+                   Opt("nosvyadjust", desc="after svy: the unadjusted Wald test"),
+                   Opt("df", type="real", desc="F reference distribution with # denominator degrees of freedom"),
+                   Opt("matvlc", type="string", desc="save R V R' in the named matrix")))
 def test_cmd(session, cmd) -> None:
     body, options = _split_options(cmd)
-    opts = bind_command("test", options)
+    mt_opts = [o for o in options if _MTEST_SPEC.matches(o.name)]
+    opts = bind_command("test", [o for o in options if o not in mt_opts])
     res = active(session)
     _check_small(res, opts)
     if not body:
         raise StataError("invalid syntax", 198)
-    cons = [to_constraint(res, lin) for lin in parse_test_body(res, body)]
+    method = mtest_method(mt_opts[-1].arg) if mt_opts else None
+    ddf = opts.df if "df" in opts else None
+    if ddf is not None and not ddf > 0:
+        raise StataError("df() must be positive", 198)
+    rules = EquationRules(common=bool(opts.common), constant=bool(opts.constant))
+    cons = [to_constraint(res, lin) for lin in parse_test_body(res, body, rules)]
     if opts.accumulate:
         chain = session.test_chain
         if chain is not None and chain.serial == res.serial:
             cons = [Constraint(np.array(c[0]), c[1]) for c in chain.constraints] + cons
-    run_test(session, res, cons, notest=opts.notest)
+    adjust = not opts.nosvyadjust
+    run_test(session, res, cons, notest=opts.notest or method is not None, ddf=ddf, svy_adjust=adjust)
+    if method is not None and not opts.notest:
+        whole = _with_df(wald(res, cons, adjust), ddf)
+        session.r.matrices["mtest"] = _mtest_table(session, cons, whole, method, ddf,
+                                                   lambda c: wald(res, [c], adjust))
+    if opts.matvlc:
+        session.matrices[opts.matvlc.strip()] = _vlc(res, cons)
     session.test_chain = TestChain(res.serial, [(c.row.tolist(), c.rhs) for c in cons])
+
+
+def _vlc(res: EstimationResults, cons: list[Constraint]) -> NamedMatrix:
+    k = len(res.names)
+    R = np.vstack([c.row for c in cons]) if cons else np.zeros((0, k))
+    V = np.asarray(res.V, dtype=float).reshape(k, k)
+    M = R @ V @ R.T
+    names = [f"c{i}" for i in range(1, len(cons) + 1)]
+    return NamedMatrix(M, names, names)
 
 
 # --------------------------------------------------------------------------- testparm
