@@ -126,17 +126,20 @@ def icc_table(res: EstimationResults, level: float = 95.0):
     return title, rows, has_rcov
 
 
-_LATENT = {"logit": math.pi ** 2 / 3.0, "probit": 1.0}
+# the latent response's residual variance: logistic, standard normal, extreme value (cloglog)
+_LATENT = {"logit": math.pi ** 2 / 3.0, "probit": 1.0, "cloglog": math.pi ** 2 / 6.0}
 
 
 def glmm_icc_table(res: EstimationResults, level: float = 95.0):
-    """estat icc after melogit/meprobit: the latent-response ICC var(_cons) / (var(_cons) +
-    pi^2/3) (logit) or + 1 (probit); with nested levels one row per level, the intercept
+    """estat icc after melogit/meprobit/mecloglog and meologit/meoprobit: the latent-response
+    ICC var(_cons) / (var(_cons) + pi^2/3) (logit), + 1 (probit) or + pi^2/6 (cloglog, the
+    extreme-value distribution's variance); with nested levels one row per level, the intercept
     variances of that level and the ones above it over all of them plus pi^2/3 (label
     `school|class`); delta-method standard errors from e(V), intervals on the logit scale, as
     after mixed."""
     link = res.macros.get("link")
-    if res.macros.get("family") not in ("bernoulli", "binomial") or link not in _LATENT:
+    if (res.macros.get("family") not in ("bernoulli", "binomial", "ordinal") or link not in _LATENT
+            or (res.macros.get("family") == "ordinal" and link == "cloglog")):
         raise StataError("estat icc not valid after this model", 321)
     var_rows = [(i, nm) for i, (eq, nm) in enumerate(res.names) if eq == "/" and nm.startswith("var(")]
     cons = [(i, nm[len("var(_cons["):-2]) for i, nm in var_rows if nm.startswith("var(_cons[")]
@@ -175,7 +178,8 @@ def glmm_icc_table(res: EstimationResults, level: float = 95.0):
 
 def _icc(session, res, opts) -> None:
     level = confidence_level(session, opts)
-    if res.cmd in ("melogit", "meprobit", "mecloglog", "mepoisson", "menbreg", "meglm"):
+    if res.cmd in ("melogit", "meprobit", "mecloglog", "mepoisson", "menbreg", "meglm",
+                   "meologit", "meoprobit"):
         title, rows, cond = glmm_icc_table(res, level)
     else:
         title, rows, cond = icc_table(res, level)
