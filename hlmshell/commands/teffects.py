@@ -1,0 +1,317 @@
+"""teffects: treatment effects from observational data, as Stata 17's [TE] teffects.
+
+    teffects ra      (ovar omvarlist [, noconstant]) (tvar)                   [, ate|atet|pomeans]
+    teffects ipw     (ovar) (tvar tmvarlist [, logit|probit noconstant])     [, ate|atet|pomeans]
+    teffects ipwra   (ovar omvarlist [, noconstant]) (tvar tmvarlist [, ...]) [, ate|atet|pomeans]
+    teffects aipw    (ovar omvarlist [, noconstant]) (tvar tmvarlist [, ...]) [, ate|pomeans]
+    teffects nnmatch (ovar omvarlist) (tvar) [, ate|atet nneighbor(#) metric() biasadj() ...]
+    teffects psmatch (ovar) (tvar tmvarlist [, logit|probit]) [, ate|atet nneighbor(#) ...]
+
+The regression-adjustment and weighting estimators solve their stacked estimating equations
+(engine.teffects) and report Stata's robust M-estimation standard errors; aequations shows
+the outcome (OME#) and treatment (TME#) equations that e(b) always carries. The matching
+estimators are in teffects_match. Typed alone, teffects replays the last results.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from hlmshell.commands import teffects_display as tdisp
+from hlmshell.commands import teffects_syntax as tsx
+from hlmshell.commands._postest import confidence_level
+from hlmshell.commands._toolkit import sample_columns
+from hlmshell.engine import teffects as te
+from hlmshell.errors import StataError
+from hlmshell.registry import Opt, Sub, bind_options, command
+from hlmshell.results import EstimationResults
+from hlmshell.syntax.ast import Command
+from hlmshell.syntax.evaluate import marksample
+from hlmshell.syntax.parser import fill_qualifiers
+
+COMMON = (Opt("ate", desc="average treatment effect in the population; the default"),
+          Opt("atet", desc="average treatment effect on the treated"),
+          Opt("pomeans", "pom", desc="potential-outcome means"),
+          Opt("control", "con", "string", desc="the level of tvar that is the control"),
+          Opt("tlevel", "tle", "string", desc="the level of tvar that is the treatment"),
+          Opt("vce", "vce", "string", desc="vce(robust); the matching estimators also "
+                                               "vce(robust, nn(#)) and vce(iid)"),
+          Opt("level", "l", "real", 95, "set confidence level; default is level(95)"),
+          Opt("nolog", "nolog", desc="suppress the iteration log"),
+          Opt("log", "log", desc="show the iteration log"),
+          Opt("iterate", "iter", "int", desc="maximum number of iterations"),
+          Opt("tolerance", "tol", "real", desc="convergence tolerance"),
+          Opt("pstolerance", "pstol", "real", desc="smallest propensity score allowed; "
+                                                   "default 1e-5"),
+          Opt("noshow", desc="(accepted)"))
+EE_OPTIONS = COMMON + (Opt("aequations", "aeq", desc="display the auxiliary equations"),)
+MATCH_OPTIONS = COMMON + (
+    Opt("nneighbor", "nn", "int", 1, "number of matches per observation"),
+    Opt("biasadj", "bias", "string", desc="bias-correct with these variables"),
+    Opt("ematch", "e", "string", desc="match exactly on these variables"),
+    Opt("metric", "metric", "string", desc="mahalanobis (default), ivariance or euclidean"),
+    Opt("caliper", "cal", "real", desc="largest distance of a potential match"),
+    Opt("dtolerance", "dtol", "real", desc="distance under which observations tie"),
+    Opt("dmvariables", "dmv", desc="display the matching variables"),
+    Opt("generate", "gen", "string", desc="(not stored here)"))
+SUBS = {"ra": EE_OPTIONS, "ipw": EE_OPTIONS, "ipwra": EE_OPTIONS, "aipw": EE_OPTIONS,
+        "nnmatch": MATCH_OPTIONS, "psmatch": MATCH_OPTIONS}
+_SUB_DESC = {"ra": "regression adjustment", "ipw": "inverse-probability weighting",
+             "ipwra": "inverse-probability-weighted regression adjustment",
+             "aipw": "augmented inverse-probability weighting",
+             "nnmatch": "nearest-neighbor matching", "psmatch": "propensity-score matching"}
+
+
+@command("teffects", family="Estimation", raw=True, byable=True, check_options=False,
+         options=MATCH_OPTIONS + (Opt("aequations", "aeq"),),
+         subcommands=tuple(Sub(k, k, _SUB_DESC[k], v) for k, v in SUBS.items())
+         + (Sub("overlap", "overlap", "overlap plot of the propensity scores"),),
+         desc="treatment-effects estimation for observational data",
+         example="teffects ra (bweight mage prenatal1) (mbsmoke), ate")
+def teffects_cmd(session, cmd) -> None:
+    text = (cmd.body or "").strip()
+    sub, _, rest = text.partition(" ")
+    if not sub or sub.startswith(","):
+        return _replay(session, text.lstrip(","))
+    key = sub.lower()
+    if key == "overlap":
+        from hlmshell.commands.teffects_overlap import overlap
+        return overlap(session, rest)
+    if key not in SUBS:
+        raise StataError(f"{sub} is not a valid teffects subcommand", 198)
+    c = Command(name="teffects", text=cmd.text)
+    fill_qualifiers(c, rest, allow_exp=False)
+    opts = bind_options(SUBS[key], c.options)
+    models = tsx.parse_models(c.body, key)
+    if key in ("nnmatch", "psmatch"):
+        from hlmshell.commands.teffects_match import estimate_matching
+        return estimate_matching(session, c, key, models, opts)
+    return _estimate_ee(session, c, key, models, opts)
+
+
+def _replay(session, opttext: str) -> None:
+    res = session.e
+    if res is None or res.cmd != "teffects":
+        raise StataError("last estimates not found", 301)
+    from hlmshell.syntax.parser import parse_options
+    opts = bind_options(EE_OPTIONS, parse_options(opttext))
+    tdisp.show(session, res, confidence_level(session, opts), aequations=bool(opts.aequations))
+
+
+def stat_of(opts, sub: str) -> str:
+    given = [s for s in ("ate", "atet", "pomeans") if getattr(opts, s)]
+    if len(given) > 1:
+        raise StataError("only one of ate, atet, or pomeans is allowed", 198)
+    stat = given[0] if given else "ate"
+    if stat == "atet" and sub == "aipw":
+        raise StataError("option atet not allowed", 198)
+    if stat == "pomeans" and sub in ("nnmatch", "psmatch"):
+        raise StataError("option pomeans not allowed", 198)
+    return stat
+
+
+def check_vce(opts, matching: bool) -> int:
+    """vce(robust) for the estimating-equation estimators; for matching vce(robust [, nn(#)])
+    (the number of matches for the variance, 2 by default) or vce(iid) (returned as 0)."""
+    raw = (opts.raw("vce") or "robust").strip()
+    word, _, tail = raw.partition(",")
+    word = word.strip().lower()
+    if matching and word == "iid" and not tail.strip():
+        return 0
+    if not word or not "robust".startswith(word) or (len(word) < 1):
+        raise StataError(f"vcetype '{word}' not allowed", 198)
+    tail = tail.strip()
+    if not tail:
+        return 2
+    if not matching or not (tail.startswith("nn(") and tail.endswith(")")):
+        raise StataError("invalid vce() option", 198)
+    try:
+        k = int(tail[3:-1])
+    except ValueError:
+        raise StataError("invalid vce() option", 198) from None
+    if k < 1:
+        raise StataError("vce(robust, nn(#)) requires # to be a positive integer", 198)
+    return k
+
+
+class TeSample:
+    """The estimation sample and the columns the estimators read from it."""
+
+    def __init__(self, session, c, models, extra_terms=()):
+        ds = session.data
+        self.oterms = tsx.terms_of(session, models.outcome.covariates)
+        self.tterms = tsx.terms_of(session, models.treatment.covariates)
+        self.ovar = tsx.terms_of(session, models.outcome.var)
+        self.tvar_t = tsx.terms_of(session, models.treatment.var)
+        if len(self.ovar) != 1 or self.ovar[0].parts[0].factor or len(self.tvar_t) != 1:
+            raise StataError("invalid syntax", 198)
+        self.y_name = self.ovar[0].parts[0].name
+        self.t_name = self.tvar_t[0].parts[0].name
+        names = [self.y_name, self.t_name] + tsx.term_vars(self.oterms) + \
+            tsx.term_vars(self.tterms)
+        for terms in extra_terms:
+            names += tsx.term_vars(terms)
+        names = list(dict.fromkeys(names))
+        for nm in names:
+            if ds.var(nm).is_string:
+                raise StataError("string variables not allowed in varlist;\n"
+                                 f"{nm} is a string variable", 109)
+        mask = marksample(session, c, names)
+        if not mask.any():
+            raise StataError("no observations", 2000)
+        self.mask = mask
+        self.column = sample_columns(ds, mask)
+        self.n = int(mask.sum())
+        self.y = np.asarray(self.column(self.y_name), dtype=float)
+        self.tv = np.asarray(self.column(self.t_name), dtype=float)
+
+
+def weights_of(session, c, mask):
+    if c.weight is None:
+        return None, ""
+    from hlmshell.commands._toolkit import weights
+    w = weights(session, c, mask, ("fweight", "pweight", "iweight"))
+    return w[mask], c.weight.kind
+
+
+def _outcome_designs(smp, models, t):
+    """The outcome design on the sample and the columns each level's equation estimates."""
+    dsg, Xk = tsx.design(None, smp.oterms, smp.column, smp.n, not models.outcome.noconstant)
+    keep = np.flatnonzero(dsg.keep)
+    k0 = tsx.estimable_within(Xk, np.flatnonzero(t == 0), keep)
+    k1 = tsx.estimable_within(Xk, np.flatnonzero(t == 1), keep)
+    return dsg, Xk, k0, k1
+
+
+def _estimate_ee(session, c, sub: str, models, opts) -> None:
+    if models.outcome.model != "linear":
+        raise StataError(f"outcome model {models.outcome.model} is not implemented here; "
+                         "only linear", 198)
+    if models.treatment.model == "hetprobit":
+        raise StataError("treatment model hetprobit is not implemented here", 198)
+    stat = stat_of(opts, sub)
+    check_vce(opts, False)
+    level = confidence_level(session, opts)
+    smp = TeSample(session, c, models)
+    w, wkind = weights_of(session, c, smp.mask)
+    ctrl, trt = tsx.treatment_levels(session, smp.t_name, smp.tv, opts.raw("control"),
+                                     opts.raw("tlevel"))
+    t = (smp.tv == trt).astype(float)
+    d = te.TeData(y=smp.y, t=t, w=w, wkind=wkind)
+    odes = tdes = None
+    if sub != "ipw":
+        odes, Xk, k0, k1 = _outcome_designs(smp, models, t)
+        d.X0, d.X1 = Xk[:, k0], Xk[:, k1]
+    if sub != "ra":
+        tdes, Zk = tsx.design(None, smp.tterms, smp.column, smp.n,
+                              not models.treatment.noconstant)
+        d.Z = Zk
+    try:
+        fit = te.estimate(te.Spec(sub, stat, models.treatment.model), d)
+    except te.TeError as err:
+        raise StataError(str(err), err.code) from None
+    except np.linalg.LinAlgError:
+        raise StataError("the estimating equations are singular; a model is not identified",
+                         459) from None
+    if fit.ps is not None:
+        _check_overlap(fit.ps, opts, smp.t_name)
+    res = _results(session, c, sub, stat, smp, models, (ctrl, trt), fit, odes,
+                   (None if odes is None else (k0, k1)), tdes, w, wkind)
+    session.post_estimation(res)
+    if not opts.nolog:
+        session.out.line("")
+        for ln in tdisp.iteration_lines(fit.criterion):
+            session.out.line(ln)
+    tdisp.show(session, res, level, aequations=bool(opts.aequations))
+
+
+def _check_overlap(ps, opts, tvar) -> None:
+    tol = float(opts.pstolerance) if "pstolerance" in opts else 1e-5
+    low = int(np.sum(ps < tol))
+    high = int(np.sum(1 - ps < tol))
+    if low or high:
+        which = f"{low} propensity scores less than {tol:.2e}" if low else \
+            f"{high} propensity scores greater than 1 - {tol:.2e}"
+        raise StataError(f"treatment {tvar} has {which};\ntreatment overlap assumption has "
+                         "been violated", 459)
+
+
+def effect_names(stat: str, tvar: str, ctrl: float, trt: float) -> list[tuple[str, str]]:
+    c, t = int(ctrl), int(trt)
+    if stat == "pomeans":
+        return [("POmeans", f"{c}.{tvar}"), ("POmeans", f"{t}.{tvar}")]
+    return [(stat.upper(), f"r{t}vs{c}.{tvar}"), ("POmean", f"{c}.{tvar}")]
+
+
+def _results(session, c, sub, stat, smp, models, levels, fit, odes, keeps, tdes, w, wkind):
+    ctrl, trt = levels
+    names = effect_names(stat, smp.t_name, ctrl, trt)
+    est = [0, 1]                                      # positions in theta of each column
+    omitted = [False, False]
+    pos = 2
+    eq_designs = {}
+    if odes is not None:
+        keep_full = np.flatnonzero(odes.keep)
+        for lev, k in zip((ctrl, trt), keeps):
+            eq = f"OME{int(lev)}"
+            eq_designs[eq] = odes
+            kept = set(keep_full[k].tolist())
+            for j, nm in enumerate(odes.stata_names):
+                names.append((eq, nm))
+                if j in kept:
+                    est.append(pos)
+                    pos += 1
+                    omitted.append(False)
+                else:
+                    est.append(-1)
+                    omitted.append(True)
+    if tdes is not None:
+        eq = f"TME{int(trt)}"
+        eq_designs[eq] = tdes
+        for j, nm in enumerate(tdes.stata_names):
+            names.append((eq, nm))
+            if tdes.keep[j]:
+                est.append(pos)
+                pos += 1
+                omitted.append(False)
+            else:
+                est.append(-1)
+                omitted.append(True)
+    est = np.array(est)
+    K = len(names)
+    b = np.zeros(K)
+    V = np.zeros((K, K))
+    live = np.flatnonzero(est >= 0)
+    b[live] = fit.theta[est[live]]
+    V[np.ix_(live, live)] = fit.V[np.ix_(est[live], est[live])]
+    res = EstimationResults(cmd="teffects", names=names, b=b, V=V,
+                            omitted=np.array(omitted), k_f=K, sample=smp.mask.copy())
+    n_obs = smp.n if wkind != "fweight" else int(round(w.sum()))
+    t = smp.tv
+    res.scalars = {"N": float(n_obs), "nj0": float(np.sum(t == ctrl)),
+                   "nj1": float(np.sum(t == trt)), "k_eq": float(len({e for e, _ in names})),
+                   "k_levels": 2.0, "treated": float(trt), "control": float(ctrl),
+                   "converged": 1.0, "rank": float(len(live))}
+    res.macros = {"cmd": "teffects", "cmdline": c.text, "depvar": smp.y_name,
+                  "tvar": smp.t_name, "subcmd": sub, "stat": stat,
+                  "title": "Treatment-effects estimation",
+                  "tlevels": f"{int(ctrl)} {int(trt)}", "vce": "robust", "vcetype": "Robust",
+                  "properties": "b V", "estat_cmd": "teffects_estat",
+                  "predict": "teffects_p", "marginsnotok": "_ALL"}
+    if odes is not None:
+        res.macros["omodel"] = models.outcome.model
+    if tdes is not None:
+        res.macros["tmodel"] = models.treatment.model
+    if wkind:
+        res.macros.update(wtype=wkind, wexp=f"= {c.weight.exp}")
+    attach_display_info(session, res, smp, (ctrl, trt), eq_designs)
+    res.fit = fit
+    return res
+
+
+def attach_display_info(session, res, smp, levels, eq_designs) -> None:
+    ctrl, trt = levels
+    res.control, res.treated = ctrl, trt
+    res.level_labels = {v: tsx.level_text(session, smp.t_name, v) for v in (ctrl, trt)}
+    res.eq_designs = eq_designs
+    res.fv_labels = {**tsx.value_labels_of(session, smp.oterms),
+                     **tsx.value_labels_of(session, smp.tterms)}
