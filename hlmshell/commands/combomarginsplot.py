@@ -34,7 +34,7 @@ OWN = {"noci": ("noci", False), "recast": ("recast", True), "recastci": ("recast
        "x": ("x", True), "xdimension": ("xdim", True), "plotopts": ("plotopts", True),
        "ciopts": ("ciopts", True), "horizontal": ("horiz", False),
        "labels": ("l", True), "savefile": ("save", True), "filevarname": ("filev", True),
-       "level": ("level", True)}
+       "level": ("level", True), "offset": ("offset", True)}
 _NUMBERED = re.compile(r"^(plot|ci|file|fileci)(\d+)opts?$|^(lplot)(\d+)$")
 _STATS = ("_margin", "_ci_lb", "_ci_ub")
 
@@ -129,10 +129,12 @@ def _series(cells, values, xdim, own, numbered, names, level, labels):
     if kind not in mp.LINE_KINDS or ci_kind not in mp.CI_KINDS:
         raise StataError("invalid recast()", 198)
     hor = "horizontal" in own
+    shift = _offset(own.get("offset"))
     out = []
     for g, (key, rows) in enumerate(groups.items()):
         rows = sorted(rows, key=lambda i: cells[i][xdim])
-        x = np.array([cells[i][xdim] for i in rows])
+        x = np.array([cells[i][xdim] for i in rows], dtype=float)
+        x = x + shift * (g - (len(groups) - 1) / 2.0)
         b, lo, hi = (values[k][rows] for k in range(3))
         f = int(cells[rows[0]].get("_filenr", 1))
         label = ", ".join(names[int(v) - 1] if k == "_filenr" else mp._level_text(labels, k, v)
@@ -149,6 +151,16 @@ def _series(cells, values, xdim, own, numbered, names, level, labels):
         out.append(Series(kind, *((b, x) if hor else (x, b)), label=label,
                           legend=len(groups) > 1, style=option_style(line, g)))
     return out
+
+
+def _offset(text: str | None) -> float:
+    """offset(#): line g of G moves along x by # * (g - (G-1)/2) (mplotoffset's spacing)."""
+    if text is None:
+        return 0.0
+    try:
+        return float(text)
+    except ValueError:
+        raise StataError("option offset() incorrectly specified", 198) from None
 
 
 def _stacked(datasets, filevar: str, names: list[str]):

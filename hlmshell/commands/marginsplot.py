@@ -12,6 +12,8 @@ addplot(), and the graph options (title(), xtitle(), legend(), name(), saving(),
 ...)."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from hlmshell.commands import graph_common as gc
@@ -114,7 +116,9 @@ def value_labels(session, dims) -> dict:
 
 def _series(m, cols, cells, xdim, own, level, skip=(), labels=None):
     """One line (and its CI) per combination of the other dimensions (but `skip`, the by()
-    dimensions), named by their value labels where they have them."""
+    dimensions), named by their value labels where they have them. plot#opts()/ci#opts()
+    style the #th line and its interval; an offset (mplotoffset, offset()) moves line g of G
+    along x by offset * (g - (G-1)/2), so that intervals at one x do not overlap."""
     labels = labels or {}
     others = [k for k in (cells[0] if cells else {}) if k != xdim and k not in skip
               and all(k in c for c in cells) and len({c[k] for c in cells}) > 1]
@@ -126,23 +130,53 @@ def _series(m, cols, cells, xdim, own, level, skip=(), labels=None):
     ci_kind = (own.get("recastci") or "rcap").strip()
     if kind not in LINE_KINDS or ci_kind not in CI_KINDS:
         raise StataError("invalid recast()", 198)
+    numbered = own.get("_numbered", {})
+    shift = float(own.get("_offset") or 0.0)
     out = []
     for g, (key, js) in enumerate(groups.items()):
         order = sorted(js, key=lambda j: cells[cols.index(j)][xdim])
-        x = np.array([cells[cols.index(j)][xdim] for j in order])
-        b = m.table[0, order]
-        lo, hi = m.table[4, order], m.table[5, order]
+        x = np.array([cells[cols.index(j)][xdim] for j in order], dtype=float)
+        x = x + shift * (g - (len(groups) - 1) / 2.0)
         label = ", ".join(_level_text(labels, k, v) for k, v in zip(others, key)) or \
             ("Margins" if len(groups) == 1 else "")
-        hor = "horizontal" in own       # margins along x, the x dimension up the y axis
-        if "noci" not in own:
-            style = option_style(own.get("ciopts"), g)
-            if hor:
-                style["horizontal"] = True
-            out.append(Series(ci_kind, x, lo, hi, label=f"{level:g}% CI", legend=False, style=style))
-        out.append(Series(kind, *((b, x) if hor else (x, b)), label=label, legend=len(groups) > 1,
-                          style=option_style(own.get("plotopts"), g)))
+        out += _line_pair(own, numbered, g, (kind, ci_kind), x,
+                          (m.table[0, order], m.table[4, order], m.table[5, order]),
+                          label, len(groups) > 1, level)
     return out
+
+
+def _line_pair(own, numbered, g, kinds, x, stats, label, legend, level) -> list[Series]:
+    """One line's interval (unless noci) and the line, styled by plotopts()/ciopts() and the
+    line's own plot#opts()/ci#opts()."""
+    kind, ci_kind = kinds
+    b, lo, hi = stats
+    hor = "horizontal" in own       # margins along x, the x dimension up the y axis
+    out = []
+    if "noci" not in own:
+        ci = " ".join([own.get("ciopts") or ""] + numbered.get(("ci", g + 1), []))
+        style = option_style(ci, g)
+        if hor:
+            style["horizontal"] = True
+        out.append(Series(ci_kind, x, lo, hi, label=f"{level:g}% CI", legend=False, style=style))
+    line = " ".join([own.get("plotopts") or ""] + numbered.get(("plot", g + 1), []))
+    out.append(Series(kind, *((b, x) if hor else (x, b)), label=label, legend=legend,
+                      style=option_style(line, g)))
+    return out
+
+
+_NUMBERED = re.compile(r"^(plot|ci)(\d+)opts?$")
+
+
+def numbered_options(options) -> tuple[list, dict]:
+    """plot#opts() and ci#opts() taken out of the option list: {("plot", #): [text, ...]}."""
+    rest, numbered = [], {}
+    for o in options:
+        m = _NUMBERED.match(o.name.lower())
+        if m:
+            numbered.setdefault((m.group(1), int(m.group(2))), []).append(o.arg or "")
+        else:
+            rest.append(o)
+    return rest, numbered
 
 
 def _by_dims(own: dict, gopts: dict, cells: list[dict], xdim: str) -> list[str]:
@@ -207,7 +241,14 @@ def marginsplot(session, cmd) -> None:
     text = (cmd.body or "").strip()
     if text and not text.startswith(","):
         raise StataError("invalid syntax", 198)
-    own, gopts = gc.split_options(parse_options(text[1:] if text else ""), OWN)
+    rest, numbered = numbered_options(parse_options(text[1:] if text else ""))
+    own, gopts = gc.split_options(rest, OWN)
+    own["_numbered"] = numbered
+    draw(session, cmd, own, gopts)
+
+
+def draw(session, cmd, own: dict, gopts: dict) -> None:
+    """The marginsplot of the last margins under the parsed options (also mplotoffset's)."""
     m = _table(session)
     extra = AddPlot(session, own.get("addplot"))
     extra.merge_options(gopts)

@@ -2,3 +2,5 @@
 saved by margins, saving(), so the sweep only checks that bad lines are refused cleanly."""
 RAW = {"combomarginsplot"}
 RAW |= {"grc1leg"}      # graph names, then options; needs graphs in memory
+# mplotoffset (SSC) draws the last margins or a saved margins file: tests/test_mplotoffset.py
+RAW |= {"mplotoffset"}
