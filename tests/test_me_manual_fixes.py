@@ -47,3 +47,24 @@ def test_estat_icc_after_ordinal_models():
     assert "Conditional intraclass correlation" in out
     rc, _ = run(s, "estat icc, level(200)")
     assert rc == 198
+
+
+def test_noheader_and_nogroup_after_me_commands():
+    """[ME] meglm's display options: nogroup drops the group lines of the header, noheader all
+    of it; both also on replay, and the table is the same."""
+    s = csv_session("tests/data/glmm/contraception.csv")
+    full = ok(s, "melogit use age urban || district:, nolog")
+    b = s.e.b.copy()
+    out = ok(s, "melogit use age urban || district:, nolog nogroup")
+    assert "Group variable" not in out and "Obs per group" not in out
+    assert "Integration method: mvaghermite" in out and "Log likelihood" in out
+    assert (s.e.b == b).all()
+    tail = full[full.index("-------"):]
+    assert out[out.index("-------"):] == tail
+    out = ok(s, "melogit, noheader")
+    assert "Number of obs" not in out and "Integration method" not in out
+    assert out.strip().startswith("-------") and out[out.index("-------"):] == tail
+    out = ok(s, "melogit use age urban || district: || _all: R.urban, nolog nogr intmethod(laplace)")
+    assert "No. of" not in out and "Integration method: laplace" in out
+    rc, out = run(s, "melogit use age urban || district:, nolog noheaderx")
+    assert rc == 198

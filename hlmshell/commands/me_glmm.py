@@ -57,6 +57,8 @@ _OPTIONS = (
     Opt("nolog", desc="do not show the iteration log"),
     Opt("log", desc="show the iteration log; the default"),
     Opt("nolrtest", desc="do not perform the LR test against the one-level model"),
+    Opt("noheader", desc="suppress the output header"),
+    Opt("nogroup", "nogr", desc="suppress the group information in the header"),
     Opt("iterate", "iter", "int", 300, "maximum number of iterations"),
     Opt("tolerance", "tol", "real", 1e-6, "accepted: the fit runs to a vanishing gradient"),
     Opt("ltolerance", "ltol", "real", 1e-7, "accepted: the fit runs to a vanishing gradient"),
@@ -254,7 +256,7 @@ def _level_options(name: str, lev, glob: list) -> tuple[bool, str | None]:
     return nocons, cov
 
 
-_REPLAY = ("or", "irr", "eform", "level", "nolrtest")
+_REPLAY = ("or", "irr", "eform", "level", "nolrtest", "noheader", "nogroup")
 # several random-effects levels: run(...) and display(...) registered by
 # commands.me_multilevel (which builds on this module's helpers, so this module imports it not)
 MULTILEVEL: dict = {}
@@ -602,14 +604,14 @@ def _display(session, res, design, vlabels, block, rows, opts, base) -> None:
                             method=res.macros["intmethod"], points=int(sc["n_quad"]),
                             wald_df=int(sc["df_m"]), wald_chi2=sc["chi2"], wald_p=sc["p"],
                             ll=sc["ll"])
-    head = overdispersion_line(head, res)
+    head = meo.header_view(overdispersion_line(head, res), opts)
     vt = res.macros.get("vcetype") or None
     if vt:
         head = [_pseudo(ln) for ln in head]
     out.line("")
     for line in head:
         out.line(line)
-    if vt:
+    if vt and head:
         out.line(cluster_note(int(sc["N_clust"]), res.macros["clustvar"]))
     kf = res.k_f
     groups = fixed_groups(design, vlabels, opts)

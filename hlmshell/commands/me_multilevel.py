@@ -275,14 +275,14 @@ def display(session, res, opts) -> None:
                                   method=res.macros["intmethod"], points=int(sc["n_quad"]),
                                   wald_df=int(sc["df_m"]), wald_chi2=sc["chi2"], wald_p=sc["p"],
                                   ll=sc["ll"])
-    head = one.overdispersion_line(head, res)
+    head = meo.header_view(one.overdispersion_line(head, res), opts)
     vt = res.macros.get("vcetype") or None
     if vt:
         head = [one._pseudo(ln) for ln in head]
     out.line("")
     for line in head:
         out.line(line)
-    if vt:
+    if vt and head:
         out.line(cluster_note(int(sc["N_clust"]), res.macros["clustvar"]))
     kf = res.k_f
     groups = one.fixed_groups(m.design, m.value_labels, opts)

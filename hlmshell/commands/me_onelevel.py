@@ -217,7 +217,7 @@ def _header(res) -> list[str]:
 def display(session, res, groups, opts) -> None:
     from hlmshell.output import me_output as meo
     out = session.out
-    for ln in _header(res) + [""]:
+    for ln in ([] if getattr(opts, "noheader", False) else _header(res)) + [""]:
         out.line(ln)
     vt = res.macros.get("vcetype")
     if vt and res.macros.get("clustvar"):

@@ -56,6 +56,8 @@ _OPTIONS = (
     Opt("nolog", desc="do not show the iteration log"),
     Opt("log", desc="show the iteration log; the default"),
     Opt("nolrtest", desc="do not perform the LR test against the model without random effects"),
+    Opt("noheader", desc="suppress the output header"),
+    Opt("nogroup", "nogr", desc="suppress the group information in the header"),
     Opt("iterate", "iter", "int", 300, "maximum number of iterations"),
     Opt("tolerance", "tol", "real", 1e-6, "accepted: the fit runs to a vanishing gradient"),
     Opt("ltolerance", "ltol", "real", 1e-7, "accepted: the fit runs to a vanishing gradient"),
@@ -63,7 +65,7 @@ _OPTIONS = (
     Opt("technique", "tech", "string", None, "accepted for compatibility"),
     Opt("vce", "vce", "string", None, "vcetype: oim, robust or cluster clustvar"),
 )
-_REPLAY = ("nohr", "tratio", "level", "nolrtest", "noshow")
+_REPLAY = ("nohr", "tratio", "level", "nolrtest", "noshow", "noheader", "nogroup")
 
 
 def _distribution(opts) -> tuple[str, bool]:
@@ -275,10 +277,11 @@ def display(session, res, opts) -> None:
     s = res.scalars
     level = float(opts.level)
     vt = res.macros.get("vcetype") or None
+    head = meo.header_view(_header(res), opts)
     out.line("")
-    for line in _header(res):
+    for line in head:
         out.line(me_glmm._pseudo(line) if vt else line)
-    if vt:
+    if vt and head:
         from hlmshell.output.coeftable import cluster_note
         out.line(cluster_note(int(s["N_clust"]), res.macros["clustvar"]))
     kf = res.k_f

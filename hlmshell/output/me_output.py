@@ -47,6 +47,21 @@ def header_lines(*, title, n_obs, group, n_groups, g_min, g_avg, g_max, method, 
     return [(a.ljust(48) + b).rstrip() if b else a.rstrip() for a, b in rows]
 
 
+def header_view(head: list[str], opts) -> list[str]:
+    """The header as the display options ask: `noheader` none of it, `nogroup` without the
+    group lines (`Group variable:` and the group sizes, or the group table of several levels),
+    the title, the integration method and the Wald test kept."""
+    if getattr(opts, "noheader", False):
+        return []
+    if not getattr(opts, "nogroup", False):
+        return head
+    j = next((i for i, ln in enumerate(head) if ln.startswith("Integration method")), None)
+    if j is None:
+        return head
+    k = next(i for i, ln in enumerate(head) if i and (not ln or ln.startswith("Group variable")))
+    return head[:k] + [""] + head[j:]
+
+
 def multi_header_lines(*, title, n_obs, levels, method, points, wald_df, wald_chi2, wald_p,
                        ll) -> list[str]:
     """The header of a model with several random-effects levels (Stata 17): the title and the
