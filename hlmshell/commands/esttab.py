@@ -270,10 +270,24 @@ _SUFFIX = {".csv": "csv", ".tex": "tex", ".html": "html", ".htm": "html", ".md":
            ".rtf": "rtf", ".txt": "fixed", ".smcl": "fixed"}
 
 
+# estout's own spelling of two options esttab has (esttab hands options it lacks to estout):
+# starlevels() is star(), and s() abbreviates estout's stats()
+_ESTOUT_SPELLINGS = ((Opt("starlevels", "starl", "anything"), "star"),
+                     (Opt("stats", "s", "anything"), "stats"))
+
+
+def _spec_of(name: str):
+    spec = next((s for s in _OPTS if s.matches(name)), None)
+    if spec is None:
+        alias = next((target for s, target in _ESTOUT_SPELLINGS if s.matches(name)), None)
+        spec = next((s for s in _OPTS if s.name == alias), None) if alias else None
+    return spec
+
+
 def _options(options) -> dict[str, str | None]:
     given: dict[str, str | None] = {}
     for o in options:
-        spec = next((s for s in _OPTS if s.matches(o.name)), None)
+        spec = _spec_of(o.name)
         if spec is None:
             raise StataError(f"option {o.name} not allowed", 198)
         if spec.takes_arg and spec.name not in _OPTIONAL_ARG and not (o.arg or "").strip():
