@@ -8,6 +8,10 @@ import os
 
 import pytest
 
+import hlmshell
+from hlmshell.data.dta import read_dta
+from hlmshell.output.writer import Capture
+from hlmshell.session import Session
 from session_run import csv_session, ok, run
 
 HERE = os.path.dirname(__file__)
@@ -68,3 +72,55 @@ def test_noheader_and_nogroup_after_me_commands():
     assert "No. of" not in out and "Integration method: laplace" in out
     rc, out = run(s, "melogit use age urban || district:, nolog noheaderx")
     assert rc == 198
+
+
+def _col(s, name):
+    import numpy as np
+    return np.asarray(s.data.values(name), dtype=float)
+
+
+def test_predict_density_and_distribution():
+    """[ME] meglm postestimation: density and distribution are f(y) and F(y) at the observed
+    outcome given the same linear predictor as mu (EB means, or fixedonly); checked against
+    scipy's pmf/cdf at the predicted means, the ordinal ones against predict pr's categories."""
+    import numpy as np
+    from scipy import stats
+    s = csv_session("tests/data/glmm/contraception.csv")
+    ok(s, "melogit use age urban || district:, nolog")
+    for cond in ("", " conditional(fixedonly)"):
+        for v in ("f", "F", "p"):
+            run(s, f"capture drop {v}")
+        ok(s, f"predict double f, density{cond}")
+        ok(s, f"predict double F, distribution{cond}")
+        ok(s, f"predict double p, pr{cond}")
+        y, p = _col(s, "use"), _col(s, "p")
+        assert np.allclose(_col(s, "f"), np.where(y == 1, p, 1 - p), rtol=1e-12)
+        assert np.allclose(_col(s, "F"), np.where(y == 1, 1.0, 1 - p), rtol=1e-12)
+    assert "Predicted density, fixed portion only" in ok(s, "describe f")
+    rc, _ = run(s, "predict g, density marginal")
+    assert rc == 198 and "g" not in s.data.names
+    s = Session(out=Capture())
+    s.data = read_dta(os.path.join(os.path.dirname(hlmshell.__file__), "sample_data", "melanoma.dta"))
+    ok(s, "menbreg deaths uvb || region:, exposure(expected) intmethod(laplace) nolog")
+    ok(s, "predict double m, mu")
+    ok(s, "predict double fn, density")
+    ok(s, "predict double Fn, distribution")
+    names = [n for _, n in s.e.names]
+    alpha = math.exp(float(s.e.b[names.index("lnalpha")]))
+    mu, y = _col(s, "m"), _col(s, "deaths")
+    r = 1 / alpha
+    assert np.allclose(_col(s, "fn"), stats.nbinom.pmf(y, r, r / (r + mu)), rtol=1e-10)
+    assert np.allclose(_col(s, "Fn"), stats.nbinom.cdf(y, r, r / (r + mu)), rtol=1e-10)
+    s = csv_session("tests/data/glmm/ordinal.csv")
+    ok(s, "meologit y age urban || district:, nolog intmethod(laplace)")
+    ok(s, "predict double q*, pr")
+    ok(s, "predict double fo, density")
+    ok(s, "predict double Fo, distribution")
+    P = np.column_stack([_col(s, f"q{k}") for k in (1, 2, 3)])
+    k = _col(s, "y").astype(int) - 1
+    rows = np.arange(len(k))
+    assert np.allclose(_col(s, "fo"), P[rows, k], rtol=1e-12)
+    assert np.allclose(_col(s, "Fo"), np.cumsum(P, axis=1)[rows, k], rtol=1e-12)
+    ok(s, "meologit y age urban || district: || _all: R.urban, nolog intmethod(laplace)")
+    ok(s, "predict f3, density")
+    assert np.all((_col(s, "f3") > 0) & (_col(s, "f3") < 1))

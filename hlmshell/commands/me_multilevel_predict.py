@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from hlmshell.commands import me_multilevel_means as means
-from hlmshell.commands import me_predict
+from hlmshell.commands import me_density, me_predict
 from hlmshell.commands.me_multilevel import level_labels
 from hlmshell.commands.predict import (PREDICTORS, _add, _new_names, _touse, group_codes_all,
                                        stdp_all, xb_all, z_values)
@@ -131,6 +131,9 @@ def predict(session, cmd, res, opts) -> None:
     if stat == "eta":
         vtype, names = _new_names(cmd.body or "", None)
         _add(session, names, [eta], ["Fitted linear predictor"], vtype, touse)
+        return
+    if stat in ("density", "distribution"):
+        me_density.predict(session, cmd, res, model.family, stat, eta, touse, fixedonly)
         return
     if ordinal:
         means.ordinal(session, cmd, opts, res, model, xb, eta, s2, touse)

@@ -275,6 +275,10 @@ def predict(session, cmd, res, opts) -> None:
     if stat == "eta":
         _add(session, mp.names_of(cmd), [eta], ["Fitted linear predictor"], "float", touse)
         return
+    if stat in ("density", "distribution"):
+        from hlmshell.commands import me_density
+        me_density.predict(session, cmd, res, fam, stat, eta, touse)
+        return
     if ordinal:
         which = mp._categories_request(cmd, opts, res, data)
         levels = mp._levels(res, data)

@@ -6,8 +6,9 @@ effects), pr (the probability: binary outcomes; after the ordinal models the def
 variable per category or one category chosen by outcome(#) / outcome(#k)), eta (the linear
 predictor with the random effects; fitted, its old name, is still accepted, as by Stata's
 meglm_p), xb (fixed part only), stdp, reffects (EB means; ebmodes for the modes) with
-reses(stubs) or reses alone (their posterior standard deviations), pearson, deviance and
-anscombe residuals (at the conditional mean, as Stata's, or the marginal one).
+reses(stubs) or reses alone (their posterior standard deviations), density and distribution
+(commands.me_density: f(y) and F(y) at the observed outcome), pearson, deviance and anscombe
+residuals (at the conditional mean, as Stata's, or the marginal one).
 conditional(fixedonly) or fixedonly: mu, pr, eta and the residuals with zero random effects;
 marginal: mu and pr integrated over the random effects' distribution (engine.glmm_residuals).
 nooffset drops offset()/exposure(). Observations outside the estimation sample get a prediction
@@ -17,13 +18,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from hlmshell.commands import me_density
 from hlmshell.commands.predict import (PREDICTORS, _add, _new_names, _touse, group_codes_all,
                                        stdp_all, xb_all, z_values)
 from hlmshell.engine import glmm
 from hlmshell.engine import glmm_residuals as gr
 from hlmshell.errors import StataError
 
-STATS = ("mu", "pr", "eta", "xb", "stdp", "reffects", "pearson", "deviance", "anscombe")
+STATS = ("mu", "pr", "eta", "xb", "stdp", "reffects", "pearson", "deviance", "anscombe",
+         "density", "distribution")
 RESIDUALS = {"pearson": (gr.pearson, "Pearson residuals"),
              "deviance": (gr.deviance, "Deviance residuals"),
              "anscombe": (gr.anscombe, "Anscombe residuals")}
@@ -108,6 +111,9 @@ def predict(session, cmd, res, opts) -> None:
     if stat == "eta":
         _add(session, names_of(cmd), [eta], ["Fitted linear predictor"], "float", touse)
         return
+    if stat in ("density", "distribution"):
+        me_density.predict(session, cmd, res, model.family, stat, eta, touse, fixedonly)
+        return
     if ordinal:
         _ordinal(session, cmd, opts, res, model, xb, eta, Z, touse)
         return
@@ -142,22 +148,8 @@ def names_of(cmd):
     return _new_names(cmd.body or "", None)[1]
 
 
-def _trials(res, data, stat) -> np.ndarray:
-    """The binomial denominators (mu is the expected count; pr keeps the probability)."""
-    trials = np.ones(data.n)
-    bt = res.macros.get("binomial")
-    if bt and stat != "pr":
-        try:
-            trials = np.full(data.n, float(bt))
-        except ValueError:
-            trials = np.asarray(data.values(bt), dtype=float)
-    return trials
-
-
-def _levels(res, data) -> np.ndarray:
-    """The outcome's values in the estimation sample (the ordinal categories, in order)."""
-    y = np.asarray(data.values(res.depvar), dtype=float)[np.asarray(res.sample, dtype=bool)]
-    return np.unique(y[~np.isnan(y)])
+_trials = me_density.trials_of          # shared with the density/distribution module
+_levels = me_density.outcome_levels
 
 
 def _categories_request(cmd, opts, res, data) -> list[int]:
