@@ -333,6 +333,7 @@ COMMANDS = [
     ('tssmooth', 'tssmooth', 'tssmooth', ()),
     ('ttest', 'ttest', 'ttest', ()),
     ('vif', 'vif', 'vif', ()),
+    ('winsor2', 'winsor2', 'winsor2', ()),
     ('xi', 'xi', 'xi', ()),
     ('xtgee', 'xtgee', 'xtgee', ()),
     ('xtlogit', 'xt_glmm', 'xtlogit', ()),
