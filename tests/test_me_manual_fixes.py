@@ -124,3 +124,22 @@ def test_predict_density_and_distribution():
     ok(s, "meologit y age urban || district: || _all: R.urban, nolog intmethod(laplace)")
     ok(s, "predict f3, density")
     assert np.all((_col(s, "f3") > 0) & (_col(s, "f3") < 1))
+
+
+def test_unidentified_exchangeable_residuals_do_not_crash():
+    """[ME] me: a random intercept with exchangeable residuals is not identified; the fit
+    ends with huge standard errors, whose log-scale interval for a variance ran past a
+    double (OverflowError, r(9999)); the upper bound is now missing, as Stata shows it."""
+    from hlmshell.engine.residuals import _interval
+    lo, hi = _interval("log", 7.6, 9691.0, 1.96)
+    assert lo == 0.0 and hi == math.inf
+    assert _interval("logit", 0.5, 1e4, 1.96) == pytest.approx((0.0, 1.0))
+    s = Session(out=Capture())
+    for line in ("set obs 432", "set seed 1", "generate id = ceil(_n/9)",
+                 "generate week = _n - 9*(id - 1)",
+                 "bysort id (week): generate u = 4*rnormal() if _n == 1", "by id: replace u = u[1]",
+                 "generate weight = 19 + 6*week + u + rnormal()"):
+        ok(s, line)
+    out = ok(s, "mixed weight week || id:, residuals(exchangeable) nolog")
+    var_e = next(ln for ln in out.splitlines() if "var(e) |" in ln).split()
+    assert var_e[-1] == "." and float(var_e[-3]) > 100      # se in the thousands

@@ -374,7 +374,8 @@ def _interval(scale: str, est: float, se: float | None, z: float):
         if not est > 0:
             return None, None
         w = z * se / est
-        return est * math.exp(-w), est * math.exp(w)
+        # an unidentified variance (est near 0, se huge): the upper bound is beyond a double
+        return est * math.exp(-w), (est * math.exp(w) if w < 700 else math.inf)
     if scale == "atanh":
         if not abs(est) < 1:
             return None, None
@@ -384,8 +385,12 @@ def _interval(scale: str, est: float, se: float | None, z: float):
         if not 0 < est < 1:
             return None, None
         a, w = math.log(est / (1 - est)), z * se / (est * (1 - est))
-        return 1 / (1 + math.exp(-(a - w))), 1 / (1 + math.exp(-(a + w)))
+        return _expit(a - w), _expit(a + w)
     return est - z * se, est + z * se
+
+
+def _expit(a: float) -> float:
+    return 1 / (1 + math.exp(-a)) if a > -700 else 0.0
 
 
 def _find(rows, by, tl):
