@@ -325,6 +325,7 @@ COMMANDS = [
     ('tabulate', 'tabulate', 'ta', ()),
     ('tab1', 'tabulate', 'tab1', ()),
     ('tab2', 'tabulate', 'tab2', ()),
+    ('tebalance', 'tebalance', 'tebalance', ()),
     ('teffects', 'teffects', 'teffects', ()),
     ('test', 'test', 'test', ()),
     ('testparm', 'test', 'testparm', ()),

@@ -19,13 +19,19 @@ import numpy as np
 from hlmshell.commands import teffects_display as tdisp
 from hlmshell.commands import teffects_syntax as tsx
 from hlmshell.commands._postest import confidence_level
-from hlmshell.commands._toolkit import sample_columns
+from hlmshell.commands.teffects_sample import (
+    TeSample,
+    attach_display_info,
+    check_overlap,
+    check_vce,
+    stat_of,
+    weights_of,
+)
 from hlmshell.engine import teffects as te
 from hlmshell.errors import StataError
 from hlmshell.registry import Opt, Sub, bind_options, command
 from hlmshell.results import EstimationResults
 from hlmshell.syntax.ast import Command
-from hlmshell.syntax.evaluate import marksample
 from hlmshell.syntax.parser import fill_qualifiers
 
 COMMON = (Opt("ate", desc="average treatment effect in the population; the default"),
@@ -74,8 +80,7 @@ def teffects_cmd(session, cmd) -> None:
         return _replay(session, text.lstrip(","))
     key = sub.lower()
     if key == "overlap":
-        from hlmshell.commands.teffects_overlap import overlap
-        return overlap(session, rest)
+        raise StataError("teffects overlap is not implemented here", 198)
     if key not in SUBS:
         raise StataError(f"{sub} is not a valid teffects subcommand", 198)
     c = Command(name="teffects", text=cmd.text)
@@ -95,82 +100,6 @@ def _replay(session, opttext: str) -> None:
     from hlmshell.syntax.parser import parse_options
     opts = bind_options(EE_OPTIONS, parse_options(opttext))
     tdisp.show(session, res, confidence_level(session, opts), aequations=bool(opts.aequations))
-
-
-def stat_of(opts, sub: str) -> str:
-    given = [s for s in ("ate", "atet", "pomeans") if getattr(opts, s)]
-    if len(given) > 1:
-        raise StataError("only one of ate, atet, or pomeans is allowed", 198)
-    stat = given[0] if given else "ate"
-    if stat == "atet" and sub == "aipw":
-        raise StataError("option atet not allowed", 198)
-    if stat == "pomeans" and sub in ("nnmatch", "psmatch"):
-        raise StataError("option pomeans not allowed", 198)
-    return stat
-
-
-def check_vce(opts, matching: bool) -> int:
-    """vce(robust) for the estimating-equation estimators; for matching vce(robust [, nn(#)])
-    (the number of matches for the variance, 2 by default) or vce(iid) (returned as 0)."""
-    raw = (opts.raw("vce") or "robust").strip()
-    word, _, tail = raw.partition(",")
-    word = word.strip().lower()
-    if matching and word == "iid" and not tail.strip():
-        return 0
-    if not word or not "robust".startswith(word) or (len(word) < 1):
-        raise StataError(f"vcetype '{word}' not allowed", 198)
-    tail = tail.strip()
-    if not tail:
-        return 2
-    if not matching or not (tail.startswith("nn(") and tail.endswith(")")):
-        raise StataError("invalid vce() option", 198)
-    try:
-        k = int(tail[3:-1])
-    except ValueError:
-        raise StataError("invalid vce() option", 198) from None
-    if k < 1:
-        raise StataError("vce(robust, nn(#)) requires # to be a positive integer", 198)
-    return k
-
-
-class TeSample:
-    """The estimation sample and the columns the estimators read from it."""
-
-    def __init__(self, session, c, models, extra_terms=()):
-        ds = session.data
-        self.oterms = tsx.terms_of(session, models.outcome.covariates)
-        self.tterms = tsx.terms_of(session, models.treatment.covariates)
-        self.ovar = tsx.terms_of(session, models.outcome.var)
-        self.tvar_t = tsx.terms_of(session, models.treatment.var)
-        if len(self.ovar) != 1 or self.ovar[0].parts[0].factor or len(self.tvar_t) != 1:
-            raise StataError("invalid syntax", 198)
-        self.y_name = self.ovar[0].parts[0].name
-        self.t_name = self.tvar_t[0].parts[0].name
-        names = [self.y_name, self.t_name] + tsx.term_vars(self.oterms) + \
-            tsx.term_vars(self.tterms)
-        for terms in extra_terms:
-            names += tsx.term_vars(terms)
-        names = list(dict.fromkeys(names))
-        for nm in names:
-            if ds.var(nm).is_string:
-                raise StataError("string variables not allowed in varlist;\n"
-                                 f"{nm} is a string variable", 109)
-        mask = marksample(session, c, names)
-        if not mask.any():
-            raise StataError("no observations", 2000)
-        self.mask = mask
-        self.column = sample_columns(ds, mask)
-        self.n = int(mask.sum())
-        self.y = np.asarray(self.column(self.y_name), dtype=float)
-        self.tv = np.asarray(self.column(self.t_name), dtype=float)
-
-
-def weights_of(session, c, mask):
-    if c.weight is None:
-        return None, ""
-    from hlmshell.commands._toolkit import weights
-    w = weights(session, c, mask, ("fweight", "pweight", "iweight"))
-    return w[mask], c.weight.kind
 
 
 def _outcome_designs(smp, models, t):
@@ -213,7 +142,7 @@ def _estimate_ee(session, c, sub: str, models, opts) -> None:
         raise StataError("the estimating equations are singular; a model is not identified",
                          459) from None
     if fit.ps is not None:
-        _check_overlap(fit.ps, opts, smp.t_name)
+        check_overlap(fit.ps, opts, smp.t_name)
     res = _results(session, c, sub, stat, smp, models, (ctrl, trt), fit, odes,
                    (None if odes is None else (k0, k1)), tdes, w, wkind)
     session.post_estimation(res)
@@ -222,17 +151,6 @@ def _estimate_ee(session, c, sub: str, models, opts) -> None:
         for ln in tdisp.iteration_lines(fit.criterion):
             session.out.line(ln)
     tdisp.show(session, res, level, aequations=bool(opts.aequations))
-
-
-def _check_overlap(ps, opts, tvar) -> None:
-    tol = float(opts.pstolerance) if "pstolerance" in opts else 1e-5
-    low = int(np.sum(ps < tol))
-    high = int(np.sum(1 - ps < tol))
-    if low or high:
-        which = f"{low} propensity scores less than {tol:.2e}" if low else \
-            f"{high} propensity scores greater than 1 - {tol:.2e}"
-        raise StataError(f"treatment {tvar} has {which};\ntreatment overlap assumption has "
-                         "been violated", 459)
 
 
 def effect_names(stat: str, tvar: str, ctrl: float, trt: float) -> list[tuple[str, str]]:
@@ -306,12 +224,3 @@ def _results(session, c, sub, stat, smp, models, levels, fit, odes, keeps, tdes,
     attach_display_info(session, res, smp, (ctrl, trt), eq_designs)
     res.fit = fit
     return res
-
-
-def attach_display_info(session, res, smp, levels, eq_designs) -> None:
-    ctrl, trt = levels
-    res.control, res.treated = ctrl, trt
-    res.level_labels = {v: tsx.level_text(session, smp.t_name, v) for v in (ctrl, trt)}
-    res.eq_designs = eq_designs
-    res.fv_labels = {**tsx.value_labels_of(session, smp.oterms),
-                     **tsx.value_labels_of(session, smp.tterms)}

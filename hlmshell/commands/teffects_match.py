@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hlmshell.commands import teffects as tcmd
 from hlmshell.commands import teffects_display as tdisp
+from hlmshell.commands import teffects_sample as tcmd
 from hlmshell.commands import teffects_syntax as tsx
 from hlmshell.commands._postest import confidence_level
 from hlmshell.engine import teffects as te
@@ -85,7 +85,7 @@ def estimate_matching(session, c, sub: str, models, opts) -> None:
         except te.TeError as err:
             raise StataError(str(err), err.code) from None
         ps = te._cdf(Zd @ gamma, models.treatment.model)
-        tcmd._check_overlap(ps, opts, smp.t_name)
+        tcmd.check_overlap(ps, opts, smp.t_name)
         Z = ps[:, None]
     try:
         fit = tm.estimate(smp.y, t, Z, spec, E=E, Xb=Xb)

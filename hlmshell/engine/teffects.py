@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-
 STEP = 1e-30              # complex step: derivatives exact to rounding
 
 

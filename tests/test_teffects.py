@@ -1,0 +1,292 @@
+"""teffects ra/ipw/ipwra/aipw/nnmatch/psmatch and tebalance summarize.
+
+References, all independent of hlmshell's engine:
+- the estimating equations written again here in plain numpy, solved by their own Newton
+  steps, with the sandwich's Jacobian by central finite differences (real arithmetic);
+- the Abadie-Imbens matching estimator and variance by brute-force loops;
+- Stata 17's printed numbers on cattaneo2.dta (tests/data/teffects/stata_cattaneo2.json),
+  checked when that public teaching file is at $HLMSHELL_CATTANEO2 (it is not shipped).
+"""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from tests.session_run import csv_session, ok, run
+
+SYNTH = "tests/data/teffects/synth.csv"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def data():
+    import pandas as pd
+    return pd.read_csv(os.path.join(ROOT, SYNTH))
+
+
+@pytest.fixture
+def s():
+    return csv_session(SYNTH)
+
+
+def _eb(s):
+    res = s.e
+    return res, np.ravel(res.b), np.asarray(res.V)
+
+
+# ------------------------------------------------------------------ the independent reference
+def _logit(Z, t):
+    g = np.zeros(Z.shape[1])
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-Z @ g))
+        H = (Z * (p * (1 - p))[:, None]).T @ Z
+        step = np.linalg.solve(H, Z.T @ (t - p))
+        g += step
+        if np.abs(step).max() < 1e-14:
+            break
+    return g
+
+
+def _design(df, cont, factor=None, cons=True):
+    cols = [df[c].to_numpy(float) for c in cont]
+    if factor:
+        cols += [(df[factor].to_numpy() == v).astype(float) for v in sorted(df[factor].unique())[1:]]
+    if cons:
+        cols.append(np.ones(len(df)))
+    return np.column_stack(cols)
+
+
+def _reference(est, stat, y, t, X, Z):
+    """theta = (effect, mu0 | mu0, mu1), b0, b1, gamma; V by the finite-difference sandwich."""
+    kx = 0 if X is None else X.shape[1]
+    kz = 0 if Z is None else Z.shape[1]
+
+    def g(th):
+        e, b0, b1, ga = th[:2], th[2:2 + kx], th[2 + kx:2 + 2 * kx], th[2 + 2 * kx:]
+        p = 1 / (1 + np.exp(-Z @ ga)) if kz else None
+        if est != "ra":
+            w = t + (1 - t) * p / (1 - p) if stat == "atet" else t / p + (1 - t) / (1 - p)
+        cols = []
+        if est in ("ra", "ipwra"):
+            a = t if stat == "atet" else np.ones_like(t)
+            c0, h0, c1, h1 = a, X @ b0, a, X @ b1
+        elif est == "ipw":
+            c0, h0, c1, h1 = (1 - t) * w, y, t * w, y
+        else:
+            m0, m1 = X @ b0, X @ b1
+            c0, h0 = 1.0, m0 + (1 - t) / (1 - p) * (y - m0)
+            c1, h1 = 1.0, m1 + t / p * (y - m1)
+        if stat == "pomeans":
+            cols += [c0 * (h0 - e[0]) + 0 * y, c1 * (h1 - e[1]) + 0 * y]
+        else:
+            cols += [c1 * (h1 - e[1] - e[0]) + 0 * y, c0 * (h0 - e[1]) + 0 * y]
+        if kx:
+            ow = w if est == "ipwra" else 1.0
+            cols += list((X * ((1 - t) * ow * (y - X @ b0))[:, None]).T)
+            cols += list((X * (t * ow * (y - X @ b1))[:, None]).T)
+        if kz:
+            cols += list((Z * (t - p)[:, None]).T)
+        return np.column_stack(cols)
+
+    K = 2 + 2 * kx + kz
+    th = np.zeros(K)
+    if kz:
+        th[2 + 2 * kx:] = _logit(Z, t)
+    for _ in range(30):                       # Newton on the whole system, numerical Jacobian
+        A = _fd_jacobian(g, th)
+        gb = g(th).sum(axis=0)
+        th = th - np.linalg.solve(A, gb)
+        if np.abs(gb).max() < 1e-9:
+            break
+    A = _fd_jacobian(g, th)
+    G = g(th)
+    Ai = np.linalg.inv(A)
+    return th, Ai @ (G.T @ G) @ Ai.T
+
+
+def _fd_jacobian(g, th):
+    K = th.size
+    A = np.empty((K, K))
+    for k in range(K):
+        h = 1e-5 * max(1.0, abs(th[k]))
+        e = np.zeros(K)
+        e[k] = h
+        A[:, k] = (g(th + e).sum(axis=0) - g(th - e).sum(axis=0)) / (2 * h)
+    return A
+
+
+CASES = [("ra", "ate"), ("ra", "atet"), ("ra", "pomeans"), ("ipw", "ate"), ("ipw", "atet"),
+         ("ipw", "pomeans"), ("ipwra", "ate"), ("ipwra", "atet"), ("ipwra", "pomeans"),
+         ("aipw", "ate"), ("aipw", "pomeans")]
+
+
+@pytest.mark.parametrize("est,stat", CASES)
+def test_estimating_equations_against_finite_difference_sandwich(s, data, est, stat):
+    y = data.y.to_numpy(float)
+    t = data.t.to_numpy(float)
+    X = None if est == "ipw" else _design(data, ["x1", "x2"])
+    Z = None if est == "ra" else _design(data, ["x1", "x2"], "g")
+    omodel = "(y x1 x2)" if est != "ipw" else "(y)"
+    tmodel = "(t)" if est == "ra" else "(t x1 x2 i.g)"
+    ok(s, f"teffects {est} {omodel} {tmodel}, {stat} nolog")
+    res, b, V = _eb(s)
+    th, Vr = _reference(est, stat, y, t, X, Z)
+    live = ~res.omitted
+    assert np.allclose(b[live], th, rtol=1e-7, atol=1e-9)
+    assert np.allclose(np.sqrt(np.diag(V)[live]), np.sqrt(np.diag(Vr)), rtol=1e-5)
+    assert res.scalars["N"] == 400 and res.macros["subcmd"] == est
+
+
+def test_factor_variables_in_both_models_and_aequations(s, data):
+    out = ok(s, "teffects ipwra (y x1 i.g) (t x1 x2 i.g), atet aequations nolog")
+    assert "OME0" in out and "TME1" in out and "       g |" in out
+    res, b, _ = _eb(s)
+    names = [f"{e}:{n}" for e, n in res.names]
+    assert "ATET:r1vs0.t" in names and "OME1:3.g" in names and "TME1:1b.g" in names
+
+
+# ------------------------------------------------------------------ matching by brute force
+def _ai_reference(y, t, Xm, stat, m=1, J=2, Xb=None):
+    n = y.size
+    W = np.linalg.inv(np.cov(Xm, rowvar=False))
+
+    def d(i, j):
+        v = Xm[i] - Xm[j]
+        return np.sqrt(v @ W @ v)
+
+    def nearest(i, pool, k):
+        ds = np.array([d(i, j) for j in pool])
+        kth = np.sort(ds)[k - 1]
+        return [j for j, dd in zip(pool, ds) if dd <= kth + 1e-10]
+
+    need = range(n) if stat == "ate" else [i for i in range(n) if t[i] == 1]
+    sets = {i: nearest(i, [j for j in range(n) if t[j] != t[i]], m) for i in need}
+    K = np.zeros(n)
+    K2 = np.zeros(n)
+    for i, js in sets.items():
+        for j in js:
+            K[j] += 1 / len(js)
+            K2[j] += 1 / len(js) ** 2
+    fits = {}
+    if Xb is not None:
+        for gl in (0, 1):
+            sel = (t == gl) & (K > 0)
+            sw = np.sqrt(K[sel])
+            fits[gl] = np.linalg.lstsq(Xb[sel] * sw[:, None], y[sel] * sw, rcond=None)[0]
+    te = {}
+    for i, js in sets.items():
+        other = 1 - t[i]
+        vals = [y[j] + ((Xb[i] - Xb[j]) @ fits[other] if Xb is not None else 0) for j in js]
+        te[i] = (y[i] - np.mean(vals)) * (1 if t[i] == 1 else -1)
+    tau = np.mean(list(te.values()))
+    s2 = np.zeros(n)
+    for i in range(n):
+        js = nearest(i, [j for j in range(n) if t[j] == t[i] and j != i], J)
+        s2[i] = np.var(np.r_[y[i], y[js]], ddof=1)
+    if stat == "ate":
+        v = sum((te[i] - tau) ** 2 for i in range(n)) + np.sum(s2 * (K * K + 2 * K - K2))
+        v /= n ** 2
+    else:
+        n1 = t.sum()
+        v = sum((te[i] - tau) ** 2 for i in sets) + np.sum(((K * K - K2) * s2)[t == 0])
+        v /= n1 ** 2
+    return tau, np.sqrt(v)
+
+
+@pytest.mark.parametrize("stat,extra", [("ate", ""), ("atet", ""), ("ate", "biasadj(x1)"),
+                                        ("atet", "biasadj(x1 x2)")])
+def test_nnmatch_against_brute_force(s, data, stat, extra):
+    sub = data.iloc[:150]
+    y, t = sub.y.to_numpy(float), sub.t.to_numpy(float)
+    Xm = sub[["x1", "x2"]].to_numpy(float)
+    Xb = None
+    if extra:
+        cols = extra[8:-1].split()
+        Xb = np.column_stack([sub[c].to_numpy(float) for c in cols] + [np.ones(len(sub))])
+    tau, se = _ai_reference(y, t, Xm, stat, Xb=Xb)
+    ok(s, f"teffects nnmatch (y x1 x2) (t) in 1/150, {stat} {extra}")
+    res, b, V = _eb(s)
+    assert b[0] == pytest.approx(tau, rel=1e-10)
+    assert np.sqrt(V[0, 0]) == pytest.approx(se, rel=1e-10)
+    assert res.macros["vcetype"] == "AI robust"
+
+
+def test_tebalance_raw_columns(s, data):
+    ok(s, "teffects ipw (y) (t x1 x2), nolog")
+    out = ok(s, "tebalance summarize")
+    assert "Covariate balance summary" in out and "Weighted" in out
+    tab = s.r.matrices["table"]
+    M = np.asarray(getattr(tab, "values", tab))
+    for k, v in enumerate(["x1", "x2"]):
+        a, c = data[v][data.t == 1], data[v][data.t == 0]
+        sd = (a.mean() - c.mean()) / np.sqrt((a.var() + c.var()) / 2)
+        assert M[k, 0] == pytest.approx(sd, rel=1e-10)
+        assert M[k, 2] == pytest.approx(a.var() / c.var(), rel=1e-10)
+        assert abs(M[k, 1]) < abs(M[k, 0])          # weighting improves the balance
+
+
+# ------------------------------------------------------------------ refusals
+@pytest.mark.parametrize("line,rc", [
+    ("teffects", 301),
+    ("teffects foo (y x1) (t)", 198),
+    ("teffects ra (y x1) (t x2)", 198),
+    ("teffects ra (y x1) (t), ate atet", 198),
+    ("teffects aipw (y x1) (t x1), atet", 198),
+    ("teffects ra (y x1) (nosuch)", 111),
+    ("teffects ra (y x1) (g)", 459),
+    ("teffects ra (y x1) (t), vce(cluster g)", 198),
+    ("teffects ipw (y x1) (t x1)", 198),
+    ("teffects nnmatch (y x1) (t), metric(foo)", 198),
+    ("teffects nnmatch (y x1) (t), caliper(0.000001)", 459),
+    ("teffects ra (y x1 (t)", 198),
+    ("teffects ra (y x1) (t), bogus", 198),
+    ("tebalance summarize", 301),
+    ("teffects overlap", 198),
+])
+def test_refusals_leave_no_results(s, line, rc):
+    got, out = run(s, line)
+    assert got == rc, out
+    assert "Traceback" not in out and s.e is None
+
+
+def test_replay_and_tebalance_after_ra(s):
+    ok(s, "teffects ra (y x1) (t), nolog")
+    out = ok(s, "teffects")
+    assert "regression adjustment" in out
+    assert run(s, "tebalance summarize")[0] == 321
+
+
+# ------------------------------------------------------------------ Stata's own numbers
+CATTANEO = os.environ.get("HLMSHELL_CATTANEO2", "")
+
+
+@pytest.mark.skipif(not os.path.exists(CATTANEO or "/nonexistent"),
+                    reason="cattaneo2.dta (public teaching file) not available")
+def test_stata_log_on_cattaneo2():
+    from hlmshell.output.writer import Capture
+    from hlmshell.session import Session
+    ref = json.load(open(os.path.join(ROOT, "tests/data/teffects/stata_cattaneo2.json")))
+    s = Session(out=Capture())
+    ok(s, f'use "{CATTANEO}", clear')
+    om, tm = "(bweight mmarried mage prenatal1 fbaby)", "(mbsmoke mmarried mage fbaby medu, probit)"
+    for key in [k for k in ref if k.count("_") == 1 and not k.startswith(("nn", "ps", "_"))]:
+        est, stat = key.split("_")
+        o = "(bweight)" if est == "ipw" else om
+        t = "(mbsmoke)" if est == "ra" else tm
+        ok(s, f"teffects {est} {o} {t}, {stat} nolog")
+        b, V = np.ravel(s.e.b), np.asarray(s.e.V)
+        for k, (bb, se) in enumerate(ref[key]):
+            assert float(f"{b[k]:.7g}") == pytest.approx(bb, abs=0.51 * 10 ** (np.floor(np.log10(abs(bb))) - 6))
+            assert np.sqrt(V[k, k]) == pytest.approx(se, rel=2e-6)
+    mv = "(bweight mmarried mage fage medu prenatal1) (mbsmoke)"
+    for key, opts in [("nnmatch_ate", ""),
+                      ("nnmatch_ematch_biasadj_ate", "ematch(mmarried prenatal1) biasadj(mage fage medu)"),
+                      ("nnmatch_ematch_biasadj_atet", "ematch(mmarried prenatal1) biasadj(mage fage medu) atet")]:
+        ok(s, f"teffects nnmatch {mv}, {opts}")
+        bb, se, mn, mx = ref[key]
+        assert s.e.b[0] == pytest.approx(bb, abs=1e-4) and np.sqrt(s.e.V[0, 0]) == pytest.approx(se, abs=1e-5)
+        assert (s.e.scalars["k_nnmin"], s.e.scalars["k_nnmax"]) == (mn, mx)
+    for stat in ("ate", "atet"):
+        ok(s, f"teffects psmatch (bweight) (mbsmoke mmarried mage fage medu prenatal1), {stat}")
+        assert s.e.b[0] == pytest.approx(ref[f"psmatch_{stat}_estimate"], abs=1e-4)
