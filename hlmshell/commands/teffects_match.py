@@ -36,7 +36,10 @@ def _columns(session, smp, terms, constant: bool):
     """The design of `terms` on the sample, estimable columns only."""
     if not terms:
         return np.ones((smp.n, 1)) if constant else np.zeros((smp.n, 0))
-    dsg, X = tsx.design(None, terms, smp.column, smp.n, constant)
+    # factor variables enter as their indicators with the base level out, as with a constant
+    dsg, X = tsx.design(None, terms, smp.column, smp.n, True)
+    if not constant and dsg.names[-1] == "_cons":
+        X = X[:, :-1]
     return X
 
 
