@@ -155,8 +155,12 @@ def test_exposure_and_predictions(seizure):
     d = seizure.data
     xb = X @ b[:3]
     np.testing.assert_allclose(d.values("xb1"), xb + off, rtol=1e-6)
-    np.testing.assert_allclose(d.values("nu"), np.exp(xb + off), rtol=1e-6)
-    np.testing.assert_allclose(d.values("ir"), np.exp(xb), rtol=1e-6)
+    # after re, Stata's nu0 and iru0 are the means over the beta-distributed dispersion:
+    # exp(xb) times s/(r-1) (r = exp(/ln_r), s = exp(/ln_s); [XT] xtnbreg postestimation)
+    r, s_ = np.exp(b[3]), np.exp(b[4])
+    assert [nm for _, nm in e.names][3:5] == ["ln_r", "ln_s"] and r > 1
+    np.testing.assert_allclose(d.values("nu"), np.exp(xb + off) * s_ / (r - 1), rtol=1e-6)
+    np.testing.assert_allclose(d.values("ir"), np.exp(xb) * s_ / (r - 1), rtol=1e-6)
     V = np.asarray(e.V)[:3, :3]
     np.testing.assert_allclose(d.values("sp"), np.sqrt(np.einsum("ij,jk,ik->i", X, V, X)),
                                rtol=1e-6)

@@ -23,7 +23,7 @@ import numpy as np
 
 from hlmshell.commands import margins_build as mb
 from hlmshell.commands import (margins_contrast, margins_ordinal, margins_pw, margins_response,
-                               margins_saving, margins_uncond)
+                               margins_saving, margins_uncond, margins_xt)
 from hlmshell.commands._postest import active, confidence_level
 from hlmshell.commands.model_terms import resolve_var
 from hlmshell.commands.program import NamedMatrix
@@ -324,6 +324,8 @@ def _nonlinear(session, res, model, req, opts):
                              "implemented", 198)
         text = (opts.raw("predict") or "").strip() if "predict" in opts else ""
         return xtmlogit_predict.setup(session, res, model, req, text)
+    if margins_xt.handles(res):            # the panel models' own statistics (margins_xt)
+        return _panel(session, res, model, req, opts)
     if margins_ordinal.is_ordinal(res):
         if "expression" in opts:
             raise StataError(f"expression() after {res.cmd} is not implemented", 198)
@@ -368,6 +370,15 @@ def _nonlinear(session, res, model, req, opts):
 
     req.theta_fn = fn
     return model, "", text
+
+
+def _panel(session, res, model, req, opts):
+    """(model, label, r(expression)) after xtlogit, xtpoisson, xttobit, ... (margins_xt)."""
+    if "expression" in opts or req.vce == "unconditional":
+        raise StataError(f"expression() and vce(unconditional) after {res.cmd} are not "
+                         "implemented", 198)
+    text = (opts.raw("predict") or "").strip() if "predict" in opts else ""
+    return margins_xt.setup(session, res, model, req, text)
 
 
 def _predict_label(res: EstimationResults, opts) -> tuple[str, str]:
@@ -415,7 +426,8 @@ def margins_cmd(session, cmd) -> None:
         _replay(session, res, cmd)
         return
     linear = (res.cmd in ("regress", "mixed") and res.model is not None) or res.cmd == "qreg"
-    if not linear and not margins_response.handles(res) and res.cmd != "xtmlogit":
+    if not linear and not margins_response.handles(res) and res.cmd != "xtmlogit" \
+            and not margins_xt.handles(res):
         raise StataError(f"margins after {res.cmd} is not implemented", 198)
     ats, rest = _split_at(cmd.options)
     opts = bind_options(OPTIONS, rest, strict=True)

@@ -678,46 +678,13 @@ xtpoisson_cmd = _register("xtpoisson", "random-effects, conditional fixed-effect
 
 # --------------------------------------------------------------------------- predict
 def predict(session, cmd, res, opts) -> None:
-    """predict after xtlogit/xtprobit/xtpoisson: pa as xtgee (mu the default); re and fe: xb
-    (the default), stdp, and after re of the binary models pr, the probability of a positive
-    outcome integrated over the random effect (Gauss-Hermite, 100 points)."""
+    """predict after xtlogit/xtprobit/xtpoisson: pa as xtgee (mu the default); re and fe the
+    statistics of xt_glmm_predict."""
     if res.macros.get("model") == "pa":
         xg.predict(session, cmd, res, opts)
         return
-    from hlmshell.commands.predict import _add, _new_names, _touse, stdp_all, xb_all
-    allowed = ("xb", "stdp") + (("pr",) if res.macros.get("model") == "re"
-                                and res.cmd != "xtpoisson" else ())
-    given = [w for w in ("xb", "stdp", "pr", "mu", "n", "ir", "eta", "pearson", "deviance",
-                         "anscombe", "reffects", "residuals", "fitted", "marginal")
-             if w in opts and getattr(opts, w, None)]
-    if len(given) > 1:
-        raise StataError("only one statistic may be specified", 198)
-    if given and given[0] not in allowed:
-        raise StataError(f"option {given[0]} not allowed", 198)
-    stat = given[0] if given else "xb"
-    if not given:
-        session.out.line("(option xb assumed; linear prediction)")
-    vtype, names = _new_names(cmd.body or "", None)
-    data = session.data
-    touse = _touse(session, cmd)
-    if stat == "pr":
-        col, lab = _marginal_pr(res, xb_all(res, data)), f"Pr({res.depvar}=1)"
-    elif stat == "stdp":
-        col, lab = stdp_all(res, data), "S.E. of the linear prediction"
-    else:
-        col, lab = xb_all(res, data), "Linear prediction"
-    _add(session, names, [col], [lab], vtype, touse)
-
-
-def _marginal_pr(res, xb):
-    from numpy.polynomial.hermite_e import hermegauss
-    from scipy.special import expit, ndtr
-    t, w = hermegauss(100)
-    w = w / w.sum()
-    s = math.exp(float(np.ravel(res.b)[res.k_f]) / 2)
-    F = expit if res.cmd == "xtlogit" else ndtr
-    with np.errstate(all="ignore"):
-        return F(xb[:, None] + s * t[None, :]) @ w
+    from hlmshell.commands import xt_glmm_predict
+    xt_glmm_predict.predict(session, cmd, res, opts)
 
 
 def _register_predict() -> None:

@@ -458,12 +458,12 @@ def estat_wcorrelation(session, res, opts) -> None:
 
 # --------------------------------------------------------------------------- predict
 def predict(session, cmd, res, opts) -> None:
-    """predict after xtgee (and xt*, pa): mu (the default; the mean, with the offset), xb,
-    stdp."""
+    """predict after xtgee (and xt*, pa): mu (the default; the mean, with the offset), rate
+    (the mean without it), xb, stdp."""
     from hlmshell.commands.glm_predict import _offset as offset_of
     from hlmshell.commands.predict import _add, _new_names, _touse, stdp_all, xb_all
     from hlmshell.engine import glm_family as gfm
-    chosen = [w for w in ("mu", "xb", "stdp") if w in opts and getattr(opts, w, False)]
+    chosen = [w for w in ("mu", "rate", "xb", "stdp") if w in opts and getattr(opts, w, False)]
     other = [w for w in ("pr", "n", "ir", "eta", "pearson", "deviance", "anscombe", "reffects",
                          "residuals", "fitted", "marginal") if w in opts and getattr(opts, w, None)]
     if other:
@@ -481,7 +481,7 @@ def predict(session, cmd, res, opts) -> None:
         label = "Linear prediction" if stat == "xb" else "S.E. of the prediction"
     else:
         xb = xb_all(res, data)
-        eta = xb + offset_of(res, data, opts)
+        eta = xb + (0.0 if stat == "rate" else offset_of(res, data, opts))
         link = gfm.make_link(res.macros["link"], float(res.scalars.get("power", 0.0)))
         col = link.inv(eta)[0]
         label = "Predicted mean"

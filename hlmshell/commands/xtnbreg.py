@@ -28,6 +28,7 @@ from hlmshell.commands.estimation import (
 )
 from hlmshell.commands.glm_cmds import _offset, offset_macros
 from hlmshell.commands.model_terms import engine_terms, factor_labels
+from hlmshell.commands.xt_glmm_predict import chosen_stat, offset_values
 from hlmshell.engine import design as dz
 from hlmshell.engine import negbin_panel as nbp
 from hlmshell.engine.factorize import factorize
@@ -275,7 +276,7 @@ def _run(session, cmd) -> None:
                         + [o for o in cmd.options if o not in spec.fixed_options])
     model = _model(opts)
     if model == "pa":
-        xg.run_gee(session, cmd, "xtnbreg", "nbinomial", "log", "IRR" if opts.irr else None)
+        xg.run_gee(session, cmd, "xtnbreg", "nbinomial", "log", "IRR" if _irr(opts) else None)
         return
     data = _prepare(session, cmd, spec, fixed_raw, opts, model)
     for note in data.design.notes:
@@ -298,7 +299,12 @@ def _run(session, cmd) -> None:
     offset_macros(res, opts)
     session.post_estimation(res)
     groups = display_groups(data.design, baselevels=False, value_labels=data.value_labels)
-    display(session, res, groups, float(opts.level), bool(opts.irr))
+    display(session, res, groups, float(opts.level), _irr(opts))
+
+
+def _irr(opts) -> bool:
+    """irr, or xtgee's eform (the manual's `xtnbreg ..., eform pa`): incidence-rate ratios."""
+    return bool(opts.irr or opts.eform)
 
 
 def _replay(session, cmd) -> None:
@@ -308,15 +314,15 @@ def _replay(session, cmd) -> None:
     opts = bind_command("xtnbreg", cmd.options)
     if res.macros.get("model") == "pa":
         xg.display(session, res, groups_from_names([nm for _, nm in res.names]),
-                   float(opts.level), bool(opts.irr), "IRR")
+                   float(opts.level), _irr(opts), "IRR")
         return
     names = [nm for _, nm in res.names[:res.k_f]]
-    display(session, res, groups_from_names(names), float(opts.level), bool(opts.irr))
+    display(session, res, groups_from_names(names), float(opts.level), _irr(opts))
 
 
 def _options() -> tuple:
     base = tuple(o for o in xg.gee_options()
-                 if o.name not in ("family", "link", "eform", "exposure", "offset"))
+                 if o.name not in ("family", "link", "exposure", "offset"))
     return base + (Opt("re", desc="random-effects (Beta dispersion) model; the default"),
                    Opt("fe", desc="conditional fixed-effects model"),
                    Opt("pa", desc="population-averaged model (xtgee, family(nbinomial))"),
@@ -339,47 +345,46 @@ def xtnbreg_cmd(session, cmd) -> None:
 def predict(session, cmd, res, opts) -> None:
     """predict after xtnbreg: pa as xtgee; re and fe: xb (the default, with the offset),
     stdp, nu0 = exp(xb) (events with the panel effect at zero: offset included) and
-    iru0 = exp(xb without the offset) (the incidence rate)."""
+    iru0 = exp(xb without the offset) (the incidence rate), both times s/(r-1) after re (the
+    mean of the beta-distributed dispersion); any other statistic r(198)."""
     if res.macros.get("model") == "pa":
         xg.predict(session, cmd, res, opts)
         return
     from hlmshell.commands.predict import _add, _new_names, _touse, stdp_all, xb_all
-    given = [w for w in ("xb", "stdp", "nu0", "iru0", "pr", "mu", "n", "ir", "eta", "pearson",
-                         "deviance", "anscombe", "reffects", "residuals", "fitted",
-                         "marginal", "u", "e", "ue", "xbu") if w in opts]
-    if len(given) > 1:
-        raise StataError("only one statistic may be specified", 198)
-    if given and given[0] not in ("xb", "stdp", "nu0", "iru0"):
-        raise StataError(f"option {given[0]} not allowed", 198)
-    stat = given[0] if given else "xb"
-    if not given:
+    if "pr0" in opts:
+        raise StataError("pr0() after xtnbreg is not implemented", 198)
+    stat, defaulted = chosen_stat(opts, ("xb", "stdp", "nu0", "iru0"))
+    if defaulted:
         session.out.line("(option xb assumed; linear prediction)")
     vtype, names = _new_names(cmd.body or "", None)
     data = session.data
     touse = _touse(session, cmd)
     xb = xb_all(res, data)
-    off = offset_values(res, data)
+    off = np.zeros(data.n) if "nooffset" in opts else offset_values(res, data)
+    scale = _re_mean_scale(res) if stat in ("nu0", "iru0") else 1.0
+    if math.isnan(scale):
+        session.out.line("warning:  estimated value of r is less than one; expected value undefined.")
     if stat == "stdp":
         col, lab = stdp_all(res, data), "S.E. of the linear prediction"
     elif stat == "nu0":
-        col, lab = np.exp(xb + off), "Predicted number of events (assuming u_i=0)"
+        col, lab = np.exp(xb + off) * scale, "Predicted number of events (assuming u_i=0)"
     elif stat == "iru0":
-        col, lab = np.exp(xb), "Predicted incidence rate (assuming u_i=0)"
+        col, lab = np.exp(xb) * scale, "Predicted incidence rate (assuming u_i=0)"
     else:
         col, lab = xb + off, "Linear prediction"
     with np.errstate(all="ignore"):
         _add(session, names, [col], [lab], vtype, touse)
 
 
-def offset_values(res, data) -> np.ndarray:
-    """The offset of e(offset) over all observations (ln of an exposure), 0 without one."""
-    text = res.macros.get("offset")
-    if not text:
-        return np.zeros(data.n)
-    if text.startswith("ln(") and text.endswith(")"):
-        with np.errstate(all="ignore"):
-            return np.log(np.asarray(data.values(text[3:-1]), dtype=float))
-    return np.asarray(data.values(text), dtype=float)
+def _re_mean_scale(res) -> float:
+    """After re: E[y] = exp(xb) s / (r - 1) with the beta-distributed dispersion's r and s
+    (/ln_r, /ln_s), undefined (missing) when r <= 1; after fe: 1."""
+    if res.macros.get("model") != "re":
+        return 1.0
+    names = [nm for _, nm in res.names]
+    b = np.ravel(np.asarray(res.b, dtype=float))
+    r, s = math.exp(b[names.index("ln_r")]), math.exp(b[names.index("ln_s")])
+    return s / (r - 1.0) if r > 1.0 else math.nan
 
 
 def _register_predict() -> None:

@@ -276,7 +276,7 @@ def predict(session, cmd, res, opts) -> None:
     """predict after xttobit: xb (the default), stdp, and with the random effect at zero
     pr0(a,b), e0(a,b), ystar0(a,b) (tobit's pr, e and ystar with sigma_e)."""
     from hlmshell.commands.predict import _add, _new_names, _touse, stdp_all, xb_all
-    from hlmshell.commands.xtnbreg import offset_values
+    from hlmshell.commands.xt_glmm_predict import offset_values
     own = ("xb", "stdp", "pr0", "e0", "ystar0")
     given = [w for w in own + ("pr", "e", "ystar", "mu", "n", "ir", "eta", "nu0", "iru0",
                                "pearson", "deviance", "anscombe", "reffects", "residuals",
