@@ -146,7 +146,8 @@ def _split_spec(session, cmd: Command) -> tuple[MixedSpec | None, list[FVTerm] |
     if spec is None and cmd.body.strip() and not cmd.body.strip().startswith(","):
         spec = cmd.args = parse_mixed(cmd.body, cmd)
     if spec is None or not spec.depvar:
-        if spec is None and cmd.body.strip().startswith(",") and not cmd.options:
+        if spec is None and cmd.body.strip().startswith(",") and not cmd.options \
+                and not cmd.formats:            # cformat() alone was taken out by the parser
             cmd.options = parse_options(cmd.body.strip()[1:])
         return None, None
     return spec, list(spec.fixed)

@@ -41,7 +41,14 @@ class Coefs:
 def _eq_names(res: EstimationResults) -> list[tuple[str, str]]:
     """(equation, name) of e(b); a single-equation model's equation is Stata's `_` (blank)."""
     eqs = {eq for eq, _ in res.names}
+    if res.cmd in _ML_FE and res.macros.get("model") == "fe":
+        return list(res.names)          # Stata's e(b) keeps depvar: (ml), as the re fit's
     return [("" if len(eqs) == 1 else eq, nm) for eq, nm in res.names]
+
+
+# conditional fixed-effects fits whose single equation is named by the depvar in Stata's e(b),
+# so `hausman fe re` matches them with the re fit's first equation ([XT] xtpoisson)
+_ML_FE = ("xtpoisson", "xtnbreg", "xtlogit")
 
 
 def _sigma(res: EstimationResults) -> float | None:

@@ -1,8 +1,8 @@
 """xtrc (Stata 17's [XT] xtrc): Swamy's random-coefficients regression, the GLS mean of the
 panels' own OLS coefficients (hlmshell/engine/swamy.py), with the test of parameter constancy
-under the table and, with `betas`, each panel's best linear predictor of its coefficients.
-Stored: e(Sigma), e(chi2_c), e(df_chi2c), and with betas e(beta_ps) (one row per panel) and
-e(V_ps) (the panels' variances side by side)."""
+under the table and, with `betas` (at the fit or on replay), each panel's best linear predictor
+of its coefficients. Stored: e(Sigma), e(chi2_c), e(df_chi2c), e(beta_ps) (one row per panel)
+and e(V_ps) (the panels' variances side by side)."""
 from __future__ import annotations
 
 import math
@@ -20,19 +20,22 @@ from hlmshell.engine import swamy
 from hlmshell.errors import StataError
 from hlmshell.output.coeftable import coef_table, equation_table, groups_from_names
 from hlmshell.output.numfmt import fmt, fmt_count
-from hlmshell.registry import Opt, command
+from hlmshell.registry import Opt, bind_command, command
 from hlmshell.results.regress import RegressResults
 
 
 @command("xtrc", rule="mixed", family="Estimation", body="fvvarlist", qualifiers="if in",
          desc="random-coefficients regression (Swamy)",
          example="xtrc invest mvalue kstock, betas",
-         options=(Opt("betas", desc="display group-specific best linear predictors"),
+         options=(Opt("betas", "beta", desc="display group-specific best linear predictors"),
                   Opt("i", "i", "name", desc="panel variable (old syntax; sets xtset)"),
                   Opt("noconstant", "nocons", desc="suppress the constant term"),
                   Opt("level", "l", "real", 95, "set confidence level; default is level(95)")))
 def xtrc_cmd(session, cmd) -> None:
-    parsed = model_or_replay(session, cmd, "xtrc", display_xtrc)
+    def replay(session, res, level):             # `xtrc, betas` shows them after any fit
+        betas = bool(bind_command("xtrc", cmd.options).betas)
+        display_xtrc(session, res, level, betas)
+    parsed = model_or_replay(session, cmd, "xtrc", replay)
     if parsed is None:
         return
     spec, fixed_raw, opts = parsed
@@ -49,12 +52,12 @@ def xtrc_cmd(session, cmd) -> None:
         raise StataError("insufficient observations", 2001) from None
     except np.linalg.LinAlgError:
         raise StataError("matrix not positive definite", 506) from None
-    res = _results(cmd, ds, design, fixed, depvar, fit, codes, mask, ps, bool(opts.betas))
+    res = _results(cmd, ds, design, fixed, depvar, fit, codes, mask, ps)
     session.post_estimation(res)
     display_xtrc(session, res, confidence_level(session, opts), bool(opts.betas))
 
 
-def _results(cmd, ds, design, fixed, depvar, fit, codes, mask, ps, betas):
+def _results(cmd, ds, design, fixed, depvar, fit, codes, mask, ps):
     kf = len(design.columns)
     kidx = np.flatnonzero(design.keep)
     b, V = fit.b, fit.V
@@ -74,11 +77,10 @@ def _results(cmd, ds, design, fixed, depvar, fit, codes, mask, ps, betas):
          "predict": "xtrc_p"}
     names = [design.stata_names[j] for j in kidx]
     mats = {"Sigma": NamedMatrix(fit.Sigma, names, names)}
-    if betas:
-        groups = [f"Group{g + 1}" for g in range(len(T))]
-        mats["beta_ps"] = NamedMatrix(fit.betas, groups, names)
-        mats["V_ps"] = NamedMatrix(np.hstack(fit.V_betas), names,
-                                   [f"{g}:{nm}" for g in groups for nm in names])
+    groups = [f"Group{g + 1}" for g in range(len(T))]      # stored with or without betas
+    mats["beta_ps"] = NamedMatrix(fit.betas, groups, names)
+    mats["V_ps"] = NamedMatrix(np.hstack(fit.V_betas), names,
+                               [f"{g}:{nm}" for g in groups for nm in names])
     res = RegressResults(cmd="xtrc", names=[(depvar, nm) for nm in design.stata_names], b=bf, V=Vf,
                          omitted=design.omitted, k_f=kf, scalars=sc, macros=m, matrices=mats,
                          sample=mask.copy(), model=None, design=design,
