@@ -19,9 +19,9 @@ from hlmshell.errors import StataError
 from hlmshell.graphics.model import Graph
 
 EXPORT_FORMATS = {"png": "png", "svg": "svg", "pdf": "pdf", "eps": "eps", "ps": "ps",
-                  "jpg": "jpg", "jpeg": "jpg", "tif": "tif", "tiff": "tif"}
+                  "jpg": "jpg", "jpeg": "jpg", "tif": "tif", "tiff": "tif", "emf": "emf", "wmf": "wmf"}
 FORMAT_NAMES = {"png": "PNG", "svg": "SVG", "pdf": "PDF", "eps": "EPS", "ps": "PS",
-                "jpg": "JPEG", "tif": "TIFF"}
+                "jpg": "JPEG", "tif": "TIFF", "emf": "Enhanced Metafile", "wmf": "Windows Metafile"}
 ShowHook = Callable[[Graph, str], None]
 
 
@@ -123,7 +123,8 @@ def svg_pixel_size(svg: bytes, width: int, height: int) -> bytes:
 
 
 def export(graph: Graph, path: str, fmt: str, width=None, height=None, quality=None) -> None:
-    """Write the graph as an image file (png/svg/pdf/eps/jpg/tif)."""
+    """Write the graph as an image file (png/svg/pdf/eps/jpg/tif; emf/wmf hold the drawn bitmap,
+    see graphics.metafile)."""
     from hlmshell.graphics.render import draw
 
     mpl_fmt = {"jpg": "jpeg", "tif": "tiff"}.get(fmt, fmt)
@@ -133,7 +134,11 @@ def export(graph: Graph, path: str, fmt: str, width=None, height=None, quality=N
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fig = draw(graph, width, height)
-            if fmt == "svg" and (width or height):
+            if fmt in ("emf", "wmf"):
+                from hlmshell.graphics import metafile
+                rgb = metafile.figure_rgb(fig)
+                f.write((metafile.emf_bytes if fmt == "emf" else metafile.wmf_bytes)(rgb, fig.dpi))
+            elif fmt == "svg" and (width or height):
                 buf = io.BytesIO()
                 fig.savefig(buf, format="svg", dpi=fig.dpi, facecolor=fig.get_facecolor())
                 w, h = (round(v * fig.dpi) for v in fig.get_size_inches())
