@@ -143,3 +143,24 @@ def test_unidentified_exchangeable_residuals_do_not_crash():
     out = ok(s, "mixed weight week || id:, residuals(exchangeable) nolog")
     var_e = next(ln for ln in out.splitlines() if "var(e) |" in ln).split()
     assert var_e[-1] == "." and float(var_e[-3]) > 100      # se in the thousands
+
+
+def test_estat_wcorrelation_list():
+    """[ME] estat wcorrelation, list: the cluster's observations (outcome, model variables,
+    level) listed with the data's obs numbers, the same numbers that label the matrices."""
+    s = Session(out=Capture())
+    for line in ("set obs 60", "set seed 3", "generate id = ceil(_n/4)", "generate t = _n - 4*(id - 1)",
+                 "bysort id (t): generate u = rnormal() if _n == 1", "by id: replace u = u[1]",
+                 "generate y = 1 + .5*t + u + rnormal()", "generate g = mod(id, 2)"):
+        ok(s, line)
+    ok(s, "mixed y t i.g || id:, nolog")
+    out = ok(s, "estat wcorrelation, at(id=3) list")
+    lines = out.splitlines()
+    head = next(ln for ln in lines if "|" in ln and " id |" in ln)
+    assert head.split("|")[1].split() == ["y", "t", "g", "id"]
+    listed = [ln.split(".")[0].strip() for ln in lines if ln.strip()[:1].isdigit() and ". |" in ln]
+    assert listed == ["9", "10", "11", "12"]
+    assert list(s.r.matrices["Corr"].rownames) == listed
+    assert out.index("+----") < out.index("Standard deviations and correlations")
+    rc, _ = run(s, "estat wcorrelation, lis")
+    assert rc == 198

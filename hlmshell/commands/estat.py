@@ -431,6 +431,7 @@ def _sd(session, res, opts) -> None:
                             Opt("all", desc="accepted: every observation of the cluster is shown"),
                             Opt("iis", desc="accepted for compatibility"),
                             Opt("nosort", desc="accepted for compatibility"),
+                            Opt("list", desc="list the cluster's data before the matrices"),
                             Opt("format", "format", "string", None, "display format; default %6.3f"))),
                        Sub("summarize", "su", "summary statistics of the estimation sample",
                            (Opt("labels", "lab", desc="display variable labels"),

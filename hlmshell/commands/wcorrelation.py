@@ -2,7 +2,9 @@
 the outcome that the fitted model implies, V = Z G Z' + R, for one cluster of the outermost
 level: the first in the estimation sample, or the one at() names.
 
-r(sd), r(Corr) (r(Cov) with `covariance`), r(G), r(R) and r(V) as Stata stores them."""
+r(sd), r(Corr) (r(Cov) with `covariance`), r(G), r(R) and r(V) as Stata stores them.
+`list` first lists the cluster's data (the outcome, the model's variables and its levels), so
+that the matrices' obs numbers can be read against it."""
 from __future__ import annotations
 
 import numpy as np
@@ -70,6 +72,33 @@ def _matrix_lines(title: str, rows: list[str], cols: list[str], M, form: str,
     return out[:-1]
 
 
+def _model_variables(ds, res, m) -> list[str]:
+    """The outcome, the variables of the fixed and random parts (factor-variable and
+    interaction names taken apart) and the level variables, each once, in that order."""
+    import re
+    words = [res.depvar]
+    for _eq, nm in res.names:
+        words += re.split(r"[#()\[\]]", nm)
+    words += [b.label for b in sorted(m.blocks, key=lambda b: b.depth)]
+    out = []
+    for w in words:
+        w = re.sub(r"^(?:[0-9]*[bno]*\.|[ci]\.)+", "", w.strip())
+        if w and w not in out and w in ds.names:
+            out.append(w)
+    return out
+
+
+def _list_lines(session, res, m, sample, rows) -> list[str]:
+    """`list`: the cluster's observations as list shows them (obs numbers of the data)."""
+    from hlmshell.commands.inspect import _boxed_lines, _list_column
+    ds = session.data
+    idx = sample[rows]
+    cols = [_list_column(ds, nm, idx, True, 8) for nm in _model_variables(ds, res, m)]
+    obsw = max(3, len(str(ds.n)) + 1)
+    bar = "-" * (len("   ".join("-" * w for _, _, w, _ in cols)) + 2)
+    return [""] + _boxed_lines(cols, idx, " " * (obsw + 2), bar, False, obsw, 5, True)
+
+
 def wcorrelation(session, res, opts, need_mixed) -> None:
     m = need_mixed(res)
     given = (opts.format or "").strip()
@@ -92,6 +121,9 @@ def wcorrelation(session, res, opts, need_mixed) -> None:
         head = f"{top.label} = {fmt(float(val), '%9.0g').strip()}" \
             if not isinstance(val, str) else f"{top.label} = {val}"
     mats = {"V": NamedMatrix(V, obs, obs)}
+    if opts.list:
+        for line in _list_lines(session, res, m, sample, rows):
+            out.line(line)
     if opts.covariance:
         out.line("")
         out.line(f"Covariances for {head}:")
