@@ -290,3 +290,21 @@ def test_stata_log_on_cattaneo2():
     for stat in ("ate", "atet"):
         ok(s, f"teffects psmatch (bweight) (mbsmoke mmarried mage fage medu prenatal1), {stat}")
         assert s.e.b[0] == pytest.approx(ref[f"psmatch_{stat}_estimate"], abs=1e-4)
+
+
+# ------------------------------------------------------------------ R's Matching package
+R_CASES = [("ate", "m1", ""), ("ate", "m2", "nneighbor(2)"), ("ate", "bias", "biasadj(z x2)"),
+           ("atet", "m1", ""), ("atet", "m2", "nneighbor(2)"), ("atet", "bias", "biasadj(z x2)")]
+
+
+@pytest.mark.parametrize("stat,case,extra", R_CASES)
+def test_nnmatch_against_r_matching(s, stat, case, extra):
+    """Match(..., Weight.matrix = solve(cor(X)), Var.calc = 1, distance.tolerance = 1e-12):
+    tests/data/teffects/r_matching.R wrote these numbers."""
+    with open(os.path.join(ROOT, "tests/data/teffects/r_matching.json")) as fh:
+        ref = json.load(fh)
+    key = ("ate" if stat == "ate" else "att") + "_" + case
+    ok(s, f"teffects nnmatch (y z x1) (t), {stat} vce(robust, nn(1)) {extra}")
+    b, se = float(s.e.b[0]), float(np.sqrt(s.e.V[0, 0]))
+    assert b == pytest.approx(ref[key][0], rel=1e-9)
+    assert se == pytest.approx(ref[key][1], rel=1e-9)
