@@ -239,7 +239,13 @@ def test_xttobit_predict_and_errors(panel):
     d = panel.data
     np.testing.assert_allclose(d.values("xbt"), b[0] * d.values("x1") + b[1] * d.values("x2")
                                + b[2], rtol=1e-6)
-    assert run(panel, "predict zz, pr(0,.)")[0] == 198
+    # Stata 16/17's pr(a,b) is marginal with respect to u_i: y* ~ N(xb, sigma_u^2 + sigma_e^2)
+    ok(panel, "predict zz, pr(0,.)")
+    sd = np.hypot(panel.e.scalars["sigma_u"], panel.e.scalars["sigma_e"])
+    from scipy.stats import norm
+    np.testing.assert_allclose(d.values("zz"), norm.sf(-np.asarray(d.values("xbt"), float) / sd),
+                               rtol=1e-5)
+    assert run(panel, "predict zz2, pr(0,.) e(0,.)")[0] == 198
     before = b.copy()
     assert run(panel, "xttobit y x1, ll(0) vce(robust)")[0] == 198
     assert run(panel, "xttobit y x1, ll(0) intmethod(laplace)")[0] == 198

@@ -265,6 +265,12 @@ def test_margins_after_xttobit_e_marginal_over_u():
     z = (1.9 - xb) / sd
     e_trunc = xb - sd * stats.norm.pdf(z) / stats.norm.cdf(z)
     assert s.r.matrices["table"].values[0, 0] == pytest.approx(float(e_trunc.mean()), rel=1e-6)
+    ok(s, "predict em, e(., 1.9)")
+    ok(s, "predict e0, e0(., 1.9)")
+    np.testing.assert_allclose(_col(s, "em"), e_trunc, rtol=1e-6)
+    z0 = (1.9 - xb) / b["sigma_e"]
+    np.testing.assert_allclose(_col(s, "e0"), xb - b["sigma_e"] * stats.norm.pdf(z0) / stats.norm.cdf(z0),
+                               rtol=1e-6)
     rc, _o = run(s, "margins, predict(e(a, 1.9))")
     assert rc == 198
 
@@ -279,6 +285,9 @@ def test_cformat_on_replay_and_xtrc_betas():
     assert s.e.matrices["beta_ps"].values.shape[1] == 3        # stored without betas
     out = ok(s, "xtrc, cformat(%8.4f)")
     assert f"{_b(s)['value']:8.4f}".strip() in out
+    ok(s, "margins")
+    xb = _b(s)["value"] * _col(s, "value") + _b(s)["capital"] * _col(s, "capital") + _b(s)["_cons"]
+    assert s.r.matrices["table"].values[0, 0] == pytest.approx(float(xb.mean()), rel=1e-9)
     out = ok(s, "xtrc, beta")
     assert "Group-specific coefficients" in out or "Group 1" in out
     rc, _o = run(s, "xtrc, cformat(%junk)")

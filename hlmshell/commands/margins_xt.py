@@ -9,6 +9,7 @@ xtnbreg and xttobit ([XT] ... postestimation, "Syntax for margins").
                  (xtpoisson, re); n after xtpoisson, re normal (the default there):
                  exp(xb + offset + sigma_u^2/2)
     pa           mu (the default; the mean with the offset), rate (without it), xb
+    xtrc         xb (the mean coefficients' linear prediction)
     xttobit      xb (the default); pr(a,b), e(a,b), ystar(a,b) of y* ~ N(xb, sigma_u^2 +
                  sigma_e^2) -- marginal with respect to the random effect -- with numbers
                  (. for an unbounded side); /sigma_u and /sigma_e move
@@ -25,7 +26,7 @@ import numpy as np
 
 from hlmshell.errors import StataError
 
-COMMANDS = ("xtlogit", "xtprobit", "xtcloglog", "xtpoisson", "xtnbreg", "xttobit", "xtgee")
+COMMANDS = ("xtlogit", "xtprobit", "xtcloglog", "xtpoisson", "xtnbreg", "xttobit", "xtgee", "xtrc")
 _LINK = {"xtlogit": "logit", "xtprobit": "probit", "xtcloglog": "cloglog"}
 
 
@@ -35,7 +36,7 @@ def handles(res) -> bool:
 
 def _model(res) -> str:
     """re, fe or pa (xttobit fits only re; xtgee is pa)."""
-    default = {"xttobit": "re", "xtgee": "pa"}.get(res.cmd, "")
+    default = {"xttobit": "re", "xtgee": "pa", "xtrc": "re"}.get(res.cmd, "")
     return res.macros.get("model") or default
 
 
@@ -45,6 +46,8 @@ def _allowed(res) -> tuple[str, ...]:
         return ("mu", "rate", "xb")
     if res.cmd == "xttobit":
         return ("xb", "pr", "e", "ystar")
+    if res.cmd == "xtrc":
+        return ("xb",)
     if res.cmd in _LINK:
         return ("pr", "pu0", "xb") if model == "re" else ("pu0", "xb")
     normal = res.cmd == "xtpoisson" and res.macros.get("distrib", "").lower() == "gaussian"
@@ -199,7 +202,7 @@ def setup(session, res, model, req, text: str):
     model = mb.with_theta(model, res, [_index(res, nm) for nm in _theta_names(res, stat)])
     if _model(res) == "pa":
         fn = _pa(res, stat)
-    elif res.cmd == "xttobit":
+    elif res.cmd in ("xttobit", "xtrc"):               # xtrc: xb, the only statistic
         fn = _tobit(stat, arg)
     elif res.cmd in _LINK:
         fn = _binary(res, stat, _LINK[res.cmd])

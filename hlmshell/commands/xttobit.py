@@ -273,12 +273,13 @@ def xttobit_cmd(session, cmd) -> None:
 
 
 def predict(session, cmd, res, opts) -> None:
-    """predict after xttobit: xb (the default), stdp, and with the random effect at zero
-    pr0(a,b), e0(a,b), ystar0(a,b) (tobit's pr, e and ystar with sigma_e)."""
+    """predict after xttobit: xb (the default), stdp, with the random effect at zero
+    pr0(a,b), e0(a,b), ystar0(a,b) (tobit's pr, e and ystar with sigma_e), and marginal with
+    respect to it pr(a,b), e(a,b), ystar(a,b) (sd sqrt(sigma_u^2 + sigma_e^2))."""
     from hlmshell.commands.predict import _add, _new_names, _touse, stdp_all, xb_all
     from hlmshell.commands.xt_glmm_predict import offset_values
-    own = ("xb", "stdp", "pr0", "e0", "ystar0")
-    given = [w for w in own + ("pr", "e", "ystar", "mu", "n", "ir", "eta", "nu0", "iru0",
+    own = ("xb", "stdp", "pr0", "e0", "ystar0", "pr", "e", "ystar")
+    given = [w for w in own + ("mu", "n", "ir", "eta", "nu0", "iru0",
                                "pearson", "deviance", "anscombe", "reffects", "residuals",
                                "fitted", "marginal", "u", "ue", "xbu") if w in opts]
     if len(given) > 1:
@@ -299,10 +300,14 @@ def predict(session, cmd, res, opts) -> None:
     else:
         raw = opts.raw(stat)
         a, b = tb.interval(raw, data)
+        # pr0/e0/ystar0 with u_i = 0 (sigma_e); pr/e/ystar marginal over u_i, y* ~ N(xb,
+        # sigma_u^2 + sigma_e^2)
+        sd = float(res.scalars["sigma_e"]) if stat.endswith("0") else \
+            math.hypot(float(res.scalars["sigma_u"]), float(res.scalars["sigma_e"]))
         with np.errstate(all="ignore"):
-            col = tb.censored_stat(stat[:-1], xb, float(res.scalars["sigma_e"]), a, b)
-        lab = {"pr0": f"Pr({raw})", "e0": f"E({res.depvar}|{raw})",
-               "ystar0": f"E({res.depvar}*|{raw})"}[stat]
+            col = tb.censored_stat(stat.rstrip("0"), xb, sd, a, b)
+        lab = {"pr": f"Pr({raw})", "e": f"E({res.depvar}|{raw})",
+               "ystar": f"E({res.depvar}*|{raw})"}[stat.rstrip("0")]
     with np.errstate(all="ignore"):
         _add(session, names, [col], [lab], vtype, touse)
 
