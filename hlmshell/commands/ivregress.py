@@ -61,9 +61,20 @@ class IvSpec:
         self.exog, self.endog, self.inst = exog, endog, inst
 
 
+def _block_start(text: str) -> int:
+    """Where the first `(varlist = varlist)` block opens: a parenthesis at the start or after a
+    blank, not a time-series operator's (`l(0/1).w`, `L2.(k ys)`); -1 if none."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch == "(" and depth == 0 and (i == 0 or text[i - 1].isspace()):
+            return i
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+    return -1
+
+
 def _paren_block(body: str) -> tuple[str, str, str]:
     """(text before, inside, text after) of the one top-level parenthesised block."""
-    start = body.find("(")
+    start = _block_start(body)
     if start < 0:
         raise StataError("equation not found", 198) if "=" in body else StataError("invalid syntax", 198)
     depth = 0
@@ -82,7 +93,7 @@ def parse_spec(body: str) -> IvSpec:
     if est not in _ESTIMATORS:
         raise StataError(f"estimator {words[0]} not allowed" if "(" in body else "invalid syntax", 198)
     before, inside, after = _paren_block(words[1] if len(words) > 1 else "")
-    if "(" in after or "=" not in inside:
+    if _block_start(after) >= 0 or "=" not in inside:
         raise StataError("invalid syntax", 198)
     left, _, right = inside.partition("=")
     pre = before.split()
