@@ -164,3 +164,56 @@ def test_estat_wcorrelation_list():
     assert out.index("+----") < out.index("Standard deviations and correlations")
     rc, _ = run(s, "estat wcorrelation, lis")
     assert rc == 198
+
+
+def _gh_marginal(fn, var, points=80):
+    """E over u ~ N(0, var) of fn(u) by a plain Gauss-Hermite rule (the test's own)."""
+    import numpy as np
+    x, w = np.polynomial.hermite.hermgauss(points)
+    u = math.sqrt(2 * var) * x
+    return sum(wk * fn(uk) for wk, uk in zip(w / math.sqrt(math.pi), u))
+
+
+def test_mestreg_predict_marginal():
+    """[ME] mestreg postestimation, predict ..., marginal: S, f, h and the mean integrated
+    over the random intercept, the median where the marginal S is 1/2; checked by an
+    80-point Gauss-Hermite integral of the Weibull PH and lognormal formulas from e(b)."""
+    import numpy as np
+    s = csv_session("tests/data/mestreg/kidney.csv")
+    ok(s, "stset time, failure(status)")
+    ok(s, "mestreg age female || id:, distribution(weibull) nolog")
+    for st in ("surv", "density", "hazard", "median", "mean"):
+        ok(s, f"predict double {st}_m, {st} marginal")
+    b = dict(zip([n for _, n in s.e.names], np.asarray(s.e.b, dtype=float)))
+    var = b["var(_cons[id])"]
+    p = math.exp(b["ln_p"])
+    xb = b["_cons"] + b["age"] * _col(s, "age") + b["female"] * _col(s, "female")
+    t = _col(s, "_t")
+
+    def S(u, tt=t):
+        return np.exp(-np.exp(xb + u) * tt ** p)
+
+    def f(u):
+        return np.exp(xb + u) * p * t ** (p - 1) * S(u)
+    Sm, fm = _gh_marginal(S, var), _gh_marginal(f, var)
+    assert np.allclose(_col(s, "surv_m"), Sm, rtol=1e-7)
+    assert np.allclose(_col(s, "density_m"), fm, rtol=1e-7)
+    assert np.allclose(_col(s, "hazard_m"), fm / Sm, rtol=1e-5)   # 30 nodes vs 80 in the tail
+    from scipy.special import gamma
+    mean = _gh_marginal(lambda u: np.exp(-(xb + u) / p) * gamma(1 + 1 / p), var)
+    assert np.allclose(_col(s, "mean_m"), mean, rtol=1e-6)
+    med = _col(s, "median_m")
+    assert np.allclose(_gh_marginal(lambda u: S(u, med), var), 0.5, atol=1e-7)
+    assert "Predicted median _t, marginal" in ok(s, "describe median_m")
+    for bad in ("predict z, eta marginal", "predict z, surv marginal conditional(fixedonly)",
+                "predict z, reffects marginal"):
+        rc, _ = run(s, bad)
+        assert rc == 198 and "z" not in s.data.names
+    ok(s, "mestreg age female || id:, distribution(lognormal) nolog")
+    ok(s, "predict double md, median marginal")
+    b = dict(zip([n for _, n in s.e.names], np.asarray(s.e.b, dtype=float)))
+    from scipy.stats import norm
+    xb = b["_cons"] + b["age"] * _col(s, "age") + b["female"] * _col(s, "female")
+    sig = math.exp(b["logs"])
+    Sm = _gh_marginal(lambda u: norm.sf((np.log(_col(s, "md")) - xb - u) / sig), b["var(_cons[id])"])
+    assert np.allclose(Sm, 0.5, atol=1e-7)

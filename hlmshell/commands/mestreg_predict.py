@@ -22,7 +22,7 @@ _LABELS = {"mean": "Predicted mean _t", "median": "Predicted median _t",
            "density": "Predicted density", "eta": "Fitted linear predictor",
            "xb": "Linear prediction, fixed portion", "stdp": "S.E. of the prediction"}
 _NOT_HERE = ("fitted", "residuals", "rstandard", "scores", "u", "e", "ue", "xbu", "relevel",
-             "mu", "pr", "pearson", "deviance", "anscombe", "hr", "marginal", "outcome")
+             "mu", "pr", "pearson", "deviance", "anscombe", "hr", "outcome")
 
 
 def _statistic(opts) -> str:
@@ -66,6 +66,10 @@ def predict(session, cmd, res, opts) -> None:
         _add(session, names, [col], [_LABELS[stat]], vtype, touse)
         return
     sample = np.asarray(res.sample, dtype=bool)
+    if opts.marginal:
+        _marginal(session, cmd, res, stat, fixedonly or modes or bool(opts.raw("conditional")),
+                  sample, touse)
+        return
     if type(model).__name__ == "MultiModel":
         _predict_multi(session, cmd, opts, res, stat, fixedonly, modes, sample, touse)
         return
@@ -111,6 +115,22 @@ def _predict_multi(session, cmd, opts, res, stat, fixedonly, modes, sample, tous
     label = _LABELS[stat] + (", fixed portion only" if fixedonly and stat != "eta" else "")
     with np.errstate(all="ignore"):
         _add(session, names, [col], [label], vtype, touse)
+
+
+def _marginal(session, cmd, res, stat, conditional: bool, sample, touse) -> None:
+    """marginal: the statistic integrated over the random effects (commands.mestreg_marginal)."""
+    from hlmshell.commands import mestreg_marginal
+    if conditional:
+        raise StataError("option marginal may not be combined with conditional()", 198)
+    if stat not in ("mean", "median", "survival", "density", "hazard"):
+        raise StataError(f"option marginal not allowed with {stat}", 198)
+    vtype, names = _new_names(cmd.body or "", None)
+    dname = res.macros["distribution"]
+    anc = float(res.b[res.k_f]) if dname != "exponential" else 0.0
+    col = mestreg_marginal.statistic(res, session.data, sample, stat, dname,
+                                     res.macros.get("frm2") == "time", anc)
+    with np.errstate(all="ignore"):
+        _add(session, names, [col], [_LABELS[stat] + ", marginal"], vtype, touse)
 
 
 def _survival_stat(res, stat, eta, data) -> np.ndarray:
