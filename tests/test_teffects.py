@@ -308,3 +308,31 @@ def test_nnmatch_against_r_matching(s, stat, case, extra):
     b, se = float(s.e.b[0]), float(np.sqrt(s.e.V[0, 0]))
     assert b == pytest.approx(ref[key][0], rel=1e-9)
     assert se == pytest.approx(ref[key][1], rel=1e-9)
+
+
+# ------------------------------------------------------------------ predict
+def test_predict_te_po_ps(s, data):
+    ok(s, "teffects ra (y x1 x2) (t), nolog")
+    ate = float(s.e.b[0])
+    ok(s, "predict te1")
+    ok(s, "predict y0 y1, po")
+    d = s.data
+    te1, y0, y1 = (np.asarray(d.values(v), dtype=float) for v in ("te1", "y0", "y1"))
+    assert te1.mean() == pytest.approx(ate, rel=1e-6)          # float storage
+    assert np.allclose(te1, y1 - y0, atol=1e-5)
+    ok(s, "teffects ipw (y) (t x1 x2 i.g), nolog")
+    ok(s, "predict p0 p1, ps")
+    assert run(s, "predict q, xb")[0] == 198
+    ok(s, "quietly logit t x1 x2 i.g")
+    ok(s, "predict pl, pr")
+    p1, p0, pl = (np.asarray(s.data.values(v), dtype=float) for v in ("p1", "p0", "pl"))
+    assert np.allclose(p1, pl, atol=1e-6) and np.allclose(p0 + p1, 1, atol=1e-6)
+
+
+def test_predict_after_matching_gives_the_matched_effects(s):
+    ok(s, "teffects nnmatch (y x1 x2) (t), atet")
+    atet = float(s.e.b[0])
+    out = ok(s, "predict tm")
+    assert "257 missing values generated" in out
+    tm = np.asarray(s.data.values("tm"), dtype=float)
+    assert np.nanmean(tm) == pytest.approx(atet, rel=1e-6)

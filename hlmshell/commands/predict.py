@@ -303,6 +303,10 @@ def _old_re_names(cmd) -> None:
                    Opt("pu0", desc="after xtologit/xtoprobit: probabilities with u_i = 0"),
                    Opt("pc1", desc="after clogit: probability of a positive outcome given one per group"),
                    Opt("equation", "eq", "string", None, "after mvreg: the equation (name or #k)"),
+                   Opt("te", desc="after teffects: the treatment effect"),
+                   Opt("po", desc="after teffects: the potential outcomes"),
+                   Opt("ps", desc="after teffects: the propensity scores"),
+                   Opt("tlevel", "tlevel", "string", None, "after teffects: the treatment level"),
                    Opt("iru0", desc="after xtnbreg: the incidence rate exp(xb) with u_i = 0"),
                    Opt("hr", desc="after stcox/streg: predicted hazard ratio"),
                    Opt("basesurv", desc="after stcox: baseline survivor function"),
@@ -374,7 +378,7 @@ PREDICTORS: dict = {}
 _PREDICTOR_MODULES = ("glm_predict", "xtregar", "st_cox", "st_streg", "me_multilevel_predict", "me_predict", "meqr", "resample",
                       "xt_glmm", "xtgee", "xtnbreg", "tobit", "xttobit", "xtpqml",
                       "factor_post", "sem_predict", "mlogit", "reg_diagnostics", "reghdfe",
-                      "xt_ordinal", "gsem_predict", "mestreg_predict", "clogit", "xtmlogit", "mvreg", "ivregress", "xtivreg")
+                      "xt_ordinal", "gsem_predict", "mestreg_predict", "clogit", "xtmlogit", "mvreg", "ivregress", "xtivreg", "teffects_predict")
 # e(cmd) -> handler of the influence statistics (rstudent, leverage, cooksd, ...), registered by
 # commands.reg_diagnostics for regress
 INFLUENCE: dict = {}
