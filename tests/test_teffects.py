@@ -336,3 +336,20 @@ def test_predict_after_matching_gives_the_matched_effects(s):
     assert "257 missing values generated" in out
     tm = np.asarray(s.data.values("tm"), dtype=float)
     assert np.nanmean(tm) == pytest.approx(atet, rel=1e-6)
+
+
+@pytest.mark.parametrize("est", ["ra", "ipw", "aipw"])
+def test_frequency_weights_are_replicated_observations(s, est):
+    om = "(y)" if est == "ipw" else "(y x1 x2)"
+    tm = "(t)" if est == "ra" else "(t x1 x2)"
+    ok(s, "generate k = g")
+    ok(s, f"teffects {est} {om} {tm} [fw=k], nolog")
+    b1, V1, n1 = np.ravel(s.e.b).copy(), np.asarray(s.e.V).copy(), s.e.scalars["N"]
+    ok(s, f"teffects {est} {om} {tm} [pw=k], nolog")
+    b3 = np.ravel(s.e.b).copy()
+    ok(s, "expand k")
+    ok(s, f"teffects {est} {om} {tm}, nolog")
+    assert n1 == s.e.scalars["N"] == 842
+    assert np.allclose(b1, np.ravel(s.e.b), rtol=1e-9)
+    assert np.allclose(V1, np.asarray(s.e.V), rtol=1e-7, atol=1e-12)
+    assert np.allclose(b3, b1, rtol=1e-9)              # pweights: the same point estimates
