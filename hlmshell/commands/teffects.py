@@ -111,10 +111,18 @@ def _outcome_designs(smp, models, t):
     return dsg, Xk, k0, k1
 
 
+def _check_outcome(smp, omodel: str) -> None:
+    """The logit and probit outcome models take a 0/1 outcome, the Poisson a nonnegative one."""
+    y = smp.y
+    if omodel in ("logit", "probit") and not np.all((y == 0) | (y == 1)):
+        raise StataError(f"{smp.y_name} must be 0 or 1 for the {omodel} outcome model", 450)
+    if omodel == "poisson" and np.any(y < 0):
+        raise StataError(f"{smp.y_name} must be greater than or equal to zero", 459)
+
+
 def _estimate_ee(session, c, sub: str, models, opts) -> None:
-    if models.outcome.model != "linear":
-        raise StataError(f"outcome model {models.outcome.model} is not implemented here; "
-                         "only linear", 198)
+    if models.outcome.model not in ("linear", "logit", "probit", "poisson"):
+        raise StataError(f"outcome model {models.outcome.model} is not implemented here", 198)
     if models.treatment.model == "hetprobit":
         raise StataError("treatment model hetprobit is not implemented here", 198)
     stat = stat_of(opts, sub)
@@ -125,6 +133,7 @@ def _estimate_ee(session, c, sub: str, models, opts) -> None:
     ctrl, trt = tsx.treatment_levels(session, smp.t_name, smp.tv, opts.raw("control"),
                                      opts.raw("tlevel"))
     t = (smp.tv == trt).astype(float)
+    _check_outcome(smp, models.outcome.model)
     d = te.TeData(y=smp.y, t=t, w=w, wkind=wkind)
     odes = tdes = None
     if sub != "ipw":
@@ -135,7 +144,7 @@ def _estimate_ee(session, c, sub: str, models, opts) -> None:
                               not models.treatment.noconstant)
         d.Z = Zk
     try:
-        fit = te.estimate(te.Spec(sub, stat, models.treatment.model), d)
+        fit = te.estimate(te.Spec(sub, stat, models.treatment.model, models.outcome.model), d)
     except te.TeError as err:
         raise StataError(str(err), err.code) from None
     except np.linalg.LinAlgError:

@@ -34,7 +34,7 @@ def _ps(data, res) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-q))
 
 
-def _outcomes(data, res):
+def _outcomes(data, res, index: bool = False):
     """(potential outcome under control, under treatment) for every observation."""
     sub = res.macros["subcmd"]
     if sub in ("nnmatch", "psmatch"):
@@ -48,7 +48,12 @@ def _outcomes(data, res):
     if sub == "ipw":
         raise StataError("option te not allowed after teffects ipw", 198)
     c, t = int(res.scalars["control"]), int(res.scalars["treated"])
-    return _equation(data, res, f"OME{c}"), _equation(data, res, f"OME{t}")
+    q0, q1 = _equation(data, res, f"OME{c}"), _equation(data, res, f"OME{t}")
+    if index:
+        return q0, q1
+    from hlmshell.engine.teffects import outcome_mean
+    om = res.macros.get("omodel", "linear")
+    return outcome_mean(q0, om), outcome_mean(q1, om)
 
 
 def _statistic(opts, res) -> str:
@@ -111,7 +116,7 @@ def predict(session, cmd, res, opts) -> None:
     if stat == "ps":
         cols, labs = _ps_columns(session, res, names, opts)
     else:
-        y0, y1 = _outcomes(data, res)
+        y0, y1 = _outcomes(data, res, index=stat == "xb")
         if stat == "te":
             cols, labs = [y1 - y0], [f"TE: {tvar} ({t} vs {c})"]
         else:

@@ -77,8 +77,21 @@ def treatment_score(Z, t, gamma, link: str):
     p = _cdf(q, link)
     if link == "logit":
         return Z * (t - p)[:, None]
-    f = _pdf(q, link, p)
-    return Z * (f * (t - p) / (p * (1.0 - p)))[:, None]
+    return Z * _probit_lambda(q, t)[:, None]
+
+
+def _probit_lambda(q, y):
+    """d log L / d q of the probit, y phi/Phi(q) - (1 - y) phi/Phi(-q): both tails computed
+    directly, so that no 1 - Phi underflows to zero far in a tail."""
+    from scipy.special import ndtr
+    f = _pdf(q, "probit", None)
+    return f * (y / ndtr(q) - (1 - y) / ndtr(-q))
+
+
+def _probit_info(q):
+    from scipy.special import ndtr
+    f = _pdf(q, "probit", None)
+    return f * f / (ndtr(q) * ndtr(-q))
 
 
 def fit_binary(Z, t, w, link: str, *, tol: float = 1e-13, maxit: int = 200) -> np.ndarray:
@@ -87,9 +100,12 @@ def fit_binary(Z, t, w, link: str, *, tol: float = 1e-13, maxit: int = 200) -> n
     gamma = np.zeros(Z.shape[1])
     for _ in range(maxit):
         q = Z @ gamma
-        p = np.clip(_cdf(q, link), 1e-300, 1 - 1e-16)
-        f = _pdf(q, link, p)
-        info = (Z * (w * f * f / (p * (1 - p)))[:, None]).T @ Z
+        if link == "probit":
+            iw = _probit_info(q)
+        else:
+            p = _cdf(q, link)
+            iw = p * (1 - p)
+        info = (Z * (w * iw)[:, None]).T @ Z
         g = (w[:, None] * treatment_score(Z, t, gamma, link)).sum(axis=0)
         step = np.linalg.solve(info, g)
         gamma = gamma + step
@@ -107,7 +123,24 @@ def fit_binary(Z, t, w, link: str, *, tol: float = 1e-13, maxit: int = 200) -> n
 class Spec:
     estimator: str                     # ra | ipw | ipwra | aipw
     stat: str                          # ate | atet | pomeans
-    link: str = "logit"
+    link: str = "logit"                # treatment model
+    omodel: str = "linear"             # outcome model: linear | logit | probit | poisson
+
+
+def outcome_mean(q, omodel: str):
+    """E(y | x) of the outcome model at the index q = x b (complex-safe)."""
+    if omodel == "linear":
+        return q
+    if omodel == "poisson":
+        return np.exp(q)
+    return _cdf(q, omodel)
+
+
+def outcome_score(X, y, q, omodel: str):
+    """Per-observation quasi-likelihood score of the outcome model (before weights)."""
+    if omodel in ("linear", "logit", "poisson"):
+        return X * (y - outcome_mean(q, omodel))[:, None]
+    return X * _probit_lambda(q, y)[:, None]
 
 
 def _ipw_weights(t, p, stat):
@@ -139,12 +172,12 @@ def _contributions(spec: Spec, d: TeData, b0, b1, p):
     one = np.ones_like(t)
     a = t if spec.stat == "atet" else one
     if spec.estimator == "ra" or spec.estimator == "ipwra":
-        return a, d.X0 @ b0, a, d.X1 @ b1
+        return a, outcome_mean(d.X0 @ b0, spec.omodel), a, outcome_mean(d.X1 @ b1, spec.omodel)
     if spec.estimator == "ipw":
         om = _ipw_weights(t, p, spec.stat)
         return (1 - t) * om, y, t * om, y
     # aipw: the augmented predictions (ATE and means only)
-    m0, m1 = d.X0 @ b0, d.X1 @ b1
+    m0, m1 = outcome_mean(d.X0 @ b0, spec.omodel), outcome_mean(d.X1 @ b1, spec.omodel)
     return one, m0 + (1 - t) / (1 - p) * (y - m0), one, m1 + t / p * (y - m1)
 
 
@@ -162,18 +195,37 @@ def moments(theta, spec: Spec, d: TeData):
         cols += [c1 * (h1 - eff[1] - eff[0]), c0 * (h0 - eff[1])]
     if k0:
         ow = _ipw_weights(t, p, spec.stat) if spec.estimator == "ipwra" else 1.0
-        r0 = (1 - t) * ow * (y - d.X0 @ b0)
-        r1 = t * ow * (y - d.X1 @ b1)
-        cols += list((d.X0 * r0[:, None]).T) + list((d.X1 * r1[:, None]).T)
+        s0 = outcome_score(d.X0, y, d.X0 @ b0, spec.omodel) * ((1 - t) * ow)[:, None]
+        s1 = outcome_score(d.X1, y, d.X1 @ b1, spec.omodel) * (t * ow)[:, None]
+        cols += list(s0.T) + list(s1.T)
     if kz:
         cols += list(treatment_score(d.Z, t, gamma, spec.link).T)
     return np.column_stack(cols)
 
 
 # ---------------------------------------------------------------------------- estimation
-def _wls(X, y, w):
+def _wls(X, y, w, omodel: str = "linear", *, maxit: int = 200):
+    """Weighted (quasi-)ML fit of one outcome equation: least squares, or Newton steps with
+    the expected information for the logit, probit and Poisson (exponential) means."""
     Xw = X * w[:, None]
-    return np.linalg.solve(Xw.T @ X, Xw.T @ y)
+    b = np.linalg.solve(Xw.T @ X, Xw.T @ y) if omodel == "linear" else np.zeros(X.shape[1])
+    if omodel == "linear":
+        return b
+    if omodel == "poisson":
+        b[-1] = np.log(max(np.sum(w * y) / np.sum(w), 1e-300)) if X.shape[1] else 0.0
+    for _ in range(maxit):
+        q = X @ b
+        if omodel == "probit":
+            info_w = _probit_info(q)
+        else:
+            info_w = outcome_mean(q, omodel) * (1 - outcome_mean(q, omodel)) \
+                if omodel == "logit" else outcome_mean(q, omodel)
+        g = (w[:, None] * outcome_score(X, y, q, omodel)).sum(axis=0)
+        step = np.linalg.solve((X * (w * info_w)[:, None]).T @ X, g)
+        b = b + step
+        if np.max(np.abs(step)) < 1e-12 * (1 + np.max(np.abs(b))):
+            return b
+    raise TeError("outcome model did not converge", 430)
 
 
 def _solve(spec: Spec, d: TeData, w) -> tuple[np.ndarray, np.ndarray | None]:
@@ -185,8 +237,8 @@ def _solve(spec: Spec, d: TeData, w) -> tuple[np.ndarray, np.ndarray | None]:
     b0 = b1 = np.zeros(0)
     if k0:
         ow = _ipw_weights(t, p, spec.stat) if spec.estimator == "ipwra" else 1.0
-        b0 = _wls(d.X0, y, w * (1 - t) * ow)
-        b1 = _wls(d.X1, y, w * t * ow)
+        b0 = _wls(d.X0, y, w * (1 - t) * ow, spec.omodel)
+        b1 = _wls(d.X1, y, w * t * ow, spec.omodel)
     c0, h0, c1, h1 = _contributions(spec, d, b0, b1, p)
     mu0 = np.sum(w * c0 * h0) / np.sum(w * c0)
     mu1 = np.sum(w * c1 * h1) / np.sum(w * c1)
