@@ -479,6 +479,11 @@ class Interpreter:
             for n, ln in enumerate(st.body_lines + (st.end,), start=1):
                 for k, raw in enumerate(ln.echo or [ln.text]):
                     self._echo_line(f"{n:>3}. " if k == 0 else "> ", raw)
+        if st.after_name and expand_macros(st.after_name, self.session).strip():
+            if st.captured:                               # the macros gave the line more words
+                self.session.rc = 198
+                return
+            raise StataError("invalid syntax", 198)
         if st.name in self.programs or self._is_builtin(st.name):
             if st.captured:             # capture program define: the old definition stays
                 self.session.rc = 110
@@ -859,7 +864,10 @@ class Interpreter:
         formats = [cmd.formats.get(k) or s.settings.get(k) or None
                    for k in ("cformat", "pformat", "sformat")]
         with table_formats(*formats):
-            self._call_handler(spec, cmd)
+            if cmd.formats.get("coeflegend"):
+                self._call_with_legend(spec, cmd)
+            else:
+                self._call_handler(spec, cmd)
         if s.estimation_serial != serial and s.r is r_before and s.e is not None:
             _post_coef_table(s)
 
@@ -905,10 +913,27 @@ class Interpreter:
                              9999) from None
         finally:
             s.by_restrict = None
+            s.by_codes = None
         if failed is not None:
             if snap is not None:
                 s.restore(snap)
             raise failed
+
+    def _call_with_legend(self, spec, cmd) -> None:
+        """coeflegend: run the command with its output captured, then print it with the
+        coefficient table replaced by the legend (hlmshell.output.coeflegend)."""
+        from hlmshell.output.coeflegend import rewrite
+        from hlmshell.output.writer import Capture
+        s = self.session
+        shown, s.out = s.out, Capture()
+        try:
+            self._call_handler(spec, cmd)
+            text = s.out.getvalue()
+        finally:
+            captured, s.out = s.out, shown
+        names = list(s.e.names) if s.e is not None else []
+        text = rewrite(text, names)
+        shown.write(text)
 
     def _snapshot(self) -> dict:
         """What a failure of a transactional command puts back: session.snapshot(), or r(909)
@@ -937,7 +962,11 @@ class Interpreter:
             s.out.line(DASHES)
             s.out.line(f"-> {label}")
             s.by_restrict = codes == g
-            spec.handler(s, cmd)
+            s.by_codes = codes
+            try:
+                spec.handler(s, cmd)
+            finally:
+                s.by_codes = None
         s.by_restrict = None
 
     def _is_builtin(self, word: str) -> bool:

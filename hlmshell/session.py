@@ -66,6 +66,7 @@ class Session:
         self.estimation_serial = 0
         self.settings: dict[str, Any] = {"level": 95.0}
         self.by_restrict = None                     # bool mask of the by-group being run (interpreter)
+        self.by_codes = None                        # every observation's by-group number then
         # -- what is running (the interpreter keeps these up to date; handlers read them) --
         self.programs: dict[str, Any] = {}          # user programs by name (interpreter.Program)
         self.loop_depth = 0                         # loops running in the current do-file/program

@@ -16,7 +16,7 @@ from hlmshell.data.missing import order_key
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.syntax.evaluate import by_groups as _by_groups
 from hlmshell.syntax.evaluate import evaluate as _ev
-from hlmshell.syntax.evaluate import marksample
+from hlmshell.syntax.evaluate import by_codes, marksample
 from hlmshell.syntax.expr_ast import Binary, Call, Expr, Name, Subscript, names_in
 from hlmshell.syntax.parser import parse_expr as _pe
 from hlmshell.syntax.varlist import expand_varlist, unabbrev
@@ -625,7 +625,7 @@ def assert_(session, cmd):
     expr = parse_expr(text)
     mask = sample(session, cmd)
     n = session.data.n
-    val = broadcast(evaluate(expr, session), n)
+    val = broadcast(evaluate(expr, session, groups=by_codes(session)), n)
     if val.dtype == object:
         raise StataError("type mismatch", 109)
     m = int(mask.sum())

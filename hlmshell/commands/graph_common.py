@@ -50,6 +50,7 @@ IGNORED_OPTIONS = {
     "yalternate": ("yalt", False), "xalternate": ("xalt", False), "nolabel": ("nolabel", False),
     "graphregion_": ("graphregion_", True),
     "fxsize": ("fxsize", True), "fysize": ("fysize", True),   # a graph's share in graph combine
+    "bgcolor": ("bgcolor", True),       # undocumented: the background colour (graphregion's look)
 }
 
 

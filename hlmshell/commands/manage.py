@@ -397,9 +397,15 @@ def _set_switch(session, sub: str, arg: str) -> None:
             raise StataError("rngstate invalid", 198)
         session.rng = rng
         return
-    if arg not in ("on", "off"):
+    value, _, tail = arg.partition(",")
+    value, tail = value.strip(), tail.strip()
+    if tail and not (len(tail) >= 4 and "permanently".startswith(tail)):
         raise syntax_error()
-    session.settings[sub] = arg
+    if sub == "more" and value in ("1", "0"):       # old do-files' `set more 1`: a no-op here
+        value = "on" if value == "1" else "off"
+    if value not in ("on", "off"):
+        raise syntax_error()
+    session.settings[sub] = value
 
 
 # ----------------------------------------------------------------------------- preserve / restore

@@ -26,6 +26,7 @@ from hlmshell.syntax.parser import parse_options
 
 OWN = {"noci": ("noci", False), "recast": ("recast", True), "recastci": ("recastci", True),
        "x": ("x", True), "xdimension": ("xdim", True), "plotopts": ("plotopts", True),
+       "plotdimension": ("plot", True),
        "ciopts": ("ciopts", True), "allxlabels": ("allx", False),
        "bydimension": ("bydim", True), "addplot": ("addplot", True),
        "horizontal": ("horiz", False), "allsimple": ("allsimple", False)}
@@ -122,6 +123,7 @@ def _series(m, cols, cells, xdim, own, level, skip=(), labels=None):
     labels = labels or {}
     others = [k for k in (cells[0] if cells else {}) if k != xdim and k not in skip
               and all(k in c for c in cells) and len({c[k] for c in cells}) > 1]
+    others, names = _plot_dimension(own.get("plotdimension"), others, cells, xdim)
     groups: dict = {}
     for j, c in zip(cols, cells):
         key = tuple(c[k] for k in others)
@@ -139,10 +141,43 @@ def _series(m, cols, cells, xdim, own, level, skip=(), labels=None):
         x = x + shift * (g - (len(groups) - 1) / 2.0)
         label = ", ".join(_level_text(labels, k, v) for k, v in zip(others, key)) or \
             ("Margins" if len(groups) == 1 else "")
+        label = names.get(g + 1, label)
         out += _line_pair(own, numbered, g, (kind, ci_kind), x,
                           (m.table[0, order], m.table[4, order], m.table[5, order]),
                           label, len(groups) > 1, level)
     return out
+
+
+def _plot_dimension(text: str | None, others: list[str], cells, xdim: str):
+    """plotdimension(dimlist [, labels("a" "b" ...) elabels(# "a" ...)]): the dimensions whose
+    combinations make the lines (default: every other one that varies) and the lines' names."""
+    if not text:
+        return others, {}
+    from hlmshell.syntax.lexer import find_top
+    comma = find_top(text, ",")
+    dims_text, opt_text = (text, "") if comma < 0 else (text[:comma], text[comma + 1:])
+    dims = dims_text.split()
+    for d in dims:
+        if not cells or d not in cells[0]:
+            raise StataError(f"{d} not a dimension in margins results", 322)
+        if d == xdim:
+            raise StataError(f"{d} may not be both the x dimension and a plot dimension", 198)
+    names: dict[int, str] = {}
+    for o in parse_options(opt_text):
+        words = re.findall(r'"([^"]*)"|(\S+)', o.arg or "")
+        vals = [a if b == "" else b for a, b in words]
+        if "labels".startswith(o.name) and len(o.name) >= 3:
+            names.update({k: v for k, v in enumerate(vals, start=1)})
+        elif "elabels".startswith(o.name) and len(o.name) >= 4:
+            if len(vals) % 2:
+                raise StataError("option elabels() invalid", 198)
+            for num, lab in zip(vals[::2], vals[1::2]):
+                if not num.isdigit():
+                    raise StataError("option elabels() invalid", 198)
+                names[int(num)] = lab
+        elif o.name not in ("nolabels", "allsimplelabels", "nosimplelabels", "separator"):
+            raise StataError(f"option {o.name} not allowed", 198)
+    return (dims or others), names
 
 
 def _line_pair(own, numbered, g, kinds, x, stats, label, legend, level) -> list[Series]:

@@ -359,6 +359,14 @@ _MATRIX_SCALAR = {"rowsof", "colsof", "el", "trace", "det", "issymmetric", "matm
                   "rownumb", "colnumb"}
 
 
+def by_codes(session):
+    """The by-group number of every observation while a command runs under by (else None):
+    per-observation expressions (if, assert) then see _n and _N within the group."""
+    if getattr(session, "by_restrict", None) is None:
+        return None
+    return getattr(session, "by_codes", None)
+
+
 def marksample(session, cmd, varnames=(), *, strok: bool = False) -> np.ndarray:
     """Observations selected by if/in (and the by-group being run), nonmissing in varnames."""
     data = session.data
@@ -367,7 +375,8 @@ def marksample(session, cmd, varnames=(), *, strok: bool = False) -> np.ndarray:
     if cmd is not None and cmd.in_ is not None:
         mask &= in_mask(n, cmd.in_)
     if cmd is not None and cmd.if_ is not None:
-        v = evaluate(cmd.if_, session)
+        # under a by prefix, _n and _N in `if` count within the by-group, as in Stata
+        v = evaluate(cmd.if_, session, groups=by_codes(session))
         if is_str(v):
             raise StataError("type mismatch", 109)
         mask &= np.broadcast_to(np.asarray(v, dtype=float) != 0, (n,))

@@ -648,13 +648,15 @@ class InputState:
 _PROGRAM_DEF = re.compile(
     r"^(?:(?:cap|capt|captu|captur|capture|qui|quie|quiet|quietl|quietly|n|no|noi|nois|noisi|noisil|"
     r"noisily)\s*:?\s+)*"
-    r"pr(?:o|og|ogr|ogra|ogram)?(?:\s+(?:de|def|defi|defin|define))?\s+([A-Za-z_]\w*)\s*(,.*)?$")
+    r"pr(?:o|og|ogr|ogra|ogram)?(?:\s+(?:de|def|defi|defin|define))?\s+([A-Za-z_]\w*)"
+    r"((?:\s*`[^`']*')*)\s*(,.*)?$")
 # `program drop|dir|list ...` are ordinary one-line commands, not definitions
 _PROGRAM_SUBCOMMANDS = ("drop", "dir", "list", "l", "li")
 
 
 def program_header(line: str) -> re.Match | None:
-    """The match (group 1: name, 2: options) when `line` starts a program definition (the
+    """The match (group 1: name, 2: macros typed after the name -- they must expand to nothing
+    when the definition runs --, 3: options) when `line` starts a program definition (the
     REPL keeps reading until its `end`; syntax/statements.py parses the body); `capture
     program define` too (the definition fails quietly when the name is taken)."""
     m = _PROGRAM_DEF.match(line.strip())

@@ -314,11 +314,39 @@ def fill_qualifiers(cmd: Command, text: str, *, allow_exp: bool = True, strict_e
         cmd.weight = parse_weight(w[1:-1])
 
 
+def blanks_outside_strings(text: str) -> str:
+    """Tabs (and other control whitespace) outside "..." and `"..."' strings as blanks: Stata
+    separates words by any white space, so `label var v<TAB>"x"` is `label var v "x"`."""
+    if "\t" not in text and "\f" not in text and "\v" not in text:
+        return text
+    out, i, depth, n = [], 0, 0, len(text)
+    plain = True                                   # outside any string
+    while i < n:
+        c = text[i]
+        if text.startswith('`"', i):
+            depth += 1
+            plain = False
+            out.append('`"')
+            i += 2
+            continue
+        if depth and text.startswith('"\'', i):
+            depth -= 1
+            plain = depth == 0
+            out.append('"\'')
+            i += 2
+            continue
+        if c == '"' and depth == 0:
+            plain = not plain
+        out.append(" " if plain and c in "\t\f\v" else c)
+        i += 1
+    return "".join(out)
+
+
 def parse_command(text: str, table: "registry.Registry | None" = None) -> Command:
     """One command (macros already expanded) -> Command, read against the command specs of
     `table` (the global registry by default; tests may pass their own). Unknown words raise
     r(199); options the spec does not declare r(198), the rest bound to cmd.opts."""
-    full = text.strip()
+    full = blanks_outside_strings(text.strip())
     prefixes, rest = split_prefixes(full)
     m = _WORD.match(rest)
     if not m:
@@ -353,6 +381,10 @@ def parse_command(text: str, table: "registry.Registry | None" = None) -> Comman
 
 
 TABLE_FORMATS = {"cformat": 9, "pformat": 5, "sformat": 8}     # and their widest formats
+
+
+def _is_coeflegend(name: str) -> bool:
+    return len(name) >= 5 and "coeflegend".startswith(name.lower())
 _FORMAT = re.compile(r"%-?(\d+)\.(\d+)[fge]c?")
 
 
@@ -375,12 +407,19 @@ def _take_formats(cmd: Command, info) -> None:
     if isinstance(cmd.args, MixedSpec):
         holders.append(cmd.args.fixed_options)
         holders += [lv.options for lv in cmd.args.levels[-1:]]
+    own = {o.name for o in (info.options or ())}
     for h in holders:
         for o in [o for o in h if o.name in TABLE_FORMATS]:
             if table_format_problem(o.name, (o.arg or "").strip()):
                 raise StataError(f"invalid {o.name}({o.arg or ''})", 198)
             h.remove(o)
             cmd.formats[o.name] = o.arg.strip()
+        # coeflegend: the legend in place of the coefficient table (output.coeflegend), for
+        # estimation commands that do not print it themselves
+        for o in [o for o in h if _is_coeflegend(o.name) and o.arg is None]:
+            if info.family == "Estimation" and "coeflegend" not in own:
+                h.remove(o)
+                cmd.formats["coeflegend"] = "1"
 
 
 # ---- mixed ------------------------------------------------------------------------------------

@@ -139,6 +139,7 @@ class ProgramDef:
     end: Line
     body: Block
     captured: bool = False           # `capture program define`: a taken name is not an error
+    after_name: str = ""             # macros typed after the name (`program p `1', eclass`)
 
 
 @dataclass(frozen=True)
@@ -282,15 +283,24 @@ def _parse_if(lines, i, head, body, end, after, depth):
     return IfStmt(lines[i], tuple(branches), else_block), last + 1
 
 
+def _next_code_line(lines, k: int) -> int:
+    """The index of the next line that is neither blank nor a comment: an `else` may follow
+    its `if` block's `}` after blank lines (Stata reads past them)."""
+    while k < len(lines) and (lines[k].is_comment or not lines[k].text.strip()):
+        k += 1
+    return k
+
+
 def _if_chain(lines, head, body, end, after, depth):
     branches = [(head, parse_lines(body, depth + 1))]
     last = end
     while True:
         tail = after
         if not tail:
-            if last + 1 >= len(lines) or not is_else(lines[last + 1].text):
+            nxt = _next_code_line(lines, last + 1)
+            if nxt >= len(lines) or not is_else(lines[nxt].text):
                 return branches, None, last
-            last += 1
+            last = nxt
             tail = lines[last].text.strip()
         if not tail.startswith("else"):
             raise _invalid()
@@ -323,5 +333,5 @@ def _parse_program(lines: list[Line], i: int, m: re.Match, depth: int):
         return ErrorStmt(lines[i], lambda: StataError("unexpected end of file", 612), False), i + 1
     body = lines[i + 1:end]
     captured = re.match(r"cap(?:t|tu|tur|ture)?\b", lines[i].text.strip()) is not None
-    return ProgramDef(lines[i], m.group(1), (m.group(2) or "").lower(), tuple(body), lines[end],
-                      parse_lines(body), captured), end + 1
+    return ProgramDef(lines[i], m.group(1), (m.group(3) or "").lower(), tuple(body), lines[end],
+                      parse_lines(body), captured, (m.group(2) or "").strip()), end + 1
