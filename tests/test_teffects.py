@@ -256,7 +256,8 @@ def test_tebalance_raw_columns(s, data):
     ("teffects ra (y x1 (t)", 198),
     ("teffects ra (y x1) (t), bogus", 198),
     ("tebalance summarize", 301),
-    ("teffects overlap", 198),
+    ("teffects overlap", 301),
+    ("teffects 3 (y x1) (t)", 198),
 ])
 def test_refusals_leave_no_results(s, line, rc):
     got, out = run(s, line)
@@ -389,3 +390,24 @@ def test_nonlinear_outcome_models_against_finite_difference_sandwich(s, data, es
     assert res.macros["omodel"] == om
     assert np.allclose(b, th, rtol=1e-7, atol=1e-9)
     assert np.allclose(np.sqrt(np.diag(V)), np.sqrt(np.diag(Vr)), rtol=1e-5)
+
+
+def test_overlap_graph_densities(s, data):
+    ok(s, "teffects ipw (y) (t x1 x2), nolog")
+    ok(s, "teffects overlap, nodraw")
+    _, graph = s.graphs.get()
+    series = [x for p in graph.panels for x in p.series]
+    assert [x.label for x in series] == ["t=0", "t=1"]
+    Z = _design(data, ["x1", "x2"])
+    p = 1 / (1 + np.exp(-Z @ _logit(Z, data.t.to_numpy(float))))
+    for lev, ser in zip((0, 1), series):
+        x = p[data.t.to_numpy() == lev]
+        assert ser.x.min() == pytest.approx(x.min()) and ser.x.max() == pytest.approx(x.max())
+        h = 0.9 * min(x.std(ddof=1), (np.percentile(x, 75) - np.percentile(x, 25)) / 1.349) \
+            * len(x) ** -0.2
+        z = (ser.x[:, None] - x[None, :]) / h
+        k = np.where(np.abs(z) < np.sqrt(5), 0.75 * (1 - z * z / 5) / np.sqrt(5), 0)
+        assert np.allclose(ser.y, k.sum(axis=1) / (len(x) * h), rtol=1e-6)
+    assert run(s, "teffects overlap, ptlevel(7)")[0] == 198
+    ok(s, "teffects ra (y x1) (t), nolog")
+    assert run(s, "teffects overlap")[0] == 321

@@ -14,6 +14,8 @@ estimators are in teffects_match. Typed alone, teffects replays the last results
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from hlmshell.commands import teffects_display as tdisp
@@ -75,12 +77,16 @@ _SUB_DESC = {"ra": "regression adjustment", "ipw": "inverse-probability weightin
          example="teffects ra (bweight mage prenatal1) (mbsmoke), ate")
 def teffects_cmd(session, cmd) -> None:
     text = (cmd.body or "").strip()
-    sub, _, rest = text.partition(" ")
-    if not sub or sub.startswith(","):
+    m = re.match(r"([A-Za-z_]\w*)(.*)", text, re.S)
+    if not m:
+        if text and not text.startswith(","):
+            raise StataError("invalid syntax", 198)
         return _replay(session, text.lstrip(","))
+    sub, rest = m.group(1), m.group(2)
     key = sub.lower()
     if key == "overlap":
-        raise StataError("teffects overlap is not implemented here", 198)
+        from hlmshell.commands.teffects_overlap import overlap
+        return overlap(session, rest)
     if key not in SUBS:
         raise StataError(f"{sub} is not a valid teffects subcommand", 198)
     c = Command(name="teffects", text=cmd.text)
