@@ -217,3 +217,34 @@ def test_mestreg_predict_marginal():
     sig = math.exp(b["logs"])
     Sm = _gh_marginal(lambda u: norm.sf((np.log(_col(s, "md")) - xb - u) / sig), b["var(_cons[id])"])
     assert np.allclose(Sm, 0.5, atol=1e-7)
+
+
+def test_me_table_display_options():
+    """coeflegend: every shown row's _b[] name, which display then reads back as e(b)'s
+    value; vsquish drops the blank separator rows, noomitted the omitted ones, notable the
+    table; all on replay too."""
+    import re
+    s = csv_session("tests/data/glmm/contraception.csv")
+    ok(s, "generate age2 = 2*age")
+    out = ok(s, "melogit use i.urban##c.age age2 || district:, nolog coeflegend")
+    assert "| Coefficient  Legend" in out and "Std. err." not in out
+    legends = re.findall(r"(_b\[\S*\])\s*$", out, flags=re.M)
+    assert "_b[/var(_cons[district])]" in legends and "_b[o.age2]" in legends
+    assert "_b[1.urban#c.age]" in legends and not any("0b." in x for x in legends)
+    b = dict(zip([f"{e}:{n}" for e, n in s.e.names], s.e.b))
+    for lg in legends:
+        val = float(ok(s, f"display %20.0g {lg}").strip())
+        key = lg[3:-1]
+        key = key[1:] if key.startswith("/") else key
+        eq = "/" if lg.startswith("_b[/") else s.e.names[0][0]
+        assert val == pytest.approx(float(b[f"{eq}:{key}"]), rel=1e-6)
+    out = ok(s, "melogit, coeflegend baselevels")
+    assert "_b[0b.urban]" in out
+    full = ok(s, "melogit")
+    assert "             |\n" in full and "(omitted)" in full
+    out = ok(s, "melogit, vsquish noomitted")
+    assert "             |\n" not in out and "(omitted)" not in out and "urban#c.age |" in out
+    out = ok(s, "melogit, notable")
+    assert "Coefficient" not in out and "Number of obs" in out
+    rc, _ = run(s, "melogit, coeflegendx")
+    assert rc == 198

@@ -23,6 +23,7 @@ from hlmshell.commands import me_start, me_weights
 from hlmshell.commands._toolkit import sample_columns
 from hlmshell.commands.estimation import (_mixed_sample, _norm_cov, _random_spec,
                                           _resolve_fixed_part, _split_spec)
+from hlmshell.commands.me_table_view import table_view
 from hlmshell.commands.model_terms import engine_terms, factor_labels
 from hlmshell.engine import design as dz
 from hlmshell.engine import glmm
@@ -59,6 +60,12 @@ _OPTIONS = (
     Opt("nolrtest", desc="do not perform the LR test against the one-level model"),
     Opt("noheader", desc="suppress the output header"),
     Opt("nogroup", "nogr", desc="suppress the group information in the header"),
+    Opt("coeflegend", "coefl", desc="display the legend of the coefficients"),
+    Opt("notable", desc="suppress the coefficient table"),
+    Opt("nocnsreport", desc="do not display constraints (there are none to report)"),
+    Opt("vsquish", desc="suppress the blank separator rows"),
+    Opt("noomitted", desc="do not display omitted collinear variables"),
+    Opt("noemptycells", desc="do not display empty interaction cells"),
     Opt("iterate", "iter", "int", 300, "maximum number of iterations"),
     Opt("tolerance", "tol", "real", 1e-6, "accepted: the fit runs to a vanishing gradient"),
     Opt("ltolerance", "ltol", "real", 1e-7, "accepted: the fit runs to a vanishing gradient"),
@@ -256,7 +263,9 @@ def _level_options(name: str, lev, glob: list) -> tuple[bool, str | None]:
     return nocons, cov
 
 
-_REPLAY = ("or", "irr", "eform", "level", "nolrtest", "noheader", "nogroup")
+_REPLAY = ("or", "irr", "eform", "level", "nolrtest", "noheader", "nogroup", "coeflegend",
+           "notable", "nocnsreport", "vsquish", "noomitted", "noemptycells", "baselevels",
+           "allbaselevels", "nofvlabel")
 # several random-effects levels: run(...) and display(...) registered by
 # commands.me_multilevel (which builds on this module's helpers, so this module imports it not)
 MULTILEVEL: dict = {}
@@ -627,7 +636,7 @@ def _display(session, res, design, vlabels, block, rows, opts, base) -> None:
                                                 res.b[off + i], se[off + i] if res.V[off + i, off + i] > 0 else None,
                                                 nm.startswith("var"))
                                                for i, (nm, _) in enumerate(rows)], z)
-    for line in table[:-1] + ex_lines + re_lines + [table[-1]]:
+    for line in table_view(table[:-1] + ex_lines + re_lines + [table[-1]], res, opts):
         out.line(line)
     for line in eform_notes(res, opts):
         out.line(line)

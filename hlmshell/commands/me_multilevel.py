@@ -22,6 +22,7 @@ import numpy as np
 from hlmshell import distributions as dist
 from hlmshell.commands import me_glmm as one
 from hlmshell.commands import me_start
+from hlmshell.commands.me_table_view import table_view
 from hlmshell.engine import glmm
 from hlmshell.engine import glmm_families as gf
 from hlmshell.engine.types import IndicatorMatrix
@@ -303,7 +304,7 @@ def display(session, res, opts) -> None:
                           nm.startswith("var")))
             off += 1
         lines += meo.variance_rows(lab, items, z)
-    for line in lines + [table[-1]]:
+    for line in table_view(lines + [table[-1]], res, opts):
         out.line(line)
     for line in one.eform_notes(res, opts):
         out.line(line)

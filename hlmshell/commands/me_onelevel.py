@@ -230,7 +230,8 @@ def display(session, res, groups, opts) -> None:
     z = float(dist.norm_ppf(0.5 + level / 200.0))
     extra = meo.extra_rows([(res.names[kf + i][1], res.b[kf + i], se[kf + i])
                             for i in range(len(res.names) - kf)], z)
-    for ln in table[:-1] + extra + [table[-1]]:
+    from hlmshell.commands.me_table_view import table_view
+    for ln in table_view(table[:-1] + extra + [table[-1]], res, opts):
         out.line(ln)
 
 

@@ -58,6 +58,12 @@ _OPTIONS = (
     Opt("nolrtest", desc="do not perform the LR test against the model without random effects"),
     Opt("noheader", desc="suppress the output header"),
     Opt("nogroup", "nogr", desc="suppress the group information in the header"),
+    Opt("coeflegend", "coefl", desc="display the legend of the coefficients"),
+    Opt("notable", desc="suppress the coefficient table"),
+    Opt("nocnsreport", desc="do not display constraints (there are none to report)"),
+    Opt("vsquish", desc="suppress the blank separator rows"),
+    Opt("noomitted", desc="do not display omitted collinear variables"),
+    Opt("noemptycells", desc="do not display empty interaction cells"),
     Opt("iterate", "iter", "int", 300, "maximum number of iterations"),
     Opt("tolerance", "tol", "real", 1e-6, "accepted: the fit runs to a vanishing gradient"),
     Opt("ltolerance", "ltol", "real", 1e-7, "accepted: the fit runs to a vanishing gradient"),
@@ -65,7 +71,8 @@ _OPTIONS = (
     Opt("technique", "tech", "string", None, "accepted for compatibility"),
     Opt("vce", "vce", "string", None, "vcetype: oim, robust or cluster clustvar"),
 )
-_REPLAY = ("nohr", "tratio", "level", "nolrtest", "noshow", "noheader", "nogroup")
+_REPLAY = ("nohr", "tratio", "level", "nolrtest", "noshow", "noheader", "nogroup", "coeflegend",
+           "notable", "nocnsreport", "vsquish", "noomitted", "noemptycells")
 
 
 def _distribution(opts) -> tuple[str, bool]:
@@ -300,7 +307,8 @@ def display(session, res, opts) -> None:
     ex_lines = meo.extra_rows([(res.names[kf + i][1], res.b[kf + i], se[kf + i])
                                for i in range(ne)], z)
     re_lines = _variance_lines(res, se, kf + ne, z)
-    for line in table[:-1] + ex_lines + re_lines + [table[-1]]:
+    from hlmshell.commands.me_table_view import table_view
+    for line in table_view(table[:-1] + ex_lines + re_lines + [table[-1]], res, opts):
         out.line(line)
     if title and any(nm == "_cons" for _, nm in res.names[:kf]):
         what = "hazard ratios" if title == "Haz. ratio" else "time ratios"
