@@ -48,7 +48,7 @@ from pathlib import Path
 
 # ---- classification (pure: unit-tested in tests/test_dofile_coverage.py) ---------------------
 NO_FILE_CODES = {601, 603, 170, 631, 672}
-DOWNSTREAM_CODES = {110, 111, 2000, 2001, 301, 459}
+DOWNSTREAM_CODES = {110, 111, 119, 2000, 2001, 301, 459}   # 119: svy:/mi on data never set up
 LOADERS = {"use", "webuse", "sysuse", "import", "insheet", "infile", "infix", "input", "bcuse",
            "set obs", "xmluse", "odbc"}
 # areas other helpers own right now (issue 13's brief): listed apart in the report
@@ -370,7 +370,8 @@ def report(results: dict[str, dict]) -> str:
     other = Counter()
     for s in results.values():
         for c, rc in s["failures"]:
-            (other if OTHER_OWNERS.match(c.split()[0]) else agg)[f"{c} r({rc})"] += 1
+            word = (c.split() or ["<empty>"])[0]        # `eststo:` with nothing after it
+            (other if OTHER_OWNERS.match(word) else agg)[f"{c} r({rc})"] += 1
     lines.append("")
     lines.append("most frequent failures (everyday layer):")
     lines += [f"  {n:3d}  {k}" for k, n in agg.most_common(25)]

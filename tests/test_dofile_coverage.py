@@ -109,3 +109,17 @@ def test_exit_inside_a_block_ends_the_file_with_its_code(tmp_path, monkeypatch):
     do.write_text("display 1\nif 1 {\n  exit 459\n}\ndisplay 2\n")
     recs = cov.run_file(do, None)
     assert [(r["text"], r["rc"]) for r in recs] == [("display 1", 0), ("if 1 {", 459)]
+
+
+def test_report_survives_an_empty_command_and_svy_without_data():
+    """`eststo:` with nothing after it fails with an empty command name (the report used to
+    crash on it); `svy:`/`mi` on data that was never loaded (r(119)) is downstream of the
+    missing file."""
+    recs = [{"cmd": "use", "rc": 601, "nvars": 0},
+            {"cmd": "svy", "rc": 119, "nvars": 0},
+            {"cmd": "", "rc": 198, "nvars": 0}]
+    status = [r["status"] for r in cov.classify(recs)]
+    assert status == ["nodata", "downstream", "failed"]
+    s = cov.summarize_file(cov.classify(recs))
+    text = cov.report({"x.do": s})
+    assert "x.do" in text and "r(198)" in text
