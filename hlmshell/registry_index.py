@@ -339,6 +339,7 @@ COMMANDS = [
     ('xtgee', 'xtgee', 'xtgee', ()),
     ('xtlogit', 'xt_glmm', 'xtlogit', ()),
     ('xtprobit', 'xt_glmm', 'xtprobit', ()),
+    ('xtcloglog', 'xt_glmm', 'xtcloglog', ()),
     ('xtpoisson', 'xt_glmm', 'xtpoisson', ()),
     ('xtologit', 'xt_ordinal', 'xtologit', ()),
     ('xtoprobit', 'xt_ordinal', 'xtoprobit', ()),

@@ -320,3 +320,37 @@ def test_iv_block_after_operator_lists():
     for line in ("ivregress 2sls n l(0/1).w (l.n = l3.n) (k = w)", "ivregress 2sls n l(0/1).w"):
         rc, _o = run(s, line)
         assert rc == 198, line
+
+
+def test_xtcloglog_re_matches_lme4_and_pa_predict():
+    """xtcloglog, re: the random-intercept complementary log-log model of union_like.csv
+    against lme4::glmer(nAGQ = 12) (cloglog_ref.R); rho = sigma_u^2 / (sigma_u^2 + pi^2/6);
+    pu0 = 1 - exp(-exp(xb)); fe is r(198) as Stata's (no conditional cloglog)."""
+    import json
+    import os
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "xt_manual")
+    with open(os.path.join(here, "cloglog_ref.json")) as f:
+        ref = json.load(f)
+    s = csv_session("tests/data/xt_manual/union_like.csv")
+    ok(s, "xtset idcode year")
+    out = ok(s, "xtcloglog union age grade south")
+    assert "Random-effects complementary log-log model" in out and "LR test of rho=0" in out
+    b = np.ravel(s.e.b)
+    order = [3, 0, 1, 2]                    # R: (Intercept) age grade south
+    np.testing.assert_allclose(b[order], ref["b"], rtol=2e-4, atol=2e-5)
+    np.testing.assert_allclose(np.sqrt(np.diag(np.asarray(s.e.V)))[order], ref["se"], rtol=2e-3)
+    assert s.e.scalars["ll"] == pytest.approx(ref["ll"], abs=1e-3)
+    s2 = math.exp(b[4])
+    assert s2 == pytest.approx(ref["sigma2_u"], rel=2e-3)
+    assert s.e.scalars["rho"] == pytest.approx(s2 / (s2 + math.pi ** 2 / 6), rel=1e-9)
+    ok(s, "predict p0, pu0")
+    xb = b[0] * _col(s, "age") + b[1] * _col(s, "grade") + b[2] * _col(s, "south") + b[3]
+    np.testing.assert_allclose(_col(s, "p0"), -np.expm1(-np.exp(xb)), rtol=1e-6)
+    rc, o = run(s, "xtcloglog union age grade, fe")
+    assert rc == 198 and "option fe not allowed" in o
+    out = ok(s, "xtcloglog union age grade south, pa")
+    assert "Complementary log-log" in out and s.e.macros["model"] == "pa"
+    ok(s, "predict m")
+    bp = np.ravel(s.e.b)
+    xbp = bp[0] * _col(s, "age") + bp[1] * _col(s, "grade") + bp[2] * _col(s, "south") + bp[3]
+    np.testing.assert_allclose(_col(s, "m"), -np.expm1(-np.exp(xbp)), rtol=1e-6)

@@ -1,5 +1,5 @@
 """quadchk: Stata's check of the quadrature behind the last random-effects model fit by
-Gauss-Hermite quadrature (xtlogit, xtprobit, xtpoisson with normal effects, xtologit,
+Gauss-Hermite quadrature (xtlogit, xtprobit, xtcloglog, xtpoisson with normal effects, xtologit,
 xtoprobit, xttobit, re).
 
 The model is fitted again with fewer and with more points -- by default about 2/3 and 4/3 of
@@ -19,7 +19,8 @@ from hlmshell.errors import StataError
 from hlmshell.output.numfmt import fmt_g
 from hlmshell.registry import Opt, command
 
-QUADRATURE_COMMANDS = ("xtlogit", "xtprobit", "xtpoisson", "xtologit", "xtoprobit", "xttobit")
+QUADRATURE_COMMANDS = ("xtlogit", "xtprobit", "xtcloglog", "xtpoisson", "xtologit", "xtoprobit",
+                       "xttobit")
 _INTP = re.compile(r"\bintp(?:o(?:i(?:n(?:t(?:s)?)?)?)?)?\s*\(\s*[^)]*\)", re.I)
 _LOG = re.compile(r"(?<![\w(])(?:no)?log\b", re.I)
 _WIDTH = 72
@@ -72,7 +73,7 @@ def _check_model(res) -> int:
     n_quad = res.scalars.get("n_quad") if res.cmd in QUADRATURE_COMMANDS else None
     if not n_quad or res.macros.get("model", "re") != "re":
         raise StataError("quadchk requires the results of a random-effects model fit by "
-                         "quadrature (xtlogit, xtprobit, xtpoisson, normal, xtologit, "
+                         "quadrature (xtlogit, xtprobit, xtcloglog, xtpoisson, normal, xtologit, "
                          "xtoprobit, xttobit)", 301)
     return int(n_quad)
 

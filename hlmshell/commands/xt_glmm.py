@@ -1,10 +1,11 @@
-"""xtlogit, xtprobit and xtpoisson: the panel-data GLMs of Stata 17 with `re` (the default),
-`fe` and `pa`.
+"""xtlogit, xtprobit, xtcloglog and xtpoisson: the panel-data GLMs of Stata 17 with `re` (the
+default), `fe` (xtlogit, xtpoisson) and `pa`.
 
 re: a normal random intercept, the marginal likelihood by mean-variance adaptive Gauss-Hermite
 quadrature with intpoints(12) (Stata's defaults for these commands), through the one-level
 GLMM engine (engine.glmm), reported as /lnsig2u = ln sigma_u^2 with sigma_u and rho =
-sigma_u^2 / (sigma_u^2 + c) (c = pi^2/3 for the logit, 1 for the probit); xtpoisson's default
+sigma_u^2 / (sigma_u^2 + c) (c = pi^2/3 for the logit, 1 for the probit, pi^2/6 for the
+complementary log-log: the variances of their latent errors); xtpoisson's default
 random effect is gamma (mean 1, variance alpha; closed-form likelihood, engine.panel_glmm) with
 /lnalpha and alpha, `normal` gives the Gaussian one. The LR test compares with the pooled model
 (chibar2(01): half the chi2(1) tail).
@@ -42,13 +43,21 @@ from hlmshell.registry import Opt, bind_command, command
 from hlmshell.results import EstimationResults
 
 FAMILY = {"xtlogit": ("binomial", "logit"), "xtprobit": ("binomial", "probit"),
+          "xtcloglog": ("binomial", "cloglog"),
           "xtpoisson": ("poisson", "log")}
 TITLES = {("xtlogit", "re"): "Random-effects logistic regression",
           ("xtprobit", "re"): "Random-effects probit regression",
+          ("xtcloglog", "re"): "Random-effects complementary log-log model",
           ("xtpoisson", "re"): "Random-effects Poisson regression",
           ("xtlogit", "fe"): "Conditional fixed-effects logistic regression",
           ("xtpoisson", "fe"): "Conditional fixed-effects Poisson regression"}
-EFORM = {"xtlogit": ("or", "Odds ratio"), "xtpoisson": ("irr", "IRR")}
+EFORM = {"xtlogit": ("or", "Odds ratio"), "xtpoisson": ("irr", "IRR"),
+         "xtcloglog": ("eform", "exp(b)")}
+
+
+def latent_variance(link: str) -> float:
+    """The variance of the latent error of a binary link: rho = sigma_u^2 / (sigma_u^2 + it)."""
+    return {"logit": math.pi ** 2 / 3, "cloglog": math.pi ** 2 / 6}.get(link, 1.0)
 _ERR430 = "could not calculate numerical derivatives -- discontinuous region with missing values encountered"
 
 
@@ -83,7 +92,7 @@ def _model(name: str, opts) -> str:
     if len(chosen) > 1:
         raise StataError("choose only one of re, fe, or pa", 198)
     model = chosen[0] if chosen else "re"
-    if model == "fe" and name == "xtprobit":
+    if model == "fe" and name in ("xtprobit", "xtcloglog"):
         raise StataError("option fe not allowed", 198)
     if model != "pa":
         for o in ("corr", "family", "link", "scale", "nmp", "rgf"):
@@ -221,7 +230,7 @@ def _fit_re_normal(session, data: XtData, fam_name, link, points, log, maxiter,
     s0 = 1.0
     if fam_name == "binomial":
         grid: list = []
-        s0 = _tau_grid(prob, b0, ll_c, math.pi ** 2 / 3 if link == "logit" else 1.0, grid)
+        s0 = _tau_grid(prob, b0, ll_c, latent_variance(link), grid)
         if log:
             session.out.line("")
             session.out.line("Fitting full model:")
@@ -415,7 +424,7 @@ def _re_results(cmd, name, data, fit: ReFit, gamma: bool, points) -> EstimationR
         sc["alpha"] = math.exp(fit.aux)
     else:
         s2 = math.exp(fit.aux)
-        c = math.pi ** 2 / 3 if name == "xtlogit" else 1.0
+        c = latent_variance(FAMILY[name][1])
         sc.update({"sigma_u": math.sqrt(s2), "rho": s2 / (s2 + c), "n_quad": float(points)})
     res.scalars = sc
     res.macros = {"cmd": name, "cmdline": cmd.text, "depvar": data.depvar, "ivar": data.ivar,
@@ -485,7 +494,7 @@ def _aux_lines(res: EstimationResults, level: float) -> list[str]:
     out.append(xo.aux_row("sigma_u", s, s * se / 2, math.exp(lo / 2), math.exp(hi / 2)))
     if name == "xtpoisson":
         return out + [rule()] + _lr(res, "sigma_u=0")
-    c = math.pi ** 2 / 3 if name == "xtlogit" else 1.0
+    c = latent_variance(FAMILY[name][1])
     rho = s * s / (s * s + c)
     out += [xo.aux_row("rho", rho, rho * (1 - rho) * se, math.exp(lo) / (math.exp(lo) + c),
                        math.exp(hi) / (math.exp(hi) + c)), rule()]
@@ -672,13 +681,15 @@ xtlogit_cmd = _register("xtlogit", "random-effects, conditional fixed-effects an
                         "population-averaged logit models", "xtlogit resp age smoke, re")
 xtprobit_cmd = _register("xtprobit", "random-effects and population-averaged probit models",
                          "xtprobit resp age smoke")
+xtcloglog_cmd = _register("xtcloglog", "random-effects and population-averaged complementary "
+                          "log-log models", "xtcloglog union age grade south, re")
 xtpoisson_cmd = _register("xtpoisson", "random-effects, conditional fixed-effects and "
                           "population-averaged Poisson models", "xtpoisson y trt lbase, re")
 
 
 # --------------------------------------------------------------------------- predict
 def predict(session, cmd, res, opts) -> None:
-    """predict after xtlogit/xtprobit/xtpoisson: pa as xtgee (mu the default); re and fe the
+    """predict after xtlogit/xtprobit/xtcloglog/xtpoisson: pa as xtgee (mu the default); re and fe the
     statistics of xt_glmm_predict."""
     if res.macros.get("model") == "pa":
         xg.predict(session, cmd, res, opts)
@@ -689,7 +700,7 @@ def predict(session, cmd, res, opts) -> None:
 
 def _register_predict() -> None:
     from hlmshell.commands.predict import PREDICTORS
-    for name in ("xtlogit", "xtprobit", "xtpoisson"):
+    for name in ("xtlogit", "xtprobit", "xtcloglog", "xtpoisson"):
         PREDICTORS[name] = predict
 
 
