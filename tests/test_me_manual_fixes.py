@@ -248,3 +248,22 @@ def test_me_table_display_options():
     assert "Coefficient" not in out and "Number of obs" in out
     rc, _ = run(s, "melogit, coeflegendx")
     assert rc == 198
+
+
+def test_mixed_vsquish_noomitted():
+    s = Session(out=Capture())
+    for line in ("set obs 80", "set seed 5", "generate id = ceil(_n/4)", "generate x = rnormal()",
+                 "generate g = mod(_n, 2)", "generate x2 = 2*x", "generate y = x + g + rnormal()"):
+        ok(s, line)
+    full = ok(s, "mixed y i.g##c.x x2 || id:, nolog")
+    fe = full[:full.index("Random-effects")]
+    assert "\n             |\n" in fe and "(omitted)" in fe
+    for line in ("mixed y i.g##c.x x2 || id:, nolog vsquish noomitted", "mixed, vsquish noomitted"):
+        out = ok(s, line)
+        fe = out[:out.index("Random-effects")]
+        assert "\n             |\n" not in fe and "(omitted)" not in fe and "g#c.x |" in fe
+        assert out[out.index("Random-effects"):] == full[full.index("Random-effects"):]
+    rc, _ = run(s, "mixed, vsquishx")
+    assert rc == 198
+    rc, _ = run(s, "melogit g x || id:, nolog dnumerical")
+    assert rc == 0

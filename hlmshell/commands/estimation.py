@@ -182,6 +182,7 @@ class MixedOptions:
     level_weights: list = field(default_factory=list)   # (kind, exp) of fweight()/pweight()
     xtmixed: bool = False     # typed as xtmixed: REML and standard deviations by default
     dftable: str = "default"  # dfmethod()'s fixed-effects table: default | ci | pvalue
+    rows: dict = field(default_factory=dict)   # vsquish/noomitted/noemptycells (me_table_view)
 
 
 def _norm_cov(opts: Args) -> str:
@@ -213,6 +214,7 @@ def _display_opts(session, opts: Args, o: MixedOptions | None = None) -> MixedOp
     o.tolerance, o.ltolerance = opts.tolerance, opts.ltolerance
     o.emiterate = nonnegative_int(opts, "emiterate")
     o.dftable = _dftable(opts)
+    o.rows = {k: True for k in ("vsquish", "noomitted", "noemptycells") if getattr(opts, k)}
     return o
 
 
@@ -462,6 +464,9 @@ def _iteration_printer(session, o: MixedOptions):
                    Opt("nolrtest", "nolr", desc="do not perform the LR test comparing with linear regression"),
                    Opt("nogroup", "nogr", desc="suppress the group summary in the header"),
                    Opt("nostderr", desc="do not show standard errors of the random-effects parameters"),
+                   Opt("vsquish", desc="suppress the blank separator rows of the fixed-effects table"),
+                   Opt("noomitted", desc="do not display omitted collinear variables"),
+                   Opt("noemptycells", desc="do not display empty interaction cells"),
                    Opt("estmetric", "estm", desc="show the parameters in their estimation metric (e(b))"),
                    Opt("dftable", "dftable", "string", None, "with dfmethod(): default, ci or pvalue (a DF column)"),
                    Opt("nolog", desc="do not show the iteration log"),
@@ -552,7 +557,7 @@ def _robust_vce(data: MixedData, fit: LmmFit) -> sandwich.RobustVCE:
 
 _MIXED_REPLAY_OPTIONS = ("variance", "stddeviations", "level", "noheader", "nofetable", "noretable",
                          "nolrtest", "baselevels", "allbaselevels", "nogroup", "nostderr",
-                         "estmetric", "dftable")
+                         "estmetric", "dftable", "vsquish", "noomitted", "noemptycells")
 
 
 def _replay_mixed(session, cmd: Command) -> None:
@@ -805,7 +810,11 @@ def display_mixed(session, res: EstimationResults, o: MixedOptions) -> None:
             out.line(line)
     if not o.nofetable and not o.estmetric:
         out.line("")
-        for line in res.fe_table_lines(o.level, o.baselevels, o.dftable):
+        from types import SimpleNamespace
+
+        from hlmshell.commands.me_table_view import table_view
+        shown = SimpleNamespace(baselevels=o.baselevels, **o.rows)
+        for line in table_view(res.fe_table_lines(o.level, o.baselevels, o.dftable), res, shown):
             out.line(line)
     if not o.noretable and not o.estmetric:
         out.line("")

@@ -79,6 +79,7 @@ _OPTIONS = (
     Opt("gradient", desc="accepted for compatibility"),
     Opt("hessian", desc="accepted for compatibility"),
     Opt("trace", desc="accepted for compatibility"),
+    Opt("dnumerical", desc="accepted for compatibility (the same optimum, whatever the derivatives)"),
     Opt("vce", "vce", "string", None, "vcetype: oim, robust or cluster clustvar"),
     Opt("robust", "r", desc="old syntax of vce(robust)"),
     Opt("cluster", "cl", "string", None, "old syntax of vce(cluster clustvar)"),
