@@ -111,3 +111,15 @@ def test_marginsplot_bgcolor_and_plot_labels():
     assert [se.label for se in g.panels[0].series if se.kind == "connected"][1] == "Cath."
     assert run(s, "marginsplot, plot(nosuch)")[0] == 322
     assert run(s, "marginsplot, plot(, bogus(1))")[0] == 198
+
+
+def test_levelsof_abbreviations_and_logit_maximize_options():
+    s = interp_session(f'use "{HSB}", clear')
+    iok(s, "levelsof sector, l(levs) s(,) c")
+    assert iok(s, 'display "`levs\'"').strip().endswith("0,1")
+    iok(s, "quietly logit sector ses")
+    b0 = np.asarray(s.e.b).copy()
+    iok(s, "quietly logit sector ses, difficult technique(nr) tolerance(1e-8) nrtolerance(1e-6)")
+    np.testing.assert_allclose(np.asarray(s.e.b), b0, rtol=1e-7)
+    rc, _ = irun(s, "logit sector ses, technique")
+    assert rc == 198

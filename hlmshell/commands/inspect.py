@@ -418,12 +418,12 @@ def _list_blocks(out, cols, idx, pad, noobs, obsw, linesize) -> None:
 # ----------------------------------------------------------------------------- levelsof / isid
 @command("levelsof", qualifiers="if in", changes_data=False,
           family="Data inspection", body="varname", desc="distinct values of a variable", example="levelsof sector",
-          options=(Opt("clean", desc="display string values without quotes"),
-                   Opt("local", type="name", desc="put the list of values in local macro name"),
-                   Opt("missing", desc="include missing values"),
-                   Opt("separate", type="string", desc="separator between the values (default a blank)"),
-                   Opt("matcell", type="name", desc="save the frequencies in matrix name"),
-                   Opt("matrow", type="name", desc="save the (numeric) values in matrix name")))
+          options=(Opt("clean", "c", desc="display string values without quotes"),
+                   Opt("local", "l", "name", desc="put the list of values in local macro name"),
+                   Opt("missing", "miss", desc="include missing values"),
+                   Opt("separate", "s", "string", desc="separator between the values (default a blank)"),
+                   Opt("matcell", "matc", "name", desc="save the frequencies in matrix name"),
+                   Opt("matrow", "matr", "name", desc="save the (numeric) values in matrix name")))
 def levelsof_cmd(session, cmd):
     opts = typed_args(cmd)
     lname = opts.local or ""
