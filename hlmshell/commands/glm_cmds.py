@@ -47,8 +47,6 @@ def _opts(name: str):
             Opt("allbaselevels", "allbase", desc="display all base levels"),
             Opt("nofvlabel", desc="show factor-variable levels by number, not value label"),
             Opt("noheader", desc="suppress the output header"),
-            Opt("constraints", "c", "string", None, "apply specified linear constraints"),
-            Opt("nocnsreport", "nocnsr", desc="do not display constraints"),
             # Stata's maximize options: the log likelihood is concave, so Newton's method
             # reaches the one optimum whatever they ask; accepted, changing nothing
             Opt("difficult", "dif", desc="accepted (the likelihood is concave)"),
@@ -168,10 +166,7 @@ def _run(session, cmd, name: str) -> None:
     if n <= X.shape[1]:
         raise StataError("insufficient observations", 2001)
     lines: list[float] = []
-    from hlmshell.commands import constraint as cn
-    cns = cn.prepare(session, opts.raw("constraints"), [(depvar, nm) for nm in design.stata_names],
-                     design.omitted)
-    ll0, beta, ll, V, scores = _fit(y, X, off, fam, w, lines, cns)
+    ll0, beta, ll, V, scores = _fit(y, X, off, fam, w, lines)
     if w is not None and wkind != "pweight" and vce.robust:
         scores = _copies_scores(scores, w, vce)
     V, n_clust = vce_and_log(session, opts, vce, V, scores, column, ll0, lines,
@@ -179,7 +174,6 @@ def _run(session, cmd, name: str) -> None:
     res = _results(cmd, name, depvar, design, mask, beta, V, ll, ll0, vce, n_clust, title, fam_name)
     if w is not None:
         _weight_results(res, cmd, w, wkind)
-    cn.post_ml(res, cns, opts.nocnsreport)
     offset_macros(res, opts)
     session.post_estimation(res)
     eform = (name == "logistic" and not opts.coef) or getattr(opts, "or", False) or \
@@ -192,23 +186,16 @@ def _run(session, cmd, name: str) -> None:
              name, baselevels=bool(opts.baselevels or opts.allbaselevels), header=not opts.noheader)
 
 
-def _fit(y, X, off, fam, w, lines, cns=None):
-    """(ll0, b, ll, V, scores): the constant-only fit and the model's, by Newton; under
-    constraints (commands/constraint.py) the model's over b = T a + t: the design X T with
-    X t added to the offset, V = T V(a) T' and scores whose sandwich is T's too."""
+def _fit(y, X, off, fam, w, lines):
+    """(ll0, b, ll, V, scores): the constant-only fit and the model's, by Newton."""
     cons = [j for j in range(X.shape[1]) if np.all(X[:, j] == 1.0)]
     try:
         ll0 = _null_ll(y, off, fam, bool(cons), w)
         b0 = np.zeros(X.shape[1])
         if cons:
             b0[cons[0]] = _null_beta(y, off, fam, w)
-        if cns is not None:
-            B = cns.basis
-            a, ll, info, scores = _newton(y, X @ B.T, off + X @ B.t, fam, B.project(b0), lines, w)
-            beta, V, scores = B.expand(a), B.variance(info), scores @ B.T.T
-        else:
-            beta, ll, info, scores = _newton(y, X, off, fam, b0, lines, w)
-            V = np.linalg.inv(info)
+        beta, ll, info, scores = _newton(y, X, off, fam, b0, lines, w)
+        V = np.linalg.inv(info)
     except (np.linalg.LinAlgError, FloatingPointError, ValueError):
         raise StataError("could not calculate numerical derivatives -- discontinuous region "
                          "with missing values encountered", 430) from None
@@ -317,12 +304,9 @@ def _display(session, res, design, vlabels, level, eform, name, baselevels: bool
         for line in head:
             out.line(line)
         out.line("")
-    from hlmshell.commands import constraint as cn
-    for line in cn.report_lines(res):
-        out.line(line)
     if sc.get("N_clust"):
         out.line(cluster_note(int(sc["N_clust"]), res.macros["clustvar"]))
-    groups = cn.mark_groups(display_groups(design, baselevels=baselevels, value_labels=vlabels), res)
+    groups = display_groups(design, baselevels=baselevels, value_labels=vlabels)
     se = np.sqrt(np.clip(np.diag(res.V), 0, None))
     vt = res.macros.get("vcetype") or None
     if eform:
