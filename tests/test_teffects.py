@@ -248,7 +248,8 @@ def test_tebalance_raw_columns(s, data):
     ("teffects ra (y x1) (t), ate atet", 198),
     ("teffects aipw (y x1) (t x1), atet", 198),
     ("teffects ra (y x1) (nosuch)", 111),
-    ("teffects ra (y x1) (g)", 459),
+    ("teffects nnmatch (y x1) (g)", 459),
+    ("teffects ipw (y) (g x1, probit)", 198),
     ("teffects ra (y x1) (t), vce(cluster g)", 198),
     ("teffects ipw (y x1) (t x1)", 198),
     ("teffects nnmatch (y x1) (t), metric(foo)", 198),
@@ -411,3 +412,84 @@ def test_overlap_graph_densities(s, data):
     assert run(s, "teffects overlap, ptlevel(7)")[0] == 198
     ok(s, "teffects ra (y x1) (t), nolog")
     assert run(s, "teffects overlap")[0] == 321
+
+
+# ------------------------------------------------------------------ three treatment levels
+def _reference_multi(est, stat, y, t, X, Z, target=1):
+    """Multivalued treatment (levels 0..L-1, 0 the control; multinomial logit): the same
+    estimating equations, written out per level, finite-difference sandwich."""
+    L = int(t.max()) + 1
+    kx = 0 if X is None else X.shape[1]
+    kz = 0 if Z is None else Z.shape[1]
+
+    def probs(ga):
+        eta = np.column_stack([np.zeros(len(y))] + [Z @ ga[j * kz:(j + 1) * kz]
+                                                     for j in range(L - 1)])
+        e = np.exp(eta - eta.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def g(th):
+        e = th[:L]
+        bs = [th[L + j * kx:L + (j + 1) * kx] for j in range(L)]
+        ga = th[L + L * kx:]
+        P = probs(ga) if kz else None
+        D = np.column_stack([(t == j).astype(float) for j in range(L)])
+        if P is not None:
+            pt = (P * D).sum(axis=1)
+            w = P[:, target] / pt if stat == "atet" else 1 / pt
+        parts = []
+        for j in range(L):
+            if est == "ipw":
+                parts.append((D[:, j] * w, y))
+            elif est == "aipw":
+                m = X @ bs[j]
+                parts.append((np.ones_like(y), m + D[:, j] / P[:, j] * (y - m)))
+            else:
+                parts.append((D[:, target] if stat == "atet" else np.ones_like(y), X @ bs[j]))
+        if stat == "pomeans":
+            cols = [c * (h - e[j]) for j, (c, h) in enumerate(parts)]
+        else:
+            cols = [c * (h - e[L - 1] - e[j - 1]) for j, (c, h) in enumerate(parts) if j]
+            cols.append(parts[0][0] * (parts[0][1] - e[L - 1]))
+        for j in range(L if kx else 0):
+            ow = w if est == "ipwra" else 1.0
+            cols += list((X * (D[:, j] * ow * (y - X @ bs[j]))[:, None]).T)
+        for j in range(1, L if kz else 1):
+            cols += list((Z * (D[:, j] - P[:, j])[:, None]).T)
+        return np.column_stack(cols)
+
+    th = np.zeros(L + L * kx + (L - 1) * kz)
+    for _ in range(60):
+        A = _fd_jacobian(g, th)
+        gb = g(th).sum(axis=0)
+        th = th - np.linalg.solve(A, gb)
+        if np.abs(gb).max() < 1e-9:
+            break
+    A = _fd_jacobian(g, th)
+    G = g(th)
+    Ai = np.linalg.inv(A)
+    return th, Ai @ (G.T @ G) @ Ai.T
+
+
+@pytest.mark.parametrize("est,stat", [("ra", "ate"), ("ra", "atet"), ("ipw", "pomeans"),
+                                      ("ipwra", "ate"), ("aipw", "ate")])
+def test_three_treatment_levels(s, data, est, stat):
+    y = data.y.to_numpy(float)
+    t = data.g.to_numpy() - 1
+    X = None if est == "ipw" else _design(data, ["x1", "x2"])
+    Z = None if est == "ra" else _design(data, ["x1", "x2"])
+    om = "(y)" if est == "ipw" else "(y x1 x2)"
+    tm = "(g)" if est == "ra" else "(g x1 x2)"
+    out = ok(s, f"teffects {est} {om} {tm}, {stat} aequations nolog")
+    th, Vr = _reference_multi(est, stat, y, t, X, Z)
+    res, b, V = _eb(s)
+    names = [f"{e}:{n}" for e, n in res.names]
+    if stat == "pomeans":
+        assert names[:3] == ["POmeans:1.g", "POmeans:2.g", "POmeans:3.g"]
+    else:
+        assert names[:3] == [f"{stat.upper()}:r2vs1.g", f"{stat.upper()}:r3vs1.g", "POmean:1.g"]
+        assert "(3 vs 1)" in out
+    if est != "ra":
+        assert "TME3:x1" in names and "(multinomial) logit" in out
+    assert np.allclose(b, th, rtol=1e-7, atol=1e-9)
+    assert np.allclose(np.sqrt(np.diag(V)), np.sqrt(np.diag(Vr)), rtol=1e-5)

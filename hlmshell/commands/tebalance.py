@@ -32,7 +32,11 @@ def balance_weights(res, t: np.ndarray) -> np.ndarray:
             if js is not None and len(js):
                 K[js] += 1.0 / len(js)
         return np.where(t == 1, 1.0, K) if stat == "atet" else 1.0 + K
-    p = res.fit.ps
+    P = np.asarray(res.fit.ps)
+    if P.ndim == 2 and P.shape[1] > 2:
+        raise StataError("tebalance with more than two treatment levels is not implemented "
+                         "here", 198)
+    p = P[:, 1] if P.ndim == 2 else P
     w = t + (1 - t) * p / (1 - p) if stat == "atet" else t / p + (1 - t) / (1 - p)
     return w * n / w.sum()
 

@@ -108,13 +108,12 @@ def _replay(session, opttext: str) -> None:
     tdisp.show(session, res, confidence_level(session, opts), aequations=bool(opts.aequations))
 
 
-def _outcome_designs(smp, models, t):
+def _outcome_designs(smp, models, codes, L):
     """The outcome design on the sample and the columns each level's equation estimates."""
     dsg, Xk = tsx.design(None, smp.oterms, smp.column, smp.n, not models.outcome.noconstant)
     keep = np.flatnonzero(dsg.keep)
-    k0 = tsx.estimable_within(Xk, np.flatnonzero(t == 0), keep)
-    k1 = tsx.estimable_within(Xk, np.flatnonzero(t == 1), keep)
-    return dsg, Xk, k0, k1
+    keeps = [tsx.estimable_within(Xk, np.flatnonzero(codes == j), keep) for j in range(L)]
+    return dsg, Xk, keeps
 
 
 def _check_outcome(smp, omodel: str) -> None:
@@ -126,40 +125,53 @@ def _check_outcome(smp, omodel: str) -> None:
         raise StataError(f"{smp.y_name} must be greater than or equal to zero", 459)
 
 
-def _estimate_ee(session, c, sub: str, models, opts) -> None:
+def _check_models(models, sub: str) -> None:
     if models.outcome.model not in ("linear", "logit", "probit", "poisson"):
         raise StataError(f"outcome model {models.outcome.model} is not implemented here", 198)
     if models.treatment.model == "hetprobit":
         raise StataError("treatment model hetprobit is not implemented here", 198)
-    stat = stat_of(opts, sub)
-    check_vce(opts, False)
-    level = confidence_level(session, opts)
-    smp = TeSample(session, c, models)
-    w, wkind = weights_of(session, c, smp.mask)
-    ctrl, trt = tsx.treatment_levels(session, smp.t_name, smp.tv, opts.raw("control"),
-                                     opts.raw("tlevel"))
-    t = (smp.tv == trt).astype(float)
-    _check_outcome(smp, models.outcome.model)
-    d = te.TeData(y=smp.y, t=t, w=w, wkind=wkind)
-    odes = tdes = None
-    if sub != "ipw":
-        odes, Xk, k0, k1 = _outcome_designs(smp, models, t)
-        d.X0, d.X1 = Xk[:, k0], Xk[:, k1]
-    if sub != "ra":
-        tdes, Zk = tsx.design(None, smp.tterms, smp.column, smp.n,
-                              not models.treatment.noconstant)
-        d.Z = Zk
+
+
+def _fit(sub, stat, models, d):
     try:
-        fit = te.estimate(te.Spec(sub, stat, models.treatment.model, models.outcome.model), d)
+        return te.estimate(te.Spec(sub, stat, models.treatment.model, models.outcome.model), d)
     except te.TeError as err:
         raise StataError(str(err), err.code) from None
     except np.linalg.LinAlgError:
         raise StataError("the estimating equations are singular; a model is not identified",
                          459) from None
+
+
+def _estimate_ee(session, c, sub: str, models, opts) -> None:
+    _check_models(models, sub)
+    stat = stat_of(opts, sub)
+    check_vce(opts, False)
+    level = confidence_level(session, opts)
+    smp = TeSample(session, c, models)
+    w, wkind = weights_of(session, c, smp.mask)
+    order, target = tsx.treatment_order(session, smp.t_name, smp.tv, opts.raw("control"),
+                                        opts.raw("tlevel"))
+    L = len(order)
+    if L > 2 and models.treatment.model == "probit":
+        raise StataError("probit treatment model not allowed with more than two treatment "
+                         "levels; use logit", 198)
+    codes = np.zeros(smp.n, dtype=int)
+    for j, v in enumerate(order):
+        codes[smp.tv == v] = j
+    _check_outcome(smp, models.outcome.model)
+    d = te.TeData(y=smp.y, t=codes, w=w, wkind=wkind, levels=L, target=order.index(target))
+    odes = tdes = keeps = None
+    if sub != "ipw":
+        odes, Xk, keeps = _outcome_designs(smp, models, codes, L)
+        d.Xs = [Xk[:, k] for k in keeps]
+    if sub != "ra":
+        tdes, d.Z = tsx.design(None, smp.tterms, smp.column, smp.n,
+                               not models.treatment.noconstant)
+    fit = _fit(sub, stat, models, d)
     if fit.ps is not None:
-        check_overlap(fit.ps, opts, smp.t_name)
-    res = _results(session, c, sub, stat, smp, models, (ctrl, trt), fit, odes,
-                   (None if odes is None else (k0, k1)), tdes, w, wkind)
+        check_overlap(fit.ps, opts, smp.t_name, order)
+    res = _results(session, c, (sub, stat), smp, models, order, target, fit,
+                   (odes, keeps, tdes), (w, wkind))
     session.post_estimation(res)
     if not opts.nolog:
         session.out.line("")
@@ -168,74 +180,88 @@ def _estimate_ee(session, c, sub: str, models, opts) -> None:
     tdisp.show(session, res, level, aequations=bool(opts.aequations))
 
 
-def effect_names(stat: str, tvar: str, ctrl: float, trt: float) -> list[tuple[str, str]]:
-    c, t = int(ctrl), int(trt)
-    if stat == "pomeans":
-        return [("POmeans", f"{c}.{tvar}"), ("POmeans", f"{t}.{tvar}")]
-    return [(stat.upper(), f"r{t}vs{c}.{tvar}"), ("POmean", f"{c}.{tvar}")]
+class _Columns:
+    """e(b)'s columns as they are built: name, position in theta (-1: omitted)."""
 
+    def __init__(self):
+        self.names: list = []
+        self.pos: list = []
 
-def _results(session, c, sub, stat, smp, models, levels, fit, odes, keeps, tdes, w, wkind):
-    ctrl, trt = levels
-    names = effect_names(stat, smp.t_name, ctrl, trt)
-    est = [0, 1]                                      # positions in theta of each column
-    omitted = [False, False]
-    pos = 2
-    eq_designs = {}
-    if odes is not None:
-        keep_full = np.flatnonzero(odes.keep)
-        for lev, k in zip((ctrl, trt), keeps):
-            eq = f"OME{int(lev)}"
-            eq_designs[eq] = odes
-            kept = set(keep_full[k].tolist())
-            for j, nm in enumerate(odes.stata_names):
-                names.append((eq, nm))
-                if j in kept:
-                    est.append(pos)
-                    pos += 1
-                    omitted.append(False)
-                else:
-                    est.append(-1)
-                    omitted.append(True)
-    if tdes is not None:
-        eq = f"TME{int(trt)}"
-        eq_designs[eq] = tdes
-        for j, nm in enumerate(tdes.stata_names):
-            names.append((eq, nm))
-            if tdes.keep[j]:
-                est.append(pos)
-                pos += 1
-                omitted.append(False)
+    def add(self, name, pos: int) -> None:
+        self.names.append(name)
+        self.pos.append(pos)
+
+    def equation(self, eq: str, dsg, keep_mask, start: int) -> None:
+        kept = set(np.flatnonzero(dsg.keep)[keep_mask].tolist())
+        k = start
+        for j, nm in enumerate(dsg.stata_names):
+            if j in kept:
+                self.add((eq, nm), k)
+                k += 1
             else:
-                est.append(-1)
-                omitted.append(True)
-    est = np.array(est)
-    K = len(names)
-    b = np.zeros(K)
-    V = np.zeros((K, K))
+                self.add((eq, nm), -1)
+
+
+def _effect_columns(cols, stat, tvar, order) -> None:
+    """The effects in Stata's order (levels sorted); theta holds them in `order`."""
+    c = order[0]
+    if stat == "pomeans":
+        for v in sorted(order):
+            cols.add(("POmeans", f"{int(v)}.{tvar}"), order.index(v))
+        return
+    for v in sorted(order[1:]):
+        cols.add((stat.upper(), f"r{int(v)}vs{int(c)}.{tvar}"), order.index(v) - 1)
+    cols.add(("POmean", f"{int(c)}.{tvar}"), len(order) - 1)
+
+
+def _results(session, c, what, smp, models, order, target, fit, designs, weights):
+    sub, stat = what
+    odes, keeps, tdes = designs
+    w, wkind = weights
+    L = len(order)
+    cols = _Columns()
+    _effect_columns(cols, stat, smp.t_name, order)
+    eq_designs = {}
+    starts = np.cumsum([L] + list(fit.k_x))
+    if odes is not None:
+        for v in sorted(order):
+            j = order.index(v)
+            eq_designs[f"OME{int(v)}"] = odes
+            cols.equation(f"OME{int(v)}", odes, keeps[j], int(starts[j]))
+    if tdes is not None:
+        gstart = int(starts[-1])
+        for v in sorted(order[1:]):
+            j = order.index(v)
+            eq_designs[f"TME{int(v)}"] = tdes
+            cols.equation(f"TME{int(v)}", tdes, np.ones(len(np.flatnonzero(tdes.keep)), bool),
+                          gstart + (j - 1) * fit.k_z)
+    est = np.array(cols.pos)
+    K = len(cols.names)
+    b, V = np.zeros(K), np.zeros((K, K))
     live = np.flatnonzero(est >= 0)
     b[live] = fit.theta[est[live]]
     V[np.ix_(live, live)] = fit.V[np.ix_(est[live], est[live])]
-    res = EstimationResults(cmd="teffects", names=names, b=b, V=V,
-                            omitted=np.array(omitted), k_f=K, sample=smp.mask.copy())
+    res = EstimationResults(cmd="teffects", names=cols.names, b=b, V=V,
+                            omitted=est < 0, k_f=K, sample=smp.mask.copy())
     n_obs = smp.n if wkind != "fweight" else int(round(w.sum()))
-    t = smp.tv
-    res.scalars = {"N": float(n_obs), "nj0": float(np.sum(t == ctrl)),
-                   "nj1": float(np.sum(t == trt)), "k_eq": float(len({e for e, _ in names})),
-                   "k_levels": 2.0, "treated": float(trt), "control": float(ctrl),
-                   "converged": 1.0, "rank": float(len(live))}
+    res.scalars = {"N": float(n_obs)}
+    res.scalars.update({f"nj{int(v)}": float(np.sum(smp.tv == v)) for v in sorted(order)})
+    res.scalars.update({"k_eq": float(len({e for e, _ in cols.names})), "k_levels": float(L),
+                        "treated": float(target), "control": float(order[0]),
+                        "converged": 1.0, "rank": float(len(live))})
     res.macros = {"cmd": "teffects", "cmdline": c.text, "depvar": smp.y_name,
                   "tvar": smp.t_name, "subcmd": sub, "stat": stat,
                   "title": "Treatment-effects estimation",
-                  "tlevels": f"{int(ctrl)} {int(trt)}", "vce": "robust", "vcetype": "Robust",
-                  "properties": "b V", "estat_cmd": "teffects_estat",
+                  "tlevels": " ".join(str(int(v)) for v in sorted(order)), "vce": "robust",
+                  "vcetype": "Robust", "properties": "b V", "estat_cmd": "teffects_estat",
                   "predict": "teffects_p", "marginsnotok": "_ALL"}
     if odes is not None:
         res.macros["omodel"] = models.outcome.model
     if tdes is not None:
-        res.macros["tmodel"] = models.treatment.model
+        res.macros["tmodel"] = models.treatment.model if L == 2 else "(multinomial) logit"
     if wkind:
         res.macros.update(wtype=wkind, wexp=f"= {c.weight.exp}")
-    attach_display_info(session, res, smp, (ctrl, trt), eq_designs)
+    attach_display_info(session, res, smp, (order[0], target), eq_designs, levels=order)
     res.fit = fit
+    res.level_order = list(order)
     return res

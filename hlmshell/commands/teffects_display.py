@@ -67,7 +67,8 @@ def _effect_section(res, eq: str, idx: list[int], level: float) -> list[str]:
     for i in idx:
         name = res.names[i][1]
         if name.startswith("r"):
-            labs = _contrast_lines(labels[res.treated], labels[res.control])
+            tv, cv = name[1:].split(".")[0].split("vs")
+            labs = _contrast_lines(labels[float(tv)], labels[float(cv)])
         else:
             lv = float(name.split(".")[0].rstrip("bn"))
             labs = [ct.level_label(labels[lv])]

@@ -88,7 +88,7 @@ def estimate_matching(session, c, sub: str, models, opts) -> None:
         except te.TeError as err:
             raise StataError(str(err), err.code) from None
         ps = te._cdf(Zd @ gamma, models.treatment.model)
-        tcmd.check_overlap(ps, opts, smp.t_name)
+        tcmd.check_overlap(ps, opts, smp.t_name, [ctrl, trt])
         Z = ps[:, None]
     try:
         fit = tm.estimate(smp.y, t, Z, spec, E=E, Xb=Xb)

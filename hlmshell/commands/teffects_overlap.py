@@ -35,6 +35,9 @@ def overlap(session, text: str) -> None:
     if res.macros["subcmd"] in ("ra", "nnmatch"):
         raise StataError(f"teffects overlap not allowed after teffects {res.macros['subcmd']};"
                          " there is no treatment model", 321)
+    if res.scalars.get("k_levels", 2) > 2:
+        raise StataError("teffects overlap with more than two treatment levels is not "
+                         "implemented here", 198)
     c = Command(name="teffects")
     fill_qualifiers(c, text, allow_exp=False)
     if c.body.strip() or c.if_ is not None or c.in_ is not None or c.weight is not None:

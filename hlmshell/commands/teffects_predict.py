@@ -25,17 +25,36 @@ def _equation(data, res, eq: str) -> np.ndarray:
     return X @ np.ravel(res.b)[idx]
 
 
-def _ps(data, res) -> np.ndarray:
-    eq = f"TME{int(res.scalars['treated'])}"
-    q = _equation(data, res, eq)
-    if res.macros.get("tmodel") == "probit":
+def _levels(res) -> list[int]:
+    return [int(v) for v in res.macros["tlevels"].split()]
+
+
+def _ps_matrix(data, res) -> np.ndarray:
+    """n x L probabilities of the levels (ascending), from the TME# equations."""
+    levels = _levels(res)
+    ctrl = int(res.scalars["control"])
+    if res.macros["subcmd"] == "psmatch":
+        raise StataError("internal: psmatch scores are stored", 498)
+    eta = np.column_stack([np.zeros(data.n) if v == ctrl else _equation(data, res, f"TME{v}")
+                          for v in levels])
+    if len(levels) == 2 and res.macros.get("tmodel") == "probit":
         from scipy.special import ndtr
-        return ndtr(q)
-    return 1.0 / (1.0 + np.exp(-q))
+        k = 1 - levels.index(ctrl)
+        p = ndtr(eta[:, k])
+        return np.column_stack([1 - p, p]) if k == 1 else np.column_stack([p, 1 - p])
+    top = np.nanmax(eta, axis=1, keepdims=True)
+    e = np.exp(eta - top)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _ps(data, res) -> np.ndarray:
+    """Pr(treated level | z) of a binary treatment."""
+    levels = _levels(res)
+    return _ps_matrix(data, res)[:, levels.index(int(res.scalars["treated"]))]
 
 
 def _outcomes(data, res, index: bool = False):
-    """(potential outcome under control, under treatment) for every observation."""
+    """Each level's potential outcome (ascending levels) for every observation."""
     sub = res.macros["subcmd"]
     if sub in ("nnmatch", "psmatch"):
         n = data.n
@@ -44,16 +63,15 @@ def _outcomes(data, res, index: bool = False):
         if mask.size != n:
             raise StataError("data have changed since estimation", 459)
         y0[mask], y1[mask] = res.fit.y0, res.fit.y1
-        return y0, y1
+        return (y0, y1) if res.control < res.treated else (y1, y0)
     if sub == "ipw":
         raise StataError("option te not allowed after teffects ipw", 198)
-    c, t = int(res.scalars["control"]), int(res.scalars["treated"])
-    q0, q1 = _equation(data, res, f"OME{c}"), _equation(data, res, f"OME{t}")
+    qs = [_equation(data, res, f"OME{v}") for v in _levels(res)]
     if index:
-        return q0, q1
+        return tuple(qs)
     from hlmshell.engine.teffects import outcome_mean
     om = res.macros.get("omodel", "linear")
-    return outcome_mean(q0, om), outcome_mean(q1, om)
+    return tuple(outcome_mean(q, om) for q in qs)
 
 
 def _statistic(opts, res) -> str:
@@ -67,18 +85,6 @@ def _statistic(opts, res) -> str:
     if stat == "xb" and sub in ("ipw", "nnmatch", "psmatch"):
         raise StataError(f"option xb not allowed after teffects {sub}", 198)
     return stat
-
-
-def _ps_columns(session, res, names, opts):
-    tvar = res.macros["tvar"]
-    c, t = int(res.scalars["control"]), int(res.scalars["treated"])
-    p = _ps(session.data, res) if res.macros["subcmd"] != "psmatch" else _stored_ps(session, res)
-    if len(names) == 2:
-        return [1 - p, p], [f"propensity score, {tvar}={c}", f"propensity score, {tvar}={t}"]
-    lev = opts.raw("tlevel")
-    level = t if not lev else _level(lev, (c, t))
-    col = p if level == t else 1 - p
-    return [col], [f"propensity score, {tvar}={level}"]
 
 
 def _stored_ps(session, res):
@@ -99,30 +105,44 @@ def _level(text: str, levels) -> int:
     return v
 
 
+def _chosen(opts, res, levels) -> int:
+    lev = opts.raw("tlevel")
+    return _level(lev, levels) if lev else int(res.scalars["treated"])
+
+
 def predict(session, cmd, res, opts) -> None:
     from hlmshell.commands.predict import _add, _new_names, _touse
     stat = _statistic(opts, res)
-    count = None if stat in ("te",) else (2 if stat in ("po", "xb") else None)
+    levels = _levels(res)
     words = (cmd.body or "").split()
     typed = words[1:] if words and words[0] in ("byte", "int", "long", "float", "double") \
         else words
-    if stat == "ps" and len(typed) == 2:
-        count = 2
+    L = len(levels)
+    count = L if stat in ("po", "xb") or (stat == "ps" and len(typed) == L) else None
     vtype, names = _new_names(cmd.body or "", count)
     data = session.data
-    touse = _touse(session, cmd)
     tvar = res.macros["tvar"]
-    c, t = int(res.scalars["control"]), int(res.scalars["treated"])
+    ctrl = int(res.scalars["control"])
     if stat == "ps":
-        cols, labs = _ps_columns(session, res, names, opts)
+        P = np.column_stack([1 - _stored_ps(session, res), _stored_ps(session, res)]) \
+            if res.macros["subcmd"] == "psmatch" else _ps_matrix(data, res)
+        if res.macros["subcmd"] == "psmatch" and res.control > res.treated:
+            P = P[:, ::-1]
+        pick = levels if count else [_chosen(opts, res, levels)]
+        cols = [P[:, levels.index(v)] for v in pick]
+        labs = [f"propensity score, {tvar}={v}" for v in pick]
     else:
-        y0, y1 = _outcomes(data, res, index=stat == "xb")
+        outs = _outcomes(data, res, index=stat == "xb")
         if stat == "te":
-            cols, labs = [y1 - y0], [f"TE: {tvar} ({t} vs {c})"]
+            v = _chosen(opts, res, levels)
+            if v == ctrl:
+                raise StataError(f"tlevel({v}) may not be the control level", 198)
+            cols = [outs[levels.index(v)] - outs[levels.index(ctrl)]]
+            labs = [f"TE: {tvar} ({v} vs {ctrl})"]
         else:
             what = "potential-outcome mean" if stat == "po" else "linear prediction"
-            cols, labs = [y0, y1], [f"{what}, {tvar}={c}", f"{what}, {tvar}={t}"]
-    _add(session, names, cols, labs, vtype, touse)
+            cols, labs = list(outs), [f"{what}, {tvar}={v}" for v in levels]
+    _add(session, names, cols, labs, vtype, _touse(session, cmd))
 
 
 def _register_predict() -> None:

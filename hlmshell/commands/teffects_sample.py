@@ -91,21 +91,25 @@ def weights_of(session, c, mask):
     return w[mask], c.weight.kind
 
 
-def check_overlap(ps, opts, tvar) -> None:
+def check_overlap(ps, opts, tvar, levels=None) -> None:
+    """Stata's overlap check: no propensity score below pstolerance() (1e-5 by default).
+    ps: n x L probabilities of the levels (in `levels` order), or a binary treatment's
+    probability of the treated level."""
     tol = float(opts.pstolerance) if "pstolerance" in opts else 1e-5
-    low = int(np.sum(ps < tol))
-    high = int(np.sum(1 - ps < tol))
-    if low or high:
-        which = f"{low} propensity scores less than {tol:.2e}" if low else \
-            f"{high} propensity scores greater than 1 - {tol:.2e}"
-        raise StataError(f"treatment {tvar} has {which};\ntreatment overlap assumption has "
-                         "been violated", 459)
+    P = np.column_stack([1 - ps, ps]) if np.ndim(ps) == 1 else np.asarray(ps)
+    levels = levels or list(range(P.shape[1]))
+    for j in range(P.shape[1]):
+        low = int(np.sum(P[:, j] < tol))
+        if low:
+            raise StataError(f"treatment {int(levels[j])} has {low} propensity scores less than "
+                             f"{tol:.2e}\ntreatment overlap assumption has been violated; use "
+                             "option osample() to identify the observations", 459)
 
 
-def attach_display_info(session, res, smp, levels, eq_designs) -> None:
-    ctrl, trt = levels
+def attach_display_info(session, res, smp, pair, eq_designs, levels=None) -> None:
+    ctrl, trt = pair
     res.control, res.treated = ctrl, trt
-    res.level_labels = {v: tsx.level_text(session, smp.t_name, v) for v in (ctrl, trt)}
+    res.level_labels = {v: tsx.level_text(session, smp.t_name, v) for v in (levels or pair)}
     res.eq_designs = eq_designs
     res.oterms, res.tterms = smp.oterms, smp.tterms
     res.fv_labels = {**tsx.value_labels_of(session, smp.oterms),

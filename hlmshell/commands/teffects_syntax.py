@@ -154,6 +154,23 @@ def treatment_levels(session, tvar: str, t: np.ndarray, control: str | None,
     return c, tr
 
 
+def treatment_order(session, tvar: str, t: np.ndarray, control: str | None,
+                    tlevel: str | None) -> tuple[list[float], float]:
+    """(levels with the control first and the others ascending, the ATET's level) of a
+    treatment with two or more integer levels."""
+    levels = sorted(set(t.tolist()))
+    if any(v != int(v) for v in levels):
+        raise StataError(f"treatment variable {tvar} must be integer valued", 452)
+    if len(levels) < 2:
+        raise StataError(f"treatment variable {tvar} must have at least 2 levels", 459)
+    c = _level_value(session, tvar, control, levels, "control") if control else levels[0]
+    others = [v for v in levels if v != c]
+    target = _level_value(session, tvar, tlevel, levels, "tlevel") if tlevel else others[0]
+    if target == c:
+        raise StataError("control() and tlevel() may not specify the same level", 198)
+    return [c] + others, target
+
+
 def level_text(session, tvar: str, v: float) -> str:
     ds = session.data
     vl = ds.var(tvar).vallab

@@ -38,22 +38,23 @@ class TeError(ValueError):
 @dataclass
 class TeData:
     y: np.ndarray                      # outcome
-    t: np.ndarray                      # 1 for the treated level, 0 for the control
-    X0: np.ndarray | None = None       # outcome-model design of the control level's equation
-    X1: np.ndarray | None = None       # ... and of the treated level's (columns estimable there)
+    t: np.ndarray                      # treatment level index: 0 the control, 1..L-1 the others
+    Xs: list | None = None             # outcome-model design of each level's equation (columns
+                                       # estimable there), evaluated on every observation
     Z: np.ndarray | None = None        # treatment-model design
     w: np.ndarray | None = None        # observation weights (fweight/pweight), None = 1
     wkind: str = ""                    # "fweight", "pweight", "iweight" or ""
+    levels: int = 2                    # L
+    target: int = 1                    # the level whose units the ATET averages over
 
 
 @dataclass
 class TeFit:
-    theta: np.ndarray                  # effects (2), beta0, beta1, gamma
+    theta: np.ndarray                  # effects (L), beta_0..beta_{L-1}, gamma_1..gamma_{L-1}
     V: np.ndarray
-    k_x0: int
-    k_x1: int
+    k_x: list                          # columns of each outcome equation
     k_z: int
-    ps: np.ndarray | None              # Pr(treated | z)
+    ps: np.ndarray | None              # n x L: Pr(level j | z)
     criterion: list = field(default_factory=list)   # EE criterion per Newton refinement step
 
 
@@ -143,63 +144,86 @@ def outcome_score(X, y, q, omodel: str):
     return X * _probit_lambda(q, y)[:, None]
 
 
-def _ipw_weights(t, p, stat):
-    """Inverse-probability weights: 1/p and 1/(1-p) for the ATE and the means; for the ATET
-    the treated count once and the controls p/(1-p)."""
-    if stat == "atet":
-        return t + (1 - t) * p / (1 - p)
-    return t / p + (1 - t) / (1 - p)
+def _probabilities(Z, gamma, spec: Spec, L: int):
+    """n x L treatment probabilities: the binary logit or probit, or the multinomial logit
+    with the control as base (complex-safe)."""
+    k = Z.shape[1]
+    if L == 2:
+        p1 = _cdf(Z @ gamma, spec.link)
+        return np.column_stack([1 - p1, p1])
+    eta = Z @ gamma.reshape(L - 1, k).T
+    top = np.max(eta.real, axis=1, keepdims=True).clip(min=0)
+    e = np.exp(eta - top)
+    den = np.exp(-top) + e.sum(axis=1, keepdims=True)
+    return np.column_stack([np.exp(-top) / den, e / den])
 
 
-def _dims(d: TeData) -> tuple[int, int, int]:
-    k0 = 0 if d.X0 is None else d.X0.shape[1]
-    k1 = 0 if d.X1 is None else d.X1.shape[1]
-    return k0, k1, (0 if d.Z is None else d.Z.shape[1])
+def _treatment_scores(Z, t, gamma, spec: Spec, L: int):
+    if L == 2:
+        return treatment_score(Z, (t == 1).astype(float), gamma, spec.link)
+    P = _probabilities(Z, gamma, spec, L)
+    return np.column_stack([Z * ((t == j) - P[:, j])[:, None] for j in range(1, L)])
+
+
+def _ipw_weights(t, P, spec: Spec, target: int):
+    """Inverse-probability weights 1/p_t(z); for the ATET p_target(z)/p_t(z), so that the
+    target level's units count once."""
+    n = t.size
+    pt = P[np.arange(n), t]
+    return P[:, target] / pt if spec.stat == "atet" else 1.0 / pt
 
 
 def _split(theta, d: TeData):
-    k0, k1, kz = _dims(d)
-    eff = theta[:2]
-    b0 = theta[2:2 + k0]
-    b1 = theta[2 + k0:2 + k0 + k1]
-    g = theta[2 + k0 + k1:2 + k0 + k1 + kz]
-    return eff, b0, b1, g
+    L = d.levels
+    ks = [0 if d.Xs is None else X.shape[1] for X in (d.Xs or [None] * L)]
+    eff = theta[:L]
+    pos = L
+    betas = []
+    for k in ks:
+        betas.append(theta[pos:pos + k])
+        pos += k
+    return eff, betas, theta[pos:]
 
 
-def _contributions(spec: Spec, d: TeData, b0, b1, p):
-    """(c0, h0, c1, h1): who averages what for each level's potential-outcome mean."""
-    t, y = d.t, d.y
-    one = np.ones_like(t)
-    a = t if spec.stat == "atet" else one
-    if spec.estimator == "ra" or spec.estimator == "ipwra":
-        return a, outcome_mean(d.X0 @ b0, spec.omodel), a, outcome_mean(d.X1 @ b1, spec.omodel)
+def _contributions(spec: Spec, d: TeData, betas, P):
+    """[(c_j, h_j)]: who averages what for each level's potential-outcome mean."""
+    t, y, L = d.t, d.y, d.levels
+    one = np.ones(t.size)
+    a = (t == d.target).astype(float) if spec.stat == "atet" else one
+    out = []
     if spec.estimator == "ipw":
-        om = _ipw_weights(t, p, spec.stat)
-        return (1 - t) * om, y, t * om, y
-    # aipw: the augmented predictions (ATE and means only)
-    m0, m1 = outcome_mean(d.X0 @ b0, spec.omodel), outcome_mean(d.X1 @ b1, spec.omodel)
-    return one, m0 + (1 - t) / (1 - p) * (y - m0), one, m1 + t / p * (y - m1)
+        om = _ipw_weights(t, P, spec, d.target)
+        return [((t == j) * om, y) for j in range(L)]
+    for j in range(L):
+        m = outcome_mean(d.Xs[j] @ betas[j], spec.omodel)
+        if spec.estimator == "aipw":
+            out.append((one, m + (t == j) / P[:, j] * (y - m)))
+        else:
+            out.append((a, m))
+    return out
 
 
 def moments(theta, spec: Spec, d: TeData):
     """n x K matrix of the stacked estimating functions at theta (complex-safe)."""
-    k0, k1, kz = _dims(d)
-    eff, b0, b1, gamma = _split(theta, d)
-    t, y = d.t, d.y
+    eff, betas, gamma = _split(theta, d)
+    t, y, L = d.t, d.y, d.levels
+    P = _probabilities(d.Z, gamma, spec, L) if gamma.size else None
+    parts = _contributions(spec, d, betas, P)
     cols = []
-    p = _cdf(d.Z @ gamma, spec.link) if kz else None
-    c0, h0, c1, h1 = _contributions(spec, d, b0, b1, p)
     if spec.stat == "pomeans":
-        cols += [c0 * (h0 - eff[0]), c1 * (h1 - eff[1])]
-    else:                                   # eff = (tau, mu0)
-        cols += [c1 * (h1 - eff[1] - eff[0]), c0 * (h0 - eff[1])]
-    if k0:
-        ow = _ipw_weights(t, p, spec.stat) if spec.estimator == "ipwra" else 1.0
-        s0 = outcome_score(d.X0, y, d.X0 @ b0, spec.omodel) * ((1 - t) * ow)[:, None]
-        s1 = outcome_score(d.X1, y, d.X1 @ b1, spec.omodel) * (t * ow)[:, None]
-        cols += list(s0.T) + list(s1.T)
-    if kz:
-        cols += list(treatment_score(d.Z, t, gamma, spec.link).T)
+        cols += [c * (h - eff[j]) for j, (c, h) in enumerate(parts)]
+    else:                                   # eff = (tau_1..tau_{L-1}, mu_0)
+        mu0 = eff[L - 1]
+        cols += [c * (h - mu0 - eff[j - 1]) for j, (c, h) in enumerate(parts) if j]
+        cols.append(parts[0][0] * (parts[0][1] - mu0))
+    if d.Xs is not None:
+        ow = _ipw_weights(t, P, spec, d.target) if spec.estimator == "ipwra" else 1.0
+        for j in range(L):
+            sj = outcome_score(d.Xs[j], y, d.Xs[j] @ betas[j], spec.omodel) * \
+                ((t == j) * ow)[:, None]
+            cols += list(sj.T)
+    if gamma.size:
+        cols += list(_treatment_scores(d.Z, t, gamma, spec, L).T)
     return np.column_stack(cols)
 
 
@@ -228,22 +252,43 @@ def _wls(X, y, w, omodel: str = "linear", *, maxit: int = 200):
     raise TeError("outcome model did not converge", 430)
 
 
+def fit_mlogit(Z, t, w, L: int, *, tol: float = 1e-13, maxit: int = 200) -> np.ndarray:
+    """Multinomial logit (control level as base) by Newton's method; gamma stacked by level."""
+    k = Z.shape[1]
+    gamma = np.zeros(k * (L - 1))
+    spec = Spec("ipw", "ate")
+    for _ in range(maxit):
+        P = _probabilities(Z, gamma, spec, L)[:, 1:]
+        g = (w[:, None] * _treatment_scores(Z, t, gamma, spec, L)).sum(axis=0)
+        H = np.empty((k * (L - 1), k * (L - 1)))
+        for a in range(L - 1):
+            for b in range(L - 1):
+                c = P[:, a] * ((a == b) - P[:, b])
+                H[a * k:(a + 1) * k, b * k:(b + 1) * k] = (Z * (w * c)[:, None]).T @ Z
+        step = np.linalg.solve(H, g)
+        gamma = gamma + step
+        if np.max(np.abs(step)) < tol * (1 + np.max(np.abs(gamma))):
+            return gamma
+    raise TeError("treatment model did not converge", 430)
+
+
 def _solve(spec: Spec, d: TeData, w) -> tuple[np.ndarray, np.ndarray | None]:
     """Block-by-block solution of the system."""
-    t, y = d.t, d.y
-    k0, k1, kz = _dims(d)
-    gamma = fit_binary(d.Z, t, w, spec.link) if kz else np.zeros(0)
-    p = _cdf(d.Z @ gamma, spec.link) if kz else None
-    b0 = b1 = np.zeros(0)
-    if k0:
-        ow = _ipw_weights(t, p, spec.stat) if spec.estimator == "ipwra" else 1.0
-        b0 = _wls(d.X0, y, w * (1 - t) * ow, spec.omodel)
-        b1 = _wls(d.X1, y, w * t * ow, spec.omodel)
-    c0, h0, c1, h1 = _contributions(spec, d, b0, b1, p)
-    mu0 = np.sum(w * c0 * h0) / np.sum(w * c0)
-    mu1 = np.sum(w * c1 * h1) / np.sum(w * c1)
-    eff = np.array([mu0, mu1]) if spec.stat == "pomeans" else np.array([mu1 - mu0, mu0])
-    return np.concatenate([eff, b0, b1, gamma]), p
+    t, y, L = d.t, d.y, d.levels
+    gamma = np.zeros(0)
+    if d.Z is not None:
+        gamma = fit_binary(d.Z, (t == 1).astype(float), w, spec.link) if L == 2 else \
+            fit_mlogit(d.Z, t, w, L)
+    P = _probabilities(d.Z, gamma, spec, L) if gamma.size else None
+    betas = [np.zeros(0)] * L
+    if d.Xs is not None:
+        ow = _ipw_weights(t, P, spec, d.target) if spec.estimator == "ipwra" else 1.0
+        betas = [_wls(d.Xs[j], y, w * (t == j) * ow, spec.omodel) for j in range(L)]
+    parts = _contributions(spec, d, betas, P)
+    mus = [np.sum(w * c * h) / np.sum(w * c) for c, h in parts]
+    eff = np.array(mus) if spec.stat == "pomeans" else \
+        np.array([m - mus[0] for m in mus[1:]] + [mus[0]])
+    return np.concatenate([eff, *betas, gamma]), P
 
 
 def jacobian(theta, spec: Spec, d: TeData, w) -> np.ndarray:
@@ -260,8 +305,7 @@ def jacobian(theta, spec: Spec, d: TeData, w) -> np.ndarray:
 def estimate(spec: Spec, d: TeData) -> TeFit:
     n = d.y.size
     w = np.ones(n) if d.w is None else np.asarray(d.w, dtype=float)
-    k0, k1, kz = _dims(d)
-    theta, p = _solve(spec, d, w)
+    theta, P = _solve(spec, d, w)
     A = jacobian(theta, spec, d, w)
     crit = []
     for _ in range(2):                      # Newton refinement on the stacked system
@@ -276,6 +320,9 @@ def estimate(spec: Spec, d: TeData) -> TeFit:
     Ainv = np.linalg.inv(A)
     V = Ainv @ B @ Ainv.T
     V = (V + V.T) / 2
-    if kz:
-        p = _cdf(d.Z @ _split(theta, d)[3], spec.link)
-    return TeFit(theta=theta, V=V, k_x0=k0, k_x1=k1, k_z=kz, ps=p, criterion=crit)
+    _, _, gamma = _split(theta, d)
+    if gamma.size:
+        P = _probabilities(d.Z, gamma, spec, d.levels)
+    kx = [0 if d.Xs is None else X.shape[1] for X in (d.Xs or [None] * d.levels)]
+    return TeFit(theta=theta, V=V, k_x=kx, k_z=0 if d.Z is None else d.Z.shape[1], ps=P,
+                 criterion=crit)
