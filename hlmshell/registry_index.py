@@ -221,6 +221,7 @@ COMMANDS = [
     ('mplotoffset', 'mplotoffset', 'mplotoffset', ()),
     ('mvdecode', 'mvdecode', 'mvdecode', ()),
     ('mvreg', 'mvreg', 'mvreg', ()),
+    ('newey', 'newey', 'newey', ()),
     ('nlcom', 'nlcom', 'nlcom', ()),
     ('ranksum', 'nonparam', 'ranksum', ()),
     ('signrank', 'nonparam', 'signrank', ()),

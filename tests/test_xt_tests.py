@@ -93,7 +93,7 @@ def test_refusals(fat):
     ok(fat, "quietly regress fr beertax")
     for line, rc in (("xttest3", 301), ("xttest2", 301), ("xtcsd, pesaran", 301), ("xttest3 junk", 198),
                      ("xtcsd", 198), ("xtcsd, nosuch", 198), ("xtserial nosuch", 111),
-                     ("xtserial fr beertax if fr > 1000", 2000), ("xtserial fr beertax, output", 198)):
+                     ("xtserial fr beertax if fr > 1000", 2000), ("xtserial fr beertax, outputs", 198)):
         got, out = run(fat, line)
         assert got == rc, (line, out)
 

@@ -1,6 +1,5 @@
 """Community panel diagnostics, built in: `xtserial` (Drukker's Wooldridge test for serial
-correlation; its `output` option, which shows the first-difference regression, is not built
-in), `xttest3` (Baum's modified Wald test for groupwise heteroskedasticity),
+correlation; `output` shows the first-difference regression it starts from), `xttest3` (Baum's modified Wald test for groupwise heteroskedasticity),
 `xttest2` (Baum's Breusch-Pagan LM test of cross-sectional independence) and `xtcsd`
 (De Hoyos and Sarafidis: Pesaran's CD, Friedman's and Frees' tests) and `xtoverid` (Schaffer
 and Stillman's Sargan-Hansen test of fixed vs random effects, after xtreg, re only). The statistics are in
@@ -20,7 +19,7 @@ from hlmshell.commands._postest import active
 from hlmshell.engine import xt_diagnostics as xd
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.output.numfmt import fmt
-from hlmshell.registry import bind_command, command
+from hlmshell.registry import Opt, bind_command, command
 from hlmshell.results import RResults
 from hlmshell.syntax.evaluate import marksample
 from hlmshell.syntax.varlist import expand_varlist
@@ -39,9 +38,10 @@ def _sorted_panel(session, mask: np.ndarray):
 
 @command("xtserial", body="varlist", qualifiers="if in", changes_data=False, byable=False,
          family="Postestimation", desc="Wooldridge test for serial correlation in panel data (SSC's, built in)",
-         example="xtserial ln_wage age tenure")
+         example="xtserial ln_wage age tenure",
+         options=(Opt("output", "o", desc="show the first-differenced regression"),))
 def xtserial_cmd(session, cmd) -> None:
-    bind_command("xtserial", cmd.options)          # no options: each is Stata's r(198)
+    opts = bind_command("xtserial", cmd.options)
     ds = session.data
     names = expand_varlist(ds, cmd.body or "", ts=False)
     if not names:
@@ -53,6 +53,8 @@ def xtserial_cmd(session, cmd) -> None:
     rows, p, t, ps = _sorted_panel(session, mask)
     if len(rows) == 0:
         raise StataError("no observations", 2000)
+    if opts.output:
+        _first_difference_regression(session, names, mask, ps.panelvar)
     y = np.asarray(ds.var(names[0]).values, dtype=float)[rows]
     X = np.column_stack([np.asarray(ds.var(v).values, dtype=float)[rows] for v in names[1:]]) \
         if len(names) > 1 else np.zeros((len(rows), 0))
@@ -70,6 +72,27 @@ def xtserial_cmd(session, cmd) -> None:
     out.line(f"           Prob > F = {fmt(res.p, '%11.4f')}")
     session.r = RResults(scalars={"corr": res.b, "F": res.F, "df": 1.0, "df_r": float(res.df_r),
                                   "p": res.p})
+
+
+def _first_difference_regression(session, names: list[str], mask: np.ndarray, ivar: str) -> None:
+    """`output`: the regression xtserial starts from, shown and left in e() as regress leaves
+    it: `regress D.(varlist) if touse, noconstant cluster(ivar)` (Drukker's ado runs exactly
+    this; it then regresses the residuals on their lag, whose e() names a temporary variable
+    that no longer exists, so the first-difference regression is the useful one to keep).
+    The sample marker is a temporary variable, dropped afterwards."""
+    from hlmshell.data.dataset import Variable
+    ds = session.data
+    k = 0
+    while f"__{k:06d}" in ds:
+        k += 1
+    touse = f"__{k:06d}"
+    ds.put(Variable(touse, mask.astype(float), "byte"))
+    try:
+        dvars = " ".join(f"D.{v}" for v in names)
+        session.runner.run_command(f"regress {dvars} if {touse}, noconstant cluster({ivar})")
+    finally:
+        if touse in session.data:
+            session.data.drop([touse])
 
 
 def _fe_residuals(session, models=("fe",)):
