@@ -493,3 +493,19 @@ def test_three_treatment_levels(s, data, est, stat):
         assert "TME3:x1" in names and "(multinomial) logit" in out
     assert np.allclose(b, th, rtol=1e-7, atol=1e-9)
     assert np.allclose(np.sqrt(np.diag(V)), np.sqrt(np.diag(Vr)), rtol=1e-5)
+
+
+def test_nnmatch_generate_match_numbers(s, data):
+    ok(s, "teffects nnmatch (y x1 x2) (t), atet generate(nn)")
+    atet = float(s.e.b[0])
+    k = int(s.e.scalars["k_nnmax"])
+    M = np.column_stack([np.asarray(s.data.values(f"nn{j}"), dtype=float) for j in range(1, k + 1)])
+    y, t = data.y.to_numpy(float), data.t.to_numpy()
+    effects = []
+    for i in np.flatnonzero(t == 1):
+        js = M[i][~np.isnan(M[i])].astype(int) - 1
+        assert len(js) >= 1 and np.all(t[js] == 0)
+        effects.append(y[i] - y[js].mean())
+    assert np.mean(effects) == pytest.approx(atet, rel=1e-12)
+    assert np.all(np.isnan(M[t == 0]))
+    assert run(s, "teffects nnmatch (y x1 x2) (t), generate(nn)")[0] == 110

@@ -60,7 +60,8 @@ MATCH_OPTIONS = COMMON + (
     Opt("caliper", "cal", "real", desc="largest distance of a potential match"),
     Opt("dtolerance", "dtol", "real", desc="distance under which observations tie"),
     Opt("dmvariables", "dmv", desc="display the matching variables"),
-    Opt("generate", "gen", "string", desc="(not stored here)"))
+    Opt("generate", "gen", "string", desc="stub for variables holding the observation "
+                                          "numbers of each unit's matches"))
 SUBS = {"ra": EE_OPTIONS, "ipw": EE_OPTIONS, "ipwra": EE_OPTIONS, "aipw": EE_OPTIONS,
         "nnmatch": MATCH_OPTIONS, "psmatch": MATCH_OPTIONS}
 _SUB_DESC = {"ra": "regression adjustment", "ipw": "inverse-probability weighting",

@@ -94,9 +94,14 @@ def estimate_matching(session, c, sub: str, models, opts) -> None:
         fit = tm.estimate(smp.y, t, Z, spec, E=E, Xb=Xb)
     except tm.MatchError as err:
         raise StataError(str(err), err.code) from None
+    stub = (opts.raw("generate") or "").strip()
+    if stub:
+        _check_stub(session, stub, fit)
     res = _results(session, c, sub, spec, smp, models, (ctrl, trt), fit, metric,
                    (opts.raw("biasadj") or "", opts.raw("ematch") or ""))
     res.ps = ps
+    if stub:
+        _generate(session, stub, smp.mask, fit)
     session.post_estimation(res)
     tdisp.show(session, res, level)
     if sub == "psmatch":
@@ -140,3 +145,30 @@ def _results(session, c, sub, spec, smp, models, levels, fit, metric, extra):
     res.fit = fit
     res.match_sets = fit.pairs
     return res
+
+
+def _check_stub(session, stub: str, fit) -> None:
+    from hlmshell.commands._toolkit import check_name
+    stub = stub.rstrip("*")
+    k = max(fit.k_max, 1)
+    for j in range(1, k + 1):
+        check_name(f"{stub}{j}")
+        if f"{stub}{j}" in session.data:
+            raise StataError(f"variable {stub}{j} already defined", 110)
+
+
+def _generate(session, stub: str, mask, fit) -> None:
+    """generate(stub): stub1, stub2, ... hold the observation numbers (1-based, in the data
+    as it is) of each unit's matches, missing beyond its number of matches."""
+    from hlmshell.data.dataset import Variable
+    stub = stub.rstrip("*")
+    rows = np.flatnonzero(mask)              # sample position -> observation index
+    n = session.data.n
+    k = max(fit.k_max, 1)
+    cols = np.full((n, k), np.nan)
+    for i, js in enumerate(fit.pairs):
+        if js is not None and len(js):
+            cols[rows[i], :len(js)] = rows[np.sort(js)] + 1
+    for j in range(k):
+        session.data.add(Variable(f"{stub}{j + 1}", cols[:, j], "long" if n < 2**31 else
+                                  "double"))
