@@ -297,6 +297,7 @@ COMMANDS = [
     ('prtest', 'sdtest_prtest', 'prtest', ()),
     ('sem', 'sem', 'sem', ()),
     ('sencode', 'sencode', 'sencode', ()),
+    ('sdecode', 'sencode', 'sdecode', ()),
     ('cls', 'shell', 'cls', ()),
     ('browse', 'shell', 'br', ()),
     ('edit', 'shell', 'ed', ()),

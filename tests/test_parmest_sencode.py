@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from hlmshell.session import Session
-from tests.session_run import interp_session, ok, run
+from tests.session_run import interp_session, iok, irun, ok, run
 
 HSB = "/work/shared/data/hsb.dta"
 
@@ -169,3 +169,28 @@ def test_sencode_bad_input(line, rc):
     got, out = run(s, line)
     assert got == rc, out
     assert s.data.names == ["town", "x"]
+
+
+def test_sdecode_labels_formats_and_options():
+    s = interp_session("clear", "input x\n1\n2.5\n.a\n3\nend",
+                       'label define xl 1 "one" 3 "three"', "label values x xl")
+    iok(s, "sdecode x, gen(s1)")
+    assert [v.strip() for v in s.data.values("s1")] == ["one", "2.5", "", "three"]
+    iok(s, 'sdecode x, gen(s2) missing ftrim prefix("<") suffix(">")')
+    assert list(s.data.values("s2")) == ["<one>", "<2.5>", "<.a>", "<three>"]
+    iok(s, "sdecode x, gen(s3) labonly")
+    assert list(s.data.values("s3")) == ["one", "", "", "three"]
+    iok(s, "sdecode x in 1/2, gen(s4) format(%6.2f) ftrim")
+    assert list(s.data.values("s4")) == ["one", "2.50", "", ""]
+    iok(s, "sdecode x, replace")
+    assert s.data.var("x").is_string and s.data.names[0] == "x"
+
+
+@pytest.mark.parametrize("line, rc", [("sdecode x", 198), ("sdecode x, gen(y) replace", 198),
+                                      ("sdecode s, gen(y)", 108), ("sdecode x, gen(x)", 110),
+                                      ("sdecode x, gen(y) format(%5s)", 120)])
+def test_sdecode_bad_input(line, rc):
+    s = interp_session("clear", 'input x str3 s\n1 "a"\nend')
+    got, out = irun(s, line)
+    assert got == rc, out
+    assert s.data.names == ["x", "s"]

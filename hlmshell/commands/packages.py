@@ -29,6 +29,7 @@ BUILTIN_PACKAGES.update({"xtserial": ("xtserial",), "xttest3": ("xttest3",), "xt
 BUILTIN_PACKAGES["xthybrid"] = ("xthybrid",)  # Schunck & Perales's hybrid models (commands.xthybrid)
 BUILTIN_PACKAGES["mplotoffset"] = ("mplotoffset",)   # Winter's offset marginsplot (commands.mplotoffset)
 BUILTIN_PACKAGES["winsor2"] = ("winsor2",)   # Lian's winsorizing (commands.winsor2)
+BUILTIN_PACKAGES["sdecode"] = ("sdecode",)   # Newson's decode with formats (commands.sencode)
 BUILTIN_PACKAGES["parmest"] = ("parmest", "parmby")   # Newson's resultssets (commands.parmest)
 _OFFLINE = "hlmshell works offline and installs no packages"
 

@@ -1,4 +1,4 @@
-"""sencode (Roger Newson's SSC package, built in): "sequential encode" -- a string variable to a
+"""sencode and sdecode (Roger Newson's SSC packages, built in). sencode, "sequential encode": a string variable to a
 labelled numeric one whose codes follow the order in which the strings first appear in the
 data (or in a gsort() order), not alphabetical order as encode's; `many` gives every
 observation its own code (many codes per string); `replace` puts the numeric variable in the
@@ -86,6 +86,87 @@ def sencode_cmd(session, cmd):
                   src.name, lblname)
     ds.value_labels[lblname] = lab
     var = Variable(new, g.store(vals, "long"), "long", label=src.label, vallab=lblname)
+    if opts.replace:
+        ds.put(var)
+        if src.name in ds.sortedby:
+            ds.sortedby = ds.sortedby[:ds.sortedby.index(src.name)]
+    else:
+        ds.add(var)
+    ds.changed = True
+
+
+# ----------------------------------------------------------------------------- sdecode
+def _decoded(values, lab: dict, fmt_text: str, opts) -> np.ndarray:
+    """Each value as its value label, else (unless labonly) as formatted by the display format;
+    missing values empty unless `missing`; prefix()/suffix() around every nonempty result."""
+    from hlmshell.output.numfmt import fmt as format_number
+    from hlmshell.data.missing import missing_str
+    out = []
+    for v in values:
+        v = float(v)
+        if v in lab:
+            text = lab[v]
+        elif v != v:
+            text = missing_str(v) if opts.missing else ""
+        elif opts.labonly:
+            text = ""
+        else:
+            text = format_number(v, fmt_text)
+            if opts.ftrim:
+                text = text.strip()
+        if text:
+            text = f"{_unquoted(opts.prefix)}{text}{_unquoted(opts.suffix)}"
+        out.append(text)
+    return np.array(out, dtype=object)
+
+
+def _unquoted(text: str | None) -> str:
+    text = (text or "").strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1]
+    if text.startswith('`"') and text.endswith('"\''):
+        return text[2:-2]
+    return text
+
+
+@command("sdecode", byable=False, qualifiers="if in", family="Data management", body="varname",
+         desc="numeric variable to string: value labels, else formatted values (SSC sdecode)",
+         example="sdecode sector, generate(ssector)",
+         options=(Opt("generate", "gen", "name", desc="create string newvar"),
+                  Opt("replace", desc="replace the numeric variable by the string one"),
+                  Opt("maxlength", "maxl", "int", 2045, "keep at most # bytes of each string"),
+                  Opt("missing", "mi", desc="decode missing values as . .a ... (default empty)"),
+                  Opt("prefix", "pr", "string", desc="text put before each nonempty string"),
+                  Opt("suffix", "su", "string", desc="text put after each nonempty string"),
+                  Opt("labonly", "lab", desc="only values with value labels; the rest empty"),
+                  Opt("ftrim", "ft", desc="trim blanks from formatted values"),
+                  Opt("format", "fo", "string", desc="display format for unlabelled values")))
+def sdecode_cmd(session, cmd):
+    g.no_weights(cmd)
+    ds = session.data
+    opts = typed_args(cmd)
+    src = ds.var(g.one_var(session, cmd.body))
+    if src.is_string:
+        raise StataError("not possible with string variable", 108)
+    if bool(opts.generate) == bool(opts.replace):
+        raise StataError("either generate() or replace must be specified, but not both", 198)
+    new = opts.generate or src.name
+    if opts.generate:
+        g.check_newname(session, new)
+    if opts.maxlength < 1:
+        raise StataError("option maxlength() incorrectly specified", 198)
+    fmt_text = (opts.format or "").strip().strip('"') or src.format
+    if "format" in opts:
+        from hlmshell.commands.recast import format_kind
+        if format_kind(fmt_text) == "string":
+            raise StataError("invalid %format", 120)
+    lab = ds.value_labels.get(src.vallab, {}) if src.vallab else {}
+    use = g.sample(session, cmd)
+    vals = np.asarray(src.values, dtype=float)
+    out = _decoded(vals, lab, fmt_text, opts)
+    out = np.where(use, out, "").astype(object)
+    out = g.truncate_str(out, opts.maxlength)
+    var = Variable(new, out, g.str_type_for(out), label=src.label)
     if opts.replace:
         ds.put(var)
         if src.name in ds.sortedby:

@@ -7,3 +7,5 @@ TAKES = {"sencode": "if in"}
 # winsor2 (SSC, Lian): its own bad input is in tests/test_winsor2.py
 BASE["winsor2"] = "winsor2 ses, cuts(5 95) suffix(_x)"
 TAKES["winsor2"] = "if in"
+BASE["sdecode"] = "sdecode female, generate(sfemale)"
+TAKES["sdecode"] = "if in"
