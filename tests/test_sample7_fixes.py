@@ -123,3 +123,13 @@ def test_levelsof_abbreviations_and_logit_maximize_options():
     np.testing.assert_allclose(np.asarray(s.e.b), b0, rtol=1e-7)
     rc, _ = irun(s, "logit sector ses, technique")
     assert rc == 198
+
+
+def test_margins_by_is_over():
+    s = _hsb()
+    ok(s, "quietly regress mathach ses i.female i.sector")
+    a = ok(s, "margins, by(female sector) atmeans vsquish")
+    tab_by = np.asarray(s.r.margins.table).copy()
+    b = ok(s, "margins, over(female sector) atmeans vsquish")
+    np.testing.assert_array_equal(tab_by, np.asarray(s.r.margins.table))
+    assert a == b

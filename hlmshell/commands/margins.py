@@ -430,7 +430,7 @@ def margins_cmd(session, cmd) -> None:
             and not margins_xt.handles(res):
         raise StataError(f"margins after {res.cmd} is not implemented", 198)
     ats, rest = _split_at(cmd.options)
-    opts = bind_options(OPTIONS, rest, strict=True)
+    opts = bind_options(OPTIONS, _by_as_over(rest), strict=True)
     target = margins_saving.saving_target(opts.raw("saving")) if "saving" in opts else None
     req, model = _request(session, cmd, res, opts, ats)
     req.vce = _vce(opts)
@@ -449,6 +449,12 @@ def margins_cmd(session, cmd) -> None:
         margins_saving.save_margins(session, table, target)
     if opts.post:
         session.e.margins_replay = (res, req, pw, con)
+
+
+def _by_as_over(options: list) -> list:
+    """by(varlist): margins' older name for over(varlist), which do-files still type."""
+    from hlmshell.syntax.ast import Option
+    return [Option("over", o.arg) if o.name == "by" else o for o in options]
 
 
 def _vce(opts) -> str:
