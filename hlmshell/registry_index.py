@@ -32,6 +32,8 @@ COMMANDS = [
     ('cloglog', 'glm_cmds', 'cloglog', ()),
     ('poisson', 'glm_cmds', 'poisson', ()),
     ('clogit', 'clogit', 'clogit', ()),
+    ('constraint', 'constraint', 'cons', ()),
+    ('cnsreg', 'cnsreg', 'cnsreg', ()),
     ('codebook', 'codebook', 'codebook', ()),
     ('twoway', 'graph_twoway', 'tw', ()),
     ('scatter', 'graph_twoway', 'sc', ()),

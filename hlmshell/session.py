@@ -58,6 +58,7 @@ class Session:
         self.e: EstimationResults | None = None
         self.estimates: dict[str, EstimationResults] = {}
         self.test_chain: TestChain | None = None
+        self.constraints: dict[int, str] = {}       # constraint define: number -> its text (commands/constraint.py)
         self.out = out or Output()
         self.rc = 0                                 # _rc
         self.rng = np.random.default_rng(123456789)
@@ -113,6 +114,7 @@ class Session:
             "e": self.e,
             "estimates": dict(self.estimates),
             "test_chain": _copy_results(self.test_chain),
+            "constraints": dict(self.constraints),
             "preserved": self.preserved,
             "estimation_serial": self.estimation_serial,
             "settings": dict(self.settings),

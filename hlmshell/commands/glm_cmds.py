@@ -47,6 +47,8 @@ def _opts(name: str):
             Opt("allbaselevels", "allbase", desc="display all base levels"),
             Opt("nofvlabel", desc="show factor-variable levels by number, not value label"),
             Opt("noheader", desc="suppress the output header"),
+            Opt("constraints", "c", "string", None, "apply specified linear constraints"),
+            Opt("nocnsreport", "nocnsr", desc="do not display constraints"),
             # Stata's maximize options: the log likelihood is concave, so Newton's method
             # reaches the one optimum whatever they ask; accepted, changing nothing
             Opt("difficult", "dif", desc="accepted (the likelihood is concave)"),
@@ -166,7 +168,10 @@ def _run(session, cmd, name: str) -> None:
     if n <= X.shape[1]:
         raise StataError("insufficient observations", 2001)
     lines: list[float] = []
-    ll0, beta, ll, V, scores = _fit(y, X, off, fam, w, lines)
+    from hlmshell.commands import constraint as cn
+    cns = cn.prepare(session, opts.raw("constraints"), [(depvar, nm) for nm in design.stata_names],
+                     design.omitted)
+    ll0, beta, ll, V, scores = _fit(y, X, off, fam, w, lines, cns)
     if w is not None and wkind != "pweight" and vce.robust:
         scores = _copies_scores(scores, w, vce)
     V, n_clust = vce_and_log(session, opts, vce, V, scores, column, ll0, lines,
@@ -174,6 +179,7 @@ def _run(session, cmd, name: str) -> None:
     res = _results(cmd, name, depvar, design, mask, beta, V, ll, ll0, vce, n_clust, title, fam_name)
     if w is not None:
         _weight_results(res, cmd, w, wkind)
+    cn.post_ml(res, cns, opts.nocnsreport)
     offset_macros(res, opts)
     session.post_estimation(res)
     eform = (name == "logistic" and not opts.coef) or getattr(opts, "or", False) or \
@@ -186,16 +192,23 @@ def _run(session, cmd, name: str) -> None:
              name, baselevels=bool(opts.baselevels or opts.allbaselevels), header=not opts.noheader)
 
 
-def _fit(y, X, off, fam, w, lines):
-    """(ll0, b, ll, V, scores): the constant-only fit and the model's, by Newton."""
+def _fit(y, X, off, fam, w, lines, cns=None):
+    """(ll0, b, ll, V, scores): the constant-only fit and the model's, by Newton; under
+    constraints (commands/constraint.py) the model's over b = T a + t: the design X T with
+    X t added to the offset, V = T V(a) T' and scores whose sandwich is T's too."""
     cons = [j for j in range(X.shape[1]) if np.all(X[:, j] == 1.0)]
     try:
         ll0 = _null_ll(y, off, fam, bool(cons), w)
         b0 = np.zeros(X.shape[1])
         if cons:
             b0[cons[0]] = _null_beta(y, off, fam, w)
-        beta, ll, info, scores = _newton(y, X, off, fam, b0, lines, w)
-        V = np.linalg.inv(info)
+        if cns is not None:
+            B = cns.basis
+            a, ll, info, scores = _newton(y, X @ B.T, off + X @ B.t, fam, B.project(b0), lines, w)
+            beta, V, scores = B.expand(a), B.variance(info), scores @ B.T.T
+        else:
+            beta, ll, info, scores = _newton(y, X, off, fam, b0, lines, w)
+            V = np.linalg.inv(info)
     except (np.linalg.LinAlgError, FloatingPointError, ValueError):
         raise StataError("could not calculate numerical derivatives -- discontinuous region "
                          "with missing values encountered", 430) from None
@@ -275,7 +288,7 @@ def _results(cmd, name, depvar, design, mask, beta, V, ll, ll0, vce, n_clust, ti
     wt = [i for i in keep if names[i][1] != "_cons"]
     if vce.robust:
         bb = b[wt]
-        chi2 = float(bb @ np.linalg.solve(Vf[np.ix_(wt, wt)], bb)) if wt else 0.0
+        chi2 = float(bb @ np.linalg.pinv(Vf[np.ix_(wt, wt)]) @ bb) if wt else 0.0   # pinv: constraints
         chi2type = "Wald"
     else:
         chi2 = max(2.0 * (ll - ll0), 0.0)
@@ -304,9 +317,12 @@ def _display(session, res, design, vlabels, level, eform, name, baselevels: bool
         for line in head:
             out.line(line)
         out.line("")
+    from hlmshell.commands import constraint as cn
+    for line in cn.report_lines(res):
+        out.line(line)
     if sc.get("N_clust"):
         out.line(cluster_note(int(sc["N_clust"]), res.macros["clustvar"]))
-    groups = display_groups(design, baselevels=baselevels, value_labels=vlabels)
+    groups = cn.mark_groups(display_groups(design, baselevels=baselevels, value_labels=vlabels), res)
     se = np.sqrt(np.clip(np.diag(res.V), 0, None))
     vt = res.macros.get("vcetype") or None
     if eform:

@@ -221,6 +221,8 @@ def df_column_header(depvar: str, mode: str, level: float, first: str = "Coeffic
 
 def _row_cells(r, b, se, *, stat, df_r, level, beta, dots, dfcol=None) -> str:
     """The cells right of the bar for one row."""
+    if r.status == "constrained":        # fixed by constraints: the value, no statistics
+        return f"  {cnum(float(b[r.index]))}  (constrained)"
     if r.status:
         return status_cells(r.status)
     s = None if se is None else se[r.index]

@@ -39,8 +39,11 @@ def eform_table(depvar: str, groups, b, se, *, title: str, level: float = 95.0,
         for r in g.rows:
             level_rows = g.header is not None and not getattr(g, "plain_rows", False)
             labels = [ct.level_label(r.label)] if level_rows else ct.name_lines(r.label)
-            cells = status_cells(r.status) if r.status else \
-                eform_cells(float(b[r.index]), None if se is None else float(se[r.index]), level)
+            if r.status == "constrained":
+                cells = f"  {ct.cnum(math.exp(float(b[r.index])))}  (constrained)"
+            else:
+                cells = status_cells(r.status) if r.status else \
+                    eform_cells(float(b[r.index]), None if se is None else float(se[r.index]), level)
             lines += ct.coef_row(labels, cells)
         if body and (len(lines) > 1 or prev_multi):       # blank lines around multi-line items
             body.append(" " * (ct.NAME_W + 1) + "|")
