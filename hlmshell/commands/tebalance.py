@@ -95,6 +95,9 @@ def tebalance_cmd(session, cmd) -> None:
 
 
 def summarize(session, res) -> None:
+    if res.macros["subcmd"] in ("nnmatch", "psmatch") and not getattr(res, "generated", False):
+        # Stata refits a matching estimator to get the matches; here they were kept
+        session.out.line("(refitting the model using the generate() option)")
     dsg, mask, column = _covariates(session, res)
     t = (np.asarray(column(res.macros["tvar"]), dtype=float) == res.treated).astype(float)
     w = balance_weights(res, t)

@@ -100,6 +100,7 @@ def estimate_matching(session, c, sub: str, models, opts) -> None:
     res = _results(session, c, sub, spec, smp, models, (ctrl, trt), fit, metric,
                    (opts.raw("biasadj") or "", opts.raw("ematch") or ""))
     res.ps = ps
+    res.generated = bool(stub)               # tebalance/overlap need no refit then
     if stub:
         _generate(session, stub, smp.mask, fit)
     session.post_estimation(res)

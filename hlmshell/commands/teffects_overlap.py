@@ -54,6 +54,8 @@ def overlap(session, text: str) -> None:
     if bw is not None and bw <= 0:
         raise StataError("bwidth() must be positive", 198)
     mask = np.asarray(res.sample, dtype=bool)
+    if res.macros["subcmd"] == "psmatch" and not getattr(res, "generated", False):
+        session.out.line("(refitting the model using the generate() option)")
     p = _scores(session, res)
     score = p if pt == trt else 1 - p
     tv = np.asarray(session.data.values(res.macros["tvar"]), dtype=float)
