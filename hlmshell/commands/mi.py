@@ -9,7 +9,7 @@
     mi xtset / mi tsset / mi stset      mi reshape long|wide ...   mi extract # [, clear]
     mi convert wide|mlong|flong [, clear]          mi rename old new
     mi ptrace describe|use filename                                (mi_ptrace.py)
-    mi test coeflist (after mi estimate)   mi import flong|ice     (mi_import.py)
+    mi test coeflist (after mi estimate)   mi import flong|ice|wide (mi_import.py)
     mi svyset ...
 
 The data live in the dataset itself (mi_data.py), as Stata keeps them. This module only
@@ -85,10 +85,12 @@ _SUBS = (
                   Opt("vartable", "vart"), Opt("dftable", "dftab"), Opt("nosmall"),
                   Opt("imputations", "i", "numlist"), Opt("nimputations", "ni", "int")),
                  ": estimation_command"),
-             Sub("import", "import", "mi data from stacked imputations (flong: m() and id(); ice)",
+             Sub("import", "import", "mi data from imputations made elsewhere (flong: m() and id(); ice; "
+                 "wide: imputed(x = x1 x2 ...))",
                  (Opt("m", "", "string"), Opt("id", "", "string"), Opt("imputed", "", "string"),
-                  Opt("passive", "", "string"), Opt("regular", "", "string"), Opt("clear")),
-                 "flong|ice"),
+                  Opt("passive", "", "string"), Opt("regular", "", "string"), Opt("clear"),
+                  Opt("dupsok"), Opt("drop")),
+                 "flong|ice|wide"),
              Sub("test", "test", "test coefficients after mi estimate (equal FMI)", (), "coeflist"),
              Sub("ptrace", "ptrace", "describe or load a parameter-trace file (mi impute mvn)", (Opt("clear"),),
                  "describe|use filename"),

@@ -1,5 +1,5 @@
-"""mi import flong|ice: mi data from imputations made elsewhere (R's mice, ice), stacked as
-one dataset with an imputation number:
+"""mi import flong|ice|wide: mi data from imputations made elsewhere (R's mice, ice, PISA's
+plausible values), stacked as one dataset with an imputation number, or side by side:
 
     mi import flong, m(varname) id(varlist) [imputed(varlist) passive(varlist)
                      regular(varlist) clear]
@@ -8,6 +8,12 @@ one dataset with an imputation number:
 m = 0 holds the original data (missing values where imputed); each m >= 1 the same
 observations, matched to m = 0 by id(), with the imputed values. The m() variable is dropped;
 the result is flong (mi convert changes the style).
+
+    mi import wide, imputed(x = x1 x2 x3  y = y1 . y3) [passive(mvlist) dupsok drop clear]
+
+x holds m = 0 and x1, x2, x3 imputations 1 to 3 (`.`: that imputation has none, so it keeps
+m = 0's values); every variable needs the same number of imputations. The result is mi set
+wide; `drop` drops x1 x2 x3 afterwards (otherwise they stay, unregistered).
 """
 from __future__ import annotations
 
@@ -19,7 +25,8 @@ from hlmshell.errors import StataError, syntax_error
 from hlmshell.registry import Opt
 
 _OPTS = (Opt("m", "", "string"), Opt("id", "", "string"), Opt("imputed", "", "string"),
-         Opt("passive", "", "string"), Opt("regular", "", "string"), Opt("clear"))
+         Opt("passive", "", "string"), Opt("regular", "", "string"), Opt("clear"),
+         Opt("dupsok"), Opt("drop"))
 
 
 def import_cmd(session, text: str) -> None:
@@ -27,11 +34,17 @@ def import_cmd(session, text: str) -> None:
 
     cmd, opts = parse(text, _OPTS)
     kind = cmd.body.strip()
-    if kind not in ("flong", "ice"):
-        raise StataError("mi import: flong or ice required" if not kind else
-                         f"mi import {kind} is not available in hlmshell; use flong or ice", 198)
+    if kind not in ("flong", "ice", "wide"):
+        raise StataError("mi import: flong, ice or wide required" if not kind else
+                         f"mi import {kind} is not available in hlmshell; use flong, ice or wide", 198)
     if mid.is_set(session.data):
         raise StataError("no; data are mi set", 119)
+    if kind == "wide":
+        _import_wide(session, opts)
+        return
+    for name in ("dupsok", "drop"):
+        if name in opts:
+            raise StataError(f"option {name} not allowed", 198)
     if kind == "ice":
         mvar, idvars = "_mj", ["_mi"]
         for v in (mvar, *idvars):
@@ -97,3 +110,64 @@ def _take_imputations(ds, md, mvar, idvars) -> None:
             col = np.array(md.base.values(v), copy=True)
             col[where] = ds.values(v)[rows]
             md.imps[m - 1][v] = col
+
+
+# ----------------------------------------------------------------------------- wide
+def _mvlist(session, text: str) -> list[tuple[str, list[str | None]]]:
+    """`x = x1 x2 x3 y = y1 . y3` -> [(x, [x1, x2, x3]), (y, [y1, None, y3])]."""
+    from hlmshell.syntax.varlist import expand_varlist
+    ds = session.data
+    toks = text.replace("=", " = ").split()
+    out: list[tuple[str, list[str | None]]] = []
+    k = 0
+    while k < len(toks):
+        if k + 1 >= len(toks) or toks[k + 1] != "=" or toks[k] == "=":
+            raise syntax_error()
+        target = expand_varlist(ds, toks[k])
+        if len(target) != 1:
+            raise syntax_error()
+        k += 2
+        sources: list[str | None] = []
+        while k < len(toks) and toks[k] != "=" and not (k + 1 < len(toks) and toks[k + 1] == "="):
+            sources.extend([None] if toks[k] == "." else expand_varlist(ds, toks[k]))
+            k += 1
+        if not sources:
+            raise syntax_error()
+        out.append((target[0], sources))
+    return out
+
+
+def _import_wide(session, opts) -> None:
+    for name in ("m", "id", "regular"):
+        if opts.raw(name) is not None:
+            raise StataError(f"option {name}() not allowed", 198)
+    ds = session.data
+    groups = {role: _mvlist(session, opts.raw(role)) if opts.raw(role) else []
+              for role in ("imputed", "passive")}
+    pairs = groups["imputed"] + groups["passive"]
+    counts = {len(src) for _, src in pairs}
+    if len(counts) > 1:
+        raise StataError("the same number of imputations must be specified for each variable", 198)
+    M = counts.pop() if counts else 0
+    posted = [v for _, src in pairs for v in src if v is not None]
+    targets = [t for t, _ in pairs]
+    if len(set(targets)) != len(targets):
+        raise StataError(f"variable {next(t for t in targets if targets.count(t) > 1)} specified twice", 198)
+    if not opts.dupsok and len(set(posted)) != len(posted):
+        raise StataError(f"variable {next(v for v in posted if posted.count(v) > 1)} posted more than "
+                         "once; specify dupsok if that is what you want", 198)
+    for t, src in pairs:
+        for v in [t] + [v for v in src if v]:
+            if ds.var(v).is_string and t in dict(groups["imputed"]):
+                raise StataError(f"string variable {v} may not be registered as imputed", 109)
+    base = ds.copy()
+    base.dta_chars = {k: v for k, v in base.dta_chars.items() if not k.startswith("_mi_")}
+    imps: list[dict] = [{} for _ in range(M)]
+    for t, src in pairs:
+        for m, v in enumerate(src):
+            imps[m][t] = np.array(ds.values(v if v is not None else t), copy=True)
+    if opts.drop:
+        base.drop([v for v in dict.fromkeys(posted) if v not in targets])
+    md = mid.MiData(base, M, "wide", ivars=[t for t, _ in groups["imputed"]],
+                    pvars=[t for t, _ in groups["passive"]], imps=imps)
+    mid.store(session, md)
