@@ -509,3 +509,9 @@ def test_nnmatch_generate_match_numbers(s, data):
     assert np.mean(effects) == pytest.approx(atet, rel=1e-12)
     assert np.all(np.isnan(M[t == 0]))
     assert run(s, "teffects nnmatch (y x1 x2) (t), generate(nn)")[0] == 110
+
+
+def test_coeflegend_names_every_column(s):
+    out = ok(s, "teffects ipwra (y x1 i.g) (t x1 x2), coeflegend nolog")
+    assert "_b[ATE:r1vs0.t]" in out and "_b[OME1:3.g]" in out and "_b[TME1:_cons]" in out
+    assert "Robust" not in out

@@ -50,7 +50,8 @@ COMMON = (Opt("ate", desc="average treatment effect in the population; the defau
           Opt("tolerance", "tol", "real", desc="convergence tolerance"),
           Opt("pstolerance", "pstol", "real", desc="smallest propensity score allowed; "
                                                    "default 1e-5"),
-          Opt("noshow", desc="(accepted)"))
+          Opt("noshow", desc="(accepted)"),
+          Opt("coeflegend", "coefl", desc="display legend instead of statistics"))
 EE_OPTIONS = COMMON + (Opt("aequations", "aeq", desc="display the auxiliary equations"),)
 MATCH_OPTIONS = COMMON + (
     Opt("nneighbor", "nn", "int", 1, "number of matches per observation"),
@@ -106,7 +107,8 @@ def _replay(session, opttext: str) -> None:
         raise StataError("last estimates not found", 301)
     from hlmshell.syntax.parser import parse_options
     opts = bind_options(EE_OPTIONS, parse_options(opttext))
-    tdisp.show(session, res, confidence_level(session, opts), aequations=bool(opts.aequations))
+    tdisp.show(session, res, confidence_level(session, opts), aequations=bool(opts.aequations),
+               coeflegend=bool(opts.coeflegend))
 
 
 def _outcome_designs(smp, models, codes, L):
@@ -178,7 +180,8 @@ def _estimate_ee(session, c, sub: str, models, opts) -> None:
         session.out.line("")
         for ln in tdisp.iteration_lines(fit.criterion):
             session.out.line(ln)
-    tdisp.show(session, res, level, aequations=bool(opts.aequations))
+    tdisp.show(session, res, level, aequations=bool(opts.aequations),
+               coeflegend=bool(opts.coeflegend))
 
 
 class _Columns:

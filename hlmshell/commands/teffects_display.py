@@ -91,10 +91,10 @@ def _equation_section(res, eq: str, eqd, offset: int, level: float) -> list[str]
             + ct.body_lines(shifted, res.b, res.se, level=level))
 
 
-def table_lines(res, level: float, aequations: bool) -> list[str]:
+def table_lines(res, level: float, aequations: bool, legend: bool = False) -> list[str]:
     vcetype = res.macros.get("vcetype", "Robust")
-    lines = [ct.rule(), ct.vcetype_line(vcetype),
-             ct.column_header(res.depvar, "z", level, "Coefficient", "std. err."), ct.rule("mid")]
+    lines = [ct.rule()] + ([] if legend else [ct.vcetype_line(vcetype)]) + [
+        ct.column_header(res.depvar, "z", level, "Coefficient", "std. err."), ct.rule("mid")]
     sections = []
     eqs: list[str] = []
     for e, _ in res.names:
@@ -117,6 +117,12 @@ def iteration_lines(criteria) -> list[str]:
     return [f"Iteration {k}:   EE criterion = {fmt_g(c, 10):>10}" for k, c in enumerate(criteria)]
 
 
-def show(session, res, level: float, *, aequations: bool = False) -> None:
-    for ln in header_lines(res) + table_lines(res, level, aequations):
+def show(session, res, level: float, *, aequations: bool = False,
+         coeflegend: bool = False) -> None:
+    lines = header_lines(res) + table_lines(res, level, aequations or coeflegend, coeflegend)
+    if coeflegend:
+        # the legend names every column of e(b), so the auxiliary equations are listed too
+        from hlmshell.output.coeflegend import rewrite
+        lines = rewrite("\n".join(lines), res.names).split("\n")
+    for ln in lines:
         session.out.line(ln)

@@ -104,7 +104,7 @@ def estimate_matching(session, c, sub: str, models, opts) -> None:
     if stub:
         _generate(session, stub, smp.mask, fit)
     session.post_estimation(res)
-    tdisp.show(session, res, level)
+    tdisp.show(session, res, level, coeflegend=bool(opts.coeflegend))
     if sub == "psmatch":
         # Stata adjusts for the estimated score (Abadie and Imbens 2016); that adjustment is
         # not reproduced here, so the standard error is said to treat the score as known
