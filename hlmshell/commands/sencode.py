@@ -13,6 +13,7 @@ import numpy as np
 from hlmshell.commands import generate as g
 from hlmshell.commands._toolkit import sort_keys, typed_args
 from hlmshell.data.dataset import Variable
+from hlmshell.data.locate import unquote
 from hlmshell.errors import StataError
 from hlmshell.registry import Opt, command
 
@@ -30,6 +31,27 @@ def _order(session, spec: str | None) -> np.ndarray:
         names.append(full)
         desc.append(sign == "-")
     return sort_keys(ds, names, desc)
+
+
+def _target(session, opts, src) -> str:
+    """The new variable's name: generate()'s (a new name), or the source's under replace."""
+    if bool(opts.generate) == bool(opts.replace):
+        raise StataError("either generate() or replace must be specified, but not both", 198)
+    if opts.generate:
+        g.check_newname(session, opts.generate)
+        return opts.generate
+    return src.name
+
+
+def _store(ds, var: Variable, replace: bool) -> None:
+    """The result added, or put in the source's place (which ends the sort order there)."""
+    if replace:
+        ds.put(var)
+        if var.name in ds.sortedby:
+            ds.sortedby = ds.sortedby[:ds.sortedby.index(var.name)]
+    else:
+        ds.add(var)
+    ds.changed = True
 
 
 def _codes(strings, use, order, lab: dict, many: bool, noextend: bool, src: str, lblname: str):
@@ -71,11 +93,7 @@ def sencode_cmd(session, cmd):
     src = ds.var(g.one_var(session, cmd.body))
     if not src.is_string:
         raise StataError("not possible with numeric variable", 107)
-    if bool(opts.generate) == bool(opts.replace):
-        raise StataError("either generate() or replace must be specified, but not both", 198)
-    new = opts.generate or src.name
-    if opts.generate:
-        g.check_newname(session, new)
+    new = _target(session, opts, src)
     lblname = opts.label or new
     if not re.fullmatch(r"[A-Za-z_]\w{0,31}", lblname):
         raise StataError(f"{lblname} invalid name", 198)
@@ -85,14 +103,8 @@ def sencode_cmd(session, cmd):
     vals = _codes(list(src.values), use, order, lab, bool(opts.many), bool(opts.noextend),
                   src.name, lblname)
     ds.value_labels[lblname] = lab
-    var = Variable(new, g.store(vals, "long"), "long", label=src.label, vallab=lblname)
-    if opts.replace:
-        ds.put(var)
-        if src.name in ds.sortedby:
-            ds.sortedby = ds.sortedby[:ds.sortedby.index(src.name)]
-    else:
-        ds.add(var)
-    ds.changed = True
+    _store(ds, Variable(new, g.store(vals, "long"), "long", label=src.label, vallab=lblname),
+           bool(opts.replace))
 
 
 # ----------------------------------------------------------------------------- sdecode
@@ -115,18 +127,9 @@ def _decoded(values, lab: dict, fmt_text: str, opts) -> np.ndarray:
             if opts.ftrim:
                 text = text.strip()
         if text:
-            text = f"{_unquoted(opts.prefix)}{text}{_unquoted(opts.suffix)}"
+            text = f"{unquote(opts.prefix or '')}{text}{unquote(opts.suffix or '')}"
         out.append(text)
     return np.array(out, dtype=object)
-
-
-def _unquoted(text: str | None) -> str:
-    text = (text or "").strip()
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        return text[1:-1]
-    if text.startswith('`"') and text.endswith('"\''):
-        return text[2:-2]
-    return text
 
 
 @command("sdecode", byable=False, qualifiers="if in", family="Data management", body="varname",
@@ -148,11 +151,7 @@ def sdecode_cmd(session, cmd):
     src = ds.var(g.one_var(session, cmd.body))
     if src.is_string:
         raise StataError("not possible with string variable", 108)
-    if bool(opts.generate) == bool(opts.replace):
-        raise StataError("either generate() or replace must be specified, but not both", 198)
-    new = opts.generate or src.name
-    if opts.generate:
-        g.check_newname(session, new)
+    new = _target(session, opts, src)
     if opts.maxlength < 1:
         raise StataError("option maxlength() incorrectly specified", 198)
     fmt_text = (opts.format or "").strip().strip('"') or src.format
@@ -166,11 +165,4 @@ def sdecode_cmd(session, cmd):
     out = _decoded(vals, lab, fmt_text, opts)
     out = np.where(use, out, "").astype(object)
     out = g.truncate_str(out, opts.maxlength)
-    var = Variable(new, out, g.str_type_for(out), label=src.label)
-    if opts.replace:
-        ds.put(var)
-        if src.name in ds.sortedby:
-            ds.sortedby = ds.sortedby[:ds.sortedby.index(src.name)]
-    else:
-        ds.add(var)
-    ds.changed = True
+    _store(ds, Variable(new, out, g.str_type_for(out), label=src.label), bool(opts.replace))
