@@ -1,22 +1,24 @@
-"""Treatment effects of a binary treatment by estimating equations (Stata's teffects ra, ipw,
-ipwra and aipw).
+"""Treatment effects by estimating equations (Stata's teffects ra, ipw, ipwra and aipw), for
+a treatment with L >= 2 levels (level 0 the control).
 
 Why one module: the four estimators are one exactly identified system of moment conditions
 each, stacked from the same pieces (Stata's [TE] teffects intro advanced):
 
-    treatment model   score of the logit or probit of t on Z        (ipw, ipwra, aipw)
-    outcome models    x (y - x b_j) within level j, weighted by the
-                      inverse-probability weights in ipwra          (ra, ipwra, aipw)
-    effects           c_ij (h_ij - mu_j) = 0 for the potential-outcome means, with the ATE
-                      or ATET parametrised as mu_1 - mu_0
+    treatment model   score of the logit or probit of t on Z (binary), or of the
+                      multinomial logit with the control as base      (ipw, ipwra, aipw)
+    outcome models    the (quasi-)likelihood score of level j's linear, logit, probit or
+                      Poisson mean within level j, weighted by the
+                      inverse-probability weights in ipwra             (ra, ipwra, aipw)
+    effects           c_ij (h_ij - mu_j) = 0 for the potential-outcome means, with the ATEs
+                      or ATETs parametrised as mu_j - mu_0
 
-where h_ij is what estimator contributes for level j (the prediction x b_j, the outcome y,
-or AIPW's augmented prediction) and c_ij who averages it (everyone, the treated for the
-ATET, or the level's inverse-probability-weighted members). The parameters solve the system
-one block at a time (treatment model, outcome models, then the means); the variance is the
-M-estimator sandwich A^-1 B A^-T with A the summed Jacobian of the moments, which is exact
-here by complex-step differentiation (the moments are analytic in the parameters), and B the
-summed outer products of the moments (Stata's vce(robust)).
+where h_ij is what the estimator contributes for level j (the predicted mean, the outcome y,
+or AIPW's augmented prediction) and c_ij who averages it (everyone, the ATET's level, or the
+level's inverse-probability-weighted members). The parameters solve the system one block at
+a time (treatment model, outcome models, then the means); the variance is the M-estimator
+sandwich A^-1 B A^-T with A the summed Jacobian of the moments, which is exact here by
+complex-step differentiation (the moments are analytic in the parameters), and B the summed
+outer products of the moments (Stata's vce(robust)).
 """
 from __future__ import annotations
 
