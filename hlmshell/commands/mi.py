@@ -83,8 +83,9 @@ _SUBS = (
              Sub("estimate", "est", "fit a model on each imputation and combine by Rubin's rules",
                  (Opt("post"), Opt("dots"), Opt("noisily", "noi"), Opt("level", "l", "real", 95),
                   Opt("vartable", "vart"), Opt("dftable", "dftab"), Opt("nosmall"),
-                  Opt("imputations", "i", "numlist"), Opt("nimputations", "ni", "int")),
-                 ": estimation_command"),
+                  Opt("imputations", "i", "numlist"), Opt("nimputations", "ni", "int"),
+                  Opt("saving", "sav", "string")),
+                 ": estimation_command  (or: mi estimate using miestfile [, options])"),
              Sub("import", "import", "mi data from imputations made elsewhere (flong: m() and id(); ice; "
                  "wide: imputed(x = x1 x2 ...))",
                  (Opt("m", "", "string"), Opt("id", "", "string"), Opt("imputed", "", "string"),

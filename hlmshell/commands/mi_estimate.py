@@ -18,7 +18,9 @@ estimation metric). The small-sample (Barnard-Rubin) degrees of freedom are used
 command leaves e(df_r) (regress, xtreg, fe, areg), unless nosmall.
 
 Options: imputations(numlist) nimputations(#) level(#) dots noisily post vartable dftable
-nosmall (and errorok, esampvaryok, cmdok, nogroup accepted). e(b) and e(V) hold the combined
+nosmall saving(miestfile[, replace]) (and errorok, esampvaryok, cmdok, nogroup accepted).
+saving() keeps each imputation's e() in miestfile.ster (results/mi_ster.py);
+`mi estimate using miestfile [, options]` combines them again without refitting. e(b) and e(V) hold the combined
 estimates (as with Stata's post); b_mi, V_mi, W_mi, B_mi, re_mi, fmi_mi, df_mi the details.
 """
 from __future__ import annotations
@@ -39,7 +41,8 @@ _OPTS = (Opt("imputations", "i", "string"), Opt("nimputations", "ni", "int"), Op
          Opt("noupdate"), Opt("nowarning"),
          # the reporting options Stata's mi estimate takes: exponentiated first equation, base levels
          Opt("or"), Opt("irr"), Opt("rrr"), Opt("hr"), Opt("eform", "eform", "string", None),
-         Opt("baselevels", "base"), Opt("allbaselevels", "allbase"), Opt("nofvlabel"))
+         Opt("baselevels", "base"), Opt("allbaselevels", "allbase"), Opt("nofvlabel"),
+         Opt("saving", "sav", "string"))
 
 _EFORM_TITLES = (("or", "Odds ratio"), ("irr", "IRR"), ("rrr", "RRR"), ("hr", "Haz. ratio"))
 
@@ -99,6 +102,8 @@ def estimate_cmd(session, text: str) -> None:
 
     if find_top(text, ":") < 0:
         head = text.strip()
+        if head.split(None, 1)[:1] == ["using"]:
+            return using_cmd(session, head[len("using"):])
         if head and not head.startswith(","):
             raise syntax_error()
         return replay(session, head[1:])
@@ -113,9 +118,82 @@ def estimate_cmd(session, text: str) -> None:
     name = command_name(inner)
     if name not in SUPPORTED and not opts.cmdok:
         raise StataError(f"mi estimate: command {name} is not supported by mi estimate", 199)
+    target = _saving_target(opts.raw("saving"))
     fits = _run_all(session, md, ms, inner, opts)
     level = opts.level if opts.level is not None else session.settings.get("level", 95.0)
     res = _combine(fits, ms, inner, opts, level)
+    if target is not None:
+        _save_fits(target, ms, fits, inner)
+    session.post_estimation(res)
+    _display(session, res, level, opts)
+
+
+def _saving_target(text: str | None):
+    """saving(miestfile[, replace]): the .ster path, checked before anything is fitted."""
+    if text is None:
+        return None
+    from hlmshell.data.locate import file_spec, target_path
+    from hlmshell.syntax.lexer import find_top
+    i = find_top(text, ",")
+    name, sub = (text, "") if i < 0 else (text[:i], text[i + 1:])
+    if sub.strip() and sub.strip().lower() != "replace":
+        raise StataError("option saving() incorrectly specified", 198)
+    fname = file_spec(name)
+    if not fname:
+        raise StataError("option saving() incorrectly specified", 198)
+    path = target_path(fname, ".ster")
+    if path.exists() and not sub.strip():
+        raise StataError(f"file {path} already exists", 602)
+    return path
+
+
+def _save_fits(path, ms, fits, inner) -> None:
+    from hlmshell.results import mi_ster
+    try:
+        raw = mi_ster.dumps(mi_ster.MiEstimates(list(ms), list(fits), inner))
+    except Exception:  # noqa: BLE001 - a result holding something unpicklable: say so
+        raise StataError("mi estimate: these results cannot be saved to a file", 498) from None
+    try:
+        path.write_bytes(raw)
+    except OSError:
+        raise StataError(f"file {path} could not be opened", 603) from None
+
+
+def using_cmd(session, text: str) -> None:
+    """mi estimate using miestfile [, options]: Rubin's rules on the fits saving() kept, for
+    all or imputations()/nimputations() of them."""
+    from hlmshell.data.locate import file_spec, find_data, with_ext
+    from hlmshell.registry import bind_options
+    from hlmshell.results import mi_ster
+    from hlmshell.syntax.lexer import find_top
+    from hlmshell.syntax.parser import parse_options
+
+    i = find_top(text, ",")
+    name, opt_text = (text, "") if i < 0 else (text[:i], text[i + 1:])
+    opts = bind_options(_OPTS, parse_options(opt_text), strict=True)
+    for bad in ("saving", "dots", "noisily", "trace", "cmdok", "esampvaryok"):
+        if bad in opts:
+            raise StataError(f"option {bad} not allowed", 198)
+    fname = file_spec(name)
+    if not fname:
+        raise StataError("invalid file specification", 198)
+    shown = with_ext(fname, ".ster")
+    path = find_data(fname, ".ster")
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        raise StataError(f"file {shown} could not be opened", 603) from None
+    saved = mi_ster.loads(raw, shown)
+    if opts.imputations is None and opts.nimputations is None:
+        pick = list(saved.ms)
+    else:
+        pick = _which(mid.MiData(None, max(saved.ms)), opts)
+    if any(m not in saved.ms for m in pick):
+        missing = next(m for m in pick if m not in saved.ms)
+        raise StataError(f"imputations(): estimation results for m={missing} not found in {shown}", 198)
+    fits = [saved.fits[saved.ms.index(m)] for m in pick]
+    level = opts.level if opts.level is not None else session.settings.get("level", 95.0)
+    res = _combine(fits, pick, saved.cmdline, opts, level)
     session.post_estimation(res)
     _display(session, res, level, opts)
 

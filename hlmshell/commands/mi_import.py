@@ -137,6 +137,28 @@ def _mvlist(session, text: str) -> list[tuple[str, list[str | None]]]:
     return out
 
 
+def _check_wide(ds, groups, opts) -> int:
+    """M, after Stata's checks: the same number of imputations for every variable, no target
+    twice, no source posted twice unless dupsok, no string variable imputed."""
+    pairs = groups["imputed"] + groups["passive"]
+    counts = {len(src) for _, src in pairs}
+    if len(counts) > 1:
+        raise StataError("the same number of imputations must be specified for each variable", 198)
+    targets = [t for t, _ in pairs]
+    twice = [t for t in targets if targets.count(t) > 1]
+    if twice:
+        raise StataError(f"variable {twice[0]} specified twice", 198)
+    posted = [v for _, src in pairs for v in src if v is not None]
+    again = [v for v in posted if posted.count(v) > 1]
+    if again and not opts.dupsok:
+        raise StataError(f"variable {again[0]} posted more than once; specify dupsok if that is "
+                         "what you want", 198)
+    for t, src in groups["imputed"]:
+        if any(ds.var(v).is_string for v in [t] + [v for v in src if v]):
+            raise StataError(f"string variable {t} may not be registered as imputed", 109)
+    return counts.pop() if counts else 0
+
+
 def _import_wide(session, opts) -> None:
     for name in ("m", "id", "regular"):
         if opts.raw(name) is not None:
@@ -144,22 +166,9 @@ def _import_wide(session, opts) -> None:
     ds = session.data
     groups = {role: _mvlist(session, opts.raw(role)) if opts.raw(role) else []
               for role in ("imputed", "passive")}
+    M = _check_wide(ds, groups, opts)
     pairs = groups["imputed"] + groups["passive"]
-    counts = {len(src) for _, src in pairs}
-    if len(counts) > 1:
-        raise StataError("the same number of imputations must be specified for each variable", 198)
-    M = counts.pop() if counts else 0
-    posted = [v for _, src in pairs for v in src if v is not None]
     targets = [t for t, _ in pairs]
-    if len(set(targets)) != len(targets):
-        raise StataError(f"variable {next(t for t in targets if targets.count(t) > 1)} specified twice", 198)
-    if not opts.dupsok and len(set(posted)) != len(posted):
-        raise StataError(f"variable {next(v for v in posted if posted.count(v) > 1)} posted more than "
-                         "once; specify dupsok if that is what you want", 198)
-    for t, src in pairs:
-        for v in [t] + [v for v in src if v]:
-            if ds.var(v).is_string and t in dict(groups["imputed"]):
-                raise StataError(f"string variable {v} may not be registered as imputed", 109)
     base = ds.copy()
     base.dta_chars = {k: v for k, v in base.dta_chars.items() if not k.startswith("_mi_")}
     imps: list[dict] = [{} for _ in range(M)]
@@ -167,6 +176,7 @@ def _import_wide(session, opts) -> None:
         for m, v in enumerate(src):
             imps[m][t] = np.array(ds.values(v if v is not None else t), copy=True)
     if opts.drop:
+        posted = [v for _, src in pairs for v in src if v is not None]
         base.drop([v for v in dict.fromkeys(posted) if v not in targets])
     md = mid.MiData(base, M, "wide", ivars=[t for t, _ in groups["imputed"]],
                     pvars=[t for t, _ in groups["passive"]], imps=imps)
