@@ -80,7 +80,9 @@ def _base(values, y, opts) -> int:
                   Opt("cluster", "cl", "string", None, "old syntax of vce(cluster clustvar)"),
                   Opt("nolog", desc="do not show the iteration log"),
                   Opt("log", desc="show the iteration log; the default"),
-                  Opt("iterate", "iter", "int", 300, "maximum number of iterations")))
+                  Opt("iterate", "iter", "int", 300, "maximum number of iterations"),
+                  Opt("constraints", "c", "string", None, "apply specified linear constraints"),
+                  Opt("nocnsreport", "nocnsr", desc="do not display constraints")))
 def mlogit_cmd(session, cmd) -> None:
     spec, fixed_raw = _split_spec(session, cmd)
     if spec is None:
@@ -117,20 +119,27 @@ def mlogit_cmd(session, cmd) -> None:
     if X.shape[1] == 0:
         raise StataError("no variables and no constant", 102)
     codes = np.searchsorted(values, y)
-    fit = _fit(session, X, codes, len(values), base, not opts.nolog or opts.log, opts.iterate)
+    from hlmshell.commands import constraint as cn
+    cns = cn.prepare(session, opts.raw("constraints"), *_names(design, eqs, base))
+    fit = _fit(session, X, codes, len(values), base, not opts.nolog or opts.log, opts.iterate, cns)
     V, n_clust = fit.V, None
     if vce.robust:
         V, n_clust = _sandwich(fit.V, fit.scores, column(vce.clustvar) if vce.clustvar else None)
     res = _results(cmd, depvar, design, mask, fit, V, values, eqs, base, vce, n_clust)
+    cn.post_ml(res, cns, opts.nocnsreport)
     res.value_labels = factor_labels(ds, fixed)
     session.post_estimation(res)
     display_mlogit(session, res, level, opts.rrr)
 
 
-def _fit(session, X, codes, J, base, show_log: bool, maxit: int):
+def _fit(session, X, codes, J, base, show_log: bool, maxit: int, cns=None):
     from hlmshell.engine import mlogit as em
     try:
-        fit = em.fit(X, codes, J, base, maxit=maxit)
+        if cns is not None:           # constraints(): Newton over their null space
+            from hlmshell.engine import constrained as ec
+            fit = ec.mlogit_fit(X, codes, J, base, cns.basis, maxit=maxit)
+        else:
+            fit = em.fit(X, codes, J, base, maxit=maxit)
     except (np.linalg.LinAlgError, FloatingPointError, ValueError):
         raise StataError("could not calculate numerical derivatives -- flat or discontinuous "
                          "region encountered", 430) from None
@@ -162,16 +171,22 @@ def omitted_name(name: str) -> str:
     return "#".join(parts)
 
 
+def _names(design, eqs, base):
+    """e(b)'s column names and which are omitted (the base outcome's, collinear ones)."""
+    names, omitted = [], []
+    for j, eq in enumerate(eqs):
+        for c, nm in enumerate(design.stata_names):
+            is_base = j == base
+            names.append((eq, omitted_name(nm) if is_base else nm))
+            omitted.append(is_base or bool(design.omitted[c]))
+    return names, omitted
+
+
 def _results(cmd, depvar, design, mask, fit, V, values, eqs, base, vce, n_clust):
     cols = design.stata_names
     kc = len(cols)
     keep = np.flatnonzero(design.keep)
-    names, omitted = [], []
-    for j, eq in enumerate(eqs):
-        for c, nm in enumerate(cols):
-            is_base = j == base
-            names.append((eq, omitted_name(nm) if is_base else nm))
-            omitted.append(is_base or bool(design.omitted[c]))
+    names, omitted = _names(design, eqs, base)
     K = len(names)
     b = np.zeros(K)
     Vf = np.zeros((K, K))
@@ -188,7 +203,7 @@ def _results(cmd, depvar, design, mask, fit, V, values, eqs, base, vce, n_clust)
     if vce.robust:
         wt = [p for p in pos if names[p][1] != "_cons"]
         bb = b[wt]
-        chi2 = float(bb @ np.linalg.solve(Vf[np.ix_(wt, wt)], bb)) if wt else 0.0
+        chi2 = float(bb @ np.linalg.pinv(Vf[np.ix_(wt, wt)]) @ bb) if wt else 0.0   # pinv: constraints
         chi2type = "Wald"
     else:
         chi2, chi2type = max(2.0 * (fit.ll - fit.ll_0), 0.0), "LR"
@@ -225,6 +240,9 @@ def display_mlogit(session, res, level: float, rrr: bool) -> None:
                                 sc["p"], sc["ll"], sc["r2_p"], res.macros["chi2type"], robust):
         out.line(line)
     out.line("")
+    from hlmshell.commands import constraint as cn
+    for line in cn.report_lines(res):
+        out.line(line)
     if sc.get("N_clust"):
         out.line(ct.cluster_note(int(sc["N_clust"]), res.macros["clustvar"]))
     for line in mlogit_table(res, level, rrr):
@@ -254,7 +272,8 @@ def mlogit_table(res, level: float, rrr: bool) -> list[str]:
             lines.append(f"{ct.abbrev(eq, ct.NAME_W):<{ct.NAME_W}} |  (base outcome)")
             continue
         lines.append(f"{ct.abbrev(eq, ct.NAME_W):<{ct.NAME_W}} |")
-        g = _eq_groups(groups, j * kc)
+        from hlmshell.commands import constraint as cn
+        g = cn.mark_groups(_eq_groups(groups, j * kc), res)
         if rrr:
             full = eform_table(res.depvar, g, res.b, se, title="RRR", level=level, vcetype=vt)
             lines += full[len(head) + 1:-1]

@@ -138,3 +138,31 @@ def maximize(derivs, B: Basis, b0: np.ndarray, maxit: int = 300) -> NewtonFit:
         lines.append(ll)
     Hf = B.T.T @ H @ B.T
     return NewtonFit(b=b, V=B.variance(Hf), ll=ll, lines=lines, converged=converged)
+
+
+def mlogit_fit(X: np.ndarray, codes: np.ndarray, J: int, base: int, B: Basis, maxit: int = 300):
+    """Multinomial logit under constraints: engine.mlogit's likelihood and information over
+    b = vec of the non-base outcomes' coefficients (equation-major, as its fit orders them),
+    maximised over the free parameters; the start is the constant-only model's, projected."""
+    from hlmshell.engine import mlogit as em
+    n, k = X.shape
+    Y = np.zeros((n, J))
+    Y[np.arange(n), codes] = 1.0
+    counts = Y.sum(axis=0)
+    share = counts / n
+    ll_0 = float(np.sum(counts[counts > 0] * np.log(share[counts > 0])))
+    beta0 = np.zeros((J - 1, k))
+    cons = [j for j in range(k) if np.all(X[:, j] == 1.0)]
+    if cons:
+        keep = [j for j in range(J) if j != base]
+        beta0[:, cons[0]] = np.log(share[keep] / share[base])
+
+    def derivs(b):
+        beta = b.reshape(J - 1, k)
+        scores, H = em._derivs(X, Y, beta, base)
+        return em._loglik(X, Y, beta, base), scores.sum(axis=0), H
+
+    fit = maximize(derivs, B, beta0.reshape(-1), maxit)
+    scores, _ = em._derivs(X, Y, fit.b.reshape(J - 1, k), base)
+    return em.MlogitFit(beta=fit.b.reshape(J - 1, k), V=fit.V, ll=fit.ll, ll_0=ll_0, scores=scores,
+                        iterations=fit.lines, converged=fit.converged)
