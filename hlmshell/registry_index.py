@@ -357,6 +357,8 @@ COMMANDS = [
     ('xtgls', 'xtgls', 'xtgls', ()),
     ('xthtaylor', 'xthtaylor', 'xthtaylor', ()),
     ('xthybrid', 'xthybrid', 'xthybrid', ()),
+    ('xttobit', 'xttobit', 'xttobit', ()),
+    ('xtintreg', 'xtintreg', 'xtintreg', ()),
     ('xtivreg', 'xtivreg', 'xtivreg', ()),
     ('xtmixed_corr', 'xtmixed_corr', 'xtmixed_corr', ()),
     ('xtmlogit', 'xtmlogit', 'xtmlogit', ()),
@@ -366,6 +368,5 @@ COMMANDS = [
     ('xtrc', 'xtrc', 'xtrc', ()),
     ('xtregar', 'xtregar', 'xtregar', ()),
     ('xttest0', 'xttest0', 'xttest0', ()),
-    ('xttobit', 'xttobit', 'xttobit', ()),
     ('xttrans', 'xttrans', 'xttrans', ()),
 ]

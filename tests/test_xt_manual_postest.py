@@ -354,3 +354,64 @@ def test_xtcloglog_re_matches_lme4_and_pa_predict():
     bp = np.ravel(s.e.b)
     xbp = bp[0] * _col(s, "age") + bp[1] * _col(s, "grade") + bp[2] * _col(s, "south") + bp[3]
     np.testing.assert_allclose(_col(s, "m"), -np.expm1(-np.exp(xbp)), rtol=1e-6)
+
+
+def _xtintreg_session():
+    from hlmshell.interpreter import Interpreter
+    from hlmshell.output.writer import Capture
+    from hlmshell.session import Session
+    s = Session(out=Capture())
+    Interpreter(s)
+    for line in ("set obs 240", "set seed 99", "generate id = ceil(_n/4)", "generate t = _n - 4*(id-1)",
+                 "generate u = rnormal(0, .5) if t == 1", "bysort id (t): replace u = u[1]",
+                 "generate x = rnormal()", "generate ys = 1 + .6*x + u + rnormal(0, .7)",
+                 "generate lo = floor(ys)", "generate hi = lo + 1",
+                 "replace lo = . if ys < 0", "replace hi = . if ys > 2.5",
+                 "replace lo = ys if _n <= 20", "replace hi = ys if _n <= 20", "xtset id t"):
+        ok(s, line)
+    return s
+
+
+def test_xtintreg_brute_force_likelihood():
+    """xtintreg: e(ll) equals the panels' integrals (200-point plain Gauss-Hermite) of the product of the
+    rows' interval, censored and point contributions at e(b), and e(b) is that likelihood's
+    maximum (central differences of the brute-force ll near zero); the counts by kind."""
+    s = _xtintreg_session()
+    out = ok(s, "xtintreg lo hi x, nolog")
+    assert "Random-effects interval regression" in out and "Interval-cens." in out
+    lo, hi, x, ids = _col(s, "lo"), _col(s, "hi"), _col(s, "x"), _col(s, "id")
+    assert s.e.scalars["N_unc"] == 20
+    assert s.e.scalars["N_lc"] == np.sum(np.isnan(lo))
+    assert s.e.scalars["N_rc"] == np.sum(np.isnan(hi))
+
+    z, w = np.polynomial.hermite_e.hermegauss(200)      # dense, non-adaptive: E f(sigma_u Z)
+    w = w / w.sum()
+    codes = np.unique(ids, return_inverse=True)[1].ravel()
+
+    def ll(theta):
+        b1, b0, su, se = theta
+        mu = (b0 + b1 * x)[:, None] + su * z[None, :]
+        a, c = lo[:, None], hi[:, None]
+        with np.errstate(all="ignore"):
+            p = np.where(np.isnan(a), stats.norm.cdf((c - mu) / se),
+                         np.where(np.isnan(c), stats.norm.sf((a - mu) / se),
+                                  np.where(a == c, stats.norm.pdf((a - mu) / se) / se,
+                                           stats.norm.cdf((c - mu) / se) - stats.norm.cdf((a - mu) / se))))
+            logp = np.zeros((codes.max() + 1, len(z)))
+            np.add.at(logp, codes, np.log(p))
+        return float(np.sum(np.log(np.exp(logp) @ w)))
+
+    theta = np.ravel(s.e.b).astype(float)
+    assert s.e.scalars["ll"] == pytest.approx(ll(theta), rel=1e-7)
+    for j in range(4):
+        e = np.zeros(4)
+        e[j] = 1e-4
+        assert abs((ll(theta + e) - ll(theta - e)) / 2e-4) < 2e-3, j
+    ok(s, "margins, predict(e(0, 2))")
+    ok(s, "predict em, e(0, 2)")
+    assert s.r.matrices["table"].values[0, 0] == pytest.approx(float(np.mean(_col(s, "em"))), rel=1e-6)
+    for line, rc_ in (("xtintreg lo", 102), ("xtintreg hi lo x", 498), ("xtintreg lo hi x, tobit", 198),
+                      ("xtintreg lo hi x, vce(robust)", 198)):
+        rc, _o = run(s, line)
+        assert rc == rc_, (line, _o)
+    assert s.e.cmd == "xtintreg"

@@ -10,7 +10,8 @@ xtnbreg and xttobit ([XT] ... postestimation, "Syntax for margins").
                  exp(xb + offset + sigma_u^2/2)
     pa           mu (the default; the mean with the offset), rate (without it), xb
     xtrc         xb (the mean coefficients' linear prediction)
-    xttobit      xb (the default); pr(a,b), e(a,b), ystar(a,b) of y* ~ N(xb, sigma_u^2 +
+    xttobit,     xb (the default); pr(a,b), e(a,b), ystar(a,b) of y* ~ N(xb, sigma_u^2 +
+    xtintreg
                  sigma_e^2) -- marginal with respect to the random effect -- with numbers
                  (. for an unbounded side); /sigma_u and /sigma_e move
 
@@ -26,7 +27,8 @@ import numpy as np
 
 from hlmshell.errors import StataError
 
-COMMANDS = ("xtlogit", "xtprobit", "xtcloglog", "xtpoisson", "xtnbreg", "xttobit", "xtgee", "xtrc")
+COMMANDS = ("xtlogit", "xtprobit", "xtcloglog", "xtpoisson", "xtnbreg", "xttobit", "xtintreg",
+            "xtgee", "xtrc")
 _LINK = {"xtlogit": "logit", "xtprobit": "probit", "xtcloglog": "cloglog"}
 
 
@@ -36,7 +38,7 @@ def handles(res) -> bool:
 
 def _model(res) -> str:
     """re, fe or pa (xttobit fits only re; xtgee is pa)."""
-    default = {"xttobit": "re", "xtgee": "pa", "xtrc": "re"}.get(res.cmd, "")
+    default = {"xttobit": "re", "xtintreg": "re", "xtgee": "pa", "xtrc": "re"}.get(res.cmd, "")
     return res.macros.get("model") or default
 
 
@@ -44,7 +46,7 @@ def _allowed(res) -> tuple[str, ...]:
     model = _model(res)
     if model == "pa":
         return ("mu", "rate", "xb")
-    if res.cmd == "xttobit":
+    if res.cmd in ("xttobit", "xtintreg"):
         return ("xb", "pr", "e", "ystar")
     if res.cmd == "xtrc":
         return ("xb",)
@@ -188,7 +190,7 @@ def _theta_names(res, stat: str) -> list[str]:
         return ["lnsig2u"]
     if res.cmd == "xtnbreg" and stat in ("nu0", "iru0"):
         return ["ln_r", "ln_s"]
-    if res.cmd == "xttobit" and stat != "xb":
+    if res.cmd in ("xttobit", "xtintreg") and stat != "xb":
         return ["sigma_u", "sigma_e"]
     return []
 
@@ -202,7 +204,7 @@ def setup(session, res, model, req, text: str):
     model = mb.with_theta(model, res, [_index(res, nm) for nm in _theta_names(res, stat)])
     if _model(res) == "pa":
         fn = _pa(res, stat)
-    elif res.cmd in ("xttobit", "xtrc"):               # xtrc: xb, the only statistic
+    elif res.cmd in ("xttobit", "xtintreg", "xtrc"):   # xtrc: xb, the only statistic
         fn = _tobit(stat, arg)
     elif res.cmd in _LINK:
         fn = _binary(res, stat, _LINK[res.cmd])

@@ -360,6 +360,9 @@ def predict_cmd(session, cmd) -> None:
     if res.cmd not in ("mixed", "xtmixed"):
         _predict_linear(session, cmd, res, stat, req.touse)
         return
+    for name in args_of(cmd).given:          # hazard, density, ir, ...: not statistics of mixed
+        if name not in _MIXED_OPTIONS:
+            raise StataError(f"option {name} not allowed", 198)
     _check_mixed_request(res.model, req)
     if stat in (None, "xb", "stdp"):
         _predict_fixed(session, cmd, res, req)
@@ -376,7 +379,7 @@ PREDICTORS: dict = {}
 # the modules that register into PREDICTORS, in the order a full load imports them (command
 # modules are imported when their command is first used, so predict imports these itself)
 _PREDICTOR_MODULES = ("glm_predict", "xtregar", "st_cox", "st_streg", "me_multilevel_predict", "me_predict", "meqr", "resample",
-                      "xt_glmm", "xtgee", "xtnbreg", "tobit", "xttobit", "xtpqml",
+                      "xt_glmm", "xtgee", "xtnbreg", "tobit", "xttobit", "xtintreg", "xtpqml",
                       "factor_post", "sem_predict", "mlogit", "reg_diagnostics", "reghdfe",
                       "xt_ordinal", "gsem_predict", "mestreg_predict", "clogit", "xtmlogit", "mvreg", "ivregress", "xtivreg", "teffects_predict")
 # e(cmd) -> handler of the influence statistics (rstudent, leverage, cooksd, ...), registered by
@@ -392,6 +395,8 @@ def _load_predictors() -> None:
             importlib.import_module(f"hlmshell.commands.{m}")
 
 
+_MIXED_OPTIONS = ("xb", "stdp", "fitted", "residuals", "rstandard", "reffects", "reses", "relevel",
+                  "scores")
 _GLMM_ONLY = ("mu", "pr", "eta", "ebmeans", "ebmodes", "fixedonly", "conditional", "nooffset",
               "pearson", "deviance", "anscombe", "outcome", "marginal")
 

@@ -1,12 +1,15 @@
 """Censored-normal likelihoods: Stata's tobit (one level) and xttobit (a normal random
 intercept integrated out by mean-variance adaptive Gauss-Hermite quadrature).
 
-Each observation is uncensored, left-censored (y <= its lower limit) or right-censored
-(y >= its upper limit); kind holds 0, 1, 2 and lim the limit that applies (the observation's
-value when uncensored). With m the mean and sigma the error's standard deviation:
+Each observation is uncensored, left-censored (y <= its lower limit), right-censored
+(y >= its upper limit) or, for xtintreg, interval-censored (y in [y1, y2]); kind holds 0, 1, 2,
+3 and lim the limit that applies (the observation's value when uncensored; for an interval
+y holds its lower end y1 and lim its upper end y2). With m the mean and sigma the error's
+standard deviation:
   uncensored     ln phi((y - m)/sigma) - ln sigma
   left-censored  ln Phi((l - m)/sigma)
-  right-censored ln Phi((m - u)/sigma).
+  right-censored ln Phi((m - u)/sigma)
+  interval       ln [Phi((y2 - m)/sigma) - Phi((y1 - m)/sigma)].
 Parameters are (b, ln sigma) for tobit and (b, ln sigma_u, ln sigma_e) for xttobit, so the
 maximizer (engine.negbin_panel.maximize) works without bounds; the commands report sigma,
 the variance and rho from them.
@@ -22,7 +25,7 @@ import math
 
 import numpy as np
 
-UNC, LEFT, RIGHT = 0, 1, 2
+UNC, LEFT, RIGHT, INTERVAL = 0, 1, 2, 3
 _LN2PI = 0.5 * math.log(2 * math.pi)
 
 
@@ -47,7 +50,27 @@ def obs_terms(m, y, lim, kind, lnsig):
     d1 = np.where(cens, sign * lam / sig, z / sig)
     d2 = np.where(cens, -lam * (cc + lam) / sig ** 2, -1.0 / sig ** 2 + 0.0 * z)
     dls = np.where(cens, -cc * lam, z * z - 1.0)
+    iv = kind == INTERVAL
+    if np.any(iv):
+        ll, d1, d2, dls = _interval(m, y, lim, iv, sig, ll, d1, d2, dls)
     return ll, d1, d2, dls
+
+
+def _interval(m, y, lim, iv, sig, ll, d1, d2, dls):
+    """The interval rows' terms put in: with a, b the standardized ends and P = Phi(b) -
+    Phi(a) (from the upper tails when a > 0, where the difference keeps its digits),
+    d/dm ln P = (phi(a) - phi(b)) / (sigma P), d/d ln sigma ln P = (a phi(a) - b phi(b)) / P."""
+    from scipy.special import ndtr
+    a = np.where(iv, (y - m) / sig, -1.0)
+    b = np.where(iv, (lim - m) / sig, 1.0)
+    P = np.where(a > 0, ndtr(-a) - ndtr(-b), ndtr(b) - ndtr(a))
+    P = np.maximum(P, 1e-300)
+    pa = np.exp(-0.5 * a * a - _LN2PI)
+    pb = np.exp(-0.5 * b * b - _LN2PI)
+    r1 = (pa - pb) / P
+    r2 = (a * pa - b * pb) / P
+    return (np.where(iv, np.log(P), ll), np.where(iv, r1 / sig, d1),
+            np.where(iv, (r2 - r1 * r1) / sig ** 2, d2), np.where(iv, r2, dls))
 
 
 # ------------------------------------------------------------------ tobit
