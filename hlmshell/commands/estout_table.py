@@ -140,6 +140,8 @@ def estout_text(session, results, names, given, style: str) -> str:
     width = max([len(r) for r in rows] + [1])
     body = _body(session, results, given, rows, stars, width)
     stat_rows = _stats(results, given, width, [(s, lv) for s, lv, _ in stars])
+    if "nolz" in given:
+        ec.no_leading_zeros(body + stat_rows)
     cols = ec.star_columns(rows) if rows else [False]
     cols[0] = cols[0] or bool(et.stats_star(given.get("stats")))
     star_on = any(cols)

@@ -261,6 +261,9 @@ _OPTS = (
     Opt("notes", desc="notes (the default)"),
     Opt("level", "level", "anything", None, "confidence level (10-99)"),
     Opt("nodiscrete", "nodi", desc="no discrete-change marker"), Opt("noeqlines", "noeqli", desc="no equation rules"),
+    Opt("unstack", desc="equations of multiple-equation models side by side as columns"),
+    Opt("lz", desc="leading zeros of fixed-format numbers (the default)"),
+    Opt("nolz", desc="no leading zeros: .12 for 0.12"),
 )
 _OPTIONAL_ARG = {"b", "se", "t", "z", "p", "ci", "star", "r2", "ar2", "pr2", "aic", "bic", "mtitles", "eform", "page",
                  "addnotes", "note", "prehead", "posthead", "prefoot", "postfoot", "substitute", "interaction",
@@ -731,7 +734,12 @@ def _indicator_rows(results, inds, width: int, gaps: bool) -> list[pt.PaperRow]:
 
 def build_esttab(session, results, given) -> list[pt.PaperRow]:
     """The table's rows: coefficients (with their statistics), indicate() rows, a rule and the
-    model statistics."""
+    model statistics; nolz takes the leading zeros off."""
+    rows = _build_esttab(session, results, given)
+    return ec.no_leading_zeros(rows) if "nolz" in given else rows
+
+
+def _build_esttab(session, results, given) -> list[pt.PaperRow]:
     given, inds = _with_indicators(given)
     if "cells" in given:
         return _build_cells(session, results, given, inds)
@@ -852,6 +860,7 @@ def esttab_cmd(session, cmd) -> None:
     given = _options(cmd.options)
     names = _which(session, text)
     results: list[EstimationResults] = [lookup(session, n) for n in names]
+    results, names, given = _reshaped(results, names, given, "mtitles")
     mode = next((m for m in _MODES if m in given), None)
     if fname is None:
         out = _render(session, results, names, given, mode or "fixed")
@@ -927,9 +936,34 @@ _ESTOUT_OPTS = (
     Opt("transform", "tr", "anything", None, "transform([coefs] fx dfx ...): e.g. ln*: exp(@) exp(@)"),
     Opt("eform", "eform", "anything", None, "exponentiated coefficients (eform(1 0): per model)"),
     Opt("replace", desc="overwrite the file"), Opt("append", desc="append to the file"),
+    Opt("equations", "eq", "anything", None, "match the models' equations: equations(1:1, 2:3, .:2)"),
+    Opt("unstack", desc="equations of multiple-equation models side by side as columns"),
+    Opt("lz", desc="leading zeros of fixed-format numbers (the default)"),
+    Opt("nolz", desc="no leading zeros: .12 for 0.12"),
 )
 _ESTOUT_OPTIONAL = {"eform", "mlabels", "collabels", "eqlabels", "varlabels", "mgroups", "note", "prehead", "posthead",
                     "prefoot", "postfoot", "begin", "delimiter", "end", "substitute", "title"}
+
+
+def _reshaped(results, names, given, titles_opt: str):
+    """equations() (for the cells() tables, which match rows by equation name) and unstack
+    (esttab_unstack.py): the models as the table lays them out. Unstacked columns are titled
+    by their equations unless the titles were given."""
+    from hlmshell.commands import esttab_unstack as eu
+    for opt in ("keep", "drop"):            # keep(..., relax): unmatched names are no error here
+        text = given.get(opt)
+        if text is not None and re.search(r",\s*relax\s*$", text):
+            given = {**given, opt: re.sub(r",\s*relax\s*$", "", text)}
+    if given.get("equations") is not None and ("cells" in given or titles_opt == "mlabels"):
+        results = eu.relabel(results, _eq_map(results, given["equations"]))
+        given = {k: v for k, v in given.items() if k != "equations"}
+    if "unstack" in given:
+        results, names, titles = eu.unstack(results, names)
+        if any(titles) and titles_opt not in given and f"no{titles_opt}" not in given:
+            shown = [t if t is not None else (n if titles_opt == "mlabels" else r.depvar)
+                     for t, n, r in zip(titles, names, results)]
+            given = {**given, titles_opt: " ".join(f'"{t}"' for t in shown)}
+    return results, names, given
 
 
 def _estout_options(options) -> dict[str, str | None]:
@@ -956,6 +990,7 @@ def estout_cmd(session, cmd) -> None:
     style = eo.check_style(given, fname)
     names = list(dict.fromkeys(expand_names(session, text, default=".")))
     results = [lookup(session, n) for n in names]
+    results, names, given = _reshaped(results, names, given, "mlabels")
     out = eo.estout_text(session, results, names, given, style)
     if fname is None:
         session.out.line("")                # estout types a blank line before the table

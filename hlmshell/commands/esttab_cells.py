@@ -65,7 +65,7 @@ def _element(name: str, sub: str) -> Element:
     if any(w not in ("par", "star", "nopar", "nostar") for w in rest):
         raise StataError(f"invalid cells(): {sub}", 198)
     return Element(name, number_format(fmt.group(1) if fmt else None), "par" in rest, "star" in rest,
-                   label.group(1) if label else name, keep.group(1).split() if keep else None,
+                   label.group(1) if label else ("" if name == "_star" else name), keep.group(1).split() if keep else None,
                    drop.group(1).split() if drop else None, fmt is not None)
 
 
@@ -133,16 +133,20 @@ def _model_values(res, names: set[str], pairs=(), transform=None) -> tuple[dict,
     the coefficient as shown (transform()/eform)."""
     vals: dict = {}
     order: list[tuple[str, str]] = []
+    pvec = _vector_by_key(res.matrices.get("p"))      # estout's pvalue(p): e(p) when posted
     if names & set(_COEF) and len(res.names):
-        first = res.names[0][0]
+        # equations matched by equations() keep their names (#1, ...): no model's first
+        # equation is then the unnamed main one
+        first = None if getattr(res, "estout_eqnames", False) else res.names[0][0]
         q = critical(res)
         for c in coefficients(res, omitted=True):
             c = transform(c) if transform is not None else c
             eq = "" if c.eq == first else c.eq
             key = (eq, renamed(eq, c.name, list(pairs)))
+            p = pvec.get((eq, c.name), c.p)
             for el, v in (("b", c.b), ("se", c.se), ("t", c.z), ("z", c.z), ("p", c.p),
                           ("var", c.se * c.se), ("ci_l", c.b - q * c.se), ("ci_u", c.b + q * c.se)):
-                vals[(el,) + key] = (v, c.p)
+                vals[(el,) + key] = (v, p)
             order.append(key)
     for el in names - set(_COEF):
         m = res.matrices.get(el)
@@ -152,10 +156,19 @@ def _model_values(res, names: set[str], pairs=(), transform=None) -> tuple[dict,
         cols = list(getattr(m, "colnames", [f"c{k + 1}" for k in range(arr.shape[1])]))
         for k, cname in enumerate(cols):
             key = _split(cname)
-            vals[(el,) + key] = (float(arr[0, k]), None)
+            vals[(el,) + key] = (float(arr[0, k]), pvec.get(key))
             if key not in order:
                 order.append(key)
     return vals, order
+
+
+def _vector_by_key(m) -> dict:
+    """An e() row vector as {(eq, name): value} (eq '' for names without one)."""
+    if m is None:
+        return {}
+    arr = np.atleast_2d(np.asarray(getattr(m, "values", m), dtype=float))
+    cols = list(getattr(m, "colnames", []))
+    return {_split(c): float(arr[0, k]) for k, c in enumerate(cols) if k < arr.shape[1]}
 
 
 def critical(res, level: float = 95.0) -> float:
@@ -184,6 +197,8 @@ class CellsTable:
 def _cell(el: Element, got, stars, key=None) -> tuple[str, str]:
     if got is None or (key is not None and not el.shown(key)):
         return ("", "")
+    if el.name == "_star":                  # the coefficient's stars as an element of their own
+        return (pt.stars_for(got[1], stars), "")
     v, p = got
     text = el.fmt(v)
     return (f"({text})" if el.par else text, pt.stars_for(p, stars) if el.star else "")
@@ -252,7 +267,8 @@ def _key_rows(key, rows, per, width, stars, label: str) -> list[pt.PaperRow]:
             continue
         cells = []
         for vals, _ in per:
-            cs = [_cell(el, vals.get((el.name,) + key), stars, key) for el in group]
+            cs = [_cell(el, vals.get(("b" if el.name == "_star" else el.name,) + key), stars, key)
+                  for el in group]
             cells += cs + [("", "")] * (width - len(cs))
         out.append(KeyRow(label, cells, "coef", key=key, eqlabel=key[0]) if g == 0 else
                    pt.PaperRow("", cells, "aux"))
@@ -263,6 +279,8 @@ def _wanted(results, rows) -> set[str]:
     """The elements asked for; one that is neither a coefficient statistic nor an e() vector
     of some model is an error (a typo would otherwise leave the table empty)."""
     wanted = {e.name for r in rows for e in r}
+    if "_star" in wanted:                   # _star: the stars of b, in a column of their own
+        wanted = (wanted - {"_star"}) | {"b"}
     for name in sorted(wanted - set(_COEF)):
         if not any(name in res.matrices for res in results):
             raise StataError(f"invalid cells(): e({name}) not found", 198)
@@ -315,3 +333,13 @@ def widen(cells: list[tuple[str, str]], width: int) -> list[tuple[str, str]]:
     for c in cells:
         out += [c] + [("", "")] * (width - 1)
     return out
+
+
+_LZ = re.compile(r"(^|[(\[\s,-])0\.(?=\d)")
+
+
+def no_leading_zeros(rows: list) -> list:
+    """nolz: fixed-format numbers without their leading zero (0.12 -> .12, -0.5 -> -.5)."""
+    for r in rows:
+        r.cells = [(_LZ.sub(r"\1.", text), stars) for text, stars in r.cells]
+    return rows
