@@ -415,3 +415,12 @@ def test_xtintreg_brute_force_likelihood():
         rc, _o = run(s, line)
         assert rc == rc_, (line, _o)
     assert s.e.cmd == "xtintreg"
+
+
+def test_margins_model_vce_after_pa_is_conventional(binary):
+    """Stata labels the xtgee (and xt*, pa) model VCE `Conventional` in margins' header."""
+    ok(binary, "quietly xtlogit y x w, pa")
+    out = ok(binary, "margins")
+    assert "Model VCE: Conventional" in out
+    assert binary.r.matrices["table"].values[0, 0] == pytest.approx(
+        float(np.mean(expit(_xb(binary)))), rel=1e-6)

@@ -746,6 +746,8 @@ def _model_vce(res: EstimationResults) -> str | None:
     if res.cmd == "mixed":
         return None
     vce = res.macros.get("vce", "")
+    if vce == "conventional":             # xtgee and the xt*, pa fits: Stata's "Conventional"
+        return "Conventional"
     return vce.upper() if vce else None
 
 
