@@ -341,6 +341,28 @@ def _luinv(a):
     return inv
 
 
+def _qrinv(a):
+    """qrinv(A): the inverse of a square A of full rank; otherwise the generalized (least-
+    squares) inverse from the QR decomposition with column pivoting, A P = Q R: the columns
+    of A beyond its rank get zero rows, so qrinv(A)*b is qrsolve()'s basic solution. A is
+    m x n, the result n x m; missing values give a matrix of missing values."""
+    x = need_real(a[0])
+    m, n = x.shape
+    if np.isnan(x).any():
+        return np.full((n, m), MISSING)
+    if not x.size:
+        return np.zeros((n, m))
+    from scipy.linalg import qr, solve_triangular
+    q, r, piv = qr(x, mode="economic", pivoting=True)
+    d = np.abs(np.diagonal(r))
+    tol = 1e-13 * (d.sum() / len(d) if len(d) else 0.0)
+    k = int(np.sum(d > tol))
+    out = np.zeros((n, m))
+    if k:
+        out[piv[:k], :] = solve_triangular(r[:k, :k], q[:, :k].T)
+    return out
+
+
 def _cholesky(a):
     x = _square(a[0])
     try:
@@ -614,7 +636,7 @@ FUNCTIONS = {
     "normal": (_elementwise(_normal), 1, 1), "invnormal": (_elementwise(_invnormal), 1, 1),
     "normalden": (_elementwise(_normalden), 1, 1),
     "diagonal": (_diagonal, 1, 1), "diag": (_diag, 1, 1), "trace": (_trace, 1, 1),
-    "det": (_det, 1, 1), "invsym": (_invsym, 1, 1), "luinv": (_luinv, 1, 1),
+    "det": (_det, 1, 1), "invsym": (_invsym, 1, 1), "luinv": (_luinv, 1, 1), "qrinv": (_qrinv, 1, 1),
     "cholesky": (_cholesky, 1, 1), "cholinv": (_cholinv, 1, 1), "rank": (_rank, 1, 1),
     "sort": (_sort, 2, 2), "uniqrows": (_uniqrows, 1, 1), "select": (_select, 2, 2),
     "editmissing": (_editmissing, 2, 2), "order": (_order, 2, 2),
