@@ -267,3 +267,34 @@ def test_mixed_vsquish_noomitted():
     assert rc == 198
     rc, _ = run(s, "melogit g x || id:, nolog dnumerical")
     assert rc == 0
+
+
+@pytest.mark.parametrize("line", ["predict z, hazard", "predict z, ir", "predict z, cooksd",
+                                  "predict z, median", "predict z, ystar(0,1)", "predict z, stdf"])
+def test_predict_refuses_other_commands_statistics_after_melogit(line):
+    """predict's shared syntax knows other commands' statistics; after melogit they were
+    taken silently as the default (the mean), Stata refuses them with r(198)."""
+    s = csv_session("tests/data/glmm/contraception.csv")
+    ok(s, "melogit use age urban || district:, nolog intmethod(laplace)")
+    rc, out = run(s, line)
+    assert rc == 198 and "not allowed" in out and "z" not in s.data.names
+
+
+def test_predict_refusals_after_mixed_and_mestreg_distribution():
+    import numpy as np
+    s = csv_session("tests/data/mestreg/kidney.csv")
+    ok(s, "mixed time age || id:, nolog")
+    for bad in ("density", "hazard", "ir", "mu"):
+        rc, _ = run(s, f"predict z, {bad}")
+        assert rc == 198 and "z" not in s.data.names
+    ok(s, "stset time, failure(status)")
+    ok(s, "mestreg age female || id:, distribution(weibull) nolog")
+    ok(s, "predict double S, surv")
+    ok(s, "predict double F, distribution")
+    ok(s, "predict double Fm, distribution marginal")
+    ok(s, "predict double Sm, surv marginal")
+    assert np.allclose(_col(s, "F"), 1 - _col(s, "S"), atol=1e-14)
+    assert np.allclose(_col(s, "Fm"), 1 - _col(s, "Sm"), atol=1e-14)
+    for bad in ("pr", "mu", "ir", "ystar(0,1)"):
+        rc, _ = run(s, f"predict z, {bad}")
+        assert rc == 198 and "z" not in s.data.names

@@ -32,7 +32,16 @@ RESIDUALS = {"pearson": (gr.pearson, "Pearson residuals"),
              "anscombe": (gr.anscombe, "Anscombe residuals")}
 
 
+# what predict takes after the me* GLMMs ([ME] meglm postestimation); anything else predict's
+# shared syntax knows (hazard, ir, cooksd, ...) is refused, not silently taken as the default
+ALLOWED = STATS + ("reses", "fitted", "conditional", "fixedonly", "ebmeans", "ebmodes",
+                   "marginal", "nooffset", "outcome")
+
+
 def _statistic(opts, ordinal: bool = False) -> str:
+    for name in getattr(opts, "given", {}):
+        if name not in ALLOWED and name not in ("scores", "residuals", "rstandard", "relevel"):
+            raise StataError(f"option {name} not allowed", 198)
     chosen = [s for s in STATS if getattr(opts, s, False)]
     if "fitted" in opts and "eta" not in chosen:
         chosen.append("eta")            # Stata's meglm_p keeps fitted as an undocumented eta

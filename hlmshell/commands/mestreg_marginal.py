@@ -35,7 +35,7 @@ def integrator(res, data, sample):
 
 
 def statistic(res, data, sample, stat: str, dname: str, aft: bool, anc: float) -> np.ndarray:
-    """The marginal mean, median, survival, density or hazard per observation."""
+    """The marginal mean, median, survival, distribution, density or hazard per observation."""
     E = integrator(res, data, sample)
     with np.errstate(all="ignore"):
         if stat == "mean":
@@ -52,6 +52,8 @@ def statistic(res, data, sample, stat: str, dname: str, aft: bool, anc: float) -
             return np.exp(ls + lh)
         if stat == "survival":
             return E(surv)
+        if stat == "distribution":
+            return 1.0 - E(surv)
         if stat == "density":
             return E(dens)
         return E(dens) / E(surv)

@@ -15,18 +15,21 @@ from hlmshell.engine import glmm
 from hlmshell.engine import survival_param as sp
 from hlmshell.errors import StataError
 
-STATS = ("mean", "median", "hazard", "survival", "surv", "density", "eta", "xb", "stdp",
-         "reffects")
+STATS = ("mean", "median", "hazard", "survival", "surv", "density", "distribution", "eta", "xb",
+         "stdp", "reffects")
+# predict's other options after mestreg; the rest of predict's shared syntax is refused
+OTHER = ("reses", "conditional", "fixedonly", "ebmeans", "ebmodes", "marginal", "nooffset")
 _LABELS = {"mean": "Predicted mean _t", "median": "Predicted median _t",
            "hazard": "Predicted hazard", "survival": "Predicted survivor function",
-           "density": "Predicted density", "eta": "Fitted linear predictor",
+           "density": "Predicted density", "distribution": "Predicted distribution function",
+           "eta": "Fitted linear predictor",
            "xb": "Linear prediction, fixed portion", "stdp": "S.E. of the prediction"}
 _NOT_HERE = ("fitted", "residuals", "rstandard", "scores", "u", "e", "ue", "xbu", "relevel",
              "mu", "pr", "pearson", "deviance", "anscombe", "hr", "outcome")
 
 
 def _statistic(opts) -> str:
-    for bad in _NOT_HERE:
+    for bad in _NOT_HERE + tuple(k for k in getattr(opts, "given", {}) if k not in STATS + OTHER):
         if bad in opts:
             raise StataError(f"option {bad} not allowed", 198)
     chosen = [s for s in STATS if s in opts]
@@ -122,7 +125,7 @@ def _marginal(session, cmd, res, stat, conditional: bool, sample, touse) -> None
     from hlmshell.commands import mestreg_marginal
     if conditional:
         raise StataError("option marginal may not be combined with conditional()", 198)
-    if stat not in ("mean", "median", "survival", "density", "hazard"):
+    if stat not in ("mean", "median", "survival", "density", "hazard", "distribution"):
         raise StataError(f"option marginal not allowed with {stat}", 198)
     vtype, names = _new_names(cmd.body or "", None)
     dname = res.macros["distribution"]
@@ -150,6 +153,8 @@ def _survival_stat(res, stat, eta, data) -> np.ndarray:
             return np.exp(logh)
         if stat == "survival":
             return np.exp(logS)
+        if stat == "distribution":
+            return -np.expm1(logS)
         return np.exp(logh + logS)
 
 
