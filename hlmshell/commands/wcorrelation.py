@@ -121,7 +121,7 @@ def wcorrelation(session, res, opts, need_mixed) -> None:
         head = f"{top.label} = {fmt(float(val), '%9.0g').strip()}" \
             if not isinstance(val, str) else f"{top.label} = {val}"
     mats = {"V": NamedMatrix(V, obs, obs)}
-    if opts.list:
+    if getattr(opts, "list", False):        # xtmixed_corr passes its own options
         for line in _list_lines(session, res, m, sample, rows):
             out.line(line)
     if opts.covariance:
