@@ -158,6 +158,42 @@ def test_poisson_constraint_against_r(s):
     assert np.isclose(s.e.scalars["ll"], ref["ll"], rtol=1e-10)
 
 
+def test_glm_constraint_against_r(s):
+    ok(s, "gen cnt = max(0, floor(mathach/5))")
+    ok(s, "constraint 5 female = minority")
+    out = ok(s, "glm cnt ses female minority, family(poisson) constraints(5) nolog")
+    ref = REF["poisson"]
+    b, se = _b_se(s, "cnt", ["ses", "female", "minority", "_cons"])
+    assert np.allclose(b, ref["b"], rtol=1e-6)
+    assert np.allclose(se, ref["se"], rtol=1e-5)
+    assert np.isclose(s.e.scalars["ll"], ref["ll"], rtol=1e-10)
+    assert s.e.scalars["df"] == 7185 - 3 and " ( 1)  female - minority = 0" in out.splitlines()
+
+
+def test_ologit_constraints_against_r(s):
+    ok(s, "gen grp = 1 + (mathach > 10) + (mathach > 17)")
+    ok(s, "constraint 1 ses = meanses")
+    ok(s, "constraint 2 female = 0")
+    out = ok(s, "ologit grp ses meanses female minority, constraints(1 2) nolog")
+    ref = REF["ologit"]
+    e = s.e
+    idx = [e.coef_index("grp", nm) for nm in ("ses", "meanses", "female", "minority")]
+    idx += [e.coef_index("/", "cut1"), e.coef_index("/", "cut2")]
+    assert np.allclose(e.b[idx], ref["b"], rtol=1e-5, atol=1e-9)
+    assert np.allclose(e.se[idx], ref["se"], rtol=1e-3, atol=1e-9)
+    assert np.isclose(e.scalars["ll"], ref["ll"], rtol=1e-10)
+    assert e.scalars["df_m"] == 2 and "Wald chi2(2)" in out
+    ok(s, "constraint 3 _b[/cut2] - [/]cut1 = 1.5")
+    ok(s, "ologit grp ses female, constraints(3) nolog")
+    ref = REF["ologit_cut"]
+    e = s.e
+    idx = [e.coef_index("grp", "ses"), e.coef_index("grp", "female"),
+           e.coef_index("/", "cut1"), e.coef_index("/", "cut2")]
+    assert np.allclose(e.b[idx], ref["b"], rtol=1e-5)
+    assert np.allclose(e.se[idx], ref["se"], rtol=1e-3)
+    assert np.isclose(e.scalars["ll"], ref["ll"], rtol=1e-10)
+
+
 def test_mlogit_constraints_against_r(s):
     ok(s, "keep in 1/600")
     ok(s, "gen grp = 1 + (mathach > 10) + (mathach > 17)")

@@ -209,6 +209,8 @@ def prepare(session, text: str | None, names, omitted) -> Applied | None:
     except ec.InconsistentConstraints:
         raise StataError("redundant or inconsistent constraints", 412) from None
     use = B.kept
+    if not use:                   # none applies: the unconstrained model
+        return None
     B.kept = list(range(len(use)))
     return Applied([kept[i] for i in use], R[use], r[use], free, B)
 
@@ -264,7 +266,7 @@ def model_wald(res: EstimationResults) -> tuple[float, int, float]:
     from hlmshell.commands import test as tc
     k = len(res.names)
     cons = []
-    for j, (_, nm) in enumerate(res.names):
+    for j, (_, nm) in enumerate(res.names[:res.k_f]):      # not cutpoints or ln alpha
         if nm != "_cons" and not res.omitted[j]:
             row = np.zeros(k)
             row[j] = 1.0

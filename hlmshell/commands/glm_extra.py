@@ -121,6 +121,8 @@ def _run(session, cmd, name: str) -> None:
         raise StataError("insufficient observations", 2001)
     data = _data(y, X, off)
     lines: list[float] = []
+    from hlmshell.commands import constraint as cn
+    cns = cn.prepare(session, opts.raw("constraints"), *_names(name, depvar, design, fam))
     try:
         ll0 = _null(name, y, off, fam)
         b0 = np.zeros(X.shape[1])
@@ -128,15 +130,19 @@ def _run(session, cmd, name: str) -> None:
             cons = [j for j in range(X.shape[1]) if np.all(X[:, j] == 1.0)]
             if cons:
                 b0[cons[0]] = math.log(max(float(np.mean(y)), 1e-8))
-        x, ll = glmm.glm_fit(data, fam, np.concatenate([b0, fam.extra]), lines)
-        info, scores = _information(data, fam, x)
-        V = np.linalg.inv(info)
+        if cns is None:
+            x, ll = glmm.glm_fit(data, fam, np.concatenate([b0, fam.extra]), lines)
+            info, scores = _information(data, fam, x)
+            V = np.linalg.inv(info)
+        else:
+            x, ll, info, scores, V = _constrained(data, fam, np.concatenate([b0, fam.extra]), cns, lines)
         ll_pois = _poisson_ll(data, x[:X.shape[1]]) if name == "nbreg" else None
     except (np.linalg.LinAlgError, FloatingPointError, ValueError):
         raise StataError("could not calculate numerical derivatives -- discontinuous region "
                          "with missing values encountered", 430) from None
     V, n_clust = glm_cmds.vce_and_log(session, opts, vce, V, scores, column, ll0, lines)
     res = _results(cmd, name, depvar, design, mask, x, V, ll, ll0, vce, n_clust, fam, X.shape[1])
+    cn.post_ml(res, cns, opts.nocnsreport)
     if ll_pois is not None:
         res.scalars["ll_c"] = ll_pois
         res.scalars["chi2_c"] = max(2.0 * (ll - ll_pois), 0.0)
@@ -145,6 +151,34 @@ def _run(session, cmd, name: str) -> None:
     glm_cmds.offset_macros(res, opts)
     session.post_estimation(res)
     _display(session, res, design, vlabels, float(opts.level), name)
+
+
+def _constrained(data, fam, x0, cns, lines):
+    """constraints(): the likelihood maximised over the constraints' null space (which may
+    involve the cutpoints or ln alpha too); V = T (T' H T)^-1 T' from the information."""
+    from hlmshell.engine import constrained as ec
+    B = cns.basis
+
+    def derivs(v):
+        info, S = _information(data, fam, v)
+        return S.sum(axis=0), info
+
+    x, ll, steps = ec.maximize_function(lambda v: float(_per_obs(data, fam, v).sum()), B, x0, derivs)
+    const = glmm.constant(fam, data)        # the terms free of the parameters, as glm_fit's
+    lines.extend(v + const for v in steps)
+    ll += const
+    info, scores = _information(data, fam, x)
+    return x, ll, info, scores, B.variance(B.T.T @ info @ B.T)
+
+
+def _names(name, depvar, design, fam):
+    """e(b)'s column names and omitted flags: the coefficients (no _cons for the ordinal
+    models, whose cutpoints take its place), then the family's own parameters in `/`."""
+    names = [(depvar, nm) for nm in design.stata_names if not (name != "nbreg" and nm == "_cons")]
+    omitted = [om for nm, om in zip(design.stata_names, design.omitted)
+               if not (name != "nbreg" and nm == "_cons")]
+    extra = [f"cut{j + 1}" for j in range(fam.n_extra)] if name != "nbreg" else fam.extra_names
+    return names + [("/", nm) for nm in extra], omitted + [False] * len(extra)
 
 
 def _poisson_ll(data, beta0) -> float:
@@ -175,7 +209,7 @@ def _results(cmd, name, depvar, design, mask, x, V, ll, ll0, vce, n_clust, fam, 
     wt = [i for i in keep if names[i][1] != "_cons"]
     if vce.robust:
         bb = b[wt]
-        chi2 = float(bb @ np.linalg.solve(Vf[np.ix_(wt, wt)], bb)) if wt else 0.0
+        chi2 = float(bb @ np.linalg.pinv(Vf[np.ix_(wt, wt)]) @ bb) if wt else 0.0   # pinv: constraints
     else:
         chi2 = max(2.0 * (ll - ll0), 0.0)
     res.scalars = {"N": float(mask.sum()), "ll": ll, "ll_0": ll0, "k": float(len(idx)),
@@ -205,6 +239,9 @@ def _display(session, res, design, vlabels, level, name) -> None:
     for line in head:
         out.line(line)
     out.line("")
+    from hlmshell.commands import constraint as cn
+    for line in cn.report_lines(res):
+        out.line(line)
     if sc.get("N_clust"):
         out.line(cluster_note(int(sc["N_clust"]), res.macros["clustvar"]))
     kf = res.k_f
@@ -214,7 +251,7 @@ def _display(session, res, design, vlabels, level, name) -> None:
                                             all(r.label == "_cons" for r in g.rows))]
     se = np.sqrt(np.clip(np.diag(res.V), 0, None))
     index = {nm: i for i, (eq, nm) in enumerate(res.names[:kf])}
-    table = coef_table(res.depvar, _reindex(groups, design, index), res.b, se, stat="z",
+    table = coef_table(res.depvar, cn.mark_groups(_reindex(groups, design, index), res), res.b, se, stat="z",
                        level=level, vcetype=res.macros.get("vcetype") or None)
     z = float(dist.norm_ppf(0.5 + level / 200.0))
     extra = meo.extra_rows([(res.names[i][1], res.b[i], se[i]) for i in range(kf, len(res.names))], z)

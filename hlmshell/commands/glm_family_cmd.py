@@ -192,12 +192,17 @@ def _run(session, cmd, name: str) -> None:
     _check_outcome(fam, y, depvar)
     off = _offset(opts, column, n)
     X = design.X_keep
-    k = X.shape[1]
-    if n <= k:
+    if n <= X.shape[1]:
         raise StataError("insufficient observations", 2001)
     if getattr(fam, "nbml", False):
         fam.k = _ml_alpha(y, X, off)
         link = parse_link(opts.raw("link"), fam)
+    from hlmshell.commands import constraint as cn
+    cns = cn.prepare(session, opts.raw("constraints"), [(depvar, nm) for nm in design.stata_names],
+                     design.omitted)
+    if cns is not None:           # over b = T a + t: the design X T, X t joins the offset
+        X, off = X @ cns.basis.T, off + X @ cns.basis.t
+    k = X.shape[1]
     try:
         with np.errstate(all="ignore"):
             fit = gfm.fit(y, X, off, fam, link, maxit=opts.iterate)
@@ -219,11 +224,20 @@ def _run(session, cmd, name: str) -> None:
     if vce.robust:
         V, n_clust = glm_cmds._sandwich(V / phi, fit.scores,
                                         column(vce.clustvar) if vce.clustvar else None)
+    if cns is not None:
+        fit, V = _expand(fit, V, cns.basis)
     res = _results(cmd, depvar, design, mask, fit, V, ll, phi, df, fam, link, irls, vce, n_clust)
+    cn.post_ml(res, cns, opts.nocnsreport)
     glm_cmds.offset_macros(res, opts)
     session.post_estimation(res)
     _display(session, res, display_groups(design, baselevels=False, value_labels=vlabels),
              float(opts.level), opts.eform, fam, link, scale_kind)
+
+
+def _expand(fit, V, B):
+    """A fit over the constraints' free parameters back in e(b)'s coefficients."""
+    import dataclasses
+    return dataclasses.replace(fit, beta=B.expand(fit.beta)), B.T @ V @ B.T.T
 
 
 def _log(session, opts, fam, link, y, X, off, fit, df, irls, robust) -> None:
@@ -300,8 +314,12 @@ def _display(session, res, groups, level, eform, fam, link, scale_kind) -> None:
     for line in gout.header_lines(res.scalars, res.macros, robust):
         out.line(line)
     out.line("")
+    from hlmshell.commands import constraint as cn
+    for line in cn.report_lines(res):
+        out.line(line)
     if res.scalars.get("N_clust"):
         out.line(cluster_note(int(res.scalars["N_clust"]), res.macros["clustvar"]))
+    groups = cn.mark_groups(groups, res)
     se = np.sqrt(np.clip(np.diag(res.V), 0, None))
     vt = res.macros.get("vcetype") or ("EIM" if res.macros["opt"] == "irls" else "OIM")
     if eform:

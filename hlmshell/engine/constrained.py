@@ -166,3 +166,36 @@ def mlogit_fit(X: np.ndarray, codes: np.ndarray, J: int, base: int, B: Basis, ma
     scores, _ = em._derivs(X, Y, fit.b.reshape(J - 1, k), base)
     return em.MlogitFit(beta=fit.b.reshape(J - 1, k), V=fit.V, ll=fit.ll, ll_0=ll_0, scores=scores,
                         iterations=fit.lines, converged=fit.converged)
+
+
+def maximize_function(loglik, B: Basis, x0: np.ndarray, derivs=None) -> tuple[np.ndarray, float, list]:
+    """Maximise loglik(x) over x = T a + t: BFGS on a (numerical gradient), then Newton steps
+    with derivs(x) -> (gradient, information) when given. For models whose parameters include
+    more than a linear predictor (cutpoints, ln alpha), where the constraints may touch any of
+    them. Returns (x, loglik(x), the log likelihood at the start and after each stage)."""
+    from scipy.optimize import minimize
+
+    def neg(a):
+        v = loglik(B.expand(a))
+        return -v if np.isfinite(v) else 1e300
+
+    a = B.project(x0)
+    lines = [-neg(a)]
+    best = minimize(neg, a, method="BFGS", options={"gtol": 1e-6, "maxiter": 2000})
+    a, ll = best.x, float(-best.fun)
+    lines.append(ll)
+    for _ in range(8 if derivs is not None else 0):
+        g, H = derivs(B.expand(a))
+        gf, Hf = B.T.T @ g, B.T.T @ H @ B.T
+        step = np.linalg.solve(Hf, gf)
+        t = 1.0
+        while t > 1e-6 and -neg(a + t * step) < ll - 1e-10:
+            t /= 2
+        new = -neg(a + t * step)
+        if new < ll - 1e-10:
+            break
+        a, change, ll = a + t * step, new - ll, new
+        lines.append(ll)
+        if abs(change) < 1e-12 * max(1.0, abs(ll)):
+            break
+    return B.expand(a), ll, lines

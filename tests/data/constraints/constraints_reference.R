@@ -46,6 +46,28 @@ cf <- coef(m); se <- sqrt(diag(vcov(m)))
 out$poisson <- list(b = c(cf[2], cf[3], cf[3], cf[1]), se = c(se[2], se[3], se[3], se[1]),
                     ll = as.numeric(logLik(m)))
 
+# D2. ologit grp ses meanses female minority, grp = 1 + (mathach > 10) + (mathach > 17), with
+#     ses = meanses, female = 0 (MASS::polr: logit P(y <= j) = zeta_j - eta, Stata's cuts);
+#     and ologit grp ses female with /cut2 - /cut1 = 1.5, by hand (cut2 = cut1 + 1.5)
+d$grp <- 1 + (d$mathach > 10) + (d$mathach > 17)
+m <- MASS::polr(factor(grp) ~ I(ses + meanses) + minority, data = d, Hess = TRUE)
+oll <- function(p) { eta <- p[1] * (d$ses + d$meanses) + p[2] * d$minority
+  cut <- c(p[3], p[4]); lo <- c(-Inf, cut)[d$grp]; hi <- c(cut, Inf)[d$grp]
+  sum(log(plogis(hi - eta) - plogis(lo - eta))) }
+fit <- optim(c(coef(m), m$zeta), function(p) -oll(p), method = "BFGS", control = list(reltol = 1e-15))
+se <- sqrt(diag(solve(-hessian(oll, fit$par))))
+p <- fit$par
+out$ologit <- list(b = c(p[1], p[1], 0, p[2], p[3], p[4]), se = c(se[1], se[1], 0, se[2], se[3], se[4]),
+                   ll = -fit$value)
+cll <- function(p) { eta <- p[1] * d$ses + p[2] * d$female
+  cut <- c(p[3], p[3] + 1.5); lo <- c(-Inf, cut)[d$grp]; hi <- c(cut, Inf)[d$grp]
+  sum(log(plogis(hi - eta) - plogis(lo - eta))) }
+fit <- optim(c(0.8, -0.3, -0.8), function(p) -cll(p), method = "BFGS", control = list(reltol = 1e-15))
+se <- sqrt(diag(solve(-hessian(cll, fit$par))))
+p <- fit$par
+out$ologit_cut <- list(b = c(p[1], p[2], p[3], p[3] + 1.5), se = c(se[1], se[2], se[3], se[3]),
+                       ll = -fit$value)
+
 # E. mlogit grp ses female on the first 600 students, base outcome 1, with
 #    [2]ses = 0 and [3]female = [2]female: free (cons2, fem, cons3, ses3)
 s <- d[1:600, ]
