@@ -110,3 +110,26 @@ def test_needs_time_variable():
     rc, out = run(s, "newey")
     assert rc == 301
     ok(s, "newey inv value, lag(0)")          # lag(0): White's VCE, no time order needed
+
+
+def test_postestimation(grun):
+    ok(grun, "quietly newey inv value capital, lag(4) force")
+    e = grun.e
+    b, V = np.asarray(e.b), np.asarray(e.V)
+    out = ok(grun, "lincom value + capital")
+    se_lin = np.sqrt(V[0, 0] + V[1, 1] + 2 * V[0, 1])
+    assert f"{se_lin:.7f}".lstrip("0")[:7] in out
+    out = ok(grun, "margins")                 # the mean linear prediction, delta-method se
+    d = grun.data
+    xbar = np.array([np.mean(d.var("value").values), np.mean(d.var("capital").values), 1.0])
+    m = float(xbar @ b)
+    se = float(np.sqrt(xbar @ V @ xbar))
+    row = [ln for ln in out.splitlines() if ln.strip().startswith("_cons |")][0]
+    got = [float(x) for x in row.split("|")[1].split()[:2]]
+    assert got == [pytest.approx(m, rel=1e-6), pytest.approx(se, rel=1e-5)]
+    assert "Model VCE: Newey-West" in out
+    ok(grun, "quietly newey inv value capital, lag(4)")
+    ok(grun, "estimates store nw")
+    ok(grun, "quietly regress inv value capital")
+    out = ok(grun, "estimates table nw ., se")
+    assert "inv " not in out                   # no equation names: rows shared with regress

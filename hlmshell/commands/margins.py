@@ -425,7 +425,7 @@ def margins_cmd(session, cmd) -> None:
     if res.cmd == "margins" and getattr(res, "margins_replay", None) is not None:
         _replay(session, res, cmd)
         return
-    linear = (res.cmd in ("regress", "mixed") and res.model is not None) or res.cmd == "qreg"
+    linear = (res.cmd in ("regress", "mixed") and res.model is not None) or res.cmd in ("qreg", "newey")
     if not linear and not margins_response.handles(res) and res.cmd != "xtmlogit" \
             and not margins_xt.handles(res):
         raise StataError(f"margins after {res.cmd} is not implemented", 198)
@@ -546,7 +546,7 @@ def build_table(session, res, req, model, label, expression) -> me.MarginsTable:
             b[j] = 0.0
             V[j, :] = 0.0
             V[:, j] = 0.0
-    df_r = res.scalars.get("df_r") if res.cmd in ("regress", "qreg") or res.macros.get("prefix") == "svy" \
+    df_r = res.scalars.get("df_r") if res.cmd in ("regress", "qreg", "newey") or res.macros.get("prefix") == "svy" \
         else None                               # after svy: t on the design df, as Stata
     se = np.sqrt(np.clip(np.diag(V), 0, None))
     if req.nose:

@@ -53,7 +53,7 @@ def _from_object(obj, name: str) -> Mat:
 
 # single-equation commands whose e(b) carries no equation name in Stata (ML commands such as
 # logit name theirs after the dependent variable)
-NO_EQUATION = {"regress", "xtreg", "anova", "areg", "cnsreg", "ivregress", "reghdfe"}
+NO_EQUATION = {"regress", "xtreg", "anova", "areg", "cnsreg", "ivregress", "reghdfe", "newey"}
 
 
 def lookup(session, name: str) -> Mat:
