@@ -230,3 +230,26 @@ def test_inconsistent_constraints_leave_session(s):
     ok(s, "constraint 2 2*ses = 0")         # redundant but consistent: dropped, fit goes on
     ok(s, "logit minority ses female, constraints(1 2) nolog")
     assert s.e.matrices["Cns"].values.shape == (1, 4)
+
+
+def test_test_coef_is_restricted_least_squares_after_regress(s, df):
+    """test, coef after regress: the minimum-distance estimate with V = s^2 (X'X)^-1 is the
+    restricted least-squares b (cnsreg's), its variance on the unrestricted s^2."""
+    ok(s, "regress mathach ses meanses female minority")
+    out = ok(s, "test (ses = meanses) (ses + minority = -3), coef")
+    lines = out.splitlines()
+    start = lines.index("Constrained coefficients")
+    rows = {ln.split("|")[0].strip(): ln.split("|")[1].split() for ln in lines[start + 5:start + 10]}
+    bc, _, _ = _restricted_ls(df)
+    X = np.column_stack([df.ses, df.meanses, df.female, df.minority, np.ones(len(df))])
+    y = df.mathach.to_numpy(float)
+    XtXi = np.linalg.inv(X.T @ X)
+    e = y - X @ (XtXi @ X.T @ y)
+    s2 = e @ e / (len(y) - 5)
+    R = np.array([[1.0, -1, 0, 0, 0], [1.0, 0, 0, 1, 0]])
+    Vc = s2 * (XtXi - XtXi @ R.T @ np.linalg.solve(R @ XtXi @ R.T, R @ XtXi))
+    for j, nm in enumerate(["ses", "meanses", "female", "minority", "_cons"]):
+        assert np.isclose(float(rows[nm][0]), bc[j], rtol=2e-6)
+        assert np.isclose(float(rows[nm][1]), np.sqrt(Vc[j, j]), rtol=2e-6)
+    out = ok(s, "test female = 0, coef")
+    assert "      female |          0  (constrained)" in out.splitlines()

@@ -591,6 +591,7 @@ def _mtest_table(session, cons, whole: WaldResult, method: str, ddf, one) -> Nam
           family="Postestimation", body="anything", check_options=False, desc="Wald tests of linear hypotheses",
           example="test ses meanses",
           options=(Opt("accumulate", "a", desc="test jointly with the previous test"),
+                   Opt("coef", desc="report estimated constrained coefficients"),
                    Opt("notest", desc="do not display the test"),
                    Opt("small", desc="F test on the dfmethod() degrees of freedom (after mixed, as by default)"),
                    Opt("mtest", "mt", "string", desc="test each condition separately: mtest[(bonferroni|holm|sidak|noadjust)]"),
@@ -625,7 +626,52 @@ def test_cmd(session, cmd) -> None:
                                                    lambda c: wald(res, [c], adjust))
     if opts.matvlc:
         session.matrices[opts.matvlc.strip()] = _vlc(res, cons)
+    if opts.coef and not opts.notest:
+        _constrained_coefficients(session, res, cons)
     session.test_chain = TestChain(res.serial, [(c.row.tolist(), c.rhs) for c in cons])
+
+
+def _constrained_coefficients(session, res: EstimationResults, cons: list[Constraint]) -> None:
+    """test's coef: the coefficients re-estimated under the tested constraints by minimum
+    distance in the model's metric, b_c = b - V R'(R V R')^-1 (R b - r) and
+    V_c = V - V R'(R V R')^-1 R V (the dropped constraints left out)."""
+    from hlmshell.output import coeftable as ct
+    k = len(res.names)
+    w = wald(res, cons, svy_adjust=False)
+    kept = [c for i, c in enumerate(cons, start=1) if i not in w.dropped]
+    b = np.asarray(res.b, dtype=float).reshape(-1)
+    V = np.asarray(res.V, dtype=float).reshape(k, k)
+    if kept:
+        R = np.vstack([c.row for c in kept])
+        R[:, np.asarray(res.omitted, dtype=bool)] = 0.0
+        VR = V @ R.T
+        G = np.linalg.pinv(R @ VR)
+        b = b - VR @ G @ (R @ b - np.array([c.rhs for c in kept]))
+        V = V - VR @ G @ VR.T
+    var = np.diag(V)
+    se = np.sqrt(np.clip(var, 0, None))
+    pinned = np.abs(var) <= 1e-12 * max(float(np.max(np.abs(var))), 1e-300)
+    status = ["omitted" if res.omitted[j] else ("constrained" if pinned[j] else None) for j in range(k)]
+    sections = []
+    for eq in equations(res):
+        cols = [j for j in range(k) if res.names[j][0] == eq]
+        groups = ct.groups_from_names([res.names[j][1] for j in cols], [status[j] for j in cols])
+        sections.append((eq, [ct.Group(g.header, [ct.Row(r.label, cols[r.index], r.status)
+                                                  for r in g.rows]) for g in groups]))
+    df_r = res.scalars.get("df_r")
+    stat = "t" if df_r is not None and df_r == df_r else "z"
+    level = float(session.settings.get("level", 95.0))
+    if len(sections) > 1:
+        lines = ct.equation_table(res.depvar, sections, b, se, stat=stat, level=level)
+    else:
+        lines = ct.coef_table(res.depvar, sections[0][1] if sections else [], b, se, stat=stat,
+                              df_r=df_r if stat == "t" else None, level=level)
+    out = session.out
+    out.line()
+    out.line("Constrained coefficients")
+    out.line()
+    for line in lines:
+        out.line(line)
 
 
 def _vlc(res: EstimationResults, cons: list[Constraint]) -> NamedMatrix:
