@@ -253,3 +253,23 @@ def test_test_coef_is_restricted_least_squares_after_regress(s, df):
         assert np.isclose(float(rows[nm][1]), np.sqrt(Vc[j, j]), rtol=2e-6)
     out = ok(s, "test female = 0, coef")
     assert "      female |          0  (constrained)" in out.splitlines()
+
+
+def test_equation_constraints_of_the_help(s):
+    """`constraint # [eq] = 0`, `[eq]:` and `[eq1=eq2]:` as [R] constraint's examples write
+    them: every coefficient but the constant, zero or equal across equations."""
+    ok(s, "keep in 1/600")
+    ok(s, "gen grp = 1 + (mathach > 10) + (mathach > 17)")
+    ok(s, "constraint 2 [2] = 0")
+    out = ok(s, "mlogit grp ses female, constraints(2) nolog")
+    assert " ( 1)  [2]ses = 0" in out.splitlines() and " ( 2)  [2]female = 0" in out.splitlines()
+    b, se = _b_se(s, "2", ["ses", "female"])
+    assert np.all(b == 0) and np.all(se == 0)
+    ok(s, "constraint 10 [1]:")
+    ok(s, "constraint 11 [1=3]:")
+    ok(s, "mlogit grp ses female, constraints(10/11) baseoutcome(2) nolog")
+    assert s.e.matrices["Cns"].values.shape == (4, 10)
+    b3, _ = _b_se(s, "3", ["ses", "female"])
+    assert np.allclose(b3, 0, atol=1e-12)
+    ok(s, "constraint drop 2, 10-11")
+    assert s.constraints == {}

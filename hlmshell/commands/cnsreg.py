@@ -89,6 +89,8 @@ def _estimate(session, cmd, spec, fixed_raw, opts) -> EstimationResults:
     depvar, fixed, vce, mask, w = _sample(session, cmd, spec, fixed_raw, opts)
     column = sample_columns(session.data, mask)
     n = int(mask.sum())
+    if n < 2:
+        raise StataError("insufficient observations", 2001)
     design = dz.build_fixed(engine_terms(fixed), column, n, constant=not opts.noconstant)
     names = [(depvar, nm) for nm in design.stata_names]
     applied = cn.prepare(session, opts.raw("constraints"), names, design.omitted)

@@ -169,6 +169,16 @@ def _stand_in(names, omitted) -> EstimationResults:
                              omitted=np.asarray(omitted, dtype=bool), k_f=k)
 
 
+_EQ_ZERO = re.compile(r"\s*(\[[^\]=]+\])\s*=\s*(?:0+(?:\.0*)?|\.0+)\s*")
+
+
+def _spec_text(text: str) -> str:
+    """`[eq] = 0` (the constraint help's spelling): every coefficient of eq is zero, which
+    test's parser writes `[eq]`."""
+    m = _EQ_ZERO.fullmatch(text)
+    return m.group(1) if m else text
+
+
 def _parsed_rows(session, nums: list[int], res: EstimationResults):
     """(numbers, rows, rhs) of the constraints that parse against the model's names."""
     from hlmshell.commands import test as tc
@@ -178,7 +188,7 @@ def _parsed_rows(session, nums: list[int], res: EstimationResults):
         if text is None:
             raise StataError(f"constraint {n} not defined", 111)
         try:
-            forms = tc.parse_spec(res, text)
+            forms = tc.parse_spec(res, _spec_text(text))
             cons = [tc.to_constraint(res, f) for f in forms]
         except StataError as err:
             session.out.line(f"note: constraint number {n} caused error r({err.rc})")
