@@ -48,3 +48,18 @@ def test_rank_deficient_generalized_inverse():
 def test_missing():
     X = value("qrinv((1, . \\ 2, 3))")
     assert X.shape == (2, 2) and np.all(X == MISSING) or np.all(np.isnan(X))
+
+
+def test_textbook_cholesky_residual_block():
+    """The do-file's block: estvar = s2e*I(n) :+ s2u, qrinv, st_data, st_store over the range
+    (1, n) -- an r x 2 observation argument is a list of ranges in Mata."""
+    from tests.session_run import interp_session, iok
+    s = interp_session("clear", "set obs 6", "gen res = _n - 3.5", "gen cholres = .")
+    iok(s, 'mata\nestvar = 2*I(6) :+ 0.5\nsmi = qrinv(estvar)\nxstar = st_data(.,("res"))\n'
+           'cholres = smi*xstar\nst_store((1,rows(cholres)),"cholres",cholres[,1])\nend')
+    V = 2 * np.eye(6) + 0.5
+    want = np.linalg.solve(V, np.arange(1, 7) - 3.5)
+    np.testing.assert_allclose(np.asarray(s.data.var("cholres").values, dtype=float), want, rtol=1e-6)
+    iok(s, 'mata: st_store((2,3 \\ 6,.), "cholres", (20 \\ 30 \\ 60))')
+    got = np.asarray(s.data.var("cholres").values, dtype=float)
+    assert got[1] == 20 and got[2] == 30 and got[5] == 60

@@ -149,6 +149,11 @@ def _obs(host, v) -> np.ndarray:
     v = need_real(v)
     if v.shape == (1, 1) and np.isnan(v[0, 0]):
         return np.arange(n)
+    if v.ndim == 2 and v.shape[1] == 2:         # r x 2: ranges i1..i2 (a missing end: to N)
+        ends = np.where(np.isnan(v), float(n), v)
+        if ((ends < 1) | (ends > n)).any() or (ends[:, 1] < ends[:, 0]).any():
+            raise MataError(3301)
+        return np.concatenate([np.arange(int(a) - 1, int(b)) for a, b in ends])
     rows = v.ravel()
     if np.isnan(rows).any() or ((rows < 1) | (rows > n)).any():
         raise MataError(3301)
