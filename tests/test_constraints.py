@@ -273,3 +273,14 @@ def test_equation_constraints_of_the_help(s):
     assert np.allclose(b3, 0, atol=1e-12)
     ok(s, "constraint drop 2, 10-11")
     assert s.constraints == {}
+
+
+def test_svy_refuses_constraints(s):
+    """svy: fits do not apply constraints, so the option is refused rather than ignored."""
+    ok(s, "svyset id")
+    ok(s, "constraint 1 ses = 0")
+    ok(s, "gen grp = 1 + (mathach > 10) + (mathach > 17)")
+    for line in ("svy: logit minority ses, constraints(1)", "svy: ologit grp ses, constraints(1)",
+                 "svy: mlogit grp ses, constraints(1)"):
+        rc, out = run(s, line)
+        assert rc == 198 and "option constraints() not allowed" in out

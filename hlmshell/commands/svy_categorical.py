@@ -35,6 +35,8 @@ def run(session, ctx: se_.SvyRun, name: str) -> None:
     mask = gc._prepare(session, cmd, name, keep=base)[4]
     fr = ctx.frame(session, mask)
     opts, depvar, design, column, mask, _, vlabels = gc._prepare(session, cmd, name, keep=fr.sample)
+    if "constraints" in opts and opts.raw("constraints"):   # not fitted under the design here
+        raise StataError("option constraints() not allowed", 198)
     y = np.asarray(column(depvar), dtype=float)
     w = fr.w * fr.sub
     fit_rows = w > 0

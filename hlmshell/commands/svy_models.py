@@ -156,6 +156,8 @@ def _glm(session, ctx, cmd, name):
     fam_name, link, title = gc.SPECS[name]
     fam = gf.family(fam_name, link)
     opts, depvar, design, column, mask, _, vlabels = gc._prepare(session, cmd, name, keep=fit_keep)
+    if "constraints" in opts and opts.raw("constraints"):   # not fitted under the design here
+        raise StataError("option constraints() not allowed", 198)
     y = gc._outcome(fam_name, np.asarray(column(depvar), dtype=float))
     if fam_name == "binomial":
         from hlmshell.commands import binary_perfect as bp
