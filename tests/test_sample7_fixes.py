@@ -133,3 +133,12 @@ def test_margins_by_is_over():
     b = ok(s, "margins, over(female sector) atmeans vsquish")
     np.testing.assert_array_equal(tab_by, np.asarray(s.r.margins.table))
     assert a == b
+
+
+def test_list_under_by_numbers_within_the_group():
+    s = interp_session("clear", "set obs 5", "gen g = cond(_n <= 2, 1, 2)", "gen x = _n")
+    out = iok(s, "by g: list x")
+    nums = [ln.split(".")[0].strip() for ln in out.splitlines() if ln.strip()[:2] in ("1.", "2.", "3.")]
+    assert nums == ["1", "2", "1", "2", "3"]
+    out = iok(s, "list x if g == 2")
+    assert "  3. |" in out and "  5. |" in out

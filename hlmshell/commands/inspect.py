@@ -301,26 +301,36 @@ def list_cmd(session, cmd):
     if len(idx) == 0 or not names:
         return
     cols = [_list_column(ds, nm, idx, labels, ab) for nm in names]
-    obsw = max(3, len(str(ds.n)) + 1)
+    shown, obsw = _numbering(session, idx)
     out = session.out
     noobs = opts.noobs
     pad = "" if noobs else " " * (obsw + 2)
     out.line()
     if opts.clean:
-        for line in _clean_lines(cols, idx, noobs, obsw, not opts.noheader):
+        for line in _clean_lines(cols, shown, noobs, obsw, not opts.noheader):
             out.line(line)
         return
     bar = "-" * (len("   ".join("-" * w for _, _, w, _ in cols)) + 2)
     linesize = int(session.settings.get("linesize", 80) or 80)
     if len(pad) + len(bar) + 2 > linesize and len(cols) > 1:
-        _list_blocks(out, cols, idx, pad, noobs, obsw, linesize)
+        _list_blocks(out, cols, shown, pad, noobs, obsw, linesize)
         return
     breaks = None
     if opts.raw("sepby") is not None:      # sepby() implies separator(0)
         breaks = _sepby_breaks(ds, varlist(session, opts.raw("sepby")), idx)
         sep = 0
-    for line in _boxed_lines(cols, idx, pad, bar, noobs, obsw, sep, not opts.noheader, breaks):
+    for line in _boxed_lines(cols, shown, pad, bar, noobs, obsw, sep, not opts.noheader, breaks):
         out.line(line)
+
+
+def _numbering(session, idx: np.ndarray) -> tuple[np.ndarray, int]:
+    """The observation numbers shown (0-based) and their column width: under by, each group
+    is listed as a dataset of its own (1., 2., ... within the group), as in Stata."""
+    group = getattr(session, "by_restrict", None)
+    if group is None:
+        return idx, max(3, len(str(session.data.n)) + 1)
+    members = np.flatnonzero(group)
+    return idx - members[0], max(3, len(str(len(members))) + 1)
 
 
 def _sepby_breaks(ds, names: list[str], idx: np.ndarray) -> set[int]:
