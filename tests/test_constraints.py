@@ -284,3 +284,17 @@ def test_svy_refuses_constraints(s):
                  "svy: mlogit grp ses, constraints(1)"):
         rc, out = run(s, line)
         assert rc == 198 and "option constraints() not allowed" in out
+
+
+def test_option_abbreviations(s):
+    """constraints() is c() on cnsreg and mlogit, const() on the ml commands (c() is
+    ambiguous with cluster() there, as logit's help underlines const)."""
+    ok(s, "constraint 2 female = 0")
+    ok(s, "logit minority ses female, const(2) nolog")
+    assert "Cns" in s.e.matrices
+    rc, out = run(s, "logit minority ses female, c(2) nolog")
+    assert rc == 198
+    ok(s, "cnsreg mathach ses female, c(2)")
+    ok(s, "constraint 3 [1]female = 0")
+    ok(s, "mlogit sector ses female, c(3) b(0) nolog")
+    assert s.e.matrices["Cns"].values.shape == (1, 7)

@@ -47,7 +47,7 @@ def _opts(name: str):
             Opt("allbaselevels", "allbase", desc="display all base levels"),
             Opt("nofvlabel", desc="show factor-variable levels by number, not value label"),
             Opt("noheader", desc="suppress the output header"),
-            Opt("constraints", "c", "string", None, "apply specified linear constraints"),
+            Opt("constraints", "const", "string", None, "apply specified linear constraints"),
             Opt("nocnsreport", "nocnsr", desc="do not display constraints"),
             # Stata's maximize options: the log likelihood is concave, so Newton's method
             # reaches the one optimum whatever they ask; accepted, changing nothing
