@@ -298,3 +298,20 @@ def test_option_abbreviations(s):
     ok(s, "constraint 3 [1]female = 0")
     ok(s, "mlogit sector ses female, c(3) b(0) nolog")
     assert s.e.matrices["Cns"].values.shape == (1, 7)
+
+
+def test_cnsreg_robust_and_aweights_against_r(s):
+    ok(s, "constraint 1 ses = meanses")
+    ok(s, "constraint 2 female = 0")
+    names = ["ses", "meanses", "female", "minority", "_cons"]
+    ok(s, "cnsreg mathach ses meanses female minority, c(1 2) vce(robust)")
+    b, se = _b_se(s, "mathach", names)
+    ref = REF["cnsreg_robust"]
+    assert np.allclose(b, ref["b"], rtol=1e-8, atol=1e-12)
+    assert np.allclose(se, ref["se"], rtol=1e-7, atol=1e-12)
+    ok(s, "cnsreg mathach ses meanses female minority [aw=size], c(1 2)")
+    b, se = _b_se(s, "mathach", names)
+    ref = REF["cnsreg_aweight"]
+    assert np.allclose(b, ref["b"], rtol=1e-8, atol=1e-12)
+    assert np.allclose(se, ref["se"], rtol=1e-7, atol=1e-12)
+    assert np.isclose(s.e.scalars["rmse"], ref["rmse"], rtol=1e-9)

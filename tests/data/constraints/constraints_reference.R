@@ -22,6 +22,14 @@ m <- lm(mathach ~ I(ses + meanses) + minority, data = d)
 cf <- coef(m); se <- sqrt(diag(vcovCL(m, cluster = ~id, type = "HC1")))
 out$cnsreg_cluster <- list(b = c(cf[2], cf[2], 0, cf[3], cf[1]), se = c(se[2], se[2], 0, se[3], se[1]))
 
+# A3. the same constraints with vce(robust) (HC1: N/(N-k)), and with [aweight = size]
+cf <- coef(m); se <- sqrt(diag(vcovHC(m, type = "HC1")))
+out$cnsreg_robust <- list(b = c(cf[2], cf[2], 0, cf[3], cf[1]), se = c(se[2], se[2], 0, se[3], se[1]))
+m <- lm(mathach ~ I(ses + meanses) + minority, data = d, weights = size)
+cf <- coef(m); se <- sqrt(diag(vcov(m)))
+out$cnsreg_aweight <- list(b = c(cf[2], cf[2], 0, cf[3], cf[1]), se = c(se[2], se[2], 0, se[3], se[1]),
+                           rmse = summary(m)$sigma * sqrt(nrow(d) / sum(d$size)))
+
 # B. logit minority ses meanses female with ses = meanses, female = 0
 m <- glm(minority ~ I(ses + meanses), family = binomial, data = d, control = glm.control(epsilon = 1e-14, maxit = 100))
 cf <- coef(m); se <- sqrt(diag(vcov(m)))
