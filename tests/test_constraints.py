@@ -315,3 +315,11 @@ def test_cnsreg_robust_and_aweights_against_r(s):
     assert np.allclose(b, ref["b"], rtol=1e-8, atol=1e-12)
     assert np.allclose(se, ref["se"], rtol=1e-7, atol=1e-12)
     assert np.isclose(s.e.scalars["rmse"], ref["rmse"], rtol=1e-9)
+
+
+def test_clear_all_drops_constraints(s):
+    ok(s, "constraint 1 ses = 0")
+    ok(s, "clear")
+    assert s.constraints == {1: "ses = 0"}
+    ok(s, "clear all")
+    assert s.constraints == {}

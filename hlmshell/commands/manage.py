@@ -277,6 +277,7 @@ def clear_cmd(session, cmd):
         session.scalars = {}
         session.matrices = {}
         session.preserved = None
+        session.constraints = {}              # [D] clear: clear all drops the constraints too
     if what in ("all", "*", "mata"):          # Mata's variables and functions
         from hlmshell.commands.mata import clear_workspace
         clear_workspace(session)
