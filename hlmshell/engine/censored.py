@@ -57,20 +57,27 @@ def obs_terms(m, y, lim, kind, lnsig):
 
 
 def _interval(m, y, lim, iv, sig, ll, d1, d2, dls):
-    """The interval rows' terms put in: with a, b the standardized ends and P = Phi(b) -
-    Phi(a) (from the upper tails when a > 0, where the difference keeps its digits),
-    d/dm ln P = (phi(a) - phi(b)) / (sigma P), d/d ln sigma ln P = (a phi(a) - b phi(b)) / P."""
+    """The interval rows' terms put in (computed on those rows only): with a, b the
+    standardized ends and P = Phi(b) - Phi(a) (from the upper tails when a > 0, where the
+    difference keeps its digits), d/dm ln P = (phi(a) - phi(b)) / (sigma P) and
+    d/d ln sigma ln P = (a phi(a) - b phi(b)) / P."""
     from scipy.special import ndtr
-    a = np.where(iv, (y - m) / sig, -1.0)
-    b = np.where(iv, (lim - m) / sig, 1.0)
-    P = np.where(a > 0, ndtr(-a) - ndtr(-b), ndtr(b) - ndtr(a))
+    shape = np.shape(ll)
+    sel = np.broadcast_to(iv, shape)
+    mm = np.broadcast_to(m, shape)[sel]
+    a = (np.broadcast_to(y, shape)[sel] - mm) / sig
+    b = (np.broadcast_to(lim, shape)[sel] - mm) / sig
+    up = a > 0
+    P = np.where(up, ndtr(-a) - ndtr(-b), ndtr(b) - ndtr(a))
     P = np.maximum(P, 1e-300)
     pa = np.exp(-0.5 * a * a - _LN2PI)
     pb = np.exp(-0.5 * b * b - _LN2PI)
     r1 = (pa - pb) / P
     r2 = (a * pa - b * pb) / P
-    return (np.where(iv, np.log(P), ll), np.where(iv, r1 / sig, d1),
-            np.where(iv, (r2 - r1 * r1) / sig ** 2, d2), np.where(iv, r2, dls))
+    out = [np.array(v, dtype=float, copy=True) for v in (ll, d1, d2, dls)]
+    for arr, val in zip(out, (np.log(P), r1 / sig, (r2 - r1 * r1) / sig ** 2, r2)):
+        arr[sel] = val
+    return tuple(out)
 
 
 # ------------------------------------------------------------------ tobit
