@@ -298,3 +298,24 @@ def test_predict_refusals_after_mixed_and_mestreg_distribution():
     for bad in ("pr", "mu", "ir", "ystar(0,1)"):
         rc, _ = run(s, f"predict z, {bad}")
         assert rc == 198 and "z" not in s.data.names
+
+
+def test_continuous_factorial_with_itself_has_one_main_effect():
+    """c.uv##c.uv ([ME] mepoisson, menbreg) is uv and c.uv#c.uv: the main effect once, not a
+    second, omitted copy; c.x##c.x##c.x adds the cube. Coefficients against numpy lstsq."""
+    import numpy as np
+    s = Session(out=Capture())
+    for line in ("set obs 60", "set seed 11", "generate x = rnormal()",
+                 "generate y = 1 + x - .5*x^2 + rnormal()"):
+        ok(s, line)
+    out = ok(s, "regress y c.x##c.x")
+    assert "(omitted)" not in out
+    assert [n for _, n in s.e.names] == ["x", "c.x#c.x", "_cons"]
+    x, y = _col(s, "x"), _col(s, "y")
+    beta = np.linalg.lstsq(np.column_stack([x, x * x, np.ones_like(x)]), y, rcond=None)[0]
+    assert np.allclose(np.asarray(s.e.b, dtype=float).ravel(), beta, rtol=1e-9)
+    ok(s, "regress y c.x##c.x##c.x")
+    assert [n for _, n in s.e.names] == ["x", "c.x#c.x", "c.x#c.x#c.x", "_cons"]
+    ok(s, "generate id = ceil(_n/6)")
+    ok(s, "mixed y c.x##c.x || id:, nolog")
+    assert [n for _, n in s.e.names][:3] == ["x", "c.x#c.x", "_cons"]

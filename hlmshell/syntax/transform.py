@@ -184,11 +184,12 @@ class FVTransformer(Transformer):
                     for g in grp:
                         new_terms.append(t + (g,))
             else:  # ##: existing terms, the new main effects, then every interaction
+                # (once each: c.x##c.x is c.x c.x#c.x in Stata, the main effect not repeated)
                 new_terms = list(terms)
                 for g in grp:
-                    new_terms.append((g,))
-                    for t in terms:
-                        new_terms.append(t + (g,))
+                    for cand in [(g,)] + [t + (g,) for t in terms]:
+                        if cand not in new_terms:
+                            new_terms.append(cand)
             terms = new_terms
         return [FVTerm(t) for t in terms]
 
