@@ -243,6 +243,17 @@ class NegBinomialConstant(Family):
         rA, r2B = r * A, r * r * B
         return l, rA, rA + r2B, rA + 3.0 * r2B + r ** 3 * C
 
+    def first(self, y, eta, trials):
+        """(l, l1) without the trigamma and tetragamma terms: quadrature evaluates this at
+        every node, and polygamma(1|2, .) is the costly part of derivs."""
+        from scipy.special import gammaln, psi
+        ld = float(self.extra[0])
+        l1pd = math.log1p(math.exp(ld))
+        r = np.exp(eta - ld)
+        yr = y + r
+        l = gammaln(yr) - gammaln(r) - r * l1pd + y * (ld - l1pd)
+        return l, r * (psi(yr) - psi(r) - l1pd)
+
     def constant_terms(self, y, trials):
         from scipy.special import gammaln
         return -gammaln(y + 1.0)
