@@ -48,6 +48,10 @@ def test_correlation_matrix_unstacked(s):
         assert len(cells) == k                 # upper triangle empty
     head = [ln for ln in out.splitlines() if "mathach" in ln and "minority" in ln][0]
     assert head.split() == VARS
+    lines = out.splitlines()
+    k = lines.index(head)
+    assert lines[k - 2].split() == ["(1)"]      # the model number once, over all its columns
+    assert lines[k - 1].strip() == ""          # estpost posts no dependent variable
 
 
 def test_unstack_mlogit_columns(s):
@@ -60,6 +64,8 @@ def test_unstack_mlogit_columns(s):
     got = [float(x) for x in lines[0].split()[1:]]
     assert len(want) == 2 and len(got) == 6     # base, two outcome equations; then m3's
     assert got[0] == 0 and np.allclose(got[1:3], want, atol=5e-5)
+    nums = [ln for ln in out.splitlines() if "(1)" in ln][0].split()
+    assert nums == ["(1)", "(2)"]              # one number per model, not per equation
     nrow = [ln for ln in out.splitlines() if ln.startswith("N ")][0].split()
     assert nrow[1:] == ["7185", "7185"]        # statistics in each model's first column
 

@@ -145,7 +145,11 @@ def estout_text(session, results, names, given, style: str) -> str:
     cols = ec.star_columns(rows) if rows else [False]
     cols[0] = cols[0] or bool(et.stats_star(given.get("stats")))
     star_on = any(cols)
-    spec = lo.Spec(len(results), width, _mlabels(session, results, names, given), "numbers" in given,
+    mlabels = _mlabels(session, results, names, given)
+    if given.get("_unstack") is not None:
+        from hlmshell.commands.esttab_unstack import per_model
+        mlabels = per_model(mlabels, given["_unstack"][0])
+    spec = lo.Spec(len(results), width, mlabels, "numbers" in given,
                    stars if star_on or "legend" in given else [], (False, None, ""), True,
                    ec.column_labels(rows) if rows else [], cols * len(results),
                    (given.get("title") or "").strip().strip('"'))

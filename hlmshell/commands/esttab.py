@@ -796,7 +796,7 @@ def _mlabels(session, results, names, given) -> list[str] | None:
 def _spec(session, results, names, given) -> tuple[lo.Spec, list[pt.PaperRow], bool]:
     """What the estout writer needs: the body rows, the columns and the notes."""
     title = (given.get("title") or "").strip().strip('"')
-    mlabels = _mlabels(session, results, names, given)
+    mlabels = _grouped_labels(_mlabels(session, results, names, given), given)
     numbers = "nonumbers" not in given
     if "cells" in given:
         body = build_esttab(session, results, given)
@@ -958,12 +958,17 @@ def _reshaped(results, names, given, titles_opt: str):
         results = eu.relabel(results, _eq_map(results, given["equations"]))
         given = {k: v for k, v in given.items() if k != "equations"}
     if "unstack" in given:
-        results, names, titles = eu.unstack(results, names)
-        if any(titles) and titles_opt not in given and f"no{titles_opt}" not in given:
-            shown = [t if t is not None else (n if titles_opt == "mlabels" else r.depvar)
-                     for t, n, r in zip(titles, names, results)]
-            given = {**given, titles_opt: " ".join(f'"{t}"' for t in shown)}
+        results, names, titles, groups = eu.unstack(results, names)
+        if any(titles):
+            given = {**given, "_unstack": (groups, titles)}
     return results, names, given
+
+
+def _grouped_labels(labels, given):
+    """Model labels after unstack: one per original model, over its equation columns."""
+    from hlmshell.commands import esttab_unstack as eu
+    unstacked = given.get("_unstack")
+    return labels if unstacked is None else eu.per_model(labels, unstacked[0])
 
 
 def _estout_options(options) -> dict[str, str | None]:

@@ -198,7 +198,16 @@ def _collabels(given, spec: Spec) -> list[ew.Caption]:
 def heads(given, spec: Spec, tex: bool) -> list[ew.Caption]:
     """mgroups, numbers, mlabels and collabels rows, in estout's order."""
     per_model = [m + 1 for m in range(spec.nmodels) for _ in range(spec.width)]
-    return _mgroups(given, spec, per_model) + _model_rows(given, spec, per_model, tex) + _collabels(given, spec)
+    unstacked = given.get("_unstack")
+    if unstacked is None:
+        return _mgroups(given, spec, per_model) + _model_rows(given, spec, per_model, tex) + _collabels(given, spec)
+    # unstack: numbers and model labels span each model's equation columns; the equations
+    # name the columns in a row of their own (esttab_unstack.py)
+    groups, titles = unstacked
+    by_model = [groups[m] for m in range(spec.nmodels) for _ in range(spec.width)]
+    eq_row = ew.Caption(list(titles), per_model)
+    return (_mgroups(given, spec, by_model) + _model_rows(given, spec, by_model, tex) + [eq_row]
+            + _collabels(given, spec))
 
 
 def star_legend(mode: Mode, stars) -> str:

@@ -45,21 +45,34 @@ def _sub_vector(m, eq: str):
     return out
 
 
-def unstack(results: list, names: list[str]) -> tuple[list, list[str], list[str]]:
-    """(pseudo-models, their names, their column titles)."""
-    out, out_names, titles = [], [], []
-    for res, name in zip(results, names):
+def unstack(results: list, names: list[str]) -> tuple[list, list[str], list[str], list[int]]:
+    """(pseudo-models, their names, their column titles, the model (1, 2, ...) each comes
+    from)."""
+    out, out_names, titles, groups = [], [], [], []
+    for g, (res, name) in enumerate(zip(results, names), 1):
         eqs = list(dict.fromkeys(e for e, _ in res.names))
         if len(eqs) < 2:
             out.append(res)
             out_names.append(name)
-            titles.append(None)
+            titles.append("")
+            groups.append(g)
             continue
         for i, eq in enumerate(eqs):
             out.append(_piece(res, eq, eqs[0], i == 0))
             out_names.append(name)
             titles.append(eq)
-    return out, out_names, titles
+            groups.append(g)
+    return out, out_names, titles, groups
+
+
+def per_model(labels: list | None, groups: list[int]) -> list | None:
+    """Model labels of the pseudo-models -> one per original model (its first column's)."""
+    if labels is None:
+        return None
+    first = {}
+    for lab, g in zip(labels, groups):
+        first.setdefault(g, lab)
+    return [first[g] for g in sorted(first)]
 
 
 def relabel(results: list, maps: list[dict[str, str]]) -> list:
