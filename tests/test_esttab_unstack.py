@@ -88,3 +88,18 @@ def test_nolz_and_estout_unstack(s):
     assert rc == 198
     rc, out = run(s, "esttab m1, unstack(1)")
     assert rc == 198
+
+
+def test_vacant_dmarker_layout(s):
+    out = ok(s, 'estout m1 m3, cells(b(fmt(3) vacant("--")) se(par fmt(3) vacant("--"))) '
+                'stats(ll N, fmt(3 0) layout(@ @)) dmarker(",")')
+    b1 = s.estimates["m1"]
+    i = [k for k, (e, n) in enumerate(b1.names) if e == "2" and n == "female"][0]
+    rows = [ln for ln in out.splitlines() if ln.startswith("female")]
+    assert rows[0].split() == [f"female", f"{b1.b[i]:.3f}".replace(".", ","), "--"]
+    ll = [ln for ln in out.splitlines() if ln.startswith("ll")][0].split()
+    assert ll[1] == f"{b1.scalars['ll']:.3f}".replace(".", ",")
+    rc, out = run(s, 'estout m1, stats(ll N, layout("@ (@)"))')
+    assert rc == 198 and "layout()" in out
+    rc, out = run(s, 'esttab m1, dmarker(",,")')
+    assert rc == 198

@@ -142,6 +142,7 @@ def estout_text(session, results, names, given, style: str) -> str:
     stat_rows = _stats(results, given, width, [(s, lv) for s, lv, _ in stars])
     if "nolz" in given:
         ec.no_leading_zeros(body + stat_rows)
+    ec.decimal_marker(body + stat_rows, given.get("dmarker"))
     cols = ec.star_columns(rows) if rows else [False]
     cols[0] = cols[0] or bool(et.stats_star(given.get("stats")))
     star_on = any(cols)

@@ -264,6 +264,7 @@ _OPTS = (
     Opt("unstack", desc="equations of multiple-equation models side by side as columns"),
     Opt("lz", desc="leading zeros of fixed-format numbers (the default)"),
     Opt("nolz", desc="no leading zeros: .12 for 0.12"),
+    Opt("dmarker", "dm", "anything", None, 'decimal marker: dmarker(",")'),
 )
 _OPTIONAL_ARG = {"b", "se", "t", "z", "p", "ci", "star", "r2", "ar2", "pr2", "aic", "bic", "mtitles", "eform", "page",
                  "addnotes", "note", "prehead", "posthead", "prefoot", "postfoot", "substitute", "interaction",
@@ -736,7 +737,8 @@ def build_esttab(session, results, given) -> list[pt.PaperRow]:
     """The table's rows: coefficients (with their statistics), indicate() rows, a rule and the
     model statistics; nolz takes the leading zeros off."""
     rows = _build_esttab(session, results, given)
-    return ec.no_leading_zeros(rows) if "nolz" in given else rows
+    rows = ec.no_leading_zeros(rows) if "nolz" in given else rows
+    return ec.decimal_marker(rows, given.get("dmarker"))
 
 
 def _build_esttab(session, results, given) -> list[pt.PaperRow]:
@@ -940,6 +942,7 @@ _ESTOUT_OPTS = (
     Opt("unstack", desc="equations of multiple-equation models side by side as columns"),
     Opt("lz", desc="leading zeros of fixed-format numbers (the default)"),
     Opt("nolz", desc="no leading zeros: .12 for 0.12"),
+    Opt("dmarker", "dm", "anything", None, 'decimal marker: dmarker(",")'),
 )
 _ESTOUT_OPTIONAL = {"eform", "mlabels", "collabels", "eqlabels", "varlabels", "mgroups", "note", "prehead", "posthead",
                     "prefoot", "postfoot", "begin", "delimiter", "end", "substitute", "title"}

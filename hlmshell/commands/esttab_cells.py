@@ -36,6 +36,7 @@ class Element:
     keep: list[str] | None = None       # keep()/drop(): the coefficients it is shown for
     drop: list[str] | None = None
     fmt_given: bool = True
+    vacant: str | None = None           # vacant(): shown where a model lacks the coefficient
 
     def shown(self, key) -> bool:
         if self.keep is not None and not coef_matches(key[0], key[1], self.keep):
@@ -61,12 +62,14 @@ def _element(name: str, sub: str) -> Element:
     label = re.search(r'label\(\s*"?([^()"]*)"?\s*\)', sub)
     keep = re.search(r"keep\(([^()]*)\)", sub)
     drop = re.search(r"drop\(([^()]*)\)", sub)
-    rest = re.sub(r"(fmt|label|keep|drop)\([^()]*\)", "", sub).split()
+    vacant = re.search(r'vacant\(\s*"?([^()"]*)"?\s*\)', sub)
+    rest = re.sub(r"(fmt|label|keep|drop|vacant)\([^()]*\)", "", sub).split()
     if any(w not in ("par", "star", "nopar", "nostar") for w in rest):
         raise StataError(f"invalid cells(): {sub}", 198)
     return Element(name, number_format(fmt.group(1) if fmt else None), "par" in rest, "star" in rest,
                    label.group(1) if label else ("" if name == "_star" else name), keep.group(1).split() if keep else None,
-                   drop.group(1).split() if drop else None, fmt is not None)
+                   drop.group(1).split() if drop else None, fmt is not None,
+                   vacant.group(1) if vacant else None)
 
 
 def _elements(text: str) -> list[Element]:
@@ -195,8 +198,10 @@ class CellsTable:
 
 
 def _cell(el: Element, got, stars, key=None) -> tuple[str, str]:
-    if got is None or (key is not None and not el.shown(key)):
+    if key is not None and not el.shown(key):
         return ("", "")
+    if got is None:
+        return (el.vacant or "", "")
     if el.name == "_star":                  # the coefficient's stars as an element of their own
         return (pt.stars_for(got[1], stars), "")
     v, p = got
@@ -336,6 +341,21 @@ def widen(cells: list[tuple[str, str]], width: int) -> list[tuple[str, str]]:
 
 
 _LZ = re.compile(r"(^|[(\[\s,-])0\.(?=\d)")
+
+
+_DOT = re.compile(r"\.(?=\d)")
+
+
+def decimal_marker(rows: list, text: str | None) -> list:
+    """dmarker(): the decimal point of every number shown as that one character."""
+    if text is None:
+        return rows
+    mark = text.strip().strip('"')
+    if len(mark) != 1:
+        raise StataError("dmarker() invalid", 198)
+    for r in rows:
+        r.cells = [(_DOT.sub(mark, text), stars) for text, stars in r.cells]
+    return rows
 
 
 def no_leading_zeros(rows: list) -> list:

@@ -114,6 +114,8 @@ def parse_stats(text: str | None) -> list[tuple[str, str, str | None]] | None:
             labels = [strip_quotes(arg[s:e]) for s, e in top_words(arg)]
         elif word == "star":
             continue                        # stats_star() reads it
+        elif word == "layout" and arg is not None:
+            _trivial_layout(arg)
         else:
             raise StataError(f"stats(): option {word} not allowed", 198)
     out = []
@@ -121,6 +123,14 @@ def parse_stats(text: str | None) -> list[tuple[str, str, str | None]] | None:
         f = fmts[min(k, len(fmts) - 1)] if fmts else None
         out.append((n, labels[k] if k < len(labels) else n, f))
     return out
+
+
+def _trivial_layout(arg: str) -> None:
+    """stats(, layout(@ @ ...)): each statistic in a row of its own, the default; layouts that
+    put several statistics in one row are not built in."""
+    items = [strip_quotes(arg[s:e]).strip() for s, e in top_words(arg)]
+    if not items or any(i != "@" for i in items):
+        raise StataError("stats(): layout() combining statistics in one row is not available", 198)
 
 
 def stats_star(text: str | None) -> set[str]:
