@@ -319,3 +319,31 @@ def test_continuous_factorial_with_itself_has_one_main_effect():
     ok(s, "generate id = ceil(_n/6)")
     ok(s, "mixed y c.x##c.x || id:, nolog")
     assert [n for _, n in s.e.names][:3] == ["x", "c.x#c.x", "_cons"]
+
+
+def test_predict_intpoints_of_the_eb_means():
+    """[ME] meglm postestimation, predict ..., intpoints(#): the empirical Bayes means with #
+    quadrature points; after a Laplace fit the default is the modes, with intpoints(30) the
+    means, checked against a dense-grid posterior mean of each district's intercept."""
+    import numpy as np
+    s = csv_session("tests/data/glmm/contraception.csv")
+    ok(s, "melogit use age urban || district:, intmethod(laplace) nolog")
+    ok(s, "predict double m30, reffects intpoints(30)")
+    ok(s, "predict double mode, reffects")
+    b = dict(zip([n for _, n in s.e.names], np.asarray(s.e.b, dtype=float)))
+    sd = math.sqrt(b["var(_cons[district])"])
+    xb = b["_cons"] + b["age"] * _col(s, "age") + b["urban"] * _col(s, "urban")
+    y, dist_ = _col(s, "use"), _col(s, "district")
+    u = np.linspace(-8 * sd, 8 * sd, 4001)
+    m30, mode = _col(s, "m30"), _col(s, "mode")
+    for j in np.unique(dist_)[:12]:
+        rows = dist_ == j
+        eta = xb[rows][:, None] + u[None, :]
+        ll = (y[rows][:, None] * eta - np.logaddexp(0, eta)).sum(0) - 0.5 * (u / sd) ** 2
+        w = np.exp(ll - ll.max())
+        post = float((u * w).sum() / w.sum())
+        assert m30[rows][0] == pytest.approx(post, abs=1e-6)
+        assert abs(mode[rows][0] - u[np.argmax(ll)]) < 2e-2
+    for bad in ("intpoints(0)", "intpoints(200)"):
+        rc, _ = run(s, f"predict z, reffects {bad}")
+        assert rc == 198 and "z" not in s.data.names

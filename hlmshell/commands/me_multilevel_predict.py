@@ -38,9 +38,12 @@ def _statistic(opts, ordinal: bool) -> str:
     return me_predict._statistic(opts, ordinal)
 
 
-def _points(res) -> int:
-    """The quadrature points of the posterior means: the fit's intpoints() (Stata's default
-    for predict), 7 when the fit was by the Laplace approximation (modes are used then)."""
+def _points(res, opts=None) -> int:
+    """The quadrature points of the posterior means: predict's intpoints(#), else the fit's
+    intpoints() (Stata's default for predict), 7 when the fit was by the Laplace
+    approximation (modes are used then)."""
+    if opts is not None and opts.raw("intpoints") is not None:
+        return me_predict.eb_points(res, opts)
     n = int(res.scalars.get("n_quad", 7) or 7)
     return n if n > 1 else 7
 
@@ -118,7 +121,7 @@ def predict(session, cmd, res, opts) -> None:
         me_predict._categories_request(cmd, opts, res, data)   # checked before any work
     sample = np.asarray(res.sample, dtype=bool)
     if stat in ("reffects", "reses"):
-        bs, ses = gm.posterior(model, modes=modes, points=_points(res))
+        bs, ses = gm.posterior(model, modes=modes, points=_points(res, opts))
         _reffects(session, cmd, opts, model, bs, ses, sample, touse, stat, modes)
         return
     xb = xb_all(res, data) + me_predict._offset(res, data, opts)
@@ -126,7 +129,7 @@ def predict(session, cmd, res, opts) -> None:
     if opts.marginal:
         s2 = means.random_variance(model, data, sample)
     elif not fixedonly:
-        bs, _ = gm.posterior(model, modes=modes, points=_points(res))
+        bs, _ = gm.posterior(model, modes=modes, points=_points(res, opts))
         eta = xb + _eta_random(model, data, sample, bs)
     if stat == "eta":
         vtype, names = _new_names(cmd.body or "", None)

@@ -35,7 +35,19 @@ RESIDUALS = {"pearson": (gr.pearson, "Pearson residuals"),
 # what predict takes after the me* GLMMs ([ME] meglm postestimation); anything else predict's
 # shared syntax knows (hazard, ir, cooksd, ...) is refused, not silently taken as the default
 ALLOWED = STATS + ("reses", "fitted", "conditional", "fixedonly", "ebmeans", "ebmodes",
-                   "marginal", "nooffset", "outcome")
+                   "marginal", "nooffset", "outcome", "intpoints")
+
+
+def eb_points(res, opts) -> int:
+    """The quadrature points of the empirical Bayes means: intpoints(#) when given, else the
+    fit's (1 after a Laplace fit: the modes)."""
+    given = opts.raw("intpoints")
+    if given is None:
+        return int(res.scalars.get("n_quad", 7) or 7)
+    k = opts.intpoints
+    if not 1 <= k <= 128:
+        raise StataError("intpoints() must be an integer between 1 and 128", 198)
+    return int(k)
 
 
 def _statistic(opts, ordinal: bool = False) -> str:
@@ -86,7 +98,7 @@ def predict(session, cmd, res, opts) -> None:
     modes = bool(opts.ebmodes) or (opts.raw("conditional") or "").strip().startswith("ebmod")
     # the posterior means use the fit's integration points (Stata's default); after a Laplace
     # fit that is one adaptive point, whose mean is the mode
-    points = int(res.scalars.get("n_quad", 7) or 7)
+    points = eb_points(res, opts)
     fixedonly = bool(opts.fixedonly) or (opts.raw("conditional") or "").strip().startswith("fix")
     if opts.marginal and (modes or fixedonly):
         raise StataError("option marginal may not be combined with conditional()", 198)

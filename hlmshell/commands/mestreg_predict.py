@@ -18,7 +18,8 @@ from hlmshell.errors import StataError
 STATS = ("mean", "median", "hazard", "survival", "surv", "density", "distribution", "eta", "xb",
          "stdp", "reffects")
 # predict's other options after mestreg; the rest of predict's shared syntax is refused
-OTHER = ("reses", "conditional", "fixedonly", "ebmeans", "ebmodes", "marginal", "nooffset")
+OTHER = ("reses", "conditional", "fixedonly", "ebmeans", "ebmodes", "marginal", "nooffset",
+         "intpoints")
 _LABELS = {"mean": "Predicted mean _t", "median": "Predicted median _t",
            "hazard": "Predicted hazard", "survival": "Predicted survivor function",
            "density": "Predicted density", "distribution": "Predicted distribution function",
@@ -61,7 +62,8 @@ def predict(session, cmd, res, opts) -> None:
     fixedonly, modes = _conditional(opts)
     data = session.data
     touse = _touse(session, cmd)
-    points = int(res.scalars.get("n_quad", 7) or 7)
+    from hlmshell.commands.me_predict import eb_points
+    points = eb_points(res, opts)
     modes = modes or points <= 1
     if stat in ("xb", "stdp"):
         vtype, names = _new_names(cmd.body or "", None)
@@ -106,13 +108,13 @@ def _predict_multi(session, cmd, opts, res, stat, fixedonly, modes, sample, tous
     model = res.model
     data = session.data
     if stat in ("reffects", "reses"):
-        bs, ses = gm.posterior(model, modes=modes, points=mp._points(res))
+        bs, ses = gm.posterior(model, modes=modes, points=mp._points(res, opts))
         mp._reffects(session, cmd, opts, model, bs, ses, sample, touse, stat, modes)
         return
     vtype, names = _new_names(cmd.body or "", None)
     eta = xb_all(res, data)
     if not fixedonly:
-        bs, _ = gm.posterior(model, modes=modes, points=mp._points(res))
+        bs, _ = gm.posterior(model, modes=modes, points=mp._points(res, opts))
         eta = eta + mp._eta_random(model, data, sample, bs)
     col = eta if stat == "eta" else _survival_stat(res, stat, eta, data)
     label = _LABELS[stat] + (", fixed portion only" if fixedonly and stat != "eta" else "")

@@ -321,6 +321,7 @@ def _old_re_names(cmd) -> None:
                    Opt("hazard", "haz", desc="after mestreg: the hazard at _t"),
                    Opt("density", "dens", desc="after mestreg: the density at _t"),
                    Opt("distribution", "distr", desc="after me* models: the distribution function at the outcome"),
+                   Opt("intpoints", "intp", "int", None, "after me* models: quadrature points of the empirical Bayes means"),
                    Opt("survival", "survi", desc="after mestreg: the survivor function at _t"),
                    Opt("ystar", "ystar", "string", None, "after tobit: E(y) of y* censored at (a,b)"),
                    Opt("pr0", "pr0", "string", None, "after xttobit: Pr(a < y* < b) with u_i = 0"),
