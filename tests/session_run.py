@@ -4,6 +4,24 @@ from hlmshell.interpreter import Interpreter
 from hlmshell.output.writer import Capture
 
 
+def _hsb_path() -> str:
+    import os
+
+    import hlmshell
+    return os.path.join(os.path.dirname(hlmshell.__file__), "sample_data", "hsb.dta")
+
+
+HSB_DTA = _hsb_path()        # High School and Beyond, shipped inside the package
+
+
+def hsb_session():
+    """A fresh session with the shipped hsb.dta loaded."""
+    from hlmshell.session import Session
+    s = Session(out=Capture())
+    ok(s, f'use "{HSB_DTA}", clear')
+    return s
+
+
 def run(s, text):
     """(rc, output) of one line run on session s, with a fresh output buffer."""
     s.out = Capture()

@@ -1,12 +1,12 @@
 """esttab hands options it lacks to estout: estout's starlevels() and s() (stats()) give the same
 table as esttab's star() and stats()."""
 from hlmshell.session import Session
-from tests.session_run import ok, run
+from tests.session_run import HSB_DTA, ok, run
 
 
 def _session():
     s = Session()
-    ok(s, 'use "/work/shared/data/hsb.dta", clear')
+    ok(s, f'use "{HSB_DTA}", clear')
     ok(s, "quietly regress mathach ses female")
     ok(s, "eststo m1")
     return s

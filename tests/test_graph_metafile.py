@@ -13,14 +13,14 @@ import pytest
 from PIL import Image
 
 from hlmshell.session import Session
-from tests.session_run import ok, run
+from tests.session_run import HSB_DTA, ok, run
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     d = tmp_path_factory.mktemp("mf")
     s = Session()
-    ok(s, 'use "/work/shared/data/hsb.dta", clear')
+    ok(s, f'use "{HSB_DTA}", clear')
     ok(s, "scatter mathach ses in 1/300")
     out = {}
     for ext in ("emf", "wmf", "png"):
@@ -78,7 +78,7 @@ def test_wmf_header_and_rendering(files, tmp_path):
 
 def test_unknown_format_still_refused(files, tmp_path):
     s = Session()
-    ok(s, 'use "/work/shared/data/hsb.dta", clear')
+    ok(s, f'use "{HSB_DTA}", clear')
     ok(s, "scatter mathach ses in 1/50")
     rc, out = run(s, f'graph export "{tmp_path / "g.xyz"}"')
     assert rc == 198 and "xyz is not a valid graph export format" in out

@@ -9,9 +9,9 @@ import pytest
 from scipy import stats
 
 from hlmshell.session import Session
-from tests.session_run import interp_session, iok, irun, ok, run
+from tests.session_run import HSB_DTA, hsb_session, interp_session, iok, irun, ok, run
 
-HSB = "/work/shared/data/hsb.dta"
+HSB = HSB_DTA
 
 
 @pytest.fixture(scope="module")
@@ -20,9 +20,7 @@ def raw():
 
 
 def _session():
-    s = Session()
-    ok(s, f'use "{HSB}", clear')
-    return s
+    return hsb_session()
 
 
 def _ols(d, y, xs):

@@ -5,15 +5,13 @@ import numpy as np
 import pytest
 
 from hlmshell.session import Session
-from tests.session_run import interp_session, irun, iok, ok, run
+from tests.session_run import HSB_DTA, hsb_session, interp_session, iok, irun, ok, run
 
-HSB = "/work/shared/data/hsb.dta"
+HSB = HSB_DTA
 
 
 def _hsb():
-    s = Session()
-    ok(s, f'use "{HSB}", clear')
-    return s
+    return hsb_session()
 
 
 def test_by_group_n_and_N_in_if_and_assert():

@@ -9,9 +9,9 @@ import pytest
 from scipy import stats
 
 from hlmshell.session import Session
-from tests.session_run import ok, run
+from tests.session_run import HSB_DTA, hsb_session, ok, run
 
-HSB = "/work/shared/data/hsb.dta"
+HSB = HSB_DTA
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +21,7 @@ def hsb_raw():
 
 
 def _session():
-    s = Session()
-    ok(s, f'use "{HSB}", clear')
-    return s
+    return hsb_session()
 
 
 def _mvreg_reference(d, depvars, xs):

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 
 from hlmshell.session import Session
-from tests.session_run import ok, run
+from tests.session_run import HSB_DTA, hsb_session, ok, run
 
-HSB = "/work/shared/data/hsb.dta"
+HSB = HSB_DTA
 
 
 @pytest.fixture(scope="module")
@@ -16,9 +16,7 @@ def raw():
 
 
 def _session():
-    s = Session()
-    ok(s, f'use "{HSB}", clear')
-    return s
+    return hsb_session()
 
 
 def _pct(x, p):
