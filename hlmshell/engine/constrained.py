@@ -146,16 +146,7 @@ def mlogit_fit(X: np.ndarray, codes: np.ndarray, J: int, base: int, B: Basis, ma
     maximised over the free parameters; the start is the constant-only model's, projected."""
     from hlmshell.engine import mlogit as em
     n, k = X.shape
-    Y = np.zeros((n, J))
-    Y[np.arange(n), codes] = 1.0
-    counts = Y.sum(axis=0)
-    share = counts / n
-    ll_0 = float(np.sum(counts[counts > 0] * np.log(share[counts > 0])))
-    beta0 = np.zeros((J - 1, k))
-    cons = [j for j in range(k) if np.all(X[:, j] == 1.0)]
-    if cons:
-        keep = [j for j in range(J) if j != base]
-        beta0[:, cons[0]] = np.log(share[keep] / share[base])
+    Y, ll_0, beta0, _ = em.start(X, codes, J, base)
 
     def derivs(b):
         beta = b.reshape(J - 1, k)

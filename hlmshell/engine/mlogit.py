@@ -56,9 +56,9 @@ def _derivs(X, Y, beta, base):
     return scores, H
 
 
-def fit(X: np.ndarray, codes: np.ndarray, J: int, base: int, maxit: int = 300,
-        trace=None) -> MlogitFit:
-    """ML fit; X must hold a constant column (index cons) for the start values, or none."""
+def start(X: np.ndarray, codes: np.ndarray, J: int, base: int):
+    """(Y, ll_0, beta, cons): the outcome indicators, the constant-only log likelihood, and
+    its estimates as start values (zeros but the constant column, whose index is in cons)."""
     n, k = X.shape
     Y = np.zeros((n, J))
     Y[np.arange(n), codes] = 1.0
@@ -70,6 +70,14 @@ def fit(X: np.ndarray, codes: np.ndarray, J: int, base: int, maxit: int = 300,
     if cons:
         keep = [j for j in range(J) if j != base]
         beta[:, cons[0]] = np.log(share[keep] / share[base])
+    return Y, ll_0, beta, cons
+
+
+def fit(X: np.ndarray, codes: np.ndarray, J: int, base: int, maxit: int = 300,
+        trace=None) -> MlogitFit:
+    """ML fit; X must hold a constant column (index cons) for the start values, or none."""
+    n, k = X.shape
+    Y, ll_0, beta, cons = start(X, codes, J, base)
     ll = _loglik(X, Y, beta, base) if not cons else ll_0
     lines = [ll]
     if trace:
