@@ -35,16 +35,22 @@ integrals factor, so it is computed from the inside out,
 
     log I_k(g | t_<k) = log sum_t exp( sum_{children c} log I_{k+1}(c | t_<k, t) + h_k(g, t) ),
 
-h_k holding the Gauss-Hermite weight, the prior and the adaptive transformation u = mu_g + S_g t
-of level k (a product rule of `points` nodes per random effect). The adaptive parameters
-(mu_g, S_g) of every group at every level are its posterior mean and covariance (marginal over
-the other levels' effects, as Rabe-Hesketh, Skrondal and Pickles 2005 describe for gllamm and
-Stata's mvaghermite), iterated to convergence at each evaluation from the previous ones and
-started at the Laplace modes. The gradient holds the nodes (sum over node combinations of the
+h_k holding the Gauss-Hermite weight, the prior and the adaptive transformation u = mu + S t
+of level k (a product rule of `points` nodes per random effect). The adaptive parameters of a
+top-level group are its posterior mean and covariance; those of a group below are its
+posterior mean and covariance given its ancestors' effects, one (mu, S) for every combination
+of the ancestors' nodes (mean-variance adaptation level by level, the lower levels'
+posteriors conditional on the upper levels' effects), so the inner nodes follow the outer
+node: with one (mu, S) per inner group the inner nodes miss the inner posterior wherever
+the outer effect is away from its mean, and the rule was wrong by units of log likelihood
+([ME] mepoisson's melanoma model). They are iterated to convergence at each evaluation from
+the previous ones, started at the Laplace approximation (modes and conditional curvatures).
+The gradient holds the nodes (sum over node combinations of the
 joint posterior weight times dl/dpsi), and the fit is engine.glmm's: Newton steps on the
 fixed-node objective, re-adapting after each. Memory is n times the product of the node
-counts of all levels (7 x 7 for two random intercepts). Crossed models have no such
-factorisation: they are fitted by Laplace only (Stata's default for them).
+counts of all levels (7 x 7 for two random intercepts), the conditional adaptation included.
+Crossed models have no such factorisation: they are fitted by Laplace only (Stata's default
+for them).
 """
 from __future__ import annotations
 
@@ -427,6 +433,28 @@ class NestedLayout:
                                       for p in self.parent[1:]]
 
 
+def _ancestor(lay: NestedLayout, k: int, j: int) -> np.ndarray:
+    """The level-j run holding each level-k run (j < k)."""
+    anc = np.arange(len(lay.starts[k]))
+    for m in range(k, j, -1):
+        anc = lay.parent[m][anc]
+    return anc
+
+
+def _at_rows(A: np.ndarray, U: np.ndarray, runs: np.ndarray) -> np.ndarray:
+    """a_i' u for every observation i and node of its group: (n, ...) from A (n, q) and the
+    nodes U (G, ..., q), one column of q at a time (no (n, ..., q) array)."""
+    out = A[:, 0].reshape((-1,) + (1,) * (U.ndim - 2)) * np.take(U[..., 0], runs, axis=0)
+    for j in range(1, U.shape[-1]):
+        out += A[:, j].reshape((-1,) + (1,) * (U.ndim - 2)) * np.take(U[..., j], runs, axis=0)
+    return out
+
+
+def _logdet_tri(S: np.ndarray) -> np.ndarray:
+    """log |det S| of triangular factors (..., q, q): the sum of the log diagonal."""
+    return np.sum(np.log(np.abs(np.diagonal(S, axis1=-2, axis2=-1))), axis=-1)
+
+
 def _rule(points: int, q: int):
     from numpy.polynomial.hermite_e import hermegauss
     t, w = hermegauss(points)
@@ -464,19 +492,59 @@ class NestedQuad(_Params):
         self.points = points
 
     def init_adapt(self, laplace: LaplaceMulti | None, thetas):
-        """Start the adaptation at the Laplace modes (u = Lambda^-1 b per group) with the prior's
-        unit scale, or at the prior for plain quadrature."""
+        """Start the adaptation (one (mu, S) per group of every level and, below the top, per
+        combination of its ancestors' nodes: _conditional_moments) at the Laplace
+        approximation (_gaussian_start), or at the prior for plain quadrature."""
+        if laplace is not None and self.adapt_kind != "none":
+            self.adapt = self._gaussian_start(laplace, thetas)
+            return
         mus, Ss = [], []
+        A = 1
         for k, st in enumerate(self.sts):
             G = len(self.lay.starts[k])
-            mu = np.zeros((G, st.q))
-            if laplace is not None and self.adapt_kind != "none":
-                lam = full_lam(st, st.lam(thetas[k]))
-                b = laplace.b[k][self.lay.orig[k]]
-                mu = b @ np.linalg.pinv(lam).T
-            mus.append(mu)
-            Ss.append(np.broadcast_to(np.eye(st.q), (G, st.q, st.q)).copy())
+            mus.append(np.zeros((G, A, st.q)))
+            Ss.append(np.broadcast_to(np.eye(st.q), (G, A, st.q, st.q)).copy())
+            A *= len(self.rules[k][1])
         self.adapt = (mus, Ss)
+
+    def _gaussian_start(self, laplace: LaplaceMulti, thetas):
+        """The Gaussian approximation at the Laplace modes u^ (u = Lambda^-1 b), level by level
+        from the top: given its ancestors' effects, a group's u has precision
+        H_kk = Lambda_k' Z_g' W Z_g Lambda_k + I (W = -l'' at the modes) and mean
+        u^_k - H_kk^-1 sum_j H_kj (u_j - u^_j), evaluated at the ancestors' nodes. Scales of the
+        right order matter: nodes spread far wider than the posterior put all its mass on one
+        node, and the mean-variance iteration recovers from that only slowly."""
+        lay = self.lay
+        modes, As = [], []
+        for k, st in enumerate(self.sts):
+            lam = full_lam(st, st.lam(thetas[k]))
+            modes.append(laplace.b[k][lay.orig[k]] @ np.linalg.pinv(lam).T)
+            As.append(self.Z[k] @ lam)
+        W = np.maximum(-laplace._at_modes[3][2][lay.order], 0.0)     # -l'' at the modes
+        mus, Ss, Us = [], [], []
+        dims = []
+        for k, st in enumerate(self.sts):
+            runs, G, q = lay.runs[k], len(lay.starts[k]), st.q
+            Hkk = np.zeros((G, q, q))
+            np.add.at(Hkk, runs, W[:, None, None] * As[k][:, :, None] * As[k][:, None, :])
+            Hinv = np.linalg.inv(Hkk + np.eye(q))
+            na = int(np.prod(dims, dtype=int))
+            mu = np.broadcast_to(modes[k][:, None, :], (G, na, q)).copy()
+            for j in range(k):
+                anc = _ancestor(lay, k, j)
+                Hkj = np.zeros((G, q, self.sts[j].q))
+                np.add.at(Hkj, runs, W[:, None, None] * As[k][:, :, None] * As[j][:, None, :])
+                qj = self.sts[j].q
+                dev = Us[j][anc] - modes[j][anc][:, None, None, :]       # (G, A_j, K_j, q_j)
+                dev = dev.reshape((G,) + tuple(dims[:j + 1]) + (1,) * (k - 1 - j) + (qj,))
+                dev = np.broadcast_to(dev, (G,) + tuple(dims[:k]) + (qj,))
+                mu -= np.einsum("gqr,gar->gaq", Hinv @ Hkj, dev.reshape(G, na, qj))
+            S = np.broadcast_to(np.linalg.cholesky(Hinv)[:, None], (G, mu.shape[1], q, q)).copy()
+            mus.append(mu)
+            Ss.append(S)
+            Us.append(mu[:, :, None, :] + np.einsum("gaqr,kr->gakq", S, self.rules[k][0]))
+            dims.append(len(self.rules[k][1]))
+        return mus, Ss
 
     # the integral -------------------------------------------------------------------------
     def _evaluate(self, beta, thetas, mus, Ss, want: bool):
@@ -488,21 +556,21 @@ class NestedQuad(_Params):
         for k, st in enumerate(self.sts):
             nodes, logw = self.rules[k]
             lam = full_lam(st, st.lam(thetas[k]))
-            U = mus[k][:, None, :] + np.einsum("gqr,kr->gkq", Ss[k], nodes)
+            # nodes (G, ancestors' node combinations, K, q): u = mu + S t given the ancestors
+            U = mus[k][:, :, None, :] + np.einsum("gaqr,kr->gakq", Ss[k], nodes)
             A = self.Z[k] @ lam
-            c = np.einsum("nq,nkq->nk", A, U[lay.runs[k]])
-            logdetS = np.log(np.abs(np.linalg.det(Ss[k])))
-            h = (logw[None, :] + 0.5 * np.sum(nodes ** 2, axis=1)[None, :] + logdetS[:, None]
-                 - 0.5 * np.sum(U * U, axis=2) - 0.5 * st.q * LOG2PI)
+            dims = [len(r[1]) for r in self.rules[:k + 1]]
+            c = _at_rows(A, U, lay.runs[k]).reshape([n] + dims)
+            logdetS = _logdet_tri(Ss[k])
+            h = (logw[None, None, :] + 0.5 * np.sum(nodes ** 2, axis=1)[None, None, :]
+                 + logdetS[:, :, None] - 0.5 * np.sum(U * U, axis=3) - 0.5 * st.q * LOG2PI)
             Us.append(U)
-            cs.append(c)
-            hs.append(h)
+            cs.append(c.reshape(c.shape + (1,) * (L - 1 - k)))
+            hs.append(h.reshape([h.shape[0]] + dims))
             As.append(A)
         eta = xb.reshape((n,) + (1,) * L)
         for k in range(L):
-            shape = [n] + [1] * L
-            shape[k + 1] = cs[k].shape[1]
-            eta = eta + cs[k].reshape(shape)
+            eta = eta + cs[k]
         full_shape = eta.shape
         l, l1 = self.fam.first(self.y[:, None], eta.reshape(n, -1), self.tr[:, None])
         l = l.reshape(full_shape)
@@ -510,7 +578,7 @@ class NestedQuad(_Params):
         conds = [None] * L
         logI = None
         for k in range(L - 1, -1, -1):
-            T = T + hs[k].reshape(hs[k].shape[:1] + (1,) * k + hs[k].shape[1:])
+            T = T + hs[k]
             logI = _lse(T, axis=-1)
             if k == 0:
                 self._top = logI
@@ -524,27 +592,51 @@ class NestedQuad(_Params):
         P = [conds[0]]
         for k in range(1, L):
             P.append(P[k - 1][lay.parent[k]][..., None] * conds[k])
-        return ll, (P, Us, l1.reshape(full_shape), As)
+        return ll, (P, Us, l1.reshape(full_shape), As, conds)
 
-    def _moments(self, P, Us):
+    @staticmethod
+    def _conditional_moments(conds, Us):
+        """Each level's posterior mean and Cholesky factor of the covariance given every
+        combination of its ancestors' nodes (the top level's: marginal), from the nested
+        integral's conditional weights: the lower levels' nodes follow the upper node.
+        One (mu, S) per region for all nation nodes leaves a region's nodes far from its
+        posterior wherever the nation's effect is away from its mean; the quadrature
+        is then wrong by units of log likelihood and the fit drifts instead of converging."""
         mus, Ss = [], []
-        for k, U in enumerate(Us):
-            m = P[k].reshape(P[k].shape[0], -1, P[k].shape[-1]).sum(axis=1)
-            mu = np.einsum("gk,gkq->gq", m, U)
-            D = U - mu[:, None, :]
-            cov = np.einsum("gk,gkq,gkr->gqr", m, D, D) + 1e-12 * np.eye(U.shape[2])
+        for w, U in zip(conds, Us):
+            w = w.reshape(U.shape[:3])
+            mu = np.einsum("gak,gakq->gaq", w, U)
+            D = U - mu[:, :, None, :]
+            cov = np.einsum("gak,gakq,gakr->gaqr", w, D, D) + 1e-12 * np.eye(U.shape[3])
             mus.append(mu)
             Ss.append(np.linalg.cholesky(cov))
         return mus, Ss
 
+    @staticmethod
+    def _marginal_moments(P, Us):
+        """Each level's posterior mean and covariance over all levels' effects (the EB means
+        and their variances), from the joint weights of the level's and its ancestors' nodes."""
+        mus, covs = [], []
+        for w, U in zip(P, Us):
+            w = w.reshape(U.shape[:3])
+            mu = np.einsum("gak,gakq->gq", w, U)
+            m2 = np.einsum("gak,gakq,gakr->gqr", w, U, U)
+            mus.append(mu)
+            covs.append(m2 - mu[:, :, None] * mu[:, None, :])
+        return mus, covs
+
     def integrate(self, beta, thetas, want_grad: bool):
         if self.adapt is None:
-            self.init_adapt(None, thetas)
+            lap = None
+            if self.adapt_kind == "mv":        # the Laplace modes here: a far better start
+                lap = LaplaceMulti(self.d, self.fam, self.sts)
+                lap.modes(beta, lap.lams(thetas))
+            self.init_adapt(lap, thetas)
         mus, Ss = self.adapt
         if self.adapt_kind == "mv" and not self.freeze:
             for _ in range(50):
                 _, parts = self._evaluate(beta, thetas, mus, Ss, True)
-                mn, Sn = self._moments(parts[0], parts[1])
+                mn, Sn = self._conditional_moments(parts[4], parts[1])
                 done = all(np.max(np.abs(a - b), initial=0.0) < 1e-8 for a, b in zip(mn + Sn, mus + Ss))
                 mus, Ss = mn, Sn
                 if done:
@@ -557,7 +649,7 @@ class NestedQuad(_Params):
         return self.integrate(beta, thetas, False)[0]
 
     def _fixed_node_grad(self, beta, thetas, parts):
-        P, Us, l1, As = parts
+        P, Us, l1, As, _ = parts
         lay = self.lay
         L = len(self.sts)
         R = P[L - 1][lay.runs[L - 1]] * l1                    # (n, K_0, ..., K_L-1)
@@ -565,12 +657,11 @@ class NestedQuad(_Params):
         g_beta = self.X.T @ R.reshape(n, -1).sum(axis=1)
         g_th = []
         for k, st in enumerate(self.sts):
-            axes = tuple(a for a in range(1, L + 1) if a != k + 1)
+            axes = tuple(range(k + 2, L + 1))
             Rk = R.sum(axis=axes) if axes else R                 # (n, K_k)
-            Uk = Us[k][lay.runs[k]]
             for B in st.basis:
                 Bf = B[0, 0] * np.eye(st.q) if B.shape[0] == 1 and st.q > 1 else B
-                zb = np.einsum("nq,nkq->nk", self.Z[k] @ Bf, Uk)
+                zb = _at_rows(self.Z[k] @ Bf, Us[k], lay.runs[k]).reshape(Rk.shape)
                 g_th.append(float(np.sum(Rk * zb)))
         return np.concatenate([g_beta, np.array(g_th)])
 
@@ -599,10 +690,9 @@ class NestedQuad(_Params):
         """Posterior means and covariances of u per level at x (adapted), in layout order."""
         beta, thetas = self.split(x)
         frz, self.freeze = self.freeze, False
-        self.integrate(beta, thetas, False)
+        _, parts = self.integrate(beta, thetas, True)
         self.freeze = frz
-        mus, Ss = self.adapt
-        return mus, [S @ np.swapaxes(S, 1, 2) for S in Ss]
+        return self._marginal_moments(parts[0], parts[1])
 
 
 # --------------------------------------------------------------------------- fitting
@@ -773,6 +863,22 @@ def to_optimizer(s_point, p: int, structures, ne: int) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def _adapt_at(fit: MultiFit, x) -> None:
+    """Quadrature only: adapt the nodes afresh (from the Laplace modes) at x, the solution
+    written in the Stata metric. The optimiser's Lambda may differ from it in sign (an
+    identity level's -sd has the same likelihood as +sd), and nodes adapted in u = Lambda^-1 b
+    for one sign are the mirror image of the other's: held fixed across that change they
+    would make the derivatives taken at fixed nodes (the information, the scores) wrong."""
+    prob, lap = fit.extra["problem"], fit.extra.get("laplace")
+    if prob.method == "laplace" or lap is None or np.allclose(x, fit.x, rtol=1e-12, atol=0.0):
+        return
+    with np.errstate(all="ignore"):
+        lap.value(x)
+        prob.init_adapt(lap, prob.split(x)[1])
+        prob.freeze = False
+        prob.value(x)
+
+
 def observed_vcov(fit: MultiFit, structures, h: float = 1e-4) -> np.ndarray | None:
     """Inverse observed information in the Stata metric (b, ln sd / atanh corr, own
     parameters): central differences of the exact gradient (Laplace) or of the fixed-node
@@ -787,6 +893,7 @@ def observed_vcov(fit: MultiFit, structures, h: float = 1e-4) -> np.ndarray | No
     k = len(s0)
     b_saved = [b.copy() for b in prob.b] if hasattr(prob, "b") else None
     sizes = stata_sizes(structures)
+    _adapt_at(fit, to_optimizer(s0, p, structures, ne))
 
     def restore():
         if b_saved is not None:
@@ -904,6 +1011,7 @@ def group_scores(fit: MultiFit, structures, h: float = 1e-5) -> np.ndarray:
     xs = stata_point(fit, structures)
     saved = [b.copy() for b in prob.b] if hasattr(prob, "b") else None
     part = _laplace_top if prob.method == "laplace" else _quad_top
+    _adapt_at(fit, to_optimizer(xs, p, structures, ne))
 
     def contrib(s):
         if saved is not None:
