@@ -930,7 +930,7 @@ class Interpreter:
             self._call_handler(spec, cmd)
             text = s.out.getvalue()
         finally:
-            captured, s.out = s.out, shown
+            s.out = shown
         names = list(s.e.names) if s.e is not None else []
         text = rewrite(text, names)
         shown.write(text)
