@@ -168,22 +168,28 @@ def _save(session, rest: str, opts: Args) -> None:
     session.out.line(f"file {path} saved")
 
 
+def read_ster(text: str) -> tuple[bytes, str]:
+    """(bytes, name as shown) of the .ster file `text` names (estimates use, mi estimate
+    using): r(198) for no name, r(603) when it cannot be read."""
+    from hlmshell.data.locate import file_spec, find_data, with_ext
+
+    fname = file_spec(text)
+    if not fname:
+        raise StataError("invalid file specification", 198)
+    shown = with_ext(fname, ".ster")
+    try:
+        return find_data(fname, ".ster").read_bytes(), shown
+    except OSError:
+        raise StataError(f"file {shown} could not be opened", 603) from None
+
+
 def _use(session, rest: str, opts: Args) -> None:
     """`estimates use filename`: results saved by `estimates save` become the active ones,
     unnamed (as new estimation results are), e(sample) kept when the data in memory have as
     many observations as the estimation data."""
-    from hlmshell.data.locate import file_spec, find_data, with_ext
     from hlmshell.results import ster
 
-    fname = file_spec(rest)
-    if not fname:
-        raise StataError("invalid file specification", 198)
-    path = find_data(fname, ".ster")
-    shown = with_ext(fname, ".ster")
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        raise StataError(f"file {shown} could not be opened", 603) from None
+    raw, shown = read_ster(rest)
     res = ster.loads(raw, shown)
     if res.sample is not None and (session.data is None or len(res.sample) != session.data.n):
         res.sample = None

@@ -162,7 +162,7 @@ def _save_fits(path, ms, fits, inner) -> None:
 def using_cmd(session, text: str) -> None:
     """mi estimate using miestfile [, options]: Rubin's rules on the fits saving() kept, for
     all or imputations()/nimputations() of them."""
-    from hlmshell.data.locate import file_spec, find_data, with_ext
+    from hlmshell.commands.estimates import read_ster
     from hlmshell.registry import bind_options
     from hlmshell.results import mi_ster
     from hlmshell.syntax.lexer import find_top
@@ -174,15 +174,7 @@ def using_cmd(session, text: str) -> None:
     for bad in ("saving", "dots", "noisily", "trace", "cmdok", "esampvaryok"):
         if bad in opts:
             raise StataError(f"option {bad} not allowed", 198)
-    fname = file_spec(name)
-    if not fname:
-        raise StataError("invalid file specification", 198)
-    shown = with_ext(fname, ".ster")
-    path = find_data(fname, ".ster")
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        raise StataError(f"file {shown} could not be opened", 603) from None
+    raw, shown = read_ster(name)
     saved = mi_ster.loads(raw, shown)
     if opts.imputations is None and opts.nimputations is None:
         pick = list(saved.ms)

@@ -27,7 +27,7 @@ from hlmshell.engine import design as dz
 from hlmshell.engine.factorize import factorize
 from hlmshell.errors import StataError
 from hlmshell.output import xt_glmm_output as xo
-from hlmshell.output.coeftable import coef_table, groups_from_names
+from hlmshell.output.coeftable import groups_from_names
 from hlmshell.output.labels import display_groups
 from hlmshell.output.numfmt import fmt, fmt_count, fmt_g
 from hlmshell.output.text import abbrev
@@ -169,12 +169,7 @@ def header(res) -> list[str]:
 def display(session, res: EstimationResults, groups, level: float) -> None:
     for ln in header(res) + [""]:
         session.out.line(ln)
-    k = res.k_f
-    se = np.sqrt(np.clip(np.diag(np.asarray(res.V))[:k], 0, None))
-    from hlmshell.output.glm_output import offset_rows
-    lines = coef_table(res.names[0][0], groups, np.ravel(res.b)[:k], se, stat="z", level=level)
-    lines = lines[:-1] + offset_rows(res.macros.get("offset")) + xtt._aux_lines(res, level)
-    for ln in lines:
+    for ln in xtt.table_lines(res, groups, level, res.names[0][0]):
         session.out.line(ln)
 
 

@@ -225,13 +225,17 @@ def display(session, res: EstimationResults, groups, level: float) -> None:
         test=f"{mac['chi2type']} chi2({int(sc['df_m'])})", chi2=sc["chi2"], p=sc["p"], ll=sc["ll"])
     for ln in head + [""]:
         session.out.line(ln)
+    for ln in table_lines(res, groups, level, res.depvar):
+        session.out.line(ln)
+
+
+def table_lines(res: EstimationResults, groups, level: float, title: str) -> list[str]:
+    """The fixed part, the offset row and the sigma_u/sigma_e/rho rows (xttobit, xtintreg)."""
+    from hlmshell.output.glm_output import offset_rows
     k = res.k_f
     se = np.sqrt(np.clip(np.diag(np.asarray(res.V))[:k], 0, None))
-    lines = coef_table(res.depvar, groups, np.ravel(res.b)[:k], se, stat="z", level=level)
-    from hlmshell.output.glm_output import offset_rows
-    lines = lines[:-1] + offset_rows(mac.get("offset")) + _aux_lines(res, level)
-    for ln in lines:
-        session.out.line(ln)
+    lines = coef_table(title, groups, np.ravel(res.b)[:k], se, stat="z", level=level)
+    return lines[:-1] + offset_rows(res.macros.get("offset")) + _aux_lines(res, level)
 
 
 def _replay(session, cmd) -> None:
